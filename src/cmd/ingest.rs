@@ -1,0 +1,116 @@
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use crate::cli::IngestArgs;
+use crate::config::Settings;
+use crate::ingest::{self, Options, Summary};
+use crate::output::{self, progress::IngestProgress};
+use crate::store::Store;
+
+pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
+    let prices = super::price_table(settings)?;
+    if !settings.roots.iter().any(|r| r.projects.is_some()) && !args.full {
+        if !settings.quiet {
+            eprintln!("No Claude Code transcripts found. Looked in:");
+            for r in &settings.roots {
+                eprintln!("  {} (no projects/ folder)", r.given.display());
+            }
+            eprintln!(
+                "Point observatory at them with --claude-dir DIR or CLAUDE_CONFIG_DIR=DIR[,DIR...]."
+            );
+        }
+        if settings.json {
+            output::print_json(&Summary::default())?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut store = Store::open(&settings.db)?;
+    warn_store(&store, settings);
+    let mut progress = IngestProgress::new(settings.progress, settings.quiet);
+    let summary = ingest::run(
+        &mut store,
+        &settings.roots,
+        &prices,
+        &Options { full: args.full },
+        &mut progress,
+    )
+    .with_context(|| format!("ingest into {} failed", settings.db.display()));
+    progress.finish();
+    let summary = summary?;
+    if settings.json {
+        output::print_json(&summary)?;
+    } else if !settings.quiet {
+        print_summary(&summary, settings);
+    }
+    if summary.files_seen > 0 && summary.files_read == 0 && summary.files_failed > 0 {
+        eprintln!(
+            "error: none of the {} transcript files could be read",
+            summary.files_seen
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn warn_store(store: &Store, settings: &Settings) {
+    if !settings.quiet {
+        for w in &store.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+}
+
+fn print_summary(s: &Summary, settings: &Settings) {
+    use output::thousands;
+    if s.rebuilt_lines > 0 {
+        println!(
+            "Rebuilt every table from {} stored lines.",
+            thousands(s.rebuilt_lines)
+        );
+    }
+    if s.files_read == 0 {
+        println!(
+            "Nothing new in {} transcript files ({} ms).",
+            thousands(s.files_seen),
+            s.elapsed_ms
+        );
+    } else {
+        println!(
+            "Read {} from {} of {} files: {} lines, {} new API responses ({} ms).",
+            output::human_bytes(s.bytes_read),
+            thousands(s.files_read),
+            thousands(s.files_seen),
+            thousands(s.lines_read),
+            thousands(s.responses_new),
+            s.elapsed_ms
+        );
+    }
+    let mut notes = Vec::new();
+    if s.malformed_lines > 0 {
+        notes.push(format!(
+            "{} malformed (kept raw)",
+            thousands(s.malformed_lines)
+        ));
+    }
+    if s.held_back_lines > 0 {
+        notes.push(format!(
+            "{} held back until complete",
+            thousands(s.held_back_lines)
+        ));
+    }
+    if !s.unknown_types.is_empty() {
+        let names: Vec<&str> = s.unknown_types.keys().map(String::as_str).collect();
+        notes.push(format!("unknown types kept: {}", names.join(", ")));
+    }
+    if s.files_failed > 0 {
+        notes.push(format!(
+            "{} files could not be read",
+            thousands(s.files_failed)
+        ));
+    }
+    if !notes.is_empty() {
+        println!("  {}", notes.join("; "));
+    }
+    println!("Database: {}", settings.db.display());
+}

@@ -1,0 +1,143 @@
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::cli::StatusArgs;
+use crate::config::Settings;
+use crate::output::{self, thousands};
+use crate::store::Store;
+
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub db_path: String,
+    pub db_bytes: u64,
+    pub schema_version: i64,
+    pub files_tracked: u64,
+    pub files_superseded: u64,
+    pub last_ingest_at: Option<String>,
+    pub lines: u64,
+    pub records_by_type: BTreeMap<String, u64>,
+    pub malformed_lines: u64,
+    pub held_back_lines: u64,
+    pub unknown_types: BTreeMap<String, u64>,
+    pub raw_bytes: u64,
+    pub raw_stored_bytes: u64,
+    pub sessions: u64,
+    pub responses: u64,
+}
+
+pub fn run(_args: &StatusArgs, settings: &Settings) -> Result<ExitCode> {
+    let store = Store::open_read_only(&settings.db)?;
+    let s = collect(&store)?;
+    if settings.json {
+        output::print_json(&s)?;
+    } else {
+        print_status(&s);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn file_len(p: &std::path::Path) -> u64 {
+    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+}
+
+pub fn collect(store: &Store) -> Result<Status> {
+    let c = &store.conn;
+    let count =
+        |sql: &str| -> Result<u64> { Ok(c.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64) };
+    let mut wal = store.path.as_os_str().to_owned();
+    wal.push("-wal");
+    let mut records_by_type = BTreeMap::new();
+    let mut unknown_types = BTreeMap::new();
+    let mut malformed = 0;
+    {
+        let mut st = c.prepare(
+            "SELECT status, coalesce(type, ''), count(*) FROM lines GROUP BY status, type",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (status, ty, n) = row?;
+            let n = n as u64;
+            match status.as_str() {
+                "malformed" => malformed += n,
+                "unknown" => {
+                    *unknown_types.entry(ty.clone()).or_default() += n;
+                    *records_by_type.entry(ty).or_default() += n;
+                }
+                _ => *records_by_type.entry(ty).or_default() += n,
+            }
+        }
+    }
+    Ok(Status {
+        db_path: store.path.display().to_string(),
+        db_bytes: file_len(&store.path) + file_len(std::path::Path::new(&wal)),
+        schema_version: store.user_version()?,
+        files_tracked: count("SELECT count(*) FROM source_files WHERE superseded = 0")?,
+        files_superseded: count("SELECT count(*) FROM source_files WHERE superseded = 1")?,
+        last_ingest_at: store.meta_get("last_ingest_at")?,
+        lines: records_by_type.values().sum::<u64>() + malformed,
+        records_by_type,
+        malformed_lines: malformed,
+        held_back_lines: count(
+            "SELECT count(*) FROM source_files WHERE superseded = 0 AND held_back_bytes > 0",
+        )?,
+        unknown_types,
+        raw_bytes: count("SELECT coalesce(sum(end_offset - start_offset), 0) FROM raw_chunks")?,
+        raw_stored_bytes: count("SELECT coalesce(sum(length(data)), 0) FROM raw_chunks")?,
+        sessions: count("SELECT count(*) FROM sessions")?,
+        responses: count("SELECT count(*) FROM responses")?,
+    })
+}
+
+fn print_status(s: &Status) {
+    println!(
+        "Database        {} ({})",
+        s.db_path,
+        output::human_bytes(s.db_bytes)
+    );
+    println!("Schema version  {}", s.schema_version);
+    println!(
+        "Files tracked   {}{}",
+        thousands(s.files_tracked),
+        if s.files_superseded > 0 {
+            format!(" (+{} replaced generations kept)", s.files_superseded)
+        } else {
+            String::new()
+        }
+    );
+    println!(
+        "Last ingest     {}",
+        s.last_ingest_at.as_deref().unwrap_or("never")
+    );
+    println!(
+        "Raw bytes kept  {} (stored as {})",
+        output::human_bytes(s.raw_bytes),
+        output::human_bytes(s.raw_stored_bytes)
+    );
+    println!("Sessions        {}", thousands(s.sessions));
+    println!("API responses   {}", thousands(s.responses));
+    println!("Lines           {}", thousands(s.lines));
+    for (t, n) in &s.records_by_type {
+        let unknown = if s.unknown_types.contains_key(t) {
+            "  (unknown type, kept)"
+        } else {
+            ""
+        };
+        println!("  {t:<24} {:>12}{unknown}", thousands(*n));
+    }
+    println!("  {:<24} {:>12}", "malformed", thousands(s.malformed_lines));
+    if s.held_back_lines > 0 {
+        println!(
+            "Held back       {} incomplete last lines",
+            thousands(s.held_back_lines)
+        );
+    }
+}

@@ -1,0 +1,479 @@
+//! Batch ingest: discover transcript files, read only what is new past each
+//! file's cursor, and store it (raw bytes, lines, typed rows) with the cursor
+//! in the same transaction. Re-running on unchanged files opens none of them.
+
+pub mod discover;
+pub mod reader;
+pub mod writer;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::sync_channel;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use rusqlite::{Connection, params};
+use serde::Serialize;
+
+use crate::paths::Root;
+use crate::pricing::PriceTable;
+use crate::store::Store;
+use discover::Found;
+use reader::{Msg, ReadJob};
+use writer::{FileRef, Notice, STORED_RESPONSE_COLUMNS, StoredResponse, Writer};
+
+/// Commit after this many transcript bytes (and at the end).
+const COMMIT_BYTES: u64 = 64 << 20;
+
+/// Derived tables: everything a rebuild re-creates from raw_chunks.
+const DERIVED_TABLES: &[&str] = &[
+    "content_blocks",
+    "hook_runs",
+    "progress_events",
+    "attachments",
+    "queue_operations",
+    "system_events",
+    "summaries",
+    "file_snapshots",
+    "session_metadata",
+    "tool_calls",
+    "responses",
+    "messages",
+    "sessions",
+    "projects",
+    "lines",
+];
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Re-derive every table from the stored raw lines first.
+    pub full: bool,
+}
+
+/// What `ingest --json` prints. Invariant:
+/// sum(records_by_type) + malformed_lines == lines_read.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub files_seen: u64,
+    pub files_read: u64,
+    pub files_failed: u64,
+    pub bytes_read: u64,
+    pub lines_read: u64,
+    pub records_by_type: BTreeMap<String, u64>,
+    pub malformed_lines: u64,
+    pub held_back_lines: u64,
+    pub unknown_types: BTreeMap<String, u64>,
+    pub responses_new: u64,
+    pub responses_updated: u64,
+    pub warnings: u64,
+    pub rebuilt_lines: u64,
+    pub elapsed_ms: u64,
+}
+
+/// What ingest tells its caller while it runs (the caller prints).
+pub trait Observer {
+    /// Total transcript bytes this run will read (for a progress bar).
+    fn start(&mut self, _total_bytes: u64) {}
+    fn advance(&mut self, _bytes: u64) {}
+    /// A located problem: a malformed line, an odd field, an unreadable file.
+    fn notice(&mut self, _n: &Notice) {}
+    /// A problem with no line (a root without projects/, a symlink loop).
+    fn warning(&mut self, _message: &str) {}
+}
+
+/// Only one process ingests into a database at a time: a second `ingest`,
+/// `watch` or report waits here, then finds nothing left to read.
+pub struct IngestLock {
+    _file: File,
+}
+
+impl IngestLock {
+    pub fn acquire(db: &Path) -> Result<IngestLock> {
+        let mut name = db.as_os_str().to_owned();
+        name.push(".lock");
+        let path = PathBuf::from(name);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot create the ingest lock {}", path.display()))?;
+        file.lock()
+            .with_context(|| format!("cannot lock {}", path.display()))?;
+        Ok(IngestLock { _file: file })
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Tracked {
+    id: i64,
+    generation: i64,
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime_ns: i64,
+    read_offset: u64,
+    line_count: u64,
+    fingerprint: u64,
+    fingerprint_len: u64,
+}
+
+/// A file to read this run.
+struct Job {
+    found: Found,
+    /// Existing row to continue, or None for a new row.
+    file_id: Option<i64>,
+    /// A row this one replaces (the file shrank or changed its first bytes).
+    supersedes: Option<(i64, i64)>,
+    start_offset: u64,
+    start_lines: u64,
+    remaining: u64,
+}
+
+/// Ingest everything new under `roots` into `store`.
+pub fn run(
+    store: &mut Store,
+    roots: &[Root],
+    prices: &PriceTable,
+    opts: &Options,
+    obs: &mut dyn Observer,
+) -> Result<Summary> {
+    let started = Instant::now();
+    let _lock = IngestLock::acquire(&store.path)?;
+    let mut summary = Summary::default();
+    reprice_if_needed(&store.conn, prices).context("re-pricing stored responses")?;
+    let pending = store.meta_get("rebuild_pending")?.is_some();
+    if opts.full || pending {
+        summary.rebuilt_lines =
+            rebuild(store, prices, obs).context("rebuilding tables from the stored raw lines")?;
+    }
+
+    let (found, warnings) = discover::discover(roots);
+    for w in &warnings {
+        obs.warning(w);
+    }
+    summary.files_seen = found.len() as u64;
+    let tracked = load_tracked(&store.conn)?;
+    let mut jobs = Vec::new();
+    for f in found {
+        match plan(&f, tracked.get(&f.path)) {
+            Ok(Some(job)) => jobs.push(job),
+            Ok(None) => {}
+            Err(e) => {
+                summary.files_failed += 1;
+                obs.warning(&format!("{}: {e}; skipped", f.path.display()));
+            }
+        }
+    }
+    obs.start(jobs.iter().map(|j| j.remaining).sum());
+
+    let read_jobs: Vec<ReadJob> = jobs
+        .iter()
+        .enumerate()
+        .map(|(i, j)| ReadJob {
+            job: i,
+            path: j.found.path.clone(),
+            start_offset: j.start_offset,
+            start_lines: j.start_lines,
+        })
+        .collect();
+    let mut files: HashMap<usize, FileRef> = HashMap::new();
+    let mut writer = Writer::new(&store.conn, prices)?;
+    let result = std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = sync_channel::<Msg>(2);
+        scope.spawn(move || {
+            for job in &read_jobs {
+                if !reader::read_file(job, &tx) {
+                    break;
+                }
+            }
+        });
+        let mut uncommitted = 0u64;
+        for msg in rx {
+            match msg {
+                Msg::Batch(batch) => {
+                    let file = match files.get(&batch.job) {
+                        Some(f) => f.clone(),
+                        None => {
+                            writer.begin()?;
+                            let f = open_file_row(&store.conn, &jobs[batch.job])?;
+                            files.insert(batch.job, f.clone());
+                            summary.files_read += 1;
+                            f
+                        }
+                    };
+                    summary.bytes_read += batch.bytes_read;
+                    uncommitted += batch.bytes_read;
+                    obs.advance(batch.bytes_read);
+                    if let Some(line) = batch.held_back_line {
+                        summary.held_back_lines += 1;
+                        obs.notice(&Notice {
+                            file: file.display.clone(),
+                            line,
+                            message: "last line has no newline and is not a complete JSON object yet; held back until the file grows".into(),
+                        });
+                    }
+                    writer.write_batch(&file, *batch)?;
+                    for n in writer.notices.drain(..) {
+                        obs.notice(&n);
+                    }
+                    if uncommitted >= COMMIT_BYTES {
+                        writer.commit()?;
+                        uncommitted = 0;
+                    }
+                }
+                Msg::Failed { job, error } => {
+                    summary.files_failed += 1;
+                    obs.warning(&format!(
+                        "{}: {error}; what was read before stays stored, the rest is read next time",
+                        jobs[job].found.path.display()
+                    ));
+                }
+            }
+        }
+        writer.commit()?;
+        Ok(())
+    });
+    if let Err(e) = result {
+        writer.rollback();
+        return Err(e).context(
+            "storing transcript lines (nothing from the failed batch was kept; run ingest again)",
+        );
+    }
+    Store::meta_set(
+        &store.conn,
+        "last_ingest_at",
+        &chrono::Utc::now().to_rfc3339(),
+    )?;
+
+    let c = writer.counts;
+    summary.lines_read = c.lines_read;
+    summary.records_by_type = c.records_by_type;
+    summary.malformed_lines = c.malformed_lines;
+    summary.unknown_types = c.unknown_types;
+    summary.responses_new = c.responses_new;
+    summary.responses_updated = c.responses_updated;
+    summary.warnings = c.warnings;
+    summary.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(summary)
+}
+
+fn load_tracked(conn: &Connection) -> Result<HashMap<PathBuf, Tracked>> {
+    let mut st = conn.prepare(
+        "SELECT id, path, generation, dev, ino, size, mtime_ns, read_offset, line_count, fingerprint, fingerprint_len
+         FROM source_files WHERE superseded = 0",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            PathBuf::from(r.get::<_, String>(1)?),
+            Tracked {
+                id: r.get(0)?,
+                generation: r.get(2)?,
+                dev: r.get::<_, Option<i64>>(3)?.unwrap_or(0) as u64,
+                ino: r.get::<_, Option<i64>>(4)?.unwrap_or(0) as u64,
+                size: r.get::<_, i64>(5)? as u64,
+                mtime_ns: r.get::<_, Option<i64>>(6)?.unwrap_or(0),
+                read_offset: r.get::<_, i64>(7)? as u64,
+                line_count: r.get::<_, i64>(8)? as u64,
+                fingerprint: r.get::<_, i64>(9)? as u64,
+                fingerprint_len: r.get::<_, i64>(10)? as u64,
+            },
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Decide what to read from one file: nothing (unchanged: stat only, the
+/// file is not opened), the bytes past its cursor, or all of it again as a
+/// new generation (it shrank or its first bytes changed).
+fn plan(f: &Found, t: Option<&Tracked>) -> std::io::Result<Option<Job>> {
+    let meta = std::fs::metadata(&f.path)?;
+    let size = meta.len();
+    let mtime_ns = meta.mtime() * 1_000_000_000 + meta.mtime_nsec();
+    let fresh = |supersedes| Job {
+        found: f.clone(),
+        file_id: None,
+        supersedes,
+        start_offset: 0,
+        start_lines: 0,
+        remaining: size,
+    };
+    let Some(t) = t else {
+        return Ok(Some(fresh(None)));
+    };
+    if t.dev == meta.dev() && t.ino == meta.ino() && t.size == size && t.mtime_ns == mtime_ns {
+        return Ok(None);
+    }
+    let replaced = Some((t.id, t.generation));
+    if size < t.read_offset {
+        return Ok(Some(fresh(replaced)));
+    }
+    let file = File::open(&f.path)?;
+    let (fp, got) = reader::fingerprint(&file, t.fingerprint_len)?;
+    if got != t.fingerprint_len || fp != t.fingerprint {
+        return Ok(Some(fresh(replaced)));
+    }
+    Ok(Some(Job {
+        found: f.clone(),
+        file_id: Some(t.id),
+        supersedes: None,
+        start_offset: t.read_offset,
+        start_lines: t.line_count,
+        remaining: size - t.read_offset,
+    }))
+}
+
+fn open_file_row(conn: &Connection, job: &Job) -> Result<FileRef> {
+    let display = job.found.path.display().to_string();
+    if let Some(id) = job.file_id {
+        return Ok(FileRef { id, display });
+    }
+    let generation = match job.supersedes {
+        Some((old, g)) => {
+            conn.execute(
+                "UPDATE source_files SET superseded = 1 WHERE id = ?1",
+                [old],
+            )?;
+            g + 1
+        }
+        None => 0,
+    };
+    conn.execute(
+        "INSERT INTO source_files(path, root, project_dir, kind, generation, first_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            job.found.path.to_string_lossy(),
+            job.found.root.to_string_lossy(),
+            job.found.project_dir,
+            job.found.kind,
+            generation,
+            chrono::Utc::now().timestamp_millis()
+        ],
+    )?;
+    Ok(FileRef {
+        id: conn.last_insert_rowid(),
+        display,
+    })
+}
+
+/// Re-derive every table from raw_chunks. Crash-safe: a flag in `meta`
+/// makes the next run start the rebuild over until one finishes.
+fn rebuild(store: &mut Store, prices: &PriceTable, obs: &mut dyn Observer) -> Result<u64> {
+    let conn = &store.conn;
+    Store::meta_set(conn, "rebuild_pending", "1")?;
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    for t in DERIVED_TABLES {
+        conn.execute(&format!("DELETE FROM {t}"), [])?;
+    }
+    conn.execute_batch("COMMIT")?;
+    let files: Vec<(i64, String)> = conn
+        .prepare("SELECT id, path FROM source_files ORDER BY id")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let total: i64 = conn.query_row(
+        "SELECT coalesce(sum(end_offset - start_offset), 0) FROM raw_chunks",
+        [],
+        |r| r.get(0),
+    )?;
+    obs.start(total as u64);
+    let db_path = store.path.clone();
+    let mut writer = Writer::new(conn, prices)?;
+    let result = std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = sync_channel::<Result<reader::Batch>>(2);
+        let files_for_reader = files.clone();
+        scope.spawn(move || {
+            let read = || -> Result<()> {
+                let ro = Store::open_read_only(&db_path)?;
+                let mut st = ro
+                    .conn
+                    .prepare("SELECT start_offset, end_offset, first_line, data FROM raw_chunks WHERE file_id = ?1 ORDER BY start_offset")?;
+                for (job, (id, _)) in files_for_reader.iter().enumerate() {
+                    let mut rows = st.query([id])?;
+                    while let Some(row) = rows.next()? {
+                        let start: i64 = row.get(0)?;
+                        let end: i64 = row.get(1)?;
+                        let first: i64 = row.get(2)?;
+                        let data: Vec<u8> = row.get(3)?;
+                        let mut batch = reader::raw_chunk_batch(job, start as u64, first as u64, &data)?;
+                        batch.bytes_read = (end - start) as u64;
+                        if tx.send(Ok(batch)).is_err() {
+                            return Ok(());
+                        }
+                    }
+                }
+                Ok(())
+            };
+            if let Err(e) = read() {
+                let _ = tx.send(Err(e));
+            }
+        });
+        let mut uncommitted = 0;
+        for batch in rx {
+            let batch = batch?;
+            let (id, path) = &files[batch.job];
+            let file = FileRef {
+                id: *id,
+                display: path.clone(),
+            };
+            obs.advance(batch.bytes_read);
+            uncommitted += batch.bytes_read;
+            writer.write_batch(&file, batch)?;
+            writer.notices.clear();
+            if uncommitted >= COMMIT_BYTES {
+                writer.commit()?;
+                uncommitted = 0;
+            }
+        }
+        writer.commit()?;
+        Ok(())
+    });
+    if let Err(e) = result {
+        writer.rollback();
+        return Err(e);
+    }
+    let lines = writer.counts.lines_read;
+    conn.execute("DELETE FROM meta WHERE key = 'rebuild_pending'", [])?;
+    Ok(lines)
+}
+
+/// Re-price every stored response when the effective price table changed
+/// (new pricing.toml, an override, a new version), so old figures never mix
+/// with new prices.
+pub fn reprice_if_needed(conn: &Connection, prices: &PriceTable) -> rusqlite::Result<bool> {
+    let fp = prices.fingerprint();
+    let stored: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'price_fingerprint'",
+            [],
+            |r| r.get(0),
+        )
+        .ok();
+    if stored.as_deref() == Some(fp.as_str()) {
+        return Ok(false);
+    }
+    reprice_all(conn, prices)?;
+    Ok(true)
+}
+
+/// Re-price every stored response and record the table's fingerprint.
+pub fn reprice_all(conn: &Connection, prices: &PriceTable) -> rusqlite::Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let run = || -> rusqlite::Result<()> {
+        let rows: Vec<StoredResponse> = conn
+            .prepare(&format!("SELECT {STORED_RESPONSE_COLUMNS} FROM responses"))?
+            .query_map([], StoredResponse::from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        for r in &rows {
+            writer::price_response(conn, prices, r)?;
+        }
+        Store::meta_set(conn, "price_fingerprint", &prices.fingerprint())
+    };
+    match run() {
+        Ok(()) => conn.execute_batch("COMMIT"),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}

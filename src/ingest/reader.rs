@@ -1,0 +1,390 @@
+//! Reading: a file from its cursor (or stored raw bytes, for a rebuild) ->
+//! batches of parsed lines with their compressed bytes. Runs on its own
+//! thread; never reads a file whole (memory stays flat whatever its size).
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::PathBuf;
+use std::sync::mpsc::SyncSender;
+
+use crate::transcript::{self, Parsed};
+
+/// Bytes of complete lines per batch.
+pub const BATCH_BYTES: usize = 4 << 20;
+/// How many leading bytes the file fingerprint covers.
+pub const FINGERPRINT_BYTES: u64 = 4096;
+/// zstd level for the raw chunks.
+const ZSTD_LEVEL: i32 = 3;
+
+/// One non-blank line, classified.
+#[derive(Debug)]
+pub struct Item {
+    pub line_no: u64,
+    pub offset: u64,
+    pub len: u64,
+    pub parsed: Parsed,
+}
+
+/// Where a file's reading stands after a batch (committed with its rows).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cursor {
+    pub read_offset: u64,
+    pub line_count: u64,
+    /// Bytes seen: read_offset plus any held-back tail.
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub dev: u64,
+    pub ino: u64,
+    pub fingerprint: u64,
+    pub fingerprint_len: u64,
+    pub held_back_bytes: u64,
+}
+
+#[derive(Debug)]
+pub struct Batch {
+    pub job: usize,
+    pub start_offset: u64,
+    pub first_line: u64,
+    /// zstd of the bytes [start_offset, cursor.read_offset); None in a rebuild.
+    pub raw: Option<Vec<u8>>,
+    pub items: Vec<Item>,
+    /// None in a rebuild (the cursor is already right).
+    pub cursor: Option<Cursor>,
+    /// Bytes of transcript read for this batch.
+    pub bytes_read: u64,
+    /// A final line without newline that is not yet a complete JSON object.
+    pub held_back_line: Option<u64>,
+}
+
+#[derive(Debug)]
+pub enum Msg {
+    Batch(Box<Batch>),
+    /// The file could not be (fully) read; rows sent before stay valid.
+    Failed {
+        job: usize,
+        error: String,
+    },
+}
+
+/// What to read from one file.
+#[derive(Debug, Clone)]
+pub struct ReadJob {
+    pub job: usize,
+    pub path: PathBuf,
+    pub start_offset: u64,
+    /// Physical lines before start_offset.
+    pub start_lines: u64,
+}
+
+/// FNV-1a 64: a stable, dependency-free hash for the file fingerprint.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Hash of the first `len` bytes of `file` (fewer if it is shorter).
+pub fn fingerprint(file: &File, len: u64) -> std::io::Result<(u64, u64)> {
+    let mut buf = vec![0u8; len as usize];
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read_at(&mut buf[got..], got as u64)? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    Ok((fnv1a(&buf[..got]), got as u64))
+}
+
+/// Split `buf` (whole lines, each ending in `\n`) into items.
+/// Returns the number of physical lines.
+pub fn split_lines(buf: &[u8], base_offset: u64, first_line: u64, out: &mut Vec<Item>) -> u64 {
+    let mut line_no = first_line;
+    let mut start = 0usize;
+    for nl in memchr::memchr_iter(b'\n', buf) {
+        push_line(&buf[start..nl], base_offset + start as u64, line_no, out);
+        line_no += 1;
+        start = nl + 1;
+    }
+    line_no - first_line
+}
+
+fn push_line(bytes: &[u8], offset: u64, line_no: u64, out: &mut Vec<Item>) {
+    let parsed = transcript::parse_line(bytes);
+    if !matches!(parsed, Parsed::Blank) {
+        out.push(Item {
+            line_no,
+            offset,
+            len: bytes.len() as u64,
+            parsed,
+        });
+    }
+}
+
+fn compress(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    zstd::bulk::compress(bytes, ZSTD_LEVEL)
+}
+
+/// Read one file from its cursor to its end, sending batches. Returns false
+/// if the receiver hung up.
+pub fn read_file(job: &ReadJob, tx: &SyncSender<Msg>) -> bool {
+    match read_file_inner(job, tx) {
+        Ok(alive) => alive,
+        Err(e) => tx
+            .send(Msg::Failed {
+                job: job.job,
+                error: e.to_string(),
+            })
+            .is_ok(),
+    }
+}
+
+fn read_file_inner(job: &ReadJob, tx: &SyncSender<Msg>) -> std::io::Result<bool> {
+    let mut file = File::open(&job.path)?;
+    let meta = file.metadata()?;
+    let (fp, fp_len) = fingerprint(&file, FINGERPRINT_BYTES)?;
+    let mut cursor = Cursor {
+        read_offset: job.start_offset,
+        line_count: job.start_lines,
+        size: job.start_offset,
+        mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+        dev: meta.dev(),
+        ino: meta.ino(),
+        fingerprint: fp,
+        fingerprint_len: fp_len,
+        held_back_bytes: 0,
+    };
+    file.seek(SeekFrom::Start(job.start_offset))?;
+    let mut buf: Vec<u8> = Vec::with_capacity(BATCH_BYTES + 65536);
+    let mut eof = false;
+    loop {
+        // Fill up to a batch (more if one line is longer than that).
+        while !eof && buf.len() < BATCH_BYTES {
+            let want = (BATCH_BYTES - buf.len()).max(65536);
+            let old = buf.len();
+            buf.resize(old + want, 0);
+            let n = loop {
+                match file.read(&mut buf[old..]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        buf.truncate(old);
+                        return Err(e);
+                    }
+                }
+            };
+            buf.truncate(old + n);
+            if n == 0 {
+                eof = true;
+            }
+        }
+        let complete = match memchr::memrchr(b'\n', &buf) {
+            Some(i) => i + 1,
+            None if eof => 0,
+            None => {
+                // A line longer than the buffer: keep reading.
+                buf.reserve(BATCH_BYTES);
+                let old = buf.len();
+                buf.resize(old + BATCH_BYTES, 0);
+                let n = file.read(&mut buf[old..])?;
+                buf.truncate(old + n);
+                if n == 0 {
+                    eof = true;
+                }
+                continue;
+            }
+        };
+        let mut items = Vec::new();
+        let start_offset = cursor.read_offset;
+        let first_line = cursor.line_count + 1;
+        let lines = split_lines(&buf[..complete], start_offset, first_line, &mut items);
+        let mut consumed = complete;
+        let mut held_back_line = None;
+        let last = eof;
+        if eof && complete < buf.len() {
+            // A final line without a newline: ingest it if it is a complete
+            // JSON object, else hold it back until the file grows.
+            let tail = &buf[complete..];
+            let line_no = first_line + lines;
+            match transcript::parse_line(tail) {
+                Parsed::Record(r) => {
+                    items.push(Item {
+                        line_no,
+                        offset: start_offset + complete as u64,
+                        len: tail.len() as u64,
+                        parsed: Parsed::Record(r),
+                    });
+                    consumed = buf.len();
+                    cursor.line_count += 1;
+                }
+                Parsed::Blank => cursor.held_back_bytes = tail.len() as u64,
+                Parsed::Malformed(_) => {
+                    cursor.held_back_bytes = tail.len() as u64;
+                    held_back_line = Some(line_no);
+                }
+            }
+        }
+        cursor.line_count += lines;
+        cursor.read_offset = start_offset + consumed as u64;
+        cursor.size = cursor.read_offset + cursor.held_back_bytes;
+        let raw = if consumed > 0 {
+            Some(compress(&buf[..consumed])?)
+        } else {
+            None
+        };
+        let batch = Batch {
+            job: job.job,
+            start_offset,
+            first_line,
+            raw,
+            items,
+            cursor: Some(cursor),
+            bytes_read: consumed as u64,
+            held_back_line,
+        };
+        if tx.send(Msg::Batch(Box::new(batch))).is_err() {
+            return Ok(false);
+        }
+        if last {
+            return Ok(true);
+        }
+        buf.drain(..consumed);
+    }
+}
+
+/// Re-split stored raw bytes (a rebuild): one batch per chunk.
+pub fn raw_chunk_batch(
+    job: usize,
+    start_offset: u64,
+    first_line: u64,
+    compressed: &[u8],
+) -> std::io::Result<Batch> {
+    let bytes = zstd::stream::decode_all(compressed)?;
+    let mut items = Vec::new();
+    let complete = memchr::memrchr(b'\n', &bytes).map_or(0, |i| i + 1);
+    let lines = split_lines(&bytes[..complete], start_offset, first_line, &mut items);
+    if complete < bytes.len() {
+        // a final line stored without its newline (it was a complete object)
+        push_line(
+            &bytes[complete..],
+            start_offset + complete as u64,
+            first_line + lines,
+            &mut items,
+        );
+    }
+    Ok(Batch {
+        job,
+        start_offset,
+        first_line,
+        raw: None,
+        items,
+        cursor: None,
+        bytes_read: 0,
+        held_back_line: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(items: &[Item]) -> Vec<(u64, &'static str)> {
+        items
+            .iter()
+            .map(|i| {
+                (
+                    i.line_no,
+                    match i.parsed {
+                        Parsed::Blank => "blank",
+                        Parsed::Malformed(_) => "malformed",
+                        Parsed::Record(_) => "record",
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn split_counts_blank_lines_but_keeps_no_item_for_them() {
+        let mut out = Vec::new();
+        let n = split_lines(
+            b"{\"type\":\"x\"}\n \t\x0b\x0c\r\n}{\n\n{\"a\":1}\r\n",
+            100,
+            7,
+            &mut out,
+        );
+        assert_eq!(n, 5);
+        assert_eq!(
+            kinds(&out),
+            vec![(7, "record"), (9, "malformed"), (11, "record")]
+        );
+        assert_eq!(out[0].offset, 100);
+        assert_eq!(out[1].offset, 100 + 13 + 6);
+    }
+
+    fn run(path: &std::path::Path, start: u64, lines: u64) -> Vec<Batch> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(64);
+        let job = ReadJob {
+            job: 0,
+            path: path.to_owned(),
+            start_offset: start,
+            start_lines: lines,
+        };
+        assert!(read_file(&job, &tx));
+        drop(tx);
+        rx.into_iter()
+            .map(|m| match m {
+                Msg::Batch(b) => *b,
+                Msg::Failed { error, .. } => panic!("{error}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_partial_last_line_is_held_back_and_a_complete_one_is_read() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("s.jsonl");
+        std::fs::write(&p, b"{\"type\":\"user\"}\n{\"type\":\"assis").unwrap();
+        let b = run(&p, 0, 0);
+        let last = b.last().unwrap();
+        let c = last.cursor.unwrap();
+        assert_eq!(
+            (c.read_offset, c.line_count, c.held_back_bytes),
+            (16, 1, 14)
+        );
+        assert_eq!(last.held_back_line, Some(2));
+        std::fs::write(&p, b"{\"type\":\"user\"}\n{\"type\":\"assistant\"}").unwrap();
+        let b = run(&p, c.read_offset, c.line_count);
+        let c2 = b.last().unwrap().cursor.unwrap();
+        assert_eq!(
+            (c2.read_offset, c2.line_count, c2.held_back_bytes),
+            (36, 2, 0)
+        );
+        assert_eq!(kinds(&b[0].items), vec![(2, "record")]);
+        // the stored raw bytes give the file back
+        let raw = zstd::stream::decode_all(&b[0].raw.as_ref().unwrap()[..]).unwrap();
+        assert_eq!(raw, b"{\"type\":\"assistant\"}");
+    }
+
+    #[test]
+    fn long_lines_span_buffers() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("big.jsonl");
+        let big = format!(
+            "{{\"type\":\"user\",\"x\":\"{}\"}}\n",
+            "a".repeat(BATCH_BYTES * 2 + 17)
+        );
+        let mut content = big.clone().into_bytes();
+        content.extend_from_slice(b"{\"type\":\"system\"}\n");
+        std::fs::write(&p, &content).unwrap();
+        let batches = run(&p, 0, 0);
+        let items: Vec<_> = batches.iter().flat_map(|b| kinds(&b.items)).collect();
+        assert_eq!(items, vec![(1, "record"), (2, "record")]);
+        let c = batches.last().unwrap().cursor.unwrap();
+        assert_eq!(c.read_offset, content.len() as u64);
+    }
+}

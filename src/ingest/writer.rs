@@ -1,0 +1,1046 @@
+//! Writing: parsed batches -> rows, one transaction at a time, each file's
+//! cursor committed with the rows read from it.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::reader::{Batch, Cursor};
+use crate::pricing::{PriceTable, Usage};
+use crate::transcript::{Body, Envelope, MessageBody, Parsed, Record, UsageFigures};
+
+/// The file a batch belongs to, as the writer needs it.
+#[derive(Debug, Clone)]
+pub struct FileRef {
+    pub id: i64,
+    pub display: String,
+}
+
+/// What one ingest run did (the `ingest --json` counters that come from rows).
+#[derive(Debug, Default, Clone)]
+pub struct Counts {
+    pub lines_read: u64,
+    pub records_by_type: std::collections::BTreeMap<String, u64>,
+    pub unknown_types: std::collections::BTreeMap<String, u64>,
+    pub malformed_lines: u64,
+    pub responses_new: u64,
+    pub responses_updated: u64,
+    pub warnings: u64,
+}
+
+/// A located problem for the user (file, line, what).
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub file: String,
+    pub line: u64,
+    pub message: String,
+}
+
+#[derive(Default, Clone)]
+struct ResponseAgg {
+    message_id: Option<String>,
+    model: Option<String>,
+    session_id: Option<String>,
+    agent_id: Option<String>,
+    first_line_id: Option<i64>,
+    at: Option<i64>,
+    figures: UsageFigures,
+    is_final: bool,
+    stop_reason: Option<String>,
+    line_count: i64,
+}
+
+#[derive(Default)]
+struct SessionAgg {
+    first_at: Option<i64>,
+    last_at: Option<i64>,
+    version: Option<(Option<i64>, String)>,
+    git_branch: Option<(Option<i64>, String)>,
+    slug: Option<String>,
+    custom_title: Option<Option<String>>,
+    ai_title: Option<String>,
+    tag: Option<Option<String>>,
+    first_prompt: Option<String>,
+    cwd: Option<String>,
+    lines: i64,
+}
+
+pub struct Writer<'c> {
+    conn: &'c Connection,
+    prices: &'c PriceTable,
+    pub counts: Counts,
+    pub notices: Vec<Notice>,
+    responses: HashMap<String, ResponseAgg>,
+    sessions: HashMap<(String, String), SessionAgg>,
+    projects: HashMap<String, i64>,
+    session_projects: HashMap<String, Option<i64>>,
+    in_tx: bool,
+    /// New response keys as they are stored (for watch events).
+    pub new_response_keys: Vec<String>,
+}
+
+fn b(v: bool) -> i64 {
+    i64::from(v)
+}
+
+impl<'c> Writer<'c> {
+    pub fn new(conn: &'c Connection, prices: &'c PriceTable) -> rusqlite::Result<Writer<'c>> {
+        let mut projects = HashMap::new();
+        {
+            let mut st = conn.prepare("SELECT path, id FROM projects")?;
+            let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (p, id) = row?;
+                projects.insert(p, id);
+            }
+        }
+        Ok(Writer {
+            conn,
+            prices,
+            counts: Counts::default(),
+            notices: Vec::new(),
+            responses: HashMap::new(),
+            sessions: HashMap::new(),
+            projects,
+            session_projects: HashMap::new(),
+            in_tx: false,
+            new_response_keys: Vec::new(),
+        })
+    }
+
+    pub fn begin(&mut self) -> rusqlite::Result<()> {
+        if !self.in_tx {
+            self.conn.execute_batch("BEGIN IMMEDIATE")?;
+            self.in_tx = true;
+        }
+        Ok(())
+    }
+
+    /// Flush the aggregates and commit.
+    pub fn commit(&mut self) -> rusqlite::Result<()> {
+        if self.in_tx {
+            self.flush()?;
+            self.conn.execute_batch("COMMIT")?;
+            self.in_tx = false;
+        }
+        Ok(())
+    }
+
+    pub fn rollback(&mut self) {
+        if self.in_tx {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            self.in_tx = false;
+            self.responses.clear();
+            self.sessions.clear();
+        }
+    }
+
+    /// Store one batch: raw bytes, lines, typed rows, and the file cursor.
+    pub fn write_batch(&mut self, file: &FileRef, batch: Batch) -> rusqlite::Result<()> {
+        self.begin()?;
+        if let (Some(raw), Some(c)) = (&batch.raw, &batch.cursor) {
+            self.conn
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO raw_chunks(file_id, start_offset, end_offset, first_line, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![
+                    file.id,
+                    batch.start_offset as i64,
+                    c.read_offset as i64,
+                    batch.first_line as i64,
+                    raw
+                ])?;
+        }
+        for item in batch.items {
+            self.write_item(file, item.line_no, item.offset, item.len, item.parsed)?;
+        }
+        if let Some(c) = batch.cursor {
+            self.set_cursor(file.id, &c)?;
+        }
+        Ok(())
+    }
+
+    fn set_cursor(&self, file_id: i64, c: &Cursor) -> rusqlite::Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE source_files SET read_offset = ?2, line_count = ?3, size = ?4, mtime_ns = ?5, dev = ?6, ino = ?7,
+                 fingerprint = ?8, fingerprint_len = ?9, held_back_bytes = ?10, last_read_at = ?11 WHERE id = ?1",
+            )?
+            .execute(params![
+                file_id,
+                c.read_offset as i64,
+                c.line_count as i64,
+                c.size as i64,
+                c.mtime_ns,
+                c.dev as i64,
+                c.ino as i64,
+                c.fingerprint as i64,
+                c.fingerprint_len as i64,
+                c.held_back_bytes as i64,
+                chrono::Utc::now().timestamp_millis(),
+            ])?;
+        Ok(())
+    }
+
+    fn write_item(
+        &mut self,
+        file: &FileRef,
+        line_no: u64,
+        offset: u64,
+        len: u64,
+        parsed: Parsed,
+    ) -> rusqlite::Result<()> {
+        self.counts.lines_read += 1;
+        let record = match parsed {
+            Parsed::Blank => return Ok(()),
+            Parsed::Malformed(error) => {
+                self.counts.malformed_lines += 1;
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO lines(file_id, line_no, byte_offset, byte_len, type, status, error, at) VALUES (?1, ?2, ?3, ?4, NULL, 'malformed', ?5, NULL)",
+                    )?
+                    .execute(params![file.id, line_no as i64, offset as i64, len as i64, error])?;
+                self.notices.push(Notice {
+                    file: file.display.clone(),
+                    line: line_no,
+                    message: format!("malformed line ({error}); kept raw, skipped"),
+                });
+                return Ok(());
+            }
+            Parsed::Record(r) => r,
+        };
+        *self
+            .counts
+            .records_by_type
+            .entry(record.line_type.clone())
+            .or_default() += 1;
+        if !record.known {
+            *self
+                .counts
+                .unknown_types
+                .entry(record.line_type.clone())
+                .or_default() += 1;
+        }
+        for w in &record.warnings {
+            self.counts.warnings += 1;
+            self.notices.push(Notice {
+                file: file.display.clone(),
+                line: line_no,
+                message: w.clone(),
+            });
+        }
+        let warnings = if record.warnings.is_empty() {
+            None
+        } else {
+            Some(record.warnings.join("; "))
+        };
+        let status = if record.known { "record" } else { "unknown" };
+        self.conn
+            .prepare_cached(
+                "INSERT INTO lines(file_id, line_no, byte_offset, byte_len, type, status, error, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                file.id,
+                line_no as i64,
+                offset as i64,
+                len as i64,
+                record.line_type,
+                status,
+                warnings,
+                record.env.timestamp_ms
+            ])?;
+        let line_id = self.conn.last_insert_rowid();
+        self.model_record(line_id, *record)
+    }
+
+    fn model_record(&mut self, line_id: i64, r: Record) -> rusqlite::Result<()> {
+        let env = &r.env;
+        self.note_session(&r);
+        match &r.body {
+            Body::Message(m) => {
+                if let Some(u) = m.usage
+                    && r.line_type == "assistant"
+                    && m.model.as_deref() != Some("<synthetic>")
+                {
+                    self.add_response(line_id, env, m, u);
+                }
+                if self.insert_message(line_id, &r, Some(m))? {
+                    self.insert_blocks(line_id, env, m)?;
+                }
+            }
+            Body::System(s) => {
+                if self.insert_message(line_id, &r, None)? {
+                    self.conn
+                        .prepare_cached(
+                            "INSERT INTO system_events(line_id, session_id, agent_id, at, subtype, level, content_preview, compact_trigger,
+                             compact_pre_tokens, duration_ms, message_count, retry_in_ms, retry_attempt, max_retries)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                        )?
+                        .execute(params![
+                            line_id,
+                            env.session_id,
+                            env.agent_id,
+                            env.timestamp_ms,
+                            env.subtype,
+                            s.level,
+                            s.content_preview,
+                            s.compact_trigger,
+                            s.compact_pre_tokens,
+                            s.duration_ms,
+                            s.message_count,
+                            s.retry_in_ms,
+                            s.retry_attempt,
+                            s.max_retries
+                        ])?;
+                    self.system_hooks(line_id, env, s)?;
+                }
+            }
+            Body::Progress(p) => {
+                if self.insert_message(line_id, &r, None)? {
+                    self.conn
+                        .prepare_cached(
+                            "INSERT INTO progress_events(line_id, session_id, agent_id, at, kind, tool_use_id, parent_tool_use_id,
+                             data_agent_id, status, server_name, tool_name, elapsed_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                        )?
+                        .execute(params![
+                            line_id,
+                            env.session_id,
+                            env.agent_id,
+                            env.timestamp_ms,
+                            p.kind,
+                            env.tool_use_id,
+                            env.parent_tool_use_id,
+                            p.agent_id,
+                            p.status,
+                            p.server_name,
+                            p.tool_name,
+                            p.elapsed_ms
+                        ])?;
+                    if p.kind.as_deref() == Some("hook_progress") {
+                        let hook = HookRow {
+                            source: "progress",
+                            event: p.hook_event.as_deref(),
+                            name: p.hook_name.as_deref(),
+                            command: p.command.as_deref(),
+                            tool_use_id: env.tool_use_id.as_deref(),
+                            outcome: "started",
+                            ..Default::default()
+                        };
+                        self.insert_hook(line_id, 0, env, &hook)?;
+                    }
+                }
+            }
+            Body::Attachment(a) => {
+                if self.insert_message(line_id, &r, None)? {
+                    self.conn
+                        .prepare_cached("INSERT INTO attachments(line_id, session_id, agent_id, at, type) VALUES (?1, ?2, ?3, ?4, ?5)")?
+                        .execute(params![line_id, env.session_id, env.agent_id, env.timestamp_ms, a.kind])?;
+                    if let Some(outcome) = a.kind.as_deref().and_then(|k| k.strip_prefix("hook_")) {
+                        let hook = HookRow {
+                            source: "attachment",
+                            event: a.hook_event.as_deref(),
+                            name: a.hook_name.as_deref(),
+                            command: a.command.as_deref(),
+                            tool_use_id: a.tool_use_id.as_deref(),
+                            outcome,
+                            exit_code: a.exit_code,
+                            duration_ms: a.duration_ms,
+                            output: a.output_preview.as_deref(),
+                            ..Default::default()
+                        };
+                        self.insert_hook(line_id, 0, env, &hook)?;
+                    }
+                }
+            }
+            Body::Queue {
+                operation,
+                content_preview,
+                content_bytes,
+            } => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO queue_operations(line_id, session_id, at, operation, content_preview, content_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )?
+                    .execute(params![
+                        line_id,
+                        env.session_id,
+                        env.timestamp_ms,
+                        operation,
+                        content_preview,
+                        *content_bytes as i64
+                    ])?;
+            }
+            Body::Summary { summary, leaf_uuid } => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO summaries(line_id, summary, leaf_uuid) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![line_id, summary, leaf_uuid])?;
+            }
+            Body::Snapshot {
+                message_id,
+                snapshot_message_id,
+                is_update,
+                files,
+                snapshot_at,
+            } => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO file_snapshots(line_id, message_id, snapshot_message_id, is_update, files_tracked, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )?
+                    .execute(params![
+                        line_id,
+                        message_id,
+                        snapshot_message_id,
+                        b(*is_update),
+                        *files as i64,
+                        snapshot_at.or(env.timestamp_ms)
+                    ])?;
+            }
+            Body::Meta { value } => {
+                self.conn
+                    .prepare_cached("INSERT INTO session_metadata(line_id, session_id, type, value) VALUES (?1, ?2, ?3, ?4)")?
+                    .execute(params![line_id, env.session_id, r.line_type, value])?;
+            }
+            Body::Other => {}
+        }
+        Ok(())
+    }
+
+    /// Insert the message row; false if a line with this uuid is already
+    /// stored (a copy in a resumed session), in which case its typed rows are
+    /// skipped too.
+    fn insert_message(
+        &mut self,
+        line_id: i64,
+        r: &Record,
+        m: Option<&MessageBody>,
+    ) -> rusqlite::Result<bool> {
+        let env = &r.env;
+        let n = self
+            .conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO messages(line_id, uuid, parent_uuid, logical_parent_uuid, session_id, agent_id, type, subtype, at,
+                 is_sidechain, is_meta, is_compact_summary, permission_mode, cwd, git_branch, version, request_id, message_id, model,
+                 role, stop_reason, text_preview, is_api_error, api_error_status, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+            )?
+            .execute(params![
+                line_id,
+                env.uuid,
+                env.parent_uuid,
+                env.logical_parent_uuid,
+                env.session_id,
+                env.agent_id,
+                r.line_type,
+                env.subtype,
+                env.timestamp_ms,
+                b(env.is_sidechain),
+                b(env.is_meta),
+                b(env.is_compact_summary),
+                env.permission_mode,
+                env.cwd,
+                env.git_branch,
+                env.version,
+                env.request_id,
+                m.and_then(|m| m.message_id.as_deref()),
+                m.and_then(|m| m.model.as_deref()),
+                m.and_then(|m| m.role.as_deref()),
+                m.and_then(|m| m.stop_reason.as_deref()),
+                m.and_then(|m| m.text_preview.as_deref()),
+                b(m.is_some_and(|m| m.is_api_error)),
+                m.and_then(|m| m.api_error_status),
+                m.and_then(|m| m.error.as_deref()),
+            ])?;
+        Ok(n == 1)
+    }
+
+    fn insert_blocks(
+        &mut self,
+        line_id: i64,
+        env: &Envelope,
+        m: &MessageBody,
+    ) -> rusqlite::Result<()> {
+        for (idx, blk) in m.blocks.iter().enumerate() {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO content_blocks(line_id, idx, type, tool_use_id, tool_name, text_bytes, is_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![
+                    line_id,
+                    idx as i64,
+                    blk.kind,
+                    blk.tool_use_id,
+                    blk.tool_name,
+                    blk.text_bytes as i64,
+                    blk.is_error.map(b)
+                ])?;
+            let Some(id) = blk.tool_use_id.as_deref() else {
+                continue;
+            };
+            match blk.kind.as_str() {
+                "tool_use" | "server_tool_use" => {
+                    let server = blk
+                        .tool_name
+                        .as_deref()
+                        .and_then(|n| n.strip_prefix("mcp__"))
+                        .and_then(|rest| rest.split("__").next());
+                    self.conn
+                        .prepare_cached(
+                            "INSERT INTO tool_calls(tool_use_id, name, mcp_server, input_summary, file_path, session_id, agent_id, use_line_id, started_at)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                             ON CONFLICT(tool_use_id) DO UPDATE SET name = excluded.name, mcp_server = excluded.mcp_server,
+                               input_summary = excluded.input_summary, file_path = excluded.file_path,
+                               session_id = coalesce(session_id, excluded.session_id), agent_id = coalesce(agent_id, excluded.agent_id),
+                               use_line_id = excluded.use_line_id, started_at = excluded.started_at
+                             WHERE use_line_id IS NULL",
+                        )?
+                        .execute(params![
+                            id,
+                            blk.tool_name,
+                            server,
+                            blk.input_summary,
+                            blk.file_path,
+                            env.session_id,
+                            env.agent_id,
+                            line_id,
+                            env.timestamp_ms
+                        ])?;
+                }
+                "tool_result" => {
+                    self.conn
+                        .prepare_cached(
+                            "INSERT INTO tool_calls(tool_use_id, session_id, agent_id, result_line_id, finished_at, is_error, subagent_id)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                             ON CONFLICT(tool_use_id) DO UPDATE SET result_line_id = excluded.result_line_id,
+                               finished_at = excluded.finished_at, is_error = excluded.is_error,
+                               subagent_id = coalesce(excluded.subagent_id, subagent_id)
+                             WHERE result_line_id IS NULL",
+                        )?
+                        .execute(params![
+                            id,
+                            env.session_id,
+                            env.agent_id,
+                            line_id,
+                            env.timestamp_ms,
+                            b(blk.is_error.unwrap_or(false)),
+                            m.result_agent_id
+                        ])?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn system_hooks(
+        &mut self,
+        line_id: i64,
+        env: &Envelope,
+        s: &crate::transcript::SystemBody,
+    ) -> rusqlite::Result<()> {
+        match env.subtype.as_deref() {
+            Some("stop_hook_summary") => {
+                let summary = HookRow {
+                    source: "stop_hook_summary",
+                    event: Some("Stop"),
+                    tool_use_id: env.tool_use_id.as_deref(),
+                    outcome: "summary",
+                    error_count: Some(s.hook_errors as i64),
+                    prevented_continuation: Some(s.prevented_continuation),
+                    output: s.stop_reason.as_deref().filter(|x| !x.is_empty()),
+                    ..Default::default()
+                };
+                self.insert_hook(line_id, 0, env, &summary)?;
+                for (i, (command, duration)) in s.hook_infos.iter().enumerate() {
+                    let row = HookRow {
+                        source: "stop_hook_summary",
+                        event: Some("Stop"),
+                        command: command.as_deref(),
+                        tool_use_id: env.tool_use_id.as_deref(),
+                        outcome: "ran",
+                        duration_ms: *duration,
+                        ..Default::default()
+                    };
+                    self.insert_hook(line_id, i as i64 + 1, env, &row)?;
+                }
+            }
+            None => {
+                if let Some(text) = s.content_preview.as_deref()
+                    && let Some(h) = legacy_hook_text(text)
+                {
+                    let row = HookRow {
+                        source: "system_text",
+                        event: h.name.split(':').next(),
+                        name: Some(h.name.as_str()),
+                        command: h.command.as_deref(),
+                        tool_use_id: env.tool_use_id.as_deref(),
+                        outcome: h.outcome,
+                        output: h.output.as_deref(),
+                        ..Default::default()
+                    };
+                    self.insert_hook(line_id, 0, env, &row)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn insert_hook(
+        &self,
+        line_id: i64,
+        seq: i64,
+        env: &Envelope,
+        h: &HookRow<'_>,
+    ) -> rusqlite::Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO hook_runs(line_id, seq, session_id, agent_id, at, source, event, name, command, tool_use_id, outcome,
+                 exit_code, duration_ms, output, error_count, prevented_continuation)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            )?
+            .execute(params![
+                line_id,
+                seq,
+                env.session_id,
+                env.agent_id,
+                env.timestamp_ms,
+                h.source,
+                h.event,
+                h.name,
+                h.command,
+                h.tool_use_id,
+                h.outcome,
+                h.exit_code,
+                h.duration_ms,
+                h.output,
+                h.error_count,
+                h.prevented_continuation.map(b)
+            ])?;
+        Ok(())
+    }
+
+    fn add_response(&mut self, line_id: i64, env: &Envelope, m: &MessageBody, u: UsageFigures) {
+        let key = m
+            .message_id
+            .clone()
+            .or_else(|| env.uuid.clone())
+            .unwrap_or_else(|| format!("line:{line_id}"));
+        let agg = self.responses.entry(key).or_default();
+        let earlier = match (env.timestamp_ms, agg.at) {
+            (Some(t), Some(a)) => t < a,
+            (Some(_), None) => true,
+            _ => agg.first_line_id.is_none(),
+        };
+        if earlier {
+            agg.at = env.timestamp_ms.or(agg.at);
+            agg.session_id = env.session_id.clone();
+            agg.agent_id = env.agent_id.clone();
+            agg.first_line_id = Some(line_id);
+        }
+        if agg.message_id.is_none() {
+            agg.message_id = m.message_id.clone();
+        }
+        if agg.model.is_none() {
+            agg.model = m.model.clone().filter(|s| !s.trim().is_empty());
+        }
+        let f = &mut agg.figures;
+        f.input_tokens = f.input_tokens.max(u.input_tokens);
+        f.output_tokens = f.output_tokens.max(u.output_tokens);
+        f.cache_creation_5m_tokens = f.cache_creation_5m_tokens.max(u.cache_creation_5m_tokens);
+        f.cache_creation_1h_tokens = f.cache_creation_1h_tokens.max(u.cache_creation_1h_tokens);
+        f.cache_read_tokens = f.cache_read_tokens.max(u.cache_read_tokens);
+        f.web_search_requests = f.web_search_requests.max(u.web_search_requests);
+        f.web_fetch_requests = f.web_fetch_requests.max(u.web_fetch_requests);
+        f.fast |= u.fast;
+        f.us_only |= u.us_only;
+        if let Some(sr) = m.stop_reason.as_deref() {
+            agg.is_final = true;
+            agg.stop_reason = Some(sr.to_owned());
+        }
+        agg.line_count += 1;
+    }
+
+    fn note_session(&mut self, r: &Record) {
+        let Some(sid) = r.env.session_id.clone() else {
+            return;
+        };
+        let key = (sid, r.env.agent_id.clone().unwrap_or_default());
+        let s = self.sessions.entry(key).or_default();
+        let env = &r.env;
+        s.lines += 1;
+        if let Some(t) = env.timestamp_ms {
+            s.first_at = Some(s.first_at.map_or(t, |f| f.min(t)));
+            s.last_at = Some(s.last_at.map_or(t, |l| l.max(t)));
+        }
+        let latest = |slot: &mut Option<(Option<i64>, String)>, v: &Option<String>| {
+            if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+                let newer = match slot {
+                    None => true,
+                    Some((at, _)) => env.timestamp_ms >= *at,
+                };
+                if newer {
+                    *slot = Some((env.timestamp_ms, v.clone()));
+                }
+            }
+        };
+        latest(&mut s.version, &env.version);
+        latest(&mut s.git_branch, &env.git_branch);
+        if s.slug.is_none() {
+            s.slug = env.slug.clone();
+        }
+        if s.cwd.is_none() {
+            s.cwd = env.cwd.clone().filter(|c| !c.is_empty());
+        }
+        match (&r.body, r.line_type.as_str()) {
+            (Body::Meta { value }, "custom-title") => {
+                s.custom_title = Some(value.clone().filter(|v| !v.is_empty()))
+            }
+            (Body::Meta { value: Some(v) }, "ai-title") => s.ai_title = Some(v.clone()),
+            (Body::Meta { value }, "tag") => s.tag = Some(value.clone().filter(|v| !v.is_empty())),
+            (Body::Message(m), "user")
+                if s.first_prompt.is_none() && !env.is_meta && !env.is_compact_summary =>
+            {
+                let is_tool_result = m.blocks.iter().any(|b| b.kind == "tool_result");
+                if !is_tool_result {
+                    s.first_prompt = m.text_preview.clone();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn project_id(&mut self, cwd: &str) -> rusqlite::Result<i64> {
+        if let Some(id) = self.projects.get(cwd) {
+            return Ok(*id);
+        }
+        self.conn
+            .prepare_cached("INSERT OR IGNORE INTO projects(path) VALUES (?1)")?
+            .execute([cwd])?;
+        let id: i64 = self
+            .conn
+            .prepare_cached("SELECT id FROM projects WHERE path = ?1")?
+            .query_row([cwd], |r| r.get(0))?;
+        self.projects.insert(cwd.to_owned(), id);
+        Ok(id)
+    }
+
+    /// The project of a session: the cwd of the first line seen for its id.
+    fn session_project(&mut self, session_id: &str) -> rusqlite::Result<Option<i64>> {
+        if let Some(p) = self.session_projects.get(session_id) {
+            return Ok(*p);
+        }
+        let p: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT project_id FROM sessions WHERE session_id = ?1 AND project_id IS NOT NULL LIMIT 1")?
+            .query_row([session_id], |r| r.get(0))
+            .optional()?;
+        if p.is_some() {
+            self.session_projects.insert(session_id.to_owned(), p);
+        }
+        Ok(p)
+    }
+
+    fn flush(&mut self) -> rusqlite::Result<()> {
+        let mut sessions: Vec<_> = self.sessions.drain().collect();
+        sessions.sort_by(|a, b| a.0.cmp(&b.0));
+        for ((sid, aid), s) in sessions {
+            let mut project = self.session_project(&sid)?;
+            if project.is_none()
+                && let Some(cwd) = &s.cwd
+            {
+                let id = self.project_id(cwd)?;
+                self.session_projects.insert(sid.clone(), Some(id));
+                project = Some(id);
+            }
+            let parent = if aid.is_empty() {
+                None
+            } else {
+                Some(sid.as_str())
+            };
+            let (custom_set, custom) = match &s.custom_title {
+                Some(v) => (1, v.clone()),
+                None => (0, None),
+            };
+            let (tag_set, tag) = match &s.tag {
+                Some(v) => (1, v.clone()),
+                None => (0, None),
+            };
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO sessions(session_id, agent_id, parent_session_id, project_id, first_at, last_at, version, git_branch, slug,
+                       custom_title, ai_title, tag, first_prompt, lines)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                     ON CONFLICT(session_id, agent_id) DO UPDATE SET
+                       project_id = coalesce(project_id, excluded.project_id),
+                       first_at = min(coalesce(first_at, excluded.first_at), coalesce(excluded.first_at, first_at)),
+                       last_at = max(coalesce(last_at, excluded.last_at), coalesce(excluded.last_at, last_at)),
+                       version = coalesce(excluded.version, version),
+                       git_branch = coalesce(excluded.git_branch, git_branch),
+                       slug = coalesce(slug, excluded.slug),
+                       custom_title = CASE WHEN ?15 THEN excluded.custom_title ELSE custom_title END,
+                       ai_title = coalesce(excluded.ai_title, ai_title),
+                       tag = CASE WHEN ?16 THEN excluded.tag ELSE tag END,
+                       first_prompt = coalesce(first_prompt, excluded.first_prompt),
+                       lines = lines + excluded.lines",
+                )?
+                .execute(params![
+                    sid,
+                    aid,
+                    parent,
+                    project,
+                    s.first_at,
+                    s.last_at,
+                    s.version.map(|v| v.1),
+                    s.git_branch.map(|v| v.1),
+                    s.slug,
+                    custom,
+                    s.ai_title,
+                    tag,
+                    s.first_prompt,
+                    s.lines,
+                    custom_set,
+                    tag_set
+                ])?;
+        }
+        let mut responses: Vec<_> = self.responses.drain().collect();
+        responses.sort_by(|a, b| a.0.cmp(&b.0));
+        for (key, r) in responses {
+            let project = match &r.session_id {
+                Some(sid) => self.session_project(sid)?,
+                None => None,
+            };
+            let f = r.figures;
+            let model = r.model.clone().unwrap_or_else(|| "?".to_owned());
+            let row = self
+                .conn
+                .prepare_cached(
+                    "INSERT INTO responses(key, message_id, model, session_id, agent_id, project_id, first_line_id, at,
+                       input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,
+                       web_search_requests, web_fetch_requests, fast, us_only, final, stop_reason, line_count)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+                     ON CONFLICT(key) DO UPDATE SET
+                       model = CASE WHEN model = '?' THEN excluded.model ELSE model END,
+                       session_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.session_id ELSE session_id END,
+                       agent_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.agent_id ELSE agent_id END,
+                       project_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.project_id ELSE project_id END,
+                       first_line_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.first_line_id ELSE first_line_id END,
+                       at = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.at ELSE at END,
+                       input_tokens = max(input_tokens, excluded.input_tokens),
+                       output_tokens = max(output_tokens, excluded.output_tokens),
+                       cache_creation_5m_tokens = max(cache_creation_5m_tokens, excluded.cache_creation_5m_tokens),
+                       cache_creation_1h_tokens = max(cache_creation_1h_tokens, excluded.cache_creation_1h_tokens),
+                       cache_read_tokens = max(cache_read_tokens, excluded.cache_read_tokens),
+                       web_search_requests = max(web_search_requests, excluded.web_search_requests),
+                       web_fetch_requests = max(web_fetch_requests, excluded.web_fetch_requests),
+                       fast = max(fast, excluded.fast),
+                       us_only = max(us_only, excluded.us_only),
+                       final = max(final, excluded.final),
+                       stop_reason = coalesce(excluded.stop_reason, stop_reason),
+                       line_count = line_count + excluded.line_count
+                     RETURNING id, model, at, input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
+                       cache_read_tokens, web_search_requests, fast, us_only, line_count",
+                )?
+                .query_row(
+                    params![
+                        key,
+                        r.message_id,
+                        model,
+                        r.session_id,
+                        r.agent_id,
+                        project,
+                        r.first_line_id,
+                        r.at,
+                        f.input_tokens as i64,
+                        f.output_tokens as i64,
+                        f.cache_creation_5m_tokens as i64,
+                        f.cache_creation_1h_tokens as i64,
+                        f.cache_read_tokens as i64,
+                        f.web_search_requests as i64,
+                        f.web_fetch_requests as i64,
+                        b(f.fast),
+                        b(f.us_only),
+                        b(r.is_final),
+                        r.stop_reason,
+                        r.line_count
+                    ],
+                    StoredResponse::from_row,
+                )?;
+            if row.line_count == r.line_count {
+                self.counts.responses_new += 1;
+                self.new_response_keys.push(key);
+            } else {
+                self.counts.responses_updated += 1;
+            }
+            price_response(self.conn, self.prices, &row)?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct HookRow<'a> {
+    source: &'a str,
+    event: Option<&'a str>,
+    name: Option<&'a str>,
+    command: Option<&'a str>,
+    tool_use_id: Option<&'a str>,
+    outcome: &'a str,
+    exit_code: Option<i64>,
+    duration_ms: Option<i64>,
+    output: Option<&'a str>,
+    error_count: Option<i64>,
+    prevented_continuation: Option<bool>,
+}
+
+/// A response as stored: what pricing needs.
+pub struct StoredResponse {
+    pub id: i64,
+    pub model: String,
+    pub at: Option<i64>,
+    pub usage: Usage,
+    pub line_count: i64,
+}
+
+impl StoredResponse {
+    pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredResponse> {
+        let u = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
+        Ok(StoredResponse {
+            id: r.get(0)?,
+            model: r.get(1)?,
+            at: r.get(2)?,
+            usage: Usage {
+                input_tokens: u(3)?,
+                output_tokens: u(4)?,
+                cache_creation_5m_tokens: u(5)?,
+                cache_creation_1h_tokens: u(6)?,
+                cache_read_tokens: u(7)?,
+                web_search_requests: u(8)?,
+                fast: r.get::<_, i64>(9)? != 0,
+                us_only: r.get::<_, i64>(10)? != 0,
+            },
+            line_count: r.get(11)?,
+        })
+    }
+}
+
+/// The columns `StoredResponse::from_row` reads, for SELECTs.
+pub const STORED_RESPONSE_COLUMNS: &str = "id, model, at, input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
+    cache_read_tokens, web_search_requests, fast, us_only, line_count";
+
+/// Compute and store one response's cost (NULL when its model has no price).
+pub fn price_response(
+    conn: &Connection,
+    prices: &PriceTable,
+    r: &StoredResponse,
+) -> rusqlite::Result<()> {
+    let date =
+        r.at.and_then(chrono::DateTime::from_timestamp_millis)
+            .map(|t| t.date_naive());
+    let cost = prices.cost(&r.model, date, &r.usage);
+    conn.prepare_cached("UPDATE responses SET cost_picousd = ?2, priced_as = ?3 WHERE id = ?1")?
+        .execute(params![
+            r.id,
+            cost.as_ref().map(|c| c.picousd),
+            cost.as_ref().map(|c| c.priced_as.as_str())
+        ])?;
+    Ok(())
+}
+
+struct LegacyHook {
+    name: String,
+    command: Option<String>,
+    outcome: &'static str,
+    output: Option<String>,
+}
+
+/// 1.0.x wrote hook runs as system text: "Running \e[1mPostToolUse:Edit\e[22m..."
+/// then "\e[1mPostToolUse:Edit\e[22m [cmd] completed successfully: ...".
+fn legacy_hook_text(text: &str) -> Option<LegacyHook> {
+    let plain = strip_ansi(text);
+    if let Some(rest) = plain.strip_prefix("Running ") {
+        let name = rest.trim_end_matches('.').trim();
+        if name.contains(':') || is_hook_event(name) {
+            return Some(LegacyHook {
+                name: name.to_owned(),
+                command: None,
+                outcome: "started",
+                output: None,
+            });
+        }
+        return None;
+    }
+    let (name, rest) = plain.split_once(" [")?;
+    if !(name.contains(':') || is_hook_event(name)) || name.contains(' ') {
+        return None;
+    }
+    let (command, after) = rest.split_once("] ")?;
+    let outcome = if after.starts_with("completed successfully") {
+        "success"
+    } else if after.contains("blocking") {
+        "blocking_error"
+    } else if after.starts_with("failed") || after.contains("error") {
+        "non_blocking_error"
+    } else {
+        return None;
+    };
+    Some(LegacyHook {
+        name: name.to_owned(),
+        command: Some(command.to_owned()),
+        outcome,
+        output: after.split_once(": ").map(|(_, o)| o.to_owned()),
+    })
+}
+
+fn is_hook_event(s: &str) -> bool {
+    matches!(
+        s,
+        "PreToolUse"
+            | "PostToolUse"
+            | "Stop"
+            | "SubagentStop"
+            | "SessionStart"
+            | "SessionEnd"
+            | "UserPromptSubmit"
+            | "Notification"
+            | "PreCompact"
+    )
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for c2 in chars.by_ref() {
+                if c2.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_hook_lines() {
+        let h = legacy_hook_text("Running \u{1b}[1mPostToolUse:Edit\u{1b}[22m...").unwrap();
+        assert_eq!(
+            (h.name.as_str(), h.outcome),
+            ("PostToolUse:Edit", "started")
+        );
+        let h = legacy_hook_text("\u{1b}[1mPostToolUse:Edit\u{1b}[22m [uv run ruff format] completed successfully: 1 file left unchanged").unwrap();
+        assert_eq!(h.command.as_deref(), Some("uv run ruff format"));
+        assert_eq!(h.outcome, "success");
+        assert_eq!(h.output.as_deref(), Some("1 file left unchanged"));
+        assert!(legacy_hook_text("Claude Opus 4 limit reached, now using Sonnet 4").is_none());
+    }
+}

@@ -1,0 +1,50 @@
+//! observatory: every Claude Code transcript in one local SQLite database.
+
+mod cli;
+mod cmd;
+mod config;
+mod ingest;
+mod output;
+mod paths;
+// `cost` and `pricing` (next) use the rest of this module's API.
+#[allow(dead_code)]
+mod pricing;
+mod store;
+mod transcript;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+use config::Settings;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            let broken_pipe = err.chain().any(|e| {
+                e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            });
+            if broken_pipe {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let settings = Settings::resolve(&cli.global);
+    match &cli.command {
+        Command::Ingest(args) => cmd::ingest::run(args, &settings),
+        Command::Status(args) => cmd::status::run(args, &settings),
+        Command::Schema => {
+            print!("{}", store::SCHEMA_SQL);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

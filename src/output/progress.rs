@@ -1,0 +1,61 @@
+//! The ingest observer for people: a progress bar on stderr (hidden under
+//! --json, -q or a non-terminal stderr) and located warnings printed through
+//! it.
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::ingest::Observer;
+use crate::ingest::writer::Notice;
+
+pub struct IngestProgress {
+    bar: ProgressBar,
+    quiet: bool,
+    notices: usize,
+}
+
+impl IngestProgress {
+    pub fn new(draw: bool, quiet: bool) -> IngestProgress {
+        let bar = if draw {
+            let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+            b.set_style(
+                ProgressStyle::with_template("{spinner} ingesting {bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            b
+        } else {
+            ProgressBar::hidden()
+        };
+        IngestProgress {
+            bar,
+            quiet,
+            notices: 0,
+        }
+    }
+
+    fn say(&self, msg: &str) {
+        if !self.quiet {
+            self.bar.suspend(|| eprintln!("{msg}"));
+        }
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Observer for IngestProgress {
+    fn start(&mut self, total_bytes: u64) {
+        self.bar.set_length(total_bytes);
+        self.bar.set_position(0);
+    }
+    fn advance(&mut self, bytes: u64) {
+        self.bar.inc(bytes);
+    }
+    fn notice(&mut self, n: &Notice) {
+        self.notices += 1;
+        self.say(&format!("warning: {}:{}: {}", n.file, n.line, n.message));
+    }
+    fn warning(&mut self, message: &str) {
+        self.say(&format!("warning: {message}"));
+    }
+}

@@ -1,0 +1,159 @@
+//! Where things live: transcript roots, the database, the config dir.
+//! Pure functions of their inputs; `config` feeds them the environment.
+
+use std::path::{Path, PathBuf};
+
+/// A transcript root and the `projects/` folder under it (if there is one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Root {
+    /// As given (a Claude config dir, or a `projects/` dir itself).
+    pub given: PathBuf,
+    /// The `projects/` folder to scan, if it exists.
+    pub projects: Option<PathBuf>,
+}
+
+impl Root {
+    pub fn new(given: PathBuf) -> Root {
+        let projects = if given.join("projects").is_dir() {
+            Some(given.join("projects"))
+        } else if given.file_name().is_some_and(|n| n == "projects") && given.is_dir() {
+            Some(given.clone())
+        } else {
+            None
+        };
+        Root { given, projects }
+    }
+}
+
+/// The transcript roots: `--claude-dir` flags if any, else the
+/// comma-separated `CLAUDE_CONFIG_DIR`, else `~/.config/claude` and
+/// `~/.claude` (those that exist; both are listed when neither does, so the
+/// user is told where we looked).
+pub fn transcript_roots(
+    flags: &[PathBuf],
+    claude_config_dir: Option<&str>,
+    home: Option<&Path>,
+) -> Vec<Root> {
+    let given: Vec<PathBuf> = if !flags.is_empty() {
+        flags.to_vec()
+    } else if let Some(list) = claude_config_dir.filter(|s| !s.trim().is_empty()) {
+        list.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| expand_tilde(s, home))
+            .collect()
+    } else {
+        let Some(home) = home else { return Vec::new() };
+        let candidates = vec![home.join(".config/claude"), home.join(".claude")];
+        let existing: Vec<PathBuf> = candidates.iter().filter(|p| p.is_dir()).cloned().collect();
+        if existing.is_empty() {
+            candidates
+        } else {
+            existing
+        }
+    };
+    let mut out: Vec<Root> = Vec::new();
+    for g in given {
+        if !out.iter().any(|r| r.given == g) {
+            out.push(Root::new(g));
+        }
+    }
+    out
+}
+
+fn expand_tilde(s: &str, home: Option<&Path>) -> PathBuf {
+    match (s.strip_prefix("~/"), home) {
+        (Some(rest), Some(h)) => h.join(rest),
+        _ => PathBuf::from(s),
+    }
+}
+
+/// Config and data folders. `OBSERVATORY_HOME` moves both (never the
+/// transcript roots).
+#[derive(Debug, Clone)]
+pub struct Dirs {
+    pub config: PathBuf,
+    pub data: PathBuf,
+}
+
+pub fn dirs(observatory_home: Option<&Path>) -> Dirs {
+    if let Some(h) = observatory_home {
+        return Dirs {
+            config: h.to_owned(),
+            data: h.to_owned(),
+        };
+    }
+    match directories::ProjectDirs::from("", "", "observatory") {
+        Some(p) => Dirs {
+            config: p.config_dir().to_owned(),
+            data: p.data_dir().to_owned(),
+        },
+        None => Dirs {
+            config: PathBuf::from("."),
+            data: PathBuf::from("."),
+        },
+    }
+}
+
+/// The database: `--db`, else `OBSERVATORY_DB`, else `observatory.db` in the
+/// data dir (which `OBSERVATORY_HOME` moves).
+pub fn db_path(flag: Option<&Path>, env_db: Option<&Path>, dirs: &Dirs) -> PathBuf {
+    flag.or(env_db)
+        .map(Path::to_owned)
+        .unwrap_or_else(|| dirs.data.join("observatory.db"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roots_precedence_and_list_parsing() {
+        let home = tempfile::tempdir().unwrap();
+        let h = home.path();
+        std::fs::create_dir_all(h.join(".claude/projects")).unwrap();
+        // default: only the existing one
+        let r = transcript_roots(&[], None, Some(h));
+        assert_eq!(r.len(), 1);
+        assert_eq!(
+            r[0].projects.as_deref(),
+            Some(h.join(".claude/projects").as_path())
+        );
+        // env list, with spaces, a projects dir itself, and a duplicate
+        let env = format!(
+            " {0}/.claude , {0}/.claude/projects,{0}/.claude ",
+            h.display()
+        );
+        let r = transcript_roots(&[], Some(&env), Some(h));
+        assert_eq!(r.len(), 2);
+        assert!(r.iter().all(|x| x.projects.is_some()));
+        // flags win over env
+        let r = transcript_roots(&[h.join("nowhere")], Some(&env), Some(h));
+        assert_eq!(
+            r,
+            vec![Root {
+                given: h.join("nowhere"),
+                projects: None
+            }]
+        );
+        // nothing exists: both defaults are named
+        let empty = tempfile::tempdir().unwrap();
+        let r = transcript_roots(&[], None, Some(empty.path()));
+        assert_eq!(r.len(), 2);
+        assert!(r.iter().all(|x| x.projects.is_none()));
+    }
+
+    #[test]
+    fn db_precedence() {
+        let d = dirs(Some(Path::new("/h")));
+        assert_eq!(db_path(None, None, &d), PathBuf::from("/h/observatory.db"));
+        assert_eq!(
+            db_path(None, Some(Path::new("/e.db")), &d),
+            PathBuf::from("/e.db")
+        );
+        assert_eq!(
+            db_path(Some(Path::new("/f.db")), Some(Path::new("/e.db")), &d),
+            PathBuf::from("/f.db")
+        );
+    }
+}

@@ -1,0 +1,305 @@
+-- 0001: the first schema (observatory 0.1). Never edit: add 0002_*.sql instead.
+-- Conventions: every *_at column is a UTC time in Unix epoch milliseconds;
+-- every *_picousd column is an exact amount in 10^-12 US dollars (INTEGER,
+-- never REAL); token counts are INTEGER. Text previews are cut at 240
+-- characters: the full text is in the raw bytes (raw_chunks).
+
+-- Key/value facts about the database: the price-table fingerprint the stored
+-- costs were computed with, the time of the last ingest.
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+-- One row per transcript file (per generation: a file that shrank or whose
+-- first bytes changed is read again from the start as a new generation, and
+-- the old generation is kept, marked superseded). The cursor columns say what
+-- has been read: bytes [0, read_offset) in line_count physical lines.
+CREATE TABLE source_files (
+    id              INTEGER PRIMARY KEY,
+    path            TEXT NOT NULL,      -- canonical path
+    root            TEXT NOT NULL,      -- the transcript root it was found under
+    project_dir     TEXT,               -- folder under projects/ (encoded cwd; never decoded)
+    kind            TEXT NOT NULL,      -- session | subagent | legacy_agent | journal | other
+    generation      INTEGER NOT NULL DEFAULT 0,
+    superseded      INTEGER NOT NULL DEFAULT 0,
+    dev             INTEGER,
+    ino             INTEGER,
+    size            INTEGER NOT NULL DEFAULT 0,   -- size at the last read
+    mtime_ns        INTEGER,
+    read_offset     INTEGER NOT NULL DEFAULT 0,   -- end of the last complete line read
+    line_count      INTEGER NOT NULL DEFAULT 0,   -- physical lines before read_offset
+    fingerprint_len INTEGER NOT NULL DEFAULT 0,   -- how many first bytes the fingerprint covers
+    fingerprint     INTEGER NOT NULL DEFAULT 0,   -- FNV-1a 64 of those bytes
+    held_back_bytes INTEGER NOT NULL DEFAULT 0,   -- an incomplete last line waiting for its newline
+    first_seen_at   INTEGER NOT NULL,
+    last_read_at    INTEGER
+);
+CREATE UNIQUE INDEX source_files_current ON source_files(path) WHERE superseded = 0;
+
+-- The bytes of every file as read, zstd-compressed, in chunks of whole lines:
+-- concatenating a file's chunks in start_offset order gives back its bytes
+-- [0, read_offset) exactly. Derived tables point here (file + offset), so
+-- nothing is lost when Claude Code deletes its transcripts.
+CREATE TABLE raw_chunks (
+    file_id      INTEGER NOT NULL REFERENCES source_files(id),
+    start_offset INTEGER NOT NULL,
+    end_offset   INTEGER NOT NULL,
+    first_line   INTEGER NOT NULL,   -- line number of the chunk's first line (1-based)
+    data         BLOB NOT NULL,
+    PRIMARY KEY (file_id, start_offset)
+) WITHOUT ROWID;
+
+-- One row per non-blank physical line: status 'record' (a modelled type),
+-- 'unknown' (a JSON object of a type observatory does not model, kept) or
+-- 'malformed' (not a UTF-8 JSON object; error says why). Blank lines and a
+-- held-back incomplete last line have no row.
+CREATE TABLE lines (
+    id          INTEGER PRIMARY KEY,
+    file_id     INTEGER NOT NULL REFERENCES source_files(id),
+    line_no     INTEGER NOT NULL,   -- 1-based physical line number in the file
+    byte_offset INTEGER NOT NULL,
+    byte_len    INTEGER NOT NULL,   -- without the line end
+    type        TEXT,               -- the line's `type`; '(none)' if absent; NULL if malformed
+    status      TEXT NOT NULL,      -- record | unknown | malformed
+    error       TEXT,               -- malformed: why; else field warnings, if any
+    at          INTEGER             -- the line's timestamp, if any
+);
+
+-- Projects, one per working directory (`cwd` as written in the lines; the
+-- encoded folder name is never decoded).
+CREATE TABLE projects (
+    id   INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE
+);
+
+-- Sessions: one row per (session id, agent id). The main thread has
+-- agent_id ''; each subagent transcript is its own row whose
+-- parent_session_id is the session that ran it. Titles follow Claude Code's
+-- metadata lines (last value wins).
+CREATE TABLE sessions (
+    session_id        TEXT NOT NULL,
+    agent_id          TEXT NOT NULL DEFAULT '',
+    parent_session_id TEXT,
+    project_id        INTEGER REFERENCES projects(id),
+    first_at          INTEGER,
+    last_at           INTEGER,
+    version           TEXT,
+    git_branch        TEXT,
+    slug              TEXT,
+    custom_title      TEXT,
+    ai_title          TEXT,
+    tag               TEXT,
+    first_prompt      TEXT,
+    lines             INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (session_id, agent_id)
+) WITHOUT ROWID;
+
+-- Conversation lines (user, assistant, system, progress, attachment): the
+-- nodes of Claude Code's message tree, one per uuid (copies of a line in
+-- resumed sessions are stored once, as first read; their raw lines are all
+-- kept).
+CREATE TABLE messages (
+    line_id             INTEGER PRIMARY KEY REFERENCES lines(id),
+    uuid                TEXT,
+    parent_uuid         TEXT,
+    logical_parent_uuid TEXT,
+    session_id          TEXT,
+    agent_id            TEXT,
+    type                TEXT NOT NULL,
+    subtype             TEXT,
+    at                  INTEGER,
+    is_sidechain        INTEGER NOT NULL DEFAULT 0,
+    is_meta             INTEGER NOT NULL DEFAULT 0,
+    is_compact_summary  INTEGER NOT NULL DEFAULT 0,
+    permission_mode     TEXT,
+    cwd                 TEXT,
+    git_branch          TEXT,
+    version             TEXT,
+    request_id          TEXT,
+    message_id          TEXT,          -- message.id (API id) on user/assistant lines
+    model               TEXT,
+    role                TEXT,
+    stop_reason         TEXT,
+    text_preview        TEXT,          -- a prompt's text, shortened
+    is_api_error        INTEGER NOT NULL DEFAULT 0,
+    api_error_status    INTEGER,
+    error               TEXT
+);
+CREATE UNIQUE INDEX messages_uuid ON messages(uuid);
+CREATE INDEX messages_session ON messages(session_id, at);
+
+-- The content blocks of user and assistant messages (text, thinking,
+-- tool_use, tool_result, image, document, server tool blocks...). Text is
+-- not copied: text_bytes says how much there was.
+CREATE TABLE content_blocks (
+    line_id     INTEGER NOT NULL REFERENCES messages(line_id),
+    idx         INTEGER NOT NULL,
+    type        TEXT NOT NULL,
+    tool_use_id TEXT,
+    tool_name   TEXT,
+    text_bytes  INTEGER NOT NULL DEFAULT 0,
+    is_error    INTEGER,
+    PRIMARY KEY (line_id, idx)
+) WITHOUT ROWID;
+
+-- API responses, de-duplicated: one row per key (message.id, else the line's
+-- uuid, else the line alone), across all files. Each figure is the maximum
+-- over the response's lines; at is the earliest line time and the response
+-- belongs to that line's session. `<synthetic>` lines are not responses.
+CREATE TABLE responses (
+    id                       INTEGER PRIMARY KEY,
+    key                      TEXT NOT NULL UNIQUE,
+    message_id               TEXT,
+    model                    TEXT NOT NULL,   -- as written; '?' if missing
+    session_id               TEXT,
+    agent_id                 TEXT,
+    project_id               INTEGER REFERENCES projects(id),
+    first_line_id            INTEGER REFERENCES lines(id),
+    at                       INTEGER,
+    input_tokens             INTEGER NOT NULL,
+    output_tokens            INTEGER NOT NULL,
+    cache_creation_5m_tokens INTEGER NOT NULL,
+    cache_creation_1h_tokens INTEGER NOT NULL,
+    cache_read_tokens        INTEGER NOT NULL,
+    web_search_requests      INTEGER NOT NULL,
+    web_fetch_requests       INTEGER NOT NULL,
+    fast                     INTEGER NOT NULL,   -- usage.speed == "fast" on any line
+    us_only                  INTEGER NOT NULL,   -- usage.inference_geo == "us" on any line
+    final                    INTEGER NOT NULL,   -- a line with a stop_reason was seen
+    stop_reason              TEXT,
+    line_count               INTEGER NOT NULL,
+    cost_picousd             INTEGER,            -- NULL: no price for this model
+    priced_as                TEXT                -- the pricing entry used
+);
+CREATE INDEX responses_at ON responses(at);
+
+-- Tool calls: each tool_use joined to its tool_result by id (a call copied
+-- into a resumed session counts once). subagent_id links a Task/Agent call
+-- to the subagent transcript it started.
+CREATE TABLE tool_calls (
+    tool_use_id    TEXT PRIMARY KEY,
+    name           TEXT,
+    mcp_server     TEXT,
+    input_summary  TEXT,
+    file_path      TEXT,
+    session_id     TEXT,
+    agent_id       TEXT,
+    use_line_id    INTEGER REFERENCES lines(id),
+    started_at     INTEGER,
+    result_line_id INTEGER REFERENCES lines(id),
+    finished_at    INTEGER,
+    is_error       INTEGER,
+    subagent_id    TEXT,
+    duration_ms    INTEGER GENERATED ALWAYS AS (finished_at - started_at) VIRTUAL
+) WITHOUT ROWID;
+
+-- Hook runs, from every era: progress/hook_progress (a start), attachment
+-- hook_* lines (success, additional context, blocking and non-blocking
+-- errors), system/stop_hook_summary (one row per hook it lists; seq 0 carries
+-- the error count and prevented continuation), and 1.0.x hook text lines.
+CREATE TABLE hook_runs (
+    line_id                INTEGER NOT NULL REFERENCES lines(id),
+    seq                    INTEGER NOT NULL,
+    session_id             TEXT,
+    agent_id               TEXT,
+    at                     INTEGER,
+    source                 TEXT NOT NULL,   -- progress | attachment | stop_hook_summary | system_text
+    event                  TEXT,
+    name                   TEXT,
+    command                TEXT,
+    tool_use_id            TEXT,
+    outcome                TEXT NOT NULL,   -- started | success | additional_context | blocking_error | non_blocking_error | summary | error
+    exit_code              INTEGER,
+    duration_ms            INTEGER,
+    output                 TEXT,
+    error_count            INTEGER,
+    prevented_continuation INTEGER,
+    PRIMARY KEY (line_id, seq)
+) WITHOUT ROWID;
+
+-- Progress lines by kind (data.type: hook_progress, bash_progress,
+-- agent_progress, mcp_progress, query_update, search_results_received,
+-- waiting_for_task, ...).
+CREATE TABLE progress_events (
+    line_id            INTEGER PRIMARY KEY REFERENCES lines(id),
+    session_id         TEXT,
+    agent_id           TEXT,
+    at                 INTEGER,
+    kind               TEXT,
+    tool_use_id        TEXT,
+    parent_tool_use_id TEXT,
+    data_agent_id      TEXT,
+    status             TEXT,
+    server_name        TEXT,
+    tool_name          TEXT,
+    elapsed_ms         INTEGER
+);
+
+-- Attachment lines by attachment.type (hook ones also appear in hook_runs).
+CREATE TABLE attachments (
+    line_id    INTEGER PRIMARY KEY REFERENCES lines(id),
+    session_id TEXT,
+    agent_id   TEXT,
+    at         INTEGER,
+    type       TEXT
+);
+
+-- Queue operations; operation is kept verbatim (enqueue, dequeue, remove,
+-- popAll, clear, ...).
+CREATE TABLE queue_operations (
+    line_id         INTEGER PRIMARY KEY REFERENCES lines(id),
+    session_id      TEXT,
+    at              INTEGER,
+    operation       TEXT NOT NULL,
+    content_preview TEXT,
+    content_bytes   INTEGER NOT NULL DEFAULT 0
+);
+
+-- System lines by subtype: compact_boundary (trigger, pre-compaction
+-- tokens), turn_duration, api_error (retry fields), away_summary,
+-- stop_hook_summary, local_command, and 1.0.x lines without a subtype.
+CREATE TABLE system_events (
+    line_id            INTEGER PRIMARY KEY REFERENCES lines(id),
+    session_id         TEXT,
+    agent_id           TEXT,
+    at                 INTEGER,
+    subtype            TEXT,
+    level              TEXT,
+    content_preview    TEXT,
+    compact_trigger    TEXT,
+    compact_pre_tokens INTEGER,
+    duration_ms        INTEGER,
+    message_count      INTEGER,
+    retry_in_ms        INTEGER,
+    retry_attempt      INTEGER,
+    max_retries        INTEGER
+);
+
+-- `summary` lines: a title for the conversation ending at leaf_uuid (which
+-- often lives in another file).
+CREATE TABLE summaries (
+    line_id   INTEGER PRIMARY KEY REFERENCES lines(id),
+    summary   TEXT,
+    leaf_uuid TEXT
+);
+
+-- `file-history-snapshot` lines (/rewind checkpoints): which message they
+-- belong to and how many files they track.
+CREATE TABLE file_snapshots (
+    line_id             INTEGER PRIMARY KEY REFERENCES lines(id),
+    message_id          TEXT,
+    snapshot_message_id TEXT,
+    is_update           INTEGER NOT NULL,
+    files_tracked       INTEGER NOT NULL,
+    at                  INTEGER
+);
+
+-- Session metadata lines (custom-title, ai-title, tag, permission-mode, mode,
+-- last-prompt, agent-name, agent-color, pr-link, ...): type and main value.
+CREATE TABLE session_metadata (
+    line_id    INTEGER PRIMARY KEY REFERENCES lines(id),
+    session_id TEXT,
+    type       TEXT NOT NULL,
+    value      TEXT
+);

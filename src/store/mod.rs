@@ -1,0 +1,302 @@
+//! The SQLite store: opening (pragmas, permissions), migrations, and the
+//! version check. Ingest writes through `Store::conn`, reports read from it.
+
+use std::fs::{DirBuilder, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+/// The migrations, in order; `PRAGMA user_version` counts how many ran.
+const MIGRATIONS: &[(&str, &str)] =
+    &[("0001_initial", include_str!("migrations/0001_initial.sql"))];
+
+/// The readable current schema (what the migrations produce).
+pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
+
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// How long a connection waits for another writer before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "{path} was written by a newer observatory (schema version {found}; this binary knows up to {supported}); upgrade observatory or use another --db"
+    )]
+    SchemaTooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error(
+        "{path} is not an observatory database (not SQLite); move it away or pass another --db"
+    )]
+    NotSqlite { path: PathBuf },
+    #[error("{path}: no database here yet; run `observatory ingest` first")]
+    Missing { path: PathBuf },
+    #[error("{path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub struct Store {
+    pub conn: Connection,
+    pub path: PathBuf,
+    /// Things the user should hear about (e.g. a DB readable by others).
+    pub warnings: Vec<String>,
+}
+
+impl Store {
+    /// Open (creating if needed: folder 0700, file 0600) and migrate.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let io = |source| StoreError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let mut warnings = Vec::new();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.exists()
+        {
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(io)?;
+        }
+        match std::fs::metadata(path) {
+            Ok(meta) => {
+                let mode = meta.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    warnings.push(format!(
+                        "{} is readable by other users (mode {mode:o}); transcripts hold secrets: chmod 600 it",
+                        path.display()
+                    ));
+                }
+            }
+            Err(_) => {
+                OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .mode(0o600)
+                    .open(path)
+                    .map_err(io)?;
+            }
+        }
+        let conn = Connection::open(path).map_err(|e| sql(path, e))?;
+        let mut store = Store {
+            conn,
+            path: path.to_owned(),
+            warnings,
+        };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Open an existing database for reading only (`query_only` too).
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Missing {
+                path: path.to_owned(),
+            });
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(|e| sql(path, e))?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| sql(path, e))?;
+        conn.pragma_update(None, "query_only", true)
+            .map_err(|e| sql(path, e))?;
+        let store = Store {
+            conn,
+            path: path.to_owned(),
+            warnings: Vec::new(),
+        };
+        let v = store.user_version()?;
+        if v > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                path: path.to_owned(),
+                found: v,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Ok(store)
+    }
+
+    fn configure(&mut self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let conn = &self.conn;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| sql(&path, e))?;
+        // Ingest cycles through a few dozen statements: keep them all prepared.
+        conn.set_prepared_statement_cache_capacity(64);
+        // The first statement that reads the file tells a non-SQLite file.
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(|e| not_sqlite_or(&path, e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(sql(
+                &path,
+                rusqlite::Error::InvalidParameterName(format!(
+                    "could not enable WAL (journal_mode={mode})"
+                )),
+            ));
+        }
+        conn.execute_batch(
+            "PRAGMA synchronous=NORMAL;
+             PRAGMA foreign_keys=ON;
+             PRAGMA cache_size=-32768;
+             PRAGMA temp_store=MEMORY;",
+        )
+        .map_err(|e| sql(&path, e))?;
+        Ok(())
+    }
+
+    pub fn user_version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| not_sqlite_or(&self.path, e))
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let current = self.user_version()?;
+        if current > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                path: self.path.clone(),
+                found: current,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if current == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| sql(&path, e))?;
+        // Re-read under the write lock: another process may have migrated.
+        let current: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| sql(&path, e))?;
+        for (_, migration) in MIGRATIONS.iter().skip(current.max(0) as usize) {
+            tx.execute_batch(migration).map_err(|e| sql(&path, e))?;
+        }
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(|e| sql(&path, e))?;
+        tx.commit().map_err(|e| sql(&path, e))?;
+        Ok(())
+    }
+
+    pub fn meta_get(&self, key: &str) -> rusqlite::Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+    }
+
+    pub fn meta_set(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+        conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?;
+        Ok(())
+    }
+}
+
+fn sql(path: &Path, source: rusqlite::Error) -> StoreError {
+    StoreError::Sqlite {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn not_sqlite_or(path: &Path, e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) => StoreError::NotSqlite {
+            path: path.to_owned(),
+        },
+        _ => sql(path, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn objects(conn: &Connection) -> Vec<(String, String, String)> {
+        let mut st = conn
+            .prepare("SELECT type, name, coalesce(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn migrations_produce_schema_sql() {
+        let migrated = Connection::open_in_memory().unwrap();
+        for (_, m) in MIGRATIONS {
+            migrated.execute_batch(m).unwrap();
+        }
+        let readable = Connection::open_in_memory().unwrap();
+        readable.execute_batch(SCHEMA_SQL).unwrap();
+        assert_eq!(objects(&migrated), objects(&readable));
+    }
+
+    #[test]
+    fn migrating_twice_is_a_no_op_and_newer_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/obs.db");
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let dmode = std::fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(dmode, 0o700);
+        drop(s);
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
+        s.conn
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        drop(s);
+        match Store::open(&path) {
+            Err(StoreError::SchemaTooNew { found, .. }) => assert_eq!(found, SCHEMA_VERSION + 1),
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(_) => panic!("a newer database was opened"),
+        }
+    }
+
+    #[test]
+    fn a_file_that_is_not_sqlite_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("obs.db");
+        std::fs::write(
+            &path,
+            b"this is a text file, not a database at all, honestly......",
+        )
+        .unwrap();
+        match Store::open(&path) {
+            Err(StoreError::NotSqlite { .. }) => {}
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(_) => panic!("opened a text file"),
+        }
+    }
+}

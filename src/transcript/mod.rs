@@ -1,0 +1,737 @@
+//! Transcript lines: bytes in, records out. Knows nothing of storage.
+//!
+//! A physical line is blank (only spaces, `\t`, `\r`, `\v`, `\f`), malformed
+//! (not UTF-8, not exactly one JSON value, not an object, or nested deeper
+//! than 128), or a record. A record whose fields have unexpected types is
+//! still a record: the odd fields are ignored and named in `warnings`.
+
+pub mod lenient;
+pub mod line;
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, NaiveDateTime};
+
+use lenient::{Field, Num, Str};
+use line::{Content, Line};
+
+/// Token counts above this are kept but flagged.
+pub const ABSURD_TOKENS: u64 = 1_000_000_000_000;
+
+/// Longest text kept for previews (prompts, hook output, summaries).
+const PREVIEW_CHARS: usize = 240;
+
+/// Line types that observatory models; any other `type` is kept as an
+/// `unknown` record.
+pub const KNOWN_TYPES: &[&str] = &[
+    "user",
+    "assistant",
+    "system",
+    "progress",
+    "attachment",
+    "queue-operation",
+    "summary",
+    "file-history-snapshot",
+    "permission-mode",
+    "last-prompt",
+    "custom-title",
+    "ai-title",
+    "tag",
+    "agent-name",
+    "agent-color",
+    "mode",
+    "pr-link",
+    "frame-link",
+    "worktree-state",
+    "relocated",
+];
+
+/// What a line type with no string `type` is counted under.
+pub const NO_TYPE: &str = "(none)";
+
+#[derive(Debug)]
+pub enum Parsed {
+    Blank,
+    Malformed(String),
+    Record(Box<Record>),
+}
+
+/// One transcript line, owned, with the fields the store models.
+#[derive(Debug, Default)]
+pub struct Record {
+    /// `type`, or `(none)`.
+    pub line_type: String,
+    pub known: bool,
+    pub env: Envelope,
+    pub body: Body,
+    /// Fields that were present with an unexpected type, and other oddities.
+    pub warnings: Vec<String>,
+}
+
+/// The fields conversation lines share.
+#[derive(Debug, Default, Clone)]
+pub struct Envelope {
+    pub uuid: Option<String>,
+    pub parent_uuid: Option<String>,
+    pub logical_parent_uuid: Option<String>,
+    pub session_id: Option<String>,
+    pub agent_id: Option<String>,
+    pub timestamp_ms: Option<i64>,
+    pub cwd: Option<String>,
+    pub git_branch: Option<String>,
+    pub version: Option<String>,
+    pub slug: Option<String>,
+    pub request_id: Option<String>,
+    pub subtype: Option<String>,
+    pub permission_mode: Option<String>,
+    pub tool_use_id: Option<String>,
+    pub parent_tool_use_id: Option<String>,
+    pub is_sidechain: bool,
+    pub is_meta: bool,
+    pub is_compact_summary: bool,
+}
+
+#[derive(Debug, Default)]
+pub enum Body {
+    Message(Box<MessageBody>),
+    System(Box<SystemBody>),
+    Progress(Box<ProgressBody>),
+    Attachment(Box<AttachmentBody>),
+    Queue {
+        operation: String,
+        content_preview: Option<String>,
+        content_bytes: usize,
+    },
+    Summary {
+        summary: Option<String>,
+        leaf_uuid: Option<String>,
+    },
+    Snapshot {
+        message_id: Option<String>,
+        snapshot_message_id: Option<String>,
+        is_update: bool,
+        files: usize,
+        snapshot_at: Option<i64>,
+    },
+    /// Session metadata lines (`custom-title`, `ai-title`, `permission-mode`...):
+    /// the value of their main field, if it is a string.
+    Meta {
+        value: Option<String>,
+    },
+    #[default]
+    Other,
+}
+
+#[derive(Debug, Default)]
+pub struct MessageBody {
+    pub role: Option<String>,
+    pub message_id: Option<String>,
+    pub model: Option<String>,
+    pub stop_reason: Option<String>,
+    /// Present when `message.usage` is an object.
+    pub usage: Option<UsageFigures>,
+    pub blocks: Vec<BlockRecord>,
+    /// The text of a plain prompt (string content, or the first text block).
+    pub text_preview: Option<String>,
+    pub is_api_error: bool,
+    pub api_error_status: Option<i64>,
+    pub error: Option<String>,
+    /// From `toolUseResult` of a Task/Agent result: the subagent it ran.
+    pub result_agent_id: Option<String>,
+}
+
+/// The figures of one response line, by the ingest rules.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct UsageFigures {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_creation_5m_tokens: u64,
+    pub cache_creation_1h_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub web_search_requests: u64,
+    pub web_fetch_requests: u64,
+    pub fast: bool,
+    pub us_only: bool,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct BlockRecord {
+    pub kind: String,
+    pub tool_use_id: Option<String>,
+    pub tool_name: Option<String>,
+    /// One line saying what a tool call was asked to do.
+    pub input_summary: Option<String>,
+    /// The file a Read/Edit/Write/MultiEdit/NotebookEdit call touched.
+    pub file_path: Option<String>,
+    pub text_bytes: usize,
+    pub is_error: Option<bool>,
+}
+
+#[derive(Debug, Default)]
+pub struct SystemBody {
+    pub level: Option<String>,
+    pub content_preview: Option<String>,
+    pub compact_trigger: Option<String>,
+    pub compact_pre_tokens: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub message_count: Option<i64>,
+    pub retry_in_ms: Option<i64>,
+    pub retry_attempt: Option<i64>,
+    pub max_retries: Option<i64>,
+    pub hook_infos: Vec<(Option<String>, Option<i64>)>,
+    pub hook_errors: usize,
+    pub prevented_continuation: bool,
+    pub stop_reason: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct ProgressBody {
+    pub kind: Option<String>,
+    pub hook_event: Option<String>,
+    pub hook_name: Option<String>,
+    pub command: Option<String>,
+    pub agent_id: Option<String>,
+    pub status: Option<String>,
+    pub server_name: Option<String>,
+    pub tool_name: Option<String>,
+    pub elapsed_ms: Option<i64>,
+}
+
+#[derive(Debug, Default)]
+pub struct AttachmentBody {
+    pub kind: Option<String>,
+    pub hook_name: Option<String>,
+    pub hook_event: Option<String>,
+    pub tool_use_id: Option<String>,
+    pub exit_code: Option<i64>,
+    pub command: Option<String>,
+    pub duration_ms: Option<i64>,
+    /// stderr, or the blocking error text, shortened.
+    pub output_preview: Option<String>,
+}
+
+/// True if the line holds only spaces, `\t`, `\r`, `\v` or `\f` (or nothing).
+pub fn is_blank(line: &[u8]) -> bool {
+    line.iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | 0x0b | 0x0c))
+}
+
+/// Classify and decode one physical line (without its `\n`).
+pub fn parse_line(bytes: &[u8]) -> Parsed {
+    if is_blank(bytes) {
+        return Parsed::Blank;
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            return Parsed::Malformed(format!(
+                "invalid UTF-8 at byte {} of the line",
+                e.valid_up_to()
+            ));
+        }
+    };
+    if !text.trim_start_matches([' ', '\t', '\r']).starts_with('{') {
+        // serde would read an array into the struct: only objects are records
+        return match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(v) => Parsed::Malformed(format!("not a JSON object (a JSON {})", json_kind(&v))),
+            Err(e) => Parsed::Malformed(e.to_string()),
+        };
+    }
+    if too_deep(bytes) {
+        return Parsed::Malformed(format!(
+            "recursion limit exceeded (nested deeper than {MAX_DEPTH})"
+        ));
+    }
+    match serde_json::from_str::<Line>(text) {
+        Ok(line) => Parsed::Record(Box::new(Record::from_line(line))),
+        Err(typed_err) => fallback(text, typed_err),
+    }
+}
+
+/// serde_json's nesting limit; skipped values are not checked by serde, so
+/// `too_deep` applies it to the whole line.
+pub const MAX_DEPTH: usize = 128;
+
+/// True if arrays/objects nest deeper than `MAX_DEPTH` (outside strings).
+fn too_deep(bytes: &[u8]) -> bool {
+    // Cheap bound first: fewer openers than the limit cannot nest past it.
+    let openers = bytes.iter().filter(|&&b| b == b'[' || b == b'{').count();
+    if openers < MAX_DEPTH {
+        return false;
+    }
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in bytes {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth >= MAX_DEPTH {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The typed decode failed: tell a malformed line from a valid object that
+/// the typed model could not take (which is still a record).
+fn fallback(text: &str, typed_err: serde_json::Error) -> Parsed {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(map)) => {
+            let (line_type, known) = match map.get("type") {
+                Some(serde_json::Value::String(t)) => {
+                    (t.clone(), KNOWN_TYPES.contains(&t.as_str()))
+                }
+                _ => (NO_TYPE.to_owned(), false),
+            };
+            Parsed::Record(Box::new(Record {
+                line_type,
+                known,
+                warnings: vec![format!("fields not modelled ({typed_err})")],
+                ..Default::default()
+            }))
+        }
+        Ok(other) => Parsed::Malformed(format!("not a JSON object (a JSON {})", json_kind(&other))),
+        Err(e) => Parsed::Malformed(e.to_string()),
+    }
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
+/// Parse an ISO-8601 time (ms or µs, `Z` or an offset) to Unix milliseconds.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp_millis());
+    }
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .map(|t| t.and_utc().timestamp_millis())
+}
+
+/// Shorten text for previews, on a char boundary.
+pub fn preview(s: &str) -> String {
+    let s = s.trim();
+    match s.char_indices().nth(PREVIEW_CHARS) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
+/// Collects the names of fields that had an unexpected type.
+struct Warn(Vec<String>);
+
+impl Warn {
+    fn str(&mut self, name: &str, f: Str<'_>) -> Option<String> {
+        match f {
+            Field::Got(v) => Some(v.into_owned()),
+            Field::WrongType => {
+                self.0.push(format!("`{name}` is not a string"));
+                None
+            }
+            _ => None,
+        }
+    }
+    fn flag(&mut self, name: &str, f: Field<bool>) -> bool {
+        if f.is_wrong() {
+            self.0.push(format!("`{name}` is not a boolean"));
+        }
+        f.get().unwrap_or(false)
+    }
+    fn int(&mut self, name: &str, f: Field<Num>) -> Option<i64> {
+        if f.is_wrong() {
+            self.0.push(format!("`{name}` is not a number"));
+        }
+        f.get().map(Num::int)
+    }
+    fn count(&mut self, name: &str, f: Field<Num>) -> u64 {
+        match f {
+            Field::Got(n) => {
+                let v = n.count();
+                if v > ABSURD_TOKENS {
+                    self.0
+                        .push(format!("`{name}` is {v}, over 10^12; kept as is"));
+                }
+                v
+            }
+            Field::WrongType => {
+                self.0
+                    .push(format!("`{name}` is not a number; counted as 0"));
+                0
+            }
+            _ => 0,
+        }
+    }
+}
+
+fn opt(s: Str<'_>) -> Option<String> {
+    s.get().map(Cow::into_owned)
+}
+
+impl Record {
+    fn from_line(l: Line<'_>) -> Record {
+        let mut w = Warn(Vec::new());
+        let (line_type, known) = match l.kind {
+            Field::Got(t) => {
+                let known = KNOWN_TYPES.contains(&t.as_ref());
+                (t.into_owned(), known)
+            }
+            Field::WrongType => {
+                w.0.push("`type` is not a string".into());
+                (NO_TYPE.to_owned(), false)
+            }
+            _ => (NO_TYPE.to_owned(), false),
+        };
+        let timestamp_ms = match w.str("timestamp", l.timestamp) {
+            Some(t) => {
+                let ms = parse_timestamp(&t);
+                if ms.is_none() {
+                    w.0.push(format!("`timestamp` {t:?} is not an ISO-8601 time"));
+                }
+                ms
+            }
+            None => None,
+        };
+        let env = Envelope {
+            uuid: w.str("uuid", l.uuid).filter(|s| !s.is_empty()),
+            parent_uuid: w.str("parentUuid", l.parent_uuid),
+            logical_parent_uuid: w.str("logicalParentUuid", l.logical_parent_uuid),
+            session_id: w.str("sessionId", l.session_id).filter(|s| !s.is_empty()),
+            agent_id: w.str("agentId", l.agent_id).filter(|s| !s.is_empty()),
+            timestamp_ms,
+            cwd: w.str("cwd", l.cwd),
+            git_branch: w.str("gitBranch", l.git_branch),
+            version: w.str("version", l.version),
+            slug: w.str("slug", l.slug),
+            request_id: w.str("requestId", l.request_id),
+            subtype: w.str("subtype", l.subtype),
+            permission_mode: w.str("permissionMode", l.permission_mode.clone()),
+            tool_use_id: w.str("toolUseID", l.tool_use_id),
+            parent_tool_use_id: w.str("parentToolUseID", l.parent_tool_use_id),
+            is_sidechain: w.flag("isSidechain", l.is_sidechain),
+            is_meta: w.flag("isMeta", l.is_meta),
+            is_compact_summary: w.flag("isCompactSummary", l.is_compact_summary),
+        };
+        let body = match line_type.as_str() {
+            "user" | "assistant" => message_body(
+                &mut w,
+                l.message,
+                l.is_api_error_message,
+                l.api_error_status,
+                l.error,
+                l.tool_use_result,
+            ),
+            "system" => {
+                let cm = l.compact_metadata.into_inner().unwrap_or_default();
+                Body::System(Box::new(SystemBody {
+                    level: opt(l.level),
+                    content_preview: match l.content {
+                        Content::Text(t) => Some(preview(&t)),
+                        _ => None,
+                    },
+                    compact_trigger: opt(cm.trigger),
+                    compact_pre_tokens: w.int("compactMetadata.preTokens", cm.pre_tokens),
+                    duration_ms: w.int("durationMs", l.duration_ms),
+                    message_count: w.int("messageCount", l.message_count),
+                    retry_in_ms: w.int("retryInMs", l.retry_in_ms),
+                    retry_attempt: w.int("retryAttempt", l.retry_attempt),
+                    max_retries: w.int("maxRetries", l.max_retries),
+                    hook_infos: l
+                        .hook_infos
+                        .0
+                        .get()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(Obj::into_inner)
+                        .map(|h| (opt(h.command), h.duration_ms.get().map(Num::int)))
+                        .collect(),
+                    hook_errors: l.hook_errors.items().len(),
+                    prevented_continuation: w
+                        .flag("preventedContinuation", l.prevented_continuation),
+                    stop_reason: opt(l.stop_reason),
+                }))
+            }
+            "progress" => {
+                let d = l.data.into_inner().unwrap_or_default();
+                let elapsed_ms = d.elapsed_time_ms.get().map(Num::int).or_else(|| {
+                    d.elapsed_time_seconds
+                        .get()
+                        .map(|s| s.int().saturating_mul(1000))
+                });
+                Body::Progress(Box::new(ProgressBody {
+                    kind: opt(d.kind),
+                    hook_event: opt(d.hook_event),
+                    hook_name: opt(d.hook_name),
+                    command: opt(d.command),
+                    agent_id: opt(d.agent_id),
+                    status: opt(d.status),
+                    server_name: opt(d.server_name),
+                    tool_name: opt(d.tool_name),
+                    elapsed_ms,
+                }))
+            }
+            "attachment" => {
+                let a = l.attachment.into_inner().unwrap_or_default();
+                let be = a.blocking_error.into_inner();
+                let (be_text, be_cmd) = match be {
+                    Some(b) => (opt(b.blocking_error), opt(b.command)),
+                    None => (None, None),
+                };
+                let stderr = opt(a.stderr).filter(|s| !s.trim().is_empty());
+                let stdout = opt(a.stdout).filter(|s| !s.trim().is_empty());
+                Body::Attachment(Box::new(AttachmentBody {
+                    kind: opt(a.kind),
+                    hook_name: opt(a.hook_name),
+                    hook_event: opt(a.hook_event),
+                    tool_use_id: opt(a.tool_use_id),
+                    exit_code: a.exit_code.get().map(Num::int),
+                    command: opt(a.command).or(be_cmd),
+                    duration_ms: a.duration_ms.get().map(Num::int),
+                    output_preview: be_text.or(stderr).or(stdout).map(|s| preview(&s)),
+                }))
+            }
+            "queue-operation" => {
+                let (content_preview, content_bytes) = content_text(&l.content);
+                Body::Queue {
+                    operation: w.str("operation", l.operation).unwrap_or_default(),
+                    content_preview,
+                    content_bytes,
+                }
+            }
+            "summary" => Body::Summary {
+                summary: w.str("summary", l.summary),
+                leaf_uuid: w.str("leafUuid", l.leaf_uuid),
+            },
+            "file-history-snapshot" => {
+                let snap = l.snapshot.into_inner().unwrap_or_default();
+                Body::Snapshot {
+                    message_id: w.str("messageId", l.message_id),
+                    snapshot_message_id: opt(snap.message_id),
+                    is_update: w.flag("isSnapshotUpdate", l.is_snapshot_update),
+                    files: snap.tracked_file_backups.0,
+                    snapshot_at: snap.timestamp.get().and_then(|t| parse_timestamp(&t)),
+                }
+            }
+            "permission-mode" => Body::Meta {
+                value: env.permission_mode.clone(),
+            },
+            "custom-title" => Body::Meta {
+                value: opt(l.custom_title),
+            },
+            "ai-title" => Body::Meta {
+                value: opt(l.ai_title),
+            },
+            "tag" => Body::Meta { value: opt(l.tag) },
+            "last-prompt" => Body::Meta {
+                value: opt(l.last_prompt).map(|s| preview(&s)),
+            },
+            "mode" => Body::Meta { value: opt(l.mode) },
+            "agent-name" => Body::Meta {
+                value: opt(l.agent_name),
+            },
+            "agent-color" => Body::Meta {
+                value: opt(l.agent_color),
+            },
+            "pr-link" | "frame-link" | "worktree-state" | "relocated" => Body::Meta { value: None },
+            _ => Body::Other,
+        };
+        Record {
+            line_type,
+            known,
+            env,
+            body,
+            warnings: w.0,
+        }
+    }
+
+    /// The `message` body of a user/assistant line, if any.
+    #[cfg(test)]
+    pub fn message(&self) -> Option<&MessageBody> {
+        match &self.body {
+            Body::Message(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+use lenient::Obj;
+
+/// Text of a string-or-blocks content: preview and total text bytes.
+fn content_text(c: &Content<'_>) -> (Option<String>, usize) {
+    match c {
+        Content::Text(t) => (Some(preview(t)), t.len()),
+        Content::Blocks(blocks) => {
+            let mut first = None;
+            let mut bytes = 0;
+            for b in blocks {
+                if let Some(t) = b.text.as_ref() {
+                    bytes += t.len();
+                    if first.is_none() {
+                        first = Some(preview(t));
+                    }
+                }
+            }
+            (first, bytes)
+        }
+        _ => (None, 0),
+    }
+}
+
+fn message_body(
+    w: &mut Warn,
+    message: Obj<line::Message<'_>>,
+    is_api_error: Field<bool>,
+    api_error_status: Field<Num>,
+    error: Str<'_>,
+    tool_use_result: Obj<line::ToolUseResult<'_>>,
+) -> Body {
+    if message.is_wrong() {
+        w.0.push("`message` is not an object".into());
+    }
+    let m = message.into_inner().unwrap_or_default();
+    let usage = match m.usage {
+        Obj(Field::Got(u)) => Some(usage_figures(w, u)),
+        Obj(Field::WrongType) => {
+            w.0.push("`message.usage` is not an object; not counted".into());
+            None
+        }
+        _ => None,
+    };
+    let (text_preview, _) = content_text(&m.content);
+    let blocks = match m.content {
+        Content::Blocks(bs) => bs.into_iter().map(block_record).collect(),
+        Content::Text(t) => vec![BlockRecord {
+            kind: "text".into(),
+            text_bytes: t.len(),
+            ..Default::default()
+        }],
+        _ => Vec::new(),
+    };
+    let result_agent_id = tool_use_result
+        .into_inner()
+        .and_then(|r| opt(r.agent_id))
+        .filter(|s| !s.is_empty());
+    Body::Message(Box::new(MessageBody {
+        role: opt(m.role),
+        message_id: w.str("message.id", m.id).filter(|s| !s.is_empty()),
+        model: w.str("message.model", m.model),
+        stop_reason: opt(m.stop_reason),
+        usage,
+        blocks,
+        text_preview,
+        is_api_error: is_api_error.get().unwrap_or(false),
+        api_error_status: api_error_status.get().map(Num::int),
+        error: opt(error),
+        result_agent_id,
+    }))
+}
+
+fn usage_figures(w: &mut Warn, u: line::Usage<'_>) -> UsageFigures {
+    let cc = u.cache_creation;
+    let (m5, h1) = if cc.is_object && cc.keys > 0 {
+        (
+            w.count(
+                "usage.cache_creation.ephemeral_5m_input_tokens",
+                cc.ephemeral_5m,
+            ),
+            w.count(
+                "usage.cache_creation.ephemeral_1h_input_tokens",
+                cc.ephemeral_1h,
+            ),
+        )
+    } else {
+        (
+            w.count(
+                "usage.cache_creation_input_tokens",
+                u.cache_creation_input_tokens,
+            ),
+            0,
+        )
+    };
+    let stu = u.server_tool_use.into_inner().unwrap_or_default();
+    UsageFigures {
+        input_tokens: w.count("usage.input_tokens", u.input_tokens),
+        output_tokens: w.count("usage.output_tokens", u.output_tokens),
+        cache_creation_5m_tokens: m5,
+        cache_creation_1h_tokens: h1,
+        cache_read_tokens: w.count("usage.cache_read_input_tokens", u.cache_read_input_tokens),
+        web_search_requests: w.count(
+            "usage.server_tool_use.web_search_requests",
+            stu.web_search_requests,
+        ),
+        web_fetch_requests: w.count(
+            "usage.server_tool_use.web_fetch_requests",
+            stu.web_fetch_requests,
+        ),
+        fast: u.speed.as_ref().is_some_and(|s| s == "fast"),
+        us_only: u.inference_geo.as_ref().is_some_and(|s| s == "us"),
+    }
+}
+
+/// Tools whose `file_path` (or `notebook_path`) names the file they touch.
+const FILE_TOOLS: &[&str] = &["Read", "Edit", "Write", "MultiEdit", "NotebookEdit"];
+
+fn block_record(b: line::Block<'_>) -> BlockRecord {
+    let kind = opt(b.kind).unwrap_or_else(|| NO_TYPE.to_owned());
+    let tool_name = opt(b.name);
+    let (input_summary, file_path) = match b.input.into_inner() {
+        Some(i) => {
+            let file = opt(i.file_path).or_else(|| opt(i.notebook_path));
+            let summary = file
+                .clone()
+                .or_else(|| opt(i.command))
+                .or_else(|| opt(i.pattern))
+                .or_else(|| opt(i.url))
+                .or_else(|| opt(i.query))
+                .or_else(|| opt(i.skill))
+                .or_else(|| opt(i.description))
+                .or_else(|| opt(i.subagent_type))
+                .or_else(|| opt(i.path))
+                .map(|s| preview(&s));
+            let is_file_tool = tool_name
+                .as_deref()
+                .is_some_and(|n| FILE_TOOLS.contains(&n));
+            (summary, if is_file_tool { file } else { None })
+        }
+        None => (None, None),
+    };
+    let text_bytes = b.text.as_ref().map_or(0, |t| t.len())
+        + b.thinking.bytes
+        + b.content.bytes
+        + b.source.bytes;
+    BlockRecord {
+        kind,
+        tool_use_id: opt(b.id).or_else(|| opt(b.tool_use_id)),
+        tool_name,
+        input_summary,
+        file_path,
+        text_bytes,
+        is_error: b.is_error.get(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

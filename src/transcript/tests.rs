@@ -1,0 +1,283 @@
+use super::*;
+
+fn record(line: &str) -> Record {
+    match parse_line(line.as_bytes()) {
+        Parsed::Record(r) => *r,
+        other => panic!("expected a record for {line:?}, got {other:?}"),
+    }
+}
+
+fn malformed(bytes: &[u8]) -> String {
+    match parse_line(bytes) {
+        Parsed::Malformed(e) => e,
+        other => panic!(
+            "expected malformed for {:?}, got {other:?}",
+            String::from_utf8_lossy(bytes)
+        ),
+    }
+}
+
+fn nested(depth: usize) -> String {
+    format!(
+        r#"{{"type":"user","x":{}1{}}}"#,
+        "[".repeat(depth),
+        "]".repeat(depth)
+    )
+}
+
+#[test]
+fn classification_table() {
+    // blank: only spaces, \t, \r, \v, \f
+    for b in [&b""[..], b"   ", b"\t\r", b"\x0b\x0c ", b"\r"] {
+        assert!(matches!(parse_line(b), Parsed::Blank), "{b:?}");
+    }
+    // malformed kinds, each with a reason
+    let cases: &[&[u8]] = &[
+        b"{\"type\":\"user\"",                     // truncated
+        b"{\"type\":\"user\"}{\"type\":\"user\"}", // spliced }{
+        b"\0\0\0\0{\"type\":\"user\"}",            // NUL run before a record
+        b"{\"type\":\"us\xffer\"}",                // invalid UTF-8
+        b"[1,2,3]",                                // not an object
+        b"\"just a string\"",                      // not an object
+        b"42",                                     // not an object
+        b"null",                                   // not an object
+        b"{\"type\":\"user\"} trailing",           // more than one value
+        b"\x0b{\"type\":\"user\"}",                // \v is not JSON whitespace
+    ];
+    for c in cases {
+        let e = malformed(c);
+        assert!(!e.is_empty());
+    }
+    assert!(malformed(b"[1]").contains("not a JSON object"));
+    assert!(malformed(b"{\"a\":\xc3}").contains("UTF-8"));
+    // CRLF line ends are fine
+    assert_eq!(record("{\"type\":\"user\"}\r").line_type, "user");
+}
+
+#[test]
+fn nesting_deeper_than_128_is_malformed() {
+    assert_eq!(record(&nested(100)).line_type, "user");
+    let e = malformed(nested(200).as_bytes());
+    assert!(e.contains("recursion"), "{e}");
+    let e = malformed(nested(10_000).as_bytes());
+    assert!(e.contains("recursion"), "{e}");
+    // the same limit as serde_json's own, at the edge, objects and strings too
+    for depth in 120..135 {
+        for line in [
+            nested(depth),
+            format!(
+                r#"{{"type":"x","s":"[[[[{{","a":{}{}}}"#,
+                r#"{"a":"#.repeat(depth),
+                "}".repeat(depth)
+            ),
+        ] {
+            let serde_ok = serde_json::from_str::<serde_json::Value>(&line).is_ok();
+            let ours_ok = matches!(parse_line(line.as_bytes()), Parsed::Record(_));
+            assert_eq!(ours_ok, serde_ok, "depth {depth}: {line}");
+        }
+    }
+}
+
+#[test]
+fn odd_field_types_make_a_record_with_warnings_not_a_malformed_line() {
+    let r = record(
+        r#"{"type":"assistant","uuid":7,"timestamp":false,"isSidechain":"yes","message":{"id":"msg_1","model":"claude-opus-4-6","usage":{"input_tokens":"12","output_tokens":-5,"cache_read_input_tokens":3.9,"cache_creation_input_tokens":2000000000000}}}"#,
+    );
+    assert_eq!(r.line_type, "assistant");
+    assert!(r.env.uuid.is_none());
+    assert!(r.env.timestamp_ms.is_none());
+    let u = r.message().unwrap().usage.unwrap();
+    assert_eq!(u.input_tokens, 0, "a string token count counts as 0");
+    assert_eq!(u.output_tokens, 0, "a negative count counts as 0");
+    assert_eq!(u.cache_read_tokens, 3, "fractions are truncated");
+    assert_eq!(
+        u.cache_creation_5m_tokens, 2_000_000_000_000,
+        "absurd counts are kept"
+    );
+    let w = r.warnings.join("\n");
+    for needle in [
+        "`uuid`",
+        "`timestamp`",
+        "`isSidechain`",
+        "usage.input_tokens",
+        "over 10^12",
+    ] {
+        assert!(w.contains(needle), "missing warning {needle} in {w}");
+    }
+}
+
+#[test]
+fn message_and_usage_that_are_not_objects() {
+    let r = record(r#"{"type":"assistant","message":"oops"}"#);
+    let m = r.message().unwrap();
+    assert!(m.usage.is_none());
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("`message` is not an object"))
+    );
+    let r = record(r#"{"type":"assistant","message":{"id":"m","usage":[1,2]}}"#);
+    assert!(r.message().unwrap().usage.is_none());
+    assert!(r.warnings.iter().any(|w| w.contains("usage")));
+    // numeric-key message objects (a known corruption) are still records
+    let r = record(r#"{"type":"user","message":{"0":"a","1":"b"}}"#);
+    assert_eq!(r.line_type, "user");
+}
+
+#[test]
+fn missing_or_non_string_type_counts_under_none() {
+    assert_eq!(record(r#"{"uuid":"x"}"#).line_type, NO_TYPE);
+    let r = record(r#"{"type":5}"#);
+    assert_eq!(r.line_type, NO_TYPE);
+    assert!(!r.known);
+    assert!(!record(r#"{"type":"brand-new-thing"}"#).known);
+}
+
+#[test]
+fn cache_creation_split_rules() {
+    let usage = |u: &str| {
+        record(&format!(
+            r#"{{"type":"assistant","message":{{"id":"m","usage":{u}}}}}"#
+        ))
+        .message()
+        .unwrap()
+        .usage
+        .unwrap()
+    };
+    // split present: it wins over the total
+    let u = usage(
+        r#"{"cache_creation_input_tokens":100,"cache_creation":{"ephemeral_5m_input_tokens":30,"ephemeral_1h_input_tokens":70}}"#,
+    );
+    assert_eq!(
+        (u.cache_creation_5m_tokens, u.cache_creation_1h_tokens),
+        (30, 70)
+    );
+    // split with one key missing: that one is 0, the total is ignored
+    let u = usage(
+        r#"{"cache_creation_input_tokens":100,"cache_creation":{"ephemeral_1h_input_tokens":70}}"#,
+    );
+    assert_eq!(
+        (u.cache_creation_5m_tokens, u.cache_creation_1h_tokens),
+        (0, 70)
+    );
+    // empty object, null, or absent: all of the total is 5m
+    for cc in [r#","cache_creation":{}"#, r#","cache_creation":null"#, ""] {
+        let u = usage(&format!(r#"{{"cache_creation_input_tokens":100{cc}}}"#));
+        assert_eq!(
+            (u.cache_creation_5m_tokens, u.cache_creation_1h_tokens),
+            (100, 0),
+            "{cc}"
+        );
+    }
+    let u = usage(
+        r#"{"speed":"fast","inference_geo":"us","server_tool_use":{"web_search_requests":2,"web_fetch_requests":1}}"#,
+    );
+    assert!(u.fast && u.us_only);
+    assert_eq!((u.web_search_requests, u.web_fetch_requests), (2, 1));
+    let u = usage(r#"{"speed":"standard","inference_geo":"not_available"}"#);
+    assert!(!u.fast && !u.us_only);
+}
+
+#[test]
+fn blocks_and_tool_inputs() {
+    let r = record(
+        r#"{"type":"assistant","message":{"id":"m","content":[{"type":"thinking","thinking":"hmm","signature":"s"},{"type":"tool_use","id":"toolu_1","name":"Edit","input":{"file_path":"/a/b.rs","old_string":"x"}},{"type":"tool_use","id":"toolu_2","name":"Bash","input":{"command":"ls -la","description":"list"}}]}}"#,
+    );
+    let m = r.message().unwrap();
+    assert_eq!(m.blocks.len(), 3);
+    assert_eq!(m.blocks[0].kind, "thinking");
+    assert_eq!(m.blocks[0].text_bytes, 3);
+    assert_eq!(m.blocks[1].file_path.as_deref(), Some("/a/b.rs"));
+    assert_eq!(m.blocks[2].input_summary.as_deref(), Some("ls -la"));
+    assert_eq!(m.blocks[2].file_path, None, "Bash touches no file");
+    let r = record(
+        r#"{"type":"user","toolUseResult":{"agentId":"a12","status":"completed"},"message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_9","content":[{"type":"text","text":"done"}],"is_error":true}]}}"#,
+    );
+    let m = r.message().unwrap();
+    assert_eq!(m.blocks[0].tool_use_id.as_deref(), Some("toolu_9"));
+    assert_eq!(m.blocks[0].is_error, Some(true));
+    assert_eq!(m.result_agent_id.as_deref(), Some("a12"));
+    // a string toolUseResult (a failed tool) is a normal shape
+    let r = record(
+        r#"{"type":"user","toolUseResult":"Error: boom","message":{"role":"user","content":"hi"}}"#,
+    );
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    assert_eq!(r.message().unwrap().text_preview.as_deref(), Some("hi"));
+}
+
+#[test]
+fn timestamps() {
+    assert_eq!(
+        parse_timestamp("2026-02-05T00:00:00.000Z"),
+        Some(1_770_249_600_000)
+    );
+    assert_eq!(
+        parse_timestamp("2026-02-05T00:00:00.123456Z"),
+        Some(1_770_249_600_123)
+    );
+    assert_eq!(
+        parse_timestamp("2026-02-05T01:00:00+01:00"),
+        Some(1_770_249_600_000)
+    );
+    assert_eq!(
+        parse_timestamp("2026-02-05T00:00:00"),
+        Some(1_770_249_600_000)
+    );
+    assert_eq!(parse_timestamp("yesterday"), None);
+}
+
+#[test]
+fn system_progress_attachment_queue_and_metadata() {
+    let r = record(
+        r#"{"type":"system","subtype":"compact_boundary","parentUuid":null,"logicalParentUuid":"p1","compactMetadata":{"trigger":"auto","preTokens":155000},"uuid":"s1","sessionId":"S","timestamp":"2026-01-01T00:00:00Z"}"#,
+    );
+    match &r.body {
+        Body::System(s) => {
+            assert_eq!(s.compact_trigger.as_deref(), Some("auto"));
+            assert_eq!(s.compact_pre_tokens, Some(155_000));
+        }
+        b => panic!("{b:?}"),
+    }
+    assert_eq!(r.env.logical_parent_uuid.as_deref(), Some("p1"));
+    let r = record(
+        r#"{"type":"progress","data":{"type":"hook_progress","hookEvent":"PostToolUse","hookName":"PostToolUse:Bash","command":"callback"},"toolUseID":"toolu_1","parentToolUseID":"toolu_1","uuid":"p"}"#,
+    );
+    match &r.body {
+        Body::Progress(p) => assert_eq!(p.hook_name.as_deref(), Some("PostToolUse:Bash")),
+        b => panic!("{b:?}"),
+    }
+    let r = record(
+        r#"{"type":"attachment","attachment":{"type":"hook_blocking_error","hookName":"PreToolUse:Bash","hookEvent":"PreToolUse","blockingError":{"blockingError":"denied: rm -rf","command":"guard.sh"}},"uuid":"a"}"#,
+    );
+    match &r.body {
+        Body::Attachment(a) => {
+            assert_eq!(a.output_preview.as_deref(), Some("denied: rm -rf"));
+            assert_eq!(a.command.as_deref(), Some("guard.sh"));
+        }
+        b => panic!("{b:?}"),
+    }
+    let r = record(
+        r#"{"type":"queue-operation","operation":"popAll","content":[{"type":"text","text":"later"}],"sessionId":"S"}"#,
+    );
+    match &r.body {
+        Body::Queue {
+            operation,
+            content_preview,
+            ..
+        } => {
+            assert_eq!(operation, "popAll");
+            assert_eq!(content_preview.as_deref(), Some("later"));
+        }
+        b => panic!("{b:?}"),
+    }
+    let r = record(r#"{"type":"custom-title","customTitle":"My work","sessionId":"S"}"#);
+    assert!(matches!(&r.body, Body::Meta { value: Some(v) } if v == "My work"));
+}
+
+#[test]
+fn previews_are_cut_on_char_boundaries() {
+    let long = "é".repeat(500);
+    let p = preview(&long);
+    assert_eq!(p.chars().count(), PREVIEW_CHARS + 1);
+    assert!(p.ends_with('…'));
+}

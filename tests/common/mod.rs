@@ -1,0 +1,184 @@
+//! Test harness: one temp dir per test with its own HOME, OBSERVATORY_HOME
+//! and transcript root, so no test sees a real home or real transcripts.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use rusqlite::Connection;
+use tempfile::TempDir;
+
+pub struct Env {
+    pub dir: TempDir,
+    /// The Claude config dir given to observatory (holds projects/).
+    pub claude: PathBuf,
+}
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// `../shared` beside the repo, if this checkout has it.
+pub fn shared() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    p.is_dir().then_some(p)
+}
+
+/// Skip (with a printed reason) when `../shared` is absent.
+#[macro_export]
+macro_rules! require_shared {
+    () => {
+        match common::shared() {
+            Some(p) => p,
+            None => {
+                eprintln!(
+                    "skipped: ../shared is not here (it exists in CI, not in a user's clone)"
+                );
+                return;
+            }
+        }
+    };
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let claude = dir.path().join("claude");
+        std::fs::create_dir_all(claude.join("projects")).unwrap();
+        std::fs::create_dir_all(dir.path().join("home")).unwrap();
+        Env { dir, claude }
+    }
+
+    /// A new Env whose transcript root holds a copy of `fixtures/<name>`.
+    pub fn with_fixture(name: &str) -> Env {
+        let env = Env::new();
+        copy_dir(&fixtures().join(name), &env.claude);
+        env
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    pub fn obs_home(&self) -> PathBuf {
+        self.dir.path().join("obs")
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.obs_home().join("observatory.db")
+    }
+
+    pub fn projects(&self) -> PathBuf {
+        self.claude.join("projects")
+    }
+
+    /// The observatory binary with this test's environment.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin!("observatory"));
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("OBSERVATORY_") {
+                c.env_remove(&k);
+            }
+        }
+        c.env("HOME", self.home())
+            .env("OBSERVATORY_HOME", self.obs_home())
+            .env("CLAUDE_CONFIG_DIR", &self.claude)
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("XDG_DATA_HOME")
+            .env("NO_COLOR", "1");
+        c
+    }
+
+    /// Run `observatory ingest --json` and parse its summary.
+    pub fn ingest(&self) -> serde_json::Value {
+        let out = self
+            .cmd()
+            .args(["ingest", "--json"])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        serde_json::from_slice(&out.stdout).expect("ingest --json prints JSON")
+    }
+
+    pub fn db(&self) -> Connection {
+        Connection::open(self.db_path()).expect("open db")
+    }
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let rel = entry.path().strip_prefix(from).unwrap();
+        let dest = to.join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+}
+
+pub fn count(conn: &Connection, sql: &str) -> i64 {
+    conn.query_row(sql, [], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Every derived table, dumped row by row (bookkeeping columns that hold
+/// wall-clock times left out), to compare two databases.
+pub fn dump(conn: &Connection) -> BTreeMap<String, Vec<String>> {
+    let tables = [
+        "lines",
+        "projects",
+        "sessions",
+        "messages",
+        "content_blocks",
+        "responses",
+        "tool_calls",
+        "hook_runs",
+        "progress_events",
+        "attachments",
+        "queue_operations",
+        "system_events",
+        "summaries",
+        "file_snapshots",
+        "session_metadata",
+    ];
+    let mut out = BTreeMap::new();
+    for t in tables {
+        let mut st = conn
+            .prepare(&format!("SELECT * FROM {t} ORDER BY 1, 2"))
+            .unwrap();
+        let n = st.column_count();
+        let rows: Vec<String> = st
+            .query_map([], |r| {
+                let mut s = String::new();
+                for i in 0..n {
+                    let v: rusqlite::types::Value = r.get(i)?;
+                    s.push_str(&format!("{v:?}|"));
+                }
+                Ok(s)
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        out.insert(t.to_owned(), rows);
+    }
+    out
+}
+
+/// sum(records_by_type) + malformed_lines == lines_read
+pub fn assert_accounting(summary: &serde_json::Value) {
+    let by_type: u64 = summary["records_by_type"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        by_type + summary["malformed_lines"].as_u64().unwrap(),
+        summary["lines_read"].as_u64().unwrap(),
+        "accounting invariant broken: {summary}"
+    );
+}

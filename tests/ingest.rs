@@ -1,0 +1,575 @@
+//! `observatory ingest` and `status` end to end, on hand-made fixtures with
+//! known answers (see fixtures/README.md for what each file holds).
+
+// Row tuples read straight from SQL are clearer inline than as aliases.
+#![allow(clippy::type_complexity)]
+
+mod common;
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+
+use common::{Env, assert_accounting, count, dump};
+use serde_json::json;
+
+#[test]
+fn basic_fixture_counts_every_line_and_dedups_responses() {
+    let env = Env::with_fixture("basic");
+    let s = env.ingest();
+    assert_accounting(&s);
+    assert_eq!(s["files_seen"], 5, "notes.txt is not a transcript: {s}");
+    assert_eq!(s["files_read"], 5);
+    assert_eq!(s["lines_read"], 33);
+    assert_eq!(s["malformed_lines"], 0);
+    assert_eq!(s["held_back_lines"], 0);
+    assert_eq!(
+        s["records_by_type"],
+        json!({"assistant": 12, "user": 9, "permission-mode": 1, "progress": 1, "attachment": 2, "system": 3,
+               "queue-operation": 2, "custom-title": 1, "file-history-snapshot": 1, "brand-new-type": 1})
+    );
+    assert_eq!(s["unknown_types"], json!({"brand-new-type": 1}));
+    // msg_A (split, + a sidechain replay), B (+ a resume copy), C (never final), D, E, F, G;
+    // the <synthetic> line is not a response.
+    assert_eq!(s["responses_new"], 7);
+
+    let db = env.db();
+    let resp = |key: &str| -> (
+        String,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        String,
+        Option<String>,
+    ) {
+        db.query_row(
+            "SELECT model, input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,
+                    web_search_requests, final, line_count, session_id, agent_id FROM responses WHERE key = ?1",
+            [key],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                    r.get(10)?,
+                ))
+            },
+        )
+        .unwrap()
+    };
+    // split response: max output over its lines, one row for three lines in two files
+    let a = resp("msg_A");
+    assert_eq!(
+        (a.1, a.2, a.3, a.4, a.5, a.7, a.8),
+        (10, 40, 1000, 0, 2000, 1, 3)
+    );
+    assert_eq!(
+        (a.9.as_str(), a.10.as_deref()),
+        ("sess-main-0001", None),
+        "dated by its earliest line (main)"
+    );
+    // 1h split, web search, no requestId, copied into the resumed session: once
+    let b = resp("msg_B");
+    assert_eq!(
+        (b.1, b.2, b.3, b.4, b.5, b.6, b.8),
+        (15, 80, 0, 500, 3000, 2, 2)
+    );
+    assert_eq!(b.9, "sess-main-0001");
+    // never finalized: the snapshot figure, flagged
+    let c = resp("msg_C");
+    assert_eq!((c.2, c.7, c.8), (7, 0, 2));
+    assert_eq!(resp("msg_E").10.as_deref(), Some("a1b2c3d"));
+    assert_eq!(resp("msg_F").0, "claude-3-5-haiku-20241022");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM responses WHERE model = '<synthetic>'"
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM messages WHERE model = '<synthetic>'"
+        ),
+        1
+    );
+
+    // every line kept; copies of a uuid stored once as messages
+    assert_eq!(count(&db, "SELECT count(*) FROM lines"), 33);
+    assert_eq!(count(&db, "SELECT count(*) FROM messages"), 25);
+    // tool calls joined to results, durations from the timestamps
+    let tools: Vec<(String, String, Option<i64>, Option<i64>, Option<String>, Option<String>)> = db
+        .prepare("SELECT tool_use_id, name, is_error, duration_ms, file_path, subagent_id FROM tool_calls ORDER BY tool_use_id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        tools,
+        vec![
+            (
+                "toolu_edit1".into(),
+                "Edit".into(),
+                Some(1),
+                Some(1250),
+                Some("/home/u/app/src/parser.rs".into()),
+                None
+            ),
+            (
+                "toolu_grep1".into(),
+                "Grep".into(),
+                Some(0),
+                Some(1000),
+                None,
+                None
+            ),
+            (
+                "toolu_read1".into(),
+                "Read".into(),
+                Some(0),
+                Some(2500),
+                Some("/home/u/app/src/parser.rs".into()),
+                None
+            ),
+            (
+                "toolu_task1".into(),
+                "Task".into(),
+                Some(0),
+                Some(30000),
+                None,
+                Some("a1b2c3d".into())
+            ),
+        ]
+    );
+    // hooks from progress, attachments and the stop summary
+    let hooks: Vec<(String, String, Option<String>, Option<i64>)> = db
+        .prepare(
+            "SELECT source, outcome, command, duration_ms FROM hook_runs ORDER BY line_id, seq",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        hooks,
+        vec![
+            (
+                "progress".into(),
+                "started".into(),
+                Some("callback".into()),
+                None
+            ),
+            (
+                "attachment".into(),
+                "success".into(),
+                Some("lint.sh".into()),
+                Some(42)
+            ),
+            (
+                "attachment".into(),
+                "non_blocking_error".into(),
+                Some("fmt.sh".into()),
+                Some(7)
+            ),
+            ("stop_hook_summary".into(), "summary".into(), None, None),
+            (
+                "stop_hook_summary".into(),
+                "ran".into(),
+                Some("notify.sh".into()),
+                Some(120)
+            ),
+            (
+                "stop_hook_summary".into(),
+                "ran".into(),
+                Some("gate.sh".into()),
+                Some(30)
+            ),
+        ]
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT error_count * 10 + prevented_continuation FROM hook_runs WHERE outcome = 'summary'"
+        ),
+        11
+    );
+    // sessions: main, its two agents, the resumed one; project from cwd
+    assert_eq!(count(&db, "SELECT count(*) FROM sessions"), 4);
+    let (title, prompt, project): (String, String, String) = db
+        .query_row(
+            "SELECT custom_title, first_prompt, p.path FROM sessions s JOIN projects p ON p.id = s.project_id
+             WHERE session_id = 'sess-main-0001' AND agent_id = ''",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (title.as_str(), prompt.as_str(), project.as_str()),
+        ("Parser fix", "Fix the bug in parser.rs", "/home/u/app")
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT compact_pre_tokens FROM system_events WHERE subtype = 'compact_boundary'"
+        ),
+        120_000
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM queue_operations"), 2);
+    assert_eq!(count(&db, "SELECT files_tracked FROM file_snapshots"), 1);
+}
+
+#[test]
+fn second_run_reads_nothing_and_changes_nothing() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let before = dump(&env.db());
+    let s = env.ingest();
+    assert_eq!(
+        (
+            s["files_read"].as_u64(),
+            s["bytes_read"].as_u64(),
+            s["lines_read"].as_u64()
+        ),
+        (Some(0), Some(0), Some(0))
+    );
+    assert_eq!(s["responses_new"], 0);
+    assert_eq!(dump(&env.db()), before);
+}
+
+#[test]
+fn overlapping_roots_and_a_second_copy_of_the_data_give_the_same_tables() {
+    let single = Env::with_fixture("basic");
+    single.ingest();
+    let twice = Env::with_fixture("basic");
+    // the same root named as a config dir and as its projects/ dir
+    let list = format!("{},{}", twice.claude.display(), twice.projects().display());
+    let out = twice
+        .cmd()
+        .env("CLAUDE_CONFIG_DIR", list)
+        .args(["ingest", "--json"])
+        .assert()
+        .success();
+    let s: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(s["files_seen"], 5);
+    assert_eq!(dump(&single.db()), dump(&twice.db()));
+}
+
+#[test]
+fn appended_lines_are_the_only_ones_read() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let f = env.projects().join("-home-u-app/sess-resume-0002.jsonl");
+    let extra = concat!(
+        r#"{"type":"user","uuid":"r-u2","parentUuid":"r-a1","sessionId":"sess-resume-0002","timestamp":"2026-03-02T09:01:00.000Z","cwd":"/home/u/app","message":{"role":"user","content":"thanks"}}"#,
+        "\n",
+        r#"{"type":"assistant","uuid":"r-a2","parentUuid":"r-u2","sessionId":"sess-resume-0002","timestamp":"2026-03-02T09:01:02.000Z","cwd":"/home/u/app","message":{"id":"msg_H","model":"claude-opus-4-6","stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":4}}}"#,
+        "\n"
+    );
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&f)
+        .unwrap()
+        .write_all(extra.as_bytes())
+        .unwrap();
+    let s = env.ingest();
+    assert_eq!(s["files_read"], 1);
+    assert_eq!(s["bytes_read"], extra.len());
+    assert_eq!(s["lines_read"], 2);
+    assert_eq!(s["responses_new"], 1);
+    let db = env.db();
+    assert_eq!(
+        count(
+            &db,
+            "SELECT max(line_no) FROM lines l JOIN source_files f ON f.id = l.file_id WHERE f.path LIKE '%sess-resume-0002.jsonl'"
+        ),
+        6
+    );
+}
+
+#[test]
+fn a_partial_line_waits_for_its_newline() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let f = env.projects().join("-home-u-app/sess-resume-0002.jsonl");
+    let line = r#"{"type":"user","uuid":"r-u9","sessionId":"sess-resume-0002","timestamp":"2026-03-02T09:02:00.000Z","message":{"role":"user","content":"half"}}"#;
+    let (head, tail) = line.split_at(40);
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&f)
+        .unwrap()
+        .write_all(head.as_bytes())
+        .unwrap();
+    let s = env.ingest();
+    assert_eq!(
+        (s["lines_read"].as_u64(), s["held_back_lines"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let out = env.cmd().args(["status", "--json"]).assert().success();
+    let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(st["held_back_lines"], 1);
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&f)
+        .unwrap()
+        .write_all(format!("{tail}\n").as_bytes())
+        .unwrap();
+    let s = env.ingest();
+    assert_eq!(
+        (s["lines_read"].as_u64(), s["held_back_lines"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(
+        count(
+            &env.db(),
+            "SELECT count(*) FROM messages WHERE uuid = 'r-u9'"
+        ),
+        1
+    );
+}
+
+#[test]
+fn truncated_or_replaced_files_are_read_again_from_the_start_and_old_lines_are_kept() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let f = env.projects().join("-home-u-app/sess-resume-0002.jsonl");
+    // replace via rename, with other content that is shorter
+    let other = r#"{"type":"user","uuid":"new-1","sessionId":"sess-resume-0002","timestamp":"2026-03-04T09:00:00.000Z","message":{"role":"user","content":"fresh start"}}"#;
+    let tmp = env.projects().join("-home-u-app/tmp.part");
+    std::fs::write(&tmp, format!("{other}\n")).unwrap();
+    std::fs::rename(&tmp, &f).unwrap();
+    let s = env.ingest();
+    assert_eq!(s["files_read"], 1);
+    assert_eq!(s["lines_read"], 1);
+    let db = env.db();
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM source_files WHERE superseded = 1"
+        ),
+        1
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM lines"),
+        34,
+        "the replaced generation's lines stay"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM responses"),
+        7,
+        "nothing counted twice"
+    );
+    // truncate to zero: a new generation with nothing in it
+    std::fs::write(&f, "").unwrap();
+    let s = env.ingest();
+    assert_eq!(s["lines_read"], 0);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM source_files WHERE superseded = 1"
+        ),
+        2
+    );
+    // a re-run adds nothing
+    let before = dump(&db);
+    env.ingest();
+    assert_eq!(dump(&db), before);
+}
+
+#[test]
+fn full_rebuild_needs_only_the_stored_raw_lines() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let before = dump(&env.db());
+    // Claude Code cleans up: every transcript is gone
+    std::fs::remove_dir_all(env.projects()).unwrap();
+    std::fs::create_dir_all(env.projects()).unwrap();
+    let out = env
+        .cmd()
+        .args(["ingest", "--full", "--json"])
+        .assert()
+        .success();
+    let s: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(s["rebuilt_lines"], 33);
+    assert_eq!(dump(&env.db()), before);
+}
+
+#[test]
+fn malformed_lines_are_kept_counted_and_named() {
+    let env = Env::with_fixture("malformed");
+    let out = env.cmd().args(["ingest", "--json"]).assert().success();
+    let s: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_accounting(&s);
+    // 11 physical lines: 2 blank, 6 malformed, 3 records (the last has no newline)
+    assert_eq!(s["lines_read"], 9);
+    assert_eq!(s["malformed_lines"], 6);
+    assert_eq!(s["records_by_type"], json!({"user": 3}));
+    assert_eq!(s["held_back_lines"], 0);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    for line in [2, 3, 4, 5, 6, 9] {
+        assert!(
+            stderr.contains(&format!("sess-junk-0004.jsonl:{line}: malformed line")),
+            "line {line} not named in:\n{stderr}"
+        );
+    }
+    let db = env.db();
+    let rows: Vec<(i64, i64, String)> = db
+        .prepare("SELECT line_no, byte_offset, error FROM lines WHERE status = 'malformed' ORDER BY line_no")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+        vec![2, 3, 4, 5, 6, 9]
+    );
+    assert!(rows[3].2.contains("UTF-8"), "{rows:?}");
+    assert!(rows[4].2.contains("not a JSON object"), "{rows:?}");
+    assert!(rows[5].2.contains("recursion"), "{rows:?}");
+    // the raw bytes are all there, CRLF and NULs included
+    let raw: Vec<u8> = db
+        .query_row("SELECT data FROM raw_chunks", [], |r| r.get(0))
+        .unwrap();
+    let raw = zstd::stream::decode_all(&raw[..]).unwrap();
+    let original = std::fs::read(env.projects().join("-home-u-junk/sess-junk-0004.jsonl")).unwrap();
+    assert_eq!(raw, original);
+}
+
+#[test]
+fn no_transcripts_says_where_it_looked_and_exits_0() {
+    let env = Env::new();
+    let missing = env.dir.path().join("no-such-dir");
+    let out = env
+        .cmd()
+        .env("CLAUDE_CONFIG_DIR", &missing)
+        .arg("ingest")
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains(&missing.display().to_string()), "{stderr}");
+    assert!(stderr.contains("--claude-dir"), "{stderr}");
+    // default roots under an empty HOME are named too
+    let out = env
+        .cmd()
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .arg("ingest")
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains(".claude") && stderr.contains(".config/claude"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn empty_projects_dir_is_fine() {
+    let env = Env::new();
+    let s = env.ingest();
+    assert_eq!(
+        (s["files_seen"].as_u64(), s["lines_read"].as_u64()),
+        (Some(0), Some(0))
+    );
+}
+
+#[test]
+fn database_is_private_and_versions_are_checked() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let mode = std::fs::metadata(env.db_path())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    let dir_mode = std::fs::metadata(env.obs_home())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(dir_mode, 0o700);
+    // a wider mode gets a warning
+    std::fs::set_permissions(env.db_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = env.cmd().arg("ingest").assert().success();
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("chmod 600"));
+    // a newer schema is refused with a clear message
+    env.db().pragma_update(None, "user_version", 999).unwrap();
+    let out = env.cmd().arg("ingest").assert().failure();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("newer observatory") && stderr.contains("999"),
+        "{stderr}"
+    );
+    let out = env.cmd().arg("status").assert().failure();
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("newer observatory"));
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_named() {
+    let env = Env::with_fixture("basic");
+    let bogus = env.dir.path().join("bogus.db");
+    std::fs::write(
+        &bogus,
+        "hello, I am a text file and certainly not SQLite. ".repeat(40),
+    )
+    .unwrap();
+    let out = env
+        .cmd()
+        .args(["ingest", "--db"])
+        .arg(&bogus)
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("not an observatory database"), "{stderr}");
+    assert!(!stderr.contains("panicked"));
+}
+
+#[test]
+fn status_reports_counts_per_type() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let out = env.cmd().args(["status", "--json"]).assert().success();
+    let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(st["lines"], 33);
+    assert_eq!(st["files_tracked"], 5);
+    assert_eq!(st["records_by_type"]["assistant"], 12);
+    assert_eq!(st["unknown_types"], json!({"brand-new-type": 1}));
+    assert_eq!(st["responses"], 7);
+    assert_eq!(st["schema_version"], 1);
+    let out = env.cmd().arg("status").assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains("brand-new-type") && text.contains("unknown type, kept"),
+        "{text}"
+    );
+}
+
+#[test]
+fn status_before_any_ingest_says_what_to_do() {
+    let env = Env::new();
+    let out = env.cmd().arg("status").assert().failure();
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("observatory ingest"));
+}
+
+#[test]
+fn wrong_flag_is_a_usage_error() {
+    let env = Env::new();
+    env.cmd()
+        .args(["ingest", "--no-such-flag"])
+        .assert()
+        .code(2);
+}
