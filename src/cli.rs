@@ -55,6 +55,24 @@ pub enum Command {
   observatory status
   observatory status --json | jq .records_by_type")]
     Status(StatusArgs),
+    /// Token use and cost, exact to the last digit, grouped as you ask
+    #[command(after_help = "Examples:
+  observatory cost --by-model
+  observatory cost --by-day --since 7d --tz Europe/Paris
+  observatory cost --by-project --by-month --json | jq '.rows[] | {project, month, cost_usd}'
+  observatory cost --by-model --csv > cost.csv")]
+    Cost(CostArgs),
+    /// Show the price table in effect (built-in plus your overrides)
+    #[command(after_help = "Examples:
+  observatory pricing
+  observatory pricing --json | jq '.entries[] | select(.id | startswith(\"claude-opus\"))'
+  observatory pricing --check     # exit 1 if a model in the database has no price")]
+    Pricing(PricingArgs),
+    /// Re-price every stored response with the price table in effect
+    #[command(after_help = "Examples:
+  observatory reprice
+  observatory reprice --pricing my-prices.toml")]
+    Reprice,
     /// Print the database schema (schema.sql: every table, with comments)
     #[command(after_help = "Examples:
   observatory schema | less
@@ -71,6 +89,72 @@ pub struct IngestArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {}
+
+/// Time and project filters shared by the reports.
+#[derive(Debug, Args, Clone)]
+pub struct FilterArgs {
+    /// First day to include: YYYY-MM-DD, YYYYMMDD, today, yesterday, or a span like 7d / 2w
+    #[arg(long, value_name = "DAY")]
+    pub since: Option<String>,
+    /// Last day to include (same forms as --since)
+    #[arg(long, value_name = "DAY")]
+    pub until: Option<String>,
+    /// Only projects whose path contains this
+    #[arg(long, value_name = "TEXT")]
+    pub project: Option<String>,
+    /// Time zone days are cut in: local, UTC, an IANA name (Europe/Paris) or an offset (+05:30)
+    #[arg(long, value_name = "ZONE", default_value = "local")]
+    pub tz: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// One row per model (the id as the transcript wrote it)
+    #[arg(long)]
+    pub by_model: bool,
+    /// One row per day (in --tz)
+    #[arg(long)]
+    pub by_day: bool,
+    /// One row per week, starting Monday (in --tz)
+    #[arg(long)]
+    pub by_week: bool,
+    /// One row per month (in --tz)
+    #[arg(long)]
+    pub by_month: bool,
+    /// One row per project (working directory)
+    #[arg(long)]
+    pub by_project: bool,
+    /// One row per session
+    #[arg(long)]
+    pub by_session: bool,
+    /// One row per git branch
+    #[arg(long)]
+    pub by_branch: bool,
+    /// Main thread vs subagents
+    #[arg(long)]
+    pub by_agent: bool,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Only this session (id or prefix)
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+    /// Only this model (id as written, pricing entry, or prefix)
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+    /// Do not read new transcript lines first
+    #[arg(long)]
+    pub no_ingest: bool,
+    /// CSV on stdout
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PricingArgs {
+    /// List models in the database that have no price; exit 1 if there are any
+    #[arg(long)]
+    pub check: bool,
+}
 
 #[cfg(test)]
 mod tests {

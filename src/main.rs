@@ -6,9 +6,8 @@ mod config;
 mod ingest;
 mod output;
 mod paths;
-// `cost` and `pricing` (next) use the rest of this module's API.
-#[allow(dead_code)]
 mod pricing;
+mod report;
 mod store;
 mod transcript;
 
@@ -42,8 +41,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Ingest(args) => cmd::ingest::run(args, &settings),
         Command::Status(args) => cmd::status::run(args, &settings),
+        Command::Cost(args) => cmd::cost::run(args, &settings),
+        Command::Pricing(args) => cmd::pricing::run(args, &settings),
+        Command::Reprice => cmd::pricing::reprice(&settings),
         Command::Schema => {
-            print!("{}", store::SCHEMA_SQL);
+            output::emit(store::SCHEMA_SQL)?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -79,7 +79,9 @@ pub struct Cost {
 
 impl Cost {
     /// The cost in USD, exact: `picousd` with scale 12 (trailing zeros kept;
-    /// call `.normalize()` to drop them).
+    /// call `.normalize()` to drop them). Reports sum picoUSD and convert
+    /// once (`report::usd`); this is for tests and single responses.
+    #[cfg(test)]
     pub fn usd(&self) -> Decimal {
         Decimal::new(self.picousd, 12)
     }

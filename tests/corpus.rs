@@ -140,6 +140,43 @@ fn generated_corpus_matches_the_manifest() {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     assert_eq!(ours, theirs);
+    // total == sum of rows, exactly, for every grouping
+    for group in [
+        "--by-model",
+        "--by-day",
+        "--by-week",
+        "--by-month",
+        "--by-project",
+        "--by-session",
+        "--by-branch",
+        "--by-agent",
+    ] {
+        let out = env
+            .cmd()
+            .args([
+                "cost",
+                group,
+                "--json",
+                "--no-ingest",
+                "--tz",
+                "America/New_York",
+            ])
+            .assert()
+            .success();
+        let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        let rows = v["rows"].as_array().unwrap();
+        assert!(!rows.is_empty());
+        let sum: rust_decimal::Decimal = rows
+            .iter()
+            .filter_map(|r| r["cost_usd"].as_str())
+            .map(|c| c.parse::<rust_decimal::Decimal>().unwrap())
+            .sum();
+        let total: rust_decimal::Decimal =
+            v["total"]["cost_usd"].as_str().unwrap().parse().unwrap();
+        assert_eq!(sum, total, "{group}");
+        let requests: u64 = rows.iter().map(|r| r["requests"].as_u64().unwrap()).sum();
+        assert_eq!(requests, manifest["responses"].as_u64().unwrap(), "{group}");
+    }
     // a rebuild from the raw lines lands on the same tables
     let before = dump(&db);
     env.cmd()

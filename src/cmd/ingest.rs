@@ -1,5 +1,6 @@
 use std::process::ExitCode;
 
+use crate::outln;
 use anyhow::{Context, Result};
 
 use crate::cli::IngestArgs;
@@ -41,7 +42,7 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
     if settings.json {
         output::print_json(&summary)?;
     } else if !settings.quiet {
-        print_summary(&summary, settings);
+        print_summary(&summary, settings)?;
     }
     if summary.files_seen > 0 && summary.files_read == 0 && summary.files_failed > 0 {
         eprintln!(
@@ -61,22 +62,22 @@ pub fn warn_store(store: &Store, settings: &Settings) {
     }
 }
 
-fn print_summary(s: &Summary, settings: &Settings) {
+fn print_summary(s: &Summary, settings: &Settings) -> Result<()> {
     use output::thousands;
     if s.rebuilt_lines > 0 {
-        println!(
+        outln!(
             "Rebuilt every table from {} stored lines.",
             thousands(s.rebuilt_lines)
         );
     }
     if s.files_read == 0 {
-        println!(
+        outln!(
             "Nothing new in {} transcript files ({} ms).",
             thousands(s.files_seen),
             s.elapsed_ms
         );
     } else {
-        println!(
+        outln!(
             "Read {} from {} of {} files: {} lines, {} new API responses ({} ms).",
             output::human_bytes(s.bytes_read),
             thousands(s.files_read),
@@ -110,7 +111,8 @@ fn print_summary(s: &Summary, settings: &Settings) {
         ));
     }
     if !notes.is_empty() {
-        println!("  {}", notes.join("; "));
+        outln!("  {}", notes.join("; "));
     }
-    println!("Database: {}", settings.db.display());
+    outln!("Database: {}", settings.db.display());
+    Ok(())
 }

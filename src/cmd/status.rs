@@ -1,6 +1,7 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
+use crate::outln;
 use anyhow::Result;
 use serde::Serialize;
 
@@ -34,7 +35,7 @@ pub fn run(_args: &StatusArgs, settings: &Settings) -> Result<ExitCode> {
     if settings.json {
         output::print_json(&s)?;
     } else {
-        print_status(&s);
+        print_status(&s)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -97,14 +98,14 @@ pub fn collect(store: &Store) -> Result<Status> {
     })
 }
 
-fn print_status(s: &Status) {
-    println!(
+fn print_status(s: &Status) -> Result<()> {
+    outln!(
         "Database        {} ({})",
         s.db_path,
         output::human_bytes(s.db_bytes)
     );
-    println!("Schema version  {}", s.schema_version);
-    println!(
+    outln!("Schema version  {}", s.schema_version);
+    outln!(
         "Files tracked   {}{}",
         thousands(s.files_tracked),
         if s.files_superseded > 0 {
@@ -113,31 +114,32 @@ fn print_status(s: &Status) {
             String::new()
         }
     );
-    println!(
+    outln!(
         "Last ingest     {}",
         s.last_ingest_at.as_deref().unwrap_or("never")
     );
-    println!(
+    outln!(
         "Raw bytes kept  {} (stored as {})",
         output::human_bytes(s.raw_bytes),
         output::human_bytes(s.raw_stored_bytes)
     );
-    println!("Sessions        {}", thousands(s.sessions));
-    println!("API responses   {}", thousands(s.responses));
-    println!("Lines           {}", thousands(s.lines));
+    outln!("Sessions        {}", thousands(s.sessions));
+    outln!("API responses   {}", thousands(s.responses));
+    outln!("Lines           {}", thousands(s.lines));
     for (t, n) in &s.records_by_type {
         let unknown = if s.unknown_types.contains_key(t) {
             "  (unknown type, kept)"
         } else {
             ""
         };
-        println!("  {t:<24} {:>12}{unknown}", thousands(*n));
+        outln!("  {t:<24} {:>12}{unknown}", thousands(*n));
     }
-    println!("  {:<24} {:>12}", "malformed", thousands(s.malformed_lines));
+    outln!("  {:<24} {:>12}", "malformed", thousands(s.malformed_lines));
     if s.held_back_lines > 0 {
-        println!(
+        outln!(
             "Held back       {} incomplete last lines",
             thousands(s.held_back_lines)
         );
     }
+    Ok(())
 }

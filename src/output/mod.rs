@@ -2,17 +2,38 @@
 //! place besides `cmd/` that touches the terminal.
 
 pub mod progress;
+pub mod table;
 
 use std::io::Write;
 
 use serde::Serialize;
 
+/// Write text to stdout; a closed pipe (`| head`) comes back as an error
+/// that `main` turns into a quiet exit 0.
+pub fn emit(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// `println!` to stdout that returns an error instead of panicking.
+#[macro_export]
+macro_rules! outln {
+    () => { $crate::output::emit("\n")? };
+    ($($t:tt)*) => { $crate::output::emit(&format!("{}\n", format_args!($($t)*)))? };
+}
+
+/// `print!` to stdout that returns an error instead of panicking.
+#[macro_export]
+macro_rules! out {
+    ($($t:tt)*) => { $crate::output::emit(&format!($($t)*))? };
+}
+
 /// Print a value as pretty JSON on stdout, with a final newline.
 pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
-    out.flush()?;
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    emit(&text)?;
     Ok(())
 }
 

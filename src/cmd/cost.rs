@@ -1,0 +1,271 @@
+use std::process::ExitCode;
+
+use crate::out;
+use anyhow::{Result, bail};
+use serde_json::{Map, Value, json};
+
+use crate::cli::CostArgs;
+use crate::config::Settings;
+use crate::output::{self, table};
+use crate::report::cost::{self, CostQuery, CostReport, Group, Sums};
+use crate::report::usd;
+
+pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
+    if args.csv && settings.json {
+        bail!("--csv and --json are two different outputs: pick one");
+    }
+    let prices = super::price_table(settings)?;
+    let (zone, range) = super::resolve_filter(&args.filter)?;
+    let store = super::fresh_store(settings, &prices, args.no_ingest)?;
+    let flags = [
+        (args.by_day, Group::Day),
+        (args.by_week, Group::Week),
+        (args.by_month, Group::Month),
+        (args.by_project, Group::Project),
+        (args.by_session, Group::Session),
+        (args.by_branch, Group::Branch),
+        (args.by_agent, Group::Agent),
+        (args.by_model, Group::Model),
+    ];
+    let q = CostQuery {
+        groups: flags
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, g)| *g)
+            .collect(),
+        range,
+        project: args.filter.project.clone(),
+        session: args.session.clone(),
+        model: args.model.clone(),
+    };
+    let report = cost::run(&store.conn, &q, &zone)?;
+    if !settings.quiet {
+        for (model, n) in &report.unpriced_models {
+            eprintln!(
+                "warning: no price for model {model:?} ({n} responses): its tokens are counted, its cost is not. \
+                 Add it to a pricing.toml (see `observatory pricing`)."
+            );
+        }
+    }
+    if settings.json {
+        let mut top = Map::new();
+        top.insert(
+            "rows".into(),
+            Value::Array(report.rows.iter().map(row_json).collect()),
+        );
+        top.insert("total".into(), Value::Object(sums_json(&report.total)));
+        top.insert(
+            "unpriced_models".into(),
+            json!(report.unpriced_models.keys().collect::<Vec<_>>()),
+        );
+        top.insert("tz".into(), json!(zone.name()));
+        top.insert("since".into(), json!(args.filter.since));
+        top.insert("until".into(), json!(args.filter.until));
+        output::print_json(&Value::Object(top))?;
+    } else if args.csv {
+        out!("{}", csv(&report, &q.groups));
+    } else {
+        out!("{}", human(&report, &q.groups));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sums_json(s: &Sums) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("requests".into(), json!(s.requests));
+    m.insert("input_tokens".into(), json!(s.input_tokens));
+    m.insert("output_tokens".into(), json!(s.output_tokens));
+    m.insert(
+        "cache_creation_5m_tokens".into(),
+        json!(s.cache_creation_5m_tokens),
+    );
+    m.insert(
+        "cache_creation_1h_tokens".into(),
+        json!(s.cache_creation_1h_tokens),
+    );
+    m.insert("cache_read_tokens".into(), json!(s.cache_read_tokens));
+    m.insert("web_search_requests".into(), json!(s.web_search_requests));
+    m.insert(
+        "cost_usd".into(),
+        json!(s.cost().map(|c| usd(c).to_string())),
+    );
+    m.insert("unpriced_requests".into(), json!(s.unpriced_requests()));
+    m
+}
+
+fn row_json(r: &cost::CostRow) -> Value {
+    let mut m = Map::new();
+    for (g, v) in &r.keys {
+        m.insert(g.key().into(), json!(v));
+        if *g == Group::Model {
+            m.insert("priced_as".into(), json!(r.priced_as));
+        }
+    }
+    m.extend(sums_json(&r.sums));
+    Value::Object(m)
+}
+
+fn group_title(g: Group) -> &'static str {
+    match g {
+        Group::Day => "Day",
+        Group::Week => "Week of",
+        Group::Month => "Month",
+        Group::Project => "Project",
+        Group::Session => "Session",
+        Group::Branch => "Branch",
+        Group::Agent => "Agent",
+        Group::Model => "Model",
+    }
+}
+
+fn sorted(groups: &[Group]) -> Vec<Group> {
+    let mut g = groups.to_vec();
+    g.sort();
+    g.dedup();
+    g
+}
+
+/// Dollars to the cent, with thousands separators: $1,234.57.
+pub fn dollars(picousd: i128) -> String {
+    let d = usd(picousd)
+        .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let s = format!("{d:.2}");
+    let (sign, s) = s.strip_prefix('-').map_or(("", s.as_str()), |r| ("-", r));
+    let (int, frac) = s.split_once('.').unwrap_or((s, "00"));
+    let int: u64 = int.parse().unwrap_or(0);
+    format!("{sign}${}.{frac}", output::thousands(int))
+}
+
+fn cost_cell(s: &Sums) -> String {
+    match s.cost() {
+        None => "unpriced".into(),
+        Some(c) if s.unpriced_requests() > 0 => format!("{} *", dollars(c)),
+        Some(c) => dollars(c),
+    }
+}
+
+fn human(report: &CostReport, groups: &[Group]) -> String {
+    use output::thousands as n;
+    let groups = sorted(groups);
+    let mut columns: Vec<table::Column> = groups
+        .iter()
+        .map(|g| table::text(group_title(*g)))
+        .collect();
+    for t in [
+        "Requests",
+        "Input",
+        "Output",
+        "Cache write",
+        "Cache read",
+        "Cost",
+    ] {
+        columns.push(table::num(t));
+    }
+    let figures = |s: &Sums| {
+        vec![
+            n(s.requests),
+            n(s.input_tokens),
+            n(s.output_tokens),
+            n(s.cache_creation_5m_tokens
+                .saturating_add(s.cache_creation_1h_tokens)),
+            n(s.cache_read_tokens),
+            cost_cell(s),
+        ]
+    };
+    let rows: Vec<Vec<String>> = if groups.is_empty() {
+        Vec::new()
+    } else {
+        report
+            .rows
+            .iter()
+            .map(|r| {
+                let mut cells: Vec<String> = r
+                    .keys
+                    .iter()
+                    .map(|(_, v)| v.clone().unwrap_or_else(|| "-".into()))
+                    .collect();
+                cells.extend(figures(&r.sums));
+                cells
+            })
+            .collect()
+    };
+    let mut total: Vec<String> = vec![String::new(); groups.len().max(1)];
+    total[0] = "Total".into();
+    if groups.is_empty() {
+        columns.insert(0, table::text(""));
+    }
+    total.extend(figures(&report.total));
+    let mut out = table::render(&columns, &rows, &[total], None);
+    out.push('\n');
+    if report
+        .rows
+        .iter()
+        .any(|r| r.sums.cost().is_some() && r.sums.unpriced_requests() > 0)
+        || (report.total.unpriced_requests() > 0 && report.total.cost().is_some())
+    {
+        out.push_str("* excludes responses of models with no price (see the warning above)\n");
+    }
+    out
+}
+
+fn csv(report: &CostReport, groups: &[Group]) -> String {
+    let groups = sorted(groups);
+    let mut header: Vec<&str> = groups.iter().map(|g| g.key()).collect();
+    if groups.contains(&Group::Model) {
+        header.push("priced_as");
+    }
+    header.extend([
+        "requests",
+        "input_tokens",
+        "output_tokens",
+        "cache_creation_5m_tokens",
+        "cache_creation_1h_tokens",
+        "cache_read_tokens",
+        "web_search_requests",
+        "cost_usd",
+        "unpriced_requests",
+    ]);
+    let figures = |s: &Sums| {
+        vec![
+            s.requests.to_string(),
+            s.input_tokens.to_string(),
+            s.output_tokens.to_string(),
+            s.cache_creation_5m_tokens.to_string(),
+            s.cache_creation_1h_tokens.to_string(),
+            s.cache_read_tokens.to_string(),
+            s.web_search_requests.to_string(),
+            s.cost().map(|c| usd(c).to_string()).unwrap_or_default(),
+            s.unpriced_requests().to_string(),
+        ]
+    };
+    let rows: Vec<Vec<String>> = report
+        .rows
+        .iter()
+        .map(|r| {
+            let mut cells: Vec<String> = r
+                .keys
+                .iter()
+                .map(|(_, v)| v.clone().unwrap_or_default())
+                .collect();
+            if groups.contains(&Group::Model) {
+                cells.push(r.priced_as.clone().unwrap_or_default());
+            }
+            cells.extend(figures(&r.sums));
+            cells
+        })
+        .collect();
+    table::csv(&header, &rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dollars_round_to_the_cent() {
+        assert_eq!(dollars(0), "$0.00");
+        assert_eq!(dollars(5_000_000_000), "$0.01", "half a cent rounds up");
+        assert_eq!(dollars(4_999_999_999), "$0.00");
+        assert_eq!(dollars(1_234_567_000_000_000), "$1,234.57");
+    }
+}

@@ -1,0 +1,172 @@
+use std::process::ExitCode;
+
+use crate::{out, outln};
+use anyhow::Result;
+use serde_json::{Value, json};
+
+use crate::cli::PricingArgs;
+use crate::config::Settings;
+use crate::output::{self, table};
+use crate::pricing::{EntryInfo, PriceTable};
+use crate::store::Store;
+
+pub fn run(args: &PricingArgs, settings: &Settings) -> Result<ExitCode> {
+    let prices = super::price_table(settings)?;
+    if args.check {
+        return check(&prices, settings);
+    }
+    let entries = prices.entries();
+    if settings.json {
+        let g = prices.globals();
+        output::print_json(&json!({
+            "fingerprint": prices.fingerprint(),
+            "override_file": settings.pricing_override.as_ref().map(|p| p.display().to_string()),
+            "globals": {
+                "web_search_usd_per_request": g.web_search_usd_per_request.to_string(),
+                "us_only_multiplier": g.us_only_multiplier.to_string(),
+                "us_only_from": g.us_only_from.to_string(),
+            },
+            "entries": entries.iter().map(entry_json).collect::<Vec<_>>(),
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let columns = [
+        table::text("Model"),
+        table::text("From"),
+        table::num("Input"),
+        table::num("Output"),
+        table::num("5m write"),
+        table::num("1h write"),
+        table::num("Read"),
+        table::text("Also"),
+    ];
+    let mut rows = Vec::new();
+    for e in &entries {
+        for (i, r) in e.rates.iter().enumerate() {
+            let mut also = Vec::new();
+            if i == 0 {
+                if !e.fast.is_empty() {
+                    also.push("fast".to_owned());
+                }
+                if !e.long_context.is_empty() {
+                    also.push("long context".to_owned());
+                }
+                if e.us_only {
+                    also.push("US-only x1.1".to_owned());
+                }
+                if e.origin != crate::pricing::BUILTIN_ORIGIN {
+                    also.push(format!("from {}", e.origin));
+                }
+            }
+            rows.push(vec![
+                if i == 0 { e.id.clone() } else { String::new() },
+                r.from.map(|d| d.to_string()).unwrap_or_default(),
+                r.input.normalize().to_string(),
+                r.output.normalize().to_string(),
+                r.cache_write_5m.normalize().to_string(),
+                r.cache_write_1h.normalize().to_string(),
+                r.cache_read.normalize().to_string(),
+                also.join(", "),
+            ]);
+        }
+    }
+    outln!("Prices in USD per million tokens; web search $0.01 per request.");
+    out!("{}", table::render(&columns, &rows, &[], None));
+    outln!();
+    outln!("`observatory pricing --json` shows aliases, fast, long-context and US-only details.");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn d(x: Option<chrono::NaiveDate>) -> Value {
+    json!(x.map(|d| d.to_string()))
+}
+
+fn entry_json(e: &EntryInfo) -> Value {
+    json!({
+        "id": e.id,
+        "aliases": e.aliases,
+        "origin": e.origin,
+        "us_only": e.us_only,
+        "rates": e.rates.iter().map(|r| json!({
+            "from": d(r.from), "until": d(r.until),
+            "input": r.input.to_string(), "output": r.output.to_string(),
+            "cache_write_5m": r.cache_write_5m.to_string(), "cache_write_1h": r.cache_write_1h.to_string(),
+            "cache_read": r.cache_read.to_string(),
+        })).collect::<Vec<_>>(),
+        "fast": e.fast.iter().map(|f| json!({
+            "from": d(f.from), "until": d(f.until), "input": f.input.to_string(), "output": f.output.to_string(),
+        })).collect::<Vec<_>>(),
+        "long_context": e.long_context.iter().map(|l| json!({
+            "threshold": l.threshold, "from": d(l.from), "until": d(l.until),
+            "input_multiplier": l.input_multiplier.to_string(), "output_multiplier": l.output_multiplier.to_string(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Models in the database with no price in the table in effect.
+fn check(prices: &PriceTable, settings: &Settings) -> Result<ExitCode> {
+    let store = Store::open_read_only(&settings.db)?;
+    let mut st = store
+        .conn
+        .prepare("SELECT model, count(*) FROM responses GROUP BY model ORDER BY model")?;
+    let models: Vec<(String, i64)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let missing: Vec<&(String, i64)> = models
+        .iter()
+        .filter(|(m, _)| prices.resolve(m).is_none())
+        .collect();
+    if settings.json {
+        output::print_json(&json!({
+            "unpriced_models": missing.iter().map(|(m, n)| json!({"model": m, "requests": n})).collect::<Vec<_>>(),
+        }))?;
+    } else if missing.is_empty() {
+        outln!(
+            "Every model in the database has a price ({} models).",
+            models.len()
+        );
+    } else {
+        outln!("No price for:");
+        for (m, n) in &missing {
+            outln!("  {m} ({n} responses)");
+        }
+        outln!("Add them to a pricing.toml (--pricing FILE, or pricing.toml in the config dir).");
+    }
+    Ok(if missing.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `observatory reprice`: re-price every stored response now.
+pub fn reprice(settings: &Settings) -> Result<ExitCode> {
+    let prices = super::price_table(settings)?;
+    let store = Store::open(&settings.db)?;
+    crate::ingest::reprice_all(&store.conn, &prices)?;
+    let n: i64 = store
+        .conn
+        .query_row("SELECT count(*) FROM responses", [], |r| r.get(0))?;
+    if !settings.quiet {
+        outln!("Re-priced {} responses.", output::thousands(n as u64));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_entry_renders() {
+        let p = PriceTable::builtin().unwrap();
+        for e in p.entries() {
+            let v = entry_json(&e);
+            assert!(
+                v["rates"].as_array().is_some_and(|r| !r.is_empty()),
+                "{}",
+                e.id
+            );
+        }
+    }
+}

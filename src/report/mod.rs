@@ -1,0 +1,225 @@
+//! Reports: read the store, return rows. They never print and never write.
+
+pub mod cost;
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use rust_decimal::Decimal;
+
+/// The time zone days, weeks and months are cut in (`--tz`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Zone {
+    Local,
+    Named(chrono_tz::Tz),
+    Fixed(FixedOffset),
+}
+
+impl Zone {
+    /// `local`, `UTC`, an IANA name (`Europe/Paris`) or an offset (`+05:30`).
+    pub fn parse(s: &str) -> Result<Zone, String> {
+        let t = s.trim();
+        if t.eq_ignore_ascii_case("local") {
+            return Ok(Zone::Local);
+        }
+        if t.eq_ignore_ascii_case("utc") || t == "Z" {
+            return Ok(Zone::Named(chrono_tz::UTC));
+        }
+        if let Ok(tz) = t.parse::<chrono_tz::Tz>() {
+            return Ok(Zone::Named(tz));
+        }
+        if let Some(off) = parse_offset(t) {
+            return Ok(Zone::Fixed(off));
+        }
+        Err(format!(
+            "unknown time zone {t:?}: use local, UTC, an IANA name like Europe/Paris, or an offset like +05:30"
+        ))
+    }
+
+    pub fn name(&self) -> String {
+        match self {
+            Zone::Local => "local".into(),
+            Zone::Named(tz) => tz.name().into(),
+            Zone::Fixed(o) => o.to_string(),
+        }
+    }
+
+    /// The local calendar date of a UTC instant (epoch ms).
+    pub fn date(&self, ms: i64) -> NaiveDate {
+        let utc = DateTime::from_timestamp_millis(ms).unwrap_or_default();
+        match self {
+            Zone::Local => utc.with_timezone(&chrono::Local).date_naive(),
+            Zone::Named(tz) => utc.with_timezone(tz).date_naive(),
+            Zone::Fixed(o) => utc.with_timezone(o).date_naive(),
+        }
+    }
+
+    /// The first instant (epoch ms) of a local date.
+    pub fn start_of(&self, d: NaiveDate) -> i64 {
+        let midnight = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+        match self {
+            Zone::Local => first_instant(&chrono::Local, midnight),
+            Zone::Named(tz) => first_instant(tz, midnight),
+            Zone::Fixed(o) => first_instant(o, midnight),
+        }
+    }
+}
+
+/// The earliest instant at or after a local wall time (a DST gap at
+/// midnight moves the start of the day forward).
+fn first_instant<T: TimeZone>(tz: &T, local: NaiveDateTime) -> i64 {
+    for minutes in 0..=180 {
+        if let Some(t) = tz
+            .from_local_datetime(&(local + Duration::minutes(minutes)))
+            .earliest()
+        {
+            return t.timestamp_millis();
+        }
+    }
+    local.and_utc().timestamp_millis()
+}
+
+fn parse_offset(s: &str) -> Option<FixedOffset> {
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let (h, m) = match rest.split_once(':') {
+        Some((h, m)) => (h, m),
+        None if rest.len() == 4 => rest.split_at(2),
+        None => (rest, "0"),
+    };
+    let h: i32 = h.parse().ok()?;
+    let m: i32 = m.parse().ok()?;
+    if h > 23 || m > 59 {
+        return None;
+    }
+    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+}
+
+/// A day given on the command line: `YYYY-MM-DD`, `YYYYMMDD`, `today`,
+/// `yesterday`, or `Nd` / `Nw` (the span of N days / weeks ending today, so
+/// `7d` is today and the 6 days before).
+pub fn parse_day(s: &str, today: NaiveDate) -> Result<NaiveDate, String> {
+    let t = s.trim().to_ascii_lowercase();
+    let bad = || {
+        format!(
+            "cannot read {s:?} as a date: use YYYY-MM-DD, YYYYMMDD, today, yesterday, or a span like 7d or 2w"
+        )
+    };
+    match t.as_str() {
+        "today" => return Ok(today),
+        "yesterday" => return Ok(today - Duration::days(1)),
+        _ => {}
+    }
+    if let Some(n) = t
+        .strip_suffix('d')
+        .or_else(|| t.strip_suffix("days"))
+        .and_then(|n| n.parse::<i64>().ok())
+    {
+        return span_start(today, n).ok_or_else(bad);
+    }
+    if let Some(n) = t.strip_suffix('w').and_then(|n| n.parse::<i64>().ok()) {
+        return span_start(today, n.saturating_mul(7)).ok_or_else(bad);
+    }
+    NaiveDate::parse_from_str(&t, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(&t, "%Y%m%d"))
+        .map_err(|_| bad())
+}
+
+fn span_start(today: NaiveDate, days: i64) -> Option<NaiveDate> {
+    if !(1..=100_000).contains(&days) {
+        return None;
+    }
+    Some(today - Duration::days(days - 1))
+}
+
+/// A `[since, until]` range of local dates, as UTC epoch ms bounds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TimeRange {
+    /// Inclusive lower bound.
+    pub from_ms: Option<i64>,
+    /// Exclusive upper bound.
+    pub to_ms: Option<i64>,
+}
+
+impl TimeRange {
+    pub fn new(since: Option<NaiveDate>, until: Option<NaiveDate>, zone: &Zone) -> TimeRange {
+        TimeRange {
+            from_ms: since.map(|d| zone.start_of(d)),
+            to_ms: until.map(|d| zone.start_of(d + Duration::days(1))),
+        }
+    }
+}
+
+/// picoUSD (10^-12) to an exact decimal in plain notation, trailing zeros
+/// dropped.
+pub fn usd(picousd: i128) -> Decimal {
+    Decimal::from_i128_with_scale(picousd, 12).normalize()
+}
+
+/// The current time in epoch ms (reports take "now" as a parameter; this is
+/// where commands get it).
+pub fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn days_from_the_command_line() {
+        let today = d("2026-03-10");
+        assert_eq!(parse_day("today", today).unwrap(), today);
+        assert_eq!(parse_day("yesterday", today).unwrap(), d("2026-03-09"));
+        assert_eq!(parse_day("7d", today).unwrap(), d("2026-03-04"));
+        assert_eq!(parse_day("1d", today).unwrap(), today);
+        assert_eq!(parse_day("2w", today).unwrap(), d("2026-02-25"));
+        assert_eq!(parse_day("2026-01-31", today).unwrap(), d("2026-01-31"));
+        assert_eq!(parse_day("20260131", today).unwrap(), d("2026-01-31"));
+        for bad in ["0d", "soon", "2026-13-01", "-3d"] {
+            assert!(parse_day(bad, today).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn zones_cut_days_where_people_live() {
+        let z = Zone::parse("America/New_York").unwrap();
+        // 2026-03-01T03:00Z is still Feb 28 in New York
+        let ms = chrono::DateTime::parse_from_rfc3339("2026-03-01T03:00:00Z")
+            .unwrap()
+            .timestamp_millis();
+        assert_eq!(z.date(ms), d("2026-02-28"));
+        assert_eq!(Zone::parse("UTC").unwrap().date(ms), d("2026-03-01"));
+        let k = Zone::parse("+05:30").unwrap();
+        let ist_midnight = chrono::DateTime::parse_from_rfc3339("2026-02-28T18:30:00Z")
+            .unwrap()
+            .timestamp_millis();
+        assert_eq!(k.start_of(d("2026-03-01")), ist_midnight);
+        assert!(Zone::parse("Mars/Olympus").is_err());
+        // a DST gap at midnight (Santiago, 2026-09-06 00:00 does not exist)
+        let s = Zone::parse("America/Santiago").unwrap();
+        let start = s.start_of(d("2026-09-06"));
+        assert_eq!(s.date(start), d("2026-09-06"));
+        assert_eq!(s.date(start - 1), d("2026-09-05"));
+    }
+
+    #[test]
+    fn ranges_are_whole_local_days() {
+        let z = Zone::parse("UTC").unwrap();
+        let r = TimeRange::new(Some(d("2026-03-01")), Some(d("2026-03-01")), &z);
+        assert_eq!(r.to_ms.unwrap() - r.from_ms.unwrap(), 86_400_000);
+    }
+
+    #[test]
+    fn money_is_plain_and_exact() {
+        assert_eq!(usd(13_527_006_600_000).to_string(), "13.5270066");
+        assert_eq!(usd(0).to_string(), "0");
+        assert_eq!(usd(1).to_string(), "0.000000000001");
+        assert_eq!(usd(-5_000_000_000_000).to_string(), "-5");
+    }
+}

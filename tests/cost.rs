@@ -1,0 +1,341 @@
+//! `observatory cost` and `pricing` on the basic fixture, against costs
+//! computed by hand (fixtures/README.md lists the responses).
+//!
+//! Rates ($/MTok): Sonnet 4.5 in 3, out 15, 5m 3.75, 1h 6, read 0.30;
+//! Haiku 4.5 in 1, out 5, read 0.10; Opus 4.6 in 5, out 25, 5m 6.25, read 0.50;
+//! Claude 3.5 Haiku in 0.80, out 4. Web search $0.01.
+//!   msg_A sonnet-4.5  10 in, 40 out, 1000 5m, 2000 read  = 30+600+3750+600      = $0.00498
+//!   msg_B sonnet-4.5  15 in, 80 out, 500 1h, 3000 read, 2 searches
+//!                                             = 45+1200+3000+900 = 5145e-6 + 0.02 = $0.025145
+//!   msg_C sonnet-4.5  3 in, 7 out, 3500 read                = 9+105+1050     = $0.001164
+//!   msg_G sonnet-4.5  20 in, 60 out, 4000 read              = 60+900+1200    = $0.00216
+//!   msg_E haiku-4.5   30 in, 25 out, 1500 read              = 30+125+150     = $0.000305
+//!   msg_D opus-4.6    5 in, 12 out, 100 5m, 500 read        = 25+300+625+250 = $0.0012
+//!   msg_F 3.5-haiku   7 in, 9 out                           = 5.6+36         = $0.0000416
+//!   Sonnet 4.5 = $0.033449; total = $0.0349956
+
+mod common;
+
+use std::io::Write;
+
+use common::Env;
+use serde_json::{Value, json};
+
+fn cost_json(env: &Env, args: &[&str]) -> Value {
+    let out = env
+        .cmd()
+        .arg("cost")
+        .args(args)
+        .arg("--json")
+        .assert()
+        .success();
+    serde_json::from_slice(&out.get_output().stdout).unwrap()
+}
+
+fn by_model(v: &Value) -> Vec<(String, Value, Value, u64)> {
+    v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["model"].as_str().unwrap().to_owned(),
+                r["priced_as"].clone(),
+                r["cost_usd"].clone(),
+                r["requests"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn cost_by_model_is_exact() {
+    let env = Env::with_fixture("basic");
+    let v = cost_json(&env, &["--by-model"]);
+    assert_eq!(
+        by_model(&v),
+        vec![
+            (
+                "claude-3-5-haiku-20241022".into(),
+                json!("claude-3-5-haiku-20241022"),
+                json!("0.0000416"),
+                1
+            ),
+            (
+                "claude-haiku-4-5-20251001".into(),
+                json!("claude-haiku-4-5-20251001"),
+                json!("0.000305"),
+                1
+            ),
+            (
+                "claude-opus-4-6".into(),
+                json!("claude-opus-4-6"),
+                json!("0.0012"),
+                1
+            ),
+            (
+                "claude-sonnet-4-5-20250929".into(),
+                json!("claude-sonnet-4-5-20250929"),
+                json!("0.033449"),
+                4
+            ),
+        ]
+    );
+    assert_eq!(v["total"]["cost_usd"], "0.0349956");
+    assert_eq!(v["total"]["requests"], 7);
+    assert_eq!(v["total"]["web_search_requests"], 2);
+    assert_eq!(v["total"]["cache_creation_1h_tokens"], 500);
+    assert_eq!(v["total"]["cache_creation_5m_tokens"], 1100);
+    assert_eq!(v["unpriced_models"], json!([]));
+}
+
+#[test]
+fn days_are_cut_in_the_requested_zone() {
+    let env = Env::with_fixture("basic");
+    // +13:59: 2026-03-01T10:01Z is already 2026-03-02 there, so msg_G, E, F
+    // move to the next day with msg_D.
+    let v = cost_json(&env, &["--by-day", "--tz", "+13:59"]);
+    let days: Vec<(Value, Value)> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["day"].clone(), r["cost_usd"].clone()))
+        .collect();
+    assert_eq!(
+        days,
+        vec![
+            (json!("2026-03-01"), json!("0.031289")),
+            (json!("2026-03-02"), json!("0.0037066"))
+        ]
+    );
+    let v = cost_json(&env, &["--by-day", "--tz", "UTC"]);
+    let days: Vec<(Value, Value)> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["day"].clone(), r["cost_usd"].clone()))
+        .collect();
+    assert_eq!(
+        days,
+        vec![
+            (json!("2026-03-01"), json!("0.0337956")),
+            (json!("2026-03-02"), json!("0.0012"))
+        ]
+    );
+    // --since/--until are whole days in the zone
+    let v = cost_json(
+        &env,
+        &["--since", "2026-03-02", "--tz", "UTC", "--no-ingest"],
+    );
+    assert_eq!(v["total"]["cost_usd"], "0.0012");
+    let v = cost_json(
+        &env,
+        &["--until", "2026-03-01", "--tz", "UTC", "--no-ingest"],
+    );
+    assert_eq!(v["total"]["cost_usd"], "0.0337956");
+}
+
+#[test]
+fn groupings_combine_and_totals_are_sums_of_rows() {
+    let env = Env::with_fixture("basic");
+    for groups in [
+        vec!["--by-agent"],
+        vec!["--by-session"],
+        vec!["--by-project", "--by-month"],
+        vec!["--by-branch", "--by-model"],
+        vec!["--by-week", "--by-agent", "--by-model"],
+    ] {
+        let v = cost_json(&env, &groups);
+        let sum: rust_decimal::Decimal = v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r["cost_usd"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<rust_decimal::Decimal>()
+                    .unwrap()
+            })
+            .sum();
+        assert_eq!(sum.normalize().to_string(), "0.0349956", "{groups:?}");
+    }
+    let v = cost_json(&env, &["--by-agent"]);
+    let agents: Vec<(Value, Value)> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["agent"].clone(), r["cost_usd"].clone()))
+        .collect();
+    // subagents: msg_E (a1b2c3d) and msg_F (legacy c8d9b115)
+    // subagents: msg_E (a1b2c3d) and msg_F (legacy c8d9b115)
+    assert_eq!(
+        agents,
+        vec![
+            (json!("main"), json!("0.034649")),
+            (json!("subagent"), json!("0.0003466"))
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_model_is_never_zero() {
+    let env = Env::with_fixture("basic");
+    let f = env.projects().join("-home-u-app/sess-resume-0002.jsonl");
+    let line = r#"{"type":"assistant","uuid":"x-1","sessionId":"sess-resume-0002","timestamp":"2026-03-02T10:00:00.000Z","cwd":"/home/u/app","message":{"id":"msg_X","model":"grok-4.5","stop_reason":"end_turn","usage":{"input_tokens":100,"output_tokens":50}}}"#;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&f)
+        .unwrap()
+        .write_all(format!("{line}\n").as_bytes())
+        .unwrap();
+    let out = env
+        .cmd()
+        .args(["cost", "--by-model", "--json"])
+        .assert()
+        .success();
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("no price for model \"grok-4.5\""),
+        "{stderr}"
+    );
+    let grok = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["model"] == "grok-4.5")
+        .unwrap();
+    assert_eq!(grok["cost_usd"], Value::Null);
+    assert_eq!(grok["priced_as"], Value::Null);
+    assert_eq!(grok["input_tokens"], 100);
+    assert_eq!(v["unpriced_models"], json!(["grok-4.5"]));
+    assert_eq!(
+        v["total"]["cost_usd"], "0.0349956",
+        "the total is the sum of the priced rows"
+    );
+    assert_eq!(v["total"]["unpriced_requests"], 1);
+    // the table marks it
+    let out = env.cmd().args(["cost", "--by-model"]).assert().success();
+    assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("unpriced"));
+    // pricing --check fails and names it
+    let out = env.cmd().args(["pricing", "--check"]).assert().code(1);
+    assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("grok-4.5"));
+}
+
+#[test]
+fn a_price_override_reprices_stored_responses_and_back() {
+    let env = Env::with_fixture("basic");
+    assert_eq!(
+        cost_json(&env, &["--model", "claude-opus-4-6"])["total"]["cost_usd"],
+        "0.0012"
+    );
+    let file = env.dir.path().join("my-prices.toml");
+    std::fs::write(
+        &file,
+        "[models.claude-opus-4-6]\n[[models.claude-opus-4-6.rates]]\ninput = \"10\"\noutput = \"50\"\ncache_write_5m = \"12.5\"\ncache_write_1h = \"20\"\ncache_read = \"1\"\n",
+    )
+    .unwrap();
+    // 5*10 + 12*50 + 100*12.5 + 500*1 = 50+600+1250+500 = 2400e-6
+    let out = env
+        .cmd()
+        .args(["cost", "--model", "claude-opus-4-6", "--json", "--pricing"])
+        .arg(&file)
+        .assert()
+        .success();
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["total"]["cost_usd"], "0.0024");
+    assert_eq!(
+        cost_json(&env, &["--model", "claude-opus-4-6"])["total"]["cost_usd"],
+        "0.0012"
+    );
+    // the override in the config dir is picked up without a flag
+    std::fs::copy(&file, env.obs_home().join("pricing.toml")).unwrap();
+    assert_eq!(
+        cost_json(&env, &["--model", "claude-opus-4-6"])["total"]["cost_usd"],
+        "0.0024"
+    );
+}
+
+#[test]
+fn a_bad_price_file_stops_everything_and_names_file_line_and_key() {
+    let env = Env::with_fixture("basic");
+    let file = env.dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        "[models.claude-opus-4-6]\n[[models.claude-opus-4-6.rates]]\ninput = \"ten\"\noutput = \"50\"\ncache_write_5m = \"12.5\"\ncache_write_1h = \"20\"\ncache_read = \"1\"\n",
+    )
+    .unwrap();
+    for cmd in [vec!["ingest"], vec!["cost", "--by-model"]] {
+        let out = env
+            .cmd()
+            .args(&cmd)
+            .arg("--pricing")
+            .arg(&file)
+            .assert()
+            .code(1);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(
+            stderr.contains("bad.toml:3") && stderr.contains("input"),
+            "{stderr}"
+        );
+    }
+    assert!(
+        !env.db_path().exists(),
+        "nothing was ingested with a half-read table"
+    );
+}
+
+#[test]
+fn csv_and_table_outputs() {
+    let env = Env::with_fixture("basic");
+    let out = env
+        .cmd()
+        .args(["cost", "--by-model", "--csv"])
+        .assert()
+        .success();
+    let csv = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].starts_with("model,priced_as,requests,input_tokens"),
+        "{csv}"
+    );
+    assert_eq!(lines.len(), 5);
+    assert!(lines.iter().any(|l| l.starts_with("claude-sonnet-4-5-20250929,claude-sonnet-4-5-20250929,4,48,187,1000,500,12500,2,0.033449,0")), "{csv}");
+    let out = env.cmd().args(["cost", "--by-model"]).assert().success();
+    let table = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        table.contains("Total") && table.contains("$0.03"),
+        "{table}"
+    );
+    env.cmd().args(["cost", "--csv", "--json"]).assert().code(1);
+    env.cmd().args(["cost", "--since", "soon"]).assert().code(1);
+    env.cmd()
+        .args(["cost", "--tz", "Mars/Olympus"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn pricing_lists_the_table() {
+    let env = Env::new();
+    let out = env.cmd().args(["pricing", "--json"]).assert().success();
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let ids: Vec<&str> = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "claude-opus-4-6",
+        "claude-sonnet-5-5",
+        "claude-haiku-5-5",
+        "claude-fable-5-2",
+        "claude-3-haiku-20240307",
+    ] {
+        assert!(ids.contains(&id), "{id} missing");
+    }
+    assert_eq!(v["globals"]["web_search_usd_per_request"], "0.01");
+    env.cmd().arg("pricing").assert().success();
+}
