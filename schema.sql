@@ -4,7 +4,7 @@
 --
 -- Conventions: every *_at column is a UTC time in Unix epoch milliseconds;
 -- every *_picousd column is an exact amount in 10^-12 US dollars (INTEGER,
--- never REAL); token counts are INTEGER. Text previews are cut at 240
+-- never REAL); token counts are INTEGER. Text previews are cut at 160
 -- characters: the full text is in the raw bytes (raw_chunks).
 
 -- Key/value facts about the database: the price-table fingerprint the stored
@@ -119,7 +119,6 @@ CREATE TABLE messages (
     cwd                 TEXT,
     git_branch          TEXT,
     version             TEXT,
-    request_id          TEXT,
     message_id          TEXT,          -- message.id (API id) on user/assistant lines
     model               TEXT,
     role                TEXT,
@@ -130,7 +129,6 @@ CREATE TABLE messages (
     error               TEXT
 );
 CREATE UNIQUE INDEX messages_uuid ON messages(uuid);
-CREATE INDEX messages_session ON messages(session_id, at);
 
 -- The content blocks of user and assistant messages (text, thinking,
 -- tool_use, tool_result, image, document, server tool blocks...). Text is

@@ -159,25 +159,15 @@ fn read_file_inner(job: &ReadJob, tx: &SyncSender<Msg>) -> std::io::Result<bool>
         held_back_bytes: 0,
     };
     file.seek(SeekFrom::Start(job.start_offset))?;
-    let mut buf: Vec<u8> = Vec::with_capacity(BATCH_BYTES + 65536);
+    let remaining = meta.len().saturating_sub(job.start_offset) as usize;
+    let mut buf: Vec<u8> = Vec::with_capacity(remaining.min(BATCH_BYTES) + 65536);
     let mut eof = false;
     loop {
         // Fill up to a batch (more if one line is longer than that).
         while !eof && buf.len() < BATCH_BYTES {
-            let want = (BATCH_BYTES - buf.len()).max(65536);
-            let old = buf.len();
-            buf.resize(old + want, 0);
-            let n = loop {
-                match file.read(&mut buf[old..]) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        buf.truncate(old);
-                        return Err(e);
-                    }
-                }
-            };
-            buf.truncate(old + n);
+            // read_to_end into spare capacity: no zero-filling of the buffer
+            let want = (BATCH_BYTES - buf.len()).max(65536) as u64;
+            let n = (&mut file).take(want).read_to_end(&mut buf)?;
             if n == 0 {
                 eof = true;
             }
@@ -187,11 +177,7 @@ fn read_file_inner(job: &ReadJob, tx: &SyncSender<Msg>) -> std::io::Result<bool>
             None if eof => 0,
             None => {
                 // A line longer than the buffer: keep reading.
-                buf.reserve(BATCH_BYTES);
-                let old = buf.len();
-                buf.resize(old + BATCH_BYTES, 0);
-                let n = file.read(&mut buf[old..])?;
-                buf.truncate(old + n);
+                let n = (&mut file).take(BATCH_BYTES as u64).read_to_end(&mut buf)?;
                 if n == 0 {
                     eof = true;
                 }

@@ -421,9 +421,9 @@ impl<'c> Writer<'c> {
             .conn
             .prepare_cached(
                 "INSERT OR IGNORE INTO messages(line_id, uuid, parent_uuid, logical_parent_uuid, session_id, agent_id, type, subtype, at,
-                 is_sidechain, is_meta, is_compact_summary, permission_mode, cwd, git_branch, version, request_id, message_id, model,
+                 is_sidechain, is_meta, is_compact_summary, permission_mode, cwd, git_branch, version, message_id, model,
                  role, stop_reason, text_preview, is_api_error, api_error_status, error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
             )?
             .execute(params![
                 line_id,
@@ -442,7 +442,6 @@ impl<'c> Writer<'c> {
                 env.cwd,
                 env.git_branch,
                 env.version,
-                env.request_id,
                 m.and_then(|m| m.message_id.as_deref()),
                 m.and_then(|m| m.model.as_deref()),
                 m.and_then(|m| m.role.as_deref()),

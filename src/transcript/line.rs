@@ -38,8 +38,6 @@ pub struct Line<'a> {
     #[serde(borrow)]
     pub agent_id: Str<'a>,
     #[serde(borrow)]
-    pub request_id: Str<'a>,
-    #[serde(borrow)]
     pub permission_mode: Str<'a>,
     #[serde(borrow, rename = "toolUseID")]
     pub tool_use_id: Str<'a>,

@@ -19,7 +19,7 @@ use line::{Content, Line};
 pub const ABSURD_TOKENS: u64 = 1_000_000_000_000;
 
 /// Longest text kept for previews (prompts, hook output, summaries).
-const PREVIEW_CHARS: usize = 240;
+const PREVIEW_CHARS: usize = 160;
 
 /// Line types that observatory models; any other `type` is kept as an
 /// `unknown` record.
@@ -81,7 +81,6 @@ pub struct Envelope {
     pub git_branch: Option<String>,
     pub version: Option<String>,
     pub slug: Option<String>,
-    pub request_id: Option<String>,
     pub subtype: Option<String>,
     pub permission_mode: Option<String>,
     pub tool_use_id: Option<String>,
@@ -426,7 +425,6 @@ impl Record {
             git_branch: w.str("gitBranch", l.git_branch),
             version: w.str("version", l.version),
             slug: w.str("slug", l.slug),
-            request_id: w.str("requestId", l.request_id),
             subtype: w.str("subtype", l.subtype),
             permission_mode: w.str("permissionMode", l.permission_mode.clone()),
             tool_use_id: w.str("toolUseID", l.tool_use_id),
