@@ -364,7 +364,7 @@ def report(tsv, meta_f, out_md):
 
     s = lambda x: f"{x:.2f} s"
     ms = lambda x: f"{x * 1000:.0f} ms"
-    mb = lambda x: f"{x / 1024:.0f} MiB"
+    mb = lambda x: f"{x / 1024:.0f} MiB = {x * 1024 / 1e6:.0f} MB"  # GNU time reports KiB
     rt = lambda x: f"{x:.3f}" if x >= 0.01 else f"{x:.4f}"
 
     def row(label, measure, fmt, target, with_cc=True):

@@ -15,7 +15,7 @@ pub const BATCH_BYTES: usize = 4 << 20;
 /// How many leading bytes the file fingerprint covers.
 pub const FINGERPRINT_BYTES: u64 = 4096;
 /// zstd level for the raw chunks.
-const ZSTD_LEVEL: i32 = 3;
+const ZSTD_LEVEL: i32 = 1;
 
 /// One non-blank line, classified.
 #[derive(Debug)]
@@ -125,8 +125,24 @@ fn push_line(bytes: &[u8], offset: u64, line_no: u64, out: &mut Vec<Item>) {
     }
 }
 
+thread_local! {
+    /// One compression context per reader thread: creating one per chunk
+    /// costs more than compressing a small file.
+    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 fn compress(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
-    zstd::bulk::compress(bytes, ZSTD_LEVEL)
+    COMPRESSOR.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.is_none() {
+            *c = Some(zstd::bulk::Compressor::new(ZSTD_LEVEL)?);
+        }
+        match c.as_mut() {
+            Some(z) => z.compress(bytes),
+            None => zstd::bulk::compress(bytes, ZSTD_LEVEL),
+        }
+    })
 }
 
 /// Read one file from its cursor to its end, sending batches. Returns false

@@ -145,9 +145,17 @@ impl Store {
         // Ingest cycles through a few dozen statements: keep them all prepared.
         conn.set_prepared_statement_cache_capacity(64);
         // The first statement that reads the file tells a non-SQLite file.
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            .map_err(|e| not_sqlite_or(&path, e))?;
+        // Switching a new database to WAL needs it to ourselves and does not
+        // wait on the busy handler: retry while another process holds it.
+        let started = std::time::Instant::now();
+        let mode: String = loop {
+            match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)) {
+                Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                other => break other.map_err(|e| not_sqlite_or(&path, e))?,
+            }
+        };
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(sql(
                 &path,
@@ -185,7 +193,12 @@ impl Store {
             return Ok(());
         }
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| sql(&path, e))?;
+        // IMMEDIATE: take the write lock up front, so two processes that
+        // open a new database at once wait for each other instead of failing.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| sql(&path, e))?;
         // Re-read under the write lock: another process may have migrated.
         let current: i64 = tx
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -220,6 +233,13 @@ fn sql(path: &Path, source: rusqlite::Error) -> StoreError {
         path: path.to_owned(),
         source,
     }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 fn not_sqlite_or(path: &Path, e: rusqlite::Error) -> StoreError {

@@ -254,7 +254,7 @@ pub const MAX_DEPTH: usize = 128;
 /// True if arrays/objects nest deeper than `MAX_DEPTH` (outside strings).
 fn too_deep(bytes: &[u8]) -> bool {
     // Cheap bound first: fewer openers than the limit cannot nest past it.
-    let openers = bytes.iter().filter(|&&b| b == b'[' || b == b'{').count();
+    let openers = memchr::memchr2_iter(b'[', b'{', bytes).count();
     if openers < MAX_DEPTH {
         return false;
     }

@@ -1,0 +1,385 @@
+//! Faults: crashes, concurrent processes, a full disk, odd files. Each
+//! ends with the same tables as one clean ingest.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command as StdCommand, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Env, count};
+use rusqlite::Connection;
+
+/// What must survive any fault: row counts, per-model token and cost
+/// totals, and every response row (surrogate ids replaced by what they
+/// point at).
+fn fingerprint(db: &Connection) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in [
+        "lines",
+        "messages",
+        "content_blocks",
+        "responses",
+        "tool_calls",
+        "hook_runs",
+        "progress_events",
+        "attachments",
+        "queue_operations",
+        "system_events",
+        "summaries",
+        "file_snapshots",
+        "session_metadata",
+        "sessions",
+        "projects",
+        "raw_chunks",
+    ] {
+        out.push(format!(
+            "{t}: {}",
+            count(db, &format!("SELECT count(*) FROM {t}"))
+        ));
+    }
+    let mut st = db
+        .prepare(
+            "SELECT r.key, r.model, r.session_id, coalesce(r.agent_id, ''), coalesce(p.path, ''), r.first_line_id, coalesce(r.at, -1),
+                    r.input_tokens, r.output_tokens, r.cache_creation_5m_tokens, r.cache_creation_1h_tokens, r.cache_read_tokens,
+                    r.web_search_requests, r.fast, r.us_only, r.final, r.line_count, coalesce(r.cost_picousd, -1)
+             FROM responses r LEFT JOIN projects p ON p.id = r.project_id ORDER BY r.key",
+        )
+        .unwrap();
+    let n = st.column_count();
+    let rows = st
+        .query_map([], |r| {
+            let mut s = String::new();
+            for i in 0..n {
+                let v: rusqlite::types::Value = r.get(i)?;
+                s.push_str(&format!("{v:?}|"));
+            }
+            Ok(s)
+        })
+        .unwrap();
+    for r in rows {
+        out.push(r.unwrap());
+    }
+    let mut st = db
+        .prepare("SELECT model, sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cost_picousd) FROM responses GROUP BY model")
+        .unwrap();
+    let rows = st
+        .query_map([], |r| {
+            Ok(format!(
+                "{}|{}|{}|{}|{:?}",
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, Option<i64>>(4)?
+            ))
+        })
+        .unwrap();
+    for r in rows {
+        out.push(r.unwrap());
+    }
+    out
+}
+
+fn gen_corpus(shared: &Path, out: &Path, size: &str) {
+    let ok = StdCommand::new(shared.join("tools/gen-corpus"))
+        .arg("--out")
+        .arg(out)
+        .args([
+            "--size",
+            size,
+            "--seed",
+            "3",
+            "--files",
+            "40",
+            "--projects",
+            "4",
+            "--malformed-rate",
+            "0.001",
+        ])
+        .stderr(Stdio::null())
+        .status()
+        .expect("gen-corpus")
+        .success();
+    assert!(ok);
+}
+
+fn integrity_ok(db: &Path) {
+    let c = Connection::open(db).unwrap();
+    let r: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(r, "ok");
+}
+
+#[test]
+fn sigkill_at_20_points_then_resume_equals_one_clean_ingest() {
+    let shared = require_shared!();
+    let env = Env::new();
+    let corpus = env.dir.path().join("corpus");
+    gen_corpus(&shared, &corpus, "12M");
+    // the clean reference, timed so the kills spread over a whole run
+    let clean = env.dir.path().join("clean.db");
+    let t0 = Instant::now();
+    env.cmd()
+        .env("CLAUDE_CONFIG_DIR", &corpus)
+        .args(["ingest", "-q", "--db"])
+        .arg(&clean)
+        .assert()
+        .success();
+    let full = t0.elapsed();
+    let reference = fingerprint(&Connection::open(&clean).unwrap());
+    let points = 20;
+    let mut killed_mid_run = 0;
+    for i in 0..points {
+        let db = env.dir.path().join(format!("crash-{i}.db"));
+        let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin!("observatory"));
+        cmd.env_clear()
+            .env("HOME", env.home())
+            .env("OBSERVATORY_HOME", env.obs_home())
+            .env("CLAUDE_CONFIG_DIR", &corpus)
+            .args(["ingest", "-q", "--db"])
+            .arg(&db)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut proc = cmd.spawn().unwrap();
+        let delay = full.mul_f64((i as f64 + 0.5) / points as f64);
+        std::thread::sleep(delay);
+        if proc.try_wait().unwrap().is_none() {
+            killed_mid_run += 1;
+        }
+        proc.kill().ok(); // SIGKILL
+        proc.wait().unwrap();
+        integrity_ok(&db);
+        env.cmd()
+            .env("CLAUDE_CONFIG_DIR", &corpus)
+            .args(["ingest", "-q", "--db"])
+            .arg(&db)
+            .assert()
+            .success();
+        assert_eq!(
+            fingerprint(&Connection::open(&db).unwrap()),
+            reference,
+            "kill point {i} ({delay:?})"
+        );
+    }
+    assert!(
+        killed_mid_run >= points / 2,
+        "only {killed_mid_run} of {points} kills landed mid-run"
+    );
+}
+
+#[test]
+fn concurrent_ingests_and_readers_agree_with_one_clean_ingest() {
+    let shared = require_shared!();
+    let env = Env::new();
+    let corpus = env.dir.path().join("corpus");
+    gen_corpus(&shared, &corpus, "8M");
+    let clean = env.dir.path().join("clean.db");
+    env.cmd()
+        .env("CLAUDE_CONFIG_DIR", &corpus)
+        .args(["ingest", "-q", "--db"])
+        .arg(&clean)
+        .assert()
+        .success();
+    let reference = fingerprint(&Connection::open(&clean).unwrap());
+
+    let db = env.dir.path().join("shared.db");
+    let spawn = |args: &[&str]| {
+        StdCommand::new(assert_cmd::cargo::cargo_bin!("observatory"))
+            .env_clear()
+            .env("HOME", env.home())
+            .env("OBSERVATORY_HOME", env.obs_home())
+            .env("CLAUDE_CONFIG_DIR", &corpus)
+            .args(args)
+            .arg("--db")
+            .arg(&db)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let a = spawn(&["ingest", "-q"]);
+    let b = spawn(&["ingest", "-q"]);
+    // readers while the writers run: never "database is locked"
+    let mut readers = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    std::thread::sleep(Duration::from_millis(50));
+    for _ in 0..5 {
+        if db.exists() {
+            readers.push(spawn(&["cost", "--no-ingest", "--by-model", "--json"]));
+        }
+        std::thread::sleep(Duration::from_millis(40));
+    }
+    for p in [a, b].into_iter().chain(readers) {
+        let out = p.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{stderr}");
+        assert!(!stderr.contains("locked"), "{stderr}");
+        assert!(Instant::now() < deadline);
+    }
+    assert_eq!(fingerprint(&Connection::open(&db).unwrap()), reference);
+}
+
+#[test]
+fn a_full_disk_fails_cleanly_and_the_next_run_finishes() {
+    let shared = require_shared!();
+    if StdCommand::new("sh")
+        .args(["-c", "ulimit -f 100"])
+        .status()
+        .map(|s| !s.success())
+        .unwrap_or(true)
+    {
+        eprintln!("skipped: this shell cannot set RLIMIT_FSIZE");
+        return;
+    }
+    let env = Env::new();
+    let corpus = env.dir.path().join("corpus");
+    gen_corpus(&shared, &corpus, "8M");
+    let clean = env.dir.path().join("clean.db");
+    env.cmd()
+        .env("CLAUDE_CONFIG_DIR", &corpus)
+        .args(["ingest", "-q", "--db"])
+        .arg(&clean)
+        .assert()
+        .success();
+    let reference = fingerprint(&Connection::open(&clean).unwrap());
+
+    let db = env.dir.path().join("full.db");
+    let bin = assert_cmd::cargo::cargo_bin!("observatory");
+    // files may grow to 1 MiB at most (ulimit -f counts 1 KiB blocks); SIGXFSZ
+    // is ignored so writes fail with EFBIG, as on a full disk
+    let out = StdCommand::new("sh")
+        .args([
+            "-c",
+            "trap '' XFSZ; ulimit -f 1024; exec \"$0\" ingest -q --db \"$1\"",
+        ])
+        .arg(bin)
+        .arg(&db)
+        .env_clear()
+        .env("HOME", env.home())
+        .env("OBSERVATORY_HOME", env.obs_home())
+        .env("CLAUDE_CONFIG_DIR", &corpus)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("error:") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    integrity_ok(&db);
+    env.cmd()
+        .env("CLAUDE_CONFIG_DIR", &corpus)
+        .args(["ingest", "-q", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    assert_eq!(fingerprint(&Connection::open(&db).unwrap()), reference);
+}
+
+#[test]
+fn odd_files_in_the_tree_never_stop_the_run() {
+    let env = Env::with_fixture("basic");
+    let dir = env.projects().join("-home-u-app");
+    // a dangling symlink, a directory named like a transcript, a symlink loop
+    std::os::unix::fs::symlink(dir.join("gone.jsonl.target"), dir.join("gone.jsonl")).unwrap();
+    std::fs::create_dir_all(dir.join("dir.jsonl")).unwrap();
+    std::os::unix::fs::symlink(&dir, dir.join("loop")).unwrap();
+    let out = env.cmd().args(["ingest", "--json"]).assert().success();
+    let s: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(s["lines_read"], 33);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("gone.jsonl"), "{stderr}");
+    assert!(stderr.contains("symlink loop"), "{stderr}");
+    // a deleted transcript keeps its lines
+    std::fs::remove_file(dir.join("sess-resume-0002.jsonl")).unwrap();
+    env.ingest();
+    assert_eq!(count(&env.db(), "SELECT count(*) FROM lines"), 33);
+}
+
+#[test]
+fn a_64_mb_line_and_absurd_token_counts_are_kept_with_located_messages() {
+    let env = Env::new();
+    let dir = env.projects().join("-big");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut f = std::fs::File::create(dir.join("s.jsonl")).unwrap();
+    let big = format!(
+        r#"{{"type":"user","uuid":"big","sessionId":"S","message":{{"role":"user","content":"{}"}}}}"#,
+        "x".repeat(64 << 20)
+    );
+    writeln!(f, "{big}").unwrap();
+    writeln!(
+        f,
+        r#"{{"type":"assistant","uuid":"a","sessionId":"S","timestamp":"2026-05-01T00:00:00Z","message":{{"id":"m","model":"claude-opus-4-7","usage":{{"input_tokens":2000000000000,"output_tokens":"12","cache_read_input_tokens":-4}}}}}}"#
+    )
+    .unwrap();
+    drop(f);
+    let out = env.cmd().args(["ingest", "--json"]).assert().success();
+    let s: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(s["lines_read"], 2);
+    assert_eq!(s["malformed_lines"], 0);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("s.jsonl:2: `usage.input_tokens` is 2000000000000, over 10^12"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("s.jsonl:2: `usage.output_tokens` is not a number"),
+        "{stderr}"
+    );
+    let db = env.db();
+    assert_eq!(
+        count(&db, "SELECT input_tokens FROM responses"),
+        2_000_000_000_000
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT output_tokens + cache_read_tokens FROM responses"
+        ),
+        0
+    );
+    assert_eq!(
+        count(&db, "SELECT byte_len FROM lines WHERE line_no = 1"),
+        big.len() as i64
+    );
+}
+
+#[test]
+fn runs_with_no_network_at_all() {
+    if !StdCommand::new("unshare")
+        .args(["-n", "true"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+    {
+        eprintln!("skipped: unshare -n is not allowed here");
+        return;
+    }
+    let env = Env::with_fixture("basic");
+    let bin = assert_cmd::cargo::cargo_bin!("observatory");
+    for args in [
+        vec!["ingest", "--json"],
+        vec!["cost", "--by-model", "--json"],
+        vec!["status"],
+        vec!["pricing"],
+    ] {
+        let out = StdCommand::new("unshare")
+            .arg("-n")
+            .arg(bin)
+            .args(&args)
+            .env_clear()
+            .env("HOME", env.home())
+            .env("OBSERVATORY_HOME", env.obs_home())
+            .env("CLAUDE_CONFIG_DIR", &env.claude)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
