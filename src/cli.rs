@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 ok, 1 error, 2 usage error.
@@ -62,6 +62,35 @@ pub enum Command {
   observatory cost --by-project --by-month --json | jq '.rows[] | {project, month, cost_usd}'
   observatory cost --by-model --csv > cost.csv")]
     Cost(CostArgs),
+    /// Sessions, newest first: title, duration, prompts, tools, subagents, cost
+    #[command(after_help = "Examples:
+  observatory sessions --since 7d
+  observatory sessions --sort cost --limit 10
+  observatory sessions --json | jq '.rows[] | {session_id, title, cost_usd}'")]
+    Sessions(SessionsArgs),
+    /// One session as a timeline: prompts, responses, tool calls, hooks, subagents, turns
+    #[command(after_help = "Examples:
+  observatory show 3f2a          # a unique prefix of the session id is enough
+  observatory show 3f2a9c1e --tz UTC
+  observatory show 3f2a --json | jq '.turns[] | {turn, duration_ms, cost_usd}'")]
+    Show(ShowArgs),
+    /// Tool calls per tool and MCP server: errors, error rate, p50/p95 duration
+    #[command(after_help = "Examples:
+  observatory tools --since 30d
+  observatory tools --by-project --project myapp
+  observatory tools --json | jq '.rows[] | select(.errors > 0)'")]
+    Tools(ToolsArgs),
+    /// Hook runs per event and command: successes, errors, blocks, p50/p95 duration
+    #[command(after_help = "Examples:
+  observatory hooks
+  observatory hooks --since 7d --json | jq '.rows[] | select(.blocking_errors > 0)'")]
+    Hooks(HooksArgs),
+    /// 5-hour usage blocks: tokens, cost, burn rate, and where the active one is heading
+    #[command(after_help = "Examples:
+  observatory blocks --since 7d
+  observatory blocks --active
+  observatory blocks --json | jq '.rows[] | select(.active)'")]
+    Blocks(BlocksArgs),
     /// Show the price table in effect (built-in plus your overrides)
     #[command(after_help = "Examples:
   observatory pricing
@@ -149,6 +178,94 @@ pub struct CostArgs {
     pub csv: bool,
 }
 
+/// How `sessions` orders its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum SessionSort {
+    /// Newest first
+    #[default]
+    Start,
+    /// Most expensive first
+    Cost,
+    /// Longest first
+    Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct SessionsArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Order of the rows
+    #[arg(long, value_enum, default_value_t = SessionSort::Start)]
+    pub sort: SessionSort,
+    /// Show at most N sessions (after sorting)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Do not read new transcript lines first
+    #[arg(long)]
+    pub no_ingest: bool,
+    /// CSV on stdout (one line per session and per subagent)
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Session id, or a prefix of it that names one session
+    #[arg(value_name = "SESSION")]
+    pub session: String,
+    /// Time zone times are shown in: local, UTC, an IANA name (Europe/Paris) or an offset (+05:30)
+    #[arg(long, value_name = "ZONE", default_value = "local")]
+    pub tz: String,
+    /// Do not read new transcript lines first
+    #[arg(long)]
+    pub no_ingest: bool,
+    /// CSV on stdout (one line per event)
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ToolsArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// One row per project and tool
+    #[arg(long)]
+    pub by_project: bool,
+    /// Do not read new transcript lines first
+    #[arg(long)]
+    pub no_ingest: bool,
+    /// CSV on stdout (tools, then MCP servers)
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HooksArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Do not read new transcript lines first
+    #[arg(long)]
+    pub no_ingest: bool,
+    /// CSV on stdout
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BlocksArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Only the block that is running now (if any)
+    #[arg(long)]
+    pub active: bool,
+    /// Do not read new transcript lines first
+    #[arg(long)]
+    pub no_ingest: bool,
+    /// CSV on stdout
+    #[arg(long)]
+    pub csv: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct PricingArgs {
     /// List models in the database that have no price; exit 1 if there are any
@@ -181,5 +298,24 @@ mod tests {
         assert!(c.global.json);
         assert_eq!(c.global.claude_dirs.len(), 2);
         assert!(Cli::try_parse_from(["observatory", "ingest", "--bogus"]).is_err());
+    }
+
+    #[test]
+    fn report_flags_parse() {
+        let c = Cli::try_parse_from(["observatory", "sessions", "--sort", "cost", "--limit", "3"])
+            .unwrap();
+        match c.command {
+            Command::Sessions(a) => {
+                assert_eq!(a.sort, SessionSort::Cost);
+                assert_eq!(a.limit, Some(3));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Cli::try_parse_from(["observatory", "sessions", "--sort", "size"]).is_err());
+        assert!(Cli::try_parse_from(["observatory", "show"]).is_err());
+        assert!(
+            Cli::try_parse_from(["observatory", "show", "abc", "--json", "--no-ingest"]).is_ok()
+        );
+        assert!(Cli::try_parse_from(["observatory", "blocks", "--active", "--tz", "UTC"]).is_ok());
     }
 }

@@ -42,6 +42,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ingest(args) => cmd::ingest::run(args, &settings),
         Command::Status(args) => cmd::status::run(args, &settings),
         Command::Cost(args) => cmd::cost::run(args, &settings),
+        Command::Sessions(args) => cmd::sessions::run(args, &settings),
+        Command::Show(args) => cmd::show::run(args, &settings),
+        Command::Tools(args) => cmd::tools::run(args, &settings),
+        Command::Hooks(args) => cmd::hooks::run(args, &settings),
+        Command::Blocks(args) => cmd::blocks::run(args, &settings),
         Command::Pricing(args) => cmd::pricing::run(args, &settings),
         Command::Reprice => cmd::pricing::reprice(&settings),
         Command::Schema => {

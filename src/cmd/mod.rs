@@ -1,10 +1,15 @@
 //! One file per subcommand: glue from its Args to the domain modules and
 //! the output.
 
+pub mod blocks;
 pub mod cost;
+pub mod hooks;
 pub mod ingest;
 pub mod pricing;
+pub mod sessions;
+pub mod show;
 pub mod status;
+pub mod tools;
 
 use anyhow::{Context, Result};
 
@@ -77,4 +82,138 @@ pub fn fresh_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) ->
         )
     })?;
     Ok(store)
+}
+
+/// `--csv` and `--json` are two outputs: refuse both.
+pub fn one_output(csv: bool, settings: &Settings) -> Result<()> {
+    if csv && settings.json {
+        anyhow::bail!("--csv and --json are two different outputs: pick one");
+    }
+    Ok(())
+}
+
+/// Money for JSON: an exact decimal string, or null (no price).
+pub fn usd_json(picousd: Option<i128>) -> serde_json::Value {
+    match picousd {
+        Some(c) => serde_json::Value::String(report::usd(c).to_string()),
+        None => serde_json::Value::Null,
+    }
+}
+
+/// Money for CSV: the exact decimal, empty when unknown.
+pub fn usd_csv(picousd: Option<i128>) -> String {
+    picousd
+        .map(|c| report::usd(c).to_string())
+        .unwrap_or_default()
+}
+
+/// Money for people: to the cent, `<$0.01` for less than half a cent,
+/// `-` when unknown.
+pub fn money(picousd: Option<i128>) -> String {
+    match picousd {
+        None => "-".into(),
+        Some(c) if c > 0 && c < 5_000_000_000 => "<$0.01".into(),
+        Some(c) => cost::dollars(c),
+    }
+}
+
+/// A duration for people: 850ms, 2.5s, 2m 30s, 1h 05m, 3d 04h.
+pub fn duration(ms: Option<i64>) -> String {
+    let Some(ms) = ms else { return "-".into() };
+    if ms < 0 {
+        return "-".into();
+    }
+    let s = ms / 1000;
+    match ms {
+        0..1_000 => format!("{ms}ms"),
+        1_000..10_000 => format!("{}.{}s", s, (ms % 1000) / 100),
+        10_000..60_000 => format!("{s}s"),
+        60_000..3_600_000 => format!("{}m {:02}s", s / 60, s % 60),
+        3_600_000..86_400_000 => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d {:02}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+/// Token counts for people: 950, 12.3k, 4.5M, 1.2B.
+pub fn tokens(n: u64) -> String {
+    match n {
+        0..10_000 => crate::output::thousands(n),
+        10_000..1_000_000 => format!("{:.1}k", n as f64 / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1}M", n as f64 / 1e6),
+        _ => format!("{:.1}B", n as f64 / 1e9),
+    }
+}
+
+/// A time for people, in the zone: `2026-03-01 10:00`.
+pub fn when(zone: &Zone, ms: Option<i64>) -> String {
+    ms.map_or_else(|| "-".into(), |t| zone.format(t, "%Y-%m-%d %H:%M"))
+}
+
+/// A time for JSON (RFC 3339, UTC) or null.
+pub fn at_json(ms: Option<i64>) -> serde_json::Value {
+    ms.map_or(serde_json::Value::Null, |t| report::rfc3339(t).into())
+}
+
+/// At most `n` characters on one line, `…` when cut.
+pub fn clip(s: &str, n: usize) -> String {
+    let mut one_line = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            // an ANSI escape (CSI): drop it up to its final letter
+            for e in chars.by_ref() {
+                if e.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+            continue;
+        }
+        one_line.push(if c.is_control() { ' ' } else { c });
+    }
+    let one_line = one_line.trim();
+    if one_line.chars().count() <= n {
+        return one_line.to_owned();
+    }
+    let mut out: String = one_line.chars().take(n.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// The last part of a project path (its folder name), for tables.
+pub fn project_name(path: Option<&str>) -> String {
+    match path {
+        None => "-".into(),
+        Some(p) => p
+            .trim_end_matches(['/', '\\'])
+            .rsplit(['/', '\\'])
+            .next()
+            .filter(|s| !s.is_empty())
+            .unwrap_or(p)
+            .to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_formats() {
+        assert_eq!(duration(Some(850)), "850ms");
+        assert_eq!(duration(Some(2_500)), "2.5s");
+        assert_eq!(duration(Some(30_000)), "30s");
+        assert_eq!(duration(Some(150_000)), "2m 30s");
+        assert_eq!(duration(Some(3_900_000)), "1h 05m");
+        assert_eq!(duration(Some(90_000_000)), "1d 01h");
+        assert_eq!(duration(None), "-");
+        assert_eq!(tokens(9_999), "9,999");
+        assert_eq!(tokens(12_345), "12.3k");
+        assert_eq!(money(Some(1)), "<$0.01");
+        assert_eq!(money(Some(0)), "$0.00");
+        assert_eq!(money(Some(5_000_000_000)), "$0.01");
+        assert_eq!(money(None), "-");
+        assert_eq!(clip("a\nbcdef", 4), "a b…");
+        assert_eq!(clip("set \u{1b}[1mopus\u{1b}[22m", 20), "set opus");
+        assert_eq!(project_name(Some("/home/u/app/")), "app");
+    }
 }

@@ -1,6 +1,11 @@
 //! Reports: read the store, return rows. They never print and never write.
 
+pub mod blocks;
 pub mod cost;
+pub mod hooks;
+pub mod sessions;
+pub mod show;
+pub mod tools;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use rust_decimal::Decimal;
@@ -49,6 +54,17 @@ impl Zone {
             Zone::Local => utc.with_timezone(&chrono::Local).date_naive(),
             Zone::Named(tz) => utc.with_timezone(tz).date_naive(),
             Zone::Fixed(o) => utc.with_timezone(o).date_naive(),
+        }
+    }
+
+    /// A UTC instant (epoch ms) as local wall time, formatted (chrono
+    /// `strftime` syntax).
+    pub fn format(&self, ms: i64, fmt: &str) -> String {
+        let utc = DateTime::from_timestamp_millis(ms).unwrap_or_default();
+        match self {
+            Zone::Local => utc.with_timezone(&chrono::Local).format(fmt).to_string(),
+            Zone::Named(tz) => utc.with_timezone(tz).format(fmt).to_string(),
+            Zone::Fixed(o) => utc.with_timezone(o).format(fmt).to_string(),
         }
     }
 
@@ -157,6 +173,57 @@ pub fn usd(picousd: i128) -> Decimal {
     Decimal::from_i128_with_scale(picousd, 12).normalize()
 }
 
+/// A UTC instant (epoch ms) as RFC 3339 with milliseconds:
+/// `2026-03-01T10:00:00.000Z` (how the reports' JSON writes times).
+pub fn rfc3339(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+/// Nearest-rank percentile of ascending `sorted` values: the smallest value
+/// with at least `p` percent of the values at or below it (rank
+/// `ceil(p/100 * n)`). None for no values.
+pub fn percentile(sorted: &[i64], p: u32) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let n = sorted.len() as u64;
+    let rank = (u64::from(p.min(100)) * n).div_ceil(100).max(1);
+    sorted.get(rank as usize - 1).copied()
+}
+
+/// `--project`: the project path contains the text (ASCII case-insensitive,
+/// as SQL LIKE in `cost`).
+pub fn project_matches(path: Option<&str>, want: Option<&str>) -> bool {
+    match want {
+        None => true,
+        Some(w) => path.is_some_and(|p| p.to_ascii_lowercase().contains(&w.to_ascii_lowercase())),
+    }
+}
+
+impl TimeRange {
+    /// An instant inside the range (an unknown time only when no bound is set).
+    pub fn contains(&self, at: Option<i64>) -> bool {
+        match at {
+            None => self.from_ms.is_none() && self.to_ms.is_none(),
+            Some(t) => self.from_ms.is_none_or(|f| t >= f) && self.to_ms.is_none_or(|u| t < u),
+        }
+    }
+
+    /// The span `[first, last]` touches the range.
+    pub fn overlaps(&self, first: Option<i64>, last: Option<i64>) -> bool {
+        match (first, last) {
+            (Some(f), Some(l)) => {
+                self.from_ms.is_none_or(|from| l >= from) && self.to_ms.is_none_or(|to| f < to)
+            }
+            (Some(t), None) | (None, Some(t)) => self.contains(Some(t)),
+            (None, None) => self.contains(None),
+        }
+    }
+}
+
 /// The current time in epoch ms (reports take "now" as a parameter; this is
 /// where commands get it).
 pub fn now_ms() -> i64 {
@@ -213,6 +280,35 @@ mod tests {
         let z = Zone::parse("UTC").unwrap();
         let r = TimeRange::new(Some(d("2026-03-01")), Some(d("2026-03-01")), &z);
         assert_eq!(r.to_ms.unwrap() - r.from_ms.unwrap(), 86_400_000);
+    }
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<i64> = (1..=10).map(|i| i * 100).collect();
+        assert_eq!(percentile(&v, 50), Some(500));
+        assert_eq!(percentile(&v, 95), Some(1000));
+        assert_eq!(percentile(&v, 90), Some(900));
+        assert_eq!(percentile(&[7], 50), Some(7));
+        assert_eq!(percentile(&[7], 95), Some(7));
+        assert_eq!(percentile(&[1, 2], 50), Some(1));
+        assert_eq!(percentile(&[], 50), None);
+        let v: Vec<i64> = (1..=20).collect();
+        assert_eq!(percentile(&v, 95), Some(19));
+    }
+
+    #[test]
+    fn ranges_contain_and_overlap() {
+        let r = TimeRange {
+            from_ms: Some(100),
+            to_ms: Some(200),
+        };
+        assert!(r.contains(Some(100)) && !r.contains(Some(200)) && !r.contains(None));
+        assert!(r.overlaps(Some(50), Some(100)));
+        assert!(!r.overlaps(Some(50), Some(99)));
+        assert!(r.overlaps(Some(199), Some(300)));
+        assert!(!r.overlaps(Some(200), Some(300)));
+        assert!(TimeRange::default().contains(None));
+        assert_eq!(rfc3339(1_772_359_200_000), "2026-03-01T10:00:00.000Z");
     }
 
     #[test]

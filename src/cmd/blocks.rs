@@ -1,0 +1,163 @@
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+
+use super::sessions::short_model;
+use super::{at_json, duration, money, tokens, usd_csv, usd_json};
+use crate::cli::BlocksArgs;
+use crate::config::Settings;
+use crate::out;
+use crate::output::{self, table};
+use crate::report::blocks::{self, BlockRow, BlocksQuery};
+use crate::report::{self, Zone};
+
+pub fn run(args: &BlocksArgs, settings: &Settings) -> Result<ExitCode> {
+    super::one_output(args.csv, settings)?;
+    let prices = super::price_table(settings)?;
+    let (zone, range) = super::resolve_filter(&args.filter)?;
+    let store = super::fresh_store(settings, &prices, args.no_ingest)?;
+    let q = BlocksQuery {
+        range,
+        project: args.filter.project.clone(),
+        active_only: args.active,
+    };
+    let now = report::now_ms();
+    let report = blocks::run(&store.conn, &q, now).context("reading responses")?;
+    if settings.json {
+        let top = json!({
+            "rows": report.rows.iter().map(row_json).collect::<Vec<_>>(),
+            "now": at_json(Some(now)),
+            "block_hours": 5,
+            "tz": zone.name(),
+            "since": args.filter.since,
+            "until": args.filter.until,
+        });
+        output::print_json(&top)?;
+    } else if args.csv {
+        out!("{}", csv(&report.rows));
+    } else {
+        out!("{}", human(&report.rows, &zone, now));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cost(b: &BlockRow) -> Option<i128> {
+    (b.unpriced_responses < b.responses).then_some(b.cost_picousd)
+}
+
+fn row_json(b: &BlockRow) -> Value {
+    json!({
+        "start_at": at_json(Some(b.start_at)),
+        "end_at": at_json(Some(b.end_at)),
+        "first_response_at": at_json(Some(b.first_at)),
+        "last_response_at": at_json(Some(b.last_at)),
+        "active": b.active,
+        "responses": b.responses,
+        "models": b.models,
+        "input_tokens": b.input_tokens,
+        "output_tokens": b.output_tokens,
+        "cache_creation_tokens": b.cache_creation_tokens,
+        "cache_read_tokens": b.cache_read_tokens,
+        "total_tokens": b.total_tokens(),
+        "cost_usd": usd_json(cost(b)),
+        "unpriced_responses": b.unpriced_responses,
+        "active_ms": b.active_ms,
+        "burn_rate_usd_per_hour": usd_json(b.burn_rate_picousd_per_hour),
+        "projected_cost_usd": usd_json(b.projected_cost_picousd),
+        "projected_total_tokens": b.projected_tokens,
+    })
+}
+
+fn human(rows: &[BlockRow], zone: &Zone, now: i64) -> String {
+    use crate::output::thousands as n;
+    let columns = [
+        table::text("Start"),
+        table::text("End"),
+        table::text(""),
+        table::num("Responses"),
+        table::num("Tokens"),
+        table::num("Cost"),
+        table::num("$/hour"),
+        table::text("Models"),
+    ];
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|b| {
+            vec![
+                zone.format(b.start_at, "%Y-%m-%d %H:%M"),
+                zone.format(b.end_at, "%H:%M"),
+                if b.active {
+                    "ACTIVE".into()
+                } else {
+                    String::new()
+                },
+                n(b.responses),
+                tokens(b.total_tokens()),
+                money(cost(b)),
+                money(b.burn_rate_picousd_per_hour),
+                b.models
+                    .iter()
+                    .map(|m| short_model(m))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ]
+        })
+        .collect();
+    let mut out = table::render(&columns, &body, &[], None);
+    out.push('\n');
+    match rows.iter().find(|b| b.active) {
+        Some(b) => {
+            out.push_str(&format!(
+                "Active block: {} so far, {} left (ends {}); at {}/hour it ends near {} and {} tokens.\n",
+                money(cost(b)),
+                duration(Some(b.end_at - now)),
+                zone.format(b.end_at, "%H:%M"),
+                money(b.burn_rate_picousd_per_hour),
+                money(b.projected_cost_picousd),
+                b.projected_tokens.map_or_else(|| "-".into(), tokens)
+            ));
+        }
+        None => out.push_str("No active block: no response in the last 5-hour window.\n"),
+    }
+    out
+}
+
+fn csv(rows: &[BlockRow]) -> String {
+    let header = [
+        "start_at",
+        "end_at",
+        "active",
+        "responses",
+        "input_tokens",
+        "output_tokens",
+        "cache_creation_tokens",
+        "cache_read_tokens",
+        "total_tokens",
+        "cost_usd",
+        "burn_rate_usd_per_hour",
+        "projected_cost_usd",
+        "models",
+    ];
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|b| {
+            vec![
+                report::rfc3339(b.start_at),
+                report::rfc3339(b.end_at),
+                b.active.to_string(),
+                b.responses.to_string(),
+                b.input_tokens.to_string(),
+                b.output_tokens.to_string(),
+                b.cache_creation_tokens.to_string(),
+                b.cache_read_tokens.to_string(),
+                b.total_tokens().to_string(),
+                usd_csv(cost(b)),
+                usd_csv(b.burn_rate_picousd_per_hour),
+                usd_csv(b.projected_cost_picousd),
+                b.models.iter().cloned().collect::<Vec<_>>().join(" "),
+            ]
+        })
+        .collect();
+    table::csv(&header, &body)
+}

@@ -1,0 +1,154 @@
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+
+use super::{at_json, clip, duration};
+use crate::cli::HooksArgs;
+use crate::config::Settings;
+use crate::out;
+use crate::output::{self, table};
+use crate::report::hooks::{self, HookRow, HooksQuery};
+
+pub fn run(args: &HooksArgs, settings: &Settings) -> Result<ExitCode> {
+    super::one_output(args.csv, settings)?;
+    let prices = super::price_table(settings)?;
+    let (zone, range) = super::resolve_filter(&args.filter)?;
+    let store = super::fresh_store(settings, &prices, args.no_ingest)?;
+    let q = HooksQuery {
+        range,
+        project: args.filter.project.clone(),
+    };
+    let report = hooks::run(&store.conn, &q).context("reading hook runs")?;
+    if settings.json {
+        let mut total = row_json(&report.total);
+        if let Value::Object(m) = &mut total {
+            m.remove("event");
+            m.remove("command");
+        }
+        let top = json!({
+            "rows": report.rows.iter().map(row_json).collect::<Vec<_>>(),
+            "total": total,
+            "percentiles": "nearest-rank",
+            "tz": zone.name(),
+            "since": args.filter.since,
+            "until": args.filter.until,
+        });
+        output::print_json(&top)?;
+    } else if args.csv {
+        out!("{}", csv(&report.rows));
+    } else {
+        out!("{}", human(&report.rows, &report.total));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn row_json(r: &HookRow) -> Value {
+    json!({
+        "event": r.event,
+        "command": r.command,
+        "runs": r.runs,
+        "successes": r.successes,
+        "non_blocking_errors": r.non_blocking_errors,
+        "blocking_errors": r.blocking_errors,
+        "prevented_continuations": r.prevented_continuations,
+        "no_result": r.no_result,
+        "p50_ms": r.p50_ms,
+        "p95_ms": r.p95_ms,
+        "last_failure_at": at_json(r.last_failure_at),
+        "last_failure": r.last_failure,
+    })
+}
+
+fn human(rows: &[HookRow], total: &HookRow) -> String {
+    use crate::output::thousands as n;
+    let columns = [
+        table::text("Event"),
+        table::text("Command"),
+        table::num("Runs"),
+        table::num("OK"),
+        table::num("Errors"),
+        table::num("Blocking"),
+        table::num("Prevented"),
+        table::num("No result"),
+        table::num("p50"),
+        table::num("p95"),
+        table::text("Last failure"),
+    ];
+    let cells = |r: &HookRow, event: String, command: String| {
+        vec![
+            event,
+            command,
+            n(r.runs),
+            n(r.successes),
+            n(r.non_blocking_errors),
+            n(r.blocking_errors),
+            n(r.prevented_continuations),
+            n(r.no_result),
+            duration(r.p50_ms),
+            duration(r.p95_ms),
+            clip(r.last_failure.as_deref().unwrap_or(""), 40),
+        ]
+    };
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            cells(
+                r,
+                r.event.clone().unwrap_or_else(|| "-".into()),
+                match &r.command {
+                    Some(c) => clip(c, 50),
+                    None if r.runs == 0 => "(stop hooks, not named)".into(),
+                    None => "-".into(),
+                },
+            )
+        })
+        .collect();
+    let mut t = cells(total, "Total".into(), String::new());
+    t[10] = String::new();
+    let mut out = table::render(&columns, &body, &[t], None);
+    out.push_str(
+        "\nErrors: non-blocking. p50/p95: nearest-rank percentiles of the runs' durations.\n",
+    );
+    out
+}
+
+fn csv(rows: &[HookRow]) -> String {
+    let header = [
+        "event",
+        "command",
+        "runs",
+        "successes",
+        "non_blocking_errors",
+        "blocking_errors",
+        "prevented_continuations",
+        "no_result",
+        "p50_ms",
+        "p95_ms",
+        "last_failure_at",
+        "last_failure",
+    ];
+    let o = |x: Option<i64>| x.map(|d| d.to_string()).unwrap_or_default();
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.event.clone().unwrap_or_default(),
+                r.command.clone().unwrap_or_default(),
+                r.runs.to_string(),
+                r.successes.to_string(),
+                r.non_blocking_errors.to_string(),
+                r.blocking_errors.to_string(),
+                r.prevented_continuations.to_string(),
+                r.no_result.to_string(),
+                o(r.p50_ms),
+                o(r.p95_ms),
+                r.last_failure_at
+                    .map(crate::report::rfc3339)
+                    .unwrap_or_default(),
+                r.last_failure.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table::csv(&header, &body)
+}

@@ -1,0 +1,601 @@
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Map, Value, json};
+
+use super::sessions::short_model;
+use super::{at_json, clip, duration, money, tokens, usd_csv, usd_json, when};
+use crate::cli::ShowArgs;
+use crate::config::Settings;
+use crate::output::{self, table};
+use crate::report::Zone;
+use crate::report::show::{self, Event, EventKind, Resolved, ShowReport, Turn};
+use crate::{out, outln};
+
+pub fn run(args: &ShowArgs, settings: &Settings) -> Result<ExitCode> {
+    super::one_output(args.csv, settings)?;
+    let zone = Zone::parse(&args.tz).map_err(anyhow::Error::msg)?;
+    let prices = super::price_table(settings)?;
+    let store = super::fresh_store(settings, &prices, args.no_ingest)?;
+    let want = args.session.trim();
+    if want.is_empty() {
+        bail!("give a session id or a prefix of one (see `observatory sessions`)");
+    }
+    let id = match show::resolve(&store.conn, want).context("looking up the session")? {
+        Resolved::One(id) => id,
+        Resolved::Unknown => {
+            bail!("no session id starts with {want:?} (see `observatory sessions`)")
+        }
+        Resolved::Ambiguous(ids) => {
+            let more = if ids.len() > 20 { "\n  ..." } else { "" };
+            let list: Vec<&str> = ids.iter().take(20).map(String::as_str).collect();
+            bail!(
+                "{want:?} names more than one session; give more of the id:\n  {}{more}",
+                list.join("\n  ")
+            )
+        }
+    };
+    let report = show::run(&store.conn, &id).with_context(|| format!("reading session {id}"))?;
+    if settings.json {
+        let mut top = Map::new();
+        top.insert("session_id".into(), json!(report.session_id));
+        top.insert("project".into(), json!(report.project));
+        top.insert("title".into(), json!(report.title));
+        top.insert(
+            "events".into(),
+            Value::Array(report.events.iter().map(event_json).collect()),
+        );
+        top.insert(
+            "turns".into(),
+            Value::Array(report.turns.iter().map(turn_json).collect()),
+        );
+        top.insert("totals".into(), totals_json(&report));
+        top.insert("tz".into(), json!(zone.name()));
+        output::print_json(&Value::Object(top))?;
+    } else if args.csv {
+        out!("{}", csv(&report));
+    } else {
+        human(&report, &zone)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn event_json(e: &Event) -> Value {
+    let mut m = Map::new();
+    m.insert("kind".into(), json!(e.kind.key()));
+    m.insert("at".into(), at_json(e.at));
+    m.insert("turn".into(), json!(e.turn));
+    m.insert("agent_id".into(), json!(e.agent_id));
+    let mut put = |k: &str, v: Value| {
+        m.insert(k.into(), v);
+    };
+    match &e.kind {
+        EventKind::Prompt { text } => put("text", json!(text)),
+        EventKind::Response {
+            model,
+            input_tokens,
+            output_tokens,
+            cache_creation_tokens,
+            cache_read_tokens,
+            cost_picousd,
+            stop_reason,
+        } => {
+            put("model", json!(model));
+            put("input_tokens", json!(input_tokens));
+            put("output_tokens", json!(output_tokens));
+            put("cache_creation_tokens", json!(cache_creation_tokens));
+            put("cache_read_tokens", json!(cache_read_tokens));
+            put(
+                "total_tokens",
+                json!(input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens),
+            );
+            put("cost_usd", usd_json(cost_picousd.map(i128::from)));
+            put("stop_reason", json!(stop_reason));
+        }
+        EventKind::ToolCall {
+            tool_use_id,
+            tool,
+            mcp_server,
+            input_summary,
+            duration_ms,
+            is_error,
+            subagent_id,
+        } => {
+            put("tool_use_id", json!(tool_use_id));
+            put("tool", json!(tool));
+            put("mcp_server", json!(mcp_server));
+            put("input_summary", json!(input_summary));
+            put("duration_ms", json!(duration_ms));
+            put("is_error", json!(is_error));
+            put("subagent_id", json!(subagent_id));
+        }
+        EventKind::Hook(h) => {
+            put("event", json!(h.event));
+            put("name", json!(h.name));
+            put("command", json!(h.command));
+            put("tool_use_id", json!(h.tool_use_id));
+            put("outcome", json!(h.outcome.key()));
+            put("raw_outcome", json!(h.raw_outcome));
+            put("is_run", json!(h.is_run));
+            put("errors", json!(h.errors));
+            put("prevented_continuation", json!(h.prevented));
+            put("duration_ms", json!(h.duration_ms));
+            put("output", json!(h.output));
+        }
+        EventKind::Subagent {
+            thread,
+            task_tool_use_id,
+            description,
+            tool_calls,
+        } => {
+            let f = &thread.figures;
+            put("task_tool_use_id", json!(task_tool_use_id));
+            put("description", json!(description));
+            put("title", json!(thread.title));
+            put("started_at", at_json(thread.first_at));
+            put("ended_at", at_json(thread.last_at));
+            put("duration_ms", json!(thread.duration_ms()));
+            put("responses", json!(f.responses));
+            put("tool_calls", json!(f.tool_calls));
+            put("tool_errors", json!(f.tool_errors));
+            put("models", json!(f.models));
+            put("input_tokens", json!(f.input_tokens));
+            put("output_tokens", json!(f.output_tokens));
+            put("cache_creation_tokens", json!(f.cache_creation_tokens));
+            put("cache_read_tokens", json!(f.cache_read_tokens));
+            put("total_tokens", json!(f.total_tokens()));
+            put("cost_usd", usd_json(f.cost()));
+            put(
+                "tools",
+                Value::Array(
+                    tool_calls
+                        .iter()
+                        .map(|c| {
+                            json!({
+                                "tool_use_id": c.tool_use_id,
+                                "tool": c.tool,
+                                "input_summary": c.input_summary,
+                                "started_at": at_json(c.started_at),
+                                "duration_ms": c.duration_ms,
+                                "is_error": c.is_error,
+                            })
+                        })
+                        .collect(),
+                ),
+            );
+        }
+        EventKind::Compaction {
+            trigger,
+            pre_tokens,
+        } => {
+            put("trigger", json!(trigger));
+            put("pre_tokens", json!(pre_tokens));
+        }
+        EventKind::Queue { operation, content } => {
+            put("operation", json!(operation));
+            put("content", json!(content));
+        }
+        EventKind::ApiError {
+            status,
+            error,
+            message,
+            retry_in_ms,
+            retry_attempt,
+            max_retries,
+        } => {
+            put("status", json!(status));
+            put("error", json!(error));
+            put("message", json!(message));
+            put("retry_in_ms", json!(retry_in_ms));
+            put("retry_attempt", json!(retry_attempt));
+            put("max_retries", json!(max_retries));
+        }
+    }
+    Value::Object(m)
+}
+
+fn turn_cost(t: &Turn) -> Option<i128> {
+    (t.responses == 0 || t.unpriced_responses < t.responses).then_some(t.cost_picousd)
+}
+
+fn turn_json(t: &Turn) -> Value {
+    json!({
+        "turn": t.turn,
+        "prompt": t.prompt,
+        "started_at": at_json(t.started_at),
+        "ended_at": at_json(t.ended_at),
+        "duration_ms": t.duration_ms(),
+        "responses": t.responses,
+        "tool_calls": t.tool_calls,
+        "tool_errors": t.tool_errors,
+        "cost_usd": usd_json(turn_cost(t)),
+        "unpriced_responses": t.unpriced_responses,
+    })
+}
+
+fn totals_json(r: &ShowReport) -> Value {
+    let t = &r.totals;
+    let f = &t.figures;
+    json!({
+        "started_at": at_json(t.first_at),
+        "ended_at": at_json(t.last_at),
+        "duration_ms": t.first_at.zip(t.last_at).map(|(a, b)| b - a),
+        "turns": t.turns,
+        "user_prompts": f.prompts,
+        "responses": f.responses,
+        "tool_calls": f.tool_calls,
+        "tool_errors": f.tool_errors,
+        "subagents": t.subagents,
+        "compactions": f.compactions,
+        "hook_runs": t.hook_runs,
+        "hook_failures": t.hook_failures,
+        "queue_operations": t.queue_operations,
+        "api_errors": t.api_errors,
+        "models": f.models,
+        "input_tokens": f.input_tokens,
+        "output_tokens": f.output_tokens,
+        "cache_creation_tokens": f.cache_creation_tokens,
+        "cache_read_tokens": f.cache_read_tokens,
+        "total_tokens": f.total_tokens(),
+        "cost_usd": usd_json(f.cost()),
+        "unpriced_responses": f.unpriced_responses,
+    })
+}
+
+/// (event, detail, duration, tokens, cost) for people.
+fn describe(e: &Event) -> (String, String, String, String, String) {
+    let none = String::new;
+    let who = |s: String| match &e.agent_id {
+        Some(a) => format!("[{}] {s}", clip(a, 10)),
+        None => s,
+    };
+    match &e.kind {
+        EventKind::Prompt { text } => (
+            "prompt".into(),
+            format!("“{}”", clip(text.as_deref().unwrap_or(""), 70)),
+            none(),
+            none(),
+            none(),
+        ),
+        EventKind::Response {
+            model,
+            input_tokens,
+            output_tokens,
+            cache_creation_tokens,
+            cache_read_tokens,
+            cost_picousd,
+            stop_reason,
+        } => (
+            "response".into(),
+            match stop_reason {
+                Some(s) => format!("{} ({s})", short_model(model)),
+                None => short_model(model),
+            },
+            none(),
+            tokens(input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens),
+            money(cost_picousd.map(i128::from)),
+        ),
+        EventKind::ToolCall {
+            tool,
+            input_summary,
+            duration_ms,
+            is_error,
+            subagent_id,
+            ..
+        } => {
+            let mut d = format!(
+                "{} {}",
+                tool.as_deref().unwrap_or("?"),
+                clip(input_summary.as_deref().unwrap_or(""), 60)
+            );
+            match is_error {
+                Some(true) => d.push_str("  ✗ error"),
+                None => d.push_str("  (no result)"),
+                Some(false) => {}
+            }
+            if let Some(s) = subagent_id {
+                d.push_str(&format!("  → subagent {s}"));
+            }
+            ("tool".into(), d, duration(*duration_ms), none(), none())
+        }
+        EventKind::Hook(h) => {
+            let mut d = format!(
+                "{} {} → {}",
+                h.event.as_deref().unwrap_or("?"),
+                clip(
+                    h.command.as_deref().or(h.name.as_deref()).unwrap_or("-"),
+                    40
+                ),
+                if h.is_run {
+                    h.outcome.key().replace('_', " ")
+                } else {
+                    format!("{} error(s), hook not named", h.errors)
+                }
+            );
+            if h.prevented {
+                d.push_str(", prevented continuation");
+            }
+            if h.outcome.is_failure()
+                && let Some(o) = &h.output
+            {
+                d.push_str(&format!(": {}", clip(o, 50)));
+            }
+            (
+                "hook".into(),
+                who(d),
+                duration(h.duration_ms),
+                none(),
+                none(),
+            )
+        }
+        EventKind::Subagent {
+            thread,
+            description,
+            tool_calls,
+            task_tool_use_id,
+        } => {
+            let f = &thread.figures;
+            let label = description
+                .as_deref()
+                .or(thread.title.as_deref())
+                .unwrap_or("-");
+            let link = if task_tool_use_id.is_some() {
+                ""
+            } else {
+                " (no Task call)"
+            };
+            (
+                "subagent".into(),
+                format!(
+                    "{} “{}”{link}: {} responses, {} tool calls ({} errors)",
+                    thread.agent_id,
+                    clip(label, 40),
+                    f.responses,
+                    tool_calls.len(),
+                    f.tool_errors
+                ),
+                duration(thread.duration_ms()),
+                tokens(f.total_tokens()),
+                money(f.cost()),
+            )
+        }
+        EventKind::Compaction {
+            trigger,
+            pre_tokens,
+        } => (
+            "compaction".into(),
+            who(format!(
+                "{}{}",
+                trigger.as_deref().unwrap_or("?"),
+                pre_tokens
+                    .map(|t| format!(", {} tokens before", tokens(t.max(0) as u64)))
+                    .unwrap_or_default()
+            )),
+            none(),
+            none(),
+            none(),
+        ),
+        EventKind::Queue { operation, content } => (
+            "queue".into(),
+            match content {
+                Some(c) => format!("{operation} “{}”", clip(c, 60)),
+                None => operation.clone(),
+            },
+            none(),
+            none(),
+            none(),
+        ),
+        EventKind::ApiError {
+            status,
+            error,
+            message,
+            retry_in_ms,
+            retry_attempt,
+            max_retries,
+        } => {
+            let mut d = String::new();
+            if let Some(s) = status {
+                d.push_str(&format!("{s} "));
+            }
+            if let Some(e) = error {
+                d.push_str(&format!("{e} "));
+            }
+            if let Some(m) = message {
+                d.push_str(&clip(m, 60));
+            }
+            if let Some(a) = retry_attempt {
+                d.push_str(&format!(
+                    "  retry {a}{} in {}",
+                    max_retries.map(|m| format!("/{m}")).unwrap_or_default(),
+                    duration(*retry_in_ms)
+                ));
+            }
+            (
+                "api error".into(),
+                who(d.trim().to_owned()),
+                none(),
+                none(),
+                none(),
+            )
+        }
+    }
+}
+
+fn human(r: &ShowReport, zone: &Zone) -> Result<()> {
+    use crate::output::thousands as n;
+    let t = &r.totals;
+    let f = &t.figures;
+    outln!("Session   {}", r.session_id);
+    if let Some(title) = &r.title {
+        outln!("Title     {}", clip(title, 100));
+    }
+    outln!("Project   {}", r.project.as_deref().unwrap_or("-"));
+    outln!(
+        "Time      {} → {} ({}, {})",
+        when(zone, t.first_at),
+        when(zone, t.last_at),
+        duration(t.first_at.zip(t.last_at).map(|(a, b)| b - a)),
+        zone.name()
+    );
+    let day = |ms: Option<i64>| ms.map_or_else(|| "-".into(), |m| zone.format(m, "%m-%d %H:%M:%S"));
+    let columns = [
+        table::text("Time"),
+        table::num("Turn"),
+        table::text("Event"),
+        table::text("Detail"),
+        table::num("Duration"),
+        table::num("Tokens"),
+        table::num("Cost"),
+    ];
+    let mut rows = Vec::new();
+    for e in &r.events {
+        let (kind, detail, dur, tok, cost) = describe(e);
+        rows.push(vec![
+            day(e.at),
+            e.turn.to_string(),
+            kind,
+            detail,
+            dur,
+            tok,
+            cost,
+        ]);
+        if let EventKind::Subagent { tool_calls, .. } = &e.kind {
+            for c in tool_calls {
+                let mut d = format!(
+                    "  └ {} {}",
+                    c.tool.as_deref().unwrap_or("?"),
+                    clip(c.input_summary.as_deref().unwrap_or(""), 56)
+                );
+                match c.is_error {
+                    Some(true) => d.push_str("  ✗ error"),
+                    None => d.push_str("  (no result)"),
+                    Some(false) => {}
+                }
+                rows.push(vec![
+                    day(c.started_at),
+                    e.turn.to_string(),
+                    "tool".into(),
+                    d,
+                    duration(c.duration_ms),
+                    String::new(),
+                    String::new(),
+                ]);
+            }
+        }
+    }
+    out!("{}\n\n", table::render(&columns, &rows, &[], None));
+    let columns = [
+        table::num("Turn"),
+        table::text("Started"),
+        table::text("Prompt"),
+        table::num("Duration"),
+        table::num("Responses"),
+        table::num("Tools"),
+        table::num("Errors"),
+        table::num("Cost"),
+    ];
+    let rows: Vec<Vec<String>> = r
+        .turns
+        .iter()
+        .map(|t| {
+            vec![
+                t.turn.to_string(),
+                day(t.started_at),
+                clip(
+                    t.prompt.as_deref().unwrap_or("(before the first prompt)"),
+                    50,
+                ),
+                duration(t.duration_ms()),
+                n(t.responses),
+                n(t.tool_calls),
+                n(t.tool_errors),
+                money(turn_cost(t)),
+            ]
+        })
+        .collect();
+    out!("{}\n\n", table::render(&columns, &rows, &[], None));
+    outln!(
+        "{} prompts, {} responses, {} tool calls ({} errors), {} subagents, {} compactions, {} hook runs ({} failed), {} queue operations, {} API errors",
+        n(f.prompts),
+        n(f.responses),
+        n(f.tool_calls),
+        n(f.tool_errors),
+        n(t.subagents),
+        n(f.compactions),
+        n(t.hook_runs),
+        n(t.hook_failures),
+        n(t.queue_operations),
+        n(t.api_errors)
+    );
+    outln!(
+        "{} tokens ({} in, {} out, {} cache write, {} cache read), cost {}{}",
+        n(f.total_tokens()),
+        n(f.input_tokens),
+        n(f.output_tokens),
+        n(f.cache_creation_tokens),
+        n(f.cache_read_tokens),
+        money(f.cost()),
+        if f.unpriced_responses > 0 {
+            format!(
+                " ({} responses with no price not counted)",
+                f.unpriced_responses
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}
+
+fn csv(r: &ShowReport) -> String {
+    let header = [
+        "at",
+        "turn",
+        "agent_id",
+        "kind",
+        "detail",
+        "duration_ms",
+        "total_tokens",
+        "cost_usd",
+    ];
+    let rows: Vec<Vec<String>> = r
+        .events
+        .iter()
+        .map(|e| {
+            let (_, detail, _, _, _) = describe(e);
+            let (dur, tok, cost) = match &e.kind {
+                EventKind::Response {
+                    input_tokens,
+                    output_tokens,
+                    cache_creation_tokens,
+                    cache_read_tokens,
+                    cost_picousd,
+                    ..
+                } => (
+                    None,
+                    Some(input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens),
+                    usd_csv(cost_picousd.map(i128::from)),
+                ),
+                EventKind::ToolCall { duration_ms, .. } => (*duration_ms, None, String::new()),
+                EventKind::Hook(h) => (h.duration_ms, None, String::new()),
+                EventKind::Subagent { thread, .. } => (
+                    thread.duration_ms(),
+                    Some(thread.figures.total_tokens()),
+                    usd_csv(thread.figures.cost()),
+                ),
+                _ => (None, None, String::new()),
+            };
+            vec![
+                e.at.map(crate::report::rfc3339).unwrap_or_default(),
+                e.turn.to_string(),
+                e.agent_id.clone().unwrap_or_default(),
+                e.kind.key().to_owned(),
+                detail,
+                dur.map(|d| d.to_string()).unwrap_or_default(),
+                tok.map(|t| t.to_string()).unwrap_or_default(),
+                cost,
+            ]
+        })
+        .collect();
+    table::csv(&header, &rows)
+}

@@ -1,0 +1,191 @@
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use serde_json::{Map, Value, json};
+
+use super::{clip, duration, project_name};
+use crate::cli::ToolsArgs;
+use crate::config::Settings;
+use crate::out;
+use crate::output::{self, table};
+use crate::report::tools::{self, ToolRow, ToolsQuery};
+
+pub fn run(args: &ToolsArgs, settings: &Settings) -> Result<ExitCode> {
+    super::one_output(args.csv, settings)?;
+    let prices = super::price_table(settings)?;
+    let (zone, range) = super::resolve_filter(&args.filter)?;
+    let store = super::fresh_store(settings, &prices, args.no_ingest)?;
+    let q = ToolsQuery {
+        range,
+        project: args.filter.project.clone(),
+        by_project: args.by_project,
+    };
+    let report = tools::run(&store.conn, &q).context("reading tool calls")?;
+    if settings.json {
+        let rows = |v: &[ToolRow], server: bool| -> Value {
+            Value::Array(
+                v.iter()
+                    .map(|r| row_json(r, args.by_project, server))
+                    .collect(),
+            )
+        };
+        let mut total = row_json(&report.total, false, false);
+        if let Value::Object(m) = &mut total {
+            m.remove("tool");
+            m.remove("mcp_server");
+        }
+        let top = json!({
+            "rows": rows(&report.rows, false),
+            "mcp_servers": rows(&report.mcp_servers, true),
+            "total": total,
+            "percentiles": "nearest-rank",
+            "tz": zone.name(),
+            "since": args.filter.since,
+            "until": args.filter.until,
+        });
+        output::print_json(&top)?;
+    } else if args.csv {
+        out!("{}", csv(&report, args.by_project));
+    } else {
+        out!("{}", human(&report, args.by_project));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// errors / calls, to 4 decimals (a ratio, not money).
+fn rate(r: &ToolRow) -> f64 {
+    (r.error_rate() * 10_000.0).round() / 10_000.0
+}
+
+fn row_json(r: &ToolRow, by_project: bool, server: bool) -> Value {
+    let mut m = Map::new();
+    if by_project {
+        m.insert("project".into(), json!(r.project));
+    }
+    if !server {
+        m.insert("tool".into(), json!(r.tool));
+    }
+    m.insert("mcp_server".into(), json!(r.mcp_server));
+    m.insert("calls".into(), json!(r.calls));
+    m.insert("errors".into(), json!(r.errors));
+    m.insert("error_rate".into(), json!(rate(r)));
+    m.insert("no_result".into(), json!(r.no_result));
+    m.insert("p50_ms".into(), json!(r.p50_ms));
+    m.insert("p95_ms".into(), json!(r.p95_ms));
+    m.insert("sessions".into(), json!(r.sessions));
+    Value::Object(m)
+}
+
+fn percent(r: &ToolRow) -> String {
+    if r.calls == 0 {
+        "-".into()
+    } else {
+        format!("{:.1}%", r.error_rate() * 100.0)
+    }
+}
+
+fn cells(r: &ToolRow, by_project: bool, name: String) -> Vec<String> {
+    use crate::output::thousands as n;
+    let mut v = Vec::new();
+    if by_project {
+        v.push(project_name(r.project.as_deref()));
+    }
+    v.extend([
+        name,
+        n(r.calls),
+        n(r.errors),
+        percent(r),
+        duration(r.p50_ms),
+        duration(r.p95_ms),
+        n(r.sessions),
+    ]);
+    v
+}
+
+fn human(report: &tools::ToolsReport, by_project: bool) -> String {
+    let columns = |first: &'static str| {
+        let mut c = Vec::new();
+        if by_project {
+            c.push(table::text("Project"));
+        }
+        c.extend([
+            table::text(first),
+            table::num("Calls"),
+            table::num("Errors"),
+            table::num("Error rate"),
+            table::num("p50"),
+            table::num("p95"),
+            table::num("Sessions"),
+        ]);
+        c
+    };
+    let rows: Vec<Vec<String>> = report
+        .rows
+        .iter()
+        .map(|r| cells(r, by_project, clip(&r.tool, 48)))
+        .collect();
+    let mut total = cells(&report.total, by_project, "Total".into());
+    if by_project {
+        total.swap(0, 1);
+    }
+    let mut out = table::render(&columns("Tool"), &rows, &[total], None);
+    out.push('\n');
+    if !report.mcp_servers.is_empty() {
+        let rows: Vec<Vec<String>> = report
+            .mcp_servers
+            .iter()
+            .map(|r| cells(r, by_project, clip(&r.tool, 48)))
+            .collect();
+        out.push('\n');
+        out.push_str(&table::render(&columns("MCP server"), &rows, &[], None));
+        out.push('\n');
+    }
+    out.push_str(
+        "p50/p95: nearest-rank percentiles of the calls' durations (tool_use to tool_result)\n",
+    );
+    out
+}
+
+fn csv(report: &tools::ToolsReport, by_project: bool) -> String {
+    let mut header = vec!["kind"];
+    if by_project {
+        header.push("project");
+    }
+    header.extend([
+        "tool",
+        "mcp_server",
+        "calls",
+        "errors",
+        "error_rate",
+        "no_result",
+        "p50_ms",
+        "p95_ms",
+        "sessions",
+    ]);
+    let line = |kind: &str, r: &ToolRow, tool: &str| {
+        let mut v = vec![kind.to_owned()];
+        if by_project {
+            v.push(r.project.clone().unwrap_or_default());
+        }
+        let o = |x: Option<i64>| x.map(|d| d.to_string()).unwrap_or_default();
+        v.extend([
+            tool.to_owned(),
+            r.mcp_server.clone().unwrap_or_default(),
+            r.calls.to_string(),
+            r.errors.to_string(),
+            rate(r).to_string(),
+            r.no_result.to_string(),
+            o(r.p50_ms),
+            o(r.p95_ms),
+            r.sessions.to_string(),
+        ]);
+        v
+    };
+    let mut rows: Vec<Vec<String>> = report
+        .rows
+        .iter()
+        .map(|r| line("tool", r, &r.tool))
+        .collect();
+    rows.extend(report.mcp_servers.iter().map(|r| line("mcp_server", r, "")));
+    table::csv(&header, &rows)
+}

@@ -1,0 +1,228 @@
+//! `observatory blocks`: 5-hour usage windows over the API responses, like
+//! Claude's session limits.
+//!
+//! Responses are taken in time order. A block starts at the first response
+//! that is not inside the previous block (the first one of all, or one at or
+//! after the previous block's end), floored to the UTC hour, and lasts
+//! exactly 5 hours: a response at exactly start + 5 h starts a new block.
+//! Responses without a time are left out.
+//!
+//! The burn rate is the block's cost per hour over its active time: from its
+//! first response to its last one, or to "now" while the block is active. It
+//! is None when that time is under a minute. The active block's projection
+//! is its cost plus the burn rate until its end. Sums are exact (picoUSD);
+//! rates and projections are rounded down to the picodollar.
+
+use std::collections::BTreeSet;
+
+use rusqlite::Connection;
+
+use super::{TimeRange, project_matches};
+
+pub const BLOCK_MS: i64 = 5 * 3_600_000;
+const HOUR_MS: i64 = 3_600_000;
+/// Below this much active time a rate means nothing.
+const MIN_RATE_SPAN_MS: i64 = 60_000;
+
+#[derive(Debug, Clone, Default)]
+pub struct BlocksQuery {
+    /// Blocks overlapping this range are shown (blocks are always cut from
+    /// all responses, so their edges do not move with the range).
+    pub range: TimeRange,
+    pub project: Option<String>,
+    pub active_only: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BlockRow {
+    pub start_at: i64,
+    pub end_at: i64,
+    pub first_at: i64,
+    pub last_at: i64,
+    pub active: bool,
+    pub responses: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_creation_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub cost_picousd: i128,
+    pub unpriced_responses: u64,
+    pub models: BTreeSet<String>,
+    /// The time the burn rate is computed over.
+    pub active_ms: i64,
+    pub burn_rate_picousd_per_hour: Option<i128>,
+    /// Active block only: cost at its end at the current burn rate.
+    pub projected_cost_picousd: Option<i128>,
+    /// Active block only: total tokens at its end at the current rate.
+    pub projected_tokens: Option<u64>,
+}
+
+impl BlockRow {
+    pub fn total_tokens(&self) -> u64 {
+        self.input_tokens
+            .saturating_add(self.output_tokens)
+            .saturating_add(self.cache_creation_tokens)
+            .saturating_add(self.cache_read_tokens)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BlocksReport {
+    /// Oldest first.
+    pub rows: Vec<BlockRow>,
+}
+
+/// A response as blocks see it.
+#[derive(Debug, Clone, Default)]
+pub struct Usage {
+    pub at: i64,
+    pub model: String,
+    pub tokens: [u64; 4],
+    pub cost_picousd: Option<i64>,
+}
+
+pub fn run(conn: &Connection, q: &BlocksQuery, now_ms: i64) -> rusqlite::Result<BlocksReport> {
+    let mut st = conn.prepare(
+        "SELECT r.at, r.model, r.input_tokens, r.output_tokens,
+                r.cache_creation_5m_tokens + r.cache_creation_1h_tokens, r.cache_read_tokens,
+                r.cost_picousd, p.path
+         FROM responses r LEFT JOIN projects p ON p.id = r.project_id
+         WHERE r.at IS NOT NULL ORDER BY r.at, r.id",
+    )?;
+    let mut usages = Vec::new();
+    let rows = st.query_map([], |r| {
+        let t = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
+        Ok((
+            Usage {
+                at: r.get(0)?,
+                model: r.get(1)?,
+                tokens: [t(2)?, t(3)?, t(4)?, t(5)?],
+                cost_picousd: r.get(6)?,
+            },
+            r.get::<_, Option<String>>(7)?,
+        ))
+    })?;
+    for row in rows {
+        let (u, project) = row?;
+        if project_matches(project.as_deref(), q.project.as_deref()) {
+            usages.push(u);
+        }
+    }
+    let mut rows = blocks(&usages, now_ms);
+    rows.retain(|b| {
+        q.range.overlaps(Some(b.start_at), Some(b.end_at - 1)) && (!q.active_only || b.active)
+    });
+    Ok(BlocksReport { rows })
+}
+
+/// Cut time-ordered responses into blocks (pure: "now" is a parameter).
+pub fn blocks(usages: &[Usage], now_ms: i64) -> Vec<BlockRow> {
+    let mut out: Vec<BlockRow> = Vec::new();
+    for u in usages {
+        if out.last().is_none_or(|b| u.at >= b.end_at) {
+            let start_at = u.at.div_euclid(HOUR_MS) * HOUR_MS;
+            out.push(BlockRow {
+                start_at,
+                end_at: start_at + BLOCK_MS,
+                first_at: u.at,
+                last_at: u.at,
+                ..Default::default()
+            });
+        }
+        let Some(b) = out.last_mut() else { continue };
+        b.last_at = u.at;
+        b.responses += 1;
+        b.input_tokens = b.input_tokens.saturating_add(u.tokens[0]);
+        b.output_tokens = b.output_tokens.saturating_add(u.tokens[1]);
+        b.cache_creation_tokens = b.cache_creation_tokens.saturating_add(u.tokens[2]);
+        b.cache_read_tokens = b.cache_read_tokens.saturating_add(u.tokens[3]);
+        match u.cost_picousd {
+            Some(c) => b.cost_picousd += i128::from(c),
+            None => b.unpriced_responses += 1,
+        }
+        b.models.insert(u.model.clone());
+    }
+    for b in &mut out {
+        b.active = now_ms >= b.start_at && now_ms < b.end_at;
+        let until = if b.active {
+            now_ms.max(b.last_at)
+        } else {
+            b.last_at
+        };
+        b.active_ms = until - b.first_at;
+        if b.active_ms >= MIN_RATE_SPAN_MS {
+            let span = i128::from(b.active_ms);
+            b.burn_rate_picousd_per_hour = Some(b.cost_picousd * i128::from(HOUR_MS) / span);
+            if b.active {
+                let left = i128::from((b.end_at - until).max(0));
+                b.projected_cost_picousd = Some(b.cost_picousd + b.cost_picousd * left / span);
+                let tokens = i128::from(b.total_tokens());
+                b.projected_tokens =
+                    Some(u64::try_from(tokens + tokens * left / span).unwrap_or(u64::MAX));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: i64 = HOUR_MS;
+    const M: i64 = 60_000;
+
+    fn u(at: i64, cost: i64) -> Usage {
+        Usage {
+            at,
+            model: "m".into(),
+            tokens: [1, 0, 0, 0],
+            cost_picousd: Some(cost),
+        }
+    }
+
+    #[test]
+    fn a_block_lasts_exactly_five_hours_from_the_floored_hour() {
+        let t0 = 100 * H;
+        let b = blocks(
+            &[
+                u(t0 + 30 * M, 1),          // block 1: [t0, t0+5h)
+                u(t0 + 5 * H - 1, 1),       // still block 1
+                u(t0 + 5 * H, 1),           // exactly +5h: block 2 at t0+5h
+                u(t0 + 11 * H + 59 * M, 1), // after a gap: block 3 at t0+11h
+            ],
+            0,
+        );
+        let edges: Vec<(i64, i64, u64)> = b
+            .iter()
+            .map(|b| (b.start_at - t0, b.end_at - t0, b.responses))
+            .collect();
+        assert_eq!(
+            edges,
+            vec![(0, 5 * H, 2), (5 * H, 10 * H, 1), (11 * H, 16 * H, 1)]
+        );
+        assert!(b.iter().all(|b| !b.active));
+    }
+
+    #[test]
+    fn the_active_block_burns_and_projects() {
+        let t0 = 100 * H;
+        // $1 at +0, $1 at +30 min; now = +1h: 2 dollars over 1 h of activity
+        let usd = 1_000_000_000_000;
+        let b = blocks(&[u(t0, usd), u(t0 + 30 * M, usd)], t0 + H);
+        assert!(b[0].active);
+        assert_eq!(b[0].active_ms, H);
+        assert_eq!(b[0].burn_rate_picousd_per_hour, Some(i128::from(2 * usd)));
+        // 4 more hours at $2/h
+        assert_eq!(b[0].projected_cost_picousd, Some(i128::from(10 * usd)));
+        assert_eq!(b[0].projected_tokens, Some(10));
+        // once over, the rate is over first..last response
+        let b = blocks(&[u(t0, usd), u(t0 + 30 * M, usd)], t0 + 6 * H);
+        assert!(!b[0].active);
+        assert_eq!(b[0].burn_rate_picousd_per_hour, Some(i128::from(4 * usd)));
+        assert_eq!(b[0].projected_cost_picousd, None);
+        // one response: no rate
+        let b = blocks(&[u(t0, usd)], t0 + 6 * H);
+        assert_eq!(b[0].burn_rate_picousd_per_hour, None);
+    }
+}

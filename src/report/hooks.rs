@@ -1,0 +1,498 @@
+//! `observatory hooks`: hook runs per event and command, from `hook_runs`.
+//!
+//! `hook_runs` holds rows from every era, and one execution can leave two
+//! rows: a `started` row (progress `hook_progress`, or 1.0.x "Running ..."
+//! text) and a result row (an attachment, a stop-hook summary entry, or 1.0.x
+//! result text). [`load_runs`] turns the rows into runs:
+//!
+//! - A `started` row is dropped when a result row of the same session, tool
+//!   use id and event exists with the same command (or the start names no
+//!   command); a start left alone is a run with no result (`Outcome::NoResult`).
+//! - `success`, `additional_context`: success. `blocking_error`: blocking
+//!   error. `stopped_continuation`: prevented continuation. Any other outcome
+//!   with "error" in it (`non_blocking_error`, `error`,
+//!   `error_during_execution`): non-blocking error. Anything else: no result.
+//! - A `stop_hook_summary` lists the Stop hooks it ran (`ran` rows) and, on
+//!   its seq-0 row, an error count and whether continuation was prevented.
+//!   With no errors and no prevention, every listed hook succeeded. With one
+//!   listed hook, the errors (blocking: they kept Claude from stopping) and
+//!   the prevention are that hook's. With several, the transcript does not
+//!   say which hook failed: the listed hooks are runs with no result, and
+//!   the errors and prevention go to a row with no command (not a run).
+
+use std::collections::{BTreeMap, HashSet};
+
+use rusqlite::Connection;
+
+use super::{TimeRange, percentile, project_matches};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    NonBlockingError,
+    BlockingError,
+    Prevented,
+    NoResult,
+}
+
+impl Outcome {
+    pub fn key(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::NonBlockingError => "non_blocking_error",
+            Outcome::BlockingError => "blocking_error",
+            Outcome::Prevented => "prevented_continuation",
+            Outcome::NoResult => "no_result",
+        }
+    }
+
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            Outcome::NonBlockingError | Outcome::BlockingError | Outcome::Prevented
+        )
+    }
+
+    fn of(raw: &str) -> Outcome {
+        match raw {
+            "success" | "additional_context" => Outcome::Success,
+            "blocking_error" => Outcome::BlockingError,
+            "stopped_continuation" | "prevented_continuation" => Outcome::Prevented,
+            r if r.contains("error") => Outcome::NonBlockingError,
+            _ => Outcome::NoResult,
+        }
+    }
+}
+
+/// One hook execution (or, with `is_run` false, the unattributed errors of
+/// a stop-hook summary).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HookRun {
+    pub line_id: i64,
+    pub seq: i64,
+    pub session_id: Option<String>,
+    pub agent_id: Option<String>,
+    pub project: Option<String>,
+    pub at: Option<i64>,
+    pub event: Option<String>,
+    pub name: Option<String>,
+    pub command: Option<String>,
+    pub tool_use_id: Option<String>,
+    /// As stored (`success`, `ran`, `started`, ...).
+    pub raw_outcome: String,
+    pub outcome: Outcome,
+    pub is_run: bool,
+    /// Errors this row stands for (1 for an error run; a summary's count).
+    pub errors: u64,
+    pub prevented: bool,
+    pub duration_ms: Option<i64>,
+    pub output: Option<String>,
+}
+
+struct Raw {
+    line_id: i64,
+    seq: i64,
+    session_id: Option<String>,
+    agent_id: Option<String>,
+    project: Option<String>,
+    at: Option<i64>,
+    source: String,
+    event: Option<String>,
+    name: Option<String>,
+    command: Option<String>,
+    tool_use_id: Option<String>,
+    outcome: String,
+    duration_ms: Option<i64>,
+    output: Option<String>,
+    error_count: Option<i64>,
+    prevented: Option<i64>,
+}
+
+/// Hook runs, in time order, optionally of one session only.
+pub fn load_runs(conn: &Connection, session: Option<&str>) -> rusqlite::Result<Vec<HookRun>> {
+    let mut sql = String::from(
+        "SELECT h.line_id, h.seq, h.session_id, h.agent_id, p.path, h.at, h.source, h.event, h.name,
+                h.command, h.tool_use_id, h.outcome, h.duration_ms, h.output, h.error_count,
+                h.prevented_continuation
+         FROM hook_runs h
+         LEFT JOIN sessions s ON s.session_id = h.session_id AND s.agent_id = coalesce(h.agent_id, '')
+         LEFT JOIN projects p ON p.id = s.project_id",
+    );
+    if session.is_some() {
+        sql.push_str(" WHERE h.session_id = ?1");
+    }
+    sql.push_str(" ORDER BY h.at IS NULL, h.at, h.line_id, h.seq");
+    let mut st = conn.prepare(&sql)?;
+    let map = |r: &rusqlite::Row| {
+        Ok(Raw {
+            line_id: r.get(0)?,
+            seq: r.get(1)?,
+            session_id: r.get(2)?,
+            agent_id: r.get(3)?,
+            project: r.get(4)?,
+            at: r.get(5)?,
+            source: r.get(6)?,
+            event: r.get(7)?,
+            name: r.get(8)?,
+            command: r.get(9)?,
+            tool_use_id: r.get(10)?,
+            outcome: r.get(11)?,
+            duration_ms: r.get(12)?,
+            output: r.get(13)?,
+            error_count: r.get(14)?,
+            prevented: r.get(15)?,
+        })
+    };
+    let raws: Vec<Raw> = match session {
+        Some(s) => st.query_map([s], map)?.collect::<Result<_, _>>()?,
+        None => st.query_map([], map)?.collect::<Result<_, _>>()?,
+    };
+    Ok(pair(raws))
+}
+
+fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
+    type Key<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>);
+    // result rows by (session, tool use, event) -> their commands
+    let mut results: BTreeMap<Key, HashSet<Option<&str>>> = BTreeMap::new();
+    // stop-hook summaries: line -> number of hooks listed
+    let mut listed: BTreeMap<i64, usize> = BTreeMap::new();
+    let mut summaries: BTreeMap<i64, (i64, bool)> = BTreeMap::new();
+    for r in &raws {
+        match r.outcome.as_str() {
+            "started" => {}
+            "summary" => {
+                summaries.insert(
+                    r.line_id,
+                    (r.error_count.unwrap_or(0), r.prevented.unwrap_or(0) != 0),
+                );
+            }
+            _ => {
+                if r.source == "stop_hook_summary" {
+                    *listed.entry(r.line_id).or_default() += 1;
+                }
+                if r.tool_use_id.is_some() {
+                    results
+                        .entry((
+                            r.session_id.as_deref(),
+                            r.tool_use_id.as_deref(),
+                            r.event.as_deref(),
+                        ))
+                        .or_default()
+                        .insert(r.command.as_deref());
+                }
+            }
+        }
+    }
+    let mut runs = Vec::with_capacity(raws.len());
+    for r in &raws {
+        let base = |outcome: Outcome, is_run: bool, errors: u64, prevented: bool| HookRun {
+            line_id: r.line_id,
+            seq: r.seq,
+            session_id: r.session_id.clone(),
+            agent_id: r.agent_id.clone().filter(|a| !a.is_empty()),
+            project: r.project.clone(),
+            at: r.at,
+            event: r.event.clone(),
+            name: r.name.clone(),
+            command: r.command.clone(),
+            tool_use_id: r.tool_use_id.clone(),
+            raw_outcome: r.outcome.clone(),
+            outcome,
+            is_run,
+            errors,
+            prevented,
+            duration_ms: r.duration_ms,
+            output: r.output.clone(),
+        };
+        match r.outcome.as_str() {
+            "started" => {
+                let key = (
+                    r.session_id.as_deref(),
+                    r.tool_use_id.as_deref(),
+                    r.event.as_deref(),
+                );
+                let matched = r.tool_use_id.is_some()
+                    && results.get(&key).is_some_and(|cmds| {
+                        r.command.is_none() || cmds.contains(&r.command.as_deref())
+                    });
+                if !matched {
+                    runs.push(base(Outcome::NoResult, true, 0, false));
+                }
+            }
+            "summary" => {
+                let (errors, prevented) = summaries.get(&r.line_id).copied().unwrap_or((0, false));
+                let n = listed.get(&r.line_id).copied().unwrap_or(0);
+                if (errors > 0 || prevented) && n != 1 {
+                    let outcome = if errors > 0 {
+                        Outcome::BlockingError
+                    } else {
+                        Outcome::Prevented
+                    };
+                    runs.push(base(outcome, false, errors.max(0) as u64, prevented));
+                }
+            }
+            "ran" => {
+                let (errors, prevented) = summaries.get(&r.line_id).copied().unwrap_or((0, false));
+                let n = listed.get(&r.line_id).copied().unwrap_or(0);
+                let run = if errors == 0 && !prevented {
+                    base(Outcome::Success, true, 0, false)
+                } else if n == 1 {
+                    let outcome = if errors > 0 {
+                        Outcome::BlockingError
+                    } else {
+                        Outcome::Prevented
+                    };
+                    let mut run = base(outcome, true, errors.max(0) as u64, prevented);
+                    // the summary's stop reason is this hook's message
+                    run.output = raws
+                        .iter()
+                        .find(|s| s.line_id == r.line_id && s.outcome == "summary")
+                        .and_then(|s| s.output.clone());
+                    run
+                } else {
+                    base(Outcome::NoResult, true, 0, false)
+                };
+                runs.push(run);
+            }
+            raw => {
+                let outcome = Outcome::of(raw);
+                let errors = u64::from(matches!(
+                    outcome,
+                    Outcome::BlockingError | Outcome::NonBlockingError
+                ));
+                runs.push(base(outcome, true, errors, outcome == Outcome::Prevented));
+            }
+        }
+    }
+    runs
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct HooksQuery {
+    pub range: TimeRange,
+    pub project: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HookRow {
+    pub event: Option<String>,
+    pub command: Option<String>,
+    pub runs: u64,
+    pub successes: u64,
+    pub non_blocking_errors: u64,
+    pub blocking_errors: u64,
+    pub prevented_continuations: u64,
+    pub no_result: u64,
+    pub p50_ms: Option<i64>,
+    pub p95_ms: Option<i64>,
+    pub last_failure_at: Option<i64>,
+    pub last_failure: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct HooksReport {
+    pub rows: Vec<HookRow>,
+    pub total: HookRow,
+}
+
+/// One row per (event, command), ordered by event then command.
+pub fn run(conn: &Connection, q: &HooksQuery) -> rusqlite::Result<HooksReport> {
+    let runs = load_runs(conn, None)?;
+    type Group = (HookRow, Vec<i64>);
+    let mut groups: BTreeMap<(Option<String>, Option<String>), Group> = BTreeMap::new();
+    let mut all_durations = Vec::new();
+    let mut report = HooksReport::default();
+    for r in runs {
+        if !q.range.contains(r.at) || !project_matches(r.project.as_deref(), q.project.as_deref()) {
+            continue;
+        }
+        let (row, durations) = groups
+            .entry((r.event.clone(), r.command.clone()))
+            .or_default();
+        for row in [&mut *row, &mut report.total] {
+            add(row, &r);
+        }
+        if r.is_run
+            && let Some(d) = r.duration_ms
+        {
+            durations.push(d);
+            all_durations.push(d);
+        }
+    }
+    report.rows = groups
+        .into_iter()
+        .map(|((event, command), (mut row, mut durations))| {
+            durations.sort_unstable();
+            row.event = event;
+            row.command = command;
+            row.p50_ms = percentile(&durations, 50);
+            row.p95_ms = percentile(&durations, 95);
+            row
+        })
+        .collect();
+    all_durations.sort_unstable();
+    report.total.p50_ms = percentile(&all_durations, 50);
+    report.total.p95_ms = percentile(&all_durations, 95);
+    Ok(report)
+}
+
+fn add(row: &mut HookRow, r: &HookRun) {
+    if r.is_run {
+        row.runs += 1;
+        match r.outcome {
+            Outcome::Success => row.successes += 1,
+            Outcome::NoResult => row.no_result += 1,
+            _ => {}
+        }
+    }
+    match r.outcome {
+        Outcome::BlockingError => row.blocking_errors += r.errors,
+        Outcome::NonBlockingError => row.non_blocking_errors += r.errors,
+        _ => {}
+    }
+    if r.prevented {
+        row.prevented_continuations += 1;
+    }
+    if r.outcome.is_failure() && r.at >= row.last_failure_at {
+        row.last_failure_at = r.at;
+        row.last_failure = r.output.clone().or_else(|| row.last_failure.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(
+        line_id: i64,
+        seq: i64,
+        source: &str,
+        event: &str,
+        cmd: Option<&str>,
+        tool: &str,
+        outcome: &str,
+    ) -> Raw {
+        Raw {
+            line_id,
+            seq,
+            session_id: Some("s".into()),
+            agent_id: None,
+            project: None,
+            at: Some(line_id),
+            source: source.into(),
+            event: Some(event.into()),
+            name: None,
+            command: cmd.map(Into::into),
+            tool_use_id: Some(tool.into()),
+            outcome: outcome.into(),
+            duration_ms: None,
+            output: None,
+            error_count: None,
+            prevented: None,
+        }
+    }
+
+    #[test]
+    fn starts_pair_with_their_results() {
+        let runs = pair(vec![
+            raw(
+                1,
+                0,
+                "progress",
+                "PostToolUse",
+                Some("a.sh"),
+                "t1",
+                "started",
+            ),
+            raw(
+                2,
+                0,
+                "attachment",
+                "PostToolUse",
+                Some("a.sh"),
+                "t1",
+                "success",
+            ),
+            // a start with no command pairs with any result of its tool use
+            raw(3, 0, "system_text", "PostToolUse", None, "t2", "started"),
+            raw(
+                4,
+                0,
+                "system_text",
+                "PostToolUse",
+                Some("b.sh"),
+                "t2",
+                "non_blocking_error",
+            ),
+            // a start of another command stays, with no result
+            raw(
+                5,
+                0,
+                "progress",
+                "PostToolUse",
+                Some("callback"),
+                "t1",
+                "started",
+            ),
+        ]);
+        let got: Vec<(i64, Outcome)> = runs.iter().map(|r| (r.line_id, r.outcome)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (2, Outcome::Success),
+                (4, Outcome::NonBlockingError),
+                (5, Outcome::NoResult)
+            ]
+        );
+    }
+
+    #[test]
+    fn stop_summaries_attribute_what_they_can() {
+        let summary = |line, errors, prevented| {
+            let mut r = raw(line, 0, "stop_hook_summary", "Stop", None, "x", "summary");
+            r.error_count = Some(errors);
+            r.prevented = Some(prevented);
+            r.output = Some("no".into());
+            r
+        };
+        // clean: every hook succeeded
+        let runs = pair(vec![
+            summary(1, 0, 0),
+            raw(1, 1, "stop_hook_summary", "Stop", Some("a"), "x", "ran"),
+        ]);
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].outcome, Outcome::Success);
+        // one hook: it is the one that failed
+        let runs = pair(vec![
+            summary(1, 1, 1),
+            raw(1, 1, "stop_hook_summary", "Stop", Some("a"), "x", "ran"),
+        ]);
+        assert_eq!(runs.len(), 1);
+        assert_eq!(
+            (
+                runs[0].outcome,
+                runs[0].prevented,
+                runs[0].output.as_deref()
+            ),
+            (Outcome::BlockingError, true, Some("no"))
+        );
+        // two hooks: unattributed
+        let runs = pair(vec![
+            summary(1, 1, 1),
+            raw(1, 1, "stop_hook_summary", "Stop", Some("a"), "x", "ran"),
+            raw(1, 2, "stop_hook_summary", "Stop", Some("b"), "x", "ran"),
+        ]);
+        let got: Vec<(Option<&str>, Outcome, bool)> = runs
+            .iter()
+            .map(|r| (r.command.as_deref(), r.outcome, r.is_run))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (None, Outcome::BlockingError, false),
+                (Some("a"), Outcome::NoResult, true),
+                (Some("b"), Outcome::NoResult, true)
+            ]
+        );
+    }
+}

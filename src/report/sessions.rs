@@ -1,0 +1,368 @@
+//! `observatory sessions`: one row per session, its subagents nested.
+//!
+//! A session row covers the whole session: its main thread and every
+//! subagent transcript of the same session id, so its responses, tool calls,
+//! tokens and cost match `cost --by-session`. User prompts count the main
+//! thread only (a subagent's "prompt" is the Task call that started it).
+//! Subagent rows are that subagent alone. A session shows when its span
+//! (first to last line, subagents included) touches `--since/--until`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rusqlite::Connection;
+
+use super::{TimeRange, project_matches};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    /// Newest first.
+    #[default]
+    Start,
+    /// Most expensive first.
+    Cost,
+    /// Longest first.
+    Duration,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SessionsQuery {
+    pub range: TimeRange,
+    pub project: Option<String>,
+    pub sort: SortKey,
+    pub limit: Option<usize>,
+}
+
+/// What a thread (or a session, or all of them) did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Figures {
+    pub prompts: u64,
+    pub responses: u64,
+    pub tool_calls: u64,
+    pub tool_errors: u64,
+    pub compactions: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_creation_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub cost_picousd: i128,
+    pub unpriced_responses: u64,
+    pub models: BTreeSet<String>,
+}
+
+impl Figures {
+    pub fn total_tokens(&self) -> u64 {
+        self.input_tokens
+            .saturating_add(self.output_tokens)
+            .saturating_add(self.cache_creation_tokens)
+            .saturating_add(self.cache_read_tokens)
+    }
+
+    /// None when there are responses and none of them has a price.
+    pub fn cost(&self) -> Option<i128> {
+        (self.responses == 0 || self.unpriced_responses < self.responses)
+            .then_some(self.cost_picousd)
+    }
+
+    /// Everything but the prompts.
+    fn add_work(&mut self, o: &Figures) {
+        self.responses += o.responses;
+        self.tool_calls += o.tool_calls;
+        self.tool_errors += o.tool_errors;
+        self.compactions += o.compactions;
+        self.input_tokens = self.input_tokens.saturating_add(o.input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(o.output_tokens);
+        self.cache_creation_tokens = self
+            .cache_creation_tokens
+            .saturating_add(o.cache_creation_tokens);
+        self.cache_read_tokens = self.cache_read_tokens.saturating_add(o.cache_read_tokens);
+        self.cost_picousd += o.cost_picousd;
+        self.unpriced_responses += o.unpriced_responses;
+        self.models.extend(o.models.iter().cloned());
+    }
+}
+
+/// One transcript thread: a session's main thread (agent_id '') or one
+/// subagent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Thread {
+    pub session_id: String,
+    pub agent_id: String,
+    pub parent_session_id: Option<String>,
+    pub project: Option<String>,
+    pub title: Option<String>,
+    pub first_prompt: Option<String>,
+    pub first_at: Option<i64>,
+    pub last_at: Option<i64>,
+    pub figures: Figures,
+}
+
+impl Thread {
+    pub fn duration_ms(&self) -> Option<i64> {
+        Some(self.last_at? - self.first_at?)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionRow {
+    pub session_id: String,
+    pub project: Option<String>,
+    pub title: Option<String>,
+    pub first_at: Option<i64>,
+    pub last_at: Option<i64>,
+    /// False when only subagent transcripts of this session were found.
+    pub has_main_thread: bool,
+    /// The whole session (prompts: main thread only).
+    pub figures: Figures,
+    /// Oldest first.
+    pub subagents: Vec<Thread>,
+}
+
+impl SessionRow {
+    pub fn duration_ms(&self) -> Option<i64> {
+        Some(self.last_at? - self.first_at?)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SessionsReport {
+    pub rows: Vec<SessionRow>,
+    /// Over the rows shown.
+    pub total: Figures,
+}
+
+type Key = (String, String);
+
+/// Every thread with its figures, optionally of one session id only.
+pub fn load_threads(
+    conn: &Connection,
+    session: Option<&str>,
+) -> rusqlite::Result<BTreeMap<Key, Thread>> {
+    let mut threads: BTreeMap<Key, Thread> = BTreeMap::new();
+    let only = |col: &str| match session {
+        Some(_) => format!(" AND {col} = ?1"),
+        None => String::new(),
+    };
+    let args: Vec<&str> = session.into_iter().collect();
+    let params = rusqlite::params_from_iter(args.iter());
+
+    let sql = format!(
+        "SELECT s.session_id, s.agent_id, s.parent_session_id, p.path, s.first_at, s.last_at,
+                coalesce(nullif(s.custom_title, ''), nullif(s.ai_title, '')), s.first_prompt
+         FROM sessions s LEFT JOIN projects p ON p.id = s.project_id WHERE 1{}",
+        only("s.session_id")
+    );
+    let mut st = conn.prepare(&sql)?;
+    let mut rows = st.query(params.clone())?;
+    while let Some(r) = rows.next()? {
+        let t = Thread {
+            session_id: r.get(0)?,
+            agent_id: r.get(1)?,
+            parent_session_id: r.get(2)?,
+            project: r.get(3)?,
+            first_at: r.get(4)?,
+            last_at: r.get(5)?,
+            title: r.get(6)?,
+            first_prompt: r.get::<_, Option<String>>(7)?.filter(|p| !p.is_empty()),
+            figures: Figures::default(),
+        };
+        threads.insert((t.session_id.clone(), t.agent_id.clone()), t);
+    }
+
+    // summaries: a title for the conversation whose leaf is in the thread
+    let sql = format!(
+        "SELECT m.session_id, coalesce(m.agent_id, ''), sm.summary FROM summaries sm
+         JOIN messages m ON m.uuid = sm.leaf_uuid
+         WHERE m.session_id IS NOT NULL AND sm.summary IS NOT NULL AND sm.summary != ''{}
+         ORDER BY sm.line_id",
+        only("m.session_id")
+    );
+    let mut summaries: BTreeMap<Key, String> = BTreeMap::new();
+    let mut st = conn.prepare(&sql)?;
+    let mut rows = st.query(params.clone())?;
+    while let Some(r) = rows.next()? {
+        summaries.insert((r.get(0)?, r.get(1)?), r.get(2)?);
+    }
+
+    let sql = format!(
+        "SELECT m.session_id, coalesce(m.agent_id, ''), count(*) FROM messages m
+         WHERE m.type = 'user' AND m.is_meta = 0 AND m.is_compact_summary = 0
+           AND m.session_id IS NOT NULL{}
+           AND NOT EXISTS (SELECT 1 FROM content_blocks c WHERE c.line_id = m.line_id AND c.type = 'tool_result')
+         GROUP BY 1, 2",
+        only("m.session_id")
+    );
+    let mut st = conn.prepare(&sql)?;
+    let mut rows = st.query(params.clone())?;
+    while let Some(r) = rows.next()? {
+        thread(&mut threads, r.get(0)?, r.get(1)?).figures.prompts =
+            r.get::<_, i64>(2)?.max(0) as u64;
+    }
+
+    let sql = format!(
+        "SELECT r.session_id, coalesce(r.agent_id, ''), r.model, count(*), sum(r.input_tokens),
+                sum(r.output_tokens), sum(r.cache_creation_5m_tokens + r.cache_creation_1h_tokens),
+                sum(r.cache_read_tokens), count(r.cost_picousd)
+         FROM responses r WHERE r.session_id IS NOT NULL{} GROUP BY 1, 2, 3",
+        only("r.session_id")
+    );
+    let mut st = conn.prepare(&sql)?;
+    let mut rows = st.query(params.clone())?;
+    while let Some(r) = rows.next()? {
+        let n = |i: usize| -> rusqlite::Result<u64> {
+            Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0).max(0) as u64)
+        };
+        let model: String = r.get(2)?;
+        let (responses, priced) = (n(3)?, n(8)?);
+        let f = &mut thread(&mut threads, r.get(0)?, r.get(1)?).figures;
+        f.responses += responses;
+        f.input_tokens = f.input_tokens.saturating_add(n(4)?);
+        f.output_tokens = f.output_tokens.saturating_add(n(5)?);
+        f.cache_creation_tokens = f.cache_creation_tokens.saturating_add(n(6)?);
+        f.cache_read_tokens = f.cache_read_tokens.saturating_add(n(7)?);
+        f.unpriced_responses += responses - priced.min(responses);
+        f.models.insert(model);
+    }
+    // costs summed in Rust (i128), never in SQL
+    let sql = format!(
+        "SELECT r.session_id, coalesce(r.agent_id, ''), r.cost_picousd FROM responses r
+         WHERE r.session_id IS NOT NULL AND r.cost_picousd IS NOT NULL{}",
+        only("r.session_id")
+    );
+    let mut st = conn.prepare(&sql)?;
+    let mut rows = st.query(params.clone())?;
+    while let Some(r) = rows.next()? {
+        let c: i64 = r.get(2)?;
+        thread(&mut threads, r.get(0)?, r.get(1)?)
+            .figures
+            .cost_picousd += i128::from(c);
+    }
+
+    let sql = format!(
+        "SELECT t.session_id, coalesce(t.agent_id, ''), count(*), coalesce(sum(t.is_error = 1), 0)
+         FROM tool_calls t WHERE t.session_id IS NOT NULL{} GROUP BY 1, 2",
+        only("t.session_id")
+    );
+    let mut st = conn.prepare(&sql)?;
+    let mut rows = st.query(params.clone())?;
+    while let Some(r) = rows.next()? {
+        let f = &mut thread(&mut threads, r.get(0)?, r.get(1)?).figures;
+        f.tool_calls = r.get::<_, i64>(2)?.max(0) as u64;
+        f.tool_errors = r.get::<_, i64>(3)?.max(0) as u64;
+    }
+
+    let sql = format!(
+        "SELECT e.session_id, coalesce(e.agent_id, ''), count(*) FROM system_events e
+         WHERE e.subtype = 'compact_boundary' AND e.session_id IS NOT NULL{} GROUP BY 1, 2",
+        only("e.session_id")
+    );
+    let mut st = conn.prepare(&sql)?;
+    let mut rows = st.query(params)?;
+    while let Some(r) = rows.next()? {
+        thread(&mut threads, r.get(0)?, r.get(1)?)
+            .figures
+            .compactions = r.get::<_, i64>(2)?.max(0) as u64;
+    }
+
+    // title: custom-title, ai-title, summary, first prompt
+    for (key, t) in threads.iter_mut() {
+        if t.title.is_none() {
+            t.title = summaries
+                .get(key)
+                .cloned()
+                .or_else(|| t.first_prompt.clone());
+        }
+    }
+    Ok(threads)
+}
+
+fn thread(threads: &mut BTreeMap<Key, Thread>, sid: String, aid: String) -> &mut Thread {
+    threads.entry((sid.clone(), aid.clone())).or_insert(Thread {
+        session_id: sid,
+        agent_id: aid,
+        ..Default::default()
+    })
+}
+
+/// Threads grouped into sessions (one per session id).
+pub fn group(threads: BTreeMap<Key, Thread>) -> Vec<SessionRow> {
+    let mut rows: BTreeMap<String, SessionRow> = BTreeMap::new();
+    for ((sid, aid), t) in threads {
+        let row = rows.entry(sid.clone()).or_insert_with(|| SessionRow {
+            session_id: sid,
+            ..Default::default()
+        });
+        row.first_at = min_opt(row.first_at, t.first_at);
+        row.last_at = row.last_at.max(t.last_at);
+        row.figures.add_work(&t.figures);
+        if aid.is_empty() {
+            row.has_main_thread = true;
+            row.figures.prompts = t.figures.prompts;
+            row.title = t.title.clone();
+            row.project = t.project.clone().or(row.project.take());
+        } else {
+            if row.project.is_none() {
+                row.project = t.project.clone();
+            }
+            row.subagents.push(t);
+        }
+    }
+    let mut out: Vec<SessionRow> = rows.into_values().collect();
+    for r in &mut out {
+        r.subagents.sort_by(|a, b| {
+            (a.first_at.is_none(), a.first_at, &a.agent_id).cmp(&(
+                b.first_at.is_none(),
+                b.first_at,
+                &b.agent_id,
+            ))
+        });
+    }
+    out
+}
+
+fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+pub fn run(conn: &Connection, q: &SessionsQuery) -> rusqlite::Result<SessionsReport> {
+    let mut rows: Vec<SessionRow> = group(load_threads(conn, None)?)
+        .into_iter()
+        .filter(|r| {
+            q.range.overlaps(r.first_at, r.last_at)
+                && project_matches(r.project.as_deref(), q.project.as_deref())
+        })
+        .collect();
+    match q.sort {
+        SortKey::Start => rows.sort_by(|a, b| {
+            (b.first_at.is_some(), b.first_at, &a.session_id).cmp(&(
+                a.first_at.is_some(),
+                a.first_at,
+                &b.session_id,
+            ))
+        }),
+        SortKey::Cost => rows.sort_by(|a, b| {
+            b.figures
+                .cost_picousd
+                .cmp(&a.figures.cost_picousd)
+                .then(b.first_at.cmp(&a.first_at))
+                .then(a.session_id.cmp(&b.session_id))
+        }),
+        SortKey::Duration => rows.sort_by(|a, b| {
+            b.duration_ms()
+                .cmp(&a.duration_ms())
+                .then(b.first_at.cmp(&a.first_at))
+                .then(a.session_id.cmp(&b.session_id))
+        }),
+    }
+    if let Some(n) = q.limit {
+        rows.truncate(n);
+    }
+    let mut total = Figures::default();
+    for r in &rows {
+        total.prompts += r.figures.prompts;
+        total.add_work(&r.figures);
+    }
+    Ok(SessionsReport { rows, total })
+}

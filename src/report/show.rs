@@ -1,0 +1,472 @@
+//! `observatory show SESSION`: one session as a timeline.
+//!
+//! Events of the main thread: user prompts, API responses, tool calls. Each
+//! subagent is one event (at its first line) with its own responses, tokens,
+//! cost and tool calls, linked to the Task/Agent call that started it
+//! (`tool_calls.subagent_id`). Hook runs, compactions, queue operations and
+//! API errors of every thread of the session are events too (tagged with
+//! their agent id). Events are in time order (events without a time last).
+//!
+//! A turn starts at a user prompt; events before the first prompt are turn
+//! 0. A turn's time runs from its prompt to the end of its last event (a
+//! tool call's result, a subagent's last line); its cost is its responses'
+//! and its subagents'.
+
+use rusqlite::Connection;
+
+use super::hooks::{self, HookRun};
+use super::sessions::{self, Figures, Thread};
+
+/// What a session id or prefix names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    One(String),
+    Unknown,
+    /// Sorted; at most 20 listed.
+    Ambiguous(Vec<String>),
+}
+
+/// An exact session id, else the one session whose id starts with `prefix`.
+pub fn resolve(conn: &Connection, prefix: &str) -> rusqlite::Result<Resolved> {
+    let exact: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sessions WHERE session_id = ?1)",
+        [prefix],
+        |r| r.get(0),
+    )?;
+    if exact {
+        return Ok(Resolved::One(prefix.to_owned()));
+    }
+    let mut st = conn.prepare(
+        "SELECT DISTINCT session_id FROM sessions WHERE substr(session_id, 1, length(?1)) = ?1
+         ORDER BY session_id LIMIT 21",
+    )?;
+    let ids: Vec<String> = st
+        .query_map([prefix], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(match ids.len() {
+        0 => Resolved::Unknown,
+        1 => Resolved::One(ids.into_iter().next().unwrap_or_default()),
+        _ => Resolved::Ambiguous(ids),
+    })
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubagentTool {
+    pub tool_use_id: String,
+    pub tool: Option<String>,
+    pub input_summary: Option<String>,
+    pub started_at: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub is_error: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventKind {
+    Prompt {
+        text: Option<String>,
+    },
+    Response {
+        model: String,
+        input_tokens: u64,
+        output_tokens: u64,
+        cache_creation_tokens: u64,
+        cache_read_tokens: u64,
+        cost_picousd: Option<i64>,
+        stop_reason: Option<String>,
+    },
+    ToolCall {
+        tool_use_id: String,
+        tool: Option<String>,
+        mcp_server: Option<String>,
+        input_summary: Option<String>,
+        duration_ms: Option<i64>,
+        /// None: no result was written.
+        is_error: Option<bool>,
+        subagent_id: Option<String>,
+    },
+    Hook(HookRun),
+    Subagent {
+        thread: Box<Thread>,
+        /// The Task/Agent call that started it, if known.
+        task_tool_use_id: Option<String>,
+        description: Option<String>,
+        tool_calls: Vec<SubagentTool>,
+    },
+    Compaction {
+        trigger: Option<String>,
+        pre_tokens: Option<i64>,
+    },
+    Queue {
+        operation: String,
+        content: Option<String>,
+    },
+    ApiError {
+        status: Option<i64>,
+        error: Option<String>,
+        message: Option<String>,
+        retry_in_ms: Option<i64>,
+        retry_attempt: Option<i64>,
+        max_retries: Option<i64>,
+    },
+}
+
+impl EventKind {
+    pub fn key(&self) -> &'static str {
+        match self {
+            EventKind::Prompt { .. } => "prompt",
+            EventKind::Response { .. } => "response",
+            EventKind::ToolCall { .. } => "tool_call",
+            EventKind::Hook(_) => "hook",
+            EventKind::Subagent { .. } => "subagent",
+            EventKind::Compaction { .. } => "compaction",
+            EventKind::Queue { .. } => "queue",
+            EventKind::ApiError { .. } => "api_error",
+        }
+    }
+
+    fn rank(&self) -> u8 {
+        match self {
+            EventKind::Prompt { .. } => 0,
+            EventKind::Compaction { .. } => 1,
+            EventKind::Response { .. } => 2,
+            EventKind::ApiError { .. } => 3,
+            EventKind::ToolCall { .. } => 4,
+            EventKind::Subagent { .. } => 5,
+            EventKind::Hook(_) => 6,
+            EventKind::Queue { .. } => 7,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub at: Option<i64>,
+    /// 0 before the first prompt.
+    pub turn: usize,
+    /// None for the main thread.
+    pub agent_id: Option<String>,
+    pub kind: EventKind,
+    line_id: i64,
+}
+
+impl Event {
+    /// When the event was over (a call's result, a subagent's last line).
+    pub fn end_at(&self) -> Option<i64> {
+        match &self.kind {
+            EventKind::ToolCall {
+                duration_ms: Some(d),
+                ..
+            } => self.at.map(|a| a + d.max(&0)),
+            EventKind::Subagent { thread, .. } => thread.last_at.max(self.at),
+            _ => self.at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Turn {
+    pub turn: usize,
+    pub prompt: Option<String>,
+    pub started_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub responses: u64,
+    pub tool_calls: u64,
+    pub tool_errors: u64,
+    pub cost_picousd: i128,
+    pub unpriced_responses: u64,
+}
+
+impl Turn {
+    pub fn duration_ms(&self) -> Option<i64> {
+        Some(self.ended_at? - self.started_at?)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Totals {
+    /// The whole session, subagents included (prompts: main thread).
+    pub figures: Figures,
+    pub first_at: Option<i64>,
+    pub last_at: Option<i64>,
+    pub turns: u64,
+    pub subagents: u64,
+    pub hook_runs: u64,
+    pub hook_failures: u64,
+    pub queue_operations: u64,
+    pub api_errors: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ShowReport {
+    pub session_id: String,
+    pub project: Option<String>,
+    pub title: Option<String>,
+    pub events: Vec<Event>,
+    pub turns: Vec<Turn>,
+    pub totals: Totals,
+}
+
+fn main_thread(col: &str) -> String {
+    format!("coalesce({col}, '') = ''")
+}
+
+pub fn run(conn: &Connection, session_id: &str) -> rusqlite::Result<ShowReport> {
+    let threads = sessions::load_threads(conn, Some(session_id))?;
+    let row = sessions::group(threads)
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let mut events: Vec<Event> = Vec::new();
+    let ev = |at, agent_id: Option<String>, line_id, kind| Event {
+        at,
+        turn: 0,
+        agent_id: agent_id.filter(|a: &String| !a.is_empty()),
+        kind,
+        line_id,
+    };
+
+    let mut st = conn.prepare(&format!(
+        "SELECT m.line_id, m.at, m.text_preview FROM messages m
+         WHERE m.session_id = ?1 AND {} AND m.type = 'user' AND m.is_meta = 0 AND m.is_compact_summary = 0
+           AND NOT EXISTS (SELECT 1 FROM content_blocks c WHERE c.line_id = m.line_id AND c.type = 'tool_result')",
+        main_thread("m.agent_id")
+    ))?;
+    let mut rows = st.query([session_id])?;
+    while let Some(r) = rows.next()? {
+        events.push(ev(
+            r.get(1)?,
+            None,
+            r.get(0)?,
+            EventKind::Prompt { text: r.get(2)? },
+        ));
+    }
+
+    let mut st = conn.prepare(&format!(
+        "SELECT coalesce(r.first_line_id, 0), r.at, r.model, r.input_tokens, r.output_tokens,
+                r.cache_creation_5m_tokens + r.cache_creation_1h_tokens, r.cache_read_tokens,
+                r.cost_picousd, r.stop_reason
+         FROM responses r WHERE r.session_id = ?1 AND {}",
+        main_thread("r.agent_id")
+    ))?;
+    let mut rows = st.query([session_id])?;
+    while let Some(r) = rows.next()? {
+        let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
+        let kind = EventKind::Response {
+            model: r.get(2)?,
+            input_tokens: n(3)?,
+            output_tokens: n(4)?,
+            cache_creation_tokens: n(5)?,
+            cache_read_tokens: n(6)?,
+            cost_picousd: r.get(7)?,
+            stop_reason: r.get(8)?,
+        };
+        events.push(ev(r.get(1)?, None, r.get(0)?, kind));
+    }
+
+    // tool calls of every thread: the main thread's are events, the
+    // subagents' go into their subagent event
+    let mut st = conn.prepare(
+        "SELECT t.tool_use_id, coalesce(t.agent_id, ''), coalesce(t.use_line_id, 0), t.started_at,
+                t.name, t.mcp_server, t.input_summary, t.duration_ms, t.result_line_id IS NOT NULL,
+                t.is_error, t.subagent_id
+         FROM tool_calls t WHERE t.session_id = ?1 ORDER BY t.started_at, t.use_line_id",
+    )?;
+    let mut rows = st.query([session_id])?;
+    let mut sub_tools: Vec<(String, SubagentTool)> = Vec::new();
+    let mut task_calls: Vec<(String, String, Option<String>)> = Vec::new();
+    while let Some(r) = rows.next()? {
+        let agent: String = r.get(1)?;
+        let has_result: bool = r.get(8)?;
+        let is_error = has_result.then_some(r.get::<_, Option<i64>>(9)?.unwrap_or(0) != 0);
+        let tool_use_id: String = r.get(0)?;
+        let duration_ms = r.get::<_, Option<i64>>(7)?.filter(|d| *d >= 0);
+        if agent.is_empty() {
+            let subagent_id: Option<String> = r.get(10)?;
+            if let Some(s) = &subagent_id {
+                task_calls.push((s.clone(), tool_use_id.clone(), r.get(6)?));
+            }
+            let kind = EventKind::ToolCall {
+                tool_use_id,
+                tool: r.get(4)?,
+                mcp_server: r.get(5)?,
+                input_summary: r.get(6)?,
+                duration_ms,
+                is_error,
+                subagent_id,
+            };
+            events.push(ev(r.get(3)?, None, r.get(2)?, kind));
+        } else {
+            sub_tools.push((
+                agent,
+                SubagentTool {
+                    tool_use_id,
+                    tool: r.get(4)?,
+                    input_summary: r.get(6)?,
+                    started_at: r.get(3)?,
+                    duration_ms,
+                    is_error,
+                },
+            ));
+        }
+    }
+
+    for t in &row.subagents {
+        let task = task_calls.iter().find(|(a, _, _)| *a == t.agent_id);
+        let kind = EventKind::Subagent {
+            thread: Box::new(t.clone()),
+            task_tool_use_id: task.map(|(_, id, _)| id.clone()),
+            description: task.and_then(|(_, _, d)| d.clone()),
+            tool_calls: sub_tools
+                .iter()
+                .filter(|(a, _)| *a == t.agent_id)
+                .map(|(_, c)| c.clone())
+                .collect(),
+        };
+        events.push(ev(t.first_at, Some(t.agent_id.clone()), i64::MAX, kind));
+    }
+
+    for h in hooks::load_runs(conn, Some(session_id))? {
+        events.push(ev(h.at, h.agent_id.clone(), h.line_id, EventKind::Hook(h)));
+    }
+
+    let mut st = conn.prepare(
+        "SELECT e.line_id, e.at, e.agent_id, e.subtype, e.compact_trigger, e.compact_pre_tokens,
+                e.content_preview, e.retry_in_ms, e.retry_attempt, e.max_retries
+         FROM system_events e WHERE e.session_id = ?1 AND e.subtype IN ('compact_boundary', 'api_error')",
+    )?;
+    let mut rows = st.query([session_id])?;
+    while let Some(r) = rows.next()? {
+        let subtype: String = r.get(3)?;
+        let kind = if subtype == "compact_boundary" {
+            EventKind::Compaction {
+                trigger: r.get(4)?,
+                pre_tokens: r.get(5)?,
+            }
+        } else {
+            EventKind::ApiError {
+                status: None,
+                error: None,
+                message: r.get(6)?,
+                retry_in_ms: r.get(7)?,
+                retry_attempt: r.get(8)?,
+                max_retries: r.get(9)?,
+            }
+        };
+        events.push(ev(r.get(1)?, r.get(2)?, r.get(0)?, kind));
+    }
+
+    let mut st = conn.prepare(
+        "SELECT m.line_id, m.at, m.agent_id, m.api_error_status, m.error, m.text_preview
+         FROM messages m WHERE m.session_id = ?1 AND m.is_api_error = 1",
+    )?;
+    let mut rows = st.query([session_id])?;
+    while let Some(r) = rows.next()? {
+        let kind = EventKind::ApiError {
+            status: r.get(3)?,
+            error: r.get(4)?,
+            message: r.get(5)?,
+            retry_in_ms: None,
+            retry_attempt: None,
+            max_retries: None,
+        };
+        events.push(ev(r.get(1)?, r.get(2)?, r.get(0)?, kind));
+    }
+
+    let mut st = conn.prepare(
+        "SELECT q.line_id, q.at, q.operation, q.content_preview FROM queue_operations q WHERE q.session_id = ?1",
+    )?;
+    let mut rows = st.query([session_id])?;
+    while let Some(r) = rows.next()? {
+        let kind = EventKind::Queue {
+            operation: r.get(2)?,
+            content: r.get(3)?,
+        };
+        events.push(ev(r.get(1)?, None, r.get(0)?, kind));
+    }
+
+    events.sort_by(|a, b| {
+        (a.at.is_none(), a.at, a.kind.rank(), a.line_id, a.end_at()).cmp(&(
+            b.at.is_none(),
+            b.at,
+            b.kind.rank(),
+            b.line_id,
+            b.end_at(),
+        ))
+    });
+    let turns = number_turns(&mut events);
+    let mut totals = Totals {
+        figures: row.figures.clone(),
+        first_at: row.first_at,
+        last_at: row.last_at,
+        turns: turns.iter().filter(|t| t.turn > 0).count() as u64,
+        subagents: row.subagents.len() as u64,
+        ..Default::default()
+    };
+    for e in &events {
+        match &e.kind {
+            EventKind::Hook(h) => {
+                totals.hook_runs += u64::from(h.is_run);
+                totals.hook_failures += u64::from(h.outcome.is_failure());
+            }
+            EventKind::Queue { .. } => totals.queue_operations += 1,
+            EventKind::ApiError { .. } => totals.api_errors += 1,
+            _ => {}
+        }
+    }
+    Ok(ShowReport {
+        session_id: row.session_id,
+        project: row.project,
+        title: row.title,
+        events,
+        turns,
+        totals,
+    })
+}
+
+/// Give each event its turn and sum the turns.
+fn number_turns(events: &mut [Event]) -> Vec<Turn> {
+    let mut turns: Vec<Turn> = Vec::new();
+    for e in events.iter_mut() {
+        if let EventKind::Prompt { text } = &e.kind {
+            turns.push(Turn {
+                turn: turns.iter().filter(|t| t.turn > 0).count() + 1,
+                prompt: text.clone(),
+                started_at: e.at,
+                ..Default::default()
+            });
+        } else if turns.is_empty() {
+            turns.push(Turn {
+                turn: 0,
+                started_at: e.at,
+                ..Default::default()
+            });
+        }
+        let Some(t) = turns.last_mut() else { continue };
+        e.turn = t.turn;
+        t.started_at = t.started_at.or(e.at);
+        t.ended_at = t.ended_at.max(e.end_at());
+        match &e.kind {
+            EventKind::Response { cost_picousd, .. } => {
+                t.responses += 1;
+                match cost_picousd {
+                    Some(c) => t.cost_picousd += i128::from(*c),
+                    None => t.unpriced_responses += 1,
+                }
+            }
+            EventKind::ToolCall { is_error, .. } => {
+                t.tool_calls += 1;
+                t.tool_errors += u64::from(*is_error == Some(true));
+            }
+            EventKind::Subagent { thread, .. } => {
+                let f = &thread.figures;
+                t.responses += f.responses;
+                t.tool_calls += f.tool_calls;
+                t.tool_errors += f.tool_errors;
+                t.cost_picousd += f.cost_picousd;
+                t.unpriced_responses += f.unpriced_responses;
+            }
+            _ => {}
+        }
+    }
+    turns
+}

@@ -1,0 +1,885 @@
+//! `sessions`, `show`, `tools`, `hooks` and `blocks` on the hand-made
+//! fixtures, against answers worked out by hand (fixtures/README.md lists
+//! what each fixture holds).
+//!
+//! Costs (Sonnet 4.5: $3 in, $15 out per MTok; the basic fixture's are in
+//! tests/cost.rs):
+//!   reports/ sess-blocks-a001: msg_r1 1000 in 2000 out = 0.003 + 0.030 = 0.033
+//!                              msg_r2 1000 in 1000 out = 0.003 + 0.015 = 0.018
+//!                              msg_r3 2000 in 1000 out = 0.006 + 0.015 = 0.021
+//!                              msg_r4 1000 in    0 out = 0.003              -> 0.075
+//!            sess-blocks-b002: msg_r5 10000 in 2000 out = 0.03 + 0.03  = 0.06
+//!                              msg_r6  5000 in 4000 out = 0.015 + 0.06 = 0.075 -> 0.135
+
+mod common;
+
+use common::Env;
+use serde_json::{Value, json};
+
+fn run_json(env: &Env, args: &[&str]) -> Value {
+    let out = env.cmd().args(args).arg("--json").assert().success();
+    serde_json::from_slice(&out.get_output().stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {:?}", out.get_output()))
+}
+
+fn stdout(env: &Env, args: &[&str]) -> String {
+    let out = env.cmd().args(args).assert().success();
+    String::from_utf8_lossy(&out.get_output().stdout).to_string()
+}
+
+fn rows(v: &Value) -> &Vec<Value> {
+    v["rows"].as_array().expect("rows")
+}
+
+fn ids(v: &Value) -> Vec<&str> {
+    rows(v)
+        .iter()
+        .map(|r| r["session_id"].as_str().unwrap())
+        .collect()
+}
+
+// ---------------------------------------------------------------- sessions
+
+#[test]
+fn sessions_on_the_basic_fixture() {
+    let env = Env::with_fixture("basic");
+    let v = run_json(&env, &["sessions", "--tz", "UTC"]);
+    // newest first: the resumed session (2026-03-02) before the main one
+    assert_eq!(ids(&v), vec!["sess-resume-0002", "sess-main-0001"]);
+    let main = &rows(&v)[1];
+    assert_eq!(main["project"], "/home/u/app");
+    assert_eq!(main["title"], "Parser fix", "custom-title wins");
+    assert_eq!(main["started_at"], "2026-03-01T10:00:00.000Z");
+    // the legacy agent file of this session wrote its line at 11:00
+    assert_eq!(main["ended_at"], "2026-03-01T11:00:00.000Z");
+    assert_eq!(main["duration_ms"], 3_600_000);
+    assert_eq!(main["has_main_thread"], true);
+    // u1 only: u2, u3, u5 are tool results, u4 a compact summary; the
+    // subagent's "Find callers" is not a user prompt of the session
+    assert_eq!(main["user_prompts"], 1);
+    // msg_A, B, C, G (main) + msg_E, msg_F (subagents); <synthetic> is not one
+    assert_eq!(main["responses"], 6);
+    assert_eq!(main["tool_calls"], 4);
+    assert_eq!(main["tool_errors"], 1);
+    assert_eq!(main["subagents"], 2);
+    assert_eq!(main["compactions"], 1);
+    assert_eq!(
+        main["models"],
+        json!([
+            "claude-3-5-haiku-20241022",
+            "claude-haiku-4-5-20251001",
+            "claude-sonnet-4-5-20250929"
+        ])
+    );
+    // 10+15+3+20+30+7 in, 40+80+7+60+25+9 out, 1000+500 writes,
+    // 2000+3000+3500+4000+1500 reads
+    assert_eq!(main["input_tokens"], 85);
+    assert_eq!(main["output_tokens"], 221);
+    assert_eq!(main["cache_creation_tokens"], 1500);
+    assert_eq!(main["cache_read_tokens"], 14000);
+    assert_eq!(main["total_tokens"], 15806);
+    // = cost --by-session for it: 0.0349956 - msg_D's 0.0012
+    assert_eq!(main["cost_usd"], "0.0337956");
+    let subs = main["subagent_sessions"].as_array().unwrap();
+    assert_eq!(subs.len(), 2);
+    assert_eq!(subs[0]["agent_id"], "a1b2c3d");
+    assert_eq!(subs[0]["session_id"], "sess-main-0001");
+    assert_eq!(subs[0]["parent_session_id"], "sess-main-0001");
+    assert_eq!(subs[0]["title"], "Find callers", "its first prompt");
+    assert_eq!(subs[0]["started_at"], "2026-03-01T10:02:01.000Z");
+    assert_eq!(subs[0]["duration_ms"], 19_000);
+    assert_eq!(subs[0]["user_prompts"], 1);
+    assert_eq!(subs[0]["responses"], 1);
+    assert_eq!(subs[0]["tool_calls"], 1);
+    assert_eq!(subs[0]["cost_usd"], "0.000305");
+    assert_eq!(subs[1]["agent_id"], "c8d9b115");
+    assert_eq!(subs[1]["title"], Value::Null);
+    assert_eq!(subs[1]["duration_ms"], 0);
+    assert_eq!(subs[1]["cost_usd"], "0.0000416");
+
+    let resume = &rows(&v)[0];
+    assert_eq!(resume["title"], "continue please", "first prompt");
+    assert_eq!(resume["duration_ms"], 9_000);
+    assert_eq!(resume["user_prompts"], 1);
+    // msg_B's copy belongs to the session that wrote it first
+    assert_eq!(resume["responses"], 1);
+    assert_eq!(resume["tool_calls"], 0);
+    assert_eq!(resume["cost_usd"], "0.0012");
+    assert_eq!(resume["subagent_sessions"], json!([]));
+
+    assert_eq!(v["total"]["sessions"], 2);
+    assert_eq!(v["total"]["subagents"], 2);
+    assert_eq!(v["total"]["user_prompts"], 2);
+    assert_eq!(v["total"]["responses"], 7);
+    assert_eq!(v["total"]["cost_usd"], "0.0349956");
+    assert_eq!(v["sort"], "start");
+    assert_eq!(v["tz"], "UTC");
+}
+
+#[test]
+fn a_day_boundary_in_the_zone_splits_a_session() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    // sess-main-0001 runs 10:00Z-11:00Z on 2026-03-01. In +13:59 that is
+    // 23:59 on March 1 to 00:59 on March 2: it belongs to both days.
+    let s = |args: &[&str]| {
+        let v = run_json(&env, args);
+        ids(&v).into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let plus = ["--tz", "+13:59", "--no-ingest"];
+    let utc = ["--tz", "UTC", "--no-ingest"];
+    fn q<'a>(day: &[&'a str], tz: &[&'a str]) -> Vec<&'a str> {
+        [&["sessions"][..], day, tz].concat()
+    }
+    assert_eq!(
+        s(&q(&["--since", "2026-03-02"], &plus)),
+        vec!["sess-resume-0002", "sess-main-0001"]
+    );
+    assert_eq!(
+        s(&q(&["--until", "2026-03-01"], &plus)),
+        vec!["sess-main-0001"]
+    );
+    // in UTC it is all on March 1
+    assert_eq!(
+        s(&q(&["--since", "2026-03-02"], &utc)),
+        vec!["sess-resume-0002"]
+    );
+    assert_eq!(
+        s(&q(&["--until", "2026-03-01"], &utc)),
+        vec!["sess-main-0001"]
+    );
+    // the table shows local times
+    let t = stdout(&env, &["sessions", "--tz", "+13:59", "--no-ingest"]);
+    assert!(t.contains("2026-03-01 23:59"), "{t}");
+    let t = stdout(&env, &["sessions", "--tz", "UTC", "--no-ingest"]);
+    assert!(
+        t.contains("2026-03-01 10:00") && t.contains("Parser fix"),
+        "{t}"
+    );
+    assert!(t.contains("└ a1b2c3d"), "subagents are nested: {t}");
+}
+
+#[test]
+fn sessions_titles_sorting_limits_and_paris_midnight() {
+    let env = Env::with_fixture("reports");
+    let v = run_json(&env, &["sessions", "--tz", "UTC"]);
+    assert_eq!(ids(&v), vec!["sess-blocks-b002", "sess-blocks-a001"]);
+    let (b, a) = (&rows(&v)[0], &rows(&v)[1]);
+    assert_eq!(a["title"], "Blocks and tools", "ai-title");
+    assert_eq!(
+        b["title"], "Fixing the midnight bug",
+        "a summary whose leaf is in the session beats the first prompt"
+    );
+    // 08:10:00 -> 13:00:03
+    assert_eq!(a["duration_ms"], 17_403_000);
+    // prompts: 3 (the isMeta line, the tool results and the compact
+    // summary are not prompts)
+    assert_eq!(a["user_prompts"], 3);
+    assert_eq!(a["responses"], 4, "the rate-limit <synthetic> line is not");
+    assert_eq!(a["tool_calls"], 12);
+    assert_eq!(a["tool_errors"], 3);
+    assert_eq!(a["compactions"], 1);
+    assert_eq!(a["cost_usd"], "0.075");
+    assert_eq!(b["duration_ms"], 3_610_000);
+    assert_eq!(b["cost_usd"], "0.135");
+    assert_eq!(v["total"]["cost_usd"], "0.21");
+
+    let order = |sort: &str| {
+        let v = run_json(&env, &["sessions", "--sort", sort, "--no-ingest"]);
+        ids(&v).into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    assert_eq!(order("cost"), vec!["sess-blocks-b002", "sess-blocks-a001"]);
+    assert_eq!(
+        order("duration"),
+        vec!["sess-blocks-a001", "sess-blocks-b002"]
+    );
+    assert_eq!(order("start"), vec!["sess-blocks-b002", "sess-blocks-a001"]);
+    let v = run_json(&env, &["sessions", "--sort", "duration", "--limit", "1"]);
+    assert_eq!(ids(&v), vec!["sess-blocks-a001"]);
+    assert_eq!(
+        v["total"]["cost_usd"], "0.075",
+        "totals are of the rows shown"
+    );
+    assert_eq!(v["limit"], 1);
+
+    // Paris is UTC+1 in March: session b runs 23:30 on March 10 to 00:30 on
+    // March 11 there
+    let paris = |day: &[&str]| {
+        let args = [&["sessions", "--tz", "Europe/Paris"][..], day].concat();
+        let v = run_json(&env, &args);
+        ids(&v).into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    assert_eq!(paris(&["--since", "2026-03-11"]), vec!["sess-blocks-b002"]);
+    assert_eq!(
+        paris(&["--until", "2026-03-10"]),
+        vec!["sess-blocks-b002", "sess-blocks-a001"]
+    );
+    let v = run_json(&env, &["sessions", "--tz", "UTC", "--since", "2026-03-11"]);
+    assert_eq!(rows(&v).len(), 0);
+    assert_eq!(v["total"]["sessions"], 0);
+    assert_eq!(v["total"]["cost_usd"], "0");
+    let v = run_json(&env, &["sessions", "--project", "nowhere"]);
+    assert_eq!(rows(&v).len(), 0);
+    let v = run_json(&env, &["sessions", "--project", "U/WEB"]);
+    assert_eq!(rows(&v).len(), 2, "--project is case-insensitive like cost");
+
+    let csv = stdout(&env, &["sessions", "--csv", "--sort", "cost"]);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("session_id,agent_id,parent_session_id,project,title,started_at"));
+    assert!(
+        lines[1].starts_with(
+            "sess-blocks-b002,,,/home/u/web,Fixing the midnight bug,2026-03-10T22:30:00.000Z"
+        ),
+        "{csv}"
+    );
+    assert!(lines[1].ends_with(",0.135,0"), "{csv}");
+    assert_eq!(lines.len(), 3);
+}
+
+// -------------------------------------------------------------------- show
+
+fn show(env: &Env, id: &str) -> Value {
+    run_json(env, &["show", id, "--tz", "UTC"])
+}
+
+fn events<'a>(v: &'a Value, kind: &str) -> Vec<&'a Value> {
+    v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .collect()
+}
+
+#[test]
+fn show_a_session_as_a_timeline() {
+    let env = Env::with_fixture("reports");
+    let v = show(&env, "sess-blocks-a");
+    assert_eq!(v["session_id"], "sess-blocks-a001");
+    assert_eq!(v["title"], "Blocks and tools");
+    assert_eq!(v["project"], "/home/u/web");
+    let all = v["events"].as_array().unwrap();
+    // 3 prompts, 4 responses, 12 tool calls, 4 hook runs (the fmt.sh
+    // progress start pairs with its result), 2 API errors, 2 queue
+    // operations, 1 compaction
+    assert_eq!(all.len(), 28);
+    let kinds: Vec<&str> = all.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(&kinds[..3], &["prompt", "response", "tool_call"]);
+    // times never go backwards
+    let times: Vec<&str> = all.iter().map(|e| e["at"].as_str().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+
+    let prompts = events(&v, "prompt");
+    assert_eq!(prompts.len(), 3);
+    assert_eq!(prompts[0]["text"], "run the tests");
+    assert_eq!(prompts[0]["at"], "2026-03-10T08:10:00.000Z");
+    assert_eq!(prompts[2]["turn"], 3);
+
+    let r = events(&v, "response");
+    assert_eq!(r.len(), 4);
+    assert_eq!(r[0]["model"], "claude-sonnet-4-5-20250929");
+    assert_eq!(r[0]["input_tokens"], 1000);
+    assert_eq!(r[0]["output_tokens"], 2000);
+    assert_eq!(r[0]["total_tokens"], 3000);
+    assert_eq!(r[0]["cost_usd"], "0.033");
+    assert_eq!(r[0]["stop_reason"], "tool_use");
+    assert_eq!(r[3]["at"], "2026-03-10T13:00:00.000Z");
+    assert_eq!(r[3]["turn"], 3);
+
+    let tools = events(&v, "tool_call");
+    assert_eq!(tools.len(), 12);
+    // the ten Bash calls start together; shortest first
+    assert_eq!(tools[0]["tool"], "Bash");
+    assert_eq!(tools[0]["tool_use_id"], "toolu_b1");
+    assert_eq!(tools[0]["input_summary"], "cargo test part1");
+    assert_eq!(tools[0]["duration_ms"], 100);
+    assert_eq!(tools[0]["is_error"], false);
+    assert_eq!(tools[2]["is_error"], true, "part3 failed");
+    let mcp = tools
+        .iter()
+        .find(|t| t["tool_use_id"] == "toolu_m2")
+        .unwrap();
+    assert_eq!(mcp["mcp_server"], "github");
+    assert_eq!(mcp["duration_ms"], 3000);
+    assert_eq!(mcp["is_error"], true);
+    assert_eq!(mcp["turn"], 2);
+
+    let hooks = events(&v, "hook");
+    let outcomes: Vec<(&str, &str)> = hooks
+        .iter()
+        .map(|h| {
+            (
+                h["command"].as_str().unwrap(),
+                h["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            ("fmt.sh", "success"),
+            ("fmt.sh", "success"),
+            ("check.sh", "blocking_error"),
+            ("guard.sh", "blocking_error"),
+        ]
+    );
+    assert_eq!(hooks[2]["output"], "tests failing");
+    assert_eq!(hooks[2]["duration_ms"], 500);
+
+    let errs = events(&v, "api_error");
+    assert_eq!(errs.len(), 2);
+    assert_eq!(errs[0]["retry_in_ms"], 2000);
+    assert_eq!(errs[0]["retry_attempt"], 1);
+    assert_eq!(errs[0]["max_retries"], 10);
+    assert_eq!(errs[1]["status"], 429);
+    assert_eq!(errs[1]["error"], "rate_limit");
+    assert_eq!(errs[1]["message"], "API Error: 429 rate limited");
+
+    let q = events(&v, "queue");
+    assert_eq!(
+        (q[0]["operation"].clone(), q[0]["content"].clone()),
+        (json!("enqueue"), json!("and docs"))
+    );
+    let c = events(&v, "compaction");
+    assert_eq!(
+        (c[0]["trigger"].clone(), c[0]["pre_tokens"].clone()),
+        (json!("auto"), json!(150000))
+    );
+
+    // turns: from the prompt to the end of the turn's last event
+    let turns: Vec<(u64, u64, u64, u64, u64, Value)> = v["turns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["turn"].as_u64().unwrap(),
+                t["duration_ms"].as_u64().unwrap(),
+                t["responses"].as_u64().unwrap(),
+                t["tool_calls"].as_u64().unwrap(),
+                t["tool_errors"].as_u64().unwrap(),
+                t["cost_usd"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        turns,
+        vec![
+            // 08:10:00 -> the stop-hook summary at 08:11:01
+            (1, 61_000, 2, 10, 2, json!("0.051")),
+            // 09:10:00 -> the rate-limit message at 09:10:20
+            (2, 20_000, 1, 2, 1, json!("0.021")),
+            // 12:59:50 -> the compaction at 13:00:03
+            (3, 13_000, 1, 0, 0, json!("0.003")),
+        ]
+    );
+
+    let t = &v["totals"];
+    assert_eq!(t["turns"], 3);
+    assert_eq!(t["user_prompts"], 3);
+    assert_eq!(t["responses"], 4);
+    assert_eq!(t["tool_calls"], 12);
+    assert_eq!(t["tool_errors"], 3);
+    assert_eq!(t["hook_runs"], 4);
+    assert_eq!(t["hook_failures"], 2);
+    assert_eq!(t["api_errors"], 2);
+    assert_eq!(t["queue_operations"], 2);
+    assert_eq!(t["compactions"], 1);
+    assert_eq!(t["subagents"], 0);
+    assert_eq!(t["duration_ms"], 17_403_000);
+    assert_eq!(t["total_tokens"], 9000);
+    assert_eq!(t["cost_usd"], "0.075");
+
+    let table = stdout(&env, &["show", "sess-blocks-a001", "--tz", "UTC"]);
+    for want in ["“run the tests”", "✗ error", "retry 1/10", "03-10 12:59:50"] {
+        assert!(table.contains(want), "{want}: {table}");
+    }
+    let csv = stdout(&env, &["show", "sess-blocks-a001", "--csv"]);
+    assert!(csv.starts_with("at,turn,agent_id,kind,detail,duration_ms,total_tokens,cost_usd\r\n"));
+    assert_eq!(csv.lines().count(), 29);
+}
+
+#[test]
+fn show_links_subagents_to_their_task_call() {
+    let env = Env::with_fixture("basic");
+    let v = show(&env, "sess-m");
+    assert_eq!(v["session_id"], "sess-main-0001");
+    let task = events(&v, "tool_call")
+        .into_iter()
+        .find(|t| t["tool"] == "Task")
+        .unwrap()
+        .clone();
+    assert_eq!(task["subagent_id"], "a1b2c3d");
+    assert_eq!(task["duration_ms"], 30_000);
+    let subs = events(&v, "subagent");
+    assert_eq!(subs.len(), 2);
+    let s = subs[0];
+    assert_eq!(s["agent_id"], "a1b2c3d");
+    assert_eq!(s["task_tool_use_id"], "toolu_task1");
+    assert_eq!(s["description"], "explore");
+    assert_eq!(s["started_at"], "2026-03-01T10:02:01.000Z");
+    assert_eq!(s["duration_ms"], 19_000);
+    assert_eq!(s["responses"], 1);
+    assert_eq!(s["cost_usd"], "0.000305");
+    assert_eq!(s["tool_calls"], 1);
+    assert_eq!(s["tools"][0]["tool_use_id"], "toolu_grep1");
+    assert_eq!(s["tools"][0]["duration_ms"], 1000);
+    assert_eq!(s["tools"][0]["is_error"], false);
+    // the legacy warmup agent has no Task call
+    assert_eq!(subs[1]["agent_id"], "c8d9b115");
+    assert_eq!(subs[1]["task_tool_use_id"], Value::Null);
+    // only the main thread's responses and calls are events of their own
+    assert_eq!(events(&v, "response").len(), 4);
+    assert_eq!(events(&v, "tool_call").len(), 3);
+    // the stop-hook summary lists two hooks and one error: not attributed
+    let hooks = events(&v, "hook");
+    let stop: Vec<(Value, Value, Value)> = hooks
+        .iter()
+        .filter(|h| h["event"] == "Stop")
+        .map(|h| {
+            (
+                h["command"].clone(),
+                h["outcome"].clone(),
+                h["is_run"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        stop,
+        vec![
+            (Value::Null, json!("blocking_error"), json!(false)),
+            (json!("notify.sh"), json!("no_result"), json!(true)),
+            (json!("gate.sh"), json!("no_result"), json!(true)),
+        ]
+    );
+    let t = &v["totals"];
+    assert_eq!(t["responses"], 6);
+    assert_eq!(t["tool_calls"], 4);
+    assert_eq!(t["subagents"], 2);
+    assert_eq!(t["queue_operations"], 2);
+    assert_eq!(t["cost_usd"], "0.0337956");
+    // one prompt: one turn, which carries every cost of the session
+    assert_eq!(v["turns"].as_array().unwrap().len(), 1);
+    assert_eq!(v["turns"][0]["cost_usd"], "0.0337956");
+    assert_eq!(v["turns"][0]["responses"], 6);
+}
+
+#[test]
+fn show_refuses_unknown_and_ambiguous_prefixes() {
+    let env = Env::with_fixture("basic");
+    let out = env.cmd().args(["show", "sess-"]).assert().code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("more than one session")
+            && err.contains("sess-main-0001")
+            && err.contains("sess-resume-0002"),
+        "{err}"
+    );
+    assert!(out.get_output().stdout.is_empty());
+    let out = env
+        .cmd()
+        .args(["show", "nope", "--no-ingest"])
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("no session id starts with \"nope\""), "{err}");
+    // an exact id works even when it prefixes nothing else
+    assert_eq!(
+        show(&env, "sess-resume-0002")["totals"]["cost_usd"],
+        "0.0012"
+    );
+    // "%" is not a wildcard
+    env.cmd()
+        .args(["show", "%", "--no-ingest"])
+        .assert()
+        .code(1);
+    env.cmd().args(["show"]).assert().code(2);
+}
+
+// ------------------------------------------------------------------- tools
+
+fn find<'a>(v: &'a Value, key: &str, name: &str) -> &'a Value {
+    rows(v)
+        .iter()
+        .find(|r| r[key] == name)
+        .unwrap_or_else(|| panic!("no {key} {name}: {v}"))
+}
+
+#[test]
+fn tools_error_rates_and_percentiles() {
+    let env = Env::with_fixture("reports");
+    let v = run_json(&env, &["tools"]);
+    let names: Vec<&str> = rows(&v)
+        .iter()
+        .map(|r| r["tool"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            "Bash",
+            "Read",
+            "mcp__github__create_issue",
+            "mcp__github__list_issues"
+        ]
+    );
+    // Bash: durations 100, 200, ..., 1000 ms; calls 3 and 7 failed.
+    // Nearest rank: p50 = the 5th of 10 = 500, p95 = the 10th = 1000.
+    let bash = find(&v, "tool", "Bash");
+    assert_eq!(bash["calls"], 10);
+    assert_eq!(bash["errors"], 2);
+    assert_eq!(bash["error_rate"], 0.2);
+    assert_eq!(bash["p50_ms"], 500);
+    assert_eq!(bash["p95_ms"], 1000);
+    assert_eq!(bash["sessions"], 1);
+    assert_eq!(bash["mcp_server"], Value::Null);
+    assert_eq!(bash["no_result"], 0);
+    // Read never got its result
+    let read = find(&v, "tool", "Read");
+    assert_eq!(
+        (
+            read["calls"].clone(),
+            read["no_result"].clone(),
+            read["p50_ms"].clone()
+        ),
+        (json!(1), json!(1), Value::Null)
+    );
+    let list = find(&v, "tool", "mcp__github__list_issues");
+    assert_eq!(list["mcp_server"], "github");
+    assert_eq!(list["error_rate"], 1.0);
+    let servers = v["mcp_servers"].as_array().unwrap();
+    assert_eq!(servers.len(), 1);
+    let gh = &servers[0];
+    assert_eq!(gh["mcp_server"], "github");
+    assert_eq!(gh["calls"], 2);
+    assert_eq!(gh["errors"], 1);
+    assert_eq!(gh["error_rate"], 0.5);
+    // 2000 and 3000: p50 rank 1, p95 rank 2
+    assert_eq!(gh["p50_ms"], 2000);
+    assert_eq!(gh["p95_ms"], 3000);
+    // all 12 durations: p50 rank 6 = 600, p95 rank 12 = 3000; 3/13 errors
+    let t = &v["total"];
+    assert_eq!(t["calls"], 13);
+    assert_eq!(t["errors"], 3);
+    assert_eq!(t["error_rate"], 0.2308);
+    assert_eq!(t["p50_ms"], 600);
+    assert_eq!(t["p95_ms"], 3000);
+    assert_eq!(t["sessions"], 2);
+    assert_eq!(v["percentiles"], "nearest-rank");
+
+    let v = run_json(&env, &["tools", "--by-project", "--no-ingest"]);
+    assert!(rows(&v).iter().all(|r| r["project"] == "/home/u/web"));
+    let v = run_json(&env, &["tools", "--since", "2026-03-11", "--tz", "UTC"]);
+    assert_eq!(rows(&v).len(), 0);
+    // 22:30Z-23:30Z is March 11 in Tokyo: only Read
+    let v = run_json(
+        &env,
+        &["tools", "--since", "2026-03-11", "--tz", "Asia/Tokyo"],
+    );
+    assert_eq!(find(&v, "tool", "Read")["calls"], 1);
+    assert_eq!(rows(&v).len(), 1);
+
+    let csv = stdout(&env, &["tools", "--csv"]);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "kind,tool,mcp_server,calls,errors,error_rate,no_result,p50_ms,p95_ms,sessions"
+    );
+    assert_eq!(lines[1], "tool,Bash,,10,2,0.2,0,500,1000,1");
+    assert_eq!(lines[5], "mcp_server,,github,2,1,0.5,0,2000,3000,1");
+    let table = stdout(&env, &["tools"]);
+    assert!(
+        table.contains("20.0%") && table.contains("MCP server"),
+        "{table}"
+    );
+}
+
+#[test]
+fn tools_on_the_basic_fixture_count_each_call_once() {
+    let env = Env::with_fixture("basic");
+    let v = run_json(&env, &["tools"]);
+    // toolu_edit1 is copied into the resumed session: still one call
+    let edit = find(&v, "tool", "Edit");
+    assert_eq!(
+        (
+            edit["calls"].clone(),
+            edit["errors"].clone(),
+            edit["error_rate"].clone()
+        ),
+        (json!(1), json!(1), json!(1.0))
+    );
+    assert_eq!(edit["p50_ms"], 1250);
+    assert_eq!(find(&v, "tool", "Task")["p95_ms"], 30_000);
+    // 1000, 1250, 2500, 30000: p50 rank 2, p95 rank 4
+    assert_eq!(v["total"]["calls"], 4);
+    assert_eq!(v["total"]["error_rate"], 0.25);
+    assert_eq!(v["total"]["p50_ms"], 1250);
+    assert_eq!(v["total"]["p95_ms"], 30_000);
+    assert_eq!(v["mcp_servers"], json!([]));
+}
+
+// ------------------------------------------------------------------- hooks
+
+#[test]
+fn hooks_per_event_and_command() {
+    let env = Env::with_fixture("basic");
+    let v = run_json(&env, &["hooks"]);
+    type Counts = (Value, Value, u64, u64, u64, u64, u64, u64);
+    let got: Vec<Counts> = rows(&v)
+        .iter()
+        .map(|r| {
+            let n = |k: &str| r[k].as_u64().unwrap();
+            (
+                r["event"].clone(),
+                r["command"].clone(),
+                n("runs"),
+                n("successes"),
+                n("non_blocking_errors"),
+                n("blocking_errors"),
+                n("prevented_continuations"),
+                n("no_result"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (json!("PostToolUse"), json!("fmt.sh"), 1, 0, 1, 0, 0, 0),
+            (json!("PostToolUse"), json!("lint.sh"), 1, 1, 0, 0, 0, 0),
+            // a progress start with no result (callbacks never write one)
+            (json!("PreToolUse"), json!("callback"), 1, 0, 0, 0, 0, 1),
+            // the stop-hook summary: 1 error and a prevented continuation
+            // among two hooks, which one is not written
+            (json!("Stop"), Value::Null, 0, 0, 0, 1, 1, 0),
+            (json!("Stop"), json!("gate.sh"), 1, 0, 0, 0, 0, 1),
+            (json!("Stop"), json!("notify.sh"), 1, 0, 0, 0, 0, 1),
+        ]
+    );
+    let fmt = &rows(&v)[0];
+    assert_eq!(fmt["last_failure"], "formatter crashed");
+    assert_eq!(fmt["last_failure_at"], "2026-03-01T10:00:10.300Z");
+    assert_eq!(
+        (fmt["p50_ms"].clone(), fmt["p95_ms"].clone()),
+        (json!(7), json!(7))
+    );
+    assert_eq!(rows(&v)[3]["last_failure"], "gate said no");
+    assert_eq!(rows(&v)[5]["p50_ms"], 120);
+    // durations 42, 7, 120, 30: p50 rank 2 = 30, p95 rank 4 = 120
+    let t = &v["total"];
+    assert_eq!(t["runs"], 5);
+    assert_eq!(t["p50_ms"], 30);
+    assert_eq!(t["p95_ms"], 120);
+}
+
+#[test]
+fn hooks_blocking_errors_and_a_named_stop_hook() {
+    let env = Env::with_fixture("reports");
+    let v = run_json(&env, &["hooks"]);
+    assert_eq!(rows(&v).len(), 3);
+    let fmt = find(&v, "command", "fmt.sh");
+    // a progress start + its success is one run; 40 and 60 ms
+    assert_eq!(
+        (fmt["runs"].clone(), fmt["successes"].clone()),
+        (json!(2), json!(2))
+    );
+    assert_eq!(
+        (fmt["p50_ms"].clone(), fmt["p95_ms"].clone()),
+        (json!(40), json!(60))
+    );
+    assert_eq!(fmt["last_failure"], Value::Null);
+    let guard = find(&v, "command", "guard.sh");
+    assert_eq!(guard["event"], "PreToolUse");
+    assert_eq!(guard["blocking_errors"], 1);
+    assert_eq!(guard["last_failure"], "denied: gh issue");
+    // a summary that lists one hook: its error is that hook's
+    let check = find(&v, "command", "check.sh");
+    assert_eq!(check["event"], "Stop");
+    assert_eq!(
+        (
+            check["runs"].clone(),
+            check["blocking_errors"].clone(),
+            check["prevented_continuations"].clone()
+        ),
+        (json!(1), json!(1), json!(0))
+    );
+    assert_eq!(check["last_failure"], "tests failing");
+    assert_eq!(check["p50_ms"], 500);
+    let v = run_json(&env, &["hooks", "--until", "2026-03-09"]);
+    assert_eq!(rows(&v).len(), 0);
+    assert_eq!(v["total"]["runs"], 0);
+    let csv = stdout(&env, &["hooks", "--csv"]);
+    assert!(csv.starts_with("event,command,runs,successes,non_blocking_errors,blocking_errors,prevented_continuations,no_result,p50_ms,p95_ms,last_failure_at,last_failure\r\n"));
+    assert!(
+        csv.contains("PreToolUse,guard.sh,1,0,0,1,0,0,,,2026-03-10T09:10:05.500Z,denied: gh issue"),
+        "{csv}"
+    );
+    assert!(stdout(&env, &["hooks"]).contains("denied: gh issue"));
+}
+
+// ------------------------------------------------------------------ blocks
+
+#[test]
+fn blocks_are_five_hours_from_the_floored_hour() {
+    let env = Env::with_fixture("reports");
+    let v = run_json(&env, &["blocks", "--tz", "UTC"]);
+    let got: Vec<(Value, Value, u64, u64, Value, Value)> = rows(&v)
+        .iter()
+        .map(|b| {
+            (
+                b["start_at"].clone(),
+                b["end_at"].clone(),
+                b["responses"].as_u64().unwrap(),
+                b["total_tokens"].as_u64().unwrap(),
+                b["cost_usd"].clone(),
+                b["burn_rate_usd_per_hour"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            // msg_r1 08:10:05, r2 08:11:00, r3 09:10:05: 08:00-13:00,
+            // $0.072 over exactly one hour of activity
+            (
+                json!("2026-03-10T08:00:00.000Z"),
+                json!("2026-03-10T13:00:00.000Z"),
+                3,
+                8000,
+                json!("0.072"),
+                json!("0.072")
+            ),
+            // msg_r4 at exactly 13:00:00.000 starts the next block; alone, no rate
+            (
+                json!("2026-03-10T13:00:00.000Z"),
+                json!("2026-03-10T18:00:00.000Z"),
+                1,
+                1000,
+                json!("0.003"),
+                Value::Null
+            ),
+            // after a gap of more than 5 h: 22:30:10 floors to 22:00
+            (
+                json!("2026-03-10T22:00:00.000Z"),
+                json!("2026-03-11T03:00:00.000Z"),
+                2,
+                21000,
+                json!("0.135"),
+                json!("0.135")
+            ),
+        ]
+    );
+    let b = &rows(&v)[0];
+    assert_eq!(b["active"], false);
+    assert_eq!(b["first_response_at"], "2026-03-10T08:10:05.000Z");
+    assert_eq!(b["last_response_at"], "2026-03-10T09:10:05.000Z");
+    assert_eq!(b["active_ms"], 3_600_000);
+    assert_eq!(b["projected_cost_usd"], Value::Null);
+    assert_eq!(b["models"], json!(["claude-sonnet-4-5-20250929"]));
+    assert_eq!(b["input_tokens"], 4000);
+    assert_eq!(b["output_tokens"], 4000);
+    // blocks keep their edges under a range: the last one overlaps March 11
+    let v = run_json(&env, &["blocks", "--since", "2026-03-11", "--tz", "UTC"]);
+    assert_eq!(rows(&v).len(), 1);
+    assert_eq!(rows(&v)[0]["start_at"], "2026-03-10T22:00:00.000Z");
+    // these are long over
+    let v = run_json(&env, &["blocks", "--active"]);
+    assert_eq!(rows(&v).len(), 0);
+    let t = stdout(&env, &["blocks", "--tz", "Europe/Paris"]);
+    assert!(
+        t.contains("2026-03-10 23:00") && t.contains("No active block"),
+        "{t}"
+    );
+    let csv = stdout(&env, &["blocks", "--csv"]);
+    assert!(csv.contains("2026-03-10T13:00:00.000Z,2026-03-10T18:00:00.000Z,false,1,1000,0,0,0,1000,0.003,,,claude-sonnet-4-5-20250929"), "{csv}");
+}
+
+#[test]
+fn every_report_refuses_csv_with_json() {
+    let env = Env::with_fixture("basic");
+    for cmd in [
+        vec!["sessions"],
+        vec!["show", "sess-main-0001"],
+        vec!["tools"],
+        vec!["hooks"],
+        vec!["blocks"],
+    ] {
+        env.cmd()
+            .args(&cmd)
+            .args(["--csv", "--json", "--no-ingest"])
+            .assert()
+            .code(1);
+        env.cmd().args(&cmd).arg("--help").assert().success();
+    }
+    env.cmd()
+        .args(["sessions", "--tz", "Mars/Olympus"])
+        .assert()
+        .code(1);
+}
+
+// ------------------------------------------------------------------ corpus
+
+#[test]
+fn every_report_runs_on_the_public_corpus() {
+    let shared = require_shared!();
+    let env = Env::new();
+    std::fs::remove_dir(env.projects()).unwrap();
+    std::os::unix::fs::symlink(shared.join("corpus/public"), env.projects()).unwrap();
+    env.ingest();
+    for args in [
+        vec!["sessions"],
+        vec!["sessions", "--sort", "cost", "--csv"],
+        vec!["sessions", "--sort", "duration", "--limit", "5"],
+        vec!["tools"],
+        vec!["tools", "--by-project", "--csv"],
+        vec!["hooks"],
+        vec!["hooks", "--csv"],
+        vec!["blocks"],
+        vec!["blocks", "--csv"],
+    ] {
+        let out = env
+            .cmd()
+            .args(&args)
+            .args(["--no-ingest", "--tz", "UTC"])
+            .assert()
+            .success();
+        assert!(!out.get_output().stdout.is_empty(), "{args:?}");
+    }
+    let sessions = run_json(&env, &["sessions", "--no-ingest"]);
+    assert!(rows(&sessions).len() > 50, "{}", rows(&sessions).len());
+    let tools = run_json(&env, &["tools", "--no-ingest"]);
+    let calls: u64 = rows(&tools)
+        .iter()
+        .map(|r| r["calls"].as_u64().unwrap())
+        .sum();
+    assert_eq!(calls, tools["total"]["calls"].as_u64().unwrap());
+    run_json(&env, &["hooks", "--no-ingest"]);
+    let blocks = run_json(&env, &["blocks", "--no-ingest"]);
+    // blocks never overlap and last 5 hours
+    let edges: Vec<(String, String)> = rows(&blocks)
+        .iter()
+        .map(|b| {
+            (
+                b["start_at"].as_str().unwrap().to_owned(),
+                b["end_at"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(edges.windows(2).all(|w| w[0].1 <= w[1].0), "{edges:?}");
+    // every session shows, and its totals agree with its sessions row
+    for row in rows(&sessions) {
+        let id = row["session_id"].as_str().unwrap();
+        let v = run_json(&env, &["show", id, "--no-ingest"]);
+        assert_eq!(v["session_id"], id);
+        for k in ["responses", "tool_calls", "cost_usd", "user_prompts"] {
+            assert_eq!(v["totals"][k], row[k], "{id} {k}");
+        }
+    }
+    let first = rows(&sessions)[0]["session_id"].as_str().unwrap();
+    env.cmd()
+        .args(["show", first, "--no-ingest"])
+        .assert()
+        .success();
+    env.cmd()
+        .args(["show", first, "--csv", "--no-ingest"])
+        .assert()
+        .success();
+}
