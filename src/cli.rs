@@ -91,6 +91,16 @@ pub enum Command {
   observatory blocks --active
   observatory blocks --json | jq '.rows[] | select(.active)'")]
     Blocks(BlocksArgs),
+    /// Follow running sessions live: a view for people, NDJSON events for scripts
+    #[command(after_help = "Examples:
+  observatory watch                       # live view (Ctrl-C to stop)
+  observatory watch --json | jq -c 'select(.event == \"response\") | {model, cost_usd}'
+  observatory watch --project myapp --replay --json > events.ndjson
+
+Events (one JSON object per line, flushed per line): ready, session_start, message, response,
+response_update, tool_call, tool_result, hook, progress, queue_operation, compaction, malformed_line.
+Every event has event, session_id, agent_id, project and timestamp (null where a line has none).")]
+    Watch(WatchArgs),
     /// Show the price table in effect (built-in plus your overrides)
     #[command(after_help = "Examples:
   observatory pricing
@@ -271,6 +281,22 @@ pub struct PricingArgs {
     /// List models in the database that have no price; exit 1 if there are any
     #[arg(long)]
     pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Also emit events for what the catch-up ingest at start reads
+    #[arg(long)]
+    pub replay: bool,
+    /// Only this session (id or prefix)
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+    /// Only projects whose path contains this
+    #[arg(long, value_name = "TEXT")]
+    pub project: Option<String>,
+    /// How often to look for changes where the OS file watcher is not available
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub poll_interval_ms: u64,
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@ pub struct Settings {
     pub quiet: bool,
     /// Draw a progress bar (stderr is a terminal, not --json or -q).
     pub progress: bool,
+    /// stdout is a terminal (live views redraw; otherwise scripts read it).
+    pub stdout_tty: bool,
 }
 
 impl Settings {
@@ -44,6 +46,7 @@ impl Settings {
             json: g.json,
             quiet: g.quiet,
             progress: !g.json && !g.quiet && std::io::stderr().is_terminal(),
+            stdout_tty: std::io::stdout().is_terminal(),
         }
     }
 }

@@ -10,6 +10,7 @@ mod pricing;
 mod report;
 mod store;
 mod transcript;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -47,6 +48,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tools(args) => cmd::tools::run(args, &settings),
         Command::Hooks(args) => cmd::hooks::run(args, &settings),
         Command::Blocks(args) => cmd::blocks::run(args, &settings),
+        Command::Watch(args) => cmd::watch::run(args, &settings),
         Command::Pricing(args) => cmd::pricing::run(args, &settings),
         Command::Reprice => cmd::pricing::reprice(&settings),
         Command::Schema => {

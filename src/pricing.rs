@@ -87,6 +87,12 @@ impl Cost {
     }
 }
 
+/// picoUSD (10^-12) to an exact decimal in plain notation, trailing zeros
+/// dropped: how every amount leaves observatory.
+pub fn usd(picousd: i128) -> Decimal {
+    Decimal::from_i128_with_scale(picousd, 12).normalize()
+}
+
 /// Why a table could not be loaded or a response could not be priced.
 #[derive(Debug, thiserror::Error)]
 pub enum PricingError {

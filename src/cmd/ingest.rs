@@ -33,7 +33,10 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
         &mut store,
         &settings.roots,
         &prices,
-        &Options { full: args.full },
+        &Options {
+            full: args.full,
+            ..Default::default()
+        },
         &mut progress,
     )
     .with_context(|| format!("ingest into {} failed", settings.db.display()));

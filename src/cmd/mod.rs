@@ -10,6 +10,7 @@ pub mod sessions;
 pub mod show;
 pub mod status;
 pub mod tools;
+pub mod watch;
 
 use anyhow::{Context, Result};
 

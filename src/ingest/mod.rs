@@ -50,6 +50,8 @@ const DERIVED_TABLES: &[&str] = &[
 pub struct Options {
     /// Re-derive every table from the stored raw lines first.
     pub full: bool,
+    /// Collect live events (for `watch`) in `Summary::events`.
+    pub events: bool,
 }
 
 /// What `ingest --json` prints. Invariant:
@@ -70,6 +72,9 @@ pub struct Summary {
     pub warnings: u64,
     pub rebuilt_lines: u64,
     pub elapsed_ms: u64,
+    /// Live events, in the order rows were stored (only with `Options::events`).
+    #[serde(skip)]
+    pub events: Vec<serde_json::Value>,
 }
 
 /// What ingest tells its caller while it runs (the caller prints).
@@ -181,6 +186,9 @@ pub fn run(
         .collect();
     let mut files: HashMap<usize, FileRef> = HashMap::new();
     let mut writer = Writer::new(&store.conn, prices)?;
+    if opts.events {
+        writer.events = Some(Vec::new());
+    }
     let result = std::thread::scope(|scope| -> Result<()> {
         let (tx, rx) = sync_channel::<Msg>(2);
         scope.spawn(move || {
@@ -213,6 +221,7 @@ pub fn run(
                             file: file.display.clone(),
                             line,
                             message: "last line has no newline and is not a complete JSON object yet; held back until the file grows".into(),
+                            held_back: true,
                         });
                     }
                     writer.write_batch(&file, *batch)?;
@@ -248,6 +257,7 @@ pub fn run(
         &chrono::Utc::now().to_rfc3339(),
     )?;
 
+    summary.events = writer.events.take().unwrap_or_default();
     let c = writer.counts;
     summary.lines_read = c.lines_read;
     summary.records_by_type = c.records_by_type;

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Map, Value, json};
 
 use super::reader::{Batch, Cursor};
 use crate::pricing::{PriceTable, Usage};
@@ -34,6 +35,9 @@ pub struct Notice {
     pub file: String,
     pub line: u64,
     pub message: String,
+    /// An incomplete last line waiting for its newline: normal while Claude
+    /// Code is writing, so `watch` does not report it.
+    pub held_back: bool,
 }
 
 #[derive(Default, Clone)]
@@ -75,8 +79,10 @@ pub struct Writer<'c> {
     projects: HashMap<String, i64>,
     session_projects: HashMap<String, Option<i64>>,
     in_tx: bool,
-    /// New response keys as they are stored (for watch events).
-    pub new_response_keys: Vec<String>,
+    /// Live events (watch): collected only when Some.
+    pub events: Option<Vec<Value>>,
+    /// Sessions known to exist (watch: to tell a session's start).
+    known_sessions: std::collections::HashSet<(String, String)>,
 }
 
 fn b(v: bool) -> i64 {
@@ -104,8 +110,57 @@ impl<'c> Writer<'c> {
             projects,
             session_projects: HashMap::new(),
             in_tx: false,
-            new_response_keys: Vec::new(),
+            events: None,
+            known_sessions: Default::default(),
         })
+    }
+
+    /// Collect an event, if events are wanted. `fields` is an object.
+    fn emit(&mut self, kind: &str, env: Option<&Envelope>, fields: Value) {
+        let Some(events) = self.events.as_mut() else {
+            return;
+        };
+        let mut m = Map::new();
+        m.insert("event".into(), json!(kind));
+        if let Some(env) = env {
+            m.insert("session_id".into(), json!(env.session_id));
+            m.insert("agent_id".into(), json!(env.agent_id));
+            m.insert("project".into(), json!(env.cwd));
+            m.insert(
+                "timestamp".into(),
+                json!(env.timestamp_ms.map(crate::transcript::format_timestamp)),
+            );
+        }
+        if let Value::Object(f) = fields {
+            m.extend(f);
+        }
+        events.push(Value::Object(m));
+    }
+
+    fn wants_events(&self) -> bool {
+        self.events.is_some()
+    }
+
+    /// Emit `session_start` before the first line of a session not yet stored.
+    fn session_start_event(&mut self, env: &Envelope) -> rusqlite::Result<()> {
+        let Some(sid) = env.session_id.clone() else {
+            return Ok(());
+        };
+        let key = (sid, env.agent_id.clone().unwrap_or_default());
+        if self.known_sessions.contains(&key) {
+            return Ok(());
+        }
+        let stored: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT 1 FROM sessions WHERE session_id = ?1 AND agent_id = ?2")?
+            .query_row([&key.0, &key.1], |r| r.get(0))
+            .optional()?;
+        let fresh = stored.is_none() && !self.sessions.contains_key(&key);
+        self.known_sessions.insert(key);
+        if fresh {
+            self.emit("session_start", Some(env), json!({"slug": env.slug}));
+        }
+        Ok(())
     }
 
     pub fn begin(&mut self) -> rusqlite::Result<()> {
@@ -200,10 +255,16 @@ impl<'c> Writer<'c> {
                         "INSERT INTO lines(file_id, line_no, byte_offset, byte_len, type, status, error, at) VALUES (?1, ?2, ?3, ?4, NULL, 'malformed', ?5, NULL)",
                     )?
                     .execute(params![file.id, line_no as i64, offset as i64, len as i64, error])?;
+                self.emit(
+                    "malformed_line",
+                    None,
+                    json!({"file": file.display, "line": line_no, "error": error}),
+                );
                 self.notices.push(Notice {
                     file: file.display.clone(),
                     line: line_no,
                     message: format!("malformed line ({error}); kept raw, skipped"),
+                    held_back: false,
                 });
                 return Ok(());
             }
@@ -227,6 +288,7 @@ impl<'c> Writer<'c> {
                 file: file.display.clone(),
                 line: line_no,
                 message: w.clone(),
+                held_back: false,
             });
         }
         let warnings = if record.warnings.is_empty() {
@@ -255,6 +317,9 @@ impl<'c> Writer<'c> {
 
     fn model_record(&mut self, line_id: i64, r: Record) -> rusqlite::Result<()> {
         let env = &r.env;
+        if self.wants_events() {
+            self.session_start_event(env)?;
+        }
         self.note_session(&r);
         match &r.body {
             Body::Message(m) => {
@@ -265,6 +330,11 @@ impl<'c> Writer<'c> {
                     self.add_response(line_id, env, m, u);
                 }
                 if self.insert_message(line_id, &r, Some(m))? {
+                    if self.wants_events() {
+                        let fields = json!({"type": r.line_type, "uuid": env.uuid, "role": m.role, "model": m.model,
+                            "text": m.text_preview, "is_meta": env.is_meta, "is_api_error": m.is_api_error});
+                        self.emit("message", Some(env), fields);
+                    }
                     self.insert_blocks(line_id, env, m)?;
                 }
             }
@@ -292,6 +362,13 @@ impl<'c> Writer<'c> {
                             s.retry_attempt,
                             s.max_retries
                         ])?;
+                    if env.subtype.as_deref() == Some("compact_boundary") {
+                        let fields = json!({"uuid": env.uuid, "trigger": s.compact_trigger, "pre_tokens": s.compact_pre_tokens});
+                        self.emit("compaction", Some(env), fields);
+                    } else if self.wants_events() {
+                        let fields = json!({"type": "system", "subtype": env.subtype, "uuid": env.uuid, "text": s.content_preview});
+                        self.emit("message", Some(env), fields);
+                    }
                     self.system_hooks(line_id, env, s)?;
                 }
             }
@@ -316,6 +393,9 @@ impl<'c> Writer<'c> {
                             p.tool_name,
                             p.elapsed_ms
                         ])?;
+                    let fields = json!({"uuid": env.uuid, "kind": p.kind, "tool_use_id": env.tool_use_id,
+                        "parent_tool_use_id": env.parent_tool_use_id, "status": p.status});
+                    self.emit("progress", Some(env), fields);
                     if p.kind.as_deref() == Some("hook_progress") {
                         let hook = HookRow {
                             source: "progress",
@@ -369,6 +449,11 @@ impl<'c> Writer<'c> {
                         content_preview,
                         *content_bytes as i64
                     ])?;
+                self.emit(
+                    "queue_operation",
+                    Some(env),
+                    json!({"operation": operation, "content": content_preview}),
+                );
             }
             Body::Summary { summary, leaf_uuid } => {
                 self.conn
@@ -505,26 +590,39 @@ impl<'c> Writer<'c> {
                             line_id,
                             env.timestamp_ms
                         ])?;
+                    let fields = json!({"tool_use_id": id, "tool": blk.tool_name, "mcp_server": server, "input_summary": blk.input_summary});
+                    self.emit("tool_call", Some(env), fields);
                 }
                 "tool_result" => {
-                    self.conn
+                    let done = self
+                        .conn
                         .prepare_cached(
                             "INSERT INTO tool_calls(tool_use_id, session_id, agent_id, result_line_id, finished_at, is_error, subagent_id)
                              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                              ON CONFLICT(tool_use_id) DO UPDATE SET result_line_id = excluded.result_line_id,
                                finished_at = excluded.finished_at, is_error = excluded.is_error,
                                subagent_id = coalesce(excluded.subagent_id, subagent_id)
-                             WHERE result_line_id IS NULL",
+                             WHERE result_line_id IS NULL
+                             RETURNING name, duration_ms",
                         )?
-                        .execute(params![
-                            id,
-                            env.session_id,
-                            env.agent_id,
-                            line_id,
-                            env.timestamp_ms,
-                            b(blk.is_error.unwrap_or(false)),
-                            m.result_agent_id
-                        ])?;
+                        .query_row(
+                            params![
+                                id,
+                                env.session_id,
+                                env.agent_id,
+                                line_id,
+                                env.timestamp_ms,
+                                b(blk.is_error.unwrap_or(false)),
+                                m.result_agent_id
+                            ],
+                            |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<i64>>(1)?)),
+                        )
+                        .optional()?;
+                    if let Some((tool, duration_ms)) = done {
+                        let fields = json!({"tool_use_id": id, "tool": tool, "is_error": blk.is_error.unwrap_or(false),
+                            "duration_ms": duration_ms, "subagent_id": m.result_agent_id});
+                        self.emit("tool_result", Some(env), fields);
+                    }
                 }
                 _ => {}
             }
@@ -587,7 +685,7 @@ impl<'c> Writer<'c> {
     }
 
     fn insert_hook(
-        &self,
+        &mut self,
         line_id: i64,
         seq: i64,
         env: &Envelope,
@@ -617,6 +715,12 @@ impl<'c> Writer<'c> {
                 h.error_count,
                 h.prevented_continuation.map(b)
             ])?;
+        if self.wants_events() {
+            let fields = json!({"source": h.source, "hook_event": h.event, "name": h.name, "command": h.command,
+                "tool_use_id": h.tool_use_id, "outcome": h.outcome, "exit_code": h.exit_code,
+                "duration_ms": h.duration_ms, "output": h.output, "seq": seq});
+            self.emit("hook", Some(env), fields);
+        }
         Ok(())
     }
 
@@ -812,6 +916,17 @@ impl<'c> Writer<'c> {
             };
             let f = r.figures;
             let model = r.model.clone().unwrap_or_else(|| "?".to_owned());
+            let before: Option<[i64; 6]> = if self.wants_events() {
+                self.conn
+                    .prepare_cached(
+                        "SELECT input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
+                                cache_read_tokens, web_search_requests FROM responses WHERE key = ?1",
+                    )?
+                    .query_row([&key], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?]))
+                    .optional()?
+            } else {
+                None
+            };
             let row = self
                 .conn
                 .prepare_cached(
@@ -866,13 +981,52 @@ impl<'c> Writer<'c> {
                     ],
                     StoredResponse::from_row,
                 )?;
-            if row.line_count == r.line_count {
+            let is_new = row.line_count == r.line_count;
+            if is_new {
                 self.counts.responses_new += 1;
-                self.new_response_keys.push(key);
             } else {
                 self.counts.responses_updated += 1;
             }
-            price_response(self.conn, self.prices, &row)?;
+            let cost = price_response(self.conn, self.prices, &row)?;
+            if self.wants_events() {
+                let u = &row.usage;
+                let now = [
+                    u.input_tokens,
+                    u.output_tokens,
+                    u.cache_creation_5m_tokens,
+                    u.cache_creation_1h_tokens,
+                    u.cache_read_tokens,
+                    u.web_search_requests,
+                ]
+                .map(|v| v as i64);
+                let kind = match before {
+                    None => "response",
+                    Some(old) if old != now => "response_update",
+                    Some(_) => continue,
+                };
+                let path: Option<String> = match project {
+                    Some(id) => self
+                        .conn
+                        .prepare_cached("SELECT path FROM projects WHERE id = ?1")?
+                        .query_row([id], |r| r.get(0))
+                        .optional()?,
+                    None => None,
+                };
+                let env = Envelope {
+                    session_id: r.session_id.clone(),
+                    agent_id: r.agent_id.clone(),
+                    timestamp_ms: row.at,
+                    cwd: path,
+                    ..Default::default()
+                };
+                let fields = json!({
+                    "message_id": r.message_id, "model": row.model,
+                    "input_tokens": now[0], "output_tokens": now[1], "cache_creation_5m_tokens": now[2],
+                    "cache_creation_1h_tokens": now[3], "cache_read_tokens": now[4], "web_search_requests": now[5],
+                    "cost_usd": cost.map(|c| crate::pricing::usd(i128::from(c)).to_string()),
+                });
+                self.emit(kind, Some(&env), fields);
+            }
         }
         Ok(())
     }
@@ -928,12 +1082,13 @@ impl StoredResponse {
 pub const STORED_RESPONSE_COLUMNS: &str = "id, model, at, input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
     cache_read_tokens, web_search_requests, fast, us_only, line_count";
 
-/// Compute and store one response's cost (NULL when its model has no price).
+/// Compute and store one response's cost (NULL when its model has no price);
+/// returns it in picoUSD.
 pub fn price_response(
     conn: &Connection,
     prices: &PriceTable,
     r: &StoredResponse,
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<Option<i64>> {
     let date =
         r.at.and_then(chrono::DateTime::from_timestamp_millis)
             .map(|t| t.date_naive());
@@ -944,7 +1099,7 @@ pub fn price_response(
             cost.as_ref().map(|c| c.picousd),
             cost.as_ref().map(|c| c.priced_as.as_str())
         ])?;
-    Ok(())
+    Ok(cost.map(|c| c.picousd))
 }
 
 struct LegacyHook {

@@ -170,16 +170,13 @@ impl TimeRange {
 /// picoUSD (10^-12) to an exact decimal in plain notation, trailing zeros
 /// dropped.
 pub fn usd(picousd: i128) -> Decimal {
-    Decimal::from_i128_with_scale(picousd, 12).normalize()
+    crate::pricing::usd(picousd)
 }
 
 /// A UTC instant (epoch ms) as RFC 3339 with milliseconds:
 /// `2026-03-01T10:00:00.000Z` (how the reports' JSON writes times).
 pub fn rfc3339(ms: i64) -> String {
-    DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
+    crate::transcript::format_timestamp(ms)
 }
 
 /// Nearest-rank percentile of ascending `sorted` values: the smallest value

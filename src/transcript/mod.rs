@@ -331,6 +331,14 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
         .map(|t| t.and_utc().timestamp_millis())
 }
 
+/// The inverse of `parse_timestamp`: RFC 3339 UTC with milliseconds.
+pub fn format_timestamp(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
 /// Shorten text for previews, on a char boundary.
 pub fn preview(s: &str) -> String {
     let s = s.trim();

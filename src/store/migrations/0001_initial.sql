@@ -171,6 +171,7 @@ CREATE TABLE responses (
     priced_as                TEXT                -- the pricing entry used
 );
 CREATE INDEX responses_at ON responses(at);
+CREATE INDEX responses_session ON responses(session_id);
 
 -- Tool calls: each tool_use joined to its tool_result by id (a call copied
 -- into a resumed session counts once). subagent_id links a Task/Agent call

@@ -1,0 +1,386 @@
+//! `observatory watch`: a catch-up ingest, then every change to the
+//! transcripts goes through the same ingest path; each stored row becomes an
+//! event: NDJSON for scripts, a redrawn view for people.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use rusqlite::Connection;
+use serde_json::Value;
+
+use crate::cli::WatchArgs;
+use crate::config::Settings;
+use crate::ingest::{self, Observer, Options, writer::Notice};
+use crate::output::{self, table};
+use crate::report::{self, Zone};
+use crate::store::Store;
+use crate::watch::ChangeSource;
+
+/// Events kept for the view's tail.
+const TAIL: usize = 12;
+
+/// Ingest warnings while watching go to stderr (never into the NDJSON).
+struct Warnings {
+    quiet: bool,
+}
+
+impl Observer for Warnings {
+    fn notice(&mut self, n: &Notice) {
+        if !self.quiet && !n.held_back {
+            eprintln!("warning: {}:{}: {}", n.file, n.line, n.message);
+        }
+    }
+    fn warning(&mut self, message: &str) {
+        if !self.quiet {
+            eprintln!("warning: {message}");
+        }
+    }
+}
+
+pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
+    let prices = super::price_table(settings)?;
+    let mut store = Store::open(&settings.db)?;
+    super::ingest::warn_store(&store, settings);
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        // Ctrl-C / SIGTERM: finish the current pass (its transaction and
+        // cursors), then exit 0.
+        ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
+            .context("cannot install the Ctrl-C handler")?;
+    }
+    let ndjson = settings.json || !settings.stdout_tty;
+    let mut view = View::new(args, ndjson);
+    let mut warn = Warnings {
+        quiet: settings.quiet,
+    };
+    let opts = Options {
+        events: true,
+        ..Default::default()
+    };
+    let first = ingest::run(&mut store, &settings.roots, &prices, &opts, &mut warn)
+        .context("catch-up ingest")?;
+    if args.replay {
+        view.events(first.events)?;
+    }
+    let mut source = ChangeSource::new(
+        &settings.roots,
+        Duration::from_millis(args.poll_interval_ms.max(10)),
+    );
+    if let Some(why) = &source.polling_because
+        && !settings.quiet
+    {
+        eprintln!("watch: {why}; polling every {} ms", args.poll_interval_ms);
+    }
+    view.ready(&store.conn)?;
+    let mut last_draw = Instant::now();
+    while !stop.load(Ordering::SeqCst) {
+        if source.wait(Duration::from_millis(200)) {
+            let s = ingest::run(&mut store, &settings.roots, &prices, &opts, &mut warn)
+                .context("ingesting new lines")?;
+            view.events(s.events)?;
+            view.draw(&store.conn)?;
+            last_draw = Instant::now();
+        } else if last_draw.elapsed() >= Duration::from_secs(1) {
+            view.draw(&store.conn)?;
+            last_draw = Instant::now();
+        }
+    }
+    view.close()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+struct View {
+    ndjson: bool,
+    session: Option<String>,
+    project: Option<String>,
+    tail: std::collections::VecDeque<String>,
+    zone: Zone,
+}
+
+impl View {
+    fn new(args: &WatchArgs, ndjson: bool) -> View {
+        View {
+            ndjson,
+            session: args.session.clone(),
+            project: args.project.clone(),
+            tail: Default::default(),
+            zone: Zone::Local,
+        }
+    }
+
+    fn wanted(&self, e: &Value) -> bool {
+        let field = |k: &str| e.get(k).and_then(Value::as_str);
+        if let Some(s) = &self.session
+            && !field("session_id").is_some_and(|id| id.starts_with(s.as_str()))
+        {
+            return false;
+        }
+        if let Some(p) = &self.project
+            && !field("project").is_some_and(|path| path.to_lowercase().contains(&p.to_lowercase()))
+        {
+            return false;
+        }
+        true
+    }
+
+    fn events(&mut self, events: Vec<Value>) -> Result<()> {
+        for e in events {
+            if !self.wanted(&e) {
+                continue;
+            }
+            if self.ndjson {
+                let mut line = serde_json::to_string(&e)?;
+                line.push('\n');
+                output::emit(&line)?;
+            } else {
+                self.tail.push_back(describe(&e, &self.zone));
+                while self.tail.len() > TAIL {
+                    self.tail.pop_front();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn ready(&mut self, conn: &Connection) -> Result<()> {
+        if self.ndjson {
+            output::emit("{\"event\":\"ready\"}\n")?;
+            Ok(())
+        } else {
+            self.draw(conn)
+        }
+    }
+
+    fn close(&mut self) -> Result<()> {
+        if !self.ndjson {
+            output::emit("\n")?;
+        }
+        Ok(())
+    }
+
+    /// Redraw the whole view in place (cursor home, clear below).
+    fn draw(&mut self, conn: &Connection) -> Result<()> {
+        if self.ndjson {
+            return Ok(());
+        }
+        let now = report::now_ms();
+        let mut out = String::from("\x1b[H\x1b[2J");
+        let today_start = self.zone.start_of(self.zone.date(now));
+        let today: i64 = conn.query_row(
+            "SELECT coalesce(sum(cost_picousd), 0) FROM responses WHERE at >= ?1",
+            [today_start],
+            |r| r.get(0),
+        )?;
+        let q = report::blocks::BlocksQuery {
+            range: Default::default(),
+            project: self.project.clone(),
+            active_only: true,
+        };
+        let block = report::blocks::run(conn, &q, now)?
+            .rows
+            .into_iter()
+            .find(|b| b.active);
+        let block_text = match block {
+            Some(b) => format!(
+                "block {} ({} left{})",
+                super::cost::dollars(b.cost_picousd),
+                minutes((b.end_at - now).max(0)),
+                b.burn_rate_picousd_per_hour
+                    .map(|r| format!(", {}/h", super::cost::dollars(r)))
+                    .unwrap_or_default()
+            ),
+            None => "no active block".into(),
+        };
+        out.push_str(&format!(
+            "observatory watch · {} · today {} · {}\n\n",
+            self.zone.format(now, "%H:%M:%S"),
+            super::cost::dollars(i128::from(today)),
+            block_text
+        ));
+        let rows = active_sessions(conn, now, self)?;
+        if rows.is_empty() {
+            out.push_str("No session active in the last 30 minutes.\n");
+        } else {
+            let cols = [
+                table::text("Project"),
+                table::text("Session"),
+                table::text("Model"),
+                table::text("Last"),
+                table::num("Tokens"),
+                table::num("Cost"),
+                table::num("$/h 10m"),
+            ];
+            out.push_str(&table::render(&cols, &rows, &[], Some(80)));
+            out.push('\n');
+        }
+        out.push_str("\nRecent events\n");
+        for line in &self.tail {
+            out.push_str(line);
+            out.push('\n');
+        }
+        out.push_str("\nCtrl-C to stop\n");
+        output::emit(&out)?;
+        Ok(())
+    }
+}
+
+fn minutes(ms: i64) -> String {
+    let m = ms / 60_000;
+    format!("{}h{:02}m", m / 60, m % 60)
+}
+
+/// Sessions with activity in the last 30 minutes, busiest first.
+fn active_sessions(conn: &Connection, now: i64, view: &View) -> Result<Vec<Vec<String>>> {
+    let mut st = conn.prepare(
+        "SELECT s.session_id, coalesce(p.path, ''), coalesce(s.custom_title, s.ai_title, s.slug, ''), s.last_at,
+                (SELECT r.model FROM responses r WHERE r.session_id = s.session_id ORDER BY r.at DESC LIMIT 1),
+                (SELECT coalesce(sum(r.input_tokens + r.output_tokens + r.cache_creation_5m_tokens + r.cache_creation_1h_tokens + r.cache_read_tokens), 0)
+                   FROM responses r WHERE r.session_id = s.session_id),
+                (SELECT coalesce(sum(r.cost_picousd), 0) FROM responses r WHERE r.session_id = s.session_id),
+                (SELECT coalesce(sum(r.cost_picousd), 0) FROM responses r WHERE r.session_id = s.session_id AND r.at >= ?2)
+         FROM sessions s LEFT JOIN projects p ON p.id = s.project_id
+         WHERE s.agent_id = '' AND s.last_at >= ?1
+         ORDER BY s.last_at DESC LIMIT 8",
+    )?;
+    let rows = st.query_map([now - 30 * 60_000, now - 10 * 60_000], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, i64>(5)?,
+            r.get::<_, i64>(6)?,
+            r.get::<_, i64>(7)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, project, title, last, models, tokens, cost, recent) = row?;
+        if view
+            .session
+            .as_ref()
+            .is_some_and(|s| !id.starts_with(s.as_str()))
+            || view
+                .project
+                .as_ref()
+                .is_some_and(|p| !project.to_lowercase().contains(&p.to_lowercase()))
+        {
+            continue;
+        }
+        let name = project.rsplit('/').next().unwrap_or("").to_owned();
+        let session = if title.is_empty() {
+            id[..id.len().min(8)].to_owned()
+        } else {
+            title
+        };
+        out.push(vec![
+            name,
+            session,
+            short_model(&models.unwrap_or_default()),
+            view.zone.format(last, "%H:%M"),
+            output::thousands(tokens.max(0) as u64),
+            super::cost::dollars(i128::from(cost)),
+            super::cost::dollars(i128::from(recent) * 6),
+        ]);
+    }
+    Ok(out)
+}
+
+/// `claude-sonnet-4-5-20250929` -> `sonnet-4-5`.
+fn short_model(m: &str) -> String {
+    let m = m.strip_prefix("claude-").unwrap_or(m);
+    match m.rsplit_once('-') {
+        Some((head, date)) if date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit()) => {
+            head.to_owned()
+        }
+        _ => m.to_owned(),
+    }
+}
+
+/// One line of the view's event tail.
+fn describe(e: &Value, zone: &Zone) -> String {
+    let s = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("");
+    let at = e
+        .get("timestamp")
+        .and_then(Value::as_str)
+        .and_then(crate::transcript::parse_timestamp)
+        .map(|t| zone.format(t, "%H:%M:%S"))
+        .unwrap_or_else(|| "--:--:--".into());
+    let what = match s("event") {
+        "message" => format!("{} {}", s("type"), short(s("text"))),
+        "response" | "response_update" => format!(
+            "{} {} out {} {}",
+            s("event"),
+            s("model"),
+            e.get("output_tokens").and_then(Value::as_u64).unwrap_or(0),
+            e.get("cost_usd")
+                .and_then(Value::as_str)
+                .map(|c| format!("${c}"))
+                .unwrap_or_else(|| "unpriced".into())
+        ),
+        "tool_call" => format!("tool {} {}", s("tool"), short(s("input_summary"))),
+        "tool_result" => format!(
+            "done {} {}ms{}",
+            s("tool"),
+            e.get("duration_ms").and_then(Value::as_i64).unwrap_or(0),
+            if e.get("is_error").and_then(Value::as_bool) == Some(true) {
+                " ERROR"
+            } else {
+                ""
+            }
+        ),
+        "hook" => format!("hook {} {} {}", s("hook_event"), s("command"), s("outcome")),
+        "compaction" => format!("compaction {}", s("trigger")),
+        "queue_operation" => format!("queue {} {}", s("operation"), short(s("content"))),
+        "session_start" => "session started".into(),
+        "malformed_line" => format!(
+            "malformed line {}:{}",
+            s("file"),
+            e.get("line").and_then(Value::as_u64).unwrap_or(0)
+        ),
+        other => other.to_owned(),
+    };
+    let line = format!(
+        "{at} {} {what}",
+        &s("session_id")[..s("session_id").len().min(8)]
+    );
+    short_to(&line, 79)
+}
+
+fn short(s: &str) -> String {
+    short_to(&s.replace('\n', " "), 50)
+}
+
+fn short_to(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn short_models() {
+        assert_eq!(short_model("claude-sonnet-4-5-20250929"), "sonnet-4-5");
+        assert_eq!(short_model("claude-opus-4-7"), "opus-4-7");
+        assert_eq!(short_model("grok-4.5"), "grok-4.5");
+    }
+
+    #[test]
+    fn tail_lines_fit_80_columns() {
+        let e = json!({"event": "tool_call", "session_id": "0123456789abcdef", "timestamp": "2026-03-01T10:00:00.000Z",
+                       "tool": "Bash", "input_summary": "x".repeat(300)});
+        let line = describe(&e, &Zone::parse("UTC").unwrap());
+        assert!(line.chars().count() <= 80, "{line}");
+        assert!(line.starts_with("10:00:00 01234567 tool Bash"), "{line}");
+    }
+}
