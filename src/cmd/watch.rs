@@ -209,6 +209,7 @@ impl View {
                 table::text("Project"),
                 table::text("Session"),
                 table::text("Model"),
+                table::text("Started"),
                 table::text("Last"),
                 table::num("Tokens"),
                 table::num("Cost"),
@@ -241,7 +242,8 @@ fn active_sessions(conn: &Connection, now: i64, view: &View) -> Result<Vec<Vec<S
                 (SELECT coalesce(sum(r.input_tokens + r.output_tokens + r.cache_creation_5m_tokens + r.cache_creation_1h_tokens + r.cache_read_tokens), 0)
                    FROM responses r WHERE r.session_id = s.session_id),
                 (SELECT coalesce(sum(r.cost_picousd), 0) FROM responses r WHERE r.session_id = s.session_id),
-                (SELECT coalesce(sum(r.cost_picousd), 0) FROM responses r WHERE r.session_id = s.session_id AND r.at >= ?2)
+                (SELECT coalesce(sum(r.cost_picousd), 0) FROM responses r WHERE r.session_id = s.session_id AND r.at >= ?2),
+                s.first_at
          FROM sessions s LEFT JOIN projects p ON p.id = s.project_id
          WHERE s.agent_id = '' AND s.last_at >= ?1
          ORDER BY s.last_at DESC LIMIT 8",
@@ -256,11 +258,12 @@ fn active_sessions(conn: &Connection, now: i64, view: &View) -> Result<Vec<Vec<S
             r.get::<_, i64>(5)?,
             r.get::<_, i64>(6)?,
             r.get::<_, i64>(7)?,
+            r.get::<_, Option<i64>>(8)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, project, title, last, models, tokens, cost, recent) = row?;
+        let (id, project, title, last, models, tokens, cost, recent, first) = row?;
         if view
             .session
             .as_ref()
@@ -282,6 +285,7 @@ fn active_sessions(conn: &Connection, now: i64, view: &View) -> Result<Vec<Vec<S
             name,
             session,
             short_model(&models.unwrap_or_default()),
+            first.map(|t| view.zone.format(t, "%H:%M")).unwrap_or_default(),
             view.zone.format(last, "%H:%M"),
             output::thousands(tokens.max(0) as u64),
             super::cost::dollars(i128::from(cost)),
