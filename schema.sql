@@ -305,3 +305,99 @@ CREATE TABLE session_metadata (
     type       TEXT NOT NULL,
     value      TEXT
 );
+
+-- Spending limits (`observatory budget`): one row per budget. A budget caps
+-- the cost of the responses in its current period (a day, a week starting
+-- Monday, or a calendar month, cut in the --tz of `budget check`), optionally
+-- only for projects whose path contains `project` and for models matching
+-- `model` (as `cost --project` / `cost --model` match them). Written only by
+-- `budget set` and `budget rm`; ingest never touches it.
+CREATE TABLE budgets (
+    id              INTEGER PRIMARY KEY,
+    period          TEXT NOT NULL CHECK (period IN ('day', 'week', 'month')),
+    amount_picousd  INTEGER NOT NULL CHECK (amount_picousd > 0),
+    project         TEXT,               -- substring of the project path; NULL: every project
+    model           TEXT,               -- model id, pricing entry or prefix; NULL: every model
+    warn_at_percent INTEGER NOT NULL DEFAULT 80 CHECK (warn_at_percent BETWEEN 1 AND 100),
+    created_at      INTEGER NOT NULL
+);
+
+-- Views: stable names for common questions (`observatory query`). Times are
+-- kept as epoch ms (`at`, `started_at`, ...) and also given as RFC 3339 UTC
+-- text (`*_utc`); `day` is the UTC date. cost_usd is the exact decimal text
+-- of cost_picousd (plain notation, trailing zeros dropped; NULL: no price).
+
+-- Responses with their project path and exact cost.
+CREATE VIEW v_responses AS
+SELECT r.id, r.key, r.message_id, r.model, r.priced_as, r.session_id, r.agent_id,
+       p.path AS project,
+       r.at,
+       strftime('%Y-%m-%dT%H:%M:%fZ', r.at / 1000.0, 'unixepoch') AS at_utc,
+       date(r.at / 1000, 'unixepoch') AS day,
+       r.input_tokens, r.output_tokens, r.cache_creation_5m_tokens, r.cache_creation_1h_tokens,
+       r.cache_read_tokens,
+       r.input_tokens + r.output_tokens + r.cache_creation_5m_tokens
+           + r.cache_creation_1h_tokens + r.cache_read_tokens AS total_tokens,
+       r.web_search_requests, r.web_fetch_requests, r.fast, r.us_only, r.final, r.stop_reason,
+       r.cost_picousd,
+       CASE
+           WHEN r.cost_picousd IS NULL THEN NULL
+           WHEN r.cost_picousd < 0 THEN rtrim(rtrim(printf('-%d.%012d',
+               -r.cost_picousd / 1000000000000, -r.cost_picousd % 1000000000000), '0'), '.')
+           ELSE rtrim(rtrim(printf('%d.%012d',
+               r.cost_picousd / 1000000000000, r.cost_picousd % 1000000000000), '0'), '.')
+       END AS cost_usd
+FROM responses r
+LEFT JOIN projects p ON p.id = r.project_id;
+
+-- Tool calls with their project path; has_result 0: the result never came.
+CREATE VIEW v_tool_calls AS
+SELECT t.tool_use_id, t.name, t.mcp_server, t.input_summary, t.file_path,
+       t.session_id, t.agent_id, p.path AS project,
+       t.started_at,
+       strftime('%Y-%m-%dT%H:%M:%fZ', t.started_at / 1000.0, 'unixepoch') AS started_utc,
+       t.finished_at, t.duration_ms,
+       t.result_line_id IS NOT NULL AS has_result,
+       t.is_error, t.subagent_id
+FROM tool_calls t
+LEFT JOIN sessions s ON s.session_id = t.session_id AND s.agent_id = coalesce(t.agent_id, '')
+LEFT JOIN projects p ON p.id = s.project_id;
+
+-- Hook runs with their project path.
+CREATE VIEW v_hook_runs AS
+SELECT h.line_id, h.seq, h.session_id, h.agent_id, p.path AS project,
+       h.at,
+       strftime('%Y-%m-%dT%H:%M:%fZ', h.at / 1000.0, 'unixepoch') AS at_utc,
+       h.source, h.event, h.name, h.command, h.tool_use_id, h.outcome, h.exit_code,
+       h.duration_ms, h.output, h.error_count, h.prevented_continuation
+FROM hook_runs h
+LEFT JOIN sessions s ON s.session_id = h.session_id AND s.agent_id = coalesce(h.agent_id, '')
+LEFT JOIN projects p ON p.id = s.project_id;
+
+-- Cost per UTC day and model (day NULL: responses without a time).
+-- cost_picousd sums the priced responses (NULL: none priced).
+CREATE VIEW v_daily_cost AS
+SELECT d.day, d.model, d.requests, d.input_tokens, d.output_tokens,
+       d.cache_creation_tokens, d.cache_read_tokens,
+       d.input_tokens + d.output_tokens + d.cache_creation_tokens + d.cache_read_tokens
+           AS total_tokens,
+       d.unpriced_requests, d.cost_picousd,
+       CASE
+           WHEN d.cost_picousd IS NULL THEN NULL
+           WHEN d.cost_picousd < 0 THEN rtrim(rtrim(printf('-%d.%012d',
+               -d.cost_picousd / 1000000000000, -d.cost_picousd % 1000000000000), '0'), '.')
+           ELSE rtrim(rtrim(printf('%d.%012d',
+               d.cost_picousd / 1000000000000, d.cost_picousd % 1000000000000), '0'), '.')
+       END AS cost_usd
+FROM (
+    SELECT date(at / 1000, 'unixepoch') AS day, model,
+           count(*) AS requests,
+           sum(input_tokens) AS input_tokens,
+           sum(output_tokens) AS output_tokens,
+           sum(cache_creation_5m_tokens + cache_creation_1h_tokens) AS cache_creation_tokens,
+           sum(cache_read_tokens) AS cache_read_tokens,
+           sum(cost_picousd IS NULL) AS unpriced_requests,
+           sum(cost_picousd) AS cost_picousd
+    FROM responses
+    GROUP BY 1, 2
+) d;

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const AFTER_HELP: &str = "\
-Exit codes: 0 ok, 1 error, 2 usage error.
+Exit codes: 0 ok, 1 error, 2 usage error; `budget check`: 3 a warn level reached
+(with --fail-on-warn), 4 a budget over its limit.
 
 Environment:
   CLAUDE_CONFIG_DIR   comma-separated Claude config dirs to read (default: ~/.config/claude and ~/.claude)
@@ -91,6 +92,39 @@ pub enum Command {
   observatory blocks --active
   observatory blocks --json | jq '.rows[] | select(.active)'")]
     Blocks(BlocksArgs),
+    /// Files read, edited and written by Claude Code's file tools, most touched first
+    #[command(after_help = "Examples:
+  observatory files --since 7d --limit 20
+  observatory files --project myapp --json | jq '.rows[] | select(.edits > 0) | .path'")]
+    Files(FilesArgs),
+    /// Slash commands and skills used, with counts
+    #[command(after_help = "Examples:
+  observatory commands --since 30d
+  observatory commands --json | jq '.rows[] | select(.kind == \"skill\")'")]
+    Commands(CommandsArgs),
+    /// Read-only SQL over the database (see `observatory schema`; views v_responses,
+    /// v_tool_calls, v_hook_runs, v_daily_cost)
+    #[command(after_help = "Examples:
+  observatory query \"SELECT day, sum(cost_picousd) FROM v_daily_cost GROUP BY day\"
+  observatory query --json \"SELECT model, cost_usd FROM v_daily_cost\" | jq '.rows[]'
+  echo 'SELECT count(*) AS n FROM tool_calls' | observatory query -
+
+Only SELECT (and reading PRAGMAs) is allowed: writes, ATTACH, PRAGMA writes and
+load_extension are refused (exit 1). --json prints {\"columns\": [...], \"rows\": [{column: value}]}:
+integers and reals as numbers, text as strings, NULL as null, blobs as hex strings.")]
+    Query(QueryArgs),
+    /// Spending limits per day, week or month: set, list, rm, check
+    #[command(after_help = "Examples:
+  observatory budget set --daily 20
+  observatory budget set --monthly 300 --project myapp --warn-at 90
+  observatory budget list
+  observatory budget check --fail-on-warn || echo 'over budget'
+  observatory budget rm 2
+
+`budget check` exit codes: 0 no budget over its limit (warn levels crossed are printed on
+stderr), 3 with --fail-on-warn when one is at or over its warn level, 4 when one is over its
+limit, 1 error, 2 usage error.")]
+    Budget(BudgetArgs),
     /// Follow running sessions live: a view for people, NDJSON events for scripts
     #[command(after_help = "Examples:
   observatory watch                       # live view (Ctrl-C to stop)
@@ -117,6 +151,56 @@ Every event has event, session_id, agent_id, project and timestamp (null where a
   observatory schema | less
   observatory schema | grep -A 30 'CREATE TABLE responses'")]
     Schema,
+    /// One short line for Claude Code's status line (reads its JSON on stdin)
+    #[command(after_help = "Examples:
+  observatory statusline < session.json
+  observatory statusline --format '{model} {session_cost} | today {today_cost} | {block_left} left'
+  observatory setup claude-code --apply      # make Claude Code run it
+
+Claude Code pipes a JSON object about the session on stdin (session_id, transcript_path, model,
+workspace, cost). The command reads only what is new in that one transcript (skipped while
+another ingest runs: it never waits), then prints one line. It always exits 0: with bad or
+empty stdin, no transcript or no database it prints the model name (or \"observatory\").
+
+Fields for --format ({{ and }} print braces; other text is kept as written):
+  {model}            model name as Claude Code shows it (Opus 4.6)
+  {model_id}         model id (claude-opus-4-6)
+  {project}          project folder name
+  {session}          first 8 characters of the session id
+  {session_cost}     this session's cost, subagents included
+  {cc_session_cost}  the session cost Claude Code itself reports
+  {today_cost}       cost of all sessions today (days cut in --tz)
+  {block_cost}       cost of the 5-hour block running now ($0.00 when none)
+  {block_left}       time left in that block (2h 05m; - when none)
+  {block_end}        when it ends (HH:MM in --tz)
+  {block_projected}  its cost at its end at the current rate
+  {burn_rate}        its cost per hour so far ($3.20/h; - under a minute)
+Default: \"{model} · {session_cost} session · {today_cost} today · {block_cost} block
+({block_left} left) · {burn_rate}\", or \"{model} · {session_cost} session · {today_cost} today ·
+no active block\" when no block is running.")]
+    Statusline(StatuslineArgs),
+    /// Wire observatory into Claude Code: status line and a SessionEnd ingest hook
+    #[command(after_help = "Examples:
+  observatory setup claude-code                 # print the settings.json snippet
+  observatory setup claude-code --apply         # merge it into ~/.claude/settings.json
+  observatory setup claude-code --apply --settings .claude/settings.json --force
+
+--apply writes a timestamped backup beside the file first (settings.json.bak-YYYYMMDD-HHMMSS),
+keeps every existing hook and setting, and changes nothing when run twice. A different status
+line already set is kept (exit 1) unless --force; a file that is not valid JSON is refused and
+left untouched (exit 1).")]
+    Setup(SetupArgs),
+    /// Print a shell completion script
+    #[command(after_help = "Examples:
+  observatory completions bash > ~/.local/share/bash-completion/completions/observatory
+  observatory completions zsh > ~/.zfunc/_observatory    # with fpath+=~/.zfunc in ~/.zshrc
+  observatory completions fish > ~/.config/fish/completions/observatory.fish")]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff)
+    #[command(after_help = "Examples:
+  observatory man | man -l -
+  observatory man > ~/.local/share/man/man1/observatory.1")]
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -186,6 +270,9 @@ pub struct CostArgs {
     /// CSV on stdout
     #[arg(long)]
     pub csv: bool,
+    /// Draw the cost per period as horizontal bars (with --by-day, --by-week or --by-month)
+    #[arg(long)]
+    pub chart: bool,
 }
 
 /// How `sessions` orders its rows.
@@ -277,6 +364,106 @@ pub struct BlocksArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct FilesArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Show at most N files (the most touched)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Do not read new transcript lines first
+    #[arg(long)]
+    pub no_ingest: bool,
+    /// CSV on stdout
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CommandsArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Do not read new transcript lines first
+    #[arg(long)]
+    pub no_ingest: bool,
+    /// CSV on stdout
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// One SQL statement; `-` reads it from stdin
+    #[arg(value_name = "SQL")]
+    pub sql: String,
+    /// CSV on stdout
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BudgetArgs {
+    #[command(subcommand)]
+    pub command: BudgetCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BudgetCommand {
+    /// Add a budget: a limit on the cost of one day, week (from Monday) or month
+    Set(BudgetSetArgs),
+    /// List the budgets
+    List,
+    /// Remove a budget by its id (see `budget list`)
+    Rm(BudgetRmArgs),
+    /// Spend against each budget in its current period; exit 3 (with
+    /// --fail-on-warn) at a warn level, 4 over a limit
+    Check(BudgetCheckArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("period").required(true).args(["daily", "weekly", "monthly"])))]
+pub struct BudgetSetArgs {
+    /// Limit per day, in US dollars (e.g. 20 or 12.50)
+    #[arg(long, value_name = "USD")]
+    pub daily: Option<String>,
+    /// Limit per week (Monday to Sunday), in US dollars
+    #[arg(long, value_name = "USD")]
+    pub weekly: Option<String>,
+    /// Limit per calendar month, in US dollars
+    #[arg(long, value_name = "USD")]
+    pub monthly: Option<String>,
+    /// Only projects whose path contains this
+    #[arg(long, value_name = "TEXT")]
+    pub project: Option<String>,
+    /// Only this model (id as written, pricing entry, or prefix)
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+    /// Warn at this percentage of the limit (1-100)
+    #[arg(long, value_name = "PERCENT", default_value_t = 80,
+          value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub warn_at: u8,
+}
+
+#[derive(Debug, Args)]
+pub struct BudgetRmArgs {
+    /// The budget's id
+    #[arg(value_name = "ID")]
+    pub id: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct BudgetCheckArgs {
+    /// Exit 3 when a budget is at or over its warn level (not only 4 over its limit)
+    #[arg(long)]
+    pub fail_on_warn: bool,
+    /// Time zone days, weeks and months are cut in: local, UTC, an IANA name or an offset
+    #[arg(long, value_name = "ZONE", default_value = "local")]
+    pub tz: String,
+    /// Do not read new transcript lines first
+    #[arg(long)]
+    pub no_ingest: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct PricingArgs {
     /// List models in the database that have no price; exit 1 if there are any
     #[arg(long)]
@@ -297,6 +484,61 @@ pub struct WatchArgs {
     /// How often to look for changes where the OS file watcher is not available
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub poll_interval_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct StatuslineArgs {
+    /// The line to print: text with {field} placeholders (fields listed below)
+    #[arg(long, value_name = "TEMPLATE")]
+    pub format: Option<String>,
+    /// Time zone "today" is cut in: local, UTC, an IANA name or an offset
+    #[arg(long, value_name = "ZONE", default_value = "local")]
+    pub tz: String,
+    /// Do not read the transcript first (show what is stored)
+    #[arg(long)]
+    pub no_ingest: bool,
+    /// The time to report at (RFC 3339), instead of now: for tests
+    #[arg(long, value_name = "TIME", hide = true)]
+    pub now: Option<String>,
+}
+
+/// What `setup` wires observatory into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SetupTarget {
+    /// Claude Code's settings.json
+    ClaudeCode,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// What to set up
+    #[arg(value_enum, value_name = "TARGET")]
+    pub target: SetupTarget,
+    /// Merge the snippet into the settings file (after a backup) instead of printing it
+    #[arg(long)]
+    pub apply: bool,
+    /// The settings file [default: settings.json in the first CLAUDE_CONFIG_DIR entry, else ~/.claude/settings.json]
+    #[arg(long, value_name = "FILE")]
+    pub settings: Option<PathBuf>,
+    /// Replace a different status line that is already set
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Shells `completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    pub shell: Shell,
 }
 
 #[cfg(test)]

@@ -48,6 +48,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tools(args) => cmd::tools::run(args, &settings),
         Command::Hooks(args) => cmd::hooks::run(args, &settings),
         Command::Blocks(args) => cmd::blocks::run(args, &settings),
+        Command::Files(args) => cmd::files::run(args, &settings),
+        Command::Commands(args) => cmd::commands::run(args, &settings),
+        Command::Query(args) => cmd::query::run(args, &settings),
+        Command::Budget(args) => cmd::budget::run(args, &settings),
         Command::Watch(args) => cmd::watch::run(args, &settings),
         Command::Pricing(args) => cmd::pricing::run(args, &settings),
         Command::Reprice => cmd::pricing::reprice(&settings),
@@ -55,5 +59,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             output::emit(store::SCHEMA_SQL)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Statusline(args) => cmd::statusline::run(args, &settings),
+        Command::Setup(args) => cmd::setup::run(args, &settings),
+        Command::Completions(args) => cmd::completions::completions(args),
+        Command::Man => cmd::completions::man(),
     }
 }

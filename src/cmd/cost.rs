@@ -14,6 +14,22 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
     if args.csv && settings.json {
         bail!("--csv and --json are two different outputs: pick one");
     }
+    if args.chart {
+        if args.csv || settings.json {
+            bail!("--chart draws bars for people: it does not combine with --json or --csv");
+        }
+        let periods = [args.by_day, args.by_week, args.by_month];
+        let others = [
+            args.by_model,
+            args.by_project,
+            args.by_session,
+            args.by_branch,
+            args.by_agent,
+        ];
+        if periods.iter().filter(|b| **b).count() != 1 || others.iter().any(|b| *b) {
+            bail!(output::chart::GROUPS_ERROR);
+        }
+    }
     let prices = super::price_table(settings)?;
     let (zone, range) = super::resolve_filter(&args.filter)?;
     let store = super::fresh_store(settings, &prices, args.no_ingest)?;
@@ -64,9 +80,15 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
         output::print_json(&Value::Object(top))?;
     } else if args.csv {
         out!("{}", csv(&report, &q.groups));
+    } else if args.chart {
+        let width = output::chart::terminal_width(settings.stdout_tty);
+        let chart = output::chart::cost_chart(&report, &q.groups, width, dollars)
+            .map_err(anyhow::Error::msg)?;
+        out!("{}", chart);
     } else {
         out!("{}", human(&report, &q.groups));
     }
+    super::budget::warn_crossed(&store.conn, &zone, settings);
     Ok(ExitCode::SUCCESS)
 }
 

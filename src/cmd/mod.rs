@@ -2,13 +2,20 @@
 //! the output.
 
 pub mod blocks;
+pub mod budget;
+pub mod commands;
+pub mod completions;
 pub mod cost;
+pub mod files;
 pub mod hooks;
 pub mod ingest;
 pub mod pricing;
+pub mod query;
 pub mod sessions;
+pub mod setup;
 pub mod show;
 pub mod status;
+pub mod statusline;
 pub mod tools;
 pub mod watch;
 

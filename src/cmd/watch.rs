@@ -285,7 +285,9 @@ fn active_sessions(conn: &Connection, now: i64, view: &View) -> Result<Vec<Vec<S
             name,
             session,
             short_model(&models.unwrap_or_default()),
-            first.map(|t| view.zone.format(t, "%H:%M")).unwrap_or_default(),
+            first
+                .map(|t| view.zone.format(t, "%H:%M"))
+                .unwrap_or_default(),
             view.zone.format(last, "%H:%M"),
             output::thousands(tokens.max(0) as u64),
             super::cost::dollars(i128::from(cost)),

@@ -8,7 +8,7 @@ pub mod writer;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
 use std::time::Instant;
@@ -25,7 +25,7 @@ use reader::{Msg, ReadJob};
 use writer::{FileRef, Notice, STORED_RESPONSE_COLUMNS, StoredResponse, Writer};
 
 /// Commit after this many transcript bytes (and at the end).
-const COMMIT_BYTES: u64 = 64 << 20;
+const COMMIT_BYTES: u64 = 16 << 20;
 
 /// Derived tables: everything a rebuild re-creates from raw_chunks.
 const DERIVED_TABLES: &[&str] = &[
@@ -96,6 +96,26 @@ pub struct IngestLock {
 
 impl IngestLock {
     pub fn acquire(db: &Path) -> Result<IngestLock> {
+        let (file, path) = Self::open_file(db)?;
+        file.lock()
+            .with_context(|| format!("cannot lock {}", path.display()))?;
+        Ok(IngestLock { _file: file })
+    }
+
+    /// Like `acquire`, but never waits: None while another process holds
+    /// the lock (a status line skips its ingest rather than queue up).
+    pub fn try_acquire(db: &Path) -> Result<Option<IngestLock>> {
+        let (file, path) = Self::open_file(db)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(IngestLock { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(e).with_context(|| format!("cannot lock {}", path.display()))
+            }
+        }
+    }
+
+    fn open_file(db: &Path) -> Result<(File, PathBuf)> {
         let mut name = db.as_os_str().to_owned();
         name.push(".lock");
         let path = PathBuf::from(name);
@@ -103,11 +123,10 @@ impl IngestLock {
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(0o600)
             .open(&path)
             .with_context(|| format!("cannot create the ingest lock {}", path.display()))?;
-        file.lock()
-            .with_context(|| format!("cannot lock {}", path.display()))?;
-        Ok(IngestLock { _file: file })
+        Ok((file, path))
     }
 }
 
@@ -159,8 +178,103 @@ pub fn run(
     for w in &warnings {
         obs.warning(w);
     }
-    summary.files_seen = found.len() as u64;
-    let tracked = load_tracked(&store.conn)?;
+    let tracked = load_tracked(&store.conn, None)?;
+    ingest_found(store, found, tracked, prices, opts, obs, summary, started)
+}
+
+/// Ingest only `files` (e.g. the one transcript a status line is about),
+/// through the same planning, reading and writing as `run`. The caller
+/// holds the ingest lock (`_held` proves it: taking it again here would
+/// wait on ourselves). A file under a root's `projects/` is recorded as
+/// `discover` would; one under no root is still read, with its parent dir
+/// as its root. `opts.full` rebuilds first; an interrupted rebuild is left
+/// for the next `run`. Files that cannot be read count in `files_failed`.
+pub fn run_files(
+    store: &mut Store,
+    _held: &IngestLock,
+    roots: &[Root],
+    files: &[PathBuf],
+    prices: &PriceTable,
+    opts: &Options,
+    obs: &mut dyn Observer,
+) -> Result<Summary> {
+    let started = Instant::now();
+    let mut summary = Summary::default();
+    reprice_if_needed(&store.conn, prices).context("re-pricing stored responses")?;
+    if opts.full {
+        summary.rebuilt_lines =
+            rebuild(store, prices, obs).context("rebuilding tables from the stored raw lines")?;
+    }
+    let mut found: Vec<Found> = Vec::new();
+    for f in files {
+        match locate(roots, f) {
+            Ok(x) if !found.iter().any(|y| y.path == x.path) => found.push(x),
+            Ok(_) => {}
+            Err(e) => {
+                summary.files_failed += 1;
+                obs.warning(&format!("{}: {e}; skipped", f.display()));
+            }
+        }
+    }
+    let paths: Vec<&Path> = found.iter().map(|f| f.path.as_path()).collect();
+    let tracked = load_tracked(&store.conn, Some(&paths))?;
+    ingest_found(store, found, tracked, prices, opts, obs, summary, started)
+}
+
+/// A file given by path, recorded as `discover` would find it: under the
+/// first root whose `projects/` holds it (as given, or once both are
+/// canonical), else with its parent dir as its root.
+fn locate(roots: &[Root], file: &Path) -> std::io::Result<Found> {
+    let path = std::fs::canonicalize(file)?;
+    if !std::fs::metadata(&path)?.is_file() {
+        return Err(std::io::Error::other("not a file"));
+    }
+    for root in roots {
+        let Some(projects) = &root.projects else {
+            continue;
+        };
+        let canonical = std::fs::canonicalize(projects).ok();
+        let rel = file
+            .strip_prefix(projects)
+            .ok()
+            .or_else(|| canonical.as_deref().and_then(|c| path.strip_prefix(c).ok()));
+        if let Some(rel) = rel {
+            let mut comps = rel.components();
+            let first = comps.next();
+            let project_dir = comps
+                .next()
+                .and(first)
+                .map(|c| c.as_os_str().to_string_lossy().into_owned());
+            return Ok(Found {
+                kind: discover::kind_of(rel),
+                project_dir,
+                root: root.given.clone(),
+                path,
+            });
+        }
+    }
+    let name = path.file_name().map(PathBuf::from).unwrap_or_default();
+    Ok(Found {
+        kind: discover::kind_of(&name),
+        project_dir: None,
+        root: path.parent().map(Path::to_owned).unwrap_or_default(),
+        path,
+    })
+}
+
+/// Plan, read and store `found` (the lock is held, any rebuild done).
+#[allow(clippy::too_many_arguments)]
+fn ingest_found(
+    store: &mut Store,
+    found: Vec<Found>,
+    tracked: HashMap<PathBuf, Tracked>,
+    prices: &PriceTable,
+    opts: &Options,
+    obs: &mut dyn Observer,
+    mut summary: Summary,
+    started: Instant,
+) -> Result<Summary> {
+    summary.files_seen += found.len() as u64;
     let mut jobs = Vec::new();
     for f in found {
         match plan(&f, tracked.get(&f.path)) {
@@ -270,12 +384,12 @@ pub fn run(
     Ok(summary)
 }
 
-fn load_tracked(conn: &Connection) -> Result<HashMap<PathBuf, Tracked>> {
-    let mut st = conn.prepare(
-        "SELECT id, path, generation, dev, ino, size, mtime_ns, read_offset, line_count, fingerprint, fingerprint_len
-         FROM source_files WHERE superseded = 0",
-    )?;
-    let rows = st.query_map([], |r| {
+/// The current row of every tracked file, or only of `paths` (looked up
+/// one by one through the `source_files_current` index).
+fn load_tracked(conn: &Connection, paths: Option<&[&Path]>) -> Result<HashMap<PathBuf, Tracked>> {
+    const COLUMNS: &str = "SELECT id, path, generation, dev, ino, size, mtime_ns, read_offset, line_count, fingerprint, fingerprint_len
+         FROM source_files WHERE superseded = 0";
+    let row = |r: &rusqlite::Row<'_>| {
         Ok((
             PathBuf::from(r.get::<_, String>(1)?),
             Tracked {
@@ -291,8 +405,22 @@ fn load_tracked(conn: &Connection) -> Result<HashMap<PathBuf, Tracked>> {
                 fingerprint_len: r.get::<_, i64>(10)? as u64,
             },
         ))
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    };
+    let Some(paths) = paths else {
+        let mut st = conn.prepare(COLUMNS)?;
+        let rows = st.query_map([], row)?;
+        return Ok(rows.collect::<rusqlite::Result<_>>()?);
+    };
+    let mut st = conn.prepare(&format!("{COLUMNS} AND path = ?1"))?;
+    let mut out = HashMap::new();
+    for p in paths {
+        let rows = st.query_map([p.to_string_lossy()], row)?;
+        for r in rows {
+            let (path, t) = r?;
+            out.insert(path, t);
+        }
+    }
+    Ok(out)
 }
 
 /// Decide what to read from one file: nothing (unchanged: stat only, the

@@ -1,6 +1,7 @@
 //! Rendering for people (tables, progress) and scripts (JSON). The only
 //! place besides `cmd/` that touches the terminal.
 
+pub mod chart;
 pub mod progress;
 pub mod table;
 

@@ -1,10 +1,14 @@
 //! Reports: read the store, return rows. They never print and never write.
 
 pub mod blocks;
+pub mod budget;
+pub mod commands;
 pub mod cost;
+pub mod files;
 pub mod hooks;
 pub mod sessions;
 pub mod show;
+pub mod statusline;
 pub mod tools;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};

@@ -167,7 +167,7 @@ impl Store {
         conn.execute_batch(
             "PRAGMA synchronous=NORMAL;
              PRAGMA foreign_keys=ON;
-             PRAGMA cache_size=-32768;
+             PRAGMA cache_size=-16384;
              PRAGMA temp_store=MEMORY;",
         )
         .map_err(|e| sql(&path, e))?;

@@ -1,0 +1,38 @@
+//! The price-table loader never panics on any text, and a table it accepts
+//! prices any usage without panicking.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+#[allow(dead_code)]
+#[path = "../../src/pricing.rs"]
+mod pricing;
+
+/// Parsed once: loading the 24-entry built-in table on every run would
+/// dominate the time.
+static BUILTIN: std::sync::OnceLock<pricing::PriceTable> = std::sync::OnceLock::new();
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let usage = pricing::Usage {
+        input_tokens: 250_000,
+        output_tokens: 1_000,
+        cache_creation_5m_tokens: 10,
+        cache_creation_1h_tokens: 20,
+        cache_read_tokens: 30,
+        web_search_requests: 2,
+        fast: true,
+        us_only: true,
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 2, 20);
+    if let Ok(t) = pricing::PriceTable::from_toml_str(text, "fuzz.toml") {
+        for e in t.entries() {
+            let _ = t.try_cost(&e.id, date, &usage);
+            let _ = t.try_cost(&e.id, None, &usage);
+        }
+    }
+    let builtin = BUILTIN.get_or_init(|| pricing::PriceTable::builtin().expect("built-in table"));
+    if let Ok(t) = builtin.clone().with_override_str(text, "fuzz.toml") {
+        let _ = t.cost("claude-opus-4-6", date, &usage);
+    }
+});

@@ -1,0 +1,345 @@
+//! `observatory budget set|list|rm|check`. set, list and rm never read
+//! transcripts; check reads new lines first unless --no-ingest.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow, bail};
+use rusqlite::Connection;
+use serde_json::{Value, json};
+
+use super::cost::dollars;
+use crate::cli::{BudgetArgs, BudgetCheckArgs, BudgetCommand, BudgetRmArgs, BudgetSetArgs};
+use crate::config::Settings;
+use crate::output::{self, table};
+use crate::report::budget::{self, Budget, BudgetStatus, Period, Status};
+use crate::report::{Zone, now_ms, rfc3339, usd};
+use crate::store::Store;
+use crate::{out, outln};
+
+/// `budget check`: a budget at or over its warn level (with --fail-on-warn).
+pub const EXIT_WARN: u8 = 3;
+/// `budget check`: a budget over its limit.
+pub const EXIT_OVER: u8 = 4;
+
+pub fn run(args: &BudgetArgs, settings: &Settings) -> Result<ExitCode> {
+    match &args.command {
+        BudgetCommand::Set(a) => set(a, settings),
+        BudgetCommand::List => list(settings),
+        BudgetCommand::Rm(a) => rm(a, settings),
+        BudgetCommand::Check(a) => check(a, settings),
+    }
+}
+
+fn open(settings: &Settings) -> Result<Store> {
+    let store = Store::open(&settings.db)?;
+    super::ingest::warn_store(&store, settings);
+    Ok(store)
+}
+
+fn set(a: &BudgetSetArgs, settings: &Settings) -> Result<ExitCode> {
+    let (period, amount) = match (&a.daily, &a.weekly, &a.monthly) {
+        (Some(v), None, None) => (Period::Day, v),
+        (None, Some(v), None) => (Period::Week, v),
+        (None, None, Some(v)) => (Period::Month, v),
+        _ => bail!("give one of --daily, --weekly or --monthly"),
+    };
+    let amount = budget::parse_usd(amount).map_err(|e| anyhow!(e))?;
+    let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
+    let store = open(settings)?;
+    store
+        .conn
+        .execute(
+            "INSERT INTO budgets(period, amount_picousd, project, model, warn_at_percent, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            rusqlite::params![
+                period.key(),
+                amount,
+                nonempty(&a.project),
+                nonempty(&a.model),
+                i64::from(a.warn_at),
+                now_ms()
+            ],
+        )
+        .with_context(|| format!("saving the budget in {}", settings.db.display()))?;
+    let id = store.conn.last_insert_rowid();
+    let b = find(&store.conn, id)?.ok_or_else(|| anyhow!("budget {id} vanished"))?;
+    if settings.json {
+        output::print_json(&budget_json(&b))?;
+    } else {
+        outln!("budget {}: {}", b.id, describe(&b));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn find(conn: &Connection, id: i64) -> Result<Option<Budget>> {
+    Ok(budget::list(conn)
+        .context("reading budgets")?
+        .into_iter()
+        .find(|b| b.id == id))
+}
+
+fn list(settings: &Settings) -> Result<ExitCode> {
+    let store = open(settings)?;
+    let budgets = budget::list(&store.conn).context("reading budgets")?;
+    if settings.json {
+        let rows: Vec<Value> = budgets.iter().map(budget_json).collect();
+        output::print_json(&json!({ "rows": rows }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if budgets.is_empty() {
+        outln!("no budgets (add one with `observatory budget set --daily 20`)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let columns = [
+        table::num("ID"),
+        table::text("Period"),
+        table::num("Limit"),
+        table::text("Project"),
+        table::text("Model"),
+        table::num("Warn at"),
+    ];
+    let rows: Vec<Vec<String>> = budgets
+        .iter()
+        .map(|b| {
+            vec![
+                b.id.to_string(),
+                b.period.key().into(),
+                limit(b),
+                b.project.clone().unwrap_or_else(|| "(all)".into()),
+                b.model.clone().unwrap_or_else(|| "(all)".into()),
+                format!("{}%", b.warn_at_percent),
+            ]
+        })
+        .collect();
+    out!("{}\n", table::render(&columns, &rows, &[], None));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rm(a: &BudgetRmArgs, settings: &Settings) -> Result<ExitCode> {
+    let store = open(settings)?;
+    let n = store
+        .conn
+        .execute("DELETE FROM budgets WHERE id = ?1", [a.id])
+        .with_context(|| format!("removing budget {} from {}", a.id, settings.db.display()))?;
+    if n == 0 {
+        bail!("no budget with id {} (see `observatory budget list`)", a.id);
+    }
+    if settings.json {
+        output::print_json(&json!({ "removed": a.id }))?;
+    } else {
+        outln!("removed budget {}", a.id);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(a: &BudgetCheckArgs, settings: &Settings) -> Result<ExitCode> {
+    let zone = Zone::parse(&a.tz).map_err(anyhow::Error::msg)?;
+    let prices = super::price_table(settings)?;
+    let store = super::fresh_store(settings, &prices, a.no_ingest)?;
+    let now = now_ms();
+    let statuses = statuses(&store.conn, &zone, now)?;
+    let worst = statuses
+        .iter()
+        .map(|s| s.status)
+        .max()
+        .unwrap_or(Status::Ok);
+    let code = match worst {
+        Status::Over => EXIT_OVER,
+        Status::Warn if a.fail_on_warn => EXIT_WARN,
+        _ => 0,
+    };
+    warn_lines(&statuses, settings);
+    if settings.json {
+        let rows: Vec<Value> = statuses.iter().map(status_json).collect();
+        output::print_json(&json!({
+            "rows": rows,
+            "status": worst.key(),
+            "exit_code": code,
+            "tz": zone.name(),
+            "checked_at": rfc3339(now),
+        }))?;
+    } else if statuses.is_empty() {
+        outln!("no budgets (add one with `observatory budget set --daily 20`)");
+    } else {
+        out!("{}", human(&statuses));
+    }
+    Ok(ExitCode::from(code))
+}
+
+fn statuses(conn: &Connection, zone: &Zone, now: i64) -> Result<Vec<BudgetStatus>> {
+    let budgets = budget::list(conn).context("reading budgets")?;
+    budget::check(conn, &budgets, zone, now).context("adding up spend for the budgets")
+}
+
+/// For `cost`: a warning line on stderr for each budget at or over its
+/// warn level in its current period (in `zone`). Never fails the report.
+pub fn warn_crossed(conn: &Connection, zone: &Zone, settings: &Settings) {
+    if settings.quiet {
+        return;
+    }
+    match statuses(conn, zone, now_ms()) {
+        Ok(s) => warn_lines(&s, settings),
+        Err(e) => eprintln!("warning: could not check budgets: {e:#}"),
+    }
+}
+
+fn warn_lines(statuses: &[BudgetStatus], settings: &Settings) {
+    if settings.quiet {
+        return;
+    }
+    for s in statuses {
+        let b = &s.budget;
+        let what = match s.status {
+            Status::Ok => continue,
+            Status::Warn => format!("reached its {}% warn level", b.warn_at_percent),
+            Status::Over => "is over its limit".into(),
+        };
+        eprintln!(
+            "warning: budget {} ({}) {what}: {} of {} spent ({:.0}%) {}",
+            b.id,
+            scope(b),
+            dollars(s.spent_picousd),
+            dollars(i128::from(b.amount_picousd)),
+            s.used_percent(),
+            period_words(s),
+        );
+    }
+}
+
+fn period_words(s: &BudgetStatus) -> String {
+    match s.budget.period {
+        Period::Day => format!("on {}", s.start),
+        Period::Week => format!("in the week of {}", s.start),
+        Period::Month => format!("in {}", s.start.format("%Y-%m")),
+    }
+}
+
+/// The limit for people: to the cent, or exact when it has finer digits.
+fn limit(b: &Budget) -> String {
+    let amount = i128::from(b.amount_picousd);
+    if amount % 10_000_000_000 == 0 {
+        dollars(amount)
+    } else {
+        format!("${}", usd(amount))
+    }
+}
+
+fn scope(b: &Budget) -> String {
+    let per = match b.period {
+        Period::Day => "daily",
+        Period::Week => "weekly",
+        Period::Month => "monthly",
+    };
+    let mut s = per.to_owned();
+    if let Some(p) = &b.project {
+        s.push_str(&format!(", project {p:?}"));
+    }
+    if let Some(m) = &b.model {
+        s.push_str(&format!(", model {m:?}"));
+    }
+    s
+}
+
+fn describe(b: &Budget) -> String {
+    let per = match b.period {
+        Period::Day => "day",
+        Period::Week => "week (Monday to Sunday)",
+        Period::Month => "month",
+    };
+    format!(
+        "{} per {per}, {}, {}, warn at {}%",
+        limit(b),
+        b.project.as_deref().map_or_else(
+            || "all projects".into(),
+            |p| format!("projects matching {p:?}")
+        ),
+        b.model
+            .as_deref()
+            .map_or_else(|| "all models".into(), |m| format!("model {m:?}")),
+        b.warn_at_percent
+    )
+}
+
+fn budget_json(b: &Budget) -> Value {
+    json!({
+        "id": b.id,
+        "period": b.period.key(),
+        "limit_usd": usd(i128::from(b.amount_picousd)).to_string(),
+        "project": b.project,
+        "model": b.model,
+        "warn_at_percent": b.warn_at_percent,
+        "created_at": rfc3339(b.created_at),
+    })
+}
+
+fn status_json(s: &BudgetStatus) -> Value {
+    let b = &s.budget;
+    let remaining = i128::from(b.amount_picousd) - s.spent_picousd;
+    json!({
+        "id": b.id,
+        "period": b.period.key(),
+        "period_start": s.start.to_string(),
+        "period_end": s.end.to_string(),
+        "project": b.project,
+        "model": b.model,
+        "limit_usd": usd(i128::from(b.amount_picousd)).to_string(),
+        "spent_usd": usd(s.spent_picousd).to_string(),
+        "remaining_usd": usd(remaining).to_string(),
+        "used_percent": (s.used_percent() * 100.0).round() / 100.0,
+        "warn_at_percent": b.warn_at_percent,
+        "requests": s.requests,
+        "unpriced_requests": s.unpriced_requests,
+        "status": s.status.key(),
+    })
+}
+
+fn human(statuses: &[BudgetStatus]) -> String {
+    let columns = [
+        table::num("ID"),
+        table::text("Budget"),
+        table::text("Period"),
+        table::num("Spent"),
+        table::num("Limit"),
+        table::num("Used"),
+        table::num("Warn at"),
+        table::text("Status"),
+    ];
+    let rows: Vec<Vec<String>> = statuses
+        .iter()
+        .map(|s| {
+            let b = &s.budget;
+            let period = if s.start == s.end {
+                s.start.to_string()
+            } else {
+                format!("{} to {}", s.start, s.end)
+            };
+            let spent = if s.unpriced_requests > 0 {
+                format!("{} *", dollars(s.spent_picousd))
+            } else {
+                dollars(s.spent_picousd)
+            };
+            vec![
+                b.id.to_string(),
+                scope(b),
+                period,
+                spent,
+                limit(b),
+                format!("{:.1}%", s.used_percent()),
+                format!("{}%", b.warn_at_percent),
+                match s.status {
+                    Status::Ok => "ok".into(),
+                    Status::Warn => "WARN".into(),
+                    Status::Over => "OVER".into(),
+                },
+            ]
+        })
+        .collect();
+    let mut out = table::render(&columns, &rows, &[], None);
+    out.push('\n');
+    if statuses.iter().any(|s| s.unpriced_requests > 0) {
+        out.push_str(
+            "* excludes responses of models with no price (see `observatory pricing --check`)\n",
+        );
+    }
+    out
+}

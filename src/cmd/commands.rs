@@ -1,0 +1,112 @@
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+
+use super::{clip, when};
+use crate::cli::CommandsArgs;
+use crate::config::Settings;
+use crate::out;
+use crate::output::{self, table};
+use crate::report::commands::{self, CommandRow, CommandsQuery, CommandsReport};
+use crate::report::{Zone, rfc3339};
+
+pub fn run(args: &CommandsArgs, settings: &Settings) -> Result<ExitCode> {
+    super::one_output(args.csv, settings)?;
+    let prices = super::price_table(settings)?;
+    let (zone, range) = super::resolve_filter(&args.filter)?;
+    let store = super::fresh_store(settings, &prices, args.no_ingest)?;
+    let q = CommandsQuery {
+        range,
+        project: args.filter.project.clone(),
+    };
+    let report = commands::run(&store.conn, &q).context("reading slash commands and skills")?;
+    if settings.json {
+        let top = json!({
+            "rows": report.rows.iter().map(row_json).collect::<Vec<_>>(),
+            "total": {"slash_commands": report.slash_commands, "skills": report.skills},
+            "tz": zone.name(),
+            "since": args.filter.since,
+            "until": args.filter.until,
+        });
+        output::print_json(&top)?;
+    } else if args.csv {
+        out!("{}", csv(&report));
+    } else {
+        out!("{}", human(&report, &zone));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn row_json(r: &CommandRow) -> Value {
+    json!({
+        "kind": r.kind.key(),
+        "name": r.name,
+        "count": r.count,
+        "sessions": r.sessions,
+        "last_used_at": r.last_used_at.map(rfc3339),
+    })
+}
+
+fn kind_title(r: &CommandRow) -> &'static str {
+    match r.kind {
+        commands::Kind::SlashCommand => "command",
+        commands::Kind::Skill => "skill",
+    }
+}
+
+fn human(report: &CommandsReport, zone: &Zone) -> String {
+    use crate::output::thousands as n;
+    let columns = [
+        table::text("Kind"),
+        table::text("Name"),
+        table::num("Count"),
+        table::num("Sessions"),
+        table::text("Last used"),
+    ];
+    let rows: Vec<Vec<String>> = report
+        .rows
+        .iter()
+        .map(|r| {
+            vec![
+                kind_title(r).into(),
+                clip(&r.name, 48),
+                n(r.count),
+                n(r.sessions),
+                when(zone, r.last_used_at),
+            ]
+        })
+        .collect();
+    let total = vec![
+        "Total".into(),
+        format!(
+            "{} commands, {} skills",
+            n(report.slash_commands),
+            n(report.skills)
+        ),
+        n(report.slash_commands + report.skills),
+        String::new(),
+        String::new(),
+    ];
+    let mut out = table::render(&columns, &rows, &[total], None);
+    out.push('\n');
+    out
+}
+
+fn csv(report: &CommandsReport) -> String {
+    let header = ["kind", "name", "count", "sessions", "last_used_at"];
+    let rows: Vec<Vec<String>> = report
+        .rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.kind.key().into(),
+                r.name.clone(),
+                r.count.to_string(),
+                r.sessions.to_string(),
+                r.last_used_at.map(rfc3339).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table::csv(&header, &rows)
+}

@@ -1,0 +1,412 @@
+//! `observatory setup claude-code`: the settings.json snippet that makes
+//! Claude Code run `observatory statusline` for its status line and
+//! `observatory ingest -q` when a session ends; `--apply` merges it in.
+//!
+//! The merge keeps the file as it was everywhere it does not change it: the
+//! top-level keys (and those under `hooks`) keep their order, and every value
+//! we do not touch is written back byte for byte (serde_json's `RawValue`).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::cli::{SetupArgs, SetupTarget};
+use crate::config::Settings;
+use crate::outln;
+
+pub const STATUS_COMMAND: &str = "observatory statusline";
+
+const STATUS_VALUE: &str = r#"{
+  "type": "command",
+  "command": "observatory statusline"
+}"#;
+
+const HOOK_ENTRY: &str = r#"{
+  "hooks": [
+    {
+      "type": "command",
+      "command": "observatory ingest -q"
+    }
+  ]
+}"#;
+
+/// What `setup claude-code` prints (and `--apply` merges).
+pub const SNIPPET: &str = r#"{
+  "statusLine": {
+    "type": "command",
+    "command": "observatory statusline"
+  },
+  "hooks": {
+    "SessionEnd": [
+      {
+        "hooks": [
+          {
+            "type": "command",
+            "command": "observatory ingest -q"
+          }
+        ]
+      }
+    ]
+  }
+}"#;
+
+pub fn run(args: &SetupArgs, settings: &Settings) -> Result<ExitCode> {
+    match args.target {
+        SetupTarget::ClaudeCode => claude_code(args, settings),
+    }
+}
+
+fn claude_code(args: &SetupArgs, settings: &Settings) -> Result<ExitCode> {
+    let path = match (&args.settings, &settings.claude_settings) {
+        (Some(p), _) | (None, Some(p)) => p.clone(),
+        (None, None) => {
+            bail!("no home folder to find Claude Code's settings in: pass --settings FILE")
+        }
+    };
+    if !args.apply {
+        outln!("{SNIPPET}");
+        if !settings.quiet {
+            eprintln!(
+                "Merge this into {} (or run `observatory setup claude-code --apply`).",
+                path.display()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    // Write through a symlink (dotfile managers) rather than replace it.
+    let path = std::fs::canonicalize(&path).unwrap_or(path);
+    let old = match std::fs::read(&path) {
+        Ok(b) => Some(b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let text = match &old {
+        Some(b) => std::str::from_utf8(b)
+            .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text; left untouched", path.display()))?,
+        None => "",
+    };
+    let merged = match merge(text, args.force) {
+        Ok(m) => m,
+        Err(MergeError::Refused(msg)) => {
+            eprintln!("error: {}: {msg}", path.display());
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let Some(new_text) = merged.text else {
+        outln!(
+            "{} already runs observatory (status line and SessionEnd hook): nothing to change.",
+            path.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    let backup = match &old {
+        Some(bytes) => Some(write_backup(&path, bytes)?),
+        None => None,
+    };
+    write_atomically(&path, new_text.as_bytes())?;
+    outln!("Updated {}: {}.", path.display(), merged.changes.join("; "));
+    if let Some(b) = backup {
+        outln!("Backup of the previous file: {}", b.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, PartialEq)]
+pub enum MergeError {
+    /// Not changed, with the reason (exit 1).
+    Refused(String),
+}
+
+#[derive(Debug, PartialEq)]
+pub struct Merged {
+    /// The new file, or None when nothing needs to change.
+    pub text: Option<String>,
+    /// What changed, for people.
+    pub changes: Vec<String>,
+}
+
+/// An object's members in file order, values as written.
+struct Ordered(Vec<(String, Box<RawValue>)>);
+
+impl<'de> Deserialize<'de> for Ordered {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Ordered;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Ordered, A::Error> {
+                let mut out = Vec::new();
+                while let Some(kv) = map.next_entry::<String, Box<RawValue>>()? {
+                    out.push(kv);
+                }
+                Ok(Ordered(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Merge the status line and the SessionEnd hook into a settings file's
+/// text ("" for a missing or empty file).
+pub fn merge(text: &str, force: bool) -> Result<Merged, MergeError> {
+    let refuse = |m: String| MergeError::Refused(m);
+    let mut top: Vec<(String, String)> = if text.trim().is_empty() {
+        Vec::new()
+    } else {
+        let o: Ordered = serde_json::from_str(text).map_err(|e| {
+            refuse(format!(
+                "not valid JSON ({e}); fix it first, the file was left untouched"
+            ))
+        })?;
+        o.0.into_iter()
+            .map(|(k, v)| (k, v.get().to_owned()))
+            .collect()
+    };
+    let mut changes = Vec::new();
+
+    // statusLine
+    let status = indent(STATUS_VALUE, 1);
+    match top.iter_mut().find(|(k, _)| k == "statusLine") {
+        None => {
+            top.push(("statusLine".into(), status));
+            changes.push("status line set".into());
+        }
+        Some((_, raw)) => {
+            let v: Value = serde_json::from_str(raw).unwrap_or(Value::Null);
+            let command = v
+                .get("command")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .trim();
+            if !is_ours(command, STATUS_COMMAND) {
+                if !force {
+                    let shown = if command.is_empty() {
+                        raw.trim().to_owned()
+                    } else {
+                        format!("`{command}`")
+                    };
+                    return Err(refuse(format!(
+                        "a status line is already set ({shown}); it was kept and nothing was changed. \
+                         Run again with --force to replace it (a backup is written first)"
+                    )));
+                }
+                *raw = status;
+                changes.push(format!("status line replaced (was `{command}`)"));
+            }
+        }
+    }
+
+    // hooks.SessionEnd
+    let session_end = |level| array(&[indent(HOOK_ENTRY, level + 1)], level);
+    match top.iter_mut().find(|(k, _)| k == "hooks") {
+        None => {
+            let hooks = object(&[("SessionEnd".into(), session_end(2))], 1);
+            top.push(("hooks".into(), hooks));
+            changes.push("SessionEnd hook added".into());
+        }
+        Some((_, raw)) => {
+            let hooks: Ordered = serde_json::from_str(raw)
+                .map_err(|_| refuse("\"hooks\" is not a JSON object; left untouched".into()))?;
+            let mut members: Vec<(String, String)> = hooks
+                .0
+                .into_iter()
+                .map(|(k, v)| (k, v.get().to_owned()))
+                .collect();
+            let added = match members.iter_mut().find(|(k, _)| k == "SessionEnd") {
+                None => {
+                    members.push(("SessionEnd".into(), session_end(2)));
+                    true
+                }
+                Some((_, raw)) => {
+                    let list: Vec<Box<RawValue>> = serde_json::from_str(raw).map_err(|_| {
+                        refuse(
+                            "\"hooks\".\"SessionEnd\" is not a JSON array; left untouched".into(),
+                        )
+                    })?;
+                    if has_hook(&list) {
+                        false
+                    } else {
+                        let mut items: Vec<String> =
+                            list.iter().map(|r| r.get().to_owned()).collect();
+                        items.push(indent(HOOK_ENTRY, 3));
+                        *raw = array(&items, 2);
+                        true
+                    }
+                }
+            };
+            if added {
+                *raw = object(&members, 1);
+                changes.push("SessionEnd hook added (other hooks kept)".into());
+            }
+        }
+    }
+
+    if changes.is_empty() {
+        return Ok(Merged {
+            text: None,
+            changes,
+        });
+    }
+    let mut text = object(&top, 0);
+    text.push('\n');
+    Ok(Merged {
+        text: Some(text),
+        changes,
+    })
+}
+
+/// `observatory statusline --format ...` is ours; so is a full path to it.
+fn is_ours(command: &str, ours: &str) -> bool {
+    let (program, rest) = ours.split_once(' ').unwrap_or((ours, ""));
+    let mut words = command.split_whitespace();
+    let first = words.next().unwrap_or("");
+    let name_matches = first == program || first.ends_with(&format!("/{program}"));
+    let rest_words: Vec<&str> = rest.split_whitespace().collect();
+    name_matches && words.take(rest_words.len()).eq(rest_words.iter().copied())
+}
+
+/// Some SessionEnd entry already runs `observatory ingest`.
+fn has_hook(list: &[Box<RawValue>]) -> bool {
+    list.iter()
+        .filter_map(|r| serde_json::from_str::<Value>(r.get()).ok())
+        .filter_map(|e| e.get("hooks").and_then(Value::as_array).cloned())
+        .flatten()
+        .filter_map(|h| h.get("command").and_then(Value::as_str).map(str::to_owned))
+        .any(|c| is_ours(&c, "observatory ingest"))
+}
+
+/// JSON text written at nesting `level` (two spaces a level).
+fn indent(text: &str, level: usize) -> String {
+    text.replace('\n', &format!("\n{}", "  ".repeat(level)))
+}
+
+/// An array from items that are already JSON text.
+fn array(items: &[String], level: usize) -> String {
+    let pad = "  ".repeat(level + 1);
+    let body: Vec<String> = items.iter().map(|v| format!("{pad}{v}")).collect();
+    format!("[\n{}\n{}]", body.join(",\n"), "  ".repeat(level))
+}
+
+/// An object from members whose values are already JSON text.
+fn object(members: &[(String, String)], level: usize) -> String {
+    if members.is_empty() {
+        return "{}".into();
+    }
+    let pad = "  ".repeat(level + 1);
+    let body: Vec<String> = members
+        .iter()
+        .map(|(k, v)| format!("{pad}{}: {v}", Value::String(k.clone())))
+        .collect();
+    format!("{{\n{}\n{}}}", body.join(",\n"), "  ".repeat(level))
+}
+
+/// `settings.json.bak-YYYYMMDD-HHMMSS` beside the file (never overwritten).
+fn write_backup(path: &Path, bytes: &[u8]) -> Result<PathBuf> {
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    let mut n = 0;
+    loop {
+        let mut name = path.as_os_str().to_owned();
+        name.push(format!(".bak-{stamp}"));
+        if n > 0 {
+            name.push(format!("-{n}"));
+        }
+        let candidate = PathBuf::from(name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&candidate)
+        {
+            Ok(mut f) => {
+                use std::io::Write;
+                f.write_all(bytes)
+                    .and_then(|()| f.sync_all())
+                    .with_context(|| format!("cannot write the backup {}", candidate.display()))?;
+                if let Ok(meta) = std::fs::metadata(path) {
+                    let _ = std::fs::set_permissions(&candidate, meta.permissions());
+                }
+                return Ok(candidate);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot write the backup {}", candidate.display()));
+            }
+        }
+    }
+}
+
+/// Write beside the file, then rename over it: a crash never leaves half a
+/// settings file. Keeps the old file's permissions.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(d) = dir {
+        std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
+    }
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(format!(".observatory-{}.tmp", std::process::id()));
+    let tmp = PathBuf::from(tmp_name);
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            std::fs::set_permissions(&tmp, meta.permissions())?;
+        }
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Value {
+        serde_json::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn the_snippet_is_what_merge_writes_into_nothing() {
+        let m = merge("", false).unwrap();
+        assert_eq!(parse(m.text.as_deref().unwrap()), parse(SNIPPET));
+        assert_eq!(m.text.unwrap(), format!("{SNIPPET}\n"));
+        // and merging it again changes nothing
+        assert_eq!(merge(SNIPPET, false).unwrap().text, None);
+    }
+
+    #[test]
+    fn keeps_order_and_untouched_values_as_written() {
+        let before = "{\n  \"zeta\": [1,2,  3],\n  \"alpha\": {\"b\": 1, \"a\": 2}\n}\n";
+        let after = merge(before, false).unwrap().text.unwrap();
+        assert!(
+            after.starts_with(
+                "{\n  \"zeta\": [1,2,  3],\n  \"alpha\": {\"b\": 1, \"a\": 2},\n  \"statusLine\""
+            ),
+            "{after}"
+        );
+    }
+
+    #[test]
+    fn recognises_our_commands() {
+        assert!(is_ours("observatory statusline", STATUS_COMMAND));
+        assert!(is_ours(
+            "/usr/local/bin/observatory statusline --format '{model}'",
+            STATUS_COMMAND
+        ));
+        assert!(!is_ours("ccusage statusline", STATUS_COMMAND));
+        assert!(!is_ours("observatory", STATUS_COMMAND));
+        assert!(is_ours("observatory ingest -q", "observatory ingest"));
+        assert!(!is_ours("observatory-ingest", "observatory ingest"));
+    }
+}

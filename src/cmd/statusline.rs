@@ -1,0 +1,332 @@
+//! `observatory statusline`: Claude Code runs it for its status line, with a
+//! JSON object about the session on stdin, several times a second while it
+//! works. It reads only that session's transcript (only what was appended,
+//! and only when no other ingest is running: it never waits for the lock),
+//! then prints one line from indexed queries. Whatever goes wrong (bad or
+//! empty stdin, no transcript, no database, a locked or broken database, a
+//! panic), it prints a neutral line and exits 0: a status line never shows
+//! an error.
+
+use std::io::Read;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use rusqlite::config::DbConfig;
+use serde_json::Value;
+
+use super::sessions::short_model;
+use super::{money, project_name};
+use crate::cli::StatuslineArgs;
+use crate::config::Settings;
+use crate::ingest::{self, IngestLock, Observer, Options};
+use crate::output;
+use crate::report::statusline::{self, StatusQuery, StatusReport};
+use crate::report::{self, Zone};
+use crate::store::Store;
+
+/// The line when a block is running (and no `--format` was given).
+pub const DEFAULT_FORMAT: &str = "{model} · {session_cost} session · {today_cost} today · {block_cost} block ({block_left} left) · {burn_rate}";
+/// The line when no block is running (and no `--format` was given).
+pub const DEFAULT_FORMAT_IDLE: &str =
+    "{model} · {session_cost} session · {today_cost} today · no active block";
+
+/// More unread bytes than this in the transcript (a long session seen for
+/// the first time) are left to `ingest` / `watch`: reading them here would
+/// hold the ingest lock for a noticeable time.
+pub const MAX_BACKLOG_BYTES: u64 = 8 << 20;
+/// How long a write may wait for another writer before we give up on it.
+const BUSY_TIMEOUT: Duration = Duration::from_millis(250);
+/// Claude Code's JSON is a few hundred bytes: read no more than this.
+const MAX_STDIN_BYTES: u64 = 1 << 20;
+
+/// What we use from Claude Code's JSON (every field optional).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Input {
+    pub session_id: Option<String>,
+    pub transcript_path: Option<PathBuf>,
+    pub model_id: Option<String>,
+    pub model_name: Option<String>,
+    pub project_dir: Option<String>,
+    pub cost_usd: Option<f64>,
+}
+
+impl Input {
+    /// None unless the bytes are one JSON object.
+    pub fn parse(bytes: &[u8]) -> Option<Input> {
+        let v: Value = serde_json::from_slice(bytes).ok()?;
+        let v = v.as_object()?;
+        let s = |x: Option<&Value>| {
+            x.and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let model = v.get("model");
+        let workspace = v.get("workspace");
+        Some(Input {
+            session_id: s(v.get("session_id")),
+            transcript_path: s(v.get("transcript_path")).map(PathBuf::from),
+            // older versions sent the model as a bare string
+            model_id: s(model.and_then(|m| m.get("id"))).or_else(|| s(model)),
+            model_name: s(model.and_then(|m| m.get("display_name"))),
+            project_dir: s(workspace.and_then(|w| w.get("project_dir")))
+                .or_else(|| s(workspace.and_then(|w| w.get("current_dir"))))
+                .or_else(|| s(v.get("cwd"))),
+            cost_usd: v
+                .get("cost")
+                .and_then(|c| c.get("total_cost_usd"))
+                .and_then(Value::as_f64),
+        })
+    }
+
+    pub fn model(&self) -> Option<String> {
+        self.model_name
+            .clone()
+            .or_else(|| self.model_id.as_deref().map(short_model))
+    }
+}
+
+pub fn run(args: &StatuslineArgs, settings: &Settings) -> Result<ExitCode> {
+    let mut bytes = Vec::new();
+    if !settings.stdin_tty {
+        // an unreadable stdin is an empty one
+        let _ = std::io::stdin()
+            .lock()
+            .take(MAX_STDIN_BYTES)
+            .read_to_end(&mut bytes);
+    }
+    let input = Input::parse(&bytes);
+    // A status line never shows a panic message: silence the hook, catch it.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        status_line(args, settings, input.as_ref())
+    }));
+    std::panic::set_hook(hook);
+    let line = match result {
+        Ok(Ok(line)) => line,
+        Ok(Err(e)) => {
+            if !settings.quiet {
+                eprintln!("observatory statusline: {e:#}");
+            }
+            neutral(input.as_ref())
+        }
+        Err(_) => neutral(input.as_ref()),
+    };
+    output::emit(&format!("{line}\n"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The line when there is nothing to report: the model, else our name.
+pub fn neutral(input: Option<&Input>) -> String {
+    input
+        .and_then(Input::model)
+        .unwrap_or_else(|| "observatory".into())
+}
+
+fn status_line(
+    args: &StatuslineArgs,
+    settings: &Settings,
+    input: Option<&Input>,
+) -> Result<String> {
+    let Some(input) = input else {
+        return Ok(neutral(None));
+    };
+    let transcript = input.transcript_path.as_deref();
+    if transcript.is_some_and(|t| !t.is_file()) || !settings.db.is_file() {
+        return Ok(neutral(Some(input)));
+    }
+    let mut store = Store::open(&settings.db)?;
+    store.conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Closing the last connection checkpoints the WAL and deletes it (two
+    // fsyncs, then the next call creates it again): leave that to ingest,
+    // watch and SQLite's automatic checkpoints.
+    let _ = store
+        .conn
+        .set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true);
+    if let Some(t) = transcript
+        && !args.no_ingest
+        && let Err(e) = ingest_transcript(&mut store, settings, t)
+        && !settings.quiet
+    {
+        // what is stored is still worth showing
+        eprintln!("observatory statusline: {e:#}");
+    }
+    let zone = Zone::parse(&args.tz).unwrap_or(Zone::Local);
+    let now = args
+        .now
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map_or_else(report::now_ms, |t| t.timestamp_millis());
+    let today = zone.date(now);
+    let q = StatusQuery {
+        session_id: input.session_id.clone(),
+        day_start_at: zone.start_of(today),
+        day_end_at: today
+            .succ_opt()
+            .map_or(i64::MAX, |tomorrow| zone.start_of(tomorrow)),
+    };
+    let r = statusline::run(&store.conn, &q, now).context("reading the stored costs")?;
+    let template = match &args.format {
+        Some(f) => f.as_str(),
+        None if r.block.is_some() => DEFAULT_FORMAT,
+        None => DEFAULT_FORMAT_IDLE,
+    };
+    Ok(render(template, |name| field(name, input, &r, &zone, now)))
+}
+
+/// Read what is new in the session's transcript, unless another process is
+/// ingesting (we never wait for it) or the backlog is large.
+fn ingest_transcript(store: &mut Store, settings: &Settings, transcript: &Path) -> Result<()> {
+    let Some(lock) = IngestLock::try_acquire(&store.path)? else {
+        return Ok(());
+    };
+    let canonical = std::fs::canonicalize(transcript)
+        .with_context(|| format!("cannot open {}", transcript.display()))?;
+    let size = std::fs::metadata(&canonical)
+        .with_context(|| format!("cannot open {}", transcript.display()))?
+        .len();
+    let done = statusline::read_offset(&store.conn, &canonical.to_string_lossy())?;
+    let backlog = match done {
+        Some(d) if d <= size => size - d,
+        _ => size,
+    };
+    if backlog == 0 {
+        // nothing appended (or only a partial line): skip the ingest writes
+        return Ok(());
+    }
+    if backlog > MAX_BACKLOG_BYTES {
+        return Ok(());
+    }
+    let prices = super::price_table(settings)?;
+    ingest::run_files(
+        store,
+        &lock,
+        &settings.roots,
+        &[transcript.to_owned()],
+        &prices,
+        &Options::default(),
+        &mut Silent,
+    )
+    .with_context(|| format!("reading {}", transcript.display()))?;
+    Ok(())
+}
+
+/// Ingest notices are not for a status line.
+struct Silent;
+impl Observer for Silent {}
+
+/// One `{field}` of the template (None: not a field, kept as written).
+fn field(name: &str, input: &Input, r: &StatusReport, zone: &Zone, now: i64) -> Option<String> {
+    let block = r.block.as_ref();
+    let dash = || "-".to_owned();
+    Some(match name {
+        "model" => input.model().unwrap_or_else(dash),
+        "model_id" => input.model_id.clone().unwrap_or_else(dash),
+        "project" => input
+            .project_dir
+            .as_deref()
+            .map_or_else(dash, |p| project_name(Some(p))),
+        "session" => input
+            .session_id
+            .as_deref()
+            .map_or_else(dash, |s| s.chars().take(8).collect()),
+        "session_cost" => r.session.map_or_else(dash, |s| money(s.cost())),
+        "cc_session_cost" => input
+            .cost_usd
+            .filter(|c| c.is_finite() && *c >= 0.0)
+            .map_or_else(dash, |c| format!("${c:.2}")),
+        "today_cost" => money(r.today.cost()),
+        "block_cost" => block.map_or_else(
+            || money(Some(0)),
+            |b| money((b.unpriced_responses < b.responses).then_some(b.cost_picousd)),
+        ),
+        "block_left" => block.map_or_else(dash, |b| left(b.end_at - now)),
+        "block_end" => block.map_or_else(dash, |b| zone.format(b.end_at, "%H:%M")),
+        "block_projected" => block
+            .and_then(|b| b.projected_cost_picousd)
+            .map_or_else(dash, |c| money(Some(c))),
+        "burn_rate" => block
+            .and_then(|b| b.burn_rate_picousd_per_hour)
+            .map_or_else(dash, |c| format!("{}/h", money(Some(c)))),
+        _ => return None,
+    })
+}
+
+/// Time left for people: `2h 05m`, `45m`, `<1m`.
+fn left(ms: i64) -> String {
+    let m = ms.max(0) / 60_000;
+    match m {
+        0 => "<1m".into(),
+        1..60 => format!("{m}m"),
+        _ => format!("{}h {:02}m", m / 60, m % 60),
+    }
+}
+
+/// Replace each `{name}` by `value(name)`; `{{` and `}}` are braces; a
+/// name that is not a field stays as written.
+pub fn render(template: &str, value: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(i) = rest.find(['{', '}']) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if tail.starts_with("{{") || tail.starts_with("}}") {
+            out.push_str(&tail[..1]);
+            rest = &tail[2..];
+            continue;
+        }
+        if tail.starts_with('{')
+            && let Some(end) = tail.find('}')
+            && let Some(v) = value(&tail[1..end])
+        {
+            out.push_str(&v);
+            rest = &tail[end + 1..];
+            continue;
+        }
+        out.push_str(&tail[..1]);
+        rest = &tail[1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates() {
+        let v = |n: &str| (n == "a").then(|| "A".to_owned());
+        assert_eq!(render("x {a} y", v), "x A y");
+        assert_eq!(render("{{a}} {a}{a}", v), "{a} AA");
+        assert_eq!(render("{b} {a", v), "{b} {a");
+        assert_eq!(render("} { }", v), "} { }");
+        assert_eq!(render("é{a}ü", v), "éAü");
+    }
+
+    #[test]
+    fn time_left() {
+        assert_eq!(left(30_000), "<1m");
+        assert_eq!(left(45 * 60_000 + 59_000), "45m");
+        assert_eq!(left(125 * 60_000), "2h 05m");
+        assert_eq!(left(-5), "<1m");
+    }
+
+    #[test]
+    fn input_is_lenient() {
+        assert_eq!(Input::parse(b""), None);
+        assert_eq!(Input::parse(b"[1]"), None);
+        assert_eq!(Input::parse(b"{\"model\": 3"), None);
+        let i = Input::parse(br#"{"model": "claude-opus-4-6-20260101", "session_id": 7}"#).unwrap();
+        assert_eq!(i.model().as_deref(), Some("opus-4-6"));
+        assert_eq!(i.session_id, None);
+        let i = Input::parse(br#"{"model": {"id": "x", "display_name": " Opus "}, "workspace": {"current_dir": "/a/b"}}"#).unwrap();
+        assert_eq!(i.model().as_deref(), Some("Opus"));
+        assert_eq!(i.project_dir.as_deref(), Some("/a/b"));
+        assert_eq!(neutral(None), "observatory");
+    }
+}

@@ -1,0 +1,186 @@
+//! `observatory commands`: slash commands and skills, with counts.
+//!
+//! A slash command is a user message (or a `local_command` system line)
+//! whose text holds `<command-name>/x</command-name>`: the stored preview
+//! (first 160 characters) is enough, as Claude Code writes the tag first or
+//! right after a short `<command-message>`. Messages are stored once per
+//! uuid, so a prompt copied into a resumed session counts once. A skill is a
+//! `Skill` tool call (one per tool_use id); its name is the call's `skill`
+//! input.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rusqlite::Connection;
+
+use super::{TimeRange, project_matches};
+
+#[derive(Debug, Clone, Default)]
+pub struct CommandsQuery {
+    pub range: TimeRange,
+    pub project: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    SlashCommand,
+    Skill,
+}
+
+impl Kind {
+    pub fn key(self) -> &'static str {
+        match self {
+            Kind::SlashCommand => "slash_command",
+            Kind::Skill => "skill",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandRow {
+    pub kind: Kind,
+    /// Slash commands with their leading `/` (added when the transcript
+    /// left it out); skills as named (`?` when the call named none).
+    pub name: String,
+    pub count: u64,
+    pub sessions: u64,
+    /// The latest use (epoch ms), if any use has a time.
+    pub last_used_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CommandsReport {
+    /// Most used first, then slash commands before skills, then by name.
+    pub rows: Vec<CommandRow>,
+    pub slash_commands: u64,
+    pub skills: u64,
+}
+
+/// The command named in a `<command-name>` tag, normalised to `/name`.
+pub fn command_name(text: &str) -> Option<String> {
+    const OPEN: &str = "<command-name>";
+    const CLOSE: &str = "</command-name>";
+    let start = text.find(OPEN)? + OPEN.len();
+    let len = text[start..].find(CLOSE)?;
+    let name = text[start..start + len].trim();
+    if name.is_empty() || name.chars().any(char::is_whitespace) {
+        return None;
+    }
+    Some(if name.starts_with('/') {
+        name.to_owned()
+    } else {
+        format!("/{name}")
+    })
+}
+
+#[derive(Default)]
+struct Acc {
+    count: u64,
+    sessions: BTreeSet<String>,
+    last: Option<i64>,
+}
+
+pub fn run(conn: &Connection, q: &CommandsQuery) -> rusqlite::Result<CommandsReport> {
+    // (kind, text: the preview or the skill name, session, at, project)
+    let mut st = conn.prepare(
+        "SELECT 0, m.text_preview, m.session_id, m.at, p.path
+         FROM messages m
+         LEFT JOIN sessions s ON s.session_id = m.session_id AND s.agent_id = coalesce(m.agent_id, '')
+         LEFT JOIN projects p ON p.id = s.project_id
+         WHERE m.type = 'user' AND m.is_compact_summary = 0
+           AND m.text_preview LIKE '%<command-name>%'
+         UNION ALL
+         SELECT 0, e.content_preview, e.session_id, e.at, p.path
+         FROM system_events e
+         LEFT JOIN sessions s ON s.session_id = e.session_id AND s.agent_id = coalesce(e.agent_id, '')
+         LEFT JOIN projects p ON p.id = s.project_id
+         WHERE e.subtype = 'local_command' AND e.content_preview LIKE '%<command-name>%'
+         UNION ALL
+         SELECT 1, t.input_summary, t.session_id, t.started_at, p.path
+         FROM tool_calls t
+         LEFT JOIN sessions s ON s.session_id = t.session_id AND s.agent_id = coalesce(t.agent_id, '')
+         LEFT JOIN projects p ON p.id = s.project_id
+         WHERE t.name = 'Skill'",
+    )?;
+    let mut rows = st.query([])?;
+    let mut acc: BTreeMap<(Kind, String), Acc> = BTreeMap::new();
+    let mut report = CommandsReport::default();
+    while let Some(r) = rows.next()? {
+        let skill = r.get::<_, i64>(0)? == 1;
+        let text: Option<String> = r.get(1)?;
+        let session: Option<String> = r.get(2)?;
+        let at: Option<i64> = r.get(3)?;
+        let project: Option<String> = r.get(4)?;
+        if !q.range.contains(at) || !project_matches(project.as_deref(), q.project.as_deref()) {
+            continue;
+        }
+        let key = if skill {
+            report.skills += 1;
+            let name = text
+                .map(|t| t.trim().to_owned())
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| "?".into());
+            (Kind::Skill, name)
+        } else {
+            let Some(name) = text.as_deref().and_then(command_name) else {
+                continue;
+            };
+            report.slash_commands += 1;
+            (Kind::SlashCommand, name)
+        };
+        let a = acc.entry(key).or_default();
+        a.count += 1;
+        if let Some(s) = session {
+            a.sessions.insert(s);
+        }
+        if at.is_some() {
+            a.last = a.last.max(at);
+        }
+    }
+    report.rows = acc
+        .into_iter()
+        .map(|((kind, name), a)| CommandRow {
+            kind,
+            name,
+            count: a.count,
+            sessions: a.sessions.len() as u64,
+            last_used_at: a.last,
+        })
+        .collect();
+    report.rows.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then(a.kind.cmp(&b.kind))
+            .then(a.name.cmp(&b.name))
+    });
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_names_from_tags() {
+        let cases = [
+            (
+                "<command-message>init is analyzing your codebase…</command-message>\n<command-name>/init</command-name>",
+                Some("/init"),
+            ),
+            (
+                "<command-name>/model</command-name>\n  <command-message>model</command-message>",
+                Some("/model"),
+            ),
+            (
+                "<command-name>test-command</command-name>",
+                Some("/test-command"),
+            ),
+            ("<command-name> /clear </command-name>", Some("/clear")),
+            ("<command-name>/cut", None),
+            ("<command-name></command-name>", None),
+            ("just a prompt about <command-name>", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(command_name(text).as_deref(), want, "{text}");
+        }
+    }
+}

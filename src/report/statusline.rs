@@ -1,0 +1,287 @@
+//! `observatory statusline`: the few figures a status line shows, read with
+//! indexed queries only, so a call costs the same on a database of any size.
+//!
+//! - the session's cost: `responses_session` (session_id);
+//! - the day's cost: `responses_at`, one range;
+//! - the 5-hour block running now, cut exactly as `blocks` cuts them, from
+//!   the responses near "now" only. A response that follows the previous one
+//!   by 5 hours or more always starts a block (the previous block ended at
+//!   most 5 hours after its own last response), so the blocks after such a
+//!   gap do not depend on anything before it. The search reads the `at`
+//!   column from the `responses_at` index alone, from a day back, doubling
+//!   the window until it finds such a gap (or the first response of all);
+//!   after [`MAX_LOOKBACK_MS`] of use without a 5-hour break it cuts there.
+
+use rusqlite::{Connection, OptionalExtension};
+
+use super::blocks::{self, BLOCK_MS, BlockRow, Usage};
+
+const HOUR_MS: i64 = 3_600_000;
+const FIRST_LOOKBACK_MS: i64 = 24 * HOUR_MS;
+/// How far back the block search looks for a 5-hour break (64 days).
+pub const MAX_LOOKBACK_MS: i64 = 64 * 24 * HOUR_MS;
+
+/// A sum of response costs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Spend {
+    pub responses: u64,
+    /// The priced responses' cost.
+    pub cost_picousd: i128,
+    pub unpriced_responses: u64,
+}
+
+impl Spend {
+    /// The cost, or None when every response counted has no price.
+    pub fn cost(&self) -> Option<i128> {
+        (self.responses == 0 || self.unpriced_responses < self.responses)
+            .then_some(self.cost_picousd)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatusReport {
+    /// None when no session id was given.
+    pub session: Option<Spend>,
+    pub today: Spend,
+    /// The block running at `now`, if any.
+    pub block: Option<BlockRow>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct StatusQuery {
+    /// The session (main thread and its subagents).
+    pub session_id: Option<String>,
+    /// "Today": [day_start_at, day_end_at).
+    pub day_start_at: i64,
+    pub day_end_at: i64,
+}
+
+pub fn run(conn: &Connection, q: &StatusQuery, now_ms: i64) -> rusqlite::Result<StatusReport> {
+    const SUM: &str = "SELECT count(*), coalesce(sum(cost_picousd), 0), count(*) - count(cost_picousd) FROM responses";
+    let spend = |r: &rusqlite::Row<'_>| -> rusqlite::Result<Spend> {
+        Ok(Spend {
+            responses: r.get::<_, i64>(0)?.max(0) as u64,
+            cost_picousd: i128::from(r.get::<_, i64>(1)?),
+            unpriced_responses: r.get::<_, i64>(2)?.max(0) as u64,
+        })
+    };
+    let session = match &q.session_id {
+        Some(id) => Some(conn.query_row(&format!("{SUM} WHERE session_id = ?1"), [id], spend)?),
+        None => None,
+    };
+    let today = conn.query_row(
+        &format!("{SUM} WHERE at >= ?1 AND at < ?2"),
+        [q.day_start_at, q.day_end_at],
+        spend,
+    )?;
+    Ok(StatusReport {
+        session,
+        today,
+        block: active_block(conn, now_ms)?,
+    })
+}
+
+/// The 5-hour block running at `now_ms`, as `blocks` would cut it.
+pub fn active_block(conn: &Connection, now_ms: i64) -> rusqlite::Result<Option<BlockRow>> {
+    let mut before = conn.prepare_cached("SELECT max(at) FROM responses WHERE at < ?1")?;
+    let mut since =
+        conn.prepare_cached("SELECT at FROM responses WHERE at >= ?1 AND at < ?2 ORDER BY at")?;
+    // A running block's first response is after now - 5 h and before the
+    // hour after now: without one, nothing is running.
+    let near: Option<i64> = conn
+        .prepare_cached("SELECT 1 FROM responses WHERE at > ?1 AND at < ?2 LIMIT 1")?
+        .query_row(
+            [
+                now_ms.saturating_sub(BLOCK_MS),
+                now_ms.saturating_add(HOUR_MS),
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if near.is_none() {
+        return Ok(None);
+    }
+    let mut window = FIRST_LOOKBACK_MS;
+    let ats: Vec<i64> = loop {
+        let lo = now_ms.saturating_sub(window);
+        let ats: Vec<i64> = since
+            .query_map([lo, now_ms.saturating_add(HOUR_MS)], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let prev: Option<i64> = before.query_row([lo], |r| r.get(0)).optional()?.flatten();
+        let clean_start = match (prev, ats.first()) {
+            (None, _) => true,
+            (Some(p), Some(&a)) => a - p >= BLOCK_MS,
+            (Some(_), None) => true,
+        };
+        if clean_start || window >= MAX_LOOKBACK_MS {
+            break ats;
+        }
+        // the last 5-hour break inside the window is as good as a clean start
+        if let Some(i) = (1..ats.len())
+            .rev()
+            .find(|&i| ats[i] - ats[i - 1] >= BLOCK_MS)
+        {
+            break ats[i..].to_vec();
+        }
+        window = window.saturating_mul(2).min(MAX_LOOKBACK_MS);
+    };
+    let Some(start_at) = running_block_start(&ats, now_ms) else {
+        return Ok(None);
+    };
+    let mut st = conn.prepare_cached(
+        "SELECT at, model, input_tokens, output_tokens,
+                cache_creation_5m_tokens + cache_creation_1h_tokens, cache_read_tokens, cost_picousd
+         FROM responses WHERE at >= ?1 AND at < ?2 ORDER BY at, id",
+    )?;
+    let usages: Vec<Usage> = st
+        .query_map([start_at, start_at + BLOCK_MS], |r| {
+            let t = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
+            Ok(Usage {
+                at: r.get(0)?,
+                model: r.get(1)?,
+                tokens: [t(2)?, t(3)?, t(4)?, t(5)?],
+                cost_picousd: r.get(6)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(blocks::blocks(&usages, now_ms)
+        .into_iter()
+        .find(|b| b.active))
+}
+
+/// Cut time-ordered response times into blocks (the rule of
+/// `blocks::blocks`) and return the start of the one running at `now_ms`.
+fn running_block_start(ats: &[i64], now_ms: i64) -> Option<i64> {
+    let mut end = i64::MIN;
+    let mut running = None;
+    for &a in ats {
+        if a >= end {
+            let start = a.div_euclid(HOUR_MS) * HOUR_MS;
+            if start > now_ms {
+                break;
+            }
+            end = start + BLOCK_MS;
+            running = (now_ms < end).then_some(start);
+        }
+    }
+    running
+}
+
+/// How far a file has been read (its current generation), if it is tracked.
+pub fn read_offset(conn: &Connection, path: &str) -> rusqlite::Result<Option<u64>> {
+    conn.prepare_cached("SELECT read_offset FROM source_files WHERE path = ?1 AND superseded = 0")?
+        .query_row([path], |r| r.get::<_, i64>(0))
+        .optional()
+        .map(|o| o.map(|n| n.max(0) as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: i64 = HOUR_MS;
+    const M: i64 = 60_000;
+
+    fn db(responses: &[(i64, i64)]) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE projects (id INTEGER PRIMARY KEY, path TEXT NOT NULL);
+             CREATE TABLE responses (id INTEGER PRIMARY KEY, model TEXT NOT NULL, session_id TEXT,
+                project_id INTEGER, at INTEGER,
+                input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+                cache_creation_5m_tokens INTEGER NOT NULL, cache_creation_1h_tokens INTEGER NOT NULL,
+                cache_read_tokens INTEGER NOT NULL, cost_picousd INTEGER);
+             CREATE INDEX responses_at ON responses(at);
+             CREATE INDEX responses_session ON responses(session_id);",
+        )
+        .unwrap();
+        for (at, cost) in responses {
+            conn.execute(
+                "INSERT INTO responses(model, session_id, at, input_tokens, output_tokens, cache_creation_5m_tokens,
+                    cache_creation_1h_tokens, cache_read_tokens, cost_picousd) VALUES ('m', 's', ?1, 1, 0, 0, 0, 0, ?2)",
+                [at, cost],
+            )
+            .unwrap();
+        }
+        conn
+    }
+
+    /// The active block as the full `blocks` report finds it.
+    fn reference(conn: &Connection, now: i64) -> Option<BlockRow> {
+        blocks::run(conn, &blocks::BlocksQuery::default(), now)
+            .unwrap()
+            .rows
+            .into_iter()
+            .find(|b| b.active)
+    }
+
+    #[test]
+    fn finds_the_same_block_as_the_full_report() {
+        let t0 = 1000 * H;
+        // a chain of blocks with no 5-hour break for 3 days, then more
+        let mut rs = Vec::new();
+        let mut t = t0 + 17 * M;
+        while t < t0 + 80 * H {
+            rs.push((t, 7));
+            t += 4 * H + 13 * M;
+        }
+        rs.push((t0 + 90 * H + 5 * M, 11));
+        rs.push((t0 + 91 * H, 13));
+        let conn = db(&rs);
+        for now in (0..100 * 6).map(|k| t0 + k * 10 * M) {
+            assert_eq!(
+                active_block(&conn, now).unwrap(),
+                reference(&conn, now),
+                "now = t0 + {} min",
+                (now - t0) / M
+            );
+        }
+        let b = active_block(&conn, t0 + 92 * H).unwrap().unwrap();
+        assert_eq!(
+            (b.start_at, b.responses, b.cost_picousd),
+            (t0 + 90 * H, 2, 24)
+        );
+        assert!(active_block(&conn, t0 + 96 * H).unwrap().is_none());
+        assert!(active_block(&db(&[]), t0).unwrap().is_none());
+    }
+
+    #[test]
+    fn sums_the_session_and_the_day() {
+        let conn = db(&[(10 * H, 5), (20 * H, 7), (30 * H, 9)]);
+        conn.execute("INSERT INTO responses(model, session_id, at, input_tokens, output_tokens, cache_creation_5m_tokens,
+                    cache_creation_1h_tokens, cache_read_tokens, cost_picousd) VALUES ('x', 'other', ?1, 1, 0, 0, 0, 0, NULL)", [21 * H]).unwrap();
+        let q = StatusQuery {
+            session_id: Some("s".into()),
+            day_start_at: 20 * H,
+            day_end_at: 30 * H,
+        };
+        let r = run(&conn, &q, 21 * H).unwrap();
+        assert_eq!(
+            r.session,
+            Some(Spend {
+                responses: 3,
+                cost_picousd: 21,
+                unpriced_responses: 0
+            })
+        );
+        assert_eq!(
+            r.today,
+            Spend {
+                responses: 2,
+                cost_picousd: 7,
+                unpriced_responses: 1
+            }
+        );
+        assert_eq!(r.today.cost(), Some(7));
+        assert_eq!(
+            Spend {
+                responses: 1,
+                cost_picousd: 0,
+                unpriced_responses: 1
+            }
+            .cost(),
+            None
+        );
+        assert_eq!(r.block.map(|b| b.responses), Some(2));
+    }
+}

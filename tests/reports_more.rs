@@ -1,0 +1,743 @@
+//! `files`, `commands`, `query`, `budget` and `cost --chart` on the
+//! hand-made fixtures, against answers worked out by hand
+//! (fixtures/README.md lists what each fixture holds).
+//!
+//! ops/ (all Sonnet 4.5, UTC):
+//!   sess-ops-c001 (/home/u/ops, 2026-03-05):
+//!     toolu_o1 Read  src/main.rs        08:00:05
+//!     toolu_o2 Read  README.md (error)  08:00:05
+//!     toolu_o3 Edit  src/main.rs        08:00:10
+//!     toolu_o4 MultiEdit src/lib.rs     08:00:10
+//!     toolu_o5 Write src/new.rs         08:00:20
+//!     toolu_o6 NotebookEdit nb.ipynb    08:00:20
+//!     toolu_o7 Skill pdf                08:00:20
+//!     toolu_o8 Read  src/main.rs        08:06:05
+//!     toolu_o9 Skill pdf, toolu_o10 Skill xlsx, toolu_o11 Bash (no file) 08:06:05
+//!     prompts: /review 08:00:00 (after a <command-message>), /model 08:05:00
+//!     (tag first), /review 08:06:00, and a prompt that names the tag
+//!     without closing it (not a command)
+//!   sess-ops-d002 (/home/u/tools, 2026-03-06): a resumed copy of o-u6 (the
+//!     second /review: same uuid, stored once), /review 10:00:00 (in a text
+//!     block), toolu_p1 Read /home/u/ops/src/main.rs and toolu_p2 Edit
+//!     /home/u/tools/x.rs at 10:00:05, toolu_p3 Skill pdf at 10:01:00
+//!
+//! So, per path: main.rs reads o1 o8 p1 = 3, edits o3 = 1, 2 sessions, last
+//! 2026-03-06T10:00:05; x.rs 1 edit; README.md 1 read, 1 error; lib.rs 1
+//! edit (MultiEdit); nb.ipynb 1 edit (NotebookEdit); new.rs 1 write.
+//! Totals: 4 reads (o1 o2 o8 p1), 4 edits (o3 o4 o6 p2), 1 write, 1 error, 6 paths, 2 sessions.
+//! Commands: /review 3 (2 sessions), /model 1; skills pdf 3 (2 sessions),
+//! xlsx 1.
+
+mod common;
+
+use common::Env;
+use serde_json::{Value, json};
+
+fn run_json(env: &Env, args: &[&str]) -> Value {
+    let out = env.cmd().args(args).arg("--json").assert().success();
+    serde_json::from_slice(&out.get_output().stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {:?}", out.get_output()))
+}
+
+fn stdout(env: &Env, args: &[&str]) -> String {
+    let out = env.cmd().args(args).assert().success();
+    String::from_utf8_lossy(&out.get_output().stdout).to_string()
+}
+
+fn rows(v: &Value) -> &Vec<Value> {
+    v["rows"].as_array().expect("rows")
+}
+
+/// Run and expect a failure with this exit code; return stderr.
+fn fails(env: &Env, args: &[&str], code: i32) -> String {
+    let out = env.cmd().args(args).assert().code(code);
+    String::from_utf8_lossy(&out.get_output().stderr).to_string()
+}
+
+// ------------------------------------------------------------------- files
+
+#[test]
+fn files_count_reads_edits_and_writes() {
+    let env = Env::with_fixture("ops");
+    let v = run_json(&env, &["files", "--tz", "UTC"]);
+    let paths: Vec<&str> = rows(&v)
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    // most operations first; ties: latest touch first, then path
+    assert_eq!(
+        paths,
+        vec![
+            "/home/u/ops/src/main.rs",
+            "/home/u/tools/x.rs",
+            "/home/u/ops/nb.ipynb",
+            "/home/u/ops/src/new.rs",
+            "/home/u/ops/src/lib.rs",
+            "/home/u/ops/README.md",
+        ]
+    );
+    let main = &rows(&v)[0];
+    assert_eq!(main["reads"], 3);
+    assert_eq!(main["edits"], 1);
+    assert_eq!(main["writes"], 0);
+    assert_eq!(main["errors"], 0);
+    assert_eq!(main["sessions"], 2);
+    assert_eq!(main["last_touched_at"], "2026-03-06T10:00:05.000Z");
+    let by_path = |p: &str| rows(&v).iter().find(|r| r["path"] == p).unwrap().clone();
+    let nb = by_path("/home/u/ops/nb.ipynb");
+    assert_eq!(
+        (nb["reads"].as_u64(), nb["edits"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let lib = by_path("/home/u/ops/src/lib.rs");
+    assert_eq!(lib["edits"], 1, "MultiEdit is an edit");
+    let new = by_path("/home/u/ops/src/new.rs");
+    assert_eq!(
+        (new["writes"].as_u64(), new["edits"].as_u64()),
+        (Some(1), Some(0))
+    );
+    let readme = by_path("/home/u/ops/README.md");
+    assert_eq!(readme["reads"], 1);
+    assert_eq!(readme["errors"], 1);
+    assert_eq!(readme["sessions"], 1);
+    assert_eq!(readme["last_touched_at"], "2026-03-05T08:00:05.000Z");
+    assert_eq!(
+        v["total"],
+        json!({"paths": 6, "reads": 4, "edits": 4, "writes": 1, "errors": 1, "sessions": 2})
+    );
+    assert_eq!(v["limit"], Value::Null);
+    assert_eq!(v["tz"], "UTC");
+
+    // --project: only /home/u/ops's sessions (p1 read main.rs from /home/u/tools)
+    let v = run_json(&env, &["files", "--project", "u/ops", "--no-ingest"]);
+    assert_eq!(rows(&v).len(), 5);
+    assert_eq!(rows(&v)[0]["path"], "/home/u/ops/src/main.rs");
+    assert_eq!(rows(&v)[0]["reads"], 2);
+    assert_eq!(rows(&v)[0]["sessions"], 1);
+    assert_eq!(v["total"]["paths"], 5);
+
+    // --limit cuts the rows, not the totals
+    let v = run_json(&env, &["files", "--limit", "2", "--no-ingest"]);
+    assert_eq!(rows(&v).len(), 2);
+    assert_eq!(v["limit"], 2);
+    assert_eq!(v["total"]["paths"], 6);
+
+    // --since in a zone: 2026-03-06 in UTC holds only p1 and p2
+    let v = run_json(
+        &env,
+        &[
+            "files",
+            "--since",
+            "2026-03-06",
+            "--tz",
+            "UTC",
+            "--no-ingest",
+        ],
+    );
+    assert_eq!(rows(&v).len(), 2);
+    assert_eq!(v["total"]["reads"], 1);
+    assert_eq!(v["total"]["edits"], 1);
+    // in Tokyo (UTC+9) 2026-03-05 08:06 is already 17:06 on the 5th, and
+    // d002's calls fall on the 6th at 19:00: --until 2026-03-05 keeps c001
+    let v = run_json(
+        &env,
+        &[
+            "files",
+            "--until",
+            "2026-03-05",
+            "--tz",
+            "Asia/Tokyo",
+            "--no-ingest",
+        ],
+    );
+    assert_eq!(v["total"]["reads"], 3);
+    assert_eq!(v["total"]["sessions"], 1);
+
+    let csv = stdout(&env, &["files", "--csv", "--no-ingest"]);
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("path,reads,edits,writes,errors,sessions,last_touched_at")
+    );
+    assert_eq!(
+        lines.next(),
+        Some("/home/u/ops/src/main.rs,3,1,0,0,2,2026-03-06T10:00:05.000Z")
+    );
+    let table = stdout(&env, &["files", "--no-ingest", "--tz", "UTC"]);
+    assert!(table.contains("Total (6 files)"), "{table}");
+    assert!(table.contains("2026-03-06 10:00"), "{table}");
+}
+
+// ---------------------------------------------------------------- commands
+
+#[test]
+fn commands_count_slash_commands_and_skills() {
+    let env = Env::with_fixture("ops");
+    let v = run_json(&env, &["commands", "--tz", "UTC"]);
+    assert_eq!(
+        rows(&v),
+        &vec![
+            json!({"kind": "slash_command", "name": "/review", "count": 3, "sessions": 2,
+                   "last_used_at": "2026-03-06T10:00:00.000Z"}),
+            json!({"kind": "skill", "name": "pdf", "count": 3, "sessions": 2,
+                   "last_used_at": "2026-03-06T10:01:00.000Z"}),
+            json!({"kind": "slash_command", "name": "/model", "count": 1, "sessions": 1,
+                   "last_used_at": "2026-03-05T08:05:00.000Z"}),
+            json!({"kind": "skill", "name": "xlsx", "count": 1, "sessions": 1,
+                   "last_used_at": "2026-03-05T08:06:05.000Z"}),
+        ]
+    );
+    assert_eq!(v["total"], json!({"slash_commands": 4, "skills": 4}));
+
+    let v = run_json(
+        &env,
+        &[
+            "commands",
+            "--since",
+            "2026-03-06",
+            "--tz",
+            "UTC",
+            "--no-ingest",
+        ],
+    );
+    // the resumed copy of o-u6 is stored once, with c001's time
+    assert_eq!(
+        rows(&v)
+            .iter()
+            .map(|r| (r["name"].as_str().unwrap(), r["count"].as_u64().unwrap()))
+            .collect::<Vec<_>>(),
+        vec![("/review", 1), ("pdf", 1)]
+    );
+    let csv = stdout(&env, &["commands", "--csv", "--no-ingest"]);
+    assert!(csv.starts_with("kind,name,count,sessions,last_used_at\r\nslash_command,/review,3,2,"));
+    let table = stdout(&env, &["commands", "--no-ingest"]);
+    assert!(
+        table.contains("/review") && table.contains("xlsx"),
+        "{table}"
+    );
+}
+
+// ------------------------------------------------------------------- query
+
+#[test]
+fn query_refuses_every_kind_of_write() {
+    let env = Env::with_fixture("reports");
+    env.ingest();
+    let refused = |sql: &str, says: &str| {
+        let err = fails(&env, &["query", sql], 1);
+        assert!(
+            err.contains("refused") && err.contains(says),
+            "{sql}: {err}"
+        );
+    };
+    refused("INSERT INTO projects(path) VALUES ('/x')", "INSERT");
+    refused("UPDATE responses SET cost_picousd = 0", "UPDATE");
+    refused("DELETE FROM responses", "DELETE");
+    refused("ATTACH DATABASE '/tmp/other.db' AS other", "ATTACH");
+    refused("SELECT load_extension('/tmp/evil.so')", "load_extension");
+    refused("PRAGMA query_only = OFF", "PRAGMA query_only");
+    refused("PRAGMA user_version = 99", "PRAGMA user_version");
+    refused("PRAGMA journal_mode = DELETE", "PRAGMA journal_mode");
+    refused("CREATE TABLE t(x)", "CREATE");
+    refused("DROP VIEW v_responses", "DROP");
+    // nothing changed
+    let db = env.db();
+    assert_eq!(common::count(&db, "SELECT count(*) FROM responses"), 6);
+    assert_eq!(
+        common::count(&db, "SELECT count(*) FROM responses WHERE cost_picousd = 0"),
+        0
+    );
+    // reading pragmas are fine, and the version is what it was
+    let version = common::count(&db, "PRAGMA user_version");
+    let v = run_json(&env, &["query", "PRAGMA user_version"]);
+    assert_eq!(v["rows"], json!([{"user_version": version}]));
+}
+
+#[test]
+fn query_reads_the_views_as_json() {
+    let env = Env::with_fixture("reports");
+    env.ingest();
+    let v = run_json(
+        &env,
+        &[
+            "query",
+            "SELECT message_id, project, at, at_utc, day, input_tokens, output_tokens, total_tokens, \
+             cost_picousd, cost_usd FROM v_responses ORDER BY at LIMIT 1",
+        ],
+    );
+    assert_eq!(
+        v["columns"],
+        json!([
+            "message_id",
+            "project",
+            "at",
+            "at_utc",
+            "day",
+            "input_tokens",
+            "output_tokens",
+            "total_tokens",
+            "cost_picousd",
+            "cost_usd"
+        ])
+    );
+    // msg_r1: 1,000 in, 2,000 out = $0.033
+    assert_eq!(
+        v["rows"],
+        json!([{"message_id": "msg_r1", "project": "/home/u/web", "at": 1_773_130_205_000_i64,
+                "at_utc": "2026-03-10T08:10:05.000Z", "day": "2026-03-10",
+                "input_tokens": 1000, "output_tokens": 2000, "total_tokens": 3000,
+                "cost_picousd": 33_000_000_000_i64, "cost_usd": "0.033"}])
+    );
+    // every view's cost_usd is the exact decimal of cost_picousd
+    let v = run_json(
+        &env,
+        &[
+            "query",
+            "SELECT day, model, requests, input_tokens, output_tokens, unpriced_requests, cost_picousd, cost_usd FROM v_daily_cost",
+        ],
+    );
+    // 1000+1000+2000+1000+10000+5000 in, 2000+1000+1000+0+2000+4000 out, $0.21
+    assert_eq!(
+        v["rows"],
+        json!([{"day": "2026-03-10", "model": "claude-sonnet-4-5-20250929", "requests": 6,
+                "input_tokens": 20000, "output_tokens": 10000, "unpriced_requests": 0,
+                "cost_picousd": 210_000_000_000_i64, "cost_usd": "0.21"}])
+    );
+    // 13 calls, 3 errors (b3, b7, list_issues); toolu_r1 has no result
+    let v = run_json(
+        &env,
+        &[
+            "query",
+            "SELECT count(*) AS calls, sum(is_error) AS errors, sum(NOT has_result) AS no_result, \
+                    min(project) AS project FROM v_tool_calls",
+        ],
+    );
+    assert_eq!(
+        v["rows"],
+        json!([{"calls": 13, "errors": 3, "no_result": 1, "project": "/home/u/web"}])
+    );
+    let v = run_json(
+        &env,
+        &[
+            "query",
+            "SELECT command, outcome, at_utc FROM v_hook_runs WHERE outcome = 'blocking_error'",
+        ],
+    );
+    assert_eq!(rows(&v).len(), 1);
+    assert_eq!(rows(&v)[0]["command"], "guard.sh");
+    assert!(
+        rows(&v)[0]["at_utc"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-03-10T09:10:")
+    );
+    // NULL, reals and blobs
+    let v = run_json(
+        &env,
+        &[
+            "query",
+            "SELECT NULL AS n, 0.5 AS r, x'CAFE' AS b, 'a' AS t",
+        ],
+    );
+    assert_eq!(
+        v["rows"],
+        json!([{"n": null, "r": 0.5, "b": "cafe", "t": "a"}])
+    );
+}
+
+#[test]
+fn query_reads_stdin_and_prints_tables_and_csv() {
+    let env = Env::with_fixture("reports");
+    env.ingest();
+    let out = env
+        .cmd()
+        .args(["query", "-", "--csv"])
+        .write_stdin("SELECT name, count(*) AS calls FROM v_tool_calls GROUP BY name ORDER BY calls DESC, name;\n")
+        .assert()
+        .success();
+    let csv = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert_eq!(
+        csv,
+        "name,calls\r\nBash,10\r\nRead,1\r\nmcp__github__create_issue,1\r\nmcp__github__list_issues,1\r\n"
+    );
+    let table = stdout(
+        &env,
+        &["query", "SELECT 'x' AS label, 42 AS n, NULL AS empty"],
+    );
+    assert!(
+        table.contains("label") && table.contains("42") && table.contains("NULL"),
+        "{table}"
+    );
+    let err = fails(&env, &["query", "SELECT * FROM no_such_table"], 1);
+    assert!(err.contains("no_such_table"), "{err}");
+    let err = fails(&env, &["query", "  ;  "], 1);
+    assert!(err.contains("no SQL"), "{err}");
+}
+
+#[test]
+fn query_needs_a_database() {
+    let env = Env::new();
+    let err = fails(&env, &["query", "SELECT 1"], 1);
+    assert!(err.contains("observatory ingest"), "{err}");
+}
+
+// ------------------------------------------------------------------ budget
+
+/// A transcript with one response a second ago: Sonnet 4.5, 100,000 input
+/// tokens = $0.30 (under the 200k long-context threshold).
+fn env_spending_now() -> Env {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-now");
+    std::fs::create_dir_all(&dir).unwrap();
+    let at = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let ts = at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let line = json!({"parentUuid": null, "isSidechain": false, "cwd": "/home/u/now",
+        "sessionId": "sess-now", "version": "2.1.120", "uuid": "n-a1", "timestamp": ts,
+        "type": "assistant", "requestId": "req_n1",
+        "message": {"model": "claude-sonnet-4-5-20250929", "id": "msg_n1", "type": "message",
+            "role": "assistant", "content": [{"type": "text", "text": "hi"}],
+            "stop_reason": "end_turn",
+            "usage": {"input_tokens": 100000, "output_tokens": 0,
+                      "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}});
+    std::fs::write(dir.join("sess-now.jsonl"), format!("{line}\n")).unwrap();
+    env
+}
+
+#[test]
+fn budget_set_list_rm() {
+    let env = Env::new();
+    let b = run_json(&env, &["budget", "set", "--daily", "12.50"]);
+    assert_eq!(
+        b,
+        json!({"id": 1, "period": "day", "limit_usd": "12.5", "project": null, "model": null,
+               "warn_at_percent": 80, "created_at": b["created_at"]})
+    );
+    let b = run_json(
+        &env,
+        &[
+            "budget",
+            "set",
+            "--monthly",
+            "$300",
+            "--project",
+            "myapp",
+            "--model",
+            "claude-opus-4-6",
+            "--warn-at",
+            "90",
+        ],
+    );
+    assert_eq!(b["id"], 2);
+    assert_eq!(b["period"], "month");
+    assert_eq!(b["limit_usd"], "300");
+    assert_eq!(b["project"], "myapp");
+    assert_eq!(b["model"], "claude-opus-4-6");
+    assert_eq!(b["warn_at_percent"], 90);
+    let v = run_json(&env, &["budget", "list"]);
+    assert_eq!(rows(&v).len(), 2);
+    assert_eq!(rows(&v)[1]["limit_usd"], "300");
+    // the amount is stored exactly, in picoUSD
+    assert_eq!(
+        common::count(&env.db(), "SELECT amount_picousd FROM budgets WHERE id = 1"),
+        12_500_000_000_000
+    );
+    // usage errors: no period, two periods, a bad warn level; amount errors exit 1
+    fails(&env, &["budget", "set"], 2);
+    fails(&env, &["budget", "set", "--daily", "1", "--weekly", "2"], 2);
+    fails(
+        &env,
+        &["budget", "set", "--daily", "1", "--warn-at", "0"],
+        2,
+    );
+    fails(
+        &env,
+        &["budget", "set", "--daily", "1", "--warn-at", "101"],
+        2,
+    );
+    assert!(fails(&env, &["budget", "set", "--daily", "0"], 1).contains("more than $0"));
+    assert!(fails(&env, &["budget", "set", "--daily", "ten"], 1).contains("US dollars"));
+    assert!(fails(&env, &["budget", "rm", "9"], 1).contains("no budget with id 9"));
+    assert_eq!(
+        run_json(&env, &["budget", "rm", "1"]),
+        json!({"removed": 1})
+    );
+    let v = run_json(&env, &["budget", "list"]);
+    assert_eq!(rows(&v).len(), 1);
+    assert_eq!(rows(&v)[0]["id"], 2);
+    // set/list/rm never read transcripts
+    assert_eq!(
+        common::count(&env.db(), "SELECT count(*) FROM source_files"),
+        0
+    );
+}
+
+#[test]
+fn budget_check_exit_codes() {
+    let env = env_spending_now();
+    // nothing set: exit 0
+    let v = run_json(&env, &["budget", "check", "--tz", "UTC"]);
+    assert_eq!(v["rows"], json!([]));
+    assert_eq!(v["status"], "ok");
+
+    // $0.30 of $1: ok, exit 0
+    env.cmd()
+        .args(["budget", "set", "--daily", "1"])
+        .assert()
+        .success();
+    let out = env
+        .cmd()
+        .args(["budget", "check", "--tz", "UTC", "--json", "--fail-on-warn"])
+        .assert()
+        .code(0);
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let r = &rows(&v)[0];
+    assert_eq!(r["spent_usd"], "0.3");
+    assert_eq!(r["remaining_usd"], "0.7");
+    assert_eq!(r["used_percent"], 30.0);
+    assert_eq!(r["requests"], 1);
+    assert_eq!(r["status"], "ok");
+    assert_eq!(v["exit_code"], 0);
+    assert!(out.get_output().stderr.is_empty());
+
+    // $0.30 of $0.35 at 80%: a warn level (85.7%): 0, or 3 with --fail-on-warn
+    env.cmd()
+        .args(["budget", "set", "--weekly", "0.35"])
+        .assert()
+        .success();
+    let out = env
+        .cmd()
+        .args(["budget", "check", "--tz", "UTC", "--no-ingest"])
+        .assert()
+        .code(0);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("budget 2 (weekly) reached its 80% warn level"),
+        "{err}"
+    );
+    let out = env
+        .cmd()
+        .args([
+            "budget",
+            "check",
+            "--tz",
+            "UTC",
+            "--no-ingest",
+            "--fail-on-warn",
+            "--json",
+        ])
+        .assert()
+        .code(3);
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["status"], "warn");
+    assert_eq!(v["exit_code"], 3);
+    assert_eq!(rows(&v)[1]["status"], "warn");
+    assert_eq!(rows(&v)[1]["used_percent"], 85.71);
+
+    // a model filter that matches nothing spends nothing
+    env.cmd()
+        .args([
+            "budget",
+            "set",
+            "--daily",
+            "0.01",
+            "--model",
+            "claude-opus-4-6",
+        ])
+        .assert()
+        .success();
+    env.cmd()
+        .args([
+            "budget",
+            "check",
+            "--tz",
+            "UTC",
+            "--no-ingest",
+            "--fail-on-warn",
+        ])
+        .assert()
+        .code(3);
+
+    // $0.30 of $0.25: over its limit, exit 4 with or without --fail-on-warn
+    env.cmd()
+        .args(["budget", "set", "--monthly", "0.25", "--project", "u/now"])
+        .assert()
+        .success();
+    let err = fails(&env, &["budget", "check", "--tz", "UTC", "--no-ingest"], 4);
+    assert!(
+        err.contains("budget 4 (monthly, project \"u/now\") is over its limit: $0.30 of $0.25"),
+        "{err}"
+    );
+    fails(
+        &env,
+        &[
+            "budget",
+            "check",
+            "--tz",
+            "UTC",
+            "--no-ingest",
+            "--fail-on-warn",
+        ],
+        4,
+    );
+    let table = String::from_utf8_lossy(
+        &env.cmd()
+            .args(["budget", "check", "--tz", "UTC", "--no-ingest"])
+            .assert()
+            .code(4)
+            .get_output()
+            .stdout,
+    )
+    .to_string();
+    assert!(table.contains("OVER") && table.contains("WARN"), "{table}");
+    // another project's budget is not touched by this spend
+    env.cmd().args(["budget", "rm", "4"]).assert().success();
+    env.cmd()
+        .args(["budget", "set", "--daily", "0.01", "--project", "elsewhere"])
+        .assert()
+        .success();
+    env.cmd()
+        .args(["budget", "check", "--tz", "UTC", "--no-ingest"])
+        .assert()
+        .code(0);
+
+    // cost warns on stderr when a budget is crossed; -q silences it
+    let out = env.cmd().args(["cost", "--no-ingest"]).assert().success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("warning: budget 2 (weekly) reached its 80% warn level"),
+        "{err}"
+    );
+    let out = env
+        .cmd()
+        .args(["cost", "--no-ingest", "-q"])
+        .assert()
+        .success();
+    assert!(out.get_output().stderr.is_empty());
+}
+
+// ------------------------------------------------------------------- chart
+
+#[test]
+fn cost_chart_draws_one_bar_per_period() {
+    let env = Env::with_fixture("basic");
+    // the basic fixture's days in UTC (tests/cost.rs): 2026-03-01 $0.0337956,
+    // 2026-03-02 $0.0012
+    let v = run_json(&env, &["cost", "--by-day", "--tz", "UTC"]);
+    let days: Vec<(String, String)> = rows(&v)
+        .iter()
+        .map(|r| {
+            (
+                r["day"].as_str().unwrap().to_owned(),
+                r["cost_usd"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(days.len(), 2, "{days:?}");
+    let chart = stdout(
+        &env,
+        &["cost", "--by-day", "--chart", "--tz", "UTC", "--no-ingest"],
+    );
+    let lines: Vec<&str> = chart.lines().collect();
+    assert_eq!(lines.len(), 3, "{chart}");
+    // not a terminal: 80 columns
+    for l in &lines {
+        assert_eq!(l.chars().count(), 80, "{l:?}");
+    }
+    assert!(lines[0].starts_with(&format!("{} █", days[0].0)), "{chart}");
+    assert!(lines[0].ends_with("$0.03"), "{chart}");
+    assert!(
+        lines[1].starts_with(&days[1].0) && lines[1].ends_with("$0.00"),
+        "{chart}"
+    );
+    assert!(
+        lines[2].starts_with("Total") && lines[2].ends_with("$0.03"),
+        "{chart}"
+    );
+    // the largest day fills the bar column: 80 - 10 (label) - 5 ($0.03) - 2
+    let bar = |l: &str| l.chars().filter(|c| ('█'..='▏').contains(c)).count();
+    assert_eq!(lines[0].chars().filter(|c| *c == '█').count(), 63);
+    // 0.0012 / 0.0337956 of 63 cells = 2.24 cells: 2 full and a 2/8 block
+    assert_eq!(bar(lines[1]), 3);
+    assert!(lines[1].contains("██▎"), "{chart}");
+    assert_eq!(bar(lines[2]), 0);
+
+    let month = stdout(
+        &env,
+        &[
+            "cost",
+            "--by-month",
+            "--chart",
+            "--tz",
+            "UTC",
+            "--no-ingest",
+        ],
+    );
+    assert!(month.starts_with("2026-03 "), "{month}");
+    for bad in [
+        vec!["cost", "--chart"],
+        vec!["cost", "--by-day", "--by-model", "--chart"],
+        vec!["cost", "--by-day", "--by-week", "--chart"],
+        vec!["cost", "--by-day", "--chart", "--json"],
+        vec!["cost", "--by-day", "--chart", "--csv"],
+    ] {
+        let err = fails(&env, &bad, 1);
+        assert!(err.contains("--chart"), "{bad:?}: {err}");
+    }
+}
+
+// ------------------------------------------------------------------ corpus
+
+#[test]
+fn files_commands_and_query_run_on_the_public_corpus() {
+    let shared = require_shared!();
+    let env = Env::new();
+    std::os::unix::fs::symlink(shared.join("corpus/public"), env.projects().join("public"))
+        .unwrap();
+    env.ingest();
+    let files = run_json(&env, &["files", "--no-ingest"]);
+    let total = &files["total"];
+    let calls = common::count(
+        &env.db(),
+        "SELECT count(*) FROM tool_calls WHERE file_path IS NOT NULL AND file_path <> '' \
+         AND name IN ('Read', 'Edit', 'MultiEdit', 'NotebookEdit', 'Write')",
+    );
+    assert!(calls > 0, "the corpus has file tool calls");
+    assert_eq!(
+        total["reads"].as_i64().unwrap()
+            + total["edits"].as_i64().unwrap()
+            + total["writes"].as_i64().unwrap(),
+        calls
+    );
+    let commands = run_json(&env, &["commands", "--no-ingest"]);
+    let skills = common::count(
+        &env.db(),
+        "SELECT count(*) FROM tool_calls WHERE name = 'Skill'",
+    );
+    assert_eq!(commands["total"]["skills"].as_i64().unwrap(), skills);
+    assert!(commands["total"]["slash_commands"].as_u64().unwrap() > 0);
+    for view in ["v_responses", "v_tool_calls", "v_hook_runs", "v_daily_cost"] {
+        let v = run_json(&env, &["query", &format!("SELECT * FROM {view}")]);
+        assert!(!v["columns"].as_array().unwrap().is_empty(), "{view}");
+    }
+    // the view's exact cost equals the cost report's total
+    let cost = run_json(&env, &["cost", "--no-ingest"]);
+    let v = run_json(
+        &env,
+        &["query", "SELECT sum(cost_picousd) AS p FROM v_responses"],
+    );
+    let p = v["rows"][0]["p"].as_i64().unwrap();
+    let whole = p / 1_000_000_000_000;
+    let frac = format!("{:012}", p % 1_000_000_000_000);
+    let text = format!("{whole}.{}", frac.trim_end_matches('0'));
+    assert_eq!(
+        cost["total"]["cost_usd"].as_str().unwrap(),
+        text.trim_end_matches('.')
+    );
+    for args in [vec!["files"], vec!["commands"]] {
+        let mut a = args.clone();
+        a.push("--no-ingest");
+        stdout(&env, &a);
+        a.push("--csv");
+        stdout(&env, &a);
+    }
+}

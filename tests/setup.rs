@@ -1,0 +1,290 @@
+//! `observatory setup claude-code` on temp settings files (missing, empty,
+//! existing hooks, an existing status line, invalid JSON), and the
+//! generated completions, man page and help.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::Env;
+use serde_json::{Value, json};
+
+fn snippet() -> Value {
+    json!({
+        "statusLine": {"type": "command", "command": "observatory statusline"},
+        "hooks": {"SessionEnd": [{"hooks": [{"type": "command", "command": "observatory ingest -q"}]}]}
+    })
+}
+
+fn read_json(p: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+/// Backups written beside `settings` (`<name>.bak-*`).
+fn backups(settings: &Path) -> Vec<PathBuf> {
+    let name = settings.file_name().unwrap().to_string_lossy().into_owned();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(settings.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{name}.bak-"))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn apply(env: &Env, settings: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    env.cmd()
+        .args(["setup", "claude-code", "--apply", "--settings"])
+        .arg(settings)
+        .args(extra)
+        .assert()
+}
+
+#[test]
+fn prints_the_snippet_without_apply() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .args(["setup", "claude-code"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v, snippet());
+    // the default file: settings.json in the first CLAUDE_CONFIG_DIR entry
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let default = env.claude.join("settings.json");
+    assert!(stderr.contains(&default.display().to_string()), "{stderr}");
+    assert!(!default.exists(), "printing writes nothing");
+}
+
+#[test]
+fn a_missing_file_is_created_and_a_second_run_changes_nothing() {
+    let env = Env::new();
+    let settings = env.dir.path().join("new/dir/settings.json");
+    apply(&env, &settings, &[]).success();
+    assert_eq!(read_json(&settings), snippet());
+    assert!(backups(&settings).is_empty(), "nothing to back up");
+    let before = std::fs::read(&settings).unwrap();
+    let out = apply(&env, &settings, &[]).success().get_output().clone();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to change"));
+    assert_eq!(std::fs::read(&settings).unwrap(), before);
+    assert!(backups(&settings).is_empty());
+}
+
+#[test]
+fn the_default_file_is_in_the_first_claude_config_dir() {
+    let env = Env::new();
+    env.cmd()
+        .args(["setup", "claude-code", "--apply"])
+        .assert()
+        .success();
+    assert_eq!(read_json(&env.claude.join("settings.json")), snippet());
+    // without CLAUDE_CONFIG_DIR: ~/.claude/settings.json
+    env.cmd()
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .args(["setup", "claude-code", "--apply"])
+        .assert()
+        .success();
+    assert_eq!(
+        read_json(&env.home().join(".claude/settings.json")),
+        snippet()
+    );
+}
+
+#[test]
+fn an_empty_file_is_filled_after_a_backup() {
+    let env = Env::new();
+    let settings = env.dir.path().join("settings.json");
+    std::fs::write(&settings, "").unwrap();
+    apply(&env, &settings, &[]).success();
+    assert_eq!(read_json(&settings), snippet());
+    let b = backups(&settings);
+    assert_eq!(b.len(), 1, "{b:?}");
+    assert_eq!(std::fs::read(&b[0]).unwrap(), b"");
+}
+
+#[test]
+fn existing_hooks_and_settings_are_kept() {
+    let env = Env::new();
+    let settings = env.dir.path().join("settings.json");
+    let original = r#"{
+  "model": "opus",
+  "permissions": {"allow": ["Bash(cargo test:*)"]},
+  "hooks": {
+    "PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "guard.sh"}]}],
+    "SessionEnd": [{"matcher": "clear", "hooks": [{"type": "command", "command": "echo bye"}]}]
+  }
+}
+"#;
+    std::fs::write(&settings, original).unwrap();
+    apply(&env, &settings, &[]).success();
+    let v = read_json(&settings);
+    assert_eq!(v["model"], "opus");
+    assert_eq!(v["permissions"], json!({"allow": ["Bash(cargo test:*)"]}));
+    assert_eq!(
+        v["hooks"]["PreToolUse"],
+        json!([{"matcher": "Bash", "hooks": [{"type": "command", "command": "guard.sh"}]}])
+    );
+    assert_eq!(
+        v["hooks"]["SessionEnd"],
+        json!([
+            {"matcher": "clear", "hooks": [{"type": "command", "command": "echo bye"}]},
+            {"hooks": [{"type": "command", "command": "observatory ingest -q"}]}
+        ])
+    );
+    assert_eq!(v["statusLine"], snippet()["statusLine"]);
+    // the untouched parts are byte for byte as written, in their order
+    let text = std::fs::read_to_string(&settings).unwrap();
+    assert!(
+        text.starts_with(
+            "{\n  \"model\": \"opus\",\n  \"permissions\": {\"allow\": [\"Bash(cargo test:*)\"]},\n  \"hooks\": {\n    \"PreToolUse\": [{\"matcher\": \"Bash\""
+        ),
+        "{text}"
+    );
+    let b = backups(&settings);
+    assert_eq!(b.len(), 1);
+    assert_eq!(std::fs::read_to_string(&b[0]).unwrap(), original);
+    // twice: nothing changes, no second backup
+    apply(&env, &settings, &[]).success();
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), text);
+    assert_eq!(backups(&settings).len(), 1);
+}
+
+#[test]
+fn a_different_status_line_is_kept_unless_forced() {
+    let env = Env::new();
+    let settings = env.dir.path().join("settings.json");
+    let original = r#"{"statusLine": {"type": "command", "command": "ccusage statusline"}}"#;
+    std::fs::write(&settings, original).unwrap();
+    let out = apply(&env, &settings, &[]).code(1).get_output().clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("ccusage statusline") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), original);
+    assert!(backups(&settings).is_empty());
+    apply(&env, &settings, &["--force"]).success();
+    assert_eq!(read_json(&settings), snippet());
+    let b = backups(&settings);
+    assert_eq!(b.len(), 1);
+    assert_eq!(std::fs::read_to_string(&b[0]).unwrap(), original);
+}
+
+#[test]
+fn our_own_status_line_with_a_format_is_kept() {
+    let env = Env::new();
+    let settings = env.dir.path().join("settings.json");
+    let mine = json!({"statusLine": {"type": "command", "command": "observatory statusline --format '{model} {today_cost}'", "padding": 0}});
+    std::fs::write(&settings, mine.to_string()).unwrap();
+    apply(&env, &settings, &[]).success();
+    let v = read_json(&settings);
+    assert_eq!(v["statusLine"], mine["statusLine"]);
+    assert_eq!(v["hooks"], snippet()["hooks"]);
+}
+
+#[test]
+fn invalid_json_is_refused_and_left_untouched() {
+    let env = Env::new();
+    let settings = env.dir.path().join("settings.json");
+    for bad in [
+        "{\"model\": \"opus\",}",
+        "{not json",
+        "[1, 2]",
+        "{\"hooks\": [1]}",
+    ] {
+        std::fs::write(&settings, bad).unwrap();
+        let out = apply(&env, &settings, &["--force"])
+            .code(1)
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("untouched"), "{bad}: {stderr}");
+        assert_eq!(std::fs::read_to_string(&settings).unwrap(), bad);
+        assert!(backups(&settings).is_empty(), "{bad}");
+    }
+}
+
+// ------------------------------------------------- completions, man, help
+
+#[test]
+fn completions_for_every_shell_name_the_subcommands() {
+    let env = Env::new();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = env
+            .cmd()
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let text = String::from_utf8(out.stdout).unwrap();
+        for sub in ["ingest", "cost", "statusline", "setup", "completions"] {
+            assert!(text.contains(sub), "{shell} completions lack {sub}");
+        }
+    }
+    env.cmd().args(["completions", "tcsh"]).assert().code(2);
+}
+
+#[test]
+fn the_man_page_is_roff_naming_the_subcommands() {
+    let env = Env::new();
+    let out = env.cmd().arg("man").assert().success().get_output().clone();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with(".ie") || text.contains(".TH observatory"),
+        "{text}"
+    );
+    for sub in ["ingest", "cost", "statusline", "setup", "man"] {
+        assert!(text.contains(sub), "man page lacks {sub}");
+    }
+}
+
+#[test]
+fn every_subcommand_help_has_a_description_and_examples() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .arg("--help")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let top = String::from_utf8(out.stdout).unwrap();
+    let subs: Vec<String> = top
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .split("Options:")
+        .next()
+        .unwrap()
+        .lines()
+        // a subcommand's line is indented 2; wrapped descriptions more
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|s| *s != "help")
+        .map(str::to_owned)
+        .collect();
+    assert!(subs.len() > 10, "{subs:?}");
+    for sub in subs {
+        let out = env
+            .cmd()
+            .args([sub.as_str(), "--help"])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let help = String::from_utf8(out.stdout).unwrap();
+        let first = help.lines().next().unwrap_or("");
+        assert!(!first.starts_with("Usage"), "{sub}: no description");
+        assert!(help.contains("Examples:"), "{sub}: no examples");
+        assert!(help.contains("observatory "), "{sub}");
+    }
+}

@@ -1,0 +1,290 @@
+//! `observatory statusline` on the stdin samples in fixtures/statusline/,
+//! with exact output: it reads only the session's transcript, never waits
+//! for the ingest lock, and always exits 0 with one line.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{Env, count, fixtures};
+
+const AT: &str = "2026-03-10T23:30:00Z";
+const A001: &str = "-home-u-web/sess-blocks-a001.jsonl";
+
+/// A stdin sample, with `@PROJECTS@` pointing at this test's transcripts.
+fn sample(env: &Env, name: &str) -> Vec<u8> {
+    let text = std::fs::read(fixtures().join("statusline").join(name)).unwrap();
+    let projects = env.projects().to_string_lossy().into_owned();
+    String::from_utf8_lossy(&text)
+        .replace("@PROJECTS@", &projects)
+        .into_bytes()
+}
+
+/// Run `statusline` at AT in UTC; check exit 0 and one line; return it
+/// and stderr.
+fn status(env: &Env, stdin: &[u8], extra: &[&str]) -> (String, String) {
+    let out = env
+        .cmd()
+        .args(["statusline", "--now", AT, "--tz", "UTC"])
+        .args(extra)
+        .write_stdin(stdin.to_vec())
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.ends_with('\n'), "{stdout:?}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout:?}");
+    (
+        stdout.trim_end_matches('\n').to_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// An empty database, then the `reports` transcripts copied in (not read).
+fn env_with_unread_transcripts() -> Env {
+    let env = Env::new();
+    env.ingest();
+    common::copy_dir(&fixtures().join("reports"), &env.claude);
+    env
+}
+
+fn files_read(env: &Env) -> i64 {
+    count(&env.db(), "SELECT count(*) FROM source_files")
+}
+
+#[test]
+fn valid_stdin_reads_only_that_transcript_then_prints_the_line() {
+    let env = env_with_unread_transcripts();
+    let stdin = sample(&env, "valid.json");
+    let (line, stderr) = status(&env, &stdin, &[]);
+    // a001 alone: $0.075; its last response is at 13:00, so no block runs
+    assert_eq!(
+        line,
+        "Sonnet 4.5 · $0.08 session · $0.08 today · no active block"
+    );
+    assert_eq!(stderr, "");
+    assert_eq!(files_read(&env), 1, "only the session's transcript is read");
+    let path: String = env
+        .db()
+        .query_row("SELECT path FROM source_files", [], |r| r.get(0))
+        .unwrap();
+    assert!(path.ends_with(A001), "{path}");
+    // the rest arrives with an ingest: b002's two responses run a block
+    env.ingest();
+    let (line, _) = status(&env, &stdin, &[]);
+    assert_eq!(
+        line,
+        "Sonnet 4.5 · $0.08 session · $0.21 today · $0.14 block (3h 30m left) · $0.14/h"
+    );
+    // every field
+    let (line, _) = status(
+        &env,
+        &stdin,
+        &[
+            "--format",
+            "{model}|{model_id}|{project}|{session}|{session_cost}|{cc_session_cost}|{today_cost}|\
+             {block_cost}|{block_left}|{block_end}|{block_projected}|{burn_rate}|{nope}|{{x}}",
+        ],
+    );
+    assert_eq!(
+        line,
+        "Sonnet 4.5|claude-sonnet-4-5-20250929|web|sess-blo|$0.08|$0.08|$0.21|\
+         $0.14|3h 30m|03:00|$0.61|$0.14/h|{nope}|{x}"
+    );
+}
+
+#[test]
+fn appended_lines_are_read_incrementally() {
+    let env = Env::with_fixture("reports");
+    env.ingest();
+    let stdin = sample(&env, "valid.json");
+    let (line, _) = status(&env, &stdin, &["--format", "{session_cost} {today_cost}"]);
+    assert_eq!(line, "$0.08 $0.21");
+    let lines_before = count(&env.db(), "SELECT count(*) FROM lines");
+    // a new response in a001: 1M input tokens of Sonnet 4.5, over the
+    // long-context threshold on that date: $3/M x 2 = $6.00
+    let path = env.projects().join(A001);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let last = text.lines().rfind(|l| l.contains("\"msg_r4\"")).unwrap();
+    let new = last
+        .replace("msg_r4", "msg_r9")
+        .replace("\"a-a4\"", "\"a-a9\"")
+        .replace("2026-03-10T13:00:00.000Z", "2026-03-10T23:10:00.000Z")
+        .replace("\"input_tokens\": 1000", "\"input_tokens\": 1000000");
+    std::fs::write(&path, format!("{text}{new}\n")).unwrap();
+    let (line, _) = status(&env, &stdin, &["--format", "{session_cost} {today_cost}"]);
+    assert_eq!(line, "$6.08 $6.21");
+    assert_eq!(
+        count(&env.db(), "SELECT count(*) FROM lines"),
+        lines_before + 1
+    );
+    // nothing new: nothing read, same line
+    let (line, _) = status(&env, &stdin, &["--format", "{session_cost} {today_cost}"]);
+    assert_eq!(line, "$6.08 $6.21");
+    assert_eq!(
+        count(&env.db(), "SELECT count(*) FROM lines"),
+        lines_before + 1
+    );
+}
+
+#[test]
+fn partial_stdin_reports_what_is_stored() {
+    let env = Env::with_fixture("reports");
+    env.ingest();
+    let (line, stderr) = status(&env, &sample(&env, "partial.json"), &[]);
+    // no display name: the model id, shortened; b002 is $0.135
+    assert_eq!(
+        line,
+        "sonnet-4-5 · $0.14 session · $0.21 today · $0.14 block (3h 30m left) · $0.14/h"
+    );
+    assert_eq!(stderr, "");
+    let (line, _) = status(
+        &env,
+        br#"{"transcript_path": null, "model": {}}"#,
+        &["--format", "{model} {session} {session_cost} {project}"],
+    );
+    assert_eq!(line, "- - - -");
+}
+
+#[test]
+fn garbage_and_empty_stdin_print_a_neutral_line() {
+    let env = Env::with_fixture("reports");
+    env.ingest();
+    for name in ["garbage.json", "empty.json"] {
+        let (line, stderr) = status(&env, &sample(&env, name), &[]);
+        assert_eq!(line, "observatory", "{name}");
+        assert_eq!(stderr, "", "{name}");
+    }
+    for junk in [&b"[1, 2]"[..], b"null", b"\xff\xfe\x00", b"\"text\""] {
+        let (line, _) = status(&env, junk, &[]);
+        assert_eq!(line, "observatory");
+    }
+}
+
+#[test]
+fn no_database_or_no_transcript_prints_the_model_and_creates_nothing() {
+    let env = Env::with_fixture("reports");
+    let stdin = sample(&env, "valid.json");
+    let (line, stderr) = status(&env, &stdin, &[]);
+    assert_eq!(line, "Sonnet 4.5");
+    assert_eq!(stderr, "");
+    assert!(
+        !env.db_path().exists(),
+        "statusline must not create the database"
+    );
+    env.ingest();
+    std::fs::remove_file(env.projects().join(A001)).unwrap();
+    let (line, _) = status(&env, &stdin, &[]);
+    assert_eq!(line, "Sonnet 4.5");
+}
+
+#[test]
+fn a_broken_database_prints_the_model_and_exits_0() {
+    let env = Env::with_fixture("reports");
+    std::fs::create_dir_all(env.obs_home()).unwrap();
+    std::fs::write(env.db_path(), b"this is not a database, it is text").unwrap();
+    let (line, stderr) = status(&env, &sample(&env, "valid.json"), &[]);
+    assert_eq!(line, "Sonnet 4.5");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let (line, stderr) = status(&env, &sample(&env, "valid.json"), &["-q"]);
+    assert_eq!(line, "Sonnet 4.5");
+    assert_eq!(stderr, "");
+}
+
+#[test]
+fn a_held_ingest_lock_skips_the_ingest_without_waiting() {
+    let env = env_with_unread_transcripts();
+    let mut lock_name = env.db_path().into_os_string();
+    lock_name.push(".lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(Path::new(&lock_name))
+        .unwrap();
+    lock.lock().unwrap();
+    let stdin = sample(&env, "valid.json");
+    let started = Instant::now();
+    let (line, stderr) = status(&env, &stdin, &[]);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "statusline waited for the lock"
+    );
+    assert_eq!(
+        line,
+        "Sonnet 4.5 · $0.00 session · $0.00 today · no active block"
+    );
+    assert_eq!(stderr, "");
+    assert_eq!(files_read(&env), 0, "nothing read while the lock is held");
+    drop(lock);
+    let (line, _) = status(&env, &stdin, &[]);
+    assert_eq!(
+        line,
+        "Sonnet 4.5 · $0.08 session · $0.08 today · no active block"
+    );
+    assert_eq!(files_read(&env), 1);
+}
+
+#[test]
+fn a_transcript_outside_every_root_is_still_read() {
+    let env = Env::new();
+    env.ingest();
+    let elsewhere = env.dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::copy(
+        fixtures().join("reports/projects").join(A001),
+        elsewhere.join("sess-blocks-a001.jsonl"),
+    )
+    .unwrap();
+    let stdin = format!(
+        r#"{{"session_id": "sess-blocks-a001", "transcript_path": "{}", "model": {{"display_name": "Sonnet 4.5"}}}}"#,
+        elsewhere.join("sess-blocks-a001.jsonl").display()
+    );
+    let (line, _) = status(&env, stdin.as_bytes(), &["--format", "{session_cost}"]);
+    assert_eq!(line, "$0.08");
+    let (root, project_dir): (String, Option<String>) = env
+        .db()
+        .query_row("SELECT root, project_dir FROM source_files", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(Path::new(&root), elsewhere.canonicalize().unwrap());
+    assert_eq!(project_dir, None);
+}
+
+#[test]
+fn a_transcript_under_a_root_is_recorded_as_ingest_records_it() {
+    let env = env_with_unread_transcripts();
+    status(&env, &sample(&env, "valid.json"), &[]);
+    let row = |env: &Env| -> (String, String, Option<String>, String) {
+        env.db()
+            .query_row(
+                "SELECT path, root, project_dir, kind FROM source_files WHERE path LIKE '%a001%'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap()
+    };
+    let by_statusline = row(&env);
+    assert_eq!(by_statusline.2.as_deref(), Some("-home-u-web"));
+    assert_eq!(by_statusline.3, "session");
+    let other = Env::with_fixture("reports");
+    other.ingest();
+    let by_ingest = row(&other);
+    assert_eq!(
+        (&by_statusline.2, &by_statusline.3),
+        (&by_ingest.2, &by_ingest.3)
+    );
+    // and a later ingest continues the same row instead of reading it again
+    let s = env.ingest();
+    assert_eq!(s["files_read"], 1, "{s}");
+    assert_eq!(
+        count(
+            &env.db(),
+            "SELECT count(*) FROM source_files WHERE superseded = 0"
+        ),
+        2
+    );
+}
