@@ -105,6 +105,16 @@ fn gen_corpus(shared: &Path, out: &Path, size: &str) {
     assert!(ok);
 }
 
+/// A complete `ingest -q` of `corpus` into `db`.
+fn ingest_into(env: &Env, corpus: &Path, db: &Path) {
+    env.cmd()
+        .env("CLAUDE_CONFIG_DIR", corpus)
+        .args(["ingest", "-q", "--db"])
+        .arg(db)
+        .assert()
+        .success();
+}
+
 fn integrity_ok(db: &Path) {
     let c = Connection::open(db).unwrap();
     let r: String = c
@@ -122,12 +132,7 @@ fn sigkill_at_20_points_then_resume_equals_one_clean_ingest() {
     // the clean reference, timed so the kills spread over a whole run
     let clean = env.dir.path().join("clean.db");
     let t0 = Instant::now();
-    env.cmd()
-        .env("CLAUDE_CONFIG_DIR", &corpus)
-        .args(["ingest", "-q", "--db"])
-        .arg(&clean)
-        .assert()
-        .success();
+    ingest_into(&env, &corpus, &clean);
     let full = t0.elapsed();
     let reference = fingerprint(&Connection::open(&clean).unwrap());
     let points = 20;
@@ -152,12 +157,7 @@ fn sigkill_at_20_points_then_resume_equals_one_clean_ingest() {
         proc.kill().ok(); // SIGKILL
         proc.wait().unwrap();
         integrity_ok(&db);
-        env.cmd()
-            .env("CLAUDE_CONFIG_DIR", &corpus)
-            .args(["ingest", "-q", "--db"])
-            .arg(&db)
-            .assert()
-            .success();
+        ingest_into(&env, &corpus, &db);
         assert_eq!(
             fingerprint(&Connection::open(&db).unwrap()),
             reference,
@@ -177,12 +177,7 @@ fn concurrent_ingests_and_readers_agree_with_one_clean_ingest() {
     let corpus = env.dir.path().join("corpus");
     gen_corpus(&shared, &corpus, "8M");
     let clean = env.dir.path().join("clean.db");
-    env.cmd()
-        .env("CLAUDE_CONFIG_DIR", &corpus)
-        .args(["ingest", "-q", "--db"])
-        .arg(&clean)
-        .assert()
-        .success();
+    ingest_into(&env, &corpus, &clean);
     let reference = fingerprint(&Connection::open(&clean).unwrap());
 
     let db = env.dir.path().join("shared.db");
@@ -238,12 +233,7 @@ fn a_full_disk_fails_cleanly_and_the_next_run_finishes() {
     let corpus = env.dir.path().join("corpus");
     gen_corpus(&shared, &corpus, "8M");
     let clean = env.dir.path().join("clean.db");
-    env.cmd()
-        .env("CLAUDE_CONFIG_DIR", &corpus)
-        .args(["ingest", "-q", "--db"])
-        .arg(&clean)
-        .assert()
-        .success();
+    ingest_into(&env, &corpus, &clean);
     let reference = fingerprint(&Connection::open(&clean).unwrap());
 
     let db = env.dir.path().join("full.db");
@@ -270,12 +260,7 @@ fn a_full_disk_fails_cleanly_and_the_next_run_finishes() {
         "{stderr}"
     );
     integrity_ok(&db);
-    env.cmd()
-        .env("CLAUDE_CONFIG_DIR", &corpus)
-        .args(["ingest", "-q", "--db"])
-        .arg(&db)
-        .assert()
-        .success();
+    ingest_into(&env, &corpus, &db);
     assert_eq!(fingerprint(&Connection::open(&db).unwrap()), reference);
 }
 
