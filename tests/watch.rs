@@ -344,3 +344,59 @@ fn watch_and_ingest_together_store_each_line_once() {
         1
     );
 }
+
+/// A response priced now, so that it falls in today's budget period.
+fn priced_now(uuid: &str, msg: &str) -> String {
+    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
+    format!(
+        r#"{{"type":"assistant","uuid":"{uuid}","sessionId":"sess-budget-0001","timestamp":"{now}","cwd":"/home/u/app","message":{{"id":"{msg}","model":"claude-opus-4-6","stop_reason":"end_turn","usage":{{"input_tokens":1000,"output_tokens":1000}}}}}}
+"#
+    )
+}
+
+#[test]
+fn a_crossed_budget_is_announced_once_per_change() {
+    let env = Env::with_fixture("basic");
+    // Each response below costs $0.005 + $0.025 = $0.03 (Opus 4.6 list).
+    env.cmd()
+        .args(["budget", "set", "--daily", "0.02"])
+        .assert()
+        .success();
+    env.cmd()
+        .args(["budget", "set", "--daily", "0.05", "--warn-at", "50"])
+        .assert()
+        .success();
+    let mut w = Watch::start(&env, &[]);
+    let file = env
+        .projects()
+        .join("-home-u-app")
+        .join("sess-budget-0001.jsonl");
+    append(&file, &priced_now("b-1", "msg_b1"));
+    let over = w.until(|e| e["event"] == "budget" && e["id"] == 1);
+    assert_eq!(over["status"], "over");
+    assert_eq!(over["spent_usd"], "0.03");
+    assert!(
+        over["message"]
+            .as_str()
+            .unwrap()
+            .contains("is over its limit"),
+        "{over}"
+    );
+    let warn = w.until(|e| e["event"] == "budget" && e["id"] == 2);
+    assert_eq!(warn["status"], "warn");
+
+    // A second response: budget 2 goes over (a new event), budget 1 stays
+    // over (no repeat).
+    let before = w.seen.len();
+    append(&file, &priced_now("b-2", "msg_b2"));
+    let over2 = w.until(|e| e["event"] == "budget" && e["id"] == 2);
+    assert_eq!(over2["status"], "over");
+    assert_eq!(over2["spent_usd"], "0.06");
+    w.quiet_for(Duration::from_millis(400));
+    let repeats = w.seen[before..]
+        .iter()
+        .filter(|e| e["event"] == "budget" && e["id"] == 1)
+        .count();
+    assert_eq!(repeats, 0, "budget 1 announced again: {:#?}", w.seen);
+    w.stop();
+}

@@ -148,7 +148,11 @@ fn check(a: &BudgetCheckArgs, settings: &Settings) -> Result<ExitCode> {
         Status::Warn if a.fail_on_warn => EXIT_WARN,
         _ => 0,
     };
-    warn_lines(&statuses, settings);
+    if !settings.quiet {
+        for line in statuses.iter().filter_map(crossed_line) {
+            eprintln!("warning: {line}");
+        }
+    }
     if settings.json {
         let rows: Vec<Value> = statuses.iter().map(status_json).collect();
         output::print_json(&json!({
@@ -177,33 +181,44 @@ pub fn warn_crossed(conn: &Connection, zone: &Zone, settings: &Settings) {
     if settings.quiet {
         return;
     }
-    match statuses(conn, zone, now_ms()) {
-        Ok(s) => warn_lines(&s, settings),
+    match crossed(conn, zone, now_ms()) {
+        Ok(lines) => {
+            for (_, line) in lines {
+                eprintln!("warning: {line}");
+            }
+        }
         Err(e) => eprintln!("warning: could not check budgets: {e:#}"),
     }
 }
 
-fn warn_lines(statuses: &[BudgetStatus], settings: &Settings) {
-    if settings.quiet {
-        return;
-    }
-    for s in statuses {
-        let b = &s.budget;
-        let what = match s.status {
-            Status::Ok => continue,
-            Status::Warn => format!("reached its {}% warn level", b.warn_at_percent),
-            Status::Over => "is over its limit".into(),
-        };
-        eprintln!(
-            "warning: budget {} ({}) {what}: {} of {} spent ({:.0}%) {}",
-            b.id,
-            scope(b),
-            dollars(s.spent_picousd),
-            dollars(i128::from(b.amount_picousd)),
-            s.used_percent(),
-            period_words(s),
-        );
-    }
+/// The budgets at or over their warn level now, each with one sentence for
+/// people (`cost` prints them on stderr, `watch` in its view).
+pub fn crossed(conn: &Connection, zone: &Zone, now: i64) -> Result<Vec<(BudgetStatus, String)>> {
+    Ok(statuses(conn, zone, now)?
+        .into_iter()
+        .filter_map(|s| {
+            let line = crossed_line(&s)?;
+            Some((s, line))
+        })
+        .collect())
+}
+
+fn crossed_line(s: &BudgetStatus) -> Option<String> {
+    let b = &s.budget;
+    let what = match s.status {
+        Status::Ok => return None,
+        Status::Warn => format!("reached its {}% warn level", b.warn_at_percent),
+        Status::Over => "is over its limit".into(),
+    };
+    Some(format!(
+        "budget {} ({}) {what}: {} of {} spent ({:.0}%) {}",
+        b.id,
+        scope(b),
+        dollars(s.spent_picousd),
+        dollars(i128::from(b.amount_picousd)),
+        s.used_percent(),
+        period_words(s),
+    ))
 }
 
 fn period_words(s: &BudgetStatus) -> String {
@@ -272,7 +287,7 @@ fn budget_json(b: &Budget) -> Value {
     })
 }
 
-fn status_json(s: &BudgetStatus) -> Value {
+pub fn status_json(s: &BudgetStatus) -> Value {
     let b = &s.budget;
     let remaining = i128::from(b.amount_picousd) - s.spent_picousd;
     json!({

@@ -2,12 +2,14 @@
 //! transcripts goes through the same ingest path; each stored row becomes an
 //! event: NDJSON for scripts, a redrawn view for people.
 
+use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use chrono::NaiveDate;
 use rusqlite::Connection;
 use serde_json::Value;
 
@@ -15,6 +17,7 @@ use crate::cli::WatchArgs;
 use crate::config::Settings;
 use crate::ingest::{self, Observer, Options, writer::Notice};
 use crate::output::{self, table};
+use crate::report::budget::Status;
 use crate::report::{self, Zone};
 use crate::store::Store;
 use crate::watch::ChangeSource;
@@ -75,13 +78,23 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
     {
         eprintln!("watch: {why}; polling every {} ms", args.poll_interval_ms);
     }
+    view.budgets(&store.conn)?;
     view.ready(&store.conn)?;
     let mut last_draw = Instant::now();
     while !stop.load(Ordering::SeqCst) {
         if source.wait(Duration::from_millis(200)) {
             let s = ingest::run(&mut store, &settings.roots, &prices, &opts, &mut warn)
                 .context("ingesting new lines")?;
+            let priced = s.events.iter().any(|e| {
+                matches!(
+                    e.get("event").and_then(Value::as_str),
+                    Some("response" | "response_update")
+                )
+            });
             view.events(s.events)?;
+            if priced {
+                view.budgets(&store.conn)?;
+            }
             view.draw(&store.conn)?;
             last_draw = Instant::now();
         } else if last_draw.elapsed() >= Duration::from_secs(1) {
@@ -99,6 +112,10 @@ struct View {
     project: Option<String>,
     tail: std::collections::VecDeque<String>,
     zone: Zone,
+    /// Budgets at or over their warn level: the view's warning lines.
+    crossed: Vec<String>,
+    /// Each budget's last status and period, so NDJSON says a crossing once.
+    budget_state: HashMap<i64, (Status, NaiveDate)>,
 }
 
 impl View {
@@ -109,7 +126,36 @@ impl View {
             project: args.project.clone(),
             tail: Default::default(),
             zone: Zone::Local,
+            crossed: Vec::new(),
+            budget_state: HashMap::new(),
         }
+    }
+
+    /// Re-check the budgets (after new responses): the view shows a warning
+    /// line per crossed budget; NDJSON gets a `budget` event when a budget's
+    /// status changes within its period (including the first check).
+    fn budgets(&mut self, conn: &Connection) -> Result<()> {
+        let crossed = match super::budget::crossed(conn, &self.zone, report::now_ms()) {
+            Ok(c) => c,
+            Err(e) => {
+                self.crossed = vec![format!("could not check budgets: {e:#}")];
+                return Ok(());
+            }
+        };
+        let mut seen = HashMap::new();
+        for (s, line) in &crossed {
+            let state = (s.status, s.start);
+            seen.insert(s.budget.id, state);
+            if self.ndjson && self.budget_state.get(&s.budget.id) != Some(&state) {
+                let mut e = super::budget::status_json(s);
+                e["event"] = "budget".into();
+                e["message"] = line.clone().into();
+                output::emit(&format!("{}\n", serde_json::to_string(&e)?))?;
+            }
+        }
+        self.budget_state = seen;
+        self.crossed = crossed.into_iter().map(|(_, line)| line).collect();
+        Ok(())
     }
 
     fn wanted(&self, e: &Value) -> bool {
@@ -201,6 +247,12 @@ impl View {
             super::cost::dollars(i128::from(today)),
             block_text
         ));
+        for line in &self.crossed {
+            out.push_str(&format!("! {}\n", short_to(line, 78)));
+        }
+        if !self.crossed.is_empty() {
+            out.push('\n');
+        }
         let rows = active_sessions(conn, now, self)?;
         if rows.is_empty() {
             out.push_str("No session active in the last 30 minutes.\n");
