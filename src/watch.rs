@@ -1,9 +1,13 @@
 //! Knowing when transcripts change: an OS watcher (notify) on every root's
 //! `projects/`, recursive so new projects, sessions and subagent folders are
 //! seen without a restart, debounced; or polling where the OS watcher is not
-//! available. What changed is found by the ingest pass itself (cursors), so
-//! a missed or merged event never loses a line.
+//! available. The watcher names the transcripts that changed, so an append
+//! reads that file alone; anything less precise (a folder appeared, the
+//! watcher overflowed, a poll tick, a periodic safety pass) asks for a full
+//! pass. Either way the cursors decide what is new, so a missed or merged
+//! event never loses a line.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
@@ -13,7 +17,20 @@ use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use crate::paths::Root;
 
 /// Events closer together than this are one change.
-const DEBOUNCE: Duration = Duration::from_millis(15);
+const DEBOUNCE: Duration = Duration::from_millis(5);
+/// A full pass at least this often, even when the watcher reports only
+/// single files (a safety net for events the OS dropped silently).
+const FULL_PASS_EVERY: Duration = Duration::from_secs(60);
+
+/// What `wait` saw.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Change {
+    Nothing,
+    /// These transcript files changed (appended, created, replaced).
+    Files(Vec<PathBuf>),
+    /// Something else changed: look at every root.
+    Everything,
+}
 
 pub struct ChangeSource {
     rx: Option<Receiver<notify::Result<notify::Event>>>,
@@ -21,6 +38,7 @@ pub struct ChangeSource {
     _watcher: Option<RecommendedWatcher>,
     poll: Duration,
     next_poll: Instant,
+    next_full: Instant,
     /// Why we poll instead of watching, if we do.
     pub polling_because: Option<String>,
 }
@@ -33,6 +51,7 @@ impl ChangeSource {
             _watcher: None,
             poll,
             next_poll: Instant::now() + poll,
+            next_full: Instant::now() + FULL_PASS_EVERY,
             polling_because: None,
         };
         if dirs.is_empty() {
@@ -61,18 +80,20 @@ impl ChangeSource {
         source
     }
 
-    /// Wait up to `timeout` for a change. True if transcripts may have
-    /// changed (a watcher event, or a poll tick when polling).
-    pub fn wait(&mut self, timeout: Duration) -> bool {
+    /// Wait up to `timeout` for a change: a watcher event (then up to
+    /// DEBOUNCE more for the rest of a burst), or a poll tick when polling.
+    pub fn wait(&mut self, timeout: Duration) -> Change {
         let Some(rx) = &self.rx else {
             let now = Instant::now();
             if now >= self.next_poll {
                 self.next_poll = now + self.poll;
-                return true;
+                return Change::Everything;
             }
             std::thread::sleep(timeout.min(self.next_poll - now));
-            return false;
+            return Change::Nothing;
         };
+        let mut files = BTreeSet::new();
+        let mut everything = false;
         let mut changed = false;
         let deadline = Instant::now() + timeout;
         loop {
@@ -82,36 +103,66 @@ impl ChangeSource {
                 deadline.saturating_duration_since(Instant::now())
             };
             match rx.recv_timeout(wait) {
-                Ok(Ok(event)) => changed |= relevant(&event),
+                Ok(Ok(event)) => match classify(&event) {
+                    Seen::Nothing => {}
+                    Seen::Files => {
+                        changed = true;
+                        files.extend(event.paths.into_iter().filter(|p| is_transcript(p)));
+                    }
+                    Seen::Folder => (changed, everything) = (true, true),
+                },
                 // An overflowed or failed watch: rescan to be safe.
-                Ok(Err(_)) => changed = true,
-                Err(RecvTimeoutError::Timeout) => return changed,
+                Ok(Err(_)) => (changed, everything) = (true, true),
+                Err(RecvTimeoutError::Timeout) => break,
                 Err(RecvTimeoutError::Disconnected) => {
                     self.rx = None;
                     self.polling_because = Some("the OS file watcher stopped".into());
-                    return true;
+                    return Change::Everything;
                 }
             }
         }
+        if !changed {
+            return Change::Nothing;
+        }
+        let now = Instant::now();
+        if everything || now >= self.next_full {
+            self.next_full = now + FULL_PASS_EVERY;
+            return Change::Everything;
+        }
+        Change::Files(files.into_iter().collect())
     }
 }
 
+enum Seen {
+    Nothing,
+    Files,
+    Folder,
+}
+
+fn is_transcript(p: &std::path::Path) -> bool {
+    p.extension().is_some_and(|x| x == "jsonl")
+}
+
 /// Transcript files and folders matter; Claude Code's other files
-/// (tool-results/*.txt, *.meta.json) do not.
-fn relevant(e: &notify::Event) -> bool {
+/// (tool-results/*.txt, *.meta.json) do not. A folder created, removed or
+/// renamed may hold transcripts the watcher never named.
+fn classify(e: &notify::Event) -> Seen {
     if matches!(e.kind, EventKind::Access(_)) {
-        return false;
+        return Seen::Nothing;
     }
-    let folder_change = matches!(
+    let structural = matches!(
         e.kind,
         EventKind::Create(_)
             | EventKind::Remove(_)
             | EventKind::Modify(notify::event::ModifyKind::Name(_))
-    ) && e.paths.iter().any(|p| p.extension().is_none());
-    folder_change
-        || e.paths
-            .iter()
-            .any(|p| p.extension().is_some_and(|x| x == "jsonl"))
+    );
+    if structural && e.paths.iter().any(|p| p.extension().is_none()) {
+        Seen::Folder
+    } else if e.paths.iter().any(|p| is_transcript(p)) {
+        Seen::Files
+    } else {
+        Seen::Nothing
+    }
 }
 
 #[cfg(test)]
@@ -125,23 +176,25 @@ mod tests {
         std::fs::create_dir_all(projects.join("p")).unwrap();
         let mut src = ChangeSource::new(&[Root::new(d.path().to_owned())], Duration::from_secs(60));
         assert!(src.polling_because.is_none(), "{:?}", src.polling_because);
-        assert!(!src.wait(Duration::from_millis(50)));
+        assert_eq!(src.wait(Duration::from_millis(50)), Change::Nothing);
         std::fs::write(projects.join("p/notes.txt"), "x").unwrap();
-        assert!(
-            !src.wait(Duration::from_millis(200)),
+        assert_eq!(
+            src.wait(Duration::from_millis(200)),
+            Change::Nothing,
             "a .txt file is not a transcript"
         );
-        std::fs::write(projects.join("p/s.jsonl"), "{}\n").unwrap();
-        assert!(src.wait(Duration::from_secs(5)));
-        // a session folder that appears later, and a file in it
+        let file = projects.join("p/s.jsonl");
+        std::fs::write(&file, "{}\n").unwrap();
+        assert_eq!(src.wait(Duration::from_secs(5)), Change::Files(vec![file]));
+        // a session folder that appears later, and a file in it: a full pass
         std::fs::create_dir_all(projects.join("p/s/subagents")).unwrap();
         std::fs::write(projects.join("p/s/subagents/agent-a.jsonl"), "{}\n").unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
-        let mut seen = false;
-        while !seen && Instant::now() < deadline {
+        let mut seen = Change::Nothing;
+        while seen == Change::Nothing && Instant::now() < deadline {
             seen = src.wait(Duration::from_millis(200));
         }
-        assert!(seen);
+        assert_eq!(seen, Change::Everything);
     }
 
     #[test]
@@ -153,7 +206,7 @@ mod tests {
         let deadline = Instant::now() + Duration::from_secs(2);
         let mut ticked = false;
         while !ticked && Instant::now() < deadline {
-            ticked = src.wait(Duration::from_millis(10));
+            ticked = src.wait(Duration::from_millis(10)) == Change::Everything;
         }
         assert!(ticked);
     }

@@ -15,12 +15,12 @@ use serde_json::Value;
 
 use crate::cli::WatchArgs;
 use crate::config::Settings;
-use crate::ingest::{self, Observer, Options, writer::Notice};
+use crate::ingest::{self, IngestLock, Observer, Options, writer::Notice};
 use crate::output::{self, table};
 use crate::report::budget::Status;
 use crate::report::{self, Zone};
 use crate::store::Store;
-use crate::watch::ChangeSource;
+use crate::watch::{Change, ChangeSource};
 
 /// Events kept for the view's tail.
 const TAIL: usize = 12;
@@ -82,9 +82,31 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
     view.ready(&store.conn)?;
     let mut last_draw = Instant::now();
     while !stop.load(Ordering::SeqCst) {
-        if source.wait(Duration::from_millis(200)) {
-            let s = ingest::run(&mut store, &settings.roots, &prices, &opts, &mut warn)
-                .context("ingesting new lines")?;
+        let change = match source.wait(Duration::from_millis(200)) {
+            // all named files gone (deleted): nothing to read
+            Change::Files(f) if !f.iter().any(|f| f.is_file()) => Change::Nothing,
+            c => c,
+        };
+        if change != Change::Nothing {
+            let s = match change {
+                Change::Files(files) => {
+                    // Only the files the watcher named: no walk of the
+                    // roots, no stat of every tracked file.
+                    let lock = IngestLock::acquire(&store.path)?;
+                    let files: Vec<_> = files.into_iter().filter(|f| f.is_file()).collect();
+                    ingest::run_files(
+                        &mut store,
+                        &lock,
+                        &settings.roots,
+                        &files,
+                        &prices,
+                        &opts,
+                        &mut warn,
+                    )
+                }
+                _ => ingest::run(&mut store, &settings.roots, &prices, &opts, &mut warn),
+            }
+            .context("ingesting new lines")?;
             let priced = s.events.iter().any(|e| {
                 matches!(
                     e.get("event").and_then(Value::as_str),
