@@ -101,7 +101,9 @@ CREATE TABLE sessions (
 -- Conversation lines (user, assistant, system, progress, attachment): the
 -- nodes of Claude Code's message tree, one per uuid (copies of a line in
 -- resumed sessions are stored once, as first read; their raw lines are all
--- kept).
+-- kept). The line's cwd, version, git branch and permission mode are in the
+-- raw bytes; sessions keep the latest version and branch, responses their
+-- branch.
 CREATE TABLE messages (
     line_id             INTEGER PRIMARY KEY REFERENCES lines(id),
     uuid                TEXT,
@@ -115,20 +117,17 @@ CREATE TABLE messages (
     is_sidechain        INTEGER NOT NULL DEFAULT 0,
     is_meta             INTEGER NOT NULL DEFAULT 0,
     is_compact_summary  INTEGER NOT NULL DEFAULT 0,
-    permission_mode     TEXT,
-    cwd                 TEXT,
-    git_branch          TEXT,
-    version             TEXT,
+    is_prompt           INTEGER NOT NULL DEFAULT 0,  -- a user prompt: not meta, not a compact summary, no tool_result
     message_id          TEXT,          -- message.id (API id) on user/assistant lines
     model               TEXT,
-    role                TEXT,
     stop_reason         TEXT,
-    text_preview        TEXT,          -- a prompt's text, shortened
+    text_preview        TEXT,          -- prompts, system lines and API errors: the text, shortened
     is_api_error        INTEGER NOT NULL DEFAULT 0,
     api_error_status    INTEGER,
     error               TEXT
 );
 CREATE UNIQUE INDEX messages_uuid ON messages(uuid);
+CREATE INDEX messages_prompts ON messages(session_id, agent_id) WHERE is_prompt = 1;
 
 -- The content blocks of user and assistant messages (text, thinking,
 -- tool_use, tool_result, image, document, server tool blocks...). Text is
@@ -155,6 +154,7 @@ CREATE TABLE responses (
     model                    TEXT NOT NULL,   -- as written; '?' if missing
     session_id               TEXT,
     agent_id                 TEXT,
+    git_branch               TEXT,            -- gitBranch of its first line
     project_id               INTEGER REFERENCES projects(id),
     first_line_id            INTEGER REFERENCES lines(id),
     at                       INTEGER,
@@ -330,7 +330,7 @@ CREATE TABLE budgets (
 -- Responses with their project path and exact cost.
 CREATE VIEW v_responses AS
 SELECT r.id, r.key, r.message_id, r.model, r.priced_as, r.session_id, r.agent_id,
-       p.path AS project,
+       p.path AS project, r.git_branch,
        r.at,
        strftime('%Y-%m-%dT%H:%M:%fZ', r.at / 1000.0, 'unixepoch') AS at_utc,
        date(r.at / 1000, 'unixepoch') AS day,

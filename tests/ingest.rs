@@ -549,7 +549,7 @@ fn status_reports_counts_per_type() {
     assert_eq!(st["records_by_type"]["assistant"], 12);
     assert_eq!(st["unknown_types"], json!({"brand-new-type": 1}));
     assert_eq!(st["responses"], 7);
-    assert_eq!(st["schema_version"], 1);
+    assert_eq!(st["schema_version"], 2);
     let out = env.cmd().arg("status").assert().success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(
@@ -572,4 +572,47 @@ fn wrong_flag_is_a_usage_error() {
         .args(["ingest", "--no-such-flag"])
         .assert()
         .code(2);
+}
+
+/// fixtures/db-v1: the basic fixture ingested by the first release (schema
+/// 1). Opening it migrates the schema, and the next ingest rebuilds every
+/// table from the stored raw lines: the figures come back even when the
+/// transcripts are gone (Claude Code's 30-day cleanup).
+#[test]
+fn a_schema_1_database_is_upgraded_and_rebuilt_from_its_raw_lines() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.obs_home()).unwrap();
+    std::fs::copy(
+        common::fixtures().join("db-v1/observatory.db"),
+        env.db_path(),
+    )
+    .unwrap();
+    let summary = env.ingest();
+    assert_eq!(summary["rebuilt_lines"], 33, "{summary}");
+    let out = env
+        .cmd()
+        .args(["cost", "--by-model", "--no-ingest", "--json"])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["total"]["cost_usd"], "0.0349956");
+    assert_eq!(v["total"]["requests"], 7);
+    let db = env.db();
+    assert_eq!(count(&db, "SELECT count(*) FROM lines"), 33);
+    assert_eq!(count(&db, "PRAGMA user_version"), 2);
+    // the new columns are filled by the rebuild
+    assert!(count(&db, "SELECT count(*) FROM messages WHERE is_prompt = 1") > 0);
+    assert!(
+        count(
+            &db,
+            "SELECT count(*) FROM responses WHERE git_branch IS NOT NULL"
+        ) > 0
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM meta WHERE key = 'rebuild_pending'"
+        ),
+        0
+    );
 }

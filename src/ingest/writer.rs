@@ -46,6 +46,7 @@ struct ResponseAgg {
     model: Option<String>,
     session_id: Option<String>,
     agent_id: Option<String>,
+    git_branch: Option<String>,
     first_line_id: Option<i64>,
     at: Option<i64>,
     figures: UsageFigures,
@@ -502,13 +503,25 @@ impl<'c> Writer<'c> {
         m: Option<&MessageBody>,
     ) -> rusqlite::Result<bool> {
         let env = &r.env;
+        let user_text = r.line_type == "user"
+            && !env.is_compact_summary
+            && !m.is_some_and(|m| m.blocks.iter().any(|b| b.kind == "tool_result"));
+        let is_prompt = user_text && !env.is_meta;
+        let is_api_error = m.is_some_and(|m| m.is_api_error);
+        // previews only where a report reads them: prompts (and slash
+        // commands, which may be meta lines) and API errors
+        let preview = if user_text || is_api_error {
+            m.and_then(|m| m.text_preview.as_deref())
+        } else {
+            None
+        };
         let n = self
             .conn
             .prepare_cached(
                 "INSERT OR IGNORE INTO messages(line_id, uuid, parent_uuid, logical_parent_uuid, session_id, agent_id, type, subtype, at,
-                 is_sidechain, is_meta, is_compact_summary, permission_mode, cwd, git_branch, version, message_id, model,
-                 role, stop_reason, text_preview, is_api_error, api_error_status, error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+                 is_sidechain, is_meta, is_compact_summary, is_prompt, message_id, model, stop_reason, text_preview,
+                 is_api_error, api_error_status, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
             )?
             .execute(params![
                 line_id,
@@ -523,16 +536,12 @@ impl<'c> Writer<'c> {
                 b(env.is_sidechain),
                 b(env.is_meta),
                 b(env.is_compact_summary),
-                env.permission_mode,
-                env.cwd,
-                env.git_branch,
-                env.version,
+                b(is_prompt),
                 m.and_then(|m| m.message_id.as_deref()),
                 m.and_then(|m| m.model.as_deref()),
-                m.and_then(|m| m.role.as_deref()),
                 m.and_then(|m| m.stop_reason.as_deref()),
-                m.and_then(|m| m.text_preview.as_deref()),
-                b(m.is_some_and(|m| m.is_api_error)),
+                preview,
+                b(is_api_error),
                 m.and_then(|m| m.api_error_status),
                 m.and_then(|m| m.error.as_deref()),
             ])?;
@@ -740,6 +749,7 @@ impl<'c> Writer<'c> {
             agg.at = env.timestamp_ms.or(agg.at);
             agg.session_id = env.session_id.clone();
             agg.agent_id = env.agent_id.clone();
+            agg.git_branch = env.git_branch.clone().filter(|b| !b.is_empty());
             agg.first_line_id = Some(line_id);
         }
         if agg.message_id.is_none() {
@@ -932,12 +942,13 @@ impl<'c> Writer<'c> {
                 .prepare_cached(
                     "INSERT INTO responses(key, message_id, model, session_id, agent_id, project_id, first_line_id, at,
                        input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,
-                       web_search_requests, web_fetch_requests, fast, us_only, final, stop_reason, line_count)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+                       web_search_requests, web_fetch_requests, fast, us_only, final, stop_reason, line_count, git_branch)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
                      ON CONFLICT(key) DO UPDATE SET
                        model = CASE WHEN model = '?' THEN excluded.model ELSE model END,
                        session_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.session_id ELSE session_id END,
                        agent_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.agent_id ELSE agent_id END,
+                       git_branch = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.git_branch ELSE git_branch END,
                        project_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.project_id ELSE project_id END,
                        first_line_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.first_line_id ELSE first_line_id END,
                        at = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.at ELSE at END,
@@ -977,7 +988,8 @@ impl<'c> Writer<'c> {
                         b(f.us_only),
                         b(r.is_final),
                         r.stop_reason,
-                        r.line_count
+                        r.line_count,
+                        r.git_branch
                     ],
                     StoredResponse::from_row,
                 )?;

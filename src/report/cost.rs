@@ -65,17 +65,15 @@ pub struct Sums {
 
 impl Sums {
     fn add(&mut self, r: &Row) {
-        self.requests += 1;
+        self.requests += r.requests;
         self.input_tokens = self.input_tokens.saturating_add(r.tokens[0]);
         self.output_tokens = self.output_tokens.saturating_add(r.tokens[1]);
         self.cache_creation_5m_tokens = self.cache_creation_5m_tokens.saturating_add(r.tokens[2]);
         self.cache_creation_1h_tokens = self.cache_creation_1h_tokens.saturating_add(r.tokens[3]);
         self.cache_read_tokens = self.cache_read_tokens.saturating_add(r.tokens[4]);
         self.web_search_requests = self.web_search_requests.saturating_add(r.tokens[5]);
-        if let Some(c) = r.cost {
-            self.cost_picousd += i128::from(c);
-            self.priced_requests += 1;
-        }
+        self.cost_picousd += r.cost;
+        self.priced_requests += r.priced;
     }
 
     pub fn unpriced_requests(&self) -> u64 {
@@ -105,37 +103,78 @@ pub struct CostReport {
     pub unpriced_models: BTreeMap<String, u64>,
 }
 
+/// The responses of one SQL group (one model, priced_as and whatever
+/// columns the requested groups need; times in 15-minute buckets).
 struct Row {
     model: String,
     priced_as: Option<String>,
+    /// Start of the UTC time bucket (`Zone::day_grain_ms`: local days,
+    /// weeks and months are unions of buckets).
     at: Option<i64>,
     project: Option<String>,
     session: Option<String>,
     branch: Option<String>,
     agent: Option<String>,
+    requests: u64,
+    priced: u64,
     tokens: [u64; 6],
-    cost: Option<i64>,
+    cost: i128,
 }
 
+/// Sums are done by SQLite, grouped as finely as the requested groups need
+/// (so a report reads a few thousand rows, not every response), then
+/// grouped in Rust, where time zones live. Exact: integers only, the cost
+/// split into whole dollars and picodollars so that no sum can overflow.
 pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<CostReport> {
     let mut groups = q.groups.clone();
     groups.sort();
     groups.dedup();
-    let by_branch = groups.contains(&Group::Branch);
-    let mut sql = String::from(
-        "SELECT r.model, r.priced_as, r.at, p.path, r.session_id, r.agent_id,
-                r.input_tokens, r.output_tokens, r.cache_creation_5m_tokens, r.cache_creation_1h_tokens,
-                r.cache_read_tokens, r.web_search_requests, r.cost_picousd",
-    );
-    sql.push_str(if by_branch {
-        ", m.git_branch"
-    } else {
-        ", NULL"
-    });
-    sql.push_str(" FROM responses r LEFT JOIN projects p ON p.id = r.project_id");
-    if by_branch {
-        sql.push_str(" LEFT JOIN messages m ON m.line_id = r.first_line_id");
+    let has = |g: Group| groups.contains(&g);
+    let timed = has(Group::Day) || has(Group::Week) || has(Group::Month);
+    let grain = zone.day_grain_ms();
+    // (select expression, group-by expression) per optional column
+    let cols = [
+        (
+            timed,
+            format!("(r.at / {grain}) * {grain}"),
+            format!("r.at / {grain}"),
+        ),
+        (has(Group::Project), "p.path".into(), "r.project_id".into()),
+        (
+            has(Group::Session),
+            "r.session_id".into(),
+            "r.session_id".into(),
+        ),
+        (
+            has(Group::Branch),
+            "r.git_branch".into(),
+            "r.git_branch".into(),
+        ),
+        (
+            has(Group::Agent),
+            "CASE WHEN coalesce(r.agent_id, '') = '' THEN NULL ELSE 'subagent' END".into(),
+            "coalesce(r.agent_id, '') = ''".into(),
+        ),
+    ];
+    let mut select = vec!["r.model".to_owned(), "r.priced_as".to_owned()];
+    let mut group_by = vec!["r.model".to_owned(), "r.priced_as".to_owned()];
+    for (wanted, sel, grp) in &cols {
+        if *wanted {
+            select.push(sel.clone());
+            group_by.push(grp.clone());
+        } else {
+            select.push("NULL".into());
+        }
     }
+    let mut sql = format!(
+        "SELECT {}, count(*), count(r.cost_picousd),
+                sum(max(r.input_tokens, 0)), sum(max(r.output_tokens, 0)),
+                sum(max(r.cache_creation_5m_tokens, 0)), sum(max(r.cache_creation_1h_tokens, 0)),
+                sum(max(r.cache_read_tokens, 0)), sum(max(r.web_search_requests, 0)),
+                sum(r.cost_picousd / 1000000000000), sum(r.cost_picousd % 1000000000000)
+         FROM responses r LEFT JOIN projects p ON p.id = r.project_id",
+        select.join(", ")
+    );
     let mut conds: Vec<String> = Vec::new();
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
     if let Some(from) = q.range.from_ms {
@@ -167,27 +206,34 @@ pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<Co
         sql.push_str(" WHERE ");
         sql.push_str(&conds.join(" AND "));
     }
+    sql.push_str(" GROUP BY ");
+    sql.push_str(&group_by.join(", "));
     let mut st = conn.prepare(&sql)?;
     let rows = st.query_map(rusqlite::params_from_iter(args), |r| {
-        let t = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
+        let n = |i: usize| -> rusqlite::Result<u64> {
+            Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0).max(0) as u64)
+        };
         Ok(Row {
             model: r.get(0)?,
             priced_as: r.get(1)?,
             at: r.get(2)?,
             project: r.get(3)?,
             session: r.get(4)?,
-            agent: r.get(5)?,
-            tokens: [t(6)?, t(7)?, t(8)?, t(9)?, t(10)?, t(11)?],
-            cost: r.get(12)?,
-            branch: r.get(13)?,
+            branch: r.get(5)?,
+            agent: r.get(6)?,
+            requests: n(7)?,
+            priced: n(8)?,
+            tokens: [n(9)?, n(10)?, n(11)?, n(12)?, n(13)?, n(14)?],
+            cost: super::split_sum(r.get(15)?, r.get(16)?),
         })
     })?;
     let mut report = CostReport::default();
     let mut grouped: BTreeMap<Vec<Option<String>>, (Option<String>, Sums)> = BTreeMap::new();
     for row in rows {
         let row = row?;
-        if row.cost.is_none() {
-            *report.unpriced_models.entry(row.model.clone()).or_default() += 1;
+        if row.priced < row.requests {
+            *report.unpriced_models.entry(row.model.clone()).or_default() +=
+                row.requests - row.priced;
         }
         report.total.add(&row);
         let key: Vec<Option<String>> = groups.iter().map(|g| group_value(*g, &row, zone)).collect();

@@ -23,6 +23,20 @@ pub enum Zone {
 }
 
 impl Zone {
+    /// A length of time (ms) such that every local day boundary in this
+    /// zone falls on a multiple of it in UTC: 15 minutes for named and local
+    /// zones (every offset in use since the 1970s is a multiple of a quarter
+    /// hour), or what a fixed offset like `+13:59` needs.
+    pub fn day_grain_ms(&self) -> i64 {
+        fn gcd(a: i64, b: i64) -> i64 {
+            if b == 0 { a } else { gcd(b, a % b) }
+        }
+        match self {
+            Zone::Fixed(o) => gcd(i64::from(o.local_minus_utc()).abs(), 900).max(1) * 1000,
+            _ => 900_000,
+        }
+    }
+
     /// `local`, `UTC`, an IANA name (`Europe/Paris`) or an offset (`+05:30`).
     pub fn parse(s: &str) -> Result<Zone, String> {
         let t = s.trim();
@@ -319,4 +333,10 @@ mod tests {
         assert_eq!(usd(1).to_string(), "0.000000000001");
         assert_eq!(usd(-5_000_000_000_000).to_string(), "-5");
     }
+}
+
+/// An exact sum from SQL's `sum(x / 10^12)` and `sum(x % 10^12)` (whole
+/// dollars and the picodollar rest of picoUSD amounts; NULL when no row).
+pub fn split_sum(dollars: Option<i64>, rest: Option<i64>) -> i128 {
+    i128::from(dollars.unwrap_or(0)) * 1_000_000_000_000 + i128::from(rest.unwrap_or(0))
 }

@@ -185,9 +185,7 @@ pub fn load_threads(
 
     let sql = format!(
         "SELECT m.session_id, coalesce(m.agent_id, ''), count(*) FROM messages m
-         WHERE m.type = 'user' AND m.is_meta = 0 AND m.is_compact_summary = 0
-           AND m.session_id IS NOT NULL{}
-           AND NOT EXISTS (SELECT 1 FROM content_blocks c WHERE c.line_id = m.line_id AND c.type = 'tool_result')
+         WHERE m.is_prompt = 1 AND m.session_id IS NOT NULL{}
          GROUP BY 1, 2",
         only("m.session_id")
     );
@@ -198,10 +196,15 @@ pub fn load_threads(
             r.get::<_, i64>(2)?.max(0) as u64;
     }
 
+    // Costs are summed exactly: SQLite sums integers exactly (or fails on
+    // overflow, never rounds), here split into whole dollars and the
+    // picodollar rest so that no realistic sum can overflow, and joined in
+    // i128.
     let sql = format!(
         "SELECT r.session_id, coalesce(r.agent_id, ''), r.model, count(*), sum(r.input_tokens),
                 sum(r.output_tokens), sum(r.cache_creation_5m_tokens + r.cache_creation_1h_tokens),
-                sum(r.cache_read_tokens), count(r.cost_picousd)
+                sum(r.cache_read_tokens), count(r.cost_picousd),
+                sum(r.cost_picousd / 1000000000000), sum(r.cost_picousd % 1000000000000)
          FROM responses r WHERE r.session_id IS NOT NULL{} GROUP BY 1, 2, 3",
         only("r.session_id")
     );
@@ -213,6 +216,7 @@ pub fn load_threads(
         };
         let model: String = r.get(2)?;
         let (responses, priced) = (n(3)?, n(8)?);
+        let cost = super::split_sum(r.get(9)?, r.get(10)?);
         let f = &mut thread(&mut threads, r.get(0)?, r.get(1)?).figures;
         f.responses += responses;
         f.input_tokens = f.input_tokens.saturating_add(n(4)?);
@@ -220,21 +224,8 @@ pub fn load_threads(
         f.cache_creation_tokens = f.cache_creation_tokens.saturating_add(n(6)?);
         f.cache_read_tokens = f.cache_read_tokens.saturating_add(n(7)?);
         f.unpriced_responses += responses - priced.min(responses);
+        f.cost_picousd += cost;
         f.models.insert(model);
-    }
-    // costs summed in Rust (i128), never in SQL
-    let sql = format!(
-        "SELECT r.session_id, coalesce(r.agent_id, ''), r.cost_picousd FROM responses r
-         WHERE r.session_id IS NOT NULL AND r.cost_picousd IS NOT NULL{}",
-        only("r.session_id")
-    );
-    let mut st = conn.prepare(&sql)?;
-    let mut rows = st.query(params.clone())?;
-    while let Some(r) = rows.next()? {
-        let c: i64 = r.get(2)?;
-        thread(&mut threads, r.get(0)?, r.get(1)?)
-            .figures
-            .cost_picousd += i128::from(c);
     }
 
     let sql = format!(

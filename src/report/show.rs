@@ -227,8 +227,7 @@ pub fn run(conn: &Connection, session_id: &str) -> rusqlite::Result<ShowReport> 
 
     let mut st = conn.prepare(&format!(
         "SELECT m.line_id, m.at, m.text_preview FROM messages m
-         WHERE m.session_id = ?1 AND {} AND m.type = 'user' AND m.is_meta = 0 AND m.is_compact_summary = 0
-           AND NOT EXISTS (SELECT 1 FROM content_blocks c WHERE c.line_id = m.line_id AND c.type = 'tool_result')",
+         WHERE m.session_id = ?1 AND {} AND m.is_prompt = 1",
         main_thread("m.agent_id")
     ))?;
     let mut rows = st.query([session_id])?;

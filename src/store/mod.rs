@@ -9,8 +9,10 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 /// The migrations, in order; `PRAGMA user_version` counts how many ran.
-const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_initial", include_str!("migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_initial", include_str!("migrations/0001_initial.sql")),
+    ("0002_lean", include_str!("migrations/0002_lean.sql")),
+];
 
 /// The readable current schema (what the migrations produce).
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
