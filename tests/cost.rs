@@ -339,3 +339,99 @@ fn pricing_lists_the_table() {
     assert_eq!(v["globals"]["web_search_usd_per_request"], "0.01");
     env.cmd().arg("pricing").assert().success();
 }
+
+/// `cost` and `blocks` read the per-15-minute rollup when it is up to date
+/// and the responses themselves otherwise: both give the same report, to the
+/// digit, for every grouping, filter and zone (including one whose days do
+/// not start on a quarter hour, which always reads the responses).
+#[test]
+fn rollup_and_responses_give_the_same_reports() {
+    for fixture in ["basic", "reports"] {
+        let env = Env::with_fixture(fixture);
+        env.ingest();
+        if fixture == "basic" {
+            // a later line of a stored response (msg_C) in a second ingest:
+            // the row is updated, its bucket re-summed
+            let f = env.projects().join("-home-u-app/sess-main-0001.jsonl");
+            let mut file = std::fs::OpenOptions::new().append(true).open(f).unwrap();
+            writeln!(
+                file,
+                r#"{{"type":"assistant","uuid":"late-c","sessionId":"sess-main-0001","timestamp":"2026-03-01T10:20:00.000Z","cwd":"/home/u/app","message":{{"id":"msg_C","model":"claude-sonnet-4-5-20250929","usage":{{"input_tokens":3,"output_tokens":9,"cache_read_input_tokens":3500}}}}}}"#
+            )
+            .unwrap();
+            let s = env.ingest();
+            assert_eq!(s["responses_updated"], 1, "{s}");
+        }
+        let db = env.db();
+        let fresh: i64 = db
+            .query_row("SELECT count(*) FROM cost_rollup_dirty", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(fresh, 0, "ingest leaves the rollup up to date");
+        let rollup_rows: i64 = db
+            .query_row("SELECT count(*) FROM cost_rollup", [], |r| r.get(0))
+            .unwrap();
+        assert!(rollup_rows > 0);
+        let cases: &[&[&str]] = &[
+            &["--by-model"],
+            &["--by-day", "--tz", "UTC"],
+            &["--by-day", "--tz", "Asia/Kolkata"],
+            &["--by-week", "--by-model", "--tz", "America/New_York"],
+            &["--by-month", "--by-project"],
+            &["--by-agent", "--by-branch"],
+            &[
+                "--by-model",
+                "--since",
+                "2026-03-01",
+                "--until",
+                "2026-03-01",
+                "--tz",
+                "UTC",
+            ],
+            &["--by-model", "--project", "app"],
+            &["--by-model", "--model", "claude-sonnet-4-5"],
+            &["--by-day", "--tz", "+13:59"],
+        ];
+        let mut with_rollup = Vec::new();
+        for args in cases {
+            let mut a = args.to_vec();
+            a.push("--no-ingest");
+            with_rollup.push(cost_json(&env, &a));
+        }
+        let blocks = |env: &Env| -> Value {
+            let out = env
+                .cmd()
+                .args(["blocks", "--json", "--no-ingest"])
+                .assert()
+                .success();
+            let mut v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+            v["now"] = Value::Null; // the one field that differs between runs
+            v
+        };
+        let blocks_rollup = blocks(&env);
+        assert!(!blocks_rollup["rows"].as_array().unwrap().is_empty());
+        // a pending bucket: readers must not trust the rollup
+        db.execute("INSERT INTO cost_rollup_dirty(bucket) VALUES (0)", [])
+            .unwrap();
+        for (args, expected) in cases.iter().zip(&with_rollup) {
+            let mut a = args.to_vec();
+            a.push("--no-ingest");
+            let got = cost_json(&env, &a);
+            assert_eq!(&got, expected, "{fixture}: cost {args:?}");
+        }
+        assert_eq!(blocks(&env), blocks_rollup, "{fixture}: blocks");
+        // and the next ingest re-sums it
+        env.ingest();
+        let dirty: i64 = db
+            .query_row("SELECT count(*) FROM cost_rollup_dirty", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(dirty, 0);
+        // (the fast path really reads the rollup: a wrong rollup shows)
+        db.execute("UPDATE cost_rollup SET requests = requests + 1", [])
+            .unwrap();
+        let skewed = cost_json(&env, &["--by-model", "--no-ingest"]);
+        assert_ne!(
+            skewed["total"]["requests"],
+            with_rollup[0]["total"]["requests"]
+        );
+    }
+}

@@ -40,6 +40,8 @@ const DERIVED_TABLES: &[&str] = &[
     "session_metadata",
     "tool_calls",
     "responses",
+    "cost_rollup",
+    "cost_rollup_dirty",
     "messages",
     "sessions",
     "projects",
@@ -365,6 +367,7 @@ fn ingest_found(
             "storing transcript lines (nothing from the failed batch was kept; run ingest again)",
         );
     }
+    crate::store::rollup::refresh(&store.conn).context("summing costs per 15 minutes")?;
     Store::meta_set(
         &store.conn,
         "last_ingest_at",
@@ -608,7 +611,10 @@ pub fn reprice_all(conn: &Connection, prices: &PriceTable) -> rusqlite::Result<(
         Store::meta_set(conn, "price_fingerprint", &prices.fingerprint())
     };
     match run() {
-        Ok(()) => conn.execute_batch("COMMIT"),
+        Ok(()) => {
+            conn.execute_batch("COMMIT")?;
+            crate::store::rollup::refresh(conn).map(|_| ())
+        }
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
             Err(e)

@@ -18,6 +18,7 @@ use std::collections::BTreeSet;
 use rusqlite::Connection;
 
 use super::{TimeRange, project_matches};
+use crate::store::rollup;
 
 pub const BLOCK_MS: i64 = 5 * 3_600_000;
 const HOUR_MS: i64 = 3_600_000;
@@ -72,35 +73,72 @@ pub struct BlocksReport {
     pub rows: Vec<BlockRow>,
 }
 
-/// A response as blocks see it.
+/// Responses as blocks see them: one response, or (from the rollup) the
+/// responses of one model in one 15-minute bucket. Block edges fall on whole
+/// hours, so a bucket never straddles two blocks.
 #[derive(Debug, Clone, Default)]
 pub struct Usage {
+    /// The earliest and latest response time.
     pub at: i64,
+    pub last_at: i64,
     pub model: String,
+    pub responses: u64,
     pub tokens: [u64; 4],
-    pub cost_picousd: Option<i64>,
+    /// Sum over the priced responses.
+    pub cost_picousd: i128,
+    pub unpriced: u64,
+}
+
+impl Usage {
+    /// One response.
+    pub fn one(at: i64, model: String, tokens: [u64; 4], cost_picousd: Option<i64>) -> Usage {
+        Usage {
+            at,
+            last_at: at,
+            model,
+            responses: 1,
+            tokens,
+            cost_picousd: cost_picousd.map_or(0, i128::from),
+            unpriced: u64::from(cost_picousd.is_none()),
+        }
+    }
 }
 
 pub fn run(conn: &Connection, q: &BlocksQuery, now_ms: i64) -> rusqlite::Result<BlocksReport> {
-    let mut st = conn.prepare(
+    let fresh = rollup::is_fresh(conn)?;
+    let sql = if fresh {
+        "SELECT r.first_at, r.model, r.input_tokens, r.output_tokens,
+                r.cache_creation_5m_tokens + r.cache_creation_1h_tokens, r.cache_read_tokens,
+                r.cost_dollars, p.path, r.last_at, r.requests, r.priced_requests, r.cost_rest_picousd
+         FROM cost_rollup r LEFT JOIN projects p ON p.id = r.project_id
+         WHERE r.bucket IS NOT NULL ORDER BY r.bucket, r.first_at"
+    } else {
         "SELECT r.at, r.model, r.input_tokens, r.output_tokens,
                 r.cache_creation_5m_tokens + r.cache_creation_1h_tokens, r.cache_read_tokens,
                 r.cost_picousd, p.path
          FROM responses r LEFT JOIN projects p ON p.id = r.project_id
-         WHERE r.at IS NOT NULL ORDER BY r.at, r.id",
-    )?;
+         WHERE r.at IS NOT NULL ORDER BY r.at, r.id"
+    };
+    let mut st = conn.prepare(sql)?;
     let mut usages = Vec::new();
     let rows = st.query_map([], |r| {
         let t = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
-        Ok((
+        let tokens = [t(2)?, t(3)?, t(4)?, t(5)?];
+        let u = if fresh {
+            let (requests, priced) = (t(9)?, t(10)?);
             Usage {
                 at: r.get(0)?,
+                last_at: r.get(8)?,
                 model: r.get(1)?,
-                tokens: [t(2)?, t(3)?, t(4)?, t(5)?],
-                cost_picousd: r.get(6)?,
-            },
-            r.get::<_, Option<String>>(7)?,
-        ))
+                responses: requests,
+                tokens,
+                cost_picousd: super::split_sum(r.get(6)?, r.get(11)?),
+                unpriced: requests - priced.min(requests),
+            }
+        } else {
+            Usage::one(r.get(0)?, r.get(1)?, tokens, r.get(6)?)
+        };
+        Ok((u, r.get::<_, Option<String>>(7)?))
     })?;
     for row in rows {
         let (u, project) = row?;
@@ -130,16 +168,14 @@ pub fn blocks(usages: &[Usage], now_ms: i64) -> Vec<BlockRow> {
             });
         }
         let Some(b) = out.last_mut() else { continue };
-        b.last_at = u.at;
-        b.responses += 1;
+        b.last_at = b.last_at.max(u.last_at);
+        b.responses += u.responses;
         b.input_tokens = b.input_tokens.saturating_add(u.tokens[0]);
         b.output_tokens = b.output_tokens.saturating_add(u.tokens[1]);
         b.cache_creation_tokens = b.cache_creation_tokens.saturating_add(u.tokens[2]);
         b.cache_read_tokens = b.cache_read_tokens.saturating_add(u.tokens[3]);
-        match u.cost_picousd {
-            Some(c) => b.cost_picousd += i128::from(c),
-            None => b.unpriced_responses += 1,
-        }
+        b.cost_picousd += u.cost_picousd;
+        b.unpriced_responses += u.unpriced;
         b.models.insert(u.model.clone());
     }
     for b in &mut out {
@@ -173,12 +209,7 @@ mod tests {
     const M: i64 = 60_000;
 
     fn u(at: i64, cost: i64) -> Usage {
-        Usage {
-            at,
-            model: "m".into(),
-            tokens: [1, 0, 0, 0],
-            cost_picousd: Some(cost),
-        }
+        Usage::one(at, "m".into(), [1, 0, 0, 0], Some(cost))
     }
 
     #[test]

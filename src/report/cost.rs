@@ -7,6 +7,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 use rusqlite::Connection;
 
 use super::{TimeRange, Zone};
+use crate::store::rollup;
 
 /// A way to split the totals; columns appear in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -132,13 +133,43 @@ pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<Co
     let has = |g: Group| groups.contains(&g);
     let timed = has(Group::Day) || has(Group::Week) || has(Group::Month);
     let grain = zone.day_grain_ms();
+    let aligned = |t: Option<i64>| t.is_none_or(|t| t % rollup::BUCKET_MS == 0);
+    // The rollup answers whatever does not need single responses: no
+    // session, local days made of whole buckets, bucket-aligned range.
+    let use_rollup = !has(Group::Session)
+        && q.session.is_none()
+        && grain % rollup::BUCKET_MS == 0
+        && aligned(q.range.from_ms)
+        && aligned(q.range.to_ms)
+        && rollup::is_fresh(conn)?;
     // (select expression, group-by expression) per optional column
-    let cols = [
+    let (time_sel, time_grp, agent_sel, agent_grp, sums, table) = if use_rollup {
         (
-            timed,
+            format!("r.bucket * {}", rollup::BUCKET_MS),
+            "r.bucket".to_owned(),
+            "CASE WHEN r.subagent THEN 'subagent' END",
+            "r.subagent",
+            "sum(r.requests), sum(r.priced_requests), sum(r.input_tokens), sum(r.output_tokens),
+             sum(r.cache_creation_5m_tokens), sum(r.cache_creation_1h_tokens), sum(r.cache_read_tokens),
+             sum(r.web_search_requests), sum(r.cost_dollars), sum(r.cost_rest_picousd)",
+            "cost_rollup",
+        )
+    } else {
+        (
             format!("(r.at / {grain}) * {grain}"),
             format!("r.at / {grain}"),
-        ),
+            "CASE WHEN coalesce(r.agent_id, '') = '' THEN NULL ELSE 'subagent' END",
+            "coalesce(r.agent_id, '') = ''",
+            "count(*), count(r.cost_picousd),
+             sum(max(r.input_tokens, 0)), sum(max(r.output_tokens, 0)),
+             sum(max(r.cache_creation_5m_tokens, 0)), sum(max(r.cache_creation_1h_tokens, 0)),
+             sum(max(r.cache_read_tokens, 0)), sum(max(r.web_search_requests, 0)),
+             sum(r.cost_picousd / 1000000000000), sum(r.cost_picousd % 1000000000000)",
+            "responses",
+        )
+    };
+    let cols: [(bool, String, String); 5] = [
+        (timed, time_sel, time_grp),
         (has(Group::Project), "p.path".into(), "r.project_id".into()),
         (
             has(Group::Session),
@@ -150,11 +181,7 @@ pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<Co
             "r.git_branch".into(),
             "r.git_branch".into(),
         ),
-        (
-            has(Group::Agent),
-            "CASE WHEN coalesce(r.agent_id, '') = '' THEN NULL ELSE 'subagent' END".into(),
-            "coalesce(r.agent_id, '') = ''".into(),
-        ),
+        (has(Group::Agent), agent_sel.into(), agent_grp.into()),
     ];
     let mut select = vec!["r.model".to_owned(), "r.priced_as".to_owned()];
     let mut group_by = vec!["r.model".to_owned(), "r.priced_as".to_owned()];
@@ -167,23 +194,23 @@ pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<Co
         }
     }
     let mut sql = format!(
-        "SELECT {}, count(*), count(r.cost_picousd),
-                sum(max(r.input_tokens, 0)), sum(max(r.output_tokens, 0)),
-                sum(max(r.cache_creation_5m_tokens, 0)), sum(max(r.cache_creation_1h_tokens, 0)),
-                sum(max(r.cache_read_tokens, 0)), sum(max(r.web_search_requests, 0)),
-                sum(r.cost_picousd / 1000000000000), sum(r.cost_picousd % 1000000000000)
-         FROM responses r LEFT JOIN projects p ON p.id = r.project_id",
+        "SELECT {}, {sums} FROM {table} r LEFT JOIN projects p ON p.id = r.project_id",
         select.join(", ")
     );
     let mut conds: Vec<String> = Vec::new();
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    let at = if use_rollup {
+        format!("r.bucket * {}", rollup::BUCKET_MS)
+    } else {
+        "r.at".to_owned()
+    };
     if let Some(from) = q.range.from_ms {
         args.push(from.into());
-        conds.push(format!("r.at >= ?{}", args.len()));
+        conds.push(format!("{at} >= ?{}", args.len()));
     }
     if let Some(to) = q.range.to_ms {
         args.push(to.into());
-        conds.push(format!("r.at < ?{}", args.len()));
+        conds.push(format!("{at} < ?{}", args.len()));
     }
     if let Some(p) = &q.project {
         args.push(format!("%{}%", like_escape(p)).into());

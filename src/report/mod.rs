@@ -245,6 +245,12 @@ pub fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }
 
+/// An exact sum from SQL's `sum(x / 10^12)` and `sum(x % 10^12)` (whole
+/// dollars and the picodollar rest of picoUSD amounts; NULL when no row).
+pub fn split_sum(dollars: Option<i64>, rest: Option<i64>) -> i128 {
+    i128::from(dollars.unwrap_or(0)) * 1_000_000_000_000 + i128::from(rest.unwrap_or(0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,10 +339,4 @@ mod tests {
         assert_eq!(usd(1).to_string(), "0.000000000001");
         assert_eq!(usd(-5_000_000_000_000).to_string(), "-5");
     }
-}
-
-/// An exact sum from SQL's `sum(x / 10^12)` and `sum(x % 10^12)` (whole
-/// dollars and the picodollar rest of picoUSD amounts; NULL when no row).
-pub fn split_sum(dollars: Option<i64>, rest: Option<i64>) -> i128 {
-    i128::from(dollars.unwrap_or(0)) * 1_000_000_000_000 + i128::from(rest.unwrap_or(0))
 }

@@ -186,13 +186,14 @@ pub fn load_threads(
     let sql = format!(
         "SELECT m.session_id, coalesce(m.agent_id, ''), count(*) FROM messages m
          WHERE m.is_prompt = 1 AND m.session_id IS NOT NULL{}
-         GROUP BY 1, 2",
+         GROUP BY m.session_id, m.agent_id",
         only("m.session_id")
     );
     let mut st = conn.prepare(&sql)?;
     let mut rows = st.query(params.clone())?;
     while let Some(r) = rows.next()? {
-        thread(&mut threads, r.get(0)?, r.get(1)?).figures.prompts =
+        // (NULL and '' agent ids are separate groups of one thread)
+        thread(&mut threads, r.get(0)?, r.get(1)?).figures.prompts +=
             r.get::<_, i64>(2)?.max(0) as u64;
     }
 
@@ -205,7 +206,14 @@ pub fn load_threads(
                 sum(r.output_tokens), sum(r.cache_creation_5m_tokens + r.cache_creation_1h_tokens),
                 sum(r.cache_read_tokens), count(r.cost_picousd),
                 sum(r.cost_picousd / 1000000000000), sum(r.cost_picousd % 1000000000000)
-         FROM responses r WHERE r.session_id IS NOT NULL{} GROUP BY 1, 2, 3",
+         FROM responses r{} WHERE r.session_id IS NOT NULL{}
+         GROUP BY r.session_id, r.agent_id, r.model",
+        // every session: one scan beats 170k lookups through the index
+        if session.is_none() {
+            " NOT INDEXED"
+        } else {
+            ""
+        },
         only("r.session_id")
     );
     let mut st = conn.prepare(&sql)?;
@@ -230,20 +238,21 @@ pub fn load_threads(
 
     let sql = format!(
         "SELECT t.session_id, coalesce(t.agent_id, ''), count(*), coalesce(sum(t.is_error = 1), 0)
-         FROM tool_calls t WHERE t.session_id IS NOT NULL{} GROUP BY 1, 2",
+         FROM tool_calls t WHERE t.session_id IS NOT NULL{} GROUP BY t.session_id, t.agent_id",
         only("t.session_id")
     );
     let mut st = conn.prepare(&sql)?;
     let mut rows = st.query(params.clone())?;
     while let Some(r) = rows.next()? {
         let f = &mut thread(&mut threads, r.get(0)?, r.get(1)?).figures;
-        f.tool_calls = r.get::<_, i64>(2)?.max(0) as u64;
-        f.tool_errors = r.get::<_, i64>(3)?.max(0) as u64;
+        f.tool_calls += r.get::<_, i64>(2)?.max(0) as u64;
+        f.tool_errors += r.get::<_, i64>(3)?.max(0) as u64;
     }
 
     let sql = format!(
         "SELECT e.session_id, coalesce(e.agent_id, ''), count(*) FROM system_events e
-         WHERE e.subtype = 'compact_boundary' AND e.session_id IS NOT NULL{} GROUP BY 1, 2",
+         WHERE e.subtype = 'compact_boundary' AND e.session_id IS NOT NULL{}
+         GROUP BY e.session_id, e.agent_id",
         only("e.session_id")
     );
     let mut st = conn.prepare(&sql)?;
@@ -251,7 +260,7 @@ pub fn load_threads(
     while let Some(r) = rows.next()? {
         thread(&mut threads, r.get(0)?, r.get(1)?)
             .figures
-            .compactions = r.get::<_, i64>(2)?.max(0) as u64;
+            .compactions += r.get::<_, i64>(2)?.max(0) as u64;
     }
 
     // title: custom-title, ai-title, summary, first prompt

@@ -136,12 +136,12 @@ pub fn active_block(conn: &Connection, now_ms: i64) -> rusqlite::Result<Option<B
     let usages: Vec<Usage> = st
         .query_map([start_at, start_at + BLOCK_MS], |r| {
             let t = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
-            Ok(Usage {
-                at: r.get(0)?,
-                model: r.get(1)?,
-                tokens: [t(2)?, t(3)?, t(4)?, t(5)?],
-                cost_picousd: r.get(6)?,
-            })
+            Ok(Usage::one(
+                r.get(0)?,
+                r.get(1)?,
+                [t(2)?, t(3)?, t(4)?, t(5)?],
+                r.get(6)?,
+            ))
         })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(blocks::blocks(&usages, now_ms)
@@ -192,7 +192,10 @@ mod tests {
                 cache_creation_5m_tokens INTEGER NOT NULL, cache_creation_1h_tokens INTEGER NOT NULL,
                 cache_read_tokens INTEGER NOT NULL, cost_picousd INTEGER);
              CREATE INDEX responses_at ON responses(at);
-             CREATE INDEX responses_session ON responses(session_id);",
+             CREATE INDEX responses_session ON responses(session_id);
+             -- no rollup here: `blocks` reads the responses
+             CREATE TABLE cost_rollup_dirty (bucket INTEGER PRIMARY KEY);
+             INSERT INTO cost_rollup_dirty VALUES (0);",
         )
         .unwrap();
         for (at, cost) in responses {

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+pub mod rollup;
+
 /// The migrations, in order; `PRAGMA user_version` counts how many ran.
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_initial", include_str!("migrations/0001_initial.sql")),

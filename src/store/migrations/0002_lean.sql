@@ -1,8 +1,9 @@
 -- 0002: leaner messages (the line's cwd, version, git branch, permission
 -- mode and role are in the raw bytes; previews only where a report reads
 -- them), is_prompt with a partial index for the session reports, and the
--- responses' git branch (cost --by-branch without a join). Derived tables
--- only: the next ingest rebuilds every table from raw_chunks.
+-- responses' git branch (cost --by-branch without a join), and cost_rollup
+-- (cost sums per 15 minutes instead of reading every response). Derived
+-- tables only: the next ingest rebuilds every table from raw_chunks.
 
 DROP VIEW v_responses;
 DELETE FROM content_blocks;  -- references messages (foreign keys are on)
@@ -84,6 +85,53 @@ SELECT r.id, r.key, r.message_id, r.model, r.priced_as, r.session_id, r.agent_id
        END AS cost_usd
 FROM responses r
 LEFT JOIN projects p ON p.id = r.project_id;
+
+-- Cost per 15-minute UTC bucket, model, pricing entry, project, main
+-- thread or subagent, and git branch: the responses table summed, kept in
+-- step by triggers that note the buckets a change touches (bucket -1: no
+-- time; no OR IGNORE: inside an upsert the outer statement's conflict
+-- rule would apply) and by the ingest, which re-sums those buckets when it
+-- finishes. `cost`
+-- reads it (a few thousand rows instead of every response) whenever nothing
+-- is pending in cost_rollup_dirty; otherwise it reads responses.
+CREATE TABLE cost_rollup (
+    bucket                   INTEGER,          -- at / 900000; NULL: no time
+    model                    TEXT NOT NULL,
+    priced_as                TEXT,
+    project_id               INTEGER,
+    subagent                 INTEGER NOT NULL,
+    git_branch               TEXT,
+    first_at                 INTEGER,          -- earliest and latest response time
+    last_at                  INTEGER,
+    requests                 INTEGER NOT NULL,
+    priced_requests          INTEGER NOT NULL,
+    input_tokens             INTEGER NOT NULL,
+    output_tokens            INTEGER NOT NULL,
+    cache_creation_5m_tokens INTEGER NOT NULL,
+    cache_creation_1h_tokens INTEGER NOT NULL,
+    cache_read_tokens        INTEGER NOT NULL,
+    web_search_requests      INTEGER NOT NULL,
+    cost_dollars             INTEGER NOT NULL,  -- sum(cost_picousd / 10^12): whole dollars
+    cost_rest_picousd        INTEGER NOT NULL   -- sum(cost_picousd % 10^12): exact rest
+);
+CREATE INDEX cost_rollup_bucket ON cost_rollup(bucket);
+CREATE TABLE cost_rollup_dirty (
+    bucket INTEGER PRIMARY KEY
+);
+CREATE TRIGGER responses_rollup_insert AFTER INSERT ON responses BEGIN
+    INSERT INTO cost_rollup_dirty(bucket) SELECT coalesce(NEW.at / 900000, -1)
+        WHERE NOT EXISTS (SELECT 1 FROM cost_rollup_dirty WHERE bucket = coalesce(NEW.at / 900000, -1));
+END;
+CREATE TRIGGER responses_rollup_update AFTER UPDATE ON responses BEGIN
+    INSERT INTO cost_rollup_dirty(bucket) SELECT coalesce(OLD.at / 900000, -1)
+        WHERE NOT EXISTS (SELECT 1 FROM cost_rollup_dirty WHERE bucket = coalesce(OLD.at / 900000, -1));
+    INSERT INTO cost_rollup_dirty(bucket) SELECT coalesce(NEW.at / 900000, -1)
+        WHERE NOT EXISTS (SELECT 1 FROM cost_rollup_dirty WHERE bucket = coalesce(NEW.at / 900000, -1));
+END;
+CREATE TRIGGER responses_rollup_delete AFTER DELETE ON responses BEGIN
+    INSERT INTO cost_rollup_dirty(bucket) SELECT coalesce(OLD.at / 900000, -1)
+        WHERE NOT EXISTS (SELECT 1 FROM cost_rollup_dirty WHERE bucket = coalesce(OLD.at / 900000, -1));
+END;
 
 INSERT OR REPLACE INTO meta(key, value)
 SELECT 'rebuild_pending', '1' WHERE EXISTS (SELECT 1 FROM raw_chunks);

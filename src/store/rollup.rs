@@ -1,0 +1,87 @@
+//! `cost_rollup`: the responses summed per 15-minute UTC bucket (and model,
+//! pricing entry, project, main/subagent, branch). Triggers on `responses`
+//! note every bucket a change touches in `cost_rollup_dirty`; `refresh`
+//! re-sums exactly those buckets. Readers use the rollup only when nothing
+//! is pending, so a missed refresh costs speed, never correctness.
+
+use rusqlite::{Connection, params};
+
+/// UTC bucket length of the rollup, in ms.
+pub const BUCKET_MS: i64 = 900_000;
+
+/// Above this many dirty buckets, re-sum everything in one pass.
+const FULL_ABOVE: i64 = 2_000;
+
+const SUMS: &str = "min(at), max(at), count(*), count(cost_picousd),
+    coalesce(sum(max(input_tokens, 0)), 0), coalesce(sum(max(output_tokens, 0)), 0),
+    coalesce(sum(max(cache_creation_5m_tokens, 0)), 0), coalesce(sum(max(cache_creation_1h_tokens, 0)), 0),
+    coalesce(sum(max(cache_read_tokens, 0)), 0), coalesce(sum(max(web_search_requests, 0)), 0),
+    coalesce(sum(cost_picousd / 1000000000000), 0), coalesce(sum(cost_picousd % 1000000000000), 0)";
+
+const KEYS: &str =
+    "at / 900000, model, priced_as, project_id, coalesce(agent_id, '') != '', git_branch";
+
+/// True when the rollup matches `responses` (nothing pending).
+pub fn is_fresh(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT NOT EXISTS (SELECT 1 FROM cost_rollup_dirty)",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// Re-sum the dirty buckets (all of them when many are dirty), in one
+/// write transaction. Returns how many buckets were pending.
+pub fn refresh(conn: &Connection) -> rusqlite::Result<i64> {
+    let pending: i64 =
+        conn.query_row("SELECT count(*) FROM cost_rollup_dirty", [], |r| r.get(0))?;
+    if pending == 0 {
+        return Ok(0);
+    }
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let run = || -> rusqlite::Result<()> {
+        let insert = format!(
+            "INSERT INTO cost_rollup(bucket, model, priced_as, project_id, subagent, git_branch, first_at, last_at, requests,
+               priced_requests, input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
+               cache_read_tokens, web_search_requests, cost_dollars, cost_rest_picousd)
+             SELECT {KEYS}, {SUMS} FROM responses"
+        );
+        if pending > FULL_ABOVE {
+            conn.execute("DELETE FROM cost_rollup", [])?;
+            conn.execute(&format!("{insert} GROUP BY {KEYS}"), [])?;
+        } else {
+            let buckets: Vec<i64> = conn
+                .prepare("SELECT bucket FROM cost_rollup_dirty")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut del = conn.prepare("DELETE FROM cost_rollup WHERE bucket = ?1")?;
+            let mut del_null = conn.prepare("DELETE FROM cost_rollup WHERE bucket IS NULL")?;
+            let mut ins = conn.prepare(&format!(
+                "{insert} WHERE at >= ?1 AND at < ?2 GROUP BY {KEYS}"
+            ))?;
+            let mut ins_null =
+                conn.prepare(&format!("{insert} WHERE at IS NULL GROUP BY {KEYS}"))?;
+            for b in buckets {
+                if b == -1 {
+                    del_null.execute([])?;
+                    ins_null.execute([])?;
+                } else {
+                    del.execute([b])?;
+                    ins.execute(params![b * BUCKET_MS, (b + 1) * BUCKET_MS])?;
+                }
+            }
+        }
+        conn.execute("DELETE FROM cost_rollup_dirty", [])?;
+        Ok(())
+    };
+    match run() {
+        Ok(()) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(pending)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
