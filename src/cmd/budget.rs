@@ -10,9 +10,10 @@ use serde_json::{Value, json};
 use super::cost::dollars;
 use crate::cli::{BudgetArgs, BudgetCheckArgs, BudgetCommand, BudgetRmArgs, BudgetSetArgs};
 use crate::config::Settings;
+use crate::output::style::{self, Style};
 use crate::output::{self, table};
 use crate::report::budget::{self, Budget, BudgetStatus, Period, Status};
-use crate::report::{Zone, now_ms, rfc3339, usd};
+use crate::report::{WeekStart, Zone, now_ms, rfc3339, usd};
 use crate::store::Store;
 use crate::{out, outln};
 
@@ -56,7 +57,7 @@ fn set(a: &BudgetSetArgs, settings: &Settings) -> Result<ExitCode> {
                 amount,
                 nonempty(&a.project),
                 nonempty(&a.model),
-                i64::from(a.warn_at),
+                i64::from(a.warn_at.unwrap_or(settings.budget_warn_at)),
                 now_ms()
             ],
         )
@@ -66,7 +67,7 @@ fn set(a: &BudgetSetArgs, settings: &Settings) -> Result<ExitCode> {
     if settings.json {
         output::print_json(&budget_json(&b))?;
     } else {
-        outln!("budget {}: {}", b.id, describe(&b));
+        outln!("budget {}: {}", b.id, describe(&b, settings.week_start));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -133,11 +134,11 @@ fn rm(a: &BudgetRmArgs, settings: &Settings) -> Result<ExitCode> {
 }
 
 fn check(a: &BudgetCheckArgs, settings: &Settings) -> Result<ExitCode> {
-    let zone = Zone::parse(&a.tz).map_err(anyhow::Error::msg)?;
+    let zone = super::zone(a.tz.as_deref(), settings)?;
     let prices = super::price_table(settings)?;
     let store = super::fresh_store(settings, &prices, a.no_ingest)?;
     let now = now_ms();
-    let statuses = statuses(&store.conn, &zone, now)?;
+    let statuses = statuses(&store.conn, &zone, settings.week_start, now)?;
     let worst = statuses
         .iter()
         .map(|s| s.status)
@@ -166,9 +167,14 @@ fn check(a: &BudgetCheckArgs, settings: &Settings) -> Result<ExitCode> {
     Ok(ExitCode::from(code))
 }
 
-fn statuses(conn: &Connection, zone: &Zone, now: i64) -> Result<Vec<BudgetStatus>> {
+fn statuses(
+    conn: &Connection,
+    zone: &Zone,
+    week_start: WeekStart,
+    now: i64,
+) -> Result<Vec<BudgetStatus>> {
     let budgets = budget::list(conn).context("reading budgets")?;
-    budget::check(conn, &budgets, zone, now).context("adding up spend for the budgets")
+    budget::check(conn, &budgets, zone, week_start, now).context("adding up spend for the budgets")
 }
 
 /// For `cost`: a warning line on stderr for each budget at or over its
@@ -177,9 +183,9 @@ pub fn warn_crossed(conn: &Connection, zone: &Zone, settings: &Settings) {
     if settings.quiet {
         return;
     }
-    match statuses(conn, zone, now_ms()) {
+    match statuses(conn, zone, settings.week_start, now_ms()) {
         Ok(s) => warn_lines(&s, settings),
-        Err(e) => eprintln!("warning: could not check budgets: {e:#}"),
+        Err(e) => style::warn(format!("could not check budgets: {e:#}")),
     }
 }
 
@@ -189,13 +195,19 @@ fn warn_lines(statuses: &[BudgetStatus], settings: &Settings) {
     }
     for s in statuses {
         let b = &s.budget;
+        let on = style::current().color_stderr;
         let what = match s.status {
             Status::Ok => continue,
-            Status::Warn => format!("reached its {}% warn level", b.warn_at_percent),
-            Status::Over => "is over its limit".into(),
+            Status::Warn => style::paint(
+                &format!("reached its {}% warn level", b.warn_at_percent),
+                Style::Yellow,
+                on,
+            ),
+            Status::Over => style::paint("is over its limit", Style::Red, on),
         };
         eprintln!(
-            "warning: budget {} ({}) {what}: {} of {} spent ({:.0}%) {}",
+            "{} budget {} ({}) {what}: {} of {} spent ({:.0}%) {}",
+            style::warning_prefix(),
             b.id,
             scope(b),
             dollars(s.spent_picousd),
@@ -240,10 +252,11 @@ fn scope(b: &Budget) -> String {
     s
 }
 
-fn describe(b: &Budget) -> String {
+fn describe(b: &Budget, week_start: WeekStart) -> String {
+    let week = format!("week ({})", week_start.span_words());
     let per = match b.period {
         Period::Day => "day",
-        Period::Week => "week (Monday to Sunday)",
+        Period::Week => week.as_str(),
         Period::Month => "month",
     };
     format!(
@@ -334,7 +347,17 @@ fn human(statuses: &[BudgetStatus]) -> String {
             ]
         })
         .collect();
-    let mut out = table::render(&columns, &rows, &[], None);
+    let status_col = columns.len() - 1;
+    let mut out = table::render_styled(&columns, &rows, &[], None, |i, j, _| {
+        if j != status_col {
+            return None;
+        }
+        match statuses.get(i).map(|s| s.status) {
+            Some(Status::Over) => Some(Style::Red),
+            Some(Status::Warn) => Some(Style::Yellow),
+            _ => None,
+        }
+    });
     out.push('\n');
     if statuses.iter().any(|s| s.unpriced_requests > 0) {
         out.push_str(

@@ -60,7 +60,7 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
 pub fn warn_store(store: &Store, settings: &Settings) {
     if !settings.quiet {
         for w in &store.warnings {
-            eprintln!("warning: {w}");
+            output::style::warn(w);
         }
     }
 }

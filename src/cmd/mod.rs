@@ -5,6 +5,7 @@ pub mod blocks;
 pub mod budget;
 pub mod commands;
 pub mod completions;
+pub mod config;
 pub mod cost;
 pub mod files;
 pub mod hooks;
@@ -44,9 +45,14 @@ pub fn price_table(settings: &Settings) -> Result<PriceTable> {
     }
 }
 
+/// The zone of a command's `--tz`, else of `timezone` in the config.
+pub fn zone(flag: Option<&str>, settings: &Settings) -> Result<Zone> {
+    Zone::parse(flag.unwrap_or(&settings.tz)).map_err(anyhow::Error::msg)
+}
+
 /// The zone and UTC range of `--tz`, `--since`, `--until`.
-pub fn resolve_filter(f: &FilterArgs) -> Result<(Zone, TimeRange)> {
-    let zone = Zone::parse(&f.tz).map_err(anyhow::Error::msg)?;
+pub fn resolve_filter(f: &FilterArgs, settings: &Settings) -> Result<(Zone, TimeRange)> {
+    let zone = zone(f.tz.as_deref(), settings)?;
     let today = zone.date(report::now_ms());
     let day = |s: &Option<String>| -> Result<_> {
         s.as_deref()
@@ -115,13 +121,19 @@ pub fn usd_csv(picousd: Option<i128>) -> String {
         .unwrap_or_default()
 }
 
-/// Money for people: to the cent, `<$0.01` for less than half a cent,
-/// `-` when unknown.
+/// Money for people: to the cent (or `money_decimals`), `<$0.01` for
+/// less than half a cent, `-` when unknown.
 pub fn money(picousd: Option<i128>) -> String {
+    money_dp(picousd, crate::output::style::current().money_decimals)
+}
+
+fn money_dp(picousd: Option<i128>, dp: u32) -> String {
+    // the smallest amount shown, in picoUSD
+    let unit = 10_i128.pow(12 - dp.min(12));
     match picousd {
         None => "-".into(),
-        Some(c) if c > 0 && c < 5_000_000_000 => "<$0.01".into(),
-        Some(c) => cost::dollars(c),
+        Some(c) if c > 0 && c < unit / 2 => format!("<{}", cost::dollars_dp(unit, dp)),
+        Some(c) => cost::dollars_dp(c, dp),
     }
 }
 
@@ -220,6 +232,9 @@ mod tests {
         assert_eq!(money(Some(0)), "$0.00");
         assert_eq!(money(Some(5_000_000_000)), "$0.01");
         assert_eq!(money(None), "-");
+        assert_eq!(money_dp(Some(1), 0), "<$1");
+        assert_eq!(money_dp(Some(400_000_000), 3), "<$0.001");
+        assert_eq!(money_dp(Some(500_000_000), 3), "$0.001");
         assert_eq!(clip("a\nbcdef", 4), "a b…");
         assert_eq!(clip("set \u{1b}[1mopus\u{1b}[22m", 20), "set opus");
         assert_eq!(project_name(Some("/home/u/app/")), "app");

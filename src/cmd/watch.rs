@@ -30,12 +30,12 @@ struct Warnings {
 impl Observer for Warnings {
     fn notice(&mut self, n: &Notice) {
         if !self.quiet && !n.held_back {
-            eprintln!("warning: {}:{}: {}", n.file, n.line, n.message);
+            output::style::warn(format_args!("{}:{}: {}", n.file, n.line, n.message));
         }
     }
     fn warning(&mut self, message: &str) {
         if !self.quiet {
-            eprintln!("warning: {message}");
+            output::style::warn(message);
         }
     }
 }
@@ -53,7 +53,7 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
             .context("cannot install the Ctrl-C handler")?;
     }
     let ndjson = settings.json || !settings.stdout_tty;
-    let mut view = View::new(args, ndjson);
+    let mut view = View::new(args, ndjson, super::zone(None, settings)?);
     let mut warn = Warnings {
         quiet: settings.quiet,
     };
@@ -66,14 +66,15 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
     if args.replay {
         view.events(first.events)?;
     }
-    let mut source = ChangeSource::new(
-        &settings.roots,
-        Duration::from_millis(args.poll_interval_ms.max(10)),
-    );
+    let poll_ms = args
+        .poll_interval_ms
+        .unwrap_or(settings.poll_interval_ms)
+        .max(10);
+    let mut source = ChangeSource::new(&settings.roots, Duration::from_millis(poll_ms));
     if let Some(why) = &source.polling_because
         && !settings.quiet
     {
-        eprintln!("watch: {why}; polling every {} ms", args.poll_interval_ms);
+        eprintln!("watch: {why}; polling every {poll_ms} ms");
     }
     view.ready(&store.conn)?;
     let mut last_draw = Instant::now();
@@ -102,13 +103,13 @@ struct View {
 }
 
 impl View {
-    fn new(args: &WatchArgs, ndjson: bool) -> View {
+    fn new(args: &WatchArgs, ndjson: bool, zone: Zone) -> View {
         View {
             ndjson,
             session: args.session.clone(),
             project: args.project.clone(),
             tail: Default::default(),
-            zone: Zone::Local,
+            zone,
         }
     }
 
