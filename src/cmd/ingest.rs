@@ -26,7 +26,7 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut store = Store::open(&settings.db)?;
+    let mut store = super::writable_store(settings)?;
     warn_store(&store, settings);
     let mut progress = IngestProgress::new(settings.progress, settings.quiet);
     let summary = ingest::run(

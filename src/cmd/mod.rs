@@ -28,7 +28,7 @@ use crate::ingest::Options;
 use crate::output::progress::IngestProgress;
 use crate::pricing::PriceTable;
 use crate::report::{self, TimeRange, Zone};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// The effective price table: the built-in one, with the user's override.
 pub fn price_table(settings: &Settings) -> Result<PriceTable> {
@@ -70,16 +70,59 @@ pub fn resolve_filter(f: &FilterArgs, settings: &Settings) -> Result<(Zone, Time
     Ok((zone, range))
 }
 
+/// The store, to write into: refused up front, with what to do, when the
+/// database or its folder is read-only (rather than failing mid-ingest).
+pub fn writable_store(settings: &Settings) -> Result<Store> {
+    Store::check_writable(&settings.db)?;
+    let store = Store::open(&settings.db)?;
+    if store.is_read_only() {
+        return Err(StoreError::ReadOnly {
+            path: settings.db.clone(),
+        }
+        .into());
+    }
+    Ok(store)
+}
+
 /// The store, brought up to date for a report: an incremental ingest
 /// (unless `no_ingest`), and stored costs re-priced if the table changed.
+/// With `no_ingest`, a read-only database is read as it is.
 pub fn fresh_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) -> Result<Store> {
-    let mut store = Store::open(&settings.db)?;
-    ingest::warn_store(&store, settings);
-    if no_ingest || !settings.roots.iter().any(|r| r.projects.is_some()) {
-        crate::ingest::reprice_if_needed(&store.conn, prices)
-            .context("re-pricing stored responses")?;
+    let nothing_to_read = !settings.roots.iter().any(|r| r.projects.is_some());
+    if no_ingest || nothing_to_read {
+        // a database we cannot write is only read (and left as it is)
+        let read_only = settings.db.exists() && !crate::store::file_writable(&settings.db);
+        let store = if read_only {
+            Store::open_read_only(&settings.db)?
+        } else {
+            match Store::open(&settings.db) {
+                Err(StoreError::ReadOnly { .. }) => Store::open_read_only(&settings.db)?,
+                other => other?,
+            }
+        };
+        ingest::warn_store(&store, settings);
+        match crate::ingest::reprice_if_needed(&store.conn, prices) {
+            Ok(_) => {}
+            Err(e) if store.is_read_only() || is_read_only_error(&e) => {
+                if !settings.quiet {
+                    crate::output::style::warn(format_args!(
+                        "{} is read-only: costs are shown as priced when it was last written, \
+                         not with the price table in effect now",
+                        settings.db.display()
+                    ));
+                }
+            }
+            Err(e) => return Err(e).context("re-pricing stored responses"),
+        }
         return Ok(store);
     }
+    let mut store = match writable_store(settings) {
+        Err(e) if matches!(e.downcast_ref(), Some(StoreError::ReadOnly { .. })) => {
+            anyhow::bail!("{e}; or add --no-ingest to report what it holds")
+        }
+        other => other?,
+    };
+    ingest::warn_store(&store, settings);
     let mut progress = IngestProgress::new(settings.progress, settings.quiet);
     let result = crate::ingest::run(
         &mut store,
@@ -96,6 +139,10 @@ pub fn fresh_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) ->
         )
     })?;
     Ok(store)
+}
+
+fn is_read_only_error(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly)
 }
 
 /// `--csv` and `--json` are two outputs: refuse both.

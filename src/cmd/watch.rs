@@ -16,7 +16,6 @@ use crate::config::Settings;
 use crate::ingest::{self, Observer, Options, writer::Notice};
 use crate::output::{self, table};
 use crate::report::{self, Zone};
-use crate::store::Store;
 use crate::watch::ChangeSource;
 
 /// Events kept for the view's tail.
@@ -42,7 +41,7 @@ impl Observer for Warnings {
 
 pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
     let prices = super::price_table(settings)?;
-    let mut store = Store::open(&settings.db)?;
+    let mut store = super::writable_store(settings)?;
     super::ingest::warn_store(&store, settings);
     let stop = Arc::new(AtomicBool::new(false));
     {
