@@ -211,25 +211,30 @@ impl Settings {
     /// Resolve without reading the config file (when it is broken and the
     /// command must run anyway).
     pub fn resolve_without_file(g: &GlobalArgs) -> Settings {
-        match Settings::resolve_with(&real_inputs(g), false) {
-            Ok(s) => s,
-            Err(_) => unreachable!("no file is read"),
-        }
+        Settings::build(&real_inputs(g), FileValues::default(), Vec::new())
     }
 
     pub fn resolve_with(inp: &Inputs<'_>, read_file: bool) -> Result<Settings, ConfigError> {
+        let mut warnings = Vec::new();
+        let file = if read_file {
+            let home = (inp.env)("HOME").map(PathBuf::from);
+            let obs_home = (inp.env)("OBSERVATORY_HOME").map(PathBuf::from);
+            let config_file = locate(inp.flags, inp.env, &paths::dirs(obs_home.as_deref()));
+            read_config(&config_file, home.as_deref(), &mut warnings)?
+        } else {
+            FileValues::default()
+        };
+        Ok(Settings::build(inp, file, warnings))
+    }
+
+    /// Layer flags, environment and the file's values over the defaults.
+    fn build(inp: &Inputs<'_>, file: FileValues, mut warnings: Vec<String>) -> Settings {
         let g = inp.flags;
         let env = inp.env;
         let home = env("HOME").map(PathBuf::from);
         let obs_home = env("OBSERVATORY_HOME").map(PathBuf::from);
         let dirs = paths::dirs(obs_home.as_deref());
         let config_file = locate(g, env, &dirs);
-        let mut warnings = Vec::new();
-        let file = if read_file {
-            read_config(&config_file, home.as_deref(), &mut warnings)?
-        } else {
-            FileValues::default()
-        };
         let file_src = |line: usize| Source::File {
             path: config_file.path.clone(),
             line,
@@ -352,7 +357,7 @@ impl Settings {
             ColorChoice::Auto => tty && !term_dumb,
         };
         let claude_settings = claude_settings_path(claude_config_dir.as_deref(), home.as_deref());
-        Ok(Settings {
+        Settings {
             db,
             roots,
             pricing_override,
@@ -373,7 +378,7 @@ impl Settings {
             config_file,
             origins,
             warnings,
-        })
+        }
     }
 }
 

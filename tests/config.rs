@@ -452,6 +452,15 @@ fn invalid_toml_is_refused_with_its_file_and_line() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
     assert!(!env.db_path().exists(), "nothing ran");
+    // the status line still prints its line (without the file), exit 0
+    let out = env
+        .cmd()
+        .arg("statusline")
+        .write_stdin("{}")
+        .assert()
+        .success();
+    assert!(!out.get_output().stdout.is_empty());
+    assert!(stderr_of(out.get_output()).contains(&format!("{cfg}:3")));
     // `config path` still says where the file is
     let out = env.cmd().args(["config", "path"]).assert().success();
     assert_eq!(
