@@ -8,10 +8,16 @@ const AFTER_HELP: &str = "\
 Exit codes: 0 ok, 1 error, 2 usage error; `budget check`: 3 a warn level reached
 (with --fail-on-warn), 4 a budget over its limit.
 
+Settings come from flags, then OBSERVATORY_* environment variables, then the config file
+(config.toml in the config dir; see `observatory config show`), then the defaults.
+
 Environment:
   CLAUDE_CONFIG_DIR   comma-separated Claude config dirs to read (default: ~/.config/claude and ~/.claude)
   OBSERVATORY_DB      database path (default: observatory.db in the data dir)
-  OBSERVATORY_HOME    moves observatory's config and data dirs (never the transcript roots)";
+  OBSERVATORY_HOME    moves observatory's config and data dirs (never the transcript roots)
+  OBSERVATORY_CONFIG  the config file to read
+  OBSERVATORY_<KEY>   any config key: OBSERVATORY_TIMEZONE, OBSERVATORY_COST_GROUP_BY, ...
+  NO_COLOR            no colour (unless --color always)";
 
 /// Keep every Claude Code transcript in one local SQLite database, and see
 /// what your sessions did and cost.
@@ -41,6 +47,33 @@ pub struct GlobalArgs {
     /// No progress bar, no warnings on stderr (errors still print)
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Config file to read [env: OBSERVATORY_CONFIG; default: config.toml in the config dir]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Colour on the terminal: auto (when it is one, and NO_COLOR is unset), always, never
+    #[arg(long, global = true, value_name = "WHEN", value_enum)]
+    pub color: Option<ColorChoice>,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when the output is a terminal and NO_COLOR is not set
+    Auto,
+    /// Always colour (even in a pipe, even with NO_COLOR)
+    Always,
+    /// Never colour
+    Never,
+}
+
+impl ColorChoice {
+    pub fn name(self) -> &'static str {
+        match self {
+            ColorChoice::Auto => "auto",
+            ColorChoice::Always => "always",
+            ColorChoice::Never => "never",
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -190,6 +223,16 @@ keeps every existing hook and setting, and changes nothing when run twice. A dif
 line already set is kept (exit 1) unless --force; a file that is not valid JSON is refused and
 left untouched (exit 1).")]
     Setup(SetupArgs),
+    /// The settings in effect and where each came from; where the config file is
+    #[command(after_help = "Examples:
+  observatory config show
+  observatory config show --json | jq '.values.timezone'
+  observatory config path
+  $EDITOR \"$(observatory config path)\"
+
+Precedence, first wins: a flag, an OBSERVATORY_* environment variable, the config file,
+the default. The README's Configuration section documents every key.")]
+    Config(ConfigArgs),
     /// Print a shell completion script
     #[command(after_help = "Examples:
   observatory completions bash > ~/.local/share/bash-completion/completions/observatory
@@ -201,6 +244,20 @@ left untouched (exit 1).")]
   observatory man | man -l -
   observatory man > ~/.local/share/man/man1/observatory.1")]
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub command: ConfigCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Every setting in effect, with where it came from (default, file:line, env VAR, flag)
+    Show,
+    /// Print the config file's path (whether or not it exists)
+    Path,
 }
 
 #[derive(Debug, Args)]
@@ -226,8 +283,9 @@ pub struct FilterArgs {
     #[arg(long, value_name = "TEXT")]
     pub project: Option<String>,
     /// Time zone days are cut in: local, UTC, an IANA name (Europe/Paris) or an offset (+05:30)
-    #[arg(long, value_name = "ZONE", default_value = "local")]
-    pub tz: String,
+    /// [default: `timezone` from the config, else local]
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -238,7 +296,7 @@ pub struct CostArgs {
     /// One row per day (in --tz)
     #[arg(long)]
     pub by_day: bool,
-    /// One row per week, starting Monday (in --tz)
+    /// One row per week, from its first day (Monday, or `week_start` in the config; in --tz)
     #[arg(long)]
     pub by_week: bool,
     /// One row per month (in --tz)
@@ -311,8 +369,9 @@ pub struct ShowArgs {
     #[arg(value_name = "SESSION")]
     pub session: String,
     /// Time zone times are shown in: local, UTC, an IANA name (Europe/Paris) or an offset (+05:30)
-    #[arg(long, value_name = "ZONE", default_value = "local")]
-    pub tz: String,
+    /// [default: `timezone` from the config, else local]
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
     /// Do not read new transcript lines first
     #[arg(long)]
     pub no_ingest: bool,
@@ -408,7 +467,7 @@ pub struct BudgetArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum BudgetCommand {
-    /// Add a budget: a limit on the cost of one day, week (from Monday) or month
+    /// Add a budget: a limit on the cost of one day, week (from `week_start`, Monday by default) or month
     Set(BudgetSetArgs),
     /// List the budgets
     List,
@@ -425,7 +484,7 @@ pub struct BudgetSetArgs {
     /// Limit per day, in US dollars (e.g. 20 or 12.50)
     #[arg(long, value_name = "USD")]
     pub daily: Option<String>,
-    /// Limit per week (Monday to Sunday), in US dollars
+    /// Limit per week (from `week_start` in the config: Monday by default), in US dollars
     #[arg(long, value_name = "USD")]
     pub weekly: Option<String>,
     /// Limit per calendar month, in US dollars
@@ -437,10 +496,11 @@ pub struct BudgetSetArgs {
     /// Only this model (id as written, pricing entry, or prefix)
     #[arg(long, value_name = "MODEL")]
     pub model: Option<String>,
-    /// Warn at this percentage of the limit (1-100)
-    #[arg(long, value_name = "PERCENT", default_value_t = 80,
+    /// Warn at this percentage of the limit (1-100) [default: `budget.warn_at` from the
+    /// config, else 80]
+    #[arg(long, value_name = "PERCENT",
           value_parser = clap::value_parser!(u8).range(1..=100))]
-    pub warn_at: u8,
+    pub warn_at: Option<u8>,
 }
 
 #[derive(Debug, Args)]
@@ -456,8 +516,9 @@ pub struct BudgetCheckArgs {
     #[arg(long)]
     pub fail_on_warn: bool,
     /// Time zone days, weeks and months are cut in: local, UTC, an IANA name or an offset
-    #[arg(long, value_name = "ZONE", default_value = "local")]
-    pub tz: String,
+    /// [default: `timezone` from the config, else local]
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
     /// Do not read new transcript lines first
     #[arg(long)]
     pub no_ingest: bool,
@@ -482,8 +543,9 @@ pub struct WatchArgs {
     #[arg(long, value_name = "TEXT")]
     pub project: Option<String>,
     /// How often to look for changes where the OS file watcher is not available
-    #[arg(long, value_name = "MS", default_value_t = 1000)]
-    pub poll_interval_ms: u64,
+    /// [default: `watch.poll_interval_ms` from the config, else 1000]
+    #[arg(long, value_name = "MS")]
+    pub poll_interval_ms: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -492,8 +554,9 @@ pub struct StatuslineArgs {
     #[arg(long, value_name = "TEMPLATE")]
     pub format: Option<String>,
     /// Time zone "today" is cut in: local, UTC, an IANA name or an offset
-    #[arg(long, value_name = "ZONE", default_value = "local")]
-    pub tz: String,
+    /// [default: `timezone` from the config, else local]
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
     /// Do not read the transcript first (show what is stored)
     #[arg(long)]
     pub no_ingest: bool,
@@ -585,5 +648,32 @@ mod tests {
             Cli::try_parse_from(["observatory", "show", "abc", "--json", "--no-ingest"]).is_ok()
         );
         assert!(Cli::try_parse_from(["observatory", "blocks", "--active", "--tz", "UTC"]).is_ok());
+    }
+
+    #[test]
+    fn config_and_color_flags_parse() {
+        let c = Cli::try_parse_from([
+            "observatory",
+            "cost",
+            "--color",
+            "never",
+            "--config",
+            "/x.toml",
+        ])
+        .unwrap();
+        assert_eq!(c.global.color, Some(ColorChoice::Never));
+        assert_eq!(
+            c.global.config.as_deref(),
+            Some(std::path::Path::new("/x.toml"))
+        );
+        assert!(Cli::try_parse_from(["observatory", "cost", "--color", "pink"]).is_err());
+        assert!(matches!(
+            Cli::try_parse_from(["observatory", "config", "show", "--json"])
+                .unwrap()
+                .command,
+            Command::Config(ConfigArgs {
+                command: ConfigCommand::Show
+            })
+        ));
     }
 }

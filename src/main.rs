@@ -14,13 +14,13 @@ mod watch;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, ConfigCommand};
 use config::Settings;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_cli();
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
@@ -31,14 +31,69 @@ fn main() -> ExitCode {
             if broken_pipe {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {err:#}");
+            eprintln!("{} {err:#}", output::style::error_prefix());
             ExitCode::FAILURE
         }
     }
 }
 
+/// Parse the command line; clap's own help and usage errors follow
+/// `--color` too (NO_COLOR and CLICOLOR_FORCE it reads by itself).
+fn parse_cli() -> Cli {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut when = None;
+    for (i, a) in args.iter().enumerate() {
+        let a = a.to_string_lossy();
+        if a == "--" {
+            break;
+        }
+        if let Some(v) = a.strip_prefix("--color=") {
+            when = Some(v.to_owned());
+        } else if a == "--color" {
+            when = args.get(i + 1).map(|v| v.to_string_lossy().into_owned());
+        }
+    }
+    let choice = match when.as_deref() {
+        Some("always") => clap::ColorChoice::Always,
+        Some("never") => clap::ColorChoice::Never,
+        _ => clap::ColorChoice::Auto,
+    };
+    let matches = Cli::command().color(choice).get_matches_from(args);
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let settings = Settings::resolve(&cli.global);
+    // Commands that need no settings run even when the config file is broken.
+    match &cli.command {
+        Command::Completions(args) => return cmd::completions::completions(args),
+        Command::Man => return cmd::completions::man(),
+        Command::Config(c) if matches!(c.command, ConfigCommand::Path) => {
+            return cmd::config::path(&config::locate_from_env(&cli.global), cli.global.json);
+        }
+        _ => {}
+    }
+    let settings = match Settings::resolve(&cli.global) {
+        Ok(s) => s,
+        // the status line always prints something: without the file then
+        Err(e) if matches!(cli.command, Command::Statusline(_)) => {
+            if !cli.global.quiet {
+                eprintln!("observatory statusline: {e}");
+            }
+            Settings::resolve_without_file(&cli.global)
+        }
+        Err(e) => {
+            // colour for the error line, from the flag and the environment only
+            let fallback = Settings::resolve_without_file(&cli.global);
+            install_look(&fallback);
+            return Err(e.into());
+        }
+    };
+    install_look(&settings);
+    if !settings.quiet {
+        for w in &settings.warnings {
+            output::style::warn(w);
+        }
+    }
     match &cli.command {
         Command::Ingest(args) => cmd::ingest::run(args, &settings),
         Command::Status(args) => cmd::status::run(args, &settings),
@@ -61,7 +116,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Statusline(args) => cmd::statusline::run(args, &settings),
         Command::Setup(args) => cmd::setup::run(args, &settings),
+        Command::Config(args) => cmd::config::run(args, &settings),
         Command::Completions(args) => cmd::completions::completions(args),
         Command::Man => cmd::completions::man(),
     }
+}
+
+fn install_look(s: &Settings) {
+    output::style::install(output::style::Look {
+        color_stdout: s.color_stdout,
+        color_stderr: s.color_stderr,
+        money_decimals: s.money_decimals,
+    });
 }

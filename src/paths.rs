@@ -25,33 +25,33 @@ impl Root {
     }
 }
 
-/// The transcript roots: `--claude-dir` flags if any, else the
-/// comma-separated `CLAUDE_CONFIG_DIR`, else `~/.config/claude` and
-/// `~/.claude` (those that exist; both are listed when neither does, so the
-/// user is told where we looked).
-pub fn transcript_roots(
-    flags: &[PathBuf],
-    claude_config_dir: Option<&str>,
-    home: Option<&Path>,
-) -> Vec<Root> {
-    let given: Vec<PathBuf> = if !flags.is_empty() {
-        flags.to_vec()
-    } else if let Some(list) = claude_config_dir.filter(|s| !s.trim().is_empty()) {
-        list.split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| expand_tilde(s, home))
-            .collect()
+/// A comma-separated list of folders (`CLAUDE_CONFIG_DIR`,
+/// `OBSERVATORY_ROOTS`): entries trimmed, empty ones dropped, `~/` expanded.
+pub fn split_list(list: &str, home: Option<&Path>) -> Vec<PathBuf> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| expand_tilde(s, home))
+        .collect()
+}
+
+/// `~/.config/claude` and `~/.claude`, those that exist; both when neither
+/// does, so the user is told where we looked.
+pub fn default_roots(home: Option<&Path>) -> Vec<PathBuf> {
+    let Some(home) = home else { return Vec::new() };
+    let candidates = vec![home.join(".config/claude"), home.join(".claude")];
+    let existing: Vec<PathBuf> = candidates.iter().filter(|p| p.is_dir()).cloned().collect();
+    if existing.is_empty() {
+        candidates
     } else {
-        let Some(home) = home else { return Vec::new() };
-        let candidates = vec![home.join(".config/claude"), home.join(".claude")];
-        let existing: Vec<PathBuf> = candidates.iter().filter(|p| p.is_dir()).cloned().collect();
-        if existing.is_empty() {
-            candidates
-        } else {
-            existing
-        }
-    };
+        existing
+    }
+}
+
+/// The roots to read, duplicates dropped, in the order given. Which list
+/// is used (`--claude-dir`, `OBSERVATORY_ROOTS`, `CLAUDE_CONFIG_DIR`, the
+/// config file, [`default_roots`]) is decided by `config`.
+pub fn roots_from(given: Vec<PathBuf>) -> Vec<Root> {
     let mut out: Vec<Root> = Vec::new();
     for g in given {
         if !out.iter().any(|r| r.given == g) {
@@ -61,9 +61,11 @@ pub fn transcript_roots(
     out
 }
 
-fn expand_tilde(s: &str, home: Option<&Path>) -> PathBuf {
+/// `~/x` -> `$HOME/x`; anything else as is.
+pub fn expand_tilde(s: &str, home: Option<&Path>) -> PathBuf {
     match (s.strip_prefix("~/"), home) {
         (Some(rest), Some(h)) => h.join(rest),
+        _ if s == "~" => home.map_or_else(|| PathBuf::from(s), Path::to_owned),
         _ => PathBuf::from(s),
     }
 }
@@ -112,6 +114,15 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         let h = home.path();
         std::fs::create_dir_all(h.join(".claude/projects")).unwrap();
+        let transcript_roots = |flags: &[PathBuf], env: Option<&str>, home: Option<&Path>| {
+            roots_from(if !flags.is_empty() {
+                flags.to_vec()
+            } else if let Some(l) = env {
+                split_list(l, home)
+            } else {
+                default_roots(home)
+            })
+        };
         // default: only the existing one
         let r = transcript_roots(&[], None, Some(h));
         assert_eq!(r.len(), 1);

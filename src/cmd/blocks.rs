@@ -15,7 +15,7 @@ use crate::report::{self, Zone};
 pub fn run(args: &BlocksArgs, settings: &Settings) -> Result<ExitCode> {
     super::one_output(args.csv, settings)?;
     let prices = super::price_table(settings)?;
-    let (zone, range) = super::resolve_filter(&args.filter)?;
+    let (zone, range) = super::resolve_filter(&args.filter, settings)?;
     let store = super::fresh_store(settings, &prices, args.no_ingest)?;
     let q = BlocksQuery {
         range,

@@ -10,9 +10,10 @@ use serde_json::{Value, json};
 use super::cost::dollars;
 use crate::cli::{BudgetArgs, BudgetCheckArgs, BudgetCommand, BudgetRmArgs, BudgetSetArgs};
 use crate::config::Settings;
+use crate::output::style::{self, Style};
 use crate::output::{self, table};
 use crate::report::budget::{self, Budget, BudgetStatus, Period, Status};
-use crate::report::{Zone, now_ms, rfc3339, usd};
+use crate::report::{WeekStart, Zone, now_ms, rfc3339, usd};
 use crate::store::Store;
 use crate::{out, outln};
 
@@ -56,7 +57,7 @@ fn set(a: &BudgetSetArgs, settings: &Settings) -> Result<ExitCode> {
                 amount,
                 nonempty(&a.project),
                 nonempty(&a.model),
-                i64::from(a.warn_at),
+                i64::from(a.warn_at.unwrap_or(settings.budget_warn_at)),
                 now_ms()
             ],
         )
@@ -66,7 +67,7 @@ fn set(a: &BudgetSetArgs, settings: &Settings) -> Result<ExitCode> {
     if settings.json {
         output::print_json(&budget_json(&b))?;
     } else {
-        outln!("budget {}: {}", b.id, describe(&b));
+        outln!("budget {}: {}", b.id, describe(&b, settings.week_start));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -133,11 +134,11 @@ fn rm(a: &BudgetRmArgs, settings: &Settings) -> Result<ExitCode> {
 }
 
 fn check(a: &BudgetCheckArgs, settings: &Settings) -> Result<ExitCode> {
-    let zone = Zone::parse(&a.tz).map_err(anyhow::Error::msg)?;
+    let zone = super::zone(a.tz.as_deref(), settings)?;
     let prices = super::price_table(settings)?;
     let store = super::fresh_store(settings, &prices, a.no_ingest)?;
     let now = now_ms();
-    let statuses = statuses(&store.conn, &zone, now)?;
+    let statuses = statuses(&store.conn, &zone, settings.week_start, now)?;
     let worst = statuses
         .iter()
         .map(|s| s.status)
@@ -148,11 +149,7 @@ fn check(a: &BudgetCheckArgs, settings: &Settings) -> Result<ExitCode> {
         Status::Warn if a.fail_on_warn => EXIT_WARN,
         _ => 0,
     };
-    if !settings.quiet {
-        for line in statuses.iter().filter_map(crossed_line) {
-            eprintln!("warning: {line}");
-        }
-    }
+    warn_lines(&statuses, settings);
     if settings.json {
         let rows: Vec<Value> = statuses.iter().map(status_json).collect();
         output::print_json(&json!({
@@ -170,9 +167,14 @@ fn check(a: &BudgetCheckArgs, settings: &Settings) -> Result<ExitCode> {
     Ok(ExitCode::from(code))
 }
 
-fn statuses(conn: &Connection, zone: &Zone, now: i64) -> Result<Vec<BudgetStatus>> {
+fn statuses(
+    conn: &Connection,
+    zone: &Zone,
+    week_start: WeekStart,
+    now: i64,
+) -> Result<Vec<BudgetStatus>> {
     let budgets = budget::list(conn).context("reading budgets")?;
-    budget::check(conn, &budgets, zone, now).context("adding up spend for the budgets")
+    budget::check(conn, &budgets, zone, week_start, now).context("adding up spend for the budgets")
 }
 
 /// For `cost`: a warning line on stderr for each budget at or over its
@@ -181,34 +183,51 @@ pub fn warn_crossed(conn: &Connection, zone: &Zone, settings: &Settings) {
     if settings.quiet {
         return;
     }
-    match crossed(conn, zone, now_ms()) {
-        Ok(lines) => {
-            for (_, line) in lines {
-                eprintln!("warning: {line}");
-            }
-        }
-        Err(e) => eprintln!("warning: could not check budgets: {e:#}"),
+    match statuses(conn, zone, settings.week_start, now_ms()) {
+        Ok(s) => warn_lines(&s, settings),
+        Err(e) => style::warn(format!("could not check budgets: {e:#}")),
     }
 }
 
 /// The budgets at or over their warn level now, each with one sentence for
 /// people (`cost` prints them on stderr, `watch` in its view).
-pub fn crossed(conn: &Connection, zone: &Zone, now: i64) -> Result<Vec<(BudgetStatus, String)>> {
-    Ok(statuses(conn, zone, now)?
+pub fn crossed(
+    conn: &Connection,
+    zone: &Zone,
+    week_start: WeekStart,
+    now: i64,
+) -> Result<Vec<(BudgetStatus, String)>> {
+    Ok(statuses(conn, zone, week_start, now)?
         .into_iter()
         .filter_map(|s| {
-            let line = crossed_line(&s)?;
+            let line = crossed_line(&s, false)?;
             Some((s, line))
         })
         .collect())
 }
 
-fn crossed_line(s: &BudgetStatus) -> Option<String> {
+fn warn_lines(statuses: &[BudgetStatus], settings: &Settings) {
+    if settings.quiet {
+        return;
+    }
+    let on = style::current().color_stderr;
+    for line in statuses.iter().filter_map(|s| crossed_line(s, on)) {
+        eprintln!("{} {line}", style::warning_prefix());
+    }
+}
+
+/// "budget 1 (daily) is over its limit: $12 of $10 spent (120%) on ...",
+/// or None under the warn level; `color`: paint the verdict.
+fn crossed_line(s: &BudgetStatus, color: bool) -> Option<String> {
     let b = &s.budget;
     let what = match s.status {
         Status::Ok => return None,
-        Status::Warn => format!("reached its {}% warn level", b.warn_at_percent),
-        Status::Over => "is over its limit".into(),
+        Status::Warn => style::paint(
+            &format!("reached its {}% warn level", b.warn_at_percent),
+            Style::Yellow,
+            color,
+        ),
+        Status::Over => style::paint("is over its limit", Style::Red, color),
     };
     Some(format!(
         "budget {} ({}) {what}: {} of {} spent ({:.0}%) {}",
@@ -255,10 +274,11 @@ fn scope(b: &Budget) -> String {
     s
 }
 
-fn describe(b: &Budget) -> String {
+fn describe(b: &Budget, week_start: WeekStart) -> String {
+    let week = format!("week ({})", week_start.span_words());
     let per = match b.period {
         Period::Day => "day",
-        Period::Week => "week (Monday to Sunday)",
+        Period::Week => week.as_str(),
         Period::Month => "month",
     };
     format!(
@@ -349,7 +369,17 @@ fn human(statuses: &[BudgetStatus]) -> String {
             ]
         })
         .collect();
-    let mut out = table::render(&columns, &rows, &[], None);
+    let status_col = columns.len() - 1;
+    let mut out = table::render_styled(&columns, &rows, &[], None, |i, j, _| {
+        if j != status_col {
+            return None;
+        }
+        match statuses.get(i).map(|s| s.status) {
+            Some(Status::Over) => Some(Style::Red),
+            Some(Status::Warn) => Some(Style::Yellow),
+            _ => None,
+        }
+    });
     out.push('\n');
     if statuses.iter().any(|s| s.unpriced_requests > 0) {
         out.push_str(

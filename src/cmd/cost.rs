@@ -14,25 +14,6 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
     if args.csv && settings.json {
         bail!("--csv and --json are two different outputs: pick one");
     }
-    if args.chart {
-        if args.csv || settings.json {
-            bail!("--chart draws bars for people: it does not combine with --json or --csv");
-        }
-        let periods = [args.by_day, args.by_week, args.by_month];
-        let others = [
-            args.by_model,
-            args.by_project,
-            args.by_session,
-            args.by_branch,
-            args.by_agent,
-        ];
-        if periods.iter().filter(|b| **b).count() != 1 || others.iter().any(|b| *b) {
-            bail!(output::chart::GROUPS_ERROR);
-        }
-    }
-    let prices = super::price_table(settings)?;
-    let (zone, range) = super::resolve_filter(&args.filter)?;
-    let store = super::fresh_store(settings, &prices, args.no_ingest)?;
     let flags = [
         (args.by_day, Group::Day),
         (args.by_week, Group::Week),
@@ -43,24 +24,45 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
         (args.by_agent, Group::Agent),
         (args.by_model, Group::Model),
     ];
+    let mut groups: Vec<Group> = flags
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, g)| *g)
+        .collect();
+    if groups.is_empty() {
+        // no --by-* flag: `cost.group_by` from the config (none by default)
+        groups = settings.cost_group_by.clone();
+    }
+    if args.chart {
+        if args.csv || settings.json {
+            bail!("--chart draws bars for people: it does not combine with --json or --csv");
+        }
+        let periods = [Group::Day, Group::Week, Group::Month];
+        let mut g = groups.clone();
+        g.sort();
+        g.dedup();
+        if g.len() != 1 || !periods.contains(&g[0]) {
+            bail!(output::chart::GROUPS_ERROR);
+        }
+    }
+    let prices = super::price_table(settings)?;
+    let (zone, range) = super::resolve_filter(&args.filter, settings)?;
+    let store = super::fresh_store(settings, &prices, args.no_ingest)?;
     let q = CostQuery {
-        groups: flags
-            .iter()
-            .filter(|(on, _)| *on)
-            .map(|(_, g)| *g)
-            .collect(),
+        groups,
         range,
         project: args.filter.project.clone(),
         session: args.session.clone(),
         model: args.model.clone(),
+        week_start: settings.week_start,
     };
     let report = cost::run(&store.conn, &q, &zone)?;
     if !settings.quiet {
         for (model, n) in &report.unpriced_models {
-            eprintln!(
-                "warning: no price for model {model:?} ({n} responses): its tokens are counted, its cost is not. \
+            output::style::warn(format_args!(
+                "no price for model {model:?} ({n} responses): its tokens are counted, its cost is not. \
                  Add it to a pricing.toml (see `observatory pricing`)."
-            );
+            ));
         }
     }
     if settings.json {
@@ -147,15 +149,24 @@ fn sorted(groups: &[Group]) -> Vec<Group> {
     g
 }
 
-/// Dollars to the cent, with thousands separators: $1,234.57.
+/// Dollars for people, with thousands separators, to the number of
+/// decimals in force (`money_decimals`, 2 by default: $1,234.57).
 pub fn dollars(picousd: i128) -> String {
+    dollars_dp(picousd, output::style::current().money_decimals)
+}
+
+/// Dollars rounded (half away from zero) to `dp` decimals: $1,234.57.
+pub fn dollars_dp(picousd: i128, dp: u32) -> String {
     let d = usd(picousd)
-        .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-    let s = format!("{d:.2}");
+        .round_dp_with_strategy(dp, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let s = format!("{d:.prec$}", prec = dp as usize);
     let (sign, s) = s.strip_prefix('-').map_or(("", s.as_str()), |r| ("-", r));
-    let (int, frac) = s.split_once('.').unwrap_or((s, "00"));
+    let (int, frac) = match s.split_once('.') {
+        Some((i, f)) => (i, format!(".{f}")),
+        None => (s, String::new()),
+    };
     let int: u64 = int.parse().unwrap_or(0);
-    format!("{sign}${}.{frac}", output::thousands(int))
+    format!("{sign}${}{frac}", output::thousands(int))
 }
 
 fn cost_cell(s: &Sums) -> String {
@@ -289,5 +300,8 @@ mod tests {
         assert_eq!(dollars(5_000_000_000), "$0.01", "half a cent rounds up");
         assert_eq!(dollars(4_999_999_999), "$0.00");
         assert_eq!(dollars(1_234_567_000_000_000), "$1,234.57");
+        assert_eq!(dollars_dp(1_234_567_000_000_000, 0), "$1,235");
+        assert_eq!(dollars_dp(1_234_567_000_000_000, 4), "$1,234.5670");
+        assert_eq!(dollars_dp(-1_500_000_000_000, 0), "-$2");
     }
 }

@@ -14,7 +14,7 @@ use crate::report::{Zone, rfc3339};
 pub fn run(args: &FilesArgs, settings: &Settings) -> Result<ExitCode> {
     super::one_output(args.csv, settings)?;
     let prices = super::price_table(settings)?;
-    let (zone, range) = super::resolve_filter(&args.filter)?;
+    let (zone, range) = super::resolve_filter(&args.filter, settings)?;
     let store = super::fresh_store(settings, &prices, args.no_ingest)?;
     let q = FilesQuery {
         range,

@@ -26,7 +26,7 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut store = Store::open(&settings.db)?;
+    let mut store = super::writable_store(settings)?;
     warn_store(&store, settings);
     let mut progress = IngestProgress::new(settings.progress, settings.quiet);
     let summary = ingest::run(
@@ -60,7 +60,7 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
 pub fn warn_store(store: &Store, settings: &Settings) {
     if !settings.quiet {
         for w in &store.warnings {
-            eprintln!("warning: {w}");
+            output::style::warn(w);
         }
     }
 }

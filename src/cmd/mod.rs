@@ -5,6 +5,7 @@ pub mod blocks;
 pub mod budget;
 pub mod commands;
 pub mod completions;
+pub mod config;
 pub mod cost;
 pub mod files;
 pub mod hooks;
@@ -27,7 +28,7 @@ use crate::ingest::Options;
 use crate::output::progress::IngestProgress;
 use crate::pricing::PriceTable;
 use crate::report::{self, TimeRange, Zone};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// The effective price table: the built-in one, with the user's override.
 pub fn price_table(settings: &Settings) -> Result<PriceTable> {
@@ -44,9 +45,14 @@ pub fn price_table(settings: &Settings) -> Result<PriceTable> {
     }
 }
 
+/// The zone of a command's `--tz`, else of `timezone` in the config.
+pub fn zone(flag: Option<&str>, settings: &Settings) -> Result<Zone> {
+    Zone::parse(flag.unwrap_or(&settings.tz)).map_err(anyhow::Error::msg)
+}
+
 /// The zone and UTC range of `--tz`, `--since`, `--until`.
-pub fn resolve_filter(f: &FilterArgs) -> Result<(Zone, TimeRange)> {
-    let zone = Zone::parse(&f.tz).map_err(anyhow::Error::msg)?;
+pub fn resolve_filter(f: &FilterArgs, settings: &Settings) -> Result<(Zone, TimeRange)> {
+    let zone = zone(f.tz.as_deref(), settings)?;
     let today = zone.date(report::now_ms());
     let day = |s: &Option<String>| -> Result<_> {
         s.as_deref()
@@ -64,16 +70,59 @@ pub fn resolve_filter(f: &FilterArgs) -> Result<(Zone, TimeRange)> {
     Ok((zone, range))
 }
 
+/// The store, to write into: refused up front, with what to do, when the
+/// database or its folder is read-only (rather than failing mid-ingest).
+pub fn writable_store(settings: &Settings) -> Result<Store> {
+    Store::check_writable(&settings.db)?;
+    let store = Store::open(&settings.db)?;
+    if store.is_read_only() {
+        return Err(StoreError::ReadOnly {
+            path: settings.db.clone(),
+        }
+        .into());
+    }
+    Ok(store)
+}
+
 /// The store, brought up to date for a report: an incremental ingest
 /// (unless `no_ingest`), and stored costs re-priced if the table changed.
+/// With `no_ingest`, a read-only database is read as it is.
 pub fn fresh_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) -> Result<Store> {
-    let mut store = Store::open(&settings.db)?;
-    ingest::warn_store(&store, settings);
-    if no_ingest || !settings.roots.iter().any(|r| r.projects.is_some()) {
-        crate::ingest::reprice_if_needed(&store.conn, prices)
-            .context("re-pricing stored responses")?;
+    let nothing_to_read = !settings.roots.iter().any(|r| r.projects.is_some());
+    if no_ingest || nothing_to_read {
+        // a database we cannot write is only read (and left as it is)
+        let read_only = settings.db.exists() && !crate::store::file_writable(&settings.db);
+        let store = if read_only {
+            Store::open_read_only(&settings.db)?
+        } else {
+            match Store::open(&settings.db) {
+                Err(StoreError::ReadOnly { .. }) => Store::open_read_only(&settings.db)?,
+                other => other?,
+            }
+        };
+        ingest::warn_store(&store, settings);
+        match crate::ingest::reprice_if_needed(&store.conn, prices) {
+            Ok(_) => {}
+            Err(e) if store.is_read_only() || is_read_only_error(&e) => {
+                if !settings.quiet {
+                    crate::output::style::warn(format_args!(
+                        "{} is read-only: costs are shown as priced when it was last written, \
+                         not with the price table in effect now",
+                        settings.db.display()
+                    ));
+                }
+            }
+            Err(e) => return Err(e).context("re-pricing stored responses"),
+        }
         return Ok(store);
     }
+    let mut store = match writable_store(settings) {
+        Err(e) if matches!(e.downcast_ref(), Some(StoreError::ReadOnly { .. })) => {
+            anyhow::bail!("{e}; or add --no-ingest to report what it holds")
+        }
+        other => other?,
+    };
+    ingest::warn_store(&store, settings);
     let mut progress = IngestProgress::new(settings.progress, settings.quiet);
     let result = crate::ingest::run(
         &mut store,
@@ -90,6 +139,10 @@ pub fn fresh_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) ->
         )
     })?;
     Ok(store)
+}
+
+fn is_read_only_error(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly)
 }
 
 /// `--csv` and `--json` are two outputs: refuse both.
@@ -115,13 +168,19 @@ pub fn usd_csv(picousd: Option<i128>) -> String {
         .unwrap_or_default()
 }
 
-/// Money for people: to the cent, `<$0.01` for less than half a cent,
-/// `-` when unknown.
+/// Money for people: to the cent (or `money_decimals`), `<$0.01` for
+/// less than half a cent, `-` when unknown.
 pub fn money(picousd: Option<i128>) -> String {
+    money_dp(picousd, crate::output::style::current().money_decimals)
+}
+
+fn money_dp(picousd: Option<i128>, dp: u32) -> String {
+    // the smallest amount shown, in picoUSD
+    let unit = 10_i128.pow(12 - dp.min(12));
     match picousd {
         None => "-".into(),
-        Some(c) if c > 0 && c < 5_000_000_000 => "<$0.01".into(),
-        Some(c) => cost::dollars(c),
+        Some(c) if c > 0 && c < unit / 2 => format!("<{}", cost::dollars_dp(unit, dp)),
+        Some(c) => cost::dollars_dp(c, dp),
     }
 }
 
@@ -220,6 +279,9 @@ mod tests {
         assert_eq!(money(Some(0)), "$0.00");
         assert_eq!(money(Some(5_000_000_000)), "$0.01");
         assert_eq!(money(None), "-");
+        assert_eq!(money_dp(Some(1), 0), "<$1");
+        assert_eq!(money_dp(Some(400_000_000), 3), "<$0.001");
+        assert_eq!(money_dp(Some(500_000_000), 3), "$0.001");
         assert_eq!(clip("a\nbcdef", 4), "a b…");
         assert_eq!(clip("set \u{1b}[1mopus\u{1b}[22m", 20), "set opus");
         assert_eq!(project_name(Some("/home/u/app/")), "app");

@@ -14,7 +14,7 @@ use crate::{out, outln};
 
 pub fn run(args: &ShowArgs, settings: &Settings) -> Result<ExitCode> {
     super::one_output(args.csv, settings)?;
-    let zone = Zone::parse(&args.tz).map_err(anyhow::Error::msg)?;
+    let zone = super::zone(args.tz.as_deref(), settings)?;
     let prices = super::price_table(settings)?;
     let store = super::fresh_store(settings, &prices, args.no_ingest)?;
     let want = args.session.trim();

@@ -155,7 +155,7 @@ fn status_line(
         // what is stored is still worth showing
         eprintln!("observatory statusline: {e:#}");
     }
-    let zone = Zone::parse(&args.tz).unwrap_or(Zone::Local);
+    let zone = Zone::parse(args.tz.as_deref().unwrap_or(&settings.tz)).unwrap_or(Zone::Local);
     let now = args
         .now
         .as_deref()

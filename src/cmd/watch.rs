@@ -18,8 +18,7 @@ use crate::config::Settings;
 use crate::ingest::{self, IngestLock, Observer, Options, writer::Notice};
 use crate::output::{self, table};
 use crate::report::budget::Status;
-use crate::report::{self, Zone};
-use crate::store::Store;
+use crate::report::{self, WeekStart, Zone};
 use crate::watch::{Change, ChangeSource};
 
 /// Events kept for the view's tail.
@@ -33,19 +32,19 @@ struct Warnings {
 impl Observer for Warnings {
     fn notice(&mut self, n: &Notice) {
         if !self.quiet && !n.held_back {
-            eprintln!("warning: {}:{}: {}", n.file, n.line, n.message);
+            output::style::warn(format_args!("{}:{}: {}", n.file, n.line, n.message));
         }
     }
     fn warning(&mut self, message: &str) {
         if !self.quiet {
-            eprintln!("warning: {message}");
+            output::style::warn(message);
         }
     }
 }
 
 pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
     let prices = super::price_table(settings)?;
-    let mut store = Store::open(&settings.db)?;
+    let mut store = super::writable_store(settings)?;
     super::ingest::warn_store(&store, settings);
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -56,7 +55,12 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
             .context("cannot install the Ctrl-C handler")?;
     }
     let ndjson = settings.json || !settings.stdout_tty;
-    let mut view = View::new(args, ndjson);
+    let mut view = View::new(
+        args,
+        ndjson,
+        super::zone(None, settings)?,
+        settings.week_start,
+    );
     let mut warn = Warnings {
         quiet: settings.quiet,
     };
@@ -69,14 +73,15 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
     if args.replay {
         view.events(first.events)?;
     }
-    let mut source = ChangeSource::new(
-        &settings.roots,
-        Duration::from_millis(args.poll_interval_ms.max(10)),
-    );
+    let poll_ms = args
+        .poll_interval_ms
+        .unwrap_or(settings.poll_interval_ms)
+        .max(10);
+    let mut source = ChangeSource::new(&settings.roots, Duration::from_millis(poll_ms));
     if let Some(why) = &source.polling_because
         && !settings.quiet
     {
-        eprintln!("watch: {why}; polling every {} ms", args.poll_interval_ms);
+        eprintln!("watch: {why}; polling every {poll_ms} ms");
     }
     view.budgets(&store.conn)?;
     view.ready(&store.conn)?;
@@ -134,6 +139,7 @@ struct View {
     project: Option<String>,
     tail: std::collections::VecDeque<String>,
     zone: Zone,
+    week_start: WeekStart,
     /// Budgets at or over their warn level: the view's warning lines.
     crossed: Vec<String>,
     /// Each budget's last status and period, so NDJSON says a crossing once.
@@ -141,13 +147,14 @@ struct View {
 }
 
 impl View {
-    fn new(args: &WatchArgs, ndjson: bool) -> View {
+    fn new(args: &WatchArgs, ndjson: bool, zone: Zone, week_start: WeekStart) -> View {
         View {
             ndjson,
             session: args.session.clone(),
             project: args.project.clone(),
             tail: Default::default(),
-            zone: Zone::Local,
+            zone,
+            week_start,
             crossed: Vec::new(),
             budget_state: HashMap::new(),
         }
@@ -157,13 +164,14 @@ impl View {
     /// line per crossed budget; NDJSON gets a `budget` event when a budget's
     /// status changes within its period (including the first check).
     fn budgets(&mut self, conn: &Connection) -> Result<()> {
-        let crossed = match super::budget::crossed(conn, &self.zone, report::now_ms()) {
-            Ok(c) => c,
-            Err(e) => {
-                self.crossed = vec![format!("could not check budgets: {e:#}")];
-                return Ok(());
-            }
-        };
+        let crossed =
+            match super::budget::crossed(conn, &self.zone, self.week_start, report::now_ms()) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.crossed = vec![format!("could not check budgets: {e:#}")];
+                    return Ok(());
+                }
+            };
         let mut seen = HashMap::new();
         for (s, line) in &crossed {
             let state = (s.status, s.start);

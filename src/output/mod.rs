@@ -3,6 +3,7 @@
 
 pub mod chart;
 pub mod progress;
+pub mod style;
 pub mod table;
 
 use std::io::Write;

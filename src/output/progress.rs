@@ -53,9 +53,15 @@ impl Observer for IngestProgress {
     }
     fn notice(&mut self, n: &Notice) {
         self.notices += 1;
-        self.say(&format!("warning: {}:{}: {}", n.file, n.line, n.message));
+        self.say(&format!(
+            "{} {}:{}: {}",
+            super::style::warning_prefix(),
+            n.file,
+            n.line,
+            n.message
+        ));
     }
     fn warning(&mut self, message: &str) {
-        self.say(&format!("warning: {message}"));
+        self.say(&format!("{} {message}", super::style::warning_prefix()));
     }
 }

@@ -1,7 +1,11 @@
 //! Tables for people (comfy-table) and CSV for spreadsheets, from the same
 //! header + rows so the two cannot drift.
 
-use comfy_table::{CellAlignment, ContentArrangement, LineStyle, Table, TableStyle};
+use comfy_table::{
+    Attribute, Cell, CellAlignment, Color, ContentArrangement, LineStyle, Table, TableStyle,
+};
+
+use super::style::{self, Style};
 
 /// Lines above and below, a rule under the header, none between rows.
 const STYLE: TableStyle = TableStyle::new()
@@ -30,16 +34,39 @@ pub const fn num(title: &'static str) -> Column {
 }
 
 /// Render rows as a table. `footer` rows (totals) come after a separator.
+/// Headers are bold when stdout has colour (see `output::style`).
 pub fn render(
     columns: &[Column],
     rows: &[Vec<String>],
     footer: &[Vec<String>],
     width: Option<u16>,
 ) -> String {
+    render_styled(columns, rows, footer, width, |_, _, _| None)
+}
+
+/// [`render`], with some cells coloured: `style(row, column, text)` for
+/// each body row (footer rows are never styled). Colour only when stdout
+/// has it.
+pub fn render_styled(
+    columns: &[Column],
+    rows: &[Vec<String>],
+    footer: &[Vec<String>],
+    width: Option<u16>,
+    cell_style: impl Fn(usize, usize, &str) -> Option<Style>,
+) -> String {
+    let color = style::current().color_stdout;
     let mut t = Table::new();
     t.load_style(STYLE)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(columns.iter().map(|c| c.title));
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    if color {
+        t.set_header(
+            columns
+                .iter()
+                .map(|c| Cell::new(c.title).add_attribute(Attribute::Bold)),
+        );
+    } else {
+        t.set_header(columns.iter().map(|c| c.title));
+    }
     match width {
         Some(w) => {
             t.set_width(w);
@@ -48,7 +75,21 @@ pub fn render(
             t.force_no_tty();
         }
     }
-    for row in rows.iter().chain(footer) {
+    if color {
+        t.enforce_styling();
+    }
+    for (i, row) in rows.iter().enumerate() {
+        let cells = row.iter().enumerate().map(|(j, text)| {
+            let cell = Cell::new(text);
+            match cell_style(i, j, text).filter(|_| color) {
+                Some(Style::Red) => cell.fg(Color::Red).add_attribute(Attribute::Bold),
+                Some(Style::Yellow) => cell.fg(Color::Yellow).add_attribute(Attribute::Bold),
+                None => cell,
+            }
+        });
+        t.add_row(cells.collect::<Vec<Cell>>());
+    }
+    for row in footer {
         t.add_row(row.clone());
     }
     for (i, c) in columns.iter().enumerate() {

@@ -1,4 +1,4 @@
-//! Budgets: limits on the cost of a day, a week (Monday to Sunday) or a
+//! Budgets: limits on the cost of a day, a week (from `week_start`) or a
 //! calendar month, cut in a time zone, optionally for one project (path
 //! substring) or model (as `cost --model` matches it). This module reads
 //! the `budgets` table and works out each budget's spend in its current
@@ -15,7 +15,7 @@ use rusqlite::Connection;
 use rust_decimal::Decimal;
 
 use super::cost::{self, CostQuery};
-use super::{TimeRange, Zone};
+use super::{TimeRange, WeekStart, Zone};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Period {
@@ -43,11 +43,11 @@ impl Period {
     }
 
     /// The first and last local dates of the period holding `today`.
-    pub fn bounds(self, today: NaiveDate) -> (NaiveDate, NaiveDate) {
+    pub fn bounds(self, today: NaiveDate, week_start: WeekStart) -> (NaiveDate, NaiveDate) {
         match self {
             Period::Day => (today, today),
             Period::Week => {
-                let start = cost::week_start(today);
+                let start = week_start.first_day(today);
                 (start, start + Duration::days(6))
             }
             Period::Month => {
@@ -170,23 +170,26 @@ pub fn status_of(spent: i128, limit: i64, warn_at_percent: i64) -> Status {
     }
 }
 
-/// Each budget's spend in the period holding `now_ms` (in `zone`).
+/// Each budget's spend in the period holding `now_ms` (in `zone`; weeks
+/// start on `week_start`).
 pub fn check(
     conn: &Connection,
     budgets: &[Budget],
     zone: &Zone,
+    week_start: WeekStart,
     now_ms: i64,
 ) -> rusqlite::Result<Vec<BudgetStatus>> {
     let today = zone.date(now_ms);
     let mut out = Vec::with_capacity(budgets.len());
     for b in budgets {
-        let (start, end) = b.period.bounds(today);
+        let (start, end) = b.period.bounds(today, week_start);
         let q = CostQuery {
             groups: Vec::new(),
             range: TimeRange::new(Some(start), Some(end), zone),
             project: b.project.clone(),
             session: None,
             model: b.model.clone(),
+            week_start,
         };
         let report = cost::run(conn, &q, zone)?;
         let spent = report.total.cost_picousd;
@@ -235,26 +238,32 @@ mod tests {
     fn periods() {
         // a Wednesday at the end of February in a non-leap year
         let today = d("2026-02-25");
-        assert_eq!(Period::Day.bounds(today), (today, today));
+        assert_eq!(Period::Day.bounds(today, WeekStart::Monday), (today, today));
         assert_eq!(
-            Period::Week.bounds(today),
+            Period::Week.bounds(today, WeekStart::Monday),
             (d("2026-02-23"), d("2026-03-01"))
         );
         assert_eq!(
-            Period::Month.bounds(today),
+            Period::Month.bounds(today, WeekStart::Monday),
             (d("2026-02-01"), d("2026-02-28"))
         );
         assert_eq!(
-            Period::Month.bounds(d("2026-12-31")),
+            Period::Month.bounds(d("2026-12-31"), WeekStart::Monday),
             (d("2026-12-01"), d("2026-12-31"))
         );
         assert_eq!(
-            Period::Month.bounds(d("2028-02-01")),
+            Period::Month.bounds(d("2028-02-01"), WeekStart::Monday),
             (d("2028-02-01"), d("2028-02-29"))
         );
         // a Monday starts its own week; a Sunday ends it
-        assert_eq!(Period::Week.bounds(d("2026-03-02")).0, d("2026-03-02"));
-        assert_eq!(Period::Week.bounds(d("2026-03-01")).0, d("2026-02-23"));
+        assert_eq!(
+            Period::Week.bounds(d("2026-03-02"), WeekStart::Monday).0,
+            d("2026-03-02")
+        );
+        assert_eq!(
+            Period::Week.bounds(d("2026-03-01"), WeekStart::Monday).0,
+            d("2026-02-23")
+        );
     }
 
     fn ms(s: &str) -> i64 {
@@ -305,17 +314,36 @@ mod tests {
             budget(3, Period::Month),
         ];
         let spent = |zone: &str, now: &str| -> Vec<(i128, Status)> {
-            check(&conn, &budgets, &Zone::parse(zone).unwrap(), ms(now))
-                .unwrap()
-                .iter()
-                .map(|s| (s.spent_picousd / 1_000_000_000_000, s.status))
-                .collect()
+            check(
+                &conn,
+                &budgets,
+                &Zone::parse(zone).unwrap(),
+                WeekStart::Monday,
+                ms(now),
+            )
+            .unwrap()
+            .iter()
+            .map(|s| (s.spent_picousd / 1_000_000_000_000, s.status))
+            .collect()
         };
         // UTC, noon on March 1 (a Sunday): the day and month hold $2 only;
         // the week (Mon Feb 23 to Sun Mar 1) holds $1 + $2
         assert_eq!(
             spent("UTC", "2026-03-01T12:00:00Z"),
             vec![(2, Status::Warn), (3, Status::Over), (2, Status::Warn)]
+        );
+        // weeks from Sunday: March 1 starts a week of its own ($2)
+        let sunday = check(
+            &conn,
+            &budgets,
+            &Zone::parse("UTC").unwrap(),
+            WeekStart::Sunday,
+            ms("2026-03-01T12:00:00Z"),
+        )
+        .unwrap();
+        assert_eq!(
+            (sunday[1].start, sunday[1].end, sunday[1].spent_picousd),
+            (d("2026-03-01"), d("2026-03-07"), 2_000_000_000_000)
         );
         // New York (UTC-5), 22:00 on Feb 28 local: both late responses fall
         // on Feb 28 local (18:30, 19:30), so February holds $1 + $2 + $4
@@ -329,6 +357,7 @@ mod tests {
             &conn,
             &budgets,
             &Zone::parse("Asia/Tokyo").unwrap(),
+            WeekStart::Monday,
             ms("2026-03-02T03:00:00Z"),
         )
         .unwrap();

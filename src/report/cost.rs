@@ -3,10 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Duration, NaiveDate};
 use rusqlite::Connection;
 
-use super::{TimeRange, Zone};
+use super::{TimeRange, WeekStart, Zone};
 use crate::store::rollup;
 
 /// A way to split the totals; columns appear in this order.
@@ -47,6 +46,8 @@ pub struct CostQuery {
     pub session: Option<String>,
     /// Model id as written, or the pricing entry it resolves to (prefix).
     pub model: Option<String>,
+    /// What day `Group::Week` rows start on.
+    pub week_start: WeekStart,
 }
 
 /// Token and cost sums (a row's figures, or the total).
@@ -263,7 +264,10 @@ pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<Co
                 row.requests - row.priced;
         }
         report.total.add(&row);
-        let key: Vec<Option<String>> = groups.iter().map(|g| group_value(*g, &row, zone)).collect();
+        let key: Vec<Option<String>> = groups
+            .iter()
+            .map(|g| group_value(*g, &row, zone, q.week_start))
+            .collect();
         let entry = grouped.entry(key).or_default();
         if groups.contains(&Group::Model) && entry.0.is_none() {
             entry.0 = row.priced_as.clone();
@@ -281,10 +285,10 @@ pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<Co
     Ok(report)
 }
 
-fn group_value(g: Group, r: &Row, zone: &Zone) -> Option<String> {
+fn group_value(g: Group, r: &Row, zone: &Zone, week_start: WeekStart) -> Option<String> {
     match g {
         Group::Day => r.at.map(|t| zone.date(t).to_string()),
-        Group::Week => r.at.map(|t| week_start(zone.date(t)).to_string()),
+        Group::Week => r.at.map(|t| week_start.first_day(zone.date(t)).to_string()),
         Group::Month => r.at.map(|t| zone.date(t).format("%Y-%m").to_string()),
         Group::Project => r.project.clone(),
         Group::Session => r.session.clone(),
@@ -299,11 +303,6 @@ fn group_value(g: Group, r: &Row, zone: &Zone) -> Option<String> {
         ),
         Group::Model => Some(r.model.clone()),
     }
-}
-
-/// Weeks start on Monday (ISO).
-pub fn week_start(d: NaiveDate) -> NaiveDate {
-    d - Duration::days(i64::from(d.weekday().num_days_from_monday()))
 }
 
 fn like_escape(s: &str) -> String {

@@ -97,6 +97,50 @@ impl Zone {
     }
 }
 
+/// The first day of a week (`week_start` in the config file): weeks run
+/// Monday to Sunday (ISO, the default) or Sunday to Saturday.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WeekStart {
+    #[default]
+    Monday,
+    Sunday,
+}
+
+impl WeekStart {
+    pub fn parse(s: &str) -> Option<WeekStart> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "monday" | "mon" => Some(WeekStart::Monday),
+            "sunday" | "sun" => Some(WeekStart::Sunday),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            WeekStart::Monday => "monday",
+            WeekStart::Sunday => "sunday",
+        }
+    }
+
+    /// The first day of the week holding `d`.
+    pub fn first_day(self, d: NaiveDate) -> NaiveDate {
+        use chrono::Datelike;
+        let back = match self {
+            WeekStart::Monday => d.weekday().num_days_from_monday(),
+            WeekStart::Sunday => d.weekday().num_days_from_sunday(),
+        };
+        d - Duration::days(i64::from(back))
+    }
+
+    /// "Monday to Sunday" / "Sunday to Saturday", for people.
+    pub fn span_words(self) -> &'static str {
+        match self {
+            WeekStart::Monday => "Monday to Sunday",
+            WeekStart::Sunday => "Sunday to Saturday",
+        }
+    }
+}
+
 /// The earliest instant at or after a local wall time (a DST gap at
 /// midnight moves the start of the day forward).
 fn first_instant<T: TimeZone>(tz: &T, local: NaiveDateTime) -> i64 {
@@ -294,6 +338,29 @@ mod tests {
         let start = s.start_of(d("2026-09-06"));
         assert_eq!(s.date(start), d("2026-09-06"));
         assert_eq!(s.date(start - 1), d("2026-09-05"));
+    }
+
+    #[test]
+    fn weeks_start_on_monday_or_sunday() {
+        // 2026-03-04 is a Wednesday
+        assert_eq!(
+            WeekStart::Monday.first_day(d("2026-03-04")),
+            d("2026-03-02")
+        );
+        assert_eq!(
+            WeekStart::Sunday.first_day(d("2026-03-04")),
+            d("2026-03-01")
+        );
+        assert_eq!(
+            WeekStart::Sunday.first_day(d("2026-03-01")),
+            d("2026-03-01")
+        );
+        assert_eq!(
+            WeekStart::Monday.first_day(d("2026-03-01")),
+            d("2026-02-23")
+        );
+        assert_eq!(WeekStart::parse(" Sunday "), Some(WeekStart::Sunday));
+        assert_eq!(WeekStart::parse("tuesday"), None);
     }
 
     #[test]

@@ -40,6 +40,10 @@ pub enum StoreError {
     NotSqlite { path: PathBuf },
     #[error("{path}: no database here yet; run `observatory ingest` first")]
     Missing { path: PathBuf },
+    #[error(
+        "{path} cannot be written: it or its folder is read-only for this user; make them writable (chmod u+w) or pass another --db"
+    )]
+    ReadOnly { path: PathBuf },
     #[error("{path}: {source}")]
     Sqlite {
         path: PathBuf,
@@ -109,19 +113,58 @@ impl Store {
         Ok(store)
     }
 
-    /// Open an existing database for reading only (`query_only` too).
+    /// True when SQLite opened the database read-only (the file or its
+    /// folder cannot be written): reads work, writes fail.
+    pub fn is_read_only(&self) -> bool {
+        self.conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false)
+    }
+
+    /// Refuse, naming the file, when writing `path` would fail for
+    /// permissions: the database, or its `-wal` / `-shm` left read-only (a
+    /// read of a read-only database creates them with its mode). Checked
+    /// before opening, so a refused write leaves nothing behind.
+    pub fn check_writable(path: &Path) -> Result<(), StoreError> {
+        for suffix in ["", "-wal", "-shm"] {
+            let f = sibling(path, suffix);
+            if f.exists() && !file_writable(&f) {
+                return Err(StoreError::ReadOnly { path: f });
+            }
+        }
+        Ok(())
+    }
+
+    /// Open an existing database for reading only (`query_only` too). In a
+    /// folder this user cannot write, SQLite cannot create the WAL's `-shm`
+    /// file; when no WAL content is pending, the file is then read as
+    /// immutable (everything committed is in it).
     pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
         if !path.exists() {
             return Err(StoreError::Missing {
                 path: path.to_owned(),
             });
         }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                | OpenFlags::SQLITE_OPEN_URI,
-        )
+        // A file we cannot write, with no WAL frames pending: read it as
+        // immutable, so that reading leaves no read-only -shm behind.
+        if !file_writable(path) && !wal_pending(path) {
+            return Store::open_read_only_as(path, true);
+        }
+        match Store::open_read_only_as(path, false) {
+            Err(StoreError::ReadOnly { .. }) if !wal_pending(path) => {
+                Store::open_read_only_as(path, true)
+            }
+            other => other,
+        }
+    }
+
+    fn open_read_only_as(path: &Path, immutable: bool) -> Result<Store, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn = if immutable {
+            Connection::open_with_flags(format!("file:{}?immutable=1", uri_path(path)), flags)
+        } else {
+            Connection::open_with_flags(path, flags)
+        }
         .map_err(|e| sql(path, e))?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| sql(path, e))?;
         conn.pragma_update(None, "query_only", true)
@@ -233,10 +276,46 @@ impl Store {
 }
 
 fn sql(path: &Path, source: rusqlite::Error) -> StoreError {
+    if source.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) {
+        return StoreError::ReadOnly {
+            path: path.to_owned(),
+        };
+    }
     StoreError::Sqlite {
         path: path.to_owned(),
         source,
     }
+}
+
+/// `path` with a suffix: `x.db` -> `x.db-wal`.
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// A `-wal` file beside the database holds frames not yet in it.
+fn wal_pending(path: &Path) -> bool {
+    std::fs::metadata(sibling(path, "-wal")).is_ok_and(|m| m.len() > 0)
+}
+
+/// This process may open the file for writing (nothing is written).
+pub fn file_writable(path: &Path) -> bool {
+    OpenOptions::new().write(true).open(path).is_ok()
+}
+
+/// A path for an SQLite `file:` URI (percent-encoded).
+fn uri_path(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn is_busy(e: &rusqlite::Error) -> bool {
@@ -306,6 +385,12 @@ mod tests {
             Err(e) => panic!("unexpected error {e}"),
             Ok(_) => panic!("a newer database was opened"),
         }
+    }
+
+    #[test]
+    fn uri_paths_are_percent_encoded() {
+        assert_eq!(uri_path(Path::new("/a b/x?.db")), "/a%20b/x%3F.db");
+        assert_eq!(uri_path(Path::new("/h/obs-1_2.db")), "/h/obs-1_2.db");
     }
 
     #[test]

@@ -1,5 +1,9 @@
-//! Test harness: one temp dir per test with its own HOME, OBSERVATORY_HOME
-//! and transcript root, so no test sees a real home or real transcripts.
+//! Test harness: one temp dir per test with its own HOME, OBSERVATORY_HOME,
+//! XDG dirs and transcript root, so no test sees a real home, real
+//! transcripts or the developer's own config.toml: every `OBSERVATORY_*`
+//! variable (OBSERVATORY_CONFIG too) is cleared, the config file is
+//! `$OBSERVATORY_HOME/config.toml` inside the temp dir, and colour
+//! variables are neutralised (NO_COLOR=1, CLICOLOR_FORCE unset).
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -73,20 +77,58 @@ impl Env {
         self.claude.join("projects")
     }
 
+    /// Where observatory reads its config file in this test
+    /// (`$OBSERVATORY_HOME/config.toml`).
+    pub fn config_path(&self) -> PathBuf {
+        self.obs_home().join("config.toml")
+    }
+
+    /// Write this test's config file.
+    pub fn write_config(&self, text: &str) -> PathBuf {
+        std::fs::create_dir_all(self.obs_home()).unwrap();
+        std::fs::write(self.config_path(), text).unwrap();
+        self.config_path()
+    }
+
+    /// The isolated environment every observatory child gets.
+    pub fn vars(&self) -> Vec<(&'static str, PathBuf)> {
+        vec![
+            ("HOME", self.home()),
+            ("OBSERVATORY_HOME", self.obs_home()),
+            ("CLAUDE_CONFIG_DIR", self.claude.clone()),
+            ("XDG_CONFIG_HOME", self.dir.path().join("xdg/config")),
+            ("XDG_DATA_HOME", self.dir.path().join("xdg/data")),
+            ("XDG_CACHE_HOME", self.dir.path().join("xdg/cache")),
+            ("NO_COLOR", PathBuf::from("1")),
+        ]
+    }
+
     /// The observatory binary with this test's environment.
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(assert_cmd::cargo::cargo_bin!("observatory"));
         for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("OBSERVATORY_") {
-                c.env_remove(&k);
+            let k = k.to_string_lossy();
+            if k.starts_with("OBSERVATORY_") || k.starts_with("CLICOLOR") {
+                c.env_remove(k.as_ref());
             }
         }
-        c.env("HOME", self.home())
-            .env("OBSERVATORY_HOME", self.obs_home())
-            .env("CLAUDE_CONFIG_DIR", &self.claude)
-            .env_remove("XDG_CONFIG_HOME")
-            .env_remove("XDG_DATA_HOME")
-            .env("NO_COLOR", "1");
+        for (k, v) in self.vars() {
+            c.env(k, v);
+        }
+        c
+    }
+
+    /// The binary as a plain `std::process::Command` with nothing but this
+    /// test's environment (and PATH).
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin!("observatory"));
+        c.env_clear();
+        if let Some(path) = std::env::var_os("PATH") {
+            c.env("PATH", path);
+        }
+        for (k, v) in self.vars() {
+            c.env(k, v);
+        }
         c
     }
 

@@ -1,0 +1,234 @@
+//! Permissions: a database (or its folder) this user cannot write, and a
+//! transcript folder it cannot read.
+//!
+//! root ignores file modes, so when the tests run as root (CI, containers)
+//! observatory runs as `nobody` (uid/gid 65534) through `setpriv`, on a temp
+//! dir handed to that user; when neither works the test is skipped with a
+//! printed reason.
+
+mod common;
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::{Command as StdCommand, Output};
+
+use common::Env;
+use rusqlite::{Connection, OpenFlags};
+use serde_json::Value;
+
+const NOBODY: u32 = 65534;
+
+/// How observatory is run so that file modes apply to it.
+enum Runner {
+    /// We are not root: modes apply to us.
+    Direct,
+    /// We are root: run it as nobody.
+    AsNobody,
+}
+
+/// The effective uid of this process (the owner of a file it creates).
+fn euid(dir: &Path) -> u32 {
+    let probe = dir.join(".euid-probe");
+    std::fs::write(&probe, b"").unwrap();
+    let uid = std::fs::metadata(&probe).unwrap().uid();
+    std::fs::remove_file(&probe).unwrap();
+    uid
+}
+
+impl Runner {
+    /// Set up `env` for running as someone file modes apply to, or None
+    /// (with the reason printed) when this machine cannot.
+    fn new(env: &Env) -> Option<Runner> {
+        if euid(env.dir.path()) != 0 {
+            return Some(Runner::Direct);
+        }
+        // root: hand the temp dir to nobody and check setpriv can run us
+        chown_tree(env.dir.path(), NOBODY);
+        std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let bin = assert_cmd::cargo::cargo_bin!("observatory");
+        let ok = StdCommand::new("setpriv")
+            .args(setpriv_args())
+            .arg(bin)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !ok {
+            eprintln!(
+                "skipped: running as root, and `setpriv` cannot run {} as uid {NOBODY} (is setpriv installed, and the binary's path readable by others?)",
+                bin.display()
+            );
+            return None;
+        }
+        Some(Runner::AsNobody)
+    }
+
+    /// observatory with the test's isolated environment.
+    fn run(&self, env: &Env, args: &[&str]) -> Output {
+        let mut c = match self {
+            Runner::Direct => env.std_cmd(),
+            Runner::AsNobody => {
+                let mut c = StdCommand::new("setpriv");
+                c.args(setpriv_args())
+                    .arg(assert_cmd::cargo::cargo_bin!("observatory"))
+                    .env_clear();
+                if let Some(path) = std::env::var_os("PATH") {
+                    c.env("PATH", path);
+                }
+                for (k, v) in env.vars() {
+                    c.env(k, v);
+                }
+                c
+            }
+        };
+        c.args(args).output().expect("run observatory")
+    }
+
+    /// Files the test makes must belong to whoever runs observatory.
+    fn own(&self, path: &Path) {
+        if let Runner::AsNobody = self {
+            chown_tree(path, NOBODY);
+        }
+    }
+}
+
+fn setpriv_args() -> [String; 3] {
+    [
+        format!("--reuid={NOBODY}"),
+        format!("--regid={NOBODY}"),
+        "--clear-groups".into(),
+    ]
+}
+
+fn chown_tree(root: &Path, id: u32) {
+    for e in walkdir::WalkDir::new(root) {
+        let e = e.unwrap();
+        std::os::unix::fs::lchown(e.path(), Some(id), Some(id)).unwrap();
+    }
+}
+
+fn chmod(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn stderr_of(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json_of(o: &Output) -> Value {
+    assert!(o.status.success(), "{o:?}");
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {o:?}"))
+}
+
+fn integrity_ok(db: &Path) {
+    // read-only and immutable: checking must not touch the folder either
+    let uri = format!("file:{}?immutable=1", db.display());
+    let c = Connection::open_with_flags(
+        uri,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+    )
+    .unwrap();
+    let r: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(r, "ok");
+}
+
+/// A refused write: exit 1, `error:` naming the path and what to do, no panic.
+fn refused(o: &Output, path: &Path) {
+    let stderr = stderr_of(o);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{} cannot be written", path.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("chmod u+w"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Reads still work: `cost --no-ingest` and `query` see the 7 responses
+/// and `lines` stored lines.
+fn reads_work(run: &Runner, env: &Env, lines: i64) {
+    let v = json_of(&run.run(env, &["cost", "--no-ingest", "--json", "-q"]));
+    assert_eq!(v["total"]["requests"], 7);
+    let v = json_of(&run.run(env, &["query", "--json", "SELECT count(*) AS n FROM lines"]));
+    assert_eq!(v["rows"][0]["n"], lines);
+    let o = run.run(env, &["status"]);
+    assert!(o.status.success(), "{o:?}");
+}
+
+#[test]
+fn a_read_only_database_refuses_writes_clearly_and_still_serves_reads() {
+    let env = Env::with_fixture("basic");
+    let Some(run) = Runner::new(&env) else {
+        return;
+    };
+    assert!(run.run(&env, &["ingest", "-q"]).status.success());
+    let db = env.db_path();
+    let folder = env.obs_home();
+    // one more line to read, so that ingest has something to write
+    let session = env.projects().join("-home-u-app/sess-resume-0002.jsonl");
+    let mut text = std::fs::read_to_string(&session).unwrap();
+    text.push_str(
+        "{\"type\":\"user\",\"uuid\":\"perm-1\",\"sessionId\":\"sess-resume-0002\",\"message\":{\"role\":\"user\",\"content\":\"hi\"}}\n",
+    );
+    std::fs::write(&session, text).unwrap();
+    run.own(&session);
+
+    // 1. the file is read-only (0400)
+    chmod(&db, 0o400);
+    refused(&run.run(&env, &["ingest"]), &db);
+    let o = run.run(&env, &["cost"]);
+    refused(&o, &db);
+    assert!(stderr_of(&o).contains("--no-ingest"), "{o:?}");
+    reads_work(&run, &env, 33);
+    integrity_ok(&db);
+    // reading left nothing read-only behind: once writable, ingest works
+    for f in ["observatory.db-wal", "observatory.db-shm"] {
+        assert!(!folder.join(f).exists(), "{f} left behind");
+    }
+
+    // 2. the file is writable but its folder is not (0500): SQLite cannot
+    //    create the WAL files beside it
+    chmod(&db, 0o600);
+    chmod(&folder, 0o500);
+    refused(&run.run(&env, &["ingest"]), &db);
+    reads_work(&run, &env, 33);
+    integrity_ok(&db);
+
+    // 3. made writable again, the next ingest reads the new line
+    chmod(&folder, 0o700);
+    let v = json_of(&run.run(&env, &["ingest", "--json"]));
+    assert_eq!(v["lines_read"], 1);
+    integrity_ok(&db);
+}
+
+#[test]
+fn an_unreadable_folder_in_the_roots_is_named_and_the_rest_is_read() {
+    let env = Env::with_fixture("basic");
+    let secret = env.projects().join("-home-u-secret");
+    std::fs::create_dir_all(&secret).unwrap();
+    std::fs::write(
+        secret.join("s.jsonl"),
+        "{\"type\":\"user\",\"uuid\":\"sec-1\",\"sessionId\":\"sec\",\"message\":{\"role\":\"user\",\"content\":\"hidden\"}}\n",
+    )
+    .unwrap();
+    let Some(run) = Runner::new(&env) else {
+        return;
+    };
+    chmod(&secret, 0o000);
+    let o = run.run(&env, &["ingest", "--json"]);
+    chmod(&secret, 0o755); // so the temp dir can be removed whatever happens
+    let v = json_of(&o);
+    let stderr = stderr_of(&o);
+    assert!(
+        stderr.contains(&format!("warning: {}: cannot read", secret.display())),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(v["lines_read"], 33, "everything else is read");
+    assert_eq!(v["files_failed"], 0);
+    // readable again: the next run reads it
+    let v = json_of(&run.run(&env, &["ingest", "--json"]));
+    assert_eq!(v["lines_read"], 1);
+}
