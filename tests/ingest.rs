@@ -549,7 +549,7 @@ fn status_reports_counts_per_type() {
     assert_eq!(st["records_by_type"]["assistant"], 12);
     assert_eq!(st["unknown_types"], json!({"brand-new-type": 1}));
     assert_eq!(st["responses"], 7);
-    assert_eq!(st["schema_version"], 1);
+    assert_eq!(st["schema_version"], 2);
     let out = env.cmd().arg("status").assert().success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(

@@ -9,8 +9,10 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 /// The migrations, in order; `PRAGMA user_version` counts how many ran.
-const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_initial", include_str!("migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_initial", include_str!("migrations/0001_initial.sql")),
+    ("0002_forget", include_str!("migrations/0002_forget.sql")),
+];
 
 /// The readable current schema (what the migrations produce).
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
@@ -302,6 +304,29 @@ mod tests {
             Err(e) => panic!("unexpected error {e}"),
             Ok(_) => panic!("a newer database was opened"),
         }
+    }
+
+    #[test]
+    fn a_version_1_database_gets_the_forget_tombstones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("obs.db");
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(MIGRATIONS[0].1).unwrap();
+        c.execute_batch(
+            "INSERT INTO meta(key, value) VALUES ('last_ingest_at', 'x');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+        drop(c);
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(SCHEMA_VERSION, 2);
+        let n: i64 = s
+            .conn
+            .query_row("SELECT count(*) FROM forgotten_files", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+        assert_eq!(s.meta_get("last_ingest_at").unwrap().as_deref(), Some("x"));
     }
 
     #[test]
