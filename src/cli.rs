@@ -186,8 +186,10 @@ Forgotten files that are still on disk are remembered (a tombstone: path, cursor
 their content), so `ingest` does not read them again, nor a copy of them elsewhere. Lines appended
 to such a file later are new activity: they are read.
 
-Without --yes, forget shows what it will delete and asks; without a terminal to ask on it refuses
-(exit 2). Exit codes: 0 done (or nothing to forget), 1 error or declined, 2 usage error.")]
+It reads new transcript lines first (unless --no-ingest), so that lines written before the forget
+are forgotten too. Without --yes, forget shows what it will delete and asks; without a terminal to
+ask on it refuses (exit 2). Exit codes: 0 done (or nothing to forget), 1 error or declined, 2 usage
+error.")]
     Forget(ForgetArgs),
     /// Show the price table in effect (built-in plus your overrides)
     #[command(after_help = "Examples:
@@ -576,6 +578,9 @@ pub struct ForgetArgs {
     /// Show what would be forgotten; delete nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Do not read new transcript lines first
+    #[arg(long)]
+    pub no_ingest: bool,
 }
 
 #[derive(Debug, Args)]

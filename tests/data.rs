@@ -588,6 +588,36 @@ fn forget_removes_every_byte_of_a_session_for_good() {
 }
 
 #[test]
+fn forget_reads_new_lines_first_so_they_are_forgotten_too() {
+    let env = Env::with_fixture("data");
+    env.ingest();
+    // written before the forget, never ingested
+    let line = br#"{"parentUuid": "v-a2", "isSidechain": false, "cwd": "/home/u/vault", "sessionId": "sess-vault-0005", "uuid": "v-u9", "timestamp": "2026-02-01T09:30:00.000Z", "type": "user", "message": {"role": "user", "content": "Also use sk-obs-TEST-late-4e1d"}}"#;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(env.projects().join("-home-u-vault/sess-vault-0005.jsonl"))
+        .unwrap();
+    f.write_all(line).unwrap();
+    f.write_all(b"\n").unwrap();
+    drop(f);
+    let v = run_json(&env, &["forget", "--session", VAULT, "--yes"]);
+    assert_eq!(v["lines"], 7);
+    let s = env.ingest();
+    assert_eq!(s["lines_read"], 0, "{s}");
+    assert_eq!(
+        db_files_hold(&env, b"sk-obs-TEST-late-4e1d"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        count(
+            &env.db(),
+            "SELECT count(*) FROM sessions WHERE session_id = 'sess-vault-0005'"
+        ),
+        0
+    );
+}
+
+#[test]
 fn forget_refuses_without_yes_and_no_terminal_and_dry_run_deletes_nothing() {
     let env = Env::with_fixture("data");
     env.ingest();

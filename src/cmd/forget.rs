@@ -15,7 +15,9 @@ use crate::data::forget::{self, Criteria, Plan};
 use crate::ingest::IngestLock;
 use crate::output::progress::IngestProgress;
 use crate::output::{self, human_bytes, thousands};
+use crate::pricing::PriceTable;
 use crate::report::{self, Zone};
+use crate::store::{Store, StoreError};
 
 /// Exit code when forget would need a confirmation it cannot ask for.
 const EXIT_USAGE: u8 = 2;
@@ -33,14 +35,22 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
         }
         None => None,
     };
-    let prices = if args.dry_run {
-        None
-    } else {
-        Some(super::price_table(settings)?)
-    };
-    let mut store = super::export::open_existing(settings)?;
+    let prices = super::price_table(settings)?;
+    if !settings.db.exists() {
+        return Err(StoreError::Missing {
+            path: settings.db.clone(),
+        }
+        .into());
+    }
+    // New lines first: left unread, they would come back as "appended
+    // after the forget" at the next ingest.
+    let mut store = super::fresh_store(settings, &prices, args.no_ingest)?;
     // No ingest or watch writes while we decide and delete.
     let _lock = IngestLock::acquire(&store.path)?;
+    if store.meta_get("rebuild_pending")?.is_some() {
+        // an interrupted rebuild: finish it, or we would decide on half the rows
+        rebuild(&mut store, &prices, settings)?;
+    }
     let session = match &args.session {
         Some(s) => Some(super::export::resolve_session(&store.conn, s)?),
         None => None,
@@ -90,19 +100,7 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
     // The WAL still holds pages of the deleted rows: empty it now, not
     // only after the rebuild.
     forget::checkpoint(&store.conn).context("checkpointing the WAL")?;
-    let prices = match prices {
-        Some(p) => p,
-        None => super::price_table(settings)?,
-    };
-    let mut progress = IngestProgress::new(settings.progress, settings.quiet);
-    let rebuilt = crate::ingest::rebuild(&mut store, &prices, &mut progress);
-    progress.finish();
-    rebuilt.with_context(|| {
-        format!(
-            "re-deriving the tables of {} from the raw lines left (the deletion is done; `observatory ingest` finishes this)",
-            settings.db.display()
-        )
-    })?;
+    rebuild(&mut store, &prices, settings)?;
     // Now that the tables are what the kept files give: which of them hold
     // lines of the forgotten sessions (copies in resumed sessions' files).
     let mut plan = plan;
@@ -151,6 +149,20 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
         shared_note(&plan, &mut std::io::stdout().lock())?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Re-derive every table from the raw lines (as `ingest --full`).
+fn rebuild(store: &mut Store, prices: &PriceTable, settings: &Settings) -> Result<()> {
+    let mut progress = IngestProgress::new(settings.progress, settings.quiet);
+    let rebuilt = crate::ingest::rebuild(store, prices, &mut progress);
+    progress.finish();
+    rebuilt.with_context(|| {
+        format!(
+            "re-deriving the tables of {} from the raw lines (the deletion, if any, is done; `observatory ingest` finishes this)",
+            settings.db.display()
+        )
+    })?;
+    Ok(())
 }
 
 /// Ask on the terminal; true to go ahead.
