@@ -332,27 +332,40 @@ pub fn delete(conn: &Connection, plan: &Plan) -> Result<Deleted> {
     for f in &plan.files {
         digests.push(super::export::digests(conn, &f.file)?);
     }
+    // Foreign keys are checked once at the end (foreign_key_check), not
+    // row by row: deleting a line would scan every table that may point at
+    // it, and some of those columns have no index.
+    conn.pragma_update(None, "foreign_keys", false)?;
     conn.pragma_update(None, "secure_delete", true)?;
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let result = delete_in_tx(conn, plan, &digests);
-    match result {
-        Ok(d) => {
-            conn.execute_batch("COMMIT")?;
-            conn.pragma_update(None, "secure_delete", false)?;
-            Ok(d)
-        }
+    let result = conn
+        .execute_batch("BEGIN IMMEDIATE")
+        .map_err(anyhow::Error::from)
+        .and_then(|()| delete_in_tx(conn, plan, &digests));
+    let result = match result {
+        Ok(d) => conn.execute_batch("COMMIT").map(|()| d).map_err(Into::into),
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
-            let _ = conn.pragma_update(None, "secure_delete", false);
             Err(e)
         }
-    }
+    };
+    let restored = conn
+        .pragma_update(None, "secure_delete", false)
+        .and_then(|()| conn.pragma_update(None, "foreign_keys", true));
+    let d = result?;
+    restored?;
+    Ok(d)
+}
+
+fn broken_references(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+        r.get(0)
+    })
 }
 
 fn delete_in_tx(conn: &Connection, plan: &Plan, digests: &[Option<(u64, u64)>]) -> Result<Deleted> {
+    let broken_before = broken_references(conn)?;
     conn.execute_batch(
-        "PRAGMA defer_foreign_keys = ON;
-         CREATE TEMP TABLE IF NOT EXISTS forget_sessions(session_id TEXT PRIMARY KEY);
+        "CREATE TEMP TABLE IF NOT EXISTS forget_sessions(session_id TEXT PRIMARY KEY);
          CREATE TEMP TABLE IF NOT EXISTS forget_files(id INTEGER PRIMARY KEY);
          CREATE TEMP TABLE IF NOT EXISTS forget_lines(id INTEGER PRIMARY KEY);
          DELETE FROM temp.forget_sessions;
@@ -412,11 +425,12 @@ fn delete_in_tx(conn: &Connection, plan: &Plan, digests: &[Option<(u64, u64)>]) 
         }
     }
     Store::meta_set(conn, "rebuild_pending", "1")?;
-    let broken: Option<(String, String)> = conn
-        .prepare("SELECT \"table\", parent FROM pragma_foreign_key_check LIMIT 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .ok();
-    if let Some((table, parent)) = broken {
+    if broken_references(conn)? > broken_before {
+        let (table, parent): (String, String) = conn.query_row(
+            "SELECT \"table\", parent FROM pragma_foreign_key_check LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         bail!(
             "forgetting would leave rows of {table} pointing at deleted {parent} rows; nothing was deleted (a bug: please report it)"
         );
@@ -436,8 +450,13 @@ pub struct Scrubbed {
 /// and truncate it, rewrite the database (VACUUM), and checkpoint again.
 pub fn scrub(conn: &Connection) -> Result<Scrubbed> {
     checkpoint(conn).context("checkpointing the WAL")?;
-    conn.execute_batch("VACUUM")
-        .context("rewriting the database (VACUUM)")?;
+    // VACUUM builds the new database in a temporary one: on disk, not in
+    // memory (the store's temp_store), or a large database needs its size
+    // in RAM.
+    conn.pragma_update(None, "temp_store", "FILE")?;
+    let vacuumed = conn.execute_batch("VACUUM");
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    vacuumed.context("rewriting the database (VACUUM)")?;
     let wal_truncated = checkpoint(conn).context("checkpointing the WAL")?;
     Ok(Scrubbed { wal_truncated })
 }
