@@ -278,6 +278,45 @@ fn write_one(conn: &Connection, file: &StoredFile, path: &Path) -> Result<u64> {
 mod tests {
     use super::*;
 
+    fn stored(id: i64, path: &str, root: &str, generation: i64, superseded: bool) -> StoredFile {
+        StoredFile {
+            id,
+            path: path.into(),
+            root: root.into(),
+            project_dir: Some("-a".into()),
+            generation,
+            superseded,
+            read_offset: 0,
+            line_count: 0,
+            stored_from: 0,
+            stored_bytes: 0,
+            chunks: 0,
+            forgotten: None,
+        }
+    }
+
+    #[test]
+    fn each_file_gets_its_own_place() {
+        let t = targets(vec![
+            stored(1, "/r1/projects/-a/s.jsonl", "/r1", 0, true),
+            stored(2, "/r1/projects/-a/s.jsonl", "/r1", 1, false),
+            // the same place under another root
+            stored(3, "/r2/projects/-a/s.jsonl", "/r2", 0, false),
+        ]);
+        let places: Vec<(i64, String)> = t
+            .iter()
+            .map(|t| (t.file.id, t.rel.display().to_string()))
+            .collect();
+        assert_eq!(
+            places,
+            vec![
+                (2, "projects/-a/s.jsonl".to_owned()),
+                (3, "projects/-a/s.file3.jsonl".to_owned()),
+                (1, "projects/-a/s.gen0.jsonl".to_owned()),
+            ]
+        );
+    }
+
     #[test]
     fn suffixes_go_before_the_extension() {
         assert_eq!(
