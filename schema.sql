@@ -17,7 +17,8 @@ CREATE TABLE meta (
 -- One row per transcript file (per generation: a file that shrank or whose
 -- first bytes changed is read again from the start as a new generation, and
 -- the old generation is kept, marked superseded). The cursor columns say what
--- has been read: bytes [0, read_offset) in line_count physical lines.
+-- has been read: bytes [0, read_offset) in line_count physical lines. A
+-- forgotten file keeps its row and cursor (see forgotten_files, 0003).
 CREATE TABLE source_files (
     id              INTEGER PRIMARY KEY,
     path            TEXT NOT NULL,      -- canonical path
@@ -42,8 +43,9 @@ CREATE UNIQUE INDEX source_files_current ON source_files(path) WHERE superseded 
 
 -- The bytes of every file as read, zstd-compressed, in chunks of whole lines:
 -- concatenating a file's chunks in start_offset order gives back its bytes
--- [0, read_offset) exactly. Derived tables point here (file + offset), so
--- nothing is lost when Claude Code deletes its transcripts.
+-- [0, read_offset) exactly (for a forgotten file: from the forgotten_files
+-- read_offset on). Derived tables point here (file + offset), so nothing is
+-- lost when Claude Code deletes its transcripts.
 CREATE TABLE raw_chunks (
     file_id      INTEGER NOT NULL REFERENCES source_files(id),
     start_offset INTEGER NOT NULL,
@@ -67,6 +69,22 @@ CREATE TABLE lines (
     status      TEXT NOT NULL,      -- record | unknown | malformed
     error       TEXT,               -- malformed: why; else field warnings, if any
     at          INTEGER             -- the line's timestamp, if any
+);
+
+-- Forgotten transcript files (`observatory forget`), one row per
+-- source_files row. That row stays, with its cursor, so an unchanged file is
+-- not read again; its lines, raw bytes and every row derived from them are
+-- gone. Bytes [0, read_offset) were forgotten; lines appended to the file
+-- later are read as new activity (its raw_chunks then start at read_offset).
+-- The digests let ingest recognise a copy of the file at another path (or a
+-- replaced file that starts with the same bytes) and skip the forgotten part.
+CREATE TABLE forgotten_files (
+    file_id      INTEGER PRIMARY KEY REFERENCES source_files(id),
+    forgotten_at INTEGER NOT NULL,
+    read_offset  INTEGER NOT NULL,   -- bytes [0, read_offset) were forgotten
+    line_count   INTEGER NOT NULL,   -- physical lines in them
+    head_digest  INTEGER,            -- FNV-1a 64 of their first 4 KiB; NULL: not known
+    digest       INTEGER             -- FNV-1a 64 of all of them; NULL: not known
 );
 
 -- Projects, one per working directory (`cwd` as written in the lines; the

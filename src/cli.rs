@@ -168,6 +168,62 @@ Events (one JSON object per line, flushed per line): ready, session_start, messa
 response_update, tool_call, tool_result, hook, progress, queue_operation, compaction, malformed_line.
 Every event has event, session_id, agent_id, project and timestamp (null where a line has none).")]
     Watch(WatchArgs),
+    /// Write the stored transcripts back as JSONL files, byte for byte as they were read
+    #[command(after_help = "Examples:
+  observatory export --out ~/claude-archive
+  observatory export --out /tmp/s --session 3f2a
+  observatory export --out /tmp/march --project myapp --since 2026-03-01 --until 2026-03-31 --json
+
+Each file goes to DIR/<its path under its transcript root>: DIR/projects/<project dir>/<session>.jsonl,
+subagents under DIR/projects/<project dir>/<session>/subagents/. A file holds exactly the bytes that
+were read: every complete line, byte for byte; an incomplete last line that ingest held back (no
+newline yet) is not in the database and not written. Run `observatory ingest` first for the newest
+lines: export writes what the database holds, and works after Claude Code deleted the transcripts.
+
+Filters pick whole files, never parts: --project and --session the files of matching sessions (with
+their subagents), --since/--until the files with a line timestamped in that range (days in --tz).
+Only the current generation of each file is written; --all-generations also writes older ones (a
+file that shrank or was replaced, read again from the start) as NAME.gen<N>.jsonl beside it. A file
+forgotten with `observatory forget` is not written (only lines appended to it after the forget are,
+and they start mid-file). Files are created 0600. An existing file is never overwritten without
+--force (nothing is written then).")]
+    Export(ExportArgs),
+    /// Copy the database to a file, consistent even while other commands run
+    #[command(after_help = "Examples:
+  observatory backup ~/backups/observatory-$(date +%F).db
+  observatory backup /tmp/obs.db --force
+  observatory --db /tmp/obs.db cost --no-ingest     # a backup is a database like any other
+
+The copy is SQLite's VACUUM INTO: one consistent snapshot, taken while ingest, watch or reports go
+on, compacted, created 0600 (it holds your transcripts). An existing FILE is refused unless --force
+(it is then replaced in one rename, only once the copy is complete).")]
+    Backup(BackupArgs),
+    /// Delete sessions for good: their lines, raw bytes and every row made from them
+    #[command(after_help = "Examples:
+  observatory forget --session 3f2a --dry-run
+  observatory forget --project secret-client
+  observatory forget --before 2025-01-01 --yes
+
+Criteria combine (a session must match all). A session goes with its subagents and its transcript
+files: its own file, the files under its folder, and any file all of whose lines are its own (or
+other forgotten sessions'). Their lines, raw bytes and every row made from them are deleted, projects
+left without sessions too; the tables are then re-derived from the raw lines that stay (as `ingest
+--full`), and the database is rewritten (VACUUM, WAL checkpointed and truncated) so the deleted bytes
+are gone from its files. Budgets are kept. A line Claude Code copied into another session's file (a
+resumed session) stays with that file: forget that session too to remove it.
+
+--before DAY forgets whole sessions whose last activity is before the start of DAY (in --tz);
+sessions without any timestamp are kept.
+
+Forgotten files that are still on disk are remembered (a tombstone: path, cursor, digests; none of
+their content), so `ingest` does not read them again, nor a copy of them elsewhere. Lines appended
+to such a file later are new activity: they are read.
+
+It reads new transcript lines first (unless --no-ingest), so that lines written before the forget
+are forgotten too. Without --yes, forget shows what it will delete and asks; without a terminal to
+ask on it refuses (exit 2). Exit codes: 0 done (or nothing to forget), 1 error or declined, 2 usage
+error.")]
+    Forget(ForgetArgs),
     /// Show the price table in effect (built-in plus your overrides)
     #[command(after_help = "Examples:
   observatory pricing
@@ -525,6 +581,72 @@ pub struct BudgetCheckArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Folder to write into (created if needed)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Only files with a line on or after this day: YYYY-MM-DD, YYYYMMDD, today, yesterday, 7d, 2w
+    #[arg(long, value_name = "DAY")]
+    pub since: Option<String>,
+    /// Only files with a line on or before this day (same forms as --since)
+    #[arg(long, value_name = "DAY")]
+    pub until: Option<String>,
+    /// Only the files of sessions whose project path contains this
+    #[arg(long, value_name = "TEXT")]
+    pub project: Option<String>,
+    /// Only the files of this session (id or unique prefix) and its subagents
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+    /// Time zone days are cut in: local, UTC, an IANA name (Europe/Paris) or an offset (+05:30)
+    /// [default: `timezone` from the config, else local]
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+    /// Also write older generations of a file (it shrank or was replaced) as NAME.gen<N>.jsonl
+    #[arg(long)]
+    pub all_generations: bool,
+    /// Overwrite files that already exist
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The copy to write
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Replace FILE if it exists
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).multiple(true).args(["project", "session", "before"])))]
+pub struct ForgetArgs {
+    /// Sessions whose project path contains this
+    #[arg(long, value_name = "TEXT")]
+    pub project: Option<String>,
+    /// This session (id or unique prefix), with its subagents
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+    /// Sessions whose last activity is before this day: YYYY-MM-DD, YYYYMMDD, today, yesterday, 30d
+    #[arg(long, value_name = "DAY")]
+    pub before: Option<String>,
+    /// Time zone --before's day starts in: local, UTC, an IANA name or an offset
+    /// [default: `timezone` from the config, else local]
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Show what would be forgotten; delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not read new transcript lines first
+    #[arg(long)]
+    pub no_ingest: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct PricingArgs {
     /// List models in the database that have no price; exit 1 if there are any
     #[arg(long)]
@@ -675,5 +797,42 @@ mod tests {
                 command: ConfigCommand::Show
             })
         ));
+    }
+
+    #[test]
+    fn data_flags_parse() {
+        assert!(
+            Cli::try_parse_from(["observatory", "export"]).is_err(),
+            "--out is required"
+        );
+        assert!(
+            Cli::try_parse_from(["observatory", "export", "--out", "d", "--all-generations"])
+                .is_ok()
+        );
+        assert!(Cli::try_parse_from(["observatory", "backup"]).is_err());
+        assert!(
+            Cli::try_parse_from(["observatory", "forget"]).is_err(),
+            "forget needs a criterion"
+        );
+        assert!(Cli::try_parse_from(["observatory", "forget", "--yes"]).is_err());
+        let c = Cli::try_parse_from([
+            "observatory",
+            "forget",
+            "--project",
+            "x",
+            "--before",
+            "30d",
+            "-y",
+            "--dry-run",
+        ])
+        .unwrap();
+        match c.command {
+            Command::Forget(a) => {
+                assert_eq!(a.project.as_deref(), Some("x"));
+                assert_eq!(a.before.as_deref(), Some("30d"));
+                assert!(a.yes && a.dry_run);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -3,6 +3,7 @@
 mod cli;
 mod cmd;
 mod config;
+mod data;
 mod ingest;
 mod output;
 mod paths;
@@ -108,6 +109,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Query(args) => cmd::query::run(args, &settings),
         Command::Budget(args) => cmd::budget::run(args, &settings),
         Command::Watch(args) => cmd::watch::run(args, &settings),
+        Command::Export(args) => cmd::export::run(args, &settings),
+        Command::Backup(args) => cmd::backup::run(args, &settings),
+        Command::Forget(args) => cmd::forget::run(args, &settings),
         Command::Pricing(args) => cmd::pricing::run(args, &settings),
         Command::Reprice => cmd::pricing::reprice(&settings),
         Command::Schema => {

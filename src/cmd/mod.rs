@@ -1,13 +1,16 @@
 //! One file per subcommand: glue from its Args to the domain modules and
 //! the output.
 
+pub mod backup;
 pub mod blocks;
 pub mod budget;
 pub mod commands;
 pub mod completions;
 pub mod config;
 pub mod cost;
+pub mod export;
 pub mod files;
+pub mod forget;
 pub mod hooks;
 pub mod ingest;
 pub mod pricing;

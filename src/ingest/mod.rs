@@ -156,6 +156,21 @@ struct Job {
     start_offset: u64,
     start_lines: u64,
     remaining: u64,
+    /// A new row that starts as a copy of a forgotten file (`forget`): it
+    /// inherits the tombstone and is read only past the forgotten bytes.
+    inherits: Option<Tombstone>,
+}
+
+/// A forgotten file (`forgotten_files`): what ingest needs to recognise a
+/// copy of it elsewhere, or a replacement that starts with the same bytes.
+#[derive(Debug, Clone)]
+struct Tombstone {
+    forgotten_at: i64,
+    read_offset: u64,
+    line_count: u64,
+    /// FNV-1a 64 of the first min(4 KiB, read_offset) bytes, then of all.
+    head_digest: u64,
+    digest: u64,
 }
 
 /// Ingest everything new under `roots` into `store`.
@@ -277,9 +292,10 @@ fn ingest_found(
     started: Instant,
 ) -> Result<Summary> {
     summary.files_seen += found.len() as u64;
+    let tombstones = load_tombstones(&store.conn)?;
     let mut jobs = Vec::new();
     for f in found {
-        match plan(&f, tracked.get(&f.path)) {
+        match plan(&f, tracked.get(&f.path), &tombstones) {
             Ok(Some(job)) => jobs.push(job),
             Ok(None) => {}
             Err(e) => {
@@ -429,32 +445,43 @@ fn load_tracked(conn: &Connection, paths: Option<&[&Path]>) -> Result<HashMap<Pa
 /// Decide what to read from one file: nothing (unchanged: stat only, the
 /// file is not opened), the bytes past its cursor, or all of it again as a
 /// new generation (it shrank or its first bytes changed).
-fn plan(f: &Found, t: Option<&Tracked>) -> std::io::Result<Option<Job>> {
+///
+/// A file read from the start (new, or a new generation) that begins with
+/// exactly the bytes of a forgotten file is read only past them: forgotten
+/// lines never come back through a copy or a replaced file.
+fn plan(f: &Found, t: Option<&Tracked>, tombstones: &[Tombstone]) -> std::io::Result<Option<Job>> {
     let meta = std::fs::metadata(&f.path)?;
     let size = meta.len();
     let mtime_ns = meta.mtime() * 1_000_000_000 + meta.mtime_nsec();
-    let fresh = |supersedes| Job {
-        found: f.clone(),
-        file_id: None,
-        supersedes,
-        start_offset: 0,
-        start_lines: 0,
-        remaining: size,
+    let fresh = |supersedes| -> std::io::Result<Job> {
+        let inherits = forgotten_copy(&f.path, size, tombstones)?;
+        let (start_offset, start_lines) = inherits
+            .as_ref()
+            .map_or((0, 0), |t| (t.read_offset, t.line_count));
+        Ok(Job {
+            found: f.clone(),
+            file_id: None,
+            supersedes,
+            start_offset,
+            start_lines,
+            remaining: size - start_offset,
+            inherits,
+        })
     };
     let Some(t) = t else {
-        return Ok(Some(fresh(None)));
+        return fresh(None).map(Some);
     };
     if t.dev == meta.dev() && t.ino == meta.ino() && t.size == size && t.mtime_ns == mtime_ns {
         return Ok(None);
     }
     let replaced = Some((t.id, t.generation));
     if size < t.read_offset {
-        return Ok(Some(fresh(replaced)));
+        return fresh(replaced).map(Some);
     }
     let file = File::open(&f.path)?;
     let (fp, got) = reader::fingerprint(&file, t.fingerprint_len)?;
     if got != t.fingerprint_len || fp != t.fingerprint {
-        return Ok(Some(fresh(replaced)));
+        return fresh(replaced).map(Some);
     }
     Ok(Some(Job {
         found: f.clone(),
@@ -463,7 +490,79 @@ fn plan(f: &Found, t: Option<&Tracked>) -> std::io::Result<Option<Job>> {
         start_offset: t.read_offset,
         start_lines: t.line_count,
         remaining: size - t.read_offset,
+        inherits: None,
     }))
+}
+
+/// Every forgotten file whose bytes are known by their digests (newest
+/// first).
+fn load_tombstones(conn: &Connection) -> Result<Vec<Tombstone>> {
+    let mut st = conn.prepare_cached(
+        "SELECT forgotten_at, read_offset, line_count, head_digest, digest FROM forgotten_files
+         WHERE digest IS NOT NULL AND head_digest IS NOT NULL AND read_offset > 0
+         ORDER BY forgotten_at DESC",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok(Tombstone {
+            forgotten_at: r.get(0)?,
+            read_offset: r.get::<_, i64>(1)? as u64,
+            line_count: r.get::<_, i64>(2)? as u64,
+            head_digest: r.get::<_, i64>(3)? as u64,
+            digest: r.get::<_, i64>(4)? as u64,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The forgotten file `path` begins with, if any: its first 4 KiB first
+/// (cheap), then all of the forgotten bytes.
+fn forgotten_copy(
+    path: &Path,
+    size: u64,
+    tombstones: &[Tombstone],
+) -> std::io::Result<Option<Tombstone>> {
+    let mut candidates = tombstones
+        .iter()
+        .filter(|t| t.read_offset <= size)
+        .peekable();
+    if candidates.peek().is_none() {
+        return Ok(None);
+    }
+    let file = File::open(path)?;
+    let mut head = vec![0u8; reader::FINGERPRINT_BYTES.min(size) as usize];
+    read_exact_at(&file, &mut head, 0)?;
+    // most tombstones hash the same 4 KiB: hash each length once
+    let mut heads: HashMap<usize, u64> = HashMap::new();
+    for t in candidates {
+        let n = (t.read_offset as usize).min(head.len());
+        let h = *heads.entry(n).or_insert_with(|| reader::fnv1a(&head[..n]));
+        if h == t.head_digest && digest_prefix(&file, t.read_offset)? == t.digest {
+            return Ok(Some(t.clone()));
+        }
+    }
+    Ok(None)
+}
+
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    file.read_exact_at(buf, offset)
+}
+
+/// FNV-1a 64 of the first `len` bytes of `file` (as `forget` digests them).
+fn digest_prefix(file: &File, len: u64) -> std::io::Result<u64> {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut at = 0u64;
+    while at < len {
+        let n = buf.len().min((len - at) as usize);
+        read_exact_at(file, &mut buf[..n], at)?;
+        for b in &buf[..n] {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        at += n as u64;
+    }
+    Ok(h)
 }
 
 fn open_file_row(conn: &Connection, job: &Job) -> Result<FileRef> {
@@ -492,15 +591,27 @@ fn open_file_row(conn: &Connection, job: &Job) -> Result<FileRef> {
             chrono::Utc::now().timestamp_millis()
         ],
     )?;
-    Ok(FileRef {
-        id: conn.last_insert_rowid(),
-        display,
-    })
+    let id = conn.last_insert_rowid();
+    if let Some(t) = &job.inherits {
+        conn.execute(
+            "INSERT INTO forgotten_files(file_id, forgotten_at, read_offset, line_count, head_digest, digest)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                id,
+                t.forgotten_at,
+                t.read_offset as i64,
+                t.line_count as i64,
+                t.head_digest as i64,
+                t.digest as i64
+            ],
+        )?;
+    }
+    Ok(FileRef { id, display })
 }
 
 /// Re-derive every table from raw_chunks. Crash-safe: a flag in `meta`
 /// makes the next run start the rebuild over until one finishes.
-fn rebuild(store: &mut Store, prices: &PriceTable, obs: &mut dyn Observer) -> Result<u64> {
+pub fn rebuild(store: &mut Store, prices: &PriceTable, obs: &mut dyn Observer) -> Result<u64> {
     let conn = &store.conn;
     Store::meta_set(conn, "rebuild_pending", "1")?;
     conn.execute_batch("BEGIN IMMEDIATE")?;

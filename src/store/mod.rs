@@ -14,6 +14,7 @@ pub mod rollup;
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_initial", include_str!("migrations/0001_initial.sql")),
     ("0002_lean", include_str!("migrations/0002_lean.sql")),
+    ("0003_forget", include_str!("migrations/0003_forget.sql")),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -391,6 +392,29 @@ mod tests {
     fn uri_paths_are_percent_encoded() {
         assert_eq!(uri_path(Path::new("/a b/x?.db")), "/a%20b/x%3F.db");
         assert_eq!(uri_path(Path::new("/h/obs-1_2.db")), "/h/obs-1_2.db");
+    }
+
+    #[test]
+    fn a_version_1_database_gets_the_forget_tombstones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("obs.db");
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(MIGRATIONS[0].1).unwrap();
+        c.execute_batch(
+            "INSERT INTO meta(key, value) VALUES ('last_ingest_at', 'x');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+        drop(c);
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(SCHEMA_VERSION, 3);
+        let n: i64 = s
+            .conn
+            .query_row("SELECT count(*) FROM forgotten_files", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+        assert_eq!(s.meta_get("last_ingest_at").unwrap().as_deref(), Some("x"));
     }
 
     #[test]

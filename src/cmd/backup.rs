@@ -1,0 +1,111 @@
+//! `observatory backup FILE`: a consistent copy of the database (SQLite's
+//! VACUUM INTO), taken while other commands read and write it.
+
+use std::fs::OpenOptions;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+
+use crate::cli::BackupArgs;
+use crate::config::Settings;
+use crate::outln;
+use crate::output::{self, human_bytes};
+
+pub fn run(args: &BackupArgs, settings: &Settings) -> Result<ExitCode> {
+    let started = Instant::now();
+    let dest = &args.file;
+    let store = super::export::open_existing(settings)?;
+    if dest.is_dir() {
+        bail!(
+            "{} is a folder; give the backup a file name (e.g. {})",
+            dest.display(),
+            dest.join("observatory.db").display()
+        );
+    }
+    if let (Ok(a), Ok(b)) = (
+        std::fs::canonicalize(dest),
+        std::fs::canonicalize(&settings.db),
+    ) && a == b
+    {
+        bail!(
+            "{} is the database itself; give the backup another name",
+            dest.display()
+        );
+    }
+    if dest.symlink_metadata().is_ok() && !args.force {
+        bail!(
+            "{} already exists; pass --force to replace it (nothing was written)",
+            dest.display()
+        );
+    }
+    let dir = match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        bail!(
+            "the folder {} does not exist; create it first",
+            dir.display()
+        );
+    }
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "observatory.db".into());
+    let tmp = dir.join(format!(".{name}.{}.part", std::process::id()));
+    let result = copy(&store.conn, &tmp, dest);
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result?;
+    let bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
+    let schema_version = store.user_version()?;
+    if settings.json {
+        output::print_json(&json!({
+            "file": dest.to_string_lossy(),
+            "database": settings.db.to_string_lossy(),
+            "bytes": bytes,
+            "schema_version": schema_version,
+            "elapsed_ms": started.elapsed().as_millis() as u64,
+        }))?;
+    } else if !settings.quiet {
+        outln!(
+            "Backed up {} to {} ({}).",
+            settings.db.display(),
+            dest.display(),
+            human_bytes(bytes)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// VACUUM INTO an empty 0600 file `tmp`, then rename it to `dest`.
+fn copy(conn: &rusqlite::Connection, tmp: &Path, dest: &Path) -> Result<()> {
+    // VACUUM INTO accepts an empty file: creating it first sets its mode.
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(tmp)
+        .with_context(|| format!("cannot create {}", tmp.display()))?;
+    let Some(target) = tmp.to_str() else {
+        bail!(
+            "{} is not a UTF-8 path; SQLite cannot write there",
+            tmp.display()
+        );
+    };
+    conn.execute("VACUUM INTO ?1", [target])
+        .with_context(|| format!("copying the database into {}", tmp.display()))?;
+    std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("cannot chmod 600 {}", tmp.display()))?;
+    std::fs::File::open(tmp)
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("cannot flush {} to disk", tmp.display()))?;
+    std::fs::rename(tmp, dest)
+        .with_context(|| format!("cannot move {} to {}", tmp.display(), dest.display()))?;
+    Ok(())
+}

@@ -1,0 +1,331 @@
+//! `observatory export --out DIR`: the stored transcripts back as files,
+//! byte for byte as they were read, at their place under their root.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fs::{DirBuilder, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use rusqlite::Connection;
+use serde_json::json;
+
+use crate::cli::{ExportArgs, FilterArgs};
+use crate::config::Settings;
+use crate::data::{self, StoredFile};
+use crate::outln;
+use crate::output::{self, human_bytes, thousands};
+use crate::report::show::{self, Resolved};
+use crate::store::{Store, StoreError};
+
+/// One file to write.
+struct Target {
+    file: StoredFile,
+    /// Relative to the export folder.
+    rel: PathBuf,
+}
+
+pub fn run(args: &ExportArgs, settings: &Settings) -> Result<ExitCode> {
+    let filter = FilterArgs {
+        since: args.since.clone(),
+        until: args.until.clone(),
+        project: args.project.clone(),
+        tz: args.tz.clone(),
+    };
+    let (_, range) = super::resolve_filter(&filter, settings)?;
+    let store = open_existing(settings)?;
+    let conn = &store.conn;
+    // One snapshot for the whole export: an ingest running meanwhile adds
+    // chunks and moves cursors, and neither must show halfway.
+    conn.execute_batch("BEGIN")?;
+
+    let mut files = data::stored_files(conn)
+        .with_context(|| format!("reading the tracked files of {}", settings.db.display()))?;
+    let superseded = files.iter().filter(|f| f.superseded).count();
+    if !args.all_generations {
+        files.retain(|f| !f.superseded);
+    }
+    if args.project.is_some() || args.session.is_some() {
+        let wanted = wanted_sessions(conn, args)?;
+        let owners = data::file_sessions(conn, &files).context("finding each file's sessions")?;
+        files.retain(|f| {
+            owners
+                .get(&f.id)
+                .is_some_and(|o| o.all().any(|s| wanted.contains(s)))
+        });
+    }
+    if range.from_ms.is_some() || range.to_ms.is_some() {
+        let active = files_active_in(conn, range.from_ms, range.to_ms)?;
+        files.retain(|f| active.contains(&f.id));
+    }
+    let before = files.len();
+    files.retain(|f| f.forgotten.is_none() || f.chunks > 0);
+    let skipped_forgotten = before - files.len();
+    let targets = targets(files);
+
+    let out_dir = &args.out;
+    if out_dir.exists() && !out_dir.is_dir() {
+        bail!("{} is not a folder; give --out a folder", out_dir.display());
+    }
+    if !args.force {
+        let existing: Vec<PathBuf> = targets
+            .iter()
+            .map(|t| out_dir.join(&t.rel))
+            .filter(|p| p.symlink_metadata().is_ok())
+            .collect();
+        if let Some(first) = existing.first() {
+            let more = match existing.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            bail!(
+                "{} already exists{more}; pass --force to overwrite, or export to another folder (nothing was written)",
+                first.display()
+            );
+        }
+    }
+
+    let mut rows = Vec::new();
+    let mut bytes = 0u64;
+    for t in &targets {
+        let path = out_dir.join(&t.rel);
+        let n = write_one(conn, &t.file, &path)?;
+        bytes += n;
+        rows.push(json!({
+            "file": t.rel.to_string_lossy(),
+            "source": t.file.path,
+            "bytes": n,
+            "generation": t.file.generation,
+            "current": !t.file.superseded,
+            "start_offset": t.file.expected_start(),
+        }));
+    }
+    let skipped_superseded = if args.all_generations { 0 } else { superseded };
+    if settings.json {
+        output::print_json(&json!({
+            "out": out_dir.to_string_lossy(),
+            "files": targets.len(),
+            "bytes": bytes,
+            "skipped_superseded": skipped_superseded,
+            "skipped_forgotten": skipped_forgotten,
+            "rows": rows,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !settings.quiet {
+        outln!(
+            "Wrote {} files ({}, {} bytes) to {}.",
+            thousands(targets.len() as u64),
+            human_bytes(bytes),
+            thousands(bytes),
+            out_dir.display()
+        );
+        if skipped_superseded > 0 {
+            outln!(
+                "{} older generations of files not written (--all-generations writes them).",
+                thousands(skipped_superseded as u64)
+            );
+        }
+        if skipped_forgotten > 0 {
+            outln!(
+                "{} forgotten files not written (`observatory forget` deleted their lines).",
+                thousands(skipped_forgotten as u64)
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The store, if there is one (export never creates a database).
+pub fn open_existing(settings: &Settings) -> Result<Store> {
+    if !settings.db.exists() {
+        return Err(StoreError::Missing {
+            path: settings.db.clone(),
+        }
+        .into());
+    }
+    let store = Store::open(&settings.db)?;
+    super::ingest::warn_store(&store, settings);
+    Ok(store)
+}
+
+/// The session ids `--project` and `--session` pick (both must hold).
+fn wanted_sessions(conn: &Connection, args: &ExportArgs) -> Result<BTreeSet<String>> {
+    let mut wanted: Option<BTreeSet<String>> = None;
+    if let Some(p) = &args.project {
+        wanted = Some(data::project_sessions(conn, p).context("finding the project's sessions")?);
+    }
+    if let Some(s) = &args.session {
+        let id = resolve_session(conn, s)?;
+        wanted = Some(match wanted {
+            Some(w) => w.into_iter().filter(|x| *x == id).collect(),
+            None => BTreeSet::from([id]),
+        });
+    }
+    Ok(wanted.unwrap_or_default())
+}
+
+/// A session id, or the one session its prefix names (as `show` does).
+pub fn resolve_session(conn: &Connection, want: &str) -> Result<String> {
+    let want = want.trim();
+    if want.is_empty() {
+        bail!("give a session id or a prefix of one (see `observatory sessions`)");
+    }
+    match show::resolve(conn, want).context("looking up the session")? {
+        Resolved::One(id) => Ok(id),
+        Resolved::Unknown => {
+            bail!("no session id starts with {want:?} (see `observatory sessions`)")
+        }
+        Resolved::Ambiguous(ids) => {
+            let more = if ids.len() > 20 { "\n  ..." } else { "" };
+            let list: Vec<&str> = ids.iter().take(20).map(String::as_str).collect();
+            bail!(
+                "{want:?} names more than one session; give more of the id:\n  {}{more}",
+                list.join("\n  ")
+            )
+        }
+    }
+}
+
+/// Files with a line timestamped in [from, to).
+fn files_active_in(conn: &Connection, from: Option<i64>, to: Option<i64>) -> Result<HashSet<i64>> {
+    let mut st = conn.prepare(
+        "SELECT DISTINCT file_id FROM lines
+         WHERE at IS NOT NULL AND (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR at < ?2)",
+    )?;
+    let ids = st
+        .query_map([from, to], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()
+        .context("finding the files active in the range")?;
+    Ok(ids)
+}
+
+/// Where each file goes: its path under its root; an older generation as
+/// NAME.gen<N>.jsonl; a second file with the same place (the same path
+/// under two roots) as NAME.file<ID>.jsonl.
+fn targets(files: Vec<StoredFile>) -> Vec<Target> {
+    let mut taken: HashMap<PathBuf, usize> = HashMap::new();
+    let mut out = Vec::with_capacity(files.len());
+    // current generations first, so they keep the plain names
+    let (current, older): (Vec<_>, Vec<_>) = files.into_iter().partition(|f| !f.superseded);
+    for f in current.into_iter().chain(older) {
+        let mut rel = data::relative_path(&f);
+        if f.superseded {
+            rel = with_suffix(&rel, &format!("gen{}", f.generation));
+        }
+        if taken.contains_key(&rel) {
+            rel = with_suffix(&rel, &format!("file{}", f.id));
+        }
+        *taken.entry(rel.clone()).or_default() += 1;
+        out.push(Target { file: f, rel });
+    }
+    out
+}
+
+/// `a/b.jsonl` + `gen1` -> `a/b.gen1.jsonl` (`a/b` -> `a/b.gen1`).
+fn with_suffix(rel: &Path, suffix: &str) -> PathBuf {
+    let name = rel
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let new = match name.strip_suffix(".jsonl") {
+        Some(stem) => format!("{stem}.{suffix}.jsonl"),
+        None => format!("{name}.{suffix}"),
+    };
+    rel.with_file_name(new)
+}
+
+/// Write one file: into a temporary name beside it (0600), then renamed
+/// into place, so a failure never leaves half a file under the real name.
+fn write_one(conn: &Connection, file: &StoredFile, path: &Path) -> Result<u64> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create the folder {}", dir.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.part", std::process::id()));
+    let result = (|| -> Result<u64> {
+        let f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
+        let mut w = BufWriter::with_capacity(1 << 20, f);
+        let n = data::export::write_file(conn, file, &mut w)
+            .with_context(|| format!("writing {}", path.display()))?;
+        w.flush()
+            .with_context(|| format!("writing {}", path.display()))?;
+        std::fs::rename(&tmp, path)
+            .with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))?;
+        Ok(n)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(id: i64, path: &str, root: &str, generation: i64, superseded: bool) -> StoredFile {
+        StoredFile {
+            id,
+            path: path.into(),
+            root: root.into(),
+            project_dir: Some("-a".into()),
+            generation,
+            superseded,
+            read_offset: 0,
+            line_count: 0,
+            stored_from: 0,
+            stored_bytes: 0,
+            chunks: 0,
+            forgotten: None,
+        }
+    }
+
+    #[test]
+    fn each_file_gets_its_own_place() {
+        let t = targets(vec![
+            stored(1, "/r1/projects/-a/s.jsonl", "/r1", 0, true),
+            stored(2, "/r1/projects/-a/s.jsonl", "/r1", 1, false),
+            // the same place under another root
+            stored(3, "/r2/projects/-a/s.jsonl", "/r2", 0, false),
+        ]);
+        let places: Vec<(i64, String)> = t
+            .iter()
+            .map(|t| (t.file.id, t.rel.display().to_string()))
+            .collect();
+        assert_eq!(
+            places,
+            vec![
+                (2, "projects/-a/s.jsonl".to_owned()),
+                (3, "projects/-a/s.file3.jsonl".to_owned()),
+                (1, "projects/-a/s.gen0.jsonl".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn suffixes_go_before_the_extension() {
+        assert_eq!(
+            with_suffix(Path::new("projects/a/s.jsonl"), "gen1"),
+            PathBuf::from("projects/a/s.gen1.jsonl")
+        );
+        assert_eq!(
+            with_suffix(Path::new("x"), "file3"),
+            PathBuf::from("x.file3")
+        );
+    }
+}

@@ -1,0 +1,328 @@
+//! `observatory forget`: delete sessions for good (rows, lines, raw bytes),
+//! keep a tombstone per file so ingest does not read them again, and scrub
+//! the deleted bytes out of the database files.
+
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+
+use super::{at_json, money, usd_json, when};
+use crate::cli::ForgetArgs;
+use crate::config::Settings;
+use crate::data::forget::{self, Criteria, Plan};
+use crate::ingest::IngestLock;
+use crate::output::progress::IngestProgress;
+use crate::output::{self, human_bytes, thousands};
+use crate::pricing::PriceTable;
+use crate::report::{self, Zone};
+use crate::store::{Store, StoreError};
+
+/// Exit code when forget would need a confirmation it cannot ask for.
+const EXIT_USAGE: u8 = 2;
+
+/// Sessions listed by name before "... and N more".
+const LISTED: usize = 20;
+
+pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
+    let zone = super::zone(args.tz.as_deref(), settings)?;
+    let before_ms = match &args.before {
+        Some(day) => {
+            let d =
+                report::parse_day(day, zone.date(report::now_ms())).map_err(anyhow::Error::msg)?;
+            Some(zone.start_of(d))
+        }
+        None => None,
+    };
+    let prices = super::price_table(settings)?;
+    if !settings.db.exists() {
+        return Err(StoreError::Missing {
+            path: settings.db.clone(),
+        }
+        .into());
+    }
+    // New lines first: left unread, they would come back as "appended
+    // after the forget" at the next ingest.
+    let mut store = super::fresh_store(settings, &prices, args.no_ingest)?;
+    // No ingest or watch writes while we decide and delete.
+    let _lock = IngestLock::acquire(&store.path)?;
+    if store.meta_get("rebuild_pending")?.is_some() {
+        // an interrupted rebuild: finish it, or we would decide on half the rows
+        rebuild(&mut store, &prices, settings)?;
+    }
+    let session = match &args.session {
+        Some(s) => Some(super::export::resolve_session(&store.conn, s)?),
+        None => None,
+    };
+    let criteria = Criteria {
+        project: args.project.clone(),
+        session,
+        before_ms,
+    };
+    let plan = forget::plan(&store.conn, &criteria)
+        .with_context(|| format!("working out what to forget in {}", settings.db.display()))?;
+
+    if plan.is_empty() {
+        if settings.json {
+            output::print_json(&plan_json(&plan, args.dry_run, None))?;
+        } else if !settings.quiet {
+            eprintln!("Nothing to forget: no stored session matches.");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.dry_run {
+        if settings.json {
+            output::print_json(&plan_json(&plan, true, None))?;
+        } else {
+            output::emit(&describe(&plan, &zone))?;
+            output::emit("Nothing was deleted (--dry-run).\n")?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !args.yes {
+        if !settings.stdin_tty {
+            eprint!("{}", describe(&plan, &zone));
+            eprintln!(
+                "error: forget deletes these for good and there is no terminal to confirm on: pass --yes to go ahead (or --dry-run to only look); nothing was deleted"
+            );
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+        if !confirm(&plan, &zone)? {
+            eprintln!("Nothing was deleted.");
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+
+    let size_before = db_size(&settings.db);
+    let deleted = forget::delete(&store.conn, &plan)
+        .with_context(|| format!("deleting from {}", settings.db.display()))?;
+    // The WAL still holds pages of the deleted rows: empty it now, not
+    // only after the rebuild.
+    forget::checkpoint(&store.conn).context("checkpointing the WAL")?;
+    rebuild(&mut store, &prices, settings)?;
+    // Now that the tables are what the kept files give: which of them hold
+    // lines of the forgotten sessions (copies in resumed sessions' files).
+    let mut plan = plan;
+    plan.shared_files = forget::files_holding(&store.conn, &plan.session_ids())
+        .context("looking for lines of the forgotten sessions in other files")?;
+    let scrubbed = forget::scrub(&store.conn).with_context(|| {
+        format!(
+            "compacting {} (the deletion is done; run `observatory forget` again later to compact)",
+            settings.db.display()
+        )
+    })?;
+    let size_after = db_size(&settings.db);
+    if !scrubbed.wal_truncated && !settings.quiet {
+        eprintln!(
+            "warning: another process kept reading {}: its -wal file could not be emptied and may still hold deleted bytes until the next checkpoint",
+            settings.db.display()
+        );
+    }
+    let rows_deleted: u64 = deleted.rows.values().sum();
+    if settings.json {
+        let done = json!({
+            "db_bytes_before": size_before,
+            "db_bytes_after": size_after,
+            "wal_truncated": scrubbed.wal_truncated,
+            "rows_deleted": deleted.rows,
+            "projects_deleted": deleted.projects,
+        });
+        output::print_json(&plan_json(&plan, false, Some(done)))?;
+    } else if !settings.quiet {
+        output::emit(&format!(
+            "Forgot {} ({}): {}, {}, {} ({}); {} deleted.\n",
+            count(plan.sessions.len() as u64, "session", "sessions"),
+            count(plan.subagents(), "subagent", "subagents"),
+            count(plan.files.len() as u64, "file", "files"),
+            count(plan.lines, "line", "lines"),
+            count(plan.responses, "response", "responses"),
+            money(Some(plan.cost_picousd)),
+            count(rows_deleted, "row", "rows"),
+        ))?;
+        output::emit(&format!(
+            "Database {}: {} -> {}, rewritten so the deleted bytes are gone from it.\n",
+            settings.db.display(),
+            human_bytes(size_before),
+            human_bytes(size_after)
+        ))?;
+        shared_note(&plan, &mut std::io::stdout().lock())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Re-derive every table from the raw lines (as `ingest --full`).
+fn rebuild(store: &mut Store, prices: &PriceTable, settings: &Settings) -> Result<()> {
+    let mut progress = IngestProgress::new(settings.progress, settings.quiet);
+    let rebuilt = crate::ingest::rebuild(store, prices, &mut progress);
+    progress.finish();
+    rebuilt.with_context(|| {
+        format!(
+            "re-deriving the tables of {} from the raw lines (the deletion, if any, is done; `observatory ingest` finishes this)",
+            settings.db.display()
+        )
+    })?;
+    Ok(())
+}
+
+/// Ask on the terminal; true to go ahead.
+fn confirm(plan: &Plan, zone: &Zone) -> Result<bool> {
+    let mut err = std::io::stderr().lock();
+    write!(err, "{}", describe(plan, zone))?;
+    write!(
+        err,
+        "Forget {} for good? This cannot be undone. [y/N] ",
+        count(plan.sessions.len() as u64, "session", "sessions")
+    )?;
+    err.flush()?;
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .context("reading the answer")?;
+    let a = answer.trim().to_ascii_lowercase();
+    Ok(a == "y" || a == "yes")
+}
+
+/// What will go, for people.
+fn describe(plan: &Plan, zone: &Zone) -> String {
+    let mut s = String::new();
+    let first = plan.sessions.iter().filter_map(|x| x.first_at).min();
+    let last = plan.sessions.iter().filter_map(|x| x.last_at).max();
+    let span = match (first, last) {
+        (Some(f), Some(l)) => format!(", {} to {}", when(zone, Some(f)), when(zone, Some(l))),
+        _ => String::new(),
+    };
+    s.push_str(&format!(
+        "{} ({}){span}:\n",
+        count(plan.sessions.len() as u64, "session", "sessions"),
+        count(plan.subagents(), "subagent", "subagents")
+    ));
+    for x in plan.sessions.iter().take(LISTED) {
+        s.push_str(&format!(
+            "  {}  {}  {}  {} responses  {}\n",
+            x.session_id,
+            x.project.as_deref().unwrap_or("-"),
+            when(zone, x.last_at),
+            thousands(x.responses),
+            money(Some(x.cost_picousd))
+        ));
+    }
+    if plan.sessions.len() > LISTED {
+        s.push_str(&format!(
+            "  ... and {} more\n",
+            plan.sessions.len() - LISTED
+        ));
+    }
+    let unpriced = if plan.unpriced_responses > 0 {
+        format!(", {} of them unpriced", thousands(plan.unpriced_responses))
+    } else {
+        String::new()
+    };
+    s.push_str(&format!(
+        "{} ({} of raw lines, {}), {} ({}{unpriced}).\n",
+        count(
+            plan.files.len() as u64,
+            "transcript file",
+            "transcript files"
+        ),
+        human_bytes(plan.raw_bytes),
+        count(plan.lines, "line", "lines"),
+        count(plan.responses, "API response", "API responses"),
+        money(Some(plan.cost_picousd)),
+    ));
+    let mut note = Vec::new();
+    let _ = shared_note(plan, &mut note);
+    s.push_str(&String::from_utf8_lossy(&note));
+    s
+}
+
+/// Files that stay but hold lines of the forgotten sessions.
+fn shared_note(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
+    if plan.shared_files.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "Kept: {} of other sessions also {} lines of these sessions (Claude Code copies lines into resumed sessions); forget those sessions too to remove them:",
+        count(plan.shared_files.len() as u64, "file", "files"),
+        if plan.shared_files.len() == 1 {
+            "holds"
+        } else {
+            "hold"
+        }
+    )?;
+    for (path, _) in plan.shared_files.iter().take(LISTED) {
+        writeln!(out, "  {path}")?;
+    }
+    Ok(())
+}
+
+fn plan_json(plan: &Plan, dry_run: bool, done: Option<Value>) -> Value {
+    let rows: Vec<Value> = plan
+        .sessions
+        .iter()
+        .map(|s| {
+            json!({
+                "session_id": s.session_id,
+                "project": s.project,
+                "first_at": at_json(s.first_at),
+                "last_at": at_json(s.last_at),
+                "subagents": s.subagents,
+                "responses": s.responses,
+                "cost_usd": usd_json(Some(s.cost_picousd)),
+                "unpriced_responses": s.unpriced_responses,
+            })
+        })
+        .collect();
+    let files: Vec<Value> = plan
+        .files
+        .iter()
+        .map(|f| json!({"path": f.file.path, "lines": f.lines, "raw_bytes": f.file.stored_bytes}))
+        .collect();
+    let shared: Vec<Value> = plan
+        .shared_files
+        .iter()
+        .map(|(p, ids)| json!({"file": p, "session_ids": ids}))
+        .collect();
+    let mut v = json!({
+        "dry_run": dry_run,
+        "forgotten": done.is_some(),
+        "sessions": plan.sessions.len(),
+        "subagents": plan.subagents(),
+        "files": plan.files.len(),
+        "lines": plan.lines,
+        "raw_bytes": plan.raw_bytes,
+        "responses": plan.responses,
+        "cost_usd": usd_json(Some(plan.cost_picousd)),
+        "unpriced_responses": plan.unpriced_responses,
+        "rows": rows,
+        "forgotten_files": files,
+        "shared_files": shared,
+        "db_bytes_before": null,
+        "db_bytes_after": null,
+        "wal_truncated": null,
+        "rows_deleted": {},
+        "projects_deleted": 0,
+    });
+    if let (Some(Value::Object(done)), Value::Object(m)) = (done, &mut v) {
+        m.extend(done);
+    }
+    v
+}
+
+/// The database's bytes on disk: its file and its WAL.
+fn db_size(path: &std::path::Path) -> u64 {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    [path.to_owned(), std::path::PathBuf::from(wal)]
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// "1 session", "2 sessions".
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}

@@ -1,0 +1,124 @@
+//! Writing a stored file back: its raw chunks, decompressed one at a time,
+//! in offset order. Memory stays at one compressed chunk plus zstd's window,
+//! whatever the file's size.
+
+use std::io::Write;
+
+use anyhow::{Context, Result, bail};
+use rusqlite::Connection;
+
+use super::{FNV_START, StoredFile, fnv1a_update};
+
+/// Write the stored bytes of `file` to `out`; returns how many. They are
+/// bytes [expected_start, read_offset) of the file as read: the whole file
+/// up to its last complete line, unless lines were forgotten.
+pub fn write_file(conn: &Connection, file: &StoredFile, out: &mut dyn Write) -> Result<u64> {
+    let mut st = conn.prepare_cached(
+        "SELECT start_offset, end_offset, data FROM raw_chunks WHERE file_id = ?1 ORDER BY start_offset",
+    )?;
+    let mut rows = st.query([file.id])?;
+    let mut at = file.expected_start();
+    let mut written = 0u64;
+    while let Some(row) = rows.next()? {
+        let start = row.get::<_, i64>(0)? as u64;
+        let end = row.get::<_, i64>(1)? as u64;
+        if start != at {
+            bail!(
+                "the stored bytes of {} have a gap at offset {at} (next chunk starts at {start}); the database looks damaged",
+                file.path
+            );
+        }
+        let data = row.get_ref(2)?.as_blob()?;
+        let mut counted = Counted { inner: out, n: 0 };
+        zstd::stream::copy_decode(data, &mut counted).with_context(|| {
+            format!("decompressing the bytes of {} at offset {start}", file.path)
+        })?;
+        if counted.n != end - start {
+            bail!(
+                "the chunk of {} at offset {start} holds {} bytes instead of {}; the database looks damaged",
+                file.path,
+                counted.n,
+                end - start
+            );
+        }
+        written += counted.n;
+        at = end;
+    }
+    if at != file.read_offset {
+        bail!(
+            "the stored bytes of {} end at offset {at}, its cursor at {}; the database looks damaged",
+            file.path,
+            file.read_offset
+        );
+    }
+    Ok(written)
+}
+
+/// The digests a tombstone keeps of bytes [0, read_offset) of `file`
+/// (FNV-1a 64 of the first min(4 KiB, read_offset) bytes, and of all of
+/// them), hashed chunk by chunk from the stored bytes. A file forgotten
+/// before continues its old digests. None when the bytes are not all known.
+pub fn digests(conn: &Connection, file: &StoredFile) -> Result<Option<(u64, u64)>> {
+    let head_len = crate::ingest::reader::FINGERPRINT_BYTES;
+    let mut h = Hasher {
+        at: 0,
+        head_len,
+        head: FNV_START,
+        all: FNV_START,
+    };
+    if let Some(t) = &file.forgotten {
+        match (t.head_digest, t.digest) {
+            (Some(head), Some(all)) if t.read_offset >= head_len => {
+                h.at = t.read_offset;
+                h.head = head;
+                h.all = all;
+            }
+            _ => return Ok(None),
+        }
+    }
+    if file.stored_from != h.at || file.stored_from + file.stored_bytes != file.read_offset {
+        return Ok(None);
+    }
+    match write_file(conn, file, &mut h) {
+        Ok(_) => Ok(Some((h.head, h.all))),
+        Err(_) => Ok(None),
+    }
+}
+
+struct Hasher {
+    at: u64,
+    head_len: u64,
+    head: u64,
+    all: u64,
+}
+
+impl Write for Hasher {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.at < self.head_len {
+            let n = ((self.head_len - self.at) as usize).min(buf.len());
+            self.head = fnv1a_update(self.head, &buf[..n]);
+        }
+        self.all = fnv1a_update(self.all, buf);
+        self.at += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+struct Counted<'a> {
+    inner: &'a mut dyn Write,
+    n: u64,
+}
+
+impl Write for Counted<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.n += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}

@@ -1,0 +1,540 @@
+//! Forgetting sessions for good: which sessions and files go, deleting
+//! their rows from every table that holds them (found through
+//! `sqlite_master` and the table pragmas, not a hand list), leaving a
+//! tombstone per file, and scrubbing the deleted bytes out of the database
+//! file and its WAL.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use anyhow::{Context, Result, bail};
+use rusqlite::{Connection, params};
+
+use super::{FileSessions, StoredFile, Table};
+use crate::store::Store;
+
+/// Tables `forget` never deletes from by key: user settings, facts about the
+/// database, the file rows it keeps as tombstones, and the cost rollup
+/// (sums with no line of text, emptied and re-summed by the rebuild forget
+/// runs next). Projects left with no session or response are dropped
+/// separately.
+const KEPT_TABLES: &[&str] = &[
+    "meta",
+    "budgets",
+    "projects",
+    "source_files",
+    "forgotten_files",
+    "cost_rollup",
+    "cost_rollup_dirty",
+];
+
+/// Which sessions to forget (every criterion given must hold).
+#[derive(Debug, Clone, Default)]
+pub struct Criteria {
+    /// Sessions whose project path contains this.
+    pub project: Option<String>,
+    /// This session id (resolved).
+    pub session: Option<String>,
+    /// Sessions whose last activity is before this instant (epoch ms).
+    pub before_ms: Option<i64>,
+}
+
+/// One session to forget, with its subagents.
+#[derive(Debug, Clone, Default)]
+pub struct SessionInfo {
+    pub session_id: String,
+    pub project: Option<String>,
+    pub first_at: Option<i64>,
+    pub last_at: Option<i64>,
+    pub subagents: u64,
+    pub responses: u64,
+    pub cost_picousd: i128,
+    pub unpriced_responses: u64,
+}
+
+/// A file whose lines are forgotten.
+#[derive(Debug, Clone)]
+pub struct FileInfo {
+    pub file: StoredFile,
+    pub lines: u64,
+}
+
+/// What a forget deletes, worked out before anything is deleted.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub sessions: Vec<SessionInfo>,
+    pub files: Vec<FileInfo>,
+    pub lines: u64,
+    /// Transcript bytes stored for those files (uncompressed).
+    pub raw_bytes: u64,
+    pub responses: u64,
+    pub cost_picousd: i128,
+    pub unpriced_responses: u64,
+    /// Files that stay but hold lines of these sessions (Claude Code copies
+    /// lines into the file of a resumed or continued session): path and
+    /// the forgotten sessions they hold.
+    pub shared_files: Vec<(String, Vec<String>)>,
+    /// table -> the WHERE clause that picks its doomed rows
+    deletes: Vec<(String, String)>,
+    /// (table, column) that reference projects
+    project_refs: Vec<(String, String)>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty() && self.files.is_empty()
+    }
+
+    pub fn subagents(&self) -> u64 {
+        self.sessions.iter().map(|s| s.subagents).sum()
+    }
+
+    pub fn session_ids(&self) -> BTreeSet<String> {
+        self.sessions.iter().map(|s| s.session_id.clone()).collect()
+    }
+}
+
+/// Files that hold lines of sessions in `ids`, with those sessions (after a
+/// forget and its rebuild: lines Claude Code copied into the files of
+/// sessions that stay).
+pub fn files_holding(
+    conn: &Connection,
+    ids: &BTreeSet<String>,
+) -> Result<Vec<(String, Vec<String>)>> {
+    let files = super::stored_files(conn)?;
+    let owners = super::file_sessions(conn, &files)?;
+    let mut out = Vec::new();
+    for f in files {
+        let held: Vec<String> = owners
+            .get(&f.id)
+            .map(|o| {
+                o.lines
+                    .iter()
+                    .filter(|s| ids.contains(*s))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !held.is_empty() {
+            out.push((f.path, held));
+        }
+    }
+    Ok(out)
+}
+
+/// The session ids every criterion picks.
+fn pick_sessions(conn: &Connection, c: &Criteria) -> Result<BTreeSet<String>> {
+    let mut ids: BTreeSet<String> = conn
+        .prepare("SELECT DISTINCT session_id FROM sessions")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if let Some(p) = &c.project {
+        let in_project = super::project_sessions(conn, p)?;
+        ids.retain(|s| in_project.contains(s));
+    }
+    if let Some(s) = &c.session {
+        ids.retain(|x| x == s);
+    }
+    if let Some(before) = c.before_ms {
+        let old: BTreeSet<String> = conn
+            .prepare(
+                "SELECT session_id FROM sessions GROUP BY session_id HAVING max(last_at) < ?1",
+            )?
+            .query_map([before], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        ids.retain(|s| old.contains(s));
+    }
+    Ok(ids)
+}
+
+/// A file goes with its sessions: when its path names a forgotten session,
+/// or when every session its lines carry is forgotten. A file that also
+/// holds lines of sessions that stay is kept whole.
+fn doomed(s: &FileSessions, ids: &BTreeSet<String>) -> bool {
+    s.path.as_ref().is_some_and(|p| ids.contains(p))
+        || (!s.lines.is_empty() && s.lines.iter().all(|x| ids.contains(x)))
+}
+
+/// Work out what forgetting the sessions `c` picks would delete.
+pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
+    let tables = super::tables(conn).context("reading the database's tables")?;
+    let (deletes, project_refs) = delete_clauses(&tables)?;
+    let ids = pick_sessions(conn, c).context("finding the sessions to forget")?;
+
+    let mut sessions: BTreeMap<String, SessionInfo> = BTreeMap::new();
+    {
+        let mut st = conn.prepare(
+            "SELECT s.session_id,
+                    coalesce(max(CASE WHEN s.agent_id = '' THEN p.path END), min(p.path)),
+                    min(s.first_at), max(s.last_at), sum(s.agent_id <> '')
+             FROM sessions s LEFT JOIN projects p ON p.id = s.project_id
+             GROUP BY s.session_id",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(SessionInfo {
+                session_id: r.get(0)?,
+                project: r.get(1)?,
+                first_at: r.get(2)?,
+                last_at: r.get(3)?,
+                subagents: r.get::<_, i64>(4)? as u64,
+                ..Default::default()
+            })
+        })?;
+        for row in rows {
+            let s = row?;
+            if ids.contains(&s.session_id) {
+                sessions.insert(s.session_id.clone(), s);
+            }
+        }
+    }
+    {
+        let mut st = conn.prepare(
+            "SELECT session_id, count(*), coalesce(sum(cost_picousd), 0), sum(cost_picousd IS NULL)
+             FROM responses WHERE session_id IS NOT NULL GROUP BY session_id",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?;
+        for row in rows {
+            let (id, n, cost, unpriced) = row?;
+            if let Some(s) = sessions.get_mut(&id) {
+                s.responses = n as u64;
+                s.cost_picousd = i128::from(cost);
+                s.unpriced_responses = unpriced as u64;
+            }
+        }
+    }
+
+    let files = super::stored_files(conn).context("reading the tracked files")?;
+    let owners = super::file_sessions(conn, &files).context("finding each file's sessions")?;
+    let mut line_counts: HashMap<i64, u64> = HashMap::new();
+    {
+        let mut st = conn.prepare("SELECT file_id, count(*) FROM lines GROUP BY file_id")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (id, n) = row?;
+            line_counts.insert(id, n as u64);
+        }
+    }
+    let mut plan = Plan {
+        deletes,
+        project_refs,
+        ..Default::default()
+    };
+    for f in files {
+        let owner = owners.get(&f.id).cloned().unwrap_or_default();
+        if doomed(&owner, &ids) {
+            let unchanged = f
+                .forgotten
+                .as_ref()
+                .is_some_and(|t| t.read_offset == f.read_offset && f.chunks == 0);
+            if unchanged {
+                continue;
+            }
+            let lines = line_counts.get(&f.id).copied().unwrap_or(0);
+            plan.lines += lines;
+            plan.raw_bytes += f.stored_bytes;
+            plan.files.push(FileInfo { file: f, lines });
+        } else {
+            let held: Vec<String> = owner
+                .lines
+                .iter()
+                .filter(|s| ids.contains(*s))
+                .cloned()
+                .collect();
+            if !held.is_empty() {
+                plan.shared_files.push((f.path.clone(), held));
+            }
+        }
+    }
+    plan.sessions = sessions.into_values().collect();
+    plan.responses = plan.sessions.iter().map(|s| s.responses).sum();
+    plan.cost_picousd = plan.sessions.iter().map(|s| s.cost_picousd).sum();
+    plan.unpriced_responses = plan.sessions.iter().map(|s| s.unpriced_responses).sum();
+    Ok(plan)
+}
+
+/// For every table but the kept ones, the rows to delete: those of a
+/// forgotten line (`line_id`, or any column that references `lines` or
+/// `messages`), of a forgotten file (`file_id`, or a reference to
+/// `source_files`), or of a forgotten session (`session_id`). A table with
+/// none of these is refused: forget cannot tell which of its rows to
+/// delete, and deleting too little is not an option.
+#[allow(clippy::type_complexity)]
+fn delete_clauses(tables: &[Table]) -> Result<(Vec<(String, String)>, Vec<(String, String)>)> {
+    let mut deletes = Vec::new();
+    let mut project_refs = Vec::new();
+    for t in tables {
+        for (col, to) in &t.references {
+            if to == "projects" {
+                project_refs.push((t.name.clone(), col.clone()));
+            }
+        }
+        if KEPT_TABLES.contains(&t.name.as_str()) {
+            continue;
+        }
+        let mut line_cols: BTreeSet<&str> = BTreeSet::new();
+        let mut file_cols: BTreeSet<&str> = BTreeSet::new();
+        if t.has("line_id") {
+            line_cols.insert("line_id");
+        }
+        if t.has("file_id") {
+            file_cols.insert("file_id");
+        }
+        for (col, to) in &t.references {
+            match to.as_str() {
+                "lines" | "messages" => {
+                    line_cols.insert(col);
+                }
+                "source_files" => {
+                    file_cols.insert(col);
+                }
+                _ => {}
+            }
+        }
+        let mut conds: Vec<String> = Vec::new();
+        for c in &line_cols {
+            conds.push(format!("\"{c}\" IN (SELECT id FROM temp.forget_lines)"));
+        }
+        for c in &file_cols {
+            conds.push(format!("\"{c}\" IN (SELECT id FROM temp.forget_files)"));
+        }
+        if t.has("session_id") {
+            conds
+                .push("\"session_id\" IN (SELECT session_id FROM temp.forget_sessions)".to_owned());
+        }
+        if conds.is_empty() {
+            bail!(
+                "table {} has no line_id, file_id or session_id column, so forget cannot tell which of its rows to delete; nothing was deleted (a bug: please report it)",
+                t.name
+            );
+        }
+        deletes.push((t.name.clone(), conds.join(" OR ")));
+    }
+    Ok((deletes, project_refs))
+}
+
+/// What `delete` did.
+#[derive(Debug, Clone, Default)]
+pub struct Deleted {
+    /// Rows deleted per table.
+    pub rows: BTreeMap<String, u64>,
+    pub projects: u64,
+}
+
+/// Delete what `plan` says, in one transaction, and leave a tombstone per
+/// file. Deleted cells are overwritten (secure_delete); the tables are
+/// flagged for a rebuild (`ingest::rebuild`), which the caller runs next
+/// (an interrupted one is finished by the next ingest).
+pub fn delete(conn: &Connection, plan: &Plan) -> Result<Deleted> {
+    // The tombstones' digests, from the bytes before they go.
+    let mut digests: Vec<Option<(u64, u64)>> = Vec::with_capacity(plan.files.len());
+    for f in &plan.files {
+        digests.push(super::export::digests(conn, &f.file)?);
+    }
+    // Foreign keys are checked once at the end (foreign_key_check), not
+    // row by row: deleting a line would scan every table that may point at
+    // it, and some of those columns have no index.
+    conn.pragma_update(None, "foreign_keys", false)?;
+    conn.pragma_update(None, "secure_delete", true)?;
+    let result = conn
+        .execute_batch("BEGIN IMMEDIATE")
+        .map_err(anyhow::Error::from)
+        .and_then(|()| delete_in_tx(conn, plan, &digests));
+    let result = match result {
+        Ok(d) => conn.execute_batch("COMMIT").map(|()| d).map_err(Into::into),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    };
+    let restored = conn
+        .pragma_update(None, "secure_delete", false)
+        .and_then(|()| conn.pragma_update(None, "foreign_keys", true));
+    let d = result?;
+    restored?;
+    Ok(d)
+}
+
+fn broken_references(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+        r.get(0)
+    })
+}
+
+fn delete_in_tx(conn: &Connection, plan: &Plan, digests: &[Option<(u64, u64)>]) -> Result<Deleted> {
+    let broken_before = broken_references(conn)?;
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS forget_sessions(session_id TEXT PRIMARY KEY);
+         CREATE TEMP TABLE IF NOT EXISTS forget_files(id INTEGER PRIMARY KEY);
+         CREATE TEMP TABLE IF NOT EXISTS forget_lines(id INTEGER PRIMARY KEY);
+         DELETE FROM temp.forget_sessions;
+         DELETE FROM temp.forget_files;
+         DELETE FROM temp.forget_lines;",
+    )?;
+    {
+        let mut st = conn.prepare("INSERT INTO temp.forget_sessions(session_id) VALUES (?1)")?;
+        for s in &plan.sessions {
+            st.execute([&s.session_id])?;
+        }
+        let mut st = conn.prepare("INSERT INTO temp.forget_files(id) VALUES (?1)")?;
+        for f in &plan.files {
+            st.execute([f.file.id])?;
+        }
+    }
+    conn.execute(
+        "INSERT INTO temp.forget_lines(id) SELECT id FROM lines WHERE file_id IN (SELECT id FROM temp.forget_files)",
+        [],
+    )?;
+    let mut deleted = Deleted::default();
+    for (table, cond) in &plan.deletes {
+        let n = conn
+            .execute(&format!("DELETE FROM \"{table}\" WHERE {cond}"), [])
+            .with_context(|| format!("deleting from {table}"))?;
+        deleted.rows.insert(table.clone(), n as u64);
+    }
+    let unused: Vec<String> = plan
+        .project_refs
+        .iter()
+        .map(|(t, c)| format!("id NOT IN (SELECT \"{c}\" FROM \"{t}\" WHERE \"{c}\" IS NOT NULL)"))
+        .collect();
+    let sql = if unused.is_empty() {
+        "DELETE FROM projects".to_owned()
+    } else {
+        format!("DELETE FROM projects WHERE {}", unused.join(" AND "))
+    };
+    deleted.projects = conn.execute(&sql, [])? as u64;
+    let now = chrono::Utc::now().timestamp_millis();
+    {
+        let mut st = conn.prepare(
+            "INSERT INTO forgotten_files(file_id, forgotten_at, read_offset, line_count, head_digest, digest)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(file_id) DO UPDATE SET forgotten_at = excluded.forgotten_at,
+               read_offset = excluded.read_offset, line_count = excluded.line_count,
+               head_digest = excluded.head_digest, digest = excluded.digest",
+        )?;
+        for (f, d) in plan.files.iter().zip(digests) {
+            st.execute(params![
+                f.file.id,
+                now,
+                f.file.read_offset as i64,
+                f.file.line_count as i64,
+                d.map(|d| d.0 as i64),
+                d.map(|d| d.1 as i64)
+            ])?;
+        }
+    }
+    Store::meta_set(conn, "rebuild_pending", "1")?;
+    if broken_references(conn)? > broken_before {
+        let (table, parent): (String, String) = conn.query_row(
+            "SELECT \"table\", parent FROM pragma_foreign_key_check LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        bail!(
+            "forgetting would leave rows of {table} pointing at deleted {parent} rows; nothing was deleted (a bug: please report it)"
+        );
+    }
+    Ok(deleted)
+}
+
+/// What `scrub` managed.
+#[derive(Debug, Clone, Copy)]
+pub struct Scrubbed {
+    /// The WAL was checkpointed and emptied (false: another process kept
+    /// reading; old pages may remain in it until the next checkpoint).
+    pub wal_truncated: bool,
+}
+
+/// Get deleted bytes out of the files: checkpoint the WAL into the database
+/// and truncate it, rewrite the database (VACUUM), and checkpoint again.
+pub fn scrub(conn: &Connection) -> Result<Scrubbed> {
+    checkpoint(conn).context("checkpointing the WAL")?;
+    // VACUUM builds the new database in a temporary one: on disk, not in
+    // memory (the store's temp_store), or a large database needs its size
+    // in RAM.
+    conn.pragma_update(None, "temp_store", "FILE")?;
+    let vacuumed = conn.execute_batch("VACUUM");
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    vacuumed.context("rewriting the database (VACUUM)")?;
+    let wal_truncated = checkpoint(conn).context("checkpointing the WAL")?;
+    Ok(Scrubbed { wal_truncated })
+}
+
+/// Copy the WAL into the database and truncate it to nothing; false when
+/// a reader kept it from finishing.
+pub fn checkpoint(conn: &Connection) -> rusqlite::Result<bool> {
+    let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+    Ok(busy == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(crate::store::SCHEMA_SQL).unwrap();
+        c
+    }
+
+    #[test]
+    fn every_table_but_the_kept_ones_has_a_key_to_delete_by() {
+        let c = db();
+        let (deletes, refs) = delete_clauses(&super::super::tables(&c).unwrap()).unwrap();
+        let tables: Vec<&str> = deletes.iter().map(|(t, _)| t.as_str()).collect();
+        for t in [
+            "lines",
+            "raw_chunks",
+            "sessions",
+            "messages",
+            "content_blocks",
+            "responses",
+            "tool_calls",
+            "summaries",
+        ] {
+            assert!(tables.contains(&t), "{t} missing from {tables:?}");
+        }
+        for t in KEPT_TABLES {
+            assert!(!tables.contains(t), "{t} must be kept");
+        }
+        let clause = |t: &str| deletes.iter().find(|(n, _)| n == t).unwrap().1.clone();
+        // tool calls go by their session and by either of their lines
+        let tc = clause("tool_calls");
+        assert!(
+            tc.contains("use_line_id")
+                && tc.contains("result_line_id")
+                && tc.contains("session_id"),
+            "{tc}"
+        );
+        assert!(clause("responses").contains("first_line_id"));
+        assert!(clause("raw_chunks").contains("file_id"));
+        assert!(refs.contains(&("sessions".into(), "project_id".into())));
+        assert!(refs.contains(&("responses".into(), "project_id".into())));
+    }
+
+    #[test]
+    fn a_table_forget_cannot_key_is_refused_before_anything_is_deleted() {
+        let c = db();
+        c.execute_batch("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
+            .unwrap();
+        let err = plan(&c, &Criteria::default()).unwrap_err().to_string();
+        assert!(err.contains("notes"), "{err}");
+        // a new table keyed by line is picked up without a code change
+        let c = db();
+        c.execute_batch(
+            "CREATE TABLE line_notes (line_id INTEGER REFERENCES lines(id), text TEXT)",
+        )
+        .unwrap();
+        let p = plan(&c, &Criteria::default()).unwrap();
+        assert!(
+            p.deletes
+                .iter()
+                .any(|(t, w)| t == "line_notes" && w.contains("line_id"))
+        );
+    }
+}

@@ -1,0 +1,392 @@
+//! Your data, your way: the stored transcript files as they were read
+//! (`export`), and forgetting sessions for good (`forget`). Reads and writes
+//! the store; never prints.
+//!
+//! Both work on whole files. A file belongs to the sessions its lines carry
+//! (every table with a `line_id` and a `session_id` says which) and to the
+//! session its path names (`<project dir>/<session>.jsonl`, and everything
+//! under `<project dir>/<session>/`, such as its subagents).
+
+pub mod export;
+pub mod forget;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Component, Path, PathBuf};
+
+use rusqlite::Connection;
+
+/// What `forget` left of a file (a `forgotten_files` row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tombstone {
+    pub forgotten_at: i64,
+    /// Bytes [0, read_offset) were forgotten.
+    pub read_offset: u64,
+    pub line_count: u64,
+    /// FNV-1a 64 of their first 4 KiB, and of all of them, when known.
+    pub head_digest: Option<u64>,
+    pub digest: Option<u64>,
+}
+
+/// One `source_files` row (one generation of one file) and what is stored
+/// of it.
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    pub id: i64,
+    /// Canonical path, as read.
+    pub path: String,
+    /// The transcript root it was found under.
+    pub root: String,
+    pub project_dir: Option<String>,
+    pub generation: i64,
+    pub superseded: bool,
+    /// End of the last complete line read.
+    pub read_offset: u64,
+    pub line_count: u64,
+    /// Where its stored raw bytes start (0, or the offset of a forget), and
+    /// how many are stored.
+    pub stored_from: u64,
+    pub stored_bytes: u64,
+    pub chunks: u64,
+    pub forgotten: Option<Tombstone>,
+}
+
+impl StoredFile {
+    /// The offset its stored bytes must start at: 0, or where a forget
+    /// stopped.
+    pub fn expected_start(&self) -> u64 {
+        self.forgotten.as_ref().map_or(0, |t| t.read_offset)
+    }
+}
+
+/// Every file the store has read (every generation), oldest row first.
+pub fn stored_files(conn: &Connection) -> rusqlite::Result<Vec<StoredFile>> {
+    let mut stored: HashMap<i64, (u64, u64, u64)> = HashMap::new();
+    {
+        let mut st = conn.prepare(
+            "SELECT file_id, min(start_offset), sum(end_offset - start_offset), count(*)
+             FROM raw_chunks GROUP BY file_id",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)? as u64,
+                r.get::<_, i64>(2)? as u64,
+                r.get::<_, i64>(3)? as u64,
+            ))
+        })?;
+        for row in rows {
+            let (id, from, bytes, n) = row?;
+            stored.insert(id, (from, bytes, n));
+        }
+    }
+    let mut st = conn.prepare(
+        "SELECT f.id, f.path, f.root, f.project_dir, f.generation, f.superseded, f.read_offset, f.line_count,
+                t.forgotten_at, t.read_offset, t.line_count, t.head_digest, t.digest
+         FROM source_files f LEFT JOIN forgotten_files t ON t.file_id = f.id
+         ORDER BY f.id",
+    )?;
+    let rows = st.query_map([], |r| {
+        let id: i64 = r.get(0)?;
+        let forgotten = match r.get::<_, Option<i64>>(8)? {
+            Some(at) => Some(Tombstone {
+                forgotten_at: at,
+                read_offset: r.get::<_, i64>(9)? as u64,
+                line_count: r.get::<_, i64>(10)? as u64,
+                head_digest: r.get::<_, Option<i64>>(11)?.map(|d| d as u64),
+                digest: r.get::<_, Option<i64>>(12)?.map(|d| d as u64),
+            }),
+            None => None,
+        };
+        let (from, bytes, chunks) = stored.get(&id).copied().unwrap_or_default();
+        Ok(StoredFile {
+            id,
+            path: r.get(1)?,
+            root: r.get(2)?,
+            project_dir: r.get(3)?,
+            generation: r.get(4)?,
+            superseded: r.get::<_, i64>(5)? != 0,
+            read_offset: r.get::<_, i64>(6)? as u64,
+            line_count: r.get::<_, i64>(7)? as u64,
+            stored_from: if chunks > 0 {
+                from
+            } else {
+                forgotten.as_ref().map_or(0, |t: &Tombstone| t.read_offset)
+            },
+            stored_bytes: bytes,
+            chunks,
+            forgotten,
+        })
+    })?;
+    rows.collect()
+}
+
+/// A table of the store, as `sqlite_master` and its pragmas describe it.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub name: String,
+    pub columns: Vec<String>,
+    /// (column, table it references)
+    pub references: Vec<(String, String)>,
+}
+
+impl Table {
+    pub fn has(&self, column: &str) -> bool {
+        self.columns.iter().any(|c| c == column)
+    }
+}
+
+/// Every table of the database (SQLite's own left out), by name.
+pub fn tables(conn: &Connection) -> rusqlite::Result<Vec<Table>> {
+    let names: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+             ORDER BY name",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut out = Vec::new();
+    for name in names {
+        let columns = conn
+            .prepare("SELECT name FROM pragma_table_info(?1)")?
+            .query_map([&name], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let references = conn
+            .prepare("SELECT \"from\", \"table\" FROM pragma_foreign_key_list(?1)")?
+            .query_map([&name], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        out.push(Table {
+            name,
+            columns,
+            references,
+        });
+    }
+    Ok(out)
+}
+
+/// The sessions a file belongs to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileSessions {
+    /// Session ids its stored lines carry (as modelled: a line Claude Code
+    /// copied from another file, stored once with the original, is not
+    /// counted here).
+    pub lines: BTreeSet<String>,
+    /// The session its path names, if any.
+    pub path: Option<String>,
+}
+
+impl FileSessions {
+    pub fn all(&self) -> impl Iterator<Item = &String> {
+        self.lines.iter().chain(self.path.iter())
+    }
+}
+
+/// The sessions of every file, by file id.
+pub fn file_sessions(
+    conn: &Connection,
+    files: &[StoredFile],
+) -> rusqlite::Result<HashMap<i64, FileSessions>> {
+    let mut out: HashMap<i64, FileSessions> = files
+        .iter()
+        .map(|f| {
+            let s = FileSessions {
+                lines: BTreeSet::new(),
+                path: path_session(&f.path, f.project_dir.as_deref()),
+            };
+            (f.id, s)
+        })
+        .collect();
+    for t in tables(conn)? {
+        if t.name == "lines" || !t.has("line_id") || !t.has("session_id") {
+            continue;
+        }
+        let sql = format!(
+            "SELECT DISTINCT l.file_id, t.session_id FROM \"{}\" t JOIN lines l ON l.id = t.line_id
+             WHERE t.session_id IS NOT NULL",
+            t.name
+        );
+        let mut st = conn.prepare(&sql)?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        for row in rows {
+            let (file, session) = row?;
+            out.entry(file).or_default().lines.insert(session);
+        }
+    }
+    Ok(out)
+}
+
+/// The session a transcript path names: `<project dir>/<id>.jsonl`, or any
+/// file under `<project dir>/<id>/` (subagents, tool results).
+pub fn path_session(path: &str, project_dir: Option<&str>) -> Option<String> {
+    let dir = project_dir?;
+    let comps: Vec<&str> = Path::new(path)
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => s.to_str(),
+            _ => None,
+        })
+        .collect();
+    let i = comps.iter().rposition(|c| *c == dir)?;
+    let next = *comps.get(i + 1)?;
+    let id = if i + 2 == comps.len() {
+        next.strip_suffix(".jsonl")?
+    } else {
+        next
+    };
+    (!id.is_empty()).then(|| id.to_owned())
+}
+
+/// Where a file goes under an export folder: its path relative to its
+/// transcript root (`projects/<project dir>/...`), as Claude Code laid it
+/// out.
+pub fn relative_path(f: &StoredFile) -> PathBuf {
+    let path = Path::new(&f.path);
+    let root = Path::new(&f.root);
+    let projects = if root.file_name().is_some_and(|n| n == "projects") {
+        root.to_owned()
+    } else {
+        root.join("projects")
+    };
+    let canonical = std::fs::canonicalize(&projects).ok();
+    for p in std::iter::once(&projects).chain(canonical.as_ref()) {
+        if let Ok(rel) = path.strip_prefix(p)
+            && rel.components().all(|c| matches!(c, Component::Normal(_)))
+            && rel.components().next().is_some()
+        {
+            return Path::new("projects").join(rel);
+        }
+    }
+    // The root moved or was reached through a symlink: cut at the project
+    // folder's name.
+    let comps: Vec<&std::ffi::OsStr> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    if let Some(dir) = &f.project_dir
+        && let Some(i) = comps.iter().rposition(|c| *c == dir.as_str())
+        && i + 1 < comps.len()
+    {
+        let mut out = PathBuf::from("projects");
+        for c in &comps[i..] {
+            out.push(c);
+        }
+        return out;
+    }
+    PathBuf::from(
+        comps
+            .last()
+            .copied()
+            .unwrap_or_else(|| "unnamed.jsonl".as_ref()),
+    )
+}
+
+/// Session ids whose project path contains `text` (ASCII case-insensitive,
+/// as `--project` matches everywhere).
+pub fn project_sessions(conn: &Connection, text: &str) -> rusqlite::Result<BTreeSet<String>> {
+    let like = format!(
+        "%{}%",
+        text.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    conn.prepare(
+        "SELECT DISTINCT s.session_id FROM sessions s JOIN projects p ON p.id = s.project_id
+         WHERE p.path LIKE ?1 ESCAPE '\\'",
+    )?
+    .query_map([like], |r| r.get(0))?
+    .collect()
+}
+
+/// FNV-1a 64 continued over more bytes (start from `FNV_START`): the same
+/// hash ingest fingerprints files with.
+pub fn fnv1a_update(mut h: u64, bytes: &[u8]) -> u64 {
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+pub const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_names_its_session() {
+        let p = |path: &str| path_session(path, Some("-home-u-app"));
+        assert_eq!(
+            p("/r/projects/-home-u-app/sess-1.jsonl").as_deref(),
+            Some("sess-1")
+        );
+        assert_eq!(
+            p("/r/projects/-home-u-app/sess-1/subagents/agent-a.jsonl").as_deref(),
+            Some("sess-1")
+        );
+        assert_eq!(
+            p("/r/projects/-home-u-app/agent-c8.jsonl").as_deref(),
+            Some("agent-c8")
+        );
+        assert_eq!(p("/r/projects/-home-u-app"), None);
+        assert_eq!(p("/r/projects/other/x.jsonl"), None);
+        assert_eq!(path_session("/r/x.jsonl", None), None);
+    }
+
+    #[test]
+    fn fnv_continues() {
+        let whole = fnv1a_update(FNV_START, b"hello world");
+        let parts = fnv1a_update(fnv1a_update(FNV_START, b"hello "), b"world");
+        assert_eq!(whole, parts);
+        assert_eq!(whole, crate::ingest::reader::fnv1a(b"hello world"));
+    }
+
+    fn file(path: &str, root: &str, dir: Option<&str>) -> StoredFile {
+        StoredFile {
+            id: 1,
+            path: path.into(),
+            root: root.into(),
+            project_dir: dir.map(Into::into),
+            generation: 0,
+            superseded: false,
+            read_offset: 0,
+            line_count: 0,
+            stored_from: 0,
+            stored_bytes: 0,
+            chunks: 0,
+            forgotten: None,
+        }
+    }
+
+    #[test]
+    fn relative_paths_follow_the_root() {
+        let rel = |f: StoredFile| relative_path(&f).display().to_string();
+        assert_eq!(
+            rel(file(
+                "/nowhere/c/projects/-a/s/subagents/agent-x.jsonl",
+                "/nowhere/c",
+                Some("-a")
+            )),
+            "projects/-a/s/subagents/agent-x.jsonl"
+        );
+        assert_eq!(
+            rel(file(
+                "/nowhere/c/projects/-a/s.jsonl",
+                "/nowhere/c/projects",
+                Some("-a")
+            )),
+            "projects/-a/s.jsonl"
+        );
+        // reached through a symlink: the canonical path is elsewhere
+        assert_eq!(
+            rel(file("/elsewhere/-a/s.jsonl", "/nowhere/c", Some("-a"))),
+            "projects/-a/s.jsonl"
+        );
+        assert_eq!(
+            rel(file("/tmp/x/loose.jsonl", "/tmp/x", None)),
+            "loose.jsonl"
+        );
+    }
+}

@@ -1,0 +1,852 @@
+//! `export`, `backup` and `forget` on the hand-made fixtures (and the public
+//! corpus when `../shared` is here): exported files are the ingested bytes,
+//! a backup is the database, and a forgotten session is gone from every
+//! byte of the database, for good.
+//!
+//! data/ (fixtures/README.md): sess-vault-0005 (/home/u/vault, 2026-02-01,
+//! 4 lines) and its subagent v1e2 (2 lines) hold the fake key
+//! sk-obs-TEST-5ecr3t-9d2f7a61; msg_V1 $0.00105, msg_V2 $0.0009, msg_V3
+//! $0.0005. sess-keep-0006 (/home/u/keep, 2026-03-15): msg_K1 $0.0105, then
+//! an incomplete last line (held back).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use common::{Env, count, dump};
+use serde_json::Value;
+
+const SECRET: &[u8] = b"sk-obs-TEST-5ecr3t-9d2f7a61";
+const VAULT: &str = "sess-vault-0005";
+
+fn run_json(env: &Env, args: &[&str]) -> Value {
+    let out = env.cmd().args(args).arg("--json").assert().success();
+    serde_json::from_slice(&out.get_output().stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {:?}", out.get_output()))
+}
+
+/// Run and expect a failure with this exit code; return stderr.
+fn fails(env: &Env, args: &[&str], code: i32) -> String {
+    let out = env.cmd().args(args).assert().code(code);
+    String::from_utf8_lossy(&out.get_output().stderr).to_string()
+}
+
+/// Every `*.jsonl` file under `dir`, by path relative to it.
+fn jsonl_files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for e in walkdir::WalkDir::new(dir).follow_links(true) {
+        let e = e.unwrap();
+        if e.file_type().is_file() && e.file_name().to_string_lossy().ends_with(".jsonl") {
+            let rel = e.path().strip_prefix(dir).unwrap().to_owned();
+            out.insert(rel, std::fs::read(e.path()).unwrap());
+        }
+    }
+    out
+}
+
+/// What ingest reads of a file: every complete line, and a last line
+/// without a newline only when it is a whole JSON object (else it is held
+/// back until the file grows).
+fn readable_part(bytes: &[u8]) -> &[u8] {
+    let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let tail = &bytes[complete..];
+    let whole = !tail.iter().all(u8::is_ascii_whitespace)
+        && serde_json::from_slice::<serde_json::Map<String, Value>>(tail).is_ok();
+    if whole { bytes } else { &bytes[..complete] }
+}
+
+/// Export everything into `<tmp>/<name>` and compare each file with its
+/// original under `projects/`.
+fn assert_round_trip(env: &Env, projects: &Path, name: &str) -> Value {
+    let out = env.dir.path().join(name);
+    let v = run_json(env, &["export", "--out", out.to_str().unwrap()]);
+    let originals = jsonl_files(projects);
+    let exported = jsonl_files(&out.join("projects"));
+    assert_eq!(
+        exported.keys().collect::<Vec<_>>(),
+        originals.keys().collect::<Vec<_>>(),
+        "the same files, at the same places"
+    );
+    let mut bytes = 0;
+    for (rel, original) in &originals {
+        let want = readable_part(original);
+        assert!(
+            exported[rel] == want,
+            "{}: {} bytes exported, {} expected",
+            rel.display(),
+            exported[rel].len(),
+            want.len()
+        );
+        bytes += want.len() as u64;
+    }
+    assert_eq!(v["files"], originals.len() as u64, "{v}");
+    assert_eq!(v["bytes"], bytes, "{v}");
+    v
+}
+
+/// Is `needle` anywhere in the file (absent file: no)?
+fn file_holds(path: &Path, needle: &[u8]) -> bool {
+    std::fs::read(path).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
+}
+
+fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
+    let mut s = p.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// The secret in the database file, its WAL or its shared memory file.
+fn db_files_hold(env: &Env, needle: &[u8]) -> Vec<String> {
+    let db = env.db_path();
+    [
+        db.clone(),
+        with_suffix(&db, "-wal"),
+        with_suffix(&db, "-shm"),
+    ]
+    .iter()
+    .filter(|p| file_holds(p, needle))
+    .map(|p| p.display().to_string())
+    .collect()
+}
+
+/// The secret in any stored raw chunk, decompressed.
+fn raw_chunks_hold(env: &Env, needle: &[u8]) -> bool {
+    let db = env.db();
+    let mut st = db.prepare("SELECT data FROM raw_chunks").unwrap();
+    let chunks: Vec<Vec<u8>> = st
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    chunks.iter().any(|c| {
+        let b = zstd::stream::decode_all(&c[..]).unwrap();
+        b.windows(needle.len()).any(|w| w == needle)
+    })
+}
+
+fn all_counts(db: &rusqlite::Connection) -> BTreeMap<String, i64> {
+    let tables: Vec<String> = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    tables
+        .into_iter()
+        .map(|t| {
+            let n = count(db, &format!("SELECT count(*) FROM \"{t}\""));
+            (t, n)
+        })
+        .collect()
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+// ------------------------------------------------------------------ export
+
+#[test]
+fn export_gives_back_every_fixture_file_byte_for_byte() {
+    for name in ["basic", "malformed", "reports", "ops", "data"] {
+        let env = Env::with_fixture(name);
+        env.ingest();
+        let v = assert_round_trip(&env, &env.projects(), "out");
+        assert_eq!(v["skipped_superseded"], 0);
+        assert_eq!(v["skipped_forgotten"], 0);
+        let rows = v["rows"].as_array().unwrap();
+        assert!(
+            rows.iter()
+                .all(|r| r["current"] == true && r["start_offset"] == 0)
+        );
+    }
+}
+
+#[test]
+fn export_leaves_out_a_held_back_last_line_and_layout_follows_the_root() {
+    let env = Env::with_fixture("data");
+    let s = env.ingest();
+    assert_eq!(s["held_back_lines"], 1);
+    let out = env.dir.path().join("out");
+    let v = run_json(&env, &["export", "--out", out.to_str().unwrap()]);
+    assert_eq!(v["files"], 3);
+    let keep = out.join("projects/-home-u-keep/sess-keep-0006.jsonl");
+    let original = std::fs::read(env.projects().join("-home-u-keep/sess-keep-0006.jsonl")).unwrap();
+    let exported = std::fs::read(&keep).unwrap();
+    // exactly the two complete lines, not the incomplete third one
+    assert_eq!(exported.iter().filter(|b| **b == b'\n').count(), 2);
+    assert!(exported.ends_with(b"\n"));
+    assert_eq!(exported[..], original[..exported.len()]);
+    assert!(original.len() > exported.len());
+    // the subagent at its place, files 0600
+    let sub = out.join("projects/-home-u-vault/sess-vault-0005/subagents/agent-v1e2.jsonl");
+    assert!(sub.is_file());
+    assert_eq!(mode(&keep), 0o600);
+    assert_eq!(mode(&sub), 0o600);
+    let rows = v["rows"].as_array().unwrap();
+    let row = rows
+        .iter()
+        .find(|r| r["file"] == "projects/-home-u-keep/sess-keep-0006.jsonl")
+        .unwrap();
+    assert_eq!(row["bytes"], exported.len() as u64);
+    assert!(
+        row["source"]
+            .as_str()
+            .unwrap()
+            .ends_with("sess-keep-0006.jsonl")
+    );
+
+    // once the line is finished, a new ingest and export give all of it
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(env.projects().join("-home-u-keep/sess-keep-0006.jsonl"))
+        .unwrap();
+    f.write_all(b"ease notes\"}}\n").unwrap();
+    drop(f);
+    env.ingest();
+    assert_round_trip(&env, &env.projects(), "out2");
+}
+
+#[test]
+fn export_round_trips_the_public_corpus() {
+    let shared = require_shared!();
+    let env = Env::new();
+    std::fs::remove_dir(env.projects()).unwrap();
+    std::os::unix::fs::symlink(shared.join("corpus/public"), env.projects()).unwrap();
+    env.ingest();
+    let v = assert_round_trip(&env, &shared.join("corpus/public"), "out");
+    assert!(v["files"].as_u64().unwrap() > 200, "{}", v["files"]);
+}
+
+#[test]
+fn export_filters_pick_whole_files() {
+    let env = Env::with_fixture("data");
+    env.ingest();
+    let files = |args: &[&str]| -> Vec<String> {
+        let out = env.dir.path().join(format!("f{}", rand_name()));
+        let mut all = vec!["export", "--out", out.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let v = run_json(&env, &all);
+        let mut names: Vec<String> = v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["file"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let vault = vec![
+        "projects/-home-u-vault/sess-vault-0005.jsonl".to_owned(),
+        "projects/-home-u-vault/sess-vault-0005/subagents/agent-v1e2.jsonl".to_owned(),
+    ];
+    let keep = vec!["projects/-home-u-keep/sess-keep-0006.jsonl".to_owned()];
+    assert_eq!(files(&["--session", VAULT]), vault);
+    assert_eq!(files(&["--session", "sess-v"]), vault, "a unique prefix");
+    assert_eq!(files(&["--project", "U/VAULT"]), vault);
+    assert_eq!(files(&["--project", "keep"]), keep);
+    assert_eq!(files(&["--since", "2026-03-01", "--tz", "UTC"]), keep);
+    assert_eq!(files(&["--until", "2026-02-28", "--tz", "UTC"]), vault);
+    // 2026-02-01 09:01 UTC is still January 31 in UTC-10
+    assert_eq!(
+        files(&[
+            "--since",
+            "2026-02-01",
+            "--until",
+            "2026-02-01",
+            "--tz=-10:00"
+        ]),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        files(&["--project", "keep", "--session", VAULT]),
+        Vec::<String>::new()
+    );
+    let err = fails(&env, &["export", "--out", "x", "--session", "sess-"], 1);
+    assert!(err.contains("more than one session"), "{err}");
+    let err = fails(&env, &["export", "--out", "x", "--session", "nope"], 1);
+    assert!(err.contains("no session id starts with"), "{err}");
+}
+
+fn rand_name() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+#[test]
+fn export_never_overwrites_without_force() {
+    let env = Env::with_fixture("data");
+    env.ingest();
+    let out = env.dir.path().join("out");
+    let o = out.to_str().unwrap();
+    run_json(&env, &["export", "--out", o]);
+    let file = out.join("projects/-home-u-keep/sess-keep-0006.jsonl");
+    std::fs::write(&file, b"mine\n").unwrap();
+    let err = fails(&env, &["export", "--out", o], 1);
+    assert!(err.contains("already exists"), "{err}");
+    assert!(err.contains("--force"), "{err}");
+    assert!(err.contains("sess-"), "names the file: {err}");
+    assert_eq!(std::fs::read(&file).unwrap(), b"mine\n", "nothing written");
+    let v = run_json(&env, &["export", "--out", o, "--force"]);
+    assert_eq!(v["files"], 3);
+    assert_ne!(std::fs::read(&file).unwrap(), b"mine\n");
+    // no temporary files left behind
+    let leftovers: Vec<_> = walkdir::WalkDir::new(&out)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // a missing database is an error, not an empty export
+    let err = fails(
+        &env,
+        &["export", "--out", o, "--db", "/nonexistent/obs.db"],
+        1,
+    );
+    assert!(err.contains("no database here yet"), "{err}");
+}
+
+#[test]
+fn export_writes_older_generations_only_when_asked() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let legacy = env.projects().join("-home-u-app/agent-c8d9b115.jsonl");
+    let old = std::fs::read(&legacy).unwrap();
+    // replaced by another file: read again from the start, a new generation
+    let new =
+        b"{\"type\": \"summary\", \"summary\": \"Replaced\", \"leafUuid\": \"l-a1\"}\n".to_vec();
+    std::fs::write(&legacy, &new).unwrap();
+    env.ingest();
+    let out = env.dir.path().join("out");
+    let v = run_json(&env, &["export", "--out", out.to_str().unwrap()]);
+    assert_eq!(v["skipped_superseded"], 1);
+    assert_eq!(
+        std::fs::read(out.join("projects/-home-u-app/agent-c8d9b115.jsonl")).unwrap(),
+        new
+    );
+    assert!(
+        !out.join("projects/-home-u-app/agent-c8d9b115.gen0.jsonl")
+            .exists()
+    );
+    let out = env.dir.path().join("all");
+    let v = run_json(
+        &env,
+        &[
+            "export",
+            "--out",
+            out.to_str().unwrap(),
+            "--all-generations",
+        ],
+    );
+    assert_eq!(v["skipped_superseded"], 0);
+    assert_eq!(
+        std::fs::read(out.join("projects/-home-u-app/agent-c8d9b115.gen0.jsonl")).unwrap(),
+        old
+    );
+    assert_eq!(
+        std::fs::read(out.join("projects/-home-u-app/agent-c8d9b115.jsonl")).unwrap(),
+        new
+    );
+    let gen0 = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["generation"] == 0 && r["current"] == false)
+        .unwrap();
+    assert_eq!(
+        gen0["file"],
+        "projects/-home-u-app/agent-c8d9b115.gen0.jsonl"
+    );
+}
+
+// ------------------------------------------------------------------ backup
+
+#[test]
+fn backup_is_the_database_even_while_others_read_and_write() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    common::copy_dir(&common::fixtures().join("data"), &env.claude);
+    env.ingest();
+
+    // a reader in the middle of a transaction, and a writer that has not committed
+    let reader = env.db();
+    reader.execute_batch("BEGIN").unwrap();
+    let seen = count(&reader, "SELECT count(*) FROM responses");
+    let writer = env.db();
+    writer
+        .execute_batch(
+            "BEGIN IMMEDIATE;
+             INSERT INTO budgets(period, amount_picousd, warn_at_percent, created_at) VALUES ('day', 1, 80, 0);",
+        )
+        .unwrap();
+
+    let file = env.dir.path().join("backup.db");
+    let v = run_json(&env, &["backup", file.to_str().unwrap()]);
+    assert_eq!(v["file"], file.to_str().unwrap());
+    assert_eq!(v["bytes"], std::fs::metadata(&file).unwrap().len());
+    assert_eq!(mode(&file), 0o600);
+    writer.execute_batch("ROLLBACK").unwrap();
+    reader.execute_batch("COMMIT").unwrap();
+
+    let copy = rusqlite::Connection::open(&file).unwrap();
+    let source = env.db();
+    assert_eq!(all_counts(&copy), all_counts(&source));
+    assert_eq!(count(&copy, "SELECT count(*) FROM responses"), seen);
+    assert_eq!(
+        count(&copy, "SELECT count(*) FROM budgets"),
+        0,
+        "uncommitted rows are not copied"
+    );
+    assert_eq!(dump(&copy), dump(&source));
+    assert_eq!(
+        count(&copy, "SELECT sum(cost_picousd) FROM responses"),
+        count(&source, "SELECT sum(cost_picousd) FROM responses")
+    );
+    assert_eq!(
+        count(&copy, "PRAGMA user_version"),
+        count(&source, "PRAGMA user_version")
+    );
+    assert_eq!(
+        copy.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0))
+            .unwrap(),
+        "ok"
+    );
+    drop(copy);
+
+    // other commands take it with --db
+    let f = file.to_str().unwrap();
+    let from_copy = run_json(
+        &env,
+        &[
+            "--db",
+            f,
+            "cost",
+            "--by-model",
+            "--no-ingest",
+            "--tz",
+            "UTC",
+        ],
+    );
+    let from_source = run_json(&env, &["cost", "--by-model", "--no-ingest", "--tz", "UTC"]);
+    assert_eq!(from_copy, from_source);
+    let status = run_json(&env, &["--db", f, "status"]);
+    assert_eq!(status["schema_version"], v["schema_version"]);
+
+    // an existing file is refused, unless --force
+    let err = fails(&env, &["backup", f], 1);
+    assert!(
+        err.contains("already exists") && err.contains("--force"),
+        "{err}"
+    );
+    run_json(&env, &["backup", f, "--force"]);
+    assert_eq!(mode(&file), 0o600);
+    let err = fails(
+        &env,
+        &["backup", env.db_path().to_str().unwrap(), "--force"],
+        1,
+    );
+    assert!(err.contains("the database itself"), "{err}");
+    let err = fails(&env, &["backup", "/nonexistent-dir/x.db"], 1);
+    assert!(err.contains("does not exist"), "{err}");
+}
+
+// ------------------------------------------------------------------ forget
+
+#[test]
+fn forget_removes_every_byte_of_a_session_for_good() {
+    let env = Env::with_fixture("data");
+    env.ingest();
+    assert!(
+        !db_files_hold(&env, SECRET).is_empty(),
+        "the fixture's secret should be in the database before"
+    );
+    assert!(raw_chunks_hold(&env, SECRET));
+
+    let v = run_json(&env, &["forget", "--session", "sess-vault", "--yes"]);
+    assert_eq!(v["dry_run"], false);
+    assert_eq!(v["forgotten"], true);
+    assert_eq!(v["sessions"], 1);
+    assert_eq!(v["subagents"], 1);
+    assert_eq!(v["files"], 2);
+    assert_eq!(v["lines"], 6);
+    assert_eq!(v["responses"], 3);
+    assert_eq!(v["cost_usd"], "0.00245");
+    assert_eq!(v["rows"][0]["session_id"], VAULT);
+    assert_eq!(v["rows"][0]["project"], "/home/u/vault");
+    assert_eq!(v["wal_truncated"], true);
+    assert_eq!(v["projects_deleted"], 1);
+
+    let gone = |when: &str| {
+        assert_eq!(db_files_hold(&env, SECRET), Vec::<String>::new(), "{when}");
+        assert!(!raw_chunks_hold(&env, SECRET), "{when}");
+        let db = env.db();
+        assert_eq!(
+            count(
+                &db,
+                "SELECT count(*) FROM sessions WHERE session_id = 'sess-vault-0005'"
+            ),
+            0,
+            "{when}"
+        );
+        assert_eq!(count(&db, "SELECT count(*) FROM responses"), 1, "{when}");
+        assert_eq!(
+            count(
+                &db,
+                "SELECT count(*) FROM projects WHERE path = '/home/u/vault'"
+            ),
+            0,
+            "{when}"
+        );
+        assert_eq!(count(&db, "SELECT count(*) FROM lines"), 2, "{when}");
+        assert_eq!(
+            count(&db, "SELECT count(*) FROM forgotten_files"),
+            2,
+            "{when}"
+        );
+        assert_eq!(count(&db, "SELECT count(*) FROM source_files"), 3, "{when}");
+    };
+    gone("after forget");
+    let cost = run_json(&env, &["cost", "--no-ingest", "--tz", "UTC"]);
+    assert_eq!(cost["total"]["cost_usd"], "0.0105");
+
+    // the transcripts are still on disk: ingest does not read them again
+    let s = env.ingest();
+    assert_eq!(s["lines_read"], 0, "{s}");
+    gone("after ingest");
+    let s = run_json(&env, &["ingest", "--full"]);
+    assert_eq!(s["rebuilt_lines"], 2, "{s}");
+    gone("after ingest --full");
+
+    // a copy of the forgotten file elsewhere is recognised too
+    let copy = env.projects().join("-home-u-copy");
+    std::fs::create_dir_all(&copy).unwrap();
+    std::fs::copy(
+        env.projects().join("-home-u-vault/sess-vault-0005.jsonl"),
+        copy.join("sess-vault-0005.jsonl"),
+    )
+    .unwrap();
+    let s = env.ingest();
+    assert_eq!(s["lines_read"], 0, "{s}");
+    assert_eq!(db_files_hold(&env, SECRET), Vec::<String>::new());
+
+    // lines appended later are new activity: read
+    let line = br#"{"parentUuid": "v-a2", "isSidechain": false, "cwd": "/home/u/vault", "sessionId": "sess-vault-0005", "uuid": "v-u3", "timestamp": "2026-04-01T08:00:00.000Z", "type": "user", "message": {"role": "user", "content": "Rotate the key"}}"#;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(env.projects().join("-home-u-vault/sess-vault-0005.jsonl"))
+        .unwrap();
+    f.write_all(line).unwrap();
+    f.write_all(b"\n").unwrap();
+    drop(f);
+    let s = env.ingest();
+    assert_eq!(s["lines_read"], 1, "{s}");
+    let db = env.db();
+    assert_eq!(
+        count(
+            &db,
+            "SELECT lines FROM sessions WHERE session_id = 'sess-vault-0005'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT line_no FROM lines WHERE file_id = (SELECT id FROM source_files WHERE path LIKE '%-home-u-vault/sess-vault-0005.jsonl')"
+        ),
+        5,
+        "line numbers continue after the forgotten ones"
+    );
+    drop(db);
+    run_json(&env, &["ingest", "--full"]);
+    assert_eq!(
+        count(
+            &env.db(),
+            "SELECT count(*) FROM messages WHERE session_id = 'sess-vault-0005'"
+        ),
+        1
+    );
+    assert!(!raw_chunks_hold(&env, SECRET));
+    // export writes what is left of it: the new line alone
+    let out = env.dir.path().join("out");
+    let v = run_json(
+        &env,
+        &["export", "--out", out.to_str().unwrap(), "--session", VAULT],
+    );
+    assert_eq!(v["files"], 1);
+    assert!(v["rows"][0]["start_offset"].as_u64().unwrap() > 0);
+    let mut want = line.to_vec();
+    want.push(b'\n');
+    assert_eq!(
+        std::fs::read(out.join("projects/-home-u-vault/sess-vault-0005.jsonl")).unwrap(),
+        want
+    );
+}
+
+#[test]
+fn forget_reads_new_lines_first_so_they_are_forgotten_too() {
+    let env = Env::with_fixture("data");
+    env.ingest();
+    // written before the forget, never ingested
+    let line = br#"{"parentUuid": "v-a2", "isSidechain": false, "cwd": "/home/u/vault", "sessionId": "sess-vault-0005", "uuid": "v-u9", "timestamp": "2026-02-01T09:30:00.000Z", "type": "user", "message": {"role": "user", "content": "Also use sk-obs-TEST-late-4e1d"}}"#;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(env.projects().join("-home-u-vault/sess-vault-0005.jsonl"))
+        .unwrap();
+    f.write_all(line).unwrap();
+    f.write_all(b"\n").unwrap();
+    drop(f);
+    let v = run_json(&env, &["forget", "--session", VAULT, "--yes"]);
+    assert_eq!(v["lines"], 7);
+    let s = env.ingest();
+    assert_eq!(s["lines_read"], 0, "{s}");
+    assert_eq!(
+        db_files_hold(&env, b"sk-obs-TEST-late-4e1d"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        count(
+            &env.db(),
+            "SELECT count(*) FROM sessions WHERE session_id = 'sess-vault-0005'"
+        ),
+        0
+    );
+}
+
+#[test]
+fn forget_refuses_without_yes_and_no_terminal_and_dry_run_deletes_nothing() {
+    let env = Env::with_fixture("data");
+    env.ingest();
+    let before = dump(&env.db());
+    let counts = all_counts(&env.db());
+
+    let err = fails(&env, &["forget", "--session", VAULT], 2);
+    assert!(err.contains("--yes"), "{err}");
+    assert!(err.contains("nothing was deleted"), "{err}");
+    assert!(err.contains(VAULT), "shows what would go: {err}");
+    assert_eq!(dump(&env.db()), before);
+
+    let v = run_json(&env, &["forget", "--project", "vault", "--dry-run"]);
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(v["forgotten"], false);
+    assert_eq!(v["sessions"], 1);
+    assert_eq!(v["files"], 2);
+    assert_eq!(v["responses"], 3);
+    assert_eq!(v["cost_usd"], "0.00245");
+    assert_eq!(v["forgotten_files"].as_array().unwrap().len(), 2);
+    let main = v["forgotten_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["path"]
+                .as_str()
+                .unwrap()
+                .ends_with("/sess-vault-0005.jsonl")
+        })
+        .unwrap();
+    assert_eq!(main["lines"], 4);
+    let out = env
+        .cmd()
+        .args(["forget", "--project", "vault", "--dry-run"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains(VAULT) && text.contains("Nothing was deleted"),
+        "{text}"
+    );
+    assert_eq!(dump(&env.db()), before);
+    assert_eq!(all_counts(&env.db()), counts);
+    assert!(!db_files_hold(&env, SECRET).is_empty());
+
+    // nothing matches: nothing to do, exit 0
+    let v = run_json(&env, &["forget", "--project", "no-such-project", "--yes"]);
+    assert_eq!(v["sessions"], 0);
+    assert_eq!(all_counts(&env.db()), counts);
+}
+
+#[test]
+fn forget_before_a_day_takes_whole_sessions_by_their_last_activity() {
+    let env = Env::with_fixture("data");
+    env.ingest();
+    // the vault session's last line is at 2026-02-01 09:01:04 UTC
+    let v = run_json(
+        &env,
+        &[
+            "forget",
+            "--before",
+            "2026-02-01",
+            "--tz",
+            "UTC",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(v["sessions"], 0);
+    // in UTC-10, 2026-02-01 starts at 10:00 UTC: after the vault's last activity
+    let v = run_json(
+        &env,
+        &[
+            "forget",
+            "--before",
+            "2026-02-01",
+            "--tz=-10:00",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(v["sessions"], 1);
+    assert_eq!(v["rows"][0]["session_id"], VAULT);
+    let v = run_json(
+        &env,
+        &["forget", "--before", "20260316", "--tz", "UTC", "--dry-run"],
+    );
+    assert_eq!(v["sessions"], 2);
+    // criteria combine
+    let v = run_json(
+        &env,
+        &[
+            "forget",
+            "--before",
+            "2026-03-16",
+            "--project",
+            "keep",
+            "--tz",
+            "UTC",
+            "--yes",
+        ],
+    );
+    assert_eq!(v["sessions"], 1);
+    assert_eq!(v["rows"][0]["session_id"], "sess-keep-0006");
+    let db = env.db();
+    assert_eq!(
+        count(&db, "SELECT count(DISTINCT session_id) FROM sessions"),
+        1
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM projects"), 1);
+    let err = fails(&env, &["forget", "--before", "someday", "--yes"], 1);
+    assert!(err.contains("cannot read"), "{err}");
+}
+
+#[test]
+fn forget_keeps_budgets_and_other_sessions_and_a_rebuild_changes_nothing() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    common::copy_dir(&common::fixtures().join("data"), &env.claude);
+    env.ingest();
+    env.cmd()
+        .args(["budget", "set", "--daily", "5"])
+        .assert()
+        .success();
+    let v = run_json(&env, &["forget", "--session", "sess-main-0001", "--yes"]);
+    // the main file, its subagent, and the legacy agent file whose lines are its own
+    let mut paths: Vec<String> = v["forgotten_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let p = f["path"].as_str().unwrap();
+            p[p.find("/projects/").unwrap() + 10..].to_owned()
+        })
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        vec![
+            "-home-u-app/agent-c8d9b115.jsonl",
+            "-home-u-app/sess-main-0001.jsonl",
+            "-home-u-app/sess-main-0001/subagents/agent-a1b2c3d.jsonl",
+        ]
+    );
+    let db = env.db();
+    assert_eq!(count(&db, "SELECT count(*) FROM budgets"), 1);
+    // the other sessions are whole
+    for s in ["sess-resume-0002", "sess-vault-0005", "sess-keep-0006"] {
+        assert!(
+            count(
+                &db,
+                &format!("SELECT count(*) FROM sessions WHERE session_id = '{s}'")
+            ) > 0,
+            "{s}"
+        );
+    }
+    // nothing of the forgotten files is left: not the subagent's prompt...
+    assert!(!file_holds(&env.db_path(), b"Find callers"));
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM responses WHERE message_id IN ('msg_A', 'msg_C', 'msg_E', 'msg_F', 'msg_G')"
+        ),
+        0
+    );
+    // ...and what the resumed session's own file holds is its own: msg_B, copied
+    // into it, now counts there
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM responses WHERE message_id = 'msg_B' AND session_id = 'sess-resume-0002'"
+        ),
+        1
+    );
+    // the resumed session's file holds a copy of the forgotten session's first
+    // line (with its session id): it stays with that file, and forget says so
+    let shared = v["shared_files"].as_array().unwrap();
+    assert_eq!(shared.len(), 1, "{v}");
+    assert!(
+        shared[0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("sess-resume-0002.jsonl")
+    );
+    assert_eq!(
+        shared[0]["session_ids"],
+        serde_json::json!(["sess-main-0001"])
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT sum(lines) FROM sessions WHERE session_id = 'sess-main-0001'"
+        ),
+        1
+    );
+    // the tables are what the raw lines left give: a rebuild changes nothing
+    let before = dump(&db);
+    drop(db);
+    run_json(&env, &["ingest", "--full"]);
+    assert_eq!(dump(&env.db()), before);
+    // and the still-present files are not read again
+    let s = env.ingest();
+    assert_eq!(s["lines_read"], 0, "{s}");
+}
+
+#[test]
+fn data_commands_explain_themselves() {
+    let env = Env::new();
+    for cmd in ["export", "backup", "forget"] {
+        let out = env.cmd().args([cmd, "--help"]).assert().success();
+        let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+        assert!(text.contains("Examples:"), "{cmd}: {text}");
+        assert!(
+            text.contains(&format!("observatory {cmd}")),
+            "{cmd}: {text}"
+        );
+    }
+    let out = env.cmd().args(["forget", "--help"]).assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains("--yes") && text.contains("appended"),
+        "{text}"
+    );
+    // without a database there is nothing to forget, export or back up
+    for args in [
+        vec!["forget", "--session", "x", "--yes"],
+        vec!["backup", "/tmp/never-written.db"],
+    ] {
+        let err = fails(&env, &args, 1);
+        assert!(err.contains("no database here yet"), "{args:?}: {err}");
+    }
+    assert!(!env.db_path().exists(), "no database was created");
+}
