@@ -35,6 +35,11 @@ pub fn discover(roots: &[Root]) -> (Vec<Found>, Vec<String>) {
         let walker = WalkDir::new(projects)
             .follow_links(true)
             .sort_by_file_name();
+        // Canonical paths without a readlink per path component per file:
+        // the projects folder is resolved once, and only what lies under a
+        // symlink is resolved on its own.
+        let canonical_projects = std::fs::canonicalize(projects).ok();
+        let mut linked_dirs: Vec<PathBuf> = Vec::new();
         for entry in walker {
             let entry = match entry {
                 Ok(e) => e,
@@ -51,12 +56,22 @@ pub fn discover(roots: &[Root]) -> (Vec<Found>, Vec<String>) {
                     continue;
                 }
             };
+            if entry.file_type().is_dir() && entry.path_is_symlink() {
+                linked_dirs.push(entry.path().to_owned());
+            }
             if !entry.file_type().is_file()
                 || !entry.file_name().to_string_lossy().ends_with(".jsonl")
             {
                 continue;
             }
-            let path = match std::fs::canonicalize(entry.path()) {
+            let rel = entry.path().strip_prefix(projects).ok();
+            let plain = !entry.path_is_symlink()
+                && !linked_dirs.iter().any(|d| entry.path().starts_with(d));
+            let resolved = match (&canonical_projects, rel) {
+                (Some(c), Some(rel)) if plain => Ok(c.join(rel)),
+                _ => std::fs::canonicalize(entry.path()),
+            };
+            let path = match resolved {
                 Ok(p) => p,
                 Err(e) => {
                     warnings.push(format!("{}: {e}; skipped", entry.path().display()));
@@ -158,5 +173,28 @@ mod tests {
             "{warnings:?}"
         );
         assert_eq!(found[0].project_dir.as_deref(), Some("proj"));
+    }
+
+    #[test]
+    fn paths_are_canonical_through_linked_folders() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("projects");
+        let outside = d.path().join("elsewhere/real");
+        std::fs::create_dir_all(p.join("plain")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(p.join("plain/a.jsonl"), "{}\n").unwrap();
+        std::fs::write(outside.join("b.jsonl"), "{}\n").unwrap();
+        std::os::unix::fs::symlink(&outside, p.join("linked")).unwrap();
+        // the root itself reached through a symlink
+        std::os::unix::fs::symlink(d.path(), d.path().join("alias-root")).unwrap();
+        let (found, _) = discover(&[Root::new(d.path().join("alias-root"))]);
+        let paths: Vec<_> = found.iter().map(|f| f.path.clone()).collect();
+        let mut expected = vec![
+            std::fs::canonicalize(outside.join("b.jsonl")).unwrap(),
+            std::fs::canonicalize(p.join("plain/a.jsonl")).unwrap(),
+        ];
+        expected.sort();
+        assert_eq!(paths, expected);
+        assert_eq!(found[0].project_dir.as_deref(), Some("linked"));
     }
 }
