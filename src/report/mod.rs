@@ -295,6 +295,34 @@ pub fn split_sum(dollars: Option<i64>, rest: Option<i64>) -> i128 {
     i128::from(dollars.unwrap_or(0)) * 1_000_000_000_000 + i128::from(rest.unwrap_or(0))
 }
 
+/// Strings seen many times (tool names, servers, session ids) get a number;
+/// the scan allocates once per distinct string, not once per call.
+#[derive(Default)]
+pub struct Interner {
+    ids: std::collections::HashMap<String, u32>,
+    pub names: Vec<String>,
+}
+
+impl Interner {
+    pub fn id(&mut self, s: &str) -> u32 {
+        if let Some(id) = self.ids.get(s) {
+            return *id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(s.to_owned());
+        self.ids.insert(s.to_owned(), id);
+        id
+    }
+}
+
+/// A text column without copying it (None: NULL, not text, not UTF-8).
+pub fn text_ref<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
+    match r.get_ref(i)? {
+        rusqlite::types::ValueRef::Text(t) => Ok(std::str::from_utf8(t).ok()),
+        _ => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,11 +7,11 @@
 //! Subagent rows are that subagent alone. A session shows when its span
 //! (first to last line, subagents included) touches `--since/--until`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use rusqlite::Connection;
 
-use super::{TimeRange, project_matches};
+use super::{Interner, TimeRange, project_matches, text_ref};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortKey {
@@ -197,17 +197,21 @@ pub fn load_threads(
             r.get::<_, i64>(2)?.max(0) as u64;
     }
 
-    // Costs are summed exactly: SQLite sums integers exactly (or fails on
-    // overflow, never rounds), here split into whole dollars and the
-    // picodollar rest so that no realistic sum can overflow, and joined in
-    // i128.
+    // Responses and tool calls are summed here, not with SQL GROUP BY: the
+    // sort over every row costs more than one scan into a hash map with
+    // interned ids (a string is copied once per distinct value).
+    let mut strings = Interner::default();
+    #[derive(Default)]
+    struct Acc {
+        f: Figures,
+        models: HashSet<u32>,
+    }
+    let mut accs: HashMap<(u32, u32), Acc> = HashMap::new();
     let sql = format!(
-        "SELECT r.session_id, coalesce(r.agent_id, ''), r.model, count(*), sum(r.input_tokens),
-                sum(r.output_tokens), sum(r.cache_creation_5m_tokens + r.cache_creation_1h_tokens),
-                sum(r.cache_read_tokens), count(r.cost_picousd),
-                sum(r.cost_picousd / 1000000000000), sum(r.cost_picousd % 1000000000000)
-         FROM responses r{} WHERE r.session_id IS NOT NULL{}
-         GROUP BY r.session_id, r.agent_id, r.model",
+        "SELECT r.session_id, r.agent_id, r.model, r.input_tokens, r.output_tokens,
+                r.cache_creation_5m_tokens + r.cache_creation_1h_tokens, r.cache_read_tokens,
+                r.cost_picousd
+         FROM responses r{} WHERE r.session_id IS NOT NULL{}",
         // every session: one scan beats 170k lookups through the index
         if session.is_none() {
             " NOT INDEXED"
@@ -222,31 +226,61 @@ pub fn load_threads(
         let n = |i: usize| -> rusqlite::Result<u64> {
             Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0).max(0) as u64)
         };
-        let model: String = r.get(2)?;
-        let (responses, priced) = (n(3)?, n(8)?);
-        let cost = super::split_sum(r.get(9)?, r.get(10)?);
-        let f = &mut thread(&mut threads, r.get(0)?, r.get(1)?).figures;
-        f.responses += responses;
-        f.input_tokens = f.input_tokens.saturating_add(n(4)?);
-        f.output_tokens = f.output_tokens.saturating_add(n(5)?);
-        f.cache_creation_tokens = f.cache_creation_tokens.saturating_add(n(6)?);
-        f.cache_read_tokens = f.cache_read_tokens.saturating_add(n(7)?);
-        f.unpriced_responses += responses - priced.min(responses);
-        f.cost_picousd += cost;
-        f.models.insert(model);
+        let key = (
+            strings.id(text_ref(r, 0)?.unwrap_or_default()),
+            strings.id(text_ref(r, 1)?.unwrap_or_default()),
+        );
+        let model = strings.id(text_ref(r, 2)?.unwrap_or_default());
+        let a = accs.entry(key).or_default();
+        a.models.insert(model);
+        let f = &mut a.f;
+        f.responses += 1;
+        f.input_tokens = f.input_tokens.saturating_add(n(3)?);
+        f.output_tokens = f.output_tokens.saturating_add(n(4)?);
+        f.cache_creation_tokens = f.cache_creation_tokens.saturating_add(n(5)?);
+        f.cache_read_tokens = f.cache_read_tokens.saturating_add(n(6)?);
+        match r.get::<_, Option<i64>>(7)? {
+            Some(c) => f.cost_picousd += i128::from(c),
+            None => f.unpriced_responses += 1,
+        }
     }
-
     let sql = format!(
-        "SELECT t.session_id, coalesce(t.agent_id, ''), count(*), coalesce(sum(t.is_error = 1), 0)
-         FROM tool_calls t WHERE t.session_id IS NOT NULL{} GROUP BY t.session_id, t.agent_id",
+        "SELECT t.session_id, t.agent_id, t.is_error = 1
+         FROM tool_calls t WHERE t.session_id IS NOT NULL{}",
         only("t.session_id")
     );
     let mut st = conn.prepare(&sql)?;
     let mut rows = st.query(params.clone())?;
     while let Some(r) = rows.next()? {
-        let f = &mut thread(&mut threads, r.get(0)?, r.get(1)?).figures;
-        f.tool_calls += r.get::<_, i64>(2)?.max(0) as u64;
-        f.tool_errors += r.get::<_, i64>(3)?.max(0) as u64;
+        let key = (
+            strings.id(text_ref(r, 0)?.unwrap_or_default()),
+            strings.id(text_ref(r, 1)?.unwrap_or_default()),
+        );
+        let f = &mut accs.entry(key).or_default().f;
+        f.tool_calls += 1;
+        f.tool_errors += u64::from(r.get::<_, Option<bool>>(2)?.unwrap_or(false));
+    }
+    for ((sid, aid), a) in accs {
+        let t = thread(
+            &mut threads,
+            strings.names[sid as usize].clone(),
+            strings.names[aid as usize].clone(),
+        );
+        let f = &mut t.figures;
+        f.responses += a.f.responses;
+        f.input_tokens = f.input_tokens.saturating_add(a.f.input_tokens);
+        f.output_tokens = f.output_tokens.saturating_add(a.f.output_tokens);
+        f.cache_creation_tokens = f
+            .cache_creation_tokens
+            .saturating_add(a.f.cache_creation_tokens);
+        f.cache_read_tokens = f.cache_read_tokens.saturating_add(a.f.cache_read_tokens);
+        f.cost_picousd += a.f.cost_picousd;
+        f.unpriced_responses += a.f.unpriced_responses;
+        f.tool_calls += a.f.tool_calls;
+        f.tool_errors += a.f.tool_errors;
+        for m in a.models {
+            f.models.insert(strings.names[m as usize].clone());
+        }
     }
 
     let sql = format!(

@@ -5,11 +5,11 @@
 //! Durations are `finished_at - started_at` of calls that have both;
 //! p50/p95 are nearest-rank percentiles computed here, not in SQL.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rusqlite::Connection;
 
-use super::{TimeRange, percentile, project_matches};
+use super::{Interner, TimeRange, percentile, project_matches, text_ref};
 
 #[derive(Debug, Clone, Default)]
 pub struct ToolsQuery {
@@ -62,7 +62,8 @@ struct Acc {
     errors: u64,
     no_result: u64,
     durations: Vec<i64>,
-    sessions: BTreeSet<String>,
+    /// Interned session ids.
+    sessions: HashSet<u32>,
 }
 
 impl Acc {
@@ -76,8 +77,8 @@ impl Acc {
         if let Some(d) = c.duration_ms {
             self.durations.push(d);
         }
-        if let Some(s) = &c.session_id {
-            self.sessions.insert(s.clone());
+        if let Some(s) = c.session {
+            self.sessions.insert(s);
         }
     }
 
@@ -98,64 +99,76 @@ impl Acc {
 }
 
 struct Call {
-    name: Option<String>,
-    mcp_server: Option<String>,
-    session_id: Option<String>,
-    project: Option<String>,
-    started_at: Option<i64>,
+    /// Interned session id.
+    session: Option<u32>,
     is_error: Option<bool>,
     duration_ms: Option<i64>,
 }
 
 pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
+    let paths: HashMap<i64, String> = conn
+        .prepare("SELECT id, path FROM projects")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
     let mut st = conn.prepare(
-        "SELECT t.name, t.mcp_server, t.session_id, p.path, t.started_at, t.result_line_id IS NOT NULL,
-                t.is_error, t.duration_ms
+        "SELECT t.name, t.mcp_server, t.session_id, s.project_id, t.started_at,
+                t.result_line_id IS NOT NULL, t.is_error, t.duration_ms
          FROM tool_calls t
-         LEFT JOIN sessions s ON s.session_id = t.session_id AND s.agent_id = coalesce(t.agent_id, '')
-         LEFT JOIN projects p ON p.id = s.project_id",
+         LEFT JOIN sessions s ON s.session_id = t.session_id AND s.agent_id = coalesce(t.agent_id, '')",
     )?;
-    let calls = st.query_map([], |r| {
-        let has_result: bool = r.get(5)?;
-        let is_error: Option<i64> = r.get(6)?;
-        Ok(Call {
-            name: r.get(0)?,
-            mcp_server: r.get(1)?,
-            session_id: r.get(2)?,
-            project: r.get(3)?,
-            started_at: r.get(4)?,
-            is_error: has_result.then_some(is_error.unwrap_or(0) != 0),
-            duration_ms: r.get::<_, Option<i64>>(7)?.filter(|d| *d >= 0),
-        })
-    })?;
-    type Key = (Option<String>, String);
-    let mut tools: BTreeMap<Key, Acc> = BTreeMap::new();
-    let mut servers: BTreeMap<Key, Acc> = BTreeMap::new();
+    let mut strings = Interner::default();
+    // (project id, tool or server id) -> figures
+    type Key = (Option<i64>, u32);
+    let mut tools: HashMap<Key, Acc> = HashMap::new();
+    let mut servers: HashMap<Key, Acc> = HashMap::new();
     let mut total = Acc::default();
-    for c in calls {
-        let c = c?;
-        if !q.range.contains(c.started_at)
-            || !project_matches(c.project.as_deref(), q.project.as_deref())
-        {
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        let text = |i: usize| text_ref(r, i);
+        let started_at: Option<i64> = r.get(4)?;
+        let project_id: Option<i64> = r.get(3)?;
+        let project = project_id.and_then(|id| paths.get(&id)).map(String::as_str);
+        if !q.range.contains(started_at) || !project_matches(project, q.project.as_deref()) {
             continue;
         }
-        let project = if q.by_project {
-            c.project.clone()
-        } else {
-            None
+        let has_result: bool = r.get(5)?;
+        let is_error: Option<i64> = r.get(6)?;
+        let c = Call {
+            session: text(2)?.map(|s| strings.id(s)),
+            is_error: has_result.then_some(is_error.unwrap_or(0) != 0),
+            duration_ms: r.get::<_, Option<i64>>(7)?.filter(|d| *d >= 0),
         };
-        let name = c.name.clone().unwrap_or_else(|| "?".into());
-        let acc = tools.entry((project.clone(), name)).or_default();
-        acc.mcp_server = c.mcp_server.clone();
+        let project = if q.by_project { project_id } else { None };
+        let name = strings.id(text(0)?.unwrap_or("?"));
+        let server = text(1)?.map(|s| strings.id(s));
+        let acc = tools.entry((project, name)).or_default();
+        if acc.mcp_server.is_none()
+            && let Some(s) = server
+        {
+            acc.mcp_server = Some(strings.names[s as usize].clone());
+        }
         acc.add(&c);
-        if let Some(server) = &c.mcp_server {
-            let acc = servers.entry((project, server.clone())).or_default();
-            acc.mcp_server = Some(server.clone());
+        if let Some(server) = server {
+            let acc = servers.entry((project, server)).or_default();
+            if acc.mcp_server.is_none() {
+                acc.mcp_server = Some(strings.names[server as usize].clone());
+            }
             acc.add(&c);
         }
         total.add(&c);
     }
-    let finish = |m: BTreeMap<Key, Acc>| {
+    let name = |(project, id): Key| {
+        (
+            project.and_then(|p| paths.get(&p).cloned()),
+            strings.names[id as usize].clone(),
+        )
+    };
+    let tools: BTreeMap<(Option<String>, String), Acc> =
+        tools.into_iter().map(|(k, a)| (name(k), a)).collect();
+    let servers: BTreeMap<(Option<String>, String), Acc> =
+        servers.into_iter().map(|(k, a)| (name(k), a)).collect();
+    type Key2 = (Option<String>, String);
+    let finish = |m: BTreeMap<Key2, Acc>| {
         let mut rows: Vec<ToolRow> = m
             .into_iter()
             .map(|((project, tool), acc)| acc.row(project, tool))
