@@ -38,6 +38,21 @@ pub fn refresh(conn: &Connection) -> rusqlite::Result<i64> {
     if pending == 0 {
         return Ok(0);
     }
+    let full = pending > FULL_ABOVE;
+    if full {
+        // The full re-sum sorts every response: let the sorter spill to a
+        // temp file past the page-cache budget instead of growing in memory
+        // (36 MB on a 1 GiB corpus, the peak of a cold ingest).
+        conn.execute_batch("PRAGMA temp_store = FILE")?;
+    }
+    let result = refresh_in_tx(conn, pending, full);
+    if full {
+        conn.execute_batch("PRAGMA temp_store = MEMORY")?;
+    }
+    result
+}
+
+fn refresh_in_tx(conn: &Connection, pending: i64, full: bool) -> rusqlite::Result<i64> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let run = || -> rusqlite::Result<()> {
         let insert = format!(
@@ -46,7 +61,7 @@ pub fn refresh(conn: &Connection) -> rusqlite::Result<i64> {
                cache_read_tokens, web_search_requests, cost_dollars, cost_rest_picousd)
              SELECT {KEYS}, {SUMS} FROM responses"
         );
-        if pending > FULL_ABOVE {
+        if full {
             conn.execute("DELETE FROM cost_rollup", [])?;
             conn.execute(&format!("{insert} GROUP BY {KEYS}"), [])?;
         } else {
