@@ -34,9 +34,16 @@
 //! "Now" is not normalised: the samples are dated 2026-03 (before "today"),
 //! so "today" costs $0.00 and no 5-hour block is active. A command that
 //! needs `jq` or `timeout` when it is not installed is skipped (said on
-//! stderr; nothing is installed). A command gets 60 s; `watch` therefore
-//! runs under `timeout` in the README. ```` ```text ```` blocks (watch's
-//! view, the gen-corpus cost sample, the status line) are not run.
+//! stderr; nothing is installed). A command gets 60 s, then fails.
+//!
+//! `watch` never ends by itself: the README runs it as `timeout
+//! --preserve-status 2 observatory watch --json --replay` on a fresh
+//! database, so it prints a known, finite list of events and exits 0 on
+//! SIGTERM. It is the one step that depends on time: a machine stalled for
+//! 2 s before the catch-up ingest (about 10 ms) ends would fail it.
+//!
+//! ```` ```text ```` blocks (the gen-corpus `cost` sample under "A first
+//! look", a status line) are not run, nor are `json` and `toml` blocks.
 //!
 //! **`sh_block_commands_parse`**: the `observatory ...` commands of the
 //! ```` ```sh ```` blocks (install, setup, completions...) are not run, since
@@ -50,7 +57,8 @@
 //! starts with `observatory ` (the tables' synopses, such as
 //! ``observatory budget set --daily\|--weekly\|--monthly USD [--project P]``)
 //! names a subcommand that exists, and each `--flag` / `-q` in it is listed
-//! in that subcommand's `--help`.
+//! in that subcommand's `--help`. Flags named in prose outside such a span
+//! are not checked.
 
 #![cfg(unix)]
 
@@ -105,20 +113,23 @@ fn blocks(lang: &str) -> Vec<(usize, Vec<&'static str>)> {
     out
 }
 
-/// Logical lines of a block: a line ending in `\` continues on the next.
-/// (first README line, text with the newlines kept).
-fn logical_lines(first: usize, lines: &[&str]) -> Vec<(usize, String)> {
+/// Logical lines of a block: a command line ending in `\` continues on
+/// the next (first README line, text with the newlines kept). In a console
+/// block only `$ ` lines are commands; output lines never continue.
+fn logical_lines(first: usize, lines: &[&str], console: bool) -> Vec<(usize, String)> {
     let mut out: Vec<(usize, String)> = Vec::new();
     let mut open = false;
     for (i, l) in lines.iter().enumerate() {
-        if open {
+        let command = if open {
             let last = out.last_mut().unwrap();
             last.1.push('\n');
             last.1.push_str(l);
+            true
         } else {
             out.push((first + i, (*l).to_owned()));
-        }
-        open = l.ends_with('\\');
+            !console || l.starts_with("$ ")
+        };
+        open = command && l.ends_with('\\');
     }
     out
 }
@@ -127,7 +138,7 @@ fn console_commands() -> Vec<Shown> {
     let mut shown: Vec<Shown> = Vec::new();
     for (first, lines) in blocks("console") {
         let mut in_block: Vec<Shown> = Vec::new();
-        for (line, text) in logical_lines(first, &lines) {
+        for (line, text) in logical_lines(first, &lines, true) {
             if let Some(command) = text.strip_prefix("$ ") {
                 in_block.push(Shown {
                     line,
@@ -238,8 +249,8 @@ fn mask_sizes(line: &str) -> String {
     )
 }
 
-/// Replace what lies between `open` and `close` by `with` where `keep_if`
-/// accepts it.
+/// Replace what lies between `open` and `close` by `with` where `accept`
+/// takes it.
 fn mask_between(
     line: &str,
     open: &str,
@@ -653,7 +664,7 @@ fn sh_block_commands_parse() {
     let mut checked = 0;
     let mut failures = Vec::new();
     for (first, lines) in blocks("sh") {
-        for (line, text) in logical_lines(first, &lines) {
+        for (line, text) in logical_lines(first, &lines, false) {
             for args in observatory_args(&text) {
                 checked += 1;
                 let out = help_env_cmd(&env, &args);
@@ -868,6 +879,19 @@ fn shell_words_and_observatory_runs() {
     assert_eq!(
         runs("X=1 observatory statusline --format '{model} {{x}}'"),
         [["statusline", "--format", "{model} {{x}}"]]
+    );
+    let block = ["$ a \\", "  b", "out \\", "more"];
+    assert_eq!(
+        logical_lines(10, &block, true),
+        [
+            (10, "$ a \\\n  b".into()),
+            (12, "out \\".into()),
+            (13, "more".into())
+        ]
+    );
+    assert_eq!(
+        logical_lines(10, &block[2..], false),
+        [(10, "out \\\nmore".into())]
     );
     assert!(on_path("sh", &std::env::var("PATH").unwrap()));
     assert!(!on_path("jq", "/nonexistent"));
