@@ -165,7 +165,8 @@ limit, 1 error, 2 usage error.")]
   observatory watch --project myapp --replay --json > events.ndjson
 
 Events (one JSON object per line, flushed per line): ready, session_start, message, response,
-response_update, tool_call, tool_result, hook, progress, queue_operation, compaction, malformed_line.
+response_update, tool_call, tool_result, hook, progress, queue_operation, compaction, malformed_line,
+budget (a budget reaching its warn level or going over its limit).
 Every event has event, session_id, agent_id, project and timestamp (null where a line has none).")]
     Watch(WatchArgs),
     /// Write the stored transcripts back as JSONL files, byte for byte as they were read

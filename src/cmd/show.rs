@@ -347,12 +347,12 @@ fn describe(e: &Event) -> (String, String, String, String, String) {
             (
                 "subagent".into(),
                 format!(
-                    "{} “{}”{link}: {} responses, {} tool calls ({} errors)",
+                    "{} “{}”{link}: {}, {} ({})",
                     thread.agent_id,
                     clip(label, 40),
-                    f.responses,
-                    tool_calls.len(),
-                    f.tool_errors
+                    count(f.responses, "response", "responses"),
+                    count(tool_calls.len() as u64, "tool call", "tool calls"),
+                    count(f.tool_errors, "error", "errors")
                 ),
                 duration(thread.duration_ms()),
                 tokens(f.total_tokens()),
@@ -514,19 +514,25 @@ fn human(r: &ShowReport, zone: &Zone) -> Result<()> {
         })
         .collect();
     out!("{}\n\n", table::render(&columns, &rows, &[], None));
-    outln!(
-        "{} prompts, {} responses, {} tool calls ({} errors), {} subagents, {} compactions, {} hook runs ({} failed), {} queue operations, {} API errors",
-        n(f.prompts),
-        n(f.responses),
-        n(f.tool_calls),
-        n(f.tool_errors),
-        n(t.subagents),
-        n(f.compactions),
-        n(t.hook_runs),
-        n(t.hook_failures),
-        n(t.queue_operations),
-        n(t.api_errors)
-    );
+    let counts = [
+        count(f.prompts, "prompt", "prompts"),
+        count(f.responses, "response", "responses"),
+        format!(
+            "{} ({})",
+            count(f.tool_calls, "tool call", "tool calls"),
+            count(f.tool_errors, "error", "errors")
+        ),
+        count(t.subagents, "subagent", "subagents"),
+        count(f.compactions, "compaction", "compactions"),
+        format!(
+            "{} ({} failed)",
+            count(t.hook_runs, "hook run", "hook runs"),
+            n(t.hook_failures)
+        ),
+        count(t.queue_operations, "queue operation", "queue operations"),
+        count(t.api_errors, "API error", "API errors"),
+    ];
+    outln!("{}", counts.join(", "));
     outln!(
         "{} tokens ({} in, {} out, {} cache write, {} cache read), cost {}{}",
         n(f.total_tokens()),
@@ -598,4 +604,13 @@ fn csv(r: &ShowReport) -> String {
         })
         .collect();
     table::csv(&header, &rows)
+}
+
+/// "1 prompt", "3 prompts" (digits grouped as elsewhere).
+fn count(k: u64, one: &str, many: &str) -> String {
+    format!(
+        "{} {}",
+        crate::output::thousands(k),
+        if k == 1 { one } else { many }
+    )
 }
