@@ -11,7 +11,7 @@ use std::sync::mpsc::SyncSender;
 use crate::transcript::{self, Parsed};
 
 /// Bytes of complete lines per batch.
-pub const BATCH_BYTES: usize = 4 << 20;
+pub const BATCH_BYTES: usize = 2 << 20;
 /// How many leading bytes the file fingerprint covers.
 pub const FINGERPRINT_BYTES: u64 = 4096;
 /// zstd level for the raw chunks.
