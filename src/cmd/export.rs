@@ -17,7 +17,6 @@ use crate::config::Settings;
 use crate::data::{self, StoredFile};
 use crate::outln;
 use crate::output::{self, human_bytes, thousands};
-use crate::report::show::{self, Resolved};
 use crate::store::{Store, StoreError};
 
 /// One file to write.
@@ -158,35 +157,13 @@ fn wanted_sessions(conn: &Connection, args: &ExportArgs) -> Result<BTreeSet<Stri
         wanted = Some(data::project_sessions(conn, p).context("finding the project's sessions")?);
     }
     if let Some(s) = &args.session {
-        let id = resolve_session(conn, s)?;
+        let id = super::resolve_session(conn, s)?;
         wanted = Some(match wanted {
             Some(w) => w.into_iter().filter(|x| *x == id).collect(),
             None => BTreeSet::from([id]),
         });
     }
     Ok(wanted.unwrap_or_default())
-}
-
-/// A session id, or the one session its prefix names (as `show` does).
-pub fn resolve_session(conn: &Connection, want: &str) -> Result<String> {
-    let want = want.trim();
-    if want.is_empty() {
-        bail!("give a session id or a prefix of one (see `observatory sessions`)");
-    }
-    match show::resolve(conn, want).context("looking up the session")? {
-        Resolved::One(id) => Ok(id),
-        Resolved::Unknown => {
-            bail!("no session id starts with {want:?} (see `observatory sessions`)")
-        }
-        Resolved::Ambiguous(ids) => {
-            let more = if ids.len() > 20 { "\n  ..." } else { "" };
-            let list: Vec<&str> = ids.iter().take(20).map(String::as_str).collect();
-            bail!(
-                "{want:?} names more than one session; give more of the id:\n  {}{more}",
-                list.join("\n  ")
-            )
-        }
-    }
 }
 
 /// Files with a line timestamped in [from, to).

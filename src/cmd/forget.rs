@@ -52,7 +52,7 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
         rebuild(&mut store, &prices, settings)?;
     }
     let session = match &args.session {
-        Some(s) => Some(super::export::resolve_session(&store.conn, s)?),
+        Some(s) => Some(super::resolve_session(&store.conn, s)?),
         None => None,
     };
     let criteria = Criteria {

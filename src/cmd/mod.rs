@@ -23,7 +23,7 @@ pub mod statusline;
 pub mod tools;
 pub mod watch;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use crate::cli::FilterArgs;
 use crate::config::Settings;
@@ -260,6 +260,29 @@ pub fn project_name(path: Option<&str>) -> String {
             .filter(|s| !s.is_empty())
             .unwrap_or(p)
             .to_owned(),
+    }
+}
+
+/// A session id, or the one session its prefix names (`show`, `export`,
+/// `forget`).
+pub fn resolve_session(conn: &rusqlite::Connection, want: &str) -> Result<String> {
+    let want = want.trim();
+    if want.is_empty() {
+        bail!("give a session id or a prefix of one (see `observatory sessions`)");
+    }
+    match report::show::resolve(conn, want).context("looking up the session")? {
+        report::show::Resolved::One(id) => Ok(id),
+        report::show::Resolved::Unknown => {
+            bail!("no session id starts with {want:?} (see `observatory sessions`)")
+        }
+        report::show::Resolved::Ambiguous(ids) => {
+            let more = if ids.len() > 20 { "\n  ..." } else { "" };
+            let list: Vec<&str> = ids.iter().take(20).map(String::as_str).collect();
+            bail!(
+                "{want:?} names more than one session; give more of the id:\n  {}{more}",
+                list.join("\n  ")
+            )
+        }
     }
 }
 

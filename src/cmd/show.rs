@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde_json::{Map, Value, json};
 
 use super::sessions::short_model;
@@ -9,7 +9,7 @@ use crate::cli::ShowArgs;
 use crate::config::Settings;
 use crate::output::{self, table};
 use crate::report::Zone;
-use crate::report::show::{self, Event, EventKind, Resolved, ShowReport, Turn};
+use crate::report::show::{self, Event, EventKind, ShowReport, Turn};
 use crate::{out, outln};
 
 pub fn run(args: &ShowArgs, settings: &Settings) -> Result<ExitCode> {
@@ -17,24 +17,7 @@ pub fn run(args: &ShowArgs, settings: &Settings) -> Result<ExitCode> {
     let zone = super::zone(args.tz.as_deref(), settings)?;
     let prices = super::price_table(settings)?;
     let store = super::fresh_store(settings, &prices, args.no_ingest)?;
-    let want = args.session.trim();
-    if want.is_empty() {
-        bail!("give a session id or a prefix of one (see `observatory sessions`)");
-    }
-    let id = match show::resolve(&store.conn, want).context("looking up the session")? {
-        Resolved::One(id) => id,
-        Resolved::Unknown => {
-            bail!("no session id starts with {want:?} (see `observatory sessions`)")
-        }
-        Resolved::Ambiguous(ids) => {
-            let more = if ids.len() > 20 { "\n  ..." } else { "" };
-            let list: Vec<&str> = ids.iter().take(20).map(String::as_str).collect();
-            bail!(
-                "{want:?} names more than one session; give more of the id:\n  {}{more}",
-                list.join("\n  ")
-            )
-        }
-    };
+    let id = super::resolve_session(&store.conn, &args.session)?;
     let report = show::run(&store.conn, &id).with_context(|| format!("reading session {id}"))?;
     if settings.json {
         let mut top = Map::new();

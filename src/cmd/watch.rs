@@ -88,8 +88,15 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
     let mut last_draw = Instant::now();
     while !stop.load(Ordering::SeqCst) {
         let change = match source.wait(Duration::from_millis(200)) {
-            // all named files gone (deleted): nothing to read
-            Change::Files(f) if !f.iter().any(|f| f.is_file()) => Change::Nothing,
+            // a deleted file has nothing to read
+            Change::Files(f) => {
+                let f: Vec<_> = f.into_iter().filter(|f| f.is_file()).collect();
+                if f.is_empty() {
+                    Change::Nothing
+                } else {
+                    Change::Files(f)
+                }
+            }
             c => c,
         };
         if change != Change::Nothing {
@@ -98,7 +105,6 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
                     // Only the files the watcher named: no walk of the
                     // roots, no stat of every tracked file.
                     let lock = IngestLock::acquire(&store.path)?;
-                    let files: Vec<_> = files.into_iter().filter(|f| f.is_file()).collect();
                     ingest::run_files(
                         &mut store,
                         &lock,

@@ -161,11 +161,8 @@ pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<Co
             format!("r.at / {grain}"),
             "CASE WHEN coalesce(r.agent_id, '') = '' THEN NULL ELSE 'subagent' END",
             "coalesce(r.agent_id, '') = ''",
-            "count(*), count(r.cost_picousd),
-             sum(max(r.input_tokens, 0)), sum(max(r.output_tokens, 0)),
-             sum(max(r.cache_creation_5m_tokens, 0)), sum(max(r.cache_creation_1h_tokens, 0)),
-             sum(max(r.cache_read_tokens, 0)), sum(max(r.web_search_requests, 0)),
-             sum(r.cost_picousd / 1000000000000), sum(r.cost_picousd % 1000000000000)",
+            // (unqualified: `projects` has no column of these names)
+            rollup::RESPONSE_SUMS,
             "responses",
         )
     };

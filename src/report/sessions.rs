@@ -260,27 +260,19 @@ pub fn load_threads(
         f.tool_calls += 1;
         f.tool_errors += u64::from(r.get::<_, Option<bool>>(2)?.unwrap_or(false));
     }
-    for ((sid, aid), a) in accs {
-        let t = thread(
+    for ((sid, aid), mut a) in accs {
+        a.f.models = a
+            .models
+            .iter()
+            .map(|m| strings.names[*m as usize].clone())
+            .collect();
+        thread(
             &mut threads,
             strings.names[sid as usize].clone(),
             strings.names[aid as usize].clone(),
-        );
-        let f = &mut t.figures;
-        f.responses += a.f.responses;
-        f.input_tokens = f.input_tokens.saturating_add(a.f.input_tokens);
-        f.output_tokens = f.output_tokens.saturating_add(a.f.output_tokens);
-        f.cache_creation_tokens = f
-            .cache_creation_tokens
-            .saturating_add(a.f.cache_creation_tokens);
-        f.cache_read_tokens = f.cache_read_tokens.saturating_add(a.f.cache_read_tokens);
-        f.cost_picousd += a.f.cost_picousd;
-        f.unpriced_responses += a.f.unpriced_responses;
-        f.tool_calls += a.f.tool_calls;
-        f.tool_errors += a.f.tool_errors;
-        for m in a.models {
-            f.models.insert(strings.names[m as usize].clone());
-        }
+        )
+        .figures
+        .add_work(&a.f);
     }
 
     let sql = format!(

@@ -12,7 +12,11 @@ pub const BUCKET_MS: i64 = 900_000;
 /// Above this many dirty buckets, re-sum everything in one pass.
 const FULL_ABOVE: i64 = 2_000;
 
-const SUMS: &str = "min(at), max(at), count(*), count(cost_picousd),
+/// How a group of `responses` rows is summed, in the order of the rollup's
+/// columns requests .. cost_rest_picousd (also what `cost` reads when it
+/// cannot use the rollup): integers only, the cost split into whole dollars
+/// and the picodollar rest so that no sum can overflow.
+pub const RESPONSE_SUMS: &str = "count(*), count(cost_picousd),
     coalesce(sum(max(input_tokens, 0)), 0), coalesce(sum(max(output_tokens, 0)), 0),
     coalesce(sum(max(cache_creation_5m_tokens, 0)), 0), coalesce(sum(max(cache_creation_1h_tokens, 0)), 0),
     coalesce(sum(max(cache_read_tokens, 0)), 0), coalesce(sum(max(web_search_requests, 0)), 0),
@@ -59,7 +63,7 @@ fn refresh_in_tx(conn: &Connection, pending: i64, full: bool) -> rusqlite::Resul
             "INSERT INTO cost_rollup(bucket, model, priced_as, project_id, subagent, git_branch, first_at, last_at, requests,
                priced_requests, input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
                cache_read_tokens, web_search_requests, cost_dollars, cost_rest_picousd)
-             SELECT {KEYS}, {SUMS} FROM responses"
+             SELECT {KEYS}, min(at), max(at), {RESPONSE_SUMS} FROM responses"
         );
         if full {
             conn.execute("DELETE FROM cost_rollup", [])?;
