@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command as StdCommand;
 
-use common::{Env, assert_accounting, count, dump};
+use common::{Env, assert_accounting, assert_references, count, dump};
 
 #[test]
 fn public_corpus_ingests_with_the_invariant_and_idempotence() {
@@ -28,6 +28,8 @@ fn public_corpus_ingests_with_the_invariant_and_idempotence() {
         count(&db, "SELECT count(*) FROM lines") as u64,
         s["lines_read"].as_u64().unwrap()
     );
+    // the ingest writes with foreign keys unchecked: every reference holds
+    assert_references(&db);
     let before = dump(&db);
     let again = env.ingest();
     assert_eq!(

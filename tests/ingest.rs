@@ -9,7 +9,7 @@ mod common;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 
-use common::{Env, assert_accounting, count, dump};
+use common::{Env, assert_accounting, assert_references, count, dump};
 use serde_json::json;
 
 #[test]
@@ -33,6 +33,7 @@ fn basic_fixture_counts_every_line_and_dedups_responses() {
     assert_eq!(s["responses_new"], 7);
 
     let db = env.db();
+    assert_references(&db);
     let resp = |key: &str| -> (
         String,
         i64,
@@ -383,6 +384,7 @@ fn truncated_or_replaced_files_are_read_again_from_the_start_and_old_lines_are_k
         ),
         2
     );
+    assert_references(&db);
     // a re-run adds nothing
     let before = dump(&db);
     env.ingest();
@@ -405,6 +407,7 @@ fn full_rebuild_needs_only_the_stored_raw_lines() {
     let s: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(s["rebuilt_lines"], 33);
     assert_eq!(dump(&env.db()), before);
+    assert_references(&env.db());
 }
 
 #[test]

@@ -391,7 +391,7 @@ fn ingest_found(
     )?;
 
     summary.events = writer.events.take().unwrap_or_default();
-    let c = writer.counts;
+    let c = std::mem::take(&mut writer.counts);
     summary.lines_read = c.lines_read;
     summary.records_by_type = c.records_by_type;
     summary.malformed_lines = c.malformed_lines;

