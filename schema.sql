@@ -196,10 +196,11 @@ CREATE INDEX responses_session ON responses(session_id);
 
 -- Cost per 15-minute UTC bucket, model, pricing entry, project, main
 -- thread or subagent, and git branch: the responses table summed, kept in
--- step by triggers that note the buckets a change touches (bucket -1: no
--- time; no OR IGNORE: inside an upsert the outer statement's conflict
--- rule would apply) and by the ingest, which re-sums those buckets when it
--- finishes. `cost`
+-- step through cost_rollup_dirty, the buckets a change touches (bucket -1:
+-- no time). The ingest writer notes the bucket of each response it inserts;
+-- triggers note those of updates and deletes (no OR IGNORE in them: inside
+-- an upsert the outer statement's conflict rule would apply). The ingest
+-- re-sums the noted buckets when it finishes. `cost`
 -- reads it (a few thousand rows instead of every response) whenever nothing
 -- is pending in cost_rollup_dirty; otherwise it reads responses.
 CREATE TABLE cost_rollup (
@@ -226,10 +227,6 @@ CREATE INDEX cost_rollup_bucket ON cost_rollup(bucket);
 CREATE TABLE cost_rollup_dirty (
     bucket INTEGER PRIMARY KEY
 );
-CREATE TRIGGER responses_rollup_insert AFTER INSERT ON responses BEGIN
-    INSERT INTO cost_rollup_dirty(bucket) SELECT coalesce(NEW.at / 900000, -1)
-        WHERE NOT EXISTS (SELECT 1 FROM cost_rollup_dirty WHERE bucket = coalesce(NEW.at / 900000, -1));
-END;
 CREATE TRIGGER responses_rollup_update AFTER UPDATE ON responses BEGIN
     INSERT INTO cost_rollup_dirty(bucket) SELECT coalesce(OLD.at / 900000, -1)
         WHERE NOT EXISTS (SELECT 1 FROM cost_rollup_dirty WHERE bucket = coalesce(OLD.at / 900000, -1));

@@ -426,12 +426,48 @@ fn rollup_and_responses_give_the_same_reports() {
             .unwrap();
         assert_eq!(dirty, 0);
         // (the fast path really reads the rollup: a wrong rollup shows)
-        db.execute("UPDATE cost_rollup SET requests = requests + 1", [])
-            .unwrap();
+        db.execute(
+            "UPDATE cost_rollup SET input_tokens = input_tokens + 1
+             WHERE rowid = (SELECT min(rowid) FROM cost_rollup)",
+            [],
+        )
+        .unwrap();
         let skewed = cost_json(&env, &["--by-model", "--no-ingest"]);
-        assert_ne!(
-            skewed["total"]["requests"],
-            with_rollup[0]["total"]["requests"]
+        let total = |v: &Value, k: &str| v["total"][k].as_u64().unwrap();
+        assert_eq!(
+            total(&skewed, "input_tokens"),
+            total(&with_rollup[0], "input_tokens") + 1
         );
+        // A response stored by anything but the ingest writer (which notes
+        // the buckets it inserts into) is seen: readers count it, and the
+        // next ingest re-sums the whole rollup.
+        db.execute(
+            "INSERT INTO responses(key, model, at, input_tokens, output_tokens, cache_creation_5m_tokens,
+                cache_creation_1h_tokens, cache_read_tokens, web_search_requests, web_fetch_requests,
+                fast, us_only, final, line_count)
+             VALUES ('by-hand', 'claude-sonnet-4-5', 1772323200000, 1000, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1)",
+            [],
+        )
+        .unwrap();
+        for when in ["before the next ingest", "after it"] {
+            let got = cost_json(&env, &["--by-model", "--no-ingest"]);
+            assert_eq!(
+                (total(&got, "requests"), total(&got, "input_tokens")),
+                (
+                    total(&with_rollup[0], "requests") + 1,
+                    total(&with_rollup[0], "input_tokens") + 1000
+                ),
+                "{fixture}: {when}"
+            );
+            env.ingest();
+        }
+        let (counted, in_rollup): (i64, i64) = db
+            .query_row(
+                "SELECT (SELECT count(*) FROM responses), (SELECT sum(requests) FROM cost_rollup)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(counted, in_rollup, "{fixture}: the rollup was re-summed");
     }
 }

@@ -323,9 +323,10 @@ fn ingest_found(
     }
     let result = std::thread::scope(|scope| -> Result<()> {
         let (tx, rx) = sync_channel::<Msg>(2);
+        let (spent_tx, spent) = std::sync::mpsc::channel();
         scope.spawn(move || {
             for job in &read_jobs {
-                if !reader::read_file(job, &tx) {
+                if !reader::read_file(job, &tx, &spent) {
                     break;
                 }
             }
@@ -356,7 +357,9 @@ fn ingest_found(
                             held_back: true,
                         });
                     }
-                    writer.write_batch(&file, *batch)?;
+                    writer.write_batch(&file, &batch)?;
+                    // freed on the reader thread, which allocated it
+                    let _ = spent_tx.send(batch);
                     for n in writer.notices.drain(..) {
                         obs.notice(&n);
                     }
@@ -670,7 +673,7 @@ pub fn rebuild(store: &mut Store, prices: &PriceTable, obs: &mut dyn Observer) -
             };
             obs.advance(batch.bytes_read);
             uncommitted += batch.bytes_read;
-            writer.write_batch(&file, batch)?;
+            writer.write_batch(&file, &batch)?;
             writer.notices.clear();
             if uncommitted >= COMMIT_BYTES {
                 writer.commit()?;

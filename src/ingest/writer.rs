@@ -76,7 +76,12 @@ pub struct Writer<'c> {
     pub counts: Counts,
     pub notices: Vec<Notice>,
     responses: HashMap<String, ResponseAgg>,
-    sessions: HashMap<(String, String), SessionAgg>,
+    /// Rollup buckets of the responses inserted since the last flush
+    /// (updates and deletes are noted by triggers).
+    dirty_buckets: std::collections::HashSet<i64>,
+    /// session id -> agent id -> figures (nested so that a line looks its
+    /// session up by &str, without allocating a key)
+    sessions: HashMap<String, HashMap<String, SessionAgg>>,
     projects: HashMap<String, i64>,
     session_projects: HashMap<String, Option<i64>>,
     in_tx: bool,
@@ -112,6 +117,7 @@ impl<'c> Writer<'c> {
             counts: Counts::default(),
             notices: Vec::new(),
             responses: HashMap::new(),
+            dirty_buckets: Default::default(),
             sessions: HashMap::new(),
             projects,
             session_projects: HashMap::new(),
@@ -161,7 +167,11 @@ impl<'c> Writer<'c> {
             .prepare_cached("SELECT 1 FROM sessions WHERE session_id = ?1 AND agent_id = ?2")?
             .query_row([&key.0, &key.1], |r| r.get(0))
             .optional()?;
-        let fresh = stored.is_none() && !self.sessions.contains_key(&key);
+        let fresh = stored.is_none()
+            && !self
+                .sessions
+                .get(&key.0)
+                .is_some_and(|a| a.contains_key(&key.1));
         self.known_sessions.insert(key);
         if fresh {
             self.emit("session_start", Some(env), json!({"slug": env.slug}));
@@ -192,12 +202,13 @@ impl<'c> Writer<'c> {
             let _ = self.conn.execute_batch("ROLLBACK");
             self.in_tx = false;
             self.responses.clear();
+            self.dirty_buckets.clear();
             self.sessions.clear();
         }
     }
 
     /// Store one batch: raw bytes, lines, typed rows, and the file cursor.
-    pub fn write_batch(&mut self, file: &FileRef, batch: Batch) -> rusqlite::Result<()> {
+    pub fn write_batch(&mut self, file: &FileRef, batch: &Batch) -> rusqlite::Result<()> {
         self.begin()?;
         if let (Some(raw), Some(c)) = (&batch.raw, &batch.cursor) {
             self.conn
@@ -212,11 +223,11 @@ impl<'c> Writer<'c> {
                     raw
                 ])?;
         }
-        for item in batch.items {
-            self.write_item(file, item.line_no, item.offset, item.len, item.parsed)?;
+        for item in &batch.items {
+            self.write_item(file, item.line_no, item.offset, item.len, &item.parsed)?;
         }
-        if let Some(c) = batch.cursor {
-            self.set_cursor(file.id, &c)?;
+        if let Some(c) = &batch.cursor {
+            self.set_cursor(file.id, c)?;
         }
         Ok(())
     }
@@ -249,7 +260,7 @@ impl<'c> Writer<'c> {
         line_no: u64,
         offset: u64,
         len: u64,
-        parsed: Parsed,
+        parsed: &Parsed,
     ) -> rusqlite::Result<()> {
         self.counts.lines_read += 1;
         let record = match parsed {
@@ -276,11 +287,14 @@ impl<'c> Writer<'c> {
             }
             Parsed::Record(r) => r,
         };
-        *self
-            .counts
-            .records_by_type
-            .entry(record.line_type.clone())
-            .or_default() += 1;
+        match self.counts.records_by_type.get_mut(&record.line_type) {
+            Some(n) => *n += 1,
+            None => {
+                self.counts
+                    .records_by_type
+                    .insert(record.line_type.clone(), 1);
+            }
+        }
         if !record.known {
             *self
                 .counts
@@ -318,15 +332,15 @@ impl<'c> Writer<'c> {
                 record.env.timestamp_ms
             ])?;
         let line_id = self.conn.last_insert_rowid();
-        self.model_record(line_id, *record)
+        self.model_record(line_id, record)
     }
 
-    fn model_record(&mut self, line_id: i64, r: Record) -> rusqlite::Result<()> {
+    fn model_record(&mut self, line_id: i64, r: &Record) -> rusqlite::Result<()> {
         let env = &r.env;
         if self.wants_events() {
             self.session_start_event(env)?;
         }
-        self.note_session(&r);
+        self.note_session(r);
         match &r.body {
             Body::Message(m) => {
                 if let Some(u) = m.usage
@@ -335,7 +349,7 @@ impl<'c> Writer<'c> {
                 {
                     self.add_response(line_id, env, m, u);
                 }
-                if self.insert_message(line_id, &r, Some(m))? {
+                if self.insert_message(line_id, r, Some(m))? {
                     if self.wants_events() {
                         let fields = json!({"type": r.line_type, "uuid": env.uuid, "role": m.role, "model": m.model,
                             "text": m.text_preview, "is_meta": env.is_meta, "is_api_error": m.is_api_error});
@@ -345,7 +359,7 @@ impl<'c> Writer<'c> {
                 }
             }
             Body::System(s) => {
-                if self.insert_message(line_id, &r, None)? {
+                if self.insert_message(line_id, r, None)? {
                     self.conn
                         .prepare_cached(
                             "INSERT INTO system_events(line_id, session_id, agent_id, at, subtype, level, content_preview, compact_trigger,
@@ -379,7 +393,7 @@ impl<'c> Writer<'c> {
                 }
             }
             Body::Progress(p) => {
-                if self.insert_message(line_id, &r, None)? {
+                if self.insert_message(line_id, r, None)? {
                     self.conn
                         .prepare_cached(
                             "INSERT INTO progress_events(line_id, session_id, agent_id, at, kind, tool_use_id, parent_tool_use_id,
@@ -417,7 +431,7 @@ impl<'c> Writer<'c> {
                 }
             }
             Body::Attachment(a) => {
-                if self.insert_message(line_id, &r, None)? {
+                if self.insert_message(line_id, r, None)? {
                     self.conn
                         .prepare_cached("INSERT INTO attachments(line_id, session_id, agent_id, at, type) VALUES (?1, ?2, ?3, ?4, ?5)")?
                         .execute(params![line_id, env.session_id, env.agent_id, env.timestamp_ms, a.kind])?;
@@ -739,12 +753,17 @@ impl<'c> Writer<'c> {
     }
 
     fn add_response(&mut self, line_id: i64, env: &Envelope, m: &MessageBody, u: UsageFigures) {
-        let key = m
-            .message_id
-            .clone()
-            .or_else(|| env.uuid.clone())
-            .unwrap_or_else(|| format!("line:{line_id}"));
-        let agg = self.responses.entry(key).or_default();
+        let key: std::borrow::Cow<'_, str> = match (&m.message_id, &env.uuid) {
+            (Some(id), _) | (None, Some(id)) => id.as_str().into(),
+            (None, None) => format!("line:{line_id}").into(),
+        };
+        if !self.responses.contains_key(key.as_ref()) {
+            self.responses
+                .insert(key.clone().into_owned(), ResponseAgg::default());
+        }
+        let Some(agg) = self.responses.get_mut(key.as_ref()) else {
+            return;
+        };
         let earlier = match (env.timestamp_ms, agg.at) {
             (Some(t), Some(a)) => t < a,
             (Some(_), None) => true,
@@ -781,12 +800,20 @@ impl<'c> Writer<'c> {
     }
 
     fn note_session(&mut self, r: &Record) {
-        let Some(sid) = r.env.session_id.clone() else {
+        let env = &r.env;
+        let Some(sid) = env.session_id.as_deref() else {
             return;
         };
-        let key = (sid, r.env.agent_id.clone().unwrap_or_default());
-        let s = self.sessions.entry(key).or_default();
-        let env = &r.env;
+        let aid = env.agent_id.as_deref().unwrap_or_default();
+        if !self.sessions.get(sid).is_some_and(|a| a.contains_key(aid)) {
+            self.sessions
+                .entry(sid.to_owned())
+                .or_default()
+                .insert(aid.to_owned(), SessionAgg::default());
+        }
+        let Some(s) = self.sessions.get_mut(sid).and_then(|a| a.get_mut(aid)) else {
+            return;
+        };
         s.lines += 1;
         if let Some(t) = env.timestamp_ms {
             s.first_at = Some(s.first_at.map_or(t, |f| f.min(t)));
@@ -799,7 +826,10 @@ impl<'c> Writer<'c> {
                     Some((at, _)) => env.timestamp_ms >= *at,
                 };
                 if newer {
-                    *slot = Some((env.timestamp_ms, v.clone()));
+                    match slot {
+                        Some((at, same)) if same == v => *at = env.timestamp_ms,
+                        _ => *slot = Some((env.timestamp_ms, v.clone())),
+                    }
                 }
             }
         };
@@ -921,6 +951,8 @@ impl<'c> Writer<'c> {
         if n == 0 {
             return Ok(None);
         }
+        self.dirty_buckets
+            .insert(crate::store::rollup::bucket_of(r.at));
         let row = StoredResponse {
             id: self.conn.last_insert_rowid(),
             model: model.to_owned(),
@@ -932,7 +964,15 @@ impl<'c> Writer<'c> {
     }
 
     fn flush(&mut self) -> rusqlite::Result<()> {
-        let mut sessions: Vec<_> = self.sessions.drain().collect();
+        let mut sessions: Vec<_> = self
+            .sessions
+            .drain()
+            .flat_map(|(sid, agents)| {
+                agents
+                    .into_iter()
+                    .map(move |(aid, s)| ((sid.clone(), aid), s))
+            })
+            .collect();
         sessions.sort_by(|a, b| a.0.cmp(&b.0));
         for ((sid, aid), s) in sessions {
             let mut project = self.session_project(&sid)?;
@@ -1123,6 +1163,13 @@ impl<'c> Writer<'c> {
                 });
                 self.emit(kind, Some(&env), fields);
             }
+        }
+        let mut buckets: Vec<i64> = self.dirty_buckets.drain().collect();
+        buckets.sort_unstable();
+        for bucket in buckets {
+            self.conn
+                .prepare_cached("INSERT OR IGNORE INTO cost_rollup_dirty(bucket) VALUES (?1)")?
+                .execute([bucket])?;
         }
         Ok(())
     }

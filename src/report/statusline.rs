@@ -194,6 +194,7 @@ mod tests {
              CREATE INDEX responses_at ON responses(at);
              CREATE INDEX responses_session ON responses(session_id);
              -- no rollup here: `blocks` reads the responses
+             CREATE TABLE cost_rollup (requests INTEGER NOT NULL);
              CREATE TABLE cost_rollup_dirty (bucket INTEGER PRIMARY KEY);
              INSERT INTO cost_rollup_dirty VALUES (0);",
         )

@@ -15,6 +15,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_initial", include_str!("migrations/0001_initial.sql")),
     ("0002_lean", include_str!("migrations/0002_lean.sql")),
     ("0003_forget", include_str!("migrations/0003_forget.sql")),
+    (
+        "0004_rollup_insert",
+        include_str!("migrations/0004_rollup_insert.sql"),
+    ),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -408,7 +412,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 3);
+        assert_eq!(SCHEMA_VERSION, 4);
         let n: i64 = s
             .conn
             .query_row("SELECT count(*) FROM forgotten_files", [], |r| r.get(0))

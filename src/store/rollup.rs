@@ -1,6 +1,7 @@
 //! `cost_rollup`: the responses summed per 15-minute UTC bucket (and model,
-//! pricing entry, project, main/subagent, branch). Triggers on `responses`
-//! note every bucket a change touches in `cost_rollup_dirty`; `refresh`
+//! pricing entry, project, main/subagent, branch). The ingest writer (for
+//! the responses it inserts) and triggers on `responses` (for updates and
+//! deletes) note every bucket a change touches in `cost_rollup_dirty`; `refresh`
 //! re-sums exactly those buckets. Readers use the rollup only when nothing
 //! is pending, so a missed refresh costs speed, never correctness.
 
@@ -8,6 +9,12 @@ use rusqlite::{Connection, params};
 
 /// UTC bucket length of the rollup, in ms.
 pub const BUCKET_MS: i64 = 900_000;
+
+/// The bucket `cost_rollup_dirty` uses for a response at `at` (SQL:
+/// `coalesce(at / 900000, -1)`, integer division toward zero).
+pub fn bucket_of(at: Option<i64>) -> i64 {
+    at.map_or(-1, |t| t / BUCKET_MS)
+}
 
 /// Above this many dirty buckets, re-sum everything in one pass.
 const FULL_ABOVE: i64 = 2_000;
@@ -25,24 +32,34 @@ pub const RESPONSE_SUMS: &str = "count(*), count(cost_picousd),
 const KEYS: &str =
     "at / 900000, model, priced_as, project_id, coalesce(agent_id, '') != '', git_branch";
 
+/// Every response is counted in the rollup: a response inserted by anything
+/// but the ingest writer (which notes its bucket) shows here. A few ms on a
+/// 1 GiB corpus (both counts read small indexes).
+const COUNTS_AGREE: &str = "(SELECT count(*) FROM responses)
+    = (SELECT coalesce(sum(requests), 0) FROM cost_rollup)";
+
 /// True when the rollup matches `responses` (nothing pending).
 pub fn is_fresh(conn: &Connection) -> rusqlite::Result<bool> {
     conn.query_row(
-        "SELECT NOT EXISTS (SELECT 1 FROM cost_rollup_dirty)",
+        &format!("SELECT NOT EXISTS (SELECT 1 FROM cost_rollup_dirty) AND {COUNTS_AGREE}"),
         [],
         |r| r.get(0),
     )
 }
 
-/// Re-sum the dirty buckets (all of them when many are dirty), in one
-/// write transaction. Returns how many buckets were pending.
+/// Re-sum the dirty buckets (all of them when many are dirty, or when a
+/// response was inserted without noting its bucket), in one write
+/// transaction. Returns how many buckets were pending.
 pub fn refresh(conn: &Connection) -> rusqlite::Result<i64> {
-    let pending: i64 =
-        conn.query_row("SELECT count(*) FROM cost_rollup_dirty", [], |r| r.get(0))?;
-    if pending == 0 {
+    let (pending, agree): (i64, bool) = conn.query_row(
+        &format!("SELECT (SELECT count(*) FROM cost_rollup_dirty), {COUNTS_AGREE}"),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if pending == 0 && agree {
         return Ok(0);
     }
-    let full = pending > FULL_ABOVE;
+    let full = pending > FULL_ABOVE || !agree;
     if full {
         // The full re-sum sorts every response: let the sorter spill to a
         // temp file past the page-cache budget instead of growing in memory
