@@ -469,5 +469,36 @@ fn rollup_and_responses_give_the_same_reports() {
             )
             .unwrap();
         assert_eq!(counted, in_rollup, "{fixture}: the rollup was re-summed");
+        if fixture == "basic" {
+            // the same when that ingest also stores a new response of its own
+            // (its bucket is noted, the hand-made one's is not)
+            db.execute(
+                "INSERT INTO responses(key, model, at, input_tokens, output_tokens, cache_creation_5m_tokens,
+                    cache_creation_1h_tokens, cache_read_tokens, web_search_requests, web_fetch_requests,
+                    fast, us_only, final, line_count)
+                 VALUES ('by-hand-2', 'claude-sonnet-4-5', 1772409600000, 5, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1)",
+                [],
+            )
+            .unwrap();
+            let f = env.projects().join("-home-u-app/sess-main-0001.jsonl");
+            let mut file = std::fs::OpenOptions::new().append(true).open(f).unwrap();
+            writeln!(
+                file,
+                r#"{{"type":"assistant","uuid":"new-z","sessionId":"sess-main-0001","timestamp":"2026-03-01T10:40:00.000Z","cwd":"/home/u/app","message":{{"id":"msg_Z","model":"claude-sonnet-4-5-20250929","stop_reason":"end_turn","usage":{{"input_tokens":7,"output_tokens":1}}}}}}"#
+            )
+            .unwrap();
+            assert_eq!(env.ingest()["responses_new"], 1);
+            let (counted, in_rollup): (i64, i64) = db
+                .query_row(
+                    "SELECT (SELECT count(*) FROM responses), (SELECT sum(requests) FROM cost_rollup)",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap();
+            assert_eq!(
+                counted, in_rollup,
+                "hand-made and ingested responses both summed"
+            );
+        }
     }
 }

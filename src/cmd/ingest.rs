@@ -42,6 +42,9 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
     .with_context(|| format!("ingest into {} failed", settings.db.display()));
     progress.finish();
     let summary = summary?;
+    if summary.files_read > 0 || summary.rebuilt_lines > 0 {
+        store.checkpoint_on_close();
+    }
     if settings.json {
         output::print_json(&summary)?;
     } else if !settings.quiet {

@@ -220,10 +220,31 @@ impl Store {
             "PRAGMA synchronous=NORMAL;
              PRAGMA foreign_keys=ON;
              PRAGMA cache_size=-16384;
+             PRAGMA wal_autocheckpoint=10000;
              PRAGMA temp_store=MEMORY;",
         )
         .map_err(|e| sql(&path, e))?;
+        // The WAL is folded into the database when it passes ~40 MB (and at
+        // the end of `observatory ingest`), not whenever a connection
+        // closes: a status line's or a report's small ingest then costs a
+        // commit, not a checkpoint with its fsync (append-then-cost on the
+        // 1 GiB corpus: ~160 -> ~120 ms).
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )
+        .map_err(|e| sql(&path, e))?;
         Ok(())
+    }
+
+    /// Fold the WAL into the database file when this connection closes, and
+    /// remove it if no other process has the database open (after a real
+    /// ingest: the file alone then holds everything). Best effort.
+    pub fn checkpoint_on_close(&self) {
+        let _ = self.conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            false,
+        );
     }
 
     pub fn user_version(&self) -> Result<i64, StoreError> {

@@ -59,7 +59,17 @@ pub fn refresh(conn: &Connection) -> rusqlite::Result<i64> {
     if pending == 0 && agree {
         return Ok(0);
     }
-    let full = pending > FULL_ABOVE || !agree;
+    // (while buckets are pending the counts differ: look again after them)
+    let full = pending > FULL_ABOVE || pending == 0;
+    let done = resum(conn, pending, full)?;
+    if !full && !conn.query_row(&format!("SELECT {COUNTS_AGREE}"), [], |r| r.get(0))? {
+        resum(conn, pending, true)?;
+    }
+    Ok(done)
+}
+
+/// Re-sum the dirty buckets, or everything.
+fn resum(conn: &Connection, pending: i64, full: bool) -> rusqlite::Result<i64> {
     if full {
         // The full re-sum sorts every response: let the sorter spill to a
         // temp file past the page-cache budget instead of growing in memory
