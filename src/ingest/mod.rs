@@ -325,11 +325,14 @@ fn ingest_found(
         let (tx, rx) = sync_channel::<Msg>(2);
         let (spent_tx, spent) = std::sync::mpsc::channel();
         scope.spawn(move || {
-            for job in &read_jobs {
-                if !reader::read_file(job, &tx, &spent) {
-                    break;
+            std::thread::scope(|inner| {
+                let zip = reader::Zip::spawn(inner);
+                for job in &read_jobs {
+                    if !reader::read_file(job, &tx, &spent, &zip) {
+                        break;
+                    }
                 }
-            }
+            });
         });
         let mut uncommitted = 0u64;
         for msg in rx {

@@ -147,6 +147,47 @@ fn compress(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     })
 }
 
+/// A thread that compresses a batch's bytes while the reader parses them
+/// (zstd is about half of the reader's work, and the reader, not SQLite,
+/// sets a cold ingest's pace).
+pub struct Zip {
+    tx: SyncSender<Vec<u8>>,
+    rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+}
+
+impl Zip {
+    /// Below this many bytes a batch is compressed in place: handing it over
+    /// costs more than it saves.
+    const MIN_BYTES: usize = 64 << 10;
+
+    /// Start the zip thread in `scope`; it ends when the Zip is dropped.
+    pub fn spawn<'scope>(scope: &'scope std::thread::Scope<'scope, '_>) -> Zip {
+        let (tx, jobs) = std::sync::mpsc::sync_channel::<Vec<u8>>(1);
+        let (done, rx) = std::sync::mpsc::sync_channel(1);
+        scope.spawn(move || {
+            for bytes in jobs {
+                if done.send(compress(&bytes)).is_err() {
+                    break;
+                }
+            }
+        });
+        Zip { tx, rx }
+    }
+
+    /// Hand `bytes` to the zip thread; false (nothing handed) when they are
+    /// few or the thread is gone: compress them in place then.
+    fn start(&self, bytes: &[u8]) -> bool {
+        bytes.len() >= Self::MIN_BYTES && self.tx.send(bytes.to_vec()).is_ok()
+    }
+
+    /// The compressed bytes handed over by the last `start`.
+    fn finish(&self) -> std::io::Result<Vec<u8>> {
+        self.rx
+            .recv()
+            .map_err(|_| std::io::Error::other("the compression thread stopped"))?
+    }
+}
+
 /// Batches the writer has stored, handed back to be freed on the reader
 /// thread that allocated their rows: glibc frees from another thread cost
 /// the writer, the pipeline's slow stage, several percent of its time.
@@ -154,8 +195,8 @@ pub type Spent = std::sync::mpsc::Receiver<Box<Batch>>;
 
 /// Read one file from its cursor to its end, sending batches (and freeing
 /// spent ones). Returns false if the receiver hung up.
-pub fn read_file(job: &ReadJob, tx: &SyncSender<Msg>, spent: &Spent) -> bool {
-    match read_file_inner(job, tx, spent) {
+pub fn read_file(job: &ReadJob, tx: &SyncSender<Msg>, spent: &Spent, zip: &Zip) -> bool {
+    match read_file_inner(job, tx, spent, zip) {
         Ok(alive) => alive,
         Err(e) => tx
             .send(Msg::Failed {
@@ -166,7 +207,12 @@ pub fn read_file(job: &ReadJob, tx: &SyncSender<Msg>, spent: &Spent) -> bool {
     }
 }
 
-fn read_file_inner(job: &ReadJob, tx: &SyncSender<Msg>, spent: &Spent) -> std::io::Result<bool> {
+fn read_file_inner(
+    job: &ReadJob,
+    tx: &SyncSender<Msg>,
+    spent: &Spent,
+    zip: &Zip,
+) -> std::io::Result<bool> {
     let mut file = File::open(&job.path)?;
     let meta = file.metadata()?;
     let (fp, fp_len) = fingerprint(&file, FINGERPRINT_BYTES)?;
@@ -210,40 +256,48 @@ fn read_file_inner(job: &ReadJob, tx: &SyncSender<Msg>, spent: &Spent) -> std::i
         let mut items = Vec::new();
         let start_offset = cursor.read_offset;
         let first_line = cursor.line_count + 1;
-        let lines = split_lines(&buf[..complete], start_offset, first_line, &mut items);
         let mut consumed = complete;
         let mut held_back_line = None;
+        let mut tail_item = None;
         let last = eof;
         if eof && complete < buf.len() {
             // A final line without a newline: ingest it if it is a complete
             // JSON object, else hold it back until the file grows.
             let tail = &buf[complete..];
-            let line_no = first_line + lines;
             match transcript::parse_line(tail) {
                 Parsed::Record(r) => {
-                    items.push(Item {
-                        line_no,
-                        offset: start_offset + complete as u64,
-                        len: tail.len() as u64,
-                        parsed: Parsed::Record(r),
-                    });
+                    tail_item = Some((tail.len() as u64, Parsed::Record(r)));
                     consumed = buf.len();
                     cursor.line_count += 1;
                 }
                 Parsed::Blank => cursor.held_back_bytes = tail.len() as u64,
                 Parsed::Malformed(_) => {
                     cursor.held_back_bytes = tail.len() as u64;
-                    held_back_line = Some(line_no);
+                    held_back_line = Some(u64::MAX); // its number is known below
                 }
             }
+        }
+        // compress on the zip thread while this one parses
+        let zipping = consumed > 0 && zip.start(&buf[..consumed]);
+        let lines = split_lines(&buf[..complete], start_offset, first_line, &mut items);
+        if let Some((len, parsed)) = tail_item {
+            items.push(Item {
+                line_no: first_line + lines,
+                offset: start_offset + complete as u64,
+                len,
+                parsed,
+            });
+        }
+        if held_back_line.is_some() {
+            held_back_line = Some(first_line + lines);
         }
         cursor.line_count += lines;
         cursor.read_offset = start_offset + consumed as u64;
         cursor.size = cursor.read_offset + cursor.held_back_bytes;
-        let raw = if consumed > 0 {
-            Some(compress(&buf[..consumed])?)
-        } else {
-            None
+        let raw = match (consumed > 0, zipping) {
+            (false, _) => None,
+            (true, true) => Some(zip.finish()?),
+            (true, false) => Some(compress(&buf[..consumed])?),
         };
         let batch = Batch {
             job: job.job,
@@ -347,7 +401,10 @@ mod tests {
             start_lines: lines,
         };
         let (_spent_tx, spent) = std::sync::mpsc::channel();
-        assert!(read_file(&job, &tx, &spent));
+        std::thread::scope(|scope| {
+            let zip = Zip::spawn(scope);
+            assert!(read_file(&job, &tx, &spent, &zip));
+        });
         drop(tx);
         rx.into_iter()
             .map(|m| match m {
