@@ -110,13 +110,28 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
         .prepare("SELECT id, path FROM projects")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    let mut st = conn.prepare(
-        "SELECT t.name, t.mcp_server, t.session_id, s.project_id, t.started_at,
-                t.result_line_id IS NOT NULL, t.is_error, t.duration_ms
-         FROM tool_calls t
-         LEFT JOIN sessions s ON s.session_id = t.session_id AND s.agent_id = coalesce(t.agent_id, '')",
-    )?;
     let mut strings = Interner::default();
+    // Each call's project is its thread's: the threads are read once into a
+    // map (a few thousand rows) instead of joined to every call.
+    let mut thread_projects: HashMap<(u32, u32), i64> = HashMap::new();
+    {
+        let mut st = conn.prepare(
+            "SELECT session_id, agent_id, project_id FROM sessions WHERE project_id IS NOT NULL",
+        )?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let (Some(sid), Some(aid)) = (text_ref(r, 0)?, text_ref(r, 1)?) else {
+                continue;
+            };
+            let key = (strings.id(sid), strings.id(aid));
+            thread_projects.insert(key, r.get(2)?);
+        }
+    }
+    let mut st = conn.prepare(
+        "SELECT t.name, t.mcp_server, t.session_id, coalesce(t.agent_id, ''), t.started_at,
+                t.result_line_id IS NOT NULL, t.is_error, t.duration_ms
+         FROM tool_calls t",
+    )?;
     // (project id, tool or server id) -> figures
     type Key = (Option<i64>, u32);
     let mut tools: HashMap<Key, Acc> = HashMap::new();
@@ -126,7 +141,11 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
     while let Some(r) = rows.next()? {
         let text = |i: usize| text_ref(r, i);
         let started_at: Option<i64> = r.get(4)?;
-        let project_id: Option<i64> = r.get(3)?;
+        let session = text(2)?.map(|s| strings.id(s));
+        let project_id = match (session, text(3)?) {
+            (Some(sid), Some(aid)) => thread_projects.get(&(sid, strings.id(aid))).copied(),
+            _ => None,
+        };
         let project = project_id.and_then(|id| paths.get(&id)).map(String::as_str);
         if !q.range.contains(started_at) || !project_matches(project, q.project.as_deref()) {
             continue;
@@ -134,7 +153,7 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
         let has_result: bool = r.get(5)?;
         let is_error: Option<i64> = r.get(6)?;
         let c = Call {
-            session: text(2)?.map(|s| strings.id(s)),
+            session,
             is_error: has_result.then_some(is_error.unwrap_or(0) != 0),
             duration_ms: r.get::<_, Option<i64>>(7)?.filter(|d| *d >= 0),
         };
