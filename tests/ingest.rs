@@ -619,3 +619,45 @@ fn a_schema_1_database_is_upgraded_and_rebuilt_from_its_raw_lines() {
         0
     );
 }
+
+/// A report's small ingest leaves its commits in the `-wal` (no checkpoint
+/// and fsync when it closes); everything committed there is read; an
+/// `observatory ingest` that reads something folds the WAL back in.
+#[test]
+fn reports_leave_their_commits_in_the_wal_and_ingest_folds_it_in() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let wal = env.obs_home().join("observatory.db-wal");
+    let wal_len = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+    assert_eq!(wal_len(), 0, "an ingest that read files leaves no WAL");
+    let session = env.projects().join("-home-u-app/sess-main-0001.jsonl");
+    let add = |id: &str, minute: u32| {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&session)
+            .unwrap();
+        writeln!(
+            f,
+            r#"{{"type":"assistant","uuid":"wal-{id}","sessionId":"sess-main-0001","timestamp":"2026-03-01T11:{minute:02}:00.000Z","cwd":"/home/u/app","message":{{"id":"msg_wal_{id}","model":"claude-sonnet-4-5-20250929","stop_reason":"end_turn","usage":{{"input_tokens":4,"output_tokens":2}}}}}}"#
+        )
+        .unwrap();
+    };
+    add("1", 1);
+    let out = env.cmd().args(["cost", "--json"]).assert().success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["total"]["requests"], 8);
+    assert!(wal_len() > 0, "the report's commit stays in the WAL");
+    let ro = rusqlite::Connection::open_with_flags(
+        env.db_path(),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    assert_eq!(count(&ro, "SELECT count(*) FROM responses"), 8);
+    drop(ro);
+    add("2", 2);
+    assert_eq!(env.ingest()["responses_new"], 1);
+    assert_eq!(wal_len(), 0, "ingest folded the WAL into the database");
+    let db = env.db();
+    assert_eq!(count(&db, "SELECT count(*) FROM responses"), 9);
+    assert_references(&db);
+}
