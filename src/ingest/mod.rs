@@ -383,8 +383,8 @@ fn ingest_found(
         writer.commit()?;
         Ok(())
     });
+    // (on an error, dropping the writer rolls its transaction back)
     if let Err(e) = result {
-        writer.rollback();
         return Err(e).context(
             "storing transcript lines (nothing from the failed batch was kept; run ingest again)",
         );
@@ -686,10 +686,7 @@ pub fn rebuild(store: &mut Store, prices: &PriceTable, obs: &mut dyn Observer) -
         writer.commit()?;
         Ok(())
     });
-    if let Err(e) = result {
-        writer.rollback();
-        return Err(e);
-    }
+    result?;
     let lines = writer.counts.lines_read;
     conn.execute("DELETE FROM meta WHERE key = 'rebuild_pending'", [])?;
     Ok(lines)

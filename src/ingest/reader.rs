@@ -257,7 +257,7 @@ fn read_file_inner(
         let start_offset = cursor.read_offset;
         let first_line = cursor.line_count + 1;
         let mut consumed = complete;
-        let mut held_back_line = None;
+        let mut held_back = false;
         let mut tail_item = None;
         let last = eof;
         if eof && complete < buf.len() {
@@ -273,7 +273,7 @@ fn read_file_inner(
                 Parsed::Blank => cursor.held_back_bytes = tail.len() as u64,
                 Parsed::Malformed(_) => {
                     cursor.held_back_bytes = tail.len() as u64;
-                    held_back_line = Some(u64::MAX); // its number is known below
+                    held_back = true;
                 }
             }
         }
@@ -288,9 +288,7 @@ fn read_file_inner(
                 parsed,
             });
         }
-        if held_back_line.is_some() {
-            held_back_line = Some(first_line + lines);
-        }
+        let held_back_line = held_back.then_some(first_line + lines);
         cursor.line_count += lines;
         cursor.read_offset = start_offset + consumed as u64;
         cursor.size = cursor.read_offset + cursor.held_back_bytes;

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value, json};
 
@@ -195,16 +196,6 @@ impl<'c> Writer<'c> {
             self.in_tx = false;
         }
         Ok(())
-    }
-
-    pub fn rollback(&mut self) {
-        if self.in_tx {
-            let _ = self.conn.execute_batch("ROLLBACK");
-            self.in_tx = false;
-            self.responses.clear();
-            self.dirty_buckets.clear();
-            self.sessions.clear();
-        }
     }
 
     /// Store one batch: raw bytes, lines, typed rows, and the file cursor.
@@ -913,41 +904,21 @@ impl<'c> Writer<'c> {
             us_only: f.us_only,
         };
         let cost = cost_of(self.prices, model, r.at, &usage);
+        let priced = [
+            int(cost.as_ref().map(|c| c.picousd)),
+            text(cost.as_ref().map(|c| c.priced_as.as_str())),
+        ];
         let n = self
             .conn
-            .prepare_cached(
-                "INSERT INTO responses(key, message_id, model, session_id, agent_id, project_id, first_line_id, at,
-                   input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,
-                   web_search_requests, web_fetch_requests, fast, us_only, final, stop_reason, line_count, git_branch,
-                   cost_picousd, priced_as)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
-                 ON CONFLICT(key) DO NOTHING",
-            )?
-            .execute(params![
-                key,
-                r.message_id,
-                model,
-                r.session_id,
-                r.agent_id,
-                project,
-                r.first_line_id,
-                r.at,
-                f.input_tokens as i64,
-                f.output_tokens as i64,
-                f.cache_creation_5m_tokens as i64,
-                f.cache_creation_1h_tokens as i64,
-                f.cache_read_tokens as i64,
-                f.web_search_requests as i64,
-                f.web_fetch_requests as i64,
-                b(f.fast),
-                b(f.us_only),
-                b(r.is_final),
-                r.stop_reason,
-                r.line_count,
-                r.git_branch,
-                cost.as_ref().map(|c| c.picousd),
-                cost.as_ref().map(|c| c.priced_as.as_str())
-            ])?;
+            .prepare_cached(response_insert!(
+                ", cost_picousd, priced_as) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                 ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23) ON CONFLICT(key) DO NOTHING"
+            ))?
+            .execute(rusqlite::params_from_iter(
+                response_values(key, r, model, project)
+                    .iter()
+                    .chain(&priced),
+            ))?;
         if n == 0 {
             return Ok(None);
         }
@@ -961,6 +932,65 @@ impl<'c> Writer<'c> {
             line_count: r.line_count,
         };
         Ok(Some((row, cost.map(|c| c.picousd))))
+    }
+
+    /// Merge a response into its stored row (a later line of it, or a copy
+    /// in another file) and price it again from the merged figures. Returns
+    /// the row, its cost, and (for events) its figures before.
+    #[allow(clippy::type_complexity)]
+    fn merge_response(
+        &mut self,
+        key: &str,
+        r: &ResponseAgg,
+        model: &str,
+        project: Option<i64>,
+    ) -> rusqlite::Result<(StoredResponse, Option<i64>, Option<[i64; 6]>)> {
+        let before: Option<[i64; 6]> = if self.wants_events() {
+            self.conn
+                .prepare_cached(
+                    "SELECT input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
+                            cache_read_tokens, web_search_requests FROM responses WHERE key = ?1",
+                )?
+                .query_row([key], |r| {
+                    Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?])
+                })
+                .optional()?
+        } else {
+            None
+        };
+        let row = self
+            .conn
+            .prepare_cached(response_insert!(
+                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
+                 ON CONFLICT(key) DO UPDATE SET
+                   model = CASE WHEN model = '?' THEN excluded.model ELSE model END,
+                   session_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.session_id ELSE session_id END,
+                   agent_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.agent_id ELSE agent_id END,
+                   git_branch = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.git_branch ELSE git_branch END,
+                   project_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.project_id ELSE project_id END,
+                   first_line_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.first_line_id ELSE first_line_id END,
+                   at = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.at ELSE at END,
+                   input_tokens = max(input_tokens, excluded.input_tokens),
+                   output_tokens = max(output_tokens, excluded.output_tokens),
+                   cache_creation_5m_tokens = max(cache_creation_5m_tokens, excluded.cache_creation_5m_tokens),
+                   cache_creation_1h_tokens = max(cache_creation_1h_tokens, excluded.cache_creation_1h_tokens),
+                   cache_read_tokens = max(cache_read_tokens, excluded.cache_read_tokens),
+                   web_search_requests = max(web_search_requests, excluded.web_search_requests),
+                   web_fetch_requests = max(web_fetch_requests, excluded.web_fetch_requests),
+                   fast = max(fast, excluded.fast),
+                   us_only = max(us_only, excluded.us_only),
+                   final = max(final, excluded.final),
+                   stop_reason = coalesce(excluded.stop_reason, stop_reason),
+                   line_count = line_count + excluded.line_count
+                 RETURNING id, model, at, input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
+                   cache_read_tokens, web_search_requests, fast, us_only, line_count"
+            ))?
+            .query_row(
+                rusqlite::params_from_iter(response_values(key, r, model, project).iter()),
+                StoredResponse::from_row,
+            )?;
+        let cost = price_response(self.conn, self.prices, &row)?;
+        Ok((row, cost, before))
     }
 
     fn flush(&mut self) -> rusqlite::Result<()> {
@@ -1040,84 +1070,13 @@ impl<'c> Writer<'c> {
                 Some(sid) => self.session_project(sid)?,
                 None => None,
             };
-            let f = r.figures;
             let model = r.model.clone().unwrap_or_else(|| "?".to_owned());
             // A key not stored yet (nearly every key in a cold ingest): one
             // INSERT with the cost computed here. A stored key is merged
             // and priced again from the merged figures.
             let (row, cost, before) = match self.insert_new_response(&key, &r, &model, project)? {
                 Some((row, cost)) => (row, cost, None),
-                None => {
-                    let before: Option<[i64; 6]> = if self.wants_events() {
-                        self.conn
-                        .prepare_cached(
-                            "SELECT input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
-                                    cache_read_tokens, web_search_requests FROM responses WHERE key = ?1",
-                        )?
-                        .query_row([&key], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?]))
-                        .optional()?
-                    } else {
-                        None
-                    };
-                    let row = self
-                    .conn
-                    .prepare_cached(
-                        "INSERT INTO responses(key, message_id, model, session_id, agent_id, project_id, first_line_id, at,
-                           input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,
-                           web_search_requests, web_fetch_requests, fast, us_only, final, stop_reason, line_count, git_branch)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
-                         ON CONFLICT(key) DO UPDATE SET
-                           model = CASE WHEN model = '?' THEN excluded.model ELSE model END,
-                           session_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.session_id ELSE session_id END,
-                           agent_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.agent_id ELSE agent_id END,
-                           git_branch = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.git_branch ELSE git_branch END,
-                           project_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.project_id ELSE project_id END,
-                           first_line_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.first_line_id ELSE first_line_id END,
-                           at = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.at ELSE at END,
-                           input_tokens = max(input_tokens, excluded.input_tokens),
-                           output_tokens = max(output_tokens, excluded.output_tokens),
-                           cache_creation_5m_tokens = max(cache_creation_5m_tokens, excluded.cache_creation_5m_tokens),
-                           cache_creation_1h_tokens = max(cache_creation_1h_tokens, excluded.cache_creation_1h_tokens),
-                           cache_read_tokens = max(cache_read_tokens, excluded.cache_read_tokens),
-                           web_search_requests = max(web_search_requests, excluded.web_search_requests),
-                           web_fetch_requests = max(web_fetch_requests, excluded.web_fetch_requests),
-                           fast = max(fast, excluded.fast),
-                           us_only = max(us_only, excluded.us_only),
-                           final = max(final, excluded.final),
-                           stop_reason = coalesce(excluded.stop_reason, stop_reason),
-                           line_count = line_count + excluded.line_count
-                         RETURNING id, model, at, input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
-                           cache_read_tokens, web_search_requests, fast, us_only, line_count",
-                    )?
-                    .query_row(
-                        params![
-                            key,
-                            r.message_id,
-                            model,
-                            r.session_id,
-                            r.agent_id,
-                            project,
-                            r.first_line_id,
-                            r.at,
-                            f.input_tokens as i64,
-                            f.output_tokens as i64,
-                            f.cache_creation_5m_tokens as i64,
-                            f.cache_creation_1h_tokens as i64,
-                            f.cache_read_tokens as i64,
-                            f.web_search_requests as i64,
-                            f.web_fetch_requests as i64,
-                            b(f.fast),
-                            b(f.us_only),
-                            b(r.is_final),
-                            r.stop_reason,
-                            r.line_count,
-                            r.git_branch
-                        ],
-                        StoredResponse::from_row,
-                    )?;
-                    let cost = price_response(self.conn, self.prices, &row)?;
-                    (row, cost, before)
-                }
+                None => self.merge_response(&key, &r, &model, project)?,
             };
             if row.line_count == r.line_count {
                 self.counts.responses_new += 1;
@@ -1175,9 +1134,75 @@ impl<'c> Writer<'c> {
     }
 }
 
+/// `INSERT INTO responses(<the 21 columns response_values binds>` followed
+/// by `$rest` (more columns, VALUES, the conflict rule): one column list for
+/// the plain insert and the merge.
+macro_rules! response_insert {
+    ($rest:literal) => {
+        concat!(
+            "INSERT INTO responses(key, message_id, model, session_id, agent_id, project_id, first_line_id, at,
+               input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,
+               web_search_requests, web_fetch_requests, fast, us_only, final, stop_reason, line_count, git_branch",
+            $rest
+        )
+    };
+}
+use response_insert;
+
+/// A response's values for the columns of `response_insert!`, in order.
+fn response_values<'a>(
+    key: &'a str,
+    r: &'a ResponseAgg,
+    model: &'a str,
+    project: Option<i64>,
+) -> [ToSqlOutput<'a>; 21] {
+    let f = &r.figures;
+    let n = |v: u64| ToSqlOutput::from(v as i64);
+    [
+        ToSqlOutput::from(key),
+        text(r.message_id.as_deref()),
+        ToSqlOutput::from(model),
+        text(r.session_id.as_deref()),
+        text(r.agent_id.as_deref()),
+        int(project),
+        int(r.first_line_id),
+        int(r.at),
+        n(f.input_tokens),
+        n(f.output_tokens),
+        n(f.cache_creation_5m_tokens),
+        n(f.cache_creation_1h_tokens),
+        n(f.cache_read_tokens),
+        n(f.web_search_requests),
+        n(f.web_fetch_requests),
+        ToSqlOutput::from(b(f.fast)),
+        ToSqlOutput::from(b(f.us_only)),
+        ToSqlOutput::from(b(r.is_final)),
+        text(r.stop_reason.as_deref()),
+        ToSqlOutput::from(r.line_count),
+        text(r.git_branch.as_deref()),
+    ]
+}
+
+fn text(v: Option<&str>) -> ToSqlOutput<'_> {
+    v.map_or(
+        ToSqlOutput::Owned(rusqlite::types::Value::Null),
+        ToSqlOutput::from,
+    )
+}
+
+fn int(v: Option<i64>) -> ToSqlOutput<'static> {
+    v.map_or(
+        ToSqlOutput::Owned(rusqlite::types::Value::Null),
+        ToSqlOutput::from,
+    )
+}
+
 impl Drop for Writer<'_> {
+    /// An uncommitted transaction (a failed ingest) is rolled back.
     fn drop(&mut self) {
-        self.rollback();
+        if self.in_tx {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
         let _ = self.conn.pragma_update(None, "foreign_keys", true);
     }
 }
