@@ -441,14 +441,26 @@ fn rollup_and_responses_give_the_same_reports() {
         // A response stored by anything but the ingest writer (which notes
         // the buckets it inserts into) is seen: readers count it, and the
         // next ingest re-sums the whole rollup.
-        db.execute(
-            "INSERT INTO responses(key, model, at, input_tokens, output_tokens, cache_creation_5m_tokens,
-                cache_creation_1h_tokens, cache_read_tokens, web_search_requests, web_fetch_requests,
-                fast, us_only, final, line_count)
-             VALUES ('by-hand', 'claude-sonnet-4-5', 1772323200000, 1000, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1)",
-            [],
-        )
-        .unwrap();
+        let store_by_hand = |key: &str, at: i64, input_tokens: i64| {
+            db.execute(
+                "INSERT INTO responses(key, model, at, input_tokens, output_tokens, cache_creation_5m_tokens,
+                    cache_creation_1h_tokens, cache_read_tokens, web_search_requests, web_fetch_requests,
+                    fast, us_only, final, line_count)
+                 VALUES (?1, 'claude-sonnet-4-5', ?2, ?3, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1)",
+                rusqlite::params![key, at, input_tokens],
+            )
+            .unwrap();
+        };
+        // (responses counted, requests in the rollup)
+        let counts = || -> (i64, i64) {
+            db.query_row(
+                "SELECT (SELECT count(*) FROM responses), (SELECT sum(requests) FROM cost_rollup)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+        };
+        store_by_hand("by-hand", 1772323200000, 1000);
         for when in ["before the next ingest", "after it"] {
             let got = cost_json(&env, &["--by-model", "--no-ingest"]);
             assert_eq!(
@@ -461,25 +473,12 @@ fn rollup_and_responses_give_the_same_reports() {
             );
             env.ingest();
         }
-        let (counted, in_rollup): (i64, i64) = db
-            .query_row(
-                "SELECT (SELECT count(*) FROM responses), (SELECT sum(requests) FROM cost_rollup)",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .unwrap();
+        let (counted, in_rollup) = counts();
         assert_eq!(counted, in_rollup, "{fixture}: the rollup was re-summed");
         if fixture == "basic" {
             // the same when that ingest also stores a new response of its own
             // (its bucket is noted, the hand-made one's is not)
-            db.execute(
-                "INSERT INTO responses(key, model, at, input_tokens, output_tokens, cache_creation_5m_tokens,
-                    cache_creation_1h_tokens, cache_read_tokens, web_search_requests, web_fetch_requests,
-                    fast, us_only, final, line_count)
-                 VALUES ('by-hand-2', 'claude-sonnet-4-5', 1772409600000, 5, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1)",
-                [],
-            )
-            .unwrap();
+            store_by_hand("by-hand-2", 1772409600000, 5);
             let f = env.projects().join("-home-u-app/sess-main-0001.jsonl");
             let mut file = std::fs::OpenOptions::new().append(true).open(f).unwrap();
             writeln!(
@@ -488,13 +487,7 @@ fn rollup_and_responses_give_the_same_reports() {
             )
             .unwrap();
             assert_eq!(env.ingest()["responses_new"], 1);
-            let (counted, in_rollup): (i64, i64) = db
-                .query_row(
-                    "SELECT (SELECT count(*) FROM responses), (SELECT sum(requests) FROM cost_rollup)",
-                    [],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .unwrap();
+            let (counted, in_rollup) = counts();
             assert_eq!(
                 counted, in_rollup,
                 "hand-made and ingested responses both summed"

@@ -128,13 +128,10 @@ fn raw_chunks_hold(env: &Env, needle: &[u8]) -> bool {
 }
 
 fn all_counts(db: &rusqlite::Connection) -> BTreeMap<String, i64> {
-    let tables: Vec<String> = db
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let tables = common::strings(
+        db,
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    );
     tables
         .into_iter()
         .map(|t| {

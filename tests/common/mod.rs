@@ -171,14 +171,21 @@ pub fn count(conn: &Connection, sql: &str) -> i64 {
 /// wall-clock times left out), to compare two databases.
 /// Every foreign key holds (ingest writes with them unchecked).
 pub fn assert_references(conn: &Connection) {
-    let bad: Vec<String> = conn
-        .prepare("SELECT \"table\" || ' row ' || rowid || ' -> ' || parent FROM pragma_foreign_key_check")
+    let bad = strings(
+        conn,
+        "SELECT \"table\" || ' row ' || rowid || ' -> ' || parent FROM pragma_foreign_key_check",
+    );
+    assert!(bad.is_empty(), "dangling references: {bad:?}");
+}
+
+/// The first column of every row of `sql`, as text.
+pub fn strings(conn: &Connection, sql: &str) -> Vec<String> {
+    conn.prepare(sql)
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
         .collect::<Result<_, _>>()
-        .unwrap();
-    assert!(bad.is_empty(), "dangling references: {bad:?}");
+        .unwrap()
 }
 
 pub fn dump(conn: &Connection) -> BTreeMap<String, Vec<String>> {
