@@ -87,6 +87,16 @@ CREATE TABLE forgotten_files (
     digest       INTEGER             -- FNV-1a 64 of all of them; NULL: not known
 );
 
+-- The folder listings of the last discovery walk: a folder whose mtime is
+-- unchanged (and was at least 2 s older than its listing) is not listed
+-- again; its files are still stat'ed on every walk.
+CREATE TABLE scan_dirs (
+    path         BLOB PRIMARY KEY,   -- the folder as walked (bytes of the path)
+    mtime_ns     INTEGER NOT NULL,   -- its mtime when listed
+    listed_at_ns INTEGER NOT NULL,   -- when it was listed
+    entries      BLOB NOT NULL       -- kind byte (d, f, l) + name + '/', per entry, sorted
+) WITHOUT ROWID;
+
 -- Projects, one per working directory (`cwd` as written in the lines; the
 -- encoded folder name is never decoded).
 CREATE TABLE projects (

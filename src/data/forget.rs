@@ -15,8 +15,8 @@ use crate::store::Store;
 /// Tables `forget` never deletes from by key: user settings, facts about the
 /// database, the file rows it keeps as tombstones, and the cost rollup
 /// (sums with no line of text, emptied and re-summed by the rebuild forget
-/// runs next). Projects left with no session or response are dropped
-/// separately.
+/// runs next), and the folder listings (names only, as the kept file rows).
+/// Projects left with no session or response are dropped separately.
 const KEPT_TABLES: &[&str] = &[
     "meta",
     "budgets",
@@ -25,6 +25,7 @@ const KEPT_TABLES: &[&str] = &[
     "forgotten_files",
     "cost_rollup",
     "cost_rollup_dirty",
+    "scan_dirs",
 ];
 
 /// Which sessions to forget (every criterion given must hold).

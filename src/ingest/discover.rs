@@ -1,10 +1,22 @@
 //! Finding transcript files: every `*.jsonl` under each root's `projects/`,
 //! at any depth, symlinks followed (loops reported, not followed twice).
+//!
+//! Listing ~1,400 folders is most of what a report's "anything new?" check
+//! costs, so each folder's listing is kept (`scan_dirs`) and reused while
+//! the folder's mtime stays what it was: adding, removing or renaming an
+//! entry changes it; appending to a file does not, and every file is
+//! stat'ed on every walk anyway. A listing is trusted only if the folder's
+//! mtime was at least `RACY_NS` older than the listing itself, so a change
+//! in the same clock tick as the listing cannot hide behind an equal mtime.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
+use std::fs::Metadata;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use walkdir::WalkDir;
+use rusqlite::Connection;
 
 use crate::paths::Root;
 
@@ -16,88 +28,307 @@ pub struct Found {
     /// The first folder under `projects/` (Claude Code's encoded cwd).
     pub project_dir: Option<String>,
     pub kind: &'static str,
+    /// The file as it was when found.
+    pub stat: Stat,
 }
 
-/// Walk the roots. Problems (unreadable folders, symlink loops, roots
-/// without `projects/`) are returned as messages; they never stop the walk.
-pub fn discover(roots: &[Root]) -> (Vec<Found>, Vec<String>) {
-    let mut found = Vec::new();
-    let mut warnings = Vec::new();
-    let mut seen: HashSet<PathBuf> = HashSet::new();
+/// What tells a file changed without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stat {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    pub mtime_ns: i64,
+}
+
+impl Stat {
+    pub fn of(m: &Metadata) -> Stat {
+        Stat {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.len(),
+            mtime_ns: mtime_ns(m),
+        }
+    }
+}
+
+fn mtime_ns(m: &Metadata) -> i64 {
+    m.mtime() * 1_000_000_000 + m.mtime_nsec()
+}
+
+/// A listing is reused only if the folder's mtime is this much older than
+/// the listing (mtime granularity is 2 s on the coarsest filesystems).
+const RACY_NS: i64 = 2_000_000_000;
+
+/// Entry kinds in a stored listing.
+const DIR: u8 = b'd';
+const FILE: u8 = b'f';
+const LINK: u8 = b'l';
+
+/// One folder as last listed: the entries that matter (folders, symlinks,
+/// `*.jsonl` files), each a kind byte and its name, '/'-terminated (a
+/// name holds neither '/' nor NUL), sorted by name.
+#[derive(Debug, Clone)]
+struct Listing {
+    mtime_ns: i64,
+    listed_at_ns: i64,
+    entries: Vec<u8>,
+}
+
+/// The folder listings of the last walk (table `scan_dirs`), and what this
+/// walk changed in them.
+#[derive(Debug, Default)]
+pub struct Listings {
+    stored: HashMap<Vec<u8>, Listing>,
+    relisted: Vec<(Vec<u8>, Listing)>,
+    visited: HashSet<Vec<u8>>,
+}
+
+impl Listings {
+    pub fn load(conn: &Connection) -> rusqlite::Result<Listings> {
+        let mut st = conn.prepare("SELECT path, mtime_ns, listed_at_ns, entries FROM scan_dirs")?;
+        let stored = st
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    Listing {
+                        mtime_ns: r.get(1)?,
+                        listed_at_ns: r.get(2)?,
+                        entries: r.get(3)?,
+                    },
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(Listings {
+            stored,
+            ..Default::default()
+        })
+    }
+
+    /// Store what this walk listed anew and drop the folders it no longer
+    /// reached. Writes nothing when nothing changed.
+    pub fn save(&self, conn: &Connection) -> rusqlite::Result<()> {
+        let gone: Vec<&Vec<u8>> = self
+            .stored
+            .keys()
+            .filter(|k| !self.visited.contains(*k))
+            .collect();
+        if self.relisted.is_empty() && gone.is_empty() {
+            return Ok(());
+        }
+        let tx = conn.unchecked_transaction()?;
+        {
+            let mut put = tx.prepare(
+                "INSERT OR REPLACE INTO scan_dirs (path, mtime_ns, listed_at_ns, entries)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (path, l) in &self.relisted {
+                put.execute(rusqlite::params![
+                    path,
+                    l.mtime_ns,
+                    l.listed_at_ns,
+                    l.entries
+                ])?;
+            }
+            let mut del = tx.prepare("DELETE FROM scan_dirs WHERE path = ?1")?;
+            for path in gone {
+                del.execute([path])?;
+            }
+        }
+        tx.commit()
+    }
+
+    /// Folders listed by this walk (not taken from the stored listings).
+    #[cfg(test)]
+    fn relisted(&self) -> usize {
+        self.relisted.len()
+    }
+
+    /// The stored listing of `path`, if the folder provably did not change.
+    fn reusable(&self, path: &[u8], mtime_ns: i64) -> Option<Vec<u8>> {
+        let l = self.stored.get(path)?;
+        (l.mtime_ns == mtime_ns && l.mtime_ns < l.listed_at_ns - RACY_NS).then(|| l.entries.clone())
+    }
+}
+
+/// Walk the roots, reusing `listings` where folders did not change.
+/// Problems (unreadable folders, symlink loops, roots without `projects/`)
+/// are returned as messages; they never stop the walk.
+pub fn discover(roots: &[Root], listings: &mut Listings) -> (Vec<Found>, Vec<String>) {
+    let mut walk = Walk {
+        listings,
+        found: Vec::new(),
+        warnings: Vec::new(),
+        seen: HashSet::new(),
+        ancestors: Vec::new(),
+        root: None,
+        now_ns: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64),
+    };
     for root in roots {
         let Some(projects) = &root.projects else {
-            warnings.push(format!(
+            walk.warnings.push(format!(
                 "{}: no projects/ folder here; nothing to read from this root",
                 root.given.display()
             ));
             continue;
         };
-        let walker = WalkDir::new(projects)
-            .follow_links(true)
-            .sort_by_file_name();
         // Canonical paths without a readlink per path component per file:
-        // the projects folder is resolved once, and only what lies under a
+        // the projects folder is resolved once, and only what lies behind a
         // symlink is resolved on its own.
-        let canonical_projects = std::fs::canonicalize(projects).ok();
-        let mut linked_dirs: Vec<PathBuf> = Vec::new();
-        for entry in walker {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e) => {
-                    let what = e
-                        .path()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default();
-                    if e.loop_ancestor().is_some() {
-                        warnings.push(format!("{what}: symlink loop; skipped"));
-                    } else {
-                        warnings.push(format!("{what}: cannot read ({}); skipped", io_reason(&e)));
-                    }
-                    continue;
-                }
-            };
-            if entry.file_type().is_dir() && entry.path_is_symlink() {
-                linked_dirs.push(entry.path().to_owned());
-            }
-            if !entry.file_type().is_file()
-                || !entry.file_name().to_string_lossy().ends_with(".jsonl")
-            {
+        let resolved =
+            std::fs::canonicalize(projects).and_then(|c| Ok((std::fs::metadata(&c)?, c)));
+        let (meta, canonical) = match resolved {
+            Ok(x) => x,
+            Err(e) => {
+                walk.warnings.push(format!(
+                    "{}: cannot read ({e}); skipped",
+                    projects.display()
+                ));
                 continue;
             }
-            let rel = entry.path().strip_prefix(projects).ok();
-            let plain = !entry.path_is_symlink()
-                && !linked_dirs.iter().any(|d| entry.path().starts_with(d));
-            let resolved = match (&canonical_projects, rel) {
-                (Some(c), Some(rel)) if plain => Ok(c.join(rel)),
-                _ => std::fs::canonicalize(entry.path()),
-            };
-            let path = match resolved {
-                Ok(p) => p,
-                Err(e) => {
-                    warnings.push(format!("{}: {e}; skipped", entry.path().display()));
-                    continue;
-                }
-            };
-            if !seen.insert(path.clone()) {
-                continue;
-            }
-            let rel = entry.path().strip_prefix(projects).unwrap_or(entry.path());
-            found.push(Found {
-                kind: kind_of(rel),
-                project_dir: first_component(rel),
-                root: root.given.clone(),
-                path,
-            });
-        }
+        };
+        walk.root = Some((root, projects));
+        walk.dir(projects, &canonical, &meta);
     }
+    let Walk {
+        mut found,
+        warnings,
+        ..
+    } = walk;
     found.sort_by(|a, b| a.path.cmp(&b.path));
     (found, warnings)
 }
 
-fn io_reason(e: &walkdir::Error) -> String {
-    e.io_error()
-        .map(|io| io.to_string())
-        .unwrap_or_else(|| e.to_string())
+struct Walk<'a> {
+    listings: &'a mut Listings,
+    found: Vec<Found>,
+    warnings: Vec<String>,
+    /// Canonical paths found so far (a file reached twice counts once).
+    seen: HashSet<PathBuf>,
+    /// (dev, ino) of the folders above the current one: a symlink to one of
+    /// them is a loop.
+    ancestors: Vec<(u64, u64)>,
+    root: Option<(&'a Root, &'a PathBuf)>,
+    now_ns: i64,
+}
+
+impl Walk<'_> {
+    /// `path` as walked, `canonical` its resolved path, `meta` its metadata
+    /// (symlinks followed).
+    fn dir(&mut self, path: &Path, canonical: &Path, meta: &Metadata) {
+        let id = (meta.dev(), meta.ino());
+        if self.ancestors.contains(&id) {
+            self.warnings
+                .push(format!("{}: symlink loop; skipped", path.display()));
+            return;
+        }
+        let key = path.as_os_str().as_bytes().to_vec();
+        let mtime = mtime_ns(meta);
+        let entries = match self.listings.reusable(&key, mtime) {
+            Some(e) => e,
+            None => match list(path) {
+                Ok(entries) => {
+                    let listing = Listing {
+                        mtime_ns: mtime,
+                        listed_at_ns: self.now_ns,
+                        entries: entries.clone(),
+                    };
+                    self.listings.relisted.push((key.clone(), listing));
+                    entries
+                }
+                Err(e) => {
+                    self.warnings
+                        .push(format!("{}: cannot read ({e}); skipped", path.display()));
+                    return;
+                }
+            },
+        };
+        self.listings.visited.insert(key);
+        self.ancestors.push(id);
+        for entry in entries.split(|b| *b == b'/').filter(|e| !e.is_empty()) {
+            let (kind, name) = (entry[0], OsStr::from_bytes(&entry[1..]));
+            let child = path.join(name);
+            let meta = match std::fs::metadata(&child) {
+                Ok(m) => m,
+                // removed since the listing: nothing to read
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && kind != LINK => continue,
+                Err(e) => {
+                    self.warnings
+                        .push(format!("{}: cannot read ({e}); skipped", child.display()));
+                    continue;
+                }
+            };
+            let canonical_child = if kind == LINK {
+                match std::fs::canonicalize(&child) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        self.warnings
+                            .push(format!("{}: {e}; skipped", child.display()));
+                        continue;
+                    }
+                }
+            } else {
+                canonical.join(name)
+            };
+            if meta.is_dir() {
+                self.dir(&child, &canonical_child, &meta);
+            } else if meta.is_file() && is_transcript(name) {
+                self.file(&child, canonical_child, &meta);
+            }
+        }
+        self.ancestors.pop();
+    }
+
+    fn file(&mut self, path: &Path, canonical: PathBuf, meta: &Metadata) {
+        if !self.seen.insert(canonical.clone()) {
+            return;
+        }
+        let Some((root, projects)) = self.root else {
+            return;
+        };
+        let rel = path.strip_prefix(projects).unwrap_or(path);
+        self.found.push(Found {
+            kind: kind_of(rel),
+            project_dir: first_component(rel),
+            root: root.given.clone(),
+            path: canonical,
+            stat: Stat::of(meta),
+        });
+    }
+}
+
+fn is_transcript(name: &OsStr) -> bool {
+    name.as_bytes().ends_with(b".jsonl")
+}
+
+/// The entries of a folder that can hold transcripts, sorted by name.
+fn list(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut entries: Vec<(u8, std::ffi::OsString)> = Vec::new();
+    for e in std::fs::read_dir(path)? {
+        let e = e?;
+        let t = e.file_type()?;
+        let name = e.file_name();
+        let kind = if t.is_symlink() {
+            LINK
+        } else if t.is_dir() {
+            DIR
+        } else if t.is_file() && is_transcript(&name) {
+            FILE
+        } else {
+            continue;
+        };
+        entries.push((kind, name));
+    }
+    entries.sort_by(|a, b| a.1.cmp(&b.1));
+    let mut out = Vec::new();
+    for (kind, name) in entries {
+        out.push(kind);
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'/');
+    }
+    Ok(out)
 }
 
 fn first_component(rel: &Path) -> Option<String> {
@@ -162,7 +393,7 @@ mod tests {
         std::os::unix::fs::symlink(p.join("proj"), p.join("proj/s1/loop")).unwrap();
         std::os::unix::fs::symlink(p.join("proj/s1.jsonl"), p.join("proj/alias.jsonl")).unwrap();
         let roots = vec![Root::new(d.path().to_owned()), Root::new(p.clone())];
-        let (found, warnings) = discover(&roots);
+        let (found, warnings) = discover(&roots, &mut Listings::default());
         let names: Vec<_> = found
             .iter()
             .map(|f| f.path.file_name().unwrap().to_owned())
@@ -187,7 +418,10 @@ mod tests {
         std::os::unix::fs::symlink(&outside, p.join("linked")).unwrap();
         // the root itself reached through a symlink
         std::os::unix::fs::symlink(d.path(), d.path().join("alias-root")).unwrap();
-        let (found, _) = discover(&[Root::new(d.path().join("alias-root"))]);
+        let (found, _) = discover(
+            &[Root::new(d.path().join("alias-root"))],
+            &mut Listings::default(),
+        );
         let paths: Vec<_> = found.iter().map(|f| f.path.clone()).collect();
         let mut expected = vec![
             std::fs::canonicalize(outside.join("b.jsonl")).unwrap(),
@@ -196,5 +430,115 @@ mod tests {
         expected.sort();
         assert_eq!(paths, expected);
         assert_eq!(found[0].project_dir.as_deref(), Some("linked"));
+    }
+
+    /// Sets a folder's mtime (what a listing is matched on).
+    fn set_mtime(dir: &Path, t: std::time::SystemTime) {
+        std::fs::File::open(dir).unwrap().set_modified(t).unwrap();
+    }
+
+    fn names(found: &[Found]) -> Vec<String> {
+        found
+            .iter()
+            .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    fn listings_db() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(include_str!("../store/migrations/0005_scan_dirs.sql"))
+            .unwrap();
+        conn
+    }
+
+    /// A walk as ingest does it: the stored listings in, the new ones out.
+    /// Returns the file names found and how many folders were listed.
+    fn walk(conn: &Connection, roots: &[Root]) -> (Vec<String>, usize) {
+        let mut listings = Listings::load(conn).unwrap();
+        let (found, _) = discover(roots, &mut listings);
+        listings.save(conn).unwrap();
+        (names(&found), listings.relisted())
+    }
+
+    #[test]
+    fn an_unchanged_folder_is_not_listed_again_and_a_changed_one_is() {
+        let d = tempfile::tempdir().unwrap();
+        let proj = d.path().join("projects/proj");
+        std::fs::create_dir_all(proj.join("s1/subagents")).unwrap();
+        std::fs::write(proj.join("s1.jsonl"), "{}\n").unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for dir in [
+            "projects",
+            "projects/proj",
+            "projects/proj/s1",
+            "projects/proj/s1/subagents",
+        ] {
+            set_mtime(&d.path().join(dir), old);
+        }
+        let roots = [Root::new(d.path().to_owned())];
+        let db = listings_db();
+        assert_eq!(walk(&db, &roots), (vec!["s1.jsonl".into()], 4));
+
+        // nothing changed: no folder is listed, the file is still found
+        assert_eq!(walk(&db, &roots), (vec!["s1.jsonl".into()], 0));
+
+        // a new subagent transcript changes its folder's mtime: that folder
+        // alone is listed again
+        std::fs::write(proj.join("s1/subagents/agent-a.jsonl"), "{}\n").unwrap();
+        // (as if that was a while ago: a recent mtime is never trusted)
+        set_mtime(
+            &proj.join("s1/subagents"),
+            old + std::time::Duration::from_secs(60),
+        );
+        let both: Vec<String> = vec!["agent-a.jsonl".into(), "s1.jsonl".into()];
+        assert_eq!(walk(&db, &roots), (both.clone(), 1));
+
+        // the listing is what is reused: a file added behind an mtime put
+        // back (which no real change does) stays unseen, proving the folder
+        // was not listed
+        std::fs::write(proj.join("hidden.jsonl"), "{}\n").unwrap();
+        set_mtime(&proj, old);
+        assert_eq!(walk(&db, &roots), (both, 0));
+    }
+
+    #[test]
+    fn a_listing_as_recent_as_its_folder_is_not_trusted() {
+        let d = tempfile::tempdir().unwrap();
+        let proj = d.path().join("projects/proj");
+        std::fs::create_dir_all(&proj).unwrap();
+        let roots = [Root::new(d.path().to_owned())];
+        let db = listings_db();
+        walk(&db, &roots);
+        let listed_mtime = std::fs::metadata(&proj).unwrap().modified().unwrap();
+        // a file created in the same clock tick as the listing leaves the
+        // folder's mtime as it was
+        std::fs::write(proj.join("s1.jsonl"), "{}\n").unwrap();
+        set_mtime(&proj, listed_mtime);
+        assert_eq!(walk(&db, &roots), (vec!["s1.jsonl".into()], 2));
+    }
+
+    #[test]
+    fn folders_no_longer_reached_are_dropped_from_the_listings() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("projects");
+        std::fs::create_dir_all(p.join("a")).unwrap();
+        std::fs::create_dir_all(p.join("b")).unwrap();
+        let roots = [Root::new(d.path().to_owned())];
+        let conn = listings_db();
+        walk(&conn, &roots);
+        std::fs::remove_dir(p.join("b")).unwrap();
+        walk(&conn, &roots);
+        let stored: Vec<Vec<u8>> = conn
+            .prepare("SELECT path FROM scan_dirs ORDER BY path")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let expected: Vec<Vec<u8>> = [p.clone(), p.join("a")]
+            .iter()
+            .map(|x| x.as_os_str().as_bytes().to_vec())
+            .collect();
+        assert_eq!(stored, expected);
     }
 }

@@ -8,7 +8,7 @@ pub mod writer;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
 use std::time::Instant;
@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::paths::Root;
 use crate::pricing::PriceTable;
 use crate::store::Store;
-use discover::Found;
+use discover::{Found, Listings, Stat};
 use reader::{Msg, ReadJob};
 use writer::{FileRef, Notice, STORED_RESPONSE_COLUMNS, StoredResponse, Writer};
 
@@ -191,10 +191,19 @@ pub fn run(
             rebuild(store, prices, obs).context("rebuilding tables from the stored raw lines")?;
     }
 
-    let (found, warnings) = discover::discover(roots);
+    // (a rebuild lists every folder again)
+    let mut listings = if opts.full {
+        Listings::default()
+    } else {
+        Listings::load(&store.conn)?
+    };
+    let (found, warnings) = discover::discover(roots, &mut listings);
     for w in &warnings {
         obs.warning(w);
     }
+    listings
+        .save(&store.conn)
+        .context("storing the folder listings")?;
     let tracked = load_tracked(&store.conn, None)?;
     ingest_found(store, found, tracked, prices, opts, obs, summary, started)
 }
@@ -243,9 +252,11 @@ pub fn run_files(
 /// canonical), else with its parent dir as its root.
 fn locate(roots: &[Root], file: &Path) -> std::io::Result<Found> {
     let path = std::fs::canonicalize(file)?;
-    if !std::fs::metadata(&path)?.is_file() {
+    let meta = std::fs::metadata(&path)?;
+    if !meta.is_file() {
         return Err(std::io::Error::other("not a file"));
     }
+    let stat = Stat::of(&meta);
     for root in roots {
         let Some(projects) = &root.projects else {
             continue;
@@ -267,6 +278,7 @@ fn locate(roots: &[Root], file: &Path) -> std::io::Result<Found> {
                 project_dir,
                 root: root.given.clone(),
                 path,
+                stat,
             });
         }
     }
@@ -276,6 +288,7 @@ fn locate(roots: &[Root], file: &Path) -> std::io::Result<Found> {
         project_dir: None,
         root: path.parent().map(Path::to_owned).unwrap_or_default(),
         path,
+        stat,
     })
 }
 
@@ -456,9 +469,7 @@ fn load_tracked(conn: &Connection, paths: Option<&[&Path]>) -> Result<HashMap<Pa
 /// exactly the bytes of a forgotten file is read only past them: forgotten
 /// lines never come back through a copy or a replaced file.
 fn plan(f: &Found, t: Option<&Tracked>, tombstones: &[Tombstone]) -> std::io::Result<Option<Job>> {
-    let meta = std::fs::metadata(&f.path)?;
-    let size = meta.len();
-    let mtime_ns = meta.mtime() * 1_000_000_000 + meta.mtime_nsec();
+    let size = f.stat.size;
     let fresh = |supersedes| -> std::io::Result<Job> {
         let inherits = forgotten_copy(&f.path, size, tombstones)?;
         let (start_offset, start_lines) = inherits
@@ -477,7 +488,13 @@ fn plan(f: &Found, t: Option<&Tracked>, tombstones: &[Tombstone]) -> std::io::Re
     let Some(t) = t else {
         return fresh(None).map(Some);
     };
-    if t.dev == meta.dev() && t.ino == meta.ino() && t.size == size && t.mtime_ns == mtime_ns {
+    let stored = Stat {
+        dev: t.dev,
+        ino: t.ino,
+        size: t.size,
+        mtime_ns: t.mtime_ns,
+    };
+    if f.stat == stored {
         return Ok(None);
     }
     let replaced = Some((t.id, t.generation));
