@@ -248,6 +248,48 @@ CREATE TRIGGER responses_rollup_delete AFTER DELETE ON responses BEGIN
         WHERE NOT EXISTS (SELECT 1 FROM cost_rollup_dirty WHERE bucket = coalesce(OLD.at / 900000, -1));
 END;
 
+-- Each thread's figures for `observatory sessions` (prompts, responses,
+-- tool calls, tokens, cost, models): what the report would otherwise sum
+-- from messages, responses, tool_calls and system_events on every run.
+-- The ingest writer notes the session of every line it stores in
+-- thread_figures_dirty, triggers note the sessions of updated and deleted
+-- responses, and ingest re-sums the noted sessions; the report sums the
+-- tables itself while any session is pending.
+CREATE TABLE thread_figures (
+    session_id            TEXT NOT NULL,
+    agent_id              TEXT NOT NULL,     -- '' for the main thread
+    prompts               INTEGER NOT NULL,
+    responses             INTEGER NOT NULL,
+    unpriced_responses    INTEGER NOT NULL,
+    tool_calls            INTEGER NOT NULL,
+    tool_errors           INTEGER NOT NULL,
+    compactions           INTEGER NOT NULL,
+    input_tokens          INTEGER NOT NULL,
+    output_tokens         INTEGER NOT NULL,
+    cache_creation_tokens INTEGER NOT NULL,
+    cache_read_tokens     INTEGER NOT NULL,
+    cost_dollars          INTEGER NOT NULL,  -- cost = cost_dollars * 10^12 + cost_rest_picousd
+    cost_rest_picousd     INTEGER NOT NULL,
+    models                TEXT NOT NULL,     -- JSON array of the models, sorted
+    PRIMARY KEY (session_id, agent_id)
+) WITHOUT ROWID;
+CREATE TABLE thread_figures_dirty (
+    session_id TEXT PRIMARY KEY
+) WITHOUT ROWID;
+CREATE TRIGGER responses_threads_update AFTER UPDATE ON responses BEGIN
+    INSERT INTO thread_figures_dirty(session_id) SELECT OLD.session_id
+        WHERE OLD.session_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM thread_figures_dirty WHERE session_id = OLD.session_id);
+    INSERT INTO thread_figures_dirty(session_id) SELECT NEW.session_id
+        WHERE NEW.session_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM thread_figures_dirty WHERE session_id = NEW.session_id);
+END;
+CREATE TRIGGER responses_threads_delete AFTER DELETE ON responses BEGIN
+    INSERT INTO thread_figures_dirty(session_id) SELECT OLD.session_id
+        WHERE OLD.session_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM thread_figures_dirty WHERE session_id = OLD.session_id);
+END;
+
 -- Tool calls: each tool_use joined to its tool_result by id (a call copied
 -- into a resumed session counts once). subagent_id links a Task/Agent call
 -- to the subagent transcript it started.
@@ -309,6 +351,7 @@ CREATE TABLE progress_events (
     tool_name          TEXT,
     elapsed_ms         INTEGER
 );
+CREATE INDEX tool_calls_session ON tool_calls(session_id);
 
 -- Attachment lines by attachment.type (hook ones also appear in hook_runs).
 CREATE TABLE attachments (
@@ -349,6 +392,7 @@ CREATE TABLE system_events (
     retry_attempt      INTEGER,
     max_retries        INTEGER
 );
+CREATE INDEX system_events_compactions ON system_events(session_id) WHERE subtype = 'compact_boundary';
 
 -- `summary` lines: a title for the conversation ending at leaf_uuid (which
 -- often lives in another file).

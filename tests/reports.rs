@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::Env;
+use common::{Env, count};
 use serde_json::{Value, json};
 
 fn run_json(env: &Env, args: &[&str]) -> Value {
@@ -114,6 +114,57 @@ fn sessions_on_the_basic_fixture() {
     assert_eq!(v["total"]["cost_usd"], "0.0349956");
     assert_eq!(v["sort"], "start");
     assert_eq!(v["tz"], "UTC");
+}
+
+/// The figures ingest keeps per thread (thread_figures) are what summing
+/// the tables gives: after ingests that read the fixture a line at a time
+/// (a response merged across ingests, tool results after their calls, a
+/// copy in a resumed session), they match a cold ingest of the whole
+/// fixture, and the report's own sum while a session is pending.
+#[test]
+fn kept_session_figures_match_a_fresh_sum_after_ingests_line_by_line() {
+    let whole = Env::with_fixture("basic");
+    let expected = run_json(&whole, &["sessions", "--tz", "UTC"]);
+
+    let env = Env::with_fixture("basic");
+    let files: Vec<(std::path::PathBuf, Vec<String>)> = walkdir::WalkDir::new(env.projects())
+        .sort_by_file_name()
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            std::fs::write(&p, "").unwrap();
+            (p, text.lines().map(|l| format!("{l}\n")).collect())
+        })
+        .collect();
+    assert!(
+        files.iter().any(|(_, l)| l.len() > 10),
+        "a long session file"
+    );
+    env.ingest();
+    // file by file, in the order a cold ingest reads them (which copy of a
+    // tool call is read first decides its session)
+    let report = || run_json(&env, &["sessions", "--tz", "UTC", "--no-ingest"]);
+    let mut kept = Value::Null;
+    for (path, lines) in &files {
+        for (n, line) in lines.iter().enumerate() {
+            let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+            std::io::Write::write_all(&mut f, line.as_bytes()).unwrap();
+            env.ingest();
+            let db = env.db();
+            assert_eq!(count(&db, "SELECT count(*) FROM thread_figures_dirty"), 0);
+            kept = report();
+            // a pending session makes the report sum the tables itself
+            db.execute("INSERT INTO thread_figures_dirty VALUES ('pending')", [])
+                .unwrap();
+            let summed = report();
+            db.execute("DELETE FROM thread_figures_dirty", []).unwrap();
+            assert_eq!(kept, summed, "after line {} of {}", n + 1, path.display());
+        }
+    }
+    assert_eq!(count(&env.db(), "SELECT count(*) FROM thread_figures"), 4);
+    assert_eq!(kept, expected);
 }
 
 #[test]

@@ -13,9 +13,9 @@ use super::{FileSessions, StoredFile, Table};
 use crate::store::Store;
 
 /// Tables `forget` never deletes from by key: user settings, facts about the
-/// database, the file rows it keeps as tombstones, and the cost rollup
-/// (sums with no line of text, emptied and re-summed by the rebuild forget
-/// runs next), and the folder listings (names only, as the kept file rows).
+/// database, the file rows it keeps as tombstones, the cost rollup and the
+/// thread figures (sums with no line of text, emptied and re-summed by the
+/// rebuild forget runs next), and the folder listings (names only, as the kept file rows).
 /// Projects left with no session or response are dropped separately.
 const KEPT_TABLES: &[&str] = &[
     "meta",
@@ -25,6 +25,8 @@ const KEPT_TABLES: &[&str] = &[
     "forgotten_files",
     "cost_rollup",
     "cost_rollup_dirty",
+    "thread_figures",
+    "thread_figures_dirty",
     "scan_dirs",
 ];
 

@@ -42,6 +42,8 @@ const DERIVED_TABLES: &[&str] = &[
     "responses",
     "cost_rollup",
     "cost_rollup_dirty",
+    "thread_figures",
+    "thread_figures_dirty",
     "messages",
     "sessions",
     "projects",
@@ -403,6 +405,7 @@ fn ingest_found(
         );
     }
     crate::store::rollup::refresh(&store.conn).context("summing costs per 15 minutes")?;
+    crate::report::sessions::refresh(&store.conn).context("summing the figures of each session")?;
     Store::meta_set(
         &store.conn,
         "last_ingest_at",
@@ -744,7 +747,8 @@ pub fn reprice_all(conn: &Connection, prices: &PriceTable) -> rusqlite::Result<(
     match run() {
         Ok(()) => {
             conn.execute_batch("COMMIT")?;
-            crate::store::rollup::refresh(conn).map(|_| ())
+            crate::store::rollup::refresh(conn)?;
+            crate::report::sessions::refresh(conn).map(|_| ())
         }
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");

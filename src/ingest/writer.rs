@@ -80,6 +80,9 @@ pub struct Writer<'c> {
     /// Rollup buckets of the responses inserted since the last flush
     /// (updates and deletes are noted by triggers).
     dirty_buckets: std::collections::HashSet<i64>,
+    /// Sessions whose thread figures a line since the last flush may have
+    /// changed (updated and deleted responses are noted by triggers).
+    dirty_sessions: std::collections::HashSet<String>,
     /// session id -> agent id -> figures (nested so that a line looks its
     /// session up by &str, without allocating a key)
     sessions: HashMap<String, HashMap<String, SessionAgg>>,
@@ -119,6 +122,7 @@ impl<'c> Writer<'c> {
             notices: Vec::new(),
             responses: HashMap::new(),
             dirty_buckets: Default::default(),
+            dirty_sessions: Default::default(),
             sessions: HashMap::new(),
             projects,
             session_projects: HashMap::new(),
@@ -588,7 +592,8 @@ impl<'c> Writer<'c> {
                         .as_deref()
                         .and_then(|n| n.strip_prefix("mcp__"))
                         .and_then(|rest| rest.split("__").next());
-                    self.conn
+                    let owner = self
+                        .conn
                         .prepare_cached(
                             "INSERT INTO tool_calls(tool_use_id, name, mcp_server, input_summary, file_path, session_id, agent_id, use_line_id, started_at)
                              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -596,19 +601,29 @@ impl<'c> Writer<'c> {
                                input_summary = excluded.input_summary, file_path = excluded.file_path,
                                session_id = coalesce(session_id, excluded.session_id), agent_id = coalesce(agent_id, excluded.agent_id),
                                use_line_id = excluded.use_line_id, started_at = excluded.started_at
-                             WHERE use_line_id IS NULL",
+                             WHERE use_line_id IS NULL
+                             RETURNING session_id",
                         )?
-                        .execute(params![
-                            id,
-                            blk.tool_name,
-                            server,
-                            blk.input_summary,
-                            blk.file_path,
-                            env.session_id,
-                            env.agent_id,
-                            line_id,
-                            env.timestamp_ms
-                        ])?;
+                        .query_row(
+                            params![
+                                id,
+                                blk.tool_name,
+                                server,
+                                blk.input_summary,
+                                blk.file_path,
+                                env.session_id,
+                                env.agent_id,
+                                line_id,
+                                env.timestamp_ms
+                            ],
+                            |r| r.get::<_, Option<String>>(0),
+                        )
+                        .optional()?
+                        .flatten();
+                    // (a copy of the call in another session may own it)
+                    if let Some(owner) = owner {
+                        self.thread_changed(owner);
+                    }
                     let fields = json!({"tool_use_id": id, "tool": blk.tool_name, "mcp_server": server, "input_summary": blk.input_summary});
                     self.emit("tool_call", Some(env), fields);
                 }
@@ -622,7 +637,7 @@ impl<'c> Writer<'c> {
                                finished_at = excluded.finished_at, is_error = excluded.is_error,
                                subagent_id = coalesce(excluded.subagent_id, subagent_id)
                              WHERE result_line_id IS NULL
-                             RETURNING name, duration_ms",
+                             RETURNING name, duration_ms, session_id",
                         )?
                         .query_row(
                             params![
@@ -634,10 +649,20 @@ impl<'c> Writer<'c> {
                                 b(blk.is_error.unwrap_or(false)),
                                 m.result_agent_id
                             ],
-                            |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<i64>>(1)?)),
+                            |r| {
+                                Ok((
+                                    r.get::<_, Option<String>>(0)?,
+                                    r.get::<_, Option<i64>>(1)?,
+                                    r.get::<_, Option<String>>(2)?,
+                                ))
+                            },
                         )
                         .optional()?;
-                    if let Some((tool, duration_ms)) = done {
+                    if let Some((tool, duration_ms, owner)) = done {
+                        // (a copy of the call in another session may own it)
+                        if let Some(owner) = owner {
+                            self.thread_changed(owner);
+                        }
                         let fields = json!({"tool_use_id": id, "tool": tool, "is_error": blk.is_error.unwrap_or(false),
                             "duration_ms": duration_ms, "subagent_id": m.result_agent_id});
                         self.emit("tool_result", Some(env), fields);
@@ -993,6 +1018,10 @@ impl<'c> Writer<'c> {
         Ok((row, cost, before))
     }
 
+    fn thread_changed(&mut self, session_id: String) {
+        self.dirty_sessions.insert(session_id);
+    }
+
     fn flush(&mut self) -> rusqlite::Result<()> {
         let mut sessions: Vec<_> = self
             .sessions
@@ -1004,6 +1033,9 @@ impl<'c> Writer<'c> {
             })
             .collect();
         sessions.sort_by(|a, b| a.0.cmp(&b.0));
+        for ((sid, _), _) in &sessions {
+            self.thread_changed(sid.clone());
+        }
         for ((sid, aid), s) in sessions {
             let mut project = self.session_project(&sid)?;
             if project.is_none()
@@ -1122,6 +1154,15 @@ impl<'c> Writer<'c> {
                 });
                 self.emit(kind, Some(&env), fields);
             }
+        }
+        let mut changed: Vec<String> = self.dirty_sessions.drain().collect();
+        changed.sort_unstable();
+        for sid in changed {
+            self.conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO thread_figures_dirty(session_id) VALUES (?1)",
+                )?
+                .execute([sid])?;
         }
         let mut buckets: Vec<i64> = self.dirty_buckets.drain().collect();
         buckets.sort_unstable();

@@ -178,10 +178,44 @@ pub fn load_threads(
     );
     let mut summaries: BTreeMap<Key, String> = BTreeMap::new();
     let mut st = conn.prepare(&sql)?;
-    let mut rows = st.query(params.clone())?;
+    let mut rows = st.query(params)?;
     while let Some(r) = rows.next()? {
         summaries.insert((r.get(0)?, r.get(1)?), r.get(2)?);
     }
+
+    let work = match session {
+        None => match stored_work(conn)? {
+            Some(work) => work,
+            None => sum_work(conn, None)?,
+        },
+        Some(_) => sum_work(conn, session)?,
+    };
+    for ((sid, aid), f) in work {
+        thread(&mut threads, sid, aid).figures = f;
+    }
+
+    // title: custom-title, ai-title, summary, first prompt
+    for (key, t) in threads.iter_mut() {
+        if t.title.is_none() {
+            t.title = summaries
+                .get(key)
+                .cloned()
+                .or_else(|| t.first_prompt.clone());
+        }
+    }
+    Ok(threads)
+}
+
+/// What each thread did (of one session only, or all), summed from
+/// messages, responses, tool_calls and system_events.
+fn sum_work(conn: &Connection, session: Option<&str>) -> rusqlite::Result<HashMap<Key, Figures>> {
+    let only = |col: &str| match session {
+        Some(_) => format!(" AND {col} = ?1"),
+        None => String::new(),
+    };
+    let args: Vec<&str> = session.into_iter().collect();
+    let params = rusqlite::params_from_iter(args.iter());
+    let mut work: HashMap<Key, Figures> = HashMap::new();
 
     let sql = format!(
         "SELECT m.session_id, coalesce(m.agent_id, ''), count(*) FROM messages m
@@ -189,11 +223,11 @@ pub fn load_threads(
          GROUP BY m.session_id, m.agent_id",
         only("m.session_id")
     );
-    let mut st = conn.prepare(&sql)?;
+    let mut st = conn.prepare_cached(&sql)?;
     let mut rows = st.query(params.clone())?;
     while let Some(r) = rows.next()? {
         // (NULL and '' agent ids are separate groups of one thread)
-        thread(&mut threads, r.get(0)?, r.get(1)?).figures.prompts +=
+        work.entry((r.get(0)?, r.get(1)?)).or_default().prompts +=
             r.get::<_, i64>(2)?.max(0) as u64;
     }
 
@@ -220,7 +254,7 @@ pub fn load_threads(
         },
         only("r.session_id")
     );
-    let mut st = conn.prepare(&sql)?;
+    let mut st = conn.prepare_cached(&sql)?;
     let mut rows = st.query(params.clone())?;
     while let Some(r) = rows.next()? {
         let n = |i: usize| -> rusqlite::Result<u64> {
@@ -249,7 +283,7 @@ pub fn load_threads(
          FROM tool_calls t WHERE t.session_id IS NOT NULL{}",
         only("t.session_id")
     );
-    let mut st = conn.prepare(&sql)?;
+    let mut st = conn.prepare_cached(&sql)?;
     let mut rows = st.query(params.clone())?;
     while let Some(r) = rows.next()? {
         let key = (
@@ -266,13 +300,11 @@ pub fn load_threads(
             .iter()
             .map(|m| strings.names[*m as usize].clone())
             .collect();
-        thread(
-            &mut threads,
+        let key = (
             strings.names[sid as usize].clone(),
             strings.names[aid as usize].clone(),
-        )
-        .figures
-        .add_work(&a.f);
+        );
+        work.entry(key).or_default().add_work(&a.f);
     }
 
     let sql = format!(
@@ -281,24 +313,138 @@ pub fn load_threads(
          GROUP BY e.session_id, e.agent_id",
         only("e.session_id")
     );
-    let mut st = conn.prepare(&sql)?;
+    let mut st = conn.prepare_cached(&sql)?;
     let mut rows = st.query(params)?;
     while let Some(r) = rows.next()? {
-        thread(&mut threads, r.get(0)?, r.get(1)?)
-            .figures
-            .compactions += r.get::<_, i64>(2)?.max(0) as u64;
+        work.entry((r.get(0)?, r.get(1)?)).or_default().compactions +=
+            r.get::<_, i64>(2)?.max(0) as u64;
     }
+    Ok(work)
+}
 
-    // title: custom-title, ai-title, summary, first prompt
-    for (key, t) in threads.iter_mut() {
-        if t.title.is_none() {
-            t.title = summaries
-                .get(key)
-                .cloned()
-                .or_else(|| t.first_prompt.clone());
+/// Above this many pending sessions, `refresh` sums every thread in one
+/// pass instead of one session at a time.
+const FULL_ABOVE: usize = 300;
+
+/// thread_figures holds every response: none was stored without noting
+/// its session (a response with no session belongs to no thread).
+const COUNTS_AGREE: &str = "(SELECT count(*) FROM responses WHERE session_id IS NOT NULL)
+    = (SELECT coalesce(sum(responses), 0) FROM thread_figures)";
+
+/// The stored thread figures, or None while a session is pending.
+fn stored_work(conn: &Connection) -> rusqlite::Result<Option<HashMap<Key, Figures>>> {
+    let fresh: bool = conn.query_row(
+        &format!("SELECT NOT EXISTS (SELECT 1 FROM thread_figures_dirty) AND {COUNTS_AGREE}"),
+        [],
+        |r| r.get(0),
+    )?;
+    if !fresh {
+        return Ok(None);
+    }
+    let mut st = conn.prepare(
+        "SELECT session_id, agent_id, prompts, responses, unpriced_responses, tool_calls, tool_errors,
+                compactions, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens,
+                cost_dollars, cost_rest_picousd, models
+         FROM thread_figures",
+    )?;
+    let mut rows = st.query([])?;
+    let mut work = HashMap::new();
+    while let Some(r) = rows.next()? {
+        let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
+        let models: Vec<String> = serde_json::from_str(&r.get::<_, String>(14)?).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(14, rusqlite::types::Type::Text, Box::new(e))
+        })?;
+        let f = Figures {
+            prompts: n(2)?,
+            responses: n(3)?,
+            unpriced_responses: n(4)?,
+            tool_calls: n(5)?,
+            tool_errors: n(6)?,
+            compactions: n(7)?,
+            input_tokens: n(8)?,
+            output_tokens: n(9)?,
+            cache_creation_tokens: n(10)?,
+            cache_read_tokens: n(11)?,
+            cost_picousd: i128::from(r.get::<_, i64>(12)?) * PICO
+                + i128::from(r.get::<_, i64>(13)?),
+            models: models.into_iter().collect(),
+        };
+        work.insert((r.get(0)?, r.get(1)?), f);
+    }
+    Ok(Some(work))
+}
+
+const PICO: i128 = 1_000_000_000_000;
+
+/// Re-sum the threads of the sessions ingest noted in thread_figures_dirty
+/// (every thread when many are pending, or when the stored figures do not
+/// account for every response), in one write transaction. Returns how many
+/// sessions were pending.
+pub fn refresh(conn: &Connection) -> rusqlite::Result<usize> {
+    let pending: Vec<String> = conn
+        .prepare("SELECT session_id FROM thread_figures_dirty")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if pending.is_empty() && conn.query_row(&format!("SELECT {COUNTS_AGREE}"), [], |r| r.get(0))? {
+        return Ok(0);
+    }
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let run = || -> rusqlite::Result<()> {
+        if pending.is_empty() || pending.len() > FULL_ABOVE {
+            conn.execute("DELETE FROM thread_figures", [])?;
+            store_work(conn, sum_work(conn, None)?)?;
+        } else {
+            for sid in &pending {
+                conn.prepare_cached("DELETE FROM thread_figures WHERE session_id = ?1")?
+                    .execute([sid])?;
+                store_work(conn, sum_work(conn, Some(sid))?)?;
+            }
+        }
+        conn.execute("DELETE FROM thread_figures_dirty", [])?;
+        Ok(())
+    };
+    match run() {
+        Ok(()) => conn.execute_batch("COMMIT")?,
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
         }
     }
-    Ok(threads)
+    Ok(pending.len())
+}
+
+fn store_work(conn: &Connection, work: HashMap<Key, Figures>) -> rusqlite::Result<()> {
+    let mut st = conn.prepare_cached(
+        "INSERT INTO thread_figures(session_id, agent_id, prompts, responses, unpriced_responses, tool_calls,
+           tool_errors, compactions, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens,
+           cost_dollars, cost_rest_picousd, models)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )?;
+    let int = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    for ((sid, aid), f) in work {
+        // (a sum of i64 costs: the whole dollars fit an i64 by far)
+        let dollars = i64::try_from(f.cost_picousd / PICO).unwrap_or(i64::MAX);
+        let rest = (f.cost_picousd % PICO) as i64;
+        let models = serde_json::to_string(&f.models).unwrap_or_else(|_| "[]".into());
+        st.execute(rusqlite::params![
+            sid,
+            aid,
+            int(f.prompts),
+            int(f.responses),
+            int(f.unpriced_responses),
+            int(f.tool_calls),
+            int(f.tool_errors),
+            int(f.compactions),
+            int(f.input_tokens),
+            int(f.output_tokens),
+            int(f.cache_creation_tokens),
+            int(f.cache_read_tokens),
+            dollars,
+            rest,
+            models
+        ])?;
+    }
+    Ok(())
 }
 
 fn thread(threads: &mut BTreeMap<Key, Thread>, sid: String, aid: String) -> &mut Thread {

@@ -23,6 +23,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_scan_dirs",
         include_str!("migrations/0005_scan_dirs.sql"),
     ),
+    (
+        "0006_thread_figures",
+        include_str!("migrations/0006_thread_figures.sql"),
+    ),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -457,7 +461,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 5);
+        assert_eq!(SCHEMA_VERSION, 6);
         let n: i64 = s
             .conn
             .query_row("SELECT count(*) FROM forgotten_files", [], |r| r.get(0))
