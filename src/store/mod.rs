@@ -34,6 +34,9 @@ pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// Writers fold the WAL into the database when it passes ~40 MB.
+const WAL_AUTOCHECKPOINT: &str = "PRAGMA wal_autocheckpoint=10000";
+
 /// How long a connection waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -228,10 +231,11 @@ impl Store {
             "PRAGMA synchronous=NORMAL;
              PRAGMA foreign_keys=ON;
              PRAGMA cache_size=-16384;
-             PRAGMA wal_autocheckpoint=10000;
              PRAGMA temp_store=MEMORY;",
         )
         .map_err(|e| sql(&path, e))?;
+        conn.execute_batch(WAL_AUTOCHECKPOINT)
+            .map_err(|e| sql(&path, e))?;
         // The WAL is folded into the database when it passes ~40 MB (and at
         // the end of `observatory ingest`), not whenever a connection
         // closes: a status line's or a report's small ingest then costs a
@@ -257,6 +261,111 @@ impl Store {
 
     /// The WAL size past which closing the last connection folds it in.
     const WAL_FOLD_BYTES: u64 = 16 << 20;
+}
+
+/// Folds the WAL into the database from a second connection on its own
+/// thread, after each commit of a long ingest, while the writer goes on
+/// writing: passive checkpoints never wait on the writer, and the writer's
+/// own automatic checkpoints are off meanwhile (back on when this is
+/// dropped).
+pub struct WalFolder<'c> {
+    writer: &'c Connection,
+    conn: Option<Connection>,
+}
+
+/// What the writer tells a running `WalFolder`.
+pub struct Folding {
+    tx: std::sync::mpsc::Sender<u64>,
+    commits: u64,
+    /// (commits folded through, WAL frames at that fold)
+    folded: std::sync::Arc<(std::sync::Mutex<(u64, i64)>, std::sync::Condvar)>,
+}
+
+/// Past this many WAL frames (~100 MB), the writer waits for the fold of
+/// its last commit before it begins the next transaction, so that the WAL
+/// starts over from its first frame instead of growing.
+const FOLD_WAIT_FRAMES: i64 = 25_000;
+
+impl<'c> WalFolder<'c> {
+    /// None if the second connection cannot be opened (the writer then
+    /// keeps its automatic checkpoints).
+    pub fn open(writer: &'c Connection, path: &Path) -> Option<WalFolder<'c>> {
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).ok()?;
+        // it reads WAL frames and writes pages: no cache to speak of
+        conn.execute_batch("PRAGMA cache_size=16").ok()?;
+        writer.execute_batch("PRAGMA wal_autocheckpoint=0").ok()?;
+        Some(WalFolder {
+            writer,
+            conn: Some(conn),
+        })
+    }
+
+    /// Start folding on a thread of `scope` (once; None after).
+    pub fn spawn<'s>(&mut self, scope: &'s std::thread::Scope<'s, '_>) -> Option<Folding> {
+        let conn = self.conn.take()?;
+        let (tx, rx) = std::sync::mpsc::channel::<u64>();
+        let folded = std::sync::Arc::new((
+            std::sync::Mutex::new((0u64, 0i64)),
+            std::sync::Condvar::new(),
+        ));
+        let shared = folded.clone();
+        scope.spawn(move || {
+            while let Ok(mut commit) = rx.recv() {
+                while let Ok(later) = rx.try_recv() {
+                    commit = later;
+                }
+                // best effort: what is not folded now is folded later
+                let frames = conn
+                    .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
+                    .unwrap_or(0);
+                let (lock, cv) = &*shared;
+                if let Ok(mut f) = lock.lock() {
+                    *f = (commit, frames);
+                    cv.notify_all();
+                }
+            }
+            // the writer may be waiting on a fold that will not come
+            let (lock, cv) = &*shared;
+            if let Ok(mut f) = lock.lock() {
+                f.0 = u64::MAX;
+                cv.notify_all();
+            }
+        });
+        Some(Folding {
+            tx,
+            commits: 0,
+            folded,
+        })
+    }
+}
+
+impl Folding {
+    /// The writer committed: fold what it wrote. When the WAL has grown
+    /// long, wait for that fold (the next transaction then starts the WAL
+    /// over).
+    pub fn committed(&mut self) {
+        self.commits += 1;
+        if self.tx.send(self.commits).is_err() {
+            return;
+        }
+        let (lock, cv) = &*self.folded;
+        let Ok(mut f) = lock.lock() else { return };
+        if f.1 < FOLD_WAIT_FRAMES {
+            return;
+        }
+        while f.0 < self.commits {
+            match cv.wait(f) {
+                Ok(next) => f = next,
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+impl Drop for WalFolder<'_> {
+    fn drop(&mut self) {
+        let _ = self.writer.execute_batch(WAL_AUTOCHECKPOINT);
+    }
 }
 
 /// A process that opens the database while no other has it open rebuilds
@@ -492,6 +601,33 @@ mod tests {
             s.meta_get("filler").unwrap().map(|v| v.len()),
             Some(Store::WAL_FOLD_BYTES as usize)
         );
+    }
+
+    #[test]
+    fn a_wal_folder_folds_commits_into_the_file_and_gives_checkpoints_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("obs.db");
+        let s = Store::open(&path).unwrap();
+        let autocheckpoint = |c: &Connection| -> i64 {
+            c.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+                .unwrap()
+        };
+        let before = std::fs::metadata(&path).unwrap().len();
+        {
+            let mut folder = WalFolder::open(&s.conn, &s.path).unwrap();
+            assert_eq!(autocheckpoint(&s.conn), 0, "the writer does not fold");
+            std::thread::scope(|scope| {
+                let mut folding = folder.spawn(scope).unwrap();
+                for i in 0..3 {
+                    Store::meta_set(&s.conn, &format!("k{i}"), &"x".repeat(200_000)).unwrap();
+                    folding.committed();
+                }
+            });
+        }
+        assert_eq!(autocheckpoint(&s.conn), 10_000);
+        // only the folder's checkpoints can have copied pages into the file
+        let after = std::fs::metadata(&path).unwrap().len();
+        assert!(after >= before + 600_000, "{before} -> {after}");
     }
 
     #[test]
