@@ -990,17 +990,23 @@ fn build(globals: Globals, entries: BTreeMap<String, Entry>) -> Result<PriceTabl
 struct Source<'a> {
     text: &'a str,
     origin: &'a str,
+    /// Byte offsets of the newlines (every entry asks for its line).
+    newlines: Vec<usize>,
 }
 
-impl Source<'_> {
+impl<'a> Source<'a> {
+    fn new(text: &'a str, origin: &'a str) -> Source<'a> {
+        let newlines = memchr::memchr_iter(b'\n', text.as_bytes()).collect();
+        Source {
+            text,
+            origin,
+            newlines,
+        }
+    }
+
     /// 1-based line of a byte offset.
     fn line(&self, offset: usize) -> usize {
-        let end = offset.min(self.text.len());
-        self.text.as_bytes()[..end]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count()
-            + 1
+        self.newlines.partition_point(|&n| n < offset) + 1
     }
 
     fn loc(&self, span: &Range<usize>, key: &str) -> Loc {
@@ -1278,7 +1284,7 @@ fn read_u64(
 /// Read one file: syntax, keys, types and per-entry rules. Cross-entry rules
 /// (aliases) and the picoUSD check run on the merged table in [`build`].
 fn parse_file(text: &str, origin: &str) -> Result<ParsedFile, PricingError> {
-    let src = Source { text, origin };
+    let src = Source::new(text, origin);
     let root = DeTable::parse(text).map_err(|e| PricingError::Syntax {
         origin: origin.to_string(),
         line: e.span().map_or(1, |s| src.line(s.start)),

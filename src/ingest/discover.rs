@@ -205,8 +205,9 @@ struct Walk<'a> {
     listings: &'a mut Listings,
     found: Vec<Found>,
     warnings: Vec<String>,
-    /// Canonical paths found so far (a file reached twice counts once).
-    seen: HashSet<PathBuf>,
+    /// Canonical paths found so far (a file reached twice counts once; as
+    /// strings, which hash faster than paths).
+    seen: HashSet<std::ffi::OsString>,
     /// (dev, ino) of the folders above the current one: a symlink to one of
     /// them is a loop.
     ancestors: Vec<(u64, u64)>,
@@ -282,7 +283,7 @@ impl Walk<'_> {
     }
 
     fn file(&mut self, path: &Path, canonical: PathBuf, meta: &Metadata) {
-        if !self.seen.insert(canonical.clone()) {
+        if !self.seen.insert(canonical.clone().into_os_string()) {
             return;
         }
         let Some((root, projects)) = self.root else {

@@ -191,10 +191,13 @@ pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<Co
             select.push("NULL".into());
         }
     }
-    let mut sql = format!(
-        "SELECT {}, {sums} FROM {table} r LEFT JOIN projects p ON p.id = r.project_id",
-        select.join(", ")
-    );
+    // (projects only when a project is shown or matched)
+    let join = if has(Group::Project) || q.project.is_some() {
+        " LEFT JOIN projects p ON p.id = r.project_id"
+    } else {
+        ""
+    };
+    let mut sql = format!("SELECT {}, {sums} FROM {table} r{join}", select.join(", "));
     let mut conds: Vec<String> = Vec::new();
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
     let at = if use_rollup {

@@ -259,10 +259,73 @@ impl Store {
         );
     }
 
-    /// The WAL size past which closing the last connection folds it in.
-    const WAL_FOLD_BYTES: u64 = 16 << 20;
+    pub fn user_version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| not_sqlite_or(&self.path, e))
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let current = self.user_version()?;
+        if current > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                path: self.path.clone(),
+                found: current,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if current == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        // IMMEDIATE: take the write lock up front, so two processes that
+        // open a new database at once wait for each other instead of failing.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| sql(&path, e))?;
+        // Re-read under the write lock: another process may have migrated.
+        let current: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| sql(&path, e))?;
+        for (_, migration) in MIGRATIONS.iter().skip(current.max(0) as usize) {
+            tx.execute_batch(migration).map_err(|e| sql(&path, e))?;
+        }
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(|e| sql(&path, e))?;
+        tx.commit().map_err(|e| sql(&path, e))?;
+        Ok(())
+    }
+
+    pub fn meta_get(&self, key: &str) -> rusqlite::Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+    }
+
+    pub fn meta_set(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+        conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?;
+        Ok(())
+    }
 }
 
+fn sql(path: &Path, source: rusqlite::Error) -> StoreError {
+    if source.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) {
+        return StoreError::ReadOnly {
+            path: path.to_owned(),
+        };
+    }
+    StoreError::Sqlite {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// `path` with a suffix: `x.db` -> `x.db-wal`.
 /// Folds the WAL into the database from a second connection on its own
 /// thread, after each commit of a long ingest, while the writer goes on
 /// writing: passive checkpoints never wait on the writer, and the writer's
@@ -368,89 +431,6 @@ impl Drop for WalFolder<'_> {
     }
 }
 
-/// A process that opens the database while no other has it open rebuilds
-/// the WAL index by reading the whole WAL (~0.15 ms per MB here): a report
-/// that finds a 40 MB WAL pays ~6 ms before its first query. So the WAL is
-/// folded in when the last connection closes once it passes 16 MB, not
-/// only when it reaches the 40 MB autocheckpoint.
-impl Drop for Store {
-    fn drop(&mut self) {
-        let big = std::fs::metadata(sibling(&self.path, "-wal"))
-            .is_ok_and(|m| m.len() > Self::WAL_FOLD_BYTES);
-        if big && !self.is_read_only() {
-            self.checkpoint_on_close();
-        }
-    }
-}
-
-impl Store {
-    pub fn user_version(&self) -> Result<i64, StoreError> {
-        self.conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| not_sqlite_or(&self.path, e))
-    }
-
-    fn migrate(&mut self) -> Result<(), StoreError> {
-        let current = self.user_version()?;
-        if current > SCHEMA_VERSION {
-            return Err(StoreError::SchemaTooNew {
-                path: self.path.clone(),
-                found: current,
-                supported: SCHEMA_VERSION,
-            });
-        }
-        if current == SCHEMA_VERSION {
-            return Ok(());
-        }
-        let path = self.path.clone();
-        // IMMEDIATE: take the write lock up front, so two processes that
-        // open a new database at once wait for each other instead of failing.
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| sql(&path, e))?;
-        // Re-read under the write lock: another process may have migrated.
-        let current: i64 = tx
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| sql(&path, e))?;
-        for (_, migration) in MIGRATIONS.iter().skip(current.max(0) as usize) {
-            tx.execute_batch(migration).map_err(|e| sql(&path, e))?;
-        }
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-            .map_err(|e| sql(&path, e))?;
-        tx.commit().map_err(|e| sql(&path, e))?;
-        Ok(())
-    }
-
-    pub fn meta_get(&self, key: &str) -> rusqlite::Result<Option<String>> {
-        use rusqlite::OptionalExtension;
-        self.conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-            .optional()
-    }
-
-    pub fn meta_set(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
-        conn.execute(
-            "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [key, value],
-        )?;
-        Ok(())
-    }
-}
-
-fn sql(path: &Path, source: rusqlite::Error) -> StoreError {
-    if source.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) {
-        return StoreError::ReadOnly {
-            path: path.to_owned(),
-        };
-    }
-    StoreError::Sqlite {
-        path: path.to_owned(),
-        source,
-    }
-}
-
-/// `path` with a suffix: `x.db` -> `x.db-wal`.
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(suffix);
@@ -577,30 +557,6 @@ mod tests {
             .unwrap();
         assert_eq!(n, 0);
         assert_eq!(s.meta_get("last_ingest_at").unwrap().as_deref(), Some("x"));
-    }
-
-    #[test]
-    fn closing_folds_a_big_wal_in_and_leaves_a_small_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("obs.db");
-        let wal = sibling(&path, "-wal");
-        let write = |bytes: usize| {
-            let s = Store::open(&path).unwrap();
-            Store::meta_set(&s.conn, "filler", &"x".repeat(bytes)).unwrap();
-        };
-        write(100_000);
-        let small = std::fs::metadata(&wal).unwrap().len();
-        assert!(small > 100_000, "a small WAL stays after close: {small}");
-        write(Store::WAL_FOLD_BYTES as usize);
-        assert!(
-            std::fs::metadata(&wal).map_or(0, |m| m.len()) == 0,
-            "a WAL past the threshold is folded in on close"
-        );
-        let s = Store::open(&path).unwrap();
-        assert_eq!(
-            s.meta_get("filler").unwrap().map(|v| v.len()),
-            Some(Store::WAL_FOLD_BYTES as usize)
-        );
     }
 
     #[test]
