@@ -661,3 +661,145 @@ fn reports_leave_their_commits_in_the_wal_and_ingest_folds_it_in() {
     assert_eq!(count(&db, "SELECT count(*) FROM responses"), 9);
     assert_references(&db);
 }
+
+/// One session file of at least `bytes`: prompts and priced responses, each
+/// line unique. Returns its lines.
+fn big_session(bytes: usize) -> Vec<String> {
+    let pad = "lorem ipsum ".repeat(30);
+    let mut lines = Vec::new();
+    let (mut size, mut n, mut parent) = (0, 0u64, serde_json::Value::Null);
+    while size < bytes {
+        let at = format!(
+            "2026-03-03T{:02}:{:02}:{:02}.000Z",
+            n / 3600 % 24,
+            n / 60 % 60,
+            n % 60
+        );
+        let (u, a) = (format!("big-u-{n:08}"), format!("big-a-{n:08}"));
+        for line in [
+            json!({"type": "user", "uuid": u, "parentUuid": parent, "sessionId": "sess-big-0009",
+                   "timestamp": at, "cwd": "/home/u/big",
+                   "message": {"role": "user", "content": format!("question {n}: {pad}")}}),
+            json!({"type": "assistant", "uuid": a, "parentUuid": u, "sessionId": "sess-big-0009",
+                   "timestamp": at, "cwd": "/home/u/big",
+                   "message": {"id": format!("msg_big_{n}"), "role": "assistant",
+                               "model": "claude-sonnet-4-5-20250929",
+                               "content": [{"type": "text", "text": pad}],
+                               "usage": {"input_tokens": 10 + n % 7, "output_tokens": 20,
+                                         "cache_read_input_tokens": 100}}}),
+        ] {
+            let text = format!("{line}\n");
+            size += text.len();
+            lines.push(text);
+        }
+        parent = json!(a);
+        n += 1;
+    }
+    lines
+}
+
+fn env_project(env: &Env) -> std::path::PathBuf {
+    env.projects().join("-home-u-app")
+}
+
+/// A first ingest of more than 16 MB into an empty database loads it
+/// without the WAL; it ends in WAL mode, with no marker left, and holds
+/// exactly what the same transcripts give when read in two steps.
+#[test]
+fn a_first_load_stores_what_an_ingest_in_steps_stores() {
+    let lines = big_session(17 << 20);
+    // (read first in both: the rows get the same ids)
+    let big = |env: &Env| env.projects().join("-home-u-app/0big-0009.jsonl");
+
+    let at_once = Env::with_fixture("basic");
+    std::fs::write(big(&at_once), lines.concat()).unwrap();
+    let s = at_once.ingest();
+    assert_eq!(s["first_load"], true, "{s}");
+    assert_accounting(&s);
+
+    let in_steps = Env::new();
+    std::fs::create_dir_all(env_project(&in_steps)).unwrap();
+    std::fs::write(big(&in_steps), lines[..10].concat()).unwrap();
+    assert_eq!(in_steps.ingest()["first_load"], false);
+    std::fs::write(big(&in_steps), lines.concat()).unwrap();
+    common::copy_dir(
+        &common::fixtures().join("basic"),
+        in_steps.projects().parent().unwrap(),
+    );
+    assert_eq!(in_steps.ingest()["first_load"], false, "not empty any more");
+
+    let db = at_once.db();
+    let mode: String = db
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    assert!(
+        !at_once
+            .obs_home()
+            .join("observatory.db.first-load")
+            .exists()
+    );
+    assert_references(&db);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM responses WHERE session_id = 'sess-big-0009'"
+        ),
+        lines.len() as i64 / 2
+    );
+    let (mut a, mut b) = (dump(&db), dump(&in_steps.db()));
+    // (a batch's responses are inserted in no set order: ids differ)
+    for d in [&mut a, &mut b] {
+        let rows = d.get_mut("responses").unwrap();
+        for r in rows.iter_mut() {
+            *r = r.split_once('|').unwrap().1.to_owned();
+        }
+        rows.sort();
+    }
+    for (table, rows) in &a {
+        let other = &b[table];
+        let first = rows.iter().zip(other).position(|(x, y)| x != y);
+        assert!(
+            rows.len() == other.len() && first.is_none(),
+            "{table}: {} vs {} rows, first difference at {first:?}: {:?} / {:?}",
+            rows.len(),
+            other.len(),
+            first.map(|i| &rows[i]),
+            first.map(|i| &other[i])
+        );
+    }
+}
+
+/// A marker left by a first load that never finished (the machine stopped)
+/// makes the next open start the database over, unless an ingest holds the
+/// lock (the load is still running).
+#[test]
+fn an_unfinished_first_load_starts_the_database_over() {
+    let env = Env::with_fixture("basic");
+    let first = env.ingest();
+    let lines = count(&env.db(), "SELECT count(*) FROM lines");
+    let marker = env.obs_home().join("observatory.db.first-load");
+    std::fs::write(&marker, "").unwrap();
+
+    // an ingest holds the lock: the marker is its own, nothing is touched
+    let lock = std::fs::File::open(env.obs_home().join("observatory.db.lock")).unwrap();
+    lock.lock().unwrap();
+    env.cmd()
+        .args(["cost", "--no-ingest", "--json"])
+        .assert()
+        .success();
+    assert!(marker.exists());
+    assert_eq!(count(&env.db(), "SELECT count(*) FROM lines"), lines);
+    drop(lock);
+
+    let out = env.cmd().args(["ingest", "--json"]).assert().success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let again: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(
+        again["files_read"], first["files_read"],
+        "every file read again"
+    );
+    assert!(!marker.exists());
+    assert_eq!(count(&env.db(), "SELECT count(*) FROM lines"), lines);
+}

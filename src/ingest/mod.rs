@@ -27,6 +27,10 @@ use writer::{FileRef, Notice, STORED_RESPONSE_COLUMNS, StoredResponse, Writer};
 /// Commit after this many transcript bytes (and at the end).
 const COMMIT_BYTES: u64 = 16 << 20;
 
+/// From this much to read into an empty database, it is loaded without the
+/// WAL (`store::FirstLoad`).
+const FIRST_LOAD_BYTES: u64 = 16 << 20;
+
 /// From this much to read, the WAL is folded into the database on a thread
 /// of its own while the writer goes on (checkpoints were a fifth of the
 /// writer's time in a cold ingest).
@@ -80,6 +84,8 @@ pub struct Summary {
     pub responses_updated: u64,
     pub warnings: u64,
     pub rebuilt_lines: u64,
+    /// The first ingest into an empty database, loaded without the WAL.
+    pub first_load: bool,
     pub elapsed_ms: u64,
     /// Live events, in the order rows were stored (only with `Options::events`).
     #[serde(skip)]
@@ -328,7 +334,8 @@ fn ingest_found(
             }
         }
     }
-    obs.start(jobs.iter().map(|j| j.remaining).sum());
+    let total: u64 = jobs.iter().map(|j| j.remaining).sum();
+    obs.start(total);
 
     let read_jobs: Vec<ReadJob> = jobs
         .iter()
@@ -340,15 +347,19 @@ fn ingest_found(
             start_lines: j.start_lines,
         })
         .collect();
+    // (declared before the writer: dropped after it)
+    let first_load = (total >= FIRST_LOAD_BYTES)
+        .then(|| crate::store::FirstLoad::begin(store))
+        .flatten();
+    summary.first_load = first_load.is_some();
+    let mut folder = (total >= FOLD_ALONGSIDE_BYTES && first_load.is_none())
+        .then(|| crate::store::WalFolder::open(&store.conn, &store.path))
+        .flatten();
     let mut files: HashMap<usize, FileRef> = HashMap::new();
     let mut writer = Writer::new(&store.conn, prices)?;
     if opts.events {
         writer.events = Some(Vec::new());
     }
-    let total: u64 = jobs.iter().map(|j| j.remaining).sum();
-    let mut folder = (total >= FOLD_ALONGSIDE_BYTES)
-        .then(|| crate::store::WalFolder::open(&store.conn, &store.path))
-        .flatten();
     let result = std::thread::scope(|scope| -> Result<()> {
         let (tx, rx) = sync_channel::<Msg>(2);
         let (spent_tx, spent) = std::sync::mpsc::channel();
