@@ -52,7 +52,8 @@ impl Stat {
     }
 }
 
-fn mtime_ns(m: &Metadata) -> i64 {
+/// A file's mtime in Unix epoch nanoseconds (as `source_files` keeps it).
+pub fn mtime_ns(m: &Metadata) -> i64 {
     m.mtime() * 1_000_000_000 + m.mtime_nsec()
 }
 
@@ -395,11 +396,7 @@ mod tests {
         std::os::unix::fs::symlink(p.join("proj/s1.jsonl"), p.join("proj/alias.jsonl")).unwrap();
         let roots = vec![Root::new(d.path().to_owned()), Root::new(p.clone())];
         let (found, warnings) = discover(&roots, &mut Listings::default());
-        let names: Vec<_> = found
-            .iter()
-            .map(|f| f.path.file_name().unwrap().to_owned())
-            .collect();
-        assert_eq!(names.len(), 2, "{found:?}");
+        assert_eq!(names(&found).len(), 2, "{found:?}");
         assert!(
             warnings.iter().any(|w| w.contains("symlink loop")),
             "{warnings:?}"

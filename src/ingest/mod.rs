@@ -149,10 +149,8 @@ impl IngestLock {
 struct Tracked {
     id: i64,
     generation: i64,
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime_ns: i64,
+    /// The file as it was at the last read.
+    stat: Stat,
     read_offset: u64,
     line_count: u64,
     fingerprint: u64,
@@ -459,9 +457,8 @@ fn ingest_found(
 }
 
 /// The current row of every tracked file, or only of `paths` (looked up
-/// one by one through the `source_files_current` index).
-/// The current row of each tracked file, by path as stored (hashing a
-/// `PathBuf` walks its components: strings hash ~3x faster).
+/// one by one through the `source_files_current` index), by path as stored
+/// (hashing a `PathBuf` walks its components: strings hash ~3x faster).
 fn load_tracked(conn: &Connection, paths: Option<&[&Path]>) -> Result<HashMap<String, Tracked>> {
     const COLUMNS: &str = "SELECT id, path, generation, dev, ino, size, mtime_ns, read_offset, line_count, fingerprint, fingerprint_len
          FROM source_files WHERE superseded = 0";
@@ -471,10 +468,12 @@ fn load_tracked(conn: &Connection, paths: Option<&[&Path]>) -> Result<HashMap<St
             Tracked {
                 id: r.get(0)?,
                 generation: r.get(2)?,
-                dev: r.get::<_, Option<i64>>(3)?.unwrap_or(0) as u64,
-                ino: r.get::<_, Option<i64>>(4)?.unwrap_or(0) as u64,
-                size: r.get::<_, i64>(5)? as u64,
-                mtime_ns: r.get::<_, Option<i64>>(6)?.unwrap_or(0),
+                stat: Stat {
+                    dev: r.get::<_, Option<i64>>(3)?.unwrap_or(0) as u64,
+                    ino: r.get::<_, Option<i64>>(4)?.unwrap_or(0) as u64,
+                    size: r.get::<_, i64>(5)? as u64,
+                    mtime_ns: r.get::<_, Option<i64>>(6)?.unwrap_or(0),
+                },
                 read_offset: r.get::<_, i64>(7)? as u64,
                 line_count: r.get::<_, i64>(8)? as u64,
                 fingerprint: r.get::<_, i64>(9)? as u64,
@@ -526,13 +525,7 @@ fn plan(f: &Found, t: Option<&Tracked>, tombstones: &[Tombstone]) -> std::io::Re
     let Some(t) = t else {
         return fresh(None).map(Some);
     };
-    let stored = Stat {
-        dev: t.dev,
-        ino: t.ino,
-        size: t.size,
-        mtime_ns: t.mtime_ns,
-    };
-    if f.stat == stored {
+    if f.stat == t.stat {
         return Ok(None);
     }
     let replaced = Some((t.id, t.generation));
@@ -768,8 +761,7 @@ pub fn reprice_if_needed(conn: &Connection, prices: &PriceTable) -> rusqlite::Re
 
 /// Re-price every stored response and record the table's fingerprint.
 pub fn reprice_all(conn: &Connection, prices: &PriceTable) -> rusqlite::Result<()> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let run = || -> rusqlite::Result<()> {
+    crate::store::immediate(conn, || {
         let rows: Vec<StoredResponse> = conn
             .prepare(&format!("SELECT {STORED_RESPONSE_COLUMNS} FROM responses"))?
             .query_map([], StoredResponse::from_row)?
@@ -778,16 +770,7 @@ pub fn reprice_all(conn: &Connection, prices: &PriceTable) -> rusqlite::Result<(
             writer::price_response(conn, prices, r)?;
         }
         Store::meta_set(conn, "price_fingerprint", &prices.fingerprint())
-    };
-    match run() {
-        Ok(()) => {
-            conn.execute_batch("COMMIT")?;
-            crate::store::rollup::refresh(conn)?;
-            crate::report::sessions::refresh(conn, true).map(|_| ())
-        }
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
+    })?;
+    crate::store::rollup::refresh(conn)?;
+    crate::report::sessions::refresh(conn, true).map(|_| ())
 }

@@ -220,7 +220,7 @@ fn read_file_inner(
         read_offset: job.start_offset,
         line_count: job.start_lines,
         size: job.start_offset,
-        mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+        mtime_ns: super::discover::mtime_ns(&meta),
         dev: meta.dev(),
         ino: meta.ino(),
         fingerprint: fp,

@@ -138,12 +138,8 @@ pub fn load_threads(
     session: Option<&str>,
 ) -> rusqlite::Result<BTreeMap<Key, Thread>> {
     let mut threads: BTreeMap<Key, Thread> = BTreeMap::new();
-    let only = |col: &str| match session {
-        Some(_) => format!(" AND {col} = ?1"),
-        None => String::new(),
-    };
-    let args: Vec<&str> = session.into_iter().collect();
-    let params = rusqlite::params_from_iter(args.iter());
+    let only = |col: &str| only_session(session, col);
+    let params = rusqlite::params_from_iter(session.iter());
 
     let sql = format!(
         "SELECT s.session_id, s.agent_id, s.parent_session_id, p.path, s.first_at, s.last_at,
@@ -206,15 +202,16 @@ pub fn load_threads(
     Ok(threads)
 }
 
+/// ` AND {col} = ?1` when the queries are about one session (bound to it).
+fn only_session(session: Option<&str>, col: &str) -> String {
+    session.map_or_else(String::new, |_| format!(" AND {col} = ?1"))
+}
+
 /// What each thread did (of one session only, or all), summed from
 /// messages, responses, tool_calls and system_events.
 fn sum_work(conn: &Connection, session: Option<&str>) -> rusqlite::Result<HashMap<Key, Figures>> {
-    let only = |col: &str| match session {
-        Some(_) => format!(" AND {col} = ?1"),
-        None => String::new(),
-    };
-    let args: Vec<&str> = session.into_iter().collect();
-    let params = rusqlite::params_from_iter(args.iter());
+    let only = |col: &str| only_session(session, col);
+    let params = rusqlite::params_from_iter(session.iter());
     let mut work: HashMap<Key, Figures> = HashMap::new();
 
     let sql = format!(
@@ -394,8 +391,7 @@ pub fn refresh(conn: &Connection, check_counts: bool) -> rusqlite::Result<usize>
     {
         return Ok(0);
     }
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let run = || -> rusqlite::Result<()> {
+    crate::store::immediate(conn, || {
         if pending.is_empty() || pending.len() > FULL_ABOVE {
             conn.execute("DELETE FROM thread_figures", [])?;
             store_work(conn, sum_work(conn, None)?)?;
@@ -407,16 +403,8 @@ pub fn refresh(conn: &Connection, check_counts: bool) -> rusqlite::Result<usize>
             }
         }
         conn.execute("DELETE FROM thread_figures_dirty", [])?;
-        Ok(())
-    };
-    match run() {
-        Ok(()) => conn.execute_batch("COMMIT")?,
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(e);
-        }
-    }
-    Ok(pending.len())
+        Ok(pending.len())
+    })
 }
 
 fn store_work(conn: &Connection, work: HashMap<Key, Figures>) -> rusqlite::Result<()> {

@@ -329,6 +329,26 @@ fn sql(path: &Path, source: rusqlite::Error) -> StoreError {
 }
 
 /// `path` with a suffix: `x.db` -> `x.db-wal`.
+/// Run `f` in one write transaction (taken at once: no upgrade from a read
+/// lock that another writer could make fail): committed if it returns Ok,
+/// rolled back if not.
+pub fn immediate<T>(
+    conn: &Connection,
+    f: impl FnOnce() -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    match f() {
+        Ok(v) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
 /// Folds the WAL into the database from a second connection on its own
 /// thread, after each commit of a long ingest, while the writer goes on
 /// writing: passive checkpoints never wait on the writer, and the writer's
@@ -498,15 +518,11 @@ impl<'c> FirstLoad<'c> {
         if !marker.exists() {
             return Ok(None);
         }
-        let lock = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(sibling(db, ".lock"))?;
-        if lock.try_lock().is_err() {
+        let Some(_held) =
+            crate::ingest::IngestLock::try_acquire(db).map_err(std::io::Error::other)?
+        else {
             return Ok(None); // an ingest is loading it now
-        }
+        };
         for suffix in ["", "-wal", "-shm", "-journal"] {
             match std::fs::remove_file(sibling(db, suffix)) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),

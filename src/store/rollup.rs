@@ -84,8 +84,7 @@ fn resum(conn: &Connection, pending: i64, full: bool) -> rusqlite::Result<i64> {
 }
 
 fn refresh_in_tx(conn: &Connection, pending: i64, full: bool) -> rusqlite::Result<i64> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let run = || -> rusqlite::Result<()> {
+    super::immediate(conn, || {
         let insert = format!(
             "INSERT INTO cost_rollup(bucket, model, priced_as, project_id, subagent, git_branch, first_at, last_at, requests,
                priced_requests, input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
@@ -118,16 +117,6 @@ fn refresh_in_tx(conn: &Connection, pending: i64, full: bool) -> rusqlite::Resul
             }
         }
         conn.execute("DELETE FROM cost_rollup_dirty", [])?;
-        Ok(())
-    };
-    match run() {
-        Ok(()) => {
-            conn.execute_batch("COMMIT")?;
-            Ok(pending)
-        }
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
+        Ok(pending)
+    })
 }
