@@ -592,37 +592,46 @@ impl<'c> Writer<'c> {
                         .as_deref()
                         .and_then(|n| n.strip_prefix("mcp__"))
                         .and_then(|rest| rest.split("__").next());
-                    let owner = self
+                    let values = params![
+                        id,
+                        blk.tool_name,
+                        server,
+                        blk.input_summary,
+                        blk.file_path,
+                        env.session_id,
+                        env.agent_id,
+                        line_id,
+                        env.timestamp_ms
+                    ];
+                    let inserted = self
                         .conn
                         .prepare_cached(
                             "INSERT INTO tool_calls(tool_use_id, name, mcp_server, input_summary, file_path, session_id, agent_id, use_line_id, started_at)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                             ON CONFLICT(tool_use_id) DO UPDATE SET name = excluded.name, mcp_server = excluded.mcp_server,
-                               input_summary = excluded.input_summary, file_path = excluded.file_path,
-                               session_id = coalesce(session_id, excluded.session_id), agent_id = coalesce(agent_id, excluded.agent_id),
-                               use_line_id = excluded.use_line_id, started_at = excluded.started_at
-                             WHERE use_line_id IS NULL
-                             RETURNING session_id",
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(tool_use_id) DO NOTHING",
                         )?
-                        .query_row(
-                            params![
-                                id,
-                                blk.tool_name,
-                                server,
-                                blk.input_summary,
-                                blk.file_path,
-                                env.session_id,
-                                env.agent_id,
-                                line_id,
-                                env.timestamp_ms
-                            ],
-                            |r| r.get::<_, Option<String>>(0),
-                        )
-                        .optional()?
-                        .flatten();
-                    // (a copy of the call in another session may own it)
-                    if let Some(owner) = owner {
-                        self.thread_changed(owner);
+                        .execute(values)?
+                        == 1;
+                    // Stored already (its result came first, or a copy in
+                    // another file): fill in the use, and note the session
+                    // that owns the call, which may be another one. (Apart
+                    // from the plain insert: RETURNING on every call cost
+                    // ~2% of a cold ingest's instructions.)
+                    if !inserted {
+                        let owner = self
+                            .conn
+                            .prepare_cached(
+                                "UPDATE tool_calls SET name = ?2, mcp_server = ?3, input_summary = ?4, file_path = ?5,
+                                   session_id = coalesce(session_id, ?6), agent_id = coalesce(agent_id, ?7),
+                                   use_line_id = ?8, started_at = ?9
+                                 WHERE tool_use_id = ?1 AND use_line_id IS NULL
+                                 RETURNING session_id",
+                            )?
+                            .query_row(values, |r| r.get::<_, Option<String>>(0))
+                            .optional()?
+                            .flatten();
+                        if let Some(owner) = owner {
+                            self.thread_changed(owner);
+                        }
                     }
                     let fields = json!({"tool_use_id": id, "tool": blk.tool_name, "mcp_server": server, "input_summary": blk.input_summary});
                     self.emit("tool_call", Some(env), fields);
