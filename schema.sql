@@ -131,7 +131,9 @@ CREATE TABLE sessions (
 -- resumed sessions are stored once, as first read; their raw lines are all
 -- kept). The line's cwd, version, git branch and permission mode are in the
 -- raw bytes; sessions keep the latest version and branch, responses their
--- branch.
+-- branch. The uuid columns (and summaries.leaf_uuid) keep a canonical
+-- lowercase UUID as its 16 bytes, any other value as text (0007); v_messages
+-- shows them as text.
 CREATE TABLE messages (
     line_id             INTEGER PRIMARY KEY REFERENCES lines(id),
     uuid                TEXT,
@@ -442,6 +444,25 @@ CREATE TABLE budgets (
 -- kept as epoch ms (`at`, `started_at`, ...) and also given as RFC 3339 UTC
 -- text (`*_utc`); `day` is the UTC date. cost_usd is the exact decimal text
 -- of cost_picousd (plain notation, trailing zeros dropped; NULL: no price).
+
+-- Messages with their uuids as text (messages keeps a canonical UUID as its
+-- 16 bytes).
+CREATE VIEW v_messages AS
+SELECT m.line_id,
+       CASE WHEN typeof(m.uuid) = 'blob' AND length(m.uuid) = 16 THEN lower(substr(hex(m.uuid), 1, 8) || '-' || substr(hex(m.uuid), 9, 4)
+               || '-' || substr(hex(m.uuid), 13, 4) || '-' || substr(hex(m.uuid), 17, 4) || '-' || substr(hex(m.uuid), 21))
+            ELSE m.uuid END AS uuid,
+       CASE WHEN typeof(m.parent_uuid) = 'blob' AND length(m.parent_uuid) = 16 THEN lower(substr(hex(m.parent_uuid), 1, 8) || '-' || substr(hex(m.parent_uuid), 9, 4)
+               || '-' || substr(hex(m.parent_uuid), 13, 4) || '-' || substr(hex(m.parent_uuid), 17, 4) || '-' || substr(hex(m.parent_uuid), 21))
+            ELSE m.parent_uuid END AS parent_uuid,
+       CASE WHEN typeof(m.logical_parent_uuid) = 'blob' AND length(m.logical_parent_uuid) = 16 THEN lower(substr(hex(m.logical_parent_uuid), 1, 8) || '-' || substr(hex(m.logical_parent_uuid), 9, 4)
+               || '-' || substr(hex(m.logical_parent_uuid), 13, 4) || '-' || substr(hex(m.logical_parent_uuid), 17, 4) || '-' || substr(hex(m.logical_parent_uuid), 21))
+            ELSE m.logical_parent_uuid END AS logical_parent_uuid,
+       m.session_id, m.agent_id, m.type, m.subtype, m.at,
+       strftime('%Y-%m-%dT%H:%M:%fZ', m.at / 1000.0, 'unixepoch') AS at_utc,
+       m.is_sidechain, m.is_meta, m.is_compact_summary, m.is_prompt, m.message_id, m.model,
+       m.stop_reason, m.text_preview, m.is_api_error, m.api_error_status, m.error
+FROM messages m;
 
 -- Responses with their project path and exact cost.
 CREATE VIEW v_responses AS

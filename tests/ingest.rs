@@ -552,7 +552,7 @@ fn status_reports_counts_per_type() {
     assert_eq!(st["records_by_type"]["assistant"], 12);
     assert_eq!(st["unknown_types"], json!({"brand-new-type": 1}));
     assert_eq!(st["responses"], 7);
-    assert_eq!(st["schema_version"], 6);
+    assert_eq!(st["schema_version"], 7);
     let out = env.cmd().arg("status").assert().success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(
@@ -602,7 +602,7 @@ fn a_schema_1_database_is_upgraded_and_rebuilt_from_its_raw_lines() {
     assert_eq!(v["total"]["requests"], 7);
     let db = env.db();
     assert_eq!(count(&db, "SELECT count(*) FROM lines"), 33);
-    assert_eq!(count(&db, "PRAGMA user_version"), 6);
+    assert_eq!(count(&db, "PRAGMA user_version"), 7);
     // the new columns are filled by the rebuild
     assert!(count(&db, "SELECT count(*) FROM messages WHERE is_prompt = 1") > 0);
     assert!(
@@ -802,4 +802,106 @@ fn an_unfinished_first_load_starts_the_database_over() {
     );
     assert!(!marker.exists());
     assert_eq!(count(&env.db(), "SELECT count(*) FROM lines"), lines);
+}
+
+/// Real transcripts use canonical UUIDs, which messages keeps as 16 bytes:
+/// the fixtures rewritten with canonical uuids (one per distinct id) give the
+/// same messages, copies stored once, the same session titles (a summary's
+/// leafUuid joined to a message) and the same costs, and v_messages shows
+/// the uuids as written.
+#[test]
+fn canonical_uuids_behave_like_any_other_id() {
+    fn rewrite(env: &Env, canonical: bool) -> Vec<String> {
+        let mut ids: std::collections::BTreeMap<String, String> = Default::default();
+        let mut files = vec![];
+        let mut stack = vec![env.projects()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "jsonl") {
+                    files.push(p);
+                }
+            }
+        }
+        files.sort();
+        for f in files {
+            let text = std::fs::read(&f).unwrap();
+            let mut out = Vec::new();
+            for line in text.split_inclusive(|&b| b == b'\n') {
+                let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(line) else {
+                    out.extend_from_slice(line); // malformed lines stay as they are
+                    continue;
+                };
+                for key in ["uuid", "parentUuid", "logicalParentUuid", "leafUuid"] {
+                    let Some(s) = v.get(key).and_then(|s| s.as_str()).map(str::to_owned) else {
+                        continue;
+                    };
+                    let n = ids.len();
+                    let id = ids.entry(s.clone()).or_insert_with(|| {
+                        if canonical {
+                            format!("{:08x}-4b1d-4c2e-9a3f-{:012x}", n * 7919, n)
+                        } else {
+                            s
+                        }
+                    });
+                    v[key] = json!(id);
+                }
+                out.extend_from_slice(serde_json::to_string(&v).unwrap().as_bytes());
+                out.push(b'\n');
+            }
+            std::fs::write(&f, out).unwrap();
+        }
+        ids.into_values().collect()
+    }
+    let mut seen = vec![];
+    for canonical in [false, true] {
+        let env = Env::with_fixture("reports");
+        copy_dir_into(&env, "basic");
+        let ids = rewrite(&env, canonical);
+        let s = env.ingest();
+        assert_accounting(&s);
+        let db = env.db();
+        let blobs = count(
+            &db,
+            "SELECT count(*) FROM messages WHERE typeof(uuid) = 'blob'",
+        );
+        let messages = count(&db, "SELECT count(*) FROM messages");
+        assert_eq!(blobs, if canonical { messages } else { 0 });
+        let shown: std::collections::BTreeSet<String> =
+            common::strings(&db, "SELECT uuid FROM v_messages")
+                .into_iter()
+                .collect();
+        assert!(shown.iter().all(|u| ids.contains(u)), "{shown:?}");
+        let run = |args: &[&str]| -> serde_json::Value {
+            let out = env.cmd().args(args).assert().success();
+            serde_json::from_slice(&out.get_output().stdout).unwrap()
+        };
+        let sessions = run(&[
+            "sessions",
+            "--limit",
+            "1000",
+            "--tz",
+            "UTC",
+            "--no-ingest",
+            "--json",
+        ]);
+        let cost = run(&["cost", "--by-model", "--no-ingest", "--json"]);
+        seen.push((messages, shown.len(), sessions, cost));
+    }
+    assert!(seen[0].0 > 30, "the fixtures hold messages");
+    assert!(
+        seen[0].2.to_string().contains("Fixing the midnight bug"),
+        "a summary's title reaches its session: {}",
+        seen[0].2
+    );
+    assert_eq!(seen[0], seen[1]);
+}
+
+fn copy_dir_into(env: &Env, fixture: &str) {
+    common::copy_dir(
+        &common::fixtures().join(fixture),
+        &env.home().join("../claude"),
+    );
 }

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::reader::{Batch, Cursor};
 use crate::pricing::{PriceTable, Usage};
+use crate::store::uuid::UuidKey;
 use crate::transcript::{Body, Envelope, MessageBody, Parsed, Record, UsageFigures};
 
 /// The file a batch belongs to, as the writer needs it.
@@ -475,7 +476,11 @@ impl<'c> Writer<'c> {
                     .prepare_cached(
                         "INSERT INTO summaries(line_id, summary, leaf_uuid) VALUES (?1, ?2, ?3)",
                     )?
-                    .execute(params![line_id, summary, leaf_uuid])?;
+                    .execute(params![
+                        line_id,
+                        summary,
+                        UuidKey::new(leaf_uuid.as_deref())
+                    ])?;
             }
             Body::Snapshot {
                 message_id,
@@ -539,9 +544,9 @@ impl<'c> Writer<'c> {
             )?
             .execute(params![
                 line_id,
-                env.uuid,
-                env.parent_uuid,
-                env.logical_parent_uuid,
+                UuidKey::new(env.uuid.as_deref()),
+                UuidKey::new(env.parent_uuid.as_deref()),
+                UuidKey::new(env.logical_parent_uuid.as_deref()),
                 env.session_id,
                 env.agent_id,
                 r.line_type,

@@ -9,6 +9,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 pub mod rollup;
+pub mod uuid;
 
 /// The migrations, in order; `PRAGMA user_version` counts how many ran.
 const MIGRATIONS: &[(&str, &str)] = &[
@@ -26,6 +27,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0006_thread_figures",
         include_str!("migrations/0006_thread_figures.sql"),
+    ),
+    (
+        "0007_uuid_blobs",
+        include_str!("migrations/0007_uuid_blobs.sql"),
     ),
 ];
 
@@ -673,7 +678,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 6);
+        assert_eq!(SCHEMA_VERSION, 7);
         let n: i64 = s
             .conn
             .query_row("SELECT count(*) FROM forgotten_files", [], |r| r.get(0))
