@@ -55,6 +55,9 @@ struct ResponseAgg {
     is_final: bool,
     stop_reason: Option<String>,
     line_count: i64,
+    /// The id of the line that started this aggregate: a flush inserts in
+    /// read order, so row ids do not depend on where commits fall.
+    read_order: i64,
 }
 
 #[derive(Default)]
@@ -70,6 +73,8 @@ struct SessionAgg {
     first_prompt: Option<String>,
     cwd: Option<String>,
     lines: i64,
+    /// As ResponseAgg::read_order (new projects get their ids in this order).
+    read_order: i64,
 }
 
 pub struct Writer<'c> {
@@ -336,7 +341,7 @@ impl<'c> Writer<'c> {
         if self.wants_events() {
             self.session_start_event(env)?;
         }
-        self.note_session(r);
+        self.note_session(line_id, r);
         match &r.body {
             Body::Message(m) => {
                 if let Some(u) = m.usage
@@ -788,8 +793,11 @@ impl<'c> Writer<'c> {
             (None, None) => format!("line:{line_id}").into(),
         };
         if !self.responses.contains_key(key.as_ref()) {
-            self.responses
-                .insert(key.clone().into_owned(), ResponseAgg::default());
+            let agg = ResponseAgg {
+                read_order: line_id,
+                ..Default::default()
+            };
+            self.responses.insert(key.clone().into_owned(), agg);
         }
         let Some(agg) = self.responses.get_mut(key.as_ref()) else {
             return;
@@ -829,17 +837,20 @@ impl<'c> Writer<'c> {
         agg.line_count += 1;
     }
 
-    fn note_session(&mut self, r: &Record) {
+    fn note_session(&mut self, line_id: i64, r: &Record) {
         let env = &r.env;
         let Some(sid) = env.session_id.as_deref() else {
             return;
         };
         let aid = env.agent_id.as_deref().unwrap_or_default();
         if !self.sessions.get(sid).is_some_and(|a| a.contains_key(aid)) {
-            self.sessions
-                .entry(sid.to_owned())
-                .or_default()
-                .insert(aid.to_owned(), SessionAgg::default());
+            self.sessions.entry(sid.to_owned()).or_default().insert(
+                aid.to_owned(),
+                SessionAgg {
+                    read_order: line_id,
+                    ..Default::default()
+                },
+            );
         }
         let Some(s) = self.sessions.get_mut(sid).and_then(|a| a.get_mut(aid)) else {
             return;
@@ -1046,7 +1057,7 @@ impl<'c> Writer<'c> {
                     .map(move |(aid, s)| ((sid.clone(), aid), s))
             })
             .collect();
-        sessions.sort_by(|a, b| a.0.cmp(&b.0));
+        sessions.sort_by_key(|(_, s)| s.read_order);
         for ((sid, _), _) in &sessions {
             self.thread_changed(sid.clone());
         }
@@ -1110,7 +1121,7 @@ impl<'c> Writer<'c> {
                 ])?;
         }
         let mut responses: Vec<_> = self.responses.drain().collect();
-        responses.sort_by(|a, b| a.0.cmp(&b.0));
+        responses.sort_by_key(|(_, r)| r.read_order);
         for (key, r) in responses {
             let project = match &r.session_id {
                 Some(sid) => self.session_project(sid)?,
