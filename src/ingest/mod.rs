@@ -368,14 +368,16 @@ fn ingest_found(
         writer.events = Some(Vec::new());
     }
     let result = std::thread::scope(|scope| -> Result<()> {
-        let (tx, rx) = sync_channel::<Msg>(2);
+        // (the reader's slack is bounded in bytes: reader::IN_FLIGHT_BYTES)
+        let (tx, rx) = sync_channel::<Msg>(64);
         let (spent_tx, spent) = std::sync::mpsc::channel();
+        let mut spent = reader::Spent::new(spent);
         let mut folded = folder.as_mut().and_then(|f| f.spawn(scope));
         scope.spawn(move || {
             std::thread::scope(|inner| {
                 let zip = reader::Zip::spawn(inner);
                 for job in &read_jobs {
-                    if !reader::read_file(job, &tx, &spent, &zip) {
+                    if !reader::read_file(job, &tx, &mut spent, &zip) {
                         break;
                     }
                 }
