@@ -136,7 +136,7 @@ pub enum Command {
   observatory commands --json | jq '.rows[] | select(.kind == \"skill\")'")]
     Commands(CommandsArgs),
     /// Read-only SQL over the database (see `observatory schema`; views v_responses,
-    /// v_tool_calls, v_hook_runs, v_daily_cost)
+    /// v_tool_calls, v_hook_runs, v_messages, v_daily_cost)
     #[command(after_help = "Examples:
   observatory query \"SELECT day, sum(cost_picousd) FROM v_daily_cost GROUP BY day\"
   observatory query --json \"SELECT model, cost_usd FROM v_daily_cost\" | jq '.rows[]'
