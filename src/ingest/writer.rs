@@ -99,7 +99,23 @@ pub struct Writer<'c> {
     pub events: Option<Vec<Value>>,
     /// Sessions known to exist (watch: to tell a session's start).
     known_sessions: std::collections::HashSet<(String, String)>,
+    hot: Hot<'c>,
 }
+
+/// The statements run for nearly every line, prepared once: a
+/// `prepare_cached` lookup hashes the whole SQL text on every call.
+struct Hot<'c> {
+    line: rusqlite::Statement<'c>,
+    message: rusqlite::Statement<'c>,
+    block: rusqlite::Statement<'c>,
+}
+
+const INSERT_LINE: &str = "INSERT INTO lines(file_id, line_no, byte_offset, byte_len, type, status, error, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+const INSERT_MESSAGE: &str = "INSERT OR IGNORE INTO messages(line_id, uuid, parent_uuid, logical_parent_uuid, session_id, agent_id, type, subtype, at,
+                 is_sidechain, is_meta, is_compact_summary, is_prompt, message_id, model, stop_reason, text_preview,
+                 is_api_error, api_error_status, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)";
+const INSERT_BLOCK: &str = "INSERT INTO content_blocks(line_id, idx, type, tool_use_id, tool_name, text_bytes, is_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
 fn b(v: bool) -> i64 {
     i64::from(v)
@@ -121,7 +137,13 @@ impl<'c> Writer<'c> {
                 projects.insert(p, id);
             }
         }
+        let hot = Hot {
+            line: conn.prepare(INSERT_LINE)?,
+            message: conn.prepare(INSERT_MESSAGE)?,
+            block: conn.prepare(INSERT_BLOCK)?,
+        };
         Ok(Writer {
+            hot,
             conn,
             prices,
             counts: Counts::default(),
@@ -318,20 +340,16 @@ impl<'c> Writer<'c> {
             Some(record.warnings.join("; "))
         };
         let status = if record.known { "record" } else { "unknown" };
-        self.conn
-            .prepare_cached(
-                "INSERT INTO lines(file_id, line_no, byte_offset, byte_len, type, status, error, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
-            .execute(params![
-                file.id,
-                line_no as i64,
-                offset as i64,
-                len as i64,
-                record.line_type,
-                status,
-                warnings,
-                record.env.timestamp_ms
-            ])?;
+        self.hot.line.execute(params![
+            file.id,
+            line_no as i64,
+            offset as i64,
+            len as i64,
+            record.line_type,
+            status,
+            warnings,
+            record.env.timestamp_ms
+        ])?;
         let line_id = self.conn.last_insert_rowid();
         self.model_record(line_id, record)
     }
@@ -539,36 +557,28 @@ impl<'c> Writer<'c> {
         } else {
             None
         };
-        let n = self
-            .conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO messages(line_id, uuid, parent_uuid, logical_parent_uuid, session_id, agent_id, type, subtype, at,
-                 is_sidechain, is_meta, is_compact_summary, is_prompt, message_id, model, stop_reason, text_preview,
-                 is_api_error, api_error_status, error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-            )?
-            .execute(params![
-                line_id,
-                UuidKey::new(env.uuid.as_deref()),
-                UuidKey::new(env.parent_uuid.as_deref()),
-                UuidKey::new(env.logical_parent_uuid.as_deref()),
-                env.session_id,
-                env.agent_id,
-                r.line_type,
-                env.subtype,
-                env.timestamp_ms,
-                b(env.is_sidechain),
-                b(env.is_meta),
-                b(env.is_compact_summary),
-                b(is_prompt),
-                m.and_then(|m| m.message_id.as_deref()),
-                m.and_then(|m| m.model.as_deref()),
-                m.and_then(|m| m.stop_reason.as_deref()),
-                preview,
-                b(is_api_error),
-                m.and_then(|m| m.api_error_status),
-                m.and_then(|m| m.error.as_deref()),
-            ])?;
+        let n = self.hot.message.execute(params![
+            line_id,
+            UuidKey::new(env.uuid.as_deref()),
+            UuidKey::new(env.parent_uuid.as_deref()),
+            UuidKey::new(env.logical_parent_uuid.as_deref()),
+            env.session_id,
+            env.agent_id,
+            r.line_type,
+            env.subtype,
+            env.timestamp_ms,
+            b(env.is_sidechain),
+            b(env.is_meta),
+            b(env.is_compact_summary),
+            b(is_prompt),
+            m.and_then(|m| m.message_id.as_deref()),
+            m.and_then(|m| m.model.as_deref()),
+            m.and_then(|m| m.stop_reason.as_deref()),
+            preview,
+            b(is_api_error),
+            m.and_then(|m| m.api_error_status),
+            m.and_then(|m| m.error.as_deref()),
+        ])?;
         Ok(n == 1)
     }
 
@@ -579,19 +589,15 @@ impl<'c> Writer<'c> {
         m: &MessageBody,
     ) -> rusqlite::Result<()> {
         for (idx, blk) in m.blocks.iter().enumerate() {
-            self.conn
-                .prepare_cached(
-                    "INSERT INTO content_blocks(line_id, idx, type, tool_use_id, tool_name, text_bytes, is_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )?
-                .execute(params![
-                    line_id,
-                    idx as i64,
-                    blk.kind,
-                    blk.tool_use_id,
-                    blk.tool_name,
-                    blk.text_bytes as i64,
-                    blk.is_error.map(b)
-                ])?;
+            self.hot.block.execute(params![
+                line_id,
+                idx as i64,
+                blk.kind,
+                blk.tool_use_id,
+                blk.tool_name,
+                blk.text_bytes as i64,
+                blk.is_error.map(b)
+            ])?;
             let Some(id) = blk.tool_use_id.as_deref() else {
                 continue;
             };
