@@ -564,13 +564,19 @@ impl<'c> FirstLoad<'c> {
         std::fs::remove_file(&self.marker)
     }
 
+    /// Back to WAL; if that fails (another process has the database open
+    /// and busy), to a rollback journal, so that this connection never
+    /// goes on without one (the next open switches it to WAL).
     fn back_to_wal(&self) {
         let _ = self.conn.execute_batch("PRAGMA synchronous=NORMAL");
-        // (fails if another process opened it meanwhile: the next open
-        // switches it back)
-        let _ = self
+        let mode: Result<String, _> = self
             .conn
-            .query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()));
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0));
+        if !mode.is_ok_and(|m| m.eq_ignore_ascii_case("wal")) {
+            let _ = self
+                .conn
+                .query_row("PRAGMA journal_mode=DELETE", [], |_| Ok(()));
+        }
     }
 
     /// Called by `Store::open`: a marker with no ingest holding the lock is
@@ -745,6 +751,38 @@ mod tests {
         assert!(!marker.exists());
         assert_eq!(mode(&s), "wal");
         assert_eq!(indexes(&s), all);
+    }
+
+    /// A reader in the middle of a read when the load ends: the switch back
+    /// to WAL cannot happen, and the connection goes on with a rollback
+    /// journal rather than none.
+    #[test]
+    fn a_first_load_ending_beside_a_reader_keeps_a_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("obs.db");
+        let s = Store::open(&path).unwrap();
+        let mut load = FirstLoad::begin(&s).unwrap();
+        load.build_indexes().unwrap();
+        s.conn.busy_timeout(Duration::from_millis(50)).unwrap();
+        let reader = Connection::open(&path).unwrap();
+        reader
+            .execute_batch("BEGIN; SELECT count(*) FROM meta;")
+            .unwrap();
+        load.finish().unwrap();
+        let mode: String = s
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "delete");
+        assert!(!sibling(&path, FIRST_LOAD_MARKER).exists());
+        reader.execute_batch("COMMIT").unwrap();
+        drop((reader, s));
+        let s = Store::open(&path).unwrap();
+        let mode: String = s
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal", "the next open switches it back");
     }
 
     #[test]
