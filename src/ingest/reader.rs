@@ -192,8 +192,9 @@ impl Zip {
 /// of the writer: two full batches, or many small ones. The slack used to
 /// be two batches whatever their size, and most files are much smaller than
 /// a batch: in a 1 GiB cold ingest the writer waited 1.6 s for batches and
-/// the reader 4 s for room (wall 12 -> 9.4 s with this bound; 6 or 8 MiB
-/// gained no more and cost 5-15 MB of peak memory with the 600 MB file).
+/// the reader 4 s for room (median wall 12.1 -> 10.05 s with this bound; 6
+/// or 8 MiB gained no more and cost 5-15 MB of peak memory with the 600 MB
+/// file).
 pub const IN_FLIGHT_BYTES: u64 = 2 * BATCH_BYTES as u64;
 
 /// Batches the writer has stored, handed back to be freed on the reader

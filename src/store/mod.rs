@@ -525,6 +525,8 @@ impl<'c> FirstLoad<'c> {
         }
         // from here on, anything but `finish` leaves the marker
         if conn.execute_batch("PRAGMA synchronous=OFF").is_err() || load.drop_indexes().is_err() {
+            // (nothing written yet: indexes back, WAL, no marker)
+            let _ = load.finish();
             return None;
         }
         Some(load)
