@@ -126,6 +126,69 @@ CREATE TABLE sessions (
     PRIMARY KEY (session_id, agent_id)
 ) WITHOUT ROWID;
 
+-- Threads: each (session id, agent id) pair the tables below name, once
+-- (0008). Their rows keep the thread's id instead of the two ids (~40
+-- bytes in every row and index entry); a view under each table's old name
+-- (messages, responses, tool_calls, hook_runs, progress_events,
+-- attachments, system_events) shows session_id and agent_id again, so read
+-- those. A row whose line has neither id has no thread. Ids are as written:
+-- agent_id is NULL on main-thread lines (sessions says '').
+CREATE TABLE threads (
+    id         INTEGER PRIMARY KEY,
+    session_id TEXT,
+    agent_id   TEXT
+);
+CREATE UNIQUE INDEX threads_key ON threads(session_id, agent_id);
+
+CREATE VIEW messages AS
+SELECT m.line_id, m.uuid, m.parent_uuid, m.logical_parent_uuid, t.session_id, t.agent_id,
+       m.type, m.subtype, m.at, m.is_sidechain, m.is_meta, m.is_compact_summary, m.is_prompt,
+       m.message_id, m.model, m.stop_reason, m.text_preview, m.is_api_error,
+       m.api_error_status, m.error
+FROM message_rows m
+LEFT JOIN threads t ON t.id = m.thread;
+
+CREATE VIEW responses AS
+SELECT r.id, r.key, r.message_id, r.model, t.session_id, t.agent_id, r.git_branch,
+       r.project_id, r.first_line_id, r.at, r.input_tokens, r.output_tokens,
+       r.cache_creation_5m_tokens, r.cache_creation_1h_tokens, r.cache_read_tokens,
+       r.web_search_requests, r.web_fetch_requests, r.fast, r.us_only, r.final, r.stop_reason,
+       r.line_count, r.cost_picousd, r.priced_as
+FROM response_rows r
+LEFT JOIN threads t ON t.id = r.thread;
+
+CREATE VIEW tool_calls AS
+SELECT c.tool_use_id, c.name, c.mcp_server, c.input_summary, c.file_path, t.session_id,
+       t.agent_id, c.use_line_id, c.started_at, c.result_line_id, c.finished_at, c.is_error,
+       c.subagent_id, c.duration_ms
+FROM tool_call_rows c
+LEFT JOIN threads t ON t.id = c.thread;
+
+CREATE VIEW hook_runs AS
+SELECT h.line_id, h.seq, t.session_id, t.agent_id, h.at, h.source, h.event, h.name, h.command,
+       h.tool_use_id, h.outcome, h.exit_code, h.duration_ms, h.output, h.error_count,
+       h.prevented_continuation
+FROM hook_run_rows h
+LEFT JOIN threads t ON t.id = h.thread;
+
+CREATE VIEW progress_events AS
+SELECT p.line_id, t.session_id, t.agent_id, p.at, p.kind, p.tool_use_id, p.parent_tool_use_id,
+       p.data_agent_id, p.status, p.server_name, p.tool_name, p.elapsed_ms
+FROM progress_event_rows p
+LEFT JOIN threads t ON t.id = p.thread;
+
+CREATE VIEW attachments AS
+SELECT a.line_id, t.session_id, t.agent_id, a.at, a.type
+FROM attachment_rows a
+LEFT JOIN threads t ON t.id = a.thread;
+
+CREATE VIEW system_events AS
+SELECT e.line_id, t.session_id, t.agent_id, e.at, e.subtype, e.level, e.content_preview,
+       e.compact_trigger, e.compact_pre_tokens, e.duration_ms, e.message_count, e.retry_in_ms,
+       e.retry_attempt, e.max_retries
+FROM system_event_rows e
+LEFT JOIN threads t ON t.id = e.thread;
+
 -- Conversation lines (user, assistant, system, progress, attachment): the
 -- nodes of Claude Code's message tree, one per uuid (copies of a line in
 -- resumed sessions are stored once, as first read; their raw lines are all
@@ -134,13 +197,12 @@ CREATE TABLE sessions (
 -- branch. The uuid columns (and summaries.leaf_uuid) keep a canonical
 -- lowercase UUID as its 16 bytes, any other value as text (0007); v_messages
 -- shows them as text.
-CREATE TABLE messages (
+CREATE TABLE message_rows (
     line_id             INTEGER PRIMARY KEY REFERENCES lines(id),
     uuid                TEXT,
     parent_uuid         TEXT,
     logical_parent_uuid TEXT,
-    session_id          TEXT,
-    agent_id            TEXT,
+    thread              INTEGER REFERENCES threads(id),
     type                TEXT NOT NULL,
     subtype             TEXT,
     at                  INTEGER,
@@ -156,14 +218,14 @@ CREATE TABLE messages (
     api_error_status    INTEGER,
     error               TEXT
 );
-CREATE UNIQUE INDEX messages_uuid ON messages(uuid);
-CREATE INDEX messages_prompts ON messages(session_id, agent_id) WHERE is_prompt = 1;
+CREATE UNIQUE INDEX messages_uuid ON message_rows(uuid);
+CREATE INDEX messages_prompts ON message_rows(thread) WHERE is_prompt = 1;
 
 -- The content blocks of user and assistant messages (text, thinking,
 -- tool_use, tool_result, image, document, server tool blocks...). Text is
 -- not copied: text_bytes says how much there was.
 CREATE TABLE content_blocks (
-    line_id     INTEGER NOT NULL REFERENCES messages(line_id),
+    line_id     INTEGER NOT NULL REFERENCES message_rows(line_id),
     idx         INTEGER NOT NULL,
     type        TEXT NOT NULL,
     tool_use_id TEXT,
@@ -177,13 +239,12 @@ CREATE TABLE content_blocks (
 -- uuid, else the line alone), across all files. Each figure is the maximum
 -- over the response's lines; at is the earliest line time and the response
 -- belongs to that line's session. `<synthetic>` lines are not responses.
-CREATE TABLE responses (
+CREATE TABLE response_rows (
     id                       INTEGER PRIMARY KEY,
     key                      TEXT NOT NULL UNIQUE,
     message_id               TEXT,
     model                    TEXT NOT NULL,   -- as written; '?' if missing
-    session_id               TEXT,
-    agent_id                 TEXT,
+    thread                   INTEGER REFERENCES threads(id),
     git_branch               TEXT,            -- gitBranch of its first line
     project_id               INTEGER REFERENCES projects(id),
     first_line_id            INTEGER REFERENCES lines(id),
@@ -203,8 +264,8 @@ CREATE TABLE responses (
     cost_picousd             INTEGER,            -- NULL: no price for this model
     priced_as                TEXT                -- the pricing entry used
 );
-CREATE INDEX responses_at ON responses(at);
-CREATE INDEX responses_session ON responses(session_id);
+CREATE INDEX responses_at ON response_rows(at);
+CREATE INDEX responses_thread ON response_rows(thread);
 
 -- Cost per 15-minute UTC bucket, model, pricing entry, project, main
 -- thread or subagent, and git branch: the responses table summed, kept in
@@ -239,13 +300,13 @@ CREATE INDEX cost_rollup_bucket ON cost_rollup(bucket);
 CREATE TABLE cost_rollup_dirty (
     bucket INTEGER PRIMARY KEY
 );
-CREATE TRIGGER responses_rollup_update AFTER UPDATE ON responses BEGIN
+CREATE TRIGGER responses_rollup_update AFTER UPDATE ON response_rows BEGIN
     INSERT INTO cost_rollup_dirty(bucket) SELECT coalesce(OLD.at / 900000, -1)
         WHERE NOT EXISTS (SELECT 1 FROM cost_rollup_dirty WHERE bucket = coalesce(OLD.at / 900000, -1));
     INSERT INTO cost_rollup_dirty(bucket) SELECT coalesce(NEW.at / 900000, -1)
         WHERE NOT EXISTS (SELECT 1 FROM cost_rollup_dirty WHERE bucket = coalesce(NEW.at / 900000, -1));
 END;
-CREATE TRIGGER responses_rollup_delete AFTER DELETE ON responses BEGIN
+CREATE TRIGGER responses_rollup_delete AFTER DELETE ON response_rows BEGIN
     INSERT INTO cost_rollup_dirty(bucket) SELECT coalesce(OLD.at / 900000, -1)
         WHERE NOT EXISTS (SELECT 1 FROM cost_rollup_dirty WHERE bucket = coalesce(OLD.at / 900000, -1));
 END;
@@ -278,31 +339,30 @@ CREATE TABLE thread_figures (
 CREATE TABLE thread_figures_dirty (
     session_id TEXT PRIMARY KEY
 ) WITHOUT ROWID;
-CREATE TRIGGER responses_threads_update AFTER UPDATE ON responses BEGIN
-    INSERT INTO thread_figures_dirty(session_id) SELECT OLD.session_id
-        WHERE OLD.session_id IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM thread_figures_dirty WHERE session_id = OLD.session_id);
-    INSERT INTO thread_figures_dirty(session_id) SELECT NEW.session_id
-        WHERE NEW.session_id IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM thread_figures_dirty WHERE session_id = NEW.session_id);
+CREATE TRIGGER responses_threads_update AFTER UPDATE ON response_rows BEGIN
+    INSERT INTO thread_figures_dirty(session_id) SELECT t.session_id FROM threads t
+        WHERE t.id = OLD.thread AND t.session_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM thread_figures_dirty WHERE session_id = t.session_id);
+    INSERT INTO thread_figures_dirty(session_id) SELECT t.session_id FROM threads t
+        WHERE t.id = NEW.thread AND t.session_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM thread_figures_dirty WHERE session_id = t.session_id);
 END;
-CREATE TRIGGER responses_threads_delete AFTER DELETE ON responses BEGIN
-    INSERT INTO thread_figures_dirty(session_id) SELECT OLD.session_id
-        WHERE OLD.session_id IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM thread_figures_dirty WHERE session_id = OLD.session_id);
+CREATE TRIGGER responses_threads_delete AFTER DELETE ON response_rows BEGIN
+    INSERT INTO thread_figures_dirty(session_id) SELECT t.session_id FROM threads t
+        WHERE t.id = OLD.thread AND t.session_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM thread_figures_dirty WHERE session_id = t.session_id);
 END;
 
 -- Tool calls: each tool_use joined to its tool_result by id (a call copied
 -- into a resumed session counts once). subagent_id links a Task/Agent call
 -- to the subagent transcript it started.
-CREATE TABLE tool_calls (
+CREATE TABLE tool_call_rows (
     tool_use_id    TEXT PRIMARY KEY,
     name           TEXT,
     mcp_server     TEXT,
     input_summary  TEXT,
     file_path      TEXT,
-    session_id     TEXT,
-    agent_id       TEXT,
+    thread         INTEGER REFERENCES threads(id),
     use_line_id    INTEGER REFERENCES lines(id),
     started_at     INTEGER,
     result_line_id INTEGER REFERENCES lines(id),
@@ -316,11 +376,10 @@ CREATE TABLE tool_calls (
 -- hook_* lines (success, additional context, blocking and non-blocking
 -- errors), system/stop_hook_summary (one row per hook it lists; seq 0 carries
 -- the error count and prevented continuation), and 1.0.x hook text lines.
-CREATE TABLE hook_runs (
+CREATE TABLE hook_run_rows (
     line_id                INTEGER NOT NULL REFERENCES lines(id),
     seq                    INTEGER NOT NULL,
-    session_id             TEXT,
-    agent_id               TEXT,
+    thread                 INTEGER REFERENCES threads(id),
     at                     INTEGER,
     source                 TEXT NOT NULL,   -- progress | attachment | stop_hook_summary | system_text
     event                  TEXT,
@@ -339,10 +398,9 @@ CREATE TABLE hook_runs (
 -- Progress lines by kind (data.type: hook_progress, bash_progress,
 -- agent_progress, mcp_progress, query_update, search_results_received,
 -- waiting_for_task, ...).
-CREATE TABLE progress_events (
+CREATE TABLE progress_event_rows (
     line_id            INTEGER PRIMARY KEY REFERENCES lines(id),
-    session_id         TEXT,
-    agent_id           TEXT,
+    thread             INTEGER REFERENCES threads(id),
     at                 INTEGER,
     kind               TEXT,
     tool_use_id        TEXT,
@@ -353,13 +411,14 @@ CREATE TABLE progress_events (
     tool_name          TEXT,
     elapsed_ms         INTEGER
 );
-CREATE INDEX tool_calls_session ON tool_calls(session_id);
+-- (partial: with every row in it, the planner would scan tool_call_rows
+-- through it, a lookup per row, when joining threads and sessions)
+CREATE INDEX tool_calls_thread ON tool_call_rows(thread) WHERE thread IS NOT NULL;
 
 -- Attachment lines by attachment.type (hook ones also appear in hook_runs).
-CREATE TABLE attachments (
+CREATE TABLE attachment_rows (
     line_id    INTEGER PRIMARY KEY REFERENCES lines(id),
-    session_id TEXT,
-    agent_id   TEXT,
+    thread     INTEGER REFERENCES threads(id),
     at         INTEGER,
     type       TEXT
 );
@@ -378,10 +437,9 @@ CREATE TABLE queue_operations (
 -- System lines by subtype: compact_boundary (trigger, pre-compaction
 -- tokens), turn_duration, api_error (retry fields), away_summary,
 -- stop_hook_summary, local_command, and 1.0.x lines without a subtype.
-CREATE TABLE system_events (
+CREATE TABLE system_event_rows (
     line_id            INTEGER PRIMARY KEY REFERENCES lines(id),
-    session_id         TEXT,
-    agent_id           TEXT,
+    thread             INTEGER REFERENCES threads(id),
     at                 INTEGER,
     subtype            TEXT,
     level              TEXT,
@@ -394,7 +452,7 @@ CREATE TABLE system_events (
     retry_attempt      INTEGER,
     max_retries        INTEGER
 );
-CREATE INDEX system_events_compactions ON system_events(session_id) WHERE subtype = 'compact_boundary';
+CREATE INDEX system_events_compactions ON system_event_rows(thread) WHERE subtype = 'compact_boundary';
 
 -- `summary` lines: a title for the conversation ending at leaf_uuid (which
 -- often lives in another file).

@@ -443,7 +443,7 @@ fn rollup_and_responses_give_the_same_reports() {
         // next ingest re-sums the whole rollup.
         let store_by_hand = |key: &str, at: i64, input_tokens: i64| {
             db.execute(
-                "INSERT INTO responses(key, model, at, input_tokens, output_tokens, cache_creation_5m_tokens,
+                "INSERT INTO response_rows(key, model, at, input_tokens, output_tokens, cache_creation_5m_tokens,
                     cache_creation_1h_tokens, cache_read_tokens, web_search_requests, web_fetch_requests,
                     fast, us_only, final, line_count)
                  VALUES (?1, 'claude-sonnet-4-5', ?2, ?3, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1)",

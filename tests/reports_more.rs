@@ -231,8 +231,8 @@ fn query_refuses_every_kind_of_write() {
         );
     };
     refused("INSERT INTO projects(path) VALUES ('/x')", "INSERT");
-    refused("UPDATE responses SET cost_picousd = 0", "UPDATE");
-    refused("DELETE FROM responses", "DELETE");
+    refused("UPDATE response_rows SET cost_picousd = 0", "UPDATE");
+    refused("DELETE FROM response_rows", "DELETE");
     refused("ATTACH DATABASE '/tmp/other.db' AS other", "ATTACH");
     refused("SELECT load_extension('/tmp/evil.so')", "load_extension");
     refused("PRAGMA query_only = OFF", "PRAGMA query_only");

@@ -290,7 +290,7 @@ fn delete_clauses(tables: &[Table]) -> Result<(Vec<(String, String)>, Vec<(Strin
         }
         for (col, to) in &t.references {
             match to.as_str() {
-                "lines" | "messages" => {
+                "lines" | "message_rows" => {
                     line_cols.insert(col);
                 }
                 "source_files" => {
@@ -310,14 +310,22 @@ fn delete_clauses(tables: &[Table]) -> Result<(Vec<(String, String)>, Vec<(Strin
             conds
                 .push("\"session_id\" IN (SELECT session_id FROM temp.forget_sessions)".to_owned());
         }
+        if t.has("thread") {
+            conds.push(
+                "\"thread\" IN (SELECT id FROM threads WHERE session_id IN (SELECT session_id FROM temp.forget_sessions))"
+                    .to_owned(),
+            );
+        }
         if conds.is_empty() {
             bail!(
-                "table {} has no line_id, file_id or session_id column, so forget cannot tell which of its rows to delete; nothing was deleted (a bug: please report it)",
+                "table {} has no line_id, file_id, session_id or thread column, so forget cannot tell which of its rows to delete; nothing was deleted (a bug: please report it)",
                 t.name
             );
         }
         deletes.push((t.name.clone(), conds.join(" OR ")));
     }
+    // the rows that name a thread by id go before the thread
+    deletes.sort_by_key(|(t, _)| t == "threads");
     Ok((deletes, project_refs))
 }
 
@@ -494,10 +502,11 @@ mod tests {
             "lines",
             "raw_chunks",
             "sessions",
-            "messages",
+            "threads",
+            "message_rows",
             "content_blocks",
-            "responses",
-            "tool_calls",
+            "response_rows",
+            "tool_call_rows",
             "summaries",
         ] {
             assert!(tables.contains(&t), "{t} missing from {tables:?}");
@@ -506,18 +515,20 @@ mod tests {
             assert!(!tables.contains(t), "{t} must be kept");
         }
         let clause = |t: &str| deletes.iter().find(|(n, _)| n == t).unwrap().1.clone();
-        // tool calls go by their session and by either of their lines
-        let tc = clause("tool_calls");
+        // tool calls go by their session (through their thread) and by
+        // either of their lines
+        let tc = clause("tool_call_rows");
         assert!(
-            tc.contains("use_line_id")
-                && tc.contains("result_line_id")
-                && tc.contains("session_id"),
+            tc.contains("use_line_id") && tc.contains("result_line_id") && tc.contains("thread"),
             "{tc}"
         );
-        assert!(clause("responses").contains("first_line_id"));
+        assert!(clause("response_rows").contains("first_line_id"));
+        assert!(clause("content_blocks").contains("line_id"));
+        // threads go last: the others find a session's rows through them
+        assert_eq!(deletes.last().unwrap().0, "threads");
         assert!(clause("raw_chunks").contains("file_id"));
         assert!(refs.contains(&("sessions".into(), "project_id".into())));
-        assert!(refs.contains(&("responses".into(), "project_id".into())));
+        assert!(refs.contains(&("response_rows".into(), "project_id".into())));
     }
 
     #[test]

@@ -196,14 +196,25 @@ pub fn file_sessions(
         })
         .collect();
     for t in tables(conn)? {
-        if t.name == "lines" || !t.has("line_id") || !t.has("session_id") {
+        if t.name == "lines" || !t.has("line_id") {
             continue;
         }
-        let sql = format!(
-            "SELECT DISTINCT l.file_id, t.session_id FROM \"{}\" t JOIN lines l ON l.id = t.line_id
-             WHERE t.session_id IS NOT NULL",
-            t.name
-        );
+        // (the *_rows tables name their session through their thread)
+        let sql = if t.has("session_id") {
+            format!(
+                "SELECT DISTINCT l.file_id, t.session_id FROM \"{}\" t JOIN lines l ON l.id = t.line_id
+                 WHERE t.session_id IS NOT NULL",
+                t.name
+            )
+        } else if t.has("thread") {
+            format!(
+                "SELECT DISTINCT l.file_id, th.session_id FROM \"{}\" t JOIN lines l ON l.id = t.line_id
+                 JOIN threads th ON th.id = t.thread WHERE th.session_id IS NOT NULL",
+                t.name
+            )
+        } else {
+            continue;
+        };
         let mut st = conn.prepare(&sql)?;
         let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
         for row in rows {

@@ -99,7 +99,56 @@ pub struct Writer<'c> {
     pub events: Option<Vec<Value>>,
     /// Sessions known to exist (watch: to tell a session's start).
     known_sessions: std::collections::HashSet<(String, String)>,
+    threads: Threads,
     hot: Hot<'c>,
+}
+
+/// The `threads` rows, as (session id, agent id) -> id and back, all in
+/// memory (a few thousand at most). The rows the writer stores name their
+/// thread by id.
+#[derive(Default)]
+struct Threads {
+    /// session id -> (agent id, thread id); nested so that a line looks its
+    /// thread up by &str, without allocating a key
+    by_session: HashMap<String, Vec<(Option<String>, i64)>>,
+    /// lines with an agent id but no session id
+    no_session: Vec<(Option<String>, i64)>,
+    sessions: HashMap<i64, Option<String>>,
+}
+
+impl Threads {
+    fn load(conn: &Connection) -> rusqlite::Result<Threads> {
+        let mut t = Threads::default();
+        let mut st = conn.prepare("SELECT id, session_id, agent_id FROM threads")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            t.add(r.get(0)?, r.get(1)?, r.get(2)?);
+        }
+        Ok(t)
+    }
+
+    fn add(&mut self, id: i64, session: Option<String>, agent: Option<String>) {
+        match &session {
+            Some(s) => self
+                .by_session
+                .entry(s.clone())
+                .or_default()
+                .push((agent, id)),
+            None => self.no_session.push((agent, id)),
+        }
+        self.sessions.insert(id, session);
+    }
+
+    fn get(&self, session: Option<&str>, agent: Option<&str>) -> Option<i64> {
+        let agents = match session {
+            Some(s) => self.by_session.get(s)?,
+            None => &self.no_session,
+        };
+        agents
+            .iter()
+            .find(|(a, _)| a.as_deref() == agent)
+            .map(|&(_, id)| id)
+    }
 }
 
 /// The statements run for nearly every line, prepared once: a
@@ -111,10 +160,10 @@ struct Hot<'c> {
 }
 
 const INSERT_LINE: &str = "INSERT INTO lines(file_id, line_no, byte_offset, byte_len, type, status, error, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
-const INSERT_MESSAGE: &str = "INSERT OR IGNORE INTO messages(line_id, uuid, parent_uuid, logical_parent_uuid, session_id, agent_id, type, subtype, at,
+const INSERT_MESSAGE: &str = "INSERT OR IGNORE INTO message_rows(line_id, uuid, parent_uuid, logical_parent_uuid, thread, type, subtype, at,
                  is_sidechain, is_meta, is_compact_summary, is_prompt, message_id, model, stop_reason, text_preview,
                  is_api_error, api_error_status, error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)";
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
 const INSERT_BLOCK: &str = "INSERT INTO content_blocks(line_id, idx, type, tool_use_id, tool_name, text_bytes, is_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
 fn b(v: bool) -> i64 {
@@ -137,6 +186,7 @@ impl<'c> Writer<'c> {
                 projects.insert(p, id);
             }
         }
+        let threads = Threads::load(conn)?;
         let hot = Hot {
             line: conn.prepare(INSERT_LINE)?,
             message: conn.prepare(INSERT_MESSAGE)?,
@@ -157,6 +207,7 @@ impl<'c> Writer<'c> {
             in_tx: false,
             events: None,
             known_sessions: Default::default(),
+            threads,
         })
     }
 
@@ -379,16 +430,16 @@ impl<'c> Writer<'c> {
             }
             Body::System(s) => {
                 if self.insert_message(line_id, r, None)? {
+                    let thread = self.thread(env.session_id.as_deref(), env.agent_id.as_deref())?;
                     self.conn
                         .prepare_cached(
-                            "INSERT INTO system_events(line_id, session_id, agent_id, at, subtype, level, content_preview, compact_trigger,
+                            "INSERT INTO system_event_rows(line_id, thread, at, subtype, level, content_preview, compact_trigger,
                              compact_pre_tokens, duration_ms, message_count, retry_in_ms, retry_attempt, max_retries)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                         )?
                         .execute(params![
                             line_id,
-                            env.session_id,
-                            env.agent_id,
+                            thread,
                             env.timestamp_ms,
                             env.subtype,
                             s.level,
@@ -413,15 +464,15 @@ impl<'c> Writer<'c> {
             }
             Body::Progress(p) => {
                 if self.insert_message(line_id, r, None)? {
+                    let thread = self.thread(env.session_id.as_deref(), env.agent_id.as_deref())?;
                     self.conn
                         .prepare_cached(
-                            "INSERT INTO progress_events(line_id, session_id, agent_id, at, kind, tool_use_id, parent_tool_use_id,
-                             data_agent_id, status, server_name, tool_name, elapsed_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                            "INSERT INTO progress_event_rows(line_id, thread, at, kind, tool_use_id, parent_tool_use_id,
+                             data_agent_id, status, server_name, tool_name, elapsed_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                         )?
                         .execute(params![
                             line_id,
-                            env.session_id,
-                            env.agent_id,
+                            thread,
                             env.timestamp_ms,
                             p.kind,
                             env.tool_use_id,
@@ -451,9 +502,10 @@ impl<'c> Writer<'c> {
             }
             Body::Attachment(a) => {
                 if self.insert_message(line_id, r, None)? {
+                    let thread = self.thread(env.session_id.as_deref(), env.agent_id.as_deref())?;
                     self.conn
-                        .prepare_cached("INSERT INTO attachments(line_id, session_id, agent_id, at, type) VALUES (?1, ?2, ?3, ?4, ?5)")?
-                        .execute(params![line_id, env.session_id, env.agent_id, env.timestamp_ms, a.kind])?;
+                        .prepare_cached("INSERT INTO attachment_rows(line_id, thread, at, type) VALUES (?1, ?2, ?3, ?4)")?
+                        .execute(params![line_id, thread, env.timestamp_ms, a.kind])?;
                     if let Some(outcome) = a.kind.as_deref().and_then(|k| k.strip_prefix("hook_")) {
                         let hook = HookRow {
                             source: "attachment",
@@ -557,13 +609,13 @@ impl<'c> Writer<'c> {
         } else {
             None
         };
+        let thread = self.thread(env.session_id.as_deref(), env.agent_id.as_deref())?;
         let n = self.hot.message.execute(params![
             line_id,
             UuidKey::new(env.uuid.as_deref()),
             UuidKey::new(env.parent_uuid.as_deref()),
             UuidKey::new(env.logical_parent_uuid.as_deref()),
-            env.session_id,
-            env.agent_id,
+            thread,
             r.line_type,
             env.subtype,
             env.timestamp_ms,
@@ -588,6 +640,7 @@ impl<'c> Writer<'c> {
         env: &Envelope,
         m: &MessageBody,
     ) -> rusqlite::Result<()> {
+        let thread = self.thread(env.session_id.as_deref(), env.agent_id.as_deref())?;
         for (idx, blk) in m.blocks.iter().enumerate() {
             self.hot.block.execute(params![
                 line_id,
@@ -614,16 +667,15 @@ impl<'c> Writer<'c> {
                         server,
                         blk.input_summary,
                         blk.file_path,
-                        env.session_id,
-                        env.agent_id,
+                        thread,
                         line_id,
                         env.timestamp_ms
                     ];
                     let inserted = self
                         .conn
                         .prepare_cached(
-                            "INSERT INTO tool_calls(tool_use_id, name, mcp_server, input_summary, file_path, session_id, agent_id, use_line_id, started_at)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(tool_use_id) DO NOTHING",
+                            "INSERT INTO tool_call_rows(tool_use_id, name, mcp_server, input_summary, file_path, thread, use_line_id, started_at)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(tool_use_id) DO NOTHING",
                         )?
                         .execute(values)?
                         == 1;
@@ -636,18 +688,15 @@ impl<'c> Writer<'c> {
                         let owner = self
                             .conn
                             .prepare_cached(
-                                "UPDATE tool_calls SET name = ?2, mcp_server = ?3, input_summary = ?4, file_path = ?5,
-                                   session_id = coalesce(session_id, ?6), agent_id = coalesce(agent_id, ?7),
-                                   use_line_id = ?8, started_at = ?9
+                                "UPDATE tool_call_rows SET name = ?2, mcp_server = ?3, input_summary = ?4, file_path = ?5,
+                                   thread = coalesce(thread, ?6), use_line_id = ?7, started_at = ?8
                                  WHERE tool_use_id = ?1 AND use_line_id IS NULL
-                                 RETURNING session_id",
+                                 RETURNING thread",
                             )?
-                            .query_row(values, |r| r.get::<_, Option<String>>(0))
+                            .query_row(values, |r| r.get::<_, Option<i64>>(0))
                             .optional()?
                             .flatten();
-                        if let Some(owner) = owner {
-                            self.thread_changed(owner);
-                        }
+                        self.thread_changed_id(owner);
                     }
                     let fields = json!({"tool_use_id": id, "tool": blk.tool_name, "mcp_server": server, "input_summary": blk.input_summary});
                     self.emit("tool_call", Some(env), fields);
@@ -656,19 +705,18 @@ impl<'c> Writer<'c> {
                     let done = self
                         .conn
                         .prepare_cached(
-                            "INSERT INTO tool_calls(tool_use_id, session_id, agent_id, result_line_id, finished_at, is_error, subagent_id)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                            "INSERT INTO tool_call_rows(tool_use_id, thread, result_line_id, finished_at, is_error, subagent_id)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                              ON CONFLICT(tool_use_id) DO UPDATE SET result_line_id = excluded.result_line_id,
                                finished_at = excluded.finished_at, is_error = excluded.is_error,
                                subagent_id = coalesce(excluded.subagent_id, subagent_id)
                              WHERE result_line_id IS NULL
-                             RETURNING name, duration_ms, session_id",
+                             RETURNING name, duration_ms, thread",
                         )?
                         .query_row(
                             params![
                                 id,
-                                env.session_id,
-                                env.agent_id,
+                                thread,
                                 line_id,
                                 env.timestamp_ms,
                                 b(blk.is_error.unwrap_or(false)),
@@ -678,16 +726,14 @@ impl<'c> Writer<'c> {
                                 Ok((
                                     r.get::<_, Option<String>>(0)?,
                                     r.get::<_, Option<i64>>(1)?,
-                                    r.get::<_, Option<String>>(2)?,
+                                    r.get::<_, Option<i64>>(2)?,
                                 ))
                             },
                         )
                         .optional()?;
                     if let Some((tool, duration_ms, owner)) = done {
                         // (a copy of the call in another session may own it)
-                        if let Some(owner) = owner {
-                            self.thread_changed(owner);
-                        }
+                        self.thread_changed_id(owner);
                         let fields = json!({"tool_use_id": id, "tool": tool, "is_error": blk.is_error.unwrap_or(false),
                             "duration_ms": duration_ms, "subagent_id": m.result_agent_id});
                         self.emit("tool_result", Some(env), fields);
@@ -760,17 +806,17 @@ impl<'c> Writer<'c> {
         env: &Envelope,
         h: &HookRow<'_>,
     ) -> rusqlite::Result<()> {
+        let thread = self.thread(env.session_id.as_deref(), env.agent_id.as_deref())?;
         self.conn
             .prepare_cached(
-                "INSERT INTO hook_runs(line_id, seq, session_id, agent_id, at, source, event, name, command, tool_use_id, outcome,
+                "INSERT INTO hook_run_rows(line_id, seq, thread, at, source, event, name, command, tool_use_id, outcome,
                  exit_code, duration_ms, output, error_count, prevented_continuation)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             )?
             .execute(params![
                 line_id,
                 seq,
-                env.session_id,
-                env.agent_id,
+                thread,
                 env.timestamp_ms,
                 h.source,
                 h.event,
@@ -944,6 +990,7 @@ impl<'c> Writer<'c> {
         key: &str,
         r: &ResponseAgg,
         model: &str,
+        thread: Option<i64>,
         project: Option<i64>,
     ) -> rusqlite::Result<Option<(StoredResponse, Option<i64>)>> {
         let f = &r.figures;
@@ -968,10 +1015,10 @@ impl<'c> Writer<'c> {
             .conn
             .prepare_cached(response_insert!(
                 ", cost_picousd, priced_as) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                 ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23) ON CONFLICT(key) DO NOTHING"
+                 ?16, ?17, ?18, ?19, ?20, ?21, ?22) ON CONFLICT(key) DO NOTHING"
             ))?
             .execute(rusqlite::params_from_iter(
-                response_values(key, r, model, project)
+                response_values(key, r, model, thread, project)
                     .iter()
                     .chain(&priced),
             ))?;
@@ -999,13 +1046,14 @@ impl<'c> Writer<'c> {
         key: &str,
         r: &ResponseAgg,
         model: &str,
+        thread: Option<i64>,
         project: Option<i64>,
     ) -> rusqlite::Result<(StoredResponse, Option<i64>, Option<[i64; 6]>)> {
         let before: Option<[i64; 6]> = if self.wants_events() {
             self.conn
                 .prepare_cached(
                     "SELECT input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
-                            cache_read_tokens, web_search_requests FROM responses WHERE key = ?1",
+                            cache_read_tokens, web_search_requests FROM response_rows WHERE key = ?1",
                 )?
                 .query_row([key], |r| {
                     Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?])
@@ -1017,11 +1065,10 @@ impl<'c> Writer<'c> {
         let row = self
             .conn
             .prepare_cached(response_insert!(
-                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
+                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
                  ON CONFLICT(key) DO UPDATE SET
                    model = CASE WHEN model = '?' THEN excluded.model ELSE model END,
-                   session_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.session_id ELSE session_id END,
-                   agent_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.agent_id ELSE agent_id END,
+                   thread = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.thread ELSE thread END,
                    git_branch = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.git_branch ELSE git_branch END,
                    project_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.project_id ELSE project_id END,
                    first_line_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.first_line_id ELSE first_line_id END,
@@ -1042,11 +1089,40 @@ impl<'c> Writer<'c> {
                    cache_read_tokens, web_search_requests, fast, us_only, line_count"
             ))?
             .query_row(
-                rusqlite::params_from_iter(response_values(key, r, model, project).iter()),
+                rusqlite::params_from_iter(response_values(key, r, model, thread, project).iter()),
                 StoredResponse::from_row,
             )?;
         let cost = price_response(self.conn, self.prices, &row)?;
         Ok((row, cost, before))
+    }
+
+    /// The id of the thread (session id, agent id), stored now if new; None
+    /// for a line with neither.
+    fn thread(
+        &mut self,
+        session: Option<&str>,
+        agent: Option<&str>,
+    ) -> rusqlite::Result<Option<i64>> {
+        if session.is_none() && agent.is_none() {
+            return Ok(None);
+        }
+        if let Some(id) = self.threads.get(session, agent) {
+            return Ok(Some(id));
+        }
+        self.conn
+            .prepare_cached("INSERT INTO threads(session_id, agent_id) VALUES (?1, ?2)")?
+            .execute(params![session, agent])?;
+        let id = self.conn.last_insert_rowid();
+        self.threads
+            .add(id, session.map(str::to_owned), agent.map(str::to_owned));
+        Ok(Some(id))
+    }
+
+    /// The session of a thread id read back from a row.
+    fn thread_changed_id(&mut self, thread: Option<i64>) {
+        if let Some(Some(sid)) = thread.and_then(|t| self.threads.sessions.get(&t)) {
+            self.dirty_sessions.insert(sid.clone());
+        }
     }
 
     fn thread_changed(&mut self, session_id: String) {
@@ -1134,13 +1210,15 @@ impl<'c> Writer<'c> {
                 None => None,
             };
             let model = r.model.clone().unwrap_or_else(|| "?".to_owned());
+            let thread = self.thread(r.session_id.as_deref(), r.agent_id.as_deref())?;
             // A key not stored yet (nearly every key in a cold ingest): one
             // INSERT with the cost computed here. A stored key is merged
             // and priced again from the merged figures.
-            let (row, cost, before) = match self.insert_new_response(&key, &r, &model, project)? {
-                Some((row, cost)) => (row, cost, None),
-                None => self.merge_response(&key, &r, &model, project)?,
-            };
+            let (row, cost, before) =
+                match self.insert_new_response(&key, &r, &model, thread, project)? {
+                    Some((row, cost)) => (row, cost, None),
+                    None => self.merge_response(&key, &r, &model, thread, project)?,
+                };
             if row.line_count == r.line_count {
                 self.counts.responses_new += 1;
             } else {
@@ -1206,13 +1284,13 @@ impl<'c> Writer<'c> {
     }
 }
 
-/// `INSERT INTO responses(<the 21 columns response_values binds>` followed
+/// `INSERT INTO response_rows(<the 20 columns response_values binds>` followed
 /// by `$rest` (more columns, VALUES, the conflict rule): one column list for
 /// the plain insert and the merge.
 macro_rules! response_insert {
     ($rest:literal) => {
         concat!(
-            "INSERT INTO responses(key, message_id, model, session_id, agent_id, project_id, first_line_id, at,
+            "INSERT INTO response_rows(key, message_id, model, thread, project_id, first_line_id, at,
                input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,
                web_search_requests, web_fetch_requests, fast, us_only, final, stop_reason, line_count, git_branch",
             $rest
@@ -1226,16 +1304,16 @@ fn response_values<'a>(
     key: &'a str,
     r: &'a ResponseAgg,
     model: &'a str,
+    thread: Option<i64>,
     project: Option<i64>,
-) -> [ToSqlOutput<'a>; 21] {
+) -> [ToSqlOutput<'a>; 20] {
     let f = &r.figures;
     let n = |v: u64| ToSqlOutput::from(v as i64);
     [
         ToSqlOutput::from(key),
         text(r.message_id.as_deref()),
         ToSqlOutput::from(model),
-        text(r.session_id.as_deref()),
-        text(r.agent_id.as_deref()),
+        int(thread),
         int(project),
         int(r.first_line_id),
         int(r.at),
@@ -1337,12 +1415,14 @@ pub fn price_response(
     r: &StoredResponse,
 ) -> rusqlite::Result<Option<i64>> {
     let cost = cost_of(prices, &r.model, r.at, &r.usage);
-    conn.prepare_cached("UPDATE responses SET cost_picousd = ?2, priced_as = ?3 WHERE id = ?1")?
-        .execute(params![
-            r.id,
-            cost.as_ref().map(|c| c.picousd),
-            cost.as_ref().map(|c| c.priced_as.as_str())
-        ])?;
+    conn.prepare_cached(
+        "UPDATE response_rows SET cost_picousd = ?2, priced_as = ?3 WHERE id = ?1",
+    )?
+    .execute(params![
+        r.id,
+        cost.as_ref().map(|c| c.picousd),
+        cost.as_ref().map(|c| c.priced_as.as_str())
+    ])?;
     Ok(cost.map(|c| c.picousd))
 }
 

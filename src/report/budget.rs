@@ -290,7 +290,7 @@ mod tests {
         .enumerate()
         {
             conn.execute(
-                "INSERT INTO responses(key, model, project_id, at, input_tokens, output_tokens,
+                "INSERT INTO response_rows(key, model, project_id, at, input_tokens, output_tokens,
                     cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,
                     web_search_requests, web_fetch_requests, fast, us_only, final, line_count,
                     cost_picousd)

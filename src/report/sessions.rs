@@ -208,89 +208,120 @@ fn only_session(session: Option<&str>, col: &str) -> String {
 }
 
 /// What each thread did (of one session only, or all), summed from
-/// messages, responses, tool_calls and system_events.
+/// messages, responses, tool_calls and system_events (their *_rows tables,
+/// by thread id: the few thousand threads are read once into a map).
 fn sum_work(conn: &Connection, session: Option<&str>) -> rusqlite::Result<HashMap<Key, Figures>> {
-    let only = |col: &str| only_session(session, col);
     let params = rusqlite::params_from_iter(session.iter());
-    let mut work: HashMap<Key, Figures> = HashMap::new();
-
-    let sql = format!(
-        "SELECT m.session_id, coalesce(m.agent_id, ''), count(*) FROM messages m
-         WHERE m.is_prompt = 1 AND m.session_id IS NOT NULL{}
-         GROUP BY m.session_id, m.agent_id",
-        only("m.session_id")
-    );
-    let mut st = conn.prepare_cached(&sql)?;
-    let mut rows = st.query(params.clone())?;
-    while let Some(r) = rows.next()? {
-        // (NULL and '' agent ids are separate groups of one thread)
-        work.entry((r.get(0)?, r.get(1)?)).or_default().prompts +=
-            r.get::<_, i64>(2)?.max(0) as u64;
-    }
-
+    // ` AND {col} IN (the session's threads)` when about one session
+    let only = |col: &str| {
+        session.map_or_else(String::new, |_| {
+            format!(" AND {col} IN (SELECT id FROM threads WHERE session_id = ?1)")
+        })
+    };
     // Responses and tool calls are summed here, not with SQL GROUP BY: the
-    // sort over every row costs more than one scan into a hash map with
-    // interned ids (a string is copied once per distinct value).
+    // sort over every row costs more than one scan into a hash map.
     let mut strings = Interner::default();
+    // thread id -> (session id, agent id or ''), interned: a main thread's
+    // NULL and '' agent ids are one key
+    let mut keys: HashMap<i64, (u32, u32)> = HashMap::new();
+    {
+        let sql = format!(
+            "SELECT id, session_id, coalesce(agent_id, '') FROM threads WHERE session_id IS NOT NULL{}",
+            only_session(session, "session_id")
+        );
+        let mut st = conn.prepare_cached(&sql)?;
+        let mut rows = st.query(params.clone())?;
+        while let Some(r) = rows.next()? {
+            let key = (
+                strings.id(text_ref(r, 1)?.unwrap_or_default()),
+                strings.id(text_ref(r, 2)?.unwrap_or_default()),
+            );
+            keys.insert(r.get(0)?, key);
+        }
+    }
     #[derive(Default)]
     struct Acc {
         f: Figures,
         models: HashSet<u32>,
     }
     let mut accs: HashMap<(u32, u32), Acc> = HashMap::new();
+    let acc = |thread: Option<i64>| thread.and_then(|t| keys.get(&t)).copied();
+
     let sql = format!(
-        "SELECT r.session_id, r.agent_id, r.model, r.input_tokens, r.output_tokens,
+        "SELECT m.thread, count(*) FROM message_rows m
+         WHERE m.is_prompt = 1 AND m.thread IS NOT NULL{}
+         GROUP BY m.thread",
+        only("m.thread")
+    );
+    let mut st = conn.prepare_cached(&sql)?;
+    let mut rows = st.query(params.clone())?;
+    while let Some(r) = rows.next()? {
+        if let Some(key) = acc(r.get(0)?) {
+            accs.entry(key).or_default().f.prompts += r.get::<_, i64>(1)?.max(0) as u64;
+        }
+    }
+
+    let sql = format!(
+        "SELECT r.thread, r.model, r.input_tokens, r.output_tokens,
                 r.cache_creation_5m_tokens + r.cache_creation_1h_tokens, r.cache_read_tokens,
                 r.cost_picousd
-         FROM responses r{} WHERE r.session_id IS NOT NULL{}",
+         FROM response_rows r{} WHERE r.thread IS NOT NULL{}",
         // every session: one scan beats 170k lookups through the index
         if session.is_none() {
             " NOT INDEXED"
         } else {
             ""
         },
-        only("r.session_id")
+        only("r.thread")
     );
     let mut st = conn.prepare_cached(&sql)?;
     let mut rows = st.query(params.clone())?;
     while let Some(r) = rows.next()? {
+        let Some(key) = acc(r.get(0)?) else { continue };
         let n = |i: usize| -> rusqlite::Result<u64> {
             Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0).max(0) as u64)
         };
-        let key = (
-            strings.id(text_ref(r, 0)?.unwrap_or_default()),
-            strings.id(text_ref(r, 1)?.unwrap_or_default()),
-        );
-        let model = strings.id(text_ref(r, 2)?.unwrap_or_default());
+        let model = strings.id(text_ref(r, 1)?.unwrap_or_default());
         let a = accs.entry(key).or_default();
         a.models.insert(model);
         let f = &mut a.f;
         f.responses += 1;
-        f.input_tokens = f.input_tokens.saturating_add(n(3)?);
-        f.output_tokens = f.output_tokens.saturating_add(n(4)?);
-        f.cache_creation_tokens = f.cache_creation_tokens.saturating_add(n(5)?);
-        f.cache_read_tokens = f.cache_read_tokens.saturating_add(n(6)?);
-        match r.get::<_, Option<i64>>(7)? {
+        f.input_tokens = f.input_tokens.saturating_add(n(2)?);
+        f.output_tokens = f.output_tokens.saturating_add(n(3)?);
+        f.cache_creation_tokens = f.cache_creation_tokens.saturating_add(n(4)?);
+        f.cache_read_tokens = f.cache_read_tokens.saturating_add(n(5)?);
+        match r.get::<_, Option<i64>>(6)? {
             Some(c) => f.cost_picousd += i128::from(c),
             None => f.unpriced_responses += 1,
         }
     }
     let sql = format!(
-        "SELECT t.session_id, t.agent_id, t.is_error = 1
-         FROM tool_calls t WHERE t.session_id IS NOT NULL{}",
-        only("t.session_id")
+        "SELECT c.thread, c.is_error = 1 FROM tool_call_rows c WHERE c.thread IS NOT NULL{}",
+        only("c.thread")
     );
     let mut st = conn.prepare_cached(&sql)?;
     let mut rows = st.query(params.clone())?;
     while let Some(r) = rows.next()? {
-        let key = (
-            strings.id(text_ref(r, 0)?.unwrap_or_default()),
-            strings.id(text_ref(r, 1)?.unwrap_or_default()),
-        );
+        let Some(key) = acc(r.get(0)?) else { continue };
         let f = &mut accs.entry(key).or_default().f;
         f.tool_calls += 1;
-        f.tool_errors += u64::from(r.get::<_, Option<bool>>(2)?.unwrap_or(false));
+        f.tool_errors += u64::from(r.get::<_, Option<bool>>(1)?.unwrap_or(false));
     }
+    let sql = format!(
+        "SELECT e.thread, count(*) FROM system_event_rows e
+         WHERE e.subtype = 'compact_boundary' AND e.thread IS NOT NULL{}
+         GROUP BY e.thread",
+        only("e.thread")
+    );
+    let mut st = conn.prepare_cached(&sql)?;
+    let mut rows = st.query(params)?;
+    while let Some(r) = rows.next()? {
+        if let Some(key) = acc(r.get(0)?) {
+            accs.entry(key).or_default().f.compactions += r.get::<_, i64>(1)?.max(0) as u64;
+        }
+    }
+
+    let mut work: HashMap<Key, Figures> = HashMap::new();
     for ((sid, aid), mut a) in accs {
         a.f.models = a
             .models
@@ -301,20 +332,9 @@ fn sum_work(conn: &Connection, session: Option<&str>) -> rusqlite::Result<HashMa
             strings.names[sid as usize].clone(),
             strings.names[aid as usize].clone(),
         );
-        work.entry(key).or_default().add_work(&a.f);
-    }
-
-    let sql = format!(
-        "SELECT e.session_id, coalesce(e.agent_id, ''), count(*) FROM system_events e
-         WHERE e.subtype = 'compact_boundary' AND e.session_id IS NOT NULL{}
-         GROUP BY e.session_id, e.agent_id",
-        only("e.session_id")
-    );
-    let mut st = conn.prepare_cached(&sql)?;
-    let mut rows = st.query(params)?;
-    while let Some(r) = rows.next()? {
-        work.entry((r.get(0)?, r.get(1)?)).or_default().compactions +=
-            r.get::<_, i64>(2)?.max(0) as u64;
+        let w = work.entry(key).or_default();
+        w.add_work(&a.f);
+        w.prompts += a.f.prompts; // (add_work leaves prompts out)
     }
     Ok(work)
 }
@@ -325,11 +345,13 @@ const FULL_ABOVE: usize = 300;
 
 /// thread_figures holds every response: none was stored without noting
 /// its session (a response with no session belongs to no thread). The
-/// count reads the smallest index on responses; the NULLs are the first
-/// entries of responses_session.
-const COUNTS_AGREE: &str = "(SELECT count(*) FROM responses)
+/// count reads the smallest index on response_rows; the NULLs are the
+/// first entries of responses_thread.
+const COUNTS_AGREE: &str = "(SELECT count(*) FROM response_rows)
     = (SELECT coalesce(sum(responses), 0) FROM thread_figures)
-      + (SELECT count(*) FROM responses WHERE session_id IS NULL)";
+      + (SELECT count(*) FROM response_rows WHERE thread IS NULL)
+      + (SELECT count(*) FROM response_rows
+         WHERE thread IN (SELECT id FROM threads WHERE session_id IS NULL))";
 
 /// The stored thread figures, or None while a session is pending.
 fn stored_work(conn: &Connection) -> rusqlite::Result<Option<HashMap<Key, Figures>>> {

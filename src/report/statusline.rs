@@ -182,32 +182,31 @@ mod tests {
     const H: i64 = HOUR_MS;
     const M: i64 = 60_000;
 
+    /// Responses (time, cost) of session 's', stored as by hand: the
+    /// rollup is pending, so `blocks` reads the responses.
     fn db(responses: &[(i64, i64)]) -> Connection {
         let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(crate::store::SCHEMA_SQL).unwrap();
         conn.execute_batch(
-            "CREATE TABLE projects (id INTEGER PRIMARY KEY, path TEXT NOT NULL);
-             CREATE TABLE responses (id INTEGER PRIMARY KEY, model TEXT NOT NULL, session_id TEXT,
-                project_id INTEGER, at INTEGER,
-                input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
-                cache_creation_5m_tokens INTEGER NOT NULL, cache_creation_1h_tokens INTEGER NOT NULL,
-                cache_read_tokens INTEGER NOT NULL, cost_picousd INTEGER);
-             CREATE INDEX responses_at ON responses(at);
-             CREATE INDEX responses_session ON responses(session_id);
-             -- no rollup here: `blocks` reads the responses
-             CREATE TABLE cost_rollup (requests INTEGER NOT NULL);
-             CREATE TABLE cost_rollup_dirty (bucket INTEGER PRIMARY KEY);
+            "INSERT INTO threads(id, session_id) VALUES (1, 's'), (2, 'other');
              INSERT INTO cost_rollup_dirty VALUES (0);",
         )
         .unwrap();
         for (at, cost) in responses {
-            conn.execute(
-                "INSERT INTO responses(model, session_id, at, input_tokens, output_tokens, cache_creation_5m_tokens,
-                    cache_creation_1h_tokens, cache_read_tokens, cost_picousd) VALUES ('m', 's', ?1, 1, 0, 0, 0, 0, ?2)",
-                [at, cost],
-            )
-            .unwrap();
+            store(&conn, 1, *at, Some(*cost));
         }
         conn
+    }
+
+    fn store(conn: &Connection, thread: i64, at: i64, cost: Option<i64>) {
+        conn.execute(
+            "INSERT INTO response_rows(key, model, thread, at, input_tokens, output_tokens, cache_creation_5m_tokens,
+                cache_creation_1h_tokens, cache_read_tokens, web_search_requests, web_fetch_requests, fast,
+                us_only, final, line_count, cost_picousd)
+             VALUES ('k' || (SELECT count(*) FROM response_rows), 'm', ?1, ?2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, ?3)",
+            rusqlite::params![thread, at, cost],
+        )
+        .unwrap();
     }
 
     /// The active block as the full `blocks` report finds it.
@@ -252,8 +251,7 @@ mod tests {
     #[test]
     fn sums_the_session_and_the_day() {
         let conn = db(&[(10 * H, 5), (20 * H, 7), (30 * H, 9)]);
-        conn.execute("INSERT INTO responses(model, session_id, at, input_tokens, output_tokens, cache_creation_5m_tokens,
-                    cache_creation_1h_tokens, cache_read_tokens, cost_picousd) VALUES ('x', 'other', ?1, 1, 0, 0, 0, 0, NULL)", [21 * H]).unwrap();
+        store(&conn, 2, 21 * H, None);
         let q = StatusQuery {
             session_id: Some("s".into()),
             day_start_at: 20 * H,

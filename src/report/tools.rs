@@ -111,26 +111,25 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut strings = Interner::default();
-    // Each call's project is its thread's: the threads are read once into a
-    // map (a few thousand rows) instead of joined to every call.
-    let mut thread_projects: HashMap<(u32, u32), i64> = HashMap::new();
+    // Each call's session and project are its thread's: the threads are
+    // read once into a map (a few thousand rows) instead of joined to every
+    // call. thread id -> (interned session id, project id)
+    let mut threads: HashMap<i64, (Option<u32>, Option<i64>)> = HashMap::new();
     {
         let mut st = conn.prepare(
-            "SELECT session_id, agent_id, project_id FROM sessions WHERE project_id IS NOT NULL",
+            "SELECT th.id, th.session_id, s.project_id FROM threads th
+             LEFT JOIN sessions s ON s.session_id = th.session_id AND s.agent_id = coalesce(th.agent_id, '')",
         )?;
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
-            let (Some(sid), Some(aid)) = (text_ref(r, 0)?, text_ref(r, 1)?) else {
-                continue;
-            };
-            let key = (strings.id(sid), strings.id(aid));
-            thread_projects.insert(key, r.get(2)?);
+            let session = text_ref(r, 1)?.map(|s| strings.id(s));
+            threads.insert(r.get(0)?, (session, r.get(2)?));
         }
     }
     let mut st = conn.prepare(
-        "SELECT t.name, t.mcp_server, t.session_id, coalesce(t.agent_id, ''), t.started_at,
-                t.result_line_id IS NOT NULL, t.is_error, t.duration_ms
-         FROM tool_calls t",
+        "SELECT c.name, c.mcp_server, c.thread, c.started_at,
+                c.result_line_id IS NOT NULL, c.is_error, c.duration_ms
+         FROM tool_call_rows c",
     )?;
     // (project id, tool or server id) -> figures
     type Key = (Option<i64>, u32);
@@ -140,22 +139,21 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
         let text = |i: usize| text_ref(r, i);
-        let started_at: Option<i64> = r.get(4)?;
-        let session = text(2)?.map(|s| strings.id(s));
-        let project_id = match (session, text(3)?) {
-            (Some(sid), Some(aid)) => thread_projects.get(&(sid, strings.id(aid))).copied(),
-            _ => None,
+        let started_at: Option<i64> = r.get(3)?;
+        let (session, project_id) = match r.get::<_, Option<i64>>(2)? {
+            Some(t) => threads.get(&t).copied().unwrap_or_default(),
+            None => (None, None),
         };
         let project = project_id.and_then(|id| paths.get(&id)).map(String::as_str);
         if !q.range.contains(started_at) || !project_matches(project, q.project.as_deref()) {
             continue;
         }
-        let has_result: bool = r.get(5)?;
-        let is_error: Option<i64> = r.get(6)?;
+        let has_result: bool = r.get(4)?;
+        let is_error: Option<i64> = r.get(5)?;
         let c = Call {
             session,
             is_error: has_result.then_some(is_error.unwrap_or(0) != 0),
-            duration_ms: r.get::<_, Option<i64>>(7)?.filter(|d| *d >= 0),
+            duration_ms: r.get::<_, Option<i64>>(6)?.filter(|d| *d >= 0),
         };
         let project = if q.by_project { project_id } else { None };
         let name = strings.id(text(0)?.unwrap_or("?"));

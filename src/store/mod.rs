@@ -32,6 +32,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_uuid_blobs",
         include_str!("migrations/0007_uuid_blobs.sql"),
     ),
+    ("0008_threads", include_str!("migrations/0008_threads.sql")),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -807,7 +808,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 7);
+        assert_eq!(SCHEMA_VERSION, 8);
         let n: i64 = s
             .conn
             .query_row("SELECT count(*) FROM forgotten_files", [], |r| r.get(0))

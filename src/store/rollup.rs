@@ -35,7 +35,7 @@ const KEYS: &str =
 /// Every response is counted in the rollup: a response inserted by anything
 /// but the ingest writer (which notes its bucket) shows here. A few ms on a
 /// 1 GiB corpus (both counts read small indexes).
-const COUNTS_AGREE: &str = "(SELECT count(*) FROM responses)
+const COUNTS_AGREE: &str = "(SELECT count(*) FROM response_rows)
     = (SELECT coalesce(sum(requests), 0) FROM cost_rollup)";
 
 /// True when the rollup matches `responses` (nothing pending).

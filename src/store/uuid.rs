@@ -81,7 +81,7 @@ mod tests {
         )
         .unwrap();
         c.execute(
-            "INSERT INTO messages(line_id, uuid, parent_uuid, type) VALUES (1, ?1, ?2, 'user')",
+            "INSERT INTO message_rows(line_id, uuid, parent_uuid, type) VALUES (1, ?1, ?2, 'user')",
             rusqlite::params![UuidKey::new(Some(u)), UuidKey::new(Some(p))],
         )
         .unwrap();
@@ -119,8 +119,9 @@ mod tests {
     fn the_migration_converts_exactly_what_the_writer_converts() {
         let c = rusqlite::Connection::open_in_memory().unwrap();
         c.execute_batch("PRAGMA foreign_keys=OFF").unwrap();
-        let (last, before) = super::super::MIGRATIONS.split_last().unwrap();
-        assert_eq!(last.0, "0007_uuid_blobs");
+        let all = super::super::MIGRATIONS;
+        let at = all.iter().position(|m| m.0 == "0007_uuid_blobs").unwrap();
+        let (before, last) = (&all[..at], &all[at]);
         for (_, m) in before {
             c.execute_batch(m).unwrap();
         }
