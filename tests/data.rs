@@ -847,3 +847,127 @@ fn data_commands_explain_themselves() {
     }
     assert!(!env.db_path().exists(), "no database was created");
 }
+
+/// A file read a few lines at a time (a status line's or watch's ingest
+/// after each turn) gets a small raw chunk per read; MERGE_RUN (8) of them
+/// in a row at the end of the file are merged into one. The stored bytes
+/// still give the file back byte for byte, a rebuild from them gives the
+/// same rows, and the merged chunk is far smaller than its parts were.
+#[test]
+fn small_raw_chunks_of_an_appended_file_are_merged() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let session = env.projects().join("-home-u-app/sess-main-0001.jsonl");
+    let chunks = |env: &Env| {
+        count(
+            &env.db(),
+            "SELECT count(*) FROM raw_chunks r JOIN source_files f ON f.id = r.file_id
+             WHERE f.path LIKE '%/sess-main-0001.jsonl' AND f.superseded = 0",
+        )
+    };
+    assert_eq!(chunks(&env), 1);
+    let first_read = std::fs::read(&session).unwrap();
+    let mut merged = 0;
+    for i in 0..12 {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&session)
+            .unwrap();
+        for k in 0..3 {
+            writeln!(
+                f,
+                r#"{{"type":"user","uuid":"add-{i}-{k}","parentUuid":null,"sessionId":"sess-main-0001","timestamp":"2026-03-01T12:{i:02}:{k:02}.000Z","message":{{"role":"user","content":"Another look at parser.rs, round {i}, line {k}: the tokenizer still splits on the wrong delimiter"}}}}"#
+            )
+            .unwrap();
+        }
+        drop(f);
+        let s = env.ingest();
+        merged += s["raw_chunks_merged"].as_u64().unwrap();
+        if i < 6 {
+            assert_eq!(s["raw_chunks_merged"], 0, "{s}");
+        }
+    }
+    // the file as first read (small too) and 7 appends merged at the 7th;
+    // 5 small chunks since
+    assert_eq!(merged, 8);
+    assert_eq!(chunks(&env), 1 + 5);
+    let (data, span): (Vec<u8>, i64) = env
+        .db()
+        .query_row(
+            "SELECT r.data, r.end_offset - r.start_offset FROM raw_chunks r JOIN source_files f ON f.id = r.file_id
+             WHERE f.path LIKE '%/sess-main-0001.jsonl' AND f.superseded = 0 ORDER BY r.start_offset LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let plain = zstd::stream::decode_all(&data[..]).unwrap();
+    assert_eq!(plain.len() as i64, span);
+    assert_eq!(plain[..first_read.len()], first_read[..]);
+    let appended: Vec<&[u8]> = plain[first_read.len()..]
+        .split_inclusive(|b| *b == b'\n')
+        .collect();
+    assert_eq!(appended.len(), 7 * 3);
+    // (2,372 bytes merged against 3,624 as 8 chunks)
+    let apart: usize = zstd::bulk::compress(&first_read, 3).unwrap().len()
+        + appended
+            .chunks(3)
+            .map(|c| zstd::bulk::compress(&c.concat(), 3).unwrap().len())
+            .sum::<usize>();
+    assert!(
+        data.len() * 3 < apart * 2,
+        "{} bytes merged, {apart} apart",
+        data.len()
+    );
+    assert_round_trip(&env, &env.projects(), "out");
+    // (a rebuild reads file by file: the same rows, other ids)
+    let reports = |env: &Env| {
+        let lines = count(&env.db(), "SELECT count(*) FROM lines");
+        let sessions = run_json(env, &["sessions", "--no-ingest"]);
+        (lines, sessions)
+    };
+    let before = reports(&env);
+    assert_eq!(before.0, 69);
+    let s = run_json(&env, &["ingest", "--full"]);
+    assert_eq!(s["rebuilt_lines"], 69);
+    assert_eq!(reports(&env), before);
+}
+
+/// A chunk that ended with a complete object and no newline (the end of
+/// the file as then read) is never merged with the next one: the lines
+/// would run together. The chunks after it are.
+#[test]
+fn a_chunk_without_a_final_newline_stays_apart() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-app");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sess-nl-0007.jsonl");
+    let line = |i: usize| {
+        format!(
+            r#"{{"type":"user","uuid":"nl-{i}","parentUuid":null,"sessionId":"sess-nl-0007","timestamp":"2026-03-01T12:00:{i:02}.000Z","message":{{"role":"user","content":"line {i}"}}}}"#
+        )
+    };
+    std::fs::write(&path, line(0)).unwrap(); // (no newline)
+    assert_eq!(env.ingest()["lines_read"], 1);
+    let mut merged = 0;
+    for i in 1..=9 {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        writeln!(f, "{}", line(i)).unwrap();
+        drop(f);
+        merged += env.ingest()["raw_chunks_merged"].as_u64().unwrap();
+    }
+    assert_eq!(merged, 8, "lines 1-8, not line 0");
+    assert_eq!(count(&env.db(), "SELECT count(*) FROM raw_chunks"), 3);
+    assert_round_trip(&env, &env.projects(), "out");
+    let s = run_json(&env, &["ingest", "--full"]);
+    assert_eq!(s["rebuilt_lines"], 10);
+    assert_eq!(
+        count(
+            &env.db(),
+            "SELECT count(*) FROM lines WHERE status = 'record'"
+        ),
+        10
+    );
+}

@@ -89,6 +89,8 @@ pub struct Summary {
     pub responses_new: u64,
     pub responses_updated: u64,
     pub warnings: u64,
+    /// Small raw chunks at the end of appended files merged into one each.
+    pub raw_chunks_merged: u64,
     pub rebuilt_lines: u64,
     /// The first ingest into an empty database, loaded without the WAL.
     pub first_load: bool,
@@ -434,6 +436,7 @@ fn ingest_found(
                 }
             }
         }
+        writer.merge_raw_tails()?;
         writer.commit()?;
         Ok(())
     });
@@ -474,6 +477,7 @@ fn ingest_found(
     summary.unknown_types = c.unknown_types;
     summary.responses_new = c.responses_new;
     summary.responses_updated = c.responses_updated;
+    summary.raw_chunks_merged = c.raw_chunks_merged;
     summary.warnings = c.warnings;
     drop(writer);
     if let Some(load) = first_load {

@@ -134,7 +134,7 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-fn compress(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+pub fn compress(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     COMPRESSOR.with(|c| {
         let mut c = c.borrow_mut();
         if c.is_none() {

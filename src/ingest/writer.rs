@@ -29,6 +29,7 @@ pub struct Counts {
     pub responses_new: u64,
     pub responses_updated: u64,
     pub warnings: u64,
+    pub raw_chunks_merged: u64,
 }
 
 /// A located problem for the user (file, line, what).
@@ -100,8 +101,21 @@ pub struct Writer<'c> {
     /// Sessions known to exist (watch: to tell a session's start).
     known_sessions: std::collections::HashSet<(String, String)>,
     threads: Threads,
+    /// Files that got a small raw chunk after earlier ones (an append):
+    /// their trailing small chunks may be worth merging (`merge_raw_tails`).
+    raw_tails: std::collections::BTreeSet<i64>,
     hot: Hot<'c>,
 }
+
+/// A raw chunk spanning fewer bytes than this is small: zstd finds little
+/// to share in one status line's or watch round's few lines (3-line chunks
+/// of a transcript: 0.38 of their size, against 0.20 for a whole file).
+const SMALL_CHUNK: i64 = 256 << 10;
+
+/// This many small chunks in a row at the end of a file are merged into
+/// one: each byte is compressed again only a few times (the merged chunk
+/// grows past SMALL_CHUNK after a few merges and is left alone).
+const MERGE_RUN: usize = 8;
 
 /// The `threads` rows, as (session id, agent id) -> id and back, all in
 /// memory (a few thousand at most). The rows the writer stores name their
@@ -208,6 +222,7 @@ impl<'c> Writer<'c> {
             events: None,
             known_sessions: Default::default(),
             threads,
+            raw_tails: Default::default(),
         })
     }
 
@@ -271,6 +286,82 @@ impl<'c> Writer<'c> {
         Ok(())
     }
 
+    /// Merge the trailing small raw chunks of the files appended to, once
+    /// MERGE_RUN of them are in a row: the bytes of the merged chunks,
+    /// concatenated, compressed as one chunk in their place.
+    pub fn merge_raw_tails(&mut self) -> rusqlite::Result<()> {
+        let files = std::mem::take(&mut self.raw_tails);
+        if files.is_empty() {
+            return Ok(());
+        }
+        self.begin()?;
+        for file_id in files {
+            let mut run: Vec<(i64, i64, i64)> = {
+                let mut st = self.conn.prepare_cached(
+                    "SELECT start_offset, end_offset, first_line FROM raw_chunks
+                     WHERE file_id = ?1 ORDER BY start_offset DESC LIMIT ?2",
+                )?;
+                let rows = st.query_map(params![file_id, MERGE_RUN as i64 * 4], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+                let mut run = Vec::new();
+                for row in rows {
+                    let (start, end, first) = row?;
+                    if end - start >= SMALL_CHUNK {
+                        break;
+                    }
+                    run.push((start, end, first));
+                }
+                run
+            };
+            if run.len() < MERGE_RUN {
+                continue;
+            }
+            // The run's bytes, newest first. A chunk that ends without a
+            // newline ended with a complete object at the end of the file
+            // as then read: merged, it would run into the next chunk's
+            // first line, so the run stops after it.
+            let mut parts: Vec<Vec<u8>> = Vec::with_capacity(run.len());
+            {
+                let mut st = self.conn.prepare_cached(
+                    "SELECT data FROM raw_chunks WHERE file_id = ?1 AND start_offset = ?2",
+                )?;
+                for &(start, _, _) in &run {
+                    let plain: Vec<u8> = st.query_row(params![file_id, start], |r| {
+                        zstd::stream::decode_all(r.get_ref(0)?.as_blob()?)
+                            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+                    })?;
+                    if !parts.is_empty() && !plain.ends_with(b"\n") {
+                        break;
+                    }
+                    parts.push(plain);
+                }
+            }
+            run.truncate(parts.len());
+            if run.len() < MERGE_RUN {
+                continue;
+            }
+            let (start, first_line) = (run[run.len() - 1].0, run[run.len() - 1].2);
+            let end = run[0].1;
+            let bytes: Vec<u8> = parts.into_iter().rev().flatten().collect();
+            if bytes.len() as i64 != end - start {
+                continue; // (not contiguous as stored: left as they are)
+            }
+            let data = super::reader::compress(&bytes)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            self.conn
+                .prepare_cached("DELETE FROM raw_chunks WHERE file_id = ?1 AND start_offset >= ?2")?
+                .execute(params![file_id, start])?;
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO raw_chunks(file_id, start_offset, end_offset, first_line, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![file_id, start, end, first_line, data])?;
+            self.counts.raw_chunks_merged += run.len() as u64;
+        }
+        Ok(())
+    }
+
     /// Flush the aggregates and commit.
     pub fn commit(&mut self) -> rusqlite::Result<()> {
         if self.in_tx {
@@ -296,6 +387,10 @@ impl<'c> Writer<'c> {
                     batch.first_line as i64,
                     raw
                 ])?;
+            if batch.start_offset > 0 && ((c.read_offset - batch.start_offset) as i64) < SMALL_CHUNK
+            {
+                self.raw_tails.insert(file.id);
+            }
         }
         for item in &batch.items {
             self.write_item(file, item.line_no, item.offset, item.len, &item.parsed)?;
