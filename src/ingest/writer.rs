@@ -117,9 +117,10 @@ const SMALL_CHUNK: i64 = 256 << 10;
 /// grows past SMALL_CHUNK after a few merges and is left alone).
 const MERGE_RUN: usize = 8;
 
-/// The `threads` rows, as (session id, agent id) -> id and back, all in
-/// memory (a few thousand at most). The rows the writer stores name their
-/// thread by id.
+/// The `threads` rows the writer has met, as (session id, agent id) -> id
+/// and back (a few thousand at most; looked up in the table when first met:
+/// loading them all cost a watch round ~1.5 ms). The rows the writer
+/// stores name their thread by id.
 #[derive(Default)]
 struct Threads {
     /// session id -> (agent id, thread id); nested so that a line looks its
@@ -131,16 +132,6 @@ struct Threads {
 }
 
 impl Threads {
-    fn load(conn: &Connection) -> rusqlite::Result<Threads> {
-        let mut t = Threads::default();
-        let mut st = conn.prepare("SELECT id, session_id, agent_id FROM threads")?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            t.add(r.get(0)?, r.get(1)?, r.get(2)?);
-        }
-        Ok(t)
-    }
-
     fn add(&mut self, id: i64, session: Option<String>, agent: Option<String>) {
         match &session {
             Some(s) => self
@@ -200,7 +191,6 @@ impl<'c> Writer<'c> {
                 projects.insert(p, id);
             }
         }
-        let threads = Threads::load(conn)?;
         let hot = Hot {
             line: conn.prepare(INSERT_LINE)?,
             message: conn.prepare(INSERT_MESSAGE)?,
@@ -221,7 +211,7 @@ impl<'c> Writer<'c> {
             in_tx: false,
             events: None,
             known_sessions: Default::default(),
-            threads,
+            threads: Threads::default(),
             raw_tails: Default::default(),
         })
     }
@@ -791,7 +781,7 @@ impl<'c> Writer<'c> {
                             .query_row(values, |r| r.get::<_, Option<i64>>(0))
                             .optional()?
                             .flatten();
-                        self.thread_changed_id(owner);
+                        self.thread_changed_id(owner)?;
                     }
                     let fields = json!({"tool_use_id": id, "tool": blk.tool_name, "mcp_server": server, "input_summary": blk.input_summary});
                     self.emit("tool_call", Some(env), fields);
@@ -828,7 +818,7 @@ impl<'c> Writer<'c> {
                         .optional()?;
                     if let Some((tool, duration_ms, owner)) = done {
                         // (a copy of the call in another session may own it)
-                        self.thread_changed_id(owner);
+                        self.thread_changed_id(owner)?;
                         let fields = json!({"tool_use_id": id, "tool": tool, "is_error": blk.is_error.unwrap_or(false),
                             "duration_ms": duration_ms, "subagent_id": m.result_agent_id});
                         self.emit("tool_result", Some(env), fields);
@@ -1204,20 +1194,45 @@ impl<'c> Writer<'c> {
         if let Some(id) = self.threads.get(session, agent) {
             return Ok(Some(id));
         }
-        self.conn
-            .prepare_cached("INSERT INTO threads(session_id, agent_id) VALUES (?1, ?2)")?
-            .execute(params![session, agent])?;
-        let id = self.conn.last_insert_rowid();
+        let stored: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT id FROM threads WHERE session_id IS ?1 AND agent_id IS ?2")?
+            .query_row(params![session, agent], |r| r.get(0))
+            .optional()?;
+        let id = match stored {
+            Some(id) => id,
+            None => {
+                self.conn
+                    .prepare_cached("INSERT INTO threads(session_id, agent_id) VALUES (?1, ?2)")?
+                    .execute(params![session, agent])?;
+                self.conn.last_insert_rowid()
+            }
+        };
         self.threads
             .add(id, session.map(str::to_owned), agent.map(str::to_owned));
         Ok(Some(id))
     }
 
     /// The session of a thread id read back from a row.
-    fn thread_changed_id(&mut self, thread: Option<i64>) {
-        if let Some(Some(sid)) = thread.and_then(|t| self.threads.sessions.get(&t)) {
-            self.dirty_sessions.insert(sid.clone());
+    fn thread_changed_id(&mut self, thread: Option<i64>) -> rusqlite::Result<()> {
+        let Some(t) = thread else { return Ok(()) };
+        let session = match self.threads.sessions.get(&t) {
+            Some(s) => s.clone(),
+            None => {
+                let s: Option<String> = self
+                    .conn
+                    .prepare_cached("SELECT session_id FROM threads WHERE id = ?1")?
+                    .query_row([t], |r| r.get(0))
+                    .optional()?
+                    .flatten();
+                self.threads.sessions.insert(t, s.clone());
+                s
+            }
+        };
+        if let Some(sid) = session {
+            self.dirty_sessions.insert(sid);
         }
+        Ok(())
     }
 
     fn thread_changed(&mut self, session_id: String) {
