@@ -971,3 +971,51 @@ fn a_chunk_without_a_final_newline_stays_apart() {
         10
     );
 }
+
+/// A stored chunk that no longer decompresses (a damaged database) stops
+/// a run of small chunks: the ingest goes on, the chunks after it are
+/// merged once there are 8 of them, and it stays as it was.
+#[test]
+fn a_damaged_chunk_is_left_alone_and_ingest_goes_on() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-app");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sess-dmg-0008.jsonl");
+    let line = |i: usize| {
+        format!(
+            r#"{{"type":"user","uuid":"dmg-{i}","parentUuid":null,"sessionId":"sess-dmg-0008","timestamp":"2026-03-01T12:00:{i:02}.000Z","message":{{"role":"user","content":"line {i}"}}}}"#
+        )
+    };
+    let mut merged = Vec::new();
+    for i in 0..=10 {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap();
+        writeln!(f, "{}", line(i)).unwrap();
+        drop(f);
+        merged.push(env.ingest()["raw_chunks_merged"].as_u64().unwrap());
+        if i == 3 {
+            // the chunk of line 2
+            let n = env
+                .db()
+                .execute(
+                    "UPDATE raw_chunks SET data = x'0badc0de' WHERE start_offset = (SELECT start_offset FROM raw_chunks ORDER BY start_offset LIMIT 1 OFFSET 2)",
+                    [],
+                )
+                .unwrap();
+            assert_eq!(n, 1);
+        }
+    }
+    // lines 3-10 merged at line 10 (without the damage: lines 0-7 at 7)
+    assert_eq!(merged, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8]);
+    assert_eq!(count(&env.db(), "SELECT count(*) FROM raw_chunks"), 4);
+    assert_eq!(
+        count(
+            &env.db(),
+            "SELECT count(*) FROM raw_chunks WHERE data = x'0badc0de'"
+        ),
+        1
+    );
+}

@@ -297,7 +297,8 @@ impl<'c> Writer<'c> {
                 let mut run = Vec::new();
                 for row in rows {
                     let (start, end, first) = row?;
-                    if end - start >= SMALL_CHUNK {
+                    let adjacent = run.last().is_none_or(|&(next, _, _)| next == end);
+                    if end - start >= SMALL_CHUNK || !adjacent {
                         break;
                     }
                     run.push((start, end, first));
@@ -310,17 +311,20 @@ impl<'c> Writer<'c> {
             // The run's bytes, newest first. A chunk that ends without a
             // newline ended with a complete object at the end of the file
             // as then read: merged, it would run into the next chunk's
-            // first line, so the run stops after it.
+            // first line, so the run stops after it. (So does a chunk that
+            // does not decompress: it is left for export to report.)
             let mut parts: Vec<Vec<u8>> = Vec::with_capacity(run.len());
             {
                 let mut st = self.conn.prepare_cached(
                     "SELECT data FROM raw_chunks WHERE file_id = ?1 AND start_offset = ?2",
                 )?;
-                for &(start, _, _) in &run {
-                    let plain: Vec<u8> = st.query_row(params![file_id, start], |r| {
-                        zstd::stream::decode_all(r.get_ref(0)?.as_blob()?)
-                            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+                for &(start, end, _) in &run {
+                    let plain: Option<Vec<u8>> = st.query_row(params![file_id, start], |r| {
+                        Ok(zstd::stream::decode_all(r.get_ref(0)?.as_blob()?).ok())
                     })?;
+                    let Some(plain) = plain.filter(|p| p.len() as i64 == end - start) else {
+                        break;
+                    };
                     if !parts.is_empty() && !plain.ends_with(b"\n") {
                         break;
                     }
@@ -334,9 +338,6 @@ impl<'c> Writer<'c> {
             let (start, first_line) = (run[run.len() - 1].0, run[run.len() - 1].2);
             let end = run[0].1;
             let bytes: Vec<u8> = parts.into_iter().rev().flatten().collect();
-            if bytes.len() as i64 != end - start {
-                continue; // (not contiguous as stored: left as they are)
-            }
             let data = super::reader::compress(&bytes)
                 .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
             self.conn
