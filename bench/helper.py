@@ -388,11 +388,14 @@ def report(tsv, meta_f, out_md):
     o = series("repeat", "obs", 1)
     if o:
         L.append(f"| repeat run, peak RSS (max) | {mb(max(o))} | – | – | – |")
-    row(f"append 1 MiB to each of 10 files ({meta.get('append_new_responses', '?')} new responses per run), "
-        "then `cost --by-model --json`", "append", ms, "≤ 100 ms / ≤ 30 ms", with_cc=False)
+    n_append = len(series("append", "obs", 0))
+    row(f"append 1 MiB to each of 10 files ({meta.get('append_new_responses', '?')} new responses per run; "
+        f"{n_append} runs), then `cost --by-model --json`", "append", ms, "≤ 100 ms / ≤ 30 ms", with_cc=False)
     if ("append-small", "obs") in rec:
+        n_small = len(series("append-small", "obs", 0))
         row(f"append 1 MiB in all, 100 KiB to each of 10 files ({meta.get('append_small_new_responses', '?')} new "
-            "responses per run), then `cost --by-model --json`", "append-small", ms, "≤ 100 ms / ≤ 30 ms", with_cc=False)
+            f"responses per run; {n_small} runs), then `cost --by-model --json`", "append-small", ms,
+            "≤ 100 ms / ≤ 30 ms", with_cc=False)
     if "db_bytes" in meta:
         L.append(f"| DB size / corpus size (raw lines kept) | {meta['db_bytes'] / 1e6:,.1f} MB / "
                  f"{meta['corpus_bytes'] / 1e6:,.1f} MB = **{meta['db_bytes'] / meta['corpus_bytes']:.3f}** | – | – | ≤ 0.35 / ≤ 0.25 |")

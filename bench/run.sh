@@ -8,6 +8,8 @@
 #   BENCH_DIR   work dir for everything this script writes [/tmp/obs-bench]
 #   SIZE        corpus size passed to gen-corpus [1G]; --quick sets 200M
 #   RUNS        timed runs per tool and figure [5]; --quick sets 3
+#   APPEND_RUNS runs of each append figure [RUNS, at least 9]: a run takes ~0.1-0.4 s, and a
+#               WAL fold (~+200 ms) comes every few runs, so 3 samples give no stable median
 #   BIG=1       also measure peak RSS of a cold ingest of SIZE + one 600M file (--big-file 600M);
 #               off by default: generating and ingesting ~1.6 GB adds several minutes
 #   BIG_FILE    size of that single file [600M]
@@ -34,13 +36,14 @@ QUICK=0
 for arg in "$@"; do
   case $arg in
     --quick) QUICK=1 ;;
-    -h|--help) sed -n '2,29p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "run.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
   esac
 done
 if [ "$QUICK" = 1 ]; then SIZE=${SIZE:-200M}; RUNS=${RUNS:-3}; fi
 SIZE=${SIZE:-1G}
 RUNS=${RUNS:-5}
+APPEND_RUNS=${APPEND_RUNS:-$(( RUNS > 9 ? RUNS : 9 ))}
 BIG=${BIG:-0}
 BIG_FILE=${BIG_FILE:-600M}
 BENCH_DIR=${BENCH_DIR:-/tmp/obs-bench}
@@ -290,10 +293,10 @@ measure_status() {
 # parentUuid, message.id, requestId, tool_use ids) replaced by a fresh one, so they are new API
 # responses, not duplicates. Each run appends another MiB per file; files are truncated back after.
 measure_append() {
-  log "(c) append 1 MiB x 10 files, then cost --by-model --json, $RUNS runs"
+  log "(c) append 1 MiB x 10 files, then cost --by-model --json, $APPEND_RUNS runs"
   local i n before after
   before=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"]["requests"])' "$RUN/obs-cost.json")
-  for i in $(seq 1 "$RUNS"); do
+  for i in $(seq 1 "$APPEND_RUNS"); do
     n=$(python3 "$HELPER" append "$APPEND_STATE" "$CORPUS" 10 1M "bench-run-$i")
     sync
     timed append obs "$i" "$CORPUS" "$OBS" cost --by-model --json
@@ -306,8 +309,8 @@ measure_append() {
   meta_set append_new_responses "$n"
   python3 "$HELPER" restore "$APPEND_STATE"
   # the same with 1 MiB in all: 100 KiB to each of the 10 files
-  log "(c2) append 100 KiB x 10 files, then cost --by-model --json, $RUNS runs"
-  for i in $(seq 1 "$RUNS"); do
+  log "(c2) append 100 KiB x 10 files, then cost --by-model --json, $APPEND_RUNS runs"
+  for i in $(seq 1 "$APPEND_RUNS"); do
     n=$(python3 "$HELPER" append "$APPEND_STATE" "$CORPUS" 10 100K "bench-small-$i")
     sync
     timed append-small obs "$i" "$CORPUS" "$OBS" cost --by-model --json
