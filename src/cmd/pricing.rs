@@ -108,7 +108,7 @@ fn check(prices: &PriceTable, settings: &Settings) -> Result<ExitCode> {
     let store = Store::open_read_only(&settings.db)?;
     let mut st = store
         .conn
-        .prepare("SELECT model, count(*) FROM responses GROUP BY model ORDER BY model")?;
+        .prepare("SELECT model, count(*) FROM response_rows GROUP BY model ORDER BY model")?;
     let models: Vec<(String, i64)> = st
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
@@ -146,7 +146,7 @@ pub fn reprice(settings: &Settings) -> Result<ExitCode> {
     crate::ingest::reprice_all(&store.conn, &prices)?;
     let n: i64 = store
         .conn
-        .query_row("SELECT count(*) FROM responses", [], |r| r.get(0))?;
+        .query_row("SELECT count(*) FROM response_rows", [], |r| r.get(0))?;
     if !settings.quiet {
         outln!("Re-priced {} responses.", output::thousands(n as u64));
     }

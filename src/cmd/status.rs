@@ -94,7 +94,7 @@ pub fn collect(store: &Store) -> Result<Status> {
         raw_bytes: count("SELECT coalesce(sum(end_offset - start_offset), 0) FROM raw_chunks")?,
         raw_stored_bytes: count("SELECT coalesce(sum(length(data)), 0) FROM raw_chunks")?,
         sessions: count("SELECT count(*) FROM sessions")?,
-        responses: count("SELECT count(*) FROM responses")?,
+        responses: count("SELECT count(*) FROM response_rows")?,
     })
 }
 
