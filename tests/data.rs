@@ -932,20 +932,28 @@ fn small_raw_chunks_of_an_appended_file_are_merged() {
     assert_eq!(reports(&env), before);
 }
 
+/// The path of a new session file `<session>.jsonl` under a project, and
+/// its i-th line: a user prompt (no newline).
+fn prompt_lines(env: &Env, session: &str) -> (PathBuf, impl Fn(usize) -> String) {
+    let dir = env.projects().join("-home-u-app");
+    std::fs::create_dir_all(&dir).unwrap();
+    let session = session.to_owned();
+    let path = dir.join(format!("{session}.jsonl"));
+    let line = move |i: usize| {
+        format!(
+            r#"{{"type":"user","uuid":"{session}-{i}","parentUuid":null,"sessionId":"{session}","timestamp":"2026-03-01T12:00:{i:02}.000Z","message":{{"role":"user","content":"line {i}"}}}}"#
+        )
+    };
+    (path, line)
+}
+
 /// A chunk that ended with a complete object and no newline (the end of
 /// the file as then read) is never merged with the next one: the lines
 /// would run together. The chunks after it are.
 #[test]
 fn a_chunk_without_a_final_newline_stays_apart() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-app");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("sess-nl-0007.jsonl");
-    let line = |i: usize| {
-        format!(
-            r#"{{"type":"user","uuid":"nl-{i}","parentUuid":null,"sessionId":"sess-nl-0007","timestamp":"2026-03-01T12:00:{i:02}.000Z","message":{{"role":"user","content":"line {i}"}}}}"#
-        )
-    };
+    let (path, line) = prompt_lines(&env, "sess-nl-0007");
     std::fs::write(&path, line(0)).unwrap(); // (no newline)
     assert_eq!(env.ingest()["lines_read"], 1);
     let mut merged = 0;
@@ -978,14 +986,7 @@ fn a_chunk_without_a_final_newline_stays_apart() {
 #[test]
 fn a_damaged_chunk_is_left_alone_and_ingest_goes_on() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-app");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("sess-dmg-0008.jsonl");
-    let line = |i: usize| {
-        format!(
-            r#"{{"type":"user","uuid":"dmg-{i}","parentUuid":null,"sessionId":"sess-dmg-0008","timestamp":"2026-03-01T12:00:{i:02}.000Z","message":{{"role":"user","content":"line {i}"}}}}"#
-        )
-    };
+    let (path, line) = prompt_lines(&env, "sess-dmg-0008");
     let mut merged = Vec::new();
     for i in 0..=10 {
         let mut f = std::fs::OpenOptions::new()
