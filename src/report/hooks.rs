@@ -20,7 +20,7 @@
 //!   say which hook failed: the listed hooks are runs with no result, and
 //!   the errors and prevention go to a row with no command (not a run).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rusqlite::Connection;
 
@@ -110,43 +110,68 @@ struct Raw {
 
 /// Hook runs, in time order, optionally of one session only.
 pub fn load_runs(conn: &Connection, session: Option<&str>) -> rusqlite::Result<Vec<HookRun>> {
+    // Each run's session, agent and project are its thread's: the threads
+    // are read once (a few thousand rows) instead of joined to every run,
+    // and the runs are sorted here (SQLite's sorter over every run's text
+    // was half of `hooks` on the 1 GiB corpus).
+    type Thread = (Option<String>, Option<String>, Option<String>);
+    let only = if session.is_some() {
+        " WHERE th.session_id = ?1"
+    } else {
+        ""
+    };
+    let mut threads: HashMap<i64, Thread> = HashMap::new();
+    {
+        let mut st = conn.prepare(&format!(
+            "SELECT th.id, th.session_id, th.agent_id, p.path FROM threads th
+             LEFT JOIN sessions s ON s.session_id = th.session_id AND s.agent_id = coalesce(th.agent_id, '')
+             LEFT JOIN projects p ON p.id = s.project_id{only}"
+        ))?;
+        let mut rows = st.query(rusqlite::params_from_iter(session.iter()))?;
+        while let Some(r) = rows.next()? {
+            threads.insert(r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?));
+        }
+    }
     let mut sql = String::from(
-        "SELECT h.line_id, h.seq, h.session_id, h.agent_id, p.path, h.at, h.source, h.event, h.name,
-                h.command, h.tool_use_id, h.outcome, h.duration_ms, h.output, h.error_count,
+        "SELECT h.line_id, h.seq, h.thread, h.at, h.source, h.event, h.name, h.command,
+                h.tool_use_id, h.outcome, h.duration_ms, h.output, h.error_count,
                 h.prevented_continuation
-         FROM hook_runs h
-         LEFT JOIN sessions s ON s.session_id = h.session_id AND s.agent_id = coalesce(h.agent_id, '')
-         LEFT JOIN projects p ON p.id = s.project_id",
+         FROM hook_run_rows h",
     );
     if session.is_some() {
-        sql.push_str(" WHERE h.session_id = ?1");
+        sql.push_str(" WHERE h.thread IN (SELECT id FROM threads WHERE session_id = ?1)");
     }
-    sql.push_str(" ORDER BY h.at IS NULL, h.at, h.line_id, h.seq");
     let mut st = conn.prepare(&sql)?;
-    let map = |r: &rusqlite::Row| {
-        Ok(Raw {
+    let mut rows = st.query(rusqlite::params_from_iter(session.iter()))?;
+    let mut raws: Vec<Raw> = Vec::new();
+    let none: Thread = (None, None, None);
+    while let Some(r) = rows.next()? {
+        let thread = r.get::<_, Option<i64>>(2)?;
+        let (session_id, agent_id, project) = thread
+            .and_then(|t| threads.get(&t))
+            .unwrap_or(&none)
+            .clone();
+        raws.push(Raw {
             line_id: r.get(0)?,
             seq: r.get(1)?,
-            session_id: r.get(2)?,
-            agent_id: r.get(3)?,
-            project: r.get(4)?,
-            at: r.get(5)?,
-            source: r.get(6)?,
-            event: r.get(7)?,
-            name: r.get(8)?,
-            command: r.get(9)?,
-            tool_use_id: r.get(10)?,
-            outcome: r.get(11)?,
-            duration_ms: r.get(12)?,
-            output: r.get(13)?,
-            error_count: r.get(14)?,
-            prevented: r.get(15)?,
-        })
-    };
-    let raws: Vec<Raw> = match session {
-        Some(s) => st.query_map([s], map)?.collect::<Result<_, _>>()?,
-        None => st.query_map([], map)?.collect::<Result<_, _>>()?,
-    };
+            session_id,
+            agent_id,
+            project,
+            at: r.get(3)?,
+            source: r.get(4)?,
+            event: r.get(5)?,
+            name: r.get(6)?,
+            command: r.get(7)?,
+            tool_use_id: r.get(8)?,
+            outcome: r.get(9)?,
+            duration_ms: r.get(10)?,
+            output: r.get(11)?,
+            error_count: r.get(12)?,
+            prevented: r.get(13)?,
+        });
+    }
+    // time order; runs without a time last
+    raws.sort_unstable_by_key(|r| (r.at.is_none(), r.at, r.line_id, r.seq));
     Ok(pair(raws))
 }
 
