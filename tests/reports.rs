@@ -247,6 +247,11 @@ fn sessions_titles_sorting_limits_and_paris_midnight() {
     assert_eq!(order("start"), vec!["sess-blocks-b002", "sess-blocks-a001"]);
     let v = run_json(&env, &["sessions", "--sort", "duration", "--limit", "1"]);
     assert_eq!(ids(&v), vec!["sess-blocks-a001"]);
+    let t = stdout(&env, &["sessions", "--limit", "1", "--no-ingest"]);
+    assert!(
+        t.contains(" 1 session ") && !t.contains("1 sessions"),
+        "{t}"
+    );
     assert_eq!(
         v["total"]["cost_usd"], "0.075",
         "totals are of the rows shown"

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
-use super::{at_json, money, usd_json, when};
+use super::{at_json, count, money, usd_json, when};
 use crate::cli::ForgetArgs;
 use crate::config::Settings;
 use crate::data::forget::{self, Criteria, Plan};
@@ -320,9 +320,4 @@ fn db_size(path: &std::path::Path) -> u64 {
         .filter_map(|p| std::fs::metadata(p).ok())
         .map(|m| m.len())
         .sum()
-}
-
-/// "1 session", "2 sessions".
-fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }

@@ -215,6 +215,15 @@ pub fn tokens(n: u64) -> String {
 }
 
 /// A time for people, in the zone: `2026-03-01 10:00`.
+/// "1 session", "2 sessions" (digits grouped as elsewhere).
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!(
+        "{} {}",
+        crate::output::thousands(n),
+        if n == 1 { one } else { many }
+    )
+}
+
 pub fn when(zone: &Zone, ms: Option<i64>) -> String {
     ms.map_or_else(|| "-".into(), |t| zone.format(t, "%Y-%m-%d %H:%M"))
 }

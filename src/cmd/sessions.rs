@@ -206,7 +206,7 @@ fn human(rows: &[SessionRow], total: &Figures, zone: &Zone) -> String {
         }
     }
     let footer = vec![vec![
-        format!("{} sessions", rows.len()),
+        super::count(rows.len() as u64, "session", "sessions"),
         String::new(),
         String::new(),
         String::new(),

@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use serde_json::{Map, Value, json};
 
 use super::sessions::short_model;
-use super::{at_json, clip, duration, money, tokens, usd_csv, usd_json, when};
+use super::{at_json, clip, count, duration, money, tokens, usd_csv, usd_json, when};
 use crate::cli::ShowArgs;
 use crate::config::Settings;
 use crate::output::{self, table};
@@ -587,13 +587,4 @@ fn csv(r: &ShowReport) -> String {
         })
         .collect();
     table::csv(&header, &rows)
-}
-
-/// "1 prompt", "3 prompts" (digits grouped as elsewhere).
-fn count(k: u64, one: &str, many: &str) -> String {
-    format!(
-        "{} {}",
-        crate::output::thousands(k),
-        if k == 1 { one } else { many }
-    )
 }
