@@ -20,7 +20,7 @@
 //!   say which hook failed: the listed hooks are runs with no result, and
 //!   the errors and prevention go to a row with no command (not a run).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use rusqlite::Connection;
 
@@ -110,28 +110,10 @@ struct Raw {
 
 /// Hook runs, in time order, optionally of one session only.
 pub fn load_runs(conn: &Connection, session: Option<&str>) -> rusqlite::Result<Vec<HookRun>> {
-    // Each run's session, agent and project are its thread's: the threads
-    // are read once (a few thousand rows) instead of joined to every run,
+    // Each run's session, agent and project are its thread's (read once),
     // and the runs are sorted here (SQLite's sorter over every run's text
     // was half of `hooks` on the 1 GiB corpus).
-    type Thread = (Option<String>, Option<String>, Option<String>);
-    let only = if session.is_some() {
-        " WHERE th.session_id = ?1"
-    } else {
-        ""
-    };
-    let mut threads: HashMap<i64, Thread> = HashMap::new();
-    {
-        let mut st = conn.prepare(&format!(
-            "SELECT th.id, th.session_id, th.agent_id, p.path FROM threads th
-             LEFT JOIN sessions s ON s.session_id = th.session_id AND s.agent_id = coalesce(th.agent_id, '')
-             LEFT JOIN projects p ON p.id = s.project_id{only}"
-        ))?;
-        let mut rows = st.query(rusqlite::params_from_iter(session.iter()))?;
-        while let Some(r) = rows.next()? {
-            threads.insert(r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?));
-        }
-    }
+    let threads = super::threads(conn, session)?;
     let mut sql = String::from(
         "SELECT h.line_id, h.seq, h.thread, h.at, h.source, h.event, h.name, h.command,
                 h.tool_use_id, h.outcome, h.duration_ms, h.output, h.error_count,
@@ -144,13 +126,17 @@ pub fn load_runs(conn: &Connection, session: Option<&str>) -> rusqlite::Result<V
     let mut st = conn.prepare(&sql)?;
     let mut rows = st.query(rusqlite::params_from_iter(session.iter()))?;
     let mut raws: Vec<Raw> = Vec::new();
-    let none: Thread = (None, None, None);
     while let Some(r) = rows.next()? {
-        let thread = r.get::<_, Option<i64>>(2)?;
-        let (session_id, agent_id, project) = thread
+        let super::ThreadInfo {
+            session_id,
+            agent_id,
+            project,
+            ..
+        } = r
+            .get::<_, Option<i64>>(2)?
             .and_then(|t| threads.get(&t))
-            .unwrap_or(&none)
-            .clone();
+            .cloned()
+            .unwrap_or_default();
         raws.push(Raw {
             line_id: r.get(0)?,
             seq: r.get(1)?,

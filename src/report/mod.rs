@@ -315,6 +315,44 @@ impl Interner {
     }
 }
 
+/// A thread's ids as written and its project (its `sessions` row's).
+#[derive(Debug, Clone, Default)]
+pub struct ThreadInfo {
+    pub session_id: Option<String>,
+    pub agent_id: Option<String>,
+    pub project_id: Option<i64>,
+    pub project: Option<String>,
+}
+
+/// Every thread (of one session only, or all) by id: a few thousand rows,
+/// read once by the reports that scan a `*_rows` table, instead of joining
+/// threads, sessions and projects to each of its rows.
+pub fn threads(
+    conn: &rusqlite::Connection,
+    session: Option<&str>,
+) -> rusqlite::Result<std::collections::HashMap<i64, ThreadInfo>> {
+    let only = if session.is_some() {
+        " WHERE th.session_id = ?1"
+    } else {
+        ""
+    };
+    let mut st = conn.prepare(&format!(
+        "SELECT th.id, th.session_id, th.agent_id, s.project_id, p.path FROM threads th
+         LEFT JOIN sessions s ON s.session_id = th.session_id AND s.agent_id = coalesce(th.agent_id, '')
+         LEFT JOIN projects p ON p.id = s.project_id{only}"
+    ))?;
+    let rows = st.query_map(rusqlite::params_from_iter(session.iter()), |r| {
+        let t = ThreadInfo {
+            session_id: r.get(1)?,
+            agent_id: r.get(2)?,
+            project_id: r.get(3)?,
+            project: r.get(4)?,
+        };
+        Ok((r.get(0)?, t))
+    })?;
+    rows.collect()
+}
+
 /// A text column without copying it (None: NULL, not text, not UTF-8).
 pub fn text_ref<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
     match r.get_ref(i)? {

@@ -111,21 +111,17 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut strings = Interner::default();
-    // Each call's session and project are its thread's: the threads are
-    // read once into a map (a few thousand rows) instead of joined to every
-    // call. thread id -> (interned session id, project id)
-    let mut threads: HashMap<i64, (Option<u32>, Option<i64>)> = HashMap::new();
-    {
-        let mut st = conn.prepare(
-            "SELECT th.id, th.session_id, s.project_id FROM threads th
-             LEFT JOIN sessions s ON s.session_id = th.session_id AND s.agent_id = coalesce(th.agent_id, '')",
-        )?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            let session = text_ref(r, 1)?.map(|s| strings.id(s));
-            threads.insert(r.get(0)?, (session, r.get(2)?));
-        }
-    }
+    // Each call's session and project are its thread's.
+    // thread id -> (interned session id, project id)
+    let threads: HashMap<i64, (Option<u32>, Option<i64>)> = super::threads(conn, None)?
+        .into_iter()
+        .map(|(id, t)| {
+            (
+                id,
+                (t.session_id.as_deref().map(|s| strings.id(s)), t.project_id),
+            )
+        })
+        .collect();
     let mut st = conn.prepare(
         "SELECT c.name, c.mcp_server, c.thread, c.started_at,
                 c.result_line_id IS NOT NULL, c.is_error, c.duration_ms
@@ -140,10 +136,10 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
     while let Some(r) = rows.next()? {
         let text = |i: usize| text_ref(r, i);
         let started_at: Option<i64> = r.get(3)?;
-        let (session, project_id) = match r.get::<_, Option<i64>>(2)? {
-            Some(t) => threads.get(&t).copied().unwrap_or_default(),
-            None => (None, None),
-        };
+        let (session, project_id) = r
+            .get::<_, Option<i64>>(2)?
+            .and_then(|t| threads.get(&t).copied())
+            .unwrap_or_default();
         let project = project_id.and_then(|id| paths.get(&id)).map(String::as_str);
         if !q.range.contains(started_at) || !project_matches(project, q.project.as_deref()) {
             continue;
