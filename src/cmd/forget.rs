@@ -99,14 +99,14 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
         .with_context(|| format!("deleting from {}", settings.db.display()))?;
     // The WAL still holds pages of the deleted rows: empty it now, not
     // only after the rebuild.
-    forget::checkpoint(&store.conn).context("checkpointing the WAL")?;
+    crate::store::checkpoint(&store.conn).context("checkpointing the WAL")?;
     rebuild(&mut store, &prices, settings)?;
     // Now that the tables are what the kept files give: which of them hold
     // lines of the forgotten sessions (copies in resumed sessions' files).
     let mut plan = plan;
     plan.shared_files = forget::files_holding(&store.conn, &plan.session_ids())
         .context("looking for lines of the forgotten sessions in other files")?;
-    let scrubbed = forget::scrub(&store.conn).with_context(|| {
+    let scrubbed = crate::store::scrub(&store.conn).with_context(|| {
         format!(
             "compacting {} (the deletion is done; run `observatory forget` again later to compact)",
             settings.db.display()

@@ -708,9 +708,9 @@ fn compact_after_rebuild(conn: &rusqlite::Connection) -> Result<()> {
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     if free * 10 > pages {
-        crate::data::forget::scrub(conn)?;
+        crate::store::scrub(conn)?;
     } else {
-        crate::data::forget::checkpoint(conn)?;
+        crate::store::checkpoint(conn)?;
     }
     Ok(())
 }

@@ -460,6 +460,37 @@ impl Drop for WalFolder<'_> {
     }
 }
 
+/// What `scrub` managed.
+#[derive(Debug, Clone, Copy)]
+pub struct Scrubbed {
+    /// The WAL was checkpointed and emptied (false: another process kept
+    /// reading; old pages may remain in it until the next checkpoint).
+    pub wal_truncated: bool,
+}
+
+/// Get deleted bytes out of the files: checkpoint the WAL into the database
+/// and truncate it, rewrite the database (VACUUM), and checkpoint again.
+pub fn scrub(conn: &Connection) -> anyhow::Result<Scrubbed> {
+    use anyhow::Context;
+    checkpoint(conn).context("checkpointing the WAL")?;
+    // VACUUM builds the new database in a temporary one: on disk, not in
+    // memory (the store's temp_store), or a large database needs its size
+    // in RAM.
+    conn.pragma_update(None, "temp_store", "FILE")?;
+    let vacuumed = conn.execute_batch("VACUUM");
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    vacuumed.context("rewriting the database (VACUUM)")?;
+    let wal_truncated = checkpoint(conn).context("checkpointing the WAL")?;
+    Ok(Scrubbed { wal_truncated })
+}
+
+/// Copy the WAL into the database and truncate it to nothing; false when
+/// a reader kept it from finishing.
+pub fn checkpoint(conn: &Connection) -> rusqlite::Result<bool> {
+    let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+    Ok(busy == 0)
+}
+
 /// The first ingest into an empty database is a bulk load: no journal and
 /// no fsync (no page is written twice, nothing waits on the disk), and the
 /// non-unique indexes are built once at the end from sorted keys instead of
