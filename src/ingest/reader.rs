@@ -147,6 +147,11 @@ pub fn compress(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     })
 }
 
+/// The bytes of a stored raw chunk.
+pub fn decompress(chunk: &[u8]) -> std::io::Result<Vec<u8>> {
+    zstd::stream::decode_all(chunk)
+}
+
 /// A thread that compresses a batch's bytes while the reader parses them
 /// (zstd is about half of the reader's work, and the reader, not SQLite,
 /// sets a cold ingest's pace).
@@ -360,7 +365,7 @@ pub fn raw_chunk_batch(
     first_line: u64,
     compressed: &[u8],
 ) -> std::io::Result<Batch> {
-    let bytes = zstd::stream::decode_all(compressed)?;
+    let bytes = decompress(compressed)?;
     let mut items = Vec::new();
     let complete = memchr::memrchr(b'\n', &bytes).map_or(0, |i| i + 1);
     let lines = split_lines(&bytes[..complete], start_offset, first_line, &mut items);

@@ -117,6 +117,10 @@ const SMALL_CHUNK: i64 = 256 << 10;
 /// grows past SMALL_CHUNK after a few merges and is left alone).
 const MERGE_RUN: usize = 8;
 
+/// A row's thread: the id of its (session id, agent id) pair in `threads`;
+/// None for a line with neither.
+type ThreadId = Option<i64>;
+
 /// The `threads` rows the writer has met, as (session id, agent id) -> id
 /// and back (a few thousand at most; looked up in the table when first met:
 /// loading them all cost a watch round ~1.5 ms). The rows the writer
@@ -320,7 +324,7 @@ impl<'c> Writer<'c> {
                 )?;
                 for &(start, end, _) in &run {
                     let plain: Option<Vec<u8>> = st.query_row(params![file_id, start], |r| {
-                        Ok(zstd::stream::decode_all(r.get_ref(0)?.as_blob()?).ok())
+                        Ok(super::reader::decompress(r.get_ref(0)?.as_blob()?).ok())
                     })?;
                     let Some(plain) = plain.filter(|p| p.len() as i64 == end - start) else {
                         break;
@@ -505,18 +509,17 @@ impl<'c> Writer<'c> {
                 {
                     self.add_response(line_id, env, m, u);
                 }
-                if self.insert_message(line_id, r, Some(m))? {
+                if let Some(thread) = self.insert_message(line_id, r, Some(m))? {
                     if self.wants_events() {
                         let fields = json!({"type": r.line_type, "uuid": env.uuid, "role": m.role, "model": m.model,
                             "text": m.text_preview, "is_meta": env.is_meta, "is_api_error": m.is_api_error});
                         self.emit("message", Some(env), fields);
                     }
-                    self.insert_blocks(line_id, env, m)?;
+                    self.insert_blocks(line_id, env, m, thread)?;
                 }
             }
             Body::System(s) => {
-                if self.insert_message(line_id, r, None)? {
-                    let thread = self.thread(env.session_id.as_deref(), env.agent_id.as_deref())?;
+                if let Some(thread) = self.insert_message(line_id, r, None)? {
                     self.conn
                         .prepare_cached(
                             "INSERT INTO system_event_rows(line_id, thread, at, subtype, level, content_preview, compact_trigger,
@@ -545,12 +548,11 @@ impl<'c> Writer<'c> {
                         let fields = json!({"type": "system", "subtype": env.subtype, "uuid": env.uuid, "text": s.content_preview});
                         self.emit("message", Some(env), fields);
                     }
-                    self.system_hooks(line_id, env, s)?;
+                    self.system_hooks(line_id, env, thread, s)?;
                 }
             }
             Body::Progress(p) => {
-                if self.insert_message(line_id, r, None)? {
-                    let thread = self.thread(env.session_id.as_deref(), env.agent_id.as_deref())?;
+                if let Some(thread) = self.insert_message(line_id, r, None)? {
                     self.conn
                         .prepare_cached(
                             "INSERT INTO progress_event_rows(line_id, thread, at, kind, tool_use_id, parent_tool_use_id,
@@ -582,13 +584,12 @@ impl<'c> Writer<'c> {
                             outcome: "started",
                             ..Default::default()
                         };
-                        self.insert_hook(line_id, 0, env, &hook)?;
+                        self.insert_hook(line_id, 0, env, thread, &hook)?;
                     }
                 }
             }
             Body::Attachment(a) => {
-                if self.insert_message(line_id, r, None)? {
-                    let thread = self.thread(env.session_id.as_deref(), env.agent_id.as_deref())?;
+                if let Some(thread) = self.insert_message(line_id, r, None)? {
                     self.conn
                         .prepare_cached("INSERT INTO attachment_rows(line_id, thread, at, type) VALUES (?1, ?2, ?3, ?4)")?
                         .execute(params![line_id, thread, env.timestamp_ms, a.kind])?;
@@ -605,7 +606,7 @@ impl<'c> Writer<'c> {
                             output: a.output_preview.as_deref(),
                             ..Default::default()
                         };
-                        self.insert_hook(line_id, 0, env, &hook)?;
+                        self.insert_hook(line_id, 0, env, thread, &hook)?;
                     }
                 }
             }
@@ -673,15 +674,15 @@ impl<'c> Writer<'c> {
         Ok(())
     }
 
-    /// Insert the message row; false if a line with this uuid is already
-    /// stored (a copy in a resumed session), in which case its typed rows are
-    /// skipped too.
+    /// Insert the message row and give its thread (for the line's other
+    /// rows); None if a line with this uuid is already stored (a copy in a
+    /// resumed session), in which case its typed rows are skipped too.
     fn insert_message(
         &mut self,
         line_id: i64,
         r: &Record,
         m: Option<&MessageBody>,
-    ) -> rusqlite::Result<bool> {
+    ) -> rusqlite::Result<Option<ThreadId>> {
         let env = &r.env;
         let user_text = r.line_type == "user"
             && !env.is_compact_summary
@@ -717,7 +718,7 @@ impl<'c> Writer<'c> {
             m.and_then(|m| m.api_error_status),
             m.and_then(|m| m.error.as_deref()),
         ])?;
-        Ok(n == 1)
+        Ok((n == 1).then_some(thread))
     }
 
     fn insert_blocks(
@@ -725,8 +726,8 @@ impl<'c> Writer<'c> {
         line_id: i64,
         env: &Envelope,
         m: &MessageBody,
+        thread: ThreadId,
     ) -> rusqlite::Result<()> {
-        let thread = self.thread(env.session_id.as_deref(), env.agent_id.as_deref())?;
         for (idx, blk) in m.blocks.iter().enumerate() {
             self.hot.block.execute(params![
                 line_id,
@@ -835,6 +836,7 @@ impl<'c> Writer<'c> {
         &mut self,
         line_id: i64,
         env: &Envelope,
+        thread: ThreadId,
         s: &crate::transcript::SystemBody,
     ) -> rusqlite::Result<()> {
         match env.subtype.as_deref() {
@@ -849,7 +851,7 @@ impl<'c> Writer<'c> {
                     output: s.stop_reason.as_deref().filter(|x| !x.is_empty()),
                     ..Default::default()
                 };
-                self.insert_hook(line_id, 0, env, &summary)?;
+                self.insert_hook(line_id, 0, env, thread, &summary)?;
                 for (i, (command, duration)) in s.hook_infos.iter().enumerate() {
                     let row = HookRow {
                         source: "stop_hook_summary",
@@ -860,7 +862,7 @@ impl<'c> Writer<'c> {
                         duration_ms: *duration,
                         ..Default::default()
                     };
-                    self.insert_hook(line_id, i as i64 + 1, env, &row)?;
+                    self.insert_hook(line_id, i as i64 + 1, env, thread, &row)?;
                 }
             }
             None => {
@@ -877,7 +879,7 @@ impl<'c> Writer<'c> {
                         output: h.output.as_deref(),
                         ..Default::default()
                     };
-                    self.insert_hook(line_id, 0, env, &row)?;
+                    self.insert_hook(line_id, 0, env, thread, &row)?;
                 }
             }
             _ => {}
@@ -890,9 +892,9 @@ impl<'c> Writer<'c> {
         line_id: i64,
         seq: i64,
         env: &Envelope,
+        thread: ThreadId,
         h: &HookRow<'_>,
     ) -> rusqlite::Result<()> {
-        let thread = self.thread(env.session_id.as_deref(), env.agent_id.as_deref())?;
         self.conn
             .prepare_cached(
                 "INSERT INTO hook_run_rows(line_id, seq, thread, at, source, event, name, command, tool_use_id, outcome,
@@ -1184,11 +1186,7 @@ impl<'c> Writer<'c> {
 
     /// The id of the thread (session id, agent id), stored now if new; None
     /// for a line with neither.
-    fn thread(
-        &mut self,
-        session: Option<&str>,
-        agent: Option<&str>,
-    ) -> rusqlite::Result<Option<i64>> {
+    fn thread(&mut self, session: Option<&str>, agent: Option<&str>) -> rusqlite::Result<ThreadId> {
         if session.is_none() && agent.is_none() {
             return Ok(None);
         }
@@ -1215,7 +1213,7 @@ impl<'c> Writer<'c> {
     }
 
     /// The session of a thread id read back from a row.
-    fn thread_changed_id(&mut self, thread: Option<i64>) -> rusqlite::Result<()> {
+    fn thread_changed_id(&mut self, thread: ThreadId) -> rusqlite::Result<()> {
         let Some(t) = thread else { return Ok(()) };
         let session = match self.threads.sessions.get(&t) {
             Some(s) => s.clone(),
