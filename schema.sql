@@ -143,19 +143,26 @@ CREATE TABLE threads (
 CREATE UNIQUE INDEX threads_key ON threads(session_id, agent_id);
 
 CREATE VIEW messages AS
-SELECT m.line_id, m.uuid, m.parent_uuid, m.logical_parent_uuid, t.session_id, t.agent_id,
-       m.type, m.subtype, m.at, m.is_sidechain, m.is_meta, m.is_compact_summary, m.is_prompt,
+SELECT m.line_id, m.uuid,
+       coalesce(m.parent_uuid,
+                (SELECT p.uuid FROM message_rows p WHERE p.line_id = m.line_id - m.parent_gap))
+           AS parent_uuid,
+       m.logical_parent_uuid, t.session_id, t.agent_id,
+       l.type, m.subtype, l.at, m.is_sidechain, m.is_meta, m.is_compact_summary, m.is_prompt,
        m.message_id, m.model, m.stop_reason, m.text_preview, m.is_api_error,
        m.api_error_status, m.error
 FROM message_rows m
+JOIN lines l ON l.id = m.line_id
 LEFT JOIN threads t ON t.id = m.thread;
 
 CREATE VIEW responses AS
-SELECT r.id, r.key, r.message_id, r.model, t.session_id, t.agent_id, r.git_branch,
+SELECT r.id, r.key, CASE WHEN r.message_keyed THEN r.key END AS message_id, r.model,
+       t.session_id, t.agent_id, r.git_branch,
        r.project_id, r.first_line_id, r.at, r.input_tokens, r.output_tokens,
        r.cache_creation_5m_tokens, r.cache_creation_1h_tokens, r.cache_read_tokens,
        r.web_search_requests, r.web_fetch_requests, r.fast, r.us_only, r.final, r.stop_reason,
-       r.line_count, r.cost_picousd, r.priced_as
+       r.line_count, r.cost_picousd,
+       CASE WHEN r.cost_picousd IS NOT NULL THEN coalesce(r.priced_as, r.model) END AS priced_as
 FROM response_rows r
 LEFT JOIN threads t ON t.id = r.thread;
 
@@ -198,16 +205,18 @@ LEFT JOIN threads t ON t.id = e.thread;
 -- raw bytes; sessions keep the latest version and branch, responses their
 -- branch. The uuid columns (and summaries.leaf_uuid) keep a canonical
 -- lowercase UUID as its 16 bytes, any other value as text (0007); v_messages
--- shows them as text.
+-- shows them as text. Read the messages view: the line's type and time are
+-- in lines, and a parent that is an earlier message of the same file is
+-- kept as the distance in line ids (parent_gap, nearly always 1: one byte
+-- instead of sixteen) rather than as its uuid (0009).
 CREATE TABLE message_rows (
     line_id             INTEGER PRIMARY KEY REFERENCES lines(id),
     uuid                TEXT,
-    parent_uuid         TEXT,
+    parent_uuid         TEXT,          -- NULL when parent_gap names the parent
+    parent_gap          INTEGER,       -- the parent is the message of line line_id - parent_gap (same file)
     logical_parent_uuid TEXT,
     thread              INTEGER REFERENCES threads(id),
-    type                TEXT NOT NULL,
     subtype             TEXT,
-    at                  INTEGER,
     is_sidechain        INTEGER NOT NULL DEFAULT 0,
     is_meta             INTEGER NOT NULL DEFAULT 0,
     is_compact_summary  INTEGER NOT NULL DEFAULT 0,
@@ -241,10 +250,12 @@ CREATE TABLE content_blocks (
 -- uuid, else the line alone), across all files. Each figure is the maximum
 -- over the response's lines; at is the earliest line time and the response
 -- belongs to that line's session. `<synthetic>` lines are not responses.
+-- Read the responses view: message_id is the key when message_keyed, and
+-- priced_as is NULL when the pricing entry is the model's own name (0009).
 CREATE TABLE response_rows (
     id                       INTEGER PRIMARY KEY,
     key                      TEXT NOT NULL UNIQUE,
-    message_id               TEXT,
+    message_keyed            INTEGER NOT NULL DEFAULT 0,  -- key is message.id (responses.message_id)
     model                    TEXT NOT NULL,   -- as written; '?' if missing
     thread                   INTEGER REFERENCES threads(id),
     git_branch               TEXT,            -- gitBranch of its first line
@@ -264,7 +275,7 @@ CREATE TABLE response_rows (
     stop_reason              TEXT,
     line_count               INTEGER NOT NULL,
     cost_picousd             INTEGER,            -- NULL: no price for this model
-    priced_as                TEXT                -- the pricing entry used
+    priced_as                TEXT                -- the pricing entry used; NULL: model itself (or no price)
 );
 CREATE INDEX responses_at ON response_rows(at);
 CREATE INDEX responses_thread ON response_rows(thread);

@@ -30,6 +30,7 @@ fn public_corpus_ingests_with_the_invariant_and_idempotence() {
     );
     // the ingest writes with foreign keys unchecked: every reference holds
     assert_references(&db);
+    common::assert_messages_match_lines(&shared.join("corpus/public"), &db);
     let before = dump(&db);
     let again = env.ingest();
     assert_eq!(

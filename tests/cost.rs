@@ -495,3 +495,55 @@ fn rollup_and_responses_give_the_same_reports() {
         }
     }
 }
+
+/// response_rows keeps priced_as only when the pricing entry is not the
+/// model itself (0009); responses and the cost report show it either way.
+#[test]
+fn a_platform_model_id_is_priced_as_its_entry() {
+    let env = Env::with_fixture("basic");
+    let f = env.projects().join("-home-u-app/sess-resume-0002.jsonl");
+    let line = r#"{"type":"assistant","uuid":"x-2","sessionId":"sess-resume-0002","timestamp":"2026-03-02T10:00:00.000Z","cwd":"/home/u/app","message":{"id":"msg_Y","model":"us.anthropic.claude-sonnet-4-5-20250929-v1:0","stop_reason":"end_turn","usage":{"input_tokens":1000,"output_tokens":100}}}"#;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&f)
+        .unwrap()
+        .write_all(format!("{line}\n").as_bytes())
+        .unwrap();
+    let v = cost_json(&env, &["--by-model"]);
+    let row = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["model"] == "us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+        .unwrap();
+    assert_eq!(row["priced_as"], "claude-sonnet-4-5-20250929");
+    // $3 in, $15 out per million: 0.003 + 0.0015
+    assert_eq!(row["cost_usd"], "0.0045");
+    let db = env.db();
+    let stored: Vec<(String, Option<String>, Option<String>)> = db
+        .prepare(
+            "SELECT r.key, r.priced_as, v.priced_as FROM response_rows r
+             JOIN responses v ON v.id = r.id ORDER BY r.key",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(stored.len(), 8);
+    for (key, kept, shown) in stored {
+        if key == "msg_Y" {
+            assert_eq!(kept.as_deref(), Some("claude-sonnet-4-5-20250929"));
+        } else {
+            assert_eq!(kept, None, "{key}: the model's own entry");
+        }
+        assert!(shown.is_some(), "{key}");
+    }
+    assert_eq!(
+        common::count(
+            &db,
+            "SELECT count(*) FROM responses WHERE priced_as = model"
+        ),
+        7
+    );
+}

@@ -552,7 +552,7 @@ fn status_reports_counts_per_type() {
     assert_eq!(st["records_by_type"]["assistant"], 12);
     assert_eq!(st["unknown_types"], json!({"brand-new-type": 1}));
     assert_eq!(st["responses"], 7);
-    assert_eq!(st["schema_version"], 8);
+    assert_eq!(st["schema_version"], 9);
     let out = env.cmd().arg("status").assert().success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(
@@ -602,7 +602,7 @@ fn a_schema_1_database_is_upgraded_and_rebuilt_from_its_raw_lines() {
     assert_eq!(v["total"]["requests"], 7);
     let db = env.db();
     assert_eq!(count(&db, "SELECT count(*) FROM lines"), 33);
-    assert_eq!(count(&db, "PRAGMA user_version"), 8);
+    assert_eq!(count(&db, "PRAGMA user_version"), 9);
     // the new columns are filled by the rebuild
     assert!(count(&db, "SELECT count(*) FROM messages WHERE is_prompt = 1") > 0);
     // (0008) every message names its session through its thread
@@ -924,4 +924,27 @@ fn copy_dir_into(env: &Env, fixture: &str) {
         &common::fixtures().join(fixture),
         &env.home().join("../claude"),
     );
+}
+
+/// The messages and responses views show what the lines wrote, although
+/// message_rows keeps a parent in the same file by its distance in lines
+/// and the line's type and time only in lines (0009): both ways of keeping
+/// a parent are exercised (a resumed session's first line names a parent in
+/// another file).
+#[test]
+fn messages_show_each_lines_parent_type_and_time() {
+    for fixture in ["basic", "data", "reports", "ops"] {
+        let env = Env::with_fixture(fixture);
+        env.ingest();
+        let db = env.db();
+        common::assert_messages_match_lines(&env.projects(), &db);
+        if fixture == "basic" {
+            assert!(
+                count(
+                    &db,
+                    "SELECT count(*) FROM message_rows WHERE parent_gap IS NOT NULL"
+                ) > 10
+            );
+        }
+    }
 }

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::reader::{Batch, Cursor};
 use crate::pricing::{PriceTable, Usage};
-use crate::store::uuid::UuidKey;
+use crate::store::uuid::{StoredUuid, UuidKey};
 use crate::transcript::{Body, Envelope, MessageBody, Parsed, Record, UsageFigures};
 
 /// The file a batch belongs to, as the writer needs it.
@@ -104,6 +104,12 @@ pub struct Writer<'c> {
     /// Files that got a small raw chunk after earlier ones (an append):
     /// their trailing small chunks may be worth merging (`merge_raw_tails`).
     raw_tails: std::collections::BTreeSet<i64>,
+    /// The last message rows stored, newest last: (file id, uuid, line id).
+    /// A line whose parent is among them (same file) stores the distance
+    /// in line ids instead of the parent's uuid.
+    recent: std::collections::VecDeque<(i64, StoredUuid, i64)>,
+    /// The file of the batch being written.
+    file_id: i64,
     hot: Hot<'c>,
 }
 
@@ -169,10 +175,14 @@ struct Hot<'c> {
 }
 
 const INSERT_LINE: &str = "INSERT INTO lines(file_id, line_no, byte_offset, byte_len, type, status, error, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
-const INSERT_MESSAGE: &str = "INSERT OR IGNORE INTO message_rows(line_id, uuid, parent_uuid, logical_parent_uuid, thread, type, subtype, at,
+const INSERT_MESSAGE: &str = "INSERT OR IGNORE INTO message_rows(line_id, uuid, parent_uuid, parent_gap, logical_parent_uuid, thread, subtype,
                  is_sidechain, is_meta, is_compact_summary, is_prompt, message_id, model, stop_reason, text_preview,
                  is_api_error, api_error_status, error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+
+/// How many of the last stored messages a line's parent is looked for in
+/// (it is nearly always the one before).
+const RECENT_MESSAGES: usize = 16;
 const INSERT_BLOCK: &str = "INSERT INTO content_blocks(line_id, idx, type, tool_use_id, tool_name, text_bytes, is_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
 fn b(v: bool) -> i64 {
@@ -217,6 +227,8 @@ impl<'c> Writer<'c> {
             known_sessions: Default::default(),
             threads: Threads::default(),
             raw_tails: Default::default(),
+            recent: Default::default(),
+            file_id: 0,
         })
     }
 
@@ -370,6 +382,7 @@ impl<'c> Writer<'c> {
     /// Store one batch: raw bytes, lines, typed rows, and the file cursor.
     pub fn write_batch(&mut self, file: &FileRef, batch: &Batch) -> rusqlite::Result<()> {
         self.begin()?;
+        self.file_id = file.id;
         if let (Some(raw), Some(c)) = (&batch.raw, &batch.cursor) {
             self.conn
                 .prepare_cached(
@@ -697,15 +710,20 @@ impl<'c> Writer<'c> {
             None
         };
         let thread = self.thread(env.session_id.as_deref(), env.agent_id.as_deref())?;
+        let uuid = UuidKey::new(env.uuid.as_deref());
+        let parent = UuidKey::new(env.parent_uuid.as_deref());
+        let gap = match env.parent_uuid {
+            Some(_) => self.parent_gap(line_id, &parent)?,
+            None => None,
+        };
         let n = self.hot.message.execute(params![
             line_id,
-            UuidKey::new(env.uuid.as_deref()),
-            UuidKey::new(env.parent_uuid.as_deref()),
+            uuid,
+            if gap.is_some() { None } else { Some(&parent) },
+            gap,
             UuidKey::new(env.logical_parent_uuid.as_deref()),
             thread,
-            r.line_type,
             env.subtype,
-            env.timestamp_ms,
             b(env.is_sidechain),
             b(env.is_meta),
             b(env.is_compact_summary),
@@ -718,7 +736,38 @@ impl<'c> Writer<'c> {
             m.and_then(|m| m.api_error_status),
             m.and_then(|m| m.error.as_deref()),
         ])?;
+        if n == 1
+            && let Some(stored) = uuid.to_stored()
+        {
+            if self.recent.len() == RECENT_MESSAGES {
+                self.recent.pop_front();
+            }
+            self.recent.push_back((self.file_id, stored, line_id));
+        }
         Ok((n == 1).then_some(thread))
+    }
+
+    /// The distance in line ids to the parent's message row, if it is an
+    /// earlier message of the same file (a recent one, else looked up).
+    fn parent_gap(&self, line_id: i64, parent: &UuidKey<'_>) -> rusqlite::Result<Option<i64>> {
+        let file_id = self.file_id;
+        if let Some((_, _, id)) = self
+            .recent
+            .iter()
+            .rev()
+            .find(|(f, u, _)| *f == file_id && parent.same(u))
+        {
+            return Ok(Some(line_id - id));
+        }
+        let found: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT m.line_id FROM message_rows m JOIN lines l ON l.id = m.line_id
+                 WHERE m.uuid = ?1 AND l.file_id = ?2 AND m.line_id < ?3",
+            )?
+            .query_row(params![parent, file_id, line_id], |r| r.get(0))
+            .optional()?;
+        Ok(found.map(|id| line_id - id))
     }
 
     fn insert_blocks(
@@ -1097,7 +1146,7 @@ impl<'c> Writer<'c> {
         let cost = cost_of(self.prices, model, r.at, &usage);
         let priced = [
             int(cost.as_ref().map(|c| c.picousd)),
-            text(cost.as_ref().map(|c| c.priced_as.as_str())),
+            text(stored_priced_as(cost.as_ref(), model)),
         ];
         let n = self
             .conn
@@ -1399,7 +1448,7 @@ impl<'c> Writer<'c> {
 macro_rules! response_insert {
     ($rest:literal) => {
         concat!(
-            "INSERT INTO response_rows(key, message_id, model, thread, project_id, first_line_id, at,
+            "INSERT INTO response_rows(key, message_keyed, model, thread, project_id, first_line_id, at,
                input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,
                web_search_requests, web_fetch_requests, fast, us_only, final, stop_reason, line_count, git_branch",
             $rest
@@ -1420,7 +1469,7 @@ fn response_values<'a>(
     let n = |v: u64| ToSqlOutput::from(v as i64);
     [
         ToSqlOutput::from(key),
-        text(r.message_id.as_deref()),
+        ToSqlOutput::from(i64::from(r.message_id.as_deref() == Some(key))),
         ToSqlOutput::from(model),
         int(thread),
         int(project),
@@ -1530,9 +1579,15 @@ pub fn price_response(
     .execute(params![
         r.id,
         cost.as_ref().map(|c| c.picousd),
-        cost.as_ref().map(|c| c.priced_as.as_str())
+        stored_priced_as(cost.as_ref(), &r.model)
     ])?;
     Ok(cost.map(|c| c.picousd))
+}
+
+/// response_rows.priced_as: the pricing entry, NULL when it is the model
+/// itself (the responses view shows the model then).
+fn stored_priced_as<'a>(cost: Option<&'a crate::pricing::Cost>, model: &str) -> Option<&'a str> {
+    cost.map(|c| c.priced_as.as_str()).filter(|p| *p != model)
 }
 
 /// A response's cost from its model, time (the price in force that UTC

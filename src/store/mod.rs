@@ -33,6 +33,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0007_uuid_blobs.sql"),
     ),
     ("0008_threads", include_str!("migrations/0008_threads.sql")),
+    (
+        "0009_lean_rows",
+        include_str!("migrations/0009_lean_rows.sql"),
+    ),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -839,7 +843,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 8);
+        assert_eq!(SCHEMA_VERSION, 9);
         let n: i64 = s
             .conn
             .query_row("SELECT count(*) FROM forgotten_files", [], |r| r.get(0))

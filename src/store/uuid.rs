@@ -32,6 +32,33 @@ impl ToSql for UuidKey<'_> {
     }
 }
 
+impl UuidKey<'_> {
+    /// Whether this is the uuid `other` was made from.
+    pub fn same(&self, other: &StoredUuid) -> bool {
+        match (&self.bytes, self.text, other) {
+            (Some(b), _, StoredUuid::Bytes(o)) => b == o,
+            (None, Some(t), StoredUuid::Text(o)) => t == &**o,
+            _ => false,
+        }
+    }
+
+    /// An owned copy (no allocation for a canonical UUID); None for no uuid.
+    pub fn to_stored(&self) -> Option<StoredUuid> {
+        match (&self.bytes, self.text) {
+            (Some(b), _) => Some(StoredUuid::Bytes(*b)),
+            (None, Some(t)) => Some(StoredUuid::Text(t.into())),
+            (None, None) => None,
+        }
+    }
+}
+
+/// A uuid as stored, owned (`UuidKey::to_stored`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredUuid {
+    Bytes([u8; 16]),
+    Text(Box<str>),
+}
+
 /// The 16 bytes of a canonical lowercase UUID text; None for anything else.
 pub fn canonical_bytes(s: &str) -> Option<[u8; 16]> {
     let s = s.as_bytes();
@@ -81,7 +108,7 @@ mod tests {
         )
         .unwrap();
         c.execute(
-            "INSERT INTO message_rows(line_id, uuid, parent_uuid, type) VALUES (1, ?1, ?2, 'user')",
+            "INSERT INTO message_rows(line_id, uuid, parent_uuid) VALUES (1, ?1, ?2)",
             rusqlite::params![UuidKey::new(Some(u)), UuidKey::new(Some(p))],
         )
         .unwrap();

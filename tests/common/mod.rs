@@ -243,3 +243,78 @@ pub fn assert_accounting(summary: &serde_json::Value) {
         "accounting invariant broken: {summary}"
     );
 }
+
+/// Every stored message shows its line's uuid, parent uuid, type and time,
+/// and every response its message id, as the transcripts under `root`
+/// wrote them (the rows keep some of these by reference: 0009). A uuid
+/// written more than once shows its first copy (by file path, then line).
+pub fn assert_messages_match_lines(root: &Path, conn: &Connection) {
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "jsonl"))
+        .map(|e| e.into_path())
+        .collect();
+    files.sort();
+    // uuid -> (parent, type, time) as first written; message ids
+    let mut lines: BTreeMap<String, (Option<String>, String, Option<i64>)> = BTreeMap::new();
+    let mut message_ids = std::collections::BTreeSet::new();
+    for f in files {
+        for line in std::fs::read_to_string(&f).unwrap_or_default().lines() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            let (Some(uuid), Some(kind)) = (v["uuid"].as_str(), v["type"].as_str()) else {
+                continue;
+            };
+            if !["user", "assistant", "system", "progress", "attachment"].contains(&kind) {
+                continue;
+            }
+            let at = v["timestamp"]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.timestamp_millis());
+            let parent = v["parentUuid"].as_str().map(str::to_owned);
+            lines
+                .entry(uuid.to_owned())
+                .or_insert((parent, kind.to_owned(), at));
+            if let Some(id) = v["message"]["id"].as_str()
+                && kind == "assistant"
+                && v["message"]["usage"].is_object()
+                && v["message"]["model"] != "<synthetic>"
+            {
+                message_ids.insert(id.to_owned());
+            }
+        }
+    }
+    let mut st = conn
+        .prepare("SELECT uuid, parent_uuid, type, at FROM v_messages")
+        .unwrap();
+    let stored: BTreeMap<String, (Option<String>, String, Option<i64>)> = st
+        .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(!stored.is_empty());
+    let mut checked = 0;
+    for (uuid, row) in &stored {
+        if let Some(written) = lines.get(uuid) {
+            assert_eq!(row, written, "message {uuid}");
+            checked += 1;
+        }
+    }
+    assert!(
+        checked * 10 >= stored.len() * 9,
+        "{checked} of {}",
+        stored.len()
+    );
+    let keyed: std::collections::BTreeSet<String> = strings(
+        conn,
+        "SELECT message_id FROM responses WHERE message_id IS NOT NULL",
+    )
+    .into_iter()
+    .collect();
+    assert_eq!(keyed, message_ids);
+    assert!(!keyed.is_empty());
+}
