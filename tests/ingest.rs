@@ -630,6 +630,24 @@ fn a_schema_1_database_is_upgraded_and_rebuilt_from_its_raw_lines() {
         ),
         0
     );
+    // (0009 copied raw_chunks into a rowid table) the stored bytes give
+    // back every file that release read, exactly
+    let out = env.dir.path().join("export");
+    env.cmd()
+        .args(["export", "--out", out.to_str().unwrap()])
+        .assert()
+        .success();
+    let mut n = 0;
+    for e in walkdir::WalkDir::new(&out) {
+        let e = e.unwrap();
+        if e.file_type().is_file() {
+            let rel = e.path().strip_prefix(&out).unwrap();
+            let want = std::fs::read(common::fixtures().join("basic").join(rel)).unwrap();
+            assert_eq!(std::fs::read(e.path()).unwrap(), want, "{}", rel.display());
+            n += 1;
+        }
+    }
+    assert_eq!(n, 5);
 }
 
 /// A report's small ingest leaves its commits in the `-wal` (no checkpoint

@@ -4,9 +4,26 @@
 -- (parent_gap) instead of its uuid; response_rows no longer repeats its key
 -- as message_id (message_keyed says the key is one), and keeps priced_as
 -- only when it differs from the model. The messages and responses views
--- show every column as before. Derived tables only: the next ingest
--- rebuilds every table from raw_chunks.
+-- show every column as before. The next ingest rebuilds every derived
+-- table from raw_chunks, which is copied into a rowid table (below).
 -- Never edit: add 0010_*.sql instead.
+
+-- raw_chunks becomes a rowid table with its key in an index: as a WITHOUT
+-- ROWID table, every key comparison in a search read a whole chunk.
+ALTER TABLE raw_chunks RENAME TO raw_chunks_0008;
+CREATE TABLE raw_chunks (
+    id           INTEGER PRIMARY KEY,
+    file_id      INTEGER NOT NULL REFERENCES source_files(id),
+    start_offset INTEGER NOT NULL,
+    end_offset   INTEGER NOT NULL,
+    first_line   INTEGER NOT NULL,   -- line number of the chunk's first line (1-based)
+    data         BLOB NOT NULL
+);
+INSERT INTO raw_chunks(file_id, start_offset, end_offset, first_line, data)
+SELECT file_id, start_offset, end_offset, first_line, data FROM raw_chunks_0008
+ORDER BY file_id, start_offset;
+DROP TABLE raw_chunks_0008;
+CREATE UNIQUE INDEX raw_chunks_key ON raw_chunks(file_id, start_offset);
 
 DELETE FROM content_blocks;  -- references message_rows
 DROP VIEW messages;
