@@ -44,6 +44,9 @@ pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// The page cache of every connection that writes: 16 MiB.
+pub const CACHE_SIZE: &str = "PRAGMA cache_size=-16384;";
+
 /// Writers fold the WAL into the database when it passes ~40 MB.
 const WAL_AUTOCHECKPOINT: &str = "PRAGMA wal_autocheckpoint=10000";
 
@@ -240,12 +243,12 @@ impl Store {
                 )),
             ));
         }
-        conn.execute_batch(
+        conn.execute_batch(&format!(
             "PRAGMA synchronous=NORMAL;
              PRAGMA foreign_keys=ON;
-             PRAGMA cache_size=-16384;
-             PRAGMA temp_store=MEMORY;",
-        )
+             {CACHE_SIZE}
+             PRAGMA temp_store=MEMORY;"
+        ))
         .map_err(|e| sql(&path, e))?;
         conn.execute_batch(WAL_AUTOCHECKPOINT)
             .map_err(|e| sql(&path, e))?;
@@ -560,7 +563,15 @@ impl<'c> FirstLoad<'c> {
             return None;
         }
         // from here on, anything but `finish` leaves the marker
-        if conn.execute_batch("PRAGMA synchronous=OFF").is_err() || load.drop_indexes().is_err() {
+        // Half the page cache: measured, the load is no slower (the misses
+        // are in random-keyed indexes larger than either cache), and the
+        // peak memory of a cold ingest is 8 MB lower (62 MB with the 600 MB
+        // file).
+        if conn
+            .execute_batch("PRAGMA synchronous=OFF; PRAGMA cache_size=-8192")
+            .is_err()
+            || load.drop_indexes().is_err()
+        {
             // (nothing written yet: indexes back, WAL, no marker)
             let _ = load.finish();
             return None;
@@ -606,7 +617,9 @@ impl<'c> FirstLoad<'c> {
     /// and busy), to a rollback journal, so that this connection never
     /// goes on without one (the next open switches it to WAL).
     fn back_to_wal(&self) {
-        let _ = self.conn.execute_batch("PRAGMA synchronous=NORMAL");
+        let _ = self
+            .conn
+            .execute_batch(&format!("PRAGMA synchronous=NORMAL; {CACHE_SIZE}"));
         let mode: Result<String, _> = self
             .conn
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0));
@@ -763,10 +776,17 @@ mod tests {
                 )
                 .unwrap()
         };
+        let cache = |s: &Store| -> i64 {
+            s.conn
+                .query_row("PRAGMA cache_size", [], |r| r.get(0))
+                .unwrap()
+        };
         let s = Store::open(&path).unwrap();
         let all = indexes(&s);
+        assert_eq!(cache(&s), -16384);
         let load = FirstLoad::begin(&s).unwrap();
         assert_eq!(mode(&s), "off");
+        assert_eq!(cache(&s), -8192, "a smaller page cache for the load");
         assert!(marker.exists());
         assert!(indexes(&s) < all, "the non-unique indexes wait for the end");
         s.conn
@@ -785,9 +805,32 @@ mod tests {
         assert!(!marker.exists());
 
         let load = FirstLoad::begin(&s).unwrap();
+        // (a full re-sum of the rollup, here for a response inserted without
+        // noting its bucket, narrows the cache for its sort and gives back
+        // what it found)
+        s.conn
+            .execute_batch(
+                "INSERT INTO response_rows(key, model, at, input_tokens, output_tokens, cache_creation_5m_tokens,
+                   cache_creation_1h_tokens, cache_read_tokens, web_search_requests, web_fetch_requests, fast,
+                   us_only, final, line_count) VALUES ('k', 'm', 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1)",
+            )
+            .unwrap();
+        crate::store::rollup::refresh(&s.conn).unwrap();
+        let summed: i64 = s
+            .conn
+            .query_row("SELECT sum(requests) FROM cost_rollup", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(summed, 1);
+        assert_eq!(cache(&s), -8192);
+        let temp: i64 = s
+            .conn
+            .query_row("PRAGMA temp_store", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(temp, 2, "back in memory");
         load.finish().unwrap();
         assert!(!marker.exists());
         assert_eq!(mode(&s), "wal");
+        assert_eq!(cache(&s), -16384);
         assert_eq!(indexes(&s), all);
     }
 
