@@ -66,10 +66,14 @@ def main():
                 break
         catch_up = time.monotonic() - t0
         lat = []
+        parent = None
         with open(target, "a", buffering=1) as f:
             for i in range(args.lines):
-                u = f"lat-{i}"
-                rec = {"type": "user", "uuid": u, "sessionId": session, "cwd": "/bench/latency",
+                # a new uuid per line and run: a uuid already stored (an
+                # earlier run on the same --db) is a copy, stored once and
+                # never reported again
+                u = str(uuid.uuid4())
+                rec = {"type": "user", "uuid": u, "parentUuid": parent, "sessionId": session, "cwd": "/bench/latency",
                        "timestamp": "2026-11-22T00:00:00.000Z",
                        "message": {"role": "user", "content": f"latency probe {i}"}}
                 f.write(json.dumps(rec) + "\n")
@@ -80,9 +84,13 @@ def main():
                     if e.get("uuid") == u:
                         lat.append((time.monotonic() - sent) * 1000)
                         break
+                parent = u
         proc.terminate()
         proc.wait(timeout=30)
         lat.sort()
+        if len(lat) < args.lines:
+            print(f"watch reported {len(lat)} of {args.lines} lines (it exited?)", file=sys.stderr)
+            return 1
 
         def pct(p):
             return lat[min(len(lat) - 1, max(0, -(-p * len(lat) // 100) - 1))]
