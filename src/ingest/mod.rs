@@ -720,11 +720,21 @@ fn compact_after_rebuild(conn: &rusqlite::Connection) -> Result<()> {
 pub fn rebuild(store: &mut Store, prices: &PriceTable, obs: &mut dyn Observer) -> Result<u64> {
     let conn = &store.conn;
     Store::meta_set(conn, "rebuild_pending", "1")?;
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    for t in DERIVED_TABLES {
-        conn.execute(&format!("DELETE FROM {t}"), [])?;
+    // Every derived row goes: with foreign keys checked, SQLite deletes
+    // them one by one and keeps the ids of a table's rows in memory first
+    // (+60 MB on the 1 GiB corpus, +110 MB with the 600 MB file); without,
+    // a table without triggers is emptied page by page. (The pragma is a
+    // no-op inside a transaction: set around it.)
+    conn.execute_batch("PRAGMA foreign_keys=OFF; BEGIN IMMEDIATE")?;
+    let emptied = DERIVED_TABLES
+        .iter()
+        .try_for_each(|t| conn.execute(&format!("DELETE FROM {t}"), []).map(drop));
+    let committed = emptied.and_then(|()| conn.execute_batch("COMMIT"));
+    if committed.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
     }
-    conn.execute_batch("COMMIT")?;
+    conn.execute_batch("PRAGMA foreign_keys=ON")?;
+    committed?;
     let files: Vec<(i64, String)> = conn
         .prepare("SELECT id, path FROM source_files ORDER BY id")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -830,6 +840,52 @@ pub fn reprice_all(conn: &Connection, prices: &PriceTable) -> rusqlite::Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A rebuild empties every derived table with foreign keys unchecked
+    /// (so that SQLite can drop whole tables' pages instead of deleting
+    /// row by row with every row id held in memory), and checks them
+    /// again afterwards.
+    #[test]
+    fn a_rebuild_empties_the_derived_tables_and_checks_references_again() {
+        struct Quiet;
+        impl Observer for Quiet {}
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("obs.db")).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO source_files(id, path, root, kind, first_seen_at) VALUES (1, '/x.jsonl', '/', 'session', 0);
+                 INSERT INTO lines(id, file_id, line_no, byte_offset, byte_len, type, status) VALUES (1, 1, 1, 0, 9, 'user', 'record');
+                 INSERT INTO message_rows(line_id, uuid) VALUES (1, 'u1');
+                 INSERT INTO content_blocks(line_id, idx, type) VALUES (1, 0, 'text');",
+            )
+            .unwrap();
+        let rows = |c: &Connection| -> i64 {
+            DERIVED_TABLES
+                .iter()
+                .map(|t| {
+                    c.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| {
+                        r.get::<_, i64>(0)
+                    })
+                    .unwrap()
+                })
+                .sum()
+        };
+        assert_eq!(rows(&store.conn), 3);
+        let prices = PriceTable::builtin().unwrap();
+        assert_eq!(rebuild(&mut store, &prices, &mut Quiet).unwrap(), 0);
+        assert_eq!(rows(&store.conn), 0);
+        let checked: i64 = store
+            .conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(checked, 1);
+        // (and a reference that does not hold is refused again)
+        let dangling = store
+            .conn
+            .execute("INSERT INTO lines(file_id, line_no, byte_offset, byte_len, status) VALUES (99, 1, 0, 1, 'record')", []);
+        assert!(dangling.is_err());
+    }
 
     /// After a rebuild the WAL is folded in and emptied, and a file that
     /// came out with more than a tenth of its pages free is rewritten.
