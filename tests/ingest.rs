@@ -603,6 +603,8 @@ fn a_schema_1_database_is_upgraded_and_rebuilt_from_its_raw_lines() {
     let db = env.db();
     assert_eq!(count(&db, "SELECT count(*) FROM lines"), 33);
     assert_eq!(count(&db, "PRAGMA user_version"), 9);
+    // (the migrations run with foreign keys unchecked) every reference holds
+    assert_references(&db);
     // the new columns are filled by the rebuild
     assert!(count(&db, "SELECT count(*) FROM messages WHERE is_prompt = 1") > 0);
     // (0008) every message names its session through its thread
