@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::reader::{Batch, Cursor};
 use crate::pricing::{PriceTable, Usage};
-use crate::store::uuid::{StoredUuid, UuidKey};
+use crate::store::uuid::UuidKey;
 use crate::transcript::{Body, Envelope, MessageBody, Parsed, Record, UsageFigures};
 
 /// The file a batch belongs to, as the writer needs it.
@@ -104,10 +104,10 @@ pub struct Writer<'c> {
     /// Files that got a small raw chunk after earlier ones (an append):
     /// their trailing small chunks may be worth merging (`merge_raw_tails`).
     raw_tails: std::collections::BTreeSet<i64>,
-    /// The last message rows stored, newest last: (file id, uuid, line id).
-    /// A line whose parent is among them (same file) stores the distance
-    /// in line ids instead of the parent's uuid.
-    recent: std::collections::VecDeque<(i64, StoredUuid, i64)>,
+    /// The last message rows stored with a canonical uuid, newest last:
+    /// (file id, uuid, line id). A line whose parent is among them (same
+    /// file) stores the distance in line ids instead of the parent's uuid.
+    recent: std::collections::VecDeque<(i64, [u8; 16], i64)>,
     /// The file of the batch being written.
     file_id: i64,
     hot: Hot<'c>,
@@ -737,25 +737,26 @@ impl<'c> Writer<'c> {
             m.and_then(|m| m.error.as_deref()),
         ])?;
         if n == 1
-            && let Some(stored) = uuid.to_stored()
+            && let Some(&u) = uuid.bytes()
         {
             if self.recent.len() == RECENT_MESSAGES {
                 self.recent.pop_front();
             }
-            self.recent.push_back((self.file_id, stored, line_id));
+            self.recent.push_back((self.file_id, u, line_id));
         }
         Ok((n == 1).then_some(thread))
     }
 
     /// The distance in line ids to the parent's message row, if it is an
-    /// earlier message of the same file (a recent one, else looked up).
+    /// earlier message of the same file (a recent one, else looked up: a
+    /// parent that is not a canonical uuid is always looked up).
     fn parent_gap(&self, line_id: i64, parent: &UuidKey<'_>) -> rusqlite::Result<Option<i64>> {
         let file_id = self.file_id;
         if let Some((_, _, id)) = self
             .recent
             .iter()
             .rev()
-            .find(|(f, u, _)| *f == file_id && parent.same(u))
+            .find(|(f, u, _)| *f == file_id && parent.bytes() == Some(u))
         {
             return Ok(Some(line_id - id));
         }

@@ -33,30 +33,10 @@ impl ToSql for UuidKey<'_> {
 }
 
 impl UuidKey<'_> {
-    /// Whether this is the uuid `other` was made from.
-    pub fn same(&self, other: &StoredUuid) -> bool {
-        match (&self.bytes, self.text, other) {
-            (Some(b), _, StoredUuid::Bytes(o)) => b == o,
-            (None, Some(t), StoredUuid::Text(o)) => t == &**o,
-            _ => false,
-        }
+    /// The 16 bytes, for a canonical UUID.
+    pub fn bytes(&self) -> Option<&[u8; 16]> {
+        self.bytes.as_ref()
     }
-
-    /// An owned copy (no allocation for a canonical UUID); None for no uuid.
-    pub fn to_stored(&self) -> Option<StoredUuid> {
-        match (&self.bytes, self.text) {
-            (Some(b), _) => Some(StoredUuid::Bytes(*b)),
-            (None, Some(t)) => Some(StoredUuid::Text(t.into())),
-            (None, None) => None,
-        }
-    }
-}
-
-/// A uuid as stored, owned (`UuidKey::to_stored`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoredUuid {
-    Bytes([u8; 16]),
-    Text(Box<str>),
 }
 
 /// The 16 bytes of a canonical lowercase UUID text; None for anything else.
