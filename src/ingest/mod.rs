@@ -722,24 +722,19 @@ fn compact_after_rebuild(conn: &rusqlite::Connection) -> Result<()> {
 pub fn rebuild(store: &mut Store, prices: &PriceTable, obs: &mut dyn Observer) -> Result<u64> {
     let conn = &store.conn;
     Store::meta_set(conn, "rebuild_pending", "1")?;
-    // Every derived row goes: with foreign keys checked, SQLite deletes
-    // them one by one and keeps the ids of a table's rows in memory first
-    // (+60 MB on the 1 GiB corpus, +110 MB with the 600 MB file); without,
-    // a table without triggers is emptied page by page. (The pragma is a
-    // no-op inside a transaction: set around it.)
-    conn.execute_batch("PRAGMA foreign_keys=OFF")?;
-    let emptied = conn.execute_batch("BEGIN IMMEDIATE").and_then(|()| {
+    // Every derived row goes; unchecked, a table without triggers is
+    // emptied page by page.
+    crate::store::without_foreign_keys(conn, |c| -> rusqlite::Result<()> {
+        c.execute_batch("BEGIN IMMEDIATE")?;
         let done = DERIVED_TABLES
             .iter()
-            .try_for_each(|t| conn.execute(&format!("DELETE FROM {t}"), []).map(drop))
-            .and_then(|()| conn.execute_batch("COMMIT"));
+            .try_for_each(|t| c.execute(&format!("DELETE FROM {t}"), []).map(drop))
+            .and_then(|()| c.execute_batch("COMMIT"));
         if done.is_err() {
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = c.execute_batch("ROLLBACK");
         }
         done
-    });
-    conn.execute_batch("PRAGMA foreign_keys=ON")?;
-    emptied?;
+    })??;
     let files: Vec<(i64, String)> = conn
         .prepare("SELECT id, path FROM source_files ORDER BY id")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
