@@ -1020,3 +1020,181 @@ fn a_damaged_chunk_is_left_alone_and_ingest_goes_on() {
         1
     );
 }
+
+// -------------------------------------------------------------- dictionary
+
+/// `files` sessions of about `bytes` each in project -home-u-lib, as
+/// sessions that read the same source files: each prompt's tool result is
+/// one of 3,000 texts of 1 KB (letters no compressor can shorten alone),
+/// and carries its session's secret. Returns (session id, path, secret).
+fn reading_sessions(env: &Env, files: u64, bytes: usize) -> Vec<(String, PathBuf, String)> {
+    let text = |k: u64| -> String {
+        let mut x = k.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..1024)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (b'a' + (x % 26) as u8) as char
+            })
+            .collect()
+    };
+    let dir = env.projects().join("-home-u-lib");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut out = Vec::new();
+    for f in 0..files {
+        let session = format!("sess-lib-{f:04}");
+        let secret = format!("sk-lib-{f}-q7Zx93");
+        let mut body = String::new();
+        let mut n = 0u64;
+        while body.len() < bytes {
+            let k = (f * 7_919 + n * 104_729) % 3_000;
+            let at = format!(
+                "2026-05-0{}T10:{:02}:{:02}.000Z",
+                f % 9 + 1,
+                n / 60 % 60,
+                n % 60
+            );
+            let user = serde_json::json!({"type": "user", "uuid": format!("{session}-u{n}"),
+                "sessionId": session, "timestamp": at, "cwd": "/home/u/lib",
+                "message": {"role": "user", "content": [{"type": "tool_result",
+                    "tool_use_id": format!("toolu_{f}_{n}"), "content": format!("{secret} {}", text(k))}]}});
+            let assistant = serde_json::json!({"type": "assistant", "uuid": format!("{session}-a{n}"),
+                "parentUuid": format!("{session}-u{n}"), "sessionId": session, "timestamp": at,
+                "cwd": "/home/u/lib",
+                "message": {"id": format!("msg_lib_{f}_{n}"), "role": "assistant",
+                    "model": "claude-sonnet-4-5-20250929",
+                    "content": [{"type": "text", "text": "Read it."}],
+                    "usage": {"input_tokens": 12, "output_tokens": 30}}});
+            body.push_str(&format!("{user}\n{assistant}\n"));
+            n += 1;
+        }
+        let path = dir.join(format!("{session}.jsonl"));
+        std::fs::write(&path, body).unwrap();
+        out.push((session, path, secret));
+    }
+    out
+}
+
+/// The dictionary and every chunk, decompressed: (dictionary content, chunk bytes).
+fn stored_plain(env: &Env) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let db = env.db();
+    let dicts: BTreeMap<i64, Vec<u8>> = db
+        .prepare("SELECT id, data FROM raw_dicts")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get::<_, Vec<u8>>(1)?)))
+        .unwrap()
+        .map(|r| {
+            let (id, data) = r.unwrap();
+            (id, zstd::stream::decode_all(&data[..]).unwrap())
+        })
+        .collect();
+    let chunks: Vec<(Option<i64>, i64, Vec<u8>)> = db
+        .prepare("SELECT dict, end_offset - start_offset, data FROM raw_chunks")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let plain = chunks
+        .iter()
+        .map(|(dict, len, data)| {
+            let mut d = match dict {
+                Some(id) => zstd::bulk::Decompressor::with_dictionary(&dicts[id]).unwrap(),
+                None => zstd::bulk::Decompressor::new().unwrap(),
+            };
+            d.decompress(data, *len as usize).unwrap()
+        })
+        .collect();
+    (dicts.into_values().collect(), plain)
+}
+
+/// A first ingest of 32 MiB or more samples a dictionary from the files it
+/// reads and compresses every chunk with it: fewer bytes than without, and
+/// export gives every file back. Forgetting a session sampled into it
+/// replaces the dictionary with one sampled from the other files' stored
+/// lines and re-compresses their chunks with it: the session's secret is
+/// nowhere, and the other files still export.
+#[test]
+fn a_dictionary_compresses_the_raw_lines_and_is_replaced_when_a_sampled_file_is_forgotten() {
+    let env = Env::with_fixture("data");
+    let sessions = reading_sessions(&env, 12, 3 << 20);
+    let s = env.ingest();
+    assert_eq!(s["first_load"], true, "{s}");
+    let db = env.db();
+    assert_eq!(count(&db, "SELECT count(*) FROM raw_dicts"), 1);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM raw_chunks WHERE dict IS NULL"),
+        0
+    );
+    // every big file was sampled (fewer than 64 files: a share of each)
+    let sampled = count(
+        &db,
+        "SELECT count(*) FROM raw_dict_sources d JOIN source_files f ON f.id = d.file_id WHERE f.path LIKE '%-home-u-lib%'",
+    );
+    assert_eq!(sampled, 12);
+    let stored: i64 = count(
+        &db,
+        "SELECT (SELECT sum(length(data)) FROM raw_chunks) + (SELECT sum(length(data)) FROM raw_dicts)",
+    );
+    let (dicts, plain) = stored_plain(&env);
+    assert!(
+        dicts[0].len() > 3 << 20 && dicts[0].len() <= 4 << 20,
+        "{}",
+        dicts[0].len()
+    );
+    let alone: usize = plain
+        .iter()
+        .map(|p| zstd::bulk::compress(p, 3).unwrap().len())
+        .sum();
+    assert!(
+        (stored as usize) < alone * 9 / 10,
+        "{stored} bytes stored with the dictionary, {alone} compressed without"
+    );
+    let lines = count(&db, "SELECT count(*) FROM lines");
+    drop(db);
+    assert_round_trip(&env, &env.projects(), "out-dict");
+    // a rebuild reads every line back through the dictionary
+    let r = run_json(&env, &["ingest", "--full"]);
+    assert_eq!(r["rebuilt_lines"], lines, "{r}");
+
+    // forget a session whose file was sampled
+    let (gone, path, secret) = &sessions[3];
+    let v = run_json(&env, &["forget", "--session", gone, "--yes"]);
+    assert_eq!(v["dictionaries_deleted"], 1, "{v}");
+    assert_eq!(v["dictionary_made"], true, "{v}");
+    let chunks = v["raw_chunks_recompressed"].as_u64().unwrap();
+    let db = env.db();
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM raw_chunks") as u64,
+        chunks,
+        "every chunk left used the old dictionary: {v}"
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM raw_dicts WHERE id = 1"), 0);
+    assert_eq!(count(&db, "SELECT count(*) FROM raw_dicts"), 1);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM raw_chunks WHERE dict IS NOT (SELECT id FROM raw_dicts)"
+        ),
+        0
+    );
+    // the new one is sampled from the other files' lines
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM raw_dict_sources d JOIN source_files f ON f.id = d.file_id WHERE f.path LIKE '%-home-u-lib%'"
+        ),
+        11
+    );
+    drop(db);
+    let (dicts, plain) = stored_plain(&env);
+    let holds = |b: &[u8], s: &str| b.windows(s.len()).any(|w| w == s.as_bytes());
+    assert!(!dicts.iter().chain(&plain).any(|b| holds(b, secret)));
+    let (_, _, kept) = &sessions[4];
+    assert!(holds(&dicts[0], kept) && plain.iter().any(|p| holds(p, kept)));
+    assert_eq!(db_files_hold(&env, secret.as_bytes()), Vec::<String>::new());
+    // the others come back whole
+    std::fs::rename(path, env.dir.path().join("forgotten.jsonl")).unwrap();
+    assert_round_trip(&env, &env.projects(), "out-after");
+}

@@ -127,6 +127,9 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
             "wal_truncated": scrubbed.wal_truncated,
             "rows_deleted": deleted.rows,
             "projects_deleted": deleted.projects,
+            "dictionaries_deleted": deleted.dictionaries.deleted,
+            "dictionary_made": deleted.dictionaries.made.is_some(),
+            "raw_chunks_recompressed": deleted.dictionaries.repacked,
         });
         output::print_json(&plan_json(&plan, false, Some(done)))?;
     } else if !settings.quiet {
@@ -140,6 +143,17 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
             money(Some(plan.cost_picousd)),
             count(rows_deleted, "row", "rows"),
         ))?;
+        let dicts = deleted.dictionaries;
+        if dicts.deleted > 0 {
+            output::emit(&format!(
+                "The raw-line dictionary held lines of them: {} of other files re-compressed {}.\n",
+                count(dicts.repacked, "chunk", "chunks"),
+                match dicts.made {
+                    Some(_) => "with a new one, sampled from the lines kept",
+                    None => "without one (too few lines kept to sample a new one)",
+                }
+            ))?;
+        }
         output::emit(&format!(
             "Database {}: {} -> {}, rewritten so the deleted bytes are gone from it.\n",
             settings.db.display(),

@@ -92,7 +92,11 @@ pub fn collect(store: &Store) -> Result<Status> {
         )?,
         unknown_types,
         raw_bytes: count("SELECT coalesce(sum(end_offset - start_offset), 0) FROM raw_chunks")?,
-        raw_stored_bytes: count("SELECT coalesce(sum(length(data)), 0) FROM raw_chunks")?,
+        // (with the dictionaries the chunks are compressed with)
+        raw_stored_bytes: count(
+            "SELECT (SELECT coalesce(sum(length(data)), 0) FROM raw_chunks)
+                  + (SELECT coalesce(sum(length(data)), 0) FROM raw_dicts)",
+        )?,
         sessions: count("SELECT count(*) FROM sessions")?,
         responses: count("SELECT count(*) FROM response_rows")?,
     })

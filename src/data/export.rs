@@ -1,5 +1,5 @@
 //! Writing a stored file back: its raw chunks, decompressed one at a time,
-//! in offset order. Memory stays at one compressed chunk plus zstd's window,
+//! in offset order. Memory stays at one chunk (2 MiB, or one longer line),
 //! whatever the file's size.
 
 use std::io::Write;
@@ -8,15 +8,17 @@ use anyhow::{Context, Result, bail};
 use rusqlite::Connection;
 
 use super::{FNV_START, StoredFile, fnv1a_update};
+use crate::store::raw::Unpacker;
 
 /// Write the stored bytes of `file` to `out`; returns how many. They are
 /// bytes [expected_start, read_offset) of the file as read: the whole file
 /// up to its last complete line, unless lines were forgotten.
 pub fn write_file(conn: &Connection, file: &StoredFile, out: &mut dyn Write) -> Result<u64> {
     let mut st = conn.prepare_cached(
-        "SELECT start_offset, end_offset, data FROM raw_chunks WHERE file_id = ?1 ORDER BY start_offset",
+        "SELECT start_offset, end_offset, dict, data FROM raw_chunks WHERE file_id = ?1 ORDER BY start_offset",
     )?;
     let mut rows = st.query([file.id])?;
+    let mut unpacker = Unpacker::default();
     let mut at = file.expected_start();
     let mut written = 0u64;
     while let Some(row) = rows.next()? {
@@ -28,20 +30,21 @@ pub fn write_file(conn: &Connection, file: &StoredFile, out: &mut dyn Write) -> 
                 file.path
             );
         }
-        let data = row.get_ref(2)?.as_blob()?;
-        let mut counted = Counted { inner: out, n: 0 };
-        zstd::stream::copy_decode(data, &mut counted).with_context(|| {
-            format!("decompressing the bytes of {} at offset {start}", file.path)
-        })?;
-        if counted.n != end - start {
-            bail!(
-                "the chunk of {} at offset {start} holds {} bytes instead of {}; the database looks damaged",
-                file.path,
-                counted.n,
-                end - start
-            );
-        }
-        written += counted.n;
+        let plain = unpacker
+            .unpack(
+                conn,
+                row.get(2)?,
+                row.get_ref(3)?.as_blob()?,
+                (end - start) as usize,
+            )
+            .with_context(|| {
+                format!(
+                    "decompressing the bytes of {} at offset {start}; the database looks damaged",
+                    file.path
+                )
+            })?;
+        out.write_all(&plain)?;
+        written += plain.len() as u64;
         at = end;
     }
     if at != file.read_offset {
@@ -104,21 +107,5 @@ impl Write for Hasher {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-struct Counted<'a> {
-    inner: &'a mut dyn Write,
-    n: u64,
-}
-
-impl Write for Counted<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.n += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
     }
 }

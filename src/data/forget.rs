@@ -15,7 +15,9 @@ use crate::store::Store;
 /// Tables `forget` never deletes from by key: user settings, facts about the
 /// database, the file rows it keeps as tombstones, the cost rollup and the
 /// thread figures (sums with no line of text, emptied and re-summed by the
-/// rebuild forget runs next), and the folder listings (names only, as the kept file rows).
+/// rebuild forget runs next), the folder listings (names only, as the kept file rows),
+/// and the raw-chunk dictionaries (one sampled from a forgotten file is
+/// retired first: `store::raw::retire`).
 /// Projects left with no session or response are dropped separately.
 const KEPT_TABLES: &[&str] = &[
     "meta",
@@ -28,6 +30,7 @@ const KEPT_TABLES: &[&str] = &[
     "thread_figures",
     "thread_figures_dirty",
     "scan_dirs",
+    "raw_dicts",
 ];
 
 /// Which sessions to forget (every criterion given must hold).
@@ -334,6 +337,8 @@ fn delete_clauses(tables: &[Table]) -> Result<(Vec<(String, String)>, Vec<(Strin
 pub struct Deleted {
     /// Rows deleted per table.
     pub rows: BTreeMap<String, u64>,
+    /// Dictionaries sampled from a forgotten file, replaced.
+    pub dictionaries: crate::store::raw::Retired,
     pub projects: u64,
 }
 
@@ -401,7 +406,11 @@ fn delete_in_tx(conn: &Connection, plan: &Plan, digests: &[Option<(u64, u64)>]) 
         "INSERT INTO temp.forget_lines(id) SELECT id FROM lines WHERE file_id IN (SELECT id FROM temp.forget_files)",
         [],
     )?;
-    let mut deleted = Deleted::default();
+    let mut deleted = Deleted {
+        dictionaries: crate::store::raw::retire(conn)
+            .context("replacing the dictionary sampled from a forgotten file")?,
+        ..Default::default()
+    };
     for (table, cond) in &plan.deletes {
         let n = conn
             .execute(&format!("DELETE FROM \"{table}\" WHERE {cond}"), [])

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::paths::Root;
 use crate::pricing::PriceTable;
-use crate::store::Store;
+use crate::store::{Store, raw};
 use discover::{Found, Listings, Stat};
 use reader::{Msg, ReadJob};
 use writer::{FileRef, Notice, STORED_RESPONSE_COLUMNS, StoredResponse, Writer};
@@ -365,6 +365,9 @@ fn ingest_found(
         Some(_) => FIRST_LOAD_COMMIT_BYTES,
         None => COMMIT_BYTES,
     };
+    let (dict, sampled) = raw_dictionary(&store.conn, &jobs, total, obs)
+        .context("making the raw lines' dictionary")?;
+    let packers = reader::Zip::packers(dict).context("starting zstd")?;
     let mut folder = (total >= FOLD_ALONGSIDE_BYTES && first_load.is_none())
         .then(|| crate::store::WalFolder::open(&store.conn, &store.path))
         .flatten();
@@ -381,9 +384,9 @@ fn ingest_found(
         let mut folded = folder.as_mut().and_then(|f| f.spawn(scope));
         scope.spawn(move || {
             std::thread::scope(|inner| {
-                let zip = reader::Zip::spawn(inner);
+                let mut zip = reader::Zip::spawn(inner, packers);
                 for job in &read_jobs {
-                    if !reader::read_file(job, &tx, &mut spent, &zip) {
+                    if !reader::read_file(job, &tx, &mut spent, &mut zip) {
                         break;
                     }
                 }
@@ -398,6 +401,12 @@ fn ingest_found(
                         None => {
                             writer.begin()?;
                             let f = open_file_row(&store.conn, &jobs[batch.job])?;
+                            if let Some(d) = sampled.get(&batch.job) {
+                                store.conn.execute(
+                                    "INSERT OR IGNORE INTO raw_dict_sources(dict_id, file_id) VALUES (?1, ?2)",
+                                    params![d, f.id],
+                                )?;
+                            }
                             files.insert(batch.job, f.clone());
                             summary.files_read += 1;
                             f
@@ -488,6 +497,50 @@ fn ingest_found(
     }
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(summary)
+}
+
+/// The dictionary this run's raw chunks are compressed with, and the jobs
+/// whose files a new one was sampled from (with its id). A run that reads
+/// less than `raw::DICT_USE_BYTES` uses none; a run that finds none and
+/// reads `raw::DICT_FROM_BYTES` or more samples one from its files.
+#[allow(clippy::type_complexity)]
+fn raw_dictionary(
+    conn: &Connection,
+    jobs: &[Job],
+    total: u64,
+    obs: &mut dyn Observer,
+) -> Result<(Option<raw::Dict>, HashMap<usize, i64>)> {
+    if total < raw::DICT_USE_BYTES {
+        return Ok((None, HashMap::new()));
+    }
+    match raw::newest(conn) {
+        Ok(Some(d)) => return Ok((Some(d), HashMap::new())),
+        Ok(None) => {}
+        Err(e) => {
+            // (what uses it cannot be read back either: export says so)
+            obs.warning(&format!(
+                "the dictionary of the stored raw lines cannot be read ({e}); new lines are stored without one. The database looks damaged: `observatory export` shows which files"
+            ));
+            return Ok((None, HashMap::new()));
+        }
+    }
+    if total < raw::DICT_FROM_BYTES {
+        return Ok((None, HashMap::new()));
+    }
+    let sources: Vec<raw::Source> = jobs
+        .iter()
+        .map(|j| raw::Source {
+            path: &j.found.path,
+            start: j.start_offset,
+            len: j.remaining,
+        })
+        .collect();
+    let Some((content, used)) = raw::sample(&sources) else {
+        return Ok((None, HashMap::new()));
+    };
+    let d = raw::store(conn, content)?;
+    let sampled = used.into_iter().map(|j| (j, d.id)).collect();
+    Ok((Some(d), sampled))
 }
 
 /// The current row of every tracked file, or only of `paths` (looked up
@@ -755,15 +808,18 @@ pub fn rebuild(store: &mut Store, prices: &PriceTable, obs: &mut dyn Observer) -
                 let ro = Store::open_read_only(&db_path)?;
                 let mut st = ro
                     .conn
-                    .prepare("SELECT start_offset, end_offset, first_line, data FROM raw_chunks WHERE file_id = ?1 ORDER BY start_offset")?;
-                for (job, (id, _)) in files_for_reader.iter().enumerate() {
+                    .prepare("SELECT start_offset, end_offset, first_line, dict, data FROM raw_chunks WHERE file_id = ?1 ORDER BY start_offset")?;
+                let mut unpacker = crate::store::raw::Unpacker::default();
+                for (job, (id, path)) in files_for_reader.iter().enumerate() {
                     let mut rows = st.query([id])?;
                     while let Some(row) = rows.next()? {
                         let start: i64 = row.get(0)?;
                         let end: i64 = row.get(1)?;
                         let first: i64 = row.get(2)?;
-                        let data: Vec<u8> = row.get(3)?;
-                        let mut batch = reader::raw_chunk_batch(job, start as u64, first as u64, &data)?;
+                        let plain = unpacker
+                            .unpack(&ro.conn, row.get(3)?, row.get_ref(4)?.as_blob()?, (end - start) as usize)
+                            .with_context(|| format!("decompressing the stored bytes of {path} at offset {start}; the database looks damaged"))?;
+                        let mut batch = reader::raw_chunk_batch(job, start as u64, first as u64, &plain);
                         batch.bytes_read = (end - start) as u64;
                         if tx.send(Ok(batch)).is_err() {
                             return Ok(());

@@ -8,16 +8,13 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::PathBuf;
 use std::sync::mpsc::SyncSender;
 
+use crate::store::raw::{Dict, Packed, Packer};
 use crate::transcript::{self, Parsed};
 
 /// Bytes of complete lines per batch.
 pub const BATCH_BYTES: usize = 2 << 20;
 /// How many leading bytes the file fingerprint covers.
 pub const FINGERPRINT_BYTES: u64 = 4096;
-/// zstd level for the raw chunks. The reader thread has slack while the
-/// writer (SQLite) sets the pace, so level 3 costs no wall time over level 1
-/// and keeps 10% fewer bytes (2 MiB chunks of gen-corpus: 0.21 -> 0.19).
-const ZSTD_LEVEL: i32 = 3;
 
 /// One non-blank line, classified.
 #[derive(Debug)]
@@ -48,8 +45,8 @@ pub struct Batch {
     pub job: usize,
     pub start_offset: u64,
     pub first_line: u64,
-    /// zstd of the bytes [start_offset, cursor.read_offset); None in a rebuild.
-    pub raw: Option<Vec<u8>>,
+    /// The bytes [start_offset, cursor.read_offset), compressed; None in a rebuild.
+    pub raw: Option<Packed>,
     pub items: Vec<Item>,
     /// None in a rebuild (the cursor is already right).
     pub cursor: Option<Cursor>,
@@ -127,66 +124,65 @@ fn push_line(bytes: &[u8], offset: u64, line_no: u64, out: &mut Vec<Item>) {
     }
 }
 
-thread_local! {
-    /// One compression context per reader thread: creating one per chunk
-    /// costs more than compressing a small file.
-    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-pub fn compress(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
-    COMPRESSOR.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.is_none() {
-            *c = Some(zstd::bulk::Compressor::new(ZSTD_LEVEL)?);
-        }
-        match c.as_mut() {
-            Some(z) => z.compress(bytes),
-            None => zstd::bulk::compress(bytes, ZSTD_LEVEL),
-        }
-    })
-}
-
-/// The bytes of a stored raw chunk.
-pub fn decompress(chunk: &[u8]) -> std::io::Result<Vec<u8>> {
-    zstd::stream::decode_all(chunk)
-}
-
 /// A thread that compresses a batch's bytes while the reader parses them
 /// (zstd is about half of the reader's work, and the reader, not SQLite,
 /// sets a cold ingest's pace).
 pub struct Zip {
     tx: SyncSender<Vec<u8>>,
-    rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    rx: std::sync::mpsc::Receiver<std::io::Result<Packed>>,
+    /// Compresses small batches in place; None with a dictionary (one
+    /// context holds it: ~7 MB).
+    here: Option<Packer>,
 }
 
 impl Zip {
-    /// Below this many bytes a batch is compressed in place: handing it over
-    /// costs more than it saves.
+    /// Below this many bytes a batch is compressed in place (without a
+    /// dictionary): handing it over costs more than it saves.
     const MIN_BYTES: usize = 64 << 10;
 
+    /// The contexts a Zip compresses with: the zip thread's (with `dict`,
+    /// if any), and the one for small batches (none with a dictionary).
+    pub fn packers(dict: Option<Dict>) -> std::io::Result<(Packer, Option<Packer>)> {
+        let here = match dict {
+            Some(_) => None,
+            None => Some(Packer::new(None)?),
+        };
+        Ok((Packer::new(dict)?, here))
+    }
+
     /// Start the zip thread in `scope`; it ends when the Zip is dropped.
-    pub fn spawn<'scope>(scope: &'scope std::thread::Scope<'scope, '_>) -> Zip {
+    pub fn spawn<'scope>(
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        (mut there, here): (Packer, Option<Packer>),
+    ) -> Zip {
         let (tx, jobs) = std::sync::mpsc::sync_channel::<Vec<u8>>(1);
         let (done, rx) = std::sync::mpsc::sync_channel(1);
         scope.spawn(move || {
             for bytes in jobs {
-                if done.send(compress(&bytes)).is_err() {
+                if done.send(there.pack(&bytes)).is_err() {
                     break;
                 }
             }
         });
-        Zip { tx, rx }
+        Zip { tx, rx, here }
     }
 
-    /// Hand `bytes` to the zip thread; false (nothing handed) when they are
-    /// few or the thread is gone: compress them in place then.
-    fn start(&self, bytes: &[u8]) -> bool {
-        bytes.len() >= Self::MIN_BYTES && self.tx.send(bytes.to_vec()).is_ok()
+    /// Compress `bytes`: hand them to the zip thread (true), or compress
+    /// them here when they are few and there is no dictionary (false, and
+    /// `packed` holds them), or fail when the thread is gone.
+    fn start(&mut self, bytes: &[u8], packed: &mut Option<Packed>) -> std::io::Result<bool> {
+        if let Some(here) = self.here.as_mut().filter(|_| bytes.len() < Self::MIN_BYTES) {
+            *packed = Some(here.pack(bytes)?);
+            return Ok(false);
+        }
+        self.tx
+            .send(bytes.to_vec())
+            .map_err(|_| std::io::Error::other("the compression thread stopped"))?;
+        Ok(true)
     }
 
     /// The compressed bytes handed over by the last `start`.
-    fn finish(&self) -> std::io::Result<Vec<u8>> {
+    fn finish(&self) -> std::io::Result<Packed> {
         self.rx
             .recv()
             .map_err(|_| std::io::Error::other("the compression thread stopped"))?
@@ -235,7 +231,7 @@ impl Spent {
 
 /// Read one file from its cursor to its end, sending batches (and freeing
 /// spent ones). Returns false if the receiver hung up.
-pub fn read_file(job: &ReadJob, tx: &SyncSender<Msg>, spent: &mut Spent, zip: &Zip) -> bool {
+pub fn read_file(job: &ReadJob, tx: &SyncSender<Msg>, spent: &mut Spent, zip: &mut Zip) -> bool {
     match read_file_inner(job, tx, spent, zip) {
         Ok(alive) => alive,
         Err(e) => tx
@@ -251,7 +247,7 @@ fn read_file_inner(
     job: &ReadJob,
     tx: &SyncSender<Msg>,
     spent: &mut Spent,
-    zip: &Zip,
+    zip: &mut Zip,
 ) -> std::io::Result<bool> {
     let mut file = File::open(&job.path)?;
     let meta = file.metadata()?;
@@ -318,7 +314,8 @@ fn read_file_inner(
             }
         }
         // compress on the zip thread while this one parses
-        let zipping = consumed > 0 && zip.start(&buf[..consumed]);
+        let mut raw = None;
+        let zipping = consumed > 0 && zip.start(&buf[..consumed], &mut raw)?;
         let lines = split_lines(&buf[..complete], start_offset, first_line, &mut items);
         if let Some((len, parsed)) = tail_item {
             items.push(Item {
@@ -332,11 +329,9 @@ fn read_file_inner(
         cursor.line_count += lines;
         cursor.read_offset = start_offset + consumed as u64;
         cursor.size = cursor.read_offset + cursor.held_back_bytes;
-        let raw = match (consumed > 0, zipping) {
-            (false, _) => None,
-            (true, true) => Some(zip.finish()?),
-            (true, false) => Some(compress(&buf[..consumed])?),
-        };
+        if zipping {
+            raw = Some(zip.finish()?);
+        }
         let batch = Batch {
             job: job.job,
             start_offset,
@@ -359,15 +354,9 @@ fn read_file_inner(
 }
 
 /// Re-split stored raw bytes (a rebuild): one batch per chunk.
-pub fn raw_chunk_batch(
-    job: usize,
-    start_offset: u64,
-    first_line: u64,
-    compressed: &[u8],
-) -> std::io::Result<Batch> {
-    let bytes = decompress(compressed)?;
+pub fn raw_chunk_batch(job: usize, start_offset: u64, first_line: u64, bytes: &[u8]) -> Batch {
     let mut items = Vec::new();
-    let complete = memchr::memrchr(b'\n', &bytes).map_or(0, |i| i + 1);
+    let complete = memchr::memrchr(b'\n', bytes).map_or(0, |i| i + 1);
     let lines = split_lines(&bytes[..complete], start_offset, first_line, &mut items);
     if complete < bytes.len() {
         // a final line stored without its newline (it was a complete object)
@@ -378,7 +367,7 @@ pub fn raw_chunk_batch(
             &mut items,
         );
     }
-    Ok(Batch {
+    Batch {
         job,
         start_offset,
         first_line,
@@ -387,7 +376,7 @@ pub fn raw_chunk_batch(
         cursor: None,
         bytes_read: 0,
         held_back_line: None,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -441,8 +430,8 @@ mod tests {
         let (_, spent) = std::sync::mpsc::channel();
         let mut spent = Spent::new(spent);
         std::thread::scope(|scope| {
-            let zip = Zip::spawn(scope);
-            assert!(read_file(&job, &tx, &mut spent, &zip));
+            let mut zip = Zip::spawn(scope, Zip::packers(None).unwrap());
+            assert!(read_file(&job, &tx, &mut spent, &mut zip));
         });
         drop(tx);
         rx.into_iter()
@@ -475,7 +464,7 @@ mod tests {
         );
         assert_eq!(kinds(&b[0].items), vec![(2, "record")]);
         // the stored raw bytes give the file back
-        let raw = zstd::stream::decode_all(&b[0].raw.as_ref().unwrap()[..]).unwrap();
+        let raw = zstd::stream::decode_all(&b[0].raw.as_ref().unwrap().data[..]).unwrap();
         assert_eq!(raw, b"{\"type\":\"assistant\"}");
     }
 

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::reader::{Batch, Cursor};
 use crate::pricing::{PriceTable, Usage};
+use crate::store::raw::{Packer, Unpacker};
 use crate::store::uuid::UuidKey;
 use crate::transcript::{Body, Envelope, MessageBody, Parsed, Record, UsageFigures};
 
@@ -301,6 +302,10 @@ impl<'c> Writer<'c> {
             return Ok(());
         }
         self.begin()?;
+        // (merged chunks are small: they are compressed without a dictionary)
+        let mut unpacker = Unpacker::default();
+        let mut packer =
+            Packer::new(None).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
         for file_id in files {
             let mut run: Vec<(i64, i64, i64)> = {
                 let mut st = self.conn.prepare_cached(
@@ -332,13 +337,20 @@ impl<'c> Writer<'c> {
             let mut parts: Vec<Vec<u8>> = Vec::with_capacity(run.len());
             {
                 let mut st = self.conn.prepare_cached(
-                    "SELECT data FROM raw_chunks WHERE file_id = ?1 AND start_offset = ?2",
+                    "SELECT dict, data FROM raw_chunks WHERE file_id = ?1 AND start_offset = ?2",
                 )?;
                 for &(start, end, _) in &run {
                     let plain: Option<Vec<u8>> = st.query_row(params![file_id, start], |r| {
-                        Ok(super::reader::decompress(r.get_ref(0)?.as_blob()?).ok())
+                        Ok(unpacker
+                            .unpack(
+                                self.conn,
+                                r.get(0)?,
+                                r.get_ref(1)?.as_blob()?,
+                                (end - start) as usize,
+                            )
+                            .ok())
                     })?;
-                    let Some(plain) = plain.filter(|p| p.len() as i64 == end - start) else {
+                    let Some(plain) = plain else {
                         break;
                     };
                     if !parts.is_empty() && !plain.ends_with(b"\n") {
@@ -354,8 +366,10 @@ impl<'c> Writer<'c> {
             let (start, first_line) = (run[run.len() - 1].0, run[run.len() - 1].2);
             let end = run[0].1;
             let bytes: Vec<u8> = parts.into_iter().rev().flatten().collect();
-            let data = super::reader::compress(&bytes)
-                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            let data = packer
+                .pack(&bytes)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?
+                .data;
             self.conn
                 .prepare_cached("DELETE FROM raw_chunks WHERE file_id = ?1 AND start_offset >= ?2")?
                 .execute(params![file_id, start])?;
@@ -386,14 +400,15 @@ impl<'c> Writer<'c> {
         if let (Some(raw), Some(c)) = (&batch.raw, &batch.cursor) {
             self.conn
                 .prepare_cached(
-                    "INSERT OR REPLACE INTO raw_chunks(file_id, start_offset, end_offset, first_line, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT OR REPLACE INTO raw_chunks(file_id, start_offset, end_offset, first_line, data, dict) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?
                 .execute(params![
                     file.id,
                     batch.start_offset as i64,
                     c.read_offset as i64,
                     batch.first_line as i64,
-                    raw
+                    raw.data,
+                    raw.dict
                 ])?;
             if batch.start_offset > 0 && ((c.read_offset - batch.start_offset) as i64) < SMALL_CHUNK
             {

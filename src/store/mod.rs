@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+pub mod raw;
 pub mod rollup;
 pub mod uuid;
 
@@ -36,6 +37,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0009_lean_rows",
         include_str!("migrations/0009_lean_rows.sql"),
+    ),
+    (
+        "0010_raw_dicts",
+        include_str!("migrations/0010_raw_dicts.sql"),
     ),
 ];
 
@@ -907,7 +912,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 9);
+        assert_eq!(SCHEMA_VERSION, 10);
         // (migrated with foreign keys unchecked) checked again, and holding
         let checked: i64 = s
             .conn
