@@ -24,15 +24,12 @@ use discover::{Found, Listings, Stat};
 use reader::{Msg, ReadJob};
 use writer::{FileRef, Notice, STORED_RESPONSE_COLUMNS, StoredResponse, Writer};
 
-/// Commit after this many transcript bytes (and at the end).
+/// Commit after this many transcript bytes (and at the end). A first load
+/// commits as often: with its 8 MiB page cache, 16 MB is no slower than 32
+/// or 64 and peaks lower (3 pairs of cold ingests of 1 GiB, median wall
+/// 9.97 vs 10.87 s; with the 600 MB file 62.7-63.6 MB against 66.1-67.8 MB
+/// at 32).
 const COMMIT_BYTES: u64 = 16 << 20;
-/// The same in a first load, where a commit saves nothing (a load that
-/// stops starts over) but writes every page it touched: fewer commits write
-/// the randomly keyed indexes fewer times (writer CPU -2 s at 1 GiB from 16
-/// to 64 MB, with a 16 MiB page cache). With the load's 8 MiB cache, 32 MB
-/// is as fast as 64 (3 pairs of cold ingests, median wall 9.90 vs 10.84 s)
-/// and peaks 8 MB lower (53 MB with the 600 MB file).
-const FIRST_LOAD_COMMIT_BYTES: u64 = 32 << 20;
 
 /// From this much to read into an empty database, it is loaded without the
 /// WAL (`store::FirstLoad`).
@@ -361,10 +358,6 @@ fn ingest_found(
         .then(|| crate::store::FirstLoad::begin(store))
         .flatten();
     summary.first_load = first_load.is_some();
-    let commit_bytes = match first_load {
-        Some(_) => FIRST_LOAD_COMMIT_BYTES,
-        None => COMMIT_BYTES,
-    };
     let (dict, sampled) = raw_dictionary(&store.conn, &jobs, total, obs)
         .context("making the raw lines' dictionary")?;
     let packers = reader::Zip::packers(dict).context("starting zstd")?;
@@ -430,7 +423,7 @@ fn ingest_found(
                     for n in writer.notices.drain(..) {
                         obs.notice(&n);
                     }
-                    if uncommitted >= commit_bytes {
+                    if uncommitted >= COMMIT_BYTES {
                         writer.commit()?;
                         uncommitted = 0;
                         if let Some(f) = &mut folded {
