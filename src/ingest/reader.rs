@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
 
 use crate::store::raw::{Dict, Packed, Packer};
@@ -128,7 +129,8 @@ fn push_line(bytes: &[u8], offset: u64, line_no: u64, out: &mut Vec<Item>) {
 /// (zstd is about half of the reader's work, and the reader, not SQLite,
 /// sets a cold ingest's pace).
 pub struct Zip {
-    tx: SyncSender<Vec<u8>>,
+    /// a batch's buffer and how many of its bytes to compress
+    tx: SyncSender<(Arc<Vec<u8>>, usize)>,
     rx: std::sync::mpsc::Receiver<std::io::Result<Packed>>,
     /// Compresses small batches in place; None with a dictionary (one
     /// context holds it: ~7 MB).
@@ -155,11 +157,13 @@ impl Zip {
         scope: &'scope std::thread::Scope<'scope, '_>,
         (mut there, here): (Packer, Option<Packer>),
     ) -> Zip {
-        let (tx, jobs) = std::sync::mpsc::sync_channel::<Vec<u8>>(1);
+        let (tx, jobs) = std::sync::mpsc::sync_channel::<(Arc<Vec<u8>>, usize)>(1);
         let (done, rx) = std::sync::mpsc::sync_channel(1);
         scope.spawn(move || {
-            for bytes in jobs {
-                if done.send(there.pack(&bytes)).is_err() {
+            for (bytes, len) in jobs {
+                let packed = there.pack(&bytes[..len]);
+                drop(bytes); // before `finish` returns: the reader's buffer is its own again
+                if done.send(packed).is_err() {
                     break;
                 }
             }
@@ -167,25 +171,32 @@ impl Zip {
         Zip { tx, rx, here }
     }
 
-    /// Compress `bytes`: hand them to the zip thread (true), or compress
-    /// them here when they are few and there is no dictionary (false, and
-    /// `packed` holds them), or fail when the thread is gone.
-    fn start(&mut self, bytes: &[u8], packed: &mut Option<Packed>) -> std::io::Result<bool> {
-        if let Some(here) = self.here.as_mut().filter(|_| bytes.len() < Self::MIN_BYTES) {
-            *packed = Some(here.pack(bytes)?);
+    /// Compress the first `len` bytes of `buf`: hand them to the zip thread
+    /// (true; `finish` gives them back), or compress them here when they are
+    /// few and there is no dictionary (false, and `packed` holds them).
+    fn start(
+        &mut self,
+        buf: &Arc<Vec<u8>>,
+        len: usize,
+        packed: &mut Option<Packed>,
+    ) -> std::io::Result<bool> {
+        if let Some(here) = self.here.as_mut().filter(|_| len < Self::MIN_BYTES) {
+            *packed = Some(here.pack(&buf[..len])?);
             return Ok(false);
         }
         self.tx
-            .send(bytes.to_vec())
-            .map_err(|_| std::io::Error::other("the compression thread stopped"))?;
+            .send((Arc::clone(buf), len))
+            .map_err(|_| Zip::gone())?;
         Ok(true)
     }
 
     /// The compressed bytes handed over by the last `start`.
     fn finish(&self) -> std::io::Result<Packed> {
-        self.rx
-            .recv()
-            .map_err(|_| std::io::Error::other("the compression thread stopped"))?
+        self.rx.recv().map_err(|_| Zip::gone())?
+    }
+
+    fn gone() -> std::io::Error {
+        std::io::Error::other("the compression thread stopped")
     }
 }
 
@@ -265,24 +276,26 @@ fn read_file_inner(
     };
     file.seek(SeekFrom::Start(job.start_offset))?;
     let remaining = meta.len().saturating_sub(job.start_offset) as usize;
-    let mut buf: Vec<u8> = Vec::with_capacity(remaining.min(BATCH_BYTES) + 65536);
+    // (shared with the zip thread while it compresses, not copied)
+    let mut shared = Arc::new(Vec::with_capacity(remaining.min(BATCH_BYTES) + 65536));
     let mut eof = false;
     loop {
+        let buf = Arc::get_mut(&mut shared).ok_or_else(Zip::gone)?;
         // Fill up to a batch (more if one line is longer than that).
         while !eof && buf.len() < BATCH_BYTES {
             // read_to_end into spare capacity: no zero-filling of the buffer
             let want = (BATCH_BYTES - buf.len()).max(65536) as u64;
-            let n = (&mut file).take(want).read_to_end(&mut buf)?;
+            let n = (&mut file).take(want).read_to_end(buf)?;
             if n == 0 {
                 eof = true;
             }
         }
-        let complete = match memchr::memrchr(b'\n', &buf) {
+        let complete = match memchr::memrchr(b'\n', buf) {
             Some(i) => i + 1,
             None if eof => 0,
             None => {
                 // A line longer than the buffer: keep reading.
-                let n = (&mut file).take(BATCH_BYTES as u64).read_to_end(&mut buf)?;
+                let n = (&mut file).take(BATCH_BYTES as u64).read_to_end(buf)?;
                 if n == 0 {
                     eof = true;
                 }
@@ -315,7 +328,8 @@ fn read_file_inner(
         }
         // compress on the zip thread while this one parses
         let mut raw = None;
-        let zipping = consumed > 0 && zip.start(&buf[..consumed], &mut raw)?;
+        let zipping = consumed > 0 && zip.start(&shared, consumed, &mut raw)?;
+        let buf = &shared[..];
         let lines = split_lines(&buf[..complete], start_offset, first_line, &mut items);
         if let Some((len, parsed)) = tail_item {
             items.push(Item {
@@ -349,7 +363,10 @@ fn read_file_inner(
         if last {
             return Ok(true);
         }
-        buf.drain(..consumed);
+        // (finish got the zip thread's share back)
+        Arc::get_mut(&mut shared)
+            .ok_or_else(Zip::gone)?
+            .drain(..consumed);
     }
 }
 
