@@ -335,6 +335,8 @@ CREATE TABLE cost_rollup (
     cost_rest_picousd        INTEGER NOT NULL   -- sum(cost_picousd % 10^12): exact rest
 );
 CREATE INDEX cost_rollup_bucket ON cost_rollup(bucket);
+-- (0011) `cost` groups by model and pricing entry: read in this order, no sort
+CREATE INDEX cost_rollup_model ON cost_rollup(model, priced_as);
 CREATE TABLE cost_rollup_dirty (
     bucket INTEGER PRIMARY KEY
 );

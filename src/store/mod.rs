@@ -42,6 +42,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0010_raw_dicts",
         include_str!("migrations/0010_raw_dicts.sql"),
     ),
+    (
+        "0011_rollup_model",
+        include_str!("migrations/0011_rollup_model.sql"),
+    ),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -912,7 +916,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 10);
+        assert_eq!(SCHEMA_VERSION, 11);
         // (migrated with foreign keys unchecked) checked again, and holding
         let checked: i64 = s
             .conn
