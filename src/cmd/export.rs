@@ -17,6 +17,7 @@ use crate::config::Settings;
 use crate::data::{self, StoredFile};
 use crate::outln;
 use crate::output::{self, human_bytes, thousands};
+use crate::store::raw::Unpacker;
 use crate::store::{Store, StoreError};
 
 /// One file to write.
@@ -88,9 +89,10 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> Result<ExitCode> {
 
     let mut rows = Vec::new();
     let mut bytes = 0u64;
+    let mut unpacker = Unpacker::default();
     for t in &targets {
         let path = out_dir.join(&t.rel);
-        let n = write_one(conn, &t.file, &path)?;
+        let n = write_one(conn, &t.file, &path, &mut unpacker)?;
         bytes += n;
         rows.push(json!({
             "file": t.rel.to_string_lossy(),
@@ -216,7 +218,12 @@ fn with_suffix(rel: &Path, suffix: &str) -> PathBuf {
 
 /// Write one file: into a temporary name beside it (0600), then renamed
 /// into place, so a failure never leaves half a file under the real name.
-fn write_one(conn: &Connection, file: &StoredFile, path: &Path) -> Result<u64> {
+fn write_one(
+    conn: &Connection,
+    file: &StoredFile,
+    path: &Path,
+    unpacker: &mut Unpacker,
+) -> Result<u64> {
     let dir = path.parent().unwrap_or(Path::new("."));
     DirBuilder::new()
         .recursive(true)
@@ -237,7 +244,7 @@ fn write_one(conn: &Connection, file: &StoredFile, path: &Path) -> Result<u64> {
             .open(&tmp)
             .with_context(|| format!("cannot create {}", tmp.display()))?;
         let mut w = BufWriter::with_capacity(1 << 20, f);
-        let n = data::export::write_file(conn, file, &mut w)
+        let n = data::export::write_file(conn, file, &mut w, unpacker)
             .with_context(|| format!("writing {}", path.display()))?;
         w.flush()
             .with_context(|| format!("writing {}", path.display()))?;

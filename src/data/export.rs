@@ -12,13 +12,18 @@ use crate::store::raw::Unpacker;
 
 /// Write the stored bytes of `file` to `out`; returns how many. They are
 /// bytes [expected_start, read_offset) of the file as read: the whole file
-/// up to its last complete line, unless lines were forgotten.
-pub fn write_file(conn: &Connection, file: &StoredFile, out: &mut dyn Write) -> Result<u64> {
+/// up to its last complete line, unless lines were forgotten. Pass the same
+/// `unpacker` for every file: it loads each dictionary once.
+pub fn write_file(
+    conn: &Connection,
+    file: &StoredFile,
+    out: &mut dyn Write,
+    unpacker: &mut Unpacker,
+) -> Result<u64> {
     let mut st = conn.prepare_cached(
         "SELECT start_offset, end_offset, dict, data FROM raw_chunks WHERE file_id = ?1 ORDER BY start_offset",
     )?;
     let mut rows = st.query([file.id])?;
-    let mut unpacker = Unpacker::default();
     let mut at = file.expected_start();
     let mut written = 0u64;
     while let Some(row) = rows.next()? {
@@ -61,7 +66,11 @@ pub fn write_file(conn: &Connection, file: &StoredFile, out: &mut dyn Write) -> 
 /// (FNV-1a 64 of the first min(4 KiB, read_offset) bytes, and of all of
 /// them), hashed chunk by chunk from the stored bytes. A file forgotten
 /// before continues its old digests. None when the bytes are not all known.
-pub fn digests(conn: &Connection, file: &StoredFile) -> Result<Option<(u64, u64)>> {
+pub fn digests(
+    conn: &Connection,
+    file: &StoredFile,
+    unpacker: &mut Unpacker,
+) -> Result<Option<(u64, u64)>> {
     let head_len = crate::ingest::reader::FINGERPRINT_BYTES;
     let mut h = Hasher {
         at: 0,
@@ -82,7 +91,7 @@ pub fn digests(conn: &Connection, file: &StoredFile) -> Result<Option<(u64, u64)
     if file.stored_from != h.at || file.stored_from + file.stored_bytes != file.read_offset {
         return Ok(None);
     }
-    match write_file(conn, file, &mut h) {
+    match write_file(conn, file, &mut h, unpacker) {
         Ok(_) => Ok(Some((h.head, h.all))),
         Err(_) => Ok(None),
     }

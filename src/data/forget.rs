@@ -349,8 +349,9 @@ pub struct Deleted {
 pub fn delete(conn: &Connection, plan: &Plan) -> Result<Deleted> {
     // The tombstones' digests, from the bytes before they go.
     let mut digests: Vec<Option<(u64, u64)>> = Vec::with_capacity(plan.files.len());
+    let mut unpacker = crate::store::raw::Unpacker::default();
     for f in &plan.files {
-        digests.push(super::export::digests(conn, &f.file)?);
+        digests.push(super::export::digests(conn, &f.file, &mut unpacker)?);
     }
     // Foreign keys are checked once at the end (foreign_key_check), not
     // row by row: deleting a line would scan every table that may point at
