@@ -90,6 +90,9 @@ pub struct Summary {
     pub warnings: u64,
     /// Small raw chunks at the end of appended files merged into one each.
     pub raw_chunks_merged: u64,
+    /// `--full`: chunks stored without the dictionary, compressed with it
+    /// (one is sampled from the stored lines first if there is none).
+    pub raw_chunks_recompressed: u64,
     pub rebuilt_lines: u64,
     /// The first ingest into an empty database, loaded without the WAL.
     pub first_load: bool,
@@ -204,6 +207,9 @@ pub fn run(
     let mut summary = Summary::default();
     reprice_if_needed(&store.conn, prices).context("re-pricing stored responses")?;
     let pending = store.meta_get("rebuild_pending")?.is_some();
+    if opts.full {
+        summary.raw_chunks_recompressed = recompress(store)?;
+    }
     if opts.full || pending {
         summary.rebuilt_lines =
             rebuild(store, prices, obs).context("rebuilding tables from the stored raw lines")?;
@@ -490,6 +496,23 @@ fn ingest_found(
     }
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(summary)
+}
+
+/// `ingest --full`: the chunks stored without a dictionary, compressed
+/// with one (`raw::recompress`), in one transaction.
+fn recompress(store: &Store) -> Result<u64> {
+    let conn = &store.conn;
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    match raw::recompress(conn) {
+        Ok(r) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(r.repacked)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e.context("compressing the stored raw lines with a dictionary"))
+        }
+    }
 }
 
 /// The dictionary this run's raw chunks are compressed with, and the jobs

@@ -6,17 +6,19 @@
 //! time), so a chunk cannot borrow from the files around it: the tool
 //! schemas, system reminders, file contents and phrasing that sessions
 //! repeat. A dictionary gives every chunk that context. It is raw content,
-//! not a trained zstd dictionary: 64 KiB of whole lines from each of up to
-//! 64 files spread over what a run reads, 4 MiB in all. Measured on 200
-//! files of the 1 GiB benchmark corpus, each compressed alone: 14.86 MB
-//! plain; 14.29 MB with a 112 KB trained dictionary; 11.54 MB with this
-//! sample; 10.89 / 10.12 MB with 4 / 8 MiB of consecutive lines (memory
-//! decided against 8). Across authors (the public corpus, a dictionary
-//! from the other repositories) it saved 1-8%.
+//! not a trained zstd dictionary: whole lines from the middle of files
+//! spread over what a run reads (64 KiB from each of 64 files, or a share
+//! of 4 MiB from each of fewer). Measured on 200 files of the 1 GiB
+//! benchmark corpus, each compressed alone (zstd 1.5.4's command line):
+//! 14.86 MB plain; 14.29 MB with a 112 KB trained dictionary; 11.54 MB with
+//! this sample; 10.89 / 10.12 MB with 4 / 8 MiB of consecutive lines
+//! (memory decided against 8). On the public corpus of real transcripts,
+//! with a dictionary sampled from it: 3.35 -> 2.53 MB; with one sampled
+//! from other authors' repositories only, 1-8% less.
 //!
 //! A dictionary holds bytes of the files it was sampled from: forgetting
-//! one of them re-compresses every chunk that used it without it, and
-//! deletes it (`retire`).
+//! one of them replaces it with one sampled from the lines kept, and
+//! re-compresses every chunk that used it (`retire`).
 
 use std::collections::HashMap;
 use std::io;
@@ -54,7 +56,8 @@ pub const DICT_USE_BYTES: u64 = 4 << 20;
 /// only the last 2^(hash_log + 3) bytes of a dictionary (1 MiB at level 3's
 /// 17): 19 covers all 4 MiB. On the 200 files: level 3 alone 0.2001 of the
 /// bytes, with the dictionary at 17 bits 0.1791, at 19 bits 0.1415, at 20
-/// bits 0.1403; compression time +21% at 19 bits.
+/// bits 0.1403; compression time +13-21% at 19 bits (level 1 or 2 with the
+/// dictionary is no faster).
 const DICT_HASH_LOG: u32 = 19;
 
 /// A dictionary's id and content.
@@ -134,7 +137,7 @@ impl Unpacker {
         data: &[u8],
         len: usize,
     ) -> io::Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(len);
+        let mut out = Vec::with_capacity(checked_size(data, len)?);
         match dict {
             None => self.dctx.decompress(&mut out, data),
             Some(id) => {
@@ -159,6 +162,19 @@ impl Unpacker {
     }
 }
 
+/// `len`, when the frame says it holds that many bytes (or says nothing):
+/// a damaged row must not make us allocate what its numbers claim.
+fn checked_size(frame: &[u8], len: usize) -> io::Result<usize> {
+    match zstd::zstd_safe::get_frame_content_size(frame) {
+        Ok(Some(n)) if n == len as u64 => Ok(len),
+        Ok(None) => Ok(len.min(64 << 20)),
+        Ok(Some(n)) => Err(io::Error::other(format!(
+            "the chunk holds {n} bytes, not {len}"
+        ))),
+        Err(_) => Err(io::Error::other("not a zstd frame")),
+    }
+}
+
 /// The content of dictionary `id`.
 fn load(conn: &Connection, id: i64) -> io::Result<Vec<u8>> {
     let stored: Option<(Vec<u8>, i64)> = conn
@@ -171,7 +187,7 @@ fn load(conn: &Connection, id: i64) -> io::Result<Vec<u8>> {
         .map_err(io::Error::other)?;
     let (data, len) =
         stored.ok_or_else(|| io::Error::other(format!("raw dictionary {id} is missing")))?;
-    let mut out = Vec::with_capacity(len as usize);
+    let mut out = Vec::with_capacity(checked_size(&data, len as usize)?);
     DCtx::create()
         .decompress(&mut out, &data)
         .map_err(zstd_error)?;
@@ -279,15 +295,15 @@ pub fn store(conn: &Connection, content: Vec<u8>) -> io::Result<Dict> {
     })
 }
 
-/// What `retire` did.
+/// What `retire` or `recompress` did.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Retired {
-    /// Dictionaries sampled from a forgotten file, deleted.
+    /// Dictionaries deleted (sampled from a forgotten file).
     pub deleted: u64,
-    /// The dictionary sampled from the other files' stored lines in their
-    /// place (none if they hold too few).
+    /// The dictionary sampled from the stored lines (none if there are too
+    /// few, or one was there already).
     pub made: Option<i64>,
-    /// Chunks of the other files re-compressed (with the new dictionary).
+    /// Chunks re-compressed.
     pub repacked: u64,
 }
 
@@ -297,39 +313,117 @@ pub struct Retired {
 /// that used the old ones, and delete those (the forgotten files' chunks
 /// are deleted by the caller).
 pub fn retire(conn: &Connection) -> anyhow::Result<Retired> {
-    let old: Vec<i64> = conn
-        .prepare(
-            "SELECT DISTINCT dict_id FROM raw_dict_sources
-             WHERE file_id IN (SELECT id FROM temp.forget_files)",
-        )?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let old: Vec<i64> = ids(
+        conn,
+        "SELECT DISTINCT dict_id FROM raw_dict_sources
+         WHERE file_id IN (SELECT id FROM temp.forget_files)",
+    )?;
     let mut done = Retired::default();
     if old.is_empty() {
         return Ok(done);
     }
+    const KEPT: &str = "file_id NOT IN (SELECT id FROM temp.forget_files)";
     let mut unpacker = Unpacker::default();
-    let mut get =
-        conn.prepare("SELECT dict, end_offset - start_offset, data FROM raw_chunks WHERE id = ?1")?;
-    let mut plain = |unpacker: &mut Unpacker, id: i64| -> anyhow::Result<Vec<u8>> {
-        let (dict, len, data): (Option<i64>, i64, Vec<u8>) =
-            get.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        Ok(unpacker.unpack(conn, dict, &data, len as usize)?)
+    let dict = sample_stored(conn, &mut unpacker, KEPT)?;
+    done.made = dict.as_ref().map(|d| d.id);
+    let mut packer = Packer::new(dict)?;
+    for &dict in &old {
+        let chunks = ids(
+            conn,
+            &format!("SELECT id FROM raw_chunks WHERE dict = {dict} AND {KEPT}"),
+        )?;
+        done.repacked += repack(conn, &mut unpacker, &mut packer, &chunks)?;
+        conn.execute("DELETE FROM raw_dict_sources WHERE dict_id = ?1", [dict])?;
+        conn.execute("DELETE FROM raw_dicts WHERE id = ?1", [dict])?;
+        done.deleted += 1;
+    }
+    Ok(done)
+}
+
+/// `ingest --full`: compress with the newest dictionary every chunk that
+/// does without one (chunks stored before schema 10, by runs of less than
+/// DICT_USE_BYTES, merged tails), first sampling a dictionary from the
+/// stored lines if there is none and they hold DICT_FROM_BYTES or more.
+pub fn recompress(conn: &Connection) -> anyhow::Result<Retired> {
+    let mut done = Retired::default();
+    let plain: i64 = conn.query_row(
+        "SELECT coalesce(sum(end_offset - start_offset), 0) FROM raw_chunks WHERE dict IS NULL",
+        [],
+        |r| r.get(0),
+    )?;
+    if plain == 0 {
+        return Ok(done);
+    }
+    let mut unpacker = Unpacker::default();
+    let dict = match newest(conn)? {
+        Some(d) => Some(d),
+        None if plain as u64 >= DICT_FROM_BYTES => {
+            let d = sample_stored(conn, &mut unpacker, "1")?;
+            done.made = d.as_ref().map(|d| d.id);
+            d
+        }
+        None => None,
     };
-    // the new dictionary: from the first chunk of each kept file
+    if dict.is_none() {
+        return Ok(done);
+    }
+    let mut packer = Packer::new(dict)?;
+    let chunks = ids(conn, "SELECT id FROM raw_chunks WHERE dict IS NULL")?;
+    done.repacked = repack(conn, &mut unpacker, &mut packer, &chunks)?;
+    Ok(done)
+}
+
+fn ids(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<i64>> {
+    conn.prepare(sql)?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()
+}
+
+/// The bytes of chunk `id`.
+fn chunk(conn: &Connection, unpacker: &mut Unpacker, id: i64) -> anyhow::Result<Vec<u8>> {
+    let (dict, len, data): (Option<i64>, i64, Vec<u8>) = conn
+        .prepare_cached(
+            "SELECT dict, end_offset - start_offset, data FROM raw_chunks WHERE id = ?1",
+        )?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(unpacker.unpack(conn, dict, &data, len as usize)?)
+}
+
+/// Re-compress `chunks` with `packer`, one in memory at a time.
+fn repack(
+    conn: &Connection,
+    unpacker: &mut Unpacker,
+    packer: &mut Packer,
+    chunks: &[i64],
+) -> anyhow::Result<u64> {
+    let mut update = conn.prepare("UPDATE raw_chunks SET dict = ?2, data = ?3 WHERE id = ?1")?;
+    for &id in chunks {
+        let packed = packer.pack(&chunk(conn, unpacker, id)?)?;
+        update.execute(params![id, packed.dict, packed.data])?;
+    }
+    Ok(chunks.len() as u64)
+}
+
+/// Sample and store a dictionary from the first chunk of each file whose
+/// chunks match `files` (an SQL condition on raw_chunks), noting them as
+/// its sources; None if they hold too few lines.
+fn sample_stored(
+    conn: &Connection,
+    unpacker: &mut Unpacker,
+    files: &str,
+) -> anyhow::Result<Option<Dict>> {
     let firsts: Vec<(i64, i64)> = conn
-        .prepare(
+        .prepare(&format!(
             "SELECT file_id, (SELECT c.id FROM raw_chunks c WHERE c.file_id = f.file_id
                               ORDER BY c.start_offset LIMIT 1)
-             FROM (SELECT DISTINCT file_id FROM raw_chunks
-                   WHERE file_id NOT IN (SELECT id FROM temp.forget_files)) f
-             ORDER BY file_id",
-        )?
+             FROM (SELECT DISTINCT file_id FROM raw_chunks WHERE {files}) f
+             ORDER BY file_id"
+        ))?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut failed = None;
     let sampled = sample_with(firsts.len(), |i, want| {
-        let bytes = match plain(&mut unpacker, firsts[i].1) {
+        let bytes = match chunk(conn, unpacker, firsts[i].1) {
             Ok(b) => b,
             Err(e) => {
                 failed = Some(e);
@@ -341,41 +435,18 @@ pub fn retire(conn: &Connection) -> anyhow::Result<Retired> {
         Some(whole_lines(&bytes[from..to], from > 0).to_vec())
     });
     if let Some(e) = failed {
-        return Err(e.context("reading the stored lines to sample a new dictionary from"));
+        return Err(e.context("reading the stored lines to sample a dictionary from"));
     }
-    let mut packer = match sampled {
-        Some((content, used)) => {
-            let d = store(conn, content)?;
-            let mut note =
-                conn.prepare("INSERT INTO raw_dict_sources(dict_id, file_id) VALUES (?1, ?2)")?;
-            for i in used {
-                note.execute(params![d.id, firsts[i].0])?;
-            }
-            done.made = Some(d.id);
-            Packer::new(Some(d))?
-        }
-        None => Packer::new(None)?,
+    let Some((content, used)) = sampled else {
+        return Ok(None);
     };
-    let mut update = conn.prepare("UPDATE raw_chunks SET dict = ?2, data = ?3 WHERE id = ?1")?;
-    for &dict in &old {
-        // (one chunk in memory at a time)
-        let ids: Vec<i64> = conn
-            .prepare(
-                "SELECT id FROM raw_chunks
-                 WHERE dict = ?1 AND file_id NOT IN (SELECT id FROM temp.forget_files)",
-            )?
-            .query_map([dict], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        for id in ids {
-            let packed = packer.pack(&plain(&mut unpacker, id)?)?;
-            update.execute(params![id, packed.dict, packed.data])?;
-            done.repacked += 1;
-        }
-        conn.execute("DELETE FROM raw_dict_sources WHERE dict_id = ?1", [dict])?;
-        conn.execute("DELETE FROM raw_dicts WHERE id = ?1", [dict])?;
-        done.deleted += 1;
+    let d = store(conn, content)?;
+    let mut note =
+        conn.prepare("INSERT INTO raw_dict_sources(dict_id, file_id) VALUES (?1, ?2)")?;
+    for i in used {
+        note.execute(params![d.id, firsts[i].0])?;
     }
-    Ok(done)
+    Ok(Some(d))
 }
 
 #[cfg(test)]
@@ -461,7 +532,12 @@ mod tests {
         let short = u.unpack(&db.conn, packed.dict, &packed.data, chunk.len() - 1);
         assert!(short.is_err());
         let long = u.unpack(&db.conn, None, &plain.data, chunk.len() + 1);
-        assert!(long.unwrap_err().to_string().contains("gives back"));
+        assert!(long.unwrap_err().to_string().contains("holds"));
+        // a damaged row claiming a terabyte is refused before any allocation
+        let huge = u.unpack(&db.conn, None, &plain.data, 1 << 40);
+        assert!(huge.unwrap_err().to_string().contains("holds"));
+        let junk = u.unpack(&db.conn, None, b"\x0b\xad\xc0\xde", 4);
+        assert!(junk.unwrap_err().to_string().contains("not a zstd frame"));
         // so is one that names a dictionary the database does not have
         let missing = Unpacker::default().unpack(&db.conn, Some(id + 1), &packed.data, chunk.len());
         assert!(missing.unwrap_err().to_string().contains("missing"));
