@@ -1260,3 +1260,47 @@ fn ingest_full_compresses_the_chunks_stored_without_a_dictionary() {
     let s = run_json(&env, &["ingest", "--full"]);
     assert_eq!(s["raw_chunks_recompressed"], 0, "{s}");
 }
+
+/// A stored chunk that does not decompress (a damaged database) does not
+/// stop a rebuild: its lines are left out with a warning naming the file
+/// and the bytes, every other line is rebuilt.
+#[test]
+fn a_rebuild_leaves_out_a_damaged_chunk_and_says_which() {
+    let env = Env::with_fixture("data");
+    env.ingest();
+    let db = env.db();
+    let lines = count(&db, "SELECT count(*) FROM lines");
+    let (file, start, end, in_chunk): (String, i64, i64, i64) = db
+        .query_row(
+            "SELECT f.path, c.start_offset, c.end_offset,
+                    (SELECT count(*) FROM lines l WHERE l.file_id = c.file_id
+                       AND l.byte_offset >= c.start_offset AND l.byte_offset < c.end_offset)
+             FROM raw_chunks c JOIN source_files f ON f.id = c.file_id
+             WHERE f.path LIKE '%sess-keep-0006.jsonl'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert!(in_chunk > 0);
+    db.execute(
+        "UPDATE raw_chunks SET data = x'28b52ffd0badc0de' WHERE start_offset = ?1 AND file_id = (SELECT id FROM source_files WHERE path = ?2)",
+        rusqlite::params![start, file],
+    )
+    .unwrap();
+    drop(db);
+    let out = env
+        .cmd()
+        .args(["ingest", "--full", "--json"])
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains(&file)
+            && err.contains(&format!("[{start}, {end})"))
+            && err.contains("damaged"),
+        "{err}"
+    );
+    let db = env.db();
+    assert_eq!(count(&db, "SELECT count(*) FROM lines"), lines - in_chunk);
+    common::assert_references(&db);
+}

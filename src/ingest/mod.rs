@@ -817,7 +817,8 @@ pub fn rebuild(store: &mut Store, prices: &PriceTable, obs: &mut dyn Observer) -
     let db_path = store.path.clone();
     let mut writer = Writer::new(conn, prices)?;
     let result = std::thread::scope(|scope| -> Result<()> {
-        let (tx, rx) = sync_channel::<Result<reader::Batch>>(2);
+        // (Ok(Err(message)): a chunk that does not decompress, skipped)
+        let (tx, rx) = sync_channel::<Result<std::result::Result<reader::Batch, String>>>(2);
         let files_for_reader = files.clone();
         scope.spawn(move || {
             let read = || -> Result<()> {
@@ -832,12 +833,24 @@ pub fn rebuild(store: &mut Store, prices: &PriceTable, obs: &mut dyn Observer) -
                         let start: i64 = row.get(0)?;
                         let end: i64 = row.get(1)?;
                         let first: i64 = row.get(2)?;
-                        let plain = unpacker
-                            .unpack(&ro.conn, row.get(3)?, row.get_ref(4)?.as_blob()?, (end - start) as usize)
-                            .with_context(|| format!("decompressing the stored bytes of {path} at offset {start}; the database looks damaged"))?;
-                        let mut batch = reader::raw_chunk_batch(job, start as u64, first as u64, &plain);
-                        batch.bytes_read = (end - start) as u64;
-                        if tx.send(Ok(batch)).is_err() {
+                        let plain = unpacker.unpack(
+                            &ro.conn,
+                            row.get(3)?,
+                            row.get_ref(4)?.as_blob()?,
+                            (end - start) as usize,
+                        );
+                        let sent = match plain {
+                            Ok(plain) => {
+                                let mut batch =
+                                    reader::raw_chunk_batch(job, start as u64, first as u64, &plain);
+                                batch.bytes_read = (end - start) as u64;
+                                tx.send(Ok(Ok(batch)))
+                            }
+                            Err(e) => tx.send(Ok(Err(format!(
+                                "{path}: the stored bytes [{start}, {end}) do not decompress ({e}); their lines are left out of the tables. The database looks damaged: restore a backup, or `observatory export` what is readable"
+                            )))),
+                        };
+                        if sent.is_err() {
                             return Ok(());
                         }
                     }
@@ -850,7 +863,13 @@ pub fn rebuild(store: &mut Store, prices: &PriceTable, obs: &mut dyn Observer) -
         });
         let mut uncommitted = 0;
         for batch in rx {
-            let batch = batch?;
+            let batch = match batch? {
+                Ok(b) => b,
+                Err(damaged) => {
+                    obs.warning(&damaged);
+                    continue;
+                }
+            };
             let (id, path) = &files[batch.job];
             let file = FileRef {
                 id: *id,

@@ -187,10 +187,11 @@ fn load(conn: &Connection, id: i64) -> io::Result<Vec<u8>> {
         .map_err(io::Error::other)?;
     let (data, len) =
         stored.ok_or_else(|| io::Error::other(format!("raw dictionary {id} is missing")))?;
-    let mut out = Vec::with_capacity(checked_size(&data, len as usize)?);
+    let damaged = |e: io::Error| io::Error::other(format!("raw dictionary {id} is damaged: {e}"));
+    let mut out = Vec::with_capacity(checked_size(&data, len as usize).map_err(damaged)?);
     DCtx::create()
         .decompress(&mut out, &data)
-        .map_err(zstd_error)?;
+        .map_err(|c| damaged(zstd_error(c)))?;
     Ok(out)
 }
 
