@@ -319,7 +319,8 @@ pub enum ConfigCommand {
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// Re-derive every table from the stored raw lines, then read the files
+    /// Re-derive every table from the stored raw lines (compressing those
+    /// stored without the raw-line dictionary with it), then read the files
     #[arg(long)]
     pub full: bool,
 }
