@@ -302,10 +302,8 @@ impl<'c> Writer<'c> {
             return Ok(());
         }
         self.begin()?;
-        // (merged chunks are small: they are compressed without a dictionary)
-        let mut unpacker = Unpacker::default();
-        let mut packer =
-            Packer::new(None).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        // (made at the first merge: most watch rounds have none)
+        let mut unpacker: Option<Unpacker> = None;
         for file_id in files {
             let mut run: Vec<(i64, i64, i64)> = {
                 let mut st = self.conn.prepare_cached(
@@ -340,6 +338,7 @@ impl<'c> Writer<'c> {
                     "SELECT dict, data FROM raw_chunks WHERE file_id = ?1 AND start_offset = ?2",
                 )?;
                 for &(start, end, _) in &run {
+                    let unpacker = unpacker.get_or_insert_with(Unpacker::default);
                     let plain: Option<Vec<u8>> = st.query_row(params![file_id, start], |r| {
                         Ok(unpacker
                             .unpack(
@@ -366,8 +365,9 @@ impl<'c> Writer<'c> {
             let (start, first_line) = (run[run.len() - 1].0, run[run.len() - 1].2);
             let end = run[0].1;
             let bytes: Vec<u8> = parts.into_iter().rev().flatten().collect();
-            let data = packer
-                .pack(&bytes)
+            // (merged chunks are small: compressed without a dictionary)
+            let data = Packer::new(None)
+                .and_then(|mut p| p.pack(&bytes))
                 .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?
                 .data;
             self.conn
