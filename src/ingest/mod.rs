@@ -6,7 +6,7 @@ pub mod discover;
 pub mod reader;
 pub mod writer;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -366,6 +366,7 @@ fn ingest_found(
     summary.first_load = first_load.is_some();
     let (dict, sampled) = raw_dictionary(&store.conn, &jobs, total, obs)
         .context("making the raw lines' dictionary")?;
+    let dict_id = dict.as_ref().map(|d| d.id);
     let packers = reader::Zip::packers(dict).context("starting zstd")?;
     let mut folder = (total >= FOLD_ALONGSIDE_BYTES && first_load.is_none())
         .then(|| crate::store::WalFolder::open(&store.conn, &store.path))
@@ -400,10 +401,10 @@ fn ingest_found(
                         None => {
                             writer.begin()?;
                             let f = open_file_row(&store.conn, &jobs[batch.job])?;
-                            if let Some(d) = sampled.get(&batch.job) {
+                            if sampled.contains(&batch.job) {
                                 store.conn.execute(
                                     "INSERT OR IGNORE INTO raw_dict_sources(dict_id, file_id) VALUES (?1, ?2)",
-                                    params![d, f.id],
+                                    params![dict_id, f.id],
                                 )?;
                             }
                             files.insert(batch.job, f.clone());
@@ -501,47 +502,37 @@ fn ingest_found(
 /// `ingest --full`: the chunks stored without a dictionary, compressed
 /// with one (`raw::recompress`), in one transaction.
 fn recompress(store: &Store) -> Result<u64> {
-    let conn = &store.conn;
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    match raw::recompress(conn) {
-        Ok(r) => {
-            conn.execute_batch("COMMIT")?;
-            Ok(r.repacked)
-        }
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e.context("compressing the stored raw lines with a dictionary"))
-        }
-    }
+    crate::store::immediate(&store.conn, || raw::recompress(&store.conn))
+        .map(|r| r.repacked)
+        .context("compressing the stored raw lines with a dictionary")
 }
 
 /// The dictionary this run's raw chunks are compressed with, and the jobs
-/// whose files a new one was sampled from (with its id). A run that reads
+/// whose files it was sampled from (none unless it is new). A run that reads
 /// less than `raw::DICT_USE_BYTES` uses none; a run that finds none and
 /// reads `raw::DICT_FROM_BYTES` or more samples one from its files.
-#[allow(clippy::type_complexity)]
 fn raw_dictionary(
     conn: &Connection,
     jobs: &[Job],
     total: u64,
     obs: &mut dyn Observer,
-) -> Result<(Option<raw::Dict>, HashMap<usize, i64>)> {
+) -> Result<(Option<raw::Dict>, HashSet<usize>)> {
     if total < raw::DICT_USE_BYTES {
-        return Ok((None, HashMap::new()));
+        return Ok((None, HashSet::new()));
     }
     match raw::newest(conn) {
-        Ok(Some(d)) => return Ok((Some(d), HashMap::new())),
+        Ok(Some(d)) => return Ok((Some(d), HashSet::new())),
         Ok(None) => {}
         Err(e) => {
             // (what uses it cannot be read back either: export says so)
             obs.warning(&format!(
                 "the dictionary of the stored raw lines cannot be read ({e}); new lines are stored without one. The database looks damaged: `observatory export` shows which files"
             ));
-            return Ok((None, HashMap::new()));
+            return Ok((None, HashSet::new()));
         }
     }
     if total < raw::DICT_FROM_BYTES {
-        return Ok((None, HashMap::new()));
+        return Ok((None, HashSet::new()));
     }
     let sources: Vec<raw::Source> = jobs
         .iter()
@@ -552,11 +543,9 @@ fn raw_dictionary(
         })
         .collect();
     let Some((content, used)) = raw::sample(&sources) else {
-        return Ok((None, HashMap::new()));
+        return Ok((None, HashSet::new()));
     };
-    let d = raw::store(conn, content)?;
-    let sampled = used.into_iter().map(|j| (j, d.id)).collect();
-    Ok((Some(d), sampled))
+    Ok((Some(raw::store(conn, content)?), used.into_iter().collect()))
 }
 
 /// The current row of every tracked file, or only of `paths` (looked up

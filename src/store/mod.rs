@@ -340,10 +340,10 @@ fn sql(path: &Path, source: rusqlite::Error) -> StoreError {
 /// Run `f` in one write transaction (taken at once: no upgrade from a read
 /// lock that another writer could make fail): committed if it returns Ok,
 /// rolled back if not.
-pub fn immediate<T>(
+pub fn immediate<T, E: From<rusqlite::Error>>(
     conn: &Connection,
-    f: impl FnOnce() -> rusqlite::Result<T>,
-) -> rusqlite::Result<T> {
+    f: impl FnOnce() -> Result<T, E>,
+) -> Result<T, E> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
     match f() {
         Ok(v) => {
