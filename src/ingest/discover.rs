@@ -9,7 +9,7 @@
 //! mtime was at least `RACY_NS` older than the listing itself, so a change
 //! in the same clock tick as the listing cannot hide behind an equal mtime.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet, HashSetExt};
 use std::ffi::OsStr;
 use std::fs::Metadata;
 use std::os::unix::ffi::OsStrExt;

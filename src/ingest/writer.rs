@@ -1,7 +1,7 @@
 //! Writing: parsed batches -> rows, one transaction at a time, each file's
 //! cursor committed with the rows read from it.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -87,10 +87,10 @@ pub struct Writer<'c> {
     responses: HashMap<String, ResponseAgg>,
     /// Rollup buckets of the responses inserted since the last flush
     /// (updates and deletes are noted by triggers).
-    dirty_buckets: std::collections::HashSet<i64>,
+    dirty_buckets: HashSet<i64>,
     /// Sessions whose thread figures a line since the last flush may have
     /// changed (updated and deleted responses are noted by triggers).
-    dirty_sessions: std::collections::HashSet<String>,
+    dirty_sessions: HashSet<String>,
     /// session id -> agent id -> figures (nested so that a line looks its
     /// session up by &str, without allocating a key)
     sessions: HashMap<String, HashMap<String, SessionAgg>>,
@@ -100,7 +100,7 @@ pub struct Writer<'c> {
     /// Live events (watch): collected only when Some.
     pub events: Option<Vec<Value>>,
     /// Sessions known to exist (watch: to tell a session's start).
-    known_sessions: std::collections::HashSet<(String, String)>,
+    known_sessions: HashSet<(String, String)>,
     threads: Threads,
     /// Files that got a small raw chunk after earlier ones (an append):
     /// their trailing small chunks may be worth merging (`merge_raw_tails`).

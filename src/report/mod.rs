@@ -299,7 +299,7 @@ pub fn split_sum(dollars: Option<i64>, rest: Option<i64>) -> i128 {
 /// the scan allocates once per distinct string, not once per call.
 #[derive(Default)]
 pub struct Interner {
-    ids: std::collections::HashMap<String, u32>,
+    ids: foldhash::HashMap<String, u32>,
     pub names: Vec<String>,
 }
 
@@ -330,7 +330,7 @@ pub struct ThreadInfo {
 pub fn threads(
     conn: &rusqlite::Connection,
     session: Option<&str>,
-) -> rusqlite::Result<std::collections::HashMap<i64, ThreadInfo>> {
+) -> rusqlite::Result<foldhash::HashMap<i64, ThreadInfo>> {
     let only = if session.is_some() {
         " WHERE th.session_id = ?1"
     } else {

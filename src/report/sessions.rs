@@ -7,7 +7,9 @@
 //! Subagent rows are that subagent alone. A session shows when its span
 //! (first to last line, subagents included) touches `--since/--until`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use rusqlite::Connection;
 

@@ -5,7 +5,9 @@
 //! Durations are `finished_at - started_at` of calls that have both;
 //! p50/p95 are nearest-rank percentiles computed here, not in SQL.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use rusqlite::Connection;
 
