@@ -224,6 +224,37 @@ fn an_unknown_model_is_never_zero() {
 }
 
 #[test]
+fn a_range_without_responses_costs_exactly_zero() {
+    // (a status line's "today" before the first response of the day)
+    let env = Env::with_fixture("basic");
+    let v = cost_json(&env, &["--since", "2030-01-01"]);
+    assert_eq!(v["rows"], json!([]));
+    assert_eq!(v["total"]["requests"], 0);
+    assert_eq!(v["total"]["cost_usd"], "0", "no responses cost 0, not null");
+    let out = env
+        .cmd()
+        .args(["cost", "--since", "2030-01-01", "--csv"])
+        .assert()
+        .success();
+    let csv = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert_eq!(
+        csv.lines().collect::<Vec<_>>()[1..],
+        ["0,0,0,0,0,0,0,0,0"],
+        "one line, the total: {csv}"
+    );
+    let out = env
+        .cmd()
+        .args(["cost", "--since", "2030-01-01"])
+        .assert()
+        .success();
+    let table = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        table.contains("$0.00") && !table.contains("unpriced"),
+        "{table}"
+    );
+}
+
+#[test]
 fn a_price_override_reprices_stored_responses_and_back() {
     let env = Env::with_fixture("basic");
     assert_eq!(

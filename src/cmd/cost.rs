@@ -271,6 +271,10 @@ fn csv(report: &CostReport, groups: &[Group]) -> String {
             s.unpriced_requests().to_string(),
         ]
     };
+    if groups.is_empty() {
+        // one line, the total, even when nothing matched
+        return table::csv(&header, &[figures(&report.total)]);
+    }
     let rows: Vec<Vec<String>> = report
         .rows
         .iter()

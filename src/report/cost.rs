@@ -82,9 +82,10 @@ impl Sums {
         self.requests - self.priced_requests
     }
 
-    /// None when no response of the group has a price.
+    /// None when the group has responses and none of them has a price (no
+    /// responses at all cost exactly 0, as in `sessions` and the status line).
     pub fn cost(&self) -> Option<i128> {
-        (self.priced_requests > 0).then_some(self.cost_picousd)
+        (self.requests == 0 || self.priced_requests > 0).then_some(self.cost_picousd)
     }
 }
 
