@@ -845,7 +845,7 @@ mod tests {
                    us_only, final, line_count) VALUES ('k', 'm', 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1)",
             )
             .unwrap();
-        crate::store::rollup::refresh(&s.conn).unwrap();
+        crate::store::rollup::refresh(&s.conn, true).unwrap();
         let summed: i64 = s
             .conn
             .query_row("SELECT sum(requests) FROM cost_rollup", [], |r| r.get(0))

@@ -48,24 +48,26 @@ pub fn is_fresh(conn: &Connection) -> rusqlite::Result<bool> {
 }
 
 /// Re-sum the dirty buckets (all of them when many are dirty, or when a
-/// response was inserted without noting its bucket), in one write
+/// response was inserted without noting its bucket: looked for when
+/// `check_counts`, or when buckets were pending), in one write
 /// transaction. Returns how many buckets were pending.
-pub fn refresh(conn: &Connection) -> rusqlite::Result<i64> {
-    let (pending, agree): (i64, bool) = conn.query_row(
-        &format!("SELECT (SELECT count(*) FROM cost_rollup_dirty), {COUNTS_AGREE}"),
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    if pending == 0 && agree {
+pub fn refresh(conn: &Connection, check_counts: bool) -> rusqlite::Result<i64> {
+    let pending: i64 =
+        conn.query_row("SELECT count(*) FROM cost_rollup_dirty", [], |r| r.get(0))?;
+    if pending == 0 && (!check_counts || counts_agree(conn)?) {
         return Ok(0);
     }
     // (while buckets are pending the counts differ: look again after them)
     let full = pending > FULL_ABOVE || pending == 0;
     let done = resum(conn, pending, full)?;
-    if !full && !conn.query_row(&format!("SELECT {COUNTS_AGREE}"), [], |r| r.get(0))? {
+    if !full && !counts_agree(conn)? {
         resum(conn, pending, true)?;
     }
     Ok(done)
+}
+
+fn counts_agree(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(&format!("SELECT {COUNTS_AGREE}"), [], |r| r.get(0))
 }
 
 /// Re-sum the dirty buckets, or everything.
