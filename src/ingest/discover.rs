@@ -9,7 +9,7 @@
 //! mtime was at least `RACY_NS` older than the listing itself, so a change
 //! in the same clock tick as the listing cannot hide behind an equal mtime.
 
-use foldhash::{HashMap, HashSet, HashSetExt};
+use foldhash::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::fs::Metadata;
 use std::os::unix::ffi::OsStrExt;
@@ -160,7 +160,6 @@ pub fn discover(roots: &[Root], listings: &mut Listings) -> (Vec<Found>, Vec<Str
         listings,
         found: Vec::new(),
         warnings: Vec::new(),
-        seen: HashSet::new(),
         ancestors: Vec::new(),
         root: None,
         now_ns: std::time::SystemTime::now()
@@ -190,15 +189,18 @@ pub fn discover(roots: &[Root], listings: &mut Listings) -> (Vec<Found>, Vec<Str
                 continue;
             }
         };
-        walk.root = Some((root, projects));
-        walk.dir(projects, &canonical, &meta);
+        walk.root = Some(root);
+        walk.dir(projects, &canonical, &meta, &Place::default());
     }
     let Walk {
         mut found,
         warnings,
         ..
     } = walk;
+    // A file reached twice (through a symlink) counts once, as first
+    // reached: the sort is stable.
     found.sort_by(|a, b| a.path.cmp(&b.path));
+    found.dedup_by(|later, first| later.path == first.path);
     (found, warnings)
 }
 
@@ -206,20 +208,42 @@ struct Walk<'a> {
     listings: &'a mut Listings,
     found: Vec<Found>,
     warnings: Vec<String>,
-    /// Canonical paths found so far (a file reached twice counts once; as
-    /// strings, which hash faster than paths).
-    seen: HashSet<std::ffi::OsString>,
     /// (dev, ino) of the folders above the current one: a symlink to one of
     /// them is a loop.
     ancestors: Vec<(u64, u64)>,
-    root: Option<(&'a Root, &'a PathBuf)>,
+    root: Option<&'a Root>,
     now_ns: i64,
+}
+
+/// Where a folder lies under `projects/`, as walked: what `kind_of` and
+/// `Found::project_dir` would otherwise parse out of every file's path.
+#[derive(Debug, Clone, Default)]
+struct Place {
+    /// Folders below `projects/` (0: `projects/` itself).
+    depth: usize,
+    /// The first of them (Claude Code's encoded cwd).
+    project: Option<String>,
+    /// One of them is named `subagents`.
+    in_subagents: bool,
+}
+
+impl Place {
+    fn child(&self, name: &OsStr) -> Place {
+        Place {
+            depth: self.depth + 1,
+            project: match &self.project {
+                None => Some(name.to_string_lossy().into_owned()),
+                p => p.clone(),
+            },
+            in_subagents: self.in_subagents || name == "subagents",
+        }
+    }
 }
 
 impl Walk<'_> {
     /// `path` as walked, `canonical` its resolved path, `meta` its metadata
-    /// (symlinks followed).
-    fn dir(&mut self, path: &Path, canonical: &Path, meta: &Metadata) {
+    /// (symlinks followed), `place` where it lies under `projects/`.
+    fn dir(&mut self, path: &Path, canonical: &Path, meta: &Metadata, place: &Place) {
         let id = (meta.dev(), meta.ino());
         if self.ancestors.contains(&id) {
             self.warnings
@@ -275,25 +299,22 @@ impl Walk<'_> {
                 canonical.join(name)
             };
             if meta.is_dir() {
-                self.dir(&child, &canonical_child, &meta);
+                self.dir(&child, &canonical_child, &meta, &place.child(name));
             } else if meta.is_file() && is_transcript(name) {
-                self.file(&child, canonical_child, &meta);
+                self.file(name, canonical_child, &meta, place);
             }
         }
         self.ancestors.pop();
     }
 
-    fn file(&mut self, path: &Path, canonical: PathBuf, meta: &Metadata) {
-        if !self.seen.insert(canonical.clone().into_os_string()) {
-            return;
-        }
-        let Some((root, projects)) = self.root else {
+    /// A transcript named `name` in the folder at `place`.
+    fn file(&mut self, name: &OsStr, canonical: PathBuf, meta: &Metadata, place: &Place) {
+        let Some(root) = self.root else {
             return;
         };
-        let rel = path.strip_prefix(projects).unwrap_or(path);
         self.found.push(Found {
-            kind: kind_of(rel),
-            project_dir: first_component(rel),
+            kind: kind(&name.to_string_lossy(), place.depth + 1, place.in_subagents),
+            project_dir: place.project.clone(),
             root: root.given.clone(),
             path: canonical,
             stat: Stat::of(meta),
@@ -333,28 +354,27 @@ fn list(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
-fn first_component(rel: &Path) -> Option<String> {
-    let mut comps = rel.components();
-    let first = comps.next()?;
-    // a file directly under projects/ has no project folder
-    comps.next()?;
-    Some(first.as_os_str().to_string_lossy().into_owned())
-}
-
-/// What a file is, from its place in the tree.
+/// What a file is, from its path under `projects/`.
 pub fn kind_of(rel: &Path) -> &'static str {
     let name = rel
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
     let in_subagents = rel.components().any(|c| c.as_os_str() == "subagents");
+    kind(&name, rel.components().count(), in_subagents)
+}
+
+/// What a file is: its name, how many path components it has under
+/// `projects/` (2: directly in a project folder), whether a folder above
+/// it is `subagents`.
+fn kind(name: &str, components: usize, in_subagents: bool) -> &'static str {
     if name == "journal.jsonl" {
         "journal"
     } else if in_subagents {
         "subagent"
     } else if name.starts_with("agent-") {
         "legacy_agent"
-    } else if rel.components().count() == 2 {
+    } else if components == 2 {
         "session"
     } else {
         "other"
@@ -382,6 +402,55 @@ mod tests {
         );
         assert_eq!(kind_of(Path::new("p/agent-c8d9b115.jsonl")), "legacy_agent");
         assert_eq!(kind_of(Path::new("p/deep/er/x.jsonl")), "other");
+    }
+
+    /// The walk tells each file's kind and project folder from where it
+    /// stands in the tree, as `kind_of` does from its path.
+    #[test]
+    fn the_walk_says_what_each_file_is() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("projects");
+        let files = [
+            ("top.jsonl", "other", None),
+            ("proj/s1.jsonl", "session", Some("proj")),
+            ("proj/agent-ab12.jsonl", "legacy_agent", Some("proj")),
+            ("proj/s1/subagents/agent-x.jsonl", "subagent", Some("proj")),
+            (
+                "proj/s1/subagents/workflows/wf/journal.jsonl",
+                "journal",
+                Some("proj"),
+            ),
+            ("proj/deep/er/x.jsonl", "other", Some("proj")),
+            ("subagents/s2.jsonl", "subagent", Some("subagents")),
+        ];
+        for (rel, _, _) in files {
+            let f = p.join(rel);
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(&f, "{}\n").unwrap();
+        }
+        let (found, warnings) =
+            discover(&[Root::new(d.path().to_owned())], &mut Listings::default());
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let canonical = std::fs::canonicalize(&p).unwrap();
+        let mut got: Vec<(String, &str, Option<&str>)> = found
+            .iter()
+            .map(|f| {
+                let rel = f.path.strip_prefix(&canonical).unwrap();
+                assert_eq!(f.kind, kind_of(rel), "{rel:?}");
+                (
+                    rel.to_string_lossy().into_owned(),
+                    f.kind,
+                    f.project_dir.as_deref(),
+                )
+            })
+            .collect();
+        got.sort();
+        let mut want: Vec<(String, &str, Option<&str>)> = files
+            .iter()
+            .map(|(r, k, p)| (r.to_string(), *k, *p))
+            .collect();
+        want.sort();
+        assert_eq!(got, want);
     }
 
     #[test]
