@@ -694,6 +694,51 @@ fn reports_leave_their_commits_in_the_wal_and_ingest_folds_it_in() {
     assert_references(&db);
 }
 
+/// A report with nothing new to read writes nothing (a status line polling
+/// every few seconds adds no WAL frames); `observatory ingest` records that
+/// it ran even when nothing was new.
+#[test]
+fn a_report_with_nothing_new_writes_nothing() {
+    let env = Env::with_fixture("basic");
+    // folders last changed an hour ago: their listings are trusted at once
+    // (a folder changed in the last 2 s is listed again, and its listing
+    // stored, on every walk)
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for dir in walkdir::WalkDir::new(env.projects()) {
+        let dir = dir.unwrap();
+        if dir.file_type().is_dir() {
+            std::fs::File::open(dir.path())
+                .unwrap()
+                .set_modified(an_hour_ago)
+                .unwrap();
+        }
+    }
+    env.ingest();
+    let wal = env.obs_home().join("observatory.db-wal");
+    let wal_len = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+    let last_ingest = || -> String {
+        env.db()
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'last_ingest_at'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let first = last_ingest();
+    for report in [
+        &["cost", "--json"][..],
+        &["blocks", "--json"],
+        &["sessions", "--json"],
+    ] {
+        env.cmd().args(report).assert().success();
+        assert_eq!(wal_len(), 0, "{report:?} wrote to the database");
+    }
+    assert_eq!(last_ingest(), first);
+    assert_eq!(env.ingest()["files_read"], 0);
+    assert_ne!(last_ingest(), first, "ingest records that it ran");
+}
+
 /// One session file of at least `bytes`: prompts and priced responses, each
 /// line unique. Returns its lines.
 fn big_session(bytes: usize) -> Vec<String> {

@@ -35,7 +35,7 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
         &prices,
         &Options {
             full: args.full,
-            check_counts: true,
+            explicit: true,
             ..Default::default()
         },
         &mut progress,

@@ -72,13 +72,15 @@ pub struct Options {
     pub full: bool,
     /// Collect live events (for `watch`) in `Summary::events`.
     pub events: bool,
-    /// Check the cost rollup against the responses even when nothing was
-    /// stored (`observatory ingest`: it heals a rollup that a response
-    /// stored by anything but the writer left behind). A report's own
-    /// ingest leaves that to the report, which reads the responses while
-    /// the counts differ: the check reads an index of every response
-    /// (~3 ms of a 35 ms repeat `cost` at 1 GiB).
-    pub check_counts: bool,
+    /// `observatory ingest` itself, not a report's own ingest. Even when
+    /// nothing was new it checks the cost rollup against the responses
+    /// (healing a rollup that a response stored by anything but the writer
+    /// left behind) and records the time in `meta`. A report's own ingest
+    /// that stores nothing leaves the check to the report, which reads the
+    /// responses while the counts differ (the check reads an index of
+    /// every response: ~3 ms of a 35 ms repeat `cost` at 1 GiB), and writes
+    /// nothing at all.
+    pub explicit: bool,
 }
 
 /// What `ingest --json` prints. Invariant:
@@ -480,15 +482,17 @@ fn ingest_found(
     // (counting the responses again costs a scan of an index, ~3 ms at
     // 1 GiB; the report checks the counts itself).
     let stored = summary.files_read > 0 || summary.rebuilt_lines > 0;
-    crate::store::rollup::refresh(&store.conn, stored || opts.check_counts)
+    crate::store::rollup::refresh(&store.conn, stored || opts.explicit)
         .context("summing costs per 15 minutes")?;
     crate::report::sessions::refresh(&store.conn, stored)
         .context("summing the figures of each session")?;
-    Store::meta_set(
-        &store.conn,
-        "last_ingest_at",
-        &chrono::Utc::now().to_rfc3339(),
-    )?;
+    if stored || opts.explicit {
+        Store::meta_set(
+            &store.conn,
+            "last_ingest_at",
+            &chrono::Utc::now().to_rfc3339(),
+        )?;
+    }
 
     summary.events = writer.events.take().unwrap_or_default();
     let c = std::mem::take(&mut writer.counts);
