@@ -553,10 +553,16 @@ fn status_reports_counts_per_type() {
     assert_eq!(st["unknown_types"], json!({"brand-new-type": 1}));
     assert_eq!(st["responses"], 7);
     assert_eq!(st["schema_version"], 11);
+    // two sessions, as `sessions` lists them, and the two subagents one ran
+    assert_eq!((&st["sessions"], &st["subagents"]), (&json!(2), &json!(2)));
     let out = env.cmd().arg("status").assert().success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(
         text.contains("brand-new-type") && text.contains("unknown type, kept"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Sessions        2 (+2 subagent runs)"),
         "{text}"
     );
 }

@@ -25,7 +25,10 @@ pub struct Status {
     pub unknown_types: BTreeMap<String, u64>,
     pub raw_bytes: u64,
     pub raw_stored_bytes: u64,
+    /// Main sessions; `subagents`: the subagent transcripts they ran (as
+    /// `sessions` and `forget` count them).
     pub sessions: u64,
+    pub subagents: u64,
     pub responses: u64,
 }
 
@@ -97,7 +100,8 @@ pub fn collect(store: &Store) -> Result<Status> {
             "SELECT (SELECT coalesce(sum(length(data)), 0) FROM raw_chunks)
                   + (SELECT coalesce(sum(length(data)), 0) FROM raw_dicts)",
         )?,
-        sessions: count("SELECT count(*) FROM sessions")?,
+        sessions: count("SELECT count(*) FROM sessions WHERE agent_id = ''")?,
+        subagents: count("SELECT count(*) FROM sessions WHERE agent_id != ''")?,
         responses: count("SELECT count(*) FROM response_rows")?,
     })
 }
@@ -127,7 +131,15 @@ fn print_status(s: &Status) -> Result<()> {
         output::human_bytes(s.raw_bytes),
         output::human_bytes(s.raw_stored_bytes)
     );
-    outln!("Sessions        {}", thousands(s.sessions));
+    outln!(
+        "Sessions        {}{}",
+        thousands(s.sessions),
+        if s.subagents > 0 {
+            format!(" (+{} subagent runs)", thousands(s.subagents))
+        } else {
+            String::new()
+        }
+    );
     outln!("API responses   {}", thousands(s.responses));
     outln!("Lines           {}", thousands(s.lines));
     for (t, n) in &s.records_by_type {
