@@ -542,6 +542,32 @@ fn a_file_that_is_not_a_database_is_named() {
 }
 
 #[test]
+fn a_folder_given_as_the_database_is_named() {
+    let env = Env::with_fixture("basic");
+    let folder = env.dir.path().join("a-folder");
+    std::fs::create_dir(&folder).unwrap();
+    for args in [&["ingest"][..], &["status"], &["cost", "--no-ingest"]] {
+        let out = env
+            .cmd()
+            .args(args)
+            .arg("--db")
+            .arg(&folder)
+            .assert()
+            .failure();
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(
+            stderr.contains("is a folder, not a database file") && !stderr.contains("I/O error"),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(&folder).unwrap().count(),
+        0,
+        "nothing written into it"
+    );
+}
+
+#[test]
 fn status_reports_counts_per_type() {
     let env = Env::with_fixture("basic");
     env.ingest();

@@ -79,6 +79,10 @@ pub enum StoreError {
     #[error("{path}: no database here yet; run `observatory ingest` first")]
     Missing { path: PathBuf },
     #[error(
+        "{path} is a folder, not a database file; pass a file path, e.g. --db {path}/observatory.db"
+    )]
+    Folder { path: PathBuf },
+    #[error(
         "{path} cannot be written: it or its folder is read-only for this user; make them writable (chmod u+w) or pass another --db"
     )]
     ReadOnly { path: PathBuf },
@@ -96,6 +100,16 @@ pub enum StoreError {
     },
 }
 
+/// `--db` naming a folder: said plainly, before SQLite's "disk I/O error".
+fn not_a_folder(path: &Path) -> Result<(), StoreError> {
+    if path.is_dir() {
+        return Err(StoreError::Folder {
+            path: path.to_owned(),
+        });
+    }
+    Ok(())
+}
+
 pub struct Store {
     pub conn: Connection,
     pub path: PathBuf,
@@ -110,6 +124,7 @@ impl Store {
             path: path.to_owned(),
             source,
         };
+        not_a_folder(path)?;
         let mut warnings = Vec::new();
         if let Some(w) = FirstLoad::recover(path).map_err(io)? {
             warnings.push(w);
@@ -165,6 +180,7 @@ impl Store {
     /// read of a read-only database creates them with its mode). Checked
     /// before opening, so a refused write leaves nothing behind.
     pub fn check_writable(path: &Path) -> Result<(), StoreError> {
+        not_a_folder(path)?;
         for suffix in ["", "-wal", "-shm"] {
             let f = sibling(path, suffix);
             if f.exists() && !file_writable(&f) {
@@ -184,6 +200,7 @@ impl Store {
                 path: path.to_owned(),
             });
         }
+        not_a_folder(path)?;
         // A file we cannot write, with no WAL frames pending: read it as
         // immutable, so that reading leaves no read-only -shm behind.
         if !file_writable(path) && !wal_pending(path) {
