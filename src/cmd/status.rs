@@ -57,19 +57,19 @@ pub fn collect(store: &Store) -> Result<Status> {
     let mut unknown_types = BTreeMap::new();
     let mut malformed = 0;
     {
-        let mut st = c.prepare(
-            "SELECT status, coalesce(type, ''), count(*) FROM lines GROUP BY status, type",
-        )?;
-        let rows = st.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        })?;
-        for row in rows {
-            let (status, ty, n) = row?;
-            let n = n as u64;
+        // Counted here, not with GROUP BY: SQLite would sort every line for
+        // a dozen groups (1 GiB corpus, 660k lines: `status` 314 -> 97 ms).
+        let mut groups: Vec<(String, String, u64)> = Vec::new();
+        let mut st = c.prepare("SELECT status, coalesce(type, '') FROM lines")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let (status, ty) = (r.get_ref(0)?.as_str()?, r.get_ref(1)?.as_str()?);
+            match groups.iter_mut().find(|(s, t, _)| s == status && t == ty) {
+                Some((_, _, n)) => *n += 1,
+                None => groups.push((status.to_owned(), ty.to_owned(), 1)),
+            }
+        }
+        for (status, ty, n) in groups {
             match status.as_str() {
                 "malformed" => malformed += n,
                 "unknown" => {
