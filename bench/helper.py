@@ -345,7 +345,7 @@ def report(tsv, meta_f, out_md):
     meta = json.load(open(meta_f))
     L = []
     L.append(f"Benchmark: {meta['date']} · {meta['machine']} · corpus {meta['corpus']} · "
-             f"{meta['runs']} runs per figure, alternating tools, medians (range) · observatory {meta['obs_version']} · "
+             f"{meta['runs']} runs per figure unless a row says more, alternating tools, medians (range) · observatory {meta['obs_version']} · "
              f"{meta['cc_version']} (native binary, `claude daily --offline --json`) · load average at start / end: "
              f"{meta['load_start']} / {meta.get('load_end', '?')}\n")
     L.append("| figure | observatory | ccusage 20.0.24 | ratio obs/ccusage (median of pairs, range) | target (must / aim) |")
@@ -384,7 +384,9 @@ def report(tsv, meta_f, out_md):
     if ou:
         L.append(f"| cold run, CPU user + sys (median) | {med(ou):.2f} + {med(osy):.2f} s | "
                  f"{(f'{med(cu):.2f} + {med(csy):.2f} s') if cu else '–'} | – | – |")
-    row("repeat `cost --by-model --json` (nothing new) vs `ccusage claude daily`, wall", "repeat", ms, "≤ 0.02 / ≤ 0.01")
+    n_repeat = len(series("repeat", "obs", 0))
+    row(f"repeat `cost --by-model --json` (nothing new) vs `ccusage claude daily`, wall ({n_repeat} pairs)",
+        "repeat", ms, "≤ 0.02 / ≤ 0.01")
     o = series("repeat", "obs", 1)
     if o:
         L.append(f"| repeat run, peak RSS (max) | {mb(max(o))} | – | – | – |")
@@ -399,10 +401,11 @@ def report(tsv, meta_f, out_md):
     if "db_bytes" in meta:
         L.append(f"| DB size / corpus size (raw lines kept) | {meta['db_bytes'] / 1e6:,.1f} MB / "
                  f"{meta['corpus_bytes'] / 1e6:,.1f} MB = **{meta['db_bytes'] / meta['corpus_bytes']:.3f}** | – | – | ≤ 0.35 / ≤ 0.25 |")
-    row("`status`, wall", "status", ms, "–", with_cc=False)
+    row(f"`status`, wall ({len(series('status', 'obs', 0))} runs)", "status", ms, "–", with_cc=False)
     for cmd in meta.get("placeholders", []):
         if (f"cmd-{cmd}", "obs") in rec:
-            row(f"`{cmd}`, wall", f"cmd-{cmd}", ms, "≤ 200 ms / ≤ 50 ms", with_cc=False)
+            row(f"`{cmd}`, wall ({len(series(f'cmd-{cmd}', 'obs', 0))} runs)", f"cmd-{cmd}", ms,
+                "≤ 200 ms / ≤ 50 ms", with_cc=False)
         else:
             L.append(f"| `{cmd}` | not implemented yet (skipped) | – | – | ≤ 200 ms / ≤ 50 ms |")
     if ("big", "obs") in rec:

@@ -10,6 +10,9 @@
 #   RUNS        timed runs per tool and figure [5]; --quick sets 3
 #   APPEND_RUNS runs of each append figure [RUNS, at least 9]: a run takes ~0.1-0.4 s, and a
 #               WAL fold (~+200 ms) comes every few runs, so 3 samples give no stable median
+#   REPEAT_RUNS pairs of the repeat figure [RUNS, at least 9]: observatory's ~30 ms moves by
+#               several ms from run to run on these machines (a pair costs ~3 s of ccusage)
+#   SHORT_RUNS  runs of `status`, `sessions`, `tools`, `blocks` [RUNS, at least 15]: ~0.1 s each
 #   BIG=1       also measure peak RSS of a cold ingest of SIZE + one 600M file (--big-file 600M);
 #               off by default: generating and ingesting ~1.6 GB adds several minutes
 #   BIG_FILE    size of that single file [600M]
@@ -44,6 +47,8 @@ if [ "$QUICK" = 1 ]; then SIZE=${SIZE:-200M}; RUNS=${RUNS:-3}; fi
 SIZE=${SIZE:-1G}
 RUNS=${RUNS:-5}
 APPEND_RUNS=${APPEND_RUNS:-$(( RUNS > 9 ? RUNS : 9 ))}
+REPEAT_RUNS=${REPEAT_RUNS:-$(( RUNS > 9 ? RUNS : 9 ))}
+SHORT_RUNS=${SHORT_RUNS:-$(( RUNS > 15 ? RUNS : 15 ))}
 BIG=${BIG:-0}
 BIG_FILE=${BIG_FILE:-600M}
 BENCH_DIR=${BENCH_DIR:-/tmp/obs-bench}
@@ -241,9 +246,9 @@ measure_cold() {
 
 # (b) repeat cost --by-model on the ingested DB (its incremental check finds nothing) vs ccusage.
 measure_repeat() {
-  log "(b) repeat cost --by-model --json vs ccusage daily, $RUNS pairs"
+  log "(b) repeat cost --by-model --json vs ccusage daily, $REPEAT_RUNS pairs"
   local i
-  for i in $(seq 1 "$RUNS"); do
+  for i in $(seq 1 "$REPEAT_RUNS"); do
     if [ $((i % 2)) = 1 ] || [ "$HAVE_CC" = 0 ]; then
       timed repeat obs "$i" "$CORPUS" "$OBS" cost --by-model --json
       [ "$HAVE_CC" = 0 ] || timed repeat cc "$i" "$CORPUS" "${CC_CMD[@]}"
@@ -252,8 +257,8 @@ measure_repeat() {
       timed repeat obs "$i" "$CORPUS" "$OBS" cost --by-model --json
     fi
   done
-  cp "$RUN/repeat.obs.$RUNS.out" "$RUN/obs-cost.json"
-  [ "$HAVE_CC" = 0 ] || cp "$RUN/repeat.cc.$RUNS.out" "$RUN/ccusage-daily.json"
+  cp "$RUN/repeat.obs.$REPEAT_RUNS.out" "$RUN/obs-cost.json"
+  [ "$HAVE_CC" = 0 ] || cp "$RUN/repeat.cc.$REPEAT_RUNS.out" "$RUN/ccusage-daily.json"
 }
 
 # (d) DB size / corpus size (DB + WAL + SHM as left by the last command; no extra checkpoint).
@@ -276,12 +281,12 @@ measure_db_size() {
 
 # (e) status, then the report commands issue 6 times (skipped if one does not exist).
 measure_status() {
-  log "(e) status and report commands, $RUNS runs each"
+  log "(e) status and report commands, $SHORT_RUNS runs each"
   local i cmd
-  for i in $(seq 1 "$RUNS"); do timed status obs "$i" "$CORPUS" "$OBS" status; done
+  for i in $(seq 1 "$SHORT_RUNS"); do timed status obs "$i" "$CORPUS" "$OBS" status; done
   for cmd in $PLACEHOLDER_CMDS; do
     if obs "$cmd" --help >/dev/null 2>&1; then
-      for i in $(seq 1 "$RUNS"); do timed "cmd-$cmd" obs "$i" "$CORPUS" "$OBS" "$cmd"; done
+      for i in $(seq 1 "$SHORT_RUNS"); do timed "cmd-$cmd" obs "$i" "$CORPUS" "$OBS" "$cmd"; done
     else
       echo "  skipping \`observatory $cmd\`: not implemented yet (\`$cmd --help\` fails)" >&2
     fi

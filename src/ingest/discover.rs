@@ -9,13 +9,13 @@
 //! mtime was at least `RACY_NS` older than the listing itself, so a change
 //! in the same clock tick as the listing cannot hide behind an equal mtime.
 
-use foldhash::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::fs::Metadata;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use foldhash::{HashMap, HashSet};
 use rusqlite::Connection;
 
 use crate::paths::Root;

@@ -2,7 +2,6 @@
 //! cursor committed with the rows read from it.
 
 use foldhash::{HashMap, HashMapExt, HashSet};
-
 use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value, json};

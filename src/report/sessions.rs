@@ -10,7 +10,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use foldhash::{HashMap, HashMapExt, HashSet};
-
 use rusqlite::Connection;
 
 use super::{Interner, TimeRange, project_matches, text_ref};

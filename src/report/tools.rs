@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 
 use foldhash::{HashMap, HashMapExt, HashSet};
-
 use rusqlite::Connection;
 
 use super::{Interner, TimeRange, percentile, project_matches, text_ref};
