@@ -532,6 +532,38 @@ fn rollup_and_responses_give_the_same_reports() {
     }
 }
 
+/// A report trusts the rollup only while nothing changed since an ingest
+/// found it complete: a rollup row deleted by hand is seen, the report reads
+/// the responses, and the next ingest re-sums.
+#[test]
+fn a_rollup_changed_by_hand_is_not_trusted() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let want = cost_json(&env, &["--by-model", "--no-ingest"]);
+    env.db()
+        .execute(
+            "DELETE FROM cost_rollup WHERE rowid = (SELECT min(rowid) FROM cost_rollup)",
+            [],
+        )
+        .unwrap();
+    assert_eq!(
+        cost_json(&env, &["--by-model", "--no-ingest"]),
+        want,
+        "read from the responses"
+    );
+    env.ingest();
+    let (responses, in_rollup): (i64, i64) = env
+        .db()
+        .query_row(
+            "SELECT (SELECT count(*) FROM response_rows), (SELECT sum(requests) FROM cost_rollup)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(responses, in_rollup, "the rollup was re-summed");
+    assert_eq!(cost_json(&env, &["--by-model", "--no-ingest"]), want);
+}
+
 /// response_rows keeps priced_as only when the pricing entry is not the
 /// model itself (0009); responses and the cost report show it either way.
 #[test]
