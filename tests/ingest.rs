@@ -1045,3 +1045,29 @@ fn messages_show_each_lines_parent_type_and_time() {
         }
     }
 }
+
+/// The summary a person reads counts in words that agree with the number.
+#[test]
+fn the_ingest_summary_says_one_line_not_one_lines() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-one");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("sess-one.jsonl"),
+        r#"{"type":"assistant","uuid":"o-1","sessionId":"sess-one","timestamp":"2026-03-01T10:00:00.000Z","cwd":"/home/u/one","message":{"id":"msg_one","model":"claude-sonnet-4-5-20250929","stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}}}
+"#,
+    )
+    .unwrap();
+    let out = env.cmd().arg("ingest").assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains(" from 1 of 1 file: 1 line, 1 new API response ("),
+        "{text}"
+    );
+    let out = env.cmd().arg("ingest").assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains("Nothing new in 1 transcript file ("),
+        "{text}"
+    );
+}

@@ -80,9 +80,9 @@ fn human(report: &CommandsReport, zone: &Zone) -> String {
     let total = vec![
         "Total".into(),
         format!(
-            "{} commands, {} skills",
-            n(report.slash_commands),
-            n(report.skills)
+            "{}, {}",
+            super::count(report.slash_commands, "command", "commands"),
+            super::count(report.skills, "skill", "skills")
         ),
         n(report.slash_commands + report.skills),
         String::new(),

@@ -117,8 +117,8 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> Result<ExitCode> {
     }
     if !settings.quiet {
         outln!(
-            "Wrote {} files ({}, {} bytes) to {}.",
-            thousands(targets.len() as u64),
+            "Wrote {} ({}, {} bytes) to {}.",
+            super::count(targets.len() as u64, "file", "files"),
             human_bytes(bytes),
             thousands(bytes),
             out_dir.display()

@@ -98,14 +98,11 @@ fn human(report: &FilesReport, zone: &Zone) -> String {
         .iter()
         .map(|r| cells(r, clip_left(&r.path, 60), when(zone, r.last_touched_at)))
         .collect();
+    let files = super::count(report.paths, "file", "files");
     let label = if report.rows.len() as u64 == report.paths {
-        format!("Total ({} files)", n(report.paths))
+        format!("Total ({files})")
     } else {
-        format!(
-            "Total ({} files, {} shown)",
-            n(report.paths),
-            n(report.rows.len() as u64)
-        )
+        format!("Total ({files}, {} shown)", n(report.rows.len() as u64))
     };
     let total = cells(
         &report.total,

@@ -214,11 +214,11 @@ fn describe(plan: &Plan, zone: &Zone) -> String {
     ));
     for x in plan.sessions.iter().take(LISTED) {
         s.push_str(&format!(
-            "  {}  {}  {}  {} responses  {}\n",
+            "  {}  {}  {}  {}  {}\n",
             x.session_id,
             x.project.as_deref().unwrap_or("-"),
             when(zone, x.last_at),
-            thousands(x.responses),
+            count(x.responses, "response", "responses"),
             money(Some(x.cost_picousd))
         ));
     }

@@ -79,18 +79,18 @@ fn print_summary(s: &Summary, settings: &Settings) -> Result<()> {
     }
     if s.files_read == 0 {
         outln!(
-            "Nothing new in {} transcript files ({} ms).",
-            thousands(s.files_seen),
+            "Nothing new in {} ({} ms).",
+            super::count(s.files_seen, "transcript file", "transcript files"),
             s.elapsed_ms
         );
     } else {
         outln!(
-            "Read {} from {} of {} files: {} lines, {} new API responses ({} ms).",
+            "Read {} from {} of {}: {}, {} ({} ms).",
             output::human_bytes(s.bytes_read),
             thousands(s.files_read),
-            thousands(s.files_seen),
-            thousands(s.lines_read),
-            thousands(s.responses_new),
+            super::count(s.files_seen, "file", "files"),
+            super::count(s.lines_read, "line", "lines"),
+            super::count(s.responses_new, "new API response", "new API responses"),
             s.elapsed_ms
         );
     }
@@ -113,8 +113,8 @@ fn print_summary(s: &Summary, settings: &Settings) -> Result<()> {
     }
     if s.files_failed > 0 {
         notes.push(format!(
-            "{} files could not be read",
-            thousands(s.files_failed)
+            "{} could not be read",
+            super::count(s.files_failed, "file", "files")
         ));
     }
     if !notes.is_empty() {

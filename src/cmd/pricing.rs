@@ -148,7 +148,10 @@ pub fn reprice(settings: &Settings) -> Result<ExitCode> {
         .conn
         .query_row("SELECT count(*) FROM response_rows", [], |r| r.get(0))?;
     if !settings.quiet {
-        outln!("Re-priced {} responses.", output::thousands(n as u64));
+        outln!(
+            "Re-priced {}.",
+            super::count(n as u64, "response", "responses")
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -526,8 +526,8 @@ fn human(r: &ShowReport, zone: &Zone) -> Result<()> {
         money(f.cost()),
         if f.unpriced_responses > 0 {
             format!(
-                " ({} responses with no price not counted)",
-                f.unpriced_responses
+                " ({} with no price not counted)",
+                super::count(f.unpriced_responses, "response", "responses")
             )
         } else {
             String::new()
