@@ -539,6 +539,14 @@ fn show_refuses_unknown_and_ambiguous_prefixes() {
         .code(1);
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(err.contains("no session id starts with \"nope\""), "{err}");
+    // a subagent's id (as `sessions` lists it) names its session
+    let out = env.cmd().args(["show", "a1b2c3"]).assert().code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("\"a1b2c3\" is a subagent of session sess-main-0001")
+            && err.contains("`observatory show sess-main-0001`"),
+        "{err}"
+    );
     // an exact id works even when it prefixes nothing else
     assert_eq!(
         show(&env, "sess-resume-0002")["totals"]["cost_usd"],

@@ -282,6 +282,19 @@ pub fn resolve_session(conn: &rusqlite::Connection, want: &str) -> Result<String
     match report::show::resolve(conn, want).context("looking up the session")? {
         report::show::Resolved::One(id) => Ok(id),
         report::show::Resolved::Unknown => {
+            // (`sessions` lists subagents under their session, by agent id)
+            let parents: Vec<String> = conn
+                .prepare(
+                    "SELECT DISTINCT session_id FROM sessions
+                     WHERE agent_id != '' AND substr(agent_id, 1, length(?1)) = ?1",
+                )?
+                .query_map([want], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            if let [parent] = parents.as_slice() {
+                bail!(
+                    "{want:?} is a subagent of session {parent}: `observatory show {parent}` shows its work in that session's timeline"
+                )
+            }
             bail!("no session id starts with {want:?} (see `observatory sessions`)")
         }
         report::show::Resolved::Ambiguous(ids) => {
