@@ -292,7 +292,7 @@ pub fn resolve_session(conn: &rusqlite::Connection, want: &str) -> Result<String
                 .collect::<rusqlite::Result<_>>()?;
             if let [parent] = parents.as_slice() {
                 bail!(
-                    "{want:?} is a subagent of session {parent}: `observatory show {parent}` shows its work in that session's timeline"
+                    "{want:?} is a subagent of session {parent}: give that session's id (`observatory show {parent}` shows the subagent's work in its timeline)"
                 )
             }
             bail!("no session id starts with {want:?} (see `observatory sessions`)")
