@@ -72,13 +72,13 @@ pub struct Options {
     /// Collect live events (for `watch`) in `Summary::events`.
     pub events: bool,
     /// `observatory ingest` itself, not a report's own ingest. Even when
-    /// nothing was new it checks the cost rollup against the responses
-    /// (healing a rollup that a response stored by anything but the writer
-    /// left behind) and records the time in `meta`. A report's own ingest
-    /// that stores nothing leaves the check to the report, which reads the
-    /// responses while the counts differ (the check reads an index of
-    /// every response: ~3 ms of a 35 ms repeat `cost` at 1 GiB), and writes
-    /// nothing at all.
+    /// nothing was new it counts the responses against the cost rollup
+    /// (healing a rollup that a response stored with an id below the
+    /// largest left behind) and records the time in `meta`. A report's own
+    /// ingest that stores nothing counts them only when something changed
+    /// since the rollup was last checked (the count reads an index of every
+    /// response: ~3 ms of a 35 ms repeat `cost` at 1 GiB), and otherwise
+    /// writes nothing at all.
     pub explicit: bool,
 }
 
@@ -479,7 +479,8 @@ fn ingest_found(
     }
     // Nothing stored: only what an earlier run left pending is re-summed
     // (counting the responses again costs a scan of an index, ~3 ms at
-    // 1 GiB; the report checks the counts itself).
+    // 1 GiB; the rollup is counted only if something changed since it was
+    // last checked, and the sessions' figures are left to the report).
     let stored = summary.files_read > 0 || summary.rebuilt_lines > 0;
     crate::store::rollup::refresh(&store.conn, stored || opts.explicit)
         .context("summing costs per 15 minutes")?;

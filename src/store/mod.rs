@@ -332,9 +332,11 @@ impl Store {
             .optional()
     }
 
+    /// Set `key` (an unchanged value is not written again).
     pub fn meta_set(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
         conn.execute(
-            "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            "INSERT INTO meta(key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE value IS NOT excluded.value",
             [key, value],
         )?;
         Ok(())

@@ -2,8 +2,9 @@
 //! pricing entry, project, main/subagent, branch). The ingest writer (for
 //! the responses it inserts) and triggers on `responses` (for updates and
 //! deletes) note every bucket a change touches in `cost_rollup_dirty`; `refresh`
-//! re-sums exactly those buckets. Readers use the rollup only when nothing
-//! is pending, so a missed refresh costs speed, never correctness.
+//! re-sums exactly those buckets and notes the rollup as checked. Readers use
+//! the rollup only when nothing is pending and nothing changed since that
+//! check (`is_fresh`), so a missed refresh costs speed, never correctness.
 
 use rusqlite::{Connection, params};
 
@@ -99,8 +100,7 @@ fn counts_agree(conn: &Connection) -> rusqlite::Result<bool> {
     conn.query_row(&format!("SELECT {COUNTS_AGREE}"), [], |r| r.get(0))
 }
 
-/// Record that the rollup counts every response now (writes only when that
-/// changed since the last note).
+/// Record that the rollup counts every response now.
 fn note_checked(conn: &Connection) -> rusqlite::Result<()> {
     let (max_id, count): (i64, i64) = conn.query_row(
         "SELECT (SELECT coalesce(max(id), 0) FROM response_rows),
@@ -108,14 +108,8 @@ fn note_checked(conn: &Connection) -> rusqlite::Result<()> {
         [],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    for (key, value) in [(CHECKED_MAX_ID, max_id), (CHECKED_COUNT, count)] {
-        conn.execute(
-            "INSERT INTO meta(key, value) VALUES (?1, ?2)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE value IS NOT excluded.value",
-            rusqlite::params![key, value.to_string()],
-        )?;
-    }
-    Ok(())
+    super::Store::meta_set(conn, CHECKED_MAX_ID, &max_id.to_string())?;
+    super::Store::meta_set(conn, CHECKED_COUNT, &count.to_string())
 }
 
 /// Re-sum the dirty buckets, or everything.
