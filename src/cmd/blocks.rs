@@ -26,14 +26,13 @@ pub fn run(args: &BlocksArgs, settings: &Settings) -> Result<ExitCode> {
     let report = blocks::run(&store.conn, &q, now).context("reading responses")?;
     if settings.json {
         let top = json!({
-            "rows": report.rows.iter().map(row_json).collect::<Vec<_>>(),
             "now": at_json(Some(now)),
             "block_hours": 5,
             "tz": zone.name(),
             "since": args.filter.since,
             "until": args.filter.until,
         });
-        output::print_json(&top)?;
+        output::print_json_rows(top, "rows", report.rows.iter().map(row_json))?;
     } else if args.csv {
         out!("{}", csv(&report.rows));
     } else {

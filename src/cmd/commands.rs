@@ -23,13 +23,12 @@ pub fn run(args: &CommandsArgs, settings: &Settings) -> Result<ExitCode> {
     let report = commands::run(&store.conn, &q).context("reading slash commands and skills")?;
     if settings.json {
         let top = json!({
-            "rows": report.rows.iter().map(row_json).collect::<Vec<_>>(),
             "total": {"slash_commands": report.slash_commands, "skills": report.skills},
             "tz": zone.name(),
             "since": args.filter.since,
             "until": args.filter.until,
         });
-        output::print_json(&top)?;
+        output::print_json_rows(top, "rows", report.rows.iter().map(row_json))?;
     } else if args.csv {
         out!("{}", csv(&report));
     } else {

@@ -67,10 +67,6 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
     }
     if settings.json {
         let mut top = Map::new();
-        top.insert(
-            "rows".into(),
-            Value::Array(report.rows.iter().map(row_json).collect()),
-        );
         top.insert("total".into(), Value::Object(sums_json(&report.total)));
         top.insert(
             "unpriced_models".into(),
@@ -79,7 +75,7 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
         top.insert("tz".into(), json!(zone.name()));
         top.insert("since".into(), json!(args.filter.since));
         top.insert("until".into(), json!(args.filter.until));
-        output::print_json(&Value::Object(top))?;
+        output::print_json_rows(Value::Object(top), "rows", report.rows.iter().map(row_json))?;
     } else if args.csv {
         out!("{}", csv(&report, &q.groups));
     } else if args.chart {

@@ -105,14 +105,14 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> Result<ExitCode> {
     }
     let skipped_superseded = if args.all_generations { 0 } else { superseded };
     if settings.json {
-        output::print_json(&json!({
+        let top = json!({
             "out": out_dir.to_string_lossy(),
             "files": targets.len(),
             "bytes": bytes,
             "skipped_superseded": skipped_superseded,
             "skipped_forgotten": skipped_forgotten,
-            "rows": rows,
-        }))?;
+        });
+        output::print_json_rows(top, "rows", rows.into_iter())?;
         return Ok(ExitCode::SUCCESS);
     }
     if !settings.quiet {

@@ -30,14 +30,13 @@ pub fn run(args: &FilesArgs, settings: &Settings) -> Result<ExitCode> {
             m.insert("paths".into(), json!(report.paths));
         }
         let top = json!({
-            "rows": report.rows.iter().map(row_json).collect::<Vec<_>>(),
             "total": total,
             "limit": args.limit,
             "tz": zone.name(),
             "since": args.filter.since,
             "until": args.filter.until,
         });
-        output::print_json(&top)?;
+        output::print_json_rows(top, "rows", report.rows.iter().map(row_json))?;
     } else if args.csv {
         out!("{}", csv(&report));
     } else {

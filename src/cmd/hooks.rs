@@ -27,14 +27,13 @@ pub fn run(args: &HooksArgs, settings: &Settings) -> Result<ExitCode> {
             m.remove("command");
         }
         let top = json!({
-            "rows": report.rows.iter().map(row_json).collect::<Vec<_>>(),
             "total": total,
             "percentiles": "nearest-rank",
             "tz": zone.name(),
             "since": args.filter.since,
             "until": args.filter.until,
         });
-        output::print_json(&top)?;
+        output::print_json_rows(top, "rows", report.rows.iter().map(row_json))?;
     } else if args.csv {
         out!("{}", csv(&report.rows));
     } else {

@@ -35,7 +35,6 @@ pub fn run(args: &SessionsArgs, settings: &Settings) -> Result<ExitCode> {
             json!(report.rows.iter().map(|r| r.subagents.len()).sum::<usize>()),
         );
         let top = json!({
-            "rows": report.rows.iter().map(row_json).collect::<Vec<_>>(),
             "total": total,
             "sort": format!("{:?}", args.sort).to_lowercase(),
             "limit": args.limit,
@@ -43,7 +42,7 @@ pub fn run(args: &SessionsArgs, settings: &Settings) -> Result<ExitCode> {
             "since": args.filter.since,
             "until": args.filter.until,
         });
-        output::print_json(&top)?;
+        output::print_json_rows(top, "rows", report.rows.iter().map(row_json))?;
     } else if args.csv {
         out!("{}", csv(&report.rows));
     } else {

@@ -33,10 +33,82 @@ macro_rules! out {
 
 /// Print a value as pretty JSON on stdout, with a final newline.
 pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    let mut text = serde_json::to_string_pretty(value)?;
-    text.push('\n');
-    emit(&text)?;
+    let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
+    write_json(&mut out, value)?;
+    out.flush()?;
     Ok(())
+}
+
+fn write_json<T: Serialize>(out: &mut impl Write, value: &T) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    out.write_all(b"\n")
+}
+
+/// Print `top` (an object) as pretty JSON with `key` added, its value the
+/// sequence `rows` yields, each element made, written and dropped in turn:
+/// thousands of rows never exist at once (on these machines, fresh memory
+/// costs more than the rows' serialization). Keys stay in sorted order.
+pub fn print_json_rows<I>(top: serde_json::Value, key: &str, rows: I) -> anyhow::Result<()>
+where
+    I: Iterator,
+    I::Item: Serialize,
+{
+    let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
+    write_json_rows(&mut out, top, key, rows)?;
+    out.flush()?;
+    Ok(())
+}
+
+fn write_json_rows<I>(
+    out: &mut impl Write,
+    top: serde_json::Value,
+    key: &str,
+    rows: I,
+) -> anyhow::Result<()>
+where
+    I: Iterator,
+    I::Item: Serialize,
+{
+    use serde::ser::{SerializeMap, Serializer};
+    use std::cell::Cell;
+
+    struct Seq<I>(Cell<Option<I>>);
+    impl<I: Iterator<Item: Serialize>> Serialize for Seq<I> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(self.0.take().into_iter().flatten())
+        }
+    }
+    struct Doc<'a, I> {
+        top: serde_json::Map<String, serde_json::Value>,
+        key: &'a str,
+        rows: Seq<I>,
+    }
+    impl<I: Iterator<Item: Serialize>> Serialize for Doc<'_, I> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(Some(self.top.len() + 1))?;
+            let mut rows = Some(&self.rows);
+            for (k, v) in &self.top {
+                if let Some(r) = rows.filter(|_| self.key < k.as_str()) {
+                    m.serialize_entry(self.key, r)?;
+                    rows = None;
+                }
+                m.serialize_entry(k, v)?;
+            }
+            if let Some(r) = rows {
+                m.serialize_entry(self.key, r)?;
+            }
+            m.end()
+        }
+    }
+    let serde_json::Value::Object(top) = top else {
+        anyhow::bail!("print_json_rows: the top level is not an object");
+    };
+    let doc = Doc {
+        top,
+        key,
+        rows: Seq(Cell::new(Some(rows))),
+    };
+    Ok(write_json(out, &doc)?)
 }
 
 /// Bytes for people: 1.2 MB, 3.4 GB (decimal units).
@@ -71,6 +143,30 @@ pub fn thousands(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn streamed_rows_print_as_the_whole_tree_would() {
+        let rows = || (1..=3).map(|i| json!({"n": i, "name": format!("row {i}")}));
+        // the key first, among the others, and last in sorted order
+        for key in ["a_rows", "m_rows", "z_rows"] {
+            let top = json!({"b": 1, "tz": "UTC", "total": {"n": 6}});
+            let mut whole = top.clone();
+            whole[key] = rows().collect();
+            let mut expected = Vec::new();
+            write_json(&mut expected, &whole).unwrap();
+            let mut streamed = Vec::new();
+            write_json_rows(&mut streamed, top, key, rows()).unwrap();
+            assert_eq!(
+                String::from_utf8(streamed).unwrap(),
+                String::from_utf8(expected).unwrap()
+            );
+        }
+        let mut empty = Vec::new();
+        write_json_rows(&mut empty, json!({}), "rows", std::iter::empty::<u8>()).unwrap();
+        assert_eq!(empty, b"{\n  \"rows\": []\n}\n");
+        assert!(write_json_rows(&mut Vec::new(), json!([1]), "rows", rows()).is_err());
+    }
 
     #[test]
     fn number_formats() {
