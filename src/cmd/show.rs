@@ -25,16 +25,16 @@ pub fn run(args: &ShowArgs, settings: &Settings) -> Result<ExitCode> {
         top.insert("project".into(), json!(report.project));
         top.insert("title".into(), json!(report.title));
         top.insert(
-            "events".into(),
-            Value::Array(report.events.iter().map(event_json).collect()),
-        );
-        top.insert(
             "turns".into(),
             Value::Array(report.turns.iter().map(turn_json).collect()),
         );
         top.insert("totals".into(), totals_json(&report));
         top.insert("tz".into(), json!(zone.name()));
-        output::print_json(&Value::Object(top))?;
+        output::print_json_rows(
+            Value::Object(top),
+            "events",
+            report.events.iter().map(event_json),
+        )?;
     } else if args.csv {
         out!("{}", csv(&report));
     } else {

@@ -425,10 +425,12 @@ pub fn run(conn: &Connection, session_id: &str) -> rusqlite::Result<ShowReport> 
 /// Give each event its turn and sum the turns.
 fn number_turns(events: &mut [Event]) -> Vec<Turn> {
     let mut turns: Vec<Turn> = Vec::new();
+    let mut prompts = 0;
     for e in events.iter_mut() {
         if let EventKind::Prompt { text } = &e.kind {
+            prompts += 1;
             turns.push(Turn {
-                turn: turns.iter().filter(|t| t.turn > 0).count() + 1,
+                turn: prompts,
                 prompt: text.clone(),
                 started_at: e.at,
                 ..Default::default()
