@@ -243,8 +243,63 @@ pub fn parse_line(bytes: &[u8]) -> Parsed {
     }
     match serde_json::from_str::<Line>(text) {
         Ok(line) => Parsed::Record(Box::new(Record::from_line(line))),
-        Err(typed_err) => fallback(text, typed_err),
+        Err(typed_err) => match without_lone_surrogates(text) {
+            // JSON allows `\ud83d` alone (JavaScript writes one when a string
+            // is cut inside an emoji); serde_json does not: read it as U+FFFD.
+            Some(repaired) => match parse_line(repaired.as_bytes()) {
+                Parsed::Record(mut r) => {
+                    r.warnings.push(LONE_SURROGATE.into());
+                    Parsed::Record(r)
+                }
+                other => other,
+            },
+            None => fallback(text, typed_err),
+        },
     }
+}
+
+const LONE_SURROGATE: &str = "a lone UTF-16 surrogate escape (\\uD800-\\uDFFF) read as U+FFFD";
+
+/// `text` with every `\uXXXX` escape of a lone UTF-16 surrogate (one not
+/// part of a high-low pair) replaced by `\ufffd`; None if there is none.
+fn without_lone_surrogates(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let unit = |at: usize| -> Option<u16> {
+        let hex = b.get(at..at + 6)?;
+        if hex[0] != b'\\' || hex[1] != b'u' {
+            return None;
+        }
+        u16::from_str_radix(std::str::from_utf8(&hex[2..]).ok()?, 16).ok()
+    };
+    let mut out: Option<String> = None;
+    let mut copied = 0; // text[..copied] is in `out` (once it exists)
+    let mut i = 0;
+    while let Some(off) = memchr::memchr(b'\\', &b[i..]) {
+        let at = i + off;
+        let lone = match unit(at) {
+            Some(0xD800..=0xDBFF) => {
+                if matches!(unit(at + 6), Some(0xDC00..=0xDFFF)) {
+                    i = at + 12; // a pair
+                    continue;
+                }
+                true
+            }
+            Some(0xDC00..=0xDFFF) => true,
+            _ => false,
+        };
+        if lone {
+            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            o.push_str(&text[copied..at]);
+            o.push_str("\\ufffd");
+            copied = at + 6;
+            i = at + 6;
+        } else {
+            i = at + 2; // any other escape, `\\` included
+        }
+    }
+    let mut o = out?;
+    o.push_str(&text[copied..]);
+    Some(o)
 }
 
 /// serde_json's nesting limit; skipped values are not checked by serde, so

@@ -281,3 +281,45 @@ fn previews_are_cut_on_char_boundaries() {
     assert_eq!(p.chars().count(), PREVIEW_CHARS + 1);
     assert!(p.ends_with('…'));
 }
+
+#[test]
+fn lone_surrogate_escapes_are_read_as_replacement_characters() {
+    let line = |text: &str| {
+        format!(
+            r#"{{"type":"assistant","uuid":"a1","message":{{"id":"m1","model":"claude-sonnet-4-5","content":[{{"type":"text","text":"{text}"}}],"usage":{{"input_tokens":1000000,"output_tokens":100}}}}}}"#
+        )
+    };
+    // a high surrogate cut from its pair (what JavaScript writes for
+    // "😀".slice(0, 1)), one before another escape, a low one alone, and
+    // two at the very end of a string
+    for text in [
+        r"cut \ud83d here",
+        r"\uD83D\n",
+        r"x\ude00y",
+        r"\ud83d\ud83d",
+    ] {
+        let r = record(&line(text));
+        let u = r.message().unwrap().usage.unwrap();
+        assert_eq!(
+            (u.input_tokens, u.output_tokens),
+            (1_000_000, 100),
+            "{text}"
+        );
+        assert!(
+            r.warnings.iter().any(|w| w.contains("surrogate")),
+            "{text}: {:?}",
+            r.warnings
+        );
+    }
+    // a proper pair and an escaped backslash before "ud83d" are left alone
+    assert_eq!(without_lone_surrogates(r#"{"t":"\ud83d\ude00"}"#), None);
+    assert_eq!(without_lone_surrogates(r#"{"t":"\\ud83d"}"#), None);
+    assert_eq!(
+        without_lone_surrogates(r#"{"t":"a\ud83db\\ud83d"}"#).as_deref(),
+        Some(r#"{"t":"a\ufffdb\\ud83d"}"#)
+    );
+    let r = record(&line(r"\ud83d\ude00 fine"));
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    // still malformed when something else is wrong too
+    malformed(br#"{"type":"user","t":"\ud83d"#);
+}
