@@ -18,7 +18,9 @@ CREATE TABLE meta (
 -- first bytes changed is read again from the start as a new generation, and
 -- the old generation is kept, marked superseded). The cursor columns say what
 -- has been read: bytes [0, read_offset) in line_count physical lines. A
--- forgotten file keeps its row and cursor (see forgotten_files, 0003).
+-- forgotten file keeps its row and cursor (see forgotten_files, 0003). A
+-- path (or root) that is not UTF-8 is stored as 'bytes:' and the path with
+-- \ doubled and each byte that is not UTF-8 as \xNN.
 CREATE TABLE source_files (
     id              INTEGER PRIMARY KEY,
     path            TEXT NOT NULL,      -- canonical path

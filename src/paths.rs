@@ -1,7 +1,63 @@
 //! Where things live: transcript roots, the database, the config dir.
 //! Pure functions of their inputs; `config` feeds them the environment.
 
+use std::borrow::Cow;
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
+
+/// Marks a stored path that is not UTF-8 (see `stored`).
+const NOT_UTF8: &str = "bytes:";
+
+/// A path as the database stores it (`source_files.path`, `.root`): as it is
+/// when it is UTF-8; otherwise `bytes:` and the path with `\` doubled and
+/// each byte that is not valid UTF-8 as `\xNN`. A transcript's stored path
+/// is absolute (it starts with `/`), so the two forms never meet, and two
+/// names that differ only in such bytes stay two files.
+pub fn stored(p: &Path) -> Cow<'_, str> {
+    if let Some(s) = p.to_str() {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::from(NOT_UTF8);
+    for chunk in p.as_os_str().as_bytes().utf8_chunks() {
+        out.push_str(&chunk.valid().replace('\\', "\\\\"));
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The path `stored` made `s` from.
+pub fn from_stored(s: &str) -> PathBuf {
+    let Some(escaped) = s.strip_prefix(NOT_UTF8) else {
+        return PathBuf::from(s);
+    };
+    let b = escaped.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 2..i + 4)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b[i], b.get(i + 1), hex) {
+            (b'\\', Some(b'\\'), _) => {
+                out.push(b'\\');
+                i += 2;
+            }
+            (b'\\', Some(b'x'), Some(byte)) => {
+                out.push(byte);
+                i += 4;
+            }
+            (byte, _, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    PathBuf::from(OsString::from_vec(out))
+}
 
 /// A transcript root and the `projects/` folder under it (if there is one).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +164,36 @@ pub fn db_path(flag: Option<&Path>, env_db: Option<&Path>, dirs: &Dirs) -> PathB
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_paths_keep_every_byte() {
+        let path = |b: &[u8]| PathBuf::from(OsString::from_vec(b.to_vec()));
+        let utf8 = path("/c/projects/p/café \\xff.jsonl".as_bytes());
+        assert_eq!(stored(&utf8), "/c/projects/p/café \\xff.jsonl");
+        let names: Vec<PathBuf> = [
+            &b"/c/projects/p/\xff.jsonl"[..],
+            b"/c/projects/p/\xfe.jsonl",
+            b"/c/projects/p/\\x\xff\\.jsonl",
+            b"/c/projects/p\xc3/caf\xc3\xa9\xff.jsonl",
+        ]
+        .iter()
+        .map(|b| path(b))
+        .collect();
+        let kept: Vec<String> = names.iter().map(|p| stored(p).into_owned()).collect();
+        assert_eq!(kept[0], "bytes:/c/projects/p/\\xff.jsonl");
+        assert_eq!(kept[2], "bytes:/c/projects/p/\\\\x\\xff\\\\.jsonl");
+        for (p, k) in names.iter().zip(&kept) {
+            assert_eq!(&from_stored(k), p, "{k}");
+        }
+        let mut unique = kept.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len());
+        assert_eq!(
+            from_stored("/plain/path.jsonl"),
+            PathBuf::from("/plain/path.jsonl")
+        );
+    }
 
     #[test]
     fn roots_precedence_and_list_parsing() {

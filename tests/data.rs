@@ -209,6 +209,34 @@ fn export_leaves_out_a_held_back_last_line_and_layout_follows_the_root() {
 }
 
 #[test]
+fn odd_file_names_and_linked_project_folders_come_back_where_they_were() {
+    use std::os::unix::ffi::OsStrExt;
+    let env = Env::with_fixture("basic");
+    let session = std::fs::read(env.projects().join("-home-u-app/sess-main-0001.jsonl")).unwrap();
+    // two names that differ only in bytes that are not UTF-8 (stored lossily,
+    // both were one path: every ingest failed on a UNIQUE constraint)
+    let odd = env.projects().join("-home-u-odd");
+    std::fs::create_dir_all(&odd).unwrap();
+    for name in [&b"\xff.jsonl"[..], b"\xfe.jsonl", b"\xef\xbf\xbd.jsonl"] {
+        std::fs::write(odd.join(std::ffi::OsStr::from_bytes(name)), &session).unwrap();
+    }
+    // a project folder that is a symlink to a folder of another name
+    let real = env.dir.path().join("disk2/real");
+    std::fs::create_dir_all(real.join("sess-linked/subagents")).unwrap();
+    std::fs::write(real.join("sess-linked.jsonl"), &session).unwrap();
+    std::fs::write(real.join("sess-linked/subagents/agent-l1.jsonl"), &session).unwrap();
+    std::os::unix::fs::symlink(&real, env.projects().join("-home-u-linked")).unwrap();
+    let s = env.ingest();
+    assert_eq!(s["files_failed"], 0, "{s}");
+    let files = count(&env.db(), "SELECT count(*) FROM source_files");
+    assert_eq!(files, jsonl_files(&env.projects()).len() as i64);
+    assert_round_trip(&env, &env.projects(), "out");
+    // and a second run finds each of them unchanged
+    let again = env.ingest();
+    assert_eq!(again["files_read"], 0, "{again}");
+}
+
+#[test]
 fn export_round_trips_the_public_corpus() {
     let shared = require_shared!();
     let env = Env::new();

@@ -189,7 +189,7 @@ fn ingest_transcript(store: &mut Store, settings: &Settings, transcript: &Path) 
     let size = std::fs::metadata(&canonical)
         .with_context(|| format!("cannot open {}", transcript.display()))?
         .len();
-    let done = statusline::read_offset(&store.conn, &canonical.to_string_lossy())?;
+    let done = statusline::read_offset(&store.conn, &crate::paths::stored(&canonical))?;
     let backlog = match done {
         Some(d) if d <= size => size - d,
         _ => size,

@@ -250,8 +250,8 @@ pub fn path_session(path: &str, project_dir: Option<&str>) -> Option<String> {
 /// transcript root (`projects/<project dir>/...`), as Claude Code laid it
 /// out.
 pub fn relative_path(f: &StoredFile) -> PathBuf {
-    let path = Path::new(&f.path);
-    let root = Path::new(&f.root);
+    let path = &crate::paths::from_stored(&f.path);
+    let root = &crate::paths::from_stored(&f.root);
     let projects = if root.file_name().is_some_and(|n| n == "projects") {
         root.to_owned()
     } else {
@@ -281,6 +281,22 @@ pub fn relative_path(f: &StoredFile) -> PathBuf {
     {
         let mut out = PathBuf::from("projects");
         for c in &comps[i..] {
+            out.push(c);
+        }
+        return out;
+    }
+    // A project folder that is a symlink: the canonical path is its
+    // target's, under another name. The file goes under the name it had in
+    // projects/ (with its session folder, for a subagent).
+    if let Some(dir) = &f.project_dir
+        && let Some(last) = comps.len().checked_sub(1)
+    {
+        let from = match comps.iter().rposition(|c| *c == "subagents") {
+            Some(j) if j > 0 => j - 1,
+            _ => last,
+        };
+        let mut out = Path::new("projects").join(dir);
+        for c in &comps[from..] {
             out.push(c);
         }
         return out;
@@ -398,6 +414,19 @@ mod tests {
         assert_eq!(
             rel(file("/tmp/x/loose.jsonl", "/tmp/x", None)),
             "loose.jsonl"
+        );
+        // a project folder that is a symlink to a folder of another name
+        assert_eq!(
+            rel(file("/disk2/real/s8.jsonl", "/nowhere/c", Some("linked"))),
+            "projects/linked/s8.jsonl"
+        );
+        assert_eq!(
+            rel(file(
+                "/disk2/real/s8/subagents/agent-a.jsonl",
+                "/nowhere/c",
+                Some("linked")
+            )),
+            "projects/linked/s8/subagents/agent-a.jsonl"
         );
     }
 }

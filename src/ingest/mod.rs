@@ -18,7 +18,7 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
-use crate::paths::Root;
+use crate::paths::{self, Root};
 use crate::pricing::PriceTable;
 use crate::store::{Store, raw};
 use discover::{Found, Listings, Stat};
@@ -345,7 +345,7 @@ fn ingest_found(
     for f in found {
         match plan(
             &f,
-            tracked.get(f.path.to_string_lossy().as_ref()),
+            tracked.get(paths::stored(&f.path).as_ref()),
             &tombstones,
         ) {
             Ok(Some(job)) => jobs.push(job),
@@ -595,7 +595,7 @@ fn load_tracked(conn: &Connection, paths: Option<&[&Path]>) -> Result<HashMap<St
     let mut st = conn.prepare(&format!("{COLUMNS} AND path = ?1"))?;
     let mut out = HashMap::new();
     for p in paths {
-        let rows = st.query_map([p.to_string_lossy()], row)?;
+        let rows = st.query_map([paths::stored(p)], row)?;
         for r in rows {
             let (path, t) = r?;
             out.insert(path, t);
@@ -743,8 +743,8 @@ fn open_file_row(conn: &Connection, job: &Job) -> Result<FileRef> {
     conn.execute(
         "INSERT INTO source_files(path, root, project_dir, kind, generation, first_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
-            job.found.path.to_string_lossy(),
-            job.found.root.to_string_lossy(),
+            paths::stored(&job.found.path),
+            paths::stored(&job.found.root),
             job.found.project_dir,
             job.found.kind,
             generation,
