@@ -789,24 +789,42 @@ fn compact_after_rebuild(conn: &rusqlite::Connection) -> Result<()> {
     Ok(())
 }
 
-/// Re-derive every table from raw_chunks. Crash-safe: a flag in `meta`
-/// makes the next run start the rebuild over until one finishes.
+/// Re-derive every table from raw_chunks, in one transaction: readers see
+/// the old tables until the new ones are complete (a report, `query` or the
+/// status line during `ingest --full` saw them half filled), and a crash
+/// leaves the old ones. The flag in `meta` (set first, cleared in that
+/// transaction) makes the next run start over if this one never committed.
 pub fn rebuild(store: &mut Store, prices: &PriceTable, obs: &mut dyn Observer) -> Result<u64> {
     let conn = &store.conn;
     Store::meta_set(conn, "rebuild_pending", "1")?;
-    // Every derived row goes; unchecked, a table without triggers is
-    // emptied page by page.
-    crate::store::without_foreign_keys(conn, |c| -> rusqlite::Result<()> {
+    // Unchecked: a table without triggers is emptied page by page, and the
+    // rows are the writer's own (tests check the references after it).
+    // The sums at the end sort every response: past the page cache's
+    // budget, the sorter spills to a file (see rollup::resum).
+    conn.execute_batch("PRAGMA temp_store = FILE")?;
+    let result = crate::store::without_foreign_keys(conn, |c| -> Result<u64> {
         c.execute_batch("BEGIN IMMEDIATE")?;
-        let done = DERIVED_TABLES
-            .iter()
-            .try_for_each(|t| c.execute(&format!("DELETE FROM {t}"), []).map(drop))
-            .and_then(|()| c.execute_batch("COMMIT"));
-        if done.is_err() {
+        let result = refill(store, c, prices, obs);
+        if result.is_err() && !c.is_autocommit() {
             let _ = c.execute_batch("ROLLBACK");
         }
-        done
-    })??;
+        result
+    });
+    conn.execute_batch("PRAGMA temp_store = MEMORY")?;
+    result?
+}
+
+/// `rebuild` inside its transaction: empty the derived tables, read every
+/// stored chunk again, commit.
+fn refill(
+    store: &Store,
+    conn: &rusqlite::Connection,
+    prices: &PriceTable,
+    obs: &mut dyn Observer,
+) -> Result<u64> {
+    for t in DERIVED_TABLES {
+        conn.execute(&format!("DELETE FROM {t}"), [])?;
+    }
     let files: Vec<(i64, String)> = conn
         .prepare("SELECT id, path FROM source_files ORDER BY id")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -819,12 +837,15 @@ pub fn rebuild(store: &mut Store, prices: &PriceTable, obs: &mut dyn Observer) -
     obs.start(total as u64);
     let db_path = store.path.clone();
     let mut writer = Writer::new(conn, prices)?;
+    writer.continue_transaction();
+    let mut unflushed = 0;
     let result = std::thread::scope(|scope| -> Result<()> {
         // (Ok(Err(message)): a chunk that does not decompress, skipped)
         let (tx, rx) = sync_channel::<Result<std::result::Result<reader::Batch, String>>>(2);
         let files_for_reader = files.clone();
         scope.spawn(move || {
             let read = || -> Result<()> {
+                // (raw_chunks are not derived: the committed ones are all)
                 let ro = Store::open_read_only(&db_path)?;
                 let mut st = ro
                     .conn
@@ -864,7 +885,6 @@ pub fn rebuild(store: &mut Store, prices: &PriceTable, obs: &mut dyn Observer) -
                 let _ = tx.send(Err(e));
             }
         });
-        let mut uncommitted = 0;
         for batch in rx {
             let batch = match batch? {
                 Ok(b) => b,
@@ -879,21 +899,26 @@ pub fn rebuild(store: &mut Store, prices: &PriceTable, obs: &mut dyn Observer) -
                 display: path.clone(),
             };
             obs.advance(batch.bytes_read);
-            uncommitted += batch.bytes_read;
+            unflushed += batch.bytes_read;
             writer.write_batch(&file, &batch)?;
             writer.notices.clear();
-            if uncommitted >= COMMIT_BYTES {
-                writer.commit()?;
-                uncommitted = 0;
+            // what is summed in memory goes to the database as often as an
+            // ingest commits (memory stays flat)
+            if unflushed >= COMMIT_BYTES {
+                writer.flush()?;
+                unflushed = 0;
             }
         }
-        writer.commit()?;
         Ok(())
     });
     result?;
-    let lines = writer.counts.lines_read;
     conn.execute("DELETE FROM meta WHERE key = 'rebuild_pending'", [])?;
-    Ok(lines)
+    // the sums too, so that they are never read half done either
+    writer.flush()?;
+    crate::store::rollup::refresh(conn, true)?;
+    crate::report::sessions::refresh(conn, true)?;
+    writer.commit()?;
+    Ok(writer.counts.lines_read)
 }
 
 /// Re-price every stored response when the effective price table changed
@@ -979,6 +1004,64 @@ mod tests {
             .conn
             .execute("INSERT INTO lines(file_id, line_no, byte_offset, byte_len, status) VALUES (99, 1, 0, 1, 'record')", []);
         assert!(dangling.is_err());
+    }
+
+    /// Readers see the old tables until a rebuild commits the new ones
+    /// (they saw them emptied, then half filled, during `ingest --full`).
+    #[test]
+    fn readers_see_the_old_tables_until_a_rebuild_commits() {
+        fn figures(c: &Connection) -> (i64, i64, i64) {
+            c.query_row(
+                "SELECT (SELECT count(*) FROM response_rows), (SELECT count(*) FROM message_rows),
+                        (SELECT coalesce(sum(requests), 0) FROM cost_rollup)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap()
+        }
+        /// Looks at the database from another connection at every batch.
+        struct Peek {
+            db: PathBuf,
+            seen: Vec<(i64, i64, i64)>,
+        }
+        impl Observer for Peek {
+            fn advance(&mut self, _bytes: u64) {
+                let reader = Store::open_read_only(&self.db).unwrap();
+                self.seen.push(figures(&reader.conn));
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("obs.db");
+        let mut store = Store::open(&db).unwrap();
+        let prices = PriceTable::builtin().unwrap();
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let roots: Vec<Root> = ["basic", "reports", "ops"]
+            .iter()
+            .map(|n| Root::new(fixtures.join(n)))
+            .collect();
+        let mut peek = Peek {
+            db,
+            seen: Vec::new(),
+        };
+        run(&mut store, &roots, &prices, &Options::default(), &mut peek).unwrap();
+        let before = figures(&store.conn);
+        assert!(
+            before.0 > 0 && before.1 > 0 && before.2 == before.0,
+            "{before:?}"
+        );
+        peek.seen.clear();
+        rebuild(&mut store, &prices, &mut peek).unwrap();
+        assert!(
+            peek.seen.len() >= 3,
+            "one look per stored chunk: {:?}",
+            peek.seen
+        );
+        assert!(
+            peek.seen.iter().all(|s| *s == before),
+            "{before:?} vs {:?}",
+            peek.seen
+        );
+        assert_eq!(figures(&store.conn), before);
     }
 
     /// After a rebuild the WAL is folded in and emptied, and a file that

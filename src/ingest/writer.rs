@@ -284,6 +284,13 @@ impl<'c> Writer<'c> {
         Ok(())
     }
 
+    /// Go on in the transaction the caller began (a rebuild empties the
+    /// tables and fills them again in one, so readers never see them half
+    /// full); `commit` ends it.
+    pub fn continue_transaction(&mut self) {
+        self.in_tx = true;
+    }
+
     pub fn begin(&mut self) -> rusqlite::Result<()> {
         if !self.in_tx {
             self.conn.execute_batch("BEGIN IMMEDIATE")?;
@@ -1302,7 +1309,9 @@ impl<'c> Writer<'c> {
         self.dirty_sessions.insert(session_id);
     }
 
-    fn flush(&mut self) -> rusqlite::Result<()> {
+    /// Write what is summed in memory (sessions, threads) into the open
+    /// transaction; `commit` does it too.
+    pub fn flush(&mut self) -> rusqlite::Result<()> {
         let mut sessions: Vec<_> = self
             .sessions
             .drain()

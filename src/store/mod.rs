@@ -363,6 +363,9 @@ pub fn immediate<T, E: From<rusqlite::Error>>(
     conn: &Connection,
     f: impl FnOnce() -> Result<T, E>,
 ) -> Result<T, E> {
+    if !conn.is_autocommit() {
+        return f(); // (part of a transaction already open: a rebuild's)
+    }
     conn.execute_batch("BEGIN IMMEDIATE")?;
     match f() {
         Ok(v) => {

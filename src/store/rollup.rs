@@ -114,7 +114,9 @@ fn note_checked(conn: &Connection) -> rusqlite::Result<()> {
 
 /// Re-sum the dirty buckets, or everything.
 fn resum(conn: &Connection, pending: i64, full: bool) -> rusqlite::Result<i64> {
-    if !full {
+    // (inside a transaction the temp store cannot change: a rebuild's
+    // caller has set it)
+    if !full || !conn.is_autocommit() {
         return refresh_in_tx(conn, pending, full);
     }
     // The full re-sum sorts every response: let the sorter spill to a temp
