@@ -689,6 +689,13 @@ fn forget_refuses_without_yes_and_no_terminal_and_dry_run_deletes_nothing() {
     assert_eq!(all_counts(&env.db()), counts);
     assert!(!db_files_hold(&env, SECRET).is_empty());
 
+    // an empty --project would match every project: refused
+    for empty in ["", "  "] {
+        let err = fails(&env, &["forget", "--project", empty, "--yes"], 1);
+        assert!(err.contains("--project needs some text"), "{err}");
+    }
+    assert_eq!(all_counts(&env.db()), counts);
+
     // nothing matches: nothing to do, exit 0
     let v = run_json(&env, &["forget", "--project", "no-such-project", "--yes"]);
     assert_eq!(v["sessions"], 0);
