@@ -252,6 +252,16 @@ fn a_transcript_outside_every_root_is_still_read() {
         .unwrap();
     assert_eq!(Path::new(&root), elsewhere.canonicalize().unwrap());
     assert_eq!(project_dir, None);
+    // a file that is not a transcript is not read (nor kept)
+    let secret = elsewhere.join("secret.txt");
+    std::fs::write(&secret, "password: hunter2\n").unwrap();
+    let stdin = format!(
+        r#"{{"session_id": "sess-blocks-a001", "transcript_path": "{}", "model": {{"display_name": "Sonnet 4.5"}}}}"#,
+        secret.display()
+    );
+    let (line, _) = status(&env, stdin.as_bytes(), &["--format", "{session_cost}"]);
+    assert_eq!(line, "$0.08");
+    assert_eq!(files_read(&env), 1);
 }
 
 #[test]

@@ -147,8 +147,11 @@ fn status_line(
     let _ = store
         .conn
         .set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true);
+    // (only a transcript: stdin could name any file, which would then be
+    // kept in the database as malformed lines)
     if let Some(t) = transcript
         && !args.no_ingest
+        && t.extension().is_some_and(|e| e == "jsonl")
         && let Err(e) = ingest_transcript(&mut store, settings, t)
         && !settings.quiet
     {
