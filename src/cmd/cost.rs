@@ -59,6 +59,16 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
     let report = cost::run(&store.conn, &q, &zone)?;
     if !settings.quiet {
         for (model, n) in &report.unpriced_models {
+            if prices.resolve(model).is_some() {
+                // priced, yet no cost: it did not fit (absurd token counts)
+                output::style::warn(format_args!(
+                    "the cost of {} of model {model:?} overflows 64-bit picoUSD (token counts far \
+                     beyond any real response; ingest warned about their lines): their tokens are \
+                     counted, their cost is not.",
+                    super::count(*n, "response", "responses")
+                ));
+                continue;
+            }
             output::style::warn(format_args!(
                 "no price for model {model:?} ({n} responses): its tokens are counted, its cost is not. \
                  Add it to a pricing.toml (see `observatory pricing`)."

@@ -433,6 +433,13 @@ impl Warn {
         match f {
             Field::Got(n) => {
                 let v = n.count();
+                if v > i64::MAX as u64 {
+                    // (a float like 1e30, or past u64: it saturated)
+                    self.0.push(format!(
+                        "`{name}` is {v}, more than a database integer holds; counted as 0"
+                    ));
+                    return 0;
+                }
                 if v > ABSURD_TOKENS {
                     self.0
                         .push(format!("`{name}` is {v}, over 10^12; kept as is"));
