@@ -392,6 +392,60 @@ fn truncated_or_replaced_files_are_read_again_from_the_start_and_old_lines_are_k
 }
 
 #[test]
+fn a_rewrite_that_keeps_the_first_bytes_and_grows_is_read_from_the_start() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-app");
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("sess-r.jsonl");
+    let prompt = format!(
+        r#"{{"type":"user","uuid":"u0","sessionId":"sess-r","timestamp":"2026-03-01T09:59:00.000Z","message":{{"role":"user","content":"{}"}}}}"#,
+        "x".repeat(5000)
+    );
+    let answer = |n: usize, id: &str, tokens: u64| {
+        format!(
+            r#"{{"type":"assistant","uuid":"a{n}","parentUuid":"u0","sessionId":"sess-r","timestamp":"2026-03-01T10:00:0{n}.000Z","message":{{"id":"{id}","model":"claude-sonnet-4-5-20250929","stop_reason":"end_turn","usage":{{"input_tokens":{tokens},"output_tokens":{tokens}}}}}}}"#
+        )
+    };
+    std::fs::write(
+        &f,
+        format!(
+            "{prompt}\n{}\n{}\n",
+            answer(1, "m1", 100),
+            answer(2, "m2", 100)
+        ),
+    )
+    .unwrap();
+    env.ingest();
+    // the same first 4 KiB (and more), then other lines, longer in all
+    let rewritten = format!(
+        "{prompt}\n{}\n{}\n{}\n",
+        answer(1, "m1", 100),
+        answer(3, "m3_with_a_much_longer_message_id", 7777),
+        answer(4, "m4", 1)
+    );
+    std::fs::write(&f, rewritten).unwrap();
+    let s = env.ingest();
+    assert_eq!(s["malformed_lines"], 0, "{s}");
+    let db = env.db();
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM source_files WHERE superseded = 1"
+        ),
+        1,
+        "a new generation"
+    );
+    let ids = common::strings(&db, "SELECT message_id FROM responses ORDER BY message_id");
+    assert_eq!(ids, ["m1", "m2", "m3_with_a_much_longer_message_id", "m4"]);
+    // appending to it is still an append
+    let mut h = std::fs::OpenOptions::new().append(true).open(&f).unwrap();
+    h.write_all(format!("{}\n", answer(5, "m5", 5)).as_bytes())
+        .unwrap();
+    let s = env.ingest();
+    assert_eq!(s["lines_read"], 1, "{s}");
+}
+
+#[test]
 fn full_rebuild_needs_only_the_stored_raw_lines() {
     let env = Env::with_fixture("basic");
     env.ingest();

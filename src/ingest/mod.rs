@@ -640,7 +640,8 @@ fn plan(f: &Found, t: Option<&Tracked>, tombstones: &[Tombstone]) -> std::io::Re
     }
     let file = File::open(&f.path)?;
     let (fp, got) = reader::fingerprint(&file, t.fingerprint_len)?;
-    if got != t.fingerprint_len || fp != t.fingerprint {
+    if got != t.fingerprint_len || fp != t.fingerprint || !at_line_end(&file, t.read_offset, size)?
+    {
         return fresh(replaced).map(Some);
     }
     Ok(Some(Job {
@@ -652,6 +653,21 @@ fn plan(f: &Found, t: Option<&Tracked>, tombstones: &[Tombstone]) -> std::io::Re
         remaining: size - t.read_offset,
         inherits: None,
     }))
+}
+
+/// Whether the cursor still stands at the end of a line: the byte before it
+/// is a newline, or (a last line read before its newline was written) the
+/// byte at it is. A file rewritten in place with the same first 4 KiB and
+/// more bytes would otherwise be read from the middle of a line (Claude
+/// Code only appends; this is a cheap check, not a proof).
+fn at_line_end(file: &File, read_offset: u64, size: u64) -> std::io::Result<bool> {
+    if read_offset == 0 {
+        return Ok(true);
+    }
+    let mut around = [0u8; 2];
+    let n = if read_offset < size { 2 } else { 1 };
+    read_exact_at(file, &mut around[..n], read_offset - 1)?;
+    Ok(around[0] == b'\n' || (n == 2 && around[1] == b'\n'))
 }
 
 /// Every forgotten file whose bytes are known by their digests (newest
