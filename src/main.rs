@@ -114,6 +114,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Forget(args) => cmd::forget::run(args, &settings),
         Command::Pricing(args) => cmd::pricing::run(args, &settings),
         Command::Reprice => cmd::pricing::reprice(&settings),
+        Command::Schema if settings.json => {
+            output::print_json(&serde_json::json!({
+                "schema_version": store::SCHEMA_VERSION,
+                "sql": store::SCHEMA_SQL,
+            }))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Schema => {
             output::emit(store::SCHEMA_SQL)?;
             Ok(ExitCode::SUCCESS)

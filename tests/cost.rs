@@ -341,6 +341,31 @@ fn a_price_override_reprices_stored_responses_and_back() {
         cost_json(&env, &["--model", "claude-opus-4-6"])["total"]["cost_usd"],
         "0.0024"
     );
+    // reprice says what it did, as JSON when asked
+    let out = env.cmd().args(["reprice", "--json"]).assert().success();
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let stored = env
+        .db()
+        .query_row("SELECT count(*) FROM response_rows", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap();
+    assert_eq!(v["repriced_responses"], stored, "{v}");
+    assert_eq!(v["unpriced_responses"], 0, "{v}");
+    assert!(v["price_fingerprint"].is_string(), "{v}");
+}
+
+#[test]
+fn schema_json_gives_the_version_and_the_sql() {
+    let env = Env::new();
+    let out = env.cmd().args(["schema", "--json"]).assert().success();
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert!(v["schema_version"].as_i64().unwrap() >= 11, "{v}");
+    let plain = env.cmd().arg("schema").assert().success();
+    assert_eq!(
+        v["sql"].as_str().unwrap().as_bytes(),
+        plain.get_output().stdout
+    );
 }
 
 #[test]
@@ -669,4 +694,44 @@ fn a_platform_model_id_is_priced_as_its_entry() {
         ),
         7
     );
+}
+
+#[test]
+fn filters_that_match_nothing_are_said_not_shown_as_zero() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    // a session is named as show names it: unknown and ambiguous are errors
+    let out = env
+        .cmd()
+        .args(["cost", "--session", "nope"])
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("no session id starts with \"nope\""), "{err}");
+    let out = env
+        .cmd()
+        .args(["cost", "--session", "sess"])
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("names more than one session"), "{err}");
+    let v = cost_json(&env, &["--session", "sess-main"]);
+    assert_eq!(v["total"]["requests"], 6, "{v}");
+    // a project or model that matches nothing: $0, and a warning says why
+    for (flag, text) in [("--project", "nomatch"), ("--model", "gpt-9")] {
+        let out = env.cmd().args(["cost", flag, text]).assert().success();
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(
+            err.contains(&format!("{flag} \"{text}\" matches nothing")),
+            "{err}"
+        );
+    }
+    // one that matches, in a range without responses: no such warning
+    let out = env
+        .cmd()
+        .args(["cost", "--model", "claude-opus", "--since", "2030-01-01"])
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(!err.contains("matches nothing"), "{err}");
 }

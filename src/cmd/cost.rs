@@ -48,15 +48,43 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
     let prices = super::price_table(settings)?;
     let (zone, range) = super::resolve_filter(&args.filter, settings)?;
     let store = super::fresh_store(settings, &prices, args.no_ingest)?;
+    // (one session, as show names it: a typo is an error, not $0.00)
+    let session = match &args.session {
+        Some(s) => Some(super::resolve_session(&store.conn, s)?),
+        None => None,
+    };
     let q = CostQuery {
         groups,
         range,
         project: args.filter.project.clone(),
-        session: args.session.clone(),
+        session,
         model: args.model.clone(),
         week_start: settings.week_start,
     };
     let report = cost::run(&store.conn, &q, &zone)?;
+    if !settings.quiet && report.total.requests == 0 {
+        for (flag, text, known) in [
+            (
+                "--project",
+                &q.project,
+                cost::project_exists as fn(&_, &str) -> _,
+            ),
+            ("--model", &q.model, cost::model_exists),
+        ] {
+            if let Some(t) = text
+                && !known(&store.conn, t)?
+            {
+                output::style::warn(format_args!(
+                    "{flag} {t:?} matches nothing in the database (see `observatory {}`)",
+                    if flag == "--model" {
+                        "cost --by-model"
+                    } else {
+                        "cost --by-project"
+                    }
+                ));
+            }
+        }
+    }
     if !settings.quiet {
         for (model, n) in &report.unpriced_models {
             if prices.resolve(model).is_some() {

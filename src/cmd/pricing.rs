@@ -144,10 +144,18 @@ pub fn reprice(settings: &Settings) -> Result<ExitCode> {
     let prices = super::price_table(settings)?;
     let store = Store::open(&settings.db)?;
     crate::ingest::reprice_all(&store.conn, &prices)?;
-    let n: i64 = store
-        .conn
-        .query_row("SELECT count(*) FROM response_rows", [], |r| r.get(0))?;
-    if !settings.quiet {
+    let (n, unpriced): (i64, i64) = store.conn.query_row(
+        "SELECT count(*), count(*) - count(cost_picousd) FROM response_rows",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if settings.json {
+        output::print_json(&serde_json::json!({
+            "repriced_responses": n,
+            "unpriced_responses": unpriced,
+            "price_fingerprint": prices.fingerprint(),
+        }))?;
+    } else if !settings.quiet {
         outln!(
             "Re-priced {}.",
             super::count(n as u64, "response", "responses")

@@ -124,6 +124,25 @@ struct Row {
     cost: i128,
 }
 
+/// Whether some project's path contains `text` (as `--project` matches).
+pub fn project_exists(conn: &Connection, text: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM projects WHERE path LIKE ?1 ESCAPE '\\')",
+        [format!("%{}%", like_escape(text))],
+        |r| r.get(0),
+    )
+}
+
+/// Whether some response's model matches `m` (as `--model` matches).
+pub fn model_exists(conn: &Connection, m: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM response_rows
+                        WHERE model = ?1 OR priced_as = ?1 OR model LIKE ?2 ESCAPE '\\')",
+        [m.to_owned(), format!("{}%", like_escape(m))],
+        |r| r.get(0),
+    )
+}
+
 /// Sums are done by SQLite, grouped as finely as the requested groups need
 /// (so a report reads a few thousand rows, not every response), then
 /// grouped in Rust, where time zones live. Exact: integers only, the cost
