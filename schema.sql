@@ -540,6 +540,21 @@ CREATE TABLE budgets (
     created_at      INTEGER NOT NULL
 );
 
+-- The event log of `watch` (0012): one row per event (`watch --json`'s
+-- NDJSON line, as text), written only while a watcher runs (it holds a
+-- shared lock on <db>.watch for its whole life), by whichever process
+-- ingests (`watch` itself, a report's own ingest, the status line, `ingest`),
+-- in the same transaction as the rows the event describes. Each watcher
+-- emits the rows past the last id it read. A commit keeps the newest 10,000
+-- rows written before it (and its own). AUTOINCREMENT: an id is never used
+-- twice, even after `forget` (which deletes a session's rows by session_id)
+-- empties the table.
+CREATE TABLE watch_events (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT,                -- NULL: an event of no session (a malformed line)
+    event      TEXT NOT NULL        -- the event's JSON
+);
+
 -- Views: stable names for common questions (`observatory query`). Times are
 -- kept as epoch ms (`at`, `started_at`, ...) and also given as RFC 3339 UTC
 -- text (`*_utc`); `day` is the UTC date. cost_usd is the exact decimal text

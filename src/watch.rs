@@ -32,6 +32,22 @@ pub enum Change {
     Everything,
 }
 
+impl Change {
+    /// Both changes, as one.
+    pub fn and(self, other: Change) -> Change {
+        match (self, other) {
+            (Change::Nothing, c) | (c, Change::Nothing) => c,
+            (Change::Files(mut a), Change::Files(b)) => {
+                a.extend(b);
+                a.sort();
+                a.dedup();
+                Change::Files(a)
+            }
+            _ => Change::Everything,
+        }
+    }
+}
+
 pub struct ChangeSource {
     rx: Option<Receiver<notify::Result<notify::Event>>>,
     // Kept alive for as long as we watch.
@@ -195,6 +211,23 @@ mod tests {
             seen = src.wait(Duration::from_millis(200));
         }
         assert_eq!(seen, Change::Everything);
+    }
+
+    #[test]
+    fn changes_add_up() {
+        let files = |f: &[&str]| Change::Files(f.iter().map(PathBuf::from).collect());
+        assert_eq!(Change::Nothing.and(Change::Nothing), Change::Nothing);
+        assert_eq!(Change::Nothing.and(files(&["/a"])), files(&["/a"]));
+        assert_eq!(
+            files(&["/b", "/a"]).and(Change::Nothing),
+            files(&["/b", "/a"])
+        );
+        assert_eq!(
+            files(&["/b"]).and(files(&["/a", "/b"])),
+            files(&["/a", "/b"])
+        );
+        assert_eq!(files(&["/a"]).and(Change::Everything), Change::Everything);
+        assert_eq!(Change::Everything.and(Change::Nothing), Change::Everything);
     }
 
     #[test]

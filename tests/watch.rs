@@ -1,7 +1,8 @@
 //! `observatory watch --json` as a child process on a temp root: appends
 //! (whole, split, bursts), new session files and subagent folders, a
-//! replaced file, Ctrl-C, a closed pipe, and a concurrent `ingest`. Waits are
-//! bounded (they end as soon as the event arrives).
+//! replaced file, Ctrl-C, a closed pipe, and lines stored by other processes
+//! (`ingest`, a report's own ingest, the status line) and seen by two
+//! watchers. Waits are bounded (they end as soon as the event arrives).
 
 mod common;
 
@@ -71,6 +72,31 @@ impl Watch {
                 Err(_) => panic!("no matching event within {WAIT:?}; seen: {:#?}", self.seen),
             }
         }
+    }
+
+    /// How many of the events seen so far match `f`.
+    fn count(&self, f: impl Fn(&Value) -> bool) -> usize {
+        self.seen.iter().filter(|e| f(e)).count()
+    }
+
+    /// Append a line to `file` and wait for its event: whatever was stored
+    /// before it has been emitted by then (events come in the order their
+    /// lines were stored), repeats included.
+    fn settle(&mut self, file: &Path, uuid: &str) {
+        append(
+            file,
+            &format!("{}\n", user_line(uuid, "sess-settle", "end")),
+        );
+        self.until(|e| e["uuid"] == uuid);
+    }
+
+    /// Send the watch process a signal (`STOP`, `CONT`).
+    fn signal(&self, name: &str) {
+        let status = StdCommand::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
     }
 
     /// No event arrives for `d`.
@@ -315,23 +341,14 @@ fn watch_and_ingest_together_store_each_line_once() {
         assert!(Instant::now() < deadline);
         std::thread::sleep(Duration::from_millis(50));
     }
-    // watch reports only the lines it stored itself: never one twice
-    std::thread::sleep(Duration::from_millis(500));
-    while let Ok(e) = w.events.try_recv() {
-        w.seen.push(e);
+    // watch reports every line once, whoever stored it
+    w.settle(&f, "settle-1");
+    for i in 0..40 {
+        let uuid = format!("c-{i}");
+        assert_eq!(w.count(|e| e["uuid"] == uuid.as_str()), 1, "{uuid}");
     }
-    let mut mine: Vec<&str> = w
-        .seen
-        .iter()
-        .filter_map(|e| e["uuid"].as_str())
-        .filter(|u| u.starts_with("c-"))
-        .collect();
-    let n = mine.len();
-    mine.sort();
-    mine.dedup();
-    assert_eq!(mine.len(), n, "an event was emitted twice");
     w.stop();
-    assert_eq!(count(&db, "SELECT count(*) FROM lines"), 33 + 40);
+    assert_eq!(count(&db, "SELECT count(*) FROM lines"), 33 + 40 + 1);
     assert_eq!(
         count(&db, "SELECT count(*) FROM messages WHERE uuid LIKE 'c-%'"),
         40
@@ -343,6 +360,181 @@ fn watch_and_ingest_together_store_each_line_once() {
         ),
         1
     );
+}
+
+fn response_line(uuid: &str, session: &str, msg: &str) -> String {
+    format!(
+        r#"{{"type":"assistant","uuid":"{uuid}","sessionId":"{session}","timestamp":"2026-03-05T10:00:03.000Z","cwd":"/home/u/app","requestId":"req_{msg}","message":{{"id":"{msg}","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{{"type":"text","text":"done"}}],"stop_reason":"end_turn","usage":{{"input_tokens":100,"output_tokens":100,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}}}}}}"#
+    )
+}
+
+/// The trial that found the bug: a line appended while watch cannot read
+/// it (stopped) is stored by another process first (`cost`'s own ingest).
+/// watch still reports it, once, from the event log.
+#[test]
+fn a_line_another_process_stored_first_is_reported_once() {
+    let env = Env::with_fixture("basic");
+    let mut w = Watch::start(&env, &[]);
+    let f = env.projects().join("-home-u-app/sess-resume-0002.jsonl");
+    w.signal("STOP");
+    append(
+        &f,
+        &format!(
+            "{}\n{}\n",
+            user_line("o-1", "sess-resume-0002", "and now?"),
+            response_line("o-2", "sess-resume-0002", "msg_other")
+        ),
+    );
+    env.cmd().args(["cost", "-q"]).assert().success();
+    let db = env.db();
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM messages WHERE uuid = 'o-1'"),
+        1,
+        "cost stored the lines"
+    );
+    w.signal("CONT");
+    let r = w.until(|e| e["event"] == "response" && e["message_id"] == "msg_other");
+    assert_eq!(r["session_id"], "sess-resume-0002");
+    assert_eq!(r["project"], "/home/u/app");
+    assert_eq!(r["output_tokens"], 100);
+    // 100 x $3 + 100 x $15 per MTok
+    assert_eq!(r["cost_usd"], "0.0018");
+    w.settle(&f, "settle-1");
+    assert_eq!(w.count(|e| e["uuid"] == "o-1"), 1);
+    assert_eq!(
+        w.count(|e| e["event"] == "message" && e["uuid"] == "o-2"),
+        1
+    );
+    assert_eq!(w.count(|e| e["message_id"] == "msg_other"), 1);
+    w.stop();
+}
+
+/// The user's trial: the status line ingests its transcript after every
+/// line (as Claude Code runs it), racing watch for each: every response is
+/// reported once, whichever process stored it.
+#[test]
+fn lines_the_status_line_stores_are_reported_once() {
+    let env = Env::with_fixture("basic");
+    let mut w = Watch::start(&env, &[]);
+    let f = env.projects().join("-home-u-app/sess-resume-0002.jsonl");
+    let stdin = serde_json::json!({
+        "hook_event_name": "Status",
+        "session_id": "sess-resume-0002",
+        "transcript_path": f,
+        "cwd": "/home/u/app",
+        "model": {"id": "claude-sonnet-4-5-20250929", "display_name": "Sonnet 4.5"},
+        "workspace": {"current_dir": "/home/u/app", "project_dir": "/home/u/app"},
+        "version": "2.1.120"
+    })
+    .to_string();
+    for i in 0..20 {
+        append(
+            &f,
+            &format!(
+                "{}\n",
+                response_line(
+                    &format!("sl-{i}"),
+                    "sess-resume-0002",
+                    &format!("msg_sl{i}")
+                )
+            ),
+        );
+        env.cmd()
+            .arg("statusline")
+            .write_stdin(stdin.clone())
+            .assert()
+            .success();
+    }
+    w.until(|e| e["event"] == "response" && e["message_id"] == "msg_sl19");
+    w.settle(&f, "settle-1");
+    for i in 0..20 {
+        let id = format!("msg_sl{i}");
+        assert_eq!(
+            w.count(|e| e["event"] == "response" && e["message_id"] == id.as_str()),
+            1,
+            "{id}"
+        );
+    }
+    w.stop();
+}
+
+/// Two watchers: each reports every line once, those either of them
+/// stored and those `ingest` stored.
+#[test]
+fn two_watchers_both_report_every_line() {
+    let env = Env::with_fixture("basic");
+    let mut a = Watch::start(&env, &[]);
+    let mut b = Watch::start(&env, &[]);
+    let f = env.projects().join("-home-u-app/sess-main-0001.jsonl");
+    for i in 0..10 {
+        append(
+            &f,
+            &format!("{}\n", user_line(&format!("t-{i}"), "sess-main-0001", "x")),
+        );
+        if i % 3 == 0 {
+            env.cmd().args(["ingest", "-q"]).assert().success();
+        }
+    }
+    append(
+        &f,
+        &format!("{}\n", response_line("t-r", "sess-main-0001", "msg_two")),
+    );
+    for w in [&mut a, &mut b] {
+        w.until(|e| e["event"] == "response" && e["message_id"] == "msg_two");
+    }
+    a.settle(&f, "settle-a");
+    b.until(|e| e["uuid"] == "settle-a");
+    for w in [&a, &b] {
+        for i in 0..10 {
+            let uuid = format!("t-{i}");
+            assert_eq!(w.count(|e| e["uuid"] == uuid.as_str()), 1, "{uuid}");
+        }
+        assert_eq!(w.count(|e| e["message_id"] == "msg_two"), 1);
+    }
+    a.stop();
+    b.stop();
+}
+
+/// Events are logged only while a watcher runs (and holds its lock), from
+/// the end of its catch-up (which it alone would read).
+#[test]
+fn events_are_logged_only_while_a_watcher_runs() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let db = env.db();
+    let logged = || count(&env.db(), "SELECT count(*) FROM watch_events");
+    assert_eq!(logged(), 0, "no watcher: nothing logged");
+    let f = env.projects().join("-home-u-app/sess-main-0001.jsonl");
+    append(
+        &f,
+        &format!("{}\n", user_line("l-0", "sess-main-0001", "before")),
+    );
+    let mut w = Watch::start(&env, &[]);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM messages WHERE uuid = 'l-0'"),
+        1
+    );
+    assert_eq!(logged(), 0, "a lone watcher's catch-up logs nothing");
+    w.signal("STOP");
+    append(
+        &f,
+        &format!("{}\n", user_line("l-1", "sess-main-0001", "watched")),
+    );
+    env.cmd().args(["ingest", "-q"]).assert().success();
+    assert_eq!(logged(), 1);
+    w.signal("CONT");
+    w.until(|e| e["uuid"] == "l-1");
+    w.stop();
+    append(
+        &f,
+        &format!("{}\n", user_line("l-2", "sess-main-0001", "unwatched")),
+    );
+    env.cmd().args(["ingest", "-q"]).assert().success();
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM messages WHERE uuid = 'l-2'"),
+        1
+    );
+    assert_eq!(logged(), 1, "the watcher is gone: nothing more logged");
 }
 
 /// A response priced now, so that it falls in today's budget period.

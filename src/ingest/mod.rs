@@ -4,6 +4,7 @@
 
 pub mod discover;
 pub mod reader;
+pub mod watch_log;
 pub mod writer;
 
 use std::collections::BTreeMap;
@@ -69,7 +70,9 @@ const DERIVED_TABLES: &[&str] = &[
 pub struct Options {
     /// Re-derive every table from the stored raw lines first.
     pub full: bool,
-    /// Collect live events (for `watch`) in `Summary::events`.
+    /// Return the live events (`watch --replay`'s catch-up) in
+    /// `Summary::events`. (Whether they are written into the watch log
+    /// does not depend on this: they are while a watcher runs.)
     pub events: bool,
     /// `observatory ingest` itself, not a report's own ingest. Even when
     /// nothing was new it counts the responses against the cost rollup
@@ -212,8 +215,20 @@ pub fn run(
     opts: &Options,
     obs: &mut dyn Observer,
 ) -> Result<Summary> {
+    let lock = IngestLock::acquire(&store.path)?;
+    run_held(store, &lock, roots, prices, opts, obs)
+}
+
+/// `run`, by a caller that holds the ingest lock (`_held` proves it).
+pub fn run_held(
+    store: &mut Store,
+    _held: &IngestLock,
+    roots: &[Root],
+    prices: &PriceTable,
+    opts: &Options,
+    obs: &mut dyn Observer,
+) -> Result<Summary> {
     let started = Instant::now();
-    let _lock = IngestLock::acquire(&store.path)?;
     let mut summary = Summary::default();
     reprice_if_needed(&store.conn, prices).context("re-pricing stored responses")?;
     let pending = store.meta_get("rebuild_pending")?.is_some();
@@ -383,9 +398,10 @@ fn ingest_found(
         .flatten();
     let mut files: HashMap<usize, FileRef> = HashMap::new();
     let mut writer = Writer::new(&store.conn, prices)?;
-    if opts.events {
-        writer.events = Some(Vec::new());
-    }
+    // (asked with the ingest lock held: a watcher announces itself at the
+    // end of its catch-up, with the lock held, and reads from there on)
+    writer.log_events = !jobs.is_empty() && watch_log::watched(&store.path);
+    writer.keep_events = opts.events;
     let result = std::thread::scope(|scope| -> Result<()> {
         // (the reader's slack is bounded in bytes: reader::IN_FLIGHT_BYTES)
         let (tx, rx) = sync_channel::<Msg>(64);
@@ -494,7 +510,7 @@ fn ingest_found(
         )?;
     }
 
-    summary.events = writer.events.take().unwrap_or_default();
+    summary.events = std::mem::take(&mut writer.kept);
     let c = std::mem::take(&mut writer.counts);
     summary.lines_read = c.lines_read;
     summary.records_by_type = c.records_by_type;

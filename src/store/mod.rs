@@ -46,6 +46,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0011_rollup_model",
         include_str!("migrations/0011_rollup_model.sql"),
     ),
+    (
+        "0012_watch_events",
+        include_str!("migrations/0012_watch_events.sql"),
+    ),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -938,7 +942,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 11);
+        assert_eq!(SCHEMA_VERSION, 12);
         // (migrated with foreign keys unchecked) checked again, and holding
         let checked: i64 = s
             .conn
