@@ -672,10 +672,11 @@ fn plan(f: &Found, t: Option<&Tracked>, tombstones: &[Tombstone]) -> std::io::Re
 }
 
 /// Whether the cursor still stands at the end of a line: the byte before it
-/// is a newline, or (a last line read before its newline was written) the
-/// byte at it is. A file rewritten in place with the same first 4 KiB and
-/// more bytes would otherwise be read from the middle of a line (Claude
-/// Code only appends; this is a cheap check, not a proof).
+/// is a newline, or it ends an object that was the last line read without
+/// its newline (and a newline or the next object follows). A file rewritten
+/// in place with the same first 4 KiB and more bytes would otherwise be read
+/// from the middle of a line (Claude Code only appends; this is a cheap
+/// check, not a proof).
 fn at_line_end(file: &File, read_offset: u64, size: u64) -> std::io::Result<bool> {
     if read_offset == 0 {
         return Ok(true);
@@ -683,7 +684,10 @@ fn at_line_end(file: &File, read_offset: u64, size: u64) -> std::io::Result<bool
     let mut around = [0u8; 2];
     let n = if read_offset < size { 2 } else { 1 };
     read_exact_at(file, &mut around[..n], read_offset - 1)?;
-    Ok(around[0] == b'\n' || (n == 2 && around[1] == b'\n'))
+    Ok(matches!(
+        around[..n],
+        [b'\n', ..] | [b'}'] | [b'}', b'\n' | b'{']
+    ))
 }
 
 /// Every forgotten file whose bytes are known by their digests (newest
