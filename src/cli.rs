@@ -342,7 +342,7 @@ pub struct FilterArgs {
     pub project: Option<String>,
     /// Time zone days are cut in: local, UTC, an IANA name (Europe/Paris) or an offset (+05:30)
     /// [default: `timezone` from the config, else local]
-    #[arg(long, value_name = "ZONE")]
+    #[arg(long, value_name = "ZONE", allow_hyphen_values = true)]
     pub tz: Option<String>,
 }
 
@@ -428,7 +428,7 @@ pub struct ShowArgs {
     pub session: String,
     /// Time zone times are shown in: local, UTC, an IANA name (Europe/Paris) or an offset (+05:30)
     /// [default: `timezone` from the config, else local]
-    #[arg(long, value_name = "ZONE")]
+    #[arg(long, value_name = "ZONE", allow_hyphen_values = true)]
     pub tz: Option<String>,
     /// Do not read new transcript lines first
     #[arg(long)]
@@ -575,7 +575,7 @@ pub struct BudgetCheckArgs {
     pub fail_on_warn: bool,
     /// Time zone days, weeks and months are cut in: local, UTC, an IANA name or an offset
     /// [default: `timezone` from the config, else local]
-    #[arg(long, value_name = "ZONE")]
+    #[arg(long, value_name = "ZONE", allow_hyphen_values = true)]
     pub tz: Option<String>,
     /// Do not read new transcript lines first
     #[arg(long)]
@@ -601,7 +601,7 @@ pub struct ExportArgs {
     pub session: Option<String>,
     /// Time zone days are cut in: local, UTC, an IANA name (Europe/Paris) or an offset (+05:30)
     /// [default: `timezone` from the config, else local]
-    #[arg(long, value_name = "ZONE")]
+    #[arg(long, value_name = "ZONE", allow_hyphen_values = true)]
     pub tz: Option<String>,
     /// Also write older generations of a file (it shrank or was replaced) as NAME.gen<N>.jsonl
     #[arg(long)]
@@ -635,7 +635,7 @@ pub struct ForgetArgs {
     pub before: Option<String>,
     /// Time zone --before's day starts in: local, UTC, an IANA name or an offset
     /// [default: `timezone` from the config, else local]
-    #[arg(long, value_name = "ZONE")]
+    #[arg(long, value_name = "ZONE", allow_hyphen_values = true)]
     pub tz: Option<String>,
     /// Do not ask for confirmation
     #[arg(short = 'y', long)]
@@ -668,7 +668,7 @@ pub struct WatchArgs {
     pub project: Option<String>,
     /// How often to look for changes where the OS file watcher is not available
     /// [default: `watch.poll_interval_ms` from the config, else 1000]
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
     pub poll_interval_ms: Option<u64>,
 }
 
@@ -679,7 +679,7 @@ pub struct StatuslineArgs {
     pub format: Option<String>,
     /// Time zone "today" is cut in: local, UTC, an IANA name or an offset
     /// [default: `timezone` from the config, else local]
-    #[arg(long, value_name = "ZONE")]
+    #[arg(long, value_name = "ZONE", allow_hyphen_values = true)]
     pub tz: Option<String>,
     /// Do not read the transcript first (show what is stored)
     #[arg(long)]

@@ -735,3 +735,21 @@ fn filters_that_match_nothing_are_said_not_shown_as_zero() {
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(!err.contains("matches nothing"), "{err}");
 }
+
+#[test]
+fn a_negative_offset_is_a_zone_not_a_flag() {
+    let env = Env::with_fixture("basic");
+    let days = |tz: &[&str]| -> Vec<String> {
+        let v = cost_json(&env, &[&["--by-day"][..], tz].concat());
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["day"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // the same responses cut 24 hours apart: written with or without `=`
+    assert_eq!(days(&["--tz", "-12:00"]), ["2026-02-28", "2026-03-01"]);
+    assert_eq!(days(&["--tz=-12:00"]), ["2026-02-28", "2026-03-01"]);
+    assert_eq!(days(&["--tz", "+12:00"]), ["2026-03-01", "2026-03-02"]);
+}

@@ -592,3 +592,17 @@ fn a_crossed_budget_is_announced_once_per_change() {
     assert_eq!(repeats, 0, "budget 1 announced again: {:#?}", w.seen);
     w.stop();
 }
+
+#[test]
+fn a_poll_interval_out_of_range_is_refused_as_in_the_config() {
+    let env = Env::new();
+    for ms in ["0", "9", "3600001"] {
+        let out = env
+            .cmd()
+            .args(["watch", "--poll-interval-ms", ms])
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(err.contains("10..=3600000"), "{err}");
+    }
+}
