@@ -1125,3 +1125,28 @@ fn the_ingest_summary_says_one_line_not_one_lines() {
         "{text}"
     );
 }
+
+#[test]
+fn a_report_that_creates_a_database_at_a_given_path_says_so() {
+    let env = Env::with_fixture("basic");
+    let typo = env.dir.path().join("typo/obs.db");
+    let out = env
+        .cmd()
+        .env("OBSERVATORY_DB", &typo)
+        .args(["cost"])
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("no database at")
+            && err.contains("env OBSERVATORY_DB")
+            && err.contains("creating it"),
+        "{err}"
+    );
+    // once it exists, and at the default place, nothing is said
+    for args in [&["cost", "--db", typo.to_str().unwrap()][..], &["cost"]] {
+        let out = env.cmd().args(args).assert().success();
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(!err.contains("no database at"), "{args:?}: {err}");
+    }
+}

@@ -87,10 +87,34 @@ pub fn writable_store(settings: &Settings) -> Result<Store> {
     Ok(store)
 }
 
+/// A report about to create the database at a path someone gave (a flag,
+/// OBSERVATORY_DB, the config file) says so: a typo in it would otherwise
+/// make a new database in silence and show $0.00.
+fn note_new_database(settings: &Settings) {
+    use crate::config::Source;
+    if settings.quiet || settings.db.exists() {
+        return;
+    }
+    let Some(origin) = settings.origins.iter().find(|o| o.key == "db") else {
+        return;
+    };
+    if matches!(&origin.source, Source::Default)
+        || matches!(&origin.source, Source::Env(v) if v == "OBSERVATORY_HOME")
+    {
+        return;
+    }
+    crate::output::style::warn(format_args!(
+        "no database at {} (from {}): creating it",
+        settings.db.display(),
+        origin.source.describe()
+    ));
+}
+
 /// The store, brought up to date for a report: an incremental ingest
 /// (unless `no_ingest`), and stored costs re-priced if the table changed.
 /// With `no_ingest`, a read-only database is read as it is.
 pub fn fresh_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) -> Result<Store> {
+    note_new_database(settings);
     let nothing_to_read = !settings.roots.iter().any(|r| r.projects.is_some());
     if no_ingest || nothing_to_read {
         // a database we cannot write is only read (and left as it is)
