@@ -478,6 +478,13 @@ fn backup_is_the_database_even_while_others_read_and_write() {
     assert!(err.contains("the database itself"), "{err}");
     let err = fails(&env, &["backup", "/nonexistent-dir/x.db"], 1);
     assert!(err.contains("does not exist"), "{err}");
+    // a folder: the name suggested is not the database's own
+    let err = fails(&env, &["backup", env.obs_home().to_str().unwrap()], 1);
+    assert!(
+        err.contains("is a folder") && err.contains("observatory-"),
+        "{err}"
+    );
+    assert!(!err.contains(&env.db_path().display().to_string()), "{err}");
 }
 
 // ------------------------------------------------------------------ forget

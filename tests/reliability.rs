@@ -259,6 +259,7 @@ fn a_full_disk_fails_cleanly_and_the_next_run_finishes() {
         stderr.starts_with("error:") && !stderr.contains("panicked"),
         "{stderr}"
     );
+    assert!(stderr.contains("check the disk (is it full?)"), "{stderr}");
     integrity_ok(&db);
     ingest_into(&env, &corpus, &db);
     assert_eq!(fingerprint(&Connection::open(&db).unwrap()), reference);

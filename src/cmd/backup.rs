@@ -20,10 +20,15 @@ pub fn run(args: &BackupArgs, settings: &Settings) -> Result<ExitCode> {
     let dest = &args.file;
     let store = super::export::open_existing(settings)?;
     if dest.is_dir() {
+        // (a dated name: `observatory.db` there may be the database itself)
         bail!(
             "{} is a folder; give the backup a file name (e.g. {})",
             dest.display(),
-            dest.join("observatory.db").display()
+            dest.join(format!(
+                "observatory-{}.db",
+                chrono::Local::now().format("%Y-%m-%d")
+            ))
+            .display()
         );
     }
     if let (Ok(a), Ok(b)) = (

@@ -478,16 +478,33 @@ fn ingest_found(
         Ok(())
     });
     if let Err(e) = result {
+        // SQLITE_FULL, or a write that failed (EFBIG past a size limit)
+        let write_failed =
+            |f: &rusqlite::ffi::Error| f.extended_code == rusqlite::ffi::SQLITE_IOERR_WRITE;
+        let space = e
+            .chain()
+            .find_map(|c| match c.downcast_ref::<rusqlite::Error>() {
+                Some(rusqlite::Error::SqliteFailure(f, _))
+                    if f.code == rusqlite::ErrorCode::DiskFull =>
+                {
+                    Some("free some disk space, then ")
+                }
+                Some(rusqlite::Error::SqliteFailure(f, _)) if write_failed(f) => {
+                    Some("check the disk (is it full?), then ")
+                }
+                _ => None,
+            })
+            .unwrap_or("");
         if first_load.is_some() {
             // (no journal: the marker stays, and the next open starts over)
-            return Err(e).context(
-                "storing transcript lines in a first load (it cannot be resumed: the next ingest starts the database over)",
-            );
+            return Err(e).context(format!(
+                "storing transcript lines in a first load (it cannot be resumed: the next ingest starts the database over; {space}run ingest again)"
+            ));
         }
         // (dropping the writer rolls its transaction back)
-        return Err(e).context(
-            "storing transcript lines (nothing from the failed batch was kept; run ingest again)",
-        );
+        return Err(e).context(format!(
+            "storing transcript lines (nothing from the failed batch was kept; {space}run ingest again)"
+        ));
     }
     if let Some(load) = &mut first_load {
         load.build_indexes()
