@@ -1150,3 +1150,38 @@ fn a_report_that_creates_a_database_at_a_given_path_says_so() {
         assert!(!err.contains("no database at"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn an_ingest_with_nothing_to_read_says_where_it_looked_and_why() {
+    let env = Env::new();
+    let d = env.dir.path();
+    std::fs::create_dir_all(d.join("no-projects")).unwrap();
+    std::fs::write(d.join("a-file"), "x").unwrap();
+    std::fs::create_dir_all(d.join("projects-is-a-file")).unwrap();
+    std::fs::write(d.join("projects-is-a-file/projects"), "x").unwrap();
+    let mut cmd = env.cmd();
+    cmd.arg("ingest");
+    for root in ["no-projects", "a-file", "projects-is-a-file", "missing"] {
+        cmd.arg("--claude-dir").arg(d.join(root));
+    }
+    let out = cmd.assert().success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    for (root, why) in [
+        ("no-projects", "no projects/ folder"),
+        ("a-file", "is not a folder"),
+        (
+            "projects-is-a-file",
+            "its projects is not a folder but a file",
+        ),
+        ("missing", "does not exist"),
+    ] {
+        assert!(err.contains(&format!("{root} ({why})")), "{root}: {err}");
+    }
+    // an empty projects/ folder: the summary says so
+    let out = env.cmd().arg("ingest").assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.starts_with("No transcript files under 1 projects/ folder"),
+        "{text}"
+    );
+}

@@ -15,7 +15,7 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
         if !settings.quiet {
             eprintln!("No Claude Code transcripts found. Looked in:");
             for r in &settings.roots {
-                eprintln!("  {} (no projects/ folder)", r.given.display());
+                eprintln!("  {} ({})", r.given.display(), why_nothing(&r.given));
             }
             eprintln!(
                 "Point observatory at them with --claude-dir DIR or CLAUDE_CONFIG_DIR=DIR[,DIR...]."
@@ -61,6 +61,16 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Why a root gives nothing to read, for people.
+fn why_nothing(root: &std::path::Path) -> &'static str {
+    match (root.is_dir(), root.exists(), root.join("projects").exists()) {
+        (false, false, _) => "does not exist",
+        (false, true, _) => "is not a folder",
+        (true, _, true) => "its projects is not a folder but a file",
+        (true, _, false) => "no projects/ folder",
+    }
+}
+
 pub fn warn_store(store: &Store, settings: &Settings) {
     if !settings.quiet {
         for w in &store.warnings {
@@ -77,7 +87,21 @@ fn print_summary(s: &Summary, settings: &Settings) -> Result<()> {
             thousands(s.rebuilt_lines)
         );
     }
-    if s.files_read == 0 {
+    if s.files_seen == 0 {
+        outln!(
+            "No transcript files under {} ({} ms).",
+            super::count(
+                settings
+                    .roots
+                    .iter()
+                    .filter(|r| r.projects.is_some())
+                    .count() as u64,
+                "projects/ folder",
+                "projects/ folders"
+            ),
+            s.elapsed_ms
+        );
+    } else if s.files_read == 0 {
         outln!(
             "Nothing new in {} ({} ms).",
             super::count(s.files_seen, "transcript file", "transcript files"),
