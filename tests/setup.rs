@@ -62,6 +62,19 @@ fn prints_the_snippet_without_apply() {
     let default = env.claude.join("settings.json");
     assert!(stderr.contains(&default.display().to_string()), "{stderr}");
     assert!(!default.exists(), "printing writes nothing");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    // a database given by --db is not the one the commands will use: said
+    let out = env
+        .cmd()
+        .args(["setup", "claude-code", "--db"])
+        .arg(env.dir.path().join("mine.db"))
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr);
+    assert!(
+        stderr.contains("mine.db (from flag --db)") && stderr.contains("set `db` there"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -62,6 +62,7 @@ pub fn run(args: &SetupArgs, settings: &Settings) -> Result<ExitCode> {
 }
 
 fn claude_code(args: &SetupArgs, settings: &Settings) -> Result<ExitCode> {
+    warn_db_not_in_commands(settings);
     let path = match (&args.settings, &settings.claude_settings) {
         (Some(p), _) | (None, Some(p)) => p.clone(),
         (None, None) => {
@@ -114,6 +115,27 @@ fn claude_code(args: &SetupArgs, settings: &Settings) -> Result<ExitCode> {
         outln!("Backup of the previous file: {}", b.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The commands Claude Code runs name no database: they use
+/// OBSERVATORY_DB / OBSERVATORY_HOME if Claude Code has them, else the
+/// config file's `db`, else the default. One given here by `--db` is not
+/// theirs.
+fn warn_db_not_in_commands(settings: &Settings) {
+    use crate::config::Source;
+    let Some(origin) = settings.origins.iter().find(|o| o.key == "db") else {
+        return;
+    };
+    if settings.quiet || !matches!(origin.source, Source::Flag(_)) {
+        return;
+    }
+    crate::output::style::warn(format_args!(
+        "the database here is {} (from {}), but the commands Claude Code will run read `db` from \
+         the config file ({}), else the default: set `db` there so they use this one",
+        settings.db.display(),
+        origin.source.describe(),
+        settings.config_file.path.display()
+    ));
 }
 
 #[derive(Debug, PartialEq)]
