@@ -145,7 +145,8 @@ fn partial_stdin_reports_what_is_stored() {
         br#"{"transcript_path": null, "model": {}}"#,
         &["--format", "{model} {session} {session_cost} {project}"],
     );
-    assert_eq!(line, "- - - -");
+    // (the model falls back to `observatory`, as the neutral line does)
+    assert_eq!(line, "observatory - - -");
 }
 
 #[test]
@@ -297,4 +298,41 @@ fn a_transcript_under_a_root_is_recorded_as_ingest_records_it() {
         ),
         2
     );
+}
+
+#[test]
+fn a_block_too_young_for_a_rate_and_a_stdin_without_model() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-new");
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("sess-young.jsonl");
+    // one response at 23:00:10; at 23:00:30 its block is 30 s old: no rate
+    std::fs::write(
+        &f,
+        r#"{"type":"assistant","uuid":"y1","sessionId":"sess-young","timestamp":"2026-03-10T23:00:10.000Z","cwd":"/home/u/new","message":{"id":"msg_y1","model":"claude-sonnet-4-5-20250929","stop_reason":"end_turn","usage":{"input_tokens":1000,"output_tokens":1000}}}
+"#,
+    )
+    .unwrap();
+    env.ingest();
+    let stdin = format!(
+        r#"{{"session_id": "sess-young", "transcript_path": "{}"}}"#,
+        f.display()
+    );
+    let line = |extra: &[&str]| -> String {
+        let out = env
+            .cmd()
+            .args(["statusline", "--now", "2026-03-10T23:00:30Z", "--tz", "UTC"])
+            .args(extra)
+            .write_stdin(stdin.clone())
+            .assert()
+            .success();
+        String::from_utf8_lossy(&out.get_output().stdout)
+            .trim_end()
+            .to_owned()
+    };
+    assert_eq!(
+        line(&[]),
+        "observatory · $0.02 session · $0.02 today · $0.02 block (4h 59m left)"
+    );
+    assert_eq!(line(&["--format", "{burn_rate}"]), "-");
 }

@@ -38,7 +38,7 @@ pub fn run(_args: &StatusArgs, settings: &Settings) -> Result<ExitCode> {
     if settings.json {
         output::print_json(&s)?;
     } else {
-        print_status(&s)?;
+        print_status(&s, &super::zone(None, settings)?)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -86,7 +86,11 @@ pub fn collect(store: &Store) -> Result<Status> {
         schema_version: store.user_version()?,
         files_tracked: count("SELECT count(*) FROM source_files WHERE superseded = 0")?,
         files_superseded: count("SELECT count(*) FROM source_files WHERE superseded = 1")?,
-        last_ingest_at: store.meta_get("last_ingest_at")?,
+        // (RFC 3339 with milliseconds and Z, as every other time in JSON;
+        // older databases hold nanoseconds and +00:00)
+        last_ingest_at: store.meta_get("last_ingest_at")?.map(|t| {
+            crate::transcript::parse_timestamp(&t).map_or(t, crate::transcript::format_timestamp)
+        }),
         lines: records_by_type.values().sum::<u64>() + malformed,
         records_by_type,
         malformed_lines: malformed,
@@ -106,7 +110,7 @@ pub fn collect(store: &Store) -> Result<Status> {
     })
 }
 
-fn print_status(s: &Status) -> Result<()> {
+fn print_status(s: &Status, zone: &crate::report::Zone) -> Result<()> {
     outln!(
         "Database        {} ({})",
         s.db_path,
@@ -122,9 +126,13 @@ fn print_status(s: &Status) -> Result<()> {
             String::new()
         }
     );
+    let last = s.last_ingest_at.as_deref();
     outln!(
         "Last ingest     {}",
-        s.last_ingest_at.as_deref().unwrap_or("never")
+        match last.and_then(crate::transcript::parse_timestamp) {
+            Some(ms) => format!("{} ({})", zone.format(ms, "%Y-%m-%d %H:%M:%S"), zone.name()),
+            None => last.unwrap_or("never").to_owned(),
+        }
     );
     outln!(
         "Raw bytes kept  {} (stored as {})",

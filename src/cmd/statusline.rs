@@ -29,6 +29,8 @@ use crate::store::Store;
 
 /// The line when a block is running (and no `--format` was given).
 pub const DEFAULT_FORMAT: &str = "{model} · {session_cost} session · {today_cost} today · {block_cost} block ({block_left} left) · {burn_rate}";
+/// The same, in a block too young for a burn rate (under a minute).
+const DEFAULT_FORMAT_NO_RATE: &str = "{model} · {session_cost} session · {today_cost} today · {block_cost} block ({block_left} left)";
 /// The line when no block is running (and no `--format` was given).
 pub const DEFAULT_FORMAT_IDLE: &str =
     "{model} · {session_cost} session · {today_cost} today · no active block";
@@ -175,8 +177,11 @@ fn status_line(
     let r = statusline::run(&store.conn, &q, now).context("reading the stored costs")?;
     let template = match &args.format {
         Some(f) => f.as_str(),
-        None if r.block.is_some() => DEFAULT_FORMAT,
-        None => DEFAULT_FORMAT_IDLE,
+        None => match &r.block {
+            Some(b) if b.burn_rate_picousd_per_hour.is_some() => DEFAULT_FORMAT,
+            Some(_) => DEFAULT_FORMAT_NO_RATE,
+            None => DEFAULT_FORMAT_IDLE,
+        },
     };
     Ok(render(template, |name| field(name, input, &r, &zone, now)))
 }
@@ -227,7 +232,7 @@ fn field(name: &str, input: &Input, r: &StatusReport, zone: &Zone, now: i64) -> 
     let block = r.block.as_ref();
     let dash = || "-".to_owned();
     Some(match name {
-        "model" => input.model().unwrap_or_else(dash),
+        "model" => neutral(Some(input)),
         "model_id" => input.model_id.clone().unwrap_or_else(dash),
         "project" => input
             .project_dir

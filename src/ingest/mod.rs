@@ -523,7 +523,7 @@ fn ingest_found(
         Store::meta_set(
             &store.conn,
             "last_ingest_at",
-            &chrono::Utc::now().to_rfc3339(),
+            &crate::transcript::format_timestamp(chrono::Utc::now().timestamp_millis()),
         )?;
     }
 
