@@ -1346,3 +1346,20 @@ fn a_rebuild_leaves_out_a_damaged_chunk_and_says_which() {
     assert_eq!(count(&db, "SELECT count(*) FROM lines"), lines - in_chunk);
     common::assert_references(&db);
 }
+
+#[test]
+fn forget_says_which_sessions_stay_visible_through_copies() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let out = env
+        .cmd()
+        .args(["forget", "--session", "sess-main", "--yes"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains("so sess-main-0001 still shows in `sessions` and `show`")
+            && text.contains("sess-resume-0002.jsonl"),
+        "{text}"
+    );
+}

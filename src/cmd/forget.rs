@@ -262,14 +262,28 @@ fn shared_note(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
     if plan.shared_files.is_empty() {
         return Ok(());
     }
+    let mut visible: Vec<&str> = plan
+        .shared_files
+        .iter()
+        .flat_map(|(_, ids)| ids.iter().map(String::as_str))
+        .collect();
+    visible.sort_unstable();
+    visible.dedup();
     writeln!(
         out,
-        "Kept: {} of other sessions also {} lines of these sessions (Claude Code copies lines into resumed sessions); forget those sessions too to remove them:",
+        "Kept: {} of other sessions also {} lines of these sessions (Claude Code copies lines into resumed sessions), so {} still {} in `sessions` and `show` with those lines; forget the sessions of {} too to remove them:",
         count(plan.shared_files.len() as u64, "file", "files"),
         if plan.shared_files.len() == 1 {
             "holds"
         } else {
             "hold"
+        },
+        visible.join(", "),
+        if visible.len() == 1 { "shows" } else { "show" },
+        if plan.shared_files.len() == 1 {
+            "that file"
+        } else {
+            "those files"
         }
     )?;
     for (path, _) in plan.shared_files.iter().take(LISTED) {
