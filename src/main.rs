@@ -33,6 +33,12 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("{} {err:#}", output::style::error_prefix());
+            if err
+                .chain()
+                .any(|e| e.downcast_ref::<cmd::Usage>().is_some())
+            {
+                return ExitCode::from(2);
+            }
             ExitCode::FAILURE
         }
     }

@@ -549,7 +549,7 @@ fn no_color_and_color_never_print_no_escapes_and_always_does() {
         };
         vec![
             go(&["cost", "--no-ingest", "--by-model", "--tz", "UTC"], 0),
-            go(&["cost", "--no-ingest", "--tz", "Mars/Olympus"], 1),
+            go(&["cost", "--no-ingest", "--tz", "Mars/Olympus"], 2),
             go(&["budget", "check", "--no-ingest", "--tz", "UTC"], 4),
         ]
     };

@@ -419,12 +419,12 @@ fn csv_and_table_outputs() {
         table.contains("Total") && table.contains("$0.03"),
         "{table}"
     );
-    env.cmd().args(["cost", "--csv", "--json"]).assert().code(1);
-    env.cmd().args(["cost", "--since", "soon"]).assert().code(1);
+    env.cmd().args(["cost", "--csv", "--json"]).assert().code(2);
+    env.cmd().args(["cost", "--since", "soon"]).assert().code(2);
     env.cmd()
         .args(["cost", "--tz", "Mars/Olympus"])
         .assert()
-        .code(1);
+        .code(2);
 }
 
 #[test]

@@ -698,7 +698,7 @@ fn forget_refuses_without_yes_and_no_terminal_and_dry_run_deletes_nothing() {
 
     // an empty --project would match every project: refused
     for empty in ["", "  "] {
-        let err = fails(&env, &["forget", "--project", empty, "--yes"], 1);
+        let err = fails(&env, &["forget", "--project", empty, "--yes"], 2);
         assert!(err.contains("--project needs some text"), "{err}");
     }
     assert_eq!(all_counts(&env.db()), counts);
@@ -766,7 +766,7 @@ fn forget_before_a_day_takes_whole_sessions_by_their_last_activity() {
         1
     );
     assert_eq!(count(&db, "SELECT count(*) FROM projects"), 1);
-    let err = fails(&env, &["forget", "--before", "someday", "--yes"], 1);
+    let err = fails(&env, &["forget", "--before", "someday", "--yes"], 2);
     assert!(err.contains("cannot read"), "{err}");
 }
 

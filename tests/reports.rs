@@ -870,13 +870,13 @@ fn every_report_refuses_csv_with_json() {
             .args(&cmd)
             .args(["--csv", "--json", "--no-ingest"])
             .assert()
-            .code(1);
+            .code(2);
         env.cmd().args(&cmd).arg("--help").assert().success();
     }
     env.cmd()
         .args(["sessions", "--tz", "Mars/Olympus"])
         .assert()
-        .code(1);
+        .code(2);
 }
 
 // ------------------------------------------------------------------ corpus

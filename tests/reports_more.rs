@@ -680,7 +680,7 @@ fn cost_chart_draws_one_bar_per_period() {
         vec!["cost", "--by-day", "--chart", "--json"],
         vec!["cost", "--by-day", "--chart", "--csv"],
     ] {
-        let err = fails(&env, &bad, 1);
+        let err = fails(&env, &bad, 2);
         assert!(err.contains("--chart"), "{bad:?}: {err}");
     }
 }

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use crate::out;
-use anyhow::{Result, bail};
+use anyhow::Result;
 use serde_json::{Map, Value, json};
 
 use crate::cli::CostArgs;
@@ -11,9 +11,7 @@ use crate::report::cost::{self, CostQuery, CostReport, Group, Sums};
 use crate::report::usd;
 
 pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
-    if args.csv && settings.json {
-        bail!("--csv and --json are two different outputs: pick one");
-    }
+    super::one_output(args.csv, settings)?;
     let flags = [
         (args.by_day, Group::Day),
         (args.by_week, Group::Week),
@@ -35,14 +33,16 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
     }
     if args.chart {
         if args.csv || settings.json {
-            bail!("--chart draws bars for people: it does not combine with --json or --csv");
+            return Err(super::usage(
+                "--chart draws bars for people: it does not combine with --json or --csv",
+            ));
         }
         let periods = [Group::Day, Group::Week, Group::Month];
         let mut g = groups.clone();
         g.sort();
         g.dedup();
         if g.len() != 1 || !periods.contains(&g[0]) {
-            bail!(output::chart::GROUPS_ERROR);
+            return Err(super::usage(output::chart::GROUPS_ERROR));
         }
     }
     let prices = super::price_table(settings)?;

@@ -5,7 +5,7 @@
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
 use super::{at_json, count, money, usd_json, when};
@@ -28,15 +28,14 @@ const LISTED: usize = 20;
 pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
     if args.project.as_deref().is_some_and(|p| p.trim().is_empty()) {
         // (every path contains "": a `--project "$TYPO"` would forget all)
-        bail!(
-            "--project needs some text of a project's path (an empty one would match every project; see `observatory sessions`)"
-        );
+        return Err(super::usage(
+            "--project needs some text of a project's path (an empty one would match every project; see `observatory sessions`)",
+        ));
     }
     let zone = super::zone(args.tz.as_deref(), settings)?;
     let before_ms = match &args.before {
         Some(day) => {
-            let d =
-                report::parse_day(day, zone.date(report::now_ms())).map_err(anyhow::Error::msg)?;
+            let d = report::parse_day(day, zone.date(report::now_ms())).map_err(super::usage)?;
             Some(zone.start_of(d))
         }
         None => None,

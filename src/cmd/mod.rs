@@ -49,8 +49,25 @@ pub fn price_table(settings: &Settings) -> Result<PriceTable> {
 }
 
 /// The zone of a command's `--tz`, else of `timezone` in the config.
+/// A command line that cannot run as given (a bad date or zone, two
+/// outputs at once): `main` exits 2 for it, as for clap's own usage errors.
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
+    Usage(message.into()).into()
+}
+
 pub fn zone(flag: Option<&str>, settings: &Settings) -> Result<Zone> {
-    Zone::parse(flag.unwrap_or(&settings.tz)).map_err(anyhow::Error::msg)
+    Zone::parse(flag.unwrap_or(&settings.tz)).map_err(usage)
 }
 
 /// The zone and UTC range of `--tz`, `--since`, `--until`.
@@ -61,13 +78,15 @@ pub fn resolve_filter(f: &FilterArgs, settings: &Settings) -> Result<(Zone, Time
         s.as_deref()
             .map(|s| report::parse_day(s, today))
             .transpose()
-            .map_err(anyhow::Error::msg)
+            .map_err(usage)
     };
     let (since, until) = (day(&f.since)?, day(&f.until)?);
     if let (Some(s), Some(u)) = (since, until)
         && s > u
     {
-        anyhow::bail!("--since {s} is after --until {u}: nothing to show");
+        return Err(usage(format!(
+            "--since {s} is after --until {u}: nothing to show"
+        )));
     }
     let range = TimeRange::new(since, until, &zone);
     Ok((zone, range))
@@ -175,7 +194,9 @@ fn is_read_only_error(e: &rusqlite::Error) -> bool {
 /// `--csv` and `--json` are two outputs: refuse both.
 pub fn one_output(csv: bool, settings: &Settings) -> Result<()> {
     if csv && settings.json {
-        anyhow::bail!("--csv and --json are two different outputs: pick one");
+        return Err(usage(
+            "--csv and --json are two different outputs: pick one",
+        ));
     }
     Ok(())
 }
