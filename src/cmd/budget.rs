@@ -230,12 +230,12 @@ fn crossed_line(s: &BudgetStatus, color: bool) -> Option<String> {
         Status::Over => style::paint("is over its limit", Style::Red, color),
     };
     Some(format!(
-        "budget {} ({}) {what}: {} of {} spent ({:.0}%) {}",
+        "budget {} ({}) {what}: {} of {} spent ({}) {}",
         b.id,
         scope(b),
         dollars(s.spent_picousd),
         dollars(i128::from(b.amount_picousd)),
-        s.used_percent(),
+        used_percent(s.used_percent()),
         period_words(s),
     ))
 }
@@ -359,7 +359,7 @@ fn human(statuses: &[BudgetStatus]) -> String {
                 period,
                 spent,
                 limit(b),
-                format!("{:.1}%", s.used_percent()),
+                used_percent(s.used_percent()),
                 format!("{}%", b.warn_at_percent),
                 match s.status {
                     Status::Ok => "ok".into(),
@@ -387,4 +387,28 @@ fn human(statuses: &[BudgetStatus]) -> String {
         );
     }
     out
+}
+
+/// A share of a budget for people: `120%`, `112.5%` (one decimal when
+/// there is one), the same in the table and the warnings.
+fn used_percent(p: f64) -> String {
+    let tenths = (p * 10.0).round() / 10.0;
+    if tenths.fract() == 0.0 {
+        format!("{tenths:.0}%")
+    } else {
+        format!("{tenths:.1}%")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn used_percent_shows_a_decimal_only_when_there_is_one() {
+        use super::used_percent;
+        assert_eq!(used_percent(150.0), "150%");
+        assert_eq!(used_percent(112.5), "112.5%");
+        assert_eq!(used_percent(99.96), "100%");
+        assert_eq!(used_percent(80.04), "80%");
+        assert_eq!(used_percent(0.0), "0%");
+    }
 }
