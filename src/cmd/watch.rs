@@ -448,8 +448,15 @@ fn active_sessions(conn: &Connection, now: i64, view: &View) -> Result<Vec<Vec<S
             name,
             session,
             short_model(&models.unwrap_or_default()),
+            // (a session started on another day shows that day instead)
             first
-                .map(|t| view.zone.format(t, "%H:%M"))
+                .map(|t| {
+                    if view.zone.date(t) == view.zone.date(now) {
+                        view.zone.format(t, "%H:%M")
+                    } else {
+                        view.zone.format(t, "%m-%d")
+                    }
+                })
                 .unwrap_or_default(),
             view.zone.format(last, "%H:%M"),
             output::thousands(tokens.max(0) as u64),
