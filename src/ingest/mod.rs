@@ -154,18 +154,24 @@ impl IngestLock {
     }
 
     fn open_file(db: &Path) -> Result<(File, PathBuf)> {
-        let mut name = db.as_os_str().to_owned();
-        name.push(".lock");
-        let path = PathBuf::from(name);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .with_context(|| format!("cannot create the ingest lock {}", path.display()))?;
-        Ok((file, path))
+        lock_file(db, ".lock", "ingest")
     }
+}
+
+/// The lock file `<db><suffix>` (created 0600 if need be) and its path;
+/// `what` names it in an error.
+pub fn lock_file(db: &Path, suffix: &str, what: &str) -> Result<(File, PathBuf)> {
+    let mut name = db.as_os_str().to_owned();
+    name.push(suffix);
+    let path = PathBuf::from(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot create the {what} lock {}", path.display()))?;
+    Ok((file, path))
 }
 
 #[derive(Debug, Clone)]

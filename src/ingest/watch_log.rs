@@ -16,7 +16,6 @@
 //! ingests stop logging; what is left in the log is never read again.
 
 use std::fs::File;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -29,9 +28,12 @@ use serde_json::Value;
 /// some, and says so.
 pub const KEEP: i64 = 10_000;
 
+/// `<db>.watch`: the file watchers hold a shared lock on.
+const WATCH_SUFFIX: &str = ".watch";
+
 fn lock_path(db: &Path) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
-    name.push(".watch");
+    name.push(WATCH_SUFFIX);
     PathBuf::from(name)
 }
 
@@ -43,14 +45,7 @@ pub struct Watching {
 
 impl Watching {
     pub fn announce(db: &Path) -> Result<Watching> {
-        let path = lock_path(db);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .with_context(|| format!("cannot create the watch lock {}", path.display()))?;
+        let (file, path) = super::lock_file(db, WATCH_SUFFIX, "watch")?;
         file.lock_shared()
             .with_context(|| format!("cannot lock {}", path.display()))?;
         Ok(Watching { _file: file })
