@@ -390,9 +390,10 @@ fn human(statuses: &[BudgetStatus]) -> String {
 }
 
 /// A share of a budget for people: `120%`, `112.5%` (one decimal when
-/// there is one), the same in the table and the warnings.
+/// there is one), the same in the table and the warnings; rounded down, so
+/// that a budget not yet over never reads 100%.
 fn used_percent(p: f64) -> String {
-    let tenths = (p * 10.0).round() / 10.0;
+    let tenths = (p * 10.0).floor() / 10.0;
     if tenths.fract() == 0.0 {
         format!("{tenths:.0}%")
     } else {
@@ -407,8 +408,9 @@ mod tests {
         use super::used_percent;
         assert_eq!(used_percent(150.0), "150%");
         assert_eq!(used_percent(112.5), "112.5%");
-        assert_eq!(used_percent(99.96), "100%");
+        assert_eq!(used_percent(99.96), "99.9%");
         assert_eq!(used_percent(80.04), "80%");
+        assert_eq!(used_percent(79.99), "79.9%");
         assert_eq!(used_percent(0.0), "0%");
     }
 }

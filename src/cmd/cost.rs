@@ -90,10 +90,13 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
             if prices.resolve(model).is_some() {
                 // priced, yet no cost: it did not fit (absurd token counts)
                 output::style::warn(format_args!(
-                    "the cost of {} of model {model:?} overflows 64-bit picoUSD (token counts far \
-                     beyond any real response; ingest warned about their lines): their tokens are \
-                     counted, their cost is not.",
-                    super::count(*n, "response", "responses")
+                    "model {model:?} has a price, but {} of it {} no cost: it overflows 64-bit \
+                     picoUSD (token counts far beyond any real response), or {} priced before \
+                     the model had a price (`observatory reprice`). Their tokens are counted, \
+                     their cost is not.",
+                    super::count(*n, "response", "responses"),
+                    if *n == 1 { "has" } else { "have" },
+                    if *n == 1 { "it was" } else { "they were" }
                 ));
                 continue;
             }

@@ -291,8 +291,9 @@ pub fn relative_path(f: &StoredFile) -> PathBuf {
     if let Some(dir) = &f.project_dir
         && let Some(last) = comps.len().checked_sub(1)
     {
+        // (<session>/subagents/<file>: only right above the file)
         let from = match comps.iter().rposition(|c| *c == "subagents") {
-            Some(j) if j > 0 => j - 1,
+            Some(j) if j > 0 && j + 2 == comps.len() => j - 1,
             _ => last,
         };
         let mut out = Path::new("projects").join(dir);
@@ -427,6 +428,15 @@ mod tests {
                 Some("linked")
             )),
             "projects/linked/s8/subagents/agent-a.jsonl"
+        );
+        // a folder named subagents higher up is not the session's
+        assert_eq!(
+            rel(file(
+                "/data/subagents/real/s8.jsonl",
+                "/nowhere/c",
+                Some("linked")
+            )),
+            "projects/linked/s8.jsonl"
         );
     }
 }

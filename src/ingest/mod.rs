@@ -707,9 +707,12 @@ fn at_line_end(file: &File, read_offset: u64, size: u64) -> std::io::Result<bool
     let mut around = [0u8; 2];
     let n = if read_offset < size { 2 } else { 1 };
     read_exact_at(file, &mut around[..n], read_offset - 1)?;
+    // (an object may end with blanks or a `\r` before its newline)
     Ok(matches!(
         around[..n],
-        [b'\n', ..] | [b'}'] | [b'}', b'\n' | b'{']
+        [b'\n', ..]
+            | [b'}' | b'\r' | b' ' | b'\t']
+            | [b'}' | b'\r' | b' ' | b'\t', b'\n' | b'\r' | b'{']
     ))
 }
 
@@ -1063,6 +1066,32 @@ mod tests {
             .conn
             .execute("INSERT INTO lines(file_id, line_no, byte_offset, byte_len, status) VALUES (99, 1, 0, 1, 'record')", []);
         assert!(dangling.is_err());
+    }
+
+    #[test]
+    fn the_cursor_must_stand_at_a_line_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        let at = |content: &[u8], offset: u64| -> bool {
+            std::fs::write(&path, content).unwrap();
+            let f = File::open(&path).unwrap();
+            at_line_end(&f, offset, content.len() as u64).unwrap()
+        };
+        assert!(at(b"", 0));
+        assert!(at(b"{}\n{}", 3), "after a newline");
+        assert!(
+            at(b"{}", 2),
+            "an object read before its newline, nothing after"
+        );
+        assert!(at(b"{}{}\n", 2), "... then the next object");
+        assert!(at(b"{}\n", 2), "... then its newline");
+        assert!(at(b"{}\r\n", 3), "... read with its \\r (CRLF)");
+        assert!(at(b"{} \n", 3), "... with a blank after it");
+        assert!(!at(br#"{"a":"bc"}"#, 5), "inside a line");
+        assert!(
+            !at(b"{\"a\":\"b}c\"}\n", 8),
+            "a brace inside a string, then text"
+        );
     }
 
     /// Readers see the old tables until a rebuild commits the new ones

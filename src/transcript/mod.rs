@@ -18,6 +18,10 @@ use line::{Content, Line};
 /// Token counts above this are kept but flagged.
 pub const ABSURD_TOKENS: u64 = 1_000_000_000_000;
 
+/// Token counts above this count as 0: no response has them, and kept they
+/// could overflow the database's 64-bit sums (9,223 of them would).
+pub const MAX_TOKENS: u64 = 1_000_000_000_000_000;
+
 /// Longest text kept for previews (prompts, hook output, summaries).
 const PREVIEW_CHARS: usize = 160;
 
@@ -433,10 +437,10 @@ impl Warn {
         match f {
             Field::Got(n) => {
                 let v = n.count();
-                if v > i64::MAX as u64 {
+                if v > MAX_TOKENS {
                     // (a float like 1e30, or past u64: it saturated)
                     self.0.push(format!(
-                        "`{name}` is {v}, more than a database integer holds; counted as 0"
+                        "`{name}` is {v}, over 10^15, not a token count; counted as 0"
                     ));
                     return 0;
                 }

@@ -107,28 +107,19 @@ fn odd_field_types_make_a_record_with_warnings_not_a_malformed_line() {
 }
 
 #[test]
-fn token_counts_a_database_integer_cannot_hold_count_as_zero() {
+fn token_counts_past_10_to_the_15_count_as_zero() {
     let r = record(
-        r#"{"type":"assistant","message":{"id":"m","model":"claude-sonnet-4-5","usage":{"input_tokens":18446744073709551615,"output_tokens":1e30,"cache_read_input_tokens":9223372036854775807}}}"#,
+        r#"{"type":"assistant","message":{"id":"m","model":"claude-sonnet-4-5","usage":{"input_tokens":18446744073709551615,"output_tokens":1e30,"cache_creation_input_tokens":1000000000000001,"cache_read_input_tokens":1000000000000000}}}"#,
     );
     let u = r.message().unwrap().usage.unwrap();
-    assert_eq!((u.input_tokens, u.output_tokens), (0, 0));
-    assert_eq!(
-        u.cache_read_tokens,
-        i64::MAX as u64,
-        "the largest that fits is kept"
-    );
+    let zeroed = (u.input_tokens, u.output_tokens, u.cache_creation_5m_tokens);
+    assert_eq!(zeroed, (0, 0, 0));
+    assert_eq!(u.cache_read_tokens, 1_000_000_000_000_000, "10^15 is kept");
     let w = r.warnings.join("\n");
-    assert_eq!(
-        w.matches("more than a database integer holds; counted as 0")
-            .count(),
-        2,
-        "{w}"
-    );
-    assert!(
-        w.contains("cache_read_input_tokens` is 9223372036854775807, over 10^12; kept"),
-        "{w}"
-    );
+    let zero = "over 10^15, not a token count; counted as 0";
+    assert_eq!(w.matches(zero).count(), 3, "{w}");
+    let kept = "cache_read_input_tokens` is 1000000000000000, over 10^12; kept";
+    assert!(w.contains(kept), "{w}");
 }
 
 #[test]
