@@ -370,7 +370,7 @@ fn query_reads_stdin_and_prints_tables_and_csv() {
     );
     let err = fails(&env, &["query", "SELECT * FROM no_such_table"], 1);
     assert!(err.contains("no_such_table"), "{err}");
-    let err = fails(&env, &["query", "  ;  "], 1);
+    let err = fails(&env, &["query", "  ;  "], 2);
     assert!(err.contains("no SQL"), "{err}");
 }
 
@@ -454,8 +454,8 @@ fn budget_set_list_rm() {
         &["budget", "set", "--daily", "1", "--warn-at", "101"],
         2,
     );
-    assert!(fails(&env, &["budget", "set", "--daily", "0"], 1).contains("more than $0"));
-    assert!(fails(&env, &["budget", "set", "--daily", "ten"], 1).contains("US dollars"));
+    assert!(fails(&env, &["budget", "set", "--daily", "0"], 2).contains("more than $0"));
+    assert!(fails(&env, &["budget", "set", "--daily", "ten"], 2).contains("US dollars"));
     assert!(fails(&env, &["budget", "rm", "9"], 1).contains("no budget with id 9"));
     assert_eq!(
         run_json(&env, &["budget", "rm", "1"]),

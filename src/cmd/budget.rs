@@ -44,7 +44,7 @@ fn set(a: &BudgetSetArgs, settings: &Settings) -> Result<ExitCode> {
         (None, None, Some(v)) => (Period::Month, v),
         _ => bail!("give one of --daily, --weekly or --monthly"),
     };
-    let amount = budget::parse_usd(amount).map_err(|e| anyhow!(e))?;
+    let amount = budget::parse_usd(amount).map_err(super::usage)?;
     let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
     let store = open(settings)?;
     store

@@ -39,7 +39,9 @@ pub fn run(args: &QueryArgs, settings: &Settings) -> Result<ExitCode> {
         args.sql.clone()
     };
     if sql.trim().trim_end_matches(';').trim().is_empty() {
-        bail!("no SQL given: pass one statement, or - to read it from stdin");
+        return Err(super::usage(
+            "no SQL given: pass one statement, or - to read it from stdin",
+        ));
     }
     let store = Store::open_read_only(&settings.db)?;
     let result = run_query(&store.conn, &sql)?;

@@ -58,7 +58,12 @@ pub struct Input {
 impl Input {
     /// None unless the bytes are one JSON object.
     pub fn parse(bytes: &[u8]) -> Option<Input> {
-        let v: Value = serde_json::from_slice(bytes).ok()?;
+        // (a lone surrogate escape, as in transcripts, is read as its text)
+        let v: Value = serde_json::from_slice(bytes).ok().or_else(|| {
+            let text = std::str::from_utf8(bytes).ok()?;
+            let repaired = crate::transcript::without_lone_surrogates(text)?;
+            serde_json::from_str(&repaired).ok()
+        })?;
         let v = v.as_object()?;
         let s = |x: Option<&Value>| {
             x.and_then(Value::as_str)
@@ -329,6 +334,9 @@ mod tests {
         assert_eq!(Input::parse(b""), None);
         assert_eq!(Input::parse(b"[1]"), None);
         assert_eq!(Input::parse(b"{\"model\": 3"), None);
+        let cut = Input::parse(br#"{"model": {"display_name": "Opus \ud83d"}, "session_id": "s"}"#)
+            .expect("a lone surrogate in stdin");
+        assert_eq!(cut.model().as_deref(), Some(r"Opus \ud83d"));
         let i = Input::parse(br#"{"model": "claude-opus-4-6-20260101", "session_id": 7}"#).unwrap();
         assert_eq!(i.model().as_deref(), Some("opus-4-6"));
         assert_eq!(i.session_id, None);

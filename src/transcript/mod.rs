@@ -249,7 +249,7 @@ pub fn parse_line(bytes: &[u8]) -> Parsed {
         Ok(line) => Parsed::Record(Box::new(Record::from_line(line))),
         Err(typed_err) => match without_lone_surrogates(text) {
             // JSON allows `\ud83d` alone (JavaScript writes one when a string
-            // is cut inside an emoji); serde_json does not: read it as U+FFFD.
+            // is cut inside an emoji); serde_json does not: read it as text.
             Some(repaired) => match parse_line(repaired.as_bytes()) {
                 Parsed::Record(mut r) => {
                     r.warnings.push(LONE_SURROGATE.into());
@@ -262,11 +262,14 @@ pub fn parse_line(bytes: &[u8]) -> Parsed {
     }
 }
 
-const LONE_SURROGATE: &str = "a lone UTF-16 surrogate escape (\\uD800-\\uDFFF) read as U+FFFD";
+const LONE_SURROGATE: &str =
+    "a lone UTF-16 surrogate escape (\\uD800-\\uDFFF) read as the text of the escape";
 
 /// `text` with every `\uXXXX` escape of a lone UTF-16 surrogate (one not
-/// part of a high-low pair) replaced by `\ufffd`; None if there is none.
-fn without_lone_surrogates(text: &str) -> Option<String> {
+/// part of a high-low pair) turned into the six characters it is written
+/// with (`\\uXXXX`): two different ones stay two different strings (two
+/// ids cut differently are not made one). None if there is none.
+pub fn without_lone_surrogates(text: &str) -> Option<String> {
     let b = text.as_bytes();
     let unit = |at: usize| -> Option<u16> {
         let hex = b.get(at..at + 6)?;
@@ -294,8 +297,8 @@ fn without_lone_surrogates(text: &str) -> Option<String> {
         if lone {
             let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
             o.push_str(&text[copied..at]);
-            o.push_str("\\ufffd");
-            copied = at + 6;
+            o.push('\\'); // (then the escape itself, as text)
+            copied = at;
             i = at + 6;
         } else {
             i = at + 2; // any other escape, `\\` included

@@ -332,8 +332,17 @@ fn lone_surrogate_escapes_are_read_as_replacement_characters() {
     assert_eq!(without_lone_surrogates(r#"{"t":"\\ud83d"}"#), None);
     assert_eq!(
         without_lone_surrogates(r#"{"t":"a\ud83db\\ud83d"}"#).as_deref(),
-        Some(r#"{"t":"a\ufffdb\\ud83d"}"#)
+        Some(r#"{"t":"a\\ud83db\\ud83d"}"#)
     );
+    // two ids cut differently stay two ids
+    let id = |cut: &str| {
+        let r = record(&format!(
+            r#"{{"type":"assistant","uuid":"a1","message":{{"id":"msg_{cut}","model":"m"}}}}"#
+        ));
+        r.message().unwrap().message_id.clone()
+    };
+    assert_ne!(id(r"\ud83d"), id(r"\ud83e"));
+    assert_eq!(id(r"\ud83d").as_deref(), Some(r"msg_\ud83d"));
     let r = record(&line(r"\ud83d\ude00 fine"));
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     // still malformed when something else is wrong too
