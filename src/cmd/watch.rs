@@ -200,7 +200,7 @@ impl Log {
         for (id, text) in rows {
             if id > self.last + 1 && !self.quiet {
                 output::style::warn(format_args!(
-                    "watch: {} events were gone from the log before they were read (it keeps the newest {} between reads)",
+                    "watch: {} events were gone from the log before they were read (each ingest keeps its own and the {} before them; a forget removes a session's)",
                     id - self.last - 1,
                     watch_log::KEEP
                 ));
