@@ -150,6 +150,16 @@ pub struct Settings {
     pub warnings: Vec<String>,
 }
 
+impl Settings {
+    /// Where the setting `key` came from (the keys of `origins`).
+    pub fn source_of(&self, key: &str) -> Option<&Source> {
+        self.origins
+            .iter()
+            .find(|o| o.key == key)
+            .map(|o| &o.source)
+    }
+}
+
 /// What a config file said, each value with its line.
 #[derive(Debug, Default)]
 struct FileValues {
@@ -1021,12 +1031,7 @@ mod tests {
     }
 
     fn source_of(s: &Settings, key: &str) -> String {
-        s.origins
-            .iter()
-            .find(|o| o.key == key)
-            .unwrap()
-            .source
-            .describe()
+        s.source_of(key).unwrap().describe()
     }
 
     #[test]

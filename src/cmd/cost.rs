@@ -63,26 +63,21 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
     };
     let report = cost::run(&store.conn, &q, &zone)?;
     if !settings.quiet && report.total.requests == 0 {
-        for (flag, text, known) in [
-            (
-                "--project",
-                &q.project,
-                cost::project_exists as fn(&_, &str) -> _,
-            ),
-            ("--model", &q.model, cost::model_exists),
-        ] {
-            if let Some(t) = text
-                && !known(&store.conn, t)?
-            {
-                output::style::warn(format_args!(
-                    "{flag} {t:?} matches nothing in the database (see `observatory {}`)",
-                    if flag == "--model" {
-                        "cost --by-model"
-                    } else {
-                        "cost --by-project"
-                    }
-                ));
-            }
+        // (nothing to show: say if a filter is why)
+        let unmatched = |flag: &str, text: &str, hint: &str| {
+            output::style::warn(format_args!(
+                "{flag} {text:?} matches nothing in the database (see `observatory {hint}`)"
+            ))
+        };
+        if let Some(p) = &q.project
+            && !cost::project_exists(&store.conn, p)?
+        {
+            unmatched("--project", p, "cost --by-project");
+        }
+        if let Some(m) = &q.model
+            && !cost::model_exists(&store.conn, m)?
+        {
+            unmatched("--model", m, "cost --by-model");
         }
     }
     if !settings.quiet {

@@ -48,7 +48,6 @@ pub fn price_table(settings: &Settings) -> Result<PriceTable> {
     }
 }
 
-/// The zone of a command's `--tz`, else of `timezone` in the config.
 /// A command line that cannot run as given (a bad date or zone, two
 /// outputs at once): `main` exits 2 for it, as for clap's own usage errors.
 #[derive(Debug)]
@@ -66,6 +65,7 @@ pub fn usage(message: impl Into<String>) -> anyhow::Error {
     Usage(message.into()).into()
 }
 
+/// The zone of a command's `--tz`, else of `timezone` in the config.
 pub fn zone(flag: Option<&str>, settings: &Settings) -> Result<Zone> {
     Zone::parse(flag.unwrap_or(&settings.tz)).map_err(usage)
 }
@@ -114,18 +114,18 @@ fn note_new_database(settings: &Settings) {
     if settings.quiet || settings.db.exists() {
         return;
     }
-    let Some(origin) = settings.origins.iter().find(|o| o.key == "db") else {
+    let Some(source) = settings.source_of("db") else {
         return;
     };
-    if matches!(&origin.source, Source::Default)
-        || matches!(&origin.source, Source::Env(v) if v == "OBSERVATORY_HOME")
+    if matches!(source, Source::Default)
+        || matches!(source, Source::Env(v) if v == "OBSERVATORY_HOME")
     {
         return;
     }
     crate::output::style::warn(format_args!(
         "no database at {} (from {}): creating it",
         settings.db.display(),
-        origin.source.describe()
+        source.describe()
     ));
 }
 

@@ -123,17 +123,17 @@ fn claude_code(args: &SetupArgs, settings: &Settings) -> Result<ExitCode> {
 /// theirs.
 fn warn_db_not_in_commands(settings: &Settings) {
     use crate::config::Source;
-    let Some(origin) = settings.origins.iter().find(|o| o.key == "db") else {
+    let Some(source) = settings.source_of("db") else {
         return;
     };
-    if settings.quiet || !matches!(origin.source, Source::Flag(_)) {
+    if settings.quiet || !matches!(source, Source::Flag(_)) {
         return;
     }
     crate::output::style::warn(format_args!(
         "the database here is {} (from {}), but the commands Claude Code will run read `db` from \
          the config file ({}), else the default: set `db` there so they use this one",
         settings.db.display(),
-        origin.source.describe(),
+        source.describe(),
         settings.config_file.path.display()
     ));
 }

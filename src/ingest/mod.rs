@@ -158,6 +158,24 @@ impl IngestLock {
     }
 }
 
+/// What to do first when `e` is a full disk (SQLITE_FULL) or a write that
+/// failed (SQLITE_IOERR_WRITE: EFBIG past a size limit); "" otherwise.
+fn disk_hint(e: &anyhow::Error) -> &'static str {
+    e.chain()
+        .find_map(|c| match c.downcast_ref::<rusqlite::Error>()? {
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull => {
+                Some("free some disk space, then ")
+            }
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.extended_code == rusqlite::ffi::SQLITE_IOERR_WRITE =>
+            {
+                Some("check the disk (is it full?), then ")
+            }
+            _ => None,
+        })
+        .unwrap_or("")
+}
+
 /// The lock file `<db><suffix>` (created 0600 if need be) and its path;
 /// `what` names it in an error.
 pub fn lock_file(db: &Path, suffix: &str, what: &str) -> Result<(File, PathBuf)> {
@@ -484,23 +502,7 @@ fn ingest_found(
         Ok(())
     });
     if let Err(e) = result {
-        // SQLITE_FULL, or a write that failed (EFBIG past a size limit)
-        let write_failed =
-            |f: &rusqlite::ffi::Error| f.extended_code == rusqlite::ffi::SQLITE_IOERR_WRITE;
-        let space = e
-            .chain()
-            .find_map(|c| match c.downcast_ref::<rusqlite::Error>() {
-                Some(rusqlite::Error::SqliteFailure(f, _))
-                    if f.code == rusqlite::ErrorCode::DiskFull =>
-                {
-                    Some("free some disk space, then ")
-                }
-                Some(rusqlite::Error::SqliteFailure(f, _)) if write_failed(f) => {
-                    Some("check the disk (is it full?), then ")
-                }
-                _ => None,
-            })
-            .unwrap_or("");
+        let space = disk_hint(&e);
         if first_load.is_some() {
             // (no journal: the marker stays, and the next open starts over)
             return Err(e).context(format!(

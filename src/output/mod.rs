@@ -53,18 +53,16 @@ where
     I: Iterator,
     I::Item: Serialize,
 {
-    let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
-    write_json_rows(&mut out, top, key, rows)?;
-    out.flush()?;
-    Ok(())
+    print_json(&with_rows(top, key, rows)?)
 }
 
-fn write_json_rows<I>(
-    out: &mut impl Write,
+/// `top` with `key` added as the sequence `rows` yields, serialized as it
+/// is made (once).
+fn with_rows<I>(
     top: serde_json::Value,
     key: &str,
     rows: I,
-) -> anyhow::Result<()>
+) -> anyhow::Result<impl Serialize + use<'_, I>>
 where
     I: Iterator,
     I::Item: Serialize,
@@ -103,12 +101,11 @@ where
     let serde_json::Value::Object(top) = top else {
         anyhow::bail!("print_json_rows: the top level is not an object");
     };
-    let doc = Doc {
+    Ok(Doc {
         top,
         key,
         rows: Seq(Cell::new(Some(rows))),
-    };
-    Ok(write_json(out, &doc)?)
+    })
 }
 
 /// Bytes for people: 1.2 MB, 3.4 GB (decimal units).
@@ -156,16 +153,17 @@ mod tests {
             let mut expected = Vec::new();
             write_json(&mut expected, &whole).unwrap();
             let mut streamed = Vec::new();
-            write_json_rows(&mut streamed, top, key, rows()).unwrap();
+            write_json(&mut streamed, &with_rows(top, key, rows()).unwrap()).unwrap();
             assert_eq!(
                 String::from_utf8(streamed).unwrap(),
                 String::from_utf8(expected).unwrap()
             );
         }
         let mut empty = Vec::new();
-        write_json_rows(&mut empty, json!({}), "rows", std::iter::empty::<u8>()).unwrap();
+        let no_rows = with_rows(json!({}), "rows", std::iter::empty::<u8>()).unwrap();
+        write_json(&mut empty, &no_rows).unwrap();
         assert_eq!(empty, b"{\n  \"rows\": []\n}\n");
-        assert!(write_json_rows(&mut Vec::new(), json!([1]), "rows", rows()).is_err());
+        assert!(with_rows(json!([1]), "rows", rows()).is_err());
     }
 
     #[test]

@@ -124,11 +124,38 @@ struct Row {
     cost: i128,
 }
 
+/// What `--project TEXT` matches: a project path containing it (`path`
+/// is the column, `n` the parameter holding `project_pattern`).
+fn project_match(path: &str, n: usize) -> String {
+    format!("{path} LIKE ?{n} ESCAPE '\\'")
+}
+
+fn project_pattern(text: &str) -> String {
+    format!("%{}%", like_escape(text))
+}
+
+/// What `--model M` matches: the model or pricing entry M, or a model
+/// starting with M (columns of table alias `t`; `n`: M, `n + 1`:
+/// `model_pattern`).
+fn model_match(t: &str, n: usize) -> String {
+    format!(
+        "({t}model = ?{n} OR {t}priced_as = ?{n} OR {t}model LIKE ?{} ESCAPE '\\')",
+        n + 1
+    )
+}
+
+fn model_pattern(m: &str) -> String {
+    format!("{}%", like_escape(m))
+}
+
 /// Whether some project's path contains `text` (as `--project` matches).
 pub fn project_exists(conn: &Connection, text: &str) -> rusqlite::Result<bool> {
     conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM projects WHERE path LIKE ?1 ESCAPE '\\')",
-        [format!("%{}%", like_escape(text))],
+        &format!(
+            "SELECT EXISTS (SELECT 1 FROM projects WHERE {})",
+            project_match("path", 1)
+        ),
+        [project_pattern(text)],
         |r| r.get(0),
     )
 }
@@ -136,9 +163,11 @@ pub fn project_exists(conn: &Connection, text: &str) -> rusqlite::Result<bool> {
 /// Whether some response's model matches `m` (as `--model` matches).
 pub fn model_exists(conn: &Connection, m: &str) -> rusqlite::Result<bool> {
     conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM response_rows
-                        WHERE model = ?1 OR priced_as = ?1 OR model LIKE ?2 ESCAPE '\\')",
-        [m.to_owned(), format!("{}%", like_escape(m))],
+        &format!(
+            "SELECT EXISTS (SELECT 1 FROM response_rows WHERE {})",
+            model_match("", 1)
+        ),
+        [m.to_owned(), model_pattern(m)],
         |r| r.get(0),
     )
 }
@@ -234,8 +263,8 @@ pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<Co
         conds.push(format!("{at} < ?{}", args.len()));
     }
     if let Some(p) = &q.project {
-        args.push(format!("%{}%", like_escape(p)).into());
-        conds.push(format!("p.path LIKE ?{} ESCAPE '\\'", args.len()));
+        args.push(project_pattern(p).into());
+        conds.push(project_match("p.path", args.len()));
     }
     if let Some(s) = &q.session {
         args.push(format!("{}%", like_escape(s)).into());
@@ -243,12 +272,8 @@ pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<Co
     }
     if let Some(m) = &q.model {
         args.push(m.clone().into());
-        let n = args.len();
-        args.push(format!("{}%", like_escape(m)).into());
-        conds.push(format!(
-            "(r.model = ?{n} OR r.priced_as = ?{n} OR r.model LIKE ?{} ESCAPE '\\')",
-            args.len()
-        ));
+        conds.push(model_match("r.", args.len()));
+        args.push(model_pattern(m).into());
     }
     if !conds.is_empty() {
         sql.push_str(" WHERE ");
