@@ -446,6 +446,76 @@ fn a_rewrite_that_keeps_the_first_bytes_and_grows_is_read_from_the_start() {
 }
 
 #[test]
+fn a_rewrite_with_a_line_end_at_the_old_cursor_is_read_from_the_start() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-app");
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("sess-g.jsonl");
+    let line = |uuid: &str, id: &str, tokens: u64, pad: &str| {
+        format!(
+            r#"{{"type":"assistant","uuid":"{uuid}","sessionId":"sess-g","timestamp":"2026-03-01T10:00:00.000Z","message":{{"id":"{id}","model":"claude-sonnet-4-5-20250929","content":[{{"type":"text","text":"{pad}"}}],"stop_reason":"end_turn","usage":{{"input_tokens":{tokens},"output_tokens":1}}}}}}"#
+        ) + "\n"
+    };
+    let old: Vec<String> = (1..=12)
+        .map(|i| {
+            line(
+                &format!("a{i}"),
+                &format!("m{i}"),
+                100,
+                &"hello ".repeat(40),
+            )
+        })
+        .collect();
+    std::fs::write(&f, old.concat()).unwrap();
+    env.ingest();
+    // lines 11 and 12 become one line of exactly their length (so a line
+    // ends at the old cursor, and the first 4 KiB are the same), then one
+    // more line: a rewrite in place, not an append
+    let kept = old[..10].concat();
+    let span = old[10].len() + old[11].len();
+    assert!(kept.len() > 4096);
+    let bare = line("c1", "k1", 50_000, "").len();
+    let joined = line("c1", "k1", 50_000, &"p".repeat(span - bare));
+    assert_eq!(joined.len(), span);
+    let rewritten = format!("{kept}{joined}{}", line("c2", "k2", 50_000, ""));
+    std::fs::write(&f, rewritten).unwrap();
+    let s = env.ingest();
+    assert_eq!(s["malformed_lines"], 0, "{s}");
+    let db = env.db();
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM source_files WHERE superseded = 1"
+        ),
+        1,
+        "a new generation"
+    );
+    let ids = common::strings(
+        &db,
+        "SELECT message_id FROM responses WHERE message_id LIKE 'k%' ORDER BY message_id",
+    );
+    assert_eq!(ids, ["k1", "k2"]);
+    // and an append to the new generation is an append
+    let mut h = std::fs::OpenOptions::new().append(true).open(&f).unwrap();
+    h.write_all(line("c3", "k3", 1, "").as_bytes()).unwrap();
+    let s = env.ingest();
+    assert_eq!(s["lines_read"], 1, "{s}");
+    // a row from before schema 13 (no tail digest) still appends, and gets one
+    db.execute("UPDATE source_files SET tail_len = 0, tail_digest = 0", [])
+        .unwrap();
+    h.write_all(line("c4", "k4", 1, "").as_bytes()).unwrap();
+    let s = env.ingest();
+    assert_eq!(s["lines_read"], 1, "{s}");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM source_files WHERE superseded = 0 AND tail_len > 0"
+        ),
+        1
+    );
+}
+
+#[test]
 fn full_rebuild_needs_only_the_stored_raw_lines() {
     let env = Env::with_fixture("basic");
     env.ingest();
@@ -632,7 +702,7 @@ fn status_reports_counts_per_type() {
     assert_eq!(st["records_by_type"]["assistant"], 12);
     assert_eq!(st["unknown_types"], json!({"brand-new-type": 1}));
     assert_eq!(st["responses"], 7);
-    assert_eq!(st["schema_version"], 12);
+    assert_eq!(st["schema_version"], 13);
     // two sessions, as `sessions` lists them, and the two subagents one ran
     assert_eq!((&st["sessions"], &st["subagents"]), (&json!(2), &json!(2)));
     let out = env.cmd().arg("status").assert().success();
@@ -688,7 +758,7 @@ fn a_schema_1_database_is_upgraded_and_rebuilt_from_its_raw_lines() {
     assert_eq!(v["total"]["requests"], 7);
     let db = env.db();
     assert_eq!(count(&db, "SELECT count(*) FROM lines"), 33);
-    assert_eq!(count(&db, "PRAGMA user_version"), 12);
+    assert_eq!(count(&db, "PRAGMA user_version"), 13);
     // (the migrations run with foreign keys unchecked) every reference holds
     assert_references(&db);
     // the new columns are filled by the rebuild

@@ -202,6 +202,8 @@ struct Tracked {
     line_count: u64,
     fingerprint: u64,
     fingerprint_len: u64,
+    tail_len: u64,
+    tail_digest: u64,
 }
 
 /// A file to read this run.
@@ -607,8 +609,8 @@ fn raw_dictionary(
 /// one by one through the `source_files_current` index), by path as stored
 /// (hashing a `PathBuf` walks its components: strings hash ~3x faster).
 fn load_tracked(conn: &Connection, paths: Option<&[&Path]>) -> Result<HashMap<String, Tracked>> {
-    const COLUMNS: &str = "SELECT id, path, generation, dev, ino, size, mtime_ns, read_offset, line_count, fingerprint, fingerprint_len
-         FROM source_files WHERE superseded = 0";
+    const COLUMNS: &str = "SELECT id, path, generation, dev, ino, size, mtime_ns, read_offset, line_count, fingerprint, fingerprint_len,
+         tail_len, tail_digest FROM source_files WHERE superseded = 0";
     let row = |r: &rusqlite::Row<'_>| {
         Ok((
             r.get::<_, String>(1)?,
@@ -625,6 +627,8 @@ fn load_tracked(conn: &Connection, paths: Option<&[&Path]>) -> Result<HashMap<St
                 line_count: r.get::<_, i64>(8)? as u64,
                 fingerprint: r.get::<_, i64>(9)? as u64,
                 fingerprint_len: r.get::<_, i64>(10)? as u64,
+                tail_len: r.get::<_, i64>(11)? as u64,
+                tail_digest: r.get::<_, i64>(12)? as u64,
             },
         ))
     };
@@ -681,8 +685,7 @@ fn plan(f: &Found, t: Option<&Tracked>, tombstones: &[Tombstone]) -> std::io::Re
     }
     let file = File::open(&f.path)?;
     let (fp, got) = reader::fingerprint(&file, t.fingerprint_len)?;
-    if got != t.fingerprint_len || fp != t.fingerprint || !at_line_end(&file, t.read_offset, size)?
-    {
+    if got != t.fingerprint_len || fp != t.fingerprint || !continues(&file, t, size)? {
         return fresh(replaced).map(Some);
     }
     Ok(Some(Job {
@@ -694,6 +697,23 @@ fn plan(f: &Found, t: Option<&Tracked>, tombstones: &[Tombstone]) -> std::io::Re
         remaining: size - t.read_offset,
         inherits: None,
     }))
+}
+
+/// Whether the bytes past the cursor can be read as an append: the bytes
+/// just before it are those last read (their digest, if known), and it
+/// still stands at the end of a line. (Claude Code only appends; with the
+/// first 4 KiB, this checks both ends of what was read, cheaply: a rewrite
+/// that keeps both is still taken for an append.)
+fn continues(file: &File, t: &Tracked, size: u64) -> std::io::Result<bool> {
+    if !at_line_end(file, t.read_offset, size)? {
+        return Ok(false);
+    }
+    if t.tail_len == 0 || t.tail_len > t.read_offset || t.tail_len > reader::TAIL_BYTES as u64 {
+        return Ok(t.tail_len == 0);
+    }
+    let mut tail = vec![0u8; t.tail_len as usize];
+    read_exact_at(file, &mut tail, t.read_offset - t.tail_len)?;
+    Ok(reader::fnv1a(&tail) == t.tail_digest)
 }
 
 /// Whether the cursor still stands at the end of a line: the byte before it

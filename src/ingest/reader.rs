@@ -16,6 +16,8 @@ use crate::transcript::{self, Parsed};
 pub const BATCH_BYTES: usize = 2 << 20;
 /// How many leading bytes the file fingerprint covers.
 pub const FINGERPRINT_BYTES: u64 = 4096;
+/// How many of the last bytes before the cursor its tail digest covers.
+pub const TAIL_BYTES: usize = 4096;
 
 /// One non-blank line, classified.
 #[derive(Debug)]
@@ -39,6 +41,11 @@ pub struct Cursor {
     pub fingerprint: u64,
     pub fingerprint_len: u64,
     pub held_back_bytes: u64,
+    /// The last bytes before read_offset (up to TAIL_BYTES, of this batch):
+    /// how many, and their FNV-1a 64; (0, 0) when the batch read none (the
+    /// stored tail stays).
+    pub tail_len: u64,
+    pub tail_digest: u64,
 }
 
 #[derive(Debug)]
@@ -273,6 +280,8 @@ fn read_file_inner(
         fingerprint: fp,
         fingerprint_len: fp_len,
         held_back_bytes: 0,
+        tail_len: 0,
+        tail_digest: 0,
     };
     file.seek(SeekFrom::Start(job.start_offset))?;
     let remaining = meta.len().saturating_sub(job.start_offset) as usize;
@@ -342,6 +351,10 @@ fn read_file_inner(
         let held_back_line = held_back.then_some(first_line + lines);
         cursor.line_count += lines;
         cursor.read_offset = start_offset + consumed as u64;
+        if consumed > 0 {
+            let tail = &buf[consumed - consumed.min(TAIL_BYTES)..consumed];
+            (cursor.tail_len, cursor.tail_digest) = (tail.len() as u64, fnv1a(tail));
+        }
         cursor.size = cursor.read_offset + cursor.held_back_bytes;
         if zipping {
             raw = Some(zip.finish()?);

@@ -454,7 +454,9 @@ impl<'c> Writer<'c> {
         self.conn
             .prepare_cached(
                 "UPDATE source_files SET read_offset = ?2, line_count = ?3, size = ?4, mtime_ns = ?5, dev = ?6, ino = ?7,
-                 fingerprint = ?8, fingerprint_len = ?9, held_back_bytes = ?10, last_read_at = ?11 WHERE id = ?1",
+                 fingerprint = ?8, fingerprint_len = ?9, held_back_bytes = ?10, last_read_at = ?11,
+                 tail_len = iif(?12 > 0, ?12, tail_len), tail_digest = iif(?12 > 0, ?13, tail_digest)
+                 WHERE id = ?1",
             )?
             .execute(params![
                 file_id,
@@ -468,6 +470,8 @@ impl<'c> Writer<'c> {
                 c.fingerprint_len as i64,
                 c.held_back_bytes as i64,
                 chrono::Utc::now().timestamp_millis(),
+                c.tail_len as i64,
+                c.tail_digest as i64,
             ])?;
         Ok(())
     }

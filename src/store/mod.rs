@@ -50,6 +50,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0012_watch_events",
         include_str!("migrations/0012_watch_events.sql"),
     ),
+    (
+        "0013_tail_digest",
+        include_str!("migrations/0013_tail_digest.sql"),
+    ),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -942,7 +946,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 12);
+        assert_eq!(SCHEMA_VERSION, 13);
         // (migrated with foreign keys unchecked) checked again, and holding
         let checked: i64 = s
             .conn
