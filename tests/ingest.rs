@@ -1200,6 +1200,22 @@ fn the_ingest_summary_says_one_line_not_one_lines() {
 fn a_report_that_creates_a_database_at_a_given_path_says_so() {
     let env = Env::with_fixture("basic");
     let typo = env.dir.path().join("typo/obs.db");
+    // a given path in a folder that does not exist is refused, folder not made
+    for args in [&["cost"][..], &["ingest"]] {
+        let out = env
+            .cmd()
+            .env("OBSERVATORY_DB", &typo)
+            .args(args)
+            .assert()
+            .code(1);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(
+            err.contains("typo of the database") && err.contains("does not exist"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!typo.parent().unwrap().exists());
+    std::fs::create_dir(typo.parent().unwrap()).unwrap();
     let out = env
         .cmd()
         .env("OBSERVATORY_DB", &typo)

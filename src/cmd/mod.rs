@@ -95,6 +95,7 @@ pub fn resolve_filter(f: &FilterArgs, settings: &Settings) -> Result<(Zone, Time
 /// The store, to write into: refused up front, with what to do, when the
 /// database or its folder is read-only (rather than failing mid-ingest).
 pub fn writable_store(settings: &Settings) -> Result<Store> {
+    check_db_folder(settings)?;
     Store::check_writable(&settings.db)?;
     let store = Store::open(&settings.db)?;
     if store.is_read_only() {
@@ -106,34 +107,61 @@ pub fn writable_store(settings: &Settings) -> Result<Store> {
     Ok(store)
 }
 
-/// A report about to create the database at a path someone gave (a flag,
-/// OBSERVATORY_DB, the config file) says so: a typo in it would otherwise
-/// make a new database in silence and show $0.00.
-fn note_new_database(settings: &Settings) {
+/// Where the database path came from, if someone gave it (a flag,
+/// OBSERVATORY_DB, the config file) rather than observatory's own default.
+fn given_db_source(settings: &Settings) -> Option<&crate::config::Source> {
     use crate::config::Source;
-    if settings.quiet || settings.db.exists() {
-        return;
-    }
-    let Some(source) = settings.source_of("db") else {
-        return;
+    settings.source_of("db").filter(|source| {
+        !(matches!(source, Source::Default)
+            || matches!(source, Source::Env(v) if v == "OBSERVATORY_HOME"))
+    })
+}
+
+/// A database path someone gave must be in a folder that exists: creating
+/// every missing folder would scatter folders for a typo (observatory's
+/// own data folder is created as needed).
+fn check_db_folder(settings: &Settings) -> Result<()> {
+    let Some(source) = given_db_source(settings) else {
+        return Ok(());
     };
-    if matches!(source, Source::Default)
-        || matches!(source, Source::Env(v) if v == "OBSERVATORY_HOME")
-    {
-        return;
+    let Some(dir) = settings.db.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "the folder {} of the database {} (from {}) does not exist: check the path, or create the folder first",
+            dir.display(),
+            settings.db.display(),
+            source.describe()
+        );
     }
+    Ok(())
+}
+
+/// A report about to create the database at a path someone gave says so:
+/// a typo in it would otherwise make a new database in silence and show
+/// $0.00.
+fn note_new_database(settings: &Settings) -> Result<()> {
+    check_db_folder(settings)?;
+    if settings.quiet || settings.db.exists() {
+        return Ok(());
+    }
+    let Some(source) = given_db_source(settings) else {
+        return Ok(());
+    };
     crate::output::style::warn(format_args!(
         "no database at {} (from {}): creating it",
         settings.db.display(),
         source.describe()
     ));
+    Ok(())
 }
 
 /// The store, brought up to date for a report: an incremental ingest
 /// (unless `no_ingest`), and stored costs re-priced if the table changed.
 /// With `no_ingest`, a read-only database is read as it is.
 pub fn fresh_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) -> Result<Store> {
-    note_new_database(settings);
+    note_new_database(settings)?;
     let nothing_to_read = !settings.roots.iter().any(|r| r.projects.is_some());
     if no_ingest || nothing_to_read {
         // a database we cannot write is only read (and left as it is)
