@@ -779,6 +779,66 @@ fn hooks_blocking_errors_and_a_named_stop_hook() {
     assert!(stdout(&env, &["hooks"]).contains("denied: gh issue"));
 }
 
+#[test]
+fn a_stop_hook_written_twice_by_claude_code_2_1_is_one_run() {
+    // 2.1.114: the hook's attachment result, then the stop-hook summary
+    // listing the same hook (same toolUseID and command); for a subagent
+    // the attachment says SubagentStop and the summary nothing but Stop
+    let env = Env::new();
+    let dir = env.projects().join("-p");
+    std::fs::create_dir_all(&dir).unwrap();
+    let attachment = |uuid: &str, tool: &str, event: &str, kind: &str, ms: &str| {
+        format!(
+            r#"{{"parentUuid":null,"attachment":{{"type":"{kind}","hookName":"{event}","toolUseID":"{tool}","hookEvent":"{event}","stderr":"boom","stdout":"","exitCode":1,"command":"./check.sh","durationMs":50}},"type":"attachment","uuid":"{uuid}","timestamp":"2026-04-18T13:34:{ms}.781Z","cwd":"/p","sessionId":"e1","version":"2.1.114"}}"#
+        )
+    };
+    let summary = |uuid: &str, tool: &str, errors: &str, ms: &str| {
+        format!(
+            r#"{{"parentUuid":null,"type":"system","subtype":"stop_hook_summary","hookCount":1,"hookInfos":[{{"command":"./check.sh","durationMs":50}}],"hookErrors":[{errors}],"preventedContinuation":false,"stopReason":"","hasOutput":true,"level":"suggestion","timestamp":"2026-04-18T13:34:{ms}.782Z","uuid":"{uuid}","toolUseID":"{tool}","cwd":"/p","sessionId":"e1","version":"2.1.114"}}"#
+        )
+    };
+    let lines = [
+        attachment("u1", "t1", "Stop", "hook_non_blocking_error", "10"),
+        summary(
+            "u2",
+            "t1",
+            r#""Failed with non-blocking status code 1: boom""#,
+            "10",
+        ),
+        attachment("u3", "t2", "SubagentStop", "hook_success", "20"),
+        summary("u4", "t2", "", "20"),
+    ];
+    std::fs::write(dir.join("e1.jsonl"), lines.join("\n") + "\n").unwrap();
+    let v = run_json(&env, &["hooks"]);
+    let got: Vec<(Value, Value, Value, Value, Value)> = rows(&v)
+        .iter()
+        .map(|r| {
+            (
+                r["event"].clone(),
+                r["runs"].clone(),
+                r["successes"].clone(),
+                r["non_blocking_errors"].clone(),
+                r["blocking_errors"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (json!("Stop"), json!(1), json!(0), json!(1), json!(0)),
+            (
+                json!("SubagentStop"),
+                json!(1),
+                json!(1),
+                json!(0),
+                json!(0)
+            ),
+        ]
+    );
+    let shown = stdout(&env, &["show", "e1"]);
+    assert!(shown.contains("2 hook runs (1 failed)"), "{shown}");
+}
+
 // ------------------------------------------------------------------ blocks
 
 #[test]

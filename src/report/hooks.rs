@@ -19,6 +19,11 @@
 //!   the prevention are that hook's. With several, the transcript does not
 //!   say which hook failed: the listed hooks are runs with no result, and
 //!   the errors and prevention go to a row with no command (not a run).
+//! - Since 2.1.x a Stop hook also leaves an attachment result with the
+//!   summary's tool use id: a listed hook with such a result (same command)
+//!   is that run, not a second one, and the summary's errors and prevention
+//!   are first put down to those results; only the rest is attributed as
+//!   above, among the listed hooks without one.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -194,6 +199,51 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
             }
         }
     }
+    // Since 2.1.x a Stop hook's result is an attachment, and the summary
+    // that follows lists the same hook (same tool use id and command): the
+    // attachment is the run, the summary's entry only confirms it, and only
+    // what the attachments do not account for is left to the summary.
+    // (by session and tool use id only: a summary's rows say `Stop` for
+    // SubagentStop hooks too)
+    type Use<'a> = (Option<&'a str>, Option<&'a str>);
+    let mut attached: BTreeMap<Use, BTreeMap<Option<&str>, Outcome>> = BTreeMap::new();
+    for r in raws
+        .iter()
+        .filter(|r| r.source == "attachment" && r.outcome != "started" && r.tool_use_id.is_some())
+    {
+        attached
+            .entry((r.session_id.as_deref(), r.tool_use_id.as_deref()))
+            .or_default()
+            .insert(r.command.as_deref(), Outcome::of(&r.outcome));
+    }
+    let confirmation = |r: &Raw| -> Option<Outcome> {
+        if r.source != "stop_hook_summary" || r.outcome != "ran" {
+            return None;
+        }
+        let key = (r.session_id.as_deref(), r.tool_use_id.as_deref());
+        attached.get(&key)?.get(&r.command.as_deref()).copied()
+    };
+    // per summary line: (hooks confirmed, errors among them, a blocking one)
+    let mut confirmed: BTreeMap<i64, (usize, i64, bool)> = BTreeMap::new();
+    for r in &raws {
+        if let Some(outcome) = confirmation(r) {
+            let c = confirmed.entry(r.line_id).or_default();
+            c.0 += 1;
+            c.1 += i64::from(matches!(
+                outcome,
+                Outcome::BlockingError | Outcome::NonBlockingError
+            ));
+            c.2 |= matches!(outcome, Outcome::BlockingError | Outcome::Prevented);
+        }
+    }
+    // what a summary says that its confirmed hooks do not: (errors,
+    // prevented, hooks listed)
+    let unexplained = |line_id: i64| -> (i64, bool, usize) {
+        let (errors, prevented) = summaries.get(&line_id).copied().unwrap_or((0, false));
+        let n = listed.get(&line_id).copied().unwrap_or(0);
+        let (c, c_errors, c_blocking) = confirmed.get(&line_id).copied().unwrap_or_default();
+        ((errors - c_errors).max(0), prevented && !c_blocking, n - c)
+    };
     let mut runs = Vec::with_capacity(raws.len());
     for r in &raws {
         let base = |outcome: Outcome, is_run: bool, errors: u64, prevented: bool| HookRun {
@@ -231,8 +281,7 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
                 }
             }
             "summary" => {
-                let (errors, prevented) = summaries.get(&r.line_id).copied().unwrap_or((0, false));
-                let n = listed.get(&r.line_id).copied().unwrap_or(0);
+                let (errors, prevented, n) = unexplained(r.line_id);
                 if (errors > 0 || prevented) && n != 1 {
                     let outcome = if errors > 0 {
                         Outcome::BlockingError
@@ -242,9 +291,9 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
                     runs.push(base(outcome, false, errors.max(0) as u64, prevented));
                 }
             }
+            "ran" if confirmation(r).is_some() => {}
             "ran" => {
-                let (errors, prevented) = summaries.get(&r.line_id).copied().unwrap_or((0, false));
-                let n = listed.get(&r.line_id).copied().unwrap_or(0);
+                let (errors, prevented, n) = unexplained(r.line_id);
                 let run = if errors == 0 && !prevented {
                     base(Outcome::Success, true, 0, false)
                 } else if n == 1 {
@@ -503,6 +552,82 @@ mod tests {
                 (None, Outcome::BlockingError, false),
                 (Some("a"), Outcome::NoResult, true),
                 (Some("b"), Outcome::NoResult, true)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_stop_hook_with_an_attachment_result_is_one_run() {
+        let summary = |line, errors, prevented| {
+            let mut r = raw(line, 0, "stop_hook_summary", "Stop", None, "x", "summary");
+            r.error_count = Some(errors);
+            r.prevented = Some(prevented);
+            r
+        };
+        let outcomes = |runs: &[HookRun]| -> Vec<(Option<String>, Outcome, bool, u64)> {
+            runs.iter()
+                .map(|r| (r.command.clone(), r.outcome, r.is_run, r.errors))
+                .collect()
+        };
+        // 2.1.114: the attachment, then the summary listing the same hook
+        let runs = pair(vec![
+            raw(
+                1,
+                0,
+                "attachment",
+                "SubagentStop",
+                Some("a"),
+                "x",
+                "success",
+            ),
+            summary(2, 0, 0),
+            raw(2, 1, "stop_hook_summary", "Stop", Some("a"), "x", "ran"),
+        ]);
+        assert_eq!(
+            outcomes(&runs),
+            vec![(Some("a".into()), Outcome::Success, true, 0)]
+        );
+        // a non-blocking failure stays one non-blocking error
+        let runs = pair(vec![
+            raw(
+                1,
+                0,
+                "attachment",
+                "Stop",
+                Some("a"),
+                "x",
+                "non_blocking_error",
+            ),
+            summary(2, 1, 0),
+            raw(2, 1, "stop_hook_summary", "Stop", Some("a"), "x", "ran"),
+        ]);
+        assert_eq!(
+            outcomes(&runs),
+            vec![(Some("a".into()), Outcome::NonBlockingError, true, 1)]
+        );
+        // a listed hook without its attachment (another command, another
+        // tool use) is attributed as before, with what is left
+        let runs = pair(vec![
+            raw(
+                1,
+                0,
+                "attachment",
+                "Stop",
+                Some("a"),
+                "x",
+                "non_blocking_error",
+            ),
+            summary(2, 2, 1),
+            raw(2, 1, "stop_hook_summary", "Stop", Some("a"), "x", "ran"),
+            raw(2, 2, "stop_hook_summary", "Stop", Some("b"), "x", "ran"),
+            raw(3, 0, "attachment", "Stop", Some("c"), "y", "success"),
+        ]);
+        assert_eq!(
+            outcomes(&runs),
+            vec![
+                (Some("a".into()), Outcome::NonBlockingError, true, 1),
+                (Some("b".into()), Outcome::BlockingError, true, 1),
+                (Some("c".into()), Outcome::Success, true, 0)
             ]
         );
     }
