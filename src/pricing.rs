@@ -338,9 +338,48 @@ struct Entry {
     rates: Vec<RatePeriod>,
     fast: Vec<FastPeriod>,
     long_context: Vec<LongContextTier>,
+    /// The optional keys its file wrote (an override keeps the entry's
+    /// other sections).
+    given: Given,
+}
+
+/// Which optional keys of an entry its file wrote (`fast = []` is written:
+/// it removes the sections an override would otherwise keep).
+#[derive(Debug, Clone, Copy, Default)]
+struct Given {
+    aliases: bool,
+    us_only: bool,
+    fast: bool,
+    long_context: bool,
 }
 
 impl Entry {
+    /// This entry (from an override file) over `base`, the entry of the same
+    /// id it replaces: what it does not write, `base` keeps.
+    fn over(mut self, base: Entry) -> Entry {
+        let mut kept = Vec::new();
+        if !self.given.aliases && !base.aliases.is_empty() {
+            self.aliases = base.aliases;
+            kept.push("aliases");
+        }
+        if !self.given.us_only && base.us_only {
+            self.us_only = base.us_only;
+            kept.push("US-only");
+        }
+        if !self.given.fast && !base.fast.is_empty() {
+            self.fast = base.fast;
+            kept.push("fast");
+        }
+        if !self.given.long_context && !base.long_context.is_empty() {
+            self.long_context = base.long_context;
+            kept.push("long context");
+        }
+        if !kept.is_empty() {
+            self.origin = format!("{} ({} from {})", self.origin, kept.join(", "), base.origin);
+        }
+        self
+    }
+
     /// The date range over which rate period `i` is in force.
     fn rate_range(&self, i: usize) -> DateRange {
         let from = self.rates[i].from.as_ref().map(|d| d.value);
@@ -494,8 +533,10 @@ impl PriceTable {
         build(globals, entries)
     }
 
-    /// This table, then the user file at `path`: each of its entries replaces
-    /// the entry of the same id whole, or adds a new one; each key it sets in
+    /// This table, then the user file at `path`: each of its entries adds a
+    /// new one, or replaces the rates of the entry of the same id and each
+    /// optional key it writes (`aliases`, `us_only`, `fast`, `long_context`;
+    /// `fast = []` removes them), keeping the others; each key it sets in
     /// `[globals]` replaces the current value. Aliases of other entries that
     /// the file now uses as an id or alias are dropped from those entries.
     /// On any error nothing is returned (never a half-read table).
@@ -532,6 +573,10 @@ impl PriceTable {
             entry.aliases.retain(|a| !claimed.contains(&a.name));
         }
         for entry in file.entries {
+            let entry = match entries.remove(&entry.id) {
+                Some(base) => entry.over(base),
+                None => entry,
+            };
             entries.insert(entry.id.clone(), entry);
         }
         build(globals, entries)
@@ -1522,6 +1567,12 @@ fn parse_entry(
         rates,
         fast,
         long_context,
+        given: Given {
+            aliases: t.get("aliases").is_some(),
+            us_only: t.get("us_only").is_some(),
+            fast: t.get("fast").is_some(),
+            long_context: t.get("long_context").is_some(),
+        },
     })
 }
 
@@ -2408,27 +2459,75 @@ mod tests {
     // ------------------------------------------------------------ user file
 
     #[test]
-    fn override_replaces_a_whole_entry() {
-        let text = "[models.claude-opus-4-6]\n[[models.claude-opus-4-6.rates]]\n\
+    fn override_replaces_rates_and_keeps_what_it_does_not_write() {
+        let rates = "[[models.claude-opus-4-6.rates]]\n\
                     input = \"6\"\noutput = \"30\"\ncache_write_5m = \"7.5\"\ncache_write_1h = \"12\"\ncache_read = \"0.6\"\n";
         let t = table()
-            .with_override_str(text, "user.toml")
+            .with_override_str(&format!("[models.claude-opus-4-6]\n{rates}"), "user.toml")
             .expect("valid override");
         // 1000*6 + 2000*7.5 + 3000*12 + 10000*0.6 + 500*30 = 6000+15000+36000+6000+15000 = 78000 μ$
         assert_eq!(
             usd_of(&t, "claude-opus-4-6", day(2026, 5, 1), common()),
             "0.078"
         );
-        // the whole entry was replaced: no fast rates, no tier, no US-only any more
+        // fast rates, the long-context tier and US-only are kept: a fast
+        // response costs what it did (fast rates are their own; the cache
+        // rates keep their multiples of input)
+        let info = |t: &PriceTable| {
+            t.entries()
+                .into_iter()
+                .find(|e| e.id == "claude-opus-4-6")
+                .expect("entry")
+        };
+        let (merged, builtin) = (info(&t), info(&table()));
+        assert!(!builtin.fast.is_empty() && !builtin.long_context.is_empty() && builtin.us_only);
+        assert_eq!(format!("{:?}", merged.fast), format!("{:?}", builtin.fast));
+        assert_eq!(
+            format!("{:?}", merged.long_context),
+            format!("{:?}", builtin.long_context)
+        );
+        assert!(merged.us_only);
+        assert_eq!(
+            merged.origin,
+            "user.toml (US-only, fast, long context from builtin)"
+        );
+        assert_eq!(
+            usd_of(&t, "claude-opus-4-6", day(2026, 5, 1), fast(us(common()))),
+            usd_of(
+                &table(),
+                "claude-opus-4-6",
+                day(2026, 5, 1),
+                fast(us(common()))
+            )
+        );
+        // and the aliases
+        let t = table()
+            .with_override_str(
+                &format!(
+                    "[models.claude-sonnet-4-5-20250929]\n{}",
+                    rates.replace("opus-4-6", "sonnet-4-5-20250929")
+                ),
+                "user.toml",
+            )
+            .expect("valid override");
+        assert_eq!(
+            t.resolve("claude-sonnet-4-5"),
+            Some("claude-sonnet-4-5-20250929")
+        );
+        // what it writes, even empty, replaces: no fast rates, no tier, no US-only
+        let t = table()
+            .with_override_str(
+                &format!(
+                    "[models.claude-opus-4-6]\nus_only = false\nfast = []\nlong_context = []\n{rates}"
+                ),
+                "user.toml",
+            )
+            .expect("valid override");
         assert_eq!(
             usd_of(&t, "claude-opus-4-6", day(2026, 5, 1), fast(us(common()))),
             "0.078"
         );
-        let info = t
-            .entries()
-            .into_iter()
-            .find(|e| e.id == "claude-opus-4-6")
-            .expect("entry");
+        let info = info(&t);
         assert_eq!(info.origin, "user.toml");
         assert!(info.fast.is_empty() && info.long_context.is_empty() && !info.us_only);
         // others untouched: Opus 4.7 still 65,000 μ$

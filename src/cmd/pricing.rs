@@ -16,8 +16,8 @@ pub fn run(args: &PricingArgs, settings: &Settings) -> Result<ExitCode> {
         return check(&prices, settings);
     }
     let entries = prices.entries();
+    let g = prices.globals();
     if settings.json {
-        let g = prices.globals();
         output::print_json(&json!({
             "fingerprint": prices.fingerprint(),
             "override_file": settings.pricing_override.as_ref().map(|p| p.display().to_string()),
@@ -52,7 +52,7 @@ pub fn run(args: &PricingArgs, settings: &Settings) -> Result<ExitCode> {
                     also.push("long context".to_owned());
                 }
                 if e.us_only {
-                    also.push("US-only x1.1".to_owned());
+                    also.push(format!("US-only x{}", g.us_only_multiplier.normalize()));
                 }
                 if e.origin != crate::pricing::BUILTIN_ORIGIN {
                     also.push(format!("from {}", e.origin));
@@ -70,7 +70,16 @@ pub fn run(args: &PricingArgs, settings: &Settings) -> Result<ExitCode> {
             ]);
         }
     }
-    outln!("Prices in USD per million tokens; web search $0.01 per request.");
+    outln!(
+        "Prices in USD per million tokens; web search ${} per request; US-only x{} from {}{}.",
+        g.web_search_usd_per_request.normalize(),
+        g.us_only_multiplier.normalize(),
+        g.us_only_from,
+        match &settings.pricing_override {
+            Some(file) => format!(" (with {})", file.display()),
+            None => String::new(),
+        }
+    );
     out!("{}", table::render(&columns, &rows, &[], None));
     outln!();
     outln!("`observatory pricing --json` shows aliases, fast, long-context and US-only details.");
