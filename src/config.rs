@@ -117,6 +117,9 @@ pub struct Settings {
     /// `--pricing`, `OBSERVATORY_PRICING`, `pricing` in the config file,
     /// else `pricing.toml` in the config dir if it exists.
     pub pricing_override: Option<PathBuf>,
+    /// The same without `--pricing`: the table stored costs are kept in
+    /// (a `--pricing` flag prices only its own command's output).
+    pub stored_pricing: Option<PathBuf>,
     pub json: bool,
     pub quiet: bool,
     /// Draw a progress bar (stderr is a terminal, not --json or -q).
@@ -302,9 +305,7 @@ impl Settings {
         });
 
         // pricing: --pricing > OBSERVATORY_PRICING > file > pricing.toml in the config dir
-        let (pricing_override, src) = if let Some(p) = &g.pricing {
-            (Some(p.clone()), Source::Flag("--pricing"))
-        } else if let Some(p) = env("OBSERVATORY_PRICING") {
+        let (stored_pricing, stored_src) = if let Some(p) = env("OBSERVATORY_PRICING") {
             (
                 Some(paths::expand_tilde(&p, home.as_deref())),
                 Source::Env("OBSERVATORY_PRICING".into()),
@@ -314,6 +315,10 @@ impl Settings {
         } else {
             let p = dirs.config.join("pricing.toml");
             (p.is_file().then_some(p), Source::Default)
+        };
+        let (pricing_override, src) = match &g.pricing {
+            Some(p) => (Some(p.clone()), Source::Flag("--pricing")),
+            None => (stored_pricing.clone(), stored_src),
         };
         origins.push(Origin {
             key: "pricing",
@@ -371,6 +376,7 @@ impl Settings {
             db,
             roots,
             pricing_override,
+            stored_pricing,
             json: g.json,
             quiet: g.quiet,
             progress: !g.json && !g.quiet && inp.stderr_tty,

@@ -331,15 +331,59 @@ fn a_price_override_reprices_stored_responses_and_back() {
         .success();
     let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(v["total"]["cost_usd"], "0.0024");
+    // the flag priced that report only: the stored costs (what `query` and
+    // the status line read) are still the table's in effect without it
+    let stored_opus = |env: &Env| -> (String, String) {
+        let out = env
+            .cmd()
+            .args([
+                "query",
+                "--csv",
+                "SELECT sum(cost_usd) AS usd FROM v_responses WHERE model = 'claude-opus-4-6'",
+            ])
+            .assert()
+            .success();
+        let o = out.get_output();
+        (
+            String::from_utf8_lossy(&o.stdout).to_string(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    assert_eq!(
+        stored_opus(&env),
+        ("usd\r\n0.0012\r\n".into(), String::new())
+    );
+    for args in [
+        &["sessions"][..],
+        &["show", "sess-main-0001"],
+        &["blocks"],
+        &["tools"],
+    ] {
+        env.cmd()
+            .args(args)
+            .arg("--pricing")
+            .arg(&file)
+            .assert()
+            .success();
+    }
+    assert_eq!(stored_opus(&env).0, "usd\r\n0.0012\r\n");
     assert_eq!(
         cost_json(&env, &["--model", "claude-opus-4-6"])["total"]["cost_usd"],
         "0.0012"
     );
-    // the override in the config dir is picked up without a flag
+    // the override in the config dir is picked up without a flag; `query`
+    // (which only reads) says when the stored costs are from another table
     std::fs::copy(&file, env.obs_home().join("pricing.toml")).unwrap();
+    let (csv, err) = stored_opus(&env);
+    assert_eq!(csv, "usd\r\n0.0012\r\n");
+    assert!(err.contains("another price table"), "{err}");
     assert_eq!(
         cost_json(&env, &["--model", "claude-opus-4-6"])["total"]["cost_usd"],
         "0.0024"
+    );
+    assert_eq!(
+        stored_opus(&env),
+        ("usd\r\n0.0024\r\n".into(), String::new())
     );
     // reprice says what it did, as JSON when asked
     let out = env.cmd().args(["reprice", "--json"]).assert().success();

@@ -40,7 +40,9 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
         }
         None => None,
     };
-    let prices = super::price_table(settings)?;
+    // (the stored costs' table: forget writes, and a --pricing flag prices
+    // only a report)
+    let prices = super::stored_price_table(settings)?;
     if !settings.db.exists() {
         return Err(StoreError::Missing {
             path: settings.db.clone(),

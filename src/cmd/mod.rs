@@ -35,9 +35,19 @@ use crate::store::{Store, StoreError};
 
 /// The effective price table: the built-in one, with the user's override.
 pub fn price_table(settings: &Settings) -> Result<PriceTable> {
+    table_with(settings.pricing_override.as_deref())
+}
+
+/// The price table stored costs are kept in: the one in effect without a
+/// `--pricing` flag (which prices only its own command's output).
+pub fn stored_price_table(settings: &Settings) -> Result<PriceTable> {
+    table_with(settings.stored_pricing.as_deref())
+}
+
+fn table_with(file: Option<&std::path::Path>) -> Result<PriceTable> {
     let table = PriceTable::builtin()
         .context("the built-in price table is invalid (a bug: please report it)")?;
-    match &settings.pricing_override {
+    match file {
         Some(path) => table.with_override_file(path).with_context(|| {
             format!(
                 "cannot use the price table {}; fix it or pass another --pricing",
@@ -160,7 +170,51 @@ fn note_new_database(settings: &Settings) -> Result<()> {
 /// The store, brought up to date for a report: an incremental ingest
 /// (unless `no_ingest`), and stored costs re-priced if the table changed.
 /// With `no_ingest`, a read-only database is read as it is.
+///
+/// `prices` is the table the report prices with. When it is not the stored
+/// costs' table (a `--pricing` flag), the store comes back inside a
+/// transaction that re-priced every response with it and that is never
+/// committed: the report reads its prices, and everything else (`query`,
+/// the status line, the next report) still the stored ones. So a report
+/// must not write what it wants kept.
 pub fn fresh_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) -> Result<Store> {
+    let stored = if settings.stored_pricing == settings.pricing_override {
+        None
+    } else {
+        Some(stored_price_table(settings)?).filter(|t| t.fingerprint() != prices.fingerprint())
+    };
+    let store = up_to_date_store(settings, stored.as_ref().unwrap_or(prices), no_ingest)?;
+    if stored.is_some() {
+        price_for_this_command(&store, settings, prices)?;
+    }
+    Ok(store)
+}
+
+/// Re-price every response with `prices` in a transaction left open (it
+/// rolls back when the store closes).
+fn price_for_this_command(store: &Store, settings: &Settings, prices: &PriceTable) -> Result<()> {
+    let conn = &store.conn;
+    // (re-summing the rollups sorts every response: on disk past the cache,
+    // as an ingest's re-sum does; the pragma cannot change in a transaction)
+    conn.execute_batch("PRAGMA temp_store = FILE; BEGIN")?;
+    match crate::ingest::reprice_all(conn, prices) {
+        Ok(()) => Ok(()),
+        Err(e) if store.is_read_only() || is_read_only_error(&e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            if !settings.quiet {
+                crate::output::style::warn(format_args!(
+                    "{} is read-only: costs are shown as priced when it was last written, \
+                     not with --pricing",
+                    settings.db.display()
+                ));
+            }
+            Ok(())
+        }
+        Err(e) => Err(e).context("pricing stored responses with --pricing"),
+    }
+}
+
+fn up_to_date_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) -> Result<Store> {
     note_new_database(settings)?;
     let nothing_to_read = !settings.roots.iter().any(|r| r.projects.is_some());
     if no_ingest || nothing_to_read {

@@ -44,6 +44,7 @@ pub fn run(args: &QueryArgs, settings: &Settings) -> Result<ExitCode> {
         ));
     }
     let store = Store::open_read_only(&settings.db)?;
+    warn_if_priced_otherwise(&store, settings);
     let result = run_query(&store.conn, &sql)?;
     if settings.json {
         output::print_json(&result)?;
@@ -53,6 +54,25 @@ pub fn run(args: &QueryArgs, settings: &Settings) -> Result<ExitCode> {
         out!("{}", human(&result));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `query` only reads: if the price table changed since the costs were
+/// stored (pricing.toml edited, a new version), say so rather than show
+/// old prices as current.
+fn warn_if_priced_otherwise(store: &Store, settings: &Settings) {
+    if settings.quiet {
+        return;
+    }
+    let Ok(prices) = super::stored_price_table(settings) else {
+        return; // (a bad pricing.toml is for the reports to refuse)
+    };
+    let stored = store.meta_get("price_fingerprint").ok().flatten();
+    if stored.is_some_and(|fp| fp != prices.fingerprint()) {
+        crate::output::style::warn(format_args!(
+            "the stored costs were priced with another price table than the one in effect \
+             (pricing.toml changed?): run `observatory reprice` to re-price them"
+        ));
+    }
 }
 
 /// A query's columns and rows, values as SQLite returned them.

@@ -207,14 +207,17 @@ fn ingest_transcript(store: &mut Store, settings: &Settings, transcript: &Path) 
         Some(d) if d <= size => size - d,
         _ => size,
     };
+    // (the stored costs' table; re-prices them if it changed, as ingest
+    // does: pricing.toml edited since the last run)
+    let prices = super::stored_price_table(settings)?;
     if backlog == 0 {
         // nothing appended (or only a partial line): skip the ingest writes
+        ingest::reprice_if_needed(&store.conn, &prices)?;
         return Ok(());
     }
     if backlog > MAX_BACKLOG_BYTES {
         return Ok(());
     }
-    let prices = super::price_table(settings)?;
     ingest::run_files(
         store,
         &lock,
