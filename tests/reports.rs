@@ -839,6 +839,66 @@ fn a_stop_hook_written_twice_by_claude_code_2_1_is_one_run() {
     assert!(shown.contains("2 hook runs (1 failed)"), "{shown}");
 }
 
+fn line_of(uuid: &str, model: &str, min: u32, input: u64) -> String {
+    format!(
+        r#"{{"type":"assistant","uuid":"{uuid}","parentUuid":null,"cwd":"/home/u/p","sessionId":"s1","timestamp":"2026-03-01T10:0{min}:00Z","message":{{"id":"m-{uuid}","model":"{model}","content":[],"stop_reason":"end_turn","usage":{{"input_tokens":{input},"output_tokens":10}}}}}}"#
+    )
+}
+
+#[test]
+fn sums_that_leave_out_unpriced_responses_are_marked() {
+    let env = Env::new();
+    let dir = env.projects().join("-p");
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("s1.jsonl");
+    std::fs::write(
+        &f,
+        [
+            line_of("a1", "claude-opus-6", 0, 2_000_000),
+            line_of("a2", "claude-haiku-4-5-20251001", 1, 100_000),
+        ]
+        .join("\n")
+            + "\n",
+    )
+    .unwrap();
+    let note = "* leaves out 1 response with no price";
+    for report in ["sessions", "blocks"] {
+        let text = stdout(&env, &[report]);
+        // haiku: 100,000 in x $1 + 10 out x $5 per MTok = $0.10005
+        assert!(
+            text.contains("$0.10*") && text.contains(note),
+            "{report}: {text}"
+        );
+    }
+    let out = env
+        .cmd()
+        .arg("statusline")
+        .write_stdin(format!(
+            r#"{{"session_id":"s1","transcript_path":"{}"}}"#,
+            f.display()
+        ))
+        .assert()
+        .success();
+    let line = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(line.contains("$0.10* session"), "{line}");
+    // all priced: no mark, no note
+    let env = Env::new();
+    let dir = env.projects().join("-p");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("s1.jsonl"),
+        line_of("a2", "claude-haiku-4-5-20251001", 1, 100_000) + "\n",
+    )
+    .unwrap();
+    for report in ["sessions", "blocks"] {
+        let text = stdout(&env, &[report]);
+        assert!(
+            text.contains("$0.10 ") && !text.contains('*'),
+            "{report}: {text}"
+        );
+    }
+}
+
 // ------------------------------------------------------------------ blocks
 
 #[test]

@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
 use super::sessions::short_model;
-use super::{at_json, duration, money, tokens, usd_csv, usd_json};
+use super::{at_json, duration, money_part, tokens, usd_csv, usd_json};
 use crate::cli::BlocksArgs;
 use crate::config::Settings;
 use crate::out;
@@ -93,8 +93,8 @@ fn human(rows: &[BlockRow], zone: &Zone, now: i64) -> String {
                 },
                 n(b.responses),
                 tokens(b.total_tokens()),
-                money(cost(b)),
-                money(b.burn_rate_picousd_per_hour),
+                money_part(cost(b), b.unpriced_responses),
+                money_part(b.burn_rate_picousd_per_hour, b.unpriced_responses),
                 b.models
                     .iter()
                     .map(|m| short_model(m))
@@ -105,15 +105,19 @@ fn human(rows: &[BlockRow], zone: &Zone, now: i64) -> String {
         .collect();
     let mut out = table::render(&columns, &body, &[], None);
     out.push('\n');
+    let unpriced: u64 = rows.iter().map(|b| b.unpriced_responses).sum();
+    if unpriced > 0 {
+        out.push_str(&super::unpriced_note(unpriced));
+    }
     match rows.iter().find(|b| b.active) {
         Some(b) => {
             out.push_str(&format!(
                 "Active block: {} so far, {} left (ends {}); at {}/hour it ends near {} and {} tokens.\n",
-                money(cost(b)),
+                money_part(cost(b), b.unpriced_responses),
                 duration(Some(b.end_at - now)),
                 zone.format(b.end_at, "%H:%M"),
-                money(b.burn_rate_picousd_per_hour),
-                money(b.projected_cost_picousd),
+                money_part(b.burn_rate_picousd_per_hour, b.unpriced_responses),
+                money_part(b.projected_cost_picousd, b.unpriced_responses),
                 b.projected_tokens.map_or_else(|| "-".into(), tokens)
             ));
         }

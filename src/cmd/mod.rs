@@ -304,6 +304,27 @@ pub fn money(picousd: Option<i128>) -> String {
     money_dp(picousd, crate::output::style::current().money_decimals)
 }
 
+/// Money for people of a sum some of whose responses have no price: `*`
+/// after it when it leaves some out (`-` when it is all unpriced).
+pub fn money_part(picousd: Option<i128>, unpriced: u64) -> String {
+    let m = money(picousd);
+    if picousd.is_some() && unpriced > 0 {
+        m + "*"
+    } else {
+        m
+    }
+}
+
+/// The note under a table that marked sums with `money_part`.
+pub fn unpriced_note(unpriced: u64) -> String {
+    format!(
+        "* leaves out {} with no price ({} tokens are counted): \
+         `observatory pricing --check` names the models\n",
+        count(unpriced, "response", "responses"),
+        if unpriced == 1 { "its" } else { "their" }
+    )
+}
+
 fn money_dp(picousd: Option<i128>, dp: u32) -> String {
     // the smallest amount shown, in picoUSD
     let unit = 10_i128.pow(12 - dp.min(12));

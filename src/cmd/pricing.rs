@@ -137,7 +137,10 @@ fn check(prices: &PriceTable, settings: &Settings) -> Result<ExitCode> {
     } else {
         outln!("No price for:");
         for (m, n) in &missing {
-            outln!("  {m} ({n} responses)");
+            outln!(
+                "  {m} ({})",
+                super::count(*n as u64, "response", "responses")
+            );
         }
         outln!("Add them to a pricing.toml (--pricing FILE, or pricing.toml in the config dir).");
     }

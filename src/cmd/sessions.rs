@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use serde_json::{Map, Value, json};
 
-use super::{at_json, clip, duration, money, project_name, tokens, usd_csv, usd_json, when};
+use super::{at_json, clip, duration, money_part, project_name, tokens, usd_csv, usd_json, when};
 use crate::cli::{SessionSort, SessionsArgs};
 use crate::config::Settings;
 use crate::out;
@@ -182,7 +182,7 @@ fn human(rows: &[SessionRow], total: &Figures, zone: &Zone) -> String {
             n(f.compactions),
             models(f),
             tokens(f.total_tokens()),
-            money(f.cost()),
+            money_part(f.cost(), f.unpriced_responses),
         ]);
         for t in &r.subagents {
             let f = &t.figures;
@@ -200,7 +200,7 @@ fn human(rows: &[SessionRow], total: &Figures, zone: &Zone) -> String {
                 n(f.compactions),
                 models(f),
                 tokens(f.total_tokens()),
-                money(f.cost()),
+                money_part(f.cost(), f.unpriced_responses),
             ]);
         }
     }
@@ -218,10 +218,13 @@ fn human(rows: &[SessionRow], total: &Figures, zone: &Zone) -> String {
         n(total.compactions),
         String::new(),
         tokens(total.total_tokens()),
-        money(total.cost()),
+        money_part(total.cost(), total.unpriced_responses),
     ]];
     let mut out = table::render(&columns, &cells, &footer, None);
     out.push('\n');
+    if total.unpriced_responses > 0 {
+        out.push_str(&super::unpriced_note(total.unpriced_responses));
+    }
     out
 }
 

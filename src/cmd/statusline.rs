@@ -18,7 +18,7 @@ use rusqlite::config::DbConfig;
 use serde_json::Value;
 
 use super::sessions::short_model;
-use super::{money, project_name};
+use super::{money, money_part, project_name};
 use crate::cli::StatuslineArgs;
 use crate::config::Settings;
 use crate::ingest::{self, IngestLock, Observer, Options};
@@ -250,15 +250,22 @@ fn field(name: &str, input: &Input, r: &StatusReport, zone: &Zone, now: i64) -> 
             .session_id
             .as_deref()
             .map_or_else(dash, |s| s.chars().take(8).collect()),
-        "session_cost" => r.session.map_or_else(dash, |s| money(s.cost())),
+        "session_cost" => r
+            .session
+            .map_or_else(dash, |s| money_part(s.cost(), s.unpriced_responses)),
         "cc_session_cost" => input
             .cost_usd
             .filter(|c| c.is_finite() && *c >= 0.0)
             .map_or_else(dash, |c| format!("${c:.2}")),
-        "today_cost" => money(r.today.cost()),
+        "today_cost" => money_part(r.today.cost(), r.today.unpriced_responses),
         "block_cost" => block.map_or_else(
             || money(Some(0)),
-            |b| money((b.unpriced_responses < b.responses).then_some(b.cost_picousd)),
+            |b| {
+                money_part(
+                    (b.unpriced_responses < b.responses).then_some(b.cost_picousd),
+                    b.unpriced_responses,
+                )
+            },
         ),
         "block_left" => block.map_or_else(dash, |b| left(b.end_at - now)),
         "block_end" => block.map_or_else(dash, |b| zone.format(b.end_at, "%H:%M")),
