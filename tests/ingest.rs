@@ -705,6 +705,32 @@ fn status_reports_counts_per_type() {
     assert_eq!(st["schema_version"], 13);
     // two sessions, as `sessions` lists them, and the two subagents one ran
     assert_eq!((&st["sessions"], &st["subagents"]), (&json!(2), &json!(2)));
+    assert_eq!(st["sessions_without_main"], 0);
+    // a session known only from a subagent transcript is one more, as in
+    // `sessions`
+    let orphan = env
+        .projects()
+        .join("-home-u-orphan/sess-gone-0009/subagents");
+    std::fs::create_dir_all(&orphan).unwrap();
+    std::fs::write(
+        orphan.join("agent-a1.jsonl"),
+        r#"{"type":"user","uuid":"o1","sessionId":"sess-gone-0009","agentId":"a1","isSidechain":true,"timestamp":"2026-03-01T10:00:00.000Z","message":{"role":"user","content":"go"}}"#.to_owned() + "\n",
+    )
+    .unwrap();
+    env.ingest();
+    let out = env.cmd().args(["status", "--json"]).assert().success();
+    let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(
+        (
+            &st["sessions"],
+            &st["sessions_without_main"],
+            &st["subagents"]
+        ),
+        (&json!(3), &json!(1), &json!(3))
+    );
+    let out = env.cmd().args(["sessions", "--json"]).assert().success();
+    let listed: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(listed["rows"].as_array().unwrap().len(), 3);
     let out = env.cmd().arg("status").assert().success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(
@@ -712,7 +738,7 @@ fn status_reports_counts_per_type() {
         "{text}"
     );
     assert!(
-        text.contains("Sessions        2 (+2 subagent runs)"),
+        text.contains("Sessions        3, 1 of them without a main transcript (+3 subagent runs)"),
         "{text}"
     );
 }

@@ -85,7 +85,12 @@ fn human(rows: &[BlockRow], zone: &Zone, now: i64) -> String {
         .map(|b| {
             vec![
                 zone.format(b.start_at, "%Y-%m-%d %H:%M"),
-                zone.format(b.end_at, "%H:%M"),
+                // (the day too when it is another one)
+                if zone.date(b.end_at) == zone.date(b.start_at) {
+                    zone.format(b.end_at, "%H:%M")
+                } else {
+                    zone.format(b.end_at, "%m-%d %H:%M")
+                },
                 if b.active {
                     "ACTIVE".into()
                 } else {

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
-use super::{at_json, clip, duration};
+use super::{at_json, clip, clip_middle, duration};
 use crate::cli::HooksArgs;
 use crate::config::Settings;
 use crate::out;
@@ -96,7 +96,7 @@ fn human(rows: &[HookRow], total: &HookRow) -> String {
                 r,
                 r.event.clone().unwrap_or_else(|| "-".into()),
                 match &r.command {
-                    Some(c) => clip(c, 50),
+                    Some(c) => clip_middle(c, 50),
                     None if r.runs == 0 => "(stop hooks, not named)".into(),
                     None => "-".into(),
                 },

@@ -383,6 +383,34 @@ pub fn at_json(ms: Option<i64>) -> serde_json::Value {
 
 /// At most `n` characters on one line, `…` when cut.
 pub fn clip(s: &str, n: usize) -> String {
+    let one_line = one_line(s);
+    if one_line.chars().count() <= n {
+        return one_line;
+    }
+    let mut out: String = one_line.chars().take(n.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// At most `n` characters on one line, cut in the middle (`…`): for
+/// commands, whose ends tell them apart (`"${ROOT}/…/hook.sh" start`).
+pub fn clip_middle(s: &str, n: usize) -> String {
+    let one_line = one_line(s);
+    let len = one_line.chars().count();
+    if len <= n {
+        return one_line;
+    }
+    let tail = n.saturating_sub(1) / 2;
+    let head = n.saturating_sub(1) - tail;
+    let mut out: String = one_line.chars().take(head).collect();
+    out.push('…');
+    out.extend(one_line.chars().skip(len - tail));
+    out
+}
+
+/// `s` on one line: control characters as spaces, ANSI escapes dropped,
+/// trimmed.
+fn one_line(s: &str) -> String {
     let mut one_line = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
@@ -397,13 +425,7 @@ pub fn clip(s: &str, n: usize) -> String {
         }
         one_line.push(if c.is_control() { ' ' } else { c });
     }
-    let one_line = one_line.trim();
-    if one_line.chars().count() <= n {
-        return one_line.to_owned();
-    }
-    let mut out: String = one_line.chars().take(n.saturating_sub(1)).collect();
-    out.push('…');
-    out
+    one_line.trim().to_owned()
 }
 
 /// The last part of a project path (its folder name), for tables.
@@ -480,6 +502,16 @@ mod tests {
         assert_eq!(money_dp(Some(500_000_000), 3), "$0.001");
         assert_eq!(clip("a\nbcdef", 4), "a b…");
         assert_eq!(clip("set \u{1b}[1mopus\u{1b}[22m", 20), "set opus");
+        // commands keep both ends: two hooks of one script stay two
+        assert_eq!(
+            clip_middle(
+                "\"${CLAUDE_PLUGIN_ROOT}/scripts/clmail.cmd\" actor start",
+                30
+            ),
+            "\"${CLAUDE_PLUGI…d\" actor start"
+        );
+        assert_eq!(clip_middle("a\nb", 30), "a b");
+        assert_eq!(clip_middle("abcdef", 5), "ab…ef");
         assert_eq!(project_name(Some("/home/u/app/")), "app");
     }
 }

@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use serde_json::{Map, Value, json};
 
 use super::sessions::short_model;
-use super::{at_json, clip, count, duration, money, tokens, usd_csv, usd_json, when};
+use super::{at_json, clip, clip_middle, count, duration, money, tokens, usd_csv, usd_json, when};
 use crate::cli::ShowArgs;
 use crate::config::Settings;
 use crate::output::{self, table};
@@ -285,7 +285,7 @@ fn describe(e: &Event) -> (String, String, String, String, String) {
             let mut d = format!(
                 "{} {} → {}",
                 h.event.as_deref().unwrap_or("?"),
-                clip(
+                clip_middle(
                     h.command.as_deref().or(h.name.as_deref()).unwrap_or("-"),
                     40
                 ),

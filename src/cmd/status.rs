@@ -25,9 +25,13 @@ pub struct Status {
     pub unknown_types: BTreeMap<String, u64>,
     pub raw_bytes: u64,
     pub raw_stored_bytes: u64,
-    /// Main sessions; `subagents`: the subagent transcripts they ran (as
-    /// `sessions` and `forget` count them).
+    /// Sessions, as `sessions` lists them (one per session id, with or
+    /// without a main transcript); `subagents`: the subagent transcripts
+    /// they ran.
     pub sessions: u64,
+    /// Sessions known only from their subagents' transcripts (legacy
+    /// `agent-*.jsonl`, or a main transcript that is gone).
+    pub sessions_without_main: u64,
     pub subagents: u64,
     pub responses: u64,
 }
@@ -104,7 +108,11 @@ pub fn collect(store: &Store) -> Result<Status> {
             "SELECT (SELECT coalesce(sum(length(data)), 0) FROM raw_chunks)
                   + (SELECT coalesce(sum(length(data)), 0) FROM raw_dicts)",
         )?,
-        sessions: count("SELECT count(*) FROM sessions WHERE agent_id = ''")?,
+        sessions: count("SELECT count(DISTINCT session_id) FROM sessions")?,
+        sessions_without_main: count(
+            "SELECT count(DISTINCT session_id) FROM sessions s WHERE NOT EXISTS
+               (SELECT 1 FROM sessions m WHERE m.session_id = s.session_id AND m.agent_id = '')",
+        )?,
         subagents: count("SELECT count(*) FROM sessions WHERE agent_id != ''")?,
         responses: count("SELECT count(*) FROM response_rows")?,
     })
@@ -140,8 +148,16 @@ fn print_status(s: &Status, zone: &crate::report::Zone) -> Result<()> {
         output::human_bytes(s.raw_stored_bytes)
     );
     outln!(
-        "Sessions        {}{}",
+        "Sessions        {}{}{}",
         thousands(s.sessions),
+        if s.sessions_without_main > 0 {
+            format!(
+                ", {} of them without a main transcript",
+                thousands(s.sessions_without_main)
+            )
+        } else {
+            String::new()
+        },
         if s.subagents > 0 {
             format!(" (+{} subagent runs)", thousands(s.subagents))
         } else {
