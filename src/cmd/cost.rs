@@ -201,11 +201,12 @@ pub fn dollars_dp(picousd: i128, dp: u32) -> String {
     format!("{sign}${}{frac}", output::thousands(int))
 }
 
+/// (as other reports show money: `<$0.01` for a sum under half a cent)
 fn cost_cell(s: &Sums) -> String {
     match s.cost() {
         None => "unpriced".into(),
-        Some(c) if s.unpriced_requests() > 0 => format!("{} *", dollars(c)),
-        Some(c) => dollars(c),
+        Some(c) if s.unpriced_requests() > 0 => format!("{} *", super::money(Some(c))),
+        Some(c) => super::money(Some(c)),
     }
 }
 

@@ -9,24 +9,26 @@ use crate::ingest::writer::Notice;
 
 pub struct IngestProgress {
     bar: ProgressBar,
+    /// Draw the bar once there is enough to read (stderr is a terminal).
+    draw: bool,
     quiet: bool,
     notices: usize,
 }
 
+/// Below this many bytes to read, no bar: a report's own ingest of a few
+/// new lines would only flash one.
+const DRAW_FROM_BYTES: u64 = 1 << 20;
+
 impl IngestProgress {
     pub fn new(draw: bool, quiet: bool) -> IngestProgress {
-        let bar = if draw {
-            let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-            b.set_style(
-                ProgressStyle::with_template("{spinner} ingesting {bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            b
-        } else {
-            ProgressBar::hidden()
-        };
+        let bar = ProgressBar::hidden();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} ingesting {bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
         IngestProgress {
             bar,
+            draw,
             quiet,
             notices: 0,
         }
@@ -45,6 +47,9 @@ impl IngestProgress {
 
 impl Observer for IngestProgress {
     fn start(&mut self, total_bytes: u64) {
+        if self.draw && total_bytes >= DRAW_FROM_BYTES {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
         self.bar.set_length(total_bytes);
         self.bar.set_position(0);
     }

@@ -54,6 +54,27 @@ pub fn render_styled(
     width: Option<u16>,
     cell_style: impl Fn(usize, usize, &str) -> Option<Style>,
 ) -> String {
+    // A cell is one line: a newline in a path or a title would split its
+    // row in two (CSV and JSON keep it as it is).
+    let broken = |r: &Vec<String>| r.iter().any(|c| c.contains(['\n', '\r']));
+    if rows.iter().chain(footer).any(broken) {
+        let one_line = |rows: &[Vec<String>]| -> Vec<Vec<String>> {
+            rows.iter()
+                .map(|r| {
+                    r.iter()
+                        .map(|c| c.replace("\r\n", "↵").replace(['\n', '\r'], "↵"))
+                        .collect()
+                })
+                .collect()
+        };
+        return render_styled(
+            columns,
+            &one_line(rows),
+            &one_line(footer),
+            width,
+            cell_style,
+        );
+    }
     let color = style::current().color_stdout;
     if width.is_none()
         && !color
@@ -207,6 +228,21 @@ mod tests {
             ],
         );
         assert_eq!(out, "a,b\r\n\"x,y\",\"say \"\"hi\"\"\"\r\n1,2\r\n");
+    }
+
+    #[test]
+    fn a_newline_in_a_cell_does_not_split_its_row() {
+        let out = render(
+            &[text("Project"), num("N")],
+            &[
+                vec!["/home/u/a\nb".into(), "1".into()],
+                vec!["c\r\nd".into(), "2".into()],
+            ],
+            &[vec!["total\r".into(), "3".into()]],
+            Some(80),
+        );
+        assert_eq!(out.lines().count(), 3 + 2 + 1 + 1, "{out}");
+        assert!(out.contains("/home/u/a↵b") && out.contains("c↵d") && out.contains("total↵"));
     }
 
     /// What comfy-table makes of the same rows (`render`'s other path).
