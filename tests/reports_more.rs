@@ -436,6 +436,29 @@ fn budget_set_list_rm() {
     let v = run_json(&env, &["budget", "list"]);
     assert_eq!(rows(&v).len(), 2);
     assert_eq!(rows(&v)[1]["limit_usd"], "300");
+    // a filter that matches nothing (yet) is said; the same budget set
+    // again is changed, not doubled
+    let out = env
+        .cmd()
+        .args(["budget", "set", "--daily", "20", "--model", "sonnet"])
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("--model \"sonnet\" matches nothing") && err.contains("counts nothing"),
+        "{err}"
+    );
+    let again = run_json(
+        &env,
+        &["budget", "set", "--daily", "25", "--model", "sonnet"],
+    );
+    assert_eq!(
+        (&again["id"], &again["limit_usd"]),
+        (&json!(3), &json!("25"))
+    );
+    let v = run_json(&env, &["budget", "list"]);
+    assert_eq!(rows(&v).len(), 3);
+    run_json(&env, &["budget", "rm", "3"]);
     // the amount is stored exactly, in picoUSD
     assert_eq!(
         common::count(&env.db(), "SELECT amount_picousd FROM budgets WHERE id = 1"),

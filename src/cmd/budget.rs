@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use serde_json::{Value, json};
 
 use super::cost::dollars;
@@ -46,28 +46,55 @@ fn set(a: &BudgetSetArgs, settings: &Settings) -> Result<ExitCode> {
     };
     let amount = budget::parse_usd(amount).map_err(super::usage)?;
     let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
+    let (project, model) = (nonempty(&a.project), nonempty(&a.model));
+    let warn_at = i64::from(a.warn_at.unwrap_or(settings.budget_warn_at));
     let store = open(settings)?;
-    store
+    // one budget per period, project and model: setting it again changes it
+    let existing: Option<i64> = store
         .conn
-        .execute(
-            "INSERT INTO budgets(period, amount_picousd, project, model, warn_at_percent, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            rusqlite::params![
-                period.key(),
-                amount,
-                nonempty(&a.project),
-                nonempty(&a.model),
-                i64::from(a.warn_at.unwrap_or(settings.budget_warn_at)),
-                now_ms()
-            ],
+        .query_row(
+            "SELECT id FROM budgets WHERE period = ?1 AND project IS ?2 AND model IS ?3",
+            rusqlite::params![period.key(), project, model],
+            |r| r.get(0),
         )
-        .with_context(|| format!("saving the budget in {}", settings.db.display()))?;
-    let id = store.conn.last_insert_rowid();
+        .optional()?;
+    let saved = match existing {
+        Some(id) => store
+            .conn
+            .execute(
+                "UPDATE budgets SET amount_picousd = ?2, warn_at_percent = ?3 WHERE id = ?1",
+                rusqlite::params![id, amount, warn_at],
+            )
+            .map(|_| id),
+        None => store
+            .conn
+            .execute(
+                "INSERT INTO budgets(period, amount_picousd, project, model, warn_at_percent, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                rusqlite::params![period.key(), amount, project, model, warn_at, now_ms()],
+            )
+            .map(|_| store.conn.last_insert_rowid()),
+    };
+    let id = saved.with_context(|| format!("saving the budget in {}", settings.db.display()))?;
     let b = find(&store.conn, id)?.ok_or_else(|| anyhow!("budget {id} vanished"))?;
+    if !settings.quiet {
+        // (a typo would make a budget that counts nothing, silently)
+        super::warn_unmatched(
+            &store.conn,
+            project.as_deref(),
+            model.as_deref(),
+            ": the budget counts nothing until it does",
+        )?;
+    }
     if settings.json {
         output::print_json(&budget_json(&b))?;
     } else {
-        outln!("budget {}: {}", b.id, describe(&b, settings.week_start));
+        let changed = if existing.is_some() { " (changed)" } else { "" };
+        outln!(
+            "budget {}: {}{changed}",
+            b.id,
+            describe(&b, settings.week_start)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -64,21 +64,7 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
     let report = cost::run(&store.conn, &q, &zone)?;
     if !settings.quiet && report.total.requests == 0 {
         // (nothing to show: say if a filter is why)
-        let unmatched = |flag: &str, text: &str, hint: &str| {
-            output::style::warn(format_args!(
-                "{flag} {text:?} matches nothing in the database (see `observatory {hint}`)"
-            ))
-        };
-        if let Some(p) = &q.project
-            && !cost::project_exists(&store.conn, p)?
-        {
-            unmatched("--project", p, "cost --by-project");
-        }
-        if let Some(m) = &q.model
-            && !cost::model_exists(&store.conn, m)?
-        {
-            unmatched("--model", m, "cost --by-model");
-        }
+        super::warn_unmatched(&store.conn, q.project.as_deref(), q.model.as_deref(), "")?;
     }
     if !settings.quiet {
         for (model, n) in &report.unpriced_models {

@@ -273,6 +273,32 @@ fn is_read_only_error(e: &rusqlite::Error) -> bool {
     e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly)
 }
 
+/// Warn of a `--project` or `--model` that matches nothing in the
+/// database (`then` goes on the warning: what that means here).
+pub fn warn_unmatched(
+    conn: &rusqlite::Connection,
+    project: Option<&str>,
+    model: Option<&str>,
+    then: &str,
+) -> Result<()> {
+    let unmatched = |flag: &str, text: &str, hint: &str| {
+        crate::output::style::warn(format_args!(
+            "{flag} {text:?} matches nothing in the database (see `observatory {hint}`){then}"
+        ))
+    };
+    if let Some(p) = project
+        && !report::cost::project_exists(conn, p)?
+    {
+        unmatched("--project", p, "cost --by-project");
+    }
+    if let Some(m) = model
+        && !report::cost::model_exists(conn, m)?
+    {
+        unmatched("--model", m, "cost --by-model");
+    }
+    Ok(())
+}
+
 /// `--csv` and `--json` are two outputs: refuse both.
 pub fn one_output(csv: bool, settings: &Settings) -> Result<()> {
     if csv && settings.json {
