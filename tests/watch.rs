@@ -555,7 +555,16 @@ fn a_crossed_budget_is_announced_once_per_change() {
         .assert()
         .success();
     env.cmd()
-        .args(["budget", "set", "--daily", "0.05", "--warn-at", "50"])
+        .args([
+            "budget",
+            "set",
+            "--daily",
+            "0.05",
+            "--warn-at",
+            "50",
+            "--project",
+            "app",
+        ])
         .assert()
         .success();
     let mut w = Watch::start(&env, &[]);
