@@ -325,7 +325,6 @@ impl View {
             return Ok(());
         }
         let now = report::now_ms();
-        let mut out = String::from("\x1b[H\x1b[2J");
         let today_start = self.zone.start_of(self.zone.date(now));
         let today: i64 = conn.query_row(
             "SELECT coalesce(sum(cost_picousd), 0) FROM responses WHERE at >= ?1",
@@ -352,21 +351,51 @@ impl View {
             ),
             None => "no active block".into(),
         };
-        out.push_str(&format!(
+        // (the terminal's size now: a resize shows at the next redraw)
+        let (width, height) = match terminal_size::terminal_size() {
+            Some((w, h)) => (usize::from(w.0).clamp(40, 80), usize::from(h.0).max(10)),
+            None => (80, usize::MAX),
+        };
+        let mut head = format!(
             "observatory watch · {} · today {} · {}\n\n",
             self.zone.format(now, "%H:%M:%S"),
             super::cost::dollars(i128::from(today)),
             block_text
-        ));
+        );
         for line in &self.crossed {
-            out.push_str(&format!("! {}\n", short_to(line, 78)));
+            head.push_str(&format!("! {}\n", short_to(line, width - 3)));
         }
         if !self.crossed.is_empty() {
-            out.push('\n');
+            head.push('\n');
         }
         let rows = active_sessions(conn, now, self)?;
+        let tail: Vec<&str> = self.tail.iter().map(String::as_str).collect();
+        let out = fit_frame(&head, &rows, &tail, width, height);
+        output::emit(&format!("\x1b[H\x1b[2J{out}"))?;
+        Ok(())
+    }
+}
+
+/// The view below its head lines: the active sessions, the recent events
+/// and the footer, at most `width` columns and fewer than `height` lines
+/// (a taller frame would scroll at every redraw): fewer events first,
+/// then fewer sessions ("… and N more").
+fn fit_frame(
+    head: &str,
+    rows: &[Vec<String>],
+    tail: &[&str],
+    width: usize,
+    height: usize,
+) -> String {
+    let head: String = head
+        .lines()
+        .map(|l| short_to(l, width - 1) + "\n")
+        .collect();
+    let frame = |sessions: usize, events: usize| -> String {
+        let mut out = head.clone();
         if rows.is_empty() {
-            out.push_str("No session active in the last 30 minutes.\n");
+            out.push_str(&short_to("No session active in the last 30 minutes.", width - 1));
+            out.push('\n');
         } else {
             let cols = [
                 table::text("Project"),
@@ -378,18 +407,85 @@ impl View {
                 table::num("Cost"),
                 table::num("$/h 10m"),
             ];
-            out.push_str(&table::render(&cols, &rows, &[], Some(80)));
+            let shown = &rows[..sessions.min(rows.len())];
+            out.push_str(&fit_table(&cols, shown, width));
             out.push('\n');
+            if shown.len() < rows.len() {
+                out.push_str(&format!("… and {} more\n", rows.len() - shown.len()));
+            }
         }
         out.push_str("\nRecent events\n");
-        for line in &self.tail {
-            out.push_str(line);
+        for line in &tail[tail.len() - events.min(tail.len())..] {
+            out.push_str(&short_to(line, width - 1));
             out.push('\n');
         }
         out.push_str("\nCtrl-C to stop\n");
-        output::emit(&out)?;
-        Ok(())
+        out
+    };
+    let (mut sessions, mut events) = (rows.len(), tail.len());
+    let mut out = frame(sessions, events);
+    while out.lines().count() >= height && (events > 0 || sessions > 1) {
+        if events > 0 {
+            events -= 1;
+        } else {
+            sessions -= 1;
+        }
+        out = frame(sessions, events);
     }
+    out
+}
+
+/// The table at most `width` wide: its text columns cut (`…`), the
+/// session title first, then the project, then the model, each down to its
+/// title's width or 6; then, if it still does not fit, without the
+/// columns least needed ($/h, start, model, tokens). (Given a width, a
+/// table wraps the cells it cannot fit, one row over several lines.)
+fn fit_table(cols: &[table::Column], rows: &[Vec<String>], width: usize) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let mut keep: Vec<usize> = (0..cols.len()).collect();
+    let mut widths: Vec<usize> = cols.iter().map(|c| c.title.width().max(1)).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.width());
+        }
+    }
+    // (each column has a space either side, and one between columns)
+    let total = |w: &[usize], keep: &[usize]| {
+        keep.iter()
+            .map(|&i| w[i] + 3)
+            .sum::<usize>()
+            .saturating_sub(1)
+    };
+    for col in [1, 0, 2] {
+        let over = total(&widths, &keep).saturating_sub(width);
+        let least = cols[col].title.width().max(6);
+        widths[col] = widths[col].saturating_sub(over).max(least);
+    }
+    for col in [7, 3, 2, 5] {
+        if total(&widths, &keep) <= width {
+            break;
+        }
+        keep.retain(|&i| i != col);
+    }
+    let clip = |cell: &str, w: usize| -> String {
+        if cell.width() <= w {
+            return cell.to_owned();
+        }
+        let mut out = String::new();
+        for c in cell.chars() {
+            if out.width() + c.to_string().width() > w.saturating_sub(1) {
+                break;
+            }
+            out.push(c);
+        }
+        out + "…"
+    };
+    let kept_cols: Vec<table::Column> = keep.iter().map(|&i| cols[i]).collect();
+    let kept_rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| keep.iter().map(|&i| clip(&row[i], widths[i])).collect())
+        .collect();
+    table::render(&kept_cols, &kept_rows, &[], None)
 }
 
 fn minutes(ms: i64) -> String {
@@ -549,6 +645,50 @@ mod tests {
         assert_eq!(short_model("claude-sonnet-4-5-20250929"), "sonnet-4-5");
         assert_eq!(short_model("claude-opus-4-7"), "opus-4-7");
         assert_eq!(short_model("grok-4.5"), "grok-4.5");
+    }
+
+    #[test]
+    fn the_frame_fits_the_terminal() {
+        let head = "observatory watch · 10:00:00 · today $1.00 · no active block\n\n";
+        let rows: Vec<Vec<String>> = (0..7)
+            .map(|i| {
+                vec![
+                    format!("project-{i}"),
+                    format!("a rather long session title {i}"),
+                    "sonnet-4-5".into(),
+                    "09:00".into(),
+                    "09:59".into(),
+                    "1,234,567".into(),
+                    "$12.34".into(),
+                    "$1.00".into(),
+                ]
+            })
+            .collect();
+        let events: Vec<String> = (0..12)
+            .map(|i| format!("09:59:{i:02} response {} tokens", "x".repeat(90)))
+            .collect();
+        let tail: Vec<&str> = events.iter().map(String::as_str).collect();
+        let fits = |width: usize, height: usize| {
+            let out = fit_frame(head, &rows, &tail, width, height);
+            assert!(out.lines().count() < height, "{height}:\n{out}");
+            for line in out.lines() {
+                assert!(line.chars().count() <= width, "{width}: {line}");
+            }
+            out
+        };
+        // 24 lines: all sessions, the newest events only
+        let out = fits(80, 24);
+        assert_eq!(out.matches("$12.34").count(), 7, "{out}");
+        assert!(
+            out.contains("09:59:11") && !out.contains("09:59:00"),
+            "{out}"
+        );
+        // 15 lines, 40 columns: no events, fewer sessions, said
+        let out = fits(40, 15);
+        assert!(out.contains("more\n") && !out.contains("09:59:"), "{out}");
+        // room for everything: everything
+        let out = fit_frame(head, &rows, &tail, 80, usize::MAX);
+        assert!(out.contains("09:59:00") && !out.contains("more\n"));
     }
 
     #[test]

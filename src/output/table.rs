@@ -14,6 +14,7 @@ const STYLE: TableStyle = TableStyle::new()
     .bottom_border(LineStyle::none().fill('─').junction('─'));
 
 /// A column: its title and whether its cells are numbers (right-aligned).
+#[derive(Clone, Copy)]
 pub struct Column {
     pub title: &'static str,
     pub numeric: bool,
