@@ -93,12 +93,12 @@ fn event_json(e: &Event) -> Value {
             put("subagent_id", json!(subagent_id));
         }
         EventKind::Hook(h) => {
-            put("event", json!(h.event));
-            put("name", json!(h.name));
-            put("command", json!(h.command));
+            put("event", json!(h.event.as_deref()));
+            put("name", json!(h.name.as_deref()));
+            put("command", json!(h.command.as_deref()));
             put("tool_use_id", json!(h.tool_use_id));
             put("outcome", json!(h.outcome.key()));
-            put("raw_outcome", json!(h.raw_outcome));
+            put("raw_outcome", json!(&*h.raw_outcome));
             put("is_run", json!(h.is_run));
             put("errors", json!(h.errors));
             put("prevented_continuation", json!(h.prevented));

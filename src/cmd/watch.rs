@@ -394,7 +394,10 @@ fn fit_frame(
     let frame = |sessions: usize, events: usize| -> String {
         let mut out = head.clone();
         if rows.is_empty() {
-            out.push_str(&short_to("No session active in the last 30 minutes.", width - 1));
+            out.push_str(&short_to(
+                "No session active in the last 30 minutes.",
+                width - 1,
+            ));
             out.push('\n');
         } else {
             let cols = [

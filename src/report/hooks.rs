@@ -25,7 +25,10 @@
 //!   are first put down to those results; only the rest is attributed as
 //!   above, among the listed hooks without one.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use foldhash::{HashMap, HashSet};
 
 use rusqlite::Connection;
 
@@ -75,16 +78,16 @@ impl Outcome {
 pub struct HookRun {
     pub line_id: i64,
     pub seq: i64,
-    pub session_id: Option<String>,
-    pub agent_id: Option<String>,
-    pub project: Option<String>,
+    pub session_id: Option<Rc<str>>,
+    pub agent_id: Option<Rc<str>>,
+    pub project: Option<Rc<str>>,
     pub at: Option<i64>,
-    pub event: Option<String>,
-    pub name: Option<String>,
-    pub command: Option<String>,
+    pub event: Option<Rc<str>>,
+    pub name: Option<Rc<str>>,
+    pub command: Option<Rc<str>>,
     pub tool_use_id: Option<String>,
     /// As stored (`success`, `ran`, `started`, ...).
-    pub raw_outcome: String,
+    pub raw_outcome: Rc<str>,
     pub outcome: Outcome,
     pub is_run: bool,
     /// Errors this row stands for (1 for an error run; a summary's count).
@@ -97,16 +100,16 @@ pub struct HookRun {
 struct Raw {
     line_id: i64,
     seq: i64,
-    session_id: Option<String>,
-    agent_id: Option<String>,
-    project: Option<String>,
+    session_id: Option<Rc<str>>,
+    agent_id: Option<Rc<str>>,
+    project: Option<Rc<str>>,
     at: Option<i64>,
-    source: String,
-    event: Option<String>,
-    name: Option<String>,
-    command: Option<String>,
+    source: Rc<str>,
+    event: Option<Rc<str>>,
+    name: Option<Rc<str>>,
+    command: Option<Rc<str>>,
     tool_use_id: Option<String>,
-    outcome: String,
+    outcome: Rc<str>,
     duration_ms: Option<i64>,
     output: Option<String>,
     error_count: Option<i64>,
@@ -118,7 +121,15 @@ pub fn load_runs(conn: &Connection, session: Option<&str>) -> rusqlite::Result<V
     // Each run's session, agent and project are its thread's (read once),
     // and the runs are sorted here (SQLite's sorter over every run's text
     // was half of `hooks` on the 1 GiB corpus).
-    let threads = super::threads(conn, session)?;
+    // (each thread's ids and project once, shared by its runs)
+    type Shared = (Option<Rc<str>>, Option<Rc<str>>, Option<Rc<str>>);
+    let threads: HashMap<i64, Shared> = super::threads(conn, session)?
+        .into_iter()
+        .map(|(id, t)| {
+            let rc = |s: Option<String>| s.map(Rc::from);
+            (id, (rc(t.session_id), rc(t.agent_id), rc(t.project)))
+        })
+        .collect();
     let mut sql = String::from(
         "SELECT h.line_id, h.seq, h.thread, h.at, h.source, h.event, h.name, h.command,
                 h.tool_use_id, h.outcome, h.duration_ms, h.output, h.error_count,
@@ -131,13 +142,23 @@ pub fn load_runs(conn: &Connection, session: Option<&str>) -> rusqlite::Result<V
     let mut st = conn.prepare(&sql)?;
     let mut rows = st.query(rusqlite::params_from_iter(session.iter()))?;
     let mut raws: Vec<Raw> = Vec::new();
+    // (sources, outcomes, events, names and commands repeat: one copy each)
+    let mut known: HashSet<Rc<str>> = HashSet::default();
+    let mut intern = |r: &rusqlite::Row<'_>, i: usize| -> rusqlite::Result<Option<Rc<str>>> {
+        let Some(text) = r.get_ref(i)?.as_str_or_null()? else {
+            return Ok(None);
+        };
+        Ok(Some(match known.get(text) {
+            Some(k) => Rc::clone(k),
+            None => {
+                let k: Rc<str> = Rc::from(text);
+                known.insert(Rc::clone(&k));
+                k
+            }
+        }))
+    };
     while let Some(r) = rows.next()? {
-        let super::ThreadInfo {
-            session_id,
-            agent_id,
-            project,
-            ..
-        } = r
+        let (session_id, agent_id, project) = r
             .get::<_, Option<i64>>(2)?
             .and_then(|t| threads.get(&t))
             .cloned()
@@ -149,12 +170,12 @@ pub fn load_runs(conn: &Connection, session: Option<&str>) -> rusqlite::Result<V
             agent_id,
             project,
             at: r.get(3)?,
-            source: r.get(4)?,
-            event: r.get(5)?,
-            name: r.get(6)?,
-            command: r.get(7)?,
+            source: intern(r, 4)?.unwrap_or_else(|| Rc::from("")),
+            event: intern(r, 5)?,
+            name: intern(r, 6)?,
+            command: intern(r, 7)?,
             tool_use_id: r.get(8)?,
-            outcome: r.get(9)?,
+            outcome: intern(r, 9)?.unwrap_or_else(|| Rc::from("")),
             duration_ms: r.get(10)?,
             output: r.get(11)?,
             error_count: r.get(12)?,
@@ -169,21 +190,24 @@ pub fn load_runs(conn: &Connection, session: Option<&str>) -> rusqlite::Result<V
 fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
     type Key<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>);
     // result rows by (session, tool use, event) -> their commands
-    let mut results: BTreeMap<Key, HashSet<Option<&str>>> = BTreeMap::new();
+    let mut results: HashMap<Key, HashSet<Option<&str>>> = HashMap::default();
     // stop-hook summaries: line -> number of hooks listed
-    let mut listed: BTreeMap<i64, usize> = BTreeMap::new();
-    let mut summaries: BTreeMap<i64, (i64, bool)> = BTreeMap::new();
+    let mut listed: HashMap<i64, usize> = HashMap::default();
+    let mut summaries: HashMap<i64, (i64, bool)> = HashMap::default();
+    // and their stop reasons
+    let mut outputs: HashMap<i64, Option<&str>> = HashMap::default();
     for r in &raws {
-        match r.outcome.as_str() {
+        match &*r.outcome {
             "started" => {}
             "summary" => {
                 summaries.insert(
                     r.line_id,
                     (r.error_count.unwrap_or(0), r.prevented.unwrap_or(0) != 0),
                 );
+                outputs.insert(r.line_id, r.output.as_deref());
             }
             _ => {
-                if r.source == "stop_hook_summary" {
+                if &*r.source == "stop_hook_summary" {
                     *listed.entry(r.line_id).or_default() += 1;
                 }
                 if r.tool_use_id.is_some() {
@@ -206,25 +230,24 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
     // (by session and tool use id only: a summary's rows say `Stop` for
     // SubagentStop hooks too)
     type Use<'a> = (Option<&'a str>, Option<&'a str>);
-    let mut attached: BTreeMap<Use, BTreeMap<Option<&str>, Outcome>> = BTreeMap::new();
-    for r in raws
-        .iter()
-        .filter(|r| r.source == "attachment" && r.outcome != "started" && r.tool_use_id.is_some())
-    {
+    let mut attached: HashMap<Use, HashMap<Option<&str>, Outcome>> = HashMap::default();
+    for r in raws.iter().filter(|r| {
+        &*r.source == "attachment" && &*r.outcome != "started" && r.tool_use_id.is_some()
+    }) {
         attached
             .entry((r.session_id.as_deref(), r.tool_use_id.as_deref()))
             .or_default()
             .insert(r.command.as_deref(), Outcome::of(&r.outcome));
     }
     let confirmation = |r: &Raw| -> Option<Outcome> {
-        if r.source != "stop_hook_summary" || r.outcome != "ran" {
+        if &*r.source != "stop_hook_summary" || &*r.outcome != "ran" {
             return None;
         }
         let key = (r.session_id.as_deref(), r.tool_use_id.as_deref());
         attached.get(&key)?.get(&r.command.as_deref()).copied()
     };
     // per summary line: (hooks confirmed, errors among them, a blocking one)
-    let mut confirmed: BTreeMap<i64, (usize, i64, bool)> = BTreeMap::new();
+    let mut confirmed: HashMap<i64, (usize, i64, bool)> = HashMap::default();
     for r in &raws {
         if let Some(outcome) = confirmation(r) {
             let c = confirmed.entry(r.line_id).or_default();
@@ -244,28 +267,28 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
         let (c, c_errors, c_blocking) = confirmed.get(&line_id).copied().unwrap_or_default();
         ((errors - c_errors).max(0), prevented && !c_blocking, n - c)
     };
-    let mut runs = Vec::with_capacity(raws.len());
-    for r in &raws {
-        let base = |outcome: Outcome, is_run: bool, errors: u64, prevented: bool| HookRun {
-            line_id: r.line_id,
-            seq: r.seq,
-            session_id: r.session_id.clone(),
-            agent_id: r.agent_id.clone().filter(|a| !a.is_empty()),
-            project: r.project.clone(),
-            at: r.at,
-            event: r.event.clone(),
-            name: r.name.clone(),
-            command: r.command.clone(),
-            tool_use_id: r.tool_use_id.clone(),
-            raw_outcome: r.outcome.clone(),
+    // What each row is (decided while the maps borrow the rows; the rows
+    // are then moved into the runs, not copied).
+    struct Decision {
+        row: usize,
+        outcome: Outcome,
+        is_run: bool,
+        errors: u64,
+        prevented: bool,
+        /// Some: the run's output instead of the row's.
+        output: Option<Option<String>>,
+    }
+    let mut runs: Vec<Decision> = Vec::with_capacity(raws.len());
+    for (row, r) in raws.iter().enumerate() {
+        let base = |outcome: Outcome, is_run: bool, errors: u64, prevented: bool| Decision {
+            row,
             outcome,
             is_run,
             errors,
             prevented,
-            duration_ms: r.duration_ms,
-            output: r.output.clone(),
+            output: None,
         };
-        match r.outcome.as_str() {
+        match &*r.outcome {
             "started" => {
                 let key = (
                     r.session_id.as_deref(),
@@ -304,10 +327,7 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
                     };
                     let mut run = base(outcome, true, errors.max(0) as u64, prevented);
                     // the summary's stop reason is this hook's message
-                    run.output = raws
-                        .iter()
-                        .find(|s| s.line_id == r.line_id && s.outcome == "summary")
-                        .and_then(|s| s.output.clone());
+                    run.output = Some(outputs.get(&r.line_id).and_then(|o| o.map(str::to_owned)));
                     run
                 } else {
                     base(Outcome::NoResult, true, 0, false)
@@ -324,7 +344,33 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
             }
         }
     }
-    runs
+    let mut decided = runs.into_iter().peekable();
+    let mut out = Vec::with_capacity(decided.len());
+    for (row, r) in raws.into_iter().enumerate() {
+        let Some(d) = decided.next_if(|d| d.row == row) else {
+            continue;
+        };
+        out.push(HookRun {
+            line_id: r.line_id,
+            seq: r.seq,
+            session_id: r.session_id,
+            agent_id: r.agent_id.filter(|a| !a.is_empty()),
+            project: r.project,
+            at: r.at,
+            event: r.event,
+            name: r.name,
+            command: r.command,
+            tool_use_id: r.tool_use_id,
+            raw_outcome: r.outcome,
+            outcome: d.outcome,
+            is_run: d.is_run,
+            errors: d.errors,
+            prevented: d.prevented,
+            duration_ms: r.duration_ms,
+            output: d.output.unwrap_or(r.output),
+        });
+    }
+    out
 }
 
 #[derive(Debug, Clone, Default)]
@@ -359,7 +405,8 @@ pub struct HooksReport {
 pub fn run(conn: &Connection, q: &HooksQuery) -> rusqlite::Result<HooksReport> {
     let runs = load_runs(conn, None)?;
     type Group = (HookRow, Vec<i64>);
-    let mut groups: BTreeMap<(Option<String>, Option<String>), Group> = BTreeMap::new();
+    type EventCommand = (Option<Rc<str>>, Option<Rc<str>>);
+    let mut groups: BTreeMap<EventCommand, Group> = BTreeMap::new();
     let mut all_durations = Vec::new();
     let mut report = HooksReport::default();
     for r in runs {
@@ -383,8 +430,8 @@ pub fn run(conn: &Connection, q: &HooksQuery) -> rusqlite::Result<HooksReport> {
         .into_iter()
         .map(|((event, command), (mut row, mut durations))| {
             durations.sort_unstable();
-            row.event = event;
-            row.command = command;
+            row.event = event.as_deref().map(str::to_owned);
+            row.command = command.as_deref().map(str::to_owned);
             row.p50_ms = percentile(&durations, 50);
             row.p95_ms = percentile(&durations, 95);
             row
@@ -566,7 +613,14 @@ mod tests {
         };
         let outcomes = |runs: &[HookRun]| -> Vec<(Option<String>, Outcome, bool, u64)> {
             runs.iter()
-                .map(|r| (r.command.clone(), r.outcome, r.is_run, r.errors))
+                .map(|r| {
+                    (
+                        r.command.as_deref().map(str::to_owned),
+                        r.outcome,
+                        r.is_run,
+                        r.errors,
+                    )
+                })
                 .collect()
         };
         // 2.1.114: the attachment, then the summary listing the same hook

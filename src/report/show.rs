@@ -325,7 +325,12 @@ pub fn run(conn: &Connection, session_id: &str) -> rusqlite::Result<ShowReport> 
     }
 
     for h in hooks::load_runs(conn, Some(session_id))? {
-        events.push(ev(h.at, h.agent_id.clone(), h.line_id, EventKind::Hook(h)));
+        events.push(ev(
+            h.at,
+            h.agent_id.as_deref().map(str::to_owned),
+            h.line_id,
+            EventKind::Hook(h),
+        ));
     }
 
     let mut st = conn.prepare(
