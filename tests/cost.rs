@@ -385,6 +385,20 @@ fn a_price_override_reprices_stored_responses_and_back() {
         stored_opus(&env),
         ("usd\r\n0.0024\r\n".into(), String::new())
     );
+    // a broken pricing.toml in the config dir does not stop a report given
+    // a good --pricing (it only prices with that file)
+    let good = env.dir.path().join("good.toml");
+    std::fs::copy(env.obs_home().join("pricing.toml"), &good).unwrap();
+    std::fs::write(env.obs_home().join("pricing.toml"), "[models.x\n").unwrap();
+    let out = env
+        .cmd()
+        .args(["cost", "--model", "claude-opus-4-6", "--json", "--pricing"])
+        .arg(&good)
+        .assert()
+        .success();
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["total"]["cost_usd"], "0.0024");
+    std::fs::copy(&good, env.obs_home().join("pricing.toml")).unwrap();
     // reprice says what it did, as JSON when asked
     let out = env.cmd().args(["reprice", "--json"]).assert().success();
     let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();

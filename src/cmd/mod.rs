@@ -178,10 +178,14 @@ fn note_new_database(settings: &Settings) -> Result<()> {
 /// the status line, the next report) still the stored ones. So a report
 /// must not write what it wants kept.
 pub fn fresh_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) -> Result<Store> {
+    // (a stored table that does not load: the flag's table is stored, as
+    // before; the next run without the flag says what is wrong with it)
     let stored = if settings.stored_pricing == settings.pricing_override {
         None
     } else {
-        Some(stored_price_table(settings)?).filter(|t| t.fingerprint() != prices.fingerprint())
+        stored_price_table(settings)
+            .ok()
+            .filter(|t| t.fingerprint() != prices.fingerprint())
     };
     let store = up_to_date_store(settings, stored.as_ref().unwrap_or(prices), no_ingest)?;
     if stored.is_some() {
