@@ -295,7 +295,7 @@ fn describe(e: &Event) -> (String, String, String, String, String) {
                     format!("{} error(s), hook not named", h.errors)
                 }
             );
-            if h.prevented {
+            if h.prevented && h.outcome != crate::report::hooks::Outcome::Prevented {
                 d.push_str(", prevented continuation");
             }
             if h.outcome.is_failure()

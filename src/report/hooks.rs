@@ -248,8 +248,21 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
     };
     // per summary line: (hooks confirmed, errors among them, a blocking one)
     let mut confirmed: HashMap<i64, (usize, i64, bool)> = HashMap::default();
+    // the attachment that is the only hook a summary lists: what the
+    // summary says beyond it is that run's (as for a lone listed hook)
+    let mut sole: HashMap<Key, i64> = HashMap::default();
     for r in &raws {
         if let Some(outcome) = confirmation(r) {
+            if listed.get(&r.line_id) == Some(&1) {
+                sole.insert(
+                    (
+                        r.session_id.as_deref(),
+                        r.tool_use_id.as_deref(),
+                        r.command.as_deref(),
+                    ),
+                    r.line_id,
+                );
+            }
             let c = confirmed.entry(r.line_id).or_default();
             c.0 += 1;
             c.1 += i64::from(matches!(
@@ -305,7 +318,8 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
             }
             "summary" => {
                 let (errors, prevented, n) = unexplained(r.line_id);
-                if (errors > 0 || prevented) && n != 1 {
+                let lone = listed.get(&r.line_id) == Some(&1);
+                if (errors > 0 || prevented) && n != 1 && !lone {
                     let outcome = if errors > 0 {
                         Outcome::BlockingError
                     } else {
@@ -335,12 +349,39 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
                 runs.push(run);
             }
             raw => {
-                let outcome = Outcome::of(raw);
-                let errors = u64::from(matches!(
+                let mut outcome = Outcome::of(raw);
+                let mut errors = u64::from(matches!(
                     outcome,
                     Outcome::BlockingError | Outcome::NonBlockingError
                 ));
-                runs.push(base(outcome, true, errors, outcome == Outcome::Prevented));
+                let mut output = None;
+                let mut prevents = outcome == Outcome::Prevented;
+                // the only hook of a summary that says more (errors, or it
+                // prevented continuation): as a lone listed hook would be
+                if &*r.source == "attachment"
+                    && let Some(&line) = sole.get(&(
+                        r.session_id.as_deref(),
+                        r.tool_use_id.as_deref(),
+                        r.command.as_deref(),
+                    ))
+                {
+                    let (more, prevented, _) = unexplained(line);
+                    if more > 0 {
+                        outcome = Outcome::BlockingError;
+                        errors += more as u64;
+                    } else if prevented && !outcome.is_failure() {
+                        outcome = Outcome::Prevented;
+                    }
+                    if more > 0 || prevented {
+                        output = Some(outputs.get(&line).and_then(|o| o.map(str::to_owned)));
+                    }
+                    prevents |= prevented;
+                }
+                let mut run = base(outcome, true, errors, prevents);
+                if output.as_ref().is_some_and(Option::is_some) {
+                    run.output = output;
+                }
+                runs.push(run);
             }
         }
     }
@@ -659,6 +700,18 @@ mod tests {
             outcomes(&runs),
             vec![(Some("a".into()), Outcome::NonBlockingError, true, 1)]
         );
+        // a lone hook that exits 0 with {"continue": false}: a success
+        // attachment, a summary that says continuation was prevented
+        let runs = pair(vec![
+            raw(1, 0, "attachment", "Stop", Some("a"), "x", "success"),
+            summary(2, 0, 1),
+            raw(2, 1, "stop_hook_summary", "Stop", Some("a"), "x", "ran"),
+        ]);
+        assert_eq!(
+            outcomes(&runs),
+            vec![(Some("a".into()), Outcome::Prevented, true, 0)]
+        );
+        assert!(runs[0].prevented);
         // a listed hook without its attachment (another command, another
         // tool use) is attributed as before, with what is left
         let runs = pair(vec![
