@@ -233,8 +233,7 @@ error.")]
     Pricing(PricingArgs),
     /// Re-price every stored response with the price table in effect
     #[command(after_help = "Examples:
-  observatory reprice
-  observatory reprice --pricing my-prices.toml")]
+  observatory reprice     # after editing pricing.toml (any report would re-price first anyway)")]
     Reprice,
     /// Print the database schema (schema.sql: every table, with comments)
     #[command(after_help = "Examples:

@@ -435,23 +435,49 @@ fn a_bad_price_file_stops_everything_and_names_file_line_and_key() {
         "[models.claude-opus-4-6]\n[[models.claude-opus-4-6.rates]]\ninput = \"ten\"\noutput = \"50\"\ncache_write_5m = \"12.5\"\ncache_write_1h = \"20\"\ncache_read = \"1\"\n",
     )
     .unwrap();
-    for cmd in [vec!["ingest"], vec!["cost", "--by-model"]] {
-        let out = env
-            .cmd()
-            .args(&cmd)
-            .arg("--pricing")
-            .arg(&file)
-            .assert()
-            .code(1);
+    let named = |out: &assert_cmd::assert::Assert, name: &str| {
         let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
         assert!(
-            stderr.contains("bad.toml:3") && stderr.contains("input"),
+            stderr.contains(&format!("{name}:3")) && stderr.contains("input"),
             "{stderr}"
         );
+    };
+    // given to a report
+    let out = env
+        .cmd()
+        .args(["cost", "--by-model", "--pricing"])
+        .arg(&file)
+        .assert()
+        .code(1);
+    named(&out, "bad.toml");
+    // in effect (the config dir's pricing.toml): ingest and reports stop
+    std::fs::create_dir_all(env.obs_home()).unwrap();
+    std::fs::copy(&file, env.obs_home().join("pricing.toml")).unwrap();
+    for cmd in [&["ingest"][..], &["cost", "--by-model"]] {
+        let out = env.cmd().args(cmd).assert().code(1);
+        named(&out, "pricing.toml");
     }
     assert!(
         !env.db_path().exists(),
         "nothing was ingested with a half-read table"
+    );
+    // a command that stores says --pricing is not for it, and stores with
+    // the table in effect
+    std::fs::remove_file(env.obs_home().join("pricing.toml")).unwrap();
+    let out = env
+        .cmd()
+        .args(["ingest", "--pricing"])
+        .arg(&file)
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("--pricing prices a report's output only"),
+        "{stderr}"
+    );
+    assert_eq!(
+        cost_json(&env, &["--model", "claude-opus-4-6"])["total"]["cost_usd"],
+        "0.0012"
     );
 }
 

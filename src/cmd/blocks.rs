@@ -16,7 +16,7 @@ pub fn run(args: &BlocksArgs, settings: &Settings) -> Result<ExitCode> {
     super::one_output(args.csv, settings)?;
     let prices = super::price_table(settings)?;
     let (zone, range) = super::resolve_filter(&args.filter, settings)?;
-    let store = super::fresh_store(settings, &prices, args.no_ingest)?;
+    let mut store = super::fresh_store(settings, &prices, args.no_ingest)?;
     let q = BlocksQuery {
         range,
         project: args.filter.project.clone(),
@@ -24,6 +24,8 @@ pub fn run(args: &BlocksArgs, settings: &Settings) -> Result<ExitCode> {
     };
     let now = report::now_ms();
     let report = blocks::run(&store.conn, &q, now).context("reading responses")?;
+    // (figures in hand: a --pricing what-if lets go before printing)
+    store.end_what_if();
     if settings.json {
         let top = json!({
             "now": at_json(Some(now)),

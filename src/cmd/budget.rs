@@ -163,9 +163,11 @@ fn rm(a: &BudgetRmArgs, settings: &Settings) -> Result<ExitCode> {
 fn check(a: &BudgetCheckArgs, settings: &Settings) -> Result<ExitCode> {
     let zone = super::zone(a.tz.as_deref(), settings)?;
     let prices = super::price_table(settings)?;
-    let store = super::fresh_store(settings, &prices, a.no_ingest)?;
+    let mut store = super::fresh_store(settings, &prices, a.no_ingest)?;
     let now = now_ms();
     let statuses = statuses(&store.conn, &zone, settings.week_start, now)?;
+    // (figures in hand: a --pricing what-if lets go before printing)
+    store.end_what_if();
     let worst = statuses
         .iter()
         .map(|s| s.status)

@@ -15,12 +15,14 @@ pub fn run(args: &CommandsArgs, settings: &Settings) -> Result<ExitCode> {
     super::one_output(args.csv, settings)?;
     let prices = super::price_table(settings)?;
     let (zone, range) = super::resolve_filter(&args.filter, settings)?;
-    let store = super::fresh_store(settings, &prices, args.no_ingest)?;
+    let mut store = super::fresh_store(settings, &prices, args.no_ingest)?;
     let q = CommandsQuery {
         range,
         project: args.filter.project.clone(),
     };
     let report = commands::run(&store.conn, &q).context("reading slash commands and skills")?;
+    // (figures in hand: a --pricing what-if lets go before printing)
+    store.end_what_if();
     if settings.json {
         let top = json!({
             "total": {"slash_commands": report.slash_commands, "skills": report.skills},

@@ -47,7 +47,7 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
     }
     let prices = super::price_table(settings)?;
     let (zone, range) = super::resolve_filter(&args.filter, settings)?;
-    let store = super::fresh_store(settings, &prices, args.no_ingest)?;
+    let mut store = super::fresh_store(settings, &prices, args.no_ingest)?;
     // (one session, as show names it: a typo is an error, not $0.00)
     let session = match &args.session {
         Some(s) => Some(super::resolve_session(&store.conn, s)?),
@@ -62,6 +62,8 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
         week_start: settings.week_start,
     };
     let report = cost::run(&store.conn, &q, &zone)?;
+    // (figures in hand: a --pricing what-if lets go before printing)
+    store.end_what_if();
     if !settings.quiet && report.total.requests == 0 {
         // (nothing to show: say if a filter is why)
         super::warn_unmatched(&store.conn, q.project.as_deref(), q.model.as_deref(), "")?;

@@ -10,7 +10,7 @@ use crate::output::{self, progress::IngestProgress};
 use crate::store::Store;
 
 pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
-    let prices = super::price_table(settings)?;
+    let prices = super::storing_price_table(settings, "ingest")?;
     if !settings.roots.iter().any(|r| r.projects.is_some()) && !args.full {
         if !settings.quiet {
             eprintln!("No Claude Code transcripts found. Looked in:");

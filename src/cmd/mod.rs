@@ -44,13 +44,27 @@ pub fn stored_price_table(settings: &Settings) -> Result<PriceTable> {
     table_with(settings.stored_pricing.as_deref())
 }
 
+/// The table a command that stores costs stores them with (`ingest`,
+/// `watch`, `reprice`): the stored costs' table, whatever `--pricing` says
+/// (it prices a report's output only), and a warning when it was given.
+pub fn storing_price_table(settings: &Settings, command: &str) -> Result<PriceTable> {
+    if settings.pricing_override != settings.stored_pricing && !settings.quiet {
+        crate::output::style::warn(format_args!(
+            "--pricing prices a report's output only: `observatory {command}` stores costs with \
+             the price table in effect without it (pricing.toml in the config dir, \
+             OBSERVATORY_PRICING or the config file's `pricing`)"
+        ));
+    }
+    stored_price_table(settings)
+}
+
 fn table_with(file: Option<&std::path::Path>) -> Result<PriceTable> {
     let table = PriceTable::builtin()
         .context("the built-in price table is invalid (a bug: please report it)")?;
     match file {
         Some(path) => table.with_override_file(path).with_context(|| {
             format!(
-                "cannot use the price table {}; fix it or pass another --pricing",
+                "cannot use the price table {}; fix it (or, for one report, pass another with --pricing)",
                 path.display()
             )
         }),
@@ -187,33 +201,48 @@ pub fn fresh_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) ->
             .ok()
             .filter(|t| t.fingerprint() != prices.fingerprint())
     };
-    let store = up_to_date_store(settings, stored.as_ref().unwrap_or(prices), no_ingest)?;
+    let mut store = up_to_date_store(settings, stored.as_ref().unwrap_or(prices), no_ingest)?;
     if stored.is_some() {
-        price_for_this_command(&store, settings, prices)?;
+        price_for_this_command(&mut store, settings, prices)?;
     }
     Ok(store)
 }
 
 /// Re-price every response with `prices` in a transaction left open (it
-/// rolls back when the store closes).
-fn price_for_this_command(store: &Store, settings: &Settings, prices: &PriceTable) -> Result<()> {
+/// rolls back when the store closes). The ingest lock is held as long:
+/// another ingest (a report's, `watch`'s) waits as for any ingest, and the
+/// status line skips its own, rather than failing on the write lock this
+/// transaction holds.
+fn price_for_this_command(
+    store: &mut Store,
+    settings: &Settings,
+    prices: &PriceTable,
+) -> Result<()> {
+    let refused = |why: &str| {
+        anyhow::anyhow!(
+            "cannot price this report with --pricing: {} {why}; run it without --pricing \
+             to see the stored costs",
+            settings.db.display()
+        )
+    };
+    if store.is_read_only() {
+        return Err(refused("is read-only"));
+    }
+    let lock = crate::ingest::IngestLock::acquire(&store.path)?;
     let conn = &store.conn;
     // (re-summing the rollups sorts every response: on disk past the cache,
     // as an ingest's re-sum does; the pragma cannot change in a transaction)
-    conn.execute_batch("PRAGMA temp_store = FILE; BEGIN")?;
+    conn.execute_batch("PRAGMA temp_store = FILE; BEGIN IMMEDIATE")
+        .map_err(|e| match is_read_only_error(&e) {
+            true => refused("is read-only"),
+            false => anyhow::Error::new(e).context("pricing stored responses with --pricing"),
+        })?;
     match crate::ingest::reprice_all(conn, prices) {
-        Ok(()) => Ok(()),
-        Err(e) if store.is_read_only() || is_read_only_error(&e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            if !settings.quiet {
-                crate::output::style::warn(format_args!(
-                    "{} is read-only: costs are shown as priced when it was last written, \
-                     not with --pricing",
-                    settings.db.display()
-                ));
-            }
+        Ok(()) => {
+            store.held = Some(Box::new(lock));
             Ok(())
         }
+        Err(e) if is_read_only_error(&e) => Err(refused("is read-only")),
         Err(e) => Err(e).context("pricing stored responses with --pricing"),
     }
 }

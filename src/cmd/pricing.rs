@@ -153,7 +153,7 @@ fn check(prices: &PriceTable, settings: &Settings) -> Result<ExitCode> {
 
 /// `observatory reprice`: re-price every stored response now.
 pub fn reprice(settings: &Settings) -> Result<ExitCode> {
-    let prices = super::price_table(settings)?;
+    let prices = super::storing_price_table(settings, "reprice")?;
     let store = Store::open(&settings.db)?;
     crate::ingest::reprice_all(&store.conn, &prices)?;
     let (n, unpriced): (i64, i64) = store.conn.query_row(

@@ -15,7 +15,7 @@ pub fn run(args: &SessionsArgs, settings: &Settings) -> Result<ExitCode> {
     super::one_output(args.csv, settings)?;
     let prices = super::price_table(settings)?;
     let (zone, range) = super::resolve_filter(&args.filter, settings)?;
-    let store = super::fresh_store(settings, &prices, args.no_ingest)?;
+    let mut store = super::fresh_store(settings, &prices, args.no_ingest)?;
     let q = SessionsQuery {
         range,
         project: args.filter.project.clone(),
@@ -27,6 +27,8 @@ pub fn run(args: &SessionsArgs, settings: &Settings) -> Result<ExitCode> {
         limit: args.limit,
     };
     let report = sessions::run(&store.conn, &q).context("reading sessions")?;
+    // (figures in hand: a --pricing what-if lets go before printing)
+    store.end_what_if();
     if settings.json {
         let mut total = figures_json(&report.total);
         total.insert("sessions".into(), json!(report.rows.len()));

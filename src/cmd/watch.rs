@@ -44,7 +44,7 @@ impl Observer for Warnings {
 }
 
 pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
-    let prices = super::price_table(settings)?;
+    let prices = super::storing_price_table(settings, "watch")?;
     let mut store = super::writable_store(settings)?;
     super::ingest::warn_store(&store, settings);
     let stop = Arc::new(AtomicBool::new(false));

@@ -123,9 +123,26 @@ pub struct Store {
     pub path: PathBuf,
     /// Things the user should hear about (e.g. a DB readable by others).
     pub warnings: Vec<String>,
+    /// Held as long as the store, and let go after the connection closes
+    /// (fields drop in order): a lock kept over a transaction that closing
+    /// rolls back (a report priced with `--pricing`).
+    pub held: Option<Box<dyn std::any::Any>>,
 }
 
 impl Store {
+    /// End what `held` was held for: roll back the open transaction (the
+    /// re-pricing of a report given `--pricing`: its figures are read) and
+    /// let go, so that a report piped into a pager holds nothing while it
+    /// prints. Nothing when nothing is held.
+    pub fn end_what_if(&mut self) {
+        if self.held.is_some() {
+            let _ = self
+                .conn
+                .execute_batch("ROLLBACK; PRAGMA temp_store = MEMORY");
+            self.held = None;
+        }
+    }
+
     /// Open (creating if needed: folder 0700, file 0600) and migrate.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let io = |source| StoreError::Io {
@@ -171,6 +188,7 @@ impl Store {
             conn,
             path: path.to_owned(),
             warnings,
+            held: None,
         };
         store.configure()?;
         store.migrate()?;
@@ -239,6 +257,7 @@ impl Store {
             conn,
             path: path.to_owned(),
             warnings: Vec::new(),
+            held: None,
         };
         let v = store.user_version()?;
         if v > SCHEMA_VERSION {
