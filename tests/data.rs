@@ -476,6 +476,15 @@ fn backup_is_the_database_even_while_others_read_and_write() {
         1,
     );
     assert!(err.contains("the database itself"), "{err}");
+    // nor the files beside it (replacing the WAL would lose what it holds)
+    std::fs::write(format!("{}.lock", env.db_path().display()), "").unwrap();
+    for suffix in ["-wal", ".lock"] {
+        let beside = format!("{}{suffix}", env.db_path().display());
+        if std::path::Path::new(&beside).exists() {
+            let err = fails(&env, &["backup", &beside, "--force"], 1);
+            assert!(err.contains(&format!("own {suffix} file")), "{err}");
+        }
+    }
     let err = fails(&env, &["backup", "/nonexistent-dir/x.db"], 1);
     assert!(err.contains("does not exist"), "{err}");
     // a folder: the name suggested is not the database's own

@@ -1227,7 +1227,12 @@ fn a_report_that_creates_a_database_at_a_given_path_says_so() {
     let env = Env::with_fixture("basic");
     let typo = env.dir.path().join("typo/obs.db");
     // a given path in a folder that does not exist is refused, folder not made
-    for args in [&["cost"][..], &["ingest"]] {
+    for args in [
+        &["cost"][..],
+        &["ingest"],
+        &["budget", "list"],
+        &["reprice"],
+    ] {
         let out = env
             .cmd()
             .env("OBSERVATORY_DB", &typo)

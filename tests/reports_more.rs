@@ -410,7 +410,7 @@ fn budget_set_list_rm() {
     assert_eq!(
         b,
         json!({"id": 1, "period": "day", "limit_usd": "12.5", "project": null, "model": null,
-               "warn_at_percent": 80, "created_at": b["created_at"]})
+               "warn_at_percent": 80, "created_at": b["created_at"], "changed": false})
     );
     let b = run_json(
         &env,
@@ -453,8 +453,26 @@ fn budget_set_list_rm() {
         &["budget", "set", "--daily", "25", "--model", "sonnet"],
     );
     assert_eq!(
-        (&again["id"], &again["limit_usd"]),
-        (&json!(3), &json!("25"))
+        (&again["id"], &again["limit_usd"], &again["changed"]),
+        (&json!(3), &json!("25"), &json!(true))
+    );
+    // its warn level stays unless given
+    let again = run_json(
+        &env,
+        &[
+            "budget",
+            "set",
+            "--monthly",
+            "$301",
+            "--project",
+            "myapp",
+            "--model",
+            "claude-opus-4-6",
+        ],
+    );
+    assert_eq!(
+        (&again["id"], &again["warn_at_percent"]),
+        (&json!(2), &json!(90))
     );
     let v = run_json(&env, &["budget", "list"]);
     assert_eq!(rows(&v).len(), 3);

@@ -31,15 +31,28 @@ pub fn run(args: &BackupArgs, settings: &Settings) -> Result<ExitCode> {
             .display()
         );
     }
-    if let (Ok(a), Ok(b)) = (
-        std::fs::canonicalize(dest),
-        std::fs::canonicalize(&settings.db),
-    ) && a == b
-    {
-        bail!(
-            "{} is the database itself; give the backup another name",
-            dest.display()
-        );
+    // (the database, or one of the files SQLite and observatory keep
+    // beside it: replacing its WAL would lose what was committed in it)
+    if let Ok(a) = std::fs::canonicalize(dest) {
+        for suffix in [
+            "",
+            "-wal",
+            "-shm",
+            "-journal",
+            ".lock",
+            ".watch",
+            ".first-load",
+        ] {
+            let mut beside = settings.db.as_os_str().to_owned();
+            beside.push(suffix);
+            if std::fs::canonicalize(&beside).is_ok_and(|b| a == b) {
+                let what = match suffix {
+                    "" => "the database itself".to_owned(),
+                    _ => format!("the database's own {suffix} file"),
+                };
+                bail!("{} is {what}; give the backup another name", dest.display());
+            }
+        }
     }
     if dest.symlink_metadata().is_ok() && !args.force {
         bail!(

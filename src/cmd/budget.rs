@@ -32,6 +32,7 @@ pub fn run(args: &BudgetArgs, settings: &Settings) -> Result<ExitCode> {
 }
 
 fn open(settings: &Settings) -> Result<Store> {
+    super::check_db_folder(settings)?;
     let store = Store::open(&settings.db)?;
     super::ingest::warn_store(&store, settings);
     Ok(store)
@@ -50,10 +51,12 @@ fn set(a: &BudgetSetArgs, settings: &Settings) -> Result<ExitCode> {
     let warn_at = i64::from(a.warn_at.unwrap_or(settings.budget_warn_at));
     let store = open(settings)?;
     // one budget per period, project and model: setting it again changes it
+    // (its amount, and its warn level if given)
     let existing: Option<i64> = store
         .conn
         .query_row(
-            "SELECT id FROM budgets WHERE period = ?1 AND project IS ?2 AND model IS ?3",
+            "SELECT id FROM budgets WHERE period = ?1 AND project IS ?2 AND model IS ?3
+             ORDER BY id LIMIT 1",
             rusqlite::params![period.key(), project, model],
             |r| r.get(0),
         )
@@ -62,8 +65,9 @@ fn set(a: &BudgetSetArgs, settings: &Settings) -> Result<ExitCode> {
         Some(id) => store
             .conn
             .execute(
-                "UPDATE budgets SET amount_picousd = ?2, warn_at_percent = ?3 WHERE id = ?1",
-                rusqlite::params![id, amount, warn_at],
+                "UPDATE budgets SET amount_picousd = ?2, warn_at_percent = coalesce(?3, warn_at_percent)
+                 WHERE id = ?1",
+                rusqlite::params![id, amount, a.warn_at.map(i64::from)],
             )
             .map(|_| id),
         None => store
@@ -87,7 +91,9 @@ fn set(a: &BudgetSetArgs, settings: &Settings) -> Result<ExitCode> {
         )?;
     }
     if settings.json {
-        output::print_json(&budget_json(&b))?;
+        let mut v = budget_json(&b);
+        v["changed"] = existing.is_some().into();
+        output::print_json(&v)?;
     } else {
         let changed = if existing.is_some() { " (changed)" } else { "" };
         outln!(

@@ -144,7 +144,7 @@ fn given_db_source(settings: &Settings) -> Option<&crate::config::Source> {
 /// A database path someone gave must be in a folder that exists: creating
 /// every missing folder would scatter folders for a typo (observatory's
 /// own data folder is created as needed).
-fn check_db_folder(settings: &Settings) -> Result<()> {
+pub fn check_db_folder(settings: &Settings) -> Result<()> {
     let Some(source) = given_db_source(settings) else {
         return Ok(());
     };

@@ -154,6 +154,7 @@ fn check(prices: &PriceTable, settings: &Settings) -> Result<ExitCode> {
 /// `observatory reprice`: re-price every stored response now.
 pub fn reprice(settings: &Settings) -> Result<ExitCode> {
     let prices = super::storing_price_table(settings, "reprice")?;
+    super::check_db_folder(settings)?;
     let store = Store::open(&settings.db)?;
     crate::ingest::reprice_all(&store.conn, &prices)?;
     let (n, unpriced): (i64, i64) = store.conn.query_row(

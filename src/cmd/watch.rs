@@ -539,7 +539,7 @@ fn active_sessions(conn: &Connection, now: i64, view: &View) -> Result<Vec<Vec<S
         }
         let name = project.rsplit('/').next().unwrap_or("").to_owned();
         let session = if title.is_empty() {
-            id[..id.len().min(8)].to_owned()
+            id.chars().take(8).collect()
         } else {
             title
         };
@@ -622,7 +622,7 @@ fn describe(e: &Value, zone: &Zone) -> String {
     };
     let line = format!(
         "{at} {} {what}",
-        &s("session_id")[..s("session_id").len().min(8)]
+        s("session_id").chars().take(8).collect::<String>()
     );
     short_to(&line, 79)
 }
@@ -631,11 +631,24 @@ fn short(s: &str) -> String {
     short_to(&s.replace('\n', " "), 50)
 }
 
+/// `s` in at most `n` + 1 terminal columns: cut (`…` after the first `n`
+/// columns) when wider. Wide characters (CJK, emoji) count two.
 fn short_to(s: &str, n: usize) -> String {
-    match s.char_indices().nth(n) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
+    use unicode_width::UnicodeWidthStr;
+    if s.width() <= n + 1 {
+        return s.to_owned();
     }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > n {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out + "…"
 }
 
 #[cfg(test)]
@@ -689,6 +702,12 @@ mod tests {
         // 15 lines, 40 columns: no events, fewer sessions, said
         let out = fits(40, 15);
         assert!(out.contains("more\n") && !out.contains("09:59:"), "{out}");
+        // wide characters count two columns
+        let wide = [format!("09:59:59 prompt {}", "日本語😀".repeat(30))];
+        let out = fit_frame(head, &rows[..1], &[wide[0].as_str()], 80, 40);
+        for line in out.lines() {
+            assert!(unicode_width::UnicodeWidthStr::width(line) <= 80, "{line}");
+        }
         // room for everything: everything
         let out = fit_frame(head, &rows, &tail, 80, usize::MAX);
         assert!(out.contains("09:59:00") && !out.contains("more\n"));
