@@ -568,6 +568,9 @@ impl PriceTable {
                 std::iter::once(e.id.clone()).chain(e.aliases.iter().map(|a| a.name.clone()))
             })
             .collect();
+        // (an entry written under an alias of a built-in one keeps that
+        // one's sections too, not its id or other aliases)
+        let owners = self.aliases;
         let mut entries = self.entries;
         for entry in entries.values_mut() {
             entry.aliases.retain(|a| !claimed.contains(&a.name));
@@ -575,7 +578,14 @@ impl PriceTable {
         for entry in file.entries {
             let entry = match entries.remove(&entry.id) {
                 Some(base) => entry.over(base),
-                None => entry,
+                None => match owners.get(&entry.id).and_then(|o| entries.get(o)) {
+                    Some(owner) => {
+                        let mut base = owner.clone();
+                        base.aliases.clear();
+                        entry.over(base)
+                    }
+                    None => entry,
+                },
             };
             entries.insert(entry.id.clone(), entry);
         }
@@ -860,9 +870,12 @@ impl PriceTable {
                         let Some(r2) = tier.map_or(Some(r1), |t| r1.intersect(&t.range)) else {
                             continue;
                         };
-                        self.pico_rates(entry, period, fast, tier, false)?;
+                        let kept = |e: PricingError| kept_section_hint(entry, e);
+                        self.pico_rates(entry, period, fast, tier, false)
+                            .map_err(kept)?;
                         if entry.us_only && r2.intersect(&us_range).is_some() {
-                            self.pico_rates(entry, period, fast, tier, true)?;
+                            self.pico_rates(entry, period, fast, tier, true)
+                                .map_err(kept)?;
                         }
                     }
                 }
@@ -1027,6 +1040,31 @@ fn build(globals: Globals, entries: BTreeMap<String, Entry>) -> Result<PriceTabl
     };
     table.check_all_combinations()?;
     Ok(table)
+}
+
+/// An error in a section an override kept from the built-in entry (its
+/// location is the built-in table's) says how to drop that section.
+fn kept_section_hint(entry: &Entry, e: PricingError) -> PricingError {
+    match e {
+        PricingError::Invalid {
+            origin,
+            line,
+            key,
+            message,
+        } if origin != entry.origin && entry.origin.contains(" from ") => PricingError::Invalid {
+            message: format!(
+                "{message}. This section is the built-in entry's, kept by the entry for {} \
+                     in {}: write `fast = []`, `long_context = []` or `us_only = false` there \
+                     to drop what does not fit its rates",
+                entry.id,
+                entry.origin.split(" (").next().unwrap_or(&entry.origin)
+            ),
+            origin,
+            line,
+            key,
+        },
+        other => other,
+    }
 }
 
 // ------------------------------------------------------------------ reading TOML
@@ -2458,6 +2496,10 @@ mod tests {
 
     // ------------------------------------------------------------ user file
 
+    fn info_of(t: &PriceTable, id: &str) -> EntryInfo {
+        t.entries().into_iter().find(|e| e.id == id).expect("entry")
+    }
+
     #[test]
     fn override_replaces_rates_and_keeps_what_it_does_not_write() {
         let rates = "[[models.claude-opus-4-6.rates]]\n\
@@ -2513,6 +2555,41 @@ mod tests {
         assert_eq!(
             t.resolve("claude-sonnet-4-5"),
             Some("claude-sonnet-4-5-20250929")
+        );
+        // an entry written under an alias keeps the aliased entry's sections
+        let t = table()
+            .with_override_str(
+                &format!(
+                    "[models.claude-sonnet-4-5]\n{}",
+                    rates.replace("opus-4-6", "sonnet-4-5")
+                ),
+                "user.toml",
+            )
+            .expect("valid override");
+        assert_eq!(t.resolve("claude-sonnet-4-5"), Some("claude-sonnet-4-5"));
+        let (alias, owner) = (
+            info_of(&t, "claude-sonnet-4-5"),
+            info_of(&t, "claude-sonnet-4-5-20250929"),
+        );
+        assert_eq!(
+            format!("{:?}", alias.long_context),
+            format!("{:?}", owner.long_context)
+        );
+        assert!(!owner.long_context.is_empty() && alias.aliases.is_empty());
+        // a kept section that the new rates cannot price exactly says how
+        // to drop it
+        let err = table()
+            .with_override_str(
+                "[models.claude-opus-4-6]\n[[models.claude-opus-4-6.rates]]\ninput = \"2.1\"\n\
+                 output = \"25\"\ncache_write_5m = \"6.25\"\ncache_write_1h = \"10\"\ncache_read = \"0.5\"\n",
+                "user.toml",
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("kept by the entry for claude-opus-4-6 in user.toml")
+                && err.contains("fast = []"),
+            "{err}"
         );
         // what it writes, even empty, replaces: no fast rates, no tier, no US-only
         let t = table()

@@ -104,7 +104,7 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
         out!("{}", csv(&report, &q.groups));
     } else if args.chart {
         let width = output::chart::terminal_width(settings.stdout_tty);
-        let chart = output::chart::cost_chart(&report, &q.groups, width, dollars)
+        let chart = output::chart::cost_chart(&report, &q.groups, width, |c| super::money(Some(c)))
             .map_err(anyhow::Error::msg)?;
         out!("{}", chart);
     } else {
