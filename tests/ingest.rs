@@ -500,6 +500,27 @@ fn a_rewrite_with_a_line_end_at_the_old_cursor_is_read_from_the_start() {
     h.write_all(line("c3", "k3", 1, "").as_bytes()).unwrap();
     let s = env.ingest();
     assert_eq!(s["lines_read"], 1, "{s}");
+    // after a read of one appended line, the digest still covers the 4 KiB
+    // before the cursor: a rewrite of the lines before that one is caught
+    let content = std::fs::read_to_string(&f).unwrap();
+    let lines: Vec<&str> = content.split_inclusive('\n').collect();
+    let n = lines.len();
+    let span = lines[n - 3].len() + lines[n - 2].len();
+    let bare = line("d1", "j1", 50_000, "").len();
+    let joined = line("d1", "j1", 50_000, &"q".repeat(span - bare));
+    let rewritten = format!(
+        "{}{joined}{}{}",
+        lines[..n - 3].concat(),
+        lines[n - 1],
+        line("d2", "j2", 1, "")
+    );
+    std::fs::write(&f, rewritten).unwrap();
+    env.ingest();
+    let ids = common::strings(
+        &db,
+        "SELECT message_id FROM responses WHERE message_id LIKE 'j%' ORDER BY message_id",
+    );
+    assert_eq!(ids, ["j1", "j2"], "the rewritten line is read");
     // a row from before schema 13 (no tail digest) still appends, and gets one
     db.execute("UPDATE source_files SET tail_len = 0, tail_digest = 0", [])
         .unwrap();

@@ -794,16 +794,13 @@ fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()
 
 /// FNV-1a 64 of the first `len` bytes of `file` (as `forget` digests them).
 fn digest_prefix(file: &File, len: u64) -> std::io::Result<u64> {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = reader::FNV_START;
     let mut buf = vec![0u8; 1 << 20];
     let mut at = 0u64;
     while at < len {
         let n = buf.len().min((len - at) as usize);
         read_exact_at(file, &mut buf[..n], at)?;
-        for b in &buf[..n] {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
+        h = reader::fnv1a_more(h, &buf[..n]);
         at += n as u64;
     }
     Ok(h)

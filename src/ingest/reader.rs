@@ -41,9 +41,9 @@ pub struct Cursor {
     pub fingerprint: u64,
     pub fingerprint_len: u64,
     pub held_back_bytes: u64,
-    /// The last bytes before read_offset (up to TAIL_BYTES, of this batch):
-    /// how many, and their FNV-1a 64; (0, 0) when the batch read none (the
-    /// stored tail stays).
+    /// The last bytes before read_offset (TAIL_BYTES, or all of them in a
+    /// shorter file): how many, and their FNV-1a 64; (0, 0) when the batch
+    /// read none (the stored tail stays).
     pub tail_len: u64,
     pub tail_digest: u64,
 }
@@ -86,7 +86,13 @@ pub struct ReadJob {
 
 /// FNV-1a 64: a stable, dependency-free hash for the file fingerprint.
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    fnv1a_more(FNV_START, bytes)
+}
+
+/// FNV-1a 64's starting state, and the state after more bytes: the hash of
+/// bytes in pieces is that of the bytes at once.
+pub const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+pub fn fnv1a_more(mut h: u64, bytes: &[u8]) -> u64 {
     for b in bytes {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x0100_0000_01b3);
@@ -352,8 +358,17 @@ fn read_file_inner(
         cursor.line_count += lines;
         cursor.read_offset = start_offset + consumed as u64;
         if consumed > 0 {
-            let tail = &buf[consumed - consumed.min(TAIL_BYTES)..consumed];
-            (cursor.tail_len, cursor.tail_digest) = (tail.len() as u64, fnv1a(tail));
+            // the last TAIL_BYTES before the cursor: of this batch, and when
+            // it read fewer (a line or two appended), the bytes before it,
+            // read again from the file (they were checked unchanged when
+            // this read was planned)
+            let own = consumed.min(TAIL_BYTES);
+            let before = ((TAIL_BYTES - own) as u64).min(start_offset) as usize;
+            let mut earlier = vec![0u8; before];
+            file.read_exact_at(&mut earlier, start_offset - before as u64)?;
+            let h = fnv1a_more(FNV_START, &earlier);
+            cursor.tail_digest = fnv1a_more(h, &buf[consumed - own..consumed]);
+            cursor.tail_len = (before + own) as u64;
         }
         cursor.size = cursor.read_offset + cursor.held_back_bytes;
         if zipping {
