@@ -1497,6 +1497,22 @@ fn parse_entry(
     }
     let mut rates: Vec<RatePeriod> = Vec::new();
     for r in &rate_tables {
+        // an entry's key written after a [[rates]] header lands in that
+        // period (TOML's rule): say where it goes
+        for (key, _) in r.map.iter() {
+            let name: &str = key.get_ref();
+            if ["aliases", "us_only", "fast", "long_context"].contains(&name) {
+                return Err(src.error(
+                    &key.span(),
+                    &r.path_of(name),
+                    format!(
+                        "`{name}` belongs to the entry, not to a rate period: write it before \
+                         the first [[{}.rates]] header (after it, TOML puts it in that period)",
+                        t.path
+                    ),
+                ));
+            }
+        }
         r.only_keys(
             src,
             &[
@@ -2878,6 +2894,17 @@ output = "50"
         assert_eq!(
             override_err(text),
             "user.toml:10: models.x.fast[0].input: x fast cache_write_5m rate: fast input 10 x (cache_write_5m 1 / input 3) is not a whole number of picoUSD (10^-12 USD) per token"
+        );
+    }
+
+    #[test]
+    fn an_entry_key_after_the_rates_header_says_where_it_goes() {
+        let text = format!("{}fast = []\n", user_entry("claude-opus-4-6"));
+        assert_eq!(
+            override_err(&text),
+            "user.toml:8: models.claude-opus-4-6.rates[0].fast: `fast` belongs to the entry, not to a \
+             rate period: write it before the first [[models.claude-opus-4-6.rates]] header (after it, \
+             TOML puts it in that period)"
         );
     }
 

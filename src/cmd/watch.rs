@@ -508,7 +508,7 @@ fn active_sessions(conn: &Connection, now: i64, view: &View) -> Result<Vec<Vec<S
                 s.first_at
          FROM sessions s LEFT JOIN projects p ON p.id = s.project_id
          WHERE s.agent_id = '' AND s.last_at >= ?1
-         ORDER BY s.last_at DESC LIMIT 8",
+         ORDER BY s.last_at DESC LIMIT 100",
     )?;
     let rows = st.query_map([now - 30 * 60_000, now - 10 * 60_000], |r| {
         Ok((
