@@ -212,6 +212,9 @@ fn invalid_json_is_refused_and_left_untouched() {
         "{not json",
         "[1, 2]",
         "{\"hooks\": [1]}",
+        // JSON.parse keeps the last of two keys: editing the first would do nothing
+        "{\"hooks\": {\"SessionEnd\": []}, \"hooks\": {\"Stop\": []}}",
+        "{\"hooks\": {\"Stop\": [], \"Stop\": []}}",
     ] {
         std::fs::write(&settings, bad).unwrap();
         let out = apply(&env, &settings, &["--force"])

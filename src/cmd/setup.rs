@@ -164,8 +164,16 @@ impl<'de> Deserialize<'de> for Ordered {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Ordered, A::Error> {
-                let mut out = Vec::new();
+                let mut out: Vec<(String, Box<RawValue>)> = Vec::new();
                 while let Some(kv) = map.next_entry::<String, Box<RawValue>>()? {
+                    // (JSON.parse keeps the last of two: editing the first
+                    // would change nothing Claude Code reads)
+                    if out.iter().any(|(k, _)| *k == kv.0) {
+                        return Err(serde::de::Error::custom(format!(
+                            "the key {:?} appears twice",
+                            kv.0
+                        )));
+                    }
                     out.push(kv);
                 }
                 Ok(Ordered(out))
@@ -234,8 +242,14 @@ pub fn merge(text: &str, force: bool) -> Result<Merged, MergeError> {
             changes.push("SessionEnd hook added".into());
         }
         Some((_, raw)) => {
-            let hooks: Ordered = serde_json::from_str(raw)
-                .map_err(|_| refuse("\"hooks\" is not a JSON object; left untouched".into()))?;
+            let hooks: Ordered = serde_json::from_str(raw).map_err(|e| {
+                refuse(match e.classify() {
+                    serde_json::error::Category::Data if raw.trim_start().starts_with('{') => {
+                        format!("\"hooks\": {e}; fix it first, the file was left untouched")
+                    }
+                    _ => "\"hooks\" is not a JSON object; left untouched".into(),
+                })
+            })?;
             let mut members: Vec<(String, String)> = hooks
                 .0
                 .into_iter()
