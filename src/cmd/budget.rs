@@ -384,7 +384,7 @@ fn human(statuses: &[BudgetStatus]) -> String {
                 format!("{} to {}", s.start, s.end)
             };
             let spent = if s.unpriced_requests > 0 {
-                format!("{} *", dollars(s.spent_picousd))
+                format!("{}*", dollars(s.spent_picousd))
             } else {
                 dollars(s.spent_picousd)
             };

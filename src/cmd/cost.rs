@@ -193,7 +193,7 @@ pub fn dollars_dp(picousd: i128, dp: u32) -> String {
 fn cost_cell(s: &Sums) -> String {
     match s.cost() {
         None => "unpriced".into(),
-        Some(c) if s.unpriced_requests() > 0 => format!("{} *", super::money(Some(c))),
+        Some(c) if s.unpriced_requests() > 0 => super::money_part(Some(c), s.unpriced_requests()),
         Some(c) => super::money(Some(c)),
     }
 }

@@ -103,7 +103,7 @@ pub fn cost_chart(
                 value: cost,
                 text: match cost {
                     None => "unpriced".into(),
-                    Some(c) if r.sums.unpriced_requests() > 0 => format!("{} *", money(c)),
+                    Some(c) if r.sums.unpriced_requests() > 0 => format!("{}*", money(c)),
                     Some(c) => money(c),
                 },
             }
