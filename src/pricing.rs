@@ -2531,13 +2531,10 @@ mod tests {
         // fast rates, the long-context tier and US-only are kept: a fast
         // response costs what it did (fast rates are their own; the cache
         // rates keep their multiples of input)
-        let info = |t: &PriceTable| {
-            t.entries()
-                .into_iter()
-                .find(|e| e.id == "claude-opus-4-6")
-                .expect("entry")
-        };
-        let (merged, builtin) = (info(&t), info(&table()));
+        let (merged, builtin) = (
+            info_of(&t, "claude-opus-4-6"),
+            info_of(&table(), "claude-opus-4-6"),
+        );
         assert!(!builtin.fast.is_empty() && !builtin.long_context.is_empty() && builtin.us_only);
         assert_eq!(format!("{:?}", merged.fast), format!("{:?}", builtin.fast));
         assert_eq!(
@@ -2620,7 +2617,7 @@ mod tests {
             usd_of(&t, "claude-opus-4-6", day(2026, 5, 1), fast(us(common()))),
             "0.078"
         );
-        let info = info(&t);
+        let info = info_of(&t, "claude-opus-4-6");
         assert_eq!(info.origin, "user.toml");
         assert!(info.fast.is_empty() && info.long_context.is_empty() && !info.us_only);
         // others untouched: Opus 4.7 still 65,000 μ$

@@ -391,6 +391,15 @@ fn truncated_or_replaced_files_are_read_again_from_the_start_and_old_lines_are_k
     assert_eq!(dump(&db), before);
 }
 
+/// Write `text` over the file `f` (same inode) and ingest: no line is
+/// malformed. The database, for the caller's checks.
+fn rewrite_in_place(env: &Env, f: &std::path::Path, text: &str) -> rusqlite::Connection {
+    std::fs::write(f, text).unwrap();
+    let s = env.ingest();
+    assert_eq!(s["malformed_lines"], 0, "{s}");
+    env.db()
+}
+
 #[test]
 fn a_rewrite_that_keeps_the_first_bytes_and_grows_is_read_from_the_start() {
     let env = Env::new();
@@ -423,10 +432,7 @@ fn a_rewrite_that_keeps_the_first_bytes_and_grows_is_read_from_the_start() {
         answer(3, "m3_with_a_much_longer_message_id", 7777),
         answer(4, "m4", 1)
     );
-    std::fs::write(&f, rewritten).unwrap();
-    let s = env.ingest();
-    assert_eq!(s["malformed_lines"], 0, "{s}");
-    let db = env.db();
+    let db = rewrite_in_place(&env, &f, &rewritten);
     assert_eq!(
         count(
             &db,
@@ -474,14 +480,15 @@ fn a_rewrite_with_a_line_end_at_the_old_cursor_is_read_from_the_start() {
     let kept = old[..10].concat();
     let span = old[10].len() + old[11].len();
     assert!(kept.len() > 4096);
-    let bare = line("c1", "k1", 50_000, "").len();
-    let joined = line("c1", "k1", 50_000, &"p".repeat(span - bare));
+    // a 50,000-token response padded to `span` bytes, newline included
+    let spanning = |uuid: &str, id: &str, span: usize| {
+        let bare = line(uuid, id, 50_000, "").len();
+        line(uuid, id, 50_000, &"p".repeat(span - bare))
+    };
+    let joined = spanning("c1", "k1", span);
     assert_eq!(joined.len(), span);
     let rewritten = format!("{kept}{joined}{}", line("c2", "k2", 50_000, ""));
-    std::fs::write(&f, rewritten).unwrap();
-    let s = env.ingest();
-    assert_eq!(s["malformed_lines"], 0, "{s}");
-    let db = env.db();
+    let db = rewrite_in_place(&env, &f, &rewritten);
     assert_eq!(
         count(
             &db,
@@ -506,8 +513,7 @@ fn a_rewrite_with_a_line_end_at_the_old_cursor_is_read_from_the_start() {
     let lines: Vec<&str> = content.split_inclusive('\n').collect();
     let n = lines.len();
     let span = lines[n - 3].len() + lines[n - 2].len();
-    let bare = line("d1", "j1", 50_000, "").len();
-    let joined = line("d1", "j1", 50_000, &"q".repeat(span - bare));
+    let joined = spanning("d1", "j1", span);
     let rewritten = format!(
         "{}{joined}{}{}",
         lines[..n - 3].concat(),

@@ -188,9 +188,10 @@ fn note_new_database(settings: &Settings) -> Result<()> {
 /// `prices` is the table the report prices with. When it is not the stored
 /// costs' table (a `--pricing` flag), the store comes back inside a
 /// transaction that re-priced every response with it and that is never
-/// committed: the report reads its prices, and everything else (`query`,
-/// the status line, the next report) still the stored ones. So a report
-/// must not write what it wants kept.
+/// committed: the report reads its figures, then calls
+/// `Store::end_what_if` before it prints (that rolls it back); everything
+/// else (`query`, the status line, the next report) reads the stored
+/// prices. So a report must not write what it wants kept.
 pub fn fresh_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) -> Result<Store> {
     // (a stored table that does not load: the flag's table is stored, as
     // before; the next run without the flag says what is wrong with it)
@@ -239,7 +240,7 @@ fn price_for_this_command(
         })?;
     match crate::ingest::reprice_all(conn, prices) {
         Ok(()) => {
-            store.held = Some(Box::new(lock));
+            store.held = Some(lock);
             Ok(())
         }
         Err(e) if is_read_only_error(&e) => Err(refused("is read-only")),

@@ -470,23 +470,14 @@ fn fit_table(cols: &[table::Column], rows: &[Vec<String>], width: usize) -> Stri
         }
         keep.retain(|&i| i != col);
     }
-    let clip = |cell: &str, w: usize| -> String {
-        if cell.width() <= w {
-            return cell.to_owned();
-        }
-        let mut out = String::new();
-        for c in cell.chars() {
-            if out.width() + c.to_string().width() > w.saturating_sub(1) {
-                break;
-            }
-            out.push(c);
-        }
-        out + "…"
-    };
     let kept_cols: Vec<table::Column> = keep.iter().map(|&i| cols[i]).collect();
     let kept_rows: Vec<Vec<String>> = rows
         .iter()
-        .map(|row| keep.iter().map(|&i| clip(&row[i], widths[i])).collect())
+        .map(|row| {
+            keep.iter()
+                .map(|&i| short_to(&row[i], widths[i] - 1))
+                .collect()
+        })
         .collect();
     table::render(&kept_cols, &kept_rows, &[], None)
 }

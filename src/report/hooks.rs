@@ -54,11 +54,23 @@ impl Outcome {
         }
     }
 
+    /// What a stop-hook summary that failed says: errors (they kept Claude
+    /// from stopping: blocking), else a prevented continuation.
+    fn of_summary(errors: i64) -> Outcome {
+        if errors > 0 {
+            Outcome::BlockingError
+        } else {
+            Outcome::Prevented
+        }
+    }
+
+    /// An error (blocking or not): what a run's error count counts.
+    fn is_error(self) -> bool {
+        matches!(self, Outcome::NonBlockingError | Outcome::BlockingError)
+    }
+
     pub fn is_failure(self) -> bool {
-        matches!(
-            self,
-            Outcome::NonBlockingError | Outcome::BlockingError | Outcome::Prevented
-        )
+        self.is_error() || self == Outcome::Prevented
     }
 
     fn of(raw: &str) -> Outcome {
@@ -187,8 +199,30 @@ pub fn load_runs(conn: &Connection, session: Option<&str>) -> rusqlite::Result<V
     Ok(pair(raws))
 }
 
+/// (session, tool use id, and an event or a command)
+type Key<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>);
+
+impl Raw {
+    /// What a start pairs with: its session, tool use and event.
+    fn result_key(&self) -> Key<'_> {
+        (
+            self.session_id.as_deref(),
+            self.tool_use_id.as_deref(),
+            self.event.as_deref(),
+        )
+    }
+
+    /// One hook of one tool use: its session, tool use and command.
+    fn hook_key(&self) -> Key<'_> {
+        (
+            self.session_id.as_deref(),
+            self.tool_use_id.as_deref(),
+            self.command.as_deref(),
+        )
+    }
+}
+
 fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
-    type Key<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>);
     // result rows by (session, tool use, event) -> their commands
     let mut results: HashMap<Key, HashSet<Option<&str>>> = HashMap::default();
     // stop-hook summaries: line -> number of hooks listed
@@ -212,11 +246,7 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
                 }
                 if r.tool_use_id.is_some() {
                     results
-                        .entry((
-                            r.session_id.as_deref(),
-                            r.tool_use_id.as_deref(),
-                            r.event.as_deref(),
-                        ))
+                        .entry(r.result_key())
                         .or_default()
                         .insert(r.command.as_deref());
                 }
@@ -254,21 +284,11 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
     for r in &raws {
         if let Some(outcome) = confirmation(r) {
             if listed.get(&r.line_id) == Some(&1) {
-                sole.insert(
-                    (
-                        r.session_id.as_deref(),
-                        r.tool_use_id.as_deref(),
-                        r.command.as_deref(),
-                    ),
-                    r.line_id,
-                );
+                sole.insert(r.hook_key(), r.line_id);
             }
             let c = confirmed.entry(r.line_id).or_default();
             c.0 += 1;
-            c.1 += i64::from(matches!(
-                outcome,
-                Outcome::BlockingError | Outcome::NonBlockingError
-            ));
+            c.1 += i64::from(outcome.is_error());
             c.2 |= matches!(outcome, Outcome::BlockingError | Outcome::Prevented);
         }
     }
@@ -303,13 +323,8 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
         };
         match &*r.outcome {
             "started" => {
-                let key = (
-                    r.session_id.as_deref(),
-                    r.tool_use_id.as_deref(),
-                    r.event.as_deref(),
-                );
                 let matched = r.tool_use_id.is_some()
-                    && results.get(&key).is_some_and(|cmds| {
+                    && results.get(&r.result_key()).is_some_and(|cmds| {
                         r.command.is_none() || cmds.contains(&r.command.as_deref())
                     });
                 if !matched {
@@ -320,11 +335,7 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
                 let (errors, prevented, n) = unexplained(r.line_id);
                 let lone = listed.get(&r.line_id) == Some(&1);
                 if (errors > 0 || prevented) && n != 1 && !lone {
-                    let outcome = if errors > 0 {
-                        Outcome::BlockingError
-                    } else {
-                        Outcome::Prevented
-                    };
+                    let outcome = Outcome::of_summary(errors);
                     runs.push(base(outcome, false, errors.max(0) as u64, prevented));
                 }
             }
@@ -334,11 +345,7 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
                 let run = if errors == 0 && !prevented {
                     base(Outcome::Success, true, 0, false)
                 } else if n == 1 {
-                    let outcome = if errors > 0 {
-                        Outcome::BlockingError
-                    } else {
-                        Outcome::Prevented
-                    };
+                    let outcome = Outcome::of_summary(errors);
                     let mut run = base(outcome, true, errors.max(0) as u64, prevented);
                     // the summary's stop reason is this hook's message
                     run.output = Some(outputs.get(&r.line_id).and_then(|o| o.map(str::to_owned)));
@@ -350,20 +357,13 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
             }
             raw => {
                 let mut outcome = Outcome::of(raw);
-                let mut errors = u64::from(matches!(
-                    outcome,
-                    Outcome::BlockingError | Outcome::NonBlockingError
-                ));
+                let mut errors = u64::from(outcome.is_error());
                 let mut output = None;
                 let mut prevents = outcome == Outcome::Prevented;
                 // the only hook of a summary that says more (errors, or it
                 // prevented continuation): as a lone listed hook would be
                 if &*r.source == "attachment"
-                    && let Some(&line) = sole.get(&(
-                        r.session_id.as_deref(),
-                        r.tool_use_id.as_deref(),
-                        r.command.as_deref(),
-                    ))
+                    && let Some(&line) = sole.get(&r.hook_key())
                 {
                     let (more, prevented, _) = unexplained(line);
                     if more > 0 {
@@ -664,49 +664,30 @@ mod tests {
                 })
                 .collect()
         };
-        // 2.1.114: the attachment, then the summary listing the same hook
-        let runs = pair(vec![
-            raw(
-                1,
-                0,
-                "attachment",
-                "SubagentStop",
-                Some("a"),
-                "x",
-                "success",
-            ),
-            summary(2, 0, 0),
-            raw(2, 1, "stop_hook_summary", "Stop", Some("a"), "x", "ran"),
-        ]);
+        // 2.1.114: hook `a`'s attachment (of `event`, with `outcome`), then
+        // the summary (`errors`, `prevented`) listing the same hook
+        let lone = |event: &str, outcome: &str, errors, prevented| {
+            pair(vec![
+                raw(1, 0, "attachment", event, Some("a"), "x", outcome),
+                summary(2, errors, prevented),
+                raw(2, 1, "stop_hook_summary", "Stop", Some("a"), "x", "ran"),
+            ])
+        };
+        // (a summary says Stop for a SubagentStop hook too)
+        let runs = lone("SubagentStop", "success", 0, 0);
         assert_eq!(
             outcomes(&runs),
             vec![(Some("a".into()), Outcome::Success, true, 0)]
         );
         // a non-blocking failure stays one non-blocking error
-        let runs = pair(vec![
-            raw(
-                1,
-                0,
-                "attachment",
-                "Stop",
-                Some("a"),
-                "x",
-                "non_blocking_error",
-            ),
-            summary(2, 1, 0),
-            raw(2, 1, "stop_hook_summary", "Stop", Some("a"), "x", "ran"),
-        ]);
+        let runs = lone("Stop", "non_blocking_error", 1, 0);
         assert_eq!(
             outcomes(&runs),
             vec![(Some("a".into()), Outcome::NonBlockingError, true, 1)]
         );
         // a lone hook that exits 0 with {"continue": false}: a success
         // attachment, a summary that says continuation was prevented
-        let runs = pair(vec![
-            raw(1, 0, "attachment", "Stop", Some("a"), "x", "success"),
-            summary(2, 0, 1),
-            raw(2, 1, "stop_hook_summary", "Stop", Some("a"), "x", "ran"),
-        ]);
+        let runs = lone("Stop", "success", 0, 1);
         assert_eq!(
             outcomes(&runs),
             vec![(Some("a".into()), Outcome::Prevented, true, 0)]

@@ -126,7 +126,7 @@ pub struct Store {
     /// Held as long as the store, and let go after the connection closes
     /// (fields drop in order): a lock kept over a transaction that closing
     /// rolls back (a report priced with `--pricing`).
-    pub held: Option<Box<dyn std::any::Any>>,
+    pub held: Option<crate::ingest::IngestLock>,
 }
 
 impl Store {
