@@ -286,6 +286,48 @@ fn odd_files_in_the_tree_never_stop_the_run() {
 }
 
 #[test]
+fn a_flood_of_warnings_is_cut_and_a_report_says_recurring_ones_in_one_line() {
+    let env = Env::with_fixture("basic");
+    let dir = env.projects().join("-home-u-app");
+    std::os::unix::fs::symlink(dir.join("loop-b"), dir.join("loop-a")).unwrap();
+    std::os::unix::fs::symlink(dir.join("loop-a"), dir.join("loop-b")).unwrap();
+    let junk: String = (0..30).map(|i| format!("not json {i}\n")).collect();
+    std::fs::write(dir.join("junk.jsonl"), junk).unwrap();
+    let out = env.cmd().args(["ingest", "--json"]).assert().success();
+    let s: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(s["malformed_lines"], 30, "every line is still stored");
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert_eq!(stderr.matches(": malformed line").count(), 10, "{stderr}");
+    assert!(stderr.contains("junk.jsonl:10: malformed line"), "{stderr}");
+    assert!(!stderr.contains("junk.jsonl:11:"), "{stderr}");
+    assert!(
+        stderr.contains("junk.jsonl: 20 more lines like these"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("loop-").count(),
+        2,
+        "ingest names both: {stderr}"
+    );
+    // a report's own ingest meets the loops again: one line, no names
+    let out = env.cmd().args(["cost"]).assert().success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("warning: 2 problems with the transcript folders not shown")
+            && stderr.contains("`observatory ingest` lists them"),
+        "{stderr}"
+    );
+    // and ingest still names them
+    let out = env.cmd().args(["ingest"]).assert().success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("loop-a") && stderr.contains("loop-b"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_64_mb_line_and_absurd_token_counts_are_kept_with_located_messages() {
     let env = Env::new();
     let dir = env.projects().join("-big");

@@ -174,7 +174,7 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
 
 /// Re-derive every table from the raw lines (as `ingest --full`).
 fn rebuild(store: &mut Store, prices: &PriceTable, settings: &Settings) -> Result<()> {
-    let mut progress = IngestProgress::new(settings.progress, settings.quiet);
+    let mut progress = IngestProgress::new(settings.progress, settings.quiet, true);
     let rebuilt = crate::ingest::rebuild(store, prices, &mut progress);
     progress.finish();
     rebuilt.with_context(|| {

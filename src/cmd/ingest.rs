@@ -28,7 +28,7 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
     }
     let mut store = super::writable_store(settings)?;
     warn_store(&store, settings);
-    let mut progress = IngestProgress::new(settings.progress, settings.quiet);
+    let mut progress = IngestProgress::new(settings.progress, settings.quiet, true);
     let summary = ingest::run(
         &mut store,
         &settings.roots,

@@ -285,7 +285,7 @@ fn up_to_date_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) -
         other => other?,
     };
     ingest::warn_store(&store, settings);
-    let mut progress = IngestProgress::new(settings.progress, settings.quiet);
+    let mut progress = IngestProgress::new(settings.progress, settings.quiet, false);
     let result = crate::ingest::run(
         &mut store,
         &settings.roots,

@@ -122,8 +122,14 @@ pub trait Observer {
     fn advance(&mut self, _bytes: u64) {}
     /// A located problem: a malformed line, an odd field, an unreadable file.
     fn notice(&mut self, _n: &Notice) {}
-    /// A problem with no line (a root without projects/, a symlink loop).
+    /// A problem with no line (a file that failed while being read).
     fn warning(&mut self, _message: &str) {}
+    /// A problem every run meets again until the user acts: a root
+    /// without projects/, an unreadable folder, a symlink loop, a file
+    /// that cannot be opened.
+    fn recurring(&mut self, message: &str) {
+        self.warning(message);
+    }
 }
 
 /// Only one process ingests into a database at a time: a second `ingest`,
@@ -275,7 +281,7 @@ pub fn run_held(
     };
     let (found, warnings) = discover::discover(roots, &mut listings);
     for w in &warnings {
-        obs.warning(w);
+        obs.recurring(w);
     }
     listings
         .save(&store.conn)
@@ -314,7 +320,7 @@ pub fn run_files(
             Ok(_) => {}
             Err(e) => {
                 summary.files_failed += 1;
-                obs.warning(&format!("{}: {e}; skipped", f.display()));
+                obs.recurring(&format!("{}: {e}; skipped", f.display()));
             }
         }
     }
@@ -393,7 +399,7 @@ fn ingest_found(
             Ok(None) => {}
             Err(e) => {
                 summary.files_failed += 1;
-                obs.warning(&format!("{}: {e}; skipped", f.path.display()));
+                obs.recurring(&format!("{}: {e}; skipped", f.path.display()));
             }
         }
     }

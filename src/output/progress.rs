@@ -1,6 +1,10 @@
 //! The ingest observer for people: a progress bar on stderr (hidden under
 //! --json, -q or a non-terminal stderr) and located warnings printed through
-//! it.
+//! it: at most `NOTICES_PER_FILE` per file (a file of random bytes would
+//! print one per line), and, in a report's own ingest, the problems that
+//! every run meets again (a symlink loop, an unreadable folder) as one line.
+
+use std::collections::BTreeMap;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -12,15 +16,25 @@ pub struct IngestProgress {
     /// Draw the bar once there is enough to read (stderr is a terminal).
     draw: bool,
     quiet: bool,
-    notices: usize,
+    /// `observatory ingest` itself: every warning is printed.
+    explicit: bool,
+    /// Notices per file so far.
+    notices: BTreeMap<String, usize>,
+    /// Recurring warnings a report's own ingest did not print.
+    held: usize,
 }
+
+/// A file's first notices are printed; the rest are counted, and said in
+/// one line at the end.
+const NOTICES_PER_FILE: usize = 10;
 
 /// Below this many bytes to read, no bar: a report's own ingest of a few
 /// new lines would only flash one.
 const DRAW_FROM_BYTES: u64 = 1 << 20;
 
 impl IngestProgress {
-    pub fn new(draw: bool, quiet: bool) -> IngestProgress {
+    /// `explicit`: `observatory ingest` itself, not a report's own ingest.
+    pub fn new(draw: bool, quiet: bool, explicit: bool) -> IngestProgress {
         let bar = ProgressBar::hidden();
         bar.set_style(
             ProgressStyle::with_template("{spinner} ingesting {bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}")
@@ -30,7 +44,9 @@ impl IngestProgress {
             bar,
             draw,
             quiet,
-            notices: 0,
+            explicit,
+            notices: BTreeMap::new(),
+            held: 0,
         }
     }
 
@@ -40,8 +56,27 @@ impl IngestProgress {
         }
     }
 
+    /// Clear the bar, and say what was not printed.
     pub fn finish(&self) {
         self.bar.finish_and_clear();
+        for (file, n) in &self.notices {
+            if *n > NOTICES_PER_FILE {
+                self.say(&format!(
+                    "{} {file}: {} more lines like these (not shown; each is stored as read)",
+                    super::style::warning_prefix(),
+                    n - NOTICES_PER_FILE
+                ));
+            }
+        }
+        if self.held > 0 {
+            self.say(&format!(
+                "{} {} {} with the transcript folders not shown (met at every run until fixed); `observatory ingest` lists {}",
+                super::style::warning_prefix(),
+                self.held,
+                if self.held == 1 { "problem" } else { "problems" },
+                if self.held == 1 { "it" } else { "them" }
+            ));
+        }
     }
 }
 
@@ -57,7 +92,11 @@ impl Observer for IngestProgress {
         self.bar.inc(bytes);
     }
     fn notice(&mut self, n: &Notice) {
-        self.notices += 1;
+        let seen = self.notices.entry(n.file.clone()).or_default();
+        *seen += 1;
+        if *seen > NOTICES_PER_FILE {
+            return;
+        }
         self.say(&format!(
             "{} {}:{}: {}",
             super::style::warning_prefix(),
@@ -68,5 +107,12 @@ impl Observer for IngestProgress {
     }
     fn warning(&mut self, message: &str) {
         self.say(&format!("{} {message}", super::style::warning_prefix()));
+    }
+    fn recurring(&mut self, message: &str) {
+        if self.explicit {
+            self.warning(message);
+        } else {
+            self.held += 1;
+        }
     }
 }
