@@ -94,7 +94,10 @@ pub enum Command {
   observatory cost --by-model
   observatory cost --by-day --since 7d --tz Europe/Paris
   observatory cost --by-project --by-month --json | jq '.rows[] | {project, month, cost_usd}'
-  observatory cost --by-model --csv > cost.csv")]
+  observatory cost --by-model --csv > cost.csv
+
+Without a --by-* flag, `cost.group_by` in the config groups the rows (one total when it is not set);
+--total always prints the one total.")]
     Cost(CostArgs),
     /// Sessions, newest first: title, duration, prompts, tools, subagents, cost
     #[command(after_help = "Examples:
@@ -167,7 +170,8 @@ limit, 1 error, 2 usage error.")]
 Events (one JSON object per line, flushed per line): ready, session_start, message, response,
 response_update, tool_call, tool_result, hook, progress, queue_operation, compaction, malformed_line,
 budget (a budget reaching its warn level or going over its limit).
-Every event has event, session_id, agent_id, project and timestamp (null where a line has none).")]
+Every event but ready, budget and malformed_line has event, session_id, agent_id, project and
+timestamp (null where a line has none).")]
     Watch(WatchArgs),
     /// Write the stored transcripts back as JSONL files, byte for byte as they were read
     #[command(after_help = "Examples:
@@ -371,6 +375,9 @@ pub struct CostArgs {
     /// Main thread vs subagents
     #[arg(long)]
     pub by_agent: bool,
+    /// One total, whatever `cost.group_by` in the config says (for scripts)
+    #[arg(long, conflicts_with_all = ["by_model", "by_day", "by_week", "by_month", "by_project", "by_session", "by_branch", "by_agent"])]
+    pub total: bool,
     #[command(flatten)]
     pub filter: FilterArgs,
     /// Only this session (id or prefix)

@@ -301,6 +301,23 @@ fn config_values_change_what_commands_do() {
         .success();
     let v = json_of(out.get_output());
     assert!(v["rows"][0].get("week").is_none() && v["rows"][0].get("model").is_some());
+    // --total ignores it: one line, the total, for a script
+    let out = env
+        .cmd()
+        .args(["cost", "--no-ingest", "--total", "--csv"])
+        .assert()
+        .success();
+    let csv = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert_eq!(csv.lines().count(), 2, "header and the total:\n{csv}");
+    assert!(
+        csv.lines().next().unwrap().starts_with("requests,"),
+        "{csv}"
+    );
+    assert!(csv.lines().nth(1).unwrap().starts_with("7,"), "{csv}");
+    env.cmd()
+        .args(["cost", "--total", "--by-day"])
+        .assert()
+        .code(2);
 
     // money_decimals: tables only; JSON stays exact
     env.write_config("money_decimals = 4\n");

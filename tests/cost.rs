@@ -252,7 +252,7 @@ fn an_unknown_model_is_never_zero() {
     let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(
-        stderr.contains("no price for model \"grok-4.5\""),
+        stderr.contains("no price for model \"grok-4.5\" (1 response):"),
         "{stderr}"
     );
     let grok = v["rows"]

@@ -881,6 +881,18 @@ fn sums_that_leave_out_unpriced_responses_are_marked() {
         .success();
     let line = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(line.contains("$0.10* session"), "{line}");
+    // CSV says it in a column of its own
+    for report in ["sessions", "blocks"] {
+        let csv = stdout(&env, &[report, "--csv"]);
+        let mut lines = csv.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let at = header
+            .iter()
+            .position(|h| *h == "unpriced_responses")
+            .unwrap_or_else(|| panic!("{report}: {csv}"));
+        let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+        assert_eq!(row[at], "1", "{report}: {csv}");
+    }
     // all priced: no mark, no note
     let env = Env::new();
     let dir = env.projects().join("-p");
@@ -973,7 +985,7 @@ fn blocks_are_five_hours_from_the_floored_hour() {
         "{t}"
     );
     let csv = stdout(&env, &["blocks", "--csv"]);
-    assert!(csv.contains("2026-03-10T13:00:00.000Z,2026-03-10T18:00:00.000Z,false,1,1000,0,0,0,1000,0.003,,,claude-sonnet-4-5-20250929"), "{csv}");
+    assert!(csv.contains("2026-03-10T13:00:00.000Z,2026-03-10T18:00:00.000Z,false,1,1000,0,0,0,1000,0.003,,,claude-sonnet-4-5-20250929,0\r\n"), "{csv}");
 }
 
 #[test]

@@ -600,6 +600,17 @@ fn a_crossed_budget_is_announced_once_per_change() {
         .count();
     assert_eq!(repeats, 0, "budget 1 announced again: {:#?}", w.seen);
     w.stop();
+
+    // A watch started with both already over: `ready` first (scripts wait
+    // for it), then each budget once.
+    let mut w = Watch::start(&env, &[]);
+    assert_eq!(w.seen.len(), 1, "{:#?}", w.seen);
+    let first = w.until(|e| e["event"] == "budget");
+    let second = w.until(|e| e["event"] == "budget");
+    let mut ids = [first["id"].as_i64(), second["id"].as_i64()];
+    ids.sort();
+    assert_eq!(ids, [Some(1), Some(2)]);
+    w.stop();
 }
 
 #[test]

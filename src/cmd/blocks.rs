@@ -148,6 +148,7 @@ fn csv(rows: &[BlockRow]) -> String {
         "burn_rate_usd_per_hour",
         "projected_cost_usd",
         "models",
+        "unpriced_responses",
     ];
     let body: Vec<Vec<String>> = rows
         .iter()
@@ -166,6 +167,7 @@ fn csv(rows: &[BlockRow]) -> String {
                 usd_csv(b.burn_rate_picousd_per_hour),
                 usd_csv(b.projected_cost_picousd),
                 b.models.iter().cloned().collect::<Vec<_>>().join(" "),
+                b.unpriced_responses.to_string(),
             ]
         })
         .collect();

@@ -27,7 +27,7 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
         .filter(|(on, _)| *on)
         .map(|(_, g)| *g)
         .collect();
-    if groups.is_empty() {
+    if groups.is_empty() && !args.total {
         // no --by-* flag: `cost.group_by` from the config (none by default)
         groups = settings.cost_group_by.clone();
     }
@@ -84,8 +84,9 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
                 continue;
             }
             output::style::warn(format_args!(
-                "no price for model {model:?} ({n} responses): its tokens are counted, its cost is not. \
-                 Add it to a pricing.toml (see `observatory pricing`)."
+                "no price for model {model:?} ({}): its tokens are counted, its cost is not. \
+                 Add it to a pricing.toml (see `observatory pricing`).",
+                super::count(*n, "response", "responses")
             ));
         }
     }

@@ -110,7 +110,6 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
     {
         eprintln!("watch: {why}; polling every {poll_ms} ms");
     }
-    view.budgets(&store.conn)?;
     view.ready(&store.conn)?;
     let mut last_draw = Instant::now();
     // A change not read yet: another process held the ingest lock.
@@ -303,11 +302,14 @@ impl View {
         Ok(())
     }
 
+    /// The catch-up is done: `ready` first (a script may wait for that
+    /// line), then the budgets already crossed; the view draws them.
     fn ready(&mut self, conn: &Connection) -> Result<()> {
         if self.ndjson {
             output::emit("{\"event\":\"ready\"}\n")?;
-            Ok(())
+            self.budgets(conn)
         } else {
+            self.budgets(conn)?;
             self.draw(conn)
         }
     }
