@@ -276,6 +276,49 @@ fn an_unknown_model_is_never_zero() {
     // pricing --check fails and names it
     let out = env.cmd().args(["pricing", "--check"]).assert().code(1);
     assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("grok-4.5"));
+    // its JSON names them as cost --json does
+    let out = env
+        .cmd()
+        .args(["pricing", "--check", "--json"])
+        .assert()
+        .code(1);
+    let c: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(c["unpriced_models"], v["unpriced_models"]);
+    assert_eq!(c["unpriced_responses"], 1);
+}
+
+#[test]
+fn json_says_the_days_and_the_zone_it_cut_them_in() {
+    let env = Env::with_fixture("basic");
+    let today = chrono::Utc::now().date_naive();
+    let v = cost_json(&env, &["--since", "7d", "--tz", "utc"]);
+    assert_eq!(v["tz"], "UTC");
+    assert_eq!(
+        v["since"],
+        (today - chrono::Duration::days(6))
+            .format("%Y-%m-%d")
+            .to_string(),
+        "{v}"
+    );
+    assert_eq!(v["until"], Value::Null);
+    let out = env
+        .cmd()
+        .args([
+            "sessions",
+            "--json",
+            "--until",
+            "2026-03-01",
+            "--since",
+            "20260228",
+        ])
+        .env("TZ", "America/New_York")
+        .assert()
+        .success();
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(
+        [&v["tz"], &v["since"], &v["until"]],
+        ["America/New_York", "2026-02-28", "2026-03-01"]
+    );
 }
 
 #[test]

@@ -430,7 +430,7 @@ fn show_a_session_as_a_timeline() {
         ]
     );
 
-    let t = &v["totals"];
+    let t = &v["total"];
     assert_eq!(t["turns"], 3);
     assert_eq!(t["user_prompts"], 3);
     assert_eq!(t["responses"], 4);
@@ -508,7 +508,7 @@ fn show_links_subagents_to_their_task_call() {
             (json!("gate.sh"), json!("no_result"), json!(true)),
         ]
     );
-    let t = &v["totals"];
+    let t = &v["total"];
     assert_eq!(t["responses"], 6);
     assert_eq!(t["tool_calls"], 4);
     assert_eq!(t["subagents"], 2);
@@ -549,7 +549,7 @@ fn show_refuses_unknown_and_ambiguous_prefixes() {
     );
     // an exact id works even when it prefixes nothing else
     assert_eq!(
-        show(&env, "sess-resume-0002")["totals"]["cost_usd"],
+        show(&env, "sess-resume-0002")["total"]["cost_usd"],
         "0.0012"
     );
     // "%" is not a wildcard
@@ -1066,7 +1066,7 @@ fn every_report_runs_on_the_public_corpus() {
         let v = run_json(&env, &["show", id, "--no-ingest"]);
         assert_eq!(v["session_id"], id);
         for k in ["responses", "tool_calls", "cost_usd", "user_prompts"] {
-            assert_eq!(v["totals"][k], row[k], "{id} {k}");
+            assert_eq!(v["total"][k], row[k], "{id} {k}");
         }
     }
     let first = rows(&sessions)[0]["session_id"].as_str().unwrap();

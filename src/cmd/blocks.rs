@@ -16,6 +16,7 @@ pub fn run(args: &BlocksArgs, settings: &Settings) -> Result<ExitCode> {
     super::one_output(args.csv, settings)?;
     let prices = super::price_table(settings)?;
     let (zone, range) = super::resolve_filter(&args.filter, settings)?;
+    let (since, until) = range.days_json();
     let mut store = super::fresh_store(settings, &prices, args.no_ingest)?;
     let q = BlocksQuery {
         range,
@@ -31,8 +32,8 @@ pub fn run(args: &BlocksArgs, settings: &Settings) -> Result<ExitCode> {
             "now": at_json(Some(now)),
             "block_hours": 5,
             "tz": zone.name(),
-            "since": args.filter.since,
-            "until": args.filter.until,
+            "since": since,
+            "until": until,
         });
         output::print_json_rows(top, "rows", report.rows.iter().map(row_json))?;
     } else if args.csv {

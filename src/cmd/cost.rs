@@ -47,6 +47,7 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
     }
     let prices = super::price_table(settings)?;
     let (zone, range) = super::resolve_filter(&args.filter, settings)?;
+    let (since, until) = range.days_json();
     let mut store = super::fresh_store(settings, &prices, args.no_ingest)?;
     // (one session, as show names it: a typo is an error, not $0.00)
     let session = match &args.session {
@@ -98,8 +99,8 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
             json!(report.unpriced_models.keys().collect::<Vec<_>>()),
         );
         top.insert("tz".into(), json!(zone.name()));
-        top.insert("since".into(), json!(args.filter.since));
-        top.insert("until".into(), json!(args.filter.until));
+        top.insert("since".into(), since);
+        top.insert("until".into(), until);
         output::print_json_rows(Value::Object(top), "rows", report.rows.iter().map(row_json))?;
     } else if args.csv {
         out!("{}", csv(&report, &q.groups));

@@ -126,8 +126,11 @@ fn check(prices: &PriceTable, settings: &Settings) -> Result<ExitCode> {
         .filter(|(m, _)| prices.resolve(m).is_none())
         .collect();
     if settings.json {
+        // (`unpriced_models` as `cost --json` has it: names)
         output::print_json(&json!({
-            "unpriced_models": missing.iter().map(|(m, n)| json!({"model": m, "requests": n})).collect::<Vec<_>>(),
+            "models": models.len(),
+            "unpriced_models": missing.iter().map(|(m, _)| m).collect::<Vec<_>>(),
+            "unpriced_responses": missing.iter().map(|(_, n)| n).sum::<i64>(),
         }))?;
     } else if missing.is_empty() {
         outln!(

@@ -15,6 +15,7 @@ pub fn run(args: &SessionsArgs, settings: &Settings) -> Result<ExitCode> {
     super::one_output(args.csv, settings)?;
     let prices = super::price_table(settings)?;
     let (zone, range) = super::resolve_filter(&args.filter, settings)?;
+    let (since, until) = range.days_json();
     let mut store = super::fresh_store(settings, &prices, args.no_ingest)?;
     let q = SessionsQuery {
         range,
@@ -41,8 +42,8 @@ pub fn run(args: &SessionsArgs, settings: &Settings) -> Result<ExitCode> {
             "sort": format!("{:?}", args.sort).to_lowercase(),
             "limit": args.limit,
             "tz": zone.name(),
-            "since": args.filter.since,
-            "until": args.filter.until,
+            "since": since,
+            "until": until,
         });
         output::print_json_rows(top, "rows", report.rows.iter().map(row_json))?;
     } else if args.csv {

@@ -30,7 +30,7 @@ pub fn run(args: &ShowArgs, settings: &Settings) -> Result<ExitCode> {
             "turns".into(),
             Value::Array(report.turns.iter().map(turn_json).collect()),
         );
-        top.insert("totals".into(), totals_json(&report));
+        top.insert("total".into(), totals_json(&report));
         top.insert("tz".into(), json!(zone.name()));
         output::print_json_rows(
             Value::Object(top),

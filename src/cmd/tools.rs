@@ -14,6 +14,7 @@ pub fn run(args: &ToolsArgs, settings: &Settings) -> Result<ExitCode> {
     super::one_output(args.csv, settings)?;
     let prices = super::price_table(settings)?;
     let (zone, range) = super::resolve_filter(&args.filter, settings)?;
+    let (since, until) = range.days_json();
     let mut store = super::fresh_store(settings, &prices, args.no_ingest)?;
     let q = ToolsQuery {
         range,
@@ -42,8 +43,8 @@ pub fn run(args: &ToolsArgs, settings: &Settings) -> Result<ExitCode> {
             "total": total,
             "percentiles": "nearest-rank",
             "tz": zone.name(),
-            "since": args.filter.since,
-            "until": args.filter.until,
+            "since": since,
+            "until": until,
         });
         output::print_json(&top)?;
     } else if args.csv {

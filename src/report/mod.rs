@@ -43,7 +43,7 @@ impl Zone {
         if t.eq_ignore_ascii_case("local") {
             return Ok(Zone::Local);
         }
-        if t.eq_ignore_ascii_case("utc") || t == "Z" {
+        if t.eq_ignore_ascii_case("utc") || t.eq_ignore_ascii_case("z") {
             return Ok(Zone::Named(chrono_tz::UTC));
         }
         if let Ok(tz) = t.parse::<chrono_tz::Tz>() {
@@ -57,9 +57,12 @@ impl Zone {
         ))
     }
 
+    /// The zone's name as JSON reports it: local is named as the system
+    /// names it (`TZ`, else the zone /etc/localtime links to), or `local`
+    /// when neither is an IANA name.
     pub fn name(&self) -> String {
         match self {
-            Zone::Local => "local".into(),
+            Zone::Local => local_zone_name().unwrap_or_else(|| "local".into()),
             Zone::Named(tz) => tz.name().into(),
             Zone::Fixed(o) => o.to_string(),
         }
@@ -211,6 +214,23 @@ fn span_start(today: NaiveDate, days: i64) -> Option<NaiveDate> {
     Some(today - Duration::days(days - 1))
 }
 
+/// The IANA name of the local zone: `TZ` if it is one, else the zoneinfo
+/// file /etc/localtime links to.
+fn local_zone_name() -> Option<String> {
+    let iana = |s: &str| {
+        s.parse::<chrono_tz::Tz>()
+            .ok()
+            .map(|tz| tz.name().to_owned())
+    };
+    if let Ok(tz) = std::env::var("TZ") {
+        // (`TZ` set but not a zone name, e.g. a POSIX rule: not guessed)
+        return iana(tz.trim_start_matches(':'));
+    }
+    let link = std::fs::read_link("/etc/localtime").ok()?;
+    let link = link.to_str()?;
+    iana(&link[link.find("zoneinfo/")? + "zoneinfo/".len()..])
+}
+
 /// A `[since, until]` range of local dates, as UTC epoch ms bounds.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TimeRange {
@@ -218,6 +238,9 @@ pub struct TimeRange {
     pub from_ms: Option<i64>,
     /// Exclusive upper bound.
     pub to_ms: Option<i64>,
+    /// The days asked for (`--since`, `--until` resolved in the zone).
+    pub since: Option<NaiveDate>,
+    pub until: Option<NaiveDate>,
 }
 
 impl TimeRange {
@@ -225,7 +248,20 @@ impl TimeRange {
         TimeRange {
             from_ms: since.map(|d| zone.start_of(d)),
             to_ms: until.map(|d| zone.start_of(d + Duration::days(1))),
+            since,
+            until,
         }
+    }
+
+    /// `since` and `until` as the reports' JSON gives them: `YYYY-MM-DD`
+    /// (`7d` and `yesterday` resolved), null when not given.
+    pub fn days_json(&self) -> (serde_json::Value, serde_json::Value) {
+        let day = |d: Option<NaiveDate>| {
+            d.map_or(serde_json::Value::Null, |d| {
+                d.format("%Y-%m-%d").to_string().into()
+            })
+        };
+        (day(self.since), day(self.until))
     }
 }
 
@@ -455,6 +491,7 @@ mod tests {
         let r = TimeRange {
             from_ms: Some(100),
             to_ms: Some(200),
+            ..Default::default()
         };
         assert!(r.contains(Some(100)) && !r.contains(Some(200)) && !r.contains(None));
         assert!(r.overlaps(Some(50), Some(100)));
