@@ -70,6 +70,17 @@ fn parse_cli() -> Cli {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let no_json = match &cli.command {
+        Command::Completions(_) => Some("completions prints a shell script"),
+        Command::Man => Some("man prints the man page (roff)"),
+        Command::Statusline(_) => Some(
+            "statusline prints one line for Claude Code (`status --json` and `cost --json` are for scripts)",
+        ),
+        _ => None,
+    };
+    if let (true, Some(what)) = (cli.global.json, no_json) {
+        return Err(cmd::usage(format!("--json does not apply: {what}")));
+    }
     // Commands that need no settings run even when the config file is broken.
     match &cli.command {
         Command::Completions(args) => return cmd::completions::completions(args),

@@ -285,6 +285,16 @@ fn an_unknown_model_is_never_zero() {
     let c: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(c["unpriced_models"], v["unpriced_models"]);
     assert_eq!(c["unpriced_responses"], 1);
+    // no database yet: nothing lacks a price (and none is made)
+    let fresh = Env::new();
+    let out = fresh
+        .cmd()
+        .args(["pricing", "--check", "--json"])
+        .assert()
+        .success();
+    let c: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(c["unpriced_models"], json!([]));
+    assert!(!fresh.db_path().exists());
 }
 
 #[test]

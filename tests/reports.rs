@@ -1009,6 +1009,19 @@ fn every_report_refuses_csv_with_json() {
         .args(["sessions", "--tz", "Mars/Olympus"])
         .assert()
         .code(2);
+    // commands with no JSON to give refuse --json rather than ignore it
+    for cmd in [vec!["statusline"], vec!["man"], vec!["completions", "bash"]] {
+        let out = env
+            .cmd()
+            .args(&cmd)
+            .arg("--json")
+            .write_stdin("{}")
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(err.starts_with("error: --json does not apply"), "{err}");
+        assert!(out.get_output().stdout.is_empty());
+    }
 }
 
 // ------------------------------------------------------------------ corpus

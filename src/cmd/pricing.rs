@@ -113,14 +113,18 @@ fn entry_json(e: &EntryInfo) -> Value {
 }
 
 /// Models in the database with no price in the table in effect.
+/// No database yet: no model lacks a price (exit 1 says one does).
 fn check(prices: &PriceTable, settings: &Settings) -> Result<ExitCode> {
-    let store = Store::open_read_only(&settings.db)?;
-    let mut st = store
-        .conn
-        .prepare("SELECT model, count(*) FROM response_rows GROUP BY model ORDER BY model")?;
-    let models: Vec<(String, i64)> = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+    let models: Vec<(String, i64)> = if settings.db.exists() {
+        let store = Store::open_read_only(&settings.db)?;
+        let mut st = store
+            .conn
+            .prepare("SELECT model, count(*) FROM response_rows GROUP BY model ORDER BY model")?;
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    } else {
+        Vec::new()
+    };
     let missing: Vec<&(String, i64)> = models
         .iter()
         .filter(|(m, _)| prices.resolve(m).is_none())
@@ -132,6 +136,8 @@ fn check(prices: &PriceTable, settings: &Settings) -> Result<ExitCode> {
             "unpriced_models": missing.iter().map(|(m, _)| m).collect::<Vec<_>>(),
             "unpriced_responses": missing.iter().map(|(_, n)| n).sum::<i64>(),
         }))?;
+    } else if models.is_empty() {
+        outln!("No responses in the database yet: nothing to check.");
     } else if missing.is_empty() {
         outln!(
             "Every model in the database has a price ({} models).",
