@@ -863,6 +863,26 @@ fn filters_that_match_nothing_are_said_not_shown_as_zero() {
             "{err}"
         );
     }
+    // every report says it of --project, and not of one that matches
+    for report in ["sessions", "tools", "hooks", "blocks", "files", "commands"] {
+        let out = env
+            .cmd()
+            .args([report, "--project", "nomatch", "--json"])
+            .assert()
+            .success();
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(
+            err.contains("--project \"nomatch\" matches nothing"),
+            "{report}: {err}"
+        );
+        let out = env
+            .cmd()
+            .args([report, "--project", "app", "--json"])
+            .assert()
+            .success();
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(!err.contains("matches nothing"), "{report}: {err}");
+    }
     // one that matches, in a range without responses: no such warning
     let out = env
         .cmd()

@@ -27,6 +27,9 @@ pub fn run(args: &BlocksArgs, settings: &Settings) -> Result<ExitCode> {
     let report = blocks::run(&store.conn, &q, now).context("reading responses")?;
     // (figures in hand: a --pricing what-if lets go before printing)
     store.end_what_if();
+    if !settings.quiet {
+        super::warn_unmatched(&store.conn, args.filter.project.as_deref(), None, "")?;
+    }
     if settings.json {
         let top = json!({
             "now": at_json(Some(now)),

@@ -24,6 +24,9 @@ pub fn run(args: &CommandsArgs, settings: &Settings) -> Result<ExitCode> {
     let report = commands::run(&store.conn, &q).context("reading slash commands and skills")?;
     // (figures in hand: a --pricing what-if lets go before printing)
     store.end_what_if();
+    if !settings.quiet {
+        super::warn_unmatched(&store.conn, args.filter.project.as_deref(), None, "")?;
+    }
     if settings.json {
         let top = json!({
             "total": {"slash_commands": report.slash_commands, "skills": report.skills},

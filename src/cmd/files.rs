@@ -25,6 +25,9 @@ pub fn run(args: &FilesArgs, settings: &Settings) -> Result<ExitCode> {
     let report = files::run(&store.conn, &q).context("reading file tool calls")?;
     // (figures in hand: a --pricing what-if lets go before printing)
     store.end_what_if();
+    if !settings.quiet {
+        super::warn_unmatched(&store.conn, args.filter.project.as_deref(), None, "")?;
+    }
     if settings.json {
         let mut total = row_json(&report.total);
         if let Value::Object(m) = &mut total {

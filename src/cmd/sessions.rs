@@ -30,6 +30,9 @@ pub fn run(args: &SessionsArgs, settings: &Settings) -> Result<ExitCode> {
     let report = sessions::run(&store.conn, &q).context("reading sessions")?;
     // (figures in hand: a --pricing what-if lets go before printing)
     store.end_what_if();
+    if !settings.quiet {
+        super::warn_unmatched(&store.conn, args.filter.project.as_deref(), None, "")?;
+    }
     if settings.json {
         let mut total = figures_json(&report.total);
         total.insert("sessions".into(), json!(report.rows.len()));

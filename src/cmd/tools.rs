@@ -24,6 +24,9 @@ pub fn run(args: &ToolsArgs, settings: &Settings) -> Result<ExitCode> {
     let report = tools::run(&store.conn, &q).context("reading tool calls")?;
     // (figures in hand: a --pricing what-if lets go before printing)
     store.end_what_if();
+    if !settings.quiet {
+        super::warn_unmatched(&store.conn, args.filter.project.as_deref(), None, "")?;
+    }
     if settings.json {
         let rows = |v: &[ToolRow], server: bool| -> Value {
             Value::Array(
