@@ -28,6 +28,7 @@ use anyhow::{Context, Result, bail};
 use crate::cli::FilterArgs;
 use crate::config::Settings;
 use crate::ingest::Options;
+use crate::output;
 use crate::output::progress::IngestProgress;
 use crate::pricing::PriceTable;
 use crate::report::{self, TimeRange, Zone};
@@ -441,39 +442,40 @@ pub fn at_json(ms: Option<i64>) -> serde_json::Value {
     ms.map_or(serde_json::Value::Null, |t| report::rfc3339(t).into())
 }
 
-/// At most `n` characters on one line, `…` when cut.
+/// At most `n` terminal columns on one line, `…` when cut.
 pub fn clip(s: &str, n: usize) -> String {
     let one_line = one_line(s);
-    if one_line.chars().count() <= n {
+    if output::columns(&one_line) <= n {
         return one_line;
     }
-    let mut out: String = one_line.chars().take(n.saturating_sub(1)).collect();
-    out.push('…');
-    out
+    format!("{}…", output::head_columns(&one_line, n.saturating_sub(1)))
 }
 
-/// At most `n` characters on one line, cut in the middle (`…`): for
+/// At most `n` terminal columns on one line, cut in the middle (`…`): for
 /// commands, whose ends tell them apart (`"${ROOT}/…/hook.sh" start`).
 pub fn clip_middle(s: &str, n: usize) -> String {
     let one_line = one_line(s);
-    let len = one_line.chars().count();
-    if len <= n {
+    if output::columns(&one_line) <= n {
         return one_line;
     }
     let tail = n.saturating_sub(1) / 2;
     let head = n.saturating_sub(1) - tail;
-    let mut out: String = one_line.chars().take(head).collect();
-    out.push('…');
-    out.extend(one_line.chars().skip(len - tail));
-    out
+    format!(
+        "{}…{}",
+        output::head_columns(&one_line, head),
+        output::tail_columns(&one_line, tail)
+    )
 }
 
-/// `s` on one line: control characters as spaces, ANSI escapes dropped,
-/// trimmed.
+/// `s` on one line: control characters as spaces (a CRLF as one), ANSI
+/// escapes dropped, trimmed.
 fn one_line(s: &str) -> String {
     let mut one_line = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
+        if c == '\r' && chars.peek() == Some(&'\n') {
+            continue;
+        }
         if c == '\u{1b}' && chars.peek() == Some(&'[') {
             // an ANSI escape (CSI): drop it up to its final letter
             for e in chars.by_ref() {
@@ -572,6 +574,13 @@ mod tests {
         );
         assert_eq!(clip_middle("a\nb", 30), "a b");
         assert_eq!(clip_middle("abcdef", 5), "ab…ef");
+        // by columns, never between a letter and its accent
+        assert_eq!(
+            clip_middle(&"e\u{301}".repeat(10), 5),
+            "e\u{301}e\u{301}…e\u{301}e\u{301}"
+        );
+        assert_eq!(clip_middle(&"日本語".repeat(4), 9), "日本…本語");
+        assert_eq!(clip("一行目\r\n二行目", 20), "一行目 二行目");
         assert_eq!(project_name(Some("/home/u/app/")), "app");
     }
 }

@@ -358,32 +358,28 @@ impl View {
             Some((w, h)) => (usize::from(w.0).clamp(40, 80), usize::from(h.0).max(10)),
             None => (80, usize::MAX),
         };
-        let mut head = format!(
+        let head = format!(
             "observatory watch · {} · today {} · {}\n\n",
             self.zone.format(now, "%H:%M:%S"),
             super::cost::dollars(i128::from(today)),
             block_text
         );
-        for line in &self.crossed {
-            head.push_str(&format!("! {}\n", short_to(line, width - 3)));
-        }
-        if !self.crossed.is_empty() {
-            head.push('\n');
-        }
         let rows = active_sessions(conn, now, self)?;
         let tail: Vec<&str> = self.tail.iter().map(String::as_str).collect();
-        let out = fit_frame(&head, &rows, &tail, width, height);
+        let out = fit_frame(&head, &self.crossed, &rows, &tail, width, height);
         output::emit(&format!("\x1b[H\x1b[2J{out}"))?;
         Ok(())
     }
 }
 
-/// The view below its head lines: the active sessions, the recent events
-/// and the footer, at most `width` columns and fewer than `height` lines
-/// (a taller frame would scroll at every redraw): fewer events first,
-/// then fewer sessions ("… and N more").
+/// The view: its head lines, the crossed budgets, the active sessions,
+/// the recent events and the footer, at most `width` columns and fewer
+/// than `height` lines (a taller frame would scroll at every redraw):
+/// fewer events first, then fewer sessions ("… and N more"), then the
+/// budgets in one line.
 fn fit_frame(
     head: &str,
+    crossed: &[String],
     rows: &[Vec<String>],
     tail: &[&str],
     width: usize,
@@ -393,8 +389,27 @@ fn fit_frame(
         .lines()
         .map(|l| short_to(l, width - 1) + "\n")
         .collect();
-    let frame = |sessions: usize, events: usize| -> String {
+    let budgets = |all: bool| -> String {
+        let mut out = String::new();
+        if all {
+            for line in crossed {
+                out.push_str(&format!("! {}\n", short_to(line, width - 3)));
+            }
+        } else {
+            let n = crossed.len();
+            out.push_str(&short_to(
+                &format!("! {n} budgets at their warn level or over: `observatory budget check`\n"),
+                width - 1,
+            ));
+        }
+        if !crossed.is_empty() {
+            out.push('\n');
+        }
+        out
+    };
+    let frame = |sessions: usize, events: usize, all_budgets: bool| -> String {
         let mut out = head.clone();
+        out.push_str(&budgets(all_budgets));
         if rows.is_empty() {
             out.push_str(&short_to(
                 "No session active in the last 30 minutes.",
@@ -427,15 +442,20 @@ fn fit_frame(
         out.push_str("\nCtrl-C to stop\n");
         out
     };
-    let (mut sessions, mut events) = (rows.len(), tail.len());
-    let mut out = frame(sessions, events);
-    while out.lines().count() >= height && (events > 0 || sessions > 1) {
+    let (mut sessions, mut events, mut all_budgets) = (rows.len(), tail.len(), true);
+    let mut out = frame(sessions, events, all_budgets);
+    while out.lines().count() >= height && (events > 0 || sessions > 1 || all_budgets) {
         if events > 0 {
             events -= 1;
-        } else {
+        } else if sessions > 1 {
             sessions -= 1;
+        } else {
+            all_budgets = crossed.len() < 2;
+            if all_budgets {
+                break;
+            }
         }
-        out = frame(sessions, events);
+        out = frame(sessions, events, all_budgets);
     }
     out
 }
@@ -627,21 +647,10 @@ fn short(s: &str) -> String {
 /// `s` in at most `n` + 1 terminal columns: cut (`…` after the first `n`
 /// columns) when wider. Wide characters (CJK, emoji) count two.
 fn short_to(s: &str, n: usize) -> String {
-    use unicode_width::UnicodeWidthStr;
-    if s.width() <= n + 1 {
+    if output::columns(s) <= n + 1 {
         return s.to_owned();
     }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in s.chars() {
-        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-        if used + w > n {
-            break;
-        }
-        used += w;
-        out.push(c);
-    }
-    out + "…"
+    format!("{}…", output::head_columns(s, n))
 }
 
 #[cfg(test)]
@@ -678,7 +687,7 @@ mod tests {
             .collect();
         let tail: Vec<&str> = events.iter().map(String::as_str).collect();
         let fits = |width: usize, height: usize| {
-            let out = fit_frame(head, &rows, &tail, width, height);
+            let out = fit_frame(head, &[], &rows, &tail, width, height);
             assert!(out.lines().count() < height, "{height}:\n{out}");
             for line in out.lines() {
                 assert!(line.chars().count() <= width, "{width}: {line}");
@@ -697,13 +706,25 @@ mod tests {
         assert!(out.contains("more\n") && !out.contains("09:59:"), "{out}");
         // wide characters count two columns
         let wide = [format!("09:59:59 prompt {}", "日本語😀".repeat(30))];
-        let out = fit_frame(head, &rows[..1], &[wide[0].as_str()], 80, 40);
+        let out = fit_frame(head, &[], &rows[..1], &[wide[0].as_str()], 80, 40);
         for line in out.lines() {
             assert!(unicode_width::UnicodeWidthStr::width(line) <= 80, "{line}");
         }
         // room for everything: everything
-        let out = fit_frame(head, &rows, &tail, 80, usize::MAX);
+        let out = fit_frame(head, &[], &rows, &tail, 80, usize::MAX);
         assert!(out.contains("09:59:00") && !out.contains("more\n"));
+        // many crossed budgets on a short terminal: one line says them
+        let crossed: Vec<String> = (1..=8)
+            .map(|i| format!("budget {i} (daily) is over its limit: $2.00 of $1.00 spent"))
+            .collect();
+        let out = fit_frame(head, &crossed, &rows, &tail, 80, 24);
+        assert_eq!(out.matches("is over its limit").count(), 8, "{out}");
+        let out = fit_frame(head, &crossed, &rows, &tail, 80, 17);
+        assert!(out.lines().count() < 17, "{out}");
+        assert!(
+            out.contains("! 8 budgets at their warn level or over") && !out.contains("budget 1 "),
+            "{out}"
+        );
     }
 
     #[test]

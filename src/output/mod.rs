@@ -137,9 +137,92 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// `s` as a terminal lays it out: each character with the zero-width ones
+/// that follow it (combining marks, variation selectors, a joiner and the
+/// character it joins), and the columns they take (wide characters two).
+/// Text is cut between these, never inside one.
+pub fn cells(s: &str) -> Vec<(&str, usize)> {
+    use unicode_width::UnicodeWidthChar;
+    let mut out: Vec<(&str, usize)> = Vec::new();
+    let mut joined = false;
+    for (i, c) in s.char_indices() {
+        let w = c.width().unwrap_or(0);
+        let end = i + c.len_utf8();
+        match out.last_mut() {
+            Some((cell, cw)) if w == 0 || joined => {
+                // (the cell's text runs on to this character's end)
+                let start = cell.as_ptr() as usize - s.as_ptr() as usize;
+                *cell = &s[start..end];
+                if joined {
+                    *cw = (*cw).max(w);
+                }
+            }
+            _ => out.push((&s[i..end], w)),
+        }
+        joined = c == '\u{200d}';
+    }
+    out
+}
+
+/// How many columns `s` takes (as `cells` counts them).
+pub fn columns(s: &str) -> usize {
+    cells(s).iter().map(|(_, w)| w).sum()
+}
+
+/// The longest start of `s` that fits in `cols` columns.
+pub fn head_columns(s: &str, cols: usize) -> &str {
+    let mut used = 0;
+    let mut end = 0;
+    for (cell, w) in cells(s) {
+        if used + w > cols {
+            break;
+        }
+        used += w;
+        end = cell.as_ptr() as usize - s.as_ptr() as usize + cell.len();
+    }
+    &s[..end]
+}
+
+/// The longest end of `s` that fits in `cols` columns.
+pub fn tail_columns(s: &str, cols: usize) -> &str {
+    let mut used = 0;
+    let mut start = s.len();
+    for (cell, w) in cells(s).into_iter().rev() {
+        if used + w > cols {
+            break;
+        }
+        used += w;
+        start = cell.as_ptr() as usize - s.as_ptr() as usize;
+    }
+    &s[start..]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_is_cut_between_what_the_terminal_shows_as_one() {
+        // e + combining acute; a wide character; a family joined by ZWJ
+        let s = "ae\u{301}日👨\u{200d}👩z";
+        let c: Vec<(&str, usize)> = cells(s);
+        assert_eq!(
+            c,
+            [
+                ("a", 1),
+                ("e\u{301}", 1),
+                ("日", 2),
+                ("👨\u{200d}👩", 2),
+                ("z", 1)
+            ]
+        );
+        assert_eq!(columns(s), 7);
+        assert_eq!(head_columns(s, 2), "ae\u{301}");
+        assert_eq!(head_columns(s, 3), "ae\u{301}", "the wide one does not fit");
+        assert_eq!(tail_columns(s, 3), "👨\u{200d}👩z");
+        assert_eq!(tail_columns(s, 2), "z");
+        assert_eq!(head_columns(s, 99), s);
+    }
     use serde_json::json;
 
     #[test]
