@@ -1048,6 +1048,19 @@ fn a_first_load_stores_what_an_ingest_in_steps_stores() {
         ),
         1
     );
+    // parents stored the same way too: as a distance in line ids when the
+    // parent is an earlier message of the same file (a first load finds
+    // them without the uuid index)
+    let parents = "SELECT line_id || ' ' || coalesce(parent_gap, '-') || ' ' || quote(parent_uuid)
+                   FROM message_rows ORDER BY line_id";
+    let gaps = common::strings(&db, parents);
+    assert!(gaps == common::strings(&in_steps.db(), parents));
+    assert!(
+        count(
+            &db,
+            "SELECT count(*) FROM message_rows WHERE parent_gap > 0"
+        ) > 10_000
+    );
     // (rows are inserted in read order: the same ids, whatever the commits)
     let (a, b) = (dump(&db), dump(&in_steps.db()));
     for (table, rows) in &a {
