@@ -304,3 +304,31 @@ fn every_subcommand_help_has_a_description_and_examples() {
         assert!(help.contains("observatory "), "{sub}");
     }
 }
+
+#[test]
+fn a_symlinked_settings_file_is_written_through_even_before_its_target_exists() {
+    let env = Env::new();
+    let dots = env.dir.path().join("dotfiles");
+    std::fs::create_dir_all(&dots).unwrap();
+    // one link to a file that exists, one (relative) to one that does not yet
+    std::fs::write(dots.join("a.json"), "{\"model\": \"opus\"}\n").unwrap();
+    for (link, target) in [
+        ("a-settings.json", "dotfiles/a.json"),
+        ("b-settings.json", "dotfiles/b.json"),
+    ] {
+        let link = env.dir.path().join(link);
+        std::os::unix::fs::symlink(target, &link).unwrap();
+        apply(&env, &link, &[]).success();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "{} is still a link",
+            link.display()
+        );
+        let written = read_json(&env.dir.path().join(target));
+        assert_eq!(written["statusLine"], snippet()["statusLine"], "{target}");
+    }
+    assert_eq!(read_json(&dots.join("a.json"))["model"], "opus");
+}

@@ -79,8 +79,9 @@ fn claude_code(args: &SetupArgs, settings: &Settings) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    // Write through a symlink (dotfile managers) rather than replace it.
-    let path = std::fs::canonicalize(&path).unwrap_or(path);
+    // Write through a symlink (dotfile managers) rather than replace it,
+    // also one whose target does not exist yet.
+    let path = link_target(&path);
     let old = match std::fs::read(&path) {
         Ok(b) => Some(b),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -376,6 +377,26 @@ fn write_backup(path: &Path, bytes: &[u8]) -> Result<PathBuf> {
             }
         }
     }
+}
+
+/// The file a path names: itself, or where its symlinks lead (followed
+/// by hand when the last target does not exist yet, which canonicalize
+/// refuses). A loop, or more than 40 links, leaves the path as given.
+fn link_target(path: &Path) -> PathBuf {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return p;
+    }
+    let mut at = path.to_path_buf();
+    for _ in 0..40 {
+        let Ok(next) = std::fs::read_link(&at) else {
+            return at;
+        };
+        at = match at.parent() {
+            Some(dir) => dir.join(next),
+            None => next,
+        };
+    }
+    path.to_path_buf()
 }
 
 /// Write beside the file, then rename over it: a crash never leaves half a
