@@ -80,11 +80,29 @@ impl Zone {
 
     /// A UTC instant (epoch ms) as local wall time, formatted (chrono
     /// `strftime` syntax).
+    /// A time of day in the hour that clocks repeat when they go back
+    /// (02:30 twice in Berlin on the last Sunday of October) gets its
+    /// zone's abbreviation or offset (`02:30 CEST`, then `02:30 CET`).
     pub fn format(&self, ms: i64, fmt: &str) -> String {
+        fn in_zone<Z: chrono::TimeZone>(z: &Z, utc: DateTime<chrono::Utc>, fmt: &str) -> String
+        where
+            Z::Offset: std::fmt::Display,
+        {
+            let local = utc.with_timezone(z);
+            let repeated = fmt.contains("%H")
+                && matches!(
+                    z.from_local_datetime(&local.naive_local()),
+                    chrono::LocalResult::Ambiguous(..)
+                );
+            match repeated {
+                true => local.format(&format!("{fmt} %Z")).to_string(),
+                false => local.format(fmt).to_string(),
+            }
+        }
         let utc = DateTime::from_timestamp_millis(ms).unwrap_or_default();
         match self {
-            Zone::Local => utc.with_timezone(&chrono::Local).format(fmt).to_string(),
-            Zone::Named(tz) => utc.with_timezone(tz).format(fmt).to_string(),
+            Zone::Local => in_zone(&chrono::Local, utc, fmt),
+            Zone::Named(tz) => in_zone(tz, utc, fmt),
             Zone::Fixed(o) => utc.with_timezone(o).format(fmt).to_string(),
         }
     }
@@ -484,6 +502,26 @@ mod tests {
         assert_eq!(percentile(&[], 50), None);
         let v: Vec<i64> = (1..=20).collect();
         assert_eq!(percentile(&v, 95), Some(19));
+    }
+
+    #[test]
+    fn the_repeated_hour_says_which_one_it_is() {
+        let berlin = Zone::parse("Europe/Berlin").unwrap();
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis();
+        assert_eq!(
+            berlin.format(at("2025-10-26T00:30:00Z"), "%m-%d %H:%M"),
+            "10-26 02:30 CEST"
+        );
+        assert_eq!(
+            berlin.format(at("2025-10-26T01:30:00Z"), "%m-%d %H:%M"),
+            "10-26 02:30 CET"
+        );
+        assert_eq!(berlin.format(at("2025-10-26T02:30:00Z"), "%H:%M"), "03:30");
+        assert_eq!(
+            berlin.format(at("2025-10-26T00:30:00Z"), "%Y-%m-%d"),
+            "2025-10-26",
+            "a date alone is not ambiguous"
+        );
     }
 
     #[test]
