@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # bench/floor.sh: where a cold ingest's time goes (issue 6). Alternates, RUNS times each:
 #   full    observatory ingest into a fresh database (as bench/run.sh measures it)
-#   nostore the same binary's source built with the SQLite writer's write_batch call removed:
-#           files are found, read, split, parsed and compressed (with the dictionary) exactly
-#           as in a cold ingest, and the batches are dropped. The database gets only its
-#           schema, so this is what a cold ingest costs before SQLite stores one row.
+#   nostore the same source with the SQLite writer's write_batch call removed: files are
+#           found, read, split, parsed and compressed (with the dictionary) exactly as in a
+#           cold ingest, and the batches are dropped. The database gets its schema and a row
+#           per file, no lines, rows or raw bytes: what a cold ingest costs before SQLite
+#           stores its rows.
 #   ccusage 20.0.24 `claude daily --offline --json` (the baseline of bench/run.sh)
 # and prints each one's median wall, user and sys time and the ratios to ccusage.
 #
 #   bench/floor.sh            (after bench/run.sh has made the corpus and installed ccusage)
 #
-# Environment: BENCH_DIR [/tmp/obs-bench], SIZE [1G], RUNS [3]. It builds the nostore variant
-# from the committed HEAD (git archive) in BENCH_DIR/floor, and the full one with cargo build
-# --release. Nothing outside BENCH_DIR and target/ is written.
+# Environment: BENCH_DIR [/tmp/obs-bench], SIZE [1G], RUNS [3]. Both binaries are built from
+# the committed HEAD (git archive, so uncommitted changes are not measured) in BENCH_DIR/floor,
+# with its own target folder. Nothing outside BENCH_DIR is written. A run that fails stops the
+# script with its stderr.
 set -euo pipefail
 export LC_ALL=C
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,22 +27,23 @@ WORK="$BENCH_DIR/floor"
 [ -f "$CORPUS/manifest.json" ] || { echo "floor.sh: no corpus at $CORPUS (run bench/run.sh first)" >&2; exit 1; }
 [ -x "$CC" ] || { echo "floor.sh: no ccusage at $CC (run bench/run.sh first)" >&2; exit 1; }
 
-(cd "$REPO" && cargo build --release -q)
 rm -rf "$WORK/src" && mkdir -p "$WORK/src" "$WORK/home" "$WORK/db"
-cp "$REPO/target/release/observatory" "$WORK/full"
 git -C "$REPO" archive HEAD | tar -x -C "$WORK/src"
+build() { (cd "$WORK/src" && CARGO_TARGET_DIR="$WORK/target" cargo build --release -q) && cp "$WORK/target/release/observatory" "$WORK/$1"; }
+build full
 CALL='                    writer.write_batch(&file, &batch)?;'
 n=$(grep -cF -- "$CALL" "$WORK/src/src/ingest/mod.rs" || true)
 [ "$n" = 1 ] || { echo "floor.sh: expected the write_batch call once in src/ingest/mod.rs, found $n: update this script" >&2; exit 1; }
 grep -vF -- "$CALL" "$WORK/src/src/ingest/mod.rs" > "$WORK/mod.rs" && mv "$WORK/mod.rs" "$WORK/src/src/ingest/mod.rs"
-(cd "$WORK/src" && CARGO_TARGET_DIR="$WORK/target" cargo build --release -q)
-cp "$WORK/target/release/observatory" "$WORK/nostore"
+build nostore
 
 run() { # name cmd...: one cold run; appends "name wall user sys" to $WORK/times
   local name=$1; shift
   rm -rf "$WORK/db" && mkdir -p "$WORK/db"
-  /usr/bin/time -f "$name %e %U %S" -a -o "$WORK/times" env -i PATH="$PATH" LC_ALL=C.UTF-8 TZ=UTC \
-    HOME="$WORK/home" OBSERVATORY_HOME="$WORK/db" CLAUDE_CONFIG_DIR="$CORPUS" "$@" >/dev/null 2>&1
+  if ! /usr/bin/time -f "$name %e %U %S" -a -o "$WORK/times" env -i PATH="$PATH" LC_ALL=C.UTF-8 TZ=UTC \
+    HOME="$WORK/home" OBSERVATORY_HOME="$WORK/db" CLAUDE_CONFIG_DIR="$CORPUS" "$@" >/dev/null 2>"$WORK/stderr"; then
+    echo "floor.sh: $name failed:" >&2; cat "$WORK/stderr" >&2; exit 1
+  fi
 }
 : > "$WORK/times"
 run warm "$CC" claude daily --offline --json   # page cache

@@ -170,8 +170,8 @@ limit, 1 error, 2 usage error.")]
 Events (one JSON object per line, flushed per line): ready, session_start, message, response,
 response_update, tool_call, tool_result, hook, progress, queue_operation, compaction, malformed_line,
 budget (a budget reaching its warn level or going over its limit).
-Every event but ready, budget and malformed_line has event, session_id, agent_id, project and
-timestamp (null where a line has none).")]
+Every event has event; all but ready, budget and malformed_line also have session_id, agent_id,
+project and timestamp (null where a line has none).")]
     Watch(WatchArgs),
     /// Write the stored transcripts back as JSONL files, byte for byte as they were read
     #[command(after_help = "Examples:

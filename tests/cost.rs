@@ -295,6 +295,19 @@ fn an_unknown_model_is_never_zero() {
     let c: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(c["unpriced_models"], json!([]));
     assert!(!fresh.db_path().exists());
+    // but a database named by --db must be there
+    let typo = fresh.dir.path().join("obs.dbb");
+    let out = fresh
+        .cmd()
+        .args(["pricing", "--check", "--db"])
+        .arg(&typo)
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("obs.dbb") && err.contains("no database here yet"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -1053,8 +1053,18 @@ fn a_first_load_stores_what_an_ingest_in_steps_stores() {
     // them without the uuid index)
     let parents = "SELECT line_id || ' ' || coalesce(parent_gap, '-') || ' ' || quote(parent_uuid)
                    FROM message_rows ORDER BY line_id";
-    let gaps = common::strings(&db, parents);
-    assert!(gaps == common::strings(&in_steps.db(), parents));
+    let (gaps, step_gaps) = (
+        common::strings(&db, parents),
+        common::strings(&in_steps.db(), parents),
+    );
+    let first = gaps.iter().zip(&step_gaps).position(|(a, b)| a != b);
+    assert!(
+        gaps.len() == step_gaps.len() && first.is_none(),
+        "{} vs {} rows; first difference: {:?}",
+        gaps.len(),
+        step_gaps.len(),
+        first.map(|i| (&gaps[i], &step_gaps[i]))
+    );
     assert!(
         count(
             &db,
@@ -1334,6 +1344,19 @@ fn an_ingest_with_nothing_to_read_says_where_it_looked_and_why() {
     ] {
         assert!(err.contains(&format!("{root} ({why})")), "{root}: {err}");
     }
+    // a report says it too (its figures would be $0 with no word why)
+    let out = env
+        .cmd()
+        .args(["cost", "--claude-dir"])
+        .arg(d.join("no-projects"))
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("no Claude Code transcripts found (no projects/ folder in ")
+            && err.contains("no-projects"),
+        "{err}"
+    );
     // an empty projects/ folder: the summary says so
     let out = env.cmd().arg("ingest").assert().success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();

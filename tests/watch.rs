@@ -21,10 +21,15 @@ struct Watch {
     child: Child,
     events: Receiver<Value>,
     seen: Vec<Value>,
+    /// where its stderr goes
+    log: std::path::PathBuf,
 }
 
 impl Watch {
     fn start(env: &Env, extra: &[&str]) -> Watch {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = env.dir.path().join(format!("watch-{n}.stderr"));
         let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin!("observatory"))
             .env_clear()
             .env("HOME", env.home())
@@ -33,7 +38,7 @@ impl Watch {
             .args(["watch", "--json"])
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
         let out = child.stdout.take().unwrap();
@@ -52,6 +57,7 @@ impl Watch {
             child,
             events: rx,
             seen: Vec::new(),
+            log,
         };
         w.until(|e| e["event"] == "ready");
         w
@@ -72,6 +78,11 @@ impl Watch {
                 Err(_) => panic!("no matching event within {WAIT:?}; seen: {:#?}", self.seen),
             }
         }
+    }
+
+    /// What it wrote on stderr so far.
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap()
     }
 
     /// How many of the events seen so far match `f`.
@@ -544,6 +555,37 @@ fn priced_now(uuid: &str, msg: &str) -> String {
         r#"{{"type":"assistant","uuid":"{uuid}","sessionId":"sess-budget-0001","timestamp":"{now}","cwd":"/home/u/app","message":{{"id":"{msg}","model":"claude-opus-4-6","stop_reason":"end_turn","usage":{{"input_tokens":1000,"output_tokens":1000}}}}}}
 "#
     )
+}
+
+#[test]
+fn a_problem_every_pass_meets_is_said_once_and_a_junk_file_ten_times() {
+    let env = Env::with_fixture("basic");
+    let dir = env.projects().join("-home-u-app");
+    std::os::unix::fs::symlink(dir.join("loop-b"), dir.join("loop-a")).unwrap();
+    std::os::unix::fs::symlink(dir.join("loop-a"), dir.join("loop-b")).unwrap();
+    let mut w = Watch::start(&env, &[]);
+    let file = dir.join("sess-live-0001.jsonl");
+    for i in 0..4 {
+        // (a new folder makes the pass walk every root again)
+        std::fs::create_dir(env.projects().join(format!("-home-u-new{i}"))).unwrap();
+        w.settle(&file, &format!("settle-{i}"));
+    }
+    let junk: String = (0..25).map(|i| format!("junk {i}\n")).collect();
+    append(&dir.join("junk.jsonl"), &junk);
+    w.settle(&file, "settle-last");
+    let err = w.stderr();
+    assert_eq!(err.matches("loop-a").count(), 1, "{err}");
+    assert_eq!(err.matches("loop-b").count(), 1, "{err}");
+    assert_eq!(
+        err.matches("junk.jsonl:").count(),
+        11,
+        "ten and a line that says so: {err}"
+    );
+    assert!(
+        err.contains("junk.jsonl: more warnings like these are not shown"),
+        "{err}"
+    );
+    w.stop();
 }
 
 #[test]

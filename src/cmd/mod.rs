@@ -134,7 +134,7 @@ pub fn writable_store(settings: &Settings) -> Result<Store> {
 
 /// Where the database path came from, if someone gave it (a flag,
 /// OBSERVATORY_DB, the config file) rather than observatory's own default.
-fn given_db_source(settings: &Settings) -> Option<&crate::config::Source> {
+pub fn given_db_source(settings: &Settings) -> Option<&crate::config::Source> {
     use crate::config::Source;
     settings.source_of("db").filter(|source| {
         !(matches!(source, Source::Default)
@@ -252,6 +252,17 @@ fn price_for_this_command(
 fn up_to_date_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) -> Result<Store> {
     note_new_database(settings)?;
     let nothing_to_read = !settings.roots.iter().any(|r| r.projects.is_some());
+    if nothing_to_read && !no_ingest && !settings.quiet {
+        let roots: Vec<String> = settings
+            .roots
+            .iter()
+            .map(|r| r.given.display().to_string())
+            .collect();
+        crate::output::style::warn(format_args!(
+            "no Claude Code transcripts found (no projects/ folder in {}): nothing new was read; `observatory ingest` says where it looked",
+            roots.join(", ")
+        ));
+    }
     if no_ingest || nothing_to_read {
         // a database we cannot write is only read (and left as it is)
         let read_only = settings.db.exists() && !crate::store::file_writable(&settings.db);

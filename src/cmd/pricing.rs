@@ -113,18 +113,21 @@ fn entry_json(e: &EntryInfo) -> Value {
 }
 
 /// Models in the database with no price in the table in effect.
-/// No database yet: no model lacks a price (exit 1 says one does).
+/// No database yet at observatory's own place: no model lacks a price
+/// (exit 1 says one does). One given with --db (or OBSERVATORY_DB, or the
+/// config) must exist: a typo is not an empty database.
 fn check(prices: &PriceTable, settings: &Settings) -> Result<ExitCode> {
-    let models: Vec<(String, i64)> = if settings.db.exists() {
-        let store = Store::open_read_only(&settings.db)?;
-        let mut st = store
-            .conn
-            .prepare("SELECT model, count(*) FROM response_rows GROUP BY model ORDER BY model")?;
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?
-    } else {
-        Vec::new()
-    };
+    let models: Vec<(String, i64)> =
+        if settings.db.exists() || super::given_db_source(settings).is_some() {
+            let store = Store::open_read_only(&settings.db)?;
+            let mut st = store.conn.prepare(
+                "SELECT model, count(*) FROM response_rows GROUP BY model ORDER BY model",
+            )?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?
+        } else {
+            Vec::new()
+        };
     let missing: Vec<&(String, i64)> = models
         .iter()
         .filter(|(m, _)| prices.resolve(m).is_none())
@@ -132,7 +135,7 @@ fn check(prices: &PriceTable, settings: &Settings) -> Result<ExitCode> {
     if settings.json {
         // (`unpriced_models` as `cost --json` has it: names)
         output::print_json(&json!({
-            "models": models.len(),
+            "models_seen": models.len(),
             "unpriced_models": missing.iter().map(|(m, _)| m).collect::<Vec<_>>(),
             "unpriced_responses": missing.iter().map(|(_, n)| n).sum::<i64>(),
         }))?;

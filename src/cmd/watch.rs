@@ -2,7 +2,7 @@
 //! transcripts goes through the same ingest path; each stored row becomes an
 //! event: NDJSON for scripts, a redrawn view for people.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,20 +25,43 @@ use crate::watch::{Change, ChangeSource};
 /// Events kept for the view's tail.
 const TAIL: usize = 12;
 
-/// Ingest warnings while watching go to stderr (never into the NDJSON).
+/// Ingest warnings while watching go to stderr (never into the NDJSON):
+/// a problem every pass meets again once, and at most
+/// `NOTICES_PER_FILE` located ones per file.
 struct Warnings {
     quiet: bool,
+    said: HashSet<String>,
+    per_file: HashMap<String, usize>,
 }
+
+use output::progress::NOTICES_PER_FILE;
 
 impl Observer for Warnings {
     fn notice(&mut self, n: &Notice) {
-        if !self.quiet && !n.held_back {
-            output::style::warn(format_args!("{}:{}: {}", n.file, n.line, n.message));
+        if self.quiet || n.held_back {
+            return;
+        }
+        let seen = self.per_file.entry(n.file.clone()).or_default();
+        *seen += 1;
+        match *seen {
+            k if k <= NOTICES_PER_FILE => {
+                output::style::warn(format_args!("{}:{}: {}", n.file, n.line, n.message))
+            }
+            k if k == NOTICES_PER_FILE + 1 => output::style::warn(format_args!(
+                "{}: more warnings like these are not shown (each line is stored as read)",
+                n.file
+            )),
+            _ => {}
         }
     }
     fn warning(&mut self, message: &str) {
         if !self.quiet {
             output::style::warn(message);
+        }
+    }
+    fn recurring(&mut self, message: &str) {
+        if self.said.insert(message.to_owned()) {
+            self.warning(message);
         }
     }
 }
@@ -64,6 +87,8 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
     );
     let mut warn = Warnings {
         quiet: settings.quiet,
+        said: HashSet::new(),
+        per_file: HashMap::new(),
     };
     let opts = Options {
         events: args.replay,
@@ -398,9 +423,10 @@ fn fit_frame(
         } else {
             let n = crossed.len();
             out.push_str(&short_to(
-                &format!("! {n} budgets at their warn level or over: `observatory budget check`\n"),
+                &format!("! {n} budgets at their warn level or over: `observatory budget check`"),
                 width - 1,
             ));
+            out.push('\n');
         }
         if !crossed.is_empty() {
             out.push('\n');
@@ -444,16 +470,17 @@ fn fit_frame(
     };
     let (mut sessions, mut events, mut all_budgets) = (rows.len(), tail.len(), true);
     let mut out = frame(sessions, events, all_budgets);
-    while out.lines().count() >= height && (events > 0 || sessions > 1 || all_budgets) {
+    // (what is left to give up, in order; a frame that still does not fit
+    // the terminal is as short as it gets)
+    while out.lines().count() >= height {
         if events > 0 {
             events -= 1;
         } else if sessions > 1 {
             sessions -= 1;
+        } else if all_budgets && crossed.len() > 1 {
+            all_budgets = false;
         } else {
-            all_budgets = crossed.len() < 2;
-            if all_budgets {
-                break;
-            }
+            break;
         }
         out = frame(sessions, events, all_budgets);
     }
@@ -690,7 +717,7 @@ mod tests {
             let out = fit_frame(head, &[], &rows, &tail, width, height);
             assert!(out.lines().count() < height, "{height}:\n{out}");
             for line in out.lines() {
-                assert!(line.chars().count() <= width, "{width}: {line}");
+                assert!(output::columns(line) <= width, "{width}: {line}");
             }
             out
         };
@@ -721,6 +748,22 @@ mod tests {
         assert_eq!(out.matches("is over its limit").count(), 8, "{out}");
         let out = fit_frame(head, &crossed, &rows, &tail, 80, 17);
         assert!(out.lines().count() < 17, "{out}");
+        // from 40 columns and 15 lines up, every size fits, budgets said
+        for width in (40..=80).step_by(3) {
+            for height in 15..=30 {
+                let out = fit_frame(head, &crossed, &rows, &tail, width, height);
+                assert!(out.lines().count() < height, "{width}x{height}:\n{out}");
+                for line in out.lines() {
+                    assert!(output::columns(line) <= width, "{width}x{height}: {line}");
+                }
+                let lines: Vec<&str> = out.lines().collect();
+                let last = lines.iter().rposition(|l| l.starts_with("! "));
+                assert!(
+                    last.is_some_and(|i| lines[i + 1].is_empty()),
+                    "budget lines, then a blank one: {width}x{height}:\n{out}"
+                );
+            }
+        }
         assert!(
             out.contains("! 8 budgets at their warn level or over") && !out.contains("budget 1 "),
             "{out}"

@@ -153,8 +153,9 @@ impl Listings {
 }
 
 /// Walk the roots, reusing `listings` where folders did not change.
-/// Problems (unreadable folders, symlink loops, roots without `projects/`)
-/// are returned as messages; they never stop the walk.
+/// Problems (unreadable folders, symlink loops) are returned as messages;
+/// they never stop the walk. Roots without `projects/` are skipped
+/// (`run` says so).
 pub fn discover(roots: &[Root], listings: &mut Listings) -> (Vec<Found>, Vec<String>) {
     let mut walk = Walk {
         listings,
@@ -168,10 +169,6 @@ pub fn discover(roots: &[Root], listings: &mut Listings) -> (Vec<Found>, Vec<Str
     };
     for root in roots {
         let Some(projects) = &root.projects else {
-            walk.warnings.push(format!(
-                "{}: no projects/ folder here; nothing to read from this root",
-                root.given.display()
-            ));
             continue;
         };
         // Canonical paths without a readlink per path component per file:

@@ -124,9 +124,8 @@ pub trait Observer {
     fn notice(&mut self, _n: &Notice) {}
     /// A problem with no line (a file that failed while being read).
     fn warning(&mut self, _message: &str) {}
-    /// A problem every run meets again until the user acts: a root
-    /// without projects/, an unreadable folder, a symlink loop, a file
-    /// that cannot be opened.
+    /// A problem every run meets again until the user acts: an
+    /// unreadable folder, a symlink loop, a file that cannot be opened.
     fn recurring(&mut self, message: &str) {
         self.warning(message);
     }
@@ -279,6 +278,13 @@ pub fn run_held(
     } else {
         Listings::load(&store.conn)?
     };
+    // (a root without projects/ is a setting to fix: always said)
+    for root in roots.iter().filter(|r| r.projects.is_none()) {
+        obs.warning(&format!(
+            "{}: no projects/ folder here; nothing to read from this root",
+            root.given.display()
+        ));
+    }
     let (found, warnings) = discover::discover(roots, &mut listings);
     for w in &warnings {
         obs.recurring(w);

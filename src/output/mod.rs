@@ -137,31 +137,14 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-/// `s` as a terminal lays it out: each character with the zero-width ones
-/// that follow it (combining marks, variation selectors, a joiner and the
-/// character it joins), and the columns they take (wide characters two).
-/// Text is cut between these, never inside one.
+/// `s` as a terminal lays it out: its grapheme clusters (a letter with
+/// its accents, an emoji with its modifiers or joined ones, a flag) and the
+/// columns each takes (wide characters and emoji two). Text is cut between
+/// these, never inside one.
 pub fn cells(s: &str) -> Vec<(&str, usize)> {
-    use unicode_width::UnicodeWidthChar;
-    let mut out: Vec<(&str, usize)> = Vec::new();
-    let mut joined = false;
-    for (i, c) in s.char_indices() {
-        let w = c.width().unwrap_or(0);
-        let end = i + c.len_utf8();
-        match out.last_mut() {
-            Some((cell, cw)) if w == 0 || joined => {
-                // (the cell's text runs on to this character's end)
-                let start = cell.as_ptr() as usize - s.as_ptr() as usize;
-                *cell = &s[start..end];
-                if joined {
-                    *cw = (*cw).max(w);
-                }
-            }
-            _ => out.push((&s[i..end], w)),
-        }
-        joined = c == '\u{200d}';
-    }
-    out
+    use unicode_segmentation::UnicodeSegmentation;
+    use unicode_width::UnicodeWidthStr;
+    s.graphemes(true).map(|g| (g, g.width())).collect()
 }
 
 /// How many columns `s` takes (as `cells` counts them).
@@ -217,6 +200,13 @@ mod tests {
             ]
         );
         assert_eq!(columns(s), 7);
+        // emoji presentation (⚠️), a flag, a skin tone: two columns, whole
+        for e in ["\u{26a0}\u{fe0f}", "🇫🇷", "👍🏽"] {
+            assert_eq!(cells(e), [(e, 2)], "{e}");
+            let row = e.repeat(60);
+            assert_eq!(columns(&row), 120);
+            assert_eq!(head_columns(&row, 5), e.repeat(2));
+        }
         assert_eq!(head_columns(s, 2), "ae\u{301}");
         assert_eq!(head_columns(s, 3), "ae\u{301}", "the wide one does not fit");
         assert_eq!(tail_columns(s, 3), "👨\u{200d}👩z");

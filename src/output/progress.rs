@@ -2,7 +2,8 @@
 //! --json, -q or a non-terminal stderr) and located warnings printed through
 //! it: at most `NOTICES_PER_FILE` per file (a file of random bytes would
 //! print one per line), and, in a report's own ingest, the problems that
-//! every run meets again (a symlink loop, an unreadable folder) as one line.
+//! every run meets again (a symlink loop, an unreadable folder) as one line
+//! naming the first.
 
 use std::collections::BTreeMap;
 
@@ -20,13 +21,14 @@ pub struct IngestProgress {
     explicit: bool,
     /// Notices per file so far.
     notices: BTreeMap<String, usize>,
-    /// Recurring warnings a report's own ingest did not print.
-    held: usize,
+    /// Recurring warnings a report's own ingest did not print: the first,
+    /// and how many.
+    held: Option<(String, usize)>,
 }
 
 /// A file's first notices are printed; the rest are counted, and said in
 /// one line at the end.
-const NOTICES_PER_FILE: usize = 10;
+pub const NOTICES_PER_FILE: usize = 10;
 
 /// Below this many bytes to read, no bar: a report's own ingest of a few
 /// new lines would only flash one.
@@ -46,7 +48,7 @@ impl IngestProgress {
             quiet,
             explicit,
             notices: BTreeMap::new(),
-            held: 0,
+            held: None,
         }
     }
 
@@ -62,19 +64,21 @@ impl IngestProgress {
         for (file, n) in &self.notices {
             if *n > NOTICES_PER_FILE {
                 self.say(&format!(
-                    "{} {file}: {} more lines like these (not shown; each is stored as read)",
+                    "{} {file}: {} more warnings like these (not shown; each line is stored as read)",
                     super::style::warning_prefix(),
                     n - NOTICES_PER_FILE
                 ));
             }
         }
-        if self.held > 0 {
+        if let Some((first, n)) = &self.held {
+            let more = match n - 1 {
+                0 => String::new(),
+                m => format!(" (and {m} more like it)"),
+            };
             self.say(&format!(
-                "{} {} {} with the transcript folders not shown (met at every run until fixed); `observatory ingest` lists {}",
+                "{} {first}{more}; `observatory ingest` lists {}",
                 super::style::warning_prefix(),
-                self.held,
-                if self.held == 1 { "problem" } else { "problems" },
-                if self.held == 1 { "it" } else { "them" }
+                if *n == 1 { "it" } else { "them" }
             ));
         }
     }
@@ -112,7 +116,8 @@ impl Observer for IngestProgress {
         if self.explicit {
             self.warning(message);
         } else {
-            self.held += 1;
+            let held = self.held.get_or_insert_with(|| (message.to_owned(), 0));
+            held.1 += 1;
         }
     }
 }

@@ -62,7 +62,9 @@ impl Zone {
     /// when neither is an IANA name.
     pub fn name(&self) -> String {
         match self {
-            Zone::Local => local_zone_name().unwrap_or_else(|| "local".into()),
+            Zone::Local => {
+                local_zone_name(std::env::var("TZ").ok()).unwrap_or_else(|| "local".into())
+            }
             Zone::Named(tz) => tz.name().into(),
             Zone::Fixed(o) => o.to_string(),
         }
@@ -232,21 +234,40 @@ fn span_start(today: NaiveDate, days: i64) -> Option<NaiveDate> {
     Some(today - Duration::days(days - 1))
 }
 
-/// The IANA name of the local zone: `TZ` if it is one, else the zoneinfo
-/// file /etc/localtime links to.
-fn local_zone_name() -> Option<String> {
-    let iana = |s: &str| {
+/// The IANA name of the local zone, looked up as the C library does: `TZ`
+/// (a name, `:name`, or a path into a zoneinfo folder; empty is UTC), else
+/// the zoneinfo file /etc/localtime links to, else /etc/timezone (where
+/// /etc/localtime is a copy). None when none of them names a zone.
+fn local_zone_name(tz: Option<String>) -> Option<String> {
+    fn iana(s: &str) -> Option<String> {
+        let s = s.trim();
+        // a path: what follows zoneinfo/ (and its posix/ or right/ trees)
+        let s = match s.find("zoneinfo/") {
+            Some(i) => &s[i + "zoneinfo/".len()..],
+            None => s,
+        };
+        let s = s
+            .strip_prefix("posix/")
+            .or_else(|| s.strip_prefix("right/"))
+            .unwrap_or(s);
         s.parse::<chrono_tz::Tz>()
             .ok()
             .map(|tz| tz.name().to_owned())
-    };
-    if let Ok(tz) = std::env::var("TZ") {
-        // (`TZ` set but not a zone name, e.g. a POSIX rule: not guessed)
-        return iana(tz.trim_start_matches(':'));
     }
-    let link = std::fs::read_link("/etc/localtime").ok()?;
-    let link = link.to_str()?;
-    iana(&link[link.find("zoneinfo/")? + "zoneinfo/".len()..])
+    if let Some(tz) = tz {
+        // (set but not a zone's name, e.g. a POSIX rule: not guessed)
+        return match tz.trim_start_matches(':') {
+            "" => Some("UTC".into()),
+            t => iana(t),
+        };
+    }
+    if let Some(name) = std::fs::read_link("/etc/localtime")
+        .ok()
+        .and_then(|l| iana(l.to_str()?))
+    {
+        return Some(name);
+    }
+    iana(&std::fs::read_to_string("/etc/timezone").ok()?)
 }
 
 /// A `[since, until]` range of local dates, as UTC epoch ms bounds.
@@ -502,6 +523,24 @@ mod tests {
         assert_eq!(percentile(&[], 50), None);
         let v: Vec<i64> = (1..=20).collect();
         assert_eq!(percentile(&v, 95), Some(19));
+    }
+
+    #[test]
+    fn the_local_zone_is_named_as_the_c_library_finds_it() {
+        let name = |tz: &str| local_zone_name(Some(tz.into())).unwrap_or_else(|| "local".into());
+        assert_eq!(name("Europe/Berlin"), "Europe/Berlin");
+        assert_eq!(name(":America/New_York"), "America/New_York");
+        assert_eq!(name("/usr/share/zoneinfo/Asia/Tokyo"), "Asia/Tokyo");
+        assert_eq!(
+            name(":/usr/share/zoneinfo/posix/Europe/Paris"),
+            "Europe/Paris"
+        );
+        assert_eq!(name(""), "UTC");
+        assert_eq!(
+            name("CET-1CEST,M3.5.0,M10.5.0/3"),
+            "local",
+            "a rule is not a name"
+        );
     }
 
     #[test]
