@@ -174,8 +174,17 @@ fn db_timezone_and_roots_file_then_env_then_flag() {
     assert_eq!(v["values"]["roots"]["env"], "CLAUDE_CONFIG_DIR");
     let v = cost(&vars, &[]);
     assert_eq!(v["tz"], "UTC");
-    assert_eq!(v["total"]["requests"], 0, "a new, empty db from the env");
-    assert!(env_db.is_file());
+    assert_eq!(v["total"]["requests"], 0, "no db yet at the env's path");
+    // (--no-ingest makes no database: the warning names the env's path)
+    let mut c = env.cmd();
+    c.env_remove("CLAUDE_CONFIG_DIR").envs(vars);
+    let out = c.args(["cost", "--no-ingest"]).assert().success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr);
+    assert!(
+        stderr.contains(&format!("no database at {}", env_db.display())),
+        "{stderr}"
+    );
+    assert!(!env_db.exists());
 
     // flags beat both
     let flag_db = env.dir.path().join("from-flag.db");

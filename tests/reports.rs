@@ -1092,3 +1092,36 @@ fn every_report_runs_on_the_public_corpus() {
         .assert()
         .success();
 }
+
+#[test]
+fn no_ingest_without_a_database_reports_nothing_and_makes_no_file() {
+    let env = Env::with_fixture("basic");
+    for args in [
+        &["sessions", "--no-ingest"][..],
+        &["cost", "--by-model", "--no-ingest"],
+        &["tools", "--no-ingest"],
+    ] {
+        let out = env.cmd().args(args).arg("--json").assert().success();
+        let out = out.get_output();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("no database at") && stderr.contains("observatory ingest"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!env.db_path().exists(), "{args:?} made {:?}", env.db_path());
+        assert!(
+            !env.obs_home().exists() || std::fs::read_dir(env.obs_home()).unwrap().next().is_none()
+        );
+        // nothing in it: the fixture's sessions are not read
+        let text = v.to_string();
+        assert!(
+            !text.contains("sess-main") && !text.contains("claude-"),
+            "{args:?}: {text}"
+        );
+    }
+    // and once ingested, the same report sees them
+    env.ingest();
+    let v = run_json(&env, &["sessions", "--no-ingest"]);
+    assert!(!rows(&v).is_empty(), "{v}");
+}

@@ -68,12 +68,10 @@ fn row_json(r: &FileRow) -> Value {
 
 /// The end of a long path (its file name matters most): `…/src/main.rs`.
 fn clip_left(s: &str, n: usize) -> String {
-    let count = s.chars().count();
-    if count <= n {
+    if crate::output::columns(s) <= n {
         return s.to_owned();
     }
-    let tail: String = s.chars().skip(count - n.saturating_sub(1)).collect();
-    format!("…{tail}")
+    format!("…{}", crate::output::tail_columns(s, n.saturating_sub(1)))
 }
 
 fn human(report: &FilesReport, zone: &Zone) -> String {
@@ -155,5 +153,8 @@ mod tests {
     fn long_paths_keep_their_end() {
         assert_eq!(clip_left("/a/b.rs", 10), "/a/b.rs");
         assert_eq!(clip_left("/home/u/app/src/main.rs", 12), "…src/main.rs");
+        // columns, not chars: wide names are cut by what they take on screen
+        assert_eq!(clip_left("/home/u/文書/報告書.md", 10), "…報告書.md");
+        assert_eq!(clip_left("/a/🇯🇵🇯🇵.txt", 8), "…🇯🇵.txt");
     }
 }

@@ -250,6 +250,17 @@ fn price_for_this_command(
 }
 
 fn up_to_date_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) -> Result<Store> {
+    if no_ingest && !settings.db.exists() {
+        // nothing to read and told not to ingest: an empty report, no file made
+        check_db_folder(settings)?;
+        if !settings.quiet {
+            crate::output::style::warn(format_args!(
+                "no database at {} yet: nothing has been ingested (run `observatory ingest`, or drop --no-ingest)",
+                settings.db.display()
+            ));
+        }
+        return Ok(Store::empty_in_memory(&settings.db)?);
+    }
     note_new_database(settings)?;
     let nothing_to_read = !settings.roots.iter().any(|r| r.projects.is_some());
     if nothing_to_read && !no_ingest && !settings.quiet {

@@ -667,8 +667,10 @@ fn describe(e: &Value, zone: &Zone) -> String {
     short_to(&line, 79)
 }
 
+/// An event's text on one line (control characters as spaces, ANSI
+/// escapes dropped), in at most 51 columns.
 fn short(s: &str) -> String {
-    short_to(&s.replace('\n', " "), 50)
+    super::clip(s, 51)
 }
 
 /// `s` in at most `n` + 1 terminal columns: cut (`…` after the first `n`
@@ -684,6 +686,16 @@ fn short_to(s: &str, n: usize) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn event_text_is_one_short_line() {
+        // a prompt with a CRLF, a tab and a colour escape: one line, plain
+        let text = "fix the\r\nbuild\tplease \u{1b}[31mnow\u{1b}[0m";
+        assert_eq!(short(text), "fix the build please now");
+        let long = format!("{}👍🏽 and more", "x".repeat(49));
+        assert_eq!(short(&long), format!("{}…", "x".repeat(49)));
+        assert!(output::columns(&short(&"日本語".repeat(40))) <= 51);
+    }
 
     #[test]
     fn short_models() {

@@ -244,7 +244,9 @@ impl<'c> Writer<'c> {
         })
     }
 
-    /// Make an event, if events are wanted. `fields` is an object.
+    /// Make an event, if events are wanted. `fields` is an object. (Where a
+    /// line makes one, callers check `wants_events` before they build it:
+    /// a cold ingest wants none, and built them for 260k lines.)
     fn emit(&mut self, kind: &str, env: Option<&Envelope>, fields: Value) {
         if !self.wants_events() {
             return;
@@ -629,9 +631,11 @@ impl<'c> Writer<'c> {
                             p.tool_name,
                             p.elapsed_ms
                         ])?;
-                    let fields = json!({"uuid": env.uuid, "kind": p.kind, "tool_use_id": env.tool_use_id,
-                        "parent_tool_use_id": env.parent_tool_use_id, "status": p.status});
-                    self.emit("progress", Some(env), fields);
+                    if self.wants_events() {
+                        let fields = json!({"uuid": env.uuid, "kind": p.kind, "tool_use_id": env.tool_use_id,
+                            "parent_tool_use_id": env.parent_tool_use_id, "status": p.status});
+                        self.emit("progress", Some(env), fields);
+                    }
                     if p.kind.as_deref() == Some("hook_progress") {
                         let hook = HookRow {
                             source: "progress",
@@ -880,8 +884,10 @@ impl<'c> Writer<'c> {
                             .flatten();
                         self.thread_changed_id(owner)?;
                     }
-                    let fields = json!({"tool_use_id": id, "tool": blk.tool_name, "mcp_server": server, "input_summary": blk.input_summary});
-                    self.emit("tool_call", Some(env), fields);
+                    if self.wants_events() {
+                        let fields = json!({"tool_use_id": id, "tool": blk.tool_name, "mcp_server": server, "input_summary": blk.input_summary});
+                        self.emit("tool_call", Some(env), fields);
+                    }
                 }
                 "tool_result" => {
                     let done = self
@@ -916,6 +922,9 @@ impl<'c> Writer<'c> {
                     if let Some((tool, duration_ms, owner)) = done {
                         // (a copy of the call in another session may own it)
                         self.thread_changed_id(owner)?;
+                        if !self.wants_events() {
+                            continue;
+                        }
                         let fields = json!({"tool_use_id": id, "tool": tool, "is_error": blk.is_error.unwrap_or(false),
                             "duration_ms": duration_ms, "subagent_id": m.result_agent_id});
                         self.emit("tool_result", Some(env), fields);

@@ -195,6 +195,21 @@ impl Store {
         Ok(store)
     }
 
+    /// An empty database in memory, migrated, standing in for `path`
+    /// where none is yet: a report with `--no-ingest` reads nothing from it
+    /// and leaves no file behind.
+    pub fn empty_in_memory(path: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open_in_memory().map_err(|e| sql(path, e))?;
+        let mut store = Store {
+            conn,
+            path: path.to_owned(),
+            warnings: Vec::new(),
+            held: None,
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
     /// True when SQLite opened the database read-only (the file or its
     /// folder cannot be written): reads work, writes fail.
     pub fn is_read_only(&self) -> bool {
