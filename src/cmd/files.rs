@@ -68,7 +68,7 @@ fn row_json(r: &FileRow) -> Value {
 
 /// The end of a long path (its file name matters most): `…/src/main.rs`.
 fn clip_left(s: &str, n: usize) -> String {
-    if crate::output::columns(s) <= n {
+    if crate::output::fits(s, n) {
         return s.to_owned();
     }
     format!("…{}", crate::output::tail_columns(s, n.saturating_sub(1)))

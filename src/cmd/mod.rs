@@ -467,7 +467,7 @@ pub fn at_json(ms: Option<i64>) -> serde_json::Value {
 /// At most `n` terminal columns on one line, `…` when cut.
 pub fn clip(s: &str, n: usize) -> String {
     let one_line = one_line(s);
-    if output::columns(&one_line) <= n {
+    if output::fits(&one_line, n) {
         return one_line;
     }
     format!("{}…", output::head_columns(&one_line, n.saturating_sub(1)))
@@ -477,7 +477,7 @@ pub fn clip(s: &str, n: usize) -> String {
 /// commands, whose ends tell them apart (`"${ROOT}/…/hook.sh" start`).
 pub fn clip_middle(s: &str, n: usize) -> String {
     let one_line = one_line(s);
-    if output::columns(&one_line) <= n {
+    if output::fits(&one_line, n) {
         return one_line;
     }
     let tail = n.saturating_sub(1) / 2;

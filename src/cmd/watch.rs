@@ -676,7 +676,7 @@ fn short(s: &str) -> String {
 /// `s` in at most `n` + 1 terminal columns: cut (`…` after the first `n`
 /// columns) when wider. Wide characters (CJK, emoji) count two.
 fn short_to(s: &str, n: usize) -> String {
-    if output::columns(s) <= n + 1 {
+    if output::fits(s, n + 1) {
         return s.to_owned();
     }
     format!("{}…", output::head_columns(s, n))

@@ -141,19 +141,46 @@ pub fn thousands(n: u64) -> String {
 /// its accents, an emoji with its modifiers or joined ones, a flag) and the
 /// columns each takes (wide characters and emoji two). Text is cut between
 /// these, never inside one.
-pub fn cells(s: &str) -> Vec<(&str, usize)> {
+pub fn cells(s: &str) -> impl DoubleEndedIterator<Item = (&str, usize)> {
     use unicode_segmentation::UnicodeSegmentation;
     use unicode_width::UnicodeWidthStr;
-    s.graphemes(true).map(|g| (g, g.width())).collect()
+    s.graphemes(true).map(|g| (g, g.width()))
 }
 
-/// How many columns `s` takes (as `cells` counts them).
+/// Printable ASCII only: one byte, one cell, one column each (most of what
+/// tables show; segmenting it cost `sessions` a third of its time).
+fn plain_ascii(s: &str) -> bool {
+    s.bytes().all(|b| (b' '..=b'~').contains(&b))
+}
+
+/// How many columns `s` takes (as `cells` counts them): what tests check
+/// cut text against.
+#[cfg(test)]
 pub fn columns(s: &str) -> usize {
-    cells(s).iter().map(|(_, w)| w).sum()
+    if plain_ascii(s) {
+        return s.len();
+    }
+    cells(s).map(|(_, w)| w).sum()
+}
+
+/// Whether `s` fits in `cols` columns (reading no further than it must:
+/// a long text is cut after its first cells).
+pub fn fits(s: &str, cols: usize) -> bool {
+    if plain_ascii(s) {
+        return s.len() <= cols;
+    }
+    let mut used = 0;
+    cells(s).all(|(_, w)| {
+        used += w;
+        used <= cols
+    })
 }
 
 /// The longest start of `s` that fits in `cols` columns.
 pub fn head_columns(s: &str, cols: usize) -> &str {
+    if plain_ascii(s) {
+        return &s[..cols.min(s.len())];
+    }
     let mut used = 0;
     let mut end = 0;
     for (cell, w) in cells(s) {
@@ -168,9 +195,12 @@ pub fn head_columns(s: &str, cols: usize) -> &str {
 
 /// The longest end of `s` that fits in `cols` columns.
 pub fn tail_columns(s: &str, cols: usize) -> &str {
+    if plain_ascii(s) {
+        return &s[s.len() - cols.min(s.len())..];
+    }
     let mut used = 0;
     let mut start = s.len();
-    for (cell, w) in cells(s).into_iter().rev() {
+    for (cell, w) in cells(s).rev() {
         if used + w > cols {
             break;
         }
@@ -188,7 +218,7 @@ mod tests {
     fn text_is_cut_between_what_the_terminal_shows_as_one() {
         // e + combining acute; a wide character; a family joined by ZWJ
         let s = "ae\u{301}日👨\u{200d}👩z";
-        let c: Vec<(&str, usize)> = cells(s);
+        let c: Vec<(&str, usize)> = cells(s).collect();
         assert_eq!(
             c,
             [
@@ -202,7 +232,7 @@ mod tests {
         assert_eq!(columns(s), 7);
         // emoji presentation (⚠️), a flag, a skin tone: two columns, whole
         for e in ["\u{26a0}\u{fe0f}", "🇫🇷", "👍🏽"] {
-            assert_eq!(cells(e), [(e, 2)], "{e}");
+            assert_eq!(cells(e).collect::<Vec<_>>(), [(e, 2)], "{e}");
             let row = e.repeat(60);
             assert_eq!(columns(&row), 120);
             assert_eq!(head_columns(&row, 5), e.repeat(2));
@@ -212,6 +242,39 @@ mod tests {
         assert_eq!(tail_columns(s, 3), "👨\u{200d}👩z");
         assert_eq!(tail_columns(s, 2), "z");
         assert_eq!(head_columns(s, 99), s);
+        assert!(fits(s, 7) && !fits(s, 6));
+    }
+
+    #[test]
+    fn plain_ascii_is_measured_as_the_segmenter_would() {
+        for s in [
+            "",
+            "a",
+            "fix the parser ~ {x} [y]",
+            "x".repeat(300).as_str(),
+        ] {
+            assert!(plain_ascii(s));
+            assert_eq!(columns(s), cells(s).map(|(_, w)| w).sum::<usize>());
+            assert!(fits(s, s.len()) && (s.is_empty() || !fits(s, s.len() - 1)));
+            for n in [0, 1, 5, 299, 301] {
+                let head = cells(s).take_while({
+                    let mut used = 0;
+                    move |(_, w)| {
+                        used += w;
+                        used <= n
+                    }
+                });
+                assert_eq!(
+                    head_columns(s, n).len(),
+                    head.map(|(c, _)| c.len()).sum::<usize>()
+                );
+                assert_eq!(tail_columns(s, n).len(), n.min(s.len()));
+            }
+        }
+        // a tab, a newline, DEL or anything past ASCII takes the long way
+        for s in ["a\tb", "a\nb", "a\u{7f}", "café"] {
+            assert!(!plain_ascii(s), "{s:?}");
+        }
     }
     use serde_json::json;
 
