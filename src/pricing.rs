@@ -462,8 +462,24 @@ pub struct PriceTable {
 /// delete `[1m]`; drop a leading `anthropic/`, then a leading `anthropic.`
 /// with an optional region (`us.`, `eu.`, `apac.`, `global.`, `jp.`, `au.`)
 /// before it; drop a trailing `-vN` or `-vN:M`; turn a trailing `@YYYYMMDD`
-/// into `-YYYYMMDD`.
+/// into `-YYYYMMDD`; in a `claude-` id, turn a dot between digits into a
+/// hyphen (gateways write `claude-opus-4.6`).
 pub fn normalize_model(id: &str) -> String {
+    let id = normalize_prefixes(id);
+    if !id.starts_with("claude-") || !id.contains('.') {
+        return id;
+    }
+    let b = id.as_bytes();
+    id.char_indices()
+        .map(|(i, c)| {
+            let between_digits =
+                i > 0 && b[i - 1].is_ascii_digit() && b.get(i + 1).is_some_and(u8::is_ascii_digit);
+            if c == '.' && between_digits { '-' } else { c }
+        })
+        .collect()
+}
+
+fn normalize_prefixes(id: &str) -> String {
     let without_1m = id.trim().replace("[1m]", "");
     let mut s: &str = &without_1m;
     if let Some(rest) = s.strip_prefix("anthropic/") {
@@ -550,7 +566,35 @@ impl PriceTable {
 
     /// [`PriceTable::with_override_file`] on text already read; `origin` names it.
     pub fn with_override_str(self, text: &str, origin: &str) -> Result<PriceTable, PricingError> {
-        let file = parse_file(text, origin)?;
+        let mut file = parse_file(text, origin)?;
+        // An entry written under an alias of an entry of this table is that
+        // entry (`[models.claude-sonnet-4-5]` prices the dated id too).
+        let mut written: BTreeMap<String, String> = BTreeMap::new();
+        for e in &mut file.entries {
+            let as_written = e.id.clone();
+            if !self.entries.contains_key(&e.id)
+                && let Some(owner) = self.aliases.get(&e.id)
+            {
+                e.id = owner.clone();
+                e.origin = format!("{} (written as {as_written})", e.origin);
+            }
+            if let Some(first) = written.insert(e.id.clone(), as_written.clone()) {
+                let header = |id: &str| format!("[models.{id}]");
+                let line = text
+                    .lines()
+                    .position(|l| l.trim() == header(&as_written))
+                    .map_or(1, |i| i + 1);
+                return Err(PricingError::Invalid {
+                    origin: origin.to_owned(),
+                    line,
+                    key: format!("models.{as_written}"),
+                    message: format!(
+                        "{as_written:?} and {first:?} name the same model ({}): keep one of them",
+                        e.id
+                    ),
+                });
+            }
+        }
         let mut globals = self.globals;
         if let Some(v) = file.globals.web_search_usd_per_request {
             globals.web_search_usd_per_request = v;
@@ -568,9 +612,6 @@ impl PriceTable {
                 std::iter::once(e.id.clone()).chain(e.aliases.iter().map(|a| a.name.clone()))
             })
             .collect();
-        // (an entry written under an alias of a built-in one keeps that
-        // one's sections too, not its id or other aliases)
-        let owners = self.aliases;
         let mut entries = self.entries;
         for entry in entries.values_mut() {
             entry.aliases.retain(|a| !claimed.contains(&a.name));
@@ -578,14 +619,7 @@ impl PriceTable {
         for entry in file.entries {
             let entry = match entries.remove(&entry.id) {
                 Some(base) => entry.over(base),
-                None => match owners.get(&entry.id).and_then(|o| entries.get(o)) {
-                    Some(owner) => {
-                        let mut base = owner.clone();
-                        base.aliases.clear();
-                        entry.over(base)
-                    }
-                    None => entry,
-                },
+                None => entry,
             };
             entries.insert(entry.id.clone(), entry);
         }
@@ -1745,6 +1779,12 @@ mod tests {
                 "claude-3-5-sonnet-20241022",
             ),
             ("claude-sonnet-4-5@20250929", "claude-sonnet-4-5-20250929"),
+            // gateways' dotted versions
+            ("anthropic/claude-opus-4.6", "claude-opus-4-6"),
+            ("anthropic/claude-3.5-sonnet", "claude-3-5-sonnet"),
+            ("claude-sonnet-4.5@20250929", "claude-sonnet-4-5-20250929"),
+            ("claude-opus-4.", "claude-opus-4."),
+            ("gpt-4.1", "gpt-4.1"),
             (
                 "claude-3-5-sonnet-v2@20241022",
                 "claude-3-5-sonnet-v2-20241022",
@@ -1770,7 +1810,6 @@ mod tests {
             ("claude-opus-4-6@2026020", "claude-opus-4-6@2026020"),
             // case-sensitive, no other rewriting
             ("ANTHROPIC/claude-opus-4-6", "ANTHROPIC/claude-opus-4-6"),
-            ("anthropic/claude-opus-4.6", "claude-opus-4.6"),
             ("<synthetic>", "<synthetic>"),
             ("", ""),
         ];
@@ -1828,6 +1867,7 @@ mod tests {
             ("us.anthropic.claude-opus-4-6-v1", Some("claude-opus-4-6")),
             ("anthropic.claude-opus-4-8", Some("claude-opus-4-8")),
             ("anthropic/claude-opus-4-6", Some("claude-opus-4-6")),
+            ("anthropic/claude-opus-4.6", Some("claude-opus-4-6")),
             ("claude-opus-4-6[1m]", Some("claude-opus-4-6")),
             // nothing else: no fuzzy or family matching
             ("<synthetic>", None),
@@ -1837,7 +1877,6 @@ mod tests {
             ("claude-opus", None),
             ("claude-3-5-sonnet", None),
             ("claude-opus-4-6-fast", None),
-            ("anthropic/claude-opus-4.6", None),
             ("us.claude-opus-4-6", None),
             ("grok-4.5", None),
             ("gpt-4o", None),
@@ -2569,7 +2608,9 @@ mod tests {
             t.resolve("claude-sonnet-4-5"),
             Some("claude-sonnet-4-5-20250929")
         );
-        // an entry written under an alias keeps the aliased entry's sections
+        // an entry written under an alias is the aliased entry: it prices
+        // the dated id too, and keeps that entry's sections and aliases
+        let before = info_of(&table(), "claude-sonnet-4-5-20250929");
         let t = table()
             .with_override_str(
                 &format!(
@@ -2579,16 +2620,33 @@ mod tests {
                 "user.toml",
             )
             .expect("valid override");
-        assert_eq!(t.resolve("claude-sonnet-4-5"), Some("claude-sonnet-4-5"));
-        let (alias, owner) = (
-            info_of(&t, "claude-sonnet-4-5"),
-            info_of(&t, "claude-sonnet-4-5-20250929"),
+        for model in ["claude-sonnet-4-5", "claude-sonnet-4-5-20250929"] {
+            assert_eq!(t.resolve(model), Some("claude-sonnet-4-5-20250929"));
+        }
+        let owner = info_of(&t, "claude-sonnet-4-5-20250929");
+        assert!(
+            owner.origin.contains("written as claude-sonnet-4-5"),
+            "{}",
+            owner.origin
         );
         assert_eq!(
-            format!("{:?}", alias.long_context),
-            format!("{:?}", owner.long_context)
+            format!("{:?}", owner.long_context),
+            format!("{:?}", before.long_context)
         );
-        assert!(!owner.long_context.is_empty() && alias.aliases.is_empty());
+        assert_eq!(owner.aliases, before.aliases);
+        assert_ne!(format!("{:?}", owner.rates), format!("{:?}", before.rates));
+        assert!(!t.entries().iter().any(|e| e.id == "claude-sonnet-4-5"));
+        // written both ways in one file: which one counts is not guessed
+        let both = format!(
+            "[models.claude-sonnet-4-5]\n{}[models.claude-sonnet-4-5-20250929]\n{}",
+            rates.replace("opus-4-6", "sonnet-4-5"),
+            rates.replace("opus-4-6", "sonnet-4-5-20250929")
+        );
+        let err = table()
+            .with_override_str(&both, "user.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("name the same model"), "{err}");
         // a kept section that the new rates cannot price exactly says how
         // to drop it
         let err = table()

@@ -344,6 +344,16 @@ fn config_values_change_what_commands_do() {
         .success();
     let exact = json_of(out.get_output())["total"]["cost_usd"].clone();
     assert!(exact.as_str().unwrap().len() > "0.0350".len(), "{exact}");
+    // whole dollars in tables, but a budget's limit is not rounded
+    env.write_config("money_decimals = 0\n");
+    let out = env
+        .cmd()
+        .args(["budget", "set", "--daily", "12.50"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(text.contains("$12.50") && !text.contains("$13"), "{text}");
+    env.cmd().args(["budget", "rm", "1"]).assert().success();
 
     // budget.warn_at: the default of `budget set --warn-at`
     env.write_config("[budget]\nwarn_at = 95\n");

@@ -867,6 +867,16 @@ fn filters_that_match_nothing_are_said_not_shown_as_zero() {
     assert!(err.contains("names more than one session"), "{err}");
     let v = cost_json(&env, &["--session", "sess-main"]);
     assert_eq!(v["total"]["requests"], 6, "{v}");
+    // a session whose id extends that one's is another session: an exact
+    // id names only its own
+    let longer = env.projects().join("-home-u-app/sess-main-0001b.jsonl");
+    let line = r#"{"type":"assistant","uuid":"longer-1","sessionId":"sess-main-0001b","timestamp":"2026-03-03T10:00:00.000Z","cwd":"/home/u/app","message":{"id":"msg_longer","model":"claude-sonnet-4-5-20250929","stop_reason":"end_turn","usage":{"input_tokens":10,"output_tokens":5}}}"#;
+    std::fs::write(&longer, format!("{line}\n")).unwrap();
+    let v = cost_json(&env, &["--session", "sess-main-0001"]);
+    assert_eq!(v["total"]["requests"], 6, "{v}");
+    let v = cost_json(&env, &["--session", "sess-main-0001b"]);
+    assert_eq!(v["total"]["requests"], 1, "{v}");
+    std::fs::remove_file(&longer).unwrap();
     // a project or model that matches nothing: $0, and a warning says why
     for (flag, text) in [("--project", "nomatch"), ("--model", "gpt-9")] {
         let out = env.cmd().args(["cost", flag, text]).assert().success();

@@ -354,6 +354,20 @@ fn export_writes_older_generations_only_when_asked() {
         std::fs::read(out.join("projects/-home-u-app/agent-c8d9b115.jsonl")).unwrap(),
         new
     );
+    // another session's export skipped no older version of its own files
+    let other = env.dir.path().join("other");
+    let v = run_json(
+        &env,
+        &[
+            "export",
+            "--out",
+            other.to_str().unwrap(),
+            "--session",
+            "sess-resume-0002",
+        ],
+    );
+    assert_eq!(v["skipped_superseded"], 0, "{v}");
+    assert_eq!(v["files"], 1, "{v}");
     assert!(
         !out.join("projects/-home-u-app/agent-c8d9b115.gen0.jsonl")
             .exists()

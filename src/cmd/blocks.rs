@@ -42,7 +42,8 @@ pub fn run(args: &BlocksArgs, settings: &Settings) -> Result<ExitCode> {
     } else if args.csv {
         out!("{}", csv(&report.rows));
     } else {
-        out!("{}", human(&report.rows, &zone, now));
+        let filtered = q.project.is_some() || q.range.from_ms.is_some() || q.range.to_ms.is_some();
+        out!("{}", human(&report.rows, &zone, now, filtered));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -74,7 +75,7 @@ fn row_json(b: &BlockRow) -> Value {
     })
 }
 
-fn human(rows: &[BlockRow], zone: &Zone, now: i64) -> String {
+fn human(rows: &[BlockRow], zone: &Zone, now: i64, filtered: bool) -> String {
     use crate::output::thousands as n;
     let columns = [
         table::text("Start"),
@@ -132,6 +133,8 @@ fn human(rows: &[BlockRow], zone: &Zone, now: i64) -> String {
                 b.projected_tokens.map_or_else(|| "-".into(), tokens)
             ));
         }
+        // (filters may have left the active block out: say only what is known)
+        None if filtered => out.push_str("No active block among these.\n"),
         None => out.push_str("No active block: no response in the last 5-hour window.\n"),
     }
     out

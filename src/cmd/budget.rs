@@ -287,7 +287,8 @@ fn period_words(s: &BudgetStatus) -> String {
 fn limit(b: &Budget) -> String {
     let amount = i128::from(b.amount_picousd);
     if amount % 10_000_000_000 == 0 {
-        dollars(amount)
+        // (to the cent whatever `money_decimals` says: a limit is not rounded)
+        super::cost::dollars_dp(amount, 2)
     } else {
         format!("${}", usd(amount))
     }
@@ -355,7 +356,8 @@ pub fn status_json(s: &BudgetStatus) -> Value {
         "limit_usd": usd(i128::from(b.amount_picousd)).to_string(),
         "spent_usd": usd(s.spent_picousd).to_string(),
         "remaining_usd": usd(remaining).to_string(),
-        "used_percent": (s.used_percent() * 100.0).round() / 100.0,
+        // (rounded down, as the table shows it: 99.996 is not 100 yet)
+        "used_percent": used_hundredths(s) as f64 / 100.0,
         "warn_at_percent": b.warn_at_percent,
         "requests": s.requests,
         "unpriced_requests": s.unpriced_requests,
@@ -427,6 +429,12 @@ fn human(statuses: &[BudgetStatus]) -> String {
 /// A share of a budget for people: `120%`, `112.5%` (one decimal when
 /// there is one), the same in the table and the warnings; rounded down, so
 /// that a budget not yet over never reads 100%.
+/// Percent of the limit used, in hundredths, rounded down (exact).
+fn used_hundredths(s: &BudgetStatus) -> i128 {
+    let limit = i128::from(s.budget.amount_picousd).max(1);
+    (s.spent_picousd * 10_000).div_euclid(limit)
+}
+
 fn used_percent(p: f64) -> String {
     let tenths = (p * 10.0).floor() / 10.0;
     if tenths.fract() == 0.0 {
@@ -447,5 +455,43 @@ mod tests {
         assert_eq!(used_percent(80.04), "80%");
         assert_eq!(used_percent(79.99), "79.9%");
         assert_eq!(used_percent(0.0), "0%");
+    }
+
+    #[test]
+    fn json_percent_and_limit_are_not_rounded_up() {
+        use super::*;
+        let usd = 1_000_000_000_000_i64;
+        let budget = Budget {
+            id: 1,
+            period: Period::Day,
+            amount_picousd: 100 * usd,
+            project: None,
+            model: None,
+            warn_at_percent: 80,
+            created_at: 0,
+        };
+        let status = |spent: i128| BudgetStatus {
+            spent_picousd: spent,
+            start: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            end: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            requests: 1,
+            unpriced_requests: 0,
+            status: budget::status_of(spent, budget.amount_picousd, 80),
+            budget: budget.clone(),
+        };
+        // $99.996 of $100: 99.99% and warn, not 100% and warn
+        let s = status(99_996 * i128::from(usd) / 1000);
+        assert_eq!(status_json(&s)["used_percent"], 99.99);
+        assert_eq!(status_json(&s)["status"], "warn");
+        assert_eq!(
+            status_json(&status(i128::from(usd) / 3))["used_percent"],
+            0.33
+        );
+        // a limit is shown to the cent whatever money_decimals says
+        let b = Budget {
+            amount_picousd: 12 * usd + usd / 2,
+            ..budget.clone()
+        };
+        assert_eq!(limit(&b), "$12.50");
     }
 }

@@ -259,7 +259,8 @@ fn human(report: &CostReport, groups: &[Group]) -> String {
         .any(|r| r.sums.cost().is_some() && r.sums.unpriced_requests() > 0)
         || (report.total.unpriced_requests() > 0 && report.total.cost().is_some())
     {
-        out.push_str("* excludes responses of models with no price (see the warning above)\n");
+        // (not "see the warning above": -q hides it)
+        out.push_str(&super::unpriced_note(report.total.unpriced_requests()));
     }
     out
 }

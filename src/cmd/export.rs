@@ -43,10 +43,6 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> Result<ExitCode> {
 
     let mut files = data::stored_files(conn)
         .with_context(|| format!("reading the tracked files of {}", settings.db.display()))?;
-    let superseded = files.iter().filter(|f| f.superseded).count();
-    if !args.all_generations {
-        files.retain(|f| !f.superseded);
-    }
     if args.project.is_some() || args.session.is_some() {
         let wanted = wanted_sessions(conn, args)?;
         let owners = data::file_sessions(conn, &files).context("finding each file's sessions")?;
@@ -59,6 +55,11 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> Result<ExitCode> {
     if range.from_ms.is_some() || range.to_ms.is_some() {
         let active = files_active_in(conn, range.from_ms, range.to_ms)?;
         files.retain(|f| active.contains(&f.id));
+    }
+    // (counted among the files the filters keep)
+    let superseded = files.iter().filter(|f| f.superseded).count();
+    if !args.all_generations {
+        files.retain(|f| !f.superseded);
     }
     let before = files.len();
     files.retain(|f| f.forgotten.is_none() || f.chunks > 0);

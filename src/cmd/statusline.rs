@@ -270,11 +270,16 @@ fn field(name: &str, input: &Input, r: &StatusReport, zone: &Zone, now: i64) -> 
         "block_left" => block.map_or_else(dash, |b| left(b.end_at - now)),
         "block_end" => block.map_or_else(dash, |b| zone.format(b.end_at, "%H:%M")),
         "block_projected" => block
-            .and_then(|b| b.projected_cost_picousd)
-            .map_or_else(dash, |c| money(Some(c))),
+            .and_then(|b| b.projected_cost_picousd.map(|c| (c, b.unpriced_responses)))
+            .map_or_else(dash, |(c, unpriced)| money_part(Some(c), unpriced)),
         "burn_rate" => block
-            .and_then(|b| b.burn_rate_picousd_per_hour)
-            .map_or_else(dash, |c| format!("{}/h", money(Some(c)))),
+            .and_then(|b| {
+                b.burn_rate_picousd_per_hour
+                    .map(|c| (c, b.unpriced_responses))
+            })
+            .map_or_else(dash, |(c, unpriced)| {
+                format!("{}/h", money_part(Some(c), unpriced))
+            }),
         _ => return None,
     })
 }

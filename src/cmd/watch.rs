@@ -353,10 +353,11 @@ impl View {
         }
         let now = report::now_ms();
         let today_start = self.zone.start_of(self.zone.date(now));
-        let today: i64 = conn.query_row(
-            "SELECT coalesce(sum(cost_picousd), 0) FROM responses WHERE at >= ?1",
+        let today = conn.query_row(
+            "SELECT sum(cost_picousd / 1000000000000), sum(cost_picousd % 1000000000000)
+             FROM responses WHERE at >= ?1",
             [today_start],
-            |r| r.get(0),
+            |r| Ok(report::split_sum(r.get(0)?, r.get(1)?)),
         )?;
         let q = report::blocks::BlocksQuery {
             range: Default::default(),
@@ -386,7 +387,7 @@ impl View {
         let head = format!(
             "observatory watch · {} · today {} · {}\n\n",
             self.zone.format(now, "%H:%M:%S"),
-            super::cost::dollars(i128::from(today)),
+            super::cost::dollars(today),
             block_text
         );
         let rows = active_sessions(conn, now, self)?;
@@ -543,8 +544,12 @@ fn active_sessions(conn: &Connection, now: i64, view: &View) -> Result<Vec<Vec<S
                 (SELECT r.model FROM responses r WHERE r.session_id = s.session_id ORDER BY r.at DESC LIMIT 1),
                 (SELECT coalesce(sum(r.input_tokens + r.output_tokens + r.cache_creation_5m_tokens + r.cache_creation_1h_tokens + r.cache_read_tokens), 0)
                    FROM responses r WHERE r.session_id = s.session_id),
-                (SELECT coalesce(sum(r.cost_picousd), 0) FROM responses r WHERE r.session_id = s.session_id),
-                (SELECT coalesce(sum(r.cost_picousd), 0) FROM responses r WHERE r.session_id = s.session_id AND r.at >= ?2),
+                (SELECT sum(r.cost_picousd / 1000000000000) FROM responses r WHERE r.session_id = s.session_id),
+                (SELECT sum(r.cost_picousd % 1000000000000) FROM responses r WHERE r.session_id = s.session_id),
+                (SELECT count(*) - count(r.cost_picousd) FROM responses r WHERE r.session_id = s.session_id),
+                (SELECT count(r.cost_picousd) FROM responses r WHERE r.session_id = s.session_id),
+                (SELECT sum(r.cost_picousd / 1000000000000) FROM responses r WHERE r.session_id = s.session_id AND r.at >= ?2),
+                (SELECT sum(r.cost_picousd % 1000000000000) FROM responses r WHERE r.session_id = s.session_id AND r.at >= ?2),
                 s.first_at
          FROM sessions s LEFT JOIN projects p ON p.id = s.project_id
          WHERE s.agent_id = '' AND s.last_at >= ?1
@@ -558,14 +563,17 @@ fn active_sessions(conn: &Connection, now: i64, view: &View) -> Result<Vec<Vec<S
             r.get::<_, i64>(3)?,
             r.get::<_, Option<String>>(4)?,
             r.get::<_, i64>(5)?,
-            r.get::<_, i64>(6)?,
-            r.get::<_, i64>(7)?,
-            r.get::<_, Option<i64>>(8)?,
+            report::split_sum(r.get(6)?, r.get(7)?),
+            r.get::<_, i64>(8)?.max(0) as u64,
+            r.get::<_, i64>(9)? > 0,
+            report::split_sum(r.get(10)?, r.get(11)?),
+            r.get::<_, Option<i64>>(12)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, project, title, last, models, tokens, cost, recent, first) = row?;
+        let (id, project, title, last, models, tokens, cost, unpriced, priced, recent, first) =
+            row?;
         if view
             .session
             .as_ref()
@@ -599,8 +607,9 @@ fn active_sessions(conn: &Connection, now: i64, view: &View) -> Result<Vec<Vec<S
                 .unwrap_or_default(),
             view.zone.format(last, "%H:%M"),
             output::thousands(tokens.max(0) as u64),
-            super::cost::dollars(i128::from(cost)),
-            super::cost::dollars(i128::from(recent) * 6),
+            // (`*`: some responses have no price; `-`: none has one)
+            super::money_part(priced.then_some(cost), unpriced),
+            super::money_part(priced.then_some(recent * 6), unpriced),
         ]);
     }
     Ok(out)

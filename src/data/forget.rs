@@ -194,22 +194,23 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
     }
     {
         let mut st = conn.prepare(
-            "SELECT session_id, count(*), coalesce(sum(cost_picousd), 0), sum(cost_picousd IS NULL)
+            "SELECT session_id, count(*), sum(cost_picousd / 1000000000000),
+               sum(cost_picousd % 1000000000000), sum(cost_picousd IS NULL)
              FROM responses WHERE session_id IS NOT NULL GROUP BY session_id",
         )?;
         let rows = st.query_map([], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, i64>(3)?,
+                crate::report::split_sum(r.get(2)?, r.get(3)?),
+                r.get::<_, i64>(4)?,
             ))
         })?;
         for row in rows {
             let (id, n, cost, unpriced) = row?;
             if let Some(s) = sessions.get_mut(&id) {
                 s.responses = n as u64;
-                s.cost_picousd = i128::from(cost);
+                s.cost_picousd = cost;
                 s.unpriced_responses = unpriced as u64;
             }
         }

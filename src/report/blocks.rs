@@ -142,11 +142,12 @@ pub fn run(conn: &Connection, q: &BlocksQuery, now_ms: i64) -> rusqlite::Result<
     })?;
     for row in rows {
         let (u, project) = row?;
-        if project_matches(project.as_deref(), q.project.as_deref()) {
-            usages.push(u);
-        }
+        let counted = project_matches(project.as_deref(), q.project.as_deref());
+        usages.push((u, counted));
     }
-    let mut rows = blocks(&usages, now_ms);
+    // (the window is the account's: with --project, the blocks are still cut
+    // from every response, and sum that project's)
+    let mut rows = blocks_counting(usages.iter().map(|(u, c)| (u, *c)), now_ms);
     rows.retain(|b| {
         q.range.overlaps(Some(b.start_at), Some(b.end_at - 1)) && (!q.active_only || b.active)
     });
@@ -155,9 +156,21 @@ pub fn run(conn: &Connection, q: &BlocksQuery, now_ms: i64) -> rusqlite::Result<
 
 /// Cut time-ordered responses into blocks (pure: "now" is a parameter).
 pub fn blocks(usages: &[Usage], now_ms: i64) -> Vec<BlockRow> {
+    blocks_counting(usages.iter().map(|u| (u, true)), now_ms)
+}
+
+/// Cut time-ordered responses into blocks, summing only those counted (a
+/// project's share of the account's blocks); a block with none is left out.
+fn blocks_counting<'a>(
+    usages: impl Iterator<Item = (&'a Usage, bool)>,
+    now_ms: i64,
+) -> Vec<BlockRow> {
     let mut out: Vec<BlockRow> = Vec::new();
-    for u in usages {
+    for (u, counted) in usages {
         if out.last().is_none_or(|b| u.at >= b.end_at) {
+            if out.last().is_some_and(|b| b.responses == 0) {
+                out.pop();
+            }
             let start_at = u.at.div_euclid(HOUR_MS) * HOUR_MS;
             out.push(BlockRow {
                 start_at,
@@ -168,6 +181,12 @@ pub fn blocks(usages: &[Usage], now_ms: i64) -> Vec<BlockRow> {
             });
         }
         let Some(b) = out.last_mut() else { continue };
+        if !counted {
+            continue;
+        }
+        if b.responses == 0 {
+            (b.first_at, b.last_at) = (u.at, u.at);
+        }
         b.last_at = b.last_at.max(u.last_at);
         b.responses += u.responses;
         b.input_tokens = b.input_tokens.saturating_add(u.tokens[0]);
@@ -177,6 +196,9 @@ pub fn blocks(usages: &[Usage], now_ms: i64) -> Vec<BlockRow> {
         b.cost_picousd += u.cost_picousd;
         b.unpriced_responses += u.unpriced;
         b.models.insert(u.model.clone());
+    }
+    if out.last().is_some_and(|b| b.responses == 0) {
+        out.pop();
     }
     for b in &mut out {
         b.active = now_ms >= b.start_at && now_ms < b.end_at;
@@ -188,10 +210,14 @@ pub fn blocks(usages: &[Usage], now_ms: i64) -> Vec<BlockRow> {
         b.active_ms = until - b.first_at;
         if b.active_ms >= MIN_RATE_SPAN_MS {
             let span = i128::from(b.active_ms);
-            b.burn_rate_picousd_per_hour = Some(b.cost_picousd * i128::from(HOUR_MS) / span);
+            // (no priced response: no rate, rather than $0/h)
+            let priced = b.unpriced_responses < b.responses;
+            b.burn_rate_picousd_per_hour =
+                priced.then(|| b.cost_picousd * i128::from(HOUR_MS) / span);
             if b.active {
                 let left = i128::from((b.end_at - until).max(0));
-                b.projected_cost_picousd = Some(b.cost_picousd + b.cost_picousd * left / span);
+                b.projected_cost_picousd =
+                    priced.then(|| b.cost_picousd + b.cost_picousd * left / span);
                 let tokens = i128::from(b.total_tokens());
                 b.projected_tokens =
                     Some(u64::try_from(tokens + tokens * left / span).unwrap_or(u64::MAX));
@@ -255,5 +281,44 @@ mod tests {
         // one response: no rate
         let b = blocks(&[u(t0, usd)], t0 + 6 * H);
         assert_eq!(b[0].burn_rate_picousd_per_hour, None);
+        // no priced response: no rate and no projection (not $0), but the
+        // tokens still project
+        let unpriced = |at| Usage::one(at, "grok-4.5".into(), [1, 0, 0, 0], None);
+        let b = blocks(&[unpriced(t0), unpriced(t0 + 10 * M)], t0 + 30 * M);
+        assert!(b[0].active && b[0].unpriced_responses == 2);
+        assert_eq!(b[0].burn_rate_picousd_per_hour, None);
+        assert_eq!(b[0].projected_cost_picousd, None);
+        assert!(b[0].projected_tokens.is_some());
+        // one priced among them: its rate
+        let b = blocks(&[unpriced(t0), u(t0 + 30 * M, usd)], t0 + H);
+        assert_eq!(b[0].burn_rate_picousd_per_hour, Some(i128::from(usd)));
+    }
+
+    #[test]
+    fn a_projects_blocks_are_the_accounts_windows() {
+        // another project at 06:30 opens the window (06:00-11:00); this
+        // project's responses at 08:10 and 10:50 are in it, 11:30 starts the
+        // next; a window with none of this project's is left out
+        let t0 = 100 * H;
+        let usd = 1_000_000_000_000;
+        let all = [
+            (u(t0 + 6 * H + 30 * M, usd), false),
+            (u(t0 + 8 * H + 10 * M, usd), true),
+            (u(t0 + 10 * H + 50 * M, usd), true),
+            (u(t0 + 11 * H + 30 * M, usd), true),
+            (u(t0 + 20 * H, usd), false),
+        ];
+        let b = blocks_counting(all.iter().map(|(u, c)| (u, *c)), 0);
+        assert_eq!(b.len(), 2, "{b:?}");
+        assert_eq!(b[0].start_at, t0 + 6 * H);
+        assert_eq!(b[0].first_at, t0 + 8 * H + 10 * M);
+        assert_eq!(b[0].responses, 2);
+        assert_eq!(b[0].cost_picousd, i128::from(2 * usd));
+        assert_eq!(b[1].start_at, t0 + 11 * H);
+        assert_eq!(b[1].responses, 1);
+        // counting everything gives the same windows, plus the last one
+        let every: Vec<Usage> = all.iter().map(|(u, _)| u.clone()).collect();
+        let starts: Vec<i64> = blocks(&every, 0).iter().map(|b| b.start_at).collect();
+        assert_eq!(starts, [t0 + 6 * H, t0 + 11 * H, t0 + 20 * H]);
     }
 }

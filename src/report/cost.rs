@@ -42,7 +42,7 @@ pub struct CostQuery {
     pub range: TimeRange,
     /// Substring of the project path.
     pub project: Option<String>,
-    /// Session id or its prefix.
+    /// A session's full id (`cmd::resolve_session` resolves a prefix).
     pub session: Option<String>,
     /// Model id as written, or the pricing entry it resolves to (prefix).
     pub model: Option<String>,
@@ -267,8 +267,9 @@ pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<Co
         conds.push(project_match("p.path", args.len()));
     }
     if let Some(s) = &q.session {
-        args.push(format!("{}%", like_escape(s)).into());
-        conds.push(format!("r.session_id LIKE ?{} ESCAPE '\\'", args.len()));
+        // (the full id: `cost` resolves a prefix as `show` does first)
+        args.push(s.clone().into());
+        conds.push(format!("r.session_id = ?{}", args.len()));
     }
     if let Some(m) = &q.model {
         args.push(m.clone().into());

@@ -57,12 +57,15 @@ pub struct StatusQuery {
 }
 
 pub fn run(conn: &Connection, q: &StatusQuery, now_ms: i64) -> rusqlite::Result<StatusReport> {
-    const SUM: &str = "SELECT count(*), coalesce(sum(cost_picousd), 0), count(*) - count(cost_picousd) FROM responses";
+    // (whole dollars and the picodollar rest: a plain sum can overflow)
+    const SUM: &str =
+        "SELECT count(*), sum(cost_picousd / 1000000000000), sum(cost_picousd % 1000000000000),
+        count(*) - count(cost_picousd) FROM responses";
     let spend = |r: &rusqlite::Row<'_>| -> rusqlite::Result<Spend> {
         Ok(Spend {
             responses: r.get::<_, i64>(0)?.max(0) as u64,
-            cost_picousd: i128::from(r.get::<_, i64>(1)?),
-            unpriced_responses: r.get::<_, i64>(2)?.max(0) as u64,
+            cost_picousd: super::split_sum(r.get(1)?, r.get(2)?),
+            unpriced_responses: r.get::<_, i64>(3)?.max(0) as u64,
         })
     };
     let session = match &q.session_id {

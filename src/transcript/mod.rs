@@ -482,13 +482,21 @@ impl Record {
             _ => (NO_TYPE.to_owned(), false),
         };
         let timestamp_ms = match w.str("timestamp", l.timestamp) {
-            Some(t) => {
-                let ms = parse_timestamp(&t);
-                if ms.is_none() {
-                    w.0.push(format!("`timestamp` {t:?} is not an ISO-8601 time"));
+            Some(t) => match parse_timestamp(&t) {
+                // (before 1970: no real transcript has one, and the
+                // database's day and bucket arithmetic starts there)
+                Some(ms) if ms < 0 => {
+                    w.0.push(format!(
+                        "`timestamp` {t:?} is before 1970; taken as no time"
+                    ));
+                    None
                 }
-                ms
-            }
+                Some(ms) => Some(ms),
+                None => {
+                    w.0.push(format!("`timestamp` {t:?} is not an ISO-8601 time"));
+                    None
+                }
+            },
             None => None,
         };
         let env = Envelope {
@@ -607,7 +615,11 @@ impl Record {
                     snapshot_message_id: opt(snap.message_id),
                     is_update: w.flag("isSnapshotUpdate", l.is_snapshot_update),
                     files: snap.tracked_file_backups.0,
-                    snapshot_at: snap.timestamp.get().and_then(|t| parse_timestamp(&t)),
+                    snapshot_at: snap
+                        .timestamp
+                        .get()
+                        .and_then(|t| parse_timestamp(&t))
+                        .filter(|&ms| ms >= 0),
                 }
             }
             "permission-mode" => Body::Meta {

@@ -240,6 +240,23 @@ fn timestamps() {
         Some(1_770_249_600_000)
     );
     assert_eq!(parse_timestamp("yesterday"), None);
+    // a line's time before 1970 is no time, said (days and 15-minute
+    // buckets are counted from 1970; bucket -1 means "no time")
+    for (t, at) in [
+        ("1969-12-31T23:50:00.000Z", None),
+        ("1970-01-01T00:00:00.000Z", Some(0)),
+    ] {
+        let r = record(&format!(
+            r#"{{"type":"user","timestamp":"{t}","message":{{"role":"user","content":"hi"}}}}"#
+        ));
+        assert_eq!(r.env.timestamp_ms, at, "{t}");
+        assert_eq!(
+            r.warnings.iter().any(|w| w.contains("before 1970")),
+            at.is_none(),
+            "{t}: {:?}",
+            r.warnings
+        );
+    }
 }
 
 #[test]
