@@ -302,6 +302,62 @@ fn appended_lines_are_the_only_ones_read() {
 }
 
 #[test]
+fn a_newline_that_ends_a_line_read_without_it_starts_no_line() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-p");
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("s-open.jsonl");
+    let rec = |uuid: &str| {
+        format!(
+            r#"{{"type":"user","uuid":"{uuid}","sessionId":"s-open","timestamp":"2026-03-02T09:00:00.000Z","message":{{"role":"user","content":"hi"}}}}"#
+        )
+    };
+    // a complete object without its newline: read as line 1
+    std::fs::write(&f, rec("o-1")).unwrap();
+    env.ingest();
+    // its newline arrives, then a bad line 2 and a good line 3
+    let more = format!("\n{{bad\n{}\n", rec("o-3"));
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&f)
+        .unwrap()
+        .write_all(more.as_bytes())
+        .unwrap();
+    let out = env.cmd().arg("ingest").assert().success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("s-open.jsonl:2: malformed line"),
+        "{stderr}"
+    );
+    let numbers = || {
+        common::strings(
+            &env.db(),
+            "SELECT line_no || ':' || coalesce(status, '') FROM lines ORDER BY byte_offset",
+        )
+    };
+    assert_eq!(numbers(), ["1:record", "2:malformed", "3:record"]);
+    // a rebuild from the stored raw bytes numbers them the same
+    env.cmd()
+        .args(["ingest", "--full", "-q"])
+        .assert()
+        .success();
+    assert_eq!(numbers(), ["1:record", "2:malformed", "3:record"]);
+    // and the next append goes on from line 4
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&f)
+        .unwrap()
+        .write_all(b"{bad again\n")
+        .unwrap();
+    let out = env.cmd().arg("ingest").assert().success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("s-open.jsonl:4: malformed line"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_partial_line_waits_for_its_newline() {
     let env = Env::with_fixture("basic");
     env.ingest();
@@ -729,7 +785,7 @@ fn status_reports_counts_per_type() {
     assert_eq!(st["records_by_type"]["assistant"], 12);
     assert_eq!(st["unknown_types"], json!({"brand-new-type": 1}));
     assert_eq!(st["responses"], 7);
-    assert_eq!(st["schema_version"], 13);
+    assert_eq!(st["schema_version"], 14);
     // two sessions, as `sessions` lists them, and the two subagents one ran
     assert_eq!((&st["sessions"], &st["subagents"]), (&json!(2), &json!(2)));
     assert_eq!(st["sessions_without_main"], 0);
@@ -811,7 +867,7 @@ fn a_schema_1_database_is_upgraded_and_rebuilt_from_its_raw_lines() {
     assert_eq!(v["total"]["requests"], 7);
     let db = env.db();
     assert_eq!(count(&db, "SELECT count(*) FROM lines"), 33);
-    assert_eq!(count(&db, "PRAGMA user_version"), 13);
+    assert_eq!(count(&db, "PRAGMA user_version"), 14);
     // (the migrations run with foreign keys unchecked) every reference holds
     assert_references(&db);
     // the new columns are filled by the rebuild

@@ -1125,3 +1125,62 @@ fn no_ingest_without_a_database_reports_nothing_and_makes_no_file() {
     let v = run_json(&env, &["sessions", "--no-ingest"]);
     assert!(!rows(&v).is_empty(), "{v}");
 }
+
+#[test]
+fn prompts_are_what_the_user_typed() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-p");
+    std::fs::create_dir_all(&dir).unwrap();
+    let user = |uuid: &str, minute: u32, extra: &str, content: &str| {
+        format!(
+            r#"{{"type":"user","uuid":"{uuid}","sessionId":"s-prompts","timestamp":"2026-03-05T10:{minute:02}:00.000Z","cwd":"/home/u/p","isSidechain":{extra},"message":{{"role":"user","content":{content}}}}}"#
+        )
+    };
+    let lines = [
+        user("p1", 0, "false", r#""fix the parser""#),
+        user(
+            "i1",
+            1,
+            "false",
+            r#"[{"type":"text","text":"[Request interrupted by user for tool use]"}]"#,
+        ),
+        user(
+            "c1",
+            2,
+            "false",
+            r#""<command-name>/model</command-name>\n<command-args></command-args>""#,
+        ),
+        user(
+            "o1",
+            3,
+            "false",
+            r#""<local-command-stdout>Set model to opus</local-command-stdout>""#,
+        ),
+        user(
+            "t1",
+            4,
+            "false",
+            r#""<task-notification><task-id>x</task-id><status>completed</status></task-notification>""#,
+        ),
+        // a 1.0.x subagent's task, written into the main file
+        user("s1", 5, "true", r#""Examine the package.json""#),
+        user("p2", 6, "false", r#""now add tests""#),
+    ];
+    std::fs::write(dir.join("s-prompts.jsonl"), lines.join("\n") + "\n").unwrap();
+    let v = run_json(&env, &["sessions"]);
+    let row = &rows(&v)[0];
+    // the two typed prompts and the /model command the user typed
+    assert_eq!(row["user_prompts"], 3, "{row}");
+    assert_eq!(row["title"], "fix the parser", "{row}");
+    let v = show(&env, "s-prompts");
+    let prompts: Vec<&str> = events(&v, "prompt")
+        .iter()
+        .map(|e| e["text"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(prompts.len(), 3, "{prompts:?}");
+    assert!(
+        prompts
+            .iter()
+            .all(|t| !t.contains("interrupted") && !t.contains("package.json"))
+    );
+}

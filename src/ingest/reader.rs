@@ -289,6 +289,15 @@ fn read_file_inner(
         tail_len: 0,
         tail_digest: 0,
     };
+    // The last line read may have been taken without its newline (a
+    // complete object at the end of the file): the newline that comes
+    // later ends that line, it does not start a new one.
+    let mut open_line = false;
+    if job.start_offset > 0 {
+        let mut last = [0u8; 1];
+        file.read_exact_at(&mut last, job.start_offset - 1)?;
+        open_line = last[0] != b'\n';
+    }
     file.seek(SeekFrom::Start(job.start_offset))?;
     let remaining = meta.len().saturating_sub(job.start_offset) as usize;
     // (shared with the zip thread while it compresses, not copied)
@@ -319,7 +328,10 @@ fn read_file_inner(
         };
         let mut items = Vec::new();
         let start_offset = cursor.read_offset;
-        let first_line = cursor.line_count + 1;
+        // (its first, empty, segment is numbered as that open line)
+        let ends_open_line =
+            std::mem::take(&mut open_line) && (buf.starts_with(b"\n") || buf.starts_with(b"\r\n"));
+        let first_line = cursor.line_count + 1 - u64::from(ends_open_line);
         let mut consumed = complete;
         let mut held_back = false;
         let mut tail_item = None;
@@ -355,7 +367,7 @@ fn read_file_inner(
             });
         }
         let held_back_line = held_back.then_some(first_line + lines);
-        cursor.line_count += lines;
+        cursor.line_count += lines - u64::from(ends_open_line);
         cursor.read_offset = start_offset + consumed as u64;
         if consumed > 0 {
             // the last TAIL_BYTES before the cursor: of this batch, and when

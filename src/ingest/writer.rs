@@ -749,7 +749,16 @@ impl<'c> Writer<'c> {
         let user_text = r.line_type == "user"
             && !env.is_compact_summary
             && !m.is_some_and(|m| m.blocks.iter().any(|b| b.kind == "tool_result"));
-        let is_prompt = user_text && !env.is_meta;
+        // a prompt is what the user typed: not a 1.0.x subagent's line in the
+        // main file (a sidechain without an agent id), nor a note Claude
+        // Code wrote as a user line (an interruption, a command's output)
+        let inline_subagent = env.is_sidechain && env.agent_id.is_none();
+        let note = m.is_some_and(|m| {
+            m.text_preview
+                .as_deref()
+                .is_some_and(crate::transcript::is_claude_code_note)
+        });
+        let is_prompt = user_text && !env.is_meta && !inline_subagent && !note;
         let is_api_error = m.is_some_and(|m| m.is_api_error);
         // previews only where a report reads them: prompts (and slash
         // commands, which may be meta lines) and API errors
@@ -1691,7 +1700,7 @@ fn legacy_hook_text(text: &str) -> Option<LegacyHook> {
     let (command, after) = rest.split_once("] ")?;
     let outcome = if after.starts_with("completed successfully") {
         "success"
-    } else if after.contains("blocking") {
+    } else if after.contains("blocking") && !after.contains("non-blocking") {
         "blocking_error"
     } else if after.starts_with("failed") || after.contains("error") {
         "non_blocking_error"
@@ -1755,5 +1764,14 @@ mod tests {
         assert_eq!(h.outcome, "success");
         assert_eq!(h.output.as_deref(), Some("1 file left unchanged"));
         assert!(legacy_hook_text("Claude Opus 4 limit reached, now using Sonnet 4").is_none());
+        // "non-blocking" holds "blocking": not a blocking error
+        let h = legacy_hook_text(
+            "PostToolUse:Edit [./lint.sh] failed with non-blocking status code 1: lint failed",
+        )
+        .unwrap();
+        assert_eq!(h.outcome, "non_blocking_error");
+        assert_eq!(h.output.as_deref(), Some("lint failed"));
+        let h = legacy_hook_text("PreToolUse:Bash [./guard.sh] blocking error: no rm -rf").unwrap();
+        assert_eq!(h.outcome, "blocking_error");
     }
 }

@@ -54,6 +54,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0013_tail_digest",
         include_str!("migrations/0013_tail_digest.sql"),
     ),
+    ("0014_prompts", include_str!("migrations/0014_prompts.sql")),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -980,7 +981,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 13);
+        assert_eq!(SCHEMA_VERSION, 14);
         // (migrated with foreign keys unchecked) checked again, and holding
         let checked: i64 = s
             .conn

@@ -401,6 +401,24 @@ pub fn format_timestamp(ms: i64) -> String {
         .to_string()
 }
 
+/// Text Claude Code writes into a user line itself, not the user: an
+/// interruption, a local command's or `!` shell's output, a background
+/// task's or a teammate's message.
+pub fn is_claude_code_note(text: &str) -> bool {
+    const NOTES: [&str; 8] = [
+        "[Request interrupted by user",
+        "<local-command-stdout>",
+        "<local-command-stderr>",
+        "<local-command-caveat>",
+        "<bash-stdout>",
+        "<bash-stderr>",
+        "<task-notification>",
+        "<teammate-message>",
+    ];
+    let text = text.trim_start();
+    NOTES.iter().any(|n| text.starts_with(n))
+}
+
 /// Shorten text for previews, on a char boundary.
 pub fn preview(s: &str) -> String {
     let s = s.trim();
