@@ -448,6 +448,12 @@ impl Warn {
         }
         f.get().unwrap_or(false)
     }
+    fn opt_flag(&mut self, name: &str, f: Field<bool>) -> Option<bool> {
+        if f.is_wrong() {
+            self.0.push(format!("`{name}` is not a boolean"));
+        }
+        f.get()
+    }
     fn int(&mut self, name: &str, f: Field<Num>) -> Option<i64> {
         if f.is_wrong() {
             self.0.push(format!("`{name}` is not a number"));
@@ -727,7 +733,11 @@ fn message_body(
     };
     let (text_preview, _) = content_text(&m.content);
     let blocks = match m.content {
-        Content::Blocks(bs) => bs.into_iter().map(block_record).collect(),
+        Content::Blocks(bs) => bs
+            .into_iter()
+            .enumerate()
+            .map(|(i, b)| block_record(w, i, b))
+            .collect(),
         Content::Text(t) => vec![BlockRecord {
             kind: "text".into(),
             text_bytes: t.len(),
@@ -799,7 +809,7 @@ fn usage_figures(w: &mut Warn, u: line::Usage<'_>) -> UsageFigures {
 /// Tools whose `file_path` (or `notebook_path`) names the file they touch.
 const FILE_TOOLS: &[&str] = &["Read", "Edit", "Write", "MultiEdit", "NotebookEdit"];
 
-fn block_record(b: line::Block<'_>) -> BlockRecord {
+fn block_record(w: &mut Warn, idx: usize, b: line::Block<'_>) -> BlockRecord {
     let kind = opt(b.kind).unwrap_or_else(|| NO_TYPE.to_owned());
     let tool_name = opt(b.name);
     let (input_summary, file_path) = match b.input.into_inner() {
@@ -834,7 +844,7 @@ fn block_record(b: line::Block<'_>) -> BlockRecord {
         input_summary,
         file_path,
         text_bytes,
-        is_error: b.is_error.get(),
+        is_error: w.opt_flag(&format!("message.content[{idx}].is_error"), b.is_error),
     }
 }
 

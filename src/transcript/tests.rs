@@ -222,6 +222,20 @@ fn blocks_and_tool_inputs() {
 }
 
 #[test]
+fn a_block_field_of_the_wrong_type_is_said() {
+    let r = record(
+        r#"{"type":"user","message":{"role":"user","content":[{"type":"text","text":"x"},{"type":"tool_result","tool_use_id":"toolu_1","content":"boom","is_error":"yes"}]}}"#,
+    );
+    assert_eq!(r.message().unwrap().blocks[1].is_error, None);
+    assert_eq!(
+        r.warnings,
+        ["`message.content[1].is_error` is not a boolean"],
+        "{:?}",
+        r.warnings
+    );
+}
+
+#[test]
 fn timestamps() {
     assert_eq!(
         parse_timestamp("2026-02-05T00:00:00.000Z"),
