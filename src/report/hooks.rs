@@ -223,8 +223,10 @@ impl Raw {
 }
 
 fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
-    // result rows by (session, tool use, event) -> their commands
-    let mut results: HashMap<Key, HashSet<Option<&str>>> = HashMap::default();
+    // result rows by (session, tool use, event) -> their commands, in time
+    // order; each pairs with one start (non-tool hooks reuse ids such as
+    // "SessionStart": two starts and one result are one run without one)
+    let mut results: HashMap<Key, Vec<Option<&str>>> = HashMap::default();
     // stop-hook summaries: line -> number of hooks listed
     let mut listed: HashMap<i64, usize> = HashMap::default();
     let mut summaries: HashMap<i64, (i64, bool)> = HashMap::default();
@@ -248,7 +250,7 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
                     results
                         .entry(r.result_key())
                         .or_default()
-                        .insert(r.command.as_deref());
+                        .push(r.command.as_deref());
                 }
             }
         }
@@ -324,8 +326,11 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
         match &*r.outcome {
             "started" => {
                 let matched = r.tool_use_id.is_some()
-                    && results.get(&r.result_key()).is_some_and(|cmds| {
-                        r.command.is_none() || cmds.contains(&r.command.as_deref())
+                    && results.get_mut(&r.result_key()).is_some_and(|cmds| {
+                        let pairs = cmds
+                            .iter()
+                            .position(|c| r.command.is_none() || *c == r.command.as_deref());
+                        pairs.map(|i| cmds.remove(i)).is_some()
                     });
                 if !matched {
                     runs.push(base(Outcome::NoResult, true, 0, false));
@@ -592,6 +597,34 @@ mod tests {
                 (5, Outcome::NoResult)
             ]
         );
+        // non-tool hooks reuse an id ("SessionStart"): each result pairs
+        // with one start, and a second start with none has no result
+        let start = |line| {
+            raw(
+                line,
+                0,
+                "progress",
+                "SessionStart",
+                Some("init.sh"),
+                "SessionStart",
+                "started",
+            )
+        };
+        let runs = pair(vec![
+            start(1),
+            raw(
+                2,
+                0,
+                "attachment",
+                "SessionStart",
+                Some("init.sh"),
+                "SessionStart",
+                "success",
+            ),
+            start(3),
+        ]);
+        let got: Vec<(i64, Outcome)> = runs.iter().map(|r| (r.line_id, r.outcome)).collect();
+        assert_eq!(got, vec![(2, Outcome::Success), (3, Outcome::NoResult)]);
     }
 
     #[test]
