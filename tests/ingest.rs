@@ -847,6 +847,42 @@ fn wrong_flag_is_a_usage_error() {
 /// table from the stored raw lines: the figures come back even when the
 /// transcripts are gone (Claude Code's 30-day cleanup).
 #[test]
+fn an_upgrade_is_rebuilt_with_no_transcript_folder_left() {
+    let old_db = |env: &Env| {
+        std::fs::remove_dir_all(env.projects()).unwrap();
+        std::fs::create_dir_all(env.obs_home()).unwrap();
+        std::fs::copy(
+            common::fixtures().join("db-v1/observatory.db"),
+            env.db_path(),
+        )
+        .unwrap();
+    };
+    // a report: its ingest rebuilds (it showed $0 and no responses)
+    let env = Env::new();
+    old_db(&env);
+    let out = env
+        .cmd()
+        .args(["cost", "--by-model", "--json"])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["total"]["requests"], 7, "{v}");
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr);
+    assert!(stderr.contains("rebuilding every table"), "{stderr}");
+    // `ingest` too (it stopped at "no transcripts found")
+    let env = Env::new();
+    old_db(&env);
+    let summary = env.ingest();
+    assert_eq!(summary["rebuilt_lines"], 33, "{summary}");
+    // and --no-ingest says why its figures are missing
+    let env = Env::new();
+    old_db(&env);
+    let out = env.cmd().args(["cost", "--no-ingest"]).assert().success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr);
+    assert!(stderr.contains("awaits a rebuild"), "{stderr}");
+}
+
+#[test]
 fn a_schema_1_database_is_upgraded_and_rebuilt_from_its_raw_lines() {
     let env = Env::new();
     std::fs::create_dir_all(env.obs_home()).unwrap();

@@ -336,3 +336,59 @@ fn a_block_too_young_for_a_rate_and_a_stdin_without_model() {
     );
     assert_eq!(line(&["--format", "{burn_rate}"]), "-");
 }
+
+#[test]
+fn a_long_backlog_is_read_a_part_per_call_until_it_is_all_in() {
+    let env = env_with_unread_transcripts();
+    let stdin = sample(&env, "valid.json");
+    // ~10 MiB of new responses in a001, none of it read yet
+    let path = env.projects().join(A001);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let last = text.lines().rfind(|l| l.contains("\"msg_r4\"")).unwrap();
+    let pad = "x".repeat(2500);
+    let mut more = String::new();
+    for i in 0..4000 {
+        let line = last
+            .replace("msg_r4", &format!("msg_bulk{i}"))
+            .replace("\"a-a4\"", &format!("\"bulk-{i}\""))
+            .replacen('{', &format!("{{\"padding\": \"{pad}\", "), 1);
+        more.push_str(&line);
+        more.push('\n');
+    }
+    std::fs::write(&path, format!("{text}{more}")).unwrap();
+    assert!(std::fs::metadata(&path).unwrap().len() > 10 << 20);
+    // each call reads a part (it once read nothing past 8 MiB, for ever)
+    let fmt = ["--format", "{session_cost}"];
+    let mut seen = Vec::new();
+    for _ in 0..10 {
+        let (line, _) = status(&env, &stdin, &fmt);
+        if seen.last() == Some(&line) {
+            break;
+        }
+        seen.push(line);
+    }
+    assert!(seen.len() >= 3, "read in one go? {seen:?}");
+    // and the last says what a full ingest says
+    let out = env
+        .cmd()
+        .args(["cost", "--session", "sess-blocks-a001", "--json"])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let usd: rust_decimal::Decimal = v["total"]["cost_usd"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        seen.last().unwrap(),
+        &format!(
+            "${}",
+            usd.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+        ),
+        "{seen:?}"
+    );
+    assert_eq!(
+        count(
+            &env.db(),
+            "SELECT count(*) FROM responses WHERE message_id LIKE 'msg_bulk%'"
+        ),
+        4000
+    );
+}

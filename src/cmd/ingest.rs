@@ -11,7 +11,9 @@ use crate::store::Store;
 
 pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
     let prices = super::storing_price_table(settings, "ingest")?;
-    if !settings.roots.iter().any(|r| r.projects.is_some()) && !args.full {
+    // (with a database here, the ingest still runs: an upgrade may have
+    // left its tables to rebuild from the stored raw lines)
+    if !settings.roots.iter().any(|r| r.projects.is_some()) && !args.full && !settings.db.exists() {
         if !settings.quiet {
             eprintln!("No Claude Code transcripts found. Looked in:");
             for r in &settings.roots {

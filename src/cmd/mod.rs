@@ -285,7 +285,22 @@ fn up_to_date_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) -
                 other => other?,
             }
         };
+        // An upgrade left the derived tables to rebuild from the stored raw
+        // lines: an ingest does that even with no transcripts left to read
+        // (a report would otherwise show them empty)
+        let pending = store.meta_get("rebuild_pending")?.is_some();
+        if pending && !no_ingest && !store.is_read_only() {
+            drop(store);
+            return ingest_then_open(settings, prices);
+        }
         ingest::warn_store(&store, settings);
+        if pending && !settings.quiet {
+            crate::output::style::warn(format_args!(
+                "{} awaits a rebuild of its tables after an upgrade: figures are missing \
+                 until `observatory ingest` runs",
+                settings.db.display()
+            ));
+        }
         match crate::ingest::reprice_if_needed(&store.conn, prices) {
             Ok(_) => {}
             Err(e) if store.is_read_only() || is_read_only_error(&e) => {
@@ -301,6 +316,11 @@ fn up_to_date_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) -
         }
         return Ok(store);
     }
+    ingest_then_open(settings, prices)
+}
+
+/// The store, after an ingest of the roots into it.
+fn ingest_then_open(settings: &Settings, prices: &PriceTable) -> Result<Store> {
     let mut store = match writable_store(settings) {
         Err(e) if matches!(e.downcast_ref(), Some(StoreError::ReadOnly { .. })) => {
             anyhow::bail!("{e}; or add --no-ingest to report what it holds")

@@ -35,10 +35,10 @@ const DEFAULT_FORMAT_NO_RATE: &str = "{model} · {session_cost} session · {toda
 pub const DEFAULT_FORMAT_IDLE: &str =
     "{model} · {session_cost} session · {today_cost} today · no active block";
 
-/// More unread bytes than this in the transcript (a long session seen for
-/// the first time) are left to `ingest` / `watch`: reading them here would
-/// hold the ingest lock for a noticeable time.
-pub const MAX_BACKLOG_BYTES: u64 = 8 << 20;
+/// Of a long backlog (a long session seen for the first time), one call
+/// reads about this much (~50 ms, holding the ingest lock) and leaves the
+/// rest for the next ones: the figures catch up over a few refreshes.
+pub const MAX_BACKLOG_BYTES: u64 = 4 << 20;
 /// How long a write may wait for another writer before we give up on it.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(250);
 /// Claude Code's JSON is a few hundred bytes: read no more than this.
@@ -191,8 +191,8 @@ fn status_line(
     Ok(render(template, |name| field(name, input, &r, &zone, now)))
 }
 
-/// Read what is new in the session's transcript, unless another process is
-/// ingesting (we never wait for it) or the backlog is large.
+/// Read what is new in the session's transcript (a long backlog a part at a
+/// time), unless another process is ingesting (we never wait for it).
 fn ingest_transcript(store: &mut Store, settings: &Settings, transcript: &Path) -> Result<()> {
     let Some(lock) = IngestLock::try_acquire(&store.path)? else {
         return Ok(());
@@ -215,16 +215,16 @@ fn ingest_transcript(store: &mut Store, settings: &Settings, transcript: &Path) 
         ingest::reprice_if_needed(&store.conn, &prices)?;
         return Ok(());
     }
-    if backlog > MAX_BACKLOG_BYTES {
-        return Ok(());
-    }
     ingest::run_files(
         store,
         &lock,
         &settings.roots,
         &[transcript.to_owned()],
         &prices,
-        &Options::default(),
+        &Options {
+            max_bytes_per_file: Some(MAX_BACKLOG_BYTES),
+            ..Default::default()
+        },
         &mut Silent,
     )
     .with_context(|| format!("reading {}", transcript.display()))?;

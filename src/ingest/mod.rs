@@ -83,6 +83,9 @@ pub struct Options {
     /// response: ~3 ms of a 35 ms repeat `cost` at 1 GiB), and otherwise
     /// writes nothing at all.
     pub explicit: bool,
+    /// Read about this much of each file at most (whole batches, whole
+    /// lines); the rest is left for the next run. The status line's bound.
+    pub max_bytes_per_file: Option<u64>,
 }
 
 /// What `ingest --json` prints. Invariant:
@@ -266,6 +269,14 @@ pub fn run_held(
     if opts.full {
         summary.raw_chunks_recompressed = recompress(store)?;
     }
+    if pending && !opts.full {
+        // (an upgrade, or an interrupted rebuild: say why this run is slow)
+        obs.warning(&format!(
+            "{}: rebuilding every table from the stored raw lines after an upgrade \
+             (once; about 10 s per GiB of transcripts)",
+            store.path.display()
+        ));
+    }
     if opts.full || pending {
         summary.rebuilt_lines =
             rebuild(store, prices, obs).context("rebuilding tables from the stored raw lines")?;
@@ -420,6 +431,7 @@ fn ingest_found(
             path: j.found.path.clone(),
             start_offset: j.start_offset,
             start_lines: j.start_lines,
+            max_bytes: opts.max_bytes_per_file,
         })
         .collect();
     // (declared before the writer: dropped after it)

@@ -82,6 +82,9 @@ pub struct ReadJob {
     pub start_offset: u64,
     /// Physical lines before start_offset.
     pub start_lines: u64,
+    /// Stop after the batch that reaches this many bytes (the cursor says
+    /// where; the next run goes on from there).
+    pub max_bytes: Option<u64>,
 }
 
 /// FNV-1a 64: a stable, dependency-free hash for the file fingerprint.
@@ -400,7 +403,11 @@ fn read_file_inner(
         if tx.send(Msg::Batch(Box::new(batch))).is_err() {
             return Ok(false);
         }
-        if last {
+        if last
+            || job
+                .max_bytes
+                .is_some_and(|m| cursor.read_offset - job.start_offset >= m)
+        {
             return Ok(true);
         }
         // (finish got the zip thread's share back)
@@ -481,6 +488,7 @@ mod tests {
             path: path.to_owned(),
             start_offset: start,
             start_lines: lines,
+            max_bytes: None,
         };
         // (nothing is handed back: with the sender gone, the reader does
         // not wait for room)
