@@ -155,6 +155,22 @@ fn reads_work(run: &Runner, env: &Env, lines: i64) {
     assert_eq!(v["rows"][0]["n"], lines);
     let o = run.run(env, &["status"]);
     assert!(o.status.success(), "{o:?}");
+    // a dry run of forget only reads: no lock file needed
+    let o = run.run(
+        env,
+        &[
+            "forget",
+            "--dry-run",
+            "--no-ingest",
+            "--before",
+            "2030-01-01",
+        ],
+    );
+    assert!(o.status.success(), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("Nothing was deleted"),
+        "{o:?}"
+    );
 }
 
 #[test]

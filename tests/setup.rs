@@ -48,8 +48,17 @@ fn apply(env: &Env, settings: &Path, extra: &[&str]) -> assert_cmd::assert::Asse
 #[test]
 fn prints_the_snippet_without_apply() {
     let env = Env::new();
+    // `observatory` on PATH, as Claude Code will run it
+    let bin = env.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(
+        assert_cmd::cargo::cargo_bin!("observatory"),
+        bin.join("observatory"),
+    )
+    .unwrap();
     let out = env
         .cmd()
+        .env("PATH", &bin)
         .args(["setup", "claude-code"])
         .assert()
         .success()
@@ -63,6 +72,15 @@ fn prints_the_snippet_without_apply() {
     assert!(stderr.contains(&default.display().to_string()), "{stderr}");
     assert!(!default.exists(), "printing writes nothing");
     assert!(!stderr.contains("warning"), "{stderr}");
+    // not on PATH: Claude Code would not find it, said
+    let out = env
+        .cmd()
+        .env("PATH", env.dir.path())
+        .args(["setup", "claude-code"])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr);
+    assert!(stderr.contains("is not on your PATH"), "{stderr}");
     // a database given by --db is not the one the commands will use: said
     let out = env
         .cmd()

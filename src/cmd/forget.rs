@@ -52,9 +52,15 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
     // New lines first: left unread, they would come back as "appended
     // after the forget" at the next ingest.
     let mut store = super::fresh_store(settings, &prices, args.no_ingest)?;
-    // No ingest or watch writes while we decide and delete.
-    let _lock = IngestLock::acquire(&store.path)?;
-    if store.meta_get("rebuild_pending")?.is_some() {
+    // No ingest or watch writes while we decide and delete. (A dry run on
+    // a database nobody can write here has no writer to wait for, and
+    // often no room for the lock file.)
+    let _lock = if args.dry_run && store.is_read_only() {
+        None
+    } else {
+        Some(IngestLock::acquire(&store.path)?)
+    };
+    if store.meta_get("rebuild_pending")?.is_some() && !store.is_read_only() {
         // an interrupted rebuild: finish it, or we would decide on half the rows
         rebuild(&mut store, &prices, settings)?;
     }

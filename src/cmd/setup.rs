@@ -63,6 +63,15 @@ pub fn run(args: &SetupArgs, settings: &Settings) -> Result<ExitCode> {
 
 fn claude_code(args: &SetupArgs, settings: &Settings) -> Result<ExitCode> {
     warn_db_not_in_commands(settings);
+    if !settings.quiet && !on_path("observatory") {
+        let this = std::env::current_exe()
+            .map_or_else(|_| "observatory".into(), |p| p.display().to_string());
+        crate::output::style::warn(format_args!(
+            "`observatory` is not on your PATH, so Claude Code will not find it: install it \
+             (`cargo install --path .` in its source folder) or write its full path in these \
+             commands ({this} statusline)"
+        ));
+    }
     let path = match (&args.settings, &settings.claude_settings) {
         (Some(p), _) | (None, Some(p)) => p.clone(),
         (None, None) => {
@@ -122,6 +131,18 @@ fn claude_code(args: &SetupArgs, settings: &Settings) -> Result<ExitCode> {
 /// OBSERVATORY_DB / OBSERVATORY_HOME if Claude Code has them, else the
 /// config file's `db`, else the default. One given here by `--db` is not
 /// theirs.
+/// An executable file named `name` in a folder of PATH.
+fn on_path(name: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(path) = std::env::var_os("PATH") else {
+        return false;
+    };
+    std::env::split_paths(&path).any(|dir| {
+        std::fs::metadata(dir.join(name))
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
+}
+
 fn warn_db_not_in_commands(settings: &Settings) {
     use crate::config::Source;
     let Some(source) = settings.source_of("db") else {
