@@ -16,6 +16,7 @@ Environment:
   OBSERVATORY_DB      database path (default: observatory.db in the data dir)
   OBSERVATORY_HOME    moves observatory's config and data dirs (never the transcript roots)
   OBSERVATORY_CONFIG  the config file to read
+  OBSERVATORY_ROOTS   comma-separated transcript roots, in place of CLAUDE_CONFIG_DIR (config key `roots`)
   OBSERVATORY_<KEY>   any config key: OBSERVATORY_TIMEZONE, OBSERVATORY_COST_GROUP_BY, ...
   NO_COLOR            no colour (unless --color always)";
 
@@ -31,6 +32,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Database file [env: OBSERVATORY_DB]
     #[arg(long, global = true, value_name = "PATH")]

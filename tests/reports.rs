@@ -985,7 +985,7 @@ fn blocks_are_five_hours_from_the_floored_hour() {
         "{t}"
     );
     let csv = stdout(&env, &["blocks", "--csv"]);
-    assert!(csv.contains("2026-03-10T13:00:00.000Z,2026-03-10T18:00:00.000Z,false,1,1000,0,0,0,1000,0.003,,,claude-sonnet-4-5-20250929,0\r\n"), "{csv}");
+    assert!(csv.contains("2026-03-10T13:00:00.000Z,2026-03-10T18:00:00.000Z,false,1,1000,0,0,0,1000,0.003,,,claude-sonnet-4-5-20250929,0,2026-03-10T13:00:00.000Z,2026-03-10T13:00:00.000Z,0,\r\n"), "{csv}");
 }
 
 #[test]

@@ -123,15 +123,24 @@ fn human(rows: &[BlockRow], zone: &Zone, now: i64, filtered: bool) -> String {
     }
     match rows.iter().find(|b| b.active) {
         Some(b) => {
-            out.push_str(&format!(
-                "Active block: {} so far, {} left (ends {}); at {}/hour it ends near {} and {} tokens.\n",
+            let so_far = format!(
+                "Active block: {} so far, {} left (ends {})",
                 money_part(cost(b), b.unpriced_responses),
                 duration(Some(b.end_at - now)),
                 zone.format(b.end_at, "%H:%M"),
-                money_part(b.burn_rate_picousd_per_hour, b.unpriced_responses),
-                money_part(b.projected_cost_picousd, b.unpriced_responses),
-                b.projected_tokens.map_or_else(|| "-".into(), tokens)
-            ));
+            );
+            let rate = match (b.burn_rate_picousd_per_hour, b.projected_tokens) {
+                (Some(rate), Some(t)) => format!(
+                    "; at {}/hour it ends near {} and {} tokens",
+                    money_part(Some(rate), b.unpriced_responses),
+                    money_part(b.projected_cost_picousd, b.unpriced_responses),
+                    tokens(t)
+                ),
+                // (no priced response: tokens only)
+                (None, Some(t)) => format!("; at this rate it ends near {} tokens", tokens(t)),
+                _ => "; under a minute of activity: no rate yet".into(),
+            };
+            out.push_str(&format!("{so_far}{rate}.\n"));
         }
         // (filters may have left the active block out: say only what is known)
         None if filtered => out.push_str("No active block among these.\n"),
@@ -156,6 +165,10 @@ fn csv(rows: &[BlockRow]) -> String {
         "projected_cost_usd",
         "models",
         "unpriced_responses",
+        "first_response_at",
+        "last_response_at",
+        "active_ms",
+        "projected_total_tokens",
     ];
     let body: Vec<Vec<String>> = rows
         .iter()
@@ -175,6 +188,11 @@ fn csv(rows: &[BlockRow]) -> String {
                 usd_csv(b.projected_cost_picousd),
                 b.models.iter().cloned().collect::<Vec<_>>().join(" "),
                 b.unpriced_responses.to_string(),
+                report::rfc3339(b.first_at),
+                report::rfc3339(b.last_at),
+                b.active_ms.to_string(),
+                b.projected_tokens
+                    .map_or_else(String::new, |t| t.to_string()),
             ]
         })
         .collect();

@@ -37,6 +37,9 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> Result<ExitCode> {
     let (_, range) = super::resolve_filter(&filter, settings)?;
     let store = open_existing(settings)?;
     let conn = &store.conn;
+    if !settings.quiet {
+        super::warn_unmatched(conn, args.project.as_deref(), None, "")?;
+    }
     // One snapshot for the whole export: an ingest running meanwhile adds
     // chunks and moves cursors, and neither must show halfway.
     conn.execute_batch("BEGIN")?;

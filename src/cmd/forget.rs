@@ -345,6 +345,9 @@ fn plan_json(plan: &Plan, dry_run: bool, done: Option<Value>) -> Value {
         "wal_truncated": null,
         "rows_deleted": {},
         "projects_deleted": 0,
+        "dictionaries_deleted": 0,
+        "dictionary_made": false,
+        "raw_chunks_recompressed": 0,
     });
     if let (Some(Value::Object(done)), Value::Object(m)) = (done, &mut v) {
         m.extend(done);

@@ -177,8 +177,12 @@ fn print_status(s: &Status, zone: &crate::report::Zone) -> Result<()> {
     outln!("  {:<24} {:>12}", "malformed", thousands(s.malformed_lines));
     if s.held_back_lines > 0 {
         outln!(
-            "Held back       {} incomplete last lines",
-            thousands(s.held_back_lines)
+            "Held back       {}",
+            super::count(
+                s.held_back_lines,
+                "incomplete last line",
+                "incomplete last lines"
+            )
         );
     }
     Ok(())
