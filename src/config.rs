@@ -196,12 +196,12 @@ pub enum ConfigError {
         line: usize,
         message: String,
     },
-    #[error("cannot read the config file {} ({source}); {hint}", path.display())]
+    // (the OS's reason in the message, not also as a source: said once)
+    #[error("cannot read the config file {} ({error}); {hint}", path.display())]
     Unreadable {
         path: PathBuf,
         hint: &'static str,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -704,7 +704,7 @@ fn read_config(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
             return Ok(FileValues::default());
         }
-        Err(source) => {
+        Err(error) => {
             return Err(ConfigError::Unreadable {
                 path: file.path.clone(),
                 hint: if explicit {
@@ -712,7 +712,7 @@ fn read_config(
                 } else {
                     "fix its permissions or move it away"
                 },
-                source,
+                error,
             });
         }
     };

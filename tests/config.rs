@@ -541,6 +541,11 @@ fn config_file_from_flag_or_env_must_exist() {
         stderr.contains("cannot read the config file") && stderr.contains("missing.toml"),
         "{stderr}"
     );
+    assert_eq!(
+        stderr.matches("os error 2").count(),
+        1,
+        "said once: {stderr}"
+    );
 }
 
 // ------------------------------------------------------------------ colour

@@ -240,6 +240,17 @@ fn query_refuses_every_kind_of_write() {
     refused("PRAGMA journal_mode = DELETE", "PRAGMA journal_mode");
     refused("CREATE TABLE t(x)", "CREATE");
     refused("DROP VIEW v_responses", "DROP");
+    // a mistake is SQLite's own words, where it is
+    let err = fails(&env, &["query", "SELEC 1"], 1);
+    assert!(
+        err.contains("near \"SELEC\": syntax error (at character 1)"),
+        "{err}"
+    );
+    let err = fails(&env, &["query", "SELECT * FROM nope"], 1);
+    assert!(
+        err.contains("no such table: nope") && !err.contains("Error code"),
+        "{err}"
+    );
     // nothing changed
     let db = env.db();
     assert_eq!(common::count(&db, "SELECT count(*) FROM responses"), 6);

@@ -330,7 +330,16 @@ pub fn run_query(conn: &Connection, sql: &str) -> Result<QueryResult> {
             if matches!(e, rusqlite::Error::MultipleStatement) {
                 bail!("one statement at a time, please (found more than one)");
             }
-            return Err(anyhow::Error::new(e).context("in the SQL"));
+            // (SQLite's own words, without rusqlite's "Error code 1: SQL
+            // logic error" after them)
+            let why = match e {
+                rusqlite::Error::SqliteFailure(_, Some(msg)) => msg,
+                rusqlite::Error::SqlInputError { msg, offset, .. } => {
+                    format!("{msg} (at character {})", offset + 1)
+                }
+                other => other.to_string(),
+            };
+            bail!("in the SQL: {why}");
         }
     };
     if !st.readonly() {
