@@ -406,6 +406,46 @@ fn export_writes_older_generations_only_when_asked() {
 // ------------------------------------------------------------------ backup
 
 #[test]
+fn backup_waits_for_a_first_load_to_end() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    // a first load under way: its marker, and the ingest lock held
+    let marker = env.obs_home().join("observatory.db.first-load");
+    std::fs::write(&marker, b"").unwrap();
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(env.obs_home().join("observatory.db.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let out = env.dir.path().join("copy.db");
+    let mut child = env
+        .std_cmd()
+        .args(["backup", out.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(child.try_wait().unwrap().is_none(), "backup did not wait");
+    assert!(!out.exists());
+    // the load ends: its marker goes, then the lock
+    std::fs::remove_file(&marker).unwrap();
+    drop(lock);
+    let done = child.wait_with_output().unwrap();
+    assert!(done.status.success(), "{done:?}");
+    assert!(String::from_utf8_lossy(&done.stderr).contains("waiting for the first ingest"));
+    let copy = rusqlite::Connection::open(&out).unwrap();
+    assert!(
+        count(
+            &copy,
+            "SELECT count(*) FROM sqlite_schema WHERE name = 'responses_at'"
+        ) == 1
+    );
+    assert_eq!(count(&copy, "SELECT count(*) FROM responses"), 7);
+}
+
+#[test]
 fn backup_is_the_database_even_while_others_read_and_write() {
     let env = Env::with_fixture("basic");
     env.ingest();

@@ -874,6 +874,14 @@ fn an_upgrade_is_rebuilt_with_no_transcript_folder_left() {
     old_db(&env);
     let summary = env.ingest();
     assert_eq!(summary["rebuilt_lines"], 33, "{summary}");
+    // `status` upgrades it too (it failed on a table the old schema lacks)
+    let env = Env::new();
+    old_db(&env);
+    let out = env.cmd().args(["status", "--json"]).assert().success();
+    let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(st["schema_version"], 14, "{st}");
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr);
+    assert!(stderr.contains("awaits a rebuild"), "{stderr}");
     // and --no-ingest says why its figures are missing
     let env = Env::new();
     old_db(&env);

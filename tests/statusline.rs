@@ -392,3 +392,44 @@ fn a_long_backlog_is_read_a_part_per_call_until_it_is_all_in() {
         4000
     );
 }
+
+#[test]
+fn a_database_awaiting_its_rebuild_is_not_added_to() {
+    // an upgraded database (schema 1: the basic fixture), its transcripts
+    // here, one line appended since
+    let env = Env::with_fixture("basic");
+    std::fs::create_dir_all(env.obs_home()).unwrap();
+    std::fs::copy(fixtures().join("db-v1/observatory.db"), env.db_path()).unwrap();
+    let path = env.projects().join("-home-u-app/sess-resume-0002.jsonl");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(r#"{"type":"user","uuid":"sl-new","sessionId":"sess-resume-0002","timestamp":"2026-03-02T09:30:00.000Z","message":{"role":"user","content":"one more"}}"#);
+    text.push('\n');
+    std::fs::write(&path, text).unwrap();
+    let stdin = format!(
+        r#"{{"session_id": "sess-resume-0002", "transcript_path": "{}", "model": {{"display_name": "Sonnet 4.5"}}}}"#,
+        path.display()
+    );
+    status(&env, stdin.as_bytes(), &["--format", "{session_cost}"]);
+    // nothing read into tables about to be rebuilt
+    let db = env.db();
+    assert_eq!(count(&db, "SELECT count(*) FROM lines"), 33);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM meta WHERE key = 'rebuild_pending'"
+        ),
+        1
+    );
+    drop(db);
+    // the next ingest rebuilds, then reads the transcripts (under this
+    // test's paths, new to the database) and the new line with them
+    let s = env.ingest();
+    assert_eq!(s["rebuilt_lines"], 33, "{s}");
+    assert_eq!(
+        count(
+            &env.db(),
+            "SELECT count(*) FROM messages WHERE uuid = 'sl-new'"
+        ),
+        1
+    );
+}

@@ -37,7 +37,27 @@ pub struct Status {
 }
 
 pub fn run(_args: &StatusArgs, settings: &Settings) -> Result<ExitCode> {
-    let store = Store::open_read_only(&settings.db)?;
+    let mut store = Store::open_read_only(&settings.db)?;
+    let version = store.user_version()?;
+    if version < crate::store::SCHEMA_VERSION {
+        // written by an older observatory: upgraded where it can be
+        drop(store);
+        if !crate::store::file_writable(&settings.db) {
+            anyhow::bail!(
+                "{} was written by an older observatory (schema {version}) and cannot be \
+                 upgraded here: make it writable (chmod u+w) and run `observatory ingest`",
+                settings.db.display()
+            );
+        }
+        store = Store::open(&settings.db)?;
+    }
+    if store.meta_get("rebuild_pending")?.is_some() && !settings.quiet {
+        crate::output::style::warn(format_args!(
+            "{} awaits a rebuild of its tables after an upgrade: counts are missing until \
+             `observatory ingest` runs",
+            settings.db.display()
+        ));
+    }
     let s = collect(&store)?;
     if settings.json {
         output::print_json(&s)?;

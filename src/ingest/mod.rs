@@ -15,7 +15,7 @@ use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use foldhash::{HashMap, HashMapExt};
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
@@ -312,8 +312,9 @@ pub fn run_held(
 /// holds the ingest lock (`_held` proves it: taking it again here would
 /// wait on ourselves). A file under a root's `projects/` is recorded as
 /// `discover` would; one under no root is still read, with its parent dir
-/// as its root. `opts.full` rebuilds first; an interrupted rebuild is left
-/// for the next `run`. Files that cannot be read count in `files_failed`.
+/// as its root. `opts.full` rebuilds first; a pending rebuild (an upgrade,
+/// an interrupted one) is left for the next `run`, and nothing is read
+/// until it is done. Files that cannot be read count in `files_failed`.
 pub fn run_files(
     store: &mut Store,
     _held: &IngestLock,
@@ -329,6 +330,10 @@ pub fn run_files(
     if opts.full {
         summary.rebuilt_lines =
             rebuild(store, prices, obs).context("rebuilding tables from the stored raw lines")?;
+    } else if store.meta_get("rebuild_pending")?.is_some() {
+        // (rows added now would go into tables about to be rebuilt: the
+        // next `run`, a report's or `ingest`, rebuilds and reads them)
+        return Ok(summary);
     }
     let mut found: Vec<Found> = Vec::new();
     for f in files {
@@ -439,9 +444,8 @@ fn ingest_found(
         .then(|| crate::store::FirstLoad::begin(store))
         .flatten();
     summary.first_load = first_load.is_some();
-    let (dict, sampled) = raw_dictionary(&store.conn, &jobs, total, obs)
+    let dict = raw_dictionary(&store.conn, &mut jobs, total, obs)
         .context("making the raw lines' dictionary")?;
-    let dict_id = dict.as_ref().map(|d| d.id);
     let packers = reader::Zip::packers(dict).context("starting zstd")?;
     let mut folder = (total >= FOLD_ALONGSIDE_BYTES && first_load.is_none())
         .then(|| crate::store::WalFolder::open(&store.conn, &store.path))
@@ -477,12 +481,6 @@ fn ingest_found(
                         None => {
                             writer.begin()?;
                             let f = open_file_row(&store.conn, &jobs[batch.job])?;
-                            if sampled.contains(&batch.job) {
-                                store.conn.execute(
-                                    "INSERT OR IGNORE INTO raw_dict_sources(dict_id, file_id) VALUES (?1, ?2)",
-                                    params![dict_id, f.id],
-                                )?;
-                            }
                             files.insert(batch.job, f.clone());
                             summary.files_read += 1;
                             f
@@ -594,26 +592,26 @@ fn recompress(store: &Store) -> Result<u64> {
 /// reads `raw::DICT_FROM_BYTES` or more samples one from its files.
 fn raw_dictionary(
     conn: &Connection,
-    jobs: &[Job],
+    jobs: &mut [Job],
     total: u64,
     obs: &mut dyn Observer,
-) -> Result<(Option<raw::Dict>, HashSet<usize>)> {
+) -> Result<Option<raw::Dict>> {
     if total < raw::DICT_USE_BYTES {
-        return Ok((None, HashSet::new()));
+        return Ok(None);
     }
     match raw::newest(conn) {
-        Ok(Some(d)) => return Ok((Some(d), HashSet::new())),
+        Ok(Some(d)) => return Ok(Some(d)),
         Ok(None) => {}
         Err(e) => {
             // (what uses it cannot be read back either: export says so)
             obs.warning(&format!(
                 "the dictionary of the stored raw lines cannot be read ({e}); new lines are stored without one. The database looks damaged: `observatory export` shows which files"
             ));
-            return Ok((None, HashSet::new()));
+            return Ok(None);
         }
     }
     if total < raw::DICT_FROM_BYTES {
-        return Ok((None, HashSet::new()));
+        return Ok(None);
     }
     let sources: Vec<raw::Source> = jobs
         .iter()
@@ -624,9 +622,24 @@ fn raw_dictionary(
         })
         .collect();
     let Some((content, used)) = raw::sample(&sources) else {
-        return Ok((None, HashSet::new()));
+        return Ok(None);
     };
-    Ok((Some(raw::store(conn, content)?), used.into_iter().collect()))
+    // The dictionary holds bytes of the files it was sampled from: it and
+    // their rows, noted as its sources, are stored at once, so that
+    // `forget` of any of them always finds it (stored apart, a run stopped
+    // before a sampled file's row left the dictionary with no record of it).
+    let tx = conn.unchecked_transaction()?;
+    let dict = raw::store(&tx, content)?;
+    for i in used {
+        let f = open_file_row(&tx, &jobs[i])?;
+        tx.execute(
+            "INSERT OR IGNORE INTO raw_dict_sources(dict_id, file_id) VALUES (?1, ?2)",
+            params![dict.id, f.id],
+        )?;
+        jobs[i].file_id = Some(f.id);
+    }
+    tx.commit()?;
+    Ok(Some(dict))
 }
 
 /// The current row of every tracked file, or only of `paths` (looked up

@@ -737,6 +737,11 @@ impl<'c> FirstLoad<'c> {
         else {
             return Ok(None); // an ingest is loading it now
         };
+        // (looked at again under the lock: the load may have finished, and
+        // taken its marker away, between the first look and the lock)
+        if !marker.exists() {
+            return Ok(None);
+        }
         for suffix in ["", "-wal", "-shm", "-journal"] {
             match std::fs::remove_file(sibling(db, suffix)) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
@@ -749,6 +754,11 @@ impl<'c> FirstLoad<'c> {
             db.display()
         )))
     }
+}
+
+/// A first load is (or was, if it died) under way in the database at `db`.
+pub fn first_load_marked(db: &Path) -> bool {
+    sibling(db, FIRST_LOAD_MARKER).exists()
 }
 
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
