@@ -862,12 +862,17 @@ fn sums_that_leave_out_unpriced_responses_are_marked() {
     )
     .unwrap();
     let note = "* leaves out 1 response with no price";
-    for report in ["sessions", "blocks"] {
-        let text = stdout(&env, &[report]);
+    for report in [
+        &["sessions"][..],
+        &["blocks"],
+        &["cost"],
+        &["cost", "--by-day", "--chart"],
+    ] {
+        let text = stdout(&env, report);
         // haiku: 100,000 in x $1 + 10 out x $5 per MTok = $0.10005
         assert!(
             text.contains("$0.10*") && text.contains(note),
-            "{report}: {text}"
+            "{report:?}: {text}"
         );
     }
     let out = env

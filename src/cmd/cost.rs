@@ -109,6 +109,10 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
         let chart = output::chart::cost_chart(&report, &q.groups, width, |c| super::money(Some(c)))
             .map_err(anyhow::Error::msg)?;
         out!("{}", chart);
+        let t = &report.total;
+        if t.cost().is_some() && t.unpriced_requests() > 0 {
+            out!("{}", super::unpriced_note(t.unpriced_requests()));
+        }
     } else {
         out!("{}", human(&report, &q.groups));
     }

@@ -113,23 +113,18 @@ pub fn cost_chart(
         return Ok("nothing to chart: no responses in this range\n".into());
     }
     // the total last, without a bar, its amount aligned with the others
+    let total = &report.total;
     bars.push(Bar {
         label: "Total".into(),
         value: None,
-        text: report
-            .total
-            .cost()
-            .map_or_else(|| "unpriced".into(), &money),
+        text: match total.cost() {
+            None => "unpriced".into(),
+            Some(c) if total.unpriced_requests() > 0 => format!("{}*", money(c)),
+            Some(c) => money(c),
+        },
     });
-    let mut out = render(&bars, width);
-    if report
-        .rows
-        .iter()
-        .any(|r| r.sums.cost().is_some() && r.sums.unpriced_requests() > 0)
-    {
-        out.push_str("* excludes responses of models with no price\n");
-    }
-    Ok(out)
+    // (the note under the chart is the caller's: the table's own)
+    Ok(render(&bars, width))
 }
 
 #[cfg(test)]
