@@ -278,6 +278,16 @@ fn replay_filters_and_a_closed_pipe() {
             .iter()
             .any(|e| e["event"] == "response" && e["message_id"] == "msg_D")
     );
+    assert!(!w.stderr().contains("no session id"), "{}", w.stderr());
+    w.stop();
+    // a session it does not know (yet): said, and it goes on watching
+    let w = Watch::start(&env, &["--session", "zzz-nope"]);
+    assert!(
+        w.stderr()
+            .contains("no session id starts with \"zzz-nope\" yet"),
+        "{}",
+        w.stderr()
+    );
     w.stop();
 
     // `watch --json | head -1`: the reader goes away; watch exits 0, quietly
@@ -546,6 +556,44 @@ fn events_are_logged_only_while_a_watcher_runs() {
         1
     );
     assert_eq!(logged(), 1, "the watcher is gone: nothing more logged");
+}
+
+#[test]
+fn events_gone_before_a_watcher_read_them_are_counted_in_the_stream() {
+    let env = Env::with_fixture("basic");
+    let mut w = Watch::start(&env, &[]);
+    w.signal("STOP");
+    // an event logged for a session that is then forgotten (its events go
+    // with it), then one of another session
+    let resumed = env.projects().join("-home-u-app/sess-resume-0002.jsonl");
+    append(
+        &resumed,
+        &format!("{}\n", user_line("g-1", "sess-resume-0002", "soon gone")),
+    );
+    env.cmd().args(["ingest", "-q"]).assert().success();
+    env.cmd()
+        .args([
+            "forget",
+            "--session",
+            "sess-resume-0002",
+            "--yes",
+            "-q",
+            "--no-ingest",
+        ])
+        .assert()
+        .success();
+    let main = env.projects().join("-home-u-app/sess-main-0001.jsonl");
+    append(
+        &main,
+        &format!("{}\n", user_line("g-2", "sess-main-0001", "kept")),
+    );
+    env.cmd().args(["ingest", "-q"]).assert().success();
+    w.signal("CONT");
+    let missed = w.until(|e| e["event"] == "missed");
+    assert_eq!(missed["events"], 1, "{missed}");
+    w.until(|e| e["uuid"] == "g-2");
+    assert!(w.stderr().contains("1 event was gone"), "{}", w.stderr());
+    w.stop();
 }
 
 /// A response priced now, so that it falls in today's budget period.

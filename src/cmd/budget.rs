@@ -264,12 +264,26 @@ fn crossed_line(s: &BudgetStatus, color: bool) -> Option<String> {
         ),
         Status::Over => style::paint("is over its limit", Style::Red, color),
     };
+    // (spend to as many decimals as the limit has, and more where it would
+    // round to the limit: "$0.0092 of $0.01", not "$0.01 of $0.01")
+    let amount = i128::from(b.amount_picousd);
+    let mut dp = usd(amount)
+        .normalize()
+        .scale()
+        .max(style::current().money_decimals)
+        .max(2);
+    while dp < 12
+        && s.spent_picousd != amount
+        && super::cost::dollars_dp(s.spent_picousd, dp) == super::cost::dollars_dp(amount, dp)
+    {
+        dp += 1;
+    }
     Some(format!(
         "budget {} ({}) {what}: {} of {} spent ({}) {}",
         b.id,
         scope(b),
-        dollars(s.spent_picousd),
-        dollars(i128::from(b.amount_picousd)),
+        super::cost::dollars_dp(s.spent_picousd, dp),
+        limit(b),
         used_percent(s.used_percent()),
         period_words(s),
     ))
@@ -493,5 +507,25 @@ mod tests {
             ..budget.clone()
         };
         assert_eq!(limit(&b), "$12.50");
+        // a small limit and spend near it are not rounded into each other
+        let tiny = |limit_picousd: i64, spent: i128| {
+            let budget = Budget {
+                amount_picousd: limit_picousd,
+                ..budget.clone()
+            };
+            let s = BudgetStatus {
+                status: budget::status_of(spent, limit_picousd, 80),
+                budget,
+                ..status(spent)
+            };
+            crossed_line(&s, false).unwrap()
+        };
+        let cent = usd / 100;
+        let line = tiny(cent, i128::from(cent) * 918 / 1000);
+        assert!(line.contains(": $0.009 of $0.01 spent (91.8%)"), "{line}");
+        let line = tiny(usd / 10_000, i128::from(usd) * 8272 / 100_000);
+        assert!(line.contains(": $0.0827 of $0.0001 spent"), "{line}");
+        let line = tiny(25 * cent, i128::from(30 * cent));
+        assert!(line.contains(": $0.30 of $0.25 spent (120%)"), "{line}");
     }
 }

@@ -115,6 +115,22 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
         quiet: settings.quiet,
     };
     drop(lock);
+    if let Some(want) = args.session.as_deref()
+        && !settings.quiet
+    {
+        // (a typo would watch nothing, silently; a session not begun yet is
+        // what one may well be waiting for)
+        let known: bool = store.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sessions WHERE substr(session_id, 1, length(?1)) = ?1)",
+            [want],
+            |r| r.get(0),
+        )?;
+        if !known {
+            crate::output::style::warn(format_args!(
+                "no session id starts with {want:?} yet: watching for one (see `observatory sessions`)"
+            ));
+        }
+    }
     if args.replay {
         let events = first.events.into_iter().map(|e| {
             let text = serde_json::to_string(&e)?;
@@ -222,12 +238,19 @@ impl Log {
         let rows = watch_log::since(conn, self.last).context("reading the watch log")?;
         let mut events = Vec::with_capacity(rows.len());
         for (id, text) in rows {
-            if id > self.last + 1 && !self.quiet {
-                output::style::warn(format_args!(
-                    "watch: {} events were gone from the log before they were read (each ingest keeps its own and the {} before them; a forget removes a session's)",
-                    id - self.last - 1,
-                    watch_log::KEEP
-                ));
+            if id > self.last + 1 {
+                let missed = id - self.last - 1;
+                if !self.quiet {
+                    output::style::warn(format_args!(
+                        "watch: {} gone from the log before they were read (each ingest keeps its own and the {} before them; a forget removes a session's)",
+                        super::count(missed.max(0) as u64, "event was", "events were"),
+                        watch_log::KEEP
+                    ));
+                }
+                // (for scripts too, in the stream: whatever they sum is short)
+                let e = serde_json::json!({"event": "missed", "events": missed});
+                let text = e.to_string();
+                events.push((e, text));
             }
             self.last = id;
             let e = serde_json::from_str(&text).context("an event in the watch log")?;
@@ -294,6 +317,9 @@ impl View {
 
     fn wanted(&self, e: &Value) -> bool {
         let field = |k: &str| e.get(k).and_then(Value::as_str);
+        if field("event") == Some("missed") {
+            return true; // (of any session: said whatever the filters)
+        }
         if let Some(s) = &self.session
             && !field("session_id").is_some_and(|id| id.starts_with(s.as_str()))
         {
@@ -662,6 +688,10 @@ fn describe(e: &Value, zone: &Zone) -> String {
         "compaction" => format!("compaction {}", s("trigger")),
         "queue_operation" => format!("queue {} {}", s("operation"), short(s("content"))),
         "session_start" => "session started".into(),
+        "missed" => format!(
+            "{} events missed (gone from the log before they were read)",
+            e.get("events").and_then(Value::as_i64).unwrap_or(0)
+        ),
         "malformed_line" => format!(
             "malformed line {}:{}",
             s("file"),
