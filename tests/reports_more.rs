@@ -238,6 +238,14 @@ fn query_refuses_every_kind_of_write() {
     refused("PRAGMA query_only = OFF", "PRAGMA query_only");
     refused("PRAGMA user_version = 99", "PRAGMA user_version");
     refused("PRAGMA journal_mode = DELETE", "PRAGMA journal_mode");
+    // a pragma that acts refuses with or without a value, and points at neither
+    for sql in ["PRAGMA wal_checkpoint", "PRAGMA wal_checkpoint(TRUNCATE)"] {
+        let err = fails(&env, &["query", sql], 1);
+        assert!(
+            err.contains("it changes the database") && !err.contains("without a value"),
+            "{sql}: {err}"
+        );
+    }
     refused("CREATE TABLE t(x)", "CREATE");
     refused("DROP VIEW v_responses", "DROP");
     // a mistake is SQLite's own words, where it is

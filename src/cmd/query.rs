@@ -233,6 +233,10 @@ pub fn verdict(action: i32, arg1: Option<&str>, arg2: Option<&str>) -> Result<()
                 None => Err(format!(
                     "PRAGMA {name} is not allowed: it changes the database"
                 )),
+                // (an acting pragma acts without a value too: no hint)
+                Some(v) if ACTING_PRAGMAS.contains(&name.as_str()) => Err(format!(
+                    "PRAGMA {name}({v}) is not allowed: it changes the database"
+                )),
                 Some(v) => Err(format!(
                     "PRAGMA {name} = {v} is not allowed: query only reads (PRAGMA {name} without a value reads it)"
                 )),

@@ -497,13 +497,17 @@ fn fit_frame(
     };
     let (mut sessions, mut events, mut all_budgets) = (rows.len(), tail.len(), true);
     let mut out = frame(sessions, events, all_budgets);
-    // (what is left to give up, in order; a frame that still does not fit
-    // the terminal is as short as it gets)
+    // (what is left to give up, in order: events down to the last 3, the
+    // live part; sessions down to one; those 3 events; then the budgets in
+    // one line. A frame that still does not fit is as short as it gets.)
+    let kept_events = tail.len().min(3);
     while out.lines().count() >= height {
-        if events > 0 {
+        if events > kept_events {
             events -= 1;
         } else if sessions > 1 {
             sessions -= 1;
+        } else if events > 0 {
+            events -= 1;
         } else if all_budgets && crossed.len() > 1 {
             all_budgets = false;
         } else {
@@ -779,9 +783,20 @@ mod tests {
             out.contains("09:59:11") && !out.contains("09:59:00"),
             "{out}"
         );
-        // 15 lines, 40 columns: no events, fewer sessions, said
+        // 15 lines, 40 columns: one session, the rest said, and the newest
+        // events (the live part) as many as fit of 3
         let out = fits(40, 15);
-        assert!(out.contains("more\n") && !out.contains("09:59:"), "{out}");
+        assert!(out.contains("… and 6 more\n"), "{out}");
+        assert!(
+            out.contains("09:59:11") && out.contains("09:59:10") && !out.contains("09:59:08"),
+            "{out}"
+        );
+        // 18 lines: the 3 newest events, before more sessions
+        let out = fits(80, 18);
+        assert!(
+            out.contains("09:59:09") && !out.contains("09:59:08"),
+            "{out}"
+        );
         // wide characters count two columns
         let wide = [format!("09:59:59 prompt {}", "日本語😀".repeat(30))];
         let out = fit_frame(head, &[], &rows[..1], &[wide[0].as_str()], 80, 40);
