@@ -640,7 +640,16 @@ impl PriceTable {
             }
             self.aliases.get(candidate).map(String::as_str)
         };
-        find(&id).or_else(|| strip_date_suffix(&id).and_then(find))
+        // (an entry written with a gateway's dots, `claude-opus-4.6`, as a
+        // price file could before dots became hyphens, is found as written)
+        let as_written = normalize_prefixes(model);
+        let lookup = |id: &str| find(id).or_else(|| strip_date_suffix(id).and_then(find));
+        if as_written != id
+            && let Some(found) = lookup(&as_written)
+        {
+            return Some(found);
+        }
+        lookup(&id)
     }
 
     /// The exact cost of one response of `model` dated `date` (UTC), or `None`
@@ -1467,7 +1476,8 @@ fn check_model_id(
     if id.is_empty() || id == SYNTHETIC_MODEL {
         return Err(src.error(span, path, format!("{id:?} cannot be priced")));
     }
-    let normalized = normalize_model(id);
+    // (dots kept: an entry may be written as a gateway writes the id)
+    let normalized = normalize_prefixes(id);
     if normalized != id {
         return Err(src.error(
             span,
@@ -2743,6 +2753,34 @@ cache_read = "5"
             format!("cannot read price file {}", missing.display())
         );
         std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
+    fn a_price_file_may_write_a_gateways_dotted_id() {
+        let entry = |id: &str| {
+            format!(
+                "[models.\"{id}\"]\n[[models.\"{id}\".rates]]\ninput = \"1\"\noutput = \"2\"\ncache_write_5m = \"3\"\ncache_write_1h = \"4\"\ncache_read = \"5\"\n"
+            )
+        };
+        let text = entry("claude-opus-4.6") + &entry("claude-opus-9.1");
+        let t = table()
+            .with_override_str(&text, "user.toml")
+            .expect("dotted ids load as before");
+        // as written, the entry written so wins; hyphenated, the built-in one
+        assert_eq!(
+            t.resolve("anthropic/claude-opus-4.6"),
+            Some("claude-opus-4.6")
+        );
+        assert_eq!(t.resolve("claude-opus-4-6"), Some("claude-opus-4-6"));
+        assert_eq!(
+            t.resolve("anthropic/claude-opus-9.1"),
+            Some("claude-opus-9.1")
+        );
+        // without such an entry, the dotted id is the hyphenated one
+        assert_eq!(
+            table().resolve("anthropic/claude-opus-4.6"),
+            Some("claude-opus-4-6")
+        );
     }
 
     #[test]

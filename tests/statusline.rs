@@ -337,6 +337,36 @@ fn a_block_too_young_for_a_rate_and_a_stdin_without_model() {
     assert_eq!(line(&["--format", "{burn_rate}"]), "-");
 }
 
+/// A part of a long backlog is not a big ingest: no first load, no
+/// dictionary sampled from the one session (both are sized by what the
+/// run reads, not by what is unread).
+#[test]
+fn a_part_of_a_huge_backlog_makes_no_dictionary() {
+    let env = env_with_unread_transcripts();
+    let stdin = sample(&env, "valid.json");
+    let path = env.projects().join(A001);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let last = text.lines().rfind(|l| l.contains("\"msg_r4\"")).unwrap();
+    let pad = "y".repeat(2500);
+    let mut more = String::with_capacity(36 << 20);
+    for i in 0..13_500 {
+        more.push_str(
+            &last
+                .replace("msg_r4", &format!("msg_huge{i}"))
+                .replace("\"a-a4\"", &format!("\"huge-{i}\""))
+                .replacen('{', &format!("{{\"padding\": \"{pad}\", "), 1),
+        );
+        more.push('\n');
+    }
+    std::fs::write(&path, format!("{text}{more}")).unwrap();
+    assert!(std::fs::metadata(&path).unwrap().len() > 33 << 20);
+    status(&env, &stdin, &["--format", "{session_cost}"]);
+    let db = env.db();
+    assert_eq!(count(&db, "SELECT count(*) FROM raw_dicts"), 0);
+    let read = count(&db, "SELECT count(*) FROM lines");
+    assert!(read > 0 && read < 3_000, "{read} lines read in one call");
+}
+
 #[test]
 fn a_long_backlog_is_read_a_part_per_call_until_it_is_all_in() {
     let env = env_with_unread_transcripts();

@@ -7,7 +7,6 @@ use anyhow::{Context, Result, anyhow, bail};
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::{Value, json};
 
-use super::cost::dollars;
 use crate::cli::{BudgetArgs, BudgetCheckArgs, BudgetCommand, BudgetRmArgs, BudgetSetArgs};
 use crate::config::Settings;
 use crate::output::style::{self, Style};
@@ -264,9 +263,21 @@ fn crossed_line(s: &BudgetStatus, color: bool) -> Option<String> {
         ),
         Status::Over => style::paint("is over its limit", Style::Red, color),
     };
-    // (spend to as many decimals as the limit has, and more where it would
-    // round to the limit: "$0.0092 of $0.01", not "$0.01 of $0.01")
-    let amount = i128::from(b.amount_picousd);
+    Some(format!(
+        "budget {} ({}) {what}: {} of {} spent ({}) {}",
+        b.id,
+        scope(b),
+        spent_text(s),
+        limit(b),
+        used_percent(s.used_percent()),
+        period_words(s),
+    ))
+}
+
+/// The spend for people: to as many decimals as the limit has, and more
+/// where it would round to the limit ("$0.009 of $0.01", not "$0.01 of $0.01").
+fn spent_text(s: &BudgetStatus) -> String {
+    let amount = i128::from(s.budget.amount_picousd);
     let mut dp = usd(amount)
         .normalize()
         .scale()
@@ -278,15 +289,7 @@ fn crossed_line(s: &BudgetStatus, color: bool) -> Option<String> {
     {
         dp += 1;
     }
-    Some(format!(
-        "budget {} ({}) {what}: {} of {} spent ({}) {}",
-        b.id,
-        scope(b),
-        super::cost::dollars_dp(s.spent_picousd, dp),
-        limit(b),
-        used_percent(s.used_percent()),
-        period_words(s),
-    ))
+    super::cost::dollars_dp(s.spent_picousd, dp)
 }
 
 fn period_words(s: &BudgetStatus) -> String {
@@ -400,9 +403,9 @@ fn human(statuses: &[BudgetStatus]) -> String {
                 format!("{} to {}", s.start, s.end)
             };
             let spent = if s.unpriced_requests > 0 {
-                format!("{}*", dollars(s.spent_picousd))
+                format!("{}*", spent_text(s))
             } else {
-                dollars(s.spent_picousd)
+                spent_text(s)
             };
             vec![
                 b.id.to_string(),
@@ -440,15 +443,15 @@ fn human(statuses: &[BudgetStatus]) -> String {
     out
 }
 
-/// A share of a budget for people: `120%`, `112.5%` (one decimal when
-/// there is one), the same in the table and the warnings; rounded down, so
-/// that a budget not yet over never reads 100%.
 /// Percent of the limit used, in hundredths, rounded down (exact).
 fn used_hundredths(s: &BudgetStatus) -> i128 {
     let limit = i128::from(s.budget.amount_picousd).max(1);
     (s.spent_picousd * 10_000).div_euclid(limit)
 }
 
+/// A share of a budget for people: `120%`, `112.5%` (one decimal when
+/// there is one), the same in the table and the warnings; rounded down, so
+/// that a budget not yet over never reads 100%.
 fn used_percent(p: f64) -> String {
     let tenths = (p * 10.0).floor() / 10.0;
     if tenths.fract() == 0.0 {

@@ -204,7 +204,8 @@ pub fn fresh_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) ->
             .filter(|t| t.fingerprint() != prices.fingerprint())
     };
     let mut store = up_to_date_store(settings, stored.as_ref().unwrap_or(prices), no_ingest)?;
-    if stored.is_some() {
+    // (nothing to price in an empty stand-in, and no lock file to make)
+    if stored.is_some() && settings.db.exists() {
         price_for_this_command(&mut store, settings, prices)?;
     }
     Ok(store)
@@ -296,8 +297,8 @@ fn up_to_date_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) -
         ingest::warn_store(&store, settings);
         if pending && !settings.quiet {
             crate::output::style::warn(format_args!(
-                "{} awaits a rebuild of its tables after an upgrade: figures are missing \
-                 until `observatory ingest` runs",
+                "{} awaits a rebuild of its tables (after an upgrade or an interrupted \
+                 rebuild): figures may be missing until `observatory ingest` runs",
                 settings.db.display()
             ));
         }

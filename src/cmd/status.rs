@@ -53,8 +53,8 @@ pub fn run(_args: &StatusArgs, settings: &Settings) -> Result<ExitCode> {
     }
     if store.meta_get("rebuild_pending")?.is_some() && !settings.quiet {
         crate::output::style::warn(format_args!(
-            "{} awaits a rebuild of its tables after an upgrade: counts are missing until \
-             `observatory ingest` runs",
+            "{} awaits a rebuild of its tables (after an upgrade or an interrupted rebuild): \
+             counts may be missing until `observatory ingest` runs",
             settings.db.display()
         ));
     }

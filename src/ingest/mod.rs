@@ -272,8 +272,8 @@ pub fn run_held(
     if pending && !opts.full {
         // (an upgrade, or an interrupted rebuild: say why this run is slow)
         obs.warning(&format!(
-            "{}: rebuilding every table from the stored raw lines after an upgrade \
-             (once; about 10 s per GiB of transcripts)",
+            "{}: rebuilding every table from the stored raw lines (after an upgrade or an \
+             interrupted rebuild; about 10 s per GiB of transcripts)",
             store.path.display()
         ));
     }
@@ -425,7 +425,12 @@ fn ingest_found(
             }
         }
     }
-    let total: u64 = jobs.iter().map(|j| j.remaining).sum();
+    // (what this run will read: a per-file bound, the status line's, keeps
+    // a long backlog from making it a first load or a dictionary's sample)
+    let total: u64 = jobs
+        .iter()
+        .map(|j| j.remaining.min(opts.max_bytes_per_file.unwrap_or(u64::MAX)))
+        .sum();
     obs.start(total);
 
     let read_jobs: Vec<ReadJob> = jobs
