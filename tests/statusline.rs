@@ -337,6 +337,25 @@ fn a_block_too_young_for_a_rate_and_a_stdin_without_model() {
     assert_eq!(line(&["--format", "{burn_rate}"]), "-");
 }
 
+/// Append `n` new responses to the a001 transcript, copies of its last
+/// one (ids `msg_{tag}{i}`), each padded to ~2.6 KB.
+fn append_padded_responses(path: &Path, tag: &str, n: usize) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let last = text.lines().rfind(|l| l.contains("\"msg_r4\"")).unwrap();
+    let pad = "x".repeat(2500);
+    let mut more = text.clone();
+    for i in 0..n {
+        more.push_str(
+            &last
+                .replace("msg_r4", &format!("msg_{tag}{i}"))
+                .replace("\"a-a4\"", &format!("\"{tag}-{i}\""))
+                .replacen('{', &format!("{{\"padding\": \"{pad}\", "), 1),
+        );
+        more.push('\n');
+    }
+    std::fs::write(path, more).unwrap();
+}
+
 /// A part of a long backlog is not a big ingest: no first load, no
 /// dictionary sampled from the one session (both are sized by what the
 /// run reads, not by what is unread).
@@ -345,20 +364,7 @@ fn a_part_of_a_huge_backlog_makes_no_dictionary() {
     let env = env_with_unread_transcripts();
     let stdin = sample(&env, "valid.json");
     let path = env.projects().join(A001);
-    let text = std::fs::read_to_string(&path).unwrap();
-    let last = text.lines().rfind(|l| l.contains("\"msg_r4\"")).unwrap();
-    let pad = "y".repeat(2500);
-    let mut more = String::with_capacity(36 << 20);
-    for i in 0..13_500 {
-        more.push_str(
-            &last
-                .replace("msg_r4", &format!("msg_huge{i}"))
-                .replace("\"a-a4\"", &format!("\"huge-{i}\""))
-                .replacen('{', &format!("{{\"padding\": \"{pad}\", "), 1),
-        );
-        more.push('\n');
-    }
-    std::fs::write(&path, format!("{text}{more}")).unwrap();
+    append_padded_responses(&path, "huge", 13_500);
     assert!(std::fs::metadata(&path).unwrap().len() > 33 << 20);
     status(&env, &stdin, &["--format", "{session_cost}"]);
     let db = env.db();
@@ -373,19 +379,7 @@ fn a_long_backlog_is_read_a_part_per_call_until_it_is_all_in() {
     let stdin = sample(&env, "valid.json");
     // ~10 MiB of new responses in a001, none of it read yet
     let path = env.projects().join(A001);
-    let text = std::fs::read_to_string(&path).unwrap();
-    let last = text.lines().rfind(|l| l.contains("\"msg_r4\"")).unwrap();
-    let pad = "x".repeat(2500);
-    let mut more = String::new();
-    for i in 0..4000 {
-        let line = last
-            .replace("msg_r4", &format!("msg_bulk{i}"))
-            .replace("\"a-a4\"", &format!("\"bulk-{i}\""))
-            .replacen('{', &format!("{{\"padding\": \"{pad}\", "), 1);
-        more.push_str(&line);
-        more.push('\n');
-    }
-    std::fs::write(&path, format!("{text}{more}")).unwrap();
+    append_padded_responses(&path, "bulk", 4000);
     assert!(std::fs::metadata(&path).unwrap().len() > 10 << 20);
     // each call reads a part (it once read nothing past 8 MiB, for ever)
     let fmt = ["--format", "{session_cost}"];
