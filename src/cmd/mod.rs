@@ -295,12 +295,8 @@ fn up_to_date_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) -
             return ingest_then_open(settings, prices);
         }
         ingest::warn_store(&store, settings);
-        if pending && !settings.quiet {
-            crate::output::style::warn(format_args!(
-                "{} awaits a rebuild of its tables (after an upgrade or an interrupted \
-                 rebuild): figures may be missing until `observatory ingest` runs",
-                settings.db.display()
-            ));
+        if pending {
+            warn_pending_rebuild(settings);
         }
         match crate::ingest::reprice_if_needed(&store.conn, prices) {
             Ok(_) => {}
@@ -318,6 +314,18 @@ fn up_to_date_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) -
         return Ok(store);
     }
     ingest_then_open(settings, prices)
+}
+
+/// A database whose tables await a rebuild (`rebuild_pending`) is read
+/// without one: say that what it shows may be short.
+pub fn warn_pending_rebuild(settings: &Settings) {
+    if !settings.quiet {
+        crate::output::style::warn(format_args!(
+            "{} awaits a rebuild of its tables (after an upgrade or an interrupted rebuild): \
+             figures may be missing until `observatory ingest` runs",
+            settings.db.display()
+        ));
+    }
 }
 
 /// The store, after an ingest of the roots into it.

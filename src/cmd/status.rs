@@ -51,12 +51,8 @@ pub fn run(_args: &StatusArgs, settings: &Settings) -> Result<ExitCode> {
         }
         store = Store::open(&settings.db)?;
     }
-    if store.meta_get("rebuild_pending")?.is_some() && !settings.quiet {
-        crate::output::style::warn(format_args!(
-            "{} awaits a rebuild of its tables (after an upgrade or an interrupted rebuild): \
-             counts may be missing until `observatory ingest` runs",
-            settings.db.display()
-        ));
+    if store.meta_get("rebuild_pending")?.is_some() {
+        super::warn_pending_rebuild(settings);
     }
     let s = collect(&store)?;
     if settings.json {

@@ -577,7 +577,6 @@ fn active_sessions(conn: &Connection, now: i64, view: &View) -> Result<Vec<Vec<S
                 (SELECT sum(r.cost_picousd / 1000000000000) FROM responses r WHERE r.session_id = s.session_id),
                 (SELECT sum(r.cost_picousd % 1000000000000) FROM responses r WHERE r.session_id = s.session_id),
                 (SELECT count(*) - count(r.cost_picousd) FROM responses r WHERE r.session_id = s.session_id),
-                (SELECT count(r.cost_picousd) FROM responses r WHERE r.session_id = s.session_id),
                 (SELECT sum(r.cost_picousd / 1000000000000) FROM responses r WHERE r.session_id = s.session_id AND r.at >= ?2),
                 (SELECT sum(r.cost_picousd % 1000000000000) FROM responses r WHERE r.session_id = s.session_id AND r.at >= ?2),
                 s.first_at
@@ -595,9 +594,10 @@ fn active_sessions(conn: &Connection, now: i64, view: &View) -> Result<Vec<Vec<S
             r.get::<_, i64>(5)?,
             report::split_sum(r.get(6)?, r.get(7)?),
             r.get::<_, i64>(8)?.max(0) as u64,
-            r.get::<_, i64>(9)? > 0,
-            report::split_sum(r.get(10)?, r.get(11)?),
-            r.get::<_, Option<i64>>(12)?,
+            // (a sum of no priced cost is NULL)
+            r.get::<_, Option<i64>>(6)?.is_some(),
+            report::split_sum(r.get(9)?, r.get(10)?),
+            r.get::<_, Option<i64>>(11)?,
         ))
     })?;
     let mut out = Vec::new();

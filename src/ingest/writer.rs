@@ -244,10 +244,10 @@ impl<'c> Writer<'c> {
         })
     }
 
-    /// Make an event, if events are wanted. `fields` is an object. (Where a
-    /// line makes one, callers check `wants_events` before they build it:
-    /// a cold ingest wants none, and built them for 260k lines.)
-    fn emit(&mut self, kind: &str, env: Option<&Envelope>, fields: Value) {
+    /// Make an event, if events are wanted. `fields` makes its own fields
+    /// (an object), only then: a cold ingest wants none (and built them for
+    /// 260k lines when they were made first).
+    fn emit(&mut self, kind: &str, env: Option<&Envelope>, fields: impl FnOnce() -> Value) {
         if !self.wants_events() {
             return;
         }
@@ -262,7 +262,7 @@ impl<'c> Writer<'c> {
                 json!(env.timestamp_ms.map(crate::transcript::format_timestamp)),
             );
         }
-        if let Value::Object(f) = fields {
+        if let Value::Object(f) = fields() {
             m.extend(f);
         }
         let e = Value::Object(m);
@@ -299,7 +299,7 @@ impl<'c> Writer<'c> {
                 .is_some_and(|a| a.contains_key(&key.1));
         self.known_sessions.insert(key);
         if fresh {
-            self.emit("session_start", Some(env), json!({"slug": env.slug}));
+            self.emit("session_start", Some(env), || json!({"slug": env.slug}));
         }
         Ok(())
     }
@@ -499,7 +499,7 @@ impl<'c> Writer<'c> {
                 self.emit(
                     "malformed_line",
                     None,
-                    json!({"file": file.display, "line": line_no, "error": error}),
+                    || json!({"file": file.display, "line": line_no, "error": error}),
                 );
                 self.notices.push(Notice {
                     file: file.display.clone(),
@@ -570,11 +570,10 @@ impl<'c> Writer<'c> {
                     self.add_response(line_id, env, m, u);
                 }
                 if let Some(thread) = self.insert_message(line_id, r, Some(m))? {
-                    if self.wants_events() {
-                        let fields = json!({"type": r.line_type, "uuid": env.uuid, "role": m.role, "model": m.model,
-                            "text": m.text_preview, "is_meta": env.is_meta, "is_api_error": m.is_api_error});
-                        self.emit("message", Some(env), fields);
-                    }
+                    self.emit("message", Some(env), || {
+                        json!({"type": r.line_type, "uuid": env.uuid, "role": m.role, "model": m.model,
+                            "text": m.text_preview, "is_meta": env.is_meta, "is_api_error": m.is_api_error})
+                    });
                     self.insert_blocks(line_id, env, m, thread)?;
                 }
             }
@@ -602,11 +601,13 @@ impl<'c> Writer<'c> {
                             s.max_retries
                         ])?;
                     if env.subtype.as_deref() == Some("compact_boundary") {
-                        let fields = json!({"uuid": env.uuid, "trigger": s.compact_trigger, "pre_tokens": s.compact_pre_tokens});
-                        self.emit("compaction", Some(env), fields);
-                    } else if self.wants_events() {
-                        let fields = json!({"type": "system", "subtype": env.subtype, "uuid": env.uuid, "text": s.content_preview});
-                        self.emit("message", Some(env), fields);
+                        self.emit("compaction", Some(env), || {
+                            json!({"uuid": env.uuid, "trigger": s.compact_trigger, "pre_tokens": s.compact_pre_tokens})
+                        });
+                    } else {
+                        self.emit("message", Some(env), || {
+                            json!({"type": "system", "subtype": env.subtype, "uuid": env.uuid, "text": s.content_preview})
+                        });
                     }
                     self.system_hooks(line_id, env, thread, s)?;
                 }
@@ -631,11 +632,10 @@ impl<'c> Writer<'c> {
                             p.tool_name,
                             p.elapsed_ms
                         ])?;
-                    if self.wants_events() {
-                        let fields = json!({"uuid": env.uuid, "kind": p.kind, "tool_use_id": env.tool_use_id,
-                            "parent_tool_use_id": env.parent_tool_use_id, "status": p.status});
-                        self.emit("progress", Some(env), fields);
-                    }
+                    self.emit("progress", Some(env), || {
+                        json!({"uuid": env.uuid, "kind": p.kind, "tool_use_id": env.tool_use_id,
+                            "parent_tool_use_id": env.parent_tool_use_id, "status": p.status})
+                    });
                     if p.kind.as_deref() == Some("hook_progress") {
                         let hook = HookRow {
                             source: "progress",
@@ -692,7 +692,7 @@ impl<'c> Writer<'c> {
                 self.emit(
                     "queue_operation",
                     Some(env),
-                    json!({"operation": operation, "content": content_preview}),
+                    || json!({"operation": operation, "content": content_preview}),
                 );
             }
             Body::Summary { summary, leaf_uuid } => {
@@ -753,12 +753,14 @@ impl<'c> Writer<'c> {
         // main file (a sidechain without an agent id), nor a note Claude
         // Code wrote as a user line (an interruption, a command's output)
         let inline_subagent = env.is_sidechain && env.agent_id.is_none();
-        let note = m.is_some_and(|m| {
-            m.text_preview
-                .as_deref()
-                .is_some_and(crate::transcript::is_claude_code_note)
-        });
-        let is_prompt = user_text && !env.is_meta && !inline_subagent && !note;
+        let note = || {
+            m.is_some_and(|m| {
+                m.text_preview
+                    .as_deref()
+                    .is_some_and(crate::transcript::is_claude_code_note)
+            })
+        };
+        let is_prompt = user_text && !env.is_meta && !inline_subagent && !note();
         let is_api_error = m.is_some_and(|m| m.is_api_error);
         // previews only where a report reads them: prompts (and slash
         // commands, which may be meta lines) and API errors
@@ -893,10 +895,9 @@ impl<'c> Writer<'c> {
                             .flatten();
                         self.thread_changed_id(owner)?;
                     }
-                    if self.wants_events() {
-                        let fields = json!({"tool_use_id": id, "tool": blk.tool_name, "mcp_server": server, "input_summary": blk.input_summary});
-                        self.emit("tool_call", Some(env), fields);
-                    }
+                    self.emit("tool_call", Some(env), || {
+                        json!({"tool_use_id": id, "tool": blk.tool_name, "mcp_server": server, "input_summary": blk.input_summary})
+                    });
                 }
                 "tool_result" => {
                     let done = self
@@ -931,12 +932,10 @@ impl<'c> Writer<'c> {
                     if let Some((tool, duration_ms, owner)) = done {
                         // (a copy of the call in another session may own it)
                         self.thread_changed_id(owner)?;
-                        if !self.wants_events() {
-                            continue;
-                        }
-                        let fields = json!({"tool_use_id": id, "tool": tool, "is_error": blk.is_error.unwrap_or(false),
-                            "duration_ms": duration_ms, "subagent_id": m.result_agent_id});
-                        self.emit("tool_result", Some(env), fields);
+                        self.emit("tool_result", Some(env), || {
+                            json!({"tool_use_id": id, "tool": tool, "is_error": blk.is_error.unwrap_or(false),
+                                "duration_ms": duration_ms, "subagent_id": m.result_agent_id})
+                        });
                     }
                 }
                 _ => {}
@@ -1031,12 +1030,11 @@ impl<'c> Writer<'c> {
                 h.error_count,
                 h.prevented_continuation.map(b)
             ])?;
-        if self.wants_events() {
-            let fields = json!({"source": h.source, "hook_event": h.event, "name": h.name, "command": h.command,
+        self.emit("hook", Some(env), || {
+            json!({"source": h.source, "hook_event": h.event, "name": h.name, "command": h.command,
                 "tool_use_id": h.tool_use_id, "outcome": h.outcome, "exit_code": h.exit_code,
-                "duration_ms": h.duration_ms, "output": h.output, "seq": seq});
-            self.emit("hook", Some(env), fields);
-        }
+                "duration_ms": h.duration_ms, "output": h.output, "seq": seq})
+        });
         Ok(())
     }
 
@@ -1479,13 +1477,14 @@ impl<'c> Writer<'c> {
                     cwd: path,
                     ..Default::default()
                 };
-                let fields = json!({
-                    "message_id": r.message_id, "model": row.model,
-                    "input_tokens": now[0], "output_tokens": now[1], "cache_creation_5m_tokens": now[2],
-                    "cache_creation_1h_tokens": now[3], "cache_read_tokens": now[4], "web_search_requests": now[5],
-                    "cost_usd": cost.map(|c| crate::pricing::usd(i128::from(c)).to_string()),
+                self.emit(kind, Some(&env), || {
+                    json!({
+                        "message_id": r.message_id, "model": row.model,
+                        "input_tokens": now[0], "output_tokens": now[1], "cache_creation_5m_tokens": now[2],
+                        "cache_creation_1h_tokens": now[3], "cache_read_tokens": now[4], "web_search_requests": now[5],
+                        "cost_usd": cost.map(|c| crate::pricing::usd(i128::from(c)).to_string()),
+                    })
                 });
-                self.emit(kind, Some(&env), fields);
             }
         }
         let mut changed: Vec<String> = self.dirty_sessions.drain().collect();
