@@ -379,25 +379,30 @@ impl View {
         }
         let now = report::now_ms();
         let today_start = self.zone.start_of(self.zone.date(now));
-        let today = conn.query_row(
-            "SELECT sum(cost_picousd / 1000000000000), sum(cost_picousd % 1000000000000)
-             FROM responses WHERE at >= ?1",
-            [today_start],
-            |r| Ok(report::split_sum(r.get(0)?, r.get(1)?)),
-        )?;
-        let q = report::blocks::BlocksQuery {
-            range: Default::default(),
-            project: self.project.clone(),
-            active_only: true,
+        let today = today_text(conn, today_start)?;
+        // (the account's block: read near now only; with --project, the
+        // project's share of the account's block, which needs them all)
+        let block = match &self.project {
+            None => report::statusline::active_block(conn, now)?,
+            Some(p) => {
+                let q = report::blocks::BlocksQuery {
+                    range: Default::default(),
+                    project: Some(p.clone()),
+                    active_only: true,
+                };
+                report::blocks::run(conn, &q, now)?
+                    .rows
+                    .into_iter()
+                    .find(|b| b.active)
+            }
         };
-        let block = report::blocks::run(conn, &q, now)?
-            .rows
-            .into_iter()
-            .find(|b| b.active);
         let block_text = match block {
             Some(b) => format!(
                 "block {} ({} left{})",
-                super::cost::dollars(b.cost_picousd),
+                super::money_part(
+                    (b.unpriced_responses < b.responses).then_some(b.cost_picousd),
+                    b.unpriced_responses
+                ),
                 minutes((b.end_at - now).max(0)),
                 b.burn_rate_picousd_per_hour
                     .map(|r| format!(", {}/h", super::cost::dollars(r)))
@@ -413,7 +418,7 @@ impl View {
         let head = format!(
             "observatory watch · {} · today {} · {}\n\n",
             self.zone.format(now, "%H:%M:%S"),
-            super::cost::dollars(today),
+            today,
             block_text
         );
         let rows = active_sessions(conn, now, self)?;
@@ -560,6 +565,24 @@ fn fit_table(cols: &[table::Column], rows: &[Vec<String>], width: usize) -> Stri
         })
         .collect();
     table::render(&kept_cols, &kept_rows, &[], None)
+}
+
+/// The cost of the responses since `since` as the head shows it: `*`
+/// when some have no price, `-` when none has one ($0.00 with none).
+fn today_text(conn: &Connection, since: i64) -> rusqlite::Result<String> {
+    conn.query_row(
+        "SELECT sum(cost_picousd / 1000000000000), sum(cost_picousd % 1000000000000),
+                count(*) - count(cost_picousd)
+         FROM responses WHERE at >= ?1",
+        [since],
+        |r| {
+            let unpriced = r.get::<_, i64>(2)?.max(0) as u64;
+            // (a sum of no priced cost is NULL)
+            let priced = r.get::<_, Option<i64>>(0)?.is_some() || unpriced == 0;
+            let cost = report::split_sum(r.get(0)?, r.get(1)?);
+            Ok(super::money_part(priced.then_some(cost), unpriced))
+        },
+    )
 }
 
 fn minutes(ms: i64) -> String {
@@ -738,6 +761,31 @@ mod tests {
         let long = format!("{}👍🏽 and more", "x".repeat(49));
         assert_eq!(short(&long), format!("{}…", "x".repeat(49)));
         assert!(output::columns(&short(&"日本語".repeat(40))) <= 51);
+    }
+
+    #[test]
+    fn the_days_cost_is_marked_when_some_responses_have_no_price() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(crate::store::SCHEMA_SQL).unwrap();
+        let store = |at: i64, cost: Option<i64>| {
+            conn.execute(
+                "INSERT INTO response_rows(key, model, at, input_tokens, output_tokens, cache_creation_5m_tokens,
+                    cache_creation_1h_tokens, cache_read_tokens, web_search_requests, web_fetch_requests, fast,
+                    us_only, final, line_count, cost_picousd)
+                 VALUES ('k' || (SELECT count(*) FROM response_rows), 'm', ?1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, ?2)",
+                rusqlite::params![at, cost],
+            )
+            .unwrap();
+        };
+        let day = 1_000_000;
+        assert_eq!(today_text(&conn, day).unwrap(), "$0.00");
+        store(day + 1, None);
+        assert_eq!(today_text(&conn, day).unwrap(), "-");
+        store(day + 2, Some(1_250_000_000_000));
+        store(day + 3, Some(1_000_000_000_000));
+        assert_eq!(today_text(&conn, day).unwrap(), "$2.25*");
+        // (yesterday's unpriced response is not today's)
+        assert_eq!(today_text(&conn, day + 2).unwrap(), "$2.25");
     }
 
     #[test]
