@@ -269,7 +269,7 @@ fn crossed_line(s: &BudgetStatus, color: bool) -> Option<String> {
         scope(b),
         spent_text(s),
         limit(b),
-        used_percent(s.used_percent()),
+        used_percent(s),
         period_words(s),
     ))
 }
@@ -413,7 +413,7 @@ fn human(statuses: &[BudgetStatus]) -> String {
                 period,
                 spent,
                 limit(b),
-                used_percent(s.used_percent()),
+                used_percent(s),
                 format!("{}%", b.warn_at_percent),
                 match s.status {
                     Status::Ok => "ok".into(),
@@ -445,19 +445,30 @@ fn human(statuses: &[BudgetStatus]) -> String {
 
 /// Percent of the limit used, in hundredths, rounded down (exact).
 fn used_hundredths(s: &BudgetStatus) -> i128 {
+    used_in(s, 10_000)
+}
+
+/// spent / limit in units of 1/`per` of the limit, rounded down (exact
+/// integers: in f64 a spend of over 2^53 picodollars, ~$9,007, is rounded,
+/// and 99.999...% could read 100%).
+fn used_in(s: &BudgetStatus, per: i128) -> i128 {
     let limit = i128::from(s.budget.amount_picousd).max(1);
-    (s.spent_picousd * 10_000).div_euclid(limit)
+    (s.spent_picousd * per).div_euclid(limit)
 }
 
 /// A share of a budget for people: `120%`, `112.5%` (one decimal when
 /// there is one), the same in the table and the warnings; rounded down, so
 /// that a budget not yet over never reads 100%.
-fn used_percent(p: f64) -> String {
-    let tenths = (p * 10.0).floor() / 10.0;
-    if tenths.fract() == 0.0 {
-        format!("{tenths:.0}%")
+fn used_percent(s: &BudgetStatus) -> String {
+    percent_of_tenths(used_in(s, 1000))
+}
+
+fn percent_of_tenths(tenths: i128) -> String {
+    let (whole, tenth) = (tenths.div_euclid(10), tenths.rem_euclid(10));
+    if tenth == 0 {
+        format!("{whole}%")
     } else {
-        format!("{tenths:.1}%")
+        format!("{whole}.{tenth}%")
     }
 }
 
@@ -465,13 +476,13 @@ fn used_percent(p: f64) -> String {
 mod tests {
     #[test]
     fn used_percent_shows_a_decimal_only_when_there_is_one() {
-        use super::used_percent;
-        assert_eq!(used_percent(150.0), "150%");
-        assert_eq!(used_percent(112.5), "112.5%");
-        assert_eq!(used_percent(99.96), "99.9%");
-        assert_eq!(used_percent(80.04), "80%");
-        assert_eq!(used_percent(79.99), "79.9%");
-        assert_eq!(used_percent(0.0), "0%");
+        use super::percent_of_tenths as p;
+        assert_eq!(p(1500), "150%");
+        assert_eq!(p(1125), "112.5%");
+        assert_eq!(p(999), "99.9%");
+        assert_eq!(p(800), "80%");
+        assert_eq!(p(5), "0.5%");
+        assert_eq!(p(0), "0%");
     }
 
     #[test]
@@ -504,6 +515,22 @@ mod tests {
             status_json(&status(i128::from(usd) / 3))["used_percent"],
             0.33
         );
+        // the table's percentage is exact too, also past 2^53 picodollars:
+        // a picodollar short of $10,000 is 99.9%, not 100% (as in f64)
+        let big = Budget {
+            amount_picousd: 10_000 * usd,
+            ..budget.clone()
+        };
+        let s = BudgetStatus {
+            budget: big,
+            ..status(i128::from(10_000 * usd) - 1)
+        };
+        assert_eq!(used_percent(&s), "99.9%");
+        assert_eq!(
+            used_percent(&status(99_996 * i128::from(usd) / 1000)),
+            "99.9%"
+        );
+        assert_eq!(used_percent(&status(i128::from(usd) * 3 / 10)), "0.3%");
         // a limit is shown to the cent whatever money_decimals says
         let b = Budget {
             amount_picousd: 12 * usd + usd / 2,

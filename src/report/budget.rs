@@ -151,13 +151,6 @@ pub struct BudgetStatus {
     pub status: Status,
 }
 
-impl BudgetStatus {
-    /// spent / limit in percent (for people: a ratio, not money).
-    pub fn used_percent(&self) -> f64 {
-        self.spent_picousd as f64 * 100.0 / self.budget.amount_picousd as f64
-    }
-}
-
 /// Where spend stands against a limit and a warn level.
 pub fn status_of(spent: i128, limit: i64, warn_at_percent: i64) -> Status {
     let limit = i128::from(limit);
