@@ -248,3 +248,42 @@ fn an_unreadable_folder_in_the_roots_is_named_and_the_rest_is_read() {
     let v = json_of(&run.run(&env, &["ingest", "--json"]));
     assert_eq!(v["lines_read"], 1);
 }
+
+#[test]
+fn an_unreadable_file_fails_the_run_only_when_no_file_can_be_read() {
+    let env = Env::with_fixture("basic");
+    let Some(run) = Runner::new(&env) else {
+        return;
+    };
+    let locked = env.projects().join("-home-u-app/sess-resume-0002.jsonl");
+    chmod(&locked, 0o000);
+    let first = run.run(&env, &["ingest", "--json"]);
+    // the others are read, the locked one is named, and the run passes
+    assert!(first.status.success(), "{first:?}");
+    let v = json_of(&first);
+    assert_eq!(v["files_failed"], 1, "{v}");
+    assert!(v["files_read"].as_u64().unwrap() > 0, "{v}");
+    assert!(stderr_of(&first).contains(&locked.display().to_string()));
+    // nothing changed: the readable files have nothing new, which is no
+    // failure, so the run passes again (it said "none could be read")
+    let again = run.run(&env, &["ingest"]);
+    assert!(again.status.success(), "{again:?}");
+    assert!(!stderr_of(&again).contains("none of the"), "{again:?}");
+    // every file unreadable: that fails
+    let files: Vec<_> = walkdir::WalkDir::new(env.projects())
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect();
+    for f in &files {
+        chmod(f, 0o000);
+    }
+    let db = env.dir.path().join("other.db");
+    let all = run.run(&env, &["ingest", "--db", db.to_str().unwrap()]);
+    for f in &files {
+        chmod(f, 0o644);
+    }
+    assert!(!all.status.success(), "{all:?}");
+    assert!(stderr_of(&all).contains("none of the"), "{all:?}");
+}
