@@ -134,18 +134,49 @@ fn project_pattern(text: &str) -> String {
     format!("%{}%", like_escape(text))
 }
 
-/// What `--model M` matches: the model or pricing entry M, or a model
-/// starting with M (columns of table alias `t`; `n`: M, `n + 1`:
-/// `model_pattern`).
-fn model_match(t: &str, n: usize) -> String {
-    format!(
-        "({t}model = ?{n} OR {t}priced_as = ?{n} OR {t}model LIKE ?{} ESCAPE '\\')",
-        n + 1
-    )
+/// What `--model M` matches: the model or pricing entry M; and models
+/// that start with M where what follows is no more of M's version:
+/// after a family name (`claude-opus`, `claude-son`) anything, after a
+/// version (`claude-sonnet-4`) only a date (`-20250514`), an `@` suffix
+/// (`@20250514`) or a word (`-thinking`), so that `claude-sonnet-4`, a
+/// model of its own, does not take in Sonnet 4.5 (`claude-sonnet-4-5-…`).
+/// Columns of table alias `t`; the parameters are `?n` and `?n + 1`, as
+/// `model_args(M)` gives them. Case-insensitive, as `--project`.
+fn model_match(t: &str, n: usize, m: &str) -> String {
+    let exact = format!("{t}model = ?{n} OR {t}priced_as = ?{n}");
+    let p = n + 1;
+    if ends_in_version(m) {
+        let date = "-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]";
+        format!(
+            "({exact} OR lower({t}model) GLOB ?{p} || '@*' OR lower({t}model) GLOB ?{p} || '{date}' \
+             OR lower({t}model) GLOB ?{p} || '{date}[^0-9]*' OR lower({t}model) GLOB ?{p} || '-[a-z]*')"
+        )
+    } else {
+        format!("({exact} OR {t}model LIKE ?{p} ESCAPE '\\')")
+    }
 }
 
-fn model_pattern(m: &str) -> String {
-    format!("{}%", like_escape(m))
+/// The two parameters of `model_match(_, _, m)`.
+fn model_args(m: &str) -> [String; 2] {
+    let pattern = if ends_in_version(m) {
+        glob_escape(&m.to_lowercase())
+    } else {
+        format!("{}%", like_escape(m))
+    };
+    [m.to_owned(), pattern]
+}
+
+fn ends_in_version(m: &str) -> bool {
+    m.ends_with(|c: char| c.is_ascii_digit())
+}
+
+fn glob_escape(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '*' | '?' | '[' => format!("[{c}]"),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 /// Whether some project's path contains `text` (as `--project` matches).
@@ -165,9 +196,9 @@ pub fn model_exists(conn: &Connection, m: &str) -> rusqlite::Result<bool> {
     conn.query_row(
         &format!(
             "SELECT EXISTS (SELECT 1 FROM response_rows WHERE {})",
-            model_match("", 1)
+            model_match("", 1, m)
         ),
-        [m.to_owned(), model_pattern(m)],
+        model_args(m),
         |r| r.get(0),
     )
 }
@@ -272,9 +303,8 @@ pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<Co
         conds.push(format!("r.session_id = ?{}", args.len()));
     }
     if let Some(m) = &q.model {
-        args.push(m.clone().into());
-        conds.push(model_match("r.", args.len()));
-        args.push(model_pattern(m).into());
+        conds.push(model_match("r.", args.len() + 1, m));
+        args.extend(model_args(m).map(Into::into));
     }
     if !conds.is_empty() {
         sql.push_str(" WHERE ");
@@ -355,4 +385,69 @@ fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The models of `models` that `--model m` matches.
+    fn matched(models: &[&str], m: &str) -> Vec<String> {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE r(model TEXT, priced_as TEXT)")
+            .unwrap();
+        for x in models {
+            conn.execute("INSERT INTO r VALUES (?1, NULL)", [x])
+                .unwrap();
+        }
+        let sql = format!(
+            "SELECT model FROM r WHERE {} ORDER BY rowid",
+            model_match("", 1, m)
+        );
+        let mut st = conn.prepare(&sql).unwrap();
+        st.query_map(model_args(m), |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_model_filter_takes_dates_and_families_not_later_versions() {
+        let models = [
+            "claude-sonnet-4",
+            "claude-sonnet-4-20250514",
+            "claude-sonnet-4-5-20250929",
+            "claude-sonnet-4-6",
+            "claude-sonnet-4-5@20250929",
+            "claude-opus-4-1-20250805",
+            "claude-opus-4-20250514",
+            "claude-3-5-sonnet-20241022",
+            "claude-3-opus-20240229",
+            "claude-sonnet-4-5-20250929-thinking",
+        ];
+        assert_eq!(
+            matched(&models, "claude-sonnet-4"),
+            ["claude-sonnet-4", "claude-sonnet-4-20250514"]
+        );
+        assert_eq!(
+            matched(&models, "claude-sonnet-4-5"),
+            [
+                "claude-sonnet-4-5-20250929",
+                "claude-sonnet-4-5@20250929",
+                "claude-sonnet-4-5-20250929-thinking"
+            ]
+        );
+        assert_eq!(
+            matched(&models, "claude-opus-4"),
+            ["claude-opus-4-20250514"]
+        );
+        assert_eq!(
+            matched(&models, "claude-opus"),
+            ["claude-opus-4-1-20250805", "claude-opus-4-20250514"]
+        );
+        // (a word after a version is no later version; case does not matter)
+        assert_eq!(matched(&models, "CLAUDE-3"), ["claude-3-opus-20240229"]);
+        assert_eq!(matched(&models, "claude-sonnet-4-6"), ["claude-sonnet-4-6"]);
+        assert!(matched(&models, "claude-sonnet-4*").is_empty());
+    }
 }
