@@ -164,6 +164,68 @@ fn export_gives_back_every_fixture_file_byte_for_byte() {
 }
 
 #[test]
+fn export_never_writes_into_the_transcripts_it_reads_even_with_force() {
+    let env = Env::with_fixture("data");
+    env.ingest();
+    let keep = env.projects().join("-home-u-keep/sess-keep-0006.jsonl");
+    let before = std::fs::read(&keep).unwrap();
+    let claude = env.claude.to_str().unwrap().to_owned();
+    let inside = env.projects().join("-home-u-keep/new-folder");
+    // the root itself, its projects/ folder, a folder inside (not there
+    // yet), and the root written with a `..` in it
+    let dotted = env.projects().join("../projects");
+    for out in [
+        claude.as_str(),
+        env.projects().to_str().unwrap(),
+        inside.to_str().unwrap(),
+        dotted.to_str().unwrap(),
+    ] {
+        let o = env
+            .cmd()
+            .args(["export", "--force", "--out", out])
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "{out}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("where observatory reads transcripts from"),
+            "{out}: {err}"
+        );
+        assert!(err.contains("nothing was written"), "{err}");
+    }
+    // another root, given as its projects/ folder: this root's files
+    // would land in it from the folder above it
+    let other = env.dir.path().join("other");
+    std::fs::create_dir_all(other.join("projects")).unwrap();
+    let both = format!("{claude},{}", other.join("projects").display());
+    let o = env
+        .cmd()
+        .env("CLAUDE_CONFIG_DIR", &both)
+        .args(["export", "--force", "--out", other.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "{o:?}");
+    assert!(
+        std::fs::read_dir(other.join("projects"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+    assert_eq!(
+        std::fs::read(&keep).unwrap(),
+        before,
+        "a transcript was overwritten"
+    );
+    assert!(!inside.exists());
+    // beside the root is fine
+    let beside = env.dir.path().join("copy");
+    env.cmd()
+        .args(["export", "--out", beside.to_str().unwrap()])
+        .assert()
+        .success();
+}
+
+#[test]
 fn export_leaves_out_a_held_back_last_line_and_layout_follows_the_root() {
     let env = Env::with_fixture("data");
     let s = env.ingest();

@@ -73,6 +73,16 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> Result<ExitCode> {
     if out_dir.exists() && !out_dir.is_dir() {
         bail!("{} is not a folder; give --out a folder", out_dir.display());
     }
+    // (even with --force: the copies would replace the transcripts being
+    // read, a line Claude Code is writing and bytes not read yet with them,
+    // or land among them as more transcripts)
+    if let Some(root) = transcript_root_written(out_dir, &targets, &settings.roots) {
+        bail!(
+            "exporting to {} would write into {}, where observatory reads transcripts from: it would overwrite them or add to them; export to another folder (nothing was written)",
+            out_dir.display(),
+            root.display()
+        );
+    }
     if !args.force {
         let existing: Vec<PathBuf> = targets
             .iter()
@@ -154,6 +164,48 @@ pub fn open_existing(settings: &Settings) -> Result<Store> {
     let store = Store::open(&settings.db)?;
     super::ingest::warn_store(&store, settings);
     Ok(store)
+}
+
+/// The transcript root (as given) that one of `targets` would be written
+/// into from `dir`, if any: a path under the root or its `projects/`
+/// folder (compared as canonical paths; `dir` need not exist yet).
+fn transcript_root_written<'r>(
+    dir: &Path,
+    targets: &[Target],
+    roots: &'r [crate::paths::Root],
+) -> Option<&'r Path> {
+    let dir = canonical_as_far_as_it_exists(dir);
+    let read: Vec<(PathBuf, &Path)> = roots
+        .iter()
+        .flat_map(|r| [Some(&r.given), r.projects.as_ref()].map(|p| (p, r.given.as_path())))
+        .filter_map(|(p, given)| Some((std::fs::canonicalize(p?).ok()?, given)))
+        .collect();
+    targets.iter().find_map(|t| {
+        let written = dir.join(&t.rel);
+        read.iter()
+            .find(|(p, _)| written.starts_with(p))
+            .map(|(_, given)| *given)
+    })
+}
+
+/// `path` with its longest existing ancestor made canonical and the rest
+/// appended as written.
+fn canonical_as_far_as_it_exists(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut rest = Vec::new();
+    let mut at = absolute.as_path();
+    loop {
+        if let Ok(c) = std::fs::canonicalize(at) {
+            return rest.iter().rev().fold(c, |p, name| p.join(name));
+        }
+        match (at.parent(), at.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                at = parent;
+            }
+            _ => return absolute,
+        }
+    }
 }
 
 /// The session ids `--project` and `--session` pick (both must hold).
