@@ -226,6 +226,45 @@ fn export_never_writes_into_the_transcripts_it_reads_even_with_force() {
 }
 
 #[test]
+fn a_cut_last_line_of_a_file_still_for_an_hour_is_kept_and_exported() {
+    let env = Env::with_fixture("data");
+    // the session stopped in the middle of a line 40 days ago
+    let file = env.projects().join("-home-u-keep/sess-keep-0006.jsonl");
+    let original = std::fs::read(&file).unwrap();
+    assert!(!original.ends_with(b"\n"));
+    let forty_days = std::time::Duration::from_secs(40 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - forty_days)
+        .unwrap();
+    let s = env.ingest();
+    assert_eq!(s["held_back_lines"], 0, "{s}");
+    assert_eq!(s["malformed_lines"], 1, "{s}");
+    let status = run_json(&env, &["status"]);
+    assert_eq!(status["held_back_lines"], 0, "{status}");
+    // gone from disk (Claude Code's cleanup), every byte is still there
+    std::fs::remove_file(&file).unwrap();
+    env.ingest();
+    let out = env.dir.path().join("out");
+    run_json(&env, &["export", "--out", out.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read(out.join("projects/-home-u-keep/sess-keep-0006.jsonl")).unwrap(),
+        original
+    );
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    let error: String = conn
+        .query_row(
+            "SELECT error FROM lines WHERE status = 'malformed' AND line_no = 3",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(error.contains("unchanged for over an hour"), "{error}");
+}
+
+#[test]
 fn export_leaves_out_a_held_back_last_line_and_layout_follows_the_root() {
     let env = Env::with_fixture("data");
     let s = env.ingest();

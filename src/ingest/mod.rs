@@ -499,7 +499,7 @@ fn ingest_found(
                         obs.notice(&Notice {
                             file: file.display.clone(),
                             line,
-                            message: "last line has no newline and is not a complete JSON object yet; held back until the file grows".into(),
+                            message: "last line has no newline and is not a complete JSON object yet; held back until the file grows (or, if it stays unchanged for an hour, stored as it is)".into(),
                             held_back: true,
                         });
                     }
@@ -718,7 +718,9 @@ fn plan(f: &Found, t: Option<&Tracked>, tombstones: &[Tombstone]) -> std::io::Re
     let Some(t) = t else {
         return fresh(None).map(Some);
     };
-    if f.stat == t.stat {
+    // (unchanged: nothing to read, unless a held-back last line has been
+    // still long enough to be stored as it is)
+    if f.stat == t.stat && (t.stat.size == t.read_offset || !reader::is_stale(f.stat.mtime_ns)) {
         return Ok(None);
     }
     let replaced = Some((t.id, t.generation));
@@ -1082,6 +1084,48 @@ pub fn reprice_all(conn: &Connection, prices: &PriceTable) -> rusqlite::Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An unchanged file is not read again, unless its held-back last line
+    /// has been still for an hour: then it is read from the cursor (and the
+    /// reader stores the line as it is).
+    #[test]
+    fn an_unchanged_file_is_read_again_only_for_a_stale_held_back_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        std::fs::write(&path, b"{\"type\":\"user\"}\n{\"type\":\"assis").unwrap();
+        let plan_at = |mtime_ns: i64, held_back: u64| {
+            let stat = Stat {
+                mtime_ns,
+                ..Stat::of(&std::fs::metadata(&path).unwrap())
+            };
+            let found = Found {
+                path: path.clone(),
+                root: dir.path().to_owned(),
+                project_dir: None,
+                kind: "session",
+                stat,
+            };
+            let tracked = Tracked {
+                id: 7,
+                generation: 0,
+                stat,
+                read_offset: stat.size - held_back,
+                line_count: 1,
+                fingerprint: reader::fnv1a(b""),
+                fingerprint_len: 0,
+                tail_len: 0,
+                tail_digest: 0,
+            };
+            plan(&found, Some(&tracked), &[])
+                .unwrap()
+                .map(|j| (j.file_id, j.start_offset, j.remaining))
+        };
+        let now_ns = chrono::Utc::now().timestamp_nanos_opt().unwrap();
+        let hour_ago = now_ns - reader::STALE_TAIL_NS - 1_000_000_000;
+        assert_eq!(plan_at(now_ns, 14), None, "being written: wait");
+        assert_eq!(plan_at(hour_ago, 0), None, "nothing held back");
+        assert_eq!(plan_at(hour_ago, 14), Some((Some(7), 16, 14)));
+    }
 
     /// A rebuild empties every derived table with foreign keys unchecked
     /// (so that SQLite can drop whole tables' pages instead of deleting

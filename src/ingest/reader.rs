@@ -19,6 +19,21 @@ pub const FINGERPRINT_BYTES: u64 = 4096;
 /// How many of the last bytes before the cursor its tail digest covers.
 pub const TAIL_BYTES: usize = 4096;
 
+/// A last line without its newline that is not a complete JSON object is
+/// held back until the file grows (Claude Code is writing it); once the
+/// file has not changed for this long, it is stored as it is, a malformed
+/// line (a session that stopped mid-line), so that it outlives the file.
+pub const STALE_TAIL_NS: i64 = 3_600 * 1_000_000_000;
+
+/// Whether a file last modified at `mtime_ns` has been still for
+/// `STALE_TAIL_NS`.
+pub fn is_stale(mtime_ns: i64) -> bool {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64);
+    now.saturating_sub(mtime_ns) >= STALE_TAIL_NS
+}
+
 /// One non-blank line, classified.
 #[derive(Debug)]
 pub struct Item {
@@ -340,11 +355,30 @@ fn read_file_inner(
         let last = eof;
         if eof && complete < buf.len() {
             // A final line without a newline: ingest it if it is a complete
-            // JSON object, else hold it back until the file grows.
+            // JSON object, else hold it back until the file grows, or store
+            // it as it is once the file has been still for STALE_TAIL_NS
+            // (looked at again now: it may have grown while being read).
             let tail = &buf[complete..];
+            let end = start_offset + buf.len() as u64;
+            let still = || {
+                file.metadata()
+                    .is_ok_and(|m| m.len() == end && is_stale(super::discover::mtime_ns(&m)))
+            };
             match transcript::parse_line(tail) {
                 Parsed::Record(r) => {
                     tail_item = Some((tail.len() as u64, Parsed::Record(r)));
+                    consumed = buf.len();
+                    cursor.line_count += 1;
+                }
+                Parsed::Blank if still() => {
+                    consumed = buf.len();
+                    cursor.line_count += 1;
+                }
+                Parsed::Malformed(e) if still() => {
+                    let why = format!(
+                        "an incomplete last line, the file unchanged for over an hour (a session that stopped mid-line?): {e}"
+                    );
+                    tail_item = Some((tail.len() as u64, Parsed::Malformed(why)));
                     consumed = buf.len();
                     cursor.line_count += 1;
                 }
@@ -530,6 +564,46 @@ mod tests {
         // the stored raw bytes give the file back
         let raw = zstd::stream::decode_all(&b[0].raw.as_ref().unwrap().data[..]).unwrap();
         assert_eq!(raw, b"{\"type\":\"assistant\"}");
+    }
+
+    #[test]
+    fn a_partial_last_line_of_a_file_still_for_an_hour_is_stored_as_malformed() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("s.jsonl");
+        let content = b"{\"type\":\"user\"}\n{\"type\":\"assis";
+        std::fs::write(&p, content).unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3_601);
+        std::fs::File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let b = run(&p, 0, 0);
+        let last = b.last().unwrap();
+        let c = last.cursor.unwrap();
+        assert_eq!(
+            (c.read_offset, c.line_count, c.held_back_bytes),
+            (content.len() as u64, 2, 0)
+        );
+        assert_eq!(last.held_back_line, None);
+        assert_eq!(kinds(&last.items), vec![(1, "record"), (2, "malformed")]);
+        let Parsed::Malformed(why) = &last.items[1].parsed else {
+            unreachable!()
+        };
+        assert!(why.contains("unchanged for over an hour"), "{why}");
+        let raw = zstd::stream::decode_all(&last.raw.as_ref().unwrap().data[..]).unwrap();
+        assert_eq!(raw, content);
+        // a blank tail is taken too (its bytes are the file's)
+        std::fs::write(&p, b"{\"type\":\"user\"}\n  ").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let c = run(&p, 0, 0).last().unwrap().cursor.unwrap();
+        assert_eq!((c.read_offset, c.line_count, c.held_back_bytes), (18, 2, 0));
     }
 
     #[test]
