@@ -414,7 +414,10 @@ fn human(r: &ShowReport, zone: &Zone) -> Result<()> {
     if let Some(title) = &r.title {
         outln!("Title     {}", clip(title, 100));
     }
-    outln!("Project   {}", r.project.as_deref().unwrap_or("-"));
+    outln!(
+        "Project   {}",
+        table::visible(r.project.as_deref().unwrap_or("-"))
+    );
     outln!(
         "Time      {} → {} ({}, {})",
         when(zone, t.first_at),

@@ -55,17 +55,15 @@ pub fn render_styled(
     width: Option<u16>,
     cell_style: impl Fn(usize, usize, &str) -> Option<Style>,
 ) -> String {
-    // A cell is one line: a newline in a path or a title would split its
-    // row in two (CSV and JSON keep it as it is).
-    let broken = |r: &Vec<String>| r.iter().any(|c| c.contains(['\n', '\r']));
+    // A cell is one line with no control character in it: a newline in a
+    // path or a title would split its row in two, and an escape written in
+    // a transcript (a model id, a cwd, a tool's coloured output) would
+    // reach the terminal (CSV and JSON keep them as they are).
+    let broken = |r: &Vec<String>| r.iter().any(|c| c.chars().any(char::is_control));
     if rows.iter().chain(footer).any(broken) {
         let one_line = |rows: &[Vec<String>]| -> Vec<Vec<String>> {
             rows.iter()
-                .map(|r| {
-                    r.iter()
-                        .map(|c| c.replace("\r\n", "↵").replace(['\n', '\r'], "↵"))
-                        .collect()
-                })
+                .map(|r| r.iter().map(|c| visible(c)).collect())
                 .collect()
         };
         return render_styled(
@@ -128,6 +126,26 @@ pub fn render_styled(
         }
     }
     t.to_string()
+}
+
+/// `text` with its control characters shown, not acted on: a line end as
+/// `↵` (a CRLF as one), a tab as a space, other C0 controls and DEL as
+/// their control pictures (ESC as `␛`), C1 controls as `�`.
+pub fn visible(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' | '\r' => out.push('↵'),
+            '\t' => out.push(' '),
+            '\u{0}'..='\u{1f}' => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('�')),
+            '\u{7f}' => out.push('␡'),
+            c if c.is_control() => out.push('�'),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The table comfy-table makes when there is no width to fit and no
@@ -244,6 +262,23 @@ mod tests {
         );
         assert_eq!(out.lines().count(), 3 + 2 + 1 + 1, "{out}");
         assert!(out.contains("/home/u/a↵b") && out.contains("c↵d") && out.contains("total↵"));
+    }
+
+    #[test]
+    fn control_characters_in_a_cell_are_shown_not_sent_to_the_terminal() {
+        let rows = [
+            vec!["/home/u/\u{1b}[31mred".into(), "1".into()],
+            vec!["claude-x\u{1b}]0;pwned\u{7}\u{1b}[2J".into(), "2".into()],
+            vec!["a\tb\u{7f}\u{9b}c".into(), "3".into()],
+        ];
+        for width in [None, Some(80)] {
+            let out = render(&[text("Project"), num("N")], &rows, &[], width);
+            assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+            assert!(out.contains("/home/u/␛[31mred"), "{out}");
+            assert!(out.contains("claude-x␛]0;pwned␇␛[2J"), "{out}");
+            assert!(out.contains("a b␡�c"), "{out}");
+            assert_eq!(out.lines().count(), 3 + 3 + 1, "{out}");
+        }
     }
 
     /// What comfy-table makes of the same rows (`render`'s other path).
