@@ -1088,19 +1088,20 @@ fn build(globals: Globals, entries: BTreeMap<String, Entry>) -> Result<PriceTabl
 /// An error in a section an override kept from the built-in entry (its
 /// location is the built-in table's) says how to drop that section.
 fn kept_section_hint(entry: &Entry, e: PricingError) -> PricingError {
+    // (the entry's origin is its file, with how it was written after it)
+    let file = entry.origin.split(" (").next().unwrap_or(&entry.origin);
     match e {
         PricingError::Invalid {
             origin,
             line,
             key,
             message,
-        } if origin != entry.origin && entry.origin.contains(" from ") => PricingError::Invalid {
+        } if origin != file && entry.origin.contains(" from ") => PricingError::Invalid {
             message: format!(
                 "{message}. This section is the built-in entry's, kept by the entry for {} \
-                     in {}: write `fast = []`, `long_context = []` or `us_only = false` there \
+                     in {file}: write `fast = []`, `long_context = []` or `us_only = false` there \
                      to drop what does not fit its rates",
                 entry.id,
-                entry.origin.split(" (").next().unwrap_or(&entry.origin)
             ),
             origin,
             line,
@@ -2672,6 +2673,15 @@ mod tests {
                 && err.contains("fast = []"),
             "{err}"
         );
+        // an error in the user's own rates (written under an alias) is the
+        // user's, with no word of a kept built-in section
+        let err = override_err(
+            "[models.claude-haiku-4-5]\n[[models.claude-haiku-4-5.rates]]\ninput = \"1.0000001\"\n\
+             output = \"2\"\ncache_write_5m = \"1\"\ncache_write_1h = \"2\"\ncache_read = \"0.1\"\n",
+        );
+        assert!(err.contains("user.toml:3"), "{err}");
+        assert!(err.contains("not a whole number"), "{err}");
+        assert!(!err.contains("built-in entry's"), "{err}");
         // what it writes, even empty, replaces: no fast rates, no tier, no US-only
         let t = table()
             .with_override_str(
