@@ -456,6 +456,24 @@ fn show_a_session_as_a_timeline() {
 }
 
 #[test]
+fn show_counts_a_session_stored_twice_once() {
+    // a user's backup copy of a project folder, beside it under projects/
+    let env = Env::with_fixture("reports");
+    let before = show(&env, "sess-blocks-a001");
+    let copy = env.projects().join("-home-u-web-bak");
+    std::fs::create_dir_all(&copy).unwrap();
+    std::fs::copy(
+        env.projects().join("-home-u-web/sess-blocks-a001.jsonl"),
+        copy.join("sess-blocks-a001.jsonl"),
+    )
+    .unwrap();
+    let after = show(&env, "sess-blocks-a001");
+    assert_eq!(after["total"]["queue_operations"], 2);
+    assert_eq!(after["events"], before["events"]);
+    assert_eq!(after["total"], before["total"]);
+}
+
+#[test]
 fn show_links_subagents_to_their_task_call() {
     let env = Env::with_fixture("basic");
     let v = show(&env, "sess-m");

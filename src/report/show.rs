@@ -376,8 +376,12 @@ pub fn run(conn: &Connection, session_id: &str) -> rusqlite::Result<ShowReport> 
         events.push(ev(r.get(1)?, r.get(2)?, r.get(0)?, kind));
     }
 
+    // (a queue line has no uuid to tell a copy by, as messages do: the same
+    // line stored twice, from a copied file or one read again as a new
+    // generation, is one operation)
     let mut st = conn.prepare(
-        "SELECT q.line_id, q.at, q.operation, q.content_preview FROM queue_operations q WHERE q.session_id = ?1",
+        "SELECT min(q.line_id), q.at, q.operation, q.content_preview FROM queue_operations q
+         WHERE q.session_id = ?1 GROUP BY q.at, q.operation, q.content_preview, q.content_bytes",
     )?;
     let mut rows = st.query([session_id])?;
     while let Some(r) = rows.next()? {
