@@ -1397,6 +1397,16 @@ fn a_report_that_creates_a_database_at_a_given_path_says_so() {
     }
     assert!(!typo.parent().unwrap().exists());
     std::fs::create_dir(typo.parent().unwrap()).unwrap();
+    // nothing to re-price where no database is: said, none made
+    let out = env
+        .cmd()
+        .env("OBSERVATORY_DB", &typo)
+        .arg("reprice")
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("no database here yet"), "{err}");
+    assert!(!typo.exists());
     let out = env
         .cmd()
         .env("OBSERVATORY_DB", &typo)

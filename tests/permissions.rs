@@ -194,6 +194,10 @@ fn a_read_only_database_refuses_writes_clearly_and_still_serves_reads() {
     // 1. the file is read-only (0400)
     chmod(&db, 0o400);
     refused(&run.run(&env, &["ingest"]), &db);
+    // (commands that only write say it in the same words)
+    refused(&run.run(&env, &["reprice"]), &db);
+    refused(&run.run(&env, &["budget", "set", "--daily", "5"]), &db);
+    refused(&run.run(&env, &["budget", "rm", "1"]), &db);
     let o = run.run(&env, &["cost"]);
     refused(&o, &db);
     assert!(stderr_of(&o).contains("--no-ingest"), "{o:?}");

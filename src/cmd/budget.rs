@@ -37,6 +37,14 @@ fn open(settings: &Settings) -> Result<Store> {
     Ok(store)
 }
 
+/// The store for `set` and `rm`: a database that cannot be written is said
+/// so (and what to do), not left to SQLite's words at the first write.
+fn open_to_write(settings: &Settings) -> Result<Store> {
+    let store = super::writable_store(settings)?;
+    super::ingest::warn_store(&store, settings);
+    Ok(store)
+}
+
 fn set(a: &BudgetSetArgs, settings: &Settings) -> Result<ExitCode> {
     let (period, amount) = match (&a.daily, &a.weekly, &a.monthly) {
         (Some(v), None, None) => (Period::Day, v),
@@ -48,7 +56,7 @@ fn set(a: &BudgetSetArgs, settings: &Settings) -> Result<ExitCode> {
     let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
     let (project, model) = (nonempty(&a.project), nonempty(&a.model));
     let warn_at = i64::from(a.warn_at.unwrap_or(settings.budget_warn_at));
-    let store = open(settings)?;
+    let store = open_to_write(settings)?;
     // one budget per period, project and model: setting it again changes it
     // (its amount, and its warn level if given)
     let existing: Option<i64> = store
@@ -149,7 +157,7 @@ fn list(settings: &Settings) -> Result<ExitCode> {
 }
 
 fn rm(a: &BudgetRmArgs, settings: &Settings) -> Result<ExitCode> {
-    let store = open(settings)?;
+    let store = open_to_write(settings)?;
     let n = store
         .conn
         .execute("DELETE FROM budgets WHERE id = ?1", [a.id])

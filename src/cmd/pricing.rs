@@ -167,7 +167,14 @@ fn check(prices: &PriceTable, settings: &Settings) -> Result<ExitCode> {
 pub fn reprice(settings: &Settings) -> Result<ExitCode> {
     let prices = super::storing_price_table(settings, "reprice")?;
     super::check_db_folder(settings)?;
-    let store = Store::open(&settings.db)?;
+    // (nothing to re-price in a database that is not there: not made)
+    if !settings.db.exists() {
+        return Err(crate::store::StoreError::Missing {
+            path: settings.db.clone(),
+        }
+        .into());
+    }
+    let store = super::writable_store(settings)?;
     crate::ingest::reprice_all(&store.conn, &prices)?;
     let (n, unpriced): (i64, i64) = store.conn.query_row(
         "SELECT count(*), count(*) - count(cost_picousd) FROM response_rows",
