@@ -749,6 +749,32 @@ fn a_file_that_is_not_a_database_is_named() {
 }
 
 #[test]
+fn a_damaged_database_is_said_once_with_what_to_do() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let db = env.db_path();
+    let half = std::fs::metadata(&db).unwrap().len() / 2;
+    std::fs::File::options()
+        .write(true)
+        .open(&db)
+        .unwrap()
+        .set_len(half)
+        .unwrap();
+    for args in [&["cost", "--no-ingest"][..], &["status"]] {
+        let out = env.cmd().args(args).assert().code(1);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert_eq!(
+            stderr.matches("malformed").count(),
+            1,
+            "{args:?}: SQLite's words once: {stderr}"
+        );
+        assert!(!stderr.contains("Error code"), "{stderr}");
+        assert!(stderr.contains("observatory backup"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
 fn a_folder_given_as_the_database_is_named() {
     let env = Env::with_fixture("basic");
     let folder = env.dir.path().join("a-folder");

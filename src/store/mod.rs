@@ -95,11 +95,12 @@ pub enum StoreError {
         "{path} cannot be written: it or its folder is read-only for this user; make them writable (chmod u+w) or pass another --db"
     )]
     ReadOnly { path: PathBuf },
-    #[error("{path}: {source}")]
+    /// (SQLite's words once: its error is not also given as a source,
+    /// which would print it again after them)
+    #[error("{path}: {}{}", sqlite_words(error), damaged_hint(error))]
     Sqlite {
         path: PathBuf,
-        #[source]
-        source: rusqlite::Error,
+        error: rusqlite::Error,
     },
     #[error("{path}: {source}")]
     Io {
@@ -386,15 +387,34 @@ impl Store {
     }
 }
 
-fn sql(path: &Path, source: rusqlite::Error) -> StoreError {
-    if source.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) {
+fn sql(path: &Path, error: rusqlite::Error) -> StoreError {
+    if error.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) {
         return StoreError::ReadOnly {
             path: path.to_owned(),
         };
     }
     StoreError::Sqlite {
         path: path.to_owned(),
-        source,
+        error,
+    }
+}
+
+/// What SQLite said (its message, else its code's description).
+fn sqlite_words(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
+        rusqlite::Error::SqliteFailure(f, None) => f.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// What to do about a damaged database file.
+fn damaged_hint(e: &rusqlite::Error) -> &'static str {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
+            " (the file is damaged: restore a copy made by `observatory backup`, or move it away and run `observatory ingest` to build a new one from the transcripts Claude Code still keeps)"
+        }
+        _ => "",
     }
 }
 
