@@ -464,6 +464,13 @@ fn a_price_override_reprices_stored_responses_and_back() {
         .success();
     let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(v["total"]["cost_usd"], "0.0024");
+    // reports with no money in them read no price file when they store
+    // nothing; what prices (a report's own ingest, cost) still refuses
+    for report in ["tools", "hooks", "files", "commands"] {
+        env.cmd().args([report, "--no-ingest"]).assert().success();
+        env.cmd().args([report]).assert().code(1);
+    }
+    env.cmd().args(["cost", "--no-ingest"]).assert().code(1);
     std::fs::copy(&good, env.obs_home().join("pricing.toml")).unwrap();
     // reprice says what it did, as JSON when asked
     let out = env.cmd().args(["reprice", "--json"]).assert().success();

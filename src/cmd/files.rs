@@ -13,18 +13,15 @@ use crate::report::{Zone, rfc3339};
 
 pub fn run(args: &FilesArgs, settings: &Settings) -> Result<ExitCode> {
     super::one_output(args.csv, settings)?;
-    let prices = super::price_table(settings)?;
     let (zone, range) = super::resolve_filter(&args.filter, settings)?;
     let (since, until) = range.days_json();
-    let mut store = super::fresh_store(settings, &prices, args.no_ingest)?;
+    let store = super::moneyless_store(settings, args.no_ingest)?;
     let q = FilesQuery {
         range,
         project: args.filter.project.clone(),
         limit: args.limit,
     };
     let report = files::run(&store.conn, &q).context("reading file tool calls")?;
-    // (figures in hand: a --pricing what-if lets go before printing)
-    store.end_what_if();
     if !settings.quiet {
         super::warn_unmatched(&store.conn, args.filter.project.as_deref(), None, "")?;
     }

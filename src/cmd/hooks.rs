@@ -12,17 +12,14 @@ use crate::report::hooks::{self, HookRow, HooksQuery};
 
 pub fn run(args: &HooksArgs, settings: &Settings) -> Result<ExitCode> {
     super::one_output(args.csv, settings)?;
-    let prices = super::price_table(settings)?;
     let (zone, range) = super::resolve_filter(&args.filter, settings)?;
     let (since, until) = range.days_json();
-    let mut store = super::fresh_store(settings, &prices, args.no_ingest)?;
+    let store = super::moneyless_store(settings, args.no_ingest)?;
     let q = HooksQuery {
         range,
         project: args.filter.project.clone(),
     };
     let report = hooks::run(&store.conn, &q).context("reading hook runs")?;
-    // (figures in hand: a --pricing what-if lets go before printing)
-    store.end_what_if();
     if !settings.quiet {
         super::warn_unmatched(&store.conn, args.filter.project.as_deref(), None, "")?;
     }

@@ -211,6 +211,21 @@ pub fn fresh_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) ->
     Ok(store)
 }
 
+/// The store for a report that shows no money (`tools`, `hooks`, `files`,
+/// `commands`): its own ingest stores costs with the stored costs' table,
+/// as `ingest` does (a `--pricing` what-if has nothing to price here), and
+/// with `--no-ingest` no price file is read: a broken one stops only what
+/// prices.
+pub fn moneyless_store(settings: &Settings, no_ingest: bool) -> Result<Store> {
+    let prices = if no_ingest {
+        PriceTable::builtin()
+            .context("the built-in price table is invalid (a bug: please report it)")?
+    } else {
+        stored_price_table(settings)?
+    };
+    up_to_date_store(settings, &prices, no_ingest)
+}
+
 /// Re-price every response with `prices` in a transaction left open (it
 /// rolls back when the store closes). The ingest lock is held as long:
 /// another ingest (a report's, `watch`'s) waits as for any ingest, and the

@@ -12,18 +12,15 @@ use crate::report::tools::{self, ToolRow, ToolsQuery};
 
 pub fn run(args: &ToolsArgs, settings: &Settings) -> Result<ExitCode> {
     super::one_output(args.csv, settings)?;
-    let prices = super::price_table(settings)?;
     let (zone, range) = super::resolve_filter(&args.filter, settings)?;
     let (since, until) = range.days_json();
-    let mut store = super::fresh_store(settings, &prices, args.no_ingest)?;
+    let store = super::moneyless_store(settings, args.no_ingest)?;
     let q = ToolsQuery {
         range,
         project: args.filter.project.clone(),
         by_project: args.by_project,
     };
     let report = tools::run(&store.conn, &q).context("reading tool calls")?;
-    // (figures in hand: a --pricing what-if lets go before printing)
-    store.end_what_if();
     if !settings.quiet {
         super::warn_unmatched(&store.conn, args.filter.project.as_deref(), None, "")?;
     }
