@@ -472,6 +472,16 @@ fn a_price_override_reprices_stored_responses_and_back() {
     }
     env.cmd().args(["cost", "--no-ingest"]).assert().code(1);
     std::fs::copy(&good, env.obs_home().join("pricing.toml")).unwrap();
+    // reprice with --pricing would store with another table than asked:
+    // refused as a usage error, saying where the table is set
+    let out = env
+        .cmd()
+        .args(["reprice", "--pricing"])
+        .arg(&good)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("OBSERVATORY_PRICING"), "{err}");
     // reprice says what it did, as JSON when asked
     let out = env.cmd().args(["reprice", "--json"]).assert().success();
     let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();

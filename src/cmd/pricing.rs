@@ -165,7 +165,14 @@ fn check(prices: &PriceTable, settings: &Settings) -> Result<ExitCode> {
 
 /// `observatory reprice`: re-price every stored response now.
 pub fn reprice(settings: &Settings) -> Result<ExitCode> {
-    let prices = super::storing_price_table(settings, "reprice")?;
+    // (the one command whose name says re-price: taking the flag and
+    // storing with another table would do what it was not asked)
+    if settings.pricing_override != settings.stored_pricing {
+        return Err(super::usage(
+            "--pricing prices a report's output only; `observatory reprice` stores costs with the price table in effect: set it as pricing.toml in the config dir, OBSERVATORY_PRICING or the config file's `pricing`, then run reprice",
+        ));
+    }
+    let prices = super::stored_price_table(settings)?;
     super::check_db_folder(settings)?;
     // (nothing to re-price in a database that is not there: not made)
     if !settings.db.exists() {
