@@ -188,6 +188,25 @@ fn commands_count_slash_commands_and_skills() {
         ]
     );
     assert_eq!(v["total"], json!({"slash_commands": 4, "skills": 4}));
+    // a session opened by a slash command is titled as it was typed, in
+    // `sessions` and in `show`'s timeline, not as the tags it is stored as
+    let v = run_json(&env, &["sessions", "--no-ingest"]);
+    let title = |id: &str| {
+        rows(&v)
+            .iter()
+            .find(|r| r["session_id"] == id)
+            .map(|r| r["title"].clone())
+    };
+    assert_eq!(title("sess-ops-c001"), Some(json!("/review src")));
+    assert_eq!(title("sess-ops-d002"), Some(json!("/review")));
+    let out = env
+        .cmd()
+        .args(["show", "sess-ops-c001", "--no-ingest"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("“/review src”"), "{table}");
+    assert!(!table.contains("<command-message>"), "{table}");
 
     let v = run_json(
         &env,

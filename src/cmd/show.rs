@@ -237,7 +237,7 @@ fn describe(e: &Event) -> (String, String, String, String, String) {
     match &e.kind {
         EventKind::Prompt { text } => (
             "prompt".into(),
-            format!("“{}”", clip(text.as_deref().unwrap_or(""), 70)),
+            format!("“{}”", clip(&as_typed(text.as_deref().unwrap_or("")), 70)),
             none(),
             none(),
             none(),
@@ -489,10 +489,10 @@ fn human(r: &ShowReport, zone: &Zone) -> Result<()> {
             vec![
                 t.turn.to_string(),
                 day(t.started_at),
-                clip(
-                    t.prompt.as_deref().unwrap_or("(before the first prompt)"),
-                    50,
-                ),
+                match t.prompt.as_deref() {
+                    Some(p) => clip(&as_typed(p), 50),
+                    None => "(before the first prompt)".into(),
+                },
                 duration(t.duration_ms()),
                 n(t.responses),
                 n(t.tool_calls),
@@ -592,4 +592,9 @@ fn csv(r: &ShowReport) -> String {
         })
         .collect();
     table::csv(&header, &rows)
+}
+
+/// A prompt for people: a slash command as typed (`/review 42`).
+fn as_typed(text: &str) -> String {
+    crate::report::commands::as_typed(text).unwrap_or_else(|| text.to_owned())
 }

@@ -72,6 +72,23 @@ pub fn command_name(text: &str) -> Option<String> {
     })
 }
 
+/// A slash command's prompt as the user typed it (`/review 42`), from the
+/// tags Claude Code stores it as (`<command-message>…</command-message>
+/// <command-name>/review</command-name><command-args>42</command-args>`);
+/// None for any other prompt.
+pub fn as_typed(text: &str) -> Option<String> {
+    let name = command_name(text)?;
+    let args = text
+        .find("<command-args>")
+        .map(|i| &text[i + "<command-args>".len()..])
+        .map(|rest| rest.split("</command-args>").next().unwrap_or(rest).trim())
+        .filter(|a| !a.is_empty());
+    Some(match args {
+        Some(a) => format!("{name} {a}"),
+        None => name,
+    })
+}
+
 #[derive(Default)]
 struct Acc {
     count: u64,
@@ -182,5 +199,14 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(command_name(text).as_deref(), want, "{text}");
         }
+    }
+
+    #[test]
+    fn a_command_prompt_reads_as_typed() {
+        let review = "<command-message>review is running…</command-message>\n<command-name>/review</command-name>\n<command-args>42 --strict</command-args>";
+        assert_eq!(as_typed(review).as_deref(), Some("/review 42 --strict"));
+        let bare = "<command-message>init is analyzing your codebase…</command-message>\n<command-name>/init</command-name>\n<command-args></command-args>";
+        assert_eq!(as_typed(bare).as_deref(), Some("/init"));
+        assert_eq!(as_typed("fix the build"), None);
     }
 }

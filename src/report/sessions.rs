@@ -194,10 +194,12 @@ pub fn load_threads(
     // title: custom-title, ai-title, summary, first prompt
     for (key, t) in threads.iter_mut() {
         if t.title.is_none() {
-            t.title = summaries
-                .get(key)
-                .cloned()
-                .or_else(|| t.first_prompt.clone());
+            // (a slash command as typed, not as the tags it is stored as)
+            t.title = summaries.get(key).cloned().or_else(|| {
+                t.first_prompt
+                    .as_deref()
+                    .map(|p| super::commands::as_typed(p).unwrap_or_else(|| p.to_owned()))
+            });
         }
     }
     Ok(threads)
