@@ -81,6 +81,16 @@ impl Root {
     }
 }
 
+/// Why a root gives nothing to read, for people.
+pub fn why_nothing(root: &Path) -> &'static str {
+    match (root.is_dir(), root.exists(), root.join("projects").exists()) {
+        (false, false, _) => "does not exist",
+        (false, true, _) => "is not a folder",
+        (true, _, true) => "its projects is not a folder but a file",
+        (true, _, false) => "no projects/ folder",
+    }
+}
+
 /// A comma-separated list of folders (`CLAUDE_CONFIG_DIR`,
 /// `OBSERVATORY_ROOTS`): entries trimmed, empty ones dropped, `~/` expanded.
 pub fn split_list(list: &str, home: Option<&Path>) -> Vec<PathBuf> {

@@ -749,6 +749,29 @@ fn a_file_that_is_not_a_database_is_named() {
 }
 
 #[test]
+fn a_root_that_is_not_there_is_said_so() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let gone = env.dir.path().join("not-there");
+    let file = env.dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    for (root, why) in [(&gone, "does not exist"), (&file, "is not a folder")] {
+        let out = env
+            .cmd()
+            .arg("ingest")
+            .arg("--claude-dir")
+            .arg(root)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("{}: {why}; nothing to read", root.display())),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn a_damaged_database_is_said_once_with_what_to_do() {
     let env = Env::with_fixture("basic");
     env.ingest();

@@ -17,7 +17,11 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
         if !settings.quiet {
             eprintln!("No Claude Code transcripts found. Looked in:");
             for r in &settings.roots {
-                eprintln!("  {} ({})", r.given.display(), why_nothing(&r.given));
+                eprintln!(
+                    "  {} ({})",
+                    r.given.display(),
+                    crate::paths::why_nothing(&r.given)
+                );
             }
             eprintln!(
                 "Point observatory at them with --claude-dir DIR or CLAUDE_CONFIG_DIR=DIR[,DIR...]."
@@ -63,16 +67,6 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Why a root gives nothing to read, for people.
-fn why_nothing(root: &std::path::Path) -> &'static str {
-    match (root.is_dir(), root.exists(), root.join("projects").exists()) {
-        (false, false, _) => "does not exist",
-        (false, true, _) => "is not a folder",
-        (true, _, true) => "its projects is not a folder but a file",
-        (true, _, false) => "no projects/ folder",
-    }
 }
 
 pub fn warn_store(store: &Store, settings: &Settings) {

@@ -292,8 +292,9 @@ pub fn run_held(
     // (a root without projects/ is a setting to fix: always said)
     for root in roots.iter().filter(|r| r.projects.is_none()) {
         obs.warning(&format!(
-            "{}: no projects/ folder here; nothing to read from this root",
-            root.given.display()
+            "{}: {}; nothing to read from this root",
+            root.given.display(),
+            paths::why_nothing(&root.given)
         ));
     }
     let (found, warnings) = discover::discover(roots, &mut listings);
