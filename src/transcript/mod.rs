@@ -464,6 +464,17 @@ impl Warn {
         match f {
             Field::Got(n) => {
                 let v = n.count();
+                // (a count is a whole number from 0 up: say what was done
+                // with one that is not, as for one of the wrong type)
+                match n {
+                    Num::I(i) if i < 0 => self
+                        .0
+                        .push(format!("`{name}` is {i}, below 0; counted as 0")),
+                    Num::F(x) if x.fract() != 0.0 || x < 0.0 => self.0.push(format!(
+                        "`{name}` is {x}, not a whole number; counted as {v}"
+                    )),
+                    _ => {}
+                }
                 if v > MAX_TOKENS {
                     // (a float like 1e30, or past u64: it saturated)
                     self.0.push(format!(

@@ -123,6 +123,31 @@ fn token_counts_past_10_to_the_15_count_as_zero() {
 }
 
 #[test]
+fn negative_and_fractional_token_counts_are_said() {
+    let r = record(
+        r#"{"type":"assistant","message":{"id":"m","model":"claude-sonnet-4-5","usage":{"input_tokens":12.0,"output_tokens":-5,"cache_read_input_tokens":12.7,"cache_creation_input_tokens":-0.5}}}"#,
+    );
+    let u = r.message().unwrap().usage.unwrap();
+    let counts = (u.input_tokens, u.output_tokens, u.cache_read_tokens);
+    assert_eq!(counts, (12, 0, 12));
+    assert_eq!(u.cache_creation_5m_tokens, 0);
+    let w = r.warnings.join("\n");
+    assert!(
+        w.contains("`usage.output_tokens` is -5, below 0; counted as 0"),
+        "{w}"
+    );
+    assert!(
+        w.contains("`usage.cache_read_input_tokens` is 12.7, not a whole number; counted as 12"),
+        "{w}"
+    );
+    assert!(w.contains("-0.5, not a whole number; counted as 0"), "{w}");
+    assert!(
+        !w.contains("input_tokens` is 12,"),
+        "a whole float is a count: {w}"
+    );
+}
+
+#[test]
 fn message_and_usage_that_are_not_objects() {
     let r = record(r#"{"type":"assistant","message":"oops"}"#);
     let m = r.message().unwrap();
