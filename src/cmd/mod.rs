@@ -479,14 +479,20 @@ pub fn duration(ms: Option<i64>) -> String {
     }
 }
 
-/// Token counts for people: 950, 12.3k, 4.5M, 1.2B.
+/// Token counts for people: 950, 12.3k, 4.5M, 1.2B, 1.0T (the unit in
+/// which the count, to one decimal, is under 1000: 999,960 is 1.0M).
 pub fn tokens(n: u64) -> String {
-    match n {
-        0..10_000 => crate::output::thousands(n),
-        10_000..1_000_000 => format!("{:.1}k", n as f64 / 1e3),
-        1_000_000..1_000_000_000 => format!("{:.1}M", n as f64 / 1e6),
-        _ => format!("{:.1}B", n as f64 / 1e9),
+    if n < 10_000 {
+        return crate::output::thousands(n);
     }
+    let units = [("k", 1e3), ("M", 1e6), ("B", 1e9), ("T", 1e12)];
+    for (i, (unit, size)) in units.iter().enumerate() {
+        let v = n as f64 / size;
+        if (v * 10.0).round() < 10_000.0 || i == units.len() - 1 {
+            return format!("{v:.1}{unit}");
+        }
+    }
+    unreachable!()
 }
 
 /// A time for people, in the zone: `2026-03-01 10:00`.
@@ -621,6 +627,11 @@ mod tests {
         assert_eq!(duration(None), "-");
         assert_eq!(tokens(9_999), "9,999");
         assert_eq!(tokens(12_345), "12.3k");
+        assert_eq!(tokens(999_949), "999.9k");
+        assert_eq!(tokens(999_960), "1.0M");
+        assert_eq!(tokens(4_500_000_000), "4.5B");
+        assert_eq!(tokens(1_004_000_000_000_000), "1004.0T");
+        assert_eq!(tokens(2_500_000_000_000), "2.5T");
         assert_eq!(money(Some(1)), "<$0.01");
         assert_eq!(money(Some(0)), "$0.00");
         assert_eq!(money(Some(5_000_000_000)), "$0.01");
