@@ -5,25 +5,25 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const AFTER_HELP: &str = "\
-Exit codes: 0 ok, 1 error, 2 usage error; `budget check`: 3 a warn level reached
-(with --fail-on-warn), 4 a budget over its limit.
+Exit codes: 0 ok, 1 error, 2 usage error; `budget check`: 3 a warn level reached (with --fail-on-warn), 4 a budget over its limit.
 
-Settings come from flags, then OBSERVATORY_* environment variables, then the config file
-(config.toml in the config dir; see `observatory config show`), then the defaults.
+Settings come from flags, then OBSERVATORY_* environment variables, then the config file (config.toml in the config dir; see `observatory config show`), then the defaults.
+
+Transcripts are read from ~/.config/claude and ~/.claude, unless --claude-dir, CLAUDE_CONFIG_DIR or OBSERVATORY_ROOTS (config: `roots`) name other folders.
 
 Environment:
-  CLAUDE_CONFIG_DIR   comma-separated Claude config dirs to read (default: ~/.config/claude and ~/.claude)
-  OBSERVATORY_DB      database path (default: observatory.db in the data dir)
-  OBSERVATORY_HOME    moves observatory's config and data dirs (never the transcript roots)
+  CLAUDE_CONFIG_DIR   Claude config dirs to read, comma-separated
+  OBSERVATORY_DB      database file (default: observatory.db in the data dir)
+  OBSERVATORY_HOME    moves the config and data dirs (not the transcripts)
   OBSERVATORY_CONFIG  the config file to read
-  OBSERVATORY_ROOTS   comma-separated transcript roots, in place of CLAUDE_CONFIG_DIR (config key `roots`)
-  OBSERVATORY_<KEY>   any config key: OBSERVATORY_TIMEZONE, OBSERVATORY_COST_GROUP_BY, ...
+  OBSERVATORY_ROOTS   transcript roots, comma-separated (wins over the above)
+  OBSERVATORY_<KEY>   any config key, e.g. OBSERVATORY_TIMEZONE
   NO_COLOR            no colour (unless --color always)";
 
 /// Keep every Claude Code transcript in one local SQLite database, and see
 /// what your sessions did and cost.
 #[derive(Debug, Parser)]
-#[command(name = "observatory", version, about, after_help = AFTER_HELP)]
+#[command(name = "observatory", version, about, after_help = AFTER_HELP, max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -84,7 +84,7 @@ pub enum Command {
     #[command(after_help = "Examples:
   observatory ingest
   observatory ingest --json | jq .responses_new
-  observatory ingest --full      # re-derive every table from the stored raw lines")]
+  observatory ingest --full    # re-derive every table from the stored raw lines")]
     Ingest(IngestArgs),
     /// Show what the database holds
     #[command(after_help = "Examples:
@@ -95,11 +95,10 @@ pub enum Command {
     #[command(after_help = "Examples:
   observatory cost --by-model
   observatory cost --by-day --since 7d --tz Europe/Paris
-  observatory cost --by-project --by-month --json | jq '.rows[] | {project, month, cost_usd}'
+  observatory cost --by-project --json | jq '.rows[] | {project, cost_usd}'
   observatory cost --by-model --csv > cost.csv
 
-Without a --by-* flag, `cost.group_by` in the config groups the rows (one total when it is not set);
---total always prints the one total.")]
+Without a --by-* flag, `cost.group_by` in the config groups the rows (one total when it is not set); --total always prints the one total.")]
     Cost(CostArgs),
     /// Sessions, newest first: title, duration, prompts, tools, subagents, cost
     #[command(after_help = "Examples:
@@ -122,7 +121,7 @@ Without a --by-* flag, `cost.group_by` in the config groups the rows (one total 
     /// Hook runs per event and command: successes, errors, blocks, p50/p95 duration
     #[command(after_help = "Examples:
   observatory hooks
-  observatory hooks --since 7d --json | jq '.rows[] | select(.blocking_errors > 0)'")]
+  observatory hooks --json | jq '.rows[] | select(.blocking_errors > 0)'")]
     Hooks(HooksArgs),
     /// 5-hour usage blocks: tokens, cost, burn rate, and where the active one is heading
     #[command(after_help = "Examples:
@@ -133,7 +132,7 @@ Without a --by-* flag, `cost.group_by` in the config groups the rows (one total 
     /// Files read, edited and written by Claude Code's file tools, most touched first
     #[command(after_help = "Examples:
   observatory files --since 7d --limit 20
-  observatory files --project myapp --json | jq '.rows[] | select(.edits > 0) | .path'")]
+  observatory files --json | jq '.rows[] | select(.edits > 0) | .path'")]
     Files(FilesArgs),
     /// Slash commands and skills used, with counts
     #[command(after_help = "Examples:
@@ -143,13 +142,11 @@ Without a --by-* flag, `cost.group_by` in the config groups the rows (one total 
     /// Read-only SQL over the database (see `observatory schema`; views v_responses,
     /// v_tool_calls, v_hook_runs, v_messages, v_daily_cost)
     #[command(after_help = "Examples:
-  observatory query \"SELECT day, sum(cost_picousd) FROM v_daily_cost GROUP BY day\"
-  observatory query --json \"SELECT model, cost_usd FROM v_daily_cost\" | jq '.rows[]'
+  observatory query \"SELECT day, sum(cost_picousd) FROM v_daily_cost GROUP BY 1\"
+  observatory query --json \"SELECT * FROM v_daily_cost\" | jq -c '.rows[]'
   echo 'SELECT count(*) AS n FROM tool_calls' | observatory query -
 
-Only SELECT (and reading PRAGMAs) is allowed: writes, ATTACH, PRAGMA writes and
-load_extension are refused (exit 1). --json prints {\"columns\": [...], \"rows\": [{column: value}]}:
-integers and reals as numbers, text as strings, NULL as null, blobs as hex strings.")]
+Only SELECT (and reading PRAGMAs) is allowed: writes, ATTACH, PRAGMA writes and load_extension are refused (exit 1). --json prints {\"columns\": [...], \"rows\": [{column: value}]}: integers and reals as numbers, text as strings, NULL as null, blobs as hex strings.")]
     Query(QueryArgs),
     /// Spending limits per day, week or month: set, list, rm, check
     #[command(after_help = "Examples:
@@ -159,51 +156,33 @@ integers and reals as numbers, text as strings, NULL as null, blobs as hex strin
   observatory budget check --fail-on-warn || echo 'over budget'
   observatory budget rm 2
 
-`budget check` exit codes: 0 no budget over its limit (warn levels crossed are printed on
-stderr), 3 with --fail-on-warn when one is at or over its warn level, 4 when one is over its
-limit, 1 error, 2 usage error.")]
+`budget check` exit codes: 0 no budget over its limit (warn levels crossed are printed on stderr), 3 with --fail-on-warn when one is at or over its warn level, 4 when one is over its limit, 1 error, 2 usage error.")]
     Budget(BudgetArgs),
     /// Follow running sessions live: a view for people, NDJSON events for scripts
     #[command(after_help = "Examples:
   observatory watch                       # live view (Ctrl-C to stop)
-  observatory watch --json | jq -c 'select(.event == \"response\") | {model, cost_usd}'
+  observatory watch --json | jq -c 'select(.event == \"response\") | .cost_usd'
   observatory watch --project myapp --replay --json > events.ndjson
 
-Events (one JSON object per line, flushed per line): ready, session_start, message, response,
-response_update, tool_call, tool_result, hook, progress, queue_operation, compaction, malformed_line,
-budget (a budget reaching its warn level or going over its limit).
-Every event has event; all but ready, budget and malformed_line also have session_id, agent_id,
-project and timestamp (null where a line has none).")]
+Events (one JSON object per line, flushed per line): ready, session_start, message, response, response_update, tool_call, tool_result, hook, progress, queue_operation, compaction, malformed_line, budget (a budget reaching its warn level or going over its limit). Every event has event; all but ready, budget and malformed_line also have session_id, agent_id, project and timestamp (null where a line has none).")]
     Watch(WatchArgs),
     /// Write the stored transcripts back as JSONL files, byte for byte as they were read
     #[command(after_help = "Examples:
   observatory export --out ~/claude-archive
   observatory export --out /tmp/s --session 3f2a
-  observatory export --out /tmp/march --project myapp --since 2026-03-01 --until 2026-03-31 --json
+  observatory export --out /tmp/march --since 2026-03-01 --until 2026-03-31
 
-Each file goes to DIR/<its path under its transcript root>: DIR/projects/<project dir>/<session>.jsonl,
-subagents under DIR/projects/<project dir>/<session>/subagents/. A file holds exactly the bytes that
-were read: every complete line, byte for byte; an incomplete last line that ingest held back (no
-newline yet) is not in the database and not written. Run `observatory ingest` first for the newest
-lines: export writes what the database holds, and works after Claude Code deleted the transcripts.
+Each file goes to DIR/<its path under its transcript root>: DIR/projects/<project dir>/<session>.jsonl, subagents under DIR/projects/<project dir>/<session>/subagents/. A file holds exactly the bytes that were read: every complete line, byte for byte; an incomplete last line that ingest held back (no newline yet) is not in the database and not written. Run `observatory ingest` first for the newest lines: export writes what the database holds, and works after Claude Code deleted the transcripts.
 
-Filters pick whole files, never parts: --project and --session the files of matching sessions (with
-their subagents), --since/--until the files with a line timestamped in that range (days in --tz).
-Only the current generation of each file is written; --all-generations also writes older ones (a
-file that shrank or was replaced, read again from the start) as NAME.gen<N>.jsonl beside it. A file
-forgotten with `observatory forget` is not written (only lines appended to it after the forget are,
-and they start mid-file). Files are created 0600. An existing file is never overwritten without
---force (nothing is written then).")]
+Filters pick whole files, never parts: --project and --session the files of matching sessions (with their subagents), --since/--until the files with a line timestamped in that range (days in --tz). Only the current generation of each file is written; --all-generations also writes older ones (a file that shrank or was replaced, read again from the start) as NAME.gen<N>.jsonl beside it. A file forgotten with `observatory forget` is not written (only lines appended to it after the forget are, and they start mid-file). Files are created 0600. An existing file is never overwritten without --force (nothing is written then), and a --out that would put a file into a folder observatory reads transcripts from is refused, --force or not.")]
     Export(ExportArgs),
     /// Copy the database to a file, consistent even while other commands run
     #[command(after_help = "Examples:
   observatory backup ~/backups/observatory-$(date +%F).db
   observatory backup /tmp/obs.db --force
-  observatory --db /tmp/obs.db cost --no-ingest     # a backup is a database like any other
+  observatory --db /tmp/obs.db cost --no-ingest   # a backup is a database
 
-The copy is SQLite's VACUUM INTO: one consistent snapshot, taken while ingest, watch or reports go
-on, compacted, created 0600 (it holds your transcripts). An existing FILE is refused unless --force
-(it is then replaced in one rename, only once the copy is complete).")]
+The copy is SQLite's VACUUM INTO: one consistent snapshot, taken while ingest, watch or reports go on, compacted, created 0600 (it holds your transcripts). An existing FILE is refused unless --force (it is then replaced in one rename, only once the copy is complete).")]
     Backup(BackupArgs),
     /// Delete sessions for good: their lines, raw bytes and every row made from them
     #[command(after_help = "Examples:
@@ -211,35 +190,23 @@ on, compacted, created 0600 (it holds your transcripts). An existing FILE is ref
   observatory forget --project secret-client
   observatory forget --before 2025-01-01 --yes
 
-Criteria combine (a session must match all). A session goes with its subagents and its transcript
-files: its own file, the files under its folder, and any file all of whose lines are its own (or
-other forgotten sessions'). Their lines, raw bytes and every row made from them are deleted, projects
-left without sessions too; the tables are then re-derived from the raw lines that stay (as `ingest
---full`), and the database is rewritten (VACUUM, WAL checkpointed and truncated) so the deleted bytes
-are gone from its files. Budgets are kept. A line Claude Code copied into another session's file (a
-resumed session) stays with that file: forget that session too to remove it.
+Criteria combine (a session must match all). A session goes with its subagents and its transcript files: its own file, the files under its folder, and any file all of whose lines are its own (or other forgotten sessions'). Their lines, raw bytes and every row made from them are deleted, projects left without sessions too; the tables are then re-derived from the raw lines that stay (as `ingest --full`), and the database is rewritten (VACUUM, WAL checkpointed and truncated) so the deleted bytes are gone from its files. Budgets are kept. A line Claude Code copied into another session's file (a resumed session) stays with that file: forget that session too to remove it.
 
---before DAY forgets whole sessions whose last activity is before the start of DAY (in --tz);
-sessions without any timestamp are kept.
+--before DAY forgets whole sessions whose last activity is before the start of DAY (in --tz); sessions without any timestamp are kept.
 
-Forgotten files that are still on disk are remembered (a tombstone: path, cursor, digests; none of
-their content), so `ingest` does not read them again, nor a copy of them elsewhere. Lines appended
-to such a file later are new activity: they are read.
+Forgotten files that are still on disk are remembered (a tombstone: path, cursor, digests; none of their content), so `ingest` does not read them again, nor a copy of them elsewhere. Lines appended to such a file later are new activity: they are read.
 
-It reads new transcript lines first (unless --no-ingest), so that lines written before the forget
-are forgotten too. Without --yes, forget shows what it will delete and asks; without a terminal to
-ask on it refuses (exit 2). Exit codes: 0 done (or nothing to forget), 1 error or declined, 2 usage
-error.")]
+It reads new transcript lines first (unless --no-ingest), so that lines written before the forget are forgotten too. Without --yes, forget shows what it will delete and asks; without a terminal to ask on it refuses (exit 2). Exit codes: 0 done (or nothing to forget), 1 error or declined, 2 usage error.")]
     Forget(ForgetArgs),
     /// Show the price table in effect (built-in plus your overrides)
     #[command(after_help = "Examples:
   observatory pricing
-  observatory pricing --json | jq '.entries[] | select(.id | startswith(\"claude-opus\"))'
-  observatory pricing --check     # exit 1 if a model in the database has no price")]
+  observatory pricing --json | jq '.entries[] | select(.id | contains(\"opus\"))'
+  observatory pricing --check   # exit 1 if a model in the database has no price")]
     Pricing(PricingArgs),
     /// Re-price every stored response with the price table in effect
     #[command(after_help = "Examples:
-  observatory reprice     # after editing pricing.toml (any report would re-price first anyway)")]
+  observatory reprice   # after editing pricing.toml (reports re-price anyway)")]
     Reprice,
     /// Print the database schema (schema.sql: every table, with comments)
     #[command(after_help = "Examples:
@@ -249,13 +216,10 @@ error.")]
     /// One short line for Claude Code's status line (reads its JSON on stdin)
     #[command(after_help = "Examples:
   observatory statusline < session.json
-  observatory statusline --format '{model} {session_cost} | today {today_cost} | {block_left} left'
+  observatory statusline --format '{model} {session_cost} | {block_left} left'
   observatory setup claude-code --apply      # make Claude Code run it
 
-Claude Code pipes a JSON object about the session on stdin (session_id, transcript_path, model,
-workspace, cost). The command reads only what is new in that one transcript (skipped while
-another ingest runs: it never waits), then prints one line. It always exits 0: with bad or
-empty stdin, no transcript or no database it prints the model name (or \"observatory\").
+Claude Code pipes a JSON object about the session on stdin (session_id, transcript_path, model, workspace, cost). The command reads only what is new in that one transcript (skipped while another ingest runs: it never waits), then prints one line. It always exits 0: with bad or empty stdin, no transcript or no database it prints the model name (or \"observatory\").
 
 Fields for --format ({{ and }} print braces; other text is kept as written):
   {model}            model name as Claude Code shows it (Opus 4.6)
@@ -270,20 +234,16 @@ Fields for --format ({{ and }} print braces; other text is kept as written):
   {block_end}        when it ends (HH:MM in --tz)
   {block_projected}  its cost at its end at the current rate
   {burn_rate}        its cost per hour so far ($3.20/h; - under a minute)
-Default: \"{model} · {session_cost} session · {today_cost} today · {block_cost} block
-({block_left} left) · {burn_rate}\", or \"{model} · {session_cost} session · {today_cost} today ·
-no active block\" when no block is running.")]
+
+Default: \"{model} · {session_cost} session · {today_cost} today · {block_cost} block ({block_left} left) · {burn_rate}\", or \"{model} · {session_cost} session · {today_cost} today · no active block\" when no block is running.")]
     Statusline(StatuslineArgs),
     /// Wire observatory into Claude Code: status line and a SessionEnd ingest hook
     #[command(after_help = "Examples:
-  observatory setup claude-code                 # print the settings.json snippet
-  observatory setup claude-code --apply         # merge it into ~/.claude/settings.json
+  observatory setup claude-code          # print the settings.json snippet
+  observatory setup claude-code --apply  # merge it into ~/.claude/settings.json
   observatory setup claude-code --apply --settings .claude/settings.json --force
 
---apply writes a timestamped backup beside the file first (settings.json.bak-YYYYMMDD-HHMMSS),
-keeps every existing hook and setting, and changes nothing when run twice. A different status
-line already set is kept (exit 1) unless --force; a file that is not valid JSON is refused and
-left untouched (exit 1).")]
+--apply writes a timestamped backup beside the file first (settings.json.bak-YYYYMMDD-HHMMSS), keeps every existing hook and setting, and changes nothing when run twice. A different status line already set is kept (exit 1) unless --force; a file that is not valid JSON is refused and left untouched (exit 1).")]
     Setup(SetupArgs),
     /// The settings in effect and where each came from; where the config file is
     #[command(after_help = "Examples:
@@ -292,13 +252,12 @@ left untouched (exit 1).")]
   observatory config path
   $EDITOR \"$(observatory config path)\"
 
-Precedence, first wins: a flag, an OBSERVATORY_* environment variable, the config file,
-the default. The README's Configuration section documents every key.")]
+Precedence, first wins: a flag, an OBSERVATORY_* environment variable, the config file, the default. The README's Configuration section documents every key.")]
     Config(ConfigArgs),
     /// Print a shell completion script
     #[command(after_help = "Examples:
-  observatory completions bash > ~/.local/share/bash-completion/completions/observatory
-  observatory completions zsh > ~/.zfunc/_observatory    # with fpath+=~/.zfunc in ~/.zshrc
+  echo 'source <(observatory completions bash)' >> ~/.bashrc
+  observatory completions zsh > ~/.zfunc/_observatory   # fpath+=~/.zfunc
   observatory completions fish > ~/.config/fish/completions/observatory.fish")]
     Completions(CompletionsArgs),
     /// Print the man page (roff)
@@ -744,6 +703,32 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    /// Prose after the options is one line per paragraph, for clap to wrap
+    /// to the terminal (lines broken by hand were broken again at 80
+    /// columns, leaving a word alone on a line), and the lines that are
+    /// kept as written (examples, the environment table) fit 80 columns.
+    #[test]
+    fn help_prose_is_left_to_clap_to_wrap() {
+        let root = Cli::command();
+        let commands = std::iter::once(&root).chain(root.get_subcommands());
+        let mut wrong = Vec::new();
+        for c in commands {
+            let Some(text) = c.get_after_help().map(|t| t.to_string()) else {
+                continue;
+            };
+            for para in text.split("\n\n") {
+                let lines: Vec<&str> = para.lines().collect();
+                if lines.iter().any(|l| l.starts_with("  ")) {
+                    let long = lines.iter().filter(|l| l.chars().count() > 80);
+                    wrong.extend(long.map(|l| format!("{}: too long: {l}", c.get_name())));
+                } else if lines.len() > 1 {
+                    wrong.push(format!("{}: broken by hand: {para}", c.get_name()));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 
     #[test]
