@@ -576,6 +576,11 @@ fn show_refuses_unknown_and_ambiguous_prefixes() {
         .assert()
         .code(1);
     env.cmd().args(["show"]).assert().code(2);
+    // an empty id is a usage error too, as an empty query is
+    env.cmd()
+        .args(["show", " ", "--no-ingest"])
+        .assert()
+        .code(2);
 }
 
 // ------------------------------------------------------------------- tools

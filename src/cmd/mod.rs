@@ -581,7 +581,10 @@ pub fn project_name(path: Option<&str>) -> String {
 pub fn resolve_session(conn: &rusqlite::Connection, want: &str) -> Result<String> {
     let want = want.trim();
     if want.is_empty() {
-        bail!("give a session id or a prefix of one (see `observatory sessions`)");
+        // (a usage error, as an empty `query` is: exit 2)
+        return Err(usage(
+            "give a session id or a prefix of one (see `observatory sessions`)",
+        ));
     }
     match report::show::resolve(conn, want).context("looking up the session")? {
         report::show::Resolved::One(id) => Ok(id),

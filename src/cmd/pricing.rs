@@ -143,8 +143,8 @@ fn check(prices: &PriceTable, settings: &Settings) -> Result<ExitCode> {
         outln!("No responses in the database yet: nothing to check.");
     } else if missing.is_empty() {
         outln!(
-            "Every model in the database has a price ({} models).",
-            models.len()
+            "Every model in the database has a price ({}).",
+            super::count(models.len() as u64, "model", "models")
         );
     } else {
         outln!("No price for:");
