@@ -570,15 +570,15 @@ mod tests {
     fn a_partial_last_line_of_a_file_still_for_an_hour_is_stored_as_malformed() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("s.jsonl");
+        // (written, then last changed an hour and a second ago)
+        let write_still = |content: &[u8]| {
+            std::fs::write(&p, content).unwrap();
+            let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3_601);
+            let f = std::fs::File::options().write(true).open(&p).unwrap();
+            f.set_modified(old).unwrap();
+        };
         let content = b"{\"type\":\"user\"}\n{\"type\":\"assis";
-        std::fs::write(&p, content).unwrap();
-        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3_601);
-        std::fs::File::options()
-            .write(true)
-            .open(&p)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
+        write_still(content);
         let b = run(&p, 0, 0);
         let last = b.last().unwrap();
         let c = last.cursor.unwrap();
@@ -595,13 +595,7 @@ mod tests {
         let raw = zstd::stream::decode_all(&last.raw.as_ref().unwrap().data[..]).unwrap();
         assert_eq!(raw, content);
         // a blank tail is taken too (its bytes are the file's)
-        std::fs::write(&p, b"{\"type\":\"user\"}\n  ").unwrap();
-        std::fs::File::options()
-            .write(true)
-            .open(&p)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
+        write_still(b"{\"type\":\"user\"}\n  ");
         let c = run(&p, 0, 0).last().unwrap().cursor.unwrap();
         assert_eq!((c.read_offset, c.line_count, c.held_back_bytes), (18, 2, 0));
     }
