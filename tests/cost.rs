@@ -470,6 +470,11 @@ fn a_price_override_reprices_stored_responses_and_back() {
         env.cmd().args([report, "--no-ingest"]).assert().success();
         env.cmd().args([report]).assert().code(1);
     }
+    // ... and touch no stored cost (not re-priced with the built-in table)
+    assert_eq!(
+        stored_opus(&env),
+        ("usd\r\n0.0024\r\n".into(), String::new())
+    );
     env.cmd().args(["cost", "--no-ingest"]).assert().code(1);
     std::fs::copy(&good, env.obs_home().join("pricing.toml")).unwrap();
     // reprice with --pricing would store with another table than asked:

@@ -203,7 +203,8 @@ pub fn fresh_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) ->
             .ok()
             .filter(|t| t.fingerprint() != prices.fingerprint())
     };
-    let mut store = up_to_date_store(settings, stored.as_ref().unwrap_or(prices), no_ingest)?;
+    let kept_in = stored.as_ref().unwrap_or(prices);
+    let mut store = up_to_date_store(settings, Some(kept_in), no_ingest)?;
     // (nothing to price in an empty stand-in, and no lock file to make)
     if stored.is_some() && settings.db.exists() {
         price_for_this_command(&mut store, settings, prices)?;
@@ -217,13 +218,11 @@ pub fn fresh_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) ->
 /// with `--no-ingest` no price file is read: a broken one stops only what
 /// prices.
 pub fn moneyless_store(settings: &Settings, no_ingest: bool) -> Result<Store> {
-    let prices = if no_ingest {
-        PriceTable::builtin()
-            .context("the built-in price table is invalid (a bug: please report it)")?
-    } else {
-        stored_price_table(settings)?
-    };
-    up_to_date_store(settings, &prices, no_ingest)
+    if no_ingest {
+        // (nor are the stored costs re-priced: this report reads none)
+        return up_to_date_store(settings, None, true);
+    }
+    up_to_date_store(settings, Some(&stored_price_table(settings)?), false)
 }
 
 /// Re-price every response with `prices` in a transaction left open (it
@@ -265,7 +264,13 @@ fn price_for_this_command(
     }
 }
 
-fn up_to_date_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) -> Result<Store> {
+/// `prices`: the table stored costs are kept in, to re-price them when it
+/// changed; None only with `no_ingest`, for a report that reads no cost.
+fn up_to_date_store(
+    settings: &Settings,
+    prices: Option<&PriceTable>,
+    no_ingest: bool,
+) -> Result<Store> {
     if no_ingest && !settings.db.exists() {
         // nothing to read and told not to ingest: an empty report, no file made
         check_db_folder(settings)?;
@@ -305,7 +310,11 @@ fn up_to_date_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) -
         // lines: an ingest does that even with no transcripts left to read
         // (a report would otherwise show them empty)
         let pending = store.meta_get("rebuild_pending")?.is_some();
-        if pending && !no_ingest && !store.is_read_only() {
+        if let Some(prices) = prices
+            && pending
+            && !no_ingest
+            && !store.is_read_only()
+        {
             drop(store);
             return ingest_then_open(settings, prices);
         }
@@ -313,6 +322,9 @@ fn up_to_date_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) -
         if pending {
             warn_pending_rebuild(settings);
         }
+        let Some(prices) = prices else {
+            return Ok(store);
+        };
         match crate::ingest::reprice_if_needed(&store.conn, prices) {
             Ok(_) => {}
             Err(e) if store.is_read_only() || is_read_only_error(&e) => {
@@ -328,6 +340,7 @@ fn up_to_date_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) -
         }
         return Ok(store);
     }
+    let prices = prices.context("an ingest needs the price table (a bug: please report it)")?;
     ingest_then_open(settings, prices)
 }
 
