@@ -211,18 +211,54 @@ fn export_never_writes_into_the_transcripts_it_reads_even_with_force() {
             .next()
             .is_none()
     );
+    // the ways around a check of --out alone: a `..` after a folder that
+    // is not there yet (run from the root's parent), a `projects` symlink
+    // inside --out, and a root the database was filled from but this run
+    // is not given
+    let refused = |o: std::process::Output, how: &str| {
+        assert!(!o.status.success(), "{how}: {o:?}");
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert!(
+            err.contains("where observatory reads transcripts from"),
+            "{how}: {err}"
+        );
+    };
+    let run = |dir: &std::path::Path, out: &str, roots: &str| {
+        env.cmd()
+            .current_dir(dir)
+            .env("CLAUDE_CONFIG_DIR", roots)
+            .args(["export", "--force", "--out", out])
+            .output()
+            .unwrap()
+    };
+    let parent = env.claude.parent().unwrap();
+    let name = env.claude.file_name().unwrap().to_str().unwrap();
+    refused(run(parent, &format!("nothere/../{name}"), &claude), "`..`");
+    assert!(!parent.join("nothere").exists());
+    let linked = env.dir.path().join("linked");
+    std::fs::create_dir(&linked).unwrap();
+    std::os::unix::fs::symlink(env.projects(), linked.join("projects")).unwrap();
+    refused(run(parent, linked.to_str().unwrap(), &claude), "symlink");
+    let elsewhere = env.dir.path().join("elsewhere");
+    std::fs::create_dir_all(elsewhere.join("projects")).unwrap();
+    refused(
+        run(parent, &claude, elsewhere.to_str().unwrap()),
+        "a stored root",
+    );
     assert_eq!(
         std::fs::read(&keep).unwrap(),
         before,
         "a transcript was overwritten"
     );
     assert!(!inside.exists());
-    // beside the root is fine
-    let beside = env.dir.path().join("copy");
-    env.cmd()
-        .args(["export", "--out", beside.to_str().unwrap()])
-        .assert()
-        .success();
+    // beside the root is fine, and so is a folder in the config dir that
+    // is not projects/
+    for out in [env.dir.path().join("copy"), env.claude.join("exports")] {
+        env.cmd()
+            .args(["export", "--out", out.to_str().unwrap()])
+            .assert()
+            .success();
+    }
 }
 
 #[test]

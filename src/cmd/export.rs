@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::{DirBuilder, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -46,6 +46,20 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> Result<ExitCode> {
 
     let mut files = data::stored_files(conn)
         .with_context(|| format!("reading the tracked files of {}", settings.db.display()))?;
+    // (the roots this run reads, and those every stored file was read from)
+    let read_roots: Vec<PathBuf> = settings
+        .roots
+        .iter()
+        .map(|r| r.given.clone())
+        .chain(
+            files
+                .iter()
+                .map(|f| f.root.as_str())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .map(crate::paths::from_stored),
+        )
+        .collect();
     if args.project.is_some() || args.session.is_some() {
         let wanted = wanted_sessions(conn, args)?;
         let owners = data::file_sessions(conn, &files).context("finding each file's sessions")?;
@@ -76,11 +90,11 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> Result<ExitCode> {
     // (even with --force: the copies would replace the transcripts being
     // read, a line Claude Code is writing and bytes not read yet with them,
     // or land among them as more transcripts)
-    if let Some(root) = transcript_root_written(out_dir, &targets, &settings.roots) {
+    if let Some(folder) = transcript_folder_written(out_dir, &targets, &read_roots) {
         bail!(
             "exporting to {} would write into {}, where observatory reads transcripts from: it would overwrite them or add to them; export to another folder (nothing was written)",
             out_dir.display(),
-            root.display()
+            folder.display()
         );
     }
     if !args.force {
@@ -166,46 +180,57 @@ pub fn open_existing(settings: &Settings) -> Result<Store> {
     Ok(store)
 }
 
-/// The transcript root (as given) that one of `targets` would be written
-/// into from `dir`, if any: a path under the root or its `projects/`
-/// folder (compared as canonical paths; `dir` need not exist yet).
-fn transcript_root_written<'r>(
-    dir: &Path,
-    targets: &[Target],
-    roots: &'r [crate::paths::Root],
-) -> Option<&'r Path> {
-    let dir = canonical_as_far_as_it_exists(dir);
-    let read: Vec<(PathBuf, &Path)> = roots
+/// The transcript folder (a `projects/` folder observatory reads: one of
+/// `roots`) that one of `targets` would be written into from `dir`, if
+/// any, as written in `roots`. Paths are compared as the OS resolves them
+/// when the files are written (`resolved`).
+fn transcript_folder_written(dir: &Path, targets: &[Target], roots: &[PathBuf]) -> Option<PathBuf> {
+    let read: Vec<(PathBuf, PathBuf)> = roots
         .iter()
-        .flat_map(|r| [Some(&r.given), r.projects.as_ref()].map(|p| (p, r.given.as_path())))
-        .filter_map(|(p, given)| Some((std::fs::canonicalize(p?).ok()?, given)))
+        .map(|r| {
+            let projects = if r.file_name().is_some_and(|n| n == "projects") {
+                r.clone()
+            } else {
+                r.join("projects")
+            };
+            let absolute = std::path::absolute(&projects).unwrap_or_else(|_| projects.clone());
+            (resolved(Path::new("/"), &absolute), projects)
+        })
         .collect();
+    let dir = resolved(
+        Path::new("/"),
+        &std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned()),
+    );
     targets.iter().find_map(|t| {
-        let written = dir.join(&t.rel);
+        let written = resolved(&dir, &t.rel);
         read.iter()
             .find(|(p, _)| written.starts_with(p))
-            .map(|(_, given)| *given)
+            .map(|(_, shown)| shown.clone())
     })
 }
 
-/// `path` with its longest existing ancestor made canonical and the rest
-/// appended as written.
-fn canonical_as_far_as_it_exists(path: &Path) -> PathBuf {
-    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
-    let mut rest = Vec::new();
-    let mut at = absolute.as_path();
-    loop {
-        if let Ok(c) = std::fs::canonicalize(at) {
-            return rest.iter().rev().fold(c, |p, name| p.join(name));
-        }
-        match (at.parent(), at.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_owned());
-                at = parent;
+/// `path` (absolute, or relative to `base`, itself resolved) as the OS
+/// resolves it: a symlink is followed where one exists, `..` goes to the
+/// parent of what came before (a folder export creates is a real one), `.`
+/// stays.
+fn resolved(base: &Path, path: &Path) -> PathBuf {
+    let mut at = base.to_owned();
+    for c in path.components() {
+        match c {
+            Component::Prefix(_) | Component::RootDir => at = PathBuf::from(c.as_os_str()),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                at.pop();
             }
-            _ => return absolute,
+            Component::Normal(name) => {
+                at.push(name);
+                if let Ok(real) = std::fs::canonicalize(&at) {
+                    at = real;
+                }
+            }
         }
     }
+    at
 }
 
 /// The session ids `--project` and `--session` pick (both must hold).
