@@ -301,6 +301,36 @@ fn a_cut_last_line_of_a_file_still_for_an_hour_is_kept_and_exported() {
 }
 
 #[test]
+fn a_file_that_grows_after_its_cut_line_was_stored_is_read_again_whole() {
+    let env = Env::with_fixture("data");
+    let file = env.projects().join("-home-u-keep/sess-keep-0006.jsonl");
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(7_200))
+        .unwrap();
+    assert_eq!(env.ingest()["malformed_lines"], 1);
+    let cost = || run_json(&env, &["cost", "--no-ingest"])["total"]["cost_usd"].clone();
+    let before = cost();
+    // the session goes on in the same file: the cut line is finished by
+    // nothing (the next line follows it), then one more line
+    let mut grown = std::fs::read(&file).unwrap();
+    grown.extend_from_slice(b"\n{\"type\":\"summary\",\"summary\":\"later\",\"leafUuid\":\"x\"}\n");
+    std::fs::write(&file, &grown).unwrap();
+    let s = env.ingest();
+    // read again from the start: a new generation, the old one superseded
+    assert_eq!(s["bytes_read"], grown.len() as u64, "{s}");
+    assert_eq!(cost(), before, "responses are counted once");
+    let out = env.dir.path().join("out");
+    run_json(&env, &["export", "--out", out.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read(out.join("projects/-home-u-keep/sess-keep-0006.jsonl")).unwrap(),
+        grown
+    );
+}
+
+#[test]
 fn export_leaves_out_a_held_back_last_line_and_layout_follows_the_root() {
     let env = Env::with_fixture("data");
     let s = env.ingest();
