@@ -344,7 +344,7 @@ pub struct CostArgs {
     /// Only this session (id or prefix)
     #[arg(long, value_name = "ID")]
     pub session: Option<String>,
-    /// Only this model (id as written, pricing entry, or prefix: claude-opus, claude-sonnet-4-5)
+    /// Only this model (id as written, pricing entry, or prefix: claude-opus; claude-sonnet-4-5 takes its dated ids only)
     #[arg(long, value_name = "MODEL")]
     pub model: Option<String>,
     /// Do not read new transcript lines first
@@ -518,7 +518,7 @@ pub struct BudgetSetArgs {
     /// Only projects whose path contains this
     #[arg(long, value_name = "TEXT")]
     pub project: Option<String>,
-    /// Only this model (id as written, pricing entry, or prefix: claude-opus, claude-sonnet-4-5)
+    /// Only this model (id as written, pricing entry, or prefix: claude-opus; claude-sonnet-4-5 takes its dated ids only)
     #[arg(long, value_name = "MODEL")]
     pub model: Option<String>,
     /// Warn at this percentage of the limit (1-100) [default: `budget.warn_at` from the

@@ -83,6 +83,13 @@ impl Root {
 
 /// Why a root gives nothing to read, for people.
 pub fn why_nothing(root: &Path) -> &'static str {
+    let denied = |p: &Path| {
+        std::fs::symlink_metadata(p)
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
+    };
+    if denied(root) || denied(&root.join("projects")) {
+        return "cannot be read (permission denied)";
+    }
     match (root.is_dir(), root.exists(), root.join("projects").exists()) {
         (false, false, _) => "does not exist",
         (false, true, _) => "is not a folder",

@@ -487,6 +487,12 @@ fn a_price_override_reprices_stored_responses_and_back() {
         .code(2);
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(err.contains("OBSERVATORY_PRICING"), "{err}");
+    // the file in effect, written another way, is that table: taken
+    env.cmd()
+        .args(["reprice", "-q", "--pricing"])
+        .arg(env.obs_home().join(".").join("pricing.toml"))
+        .assert()
+        .success();
     // reprice says what it did, as JSON when asked
     let out = env.cmd().args(["reprice", "--json"]).assert().success();
     let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();

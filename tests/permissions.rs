@@ -248,6 +248,15 @@ fn an_unreadable_folder_in_the_roots_is_named_and_the_rest_is_read() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(v["lines_read"], 33, "everything else is read");
     assert_eq!(v["files_failed"], 0);
+    // a root that cannot be read is said to be that, not to lack projects/
+    chmod(&secret, 0o000);
+    let o = run.run(&env, &["ingest", "--claude-dir", secret.to_str().unwrap()]);
+    chmod(&secret, 0o755);
+    assert!(
+        stderr_of(&o).contains("cannot be read (permission denied)"),
+        "{}",
+        stderr_of(&o)
+    );
     // readable again: the next run reads it
     let v = json_of(&run.run(&env, &["ingest", "--json"]));
     assert_eq!(v["lines_read"], 1);

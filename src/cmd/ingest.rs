@@ -131,7 +131,8 @@ fn print_summary(s: &Summary, settings: &Settings) -> Result<()> {
     }
     if !s.unknown_types.is_empty() {
         let names: Vec<&str> = s.unknown_types.keys().map(String::as_str).collect();
-        notes.push(format!("unknown types kept: {}", names.join(", ")));
+        let names = crate::output::table::visible(&names.join(", "));
+        notes.push(format!("unknown types kept: {names}"));
     }
     if s.files_failed > 0 {
         notes.push(format!(

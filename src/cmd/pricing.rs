@@ -150,7 +150,8 @@ fn check(prices: &PriceTable, settings: &Settings) -> Result<ExitCode> {
         outln!("No price for:");
         for (m, n) in &missing {
             outln!(
-                "  {m} ({})",
+                "  {} ({})",
+                crate::output::table::visible(m),
                 super::count(*n as u64, "response", "responses")
             );
         }
@@ -167,7 +168,18 @@ fn check(prices: &PriceTable, settings: &Settings) -> Result<ExitCode> {
 pub fn reprice(settings: &Settings) -> Result<ExitCode> {
     // (the one command whose name says re-price: taking the flag and
     // storing with another table would do what it was not asked)
-    if settings.pricing_override != settings.stored_pricing {
+    // (the same file written another way is the same table)
+    let same = |a: &Option<std::path::PathBuf>, b: &Option<std::path::PathBuf>| match (a, b) {
+        (Some(a), Some(b)) => {
+            a == b
+                || matches!(
+                    (std::fs::canonicalize(a), std::fs::canonicalize(b)),
+                    (Ok(x), Ok(y)) if x == y
+                )
+        }
+        (a, b) => a == b,
+    };
+    if !same(&settings.pricing_override, &settings.stored_pricing) {
         return Err(super::usage(
             "--pricing prices a report's output only; `observatory reprice` stores costs with the price table in effect: set it as pricing.toml in the config dir, OBSERVATORY_PRICING or the config file's `pricing`, then run reprice",
         ));

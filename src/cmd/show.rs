@@ -410,7 +410,7 @@ fn human(r: &ShowReport, zone: &Zone) -> Result<()> {
     use crate::output::thousands as n;
     let t = &r.totals;
     let f = &t.figures;
-    outln!("Session   {}", r.session_id);
+    outln!("Session   {}", table::visible(&r.session_id));
     if let Some(title) = &r.title {
         outln!("Title     {}", clip(title, 100));
     }

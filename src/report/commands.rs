@@ -77,6 +77,11 @@ pub fn command_name(text: &str) -> Option<String> {
 /// <command-name>/review</command-name><command-args>42</command-args>`);
 /// None for any other prompt.
 pub fn as_typed(text: &str) -> Option<String> {
+    // (only a prompt that is the tags: one that mentions them is words)
+    let t = text.trim_start();
+    if !(t.starts_with("<command-message>") || t.starts_with("<command-name>")) {
+        return None;
+    }
     let name = command_name(text)?;
     let args = text
         .find("<command-args>")
@@ -208,5 +213,7 @@ mod tests {
         let bare = "<command-message>init is analyzing your codebase…</command-message>\n<command-name>/init</command-name>\n<command-args></command-args>";
         assert_eq!(as_typed(bare).as_deref(), Some("/init"));
         assert_eq!(as_typed("fix the build"), None);
+        let asks = "why does my transcript say <command-name>/review</command-name>?";
+        assert_eq!(as_typed(asks), None);
     }
 }

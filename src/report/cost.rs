@@ -148,7 +148,8 @@ fn model_match(t: &str, n: usize, m: &str) -> String {
     if ends_in_version(m) {
         let date = "-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]";
         format!(
-            "({exact} OR lower({t}model) GLOB ?{p} || '@*' OR lower({t}model) GLOB ?{p} || '{date}' \
+            "({exact} OR lower({t}model) GLOB ?{p} OR lower({t}priced_as) GLOB ?{p} \
+             OR lower({t}model) GLOB ?{p} || '@*' OR lower({t}model) GLOB ?{p} || '{date}' \
              OR lower({t}model) GLOB ?{p} || '{date}[^0-9]*' OR lower({t}model) GLOB ?{p} || '-[a-z]*')"
         )
     } else {
@@ -447,6 +448,11 @@ mod tests {
         );
         // (a word after a version is no later version; case does not matter)
         assert_eq!(matched(&models, "CLAUDE-3"), ["claude-3-opus-20240229"]);
+        assert_eq!(
+            matched(&models, "Claude-Sonnet-4"),
+            ["claude-sonnet-4", "claude-sonnet-4-20250514"]
+        );
+        assert_eq!(matched(&models, "CLAUDE-SONNET-4-6"), ["claude-sonnet-4-6"]);
         assert_eq!(matched(&models, "claude-sonnet-4-6"), ["claude-sonnet-4-6"]);
         assert!(matched(&models, "claude-sonnet-4*").is_empty());
     }

@@ -470,7 +470,10 @@ impl Warn {
                     Num::I(i) if i < 0 => self
                         .0
                         .push(format!("`{name}` is {i}, below 0; counted as 0")),
-                    Num::F(x) if x.fract() != 0.0 || x < 0.0 => self.0.push(format!(
+                    Num::F(x) if x < 0.0 => self
+                        .0
+                        .push(format!("`{name}` is {x}, below 0; counted as 0")),
+                    Num::F(x) if x.fract() != 0.0 => self.0.push(format!(
                         "`{name}` is {x}, not a whole number; counted as {v}"
                     )),
                     _ => {}

@@ -140,7 +140,7 @@ fn negative_and_fractional_token_counts_are_said() {
         w.contains("`usage.cache_read_input_tokens` is 12.7, not a whole number; counted as 12"),
         "{w}"
     );
-    assert!(w.contains("-0.5, not a whole number; counted as 0"), "{w}");
+    assert!(w.contains("is -0.5, below 0; counted as 0"), "{w}");
     assert!(
         !w.contains("input_tokens` is 12,"),
         "a whole float is a count: {w}"
