@@ -298,6 +298,21 @@ fn a_cut_last_line_of_a_file_still_for_an_hour_is_kept_and_exported() {
         )
         .unwrap();
     assert!(error.contains("unchanged for over an hour"), "{error}");
+    // a rebuild from the stored bytes says it alike
+    drop(conn);
+    env.cmd()
+        .args(["ingest", "--full", "-q"])
+        .assert()
+        .success();
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    let again: String = conn
+        .query_row(
+            "SELECT error FROM lines WHERE status = 'malformed' AND line_no = 3",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(again, error);
 }
 
 #[test]

@@ -34,6 +34,14 @@ pub fn is_stale(mtime_ns: i64) -> bool {
     now.saturating_sub(mtime_ns) >= STALE_TAIL_NS
 }
 
+/// Why a cut last line stored as it is is malformed (a read and a rebuild
+/// say it alike).
+fn cut_line(error: &str) -> String {
+    format!(
+        "an incomplete last line, the file unchanged for over an hour (a session that stopped mid-line?): {error}"
+    )
+}
+
 /// One non-blank line, classified.
 #[derive(Debug)]
 pub struct Item {
@@ -375,10 +383,7 @@ fn read_file_inner(
                     cursor.line_count += 1;
                 }
                 Parsed::Malformed(e) if still() => {
-                    let why = format!(
-                        "an incomplete last line, the file unchanged for over an hour (a session that stopped mid-line?): {e}"
-                    );
-                    tail_item = Some((tail.len() as u64, Parsed::Malformed(why)));
+                    tail_item = Some((tail.len() as u64, Parsed::Malformed(cut_line(&e))));
                     consumed = buf.len();
                     cursor.line_count += 1;
                 }
@@ -456,13 +461,23 @@ pub fn raw_chunk_batch(job: usize, start_offset: u64, first_line: u64, bytes: &[
     let complete = memchr::memrchr(b'\n', bytes).map_or(0, |i| i + 1);
     let lines = split_lines(&bytes[..complete], start_offset, first_line, &mut items);
     if complete < bytes.len() {
-        // a final line stored without its newline (it was a complete object)
+        // a final line stored without its newline: a complete object, or
+        // a cut line stored once its file was still for an hour
         push_line(
             &bytes[complete..],
             start_offset + complete as u64,
             first_line + lines,
             &mut items,
         );
+        if let Some(Item {
+            parsed: Parsed::Malformed(e),
+            offset,
+            ..
+        }) = items.last_mut()
+            && *offset == start_offset + complete as u64
+        {
+            *e = cut_line(e);
+        }
     }
     Batch {
         job,
