@@ -332,6 +332,8 @@ struct Alias {
 struct Entry {
     id: String,
     origin: String,
+    /// The file the entry was written in (`origin` may say more after it).
+    file: String,
     aliases: Vec<Alias>,
     us_only: bool,
     /// Oldest first; the first has no `from`, the others strictly increasing ones.
@@ -1088,8 +1090,7 @@ fn build(globals: Globals, entries: BTreeMap<String, Entry>) -> Result<PriceTabl
 /// An error in a section an override kept from the built-in entry (its
 /// location is the built-in table's) says how to drop that section.
 fn kept_section_hint(entry: &Entry, e: PricingError) -> PricingError {
-    // (the entry's origin is its file, with how it was written after it)
-    let file = entry.origin.split(" (").next().unwrap_or(&entry.origin);
+    let file = entry.file.as_str();
     match e {
         PricingError::Invalid {
             origin,
@@ -1661,6 +1662,7 @@ fn parse_entry(
     Ok(Entry {
         id: id.to_string(),
         origin: src.origin.to_string(),
+        file: src.origin.to_string(),
         aliases,
         us_only,
         rates,
@@ -2681,6 +2683,14 @@ mod tests {
         );
         assert!(err.contains("user.toml:3"), "{err}");
         assert!(err.contains("not a whole number"), "{err}");
+        assert!(!err.contains("built-in entry's"), "{err}");
+        // also from a file whose path has " (" in it
+        let own = "[models.claude-haiku-4-5]\n[[models.claude-haiku-4-5.rates]]\ninput = \"1.0000001\"\n\
+             output = \"2\"\ncache_write_5m = \"1\"\ncache_write_1h = \"2\"\ncache_read = \"0.1\"\n";
+        let err = table()
+            .with_override_str(own, "My Files (work)/pricing.toml")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("built-in entry's"), "{err}");
         // what it writes, even empty, replaces: no fast rates, no tier, no US-only
         let t = table()
