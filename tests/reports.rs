@@ -471,6 +471,16 @@ fn show_counts_a_session_stored_twice_once() {
     assert_eq!(after["total"]["queue_operations"], 2);
     assert_eq!(after["events"], before["events"]);
     assert_eq!(after["total"], before["total"]);
+    // two operations of one file at the same millisecond stay two
+    let twice = r#"{"type": "queue-operation", "operation": "dequeue", "timestamp": "2026-03-10T13:00:02.000Z", "sessionId": "sess-blocks-a001"}"#;
+    let file = env.projects().join("-home-u-web/sess-blocks-a001.jsonl");
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str(&format!("{twice}\n"));
+    std::fs::write(&file, text).unwrap();
+    assert_eq!(
+        show(&env, "sess-blocks-a001")["total"]["queue_operations"],
+        3
+    );
 }
 
 #[test]

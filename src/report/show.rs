@@ -378,10 +378,13 @@ pub fn run(conn: &Connection, session_id: &str) -> rusqlite::Result<ShowReport> 
 
     // (a queue line has no uuid to tell a copy by, as messages do: the same
     // line stored twice, from a copied file or one read again as a new
-    // generation, is one operation)
+    // generation, is one operation; two at the same millisecond are two
+    // lines of their file)
     let mut st = conn.prepare(
-        "SELECT min(q.line_id), q.at, q.operation, q.content_preview FROM queue_operations q
-         WHERE q.session_id = ?1 GROUP BY q.at, q.operation, q.content_preview, q.content_bytes",
+        "SELECT min(q.line_id), q.at, q.operation, q.content_preview
+         FROM queue_operations q JOIN lines l ON l.id = q.line_id
+         WHERE q.session_id = ?1
+         GROUP BY q.at, q.operation, q.content_preview, q.content_bytes, l.line_no",
     )?;
     let mut rows = st.query([session_id])?;
     while let Some(r) = rows.next()? {
