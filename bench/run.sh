@@ -350,8 +350,11 @@ compare_ccusage() {
   clean_env "$CORPUS" python3 -c 'import sqlite3,sys; s=sqlite3.connect(sys.argv[1]); d=sqlite3.connect(sys.argv[2]); s.backup(d)' "$DB" "$copy"
   for stage in web geo lc; do
     python3 "$HELPER" mkpricing "$REPO/pricing.toml" "$RUN/pricing-$stage.toml" "$stage"
-    obs --db "$copy" --pricing "$RUN/pricing-$stage.toml" reprice -q
-    obs --db "$copy" --pricing "$RUN/pricing-$stage.toml" cost --by-model --json --no-ingest >"$RUN/obs-cost-$stage.json"
+    # (the table stored costs are kept in: reprice takes no --pricing)
+    clean_env "$CORPUS" env OBSERVATORY_PRICING="$RUN/pricing-$stage.toml" \
+      "$OBS" --db "$copy" reprice -q
+    clean_env "$CORPUS" env OBSERVATORY_PRICING="$RUN/pricing-$stage.toml" \
+      "$OBS" --db "$copy" cost --by-model --json --no-ingest >"$RUN/obs-cost-$stage.json"
     stages+=("$stage=$RUN/obs-cost-$stage.json")
   done
   rm -f "$copy" "$copy-wal" "$copy-shm"
