@@ -498,14 +498,11 @@ pub fn tokens(n: u64) -> String {
     if n < 10_000 {
         return crate::output::thousands(n);
     }
-    let units = [("k", 1e3), ("M", 1e6), ("B", 1e9), ("T", 1e12)];
-    for (i, (unit, size)) in units.iter().enumerate() {
-        let v = n as f64 / size;
-        if (v * 10.0).round() < 10_000.0 || i == units.len() - 1 {
-            return format!("{v:.1}{unit}");
-        }
-    }
-    unreachable!()
+    let (unit, size) = [("k", 1e3), ("M", 1e6), ("B", 1e9)]
+        .into_iter()
+        .find(|(_, size)| (n as f64 / size * 10.0).round() < 10_000.0)
+        .unwrap_or(("T", 1e12));
+    format!("{:.1}{unit}", n as f64 / size)
 }
 
 /// A time for people, in the zone: `2026-03-01 10:00`.
