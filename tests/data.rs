@@ -346,6 +346,44 @@ fn a_file_that_grows_after_its_cut_line_was_stored_is_read_again_whole() {
 }
 
 #[test]
+fn a_forgotten_cut_line_finished_in_a_copy_stays_forgotten() {
+    let env = Env::with_fixture("data");
+    let file = env.projects().join("-home-u-keep/sess-keep-0006.jsonl");
+    let cut = std::fs::read(&file).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(7_200))
+        .unwrap();
+    assert_eq!(env.ingest()["malformed_lines"], 1);
+    env.cmd()
+        .args(["forget", "--session", "sess-keep-0006", "--yes", "-q"])
+        .assert()
+        .success();
+    // a copy elsewhere, in which the cut line was finished and one more
+    // line written
+    let copy = env.projects().join("-home-u-keep-copy");
+    std::fs::create_dir_all(&copy).unwrap();
+    let mut grown = cut.clone();
+    grown.extend_from_slice(b"ease notes?\"}}\n");
+    let next = r#"{"type":"user","uuid":"k-u9","sessionId":"sess-keep-0006","timestamp":"2026-03-15T10:09:00.000Z","message":{"role":"user","content":"later"}}"#;
+    grown.extend_from_slice(format!("{next}\n").as_bytes());
+    std::fs::write(copy.join("sess-keep-0006.jsonl"), &grown).unwrap();
+    let s = env.ingest();
+    // only the new line: the finished tail of the forgotten line is not read
+    assert_eq!(s["lines_read"], 1, "{s}");
+    assert_eq!(s["malformed_lines"], 0, "{s}");
+    assert_eq!(
+        count(
+            &env.db(),
+            "SELECT count(*) FROM messages WHERE uuid = 'k-u2'"
+        ),
+        0
+    );
+}
+
+#[test]
 fn export_leaves_out_a_held_back_last_line_and_layout_follows_the_root() {
     let env = Env::with_fixture("data");
     let s = env.ingest();

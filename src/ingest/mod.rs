@@ -703,9 +703,14 @@ fn plan(f: &Found, t: Option<&Tracked>, tombstones: &[Tombstone]) -> std::io::Re
     let size = f.stat.size;
     let fresh = |supersedes| -> std::io::Result<Job> {
         let inherits = forgotten_copy(&f.path, size, tombstones)?;
-        let (start_offset, start_lines) = inherits
+        let (mut start_offset, start_lines) = inherits
             .as_ref()
             .map_or((0, 0), |t| (t.read_offset, t.line_count));
+        // (forgotten bytes that end inside a line, a cut line stored as it
+        // was: the rest of that line is forgotten with it)
+        if start_offset > 0 {
+            start_offset = next_line_start(&f.path, start_offset, size)?;
+        }
         Ok(Job {
             found: f.clone(),
             file_id: None,
@@ -830,6 +835,28 @@ fn forgotten_copy(
         }
     }
     Ok(None)
+}
+
+/// `at` if a line starts there (the byte before it is a newline), else
+/// the offset after the next newline (`size` if there is none).
+fn next_line_start(path: &Path, at: u64, size: u64) -> std::io::Result<u64> {
+    let file = File::open(path)?;
+    let mut before = [0u8; 1];
+    read_exact_at(&file, &mut before, at - 1)?;
+    if before[0] == b'\n' {
+        return Ok(at);
+    }
+    let mut buf = vec![0u8; 64 << 10];
+    let mut from = at;
+    while from < size {
+        let n = buf.len().min((size - from) as usize);
+        read_exact_at(&file, &mut buf[..n], from)?;
+        if let Some(i) = memchr::memchr(b'\n', &buf[..n]) {
+            return Ok(from + i as u64 + 1);
+        }
+        from += n as u64;
+    }
+    Ok(size)
 }
 
 fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
