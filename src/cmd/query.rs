@@ -321,6 +321,19 @@ unsafe extern "C" fn authorize(
     }
 }
 
+/// `PRAGMA name` (or `schema.name`) with no value and nothing after it.
+fn is_bare_pragma(sql: &str) -> bool {
+    let sql = sql.trim().trim_end_matches(';').trim_end();
+    let Some(rest) = sql.get(..6).filter(|p| p.eq_ignore_ascii_case("pragma")) else {
+        return false;
+    };
+    let name = sql[rest.len()..].trim();
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+}
+
 /// Prepare and run one statement under the read-only guard.
 pub fn run_query(conn: &Connection, sql: &str) -> Result<QueryResult> {
     let guard = Authorizer::install(conn)?;
@@ -346,7 +359,10 @@ pub fn run_query(conn: &Connection, sql: &str) -> Result<QueryResult> {
             bail!("in the SQL: {why}");
         }
     };
-    if !st.readonly() {
+    // (SQLite calls some PRAGMAs without a value, such as journal_mode,
+    // not read-only; the authorizer let through only those that read, and
+    // the connection is query_only)
+    if !st.readonly() && !is_bare_pragma(sql) {
         bail!("refused: only statements that read are allowed");
     }
     let n = st.column_count();
@@ -484,6 +500,10 @@ mod tests {
         assert!(refused(&c, "SELEC 1").contains("SQL"));
         // reading pragmas still work, in both forms
         run_query(&c, "PRAGMA user_version").unwrap();
+        // (journal_mode without a value reads it, though SQLite does not
+        // call it read-only; with one it is refused)
+        assert_eq!(run_query(&c, "pragma journal_mode;").unwrap().rows.len(), 1);
+        assert!(refused(&c, "PRAGMA journal_mode = delete").contains("PRAGMA journal_mode"));
         run_query(&c, "PRAGMA table_info(projects)").unwrap();
         run_query(&c, "SELECT name FROM pragma_table_info('projects')").unwrap();
         run_query(&c, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) SELECT * FROM n")
