@@ -261,6 +261,13 @@ fn export_never_writes_into_the_transcripts_it_reads_even_with_force() {
     }
 }
 
+/// Set `file`'s mtime `secs` seconds back (a session that stopped then).
+fn last_changed_ago(file: &Path, secs: u64) {
+    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
+    let f = std::fs::File::options().write(true).open(file).unwrap();
+    f.set_modified(then).unwrap();
+}
+
 #[test]
 fn a_cut_last_line_of_a_file_still_for_an_hour_is_kept_and_exported() {
     let env = Env::with_fixture("data");
@@ -268,13 +275,7 @@ fn a_cut_last_line_of_a_file_still_for_an_hour_is_kept_and_exported() {
     let file = env.projects().join("-home-u-keep/sess-keep-0006.jsonl");
     let original = std::fs::read(&file).unwrap();
     assert!(!original.ends_with(b"\n"));
-    let forty_days = std::time::Duration::from_secs(40 * 86_400);
-    std::fs::File::options()
-        .write(true)
-        .open(&file)
-        .unwrap()
-        .set_modified(std::time::SystemTime::now() - forty_days)
-        .unwrap();
+    last_changed_ago(&file, 40 * 86_400);
     let s = env.ingest();
     assert_eq!(s["held_back_lines"], 0, "{s}");
     assert_eq!(s["malformed_lines"], 1, "{s}");
@@ -319,12 +320,7 @@ fn a_cut_last_line_of_a_file_still_for_an_hour_is_kept_and_exported() {
 fn a_file_that_grows_after_its_cut_line_was_stored_is_read_again_whole() {
     let env = Env::with_fixture("data");
     let file = env.projects().join("-home-u-keep/sess-keep-0006.jsonl");
-    std::fs::File::options()
-        .write(true)
-        .open(&file)
-        .unwrap()
-        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(7_200))
-        .unwrap();
+    last_changed_ago(&file, 7_200);
     assert_eq!(env.ingest()["malformed_lines"], 1);
     let cost = || run_json(&env, &["cost", "--no-ingest"])["total"]["cost_usd"].clone();
     let before = cost();
@@ -350,12 +346,7 @@ fn a_forgotten_cut_line_finished_in_a_copy_stays_forgotten() {
     let env = Env::with_fixture("data");
     let file = env.projects().join("-home-u-keep/sess-keep-0006.jsonl");
     let cut = std::fs::read(&file).unwrap();
-    std::fs::File::options()
-        .write(true)
-        .open(&file)
-        .unwrap()
-        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(7_200))
-        .unwrap();
+    last_changed_ago(&file, 7_200);
     assert_eq!(env.ingest()["malformed_lines"], 1);
     env.cmd()
         .args(["forget", "--session", "sess-keep-0006", "--yes", "-q"])
