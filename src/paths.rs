@@ -81,6 +81,16 @@ impl Root {
     }
 }
 
+/// The `projects/` folder of a root given as a Claude config dir or as
+/// that folder itself (whether it exists or not).
+pub fn projects_folder(root: &Path) -> PathBuf {
+    if root.file_name().is_some_and(|n| n == "projects") {
+        root.to_owned()
+    } else {
+        root.join("projects")
+    }
+}
+
 /// Why a root gives nothing to read, for people.
 pub fn why_nothing(root: &Path) -> &'static str {
     let denied = |p: &Path| {

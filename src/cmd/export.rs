@@ -188,11 +188,7 @@ fn transcript_folder_written(dir: &Path, targets: &[Target], roots: &[PathBuf]) 
     let read: Vec<(PathBuf, PathBuf)> = roots
         .iter()
         .map(|r| {
-            let projects = if r.file_name().is_some_and(|n| n == "projects") {
-                r.clone()
-            } else {
-                r.join("projects")
-            };
+            let projects = crate::paths::projects_folder(r);
             let absolute = std::path::absolute(&projects).unwrap_or_else(|_| projects.clone());
             (resolved(Path::new("/"), &absolute), projects)
         })

@@ -252,11 +252,7 @@ pub fn path_session(path: &str, project_dir: Option<&str>) -> Option<String> {
 pub fn relative_path(f: &StoredFile) -> PathBuf {
     let path = &crate::paths::from_stored(&f.path);
     let root = &crate::paths::from_stored(&f.root);
-    let projects = if root.file_name().is_some_and(|n| n == "projects") {
-        root.to_owned()
-    } else {
-        root.join("projects")
-    };
+    let projects = crate::paths::projects_folder(root);
     let canonical = std::fs::canonicalize(&projects).ok();
     for p in std::iter::once(&projects).chain(canonical.as_ref()) {
         if let Ok(rel) = path.strip_prefix(p)
