@@ -545,6 +545,7 @@ fn ingest_found(
         ));
     }
     if let Some(load) = &mut first_load {
+        load.flush_rows();
         load.build_indexes()
             .context("building the indexes after a first load")?;
     }

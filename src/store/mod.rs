@@ -633,6 +633,8 @@ pub struct FirstLoad<'c> {
     marker: PathBuf,
     /// The indexes dropped for the load, as created.
     deferred: Vec<String>,
+    /// An early flush of the rows to disk (`flush_rows`), joined in `finish`.
+    flushing: Option<std::thread::JoinHandle<()>>,
 }
 
 const FIRST_LOAD_MARKER: &str = ".first-load";
@@ -665,6 +667,7 @@ impl<'c> FirstLoad<'c> {
             db: store.path.clone(),
             marker: sibling(&store.path, FIRST_LOAD_MARKER),
             deferred: Vec::new(),
+            flushing: None,
         };
         let marked = OpenOptions::new()
             .write(true)
@@ -719,10 +722,24 @@ impl<'c> FirstLoad<'c> {
         Ok(())
     }
 
+    /// The rows are in: start writing them to disk on another thread,
+    /// while this one builds the indexes and sums the figures (the load
+    /// itself never syncs; `finish` syncs again for what came after).
+    pub fn flush_rows(&mut self) {
+        let db = self.db.clone();
+        self.flushing = Some(std::thread::spawn(move || {
+            // (an error here is met again by finish's own sync)
+            let _ = std::fs::File::open(db).and_then(|f| f.sync_data());
+        }));
+    }
+
     /// The load is complete: indexes built, back to WAL, everything on
     /// disk, and then the marker goes.
     pub fn finish(mut self) -> std::io::Result<()> {
         self.build_indexes().map_err(std::io::Error::other)?;
+        if let Some(flushing) = self.flushing.take() {
+            let _ = flushing.join();
+        }
         self.back_to_wal();
         std::fs::File::open(&self.db)?.sync_all()?;
         std::fs::remove_file(&self.marker)
