@@ -93,6 +93,13 @@ fn valid_stdin_reads_only_that_transcript_then_prints_the_line() {
         "Sonnet 4.5|claude-sonnet-4-5-20250929|web|sess-blo|$0.08|$0.08|$0.21|\
          $0.14|3h 30m|03:00|$0.61|$0.14/h|{nope}|{x}"
     );
+    // a field that is not one is kept, and said on stderr (not with -q)
+    assert!(
+        status(&env, &stdin, &["--format", "{nope}"])
+            .1
+            .contains("--format has no field {nope}"),
+    );
+    assert_eq!(status(&env, &stdin, &["--format", "{nope}", "-q"]).1, "");
 }
 
 #[test]
@@ -127,6 +134,65 @@ fn appended_lines_are_read_incrementally() {
         count(&env.db(), "SELECT count(*) FROM lines"),
         lines_before + 1
     );
+}
+
+/// A subagent's response line of session a001 at 23:10 on AT's day: 1M
+/// input tokens of Sonnet 4.5 over the long-context threshold, $6.00.
+fn subagent_response(id: &str) -> String {
+    let text = std::fs::read_to_string(fixtures().join("reports/projects").join(A001)).unwrap();
+    let last = text.lines().rfind(|l| l.contains("\"msg_r4\"")).unwrap();
+    last.replace("msg_r4", &format!("msg_{id}"))
+        .replace("\"a-a4\"", &format!("\"{id}-1\""))
+        .replace(
+            "\"isSidechain\": false",
+            &format!("\"isSidechain\": true, \"agentId\": \"{id}\""),
+        )
+        .replace("2026-03-10T13:00:00.000Z", "2026-03-10T23:10:00.000Z")
+        .replace("\"input_tokens\": 1000", "\"input_tokens\": 1000000")
+}
+
+#[test]
+fn a_sessions_subagent_transcripts_are_read_with_it() {
+    let env = Env::with_fixture("reports");
+    env.ingest();
+    let stdin = sample(&env, "valid.json");
+    let format = ["--format", "{session_cost} {today_cost}"];
+    assert_eq!(status(&env, &stdin, &format).0, "$0.08 $0.21");
+    // a subagent runs and writes its transcript; the main one is unchanged
+    let subagents = env
+        .projects()
+        .join("-home-u-web/sess-blocks-a001/subagents");
+    std::fs::create_dir_all(subagents.join("workflows/wf1")).unwrap();
+    std::fs::write(
+        subagents.join("agent-ab12.jsonl"),
+        format!("{}\n", subagent_response("ab12")),
+    )
+    .unwrap();
+    assert_eq!(status(&env, &stdin, &format).0, "$6.08 $6.21");
+    // a workflow's agent, two folders down; a file that is not a transcript
+    // is not read
+    std::fs::write(
+        subagents.join("workflows/wf1/agent-cd34.jsonl"),
+        format!("{}\n", subagent_response("cd34")),
+    )
+    .unwrap();
+    std::fs::write(subagents.join("agent-ab12.meta.json"), "{}").unwrap();
+    assert_eq!(status(&env, &stdin, &format).0, "$12.08 $12.21");
+    let stored = |like: &str| {
+        count(
+            &env.db(),
+            &format!("SELECT count(*) FROM source_files WHERE path LIKE '%{like}'"),
+        )
+    };
+    assert_eq!(stored("/subagents/agent-ab12.jsonl"), 1);
+    assert_eq!(stored("/wf1/agent-cd34.jsonl"), 1);
+    assert_eq!(stored(".meta.json"), 0);
+    // and recorded as ingest records them: subagents of the session
+    let agents: i64 = count(
+        &env.db(),
+        "SELECT count(*) FROM sessions WHERE session_id = 'sess-blocks-a001' AND agent_id IN ('ab12', 'cd34')",
+    );
+    assert_eq!(agents, 2);
 }
 
 #[test]
@@ -165,7 +231,7 @@ fn garbage_and_empty_stdin_print_a_neutral_line() {
 }
 
 #[test]
-fn no_database_or_no_transcript_prints_the_model_and_creates_nothing() {
+fn no_database_prints_the_model_and_creates_nothing() {
     let env = Env::with_fixture("reports");
     let stdin = sample(&env, "valid.json");
     let (line, stderr) = status(&env, &stdin, &[]);
@@ -175,10 +241,37 @@ fn no_database_or_no_transcript_prints_the_model_and_creates_nothing() {
         !env.db_path().exists(),
         "statusline must not create the database"
     );
+}
+
+#[test]
+fn a_transcript_that_is_not_there_still_gets_the_stored_figures() {
+    let env = Env::with_fixture("reports");
     env.ingest();
+    let stdin = sample(&env, "valid.json");
+    let full = "Sonnet 4.5 · $0.08 session · $0.21 today · $0.14 block (3h 30m left) · $0.14/h";
+    // deleted (or moved) after it was read: its stored cost stays
     std::fs::remove_file(env.projects().join(A001)).unwrap();
-    let (line, _) = status(&env, &stdin, &[]);
-    assert_eq!(line, "Sonnet 4.5");
+    assert_eq!(status(&env, &stdin, &[]).0, full);
+    // a new session whose transcript is not written yet, and a folder
+    let other = |path: &Path| {
+        format!(
+            r#"{{"session_id": "new-one", "transcript_path": {}, "model": {{"display_name": "Sonnet 4.5"}}}}"#,
+            serde_json::to_string(&path.to_string_lossy()).unwrap()
+        )
+    };
+    let new = other(&env.projects().join("-home-u-web/new-one.jsonl"));
+    let (line, stderr) = status(
+        &env,
+        new.as_bytes(),
+        &["--format", "{session_cost} {today_cost} {block_cost}"],
+    );
+    assert_eq!(line, "$0.00 $0.21 $0.14");
+    assert_eq!(stderr, "");
+    let folder = other(&env.projects());
+    assert_eq!(
+        status(&env, folder.as_bytes(), &["--format", "{today_cost}"]).0,
+        "$0.21"
+    );
 }
 
 #[test]

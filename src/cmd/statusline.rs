@@ -1,8 +1,8 @@
 //! `observatory statusline`: Claude Code runs it for its status line, with a
 //! JSON object about the session on stdin, several times a second while it
-//! works. It reads only that session's transcript (only what was appended,
-//! and only when no other ingest is running: it never waits for the lock),
-//! then prints one line from indexed queries. Whatever goes wrong (bad or
+//! works. It reads only that session's transcript and its subagents'
+//! (only what was appended, and only when no other ingest is running: it
+//! never waits for the lock), then prints one line from indexed queries. Whatever goes wrong (bad or
 //! empty stdin, no transcript, no database, a locked or broken database, a
 //! panic), it prints a neutral line and exits 0: a status line never shows
 //! an error.
@@ -38,7 +38,10 @@ pub const DEFAULT_FORMAT_IDLE: &str =
 /// Of a long backlog (a long session seen for the first time), one call
 /// reads about this much (~50 ms, holding the ingest lock) and leaves the
 /// rest for the next ones: the figures catch up over a few refreshes.
+/// Shared by the session's files with something new, each getting at
+/// least `MIN_PART_BYTES`.
 pub const MAX_BACKLOG_BYTES: u64 = 4 << 20;
+const MIN_PART_BYTES: u64 = 256 << 10;
 /// How long a write may wait for another writer before we give up on it.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(250);
 /// Claude Code's JSON is a few hundred bytes: read no more than this.
@@ -142,10 +145,12 @@ fn status_line(
     let Some(input) = input else {
         return Ok(neutral(None));
     };
-    let transcript = input.transcript_path.as_deref();
-    if transcript.is_some_and(|t| !t.is_file()) || !settings.db.is_file() {
+    if !settings.db.is_file() {
         return Ok(neutral(Some(input)));
     }
+    // (a transcript not written yet, moved or deleted: the stored figures
+    // are still the session's, today's and the block's)
+    let transcript = input.transcript_path.as_deref().filter(|t| t.is_file());
     let mut store = Store::open(&settings.db)?;
     store.conn.busy_timeout(BUSY_TIMEOUT)?;
     // Closing the last connection checkpoints the WAL and deletes it (two
@@ -188,47 +193,126 @@ fn status_line(
             None => DEFAULT_FORMAT_IDLE,
         },
     };
-    Ok(render(template, |name| field(name, input, &r, &zone, now)))
+    let unknown = std::cell::RefCell::new(Vec::new());
+    let line = render(template, |name| {
+        let value = field(name, input, &r, &zone, now);
+        if value.is_none() {
+            unknown.borrow_mut().push(name.to_owned());
+        }
+        value
+    });
+    if !settings.quiet {
+        // (Claude Code shows stdout only: this is for whoever runs it by hand)
+        for name in unknown.into_inner() {
+            eprintln!(
+                "observatory statusline: --format has no field {{{name}}}, so it is printed as written (fields: {})",
+                FIELDS.join(", ")
+            );
+        }
+    }
+    Ok(line)
 }
 
-/// Read what is new in the session's transcript (a long backlog a part at a
-/// time), unless another process is ingesting (we never wait for it).
+/// The `--format` fields, as `field` knows them.
+const FIELDS: &[&str] = &[
+    "model",
+    "model_id",
+    "project",
+    "session",
+    "session_cost",
+    "cc_session_cost",
+    "today_cost",
+    "block_cost",
+    "block_left",
+    "block_end",
+    "block_projected",
+    "burn_rate",
+];
+
+/// Read what is new in the session's transcript and its subagents' (a long
+/// backlog a part at a time), unless another process is ingesting (we
+/// never wait for it).
 fn ingest_transcript(store: &mut Store, settings: &Settings, transcript: &Path) -> Result<()> {
     let Some(lock) = IngestLock::try_acquire(&store.path)? else {
         return Ok(());
     };
-    let canonical = std::fs::canonicalize(transcript)
-        .with_context(|| format!("cannot open {}", transcript.display()))?;
-    let size = std::fs::metadata(&canonical)
-        .with_context(|| format!("cannot open {}", transcript.display()))?
-        .len();
-    let done = statusline::read_offset(&store.conn, &crate::paths::stored(&canonical))?;
-    let backlog = match done {
-        Some(d) if d <= size => size - d,
-        _ => size,
-    };
+    let mut pending = Vec::new();
+    for (i, file) in session_files(transcript).into_iter().enumerate() {
+        let stat = std::fs::canonicalize(&file).and_then(|c| Ok((std::fs::metadata(&c)?, c)));
+        let (meta, canonical) = match stat {
+            Ok(found) => found,
+            // (a subagent's file that went away meanwhile is not an error)
+            Err(_) if i > 0 => continue,
+            Err(e) => return Err(e).with_context(|| format!("cannot open {}", file.display())),
+        };
+        let done = statusline::read_offset(&store.conn, &crate::paths::stored(&canonical))?;
+        let size = meta.len();
+        // (bytes after the cursor: appended lines, or a partial last line,
+        // read again until it is complete; a file that shrank is read anew)
+        let backlog = match done {
+            Some(d) if d <= size => size - d,
+            _ => size,
+        };
+        if backlog > 0 {
+            pending.push(file);
+        }
+    }
     // (the stored costs' table; re-prices them if it changed, as ingest
     // does: pricing.toml edited since the last run)
     let prices = super::stored_price_table(settings)?;
-    if backlog == 0 {
-        // nothing appended (or only a partial line): skip the ingest writes
+    if pending.is_empty() {
+        // nothing appended: skip the ingest writes
         ingest::reprice_if_needed(&store.conn, &prices)?;
         return Ok(());
     }
+    let part = (MAX_BACKLOG_BYTES / pending.len() as u64).max(MIN_PART_BYTES);
     ingest::run_files(
         store,
         &lock,
         &settings.roots,
-        &[transcript.to_owned()],
+        &pending,
         &prices,
         &Options {
-            max_bytes_per_file: Some(MAX_BACKLOG_BYTES),
+            max_bytes_per_file: Some(part),
             ..Default::default()
         },
         &mut Silent,
     )
     .with_context(|| format!("reading {}", transcript.display()))?;
     Ok(())
+}
+
+/// The session's transcript, then its subagents' transcripts: the `.jsonl`
+/// files under `<session>/subagents/` beside it (workflow agents one or two
+/// folders further down), sorted.
+fn session_files(transcript: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() && depth < 2 {
+                walk(&path, depth + 1, out);
+            } else if kind.is_file() && path.extension().is_some_and(|e| e == "jsonl") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    if let Some(stem) = transcript.file_stem() {
+        walk(
+            &transcript.with_file_name(stem).join("subagents"),
+            0,
+            &mut files,
+        );
+    }
+    files.sort();
+    files.insert(0, transcript.to_owned());
+    files
 }
 
 /// Ingest notices are not for a status line.
@@ -334,6 +418,27 @@ mod tests {
         assert_eq!(render("{b} {a", v), "{b} {a");
         assert_eq!(render("} { }", v), "} { }");
         assert_eq!(render("é{a}ü", v), "éAü");
+    }
+
+    #[test]
+    fn every_listed_field_is_one() {
+        use chrono::FixedOffset;
+        let r = StatusReport::default();
+        let input = Input::default();
+        for name in FIELDS {
+            assert!(
+                field(
+                    name,
+                    &input,
+                    &r,
+                    &Zone::Fixed(FixedOffset::east_opt(0).unwrap()),
+                    0
+                )
+                .is_some(),
+                "{name}"
+            );
+        }
+        assert_eq!(field("nope", &input, &r, &Zone::Local, 0), None);
     }
 
     #[test]
