@@ -92,19 +92,30 @@ pub fn projects_folder(root: &Path) -> PathBuf {
 }
 
 /// Why a root gives nothing to read, for people.
-pub fn why_nothing(root: &Path) -> &'static str {
+pub fn why_nothing(root: &Path) -> String {
     let denied = |p: &Path| {
         std::fs::symlink_metadata(p)
             .is_err_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
     };
     if denied(root) || denied(&root.join("projects")) {
-        return "cannot be read (permission denied)";
+        return "cannot be read (permission denied)".into();
     }
+    // (a project's own folder: one level too deep)
+    let config_dir = root
+        .parent()
+        .filter(|p| p.file_name().is_some_and(|n| n == "projects"))
+        .and_then(Path::parent);
     match (root.is_dir(), root.exists(), root.join("projects").exists()) {
-        (false, false, _) => "does not exist",
-        (false, true, _) => "is not a folder",
-        (true, _, true) => "its projects is not a folder but a file",
-        (true, _, false) => "no projects/ folder",
+        (false, false, _) => "does not exist".into(),
+        (false, true, _) => "is not a folder".into(),
+        (true, _, true) => "its projects is not a folder but a file".into(),
+        (true, _, false) => match config_dir {
+            Some(c) => format!(
+                "no projects/ folder: it is a project's folder; name its Claude config dir, {}",
+                c.display()
+            ),
+            None => "no projects/ folder".into(),
+        },
     }
 }
 

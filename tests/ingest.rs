@@ -660,19 +660,20 @@ fn malformed_lines_are_kept_counted_and_named() {
 }
 
 #[test]
-fn no_transcripts_says_where_it_looked_and_exits_0() {
+fn no_transcripts_says_where_it_looked() {
     let env = Env::new();
     let missing = env.dir.path().join("no-such-dir");
+    // a folder named by the user: exit 1
     let out = env
         .cmd()
         .env("CLAUDE_CONFIG_DIR", &missing)
         .arg("ingest")
         .assert()
-        .success();
+        .code(1);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(stderr.contains(&missing.display().to_string()), "{stderr}");
     assert!(stderr.contains("--claude-dir"), "{stderr}");
-    // default roots under an empty HOME are named too
+    // default roots under an empty HOME are named too (exit 0)
     let out = env
         .cmd()
         .env_remove("CLAUDE_CONFIG_DIR")
@@ -1485,24 +1486,67 @@ fn an_ingest_with_nothing_to_read_says_where_it_looked_and_why() {
     std::fs::write(d.join("a-file"), "x").unwrap();
     std::fs::create_dir_all(d.join("projects-is-a-file")).unwrap();
     std::fs::write(d.join("projects-is-a-file/projects"), "x").unwrap();
+    std::fs::create_dir_all(d.join("cfg/projects/-home-u-app")).unwrap();
     let mut cmd = env.cmd();
     cmd.arg("ingest");
-    for root in ["no-projects", "a-file", "projects-is-a-file", "missing"] {
+    let roots = [
+        "no-projects",
+        "a-file",
+        "projects-is-a-file",
+        "missing",
+        "cfg/projects/-home-u-app",
+    ];
+    for root in roots {
         cmd.arg("--claude-dir").arg(d.join(root));
     }
-    let out = cmd.assert().success();
+    // folders the user named, none with transcripts: a script sees exit 1
+    let out = cmd.assert().code(1);
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     for (root, why) in [
-        ("no-projects", "no projects/ folder"),
-        ("a-file", "is not a folder"),
+        ("no-projects", "no projects/ folder".to_owned()),
+        ("a-file", "is not a folder".to_owned()),
         (
             "projects-is-a-file",
-            "its projects is not a folder but a file",
+            "its projects is not a folder but a file".to_owned(),
         ),
-        ("missing", "does not exist"),
+        ("missing", "does not exist".to_owned()),
+        (
+            "cfg/projects/-home-u-app",
+            format!(
+                "no projects/ folder: it is a project's folder; name its Claude config dir, {}",
+                d.join("cfg").display()
+            ),
+        ),
     ] {
         assert!(err.contains(&format!("{root} ({why})")), "{root}: {err}");
     }
+    // the same with a database there: read nothing, still exit 1
+    env.cmd().arg("ingest").assert().success();
+    let out = env
+        .cmd()
+        .args(["ingest", "--claude-dir"])
+        .arg(d.join("missing"))
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("error: no Claude Code transcripts in the folders named"),
+        "{err}"
+    );
+    // the default folders missing is a machine without Claude Code: exit 0
+    let out = env
+        .std_cmd()
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .env("HOME", d.join("empty-home"))
+        .env("OBSERVATORY_DB", d.join("fresh.db"))
+        .arg("ingest")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("empty-home/.claude (does not exist)"),
+        "{out:?}"
+    );
     // a report says it too (its figures would be $0 with no word why)
     let out = env
         .cmd()

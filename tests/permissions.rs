@@ -276,19 +276,50 @@ fn an_unreadable_file_fails_the_run_only_when_no_file_can_be_read() {
     let v = json_of(&first);
     assert_eq!(v["files_failed"], 1, "{v}");
     assert!(v["files_read"].as_u64().unwrap() > 0, "{v}");
-    assert!(stderr_of(&first).contains(&locked.display().to_string()));
-    // nothing changed: the readable files have nothing new, which is no
-    // failure, so the run passes again (it said "none could be read")
-    let again = run.run(&env, &["ingest"]);
-    assert!(again.status.success(), "{again:?}");
-    assert!(!stderr_of(&again).contains("none of the"), "{again:?}");
-    // every file unreadable: that fails
+    // named with what to do, not "the rest is read next time"
+    assert!(
+        stderr_of(&first).contains(&format!(
+            "{}: permission denied: make it readable by this user",
+            locked.display()
+        )),
+        "{}",
+        stderr_of(&first)
+    );
     let files: Vec<_> = walkdir::WalkDir::new(env.projects())
         .into_iter()
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
         .map(|e| e.into_path())
         .collect();
+    // nothing changed: the readable files have nothing new, which is no
+    // failure, so the run passes again (it said "none could be read"),
+    // and the summary counts the files that had nothing new
+    let again = run.run(&env, &["ingest"]);
+    assert!(again.status.success(), "{again:?}");
+    assert!(!stderr_of(&again).contains("none of the"), "{again:?}");
+    let summary = String::from_utf8_lossy(&again.stdout).to_string();
+    assert!(
+        summary.contains(&format!(
+            "Nothing new in {} transcript files (",
+            files
+                .iter()
+                .filter(|f| f.extension().is_some_and(|e| e == "jsonl"))
+                .count()
+                - 1
+        )) && summary.contains("1 file could not be read"),
+        "{summary}"
+    );
+    // a report says it once, and sends the user to ingest
+    let report = run.run(&env, &["cost"]);
+    assert!(report.status.success(), "{report:?}");
+    assert_eq!(
+        stderr_of(&report).matches("permission denied").count(),
+        1,
+        "{}",
+        stderr_of(&report)
+    );
+    assert!(stderr_of(&report).contains("`observatory ingest` lists it"));
+    // every file unreadable: that fails
     for f in &files {
         chmod(f, 0o000);
     }
@@ -299,4 +330,8 @@ fn an_unreadable_file_fails_the_run_only_when_no_file_can_be_read() {
     }
     assert!(!all.status.success(), "{all:?}");
     assert!(stderr_of(&all).contains("none of the"), "{all:?}");
+    assert!(
+        String::from_utf8_lossy(&all.stdout).contains("Read nothing ("),
+        "{all:?}"
+    );
 }

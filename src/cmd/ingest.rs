@@ -11,26 +11,28 @@ use crate::store::Store;
 
 pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
     let prices = super::storing_price_table(settings, "ingest")?;
+    // Folders the user named (--claude-dir, CLAUDE_CONFIG_DIR...) with no
+    // projects/ in any: a mistake a script must be able to see (exit 1).
+    // The default folders missing is a machine without Claude Code: exit 0.
+    let none_found = !settings.roots.iter().any(|r| r.projects.is_some()) && !args.full;
+    let named = !matches!(
+        settings.source_of("roots"),
+        Some(crate::config::Source::Default) | None
+    );
     // (with a database here, the ingest still runs: an upgrade may have
     // left its tables to rebuild from the stored raw lines)
-    if !settings.roots.iter().any(|r| r.projects.is_some()) && !args.full && !settings.db.exists() {
-        if !settings.quiet {
-            eprintln!("No Claude Code transcripts found. Looked in:");
-            for r in &settings.roots {
-                eprintln!(
-                    "  {} ({})",
-                    r.given.display(),
-                    crate::paths::why_nothing(&r.given)
-                );
-            }
-            eprintln!(
-                "Point observatory at them with --claude-dir DIR or CLAUDE_CONFIG_DIR=DIR[,DIR...]."
-            );
+    if none_found && !settings.db.exists() {
+        if !settings.quiet || named {
+            where_we_looked(settings);
         }
         if settings.json {
             output::print_json(&Summary::default())?;
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(if named {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        });
     }
     let mut store = super::writable_store(settings)?;
     warn_store(&store, settings);
@@ -66,8 +68,30 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
         );
         return Ok(ExitCode::FAILURE);
     }
+    // (a rebuild from the stored lines is work done: no error)
+    if none_found && named && summary.rebuilt_lines == 0 {
+        // (each folder and why it had none: said above, as the ingest began)
+        eprintln!("error: no Claude Code transcripts in the folders named. {TO_DO}");
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
 }
+
+/// No transcripts: where we looked, why each folder had none, what to do.
+fn where_we_looked(settings: &Settings) {
+    eprintln!("No Claude Code transcripts found. Looked in:");
+    for r in &settings.roots {
+        eprintln!(
+            "  {} ({})",
+            r.given.display(),
+            crate::paths::why_nothing(&r.given)
+        );
+    }
+    eprintln!("{TO_DO}");
+}
+
+const TO_DO: &str =
+    "Point observatory at them with --claude-dir DIR or CLAUDE_CONFIG_DIR=DIR[,DIR...].";
 
 pub fn warn_store(store: &Store, settings: &Settings) {
     if !settings.quiet {
@@ -99,10 +123,16 @@ fn print_summary(s: &Summary, settings: &Settings) -> Result<()> {
             ),
             s.elapsed_ms
         );
+    } else if s.files_read == 0 && s.files_failed >= s.files_seen {
+        outln!("Read nothing ({} ms).", s.elapsed_ms);
     } else if s.files_read == 0 {
         outln!(
             "Nothing new in {} ({} ms).",
-            super::count(s.files_seen, "transcript file", "transcript files"),
+            super::count(
+                s.files_seen - s.files_failed,
+                "transcript file",
+                "transcript files"
+            ),
             s.elapsed_ms
         );
     } else {

@@ -520,10 +520,17 @@ fn ingest_found(
                 }
                 Msg::Failed { job, error } => {
                     summary.files_failed += 1;
-                    obs.warning(&format!(
-                        "{}: {error}; what was read before stays stored, the rest is read next time",
-                        jobs[job].found.path.display()
-                    ));
+                    let path = jobs[job].found.path.display();
+                    if error.kind() == std::io::ErrorKind::PermissionDenied {
+                        // (met again on every run until the user acts)
+                        obs.recurring(&format!(
+                            "{path}: permission denied: make it readable by this user (chmod u+r, or run as its owner); it is tried again on every run"
+                        ));
+                    } else {
+                        obs.warning(&format!(
+                            "{path}: {error}; lines read before stay stored, the rest is read next time"
+                        ));
+                    }
                 }
             }
         }

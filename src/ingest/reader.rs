@@ -93,7 +93,7 @@ pub enum Msg {
     /// The file could not be (fully) read; rows sent before stay valid.
     Failed {
         job: usize,
-        error: String,
+        error: std::io::Error,
     },
 }
 
@@ -287,7 +287,7 @@ pub fn read_file(job: &ReadJob, tx: &SyncSender<Msg>, spent: &mut Spent, zip: &m
         Err(e) => tx
             .send(Msg::Failed {
                 job: job.job,
-                error: e.to_string(),
+                error: e,
             })
             .is_ok(),
     }
