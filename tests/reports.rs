@@ -252,6 +252,15 @@ fn sessions_titles_sorting_limits_and_paris_midnight() {
         t.contains(" 1 session ") && !t.contains("1 sessions"),
         "{t}"
     );
+    assert!(!t.contains("Rows are whole sessions"), "{t}");
+    // with a range, the table says its rows are not cut to it
+    let t = stdout(&env, &["sessions", "--since", "2026-03-10", "--no-ingest"]);
+    assert!(
+        t.contains(
+            "Rows are whole sessions that touch the range (`cost` counts only what is in it)."
+        ),
+        "{t}"
+    );
     assert_eq!(
         v["total"]["cost_usd"], "0.075",
         "totals are of the rows shown"

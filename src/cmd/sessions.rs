@@ -52,7 +52,12 @@ pub fn run(args: &SessionsArgs, settings: &Settings) -> Result<ExitCode> {
     } else if args.csv {
         out!("{}", csv(&report.rows));
     } else {
-        out!("{}", human(&report.rows, &report.total, &zone));
+        let width = table::terminal_width(settings.stdout_tty);
+        let ranged = !since.is_null() || !until.is_null();
+        out!(
+            "{}",
+            human(&report.rows, &report.total, &zone, width, ranged)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -151,7 +156,15 @@ fn short_ids(ids: &[&str]) -> Vec<String> {
         .collect()
 }
 
-fn human(rows: &[SessionRow], total: &Figures, zone: &Zone) -> String {
+/// The sessions table; in a terminal `width` wide, the columns least
+/// needed are left out and the titles cut as far as it takes.
+fn human(
+    rows: &[SessionRow],
+    total: &Figures,
+    zone: &Zone,
+    width: Option<usize>,
+    ranged: bool,
+) -> String {
     use crate::output::thousands as n;
     let columns = [
         table::text("Session"),
@@ -226,8 +239,22 @@ fn human(rows: &[SessionRow], total: &Figures, zone: &Zone) -> String {
         tokens(total.total_tokens()),
         money_part(total.cost(), total.unpriced_responses),
     ]];
-    let mut out = table::render(&columns, &cells, &footer, None);
+    // cut: title (to 24), models, project; left out: compactions, errors,
+    // models, agents, responses, duration, tokens, project, tools
+    let mut out = table::fit(
+        &columns,
+        &cells,
+        &footer,
+        width,
+        &[(2, 24), (11, 9), (1, 7)],
+        &[10, 8, 11, 9, 6, 4, 12, 1, 7],
+    );
     out.push('\n');
+    if ranged && !rows.is_empty() {
+        out.push_str(
+            "Rows are whole sessions that touch the range (`cost` counts only what is in it).\n",
+        );
+    }
     if total.unpriced_responses > 0 {
         out.push_str(&super::unpriced_note(total.unpriced_responses));
     }

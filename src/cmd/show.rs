@@ -40,7 +40,7 @@ pub fn run(args: &ShowArgs, settings: &Settings) -> Result<ExitCode> {
     } else if args.csv {
         out!("{}", csv(&report));
     } else {
-        human(&report, &zone)?;
+        human(&report, &zone, table::terminal_width(settings.stdout_tty))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -406,7 +406,9 @@ fn describe(e: &Event) -> (String, String, String, String, String) {
     }
 }
 
-fn human(r: &ShowReport, zone: &Zone) -> Result<()> {
+/// The timeline for people; in a terminal `width` wide, the details cut
+/// and the columns least needed left out as far as it takes.
+fn human(r: &ShowReport, zone: &Zone, width: Option<usize>) -> Result<()> {
     use crate::output::thousands as n;
     let t = &r.totals;
     let f = &t.figures;
@@ -471,7 +473,11 @@ fn human(r: &ShowReport, zone: &Zone) -> Result<()> {
             }
         }
     }
-    out!("{}\n\n", table::render(&columns, &rows, &[], None));
+    // cut: the detail (to 30); left out: tokens, turn, duration
+    out!(
+        "{}\n\n",
+        table::fit(&columns, &rows, &[], width, &[(3, 30)], &[5, 1, 4])
+    );
     let columns = [
         table::num("Turn"),
         table::text("Started"),
@@ -501,7 +507,11 @@ fn human(r: &ShowReport, zone: &Zone) -> Result<()> {
             ]
         })
         .collect();
-    out!("{}\n\n", table::render(&columns, &rows, &[], None));
+    // cut: the prompt (to 24); left out: errors, responses, duration, start
+    out!(
+        "{}\n\n",
+        table::fit(&columns, &rows, &[], width, &[(2, 24)], &[6, 4, 3, 1])
+    );
     let counts = [
         count(f.prompts, "prompt", "prompts"),
         count(f.responses, "response", "responses"),

@@ -444,17 +444,17 @@ fn fit_frame(
 ) -> String {
     let head: String = head
         .lines()
-        .map(|l| short_to(l, width - 1) + "\n")
+        .map(|l| output::short_to(l, width - 1) + "\n")
         .collect();
     let budgets = |all: bool| -> String {
         let mut out = String::new();
         if all {
             for line in crossed {
-                out.push_str(&format!("! {}\n", short_to(line, width - 3)));
+                out.push_str(&format!("! {}\n", output::short_to(line, width - 3)));
             }
         } else {
             let n = crossed.len();
-            out.push_str(&short_to(
+            out.push_str(&output::short_to(
                 &format!("! {n} budgets at their warn level or over: `observatory budget check`"),
                 width - 1,
             ));
@@ -469,7 +469,7 @@ fn fit_frame(
         let mut out = head.clone();
         out.push_str(&budgets(all_budgets));
         if rows.is_empty() {
-            out.push_str(&short_to(
+            out.push_str(&output::short_to(
                 "No session active in the last 30 minutes.",
                 width - 1,
             ));
@@ -486,7 +486,14 @@ fn fit_frame(
                 table::num("$/h 10m"),
             ];
             let shown = &rows[..sessions.min(rows.len())];
-            out.push_str(&fit_table(&cols, shown, width));
+            out.push_str(&table::fit(
+                &cols,
+                shown,
+                &[],
+                Some(width),
+                &[(1, 7), (0, 7), (2, 6)],
+                &[7, 3, 2, 5],
+            ));
             out.push('\n');
             if shown.len() < rows.len() {
                 out.push_str(&format!("… and {} more\n", rows.len() - shown.len()));
@@ -494,7 +501,7 @@ fn fit_frame(
         }
         out.push_str("\nRecent events\n");
         for line in &tail[tail.len() - events.min(tail.len())..] {
-            out.push_str(&short_to(line, width - 1));
+            out.push_str(&output::short_to(line, width - 1));
             out.push('\n');
         }
         out.push_str("\nCtrl-C to stop\n");
@@ -521,50 +528,6 @@ fn fit_frame(
         out = frame(sessions, events, all_budgets);
     }
     out
-}
-
-/// The table at most `width` wide: its text columns cut (`…`), the
-/// session title first, then the project, then the model, each down to its
-/// title's width or 6; then, if it still does not fit, without the
-/// columns least needed ($/h, start, model, tokens). (Given a width, a
-/// table wraps the cells it cannot fit, one row over several lines.)
-fn fit_table(cols: &[table::Column], rows: &[Vec<String>], width: usize) -> String {
-    use unicode_width::UnicodeWidthStr;
-    let mut keep: Vec<usize> = (0..cols.len()).collect();
-    let mut widths: Vec<usize> = cols.iter().map(|c| c.title.width().max(1)).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.width());
-        }
-    }
-    // (each column has a space either side, and one between columns)
-    let total = |w: &[usize], keep: &[usize]| {
-        keep.iter()
-            .map(|&i| w[i] + 3)
-            .sum::<usize>()
-            .saturating_sub(1)
-    };
-    for col in [1, 0, 2] {
-        let over = total(&widths, &keep).saturating_sub(width);
-        let least = cols[col].title.width().max(6);
-        widths[col] = widths[col].saturating_sub(over).max(least);
-    }
-    for col in [7, 3, 2, 5] {
-        if total(&widths, &keep) <= width {
-            break;
-        }
-        keep.retain(|&i| i != col);
-    }
-    let kept_cols: Vec<table::Column> = keep.iter().map(|&i| cols[i]).collect();
-    let kept_rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|row| {
-            keep.iter()
-                .map(|&i| short_to(&row[i], widths[i] - 1))
-                .collect()
-        })
-        .collect();
-    table::render(&kept_cols, &kept_rows, &[], None)
 }
 
 /// The cost of the responses since `since` as the head shows it: `*`
@@ -730,22 +693,13 @@ fn describe(e: &Value, zone: &Zone) -> String {
         "{at} {} {what}",
         s("session_id").chars().take(8).collect::<String>()
     );
-    short_to(&line, 79)
+    output::short_to(&line, 79)
 }
 
 /// An event's text on one line (control characters as spaces, ANSI
 /// escapes dropped), in at most 51 columns.
 fn short(s: &str) -> String {
     super::clip(s, 51)
-}
-
-/// `s` in at most `n` + 1 terminal columns: cut (`…` after the first `n`
-/// columns) when wider. Wide characters (CJK, emoji) count two.
-fn short_to(s: &str, n: usize) -> String {
-    if output::fits(s, n + 1) {
-        return s.to_owned();
-    }
-    format!("{}…", output::head_columns(s, n))
 }
 
 #[cfg(test)]

@@ -176,6 +176,15 @@ pub fn fits(s: &str, cols: usize) -> bool {
     })
 }
 
+/// `s` in at most `n` + 1 terminal columns: cut (`…` after the first `n`
+/// columns) when wider. Wide characters (CJK, emoji) count two.
+pub fn short_to(s: &str, n: usize) -> String {
+    if fits(s, n + 1) {
+        return s.to_owned();
+    }
+    format!("{}…", head_columns(s, n))
+}
+
 /// The longest start of `s` that fits in `cols` columns.
 pub fn head_columns(s: &str, cols: usize) -> &str {
     if plain_ascii(s) {

@@ -34,6 +34,76 @@ pub const fn num(title: &'static str) -> Column {
     }
 }
 
+/// The width of the terminal stdout is, if it is one (a pipe or a file
+/// gets every column in full).
+pub fn terminal_width(stdout_tty: bool) -> Option<usize> {
+    stdout_tty.then(|| super::chart::terminal_width(true))
+}
+
+/// [`render`] at most `width` columns wide, for a terminal: first the
+/// columns in `drop` are left out, in that order, while the table would not
+/// fit even with the text columns in `shrink` (column, narrowest width) cut
+/// to their narrowest; then those are cut (`…`), in that order, as far as
+/// needed. A table that fits, or no width (not a terminal), is rendered as
+/// it is.
+pub fn fit(
+    columns: &[Column],
+    rows: &[Vec<String>],
+    footer: &[Vec<String>],
+    width: Option<usize>,
+    shrink: &[(usize, usize)],
+    drop: &[usize],
+) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let Some(width) = width else {
+        return render(columns, rows, footer, None);
+    };
+    let mut widths: Vec<usize> = columns.iter().map(|c| c.title.width().max(1)).collect();
+    for row in rows.iter().chain(footer) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.width());
+        }
+    }
+    let least = |i: usize| {
+        let narrowest = shrink
+            .iter()
+            .find(|(c, _)| *c == i)
+            .map_or(usize::MAX, |s| s.1);
+        widths[i].min(narrowest.max(2))
+    };
+    // (each column has a space either side, and one between columns)
+    let total = |keep: &[usize], w: &dyn Fn(usize) -> usize| {
+        keep.iter()
+            .map(|&i| w(i) + 3)
+            .sum::<usize>()
+            .saturating_sub(1)
+    };
+    let mut keep: Vec<usize> = (0..columns.len()).collect();
+    let narrowest = |i: usize| least(i);
+    for col in drop {
+        if total(&keep, &narrowest) <= width {
+            break;
+        }
+        keep.retain(|i| i != col);
+    }
+    let mut cut = widths.clone();
+    for &(col, _) in shrink.iter().filter(|(c, _)| keep.contains(c)) {
+        let over = total(&keep, &|i| cut[i]).saturating_sub(width);
+        cut[col] = cut[col].saturating_sub(over).max(least(col));
+    }
+    let pick = |rows: &[Vec<String>]| -> Vec<Vec<String>> {
+        rows.iter()
+            .map(|row| {
+                keep.iter()
+                    .map(|&i| super::short_to(&row[i], cut[i] - 1))
+                    .collect()
+            })
+            .collect()
+    };
+    let kept: Vec<Column> = keep.iter().map(|&i| columns[i]).collect();
+    render(&kept, &pick(rows), &pick(footer), None)
+}
+
 /// Render rows as a table. `footer` rows (totals) come after a separator.
 /// Headers are bold when stdout has colour (see `output::style`).
 pub fn render(
@@ -247,6 +317,60 @@ mod tests {
             ],
         );
         assert_eq!(out, "a,b\r\n\"x,y\",\"say \"\"hi\"\"\"\r\n1,2\r\n");
+    }
+
+    #[test]
+    fn a_wide_table_is_fitted_to_the_terminal_cutting_then_leaving_out() {
+        use unicode_width::UnicodeWidthStr;
+        let columns = [text("Session"), text("Title"), num("Errors"), num("Cost")];
+        let rows = vec![
+            vec![
+                "1c3d1a2c".into(),
+                "fix the parser so that ünïcode titles are cut on a character".into(),
+                "2".into(),
+                "$0.32".into(),
+            ],
+            vec![
+                "947b12a8".into(),
+                "short".into(),
+                "0".into(),
+                "$0.03".into(),
+            ],
+        ];
+        let footer = vec![vec![
+            "2 sessions".into(),
+            String::new(),
+            "2".into(),
+            "$0.35".into(),
+        ]];
+        let widest = |out: &str| out.lines().map(UnicodeWidthStr::width).max().unwrap();
+        let full = fit(&columns, &rows, &footer, None, &[(1, 12)], &[2]);
+        assert_eq!(
+            full,
+            render(&columns, &rows, &footer, None),
+            "no width: as it is"
+        );
+        assert_eq!(
+            fit(&columns, &rows, &footer, Some(200), &[(1, 12)], &[2]),
+            full
+        );
+        // 60: the title is cut, every column kept
+        let out = fit(&columns, &rows, &footer, Some(60), &[(1, 12)], &[2]);
+        assert!(widest(&out) <= 60 && widest(&out) >= 58, "{out}");
+        assert!(
+            out.contains("Errors") && out.contains("fix the parser so"),
+            "{out}"
+        );
+        assert!(out.contains('…') && out.contains("short "), "{out}");
+        // 40: cut to its narrowest it still does not fit: Errors goes,
+        // then the title gets what is left
+        let out = fit(&columns, &rows, &footer, Some(40), &[(1, 12)], &[2]);
+        assert!(widest(&out) <= 40, "{out}");
+        assert!(!out.contains("Errors") && out.contains("$0.35") && out.contains("2 sessions"));
+        assert!(out.contains("fix the pa"), "{out}");
+        // narrower than the columns left: as narrow as it gets
+        let out = fit(&columns, &rows, &footer, Some(10), &[(1, 12)], &[2]);
+        assert!(out.contains("$0.32") && out.contains("1c3d1a2c"), "{out}");
     }
 
     #[test]
