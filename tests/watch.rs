@@ -279,6 +279,17 @@ fn replay_filters_and_a_closed_pipe() {
             .any(|e| e["event"] == "response" && e["message_id"] == "msg_D")
     );
     assert!(!w.stderr().contains("no session id"), "{}", w.stderr());
+    assert!(!w.stderr().contains("watching them all"), "{}", w.stderr());
+    w.stop();
+    // a prefix of several sessions: watched, and said which
+    let w = Watch::start(&env, &["--session", "sess-"]);
+    assert!(
+        w.stderr().contains(
+            "sessions start with \"sess-\" (sess-main-0001, sess-resume-0002): watching them all"
+        ),
+        "{}",
+        w.stderr()
+    );
     w.stop();
     // a session it does not know (yet): said, and it goes on watching
     let w = Watch::start(&env, &["--session", "zzz-nope"]);

@@ -120,15 +120,29 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
     {
         // (a typo would watch nothing, silently; a session not begun yet is
         // what one may well be waiting for)
-        let known: bool = store.conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM sessions WHERE substr(session_id, 1, length(?1)) = ?1)",
-            [want],
-            |r| r.get(0),
-        )?;
-        if !known {
-            crate::output::style::warn(format_args!(
+        let known: Vec<String> = store
+            .conn
+            .prepare(
+                "SELECT DISTINCT session_id FROM sessions
+                 WHERE substr(session_id, 1, length(?1)) = ?1 ORDER BY session_id LIMIT 4",
+            )?
+            .query_map([want], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        match known.len() {
+            0 => crate::output::style::warn(format_args!(
                 "no session id starts with {want:?} yet: watching for one (see `observatory sessions`)"
-            ));
+            )),
+            1 => {}
+            n => crate::output::style::warn(format_args!(
+                "{} sessions start with {want:?} ({}{}): watching them all; give more of the id for one",
+                if n > 3 {
+                    "more than 3".to_owned()
+                } else {
+                    n.to_string()
+                },
+                known[..n.min(3)].join(", "),
+                if n > 3 { ", …" } else { "" }
+            )),
         }
     }
     if args.replay {
