@@ -164,7 +164,7 @@ Only SELECT (and reading PRAGMAs) is allowed: writes, ATTACH, PRAGMA writes and 
   observatory watch --json | jq -c 'select(.event == \"response\") | .cost_usd'
   observatory watch --project myapp --replay --json > events.ndjson
 
-Events (one JSON object per line, flushed per line): ready, session_start, message, response, response_update, tool_call, tool_result, hook, progress, queue_operation, compaction, malformed_line, budget (a budget reaching its warn level or going over its limit). Every event has event; all but ready, budget and malformed_line also have session_id, agent_id, project and timestamp (null where a line has none).")]
+Events (one JSON object per line, flushed per line): ready, session_start, message, response, response_update, tool_call, tool_result, hook, progress, queue_operation, compaction, malformed_line, budget (a budget reaching its warn level or going over its limit), missed (events gone from the log before this watcher read them). Every event has event; all but ready, budget, malformed_line and missed also have session_id, agent_id, project and timestamp (null where a line has none).")]
     Watch(WatchArgs),
     /// Write the stored transcripts back as JSONL files, byte for byte as they were read
     #[command(after_help = "Examples:

@@ -650,6 +650,28 @@ fn malformed_lines_are_kept_counted_and_named() {
     assert!(rows[3].2.contains("UTF-8"), "{rows:?}");
     assert!(rows[4].2.contains("not a JSON object"), "{rows:?}");
     assert!(rows[5].2.contains("recursion"), "{rows:?}");
+    assert!(
+        rows[0].2.starts_with("not valid JSON: ") && rows[0].2.contains("cut short?"),
+        "{rows:?}"
+    );
+    // status counts them and gives the query that lists them, which works
+    let out = env.cmd().arg("status").assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let query = text
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("(which and why: observatory query \"")
+        })
+        .and_then(|q| q.strip_suffix("\")"))
+        .unwrap_or_else(|| panic!("no query in {text}"));
+    let out = env
+        .cmd()
+        .args(["query", "--json", query])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["rows"].as_array().map(Vec::len), Some(6), "{v}");
     // the raw bytes are all there, CRLF and NULs included
     let raw: Vec<u8> = db
         .query_row("SELECT data FROM raw_chunks", [], |r| r.get(0))
@@ -1418,6 +1440,24 @@ fn the_ingest_summary_says_one_line_not_one_lines() {
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(
         text.contains("Nothing new in 1 transcript file ("),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_ingest_summary_names_lines_with_no_type_in_words() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-odd");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("sess-odd.jsonl"),
+        "{\"sessionId\":\"sess-odd\",\"note\":\"no type here\"}\n{\"type\":\"brand-new\",\"sessionId\":\"sess-odd\"}\n",
+    )
+    .unwrap();
+    let out = env.cmd().arg("ingest").assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains("unknown types kept: (lines with no type), brand-new"),
         "{text}"
     );
 }

@@ -1026,6 +1026,12 @@ fn blocks_are_five_hours_from_the_floored_hour() {
     // these are long over
     let v = run_json(&env, &["blocks", "--active"]);
     assert_eq!(rows(&v).len(), 0);
+    // (said in one line, with no empty table above it)
+    let t = stdout(&env, &["blocks", "--active"]);
+    assert_eq!(
+        t, "No active block: no response in the last 5-hour window.\n",
+        "{t}"
+    );
     let t = stdout(&env, &["blocks", "--tz", "Europe/Paris"]);
     assert!(
         t.contains("2026-03-10 23:00") && t.contains("No active block"),

@@ -115,8 +115,12 @@ fn human(rows: &[BlockRow], zone: &Zone, now: i64, filtered: bool) -> String {
             ]
         })
         .collect();
-    let mut out = table::render(&columns, &body, &[], None);
-    out.push('\n');
+    // (no block: no empty table frame above the line that says so)
+    let mut out = String::new();
+    if !body.is_empty() {
+        out.push_str(&table::render(&columns, &body, &[], None));
+        out.push('\n');
+    }
     let unpriced: u64 = rows.iter().map(|b| b.unpriced_responses).sum();
     if unpriced > 0 {
         out.push_str(&super::unpriced_note(unpriced));

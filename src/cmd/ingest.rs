@@ -160,7 +160,15 @@ fn print_summary(s: &Summary, settings: &Settings) -> Result<()> {
         ));
     }
     if !s.unknown_types.is_empty() {
-        let names: Vec<&str> = s.unknown_types.keys().map(String::as_str).collect();
+        // ("(none)", as stored, reads as "no unknown types" here)
+        let names: Vec<&str> = s
+            .unknown_types
+            .keys()
+            .map(|t| match t.as_str() {
+                crate::transcript::NO_TYPE => "(lines with no type)",
+                t => t,
+            })
+            .collect();
         let names = crate::output::table::visible(&names.join(", "));
         notes.push(format!("unknown types kept: {names}"));
     }

@@ -191,6 +191,9 @@ fn print_status(s: &Status, zone: &crate::report::Zone) -> Result<()> {
         outln!("  {t:<24} {:>12}{unknown}", thousands(*n));
     }
     outln!("  {:<24} {:>12}", "malformed", thousands(s.malformed_lines));
+    if s.malformed_lines > 0 {
+        outln!("{MALFORMED_HINT}");
+    }
     if s.held_back_lines > 0 {
         outln!(
             "Held back       {}",
@@ -203,3 +206,6 @@ fn print_status(s: &Status, zone: &crate::report::Zone) -> Result<()> {
     }
     Ok(())
 }
+
+/// Where the malformed lines are, and why: a query to copy.
+const MALFORMED_HINT: &str = "  (which and why: observatory query \"SELECT f.path, l.line_no, l.error FROM lines l JOIN source_files f ON f.id = l.file_id WHERE l.status = 'malformed'\")";

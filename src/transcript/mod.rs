@@ -237,7 +237,7 @@ pub fn parse_line(bytes: &[u8]) -> Parsed {
         // serde would read an array into the struct: only objects are records
         return match serde_json::from_str::<serde_json::Value>(text) {
             Ok(v) => Parsed::Malformed(format!("not a JSON object (a JSON {})", json_kind(&v))),
-            Err(e) => Parsed::Malformed(e.to_string()),
+            Err(e) => Parsed::Malformed(not_json(&e)),
         };
     }
     if too_deep(bytes) {
@@ -368,8 +368,23 @@ fn fallback(text: &str, typed_err: serde_json::Error) -> Parsed {
             }))
         }
         Ok(other) => Parsed::Malformed(format!("not a JSON object (a JSON {})", json_kind(&other))),
-        Err(e) => Parsed::Malformed(e.to_string()),
+        Err(e) => Parsed::Malformed(not_json(&e)),
     }
+}
+
+/// Why a line is not JSON, in words for people: where in the line, and what
+/// it most likely is (serde_json's own words, without its "line 1").
+fn not_json(e: &serde_json::Error) -> String {
+    let what = e.to_string();
+    let what = what
+        .rsplit_once(" at line ")
+        .map_or(what.as_str(), |(head, _)| head);
+    let hint = match e.classify() {
+        serde_json::error::Category::Eof => "; the line ends before the JSON does (cut short?)",
+        _ if what == "trailing characters" => "; more follows the JSON object (two on one line?)",
+        _ => "",
+    };
+    format!("not valid JSON: {what} at column {}{hint}", e.column())
 }
 
 fn json_kind(v: &serde_json::Value) -> &'static str {

@@ -49,6 +49,23 @@ fn classification_table() {
         assert!(!e.is_empty());
     }
     assert!(malformed(b"[1]").contains("not a JSON object"));
+    // serde_json's words, with the column and what it most likely is
+    assert_eq!(
+        malformed(b"{\"type\":\"user\""),
+        "not valid JSON: EOF while parsing an object at column 14; the line ends before the JSON does (cut short?)"
+    );
+    assert_eq!(
+        malformed(b"{\"type\":\"user\"}{\"type\":\"user\"}"),
+        "not valid JSON: trailing characters at column 16; more follows the JSON object (two on one line?)"
+    );
+    assert_eq!(
+        malformed(b"{nope}"),
+        "not valid JSON: key must be a string at column 2"
+    );
+    assert_eq!(
+        malformed(b"hello"),
+        "not valid JSON: expected value at column 1"
+    );
     assert!(malformed(b"{\"a\":\xc3}").contains("UTF-8"));
     // CRLF line ends are fine
     assert_eq!(record("{\"type\":\"user\"}\r").line_type, "user");
