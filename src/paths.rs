@@ -100,18 +100,25 @@ pub fn why_nothing(root: &Path) -> String {
     if denied(root) || denied(&root.join("projects")) {
         return "cannot be read (permission denied)".into();
     }
-    // (a project's own folder: one level too deep)
-    let config_dir = root
-        .parent()
-        .filter(|p| p.file_name().is_some_and(|n| n == "projects"))
-        .and_then(Path::parent);
+    // (a project's own folder, `projects/-home-u-app`, or a folder in one:
+    // too deep; its config dir is the one above projects/)
+    let config_dir = std::fs::canonicalize(root).ok().and_then(|r| {
+        let project = r.ancestors().find(|a| {
+            a.file_name()
+                .is_some_and(|n| n.as_encoded_bytes().starts_with(b"-"))
+                && a.parent()
+                    .and_then(Path::file_name)
+                    .is_some_and(|n| n == "projects")
+        })?;
+        Some(project.parent()?.parent()?.to_owned())
+    });
     match (root.is_dir(), root.exists(), root.join("projects").exists()) {
         (false, false, _) => "does not exist".into(),
         (false, true, _) => "is not a folder".into(),
         (true, _, true) => "its projects is not a folder but a file".into(),
         (true, _, false) => match config_dir {
             Some(c) => format!(
-                "no projects/ folder: it is a project's folder; name its Claude config dir, {}",
+                "no projects/ folder: it is in a project's folder; name the Claude config dir, {}",
                 c.display()
             ),
             None => "no projects/ folder".into(),

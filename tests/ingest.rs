@@ -1553,26 +1553,69 @@ fn an_ingest_with_nothing_to_read_says_where_it_looked_and_why() {
         (
             "cfg/projects/-home-u-app",
             format!(
-                "no projects/ folder: it is a project's folder; name its Claude config dir, {}",
-                d.join("cfg").display()
+                "no projects/ folder: it is in a project's folder; name the Claude config dir, {}",
+                d.join("cfg").canonicalize().unwrap().display()
             ),
         ),
     ] {
         assert!(err.contains(&format!("{root} ({why})")), "{root}: {err}");
     }
-    // the same with a database there: read nothing, still exit 1
+    // given relative to the config dir, or a folder deeper in a project:
+    // the config dir is still named
+    std::fs::create_dir_all(d.join("cfg/projects/-home-u-app/sess-1")).unwrap();
+    for root in ["projects/-home-u-app", "projects/-home-u-app/sess-1"] {
+        let out = env
+            .cmd()
+            .current_dir(d.join("cfg"))
+            .args(["ingest", "--claude-dir", root])
+            .assert()
+            .code(1);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(
+            err.contains(&format!(
+                "name the Claude config dir, {})",
+                d.join("cfg").canonicalize().unwrap().display()
+            )),
+            "{root}: {err}"
+        );
+    }
+    // the same with a database there: read nothing, still exit 1, and
+    // with -q the error alone names the folder; --full (nothing stored to
+    // rebuild from) too
     env.cmd().arg("ingest").assert().success();
+    for args in [&["ingest"][..], &["ingest", "-q"], &["ingest", "--full"]] {
+        let out = env
+            .cmd()
+            .args(args)
+            .arg("--claude-dir")
+            .arg(d.join("missing"))
+            .assert()
+            .code(1);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(
+            err.contains(&format!(
+                "error: no Claude Code transcripts in {} (no projects/ folder)",
+                d.join("missing").display()
+            )),
+            "{args:?}: {err}"
+        );
+    }
+    // -q with no database: the one error line
     let out = env
         .cmd()
-        .args(["ingest", "--claude-dir"])
+        .args(["ingest", "-q", "--db"])
+        .arg(d.join("none.db"))
+        .arg("--claude-dir")
         .arg(d.join("missing"))
         .assert()
         .code(1);
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.contains("error: no Claude Code transcripts in the folders named"),
+        err.starts_with("error: no Claude Code transcripts in "),
         "{err}"
     );
+    assert!(!d.join("none.db").exists());
     // the default folders missing is a machine without Claude Code: exit 0
     let out = env
         .std_cmd()

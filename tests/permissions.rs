@@ -309,6 +309,24 @@ fn an_unreadable_file_fails_the_run_only_when_no_file_can_be_read() {
         )) && summary.contains("1 file could not be read"),
         "{summary}"
     );
+    // a file already read that grew, then lost its permissions: the same
+    // words (it fails when its first bytes are checked, before the read)
+    let grown = env.projects().join("-home-u-app/sess-main-0001.jsonl");
+    let mut text = std::fs::read_to_string(&grown).unwrap();
+    text.push_str("{\"type\":\"user\",\"uuid\":\"grew-1\",\"sessionId\":\"sess-main-0001\",\"message\":{\"role\":\"user\",\"content\":\"more\"}}\n");
+    std::fs::write(&grown, text).unwrap();
+    chmod(&grown, 0o000);
+    let o = run.run(&env, &["ingest"]);
+    chmod(&grown, 0o644);
+    assert!(
+        stderr_of(&o).contains(&format!(
+            "{}: permission denied: make it readable by this user",
+            grown.display()
+        )),
+        "{}",
+        stderr_of(&o)
+    );
+    assert!(json_of(&run.run(&env, &["ingest", "--json"]))["lines_read"] == 1);
     // a report says it once, and sends the user to ingest
     let report = run.run(&env, &["cost"]);
     assert!(report.status.success(), "{report:?}");

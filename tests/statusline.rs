@@ -196,6 +196,61 @@ fn a_sessions_subagent_transcripts_are_read_with_it() {
 }
 
 #[test]
+fn many_subagents_share_one_calls_budget_and_catch_up_over_calls() {
+    let env = Env::with_fixture("reports");
+    env.ingest();
+    let stdin = sample(&env, "valid.json");
+    let subagents = env
+        .projects()
+        .join("-home-u-web/sess-blocks-a001/subagents");
+    std::fs::create_dir_all(&subagents).unwrap();
+    // 20 subagents of ~300 KiB each (6 MiB in all)
+    let mut total = 0u64;
+    for a in 0..20 {
+        let id = format!("ag{a:02}");
+        let one = subagent_response(&id);
+        let mut text = String::new();
+        for n in 0..(300 * 1024 / one.len() + 1) {
+            text.push_str(
+                &one.replace(&format!("msg_{id}"), &format!("msg_{id}_{n}"))
+                    .replace(&format!("\"{id}-1\""), &format!("\"{id}-{n}\"")),
+            );
+            text.push('\n');
+        }
+        total += text.len() as u64;
+        std::fs::write(subagents.join(format!("agent-{id}.jsonl")), text).unwrap();
+    }
+    let read = || {
+        count(
+            &env.db(),
+            "SELECT coalesce(sum(read_offset), 0) FROM source_files WHERE path LIKE '%/subagents/%'",
+        ) as u64
+    };
+    status(&env, &stdin, &[]);
+    let first = read();
+    assert!(
+        first > 3 << 20 && first <= 4 << 20,
+        "one call reads about 4 MiB of the 6: {first}"
+    );
+    assert!(
+        count(&env.db(), "SELECT count(*) FROM lines") > 0,
+        "what it read is stored"
+    );
+    assert_eq!(
+        count(
+            &env.db(),
+            "SELECT count(*) FROM source_files WHERE path LIKE '%/subagents/%'"
+        ),
+        16,
+        "at most 16 files a call"
+    );
+    for _ in 0..4 {
+        status(&env, &stdin, &[]);
+    }
+    assert_eq!(read(), total, "all read after a few calls");
+}
+
+#[test]
 fn partial_stdin_reports_what_is_stored() {
     let env = Env::with_fixture("reports");
     env.ingest();
@@ -330,6 +385,14 @@ fn a_transcript_outside_every_root_is_still_read() {
     std::fs::copy(
         fixtures().join("reports/projects").join(A001),
         elsewhere.join("sess-blocks-a001.jsonl"),
+    )
+    .unwrap();
+    // (its subagents' files are left to ingest: under no root, they could
+    // not be recorded as ingest records them)
+    std::fs::create_dir_all(elsewhere.join("sess-blocks-a001/subagents")).unwrap();
+    std::fs::write(
+        elsewhere.join("sess-blocks-a001/subagents/agent-ab12.jsonl"),
+        format!("{}\n", subagent_response("ab12")),
     )
     .unwrap();
     let stdin = format!(

@@ -14,15 +14,22 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
     // Folders the user named (--claude-dir, CLAUDE_CONFIG_DIR...) with no
     // projects/ in any: a mistake a script must be able to see (exit 1).
     // The default folders missing is a machine without Claude Code: exit 0.
-    let none_found = !settings.roots.iter().any(|r| r.projects.is_some()) && !args.full;
+    let none_found = !settings.roots.iter().any(|r| r.projects.is_some());
     let named = !matches!(
         settings.source_of("roots"),
         Some(crate::config::Source::Default) | None
     );
     // (with a database here, the ingest still runs: an upgrade may have
     // left its tables to rebuild from the stored raw lines)
-    if none_found && !settings.db.exists() {
-        if !settings.quiet || named {
+    if none_found && !args.full && !settings.db.exists() {
+        if named {
+            // (-q: the error alone, naming the folders)
+            if settings.quiet {
+                eprintln!("{}", none_in_named(settings));
+            } else {
+                where_we_looked(settings);
+            }
+        } else if !settings.quiet {
             where_we_looked(settings);
         }
         if settings.json {
@@ -70,11 +77,23 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
     }
     // (a rebuild from the stored lines is work done: no error)
     if none_found && named && summary.rebuilt_lines == 0 {
-        // (each folder and why it had none: said above, as the ingest began)
-        eprintln!("error: no Claude Code transcripts in the folders named. {TO_DO}");
+        eprintln!("{}", none_in_named(settings));
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The error when none of the folders the user named holds transcripts.
+fn none_in_named(settings: &Settings) -> String {
+    let folders: Vec<String> = settings
+        .roots
+        .iter()
+        .map(|r| r.given.display().to_string())
+        .collect();
+    format!(
+        "error: no Claude Code transcripts in {} (no projects/ folder). {TO_DO}",
+        folders.join(", ")
+    )
 }
 
 /// No transcripts: where we looked, why each folder had none, what to do.

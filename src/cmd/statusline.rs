@@ -38,8 +38,8 @@ pub const DEFAULT_FORMAT_IDLE: &str =
 /// Of a long backlog (a long session seen for the first time), one call
 /// reads about this much (~50 ms, holding the ingest lock) and leaves the
 /// rest for the next ones: the figures catch up over a few refreshes.
-/// Shared by the session's files with something new, each getting at
-/// least `MIN_PART_BYTES`.
+/// Shared by the session's files with something new, at most
+/// `MAX_BACKLOG_BYTES / MIN_PART_BYTES` of them a call.
 pub const MAX_BACKLOG_BYTES: u64 = 4 << 20;
 const MIN_PART_BYTES: u64 = 256 << 10;
 /// How long a write may wait for another writer before we give up on it.
@@ -196,8 +196,9 @@ fn status_line(
     let unknown = std::cell::RefCell::new(Vec::new());
     let line = render(template, |name| {
         let value = field(name, input, &r, &zone, now);
-        if value.is_none() {
-            unknown.borrow_mut().push(name.to_owned());
+        let mut unknown = unknown.borrow_mut();
+        if value.is_none() && !unknown.iter().any(|u| u == name) {
+            unknown.push(name.to_owned());
         }
         value
     });
@@ -236,17 +237,32 @@ fn ingest_transcript(store: &mut Store, settings: &Settings, transcript: &Path) 
     let Some(lock) = IngestLock::try_acquire(&store.path)? else {
         return Ok(());
     };
+    let canonical = std::fs::canonicalize(transcript)
+        .with_context(|| format!("cannot open {}", transcript.display()))?;
+    // (subagents' files only beside a transcript under a root: elsewhere
+    // they could not be recorded as ingest records them)
+    let under_a_root = settings
+        .roots
+        .iter()
+        .filter_map(|r| std::fs::canonicalize(r.projects.as_ref()?).ok())
+        .any(|p| canonical.starts_with(p));
+    let mut files = vec![(transcript.to_owned(), canonical.clone())];
+    if under_a_root {
+        files.extend(
+            subagent_files(&canonical)
+                .into_iter()
+                .map(|p| (p.clone(), p)),
+        );
+    }
     let mut pending = Vec::new();
-    for (i, file) in session_files(transcript).into_iter().enumerate() {
-        let stat = std::fs::canonicalize(&file).and_then(|c| Ok((std::fs::metadata(&c)?, c)));
-        let (meta, canonical) = match stat {
-            Ok(found) => found,
+    for (i, (file, canonical)) in files.into_iter().enumerate() {
+        let size = match std::fs::metadata(&canonical) {
+            Ok(meta) => meta.len(),
             // (a subagent's file that went away meanwhile is not an error)
             Err(_) if i > 0 => continue,
             Err(e) => return Err(e).with_context(|| format!("cannot open {}", file.display())),
         };
         let done = statusline::read_offset(&store.conn, &crate::paths::stored(&canonical))?;
-        let size = meta.len();
         // (bytes after the cursor: appended lines, or a partial last line,
         // read again until it is complete; a file that shrank is read anew)
         let backlog = match done {
@@ -265,7 +281,8 @@ fn ingest_transcript(store: &mut Store, settings: &Settings, transcript: &Path) 
         ingest::reprice_if_needed(&store.conn, &prices)?;
         return Ok(());
     }
-    let part = (MAX_BACKLOG_BYTES / pending.len() as u64).max(MIN_PART_BYTES);
+    // (the transcript first; the files beyond the 16th wait for a later call)
+    pending.truncate((MAX_BACKLOG_BYTES / MIN_PART_BYTES) as usize);
     ingest::run_files(
         store,
         &lock,
@@ -273,7 +290,7 @@ fn ingest_transcript(store: &mut Store, settings: &Settings, transcript: &Path) 
         &pending,
         &prices,
         &Options {
-            max_bytes_per_file: Some(part),
+            max_bytes_per_file: Some(MAX_BACKLOG_BYTES / pending.len() as u64),
             ..Default::default()
         },
         &mut Silent,
@@ -282,10 +299,11 @@ fn ingest_transcript(store: &mut Store, settings: &Settings, transcript: &Path) 
     Ok(())
 }
 
-/// The session's transcript, then its subagents' transcripts: the `.jsonl`
-/// files under `<session>/subagents/` beside it (workflow agents one or two
-/// folders further down), sorted.
-fn session_files(transcript: &Path) -> Vec<PathBuf> {
+/// The subagents' transcripts of the session whose (canonical) transcript
+/// is `transcript`: the `.jsonl` files under `<session>/subagents/` beside
+/// it, workflow agents one or two folders further down, sorted, canonical
+/// (symbolic links are left to `ingest`).
+fn subagent_files(transcript: &Path) -> Vec<PathBuf> {
     fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
@@ -303,15 +321,13 @@ fn session_files(transcript: &Path) -> Vec<PathBuf> {
         }
     }
     let mut files = Vec::new();
-    if let Some(stem) = transcript.file_stem() {
-        walk(
-            &transcript.with_file_name(stem).join("subagents"),
-            0,
-            &mut files,
-        );
+    let dir = transcript.file_stem().and_then(|stem| {
+        std::fs::canonicalize(transcript.with_file_name(stem).join("subagents")).ok()
+    });
+    if let Some(dir) = dir {
+        walk(&dir, 0, &mut files);
     }
     files.sort();
-    files.insert(0, transcript.to_owned());
     files
 }
 
@@ -418,6 +434,23 @@ mod tests {
         assert_eq!(render("{b} {a", v), "{b} {a");
         assert_eq!(render("} { }", v), "} { }");
         assert_eq!(render("é{a}ü", v), "éAü");
+    }
+
+    #[test]
+    fn the_readme_lists_the_fields_there_are() {
+        let readme = include_str!("../../README.md");
+        let mut listed: Vec<&str> = readme
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `{"))
+            .flat_map(|l| l.split(" |").next())
+            .flat_map(|cell| cell.split(" / "))
+            .filter_map(|f| f.trim().strip_prefix("`{").or(Some(f.trim())))
+            .filter_map(|f| f.strip_suffix("}`"))
+            .collect();
+        listed.sort_unstable();
+        let mut fields = FIELDS.to_vec();
+        fields.sort_unstable();
+        assert_eq!(listed, fields);
     }
 
     #[test]

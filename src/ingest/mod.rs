@@ -83,8 +83,9 @@ pub struct Options {
     /// response: ~3 ms of a 35 ms repeat `cost` at 1 GiB), and otherwise
     /// writes nothing at all.
     pub explicit: bool,
-    /// Read about this much of each file at most (whole batches, whole
-    /// lines); the rest is left for the next run. The status line's bound.
+    /// Read about this much of each file at most (whole lines; see
+    /// `reader::ReadJob::max_bytes`); the rest is left for the next run.
+    /// The status line's bound.
     pub max_bytes_per_file: Option<u64>,
 }
 
@@ -343,7 +344,7 @@ pub fn run_files(
             Ok(_) => {}
             Err(e) => {
                 summary.files_failed += 1;
-                obs.recurring(&format!("{}: {e}; skipped", f.display()));
+                obs.recurring(&cannot_read(f, &e, "skipped"));
             }
         }
     }
@@ -355,6 +356,20 @@ pub fn run_files(
 /// A file given by path, recorded as `discover` would find it: under the
 /// first root whose `projects/` holds it (as given, or once both are
 /// canonical), else with its parent dir as its root.
+/// A transcript that could not be opened or read, for people: a file the
+/// user may not read says what to do (it is met again on every run until
+/// then); any other error says `then`.
+fn cannot_read(path: &Path, e: &std::io::Error, then: &str) -> String {
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        format!(
+            "{}: permission denied: make it readable by this user (chmod u+r, or run as its owner); it is tried again on every run",
+            path.display()
+        )
+    } else {
+        format!("{}: {e}; {then}", path.display())
+    }
+}
+
 fn locate(roots: &[Root], file: &Path) -> std::io::Result<Found> {
     let path = std::fs::canonicalize(file)?;
     let meta = std::fs::metadata(&path)?;
@@ -422,7 +437,7 @@ fn ingest_found(
             Ok(None) => {}
             Err(e) => {
                 summary.files_failed += 1;
-                obs.recurring(&format!("{}: {e}; skipped", f.path.display()));
+                obs.recurring(&cannot_read(&f.path, &e, "skipped"));
             }
         }
     }
@@ -520,16 +535,16 @@ fn ingest_found(
                 }
                 Msg::Failed { job, error } => {
                     summary.files_failed += 1;
-                    let path = jobs[job].found.path.display();
+                    let path = &jobs[job].found.path;
+                    let message = cannot_read(
+                        path,
+                        &error,
+                        "lines read before stay stored, the rest is read next time",
+                    );
                     if error.kind() == std::io::ErrorKind::PermissionDenied {
-                        // (met again on every run until the user acts)
-                        obs.recurring(&format!(
-                            "{path}: permission denied: make it readable by this user (chmod u+r, or run as its owner); it is tried again on every run"
-                        ));
+                        obs.recurring(&message);
                     } else {
-                        obs.warning(&format!(
-                            "{path}: {error}; lines read before stay stored, the rest is read next time"
-                        ));
+                        obs.warning(&message);
                     }
                 }
             }

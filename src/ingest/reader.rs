@@ -97,6 +97,9 @@ pub enum Msg {
     },
 }
 
+/// The least a read asks the OS for.
+const MIN_READ: usize = 64 << 10;
+
 /// What to read from one file.
 #[derive(Debug, Clone)]
 pub struct ReadJob {
@@ -105,8 +108,10 @@ pub struct ReadJob {
     pub start_offset: u64,
     /// Physical lines before start_offset.
     pub start_lines: u64,
-    /// Stop after the batch that reaches this many bytes (the cursor says
-    /// where; the next run goes on from there).
+    /// Read about this many bytes at most: whole lines, up to the last line
+    /// end within the bound, stopping once within `MIN_READ` of it (one
+    /// line longer than that is read whole). The cursor says where; the
+    /// next run goes on from there.
     pub max_bytes: Option<u64>,
 }
 
@@ -330,10 +335,16 @@ fn read_file_inner(
     let mut eof = false;
     loop {
         let buf = Arc::get_mut(&mut shared).ok_or_else(Zip::gone)?;
-        // Fill up to a batch (more if one line is longer than that).
-        while !eof && buf.len() < BATCH_BYTES {
+        // Fill up to a batch (more if one line is longer than that), or to
+        // what is left of this read's bound (64 KiB at least).
+        let left = job.max_bytes.map_or(usize::MAX, |m| {
+            usize::try_from(m.saturating_sub(cursor.read_offset - job.start_offset))
+                .unwrap_or(usize::MAX)
+        });
+        let fill = BATCH_BYTES.min(left.max(1));
+        while !eof && buf.len() < fill {
             // read_to_end into spare capacity: no zero-filling of the buffer
-            let want = (BATCH_BYTES - buf.len()).max(65536) as u64;
+            let want = (fill - buf.len()).max(MIN_READ) as u64;
             let n = (&mut file).take(want).read_to_end(buf)?;
             if n == 0 {
                 eof = true;
@@ -441,10 +452,11 @@ fn read_file_inner(
         if tx.send(Msg::Batch(Box::new(batch))).is_err() {
             return Ok(false);
         }
+        // (within MIN_READ of the bound is at it: the next read would pass it)
         if last
             || job
                 .max_bytes
-                .is_some_and(|m| cursor.read_offset - job.start_offset >= m)
+                .is_some_and(|m| cursor.read_offset - job.start_offset + MIN_READ as u64 > m)
         {
             return Ok(true);
         }

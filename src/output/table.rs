@@ -79,6 +79,9 @@ pub fn fit(
             .saturating_sub(1)
     };
     let mut keep: Vec<usize> = (0..columns.len()).collect();
+    if total(&keep, &|i| widths[i]) <= width {
+        return render(columns, rows, footer, None);
+    }
     let narrowest = |i: usize| least(i);
     for col in drop {
         if total(&keep, &narrowest) <= width {
@@ -95,7 +98,7 @@ pub fn fit(
         rows.iter()
             .map(|row| {
                 keep.iter()
-                    .map(|&i| super::short_to(&row[i], cut[i] - 1))
+                    .map(|&i| super::short_to(row.get(i).map_or("", String::as_str), cut[i] - 1))
                     .collect()
             })
             .collect()

@@ -727,10 +727,13 @@ impl<'c> FirstLoad<'c> {
     /// itself never syncs; `finish` syncs again for what came after).
     pub fn flush_rows(&mut self) {
         let db = self.db.clone();
-        self.flushing = Some(std::thread::spawn(move || {
-            // (an error here is met again by finish's own sync)
-            let _ = std::fs::File::open(db).and_then(|f| f.sync_data());
-        }));
+        // (no thread to be had: finish syncs it all, as before)
+        self.flushing = std::thread::Builder::new()
+            .spawn(move || {
+                // (an error here is met again by finish's own sync)
+                let _ = std::fs::File::open(db).and_then(|f| f.sync_data());
+            })
+            .ok();
     }
 
     /// The load is complete: indexes built, back to WAL, everything on
