@@ -114,7 +114,8 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
             out!("{}", super::unpriced_note(t.unpriced_requests()));
         }
     } else {
-        out!("{}", human(&report, &q.groups));
+        let width = table::terminal_width(settings.stdout_tty);
+        out!("{}", human(&report, &q.groups, width));
     }
     super::budget::warn_crossed(&store.conn, &zone, settings);
     Ok(ExitCode::SUCCESS)
@@ -204,12 +205,17 @@ fn cost_cell(s: &Sums) -> String {
     }
 }
 
-fn human(report: &CostReport, groups: &[Group]) -> String {
+/// The cost table; in a terminal `width` wide, the groups' text is cut
+/// and the figures least needed are left out as far as it takes.
+fn human(report: &CostReport, groups: &[Group], width: Option<usize>) -> String {
     use output::thousands as n;
     let groups = sorted(groups);
     let mut columns: Vec<table::Column> = groups
         .iter()
-        .map(|g| table::text(group_title(*g)))
+        .map(|g| match g {
+            Group::Project => table::path(group_title(*g)),
+            _ => table::text(group_title(*g)),
+        })
         .collect();
     for t in [
         "Requests",
@@ -255,7 +261,18 @@ fn human(report: &CostReport, groups: &[Group]) -> String {
         columns.insert(0, table::text(""));
     }
     total.extend(figures(&report.total));
-    let mut out = table::render(&columns, &rows, &[total], None);
+    // cut: the groups (to 12); left out: requests, input, cache write,
+    // cache read, output (the cost stays)
+    let g = groups.len().max(1);
+    let shrink: Vec<(usize, usize)> = (0..g).map(|i| (i, 12)).collect();
+    let mut out = table::fit(
+        &columns,
+        &rows,
+        &[total],
+        width,
+        &shrink,
+        &[g, g + 1, g + 3, g + 4, g + 2],
+    );
     out.push('\n');
     if report
         .rows

@@ -13,17 +13,20 @@ const STYLE: TableStyle = TableStyle::new()
     .header_separator(LineStyle::none().fill('─').junction('─'))
     .bottom_border(LineStyle::none().fill('─').junction('─'));
 
-/// A column: its title and whether its cells are numbers (right-aligned).
+/// A column: its title, whether its cells are numbers (right-aligned),
+/// and whether a cell cut to fit keeps its end (a path: its last folder).
 #[derive(Clone, Copy)]
 pub struct Column {
     pub title: &'static str,
     pub numeric: bool,
+    pub keep_end: bool,
 }
 
 pub const fn text(title: &'static str) -> Column {
     Column {
         title,
         numeric: false,
+        keep_end: false,
     }
 }
 
@@ -31,6 +34,16 @@ pub const fn num(title: &'static str) -> Column {
     Column {
         title,
         numeric: true,
+        keep_end: false,
+    }
+}
+
+/// A text column of paths: cut to fit, a cell keeps its end (`…/app`).
+pub const fn path(title: &'static str) -> Column {
+    Column {
+        title,
+        numeric: false,
+        keep_end: true,
     }
 }
 
@@ -98,7 +111,15 @@ pub fn fit(
         rows.iter()
             .map(|row| {
                 keep.iter()
-                    .map(|&i| super::short_to(row.get(i).map_or("", String::as_str), cut[i] - 1))
+                    .map(|&i| {
+                        let cell = row.get(i).map_or("", String::as_str);
+                        match columns[i].keep_end {
+                            true if !super::fits(cell, cut[i]) => {
+                                format!("…{}", super::tail_columns(cell, cut[i] - 1))
+                            }
+                            _ => super::short_to(cell, cut[i] - 1),
+                        }
+                    })
                     .collect()
             })
             .collect()
@@ -374,6 +395,12 @@ mod tests {
         // narrower than the columns left: as narrow as it gets
         let out = fit(&columns, &rows, &footer, Some(10), &[(1, 12)], &[2]);
         assert!(out.contains("$0.32") && out.contains("1c3d1a2c"), "{out}");
+        // a path column keeps its end
+        let paths = [path("Project"), num("Cost")];
+        let rows = vec![vec!["/home/u/work/clients/app".into(), "$1".into()]];
+        let out = fit(&paths, &rows, &[], Some(20), &[(0, 8)], &[]);
+        assert!(out.contains(" …lients/app "), "{out}");
+        assert!(widest(&out) <= 20, "{out}");
     }
 
     #[test]
