@@ -43,7 +43,8 @@ pub fn run(args: &BlocksArgs, settings: &Settings) -> Result<ExitCode> {
         out!("{}", csv(&report.rows));
     } else {
         let filtered = q.project.is_some() || q.range.from_ms.is_some() || q.range.to_ms.is_some();
-        out!("{}", human(&report.rows, &zone, now, filtered));
+        let width = table::terminal_width(settings.stdout_tty);
+        out!("{}", human(&report.rows, &zone, now, filtered, width));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -75,7 +76,9 @@ fn row_json(b: &BlockRow) -> Value {
     })
 }
 
-fn human(rows: &[BlockRow], zone: &Zone, now: i64, filtered: bool) -> String {
+/// The blocks table; in a terminal `width` wide, the models cut and the
+/// columns least needed left out as far as it takes.
+fn human(rows: &[BlockRow], zone: &Zone, now: i64, filtered: bool, width: Option<usize>) -> String {
     use crate::output::thousands as n;
     let columns = [
         table::text("Start"),
@@ -118,7 +121,15 @@ fn human(rows: &[BlockRow], zone: &Zone, now: i64, filtered: bool) -> String {
     // (no block: no empty table frame above the line that says so)
     let mut out = String::new();
     if !body.is_empty() {
-        out.push_str(&table::render(&columns, &body, &[], None));
+        // cut: the models (to 10); left out: models, responses, $/hour
+        out.push_str(&table::fit(
+            &columns,
+            &body,
+            &[],
+            width,
+            &[(7, 10)],
+            &[7, 3, 6],
+        ));
         out.push('\n');
     }
     let unpriced: u64 = rows.iter().map(|b| b.unpriced_responses).sum();

@@ -43,7 +43,8 @@ pub fn run(args: &FilesArgs, settings: &Settings) -> Result<ExitCode> {
     } else if args.csv {
         out!("{}", csv(&report));
     } else {
-        out!("{}", human(&report, &zone));
+        let width = table::terminal_width(settings.stdout_tty);
+        out!("{}", human(&report, &zone, width));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -71,10 +72,12 @@ fn clip_left(s: &str, n: usize) -> String {
     format!("…{}", crate::output::tail_columns(s, n.saturating_sub(1)))
 }
 
-fn human(report: &FilesReport, zone: &Zone) -> String {
+/// The files table; in a terminal `width` wide, paths cut (keeping their
+/// end) and the columns least needed left out as far as it takes.
+fn human(report: &FilesReport, zone: &Zone, width: Option<usize>) -> String {
     use crate::output::thousands as n;
     let columns = [
-        table::text("Path"),
+        table::path("Path"),
         table::num("Reads"),
         table::num("Edits"),
         table::num("Writes"),
@@ -109,7 +112,8 @@ fn human(report: &FilesReport, zone: &Zone) -> String {
         label,
         when(zone, report.total.last_touched_at),
     );
-    let mut out = table::render(&columns, &rows, &[total], None);
+    // cut: the path (to 20); left out: sessions, last touched, errors
+    let mut out = table::fit(&columns, &rows, &[total], width, &[(0, 20)], &[5, 6, 4]);
     out.push('\n');
     out
 }

@@ -40,7 +40,8 @@ pub fn run(args: &HooksArgs, settings: &Settings) -> Result<ExitCode> {
     } else if args.csv {
         out!("{}", csv(&report.rows));
     } else {
-        out!("{}", human(&report.rows, &report.total));
+        let width = table::terminal_width(settings.stdout_tty);
+        out!("{}", human(&report.rows, &report.total, width));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -62,7 +63,9 @@ fn row_json(r: &HookRow) -> Value {
     })
 }
 
-fn human(rows: &[HookRow], total: &HookRow) -> String {
+/// The hooks table; in a terminal `width` wide, the text cut and the
+/// columns least needed left out as far as it takes.
+fn human(rows: &[HookRow], total: &HookRow, width: Option<usize>) -> String {
     use crate::output::thousands as n;
     let columns = [
         table::text("Event"),
@@ -108,7 +111,16 @@ fn human(rows: &[HookRow], total: &HookRow) -> String {
         .collect();
     let mut t = cells(total, "Total".into(), String::new());
     t[10] = String::new();
-    let mut out = table::render(&columns, &body, &[t], None);
+    // cut: the last failure (to 12), the command (to 16); left out: no
+    // result, prevented, blocking, p95, last failure, OK
+    let mut out = table::fit(
+        &columns,
+        &body,
+        &[t],
+        width,
+        &[(10, 12), (1, 16)],
+        &[7, 6, 5, 9, 10, 3],
+    );
     out.push_str(
         "\nErrors: non-blocking. p50/p95: nearest-rank percentiles of the runs' durations.\n",
     );

@@ -50,7 +50,8 @@ pub fn run(args: &ToolsArgs, settings: &Settings) -> Result<ExitCode> {
     } else if args.csv {
         out!("{}", csv(&report, args.by_project));
     } else {
-        out!("{}", human(&report, args.by_project));
+        let width = table::terminal_width(settings.stdout_tty);
+        out!("{}", human(&report, args.by_project, width));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -105,11 +106,13 @@ fn cells(r: &ToolRow, by_project: bool, name: String) -> Vec<String> {
     v
 }
 
-fn human(report: &tools::ToolsReport, by_project: bool) -> String {
+/// The tools table; in a terminal `width` wide, names cut and the
+/// columns least needed left out as far as it takes.
+fn human(report: &tools::ToolsReport, by_project: bool, width: Option<usize>) -> String {
     let columns = |first: &'static str| {
         let mut c = Vec::new();
         if by_project {
-            c.push(table::text("Project"));
+            c.push(table::path("Project"));
         }
         c.extend([
             table::text(first),
@@ -131,7 +134,13 @@ fn human(report: &tools::ToolsReport, by_project: bool) -> String {
     if by_project {
         total.swap(0, 1);
     }
-    let mut out = table::render(&columns("Tool"), &rows, &[total], None);
+    // cut: the tool (to 16), the project (to 12); left out: sessions, p95,
+    // error rate
+    let p = usize::from(by_project);
+    let shrink = [(p, 16), (0, 12)];
+    let shrink = &shrink[..1 + p];
+    let drop = [p + 6, p + 5, p + 3];
+    let mut out = table::fit(&columns("Tool"), &rows, &[total], width, shrink, &drop);
     out.push('\n');
     if !report.mcp_servers.is_empty() {
         let rows: Vec<Vec<String>> = report
@@ -140,12 +149,17 @@ fn human(report: &tools::ToolsReport, by_project: bool) -> String {
             .map(|r| cells(r, by_project, clip(&r.tool, 48)))
             .collect();
         out.push('\n');
-        out.push_str(&table::render(&columns("MCP server"), &rows, &[], None));
+        out.push_str(&table::fit(
+            &columns("MCP server"),
+            &rows,
+            &[],
+            width,
+            shrink,
+            &drop,
+        ));
         out.push('\n');
     }
-    out.push_str(
-        "p50/p95: nearest-rank percentiles of the calls' durations (tool_use to tool_result)\n",
-    );
+    out.push_str("p50/p95: nearest-rank percentiles of call durations (tool_use to tool_result)\n");
     out
 }
 

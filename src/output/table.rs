@@ -107,13 +107,14 @@ pub fn fit(
         let over = total(&keep, &|i| cut[i]).saturating_sub(width);
         cut[col] = cut[col].saturating_sub(over).max(least(col));
     }
-    let pick = |rows: &[Vec<String>]| -> Vec<Vec<String>> {
+    // (a footer's cell is a total's label, not a path: cut at its end)
+    let pick = |rows: &[Vec<String>], body: bool| -> Vec<Vec<String>> {
         rows.iter()
             .map(|row| {
                 keep.iter()
                     .map(|&i| {
                         let cell = row.get(i).map_or("", String::as_str);
-                        match columns[i].keep_end {
+                        match body && columns[i].keep_end {
                             true if !super::fits(cell, cut[i]) => {
                                 format!("…{}", super::tail_columns(cell, cut[i] - 1))
                             }
@@ -125,7 +126,7 @@ pub fn fit(
             .collect()
     };
     let kept: Vec<Column> = keep.iter().map(|&i| columns[i]).collect();
-    render(&kept, &pick(rows), &pick(footer), None)
+    render(&kept, &pick(rows, true), &pick(footer, false), None)
 }
 
 /// Render rows as a table. `footer` rows (totals) come after a separator.
@@ -395,11 +396,13 @@ mod tests {
         // narrower than the columns left: as narrow as it gets
         let out = fit(&columns, &rows, &footer, Some(10), &[(1, 12)], &[2]);
         assert!(out.contains("$0.32") && out.contains("1c3d1a2c"), "{out}");
-        // a path column keeps its end
+        // a path column keeps its end (not its footer: a label)
         let paths = [path("Project"), num("Cost")];
         let rows = vec![vec!["/home/u/work/clients/app".into(), "$1".into()]];
-        let out = fit(&paths, &rows, &[], Some(20), &[(0, 8)], &[]);
+        let total = vec![vec!["Total (3 projects)".into(), "$1".into()]];
+        let out = fit(&paths, &rows, &total, Some(20), &[(0, 8)], &[]);
         assert!(out.contains(" …lients/app "), "{out}");
+        assert!(out.contains(" Total (3 p… "), "{out}");
         assert!(widest(&out) <= 20, "{out}");
     }
 
