@@ -2,10 +2,10 @@
 //! JSON object about the session on stdin, several times a second while it
 //! works. It reads only that session's transcript and its subagents'
 //! (only what was appended, and only when no other ingest is running: it
-//! never waits for the lock), then prints one line from indexed queries. Whatever goes wrong (bad or
-//! empty stdin, no transcript, no database, a locked or broken database, a
-//! panic), it prints a neutral line and exits 0: a status line never shows
-//! an error.
+//! never waits for the lock), then prints one line from indexed queries.
+//! Whatever goes wrong (bad or empty stdin, no database, a locked or
+//! broken database, a panic), it prints a neutral line and exits 0: a
+//! status line never shows an error.
 
 use std::io::Read;
 use std::panic::AssertUnwindSafe;
