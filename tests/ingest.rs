@@ -941,11 +941,18 @@ fn an_upgrade_is_rebuilt_with_no_transcript_folder_left() {
     assert_eq!(v["total"]["requests"], 7, "{v}");
     let stderr = String::from_utf8_lossy(&out.get_output().stderr);
     assert!(stderr.contains("rebuilding every table"), "{stderr}");
-    // `ingest` too (it stopped at "no transcripts found")
+    // `ingest` too (it stopped at "no transcripts found"); the folder named
+    // still has no projects/: said, exit 1
     let env = Env::new();
     old_db(&env);
-    let summary = env.ingest();
+    let out = env.cmd().args(["ingest", "--json"]).assert().code(1);
+    let summary: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(summary["rebuilt_lines"], 33, "{summary}");
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr);
+    assert!(
+        stderr.contains("error: no Claude Code transcripts in "),
+        "{stderr}"
+    );
     // `status` upgrades it too (it failed on a table the old schema lacks)
     let env = Env::new();
     old_db(&env);
@@ -1580,8 +1587,7 @@ fn an_ingest_with_nothing_to_read_says_where_it_looked_and_why() {
         );
     }
     // the same with a database there: read nothing, still exit 1, and
-    // with -q the error alone names the folder; --full (nothing stored to
-    // rebuild from) too
+    // with -q the error alone names the folder; --full too
     env.cmd().arg("ingest").assert().success();
     for args in [&["ingest"][..], &["ingest", "-q"], &["ingest", "--full"]] {
         let out = env

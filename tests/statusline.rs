@@ -196,6 +196,59 @@ fn a_sessions_subagent_transcripts_are_read_with_it() {
 }
 
 #[test]
+fn subagents_beside_a_transcript_reached_through_a_link_are_read() {
+    let env = Env::new();
+    env.ingest();
+    // the project's folder is a link to a folder outside the root
+    let real = env.dir.path().join("real-project");
+    std::fs::create_dir_all(real.join("sess-blocks-a001/subagents")).unwrap();
+    std::fs::copy(
+        fixtures().join("reports/projects").join(A001),
+        real.join("sess-blocks-a001.jsonl"),
+    )
+    .unwrap();
+    std::fs::write(
+        real.join("sess-blocks-a001/subagents/agent-ab12.jsonl"),
+        format!("{}\n", subagent_response("ab12")),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&real, env.projects().join("-home-u-web")).unwrap();
+    let stdin = sample(&env, "valid.json");
+    let (line, _) = status(&env, &stdin, &["--format", "{session_cost}"]);
+    assert_eq!(
+        line, "$6.08",
+        "the subagent's $6.00 with the session's $0.08"
+    );
+    // recorded as ingest records them: under the root, in the project
+    let rows = |env: &Env| -> Vec<(String, String, String)> {
+        env.db()
+            .prepare(
+                "SELECT root, coalesce(project_dir, '-'), kind FROM source_files ORDER BY path",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let before = rows(&env);
+    assert_eq!(before.len(), 2, "{before:?}");
+    assert!(
+        before
+            .iter()
+            .all(|r| Path::new(&r.0) == env.claude && r.1 == "-home-u-web"),
+        "{before:?}"
+    );
+    assert_eq!(before[1].2, "subagent", "{before:?}");
+    env.ingest();
+    assert_eq!(
+        rows(&env),
+        before,
+        "an ingest finds nothing new and records nothing else"
+    );
+}
+
+#[test]
 fn many_subagents_share_one_calls_budget_and_catch_up_over_calls() {
     let env = Env::with_fixture("reports");
     env.ingest();

@@ -239,25 +239,26 @@ fn ingest_transcript(store: &mut Store, settings: &Settings, transcript: &Path) 
     };
     let canonical = std::fs::canonicalize(transcript)
         .with_context(|| format!("cannot open {}", transcript.display()))?;
-    // (subagents' files only beside a transcript under a root: elsewhere
-    // they could not be recorded as ingest records them)
-    let under_a_root = settings
-        .roots
-        .iter()
-        .filter_map(|r| std::fs::canonicalize(r.projects.as_ref()?).ok())
-        .any(|p| canonical.starts_with(p));
-    let mut files = vec![(transcript.to_owned(), canonical.clone())];
+    // (subagents' files only beside a transcript under a root, as given or
+    // resolved: elsewhere they could not be recorded as ingest records
+    // them; found beside the path as given, a link's folder, and passed on
+    // as found, so that they are recorded under the same root)
+    let under_a_root = settings.roots.iter().any(|r| {
+        r.projects.as_ref().is_some_and(|p| {
+            transcript.starts_with(p)
+                || std::fs::canonicalize(p).is_ok_and(|p| canonical.starts_with(p))
+        })
+    });
+    let mut files = vec![transcript.to_owned()];
     if under_a_root {
-        files.extend(
-            subagent_files(&canonical)
-                .into_iter()
-                .map(|p| (p.clone(), p)),
-        );
+        files.extend(subagent_files(transcript));
     }
     let mut pending = Vec::new();
-    for (i, (file, canonical)) in files.into_iter().enumerate() {
-        let size = match std::fs::metadata(&canonical) {
-            Ok(meta) => meta.len(),
+    for (i, file) in files.into_iter().enumerate() {
+        let found =
+            std::fs::canonicalize(&file).and_then(|c| Ok((std::fs::metadata(&c)?.len(), c)));
+        let (size, canonical) = match found {
+            Ok(found) => found,
             // (a subagent's file that went away meanwhile is not an error)
             Err(_) if i > 0 => continue,
             Err(e) => return Err(e).with_context(|| format!("cannot open {}", file.display())),
@@ -299,10 +300,10 @@ fn ingest_transcript(store: &mut Store, settings: &Settings, transcript: &Path) 
     Ok(())
 }
 
-/// The subagents' transcripts of the session whose (canonical) transcript
-/// is `transcript`: the `.jsonl` files under `<session>/subagents/` beside
-/// it, workflow agents one or two folders further down, sorted, canonical
-/// (symbolic links are left to `ingest`).
+/// The subagents' transcripts of the session whose transcript is
+/// `transcript`: the `.jsonl` files under `<session>/subagents/` beside it,
+/// workflow agents one or two folders further down, sorted (files that are
+/// symbolic links are left to `ingest`).
 fn subagent_files(transcript: &Path) -> Vec<PathBuf> {
     fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
@@ -321,11 +322,12 @@ fn subagent_files(transcript: &Path) -> Vec<PathBuf> {
         }
     }
     let mut files = Vec::new();
-    let dir = transcript.file_stem().and_then(|stem| {
-        std::fs::canonicalize(transcript.with_file_name(stem).join("subagents")).ok()
-    });
-    if let Some(dir) = dir {
-        walk(&dir, 0, &mut files);
+    if let Some(stem) = transcript.file_stem() {
+        walk(
+            &transcript.with_file_name(stem).join("subagents"),
+            0,
+            &mut files,
+        );
     }
     files.sort();
     files

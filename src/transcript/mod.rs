@@ -384,7 +384,12 @@ fn not_json(e: &serde_json::Error) -> String {
         _ if what == "trailing characters" => "; more follows the JSON object (two on one line?)",
         _ => "",
     };
-    format!("not valid JSON: {what} at column {}{hint}", e.column())
+    // (serde_json's column is the 1-based byte: said as the byte offset,
+    // as the UTF-8 error says it)
+    format!(
+        "not valid JSON: {what} at byte {} of the line{hint}",
+        e.column().saturating_sub(1)
+    )
 }
 
 fn json_kind(v: &serde_json::Value) -> &'static str {

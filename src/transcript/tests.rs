@@ -52,19 +52,19 @@ fn classification_table() {
     // serde_json's words, with the column and what it most likely is
     assert_eq!(
         malformed(b"{\"type\":\"user\""),
-        "not valid JSON: EOF while parsing an object at column 14; the line ends before the JSON does (cut short?)"
+        "not valid JSON: EOF while parsing an object at byte 13 of the line; the line ends before the JSON does (cut short?)"
     );
     assert_eq!(
         malformed(b"{\"type\":\"user\"}{\"type\":\"user\"}"),
-        "not valid JSON: trailing characters at column 16; more follows the JSON object (two on one line?)"
+        "not valid JSON: trailing characters at byte 15 of the line; more follows the JSON object (two on one line?)"
     );
     assert_eq!(
         malformed(b"{nope}"),
-        "not valid JSON: key must be a string at column 2"
+        "not valid JSON: key must be a string at byte 1 of the line"
     );
     assert_eq!(
         malformed(b"hello"),
-        "not valid JSON: expected value at column 1"
+        "not valid JSON: expected value at byte 0 of the line"
     );
     assert!(malformed(b"{\"a\":\xc3}").contains("UTF-8"));
     // CRLF line ends are fine
