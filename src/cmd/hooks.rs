@@ -121,9 +121,12 @@ fn human(rows: &[HookRow], total: &HookRow, width: Option<usize>) -> String {
         &[(10, 12), (1, 16)],
         &[7, 6, 5, 9, 10, 3],
     );
-    out.push_str(
-        "\nErrors: non-blocking. p50/p95: nearest-rank percentiles of the runs' durations.\n",
-    );
+    out.push('\n');
+    out.push_str(&crate::output::wrap(
+        "Errors: non-blocking. p50/p95: nearest-rank percentiles of the runs' durations.",
+        width,
+    ));
+    out.push('\n');
     out
 }
 

@@ -239,15 +239,16 @@ fn human(
         tokens(total.total_tokens()),
         money_part(total.cost(), total.unpriced_responses),
     ]];
-    // cut: title (to 24), models, project; left out: compactions, errors,
-    // models, agents, responses, duration, tokens, project, tools
+    // cut: title (to 20), models, project; left out: compactions, errors,
+    // models, agents, responses, duration, tokens, project, tools, start,
+    // prompts
     let mut out = table::fit(
         &columns,
         &cells,
         &footer,
         width,
-        &[(2, 24), (11, 9), (1, 7)],
-        &[10, 8, 11, 9, 6, 4, 12, 1, 7],
+        &[(2, 20), (11, 9), (1, 7)],
+        &[10, 8, 11, 9, 6, 4, 12, 1, 7, 3, 5],
     );
     out.push('\n');
     if ranged && !rows.is_empty() {

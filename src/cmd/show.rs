@@ -414,7 +414,9 @@ fn human(r: &ShowReport, zone: &Zone, width: Option<usize>) -> Result<()> {
     let f = &t.figures;
     outln!("Session   {}", table::visible(&r.session_id));
     if let Some(title) = &r.title {
-        outln!("Title     {}", clip(title, 100));
+        // (one line: cut to the terminal, else at 100)
+        let room = width.map_or(100, |w| w.saturating_sub(11).max(20));
+        outln!("Title     {}", clip(title, room));
     }
     outln!(
         "Project   {}",
@@ -530,8 +532,8 @@ fn human(r: &ShowReport, zone: &Zone, width: Option<usize>) -> Result<()> {
         count(t.queue_operations, "queue operation", "queue operations"),
         count(t.api_errors, "API error", "API errors"),
     ];
-    outln!("{}", counts.join(", "));
-    outln!(
+    outln!("{}", output::wrap(&counts.join(", "), width));
+    let tokens = format!(
         "{} tokens ({} in, {} out, {} cache write, {} cache read), cost {}{}",
         n(f.total_tokens()),
         n(f.input_tokens),
@@ -548,6 +550,7 @@ fn human(r: &ShowReport, zone: &Zone, width: Option<usize>) -> Result<()> {
             String::new()
         }
     );
+    outln!("{}", output::wrap(&tokens, width));
     Ok(())
 }
 

@@ -159,7 +159,11 @@ fn human(report: &tools::ToolsReport, by_project: bool, width: Option<usize>) ->
         ));
         out.push('\n');
     }
-    out.push_str("p50/p95: nearest-rank percentiles of call durations (tool_use to tool_result)\n");
+    out.push_str(&crate::output::wrap(
+        "p50/p95: nearest-rank percentiles of call durations (tool_use to tool_result)",
+        width,
+    ));
+    out.push('\n');
     out
 }
 

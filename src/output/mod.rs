@@ -176,6 +176,31 @@ pub fn fits(s: &str, cols: usize) -> bool {
     })
 }
 
+/// `text` wrapped at spaces to lines of at most `width` columns (a word
+/// longer than that on a line of its own), the lines after the first
+/// indented by two spaces; no width (not a terminal): as it is.
+pub fn wrap(text: &str, width: Option<usize>) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let Some(width) = width else {
+        return text.to_owned();
+    };
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut used = 0;
+    for word in text.split(' ') {
+        let w = word.width();
+        if used > 0 && used + 1 + w > width {
+            out.push_str("\n  ");
+            used = 2;
+        } else if used > 0 {
+            out.push(' ');
+            used += 1;
+        }
+        out.push_str(word);
+        used += w;
+    }
+    out
+}
+
 /// `s` in at most `n` + 1 terminal columns: cut (`…` after the first `n`
 /// columns) when wider. Wide characters (CJK, emoji) count two.
 pub fn short_to(s: &str, n: usize) -> String {
@@ -222,6 +247,23 @@ pub fn tail_columns(s: &str, cols: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prose_is_wrapped_to_the_terminal_only() {
+        let text = "9 prompts, 109 responses, 123 tool calls (5 errors), 1 subagent";
+        assert_eq!(wrap(text, None), text);
+        assert_eq!(wrap(text, Some(200)), text);
+        let out = wrap(text, Some(30));
+        assert_eq!(
+            out,
+            "9 prompts, 109 responses, 123\n  tool calls (5 errors), 1\n  subagent"
+        );
+        assert!(out.lines().all(|l| l.len() <= 30));
+        assert_eq!(out.replace("\n  ", " "), text, "nothing lost");
+        // a word wider than the line stands alone
+        assert_eq!(wrap("a bbbbbbbb c", Some(4)), "a\n  bbbbbbbb\n  c");
+        assert_eq!(wrap("日本語 日本語", Some(8)), "日本語\n  日本語");
+    }
 
     #[test]
     fn text_is_cut_between_what_the_terminal_shows_as_one() {
