@@ -434,7 +434,7 @@ fn human(r: &ShowReport, zone: &Zone, width: Option<usize>) -> Result<()> {
         table::text("Time"),
         table::num("Turn"),
         table::text("Event"),
-        table::text("Detail"),
+        table::both_ends("Detail"),
         table::num("Duration"),
         table::num("Tokens"),
         table::num("Cost"),

@@ -14,19 +14,28 @@ const STYLE: TableStyle = TableStyle::new()
     .bottom_border(LineStyle::none().fill('─').junction('─'));
 
 /// A column: its title, whether its cells are numbers (right-aligned),
-/// and whether a cell cut to fit keeps its end (a path: its last folder).
+/// and what a cell cut to fit (`fit`) keeps.
 #[derive(Clone, Copy)]
 pub struct Column {
     pub title: &'static str,
     pub numeric: bool,
-    pub keep_end: bool,
+    pub keeps: Keeps,
+}
+
+/// What a cell cut to fit keeps: its start (names, words), its end
+/// (paths: the last folders) or both (a tool and its file: `Read /a/…/main.rs`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Keeps {
+    Start,
+    End,
+    Both,
 }
 
 pub const fn text(title: &'static str) -> Column {
     Column {
         title,
         numeric: false,
-        keep_end: false,
+        keeps: Keeps::Start,
     }
 }
 
@@ -34,16 +43,24 @@ pub const fn num(title: &'static str) -> Column {
     Column {
         title,
         numeric: true,
-        keep_end: false,
+        keeps: Keeps::Start,
     }
 }
 
 /// A text column of paths: cut to fit, a cell keeps its end (`…/app`).
 pub const fn path(title: &'static str) -> Column {
     Column {
-        title,
-        numeric: false,
-        keep_end: true,
+        keeps: Keeps::End,
+        ..text(title)
+    }
+}
+
+/// A text column whose cells start and end with what matters (a tool and
+/// its file): cut to fit, a cell keeps both ends.
+pub const fn both_ends(title: &'static str) -> Column {
+    Column {
+        keeps: Keeps::Both,
+        ..text(title)
     }
 }
 
@@ -114,11 +131,16 @@ pub fn fit(
                 keep.iter()
                     .map(|&i| {
                         let cell = row.get(i).map_or("", String::as_str);
-                        match body && columns[i].keep_end {
-                            true if !super::fits(cell, cut[i]) => {
-                                format!("…{}", super::tail_columns(cell, cut[i] - 1))
-                            }
-                            _ => super::short_to(cell, cut[i] - 1),
+                        let n = cut[i] - 1;
+                        match columns[i].keeps {
+                            _ if super::fits(cell, cut[i]) => cell.to_owned(),
+                            Keeps::End if body => format!("…{}", super::tail_columns(cell, n)),
+                            Keeps::Both if body => format!(
+                                "{}…{}",
+                                super::head_columns(cell, n - n / 2),
+                                super::tail_columns(cell, n / 2)
+                            ),
+                            _ => super::short_to(cell, n),
                         }
                     })
                     .collect()
@@ -404,6 +426,14 @@ mod tests {
         assert!(out.contains(" …lients/app "), "{out}");
         assert!(out.contains(" Total (3 p… "), "{out}");
         assert!(widest(&out) <= 20, "{out}");
+        // a tool and its file keep both ends
+        let detail = [both_ends("Detail"), num("Cost")];
+        let rows = vec![vec![
+            "Read /home/u/work/app/src/main.rs".into(),
+            "$1".into(),
+        ]];
+        let out = fit(&detail, &rows, &[], Some(24), &[(0, 8)], &[]);
+        assert!(out.contains(" Read /h…main.rs "), "{out}");
     }
 
     #[test]
