@@ -112,9 +112,8 @@ pub fn fit(
     if total(&keep, &|i| widths[i]) <= width {
         return render(columns, rows, footer, None);
     }
-    let narrowest = |i: usize| least(i);
     for col in drop {
-        if total(&keep, &narrowest) <= width {
+        if total(&keep, &least) <= width {
             break;
         }
         keep.retain(|i| i != col);
