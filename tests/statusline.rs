@@ -304,6 +304,35 @@ fn many_subagents_share_one_calls_budget_and_catch_up_over_calls() {
 }
 
 #[test]
+fn subagents_waiting_for_a_line_end_do_not_keep_the_others_waiting() {
+    let env = Env::with_fixture("reports");
+    env.ingest();
+    let stdin = sample(&env, "valid.json");
+    let subagents = env
+        .projects()
+        .join("-home-u-web/sess-blocks-a001/subagents");
+    std::fs::create_dir_all(&subagents).unwrap();
+    // 16 subagents whose last line is still being written, sorted first
+    for a in 0..16 {
+        let id = format!("a{a:02}");
+        std::fs::write(
+            subagents.join(format!("agent-{id}.jsonl")),
+            &subagent_response(&id)[..100],
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        subagents.join("agent-z99.jsonl"),
+        format!("{}\n", subagent_response("z99")),
+    )
+    .unwrap();
+    let format = ["--format", "{session_cost}"];
+    // (the first call takes 16 files of the 17; the next one the last)
+    status(&env, &stdin, &format);
+    assert_eq!(status(&env, &stdin, &format).0, "$6.08");
+}
+
+#[test]
 fn partial_stdin_reports_what_is_stored() {
     let env = Env::with_fixture("reports");
     env.ingest();

@@ -263,14 +263,15 @@ fn ingest_transcript(store: &mut Store, settings: &Settings, transcript: &Path) 
             Err(_) if i > 0 => continue,
             Err(e) => return Err(e).with_context(|| format!("cannot open {}", file.display())),
         };
-        let done = statusline::read_offset(&store.conn, &crate::paths::stored(&canonical))?;
-        // (bytes after the cursor: appended lines, or a partial last line,
-        // read again until it is complete; a file that shrank is read anew)
-        let backlog = match done {
-            Some(d) if d <= size => size - d,
-            _ => size,
+        // (a size other than at the last read: appended lines, a partial
+        // last line completed, the rest of a long backlog, a file that
+        // shrank; one unchanged since, a partial last line held back
+        // included, has nothing new, and takes no place among the files)
+        let changed = match statusline::size_read(&store.conn, &crate::paths::stored(&canonical))? {
+            Some(read) => read != size,
+            None => size > 0,
         };
-        if backlog > 0 {
+        if changed {
             pending.push(file);
         }
     }

@@ -170,9 +170,10 @@ fn running_block_start(ats: &[i64], now_ms: i64) -> Option<i64> {
     running
 }
 
-/// How far a file has been read (its current generation), if it is tracked.
-pub fn read_offset(conn: &Connection, path: &str) -> rusqlite::Result<Option<u64>> {
-    conn.prepare_cached("SELECT read_offset FROM source_files WHERE path = ?1 AND superseded = 0")?
+/// A tracked file's size when it was last read (its current generation:
+/// what was read plus a partial last line held back), if it is tracked.
+pub fn size_read(conn: &Connection, path: &str) -> rusqlite::Result<Option<u64>> {
+    conn.prepare_cached("SELECT size FROM source_files WHERE path = ?1 AND superseded = 0")?
         .query_row([path], |r| r.get::<_, i64>(0))
         .optional()
         .map(|o| o.map(|n| n.max(0) as u64))
