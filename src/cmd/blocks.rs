@@ -43,7 +43,7 @@ pub fn run(args: &BlocksArgs, settings: &Settings) -> Result<ExitCode> {
         out!("{}", csv(&report.rows));
     } else {
         let filtered = q.project.is_some() || q.range.from_ms.is_some() || q.range.to_ms.is_some();
-        let width = table::terminal_width(settings.stdout_tty);
+        let width = output::terminal_width(settings.stdout_tty);
         out!("{}", human(&report.rows, &zone, now, filtered, width));
     }
     Ok(ExitCode::SUCCESS)

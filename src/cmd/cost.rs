@@ -105,7 +105,7 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
     } else if args.csv {
         out!("{}", csv(&report, &q.groups));
     } else if args.chart {
-        let width = output::chart::terminal_width(settings.stdout_tty);
+        let width = output::terminal_width(settings.stdout_tty).unwrap_or(80);
         let chart = output::chart::cost_chart(&report, &q.groups, width, |c| super::money(Some(c)))
             .map_err(anyhow::Error::msg)?;
         out!("{}", chart);
@@ -114,7 +114,7 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
             out!("{}", super::unpriced_note(t.unpriced_requests()));
         }
     } else {
-        let width = table::terminal_width(settings.stdout_tty);
+        let width = output::terminal_width(settings.stdout_tty);
         out!("{}", human(&report, &q.groups, width));
     }
     super::budget::warn_crossed(&store.conn, &zone, settings);

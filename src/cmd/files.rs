@@ -43,7 +43,7 @@ pub fn run(args: &FilesArgs, settings: &Settings) -> Result<ExitCode> {
     } else if args.csv {
         out!("{}", csv(&report));
     } else {
-        let width = table::terminal_width(settings.stdout_tty);
+        let width = output::terminal_width(settings.stdout_tty);
         out!("{}", human(&report, &zone, width));
     }
     Ok(ExitCode::SUCCESS)

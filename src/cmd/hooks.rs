@@ -40,7 +40,7 @@ pub fn run(args: &HooksArgs, settings: &Settings) -> Result<ExitCode> {
     } else if args.csv {
         out!("{}", csv(&report.rows));
     } else {
-        let width = table::terminal_width(settings.stdout_tty);
+        let width = output::terminal_width(settings.stdout_tty);
         out!("{}", human(&report.rows, &report.total, width));
     }
     Ok(ExitCode::SUCCESS)

@@ -52,7 +52,7 @@ pub fn run(args: &SessionsArgs, settings: &Settings) -> Result<ExitCode> {
     } else if args.csv {
         out!("{}", csv(&report.rows));
     } else {
-        let width = table::terminal_width(settings.stdout_tty);
+        let width = output::terminal_width(settings.stdout_tty);
         let ranged = !since.is_null() || !until.is_null();
         out!(
             "{}",

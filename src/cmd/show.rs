@@ -40,7 +40,7 @@ pub fn run(args: &ShowArgs, settings: &Settings) -> Result<ExitCode> {
     } else if args.csv {
         out!("{}", csv(&report));
     } else {
-        human(&report, &zone, table::terminal_width(settings.stdout_tty))?;
+        human(&report, &zone, output::terminal_width(settings.stdout_tty))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -50,7 +50,7 @@ pub fn run(args: &ToolsArgs, settings: &Settings) -> Result<ExitCode> {
     } else if args.csv {
         out!("{}", csv(&report, args.by_project));
     } else {
-        let width = table::terminal_width(settings.stdout_tty);
+        let width = output::terminal_width(settings.stdout_tty);
         out!("{}", human(&report, args.by_project, width));
     }
     Ok(ExitCode::SUCCESS)

@@ -8,18 +8,6 @@ use crate::report::cost::{CostReport, Group};
 const FULL: char = '█';
 const PARTS: [char; 7] = ['▏', '▎', '▍', '▌', '▋', '▊', '▉'];
 
-/// The width to draw in: the terminal's when stdout is one, else 80.
-pub fn terminal_width(stdout_tty: bool) -> usize {
-    if stdout_tty {
-        comfy_table::Table::new()
-            .width()
-            .map_or(80, usize::from)
-            .max(20)
-    } else {
-        80
-    }
-}
-
 /// One bar: its label, its value (None: no value, no bar) and the text
 /// printed after it.
 pub struct Bar {

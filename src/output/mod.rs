@@ -176,6 +176,18 @@ pub fn fits(s: &str, cols: usize) -> bool {
     })
 }
 
+/// The width of the terminal stdout is, if it is one (at least 20; 80 if
+/// it cannot be told). None for a pipe or a file: tables keep every
+/// column, prose stays on one line, charts take 80.
+pub fn terminal_width(stdout_tty: bool) -> Option<usize> {
+    stdout_tty.then(|| {
+        comfy_table::Table::new()
+            .width()
+            .map_or(80, usize::from)
+            .max(20)
+    })
+}
+
 /// `text` wrapped at spaces to lines of at most `width` columns (a word
 /// longer than that on a line of its own), the lines after the first
 /// indented by two spaces; no width (not a terminal): as it is.

@@ -64,12 +64,6 @@ pub const fn both_ends(title: &'static str) -> Column {
     }
 }
 
-/// The width of the terminal stdout is, if it is one (a pipe or a file
-/// gets every column in full).
-pub fn terminal_width(stdout_tty: bool) -> Option<usize> {
-    stdout_tty.then(|| super::chart::terminal_width(true))
-}
-
 /// [`render`] at most `width` columns wide, for a terminal: first the
 /// columns in `drop` are left out, in that order, while the table would not
 /// fit even with the text columns in `shrink` (column, narrowest width) cut
