@@ -82,7 +82,7 @@ pub enum StoreError {
         supported: i64,
     },
     #[error(
-        "{path} is not an observatory database (not SQLite); move it away or pass another --db"
+        "{path} is not an observatory database (not SQLite); if it was one, it is damaged: restore a copy made by `observatory backup`, or move it away and run `observatory ingest` to build a new one from the transcripts Claude Code still keeps; else pass another --db"
     )]
     NotSqlite { path: PathBuf },
     #[error("{path}: no database here yet; run `observatory ingest` first")]
