@@ -672,6 +672,47 @@ fn malformed_lines_are_kept_counted_and_named() {
         .success();
     let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(v["rows"].as_array().map(Vec::len), Some(6), "{v}");
+    // given a database with --db, the query names it (as one shell word)
+    let other = env.dir.path().join("my dbs/it's.db");
+    std::fs::create_dir_all(other.parent().unwrap()).unwrap();
+    std::fs::copy(env.db_path(), &other).unwrap();
+    std::fs::rename(env.db_path(), env.dir.path().join("moved.db")).unwrap();
+    let out = env
+        .cmd()
+        .arg("status")
+        .arg("--db")
+        .arg(&other)
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let line = text
+        .lines()
+        .find(|l| l.contains("(which and why: "))
+        .unwrap_or_else(|| panic!("no query in {text}"));
+    let command = line.trim().strip_prefix("(which and why: ").unwrap();
+    let command = command.strip_suffix(')').unwrap();
+    let sh = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{command} --json"))
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                env!("CARGO_BIN_EXE_observatory")
+                    .rsplit_once('/')
+                    .unwrap()
+                    .0,
+                std::env::var("PATH").unwrap()
+            ),
+        )
+        .env("OBSERVATORY_HOME", env.dir.path().join("nowhere"))
+        .env_remove("OBSERVATORY_DB")
+        .env_remove("OBSERVATORY_CONFIG")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&sh.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {command}: {}", String::from_utf8_lossy(&sh.stderr)));
+    assert_eq!(v["rows"].as_array().map(Vec::len), Some(6), "{v}");
     // the raw bytes are all there, CRLF and NULs included
     let raw: Vec<u8> = db
         .query_row("SELECT data FROM raw_chunks", [], |r| r.get(0))
@@ -768,6 +809,11 @@ fn a_file_that_is_not_a_database_is_named() {
         .failure();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(stderr.contains("not an observatory database"), "{stderr}");
+    // (a damaged header reads the same: the way back is named)
+    assert!(
+        stderr.contains("restore a copy made by `observatory backup`"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"));
 }
 

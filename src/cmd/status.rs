@@ -58,7 +58,7 @@ pub fn run(_args: &StatusArgs, settings: &Settings) -> Result<ExitCode> {
     if settings.json {
         output::print_json(&s)?;
     } else {
-        print_status(&s, &super::zone(None, settings)?)?;
+        print_status(&s, &super::zone(None, settings)?, settings)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -134,7 +134,7 @@ pub fn collect(store: &Store) -> Result<Status> {
     })
 }
 
-fn print_status(s: &Status, zone: &crate::report::Zone) -> Result<()> {
+fn print_status(s: &Status, zone: &crate::report::Zone, settings: &Settings) -> Result<()> {
     outln!(
         "Database        {} ({})",
         s.db_path,
@@ -192,7 +192,7 @@ fn print_status(s: &Status, zone: &crate::report::Zone) -> Result<()> {
     }
     outln!("  {:<24} {:>12}", "malformed", thousands(s.malformed_lines));
     if s.malformed_lines > 0 {
-        outln!("{MALFORMED_HINT}");
+        outln!("{}", malformed_hint(settings));
     }
     if s.held_back_lines > 0 {
         outln!(
@@ -207,5 +207,27 @@ fn print_status(s: &Status, zone: &crate::report::Zone) -> Result<()> {
     Ok(())
 }
 
-/// Where the malformed lines are, and why: a query to copy.
-const MALFORMED_HINT: &str = "  (which and why: observatory query \"SELECT f.path, l.line_no, l.error FROM lines l JOIN source_files f ON f.id = l.file_id WHERE l.status = 'malformed'\")";
+/// Where the malformed lines are, and why: a query to copy (against the
+/// database given with --db, if it was; the others come from the
+/// environment or the config file, in effect for the copy too).
+fn malformed_hint(settings: &Settings) -> String {
+    let db = match settings.source_of("db") {
+        Some(crate::config::Source::Flag(_)) => format!("--db {} ", shell_word(&settings.db)),
+        _ => String::new(),
+    };
+    format!(
+        "  (which and why: observatory query {db}\"SELECT f.path, l.line_no, l.error FROM lines l JOIN source_files f ON f.id = l.file_id WHERE l.status = 'malformed'\")"
+    )
+}
+
+/// `path` as one shell word: as it is if nothing in it is special, else
+/// in single quotes.
+fn shell_word(path: &std::path::Path) -> String {
+    let s = path.to_string_lossy();
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c);
+    if !s.is_empty() && s.chars().all(plain) {
+        s.into_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
