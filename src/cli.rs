@@ -290,7 +290,18 @@ pub struct IngestArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct StatusArgs {}
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub never_ingests: NeverIngests,
+}
+
+/// `--no-ingest` taken (and not shown) by commands that never read
+/// transcripts, so that a script can pass it to every command it runs.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct NeverIngests {
+    #[arg(long = "no-ingest", hide = true)]
+    pub no_ingest: bool,
+}
 
 /// Time and project filters shared by the reports.
 #[derive(Debug, Args, Clone)]
@@ -482,6 +493,8 @@ pub struct QueryArgs {
     /// CSV on stdout
     #[arg(long)]
     pub csv: bool,
+    #[command(flatten)]
+    pub never_ingests: NeverIngests,
 }
 
 #[derive(Debug, Args)]
@@ -576,6 +589,8 @@ pub struct ExportArgs {
     /// Overwrite files that already exist
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub never_ingests: NeverIngests,
 }
 
 #[derive(Debug, Args)]
@@ -586,6 +601,8 @@ pub struct BackupArgs {
     /// Replace FILE if it exists
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub never_ingests: NeverIngests,
 }
 
 #[derive(Debug, Args)]
@@ -620,6 +637,8 @@ pub struct PricingArgs {
     /// List models in the database that have no price; exit 1 if there are any
     #[arg(long)]
     pub check: bool,
+    #[command(flatten)]
+    pub never_ingests: NeverIngests,
 }
 
 #[derive(Debug, Args)]

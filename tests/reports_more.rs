@@ -820,3 +820,41 @@ fn files_commands_and_query_run_on_the_public_corpus() {
         stdout(&env, &a);
     }
 }
+
+#[test]
+fn commands_that_never_ingest_take_no_ingest_and_do_the_same() {
+    let env = Env::with_fixture("ops");
+    env.ingest();
+    let out_dir = env.dir.path().join("exported");
+    let runs: [&[&str]; 4] = [
+        &["status"],
+        &["query", "SELECT count(*) AS n FROM lines"],
+        &["pricing"],
+        &["export", "--out"],
+    ];
+    for args in runs {
+        let run = |extra: &[&str]| {
+            let mut cmd = env.cmd();
+            cmd.args(args);
+            if args[0] == "export" {
+                cmd.arg(&out_dir).arg("--force");
+            }
+            let out = cmd.args(extra).output().unwrap();
+            assert!(
+                out.status.success(),
+                "{args:?} {extra:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).to_string()
+        };
+        assert_eq!(run(&[]), run(&["--no-ingest"]), "{args:?}");
+    }
+    let copy = env.dir.path().join("copy.db");
+    env.cmd()
+        .arg("backup")
+        .arg(&copy)
+        .arg("--no-ingest")
+        .assert()
+        .success();
+    assert!(copy.exists());
+}
