@@ -720,6 +720,26 @@ fn malformed_lines_are_kept_counted_and_named() {
     let raw = zstd::stream::decode_all(&raw[..]).unwrap();
     let original = std::fs::read(env.projects().join("-home-u-junk/sess-junk-0004.jsonl")).unwrap();
     assert_eq!(raw, original);
+    // each line's bytes, without its line end (`\n` or `\r\n`)
+    let mut st = db
+        .prepare("SELECT line_no, byte_offset, byte_len FROM lines ORDER BY line_no")
+        .unwrap();
+    let stored: Vec<(i64, i64, i64)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut offset = 0;
+    let mut expected = Vec::new();
+    for (i, line) in original.split_inclusive(|&b| b == b'\n').enumerate() {
+        let body = line.strip_suffix(b"\n").unwrap_or(line);
+        let body = body.strip_suffix(b"\r").unwrap_or(body);
+        if !body.iter().all(u8::is_ascii_whitespace) {
+            expected.push((i as i64 + 1, offset as i64, body.len() as i64));
+        }
+        offset += line.len();
+    }
+    assert_eq!(stored, expected);
 }
 
 #[test]

@@ -163,7 +163,8 @@ fn push_line(bytes: &[u8], offset: u64, line_no: u64, out: &mut Vec<Item>) {
         out.push(Item {
             line_no,
             offset,
-            len: bytes.len() as u64,
+            // (without the line end: a CRLF line's `\r` is part of it)
+            len: bytes.strip_suffix(b"\r").unwrap_or(bytes).len() as u64,
             parsed,
         });
     }
