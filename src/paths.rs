@@ -79,6 +79,15 @@ impl Root {
         };
         Root { given, projects }
     }
+
+    /// Looked at again if it had no `projects/` folder (one made since is
+    /// found: Claude Code run for the first time while `watch` runs).
+    pub fn refreshed(&self) -> Root {
+        match self.projects {
+            Some(_) => self.clone(),
+            None => Root::new(self.given.clone()),
+        }
+    }
 }
 
 /// The `projects/` folder of a root given as a Claude config dir or as

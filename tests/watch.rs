@@ -648,6 +648,79 @@ fn a_problem_every_pass_meets_is_said_once_and_a_junk_file_ten_times() {
 }
 
 #[test]
+fn a_projects_folder_made_while_watching_is_read_and_a_missing_root_said_once() {
+    // one root watched (its projects/ is there), one without projects/ yet,
+    // one that never appears (its warning is said once)
+    let env = Env::with_fixture("basic");
+    let second = env.dir.path().join("claude-second");
+    std::fs::create_dir(&second).unwrap();
+    let typo = env.dir.path().join("claude-typo");
+    let roots = format!(
+        "{},{},{}",
+        env.claude.display(),
+        second.display(),
+        typo.display()
+    );
+    let log = env.dir.path().join("first-run.stderr");
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin!("observatory"))
+        .env_clear()
+        .env("HOME", env.home())
+        .env("OBSERVATORY_HOME", env.obs_home())
+        .env("CLAUDE_CONFIG_DIR", &roots)
+        .args(["watch", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for line in out.lines().map_while(Result::ok) {
+            if tx
+                .send(serde_json::from_str::<Value>(&line).unwrap())
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    let next = |f: &dyn Fn(&Value) -> bool| loop {
+        let e = rx.recv_timeout(WAIT).expect("no matching event");
+        if f(&e) {
+            return e;
+        }
+    };
+    next(&|e| e["event"] == "ready");
+    // Claude Code's first run: projects/, a project folder, a session
+    std::thread::sleep(Duration::from_millis(300));
+    let dir = second.join("projects/-home-u-app");
+    std::fs::create_dir_all(&dir).unwrap();
+    append(
+        &dir.join("sess-first.jsonl"),
+        &format!("{}\n", user_line("first-1", "sess-first", "hello")),
+    );
+    next(&|e| e["uuid"] == "first-1");
+    // and then watched as any root: an append is seen
+    append(
+        &dir.join("sess-first.jsonl"),
+        &format!("{}\n", user_line("first-2", "sess-first", "again")),
+    );
+    next(&|e| e["uuid"] == "first-2");
+    StdCommand::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let err = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        err.matches("claude-typo: does not exist").count(),
+        1,
+        "{err}"
+    );
+    assert!(!err.contains("not a folder but a file"), "{err}");
+}
+
+#[test]
 fn a_crossed_budget_is_announced_once_per_change() {
     let env = Env::with_fixture("basic");
     // Each response below costs $0.005 + $0.025 = $0.03 (Opus 4.6 list).

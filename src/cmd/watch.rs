@@ -159,7 +159,9 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
         .poll_interval_ms
         .unwrap_or(settings.poll_interval_ms)
         .max(10);
-    let mut source = ChangeSource::new(&settings.roots, Duration::from_millis(poll_ms));
+    let mut roots = settings.roots.clone();
+    let mut source = ChangeSource::new(&roots, Duration::from_millis(poll_ms));
+    let mut roots_seen = Instant::now();
     if let Some(why) = &source.polling_because
         && !settings.quiet
     {
@@ -183,6 +185,19 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
             c => c,
         };
         pending = pending.and(change);
+        // A root's projects/ folder made since (Claude Code's first run, or
+        // a new config dir): watched from now on, and read.
+        if roots_seen.elapsed() >= Duration::from_secs(1)
+            && roots.iter().any(|r| r.projects.is_none())
+        {
+            roots_seen = Instant::now();
+            let now: Vec<_> = roots.iter().map(crate::paths::Root::refreshed).collect();
+            if now != roots {
+                roots = now;
+                source = ChangeSource::new(&roots, Duration::from_millis(poll_ms));
+                pending = pending.and(Change::Everything);
+            }
+        }
         let mut changed = false;
         if pending != Change::Nothing
             // Never wait for another ingest: what it stores is in the log,
@@ -193,24 +208,9 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
                 Change::Files(files) => {
                     // Only the files the watcher named: no walk of the
                     // roots, no stat of every tracked file.
-                    ingest::run_files(
-                        &mut store,
-                        &lock,
-                        &settings.roots,
-                        &files,
-                        &prices,
-                        &opts,
-                        &mut warn,
-                    )
+                    ingest::run_files(&mut store, &lock, &roots, &files, &prices, &opts, &mut warn)
                 }
-                _ => ingest::run_held(
-                    &mut store,
-                    &lock,
-                    &settings.roots,
-                    &prices,
-                    &opts,
-                    &mut warn,
-                ),
+                _ => ingest::run_held(&mut store, &lock, &roots, &prices, &opts, &mut warn),
             }
             .context("ingesting new lines")?;
             changed = true;

@@ -290,15 +290,17 @@ pub fn run_held(
     } else {
         Listings::load(&store.conn)?
     };
-    // (a root without projects/ is a setting to fix: always said)
+    // (a root without projects/ is a setting to fix: said on every run,
+    // once per watch; one made since the roots were read is read)
+    let roots: Vec<Root> = roots.iter().map(Root::refreshed).collect();
     for root in roots.iter().filter(|r| r.projects.is_none()) {
-        obs.warning(&format!(
+        obs.recurring(&format!(
             "{}: {}; nothing to read from this root",
             root.given.display(),
             paths::why_nothing(&root.given)
         ));
     }
-    let (found, warnings) = discover::discover(roots, &mut listings);
+    let (found, warnings) = discover::discover(&roots, &mut listings);
     for w in &warnings {
         obs.recurring(w);
     }
