@@ -163,6 +163,57 @@ fn export_gives_back_every_fixture_file_byte_for_byte() {
     }
 }
 
+/// A file whose stored bytes are damaged is named and left out; every
+/// other file is written, byte for byte, and the run exits 1.
+#[test]
+fn export_writes_every_file_but_a_damaged_one_and_exits_1() {
+    let env = Env::with_fixture("data");
+    env.ingest();
+    let db = env.db();
+    // the first file of the list (sorted by path) damaged: the rest come after it
+    let (id, path): (i64, String) = db
+        .query_row(
+            "SELECT id, path FROM source_files ORDER BY path LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    db.execute(
+        "UPDATE raw_chunks SET data = x'28b52ffd0badc0de' WHERE file_id = ?1",
+        [id],
+    )
+    .unwrap();
+    drop(db);
+    let out_dir = env.dir.path().join("out");
+    let out = env
+        .cmd()
+        .args(["export", "--json", "--out"])
+        .arg(&out_dir)
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let name = Path::new(&path)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    assert!(
+        err.contains(&format!(
+            "{name}: not written: the stored bytes of {path} at offset 0 do not decompress"
+        )) && err.contains("1 file not written: their stored bytes are damaged"),
+        "{err}"
+    );
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let written = jsonl_files(&out_dir);
+    let source = jsonl_files(&env.claude);
+    assert_eq!(v["damaged"], 1, "{v}");
+    assert_eq!(v["files"], source.len() - 1, "{v}");
+    assert_eq!(written.len(), source.len() - 1);
+    for (rel, bytes) in &written {
+        assert_eq!(bytes, &source[rel], "{rel:?}");
+    }
+}
+
 #[test]
 fn export_never_writes_into_the_transcripts_it_reads_even_with_force() {
     let env = Env::with_fixture("data");

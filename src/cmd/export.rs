@@ -118,9 +118,26 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> Result<ExitCode> {
     let mut rows = Vec::new();
     let mut bytes = 0u64;
     let mut unpacker = Unpacker::default();
+    // (a file whose stored bytes are damaged is named and left out; the
+    // others are written, and the run exits 1)
+    let mut damaged = 0usize;
     for t in &targets {
         let path = out_dir.join(&t.rel);
-        let n = write_one(conn, &t.file, &path, &mut unpacker)?;
+        let n = match write_one(conn, &t.file, &path, &mut unpacker) {
+            Ok(n) => n,
+            Err(e) if data::export::is_damage(&e) => {
+                damaged += 1;
+                let why = e.root_cause().to_string();
+                output::style::warn(format_args!("{}: not written: {why}", path.display()));
+                rows.push(json!({
+                    "file": t.rel.to_string_lossy(),
+                    "source": t.file.path,
+                    "error": why,
+                }));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         bytes += n;
         rows.push(json!({
             "file": t.rel.to_string_lossy(),
@@ -132,21 +149,36 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> Result<ExitCode> {
         }));
     }
     let skipped_superseded = if args.all_generations { 0 } else { superseded };
+    let written = targets.len() - damaged;
+    // (said last, after what was written)
+    let outcome = || {
+        if damaged == 0 {
+            return ExitCode::SUCCESS;
+        }
+        eprintln!(
+            "{} {} not written: their stored bytes are damaged (named above); the others are. \
+             A copy made by `observatory backup` may hold them, or Claude Code's own folders while it keeps them",
+            output::style::error_prefix(),
+            super::count(damaged as u64, "file", "files")
+        );
+        ExitCode::FAILURE
+    };
     if settings.json {
         let top = json!({
             "out": out_dir.to_string_lossy(),
-            "files": targets.len(),
+            "files": written,
             "bytes": bytes,
+            "damaged": damaged,
             "skipped_superseded": skipped_superseded,
             "skipped_forgotten": skipped_forgotten,
         });
         output::print_json_rows(top, "rows", rows.into_iter())?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(outcome());
     }
     if !settings.quiet {
         outln!(
             "Wrote {} ({}, {} bytes) to {}.",
-            super::count(targets.len() as u64, "file", "files"),
+            super::count(written as u64, "file", "files"),
             human_bytes(bytes),
             thousands(bytes),
             out_dir.display()
@@ -164,7 +196,7 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> Result<ExitCode> {
             );
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(outcome())
 }
 
 /// The store, if there is one (export never creates a database).

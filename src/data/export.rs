@@ -4,11 +4,29 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use rusqlite::Connection;
 
 use super::{FNV_START, StoredFile, fnv1a_update};
 use crate::store::raw::Unpacker;
+
+/// A file's stored bytes cannot all be had: the database is damaged there
+/// (other files may still be whole).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}; the database looks damaged")]
+pub struct Damaged(String);
+
+/// Whether `e` says a file's stored bytes are damaged (a chunk missing or
+/// not decompressing, or SQLite finding its pages corrupt), rather than
+/// that writing them failed.
+pub fn is_damage(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.is::<Damaged>()
+            || c.downcast_ref::<rusqlite::Error>()
+                .and_then(rusqlite::Error::sqlite_error_code)
+                == Some(rusqlite::ErrorCode::DatabaseCorrupt)
+    })
+}
 
 /// Write the stored bytes of `file` to `out`; returns how many. They are
 /// bytes [expected_start, read_offset) of the file as read: the whole file
@@ -30,10 +48,11 @@ pub fn write_file(
         let start = row.get::<_, i64>(0)? as u64;
         let end = row.get::<_, i64>(1)? as u64;
         if start != at {
-            bail!(
-                "the stored bytes of {} have a gap at offset {at} (next chunk starts at {start}); the database looks damaged",
+            return Err(Damaged(format!(
+                "the stored bytes of {} have a gap at offset {at} (next chunk starts at {start})",
                 file.path
-            );
+            ))
+            .into());
         }
         let plain = unpacker
             .unpack(
@@ -42,22 +61,22 @@ pub fn write_file(
                 row.get_ref(3)?.as_blob()?,
                 (end - start) as usize,
             )
-            .with_context(|| {
-                format!(
-                    "decompressing the bytes of {} at offset {start}; the database looks damaged",
+            .map_err(|e| {
+                Damaged(format!(
+                    "the stored bytes of {} at offset {start} do not decompress ({e})",
                     file.path
-                )
+                ))
             })?;
         out.write_all(&plain)?;
         written += plain.len() as u64;
         at = end;
     }
     if at != file.read_offset {
-        bail!(
-            "the stored bytes of {} end at offset {at}, its cursor at {}; the database looks damaged",
-            file.path,
-            file.read_offset
-        );
+        return Err(Damaged(format!(
+            "the stored bytes of {} end at offset {at}, its cursor at {}",
+            file.path, file.read_offset
+        ))
+        .into());
     }
     Ok(written)
 }
