@@ -1629,14 +1629,17 @@ fn ingest_full_compresses_the_chunks_stored_without_a_dictionary() {
 }
 
 /// A stored chunk that does not decompress (a damaged database) does not
-/// stop a rebuild: its lines are left out with a warning naming the file
-/// and the bytes, every other line is rebuilt.
+/// stop a rebuild: while its transcript still has its bytes, they are read
+/// from it and stored anew (the figures stay whole); once the transcript
+/// is gone, its lines are left out with a warning naming the file and the
+/// bytes, every other line is rebuilt, and the run exits 1.
 #[test]
-fn a_rebuild_leaves_out_a_damaged_chunk_and_says_which() {
+fn a_rebuild_heals_a_damaged_chunk_from_its_transcript_or_says_which_it_left_out() {
     let env = Env::with_fixture("data");
     env.ingest();
     let db = env.db();
     let lines = count(&db, "SELECT count(*) FROM lines");
+    let cost = run_json(&env, &["cost", "--no-ingest"])["total"]["cost_usd"].clone();
     let (file, start, end, in_chunk): (String, i64, i64, i64) = db
         .query_row(
             "SELECT f.path, c.start_offset, c.end_offset,
@@ -1649,26 +1652,68 @@ fn a_rebuild_leaves_out_a_damaged_chunk_and_says_which() {
         )
         .unwrap();
     assert!(in_chunk > 0);
-    db.execute(
-        "UPDATE raw_chunks SET data = x'28b52ffd0badc0de' WHERE start_offset = ?1 AND file_id = (SELECT id FROM source_files WHERE path = ?2)",
-        rusqlite::params![start, file],
-    )
-    .unwrap();
+    let damage = || {
+        env.db()
+            .execute(
+                "UPDATE raw_chunks SET data = x'28b52ffd0badc0de' WHERE start_offset = ?1 AND file_id = (SELECT id FROM source_files WHERE path = ?2)",
+                rusqlite::params![start, file],
+            )
+            .unwrap()
+    };
     drop(db);
+    assert_eq!(damage(), 1);
+    // the transcript is there: read again, stored anew, nothing lost
     let out = env
         .cmd()
         .args(["ingest", "--full", "--json"])
         .assert()
         .success();
+    let s: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(
+        (&s["raw_chunks_healed"], &s["raw_chunks_damaged"]),
+        (&serde_json::json!(1), &serde_json::json!(0)),
+        "{s}"
+    );
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(
         err.contains(&file)
             && err.contains(&format!("[{start}, {end})"))
-            && err.contains("damaged"),
+            && err.contains("read again from the transcript"),
+        "{err}"
+    );
+    assert_eq!(count(&env.db(), "SELECT count(*) FROM lines"), lines);
+    assert_eq!(
+        run_json(&env, &["cost", "--no-ingest"])["total"]["cost_usd"],
+        cost
+    );
+    // and the chunk is whole again: export gives the file back
+    assert_round_trip(&env, &env.projects(), "healed");
+    // the transcript gone: its lines are left out, said, exit 1
+    assert_eq!(damage(), 1);
+    std::fs::remove_file(&file).unwrap();
+    let out = env
+        .cmd()
+        .args(["ingest", "--full", "--json"])
+        .assert()
+        .code(1);
+    let s: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(
+        (&s["raw_chunks_healed"], &s["raw_chunks_damaged"]),
+        (&serde_json::json!(0), &serde_json::json!(1)),
+        "{s}"
+    );
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains(&file)
+            && err.contains(&format!("[{start}, {end})"))
+            && err.contains("the transcript no longer has them")
+            && err.contains("1 chunk of stored lines could not be read"),
         "{err}"
     );
     let db = env.db();
     assert_eq!(count(&db, "SELECT count(*) FROM lines"), lines - in_chunk);
+    // (the chunk holds a response: healed above, its cost was kept)
+    assert_ne!(run_json(&env, &["cost", "--no-ingest"])["total"]["cost_usd"], cost);
     common::assert_references(&db);
 }
 

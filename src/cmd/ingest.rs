@@ -75,6 +75,16 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
         );
         return Ok(ExitCode::FAILURE);
     }
+    // (lines left out of the tables: the database is damaged)
+    if summary.raw_chunks_damaged > 0 {
+        eprintln!(
+            "{} {} of stored lines could not be read, and their transcripts no longer have them: \
+             their lines are left out of the tables (named above)",
+            output::style::error_prefix(),
+            super::count(summary.raw_chunks_damaged, "chunk", "chunks")
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     // (a rebuild from the stored lines may have run: the folders named are
     // still a mistake to fix)
     if none_found && named {

@@ -111,6 +111,13 @@ pub struct Summary {
     /// (one is sampled from the stored lines first if there is none).
     pub raw_chunks_recompressed: u64,
     pub rebuilt_lines: u64,
+    /// A rebuild's stored chunks that did not decompress (a damaged
+    /// database), read again from their transcript, still on disk and
+    /// unchanged, and stored anew.
+    pub raw_chunks_healed: u64,
+    /// ... and those whose transcript is gone or changed: their lines are
+    /// left out of the tables (the run exits 1).
+    pub raw_chunks_damaged: u64,
     /// The first ingest into an empty database, loaded without the WAL.
     pub first_load: bool,
     pub elapsed_ms: u64,
@@ -279,8 +286,9 @@ pub fn run_held(
         ));
     }
     if opts.full || pending {
-        summary.rebuilt_lines =
-            rebuild(store, prices, obs).context("rebuilding tables from the stored raw lines")?;
+        rebuild(store, prices, obs)
+            .context("rebuilding tables from the stored raw lines")?
+            .add_to(&mut summary);
         compact_after_rebuild(&store.conn).context("rewriting the database after a rebuild")?;
     }
 
@@ -332,8 +340,9 @@ pub fn run_files(
     let mut summary = Summary::default();
     reprice_if_needed(&store.conn, prices).context("re-pricing stored responses")?;
     if opts.full {
-        summary.rebuilt_lines =
-            rebuild(store, prices, obs).context("rebuilding tables from the stored raw lines")?;
+        rebuild(store, prices, obs)
+            .context("rebuilding tables from the stored raw lines")?
+            .add_to(&mut summary);
     } else if store.meta_get("rebuild_pending")?.is_some() {
         // (rows added now would go into tables about to be rebuilt: the
         // next `run`, a report's or `ingest`, rebuilds and reads them)
@@ -972,7 +981,7 @@ fn compact_after_rebuild(conn: &rusqlite::Connection) -> Result<()> {
 /// status line during `ingest --full` saw them half filled), and a crash
 /// leaves the old ones. The flag in `meta` (set first, cleared in that
 /// transaction) makes the next run start over if this one never committed.
-pub fn rebuild(store: &mut Store, prices: &PriceTable, obs: &mut dyn Observer) -> Result<u64> {
+pub fn rebuild(store: &mut Store, prices: &PriceTable, obs: &mut dyn Observer) -> Result<Rebuilt> {
     let conn = &store.conn;
     Store::meta_set(conn, "rebuild_pending", "1")?;
     // Unchecked: a table without triggers is emptied page by page, and the
@@ -980,7 +989,7 @@ pub fn rebuild(store: &mut Store, prices: &PriceTable, obs: &mut dyn Observer) -
     // The sums at the end sort every response: past the page cache's
     // budget, the sorter spills to a file (see rollup::resum).
     conn.execute_batch("PRAGMA temp_store = FILE")?;
-    let result = crate::store::without_foreign_keys(conn, |c| -> Result<u64> {
+    let result = crate::store::without_foreign_keys(conn, |c| -> Result<Rebuilt> {
         c.execute_batch("BEGIN IMMEDIATE")?;
         let result = refill(store, c, prices, obs);
         if result.is_err() && !c.is_autocommit() {
@@ -992,6 +1001,43 @@ pub fn rebuild(store: &mut Store, prices: &PriceTable, obs: &mut dyn Observer) -
     result?
 }
 
+/// What a rebuild did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Rebuilt {
+    pub lines: u64,
+    /// Chunks that did not decompress, read again from their transcript.
+    pub healed: u64,
+    /// Chunks that did not decompress, their lines left out.
+    pub damaged: u64,
+}
+
+impl Rebuilt {
+    fn add_to(self, s: &mut Summary) {
+        s.rebuilt_lines = self.lines;
+        s.raw_chunks_healed = self.healed;
+        s.raw_chunks_damaged = self.damaged;
+    }
+}
+
+/// A stored chunk that does not decompress: bytes [start, end) of the
+/// file as read, taken again from the file itself if it is still the file
+/// that was read (the current generation: its first bytes and the bytes
+/// before its cursor unchanged, as for an append) and they are whole lines.
+fn from_transcript(path: &str, t: &Tracked, start: u64, end: u64) -> Option<Vec<u8>> {
+    let file = File::open(path).ok()?;
+    let size = file.metadata().ok()?.len();
+    if size < t.read_offset || end > t.read_offset {
+        return None;
+    }
+    let (fp, got) = reader::fingerprint(&file, t.fingerprint_len).ok()?;
+    if got != t.fingerprint_len || fp != t.fingerprint || !continues(&file, t, size).ok()? {
+        return None;
+    }
+    let mut plain = vec![0u8; (end - start) as usize];
+    read_exact_at(&file, &mut plain, start).ok()?;
+    (plain.ends_with(b"\n") || end == t.read_offset).then_some(plain)
+}
+
 /// `rebuild` inside its transaction: empty the derived tables, read every
 /// stored chunk again, commit.
 fn refill(
@@ -999,7 +1045,9 @@ fn refill(
     conn: &rusqlite::Connection,
     prices: &PriceTable,
     obs: &mut dyn Observer,
-) -> Result<u64> {
+) -> Result<Rebuilt> {
+    // (what a damaged chunk's transcript must still be to be read again)
+    let tracked = load_tracked(conn, None)?;
     for t in DERIVED_TABLES {
         conn.execute(&format!("DELETE FROM {t}"), [])?;
     }
@@ -1017,9 +1065,9 @@ fn refill(
     let mut writer = Writer::new(conn, prices)?;
     writer.continue_transaction();
     let mut unflushed = 0;
+    let mut done = Rebuilt::default();
     let result = std::thread::scope(|scope| -> Result<()> {
-        // (Ok(Err(message)): a chunk that does not decompress, skipped)
-        let (tx, rx) = sync_channel::<Result<std::result::Result<reader::Batch, String>>>(2);
+        let (tx, rx) = sync_channel::<Result<Chunk>>(2);
         let files_for_reader = files.clone();
         scope.spawn(move || {
             let read = || -> Result<()> {
@@ -1041,16 +1089,30 @@ fn refill(
                             row.get_ref(4)?.as_blob()?,
                             (end - start) as usize,
                         );
+                        let batch = |plain: &[u8]| {
+                            let mut batch =
+                                reader::raw_chunk_batch(job, start as u64, first as u64, plain);
+                            batch.bytes_read = (end - start) as u64;
+                            batch
+                        };
+                        let healed = || {
+                            let t = tracked.get(path.as_str()).filter(|t| t.id == *id)?;
+                            from_transcript(path, t, start as u64, end as u64)
+                        };
                         let sent = match plain {
-                            Ok(plain) => {
-                                let mut batch =
-                                    reader::raw_chunk_batch(job, start as u64, first as u64, &plain);
-                                batch.bytes_read = (end - start) as u64;
-                                tx.send(Ok(Ok(batch)))
-                            }
-                            Err(e) => tx.send(Ok(Err(format!(
-                                "{path}: the stored bytes [{start}, {end}) do not decompress ({e}); their lines are left out of the tables. The database looks damaged: restore a backup, or `observatory export` what is readable"
-                            )))),
+                            Ok(plain) => tx.send(Ok(Chunk::Read(batch(&plain)))),
+                            Err(e) => match healed() {
+                                Some(plain) => tx.send(Ok(Chunk::Healed(
+                                    batch(&plain),
+                                    plain,
+                                    format!(
+                                        "{path}: the stored bytes [{start}, {end}) do not decompress ({e}); read again from the transcript, which still has them, and stored anew. The database looks damaged: check it with `observatory query 'PRAGMA integrity_check'`, and keep a backup (`observatory backup`)"
+                                    ),
+                                ))),
+                                None => tx.send(Ok(Chunk::Damaged(format!(
+                                    "{path}: the stored bytes [{start}, {end}) do not decompress ({e}), and the transcript no longer has them; their lines are left out of the tables. The database looks damaged: restore a copy made by `observatory backup`, or `observatory export` what is readable"
+                                )))),
+                            },
                         };
                         if sent.is_err() {
                             return Ok(());
@@ -1063,11 +1125,26 @@ fn refill(
                 let _ = tx.send(Err(e));
             }
         });
-        for batch in rx {
-            let batch = match batch? {
-                Ok(b) => b,
-                Err(damaged) => {
-                    obs.warning(&damaged);
+        for chunk in rx {
+            let batch = match chunk? {
+                Chunk::Read(b) => b,
+                Chunk::Healed(b, plain, message) => {
+                    obs.warning(&message);
+                    let (id, _) = &files[b.job];
+                    let data = raw::Packer::new(None)
+                        .and_then(|mut p| p.pack(&plain))
+                        .context("compressing a chunk read again")?
+                        .data;
+                    conn.execute(
+                        "UPDATE raw_chunks SET data = ?3, dict = NULL WHERE file_id = ?1 AND start_offset = ?2",
+                        params![id, b.start_offset as i64, data],
+                    )?;
+                    done.healed += 1;
+                    b
+                }
+                Chunk::Damaged(message) => {
+                    obs.warning(&message);
+                    done.damaged += 1;
                     continue;
                 }
             };
@@ -1096,7 +1173,18 @@ fn refill(
     crate::store::rollup::refresh(conn, true)?;
     crate::report::sessions::refresh(conn, true)?;
     writer.commit()?;
-    Ok(writer.counts.lines_read)
+    done.lines = writer.counts.lines_read;
+    Ok(done)
+}
+
+/// A stored chunk as a rebuild reads it.
+enum Chunk {
+    Read(reader::Batch),
+    /// It did not decompress; its bytes, read again from the transcript,
+    /// and what to say.
+    Healed(reader::Batch, Vec<u8>, String),
+    /// It did not decompress, and the transcript no longer has it.
+    Damaged(String),
 }
 
 /// Re-price every stored response when the effective price table changed
@@ -1212,7 +1300,7 @@ mod tests {
         };
         assert_eq!(rows(&store.conn), 3);
         let prices = PriceTable::builtin().unwrap();
-        assert_eq!(rebuild(&mut store, &prices, &mut Quiet).unwrap(), 0);
+        assert_eq!(rebuild(&mut store, &prices, &mut Quiet).unwrap().lines, 0);
         assert_eq!(rows(&store.conn), 0);
         let checked: i64 = store
             .conn
