@@ -112,7 +112,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             output::style::warn(w);
         }
     }
-    match &cli.command {
+    let ran = match &cli.command {
         Command::Ingest(args) => cmd::ingest::run(args, &settings),
         Command::Status(args) => cmd::status::run(args, &settings),
         Command::Cost(args) => cmd::cost::run(args, &settings),
@@ -147,7 +147,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(args) => cmd::config::run(args, &settings),
         Command::Completions(args) => cmd::completions::completions(args),
         Command::Man => cmd::completions::man(),
-    }
+    };
+    ran.map_err(|e| store::name_damage(e, &settings.db))
 }
 
 fn install_look(s: &Settings) {

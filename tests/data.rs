@@ -1713,7 +1713,10 @@ fn a_rebuild_heals_a_damaged_chunk_from_its_transcript_or_says_which_it_left_out
     let db = env.db();
     assert_eq!(count(&db, "SELECT count(*) FROM lines"), lines - in_chunk);
     // (the chunk holds a response: healed above, its cost was kept)
-    assert_ne!(run_json(&env, &["cost", "--no-ingest"])["total"]["cost_usd"], cost);
+    assert_ne!(
+        run_json(&env, &["cost", "--no-ingest"])["total"]["cost_usd"],
+        cost
+    );
     common::assert_references(&db);
 }
 

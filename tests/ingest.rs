@@ -838,6 +838,33 @@ fn a_file_that_is_not_a_database_is_named() {
 }
 
 #[test]
+fn a_database_with_damaged_pages_is_named_with_the_way_back() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    // every page but the first (the header and the schema) overwritten
+    let mut bytes = std::fs::read(env.db_path()).unwrap();
+    assert!(bytes.len() > 3 * 4096);
+    bytes[4096..].fill(0xab);
+    std::fs::write(env.db_path(), bytes).unwrap();
+    for args in [
+        &["status"][..],
+        &["cost", "--no-ingest"],
+        &["query", "SELECT count(*) FROM lines"],
+        &["ingest"],
+    ] {
+        let out = env.cmd().args(args).assert().code(1);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        let db = env.db_path().display().to_string();
+        assert!(
+            err.contains(&format!("{db}: database disk image is malformed (the file is damaged: restore a copy made by `observatory backup`"))
+                && !err.contains("Error code 11")
+                && !err.contains("in the SQL"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
 fn a_root_that_is_not_there_is_said_so() {
     let env = Env::with_fixture("basic");
     env.ingest();

@@ -347,6 +347,10 @@ pub fn run_query(conn: &Connection, sql: &str) -> Result<QueryResult> {
             if matches!(e, rusqlite::Error::MultipleStatement) {
                 bail!("one statement at a time, please (found more than one)");
             }
+            // (not the SQL: the database file, said as such by main)
+            if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseCorrupt) {
+                return Err(e.into());
+            }
             // (SQLite's own words, without rusqlite's "Error code 1: SQL
             // logic error" after them)
             let why = match e {

@@ -408,6 +408,28 @@ fn sqlite_words(e: &rusqlite::Error) -> String {
     }
 }
 
+/// An error that met a damaged database file while a command ran (not
+/// while opening it: a StoreError says that already), said as a
+/// StoreError says it: the file, SQLite's words once, the way back.
+pub fn name_damage(err: anyhow::Error, db: &Path) -> anyhow::Error {
+    if err.chain().any(|c| c.is::<StoreError>()) {
+        return err;
+    }
+    let corrupt = err.chain().find_map(|c| {
+        c.downcast_ref::<rusqlite::Error>()
+            .filter(|e| e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseCorrupt))
+    });
+    let Some(e) = corrupt else {
+        return err;
+    };
+    let said = format!("{}: {}{}", db.display(), sqlite_words(e), damaged_hint(e));
+    match err.chain().next().map(ToString::to_string) {
+        // (what the command was doing, if it said)
+        Some(doing) if doing != e.to_string() => anyhow::anyhow!("{doing}: {said}"),
+        _ => anyhow::anyhow!(said),
+    }
+}
+
 /// What to do about a damaged database file.
 fn damaged_hint(e: &rusqlite::Error) -> &'static str {
     match e.sqlite_error_code() {
