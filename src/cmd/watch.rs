@@ -426,7 +426,7 @@ impl View {
         };
         // (the terminal's size now: a resize shows at the next redraw)
         let (width, height) = match terminal_size::terminal_size() {
-            Some((w, h)) => (usize::from(w.0).clamp(40, 80), usize::from(h.0).max(10)),
+            Some((w, h)) => (usize::from(w.0).max(40), usize::from(h.0).max(10)),
             None => (80, usize::MAX),
         };
         let head = format!(
@@ -792,6 +792,9 @@ mod tests {
             }
             out
         };
+        // a wide terminal: the titles whole; at 80 they are cut
+        assert!(fits(160, 24).contains("a rather long session title 6"));
+        assert!(!fits(80, 24).contains("a rather long session title 6"));
         // 24 lines: all sessions, the newest events only
         let out = fits(80, 24);
         assert_eq!(out.matches("$12.34").count(), 7, "{out}");
