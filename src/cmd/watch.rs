@@ -357,7 +357,7 @@ impl View {
             if self.ndjson {
                 line.push('\n');
                 output::emit(&line)?;
-            } else {
+            } else if !is_empty_message(&e) {
                 self.tail.push_back(describe(&e, &self.zone));
                 while self.tail.len() > TAIL {
                     self.tail.pop_front();
@@ -656,6 +656,15 @@ fn short_model(m: &str) -> String {
     }
 }
 
+/// A message event with no text (an assistant line of tool calls only,
+/// which have their own events): left out of the view's tail.
+fn is_empty_message(e: &Value) -> bool {
+    e.get("event").and_then(Value::as_str) == Some("message")
+        && e.get("text")
+            .and_then(Value::as_str)
+            .is_none_or(|t| t.trim().is_empty())
+}
+
 /// One line of the view's event tail.
 fn describe(e: &Value, zone: &Zone) -> String {
     let s = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("");
@@ -672,9 +681,15 @@ fn describe(e: &Value, zone: &Zone) -> String {
             s("event"),
             s("model"),
             e.get("output_tokens").and_then(Value::as_u64).unwrap_or(0),
+            // (the event's exact decimal, shown as all money is to people)
             e.get("cost_usd")
                 .and_then(Value::as_str)
-                .map(|c| format!("${c}"))
+                .and_then(|c| c.parse::<rust_decimal::Decimal>().ok())
+                .and_then(|c| {
+                    use rust_decimal::prelude::ToPrimitive;
+                    (c * rust_decimal::Decimal::from(1_000_000_000_000_i64)).to_i128()
+                })
+                .map(|c| super::money(Some(c)))
                 .unwrap_or_else(|| "unpriced".into())
         ),
         "tool_call" => format!("tool {} {}", s("tool"), short(s("input_summary"))),
@@ -853,6 +868,29 @@ mod tests {
             out.contains("! 8 budgets at their warn level or over") && !out.contains("budget 1 "),
             "{out}"
         );
+    }
+
+    #[test]
+    fn tail_money_is_rounded_as_everywhere_for_people() {
+        let e = json!({"event": "response", "session_id": "0123456789abcdef", "timestamp": "2026-03-01T10:00:00.000Z",
+                       "model": "claude-sonnet-4-5", "output_tokens": 120, "cost_usd": "1.2355428"});
+        let line = describe(&e, &Zone::parse("UTC").unwrap());
+        assert!(
+            line.ends_with("response claude-sonnet-4-5 out 120 $1.24"),
+            "{line}"
+        );
+        let e = json!({"event": "response", "session_id": "0123456789abcdef", "model": "x", "cost_usd": null});
+        assert!(describe(&e, &Zone::parse("UTC").unwrap()).ends_with(" unpriced"));
+    }
+
+    #[test]
+    fn a_message_without_text_is_not_in_the_tail() {
+        let m = |text: Value| json!({"event": "message", "type": "assistant", "text": text});
+        assert!(is_empty_message(&m(json!(""))) && is_empty_message(&m(Value::Null)));
+        assert!(!is_empty_message(&m(json!("Reading the file"))));
+        assert!(!is_empty_message(
+            &json!({"event": "tool_call", "tool": "Bash"})
+        ));
     }
 
     #[test]
