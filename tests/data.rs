@@ -553,6 +553,16 @@ fn export_filters_pick_whole_files() {
         files(&["--project", "keep", "--session", VAULT]),
         Vec::<String>::new()
     );
+    // nothing to write: said so, and no folder made
+    let none = env.dir.path().join("none");
+    let out = env
+        .cmd()
+        .args(["export", "--project", "no-such-project", "--out"])
+        .arg(&none)
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(text.contains("nothing written") && !none.exists(), "{text}");
     let err = fails(&env, &["export", "--out", "x", "--session", "sess-"], 1);
     assert!(err.contains("more than one session"), "{err}");
     let err = fails(&env, &["export", "--out", "x", "--session", "nope"], 1);

@@ -176,13 +176,18 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> Result<ExitCode> {
         return Ok(outcome());
     }
     if !settings.quiet {
-        outln!(
-            "Wrote {} ({}, {} bytes) to {}.",
-            super::count(written as u64, "file", "files"),
-            human_bytes(bytes),
-            thousands(bytes),
-            out_dir.display()
-        );
+        if targets.is_empty() {
+            // (no folder made for nothing)
+            outln!("No stored file to write: nothing written.");
+        } else {
+            outln!(
+                "Wrote {} ({}, {} bytes) to {}.",
+                super::count(written as u64, "file", "files"),
+                human_bytes(bytes),
+                thousands(bytes),
+                out_dir.display()
+            );
+        }
         if skipped_superseded > 0 {
             outln!(
                 "{} older generations of files not written (--all-generations writes them).",
