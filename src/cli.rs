@@ -260,11 +260,19 @@ Precedence, first wins: a flag, an OBSERVATORY_* environment variable, the confi
   observatory completions zsh > ~/.zfunc/_observatory   # fpath+=~/.zfunc
   observatory completions fish > ~/.config/fish/completions/observatory.fish")]
     Completions(CompletionsArgs),
-    /// Print the man page (roff)
+    /// Print the man page (roff), or a command's
     #[command(after_help = "Examples:
   observatory man | man -l -
+  observatory man forget | man -l -
   observatory man > ~/.local/share/man/man1/observatory.1")]
-    Man,
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A command's page (observatory-COMMAND(1)) instead of the main one
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -72,7 +72,7 @@ fn parse_cli() -> Cli {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let no_json = match &cli.command {
         Command::Completions(_) => Some("completions prints a shell script"),
-        Command::Man => Some("man prints the man page (roff)"),
+        Command::Man(_) => Some("man prints the man page (roff)"),
         Command::Statusline(_) => Some(
             "statusline prints one line for Claude Code (`status --json` and `cost --json` are for scripts)",
         ),
@@ -84,7 +84,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // Commands that need no settings run even when the config file is broken.
     match &cli.command {
         Command::Completions(args) => return cmd::completions::completions(args),
-        Command::Man => return cmd::completions::man(),
+        Command::Man(args) => return cmd::completions::man(args),
         Command::Config(c) if matches!(c.command, ConfigCommand::Path) => {
             return cmd::config::path(&config::locate_from_env(&cli.global), cli.global.json);
         }
@@ -146,7 +146,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Setup(args) => cmd::setup::run(args, &settings),
         Command::Config(args) => cmd::config::run(args, &settings),
         Command::Completions(args) => cmd::completions::completions(args),
-        Command::Man => cmd::completions::man(),
+        Command::Man(args) => cmd::completions::man(args),
     };
     ran.map_err(|e| store::name_damage(e, &settings.db))
 }

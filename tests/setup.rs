@@ -279,6 +279,22 @@ fn the_man_page_is_roff_naming_the_subcommands() {
     for sub in ["ingest", "cost", "statusline", "setup", "man"] {
         assert!(text.contains(sub), "man page lacks {sub}");
     }
+    // each page it names can be printed: `man forget` is observatory-forget(1)
+    assert!(text.contains("observatory\\-forget(1)"), "{text}");
+    let out = env.cmd().args(["man", "forget"]).assert().success();
+    let page = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        page.contains(".TH observatory-forget 1")
+            && page.contains("\\fBobservatory forget\\fR")
+            && page.contains("\\-\\-dry\\-run"),
+        "{page}"
+    );
+    let out = env.cmd().args(["man", "nope"]).assert().code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("no command \"nope\"") && err.contains("forget"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -23,9 +23,30 @@ pub fn completions(args: &CompletionsArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn man() -> Result<ExitCode> {
+pub fn man(args: &crate::cli::ManArgs) -> Result<ExitCode> {
+    let top = Cli::command();
+    let page = match &args.command {
+        None => top,
+        // (the page the main one names: observatory-forget(1))
+        Some(name) => {
+            let Some(sub) = top.find_subcommand(name) else {
+                let names: Vec<&str> = top
+                    .get_subcommands()
+                    .map(clap::Command::get_name)
+                    .filter(|n| *n != "help")
+                    .collect();
+                return Err(super::usage(format!(
+                    "no command {name:?}; the commands: {}",
+                    names.join(", ")
+                )));
+            };
+            sub.clone()
+                .display_name(format!("observatory-{}", sub.get_name()))
+                .bin_name(format!("observatory {}", sub.get_name()))
+        }
+    };
     let mut buf = Vec::new();
-    clap_mangen::Man::new(Cli::command())
+    clap_mangen::Man::new(page)
         .render(&mut buf)
         .context("rendering the man page")?;
     output::emit(&String::from_utf8_lossy(&buf))?;
