@@ -528,13 +528,13 @@ pub enum BudgetCommand {
 #[command(group(clap::ArgGroup::new("period").required(true).args(["daily", "weekly", "monthly"])))]
 pub struct BudgetSetArgs {
     /// Limit per day, in US dollars (e.g. 20 or 12.50)
-    #[arg(long, value_name = "USD")]
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
     pub daily: Option<String>,
     /// Limit per week (from `week_start` in the config: Monday by default), in US dollars
-    #[arg(long, value_name = "USD")]
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
     pub weekly: Option<String>,
     /// Limit per calendar month, in US dollars
-    #[arg(long, value_name = "USD")]
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
     pub monthly: Option<String>,
     /// Only projects whose path contains this
     #[arg(long, value_name = "TEXT")]

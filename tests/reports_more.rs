@@ -534,6 +534,7 @@ fn budget_set_list_rm() {
         2,
     );
     assert!(fails(&env, &["budget", "set", "--daily", "0"], 2).contains("more than $0"));
+    assert!(fails(&env, &["budget", "set", "--weekly", "-5"], 2).contains("more than $0"));
     assert!(fails(&env, &["budget", "set", "--daily", "ten"], 2).contains("US dollars"));
     assert!(fails(&env, &["budget", "rm", "9"], 1).contains("no budget with id 9"));
     assert_eq!(

@@ -82,6 +82,9 @@ pub fn parse_usd(s: &str) -> Result<i64, String> {
     let t = t.strip_prefix('$').unwrap_or(t);
     let bad =
         || format!("cannot read {s:?} as an amount of US dollars: use a number like 20 or 12.50");
+    if t.starts_with('-') && Decimal::from_str(t).is_ok() {
+        return Err(format!("a budget must be more than $0 (got {s:?})"));
+    }
     if t.is_empty() || !t.chars().all(|c| c.is_ascii_digit() || c == '.') {
         return Err(bad());
     }
