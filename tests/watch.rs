@@ -300,6 +300,18 @@ fn replay_filters_and_a_closed_pipe() {
         w.stderr()
     );
     w.stop();
+    // so with a project: a part of a path, either case, or said
+    let w = Watch::start(&env, &["--project", "HOME/U/AP"]);
+    assert!(!w.stderr().contains("no project path"), "{}", w.stderr());
+    w.stop();
+    let w = Watch::start(&env, &["--project", "zzz-nope"]);
+    assert!(
+        w.stderr()
+            .contains("no project path contains \"zzz-nope\" yet: watching for one"),
+        "{}",
+        w.stderr()
+    );
+    w.stop();
 
     // `watch --json | head -1`: the reader goes away; watch exits 0, quietly
     let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin!("observatory"))

@@ -145,6 +145,23 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
             )),
         }
     }
+    if let Some(want) = args.project.as_deref()
+        && !settings.quiet
+    {
+        // (as for --session; matched as the view matches: part of the
+        // path, either case)
+        let want_lower = want.to_lowercase();
+        let paths: Vec<String> = store
+            .conn
+            .prepare("SELECT path FROM projects")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if !paths.iter().any(|p| p.to_lowercase().contains(&want_lower)) {
+            crate::output::style::warn(format_args!(
+                "no project path contains {want:?} yet: watching for one (see `observatory sessions`)"
+            ));
+        }
+    }
     if args.replay {
         let events = first.events.into_iter().map(|e| {
             let text = serde_json::to_string(&e)?;
