@@ -952,7 +952,7 @@ fn sums_that_leave_out_unpriced_responses_are_marked() {
     for report in ["sessions", "blocks"] {
         let text = stdout(&env, &[report]);
         assert!(
-            text.contains("$0.10 ") && !text.contains('*'),
+            text.contains("$0.10") && !text.contains('*'),
             "{report}: {text}"
         );
     }

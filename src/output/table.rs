@@ -235,7 +235,20 @@ pub fn render_styled(
             col.set_cell_alignment(CellAlignment::Right);
         }
     }
-    t.to_string()
+    without_trailing_blanks(&t.to_string())
+}
+
+/// comfy-table's drawing without the blanks that end its lines (as
+/// render_plain draws them: a copied line, a diff, `grep '$0.06$'`).
+fn without_trailing_blanks(drawn: &str) -> String {
+    let mut out = String::with_capacity(drawn.len());
+    for (i, line) in drawn.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(line.trim_end_matches(' '));
+    }
+    out
 }
 
 /// `text` with its control characters shown, not acted on: a line end as
@@ -306,6 +319,8 @@ fn render_plain(
             }
             out.push(' ');
         }
+        // (no trailing blanks)
+        out.truncate(out.trim_end_matches(' ').len());
         out.push('\n');
     };
     out.push_str(&rule);
@@ -478,7 +493,7 @@ mod tests {
                     .set_cell_alignment(CellAlignment::Right);
             }
         }
-        t.to_string()
+        without_trailing_blanks(&t.to_string())
     }
 
     #[test]
@@ -520,6 +535,7 @@ mod tests {
             // (the last column, untitled, is empty: as `blocks` has one)
             let plain = render_plain(&columns, &rows, &footer).unwrap();
             assert_eq!(plain, comfy(&columns, &rows, &footer), "{n} rows");
+            assert!(!plain.lines().any(|l| l.ends_with(' ')), "{plain}");
         }
         // rows shorter than the header, as comfy-table pads them
         let short = vec![vec!["only".to_owned()], vec!["a".into(), "$1".into()]];
