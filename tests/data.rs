@@ -17,7 +17,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use common::{Env, count, dump};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const SECRET: &[u8] = b"sk-obs-TEST-5ecr3t-9d2f7a61";
 const VAULT: &str = "sess-vault-0005";
@@ -368,22 +368,108 @@ fn a_cut_last_line_of_a_file_still_for_an_hour_is_kept_and_exported() {
 }
 
 #[test]
-fn a_file_that_grows_after_its_cut_line_was_stored_is_read_again_whole() {
+fn a_file_that_grows_after_its_cut_line_was_stored_is_read_on_from_that_line() {
+    // the cut line stored with the lines before it, in one chunk, or alone
+    // (held back first, then stored once still for an hour)
+    for alone in [false, true] {
+        grows_after_its_cut_line(alone);
+    }
+}
+
+fn grows_after_its_cut_line(alone: bool) {
+    let env = Env::with_fixture("data");
+    let file = env.projects().join("-home-u-keep/sess-keep-0006.jsonl");
+    let cut = std::fs::read(&file).unwrap();
+    let line_start = cut.iter().rposition(|&b| b == b'\n').unwrap() + 1;
+    if alone {
+        assert_eq!(env.ingest()["held_back_lines"], 1);
+    }
+    last_changed_ago(&file, 7_200);
+    assert_eq!(env.ingest()["malformed_lines"], 1);
+    let chunks = "SELECT count(*) FROM raw_chunks c JOIN source_files f ON f.id = c.file_id WHERE f.path LIKE '%sess-keep-0006.jsonl'";
+    assert_eq!(count(&env.db(), chunks), if alone { 2 } else { 1 });
+    let cost = || run_json(&env, &["cost", "--no-ingest"])["total"]["cost_usd"].clone();
+    let before = cost();
+    // the session goes on in the same file: the cut line is finished, then
+    // one more line
+    let mut grown = cut.clone();
+    grown.extend_from_slice(b"ease notes?\"}}\n");
+    let next = r#"{"type":"user","uuid":"k-u9","sessionId":"sess-keep-0006","timestamp":"2026-03-15T10:09:00.000Z","message":{"role":"user","content":"later"}}"#;
+    grown.extend_from_slice(format!("{next}\n").as_bytes());
+    std::fs::write(&file, &grown).unwrap();
+    let s = env.ingest();
+    // read on from the cut line's start, in place: no new generation
+    assert_eq!(s["bytes_read"], (grown.len() - line_start) as u64, "{s}");
+    assert_eq!(
+        (&s["lines_read"], &s["malformed_lines"]),
+        (&json!(2), &json!(0)),
+        "{s}"
+    );
+    let status = run_json(&env, &["status"]);
+    assert_eq!(
+        (&status["files_superseded"], &status["malformed_lines"]),
+        (&json!(0), &json!(0)),
+        "{status}"
+    );
+    // the finished line takes the cut one's place, as a record
+    let lines = || -> Vec<(i64, i64, String)> {
+        env.db()
+            .prepare("SELECT line_no, byte_offset, status FROM lines l JOIN source_files f ON f.id = l.file_id WHERE f.path LIKE '%sess-keep-0006.jsonl' ORDER BY line_no")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let after = lines();
+    assert_eq!(after.len(), 4, "{after:?}");
+    assert_eq!(after[2], (3, line_start as i64, "record".to_owned()));
+    assert_eq!(after[3].0, 4);
+    assert_eq!(
+        count(
+            &env.db(),
+            "SELECT count(*) FROM messages WHERE uuid IN ('k-u2', 'k-u9')"
+        ),
+        2
+    );
+    assert_eq!(cost(), before, "responses are counted once");
+    // every byte once: export gives the file back, a rebuild the same rows
+    let out = env.dir.path().join("out");
+    run_json(&env, &["export", "--out", out.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read(out.join("projects/-home-u-keep/sess-keep-0006.jsonl")).unwrap(),
+        grown
+    );
+    env.cmd()
+        .args(["ingest", "--full", "-q"])
+        .assert()
+        .success();
+    assert_eq!(lines(), after);
+}
+
+#[test]
+fn a_cut_line_ended_by_nothing_stays_malformed_and_is_read_on_in_place() {
     let env = Env::with_fixture("data");
     let file = env.projects().join("-home-u-keep/sess-keep-0006.jsonl");
     last_changed_ago(&file, 7_200);
     assert_eq!(env.ingest()["malformed_lines"], 1);
-    let cost = || run_json(&env, &["cost", "--no-ingest"])["total"]["cost_usd"].clone();
-    let before = cost();
-    // the session goes on in the same file: the cut line is finished by
-    // nothing (the next line follows it), then one more line
+    // a newline ends the cut line as it was, then one more line (and a
+    // chunk before the cut line's own, merged or not, is cut where it starts)
     let mut grown = std::fs::read(&file).unwrap();
     grown.extend_from_slice(b"\n{\"type\":\"summary\",\"summary\":\"later\",\"leafUuid\":\"x\"}\n");
     std::fs::write(&file, &grown).unwrap();
     let s = env.ingest();
-    // read again from the start: a new generation, the old one superseded
-    assert_eq!(s["bytes_read"], grown.len() as u64, "{s}");
-    assert_eq!(cost(), before, "responses are counted once");
+    assert_eq!(
+        (&s["lines_read"], &s["malformed_lines"]),
+        (&json!(2), &json!(1)),
+        "{s}"
+    );
+    let status = run_json(&env, &["status"]);
+    assert_eq!(
+        (&status["files_superseded"], &status["malformed_lines"]),
+        (&json!(0), &json!(1)),
+        "{status}"
+    );
     let out = env.dir.path().join("out");
     run_json(&env, &["export", "--out", out.to_str().unwrap()]);
     assert_eq!(
@@ -1681,7 +1767,7 @@ fn a_rebuild_heals_a_damaged_chunk_from_its_transcript_or_says_which_it_left_out
     let s: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(
         (&s["raw_chunks_healed"], &s["raw_chunks_damaged"]),
-        (&serde_json::json!(1), &serde_json::json!(0)),
+        (&json!(1), &json!(0)),
         "{s}"
     );
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
@@ -1709,7 +1795,7 @@ fn a_rebuild_heals_a_damaged_chunk_from_its_transcript_or_says_which_it_left_out
     let s: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(
         (&s["raw_chunks_healed"], &s["raw_chunks_damaged"]),
-        (&serde_json::json!(0), &serde_json::json!(1)),
+        (&json!(0), &json!(1)),
         "{s}"
     );
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();

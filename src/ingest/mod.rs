@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use foldhash::{HashMap, HashMapExt};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::paths::{self, Root};
@@ -235,6 +235,10 @@ struct Job {
     /// A new row that starts as a copy of a forgotten file (`forget`): it
     /// inherits the tombstone and is read only past the forgotten bytes.
     inherits: Option<Tombstone>,
+    /// The row's last line was stored cut (the file was still for an hour)
+    /// and has been continued since: that line's row (in `lines`), replaced
+    /// by the whole line read again from its start (`start_offset`).
+    recut: Option<i64>,
 }
 
 /// A forgotten file (`forgotten_files`): what ingest needs to recognise a
@@ -443,6 +447,7 @@ fn ingest_found(
             &f,
             tracked.get(paths::stored(&f.path).as_ref()),
             &tombstones,
+            &mut |t| cut_line(&store.conn, t),
         ) {
             Ok(Some(job)) => jobs.push(job),
             Ok(None) => {}
@@ -512,7 +517,11 @@ fn ingest_found(
                         Some(f) => f.clone(),
                         None => {
                             writer.begin()?;
-                            let f = open_file_row(&store.conn, &jobs[batch.job])?;
+                            let job = &jobs[batch.job];
+                            let f = open_file_row(&store.conn, job)?;
+                            if let Some(line_id) = job.recut {
+                                writer.recut(f.id, line_id, job.start_offset)?;
+                            }
                             files.insert(batch.job, f.clone());
                             summary.files_read += 1;
                             f
@@ -733,7 +742,17 @@ fn load_tracked(conn: &Connection, paths: Option<&[&Path]>) -> Result<HashMap<St
 /// A file read from the start (new, or a new generation) that begins with
 /// exactly the bytes of a forgotten file is read only past them: forgotten
 /// lines never come back through a copy or a replaced file.
-fn plan(f: &Found, t: Option<&Tracked>, tombstones: &[Tombstone]) -> std::io::Result<Option<Job>> {
+///
+/// A file whose last line was stored cut (still for an hour without its
+/// newline) and that has grown since is read again from that line's start,
+/// in place, when `cut_line` finds that line and the bytes before the cursor
+/// are unchanged: the whole line replaces the cut one.
+fn plan(
+    f: &Found,
+    t: Option<&Tracked>,
+    tombstones: &[Tombstone],
+    cut_line: &mut CutLine<'_>,
+) -> std::io::Result<Option<Job>> {
     let size = f.stat.size;
     let fresh = |supersedes| -> std::io::Result<Job> {
         let inherits = forgotten_copy(&f.path, size, tombstones)?;
@@ -753,6 +772,7 @@ fn plan(f: &Found, t: Option<&Tracked>, tombstones: &[Tombstone]) -> std::io::Re
             start_lines,
             remaining: size - start_offset,
             inherits,
+            recut: None,
         })
     };
     let Some(t) = t else {
@@ -769,10 +789,10 @@ fn plan(f: &Found, t: Option<&Tracked>, tombstones: &[Tombstone]) -> std::io::Re
     }
     let file = File::open(&f.path)?;
     let (fp, got) = reader::fingerprint(&file, t.fingerprint_len)?;
-    if got != t.fingerprint_len || fp != t.fingerprint || !continues(&file, t, size)? {
+    if got != t.fingerprint_len || fp != t.fingerprint {
         return fresh(replaced).map(Some);
     }
-    Ok(Some(Job {
+    let mut job = Job {
         found: f.clone(),
         file_id: Some(t.id),
         supersedes: None,
@@ -780,18 +800,62 @@ fn plan(f: &Found, t: Option<&Tracked>, tombstones: &[Tombstone]) -> std::io::Re
         start_lines: t.line_count,
         remaining: size - t.read_offset,
         inherits: None,
-    }))
+        recut: None,
+    };
+    if !at_line_end(&file, t.read_offset, size)? {
+        // (a cut last line continued: its start is a line start, and no
+        // newline comes between it and the cursor)
+        let continued = match cut_line(t)? {
+            Some((line_id, start)) if start < t.read_offset && t.line_count > 0 => {
+                (tail_unchanged(&file, t)? && at_line_end(&file, start, size)? && {
+                    let mut cut = vec![0u8; (t.read_offset - start) as usize];
+                    read_exact_at(&file, &mut cut, start)?;
+                    !cut.contains(&b'\n')
+                })
+                .then_some((line_id, start))
+            }
+            _ => None,
+        };
+        let Some((line_id, start)) = continued else {
+            return fresh(replaced).map(Some);
+        };
+        job.start_offset = start;
+        job.start_lines = t.line_count - 1;
+        job.remaining = size - start;
+        job.recut = Some(line_id);
+    } else if !tail_unchanged(&file, t)? {
+        return fresh(replaced).map(Some);
+    }
+    Ok(Some(job))
 }
 
-/// Whether the bytes past the cursor can be read as an append: the bytes
-/// just before it are those last read (their digest, if known), and it
-/// still stands at the end of a line. (Claude Code only appends; with the
+/// Finds a file's last line stored cut: its row's id and byte offset.
+type CutLine<'a> = dyn FnMut(&Tracked) -> std::io::Result<Option<(i64, u64)>> + 'a;
+
+/// The row of a file's last line if it was stored cut: malformed, and
+/// ending at the cursor with no line end (id, byte offset).
+fn cut_line(conn: &Connection, t: &Tracked) -> std::io::Result<Option<(i64, u64)>> {
+    // (lines has no index on its file: a scan, in this rare case only)
+    conn.prepare_cached(
+        "SELECT id, byte_offset FROM lines
+         WHERE file_id = ?1 AND line_no = ?2 AND status = 'malformed' AND byte_offset + byte_len >= ?3 - 1",
+    )
+    .and_then(|mut st| {
+        st.query_row(
+            params![t.id, t.line_count as i64, t.read_offset as i64],
+            |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)),
+        )
+        .optional()
+    })
+    .map_err(std::io::Error::other)
+}
+
+/// Whether the bytes just before the cursor are those last read (their
+/// digest, if known). With the cursor still at the end of a line, the bytes
+/// past it can be read as an append. (Claude Code only appends; with the
 /// first 4 KiB, this checks both ends of what was read, cheaply: a rewrite
 /// that keeps both is still taken for an append.)
-fn continues(file: &File, t: &Tracked, size: u64) -> std::io::Result<bool> {
-    if !at_line_end(file, t.read_offset, size)? {
-        return Ok(false);
-    }
+fn tail_unchanged(file: &File, t: &Tracked) -> std::io::Result<bool> {
     if t.tail_len == 0 || t.tail_len > t.read_offset || t.tail_len > reader::TAIL_BYTES as u64 {
         return Ok(t.tail_len == 0);
     }
@@ -1030,7 +1094,11 @@ fn from_transcript(path: &str, t: &Tracked, start: u64, end: u64) -> Option<Vec<
         return None;
     }
     let (fp, got) = reader::fingerprint(&file, t.fingerprint_len).ok()?;
-    if got != t.fingerprint_len || fp != t.fingerprint || !continues(&file, t, size).ok()? {
+    if got != t.fingerprint_len
+        || fp != t.fingerprint
+        || !at_line_end(&file, t.read_offset, size).ok()?
+        || !tail_unchanged(&file, t).ok()?
+    {
         return None;
     }
     let mut plain = vec![0u8; (end - start) as usize];
@@ -1257,7 +1325,7 @@ mod tests {
                 tail_len: 0,
                 tail_digest: 0,
             };
-            plan(&found, Some(&tracked), &[])
+            plan(&found, Some(&tracked), &[], &mut |_| Ok(None))
                 .unwrap()
                 .map(|j| (j.file_id, j.start_offset, j.remaining))
         };

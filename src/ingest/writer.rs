@@ -409,6 +409,47 @@ impl<'c> Writer<'c> {
         Ok(())
     }
 
+    /// A file's last line stored cut (see `ingest::plan`) has been
+    /// continued: its row goes, and the stored bytes end where it starts
+    /// (the chunk that holds it is cut there), so that the whole line,
+    /// read again from `at`, takes its place with the same line number.
+    pub fn recut(&mut self, file_id: i64, line_id: i64, at: u64) -> rusqlite::Result<()> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("DELETE FROM lines WHERE id = ?1")?
+            .execute([line_id])?;
+        let at = at as i64;
+        let holding: Option<(i64, i64, Option<i64>, Vec<u8>)> = self
+            .conn
+            .prepare_cached(
+                "SELECT start_offset, end_offset, dict, data FROM raw_chunks
+                 WHERE file_id = ?1 AND start_offset < ?2 AND end_offset > ?2",
+            )?
+            .query_row(params![file_id, at], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()?;
+        self.conn
+            .prepare_cached("DELETE FROM raw_chunks WHERE file_id = ?1 AND start_offset >= ?2")?
+            .execute(params![file_id, at])?;
+        if let Some((start, end, dict, data)) = holding {
+            let failed = |e: std::io::Error| rusqlite::Error::ToSqlConversionFailure(Box::new(e));
+            let plain = Unpacker::default()
+                .unpack(self.conn, dict, &data, (end - start) as usize)
+                .map_err(failed)?;
+            let data = Packer::new(None)
+                .and_then(|mut p| p.pack(&plain[..(at - start) as usize]))
+                .map_err(failed)?
+                .data;
+            self.conn
+                .prepare_cached(
+                    "UPDATE raw_chunks SET end_offset = ?3, data = ?4, dict = NULL WHERE file_id = ?1 AND start_offset = ?2",
+                )?
+                .execute(params![file_id, start, at, data])?;
+        }
+        Ok(())
+    }
+
     /// Flush the aggregates, log the transaction's events, and commit.
     pub fn commit(&mut self) -> rusqlite::Result<()> {
         if self.in_tx {
