@@ -1086,8 +1086,9 @@ impl Rebuilt {
 /// A stored chunk that does not decompress: bytes [start, end) of the
 /// file as read, taken again from the file itself if it is still the file
 /// that was read (the current generation: its first bytes and the bytes
-/// before its cursor unchanged, as for an append) and they are whole lines.
-fn from_transcript(path: &str, t: &Tracked, start: u64, end: u64) -> Option<Vec<u8>> {
+/// before its cursor unchanged, as for an append) and they are whole
+/// lines, as many as the chunk held (`lines`, physical).
+fn from_transcript(path: &str, t: &Tracked, start: u64, end: u64, lines: u64) -> Option<Vec<u8>> {
     let file = File::open(path).ok()?;
     let size = file.metadata().ok()?.len();
     if size < t.read_offset || end > t.read_offset {
@@ -1103,7 +1104,9 @@ fn from_transcript(path: &str, t: &Tracked, start: u64, end: u64) -> Option<Vec<
     }
     let mut plain = vec![0u8; (end - start) as usize];
     read_exact_at(&file, &mut plain, start).ok()?;
-    (plain.ends_with(b"\n") || end == t.read_offset).then_some(plain)
+    let open_end = !plain.is_empty() && !plain.ends_with(b"\n");
+    let read = memchr::memchr_iter(b'\n', &plain).count() as u64 + u64::from(open_end);
+    ((!open_end || end == t.read_offset) && read == lines).then_some(plain)
 }
 
 /// `rebuild` inside its transaction: empty the derived tables, read every
@@ -1165,7 +1168,20 @@ fn refill(
                         };
                         let healed = || {
                             let t = tracked.get(path.as_str()).filter(|t| t.id == *id)?;
-                            from_transcript(path, t, start as u64, end as u64)
+                            // (the chunk's physical lines: up to the next
+                            // chunk's first, or the cursor's count)
+                            let next: Option<i64> = ro
+                                .conn
+                                .query_row(
+                                    "SELECT first_line FROM raw_chunks WHERE file_id = ?1 AND start_offset = ?2",
+                                    params![id, end],
+                                    |r| r.get(0),
+                                )
+                                .optional()
+                                .ok()?;
+                            let upto = next.unwrap_or(t.line_count as i64 + 1);
+                            let lines = u64::try_from(upto - first).ok()?;
+                            from_transcript(path, t, start as u64, end as u64, lines)
                         };
                         let sent = match plain {
                             Ok(plain) => tx.send(Ok(Chunk::Read(batch(&plain)))),
