@@ -121,14 +121,15 @@ fn human(rows: &[BlockRow], zone: &Zone, now: i64, filtered: bool, width: Option
     // (no block: no empty table frame above the line that says so)
     let mut out = String::new();
     if !body.is_empty() {
-        // cut: the models (to 10); left out: models, responses, $/hour
+        // cut: the models (to 10); left out: models, responses, $/hour,
+        // and below ~55 columns the tokens
         out.push_str(&table::fit(
             &columns,
             &body,
             &[],
             width,
             &[(7, 10)],
-            &[7, 3, 6],
+            &[7, 3, 6, 4],
         ));
         out.push('\n');
     }
@@ -155,11 +156,16 @@ fn human(rows: &[BlockRow], zone: &Zone, now: i64, filtered: bool, width: Option
                 (None, Some(t)) => format!("; at this rate it ends near {} tokens", tokens(t)),
                 _ => "; under a minute of activity: no rate yet".into(),
             };
-            out.push_str(&format!("{so_far}{rate}.\n"));
+            out.push_str(&crate::output::wrap(&format!("{so_far}{rate}."), width));
+            out.push('\n');
         }
         // (filters may have left the active block out: say only what is known)
         None if filtered => out.push_str("No active block among these.\n"),
-        None => out.push_str("No active block: no response in the last 5-hour window.\n"),
+        None => {
+            let line = "No active block: no response in the last 5-hour window.";
+            out.push_str(&crate::output::wrap(line, width));
+            out.push('\n');
+        }
     }
     out
 }

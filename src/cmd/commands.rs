@@ -35,7 +35,10 @@ pub fn run(args: &CommandsArgs, settings: &Settings) -> Result<ExitCode> {
     } else if args.csv {
         out!("{}", csv(&report));
     } else {
-        out!("{}", human(&report, &zone));
+        out!(
+            "{}",
+            human(&report, &zone, output::terminal_width(settings.stdout_tty))
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -57,7 +60,9 @@ fn kind_title(r: &CommandRow) -> &'static str {
     }
 }
 
-fn human(report: &CommandsReport, zone: &Zone) -> String {
+/// The table; in a terminal `width` wide, the names cut and the columns
+/// least needed left out as far as it takes.
+fn human(report: &CommandsReport, zone: &Zone, width: Option<usize>) -> String {
     use crate::output::thousands as n;
     let columns = [
         table::text("Kind"),
@@ -90,7 +95,8 @@ fn human(report: &CommandsReport, zone: &Zone) -> String {
         String::new(),
         String::new(),
     ];
-    let mut out = table::render(&columns, &rows, &[total], None);
+    // cut: the names (to 16); left out: sessions, then when last used
+    let mut out = table::fit(&columns, &rows, &[total], width, &[(1, 16)], &[3, 4]);
     out.push('\n');
     out
 }

@@ -422,13 +422,14 @@ fn human(r: &ShowReport, zone: &Zone, width: Option<usize>) -> Result<()> {
         "Project   {}",
         table::visible(r.project.as_deref().unwrap_or("-"))
     );
-    outln!(
+    let time = format!(
         "Time      {} → {} ({}, {})",
         when(zone, t.first_at),
         when(zone, t.last_at),
         duration(t.first_at.zip(t.last_at).map(|(a, b)| b - a)),
         zone.name()
     );
+    outln!("{}", crate::output::wrap(&time, width));
     let day = |ms: Option<i64>| ms.map_or_else(|| "-".into(), |m| zone.format(m, "%m-%d %H:%M:%S"));
     let columns = [
         table::text("Time"),

@@ -64,12 +64,17 @@ pub const fn both_ends(title: &'static str) -> Column {
     }
 }
 
+/// The narrowest a cut column gets, whatever its narrowest in `fit`'s
+/// `shrink`, when the table would not fit otherwise.
+const FLOOR: usize = 6;
+
 /// [`render`] at most `width` columns wide, for a terminal: first the
 /// columns in `drop` are left out, in that order, while the table would not
 /// fit even with the text columns in `shrink` (column, narrowest width) cut
 /// to their narrowest; then those are cut (`…`), in that order, as far as
-/// needed. A table that fits, or no width (not a terminal), is rendered as
-/// it is.
+/// needed (past their narrowest, down to [`FLOOR`], if nothing else is
+/// left to give up). A table that fits, or no width (not a terminal), is
+/// rendered as it is.
 pub fn fit(
     columns: &[Column],
     rows: &[Vec<String>],
@@ -116,6 +121,12 @@ pub fn fit(
     for &(col, _) in shrink.iter().filter(|(c, _)| keep.contains(c)) {
         let over = total(&keep, &|i| cut[i]).saturating_sub(width);
         cut[col] = cut[col].saturating_sub(over).max(least(col));
+    }
+    // (narrower still, with all that could go gone: the same columns are
+    // cut on, down to a few columns each)
+    for &(col, _) in shrink.iter().filter(|(c, _)| keep.contains(c)) {
+        let over = total(&keep, &|i| cut[i]).saturating_sub(width);
+        cut[col] = cut[col].saturating_sub(over).max(FLOOR.min(widths[col]));
     }
     // (a footer's cell is a total's label, not a path: cut at its end)
     let pick = |rows: &[Vec<String>], body: bool| -> Vec<Vec<String>> {
@@ -423,6 +434,9 @@ mod tests {
         assert!(widest(&out) <= 40, "{out}");
         assert!(!out.contains("Errors") && out.contains("$0.35") && out.contains("2 sessions"));
         assert!(out.contains("fix the pa"), "{out}");
+        // narrower, Errors gone: the title is cut past its narrowest
+        let out = fit(&columns, &rows, &footer, Some(30), &[(1, 12)], &[2]);
+        assert!(widest(&out) <= 30 && out.contains(" fix th… "), "{out}");
         // narrower than the columns left: as narrow as it gets
         let out = fit(&columns, &rows, &footer, Some(10), &[(1, 12)], &[2]);
         assert!(out.contains("$0.32") && out.contains("1c3d1a2c"), "{out}");
