@@ -390,8 +390,18 @@ fn grows_after_its_cut_line(alone: bool) {
     assert_eq!(count(&env.db(), chunks), if alone { 2 } else { 1 });
     let cost = || run_json(&env, &["cost", "--no-ingest"])["total"]["cost_usd"].clone();
     let before = cost();
-    // the session goes on in the same file: the cut line is finished, then
-    // one more line
+    // the session goes on in the same file: first part of the rest of the
+    // line (being written: held back, the cut row gone), then the line is
+    // finished, then one more line
+    let mut partial = cut.clone();
+    partial.extend_from_slice(b"ease no");
+    std::fs::write(&file, &partial).unwrap();
+    let s = env.ingest();
+    assert_eq!(
+        (&s["held_back_lines"], &s["lines_read"]),
+        (&json!(1), &json!(0)),
+        "{s}"
+    );
     let mut grown = cut.clone();
     grown.extend_from_slice(b"ease notes?\"}}\n");
     let next = r#"{"type":"user","uuid":"k-u9","sessionId":"sess-keep-0006","timestamp":"2026-03-15T10:09:00.000Z","message":{"role":"user","content":"later"}}"#;

@@ -838,6 +838,31 @@ fn a_file_that_is_not_a_database_is_named() {
 }
 
 #[test]
+fn a_last_line_without_its_newline_is_measured_without_its_cr_as_a_rebuild_does() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-cr");
+    std::fs::create_dir_all(&dir).unwrap();
+    let line = r#"{"type":"user","uuid":"cr-1","sessionId":"sess-cr","timestamp":"2026-03-01T10:00:00.000Z","message":{"role":"user","content":"hi"}}"#;
+    std::fs::write(dir.join("sess-cr.jsonl"), format!("{line}\r\n{line}\r")).unwrap();
+    let lens = || -> Vec<i64> {
+        env.db()
+            .prepare("SELECT byte_len FROM lines ORDER BY line_no")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    env.ingest();
+    assert_eq!(lens(), [line.len() as i64; 2]);
+    env.cmd()
+        .args(["ingest", "--full", "-q"])
+        .assert()
+        .success();
+    assert_eq!(lens(), [line.len() as i64; 2]);
+}
+
+#[test]
 fn a_database_with_damaged_pages_is_named_with_the_way_back() {
     let env = Env::with_fixture("basic");
     env.ingest();

@@ -379,6 +379,8 @@ fn read_file_inner(
             // it as it is once the file has been still for STALE_TAIL_NS
             // (looked at again now: it may have grown while being read).
             let tail = &buf[complete..];
+            // (its length without a `\r` at its end, as push_line's)
+            let tail_len = tail.strip_suffix(b"\r").unwrap_or(tail).len() as u64;
             let end = start_offset + buf.len() as u64;
             let still = || {
                 file.metadata()
@@ -386,7 +388,7 @@ fn read_file_inner(
             };
             match transcript::parse_line(tail) {
                 Parsed::Record(r) => {
-                    tail_item = Some((tail.len() as u64, Parsed::Record(r)));
+                    tail_item = Some((tail_len, Parsed::Record(r)));
                     consumed = buf.len();
                     cursor.line_count += 1;
                 }
@@ -395,7 +397,7 @@ fn read_file_inner(
                     cursor.line_count += 1;
                 }
                 Parsed::Malformed(e) if still() => {
-                    tail_item = Some((tail.len() as u64, Parsed::Malformed(cut_line(&e))));
+                    tail_item = Some((tail_len, Parsed::Malformed(cut_line(&e))));
                     consumed = buf.len();
                     cursor.line_count += 1;
                 }
@@ -422,11 +424,12 @@ fn read_file_inner(
         let held_back_line = held_back.then_some(first_line + lines);
         cursor.line_count += lines - u64::from(ends_open_line);
         cursor.read_offset = start_offset + consumed as u64;
-        if consumed > 0 {
+        {
             // the last TAIL_BYTES before the cursor: of this batch, and when
-            // it read fewer (a line or two appended), the bytes before it,
-            // read again from the file (they were checked unchanged when
-            // this read was planned)
+            // it read fewer (a line or two appended, or none: a line held
+            // back, maybe where a cut line was read again from its start),
+            // the bytes before it, read again from the file (they were
+            // checked unchanged when this read was planned)
             let own = consumed.min(TAIL_BYTES);
             let before = ((TAIL_BYTES - own) as u64).min(start_offset) as usize;
             let mut earlier = vec![0u8; before];

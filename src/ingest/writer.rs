@@ -498,7 +498,7 @@ impl<'c> Writer<'c> {
             .prepare_cached(
                 "UPDATE source_files SET read_offset = ?2, line_count = ?3, size = ?4, mtime_ns = ?5, dev = ?6, ino = ?7,
                  fingerprint = ?8, fingerprint_len = ?9, held_back_bytes = ?10, last_read_at = ?11,
-                 tail_len = iif(?12 > 0, ?12, tail_len), tail_digest = iif(?12 > 0, ?13, tail_digest)
+                 tail_len = ?12, tail_digest = ?13
                  WHERE id = ?1",
             )?
             .execute(params![
