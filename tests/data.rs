@@ -1676,11 +1676,10 @@ fn a_dictionary_compresses_the_raw_lines_and_is_replaced_when_a_sampled_file_is_
 /// database from before schema 10 holds) are compressed with one by
 /// `ingest --full`, sampled from the stored lines; every file still
 /// exports byte for byte, and the tables come out the same.
-#[test]
-fn ingest_full_compresses_the_chunks_stored_without_a_dictionary() {
-    let env = Env::with_fixture("data");
-    let sessions = reading_sessions(&env, 12, 3 << 20);
-    // two runs of 18 MiB: neither makes a dictionary
+/// The data fixture and 12 sessions of 3 MiB, stored in two runs of
+/// 18 MiB: neither makes a dictionary.
+fn stored_without_a_dictionary(env: &Env) {
+    let sessions = reading_sessions(env, 12, 3 << 20);
     let away = env.dir.path().join("away");
     std::fs::create_dir_all(&away).unwrap();
     for (_, path, _) in &sessions[6..] {
@@ -1691,6 +1690,12 @@ fn ingest_full_compresses_the_chunks_stored_without_a_dictionary() {
         std::fs::rename(away.join(path.file_name().unwrap()), path).unwrap();
     }
     env.ingest();
+}
+
+#[test]
+fn ingest_full_compresses_the_chunks_stored_without_a_dictionary() {
+    let env = Env::with_fixture("data");
+    stored_without_a_dictionary(&env);
     let db = env.db();
     assert_eq!(count(&db, "SELECT count(*) FROM raw_dicts"), 0);
     let chunks = count(&db, "SELECT count(*) FROM raw_chunks");
@@ -1732,6 +1737,38 @@ fn ingest_full_compresses_the_chunks_stored_without_a_dictionary() {
     // nothing left to do the next time
     let s = run_json(&env, &["ingest", "--full"]);
     assert_eq!(s["raw_chunks_recompressed"], 0, "{s}");
+}
+
+/// A damaged chunk among those a rebuild compresses with a new dictionary
+/// is left out of the sample and of the re-compression, then healed from
+/// its transcript like any other (it stopped the whole `ingest --full`).
+#[test]
+fn ingest_full_heals_a_damaged_chunk_it_would_compress_with_a_dictionary() {
+    let env = Env::with_fixture("data");
+    stored_without_a_dictionary(&env);
+    let db = env.db();
+    let chunks = count(&db, "SELECT count(*) FROM raw_chunks");
+    let lines = count(&db, "SELECT count(*) FROM lines");
+    let damaged = db
+        .execute(
+            "UPDATE raw_chunks SET data = x'28b52ffd0badc0de' WHERE file_id = (SELECT id FROM source_files WHERE path LIKE '%sess-keep-0006.jsonl')",
+            [],
+        )
+        .unwrap();
+    assert_eq!(damaged, 1);
+    drop(db);
+    let s = run_json(&env, &["ingest", "--full"]);
+    assert_eq!(s["raw_chunks_recompressed"], chunks - 1, "{s}");
+    assert_eq!(
+        (&s["raw_chunks_healed"], &s["raw_chunks_damaged"]),
+        (&json!(1), &json!(0)),
+        "{s}"
+    );
+    let db = env.db();
+    assert_eq!(count(&db, "SELECT count(*) FROM raw_dicts"), 1);
+    assert_eq!(count(&db, "SELECT count(*) FROM lines"), lines);
+    drop(db);
+    assert_round_trip(&env, &env.projects(), "healed");
 }
 
 /// A stored chunk that does not decompress (a damaged database) does not

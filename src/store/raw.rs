@@ -341,7 +341,7 @@ pub fn retire(conn: &Connection) -> anyhow::Result<Retired> {
     }
     const KEPT: &str = "file_id NOT IN (SELECT id FROM temp.forget_files)";
     let mut unpacker = Unpacker::default();
-    let dict = sample_stored(conn, &mut unpacker, KEPT)?;
+    let dict = sample_stored(conn, &mut unpacker, KEPT, Damaged::Fail)?;
     done.made = dict.as_ref().map(|d| d.id);
     let mut packer = Packer::new(dict)?;
     for &dict in &old {
@@ -349,7 +349,7 @@ pub fn retire(conn: &Connection) -> anyhow::Result<Retired> {
             conn,
             &format!("SELECT id FROM raw_chunks WHERE dict = {dict} AND {KEPT}"),
         )?;
-        done.repacked += repack(conn, &mut unpacker, &mut packer, &chunks)?;
+        done.repacked += repack(conn, &mut unpacker, &mut packer, &chunks, Damaged::Fail)?;
         conn.execute("DELETE FROM raw_dict_sources WHERE dict_id = ?1", [dict])?;
         conn.execute("DELETE FROM raw_dicts WHERE id = ?1", [dict])?;
         done.deleted += 1;
@@ -375,7 +375,7 @@ pub fn recompress(conn: &Connection) -> anyhow::Result<Retired> {
     let dict = match newest(conn)? {
         Some(d) => Some(d),
         None if plain as u64 >= DICT_FROM_BYTES => {
-            let d = sample_stored(conn, &mut unpacker, "1")?;
+            let d = sample_stored(conn, &mut unpacker, "1", Damaged::Skip)?;
             done.made = d.as_ref().map(|d| d.id);
             d
         }
@@ -386,7 +386,9 @@ pub fn recompress(conn: &Connection) -> anyhow::Result<Retired> {
     }
     let mut packer = Packer::new(dict)?;
     let chunks = ids(conn, "SELECT id FROM raw_chunks WHERE dict IS NULL")?;
-    done.repacked = repack(conn, &mut unpacker, &mut packer, &chunks)?;
+    // (a chunk that does not decompress is left as it is: the rebuild
+    // after this reads it again from its transcript, or says it cannot)
+    done.repacked = repack(conn, &mut unpacker, &mut packer, &chunks, Damaged::Skip)?;
     Ok(done)
 }
 
@@ -394,6 +396,21 @@ fn ids(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<i64>> {
     conn.prepare(sql)?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()
+}
+
+/// What to do with a stored chunk that does not decompress.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Damaged {
+    /// Stop with the error (a dictionary is about to be deleted: a chunk
+    /// left with it would point at nothing).
+    Fail,
+    /// Leave it out, as it is.
+    Skip,
+}
+
+/// Whether `e` is a chunk that does not decompress (not SQLite failing).
+fn undecodable(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<std::io::Error>().is_some()
 }
 
 /// The bytes of chunk `id`.
@@ -406,19 +423,28 @@ fn chunk(conn: &Connection, unpacker: &mut Unpacker, id: i64) -> anyhow::Result<
     Ok(unpacker.unpack(conn, dict, &data, len as usize)?)
 }
 
-/// Re-compress `chunks` with `packer`, one in memory at a time.
+/// Re-compress `chunks` with `packer`, one in memory at a time; returns
+/// how many.
 fn repack(
     conn: &Connection,
     unpacker: &mut Unpacker,
     packer: &mut Packer,
     chunks: &[i64],
+    damaged: Damaged,
 ) -> anyhow::Result<u64> {
     let mut update = conn.prepare("UPDATE raw_chunks SET dict = ?2, data = ?3 WHERE id = ?1")?;
+    let mut done = 0;
     for &id in chunks {
-        let packed = packer.pack(&chunk(conn, unpacker, id)?)?;
+        let bytes = match chunk(conn, unpacker, id) {
+            Ok(b) => b,
+            Err(e) if damaged == Damaged::Skip && undecodable(&e) => continue,
+            Err(e) => return Err(e),
+        };
+        let packed = packer.pack(&bytes)?;
         update.execute(params![id, packed.dict, packed.data])?;
+        done += 1;
     }
-    Ok(chunks.len() as u64)
+    Ok(done)
 }
 
 /// Sample and store a dictionary from the first chunk of each file whose
@@ -428,6 +454,7 @@ fn sample_stored(
     conn: &Connection,
     unpacker: &mut Unpacker,
     files: &str,
+    damaged: Damaged,
 ) -> anyhow::Result<Option<Dict>> {
     let firsts: Vec<(i64, i64)> = conn
         .prepare(&format!(
@@ -442,6 +469,7 @@ fn sample_stored(
     let sampled = sample_with(firsts.len(), |i, want| {
         let bytes = match chunk(conn, unpacker, firsts[i].1) {
             Ok(b) => b,
+            Err(e) if damaged == Damaged::Skip && undecodable(&e) => return None,
             Err(e) => {
                 failed = Some(e);
                 return None;
