@@ -457,6 +457,81 @@ fn grows_after_its_cut_line(alone: bool) {
     assert_eq!(lines(), after);
 }
 
+/// The chunk that holds a cut line does not decompress (a damaged
+/// database) when the line is continued: the ingest goes on (other files'
+/// lines are stored), and `ingest --full` heals the chunk from the file.
+#[test]
+fn a_cut_line_in_a_damaged_chunk_does_not_stop_ingest() {
+    let env = Env::with_fixture("data");
+    let file = env.projects().join("-home-u-keep/sess-keep-0006.jsonl");
+    last_changed_ago(&file, 7_200);
+    assert_eq!(env.ingest()["malformed_lines"], 1);
+    let damaged = env
+        .db()
+        .execute(
+            "UPDATE raw_chunks SET data = x'28b52ffd0badc0de' WHERE file_id = (SELECT id FROM source_files WHERE path LIKE '%sess-keep-0006.jsonl')",
+            [],
+        )
+        .unwrap();
+    assert_eq!(damaged, 1);
+    let mut grown = std::fs::read(&file).unwrap();
+    grown.extend_from_slice(b"ease notes?\"}}\n");
+    std::fs::write(&file, &grown).unwrap();
+    let other = env.projects().join("-home-u-keep/sess-other-0009.jsonl");
+    let line = r#"{"type":"user","uuid":"o-1","sessionId":"sess-other-0009","timestamp":"2026-03-16T10:00:00.000Z","message":{"role":"user","content":"hello"}}"#;
+    std::fs::write(&other, format!("{line}\n")).unwrap();
+    let s = env.ingest();
+    assert_eq!(
+        (&s["lines_read"], &s["files_read"]),
+        (&json!(2), &json!(2)),
+        "{s}"
+    );
+    assert_eq!(
+        count(
+            &env.db(),
+            "SELECT count(*) FROM messages WHERE uuid IN ('k-u2', 'o-1')"
+        ),
+        2
+    );
+    // the damaged bytes before the line: read again from the file
+    let s = run_json(&env, &["ingest", "--full"]);
+    assert_eq!(
+        (&s["raw_chunks_healed"], &s["raw_chunks_damaged"]),
+        (&json!(1), &json!(0)),
+        "{s}"
+    );
+    let out = env.dir.path().join("out");
+    run_json(&env, &["export", "--out", out.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read(out.join("projects/-home-u-keep/sess-keep-0006.jsonl")).unwrap(),
+        grown
+    );
+}
+
+/// A damaged chunk that ends in a cut line stored as it was is healed
+/// from its file like any other (the cursor follows no line end there).
+#[test]
+fn a_damaged_chunk_ending_in_a_cut_line_is_healed() {
+    let env = Env::with_fixture("data");
+    let file = env.projects().join("-home-u-keep/sess-keep-0006.jsonl");
+    last_changed_ago(&file, 7_200);
+    assert_eq!(env.ingest()["malformed_lines"], 1);
+    let lines = count(&env.db(), "SELECT count(*) FROM lines");
+    env.db()
+        .execute(
+            "UPDATE raw_chunks SET data = x'28b52ffd0badc0de' WHERE file_id = (SELECT id FROM source_files WHERE path LIKE '%sess-keep-0006.jsonl')",
+            [],
+        )
+        .unwrap();
+    let s = run_json(&env, &["ingest", "--full"]);
+    assert_eq!(
+        (&s["raw_chunks_healed"], &s["raw_chunks_damaged"]),
+        (&json!(1), &json!(0)),
+        "{s}"
+    );
+    assert_eq!(count(&env.db(), "SELECT count(*) FROM lines"), lines);
+}
+
 #[test]
 fn a_cut_line_ended_by_nothing_stays_malformed_and_is_read_on_in_place() {
     let env = Env::with_fixture("data");
@@ -1849,7 +1924,7 @@ fn a_rebuild_heals_a_damaged_chunk_from_its_transcript_or_says_which_it_left_out
     assert!(
         err.contains(&file)
             && err.contains(&format!("[{start}, {end})"))
-            && err.contains("the transcript no longer has them")
+            && err.contains("the transcript is gone or has changed since")
             && err.contains("1 chunk of stored lines could not be read"),
         "{err}"
     );

@@ -78,7 +78,7 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
     // (lines left out of the tables: the database is damaged)
     if summary.raw_chunks_damaged > 0 {
         eprintln!(
-            "{} {} of stored lines could not be read, and their transcripts no longer have them: \
+            "{} {} of stored lines could not be read, nor read again from their transcripts (gone or changed): \
              their lines are left out of the tables (named above)",
             output::style::error_prefix(),
             super::count(summary.raw_chunks_damaged, "chunk", "chunks")

@@ -1095,11 +1095,8 @@ fn from_transcript(path: &str, t: &Tracked, start: u64, end: u64, lines: u64) ->
         return None;
     }
     let (fp, got) = reader::fingerprint(&file, t.fingerprint_len).ok()?;
-    if got != t.fingerprint_len
-        || fp != t.fingerprint
-        || !at_line_end(&file, t.read_offset, size).ok()?
-        || !tail_unchanged(&file, t).ok()?
-    {
+    // (the cursor may follow a cut line stored as it was: not a line end)
+    if got != t.fingerprint_len || fp != t.fingerprint || !tail_unchanged(&file, t).ok()? {
         return None;
     }
     let mut plain = vec![0u8; (end - start) as usize];
@@ -1194,7 +1191,7 @@ fn refill(
                                     ),
                                 ))),
                                 None => tx.send(Ok(Chunk::Damaged(format!(
-                                    "{path}: the stored bytes [{start}, {end}) do not decompress ({e}), and the transcript no longer has them; their lines are left out of the tables. The database looks damaged: restore a copy made by `observatory backup`, or `observatory export` what is readable"
+                                    "{path}: the stored bytes [{start}, {end}) do not decompress ({e}), and the transcript is gone or has changed since; their lines are left out of the tables. The database looks damaged: restore a copy made by `observatory backup`, or `observatory export` what is readable"
                                 )))),
                             },
                         };

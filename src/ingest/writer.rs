@@ -433,19 +433,29 @@ impl<'c> Writer<'c> {
             .prepare_cached("DELETE FROM raw_chunks WHERE file_id = ?1 AND start_offset >= ?2")?
             .execute(params![file_id, at])?;
         if let Some((start, end, dict, data)) = holding {
-            let failed = |e: std::io::Error| rusqlite::Error::ToSqlConversionFailure(Box::new(e));
-            let plain = Unpacker::default()
+            let cut = Unpacker::default()
                 .unpack(self.conn, dict, &data, (end - start) as usize)
-                .map_err(failed)?;
-            let data = Packer::new(None)
-                .and_then(|mut p| p.pack(&plain[..(at - start) as usize]))
-                .map_err(failed)?
-                .data;
-            self.conn
-                .prepare_cached(
-                    "UPDATE raw_chunks SET end_offset = ?3, data = ?4, dict = NULL WHERE file_id = ?1 AND start_offset = ?2",
-                )?
-                .execute(params![file_id, start, at, data])?;
+                .and_then(|plain| Packer::new(None)?.pack(&plain[..(at - start) as usize]));
+            match cut {
+                Ok(packed) => self
+                    .conn
+                    .prepare_cached(
+                        "UPDATE raw_chunks SET end_offset = ?3, data = ?4, dict = NULL WHERE file_id = ?1 AND start_offset = ?2",
+                    )?
+                    .execute(params![file_id, start, at, packed.data])?,
+                // A chunk that does not decompress (a damaged database)
+                // stays as it is, said to end where the line starts: the
+                // file's chunks still follow one another, and `ingest
+                // --full` reads it again from the transcript, or says
+                // which bytes are lost. (Failing here would stop every
+                // ingest, of every file, for good.)
+                Err(_) => self
+                    .conn
+                    .prepare_cached(
+                        "UPDATE raw_chunks SET end_offset = ?3 WHERE file_id = ?1 AND start_offset = ?2",
+                    )?
+                    .execute(params![file_id, start, at])?,
+            };
         }
         Ok(())
     }
