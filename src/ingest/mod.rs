@@ -1187,7 +1187,7 @@ fn refill(
                                     batch(&plain),
                                     plain,
                                     format!(
-                                        "{path}: the stored bytes [{start}, {end}) do not decompress ({e}); read again from the transcript, which still has them, and stored anew. The database looks damaged: check it with `observatory query 'PRAGMA integrity_check'`, and keep a backup (`observatory backup`)"
+                                        "{path}: the stored bytes [{start}, {end}) do not decompress ({e}); read again from the transcript as it is now (its first bytes, the bytes before its cursor and the chunk's line count as read), and stored anew. The database looks damaged: check it with `observatory query 'PRAGMA integrity_check'`, and keep a backup (`observatory backup`)"
                                     ),
                                 ))),
                                 None => tx.send(Ok(Chunk::Damaged(format!(
