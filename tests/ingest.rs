@@ -673,7 +673,7 @@ fn malformed_lines_are_kept_counted_and_named() {
     let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(v["rows"].as_array().map(Vec::len), Some(6), "{v}");
     // given a database with --db, the query names it (as one shell word)
-    let other = env.dir.path().join("my dbs/it's.db");
+    let other = env.dir.path().join("my dbs/-it's.db");
     std::fs::create_dir_all(other.parent().unwrap()).unwrap();
     std::fs::copy(env.db_path(), &other).unwrap();
     std::fs::rename(env.db_path(), env.dir.path().join("moved.db")).unwrap();

@@ -212,7 +212,12 @@ fn print_status(s: &Status, zone: &crate::report::Zone, settings: &Settings) -> 
 /// environment or the config file, in effect for the copy too).
 fn malformed_hint(settings: &Settings) -> String {
     let db = match settings.source_of("db") {
-        Some(crate::config::Source::Flag(_)) => format!("--db {} ", shell_word(&settings.db)),
+        // (`--db=`: a path may start with `-`; absolute: the copy may be
+        // run from another folder)
+        Some(crate::config::Source::Flag(_)) => {
+            let db = std::path::absolute(&settings.db).unwrap_or_else(|_| settings.db.clone());
+            format!("--db={} ", shell_word(&db))
+        }
         _ => String::new(),
     };
     format!(
