@@ -270,9 +270,10 @@ Precedence, first wins: a flag, an OBSERVATORY_* environment variable, the confi
 
 #[derive(Debug, Args)]
 pub struct ManArgs {
-    /// A command's page (observatory-COMMAND(1)) instead of the main one
+    /// A command's page (observatory-COMMAND(1)) instead of the main one:
+    /// `forget`, `budget set` or `budget-set`
     #[arg(value_name = "COMMAND")]
-    pub command: Option<String>,
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -289,6 +289,12 @@ fn the_man_page_is_roff_naming_the_subcommands() {
             && page.contains("\\-\\-dry\\-run"),
         "{page}"
     );
+    // and so on down: the budget page names observatory-budget-set(1)
+    for words in [&["budget", "set"][..], &["budget-set"]] {
+        let out = env.cmd().arg("man").args(words).assert().success();
+        let page = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+        assert!(page.contains(".TH observatory-budget-set 1"), "{page}");
+    }
     let out = env.cmd().args(["man", "nope"]).assert().code(2);
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(

@@ -24,27 +24,34 @@ pub fn completions(args: &CompletionsArgs) -> Result<ExitCode> {
 }
 
 pub fn man(args: &crate::cli::ManArgs) -> Result<ExitCode> {
-    let top = Cli::command();
-    let page = match &args.command {
-        None => top,
-        // (the page the main one names: observatory-forget(1))
-        Some(name) => {
-            let Some(sub) = top.find_subcommand(name) else {
-                let names: Vec<&str> = top
-                    .get_subcommands()
-                    .map(clap::Command::get_name)
-                    .filter(|n| *n != "help")
-                    .collect();
-                return Err(super::usage(format!(
-                    "no command {name:?}; the commands: {}",
-                    names.join(", ")
-                )));
-            };
-            sub.clone()
-                .display_name(format!("observatory-{}", sub.get_name()))
-                .bin_name(format!("observatory {}", sub.get_name()))
-        }
-    };
+    let mut top = Cli::command();
+    // (built: the `help` command the main page names exists then)
+    top.build();
+    // `budget set` or `budget-set`: the page observatory-budget-set(1)
+    let words: Vec<&str> = args.command.iter().flat_map(|w| w.split('-')).collect();
+    let mut page = top;
+    let mut name = String::from("observatory");
+    for word in &words {
+        let Some(sub) = page.find_subcommand(word).cloned() else {
+            let names: Vec<&str> = page
+                .get_subcommands()
+                .map(clap::Command::get_name)
+                .collect();
+            return Err(super::usage(format!(
+                "no command {:?} in `{}`; its commands: {}",
+                words.join(" "),
+                name.replace('-', " "),
+                names.join(", ")
+            )));
+        };
+        name = format!("{name}-{}", sub.get_name());
+        page = sub;
+    }
+    if !words.is_empty() {
+        page = page
+            .display_name(name.clone())
+            .bin_name(name.replace('-', " "));
+    }
     let mut buf = Vec::new();
     clap_mangen::Man::new(page)
         .render(&mut buf)
