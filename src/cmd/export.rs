@@ -128,7 +128,13 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> Result<ExitCode> {
             Err(e) if data::export::is_damage(&e) => {
                 damaged += 1;
                 let why = e.root_cause().to_string();
-                output::style::warn(format_args!("{}: not written: {why}", path.display()));
+                // (an older copy there, with --force, is left as it was)
+                let old = if path.exists() {
+                    " (the file there is an older copy, left as it was)"
+                } else {
+                    ""
+                };
+                output::style::warn(format_args!("{}: not written{old}: {why}", path.display()));
                 rows.push(json!({
                     "file": t.rel.to_string_lossy(),
                     "source": t.file.path,
@@ -155,8 +161,9 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> Result<ExitCode> {
         if damaged == 0 {
             return ExitCode::SUCCESS;
         }
+        let others = if written > 0 { "; the others are" } else { "" };
         eprintln!(
-            "{} {} not written: their stored bytes are damaged (named above); the others are. \
+            "{} {} not written: their stored bytes are damaged (named above){others}. \
              A copy made by `observatory backup` may hold them, or Claude Code's own folders while it keeps them",
             output::style::error_prefix(),
             super::count(damaged as u64, "file", "files")
@@ -179,6 +186,8 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> Result<ExitCode> {
         if targets.is_empty() {
             // (no folder made for nothing)
             outln!("No stored file to write: nothing written.");
+        } else if written == 0 {
+            outln!("Nothing written.");
         } else {
             outln!(
                 "Wrote {} ({}, {} bytes) to {}.",

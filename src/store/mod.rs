@@ -422,12 +422,9 @@ pub fn name_damage(err: anyhow::Error, db: &Path) -> anyhow::Error {
     let Some(e) = corrupt else {
         return err;
     };
-    let said = format!("{}: {}{}", db.display(), sqlite_words(e), damaged_hint(e));
-    match err.chain().next().map(ToString::to_string) {
-        // (what the command was doing, if it said)
-        Some(doing) if doing != e.to_string() => anyhow::anyhow!("{doing}: {said}"),
-        _ => anyhow::anyhow!(said),
-    }
+    // (without what the command was doing: its advice, "run ingest
+    // again", would contradict the way back)
+    anyhow::anyhow!("{}: {}{}", db.display(), sqlite_words(e), damaged_hint(e))
 }
 
 /// What to do about a damaged database file.
