@@ -319,6 +319,33 @@ fn last_changed_ago(file: &Path, secs: u64) {
     f.set_modified(then).unwrap();
 }
 
+/// Damage every stored chunk of the data fixture's sess-keep-0006 (a
+/// zstd frame header, then junk); returns how many.
+fn damage_keep_chunks(env: &Env) -> usize {
+    env.db()
+        .execute(
+            "UPDATE raw_chunks SET data = x'28b52ffd0badc0de' WHERE file_id = (SELECT id FROM source_files WHERE path LIKE '%sess-keep-0006.jsonl')",
+            [],
+        )
+        .unwrap()
+}
+
+/// What `export` gives back of sess-keep-0006.
+fn exported_keep(env: &Env) -> Vec<u8> {
+    let out = env.dir.path().join(format!("out-{}", rand_name()));
+    run_json(env, &["export", "--out", out.to_str().unwrap()]);
+    std::fs::read(out.join("projects/-home-u-keep/sess-keep-0006.jsonl")).unwrap()
+}
+
+/// A rebuild's summary: chunks healed from their transcript, and left out.
+fn assert_rebuilt(s: &Value, healed: u64, damaged: u64) {
+    assert_eq!(
+        (&s["raw_chunks_healed"], &s["raw_chunks_damaged"]),
+        (&json!(healed), &json!(damaged)),
+        "{s}"
+    );
+}
+
 #[test]
 fn a_cut_last_line_of_a_file_still_for_an_hour_is_kept_and_exported() {
     let env = Env::with_fixture("data");
@@ -335,12 +362,7 @@ fn a_cut_last_line_of_a_file_still_for_an_hour_is_kept_and_exported() {
     // gone from disk (Claude Code's cleanup), every byte is still there
     std::fs::remove_file(&file).unwrap();
     env.ingest();
-    let out = env.dir.path().join("out");
-    run_json(&env, &["export", "--out", out.to_str().unwrap()]);
-    assert_eq!(
-        std::fs::read(out.join("projects/-home-u-keep/sess-keep-0006.jsonl")).unwrap(),
-        original
-    );
+    assert_eq!(exported_keep(&env), original);
     let conn = rusqlite::Connection::open(env.db_path()).unwrap();
     let error: String = conn
         .query_row(
@@ -444,12 +466,7 @@ fn grows_after_its_cut_line(alone: bool) {
     );
     assert_eq!(cost(), before, "responses are counted once");
     // every byte once: export gives the file back, a rebuild the same rows
-    let out = env.dir.path().join("out");
-    run_json(&env, &["export", "--out", out.to_str().unwrap()]);
-    assert_eq!(
-        std::fs::read(out.join("projects/-home-u-keep/sess-keep-0006.jsonl")).unwrap(),
-        grown
-    );
+    assert_eq!(exported_keep(&env), grown);
     env.cmd()
         .args(["ingest", "--full", "-q"])
         .assert()
@@ -466,14 +483,7 @@ fn a_cut_line_in_a_damaged_chunk_does_not_stop_ingest() {
     let file = env.projects().join("-home-u-keep/sess-keep-0006.jsonl");
     last_changed_ago(&file, 7_200);
     assert_eq!(env.ingest()["malformed_lines"], 1);
-    let damaged = env
-        .db()
-        .execute(
-            "UPDATE raw_chunks SET data = x'28b52ffd0badc0de' WHERE file_id = (SELECT id FROM source_files WHERE path LIKE '%sess-keep-0006.jsonl')",
-            [],
-        )
-        .unwrap();
-    assert_eq!(damaged, 1);
+    assert_eq!(damage_keep_chunks(&env), 1);
     let mut grown = std::fs::read(&file).unwrap();
     grown.extend_from_slice(b"ease notes?\"}}\n");
     std::fs::write(&file, &grown).unwrap();
@@ -495,17 +505,8 @@ fn a_cut_line_in_a_damaged_chunk_does_not_stop_ingest() {
     );
     // the damaged bytes before the line: read again from the file
     let s = run_json(&env, &["ingest", "--full"]);
-    assert_eq!(
-        (&s["raw_chunks_healed"], &s["raw_chunks_damaged"]),
-        (&json!(1), &json!(0)),
-        "{s}"
-    );
-    let out = env.dir.path().join("out");
-    run_json(&env, &["export", "--out", out.to_str().unwrap()]);
-    assert_eq!(
-        std::fs::read(out.join("projects/-home-u-keep/sess-keep-0006.jsonl")).unwrap(),
-        grown
-    );
+    assert_rebuilt(&s, 1, 0);
+    assert_eq!(exported_keep(&env), grown);
 }
 
 /// A damaged chunk that ends in a cut line stored as it was is healed
@@ -517,18 +518,9 @@ fn a_damaged_chunk_ending_in_a_cut_line_is_healed() {
     last_changed_ago(&file, 7_200);
     assert_eq!(env.ingest()["malformed_lines"], 1);
     let lines = count(&env.db(), "SELECT count(*) FROM lines");
-    env.db()
-        .execute(
-            "UPDATE raw_chunks SET data = x'28b52ffd0badc0de' WHERE file_id = (SELECT id FROM source_files WHERE path LIKE '%sess-keep-0006.jsonl')",
-            [],
-        )
-        .unwrap();
+    assert_eq!(damage_keep_chunks(&env), 1);
     let s = run_json(&env, &["ingest", "--full"]);
-    assert_eq!(
-        (&s["raw_chunks_healed"], &s["raw_chunks_damaged"]),
-        (&json!(1), &json!(0)),
-        "{s}"
-    );
+    assert_rebuilt(&s, 1, 0);
     assert_eq!(count(&env.db(), "SELECT count(*) FROM lines"), lines);
 }
 
@@ -555,12 +547,7 @@ fn a_cut_line_ended_by_nothing_stays_malformed_and_is_read_on_in_place() {
         (&json!(0), &json!(1)),
         "{status}"
     );
-    let out = env.dir.path().join("out");
-    run_json(&env, &["export", "--out", out.to_str().unwrap()]);
-    assert_eq!(
-        std::fs::read(out.join("projects/-home-u-keep/sess-keep-0006.jsonl")).unwrap(),
-        grown
-    );
+    assert_eq!(exported_keep(&env), grown);
 }
 
 #[test]
@@ -1824,21 +1811,11 @@ fn ingest_full_heals_a_damaged_chunk_it_would_compress_with_a_dictionary() {
     let db = env.db();
     let chunks = count(&db, "SELECT count(*) FROM raw_chunks");
     let lines = count(&db, "SELECT count(*) FROM lines");
-    let damaged = db
-        .execute(
-            "UPDATE raw_chunks SET data = x'28b52ffd0badc0de' WHERE file_id = (SELECT id FROM source_files WHERE path LIKE '%sess-keep-0006.jsonl')",
-            [],
-        )
-        .unwrap();
-    assert_eq!(damaged, 1);
+    assert_eq!(damage_keep_chunks(&env), 1);
     drop(db);
     let s = run_json(&env, &["ingest", "--full"]);
     assert_eq!(s["raw_chunks_recompressed"], chunks - 1, "{s}");
-    assert_eq!(
-        (&s["raw_chunks_healed"], &s["raw_chunks_damaged"]),
-        (&json!(1), &json!(0)),
-        "{s}"
-    );
+    assert_rebuilt(&s, 1, 0);
     let db = env.db();
     assert_eq!(count(&db, "SELECT count(*) FROM raw_dicts"), 1);
     assert_eq!(count(&db, "SELECT count(*) FROM lines"), lines);
@@ -1887,11 +1864,7 @@ fn a_rebuild_heals_a_damaged_chunk_from_its_transcript_or_says_which_it_left_out
         .assert()
         .success();
     let s: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(
-        (&s["raw_chunks_healed"], &s["raw_chunks_damaged"]),
-        (&json!(1), &json!(0)),
-        "{s}"
-    );
+    assert_rebuilt(&s, 1, 0);
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(
         err.contains(&file)
@@ -1915,11 +1888,7 @@ fn a_rebuild_heals_a_damaged_chunk_from_its_transcript_or_says_which_it_left_out
         .assert()
         .code(1);
     let s: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(
-        (&s["raw_chunks_healed"], &s["raw_chunks_damaged"]),
-        (&json!(0), &json!(1)),
-        "{s}"
-    );
+    assert_rebuilt(&s, 0, 1);
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(
         err.contains(&file)
