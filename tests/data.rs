@@ -413,17 +413,30 @@ fn grows_after_its_cut_line(alone: bool) {
     let cost = || run_json(&env, &["cost", "--no-ingest"])["total"]["cost_usd"].clone();
     let before = cost();
     // the session goes on in the same file: first part of the rest of the
-    // line (being written: held back, the cut row gone), then the line is
-    // finished, then one more line
+    // line (being written: nothing read, the cut line stays stored as it
+    // was), then the line is finished, then one more line
     let mut partial = cut.clone();
     partial.extend_from_slice(b"ease no");
     std::fs::write(&file, &partial).unwrap();
     let s = env.ingest();
     assert_eq!(
-        (&s["held_back_lines"], &s["lines_read"]),
-        (&json!(1), &json!(0)),
+        (&s["files_read"], &s["lines_read"]),
+        (&json!(0), &json!(0)),
         "{s}"
     );
+    assert_eq!(run_json(&env, &["status"])["malformed_lines"], 1);
+    assert_eq!(exported_keep(&env), cut);
+    if alone {
+        // still an hour again: the longer cut line replaces the shorter
+        last_changed_ago(&file, 7_200);
+        let s = env.ingest();
+        assert_eq!(
+            (&s["lines_read"], &s["malformed_lines"]),
+            (&json!(1), &json!(1)),
+            "{s}"
+        );
+        assert_eq!(exported_keep(&env), partial);
+    }
     let mut grown = cut.clone();
     grown.extend_from_slice(b"ease notes?\"}}\n");
     let next = r#"{"type":"user","uuid":"k-u9","sessionId":"sess-keep-0006","timestamp":"2026-03-15T10:09:00.000Z","message":{"role":"user","content":"later"}}"#;

@@ -819,6 +819,11 @@ fn plan(
         let Some((line_id, start)) = continued else {
             return fresh(replaced).map(Some);
         };
+        // (not before the line is whole, or still again for an hour: the
+        // cut row and its bytes stay stored until then)
+        if !reader::is_stale(f.stat.mtime_ns) && !newline_after(&file, t.read_offset, size)? {
+            return Ok(None);
+        }
         job.start_offset = start;
         job.start_lines = t.line_count - 1;
         job.remaining = size - start;
@@ -827,6 +832,21 @@ fn plan(
         return fresh(replaced).map(Some);
     }
     Ok(Some(job))
+}
+
+/// Whether a newline comes in bytes [from, size) of `file`.
+fn newline_after(file: &File, from: u64, size: u64) -> std::io::Result<bool> {
+    let mut buf = vec![0u8; 64 << 10];
+    let mut at = from;
+    while at < size {
+        let n = buf.len().min((size - at) as usize);
+        read_exact_at(file, &mut buf[..n], at)?;
+        if memchr::memchr(b'\n', &buf[..n]).is_some() {
+            return Ok(true);
+        }
+        at += n as u64;
+    }
+    Ok(false)
 }
 
 /// Finds a file's last line stored cut: its row's id and byte offset.
