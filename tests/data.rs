@@ -1747,10 +1747,6 @@ fn a_dictionary_compresses_the_raw_lines_and_is_replaced_when_a_sampled_file_is_
     assert_round_trip(&env, &env.projects(), "out-after");
 }
 
-/// Chunks stored without a dictionary (runs under 32 MiB each, as a
-/// database from before schema 10 holds) are compressed with one by
-/// `ingest --full`, sampled from the stored lines; every file still
-/// exports byte for byte, and the tables come out the same.
 /// The data fixture and 12 sessions of 3 MiB, stored in two runs of
 /// 18 MiB: neither makes a dictionary.
 fn stored_without_a_dictionary(env: &Env) {
@@ -1767,6 +1763,10 @@ fn stored_without_a_dictionary(env: &Env) {
     env.ingest();
 }
 
+/// Chunks stored without a dictionary (runs under 32 MiB each, as a
+/// database from before schema 10 holds) are compressed with one by
+/// `ingest --full`, sampled from the stored lines; every file still
+/// exports byte for byte, and the tables come out the same.
 #[test]
 fn ingest_full_compresses_the_chunks_stored_without_a_dictionary() {
     let env = Env::with_fixture("data");
@@ -1812,6 +1812,54 @@ fn ingest_full_compresses_the_chunks_stored_without_a_dictionary() {
     // nothing left to do the next time
     let s = run_json(&env, &["ingest", "--full"]);
     assert_eq!(s["raw_chunks_recompressed"], 0, "{s}");
+}
+
+/// Forgetting a file the dictionary was sampled from re-compresses the
+/// other files' chunks; one that does not decompress is left as it was,
+/// without the dictionary (which goes all the same), and the rebuild that
+/// follows heals it from its transcript (forget stopped: nothing could be
+/// forgotten).
+#[test]
+fn forget_goes_on_past_a_damaged_chunk_the_dictionary_held() {
+    let env = Env::with_fixture("data");
+    let sessions = reading_sessions(&env, 12, 3 << 20);
+    env.ingest();
+    assert_eq!(
+        count(
+            &env.db(),
+            "SELECT count(*) FROM raw_chunks WHERE dict IS NULL"
+        ),
+        0
+    );
+    assert_eq!(damage_keep_chunks(&env), 1);
+    let (gone, _, _) = &sessions[3];
+    let out = env
+        .cmd()
+        .args(["forget", "--json", "--yes", "--session", gone])
+        .assert()
+        .success();
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(
+        (&v["dictionaries_deleted"], &v["raw_chunks_damaged"]),
+        (&json!(1), &json!(1)),
+        "{v}"
+    );
+    // (the rebuild after the deletion reads it again from its transcript)
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("sess-keep-0006.jsonl: the stored bytes [0, ")
+            && err.contains("read again from the transcript"),
+        "{err}"
+    );
+    assert_eq!(
+        count(
+            &env.db(),
+            "SELECT count(*) FROM raw_chunks WHERE dict IS NOT NULL AND dict NOT IN (SELECT id FROM raw_dicts)"
+        ),
+        0
+    );
+    let original = std::fs::read(env.projects().join("-home-u-keep/sess-keep-0006.jsonl")).unwrap();
+    assert_eq!(exported_keep(&env), readable_part(&original));
 }
 
 /// A damaged chunk among those a rebuild compresses with a new dictionary

@@ -143,6 +143,7 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
             "dictionaries_deleted": deleted.dictionaries.deleted,
             "dictionary_made": deleted.dictionaries.made.is_some(),
             "raw_chunks_recompressed": deleted.dictionaries.repacked,
+            "raw_chunks_damaged": deleted.dictionaries.damaged,
         });
         output::print_json(&plan_json(&plan, false, Some(done)))?;
     } else if !settings.quiet {

@@ -322,6 +322,12 @@ pub struct Retired {
     pub made: Option<i64>,
     /// Chunks re-compressed.
     pub repacked: u64,
+    /// Chunks that did not decompress (a damaged database), left as they
+    /// were; `retire` keeps them pointing at no dictionary, so that it can
+    /// go (their bytes are not to be had anyway: the rebuild that follows
+    /// a forget, or `ingest --full`, reads them again from their
+    /// transcripts, or says which lines are lost).
+    pub damaged: u64,
 }
 
 /// Replace the dictionaries sampled from any file in `temp.forget_files`:
@@ -341,7 +347,7 @@ pub fn retire(conn: &Connection) -> anyhow::Result<Retired> {
     }
     const KEPT: &str = "file_id NOT IN (SELECT id FROM temp.forget_files)";
     let mut unpacker = Unpacker::default();
-    let dict = sample_stored(conn, &mut unpacker, KEPT, Damaged::Fail)?;
+    let dict = sample_stored(conn, &mut unpacker, KEPT)?;
     done.made = dict.as_ref().map(|d| d.id);
     let mut packer = Packer::new(dict)?;
     for &dict in &old {
@@ -349,7 +355,13 @@ pub fn retire(conn: &Connection) -> anyhow::Result<Retired> {
             conn,
             &format!("SELECT id FROM raw_chunks WHERE dict = {dict} AND {KEPT}"),
         )?;
-        done.repacked += repack(conn, &mut unpacker, &mut packer, &chunks, Damaged::Fail)?;
+        done.repacked += repack(conn, &mut unpacker, &mut packer, &chunks)?;
+        // (the ones that did not decompress: the dictionary, holding lines
+        // of a forgotten file, goes all the same)
+        done.damaged += conn.execute(
+            &format!("UPDATE raw_chunks SET dict = NULL WHERE dict = {dict} AND {KEPT}"),
+            [],
+        )? as u64;
         conn.execute("DELETE FROM raw_dict_sources WHERE dict_id = ?1", [dict])?;
         conn.execute("DELETE FROM raw_dicts WHERE id = ?1", [dict])?;
         done.deleted += 1;
@@ -375,7 +387,7 @@ pub fn recompress(conn: &Connection) -> anyhow::Result<Retired> {
     let dict = match newest(conn)? {
         Some(d) => Some(d),
         None if plain as u64 >= DICT_FROM_BYTES => {
-            let d = sample_stored(conn, &mut unpacker, "1", Damaged::Skip)?;
+            let d = sample_stored(conn, &mut unpacker, "1")?;
             done.made = d.as_ref().map(|d| d.id);
             d
         }
@@ -388,7 +400,8 @@ pub fn recompress(conn: &Connection) -> anyhow::Result<Retired> {
     let chunks = ids(conn, "SELECT id FROM raw_chunks WHERE dict IS NULL")?;
     // (a chunk that does not decompress is left as it is: the rebuild
     // after this reads it again from its transcript, or says it cannot)
-    done.repacked = repack(conn, &mut unpacker, &mut packer, &chunks, Damaged::Skip)?;
+    done.repacked = repack(conn, &mut unpacker, &mut packer, &chunks)?;
+    done.damaged = chunks.len() as u64 - done.repacked;
     Ok(done)
 }
 
@@ -396,16 +409,6 @@ fn ids(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<i64>> {
     conn.prepare(sql)?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()
-}
-
-/// What to do with a stored chunk that does not decompress.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Damaged {
-    /// Stop with the error (a dictionary is about to be deleted: a chunk
-    /// left with it would point at nothing).
-    Fail,
-    /// Leave it out, as it is.
-    Skip,
 }
 
 /// Whether `e` is a chunk that does not decompress (not SQLite failing).
@@ -424,20 +427,19 @@ fn chunk(conn: &Connection, unpacker: &mut Unpacker, id: i64) -> anyhow::Result<
 }
 
 /// Re-compress `chunks` with `packer`, one in memory at a time; returns
-/// how many.
+/// how many (one that does not decompress is left as it is).
 fn repack(
     conn: &Connection,
     unpacker: &mut Unpacker,
     packer: &mut Packer,
     chunks: &[i64],
-    damaged: Damaged,
 ) -> anyhow::Result<u64> {
     let mut update = conn.prepare("UPDATE raw_chunks SET dict = ?2, data = ?3 WHERE id = ?1")?;
     let mut done = 0;
     for &id in chunks {
         let bytes = match chunk(conn, unpacker, id) {
             Ok(b) => b,
-            Err(e) if damaged == Damaged::Skip && undecodable(&e) => continue,
+            Err(e) if undecodable(&e) => continue,
             Err(e) => return Err(e),
         };
         let packed = packer.pack(&bytes)?;
@@ -454,7 +456,6 @@ fn sample_stored(
     conn: &Connection,
     unpacker: &mut Unpacker,
     files: &str,
-    damaged: Damaged,
 ) -> anyhow::Result<Option<Dict>> {
     let firsts: Vec<(i64, i64)> = conn
         .prepare(&format!(
@@ -469,7 +470,8 @@ fn sample_stored(
     let sampled = sample_with(firsts.len(), |i, want| {
         let bytes = match chunk(conn, unpacker, firsts[i].1) {
             Ok(b) => b,
-            Err(e) if damaged == Damaged::Skip && undecodable(&e) => return None,
+            // (one that does not decompress is not sampled)
+            Err(e) if undecodable(&e) => return None,
             Err(e) => {
                 failed = Some(e);
                 return None;
