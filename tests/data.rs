@@ -1908,6 +1908,7 @@ fn a_rebuild_heals_a_damaged_chunk_from_its_transcript_or_says_which_it_left_out
         )
         .unwrap();
     assert!(in_chunk > 0);
+    let original = std::fs::read(&file).unwrap();
     let damage = || {
         env.db()
             .execute(
@@ -1966,6 +1967,24 @@ fn a_rebuild_heals_a_damaged_chunk_from_its_transcript_or_says_which_it_left_out
         cost
     );
     common::assert_references(&db);
+    drop(db);
+    // status says so, until a rebuild finds the chunk whole again
+    assert_eq!(run_json(&env, &["status"])["raw_chunks_damaged"], 1);
+    let out = env.cmd().arg("status").assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains(
+            "Damaged         1 stored chunk that the last `ingest --full` could not read"
+        ),
+        "{text}"
+    );
+    std::fs::write(&file, &original).unwrap();
+    assert_rebuilt(&run_json(&env, &["ingest", "--full"]), 1, 0);
+    assert_eq!(run_json(&env, &["status"])["raw_chunks_damaged"], 0);
+    assert_eq!(
+        run_json(&env, &["cost", "--no-ingest"])["total"]["cost_usd"],
+        cost
+    );
 }
 
 #[test]

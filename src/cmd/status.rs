@@ -25,6 +25,9 @@ pub struct Status {
     pub unknown_types: BTreeMap<String, u64>,
     pub raw_bytes: u64,
     pub raw_stored_bytes: u64,
+    /// Stored chunks the last rebuild could not decompress nor read again
+    /// from their transcripts: their lines are left out of the tables.
+    pub raw_chunks_damaged: u64,
     /// Sessions, as `sessions` lists them (one per session id, with or
     /// without a main transcript); `subagents`: the subagent transcripts
     /// they ran.
@@ -124,6 +127,10 @@ pub fn collect(store: &Store) -> Result<Status> {
             "SELECT (SELECT coalesce(sum(length(data)), 0) FROM raw_chunks)
                   + (SELECT coalesce(sum(length(data)), 0) FROM raw_dicts)",
         )?,
+        raw_chunks_damaged: store
+            .meta_get("raw_chunks_damaged")?
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0),
         sessions: count("SELECT count(DISTINCT session_id) FROM sessions")?,
         sessions_without_main: count(
             "SELECT count(DISTINCT session_id) FROM sessions s WHERE NOT EXISTS
@@ -163,6 +170,16 @@ fn print_status(s: &Status, zone: &crate::report::Zone, settings: &Settings) -> 
         output::human_bytes(s.raw_bytes),
         output::human_bytes(s.raw_stored_bytes)
     );
+    if s.raw_chunks_damaged > 0 {
+        let damaged = format!(
+            "Damaged         {} that the last `ingest --full` could not read, nor read again from their transcripts: their lines are left out (it names them)",
+            super::count(s.raw_chunks_damaged, "stored chunk", "stored chunks")
+        );
+        outln!(
+            "{}",
+            output::wrap(&damaged, output::terminal_width(settings.stdout_tty))
+        );
+    }
     outln!(
         "Sessions        {}{}{}",
         thousands(s.sessions),

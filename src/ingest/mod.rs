@@ -1269,6 +1269,13 @@ fn refill(
     });
     result?;
     conn.execute("DELETE FROM meta WHERE key = 'rebuild_pending'", [])?;
+    // (for `status` to say, until a rebuild finds none)
+    match done.damaged {
+        0 => conn
+            .execute("DELETE FROM meta WHERE key = 'raw_chunks_damaged'", [])
+            .map(drop)?,
+        n => Store::meta_set(conn, "raw_chunks_damaged", &n.to_string())?,
+    }
     // the sums too, so that they are never read half done either
     writer.flush()?;
     crate::store::rollup::refresh(conn, true)?;
