@@ -1987,6 +1987,48 @@ fn a_rebuild_heals_a_damaged_chunk_from_its_transcript_or_says_which_it_left_out
     );
 }
 
+/// Every chunk damaged (as a damaged dictionary leaves them): the first
+/// ten are named, the rest counted in one line; an older generation's
+/// chunk says why it cannot be read again.
+#[test]
+fn a_rebuild_names_ten_damaged_chunks_and_counts_the_rest() {
+    let env = Env::with_fixture("data");
+    reading_sessions(&env, 12, 8 << 10);
+    env.ingest();
+    // one file replaced (other first bytes): its first generation is kept
+    let keep = env.projects().join("-home-u-keep/sess-keep-0006.jsonl");
+    let line = r#"{"type":"user","uuid":"n-1","sessionId":"sess-keep-0006","timestamp":"2026-03-16T10:00:00.000Z","message":{"role":"user","content":"new"}}"#;
+    std::fs::write(&keep, format!("{line}\n")).unwrap();
+    env.ingest();
+    let db = env.db();
+    let chunks = count(&db, "SELECT count(*) FROM raw_chunks");
+    assert!(chunks > 12, "{chunks}");
+    db.execute("UPDATE raw_chunks SET data = x'28b52ffd0badc0de'", [])
+        .unwrap();
+    drop(db);
+    let out = env
+        .cmd()
+        .args(["ingest", "--full", "--json"])
+        .assert()
+        .code(1);
+    let s: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_rebuilt(&s, chunks as u64 - 1, 1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert_eq!(
+        err.matches("do not decompress (not a zstd frame)").count(),
+        10,
+        "{err}"
+    );
+    assert!(
+        err.contains("sess-keep-0006.jsonl: the stored bytes [0, 937) do not decompress (not a zstd frame), and they are of an older generation of the file (it was replaced since)"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("... and {} more stored chunks that do not decompress (as above: {} read again from their transcripts in all, 1 left out)", chunks - 10, chunks - 1)),
+        "{err}"
+    );
+}
+
 #[test]
 fn forget_says_which_sessions_stay_visible_through_copies() {
     let env = Env::with_fixture("basic");

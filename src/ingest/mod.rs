@@ -1085,6 +1085,10 @@ pub fn rebuild(store: &mut Store, prices: &PriceTable, obs: &mut dyn Observer) -
     result?
 }
 
+/// How many chunks that do not decompress a rebuild names, one warning
+/// each (a damaged dictionary fails them all); the rest in one line.
+const DAMAGED_SAID: usize = 10;
+
 /// What a rebuild did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Rebuilt {
@@ -1210,9 +1214,18 @@ fn refill(
                                         "{path}: the stored bytes [{start}, {end}) do not decompress ({e}); read again from the transcript as it is now (its first bytes, the bytes before its cursor and the chunk's line count as read), and stored anew. The database looks damaged: check it with `observatory query 'PRAGMA integrity_check'`, and keep a backup (`observatory backup`)"
                                     ),
                                 ))),
-                                None => tx.send(Ok(Chunk::Damaged(format!(
-                                    "{path}: the stored bytes [{start}, {end}) do not decompress ({e}), and the transcript is gone or has changed since; their lines are left out of the tables. The database looks damaged: restore a copy made by `observatory backup`, or `observatory export` what is readable"
-                                )))),
+                                None => {
+                                    // (a replaced generation's bytes are
+                                    // not in the file any more)
+                                    let why = if tracked.get(path.as_str()).is_some_and(|t| t.id == *id) {
+                                        "the transcript is gone or has changed since"
+                                    } else {
+                                        "they are of an older generation of the file (it was replaced since)"
+                                    };
+                                    tx.send(Ok(Chunk::Damaged(format!(
+                                        "{path}: the stored bytes [{start}, {end}) do not decompress ({e}), and {why}; their lines are left out of the tables. The database looks damaged: restore a copy made by `observatory backup`, or `observatory export` what is readable"
+                                    ))))
+                                }
                             },
                         };
                         if sent.is_err() {
@@ -1226,11 +1239,19 @@ fn refill(
                 let _ = tx.send(Err(e));
             }
         });
+        // (a damaged dictionary fails every chunk: the first few are said)
+        let mut said = 0;
+        let mut say = |obs: &mut dyn Observer, message: &str| {
+            said += 1;
+            if said <= DAMAGED_SAID {
+                obs.warning(message);
+            }
+        };
         for chunk in rx {
             let batch = match chunk? {
                 Chunk::Read(b) => b,
                 Chunk::Healed(b, plain, message) => {
-                    obs.warning(&message);
+                    say(obs, &message);
                     let (id, _) = &files[b.job];
                     let data = raw::Packer::new(None)
                         .and_then(|mut p| p.pack(&plain))
@@ -1244,7 +1265,7 @@ fn refill(
                     b
                 }
                 Chunk::Damaged(message) => {
-                    obs.warning(&message);
+                    say(obs, &message);
                     done.damaged += 1;
                     continue;
                 }
@@ -1264,6 +1285,14 @@ fn refill(
                 writer.flush()?;
                 unflushed = 0;
             }
+        }
+        if said > DAMAGED_SAID {
+            obs.warning(&format!(
+                "... and {} more stored chunks that do not decompress (as above: {} read again from their transcripts in all, {} left out)",
+                said - DAMAGED_SAID,
+                done.healed,
+                done.damaged
+            ));
         }
         Ok(())
     });
