@@ -293,7 +293,13 @@ fn the_man_page_is_roff_naming_the_subcommands() {
     for words in [&["budget", "set"][..], &["budget-set"]] {
         let out = env.cmd().arg("man").args(words).assert().success();
         let page = String::from_utf8_lossy(&out.get_output().stdout).to_string();
-        assert!(page.contains(".TH observatory-budget-set 1"), "{page}");
+        let version = env!("CARGO_PKG_VERSION");
+        assert!(
+            page.contains(&format!(
+                ".TH observatory-budget-set 1  \"observatory-budget-set {version}\""
+            )),
+            "{page}"
+        );
     }
     let out = env.cmd().args(["man", "nope"]).assert().code(2);
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();

@@ -48,9 +48,14 @@ pub fn man(args: &crate::cli::ManArgs) -> Result<ExitCode> {
         page = sub;
     }
     if !words.is_empty() {
+        // (the page's footer names the command by its name: a
+        // 'static str in clap, made once in this short-lived process)
+        let leaked: &'static str = Box::leak(name.clone().into_boxed_str());
         page = page
+            .name(leaked)
             .display_name(name.clone())
-            .bin_name(name.replace('-', " "));
+            .bin_name(name.replace('-', " "))
+            .version(env!("CARGO_PKG_VERSION"));
     }
     let mut buf = Vec::new();
     clap_mangen::Man::new(page)

@@ -446,11 +446,11 @@ impl View {
             Some((w, h)) => (usize::from(w.0).max(40), usize::from(h.0).max(10)),
             None => (80, usize::MAX),
         };
-        let head = format!(
-            "observatory watch · {} · today {} · {}\n\n",
-            self.zone.format(now, "%H:%M:%S"),
-            today,
-            block_text
+        let head = head_line(
+            &self.zone.format(now, "%H:%M:%S"),
+            &today,
+            &block_text,
+            width,
         );
         let rows = active_sessions(conn, now, self)?;
         let tail: Vec<&str> = self.tail.iter().map(String::as_str).collect();
@@ -673,6 +673,21 @@ fn short_model(m: &str) -> String {
     }
 }
 
+/// The view's first lines: the time, today's cost and the block's, in one
+/// line as wide as the terminal allows, without the name when narrower,
+/// on two lines when narrower still (the money is never cut).
+fn head_line(time: &str, today: &str, block: &str, width: usize) -> String {
+    let full = format!("observatory watch · {time} · today {today} · {block}");
+    if output::fits(&full, width - 1) {
+        return full + "\n\n";
+    }
+    let short = format!("{time} · today {today} · {block}");
+    if output::fits(&short, width - 1) {
+        return short + "\n\n";
+    }
+    format!("{time} · today {today}\n{block}\n\n")
+}
+
 /// A message event with no text (an assistant line of tool calls only,
 /// which have their own events): left out of the view's tail.
 fn is_empty_message(e: &Value) -> bool {
@@ -735,17 +750,18 @@ fn describe(e: &Value, zone: &Zone) -> String {
         ),
         other => other.to_owned(),
     };
-    let line = format!(
+    // (cut to the terminal when drawn)
+    format!(
         "{at} {} {what}",
         s("session_id").chars().take(8).collect::<String>()
-    );
-    output::short_to(&line, 79)
+    )
 }
 
 /// An event's text on one line (control characters as spaces, ANSI
-/// escapes dropped), in at most 51 columns.
+/// escapes dropped), in at most 200 columns: the frame cuts it to the
+/// terminal.
 fn short(s: &str) -> String {
-    super::clip(s, 51)
+    super::clip(s, 200)
 }
 
 #[cfg(test)]
@@ -758,9 +774,9 @@ mod tests {
         // a prompt with a CRLF, a tab and a colour escape: one line, plain
         let text = "fix the\r\nbuild\tplease \u{1b}[31mnow\u{1b}[0m";
         assert_eq!(short(text), "fix the build please now");
-        let long = format!("{}👍🏽 and more", "x".repeat(49));
-        assert_eq!(short(&long), format!("{}…", "x".repeat(49)));
-        assert!(output::columns(&short(&"日本語".repeat(40))) <= 51);
+        let long = format!("{}👍🏽 and more", "x".repeat(198));
+        assert_eq!(short(&long), format!("{}…", "x".repeat(198)));
+        assert!(output::columns(&short(&"日本語".repeat(80))) <= 200);
     }
 
     #[test]
@@ -911,11 +927,27 @@ mod tests {
     }
 
     #[test]
-    fn tail_lines_fit_80_columns() {
+    fn the_head_keeps_its_money_whole() {
+        let block = "block $12.34 (2h10m left, $5.67/h)";
+        let at = |w| head_line("21:36:04", "$123.45", block, w);
+        assert!(at(120).starts_with("observatory watch · 21:36:04 · today $123.45 · block $12.34"));
+        assert!(
+            at(70).starts_with("21:36:04 · today $123.45 · block $12.34 (2h10m left, $5.67/h)\n")
+        );
+        assert_eq!(at(40), format!("21:36:04 · today $123.45\n{block}\n\n"));
+    }
+
+    #[test]
+    fn tail_lines_take_the_terminal_width() {
         let e = json!({"event": "tool_call", "session_id": "0123456789abcdef", "timestamp": "2026-03-01T10:00:00.000Z",
                        "tool": "Bash", "input_summary": "x".repeat(300)});
         let line = describe(&e, &Zone::parse("UTC").unwrap());
-        assert!(line.chars().count() <= 80, "{line}");
         assert!(line.starts_with("10:00:00 01234567 tool Bash"), "{line}");
+        assert!(!line.contains('\n') && line.chars().count() < 240, "{line}");
+        for width in [40, 80, 160] {
+            let out = fit_frame("head\n\n", &[], &[], &[line.as_str()], width, 40);
+            let drawn = out.lines().find(|l| l.starts_with("10:00:00")).unwrap();
+            assert_eq!(output::columns(drawn), width, "{drawn}");
+        }
     }
 }
