@@ -1833,11 +1833,32 @@ fn forget_goes_on_past_a_damaged_chunk_the_dictionary_held() {
     );
     assert_eq!(damage_keep_chunks(&env), 1);
     let (gone, _, _) = &sessions[3];
-    let out = env
-        .cmd()
-        .args(["forget", "--json", "--yes", "--session", gone])
-        .assert()
-        .success();
+    // the dictionary itself damaged: forget stops before any chunk loses it
+    let db = env.db();
+    let dict: Vec<u8> = db
+        .query_row("SELECT data FROM raw_dicts", [], |r| r.get(0))
+        .unwrap();
+    db.execute("UPDATE raw_dicts SET data = x'28b52ffd0badc0de'", [])
+        .unwrap();
+    let forget = || {
+        env.cmd()
+            .args(["forget", "--json", "--yes", "--session", gone])
+            .assert()
+    };
+    let out = forget().code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("reading raw dictionary 1, to re-compress what used it"),
+        "{err}"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM raw_chunks WHERE dict IS NULL"),
+        0
+    );
+    db.execute("UPDATE raw_dicts SET data = ?1", [&dict])
+        .unwrap();
+    drop(db);
+    let out = forget().success();
     let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(
         (&v["dictionaries_deleted"], &v["raw_chunks_damaged"]),

@@ -146,6 +146,16 @@ impl Default for Unpacker {
 impl Unpacker {
     /// The `len` bytes of a stored chunk (`len` is end_offset - start_offset:
     /// a chunk that gives back more or fewer bytes is an error).
+    /// Load dictionary `id` now (an error is the dictionary's, not a
+    /// chunk's: a caller that leaves out chunks that do not decompress
+    /// must not mistake one for the other).
+    pub fn load_dictionary(&mut self, conn: &Connection, id: i64) -> io::Result<()> {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.dicts.entry(id) {
+            e.insert(DecoderDictionary::copy(&load(conn, id)?));
+        }
+        Ok(())
+    }
+
     pub fn unpack(
         &mut self,
         conn: &Connection,
@@ -347,6 +357,16 @@ pub fn retire(conn: &Connection) -> anyhow::Result<Retired> {
     }
     const KEPT: &str = "file_id NOT IN (SELECT id FROM temp.forget_files)";
     let mut unpacker = Unpacker::default();
+    // (loaded first: a chunk that does not decompress with them is left
+    // out, and left without them, below; a dictionary that does not load
+    // stops here, before any chunk loses it)
+    for &dict in &old {
+        unpacker.load_dictionary(conn, dict).map_err(|e| {
+            anyhow::anyhow!(e).context(format!(
+                "reading raw dictionary {dict}, to re-compress what used it"
+            ))
+        })?;
+    }
     let dict = sample_stored(conn, &mut unpacker, KEPT)?;
     done.made = dict.as_ref().map(|d| d.id);
     let mut packer = Packer::new(dict)?;
