@@ -1833,31 +1833,11 @@ fn forget_goes_on_past_a_damaged_chunk_the_dictionary_held() {
     );
     assert_eq!(damage_keep_chunks(&env), 1);
     let (gone, _, _) = &sessions[3];
-    // the dictionary itself damaged: forget stops before any chunk loses it
-    let db = env.db();
-    let dict: Vec<u8> = db
-        .query_row("SELECT data FROM raw_dicts", [], |r| r.get(0))
-        .unwrap();
-    db.execute("UPDATE raw_dicts SET data = x'28b52ffd0badc0de'", [])
-        .unwrap();
     let forget = || {
         env.cmd()
             .args(["forget", "--json", "--yes", "--session", gone])
             .assert()
     };
-    let out = forget().code(1);
-    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert!(
-        err.contains("reading raw dictionary 1, to re-compress what used it"),
-        "{err}"
-    );
-    assert_eq!(
-        count(&db, "SELECT count(*) FROM raw_chunks WHERE dict IS NULL"),
-        0
-    );
-    db.execute("UPDATE raw_dicts SET data = ?1", [&dict])
-        .unwrap();
-    drop(db);
     let out = forget().success();
     let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(
@@ -1881,6 +1861,46 @@ fn forget_goes_on_past_a_damaged_chunk_the_dictionary_held() {
     );
     let original = std::fs::read(env.projects().join("-home-u-keep/sess-keep-0006.jsonl")).unwrap();
     assert_eq!(exported_keep(&env), readable_part(&original));
+}
+
+/// The dictionary itself damaged: every chunk that used it is left without
+/// it (it goes, holding lines of the forgotten file), and the rebuild that
+/// follows reads them all again from their transcripts.
+#[test]
+fn forget_goes_on_past_a_damaged_dictionary() {
+    let env = Env::with_fixture("data");
+    let sessions = reading_sessions(&env, 12, 3 << 20);
+    env.ingest();
+    let db = env.db();
+    db.execute("UPDATE raw_dicts SET data = x'28b52ffd0badc0de'", [])
+        .unwrap();
+    let (gone, path, _) = &sessions[3];
+    let kept = count(
+        &db,
+        &format!(
+            "SELECT count(*) FROM raw_chunks WHERE file_id != (SELECT id FROM source_files WHERE path LIKE '%{}')",
+            path.file_name().unwrap().to_string_lossy()
+        ),
+    );
+    drop(db);
+    let out = env
+        .cmd()
+        .args(["forget", "--json", "--yes", "--session", gone])
+        .assert()
+        .success();
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(
+        (&v["dictionaries_deleted"], &v["raw_chunks_damaged"]),
+        (&json!(1), &json!(kept)),
+        "{v}"
+    );
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("read again from their transcripts in all, 0 left out"),
+        "{err}"
+    );
+    std::fs::rename(path, env.dir.path().join("forgotten.jsonl")).unwrap();
+    assert_round_trip(&env, &env.projects(), "out-after");
 }
 
 /// A damaged chunk among those a rebuild compresses with a new dictionary

@@ -1206,6 +1206,11 @@ fn refill(
                         };
                         let sent = match plain {
                             Ok(plain) => tx.send(Ok(Chunk::Read(batch(&plain)))),
+                            // (SQLite failing to read a dictionary: not damage)
+                            Err(e) if e.kind() != std::io::ErrorKind::InvalidData => {
+                                return Err(anyhow::Error::new(e)
+                                    .context(format!("reading the stored bytes of {path}")));
+                            }
                             Err(e) => match healed() {
                                 Some(plain) => tx.send(Ok(Chunk::Healed(
                                     batch(&plain),

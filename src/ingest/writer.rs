@@ -449,12 +449,15 @@ impl<'c> Writer<'c> {
                 // --full` reads it again from the transcript, or says
                 // which bytes are lost. (Failing here would stop every
                 // ingest, of every file, for good.)
-                Err(_) => self
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => self
                     .conn
                     .prepare_cached(
                         "UPDATE raw_chunks SET end_offset = ?3 WHERE file_id = ?1 AND start_offset = ?2",
                     )?
                     .execute(params![file_id, start, at])?,
+                // (SQLite failing to read its dictionary: the ingest fails,
+                // and the next one tries again)
+                Err(e) => return Err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))),
             };
         }
         Ok(())

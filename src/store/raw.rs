@@ -144,11 +144,8 @@ impl Default for Unpacker {
 }
 
 impl Unpacker {
-    /// The `len` bytes of a stored chunk (`len` is end_offset - start_offset:
-    /// a chunk that gives back more or fewer bytes is an error).
     /// Load dictionary `id` now (an error is the dictionary's, not a
-    /// chunk's: a caller that leaves out chunks that do not decompress
-    /// must not mistake one for the other).
+    /// chunk's).
     pub fn load_dictionary(&mut self, conn: &Connection, id: i64) -> io::Result<()> {
         if let std::collections::hash_map::Entry::Vacant(e) = self.dicts.entry(id) {
             e.insert(DecoderDictionary::copy(&load(conn, id)?));
@@ -156,6 +153,10 @@ impl Unpacker {
         Ok(())
     }
 
+    /// The `len` bytes of a stored chunk (`len` is end_offset - start_offset:
+    /// a chunk that gives back more or fewer bytes is an error). Damage
+    /// (the chunk's, or its dictionary's) is `ErrorKind::InvalidData`;
+    /// SQLite failing to read the dictionary is not.
     pub fn unpack(
         &mut self,
         conn: &Connection,
@@ -177,9 +178,9 @@ impl Unpacker {
                     .decompress_using_ddict(&mut out, data, ddict.as_ddict())
             }
         }
-        .map_err(zstd_error)?;
+        .map_err(|c| damage(zstd_error(c)))?;
         if out.len() != len {
-            return Err(io::Error::other(format!(
+            return Err(damage(format!(
                 "the chunk gives back {} bytes, not {len}",
                 out.len()
             )));
@@ -194,11 +195,14 @@ fn checked_size(frame: &[u8], len: usize) -> io::Result<usize> {
     match zstd::zstd_safe::get_frame_content_size(frame) {
         Ok(Some(n)) if n == len as u64 => Ok(len),
         Ok(None) => Ok(len.min(64 << 20)),
-        Ok(Some(n)) => Err(io::Error::other(format!(
-            "the chunk holds {n} bytes, not {len}"
-        ))),
-        Err(_) => Err(io::Error::other("not a zstd frame")),
+        Ok(Some(n)) => Err(damage(format!("the chunk holds {n} bytes, not {len}"))),
+        Err(_) => Err(damage("not a zstd frame")),
     }
+}
+
+/// Stored bytes that are not what was stored (`ErrorKind::InvalidData`).
+fn damage(why: impl std::fmt::Display) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, why.to_string())
 }
 
 /// The content of dictionary `id`.
@@ -211,9 +215,8 @@ fn load(conn: &Connection, id: i64) -> io::Result<Vec<u8>> {
         )
         .optional()
         .map_err(io::Error::other)?;
-    let (data, len) =
-        stored.ok_or_else(|| io::Error::other(format!("raw dictionary {id} is missing")))?;
-    let damaged = |e: io::Error| io::Error::other(format!("raw dictionary {id} is damaged: {e}"));
+    let (data, len) = stored.ok_or_else(|| damage(format!("raw dictionary {id} is missing")))?;
+    let damaged = |e: io::Error| damage(format!("raw dictionary {id} is damaged: {e}"));
     let mut out = Vec::with_capacity(checked_size(&data, len as usize).map_err(damaged)?);
     DCtx::create()
         .decompress(&mut out, &data)
@@ -357,15 +360,18 @@ pub fn retire(conn: &Connection) -> anyhow::Result<Retired> {
     }
     const KEPT: &str = "file_id NOT IN (SELECT id FROM temp.forget_files)";
     let mut unpacker = Unpacker::default();
-    // (loaded first: a chunk that does not decompress with them is left
-    // out, and left without them, below; a dictionary that does not load
-    // stops here, before any chunk loses it)
+    // (loaded first: SQLite failing to read one stops here, before any
+    // chunk is left without it; a damaged one leaves every chunk that used
+    // it undecodable, and they are left out, and without it, below)
     for &dict in &old {
-        unpacker.load_dictionary(conn, dict).map_err(|e| {
-            anyhow::anyhow!(e).context(format!(
-                "reading raw dictionary {dict}, to re-compress what used it"
-            ))
-        })?;
+        match unpacker.load_dictionary(conn, dict) {
+            Err(e) if e.kind() != io::ErrorKind::InvalidData => {
+                return Err(anyhow::anyhow!(e).context(format!(
+                    "reading raw dictionary {dict}, to re-compress what used it"
+                )));
+            }
+            _ => {}
+        }
     }
     let dict = sample_stored(conn, &mut unpacker, KEPT)?;
     done.made = dict.as_ref().map(|d| d.id);
@@ -433,7 +439,8 @@ fn ids(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<i64>> {
 
 /// Whether `e` is a chunk that does not decompress (not SQLite failing).
 fn undecodable(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<std::io::Error>().is_some()
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == io::ErrorKind::InvalidData)
 }
 
 /// The bytes of chunk `id`.
