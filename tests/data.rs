@@ -2014,9 +2014,7 @@ fn a_rebuild_heals_a_damaged_chunk_from_its_transcript_or_says_which_it_left_out
     let out = env.cmd().arg("status").assert().success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(
-        text.contains(
-            "Damaged         1 stored chunk that the last `ingest --full` could not read"
-        ),
+        text.contains("Damaged         1 stored chunk that the last rebuild from the stored lines"),
         "{text}"
     );
     std::fs::write(&file, &original).unwrap();

@@ -172,7 +172,7 @@ fn print_status(s: &Status, zone: &crate::report::Zone, settings: &Settings) -> 
     );
     if s.raw_chunks_damaged > 0 {
         let damaged = format!(
-            "Damaged         {} that the last `ingest --full` could not read, nor read again from their transcripts: their lines are left out (it names them)",
+            "Damaged         {} that the last rebuild from the stored lines (`ingest --full`, `forget`, an upgrade) could not read, nor read again from their transcripts: their lines are left out (`ingest --full` names them)",
             super::count(s.raw_chunks_damaged, "stored chunk", "stored chunks")
         );
         outln!(
