@@ -61,14 +61,17 @@ pub fn write_file(
                 row.get_ref(3)?.as_blob()?,
                 (end - start) as usize,
             )
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::InvalidData => anyhow::Error::new(Damaged(format!(
-                    "the stored bytes of {} at offset {start} do not decompress ({e})",
-                    file.path
-                ))),
-                // (SQLite failing to read the dictionary: not damage)
-                _ => anyhow::Error::new(e)
-                    .context(format!("reading the stored bytes of {}", file.path)),
+            .map_err(|e| {
+                if crate::store::raw::is_damage(&e) {
+                    anyhow::Error::new(Damaged(format!(
+                        "the stored bytes of {} at offset {start} do not decompress ({e})",
+                        file.path
+                    )))
+                } else {
+                    // (SQLite failing to read the dictionary: not damage)
+                    anyhow::Error::new(e)
+                        .context(format!("reading the stored bytes of {}", file.path))
+                }
             })?;
         out.write_all(&plain)?;
         written += plain.len() as u64;

@@ -303,8 +303,7 @@ pub fn run_held(
         Listings::load(&store.conn)?
     };
     // (a root without projects/ is a setting to fix: said on every run,
-    // once per watch; one made since the roots were read is read)
-    let roots: Vec<Root> = roots.iter().map(Root::refreshed).collect();
+    // once per watch, which looks again for one made since)
     for root in roots.iter().filter(|r| r.projects.is_none()) {
         obs.recurring(&format!(
             "{}: {}; nothing to read from this root",
@@ -312,7 +311,7 @@ pub fn run_held(
             paths::why_nothing(&root.given)
         ));
     }
-    let (found, warnings) = discover::discover(&roots, &mut listings);
+    let (found, warnings) = discover::discover(roots, &mut listings);
     for w in &warnings {
         obs.recurring(w);
     }
@@ -788,8 +787,7 @@ fn plan(
         return fresh(replaced).map(Some);
     }
     let file = File::open(&f.path)?;
-    let (fp, got) = reader::fingerprint(&file, t.fingerprint_len)?;
-    if got != t.fingerprint_len || fp != t.fingerprint {
+    if !same_file(&file, t)? {
         return fresh(replaced).map(Some);
     }
     let mut job = Job {
@@ -802,36 +800,42 @@ fn plan(
         inherits: None,
         recut: None,
     };
-    if !at_line_end(&file, t.read_offset, size)? {
-        // (a cut last line continued: its start is a line start, and no
-        // newline comes between it and the cursor)
-        let continued = match cut_line(t)? {
-            Some((line_id, start)) if start < t.read_offset && t.line_count > 0 => {
-                (tail_unchanged(&file, t)? && at_line_end(&file, start, size)? && {
-                    let mut cut = vec![0u8; (t.read_offset - start) as usize];
-                    read_exact_at(&file, &mut cut, start)?;
-                    !cut.contains(&b'\n')
-                })
-                .then_some((line_id, start))
-            }
-            _ => None,
-        };
-        let Some((line_id, start)) = continued else {
-            return fresh(replaced).map(Some);
-        };
-        // (not before the line is whole, or still again for an hour: the
-        // cut row and its bytes stay stored until then)
-        if !reader::is_stale(f.stat.mtime_ns) && !newline_after(&file, t.read_offset, size)? {
-            return Ok(None);
-        }
-        job.start_offset = start;
-        job.start_lines = t.line_count - 1;
-        job.remaining = size - start;
-        job.recut = Some(line_id);
-    } else if !tail_unchanged(&file, t)? {
-        return fresh(replaced).map(Some);
+    if at_line_end(&file, t.read_offset, size)? {
+        return Ok(Some(job));
     }
+    // (a cut last line continued: its start is a line start, and no
+    // newline comes between it and the cursor)
+    let continued = match cut_line(t)? {
+        Some((line_id, start)) if start < t.read_offset && t.line_count > 0 => {
+            (at_line_end(&file, start, size)? && {
+                let mut cut = vec![0u8; (t.read_offset - start) as usize];
+                read_exact_at(&file, &mut cut, start)?;
+                !cut.contains(&b'\n')
+            })
+            .then_some((line_id, start))
+        }
+        _ => None,
+    };
+    let Some((line_id, start)) = continued else {
+        return fresh(replaced).map(Some);
+    };
+    // (not before the line is whole, or still again for an hour: the cut
+    // row and its bytes stay stored until then)
+    if !reader::is_stale(f.stat.mtime_ns) && !newline_after(&file, t.read_offset, size)? {
+        return Ok(None);
+    }
+    job.start_offset = start;
+    job.start_lines = t.line_count - 1;
+    job.remaining = size - start;
+    job.recut = Some(line_id);
     Ok(Some(job))
+}
+
+/// Whether `file` is still the file last read: its first bytes and the
+/// bytes just before its cursor as they were.
+fn same_file(file: &File, t: &Tracked) -> std::io::Result<bool> {
+    let (fp, got) = reader::fingerprint(file, t.fingerprint_len)?;
+    Ok(got == t.fingerprint_len && fp == t.fingerprint && tail_unchanged(file, t)?)
 }
 
 /// Whether a newline comes in bytes [from, size) of `file`.
@@ -1118,9 +1122,8 @@ fn from_transcript(path: &str, t: &Tracked, start: u64, end: u64, lines: u64) ->
     if size < t.read_offset || end > t.read_offset {
         return None;
     }
-    let (fp, got) = reader::fingerprint(&file, t.fingerprint_len).ok()?;
     // (the cursor may follow a cut line stored as it was: not a line end)
-    if got != t.fingerprint_len || fp != t.fingerprint || !tail_unchanged(&file, t).ok()? {
+    if !same_file(&file, t).ok()? {
         return None;
     }
     let mut plain = vec![0u8; (end - start) as usize];
@@ -1207,7 +1210,7 @@ fn refill(
                         let sent = match plain {
                             Ok(plain) => tx.send(Ok(Chunk::Read(batch(&plain)))),
                             // (SQLite failing to read a dictionary: not damage)
-                            Err(e) if e.kind() != std::io::ErrorKind::InvalidData => {
+                            Err(e) if !raw::is_damage(&e) => {
                                 return Err(anyhow::Error::new(e)
                                     .context(format!("reading the stored bytes of {path}")));
                             }

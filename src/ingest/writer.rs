@@ -449,7 +449,7 @@ impl<'c> Writer<'c> {
                 // --full` reads it again from the transcript, or says
                 // which bytes are lost. (Failing here would stop every
                 // ingest, of every file, for good.)
-                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => self
+                Err(e) if crate::store::raw::is_damage(&e) => self
                     .conn
                     .prepare_cached(
                         "UPDATE raw_chunks SET end_offset = ?3 WHERE file_id = ?1 AND start_offset = ?2",

@@ -200,6 +200,12 @@ fn checked_size(frame: &[u8], len: usize) -> io::Result<usize> {
     }
 }
 
+/// Whether `e`, from [`Unpacker::unpack`], says the stored bytes are
+/// damaged (not that SQLite failed to read a dictionary).
+pub fn is_damage(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::InvalidData
+}
+
 /// Stored bytes that are not what was stored (`ErrorKind::InvalidData`).
 fn damage(why: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, why.to_string())
@@ -365,7 +371,7 @@ pub fn retire(conn: &Connection) -> anyhow::Result<Retired> {
     // it undecodable, and they are left out, and without it, below)
     for &dict in &old {
         match unpacker.load_dictionary(conn, dict) {
-            Err(e) if e.kind() != io::ErrorKind::InvalidData => {
+            Err(e) if !is_damage(&e) => {
                 return Err(anyhow::anyhow!(e).context(format!(
                     "reading raw dictionary {dict}, to re-compress what used it"
                 )));
@@ -439,8 +445,7 @@ fn ids(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<i64>> {
 
 /// Whether `e` is a chunk that does not decompress (not SQLite failing).
 fn undecodable(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<std::io::Error>()
-        .is_some_and(|e| e.kind() == io::ErrorKind::InvalidData)
+    e.downcast_ref::<std::io::Error>().is_some_and(is_damage)
 }
 
 /// The bytes of chunk `id`.
