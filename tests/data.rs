@@ -337,6 +337,23 @@ fn exported_keep(env: &Env) -> Vec<u8> {
     std::fs::read(out.join("projects/-home-u-keep/sess-keep-0006.jsonl")).unwrap()
 }
 
+/// An ingest's summary read `lines` lines (`malformed` of them), and the
+/// file was read on in place: no generation replaced, and the database
+/// holds just those malformed lines.
+fn assert_read_in_place(env: &Env, s: &Value, lines: u64, malformed: u64) {
+    assert_eq!(
+        (&s["lines_read"], &s["malformed_lines"]),
+        (&json!(lines), &json!(malformed)),
+        "{s}"
+    );
+    let status = run_json(env, &["status"]);
+    assert_eq!(
+        (&status["files_superseded"], &status["malformed_lines"]),
+        (&json!(0), &json!(malformed)),
+        "{status}"
+    );
+}
+
 /// A rebuild's summary: chunks healed from their transcript, and left out.
 fn assert_rebuilt(s: &Value, healed: u64, damaged: u64) {
     assert_eq!(
@@ -445,17 +462,7 @@ fn grows_after_its_cut_line(alone: bool) {
     let s = env.ingest();
     // read on from the cut line's start, in place: no new generation
     assert_eq!(s["bytes_read"], (grown.len() - line_start) as u64, "{s}");
-    assert_eq!(
-        (&s["lines_read"], &s["malformed_lines"]),
-        (&json!(2), &json!(0)),
-        "{s}"
-    );
-    let status = run_json(&env, &["status"]);
-    assert_eq!(
-        (&status["files_superseded"], &status["malformed_lines"]),
-        (&json!(0), &json!(0)),
-        "{status}"
-    );
+    assert_read_in_place(&env, &s, 2, 0);
     // the finished line takes the cut one's place, as a record
     let lines = || -> Vec<(i64, i64, String)> {
         env.db()
@@ -549,17 +556,7 @@ fn a_cut_line_ended_by_nothing_stays_malformed_and_is_read_on_in_place() {
     grown.extend_from_slice(b"\n{\"type\":\"summary\",\"summary\":\"later\",\"leafUuid\":\"x\"}\n");
     std::fs::write(&file, &grown).unwrap();
     let s = env.ingest();
-    assert_eq!(
-        (&s["lines_read"], &s["malformed_lines"]),
-        (&json!(2), &json!(1)),
-        "{s}"
-    );
-    let status = run_json(&env, &["status"]);
-    assert_eq!(
-        (&status["files_superseded"], &status["malformed_lines"]),
-        (&json!(0), &json!(1)),
-        "{status}"
-    );
+    assert_read_in_place(&env, &s, 2, 1);
     assert_eq!(exported_keep(&env), grown);
 }
 
