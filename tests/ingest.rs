@@ -9,7 +9,7 @@ mod common;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 
-use common::{Env, assert_accounting, assert_references, count, dump};
+use common::{Env, assert_accounting, assert_references, count, dump, strings};
 use serde_json::json;
 
 #[test]
@@ -1774,4 +1774,140 @@ fn an_ingest_with_nothing_to_read_says_where_it_looked_and_why() {
         text.starts_with("No transcript files under 1 projects/ folder"),
         "{text}"
     );
+}
+
+/// Two lines of one session: a prompt asking for `tool`, and the
+/// assistant's call of it (response `msg`), with fixed uuids (as
+/// hand-made and other tools' transcripts have).
+fn uuid_pair(session: &str, tool: &str, msg: &str, minute: u32) -> String {
+    format!(
+        concat!(
+            r#"{{"type":"user","sessionId":"{s}","cwd":"/home/u/p","uuid":"11111111-1111-4111-8111-111111111111","timestamp":"2026-10-10T10:{m:02}:00.000Z","message":{{"role":"user","content":"please run {t}"}}}}"#,
+            "\n",
+            r#"{{"type":"assistant","sessionId":"{s}","cwd":"/home/u/p","uuid":"22222222-2222-4222-8222-222222222222","parentUuid":"11111111-1111-4111-8111-111111111111","timestamp":"2026-10-10T10:{m:02}:01.000Z","message":{{"model":"claude-sonnet-4-5-20250929","id":"{id}","role":"assistant","content":[{{"type":"tool_use","id":"toolu_{t}","name":"{t}","input":{{}}}}],"stop_reason":"tool_use","usage":{{"input_tokens":100,"output_tokens":10}}}}}}"#,
+            "\n"
+        ),
+        s = session,
+        t = tool,
+        id = msg,
+        m = minute
+    )
+}
+
+#[test]
+fn a_different_line_that_shares_a_uuid_is_a_message_of_its_own_in_either_order() {
+    let a = "a0000000-0000-4000-8000-00000000000a";
+    let b = "b0000000-0000-4000-8000-00000000000b";
+    let prompts_and_tools = |env: &Env| {
+        let db = env.db();
+        (
+            strings(
+                &db,
+                "SELECT session_id || ' ' || sum(is_prompt) FROM messages GROUP BY session_id ORDER BY 1",
+            ),
+            strings(
+                &db,
+                "SELECT session_id || ' ' || name FROM tool_calls ORDER BY 1",
+            ),
+        )
+    };
+    let mut seen = Vec::new();
+    for order in [[a, b], [b, a]] {
+        let env = Env::new();
+        let dir = env.projects().join("-home-u-p");
+        std::fs::create_dir_all(&dir).unwrap();
+        for (i, s) in order.iter().enumerate() {
+            let (tool, msg) = if *s == a {
+                ("Bash", "msg_a")
+            } else {
+                ("Grep", "msg_b")
+            };
+            std::fs::write(
+                dir.join(format!("{s}.jsonl")),
+                uuid_pair(s, tool, msg, i as u32),
+            )
+            .unwrap();
+            // (one file per run: the second meets the first's uuids stored)
+            let out = env.cmd().args(["ingest"]).assert().success();
+            let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+            if i == 1 {
+                assert!(
+                    err.contains(&format!("{s}.jsonl:1: uuid 11111111-1111-4111-8111-111111111111 is also that of a different line ("))
+                        && err.contains(&format!("{}.jsonl line 1); this line is kept as a message of its own", order[0]))
+                        && err.contains(&format!("{s}.jsonl:2: uuid 22222222-")),
+                    "{err}"
+                );
+            }
+        }
+        let got = prompts_and_tools(&env);
+        assert_eq!(
+            got,
+            (
+                vec![format!("{a} 1"), format!("{b} 1")],
+                vec![format!("{a} Bash"), format!("{b} Grep")]
+            ),
+            "both sessions' prompts and tool calls, read {order:?}"
+        );
+        // the warning stays with the line
+        let db = env.db();
+        assert_eq!(
+            count(
+                &db,
+                "SELECT count(*) FROM lines WHERE error LIKE '%is also that of a different line%'"
+            ),
+            2
+        );
+        seen.push(got);
+    }
+    assert_eq!(
+        seen[0], seen[1],
+        "the same tables whichever file came first"
+    );
+}
+
+#[test]
+fn a_resumed_session_copying_a_line_with_its_uuid_does_not_count_it_twice() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-p");
+    std::fs::create_dir_all(&dir).unwrap();
+    let old = "c0000000-0000-4000-8000-00000000000c";
+    let new = "d0000000-0000-4000-8000-00000000000d";
+    std::fs::write(
+        dir.join(format!("{old}.jsonl")),
+        uuid_pair(old, "Bash", "msg_c", 0),
+    )
+    .unwrap();
+    env.ingest();
+    // the resumed file re-writes both: the user line keeps its session and
+    // time (its text as blocks), the assistant line its message id, with
+    // the new session and time (transcript-format §9)
+    let copy = uuid_pair(old, "Bash", "msg_c", 0).replace(
+        r#""content":"please run Bash""#,
+        r#""content":[{"type":"text","text":"please run Bash"}]"#,
+    );
+    let (user, assistant) = copy.trim_end().split_once('\n').unwrap();
+    let assistant = assistant
+        .replace(old, new)
+        .replace("10:00:01.000Z", "11:30:00.000Z");
+    std::fs::write(
+        dir.join(format!("{new}.jsonl")),
+        format!("{user}\n{assistant}\n"),
+    )
+    .unwrap();
+    let out = env.cmd().args(["ingest"]).assert().success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(!err.contains("is also that of"), "{err}");
+    let db = env.db();
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM message_rows WHERE is_prompt = 1"),
+        1
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM content_blocks WHERE type = 'tool_use'"
+        ),
+        1
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM responses"), 1);
 }
