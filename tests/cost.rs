@@ -961,3 +961,53 @@ fn a_negative_offset_is_a_zone_not_a_flag() {
     assert_eq!(days(&["--tz=-12:00"]), ["2026-02-28", "2026-03-01"]);
     assert_eq!(days(&["--tz", "+12:00"]), ["2026-03-01", "2026-03-02"]);
 }
+
+#[test]
+fn a_response_whose_lines_give_cache_writes_with_and_without_the_breakdown_counts_them_once() {
+    // one response (msg_C), 5,000 cache writes: one line gives only the
+    // total (counted as 5m), the other the 5m/1h breakdown (all 1h).
+    // Sonnet 4.5: 10 in, 50 out, 5,000 1h = 30 + 750 + 30,000 = $0.03078
+    let line = |uuid: &str, second: u32, usage: &str, stop: &str| {
+        format!(
+            r#"{{"type":"assistant","sessionId":"c0000000-0000-4000-8000-00000000000c","cwd":"/home/u/p","uuid":"{uuid}","timestamp":"2026-01-10T10:00:0{second}.000Z","message":{{"model":"claude-sonnet-4-5-20250929","id":"msg_C","role":"assistant","content":[{{"type":"text","text":"a"}}],"stop_reason":{stop},"usage":{{"input_tokens":10,"cache_creation_input_tokens":5000,"cache_read_input_tokens":0,{usage}}}}}}}"#
+        )
+    };
+    let total_only = line("l1", 0, r#""output_tokens":1"#, "null");
+    let breakdown = line(
+        "l2",
+        1,
+        r#""output_tokens":50,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":5000}"#,
+        r#""end_turn""#,
+    );
+    let expect = |env: &Env, how: &str| {
+        let t = cost_json(env, &["-q"])["total"].clone();
+        assert_eq!(
+            (
+                &t["cache_creation_5m_tokens"],
+                &t["cache_creation_1h_tokens"],
+                &t["cost_usd"]
+            ),
+            (&json!(0), &json!(5000), &json!("0.03078")),
+            "{how}: {t}"
+        );
+    };
+    for (first, second) in [(&total_only, &breakdown), (&breakdown, &total_only)] {
+        // both lines in one read (merged in memory) ...
+        let env = Env::new();
+        let dir = env.projects().join("-home-u-p");
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("c0000000-0000-4000-8000-00000000000c.jsonl");
+        std::fs::write(&f, format!("{first}\n{second}\n")).unwrap();
+        expect(&env, "one read");
+        // ... and one line per read (merged into the stored row)
+        let env = Env::new();
+        let dir = env.projects().join("-home-u-p");
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("c0000000-0000-4000-8000-00000000000c.jsonl");
+        std::fs::write(&f, format!("{first}\n")).unwrap();
+        env.ingest();
+        let mut file = std::fs::OpenOptions::new().append(true).open(&f).unwrap();
+        writeln!(file, "{second}").unwrap();
+        expect(&env, "two reads");
+    }
+}

@@ -125,6 +125,16 @@ pub struct Writer<'c> {
     hot: Hot<'c>,
 }
 
+/// Which line's cache writes a response keeps: its 5m and 1h writes are
+/// one split of one count, taken together from the line that wrote the
+/// most, and of equal counts from the one with more 1h writes (a line
+/// without `usage.cache_creation` counts them all as 5m: a line with it
+/// says better). The figures' own maximums would count the same writes
+/// as both (`ingest`, and the stored row's merge in SQL, compare alike).
+fn cache_split_key(m5: u64, h1: u64) -> (u128, u64) {
+    (u128::from(m5) + u128::from(h1), h1)
+}
+
 /// What tells two lines with the same uuid apart: a stored message (with
 /// where it is), or the line being written.
 struct Holder {
@@ -1233,8 +1243,12 @@ impl<'c> Writer<'c> {
         let f = &mut agg.figures;
         f.input_tokens = f.input_tokens.max(u.input_tokens);
         f.output_tokens = f.output_tokens.max(u.output_tokens);
-        f.cache_creation_5m_tokens = f.cache_creation_5m_tokens.max(u.cache_creation_5m_tokens);
-        f.cache_creation_1h_tokens = f.cache_creation_1h_tokens.max(u.cache_creation_1h_tokens);
+        if cache_split_key(u.cache_creation_5m_tokens, u.cache_creation_1h_tokens)
+            > cache_split_key(f.cache_creation_5m_tokens, f.cache_creation_1h_tokens)
+        {
+            f.cache_creation_5m_tokens = u.cache_creation_5m_tokens;
+            f.cache_creation_1h_tokens = u.cache_creation_1h_tokens;
+        }
         f.cache_read_tokens = f.cache_read_tokens.max(u.cache_read_tokens);
         f.web_search_requests = f.web_search_requests.max(u.web_search_requests);
         f.web_fetch_requests = f.web_fetch_requests.max(u.web_fetch_requests);
@@ -1433,8 +1447,12 @@ impl<'c> Writer<'c> {
                    at = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.at ELSE at END,
                    input_tokens = max(input_tokens, excluded.input_tokens),
                    output_tokens = max(output_tokens, excluded.output_tokens),
-                   cache_creation_5m_tokens = max(cache_creation_5m_tokens, excluded.cache_creation_5m_tokens),
-                   cache_creation_1h_tokens = max(cache_creation_1h_tokens, excluded.cache_creation_1h_tokens),
+                   cache_creation_5m_tokens = CASE WHEN (excluded.cache_creation_5m_tokens + excluded.cache_creation_1h_tokens, excluded.cache_creation_1h_tokens)
+                       > (cache_creation_5m_tokens + cache_creation_1h_tokens, cache_creation_1h_tokens)
+                       THEN excluded.cache_creation_5m_tokens ELSE cache_creation_5m_tokens END,
+                   cache_creation_1h_tokens = CASE WHEN (excluded.cache_creation_5m_tokens + excluded.cache_creation_1h_tokens, excluded.cache_creation_1h_tokens)
+                       > (cache_creation_5m_tokens + cache_creation_1h_tokens, cache_creation_1h_tokens)
+                       THEN excluded.cache_creation_1h_tokens ELSE cache_creation_1h_tokens END,
                    cache_read_tokens = max(cache_read_tokens, excluded.cache_read_tokens),
                    web_search_requests = max(web_search_requests, excluded.web_search_requests),
                    web_fetch_requests = max(web_fetch_requests, excluded.web_fetch_requests),
