@@ -12,8 +12,8 @@ use std::process::{Child, Command as StdCommand, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-use common::{Env, count};
-use serde_json::Value;
+use common::{Env, count, strings};
+use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -450,6 +450,56 @@ fn a_line_another_process_stored_first_is_reported_once() {
         1
     );
     assert_eq!(w.count(|e| e["message_id"] == "msg_other"), 1);
+    w.stop();
+}
+
+/// A response's final figures copied into another session's file (a
+/// resumed session) update it where it belongs: the event names the
+/// session and project it is stored under, and passes a `--session` filter
+/// for it (it named the copying file's session).
+#[test]
+fn an_update_from_another_sessions_copy_names_the_session_the_response_belongs_to() {
+    let env = Env::with_fixture("basic");
+    let mut w = Watch::start(&env, &["--session", "sess-resume-0002"]);
+    let f = env.projects().join("-home-u-app/sess-resume-0002.jsonl");
+    let first = response_line("c-1", "sess-resume-0002", "msg_copied")
+        .replace(r#""stop_reason":"end_turn""#, r#""stop_reason":null"#);
+    append(&f, &format!("{first}\n"));
+    let r = w.until(|e| e["event"] == "response" && e["message_id"] == "msg_copied");
+    assert_eq!(r["output_tokens"], 100);
+    let other = env.projects().join("-srv-other/sess-other-0010.jsonl");
+    std::fs::create_dir_all(other.parent().unwrap()).unwrap();
+    let copy = response_line("c-2", "sess-other-0010", "msg_copied")
+        .replace("/home/u/app", "/srv/other")
+        .replace("10:00:03.000Z", "11:00:00.000Z")
+        .replace(r#""output_tokens":100"#, r#""output_tokens":900"#);
+    append(&other, &format!("{copy}\n"));
+    let u = w.until(|e| e["event"] == "response_update" && e["message_id"] == "msg_copied");
+    assert_eq!(
+        (
+            &u["session_id"],
+            &u["agent_id"],
+            &u["project"],
+            &u["output_tokens"]
+        ),
+        (
+            &json!("sess-resume-0002"),
+            &Value::Null,
+            &json!("/home/u/app"),
+            &json!(900)
+        ),
+        "{u}"
+    );
+    // 100 x $3 + 900 x $15 per MTok, as stored
+    assert_eq!(u["cost_usd"], "0.0138");
+    let db = env.db();
+    assert_eq!(
+        strings(
+            &db,
+            "SELECT session_id FROM responses WHERE message_id = 'msg_copied'"
+        ),
+        vec!["sess-resume-0002"]
+    );
     w.stop();
 }
 

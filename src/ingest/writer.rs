@@ -1639,17 +1639,19 @@ impl<'c> Writer<'c> {
                     Some(old) if old != now => "response_update",
                     Some(_) => continue,
                 };
-                let path: Option<String> = match project {
-                    Some(id) => self
-                        .conn
-                        .prepare_cached("SELECT path FROM projects WHERE id = ?1")?
-                        .query_row([id], |r| r.get(0))
-                        .optional()?,
-                    None => None,
-                };
+                // (the session, agent and project it belongs to as stored:
+                // an update from another file's copy stays its first line's)
+                let (session_id, agent_id, path) = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT t.session_id, t.agent_id, p.path FROM response_rows r
+                         LEFT JOIN threads t ON t.id = r.thread
+                         LEFT JOIN projects p ON p.id = r.project_id WHERE r.id = ?1",
+                    )?
+                    .query_row([row.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
                 let env = Envelope {
-                    session_id: r.session_id.clone(),
-                    agent_id: r.agent_id.clone(),
+                    session_id,
+                    agent_id,
                     timestamp_ms: row.at,
                     cwd: path,
                     ..Default::default()
