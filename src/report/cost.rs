@@ -351,6 +351,10 @@ pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<Co
         }
         entry.1.add(&row);
     }
+    if groups.is_empty() {
+        // one row, the total, even when nothing matched (as the CSV's line)
+        grouped.entry(Vec::new()).or_default();
+    }
     report.rows = grouped
         .into_iter()
         .map(|(key, (priced_as, sums))| CostRow {
