@@ -207,12 +207,12 @@ It reads new transcript lines first (unless --no-ingest), so that lines written 
     /// Re-price every stored response with the price table in effect
     #[command(after_help = "Examples:
   observatory reprice   # after editing pricing.toml (reports re-price anyway)")]
-    Reprice,
+    Reprice(NeverIngests),
     /// Print the database schema (schema.sql: every table, with comments)
     #[command(after_help = "Examples:
   observatory schema | less
   observatory schema | grep -A 30 'CREATE TABLE responses'")]
-    Schema,
+    Schema(NeverIngests),
     /// One short line for Claude Code's status line (reads its JSON on stdin)
     #[command(after_help = "Examples:
   observatory statusline < session.json
@@ -285,9 +285,9 @@ pub struct ConfigArgs {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Every setting in effect, with where it came from (default, file:line, env VAR, flag)
-    Show,
+    Show(NeverIngests),
     /// Print the config file's path (whether or not it exists)
-    Path,
+    Path(NeverIngests),
 }
 
 #[derive(Debug, Args)]
@@ -517,7 +517,7 @@ pub enum BudgetCommand {
     /// Add a budget: a limit on the cost of one day, week (from `week_start`, Monday by default) or month
     Set(BudgetSetArgs),
     /// List the budgets
-    List,
+    List(NeverIngests),
     /// Remove a budget by its id (see `budget list`)
     Rm(BudgetRmArgs),
     /// Spend against each budget in its current period; exit 3 (with
@@ -548,6 +548,8 @@ pub struct BudgetSetArgs {
     #[arg(long, value_name = "PERCENT",
           value_parser = clap::value_parser!(u8).range(1..=100))]
     pub warn_at: Option<u8>,
+    #[command(flatten)]
+    pub never_ingests: NeverIngests,
 }
 
 #[derive(Debug, Args)]
@@ -555,6 +557,8 @@ pub struct BudgetRmArgs {
     /// The budget's id
     #[arg(value_name = "ID")]
     pub id: i64,
+    #[command(flatten)]
+    pub never_ingests: NeverIngests,
 }
 
 #[derive(Debug, Args)]
@@ -817,7 +821,7 @@ mod tests {
                 .unwrap()
                 .command,
             Command::Config(ConfigArgs {
-                command: ConfigCommand::Show
+                command: ConfigCommand::Show(_)
             })
         ));
     }

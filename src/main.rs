@@ -85,7 +85,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Completions(args) => return cmd::completions::completions(args),
         Command::Man(args) => return cmd::completions::man(args),
-        Command::Config(c) if matches!(c.command, ConfigCommand::Path) => {
+        Command::Config(c) if matches!(c.command, ConfigCommand::Path(_)) => {
             return cmd::config::path(&config::locate_from_env(&cli.global), cli.global.json);
         }
         _ => {}
@@ -130,15 +130,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backup(args) => cmd::backup::run(args, &settings),
         Command::Forget(args) => cmd::forget::run(args, &settings),
         Command::Pricing(args) => cmd::pricing::run(args, &settings),
-        Command::Reprice => cmd::pricing::reprice(&settings),
-        Command::Schema if settings.json => {
+        Command::Reprice(_) => cmd::pricing::reprice(&settings),
+        Command::Schema(_) if settings.json => {
             output::print_json(&serde_json::json!({
                 "schema_version": store::SCHEMA_VERSION,
                 "sql": store::SCHEMA_SQL,
             }))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Schema => {
+        Command::Schema(_) => {
             output::emit(store::SCHEMA_SQL)?;
             Ok(ExitCode::SUCCESS)
         }

@@ -24,7 +24,7 @@ pub const EXIT_OVER: u8 = 4;
 pub fn run(args: &BudgetArgs, settings: &Settings) -> Result<ExitCode> {
     match &args.command {
         BudgetCommand::Set(a) => set(a, settings),
-        BudgetCommand::List => list(settings),
+        BudgetCommand::List(_) => list(settings),
         BudgetCommand::Rm(a) => rm(a, settings),
         BudgetCommand::Check(a) => check(a, settings),
     }

@@ -13,8 +13,8 @@ use crate::{out, outln};
 
 pub fn run(args: &ConfigArgs, settings: &Settings) -> Result<ExitCode> {
     match args.command {
-        ConfigCommand::Show => show(settings),
-        ConfigCommand::Path => path(&settings.config_file, settings.json),
+        ConfigCommand::Show(_) => show(settings),
+        ConfigCommand::Path(_) => path(&settings.config_file, settings.json),
     }
 }
 
