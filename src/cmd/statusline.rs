@@ -55,17 +55,24 @@ pub struct Input {
     pub model_id: Option<String>,
     pub model_name: Option<String>,
     pub project_dir: Option<String>,
-    pub cost_usd: Option<f64>,
+    /// Claude Code's own estimate of the session's cost, in picoUSD (read
+    /// exactly from the number's digits, never through a float).
+    pub cost_picousd: Option<i128>,
 }
 
 impl Input {
     /// None unless the bytes are one JSON object.
     pub fn parse(bytes: &[u8]) -> Option<Input> {
-        // (a lone surrogate escape, as in transcripts, is read as its text)
+        // (a lone surrogate escape, as in transcripts, is read as its text,
+        // and a number past a float's range as null: either would refuse
+        // the whole object, with the fields it holds that are fine)
         let v: Value = serde_json::from_slice(bytes).ok().or_else(|| {
             let text = std::str::from_utf8(bytes).ok()?;
-            let repaired = crate::transcript::without_lone_surrogates(text)?;
-            serde_json::from_str(&repaired).ok()
+            let text =
+                crate::transcript::without_lone_surrogates(text).unwrap_or_else(|| text.to_owned());
+            serde_json::from_str(&text)
+                .ok()
+                .or_else(|| serde_json::from_str(&without_huge_numbers(&text)?).ok())
         })?;
         let v = v.as_object()?;
         let s = |x: Option<&Value>| {
@@ -85,10 +92,13 @@ impl Input {
             project_dir: s(workspace.and_then(|w| w.get("project_dir")))
                 .or_else(|| s(workspace.and_then(|w| w.get("current_dir"))))
                 .or_else(|| s(v.get("cwd"))),
-            cost_usd: v
+            cost_picousd: v
                 .get("cost")
                 .and_then(|c| c.get("total_cost_usd"))
-                .and_then(Value::as_f64),
+                .and_then(|c| match c {
+                    Value::Number(n) => picousd(&n.to_string()),
+                    _ => None,
+                }),
         })
     }
 
@@ -97,6 +107,57 @@ impl Input {
             .clone()
             .or_else(|| self.model_id.as_deref().map(short_model))
     }
+}
+
+/// A JSON number's text (`0.4172`, `1e-7`) in picoUSD, exactly (to the
+/// picodollar); None past i128 or when it is not a number.
+fn picousd(number: &str) -> Option<i128> {
+    let d = rust_decimal::Decimal::from_str_exact(number)
+        .or_else(|_| rust_decimal::Decimal::from_scientific(number))
+        .ok()?;
+    let pico = d.checked_mul(rust_decimal::Decimal::from(1_000_000_000_000i64))?;
+    i128::try_from(
+        pico.round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero),
+    )
+    .ok()
+}
+
+/// `text` (JSON) with each number that no float holds (`1e400`) made
+/// `null`; None when there is none.
+fn without_huge_numbers(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let (mut copied, mut i, mut in_string, mut changed) = (0, 0, false, false);
+    while i < b.len() {
+        let c = b[i];
+        if in_string {
+            match c {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+        } else if c == b'"' {
+            in_string = true;
+            i += 1;
+        } else if c == b'-' || c.is_ascii_digit() {
+            let start = i;
+            while i < b.len() && matches!(b[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+                i += 1;
+            }
+            let number = &text[start..i];
+            if number.parse::<f64>().is_ok_and(f64::is_infinite) {
+                out.push_str(&text[copied..start]);
+                out.push_str("null");
+                copied = i;
+                changed = true;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out.push_str(&text[copied..]);
+    changed.then_some(out)
 }
 
 pub fn run(args: &StatuslineArgs, settings: &Settings) -> Result<ExitCode> {
@@ -357,9 +418,9 @@ fn field(name: &str, input: &Input, r: &StatusReport, zone: &Zone, now: i64) -> 
             .session
             .map_or_else(dash, |s| money_part(s.cost(), s.unpriced_responses)),
         "cc_session_cost" => input
-            .cost_usd
-            .filter(|c| c.is_finite() && *c >= 0.0)
-            .map_or_else(dash, |c| format!("${c:.2}")),
+            .cost_picousd
+            .filter(|c| *c >= 0)
+            .map_or_else(dash, |c| money(Some(c))),
         "today_cost" => money_part(r.today.cost(), r.today.unpriced_responses),
         "block_cost" => block.map_or_else(
             || money(Some(0)),
@@ -428,6 +489,45 @@ pub fn render(template: &str, value: impl Fn(&str) -> Option<String>) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_number_past_a_floats_range_costs_its_field_not_the_input() {
+        let input = Input::parse(
+            br#"{"session_id":"s-1","model":{"display_name":"Opus"},"cost":{"total_cost_usd":1e400},
+                 "other":[-2E+999, 1.5, "1e999 \" 3e999"]}"#,
+        )
+        .expect("the object is read");
+        assert_eq!(
+            (
+                input.session_id.as_deref(),
+                input.model_name.as_deref(),
+                input.cost_picousd
+            ),
+            (Some("s-1"), Some("Opus"), None)
+        );
+        assert_eq!(
+            without_huge_numbers(r#"{"a":"9e999","b":[1e999,-1E400,2],"c":"\"1e999"}"#).as_deref(),
+            Some(r#"{"a":"9e999","b":[null,null,2],"c":"\"1e999"}"#)
+        );
+        assert_eq!(without_huge_numbers(r#"{"a":1e308}"#), None);
+    }
+
+    #[test]
+    fn claude_codes_cost_is_read_exactly() {
+        let cost = |json: &str| Input::parse(json.as_bytes()).unwrap().cost_picousd;
+        assert_eq!(
+            cost(r#"{"cost":{"total_cost_usd":0.4172}}"#),
+            Some(417_200_000_000)
+        );
+        assert_eq!(cost(r#"{"cost":{"total_cost_usd":1e-7}}"#), Some(100_000));
+        assert_eq!(
+            cost(r#"{"cost":{"total_cost_usd":12}}"#),
+            Some(12_000_000_000_000)
+        );
+        assert_eq!(cost(r#"{"cost":{"total_cost_usd":"12"}}"#), None);
+        // (a float would print 0.125 as 0.12: it is 0.13 to the cent, as every figure)
+        assert_eq!(money(cost(r#"{"cost":{"total_cost_usd":0.125}}"#)), "$0.13");
+    }
 
     #[test]
     fn templates() {
