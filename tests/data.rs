@@ -2081,3 +2081,74 @@ fn forget_says_which_sessions_stay_visible_through_copies() {
         "{text}"
     );
 }
+
+/// A chunk damaged in its middle (its frame's header and checksum intact)
+/// is healed from its transcript only when the bytes there are still those
+/// stored: a same-length edit in the middle of the file keeps its first
+/// bytes, the bytes before its cursor and its line count, but not the
+/// checksum the chunk ends with, and is not stored as if it were the
+/// original.
+#[test]
+fn a_damaged_chunk_is_not_healed_from_a_transcript_edited_in_its_middle() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-mid");
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("sess-mid-0001.jsonl");
+    let original: String = (0..60)
+        .map(|i| {
+            format!(
+                "{{\"type\":\"user\",\"uuid\":\"m-{i:02}\",\"sessionId\":\"sess-mid-0001\",\"timestamp\":\"2026-03-01T10:{i:02}:00.000Z\",\"cwd\":\"/home/u/mid\",\"message\":{{\"role\":\"user\",\"content\":\"line {i:02} {}\"}}}}\n",
+                "x".repeat(200)
+            )
+        })
+        .collect();
+    assert!(original.len() > 3 * 4096);
+    std::fs::write(&f, &original).unwrap();
+    env.ingest();
+    let damage = || {
+        // one byte in the middle of the (only) chunk's frame
+        let db = env.db();
+        let mut data: Vec<u8> = db
+            .query_row("SELECT data FROM raw_chunks", [], |r| r.get(0))
+            .unwrap();
+        let mid = data.len() / 2;
+        data[mid] ^= 0x5a;
+        db.execute("UPDATE raw_chunks SET data = ?1", [data])
+            .unwrap()
+    };
+    assert_eq!(damage(), 1);
+    // line 30 (of 60), same length: the file's ends and line count hold
+    let edited = original.replacen("line 30 xxx", "line 30 yyy", 1);
+    assert_eq!(edited.len(), original.len());
+    std::fs::write(&f, &edited).unwrap();
+    let full = |code: i32| {
+        let out = env
+            .cmd()
+            .args(["ingest", "--full", "--json"])
+            .assert()
+            .code(code);
+        let s: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        (
+            s,
+            String::from_utf8_lossy(&out.get_output().stderr).to_string(),
+        )
+    };
+    let (s, err) = full(1);
+    assert_rebuilt(&s, 0, 1);
+    assert!(
+        err.contains("the transcript is gone or has changed since"),
+        "{err}"
+    );
+    assert_eq!(count(&env.db(), "SELECT count(*) FROM lines"), 0);
+    // the bytes as stored again: healed, every line back
+    std::fs::write(&f, &original).unwrap();
+    let (s, _) = full(0);
+    assert_rebuilt(&s, 1, 0);
+    assert_eq!(count(&env.db(), "SELECT count(*) FROM lines"), 60);
+    let out = env.dir.path().join("out-mid");
+    run_json(&env, &["export", "--out", out.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_to_string(out.join("projects/-home-u-mid/sess-mid-0001.jsonl")).unwrap(),
+        original
+    );
+}

@@ -1178,12 +1178,8 @@ fn refill(
                         let start: i64 = row.get(0)?;
                         let end: i64 = row.get(1)?;
                         let first: i64 = row.get(2)?;
-                        let plain = unpacker.unpack(
-                            &ro.conn,
-                            row.get(3)?,
-                            row.get_ref(4)?.as_blob()?,
-                            (end - start) as usize,
-                        );
+                        let data = row.get_ref(4)?.as_blob()?;
+                        let plain = unpacker.unpack(&ro.conn, row.get(3)?, data, (end - start) as usize);
                         let batch = |plain: &[u8]| {
                             let mut batch =
                                 reader::raw_chunk_batch(job, start as u64, first as u64, plain);
@@ -1205,7 +1201,12 @@ fn refill(
                                 .ok()?;
                             let upto = next.unwrap_or(t.line_count as i64 + 1);
                             let lines = u64::try_from(upto - first).ok()?;
-                            from_transcript(path, t, start as u64, end as u64, lines)
+                            let plain = from_transcript(path, t, start as u64, end as u64, lines)?;
+                            // (and, when the chunk has its checksum, the same bytes)
+                            match raw::stored_checksum(data) {
+                                Some(sum) => (raw::checksum_of(&plain).ok()? == sum).then_some(plain),
+                                None => Some(plain),
+                            }
                         };
                         let sent = match plain {
                             Ok(plain) => tx.send(Ok(Chunk::Read(batch(&plain)))),
@@ -1219,7 +1220,7 @@ fn refill(
                                     batch(&plain),
                                     plain,
                                     format!(
-                                        "{path}: the stored bytes [{start}, {end}) do not decompress ({e}); read again from the transcript as it is now (its first bytes, the bytes before its cursor and the chunk's line count as read), and stored anew. The database looks damaged: check it with `observatory query 'PRAGMA integrity_check'`, and keep a backup (`observatory backup`)"
+                                        "{path}: the stored bytes [{start}, {end}) do not decompress ({e}); read again from the transcript as it is now (its first bytes, the bytes before its cursor and the chunk's line count as read, and the bytes' checksum where the chunk kept one), and stored anew. The database looks damaged: check it with `observatory query 'PRAGMA integrity_check'`, and keep a backup (`observatory backup`)"
                                     ),
                                 ))),
                                 None => {

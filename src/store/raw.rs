@@ -102,6 +102,14 @@ impl Packer {
         let mut cctx = CCtx::create();
         cctx.set_parameter(CParameter::CompressionLevel(LEVEL))
             .map_err(zstd_error)?;
+        // Each frame ends with its content's checksum (4 bytes of XXH64):
+        // a byte changed in a stored chunk is damage when it is read (a
+        // changed literal byte gave other bytes back without a word), and
+        // a chunk that is healed must give it again (`checksum_of`).
+        // (Cold ingests of 1 GiB, 3 alternating pairs: 7.26-7.91 s against
+        // 7.47-9.72 s without, no difference above the noise; +16 KB.)
+        cctx.set_parameter(CParameter::ChecksumFlag(true))
+            .map_err(zstd_error)?;
         let id = match dict {
             None => None,
             Some(d) => {
@@ -187,6 +195,23 @@ impl Unpacker {
         }
         Ok(out)
     }
+}
+
+/// The checksum of a stored chunk's content, as its frame ends with it
+/// (chunks stored before observatory wrote checksums have none, and a
+/// frame whose header is damaged may claim one it does not have: a
+/// mismatch then, never a false match, 1 in 2^32 aside).
+pub fn stored_checksum(frame: &[u8]) -> Option<[u8; 4]> {
+    const MAGIC: [u8; 4] = 0xFD2F_B528u32.to_le_bytes();
+    let descriptor = *frame.get(4)?;
+    let has = frame.starts_with(&MAGIC) && descriptor & 0x04 != 0 && frame.len() >= 9;
+    has.then(|| frame[frame.len() - 4..].try_into().expect("4 bytes"))
+}
+
+/// The checksum a frame of `plain` ends with (`stored_checksum`).
+pub fn checksum_of(plain: &[u8]) -> io::Result<[u8; 4]> {
+    let frame = Packer::new(None)?.pack(plain)?.data;
+    stored_checksum(&frame).ok_or_else(|| io::Error::other("zstd wrote no checksum"))
 }
 
 /// `len`, when the frame says it holds that many bytes (or says nothing):
@@ -580,6 +605,40 @@ mod tests {
             out.push(b'\n');
         }
         out
+    }
+
+    #[test]
+    fn a_byte_changed_in_a_stored_chunk_is_damage_and_older_chunks_without_a_checksum_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Store::open(&dir.path().join("obs.db")).unwrap();
+        let chunk = reads(3, 40);
+        let packed = Packer::new(None).unwrap().pack(&chunk).unwrap().data;
+        let sum = stored_checksum(&packed).expect("a checksum");
+        assert_eq!(checksum_of(&chunk).unwrap(), sum);
+        let mut other = chunk.clone();
+        other[chunk.len() / 2] ^= 1;
+        assert_ne!(checksum_of(&other).unwrap(), sum);
+        let mut u = Unpacker::default();
+        assert_eq!(
+            u.unpack(&db.conn, None, &packed, chunk.len()).unwrap(),
+            chunk
+        );
+        // a changed byte of the checksum (or of the content it covers)
+        let mut bad = packed.clone();
+        *bad.last_mut().unwrap() ^= 0x40;
+        let e = u.unpack(&db.conn, None, &bad, chunk.len()).unwrap_err();
+        assert!(is_damage(&e), "{e}");
+        // a frame written before checksums: none claimed, read as before
+        let mut old = CCtx::create();
+        old.set_parameter(CParameter::CompressionLevel(LEVEL))
+            .unwrap();
+        let mut frame = Vec::with_capacity(zstd::zstd_safe::compress_bound(chunk.len()));
+        old.compress2(&mut frame, &chunk).unwrap();
+        assert_eq!(stored_checksum(&frame), None);
+        assert_eq!(
+            u.unpack(&db.conn, None, &frame, chunk.len()).unwrap(),
+            chunk
+        );
     }
 
     #[test]
