@@ -230,9 +230,11 @@ FROM system_event_rows e
 LEFT JOIN threads t ON t.id = e.thread;
 
 -- Conversation lines (user, assistant, system, progress, attachment): the
--- nodes of Claude Code's message tree, one per uuid (copies of a line in
--- resumed sessions are stored once, as first read; their raw lines are all
--- kept). The line's cwd, version, git branch and permission mode are in the
+-- nodes of Claude Code's message tree, one per uuid and content (copies of
+-- a line in resumed sessions are stored once, as first read; their raw
+-- lines are all kept; a different line with the same uuid, as hand-made
+-- transcripts have, is a row of its own: content_key, the line's type,
+-- message id and text hashed, tells them apart, 0015). The line's cwd, version, git branch and permission mode are in the
 -- raw bytes; sessions keep the latest version and branch, responses their
 -- branch. The uuid columns (and summaries.leaf_uuid) keep a canonical
 -- lowercase UUID as its 16 bytes, any other value as text (0007); v_messages
@@ -259,8 +261,8 @@ CREATE TABLE message_rows (
     is_api_error        INTEGER NOT NULL DEFAULT 0,
     api_error_status    INTEGER,
     error               TEXT
-);
-CREATE UNIQUE INDEX messages_uuid ON message_rows(uuid);
+, content_key INTEGER NOT NULL DEFAULT 0);
+CREATE UNIQUE INDEX messages_uuid ON message_rows(uuid, content_key);
 CREATE INDEX messages_prompts ON message_rows(thread) WHERE is_prompt = 1;
 
 -- The content blocks of user and assistant messages (text, thinking,

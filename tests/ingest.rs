@@ -975,7 +975,7 @@ fn status_reports_counts_per_type() {
     assert_eq!(st["records_by_type"]["assistant"], 12);
     assert_eq!(st["unknown_types"], json!({"brand-new-type": 1}));
     assert_eq!(st["responses"], 7);
-    assert_eq!(st["schema_version"], 14);
+    assert_eq!(st["schema_version"], 15);
     // two sessions, as `sessions` lists them, and the two subagents one ran
     assert_eq!((&st["sessions"], &st["subagents"]), (&json!(2), &json!(2)));
     assert_eq!(st["sessions_without_main"], 0);
@@ -1076,7 +1076,7 @@ fn an_upgrade_is_rebuilt_with_no_transcript_folder_left() {
     old_db(&env);
     let out = env.cmd().args(["status", "--json"]).assert().success();
     let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(st["schema_version"], 14, "{st}");
+    assert_eq!(st["schema_version"], 15, "{st}");
     let stderr = String::from_utf8_lossy(&out.get_output().stderr);
     assert!(stderr.contains("awaits a rebuild"), "{stderr}");
     // and --no-ingest says why its figures are missing
@@ -1108,7 +1108,7 @@ fn a_schema_1_database_is_upgraded_and_rebuilt_from_its_raw_lines() {
     assert_eq!(v["total"]["requests"], 7);
     let db = env.db();
     assert_eq!(count(&db, "SELECT count(*) FROM lines"), 33);
-    assert_eq!(count(&db, "PRAGMA user_version"), 14);
+    assert_eq!(count(&db, "PRAGMA user_version"), 15);
     // (the migrations run with foreign keys unchecked) every reference holds
     assert_references(&db);
     // the new columns are filled by the rebuild
@@ -1794,11 +1794,25 @@ fn uuid_pair(session: &str, tool: &str, msg: &str, minute: u32) -> String {
     )
 }
 
+/// Lines of other tools' and hand-made transcripts reuse uuids across
+/// sessions: each different line is a message of its own (its prompt, its
+/// tool call), whatever the order the files are read in, while a copy of
+/// one of them (a resumed session's) is still left out. (A line that
+/// shared a stored uuid was dropped: which session lost its prompt and
+/// tool call depended on the order.)
 #[test]
-fn a_different_line_that_shares_a_uuid_is_a_message_of_its_own_in_either_order() {
+fn different_lines_that_share_a_uuid_are_messages_of_their_own_in_any_order() {
     let a = "a0000000-0000-4000-8000-00000000000a";
     let b = "b0000000-0000-4000-8000-00000000000b";
-    let prompts_and_tools = |env: &Env| {
+    let c = "c0000000-0000-4000-8000-00000000000c";
+    // (all at the same minute: their times do not tell them apart)
+    let file = |s: &str| match s {
+        s if s == a => uuid_pair(a, "Bash", "msg_a", 0),
+        s if s == b => uuid_pair(b, "Grep", "msg_b", 0),
+        // c resumes a: its lines copied, with a's session and message id
+        _ => uuid_pair(a, "Bash", "msg_a", 0),
+    };
+    let tables = |env: &Env| {
         let db = env.db();
         (
             strings(
@@ -1809,60 +1823,40 @@ fn a_different_line_that_shares_a_uuid_is_a_message_of_its_own_in_either_order()
                 &db,
                 "SELECT session_id || ' ' || name FROM tool_calls ORDER BY 1",
             ),
+            count(&db, "SELECT count(*) FROM message_rows"),
         )
     };
-    let mut seen = Vec::new();
-    for order in [[a, b], [b, a]] {
+    for order in [[a, b, c], [b, c, a], [c, a, b], [c, b, a]] {
         let env = Env::new();
         let dir = env.projects().join("-home-u-p");
         std::fs::create_dir_all(&dir).unwrap();
-        for (i, s) in order.iter().enumerate() {
-            let (tool, msg) = if *s == a {
-                ("Bash", "msg_a")
-            } else {
-                ("Grep", "msg_b")
-            };
-            std::fs::write(
-                dir.join(format!("{s}.jsonl")),
-                uuid_pair(s, tool, msg, i as u32),
-            )
-            .unwrap();
-            // (one file per run: the second meets the first's uuids stored)
-            let out = env.cmd().args(["ingest"]).assert().success();
-            let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-            if i == 1 {
-                assert!(
-                    err.contains(&format!("{s}.jsonl:1: uuid 11111111-1111-4111-8111-111111111111 is also that of a different line ("))
-                        && err.contains(&format!("{}.jsonl line 1); this line is kept as a message of its own", order[0]))
-                        && err.contains(&format!("{s}.jsonl:2: uuid 22222222-")),
-                    "{err}"
-                );
-            }
+        for s in order {
+            std::fs::write(dir.join(format!("{s}.jsonl")), file(s)).unwrap();
+            // (one file per run: the next meets the others' rows stored)
+            env.ingest();
         }
-        let got = prompts_and_tools(&env);
+        let got = tables(&env);
         assert_eq!(
             got,
             (
                 vec![format!("{a} 1"), format!("{b} 1")],
-                vec![format!("{a} Bash"), format!("{b} Grep")]
+                vec![format!("{a} Bash"), format!("{b} Grep")],
+                4
             ),
-            "both sessions' prompts and tool calls, read {order:?}"
+            "read {order:?}"
         );
-        // the warning stays with the line
-        let db = env.db();
+        // every line is there with its own uuid
         assert_eq!(
             count(
-                &db,
-                "SELECT count(*) FROM lines WHERE error LIKE '%is also that of a different line%'"
+                &env.db(),
+                "SELECT count(*) FROM v_messages WHERE uuid = '11111111-1111-4111-8111-111111111111'"
             ),
             2
         );
-        seen.push(got);
+        // and a rebuild gives the same
+        env.cmd().args(["ingest", "--full"]).assert().success();
+        assert_eq!(tables(&env), got, "rebuilt, read {order:?}");
     }
-    assert_eq!(
-        seen[0], seen[1],
-        "the same tables whichever file came first"
-    );
 }
 
 #[test]

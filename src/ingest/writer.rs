@@ -117,11 +117,8 @@ pub struct Writer<'c> {
     /// (file id, uuid, line id). A line whose parent is among them (same
     /// file) stores the distance in line ids instead of the parent's uuid.
     recent: std::collections::VecDeque<(i64, [u8; 16], i64)>,
-    /// The file of the batch being written, as notices name it.
+    /// The file of the batch being written.
     file_id: i64,
-    file_display: String,
-    /// The line being written (its number in the file).
-    line_no: u64,
     hot: Hot<'c>,
 }
 
@@ -135,34 +132,28 @@ fn cache_split_key(m5: u64, h1: u64) -> (u128, u64) {
     (u128::from(m5) + u128::from(h1), h1)
 }
 
-/// What tells two lines with the same uuid apart: a stored message (with
-/// where it is), or the line being written.
-struct Holder {
-    line_type: String,
-    at: Option<i64>,
-    message_id: Option<String>,
-    preview: Option<String>,
-    /// "PATH line N" (stored messages only).
-    place: String,
-}
-
-impl Holder {
-    /// Whether `line`, which has this stored message's uuid, is a copy of
-    /// it. A resumed session re-writes earlier lines into its own file
-    /// with their uuids: user lines keep their timestamp, assistant lines
-    /// their message id but not their timestamp (transcript-format §9). A
-    /// line of another type, another message id, or (without one) another
-    /// time and text is a different line that shares the uuid (hand-made
-    /// or other tools' transcripts).
-    fn copied_by(&self, line: &Holder) -> bool {
-        if self.line_type != line.line_type {
-            return false;
-        }
-        match (&self.message_id, &line.message_id) {
-            (Some(a), Some(b)) => a == b,
-            _ => self.at == line.at || (self.preview.is_some() && self.preview == line.preview),
-        }
+/// What tells a copy of a line from a different line with the same uuid
+/// (`message_rows.content_key`, schema 15): 15 bits of FNV-1a over the
+/// line's type, message id and text preview. A resumed session re-writes
+/// earlier lines into its own file with their uuids, and their type,
+/// message id and text (assistant lines with a new time, user lines with
+/// their text as blocks): the same key, so the copy is left out (INSERT OR
+/// IGNORE on the unique (uuid, content_key)). Hand-made and other tools'
+/// transcripts reuse uuids for different lines: another key, a message of
+/// its own, whatever the order the files are read in. A line with neither
+/// message id nor text (attachments, tool results, progress) is told
+/// apart by its type alone. 15 bits keep the key a 2-byte integer; two
+/// different lines with one uuid take each other for a copy 1 time in
+/// 32,768 (before schema 15, every time).
+fn content_key(line_type: &str, message_id: Option<&str>, preview: Option<&str>) -> i64 {
+    use crate::ingest::reader::{FNV_START, fnv1a_more};
+    let mut h = fnv1a_more(FNV_START, line_type.as_bytes());
+    for part in [message_id, preview] {
+        // (a separator, and None apart from "")
+        h = fnv1a_more(h, if part.is_some() { &[0x00] } else { &[0xff] });
+        h = fnv1a_more(h, part.unwrap_or("").as_bytes());
     }
+    (h & 0x7fff) as i64
 }
 
 /// A raw chunk spanning fewer bytes than this is small: zstd finds little
@@ -229,8 +220,8 @@ struct Hot<'c> {
 const INSERT_LINE: &str = "INSERT INTO lines(file_id, line_no, byte_offset, byte_len, type, status, error, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 const INSERT_MESSAGE: &str = "INSERT OR IGNORE INTO message_rows(line_id, uuid, parent_uuid, parent_gap, logical_parent_uuid, thread, subtype,
                  is_sidechain, is_meta, is_compact_summary, is_prompt, message_id, model, stop_reason, text_preview,
-                 is_api_error, api_error_status, error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+                 is_api_error, api_error_status, error, content_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
 
 /// How many of the last stored messages a line's parent is looked for in
 /// (it is nearly always the one before).
@@ -284,8 +275,6 @@ impl<'c> Writer<'c> {
             raw_tails: Default::default(),
             recent: Default::default(),
             file_id: 0,
-            file_display: String::new(),
-            line_no: 0,
         })
     }
 
@@ -523,10 +512,7 @@ impl<'c> Writer<'c> {
     /// Store one batch: raw bytes, lines, typed rows, and the file cursor.
     pub fn write_batch(&mut self, file: &FileRef, batch: &Batch) -> rusqlite::Result<()> {
         self.begin()?;
-        if self.file_id != file.id {
-            self.file_id = file.id;
-            self.file_display.clone_from(&file.display);
-        }
+        self.file_id = file.id;
         if let (Some(raw), Some(c)) = (&batch.raw, &batch.cursor) {
             self.conn
                 .prepare_cached(
@@ -589,7 +575,6 @@ impl<'c> Writer<'c> {
         parsed: &Parsed,
     ) -> rusqlite::Result<()> {
         self.counts.lines_read += 1;
-        self.line_no = line_no;
         let record = match parsed {
             Parsed::Blank => return Ok(()),
             Parsed::Malformed(error) => {
@@ -880,48 +865,27 @@ impl<'c> Writer<'c> {
             None => None,
         };
         let message_id = m.and_then(|m| m.message_id.as_deref());
-        // (the uuid is the key: a line whose uuid is stored is a copy, and
-        // is left out, unless it is a different line that shares the uuid)
-        let mut key = Some(&uuid);
-        let n = loop {
-            let n = self.hot.message.execute(params![
-                line_id,
-                key,
-                if gap.is_some() { None } else { Some(&parent) },
-                gap,
-                UuidKey::new(env.logical_parent_uuid.as_deref()),
-                thread,
-                env.subtype,
-                b(env.is_sidechain),
-                b(env.is_meta),
-                b(env.is_compact_summary),
-                b(is_prompt),
-                message_id,
-                m.and_then(|m| m.model.as_deref()),
-                m.and_then(|m| m.stop_reason.as_deref()),
-                preview,
-                b(is_api_error),
-                m.and_then(|m| m.api_error_status),
-                m.and_then(|m| m.error.as_deref()),
-            ])?;
-            if n == 1 || key.is_none() {
-                break n;
-            }
-            let this = Holder {
-                line_type: r.line_type.clone(),
-                at: env.timestamp_ms,
-                message_id: message_id.map(str::to_owned),
-                preview: preview.map(str::to_owned),
-                place: String::new(),
-            };
-            match self.uuid_holder(&uuid)? {
-                Some(holder) if !holder.copied_by(&this) => {
-                    self.uuid_shared(line_id, env.uuid.as_deref().unwrap_or(""), &holder)?;
-                    key = None;
-                }
-                _ => break 0,
-            }
-        };
+        let n = self.hot.message.execute(params![
+            line_id,
+            uuid,
+            if gap.is_some() { None } else { Some(&parent) },
+            gap,
+            UuidKey::new(env.logical_parent_uuid.as_deref()),
+            thread,
+            env.subtype,
+            b(env.is_sidechain),
+            b(env.is_meta),
+            b(env.is_compact_summary),
+            b(is_prompt),
+            message_id,
+            m.and_then(|m| m.model.as_deref()),
+            m.and_then(|m| m.stop_reason.as_deref()),
+            preview,
+            b(is_api_error),
+            m.and_then(|m| m.api_error_status),
+            m.and_then(|m| m.error.as_deref()),
+            content_key(&r.line_type, message_id, preview),
+        ])?;
         if n == 1
             && let Some(&u) = uuid.bytes()
         {
@@ -931,49 +895,6 @@ impl<'c> Writer<'c> {
             self.recent.push_back((self.file_id, u, line_id));
         }
         Ok((n == 1).then_some(thread))
-    }
-
-    /// The stored message that has `uuid` as its key, if any.
-    fn uuid_holder(&self, uuid: &UuidKey<'_>) -> rusqlite::Result<Option<Holder>> {
-        self.conn
-            .prepare_cached(
-                "SELECT l.type, l.at, m.message_id, m.text_preview, f.path, l.line_no
-                 FROM message_rows m JOIN lines l ON l.id = m.line_id
-                 JOIN source_files f ON f.id = l.file_id WHERE m.uuid = ?1",
-            )?
-            .query_row([uuid], |r| {
-                Ok(Holder {
-                    line_type: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-                    at: r.get(1)?,
-                    message_id: r.get(2)?,
-                    preview: r.get(3)?,
-                    place: format!("{} line {}", r.get::<_, String>(4)?, r.get::<_, i64>(5)?),
-                })
-            })
-            .optional()
-    }
-
-    /// Line `line_id` is a different line than the stored message whose
-    /// `uuid` it has: it is kept as a message of its own, without the uuid
-    /// as its key, and said (a notice, and in the line's `error`).
-    fn uuid_shared(&mut self, line_id: i64, uuid: &str, holder: &Holder) -> rusqlite::Result<()> {
-        let message = format!(
-            "uuid {uuid} is also that of a different line ({}); this line is kept as a message of its own",
-            holder.place
-        );
-        self.conn
-            .prepare_cached(
-                "UPDATE lines SET error = coalesce(error || '; ', '') || ?2 WHERE id = ?1",
-            )?
-            .execute(params![line_id, message])?;
-        self.counts.warnings += 1;
-        self.notices.push(Notice {
-            file: self.file_display.clone(),
-            line: self.line_no,
-            message,
-            held_back: false,
-        });
-        Ok(())
     }
 
     /// The distance in line ids to the parent's message row, if it is an
@@ -993,7 +914,8 @@ impl<'c> Writer<'c> {
             .conn
             .prepare_cached(
                 "SELECT m.line_id FROM message_rows m JOIN lines l ON l.id = m.line_id
-                 WHERE m.uuid = ?1 AND l.file_id = ?2 AND m.line_id < ?3",
+                 WHERE m.uuid = ?1 AND l.file_id = ?2 AND m.line_id < ?3
+                 ORDER BY m.line_id DESC LIMIT 1",
             )?
             .query_row(params![parent, file_id, line_id], |r| r.get(0))
             .optional()?;

@@ -55,6 +55,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0013_tail_digest.sql"),
     ),
     ("0014_prompts", include_str!("migrations/0014_prompts.sql")),
+    (
+        "0015_content_key",
+        include_str!("migrations/0015_content_key.sql"),
+    ),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -1050,7 +1054,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 14);
+        assert_eq!(SCHEMA_VERSION, 15);
         // (migrated with foreign keys unchecked) checked again, and holding
         let checked: i64 = s
             .conn
