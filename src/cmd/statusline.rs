@@ -55,8 +55,10 @@ pub struct Input {
     pub model_id: Option<String>,
     pub model_name: Option<String>,
     pub project_dir: Option<String>,
-    /// Claude Code's own estimate of the session's cost, in picoUSD (read
-    /// exactly from the number's digits, never through a float).
+    /// Claude Code's own estimate of the session's cost, in picoUSD, from
+    /// the number's shortest decimal form (serde_json holds it as a float:
+    /// that form gives back the digits sent, for fewer than 16 significant
+    /// ones), then rounded as every figure is, not as a float rounds.
     pub cost_picousd: Option<i128>,
 }
 
@@ -122,8 +124,8 @@ fn picousd(number: &str) -> Option<i128> {
     .ok()
 }
 
-/// `text` (JSON) with each number that no float holds (`1e400`) made
-/// `null`; None when there is none.
+/// `text` (JSON) with each number serde_json refuses (`1e400`, past a
+/// float's range) made `null`; None when there is none.
 fn without_huge_numbers(text: &str) -> Option<String> {
     let b = text.as_bytes();
     let mut out = String::with_capacity(text.len());
@@ -145,8 +147,10 @@ fn without_huge_numbers(text: &str) -> Option<String> {
             while i < b.len() && matches!(b[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
                 i += 1;
             }
+            // (serde_json's own verdict: it refuses some that Rust's
+            // parser takes, 1.7976931348623158e308 among them)
             let number = &text[start..i];
-            if number.parse::<f64>().is_ok_and(f64::is_infinite) {
+            if serde_json::from_str::<Value>(number).is_err() {
                 out.push_str(&text[copied..start]);
                 out.push_str("null");
                 copied = i;
@@ -510,6 +514,9 @@ mod tests {
             Some(r#"{"a":"9e999","b":[null,null,2],"c":"\"1e999"}"#)
         );
         assert_eq!(without_huge_numbers(r#"{"a":1e308}"#), None);
+        assert!(serde_json::from_str::<Value>("1.7976931348623158e308").is_err());
+        let edge = Input::parse(br#"{"session_id":"s-2","x":1.7976931348623158e308}"#);
+        assert_eq!(edge.and_then(|i| i.session_id).as_deref(), Some("s-2"));
     }
 
     #[test]
