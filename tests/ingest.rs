@@ -1776,15 +1776,17 @@ fn an_ingest_with_nothing_to_read_says_where_it_looked_and_why() {
     );
 }
 
-/// Two lines of one session: a prompt asking for `tool`, and the
-/// assistant's call of it (response `msg`), with fixed uuids (as
-/// hand-made and other tools' transcripts have).
+/// Three lines of one session: a prompt asking for `tool`, the
+/// assistant's call of it (response `msg`) and its result, with fixed
+/// uuids (as hand-made and other tools' transcripts have).
 fn uuid_pair(session: &str, tool: &str, msg: &str, minute: u32) -> String {
     format!(
         concat!(
             r#"{{"type":"user","sessionId":"{s}","cwd":"/home/u/p","uuid":"11111111-1111-4111-8111-111111111111","timestamp":"2026-10-10T10:{m:02}:00.000Z","message":{{"role":"user","content":"please run {t}"}}}}"#,
             "\n",
             r#"{{"type":"assistant","sessionId":"{s}","cwd":"/home/u/p","uuid":"22222222-2222-4222-8222-222222222222","parentUuid":"11111111-1111-4111-8111-111111111111","timestamp":"2026-10-10T10:{m:02}:01.000Z","message":{{"model":"claude-sonnet-4-5-20250929","id":"{id}","role":"assistant","content":[{{"type":"tool_use","id":"toolu_{t}","name":"{t}","input":{{}}}}],"stop_reason":"tool_use","usage":{{"input_tokens":100,"output_tokens":10}}}}}}"#,
+            "\n",
+            r#"{{"type":"user","sessionId":"{s}","cwd":"/home/u/p","uuid":"33333333-3333-4333-8333-333333333333","parentUuid":"22222222-2222-4222-8222-222222222222","timestamp":"2026-10-10T10:{m:02}:02.000Z","message":{{"role":"user","content":[{{"type":"tool_result","tool_use_id":"toolu_{t}","content":"done"}}]}}}}"#,
             "\n"
         ),
         s = session,
@@ -1821,7 +1823,7 @@ fn different_lines_that_share_a_uuid_are_messages_of_their_own_in_any_order() {
             ),
             strings(
                 &db,
-                "SELECT session_id || ' ' || name FROM tool_calls ORDER BY 1",
+                "SELECT session_id || ' ' || name || ' ' || (result_line_id IS NOT NULL) FROM tool_calls ORDER BY 1",
             ),
             count(&db, "SELECT count(*) FROM message_rows"),
         )
@@ -1840,8 +1842,8 @@ fn different_lines_that_share_a_uuid_are_messages_of_their_own_in_any_order() {
             got,
             (
                 vec![format!("{a} 1"), format!("{b} 1")],
-                vec![format!("{a} Bash"), format!("{b} Grep")],
-                4
+                vec![format!("{a} Bash 1"), format!("{b} Grep 1")],
+                6
             ),
             "read {order:?}"
         );
@@ -1861,47 +1863,51 @@ fn different_lines_that_share_a_uuid_are_messages_of_their_own_in_any_order() {
 
 #[test]
 fn a_resumed_session_copying_a_line_with_its_uuid_does_not_count_it_twice() {
-    let env = Env::new();
-    let dir = env.projects().join("-home-u-p");
-    std::fs::create_dir_all(&dir).unwrap();
     let old = "c0000000-0000-4000-8000-00000000000c";
     let new = "d0000000-0000-4000-8000-00000000000d";
-    std::fs::write(
-        dir.join(format!("{old}.jsonl")),
-        uuid_pair(old, "Bash", "msg_c", 0),
-    )
-    .unwrap();
-    env.ingest();
-    // the resumed file re-writes both: the user line keeps its session and
-    // time (its text as blocks), the assistant line its message id, with
-    // the new session and time (transcript-format §9)
-    let copy = uuid_pair(old, "Bash", "msg_c", 0).replace(
+    let original = uuid_pair(old, "Bash", "msg_c", 0);
+    // the resumed file re-writes the lines: the user line keeps its session
+    // and time (its text as blocks), the others their ids, with the new
+    // session and time (transcript-format §9)
+    let copy = original.replace(
         r#""content":"please run Bash""#,
         r#""content":[{"type":"text","text":"please run Bash"}]"#,
     );
-    let (user, assistant) = copy.trim_end().split_once('\n').unwrap();
-    let assistant = assistant
+    let (user, rest) = copy.trim_end().split_once('\n').unwrap();
+    let rest = rest
         .replace(old, new)
-        .replace("10:00:01.000Z", "11:30:00.000Z");
-    std::fs::write(
-        dir.join(format!("{new}.jsonl")),
-        format!("{user}\n{assistant}\n"),
-    )
-    .unwrap();
-    let out = env.cmd().args(["ingest"]).assert().success();
-    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert!(!err.contains("is also that of"), "{err}");
-    let db = env.db();
-    assert_eq!(
-        count(&db, "SELECT count(*) FROM message_rows WHERE is_prompt = 1"),
-        1
-    );
-    assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM content_blocks WHERE type = 'tool_use'"
-        ),
-        1
-    );
-    assert_eq!(count(&db, "SELECT count(*) FROM responses"), 1);
+        .replace("10:00:01.000Z", "11:30:00.000Z")
+        .replace("10:00:02.000Z", "11:30:01.000Z");
+    let copy = format!("{user}\n{rest}\n");
+    for order in [
+        [(old, &original), (new, &copy)],
+        [(new, &copy), (old, &original)],
+    ] {
+        let env = Env::new();
+        let dir = env.projects().join("-home-u-p");
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, text) in order {
+            std::fs::write(dir.join(format!("{name}.jsonl")), text).unwrap();
+            env.ingest();
+        }
+        let db = env.db();
+        assert_eq!(
+            (
+                count(&db, "SELECT count(*) FROM message_rows"),
+                count(&db, "SELECT count(*) FROM message_rows WHERE is_prompt = 1"),
+                count(
+                    &db,
+                    "SELECT count(*) FROM content_blocks WHERE type = 'tool_use'"
+                ),
+                count(
+                    &db,
+                    "SELECT count(*) FROM tool_calls WHERE result_line_id IS NOT NULL"
+                ),
+                count(&db, "SELECT count(*) FROM responses"),
+            ),
+            (3, 1, 1, 1, 1),
+            "{}",
+            order[0].0
+        );
+    }
 }

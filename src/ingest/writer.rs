@@ -133,25 +133,56 @@ fn cache_split_key(m5: u64, h1: u64) -> (u128, u64) {
 }
 
 /// What tells a copy of a line from a different line with the same uuid
-/// (`message_rows.content_key`, schema 15): 15 bits of FNV-1a over the
-/// line's type, message id and text preview. A resumed session re-writes
-/// earlier lines into its own file with their uuids, and their type,
-/// message id and text (assistant lines with a new time, user lines with
-/// their text as blocks): the same key, so the copy is left out (INSERT OR
-/// IGNORE on the unique (uuid, content_key)). Hand-made and other tools'
-/// transcripts reuse uuids for different lines: another key, a message of
-/// its own, whatever the order the files are read in. A line with neither
-/// message id nor text (attachments, tool results, progress) is told
-/// apart by its type alone. 15 bits keep the key a 2-byte integer; two
-/// different lines with one uuid take each other for a copy 1 time in
-/// 32,768 (before schema 15, every time).
-fn content_key(line_type: &str, message_id: Option<&str>, preview: Option<&str>) -> i64 {
+/// (`message_rows.content_key`, schema 15): 15 bits of FNV-1a over what a
+/// line says, but for its time: its type and subtype, message id, text
+/// preview, the tool use ids it names (its blocks', its `toolUseID`), a
+/// system line's text, a progress or attachment line's kind. A resumed
+/// session re-writes earlier lines into its own file with their uuids
+/// and all of these (assistant lines with a new time, user lines with
+/// their text as blocks): the same key, so the copy is left out (INSERT
+/// OR IGNORE on the unique (uuid, content_key)). Hand-made and other
+/// tools' transcripts reuse uuids for different lines: another key, a
+/// message of its own, whatever the order the files are read in. Lines
+/// that differ in nothing of these (an attachment re-emitted later) are
+/// one. 15 bits keep the key a 2-byte integer; two different lines with
+/// one uuid take each other for a copy 1 time in 32,768 (before schema
+/// 15, every time). What goes into the key is part of the schema: change
+/// it only with a migration that rebuilds (the test
+/// `content_keys_are_stable` pins a few).
+fn content_key(r: &Record, preview: Option<&str>) -> i64 {
     use crate::ingest::reader::{FNV_START, fnv1a_more};
-    let mut h = fnv1a_more(FNV_START, line_type.as_bytes());
-    for part in [message_id, preview] {
-        // (a separator, and None apart from "")
-        h = fnv1a_more(h, if part.is_some() { &[0x00] } else { &[0xff] });
-        h = fnv1a_more(h, part.unwrap_or("").as_bytes());
+    // (a separator, and None apart from "")
+    let add = |h: u64, part: Option<&str>| {
+        let h = fnv1a_more(h, if part.is_some() { &[0x00] } else { &[0xff] });
+        fnv1a_more(h, part.unwrap_or("").as_bytes())
+    };
+    let env = &r.env;
+    let mut h = fnv1a_more(FNV_START, r.line_type.as_bytes());
+    for part in [env.subtype.as_deref(), env.tool_use_id.as_deref(), preview] {
+        h = add(h, part);
+    }
+    match &r.body {
+        Body::Message(m) => {
+            h = add(h, m.message_id.as_deref());
+            for id in m.blocks.iter().filter_map(|b| b.tool_use_id.as_deref()) {
+                h = add(h, Some(id));
+            }
+        }
+        Body::System(s) => h = add(h, s.content_preview.as_deref()),
+        Body::Progress(p) => {
+            h = add(h, p.kind.as_deref());
+            h = add(h, p.tool_name.as_deref());
+        }
+        Body::Attachment(a) => {
+            for part in [
+                a.kind.as_deref(),
+                a.tool_use_id.as_deref(),
+                a.hook_name.as_deref(),
+            ] {
+                h = add(h, part);
+            }
+        }
+        _ => {}
     }
     (h & 0x7fff) as i64
 }
@@ -884,7 +915,7 @@ impl<'c> Writer<'c> {
             b(is_api_error),
             m.and_then(|m| m.api_error_status),
             m.and_then(|m| m.error.as_deref()),
-            content_key(&r.line_type, message_id, preview),
+            content_key(r, preview),
         ])?;
         if n == 1
             && let Some(&u) = uuid.bytes()
@@ -1851,6 +1882,56 @@ fn strip_ansi(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The key of a line, with the preview `insert_message` stores (its
+    /// text, for a user line that is not a tool result).
+    fn key_of(line: &str) -> i64 {
+        let Parsed::Record(r) = crate::transcript::parse_line(line.as_bytes()) else {
+            panic!("not a record: {line}")
+        };
+        let preview = match &r.body {
+            Body::Message(m) if r.line_type == "user" => m.text_preview.as_deref(),
+            _ => None,
+        };
+        content_key(&r, preview)
+    }
+
+    #[test]
+    fn content_keys_are_stable() {
+        let user = r#"{"type":"user","uuid":"u1","sessionId":"s","timestamp":"2026-03-01T10:00:00.000Z","message":{"role":"user","content":"fix the parser"}}"#;
+        // a resumed session's copy: the text as blocks, another session
+        let copy = r#"{"type":"user","uuid":"u1","sessionId":"t","timestamp":"2026-03-01T10:00:00.000Z","message":{"role":"user","content":[{"type":"text","text":"fix the parser"}]}}"#;
+        let result = |id: &str| {
+            format!(
+                r#"{{"type":"user","uuid":"u2","timestamp":"2026-03-01T10:00:01.000Z","message":{{"role":"user","content":[{{"type":"tool_result","tool_use_id":"{id}","content":"ok"}}]}}}}"#
+            )
+        };
+        let assistant = |at: &str| {
+            format!(
+                r#"{{"type":"assistant","uuid":"a1","timestamp":"{at}","message":{{"id":"msg_1","role":"assistant","content":[{{"type":"tool_use","id":"toolu_1","name":"Bash","input":{{}}}}]}}}}"#
+            )
+        };
+        let attachment = r#"{"type":"attachment","uuid":"h1","timestamp":"2026-03-01T10:00:02.000Z","attachment":{"type":"hook_success","hookName":"PostToolUse:Bash","toolUseID":"toolu_1"}}"#;
+        let later = attachment.replace("10:00:02", "10:05:00");
+        assert_eq!(key_of(user), key_of(copy));
+        assert_eq!(
+            key_of(&assistant("2026-03-01T10:00:01.000Z")),
+            key_of(&assistant("2026-03-02T09:00:00.000Z"))
+        );
+        assert_eq!(key_of(attachment), key_of(&later));
+        assert_ne!(key_of(&result("toolu_1")), key_of(&result("toolu_2")));
+        assert_ne!(key_of(user), key_of(&user.replace("parser", "lexer")));
+        // stored in every database: a change here is a migration that rebuilds
+        assert_eq!(
+            [
+                key_of(user),
+                key_of(&result("toolu_1")),
+                key_of(&assistant("2026-03-01T10:00:01.000Z")),
+                key_of(attachment)
+            ],
+            [28480, 22751, 8122, 10932]
+        );
+    }
 
     #[test]
     fn legacy_hook_lines() {
