@@ -544,6 +544,43 @@ fn a_damaged_chunk_ending_in_a_cut_line_is_healed() {
     assert_eq!(count(&env.db(), "SELECT count(*) FROM lines"), lines);
 }
 
+/// A chunk damaged in its middle (its checksum intact) whose cut last line
+/// is then continued keeps its frame, now said to end where that line
+/// starts: a rebuild checks the checksum over the bytes the frame held, and
+/// heals it (it was left out, "changed since").
+#[test]
+fn a_damaged_chunk_cut_shorter_by_a_continued_line_is_healed() {
+    let env = Env::with_fixture("data");
+    let file = env.projects().join("-home-u-keep/sess-keep-0006.jsonl");
+    last_changed_ago(&file, 7_200);
+    assert_eq!(env.ingest()["malformed_lines"], 1);
+    let db = env.db();
+    let (id, mut data): (i64, Vec<u8>) = db
+        .query_row(
+            "SELECT c.id, c.data FROM raw_chunks c JOIN source_files f ON f.id = c.file_id
+             WHERE f.path LIKE '%sess-keep-0006.jsonl'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let mid = data.len() / 2;
+    data[mid] ^= 0x5a;
+    db.execute(
+        "UPDATE raw_chunks SET data = ?2 WHERE id = ?1",
+        rusqlite::params![id, data],
+    )
+    .unwrap();
+    drop(db);
+    let mut grown = std::fs::read(&file).unwrap();
+    grown.extend_from_slice(b"ease notes?\"}}\n");
+    std::fs::write(&file, &grown).unwrap();
+    let s = env.ingest();
+    assert_eq!(s["malformed_lines"], 0, "{s}");
+    let s = run_json(&env, &["ingest", "--full"]);
+    assert_rebuilt(&s, 1, 0);
+    assert_eq!(exported_keep(&env), grown);
+}
+
 #[test]
 fn a_cut_line_ended_by_nothing_stays_malformed_and_is_read_on_in_place() {
     let env = Env::with_fixture("data");

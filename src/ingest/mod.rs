@@ -1133,6 +1133,32 @@ fn from_transcript(path: &str, t: &Tracked, start: u64, end: u64, lines: u64) ->
     ((!open_end || end == t.read_offset) && read == lines).then_some(plain)
 }
 
+/// Whether `plain`, bytes [start, ..) of the transcript at `path`, are
+/// those a damaged chunk's frame `data` held: its checksum, when it kept
+/// one, taken over as many bytes as the frame says it holds (more than
+/// `plain` when the chunk was cut shorter after it was stored: a cut last
+/// line read again in place, `Writer::recut`, keeps a damaged chunk's
+/// frame). A chunk stored without a checksum has only `from_transcript`'s
+/// checks.
+fn same_bytes(path: &str, start: u64, plain: &[u8], data: &[u8]) -> bool {
+    let Some(sum) = raw::stored_checksum(data) else {
+        return true;
+    };
+    let extra = raw::frame_size(data).map_or(0, |n| n.saturating_sub(plain.len() as u64));
+    if extra == 0 {
+        return raw::checksum_of(plain).is_ok_and(|s| s == sum);
+    }
+    // (a frame header that claims much more is damage: not healed)
+    if extra > 64 << 20 {
+        return false;
+    }
+    let mut held = plain.to_vec();
+    held.resize(plain.len() + extra as usize, 0);
+    File::open(path)
+        .and_then(|f| read_exact_at(&f, &mut held[plain.len()..], start + plain.len() as u64))
+        .is_ok_and(|()| raw::checksum_of(&held).is_ok_and(|s| s == sum))
+}
+
 /// `rebuild` inside its transaction: empty the derived tables, read every
 /// stored chunk again, commit.
 fn refill(
@@ -1202,11 +1228,7 @@ fn refill(
                             let upto = next.unwrap_or(t.line_count as i64 + 1);
                             let lines = u64::try_from(upto - first).ok()?;
                             let plain = from_transcript(path, t, start as u64, end as u64, lines)?;
-                            // (and, when the chunk has its checksum, the same bytes)
-                            match raw::stored_checksum(data) {
-                                Some(sum) => (raw::checksum_of(&plain).ok()? == sum).then_some(plain),
-                                None => Some(plain),
-                            }
+                            same_bytes(path, start as u64, &plain, data).then_some(plain)
                         };
                         let sent = match plain {
                             Ok(plain) => tx.send(Ok(Chunk::Read(batch(&plain)))),

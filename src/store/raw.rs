@@ -208,6 +208,14 @@ pub fn stored_checksum(frame: &[u8]) -> Option<[u8; 4]> {
     has.then(|| frame[frame.len() - 4..].try_into().expect("4 bytes"))
 }
 
+/// How many bytes a frame says it holds (None when it does not say, or is
+/// not a frame).
+pub fn frame_size(frame: &[u8]) -> Option<u64> {
+    zstd::zstd_safe::get_frame_content_size(frame)
+        .ok()
+        .flatten()
+}
+
 /// The checksum a frame of `plain` ends with (`stored_checksum`).
 pub fn checksum_of(plain: &[u8]) -> io::Result<[u8; 4]> {
     let frame = Packer::new(None)?.pack(plain)?.data;
