@@ -233,8 +233,9 @@ LEFT JOIN threads t ON t.id = e.thread;
 -- nodes of Claude Code's message tree, one per uuid and content (copies of
 -- a line in resumed sessions are stored once, as first read; their raw
 -- lines are all kept; a different line with the same uuid, as hand-made
--- transcripts have, is a row of its own: content_key, the line's type,
--- message id and text hashed, tells them apart, 0015). The line's cwd, version, git branch and permission mode are in the
+-- transcripts have, is a row of its own: content_key, what the line says
+-- but for its time (type, message id, text, tool use ids...) hashed,
+-- tells them apart, 0015). The line's cwd, version, git branch and permission mode are in the
 -- raw bytes; sessions keep the latest version and branch, responses their
 -- branch. The uuid columns (and summaries.leaf_uuid) keep a canonical
 -- lowercase UUID as its 16 bytes, any other value as text (0007); v_messages

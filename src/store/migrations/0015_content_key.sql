@@ -1,7 +1,7 @@
 -- 0015: a line that shares its uuid with a different line (hand-made and
 -- other tools' transcripts reuse uuids) is a message of its own: message
--- rows are unique by uuid and content_key (the line's type, message id and
--- text, hashed: see ingest/writer.rs), not by uuid alone, so only copies
+-- rows are unique by uuid and content_key (what the line says but for its
+-- time, hashed: see ingest/writer.rs), not by uuid alone, so only copies
 -- (a resumed session's) are left out, whatever the order files are read
 -- in. The rows derived from the lines are rebuilt from the stored raw
 -- bytes at the next ingest (which also re-derives a response's cache
