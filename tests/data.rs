@@ -330,6 +330,16 @@ fn damage_keep_chunks(env: &Env) -> usize {
         .unwrap()
 }
 
+/// The data fixture ingested with sess-keep-0006's cut last line stored as
+/// it is (the file still for two hours): the env and that file.
+fn keep_stored_with_its_cut_line() -> (Env, PathBuf) {
+    let env = Env::with_fixture("data");
+    let file = env.projects().join("-home-u-keep/sess-keep-0006.jsonl");
+    last_changed_ago(&file, 7_200);
+    assert_eq!(env.ingest()["malformed_lines"], 1);
+    (env, file)
+}
+
 /// Flip a byte in the middle of every stored chunk of sess-keep-0006 (its
 /// frame's header and checksum intact); returns how many.
 fn flip_a_byte_of_keep_chunks(env: &Env) -> usize {
@@ -535,10 +545,7 @@ fn a_cut_line_in_a_damaged_chunk_does_not_stop_ingest() {
 }
 
 fn a_cut_line_in_a_damaged_chunk(damage: fn(&Env) -> usize) {
-    let env = Env::with_fixture("data");
-    let file = env.projects().join("-home-u-keep/sess-keep-0006.jsonl");
-    last_changed_ago(&file, 7_200);
-    assert_eq!(env.ingest()["malformed_lines"], 1);
+    let (env, file) = keep_stored_with_its_cut_line();
     assert_eq!(damage(&env), 1);
     let mut grown = std::fs::read(&file).unwrap();
     grown.extend_from_slice(b"ease notes?\"}}\n");
@@ -569,10 +576,7 @@ fn a_cut_line_in_a_damaged_chunk(damage: fn(&Env) -> usize) {
 /// from its file like any other (the cursor follows no line end there).
 #[test]
 fn a_damaged_chunk_ending_in_a_cut_line_is_healed() {
-    let env = Env::with_fixture("data");
-    let file = env.projects().join("-home-u-keep/sess-keep-0006.jsonl");
-    last_changed_ago(&file, 7_200);
-    assert_eq!(env.ingest()["malformed_lines"], 1);
+    let (env, _) = keep_stored_with_its_cut_line();
     let lines = count(&env.db(), "SELECT count(*) FROM lines");
     assert_eq!(damage_keep_chunks(&env), 1);
     let s = run_json(&env, &["ingest", "--full"]);
@@ -582,10 +586,7 @@ fn a_damaged_chunk_ending_in_a_cut_line_is_healed() {
 
 #[test]
 fn a_cut_line_ended_by_nothing_stays_malformed_and_is_read_on_in_place() {
-    let env = Env::with_fixture("data");
-    let file = env.projects().join("-home-u-keep/sess-keep-0006.jsonl");
-    last_changed_ago(&file, 7_200);
-    assert_eq!(env.ingest()["malformed_lines"], 1);
+    let (env, file) = keep_stored_with_its_cut_line();
     // a newline ends the cut line as it was, then one more line (and a
     // chunk before the cut line's own, merged or not, is cut where it starts)
     let mut grown = std::fs::read(&file).unwrap();
