@@ -895,7 +895,6 @@ impl<'c> Writer<'c> {
             Some(_) => self.parent_gap(line_id, &parent)?,
             None => None,
         };
-        let message_id = m.and_then(|m| m.message_id.as_deref());
         let n = self.hot.message.execute(params![
             line_id,
             uuid,
@@ -908,7 +907,7 @@ impl<'c> Writer<'c> {
             b(env.is_meta),
             b(env.is_compact_summary),
             b(is_prompt),
-            message_id,
+            m.and_then(|m| m.message_id.as_deref()),
             m.and_then(|m| m.model.as_deref()),
             m.and_then(|m| m.stop_reason.as_deref()),
             preview,
