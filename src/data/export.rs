@@ -58,7 +58,9 @@ pub fn write_file(
             .unpack(
                 conn,
                 row.get(2)?,
-                row.get_ref(3)?.as_blob()?,
+                // (a value that is not a blob is damage, like one that
+                // does not decompress: `unpack` says so)
+                row.get_ref(3)?.as_blob().unwrap_or_default(),
                 (end - start) as usize,
             )
             .map_err(|e| {

@@ -435,7 +435,7 @@ impl<'c> Writer<'c> {
                             .unpack(
                                 self.conn,
                                 r.get(0)?,
-                                r.get_ref(1)?.as_blob()?,
+                                r.get_ref(1)?.as_blob().unwrap_or_default(),
                                 (end - start) as usize,
                             )
                             .ok())
