@@ -172,14 +172,7 @@ fn a_stored_chunk_that_is_not_a_blob_is_damage() {
     let env = Env::with_fixture("data");
     env.ingest();
     let original = std::fs::read(env.projects().join("-home-u-keep/sess-keep-0006.jsonl")).unwrap();
-    let n = env
-        .db()
-        .execute(
-            "UPDATE raw_chunks SET data = 'not a blob' WHERE file_id = (SELECT id FROM source_files WHERE path LIKE '%sess-keep-0006.jsonl')",
-            [],
-        )
-        .unwrap();
-    assert_eq!(n, 1);
+    assert_eq!(keep_chunks_as_text(&env), 1);
     let out_dir = env.dir.path().join("out");
     let out = env
         .cmd()
@@ -403,6 +396,17 @@ fn flip_a_byte_of_keep_chunks(env: &Env) -> usize {
     chunks.len()
 }
 
+/// Store every chunk of sess-keep-0006 as text, not a blob; returns how
+/// many.
+fn keep_chunks_as_text(env: &Env) -> usize {
+    env.db()
+        .execute(
+            "UPDATE raw_chunks SET data = 'not a blob' WHERE file_id = (SELECT id FROM source_files WHERE path LIKE '%sess-keep-0006.jsonl')",
+            [],
+        )
+        .unwrap()
+}
+
 /// What `export` gives back of sess-keep-0006.
 fn exported_keep(env: &Env) -> Vec<u8> {
     let out = env.dir.path().join(format!("out-{}", rand_name()));
@@ -573,10 +577,15 @@ fn grows_after_its_cut_line(alone: bool) {
 /// So too when the damage is in the chunk's middle (its checksum intact):
 /// the chunk keeps its frame, now said to end where the cut line starts,
 /// and the checksum is taken over the bytes the frame held (it was left
-/// out, "changed since").
+/// out, "changed since"); and when the chunk is not even a blob (the
+/// ingest stopped at "Invalid type").
 #[test]
 fn a_cut_line_in_a_damaged_chunk_does_not_stop_ingest() {
-    for damage in [damage_keep_chunks, flip_a_byte_of_keep_chunks] {
+    for damage in [
+        damage_keep_chunks,
+        flip_a_byte_of_keep_chunks,
+        keep_chunks_as_text,
+    ] {
         a_cut_line_in_a_damaged_chunk(damage);
     }
 }

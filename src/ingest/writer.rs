@@ -490,8 +490,10 @@ impl<'c> Writer<'c> {
                 "SELECT start_offset, end_offset, dict, data FROM raw_chunks
                  WHERE file_id = ?1 AND start_offset < ?2 AND end_offset > ?2",
             )?
+            // (a value that is not a blob is damage: `unpack` says so)
             .query_row(params![file_id, at], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                let data = r.get_ref(3)?.as_blob().unwrap_or_default().to_vec();
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, data))
             })
             .optional()?;
         self.conn

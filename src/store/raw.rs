@@ -487,7 +487,14 @@ fn chunk(conn: &Connection, unpacker: &mut Unpacker, id: i64) -> anyhow::Result<
         .prepare_cached(
             "SELECT dict, end_offset - start_offset, data FROM raw_chunks WHERE id = ?1",
         )?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        // (a value that is not a blob is damage: `unpack` says so)
+        .query_row([id], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get_ref(2)?.as_blob().unwrap_or_default().to_vec(),
+            ))
+        })?;
     Ok(unpacker.unpack(conn, dict, &data, len as usize)?)
 }
 
