@@ -431,6 +431,20 @@ fn assert_read_in_place(env: &Env, s: &Value, lines: u64, malformed: u64) {
     );
 }
 
+/// `ingest --full --json`, which must exit `code`: its summary and stderr.
+fn full_rebuild(env: &Env, code: i32) -> (Value, String) {
+    let out = env
+        .cmd()
+        .args(["ingest", "--full", "--json"])
+        .assert()
+        .code(code);
+    let s: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    (
+        s,
+        String::from_utf8_lossy(&out.get_output().stderr).to_string(),
+    )
+}
+
 /// A rebuild's summary: chunks healed from their transcript, and left out.
 fn assert_rebuilt(s: &Value, healed: u64, damaged: u64) {
     assert_eq!(
@@ -2041,14 +2055,8 @@ fn a_rebuild_heals_a_damaged_chunk_from_its_transcript_or_says_which_it_left_out
     drop(db);
     assert_eq!(damage(), 1);
     // the transcript is there: read again, stored anew, nothing lost
-    let out = env
-        .cmd()
-        .args(["ingest", "--full", "--json"])
-        .assert()
-        .success();
-    let s: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let (s, err) = full_rebuild(&env, 0);
     assert_rebuilt(&s, 1, 0);
-    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(
         err.contains(&file)
             && err.contains(&format!("[{start}, {end})"))
@@ -2065,14 +2073,8 @@ fn a_rebuild_heals_a_damaged_chunk_from_its_transcript_or_says_which_it_left_out
     // the transcript gone: its lines are left out, said, exit 1
     assert_eq!(damage(), 1);
     std::fs::remove_file(&file).unwrap();
-    let out = env
-        .cmd()
-        .args(["ingest", "--full", "--json"])
-        .assert()
-        .code(1);
-    let s: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let (s, err) = full_rebuild(&env, 1);
     assert_rebuilt(&s, 0, 1);
-    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(
         err.contains(&file)
             && err.contains(&format!("[{start}, {end})"))
@@ -2125,14 +2127,8 @@ fn a_rebuild_names_ten_damaged_chunks_and_counts_the_rest() {
     db.execute("UPDATE raw_chunks SET data = x'28b52ffd0badc0de'", [])
         .unwrap();
     drop(db);
-    let out = env
-        .cmd()
-        .args(["ingest", "--full", "--json"])
-        .assert()
-        .code(1);
-    let s: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let (s, err) = full_rebuild(&env, 1);
     assert_rebuilt(&s, chunks as u64 - 1, 1);
-    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert_eq!(
         err.matches("do not decompress (not a zstd frame)").count(),
         10,
@@ -2204,19 +2200,7 @@ fn a_damaged_chunk_is_not_healed_from_a_transcript_edited_in_its_middle() {
     let edited = original.replacen("line 30 xxx", "line 30 yyy", 1);
     assert_eq!(edited.len(), original.len());
     std::fs::write(&f, &edited).unwrap();
-    let full = |code: i32| {
-        let out = env
-            .cmd()
-            .args(["ingest", "--full", "--json"])
-            .assert()
-            .code(code);
-        let s: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-        (
-            s,
-            String::from_utf8_lossy(&out.get_output().stderr).to_string(),
-        )
-    };
-    let (s, err) = full(1);
+    let (s, err) = full_rebuild(&env, 1);
     assert_rebuilt(&s, 0, 1);
     assert!(
         err.contains("the transcript is gone or has changed since"),
@@ -2225,7 +2209,7 @@ fn a_damaged_chunk_is_not_healed_from_a_transcript_edited_in_its_middle() {
     assert_eq!(count(&env.db(), "SELECT count(*) FROM lines"), 0);
     // the bytes as stored again: healed, every line back
     std::fs::write(&f, &original).unwrap();
-    let (s, _) = full(0);
+    let (s, _) = full_rebuild(&env, 0);
     assert_rebuilt(&s, 1, 0);
     assert_eq!(count(&env.db(), "SELECT count(*) FROM lines"), 60);
     let out = env.dir.path().join("out-mid");

@@ -58,9 +58,7 @@ pub fn write_file(
             .unpack(
                 conn,
                 row.get(2)?,
-                // (a value that is not a blob is damage, like one that
-                // does not decompress: `unpack` says so)
-                row.get_ref(3)?.as_blob().unwrap_or_default(),
+                crate::store::raw::stored_frame(row.get_ref(3)?),
                 (end - start) as usize,
             )
             .map_err(|e| {

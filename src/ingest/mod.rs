@@ -1204,9 +1204,7 @@ fn refill(
                         let start: i64 = row.get(0)?;
                         let end: i64 = row.get(1)?;
                         let first: i64 = row.get(2)?;
-                        // (a value that is not a blob is damage, like one
-                        // that does not decompress: `unpack` says so)
-                        let data = row.get_ref(4)?.as_blob().unwrap_or_default();
+                        let data = raw::stored_frame(row.get_ref(4)?);
                         let plain = unpacker.unpack(&ro.conn, row.get(3)?, data, (end - start) as usize);
                         let batch = |plain: &[u8]| {
                             let mut batch =

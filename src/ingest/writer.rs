@@ -435,7 +435,7 @@ impl<'c> Writer<'c> {
                             .unpack(
                                 self.conn,
                                 r.get(0)?,
-                                r.get_ref(1)?.as_blob().unwrap_or_default(),
+                                crate::store::raw::stored_frame(r.get_ref(1)?),
                                 (end - start) as usize,
                             )
                             .ok())
@@ -490,9 +490,8 @@ impl<'c> Writer<'c> {
                 "SELECT start_offset, end_offset, dict, data FROM raw_chunks
                  WHERE file_id = ?1 AND start_offset < ?2 AND end_offset > ?2",
             )?
-            // (a value that is not a blob is damage: `unpack` says so)
             .query_row(params![file_id, at], |r| {
-                let data = r.get_ref(3)?.as_blob().unwrap_or_default().to_vec();
+                let data = crate::store::raw::stored_frame(r.get_ref(3)?).to_vec();
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, data))
             })
             .optional()?;

@@ -208,6 +208,14 @@ pub fn stored_checksum(frame: &[u8]) -> Option<[u8; 4]> {
     has.then(|| frame[frame.len() - 4..].try_into().expect("4 bytes"))
 }
 
+/// A stored chunk's `data` as `Unpacker::unpack` takes it: a value that is
+/// not a blob (text after a stray UPDATE, a damaged record) is no bytes,
+/// which `unpack` then reports as damage, like a frame that does not
+/// decompress.
+pub fn stored_frame(data: rusqlite::types::ValueRef<'_>) -> &[u8] {
+    data.as_blob().unwrap_or_default()
+}
+
 /// How many bytes a frame says it holds (None when it does not say, or is
 /// not a frame).
 pub fn frame_size(frame: &[u8]) -> Option<u64> {
@@ -487,13 +495,8 @@ fn chunk(conn: &Connection, unpacker: &mut Unpacker, id: i64) -> anyhow::Result<
         .prepare_cached(
             "SELECT dict, end_offset - start_offset, data FROM raw_chunks WHERE id = ?1",
         )?
-        // (a value that is not a blob is damage: `unpack` says so)
         .query_row([id], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get_ref(2)?.as_blob().unwrap_or_default().to_vec(),
-            ))
+            Ok((r.get(0)?, r.get(1)?, stored_frame(r.get_ref(2)?).to_vec()))
         })?;
     Ok(unpacker.unpack(conn, dict, &data, len as usize)?)
 }
