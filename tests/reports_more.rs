@@ -882,3 +882,80 @@ fn commands_that_never_ingest_take_no_ingest_and_do_the_same() {
         env.cmd().args(args).arg("--no-ingest").assert().code(2);
     }
 }
+
+/// Every table people read fits the terminal it is drawn in, down to 40
+/// columns (the price table 60): under a pseudo-terminal (util-linux `script`) `stty cols N`
+/// wide, no line any of these commands prints is wider (the terminal
+/// would fold it and the table with it).
+#[test]
+fn every_table_fits_the_terminal() {
+    use unicode_width::UnicodeWidthStr;
+    let has_script = std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_script {
+        eprintln!("skipped: util-linux `script` (to give the commands a terminal) is not here");
+        return;
+    }
+    let env = Env::with_fixture("basic");
+    common::copy_dir(&common::fixtures().join("ops"), &env.claude);
+    env.ingest();
+    env.cmd()
+        .args(["budget", "set", "--daily", "5"])
+        .assert()
+        .success();
+    let bin = assert_cmd::cargo::cargo_bin!("observatory")
+        .display()
+        .to_string();
+    let commands = [
+        "sessions",
+        "show sess-main-0001",
+        "tools",
+        "hooks",
+        "files",
+        "commands",
+        "blocks",
+        "cost",
+        "cost --by-model --by-project",
+        "cost --by-day --chart",
+        "budget list",
+        "budget check",
+        "config show",
+    ];
+    // (the price table's six columns of prices need 60)
+    let at = |width: usize| {
+        commands
+            .iter()
+            .chain(if width >= 60 { &["pricing"][..] } else { &[] })
+    };
+    for width in [40, 60, 80] {
+        for args in at(width) {
+            let mut c = std::process::Command::new("script");
+            c.env_clear();
+            if let Some(path) = std::env::var_os("PATH") {
+                c.env("PATH", path);
+            }
+            for (k, v) in env.vars() {
+                c.env(k, v);
+            }
+            let shell =
+                format!("stty cols {width} rows 50; exec '{bin}' {args} --no-ingest --color never");
+            let out = c
+                .args(["-qec", &shell, "/dev/null"])
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap();
+            let text = String::from_utf8(out.stdout).unwrap().replace('\r', "");
+            assert!(out.status.success(), "{args} at {width}: {text}");
+            assert!(text.lines().count() > 3, "{args} at {width}: {text}");
+            for line in text.lines() {
+                assert!(
+                    line.width() <= width,
+                    "`{args}` in {width} columns: a line {} wide:\n{line}\n{text}",
+                    line.width()
+                );
+            }
+        }
+    }
+}

@@ -122,14 +122,15 @@ fn human(rows: &[BlockRow], zone: &Zone, now: i64, filtered: bool, width: Option
     let mut out = String::new();
     if !body.is_empty() {
         // cut: the models (to 10); left out: models, responses, $/hour,
-        // and below ~55 columns the tokens
+        // and below ~55 columns the tokens, below ~48 the end (five hours
+        // after the start but for the active one, marked as such)
         out.push_str(&table::fit(
             &columns,
             &body,
             &[],
             width,
             &[(7, 10)],
-            &[7, 3, 6, 4],
+            &[7, 3, 6, 4, 1],
         ));
         out.push('\n');
     }

@@ -152,7 +152,12 @@ fn list(settings: &Settings) -> Result<ExitCode> {
             ]
         })
         .collect();
-    out!("{}\n", table::render(&columns, &rows, &[], None));
+    // cut: the project (to 10) and model (to 10); left out: warn at
+    let width = output::terminal_width(settings.stdout_tty);
+    out!(
+        "{}\n",
+        table::fit(&columns, &rows, &[], width, &[(3, 10), (4, 10)], &[5])
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -204,7 +209,10 @@ fn check(a: &BudgetCheckArgs, settings: &Settings) -> Result<ExitCode> {
     } else if statuses.is_empty() {
         outln!("no budgets (add one with `observatory budget set --daily 20`)");
     } else {
-        out!("{}", human(&statuses));
+        out!(
+            "{}",
+            human(&statuses, output::terminal_width(settings.stdout_tty))
+        );
     }
     Ok(ExitCode::from(code))
 }
@@ -390,7 +398,9 @@ pub fn status_json(s: &BudgetStatus) -> Value {
     })
 }
 
-fn human(statuses: &[BudgetStatus]) -> String {
+/// The budgets' table; in a terminal `width` wide, the budget and period
+/// cut and the columns least needed left out as far as it takes.
+fn human(statuses: &[BudgetStatus], width: Option<usize>) -> String {
     let columns = [
         table::num("ID"),
         table::text("Budget"),
@@ -432,7 +442,9 @@ fn human(statuses: &[BudgetStatus]) -> String {
         })
         .collect();
     let status_col = columns.len() - 1;
-    let mut out = table::render_styled(&columns, &rows, &[], None, |i, j, _| {
+    // cut: the budget (to 12), the period (to 10); left out: warn at,
+    // used, limit
+    let style = |i: usize, j: usize, _: &str| {
         if j != status_col {
             return None;
         }
@@ -441,7 +453,16 @@ fn human(statuses: &[BudgetStatus]) -> String {
             Some(Status::Warn) => Some(Style::Yellow),
             _ => None,
         }
-    });
+    };
+    let mut out = table::fit_styled(
+        &columns,
+        &rows,
+        &[],
+        width,
+        &[(1, 12), (2, 10)],
+        &[6, 5, 4],
+        style,
+    );
     out.push('\n');
     if statuses.iter().any(|s| s.unpriced_requests > 0) {
         out.push_str(

@@ -56,7 +56,8 @@ fn show(settings: &Settings) -> Result<ExitCode> {
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
-    outln!(
+    let width = output::terminal_width(settings.stdout_tty);
+    let heading = format!(
         "Config file: {} ({}; {})",
         file.path.display(),
         if file.exists { "read" } else { "not found" },
@@ -65,9 +66,10 @@ fn show(settings: &Settings) -> Result<ExitCode> {
             other => format!("from {}", other.describe()),
         }
     );
+    outln!("{}", output::wrap(&heading, width));
     let columns = [
         table::text("Key"),
-        table::text("Value"),
+        table::path("Value"),
         table::text("From"),
     ];
     let rows: Vec<Vec<String>> = settings
@@ -81,7 +83,19 @@ fn show(settings: &Settings) -> Result<ExitCode> {
             ]
         })
         .collect();
-    out!("{}\n", table::render(&columns, &rows, &[], None));
+    // cut: the value (to 16, its end kept: a path), where it came from (to
+    // 12), and below ~50 columns the key
+    out!(
+        "{}\n",
+        table::fit(
+            &columns,
+            &rows,
+            &[],
+            width,
+            &[(1, 16), (2, 12), (0, 16)],
+            &[]
+        )
+    );
     if !settings.warnings.is_empty() {
         outln!(
             "{} problem(s) in the config file or the environment (see the warnings above).",

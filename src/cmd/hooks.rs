@@ -113,14 +113,14 @@ fn human(rows: &[HookRow], total: &HookRow, width: Option<usize>) -> String {
     t[10] = String::new();
     // cut: the last failure (to 12), the command (to 16); left out: no
     // result, prevented, blocking, p95, last failure, OK, and below ~55
-    // columns p50
+    // columns p50, below ~45 the errors
     let mut out = table::fit(
         &columns,
         &body,
         &[t],
         width,
         &[(10, 12), (1, 16)],
-        &[7, 6, 5, 9, 10, 3, 8],
+        &[7, 6, 5, 9, 10, 3, 8, 4],
     );
     out.push('\n');
     out.push_str(&crate::output::wrap(

@@ -32,7 +32,6 @@ pub fn run(args: &PricingArgs, settings: &Settings) -> Result<ExitCode> {
     }
     let columns = [
         table::text("Model"),
-        table::text("From"),
         table::num("Input"),
         table::num("Output"),
         table::num("5m write"),
@@ -58,9 +57,14 @@ pub fn run(args: &PricingArgs, settings: &Settings) -> Result<ExitCode> {
                     also.push(format!("from {}", e.origin));
                 }
             }
+            // (a rate from a date on: under its model, as "from DATE")
+            let from = r.from.map(|d| format!("from {d}"));
             rows.push(vec![
-                if i == 0 { e.id.clone() } else { String::new() },
-                r.from.map(|d| d.to_string()).unwrap_or_default(),
+                match (i, from) {
+                    (0, None) => e.id.clone(),
+                    (0, Some(from)) => format!("{} {from}", e.id),
+                    (_, from) => format!("  {}", from.unwrap_or_default()),
+                },
                 r.input.normalize().to_string(),
                 r.output.normalize().to_string(),
                 r.cache_write_5m.normalize().to_string(),
@@ -70,7 +74,8 @@ pub fn run(args: &PricingArgs, settings: &Settings) -> Result<ExitCode> {
             ]);
         }
     }
-    outln!(
+    let width = output::terminal_width(settings.stdout_tty);
+    let heading = format!(
         "Prices in USD per million tokens; web search ${} per request; US-only x{} from {}{}.",
         g.web_search_usd_per_request.normalize(),
         g.us_only_multiplier.normalize(),
@@ -80,9 +85,21 @@ pub fn run(args: &PricingArgs, settings: &Settings) -> Result<ExitCode> {
             None => String::new(),
         }
     );
-    out!("{}", table::render(&columns, &rows, &[], None));
+    outln!("{}", output::wrap(&heading, width));
+    // cut: what else applies (to 12), the model (to 20);
+    // left out: what else applies (`--json` has it)
+    out!(
+        "{}",
+        table::fit(&columns, &rows, &[], width, &[(6, 12), (0, 20)], &[6])
+    );
     outln!();
-    outln!("`observatory pricing --json` shows aliases, fast, long-context and US-only details.");
+    outln!(
+        "{}",
+        output::wrap(
+            "`observatory pricing --json` shows aliases, fast, long-context and US-only details.",
+            width
+        )
+    );
     Ok(ExitCode::SUCCESS)
 }
 

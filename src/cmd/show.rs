@@ -476,10 +476,11 @@ fn human(r: &ShowReport, zone: &Zone, width: Option<usize>) -> Result<()> {
             }
         }
     }
-    // cut: the detail (to 30); left out: tokens, turn, duration
+    // cut: the detail (to 30); left out: tokens, turn, duration, and
+    // below ~48 columns the cost (the turns' table below has it)
     out!(
         "{}\n\n",
-        table::fit(&columns, &rows, &[], width, &[(3, 30)], &[5, 1, 4])
+        table::fit(&columns, &rows, &[], width, &[(3, 30)], &[5, 1, 4, 6])
     );
     let columns = [
         table::num("Turn"),

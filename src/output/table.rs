@@ -83,9 +83,24 @@ pub fn fit(
     shrink: &[(usize, usize)],
     drop: &[usize],
 ) -> String {
+    fit_styled(columns, rows, footer, width, shrink, drop, |_, _, _| None)
+}
+
+/// [`fit`], with some cells coloured as in [`render_styled`]: `style(row,
+/// column, text)` gets the column's index in `columns`, whichever are left
+/// out.
+pub fn fit_styled(
+    columns: &[Column],
+    rows: &[Vec<String>],
+    footer: &[Vec<String>],
+    width: Option<usize>,
+    shrink: &[(usize, usize)],
+    drop: &[usize],
+    cell_style: impl Fn(usize, usize, &str) -> Option<Style>,
+) -> String {
     use unicode_width::UnicodeWidthStr;
     let Some(width) = width else {
-        return render(columns, rows, footer, None);
+        return render_styled(columns, rows, footer, None, cell_style);
     };
     let mut widths: Vec<usize> = columns.iter().map(|c| c.title.width().max(1)).collect();
     for row in rows.iter().chain(footer) {
@@ -109,7 +124,7 @@ pub fn fit(
     };
     let mut keep: Vec<usize> = (0..columns.len()).collect();
     if total(&keep, &|i| widths[i]) <= width {
-        return render(columns, rows, footer, None);
+        return render_styled(columns, rows, footer, None, cell_style);
     }
     for col in drop {
         if total(&keep, &least) <= width {
@@ -152,7 +167,13 @@ pub fn fit(
             .collect()
     };
     let kept: Vec<Column> = keep.iter().map(|&i| columns[i]).collect();
-    render(&kept, &pick(rows, true), &pick(footer, false), None)
+    render_styled(
+        &kept,
+        &pick(rows, true),
+        &pick(footer, false),
+        None,
+        |i, j, text| cell_style(i, keep[j], text),
+    )
 }
 
 /// Render rows as a table. `footer` rows (totals) come after a separator.
