@@ -202,7 +202,8 @@ SELECT c.tool_use_id, c.name, c.mcp_server, c.input_summary, c.file_path, t.sess
        t.agent_id, c.use_line_id, c.started_at, c.result_line_id, c.finished_at, c.is_error,
        c.subagent_id, c.duration_ms
 FROM tool_call_rows c
-LEFT JOIN threads t ON t.id = c.thread;
+LEFT JOIN threads t ON t.id = c.thread
+WHERE c.use_line_id IS NOT NULL;
 
 CREATE VIEW hook_runs AS
 SELECT h.line_id, h.seq, t.session_id, t.agent_id, h.at, h.source, h.event, h.name, h.command,
@@ -403,8 +404,10 @@ CREATE TRIGGER responses_threads_delete AFTER DELETE ON response_rows BEGIN
 END;
 
 -- Tool calls: each tool_use joined to its tool_result by id (a call copied
--- into a resumed session counts once). subagent_id links a Task/Agent call
--- to the subagent transcript it started.
+-- into a resumed session counts once, in the session of its earliest use).
+-- A result read before its use makes the row, without a use: it is no call
+-- (the tool_calls view leaves it out) until its use is read. subagent_id
+-- links a Task/Agent call to the subagent transcript it started.
 CREATE TABLE tool_call_rows (
     tool_use_id    TEXT PRIMARY KEY,
     name           TEXT,

@@ -975,7 +975,7 @@ fn status_reports_counts_per_type() {
     assert_eq!(st["records_by_type"]["assistant"], 12);
     assert_eq!(st["unknown_types"], json!({"brand-new-type": 1}));
     assert_eq!(st["responses"], 7);
-    assert_eq!(st["schema_version"], 15);
+    assert_eq!(st["schema_version"], 16);
     // two sessions, as `sessions` lists them, and the two subagents one ran
     assert_eq!((&st["sessions"], &st["subagents"]), (&json!(2), &json!(2)));
     assert_eq!(st["sessions_without_main"], 0);
@@ -1076,7 +1076,7 @@ fn an_upgrade_is_rebuilt_with_no_transcript_folder_left() {
     old_db(&env);
     let out = env.cmd().args(["status", "--json"]).assert().success();
     let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(st["schema_version"], 15, "{st}");
+    assert_eq!(st["schema_version"], 16, "{st}");
     let stderr = String::from_utf8_lossy(&out.get_output().stderr);
     assert!(stderr.contains("awaits a rebuild"), "{stderr}");
     // and --no-ingest says why its figures are missing
@@ -1108,7 +1108,7 @@ fn a_schema_1_database_is_upgraded_and_rebuilt_from_its_raw_lines() {
     assert_eq!(v["total"]["requests"], 7);
     let db = env.db();
     assert_eq!(count(&db, "SELECT count(*) FROM lines"), 33);
-    assert_eq!(count(&db, "PRAGMA user_version"), 15);
+    assert_eq!(count(&db, "PRAGMA user_version"), 16);
     // (the migrations run with foreign keys unchecked) every reference holds
     assert_references(&db);
     // the new columns are filled by the rebuild
@@ -1861,6 +1861,10 @@ fn different_lines_that_share_a_uuid_are_messages_of_their_own_in_any_order() {
     }
 }
 
+/// A resumed session's copies count once, and the copied call stays the
+/// original session's, at its time, in either order the files are read
+/// (the copy read first took it: the original session had no tool calls,
+/// the resumed one a call at the resume's time, its duration negative).
 #[test]
 fn a_resumed_session_copying_a_line_with_its_uuid_does_not_count_it_twice() {
     let old = "c0000000-0000-4000-8000-00000000000c";
@@ -1909,5 +1913,81 @@ fn a_resumed_session_copying_a_line_with_its_uuid_does_not_count_it_twice() {
             "{}",
             order[0].0
         );
+        // the call: the original's session, use and result times
+        assert_eq!(
+            strings(
+                &db,
+                "SELECT session_id || ' ' || started_at || ' ' || duration_ms FROM tool_calls"
+            ),
+            [format!("{old} 1791626401000 1000")],
+            "{}",
+            order[0].0
+        );
+        let sessions = env
+            .cmd()
+            .args(["sessions", "--json", "--no-ingest"])
+            .output()
+            .unwrap();
+        let sessions: serde_json::Value = serde_json::from_slice(&sessions.stdout).unwrap();
+        let calls: Vec<(String, u64)> = sessions["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["session_id"].as_str().unwrap().to_owned(),
+                    r["tool_calls"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert!(calls.contains(&(old.to_owned(), 1)), "{calls:?}");
+        assert!(calls.contains(&(new.to_owned(), 0)), "{calls:?}");
     }
+}
+
+/// A tool_result whose tool_use is in no line read is no call: not in
+/// `tools`, `sessions` or the views, with a date range or without (it was
+/// a call of tool "?" only while no range was given); its use read later
+/// makes it one.
+#[test]
+fn a_result_without_its_use_is_no_call_until_the_use_is_read() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-p");
+    std::fs::create_dir_all(&dir).unwrap();
+    let s = "e0000000-0000-4000-8000-00000000000e";
+    let lines = uuid_pair(s, "Bash", "msg_e", 0);
+    let (use_lines, result) = lines.trim_end().rsplit_once('\n').unwrap();
+    let (prompt, assistant) = use_lines.split_once('\n').unwrap();
+    std::fs::write(
+        dir.join(format!("{s}.jsonl")),
+        format!("{prompt}\n{result}\n"),
+    )
+    .unwrap();
+    env.ingest();
+    let total = |args: &[&str]| -> (u64, u64) {
+        let out = env.cmd().args(args).output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let sessions = env
+            .cmd()
+            .args(["sessions", "--json", "--no-ingest"])
+            .output()
+            .unwrap();
+        let sessions: serde_json::Value = serde_json::from_slice(&sessions.stdout).unwrap();
+        (
+            v["total"]["calls"].as_u64().unwrap(),
+            sessions["rows"][0]["tool_calls"].as_u64().unwrap(),
+        )
+    };
+    assert_eq!(total(&["tools", "--json"]), (0, 0));
+    assert_eq!(total(&["tools", "--json", "--since", "2026-01-01"]), (0, 0));
+    assert_eq!(count(&env.db(), "SELECT count(*) FROM v_tool_calls"), 0);
+    // (kept, waiting for its use)
+    assert_eq!(count(&env.db(), "SELECT count(*) FROM tool_call_rows"), 1);
+    std::fs::write(
+        dir.join(format!("{s}.jsonl")),
+        format!("{prompt}\n{result}\n{assistant}\n"),
+    )
+    .unwrap();
+    assert_eq!(total(&["tools", "--json"]), (1, 1));
+    assert_eq!(total(&["tools", "--json", "--since", "2026-01-01"]), (1, 1));
 }

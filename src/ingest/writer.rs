@@ -11,7 +11,7 @@ use super::watch_log;
 use crate::pricing::{PriceTable, Usage};
 use crate::store::raw::{Packer, Unpacker};
 use crate::store::uuid::UuidKey;
-use crate::transcript::{Body, Envelope, MessageBody, Parsed, Record, UsageFigures};
+use crate::transcript::{BlockRecord, Body, Envelope, MessageBody, Parsed, Record, UsageFigures};
 
 /// The file a batch belongs to, as the writer needs it.
 #[derive(Debug, Clone)]
@@ -130,6 +130,11 @@ pub struct Writer<'c> {
 /// as both (`ingest`, and the stored row's merge in SQL, compare alike).
 fn cache_split_key(m5: u64, h1: u64) -> (u128, u64) {
     (u128::from(m5) + u128::from(h1), h1)
+}
+
+/// A content block that calls a tool (the client's or the server's).
+fn is_tool_use(kind: &str) -> bool {
+    matches!(kind, "tool_use" | "server_tool_use")
 }
 
 /// What tells a copy of a line from a different line with the same uuid
@@ -695,6 +700,8 @@ impl<'c> Writer<'c> {
                             "text": m.text_preview, "is_meta": env.is_meta, "is_api_error": m.is_api_error})
                     });
                     self.insert_blocks(line_id, env, m, thread)?;
+                } else {
+                    self.copied_calls(line_id, env, m)?;
                 }
             }
             Body::System(s) => {
@@ -928,6 +935,134 @@ impl<'c> Writer<'c> {
         Ok((n == 1).then_some(thread))
     }
 
+    /// A tool_use block's call (returned: its MCP server, if any): a row
+    /// of its own, or one stored already (its result came first, or the
+    /// line is a copy in another file). A stored call takes this use when
+    /// it has none, or when this one is the earlier: a resumed session
+    /// re-writes the calls it copies with its own session and the resume's
+    /// time, and the call stays the first session's, at its first time,
+    /// whatever the order the files are read in. The sessions the call
+    /// moves between are noted. (The plain insert first: RETURNING on every
+    /// call cost ~2% of a cold ingest's instructions.)
+    fn tool_use<'b>(
+        &mut self,
+        id: &str,
+        blk: &'b BlockRecord,
+        thread: ThreadId,
+        line_id: i64,
+        at: Option<i64>,
+    ) -> rusqlite::Result<Option<&'b str>> {
+        let server = blk
+            .tool_name
+            .as_deref()
+            .and_then(|n| n.strip_prefix("mcp__"))
+            .and_then(|rest| rest.split("__").next());
+        let values = params![
+            id,
+            blk.tool_name,
+            server,
+            blk.input_summary,
+            blk.file_path,
+            thread,
+            line_id,
+            at
+        ];
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO tool_call_rows(tool_use_id, name, mcp_server, input_summary, file_path, thread, use_line_id, started_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(tool_use_id) DO NOTHING",
+            )?
+            .execute(values)?
+            == 1;
+        if inserted {
+            return Ok(server);
+        }
+        let stored = self
+            .conn
+            .prepare_cached(
+                "SELECT thread, use_line_id IS NULL, started_at FROM tool_call_rows WHERE tool_use_id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok((
+                    r.get::<_, Option<i64>>(0)?,
+                    r.get::<_, bool>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                ))
+            })
+            .optional()?;
+        let Some((before, no_use, started)) = stored else {
+            return Ok(server);
+        };
+        let earlier = matches!((at, started), (Some(at), Some(started)) if at < started);
+        if !no_use && !earlier {
+            return Ok(server);
+        }
+        // (a result read first gave the call its session: kept)
+        let owner = self
+            .conn
+            .prepare_cached(
+                "UPDATE tool_call_rows SET name = ?2, mcp_server = ?3, input_summary = ?4, file_path = ?5,
+                   thread = CASE WHEN use_line_id IS NULL THEN coalesce(thread, ?6) ELSE ?6 END,
+                   use_line_id = ?7, started_at = ?8
+                 WHERE tool_use_id = ?1
+                 RETURNING thread",
+            )?
+            .query_row(values, |r| r.get::<_, Option<i64>>(0))
+            .optional()?
+            .flatten();
+        self.thread_changed_id(before)?;
+        self.thread_changed_id(owner)?;
+        Ok(server)
+    }
+
+    /// A copy of a stored line (a resumed session's) takes over the calls
+    /// it names where it is the earlier: their use (see `tool_use`), their
+    /// result.
+    fn copied_calls(
+        &mut self,
+        line_id: i64,
+        env: &Envelope,
+        m: &MessageBody,
+    ) -> rusqlite::Result<()> {
+        let mut thread = None;
+        for blk in &m.blocks {
+            let Some(id) = blk.tool_use_id.as_deref() else {
+                continue;
+            };
+            if is_tool_use(&blk.kind) {
+                let t = match thread {
+                    Some(t) => t,
+                    None => *thread
+                        .insert(self.thread(env.session_id.as_deref(), env.agent_id.as_deref())?),
+                };
+                self.tool_use(id, blk, t, line_id, env.timestamp_ms)?;
+            } else if blk.kind == "tool_result" {
+                let owner = self
+                    .conn
+                    .prepare_cached(
+                        "UPDATE tool_call_rows SET result_line_id = ?2, finished_at = ?3, is_error = ?4
+                         WHERE tool_use_id = ?1 AND finished_at > ?3
+                         RETURNING thread",
+                    )?
+                    .query_row(
+                        params![
+                            id,
+                            line_id,
+                            env.timestamp_ms,
+                            b(blk.is_error.unwrap_or(false))
+                        ],
+                        |r| r.get::<_, Option<i64>>(0),
+                    )
+                    .optional()?
+                    .flatten();
+                // (its error counts in the owner's figures)
+                self.thread_changed_id(owner)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The distance in line ids to the parent's message row, if it is an
     /// earlier message of the same file (a recent one, else looked up: a
     /// parent that is not a canonical uuid is always looked up).
@@ -974,49 +1109,8 @@ impl<'c> Writer<'c> {
                 continue;
             };
             match blk.kind.as_str() {
-                "tool_use" | "server_tool_use" => {
-                    let server = blk
-                        .tool_name
-                        .as_deref()
-                        .and_then(|n| n.strip_prefix("mcp__"))
-                        .and_then(|rest| rest.split("__").next());
-                    let values = params![
-                        id,
-                        blk.tool_name,
-                        server,
-                        blk.input_summary,
-                        blk.file_path,
-                        thread,
-                        line_id,
-                        env.timestamp_ms
-                    ];
-                    let inserted = self
-                        .conn
-                        .prepare_cached(
-                            "INSERT INTO tool_call_rows(tool_use_id, name, mcp_server, input_summary, file_path, thread, use_line_id, started_at)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(tool_use_id) DO NOTHING",
-                        )?
-                        .execute(values)?
-                        == 1;
-                    // Stored already (its result came first, or a copy in
-                    // another file): fill in the use, and note the session
-                    // that owns the call, which may be another one. (Apart
-                    // from the plain insert: RETURNING on every call cost
-                    // ~2% of a cold ingest's instructions.)
-                    if !inserted {
-                        let owner = self
-                            .conn
-                            .prepare_cached(
-                                "UPDATE tool_call_rows SET name = ?2, mcp_server = ?3, input_summary = ?4, file_path = ?5,
-                                   thread = coalesce(thread, ?6), use_line_id = ?7, started_at = ?8
-                                 WHERE tool_use_id = ?1 AND use_line_id IS NULL
-                                 RETURNING thread",
-                            )?
-                            .query_row(values, |r| r.get::<_, Option<i64>>(0))
-                            .optional()?
-                            .flatten();
-                        self.thread_changed_id(owner)?;
-                    }
+                kind if is_tool_use(kind) => {
+                    let server = self.tool_use(id, blk, thread, line_id, env.timestamp_ms)?;
                     self.emit("tool_call", Some(env), || {
                         json!({"tool_use_id": id, "tool": blk.tool_name, "mcp_server": server, "input_summary": blk.input_summary})
                     });

@@ -299,7 +299,8 @@ fn sum_work(conn: &Connection, session: Option<&str>) -> rusqlite::Result<HashMa
         }
     }
     let sql = format!(
-        "SELECT c.thread, c.is_error = 1 FROM tool_call_rows c WHERE c.thread IS NOT NULL{}",
+        "SELECT c.thread, c.is_error = 1 FROM tool_call_rows c
+         WHERE c.thread IS NOT NULL AND c.use_line_id IS NOT NULL{}",
         only("c.thread")
     );
     let mut st = conn.prepare_cached(&sql)?;

@@ -126,7 +126,7 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
     let mut st = conn.prepare(
         "SELECT c.name, c.mcp_server, c.thread, c.started_at,
                 c.result_line_id IS NOT NULL, c.is_error, c.duration_ms
-         FROM tool_call_rows c",
+         FROM tool_call_rows c WHERE c.use_line_id IS NOT NULL",
     )?;
     // (project id, tool or server id) -> figures
     type Key = (Option<i64>, u32);

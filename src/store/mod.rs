@@ -59,6 +59,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0015_content_key",
         include_str!("migrations/0015_content_key.sql"),
     ),
+    (
+        "0016_tool_call_owner",
+        include_str!("migrations/0016_tool_call_owner.sql"),
+    ),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -1054,7 +1058,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 15);
+        assert_eq!(SCHEMA_VERSION, 16);
         // (migrated with foreign keys unchecked) checked again, and holding
         let checked: i64 = s
             .conn
