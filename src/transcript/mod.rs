@@ -439,6 +439,13 @@ pub fn is_claude_code_note(text: &str) -> bool {
     NOTES.iter().any(|n| text.starts_with(n))
 }
 
+/// A text block Claude Code adds to a prompt as context: what the IDE had
+/// open or selected, its diagnostics, a system reminder.
+fn is_context(text: &str) -> bool {
+    let text = text.trim_start();
+    text.starts_with("<ide_") || text.starts_with("<system-reminder>")
+}
+
 /// Shorten text for previews, on a char boundary.
 pub fn preview(s: &str) -> String {
     let s = s.trim();
@@ -729,17 +736,24 @@ fn content_text(c: &Content<'_>) -> (Option<String>, usize) {
     match c {
         Content::Text(t) => (Some(preview(t)), t.len()),
         Content::Blocks(blocks) => {
+            // (the first block the user wrote: an IDE's context or a
+            // reminder goes before the prompt, as blocks of their own)
             let mut first = None;
+            let mut context = None;
             let mut bytes = 0;
             for b in blocks {
                 if let Some(t) = b.text.as_ref() {
                     bytes += t.len();
                     if first.is_none() {
-                        first = Some(preview(t));
+                        if is_context(t) {
+                            context.get_or_insert_with(|| preview(t));
+                        } else {
+                            first = Some(preview(t));
+                        }
                     }
                 }
             }
-            (first, bytes)
+            (first.or(context), bytes)
         }
         _ => (None, 0),
     }

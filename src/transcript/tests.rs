@@ -421,3 +421,39 @@ fn lone_surrogate_escapes_are_read_as_replacement_characters() {
     // still malformed when something else is wrong too
     malformed(br#"{"type":"user","t":"\ud83d"#);
 }
+
+/// A prompt sent from an IDE, or with a reminder, has that context as
+/// blocks before what the user typed: the preview (a session's title, the
+/// prompt `show` lists) is the typed text; context alone is still shown.
+#[test]
+fn a_prompts_preview_skips_the_context_claude_code_adds() {
+    let preview = |content: &str| {
+        let r = record(&format!(
+            r#"{{"type":"user","message":{{"role":"user","content":{content}}}}}"#
+        ));
+        r.message().unwrap().text_preview.clone()
+    };
+    assert_eq!(
+        preview(
+            r#"[{"type":"text","text":"<ide_opened_file>The user opened the file /a/b.rs in the IDE.</ide_opened_file>"},{"type":"text","text":"fix the parser"}]"#
+        )
+        .as_deref(),
+        Some("fix the parser")
+    );
+    assert_eq!(
+        preview(
+            r#"[{"type":"text","text":" <system-reminder>x</system-reminder>"},{"type":"text","text":"<ide_selection>y</ide_selection>"},{"type":"text","text":"and now?"},{"type":"text","text":"more"}]"#
+        )
+        .as_deref(),
+        Some("and now?")
+    );
+    assert_eq!(
+        preview(r#"[{"type":"text","text":"<ide_selection>fn main() {}</ide_selection>"}]"#)
+            .as_deref(),
+        Some("<ide_selection>fn main() {}</ide_selection>")
+    );
+    assert_eq!(
+        preview(r#""<ide_opened_file>typed as a string""#).as_deref(),
+        Some("<ide_opened_file>typed as a string")
+    );
+}
