@@ -697,6 +697,11 @@ fn tools_error_rates_and_percentiles() {
         table.contains("20.0%") && table.contains("MCP server"),
         "{table}"
     );
+    // the table shows the calls without a result too (Read's 1 of 1)
+    let read = table.lines().find(|l| l.starts_with(" Read ")).unwrap();
+    let cells: Vec<&str> = read.split_whitespace().collect();
+    assert!(table.contains(" No result "), "{table}");
+    assert_eq!(cells[1..5], ["1", "0", "0.0%", "1"], "{table}");
 }
 
 #[test]

@@ -99,6 +99,7 @@ fn cells(r: &ToolRow, by_project: bool, name: String) -> Vec<String> {
         n(r.calls),
         n(r.errors),
         percent(r),
+        n(r.no_result),
         duration(r.p50_ms),
         duration(r.p95_ms),
         n(r.sessions),
@@ -119,6 +120,7 @@ fn human(report: &tools::ToolsReport, by_project: bool, width: Option<usize>) ->
             table::num("Calls"),
             table::num("Errors"),
             table::num("Error rate"),
+            table::num("No result"),
             table::num("p50"),
             table::num("p95"),
             table::num("Sessions"),
@@ -134,12 +136,12 @@ fn human(report: &tools::ToolsReport, by_project: bool, width: Option<usize>) ->
     if by_project {
         total.swap(0, 1);
     }
-    // cut: the tool (to 16), the project (to 12); left out: sessions, p95,
-    // error rate
+    // cut: the tool (to 16), the project (to 12); left out: sessions, no
+    // result, p95, error rate
     let p = usize::from(by_project);
     let shrink = [(p, 16), (0, 12)];
     let shrink = &shrink[..1 + p];
-    let drop = [p + 6, p + 5, p + 3];
+    let drop = [p + 7, p + 4, p + 6, p + 3];
     let mut out = table::fit(&columns("Tool"), &rows, &[total], width, shrink, &drop);
     out.push('\n');
     if !report.mcp_servers.is_empty() {
