@@ -290,6 +290,23 @@ fn crossed_line(s: &BudgetStatus, color: bool) -> Option<String> {
     ))
 }
 
+/// [`crossed_line`] for a narrow view, its figures first: "budget 1 over:
+/// $12 of $10 (120%)"; None under the warn level.
+pub fn crossed_short(s: &BudgetStatus) -> Option<String> {
+    let verdict = match s.status {
+        Status::Ok => return None,
+        Status::Warn => "warn",
+        Status::Over => "over",
+    };
+    Some(format!(
+        "budget {} {verdict}: {} of {} ({})",
+        s.budget.id,
+        spent_text(s),
+        limit(&s.budget),
+        used_percent(s),
+    ))
+}
+
 /// The spend for people: to as many decimals as the limit has, and more
 /// where it would round to the limit ("$0.009 of $0.01", not "$0.01 of $0.01").
 fn spent_text(s: &BudgetStatus) -> String {

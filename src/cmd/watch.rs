@@ -299,7 +299,9 @@ struct View {
     zone: Zone,
     week_start: WeekStart,
     /// Budgets at or over their warn level: the view's warning lines.
-    crossed: Vec<String>,
+    /// The budgets crossed: their sentence, and its short form (figures
+    /// first) for a narrow terminal.
+    crossed: Vec<(String, String)>,
     /// Each budget's last status and period, so NDJSON says a crossing once.
     budget_state: HashMap<i64, (Status, NaiveDate)>,
 }
@@ -326,7 +328,8 @@ impl View {
             match super::budget::crossed(conn, &self.zone, self.week_start, report::now_ms()) {
                 Ok(c) => c,
                 Err(e) => {
-                    self.crossed = vec![format!("could not check budgets: {e:#}")];
+                    let line = format!("could not check budgets: {e:#}");
+                    self.crossed = vec![(line.clone(), line)];
                     return Ok(());
                 }
             };
@@ -342,7 +345,13 @@ impl View {
             }
         }
         self.budget_state = seen;
-        self.crossed = crossed.into_iter().map(|(_, line)| line).collect();
+        self.crossed = crossed
+            .into_iter()
+            .map(|(s, line)| {
+                let short = super::budget::crossed_short(&s).unwrap_or_else(|| line.clone());
+                (line, short)
+            })
+            .collect();
         Ok(())
     }
 
@@ -467,7 +476,7 @@ impl View {
 /// budgets in one line.
 fn fit_frame(
     head: &str,
-    crossed: &[String],
+    crossed: &[(String, String)],
     rows: &[Vec<String>],
     tail: &[&str],
     width: usize,
@@ -480,7 +489,14 @@ fn fit_frame(
     let budgets = |all: bool| -> String {
         let mut out = String::new();
         if all {
-            for line in crossed {
+            // (the sentence, or where it does not fit, its figures first:
+            // cut, it lost the money)
+            for (line, short) in crossed {
+                let line = if output::fits(line, width - 3) {
+                    line
+                } else {
+                    short
+                };
                 out.push_str(&format!("! {}\n", output::short_to(line, width - 3)));
             }
         } else {
@@ -874,11 +890,23 @@ mod tests {
         let out = fit_frame(head, &[], &rows, &tail, 80, usize::MAX);
         assert!(out.contains("09:59:00") && !out.contains("more\n"));
         // many crossed budgets on a short terminal: one line says them
-        let crossed: Vec<String> = (1..=8)
-            .map(|i| format!("budget {i} (daily) is over its limit: $2.00 of $1.00 spent"))
+        let crossed: Vec<(String, String)> = (1..=8)
+            .map(|i| {
+                (
+                    format!("budget {i} (monthly, project \"/home/u/web\") is over its limit: $2.00 of $1.00 spent (200%) on 2026-03-01 to 2026-03-31"),
+                    format!("budget {i} over: $2.00 of $1.00 (200%)"),
+                )
+            })
             .collect();
-        let out = fit_frame(head, &crossed, &rows, &tail, 80, 24);
+        let out = fit_frame(head, &crossed, &rows, &tail, 140, 24);
         assert_eq!(out.matches("is over its limit").count(), 8, "{out}");
+        // narrower: the figures first, not the sentence cut before them
+        let out = fit_frame(head, &crossed, &rows, &tail, 50, 30);
+        assert_eq!(
+            out.matches("over: $2.00 of $1.00 (200%)").count(),
+            8,
+            "{out}"
+        );
         let out = fit_frame(head, &crossed, &rows, &tail, 80, 17);
         assert!(out.lines().count() < 17, "{out}");
         // from 40 columns and 15 lines up, every size fits, budgets said
