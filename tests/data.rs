@@ -1249,6 +1249,37 @@ fn forget_reads_new_lines_first_so_they_are_forgotten_too() {
     );
 }
 
+/// A file rewritten in place is stored as two generations: `forget`'s plan
+/// counts it as one transcript file and says the generations (it said "2
+/// transcript files" for one).
+#[test]
+fn forget_counts_a_rewritten_file_once_with_its_generations() {
+    let env = Env::with_fixture("data");
+    env.ingest();
+    let f = env.projects().join("-home-u-vault/sess-vault-0005.jsonl");
+    let text = std::fs::read_to_string(&f).unwrap();
+    // (its first line gone: other first bytes, read again from the start)
+    std::fs::write(&f, text.split_once('\n').unwrap().1).unwrap();
+    env.ingest();
+    let v = run_json(&env, &["forget", "--project", "vault", "--dry-run"]);
+    assert_eq!(
+        (&v["files"], v["forgotten_files"].as_array().unwrap().len()),
+        (&json!(2), 3),
+        "{v}"
+    );
+    let out = env
+        .cmd()
+        .args(["forget", "--project", "vault", "--dry-run"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains("2 transcript files (")
+            && text.contains(", 3 generations as they were rewritten, "),
+        "{text}"
+    );
+}
+
 #[test]
 fn forget_refuses_without_yes_and_no_terminal_and_dry_run_deletes_nothing() {
     let env = Env::with_fixture("data");

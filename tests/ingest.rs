@@ -429,6 +429,27 @@ fn truncated_or_replaced_files_are_read_again_from_the_start_and_old_lines_are_k
         7,
         "nothing counted twice"
     );
+    // `status` counts the files as they are now, the replaced generation's
+    // 4 lines (its assistant lines among them) apart
+    let out = env.cmd().args(["status", "--json"]).assert().success();
+    let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(
+        (&st["lines"], &st["lines_replaced"]),
+        (&json!(30), &json!(4))
+    );
+    for ty in ["user", "assistant"] {
+        let all = count(
+            &db,
+            &format!("SELECT count(*) FROM lines WHERE type = '{ty}'"),
+        );
+        assert_eq!(st["records_by_type"][ty], all - 2, "{ty}: {st}");
+    }
+    let out = env.cmd().arg("status").assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains("Lines           30 (+4 in replaced generations)"),
+        "{text}"
+    );
     // truncate to zero: a new generation with nothing in it
     std::fs::write(&f, "").unwrap();
     let s = env.ingest();

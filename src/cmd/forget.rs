@@ -151,7 +151,7 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
             "Forgot {} ({}): {}, {}, {} ({}); {} deleted.\n",
             count(plan.sessions.len() as u64, "session", "sessions"),
             count(plan.subagents(), "subagent", "subagents"),
-            count(plan.files.len() as u64, "file", "files"),
+            count(plan.paths(), "file", "files"),
             count(plan.lines, "line", "lines"),
             count(plan.responses, "response", "responses"),
             money(Some(plan.cost_picousd)),
@@ -247,13 +247,17 @@ fn describe(plan: &Plan, zone: &Zone) -> String {
     } else {
         String::new()
     };
+    let generations = if plan.files.len() as u64 > plan.paths() {
+        format!(
+            ", {} as they were rewritten",
+            count(plan.files.len() as u64, "generation", "generations")
+        )
+    } else {
+        String::new()
+    };
     s.push_str(&format!(
-        "{} ({} of raw lines, {}), {} ({}{unpriced}).\n",
-        count(
-            plan.files.len() as u64,
-            "transcript file",
-            "transcript files"
-        ),
+        "{} ({} of raw lines{generations}, {}), {} ({}{unpriced}).\n",
+        count(plan.paths(), "transcript file", "transcript files"),
         human_bytes(plan.raw_bytes),
         count(plan.lines, "line", "lines"),
         count(plan.responses, "API response", "API responses"),
@@ -332,7 +336,7 @@ fn plan_json(plan: &Plan, dry_run: bool, done: Option<Value>) -> Value {
         "forgotten": done.is_some(),
         "sessions": plan.sessions.len(),
         "subagents": plan.subagents(),
-        "files": plan.files.len(),
+        "files": plan.paths(),
         "lines": plan.lines,
         "raw_bytes": plan.raw_bytes,
         "responses": plan.responses,

@@ -1,4 +1,4 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::process::ExitCode;
 
 use crate::outln;
@@ -18,7 +18,11 @@ pub struct Status {
     pub files_tracked: u64,
     pub files_superseded: u64,
     pub last_ingest_at: Option<String>,
+    /// Lines of the files as they are now (`records_by_type`,
+    /// `malformed_lines` likewise); `lines_replaced`: those of replaced
+    /// generations, kept.
     pub lines: u64,
+    pub lines_replaced: u64,
     pub records_by_type: BTreeMap<String, u64>,
     pub malformed_lines: u64,
     pub held_back_lines: u64,
@@ -79,13 +83,24 @@ pub fn collect(store: &Store) -> Result<Status> {
     let mut records_by_type = BTreeMap::new();
     let mut unknown_types = BTreeMap::new();
     let mut malformed = 0;
+    let mut replaced = 0;
     {
+        // (a replaced generation's lines are counted apart: the file as it
+        // is now has its own)
+        let superseded: HashSet<i64> = c
+            .prepare("SELECT id FROM source_files WHERE superseded = 1")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
         // Counted here, not with GROUP BY: SQLite would sort every line for
         // a dozen groups (1 GiB corpus, 660k lines: `status` 314 -> 97 ms).
         let mut groups: Vec<(String, String, u64)> = Vec::new();
-        let mut st = c.prepare("SELECT status, coalesce(type, '') FROM lines")?;
+        let mut st = c.prepare("SELECT status, coalesce(type, ''), file_id FROM lines")?;
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
+            if !superseded.is_empty() && superseded.contains(&r.get::<_, i64>(2)?) {
+                replaced += 1;
+                continue;
+            }
             let (status, ty) = (r.get_ref(0)?.as_str()?, r.get_ref(1)?.as_str()?);
             match groups.iter_mut().find(|(s, t, _)| s == status && t == ty) {
                 Some((_, _, n)) => *n += 1,
@@ -115,6 +130,7 @@ pub fn collect(store: &Store) -> Result<Status> {
             crate::transcript::parse_timestamp(&t).map_or(t, crate::transcript::format_timestamp)
         }),
         lines: records_by_type.values().sum::<u64>() + malformed,
+        lines_replaced: replaced,
         records_by_type,
         malformed_lines: malformed,
         held_back_lines: count(
@@ -198,7 +214,18 @@ fn print_status(s: &Status, zone: &crate::report::Zone, settings: &Settings) -> 
         }
     );
     outln!("API responses   {}", thousands(s.responses));
-    outln!("Lines           {}", thousands(s.lines));
+    outln!(
+        "Lines           {}{}",
+        thousands(s.lines),
+        if s.lines_replaced > 0 {
+            format!(
+                " (+{} in replaced generations)",
+                thousands(s.lines_replaced)
+            )
+        } else {
+            String::new()
+        }
+    );
     for (t, n) in &s.records_by_type {
         let unknown = if s.unknown_types.contains_key(t) {
             "  (unknown type, kept)"
@@ -238,7 +265,7 @@ fn malformed_hint(settings: &Settings) -> String {
         _ => String::new(),
     };
     format!(
-        "  (which and why: observatory query {db}\"SELECT f.path, l.line_no, l.error FROM lines l JOIN source_files f ON f.id = l.file_id WHERE l.status = 'malformed'\")"
+        "  (which and why: observatory query {db}\"SELECT f.path, l.line_no, l.error FROM lines l JOIN source_files f ON f.id = l.file_id WHERE l.status = 'malformed' AND f.superseded = 0\")"
     )
 }
 

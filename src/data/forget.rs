@@ -90,6 +90,15 @@ impl Plan {
         self.sessions.is_empty() && self.files.is_empty()
     }
 
+    /// The transcript files: `files` has a row per generation of each
+    /// (a file read again from its start after it was rewritten).
+    pub fn paths(&self) -> u64 {
+        let mut paths: Vec<&str> = self.files.iter().map(|f| f.file.path.as_str()).collect();
+        paths.sort_unstable();
+        paths.dedup();
+        paths.len() as u64
+    }
+
     pub fn subagents(&self) -> u64 {
         self.sessions.iter().map(|s| s.subagents).sum()
     }
