@@ -429,6 +429,9 @@ pub struct ShowArgs {
 pub struct ToolsArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
+    /// Only this session (id or prefix), with its subagents
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
     /// One row per project and tool
     #[arg(long)]
     pub by_project: bool,
@@ -444,6 +447,9 @@ pub struct ToolsArgs {
 pub struct HooksArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
+    /// Only this session (id or prefix), with its subagents
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
     /// Do not read new transcript lines first
     #[arg(long)]
     pub no_ingest: bool,
@@ -471,6 +477,9 @@ pub struct BlocksArgs {
 pub struct FilesArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
+    /// Only this session (id or prefix), with its subagents
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
     /// Show at most N files (the most touched)
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
@@ -486,6 +495,9 @@ pub struct FilesArgs {
 pub struct CommandsArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
+    /// Only this session (id or prefix), with its subagents
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
     /// Do not read new transcript lines first
     #[arg(long)]
     pub no_ingest: bool,

@@ -959,3 +959,49 @@ fn every_table_fits_the_terminal() {
         }
     }
 }
+
+/// `tools`, `hooks`, `files` and `commands` take `--session` (an id or a
+/// prefix, with its subagents), as `cost` does: the ops fixture's second
+/// session alone, against the answers in the header of this file.
+#[test]
+fn reports_take_one_session() {
+    let env = Env::with_fixture("ops");
+    env.ingest();
+    let d = "sess-ops-d";
+    let v = run_json(&env, &["files", "--session", d]);
+    let files: Vec<(&str, &Value, &Value)> = rows(&v)
+        .iter()
+        .map(|r| (r["path"].as_str().unwrap(), &r["reads"], &r["edits"]))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            ("/home/u/ops/src/main.rs", &json!(1), &json!(0)),
+            ("/home/u/tools/x.rs", &json!(0), &json!(1)),
+        ]
+    );
+    // (the copied /review is the first session's: counted there)
+    let v = run_json(&env, &["commands", "--session", d]);
+    let names: Vec<(&str, &Value)> = rows(&v)
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap(), &r["count"]))
+        .collect();
+    assert_eq!(names, [("/review", &json!(1)), ("pdf", &json!(1))]);
+    let v = run_json(&env, &["tools", "--session", d]);
+    assert_eq!(v["total"]["calls"], 3, "{v}");
+    assert_eq!(run_json(&env, &["tools"])["total"]["calls"], 14);
+    let err = fails(&env, &["tools", "--session", "nope"], 1);
+    assert!(err.contains("no session id starts with \"nope\""), "{err}");
+
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let all = run_json(&env, &["hooks"]);
+    let main = run_json(&env, &["hooks", "--session", "sess-main"]);
+    assert_eq!(main["total"], all["total"]);
+    assert!(main["total"]["runs"].as_u64().unwrap() > 0, "{main}");
+    let resumed = run_json(&env, &["hooks", "--session", "sess-resume-0002"]);
+    assert_eq!(resumed["total"]["runs"], 0, "{resumed}");
+    // the subagents' calls are their session's
+    let v = run_json(&env, &["tools", "--session", "sess-main-0001"]);
+    assert_eq!(v["total"]["calls"], 4, "{v}");
+}

@@ -50,10 +50,7 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
     let (since, until) = range.days_json();
     let mut store = super::fresh_store(settings, &prices, args.no_ingest)?;
     // (one session, as show names it: a typo is an error, not $0.00)
-    let session = match &args.session {
-        Some(s) => Some(super::resolve_session(&store.conn, s)?),
-        None => None,
-    };
+    let session = super::resolve_session_arg(&store.conn, args.session.as_deref())?;
     let q = CostQuery {
         groups,
         range,

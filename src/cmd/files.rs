@@ -16,9 +16,11 @@ pub fn run(args: &FilesArgs, settings: &Settings) -> Result<ExitCode> {
     let (zone, range) = super::resolve_filter(&args.filter, settings)?;
     let (since, until) = range.days_json();
     let store = super::moneyless_store(settings, args.no_ingest)?;
+    let session = super::resolve_session_arg(&store.conn, args.session.as_deref())?;
     let q = FilesQuery {
         range,
         project: args.filter.project.clone(),
+        session,
         limit: args.limit,
     };
     let report = files::run(&store.conn, &q).context("reading file tool calls")?;

@@ -64,10 +64,7 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
         // an interrupted rebuild: finish it, or we would decide on half the rows
         rebuild(&mut store, &prices, settings)?;
     }
-    let session = match &args.session {
-        Some(s) => Some(super::resolve_session(&store.conn, s)?),
-        None => None,
-    };
+    let session = super::resolve_session_arg(&store.conn, args.session.as_deref())?;
     let criteria = Criteria {
         project: args.project.clone(),
         session,

@@ -15,9 +15,11 @@ pub fn run(args: &HooksArgs, settings: &Settings) -> Result<ExitCode> {
     let (zone, range) = super::resolve_filter(&args.filter, settings)?;
     let (since, until) = range.days_json();
     let store = super::moneyless_store(settings, args.no_ingest)?;
+    let session = super::resolve_session_arg(&store.conn, args.session.as_deref())?;
     let q = HooksQuery {
         range,
         project: args.filter.project.clone(),
+        session,
     };
     let report = hooks::run(&store.conn, &q).context("reading hook runs")?;
     if !settings.quiet {

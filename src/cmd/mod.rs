@@ -588,6 +588,14 @@ pub fn project_name(path: Option<&str>) -> String {
 
 /// A session id, or the one session its prefix names (`show`, `export`,
 /// `forget`).
+/// A report's `--session`, if given, resolved to its full id.
+pub fn resolve_session_arg(
+    conn: &rusqlite::Connection,
+    want: Option<&str>,
+) -> Result<Option<String>> {
+    want.map(|s| resolve_session(conn, s)).transpose()
+}
+
 pub fn resolve_session(conn: &rusqlite::Connection, want: &str) -> Result<String> {
     let want = want.trim();
     if want.is_empty() {

@@ -15,9 +15,11 @@ pub fn run(args: &ToolsArgs, settings: &Settings) -> Result<ExitCode> {
     let (zone, range) = super::resolve_filter(&args.filter, settings)?;
     let (since, until) = range.days_json();
     let store = super::moneyless_store(settings, args.no_ingest)?;
+    let session = super::resolve_session_arg(&store.conn, args.session.as_deref())?;
     let q = ToolsQuery {
         range,
         project: args.filter.project.clone(),
+        session,
         by_project: args.by_project,
     };
     let report = tools::run(&store.conn, &q).context("reading tool calls")?;

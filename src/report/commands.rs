@@ -18,6 +18,8 @@ use super::{TimeRange, project_matches};
 pub struct CommandsQuery {
     pub range: TimeRange,
     pub project: Option<String>,
+    /// Only this session (its full id), with its subagents.
+    pub session: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -132,7 +134,12 @@ pub fn run(conn: &Connection, q: &CommandsQuery) -> rusqlite::Result<CommandsRep
         let session: Option<String> = r.get(2)?;
         let at: Option<i64> = r.get(3)?;
         let project: Option<String> = r.get(4)?;
-        if !q.range.contains(at) || !project_matches(project.as_deref(), q.project.as_deref()) {
+        if !q.range.contains(at)
+            || !project_matches(project.as_deref(), q.project.as_deref())
+            || q.session
+                .as_ref()
+                .is_some_and(|s| session.as_ref() != Some(s))
+        {
             continue;
         }
         let key = if skill {

@@ -15,6 +15,8 @@ use super::{TimeRange, project_matches};
 pub struct FilesQuery {
     pub range: TimeRange,
     pub project: Option<String>,
+    /// Only this session (its full id), with its subagents.
+    pub session: Option<String>,
     /// At most this many rows, after sorting.
     pub limit: Option<usize>,
 }
@@ -117,7 +119,12 @@ pub fn run(conn: &Connection, q: &FilesQuery) -> rusqlite::Result<FilesReport> {
         let at: Option<i64> = r.get(3)?;
         let is_error = r.get::<_, i64>(4)? != 0;
         let project: Option<String> = r.get(5)?;
-        if !q.range.contains(at) || !project_matches(project.as_deref(), q.project.as_deref()) {
+        if !q.range.contains(at)
+            || !project_matches(project.as_deref(), q.project.as_deref())
+            || q.session
+                .as_ref()
+                .is_some_and(|s| session.as_ref() != Some(s))
+        {
             continue;
         }
         let acc = files.entry(path.clone()).or_insert_with(|| Acc {

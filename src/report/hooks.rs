@@ -423,6 +423,8 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
 pub struct HooksQuery {
     pub range: TimeRange,
     pub project: Option<String>,
+    /// Only this session (its full id), with its subagents.
+    pub session: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -449,7 +451,7 @@ pub struct HooksReport {
 
 /// One row per (event, command), ordered by event then command.
 pub fn run(conn: &Connection, q: &HooksQuery) -> rusqlite::Result<HooksReport> {
-    let runs = load_runs(conn, None)?;
+    let runs = load_runs(conn, q.session.as_deref())?;
     type Group = (HookRow, Vec<i64>);
     type EventCommand = (Option<Rc<str>>, Option<Rc<str>>);
     let mut groups: BTreeMap<EventCommand, Group> = BTreeMap::new();

@@ -16,6 +16,8 @@ use super::{Interner, TimeRange, percentile, project_matches, text_ref};
 pub struct ToolsQuery {
     pub range: TimeRange,
     pub project: Option<String>,
+    /// Only this session (its full id), with its subagents.
+    pub session: Option<String>,
     pub by_project: bool,
 }
 
@@ -114,15 +116,16 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
     let mut strings = Interner::default();
     // Each call's session and project are its thread's.
     // thread id -> (interned session id, project id)
-    let threads: HashMap<i64, (Option<u32>, Option<i64>)> = super::threads(conn, None)?
-        .into_iter()
-        .map(|(id, t)| {
-            (
-                id,
-                (t.session_id.as_deref().map(|s| strings.id(s)), t.project_id),
-            )
-        })
-        .collect();
+    let threads: HashMap<i64, (Option<u32>, Option<i64>)> =
+        super::threads(conn, q.session.as_deref())?
+            .into_iter()
+            .map(|(id, t)| {
+                (
+                    id,
+                    (t.session_id.as_deref().map(|s| strings.id(s)), t.project_id),
+                )
+            })
+            .collect();
     let mut st = conn.prepare(
         "SELECT c.name, c.mcp_server, c.thread, c.started_at,
                 c.result_line_id IS NOT NULL, c.is_error, c.duration_ms
@@ -137,10 +140,14 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
     while let Some(r) = rows.next()? {
         let text = |i: usize| text_ref(r, i);
         let started_at: Option<i64> = r.get(3)?;
-        let (session, project_id) = r
+        let thread = r
             .get::<_, Option<i64>>(2)?
-            .and_then(|t| threads.get(&t).copied())
-            .unwrap_or_default();
+            .and_then(|t| threads.get(&t).copied());
+        // (with --session, only that session's threads are known)
+        if q.session.is_some() && thread.is_none() {
+            continue;
+        }
+        let (session, project_id) = thread.unwrap_or_default();
         let project = project_id.and_then(|id| paths.get(&id)).map(String::as_str);
         if !q.range.contains(started_at) || !project_matches(project, q.project.as_deref()) {
             continue;
