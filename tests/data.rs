@@ -2192,6 +2192,81 @@ fn forget_says_which_sessions_stay_visible_through_copies() {
     );
 }
 
+/// A resumed session's file, read before the original's, holds copies of
+/// the original's user lines with the original's session id (their
+/// message rows are that session's, their content blocks on lines of the
+/// kept file): forgetting the original went ahead with them too (it
+/// refused: "rows of content_blocks pointing at deleted message_rows").
+#[test]
+fn forget_of_a_session_whose_lines_a_resumed_file_copied_first() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-p");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (old, new) = (
+        "b0000000-0000-4000-8000-00000000000b",
+        "a0000000-0000-4000-8000-00000000000a",
+    );
+    let line = |session: &str, uuid: &str, ts: &str, body: &str| {
+        format!(
+            r#"{{"type":"{}","sessionId":"{session}","cwd":"/home/u/p","uuid":"{uuid}","timestamp":"2026-03-01T{ts}.000Z","message":{body}}}"#,
+            if body.contains("\"assistant\"") {
+                "assistant"
+            } else {
+                "user"
+            }
+        )
+    };
+    let result = r#"{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"ok"}]}"#;
+    let call = r#"{"role":"assistant","id":"msg_1","model":"claude-sonnet-4-5-20250929","content":[{"type":"tool_use","id":"toolu_1","name":"Bash","input":{}}],"stop_reason":"tool_use","usage":{"input_tokens":10,"output_tokens":5}}"#;
+    let original = [
+        line(old, "u1", "10:00:00", r#"{"role":"user","content":"go"}"#),
+        line(old, "a1", "10:00:01", call),
+        line(old, "u2", "10:00:02", result),
+    ];
+    // the copies: user lines with their session and time, the assistant's
+    // with the resumed session's, at the resume
+    let resumed = [
+        line(
+            old,
+            "u1",
+            "10:00:00",
+            r#"{"role":"user","content":[{"type":"text","text":"go"}]}"#,
+        ),
+        line(new, "a1", "12:00:00", call),
+        line(old, "u2", "10:00:02", result),
+        line(
+            new,
+            "u3",
+            "12:01:00",
+            r#"{"role":"user","content":"and more"}"#,
+        ),
+    ];
+    std::fs::write(dir.join(format!("{old}.jsonl")), original.join("\n") + "\n").unwrap();
+    std::fs::write(dir.join(format!("{new}.jsonl")), resumed.join("\n") + "\n").unwrap();
+    env.ingest();
+    let v = run_json(&env, &["forget", "--session", old, "--yes"]);
+    assert_eq!(v["forgotten"], true, "{v}");
+    // the original's file is gone; the resumed session keeps its prompt,
+    // its response and the copied call
+    let db = env.db();
+    assert_eq!(
+        common::strings(&db, "SELECT path FROM source_files f WHERE NOT EXISTS (SELECT 1 FROM forgotten_files g WHERE g.file_id = f.id)")
+            .iter()
+            .map(|p| p.ends_with(&format!("{new}.jsonl")))
+            .collect::<Vec<_>>(),
+        [true]
+    );
+    assert_eq!(
+        count(
+            &db,
+            &format!("SELECT count(*) FROM messages WHERE session_id = '{new}' AND is_prompt = 1")
+        ),
+        1
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM responses"), 1);
+    common::assert_references(&db);
+}
+
 /// A chunk damaged in its middle (its frame's header and checksum intact)
 /// is healed from its transcript only when the bytes there are still those
 /// stored: a same-length edit in the middle of the file keeps its first

@@ -274,6 +274,9 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
     Ok(plan)
 }
 
+/// A row of a forgotten session's thread (its main thread or a subagent).
+const FORGOTTEN_THREAD: &str = "\"thread\" IN (SELECT id FROM threads WHERE session_id IN (SELECT session_id FROM temp.forget_sessions))";
+
 /// For every table but the kept ones, the rows to delete: those of a
 /// forgotten line (`line_id`, or any column that references `lines` or
 /// `messages`), of a forgotten file (`file_id`, or a reference to
@@ -316,6 +319,16 @@ fn delete_clauses(tables: &[Table]) -> Result<(Vec<(String, String)>, Vec<(Strin
         for c in &line_cols {
             conds.push(format!("\"{c}\" IN (SELECT id FROM temp.forget_lines)"));
         }
+        // (a row of a message that goes by its session, not its line: a
+        // resumed session's file holds copies of the forgotten session's
+        // lines with its session id; they go before the message rows)
+        for (col, to) in &t.references {
+            if to == "message_rows" {
+                conds.push(format!(
+                    "\"{col}\" IN (SELECT line_id FROM message_rows WHERE {FORGOTTEN_THREAD})"
+                ));
+            }
+        }
         for c in &file_cols {
             conds.push(format!("\"{c}\" IN (SELECT id FROM temp.forget_files)"));
         }
@@ -324,10 +337,7 @@ fn delete_clauses(tables: &[Table]) -> Result<(Vec<(String, String)>, Vec<(Strin
                 .push("\"session_id\" IN (SELECT session_id FROM temp.forget_sessions)".to_owned());
         }
         if t.has("thread") {
-            conds.push(
-                "\"thread\" IN (SELECT id FROM threads WHERE session_id IN (SELECT session_id FROM temp.forget_sessions))"
-                    .to_owned(),
-            );
+            conds.push(FORGOTTEN_THREAD.to_owned());
         }
         if conds.is_empty() {
             bail!(
@@ -337,8 +347,9 @@ fn delete_clauses(tables: &[Table]) -> Result<(Vec<(String, String)>, Vec<(Strin
         }
         deletes.push((t.name.clone(), conds.join(" OR ")));
     }
-    // the rows that name a thread by id go before the thread
-    deletes.sort_by_key(|(t, _)| t == "threads");
+    // the rows that name a thread by id go before the thread, and those
+    // that name a message row before the message rows
+    deletes.sort_by_key(|(t, _)| (t == "threads", t == "message_rows"));
     Ok((deletes, project_refs))
 }
 
