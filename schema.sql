@@ -200,7 +200,7 @@ LEFT JOIN threads t ON t.id = r.thread;
 CREATE VIEW tool_calls AS
 SELECT c.tool_use_id, c.name, c.mcp_server, c.input_summary, c.file_path, t.session_id,
        t.agent_id, c.use_line_id, c.started_at, c.result_line_id, c.finished_at, c.is_error,
-       c.subagent_id, c.duration_ms
+       c.subagent_id, CASE WHEN c.duration_ms >= 0 THEN c.duration_ms END AS duration_ms
 FROM tool_call_rows c
 LEFT JOIN threads t ON t.id = c.thread
 WHERE c.use_line_id IS NOT NULL;

@@ -996,7 +996,7 @@ fn status_reports_counts_per_type() {
     assert_eq!(st["records_by_type"]["assistant"], 12);
     assert_eq!(st["unknown_types"], json!({"brand-new-type": 1}));
     assert_eq!(st["responses"], 7);
-    assert_eq!(st["schema_version"], 16);
+    assert_eq!(st["schema_version"], 17);
     // two sessions, as `sessions` lists them, and the two subagents one ran
     assert_eq!((&st["sessions"], &st["subagents"]), (&json!(2), &json!(2)));
     assert_eq!(st["sessions_without_main"], 0);
@@ -1097,7 +1097,7 @@ fn an_upgrade_is_rebuilt_with_no_transcript_folder_left() {
     old_db(&env);
     let out = env.cmd().args(["status", "--json"]).assert().success();
     let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(st["schema_version"], 16, "{st}");
+    assert_eq!(st["schema_version"], 17, "{st}");
     let stderr = String::from_utf8_lossy(&out.get_output().stderr);
     assert!(stderr.contains("awaits a rebuild"), "{stderr}");
     // and --no-ingest says why its figures are missing
@@ -1129,7 +1129,7 @@ fn a_schema_1_database_is_upgraded_and_rebuilt_from_its_raw_lines() {
     assert_eq!(v["total"]["requests"], 7);
     let db = env.db();
     assert_eq!(count(&db, "SELECT count(*) FROM lines"), 33);
-    assert_eq!(count(&db, "PRAGMA user_version"), 16);
+    assert_eq!(count(&db, "PRAGMA user_version"), 17);
     // (the migrations run with foreign keys unchecked) every reference holds
     assert_references(&db);
     // the new columns are filled by the rebuild
@@ -1964,6 +1964,22 @@ fn a_resumed_session_copying_a_line_with_its_uuid_does_not_count_it_twice() {
         assert!(calls.contains(&(old.to_owned(), 1)), "{calls:?}");
         assert!(calls.contains(&(new.to_owned(), 0)), "{calls:?}");
     }
+    // the original never read (Claude Code deleted it first): the copy's
+    // use is after its result, and the call has no duration (it had a
+    // negative one)
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-p");
+    std::fs::create_dir_all(&dir).unwrap();
+    let result_first = copy.replace("11:30:01.000Z", "10:00:02.000Z");
+    std::fs::write(dir.join(format!("{new}.jsonl")), result_first).unwrap();
+    env.ingest();
+    assert_eq!(
+        strings(
+            &env.db(),
+            "SELECT name || ' ' || coalesce(duration_ms, 'none') FROM v_tool_calls"
+        ),
+        ["Bash none"]
+    );
 }
 
 /// A tool_result whose tool_use is in no line read is no call: not in

@@ -938,7 +938,8 @@ impl<'c> Writer<'c> {
     /// A tool_use block's call (returned: its MCP server, if any): a row
     /// of its own, or one stored already (its result came first, or the
     /// line is a copy in another file). A stored call takes this use when
-    /// it has none, or when this one is the earlier: a resumed session
+    /// it has none, or when this one is the earlier (or the stored one has
+    /// no time): a resumed session
     /// re-writes the calls it copies with its own session and the resume's
     /// time, and the call stays the first session's, at its first time,
     /// whatever the order the files are read in. The sessions the call
@@ -994,7 +995,12 @@ impl<'c> Writer<'c> {
         let Some((before, no_use, started)) = stored else {
             return Ok(server);
         };
-        let earlier = matches!((at, started), (Some(at), Some(started)) if at < started);
+        // (as a response's first line: a time beats none)
+        let earlier = match (at, started) {
+            (Some(at), Some(started)) => at < started,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
         if !no_use && !earlier {
             return Ok(server);
         }
@@ -1125,7 +1131,7 @@ impl<'c> Writer<'c> {
                                finished_at = excluded.finished_at, is_error = excluded.is_error,
                                subagent_id = coalesce(excluded.subagent_id, subagent_id)
                              WHERE result_line_id IS NULL
-                             RETURNING name, duration_ms, thread",
+                             RETURNING name, duration_ms, thread, use_line_id IS NOT NULL",
                         )?
                         .query_row(
                             params![
@@ -1139,15 +1145,23 @@ impl<'c> Writer<'c> {
                             |r| {
                                 Ok((
                                     r.get::<_, Option<String>>(0)?,
-                                    r.get::<_, Option<i64>>(1)?,
+                                    // (a use written after its result is
+                                    // a resumed session's copy: its time
+                                    // is the resume's, no duration)
+                                    r.get::<_, Option<i64>>(1)?.filter(|d| *d >= 0),
                                     r.get::<_, Option<i64>>(2)?,
+                                    r.get::<_, bool>(3)?,
                                 ))
                             },
                         )
                         .optional()?;
-                    if let Some((tool, duration_ms, owner)) = done {
+                    if let Some((tool, duration_ms, owner, has_use)) = done {
                         // (a copy of the call in another session may own it)
                         self.thread_changed_id(owner)?;
+                        // (a result without its use is no call, yet)
+                        if !has_use {
+                            continue;
+                        }
                         self.emit("tool_result", Some(env), || {
                             json!({"tool_use_id": id, "tool": tool, "is_error": blk.is_error.unwrap_or(false),
                                 "duration_ms": duration_ms, "subagent_id": m.result_agent_id})

@@ -63,6 +63,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0016_tool_call_owner",
         include_str!("migrations/0016_tool_call_owner.sql"),
     ),
+    (
+        "0017_tool_call_duration",
+        include_str!("migrations/0017_tool_call_duration.sql"),
+    ),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -1058,7 +1062,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 16);
+        assert_eq!(SCHEMA_VERSION, 17);
         // (migrated with foreign keys unchecked) checked again, and holding
         let checked: i64 = s
             .conn
