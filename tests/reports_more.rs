@@ -207,6 +207,30 @@ fn commands_count_slash_commands_and_skills() {
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("“/review src”"), "{table}");
     assert!(!table.contains("<command-message>"), "{table}");
+    // `show --json` keeps the text as written and says the command typed
+    let v = run_json(&env, &["show", "sess-ops-c001", "--no-ingest"]);
+    let prompts: Vec<(bool, &Value)> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "prompt")
+        .map(|e| {
+            (
+                e["text"].as_str().unwrap().contains("<command-name>"),
+                &e["command"],
+            )
+        })
+        .collect();
+    assert_eq!(
+        prompts,
+        [
+            (true, &json!("/review src")),
+            (true, &json!("/model")),
+            (true, &json!("/review")),
+            (true, &Value::Null),
+        ]
+    );
+    assert_eq!(v["turns"][0]["command"], "/review src");
 
     let v = run_json(
         &env,

@@ -55,7 +55,10 @@ fn event_json(e: &Event) -> Value {
         m.insert(k.into(), v);
     };
     match &e.kind {
-        EventKind::Prompt { text } => put("text", json!(text)),
+        EventKind::Prompt { text } => {
+            put("text", json!(text));
+            put("command", json!(text.as_deref().and_then(command)));
+        }
         EventKind::Response {
             model,
             input_tokens,
@@ -187,6 +190,7 @@ fn turn_json(t: &Turn) -> Value {
     json!({
         "turn": t.turn,
         "prompt": t.prompt,
+        "command": t.prompt.as_deref().and_then(command),
         "started_at": at_json(t.started_at),
         "ended_at": at_json(t.ended_at),
         "duration_ms": t.duration_ms(),
@@ -611,5 +615,11 @@ fn csv(r: &ShowReport) -> String {
 
 /// A prompt for people: a slash command as typed (`/review 42`).
 fn as_typed(text: &str) -> String {
-    crate::report::commands::as_typed(text).unwrap_or_else(|| text.to_owned())
+    command(text).unwrap_or_else(|| text.to_owned())
+}
+
+/// A slash command's prompt as it was typed (`/review src`): the text is
+/// the tags Claude Code wrote for it.
+fn command(text: &str) -> Option<String> {
+    crate::report::commands::as_typed(text)
 }
