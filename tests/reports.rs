@@ -1044,6 +1044,29 @@ fn blocks_are_five_hours_from_the_floored_hour() {
     );
     let csv = stdout(&env, &["blocks", "--csv"]);
     assert!(csv.contains("2026-03-10T13:00:00.000Z,2026-03-10T18:00:00.000Z,false,1,1000,0,0,0,1000,0.003,,,claude-sonnet-4-5-20250929,0,2026-03-10T13:00:00.000Z,2026-03-10T13:00:00.000Z,0,\r\n"), "{csv}");
+
+    // a response without a time is in no block: said, as `cost` counts it
+    assert_eq!(v["untimed_responses"], 0);
+    let f = env.projects().join("-home-u-web/sess-blocks-b002.jsonl");
+    let mut text = std::fs::read_to_string(&f).unwrap();
+    text.push_str(r#"{"type":"assistant","uuid":"b-x9","sessionId":"sess-blocks-b002","cwd":"/home/u/web","message":{"id":"msg_untimed","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"?"}],"usage":{"input_tokens":1000,"output_tokens":0}}}"#);
+    text.push('\n');
+    std::fs::write(&f, text).unwrap();
+    let v = run_json(&env, &["blocks"]);
+    assert_eq!(v["untimed_responses"], 1, "{v}");
+    assert_eq!(rows(&v).len(), 3);
+    let t = stdout(&env, &["blocks", "--no-ingest"]);
+    assert!(
+        t.contains("1 response without a time is in no block (`cost` counts it)."),
+        "{t}"
+    );
+    for args in [
+        &["blocks", "--since", "2026-03-01"][..],
+        &["blocks", "--project", "nothing-here"],
+    ] {
+        let v = run_json(&env, args);
+        assert_ne!(v["untimed_responses"], 1, "{args:?}: {v}");
+    }
 }
 
 #[test]

@@ -37,6 +37,7 @@ pub fn run(args: &BlocksArgs, settings: &Settings) -> Result<ExitCode> {
             "tz": zone.name(),
             "since": since,
             "until": until,
+            "untimed_responses": report.untimed_responses,
         });
         output::print_json_rows(top, "rows", report.rows.iter().map(row_json))?;
     } else if args.csv {
@@ -45,6 +46,15 @@ pub fn run(args: &BlocksArgs, settings: &Settings) -> Result<ExitCode> {
         let filtered = q.project.is_some() || q.range.from_ms.is_some() || q.range.to_ms.is_some();
         let width = output::terminal_width(settings.stdout_tty);
         out!("{}", human(&report.rows, &zone, now, filtered, width));
+        if let Some(n) = report.untimed_responses.filter(|n| *n > 0) {
+            let line = format!(
+                "{} without a time {} in no block (`cost` counts {}).",
+                super::count(n, "response", "responses"),
+                if n == 1 { "is" } else { "are" },
+                if n == 1 { "it" } else { "them" },
+            );
+            out!("{}\n", output::wrap(&line, width));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

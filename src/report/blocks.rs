@@ -71,6 +71,10 @@ impl BlockRow {
 pub struct BlocksReport {
     /// Oldest first.
     pub rows: Vec<BlockRow>,
+    /// Responses without a time (in the project asked for): in no block,
+    /// though `cost` without a range counts them. None with a range (no
+    /// report counts them then).
+    pub untimed_responses: Option<u64>,
 }
 
 /// Responses as blocks see them: one response, or (from the rollup) the
@@ -151,7 +155,35 @@ pub fn run(conn: &Connection, q: &BlocksQuery, now_ms: i64) -> rusqlite::Result<
     rows.retain(|b| {
         q.range.overlaps(Some(b.start_at), Some(b.end_at - 1)) && (!q.active_only || b.active)
     });
-    Ok(BlocksReport { rows })
+    let untimed_responses = if q.range.from_ms.is_none() && q.range.to_ms.is_none() {
+        Some(untimed(conn, fresh, q.project.as_deref())?)
+    } else {
+        None
+    };
+    Ok(BlocksReport {
+        rows,
+        untimed_responses,
+    })
+}
+
+/// How many responses (of `project`, if given) have no time.
+fn untimed(conn: &Connection, fresh: bool, project: Option<&str>) -> rusqlite::Result<u64> {
+    let sql = if fresh {
+        "SELECT r.requests, p.path FROM cost_rollup r LEFT JOIN projects p ON p.id = r.project_id
+         WHERE r.bucket IS NULL"
+    } else {
+        "SELECT 1, p.path FROM responses r LEFT JOIN projects p ON p.id = r.project_id
+         WHERE r.at IS NULL"
+    };
+    let mut n = 0;
+    let mut st = conn.prepare(sql)?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        if project_matches(r.get::<_, Option<String>>(1)?.as_deref(), project) {
+            n += r.get::<_, i64>(0)?.max(0) as u64;
+        }
+    }
+    Ok(n)
 }
 
 /// Cut time-ordered responses into blocks (pure: "now" is a parameter).
