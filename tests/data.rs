@@ -28,6 +28,12 @@ fn run_json(env: &Env, args: &[&str]) -> Value {
         .unwrap_or_else(|e| panic!("{args:?}: {e}: {:?}", out.get_output()))
 }
 
+/// Run and expect success; return stdout.
+fn stdout(env: &Env, args: &[&str]) -> String {
+    let out = env.cmd().args(args).assert().success();
+    String::from_utf8_lossy(&out.get_output().stdout).to_string()
+}
+
 /// Run and expect a failure with this exit code; return stderr.
 fn fails(env: &Env, args: &[&str], code: i32) -> String {
     let out = env.cmd().args(args).assert().code(code);
@@ -1267,12 +1273,7 @@ fn forget_counts_a_rewritten_file_once_with_its_generations() {
         (&json!(2), 3),
         "{v}"
     );
-    let out = env
-        .cmd()
-        .args(["forget", "--project", "vault", "--dry-run"])
-        .assert()
-        .success();
-    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let text = stdout(&env, &["forget", "--project", "vault", "--dry-run"]);
     assert!(
         text.contains("2 transcript files (")
             && text.contains(", 3 generations as they were rewritten, "),
@@ -1313,12 +1314,7 @@ fn forget_refuses_without_yes_and_no_terminal_and_dry_run_deletes_nothing() {
         })
         .unwrap();
     assert_eq!(main["lines"], 4);
-    let out = env
-        .cmd()
-        .args(["forget", "--project", "vault", "--dry-run"])
-        .assert()
-        .success();
-    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let text = stdout(&env, &["forget", "--project", "vault", "--dry-run"]);
     assert!(
         text.contains(VAULT) && text.contains("Nothing was deleted"),
         "{text}"
@@ -1496,16 +1492,14 @@ fn forget_keeps_budgets_and_other_sessions_and_a_rebuild_changes_nothing() {
 fn data_commands_explain_themselves() {
     let env = Env::new();
     for cmd in ["export", "backup", "forget"] {
-        let out = env.cmd().args([cmd, "--help"]).assert().success();
-        let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+        let text = stdout(&env, &[cmd, "--help"]);
         assert!(text.contains("Examples:"), "{cmd}: {text}");
         assert!(
             text.contains(&format!("observatory {cmd}")),
             "{cmd}: {text}"
         );
     }
-    let out = env.cmd().args(["forget", "--help"]).assert().success();
-    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let text = stdout(&env, &["forget", "--help"]);
     assert!(
         text.contains("--yes") && text.contains("appended"),
         "{text}"
@@ -2124,8 +2118,7 @@ fn a_rebuild_heals_a_damaged_chunk_from_its_transcript_or_says_which_it_left_out
     drop(db);
     // status says so, until a rebuild finds the chunk whole again
     assert_eq!(run_json(&env, &["status"])["raw_chunks_damaged"], 1);
-    let out = env.cmd().arg("status").assert().success();
-    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let text = stdout(&env, &["status"]);
     assert!(
         text.contains("Damaged         1 stored chunk that the last rebuild from the stored lines"),
         "{text}"
@@ -2179,12 +2172,7 @@ fn a_rebuild_names_ten_damaged_chunks_and_counts_the_rest() {
 fn forget_says_which_sessions_stay_visible_through_copies() {
     let env = Env::with_fixture("basic");
     env.ingest();
-    let out = env
-        .cmd()
-        .args(["forget", "--session", "sess-main", "--yes"])
-        .assert()
-        .success();
-    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let text = stdout(&env, &["forget", "--session", "sess-main", "--yes"]);
     assert!(
         text.contains("so sess-main-0001 still shows in `sessions` and `show`")
             && text.contains("sess-resume-0002.jsonl"),

@@ -1882,6 +1882,27 @@ fn different_lines_that_share_a_uuid_are_messages_of_their_own_in_any_order() {
     }
 }
 
+/// `sessions --json`: each session's id and tool calls.
+fn tool_calls_per_session(env: &Env) -> Vec<(String, u64)> {
+    let out = env
+        .cmd()
+        .args(["sessions", "--json", "--no-ingest"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["session_id"].as_str().unwrap().to_owned(),
+                r["tool_calls"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 /// A resumed session's copies count once, and the copied call stays the
 /// original session's, at its time, in either order the files are read
 /// (the copy read first took it: the original session had no tool calls,
@@ -1944,23 +1965,7 @@ fn a_resumed_session_copying_a_line_with_its_uuid_does_not_count_it_twice() {
             "{}",
             order[0].0
         );
-        let sessions = env
-            .cmd()
-            .args(["sessions", "--json", "--no-ingest"])
-            .output()
-            .unwrap();
-        let sessions: serde_json::Value = serde_json::from_slice(&sessions.stdout).unwrap();
-        let calls: Vec<(String, u64)> = sessions["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                (
-                    r["session_id"].as_str().unwrap().to_owned(),
-                    r["tool_calls"].as_u64().unwrap(),
-                )
-            })
-            .collect();
+        let calls = tool_calls_per_session(&env);
         assert!(calls.contains(&(old.to_owned(), 1)), "{calls:?}");
         assert!(calls.contains(&(new.to_owned(), 0)), "{calls:?}");
     }
@@ -2004,15 +2009,9 @@ fn a_result_without_its_use_is_no_call_until_the_use_is_read() {
     let total = |args: &[&str]| -> (u64, u64) {
         let out = env.cmd().args(args).output().unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let sessions = env
-            .cmd()
-            .args(["sessions", "--json", "--no-ingest"])
-            .output()
-            .unwrap();
-        let sessions: serde_json::Value = serde_json::from_slice(&sessions.stdout).unwrap();
         (
             v["total"]["calls"].as_u64().unwrap(),
-            sessions["rows"][0]["tool_calls"].as_u64().unwrap(),
+            tool_calls_per_session(&env)[0].1,
         )
     };
     assert_eq!(total(&["tools", "--json"]), (0, 0));
