@@ -676,15 +676,21 @@ fn raw_dictionary(
     // their rows, noted as its sources, are stored at once, so that
     // `forget` of any of them always finds it (stored apart, a run stopped
     // before a sampled file's row left the dictionary with no record of it).
+    // (and the files before them, in the order they are read: a rebuild
+    // reads files in the order of their ids, which is then the order this
+    // run read them in, and so gives back what it stored)
     let tx = conn.unchecked_transaction()?;
     let dict = raw::store(&tx, content)?;
-    for i in used {
-        let f = open_file_row(&tx, &jobs[i])?;
-        tx.execute(
-            "INSERT OR IGNORE INTO raw_dict_sources(dict_id, file_id) VALUES (?1, ?2)",
-            params![dict.id, f.id],
-        )?;
-        jobs[i].file_id = Some(f.id);
+    let last = used.iter().copied().max().unwrap_or(0);
+    for (i, job) in jobs.iter_mut().enumerate().take(last + 1) {
+        let f = open_file_row(&tx, job)?;
+        job.file_id = Some(f.id);
+        if used.contains(&i) {
+            tx.execute(
+                "INSERT OR IGNORE INTO raw_dict_sources(dict_id, file_id) VALUES (?1, ?2)",
+                params![dict.id, f.id],
+            )?;
+        }
     }
     tx.commit()?;
     Ok(Some(dict))
