@@ -153,9 +153,11 @@ CREATE TABLE sessions (
     ai_title          TEXT,
     tag               TEXT,
     first_prompt      TEXT,
-    lines             INTEGER NOT NULL DEFAULT 0,
+    lines             INTEGER NOT NULL DEFAULT 0, first_prompt_at INTEGER,
     PRIMARY KEY (session_id, agent_id)
 ) WITHOUT ROWID;
+-- (0018) first_prompt_at: the time of first_prompt, the session's earliest
+-- prompt (NULL: it has none)
 
 -- Threads: each (session id, agent id) pair the tables below name, once
 -- (0008). Their rows keep the thread's id instead of the two ids (~40

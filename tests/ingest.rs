@@ -996,7 +996,7 @@ fn status_reports_counts_per_type() {
     assert_eq!(st["records_by_type"]["assistant"], 12);
     assert_eq!(st["unknown_types"], json!({"brand-new-type": 1}));
     assert_eq!(st["responses"], 7);
-    assert_eq!(st["schema_version"], 17);
+    assert_eq!(st["schema_version"], 18);
     // two sessions, as `sessions` lists them, and the two subagents one ran
     assert_eq!((&st["sessions"], &st["subagents"]), (&json!(2), &json!(2)));
     assert_eq!(st["sessions_without_main"], 0);
@@ -1097,7 +1097,7 @@ fn an_upgrade_is_rebuilt_with_no_transcript_folder_left() {
     old_db(&env);
     let out = env.cmd().args(["status", "--json"]).assert().success();
     let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(st["schema_version"], 17, "{st}");
+    assert_eq!(st["schema_version"], 18, "{st}");
     let stderr = String::from_utf8_lossy(&out.get_output().stderr);
     assert!(stderr.contains("awaits a rebuild"), "{stderr}");
     // and --no-ingest says why its figures are missing
@@ -1129,7 +1129,7 @@ fn a_schema_1_database_is_upgraded_and_rebuilt_from_its_raw_lines() {
     assert_eq!(v["total"]["requests"], 7);
     let db = env.db();
     assert_eq!(count(&db, "SELECT count(*) FROM lines"), 33);
-    assert_eq!(count(&db, "PRAGMA user_version"), 17);
+    assert_eq!(count(&db, "PRAGMA user_version"), 18);
     // (the migrations run with foreign keys unchecked) every reference holds
     assert_references(&db);
     // the new columns are filled by the rebuild
@@ -1985,6 +1985,121 @@ fn a_resumed_session_copying_a_line_with_its_uuid_does_not_count_it_twice() {
         ),
         ["Bash none"]
     );
+}
+
+/// Which line of a response decides its model, and which prompt titles a
+/// session, does not depend on the order the files are read in (nor on
+/// `ingest --full`, which reads them in another): the earliest line's model
+/// (a copy in another file named another: the first read decided, and the
+/// cost with it), the earliest prompt, and only a prompt (a 1.0.x
+/// subagent's line in the main folder, a sidechain, titled the session).
+#[test]
+fn a_responses_model_and_a_sessions_title_do_not_depend_on_the_read_order() {
+    let line = |session: &str, uuid: &str, ts: &str, extra: &str, message: &str| {
+        format!(
+            r#"{{"type":"{}","uuid":"{uuid}","sessionId":"{session}","cwd":"/home/u/x","timestamp":"2026-06-01T{ts}.000Z"{extra},"message":{message}}}"#,
+            if message.contains("usage") {
+                "assistant"
+            } else {
+                "user"
+            }
+        ) + "\n"
+    };
+    let response = |model: &str| {
+        format!(
+            r#"{{"id":"msg_X","role":"assistant","model":"{model}","content":[{{"type":"text","text":"x"}}],"stop_reason":"end_turn","usage":{{"input_tokens":100000,"output_tokens":1000}}}}"#
+        )
+    };
+    let prompt = |text: &str| format!(r#"{{"role":"user","content":"{text}"}}"#);
+    let files = [
+        // (sorted first: read first)
+        (
+            "agent-x.jsonl",
+            line(
+                "sess-t",
+                "t0",
+                "08:00:00",
+                r#","isSidechain":true"#,
+                &prompt("Run the test suite"),
+            ),
+        ),
+        (
+            "sess-a.jsonl",
+            line(
+                "sess-a",
+                "a1",
+                "10:00:00",
+                "",
+                &response("claude-sonnet-4-5-20250929"),
+            ),
+        ),
+        (
+            "sess-b.jsonl",
+            line("sess-b", "b1", "10:00:05", "", &response("claude-opus-4-6")),
+        ),
+        (
+            "sess-s.jsonl",
+            line(
+                "sess-t",
+                "t2",
+                "11:00:00",
+                "",
+                &prompt("and then the writer"),
+            ),
+        ),
+        (
+            "sess-t.jsonl",
+            line("sess-t", "t1", "09:00:00", "", &prompt("fix the parser")),
+        ),
+    ];
+    let figures = |env: &Env| {
+        let out = env
+            .cmd()
+            .args(["cost", "--by-model", "--json", "--no-ingest"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let models: Vec<String> = v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| format!("{} {}", r["model"], r["cost_usd"]))
+            .collect();
+        let out = env
+            .cmd()
+            .args(["sessions", "--json", "--no-ingest"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let title = v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["session_id"] == "sess-t")
+            .map(|r| r["title"].clone());
+        (models, title)
+    };
+    let want = (
+        vec![r#""claude-sonnet-4-5-20250929" "0.315""#.to_owned()],
+        Some(json!("fix the parser")),
+    );
+    let orders: [&[usize]; 3] = [&[0, 1, 2, 3, 4], &[2, 3, 0, 1, 4], &[4, 2, 0, 3, 1]];
+    for (n, order) in orders.iter().enumerate() {
+        let env = Env::new();
+        let dir = env.projects().join("-home-u-x");
+        std::fs::create_dir_all(&dir).unwrap();
+        for &i in order.iter() {
+            std::fs::write(dir.join(files[i].0), &files[i].1).unwrap();
+            // (the first order: all at once; the others one file a run)
+            if n > 0 {
+                env.ingest();
+            }
+        }
+        env.ingest();
+        assert_eq!(figures(&env), want, "read {order:?}");
+        env.cmd().args(["ingest", "--full"]).assert().success();
+        assert_eq!(figures(&env), want, "rebuilt, read {order:?}");
+    }
 }
 
 /// A tool_result whose tool_use is in no line read is no call: not in

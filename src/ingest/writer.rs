@@ -72,7 +72,8 @@ struct SessionAgg {
     custom_title: Option<Option<String>>,
     ai_title: Option<String>,
     tag: Option<Option<String>>,
-    first_prompt: Option<String>,
+    /// The earliest prompt (its time, its text).
+    first_prompt: Option<(Option<i64>, String)>,
     cwd: Option<String>,
     lines: i64,
     /// As ResponseAgg::read_order (new projects get their ids in this order).
@@ -130,6 +131,40 @@ pub struct Writer<'c> {
 /// as both (`ingest`, and the stored row's merge in SQL, compare alike).
 fn cache_split_key(m5: u64, h1: u64) -> (u128, u64) {
     (u128::from(m5) + u128::from(h1), h1)
+}
+
+/// A line at `new` is before one at `old`, as a response's first line is
+/// told: a time beats none (two without one: the first read stays).
+fn earlier(new: Option<i64>, old: Option<i64>) -> bool {
+    match (new, old) {
+        (Some(new), Some(old)) => new < old,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+/// A user line with text of its own: not a tool's result, nor a
+/// compaction's summary.
+fn is_user_text(r: &Record, m: Option<&MessageBody>) -> bool {
+    r.line_type == "user"
+        && !r.env.is_compact_summary
+        && !m.is_some_and(|m| m.blocks.iter().any(|b| b.kind == "tool_result"))
+}
+
+/// A prompt: what the user typed. Not a meta line, not a 1.0.x subagent's
+/// line in the main file (a sidechain without an agent id), nor a note
+/// Claude Code wrote as a user line (an interruption, a command's output).
+fn is_prompt(r: &Record, m: Option<&MessageBody>) -> bool {
+    let env = &r.env;
+    let inline_subagent = env.is_sidechain && env.agent_id.is_none();
+    let note = || {
+        m.is_some_and(|m| {
+            m.text_preview
+                .as_deref()
+                .is_some_and(crate::transcript::is_claude_code_note)
+        })
+    };
+    is_user_text(r, m) && !env.is_meta && !inline_subagent && !note()
 }
 
 /// A content block that calls a tool (the client's or the server's).
@@ -873,21 +908,8 @@ impl<'c> Writer<'c> {
         m: Option<&MessageBody>,
     ) -> rusqlite::Result<Option<ThreadId>> {
         let env = &r.env;
-        let user_text = r.line_type == "user"
-            && !env.is_compact_summary
-            && !m.is_some_and(|m| m.blocks.iter().any(|b| b.kind == "tool_result"));
-        // a prompt is what the user typed: not a 1.0.x subagent's line in the
-        // main file (a sidechain without an agent id), nor a note Claude
-        // Code wrote as a user line (an interruption, a command's output)
-        let inline_subagent = env.is_sidechain && env.agent_id.is_none();
-        let note = || {
-            m.is_some_and(|m| {
-                m.text_preview
-                    .as_deref()
-                    .is_some_and(crate::transcript::is_claude_code_note)
-            })
-        };
-        let is_prompt = user_text && !env.is_meta && !inline_subagent && !note();
+        let user_text = is_user_text(r, m);
+        let is_prompt = is_prompt(r, m);
         let is_api_error = m.is_some_and(|m| m.is_api_error);
         // previews only where a report reads them: prompts (and slash
         // commands, which may be meta lines) and API errors
@@ -995,12 +1017,7 @@ impl<'c> Writer<'c> {
         let Some((before, no_use, started)) = stored else {
             return Ok(server);
         };
-        // (as a response's first line: a time beats none)
-        let earlier = match (at, started) {
-            (Some(at), Some(started)) => at < started,
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
+        let earlier = earlier(at, started);
         if !no_use && !earlier {
             return Ok(server);
         }
@@ -1288,18 +1305,25 @@ impl<'c> Writer<'c> {
             (Some(_), None) => true,
             _ => agg.first_line_id.is_none(),
         };
+        // (the model too is the earliest line's that names one: copies of
+        // a response in other files could name another, and the order the
+        // files are read in must not choose)
+        let model = m.model.as_ref().filter(|s| !s.trim().is_empty());
         if earlier {
             agg.at = env.timestamp_ms.or(agg.at);
             agg.session_id = env.session_id.clone();
             agg.agent_id = env.agent_id.clone();
             agg.git_branch = env.git_branch.clone().filter(|b| !b.is_empty());
             agg.first_line_id = Some(line_id);
+            if model.is_some() {
+                agg.model = model.cloned();
+            }
         }
         if agg.message_id.is_none() {
             agg.message_id = m.message_id.clone();
         }
         if agg.model.is_none() {
-            agg.model = m.model.clone().filter(|s| !s.trim().is_empty());
+            agg.model = model.cloned();
         }
         let f = &mut agg.figures;
         f.input_tokens = f.input_tokens.max(u.input_tokens);
@@ -1373,12 +1397,15 @@ impl<'c> Writer<'c> {
             }
             (Body::Meta { value: Some(v) }, "ai-title") => s.ai_title = Some(v.clone()),
             (Body::Meta { value }, "tag") => s.tag = Some(value.clone().filter(|v| !v.is_empty())),
-            (Body::Message(m), "user")
-                if s.first_prompt.is_none() && !env.is_meta && !env.is_compact_summary =>
-            {
-                let is_tool_result = m.blocks.iter().any(|b| b.kind == "tool_result");
-                if !is_tool_result {
-                    s.first_prompt = m.text_preview.clone();
+            (Body::Message(m), "user") if is_prompt(r, Some(m)) => {
+                // (the earliest, as a response's first line: whatever the
+                // order the files are read in)
+                if let Some(text) = &m.text_preview
+                    && s.first_prompt
+                        .as_ref()
+                        .is_none_or(|(at, _)| earlier(env.timestamp_ms, *at))
+                {
+                    s.first_prompt = Some((env.timestamp_ms, text.clone()));
                 }
             }
             _ => {}
@@ -1500,7 +1527,8 @@ impl<'c> Writer<'c> {
             .prepare_cached(response_insert!(
                 ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
                  ON CONFLICT(key) DO UPDATE SET
-                   model = CASE WHEN model = '?' THEN excluded.model ELSE model END,
+                   model = CASE WHEN excluded.model <> '?' AND (model = '?' OR excluded.at < coalesce(at, excluded.at + 1))
+                       THEN excluded.model ELSE model END,
                    thread = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.thread ELSE thread END,
                    git_branch = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.git_branch ELSE git_branch END,
                    project_id = CASE WHEN excluded.at < coalesce(at, excluded.at + 1) THEN excluded.project_id ELSE project_id END,
@@ -1628,8 +1656,8 @@ impl<'c> Writer<'c> {
             self.conn
                 .prepare_cached(
                     "INSERT INTO sessions(session_id, agent_id, parent_session_id, project_id, first_at, last_at, version, git_branch, slug,
-                       custom_title, ai_title, tag, first_prompt, lines)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                       custom_title, ai_title, tag, first_prompt, lines, first_prompt_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?17)
                      ON CONFLICT(session_id, agent_id) DO UPDATE SET
                        project_id = coalesce(project_id, excluded.project_id),
                        first_at = min(coalesce(first_at, excluded.first_at), coalesce(excluded.first_at, first_at)),
@@ -1640,7 +1668,12 @@ impl<'c> Writer<'c> {
                        custom_title = CASE WHEN ?15 THEN excluded.custom_title ELSE custom_title END,
                        ai_title = coalesce(excluded.ai_title, ai_title),
                        tag = CASE WHEN ?16 THEN excluded.tag ELSE tag END,
-                       first_prompt = coalesce(first_prompt, excluded.first_prompt),
+                       first_prompt = CASE WHEN excluded.first_prompt IS NOT NULL AND (first_prompt IS NULL OR (excluded.first_prompt_at IS NOT NULL
+                         AND excluded.first_prompt_at < coalesce(first_prompt_at, excluded.first_prompt_at + 1)))
+                         THEN excluded.first_prompt ELSE first_prompt END,
+                       first_prompt_at = CASE WHEN excluded.first_prompt IS NOT NULL AND (first_prompt IS NULL OR (excluded.first_prompt_at IS NOT NULL
+                         AND excluded.first_prompt_at < coalesce(first_prompt_at, excluded.first_prompt_at + 1)))
+                         THEN excluded.first_prompt_at ELSE first_prompt_at END,
                        lines = lines + excluded.lines",
                 )?
                 .execute(params![
@@ -1656,10 +1689,11 @@ impl<'c> Writer<'c> {
                     custom,
                     s.ai_title,
                     tag,
-                    s.first_prompt,
+                    s.first_prompt.as_ref().map(|p| &p.1),
                     s.lines,
                     custom_set,
-                    tag_set
+                    tag_set,
+                    s.first_prompt.as_ref().and_then(|p| p.0)
                 ])?;
         }
         let mut responses: Vec<_> = self.responses.drain().collect();

@@ -67,6 +67,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0017_tool_call_duration",
         include_str!("migrations/0017_tool_call_duration.sql"),
     ),
+    (
+        "0018_first_prompt_at",
+        include_str!("migrations/0018_first_prompt_at.sql"),
+    ),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -1062,7 +1066,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 17);
+        assert_eq!(SCHEMA_VERSION, 18);
         // (migrated with foreign keys unchecked) checked again, and holding
         let checked: i64 = s
             .conn
