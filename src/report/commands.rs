@@ -88,7 +88,21 @@ pub fn as_typed(text: &str) -> Option<String> {
     let args = text
         .find("<command-args>")
         .map(|i| &text[i + "<command-args>".len()..])
-        .map(|rest| rest.split("</command-args>").next().unwrap_or(rest).trim())
+        .map(|rest| match rest.find("</command-args>") {
+            Some(end) => rest[..end].trim().to_owned(),
+            // (a stored preview cut short in the arguments or their closing
+            // tag: what is left of the tag goes, and the cut is said)
+            None => {
+                let open_tag = rest.rfind('<').filter(|&i| !rest[i..].contains('>'));
+                let kept = open_tag.map_or(rest, |i| &rest[..i]);
+                let kept = kept.trim().trim_end_matches('…').trim_end();
+                if kept.is_empty() || !text.ends_with('…') {
+                    kept.to_owned()
+                } else {
+                    format!("{kept}…")
+                }
+            }
+        })
         .filter(|a| !a.is_empty());
     Some(match args {
         Some(a) => format!("{name} {a}"),
@@ -222,5 +236,15 @@ mod tests {
         assert_eq!(as_typed("fix the build"), None);
         let asks = "why does my transcript say <command-name>/review</command-name>?";
         assert_eq!(as_typed(asks), None);
+        // a preview cut in the closing tag, or in the arguments
+        let cut = "<command-message>review is running…</command-message>\n<command-name>/review</command-name>\n<command-args>the parser and its rules</command…";
+        assert_eq!(
+            as_typed(cut).as_deref(),
+            Some("/review the parser and its rules…")
+        );
+        let cut = "<command-name>/review</command-name>\n<command-args>the parser and i…";
+        assert_eq!(as_typed(cut).as_deref(), Some("/review the parser and i…"));
+        let cut = "<command-name>/review</command-name>\n<command-args>…";
+        assert_eq!(as_typed(cut).as_deref(), Some("/review"));
     }
 }
