@@ -411,6 +411,41 @@ fn a_transcript_that_is_not_there_still_gets_the_stored_figures() {
     );
 }
 
+/// A price table changed since the costs were stored: the status line
+/// re-prices them first, as every report does, with or without a
+/// transcript to read (without one it kept the old prices until a report
+/// ran).
+#[test]
+fn the_status_line_re_prices_after_a_price_change() {
+    let env = Env::with_fixture("reports");
+    env.ingest();
+    let format = ["--format", "{session_cost} {today_cost}"];
+    let stdin = br#"{"session_id": "sess-blocks-a001"}"#;
+    assert_eq!(status(&env, stdin, &format).0, "$0.08 $0.21");
+    // Sonnet 4.5 at ten times its prices
+    env.write_config("");
+    std::fs::write(
+        env.obs_home().join("pricing.toml"),
+        "[models.claude-sonnet-4-5-20250929]\n[[models.claude-sonnet-4-5-20250929.rates]]\ninput = \"30\"\noutput = \"150\"\ncache_write_5m = \"37.5\"\ncache_write_1h = \"60\"\ncache_read = \"3\"\n",
+    )
+    .unwrap();
+    assert_eq!(status(&env, stdin, &format).0, "$0.75 $2.10");
+    // (a report agrees)
+    let out = env
+        .cmd()
+        .args([
+            "cost",
+            "--session",
+            "sess-blocks-a001",
+            "--json",
+            "--no-ingest",
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["total"]["cost_usd"], "0.75");
+}
+
 #[test]
 fn a_broken_database_prints_the_model_and_exits_0() {
     let env = Env::with_fixture("reports");

@@ -226,14 +226,19 @@ fn status_line(
         .set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true);
     // (only a transcript: stdin could name any file, which would then be
     // kept in the database as malformed lines)
-    if let Some(t) = transcript
-        && !args.no_ingest
-        && t.extension().is_some_and(|e| e == "jsonl")
-        && let Err(e) = ingest_transcript(&mut store, settings, t)
-        && !settings.quiet
-    {
-        // what is stored is still worth showing
-        eprintln!("observatory statusline: {e:#}");
+    if !args.no_ingest {
+        let done = match transcript.filter(|t| t.extension().is_some_and(|e| e == "jsonl")) {
+            Some(t) => ingest_transcript(&mut store, settings, t),
+            // (nothing to read: the stored costs are still re-priced after
+            // a price change, as by every report)
+            None => reprice_unless_busy(&store, settings),
+        };
+        if let Err(e) = done
+            && !settings.quiet
+        {
+            // what is stored is still worth showing
+            eprintln!("observatory statusline: {e:#}");
+        }
     }
     let zone = Zone::parse(args.tz.as_deref().unwrap_or(&settings.tz)).unwrap_or(Zone::Local);
     let now = args
@@ -294,6 +299,16 @@ const FIELDS: &[&str] = &[
     "block_projected",
     "burn_rate",
 ];
+
+/// Re-price the stored costs if the price table changed, unless another
+/// process is ingesting (it re-prices them itself; we never wait for it).
+fn reprice_unless_busy(store: &Store, settings: &Settings) -> Result<()> {
+    let Some(_lock) = IngestLock::try_acquire(&store.path)? else {
+        return Ok(());
+    };
+    ingest::reprice_if_needed(&store.conn, &super::stored_price_table(settings)?)?;
+    Ok(())
+}
 
 /// Read what is new in the session's transcript and its subagents' (a long
 /// backlog a part at a time), unless another process is ingesting (we
