@@ -394,6 +394,9 @@ pub enum SessionSort {
 pub struct SessionsArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
+    /// Only this session (id or prefix), with its subagents
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
     /// Order of the rows
     #[arg(long, value_enum, default_value_t = SessionSort::Start)]
     pub sort: SessionSort,

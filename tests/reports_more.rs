@@ -984,7 +984,7 @@ fn every_table_fits_the_terminal() {
     }
 }
 
-/// `tools`, `hooks`, `files` and `commands` take `--session` (an id or a
+/// `sessions`, `tools`, `hooks`, `files` and `commands` take `--session` (an id or a
 /// prefix, with its subagents), as `cost` does: the ops fixture's second
 /// session alone, against the answers in the header of this file.
 #[test]
@@ -1013,6 +1013,10 @@ fn reports_take_one_session() {
     assert_eq!(names, [("/review", &json!(1)), ("pdf", &json!(1))]);
     let v = run_json(&env, &["tools", "--session", d]);
     assert_eq!(v["total"]["calls"], 3, "{v}");
+    let v = run_json(&env, &["sessions", "--session", d]);
+    let ids: Vec<&Value> = rows(&v).iter().map(|r| &r["session_id"]).collect();
+    assert_eq!(ids, [&json!("sess-ops-d002")]);
+    assert_eq!(v["total"]["tool_calls"], 3, "{v}");
     assert_eq!(run_json(&env, &["tools"])["total"]["calls"], 14);
     let err = fails(&env, &["tools", "--session", "nope"], 1);
     assert!(err.contains("no session id starts with \"nope\""), "{err}");

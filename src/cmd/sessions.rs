@@ -17,9 +17,11 @@ pub fn run(args: &SessionsArgs, settings: &Settings) -> Result<ExitCode> {
     let (zone, range) = super::resolve_filter(&args.filter, settings)?;
     let (since, until) = range.days_json();
     let mut store = super::fresh_store(settings, &prices, args.no_ingest)?;
+    let session = super::resolve_session_arg(&store.conn, args.session.as_deref())?;
     let q = SessionsQuery {
         range,
         project: args.filter.project.clone(),
+        session,
         sort: match args.sort {
             SessionSort::Start => SortKey::Start,
             SessionSort::Cost => SortKey::Cost,

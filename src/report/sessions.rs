@@ -29,6 +29,8 @@ pub enum SortKey {
 pub struct SessionsQuery {
     pub range: TimeRange,
     pub project: Option<String>,
+    /// Only this session (its full id).
+    pub session: Option<String>,
     pub sort: SortKey,
     pub limit: Option<usize>,
 }
@@ -519,7 +521,7 @@ fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 }
 
 pub fn run(conn: &Connection, q: &SessionsQuery) -> rusqlite::Result<SessionsReport> {
-    let mut rows: Vec<SessionRow> = group(load_threads(conn, None)?)
+    let mut rows: Vec<SessionRow> = group(load_threads(conn, q.session.as_deref())?)
         .into_iter()
         .filter(|r| {
             q.range.overlaps(r.first_at, r.last_at)
