@@ -960,8 +960,7 @@ impl<'c> Writer<'c> {
     /// A tool_use block's call (returned: its MCP server, if any): a row
     /// of its own, or one stored already (its result came first, or the
     /// line is a copy in another file). A stored call takes this use when
-    /// it has none, or when this one is the earlier (or the stored one has
-    /// no time): a resumed session
+    /// it has none, or when this one is `earlier`: a resumed session
     /// re-writes the calls it copies with its own session and the resume's
     /// time, and the call stays the first session's, at its first time,
     /// whatever the order the files are read in. The sessions the call
