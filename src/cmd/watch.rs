@@ -516,9 +516,9 @@ fn fit_frame(
         let mut out = head.clone();
         out.push_str(&budgets(all_budgets));
         if rows.is_empty() {
-            out.push_str(&output::short_to(
+            out.push_str(&output::wrap(
                 "No session active in the last 30 minutes.",
-                width - 1,
+                Some(width - 1),
             ));
             out.push('\n');
         } else {
@@ -886,6 +886,9 @@ mod tests {
         for line in out.lines() {
             assert!(unicode_width::UnicodeWidthStr::width(line) <= 80, "{line}");
         }
+        // no session: said in full, wrapped in a narrow terminal
+        let out = fit_frame(head, &[], &[], &tail, 40, 30);
+        assert!(out.contains("minutes."), "{out}");
         // room for everything: everything
         let out = fit_frame(head, &[], &rows, &tail, 80, usize::MAX);
         assert!(out.contains("09:59:00") && !out.contains("more\n"));
