@@ -64,6 +64,24 @@ impl Runner {
 
     /// observatory with the test's isolated environment.
     fn run(&self, env: &Env, args: &[&str]) -> Output {
+        self.command(env, args).output().expect("run observatory")
+    }
+
+    /// `run`, with `stdin` written to it.
+    fn run_with_stdin(&self, env: &Env, args: &[&str], stdin: &[u8]) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .command(env, args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run observatory");
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        child.wait_with_output().expect("run observatory")
+    }
+
+    fn command(&self, env: &Env, args: &[&str]) -> StdCommand {
         let mut c = match self {
             Runner::Direct => env.std_cmd(),
             Runner::AsNobody => {
@@ -80,7 +98,8 @@ impl Runner {
                 c
             }
         };
-        c.args(args).output().expect("run observatory")
+        c.args(args);
+        c
     }
 
     /// Files the test makes must belong to whoever runs observatory.
@@ -221,6 +240,43 @@ fn a_read_only_database_refuses_writes_clearly_and_still_serves_reads() {
     let v = json_of(&run.run(&env, &["ingest", "--json"]));
     assert_eq!(v["lines_read"], 1);
     integrity_ok(&db);
+}
+
+/// The status line on a read-only database after a price change shows
+/// the stored costs, quietly (it printed SQLite's "attempt to write a
+/// readonly database" at every call: the re-price could never be stored).
+#[test]
+fn the_status_line_on_a_read_only_database_after_a_price_change_is_quiet() {
+    let env = Env::with_fixture("basic");
+    let Some(run) = Runner::new(&env) else {
+        return;
+    };
+    assert!(run.run(&env, &["ingest", "-q"]).status.success());
+    let pricing = env.obs_home().join("pricing.toml");
+    std::fs::write(
+        &pricing,
+        "[models.claude-sonnet-4-5-20250929]\n[[models.claude-sonnet-4-5-20250929.rates]]\ninput = \"30\"\noutput = \"150\"\ncache_write_5m = \"37.5\"\ncache_write_1h = \"60\"\ncache_read = \"3\"\n",
+    )
+    .unwrap();
+    run.own(&pricing);
+    chmod(&env.db_path(), 0o400);
+    // without a transcript, and with one that has nothing new
+    let transcript = env.projects().join("-home-u-app/sess-main-0001.jsonl");
+    let with_path =
+        serde_json::json!({"session_id": "sess-main-0001", "transcript_path": transcript});
+    for stdin in [
+        r#"{"session_id": "sess-main-0001"}"#.to_owned(),
+        with_path.to_string(),
+    ] {
+        let o = run.run_with_stdin(
+            &env,
+            &["statusline", "--format", "{session_cost}"],
+            stdin.as_bytes(),
+        );
+        assert!(o.status.success(), "{o:?}");
+        assert_eq!(stderr_of(&o), "", "{stdin}");
+        assert!(String::from_utf8_lossy(&o.stdout).starts_with('$'), "{o:?}");
+    }
 }
 
 #[test]

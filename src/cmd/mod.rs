@@ -383,7 +383,7 @@ fn ingest_then_open(settings: &Settings, prices: &PriceTable) -> Result<Store> {
     Ok(store)
 }
 
-fn is_read_only_error(e: &rusqlite::Error) -> bool {
+pub fn is_read_only_error(e: &rusqlite::Error) -> bool {
     e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly)
 }
 
@@ -586,8 +586,6 @@ pub fn project_name(path: Option<&str>) -> String {
     }
 }
 
-/// A session id, or the one session its prefix names (`show`, `export`,
-/// `forget`).
 /// A report's `--session`, if given, resolved to its full id.
 pub fn resolve_session_arg(
     conn: &rusqlite::Connection,
@@ -596,6 +594,8 @@ pub fn resolve_session_arg(
     want.map(|s| resolve_session(conn, s)).transpose()
 }
 
+/// A session id, or the one session its prefix names (`show`, `export`,
+/// `forget`, the reports' `--session`).
 pub fn resolve_session(conn: &rusqlite::Connection, want: &str) -> Result<String> {
     let want = want.trim();
     if want.is_empty() {

@@ -301,13 +301,23 @@ const FIELDS: &[&str] = &[
 ];
 
 /// Re-price the stored costs if the price table changed, unless another
-/// process is ingesting (it re-prices them itself; we never wait for it).
+/// process is ingesting (it re-prices them itself; we never wait for it)
+/// or the database is read-only (the stored costs are shown, as reports
+/// show them).
 fn reprice_unless_busy(store: &Store, settings: &Settings) -> Result<()> {
     let Some(_lock) = IngestLock::try_acquire(&store.path)? else {
         return Ok(());
     };
-    ingest::reprice_if_needed(&store.conn, &super::stored_price_table(settings)?)?;
-    Ok(())
+    reprice(&store.conn, &super::stored_price_table(settings)?)
+}
+
+/// Re-price the stored costs if the price table changed; on a read-only
+/// database they are shown as they are, as reports show them.
+fn reprice(conn: &rusqlite::Connection, prices: &crate::pricing::PriceTable) -> Result<()> {
+    match ingest::reprice_if_needed(conn, prices) {
+        Err(e) if super::is_read_only_error(&e) => Ok(()),
+        done => done.map(|_| ()).map_err(Into::into),
+    }
 }
 
 /// Read what is new in the session's transcript and its subagents' (a long
@@ -360,8 +370,7 @@ fn ingest_transcript(store: &mut Store, settings: &Settings, transcript: &Path) 
     let prices = super::stored_price_table(settings)?;
     if pending.is_empty() {
         // nothing appended: skip the ingest writes
-        ingest::reprice_if_needed(&store.conn, &prices)?;
-        return Ok(());
+        return reprice(&store.conn, &prices);
     }
     // (the transcript first; the files beyond the 16th wait for a later call)
     pending.truncate((MAX_BACKLOG_BYTES / MIN_PART_BYTES) as usize);
