@@ -93,8 +93,11 @@ pub fn as_typed(text: &str) -> Option<String> {
             // (a stored preview cut short in the arguments or their closing
             // tag: what is left of the tag goes, and the cut is said)
             None => {
-                let open_tag = rest.rfind('<').filter(|&i| !rest[i..].contains('>'));
-                let kept = open_tag.map_or(rest, |i| &rest[..i]);
+                let body = rest.trim_end_matches('…');
+                let open_tag = body
+                    .rfind('<')
+                    .filter(|&i| "</command-args>".starts_with(&body[i..]));
+                let kept = open_tag.map_or(rest, |i| &body[..i]);
                 let kept = kept.trim().trim_end_matches('…').trim_end();
                 if kept.is_empty() || !text.ends_with('…') {
                     kept.to_owned()
@@ -246,5 +249,12 @@ mod tests {
         assert_eq!(as_typed(cut).as_deref(), Some("/review the parser and i…"));
         let cut = "<command-name>/review</command-name>\n<command-args>…";
         assert_eq!(as_typed(cut).as_deref(), Some("/review"));
+        // (a '<' of the arguments' own is theirs)
+        let cut =
+            "<command-name>/review</command-name>\n<command-args>check that a<b holds in the sort…";
+        assert_eq!(
+            as_typed(cut).as_deref(),
+            Some("/review check that a<b holds in the sort…")
+        );
     }
 }
