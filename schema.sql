@@ -153,11 +153,13 @@ CREATE TABLE sessions (
     ai_title          TEXT,
     tag               TEXT,
     first_prompt      TEXT,
-    lines             INTEGER NOT NULL DEFAULT 0, first_prompt_at INTEGER,
+    lines             INTEGER NOT NULL DEFAULT 0, first_prompt_at INTEGER, project_at INTEGER,
     PRIMARY KEY (session_id, agent_id)
 ) WITHOUT ROWID;
 -- (0018) first_prompt_at: the time of first_prompt, the session's earliest
--- prompt (NULL: it has none)
+-- prompt (NULL: it has none). (0019) project_at: the time of the line the
+-- project is from, the session's earliest with a cwd (the same on every row
+-- of a session)
 
 -- Threads: each (session id, agent id) pair the tables below name, once
 -- (0008). Their rows keep the thread's id instead of the two ids (~40

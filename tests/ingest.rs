@@ -996,7 +996,7 @@ fn status_reports_counts_per_type() {
     assert_eq!(st["records_by_type"]["assistant"], 12);
     assert_eq!(st["unknown_types"], json!({"brand-new-type": 1}));
     assert_eq!(st["responses"], 7);
-    assert_eq!(st["schema_version"], 18);
+    assert_eq!(st["schema_version"], 19);
     // two sessions, as `sessions` lists them, and the two subagents one ran
     assert_eq!((&st["sessions"], &st["subagents"]), (&json!(2), &json!(2)));
     assert_eq!(st["sessions_without_main"], 0);
@@ -1097,7 +1097,7 @@ fn an_upgrade_is_rebuilt_with_no_transcript_folder_left() {
     old_db(&env);
     let out = env.cmd().args(["status", "--json"]).assert().success();
     let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(st["schema_version"], 18, "{st}");
+    assert_eq!(st["schema_version"], 19, "{st}");
     let stderr = String::from_utf8_lossy(&out.get_output().stderr);
     assert!(stderr.contains("awaits a rebuild"), "{stderr}");
     // and --no-ingest says why its figures are missing
@@ -1129,7 +1129,7 @@ fn a_schema_1_database_is_upgraded_and_rebuilt_from_its_raw_lines() {
     assert_eq!(v["total"]["requests"], 7);
     let db = env.db();
     assert_eq!(count(&db, "SELECT count(*) FROM lines"), 33);
-    assert_eq!(count(&db, "PRAGMA user_version"), 18);
+    assert_eq!(count(&db, "PRAGMA user_version"), 19);
     // (the migrations run with foreign keys unchecked) every reference holds
     assert_references(&db);
     // the new columns are filled by the rebuild
@@ -2051,6 +2051,26 @@ fn a_responses_model_and_a_sessions_title_do_not_depend_on_the_read_order() {
             "sess-t.jsonl",
             line("sess-t", "t1", "09:00:00", "", &prompt("fix the parser")),
         ),
+        // a session whose lines name two folders: the earliest's is its
+        // project, and its response's (it was the first read's)
+        (
+            "sess-p0.jsonl",
+            (line("sess-p", "p1", "12:00:00", "", &prompt("later"))
+                + &line(
+                    "sess-p",
+                    "p2",
+                    "12:00:05",
+                    "",
+                    &response("claude-sonnet-4-5-20250929"),
+                )
+                .replace("msg_X", "msg_P"))
+                .replace("/home/u/x", "/home/u/late"),
+        ),
+        (
+            "sess-p1.jsonl",
+            line("sess-p", "p0", "07:00:00", "", &prompt("early"))
+                .replace("/home/u/x", "/home/u/early"),
+        ),
     ];
     let figures = |env: &Env| {
         let out = env
@@ -2077,13 +2097,33 @@ fn a_responses_model_and_a_sessions_title_do_not_depend_on_the_read_order() {
             .iter()
             .find(|r| r["session_id"] == "sess-t")
             .map(|r| r["title"].clone());
-        (models, title)
+        let out = env
+            .cmd()
+            .args(["cost", "--by-project", "--json", "--no-ingest"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let projects: Vec<String> = v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| format!("{} {}", r["project"], r["cost_usd"]))
+            .collect();
+        (models, title, projects)
     };
     let want = (
-        vec![r#""claude-sonnet-4-5-20250929" "0.315""#.to_owned()],
+        vec![r#""claude-sonnet-4-5-20250929" "0.63""#.to_owned()],
         Some(json!("fix the parser")),
+        vec![
+            r#""/home/u/early" "0.315""#.to_owned(),
+            r#""/home/u/x" "0.315""#.to_owned(),
+        ],
     );
-    let orders: [&[usize]; 3] = [&[0, 1, 2, 3, 4], &[2, 3, 0, 1, 4], &[4, 2, 0, 3, 1]];
+    let orders: [&[usize]; 3] = [
+        &[0, 1, 2, 3, 4, 5, 6],
+        &[2, 5, 3, 0, 1, 6, 4],
+        &[4, 6, 2, 0, 3, 1, 5],
+    ];
     for (n, order) in orders.iter().enumerate() {
         let env = Env::new();
         let dir = env.projects().join("-home-u-x");

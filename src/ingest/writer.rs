@@ -74,7 +74,8 @@ struct SessionAgg {
     tag: Option<Option<String>>,
     /// The earliest prompt (its time, its text).
     first_prompt: Option<(Option<i64>, String)>,
-    cwd: Option<String>,
+    /// The earliest line's cwd (its time, the cwd).
+    cwd: Option<(Option<i64>, String)>,
     lines: i64,
     /// As ResponseAgg::read_order (new projects get their ids in this order).
     read_order: i64,
@@ -96,7 +97,8 @@ pub struct Writer<'c> {
     /// session up by &str, without allocating a key)
     sessions: HashMap<String, HashMap<String, SessionAgg>>,
     projects: HashMap<String, i64>,
-    session_projects: HashMap<String, Option<i64>>,
+    /// A session's project and the time of the line it is from.
+    session_projects: HashMap<String, (Option<i64>, Option<i64>)>,
     in_tx: bool,
     /// Live events (watch) are built only when one of these is on. Into
     /// the watch log, in the transaction that stores their rows: they wait
@@ -1387,8 +1389,12 @@ impl<'c> Writer<'c> {
         if s.slug.is_none() {
             s.slug = env.slug.clone();
         }
-        if s.cwd.is_none() {
-            s.cwd = env.cwd.clone().filter(|c| !c.is_empty());
+        if let Some(cwd) = env.cwd.as_ref().filter(|c| !c.is_empty())
+            && s.cwd
+                .as_ref()
+                .is_none_or(|(at, _)| earlier(env.timestamp_ms, *at))
+        {
+            s.cwd = Some((env.timestamp_ms, cwd.clone()));
         }
         match (&r.body, r.line_type.as_str()) {
             (Body::Meta { value }, "custom-title") => {
@@ -1428,18 +1434,91 @@ impl<'c> Writer<'c> {
 
     /// The project of a session: the cwd of the first line seen for its id.
     fn session_project(&mut self, session_id: &str) -> rusqlite::Result<Option<i64>> {
+        Ok(self.stored_project(session_id)?.0)
+    }
+
+    /// A session's project, and the time of the line it is from (every row
+    /// of the session, its subagents' too, has the same).
+    fn stored_project(&mut self, session_id: &str) -> rusqlite::Result<(Option<i64>, Option<i64>)> {
         if let Some(p) = self.session_projects.get(session_id) {
             return Ok(*p);
         }
-        let p: Option<i64> = self
+        let p = self
             .conn
-            .prepare_cached("SELECT project_id FROM sessions WHERE session_id = ?1 AND project_id IS NOT NULL LIMIT 1")?
-            .query_row([session_id], |r| r.get(0))
+            .prepare_cached(
+                "SELECT project_id, project_at FROM sessions WHERE session_id = ?1 AND project_id IS NOT NULL LIMIT 1",
+            )?
+            .query_row([session_id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
-        if p.is_some() {
+        if let Some(p) = p {
             self.session_projects.insert(session_id.to_owned(), p);
         }
-        Ok(p)
+        Ok(p.unwrap_or_default())
+    }
+
+    /// The projects of the sessions of this flush: a session's is that of
+    /// its earliest line with a cwd, stored or among these, whatever the
+    /// order the files are read in (the first read decided: a session
+    /// whose lines name two folders changed project, and its cost with it,
+    /// between a fresh database and an incremental one). A session that
+    /// changes project takes its stored rows and responses with it.
+    fn settle_projects(
+        &mut self,
+        sessions: &[((String, String), SessionAgg)],
+    ) -> rusqlite::Result<()> {
+        // (in the order the sessions were read: new projects get their ids so)
+        let mut earliest: Vec<(&str, (Option<i64>, &str))> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        for ((sid, _), s) in sessions {
+            if let Some((at, cwd)) = &s.cwd {
+                match index.get(sid.as_str()) {
+                    Some(&i) if earlier(*at, earliest[i].1.0) => earliest[i].1 = (*at, cwd),
+                    Some(_) => {}
+                    None => {
+                        index.insert(sid, earliest.len());
+                        earliest.push((sid, (*at, cwd)));
+                    }
+                }
+            }
+        }
+        for (sid, (at, cwd)) in earliest {
+            let (stored, stored_at) = self.stored_project(sid)?;
+            if stored.is_some() && !earlier(at, stored_at) {
+                continue;
+            }
+            let id = self.project_id(cwd)?;
+            self.session_projects.insert(sid.to_owned(), (Some(id), at));
+            if stored == Some(id) {
+                // (the same folder, from an earlier line)
+                self.conn
+                    .prepare_cached("UPDATE sessions SET project_at = ?2 WHERE session_id = ?1")?
+                    .execute(params![sid, at])?;
+                continue;
+            }
+            // (rows stored before this flush, of a session read in parts,
+            // move; a new one's have nothing to move: no scan, which in a
+            // first load, its indexes not built yet, is of every response)
+            let stored_rows = stored.is_some()
+                || self
+                    .conn
+                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM sessions WHERE session_id = ?1)")?
+                    .query_row([sid], |r| r.get::<_, bool>(0))?;
+            if !stored_rows {
+                continue;
+            }
+            self.conn
+                .prepare_cached(
+                    "UPDATE sessions SET project_id = ?2, project_at = ?3 WHERE session_id = ?1",
+                )?
+                .execute(params![sid, id, at])?;
+            self.conn
+                .prepare_cached(
+                    "UPDATE response_rows SET project_id = ?2
+                     WHERE thread IN (SELECT id FROM threads WHERE session_id = ?1) AND project_id IS NOT ?2",
+                )?
+                .execute(params![sid, id])?;
+        }
+        Ok(())
     }
 
     /// Store a response whose key is not stored yet, priced here: one
@@ -1630,15 +1709,9 @@ impl<'c> Writer<'c> {
         for ((sid, _), _) in &sessions {
             self.thread_changed(sid.clone());
         }
+        self.settle_projects(&sessions)?;
         for ((sid, aid), s) in sessions {
-            let mut project = self.session_project(&sid)?;
-            if project.is_none()
-                && let Some(cwd) = &s.cwd
-            {
-                let id = self.project_id(cwd)?;
-                self.session_projects.insert(sid.clone(), Some(id));
-                project = Some(id);
-            }
+            let (project, project_at) = self.stored_project(&sid)?;
             let parent = if aid.is_empty() {
                 None
             } else {
@@ -1655,10 +1728,11 @@ impl<'c> Writer<'c> {
             self.conn
                 .prepare_cached(
                     "INSERT INTO sessions(session_id, agent_id, parent_session_id, project_id, first_at, last_at, version, git_branch, slug,
-                       custom_title, ai_title, tag, first_prompt, lines, first_prompt_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?17)
+                       custom_title, ai_title, tag, first_prompt, lines, first_prompt_at, project_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?17, ?18)
                      ON CONFLICT(session_id, agent_id) DO UPDATE SET
-                       project_id = coalesce(project_id, excluded.project_id),
+                       project_id = coalesce(excluded.project_id, project_id),
+                       project_at = CASE WHEN excluded.project_id IS NOT NULL THEN excluded.project_at ELSE project_at END,
                        first_at = min(coalesce(first_at, excluded.first_at), coalesce(excluded.first_at, first_at)),
                        last_at = max(coalesce(last_at, excluded.last_at), coalesce(excluded.last_at, last_at)),
                        version = coalesce(excluded.version, version),
@@ -1692,7 +1766,8 @@ impl<'c> Writer<'c> {
                     s.lines,
                     custom_set,
                     tag_set,
-                    s.first_prompt.as_ref().and_then(|p| p.0)
+                    s.first_prompt.as_ref().and_then(|p| p.0),
+                    project_at
                 ])?;
         }
         let mut responses: Vec<_> = self.responses.drain().collect();

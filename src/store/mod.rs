@@ -71,6 +71,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0018_first_prompt_at",
         include_str!("migrations/0018_first_prompt_at.sql"),
     ),
+    (
+        "0019_project_at",
+        include_str!("migrations/0019_project_at.sql"),
+    ),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -1066,7 +1070,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 18);
+        assert_eq!(SCHEMA_VERSION, 19);
         // (migrated with foreign keys unchecked) checked again, and holding
         let checked: i64 = s
             .conn
