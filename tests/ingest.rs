@@ -2073,43 +2073,27 @@ fn a_responses_model_and_a_sessions_title_do_not_depend_on_the_read_order() {
         ),
     ];
     let figures = |env: &Env| {
-        let out = env
-            .cmd()
-            .args(["cost", "--by-model", "--json", "--no-ingest"])
-            .output()
-            .unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let models: Vec<String> = v["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| format!("{} {}", r["model"], r["cost_usd"]))
-            .collect();
-        let out = env
-            .cmd()
-            .args(["sessions", "--json", "--no-ingest"])
-            .output()
-            .unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let title = v["rows"]
-            .as_array()
-            .unwrap()
+        let rows = |args: &[&str]| -> Vec<serde_json::Value> {
+            let out = env
+                .cmd()
+                .args(args)
+                .args(["--json", "--no-ingest"])
+                .output()
+                .unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            v["rows"].as_array().unwrap().clone()
+        };
+        let cost_by = |key: &str| -> Vec<String> {
+            rows(&["cost", &format!("--by-{key}")])
+                .iter()
+                .map(|r| format!("{} {}", r[key], r["cost_usd"]))
+                .collect()
+        };
+        let title = rows(&["sessions"])
             .iter()
             .find(|r| r["session_id"] == "sess-t")
             .map(|r| r["title"].clone());
-        let out = env
-            .cmd()
-            .args(["cost", "--by-project", "--json", "--no-ingest"])
-            .output()
-            .unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let projects: Vec<String> = v["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| format!("{} {}", r["project"], r["cost_usd"]))
-            .collect();
-        (models, title, projects)
+        (cost_by("model"), title, cost_by("project"))
     };
     let want = (
         vec![r#""claude-sonnet-4-5-20250929" "0.63""#.to_owned()],
