@@ -1925,6 +1925,10 @@ fn a_resumed_session_copying_a_line_with_its_uuid_does_not_count_it_twice() {
         .replace("10:00:01.000Z", "11:30:00.000Z")
         .replace("10:00:02.000Z", "11:30:01.000Z");
     let copy = format!("{user}\n{rest}\n");
+    // (1.0.x: a summary of the original, its leaf the assistant line, at
+    // the top of the resumed file)
+    let summary = r#"{"type":"summary","summary":"Running Bash","leafUuid":"22222222-2222-4222-8222-222222222222"}"#;
+    let copy = format!("{summary}\n{copy}");
     for order in [
         [(old, &original), (new, &copy)],
         [(new, &copy), (old, &original)],
@@ -1968,6 +1972,28 @@ fn a_resumed_session_copying_a_line_with_its_uuid_does_not_count_it_twice() {
         let calls = tool_calls_per_session(&env);
         assert!(calls.contains(&(old.to_owned(), 1)), "{calls:?}");
         assert!(calls.contains(&(new.to_owned(), 0)), "{calls:?}");
+        // the summary titles the original, whose response its leaf is
+        let out = env
+            .cmd()
+            .args(["sessions", "--json", "--no-ingest"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let titles: Vec<(&str, &serde_json::Value)> = v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["session_id"].as_str().unwrap(), &r["title"]))
+            .collect();
+        assert!(
+            titles.contains(&(old, &json!("Running Bash"))),
+            "{}: {titles:?}",
+            order[0].0
+        );
+        assert!(
+            !titles.contains(&(new, &json!("Running Bash"))),
+            "{titles:?}"
+        );
     }
     // the original never read (Claude Code deleted it first): the copy's
     // use is after its result, and the call has no duration (it had a

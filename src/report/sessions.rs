@@ -168,12 +168,20 @@ pub fn load_threads(
     }
 
     // summaries: a title for the conversation whose leaf is in the thread
+    // (a response's leaf is in its response's thread, its earliest line's:
+    // the message row is the first copy read, and a resumed session's copy
+    // of an assistant line has the resumed session's id)
     let sql = format!(
-        "SELECT m.session_id, coalesce(m.agent_id, ''), sm.summary FROM summaries sm
+        "SELECT coalesce(rt.session_id, m.session_id),
+                CASE WHEN rt.id IS NOT NULL THEN coalesce(rt.agent_id, '') ELSE coalesce(m.agent_id, '') END,
+                sm.summary
+         FROM summaries sm
          JOIN messages m ON m.uuid = sm.leaf_uuid
-         WHERE m.session_id IS NOT NULL AND sm.summary IS NOT NULL AND sm.summary != ''{}
+         LEFT JOIN response_rows r ON r.key = m.message_id AND r.message_keyed = 1
+         LEFT JOIN threads rt ON rt.id = r.thread
+         WHERE coalesce(rt.session_id, m.session_id) IS NOT NULL AND sm.summary IS NOT NULL AND sm.summary != ''{}
          ORDER BY sm.line_id",
-        only("m.session_id")
+        only("coalesce(rt.session_id, m.session_id)")
     );
     let mut summaries: BTreeMap<Key, String> = BTreeMap::new();
     let mut st = conn.prepare(&sql)?;
