@@ -1882,17 +1882,20 @@ fn different_lines_that_share_a_uuid_are_messages_of_their_own_in_any_order() {
     }
 }
 
-/// `sessions --json`: each session's id and tool calls.
-fn tool_calls_per_session(env: &Env) -> Vec<(String, u64)> {
+/// `sessions --json`'s rows.
+fn session_rows(env: &Env) -> Vec<serde_json::Value> {
     let out = env
         .cmd()
         .args(["sessions", "--json", "--no-ingest"])
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["rows"]
-        .as_array()
-        .unwrap()
+    v["rows"].as_array().unwrap().clone()
+}
+
+/// `sessions --json`: each session's id and tool calls.
+fn tool_calls_per_session(env: &Env) -> Vec<(String, u64)> {
+    session_rows(env)
         .iter()
         .map(|r| {
             (
@@ -1973,15 +1976,8 @@ fn a_resumed_session_copying_a_line_with_its_uuid_does_not_count_it_twice() {
         assert!(calls.contains(&(old.to_owned(), 1)), "{calls:?}");
         assert!(calls.contains(&(new.to_owned(), 0)), "{calls:?}");
         // the summary titles the original, whose response its leaf is
-        let out = env
-            .cmd()
-            .args(["sessions", "--json", "--no-ingest"])
-            .output()
-            .unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let titles: Vec<(&str, &serde_json::Value)> = v["rows"]
-            .as_array()
-            .unwrap()
+        let rows = session_rows(&env);
+        let titles: Vec<(&str, &serde_json::Value)> = rows
             .iter()
             .map(|r| (r["session_id"].as_str().unwrap(), &r["title"]))
             .collect();
