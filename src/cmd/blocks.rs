@@ -25,6 +25,15 @@ pub fn run(args: &BlocksArgs, settings: &Settings) -> Result<ExitCode> {
     };
     let now = report::now_ms();
     let report = blocks::run(&store.conn, &q, now).context("reading responses")?;
+    // (with a range no report counts them)
+    let untimed = if q.range.from_ms.is_none() && q.range.to_ms.is_none() {
+        Some(
+            blocks::untimed_responses(&store.conn, q.project.as_deref())
+                .context("reading responses")?,
+        )
+    } else {
+        None
+    };
     // (figures in hand: a --pricing what-if lets go before printing)
     store.end_what_if();
     if !settings.quiet {
@@ -37,7 +46,7 @@ pub fn run(args: &BlocksArgs, settings: &Settings) -> Result<ExitCode> {
             "tz": zone.name(),
             "since": since,
             "until": until,
-            "untimed_responses": report.untimed_responses,
+            "untimed_responses": untimed,
         });
         output::print_json_rows(top, "rows", report.rows.iter().map(row_json))?;
     } else if args.csv {
@@ -46,7 +55,7 @@ pub fn run(args: &BlocksArgs, settings: &Settings) -> Result<ExitCode> {
         let filtered = q.project.is_some() || q.range.from_ms.is_some() || q.range.to_ms.is_some();
         let width = output::terminal_width(settings.stdout_tty);
         out!("{}", human(&report.rows, &zone, now, filtered, width));
-        if let Some(n) = report.untimed_responses.filter(|n| *n > 0) {
+        if let Some(n) = untimed.filter(|n| *n > 0) {
             let line = format!(
                 "{} without a time {} in no block (`cost` counts {}).",
                 super::count(n, "response", "responses"),

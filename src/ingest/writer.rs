@@ -145,6 +145,15 @@ fn earlier(new: Option<i64>, old: Option<i64>) -> bool {
     }
 }
 
+/// `value`, of a line at `at`, into `slot` if that line is `earlier` than
+/// the one the slot holds (or it holds none): the earliest line's, whatever
+/// the order the files are read in.
+fn keep_earliest(slot: &mut Option<(Option<i64>, String)>, at: Option<i64>, value: &str) {
+    if slot.as_ref().is_none_or(|(held, _)| earlier(at, *held)) {
+        *slot = Some((at, value.to_owned()));
+    }
+}
+
 /// A user line with text of its own: not a tool's result, nor a
 /// compaction's summary.
 fn is_user_text(r: &Record, m: Option<&MessageBody>) -> bool {
@@ -1018,8 +1027,7 @@ impl<'c> Writer<'c> {
         let Some((before, no_use, started)) = stored else {
             return Ok(server);
         };
-        let earlier = earlier(at, started);
-        if !no_use && !earlier {
+        if !no_use && !earlier(at, started) {
             return Ok(server);
         }
         // (a result read first gave the call its session: kept)
@@ -1049,18 +1057,14 @@ impl<'c> Writer<'c> {
         env: &Envelope,
         m: &MessageBody,
     ) -> rusqlite::Result<()> {
-        let mut thread = None;
+        // (known: insert_message looked it up)
+        let thread = self.thread(env.session_id.as_deref(), env.agent_id.as_deref())?;
         for blk in &m.blocks {
             let Some(id) = blk.tool_use_id.as_deref() else {
                 continue;
             };
             if is_tool_use(&blk.kind) {
-                let t = match thread {
-                    Some(t) => t,
-                    None => *thread
-                        .insert(self.thread(env.session_id.as_deref(), env.agent_id.as_deref())?),
-                };
-                self.tool_use(id, blk, t, line_id, env.timestamp_ms)?;
+                self.tool_use(id, blk, thread, line_id, env.timestamp_ms)?;
             } else if blk.kind == "tool_result" {
                 let owner = self
                     .conn
@@ -1301,11 +1305,7 @@ impl<'c> Writer<'c> {
         let Some(agg) = self.responses.get_mut(key.as_ref()) else {
             return;
         };
-        let earlier = match (env.timestamp_ms, agg.at) {
-            (Some(t), Some(a)) => t < a,
-            (Some(_), None) => true,
-            _ => agg.first_line_id.is_none(),
-        };
+        let earlier = earlier(env.timestamp_ms, agg.at) || agg.first_line_id.is_none();
         // (the model too is the earliest line's that names one: copies of
         // a response in other files could name another, and the order the
         // files are read in must not choose)
@@ -1389,12 +1389,8 @@ impl<'c> Writer<'c> {
         if s.slug.is_none() {
             s.slug = env.slug.clone();
         }
-        if let Some(cwd) = env.cwd.as_ref().filter(|c| !c.is_empty())
-            && s.cwd
-                .as_ref()
-                .is_none_or(|(at, _)| earlier(env.timestamp_ms, *at))
-        {
-            s.cwd = Some((env.timestamp_ms, cwd.clone()));
+        if let Some(cwd) = env.cwd.as_deref().filter(|c| !c.is_empty()) {
+            keep_earliest(&mut s.cwd, env.timestamp_ms, cwd);
         }
         match (&r.body, r.line_type.as_str()) {
             (Body::Meta { value }, "custom-title") => {
@@ -1403,14 +1399,8 @@ impl<'c> Writer<'c> {
             (Body::Meta { value: Some(v) }, "ai-title") => s.ai_title = Some(v.clone()),
             (Body::Meta { value }, "tag") => s.tag = Some(value.clone().filter(|v| !v.is_empty())),
             (Body::Message(m), "user") if is_prompt(r, Some(m)) => {
-                // (the earliest, as a response's first line: whatever the
-                // order the files are read in)
-                if let Some(text) = &m.text_preview
-                    && s.first_prompt
-                        .as_ref()
-                        .is_none_or(|(at, _)| earlier(env.timestamp_ms, *at))
-                {
-                    s.first_prompt = Some((env.timestamp_ms, text.clone()));
+                if let Some(text) = &m.text_preview {
+                    keep_earliest(&mut s.first_prompt, env.timestamp_ms, text);
                 }
             }
             _ => {}
@@ -1432,7 +1422,7 @@ impl<'c> Writer<'c> {
         Ok(id)
     }
 
-    /// The project of a session: the cwd of the first line seen for its id.
+    /// The project of a session (see `settle_projects`).
     fn session_project(&mut self, session_id: &str) -> rusqlite::Result<Option<i64>> {
         Ok(self.stored_project(session_id)?.0)
     }

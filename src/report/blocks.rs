@@ -71,10 +71,6 @@ impl BlockRow {
 pub struct BlocksReport {
     /// Oldest first.
     pub rows: Vec<BlockRow>,
-    /// Responses without a time (in the project asked for): in no block,
-    /// though `cost` without a range counts them. None with a range (no
-    /// report counts them then).
-    pub untimed_responses: Option<u64>,
 }
 
 /// Responses as blocks see them: one response, or (from the rollup) the
@@ -155,20 +151,13 @@ pub fn run(conn: &Connection, q: &BlocksQuery, now_ms: i64) -> rusqlite::Result<
     rows.retain(|b| {
         q.range.overlaps(Some(b.start_at), Some(b.end_at - 1)) && (!q.active_only || b.active)
     });
-    let untimed_responses = if q.range.from_ms.is_none() && q.range.to_ms.is_none() {
-        Some(untimed(conn, fresh, q.project.as_deref())?)
-    } else {
-        None
-    };
-    Ok(BlocksReport {
-        rows,
-        untimed_responses,
-    })
+    Ok(BlocksReport { rows })
 }
 
-/// How many responses (of `project`, if given) have no time.
-fn untimed(conn: &Connection, fresh: bool, project: Option<&str>) -> rusqlite::Result<u64> {
-    let sql = if fresh {
+/// How many responses (of `project`, if given) have no time: in no block,
+/// though `cost` without a range counts them.
+pub fn untimed_responses(conn: &Connection, project: Option<&str>) -> rusqlite::Result<u64> {
+    let sql = if rollup::is_fresh(conn)? {
         "SELECT r.requests, p.path FROM cost_rollup r LEFT JOIN projects p ON p.id = r.project_id
          WHERE r.bucket IS NULL"
     } else {

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::Connection;
 
-use super::{TimeRange, project_matches};
+use super::{TimeRange, project_matches, session_matches};
 
 #[derive(Debug, Clone, Default)]
 pub struct CommandsQuery {
@@ -153,9 +153,7 @@ pub fn run(conn: &Connection, q: &CommandsQuery) -> rusqlite::Result<CommandsRep
         let project: Option<String> = r.get(4)?;
         if !q.range.contains(at)
             || !project_matches(project.as_deref(), q.project.as_deref())
-            || q.session
-                .as_ref()
-                .is_some_and(|s| session.as_ref() != Some(s))
+            || !session_matches(session.as_deref(), q.session.as_deref())
         {
             continue;
         }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::Connection;
 
-use super::{TimeRange, project_matches};
+use super::{TimeRange, project_matches, session_matches};
 
 #[derive(Debug, Clone, Default)]
 pub struct FilesQuery {
@@ -121,9 +121,7 @@ pub fn run(conn: &Connection, q: &FilesQuery) -> rusqlite::Result<FilesReport> {
         let project: Option<String> = r.get(5)?;
         if !q.range.contains(at)
             || !project_matches(project.as_deref(), q.project.as_deref())
-            || q.session
-                .as_ref()
-                .is_some_and(|s| session.as_ref() != Some(s))
+            || !session_matches(session.as_deref(), q.session.as_deref())
         {
             continue;
         }

@@ -337,6 +337,11 @@ pub fn project_matches(path: Option<&str>, want: Option<&str>) -> bool {
     }
 }
 
+/// A row of session `session` is wanted (`want`: a full id, or None: all).
+pub fn session_matches(session: Option<&str>, want: Option<&str>) -> bool {
+    want.is_none_or(|w| session == Some(w))
+}
+
 impl TimeRange {
     /// An instant inside the range (an unknown time only when no bound is set).
     pub fn contains(&self, at: Option<i64>) -> bool {
