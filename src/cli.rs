@@ -321,8 +321,8 @@ pub struct FilterArgs {
     /// Last day to include (same forms as --since)
     #[arg(long, value_name = "DAY")]
     pub until: Option<String>,
-    /// Only projects whose path contains this
-    #[arg(long, value_name = "TEXT")]
+    /// Only projects whose path, or transcript folder name, contains this
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true, value_parser = project_text)]
     pub project: Option<String>,
     /// Time zone days are cut in: local, UTC, an IANA name (Europe/Paris) or an offset (+05:30)
     /// [default: `timezone` from the config, else local]
@@ -552,8 +552,8 @@ pub struct BudgetSetArgs {
     /// Limit per calendar month, in US dollars
     #[arg(long, value_name = "USD", allow_negative_numbers = true)]
     pub monthly: Option<String>,
-    /// Only projects whose path contains this
-    #[arg(long, value_name = "TEXT")]
+    /// Only projects whose path, or transcript folder name, contains this
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true, value_parser = project_text)]
     pub project: Option<String>,
     /// Only this model (id as written, pricing entry, or prefix: claude-opus; claude-sonnet-4-5 takes its dated ids only)
     #[arg(long, value_name = "MODEL")]
@@ -601,8 +601,8 @@ pub struct ExportArgs {
     /// Only files with a line on or before this day (same forms as --since)
     #[arg(long, value_name = "DAY")]
     pub until: Option<String>,
-    /// Only the files of sessions whose project path contains this
-    #[arg(long, value_name = "TEXT")]
+    /// Only the files of sessions whose project path, or transcript folder name, contains this
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true, value_parser = project_text)]
     pub project: Option<String>,
     /// Only the files of this session (id or unique prefix) and its subagents
     #[arg(long, value_name = "ID")]
@@ -636,8 +636,8 @@ pub struct BackupArgs {
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("which").required(true).multiple(true).args(["project", "session", "before"])))]
 pub struct ForgetArgs {
-    /// Sessions whose project path contains this
-    #[arg(long, value_name = "TEXT")]
+    /// Sessions whose project path, or transcript folder name, contains this
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true, value_parser = project_text)]
     pub project: Option<String>,
     /// This session (id or unique prefix), with its subagents
     #[arg(long, value_name = "ID")]
@@ -677,8 +677,8 @@ pub struct WatchArgs {
     /// Only this session (id or prefix)
     #[arg(long, value_name = "ID")]
     pub session: Option<String>,
-    /// Only projects whose path contains this
-    #[arg(long, value_name = "TEXT")]
+    /// Only projects whose path, or transcript folder name, contains this
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true, value_parser = project_text)]
     pub project: Option<String>,
     /// How often to look for changes where the OS file watcher is not available
     /// [default: `watch.poll_interval_ms` from the config, else 1000]
@@ -740,6 +740,20 @@ pub struct CompletionsArgs {
     /// The shell to complete in
     #[arg(value_enum)]
     pub shell: Shell,
+}
+
+/// `--project TEXT`: any text, also one starting with `-` (a transcript
+/// folder name: `-home-me-app`), but not a flag (`--json`, `-q`), which is
+/// refused rather than taken as the text.
+fn project_text(s: &str) -> Result<String, String> {
+    let flag = s.starts_with("--") || (s.len() == 2 && s.starts_with('-'));
+    if flag {
+        Err(format!(
+            "{s} is a flag, not a project: give the text to match right after --project"
+        ))
+    } else {
+        Ok(s.to_owned())
+    }
 }
 
 #[cfg(test)]

@@ -1265,3 +1265,67 @@ fn prompts_are_what_the_user_typed() {
             .all(|t| !t.contains("interrupted") && !t.contains("package.json"))
     );
 }
+
+/// `--project` also takes the name of a project's transcript folder, as
+/// `ls ~/.claude/projects` shows it (`-home-u-web`, a leading `-` and all),
+/// in every report and in forget; a flag after `--project` is refused, not
+/// taken as the text.
+#[test]
+fn project_matches_a_transcript_folder_name_too() {
+    let env = Env::with_fixture("basic");
+    for more in ["reports", "ops"] {
+        common::copy_dir(
+            &common::fixtures().join(more).join("projects"),
+            &env.projects(),
+        );
+    }
+    env.ingest();
+    let report_of = |report: &str, project: &str| {
+        let mut v = run_json(&env, &[report, "--project", project, "--no-ingest"]);
+        v.as_object_mut().unwrap().remove("now"); // (blocks: the time it ran)
+        v
+    };
+    for report in [
+        "cost", "sessions", "tools", "hooks", "blocks", "files", "commands",
+    ] {
+        let none = report_of(report, "nomatch");
+        let ops = report_of(report, "/home/u/ops");
+        let web = report_of(report, "/home/u/web");
+        assert!(
+            ops != none || web != none,
+            "{report}: the fixtures have rows"
+        );
+        for (by_path, name) in [(&ops, "ops"), (&web, "web")] {
+            for folder in [
+                format!("-home-u-{name}"),
+                format!("-HOME-U-{name}"),
+                format!("u-{name}"),
+            ] {
+                let v = report_of(report, &folder);
+                assert_eq!(&v, by_path, "{report} --project {folder}");
+            }
+        }
+    }
+    let v = run_json(
+        &env,
+        &["sessions", "--project", "-home-u-app", "--no-ingest"],
+    );
+    assert!(
+        rows(&v).iter().all(|r| r["project"] == "/home/u/app") && !rows(&v).is_empty(),
+        "{v}"
+    );
+    let plan = stdout(&env, &["forget", "--project", "-home-u-web", "--dry-run"]);
+    assert!(plan.contains("2 sessions"), "{plan}");
+    for flag in ["--json", "-q"] {
+        let out = env
+            .cmd()
+            .args(["sessions", "--project", flag])
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(
+            err.contains(&format!("{flag} is a flag, not a project")),
+            "{err}"
+        );
+    }
+}

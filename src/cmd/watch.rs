@@ -148,15 +148,8 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
     if let Some(want) = args.project.as_deref()
         && !settings.quiet
     {
-        // (as for --session; matched as the view matches: part of the
-        // path, either case)
-        let want_lower = want.to_lowercase();
-        let paths: Vec<String> = store
-            .conn
-            .prepare("SELECT path FROM projects")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        if !paths.iter().any(|p| p.to_lowercase().contains(&want_lower)) {
+        // (as for --session; matched as the view matches)
+        if crate::report::matching_projects(&store.conn, want)?.is_empty() {
             crate::output::style::warn(format_args!(
                 "no project path contains {want:?} yet: watching for one (see `observatory sessions`)"
             ));
@@ -366,7 +359,7 @@ impl View {
             return false;
         }
         if let Some(p) = &self.project
-            && !field("project").is_some_and(|path| path.to_lowercase().contains(&p.to_lowercase()))
+            && !crate::report::project_matches(field("project"), Some(p))
         {
             return false;
         }
@@ -644,7 +637,7 @@ fn active_sessions(conn: &Connection, now: i64, view: &View) -> Result<Vec<Vec<S
             || view
                 .project
                 .as_ref()
-                .is_some_and(|p| !project.to_lowercase().contains(&p.to_lowercase()))
+                .is_some_and(|p| !crate::report::project_matches(Some(&project), Some(p)))
         {
             continue;
         }

@@ -306,20 +306,17 @@ pub fn relative_path(f: &StoredFile) -> PathBuf {
     )
 }
 
-/// Session ids whose project path contains `text` (ASCII case-insensitive,
-/// as `--project` matches everywhere).
+/// Session ids of the projects `--project text` matches
+/// (`report::project_matches`).
 pub fn project_sessions(conn: &Connection, text: &str) -> rusqlite::Result<BTreeSet<String>> {
-    let like = format!(
-        "%{}%",
-        text.replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let ids = crate::report::matching_projects(conn, text)?;
     conn.prepare(
-        "SELECT DISTINCT s.session_id FROM sessions s JOIN projects p ON p.id = s.project_id
-         WHERE p.path LIKE ?1 ESCAPE '\\'",
+        "SELECT DISTINCT session_id FROM sessions
+         WHERE project_id IN (SELECT value FROM json_each(?1))",
     )?
-    .query_map([like], |r| r.get(0))?
+    .query_map([serde_json::to_string(&ids).unwrap_or_default()], |r| {
+        r.get(0)
+    })?
     .collect()
 }
 

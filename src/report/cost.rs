@@ -124,16 +124,6 @@ struct Row {
     cost: i128,
 }
 
-/// What `--project TEXT` matches: a project path containing it (`path`
-/// is the column, `n` the parameter holding `project_pattern`).
-fn project_match(path: &str, n: usize) -> String {
-    format!("{path} LIKE ?{n} ESCAPE '\\'")
-}
-
-fn project_pattern(text: &str) -> String {
-    format!("%{}%", like_escape(text))
-}
-
 /// What `--model M` matches: the model or pricing entry M; and models
 /// that start with M where what follows is no more of M's version:
 /// after a family name (`claude-opus`, `claude-son`) anything, after a
@@ -180,16 +170,9 @@ fn glob_escape(s: &str) -> String {
         .collect()
 }
 
-/// Whether some project's path contains `text` (as `--project` matches).
+/// Whether `--project text` matches some project.
 pub fn project_exists(conn: &Connection, text: &str) -> rusqlite::Result<bool> {
-    conn.query_row(
-        &format!(
-            "SELECT EXISTS (SELECT 1 FROM projects WHERE {})",
-            project_match("path", 1)
-        ),
-        [project_pattern(text)],
-        |r| r.get(0),
-    )
+    Ok(!super::matching_projects(conn, text)?.is_empty())
 }
 
 /// Whether some response's model matches `m` (as `--model` matches).
@@ -272,8 +255,8 @@ pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<Co
             select.push("NULL".into());
         }
     }
-    // (projects only when a project is shown or matched)
-    let join = if has(Group::Project) || q.project.is_some() {
+    // (projects only when a project is shown)
+    let join = if has(Group::Project) {
         " LEFT JOIN projects p ON p.id = r.project_id"
     } else {
         ""
@@ -295,8 +278,12 @@ pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<Co
         conds.push(format!("{at} < ?{}", args.len()));
     }
     if let Some(p) = &q.project {
-        args.push(project_pattern(p).into());
-        conds.push(project_match("p.path", args.len()));
+        let ids = super::matching_projects(conn, p)?;
+        args.push(serde_json::to_string(&ids).unwrap_or_default().into());
+        conds.push(format!(
+            "r.project_id IN (SELECT value FROM json_each(?{}))",
+            args.len()
+        ));
     }
     if let Some(s) = &q.session {
         // (the full id: `cost` resolves a prefix as `show` does first)

@@ -328,13 +328,40 @@ pub fn percentile(sorted: &[i64], p: u32) -> Option<i64> {
     sorted.get(rank as usize - 1).copied()
 }
 
-/// `--project`: the project path contains the text (ASCII case-insensitive,
-/// as SQL LIKE in `cost`).
+/// `--project`: the project path contains the text, or the folder Claude
+/// Code keeps the project's transcripts in does (`project_folder`: what
+/// `ls ~/.claude/projects` shows); ASCII case-insensitive.
 pub fn project_matches(path: Option<&str>, want: Option<&str>) -> bool {
     match want {
         None => true,
-        Some(w) => path.is_some_and(|p| p.to_ascii_lowercase().contains(&w.to_ascii_lowercase())),
+        Some(w) => path.is_some_and(|p| {
+            let w = w.to_ascii_lowercase();
+            let p = p.to_ascii_lowercase();
+            p.contains(&w) || project_folder(&p).contains(&w)
+        }),
     }
+}
+
+/// The name of a project's folder under `projects/`: its path with every
+/// character but an ASCII letter or digit made `-`
+/// (`/home/me/my.app` -> `-home-me-my-app`).
+pub fn project_folder(path: &str) -> String {
+    path.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}
+
+/// The ids of the projects `--project want` matches (`project_matches`).
+pub fn matching_projects(conn: &rusqlite::Connection, want: &str) -> rusqlite::Result<Vec<i64>> {
+    let mut ids = Vec::new();
+    let mut st = conn.prepare("SELECT id, path FROM projects ORDER BY id")?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        if project_matches(Some(r.get_ref(1)?.as_str()?), Some(want)) {
+            ids.push(r.get(0)?);
+        }
+    }
+    Ok(ids)
 }
 
 /// A row of session `session` is wanted (`want`: a full id, or None: all).
