@@ -2230,6 +2230,10 @@ mod tests {
     fn fast_end_dates_are_inclusive() {
         // fast Opus 4.6/4.7 (6x) = 390,000 μ$; Opus 4.8 (2x) = 130,000 μ$; standard = 65,000 μ$
         let cases = [
+            // Opus 4.6's launch discount: half the fast rates through 2026-02-16
+            ("claude-opus-4-6", day(2026, 2, 5), "0.195"),
+            ("claude-opus-4-6", day(2026, 2, 16), "0.195"),
+            ("claude-opus-4-6", day(2026, 2, 17), "0.39"),
             ("claude-opus-4-6", day(2026, 6, 29), "0.39"),
             ("claude-opus-4-6", day(2026, 6, 30), "0.065"),
             ("claude-opus-4-7", day(2026, 7, 24), "0.39"),
