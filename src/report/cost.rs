@@ -130,21 +130,30 @@ struct Row {
 /// version (`claude-sonnet-4`) only a date (`-20250514`), an `@` suffix
 /// (`@20250514`) or a word (`-thinking`), so that `claude-sonnet-4`, a
 /// model of its own, does not take in Sonnet 4.5 (`claude-sonnet-4-5-…`).
+/// Both the model as written and the pricing entry it was priced as are
+/// tried, so that a platform's spelling (`us.anthropic.claude-…-v1:0`,
+/// `anthropic/claude-opus-4.6`) goes with the model it is priced as.
 /// Columns of table alias `t`; the parameters are `?n` and `?n + 1`, as
 /// `model_args(M)` gives them. Case-insensitive, as `--project`.
 fn model_match(t: &str, n: usize, m: &str) -> String {
-    let exact = format!("{t}model = ?{n} OR {t}priced_as = ?{n}");
     let p = n + 1;
-    if ends_in_version(m) {
-        let date = "-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]";
-        format!(
-            "({exact} OR lower({t}model) GLOB ?{p} OR lower({t}priced_as) GLOB ?{p} \
-             OR lower({t}model) GLOB ?{p} || '@*' OR lower({t}model) GLOB ?{p} || '{date}' \
-             OR lower({t}model) GLOB ?{p} || '{date}[^0-9]*' OR lower({t}model) GLOB ?{p} || '-[a-z]*')"
-        )
-    } else {
-        format!("({exact} OR {t}model LIKE ?{p} ESCAPE '\\')")
-    }
+    let prefix = |c: &str| {
+        if ends_in_version(m) {
+            let date = "-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]";
+            format!(
+                "lower({c}) GLOB ?{p} OR lower({c}) GLOB ?{p} || '@*' \
+                 OR lower({c}) GLOB ?{p} || '{date}' OR lower({c}) GLOB ?{p} || '{date}[^0-9]*' \
+                 OR lower({c}) GLOB ?{p} || '-[a-z]*'"
+            )
+        } else {
+            format!("{c} LIKE ?{p} ESCAPE '\\'")
+        }
+    };
+    format!(
+        "({t}model = ?{n} OR {t}priced_as = ?{n} OR {} OR {})",
+        prefix(&format!("{t}model")),
+        prefix(&format!("{t}priced_as"))
+    )
 }
 
 /// The two parameters of `model_match(_, _, m)`.
@@ -388,8 +397,11 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE r(model TEXT, priced_as TEXT)")
             .unwrap();
+        let table = crate::pricing::PriceTable::builtin().unwrap();
         for x in models {
-            conn.execute("INSERT INTO r VALUES (?1, NULL)", [x])
+            // (as stored: the entry when it is not the model itself)
+            let entry = table.resolve(x).filter(|e| e != x);
+            conn.execute("INSERT INTO r VALUES (?1, ?2)", (x, entry))
                 .unwrap();
         }
         let sql = format!(
@@ -446,5 +458,48 @@ mod tests {
         assert_eq!(matched(&models, "CLAUDE-SONNET-4-6"), ["claude-sonnet-4-6"]);
         assert_eq!(matched(&models, "claude-sonnet-4-6"), ["claude-sonnet-4-6"]);
         assert!(matched(&models, "claude-sonnet-4*").is_empty());
+    }
+
+    /// A platform's or gateway's spelling of a model goes with the entry it
+    /// is priced as, for an alias or a family as for the entry's own id.
+    #[test]
+    fn a_model_filter_takes_platform_ids_by_their_pricing_entry() {
+        let models = [
+            "claude-sonnet-4-5-20250929",
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "claude-sonnet-4-0",
+            "claude-sonnet-4-20250514",
+            "anthropic/claude-opus-4.6",
+            "global.anthropic.claude-opus-4-7",
+            "claude-opus-4-6",
+            "eu.anthropic.claude-haiku-4-5-20251001-v1:0",
+        ];
+        assert_eq!(
+            matched(&models, "claude-sonnet-4-5"),
+            [
+                "claude-sonnet-4-5-20250929",
+                "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+            ]
+        );
+        assert_eq!(
+            matched(&models, "claude-sonnet-4"),
+            ["claude-sonnet-4-0", "claude-sonnet-4-20250514"]
+        );
+        assert_eq!(
+            matched(&models, "claude-opus"),
+            [
+                "anthropic/claude-opus-4.6",
+                "global.anthropic.claude-opus-4-7",
+                "claude-opus-4-6"
+            ]
+        );
+        assert_eq!(
+            matched(&models, "claude-opus-4-6"),
+            ["anthropic/claude-opus-4.6", "claude-opus-4-6"]
+        );
+        assert_eq!(
+            matched(&models, "claude-haiku"),
+            ["eu.anthropic.claude-haiku-4-5-20251001-v1:0"]
+        );
     }
 }
