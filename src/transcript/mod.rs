@@ -281,7 +281,8 @@ pub fn without_lone_surrogates(text: &str) -> Option<String> {
     let mut out: Option<String> = None;
     let mut copied = 0; // text[..copied] is in `out` (once it exists)
     let mut i = 0;
-    while let Some(off) = memchr::memchr(b'\\', &b[i..]) {
+    // (`i` may pass the end by one: a line whose last byte is a `\`)
+    while let Some(off) = b.get(i..).and_then(|rest| memchr::memchr(b'\\', rest)) {
         let at = i + off;
         let lone = match unit(at) {
             Some(0xD800..=0xDBFF) => {

@@ -457,3 +457,38 @@ fn a_prompts_preview_skips_the_context_claude_code_adds() {
         Some("<ide_opened_file>typed as a string")
     );
 }
+
+/// A line cut anywhere (a transcript still being written, or a line broken
+/// inside a string) is read or called malformed, never a panic: every byte
+/// prefix of every fixture line, each also with its last byte made a `\`
+/// (a cut right after an escape's backslash), and a few made by hand.
+#[test]
+fn every_cut_of_a_line_parses_without_panicking() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut lines: Vec<Vec<u8>> = vec![
+        br#"{"type":"user","message":{"content":"line one\n line two \"#.to_vec(),
+        br#"{"t":"\ud83d\"#.to_vec(),
+        br#"{"t":"\u"#.to_vec(),
+        br"\".to_vec(),
+    ];
+    for e in walkdir::WalkDir::new(&root) {
+        let e = e.unwrap();
+        if e.path().extension().is_some_and(|x| x == "jsonl") {
+            let text = std::fs::read(e.path()).unwrap();
+            lines.extend(text.split(|b| *b == b'\n').map(<[u8]>::to_vec));
+        }
+    }
+    assert!(lines.len() > 100, "fixture lines: {}", lines.len());
+    let mut malformed = 0;
+    for line in &lines {
+        for cut in 0..=line.len() {
+            let mut prefix = line[..cut].to_vec();
+            let _ = parse_line(&prefix);
+            prefix.push(b'\\');
+            if matches!(parse_line(&prefix), Parsed::Malformed(_)) {
+                malformed += 1;
+            }
+        }
+    }
+    assert!(malformed > 10_000, "{malformed} cut lines malformed");
+}
