@@ -948,11 +948,10 @@ fn export_writes_older_generations_only_when_asked() {
 
 // ------------------------------------------------------------------ backup
 
-#[test]
-fn backup_waits_for_a_first_load_to_end() {
-    let env = Env::with_fixture("basic");
-    env.ingest();
-    // a first load under way: its marker, and the ingest lock held
+/// Run `args` while a first load is under way (its marker, and the ingest
+/// lock held), check that it waits, then end the load (marker, then lock)
+/// and return what the command printed once it went on.
+fn run_beside_a_first_load(env: &Env, args: &[&str]) -> std::process::Output {
     let marker = env.obs_home().join("observatory.db.first-load");
     std::fs::write(&marker, b"").unwrap();
     let lock = std::fs::OpenOptions::new()
@@ -962,22 +961,32 @@ fn backup_waits_for_a_first_load_to_end() {
         .open(env.obs_home().join("observatory.db.lock"))
         .unwrap();
     lock.lock().unwrap();
-    let out = env.dir.path().join("copy.db");
     let mut child = env
         .std_cmd()
-        .args(["backup", out.to_str().unwrap()])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(500));
-    assert!(child.try_wait().unwrap().is_none(), "backup did not wait");
-    assert!(!out.exists());
-    // the load ends: its marker goes, then the lock
+    assert!(child.try_wait().unwrap().is_none(), "{args:?} did not wait");
     std::fs::remove_file(&marker).unwrap();
     drop(lock);
     let done = child.wait_with_output().unwrap();
-    assert!(done.status.success(), "{done:?}");
-    assert!(String::from_utf8_lossy(&done.stderr).contains("waiting for the first ingest"));
+    assert!(done.status.success(), "{args:?}: {done:?}");
+    assert!(
+        String::from_utf8_lossy(&done.stderr).contains("waiting for the first ingest"),
+        "{args:?}: {done:?}"
+    );
+    done
+}
+
+#[test]
+fn backup_waits_for_a_first_load_to_end() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let out = env.dir.path().join("copy.db");
+    run_beside_a_first_load(&env, &["backup", out.to_str().unwrap()]);
     let copy = rusqlite::Connection::open(&out).unwrap();
     assert!(
         count(
@@ -986,6 +995,50 @@ fn backup_waits_for_a_first_load_to_end() {
         ) == 1
     );
     assert_eq!(count(&copy, "SELECT count(*) FROM responses"), 7);
+}
+
+/// A second ingest or a report started during a first load waits for it
+/// instead of switching the database back to WAL under it (which failed
+/// the load with "database is locked" and left its marker, so that the
+/// next command emptied the database); a status line does not wait.
+#[test]
+fn commands_wait_for_a_first_load_to_end() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    for args in [
+        &["ingest", "--json"][..],
+        &["cost", "--no-ingest", "--json"],
+        &["sessions", "--json"],
+    ] {
+        let done = run_beside_a_first_load(&env, args);
+        let v: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
+        if args[0] == "cost" {
+            assert_eq!(v["total"]["requests"], 7, "{v}");
+        }
+    }
+    assert_eq!(count(&env.db(), "SELECT count(*) FROM responses"), 7);
+    // a status line during the load: at once, and without figures
+    let marker = env.obs_home().join("observatory.db.first-load");
+    std::fs::write(&marker, b"").unwrap();
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(env.obs_home().join("observatory.db.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let input = serde_json::json!({
+        "session_id": "sess-main-0001",
+        "model": {"id": "claude-sonnet-4-5-20250929", "display_name": "Sonnet 4.5"},
+    });
+    let out = env
+        .cmd()
+        .arg("statusline")
+        .write_stdin(input.to_string())
+        .timeout(std::time::Duration::from_secs(5))
+        .assert()
+        .success();
+    let line = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(line.contains("Sonnet 4.5") && !line.contains('$'), "{line}");
+    std::fs::remove_file(&marker).unwrap();
 }
 
 #[test]

@@ -860,6 +860,42 @@ fn a_file_that_is_not_a_database_is_named() {
     assert!(!stderr.contains("panicked"));
 }
 
+/// Another program's SQLite file given as --db is refused, in one line, and
+/// left byte for byte as it was (it was taken over: observatory's tables
+/// added and the file switched to WAL; or, with a table of the same name,
+/// refused with the whole migration's SQL, the header changed anyway).
+#[test]
+fn another_programs_sqlite_database_is_left_alone() {
+    let env = Env::with_fixture("basic");
+    for (name, sql) in [
+        (
+            "notes.db",
+            "CREATE TABLE notes(x); INSERT INTO notes VALUES (1);",
+        ),
+        (
+            "app.db",
+            "CREATE TABLE sessions(id); INSERT INTO sessions VALUES (1);",
+        ),
+        ("negative.db", "PRAGMA user_version = -3;"),
+    ] {
+        let path = env.dir.path().join(name);
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(sql).unwrap();
+        drop(c);
+        let before = std::fs::read(&path).unwrap();
+        for args in [&["ingest"][..], &["status"], &["cost", "--no-ingest"]] {
+            let out = env.cmd().args(args).arg("--db").arg(&path).assert().code(1);
+            let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+            assert!(
+                stderr.contains("is another program's SQLite database")
+                    && stderr.lines().count() == 1,
+                "{name} {args:?}: {stderr}"
+            );
+            assert_eq!(std::fs::read(&path).unwrap(), before, "{name} {args:?}");
+        }
+    }
+}
+
 #[test]
 fn a_last_line_without_its_newline_is_measured_without_its_cr_as_a_rebuild_does() {
     let env = Env::new();
@@ -1408,8 +1444,10 @@ fn a_first_load_stores_what_an_ingest_in_steps_stores() {
 }
 
 /// A marker left by a first load that never finished (the machine stopped)
-/// makes the next open start the database over, unless an ingest holds the
-/// lock (the load is still running).
+/// makes the next open start the database over, and say so; while an
+/// ingest holds the lock (the load is still running) it waits, touching
+/// nothing (before the nineteenth session it read on, and switched the
+/// database back to WAL under the load).
 #[test]
 fn an_unfinished_first_load_starts_the_database_over() {
     let env = Env::with_fixture("basic");
@@ -1418,20 +1456,34 @@ fn an_unfinished_first_load_starts_the_database_over() {
     let marker = env.obs_home().join("observatory.db.first-load");
     std::fs::write(&marker, "").unwrap();
 
-    // an ingest holds the lock: the marker is its own, nothing is touched
+    // an ingest holds the lock: the marker is its own, the report waits
     let lock = std::fs::File::open(env.obs_home().join("observatory.db.lock")).unwrap();
     lock.lock().unwrap();
-    env.cmd()
+    let child = env
+        .std_cmd()
         .args(["cost", "--no-ingest", "--json"])
-        .assert()
-        .success();
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
     assert!(marker.exists());
     assert_eq!(count(&env.db(), "SELECT count(*) FROM lines"), lines);
+    // the load dies (its marker stays): the report starts the database
+    // over, and says why its figures are empty
     drop(lock);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        stderr.contains("waiting for the first ingest") && stderr.contains("interrupted"),
+        "{stderr}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["total"]["requests"], 0, "{v}");
+    assert!(!marker.exists());
 
     let out = env.cmd().args(["ingest", "--json"]).assert().success();
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert!(stderr.contains("interrupted"), "{stderr}");
     let again: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(
         again["files_read"], first["files_read"],

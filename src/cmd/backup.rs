@@ -18,19 +18,8 @@ use crate::output::{self, human_bytes};
 pub fn run(args: &BackupArgs, settings: &Settings) -> Result<ExitCode> {
     let started = Instant::now();
     let dest = &args.file;
-    // A first load has dropped indexes it builds at its end: a copy taken
-    // meanwhile would lack them for good. Wait for it to let go of the
-    // lock (one that died is started over when the database opens, which
-    // needs the lock free).
-    if settings.db.exists() && crate::store::first_load_marked(&settings.db) {
-        if !settings.quiet {
-            eprintln!(
-                "waiting for the first ingest into {} to finish...",
-                settings.db.display()
-            );
-        }
-        drop(crate::ingest::IngestLock::acquire(&settings.db)?);
-    }
+    // (a first load under way dropped indexes it builds at its end: the
+    // store waits for it, so that a copy never lacks them)
     let store = super::export::open_existing(settings)?;
     if dest.is_dir() {
         // (a dated name: `observatory.db` there may be the database itself)

@@ -216,6 +216,12 @@ fn status_line(
     // (a transcript not written yet, moved or deleted: the stored figures
     // are still the session's, today's and the block's)
     let transcript = input.transcript_path.as_deref().filter(|t| t.is_file());
+    // (a first load under way: opening would wait for it to finish)
+    if crate::store::first_load_marked(&settings.db)
+        && IngestLock::try_acquire(&settings.db)?.is_none()
+    {
+        return Ok(neutral(Some(input)));
+    }
     let mut store = Store::open(&settings.db)?;
     store.conn.busy_timeout(BUSY_TIMEOUT)?;
     // Closing the last connection checkpoints the WAL and deletes it (two

@@ -148,12 +148,26 @@ pub struct IngestLock {
     _file: File,
 }
 
+/// How many `IngestLock`s this process holds (a process holding one never
+/// waits for another: it would wait for itself).
+static HELD_HERE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 impl IngestLock {
     pub fn acquire(db: &Path) -> Result<IngestLock> {
         let (file, path) = Self::open_file(db)?;
         file.lock()
             .with_context(|| format!("cannot lock {}", path.display()))?;
-        Ok(IngestLock { _file: file })
+        Ok(IngestLock::held(file))
+    }
+
+    fn held(file: File) -> IngestLock {
+        HELD_HERE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        IngestLock { _file: file }
+    }
+
+    /// This process holds an ingest lock (of any database).
+    pub fn held_here() -> bool {
+        HELD_HERE.load(std::sync::atomic::Ordering::SeqCst) > 0
     }
 
     /// Like `acquire`, but never waits: None while another process holds
@@ -161,7 +175,7 @@ impl IngestLock {
     pub fn try_acquire(db: &Path) -> Result<Option<IngestLock>> {
         let (file, path) = Self::open_file(db)?;
         match file.try_lock() {
-            Ok(()) => Ok(Some(IngestLock { _file: file })),
+            Ok(()) => Ok(Some(IngestLock::held(file))),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
             Err(std::fs::TryLockError::Error(e)) => {
                 Err(e).with_context(|| format!("cannot lock {}", path.display()))
@@ -171,6 +185,12 @@ impl IngestLock {
 
     fn open_file(db: &Path) -> Result<(File, PathBuf)> {
         lock_file(db, ".lock", "ingest")
+    }
+}
+
+impl Drop for IngestLock {
+    fn drop(&mut self) {
+        HELD_HERE.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

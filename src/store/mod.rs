@@ -105,6 +105,10 @@ pub enum StoreError {
         "{path} is not an observatory database (not SQLite); if it was one, it is damaged: restore a copy made by `observatory backup`, or move it away and run `observatory ingest` to build a new one from the transcripts Claude Code still keeps; else pass another --db"
     )]
     NotSqlite { path: PathBuf },
+    #[error(
+        "{path} is another program's SQLite database (it holds tables but no observatory schema): left as it is; pass another --db (or OBSERVATORY_HOME) for observatory's own"
+    )]
+    Foreign { path: PathBuf },
     #[error("{path}: no database here yet; run `observatory ingest` first")]
     Missing { path: PathBuf },
     #[error(
@@ -296,6 +300,7 @@ impl Store {
             warnings: Vec::new(),
             held: None,
         };
+        store.refuse_foreign()?;
         let v = store.user_version()?;
         if v > SCHEMA_VERSION {
             return Err(StoreError::SchemaTooNew {
@@ -311,6 +316,8 @@ impl Store {
         let path = self.path.clone();
         let conn = &self.conn;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| sql(&path, e))?;
+        // (before the switch to WAL, which writes the file's header)
+        self.refuse_foreign()?;
         // Ingest cycles through a few dozen statements: keep them all prepared.
         conn.set_prepared_statement_cache_capacity(64);
         // The first statement that reads the file tells a non-SQLite file.
@@ -363,6 +370,30 @@ impl Store {
             rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
             false,
         );
+    }
+
+    /// Refuse an SQLite file observatory did not make: no schema version
+    /// (or a negative one) and tables of its own. (Migrations set the
+    /// version in the transaction that makes the tables.)
+    fn refuse_foreign(&self) -> Result<(), StoreError> {
+        let path = &self.path;
+        let version = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+            .map_err(|e| not_sqlite_or(path, e))?;
+        let tables = || {
+            self.conn
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\')",
+                    [],
+                    |r| r.get::<_, bool>(0),
+                )
+                .map_err(|e| not_sqlite_or(path, e))
+        };
+        if version < 0 || (version == 0 && tables()?) {
+            return Err(StoreError::Foreign { path: path.clone() });
+        }
+        Ok(())
     }
 
     pub fn user_version(&self) -> Result<i64, StoreError> {
@@ -805,16 +836,25 @@ impl<'c> FirstLoad<'c> {
     }
 
     /// Called by `Store::open`: a marker with no ingest holding the lock is
-    /// a first load that never finished; the database starts over.
+    /// a first load that never finished; the database starts over. While
+    /// another process loads it, wait: the database has no journal then,
+    /// and switching it back to WAL under the load fails the load (a
+    /// second `ingest`, `watch` or report started meanwhile).
     fn recover(db: &Path) -> std::io::Result<Option<String>> {
+        use crate::ingest::IngestLock;
         let marker = sibling(db, FIRST_LOAD_MARKER);
-        if !marker.exists() {
+        if !marker.exists() || IngestLock::held_here() {
             return Ok(None);
         }
-        let Some(_held) =
-            crate::ingest::IngestLock::try_acquire(db).map_err(std::io::Error::other)?
-        else {
-            return Ok(None); // an ingest is loading it now
+        let _held = match IngestLock::try_acquire(db).map_err(std::io::Error::other)? {
+            Some(held) => held,
+            None => {
+                eprintln!(
+                    "waiting for the first ingest into {} to finish...",
+                    db.display()
+                );
+                IngestLock::acquire(db).map_err(std::io::Error::other)?
+            }
         };
         // (looked at again under the lock: the load may have finished, and
         // taken its marker away, between the first look and the lock)
