@@ -200,7 +200,7 @@ pub enum ConfigError {
     #[error("cannot read the config file {} ({error}); {hint}", path.display())]
     Unreadable {
         path: PathBuf,
-        hint: &'static str,
+        hint: String,
         error: std::io::Error,
     },
 }
@@ -705,12 +705,19 @@ fn read_config(
             return Ok(FileValues::default());
         }
         Err(error) => {
+            let folder = file.path.parent().filter(|p| p.is_file());
             return Err(ConfigError::Unreadable {
                 path: file.path.clone(),
-                hint: if explicit {
-                    "check --config / OBSERVATORY_CONFIG"
-                } else {
-                    "fix its permissions or move it away"
+                hint: match (folder, &file.source) {
+                    (Some(f), Source::Env(v)) => {
+                        format!(
+                            "{} is a file, not a folder: point {v} at a folder",
+                            f.display()
+                        )
+                    }
+                    (Some(f), _) => format!("{} is a file, not a folder", f.display()),
+                    _ if explicit => "check --config / OBSERVATORY_CONFIG".into(),
+                    _ => "fix its permissions or move it away".into(),
                 },
                 error,
             });

@@ -546,6 +546,24 @@ fn config_file_from_flag_or_env_must_exist() {
         1,
         "said once: {stderr}"
     );
+    // OBSERVATORY_HOME naming a file: the fault named, not the config
+    // file's permissions
+    let file = env.dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let out = env
+        .cmd()
+        .env("OBSERVATORY_HOME", &file)
+        .arg("status")
+        .assert()
+        .code(1);
+    let stderr = stderr_of(out.get_output());
+    assert!(
+        stderr.contains(&format!(
+            "{} is a file, not a folder: point OBSERVATORY_HOME at a folder",
+            file.display()
+        )),
+        "{stderr}"
+    );
 }
 
 // ------------------------------------------------------------------ colour

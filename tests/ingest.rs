@@ -1742,6 +1742,10 @@ fn an_ingest_with_nothing_to_read_says_where_it_looked_and_why() {
     // folders the user named, none with transcripts: a script sees exit 1
     let out = cmd.assert().code(1);
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.starts_with("error: no Claude Code transcripts found. Looked in:"),
+        "{err}"
+    );
     for (root, why) in [
         ("no-projects", "no projects/ folder".to_owned()),
         ("a-file", "is not a folder".to_owned()),

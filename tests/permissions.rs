@@ -242,6 +242,23 @@ fn a_read_only_database_refuses_writes_clearly_and_still_serves_reads() {
     integrity_ok(&db);
 }
 
+/// A folder this user cannot write and no database in it yet: refused in
+/// the same words as a read-only database (it said "Permission denied"
+/// twice, with nothing to do).
+#[test]
+fn a_read_only_folder_without_a_database_is_refused_clearly() {
+    let env = Env::with_fixture("basic");
+    let Some(run) = Runner::new(&env) else {
+        return;
+    };
+    let folder = env.obs_home();
+    std::fs::create_dir_all(&folder).unwrap();
+    run.own(&folder);
+    chmod(&folder, 0o500);
+    refused(&run.run(&env, &["ingest"]), &env.db_path());
+    assert!(!env.db_path().exists());
+}
+
 /// The status line on a read-only database after a price change shows
 /// the stored costs, quietly (it printed SQLite's "attempt to write a
 /// readonly database" at every call: the re-price could never be stored).

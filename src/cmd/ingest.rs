@@ -27,10 +27,10 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
             if settings.quiet {
                 eprintln!("{}", none_in_named(settings));
             } else {
-                where_we_looked(settings);
+                where_we_looked(settings, true);
             }
         } else if !settings.quiet {
-            where_we_looked(settings);
+            where_we_looked(settings, false);
         }
         if settings.json {
             output::print_json(&Summary::default())?;
@@ -107,9 +107,17 @@ fn none_in_named(settings: &Settings) -> String {
     )
 }
 
-/// No transcripts: where we looked, why each folder had none, what to do.
-fn where_we_looked(settings: &Settings) {
-    eprintln!("No Claude Code transcripts found. Looked in:");
+/// No transcripts: where we looked, why each folder had none, what to do
+/// (an error when the folders were named: exit 1).
+fn where_we_looked(settings: &Settings, error: bool) {
+    if error {
+        eprintln!(
+            "{} no Claude Code transcripts found. Looked in:",
+            output::style::error_prefix()
+        );
+    } else {
+        eprintln!("No Claude Code transcripts found. Looked in:");
+    }
     for r in &settings.roots {
         eprintln!(
             "  {} ({})",
@@ -196,6 +204,7 @@ fn print_summary(s: &Summary, settings: &Settings) -> Result<()> {
             .keys()
             .map(|t| match t.as_str() {
                 crate::transcript::NO_TYPE => "(lines with no type)",
+                "" => "\"\"",
                 t => t,
             })
             .collect();

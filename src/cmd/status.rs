@@ -232,6 +232,12 @@ fn print_status(s: &Status, zone: &crate::report::Zone, settings: &Settings) -> 
         } else {
             ""
         };
+        // (a type as written: an empty one shown as "", control
+        // characters made visible)
+        let t = match t.as_str() {
+            "" => "\"\"".to_owned(),
+            t => crate::output::table::visible(t),
+        };
         outln!("  {t:<24} {:>12}{unknown}", thousands(*n));
     }
     outln!("  {:<24} {:>12}", "malformed", thousands(s.malformed_lines));

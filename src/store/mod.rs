@@ -171,9 +171,15 @@ impl Store {
 
     /// Open (creating if needed: folder 0700, file 0600) and migrate.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let io = |source| StoreError::Io {
-            path: path.to_owned(),
-            source,
+        // (a folder this user cannot write: said as a read-only database is)
+        let io = |source: std::io::Error| match source.kind() {
+            std::io::ErrorKind::PermissionDenied => StoreError::ReadOnly {
+                path: path.to_owned(),
+            },
+            _ => StoreError::Io {
+                path: path.to_owned(),
+                source,
+            },
         };
         not_a_folder(path)?;
         let mut warnings = Vec::new();

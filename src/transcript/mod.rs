@@ -237,12 +237,12 @@ pub fn parse_line(bytes: &[u8]) -> Parsed {
         // serde would read an array into the struct: only objects are records
         return match serde_json::from_str::<serde_json::Value>(text) {
             Ok(v) => Parsed::Malformed(format!("not a JSON object (a JSON {})", json_kind(&v))),
-            Err(e) => Parsed::Malformed(not_json(&e)),
+            Err(e) => Parsed::Malformed(not_json(&e, text)),
         };
     }
     if too_deep(bytes) {
         return Parsed::Malformed(format!(
-            "recursion limit exceeded (nested deeper than {MAX_DEPTH})"
+            "recursion limit exceeded (nested {MAX_DEPTH} levels deep or more)"
         ));
     }
     match serde_json::from_str::<Line>(text) {
@@ -369,18 +369,21 @@ fn fallback(text: &str, typed_err: serde_json::Error) -> Parsed {
             }))
         }
         Ok(other) => Parsed::Malformed(format!("not a JSON object (a JSON {})", json_kind(&other))),
-        Err(e) => Parsed::Malformed(not_json(&e)),
+        Err(e) => Parsed::Malformed(not_json(&e, text)),
     }
 }
 
 /// Why a line is not JSON, in words for people: where in the line, and what
 /// it most likely is (serde_json's own words, without its "line 1").
-fn not_json(e: &serde_json::Error) -> String {
+fn not_json(e: &serde_json::Error, text: &str) -> String {
     let what = e.to_string();
     let what = what
         .rsplit_once(" at line ")
         .map_or(what.as_str(), |(head, _)| head);
     let hint = match e.classify() {
+        _ if e.column() == 1 && text.starts_with('\u{feff}') => {
+            "; the line starts with a UTF-8 byte-order mark (EF BB BF), which JSON does not allow (saved by an editor?)"
+        }
         serde_json::error::Category::Eof => "; the line ends before the JSON does (cut short?)",
         _ if what == "trailing characters" => "; more follows the JSON object (two on one line?)",
         _ => "",
@@ -507,9 +510,14 @@ impl Warn {
                     _ => {}
                 }
                 if v > MAX_TOKENS {
-                    // (a float like 1e30, or past u64: it saturated)
+                    // (a float like 1e30, or past u64 (read as a float): said
+                    // as read, not as the u64 it saturated to)
+                    let shown = match n {
+                        Num::F(x) => format!("{x:e}"),
+                        _ => v.to_string(),
+                    };
                     self.0.push(format!(
-                        "`{name}` is {v}, over 10^15, not a token count; counted as 0"
+                        "`{name}` is {shown}, over 10^15, not a token count; counted as 0"
                     ));
                     return 0;
                 }

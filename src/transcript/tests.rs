@@ -67,6 +67,9 @@ fn classification_table() {
         "not valid JSON: expected value at byte 0 of the line"
     );
     assert!(malformed(b"{\"a\":\xc3}").contains("UTF-8"));
+    // a byte-order mark is named (an editor saved the file with one)
+    let bom = malformed("\u{feff}{\"type\":\"user\"}".as_bytes());
+    assert!(bom.contains("starts with a UTF-8 byte-order mark"), "{bom}");
     // CRLF line ends are fine
     assert_eq!(record("{\"type\":\"user\"}\r").line_type, "user");
 }
@@ -137,6 +140,19 @@ fn token_counts_past_10_to_the_15_count_as_zero() {
     assert_eq!(w.matches(zero).count(), 3, "{w}");
     let kept = "cache_read_input_tokens` is 1000000000000000, over 10^12; kept";
     assert!(w.contains(kept), "{w}");
+    // (said as written, not as the u64 a float past it saturated to)
+    assert!(
+        w.contains("`usage.output_tokens` is 1e30, over 10^15"),
+        "{w}"
+    );
+    let r = record(
+        r#"{"type":"assistant","message":{"id":"m","model":"m","usage":{"input_tokens":99999999999999999999999}}}"#,
+    );
+    let w = r.warnings.join("\n");
+    assert!(
+        w.contains("`usage.input_tokens` is 1e23, over 10^15"),
+        "{w}"
+    );
 }
 
 #[test]
