@@ -824,7 +824,7 @@ fn message_body(
 fn usage_figures(w: &mut Warn, u: line::Usage<'_>) -> UsageFigures {
     let cc = u.cache_creation;
     let (m5, h1) = if cc.is_object && cc.keys > 0 {
-        (
+        let split = (
             w.count(
                 "usage.cache_creation.ephemeral_5m_input_tokens",
                 cc.ephemeral_5m,
@@ -833,7 +833,17 @@ fn usage_figures(w: &mut Warn, u: line::Usage<'_>) -> UsageFigures {
                 "usage.cache_creation.ephemeral_1h_input_tokens",
                 cc.ephemeral_1h,
             ),
-        )
+        );
+        // (the split is what is billed; a total that disagrees is said)
+        if let Field::Got(n) = u.cache_creation_input_tokens {
+            let (total, sum) = (n.count(), split.0.saturating_add(split.1));
+            if total != sum {
+                w.0.push(format!(
+                    "`usage.cache_creation_input_tokens` is {total}, but `usage.cache_creation` splits {sum} into 5m and 1h writes; the split is counted"
+                ));
+            }
+        }
+        split
     } else {
         (
             w.count(

@@ -508,3 +508,26 @@ fn every_cut_of_a_line_parses_without_panicking() {
     }
     assert!(malformed > 10_000, "{malformed} cut lines malformed");
 }
+
+/// A 5m/1h split that disagrees with `cache_creation_input_tokens` is
+/// counted as split, and said; one that agrees (every real line) is quiet.
+#[test]
+fn a_cache_write_total_that_disagrees_with_its_split_is_said() {
+    let line = |total: u64, m5: u64, h1: u64| {
+        record(&format!(
+            r#"{{"type":"assistant","message":{{"id":"m","model":"claude-sonnet-4-5","usage":{{"input_tokens":1,"cache_creation_input_tokens":{total},"cache_creation":{{"ephemeral_5m_input_tokens":{m5},"ephemeral_1h_input_tokens":{h1}}}}}}}}}"#
+        ))
+    };
+    let r = line(3000, 1000, 2000);
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    let r = line(5000, 0, 0);
+    let u = r.message().unwrap().usage.unwrap();
+    assert_eq!((u.cache_creation_5m_tokens, u.cache_creation_1h_tokens), (0, 0));
+    assert!(
+        r.warnings.iter().any(|w| w.contains(
+            "`usage.cache_creation_input_tokens` is 5000, but `usage.cache_creation` splits 0"
+        )),
+        "{:?}",
+        r.warnings
+    );
+}
