@@ -315,7 +315,10 @@ fn an_unreadable_folder_in_the_roots_is_named_and_the_rest_is_read() {
     let v = json_of(&o);
     let stderr = stderr_of(&o);
     assert!(
-        stderr.contains(&format!("warning: {}: cannot read", secret.display())),
+        stderr.contains(&format!(
+            "warning: {}: permission denied: make it readable by this user (chmod u+rx",
+            secret.display()
+        )),
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");

@@ -179,10 +179,7 @@ pub fn discover(roots: &[Root], listings: &mut Listings) -> (Vec<Found>, Vec<Str
         let (meta, canonical) = match resolved {
             Ok(x) => x,
             Err(e) => {
-                walk.warnings.push(format!(
-                    "{}: cannot read ({e}); skipped",
-                    projects.display()
-                ));
+                walk.warnings.push(unreadable(projects, &e));
                 continue;
             }
         };
@@ -199,6 +196,25 @@ pub fn discover(roots: &[Root], listings: &mut Listings) -> (Vec<Found>, Vec<Str
     found.sort_by(|a, b| a.path.cmp(&b.path));
     found.dedup_by(|later, first| later.path == first.path);
     (found, warnings)
+}
+
+/// Why `path` (a folder, or any entry under one) could not be read, and
+/// what to do: a folder this user may not read, a symlink to nothing.
+fn unreadable(path: &Path, e: &std::io::Error) -> String {
+    let p = path.display();
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => format!(
+            "{p}: permission denied: make it readable by this user (chmod u+rx, or run as its owner); skipped, and tried again on every run"
+        ),
+        std::io::ErrorKind::NotFound => match std::fs::read_link(path) {
+            Ok(target) => format!(
+                "{p}: a symlink to {}, which does not exist; skipped",
+                target.display()
+            ),
+            Err(_) => format!("{p}: cannot read ({e}); skipped"),
+        },
+        _ => format!("{p}: cannot read ({e}); skipped"),
+    }
 }
 
 struct Walk<'a> {
@@ -262,8 +278,7 @@ impl Walk<'_> {
                     entries
                 }
                 Err(e) => {
-                    self.warnings
-                        .push(format!("{}: cannot read ({e}); skipped", path.display()));
+                    self.warnings.push(unreadable(path, &e));
                     return;
                 }
             },
@@ -278,8 +293,7 @@ impl Walk<'_> {
                 // removed since the listing: nothing to read
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && kind != LINK => continue,
                 Err(e) => {
-                    self.warnings
-                        .push(format!("{}: cannot read ({e}); skipped", child.display()));
+                    self.warnings.push(unreadable(&child, &e));
                     continue;
                 }
             };

@@ -212,15 +212,20 @@ pub fn parse_day(s: &str, today: NaiveDate) -> Result<NaiveDate, String> {
         "yesterday" => return Ok(today - Duration::days(1)),
         _ => {}
     }
+    let span = |days: i64| {
+        span_start(today, days).ok_or_else(|| {
+            format!("{s:?} is not a span of 1 to 100,000 days: give a date (YYYY-MM-DD) instead")
+        })
+    };
     if let Some(n) = t
         .strip_suffix('d')
         .or_else(|| t.strip_suffix("days"))
         .and_then(|n| n.parse::<i64>().ok())
     {
-        return span_start(today, n).ok_or_else(bad);
+        return span(n);
     }
     if let Some(n) = t.strip_suffix('w').and_then(|n| n.parse::<i64>().ok()) {
-        return span_start(today, n.saturating_mul(7)).ok_or_else(bad);
+        return span(n.saturating_mul(7));
     }
     NaiveDate::parse_from_str(&t, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(&t, "%Y%m%d"))
@@ -489,6 +494,9 @@ mod tests {
         for bad in ["0d", "soon", "2026-13-01", "-3d"] {
             assert!(parse_day(bad, today).is_err(), "{bad}");
         }
+        // a span too long is said to be that, not "not a date"
+        let e = parse_day("9999999d", today).unwrap_err();
+        assert!(e.contains("not a span of 1 to 100,000 days"), "{e}");
     }
 
     #[test]

@@ -522,7 +522,10 @@ fn a_cache_write_total_that_disagrees_with_its_split_is_said() {
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     let r = line(5000, 0, 0);
     let u = r.message().unwrap().usage.unwrap();
-    assert_eq!((u.cache_creation_5m_tokens, u.cache_creation_1h_tokens), (0, 0));
+    assert_eq!(
+        (u.cache_creation_5m_tokens, u.cache_creation_1h_tokens),
+        (0, 0)
+    );
     assert!(
         r.warnings.iter().any(|w| w.contains(
             "`usage.cache_creation_input_tokens` is 5000, but `usage.cache_creation` splits 0"
