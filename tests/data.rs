@@ -2199,6 +2199,12 @@ fn a_rebuild_heals_a_damaged_chunk_from_its_transcript_or_says_which_it_left_out
         text.contains("Damaged         1 stored chunk that the last rebuild from the stored lines"),
         "{text}"
     );
+    // (and the way back: the status is narrow, so the words wrap)
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("with their transcripts back in place, `ingest --full` reads them again"),
+        "{text}"
+    );
     std::fs::write(&file, &original).unwrap();
     assert_rebuilt(&run_json(&env, &["ingest", "--full"]), 1, 0);
     assert_eq!(run_json(&env, &["status"])["raw_chunks_damaged"], 0);

@@ -188,7 +188,7 @@ fn print_status(s: &Status, zone: &crate::report::Zone, settings: &Settings) -> 
     );
     if s.raw_chunks_damaged > 0 {
         let damaged = format!(
-            "Damaged         {} that the last rebuild from the stored lines (`ingest --full`, `forget`, an upgrade) could not read, nor read again from their transcripts: their lines are left out (`ingest --full` names them)",
+            "Damaged         {} that the last rebuild from the stored lines (`ingest --full`, `forget`, an upgrade) could not read, nor read again from their transcripts: their lines are left out (`ingest --full` names them; with their transcripts back in place, `ingest --full` reads them again)",
             super::count(s.raw_chunks_damaged, "stored chunk", "stored chunks")
         );
         outln!(
