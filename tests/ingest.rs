@@ -357,6 +357,62 @@ fn a_newline_that_ends_a_line_read_without_it_starts_no_line() {
     );
 }
 
+/// A last line read whole before its newline, then continued on the same
+/// line by another object: one physical line, as a fresh ingest of the file
+/// reads it (one malformed line), not two lines (trial-s19-bad #3: the
+/// incremental database had 3 rows for 2 physical lines, the third at a
+/// byte that starts no line). The file is read again as a new generation;
+/// the response read from the replaced one stays, as any replaced
+/// generation's rows do (it was written; the file no longer says so).
+#[test]
+fn an_object_appended_on_the_last_lines_line_reads_as_a_fresh_ingest_does() {
+    let user = r#"{"type":"user","uuid":"c-u1","sessionId":"sess-c","timestamp":"2026-03-01T10:00:00.000Z","cwd":"/home/u/c","message":{"role":"user","content":"hi"}}"#;
+    let reply = |n: u32| {
+        format!(
+            r#"{{"type":"assistant","uuid":"c-a{n}","sessionId":"sess-c","timestamp":"2026-03-01T10:00:0{n}.000Z","cwd":"/home/u/c","message":{{"id":"msg_c{n}","model":"claude-sonnet-4-5-20250929","role":"assistant","content":[{{"type":"text","text":"ok"}}],"usage":{{"input_tokens":10,"output_tokens":5}}}}}}"#
+        )
+    };
+    let summary = |env: &Env| {
+        let db = env.db();
+        (
+            common::strings(
+                &db,
+                "SELECT l.line_no || ' ' || l.status FROM lines l
+                 JOIN source_files f ON f.id = l.file_id AND f.superseded = 0 ORDER BY l.line_no",
+            ),
+            count(&db, "SELECT count(*) FROM responses"),
+        )
+    };
+    let incremental = Env::new();
+    let dir = incremental.projects().join("-home-u-c");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("sess-c.jsonl");
+    std::fs::write(&file, format!("{user}\n{}", reply(1))).unwrap();
+    incremental.ingest();
+    assert_eq!(
+        summary(&incremental).1,
+        1,
+        "a whole last object is read at once"
+    );
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .unwrap();
+    f.write_all(format!("{}\n", reply(2)).as_bytes()).unwrap();
+    incremental.ingest();
+    let fresh = Env::new();
+    common::copy_dir(&incremental.projects(), &fresh.projects());
+    fresh.ingest();
+    let lines = vec!["1 record".to_owned(), "2 malformed".to_owned()];
+    assert_eq!(summary(&fresh), (lines.clone(), 0));
+    assert_eq!(summary(&incremental), (lines, 1));
+    let replaced = count(
+        &incremental.db(),
+        "SELECT count(*) FROM source_files WHERE superseded = 1",
+    );
+    assert_eq!(replaced, 1, "read again as a new generation");
+}
+
 #[test]
 fn a_partial_line_waits_for_its_newline() {
     let env = Env::with_fixture("basic");

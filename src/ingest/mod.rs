@@ -916,7 +916,10 @@ fn tail_unchanged(file: &File, t: &Tracked) -> std::io::Result<bool> {
 
 /// Whether the cursor still stands at the end of a line: the byte before it
 /// is a newline, or it ends an object that was the last line read without
-/// its newline (and a newline or the next object follows). A file rewritten
+/// its newline (and a newline follows, or nothing yet). An object written
+/// right after it, on the same line, is not a line of its own: read from
+/// the start, `}{` is one malformed line, so the file is (a new generation,
+/// as a read from the start gives). A file rewritten
 /// in place with the same first 4 KiB and more bytes would otherwise be read
 /// from the middle of a line (Claude Code only appends; this is a cheap
 /// check, not a proof).
@@ -930,9 +933,7 @@ fn at_line_end(file: &File, read_offset: u64, size: u64) -> std::io::Result<bool
     // (an object may end with blanks or a `\r` before its newline)
     Ok(matches!(
         around[..n],
-        [b'\n', ..]
-            | [b'}' | b'\r' | b' ' | b'\t']
-            | [b'}' | b'\r' | b' ' | b'\t', b'\n' | b'\r' | b'{']
+        [b'\n', ..] | [b'}' | b'\r' | b' ' | b'\t'] | [b'}' | b'\r' | b' ' | b'\t', b'\n' | b'\r']
     ))
 }
 
@@ -1523,7 +1524,10 @@ mod tests {
             at(b"{}", 2),
             "an object read before its newline, nothing after"
         );
-        assert!(at(b"{}{}\n", 2), "... then the next object");
+        assert!(
+            !at(b"{}{}\n", 2),
+            "... then the next object on its line: one line, read again"
+        );
         assert!(at(b"{}\n", 2), "... then its newline");
         assert!(at(b"{}\r\n", 3), "... read with its \\r (CRLF)");
         assert!(at(b"{} \n", 3), "... with a blank after it");
