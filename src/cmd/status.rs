@@ -196,7 +196,7 @@ fn print_status(s: &Status, zone: &crate::report::Zone, settings: &Settings) -> 
             output::wrap(&damaged, output::terminal_width(settings.stdout_tty))
         );
     }
-    outln!(
+    let sessions = format!(
         "Sessions        {}{}{}",
         thousands(s.sessions),
         if s.sessions_without_main > 0 {
@@ -212,6 +212,10 @@ fn print_status(s: &Status, zone: &crate::report::Zone, settings: &Settings) -> 
         } else {
             String::new()
         }
+    );
+    outln!(
+        "{}",
+        output::wrap(&sessions, output::terminal_width(settings.stdout_tty))
     );
     outln!("API responses   {}", thousands(s.responses));
     outln!(
