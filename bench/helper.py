@@ -172,6 +172,8 @@ def mkpricing(src, out, stage):
             for k, v in m.items():
                 if not isinstance(v, list) or not v or not isinstance(v[0], dict):
                     lines.append(f"{k} = {toml_value(v)}")
+            # (an entry keeps the sections it does not write: say none)
+            lines.append("long_context = []")
             for sub in ("rates", "fast"):
                 for period in m.get(sub, []):
                     lines.append(f"[[models.{mid}.{sub}]]")

@@ -709,7 +709,7 @@ fn read_config(
             return Err(ConfigError::Unreadable {
                 path: file.path.clone(),
                 hint: match (folder, &file.source) {
-                    (Some(f), Source::Env(v)) => {
+                    (Some(f), Source::Env(v)) if v == "OBSERVATORY_HOME" => {
                         format!(
                             "{} is a file, not a folder: point {v} at a folder",
                             f.display()

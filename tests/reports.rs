@@ -1267,7 +1267,8 @@ fn prompts_are_what_the_user_typed() {
 }
 
 /// `--project` also takes the name of a project's transcript folder, as
-/// `ls ~/.claude/projects` shows it (`-home-u-web`, a leading `-` and all),
+/// `ls ~/.claude/projects` shows it (`-home-u-web`, a leading `-` and all,
+/// or its tail `-u-web`),
 /// in every report and in forget; a flag after `--project` is refused, not
 /// taken as the text.
 #[test]
@@ -1299,7 +1300,7 @@ fn project_matches_a_transcript_folder_name_too() {
             for folder in [
                 format!("-home-u-{name}"),
                 format!("-HOME-U-{name}"),
-                format!("u-{name}"),
+                format!("-u-{name}"),
             ] {
                 let v = report_of(report, &folder);
                 assert_eq!(&v, by_path, "{report} --project {folder}");
@@ -1316,6 +1317,20 @@ fn project_matches_a_transcript_folder_name_too() {
     );
     let plan = stdout(&env, &["forget", "--project", "-home-u-web", "--dry-run"]);
     assert!(plan.contains("2 sessions"), "{plan}");
+    // only a text in a folder name's form is matched as one: `u-web` (no
+    // leading `-`) is part of no path, and a lone `-` is no folder (a
+    // forget with it would have taken every project)
+    for text in ["u-web", "-"] {
+        let v = run_json(&env, &["sessions", "--project", text, "--no-ingest"]);
+        assert!(rows(&v).is_empty(), "{text}: {v}");
+        let out = env
+            .cmd()
+            .args(["forget", "--project", text, "--dry-run"])
+            .assert()
+            .success();
+        let said = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(said.contains("no stored session matches"), "{text}: {said}");
+    }
     for flag in ["--json", "-q"] {
         let out = env
             .cmd()

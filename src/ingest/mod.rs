@@ -146,28 +146,36 @@ pub trait Observer {
 /// `watch` or report waits here, then finds nothing left to read.
 pub struct IngestLock {
     _file: File,
+    path: PathBuf,
 }
 
-/// How many `IngestLock`s this process holds (a process holding one never
-/// waits for another: it would wait for itself).
-static HELD_HERE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// The lock files this process holds an `IngestLock` on, once per lock (a
+/// process holding one never waits for it again: it would wait for
+/// itself).
+static HELD_HERE: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn held_here() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    HELD_HERE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 impl IngestLock {
     pub fn acquire(db: &Path) -> Result<IngestLock> {
         let (file, path) = Self::open_file(db)?;
         file.lock()
             .with_context(|| format!("cannot lock {}", path.display()))?;
-        Ok(IngestLock::held(file))
+        Ok(IngestLock::held(file, path))
     }
 
-    fn held(file: File) -> IngestLock {
-        HELD_HERE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        IngestLock { _file: file }
+    fn held(file: File, path: PathBuf) -> IngestLock {
+        held_here().push(path.clone());
+        IngestLock { _file: file, path }
     }
 
-    /// This process holds an ingest lock (of any database).
-    pub fn held_here() -> bool {
-        HELD_HERE.load(std::sync::atomic::Ordering::SeqCst) > 0
+    /// This process holds the ingest lock of the database at `db`.
+    pub fn held_here(db: &Path) -> bool {
+        held_here().contains(&lock_path(db, ".lock"))
     }
 
     /// Like `acquire`, but never waits: None while another process holds
@@ -175,7 +183,7 @@ impl IngestLock {
     pub fn try_acquire(db: &Path) -> Result<Option<IngestLock>> {
         let (file, path) = Self::open_file(db)?;
         match file.try_lock() {
-            Ok(()) => Ok(Some(IngestLock::held(file))),
+            Ok(()) => Ok(Some(IngestLock::held(file, path))),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
             Err(std::fs::TryLockError::Error(e)) => {
                 Err(e).with_context(|| format!("cannot lock {}", path.display()))
@@ -190,7 +198,10 @@ impl IngestLock {
 
 impl Drop for IngestLock {
     fn drop(&mut self) {
-        HELD_HERE.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        let mut held = held_here();
+        if let Some(i) = held.iter().position(|p| *p == self.path) {
+            held.swap_remove(i);
+        }
     }
 }
 
@@ -212,12 +223,16 @@ fn disk_hint(e: &anyhow::Error) -> &'static str {
         .unwrap_or("")
 }
 
+fn lock_path(db: &Path, suffix: &str) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
 /// The lock file `<db><suffix>` (created 0600 if need be) and its path;
 /// `what` names it in an error.
 pub fn lock_file(db: &Path, suffix: &str, what: &str) -> Result<(File, PathBuf)> {
-    let mut name = db.as_os_str().to_owned();
-    name.push(suffix);
-    let path = PathBuf::from(name);
+    let path = lock_path(db, suffix);
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)

@@ -333,16 +333,20 @@ pub fn percentile(sorted: &[i64], p: u32) -> Option<i64> {
     sorted.get(rank as usize - 1).copied()
 }
 
-/// `--project`: the project path contains the text, or the folder Claude
-/// Code keeps the project's transcripts in does (`project_folder`: what
-/// `ls ~/.claude/projects` shows); ASCII case-insensitive.
+/// `--project`: the project path contains the text; or, for a text in the
+/// form of a folder name (a `-`, then a letter or digit somewhere: what
+/// `ls ~/.claude/projects` shows), the name of the folder Claude Code keeps
+/// the project's transcripts in does (`project_folder`). ASCII
+/// case-insensitive. (Only that form: `my-app` is not also `my_app`, and a
+/// lone `-` is no folder, for `forget` above all.)
 pub fn project_matches(path: Option<&str>, want: Option<&str>) -> bool {
     match want {
         None => true,
         Some(w) => path.is_some_and(|p| {
             let w = w.to_ascii_lowercase();
             let p = p.to_ascii_lowercase();
-            p.contains(&w) || project_folder(&p).contains(&w)
+            let folder_form = w.starts_with('-') && w.chars().any(|c| c.is_ascii_alphanumeric());
+            p.contains(&w) || (folder_form && project_folder(&p).contains(&w))
         }),
     }
 }

@@ -849,7 +849,7 @@ impl<'c> FirstLoad<'c> {
     fn recover(db: &Path) -> std::io::Result<Option<String>> {
         use crate::ingest::IngestLock;
         let marker = sibling(db, FIRST_LOAD_MARKER);
-        if !marker.exists() || IngestLock::held_here() {
+        if !marker.exists() || IngestLock::held_here(db) {
             return Ok(None);
         }
         let _held = match IngestLock::try_acquire(db).map_err(std::io::Error::other)? {
