@@ -158,6 +158,8 @@ pub fn collect(store: &Store) -> Result<Status> {
 }
 
 fn print_status(s: &Status, zone: &crate::report::Zone, settings: &Settings) -> Result<()> {
+    // (prose lines wrap to the terminal)
+    let wrapped = |text: &str| output::wrap(text, output::terminal_width(settings.stdout_tty));
     outln!(
         "Database        {} ({})",
         s.db_path,
@@ -191,10 +193,7 @@ fn print_status(s: &Status, zone: &crate::report::Zone, settings: &Settings) -> 
             "Damaged         {} that the last rebuild from the stored lines (`ingest --full`, `forget`, an upgrade) could not read, nor read again from their transcripts: their lines are left out (`ingest --full` names them; with their transcripts back in place, `ingest --full` reads them again)",
             super::count(s.raw_chunks_damaged, "stored chunk", "stored chunks")
         );
-        outln!(
-            "{}",
-            output::wrap(&damaged, output::terminal_width(settings.stdout_tty))
-        );
+        outln!("{}", wrapped(&damaged));
     }
     let sessions = format!(
         "Sessions        {}{}{}",
@@ -213,10 +212,7 @@ fn print_status(s: &Status, zone: &crate::report::Zone, settings: &Settings) -> 
             String::new()
         }
     );
-    outln!(
-        "{}",
-        output::wrap(&sessions, output::terminal_width(settings.stdout_tty))
-    );
+    outln!("{}", wrapped(&sessions));
     outln!("API responses   {}", thousands(s.responses));
     outln!(
         "Lines           {}{}",

@@ -149,7 +149,7 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
         && !settings.quiet
     {
         // (as for --session; matched as the view matches)
-        if crate::report::matching_projects(&store.conn, want)?.is_empty() {
+        if !crate::report::cost::project_exists(&store.conn, want)? {
             crate::output::style::warn(format_args!(
                 "no project path contains {want:?} yet: watching for one (see `observatory sessions`)"
             ));

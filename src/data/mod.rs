@@ -309,14 +309,12 @@ pub fn relative_path(f: &StoredFile) -> PathBuf {
 /// Session ids of the projects `--project text` matches
 /// (`report::project_matches`).
 pub fn project_sessions(conn: &Connection, text: &str) -> rusqlite::Result<BTreeSet<String>> {
-    let ids = crate::report::matching_projects(conn, text)?;
+    let ids = crate::report::matching_projects_json(conn, text)?;
     conn.prepare(
         "SELECT DISTINCT session_id FROM sessions
          WHERE project_id IN (SELECT value FROM json_each(?1))",
     )?
-    .query_map([serde_json::to_string(&ids).unwrap_or_default()], |r| {
-        r.get(0)
-    })?
+    .query_map([ids], |r| r.get(0))?
     .collect()
 }
 

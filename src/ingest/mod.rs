@@ -154,7 +154,7 @@ pub struct IngestLock {
 /// itself).
 static HELD_HERE: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
 
-fn held_here() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+fn held_locks() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
     HELD_HERE
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -169,13 +169,13 @@ impl IngestLock {
     }
 
     fn held(file: File, path: PathBuf) -> IngestLock {
-        held_here().push(path.clone());
+        held_locks().push(path.clone());
         IngestLock { _file: file, path }
     }
 
     /// This process holds the ingest lock of the database at `db`.
     pub fn held_here(db: &Path) -> bool {
-        held_here().contains(&lock_path(db, ".lock"))
+        held_locks().contains(&lock_path(db, ".lock"))
     }
 
     /// Like `acquire`, but never waits: None while another process holds
@@ -198,7 +198,7 @@ impl IngestLock {
 
 impl Drop for IngestLock {
     fn drop(&mut self) {
-        let mut held = held_here();
+        let mut held = held_locks();
         if let Some(i) = held.iter().position(|p| *p == self.path) {
             held.swap_remove(i);
         }

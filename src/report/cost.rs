@@ -287,8 +287,7 @@ pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<Co
         conds.push(format!("{at} < ?{}", args.len()));
     }
     if let Some(p) = &q.project {
-        let ids = super::matching_projects(conn, p)?;
-        args.push(serde_json::to_string(&ids).unwrap_or_default().into());
+        args.push(super::matching_projects_json(conn, p)?.into());
         conds.push(format!(
             "r.project_id IN (SELECT value FROM json_each(?{}))",
             args.len()

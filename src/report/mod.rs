@@ -360,6 +360,13 @@ pub fn project_folder(path: &str) -> String {
         .collect()
 }
 
+/// `matching_projects` as an SQL parameter, a JSON array for
+/// `project_id IN (SELECT value FROM json_each(?))`.
+pub fn matching_projects_json(conn: &rusqlite::Connection, want: &str) -> rusqlite::Result<String> {
+    let ids = matching_projects(conn, want)?;
+    Ok(serde_json::Value::from(ids).to_string())
+}
+
 /// The ids of the projects `--project want` matches (`project_matches`).
 pub fn matching_projects(conn: &rusqlite::Connection, want: &str) -> rusqlite::Result<Vec<i64>> {
     let mut ids = Vec::new();
