@@ -137,6 +137,8 @@ pub struct EntryInfo {
     pub origin: String,
     /// Eligible for the US-only inference multiplier.
     pub us_only: bool,
+    /// Eligible for the regional multiplier (Bedrock/Vertex regional ids).
+    pub regional: bool,
     /// Standard rates, oldest period first.
     pub rates: Vec<RatePeriodInfo>,
     /// Fast-mode input/output rates (cache rates derive from them).
@@ -183,6 +185,7 @@ pub struct GlobalsInfo {
     pub web_search_usd_per_request: Decimal,
     pub us_only_multiplier: Decimal,
     pub us_only_from: NaiveDate,
+    pub regional_multiplier: Decimal,
 }
 
 // ----------------------------------------------------------------- internal types
@@ -336,6 +339,7 @@ struct Entry {
     file: String,
     aliases: Vec<Alias>,
     us_only: bool,
+    regional: bool,
     /// Oldest first; the first has no `from`, the others strictly increasing ones.
     rates: Vec<RatePeriod>,
     fast: Vec<FastPeriod>,
@@ -351,6 +355,7 @@ struct Entry {
 struct Given {
     aliases: bool,
     us_only: bool,
+    regional: bool,
     fast: bool,
     long_context: bool,
 }
@@ -367,6 +372,10 @@ impl Entry {
         if !self.given.us_only && base.us_only {
             self.us_only = base.us_only;
             kept.push("US-only");
+        }
+        if !self.given.regional && base.regional {
+            self.regional = base.regional;
+            kept.push("regional");
         }
         if !self.given.fast && !base.fast.is_empty() {
             self.fast = base.fast;
@@ -419,6 +428,7 @@ struct Globals {
     web_search_usd_per_request: Num,
     us_only_multiplier: Num,
     us_only_from: Day,
+    regional_multiplier: Num,
 }
 
 impl Globals {
@@ -436,6 +446,7 @@ struct PartialGlobals {
     web_search_usd_per_request: Option<Num>,
     us_only_multiplier: Option<Num>,
     us_only_from: Option<Day>,
+    regional_multiplier: Option<Num>,
 }
 
 /// One file, read but not yet merged or cross-checked.
@@ -500,6 +511,23 @@ fn normalize_prefixes(id: &str) -> String {
         Some((head, date)) if is_yyyymmdd(date) => format!("{head}-{date}"),
         _ => s.to_string(),
     }
+}
+
+/// A Bedrock id of a regional or multi-region endpoint (`us.anthropic.…`,
+/// `eu.`, `apac.`, `jp.`, `au.`, or `anthropic.…` in one region), which
+/// costs the regional multiplier over the global endpoint (`global.`). A
+/// Vertex id (`…@date`) does not say its endpoint, nor a first-party one.
+pub fn is_regional_id(id: &str) -> bool {
+    let id = id.trim();
+    let s = id.strip_prefix("anthropic/").unwrap_or(id);
+    if s.starts_with("global.") {
+        return false;
+    }
+    let after_region = REGION_PREFIXES
+        .iter()
+        .find_map(|region| s.strip_prefix(region))
+        .unwrap_or(s);
+    after_region.starts_with("anthropic.")
 }
 
 /// Drop a trailing `-vN` or `-vN:M` (N, M one or more ASCII digits).
@@ -607,6 +635,9 @@ impl PriceTable {
         if let Some(v) = file.globals.us_only_from {
             globals.us_only_from = v;
         }
+        if let Some(v) = file.globals.regional_multiplier {
+            globals.regional_multiplier = v;
+        }
         let claimed: BTreeSet<String> = file
             .entries
             .iter()
@@ -691,7 +722,8 @@ impl PriceTable {
             .long_context_tier(date)
             .filter(|tier| usage.prompt_tokens() > u128::from(tier.threshold));
         let us_only = usage.us_only && entry.us_only && self.globals.us_only_range().applies(date);
-        let rates = self.pico_rates(entry, period, fast, long_context, us_only)?;
+        let regional = entry.regional && is_regional_id(model);
+        let rates = self.pico_rates(entry, period, fast, long_context, us_only, regional)?;
         let tokens = TokenRates {
             input: usage.input_tokens,
             output: usage.output_tokens,
@@ -734,6 +766,7 @@ impl PriceTable {
                     aliases,
                     origin: e.origin.clone(),
                     us_only: e.us_only,
+                    regional: e.regional,
                     rates: (0..e.rates.len())
                         .map(|i| {
                             let range = e.rate_range(i);
@@ -781,6 +814,7 @@ impl PriceTable {
             web_search_usd_per_request: self.globals.web_search_usd_per_request.value,
             us_only_multiplier: self.globals.us_only_multiplier.value,
             us_only_from: self.globals.us_only_from.value,
+            regional_multiplier: self.globals.regional_multiplier.value,
         }
     }
 
@@ -795,6 +829,7 @@ impl PriceTable {
         fast: Option<&FastPeriod>,
         long_context: Option<&LongContextTier>,
         us_only: bool,
+        regional: bool,
     ) -> Result<TokenRates<i128>, PricingError> {
         let standard = period.rates.as_ref().map(|n| (n.value, &n.loc));
         let mut rates = standard;
@@ -863,8 +898,21 @@ impl PriceTable {
             check_whole_pico(&entry.id, &rates, " with long context")?;
         }
 
-        if us_only {
-            let m = &self.globals.us_only_multiplier;
+        for (on, m, with) in [
+            (
+                us_only,
+                &self.globals.us_only_multiplier,
+                " with US-only inference",
+            ),
+            (
+                regional,
+                &self.globals.regional_multiplier,
+                " at a regional endpoint",
+            ),
+        ] {
+            if !on {
+                continue;
+            }
             rates = TokenRates {
                 input: scale(rates.input, m)?,
                 output: scale(rates.output, m)?,
@@ -872,7 +920,7 @@ impl PriceTable {
                 cache_write_1h: scale(rates.cache_write_1h, m)?,
                 cache_read: scale(rates.cache_read, m)?,
             };
-            check_whole_pico(&entry.id, &rates, " with US-only inference")?;
+            check_whole_pico(&entry.id, &rates, with)?;
         }
 
         let mut out = TokenRates {
@@ -916,10 +964,14 @@ impl PriceTable {
                             continue;
                         };
                         let kept = |e: PricingError| kept_section_hint(entry, e);
-                        self.pico_rates(entry, period, fast, tier, false)
-                            .map_err(kept)?;
-                        if entry.us_only && r2.intersect(&us_range).is_some() {
-                            self.pico_rates(entry, period, fast, tier, true)
+                        let us = entry.us_only && r2.intersect(&us_range).is_some();
+                        for (us_only, regional) in
+                            [(false, false), (true, false), (false, true), (true, true)]
+                        {
+                            if (us_only && !us) || (regional && !entry.regional) {
+                                continue;
+                            }
+                            self.pico_rates(entry, period, fast, tier, us_only, regional)
                                 .map_err(kept)?;
                         }
                     }
@@ -934,13 +986,17 @@ impl PriceTable {
         let day = |x: Option<NaiveDate>| x.map_or_else(|| "-".to_string(), |v| v.to_string());
         let g = &self.globals;
         let mut out = format!(
-            "{RULES_VERSION}\nglobals web_search={} us_only_multiplier={} us_only_from={}\n",
+            "{RULES_VERSION}\nglobals web_search={} us_only_multiplier={} us_only_from={} regional_multiplier={}\n",
             d(&g.web_search_usd_per_request.value),
             d(&g.us_only_multiplier.value),
-            g.us_only_from.value
+            g.us_only_from.value,
+            d(&g.regional_multiplier.value)
         );
         for info in self.entries() {
-            out.push_str(&format!("model {:?} us_only={}\n", info.id, info.us_only));
+            out.push_str(&format!(
+                "model {:?} us_only={} regional={}\n",
+                info.id, info.us_only, info.regional
+            ));
             for a in &info.aliases {
                 out.push_str(&format!(" alias {a:?}\n"));
             }
@@ -1040,6 +1096,9 @@ fn complete_globals(g: PartialGlobals, loc: &Loc) -> Result<Globals, PricingErro
             .us_only_multiplier
             .ok_or_else(|| missing("us_only_multiplier"))?,
         us_only_from: g.us_only_from.ok_or_else(|| missing("us_only_from"))?,
+        regional_multiplier: g
+            .regional_multiplier
+            .ok_or_else(|| missing("regional_multiplier"))?,
     })
 }
 
@@ -1100,7 +1159,7 @@ fn kept_section_hint(entry: &Entry, e: PricingError) -> PricingError {
         } if origin != file && entry.origin.contains(" from ") => PricingError::Invalid {
             message: format!(
                 "{message}. This section is the built-in entry's, kept by the entry for {} \
-                     in {file}: write `fast = []`, `long_context = []` or `us_only = false` there \
+                     in {file}: write `fast = []`, `long_context = []`, `us_only = false` or `regional = false` there \
                      to drop what does not fit its rates",
                 entry.id,
             ),
@@ -1444,12 +1503,14 @@ fn parse_file(text: &str, origin: &str) -> Result<ParsedFile, PricingError> {
                 "web_search_usd_per_request",
                 "us_only_multiplier",
                 "us_only_from",
+                "regional_multiplier",
             ],
         )?;
         globals_loc = src.loc(&g.span, "globals");
         globals.web_search_usd_per_request = g.decimal(&src, "web_search_usd_per_request")?;
         globals.us_only_multiplier = g.decimal(&src, "us_only_multiplier")?;
         globals.us_only_from = g.date(&src, "us_only_from")?;
+        globals.regional_multiplier = g.decimal(&src, "regional_multiplier")?;
     }
 
     let mut entries = Vec::new();
@@ -1498,7 +1559,14 @@ fn parse_entry(
 ) -> Result<Entry, PricingError> {
     t.only_keys(
         src,
-        &["aliases", "us_only", "rates", "fast", "long_context"],
+        &[
+            "aliases",
+            "us_only",
+            "regional",
+            "rates",
+            "fast",
+            "long_context",
+        ],
     )?;
     check_model_id(src, id_span, &t.path, id)?;
 
@@ -1528,10 +1596,12 @@ fn parse_entry(
         }
     }
 
-    let us_only = match t.get("us_only") {
-        Some(v) => read_bool(src, v, &t.path_of("us_only"))?,
-        None => false,
+    let flag = |key: &str| match t.get(key) {
+        Some(v) => read_bool(src, v, &t.path_of(key)),
+        None => Ok(false),
     };
+    let us_only = flag("us_only")?;
+    let regional = flag("regional")?;
 
     let rate_tables = t.tables(src, "rates")?;
     if rate_tables.is_empty() {
@@ -1547,7 +1617,7 @@ fn parse_entry(
         // period (TOML's rule): say where it goes
         for (key, _) in r.map.iter() {
             let name: &str = key.get_ref();
-            if ["aliases", "us_only", "fast", "long_context"].contains(&name) {
+            if ["aliases", "us_only", "regional", "fast", "long_context"].contains(&name) {
                 return Err(src.error(
                     &key.span(),
                     &r.path_of(name),
@@ -1665,12 +1735,14 @@ fn parse_entry(
         file: src.origin.to_string(),
         aliases,
         us_only,
+        regional,
         rates,
         fast,
         long_context,
         given: Given {
             aliases: t.get("aliases").is_some(),
             us_only: t.get("us_only").is_some(),
+            regional: t.get("regional").is_some(),
             fast: t.get("fast").is_some(),
             long_context: t.get("long_context").is_some(),
         },
@@ -2271,6 +2343,51 @@ mod tests {
 
     // ------------------------------------------------------------ US-only
 
+    /// Bedrock's regional and multi-region ids cost 10% over the global
+    /// endpoint for Sonnet 4.5, Haiku 4.5, Opus 4.5 and later; a global,
+    /// Vertex, gateway or first-party id, or an older model, does not.
+    #[test]
+    fn regional_bedrock_ids_cost_ten_percent_more_on_eligible_models() {
+        // Sonnet 4.5, 1,000 of each kind: 3 + 3.75 + 6 + 0.30 + 15 = 28.05 per M
+        // tokens = 0.02805; x1.1 = 0.030855 (trial-s19-money P4, the facts' figure)
+        let each = usage(1_000, 1_000, 1_000, 1_000, 1_000);
+        let on = day(2026, 6, 6);
+        for (id, want) in [
+            ("claude-sonnet-4-5-20250929", "0.02805"),
+            ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "0.030855"),
+            ("eu.anthropic.claude-sonnet-4-5-20250929-v1:0", "0.030855"),
+            ("anthropic.claude-sonnet-4-5-20250929-v1:0", "0.030855"),
+            (
+                "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+                "0.02805",
+            ),
+            ("claude-sonnet-4-5@20250929", "0.02805"),
+            ("anthropic/claude-sonnet-4.5", "0.02805"),
+            // Haiku 4.5: 1 + 1.25 + 2 + 0.10 + 5 = 9.35 per M; x1.1
+            ("eu.anthropic.claude-haiku-4-5-20251001-v1:0", "0.010285"),
+            // Sonnet 4 (before 4.5): no surcharge
+            ("us.anthropic.claude-sonnet-4-20250514-v1:0", "0.02805"),
+        ] {
+            assert_eq!(usd(id, on, each), want, "{id}");
+        }
+        // it multiplies with long context (Sonnet 4.5, 2025-10-01, a
+        // 250,001-token prompt: x2 in / x1.5 out, then x1.1)
+        let long = usage(250_001, 0, 0, 0, 1_000);
+        // 250,001 x 6 + 1,000 x 22.5 = 1,522,506 μ$; x1.1 = 1,674,756.6 μ$
+        assert_eq!(
+            usd("claude-sonnet-4-5-20250929", day(2025, 10, 1), long),
+            "1.522506"
+        );
+        assert_eq!(
+            usd(
+                "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+                day(2025, 10, 1),
+                long
+            ),
+            "1.6747566"
+        );
+    }
+
     #[test]
     fn us_only_from_2026_02_05_on_eligible_models() {
         // Opus 4.6 common(): 65,000 μ$; x1.1 = 71,500 μ$
@@ -2385,24 +2502,25 @@ mod tests {
     fn bedrock_vertex_gateway_and_1m_ids_price_like_first_party() {
         let t = table();
         let d = day(2026, 5, 1);
-        for model in [
-            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
-            "claude-sonnet-4-5@20250929",
-            "claude-sonnet-4-5-20250929",
+        // (a Bedrock regional id costs 10% more: 39,000 μ$ x 1.1 = 42,900;
+        // before the nineteenth session it was priced as the others)
+        for (model, want) in [
+            ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "0.0429"),
+            ("claude-sonnet-4-5@20250929", "0.039"),
+            ("claude-sonnet-4-5-20250929", "0.039"),
         ] {
-            // no regional surcharge: 39,000 μ$
             let cost = t.cost(model, d, &common()).expect("priced");
             assert_eq!(cost.priced_as, "claude-sonnet-4-5-20250929", "{model}");
-            assert_eq!(cost.usd().normalize().to_string(), "0.039", "{model}");
+            assert_eq!(cost.usd().normalize().to_string(), want, "{model}");
         }
-        for model in [
-            "anthropic/claude-opus-4-6",
-            "claude-opus-4-6[1m]",
-            "us.anthropic.claude-opus-4-6-v1",
+        for (model, want) in [
+            ("anthropic/claude-opus-4-6", "0.065"),
+            ("claude-opus-4-6[1m]", "0.065"),
+            ("us.anthropic.claude-opus-4-6-v1", "0.0715"),
         ] {
             let cost = t.cost(model, d, &common()).expect("priced");
             assert_eq!(cost.priced_as, "claude-opus-4-6", "{model}");
-            assert_eq!(cost.usd().normalize().to_string(), "0.065", "{model}");
+            assert_eq!(cost.usd().normalize().to_string(), want, "{model}");
         }
     }
 
@@ -2600,7 +2718,7 @@ mod tests {
         assert!(merged.us_only);
         assert_eq!(
             merged.origin,
-            "user.toml (US-only, fast, long context from builtin)"
+            "user.toml (US-only, regional, fast, long context from builtin)"
         );
         assert_eq!(
             usd_of(&t, "claude-opus-4-6", day(2026, 5, 1), fast(us(common()))),
@@ -2696,11 +2814,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!err.contains("built-in entry's"), "{err}");
-        // what it writes, even empty, replaces: no fast rates, no tier, no US-only
+        // what it writes, even empty, replaces: no fast rates, no tier, no
+        // US-only, no regional
         let t = table()
             .with_override_str(
                 &format!(
-                    "[models.claude-opus-4-6]\nus_only = false\nfast = []\nlong_context = []\n{rates}"
+                    "[models.claude-opus-4-6]\nus_only = false\nregional = false\nfast = []\nlong_context = []\n{rates}"
                 ),
                 "user.toml",
             )
@@ -2711,7 +2830,9 @@ mod tests {
         );
         let info = info_of(&t, "claude-opus-4-6");
         assert_eq!(info.origin, "user.toml");
-        assert!(info.fast.is_empty() && info.long_context.is_empty() && !info.us_only);
+        assert!(
+            info.fast.is_empty() && info.long_context.is_empty() && !info.us_only && !info.regional
+        );
         // others untouched: Opus 4.7 still 65,000 μ$
         assert_eq!(
             usd_of(&t, "claude-opus-4-7", day(2026, 5, 1), common()),
@@ -2922,7 +3043,7 @@ cache_read = "5"
             ),
             (
                 "[globals]\nus_only_multipler = \"1.2\"\n".to_string(),
-                "user.toml:2: globals.us_only_multipler: unknown key (expected one of: web_search_usd_per_request, us_only_multiplier, us_only_from)",
+                "user.toml:2: globals.us_only_multipler: unknown key (expected one of: web_search_usd_per_request, us_only_multiplier, us_only_from, regional_multiplier)",
             ),
             (
                 // breaks builtin entries; the first checked (ids in order) is Fable 5:

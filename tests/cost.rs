@@ -844,8 +844,9 @@ fn a_platform_model_id_is_priced_as_its_entry() {
         .find(|r| r["model"] == "us.anthropic.claude-sonnet-4-5-20250929-v1:0")
         .unwrap();
     assert_eq!(row["priced_as"], "claude-sonnet-4-5-20250929");
-    // $3 in, $15 out per million: 0.003 + 0.0015
-    assert_eq!(row["cost_usd"], "0.0045");
+    // $3 in, $15 out per million: 0.003 + 0.0015, x1.1 at Bedrock's
+    // regional endpoint (`us.`)
+    assert_eq!(row["cost_usd"], "0.00495");
     let db = env.db();
     let stored: Vec<(String, Option<String>, Option<String>)> = db
         .prepare(

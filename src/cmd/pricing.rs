@@ -25,6 +25,7 @@ pub fn run(args: &PricingArgs, settings: &Settings) -> Result<ExitCode> {
                 "web_search_usd_per_request": g.web_search_usd_per_request.to_string(),
                 "us_only_multiplier": g.us_only_multiplier.to_string(),
                 "us_only_from": g.us_only_from.to_string(),
+                "regional_multiplier": g.regional_multiplier.to_string(),
             },
             "entries": entries.iter().map(entry_json).collect::<Vec<_>>(),
         }))?;
@@ -49,6 +50,9 @@ pub fn run(args: &PricingArgs, settings: &Settings) -> Result<ExitCode> {
                 }
                 if !e.long_context.is_empty() {
                     also.push("long context".to_owned());
+                }
+                if e.regional {
+                    also.push(format!("regional x{}", g.regional_multiplier.normalize()));
                 }
                 if e.us_only {
                     also.push(format!("US-only x{}", g.us_only_multiplier.normalize()));
@@ -113,6 +117,7 @@ fn entry_json(e: &EntryInfo) -> Value {
         "aliases": e.aliases,
         "origin": e.origin,
         "us_only": e.us_only,
+        "regional": e.regional,
         "rates": e.rates.iter().map(|r| json!({
             "from": d(r.from), "until": d(r.until),
             "input": r.input.to_string(), "output": r.output.to_string(),
