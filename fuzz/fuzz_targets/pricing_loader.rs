@@ -29,6 +29,8 @@ fuzz_target!(|data: &[u8]| {
         for e in t.entries() {
             let _ = t.try_cost(&e.id, date, &usage);
             let _ = t.try_cost(&e.id, None, &usage);
+            // (a Bedrock regional id: the regional multiplier too)
+            let _ = t.try_cost(&format!("us.anthropic.{}", e.id), date, &usage);
         }
     }
     let builtin = BUILTIN.get_or_init(|| pricing::PriceTable::builtin().expect("built-in table"));
