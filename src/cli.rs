@@ -743,17 +743,33 @@ pub struct CompletionsArgs {
 }
 
 /// `--project TEXT`: any text, also one starting with `-` (a transcript
-/// folder name: `-home-me-app`), but not a flag (`--json`, `-q`), which is
-/// refused rather than taken as the text.
+/// folder name: `-home-me-app`, `--dotfiles` for `/home/me/.dotfiles`), but
+/// not one of observatory's flags (`--json`, `-q`), which is refused rather
+/// than taken as the text.
 fn project_text(s: &str) -> Result<String, String> {
-    let flag = s.starts_with("--") || (s.len() == 2 && s.starts_with('-'));
-    if flag {
+    if is_flag(s) {
         Err(format!(
             "{s} is a flag, not a project: give the text to match right after --project"
         ))
     } else {
         Ok(s.to_owned())
     }
+}
+
+/// `s` is a flag of some observatory command (`--name`, `--name=…`, `-x`).
+fn is_flag(s: &str) -> bool {
+    fn walk(c: &clap::Command, s: &str) -> bool {
+        c.get_arguments().any(|a| {
+            let long = a.get_long().is_some_and(|l| {
+                s.strip_prefix("--")
+                    .is_some_and(|r| r == l || r.starts_with(&format!("{l}=")))
+            });
+            let short = a.get_short().is_some_and(|c| s == format!("-{c}"));
+            long || short
+        }) || c.get_subcommands().any(|sub| walk(sub, s))
+    }
+    s.starts_with('-')
+        && (s == "--help" || s == "-h" || walk(&<Cli as clap::CommandFactory>::command(), s))
 }
 
 #[cfg(test)]

@@ -933,6 +933,11 @@ fn another_programs_sqlite_database_is_left_alone() {
             "CREATE TABLE sessions(id); INSERT INTO sessions VALUES (1);",
         ),
         ("negative.db", "PRAGMA user_version = -3;"),
+        // (no tables, but a schema version or an application id: another
+        // program's new file, not an empty one of ours)
+        ("versioned.db", "PRAGMA user_version = 7;"),
+        ("newer.db", "PRAGMA user_version = 99;"),
+        ("app-id.db", "PRAGMA application_id = 1234;"),
     ] {
         let path = env.dir.path().join(name);
         let c = rusqlite::Connection::open(&path).unwrap();
@@ -1853,7 +1858,7 @@ fn an_ingest_with_nothing_to_read_says_where_it_looked_and_why() {
         let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
         assert!(
             err.contains(&format!(
-                "error: no Claude Code transcripts in {} (no projects/ folder)",
+                "error: no Claude Code transcripts in {} (does not exist)",
                 d.join("missing").display()
             )),
             "{args:?}: {err}"

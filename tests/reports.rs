@@ -1331,7 +1331,15 @@ fn project_matches_a_transcript_folder_name_too() {
         let said = String::from_utf8_lossy(&out.get_output().stderr).to_string();
         assert!(said.contains("no stored session matches"), "{text}: {said}");
     }
-    for flag in ["--json", "-q"] {
+    // (a folder's tail that only looks like a flag is text: `--dotfiles`
+    // for /home/u/.dotfiles, `-x` for /home/u/x)
+    for text in ["--dotfiles", "-x"] {
+        env.cmd()
+            .args(["sessions", "--project", text, "--no-ingest"])
+            .assert()
+            .success();
+    }
+    for flag in ["--json", "-q", "--tz=UTC"] {
         let out = env
             .cmd()
             .args(["sessions", "--project", flag])

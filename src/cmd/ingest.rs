@@ -94,15 +94,22 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The error when none of the folders the user named holds transcripts.
+/// The error when none of the folders the user named holds transcripts,
+/// each with why (it does not exist, has no projects/ folder, ...).
 fn none_in_named(settings: &Settings) -> String {
     let folders: Vec<String> = settings
         .roots
         .iter()
-        .map(|r| r.given.display().to_string())
+        .map(|r| {
+            format!(
+                "{} ({})",
+                r.given.display(),
+                crate::paths::why_nothing(&r.given)
+            )
+        })
         .collect();
     format!(
-        "error: no Claude Code transcripts in {} (no projects/ folder). {TO_DO}",
+        "error: no Claude Code transcripts in {}. {TO_DO}",
         folders.join(", ")
     )
 }

@@ -80,10 +80,11 @@ pub fn run(args: &PricingArgs, settings: &Settings) -> Result<ExitCode> {
     }
     let width = output::terminal_width(settings.stdout_tty);
     let heading = format!(
-        "Prices in USD per million tokens; web search ${} per request; US-only x{} from {}{}.",
+        "Prices in USD per million tokens; web search ${} per request; US-only x{} from {}; regional x{} for Bedrock's regional ids (us.anthropic.…){}.",
         g.web_search_usd_per_request.normalize(),
         g.us_only_multiplier.normalize(),
         g.us_only_from,
+        g.regional_multiplier.normalize(),
         match &settings.pricing_override {
             Some(file) => format!(" (with {})", file.display()),
             None => String::new(),

@@ -378,25 +378,34 @@ impl Store {
         );
     }
 
-    /// Refuse an SQLite file observatory did not make: no schema version
-    /// (or a negative one) and tables of its own. (Migrations set the
-    /// version in the transaction that makes the tables.)
+    /// Refuse an SQLite file observatory did not make: one with an
+    /// application id (observatory sets none), a negative schema version,
+    /// tables but no schema version, or a schema version but no `meta`
+    /// table (every observatory schema has one). (Migrations set the version
+    /// in the transaction that makes the tables: an empty file is new.)
     fn refuse_foreign(&self) -> Result<(), StoreError> {
         let path = &self.path;
-        let version = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
-            .map_err(|e| not_sqlite_or(path, e))?;
-        let tables = || {
+        let ask = |sql: &str| {
             self.conn
-                .query_row(
-                    "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\')",
-                    [],
-                    |r| r.get::<_, bool>(0),
-                )
+                .query_row(sql, [], |r| r.get::<_, i64>(0))
                 .map_err(|e| not_sqlite_or(path, e))
         };
-        if version < 0 || (version == 0 && tables()?) {
+        let version = ask("PRAGMA user_version")?;
+        let foreign = ask("PRAGMA application_id")? != 0
+            || version < 0
+            || match version {
+                0 => {
+                    ask(
+                        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\')",
+                    )? != 0
+                }
+                _ => {
+                    ask(
+                        "SELECT NOT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'meta')",
+                    )? != 0
+                }
+            };
+        if foreign {
             return Err(StoreError::Foreign { path: path.clone() });
         }
         Ok(())
