@@ -527,11 +527,12 @@ fn budget_set_list_rm() {
             "--monthly",
             "$301",
             "--project",
-            "myapp",
+            "MyApp",
             "--model",
-            "claude-opus-4-6",
+            "Claude-Opus-4-6",
         ],
     );
+    // (the same budget in another case: project and model match either)
     assert_eq!(
         (&again["id"], &again["warn_at_percent"]),
         (&json!(2), &json!(90))

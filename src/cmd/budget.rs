@@ -57,12 +57,13 @@ fn set(a: &BudgetSetArgs, settings: &Settings) -> Result<ExitCode> {
     let (project, model) = (nonempty(&a.project), nonempty(&a.model));
     let warn_at = i64::from(a.warn_at.unwrap_or(settings.budget_warn_at));
     let store = open_to_write(settings)?;
-    // one budget per period, project and model: setting it again changes it
+    // one budget per period, project and model (either case, as they
+    // match): setting it again changes it
     // (its amount, and its warn level if given)
     let existing: Option<i64> = store
         .conn
         .query_row(
-            "SELECT id FROM budgets WHERE period = ?1 AND project IS ?2 AND model IS ?3
+            "SELECT id FROM budgets WHERE period = ?1 AND lower(project) IS lower(?2) AND lower(model) IS lower(?3)
              ORDER BY id LIMIT 1",
             rusqlite::params![period.key(), project, model],
             |r| r.get(0),
