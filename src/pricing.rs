@@ -498,12 +498,7 @@ fn normalize_prefixes(id: &str) -> String {
     if let Some(rest) = s.strip_prefix("anthropic/") {
         s = rest;
     }
-    let after_region = REGION_PREFIXES
-        .iter()
-        .find_map(|region| s.strip_prefix(region))
-        .filter(|rest| rest.starts_with("anthropic."))
-        .unwrap_or(s);
-    if let Some(rest) = after_region.strip_prefix("anthropic.") {
+    if let Some((_, rest)) = bedrock_parts(s) {
         s = rest;
     }
     s = strip_version_suffix(s);
@@ -520,14 +515,21 @@ fn normalize_prefixes(id: &str) -> String {
 pub fn is_regional_id(id: &str) -> bool {
     let id = id.trim();
     let s = id.strip_prefix("anthropic/").unwrap_or(id);
-    if s.starts_with("global.") {
-        return false;
-    }
-    let after_region = REGION_PREFIXES
+    bedrock_parts(s).is_some_and(|(region, _)| region != Some("global."))
+}
+
+/// A Bedrock id's region prefix (`us.`, …, `global.`, or none) and what
+/// follows its `anthropic.`; None for any other id.
+fn bedrock_parts(s: &str) -> Option<(Option<&'static str>, &str)> {
+    let (region, rest) = REGION_PREFIXES
         .iter()
-        .find_map(|region| s.strip_prefix(region))
-        .unwrap_or(s);
-    after_region.starts_with("anthropic.")
+        .find_map(|region| {
+            s.strip_prefix(region)
+                .filter(|rest| rest.starts_with("anthropic."))
+                .map(|rest| (Some(*region), rest))
+        })
+        .unwrap_or((None, s));
+    rest.strip_prefix("anthropic.").map(|rest| (region, rest))
 }
 
 /// Drop a trailing `-vN` or `-vN:M` (N, M one or more ASCII digits).
