@@ -877,10 +877,16 @@ mod tests {
             Cli::try_parse_from(["observatory", "export"]).is_err(),
             "--out is required"
         );
-        assert!(
-            Cli::try_parse_from(["observatory", "export", "--out", "d", "--all-generations"])
-                .is_ok()
-        );
+        match Cli::try_parse_from(["observatory", "export", "--out", "d", "--all-generations"])
+            .unwrap()
+            .command
+        {
+            Command::Export(a) => {
+                assert_eq!(a.out, PathBuf::from("d"));
+                assert!(a.all_generations);
+            }
+            other => panic!("{other:?}"),
+        }
         assert!(Cli::try_parse_from(["observatory", "backup"]).is_err());
         assert!(
             Cli::try_parse_from(["observatory", "forget"]).is_err(),

@@ -137,7 +137,7 @@ pub struct EntryInfo {
     pub origin: String,
     /// Eligible for the US-only inference multiplier.
     pub us_only: bool,
-    /// Eligible for the regional multiplier (Bedrock/Vertex regional ids).
+    /// Eligible for the regional multiplier (Bedrock regional ids).
     pub regional: bool,
     /// Standard rates, oldest period first.
     pub rates: Vec<RatePeriodInfo>,
@@ -2565,8 +2565,9 @@ mod tests {
     #[test]
     fn every_builtin_rate_is_whole_picousd_under_every_multiplier() {
         // Independent of the loader's own check: every listed rate, x every
-        // long-context multiplier and the US-only multiplier, has at most six
-        // decimals in $/MTok (= whole pUSD per token).
+        // long-context multiplier, the US-only multiplier and (on a regional
+        // entry) Bedrock's regional one, has at most six decimals in $/MTok
+        // (= whole pUSD per token).
         let t = table();
         let g = t.globals();
         let whole = |x: Decimal| (x * Decimal::from(1_000_000)).normalize().scale() == 0;
@@ -2595,12 +2596,23 @@ mod tests {
                         f.output,
                     ]);
                 }
+                let regional = if e.regional {
+                    vec![Decimal::ONE, g.regional_multiplier]
+                } else {
+                    vec![Decimal::ONE]
+                };
                 for set in sets {
                     for (im, om) in &lc {
                         for us_m in [Decimal::ONE, g.us_only_multiplier] {
-                            for (i, rate) in set.iter().enumerate() {
-                                let m = if i == 4 { *om } else { *im };
-                                assert!(whole(*rate * m * us_m), "{}: {rate} x {m} x {us_m}", e.id);
+                            for reg in &regional {
+                                for (i, rate) in set.iter().enumerate() {
+                                    let m = if i == 4 { *om } else { *im };
+                                    assert!(
+                                        whole(*rate * m * us_m * reg),
+                                        "{}: {rate} x {m} x {us_m} x {reg}",
+                                        e.id
+                                    );
+                                }
                             }
                         }
                     }

@@ -773,6 +773,9 @@ fn malformed_lines_are_kept_counted_and_named() {
     let sh = std::process::Command::new("sh")
         .arg("-c")
         .arg(format!("{command} --json"))
+        // (this test's environment only: nothing of the real one)
+        .env_clear()
+        .envs(env.vars())
         .env(
             "PATH",
             format!(
@@ -785,8 +788,6 @@ fn malformed_lines_are_kept_counted_and_named() {
             ),
         )
         .env("OBSERVATORY_HOME", env.dir.path().join("nowhere"))
-        .env_remove("OBSERVATORY_DB")
-        .env_remove("OBSERVATORY_CONFIG")
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&sh.stdout)
@@ -1022,9 +1023,9 @@ fn a_root_that_is_not_there_is_said_so() {
             .arg("ingest")
             .arg("--claude-dir")
             .arg(root)
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
+            .assert()
+            .code(1);
+        let err = String::from_utf8_lossy(&out.get_output().stderr);
         assert!(
             err.contains(&format!("{}: {why}; nothing to read", root.display())),
             "{err}"

@@ -814,7 +814,7 @@ fn hooks_blocking_errors_and_a_named_stop_hook() {
     );
     assert_eq!(check["last_failure"], "tests failing");
     assert_eq!(check["p50_ms"], 500);
-    let v = run_json(&env, &["hooks", "--until", "2026-03-09"]);
+    let v = run_json(&env, &["hooks", "--until", "2026-03-09", "--tz", "UTC"]);
     assert_eq!(rows(&v).len(), 0);
     assert_eq!(v["total"]["runs"], 0);
     let csv = stdout(&env, &["hooks", "--csv"]);
@@ -1060,13 +1060,12 @@ fn blocks_are_five_hours_from_the_floored_hour() {
         t.contains("1 response without a time is in no block (`cost` counts it)."),
         "{t}"
     );
-    for args in [
-        &["blocks", "--since", "2026-03-01"][..],
-        &["blocks", "--project", "nothing-here"],
-    ] {
-        let v = run_json(&env, args);
-        assert_ne!(v["untimed_responses"], 1, "{args:?}: {v}");
-    }
+    // (a range has no untimed responses in it; a project that matches
+    // nothing has none)
+    let v = run_json(&env, &["blocks", "--since", "2026-03-01"]);
+    assert_eq!(v["untimed_responses"], Value::Null, "{v}");
+    let v = run_json(&env, &["blocks", "--project", "nothing-here"]);
+    assert_eq!(v["untimed_responses"], 0, "{v}");
 }
 
 #[test]
@@ -1280,6 +1279,15 @@ fn project_matches_a_transcript_folder_name_too() {
             &env.projects(),
         );
     }
+    // a session in /home/u/.dotfiles (folder -home-u--dotfiles)
+    let dot = env.projects().join("-home-u--dotfiles");
+    std::fs::create_dir_all(&dot).unwrap();
+    std::fs::write(
+        dot.join("sess-dot-0009.jsonl"),
+        r#"{"type":"user","uuid":"dot-u1","sessionId":"sess-dot-0009","timestamp":"2026-03-05T10:00:00.000Z","cwd":"/home/u/.dotfiles","message":{"role":"user","content":"tidy my zshrc"}}
+"#,
+    )
+    .unwrap();
     env.ingest();
     let report_of = |report: &str, project: &str| {
         let mut v = run_json(&env, &[report, "--project", project, "--no-ingest"]);
@@ -1332,13 +1340,20 @@ fn project_matches_a_transcript_folder_name_too() {
         assert!(said.contains("no stored session matches"), "{text}: {said}");
     }
     // (a folder's tail that only looks like a flag is text: `--dotfiles`
-    // for /home/u/.dotfiles, `-x` for /home/u/x)
-    for text in ["--dotfiles", "-x"] {
-        env.cmd()
-            .args(["sessions", "--project", text, "--no-ingest"])
-            .assert()
-            .success();
-    }
+    // for /home/u/.dotfiles, `-x` for a /home/u/x there is none of)
+    let v = run_json(
+        &env,
+        &["sessions", "--project", "--dotfiles", "--no-ingest"],
+    );
+    let ids: Vec<&Value> = rows(&v).iter().map(|r| &r["session_id"]).collect();
+    assert_eq!(ids, [&json!("sess-dot-0009")], "{v}");
+    let out = env
+        .cmd()
+        .args(["sessions", "--project", "-x", "--no-ingest"])
+        .assert()
+        .success();
+    let said = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(said.contains(r#"--project "-x" matches nothing"#), "{said}");
     for flag in ["--json", "-q", "--tz=UTC"] {
         let out = env
             .cmd()

@@ -30,8 +30,9 @@
 
 mod common;
 
-use common::Env;
+use common::{Env, count};
 use serde_json::{Value, json};
+use std::io::Write;
 
 fn run_json(env: &Env, args: &[&str]) -> Value {
     let out = env.cmd().args(args).arg("--json").assert().success();
@@ -858,6 +859,14 @@ fn commands_that_never_ingest_take_no_ingest_and_do_the_same() {
         .args(["budget", "set", "--daily", "5", "--no-ingest"])
         .assert()
         .success();
+    // (a line none of them may read)
+    let lines = count(&env.db(), "SELECT count(*) FROM lines");
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(env.projects().join("-home-u-ops/sess-ops-c001.jsonl"))
+        .unwrap()
+        .write_all(b"{\"type\":\"summary\",\"summary\":\"later\",\"leafUuid\":\"x\"}\n")
+        .unwrap();
     let out_dir = env.dir.path().join("exported");
     let runs: [&[&str]; 9] = [
         &["status"],
@@ -886,6 +895,11 @@ fn commands_that_never_ingest_take_no_ingest_and_do_the_same() {
             String::from_utf8_lossy(&out.stdout).to_string()
         };
         assert_eq!(run(&[]), run(&["--no-ingest"]), "{args:?}");
+        assert_eq!(
+            count(&env.db(), "SELECT count(*) FROM lines"),
+            lines,
+            "{args:?} read a transcript"
+        );
     }
     let copy = env.dir.path().join("copy.db");
     env.cmd()

@@ -100,6 +100,10 @@ impl Env {
             ("XDG_DATA_HOME", self.dir.path().join("xdg/data")),
             ("XDG_CACHE_HOME", self.dir.path().join("xdg/cache")),
             ("NO_COLOR", PathBuf::from("1")),
+            // (days are cut in the machine's zone without --tz: every test
+            // sees the same days wherever it runs; a test that wants another
+            // zone sets TZ or --tz itself)
+            ("TZ", PathBuf::from("UTC")),
         ]
     }
 
@@ -167,8 +171,6 @@ pub fn count(conn: &Connection, sql: &str) -> i64 {
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
-/// Every derived table, dumped row by row (bookkeeping columns that hold
-/// wall-clock times left out), to compare two databases.
 /// Every foreign key holds (ingest writes with them unchecked).
 pub fn assert_references(conn: &Connection) {
     let bad = strings(
@@ -188,6 +190,8 @@ pub fn strings(conn: &Connection, sql: &str) -> Vec<String> {
         .unwrap()
 }
 
+/// Every derived table (its view), dumped row by row, to compare two
+/// databases.
 pub fn dump(conn: &Connection) -> BTreeMap<String, Vec<String>> {
     let tables = [
         "lines",
