@@ -361,6 +361,109 @@ fn replay_filters_and_a_closed_pipe() {
     );
 }
 
+/// Each kind of event, with the fields the README's table gives it, from
+/// the `reports` fixture (worked out in fixtures/README.md); with
+/// `--project`, also those of lines without a working directory (a queue
+/// operation, a session whose first line is its title), which carry their
+/// session's project.
+#[test]
+fn every_kind_of_event_with_its_fields() {
+    let env = Env::with_fixture("reports");
+    let w = Watch::start(&env, &["--replay", "--project", "/home/u/web"]);
+    let one = |kind: &str, key: &str, value: Value| -> Value {
+        let found: Vec<&Value> = w
+            .seen
+            .iter()
+            .filter(|e| e["event"] == kind && e[key] == value)
+            .collect();
+        assert_eq!(found.len(), 1, "{kind} {key}={value}: {:#?}", w.seen);
+        found[0].clone()
+    };
+    let r = one("tool_result", "tool_use_id", json!("toolu_b3"));
+    assert_eq!(
+        (
+            &r["tool"],
+            &r["is_error"],
+            &r["duration_ms"],
+            &r["subagent_id"]
+        ),
+        (&json!("Bash"), &json!(true), &json!(300), &Value::Null)
+    );
+    assert_eq!(r["session_id"], "sess-blocks-a001");
+    let h = one("hook", "command", json!("guard.sh"));
+    assert_eq!(
+        (&h["hook_event"], &h["outcome"], &h["output"], &h["source"]),
+        (
+            &json!("PreToolUse"),
+            &json!("blocking_error"),
+            &json!("denied: gh issue"),
+            &json!("attachment")
+        )
+    );
+    assert_eq!(h["tool_use_id"], "toolu_m2");
+    let p = one("progress", "uuid", json!("a-h1"));
+    assert_eq!(
+        (&p["kind"], &p["tool_use_id"], &p["parent_tool_use_id"]),
+        (
+            &json!("hook_progress"),
+            &json!("toolu_b1"),
+            &json!("toolu_b1")
+        )
+    );
+    let c = one("compaction", "uuid", json!("a-s2"));
+    assert_eq!(
+        (&c["trigger"], &c["pre_tokens"]),
+        (&json!("auto"), &json!(150000))
+    );
+    let q = one("queue_operation", "operation", json!("enqueue"));
+    assert_eq!(q["content"], "and docs");
+    assert_eq!(q["timestamp"], "2026-03-10T13:00:01.000Z");
+    // (a queue operation names no folder: its session's project)
+    assert_eq!(q["project"], "/home/u/web");
+    let d = one("queue_operation", "operation", json!("dequeue"));
+    assert_eq!(d["content"], Value::Null);
+    // a001 begins with its title line (no cwd, no time): announced too
+    let s = one("session_start", "session_id", json!("sess-blocks-a001"));
+    assert_eq!(
+        (&s["project"], &s["timestamp"]),
+        (&json!("/home/u/web"), &Value::Null)
+    );
+    one("session_start", "session_id", json!("sess-blocks-b002"));
+    assert_eq!(w.count(|e| e["event"] == "tool_result"), 12);
+    assert_eq!(w.count(|e| e["event"] == "hook"), 6);
+    assert_eq!(w.count(|e| e["event"] == "queue_operation"), 2);
+    w.stop();
+
+    // a line that is not a JSON object: its file and line, in no session
+    let env = Env::with_fixture("malformed");
+    let w = Watch::start(&env, &["--replay"]);
+    let file = env.projects().join("-home-u-junk/sess-junk-0004.jsonl");
+    let bad: Vec<(Value, Value)> = w
+        .seen
+        .iter()
+        .filter(|e| e["event"] == "malformed_line")
+        .map(|e| (e["file"].clone(), e["line"].clone()))
+        .collect();
+    let want: Vec<(Value, Value)> = [2, 3, 4, 5, 6, 9]
+        .into_iter()
+        .map(|n| (json!(file.to_str().unwrap()), json!(n)))
+        .collect();
+    assert_eq!(bad, want);
+    let e = w.seen.iter().find(|e| e["line"] == 6).unwrap();
+    assert_eq!(e["error"], "not a JSON object (a JSON array)");
+    assert!(e.get("session_id").is_none(), "{e}");
+    w.stop();
+    // (--session passes none of them)
+    let w = Watch::start(&env, &["--replay", "--session", "sess-junk"]);
+    assert_eq!(
+        w.count(|e| e["event"] == "malformed_line"),
+        0,
+        "{:#?}",
+        w.seen
+    );
+    w.stop();
+}
+
 #[test]
 fn watch_and_ingest_together_store_each_line_once() {
     let env = Env::with_fixture("basic");

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use serde_json::Value;
 
 use crate::cli::WatchArgs;
@@ -160,7 +160,7 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
             let text = serde_json::to_string(&e)?;
             Ok((e, text))
         });
-        view.events(events.collect::<Result<_>>()?)?;
+        view.events(&store.conn, events.collect::<Result<_>>()?)?;
     }
     // From now on events come from the log, whoever stored their lines
     // (this process or another).
@@ -233,7 +233,7 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
             )
         });
         changed |= !events.is_empty();
-        view.events(events)?;
+        view.events(&store.conn, events)?;
         if priced {
             view.budgets(&store.conn)?;
         }
@@ -367,9 +367,17 @@ impl View {
     }
 
     /// Show events (each parsed, and as its NDJSON line without the
-    /// newline).
-    fn events(&mut self, events: Vec<(Value, String)>) -> Result<()> {
-        for (e, mut line) in events {
+    /// newline). An event of a line without a working directory (a queue
+    /// operation, a session's title line) is given its session's project.
+    fn events(&mut self, conn: &Connection, events: Vec<(Value, String)>) -> Result<()> {
+        for (mut e, mut line) in events {
+            if e.get("project").is_some_and(Value::is_null)
+                && let Some(sid) = e.get("session_id").and_then(Value::as_str)
+                && let Some(project) = session_project(conn, sid)?
+            {
+                e["project"] = project.into();
+                line = serde_json::to_string(&e)?;
+            }
             if !self.wanted(&e) {
                 continue;
             }
@@ -699,6 +707,16 @@ fn head_line(time: &str, today: &str, block: &str, width: usize) -> String {
 
 /// A message event with no text (an assistant line of tool calls only,
 /// which have their own events): left out of the view's tail.
+/// The project path of session `sid`, if it has one yet.
+fn session_project(conn: &Connection, sid: &str) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached(
+        "SELECT p.path FROM sessions s JOIN projects p ON p.id = s.project_id
+         WHERE s.session_id = ?1 LIMIT 1",
+    )?
+    .query_row([sid], |r| r.get(0))
+    .optional()
+}
+
 fn is_empty_message(e: &Value) -> bool {
     e.get("event").and_then(Value::as_str) == Some("message")
         && e.get("text")
