@@ -2271,6 +2271,108 @@ fn forget_says_which_sessions_stay_visible_through_copies() {
     );
 }
 
+/// Two lines of session s1: a prompt and a $0.018 Sonnet 4.5 response
+/// (1,000 tokens in at $3, 1,000 out at $15 per million).
+fn s1_lines(session_of_response: &str, response_at: &str) -> String {
+    let prompt = r#"{"type":"user","sessionId":"s1","uuid":"11111111-0000-4000-8000-000000000001","timestamp":"2026-12-01T10:00:00.000Z","cwd":"/w","message":{"role":"user","content":"secret prompt"}}"#;
+    format!(
+        r#"{prompt}
+{{"type":"assistant","sessionId":"{session_of_response}","uuid":"11111111-0000-4000-8000-000000000002","timestamp":"{response_at}","cwd":"/w","message":{{"id":"msg_1","model":"claude-sonnet-4-5","role":"assistant","content":[{{"type":"text","text":"ok"}}],"stop_reason":"end_turn","usage":{{"input_tokens":1000,"output_tokens":1000}}}}}}
+"#
+    )
+}
+
+/// A file whose every line is a copy of lines stored from another file has
+/// no rows of its own (its lines are stored once, with the original): a
+/// project folder moved to another disk and linked back is read again
+/// under its new path, and `s1 copy.jsonl` is a copy. Forgetting the
+/// session takes those files too; kept, they gave the whole session back
+/// (prompt text and cost) once the original had gone.
+#[test]
+fn forget_takes_a_file_that_only_copies_the_session() {
+    for how in ["folder moved and linked back", "file copied"] {
+        let env = Env::new();
+        let dir = env.projects().join("-w");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("s1.jsonl"),
+            s1_lines("s1", "2026-12-01T10:00:05.000Z"),
+        )
+        .unwrap();
+        env.ingest();
+        if how == "file copied" {
+            std::fs::copy(dir.join("s1.jsonl"), dir.join("s1 copy.jsonl")).unwrap();
+        } else {
+            let disk2 = env.dir.path().join("disk2");
+            std::fs::create_dir_all(&disk2).unwrap();
+            std::fs::rename(&dir, disk2.join("w")).unwrap();
+            std::os::unix::fs::symlink(disk2.join("w"), &dir).unwrap();
+        }
+        env.ingest();
+        let v = run_json(&env, &["forget", "--session", "s1", "--yes"]);
+        assert_eq!(
+            (&v["files"], &v["lines"]),
+            (&json!(2), &json!(4)),
+            "{how}: {v}"
+        );
+        assert_eq!(v["shared_files"], json!([]), "{how}: {v}");
+        assert_eq!(
+            (&v["responses_removed"], &v["cost_usd_removed"]),
+            (&json!(1), &json!("0.018")),
+            "{how}: {v}"
+        );
+        for _ in 0..2 {
+            let s = run_json(&env, &["sessions"]);
+            assert_eq!(s["rows"], json!([]), "{how}: {s}");
+            let db = env.db();
+            assert_eq!(count(&db, "SELECT count(*) FROM lines"), 0, "{how}");
+            assert_eq!(count(&db, "SELECT count(*) FROM raw_chunks"), 0, "{how}");
+            drop(db);
+            // (and a rebuild does not bring it back)
+            env.cmd()
+                .args(["ingest", "--full", "-q"])
+                .assert()
+                .success();
+        }
+    }
+}
+
+/// A response Claude Code copied into a resumed session's file (with that
+/// session's id and the resume's time) stays counted, for the resumed
+/// session: forget says so rather than count it as deleted.
+#[test]
+fn forget_says_what_left_the_totals() {
+    let env = Env::new();
+    let dir = env.projects().join("-w");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("s1.jsonl"),
+        s1_lines("s1", "2026-12-01T10:00:05.000Z"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("s2.jsonl"),
+        s1_lines("s2", "2026-12-03T09:00:00.000Z"),
+    )
+    .unwrap();
+    env.ingest();
+    let dry = run_json(&env, &["forget", "--session", "s1", "--dry-run"]);
+    assert_eq!(
+        (&dry["responses"], &dry["cost_usd"]),
+        (&json!(1), &json!("0.018"))
+    );
+    assert_eq!(dry["responses_removed"], Value::Null);
+    let text = stdout(&env, &["forget", "--session", "s1", "--yes"]);
+    assert!(
+        text.contains("1 file, 2 lines, 0 responses ($0.00); ")
+            && text.contains("1 response of theirs ($0.02) still counts in the totals"),
+        "{text}"
+    );
+    let cost = run_json(&env, &["cost", "--by-session"]);
+    assert_eq!(cost["total"]["cost_usd"], "0.018");
+    assert_eq!(cost["rows"][0]["session_id"], "s2", "{cost}");
+}
+
 /// A resumed session's file, read before the original's, holds copies of
 /// the original's user lines with the original's session id (their
 /// message rows are that session's, their content blocks on lines of the

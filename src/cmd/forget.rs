@@ -105,6 +105,7 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
     }
 
     let size_before = db_size(&settings.db);
+    let counted_before = counted(&store.conn)?;
     let deleted = forget::delete(&store.conn, &plan)
         .with_context(|| format!("deleting from {}", settings.db.display()))?;
     // The WAL still holds pages of the deleted rows: empty it now, not
@@ -116,6 +117,13 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
     let mut plan = plan;
     plan.shared_files = forget::files_holding(&store.conn, &plan.session_ids())
         .context("looking for lines of the forgotten sessions in other files")?;
+    // (what left the totals: a response Claude Code copied into a session
+    // that stays is counted there now)
+    let counted_after = counted(&store.conn)?;
+    let removed = (
+        counted_before.0 - counted_after.0,
+        counted_before.1 - counted_after.1,
+    );
     let scrubbed = crate::store::scrub(&store.conn).with_context(|| {
         format!(
             "compacting {} (the deletion is done; run `observatory forget` again later to compact)",
@@ -141,6 +149,8 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
             "dictionary_made": deleted.dictionaries.made.is_some(),
             "raw_chunks_recompressed": deleted.dictionaries.repacked,
             "raw_chunks_damaged": deleted.dictionaries.damaged,
+            "responses_removed": removed.0,
+            "cost_usd_removed": usd_json(Some(removed.1)),
         });
         output::print_json(&plan_json(&plan, false, Some(done)))?;
     } else if !settings.quiet {
@@ -150,10 +160,23 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
             count(plan.subagents(), "subagent", "subagents"),
             count(plan.paths(), "file", "files"),
             count(plan.lines, "line", "lines"),
-            count(plan.responses, "response", "responses"),
-            money(Some(plan.cost_picousd)),
+            count(removed.0 as u64, "response", "responses"),
+            money(Some(removed.1)),
             count(rows_deleted, "row", "rows"),
         ))?;
+        let stayed = (
+            plan.responses.saturating_sub(removed.0 as u64),
+            plan.cost_picousd - removed.1,
+        );
+        if stayed.0 > 0 {
+            output::emit(&format!(
+                "{} of theirs ({}) still {} in the totals: Claude Code copied {} into the file of a session that stays, which it now counts for (below).\n",
+                count(stayed.0, "response", "responses"),
+                money(Some(stayed.1)),
+                if stayed.0 == 1 { "counts" } else { "count" },
+                if stayed.0 == 1 { "it" } else { "them" },
+            ))?;
+        }
         let dicts = deleted.dictionaries;
         if dicts.deleted > 0 {
             output::emit(&format!(
@@ -174,6 +197,17 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
         shared_note(&plan, &mut std::io::stdout().lock())?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The responses counted in the totals, and their cost in picoUSD.
+fn counted(conn: &rusqlite::Connection) -> Result<(i64, i128)> {
+    let (n, dollars, rest) = conn.query_row(
+        "SELECT count(*), sum(cost_picousd / 1000000000000), sum(cost_picousd % 1000000000000)
+         FROM responses",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    Ok((n, report::split_sum(dollars, rest)))
 }
 
 /// Re-derive every table from the raw lines (as `ingest --full`).
@@ -350,6 +384,8 @@ fn plan_json(plan: &Plan, dry_run: bool, done: Option<Value>) -> Value {
         "dictionaries_deleted": 0,
         "dictionary_made": false,
         "raw_chunks_recompressed": 0,
+        "responses_removed": null,
+        "cost_usd_removed": null,
     });
     if let (Some(Value::Object(done)), Value::Object(m)) = (done, &mut v) {
         m.extend(done);

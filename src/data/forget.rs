@@ -241,8 +241,17 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
         project_refs,
         ..Default::default()
     };
+    let mut unpacker = crate::store::raw::Unpacker::default();
     for f in files {
-        let owner = owners.get(&f.id).cloned().unwrap_or_default();
+        let mut owner = owners.get(&f.id).cloned().unwrap_or_default();
+        if owner.lines.is_empty() && !doomed(&owner, &ids) && f.chunks > 0 {
+            // (a file whose every line is a copy of lines stored from
+            // another file has no rows of its own: a project folder moved
+            // and linked back, `s1 copy.jsonl`. Its lines say whose they
+            // are; kept, it would give the session back once the original
+            // went)
+            owner.lines = raw_sessions(conn, &f, &mut unpacker)?;
+        }
         if doomed(&owner, &ids) {
             let unchanged = f
                 .forgotten
@@ -272,6 +281,30 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
     plan.cost_picousd = plan.sessions.iter().map(|s| s.cost_picousd).sum();
     plan.unpriced_responses = plan.sessions.iter().map(|s| s.unpriced_responses).sum();
     Ok(plan)
+}
+
+/// The session ids the stored lines of `file` carry (`sessionId`), read
+/// from its raw bytes.
+fn raw_sessions(
+    conn: &Connection,
+    file: &StoredFile,
+    unpacker: &mut crate::store::raw::Unpacker,
+) -> Result<BTreeSet<String>> {
+    #[derive(serde::Deserialize)]
+    struct Line {
+        #[serde(rename = "sessionId")]
+        session_id: Option<String>,
+    }
+    let mut bytes = Vec::new();
+    // (bytes that cannot be read say nothing: the file stays, as before)
+    if super::export::write_file(conn, file, &mut bytes, unpacker).is_err() {
+        return Ok(BTreeSet::new());
+    }
+    Ok(bytes
+        .split(|b| *b == b'\n')
+        .filter_map(|l| serde_json::from_slice::<Line>(l).ok()?.session_id)
+        .filter(|s| !s.is_empty())
+        .collect())
 }
 
 /// A row of a forgotten session's thread (its main thread or a subagent).
