@@ -604,7 +604,7 @@ fn minutes(ms: i64) -> String {
 /// Sessions with activity in the last 30 minutes, busiest first.
 fn active_sessions(conn: &Connection, now: i64, view: &View) -> Result<Vec<Vec<String>>> {
     let mut st = conn.prepare(
-        "SELECT s.session_id, coalesce(p.path, ''), coalesce(s.custom_title, s.ai_title, s.slug, ''), s.last_at,
+        "SELECT s.session_id, coalesce(p.path, ''), coalesce(nullif(s.custom_title, ''), nullif(s.ai_title, '')), s.last_at,
                 (SELECT r.model FROM responses r WHERE r.session_id = s.session_id ORDER BY r.at DESC LIMIT 1),
                 (SELECT coalesce(sum(r.input_tokens + r.output_tokens + r.cache_creation_5m_tokens + r.cache_creation_1h_tokens + r.cache_read_tokens), 0)
                    FROM responses r WHERE r.session_id = s.session_id),
@@ -613,7 +613,7 @@ fn active_sessions(conn: &Connection, now: i64, view: &View) -> Result<Vec<Vec<S
                 (SELECT count(*) - count(r.cost_picousd) FROM responses r WHERE r.session_id = s.session_id),
                 (SELECT sum(r.cost_picousd / 1000000000000) FROM responses r WHERE r.session_id = s.session_id AND r.at >= ?2),
                 (SELECT sum(r.cost_picousd % 1000000000000) FROM responses r WHERE r.session_id = s.session_id AND r.at >= ?2),
-                s.first_at
+                s.first_at, s.first_prompt, s.slug
          FROM sessions s LEFT JOIN projects p ON p.id = s.project_id
          WHERE s.agent_id = '' AND s.last_at >= ?1
          ORDER BY s.last_at DESC LIMIT 100",
@@ -622,7 +622,18 @@ fn active_sessions(conn: &Connection, now: i64, view: &View) -> Result<Vec<Vec<S
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
+            // (as `sessions` titles it: its title, else its first prompt
+            // as typed, else its slug, else its id's first 8 characters)
+            r.get::<_, Option<String>>(2)?
+                .or_else(|| {
+                    r.get::<_, Option<String>>(12).ok().flatten().map(|p| {
+                        let p = crate::report::commands::as_typed(&p).unwrap_or(p);
+                        p.split_whitespace().collect::<Vec<_>>().join(" ")
+                    })
+                })
+                .filter(|t| !t.is_empty())
+                .or_else(|| r.get::<_, Option<String>>(13).ok().flatten())
+                .unwrap_or_default(),
             r.get::<_, i64>(3)?,
             r.get::<_, Option<String>>(4)?,
             r.get::<_, i64>(5)?,
@@ -829,6 +840,73 @@ mod tests {
         assert_eq!(today_text(&conn, day).unwrap(), "$2.25*");
         // (yesterday's unpriced response is not today's)
         assert_eq!(today_text(&conn, day + 2).unwrap(), "$2.25");
+    }
+
+    /// A session is named as `sessions` names it: its title, else its
+    /// first prompt (a slash command as typed, on one line), else its
+    /// slug, else the first 8 characters of its id.
+    #[test]
+    fn active_sessions_are_named_as_sessions_names_them() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(crate::store::SCHEMA_SQL).unwrap();
+        let now = 10_000_000_000;
+        let add =
+            |id: &str, ai: Option<&str>, prompt: Option<&str>, slug: Option<&str>, at: i64| {
+                conn.execute(
+                "INSERT INTO sessions(session_id, first_at, last_at, ai_title, first_prompt, slug)
+                 VALUES (?1, ?2, ?2, ?3, ?4, ?5)",
+                rusqlite::params![id, at, ai, prompt, slug],
+            )
+            .unwrap();
+            };
+        add(
+            "aaaaaaaa-1",
+            Some("Fix the build"),
+            Some("why"),
+            None,
+            now - 1,
+        );
+        add(
+            "bbbbbbbb-2",
+            None,
+            Some("tidy\n  my zshrc"),
+            Some("calm-otter"),
+            now - 2,
+        );
+        add(
+            "cccccccc-3",
+            None,
+            Some("<command-message>review</command-message>\n<command-name>/review</command-name>"),
+            None,
+            now - 3,
+        );
+        add("dddddddd-4", None, None, Some("calm-otter"), now - 4);
+        add("eeeeeeee-5", Some(""), Some(""), None, now - 5);
+        let view = View {
+            ndjson: false,
+            session: None,
+            project: None,
+            tail: Default::default(),
+            zone: Zone::parse("UTC").unwrap(),
+            week_start: WeekStart::Monday,
+            crossed: Vec::new(),
+            budget_state: HashMap::new(),
+        };
+        let names: Vec<String> = active_sessions(&conn, now, &view)
+            .unwrap()
+            .into_iter()
+            .map(|row| row[1].clone())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "Fix the build",
+                "tidy my zshrc",
+                "/review",
+                "calm-otter",
+                "eeeeeeee"
+            ]
+        );
     }
 
     #[test]
