@@ -454,6 +454,19 @@ fn a_partial_line_waits_for_its_newline() {
         ),
         1
     );
+    // a report run while Claude Code writes a line says nothing of it (it
+    // is how a transcript looks then); `status` counts it
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&f)
+        .unwrap()
+        .write_all(head.replace("r-u9", "r-u10").as_bytes())
+        .unwrap();
+    let out = env.cmd().arg("cost").assert().success();
+    assert_eq!(String::from_utf8_lossy(&out.get_output().stderr), "");
+    let out = env.cmd().args(["status", "--json"]).assert().success();
+    let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(st["held_back_lines"], 1);
 }
 
 #[test]

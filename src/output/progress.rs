@@ -96,6 +96,11 @@ impl Observer for IngestProgress {
         self.bar.inc(bytes);
     }
     fn notice(&mut self, n: &Notice) {
+        // (a last line still being written is how a transcript looks while
+        // Claude Code writes it: `ingest` says so, a report does not)
+        if n.held_back && !self.explicit {
+            return;
+        }
         let seen = self.notices.entry(n.file.clone()).or_default();
         *seen += 1;
         if *seen > NOTICES_PER_FILE {
