@@ -1148,6 +1148,22 @@ fn status_reports_counts_per_type() {
         text.contains("Sessions        3, 1 of them without a main transcript (+3 subagent runs)"),
         "{text}"
     );
+    assert_eq!(st["files_gone"], 0);
+    assert!(text.contains("Files tracked   6\n"), "{text}");
+    // Claude Code's cleanup deletes two transcripts: still tracked, their
+    // lines kept, and said
+    std::fs::remove_dir_all(env.projects().join("-home-u-orphan")).unwrap();
+    std::fs::remove_file(env.projects().join("-home-u-app/sess-resume-0002.jsonl")).unwrap();
+    let out = env.cmd().args(["status", "--json"]).assert().success();
+    let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!((&st["files_tracked"], &st["files_gone"]), (&json!(6), &json!(2)));
+    assert_eq!(st["lines"], 34);
+    let out = env.cmd().arg("status").assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains("Files tracked   6 (2 no longer on disk: their lines are kept here)\n"),
+        "{text}"
+    );
 }
 
 #[test]

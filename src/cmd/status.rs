@@ -16,6 +16,9 @@ pub struct Status {
     pub db_bytes: u64,
     pub schema_version: i64,
     pub files_tracked: u64,
+    /// Tracked files no longer at their path (Claude Code's 30-day
+    /// cleanup, a move): their lines are kept here.
+    pub files_gone: u64,
     pub files_superseded: u64,
     pub last_ingest_at: Option<String>,
     /// Lines of the files as they are now (`records_by_type`,
@@ -123,6 +126,7 @@ pub fn collect(store: &Store) -> Result<Status> {
         db_bytes: file_len(&store.path) + file_len(std::path::Path::new(&wal)),
         schema_version: store.user_version()?,
         files_tracked: count("SELECT count(*) FROM source_files WHERE superseded = 0")?,
+        files_gone: files_gone(c)?,
         files_superseded: count("SELECT count(*) FROM source_files WHERE superseded = 1")?,
         // (RFC 3339 with milliseconds and Z, as every other time in JSON;
         // older databases hold nanoseconds and +00:00)
@@ -157,6 +161,23 @@ pub fn collect(store: &Store) -> Result<Status> {
     })
 }
 
+/// Tracked files (not forgotten) whose transcript is no longer on disk.
+fn files_gone(c: &rusqlite::Connection) -> Result<u64> {
+    let mut st = c.prepare(
+        "SELECT path FROM source_files f WHERE superseded = 0
+           AND NOT EXISTS (SELECT 1 FROM forgotten_files g WHERE g.file_id = f.id)",
+    )?;
+    let mut rows = st.query([])?;
+    let mut gone = 0;
+    while let Some(r) = rows.next()? {
+        let path = crate::paths::from_stored(r.get_ref(0)?.as_str()?);
+        if matches!(std::fs::symlink_metadata(&path), Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
+            gone += 1;
+        }
+    }
+    Ok(gone)
+}
+
 fn print_status(s: &Status, zone: &crate::report::Zone, settings: &Settings) -> Result<()> {
     // (prose lines wrap to the terminal)
     let wrapped = |text: &str| output::wrap(text, output::terminal_width(settings.stdout_tty));
@@ -167,8 +188,21 @@ fn print_status(s: &Status, zone: &crate::report::Zone, settings: &Settings) -> 
     );
     outln!("Schema version  {}", s.schema_version);
     outln!(
-        "Files tracked   {}{}",
+        "Files tracked   {}{}{}",
         thousands(s.files_tracked),
+        if s.files_gone > 0 {
+            format!(
+                " ({} no longer on disk: {} kept here)",
+                thousands(s.files_gone),
+                if s.files_gone == 1 {
+                    "its lines are"
+                } else {
+                    "their lines are"
+                }
+            )
+        } else {
+            String::new()
+        },
         if s.files_superseded > 0 {
             format!(" (+{} replaced generations kept)", s.files_superseded)
         } else {
