@@ -634,7 +634,7 @@ pub struct BackupArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("which").required(true).multiple(true).args(["project", "session", "before"])))]
+#[command(group(clap::ArgGroup::new("which").required(true).multiple(true).args(["project", "session", "before", "replaced"])))]
 pub struct ForgetArgs {
     /// Sessions whose project path, or transcript folder name, contains this
     #[arg(long, value_name = "TEXT", allow_hyphen_values = true, value_parser = project_text)]
@@ -649,6 +649,11 @@ pub struct ForgetArgs {
     /// [default: `timezone` from the config, else local]
     #[arg(long, value_name = "ZONE", allow_hyphen_values = true)]
     pub tz: Option<String>,
+    /// Only the replaced generations of those sessions' files (or of every
+    /// file): a transcript's earlier versions, kept when it was rewritten or
+    /// edited in place. The sessions stay, as their files are now
+    #[arg(long)]
+    pub replaced: bool,
     /// Do not ask for confirmation
     #[arg(short = 'y', long)]
     pub yes: bool,

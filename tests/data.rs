@@ -2373,6 +2373,128 @@ fn forget_says_what_left_the_totals() {
     assert_eq!(cost["rows"][0]["session_id"], "s2", "{cost}");
 }
 
+/// A transcript edited in place (a secret redacted) is read again from its
+/// start as a new generation, and the earlier one's lines stay (nothing is
+/// lost): its prompt counts twice and its text stays the title. `forget
+/// --replaced` drops the earlier versions, of one session's files or of
+/// all, and what is left equals a fresh ingest of the files as they are.
+#[test]
+fn forget_replaced_drops_the_earlier_versions_of_edited_transcripts() {
+    let env = Env::new();
+    let dir = env.projects().join("-w");
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = s1_lines("s1", "2026-12-01T10:00:05.000Z")
+        .replace("secret prompt", "my password is hunter2");
+    std::fs::write(dir.join("s1.jsonl"), &secret).unwrap();
+    let other = secret
+        .replace("\"s1\"", "\"s2\"")
+        .replace("11111111-", "22222222-")
+        .replace("msg_1", "msg_2");
+    std::fs::write(dir.join("s2.jsonl"), &other).unwrap();
+    env.ingest();
+    for (f, text) in [("s1.jsonl", &secret), ("s2.jsonl", &other)] {
+        std::fs::write(
+            dir.join(f),
+            text.replace("my password is hunter2", "[REDACTED]"),
+        )
+        .unwrap();
+    }
+    env.ingest();
+    let titles = |env: &Env| -> Vec<(Value, Value)> {
+        let v = run_json(env, &["sessions", "--no-ingest"]);
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["title"].clone(), r["user_prompts"].clone()))
+            .collect()
+    };
+    assert_eq!(
+        titles(&env),
+        [
+            (json!("my password is hunter2"), json!(2)),
+            (json!("my password is hunter2"), json!(2))
+        ]
+    );
+    // one session's files
+    let dry = run_json(
+        &env,
+        &["forget", "--replaced", "--session", "s1", "--dry-run"],
+    );
+    assert_eq!(
+        (
+            &dry["replaced_only"],
+            &dry["sessions"],
+            &dry["files"],
+            &dry["lines"],
+            &dry["forgotten"]
+        ),
+        (&json!(true), &json!(0), &json!(1), &json!(2), &json!(false)),
+        "{dry}"
+    );
+    let text = stdout(&env, &["forget", "--replaced", "--session", "s1", "--yes"]);
+    assert!(
+        text.starts_with("Forgot 1 replaced generation of 1 file: 2 lines, 0 responses ($0.00) out of the totals; "),
+        "{text}"
+    );
+    assert_eq!(run_json(&env, &["status"])["files_superseded"], 1);
+    // then every file's
+    let v = run_json(&env, &["forget", "--replaced", "--yes"]);
+    assert_eq!(
+        (&v["files"], &v["responses_removed"]),
+        (&json!(1), &json!(0)),
+        "{v}"
+    );
+    assert_eq!(
+        titles(&env),
+        [
+            (json!("[REDACTED]"), json!(1)),
+            (json!("[REDACTED]"), json!(1))
+        ]
+    );
+    let status = run_json(&env, &["status"]);
+    assert_eq!(
+        (&status["files_superseded"], &status["lines"]),
+        (&json!(0), &json!(4))
+    );
+    // nothing of the secret is left in the database
+    for suffix in ["", "-wal"] {
+        let mut p = env.db_path().into_os_string();
+        p.push(suffix);
+        let bytes = std::fs::read(&p).unwrap_or_default();
+        assert!(!bytes.windows(7).any(|w| w == b"hunter2"), "{p:?}");
+    }
+    // the same as a fresh ingest of the files as they are
+    let fresh = env.dir.path().join("fresh");
+    for args in [
+        &["sessions", "--json"][..],
+        &["cost", "--by-session", "--json"],
+    ] {
+        let here = env.cmd().args(args).arg("--no-ingest").assert().success();
+        let there = env
+            .cmd()
+            .env("OBSERVATORY_HOME", &fresh)
+            .args(args)
+            .assert()
+            .success();
+        assert_eq!(
+            String::from_utf8_lossy(&here.get_output().stdout),
+            String::from_utf8_lossy(&there.get_output().stdout),
+            "{args:?}"
+        );
+    }
+    // and nothing is left to forget
+    let out = env
+        .cmd()
+        .args(["forget", "--replaced", "--yes"])
+        .assert()
+        .success();
+    assert!(
+        String::from_utf8_lossy(&out.get_output().stderr)
+            .contains("Nothing to forget: no replaced generation of a matching file is stored."),
+    );
+}
+
 /// A resumed session's file, read before the original's, holds copies of
 /// the original's user lines with the original's session id (their
 /// message rows are that session's, their content blocks on lines of the

@@ -1156,7 +1156,10 @@ fn status_reports_counts_per_type() {
     std::fs::remove_file(env.projects().join("-home-u-app/sess-resume-0002.jsonl")).unwrap();
     let out = env.cmd().args(["status", "--json"]).assert().success();
     let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!((&st["files_tracked"], &st["files_gone"]), (&json!(6), &json!(2)));
+    assert_eq!(
+        (&st["files_tracked"], &st["files_gone"]),
+        (&json!(6), &json!(2))
+    );
     assert_eq!(st["lines"], 34);
     let out = env.cmd().arg("status").assert().success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();

@@ -69,6 +69,7 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
         project: args.project.clone(),
         session,
         before_ms,
+        replaced: args.replaced,
     };
     let plan = forget::plan(&store.conn, &criteria)
         .with_context(|| format!("working out what to forget in {}", settings.db.display()))?;
@@ -76,6 +77,8 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
     if plan.is_empty() {
         if settings.json {
             output::print_json(&plan_json(&plan, args.dry_run, None))?;
+        } else if !settings.quiet && plan.replaced_only() {
+            eprintln!("Nothing to forget: no replaced generation of a matching file is stored.");
         } else if !settings.quiet {
             eprintln!("Nothing to forget: no stored session matches.");
         }
@@ -153,6 +156,26 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
             "cost_usd_removed": usd_json(Some(removed.1)),
         });
         output::print_json(&plan_json(&plan, false, Some(done)))?;
+    } else if !settings.quiet && plan.replaced_only() {
+        output::emit(&format!(
+            "Forgot {} of {}: {}, {} ({}) out of the totals; {} deleted.\n",
+            count(
+                plan.files.len() as u64,
+                "replaced generation",
+                "replaced generations"
+            ),
+            count(plan.paths(), "file", "files"),
+            count(plan.lines, "line", "lines"),
+            count(removed.0.max(0) as u64, "response", "responses"),
+            money(Some(removed.1)),
+            count(rows_deleted, "row", "rows"),
+        ))?;
+        output::emit(&format!(
+            "Database {}: {} -> {}, rewritten so the deleted bytes are gone from it.\n",
+            settings.db.display(),
+            human_bytes(size_before),
+            human_bytes(size_after)
+        ))?;
     } else if !settings.quiet {
         output::emit(&format!(
             "Forgot {} ({}): {}, {}, {} ({}); {} deleted.\n",
@@ -231,7 +254,15 @@ fn confirm(plan: &Plan, zone: &Zone) -> Result<bool> {
     write!(
         err,
         "Forget {} for good? This cannot be undone. [y/N] ",
-        count(plan.sessions.len() as u64, "session", "sessions")
+        if plan.replaced_only() {
+            count(
+                plan.files.len() as u64,
+                "replaced generation",
+                "replaced generations",
+            )
+        } else {
+            count(plan.sessions.len() as u64, "session", "sessions")
+        }
     )?;
     err.flush()?;
     let mut answer = String::new();
@@ -246,6 +277,24 @@ fn confirm(plan: &Plan, zone: &Zone) -> Result<bool> {
 /// What will go, for people.
 fn describe(plan: &Plan, zone: &Zone) -> String {
     let mut s = String::new();
+    if plan.replaced_only() {
+        s.push_str(&format!(
+            "{} of {} ({} of raw lines, {}): earlier versions of transcripts rewritten or edited in place; the sessions stay, as their files are now:\n",
+            count(plan.files.len() as u64, "replaced generation", "replaced generations"),
+            count(plan.paths(), "transcript file", "transcript files"),
+            human_bytes(plan.raw_bytes),
+            count(plan.lines, "line", "lines"),
+        ));
+        let mut paths: Vec<&str> = plan.files.iter().map(|f| f.file.path.as_str()).collect();
+        paths.dedup();
+        for p in paths.iter().take(LISTED) {
+            s.push_str(&format!("  {p}\n"));
+        }
+        if paths.len() > LISTED {
+            s.push_str(&format!("  ... and {} more\n", paths.len() - LISTED));
+        }
+        return s;
+    }
     let first = plan.sessions.iter().filter_map(|x| x.first_at).min();
     let last = plan.sessions.iter().filter_map(|x| x.last_at).max();
     let span = match (first, last) {
@@ -365,6 +414,7 @@ fn plan_json(plan: &Plan, dry_run: bool, done: Option<Value>) -> Value {
     let mut v = json!({
         "dry_run": dry_run,
         "forgotten": done.is_some(),
+        "replaced_only": plan.replaced_only(),
         "sessions": plan.sessions.len(),
         "subagents": plan.subagents(),
         "files": plan.paths(),

@@ -127,7 +127,11 @@ pub fn collect(store: &Store) -> Result<Status> {
         schema_version: store.user_version()?,
         files_tracked: count("SELECT count(*) FROM source_files WHERE superseded = 0")?,
         files_gone: files_gone(c)?,
-        files_superseded: count("SELECT count(*) FROM source_files WHERE superseded = 1")?,
+        // (a forgotten generation's row is a tombstone: no line of it is kept)
+        files_superseded: count(
+            "SELECT count(*) FROM source_files f WHERE superseded = 1
+               AND NOT EXISTS (SELECT 1 FROM forgotten_files g WHERE g.file_id = f.id)",
+        )?,
         // (RFC 3339 with milliseconds and Z, as every other time in JSON;
         // older databases hold nanoseconds and +00:00)
         last_ingest_at: store.meta_get("last_ingest_at")?.map(|t| {
@@ -171,7 +175,8 @@ fn files_gone(c: &rusqlite::Connection) -> Result<u64> {
     let mut gone = 0;
     while let Some(r) = rows.next()? {
         let path = crate::paths::from_stored(r.get_ref(0)?.as_str()?);
-        if matches!(std::fs::symlink_metadata(&path), Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
+        if matches!(std::fs::symlink_metadata(&path), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+        {
             gone += 1;
         }
     }
@@ -204,7 +209,14 @@ fn print_status(s: &Status, zone: &crate::report::Zone, settings: &Settings) -> 
             String::new()
         },
         if s.files_superseded > 0 {
-            format!(" (+{} replaced generations kept)", s.files_superseded)
+            format!(
+                " (+{} kept)",
+                super::count(
+                    s.files_superseded,
+                    "replaced generation",
+                    "replaced generations"
+                )
+            )
         } else {
             String::new()
         }

@@ -42,6 +42,15 @@ pub struct Criteria {
     pub session: Option<String>,
     /// Sessions whose last activity is before this instant (epoch ms).
     pub before_ms: Option<i64>,
+    /// Only the replaced generations of the picked sessions' files (of
+    /// every file, when no session is picked); the sessions stay.
+    pub replaced: bool,
+}
+
+impl Criteria {
+    fn picks_sessions(&self) -> bool {
+        self.project.is_some() || self.session.is_some() || self.before_ms.is_some()
+    }
 }
 
 /// One session to forget, with its subagents.
@@ -83,11 +92,19 @@ pub struct Plan {
     deletes: Vec<(String, String)>,
     /// (table, column) that reference projects
     project_refs: Vec<(String, String)>,
+    /// `Criteria::replaced`: the files are replaced generations, and no
+    /// session goes.
+    replaced: bool,
 }
 
 impl Plan {
     pub fn is_empty(&self) -> bool {
         self.sessions.is_empty() && self.files.is_empty()
+    }
+
+    /// Generations only: the sessions stay.
+    pub fn replaced_only(&self) -> bool {
+        self.replaced
     }
 
     /// The transcript files: `files` has a row per generation of each
@@ -174,6 +191,9 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
     let tables = super::tables(conn).context("reading the database's tables")?;
     let (deletes, project_refs) = delete_clauses(&tables)?;
     let ids = pick_sessions(conn, c).context("finding the sessions to forget")?;
+    if c.replaced {
+        return plan_replaced(conn, c, &ids, deletes, project_refs);
+    }
 
     let mut sessions: BTreeMap<String, SessionInfo> = BTreeMap::new();
     {
@@ -305,6 +325,55 @@ fn raw_sessions(
         .filter_map(|l| serde_json::from_slice::<Line>(l).ok()?.session_id)
         .filter(|s| !s.is_empty())
         .collect())
+}
+
+/// `plan` for `Criteria::replaced`: the replaced generations of the files
+/// of the sessions in `ids` (of every file, when no criterion picks
+/// sessions), and no session.
+fn plan_replaced(
+    conn: &Connection,
+    c: &Criteria,
+    ids: &BTreeSet<String>,
+    deletes: Vec<(String, String)>,
+    project_refs: Vec<(String, String)>,
+) -> Result<Plan> {
+    let files = super::stored_files(conn).context("reading the tracked files")?;
+    let owners = super::file_sessions(conn, &files).context("finding each file's sessions")?;
+    let mut line_counts: HashMap<i64, u64> = HashMap::new();
+    {
+        let mut st = conn.prepare(
+            "SELECT file_id, count(*) FROM lines WHERE file_id IN
+               (SELECT id FROM source_files WHERE superseded = 1) GROUP BY file_id",
+        )?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (id, n) = row?;
+            line_counts.insert(id, n as u64);
+        }
+    }
+    let mut plan = Plan {
+        deletes,
+        project_refs,
+        replaced: true,
+        ..Default::default()
+    };
+    for f in files.into_iter().filter(|f| f.superseded) {
+        let theirs = !c.picks_sessions()
+            || owners
+                .get(&f.id)
+                .is_some_and(|o| o.all().any(|s| ids.contains(s)));
+        let forgotten = f
+            .forgotten
+            .as_ref()
+            .is_some_and(|t| t.read_offset == f.read_offset && f.chunks == 0);
+        if theirs && !forgotten {
+            let lines = line_counts.get(&f.id).copied().unwrap_or(0);
+            plan.lines += lines;
+            plan.raw_bytes += f.stored_bytes;
+            plan.files.push(FileInfo { file: f, lines });
+        }
+    }
+    Ok(plan)
 }
 
 /// A row of a forgotten session's thread (its main thread or a subagent).
