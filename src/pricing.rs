@@ -2388,6 +2388,18 @@ mod tests {
             ),
             "1.6747566"
         );
+        // and with fast mode and US-only: fast_and_long_context_multiply's
+        // 12,270,006 μ$ (Opus 4.6 on 2026-02-20, fast, a 200,001-token
+        // prompt), x1.1 US-only x1.1 regional = x1.21: 14,846,707.26 μ$
+        let u = us(fast(usage(150_000, 20_000, 10_000, 20_001, 2_000)));
+        assert_eq!(
+            usd("us.anthropic.claude-opus-4-6-v1:0", day(2026, 2, 20), u),
+            "14.84670726"
+        );
+        assert_eq!(
+            usd("global.anthropic.claude-opus-4-6-v1:0", day(2026, 2, 20), u),
+            "13.4970066"
+        );
     }
 
     #[test]

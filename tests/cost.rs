@@ -177,6 +177,53 @@ fn groupings_combine_and_totals_are_sums_of_rows() {
     );
 }
 
+/// SQLite's sum() of 64-bit integers stops at 2^63 picoUSD (about $9.2
+/// million); the reports sum whole dollars and the picodollar rest apart,
+/// and have no such limit: three Opus 4.6 responses of 900 billion input
+/// tokens each ($5 per million, no long-context tier on 2026-05-01) cost
+/// $4.5 million each, $13.5 million together.
+#[test]
+fn totals_past_nine_million_dollars_are_exact() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-big");
+    std::fs::create_dir_all(&dir).unwrap();
+    let text: String = (1..=3)
+        .map(|i| {
+            format!(
+                r#"{{"type":"assistant","uuid":"big-{i}","sessionId":"sess-big","timestamp":"2026-05-01T10:00:0{i}.000Z","cwd":"/home/u/big","message":{{"id":"msg_big{i}","model":"claude-opus-4-6","role":"assistant","content":[{{"type":"text","text":"ok"}}],"stop_reason":"end_turn","usage":{{"input_tokens":900000000000,"output_tokens":0}}}}}}
+"#
+            )
+        })
+        .collect();
+    std::fs::write(dir.join("sess-big.jsonl"), text).unwrap();
+    env.ingest();
+    let v = cost_json(&env, &[]);
+    assert_eq!(v["total"]["cost_usd"], "13500000", "{v}");
+    assert_eq!(v["total"]["input_tokens"], 2_700_000_000_000u64);
+    let v = cost_json(&env, &["--by-session", "--by-model"]);
+    assert_eq!(v["rows"][0]["cost_usd"], "13500000", "{v}");
+    for args in [&["sessions", "--json"][..], &["blocks", "--json"]] {
+        let out = env.cmd().args(args).assert().success();
+        let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        let cost = if args[0] == "sessions" {
+            &v["total"]["cost_usd"]
+        } else {
+            &v["rows"][0]["cost_usd"]
+        };
+        assert_eq!(cost, "13500000", "{args:?}: {v}");
+    }
+    let table = String::from_utf8_lossy(
+        &env.cmd()
+            .args(["cost", "--no-ingest"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .to_string();
+    assert!(table.contains("$13,500,000.00"), "{table}");
+}
+
 #[test]
 fn a_cost_that_overflows_is_not_called_a_missing_price() {
     let env = Env::with_fixture("basic");
@@ -628,7 +675,33 @@ fn pricing_lists_the_table() {
         assert!(ids.contains(&id), "{id} missing");
     }
     assert_eq!(v["globals"]["web_search_usd_per_request"], "0.01");
-    env.cmd().arg("pricing").assert().success();
+    // Bedrock's regional surcharge: on Sonnet 4.5 and later, not Sonnet 4
+    assert_eq!(v["globals"]["regional_multiplier"], "1.1");
+    let regional = |id: &str| {
+        v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["id"] == id)
+            .unwrap_or_else(|| panic!("{id} missing"))["regional"]
+            .clone()
+    };
+    assert_eq!(regional("claude-sonnet-4-5-20250929"), true);
+    assert_eq!(regional("claude-sonnet-4-20250514"), false);
+    let out = env.cmd().arg("pricing").assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains("regional x1.1 for Bedrock's regional ids"),
+        "{text}"
+    );
+    let line = |id: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(id))
+            .unwrap_or_else(|| panic!("{id}: {text}"))
+            .to_owned()
+    };
+    assert!(line("claude-haiku-4-5-20251001").ends_with("regional x1.1"));
+    assert!(!line("claude-sonnet-4-20250514").contains("regional"));
 }
 
 /// `cost` and `blocks` read the per-15-minute rollup when it is up to date

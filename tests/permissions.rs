@@ -220,6 +220,30 @@ fn a_read_only_database_refuses_writes_clearly_and_still_serves_reads() {
     let o = run.run(&env, &["cost"]);
     refused(&o, &db);
     assert!(stderr_of(&o).contains("--no-ingest"), "{o:?}");
+    // a --pricing what-if prices in the database, in a transaction it
+    // rolls back: not here, said so
+    let what_if = env.dir.path().join("what-if.toml");
+    std::fs::write(
+        &what_if,
+        "[models.claude-sonnet-4-5-20250929]\n[[models.claude-sonnet-4-5-20250929.rates]]\ninput = \"6\"\noutput = \"30\"\ncache_write_5m = \"7.5\"\ncache_write_1h = \"12\"\ncache_read = \"0.6\"\n",
+    )
+    .unwrap();
+    run.own(&what_if);
+    let o = run.run(
+        &env,
+        &[
+            "cost",
+            "--no-ingest",
+            "--pricing",
+            what_if.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert!(
+        stderr_of(&o).contains("cannot price this report with --pricing")
+            && stderr_of(&o).contains("run it without --pricing to see the stored costs"),
+        "{o:?}"
+    );
     reads_work(&run, &env, 33);
     integrity_ok(&db);
     // reading left nothing read-only behind: once writable, ingest works

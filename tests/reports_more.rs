@@ -821,10 +821,27 @@ fn files_commands_and_query_run_on_the_public_corpus() {
     );
     assert_eq!(commands["total"]["skills"].as_i64().unwrap(), skills);
     assert!(commands["total"]["slash_commands"].as_u64().unwrap() > 0);
-    for view in ["v_responses", "v_tool_calls", "v_hook_runs", "v_daily_cost"] {
+    // each view has a row per row of what it shows
+    for (view, of) in [
+        ("v_responses", "SELECT count(*) FROM responses"),
+        ("v_tool_calls", "SELECT count(*) FROM tool_calls"),
+        ("v_hook_runs", "SELECT count(*) FROM hook_runs"),
+    ] {
         let v = run_json(&env, &["query", &format!("SELECT * FROM {view}")]);
         assert!(!v["columns"].as_array().unwrap().is_empty(), "{view}");
+        let n = common::count(&env.db(), of);
+        assert!(n > 0, "{view}: the corpus has rows");
+        assert_eq!(v["rows"].as_array().unwrap().len() as i64, n, "{view}");
     }
+    // and the days' requests are every response
+    let v = run_json(
+        &env,
+        &["query", "SELECT sum(requests) AS n FROM v_daily_cost"],
+    );
+    assert_eq!(
+        v["rows"][0]["n"].as_i64().unwrap(),
+        common::count(&env.db(), "SELECT count(*) FROM responses")
+    );
     // the view's exact cost equals the cost report's total
     let cost = run_json(&env, &["cost", "--no-ingest"]);
     let v = run_json(
@@ -839,12 +856,12 @@ fn files_commands_and_query_run_on_the_public_corpus() {
         cost["total"]["cost_usd"].as_str().unwrap(),
         text.trim_end_matches('.')
     );
-    for args in [vec!["files"], vec!["commands"]] {
-        let mut a = args.clone();
-        a.push("--no-ingest");
-        stdout(&env, &a);
-        a.push("--csv");
-        stdout(&env, &a);
+    // a CSV has a line per JSON row, after its header
+    for (args, json) in [(["files"], &files), (["commands"], &commands)] {
+        let csv = stdout(&env, &[&args[..], &["--no-ingest", "--csv"]].concat());
+        let rows = json["rows"].as_array().unwrap().len();
+        assert!(rows > 0, "{args:?}");
+        assert_eq!(csv.lines().count(), rows + 1, "{args:?}: {csv}");
     }
 }
 
@@ -1047,4 +1064,42 @@ fn reports_take_one_session() {
     // the subagents' calls are their session's
     let v = run_json(&env, &["tools", "--session", "sess-main-0001"]);
     assert_eq!(v["total"]["calls"], 4, "{v}");
+}
+
+/// `observatory ... | head`: a report whose reader goes away ends quietly
+/// with exit 0 (no "Broken pipe" error, no panic), as `watch` does.
+#[test]
+fn a_report_whose_reader_goes_away_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    for args in [
+        &[
+            "query",
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000) SELECT i FROM n",
+            "--csv",
+        ][..],
+        &[
+            "query",
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000) SELECT i FROM n",
+            "--json",
+        ],
+    ] {
+        let mut child = env
+            .std_cmd()
+            .args(args)
+            .arg("--no-ingest")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        assert!(!first.is_empty(), "{args:?}");
+        drop(out);
+        let done = child.wait_with_output().unwrap();
+        assert_eq!(done.status.code(), Some(0), "{args:?}: {done:?}");
+        assert_eq!(String::from_utf8_lossy(&done.stderr), "", "{args:?}");
+    }
 }
