@@ -579,7 +579,7 @@ fn no_color_and_color_never_print_no_escapes_and_always_does() {
     // a response today, so that a tiny daily budget is over its limit
     let today = env.projects().join("-today");
     std::fs::create_dir_all(&today).unwrap();
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let now = common::steady_now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     std::fs::write(
         today.join("s.jsonl"),
         format!(

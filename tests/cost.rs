@@ -361,7 +361,7 @@ fn an_unknown_model_is_never_zero() {
 #[test]
 fn json_says_the_days_and_the_zone_it_cut_them_in() {
     let env = Env::with_fixture("basic");
-    let today = chrono::Utc::now().date_naive();
+    let today = common::steady_now().date_naive();
     let v = cost_json(&env, &["--since", "7d", "--tz", "utc"]);
     assert_eq!(v["tz"], "UTC");
     assert_eq!(

@@ -972,17 +972,19 @@ fn run_beside_a_first_load(env: &Env, args: &[&str]) -> std::process::Output {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // (it says it waits, and is still waiting when we let it go on)
+    let stderr = common::Stderr::of(&mut child);
+    stderr.wait_for("waiting for the first ingest");
     assert!(child.try_wait().unwrap().is_none(), "{args:?} did not wait");
     std::fs::remove_file(&marker).unwrap();
     drop(lock);
     let done = child.wait_with_output().unwrap();
-    assert!(done.status.success(), "{args:?}: {done:?}");
-    assert!(
-        String::from_utf8_lossy(&done.stderr).contains("waiting for the first ingest"),
-        "{args:?}: {done:?}"
-    );
-    done
+    let err = stderr.all.join().unwrap();
+    assert!(done.status.success(), "{args:?}: {done:?} {err}");
+    std::process::Output {
+        stderr: err.into_bytes(),
+        ..done
+    }
 }
 
 #[test]

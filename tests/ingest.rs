@@ -1553,14 +1553,15 @@ fn an_unfinished_first_load_starts_the_database_over() {
     // an ingest holds the lock: the marker is its own, the report waits
     let lock = std::fs::File::open(env.obs_home().join("observatory.db.lock")).unwrap();
     lock.lock().unwrap();
-    let child = env
+    let mut child = env
         .std_cmd()
         .args(["cost", "--no-ingest", "--json"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    let err = common::Stderr::of(&mut child);
+    err.wait_for("waiting for the first ingest");
     assert!(marker.exists());
     assert_eq!(count(&env.db(), "SELECT count(*) FROM lines"), lines);
     // the load dies (its marker stays): the report starts the database
@@ -1568,11 +1569,8 @@ fn an_unfinished_first_load_starts_the_database_over() {
     drop(lock);
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{out:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(
-        stderr.contains("waiting for the first ingest") && stderr.contains("interrupted"),
-        "{stderr}"
-    );
+    let stderr = err.all.join().unwrap();
+    assert!(stderr.contains("interrupted"), "{stderr}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["total"]["requests"], 0, "{v}");
     assert!(!marker.exists());

@@ -452,7 +452,7 @@ fn env_spending_now() -> Env {
     let env = Env::new();
     let dir = env.projects().join("-home-u-now");
     std::fs::create_dir_all(&dir).unwrap();
-    let at = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let at = common::steady_now() - chrono::Duration::seconds(1);
     let ts = at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
     let line = json!({"parentUuid": null, "isSidechain": false, "cwd": "/home/u/now",
         "sessionId": "sess-now", "version": "2.1.120", "uuid": "n-a1", "timestamp": ts,

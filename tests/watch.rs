@@ -32,9 +32,7 @@ impl Watch {
         let log = env.dir.path().join(format!("watch-{n}.stderr"));
         let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin!("observatory"))
             .env_clear()
-            .env("HOME", env.home())
-            .env("OBSERVATORY_HOME", env.obs_home())
-            .env("CLAUDE_CONFIG_DIR", &env.claude)
+            .envs(env.vars())
             .args(["watch", "--json"])
             .args(extra)
             .stdout(Stdio::piped())
@@ -774,7 +772,7 @@ fn events_gone_before_a_watcher_read_them_are_counted_in_the_stream() {
 
 /// A response priced now, so that it falls in today's budget period.
 fn priced_now(uuid: &str, msg: &str) -> String {
-    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
+    let now = common::steady_now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
     format!(
         r#"{{"type":"assistant","uuid":"{uuid}","sessionId":"sess-budget-0001","timestamp":"{now}","cwd":"/home/u/app","message":{{"id":"{msg}","model":"claude-opus-4-6","stop_reason":"end_turn","usage":{{"input_tokens":1000,"output_tokens":1000}}}}}}
 "#

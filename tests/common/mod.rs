@@ -336,3 +336,59 @@ pub fn assert_messages_match_lines(root: &Path, conn: &Connection) {
     assert_eq!(keyed, message_ids);
     assert!(!keyed.is_empty());
 }
+
+/// Now, for a test about "today" (a budget's day, `--since 7d`): a test run
+/// in the last 30 seconds of a UTC day waits for the next one (the commands
+/// it runs would find today's response in another day), and one run in a
+/// day's first 2 seconds waits for them to pass (so that a second ago is
+/// today too). The harness pins TZ=UTC, so days are UTC days.
+pub fn steady_now() -> chrono::DateTime<chrono::Utc> {
+    let now = chrono::Utc::now();
+    let start = now.date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let wait = if now - start < chrono::Duration::seconds(2) {
+        start + chrono::Duration::seconds(2) - now
+    } else if start + chrono::Duration::days(1) - now < chrono::Duration::seconds(30) {
+        start + chrono::Duration::days(1) + chrono::Duration::seconds(2) - now
+    } else {
+        chrono::Duration::zero()
+    };
+    std::thread::sleep(wait.to_std().unwrap_or_default());
+    chrono::Utc::now()
+}
+
+/// A child's stderr, line by line as it comes (`lines`), and all of it once
+/// the child is done (`all`, joined).
+pub struct Stderr {
+    pub lines: std::sync::mpsc::Receiver<String>,
+    pub all: std::thread::JoinHandle<String>,
+}
+
+impl Stderr {
+    pub fn of(child: &mut std::process::Child) -> Stderr {
+        use std::io::BufRead;
+        let (tx, lines) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().expect("stderr piped");
+        let all = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in std::io::BufReader::new(stderr).lines() {
+                let line = line.unwrap();
+                let _ = tx.send(line.clone());
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        Stderr { lines, all }
+    }
+
+    /// Wait (20 s at most) for a line that contains `text`.
+    pub fn wait_for(&self, text: &str) {
+        loop {
+            match self.lines.recv_timeout(std::time::Duration::from_secs(20)) {
+                Ok(line) if line.contains(text) => return,
+                Ok(_) => {}
+                Err(_) => panic!("no line with {text:?} on stderr within 20 s"),
+            }
+        }
+    }
+}
