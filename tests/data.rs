@@ -2286,13 +2286,12 @@ fn s1_lines(session_of_response: &str, response_at: &str) -> String {
 
 /// A file whose every line is a copy of lines stored from another file has
 /// no rows of its own (its lines are stored once, with the original): a
-/// project folder moved to another disk and linked back is read again
-/// under its new path, and `s1 copy.jsonl` is a copy. Forgetting the
+/// project folder copied beside itself, `s1 copy.jsonl`. Forgetting the
 /// session takes those files too; kept, they gave the whole session back
 /// (prompt text and cost) once the original had gone.
 #[test]
 fn forget_takes_a_file_that_only_copies_the_session() {
-    for how in ["folder moved and linked back", "file copied"] {
+    for how in ["folder copied", "file copied"] {
         let env = Env::new();
         let dir = env.projects().join("-w");
         std::fs::create_dir_all(&dir).unwrap();
@@ -2305,10 +2304,7 @@ fn forget_takes_a_file_that_only_copies_the_session() {
         if how == "file copied" {
             std::fs::copy(dir.join("s1.jsonl"), dir.join("s1 copy.jsonl")).unwrap();
         } else {
-            let disk2 = env.dir.path().join("disk2");
-            std::fs::create_dir_all(&disk2).unwrap();
-            std::fs::rename(&dir, disk2.join("w")).unwrap();
-            std::os::unix::fs::symlink(disk2.join("w"), &dir).unwrap();
+            common::copy_dir(&dir, &env.projects().join("-w-copy"));
         }
         env.ingest();
         let v = run_json(&env, &["forget", "--session", "s1", "--yes"]);

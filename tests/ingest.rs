@@ -469,6 +469,116 @@ fn a_partial_line_waits_for_its_newline() {
     assert_eq!(st["held_back_lines"], 1);
 }
 
+/// A transcript found at a new path, gone from its old one, with the bytes
+/// it had (a project folder renamed, or moved to another disk and linked
+/// back), is the same file: its row takes the new path and it is read on
+/// from its cursor, not stored a second time. A copy whose original stays
+/// is a file of its own.
+#[test]
+fn a_moved_transcript_is_read_on_from_where_it_was() {
+    for how in ["renamed", "moved and linked back", "copied"] {
+        let env = Env::with_fixture("basic");
+        let first = env.ingest();
+        let db = env.db();
+        let (lines, chunks) = (
+            count(&db, "SELECT count(*) FROM lines"),
+            count(&db, "SELECT count(*) FROM raw_chunks"),
+        );
+        drop(db);
+        let app = env.projects().join("-home-u-app");
+        let moved = match how {
+            "renamed" => {
+                let to = env.projects().join("-home-u-app-renamed");
+                std::fs::rename(&app, &to).unwrap();
+                to
+            }
+            "moved and linked back" => {
+                let to = env.dir.path().join("disk2/app");
+                std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+                std::fs::rename(&app, &to).unwrap();
+                std::os::unix::fs::symlink(&to, &app).unwrap();
+                to
+            }
+            _ => {
+                let to = env.projects().join("-home-u-app-copy");
+                common::copy_dir(&app, &to);
+                to
+            }
+        };
+        // the session grew meanwhile
+        let f = moved.join("sess-resume-0002.jsonl");
+        let line = r#"{"type":"user","uuid":"mv-1","sessionId":"sess-resume-0002","timestamp":"2026-03-02T09:05:00.000Z","message":{"role":"user","content":"and after the move"}}"#;
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&f)
+            .unwrap()
+            .write_all(format!("{line}\n").as_bytes())
+            .unwrap();
+        let s = env.ingest();
+        let db = env.db();
+        // (the folder's files with lines; its empty one, sess-empty-0003,
+        // is nothing to follow: a new row)
+        let files = count(
+            &db,
+            "SELECT count(*) FROM source_files WHERE read_offset > 0",
+        );
+        let had = first["files_seen"].as_i64().unwrap() - 1;
+        if how == "copied" {
+            // (read whole, as files of their own: the copies (every line of
+            // the fixture is in that folder) and the new line)
+            assert_eq!(files, had + 4, "{how}");
+            assert_eq!(s["lines_read"], lines + 1, "{how}: {s}");
+            continue;
+        }
+        assert_eq!(
+            (&s["lines_read"], &s["bytes_read"]),
+            (&json!(1), &json!(line.len() + 1)),
+            "{how}: {s}"
+        );
+        assert_eq!(files, had, "{how}");
+        assert_eq!(count(&db, "SELECT count(*) FROM lines"), lines + 1, "{how}");
+        assert_eq!(
+            count(&db, "SELECT count(*) FROM raw_chunks"),
+            chunks + 1,
+            "{how}"
+        );
+        let path: String = db
+            .query_row(
+                "SELECT path FROM source_files WHERE path LIKE '%sess-resume-0002.jsonl'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            std::path::Path::new(&path),
+            f.canonicalize().unwrap(),
+            "{how}"
+        );
+        // nothing is gone: every file is where it is now
+        let out = env.cmd().args(["status", "--json"]).assert().success();
+        let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        assert_eq!(st["files_gone"], 0, "{how}");
+        // and exported once, byte for byte as it is now
+        let out_dir = env.dir.path().join("out");
+        env.cmd()
+            .args(["export", "--out"])
+            .arg(&out_dir)
+            .assert()
+            .success();
+        let exported: Vec<_> = walkdir::WalkDir::new(&out_dir)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name() == "sess-resume-0002.jsonl")
+            .collect();
+        assert_eq!(exported.len(), 1, "{how}: {exported:?}");
+        assert_eq!(
+            std::fs::read(exported[0].path()).unwrap(),
+            std::fs::read(&f).unwrap(),
+            "{how}"
+        );
+    }
+}
+
 #[test]
 fn truncated_or_replaced_files_are_read_again_from_the_start_and_old_lines_are_kept() {
     let env = Env::with_fixture("basic");

@@ -165,10 +165,11 @@ pub fn collect(store: &Store) -> Result<Status> {
     })
 }
 
-/// Tracked files (not forgotten) whose transcript is no longer on disk.
+/// Tracked files (not forgotten, with lines) whose transcript is no longer
+/// on disk.
 fn files_gone(c: &rusqlite::Connection) -> Result<u64> {
     let mut st = c.prepare(
-        "SELECT path FROM source_files f WHERE superseded = 0
+        "SELECT path FROM source_files f WHERE superseded = 0 AND read_offset > 0
            AND NOT EXISTS (SELECT 1 FROM forgotten_files g WHERE g.file_id = f.id)",
     )?;
     let mut rows = st.query([])?;

@@ -266,8 +266,8 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
         let mut owner = owners.get(&f.id).cloned().unwrap_or_default();
         if owner.lines.is_empty() && !doomed(&owner, &ids) && f.chunks > 0 {
             // (a file whose every line is a copy of lines stored from
-            // another file has no rows of its own: a project folder moved
-            // and linked back, `s1 copy.jsonl`. Its lines say whose they
+            // another file has no rows of its own: a project folder copied
+            // beside itself, `s1 copy.jsonl`. Its lines say whose they
             // are; kept, it would give the session back once the original
             // went)
             owner.lines = raw_sessions(conn, &f, &mut unpacker)?;

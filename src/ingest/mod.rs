@@ -7,7 +7,7 @@ pub mod reader;
 pub mod watch_log;
 pub mod writer;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -353,8 +353,101 @@ pub fn run_held(
     listings
         .save(&store.conn)
         .context("storing the folder listings")?;
-    let tracked = load_tracked(&store.conn, None)?;
+    let mut tracked = load_tracked(&store.conn, None)?;
+    relocate(&store.conn, &found, &mut tracked).context("following moved transcripts")?;
     ingest_found(store, found, tracked, prices, opts, obs, summary, started)
+}
+
+/// Tracked files gone from where they were read, found at a new path: a
+/// new file whose first bytes and bytes before the cursor are a gone
+/// file's (a project folder renamed, or moved to another disk and linked
+/// back, its old path now leading to the new one; `~/.claude` moved) is
+/// that file, moved: its row takes the new path, and it is read on from
+/// its cursor rather than stored again. A copy whose original is still
+/// there is a file of its own.
+fn relocate(
+    conn: &Connection,
+    found: &[Found],
+    tracked: &mut HashMap<String, Tracked>,
+) -> Result<()> {
+    // (nearly every run: no new file, nothing to follow)
+    if found
+        .iter()
+        .all(|f| tracked.contains_key(paths::stored(&f.path).as_ref()))
+    {
+        return Ok(());
+    }
+    let here: HashSet<String> = found
+        .iter()
+        .map(|f| paths::stored(&f.path).into_owned())
+        .collect();
+    let forgotten: HashSet<i64> = conn
+        .prepare_cached("SELECT file_id FROM forgotten_files")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    // (fingerprint length, fingerprint) -> the gone files with it
+    let mut gone: HashMap<(u64, u64), Vec<String>> = HashMap::new();
+    for (path, t) in tracked.iter() {
+        if t.fingerprint_len == 0 || here.contains(path) || forgotten.contains(&t.id) {
+            continue;
+        }
+        // (not there any more, or there as a path to a file found under
+        // another: a folder moved and linked back)
+        let gone_from_here = match std::fs::canonicalize(paths::from_stored(path)) {
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+            Ok(now) => here.contains(paths::stored(&now).as_ref()),
+        };
+        if gone_from_here {
+            gone.entry((t.fingerprint_len, t.fingerprint))
+                .or_default()
+                .push(path.clone());
+        }
+    }
+    if gone.is_empty() {
+        return Ok(());
+    }
+    let mut lens: Vec<u64> = gone.keys().map(|(len, _)| *len).collect();
+    lens.sort_unstable();
+    lens.dedup();
+    for f in found {
+        let new_path = paths::stored(&f.path).into_owned();
+        if tracked.contains_key(&new_path) {
+            continue;
+        }
+        let Ok(file) = File::open(&f.path) else {
+            continue; // (said when it is read)
+        };
+        let mut moved = None;
+        'lens: for &len in lens.iter().filter(|len| **len <= f.stat.size) {
+            let (fp, got) = reader::fingerprint(&file, len)?;
+            let Some(candidates) = gone.get_mut(&(got, fp)) else {
+                continue;
+            };
+            for (i, old) in candidates.iter().enumerate() {
+                let t = &tracked[old];
+                if f.stat.size >= t.read_offset && tail_unchanged(&file, t)? {
+                    moved = Some(candidates.swap_remove(i));
+                    break 'lens;
+                }
+            }
+        }
+        let Some(old) = moved else {
+            continue;
+        };
+        let t = tracked.remove(&old).expect("a gone file is tracked");
+        conn.prepare_cached(
+            "UPDATE source_files SET path = ?2, root = ?3, project_dir = ?4, kind = ?5 WHERE id = ?1",
+        )?
+        .execute(params![
+            t.id,
+            new_path,
+            paths::stored(&f.root),
+            f.project_dir,
+            f.kind
+        ])?;
+        tracked.insert(new_path, t);
+    }
+    Ok(())
 }
 
 /// Ingest only `files` (e.g. the one transcript a status line is about),
