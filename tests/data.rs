@@ -2335,6 +2335,77 @@ fn forget_takes_a_file_that_only_copies_the_session() {
     }
 }
 
+/// Every file that stays but holds lines of a forgotten session is named,
+/// in the plan as after: two files that each copy the session's lines and
+/// add their own (a copied line is modelled in one of them only).
+#[test]
+fn forget_names_every_kept_file_holding_copies() {
+    let env = Env::new();
+    let dir = env.projects().join("-w");
+    std::fs::create_dir_all(&dir).unwrap();
+    let s1 = s1_lines("s1", "2026-12-01T10:00:05.000Z");
+    std::fs::write(dir.join("s1.jsonl"), &s1).unwrap();
+    for (name, mine) in [("mixA", "a0"), ("mixB", "b0")] {
+        let own = format!(
+            r#"{{"type":"user","sessionId":"s2","uuid":"{mine}","timestamp":"2026-12-02T10:00:00.000Z","cwd":"/w","message":{{"role":"user","content":"{name}"}}}}"#
+        );
+        std::fs::write(dir.join(format!("{name}.jsonl")), format!("{s1}{own}\n")).unwrap();
+    }
+    env.ingest();
+    let shared = |v: &Value| -> Vec<String> {
+        v["shared_files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let p = f["file"].as_str().unwrap();
+                p.rsplit('/').next().unwrap().to_owned()
+            })
+            .collect()
+    };
+    let dry = run_json(&env, &["forget", "--session", "s1", "--dry-run"]);
+    assert_eq!(shared(&dry), ["mixA.jsonl", "mixB.jsonl"], "{dry}");
+    let done = run_json(&env, &["forget", "--session", "s1", "--yes"]);
+    assert_eq!(shared(&done), ["mixA.jsonl", "mixB.jsonl"], "{done}");
+}
+
+/// A forgotten file whose later lines are kept, then deleted by Claude
+/// Code, is a file status says is no longer on disk (its lines are kept);
+/// one with nothing kept is not.
+#[test]
+fn status_counts_a_gone_file_by_the_lines_kept_of_it() {
+    let env = Env::new();
+    let dir = env.projects().join("-w");
+    std::fs::create_dir_all(&dir).unwrap();
+    for s in ["s1", "s2"] {
+        std::fs::write(
+            dir.join(format!("{s}.jsonl")),
+            s1_lines("s1", "2026-12-01T10:00:05.000Z").replace("s1", s),
+        )
+        .unwrap();
+    }
+    env.ingest();
+    for s in ["s1", "s2"] {
+        run_json(&env, &["forget", "--session", s, "--yes"]);
+    }
+    let later = r#"{"type":"user","sessionId":"s1","uuid":"later-1","timestamp":"2026-12-03T10:00:00.000Z","cwd":"/w","message":{"role":"user","content":"new activity"}}"#;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join("s1.jsonl"))
+        .unwrap()
+        .write_all(format!("{later}\n").as_bytes())
+        .unwrap();
+    env.ingest();
+    std::fs::remove_file(dir.join("s1.jsonl")).unwrap();
+    std::fs::remove_file(dir.join("s2.jsonl")).unwrap();
+    let status = run_json(&env, &["status"]);
+    assert_eq!(
+        (&status["files_gone"], &status["lines"]),
+        (&json!(1), &json!(1)),
+        "{status}"
+    );
+}
+
 /// A response Claude Code copied into a resumed session's file (with that
 /// session's id and the resume's time) stays counted, for the resumed
 /// session: forget says so rather than count it as deleted.
@@ -2414,6 +2485,20 @@ fn forget_replaced_drops_the_earlier_versions_of_edited_transcripts() {
             (json!("my password is hunter2"), json!(2))
         ]
     );
+    // (a watcher that ran meanwhile logged the prompts, secret and all)
+    for s in ["s1", "s2"] {
+        env.db()
+            .execute(
+                "INSERT INTO watch_events(session_id, event) VALUES (?1, ?2)",
+                [
+                    s,
+                    &format!(
+                        r#"{{"event":"message","session_id":"{s}","text":"my password is hunter2"}}"#
+                    ),
+                ],
+            )
+            .unwrap();
+    }
     // one session's files
     let dry = run_json(
         &env,
@@ -2430,12 +2515,21 @@ fn forget_replaced_drops_the_earlier_versions_of_edited_transcripts() {
         (&json!(true), &json!(0), &json!(1), &json!(2), &json!(false)),
         "{dry}"
     );
+    // (what leaves the totals is known once done)
+    assert_eq!(
+        (&dry["responses"], &dry["cost_usd"]),
+        (&Value::Null, &Value::Null)
+    );
     let text = stdout(&env, &["forget", "--replaced", "--session", "s1", "--yes"]);
     assert!(
         text.starts_with("Forgot 1 replaced generation of 1 file: 2 lines, 0 responses ($0.00) out of the totals; "),
         "{text}"
     );
     assert_eq!(run_json(&env, &["status"])["files_superseded"], 1);
+    assert_eq!(
+        common::strings(&env.db(), "SELECT session_id FROM watch_events"),
+        ["s2"]
+    );
     // then every file's
     let v = run_json(&env, &["forget", "--replaced", "--yes"]);
     assert_eq!(

@@ -462,6 +462,53 @@ fn every_kind_of_event_with_its_fields() {
     w.stop();
 }
 
+/// A new session's first lines name no working directory (queue
+/// operations), and no line of it does yet: `--project` still shows them,
+/// by the folder its transcript is in.
+#[test]
+fn a_new_session_whose_first_lines_name_no_folder_passes_its_project() {
+    let env = Env::with_fixture("basic");
+    let mut w = Watch::start(&env, &["--project", "/home/u/app"]);
+    let f = env.projects().join("-home-u-app/sess-new-0009.jsonl");
+    append(
+        &f,
+        "{\"type\":\"queue-operation\",\"operation\":\"enqueue\",\"timestamp\":\"2026-03-05T10:00:00.000Z\",\"sessionId\":\"sess-new-0009\",\"content\":\"hi\"}\n",
+    );
+    let q = w.until(|e| e["event"] == "queue_operation");
+    assert_eq!(
+        (&q["session_id"], &q["content"]),
+        (&json!("sess-new-0009"), &json!("hi"))
+    );
+    assert_eq!(
+        w.count(|e| e["event"] == "session_start" && e["session_id"] == "sess-new-0009"),
+        1,
+        "{:#?}",
+        w.seen
+    );
+    // (another project's new session is not shown)
+    std::fs::create_dir_all(env.projects().join("-home-u-other")).unwrap();
+    append(
+        &env.projects().join("-home-u-other/sess-else-0010.jsonl"),
+        "{\"type\":\"queue-operation\",\"operation\":\"enqueue\",\"timestamp\":\"2026-03-05T10:00:00.000Z\",\"sessionId\":\"sess-else-0010\",\"content\":\"no\"}\n",
+    );
+    w.settle(
+        &env.projects().join("-home-u-app/sess-settle.jsonl"),
+        "st-1",
+    );
+    assert_eq!(
+        w.count(|e| e["session_id"] == "sess-else-0010"),
+        0,
+        "{:#?}",
+        w.seen
+    );
+    append(
+        &f,
+        &format!("{}\n", user_line("n-u1", "sess-new-0009", "go")),
+    );
+    w.until(|e| e["uuid"] == "n-u1");
+    w.stop();
+}
+
 #[test]
 fn watch_and_ingest_together_store_each_line_once() {
     let env = Env::with_fixture("basic");

@@ -115,11 +115,6 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
     // only after the rebuild.
     crate::store::checkpoint(&store.conn).context("checkpointing the WAL")?;
     rebuild(&mut store, &prices, settings)?;
-    // Now that the tables are what the kept files give: which of them hold
-    // lines of the forgotten sessions (copies in resumed sessions' files).
-    let mut plan = plan;
-    plan.shared_files = forget::files_holding(&store.conn, &plan.session_ids())
-        .context("looking for lines of the forgotten sessions in other files")?;
     // (what left the totals: a response Claude Code copied into a session
     // that stays is counted there now)
     let counted_after = counted(&store.conn)?;
@@ -193,10 +188,11 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
         );
         if stayed.0 > 0 {
             output::emit(&format!(
-                "{} of theirs ({}) still {} in the totals: Claude Code copied {} into the file of a session that stays, which it now counts for (below).\n",
+                "{} of theirs ({}) still {} in the totals: {} copies of {} in files that stay (below).\n",
                 count(stayed.0, "response", "responses"),
                 money(Some(stayed.1)),
                 if stayed.0 == 1 { "counts" } else { "count" },
+                "Claude Code wrote",
                 if stayed.0 == 1 { "it" } else { "them" },
             ))?;
         }
@@ -293,6 +289,7 @@ fn describe(plan: &Plan, zone: &Zone) -> String {
         if paths.len() > LISTED {
             s.push_str(&format!("  ... and {} more\n", paths.len() - LISTED));
         }
+        s.push_str("A response in them that the files as they are now do not also hold leaves the totals (how many is said when done).\n");
         return s;
     }
     let first = plan.sessions.iter().filter_map(|x| x.first_at).min();
@@ -439,6 +436,13 @@ fn plan_json(plan: &Plan, dry_run: bool, done: Option<Value>) -> Value {
     });
     if let (Some(Value::Object(done)), Value::Object(m)) = (done, &mut v) {
         m.extend(done);
+    }
+    if plan.replaced_only() {
+        // (no session goes: what leaves the totals is known once done,
+        // `*_removed`)
+        for k in ["responses", "cost_usd", "unpriced_responses"] {
+            v[k] = Value::Null;
+        }
     }
     v
 }

@@ -165,12 +165,12 @@ pub fn collect(store: &Store) -> Result<Status> {
     })
 }
 
-/// Tracked files (not forgotten, with lines) whose transcript is no longer
-/// on disk.
+/// Tracked files whose transcript is no longer on disk and whose lines
+/// (some of them: a forgotten file's later ones) are kept.
 fn files_gone(c: &rusqlite::Connection) -> Result<u64> {
     let mut st = c.prepare(
-        "SELECT path FROM source_files f WHERE superseded = 0 AND read_offset > 0
-           AND NOT EXISTS (SELECT 1 FROM forgotten_files g WHERE g.file_id = f.id)",
+        "SELECT path FROM source_files f WHERE superseded = 0
+           AND EXISTS (SELECT 1 FROM raw_chunks r WHERE r.file_id = f.id)",
     )?;
     let mut rows = st.query([])?;
     let mut gone = 0;

@@ -348,7 +348,10 @@ impl View {
         Ok(())
     }
 
-    fn wanted(&self, e: &Value) -> bool {
+    /// `folder`: the transcript folder of the event's session, when the
+    /// event names no project (nor does its session yet: its first lines
+    /// named no working directory), for `--project` to match.
+    fn wanted(&self, e: &Value, folder: Option<&str>) -> bool {
         let field = |k: &str| e.get(k).and_then(Value::as_str);
         if field("event") == Some("missed") {
             return true; // (of any session: said whatever the filters)
@@ -358,10 +361,16 @@ impl View {
         {
             return false;
         }
-        if let Some(p) = &self.project
-            && !crate::report::project_matches(field("project"), Some(p))
-        {
-            return false;
+        if let Some(p) = &self.project {
+            let matches = match (field("project"), folder) {
+                (None, Some(folder)) => folder
+                    .to_ascii_lowercase()
+                    .contains(&crate::report::project_folder(&p.to_ascii_lowercase())),
+                (project, _) => crate::report::project_matches(project, Some(p)),
+            };
+            if !matches {
+                return false;
+            }
         }
         true
     }
@@ -371,14 +380,20 @@ impl View {
     /// operation, a session's title line) is given its session's project.
     fn events(&mut self, conn: &Connection, events: Vec<(Value, String)>) -> Result<()> {
         for (mut e, mut line) in events {
+            let mut folder = None;
             if e.get("project").is_some_and(Value::is_null)
                 && let Some(sid) = e.get("session_id").and_then(Value::as_str)
-                && let Some(project) = session_project(conn, sid)?
             {
-                e["project"] = project.into();
-                line = serde_json::to_string(&e)?;
+                match session_project(conn, sid)? {
+                    Some(project) => {
+                        e["project"] = project.into();
+                        line = serde_json::to_string(&e)?;
+                    }
+                    None if self.project.is_some() => folder = session_folder(conn, sid)?,
+                    None => {}
+                }
             }
-            if !self.wanted(&e) {
+            if !self.wanted(&e, folder.as_deref()) {
                 continue;
             }
             if self.ndjson {
@@ -726,6 +741,18 @@ fn session_project(conn: &Connection, sid: &str) -> rusqlite::Result<Option<Stri
     )?
     .query_row([sid], |r| r.get(0))
     .optional()
+}
+
+/// The folder under `projects/` that holds session `sid`'s transcript.
+fn session_folder(conn: &Connection, sid: &str) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached(
+        "SELECT project_dir FROM source_files
+         WHERE superseded = 0 AND substr(path, -(length(?1) + 7)) = '/' || ?1 || '.jsonl'
+         LIMIT 1",
+    )?
+    .query_row([sid], |r| r.get(0))
+    .optional()
+    .map(Option::flatten)
 }
 
 fn is_empty_message(e: &Value) -> bool {

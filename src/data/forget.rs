@@ -95,6 +95,9 @@ pub struct Plan {
     /// `Criteria::replaced`: the files are replaced generations, and no
     /// session goes.
     replaced: bool,
+    /// With `replaced`: the sessions those generations hold lines of, whose
+    /// watch events (which quote their lines) go.
+    replaced_sessions: BTreeSet<String>,
 }
 
 impl Plan {
@@ -119,38 +122,6 @@ impl Plan {
     pub fn subagents(&self) -> u64 {
         self.sessions.iter().map(|s| s.subagents).sum()
     }
-
-    pub fn session_ids(&self) -> BTreeSet<String> {
-        self.sessions.iter().map(|s| s.session_id.clone()).collect()
-    }
-}
-
-/// Files that hold lines of sessions in `ids`, with those sessions (after a
-/// forget and its rebuild: lines Claude Code copied into the files of
-/// sessions that stay).
-pub fn files_holding(
-    conn: &Connection,
-    ids: &BTreeSet<String>,
-) -> Result<Vec<(String, Vec<String>)>> {
-    let files = super::stored_files(conn)?;
-    let owners = super::file_sessions(conn, &files)?;
-    let mut out = Vec::new();
-    for f in files {
-        let held: Vec<String> = owners
-            .get(&f.id)
-            .map(|o| {
-                o.lines
-                    .iter()
-                    .filter(|s| ids.contains(*s))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default();
-        if !held.is_empty() {
-            out.push((f.path, held));
-        }
-    }
-    Ok(out)
 }
 
 /// The session ids every criterion picks.
@@ -262,6 +233,7 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
         ..Default::default()
     };
     let mut unpacker = crate::store::raw::Unpacker::default();
+    let mut kept = Vec::new();
     for f in files {
         let mut owner = owners.get(&f.id).cloned().unwrap_or_default();
         if owner.lines.is_empty() && !doomed(&owner, &ids) && f.chunks > 0 {
@@ -285,15 +257,26 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
             plan.raw_bytes += f.stored_bytes;
             plan.files.push(FileInfo { file: f, lines });
         } else {
-            let held: Vec<String> = owner
-                .lines
-                .iter()
-                .filter(|s| ids.contains(*s))
-                .cloned()
-                .collect();
-            if !held.is_empty() {
-                plan.shared_files.push((f.path.clone(), held));
-            }
+            kept.push((f, owner.lines));
+        }
+    }
+    // Files that stay but hold lines of these sessions (Claude Code copies
+    // a session's lines into the file of the one resuming it): the lines
+    // modelled in them, and, in the folders of the files that go, every
+    // line they hold (a copied line is modelled in one file only, the
+    // first read)
+    let folders: BTreeSet<Option<&str>> = plan
+        .files
+        .iter()
+        .map(|f| f.file.project_dir.as_deref())
+        .collect();
+    for (f, mut sessions) in kept {
+        if f.chunks > 0 && folders.contains(&f.project_dir.as_deref()) {
+            sessions.extend(raw_sessions(conn, &f, &mut unpacker)?);
+        }
+        let held: Vec<String> = sessions.into_iter().filter(|s| ids.contains(s)).collect();
+        if !held.is_empty() {
+            plan.shared_files.push((f.path.clone(), held));
         }
     }
     plan.sessions = sessions.into_values().collect();
@@ -367,6 +350,9 @@ fn plan_replaced(
             .as_ref()
             .is_some_and(|t| t.read_offset == f.read_offset && f.chunks == 0);
         if theirs && !forgotten {
+            if let Some(o) = owners.get(&f.id) {
+                plan.replaced_sessions.extend(o.all().cloned());
+            }
             let lines = line_counts.get(&f.id).copied().unwrap_or(0);
             plan.lines += lines;
             plan.raw_bytes += f.stored_bytes;
@@ -540,6 +526,17 @@ fn delete_in_tx(conn: &Connection, plan: &Plan, digests: &[Option<(u64, u64)>]) 
             .execute(&format!("DELETE FROM \"{table}\" WHERE {cond}"), [])
             .with_context(|| format!("deleting from {table}"))?;
         deleted.rows.insert(table.clone(), n as u64);
+    }
+    if !plan.replaced_sessions.is_empty() {
+        // (the log of events quotes lines: a prompt, a command; those of
+        // the sessions whose earlier versions go, go. A watcher running
+        // says it missed them)
+        let mut st = conn.prepare("DELETE FROM watch_events WHERE session_id = ?1")?;
+        let mut n = 0;
+        for s in &plan.replaced_sessions {
+            n += st.execute([s])? as u64;
+        }
+        *deleted.rows.entry("watch_events".into()).or_default() += n;
     }
     let unused: Vec<String> = plan
         .project_refs
