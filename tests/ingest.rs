@@ -467,6 +467,10 @@ fn a_partial_line_waits_for_its_newline() {
     let out = env.cmd().args(["status", "--json"]).assert().success();
     let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(st["held_back_lines"], 1);
+    // and `ingest` says it is held back, though the report read it first
+    let out = env.cmd().arg("ingest").assert().success();
+    let said = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(said.contains("1 held back until complete"), "{said}");
 }
 
 /// A transcript found at a new path, gone from its old one, with the bytes

@@ -64,7 +64,14 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
     if settings.json {
         output::print_json(&summary)?;
     } else if !settings.quiet {
-        print_summary(&summary, settings)?;
+        // (a last line held back by an earlier run, a report's, is still
+        // held back: said here too)
+        let held: i64 = store.conn.query_row(
+            "SELECT count(*) FROM source_files WHERE superseded = 0 AND held_back_bytes > 0",
+            [],
+            |r| r.get(0),
+        )?;
+        print_summary(&summary, held.max(0) as u64, settings)?;
     }
     // (every file failed: a file with nothing new is not one that failed,
     // or a run after one that read the rest would fail where it passed)
@@ -146,7 +153,8 @@ pub fn warn_store(store: &Store, settings: &Settings) {
     }
 }
 
-fn print_summary(s: &Summary, settings: &Settings) -> Result<()> {
+/// `held`: the last lines held back now (this run's and earlier ones').
+fn print_summary(s: &Summary, held: u64, settings: &Settings) -> Result<()> {
     use output::thousands;
     if s.rebuilt_lines > 0 {
         outln!(
@@ -198,11 +206,8 @@ fn print_summary(s: &Summary, settings: &Settings) -> Result<()> {
             thousands(s.malformed_lines)
         ));
     }
-    if s.held_back_lines > 0 {
-        notes.push(format!(
-            "{} held back until complete",
-            thousands(s.held_back_lines)
-        ));
+    if held > 0 {
+        notes.push(format!("{} held back until complete", thousands(held)));
     }
     if !s.unknown_types.is_empty() {
         // ("(none)", as stored, reads as "no unknown types" here)
