@@ -282,6 +282,7 @@ fn describe(plan: &Plan, zone: &Zone) -> String {
             count(plan.lines, "line", "lines"),
         ));
         let mut paths: Vec<&str> = plan.files.iter().map(|f| f.file.path.as_str()).collect();
+        paths.sort_unstable();
         paths.dedup();
         for p in paths.iter().take(LISTED) {
             s.push_str(&format!("  {p}\n"));
