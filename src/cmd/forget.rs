@@ -165,12 +165,7 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
             money(Some(removed.1)),
             count(rows_deleted, "row", "rows"),
         ))?;
-        output::emit(&format!(
-            "Database {}: {} -> {}, rewritten so the deleted bytes are gone from it.\n",
-            settings.db.display(),
-            human_bytes(size_before),
-            human_bytes(size_after)
-        ))?;
+        output::emit(&rewritten(&settings.db, size_before, size_after))?;
     } else if !settings.quiet {
         output::emit(&format!(
             "Forgot {} ({}): {}, {}, {} ({}); {} deleted.\n",
@@ -188,11 +183,10 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
         );
         if stayed.0 > 0 {
             output::emit(&format!(
-                "{} of theirs ({}) still {} in the totals: {} copies of {} in files that stay (below).\n",
+                "{} of theirs ({}) still {} in the totals: Claude Code wrote copies of {} in files that stay (below).\n",
                 count(stayed.0, "response", "responses"),
                 money(Some(stayed.1)),
                 if stayed.0 == 1 { "counts" } else { "count" },
-                "Claude Code wrote",
                 if stayed.0 == 1 { "it" } else { "them" },
             ))?;
         }
@@ -207,15 +201,20 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
                 }
             ))?;
         }
-        output::emit(&format!(
-            "Database {}: {} -> {}, rewritten so the deleted bytes are gone from it.\n",
-            settings.db.display(),
-            human_bytes(size_before),
-            human_bytes(size_after)
-        ))?;
+        output::emit(&rewritten(&settings.db, size_before, size_after))?;
         shared_note(&plan, &mut std::io::stdout().lock())?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The line saying the database was rewritten.
+fn rewritten(db: &std::path::Path, before: u64, after: u64) -> String {
+    format!(
+        "Database {}: {} -> {}, rewritten so the deleted bytes are gone from it.\n",
+        db.display(),
+        human_bytes(before),
+        human_bytes(after)
+    )
 }
 
 /// The responses counted in the totals, and their cost in picoUSD.

@@ -218,15 +218,7 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
 
     let files = super::stored_files(conn).context("reading the tracked files")?;
     let owners = super::file_sessions(conn, &files).context("finding each file's sessions")?;
-    let mut line_counts: HashMap<i64, u64> = HashMap::new();
-    {
-        let mut st = conn.prepare("SELECT file_id, count(*) FROM lines GROUP BY file_id")?;
-        let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
-        for row in rows {
-            let (id, n) = row?;
-            line_counts.insert(id, n as u64);
-        }
-    }
+    let line_counts = line_counts(conn, "1")?;
     let mut plan = Plan {
         deletes,
         project_refs,
@@ -245,11 +237,7 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
             owner.lines = raw_sessions(conn, &f, &mut unpacker)?;
         }
         if doomed(&owner, &ids) {
-            let unchanged = f
-                .forgotten
-                .as_ref()
-                .is_some_and(|t| t.read_offset == f.read_offset && f.chunks == 0);
-            if unchanged {
+            if forgotten_already(&f) {
                 continue;
             }
             let lines = line_counts.get(&f.id).copied().unwrap_or(0);
@@ -284,6 +272,24 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
     plan.cost_picousd = plan.sessions.iter().map(|s| s.cost_picousd).sum();
     plan.unpriced_responses = plan.sessions.iter().map(|s| s.unpriced_responses).sum();
     Ok(plan)
+}
+
+/// Lines per file, of the files `which` (an SQL condition on `lines`) picks.
+fn line_counts(conn: &Connection, which: &str) -> rusqlite::Result<HashMap<i64, u64>> {
+    conn.prepare(&format!(
+        "SELECT file_id, count(*) FROM lines WHERE {which} GROUP BY file_id"
+    ))?
+    .query_map([], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64))
+    })?
+    .collect()
+}
+
+/// A file forgotten before that has nothing new since: nothing to forget.
+fn forgotten_already(f: &StoredFile) -> bool {
+    f.forgotten
+        .as_ref()
+        .is_some_and(|t| t.read_offset == f.read_offset && f.chunks == 0)
 }
 
 /// The session ids the stored lines of `file` carry (`sessionId`), read
@@ -322,18 +328,10 @@ fn plan_replaced(
 ) -> Result<Plan> {
     let files = super::stored_files(conn).context("reading the tracked files")?;
     let owners = super::file_sessions(conn, &files).context("finding each file's sessions")?;
-    let mut line_counts: HashMap<i64, u64> = HashMap::new();
-    {
-        let mut st = conn.prepare(
-            "SELECT file_id, count(*) FROM lines WHERE file_id IN
-               (SELECT id FROM source_files WHERE superseded = 1) GROUP BY file_id",
-        )?;
-        let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
-        for row in rows {
-            let (id, n) = row?;
-            line_counts.insert(id, n as u64);
-        }
-    }
+    let line_counts = line_counts(
+        conn,
+        "file_id IN (SELECT id FROM source_files WHERE superseded = 1)",
+    )?;
     let mut plan = Plan {
         deletes,
         project_refs,
@@ -345,11 +343,7 @@ fn plan_replaced(
             || owners
                 .get(&f.id)
                 .is_some_and(|o| o.all().any(|s| ids.contains(s)));
-        let forgotten = f
-            .forgotten
-            .as_ref()
-            .is_some_and(|t| t.read_offset == f.read_offset && f.chunks == 0);
-        if theirs && !forgotten {
+        if theirs && !forgotten_already(&f) {
             if let Some(o) = owners.get(&f.id) {
                 plan.replaced_sessions.extend(o.all().cloned());
             }
