@@ -583,6 +583,115 @@ fn a_moved_transcript_is_read_on_from_where_it_was() {
     }
 }
 
+/// What is not a move: a gone file whose bytes before its cursor are not
+/// known (a row from before schema 13, not read since) and a new file that
+/// starts as it did (a session that copies another's opening lines) stay
+/// two files. What is: a forgotten file whose later lines are kept, moved;
+/// a moved transcript a status line names before any ingest walks.
+#[test]
+fn a_move_is_followed_only_when_the_file_goes_on_from_its_cursor() {
+    let dir_of = |env: &Env| env.projects().join("-home-u-m");
+    let line = |session: &str, uuid: &str, text: &str| {
+        format!(
+            r#"{{"type":"user","uuid":"{uuid}","sessionId":"{session}","timestamp":"2026-03-05T10:00:00.000Z","cwd":"/home/u/m","message":{{"role":"user","content":"{text}"}}}}"#
+        ) + "\n"
+    };
+    let pad = "x".repeat(2500);
+    // (a) the tail unknown: a new file sharing the first 4 KiB is its own
+    let env = Env::new();
+    std::fs::create_dir_all(dir_of(&env)).unwrap();
+    let head = line("s-old", "o1", &pad) + &line("s-old", "o2", &pad);
+    std::fs::write(
+        dir_of(&env).join("s-old.jsonl"),
+        head.clone() + &line("s-old", "o3", "end"),
+    )
+    .unwrap();
+    env.ingest();
+    env.db()
+        .execute("UPDATE source_files SET tail_len = 0, tail_digest = 0", [])
+        .unwrap();
+    std::fs::remove_file(dir_of(&env).join("s-old.jsonl")).unwrap();
+    std::fs::write(
+        dir_of(&env).join("s-new.jsonl"),
+        head + &line("s-new", "n3", "mine"),
+    )
+    .unwrap();
+    env.ingest();
+    let db = env.db();
+    assert_eq!(
+        common::strings(
+            &db,
+            "SELECT path FROM source_files WHERE superseded = 0 ORDER BY id"
+        )
+        .iter()
+        .map(|p| p.rsplit('/').next().unwrap().to_owned())
+        .collect::<Vec<_>>(),
+        ["s-old.jsonl", "s-new.jsonl"]
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM lines"), 6);
+    drop(db);
+
+    // (b) a forgotten file whose later lines are kept, then moved
+    let env = Env::new();
+    std::fs::create_dir_all(dir_of(&env)).unwrap();
+    let f = dir_of(&env).join("s-f.jsonl");
+    std::fs::write(
+        &f,
+        line("s-f", "f1", "forget me") + &line("s-f", "f2", "me too"),
+    )
+    .unwrap();
+    env.ingest();
+    env.cmd()
+        .args(["forget", "--session", "s-f", "--yes", "-q"])
+        .assert()
+        .success();
+    let later = line("s-f", "f3", "later") + &line("s-f", "f4", "later still");
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&f)
+        .unwrap()
+        .write_all(later.as_bytes())
+        .unwrap();
+    env.ingest();
+    std::fs::rename(dir_of(&env), env.projects().join("-home-u-m2")).unwrap();
+    let s = env.ingest();
+    assert_eq!(s["lines_read"], 0, "{s}");
+    let db = env.db();
+    assert_eq!(count(&db, "SELECT count(*) FROM lines"), 2);
+    assert_eq!(count(&db, "SELECT count(*) FROM source_files"), 1);
+    drop(db);
+
+    // (c) a status line names the moved transcript first
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let lines = count(&env.db(), "SELECT count(*) FROM lines");
+    let files = count(&env.db(), "SELECT count(*) FROM source_files");
+    std::fs::rename(
+        env.projects().join("-home-u-app"),
+        env.projects().join("-home-u-app2"),
+    )
+    .unwrap();
+    let moved = env.projects().join("-home-u-app2/sess-resume-0002.jsonl");
+    env.cmd()
+        .args(["statusline", "--tz", "UTC"])
+        .write_stdin(format!(
+            r#"{{"session_id":"sess-resume-0002","transcript_path":"{}","model":{{"display_name":"Sonnet 4.5"}}}}"#,
+            moved.display()
+        ))
+        .assert()
+        .success();
+    let db = env.db();
+    assert_eq!(count(&db, "SELECT count(*) FROM source_files"), files);
+    assert_eq!(count(&db, "SELECT count(*) FROM lines"), lines);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM source_files WHERE path LIKE '%-home-u-app2/sess-resume-0002.jsonl'"
+        ),
+        1
+    );
+}
+
 #[test]
 fn truncated_or_replaced_files_are_read_again_from_the_start_and_old_lines_are_kept() {
     let env = Env::with_fixture("basic");

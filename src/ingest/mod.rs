@@ -7,7 +7,7 @@ pub mod reader;
 pub mod watch_log;
 pub mod writer;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -360,94 +360,110 @@ pub fn run_held(
 
 /// Tracked files gone from where they were read, found at a new path: a
 /// new file whose first bytes and bytes before the cursor are a gone
-/// file's (a project folder renamed, or moved to another disk and linked
-/// back, its old path now leading to the new one; `~/.claude` moved) is
-/// that file, moved: its row takes the new path, and it is read on from
-/// its cursor rather than stored again. A copy whose original is still
-/// there is a file of its own.
+/// file's, and whose cursor stands at a line end there (what reading on
+/// from it needs), is that file, moved (a project folder renamed, or moved
+/// to another disk and linked back, its old path now leading to the new
+/// one; `~/.claude` moved): its rows, every generation's, take the new path,
+/// and it is read on from its cursor rather than stored again. A copy whose
+/// original is still there is a file of its own, and so is a file whose
+/// bytes before the cursor are not known (a row from before schema 13 not
+/// read since). A file that cannot be read is not followed (its read says
+/// why).
 fn relocate(
     conn: &Connection,
     found: &[Found],
     tracked: &mut HashMap<String, Tracked>,
 ) -> Result<()> {
     // (nearly every run: no new file, nothing to follow)
-    if found
+    let new: Vec<&Found> = found
         .iter()
-        .all(|f| tracked.contains_key(paths::stored(&f.path).as_ref()))
-    {
-        return Ok(());
-    }
-    let here: HashSet<String> = found
-        .iter()
-        .map(|f| paths::stored(&f.path).into_owned())
+        .filter(|f| !tracked.contains_key(paths::stored(&f.path).as_ref()))
         .collect();
-    let forgotten: HashSet<i64> = conn
-        .prepare_cached("SELECT file_id FROM forgotten_files")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    // (fingerprint length, fingerprint) -> the gone files with it
-    let mut gone: HashMap<(u64, u64), Vec<String>> = HashMap::new();
-    for (path, t) in tracked.iter() {
-        if t.fingerprint_len == 0 || here.contains(path) || forgotten.contains(&t.id) {
-            continue;
-        }
-        // (not there any more, or there as a path to a file found under
-        // another: a folder moved and linked back)
-        let gone_from_here = match std::fs::canonicalize(paths::from_stored(path)) {
-            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
-            Ok(now) => here.contains(paths::stored(&now).as_ref()),
-        };
-        if gone_from_here {
-            gone.entry((t.fingerprint_len, t.fingerprint))
-                .or_default()
-                .push(path.clone());
-        }
-    }
-    if gone.is_empty() {
+    if new.is_empty() {
         return Ok(());
     }
-    let mut lens: Vec<u64> = gone.keys().map(|(len, _)| *len).collect();
-    lens.sort_unstable();
-    lens.dedup();
-    for f in found {
-        let new_path = paths::stored(&f.path).into_owned();
-        if tracked.contains_key(&new_path) {
-            continue;
-        }
-        let Ok(file) = File::open(&f.path) else {
-            continue; // (said when it is read)
-        };
-        let mut moved = None;
-        'lens: for &len in lens.iter().filter(|len| **len <= f.stat.size) {
-            let (fp, got) = reader::fingerprint(&file, len)?;
-            let Some(candidates) = gone.get_mut(&(got, fp)) else {
-                continue;
-            };
-            for (i, old) in candidates.iter().enumerate() {
-                let t = &tracked[old];
-                if f.stat.size >= t.read_offset && tail_unchanged(&file, t)? {
-                    moved = Some(candidates.swap_remove(i));
-                    break 'lens;
-                }
-            }
-        }
-        let Some(old) = moved else {
-            continue;
-        };
-        let t = tracked.remove(&old).expect("a gone file is tracked");
-        conn.prepare_cached(
-            "UPDATE source_files SET path = ?2, root = ?3, project_dir = ?4, kind = ?5 WHERE id = ?1",
+    let lens: Vec<u64> = conn
+        .prepare_cached(
+            "SELECT DISTINCT fingerprint_len FROM source_files
+             WHERE superseded = 0 AND fingerprint_len > 0 ORDER BY 1",
         )?
-        .execute(params![
-            t.id,
-            new_path,
-            paths::stored(&f.root),
-            f.project_dir,
-            f.kind
-        ])?;
-        tracked.insert(new_path, t);
+        .query_map([], |r| r.get::<_, i64>(0).map(|n| n as u64))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut moves: Vec<(String, &Found, Tracked)> = Vec::new();
+    for f in new {
+        let taken = |id: i64| moves.iter().any(|(_, _, t)| t.id == id);
+        if let Ok(Some((old, t))) = moved_from(conn, f, &lens, &taken) {
+            moves.push((old, f, t));
+        }
+    }
+    if moves.is_empty() {
+        return Ok(());
+    }
+    crate::store::immediate(conn, || {
+        let mut st = conn.prepare_cached(
+            "UPDATE source_files SET path = ?2, root = ?3, project_dir = ?4, kind = ?5 WHERE path = ?1",
+        )?;
+        for (old, f, _) in &moves {
+            st.execute(params![
+                old,
+                paths::stored(&f.path),
+                paths::stored(&f.root),
+                f.project_dir,
+                f.kind
+            ])?;
+        }
+        Ok::<_, rusqlite::Error>(())
+    })?;
+    for (old, f, t) in moves {
+        tracked.remove(&old);
+        tracked.insert(paths::stored(&f.path).into_owned(), t);
     }
     Ok(())
+}
+
+/// The tracked file `f` (untracked at its path) was, moved: one with the
+/// same first bytes (at each fingerprint length in `lens`), gone from its
+/// path, not `taken` by another, that `f` continues (`same_file`, the
+/// cursor at a line end).
+fn moved_from(
+    conn: &Connection,
+    f: &Found,
+    lens: &[u64],
+    taken: &dyn Fn(i64) -> bool,
+) -> Result<Option<(String, Tracked)>> {
+    let file = File::open(&f.path)?;
+    let want = lens
+        .iter()
+        .copied()
+        .filter(|l| *l <= f.stat.size)
+        .max()
+        .unwrap_or(0);
+    let mut head = vec![0u8; want as usize];
+    read_exact_at(&file, &mut head, 0)?;
+    let mut st = conn.prepare_cached(&format!(
+        "{TRACKED_COLUMNS} AND fingerprint_len = ?1 AND fingerprint = ?2"
+    ))?;
+    for &len in lens.iter().filter(|l| **l <= want) {
+        let fp = reader::fnv1a(&head[..len as usize]);
+        let candidates = st
+            .query_map(params![len as i64, fp as i64], tracked_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (old, t) in candidates {
+            let tail_known = t.tail_len > 0 || t.read_offset <= t.fingerprint_len;
+            if taken(t.id) || !tail_known || f.stat.size < t.read_offset {
+                continue;
+            }
+            // (gone, or its old path leads to this one: linked back)
+            let gone = match std::fs::canonicalize(paths::from_stored(&old)) {
+                Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+                Ok(now) => now == f.path,
+            };
+            if gone && same_file(&file, &t)? && at_line_end(&file, t.read_offset, f.stat.size)? {
+                return Ok(Some((old, t)));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Ingest only `files` (e.g. the one transcript a status line is about),
@@ -491,7 +507,9 @@ pub fn run_files(
         }
     }
     let paths: Vec<&Path> = found.iter().map(|f| f.path.as_path()).collect();
-    let tracked = load_tracked(&store.conn, Some(&paths))?;
+    let mut tracked = load_tracked(&store.conn, Some(&paths))?;
+    // (a moved transcript a status line names first is followed too)
+    relocate(&store.conn, &found, &mut tracked).context("following moved transcripts")?;
     ingest_found(store, found, tracked, prices, opts, obs, summary, started)
 }
 
@@ -827,39 +845,42 @@ fn raw_dictionary(
 /// The current row of every tracked file, or only of `paths` (looked up
 /// one by one through the `source_files_current` index), by path as stored
 /// (hashing a `PathBuf` walks its components: strings hash ~3x faster).
-fn load_tracked(conn: &Connection, paths: Option<&[&Path]>) -> Result<HashMap<String, Tracked>> {
-    const COLUMNS: &str = "SELECT id, path, generation, dev, ino, size, mtime_ns, read_offset, line_count, fingerprint, fingerprint_len,
-         tail_len, tail_digest FROM source_files WHERE superseded = 0";
-    let row = |r: &rusqlite::Row<'_>| {
-        Ok((
-            r.get::<_, String>(1)?,
-            Tracked {
-                id: r.get(0)?,
-                generation: r.get(2)?,
-                stat: Stat {
-                    dev: r.get::<_, Option<i64>>(3)?.unwrap_or(0) as u64,
-                    ino: r.get::<_, Option<i64>>(4)?.unwrap_or(0) as u64,
-                    size: r.get::<_, i64>(5)? as u64,
-                    mtime_ns: r.get::<_, Option<i64>>(6)?.unwrap_or(0),
-                },
-                read_offset: r.get::<_, i64>(7)? as u64,
-                line_count: r.get::<_, i64>(8)? as u64,
-                fingerprint: r.get::<_, i64>(9)? as u64,
-                fingerprint_len: r.get::<_, i64>(10)? as u64,
-                tail_len: r.get::<_, i64>(11)? as u64,
-                tail_digest: r.get::<_, i64>(12)? as u64,
+/// The current rows of `source_files`, as `tracked_row` reads them.
+const TRACKED_COLUMNS: &str = "SELECT id, path, generation, dev, ino, size, mtime_ns, read_offset, line_count, fingerprint, fingerprint_len,
+     tail_len, tail_digest FROM source_files WHERE superseded = 0";
+
+fn tracked_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Tracked)> {
+    Ok((
+        r.get::<_, String>(1)?,
+        Tracked {
+            id: r.get(0)?,
+            generation: r.get(2)?,
+            stat: Stat {
+                dev: r.get::<_, Option<i64>>(3)?.unwrap_or(0) as u64,
+                ino: r.get::<_, Option<i64>>(4)?.unwrap_or(0) as u64,
+                size: r.get::<_, i64>(5)? as u64,
+                mtime_ns: r.get::<_, Option<i64>>(6)?.unwrap_or(0),
             },
-        ))
-    };
+            read_offset: r.get::<_, i64>(7)? as u64,
+            line_count: r.get::<_, i64>(8)? as u64,
+            fingerprint: r.get::<_, i64>(9)? as u64,
+            fingerprint_len: r.get::<_, i64>(10)? as u64,
+            tail_len: r.get::<_, i64>(11)? as u64,
+            tail_digest: r.get::<_, i64>(12)? as u64,
+        },
+    ))
+}
+
+fn load_tracked(conn: &Connection, paths: Option<&[&Path]>) -> Result<HashMap<String, Tracked>> {
     let Some(paths) = paths else {
-        let mut st = conn.prepare(COLUMNS)?;
-        let rows = st.query_map([], row)?;
+        let mut st = conn.prepare(TRACKED_COLUMNS)?;
+        let rows = st.query_map([], tracked_row)?;
         return Ok(rows.collect::<rusqlite::Result<_>>()?);
     };
-    let mut st = conn.prepare(&format!("{COLUMNS} AND path = ?1"))?;
+    let mut st = conn.prepare(&format!("{TRACKED_COLUMNS} AND path = ?1"))?;
     let mut out = HashMap::new();
     for p in paths {
-        let rows = st.query_map([paths::stored(p)], row)?;
+        let rows = st.query_map([paths::stored(p)], tracked_row)?;
         for r in rows {
             let (path, t) = r?;
             out.insert(path, t);
