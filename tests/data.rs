@@ -2307,6 +2307,15 @@ fn forget_takes_a_file_that_only_copies_the_session() {
             common::copy_dir(&dir, &env.projects().join("-w-copy"));
         }
         env.ingest();
+        // (the plan names a copy not named after the session)
+        let plan = stdout(&env, &["forget", "--session", "s1", "--dry-run"]);
+        assert_eq!(
+            plan.contains(
+                "Among them, files not named after these sessions, whose lines are all theirs:\n"
+            ) && plan.contains("/s1 copy.jsonl\n"),
+            how == "file copied",
+            "{how}: {plan}"
+        );
         let v = run_json(&env, &["forget", "--session", "s1", "--yes"]);
         assert_eq!(
             (&v["files"], &v["lines"]),
@@ -2336,8 +2345,9 @@ fn forget_takes_a_file_that_only_copies_the_session() {
 }
 
 /// Every file that stays but holds lines of a forgotten session is named,
-/// in the plan as after: two files that each copy the session's lines and
-/// add their own (a copied line is modelled in one of them only).
+/// in the plan as after: three files, one in another folder, that each copy
+/// the session's lines and add their own (a copied line is modelled in one
+/// of them only).
 #[test]
 fn forget_names_every_kept_file_holding_copies() {
     let env = Env::new();
@@ -2351,6 +2361,18 @@ fn forget_names_every_kept_file_holding_copies() {
         );
         std::fs::write(dir.join(format!("{name}.jsonl")), format!("{s1}{own}\n")).unwrap();
     }
+    // and one more in another folder (a folder copied, the session resumed
+    // there)
+    let x = env.projects().join("-x");
+    std::fs::create_dir_all(&x).unwrap();
+    std::fs::write(
+        x.join("mixC.jsonl"),
+        format!(
+            r#"{s1}{{"type":"user","sessionId":"s3","uuid":"c0","timestamp":"2026-12-02T10:00:00.000Z","cwd":"/x","message":{{"role":"user","content":"mixC"}}}}
+"#
+        ),
+    )
+    .unwrap();
     env.ingest();
     let shared = |v: &Value| -> Vec<String> {
         v["shared_files"]
@@ -2364,9 +2386,17 @@ fn forget_names_every_kept_file_holding_copies() {
             .collect()
     };
     let dry = run_json(&env, &["forget", "--session", "s1", "--dry-run"]);
-    assert_eq!(shared(&dry), ["mixA.jsonl", "mixB.jsonl"], "{dry}");
+    assert_eq!(
+        shared(&dry),
+        ["mixA.jsonl", "mixB.jsonl", "mixC.jsonl"],
+        "{dry}"
+    );
     let done = run_json(&env, &["forget", "--session", "s1", "--yes"]);
-    assert_eq!(shared(&done), ["mixA.jsonl", "mixB.jsonl"], "{done}");
+    assert_eq!(
+        shared(&done),
+        ["mixA.jsonl", "mixB.jsonl", "mixC.jsonl"],
+        "{done}"
+    );
 }
 
 /// A forgotten file whose later lines are kept, then deleted by Claude
@@ -2549,12 +2579,43 @@ fn forget_replaced_drops_the_earlier_versions_of_edited_transcripts() {
         (&status["files_superseded"], &status["lines"]),
         (&json!(0), &json!(4))
     );
-    // nothing of the secret is left in the database
+    // nothing of the secret is left in the database: no line or raw chunk
+    // of a replaced generation (the chunks are compressed: a byte search
+    // of the file finds only what is stored as text), nothing as text, and
+    // nothing in what export gives back of every generation
+    let db = env.db();
+    for t in ["lines", "raw_chunks"] {
+        assert_eq!(
+            count(
+                &db,
+                &format!(
+                    "SELECT count(*) FROM {t} WHERE file_id IN (SELECT id FROM source_files WHERE superseded = 1)"
+                )
+            ),
+            0,
+            "{t}"
+        );
+    }
+    drop(db);
     for suffix in ["", "-wal"] {
         let mut p = env.db_path().into_os_string();
         p.push(suffix);
         let bytes = std::fs::read(&p).unwrap_or_default();
         assert!(!bytes.windows(7).any(|w| w == b"hunter2"), "{p:?}");
+    }
+    let out = env.dir.path().join("exported");
+    run_json(
+        &env,
+        &[
+            "export",
+            "--all-generations",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    for (path, bytes) in jsonl_files(&out) {
+        assert!(!bytes.windows(7).any(|w| w == b"hunter2"), "{path:?}");
+        assert!(bytes.windows(10).any(|w| w == b"[REDACTED]"), "{path:?}");
     }
     // the same as a fresh ingest of the files as they are
     let fresh = env.dir.path().join("fresh");

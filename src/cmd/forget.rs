@@ -115,12 +115,12 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
     // only after the rebuild.
     crate::store::checkpoint(&store.conn).context("checkpointing the WAL")?;
     rebuild(&mut store, &prices, settings)?;
-    // (what left the totals: a response Claude Code copied into a session
-    // that stays is counted there now)
+    // (what left the totals: a response Claude Code copied into a file
+    // that stays still counts; never below nothing)
     let counted_after = counted(&store.conn)?;
     let removed = (
-        counted_before.0 - counted_after.0,
-        counted_before.1 - counted_after.1,
+        (counted_before.0 - counted_after.0).max(0) as u64,
+        (counted_before.1 - counted_after.1).max(0),
     );
     let scrubbed = crate::store::scrub(&store.conn).with_context(|| {
         format!(
@@ -161,7 +161,7 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
             ),
             count(plan.paths(), "file", "files"),
             count(plan.lines, "line", "lines"),
-            count(removed.0.max(0) as u64, "response", "responses"),
+            count(removed.0, "response", "responses"),
             money(Some(removed.1)),
             count(rows_deleted, "row", "rows"),
         ))?;
@@ -173,21 +173,26 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
             count(plan.subagents(), "subagent", "subagents"),
             count(plan.paths(), "file", "files"),
             count(plan.lines, "line", "lines"),
-            count(removed.0 as u64, "response", "responses"),
+            count(removed.0, "response", "responses"),
             money(Some(removed.1)),
             count(rows_deleted, "row", "rows"),
         ))?;
         let stayed = (
-            plan.responses.saturating_sub(removed.0 as u64),
-            plan.cost_picousd - removed.1,
+            plan.responses.saturating_sub(removed.0),
+            (plan.cost_picousd - removed.1).max(0),
         );
         if stayed.0 > 0 {
             output::emit(&format!(
-                "{} of theirs ({}) still {} in the totals: Claude Code wrote copies of {} in files that stay (below).\n",
+                "{} of theirs ({}) still {} in the totals: Claude Code wrote copies of {} in files that stay{}.\n",
                 count(stayed.0, "response", "responses"),
                 money(Some(stayed.1)),
                 if stayed.0 == 1 { "counts" } else { "count" },
                 if stayed.0 == 1 { "it" } else { "them" },
+                if plan.shared_files.is_empty() {
+                    ""
+                } else {
+                    " (below)"
+                },
             ))?;
         }
         let dicts = deleted.dictionaries;
@@ -340,6 +345,35 @@ fn describe(plan: &Plan, zone: &Zone) -> String {
         count(plan.responses, "API response", "API responses"),
         money(Some(plan.cost_picousd)),
     ));
+    // (the files that go though their names are not the sessions': copies
+    // of their lines, a subagent's; said, so that none goes unseen)
+    let ids: std::collections::BTreeSet<&str> = plan
+        .sessions
+        .iter()
+        .map(|x| x.session_id.as_str())
+        .collect();
+    let mut others: Vec<&str> = plan
+        .files
+        .iter()
+        .filter(|f| {
+            crate::data::path_session(&f.file.path, f.file.project_dir.as_deref())
+                .is_none_or(|s| !ids.contains(s.as_str()))
+        })
+        .map(|f| f.file.path.as_str())
+        .collect();
+    others.sort_unstable();
+    others.dedup();
+    if !others.is_empty() {
+        s.push_str(
+            "Among them, files not named after these sessions, whose lines are all theirs:\n",
+        );
+        for p in others.iter().take(LISTED) {
+            s.push_str(&format!("  {p}\n"));
+        }
+        if others.len() > LISTED {
+            s.push_str(&format!("  ... and {} more\n", others.len() - LISTED));
+        }
+    }
     let mut note = Vec::new();
     let _ = shared_note(plan, &mut note);
     s.push_str(&String::from_utf8_lossy(&note));

@@ -234,7 +234,7 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
             // beside itself, `s1 copy.jsonl`. Its lines say whose they
             // are; kept, it would give the session back once the original
             // went)
-            owner.lines = raw_sessions(conn, &f, &mut unpacker)?;
+            owner.lines = raw_sessions(conn, &f, &mut unpacker, None)?;
         }
         if doomed(&owner, &ids) {
             if forgotten_already(&f) {
@@ -249,18 +249,12 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
         }
     }
     // Files that stay but hold lines of these sessions (Claude Code copies
-    // a session's lines into the file of the one resuming it): the lines
-    // modelled in them, and, in the folders of the files that go, every
-    // line they hold (a copied line is modelled in one file only, the
-    // first read)
-    let folders: BTreeSet<Option<&str>> = plan
-        .files
-        .iter()
-        .map(|f| f.file.project_dir.as_deref())
-        .collect();
+    // a session's lines into the file of the one resuming it): every line
+    // they hold, read from their raw bytes (a copied line is modelled in
+    // one file only, the first read)
     for (f, mut sessions) in kept {
-        if f.chunks > 0 && folders.contains(&f.project_dir.as_deref()) {
-            sessions.extend(raw_sessions(conn, &f, &mut unpacker)?);
+        if f.chunks > 0 && !ids.is_empty() {
+            sessions.extend(raw_sessions(conn, &f, &mut unpacker, Some(&ids))?);
         }
         let held: Vec<String> = sessions.into_iter().filter(|s| ids.contains(s)).collect();
         if !held.is_empty() {
@@ -293,27 +287,90 @@ fn forgotten_already(f: &StoredFile) -> bool {
 }
 
 /// The session ids the stored lines of `file` carry (`sessionId`), read
-/// from its raw bytes.
+/// from its raw bytes a chunk at a time; with `only`, just those of them,
+/// found by the text `"sessionId"` and the string after it, not parsed
+/// (fast over every kept file; a line quoting such a key in its content may
+/// add a session: this only names files).
 fn raw_sessions(
     conn: &Connection,
     file: &StoredFile,
     unpacker: &mut crate::store::raw::Unpacker,
+    only: Option<&BTreeSet<String>>,
 ) -> Result<BTreeSet<String>> {
     #[derive(serde::Deserialize)]
     struct Line {
         #[serde(rename = "sessionId")]
         session_id: Option<String>,
     }
-    let mut bytes = Vec::new();
+    /// Whole lines as they arrive, the part of one past a chunk's end kept.
+    struct Lines<F: FnMut(&[u8])> {
+        rest: Vec<u8>,
+        each: F,
+    }
+    impl<F: FnMut(&[u8])> std::io::Write for Lines<F> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let mut at = 0;
+            for end in memchr::memchr_iter(b'\n', buf) {
+                if self.rest.is_empty() {
+                    (self.each)(&buf[at..end]);
+                } else {
+                    self.rest.extend_from_slice(&buf[at..end]);
+                    (self.each)(&std::mem::take(&mut self.rest));
+                }
+                at = end + 1;
+            }
+            self.rest.extend_from_slice(&buf[at..]);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let key = memchr::memmem::Finder::new(b"\"sessionId\"");
+    let mut found = BTreeSet::new();
+    let mut lines = Lines {
+        rest: Vec::new(),
+        each: |line: &[u8]| match only {
+            Some(only) => {
+                for at in key.find_iter(line) {
+                    let rest = &line[at + 11..];
+                    let rest = rest.trim_ascii_start();
+                    let Some(rest) = rest.strip_prefix(b":") else {
+                        continue;
+                    };
+                    let Some(rest) = rest.trim_ascii_start().strip_prefix(b"\"") else {
+                        continue;
+                    };
+                    let Some(end) = memchr::memchr(b'"', rest) else {
+                        continue;
+                    };
+                    if let Ok(id) = std::str::from_utf8(&rest[..end])
+                        && only.contains(id)
+                    {
+                        found.insert(id.to_owned());
+                    }
+                }
+            }
+            None => {
+                if let Some(s) = serde_json::from_slice::<Line>(line)
+                    .ok()
+                    .and_then(|l| l.session_id)
+                    .filter(|s| !s.is_empty())
+                {
+                    found.insert(s);
+                }
+            }
+        },
+    };
     // (bytes that cannot be read say nothing: the file stays, as before)
-    if super::export::write_file(conn, file, &mut bytes, unpacker).is_err() {
+    if super::export::write_file(conn, file, &mut lines, unpacker).is_err() {
         return Ok(BTreeSet::new());
     }
-    Ok(bytes
-        .split(|b| *b == b'\n')
-        .filter_map(|l| serde_json::from_slice::<Line>(l).ok()?.session_id)
-        .filter(|s| !s.is_empty())
-        .collect())
+    // (a last line stored without its newline)
+    let last = std::mem::take(&mut lines.rest);
+    (lines.each)(&last);
+    drop(lines);
+    Ok(found)
 }
 
 /// `plan` for `Criteria::replaced`: the replaced generations of the files
