@@ -471,6 +471,11 @@ fn a_partial_line_waits_for_its_newline() {
     let out = env.cmd().arg("ingest").assert().success();
     let said = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(said.contains("1 held back until complete"), "{said}");
+    // (a deleted file's line will never end: not said again)
+    std::fs::remove_file(&f).unwrap();
+    let out = env.cmd().arg("ingest").assert().success();
+    let said = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(!said.contains("held back"), "{said}");
 }
 
 /// A transcript found at a new path, gone from its old one, with the bytes

@@ -66,12 +66,17 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
     } else if !settings.quiet {
         // (a last line held back by an earlier run, a report's, is still
         // held back: said here too)
-        let held: i64 = store.conn.query_row(
-            "SELECT count(*) FROM source_files WHERE superseded = 0 AND held_back_bytes > 0",
-            [],
-            |r| r.get(0),
-        )?;
-        print_summary(&summary, held.max(0) as u64, settings)?;
+        // (of files still there: a deleted file's line will never end)
+        let held = store
+            .conn
+            .prepare("SELECT path FROM source_files WHERE superseded = 0 AND held_back_bytes > 0")?
+            .query_map([], |r| r.get::<_, String>(0))?
+            .filter(|p| {
+                p.as_ref()
+                    .is_ok_and(|p| crate::paths::from_stored(p).exists())
+            })
+            .count();
+        print_summary(&summary, held as u64, settings)?;
     }
     // (every file failed: a file with nothing new is not one that failed,
     // or a run after one that read the rest would fail where it passed)

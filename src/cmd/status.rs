@@ -176,8 +176,8 @@ fn files_gone(c: &rusqlite::Connection) -> Result<u64> {
     let mut gone = 0;
     while let Some(r) = rows.next()? {
         let path = crate::paths::from_stored(r.get_ref(0)?.as_str()?);
-        if matches!(std::fs::symlink_metadata(&path), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
-        {
+        // (a symlink to nothing is a file gone)
+        if matches!(std::fs::metadata(&path), Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
             gone += 1;
         }
     }

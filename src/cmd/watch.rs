@@ -731,9 +731,8 @@ fn head_line(time: &str, today: &str, block: &str, width: usize) -> String {
     format!("{time} · today {today}\n{block}\n\n")
 }
 
-/// A message event with no text (an assistant line of tool calls only,
-/// which have their own events): left out of the view's tail.
-/// The project path of session `sid`, if it has one yet.
+/// The project path of session `sid`, if it has one yet (every thread of a
+/// session has its project).
 fn session_project(conn: &Connection, sid: &str) -> rusqlite::Result<Option<String>> {
     conn.prepare_cached(
         "SELECT p.path FROM sessions s JOIN projects p ON p.id = s.project_id
@@ -755,6 +754,8 @@ fn session_folder(conn: &Connection, sid: &str) -> rusqlite::Result<Option<Strin
     .map(Option::flatten)
 }
 
+/// A message event with no text (an assistant line of tool calls only,
+/// which have their own events): left out of the view's tail.
 fn is_empty_message(e: &Value) -> bool {
     e.get("event").and_then(Value::as_str) == Some("message")
         && e.get("text")
