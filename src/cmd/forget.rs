@@ -285,9 +285,7 @@ fn describe(plan: &Plan, zone: &Zone) -> String {
             human_bytes(plan.raw_bytes),
             count(plan.lines, "line", "lines"),
         ));
-        let mut paths: Vec<&str> = plan.files.iter().map(|f| f.file.path.as_str()).collect();
-        paths.sort_unstable();
-        paths.dedup();
+        let paths = plan.distinct_paths();
         for p in paths.iter().take(LISTED) {
             s.push_str(&format!("  {p}\n"));
         }

@@ -113,10 +113,15 @@ impl Plan {
     /// The transcript files: `files` has a row per generation of each
     /// (a file read again from its start after it was rewritten).
     pub fn paths(&self) -> u64 {
+        self.distinct_paths().len() as u64
+    }
+
+    /// The transcript files' paths, each once, sorted.
+    pub fn distinct_paths(&self) -> Vec<&str> {
         let mut paths: Vec<&str> = self.files.iter().map(|f| f.file.path.as_str()).collect();
         paths.sort_unstable();
         paths.dedup();
-        paths.len() as u64
+        paths
     }
 
     pub fn subagents(&self) -> u64 {
