@@ -382,17 +382,32 @@ fn relocate(
     if new.is_empty() {
         return Ok(());
     }
-    let lens: Vec<u64> = conn
-        .prepare_cached(
-            "SELECT DISTINCT fingerprint_len FROM source_files
-             WHERE superseded = 0 AND fingerprint_len > 0 ORDER BY 1",
-        )?
-        .query_map([], |r| r.get::<_, i64>(0).map(|n| n as u64))?
-        .collect::<rusqlite::Result<_>>()?;
+    // (fingerprint length, fingerprint) -> the tracked files with them
+    let mut by_head: HashMap<(u64, u64), Vec<i64>> = HashMap::new();
+    {
+        let mut st = conn.prepare_cached(
+            "SELECT id, fingerprint_len, fingerprint FROM source_files
+             WHERE superseded = 0 AND fingerprint_len > 0",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)? as u64,
+                r.get::<_, i64>(2)? as u64,
+            ))
+        })?;
+        for row in rows {
+            let (id, len, fp) = row?;
+            by_head.entry((len, fp)).or_default().push(id);
+        }
+    }
+    let mut lens: Vec<u64> = by_head.keys().map(|(len, _)| *len).collect();
+    lens.sort_unstable();
+    lens.dedup();
     let mut moves: Vec<(String, &Found, Tracked)> = Vec::new();
     for f in new {
         let taken = |id: i64| moves.iter().any(|(_, _, t)| t.id == id);
-        if let Ok(Some((old, t))) = moved_from(conn, f, &lens, &taken) {
+        if let Ok(Some((old, t))) = moved_from(conn, f, &lens, &by_head, &taken) {
             moves.push((old, f, t));
         }
     }
@@ -421,14 +436,16 @@ fn relocate(
     Ok(())
 }
 
-/// The tracked file `f` (untracked at its path) was, moved: one with the
-/// same first bytes (at each fingerprint length in `lens`), gone from its
-/// path, not `taken` by another, that `f` continues (`same_file`, the
-/// cursor at a line end).
+/// The tracked file that `f` (untracked at its path) is, moved there: one
+/// whose first bytes `f` starts with (`by_head`, by fingerprint length
+/// and fingerprint; `lens` its lengths, sorted), gone from its path, not
+/// `taken` by another, that `f` continues (`same_file`, the cursor at a
+/// line end).
 fn moved_from(
     conn: &Connection,
     f: &Found,
     lens: &[u64],
+    by_head: &HashMap<(u64, u64), Vec<i64>>,
     taken: &dyn Fn(i64) -> bool,
 ) -> Result<Option<(String, Tracked)>> {
     let file = File::open(&f.path)?;
@@ -440,15 +457,19 @@ fn moved_from(
         .unwrap_or(0);
     let mut head = vec![0u8; want as usize];
     read_exact_at(&file, &mut head, 0)?;
-    let mut st = conn.prepare_cached(&format!(
-        "{TRACKED_COLUMNS} AND fingerprint_len = ?1 AND fingerprint = ?2"
-    ))?;
+    let mut st = conn.prepare_cached(&format!("{TRACKED_COLUMNS} AND id = ?1"))?;
+    // (the first bytes hashed once, their fingerprint taken at each length)
+    let (mut fp, mut hashed) = (reader::FNV_START, 0);
     for &len in lens.iter().filter(|l| **l <= want) {
-        let fp = reader::fnv1a(&head[..len as usize]);
-        let candidates = st
-            .query_map(params![len as i64, fp as i64], tracked_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        for (old, t) in candidates {
+        fp = reader::fnv1a_more(fp, &head[hashed..len as usize]);
+        hashed = len as usize;
+        let Some(ids) = by_head.get(&(len, fp)) else {
+            continue;
+        };
+        for &id in ids {
+            let Some((old, t)) = st.query_row([id], tracked_row).optional()? else {
+                continue;
+            };
             let tail_known = t.tail_len > 0 || t.read_offset <= t.fingerprint_len;
             if taken(t.id) || !tail_known || f.stat.size < t.read_offset {
                 continue;
@@ -842,9 +863,6 @@ fn raw_dictionary(
     Ok(Some(dict))
 }
 
-/// The current row of every tracked file, or only of `paths` (looked up
-/// one by one through the `source_files_current` index), by path as stored
-/// (hashing a `PathBuf` walks its components: strings hash ~3x faster).
 /// The current rows of `source_files`, as `tracked_row` reads them.
 const TRACKED_COLUMNS: &str = "SELECT id, path, generation, dev, ino, size, mtime_ns, read_offset, line_count, fingerprint, fingerprint_len,
      tail_len, tail_digest FROM source_files WHERE superseded = 0";
@@ -871,6 +889,9 @@ fn tracked_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Tracked)> {
     ))
 }
 
+/// The current row of every tracked file, or only of `paths` (looked up
+/// one by one through the `source_files_current` index), by path as stored
+/// (hashing a `PathBuf` walks its components: strings hash ~3x faster).
 fn load_tracked(conn: &Connection, paths: Option<&[&Path]>) -> Result<HashMap<String, Tracked>> {
     let Some(paths) = paths else {
         let mut st = conn.prepare(TRACKED_COLUMNS)?;
