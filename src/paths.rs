@@ -28,6 +28,12 @@ pub fn stored(p: &Path) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Whether a transcript is no longer on disk (deleted, moved; a symlink
+/// to nothing too). A file this user may not read is still there.
+pub fn is_gone(p: &Path) -> bool {
+    matches!(std::fs::metadata(p), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+}
+
 /// The path `stored` made `s` from.
 pub fn from_stored(s: &str) -> PathBuf {
     let Some(escaped) = s.strip_prefix(NOT_UTF8) else {

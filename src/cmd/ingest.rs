@@ -73,7 +73,7 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
             .query_map([], |r| r.get::<_, String>(0))?
             .filter(|p| {
                 p.as_ref()
-                    .is_ok_and(|p| crate::paths::from_stored(p).exists())
+                    .is_ok_and(|p| !crate::paths::is_gone(&crate::paths::from_stored(p)))
             })
             .count();
         print_summary(&summary, held as u64, settings)?;

@@ -175,9 +175,7 @@ fn files_gone(c: &rusqlite::Connection) -> Result<u64> {
     let mut rows = st.query([])?;
     let mut gone = 0;
     while let Some(r) = rows.next()? {
-        let path = crate::paths::from_stored(r.get_ref(0)?.as_str()?);
-        // (a symlink to nothing is a file gone)
-        if matches!(std::fs::metadata(&path), Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
+        if crate::paths::is_gone(&crate::paths::from_stored(r.get_ref(0)?.as_str()?)) {
             gone += 1;
         }
     }

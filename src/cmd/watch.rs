@@ -363,9 +363,7 @@ impl View {
         }
         if let Some(p) = &self.project {
             let matches = match (field("project"), folder) {
-                (None, Some(folder)) => folder
-                    .to_ascii_lowercase()
-                    .contains(&crate::report::project_folder(&p.to_ascii_lowercase())),
+                (None, Some(folder)) => crate::report::folder_matches(folder, p),
                 (project, _) => crate::report::project_matches(project, Some(p)),
             };
             if !matches {
@@ -637,8 +635,9 @@ fn active_sessions(conn: &Connection, now: i64, view: &View) -> Result<Vec<Vec<S
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
-            // (as `sessions` titles it: its title, else its first prompt
-            // as typed, else its slug, else its id's first 8 characters)
+            // (its title, else its first prompt as typed, else its slug,
+            // else its id's first 8 characters; `sessions` also reads
+            // summaries)
             r.get::<_, Option<String>>(2)?
                 .or_else(|| {
                     r.get::<_, Option<String>>(12).ok().flatten().map(|p| {

@@ -233,7 +233,8 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
     let mut kept = Vec::new();
     for f in files {
         let mut owner = owners.get(&f.id).cloned().unwrap_or_default();
-        if owner.lines.is_empty() && !doomed(&owner, &ids) && f.chunks > 0 {
+        let read_whole = owner.lines.is_empty() && !doomed(&owner, &ids) && f.chunks > 0;
+        if read_whole {
             // (a file whose every line is a copy of lines stored from
             // another file has no rows of its own: a project folder copied
             // beside itself, `s1 copy.jsonl`. Its lines say whose they
@@ -250,15 +251,16 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
             plan.raw_bytes += f.stored_bytes;
             plan.files.push(FileInfo { file: f, lines });
         } else {
-            kept.push((f, owner.lines));
+            kept.push((f, owner.lines, read_whole));
         }
     }
     // Files that stay but hold lines of these sessions (Claude Code copies
     // a session's lines into the file of the one resuming it): every line
     // they hold, read from their raw bytes (a copied line is modelled in
     // one file only, the first read)
-    for (f, mut sessions) in kept {
-        if f.chunks > 0 && !ids.is_empty() {
+    for (f, mut sessions, read_whole) in kept {
+        // (a file read whole above has every session of its lines already)
+        if f.chunks > 0 && !ids.is_empty() && !read_whole {
             sessions.extend(raw_sessions(conn, &f, &mut unpacker, Some(&ids))?);
         }
         let held: Vec<String> = sessions.into_iter().filter(|s| ids.contains(s)).collect();

@@ -475,10 +475,9 @@ fn moved_from(
                 continue;
             }
             // (gone, or its old path leads to this one: linked back)
-            let gone = match std::fs::canonicalize(paths::from_stored(&old)) {
-                Err(e) => e.kind() == std::io::ErrorKind::NotFound,
-                Ok(now) => now == f.path,
-            };
+            let old_path = paths::from_stored(&old);
+            let gone = paths::is_gone(&old_path)
+                || std::fs::canonicalize(&old_path).is_ok_and(|now| now == f.path);
             if gone && same_file(&file, &t)? && at_line_end(&file, t.read_offset, f.stat.size)? {
                 return Ok(Some((old, t)));
             }

@@ -351,6 +351,15 @@ pub fn project_matches(path: Option<&str>, want: Option<&str>) -> bool {
     }
 }
 
+/// Whether `--project want` matches a transcript folder name alone (a
+/// session none of whose lines named its working directory yet): the text
+/// in a folder name's form, as a path would be encoded.
+pub fn folder_matches(folder: &str, want: &str) -> bool {
+    folder
+        .to_ascii_lowercase()
+        .contains(&project_folder(&want.to_ascii_lowercase()))
+}
+
 /// The name of a project's folder under `projects/`: its path with every
 /// character but an ASCII letter or digit made `-`
 /// (`/home/me/my.app` -> `-home-me-my-app`).
