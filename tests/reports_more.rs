@@ -1103,3 +1103,72 @@ fn a_report_whose_reader_goes_away_ends_quietly() {
         assert_eq!(String::from_utf8_lossy(&done.stderr), "", "{args:?}");
     }
 }
+
+/// A report reads the lines its own ingest has just stored, never what the
+/// database held before (reports start reading on a second connection while
+/// their ingest looks for new lines, and read again when it stored any):
+/// each report, run once after the second half of a transcript was
+/// appended, equals the same report on a database that read the whole
+/// transcript at once, and differs from the report on the first half.
+#[test]
+fn every_report_reads_what_its_own_ingest_just_stored() {
+    let reports: &[(&str, &[&str])] = &[
+        ("basic", &["sessions"]),
+        ("basic", &["cost", "--by-session"]),
+        ("basic", &["cost", "--by-day", "--by-model"]),
+        ("basic", &["tools"]),
+        ("basic", &["hooks"]),
+        ("basic", &["blocks"]),
+        ("basic", &["show", "sess-main-0001"]),
+        ("ops", &["files"]),
+        ("ops", &["commands"]),
+    ];
+    let transcript = |fixture: &str| match fixture {
+        "basic" => "-home-u-app/sess-main-0001.jsonl",
+        _ => "-home-u-ops/sess-ops-c001.jsonl",
+    };
+    let report = |env: &Env, args: &[&str], extra: &[&str]| -> Value {
+        let out = env
+            .cmd()
+            .args(args)
+            .args(["--json", "--tz", "UTC"])
+            .args(extra)
+            .assert()
+            .success();
+        let mut v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        // (blocks says when it ran)
+        v.as_object_mut().unwrap().remove("now");
+        v
+    };
+    for (fixture, args) in reports {
+        let whole = Env::with_fixture(fixture);
+        whole.ingest();
+        let expected = report(&whole, args, &["--no-ingest"]);
+
+        let env = Env::with_fixture(fixture);
+        let path = env.projects().join(transcript(fixture));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        let (first, rest) = lines.split_at(lines.len() / 2);
+        std::fs::write(&path, first.concat()).unwrap();
+        env.ingest();
+        let before = report(&env, args, &["--no-ingest"]);
+        assert_ne!(
+            before, expected,
+            "{args:?}: the second half changes nothing"
+        );
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(rest.concat().as_bytes()).unwrap();
+        drop(f);
+        assert_eq!(report(&env, args, &[]), expected, "{fixture}: {args:?}");
+        // and the next run, with nothing new, reads the same
+        assert_eq!(
+            report(&env, args, &[]),
+            expected,
+            "{fixture}: {args:?} again"
+        );
+    }
+}

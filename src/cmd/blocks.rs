@@ -17,23 +17,26 @@ pub fn run(args: &BlocksArgs, settings: &Settings) -> Result<ExitCode> {
     let prices = super::price_table(settings)?;
     let (zone, range) = super::resolve_filter(&args.filter, settings)?;
     let (since, until) = range.days_json();
-    let mut store = super::fresh_store(settings, &prices, args.no_ingest)?;
     let q = BlocksQuery {
         range,
         project: args.filter.project.clone(),
         active_only: args.active,
     };
-    let now = report::now_ms();
-    let report = blocks::run(&store.conn, &q, now).context("reading responses")?;
-    // (with a range no report counts them)
-    let untimed = if q.range.from_ms.is_none() && q.range.to_ms.is_none() {
-        Some(
-            blocks::untimed_responses(&store.conn, q.project.as_deref())
-                .context("reading responses")?,
-        )
-    } else {
-        None
-    };
+    let (mut store, (now, report, untimed)) =
+        super::fresh_report(settings, &prices, args.no_ingest, true, |conn| {
+            let now = report::now_ms();
+            let report = blocks::run(conn, &q, now).context("reading responses")?;
+            // (with a range no report counts them)
+            let untimed = if q.range.from_ms.is_none() && q.range.to_ms.is_none() {
+                Some(
+                    blocks::untimed_responses(conn, q.project.as_deref())
+                        .context("reading responses")?,
+                )
+            } else {
+                None
+            };
+            Ok((now, report, untimed))
+        })?;
     // (figures in hand: a --pricing what-if lets go before printing)
     store.end_what_if();
     if !settings.quiet {

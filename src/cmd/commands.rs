@@ -15,14 +15,15 @@ pub fn run(args: &CommandsArgs, settings: &Settings) -> Result<ExitCode> {
     super::one_output(args.csv, settings)?;
     let (zone, range) = super::resolve_filter(&args.filter, settings)?;
     let (since, until) = range.days_json();
-    let store = super::moneyless_store(settings, args.no_ingest)?;
-    let session = super::resolve_session_arg(&store.conn, args.session.as_deref())?;
-    let q = CommandsQuery {
-        range,
-        project: args.filter.project.clone(),
-        session,
-    };
-    let report = commands::run(&store.conn, &q).context("reading slash commands and skills")?;
+    let (store, report) = super::moneyless_report(settings, args.no_ingest, |conn| {
+        let session = super::resolve_session_arg(conn, args.session.as_deref())?;
+        let q = CommandsQuery {
+            range: range.clone(),
+            project: args.filter.project.clone(),
+            session,
+        };
+        commands::run(conn, &q).context("reading slash commands and skills")
+    })?;
     if !settings.quiet {
         super::warn_unmatched(&store.conn, args.filter.project.as_deref(), None, "")?;
     }

@@ -48,18 +48,26 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
     let prices = super::price_table(settings)?;
     let (zone, range) = super::resolve_filter(&args.filter, settings)?;
     let (since, until) = range.days_json();
-    let mut store = super::fresh_store(settings, &prices, args.no_ingest)?;
-    // (one session, as show names it: a typo is an error, not $0.00)
-    let session = super::resolve_session_arg(&store.conn, args.session.as_deref())?;
     let q = CostQuery {
         groups,
         range,
         project: args.filter.project.clone(),
-        session,
+        session: None,
         model: args.model.clone(),
         week_start: settings.week_start,
     };
-    let report = cost::run(&store.conn, &q, &zone)?;
+    // (a report the rollup answers takes a few ms: not worth a thread)
+    let early = args.session.is_some() || !cost::rollup_answers(&q, &zone);
+    let (mut store, report) =
+        super::fresh_report(settings, &prices, args.no_ingest, early, |conn| {
+            // (one session, as show names it: a typo is an error, not $0.00)
+            let session = super::resolve_session_arg(conn, args.session.as_deref())?;
+            let q = CostQuery {
+                session,
+                ..q.clone()
+            };
+            Ok(cost::run(conn, &q, &zone)?)
+        })?;
     // (figures in hand: a --pricing what-if lets go before printing)
     store.end_what_if();
     if !settings.quiet && report.total.requests == 0 {

@@ -14,14 +14,15 @@ pub fn run(args: &HooksArgs, settings: &Settings) -> Result<ExitCode> {
     super::one_output(args.csv, settings)?;
     let (zone, range) = super::resolve_filter(&args.filter, settings)?;
     let (since, until) = range.days_json();
-    let store = super::moneyless_store(settings, args.no_ingest)?;
-    let session = super::resolve_session_arg(&store.conn, args.session.as_deref())?;
-    let q = HooksQuery {
-        range,
-        project: args.filter.project.clone(),
-        session,
-    };
-    let report = hooks::run(&store.conn, &q).context("reading hook runs")?;
+    let (store, report) = super::moneyless_report(settings, args.no_ingest, |conn| {
+        let session = super::resolve_session_arg(conn, args.session.as_deref())?;
+        let q = HooksQuery {
+            range: range.clone(),
+            project: args.filter.project.clone(),
+            session,
+        };
+        hooks::run(conn, &q).context("reading hook runs")
+    })?;
     if !settings.quiet {
         super::warn_unmatched(&store.conn, args.filter.project.as_deref(), None, "")?;
     }

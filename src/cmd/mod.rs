@@ -225,6 +225,90 @@ pub fn moneyless_store(settings: &Settings, no_ingest: bool) -> Result<Store> {
     up_to_date_store(settings, Some(&stored_price_table(settings)?), false)
 }
 
+/// [`fresh_store`], with the report's reads (`read`) started early when
+/// `early` (see [`read_early`]: worth it for reads that take longer than
+/// the second thread costs). Never with a `--pricing` what-if: its prices
+/// are never committed, so a connection of its own would not see them.
+pub fn fresh_report<T: Send>(
+    settings: &Settings,
+    prices: &PriceTable,
+    no_ingest: bool,
+    early: bool,
+    read: impl Fn(&rusqlite::Connection) -> Result<T> + Sync,
+) -> Result<(Store, T)> {
+    let early = early && settings.stored_pricing == settings.pricing_override;
+    read_early(
+        settings,
+        early && !no_ingest,
+        || fresh_store(settings, prices, no_ingest),
+        read,
+    )
+}
+
+/// [`moneyless_store`], with the report's reads started early: see
+/// [`read_early`].
+pub fn moneyless_report<T: Send>(
+    settings: &Settings,
+    no_ingest: bool,
+    read: impl Fn(&rusqlite::Connection) -> Result<T> + Sync,
+) -> Result<(Store, T)> {
+    read_early(
+        settings,
+        !no_ingest,
+        || moneyless_store(settings, no_ingest),
+        read,
+    )
+}
+
+/// The store `open` returns (after the report's own ingest) and what
+/// `read` reads from it. With `early`, `read` starts at once on a
+/// read-only connection of its own, on a second thread, while `open` looks
+/// for new lines (on a repeat run mostly stat calls that find nothing:
+/// ~15 ms on the benchmark corpus). When nothing was committed to the
+/// database from before it began until `open` ended (`PRAGMA
+/// data_version` unchanged: by this run's ingest or by any other process),
+/// it read what it would have read after the ingest, and that is the
+/// report; else, or if it failed, `read` runs again on the store (so an
+/// error is always the store's). Not worth it for reads of a few ms: the
+/// two threads slow each other on this two-core machine (the check ~3 ms
+/// slower beside a thread that only spins).
+fn read_early<T: Send>(
+    settings: &Settings,
+    early: bool,
+    open: impl FnOnce() -> Result<Store>,
+    read: impl Fn(&rusqlite::Connection) -> Result<T> + Sync,
+) -> Result<(Store, T)> {
+    if !(early && settings.db.exists() && crate::store::file_writable(&settings.db)) {
+        let store = open()?;
+        let value = read(&store.conn)?;
+        return Ok((store, value));
+    }
+    let data_version = |c: &rusqlite::Connection| -> Option<i64> {
+        c.query_row("PRAGMA data_version", [], |r| r.get(0)).ok()
+    };
+    std::thread::scope(|scope| {
+        let read = &read;
+        let early = scope.spawn(move || {
+            let reader = Store::open_read_only(&settings.db).ok()?;
+            let before = data_version(&reader.conn)?;
+            let value = read(&reader.conn).ok()?;
+            Some((reader, before, value))
+        });
+        let store = open();
+        let early = early
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let store = store?;
+        if let Some((reader, before, value)) = early
+            && data_version(&reader.conn) == Some(before)
+        {
+            return Ok((store, value));
+        }
+        let value = read(&store.conn)?;
+        Ok((store, value))
+    })
+}
+
 /// Re-price every response with `prices` in a transaction left open (it
 /// rolls back when the store closes). The ingest lock is held as long:
 /// another ingest (a report's, `watch`'s) waits as for any ingest, and the

@@ -16,20 +16,22 @@ pub fn run(args: &SessionsArgs, settings: &Settings) -> Result<ExitCode> {
     let prices = super::price_table(settings)?;
     let (zone, range) = super::resolve_filter(&args.filter, settings)?;
     let (since, until) = range.days_json();
-    let mut store = super::fresh_store(settings, &prices, args.no_ingest)?;
-    let session = super::resolve_session_arg(&store.conn, args.session.as_deref())?;
-    let q = SessionsQuery {
-        range,
-        project: args.filter.project.clone(),
-        session,
-        sort: match args.sort {
-            SessionSort::Start => SortKey::Start,
-            SessionSort::Cost => SortKey::Cost,
-            SessionSort::Duration => SortKey::Duration,
-        },
-        limit: args.limit,
-    };
-    let report = sessions::run(&store.conn, &q).context("reading sessions")?;
+    let (mut store, report) =
+        super::fresh_report(settings, &prices, args.no_ingest, true, |conn| {
+            let session = super::resolve_session_arg(conn, args.session.as_deref())?;
+            let q = SessionsQuery {
+                range: range.clone(),
+                project: args.filter.project.clone(),
+                session,
+                sort: match args.sort {
+                    SessionSort::Start => SortKey::Start,
+                    SessionSort::Cost => SortKey::Cost,
+                    SessionSort::Duration => SortKey::Duration,
+                },
+                limit: args.limit,
+            };
+            sessions::run(conn, &q).context("reading sessions")
+        })?;
     // (figures in hand: a --pricing what-if lets go before printing)
     store.end_what_if();
     if !settings.quiet {

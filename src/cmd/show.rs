@@ -16,9 +16,11 @@ pub fn run(args: &ShowArgs, settings: &Settings) -> Result<ExitCode> {
     super::one_output(args.csv, settings)?;
     let zone = super::zone(args.tz.as_deref(), settings)?;
     let prices = super::price_table(settings)?;
-    let mut store = super::fresh_store(settings, &prices, args.no_ingest)?;
-    let id = super::resolve_session(&store.conn, &args.session)?;
-    let report = show::run(&store.conn, &id).with_context(|| format!("reading session {id}"))?;
+    let (mut store, report) =
+        super::fresh_report(settings, &prices, args.no_ingest, true, |conn| {
+            let id = super::resolve_session(conn, &args.session)?;
+            show::run(conn, &id).with_context(|| format!("reading session {id}"))
+        })?;
     // (figures in hand: a --pricing what-if lets go before printing)
     store.end_what_if();
     if settings.json {

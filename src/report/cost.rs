@@ -196,6 +196,18 @@ pub fn model_exists(conn: &Connection, m: &str) -> rusqlite::Result<bool> {
     )
 }
 
+/// Whether the rollup (when fresh) answers `q`: it does whatever does not
+/// need single responses: no session, local days made of whole buckets, a
+/// bucket-aligned range. (Such a report reads a few thousand rows.)
+pub fn rollup_answers(q: &CostQuery, zone: &Zone) -> bool {
+    let aligned = |t: Option<i64>| t.is_none_or(|t| t % rollup::BUCKET_MS == 0);
+    !q.groups.contains(&Group::Session)
+        && q.session.is_none()
+        && zone.day_grain_ms() % rollup::BUCKET_MS == 0
+        && aligned(q.range.from_ms)
+        && aligned(q.range.to_ms)
+}
+
 /// Sums are done by SQLite, grouped as finely as the requested groups need
 /// (so a report reads a few thousand rows, not every response), then
 /// grouped in Rust, where time zones live. Exact: integers only, the cost
@@ -207,15 +219,7 @@ pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<Co
     let has = |g: Group| groups.contains(&g);
     let timed = has(Group::Day) || has(Group::Week) || has(Group::Month);
     let grain = zone.day_grain_ms();
-    let aligned = |t: Option<i64>| t.is_none_or(|t| t % rollup::BUCKET_MS == 0);
-    // The rollup answers whatever does not need single responses: no
-    // session, local days made of whole buckets, bucket-aligned range.
-    let use_rollup = !has(Group::Session)
-        && q.session.is_none()
-        && grain % rollup::BUCKET_MS == 0
-        && aligned(q.range.from_ms)
-        && aligned(q.range.to_ms)
-        && rollup::is_fresh(conn)?;
+    let use_rollup = rollup_answers(q, zone) && rollup::is_fresh(conn)?;
     // (select expression, group-by expression) per optional column
     let (time_sel, time_grp, agent_sel, agent_grp, sums, table) = if use_rollup {
         (

@@ -26,7 +26,7 @@
 //!   above, among the listed hooks without one.
 
 use std::collections::BTreeMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use foldhash::{HashMap, HashSet};
 
@@ -90,16 +90,16 @@ impl Outcome {
 pub struct HookRun {
     pub line_id: i64,
     pub seq: i64,
-    pub session_id: Option<Rc<str>>,
-    pub agent_id: Option<Rc<str>>,
-    pub project: Option<Rc<str>>,
+    pub session_id: Option<Arc<str>>,
+    pub agent_id: Option<Arc<str>>,
+    pub project: Option<Arc<str>>,
     pub at: Option<i64>,
-    pub event: Option<Rc<str>>,
-    pub name: Option<Rc<str>>,
-    pub command: Option<Rc<str>>,
+    pub event: Option<Arc<str>>,
+    pub name: Option<Arc<str>>,
+    pub command: Option<Arc<str>>,
     pub tool_use_id: Option<String>,
     /// As stored (`success`, `ran`, `started`, ...).
-    pub raw_outcome: Rc<str>,
+    pub raw_outcome: Arc<str>,
     pub outcome: Outcome,
     pub is_run: bool,
     /// Errors this row stands for (1 for an error run; a summary's count).
@@ -112,16 +112,16 @@ pub struct HookRun {
 struct Raw {
     line_id: i64,
     seq: i64,
-    session_id: Option<Rc<str>>,
-    agent_id: Option<Rc<str>>,
-    project: Option<Rc<str>>,
+    session_id: Option<Arc<str>>,
+    agent_id: Option<Arc<str>>,
+    project: Option<Arc<str>>,
     at: Option<i64>,
-    source: Rc<str>,
-    event: Option<Rc<str>>,
-    name: Option<Rc<str>>,
-    command: Option<Rc<str>>,
+    source: Arc<str>,
+    event: Option<Arc<str>>,
+    name: Option<Arc<str>>,
+    command: Option<Arc<str>>,
     tool_use_id: Option<String>,
-    outcome: Rc<str>,
+    outcome: Arc<str>,
     duration_ms: Option<i64>,
     output: Option<String>,
     error_count: Option<i64>,
@@ -134,11 +134,11 @@ pub fn load_runs(conn: &Connection, session: Option<&str>) -> rusqlite::Result<V
     // and the runs are sorted here (SQLite's sorter over every run's text
     // was half of `hooks` on the 1 GiB corpus).
     // (each thread's ids and project once, shared by its runs)
-    type Shared = (Option<Rc<str>>, Option<Rc<str>>, Option<Rc<str>>);
+    type Shared = (Option<Arc<str>>, Option<Arc<str>>, Option<Arc<str>>);
     let threads: HashMap<i64, Shared> = super::threads(conn, session)?
         .into_iter()
         .map(|(id, t)| {
-            let rc = |s: Option<String>| s.map(Rc::from);
+            let rc = |s: Option<String>| s.map(Arc::from);
             (id, (rc(t.session_id), rc(t.agent_id), rc(t.project)))
         })
         .collect();
@@ -155,16 +155,16 @@ pub fn load_runs(conn: &Connection, session: Option<&str>) -> rusqlite::Result<V
     let mut rows = st.query(rusqlite::params_from_iter(session.iter()))?;
     let mut raws: Vec<Raw> = Vec::new();
     // (sources, outcomes, events, names and commands repeat: one copy each)
-    let mut known: HashSet<Rc<str>> = HashSet::default();
-    let mut intern = |r: &rusqlite::Row<'_>, i: usize| -> rusqlite::Result<Option<Rc<str>>> {
+    let mut known: HashSet<Arc<str>> = HashSet::default();
+    let mut intern = |r: &rusqlite::Row<'_>, i: usize| -> rusqlite::Result<Option<Arc<str>>> {
         let Some(text) = r.get_ref(i)?.as_str_or_null()? else {
             return Ok(None);
         };
         Ok(Some(match known.get(text) {
-            Some(k) => Rc::clone(k),
+            Some(k) => Arc::clone(k),
             None => {
-                let k: Rc<str> = Rc::from(text);
-                known.insert(Rc::clone(&k));
+                let k: Arc<str> = Arc::from(text);
+                known.insert(Arc::clone(&k));
                 k
             }
         }))
@@ -182,12 +182,12 @@ pub fn load_runs(conn: &Connection, session: Option<&str>) -> rusqlite::Result<V
             agent_id,
             project,
             at: r.get(3)?,
-            source: intern(r, 4)?.unwrap_or_else(|| Rc::from("")),
+            source: intern(r, 4)?.unwrap_or_else(|| Arc::from("")),
             event: intern(r, 5)?,
             name: intern(r, 6)?,
             command: intern(r, 7)?,
             tool_use_id: r.get(8)?,
-            outcome: intern(r, 9)?.unwrap_or_else(|| Rc::from("")),
+            outcome: intern(r, 9)?.unwrap_or_else(|| Arc::from("")),
             duration_ms: r.get(10)?,
             output: r.get(11)?,
             error_count: r.get(12)?,
@@ -453,7 +453,7 @@ pub struct HooksReport {
 pub fn run(conn: &Connection, q: &HooksQuery) -> rusqlite::Result<HooksReport> {
     let runs = load_runs(conn, q.session.as_deref())?;
     type Group = (HookRow, Vec<i64>);
-    type EventCommand = (Option<Rc<str>>, Option<Rc<str>>);
+    type EventCommand = (Option<Arc<str>>, Option<Arc<str>>);
     let mut groups: BTreeMap<EventCommand, Group> = BTreeMap::new();
     let mut all_durations = Vec::new();
     let mut report = HooksReport::default();
