@@ -477,17 +477,15 @@ pub fn run(conn: &Connection, q: &HooksQuery) -> rusqlite::Result<HooksReport> {
     report.rows = groups
         .into_iter()
         .map(|((event, command), (mut row, mut durations))| {
-            durations.sort_unstable();
             row.event = event.as_deref().map(str::to_owned);
             row.command = command.as_deref().map(str::to_owned);
-            row.p50_ms = percentile(&durations, 50);
-            row.p95_ms = percentile(&durations, 95);
+            row.p50_ms = percentile(&mut durations, 50);
+            row.p95_ms = percentile(&mut durations, 95);
             row
         })
         .collect();
-    all_durations.sort_unstable();
-    report.total.p50_ms = percentile(&all_durations, 50);
-    report.total.p95_ms = percentile(&all_durations, 95);
+    report.total.p50_ms = percentile(&mut all_durations, 50);
+    report.total.p95_ms = percentile(&mut all_durations, 95);
     Ok(report)
 }
 

@@ -321,16 +321,17 @@ pub fn rfc3339(ms: i64) -> String {
     crate::transcript::format_timestamp(ms)
 }
 
-/// Nearest-rank percentile of ascending `sorted` values: the smallest value
-/// with at least `p` percent of the values at or below it (rank
-/// `ceil(p/100 * n)`). None for no values.
-pub fn percentile(sorted: &[i64], p: u32) -> Option<i64> {
-    if sorted.is_empty() {
+/// Nearest-rank percentile of `values`: the smallest value with at least
+/// `p` percent of the values at or below it (rank `ceil(p/100 * n)`). None
+/// for no values. A selection, not a sort (O(n)): `values` is left
+/// reordered.
+pub fn percentile(values: &mut [i64], p: u32) -> Option<i64> {
+    if values.is_empty() {
         return None;
     }
-    let n = sorted.len() as u64;
+    let n = values.len() as u64;
     let rank = (u64::from(p.min(100)) * n).div_ceil(100).max(1);
-    sorted.get(rank as usize - 1).copied()
+    Some(*values.select_nth_unstable(rank as usize - 1).1)
 }
 
 /// `--project`: the project path contains the text; or, for a text in the
@@ -574,15 +575,21 @@ mod tests {
     #[test]
     fn nearest_rank_percentiles() {
         let v: Vec<i64> = (1..=10).map(|i| i * 100).collect();
-        assert_eq!(percentile(&v, 50), Some(500));
-        assert_eq!(percentile(&v, 95), Some(1000));
-        assert_eq!(percentile(&v, 90), Some(900));
-        assert_eq!(percentile(&[7], 50), Some(7));
-        assert_eq!(percentile(&[7], 95), Some(7));
-        assert_eq!(percentile(&[1, 2], 50), Some(1));
-        assert_eq!(percentile(&[], 50), None);
+        assert_eq!(percentile(&mut v.clone(), 50), Some(500));
+        assert_eq!(percentile(&mut v.clone(), 95), Some(1000));
+        assert_eq!(percentile(&mut v.clone(), 90), Some(900));
+        assert_eq!(percentile(&mut [7], 50), Some(7));
+        assert_eq!(percentile(&mut [7], 95), Some(7));
+        assert_eq!(percentile(&mut [1, 2], 50), Some(1));
+        assert_eq!(percentile(&mut [], 50), None);
         let v: Vec<i64> = (1..=20).collect();
-        assert_eq!(percentile(&v, 95), Some(19));
+        assert_eq!(percentile(&mut v.clone(), 95), Some(19));
+        // in any order: the same figures
+        let mut v: Vec<i64> = (1..=20).rev().collect();
+        v.swap(3, 17);
+        assert_eq!(percentile(&mut v, 50), Some(10));
+        assert_eq!(percentile(&mut v, 95), Some(19));
+        assert_eq!(percentile(&mut v, 100), Some(20));
     }
 
     #[test]

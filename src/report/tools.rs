@@ -86,7 +86,6 @@ impl Acc {
     }
 
     fn row(mut self, project: Option<String>, tool: String) -> ToolRow {
-        self.durations.sort_unstable();
         ToolRow {
             project,
             tool,
@@ -94,8 +93,8 @@ impl Acc {
             calls: self.calls,
             errors: self.errors,
             no_result: self.no_result,
-            p50_ms: percentile(&self.durations, 50),
-            p95_ms: percentile(&self.durations, 95),
+            p50_ms: percentile(&mut self.durations, 50),
+            p95_ms: percentile(&mut self.durations, 95),
             sessions: self.sessions.len() as u64,
         }
     }
@@ -128,7 +127,8 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
             .collect();
     let mut st = conn.prepare(
         "SELECT c.name, c.mcp_server, c.thread, c.started_at,
-                c.result_line_id IS NOT NULL, c.is_error, c.duration_ms
+                CASE WHEN c.result_line_id IS NOT NULL THEN coalesce(c.is_error, 0) != 0 END,
+                c.duration_ms
          FROM tool_call_rows c WHERE c.use_line_id IS NOT NULL",
     )?;
     // (project id, tool or server id) -> figures
@@ -152,12 +152,11 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
         if !q.range.contains(started_at) || !project_matches(project, q.project.as_deref()) {
             continue;
         }
-        let has_result: bool = r.get(4)?;
-        let is_error: Option<i64> = r.get(5)?;
         let c = Call {
             session,
-            is_error: has_result.then_some(is_error.unwrap_or(0) != 0),
-            duration_ms: r.get::<_, Option<i64>>(6)?.filter(|d| *d >= 0),
+            // (None: no result yet)
+            is_error: r.get::<_, Option<bool>>(4)?,
+            duration_ms: r.get::<_, Option<i64>>(5)?.filter(|d| *d >= 0),
         };
         let project = if q.by_project { project_id } else { None };
         let name = strings.id(text(0)?.unwrap_or("?"));
