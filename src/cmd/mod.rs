@@ -288,16 +288,23 @@ fn read_early<T: Send>(
     };
     std::thread::scope(|scope| {
         let read = &read;
-        let early = scope.spawn(move || {
-            let reader = Store::open_read_only(&settings.db).ok()?;
-            let before = data_version(&reader.conn)?;
-            let value = read(&reader.conn).ok()?;
-            Some((reader, before, value))
-        });
+        // (the main thread's stack size: a report reads as deep there)
+        let early = std::thread::Builder::new()
+            .stack_size(8 << 20)
+            .spawn_scoped(scope, move || {
+                let reader = Store::open_read_only(&settings.db).ok()?;
+                let before = data_version(&reader.conn)?;
+                let value = read(&reader.conn).ok()?;
+                Some((reader, before, value))
+            })
+            // (no thread to be had: the reads wait for the ingest)
+            .ok();
         let store = open();
-        let early = early
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let early = early.and_then(|early| {
+            early
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
         let store = store?;
         if let Some((reader, before, value)) = early
             && data_version(&reader.conn) == Some(before)
