@@ -270,6 +270,8 @@ CREATE TABLE message_rows (
 , content_key INTEGER NOT NULL DEFAULT 0);
 CREATE UNIQUE INDEX messages_uuid ON message_rows(uuid, content_key);
 CREATE INDEX messages_prompts ON message_rows(thread) WHERE is_prompt = 1;
+CREATE INDEX messages_api_errors ON message_rows(thread) WHERE is_api_error = 1;
+CREATE INDEX messages_commands ON message_rows(thread) WHERE text_preview LIKE '%<command-name>%';
 
 -- The content blocks of user and assistant messages (text, thinking,
 -- tool_use, tool_result, image, document, server tool blocks...). Text is
@@ -450,6 +452,7 @@ CREATE TABLE hook_run_rows (
     prevented_continuation INTEGER,
     PRIMARY KEY (line_id, seq)
 ) WITHOUT ROWID;
+CREATE INDEX hook_runs_thread ON hook_run_rows(thread);
 
 -- Progress lines by kind (data.type: hook_progress, bash_progress,
 -- agent_progress, mcp_progress, query_update, search_results_received,
@@ -509,6 +512,7 @@ CREATE TABLE system_event_rows (
     max_retries        INTEGER
 );
 CREATE INDEX system_events_compactions ON system_event_rows(thread) WHERE subtype = 'compact_boundary';
+CREATE INDEX system_events_api_errors ON system_event_rows(thread) WHERE subtype = 'api_error';
 
 -- `summary` lines: a title for the conversation ending at leaf_uuid (which
 -- often lives in another file).

@@ -336,7 +336,11 @@ pub fn run(conn: &Connection, session_id: &str) -> rusqlite::Result<ShowReport> 
     let mut st = conn.prepare(
         "SELECT e.line_id, e.at, e.agent_id, e.subtype, e.compact_trigger, e.compact_pre_tokens,
                 e.content_preview, e.retry_in_ms, e.retry_attempt, e.max_retries
-         FROM system_events e WHERE e.session_id = ?1 AND e.subtype IN ('compact_boundary', 'api_error')",
+         FROM system_events e WHERE e.session_id = ?1 AND e.subtype = 'compact_boundary'
+         UNION ALL
+         SELECT e.line_id, e.at, e.agent_id, e.subtype, e.compact_trigger, e.compact_pre_tokens,
+                e.content_preview, e.retry_in_ms, e.retry_attempt, e.max_retries
+         FROM system_events e WHERE e.session_id = ?1 AND e.subtype = 'api_error'",
     )?;
     let mut rows = st.query([session_id])?;
     while let Some(r) = rows.next()? {

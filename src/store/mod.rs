@@ -75,6 +75,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0019_project_at",
         include_str!("migrations/0019_project_at.sql"),
     ),
+    (
+        "0020_session_lookups",
+        include_str!("migrations/0020_session_lookups.sql"),
+    ),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -1125,7 +1129,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 19);
+        assert_eq!(SCHEMA_VERSION, 20);
         // (migrated with foreign keys unchecked) checked again, and holding
         let checked: i64 = s
             .conn
