@@ -25,7 +25,7 @@
 //!   are first put down to those results; only the rest is attributed as
 //!   above, among the listed hooks without one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use foldhash::{HashMap, HashSet};
@@ -128,31 +128,51 @@ struct Raw {
     prevented: Option<i64>,
 }
 
-/// Hook runs, in time order, optionally of one session only.
-pub fn load_runs(conn: &Connection, session: Option<&str>) -> rusqlite::Result<Vec<HookRun>> {
-    // Each run's session, agent and project are its thread's (read once),
-    // and the runs are sorted here (SQLite's sorter over every run's text
-    // was half of `hooks` on the 1 GiB corpus).
-    // (each thread's ids and project once, shared by its runs)
-    type Shared = (Option<Arc<str>>, Option<Arc<str>>, Option<Arc<str>>);
-    let threads: HashMap<i64, Shared> = super::threads(conn, session)?
+/// Each thread's session, agent and project, shared by its runs.
+type Shared = (Option<Arc<str>>, Option<Arc<str>>, Option<Arc<str>>);
+
+/// Every thread's (or one session's) ids and project, read once.
+fn shared_threads(
+    conn: &Connection,
+    session: Option<&str>,
+) -> rusqlite::Result<HashMap<i64, Shared>> {
+    Ok(super::threads(conn, session)?
         .into_iter()
         .map(|(id, t)| {
             let rc = |s: Option<String>| s.map(Arc::from);
             (id, (rc(t.session_id), rc(t.agent_id), rc(t.project)))
         })
-        .collect();
-    let mut sql = String::from(
+        .collect())
+}
+
+/// Hook runs, in time order, optionally of one session only.
+pub fn load_runs(conn: &Connection, session: Option<&str>) -> rusqlite::Result<Vec<HookRun>> {
+    let threads = shared_threads(conn, session)?;
+    let filter = match session {
+        Some(_) => "h.thread IN (SELECT id FROM threads WHERE session_id = ?1)",
+        None => "1",
+    };
+    Ok(pair(read_rows(conn, &threads, filter, session)?))
+}
+
+/// The hook rows `filter` (SQL over `h`, with `param` as ?1 if any)
+/// selects, in time order (runs without a time last).
+fn read_rows(
+    conn: &Connection,
+    threads: &HashMap<i64, Shared>,
+    filter: &str,
+    param: Option<&str>,
+) -> rusqlite::Result<Vec<Raw>> {
+    // The runs are sorted here (SQLite's sorter over every run's text was
+    // half of `hooks` on the 1 GiB corpus).
+    let sql = format!(
         "SELECT h.line_id, h.seq, h.thread, h.at, h.source, h.event, h.name, h.command,
                 h.tool_use_id, h.outcome, h.duration_ms, h.output, h.error_count,
                 h.prevented_continuation
-         FROM hook_run_rows h",
+         FROM hook_run_rows h WHERE {filter}"
     );
-    if session.is_some() {
-        sql.push_str(" WHERE h.thread IN (SELECT id FROM threads WHERE session_id = ?1)");
-    }
     let mut st = conn.prepare(&sql)?;
-    let mut rows = st.query(rusqlite::params_from_iter(session.iter()))?;
+    let mut rows = st.query(rusqlite::params_from_iter(param.iter()))?;
     let mut raws: Vec<Raw> = Vec::new();
     // (sources, outcomes, events, names and commands repeat: one copy each)
     let mut known: HashSet<Arc<str>> = HashSet::default();
@@ -196,7 +216,7 @@ pub fn load_runs(conn: &Connection, session: Option<&str>) -> rusqlite::Result<V
     }
     // time order; runs without a time last
     raws.sort_unstable_by_key(|r| (r.at.is_none(), r.at, r.line_id, r.seq));
-    Ok(pair(raws))
+    Ok(raws)
 }
 
 /// (session, tool use id, and an event or a command)
@@ -443,50 +463,189 @@ pub struct HookRow {
     pub last_failure: Option<String>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct HooksReport {
     pub rows: Vec<HookRow>,
     pub total: HookRow,
 }
 
+/// About this many hook rows are read and paired at a time: whole
+/// sessions (runs pair only within one), so that memory is a batch's, not
+/// the whole history's.
+const BATCH_ROWS: u64 = 16_384;
+
 /// One row per (event, command), ordered by event then command.
 pub fn run(conn: &Connection, q: &HooksQuery) -> rusqlite::Result<HooksReport> {
-    let runs = load_runs(conn, q.session.as_deref())?;
-    type Group = (HookRow, Vec<i64>);
+    run_batched(conn, q, BATCH_ROWS)
+}
+
+fn run_batched(
+    conn: &Connection,
+    q: &HooksQuery,
+    batch_rows: u64,
+) -> rusqlite::Result<HooksReport> {
+    let threads = shared_threads(conn, q.session.as_deref())?;
+    type Group = (HookRow, Vec<i64>, LastFailure);
     type EventCommand = (Option<Arc<str>>, Option<Arc<str>>);
     let mut groups: BTreeMap<EventCommand, Group> = BTreeMap::new();
     let mut all_durations = Vec::new();
+    let mut total_failure = LastFailure::default();
     let mut report = HooksReport::default();
-    for r in runs {
-        if !q.range.contains(r.at) || !project_matches(r.project.as_deref(), q.project.as_deref()) {
-            continue;
-        }
-        let (row, durations) = groups
-            .entry((r.event.clone(), r.command.clone()))
-            .or_default();
-        for row in [&mut *row, &mut report.total] {
+    for filter in batches(conn, &threads, q, batch_rows)? {
+        for r in pair(read_rows(conn, &threads, &filter, None)?) {
+            if !q.range.contains(r.at)
+                || !project_matches(r.project.as_deref(), q.project.as_deref())
+            {
+                continue;
+            }
+            let (row, durations, failure) = groups
+                .entry((r.event.clone(), r.command.clone()))
+                .or_default();
             add(row, &r);
-        }
-        if r.is_run
-            && let Some(d) = r.duration_ms
-        {
-            durations.push(d);
-            all_durations.push(d);
+            add(&mut report.total, &r);
+            if r.outcome.is_failure() {
+                failure.note(&r);
+                total_failure.note(&r);
+            }
+            if r.is_run
+                && let Some(d) = r.duration_ms
+            {
+                durations.push(d);
+                all_durations.push(d);
+            }
         }
     }
     report.rows = groups
         .into_iter()
-        .map(|((event, command), (mut row, mut durations))| {
+        .map(|((event, command), (mut row, mut durations, failure))| {
             row.event = event.as_deref().map(str::to_owned);
             row.command = command.as_deref().map(str::to_owned);
             row.p50_ms = percentile(&mut durations, 50);
             row.p95_ms = percentile(&mut durations, 95);
+            (row.last_failure_at, row.last_failure) = (failure.at, failure.text);
             row
         })
         .collect();
     report.total.p50_ms = percentile(&mut all_durations, 50);
     report.total.p95_ms = percentile(&mut all_durations, 95);
+    (report.total.last_failure_at, report.total.last_failure) =
+        (total_failure.at, total_failure.text);
     Ok(report)
+}
+
+/// The sessions whose runs the report counts, in batches of about
+/// `batch_rows` hook rows, as filters over `h` (`?1`: the `--session`).
+/// A session none of whose threads is in `--project`, or none of whose
+/// rows is in the range, is left out (its runs would all be).
+fn batches(
+    conn: &Connection,
+    threads: &HashMap<i64, Shared>,
+    q: &HooksQuery,
+    batch_rows: u64,
+) -> rusqlite::Result<Vec<String>> {
+    let filter = match q.session {
+        Some(_) => "h.thread IN (SELECT id FROM threads WHERE session_id = ?1)",
+        None => "1",
+    };
+    #[derive(Default)]
+    struct Span {
+        rows: u64,
+        first: Option<i64>,
+        last: Option<i64>,
+        untimed: bool,
+        threads: BTreeSet<Option<i64>>,
+    }
+    // (rows of no known thread, or of a thread with no session, are one
+    // session's: the None one, as pairing sees them)
+    let mut spans: BTreeMap<Option<Arc<str>>, Span> = BTreeMap::new();
+    let mut st = conn.prepare(&format!(
+        "SELECT h.thread, h.at FROM hook_run_rows h WHERE {filter}"
+    ))?;
+    let mut rows = st.query(rusqlite::params_from_iter(q.session.iter()))?;
+    while let Some(r) = rows.next()? {
+        let (thread, at): (Option<i64>, Option<i64>) = (r.get(0)?, r.get(1)?);
+        let session = thread.and_then(|t| threads.get(&t)?.0.clone());
+        let span = spans.entry(session).or_default();
+        span.rows += 1;
+        match at {
+            Some(t) => {
+                span.first = Some(span.first.map_or(t, |f| f.min(t)));
+                span.last = Some(span.last.map_or(t, |l| l.max(t)));
+            }
+            None => span.untimed = true,
+        }
+        span.threads.insert(thread);
+    }
+    let in_project = |t: &Option<i64>| {
+        let project = t.and_then(|t| threads.get(&t)?.2.clone());
+        project_matches(project.as_deref(), q.project.as_deref())
+    };
+    let mut out = Vec::new();
+    let mut batch: Vec<Option<i64>> = Vec::new();
+    let mut rows = 0;
+    let mut flush = |batch: &mut Vec<Option<i64>>| {
+        let null = batch.contains(&None);
+        let ids: Vec<String> = batch.iter().flatten().map(i64::to_string).collect();
+        let listed = format!("h.thread IN ({})", ids.join(", "));
+        out.push(if null {
+            format!("(h.thread IS NULL OR {listed})")
+        } else {
+            listed
+        });
+        batch.clear();
+    };
+    for span in spans.into_values() {
+        let timed = span.first.is_some() && q.range.overlaps(span.first, span.last);
+        let kept = (timed || (span.untimed && q.range.contains(None)))
+            && span.threads.iter().any(in_project);
+        if !kept {
+            continue;
+        }
+        batch.extend(span.threads);
+        rows += span.rows;
+        if rows >= batch_rows {
+            flush(&mut batch);
+            rows = 0;
+        }
+    }
+    if !batch.is_empty() {
+        flush(&mut batch);
+    }
+    Ok(out)
+}
+
+/// A group's last failure, whatever order its runs come in: the time of
+/// the latest, and the message of the latest that has one (runs with a
+/// time before runs without: these count only when no run has one).
+#[derive(Default)]
+struct LastFailure {
+    timed: bool,
+    at: Option<i64>,
+    text_of: Option<(Option<i64>, i64, i64)>,
+    text: Option<String>,
+}
+
+impl LastFailure {
+    fn note(&mut self, r: &HookRun) {
+        let timed = r.at.is_some();
+        if self.timed && !timed {
+            return;
+        }
+        if timed && !self.timed {
+            *self = LastFailure {
+                timed,
+                ..LastFailure::default()
+            };
+        }
+        self.at = self.at.max(r.at);
+        let key = (r.at, r.line_id, r.seq);
+        if let Some(text) = &r.output
+            && self.text_of.is_none_or(|k| key > k)
+        {
+            self.text_of = Some(key);
+            self.text = Some(text.clone());
+        }
+    }
 }
 
 fn add(row: &mut HookRow, r: &HookRun) {
@@ -506,15 +665,171 @@ fn add(row: &mut HookRow, r: &HookRun) {
     if r.prevented {
         row.prevented_continuations += 1;
     }
-    if r.outcome.is_failure() && r.at >= row.last_failure_at {
-        row.last_failure_at = r.at;
-        row.last_failure = r.output.clone().or_else(|| row.last_failure.clone());
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Read a session at a time, or all at once: the same report, for
+    /// every filter (on the fixtures, and the public corpus when here).
+    #[test]
+    fn batches_of_sessions_give_the_report_of_all_at_once() {
+        use crate::paths::Root;
+        use std::path::Path;
+        struct Quiet;
+        impl crate::ingest::Observer for Quiet {}
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = crate::store::Store::open(&dir.path().join("obs.db")).unwrap();
+        let prices = crate::pricing::PriceTable::builtin().unwrap();
+        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut roots: Vec<Root> = ["basic", "reports", "ops"]
+            .iter()
+            .map(|n| Root::new(here.join("fixtures").join(n)))
+            .collect();
+        let public = here.join("../shared/corpus/public");
+        if public.is_dir() {
+            let root = dir.path().join("public");
+            std::fs::create_dir(&root).unwrap();
+            std::os::unix::fs::symlink(&public, root.join("projects")).unwrap();
+            roots.push(Root::new(root));
+        } else {
+            eprintln!("../shared is not here: the fixtures only");
+        }
+        let options = crate::ingest::Options::default();
+        crate::ingest::run(&mut store, &roots, &prices, &options, &mut Quiet).unwrap();
+        let conn = &store.conn;
+        let sessions: i64 = conn
+            .query_row(
+                "SELECT count(DISTINCT t.session_id) FROM hook_run_rows h JOIN threads t ON t.id = h.thread",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(sessions >= 3, "{sessions} sessions with hooks");
+        let zone = super::super::Zone::Named(chrono_tz::UTC);
+        let day = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok();
+        let queries = [
+            HooksQuery::default(),
+            HooksQuery {
+                project: Some("app".into()),
+                ..HooksQuery::default()
+            },
+            HooksQuery {
+                range: TimeRange::new(day("2026-03-01"), day("2026-03-01"), &zone),
+                ..HooksQuery::default()
+            },
+            HooksQuery {
+                session: Some("sess-main-0001".into()),
+                ..HooksQuery::default()
+            },
+        ];
+        for q in &queries {
+            let whole = run_batched(conn, q, u64::MAX).unwrap();
+            assert_eq!(run_batched(conn, q, 1).unwrap(), whole, "{q:?}");
+            assert_eq!(run_batched(conn, q, 3).unwrap(), whole, "{q:?}");
+        }
+        let all = run_batched(conn, &queries[0], u64::MAX).unwrap();
+        assert!(all.rows.len() >= 3 && all.total.runs > 0, "{all:?}");
+        assert!(all.total.last_failure_at.is_some(), "{all:?}");
+    }
+
+    /// A session's runs are read in one batch: a start in one of its
+    /// threads pairs with its result in another, however small the batches.
+    #[test]
+    fn a_batch_holds_whole_sessions() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&dir.path().join("obs.db")).unwrap();
+        let conn = &store.conn;
+        conn.execute_batch(
+            "PRAGMA foreign_keys = OFF;
+             INSERT INTO threads(id, session_id, agent_id) VALUES
+               (1, 's1', NULL), (2, 's1', 'a1'), (3, 's2', NULL);
+             INSERT INTO hook_run_rows(line_id, seq, thread, at, source, event, command, tool_use_id, outcome, duration_ms) VALUES
+               (10, 0, 1, 1000, 'progress', 'PreToolUse', 'gate.sh', 'toolu_1', 'started', NULL),
+               (11, 0, 2, 1500, 'attachment', 'PreToolUse', 'gate.sh', 'toolu_1', 'blocking_error', 40),
+               (12, 0, 3, 2000, 'progress', 'PreToolUse', 'gate.sh', 'toolu_2', 'started', NULL),
+               (13, 0, NULL, 2500, 'attachment', 'PreToolUse', 'gate.sh', 'toolu_2', 'success', 7);",
+        )
+        .unwrap();
+        let q = HooksQuery::default();
+        let whole = run_batched(conn, &q, u64::MAX).unwrap();
+        // s1: one run (its start paired); s2: a start with no result; the
+        // row of no thread: a success
+        assert_eq!(whole.total.runs, 3, "{whole:?}");
+        assert_eq!(
+            (
+                whole.total.blocking_errors,
+                whole.total.no_result,
+                whole.total.successes
+            ),
+            (1, 1, 1)
+        );
+        assert_eq!(run_batched(conn, &q, 1).unwrap(), whole);
+    }
+
+    /// A group's last failure does not depend on the order runs come in.
+    #[test]
+    fn the_last_failure_is_the_same_in_any_order() {
+        let run = |line_id: i64, at: Option<i64>, output: Option<&str>| HookRun {
+            line_id,
+            seq: 0,
+            session_id: None,
+            agent_id: None,
+            project: None,
+            at,
+            event: None,
+            name: None,
+            command: None,
+            tool_use_id: None,
+            raw_outcome: Arc::from("blocking_error"),
+            outcome: Outcome::BlockingError,
+            is_run: true,
+            errors: 1,
+            prevented: false,
+            duration_ms: None,
+            output: output.map(str::to_owned),
+        };
+        let runs = [
+            run(1, Some(10), Some("first")),
+            run(2, Some(30), Some("latest with a message")),
+            run(3, Some(40), None),
+            run(4, None, Some("untimed")),
+            run(5, Some(30), None),
+        ];
+        let mut orders = vec![
+            vec![0, 1, 2, 3, 4],
+            vec![4, 3, 2, 1, 0],
+            vec![3, 0, 4, 2, 1],
+        ];
+        orders.push(vec![2, 4, 1, 3, 0]);
+        for order in orders {
+            let mut f = LastFailure::default();
+            for i in &order {
+                f.note(&runs[*i]);
+            }
+            assert_eq!(f.at, Some(40), "{order:?}");
+            assert_eq!(
+                f.text.as_deref(),
+                Some("latest with a message"),
+                "{order:?}"
+            );
+        }
+        // an untimed run's message gives way to timed runs without one
+        for order in [[0, 1], [1, 0]] {
+            let pair = [run(8, None, Some("untimed")), run(9, Some(5), None)];
+            let mut f = LastFailure::default();
+            for i in order {
+                f.note(&pair[i]);
+            }
+            assert_eq!((f.at, f.text.as_deref()), (Some(5), None), "{order:?}");
+        }
+        // with no run timed, the untimed ones count
+        let mut f = LastFailure::default();
+        f.note(&run(7, None, Some("b")));
+        f.note(&run(6, None, Some("a")));
+        assert_eq!((f.at, f.text.as_deref()), (None, Some("b")));
+    }
 
     fn raw(
         line_id: i64,
