@@ -322,7 +322,7 @@ CREATE INDEX responses_at ON response_rows(at);
 CREATE INDEX responses_thread ON response_rows(thread);
 
 -- Cost per 15-minute UTC bucket, model, pricing entry, project, main
--- thread or subagent, and git branch: the responses table summed, kept in
+-- thread or subagent, git branch and session (0020): the responses table summed, kept in
 -- step through cost_rollup_dirty, the buckets a change touches (bucket -1:
 -- no time). The ingest writer notes the bucket of each response it inserts;
 -- triggers note those of updates and deletes (no OR IGNORE in them: inside
@@ -349,7 +349,7 @@ CREATE TABLE cost_rollup (
     web_search_requests      INTEGER NOT NULL,
     cost_dollars             INTEGER NOT NULL,  -- sum(cost_picousd / 10^12): whole dollars
     cost_rest_picousd        INTEGER NOT NULL   -- sum(cost_picousd % 10^12): exact rest
-);
+, session_id TEXT);
 CREATE INDEX cost_rollup_bucket ON cost_rollup(bucket);
 -- (0011) `cost` groups by model and pricing entry: read in this order, no sort
 CREATE INDEX cost_rollup_model ON cost_rollup(model, priced_as);

@@ -754,9 +754,25 @@ fn rollup_and_responses_give_the_same_reports() {
             &["--by-model", "--project", "app"],
             &["--by-model", "--model", "claude-sonnet-4-5"],
             &["--by-day", "--tz", "+13:59"],
+            &["--by-session"],
+            &["--by-session", "--by-agent", "--by-day", "--tz", "UTC"],
+            &[
+                "--by-session",
+                "--by-model",
+                "--since",
+                "2026-03-01",
+                "--tz",
+                "UTC",
+            ],
         ];
+        // (one session, with its subagents)
+        let session: &[&str] = match fixture {
+            "basic" => &["--session", "sess-main-0001", "--by-model", "--by-agent"],
+            _ => &["--session", "sess-blocks-b002", "--by-day", "--tz", "UTC"],
+        };
+        let cases: Vec<&[&str]> = cases.iter().copied().chain([session]).collect();
         let mut with_rollup = Vec::new();
-        for args in cases {
+        for args in &cases {
             let mut a = args.to_vec();
             a.push("--no-ingest");
             with_rollup.push(cost_json(&env, &a));

@@ -57,7 +57,7 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
         week_start: settings.week_start,
     };
     // (a report the rollup answers takes a few ms: not worth a thread)
-    let early = args.session.is_some() || !cost::rollup_answers(&q, &zone);
+    let early = !cost::rollup_answers(&q, &zone);
     let (mut store, report) =
         super::fresh_report(settings, &prices, args.no_ingest, early, |conn| {
             // (one session, as show names it: a typo is an error, not $0.00)

@@ -197,13 +197,11 @@ pub fn model_exists(conn: &Connection, m: &str) -> rusqlite::Result<bool> {
 }
 
 /// Whether the rollup (when fresh) answers `q`: it does whatever does not
-/// need single responses: no session, local days made of whole buckets, a
+/// need single responses: local days made of whole buckets, a
 /// bucket-aligned range. (Such a report reads a few thousand rows.)
 pub fn rollup_answers(q: &CostQuery, zone: &Zone) -> bool {
     let aligned = |t: Option<i64>| t.is_none_or(|t| t % rollup::BUCKET_MS == 0);
-    !q.groups.contains(&Group::Session)
-        && q.session.is_none()
-        && zone.day_grain_ms() % rollup::BUCKET_MS == 0
+    zone.day_grain_ms() % rollup::BUCKET_MS == 0
         && aligned(q.range.from_ms)
         && aligned(q.range.to_ms)
 }

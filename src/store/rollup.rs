@@ -1,5 +1,5 @@
 //! `cost_rollup`: the responses summed per 15-minute UTC bucket (and model,
-//! pricing entry, project, main/subagent, branch). The ingest writer (for
+//! pricing entry, project, main/subagent, branch, session). The ingest writer (for
 //! the responses it inserts) and triggers on `responses` (for updates and
 //! deletes) note every bucket a change touches in `cost_rollup_dirty`; `refresh`
 //! re-sums exactly those buckets and notes the rollup as checked. Readers use
@@ -31,7 +31,8 @@ pub const RESPONSE_SUMS: &str = "count(*), count(cost_picousd),
     coalesce(sum(cost_picousd / 1000000000000), 0), coalesce(sum(cost_picousd % 1000000000000), 0)";
 
 const KEYS: &str =
-    "at / 900000, model, priced_as, project_id, coalesce(agent_id, '') != '', git_branch";
+    "at / 900000, model, priced_as, project_id, coalesce(agent_id, '') != '', git_branch,
+    session_id";
 
 /// Every response is counted in the rollup: a response inserted by anything
 /// but the ingest writer (which notes its bucket) shows here. ~3 ms on a
@@ -143,9 +144,10 @@ fn resum(conn: &Connection, pending: i64, full: bool) -> rusqlite::Result<i64> {
 fn refresh_in_tx(conn: &Connection, pending: i64, full: bool) -> rusqlite::Result<i64> {
     super::immediate(conn, || {
         let insert = format!(
-            "INSERT INTO cost_rollup(bucket, model, priced_as, project_id, subagent, git_branch, first_at, last_at, requests,
-               priced_requests, input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
-               cache_read_tokens, web_search_requests, cost_dollars, cost_rest_picousd)
+            "INSERT INTO cost_rollup(bucket, model, priced_as, project_id, subagent, git_branch, session_id,
+               first_at, last_at, requests, priced_requests, input_tokens, output_tokens,
+               cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, web_search_requests,
+               cost_dollars, cost_rest_picousd)
              SELECT {KEYS}, min(at), max(at), {RESPONSE_SUMS} FROM responses"
         );
         if full {
