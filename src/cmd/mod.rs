@@ -280,6 +280,7 @@ fn read_early<T: Send>(
 ) -> Result<(Store, T)> {
     if !(early && settings.db.exists() && crate::store::file_writable(&settings.db)) {
         let store = open()?;
+        store.small_cache();
         let value = read(&store.conn)?;
         return Ok((store, value));
     }
@@ -311,6 +312,7 @@ fn read_early<T: Send>(
         {
             return Ok((store, value));
         }
+        store.small_cache();
         let value = read(&store.conn)?;
         Ok((store, value))
     })
