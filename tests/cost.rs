@@ -1103,3 +1103,46 @@ fn a_response_whose_lines_give_cache_writes_with_and_without_the_breakdown_count
         expect(&env, "two reads");
     }
 }
+
+/// Schema 20 sums the rollup per session: a schema 19 database's rollup has
+/// no sessions. Upgraded, it is emptied (reports read the responses) and
+/// the next ingest sums it again: the reports stay the same throughout.
+#[test]
+fn the_schema_20_upgrade_sums_the_rollup_again_per_session() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let cases: [&[&str]; 3] = [
+        &["--by-session", "--by-model"],
+        &["--session", "sess-main-0001", "--by-day", "--tz", "UTC"],
+        &["--by-model"],
+    ];
+    let report = |extra: &[&str]| -> Vec<Value> {
+        cases
+            .iter()
+            .map(|a| cost_json(&env, &[a, extra].concat()))
+            .collect()
+    };
+    let expected = report(&["--no-ingest"]);
+    let db = env.db();
+    // as schema 19 left it: no session in the rollup, and fresh
+    db.execute_batch(
+        "DROP INDEX messages_api_errors; DROP INDEX messages_commands;
+         DROP INDEX system_events_api_errors; DROP INDEX hook_runs_thread;
+         ALTER TABLE cost_rollup DROP COLUMN session_id;
+         PRAGMA user_version = 19;",
+    )
+    .unwrap();
+    let rollup = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert!(rollup("SELECT count(*) FROM cost_rollup") > 0);
+    // the upgrade, without an ingest: the responses are read
+    assert_eq!(report(&["--no-ingest"]), expected);
+    assert_eq!(rollup("PRAGMA user_version"), 20);
+    assert_eq!(rollup("SELECT count(*) FROM cost_rollup"), 0);
+    // the next ingest sums it again, per session
+    assert_eq!(report(&[]), expected);
+    assert_eq!(
+        rollup("SELECT sum(requests) FROM cost_rollup WHERE session_id = 'sess-main-0001'"),
+        rollup("SELECT count(*) FROM responses WHERE session_id = 'sess-main-0001'")
+    );
+    assert!(rollup("SELECT count(*) FROM responses WHERE session_id = 'sess-main-0001'") > 0);
+}

@@ -1122,16 +1122,25 @@ fn every_report_reads_what_its_own_ingest_just_stored() {
         ("basic", &["show", "sess-main-0001"]),
         ("ops", &["files"]),
         ("ops", &["commands"]),
+        // (days that do not start on a quarter hour: read from the
+        // responses, early, not from the rollup)
+        ("basic", &["cost", "--by-day", "--tz", "+13:59"]),
     ];
     let transcript = |fixture: &str| match fixture {
         "basic" => "-home-u-app/sess-main-0001.jsonl",
         _ => "-home-u-ops/sess-ops-c001.jsonl",
     };
     let report = |env: &Env, args: &[&str], extra: &[&str]| -> Value {
+        let zone: &[&str] = if args.contains(&"--tz") {
+            &[]
+        } else {
+            &["--tz", "UTC"]
+        };
         let out = env
             .cmd()
             .args(args)
-            .args(["--json", "--tz", "UTC"])
+            .arg("--json")
+            .args(zone)
             .args(extra)
             .assert()
             .success();
@@ -1171,4 +1180,54 @@ fn every_report_reads_what_its_own_ingest_just_stored() {
             "{fixture}: {args:?} again"
         );
     }
+}
+
+/// A first load that did not finish leaves its marker: the next run's
+/// ingest deletes that database and starts over. A report run then shows
+/// the new database, never the old file (which its early reads could have
+/// opened before the ingest deleted it).
+#[test]
+fn a_report_after_an_unfinished_first_load_shows_the_database_started_over() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    // the resumed session's transcript is gone from disk since
+    std::fs::remove_file(env.projects().join("-home-u-app/sess-resume-0002.jsonl")).unwrap();
+    let started_over = Env::with_fixture("basic");
+    std::fs::remove_file(
+        started_over
+            .projects()
+            .join("-home-u-app/sess-resume-0002.jsonl"),
+    )
+    .unwrap();
+    started_over.ingest();
+    for args in [&["sessions"][..], &["tools"], &["cost", "--by-session"]] {
+        let mut marker = env.db_path().into_os_string();
+        marker.push(".first-load");
+        std::fs::write(&marker, b"").unwrap();
+        let report = |env: &Env, extra: &[&str]| -> Value {
+            let out = env
+                .cmd()
+                .args(args)
+                .args(["--json", "--tz", "UTC"])
+                .args(extra)
+                .assert()
+                .success();
+            serde_json::from_slice(&out.get_output().stdout).unwrap()
+        };
+        let expected = report(&started_over, &["--no-ingest"]);
+        assert_eq!(report(&env, &[]), expected, "{args:?}");
+        assert!(!std::path::Path::new(&marker).exists());
+    }
+    let sessions = run_json(&env, &["sessions", "--no-ingest"]);
+    let ids: Vec<&str> = sessions["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["session_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["sess-main-0001"],
+        "the resumed session went with the old file"
+    );
 }

@@ -266,34 +266,64 @@ pub fn moneyless_report<T: Send>(
 /// for new lines (on a repeat run mostly stat calls that find nothing:
 /// ~15 ms on the benchmark corpus). When nothing was committed to the
 /// database from before it began until `open` ended (`PRAGMA
-/// data_version` unchanged: by this run's ingest or by any other process),
-/// it read what it would have read after the ingest, and that is the
-/// report; else, or if it failed, `read` runs again on the store (so an
-/// error is always the store's). Not worth it for reads of a few ms: the
-/// two threads slow each other on this two-core machine (the check ~3 ms
-/// slower beside a thread that only spins).
+/// data_version` unchanged: by this run's ingest or by any other process)
+/// and the database is still the file it opened, it read what it would
+/// have read after the ingest, and that is the report; else, or if it
+/// failed, `read` runs again on the store (so an error is always the
+/// store's). When the ingest changed anything, the early reads are
+/// interrupted rather than waited for. Not worth it for reads of a few
+/// ms: the two threads slow each other on this two-core machine (the
+/// check ~3 ms slower beside a thread that only spins).
 fn read_early<T: Send>(
     settings: &Settings,
     early: bool,
     open: impl FnOnce() -> Result<Store>,
     read: impl Fn(&rusqlite::Connection) -> Result<T> + Sync,
 ) -> Result<(Store, T)> {
-    if !(early && settings.db.exists() && crate::store::file_writable(&settings.db)) {
+    use std::os::unix::fs::MetadataExt;
+    let db = &settings.db;
+    // (nor while a first load is marked: the ingest deletes that file and
+    // starts over, or waits for another process's load to end)
+    let early = early
+        && db.exists()
+        && crate::store::file_writable(db)
+        && !crate::store::first_load_marked(db);
+    if !early {
         let store = open()?;
         store.small_cache();
         let value = read(&store.conn)?;
         return Ok((store, value));
     }
+    let file = || std::fs::metadata(db).ok().map(|m| (m.dev(), m.ino()));
     let data_version = |c: &rusqlite::Connection| -> Option<i64> {
         c.query_row("PRAGMA data_version", [], |r| r.get(0)).ok()
     };
+    let opened = file();
+    // (set: the early reads are to stop, at their next SQLite step)
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     std::thread::scope(|scope| {
         let read = &read;
+        let stopped = std::sync::Arc::clone(&stop);
         // (the main thread's stack size: a report reads as deep there)
         let early = std::thread::Builder::new()
             .stack_size(8 << 20)
             .spawn_scoped(scope, move || {
-                let reader = Store::open_read_only(&settings.db).ok()?;
+                let mut reader = Store::open_read_only(db).ok()?;
+                // (the file it has open is the one the path named before;
+                // and it holds transcripts: an empty database may be about
+                // to take a first load, which needs no other connection
+                // open, see `FirstLoad::begin`, and has nothing to read)
+                let holds: bool = reader
+                    .conn
+                    .query_row("SELECT EXISTS (SELECT 1 FROM source_files)", [], |r| {
+                        r.get(0)
+                    })
+                    .ok()?;
+                if file() != opened || !holds {
+                    return None;
+                }
+                let stop = move || stopped.load(std::sync::atomic::Ordering::Relaxed);
+                reader.conn.progress_handler(1000, Some(stop)).ok()?;
                 let before = data_version(&reader.conn)?;
                 let value = read(&reader.conn).ok()?;
                 Some((reader, before, value))
@@ -301,14 +331,17 @@ fn read_early<T: Send>(
             // (no thread to be had: the reads wait for the ingest)
             .ok();
         let store = open();
-        let early = early.and_then(|early| {
-            early
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        });
+        // (the ingest changed something, or failed: what the early reads
+        // read is not the report, so they need not go on)
+        if store.as_ref().map_or(true, |s| s.conn.total_changes() > 0) {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        // (a panic there is a failed read: the store's read says it again)
+        let early = early.and_then(|early| early.join().ok().flatten());
         let store = store?;
         if let Some((reader, before, value)) = early
             && data_version(&reader.conn) == Some(before)
+            && file() == opened
         {
             return Ok((store, value));
         }

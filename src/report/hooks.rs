@@ -484,37 +484,29 @@ fn run_batched(
     q: &HooksQuery,
     batch_rows: u64,
 ) -> rusqlite::Result<HooksReport> {
-    let threads = shared_threads(conn, q.session.as_deref())?;
     type Group = (HookRow, Vec<i64>, LastFailure);
     type EventCommand = (Option<Arc<str>>, Option<Arc<str>>);
     let mut groups: BTreeMap<EventCommand, Group> = BTreeMap::new();
     let mut all_durations = Vec::new();
     let mut total_failure = LastFailure::default();
     let mut report = HooksReport::default();
-    for filter in batches(conn, &threads, q, batch_rows)? {
-        for r in pair(read_rows(conn, &threads, &filter, None)?) {
-            if !q.range.contains(r.at)
-                || !project_matches(r.project.as_deref(), q.project.as_deref())
-            {
-                continue;
-            }
-            let (row, durations, failure) = groups
-                .entry((r.event.clone(), r.command.clone()))
-                .or_default();
-            add(row, &r);
-            add(&mut report.total, &r);
-            if r.outcome.is_failure() {
-                failure.note(&r);
-                total_failure.note(&r);
-            }
-            if r.is_run
-                && let Some(d) = r.duration_ms
-            {
-                durations.push(d);
-                all_durations.push(d);
-            }
+    each_run(conn, q, batch_rows, |r| {
+        let (row, durations, failure) = groups
+            .entry((r.event.clone(), r.command.clone()))
+            .or_default();
+        add(row, &r);
+        add(&mut report.total, &r);
+        if r.outcome.is_failure() {
+            failure.note(&r);
+            total_failure.note(&r);
         }
-    }
+        if r.is_run
+            && let Some(d) = r.duration_ms
+        {
+            durations.push(d);
+            all_durations.push(d);
+        }
+    })?;
     report.rows = groups
         .into_iter()
         .map(|((event, command), (mut row, mut durations, failure))| {
@@ -531,6 +523,26 @@ fn run_batched(
     (report.total.last_failure_at, report.total.last_failure) =
         (total_failure.at, total_failure.text);
     Ok(report)
+}
+
+/// Every run the report counts (in `q`'s range and project), read and
+/// paired a batch of whole sessions at a time.
+fn each_run(
+    conn: &Connection,
+    q: &HooksQuery,
+    batch_rows: u64,
+    mut f: impl FnMut(HookRun),
+) -> rusqlite::Result<()> {
+    let threads = shared_threads(conn, q.session.as_deref())?;
+    for filter in batches(conn, &threads, q, batch_rows)? {
+        for r in pair(read_rows(conn, &threads, &filter, None)?) {
+            if q.range.contains(r.at) && project_matches(r.project.as_deref(), q.project.as_deref())
+            {
+                f(r);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The sessions whose runs the report counts, in batches of about
@@ -724,10 +736,27 @@ mod tests {
                 ..HooksQuery::default()
             },
         ];
+        // (what the report counted before batches: every run, then filtered)
+        let key = |r: &HookRun| (r.line_id, r.seq);
         for q in &queries {
+            let mut expected: Vec<HookRun> = load_runs(conn, q.session.as_deref())
+                .unwrap()
+                .into_iter()
+                .filter(|r| {
+                    q.range.contains(r.at)
+                        && project_matches(r.project.as_deref(), q.project.as_deref())
+                })
+                .collect();
+            expected.sort_by_key(key);
+            assert!(!expected.is_empty(), "{q:?}");
+            for batch_rows in [1, 3, u64::MAX] {
+                let mut got = Vec::new();
+                each_run(conn, q, batch_rows, |r| got.push(r)).unwrap();
+                got.sort_by_key(key);
+                assert_eq!(got, expected, "{q:?}, batches of {batch_rows}");
+            }
             let whole = run_batched(conn, q, u64::MAX).unwrap();
             assert_eq!(run_batched(conn, q, 1).unwrap(), whole, "{q:?}");
-            assert_eq!(run_batched(conn, q, 3).unwrap(), whole, "{q:?}");
         }
         let all = run_batched(conn, &queries[0], u64::MAX).unwrap();
         assert!(all.rows.len() >= 3 && all.total.runs > 0, "{all:?}");

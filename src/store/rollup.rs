@@ -63,11 +63,20 @@ fn unchanged_since_checked() -> String {
 }
 
 /// True when the rollup matches `responses`: nothing changed since the
-/// last ingest found it complete (else a report reads the responses).
+/// last ingest found it complete (else a report reads the responses), in a
+/// database of this binary's schema (an older one, read without being
+/// upgraded, has a rollup without the columns reports group by).
 pub fn is_fresh(conn: &Connection) -> rusqlite::Result<bool> {
-    conn.query_row(&format!("SELECT {}", unchanged_since_checked()), [], |r| {
-        r.get(0)
-    })
+    conn.query_row(
+        &format!(
+            "SELECT (SELECT user_version FROM pragma_user_version) = {}
+                    AND {}",
+            super::SCHEMA_VERSION,
+            unchanged_since_checked()
+        ),
+        [],
+        |r| r.get(0),
+    )
 }
 
 /// Re-sum the dirty buckets (all of them when many are dirty, or when a
@@ -178,4 +187,33 @@ fn refresh_in_tx(conn: &Connection, pending: i64, full: bool) -> rusqlite::Resul
         conn.execute("DELETE FROM cost_rollup_dirty", [])?;
         Ok(pending)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rollup is read only in a database of this binary's schema: one
+    /// read without its upgrade (read-only) has a rollup without the
+    /// columns reports group by.
+    #[test]
+    fn a_rollup_of_another_schema_is_not_fresh() {
+        struct Quiet;
+        impl crate::ingest::Observer for Quiet {}
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = crate::store::Store::open(&dir.path().join("obs.db")).unwrap();
+        let prices = crate::pricing::PriceTable::builtin().unwrap();
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/basic");
+        let roots = [crate::paths::Root::new(fixtures)];
+        let options = crate::ingest::Options::default();
+        crate::ingest::run(&mut store, &roots, &prices, &options, &mut Quiet).unwrap();
+        let conn = &store.conn;
+        assert!(is_fresh(conn).unwrap());
+        conn.pragma_update(None, "user_version", crate::store::SCHEMA_VERSION - 1)
+            .unwrap();
+        assert!(!is_fresh(conn).unwrap());
+        conn.pragma_update(None, "user_version", crate::store::SCHEMA_VERSION)
+            .unwrap();
+        assert!(is_fresh(conn).unwrap());
+    }
 }
