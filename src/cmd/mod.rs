@@ -282,7 +282,7 @@ fn read_early<T: Send>(
 ) -> Result<(Store, T)> {
     use std::os::unix::fs::MetadataExt;
     let db = &settings.db;
-    // (nor while a first load is marked: the ingest deletes that file and
+    // (not while a first load is marked: the ingest deletes that file and
     // starts over, or waits for another process's load to end)
     let early = early
         && db.exists()

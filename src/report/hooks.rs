@@ -139,8 +139,11 @@ fn shared_threads(
     Ok(super::threads(conn, session)?
         .into_iter()
         .map(|(id, t)| {
-            let rc = |s: Option<String>| s.map(Arc::from);
-            (id, (rc(t.session_id), rc(t.agent_id), rc(t.project)))
+            let shared = |s: Option<String>| s.map(Arc::from);
+            (
+                id,
+                (shared(t.session_id), shared(t.agent_id), shared(t.project)),
+            )
         })
         .collect())
 }
