@@ -1188,46 +1188,43 @@ fn every_report_reads_what_its_own_ingest_just_stored() {
 /// opened before the ingest deleted it).
 #[test]
 fn a_report_after_an_unfinished_first_load_shows_the_database_started_over() {
-    let env = Env::with_fixture("basic");
-    env.ingest();
-    // the resumed session's transcript is gone from disk since
-    std::fs::remove_file(env.projects().join("-home-u-app/sess-resume-0002.jsonl")).unwrap();
+    let gone = "-home-u-app/sess-resume-0002.jsonl";
     let started_over = Env::with_fixture("basic");
-    std::fs::remove_file(
-        started_over
-            .projects()
-            .join("-home-u-app/sess-resume-0002.jsonl"),
-    )
-    .unwrap();
+    std::fs::remove_file(started_over.projects().join(gone)).unwrap();
     started_over.ingest();
-    for args in [&["sessions"][..], &["tools"], &["cost", "--by-session"]] {
-        let mut marker = env.db_path().into_os_string();
-        marker.push(".first-load");
-        std::fs::write(&marker, b"").unwrap();
+    let reports: [&[&str]; 3] = [
+        &["sessions", "--tz", "UTC"],
+        &["cost", "--by-session", "--tz", "UTC"],
+        // (read early: days that do not start on a quarter hour)
+        &["cost", "--by-session", "--by-day", "--tz", "+13:59"],
+    ];
+    for args in reports {
+        // each time the whole database, and then the marker
+        let env = Env::with_fixture("basic");
+        env.ingest();
+        std::fs::remove_file(env.projects().join(gone)).unwrap();
         let report = |env: &Env, extra: &[&str]| -> Value {
             let out = env
                 .cmd()
                 .args(args)
-                .args(["--json", "--tz", "UTC"])
+                .arg("--json")
                 .args(extra)
                 .assert()
                 .success();
             serde_json::from_slice(&out.get_output().stdout).unwrap()
         };
         let expected = report(&started_over, &["--no-ingest"]);
+        assert_ne!(
+            report(&env, &["--no-ingest"]),
+            expected,
+            "{args:?}: the old file differs"
+        );
+        let mut marker = env.db_path().into_os_string();
+        marker.push(".first-load");
+        std::fs::write(&marker, b"").unwrap();
         assert_eq!(report(&env, &[]), expected, "{args:?}");
         assert!(!std::path::Path::new(&marker).exists());
+        let sessions = run_json(&env, &["sessions", "--no-ingest"]);
+        assert_eq!(sessions["rows"].as_array().unwrap().len(), 1, "{args:?}");
     }
-    let sessions = run_json(&env, &["sessions", "--no-ingest"]);
-    let ids: Vec<&str> = sessions["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["session_id"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        ids,
-        ["sess-main-0001"],
-        "the resumed session went with the old file"
-    );
 }

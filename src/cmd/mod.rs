@@ -333,13 +333,15 @@ fn read_early<T: Send>(
         let store = open();
         // (the ingest changed something, or failed: what the early reads
         // read is not the report, so they need not go on)
-        if store.as_ref().map_or(true, |s| s.conn.total_changes() > 0) {
+        let changed = store.as_ref().map_or(true, |s| s.conn.total_changes() > 0);
+        if changed {
             stop.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         // (a panic there is a failed read: the store's read says it again)
         let early = early.and_then(|early| early.join().ok().flatten());
         let store = store?;
         if let Some((reader, before, value)) = early
+            && !changed
             && data_version(&reader.conn) == Some(before)
             && file() == opened
         {

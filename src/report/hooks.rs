@@ -739,6 +739,24 @@ mod tests {
                 ..HooksQuery::default()
             },
         ];
+        // ranges that cut a session (sess-blocks-a001's hooks: 08:10, 08:11
+        // and 09:10 on 2026-03-10): it is read, and only its runs inside count
+        let nine = chrono::DateTime::parse_from_rfc3339("2026-03-10T09:00:00Z")
+            .unwrap()
+            .timestamp_millis();
+        let cut = |from_ms: Option<i64>, to_ms: Option<i64>| HooksQuery {
+            range: TimeRange {
+                from_ms,
+                to_ms,
+                ..TimeRange::default()
+            },
+            ..HooksQuery::default()
+        };
+        let queries = [
+            &queries[..],
+            &[cut(Some(nine), None), cut(None, Some(nine))],
+        ]
+        .concat();
         // (what the report counted before batches: every run, then filtered)
         let key = |r: &HookRun| (r.line_id, r.seq);
         for q in &queries {
