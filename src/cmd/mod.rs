@@ -288,11 +288,14 @@ fn read_early<T: Send>(
         && db.exists()
         && crate::store::file_writable(db)
         && !crate::store::first_load_marked(db);
-    if !early {
-        let store = open()?;
+    // (on the store, after its ingest)
+    let read_store = |store: Store| -> Result<(Store, T)> {
         store.small_cache();
         let value = read(&store.conn)?;
-        return Ok((store, value));
+        Ok((store, value))
+    };
+    if !early {
+        return read_store(open()?);
     }
     let file = || std::fs::metadata(db).ok().map(|m| (m.dev(), m.ino()));
     let data_version = |c: &rusqlite::Connection| -> Option<i64> {
@@ -347,9 +350,7 @@ fn read_early<T: Send>(
         {
             return Ok((store, value));
         }
-        store.small_cache();
-        let value = read(&store.conn)?;
-        Ok((store, value))
+        read_store(store)
     })
 }
 

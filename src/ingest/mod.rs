@@ -1566,6 +1566,18 @@ pub fn reprice_all(conn: &Connection, prices: &PriceTable) -> rusqlite::Result<(
     crate::report::sessions::refresh(conn, true).map(|_| ())
 }
 
+/// A store in a new temp dir with `roots` read into it, for tests.
+#[cfg(test)]
+pub fn ingested_store(roots: &[Root]) -> (tempfile::TempDir, Store) {
+    struct Quiet;
+    impl Observer for Quiet {}
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("obs.db")).unwrap();
+    let prices = PriceTable::builtin().unwrap();
+    run(&mut store, roots, &prices, &Options::default(), &mut Quiet).unwrap();
+    (dir, store)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

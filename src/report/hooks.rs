@@ -692,11 +692,7 @@ mod tests {
     fn batches_of_sessions_give_the_report_of_all_at_once() {
         use crate::paths::Root;
         use std::path::Path;
-        struct Quiet;
-        impl crate::ingest::Observer for Quiet {}
         let dir = tempfile::tempdir().unwrap();
-        let mut store = crate::store::Store::open(&dir.path().join("obs.db")).unwrap();
-        let prices = crate::pricing::PriceTable::builtin().unwrap();
         let here = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut roots: Vec<Root> = ["basic", "reports", "ops"]
             .iter()
@@ -711,8 +707,7 @@ mod tests {
         } else {
             eprintln!("../shared is not here: the fixtures only");
         }
-        let options = crate::ingest::Options::default();
-        crate::ingest::run(&mut store, &roots, &prices, &options, &mut Quiet).unwrap();
+        let (_db_dir, store) = crate::ingest::ingested_store(&roots);
         let conn = &store.conn;
         let sessions: i64 = conn
             .query_row(

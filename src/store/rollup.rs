@@ -198,15 +198,8 @@ mod tests {
     /// columns reports group by.
     #[test]
     fn a_rollup_of_another_schema_is_not_fresh() {
-        struct Quiet;
-        impl crate::ingest::Observer for Quiet {}
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = crate::store::Store::open(&dir.path().join("obs.db")).unwrap();
-        let prices = crate::pricing::PriceTable::builtin().unwrap();
         let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/basic");
-        let roots = [crate::paths::Root::new(fixtures)];
-        let options = crate::ingest::Options::default();
-        crate::ingest::run(&mut store, &roots, &prices, &options, &mut Quiet).unwrap();
+        let (_dir, store) = crate::ingest::ingested_store(&[crate::paths::Root::new(fixtures)]);
         let conn = &store.conn;
         assert!(is_fresh(conn).unwrap());
         conn.pragma_update(None, "user_version", crate::store::SCHEMA_VERSION - 1)
