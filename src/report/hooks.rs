@@ -155,71 +155,96 @@ pub fn load_runs(conn: &Connection, session: Option<&str>) -> rusqlite::Result<V
         Some(_) => "h.thread IN (SELECT id FROM threads WHERE session_id = ?1)",
         None => "1",
     };
-    Ok(pair(read_rows(conn, &threads, filter, session)?))
+    let mut raws = read_rows(conn, &threads, filter, session)?;
+    time_order(&mut raws);
+    Ok(pair(raws))
 }
 
+const SELECT_ROWS: &str = "SELECT h.line_id, h.seq, h.thread, h.at, h.source, h.event, h.name,
+        h.command, h.tool_use_id, h.outcome, h.duration_ms, h.output, h.error_count,
+        h.prevented_continuation
+    FROM hook_run_rows h";
+
 /// The hook rows `filter` (SQL over `h`, with `param` as ?1 if any)
-/// selects, in time order (runs without a time last).
+/// selects.
 fn read_rows(
     conn: &Connection,
     threads: &HashMap<i64, Shared>,
     filter: &str,
     param: Option<&str>,
 ) -> rusqlite::Result<Vec<Raw>> {
-    // The runs are sorted here (SQLite's sorter over every run's text was
-    // half of `hooks` on the 1 GiB corpus).
-    let sql = format!(
-        "SELECT h.line_id, h.seq, h.thread, h.at, h.source, h.event, h.name, h.command,
-                h.tool_use_id, h.outcome, h.duration_ms, h.output, h.error_count,
-                h.prevented_continuation
-         FROM hook_run_rows h WHERE {filter}"
-    );
-    let mut st = conn.prepare(&sql)?;
+    let mut st = conn.prepare(&format!("{SELECT_ROWS} WHERE {filter}"))?;
     let mut rows = st.query(rusqlite::params_from_iter(param.iter()))?;
-    let mut raws: Vec<Raw> = Vec::new();
-    // (sources, outcomes, events, names and commands repeat: one copy each)
-    let mut known: HashSet<Arc<str>> = HashSet::default();
-    let mut intern = |r: &rusqlite::Row<'_>, i: usize| -> rusqlite::Result<Option<Arc<str>>> {
+    let mut reader = RowReader::new(threads);
+    let mut raws = Vec::new();
+    while let Some(r) = rows.next()? {
+        raws.push(reader.raw(r)?);
+    }
+    Ok(raws)
+}
+
+/// Time order, runs without a time last: what pairing needs. (Sorted
+/// here: SQLite's sorter over every run's text was half of `hooks` on the
+/// 1 GiB corpus.)
+fn time_order(raws: &mut [Raw]) {
+    raws.sort_unstable_by_key(|r| (r.at.is_none(), r.at, r.line_id, r.seq));
+}
+
+/// Rows of `SELECT_ROWS` as `Raw`s, each thread's ids and project shared,
+/// and the texts that repeat (sources, outcomes, events, names, commands)
+/// kept once.
+struct RowReader<'t> {
+    threads: &'t HashMap<i64, Shared>,
+    known: HashSet<Arc<str>>,
+}
+
+impl<'t> RowReader<'t> {
+    fn new(threads: &'t HashMap<i64, Shared>) -> RowReader<'t> {
+        RowReader {
+            threads,
+            known: HashSet::default(),
+        }
+    }
+
+    fn intern(&mut self, r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<Arc<str>>> {
         let Some(text) = r.get_ref(i)?.as_str_or_null()? else {
             return Ok(None);
         };
-        Ok(Some(match known.get(text) {
+        Ok(Some(match self.known.get(text) {
             Some(k) => Arc::clone(k),
             None => {
                 let k: Arc<str> = Arc::from(text);
-                known.insert(Arc::clone(&k));
+                self.known.insert(Arc::clone(&k));
                 k
             }
         }))
-    };
-    while let Some(r) = rows.next()? {
+    }
+
+    fn raw(&mut self, r: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
         let (session_id, agent_id, project) = r
             .get::<_, Option<i64>>(2)?
-            .and_then(|t| threads.get(&t))
+            .and_then(|t| self.threads.get(&t))
             .cloned()
             .unwrap_or_default();
-        raws.push(Raw {
+        Ok(Raw {
             line_id: r.get(0)?,
             seq: r.get(1)?,
             session_id,
             agent_id,
             project,
             at: r.get(3)?,
-            source: intern(r, 4)?.unwrap_or_else(|| Arc::from("")),
-            event: intern(r, 5)?,
-            name: intern(r, 6)?,
-            command: intern(r, 7)?,
+            source: self.intern(r, 4)?.unwrap_or_else(|| Arc::from("")),
+            event: self.intern(r, 5)?,
+            name: self.intern(r, 6)?,
+            command: self.intern(r, 7)?,
             tool_use_id: r.get(8)?,
-            outcome: intern(r, 9)?.unwrap_or_else(|| Arc::from("")),
+            outcome: self.intern(r, 9)?.unwrap_or_else(|| Arc::from("")),
             duration_ms: r.get(10)?,
             output: r.get(11)?,
             error_count: r.get(12)?,
             prevented: r.get(13)?,
-        });
+        })
     }
-    // time order; runs without a time last
-    raws.sort_unstable_by_key(|r| (r.at.is_none(), r.at, r.line_id, r.seq));
-    Ok(raws)
 }
 
 /// (session, tool use id, and an event or a command)
@@ -479,13 +504,13 @@ const BATCH_ROWS: u64 = 16_384;
 
 /// One row per (event, command), ordered by event then command.
 pub fn run(conn: &Connection, q: &HooksQuery) -> rusqlite::Result<HooksReport> {
-    run_batched(conn, q, BATCH_ROWS)
+    run_reading(conn, q, None)
 }
 
-fn run_batched(
+fn run_reading(
     conn: &Connection,
     q: &HooksQuery,
-    batch_rows: u64,
+    reading: Option<Reading>,
 ) -> rusqlite::Result<HooksReport> {
     type Group = (HookRow, Vec<i64>, LastFailure);
     type EventCommand = (Option<Arc<str>>, Option<Arc<str>>);
@@ -493,7 +518,7 @@ fn run_batched(
     let mut all_durations = Vec::new();
     let mut total_failure = LastFailure::default();
     let mut report = HooksReport::default();
-    each_run(conn, q, batch_rows, |r| {
+    each_run(conn, q, reading, |r| {
         let (row, durations, failure) = groups
             .entry((r.event.clone(), r.command.clone()))
             .or_default();
@@ -528,51 +553,115 @@ fn run_batched(
     Ok(report)
 }
 
+/// How `each_run` reads the rows of the sessions it keeps.
+#[derive(Debug, Clone, Copy)]
+enum Reading {
+    /// Through `hook_runs_thread`, about this many rows at a time: for a
+    /// few sessions.
+    Batches(u64),
+    /// One scan of the table, each session handed on once all its rows are
+    /// in: for most of them (no index lookup per row).
+    Scan,
+}
+
 /// Every run the report counts (in `q`'s range and project), read and
-/// paired a batch of whole sessions at a time.
+/// paired a session at a time (runs pair only within one): `reading`, or
+/// else a scan when the sessions kept hold most rows.
 fn each_run(
     conn: &Connection,
     q: &HooksQuery,
-    batch_rows: u64,
+    reading: Option<Reading>,
     mut f: impl FnMut(HookRun),
 ) -> rusqlite::Result<()> {
     let threads = shared_threads(conn, q.session.as_deref())?;
-    for filter in batches(conn, &threads, q, batch_rows)? {
-        for r in pair(read_rows(conn, &threads, &filter, None)?) {
+    // (the row counts and the rows from one snapshot: a count holds)
+    let _snapshot = match conn.is_autocommit() {
+        true => Some(conn.unchecked_transaction()?),
+        false => None,
+    };
+    let (sessions, all_rows) = kept_sessions(conn, &threads, q)?;
+    let kept_rows: u64 = sessions.iter().map(|(_, span)| span.rows).sum();
+    let reading = reading.unwrap_or(if kept_rows * 2 >= all_rows && q.session.is_none() {
+        Reading::Scan
+    } else {
+        Reading::Batches(BATCH_ROWS)
+    });
+    let mut hand_on = |mut raws: Vec<Raw>| {
+        time_order(&mut raws);
+        for r in pair(raws) {
             if q.range.contains(r.at) && project_matches(r.project.as_deref(), q.project.as_deref())
             {
                 f(r);
+            }
+        }
+    };
+    match reading {
+        Reading::Batches(rows) => {
+            for filter in batch_filters(sessions, rows) {
+                hand_on(read_rows(conn, &threads, &filter, None)?);
+            }
+        }
+        Reading::Scan => {
+            // session -> (its rows, those read so far)
+            let mut open: HashMap<Option<Arc<str>>, (u64, Vec<Raw>)> = sessions
+                .into_iter()
+                .map(|(session, span)| (session, (span.rows, Vec::new())))
+                .collect();
+            let mut st = conn.prepare(SELECT_ROWS)?;
+            let mut rows = st.query([])?;
+            let mut reader = RowReader::new(&threads);
+            while let Some(r) = rows.next()? {
+                let session = r
+                    .get::<_, Option<i64>>(2)?
+                    .and_then(|t| threads.get(&t)?.0.clone());
+                let Some((all, raws)) = open.get_mut(&session) else {
+                    continue;
+                };
+                raws.push(reader.raw(r)?);
+                if raws.len() as u64 >= *all
+                    && let Some((_, raws)) = open.remove(&session)
+                {
+                    hand_on(raws);
+                }
+            }
+            // (none, as the counts were read in the same snapshot)
+            for (_, raws) in open.into_values().filter(|(_, raws)| !raws.is_empty()) {
+                hand_on(raws);
             }
         }
     }
     Ok(())
 }
 
-/// The sessions whose runs the report counts, in batches of about
-/// `batch_rows` hook rows, as filters over `h` (`?1`: the `--session`).
-/// A session none of whose threads is in `--project`, or none of whose
-/// rows is in the range, is left out (its runs would all be).
-fn batches(
+/// A session's hook rows: how many, their first and last times, whether
+/// any has none, and their threads.
+#[derive(Default)]
+struct Span {
+    rows: u64,
+    first: Option<i64>,
+    last: Option<i64>,
+    untimed: bool,
+    threads: BTreeSet<Option<i64>>,
+}
+
+/// The sessions whose runs the report counts (`?1` in the query: the
+/// `--session`), and how many hook rows there are in all. A session none
+/// of whose threads is in `--project`, or none of whose rows is in the
+/// range, is left out (its runs would all be). Rows of no known thread, or
+/// of a thread with no session, are one session's: the None one, as
+/// pairing sees them.
+type Sessions = Vec<(Option<Arc<str>>, Span)>;
+fn kept_sessions(
     conn: &Connection,
     threads: &HashMap<i64, Shared>,
     q: &HooksQuery,
-    batch_rows: u64,
-) -> rusqlite::Result<Vec<String>> {
+) -> rusqlite::Result<(Sessions, u64)> {
     let filter = match q.session {
         Some(_) => "h.thread IN (SELECT id FROM threads WHERE session_id = ?1)",
         None => "1",
     };
-    #[derive(Default)]
-    struct Span {
-        rows: u64,
-        first: Option<i64>,
-        last: Option<i64>,
-        untimed: bool,
-        threads: BTreeSet<Option<i64>>,
-    }
-    // (rows of no known thread, or of a thread with no session, are one
-    // session's: the None one, as pairing sees them)
     let mut spans: BTreeMap<Option<Arc<str>>, Span> = BTreeMap::new();
+    let mut all_rows = 0;
     let mut st = conn.prepare(&format!(
         "SELECT h.thread, h.at FROM hook_run_rows h WHERE {filter}"
     ))?;
@@ -582,6 +671,7 @@ fn batches(
         let session = thread.and_then(|t| threads.get(&t)?.0.clone());
         let span = spans.entry(session).or_default();
         span.rows += 1;
+        all_rows += 1;
         match at {
             Some(t) => {
                 span.first = Some(span.first.map_or(t, |f| f.min(t)));
@@ -595,6 +685,20 @@ fn batches(
         let project = t.and_then(|t| threads.get(&t)?.2.clone());
         project_matches(project.as_deref(), q.project.as_deref())
     };
+    let kept = spans
+        .into_iter()
+        .filter(|(_, span)| {
+            let timed = span.first.is_some() && q.range.overlaps(span.first, span.last);
+            (timed || (span.untimed && q.range.contains(None)))
+                && span.threads.iter().any(in_project)
+        })
+        .collect();
+    Ok((kept, all_rows))
+}
+
+/// `sessions` in batches of about `batch_rows` hook rows, as filters over
+/// `h` (whole sessions: a batch holds all of each one's threads).
+fn batch_filters(sessions: Sessions, batch_rows: u64) -> Vec<String> {
     let mut out = Vec::new();
     let mut batch: Vec<Option<i64>> = Vec::new();
     let mut rows = 0;
@@ -609,13 +713,7 @@ fn batches(
         });
         batch.clear();
     };
-    for span in spans.into_values() {
-        let timed = span.first.is_some() && q.range.overlaps(span.first, span.last);
-        let kept = (timed || (span.untimed && q.range.contains(None)))
-            && span.threads.iter().any(in_project);
-        if !kept {
-            continue;
-        }
+    for (_, span) in sessions {
         batch.extend(span.threads);
         rows += span.rows;
         if rows >= batch_rows {
@@ -626,7 +724,7 @@ fn batches(
     if !batch.is_empty() {
         flush(&mut batch);
     }
-    Ok(out)
+    out
 }
 
 /// A group's last failure, whatever order its runs come in: the time of
@@ -686,8 +784,9 @@ fn add(row: &mut HookRow, r: &HookRun) {
 mod tests {
     use super::*;
 
-    /// Read a session at a time, or all at once: the same report, for
-    /// every filter (on the fixtures, and the public corpus when here).
+    /// Read a session at a time, in batches, or in one scan: the runs
+    /// every run read at once gives, for every filter (on the fixtures, and
+    /// the public corpus when here).
     #[test]
     fn batches_of_sessions_give_the_report_of_all_at_once() {
         use crate::paths::Root;
@@ -765,16 +864,27 @@ mod tests {
                 .collect();
             expected.sort_by_key(key);
             assert!(!expected.is_empty(), "{q:?}");
-            for batch_rows in [1, 3, u64::MAX] {
+            let readings = [
+                Reading::Batches(1),
+                Reading::Batches(3),
+                Reading::Batches(u64::MAX),
+                Reading::Scan,
+            ];
+            for reading in readings {
                 let mut got = Vec::new();
-                each_run(conn, q, batch_rows, |r| got.push(r)).unwrap();
+                each_run(conn, q, Some(reading), |r| got.push(r)).unwrap();
                 got.sort_by_key(key);
-                assert_eq!(got, expected, "{q:?}, batches of {batch_rows}");
+                assert_eq!(got, expected, "{q:?}, {reading:?}");
             }
-            let whole = run_batched(conn, q, u64::MAX).unwrap();
-            assert_eq!(run_batched(conn, q, 1).unwrap(), whole, "{q:?}");
+            let whole = run_reading(conn, q, Some(Reading::Scan)).unwrap();
+            assert_eq!(
+                run_reading(conn, q, Some(Reading::Batches(1))).unwrap(),
+                whole,
+                "{q:?}"
+            );
+            assert_eq!(run(conn, q).unwrap(), whole, "{q:?}");
         }
-        let all = run_batched(conn, &queries[0], u64::MAX).unwrap();
+        let all = run(conn, &queries[0]).unwrap();
         assert!(all.rows.len() >= 3 && all.total.runs > 0, "{all:?}");
         assert!(all.total.last_failure_at.is_some(), "{all:?}");
     }
@@ -798,7 +908,7 @@ mod tests {
         )
         .unwrap();
         let q = HooksQuery::default();
-        let whole = run_batched(conn, &q, u64::MAX).unwrap();
+        let whole = run_reading(conn, &q, Some(Reading::Batches(u64::MAX))).unwrap();
         // s1: one run (its start paired); s2: a start with no result; the
         // row of no thread: a success
         assert_eq!(whole.total.runs, 3, "{whole:?}");
@@ -810,7 +920,11 @@ mod tests {
             ),
             (1, 1, 1)
         );
-        assert_eq!(run_batched(conn, &q, 1).unwrap(), whole);
+        assert_eq!(
+            run_reading(conn, &q, Some(Reading::Batches(1))).unwrap(),
+            whole
+        );
+        assert_eq!(run_reading(conn, &q, Some(Reading::Scan)).unwrap(), whole);
     }
 
     /// A group's last failure does not depend on the order runs come in.
