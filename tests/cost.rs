@@ -244,19 +244,15 @@ fn a_cost_that_overflows_is_not_called_a_missing_price() {
             .stdout,
     )
     .unwrap();
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(&f)
-        .unwrap()
-        .write_all(
-            format!(
-                "{}\n{}\n",
-                line("big", "500000000000000"),
-                line("huge", "18446744073709551615")
-            )
-            .as_bytes(),
+    common::append(
+        &f,
+        format!(
+            "{}\n{}\n",
+            line("big", "500000000000000"),
+            line("huge", "18446744073709551615")
         )
-        .unwrap();
+        .as_bytes(),
+    );
     let out = env.cmd().args(["cost", "--json"]).assert().success();
     let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
@@ -286,12 +282,7 @@ fn an_unknown_model_is_never_zero() {
     let env = Env::with_fixture("basic");
     let f = env.projects().join("-home-u-app/sess-resume-0002.jsonl");
     let line = r#"{"type":"assistant","uuid":"x-1","sessionId":"sess-resume-0002","timestamp":"2026-03-02T10:00:00.000Z","cwd":"/home/u/app","message":{"id":"msg_X","model":"grok-4.5","stop_reason":"end_turn","usage":{"input_tokens":100,"output_tokens":50}}}"#;
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(&f)
-        .unwrap()
-        .write_all(format!("{line}\n").as_bytes())
-        .unwrap();
+    common::append(&f, format!("{line}\n").as_bytes());
     let out = env
         .cmd()
         .args(["cost", "--by-model", "--json"])
@@ -920,12 +911,7 @@ fn a_platform_model_id_is_priced_as_its_entry() {
     let env = Env::with_fixture("basic");
     let f = env.projects().join("-home-u-app/sess-resume-0002.jsonl");
     let line = r#"{"type":"assistant","uuid":"x-2","sessionId":"sess-resume-0002","timestamp":"2026-03-02T10:00:00.000Z","cwd":"/home/u/app","message":{"id":"msg_Y","model":"us.anthropic.claude-sonnet-4-5-20250929-v1:0","stop_reason":"end_turn","usage":{"input_tokens":1000,"output_tokens":100}}}"#;
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(&f)
-        .unwrap()
-        .write_all(format!("{line}\n").as_bytes())
-        .unwrap();
+    common::append(&f, format!("{line}\n").as_bytes());
     let v = cost_json(&env, &["--by-model"]);
     let row = v["rows"]
         .as_array()

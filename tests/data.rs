@@ -2419,12 +2419,7 @@ fn status_counts_a_gone_file_by_the_lines_kept_of_it() {
         run_json(&env, &["forget", "--session", s, "--yes"]);
     }
     let later = r#"{"type":"user","sessionId":"s1","uuid":"later-1","timestamp":"2026-12-03T10:00:00.000Z","cwd":"/w","message":{"role":"user","content":"new activity"}}"#;
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(dir.join("s1.jsonl"))
-        .unwrap()
-        .write_all(format!("{later}\n").as_bytes())
-        .unwrap();
+    common::append(dir.join("s1.jsonl"), format!("{later}\n").as_bytes());
     env.ingest();
     std::fs::remove_file(dir.join("s1.jsonl")).unwrap();
     std::fs::remove_file(dir.join("s2.jsonl")).unwrap();

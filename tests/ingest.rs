@@ -280,12 +280,7 @@ fn appended_lines_are_the_only_ones_read() {
         r#"{"type":"assistant","uuid":"r-a2","parentUuid":"r-u2","sessionId":"sess-resume-0002","timestamp":"2026-03-02T09:01:02.000Z","cwd":"/home/u/app","message":{"id":"msg_H","model":"claude-opus-4-6","stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":4}}}"#,
         "\n"
     );
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(&f)
-        .unwrap()
-        .write_all(extra.as_bytes())
-        .unwrap();
+    common::append(&f, extra.as_bytes());
     let s = env.ingest();
     assert_eq!(s["files_read"], 1);
     assert_eq!(s["bytes_read"], extra.len());
@@ -317,12 +312,7 @@ fn a_newline_that_ends_a_line_read_without_it_starts_no_line() {
     env.ingest();
     // its newline arrives, then a bad line 2 and a good line 3
     let more = format!("\n{{bad\n{}\n", rec("o-3"));
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(&f)
-        .unwrap()
-        .write_all(more.as_bytes())
-        .unwrap();
+    common::append(&f, more.as_bytes());
     let out = env.cmd().arg("ingest").assert().success();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(
@@ -343,12 +333,7 @@ fn a_newline_that_ends_a_line_read_without_it_starts_no_line() {
         .success();
     assert_eq!(numbers(), ["1:record", "2:malformed", "3:record"]);
     // and the next append goes on from line 4
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(&f)
-        .unwrap()
-        .write_all(b"{bad again\n")
-        .unwrap();
+    common::append(&f, b"{bad again\n");
     let out = env.cmd().arg("ingest").assert().success();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(
@@ -422,12 +407,7 @@ fn a_partial_line_waits_for_its_newline() {
     // (cut right after an escape's backslash, as a write in progress may be:
     // reading it panicked before the nineteenth session)
     let (head, tail) = line.split_at(line.find('\\').unwrap() + 1);
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(&f)
-        .unwrap()
-        .write_all(head.as_bytes())
-        .unwrap();
+    common::append(&f, head.as_bytes());
     let s = env.ingest();
     assert_eq!(
         (s["lines_read"].as_u64(), s["held_back_lines"].as_u64()),
@@ -436,12 +416,7 @@ fn a_partial_line_waits_for_its_newline() {
     let out = env.cmd().args(["status", "--json"]).assert().success();
     let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(st["held_back_lines"], 1);
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(&f)
-        .unwrap()
-        .write_all(format!("{tail}\n").as_bytes())
-        .unwrap();
+    common::append(&f, format!("{tail}\n").as_bytes());
     let s = env.ingest();
     assert_eq!(
         (s["lines_read"].as_u64(), s["held_back_lines"].as_u64()),
@@ -456,12 +431,7 @@ fn a_partial_line_waits_for_its_newline() {
     );
     // a report run while Claude Code writes a line says nothing of it (it
     // is how a transcript looks then); `status` counts it
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(&f)
-        .unwrap()
-        .write_all(head.replace("r-u9", "r-u10").as_bytes())
-        .unwrap();
+    common::append(&f, head.replace("r-u9", "r-u10").as_bytes());
     let out = env.cmd().arg("cost").assert().success();
     assert_eq!(String::from_utf8_lossy(&out.get_output().stderr), "");
     let out = env.cmd().args(["status", "--json"]).assert().success();
@@ -517,12 +487,7 @@ fn a_moved_transcript_is_read_on_from_where_it_was() {
         // the session grew meanwhile
         let f = moved.join("sess-resume-0002.jsonl");
         let line = r#"{"type":"user","uuid":"mv-1","sessionId":"sess-resume-0002","timestamp":"2026-03-02T09:05:00.000Z","message":{"role":"user","content":"and after the move"}}"#;
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(&f)
-            .unwrap()
-            .write_all(format!("{line}\n").as_bytes())
-            .unwrap();
+        common::append(&f, format!("{line}\n").as_bytes());
         let s = env.ingest();
         let db = env.db();
         // (the folder's files with lines; its empty one, sess-empty-0003,
@@ -651,12 +616,7 @@ fn a_move_is_followed_only_when_the_file_goes_on_from_its_cursor() {
         .assert()
         .success();
     let later = line("s-f", "f3", "later") + &line("s-f", "f4", "later still");
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(&f)
-        .unwrap()
-        .write_all(later.as_bytes())
-        .unwrap();
+    common::append(&f, later.as_bytes());
     env.ingest();
     std::fs::rename(dir_of(&env), env.projects().join("-home-u-m2")).unwrap();
     let s = env.ingest();

@@ -32,7 +32,6 @@ mod common;
 
 use common::{Env, count};
 use serde_json::{Value, json};
-use std::io::Write;
 
 fn run_json(env: &Env, args: &[&str]) -> Value {
     let out = env.cmd().args(args).arg("--json").assert().success();
@@ -878,12 +877,10 @@ fn commands_that_never_ingest_take_no_ingest_and_do_the_same() {
         .success();
     // (a line none of them may read)
     let lines = count(&env.db(), "SELECT count(*) FROM lines");
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(env.projects().join("-home-u-ops/sess-ops-c001.jsonl"))
-        .unwrap()
-        .write_all(b"{\"type\":\"summary\",\"summary\":\"later\",\"leafUuid\":\"x\"}\n")
-        .unwrap();
+    common::append(
+        env.projects().join("-home-u-ops/sess-ops-c001.jsonl"),
+        b"{\"type\":\"summary\",\"summary\":\"later\",\"leafUuid\":\"x\"}\n",
+    );
     let out_dir = env.dir.path().join("exported");
     let runs: [&[&str]; 9] = [
         &["status"],
@@ -1166,12 +1163,7 @@ fn every_report_reads_what_its_own_ingest_just_stored() {
             before, expected,
             "{args:?}: the second half changes nothing"
         );
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap();
-        f.write_all(rest.concat().as_bytes()).unwrap();
-        drop(f);
+        common::append(&path, rest.concat());
         assert_eq!(report(&env, args, &[]), expected, "{fixture}: {args:?}");
         // and the next run, with nothing new, reads the same
         assert_eq!(

@@ -196,7 +196,7 @@ fn note_new_database(settings: &Settings) -> Result<()> {
 pub fn fresh_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) -> Result<Store> {
     // (a stored table that does not load: the flag's table is stored, as
     // before; the next run without the flag says what is wrong with it)
-    let stored = if settings.stored_pricing == settings.pricing_override {
+    let stored = if !pricing_flag(settings) {
         None
     } else {
         stored_price_table(settings)
@@ -210,6 +210,12 @@ pub fn fresh_store(settings: &Settings, prices: &PriceTable, no_ingest: bool) ->
         price_for_this_command(&mut store, settings, prices)?;
     }
     Ok(store)
+}
+
+/// A `--pricing` file other than the stored costs' was given: a report may
+/// price with it in a what-if (see [`fresh_store`]).
+fn pricing_flag(settings: &Settings) -> bool {
+    settings.stored_pricing != settings.pricing_override
 }
 
 /// The store for a report that shows no money (`tools`, `hooks`, `files`,
@@ -236,7 +242,7 @@ pub fn fresh_report<T: Send>(
     early: bool,
     read: impl Fn(&rusqlite::Connection) -> Result<T> + Sync,
 ) -> Result<(Store, T)> {
-    let early = early && settings.stored_pricing == settings.pricing_override;
+    let early = early && !pricing_flag(settings);
     read_early(
         settings,
         early && !no_ingest,

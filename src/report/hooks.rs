@@ -151,13 +151,17 @@ fn shared_threads(
 /// Hook runs, in time order, optionally of one session only.
 pub fn load_runs(conn: &Connection, session: Option<&str>) -> rusqlite::Result<Vec<HookRun>> {
     let threads = shared_threads(conn, session)?;
-    let filter = match session {
-        Some(_) => "h.thread IN (SELECT id FROM threads WHERE session_id = ?1)",
-        None => "1",
-    };
-    let mut raws = read_rows(conn, &threads, filter, session)?;
+    let mut raws = read_rows(conn, &threads, of_session(session), session)?;
     time_order(&mut raws);
     Ok(pair(raws))
+}
+
+/// The filter over `h` for the rows of one session (`?1`), or of all.
+fn of_session(session: Option<&str>) -> &'static str {
+    match session {
+        Some(_) => "h.thread IN (SELECT id FROM threads WHERE session_id = ?1)",
+        None => "1",
+    }
 }
 
 const SELECT_ROWS: &str = "SELECT h.line_id, h.seq, h.thread, h.at, h.source, h.event, h.name,
@@ -656,10 +660,7 @@ fn kept_sessions(
     threads: &HashMap<i64, Shared>,
     q: &HooksQuery,
 ) -> rusqlite::Result<(Sessions, u64)> {
-    let filter = match q.session {
-        Some(_) => "h.thread IN (SELECT id FROM threads WHERE session_id = ?1)",
-        None => "1",
-    };
+    let filter = of_session(q.session.as_deref());
     let mut spans: BTreeMap<Option<Arc<str>>, Span> = BTreeMap::new();
     let mut all_rows = 0;
     let mut st = conn.prepare(&format!(

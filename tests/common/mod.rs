@@ -392,3 +392,14 @@ impl Stderr {
         }
     }
 }
+
+/// Append `bytes` to the file at `path`, as Claude Code appends lines.
+pub fn append(path: impl AsRef<Path>, bytes: impl AsRef<[u8]>) {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .unwrap()
+        .write_all(bytes.as_ref())
+        .unwrap();
+}
