@@ -102,6 +102,29 @@ CREATE TABLE lines (
     at          INTEGER             -- the line's timestamp, if any
 );
 
+-- The lines counted per type and status, for `status`: good through meta
+-- `line_counts_through` (the largest line id counted). The ingest counts
+-- its new lines at its end; a line deleted or changed, or a file replaced
+-- by a new generation, removes the key (the triggers below) and the next
+-- ingest counts every line again. `status` reads the table only while the
+-- key is the largest line id, else it counts the lines itself.
+CREATE TABLE line_counts (
+    replaced INTEGER NOT NULL,   -- 1: lines of a replaced generation (source_files.superseded)
+    type     TEXT NOT NULL,      -- the line's type; '' if it has none (a malformed line)
+    status   TEXT NOT NULL,      -- record | unknown | malformed
+    lines    INTEGER NOT NULL,
+    PRIMARY KEY (replaced, type, status)
+) WITHOUT ROWID;
+CREATE TRIGGER line_counts_line_delete AFTER DELETE ON lines BEGIN
+    DELETE FROM meta WHERE key = 'line_counts_through';
+END;
+CREATE TRIGGER line_counts_line_update AFTER UPDATE ON lines BEGIN
+    DELETE FROM meta WHERE key = 'line_counts_through';
+END;
+CREATE TRIGGER line_counts_file_replaced AFTER UPDATE OF superseded ON source_files BEGIN
+    DELETE FROM meta WHERE key = 'line_counts_through';
+END;
+
 -- Forgotten transcript files (`observatory forget`), one row per
 -- source_files row. That row stays, with its cursor, so an unchanged file is
 -- not read again; its lines, raw bytes and every row derived from them are

@@ -1297,7 +1297,7 @@ fn status_reports_counts_per_type() {
     assert_eq!(st["records_by_type"]["assistant"], 12);
     assert_eq!(st["unknown_types"], json!({"brand-new-type": 1}));
     assert_eq!(st["responses"], 7);
-    assert_eq!(st["schema_version"], 20);
+    assert_eq!(st["schema_version"], 21);
     // two sessions, as `sessions` lists them, and the two subagents one ran
     assert_eq!((&st["sessions"], &st["subagents"]), (&json!(2), &json!(2)));
     assert_eq!(st["sessions_without_main"], 0);
@@ -1355,6 +1355,135 @@ fn status_reports_counts_per_type() {
         text.contains("Files tracked   6 (2 no longer on disk: their lines are kept here)\n"),
         "{text}"
     );
+}
+
+/// `status` reads its counts per type from the table the ingest keeps
+/// (`line_counts`), and they are what counting every line gives, after
+/// each way the lines change: new lines (a malformed one, one of a type
+/// not modelled), a file replaced by a new generation (its lines counted
+/// apart), a session forgotten (status right after it counts the lines
+/// themselves), a rebuild. After each ingest the kept counts are current
+/// and equal a count of the lines.
+#[test]
+fn status_counts_kept_by_the_ingest_match_every_line() {
+    let env = Env::with_fixture("basic");
+    let app = env.projects().join("-home-u-app");
+    let check = |step: &str, kept: bool| {
+        let db = env.db();
+        let truth = strings(
+            &db,
+            "SELECT f.superseded || ' ' || coalesce(l.type, '') || ' ' || l.status || ' ' || count(*)
+             FROM lines l JOIN source_files f ON f.id = l.file_id
+             GROUP BY f.superseded, coalesce(l.type, ''), l.status ORDER BY 1",
+        );
+        let current = count(
+            &db,
+            "SELECT coalesce(max(id), 0) IS (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'line_counts_through') FROM lines",
+        );
+        assert_eq!(current, i64::from(kept), "{step}: counts current");
+        if kept {
+            let stored = strings(
+                &db,
+                "SELECT replaced || ' ' || type || ' ' || status || ' ' || lines
+                 FROM line_counts WHERE lines > 0 ORDER BY 1",
+            );
+            assert_eq!(stored, truth, "{step}");
+        }
+        let out = env.cmd().args(["status", "--json"]).assert().success();
+        let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        let n = |sql: &str| json!(count(&db, sql));
+        assert_eq!(
+            st["lines"],
+            n(
+                "SELECT count(*) FROM lines WHERE file_id IN (SELECT id FROM source_files WHERE superseded = 0)"
+            ),
+            "{step}: {st}"
+        );
+        assert_eq!(
+            st["lines_replaced"],
+            n(
+                "SELECT count(*) FROM lines WHERE file_id IN (SELECT id FROM source_files WHERE superseded = 1)"
+            ),
+            "{step}: {st}"
+        );
+        assert_eq!(
+            st["malformed_lines"],
+            n(
+                "SELECT count(*) FROM lines WHERE status = 'malformed' AND file_id IN (SELECT id FROM source_files WHERE superseded = 0)"
+            ),
+            "{step}: {st}"
+        );
+        for ty in strings(
+            &db,
+            "SELECT DISTINCT type FROM lines WHERE type IS NOT NULL",
+        ) {
+            let sql = format!(
+                "SELECT count(*) FROM lines WHERE type = '{ty}' AND status != 'malformed'
+                 AND file_id IN (SELECT id FROM source_files WHERE superseded = 0)"
+            );
+            let expected = count(&db, &sql);
+            let shown = st["records_by_type"][ty.as_str()].as_i64().unwrap_or(0);
+            assert_eq!(shown, expected, "{step}: {ty}: {st}");
+        }
+        truth
+    };
+    env.ingest();
+    let first = check("first ingest", true);
+    common::append(
+        app.join("sess-main-0001.jsonl"),
+        concat!(
+            "{not json\n",
+            r#"{"type":"brand-new-type","timestamp":"2026-03-01T11:00:00.000Z"}"#,
+            "\n",
+            r#"{"type":"user","uuid":"u-new-1","sessionId":"sess-main-0001","timestamp":"2026-03-01T11:00:01.000Z","message":{"role":"user","content":"more"}}"#,
+            "\n"
+        ),
+    );
+    env.ingest();
+    let appended = check("appended", true);
+    assert_ne!(appended, first);
+    // a new generation: the file rewritten with other first bytes
+    std::fs::write(
+        app.join("sess-resume-0002.jsonl"),
+        r#"{"type":"user","uuid":"r-new-1","sessionId":"sess-resume-0002","timestamp":"2026-03-02T09:00:00.000Z","message":{"role":"user","content":"again"}}"#.to_owned() + "\n",
+    )
+    .unwrap();
+    env.ingest();
+    check("replaced", true);
+    let out = env.cmd().args(["status", "--json"]).assert().success();
+    let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert!(st["lines_replaced"].as_i64().unwrap() > 0, "{st}");
+    env.cmd()
+        .args(["forget", "--session", "sess-resume-0002", "--yes", "-q"])
+        .assert()
+        .success();
+    check("forgotten, before an ingest", false);
+    env.ingest();
+    check("forgotten, after an ingest", true);
+    env.cmd()
+        .args(["ingest", "--full", "-q"])
+        .assert()
+        .success();
+    check("rebuilt", true);
+    // status reads the kept counts while they are current (changed by hand
+    // here, they show), and counts the lines once a line changed
+    let users = |env: &Env| {
+        let out = env.cmd().args(["status", "--json"]).assert().success();
+        let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        st["records_by_type"]["user"].as_i64().unwrap()
+    };
+    let before = users(&env);
+    env.db()
+        .execute_batch(
+            "UPDATE line_counts SET lines = lines + 1000 WHERE type = 'user' AND replaced = 0",
+        )
+        .unwrap();
+    assert_eq!(users(&env), before + 1000);
+    env.db()
+        .execute_batch("UPDATE lines SET error = 'x' WHERE id = (SELECT min(id) FROM lines)")
+        .unwrap();
+    assert_eq!(users(&env), before);
+    check("a line changed", false);
 }
 
 #[test]
@@ -1417,7 +1546,7 @@ fn an_upgrade_is_rebuilt_with_no_transcript_folder_left() {
     old_db(&env);
     let out = env.cmd().args(["status", "--json"]).assert().success();
     let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(st["schema_version"], 20, "{st}");
+    assert_eq!(st["schema_version"], 21, "{st}");
     let stderr = String::from_utf8_lossy(&out.get_output().stderr);
     assert!(stderr.contains("awaits a rebuild"), "{stderr}");
     // and --no-ingest says why its figures are missing
@@ -1449,7 +1578,7 @@ fn a_schema_1_database_is_upgraded_and_rebuilt_from_its_raw_lines() {
     assert_eq!(v["total"]["requests"], 7);
     let db = env.db();
     assert_eq!(count(&db, "SELECT count(*) FROM lines"), 33);
-    assert_eq!(count(&db, "PRAGMA user_version"), 20);
+    assert_eq!(count(&db, "PRAGMA user_version"), 21);
     // (the migrations run with foreign keys unchecked) every reference holds
     assert_references(&db);
     // the new columns are filled by the rebuild

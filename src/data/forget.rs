@@ -15,7 +15,8 @@ use crate::store::Store;
 /// Tables `forget` never deletes from by key: user settings, facts about the
 /// database, the file rows it keeps as tombstones, the cost rollup and the
 /// thread figures (sums with no line of text, emptied and re-summed by the
-/// rebuild forget runs next), the folder listings (names only, as the kept file rows),
+/// rebuild forget runs next), the lines counted per type (numbers only: a
+/// deleted line makes the next ingest count them again), the folder listings (names only, as the kept file rows),
 /// and the raw-chunk dictionaries (one sampled from a forgotten file is
 /// retired first: `store::raw::retire`).
 /// Projects left with no session or response are dropped separately.
@@ -29,6 +30,7 @@ const KEPT_TABLES: &[&str] = &[
     "cost_rollup_dirty",
     "thread_figures",
     "thread_figures_dirty",
+    "line_counts",
     "scan_dirs",
     "raw_dicts",
 ];

@@ -59,6 +59,7 @@ const DERIVED_TABLES: &[&str] = &[
     "cost_rollup_dirty",
     "thread_figures",
     "thread_figures_dirty",
+    "line_counts",
     "message_rows",
     "threads",
     "sessions",
@@ -765,6 +766,7 @@ fn ingest_found(
         .context("summing costs per 15 minutes")?;
     crate::report::sessions::refresh(&store.conn, stored)
         .context("summing the figures of each session")?;
+    crate::store::line_counts::refresh(&store.conn).context("counting the lines per type")?;
     if stored || opts.explicit {
         Store::meta_set(
             &store.conn,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+pub mod line_counts;
 pub mod raw;
 pub mod rollup;
 pub mod uuid;
@@ -78,6 +79,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0020_session_lookups",
         include_str!("migrations/0020_session_lookups.sql"),
+    ),
+    (
+        "0021_line_counts",
+        include_str!("migrations/0021_line_counts.sql"),
     ),
 ];
 
@@ -1140,7 +1145,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 20);
+        assert_eq!(SCHEMA_VERSION, 21);
         // (migrated with foreign keys unchecked) checked again, and holding
         let checked: i64 = s
             .conn
