@@ -67,11 +67,13 @@ fn through_and_last(conn: &Connection) -> rusqlite::Result<(Option<i64>, i64)> {
 
 /// The kept counts, if they count every line as it is now.
 pub fn current(conn: &Connection) -> rusqlite::Result<Option<Vec<Group>>> {
-    let (through, last) = through_and_last(conn)?;
+    // (the note and the counts in one snapshot)
+    let tx = conn.unchecked_transaction()?;
+    let (through, last) = through_and_last(&tx)?;
     if through != Some(last) {
         return Ok(None);
     }
-    let groups = conn
+    let groups = tx
         .prepare("SELECT replaced, type, status, lines FROM line_counts WHERE lines > 0")?
         .query_map([], |r| {
             Ok(Group {
