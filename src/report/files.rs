@@ -111,25 +111,17 @@ struct Threads {
 
 impl Threads {
     fn load(conn: &Connection, q: &FilesQuery) -> rusqlite::Result<Threads> {
-        let mut st = conn.prepare(
-            "SELECT th.id, th.session_id, p.path FROM threads th
-             LEFT JOIN sessions s ON s.session_id = th.session_id
-                                 AND s.agent_id = coalesce(th.agent_id, '')
-             LEFT JOIN projects p ON p.id = s.project_id",
-        )?;
-        let mut rows = st.query([])?;
         let mut sessions: HashMap<String, u32> = HashMap::new();
         let mut by_id = HashMap::new();
-        while let Some(r) = rows.next()? {
-            let session: Option<&str> = r.get_ref(1)?.as_str_or_null()?;
-            let project: Option<&str> = r.get_ref(2)?.as_str_or_null()?;
-            let kept = project_matches(project, q.project.as_deref())
-                && session_matches(session, q.session.as_deref());
-            let index = session.map(|s| {
+        // (with --session, only its threads: any other call is left out)
+        for (id, t) in super::threads(conn, q.session.as_deref())? {
+            let kept = project_matches(t.project.as_deref(), q.project.as_deref())
+                && session_matches(t.session_id.as_deref(), q.session.as_deref());
+            let index = t.session_id.map(|s| {
                 let next = sessions.len() as u32;
-                *sessions.entry(s.to_owned()).or_insert(next)
+                *sessions.entry(s).or_insert(next)
             });
-            by_id.insert(r.get(0)?, (index, kept));
+            by_id.insert(id, (index, kept));
         }
         let none = (
             None,
