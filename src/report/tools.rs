@@ -113,18 +113,26 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut strings = Interner::default();
-    // Each call's session and project are its thread's.
-    // thread id -> (interned session id, project id)
-    let threads: HashMap<i64, (Option<u32>, Option<i64>)> =
+    // Each call's session and project are its thread's: thread id ->
+    // (interned session id, project id, kept by --project), the project
+    // matched once per thread rather than per call.
+    let threads: HashMap<i64, (Option<u32>, Option<i64>, bool)> =
         super::threads(conn, q.session.as_deref())?
             .into_iter()
             .map(|(id, t)| {
+                let kept = project_matches(t.project.as_deref(), q.project.as_deref());
                 (
                     id,
-                    (t.session_id.as_deref().map(|s| strings.id(s)), t.project_id),
+                    (
+                        t.session_id.as_deref().map(|s| strings.id(s)),
+                        t.project_id,
+                        kept,
+                    ),
                 )
             })
             .collect();
+    // (a call without a known thread: no session, no project)
+    let kept_without = project_matches(None, q.project.as_deref());
     let mut st = conn.prepare(
         "SELECT c.name, c.mcp_server, c.thread, c.started_at,
                 CASE WHEN c.result_line_id IS NOT NULL THEN coalesce(c.is_error, 0) != 0 END,
@@ -147,9 +155,8 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
         if q.session.is_some() && thread.is_none() {
             continue;
         }
-        let (session, project_id) = thread.unwrap_or_default();
-        let project = project_id.and_then(|id| paths.get(&id)).map(String::as_str);
-        if !q.range.contains(started_at) || !project_matches(project, q.project.as_deref()) {
+        let (session, project_id, kept) = thread.unwrap_or((None, None, kept_without));
+        if !kept || !q.range.contains(started_at) {
             continue;
         }
         let c = Call {
