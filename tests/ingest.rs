@@ -1413,6 +1413,22 @@ fn status_counts_kept_by_the_ingest_match_every_line() {
             ),
             "{step}: {st}"
         );
+        let unknown: serde_json::Map<String, serde_json::Value> = strings(
+            &db,
+            "SELECT type || ' ' || count(*) FROM lines WHERE status = 'unknown'
+             AND file_id IN (SELECT id FROM source_files WHERE superseded = 0) GROUP BY type",
+        )
+        .iter()
+        .map(|row| {
+            let (ty, n) = row.rsplit_once(' ').unwrap();
+            (ty.to_owned(), json!(n.parse::<i64>().unwrap()))
+        })
+        .collect();
+        assert_eq!(
+            st["unknown_types"],
+            serde_json::Value::Object(unknown),
+            "{step}: {st}"
+        );
         for ty in strings(
             &db,
             "SELECT DISTINCT type FROM lines WHERE type IS NOT NULL",
@@ -1442,6 +1458,48 @@ fn status_counts_kept_by_the_ingest_match_every_line() {
     env.ingest();
     let appended = check("appended", true);
     assert_ne!(appended, first);
+    // a last line without its newline, left so for over an hour, is stored
+    // as it is (malformed); completed, it is read again in place, its row
+    // deleted and written again under the same id
+    let main = app.join("sess-main-0001.jsonl");
+    common::append(
+        &main,
+        r#"{"type":"user","uuid":"u-cut-1","sessionId":"sess-main-0001","timestamp":"2026-03-01T11:00:02.000Z","message":{"role":"user","content":"cut"#,
+    );
+    let hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&main)
+        .unwrap()
+        .set_modified(hours_ago)
+        .unwrap();
+    env.ingest();
+    let cut = check("stored cut", true);
+    assert!(
+        cut.iter().any(|g| g.starts_with("0  malformed 2")),
+        "{cut:?}"
+    );
+    let last = "SELECT coalesce(max(id), 0) FROM lines";
+    let cut_id = count(&env.db(), last);
+    common::append(&main, "\"}}\n");
+    env.ingest();
+    let recut = check("read again whole", true);
+    assert_eq!(
+        count(&env.db(), last),
+        cut_id,
+        "the completed line kept its id"
+    );
+    assert_eq!(
+        strings(
+            &env.db(),
+            &format!("SELECT type FROM lines WHERE id = {cut_id}")
+        ),
+        ["user"]
+    );
+    assert!(
+        recut.iter().any(|g| g.starts_with("0  malformed 1")),
+        "{recut:?}"
+    );
     // a new generation: the file rewritten with other first bytes
     std::fs::write(
         app.join("sess-resume-0002.jsonl"),
@@ -1465,6 +1523,17 @@ fn status_counts_kept_by_the_ingest_match_every_line() {
         .assert()
         .success();
     check("rebuilt", true);
+    // (the rebuild empties `lines` with its delete trigger lifted, and puts
+    // it back)
+    let triggers = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'line_counts_%' ORDER BY 1";
+    assert_eq!(
+        strings(&env.db(), triggers),
+        [
+            "line_counts_file_replaced",
+            "line_counts_line_delete",
+            "line_counts_line_update"
+        ]
+    );
     // status reads the kept counts while they are current (changed by hand
     // here, they show), and counts the lines once a line changed
     let users = |env: &Env| {

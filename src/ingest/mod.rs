@@ -1348,7 +1348,11 @@ fn refill(
     // (what a damaged chunk's transcript must still be to be read again)
     let tracked = load_tracked(conn, None)?;
     for t in DERIVED_TABLES {
-        conn.execute(&format!("DELETE FROM {t}"), [])?;
+        if *t == "lines" {
+            crate::store::line_counts::empty_lines(conn)?;
+        } else {
+            conn.execute(&format!("DELETE FROM {t}"), [])?;
+        }
     }
     let files: Vec<(i64, String)> = conn
         .prepare("SELECT id, path FROM source_files ORDER BY id")?
