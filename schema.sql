@@ -376,6 +376,19 @@ CREATE TABLE cost_rollup (
 CREATE INDEX cost_rollup_bucket ON cost_rollup(bucket);
 -- (0011) `cost` groups by model and pricing entry: read in this order, no sort
 CREATE INDEX cost_rollup_model ON cost_rollup(model, priced_as);
+-- Any change to the rollup removes meta `rollup_checked_count`, the note
+-- that an ingest found it counting every response: refresh (the only
+-- writer) sets it again when it is done, and a report trusts the rollup
+-- only while it is there.
+CREATE TRIGGER cost_rollup_changed_insert AFTER INSERT ON cost_rollup BEGIN
+    DELETE FROM meta WHERE key = 'rollup_checked_count';
+END;
+CREATE TRIGGER cost_rollup_changed_update AFTER UPDATE ON cost_rollup BEGIN
+    DELETE FROM meta WHERE key = 'rollup_checked_count';
+END;
+CREATE TRIGGER cost_rollup_changed_delete AFTER DELETE ON cost_rollup BEGIN
+    DELETE FROM meta WHERE key = 'rollup_checked_count';
+END;
 CREATE TABLE cost_rollup_dirty (
     bucket INTEGER PRIMARY KEY
 );

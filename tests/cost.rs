@@ -796,11 +796,12 @@ fn rollup_and_responses_give_the_same_reports() {
             .query_row("SELECT count(*) FROM cost_rollup_dirty", [], |r| r.get(0))
             .unwrap();
         assert_eq!(dirty, 0);
-        // (the fast path really reads the rollup: a wrong rollup shows)
-        db.execute(
+        // (the fast path really reads the rollup: a wrong rollup shows, once
+        // noted as checked again; a change removes that note)
+        db.execute_batch(
             "UPDATE cost_rollup SET input_tokens = input_tokens + 1
-             WHERE rowid = (SELECT min(rowid) FROM cost_rollup)",
-            [],
+             WHERE rowid = (SELECT min(rowid) FROM cost_rollup);
+             INSERT INTO meta(key, value) SELECT 'rollup_checked_count', sum(requests) FROM cost_rollup;",
         )
         .unwrap();
         let skewed = cost_json(&env, &["--by-model", "--no-ingest"]);
@@ -902,6 +903,30 @@ fn a_rollup_changed_by_hand_is_not_trusted() {
         .unwrap();
     assert_eq!(responses, in_rollup, "the rollup was re-summed");
     assert_eq!(cost_json(&env, &["--by-model", "--no-ingest"]), want);
+    // a change that leaves the counts as they were (a cost, by hand) is
+    // seen too, and a report's own ingest sums the rollup again
+    let rollup_cost = || -> i64 {
+        env.db()
+            .query_row("SELECT sum(cost_dollars) FROM cost_rollup", [], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    };
+    let summed = rollup_cost();
+    env.db()
+        .execute(
+            "UPDATE cost_rollup SET cost_dollars = cost_dollars + 1000
+             WHERE rowid = (SELECT min(rowid) FROM cost_rollup)",
+            [],
+        )
+        .unwrap();
+    assert_eq!(
+        cost_json(&env, &["--by-model", "--no-ingest"]),
+        want,
+        "read from the responses"
+    );
+    assert_eq!(cost_json(&env, &["--by-model"]), want);
+    assert_eq!(rollup_cost(), summed, "summed again by the report's ingest");
 }
 
 /// response_rows keeps priced_as only when the pricing entry is not the
@@ -1111,10 +1136,12 @@ fn the_schema_20_upgrade_sums_the_rollup_again_per_session() {
     let expected = report(&["--no-ingest"]);
     let db = env.db();
     // as schema 19 left it: no session in the rollup, and fresh (nor
-    // schema 21's line counts)
+    // schema 21's line counts and rollup triggers)
     db.execute_batch(
         "DROP TRIGGER line_counts_line_delete; DROP TRIGGER line_counts_line_update;
          DROP TRIGGER line_counts_file_replaced; DROP TABLE line_counts;
+         DROP TRIGGER cost_rollup_changed_insert; DROP TRIGGER cost_rollup_changed_update;
+         DROP TRIGGER cost_rollup_changed_delete;
          DROP INDEX messages_api_errors; DROP INDEX messages_commands;
          DROP INDEX system_events_api_errors; DROP INDEX hook_runs_thread;
          ALTER TABLE cost_rollup DROP COLUMN session_id;

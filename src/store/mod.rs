@@ -81,8 +81,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0020_session_lookups.sql"),
     ),
     (
-        "0021_line_counts",
-        include_str!("migrations/0021_line_counts.sql"),
+        "0021_kept_counts",
+        include_str!("migrations/0021_kept_counts.sql"),
     ),
 ];
 

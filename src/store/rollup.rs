@@ -42,23 +42,25 @@ const COUNTS_AGREE: &str = "(SELECT count(*) FROM response_rows)
     = (SELECT coalesce(sum(requests), 0) FROM cost_rollup)";
 
 /// The rollup as last found to count every response (`checked`): the
-/// largest response id then, and the responses it counted.
+/// largest response id then, and the responses it counted. Any change to
+/// `cost_rollup` removes the count (triggers, schema 21): its presence says
+/// the rollup is as the last check left it.
 const CHECKED_MAX_ID: &str = "rollup_checked_max_id";
 const CHECKED_COUNT: &str = "rollup_checked_count";
 
 /// Nothing has changed since the rollup was last found to count every
 /// response: nothing is pending, no response has been added (an insert
 /// takes an id above the largest; updates and deletes note their buckets
-/// through triggers), and the rollup still counts what it counted (it was
-/// not changed by hand). What a report asks, instead of counting every
-/// response again.
+/// through triggers), and the rollup is as that check left it (its note is
+/// still there: not changed by hand, nor by a re-sum cut short). What a
+/// report asks, instead of counting every response again (or summing the
+/// rollup: ~1.2 ms at 1 GiB, before schema 21).
 fn unchanged_since_checked() -> String {
     format!(
         "NOT EXISTS (SELECT 1 FROM cost_rollup_dirty)
          AND CAST((SELECT value FROM meta WHERE key = '{CHECKED_MAX_ID}') AS INTEGER)
              IS (SELECT coalesce(max(id), 0) FROM response_rows)
-         AND CAST((SELECT value FROM meta WHERE key = '{CHECKED_COUNT}') AS INTEGER)
-             IS (SELECT coalesce(sum(requests), 0) FROM cost_rollup)"
+         AND EXISTS (SELECT 1 FROM meta WHERE key = '{CHECKED_COUNT}')"
     )
 }
 
@@ -91,7 +93,9 @@ pub fn refresh(conn: &Connection, check_counts: bool) -> rusqlite::Result<i64> {
         if !check_counts && is_fresh(conn)? {
             return Ok(0);
         }
-        if counts_agree(conn)? {
+        // (a rollup changed since the last check, its note gone, is summed
+        // again whole: its counts may agree while its sums do not)
+        if checked(conn)? && counts_agree(conn)? {
             note_checked(conn)?;
             return Ok(0);
         }
@@ -104,6 +108,15 @@ pub fn refresh(conn: &Connection, check_counts: bool) -> rusqlite::Result<i64> {
     }
     note_checked(conn)?;
     Ok(done)
+}
+
+/// The note of the last check is there: the rollup did not change since.
+fn checked(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        &format!("SELECT EXISTS (SELECT 1 FROM meta WHERE key = '{CHECKED_COUNT}')"),
+        [],
+        |r| r.get(0),
+    )
 }
 
 fn counts_agree(conn: &Connection) -> rusqlite::Result<bool> {
