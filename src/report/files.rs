@@ -114,7 +114,7 @@ impl Threads {
         let mut sessions: HashMap<String, u32> = HashMap::new();
         let mut by_id = HashMap::new();
         // (with --session, only its threads: any other call is left out)
-        for (id, t) in super::threads(conn, q.session.as_deref())? {
+        for (id, t) in super::threads(conn, q.session.as_deref(), q.project.is_some())? {
             let kept = project_matches(t.project.as_deref(), q.project.as_deref())
                 && session_matches(t.session_id.as_deref(), q.session.as_deref());
             let index = t.session_id.map(|s| {

@@ -136,7 +136,7 @@ fn shared_threads(
     conn: &Connection,
     session: Option<&str>,
 ) -> rusqlite::Result<HashMap<i64, Shared>> {
-    Ok(super::threads(conn, session)?
+    Ok(super::threads(conn, session, true)?
         .into_iter()
         .map(|(id, t)| {
             let shared = |s: Option<String>| s.map(Arc::from);

@@ -459,21 +459,29 @@ pub struct ThreadInfo {
 
 /// Every thread (of one session only, or all) by id: a few thousand rows,
 /// read once by the reports that scan a `*_rows` table, instead of joining
-/// threads, sessions and projects to each of its rows.
+/// threads, sessions and projects to each of its rows. Without `projects`
+/// the project fields are None and sessions and projects are not read (a
+/// lookup of each thread's session by its text key: ~2 ms at 1 GiB).
 pub fn threads(
     conn: &rusqlite::Connection,
     session: Option<&str>,
+    projects: bool,
 ) -> rusqlite::Result<foldhash::HashMap<i64, ThreadInfo>> {
     let only = if session.is_some() {
         " WHERE th.session_id = ?1"
     } else {
         ""
     };
-    let mut st = conn.prepare(&format!(
-        "SELECT th.id, th.session_id, th.agent_id, s.project_id, p.path FROM threads th
-         LEFT JOIN sessions s ON s.session_id = th.session_id AND s.agent_id = coalesce(th.agent_id, '')
-         LEFT JOIN projects p ON p.id = s.project_id{only}"
-    ))?;
+    let sql = if projects {
+        format!(
+            "SELECT th.id, th.session_id, th.agent_id, s.project_id, p.path FROM threads th
+             LEFT JOIN sessions s ON s.session_id = th.session_id AND s.agent_id = coalesce(th.agent_id, '')
+             LEFT JOIN projects p ON p.id = s.project_id{only}"
+        )
+    } else {
+        format!("SELECT th.id, th.session_id, th.agent_id, NULL, NULL FROM threads th{only}")
+    };
+    let mut st = conn.prepare(&sql)?;
     let rows = st.query_map(rusqlite::params_from_iter(session.iter()), |r| {
         let t = ThreadInfo {
             session_id: r.get(1)?,

@@ -116,21 +116,24 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
     // Each call's session and project are its thread's: thread id ->
     // (interned session id, project id, kept by --project), the project
     // matched once per thread rather than per call.
-    let threads: HashMap<i64, (Option<u32>, Option<i64>, bool)> =
-        super::threads(conn, q.session.as_deref())?
-            .into_iter()
-            .map(|(id, t)| {
-                let kept = project_matches(t.project.as_deref(), q.project.as_deref());
-                (
-                    id,
-                    (
-                        t.session_id.as_deref().map(|s| strings.id(s)),
-                        t.project_id,
-                        kept,
-                    ),
-                )
-            })
-            .collect();
+    let threads: HashMap<i64, (Option<u32>, Option<i64>, bool)> = super::threads(
+        conn,
+        q.session.as_deref(),
+        q.project.is_some() || q.by_project,
+    )?
+    .into_iter()
+    .map(|(id, t)| {
+        let kept = project_matches(t.project.as_deref(), q.project.as_deref());
+        (
+            id,
+            (
+                t.session_id.as_deref().map(|s| strings.id(s)),
+                t.project_id,
+                kept,
+            ),
+        )
+    })
+    .collect();
     // (a call without a known thread: no session, no project)
     let kept_without = project_matches(None, q.project.as_deref());
     let mut st = conn.prepare(
