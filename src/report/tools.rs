@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use foldhash::{HashMap, HashMapExt, HashSet};
+use foldhash::{HashMap, HashMapExt};
 use rusqlite::Connection;
 
 use super::{Interner, TimeRange, percentile, project_matches, text_ref};
@@ -66,7 +66,28 @@ struct Acc {
     no_result: u64,
     durations: Vec<i64>,
     /// Interned session ids.
-    sessions: HashSet<u32>,
+    sessions: Seen,
+}
+
+/// A set of small ids (interned sessions), as bits: inserting is a bit
+/// set, three times per call (a hash set's insert was ~6% of `tools`).
+#[derive(Default)]
+struct Seen {
+    bits: Vec<u64>,
+    count: u64,
+}
+
+impl Seen {
+    fn insert(&mut self, id: u32) {
+        let (word, bit) = (id as usize / 64, 1u64 << (id % 64));
+        if word >= self.bits.len() {
+            self.bits.resize(word + 1, 0);
+        }
+        if self.bits[word] & bit == 0 {
+            self.bits[word] |= bit;
+            self.count += 1;
+        }
+    }
 }
 
 impl Acc {
@@ -95,7 +116,7 @@ impl Acc {
             no_result: self.no_result,
             p50_ms: percentile(&mut self.durations, 50),
             p95_ms: percentile(&mut self.durations, 95),
-            sessions: self.sessions.len() as u64,
+            sessions: self.sessions.count,
         }
     }
 }
