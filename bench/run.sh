@@ -347,7 +347,8 @@ compare_ccusage() {
   local copy="$BENCH_DIR/compare.db" stage stages=()
   rm -f "$copy" "$copy-wal" "$copy-shm"
   obs cost --by-model --json --no-ingest >"$RUN/obs-cost.json"
-  clean_env "$CORPUS" python3 -c 'import sqlite3,sys; s=sqlite3.connect(sys.argv[1]); d=sqlite3.connect(sys.argv[2]); s.backup(d)' "$DB" "$copy"
+  # (the copy private, as observatory wants its databases: no warning)
+  clean_env "$CORPUS" python3 -c 'import os,sqlite3,sys; os.umask(0o077); s=sqlite3.connect(sys.argv[1]); d=sqlite3.connect(sys.argv[2]); s.backup(d)' "$DB" "$copy"
   for stage in web geo lc; do
     python3 "$HELPER" mkpricing "$REPO/pricing.toml" "$RUN/pricing-$stage.toml" "$stage"
     # (the table stored costs are kept in: reprice takes no --pricing)
