@@ -16,9 +16,10 @@ use crate::store::Store;
 /// database, the file rows it keeps as tombstones, the cost rollup and the
 /// thread figures (sums with no line of text, emptied and re-summed by the
 /// rebuild forget runs next), the lines counted per type (numbers only: a
-/// deleted line makes the next ingest count them again), the folder listings (names only, as the kept file rows),
-/// and the raw-chunk dictionaries (one sampled from a forgotten file is
-/// retired first: `store::raw::retire`).
+/// deleted line makes the next ingest count them again), the folder
+/// listings (names only, as the kept file rows), and the raw-chunk
+/// dictionaries (one sampled from a forgotten file is retired first:
+/// `store::raw::retire`).
 /// Projects left with no session or response are dropped separately.
 const KEPT_TABLES: &[&str] = &[
     "meta",

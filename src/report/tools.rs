@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use foldhash::{HashMap, HashMapExt};
 use rusqlite::Connection;
 
-use super::{Interner, TimeRange, percentile, project_matches, text_ref};
+use super::{IdSet, Interner, TimeRange, percentile, project_matches, text_ref};
 
 #[derive(Debug, Clone, Default)]
 pub struct ToolsQuery {
@@ -66,28 +66,7 @@ struct Acc {
     no_result: u64,
     durations: Vec<i64>,
     /// Interned session ids.
-    sessions: Seen,
-}
-
-/// A set of small ids (interned sessions), as bits: inserting is a bit
-/// set, three times per call (a hash set's insert was ~6% of `tools`).
-#[derive(Default)]
-struct Seen {
-    bits: Vec<u64>,
-    count: u64,
-}
-
-impl Seen {
-    fn insert(&mut self, id: u32) {
-        let (word, bit) = (id as usize / 64, 1u64 << (id % 64));
-        if word >= self.bits.len() {
-            self.bits.resize(word + 1, 0);
-        }
-        if self.bits[word] & bit == 0 {
-            self.bits[word] |= bit;
-            self.count += 1;
-        }
-    }
+    sessions: IdSet,
 }
 
 impl Acc {
