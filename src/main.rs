@@ -32,7 +32,7 @@ fn main() -> ExitCode {
             if broken_pipe {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("{} {err:#}", output::style::error_prefix());
+            crate::errln!("{} {err:#}", output::style::error_prefix());
             if err
                 .chain()
                 .any(|e| e.downcast_ref::<cmd::Usage>().is_some())
@@ -95,7 +95,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         // the status line always prints something: without the file then
         Err(e) if matches!(cli.command, Command::Statusline(_)) => {
             if !cli.global.quiet {
-                eprintln!("observatory statusline: {e}");
+                crate::errln!("observatory statusline: {e}");
             }
             Settings::resolve_without_file(&cli.global)
         }

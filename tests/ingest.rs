@@ -1555,6 +1555,34 @@ fn status_counts_kept_by_the_ingest_match_every_line() {
     check("a line changed", false);
 }
 
+/// An ingest whose stderr nobody reads any more (`ingest 2>&1 | head`, a
+/// hook runner that stopped reading) stores every line all the same, and
+/// exits 0: its warnings are lost, not the run (it panicked on its first
+/// warning, storing nothing).
+#[test]
+fn an_ingest_with_a_closed_stderr_stores_everything() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let env = Env::with_fixture("malformed");
+    let status = env
+        .std_cmd()
+        .arg("ingest")
+        .stdout(std::process::Stdio::null())
+        .stderr(writer)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let told = Env::with_fixture("malformed");
+    let summary = told.ingest();
+    assert!(
+        summary["malformed_lines"].as_i64().unwrap() > 0,
+        "{summary}"
+    );
+    let lines = "SELECT status || ' ' || line_no FROM lines ORDER BY file_id, line_no";
+    assert_eq!(strings(&env.db(), lines), strings(&told.db(), lines));
+    assert!(count(&env.db(), "SELECT count(*) FROM lines") > 0);
+}
+
 #[test]
 fn status_before_any_ingest_says_what_to_do() {
     let env = Env::new();

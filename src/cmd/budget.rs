@@ -263,7 +263,7 @@ fn warn_lines(statuses: &[BudgetStatus], settings: &Settings) {
     }
     let on = style::current().color_stderr;
     for line in statuses.iter().filter_map(|s| crossed_line(s, on)) {
-        eprintln!("{} {line}", style::warning_prefix());
+        crate::errln!("{} {line}", style::warning_prefix());
     }
 }
 

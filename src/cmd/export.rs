@@ -162,7 +162,7 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> Result<ExitCode> {
             return ExitCode::SUCCESS;
         }
         let others = if written > 0 { "; the others are" } else { "" };
-        eprintln!(
+        crate::errln!(
             "{} {} not written: their stored bytes are damaged (named above){others}. \
              A copy made by `observatory backup` may hold them, or Claude Code's own folders while it keeps them",
             output::style::error_prefix(),

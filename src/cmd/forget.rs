@@ -78,9 +78,11 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
         if settings.json {
             output::print_json(&plan_json(&plan, args.dry_run, None))?;
         } else if !settings.quiet && plan.replaced_only() {
-            eprintln!("Nothing to forget: no replaced generation of a matching file is stored.");
+            crate::errln!(
+                "Nothing to forget: no replaced generation of a matching file is stored."
+            );
         } else if !settings.quiet {
-            eprintln!("Nothing to forget: no stored session matches.");
+            crate::errln!("Nothing to forget: no stored session matches.");
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -95,14 +97,14 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
     }
     if !args.yes {
         if !settings.stdin_tty {
-            eprint!("{}", describe(&plan, &zone));
-            eprintln!(
+            crate::err!("{}", describe(&plan, &zone));
+            crate::errln!(
                 "error: forget deletes these for good and there is no terminal to confirm on: pass --yes to go ahead (or --dry-run to only look); nothing was deleted"
             );
             return Ok(ExitCode::from(EXIT_USAGE));
         }
         if !confirm(&plan, &zone)? {
-            eprintln!("Nothing was deleted.");
+            crate::errln!("Nothing was deleted.");
             return Ok(ExitCode::FAILURE);
         }
     }
@@ -130,7 +132,7 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
     })?;
     let size_after = db_size(&settings.db);
     if !scrubbed.wal_truncated && !settings.quiet {
-        eprintln!(
+        crate::errln!(
             "warning: another process kept reading {}: its -wal file could not be emptied and may still hold deleted bytes until the next checkpoint",
             settings.db.display()
         );

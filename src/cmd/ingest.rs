@@ -25,7 +25,7 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
         if named {
             // (-q: the error alone, naming the folders)
             if settings.quiet {
-                eprintln!("{}", none_in_named(settings));
+                crate::errln!("{}", none_in_named(settings));
             } else {
                 where_we_looked(settings, true);
             }
@@ -81,7 +81,7 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
     // (every file failed: a file with nothing new is not one that failed,
     // or a run after one that read the rest would fail where it passed)
     if summary.files_seen > 0 && summary.files_failed >= summary.files_seen {
-        eprintln!(
+        crate::errln!(
             "error: none of the {} transcript files could be read",
             summary.files_seen
         );
@@ -89,7 +89,7 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
     }
     // (lines left out of the tables: the database is damaged)
     if summary.raw_chunks_damaged > 0 {
-        eprintln!(
+        crate::errln!(
             "{} {} of stored lines could not be read, nor read again from their transcripts (gone or changed): \
              their lines are left out of the tables (named above)",
             output::style::error_prefix(),
@@ -100,7 +100,7 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
     // (a rebuild from the stored lines may have run: the folders named are
     // still a mistake to fix)
     if none_found && named {
-        eprintln!("{}", none_in_named(settings));
+        crate::errln!("{}", none_in_named(settings));
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
@@ -130,21 +130,21 @@ fn none_in_named(settings: &Settings) -> String {
 /// (an error when the folders were named: exit 1).
 fn where_we_looked(settings: &Settings, error: bool) {
     if error {
-        eprintln!(
+        crate::errln!(
             "{} no Claude Code transcripts found. Looked in:",
             output::style::error_prefix()
         );
     } else {
-        eprintln!("No Claude Code transcripts found. Looked in:");
+        crate::errln!("No Claude Code transcripts found. Looked in:");
     }
     for r in &settings.roots {
-        eprintln!(
+        crate::errln!(
             "  {} ({})",
             r.given.display(),
             crate::paths::why_nothing(&r.given)
         );
     }
-    eprintln!("{TO_DO}");
+    crate::errln!("{TO_DO}");
 }
 
 const TO_DO: &str =

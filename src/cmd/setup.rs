@@ -81,7 +81,7 @@ fn claude_code(args: &SetupArgs, settings: &Settings) -> Result<ExitCode> {
     if !args.apply {
         outln!("{SNIPPET}");
         if !settings.quiet {
-            eprintln!(
+            crate::errln!(
                 "Merge this into {} (or run `observatory setup claude-code --apply`).",
                 path.display()
             );
@@ -104,7 +104,7 @@ fn claude_code(args: &SetupArgs, settings: &Settings) -> Result<ExitCode> {
     let merged = match merge(text, args.force) {
         Ok(m) => m,
         Err(MergeError::Refused(msg)) => {
-            eprintln!("error: {}: {msg}", path.display());
+            crate::errln!("error: {}: {msg}", path.display());
             return Ok(ExitCode::FAILURE);
         }
     };

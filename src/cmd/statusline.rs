@@ -185,7 +185,7 @@ pub fn run(args: &StatuslineArgs, settings: &Settings) -> Result<ExitCode> {
         Ok(Ok(line)) => line,
         Ok(Err(e)) => {
             if !settings.quiet {
-                eprintln!("observatory statusline: {e:#}");
+                crate::errln!("observatory statusline: {e:#}");
             }
             neutral(input.as_ref())
         }
@@ -243,7 +243,7 @@ fn status_line(
             && !settings.quiet
         {
             // what is stored is still worth showing
-            eprintln!("observatory statusline: {e:#}");
+            crate::errln!("observatory statusline: {e:#}");
         }
     }
     let zone = Zone::parse(args.tz.as_deref().unwrap_or(&settings.tz)).unwrap_or(Zone::Local);
@@ -281,7 +281,7 @@ fn status_line(
     if !settings.quiet {
         // (Claude Code shows stdout only: this is for whoever runs it by hand)
         for name in unknown.into_inner() {
-            eprintln!(
+            crate::errln!(
                 "observatory statusline: --format has no field {{{name}}}, so it is printed as written (fields: {})",
                 FIELDS.join(", ")
             );

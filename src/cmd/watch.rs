@@ -175,7 +175,7 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
     if let Some(why) = &source.polling_because
         && !settings.quiet
     {
-        eprintln!("watch: {why}; polling every {poll_ms} ms");
+        crate::errln!("watch: {why}; polling every {poll_ms} ms");
     }
     view.ready(&store.conn)?;
     let mut last_draw = Instant::now();

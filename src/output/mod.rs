@@ -25,6 +25,26 @@ macro_rules! outln {
     ($($t:tt)*) => { $crate::output::emit(&format!("{}\n", format_args!($($t)*)))? };
 }
 
+/// `crate::errln!` that never panics: a closed or broken stderr (`2>&1 | head`,
+/// a hook runner that stops reading) loses the message, not the run (an
+/// ingest that panicked on its first warning stored nothing).
+#[macro_export]
+macro_rules! errln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
+/// `crate::err!` that never panics (see `errln!`).
+#[macro_export]
+macro_rules! err {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($t)*);
+    }};
+}
+
 /// `print!` to stdout that returns an error instead of panicking.
 #[macro_export]
 macro_rules! out {

@@ -54,7 +54,7 @@ impl IngestProgress {
 
     fn say(&self, msg: &str) {
         if !self.quiet {
-            self.bar.suspend(|| eprintln!("{msg}"));
+            self.bar.suspend(|| crate::errln!("{msg}"));
         }
     }
 

@@ -79,7 +79,7 @@ pub fn warning_prefix() -> String {
 
 /// Print `warning: {msg}` on stderr.
 pub fn warn(msg: impl Display) {
-    eprintln!("{} {msg}", warning_prefix());
+    crate::errln!("{} {msg}", warning_prefix());
 }
 
 #[cfg(test)]

@@ -805,7 +805,7 @@ mod tests {
             std::os::unix::fs::symlink(&public, root.join("projects")).unwrap();
             roots.push(Root::new(root));
         } else {
-            eprintln!("../shared is not here: the fixtures only");
+            crate::errln!("../shared is not here: the fixtures only");
         }
         let (_db_dir, store) = crate::ingest::ingested_store(&roots);
         let conn = &store.conn;

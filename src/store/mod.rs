@@ -884,7 +884,7 @@ impl<'c> FirstLoad<'c> {
         let _held = match IngestLock::try_acquire(db).map_err(std::io::Error::other)? {
             Some(held) => held,
             None => {
-                eprintln!(
+                crate::errln!(
                     "waiting for the first ingest into {} to finish...",
                     db.display()
                 );
