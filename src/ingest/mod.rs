@@ -1250,8 +1250,9 @@ fn compact_after_rebuild(conn: &rusqlite::Connection) -> Result<()> {
 pub fn rebuild(store: &mut Store, prices: &PriceTable, obs: &mut dyn Observer) -> Result<Rebuilt> {
     let conn = &store.conn;
     Store::meta_set(conn, "rebuild_pending", "1")?;
-    // Unchecked: a table without triggers is emptied page by page, and the
-    // rows are the writer's own (tests check the references after it).
+    // Unchecked: a table is emptied page by page (`store::empty_tables`),
+    // and the rows are the writer's own (tests check the references after
+    // it).
     // The sums at the end sort every response: past the page cache's
     // budget, the sorter spills to a file (see rollup::resum).
     conn.execute_batch("PRAGMA temp_store = FILE")?;
@@ -1347,13 +1348,12 @@ fn refill(
 ) -> Result<Rebuilt> {
     // (what a damaged chunk's transcript must still be to be read again)
     let tracked = load_tracked(conn, None)?;
-    for t in DERIVED_TABLES {
-        if *t == "lines" {
-            crate::store::line_counts::empty_lines(conn)?;
-        } else {
-            conn.execute(&format!("DELETE FROM {t}"), [])?;
-        }
-    }
+    // (emptied with their triggers lifted: what those record is emptied
+    // here too (the dirty buckets and figures), or is a note that goes
+    // first: the line counts' and the rollup's check)
+    crate::store::line_counts::drop_note(conn)?;
+    crate::store::rollup::drop_note(conn)?;
+    crate::store::empty_tables(conn, DERIVED_TABLES)?;
     let files: Vec<(i64, String)> = conn
         .prepare("SELECT id, path FROM source_files ORDER BY id")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?

@@ -676,6 +676,33 @@ pub fn without_foreign_keys<T>(
     Ok(out)
 }
 
+/// Empty `tables`, inside the caller's transaction and with foreign keys
+/// unchecked (see [`without_foreign_keys`]), page by page as SQLite empties
+/// a table without triggers: each table's triggers are lifted for its
+/// DELETE and put back as they were. (A table with a trigger is emptied
+/// row by row, every id held: the responses of the 1 GiB benchmark corpus
+/// 1.22 s against 0.10 s, its lines 0.49 s and 22 MB against 0.24 s and
+/// 6 MB.) What the lifted triggers would have recorded is the caller's to
+/// redo.
+pub fn empty_tables(conn: &Connection, tables: &[&str]) -> rusqlite::Result<()> {
+    for table in tables {
+        let triggers: Vec<(String, String)> = conn
+            .prepare(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1",
+            )?
+            .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (name, _) in &triggers {
+            conn.execute_batch(&format!("DROP TRIGGER \"{name}\""))?;
+        }
+        conn.execute(&format!("DELETE FROM {table}"), [])?;
+        for (_, sql) in &triggers {
+            conn.execute_batch(sql)?;
+        }
+    }
+    Ok(())
+}
+
 /// Run the migrations this database lacks, in one transaction.
 fn migrate_in_tx(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     // IMMEDIATE: take the write lock up front, so two processes that

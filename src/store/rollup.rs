@@ -110,6 +110,17 @@ pub fn refresh(conn: &Connection, check_counts: bool) -> rusqlite::Result<i64> {
     Ok(done)
 }
 
+/// Remove the note of the last check (a rebuild, which empties the rollup
+/// with the triggers that would remove it lifted): the next refresh sums
+/// the rollup again.
+pub fn drop_note(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute(
+        &format!("DELETE FROM meta WHERE key = '{CHECKED_COUNT}'"),
+        [],
+    )?;
+    Ok(())
+}
+
 /// The note of the last check is there: the rollup did not change since.
 fn checked(conn: &Connection) -> rusqlite::Result<bool> {
     conn.query_row(
