@@ -8,7 +8,7 @@
 use foldhash::{HashMap, HashMapExt};
 use rusqlite::Connection;
 
-use super::{IdSet, Interner, TimeRange, project_matches, session_matches};
+use super::{IdSet, Interner, ThreadKeys, TimeRange};
 
 #[derive(Debug, Clone, Default)]
 pub struct FilesQuery {
@@ -55,7 +55,7 @@ pub struct FilesReport {
 #[derive(Default)]
 struct Acc {
     row: FileRow,
-    /// The sessions' interned ids (see `Threads`).
+    /// The sessions' interned ids (see `ThreadKeys`).
     sessions: IdSet,
 }
 
@@ -99,43 +99,16 @@ fn kind(tool: &str) -> Option<Kind> {
     }
 }
 
-/// Each thread's session (interned: sessions are counted, never shown) and
-/// whether the query keeps its calls (its project and session match). Read
-/// once per thread rather than joined to every call (`files` 70 -> 31 ms on
-/// the 1 GiB benchmark database).
-struct Threads {
-    by_id: HashMap<i64, (Option<u32>, bool)>,
-    /// A call with no thread (or an unknown one): no session, no project.
-    none: (Option<u32>, bool),
-}
-
-impl Threads {
-    fn load(conn: &Connection, q: &FilesQuery) -> rusqlite::Result<Threads> {
-        let mut sessions = Interner::default();
-        let mut by_id = HashMap::new();
-        // (with --session, only its threads: any other call is left out)
-        for (id, t) in super::threads(conn, q.session.as_deref(), q.project.is_some())? {
-            let kept = project_matches(t.project.as_deref(), q.project.as_deref())
-                && session_matches(t.session_id.as_deref(), q.session.as_deref());
-            by_id.insert(id, (t.session_id.map(|s| sessions.id(&s)), kept));
-        }
-        let none = (
-            None,
-            project_matches(None, q.project.as_deref())
-                && session_matches(None, q.session.as_deref()),
-        );
-        Ok(Threads { by_id, none })
-    }
-
-    fn of(&self, thread: Option<i64>) -> (Option<u32>, bool) {
-        thread
-            .and_then(|t| self.by_id.get(&t).copied())
-            .unwrap_or(self.none)
-    }
-}
-
 pub fn run(conn: &Connection, q: &FilesQuery) -> rusqlite::Result<FilesReport> {
-    let threads = Threads::load(conn, q)?;
+    // (each call's session and project are its thread's, matched once per
+    // thread: `files` 70 -> 31 ms on the 1 GiB benchmark database)
+    let threads = ThreadKeys::load(
+        conn,
+        q.session.as_deref(),
+        q.project.as_deref(),
+        false,
+        &mut Interner::default(),
+    )?;
     // (the calls `tool_calls` shows: those with a tool_use line)
     let mut st = conn.prepare(
         "SELECT name, file_path, thread, started_at, coalesce(is_error, 0)
@@ -150,9 +123,9 @@ pub fn run(conn: &Connection, q: &FilesQuery) -> rusqlite::Result<FilesReport> {
         let Some(kind) = kind(r.get_ref(0)?.as_str()?) else {
             continue;
         };
-        let (session, kept) = threads.of(r.get(2)?);
+        let thread = threads.of(r.get(2)?);
         let at: Option<i64> = r.get(3)?;
-        if !kept || !q.range.contains(at) {
+        if !thread.kept || !q.range.contains(at) {
             continue;
         }
         let is_error = r.get::<_, i64>(4)? != 0;
@@ -167,8 +140,8 @@ pub fn run(conn: &Connection, q: &FilesQuery) -> rusqlite::Result<FilesReport> {
                 ..Acc::default()
             }),
         };
-        acc.add(kind, is_error, session, at);
-        total.add(kind, is_error, session, at);
+        acc.add(kind, is_error, thread.session, at);
+        total.add(kind, is_error, thread.session, at);
     }
     let paths = files.len() as u64;
     let mut out: Vec<FileRow> = files.into_values().map(Acc::finish).collect();

@@ -516,6 +516,63 @@ pub fn threads(
     rows.collect()
 }
 
+/// What a report that scans a `*_rows` table needs of each row's thread:
+/// its session (interned), its project id, and whether the query's
+/// `--project` and `--session` keep the row. Matched once per thread, not
+/// per row.
+#[derive(Debug, Clone, Copy)]
+pub struct ThreadKey {
+    pub session: Option<u32>,
+    pub project_id: Option<i64>,
+    pub kept: bool,
+}
+
+/// Every thread's [`ThreadKey`] (with a session given, only its threads:
+/// a row of any other is not kept).
+pub struct ThreadKeys {
+    by_id: foldhash::HashMap<i64, ThreadKey>,
+    /// A row with no thread, or an unknown one: no session, no project.
+    none: ThreadKey,
+}
+
+impl ThreadKeys {
+    /// With `projects`, each thread's project id is read even when no
+    /// `project` filter asks for it (a report grouped by project).
+    pub fn load(
+        conn: &rusqlite::Connection,
+        session: Option<&str>,
+        project: Option<&str>,
+        projects: bool,
+        strings: &mut Interner,
+    ) -> rusqlite::Result<ThreadKeys> {
+        let by_id = threads(conn, session, projects || project.is_some())?
+            .into_iter()
+            .map(|(id, t)| {
+                let kept = project_matches(t.project.as_deref(), project)
+                    && session_matches(t.session_id.as_deref(), session);
+                let key = ThreadKey {
+                    session: t.session_id.as_deref().map(|s| strings.id(s)),
+                    project_id: t.project_id,
+                    kept,
+                };
+                (id, key)
+            })
+            .collect();
+        let none = ThreadKey {
+            session: None,
+            project_id: None,
+            kept: project_matches(None, project) && session_matches(None, session),
+        };
+        Ok(ThreadKeys { by_id, none })
+    }
+
+    pub fn of(&self, thread: Option<i64>) -> ThreadKey {
+        thread
+            .and_then(|t| self.by_id.get(&t).copied())
+            .unwrap_or(self.none)
+    }
+}
+
 /// A text column without copying it (None: NULL, not text, not UTF-8).
 pub fn text_ref<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
     match r.get_ref(i)? {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use foldhash::{HashMap, HashMapExt};
 use rusqlite::Connection;
 
-use super::{IdSet, Interner, TimeRange, percentile, project_matches, text_ref};
+use super::{IdSet, Interner, ThreadKeys, TimeRange, percentile, text_ref};
 
 #[derive(Debug, Clone, Default)]
 pub struct ToolsQuery {
@@ -113,29 +113,15 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut strings = Interner::default();
-    // Each call's session and project are its thread's: thread id ->
-    // (interned session id, project id, kept by --project), the project
-    // matched once per thread rather than per call.
-    let threads: HashMap<i64, (Option<u32>, Option<i64>, bool)> = super::threads(
+    // (each call's session and project are its thread's, matched once per
+    // thread)
+    let threads = ThreadKeys::load(
         conn,
         q.session.as_deref(),
-        q.project.is_some() || q.by_project,
-    )?
-    .into_iter()
-    .map(|(id, t)| {
-        let kept = project_matches(t.project.as_deref(), q.project.as_deref());
-        (
-            id,
-            (
-                t.session_id.as_deref().map(|s| strings.id(s)),
-                t.project_id,
-                kept,
-            ),
-        )
-    })
-    .collect();
-    // (a call without a known thread: no session, no project)
-    let kept_without = project_matches(None, q.project.as_deref());
+        q.project.as_deref(),
+        q.by_project,
+        &mut strings,
+    )?;
     let mut st = conn.prepare(
         "SELECT c.name, c.mcp_server, c.thread, c.started_at,
                 CASE WHEN c.result_line_id IS NOT NULL THEN coalesce(c.is_error, 0) != 0 END,
@@ -151,24 +137,21 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
     while let Some(r) = rows.next()? {
         let text = |i: usize| text_ref(r, i);
         let started_at: Option<i64> = r.get(3)?;
-        let thread = r
-            .get::<_, Option<i64>>(2)?
-            .and_then(|t| threads.get(&t).copied());
-        // (with --session, only that session's threads are known)
-        if q.session.is_some() && thread.is_none() {
-            continue;
-        }
-        let (session, project_id, kept) = thread.unwrap_or((None, None, kept_without));
-        if !kept || !q.range.contains(started_at) {
+        let thread = threads.of(r.get(2)?);
+        if !thread.kept || !q.range.contains(started_at) {
             continue;
         }
         let c = Call {
-            session,
+            session: thread.session,
             // (None: no result yet)
             is_error: r.get::<_, Option<bool>>(4)?,
             duration_ms: r.get::<_, Option<i64>>(5)?.filter(|d| *d >= 0),
         };
-        let project = if q.by_project { project_id } else { None };
+        let project = if q.by_project {
+            thread.project_id
+        } else {
+            None
+        };
         let name = strings.id(text(0)?.unwrap_or("?"));
         let server = text(1)?.map(|s| strings.id(s));
         let acc = tools.entry((project, name)).or_default();
