@@ -60,8 +60,14 @@ fn unchanged_since_checked() -> String {
         "NOT EXISTS (SELECT 1 FROM cost_rollup_dirty)
          AND CAST((SELECT value FROM meta WHERE key = '{CHECKED_MAX_ID}') AS INTEGER)
              IS (SELECT coalesce(max(id), 0) FROM response_rows)
-         AND EXISTS (SELECT 1 FROM meta WHERE key = '{CHECKED_COUNT}')"
+         AND {}",
+        noted()
     )
+}
+
+/// The note of the last check is there (SQL).
+fn noted() -> String {
+    format!("EXISTS (SELECT 1 FROM meta WHERE key = '{CHECKED_COUNT}')")
 }
 
 /// True when the rollup matches `responses`: nothing changed since the
@@ -123,11 +129,7 @@ pub fn drop_note(conn: &Connection) -> rusqlite::Result<()> {
 
 /// The note of the last check is there: the rollup did not change since.
 fn checked(conn: &Connection) -> rusqlite::Result<bool> {
-    conn.query_row(
-        &format!("SELECT EXISTS (SELECT 1 FROM meta WHERE key = '{CHECKED_COUNT}')"),
-        [],
-        |r| r.get(0),
-    )
+    conn.query_row(&format!("SELECT {}", noted()), [], |r| r.get(0))
 }
 
 fn counts_agree(conn: &Connection) -> rusqlite::Result<bool> {
