@@ -359,6 +359,42 @@ fn replay_filters_and_a_closed_pipe() {
     );
 }
 
+/// `watch --json | head -1` with nothing new to say: the reader has gone,
+/// and watch exits 0 on its own, without an event to write that would
+/// fail (before, it ran until the next line Claude Code wrote).
+#[test]
+fn a_watch_whose_reader_left_exits_while_nothing_is_written() {
+    let env = Env::with_fixture("basic");
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin!("observatory"))
+        .env_clear()
+        .envs(env.vars())
+        .args(["watch", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert!(first.contains("ready"), "{first}");
+    drop(out);
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("watch kept running after its reader left, with nothing to write");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "{status} {stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
 /// Each kind of event, with the fields the README's table gives it, from
 /// the `reports` fixture (worked out in fixtures/README.md); with
 /// `--project`, also those of lines without a working directory (a queue

@@ -181,7 +181,9 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
     let mut last_draw = Instant::now();
     // A change not read yet: another process held the ingest lock.
     let mut pending = Change::Nothing;
-    while !stop.load(Ordering::SeqCst) {
+    // (a closed pipe ends it as a failed write would, without waiting for
+    // the next event to write)
+    while !stop.load(Ordering::SeqCst) && !output::stdout_gone() {
         let change = match source.wait(Duration::from_millis(200)) {
             // a deleted file has nothing to read
             Change::Files(f) => {

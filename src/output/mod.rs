@@ -18,6 +18,21 @@ pub fn emit(text: &str) -> std::io::Result<()> {
     out.flush()
 }
 
+/// Nobody will read stdout any more: it is a pipe whose reader has gone
+/// (`watch --json | head -1` after `head` exits) or a terminal that hung
+/// up. Asked without writing: a watcher that prints nothing for hours
+/// would otherwise learn it only at its next event.
+pub fn stdout_gone() -> bool {
+    let mut fd = libc::pollfd {
+        fd: libc::STDOUT_FILENO,
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, not kept past the call; a zero timeout.
+    let ready = unsafe { libc::poll(&mut fd, 1, 0) };
+    ready > 0 && fd.revents & (libc::POLLERR | libc::POLLHUP) != 0
+}
+
 /// `println!` to stdout that returns an error instead of panicking.
 #[macro_export]
 macro_rules! outln {
