@@ -1456,6 +1456,127 @@ fn forget_before_a_day_takes_whole_sessions_by_their_last_activity() {
     assert!(err.contains("cannot read"), "{err}");
 }
 
+/// A prompt and its answer (one priced response) of `session`, as Claude
+/// Code writes them.
+fn exchange(session: &str, n: u32, at: &str, cwd: &str) -> String {
+    exchange_with(session, n, at, cwd, "claude-sonnet-4-5-20250929")
+}
+
+fn exchange_with(session: &str, n: u32, at: &str, cwd: &str, model: &str) -> String {
+    let user = json!({"type": "user", "sessionId": session, "uuid": format!("u-{session}-{n}"),
+        "parentUuid": null, "timestamp": format!("{at}:00.000Z"), "cwd": cwd, "isSidechain": false,
+        "userType": "external", "version": "2.1.20",
+        "message": {"role": "user", "content": format!("prompt {n} of {session}")}});
+    let answer = json!({"type": "assistant", "sessionId": session, "uuid": format!("a-{session}-{n}"),
+        "parentUuid": format!("u-{session}-{n}"), "timestamp": format!("{at}:01.000Z"), "cwd": cwd,
+        "isSidechain": false, "userType": "external", "version": "2.1.20", "requestId": format!("req_{session}_{n}"),
+        "message": {"id": format!("msg_{session}_{n}"), "type": "message", "role": "assistant",
+            "model": model, "content": [{"type": "text", "text": "done"}],
+            "stop_reason": "end_turn",
+            "usage": {"input_tokens": 1000, "output_tokens": 100, "cache_read_input_tokens": 0,
+                "cache_creation_input_tokens": 0}}});
+    format!("{user}\n{answer}\n")
+}
+
+/// Claude Code can write lines of several sessions into one file: forget
+/// of the session the file is named after keeps the file whole when
+/// another session's only lines are in it (and says so), instead of
+/// forgetting a session nobody picked; a session's own files are known by
+/// their names one folder deeper too (a folder of project folders).
+#[test]
+fn forget_never_takes_a_session_that_was_not_picked() {
+    let env = Env::new();
+    let fx = env.projects().join("-home-u-fx");
+    std::fs::create_dir_all(&fx).unwrap();
+    let shared_file = fx.join("sess-A.jsonl");
+    std::fs::write(
+        &shared_file,
+        exchange("sess-A", 1, "2026-05-10T10:00", "/home/u/fx")
+            + &exchange("sess-X", 1, "2026-05-10T11:00", "/home/u/fx"),
+    )
+    .unwrap();
+    let old = env.projects().join("archive/-home-u-old");
+    std::fs::create_dir_all(old.join("sess-B/subagents")).unwrap();
+    std::fs::write(
+        old.join("sess-B.jsonl"),
+        exchange("sess-B", 1, "2026-05-11T10:00", "/home/u/old"),
+    )
+    .unwrap();
+    std::fs::write(
+        old.join("sess-B/subagents/agent-b1.jsonl"),
+        exchange("sess-B", 2, "2026-05-11T10:05", "/home/u/old"),
+    )
+    .unwrap();
+    env.ingest();
+    let x_cost = |env: &Env| {
+        count(
+            &env.db(),
+            "SELECT count(*) FROM responses WHERE session_id = 'sess-X' AND cost_picousd > 0",
+        )
+    };
+    assert_eq!(x_cost(&env), 1);
+
+    // the plan keeps the file and names the session it keeps it for
+    let plan = run_json(&env, &["forget", "--session", "sess-A", "--dry-run"]);
+    assert_eq!(plan["forgotten_files"], json!([]), "{plan}");
+    assert_eq!(
+        plan["kept_for_others"],
+        json!([{"file": shared_file.canonicalize().unwrap(), "session_ids": ["sess-X"]}]),
+        "{plan}"
+    );
+    let text = stdout(&env, &["forget", "--session", "sess-A", "--dry-run"]);
+    let said = text + &fails(&env, &["forget", "--session", "sess-A"], 2);
+    assert!(said.contains("Kept whole: 1 file named after these sessions also holds the only lines of a session that stays (sess-X)"), "{said}");
+    // and the forget does what it said: sess-X is whole
+    let done = run_json(&env, &["forget", "--session", "sess-A", "--yes"]);
+    assert_eq!(done["kept_for_others"], plan["kept_for_others"]);
+    assert!(shared_file.exists());
+    assert_eq!(x_cost(&env), 1);
+    assert_eq!(count(&env.db(), "SELECT count(*) FROM forgotten_files"), 0);
+    // both picked: the file goes
+    run_json(&env, &["forget", "--project", "/home/u/fx", "--yes"]);
+    assert_eq!(x_cost(&env), 0);
+    assert_eq!(count(&env.db(), "SELECT count(*) FROM forgotten_files"), 1);
+
+    // one folder deeper, sess-B's transcript and its subagent's are its own
+    let plan = run_json(&env, &["forget", "--session", "sess-B", "--dry-run"]);
+    let mut files: Vec<String> = plan["forgotten_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{plan}");
+    assert!(
+        files[0].ends_with("archive/-home-u-old/sess-B.jsonl"),
+        "{files:?}"
+    );
+    assert!(
+        files[1].ends_with("sess-B/subagents/agent-b1.jsonl"),
+        "{files:?}"
+    );
+    let text = stdout(&env, &["forget", "--session", "sess-B", "--dry-run"]);
+    assert!(!text.contains("not named after these sessions"), "{text}");
+
+    // responses with no price are said to be unpriced, not $0.00 (free)
+    std::fs::write(
+        fx.join("sess-U.jsonl"),
+        exchange_with(
+            "sess-U",
+            1,
+            "2026-05-12T10:00",
+            "/home/u/fx",
+            "claude-imaginary-9",
+        ),
+    )
+    .unwrap();
+    let text = stdout(&env, &["forget", "--session", "sess-U", "--dry-run"]);
+    assert!(text.contains("  1 response  unpriced\n"), "{text}");
+    assert!(text.contains("1 API response (unpriced)."), "{text}");
+    assert!(!text.contains("$0.00"), "{text}");
+}
+
 #[test]
 fn forget_keeps_budgets_and_other_sessions_and_a_rebuild_changes_nothing() {
     let env = Env::with_fixture("basic");

@@ -164,7 +164,7 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
             count(plan.paths(), "file", "files"),
             count(plan.lines, "line", "lines"),
             count(removed.0, "response", "responses"),
-            money(Some(removed.1)),
+            sum_money(removed.1, removed.0, plan.unpriced_all()),
             count(rows_deleted, "row", "rows"),
         ))?;
         output::emit(&rewritten(&settings.db, size_before, size_after))?;
@@ -176,7 +176,7 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
             count(plan.paths(), "file", "files"),
             count(plan.lines, "line", "lines"),
             count(removed.0, "response", "responses"),
-            money(Some(removed.1)),
+            sum_money(removed.1, removed.0, plan.unpriced_all()),
             count(rows_deleted, "row", "rows"),
         ))?;
         let stayed = (
@@ -185,12 +185,12 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
         );
         if stayed.0 > 0 {
             output::emit(&format!(
-                "{} of theirs ({}) still {} in the totals: Claude Code wrote copies of {} in files that stay{}.\n",
+                "{} of theirs ({}) still {} in the totals: files that stay hold {}{}.\n",
                 count(stayed.0, "response", "responses"),
-                money(Some(stayed.1)),
+                sum_money(stayed.1, stayed.0, plan.unpriced_all()),
                 if stayed.0 == 1 { "counts" } else { "count" },
                 if stayed.0 == 1 { "it" } else { "them" },
-                if plan.shared_files.is_empty() {
+                if plan.shared_files.is_empty() && plan.kept_for_others.is_empty() {
                     ""
                 } else {
                     " (below)"
@@ -209,6 +209,7 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
             ))?;
         }
         output::emit(&rewritten(&settings.db, size_before, size_after))?;
+        kept_note(&plan, &mut std::io::stdout().lock())?;
         shared_note(&plan, &mut std::io::stdout().lock())?;
     }
     Ok(ExitCode::SUCCESS)
@@ -247,6 +248,16 @@ fn rebuild(store: &mut Store, prices: &PriceTable, settings: &Settings) -> Resul
         )
     })?;
     Ok(())
+}
+
+/// The cost of `responses` responses for people: `unpriced` when every one
+/// of them is (not `$0.00`, which reads as free).
+fn sum_money(picousd: i128, responses: u64, all_unpriced: bool) -> String {
+    if responses > 0 && all_unpriced {
+        "unpriced".to_owned()
+    } else {
+        money(Some(picousd))
+    }
 }
 
 /// Ask on the terminal; true to go ahead.
@@ -315,7 +326,11 @@ fn describe(plan: &Plan, zone: &Zone) -> String {
             x.project.as_deref().unwrap_or("-"),
             when(zone, x.last_at),
             count(x.responses, "response", "responses"),
-            money(Some(x.cost_picousd))
+            sum_money(
+                x.cost_picousd,
+                x.responses,
+                x.unpriced_responses >= x.responses
+            )
         ));
     }
     if plan.sessions.len() > LISTED {
@@ -324,7 +339,9 @@ fn describe(plan: &Plan, zone: &Zone) -> String {
             plan.sessions.len() - LISTED
         ));
     }
-    let unpriced = if plan.unpriced_responses > 0 {
+    let unpriced = if plan.unpriced_all() {
+        String::new()
+    } else if plan.unpriced_responses > 0 {
         format!(", {} of them unpriced", thousands(plan.unpriced_responses))
     } else {
         String::new()
@@ -343,7 +360,7 @@ fn describe(plan: &Plan, zone: &Zone) -> String {
         human_bytes(plan.raw_bytes),
         count(plan.lines, "line", "lines"),
         count(plan.responses, "API response", "API responses"),
-        money(Some(plan.cost_picousd)),
+        sum_money(plan.cost_picousd, plan.responses, plan.unpriced_all()),
     ));
     // (the files that go though their names are not the sessions': copies
     // of their lines, a subagent's; said, so that none goes unseen)
@@ -375,9 +392,59 @@ fn describe(plan: &Plan, zone: &Zone) -> String {
         }
     }
     let mut note = Vec::new();
+    let _ = kept_note(plan, &mut note);
     let _ = shared_note(plan, &mut note);
     s.push_str(&String::from_utf8_lossy(&note));
     s
+}
+
+/// Files named after the forgotten sessions that stay whole: they hold
+/// the only lines of sessions that stay.
+fn kept_note(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
+    if plan.kept_for_others.is_empty() {
+        return Ok(());
+    }
+    let mut others: Vec<&str> = plan
+        .kept_for_others
+        .iter()
+        .flat_map(|(_, ids)| ids.iter().map(String::as_str))
+        .collect();
+    others.sort_unstable();
+    others.dedup();
+    let one = plan.kept_for_others.len() == 1;
+    writeln!(
+        out,
+        "Kept whole: {} named after these sessions also {} the only lines of {} that {} ({}); deleting {} would forget {} too, so the lines of these sessions in {} still show in `sessions` and `show`. Forget {} as well to remove {}:",
+        count(plan.kept_for_others.len() as u64, "file", "files"),
+        if one { "holds" } else { "hold" },
+        if others.len() == 1 {
+            "a session"
+        } else {
+            "sessions"
+        },
+        if others.len() == 1 { "stays" } else { "stay" },
+        others.join(", "),
+        if one { "it" } else { "them" },
+        if others.len() == 1 { "it" } else { "them" },
+        if one { "it" } else { "them" },
+        if others.len() == 1 {
+            "that session"
+        } else {
+            "those sessions"
+        },
+        if one { "it" } else { "them" },
+    )?;
+    for (path, _) in plan.kept_for_others.iter().take(LISTED) {
+        writeln!(out, "  {path}")?;
+    }
+    if plan.kept_for_others.len() > LISTED {
+        writeln!(
+            out,
+            "  ... and {} more",
+            plan.kept_for_others.len() - LISTED
+        )?;
+    }
+    Ok(())
 }
 
 /// Files that stay but hold lines of the forgotten sessions.
@@ -442,6 +509,11 @@ fn plan_json(plan: &Plan, dry_run: bool, done: Option<Value>) -> Value {
         .iter()
         .map(|(p, ids)| json!({"file": p, "session_ids": ids}))
         .collect();
+    let kept_for_others: Vec<Value> = plan
+        .kept_for_others
+        .iter()
+        .map(|(p, ids)| json!({"file": p, "session_ids": ids}))
+        .collect();
     let mut v = json!({
         "dry_run": dry_run,
         "forgotten": done.is_some(),
@@ -457,6 +529,7 @@ fn plan_json(plan: &Plan, dry_run: bool, done: Option<Value>) -> Value {
         "rows": rows,
         "forgotten_files": files,
         "shared_files": shared,
+        "kept_for_others": kept_for_others,
         "db_bytes_before": null,
         "db_bytes_after": null,
         "wal_truncated": null,

@@ -91,6 +91,11 @@ pub struct Plan {
     /// lines into the file of a resumed or continued session): path and
     /// the forgotten sessions they hold.
     pub shared_files: Vec<(String, Vec<String>)>,
+    /// Files named after a forgotten session that stay whole because they
+    /// hold lines of sessions that stay and that no other kept file holds
+    /// (deleting them would forget those sessions too): path and those
+    /// sessions.
+    pub kept_for_others: Vec<(String, Vec<String>)>,
     /// table -> the WHERE clause that picks its doomed rows
     deletes: Vec<(String, String)>,
     /// (table, column) that reference projects
@@ -125,6 +130,11 @@ impl Plan {
         paths.sort_unstable();
         paths.dedup();
         paths
+    }
+
+    /// Every response of the forgotten sessions has no price.
+    pub fn unpriced_all(&self) -> bool {
+        self.responses > 0 && self.unpriced_responses >= self.responses
     }
 
     pub fn subagents(&self) -> u64 {
@@ -234,6 +244,7 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
     };
     let mut unpacker = crate::store::raw::Unpacker::default();
     let mut kept = Vec::new();
+    let mut going = Vec::new();
     for f in files {
         let mut owner = owners.get(&f.id).cloned().unwrap_or_default();
         let read_whole = owner.lines.is_empty() && !doomed(&owner, &ids) && f.chunks > 0;
@@ -246,22 +257,49 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
             owner.lines = raw_sessions(conn, &f, &mut unpacker, None)?;
         }
         if doomed(&owner, &ids) {
-            if forgotten_already(&f) {
-                continue;
+            if !forgotten_already(&f) {
+                going.push((f, owner));
             }
-            let lines = line_counts.get(&f.id).copied().unwrap_or(0);
-            plan.lines += lines;
-            plan.raw_bytes += f.stored_bytes;
-            plan.files.push(FileInfo { file: f, lines });
         } else {
-            kept.push((f, owner.lines, read_whole));
+            kept.push((f, owner, read_whole));
         }
+    }
+    // A file named after a forgotten session may also hold lines of
+    // sessions that stay (Claude Code can write several sessions into one
+    // file). Where a file that stays holds lines of them too (the copies a
+    // resumed session carries, the session's own file), they lose nothing;
+    // else the file stays whole, and the plan says why.
+    let mut elsewhere: BTreeSet<String> = kept
+        .iter()
+        .flat_map(|(_, owner, _)| owner.all().cloned())
+        .collect();
+    for (f, owner) in going {
+        let only_here: Vec<String> = owner
+            .lines
+            .iter()
+            .filter(|s| !ids.contains(*s) && !elsewhere.contains(*s))
+            .cloned()
+            .collect();
+        if !only_here.is_empty() {
+            plan.kept_for_others.push((f.path.clone(), only_here));
+            elsewhere.extend(owner.all().cloned());
+            kept.push((f, owner, false));
+            continue;
+        }
+        let lines = line_counts.get(&f.id).copied().unwrap_or(0);
+        plan.lines += lines;
+        plan.raw_bytes += f.stored_bytes;
+        plan.files.push(FileInfo { file: f, lines });
     }
     // Files that stay but hold lines of these sessions (Claude Code copies
     // a session's lines into the file of the one resuming it): every line
     // they hold, read from their raw bytes (a copied line is modelled in
     // one file only, the first read)
-    for (f, mut sessions, read_whole) in kept {
+    for (f, owner, read_whole) in kept {
+        if plan.kept_for_others.iter().any(|(p, _)| *p == f.path) {
+            continue;
+        }
+        let mut sessions = owner.lines;
         // (a file read whole above has every session of its lines already)
         if f.chunks > 0 && !ids.is_empty() && !read_whole {
             sessions.extend(raw_sessions(conn, &f, &mut unpacker, Some(&ids))?);

@@ -225,8 +225,10 @@ pub fn file_sessions(
     Ok(out)
 }
 
-/// The session a transcript path names: `<project dir>/<id>.jsonl`, or any
-/// file under `<project dir>/<id>/` (subagents, tool results).
+/// The session a transcript path under `<project dir>/` names: a file
+/// under `<id>/subagents/` (its subagents, their workflows), else the file
+/// `<id>.jsonl` itself; at any depth, as the walk reads them (a folder of
+/// project folders copied under `projects/`).
 pub fn path_session(path: &str, project_dir: Option<&str>) -> Option<String> {
     let dir = project_dir?;
     let comps: Vec<&str> = Path::new(path)
@@ -237,11 +239,10 @@ pub fn path_session(path: &str, project_dir: Option<&str>) -> Option<String> {
         })
         .collect();
     let i = comps.iter().rposition(|c| *c == dir)?;
-    let next = *comps.get(i + 1)?;
-    let id = if i + 2 == comps.len() {
-        next.strip_suffix(".jsonl")?
-    } else {
-        next
+    let (file, folders) = comps[i + 1..].split_last()?;
+    let id = match folders.iter().position(|c| *c == "subagents") {
+        Some(k) if k > 0 => folders[k - 1],
+        _ => file.strip_suffix(".jsonl")?,
     };
     (!id.is_empty()).then(|| id.to_owned())
 }
@@ -348,6 +349,20 @@ mod tests {
         assert_eq!(
             p("/r/projects/-home-u-app/agent-c8.jsonl").as_deref(),
             Some("agent-c8")
+        );
+        assert_eq!(
+            p("/r/projects/-home-u-app/sess-1/subagents/workflows/wf_1/agent-b.jsonl").as_deref(),
+            Some("sess-1")
+        );
+        // one folder deeper: a folder of project folders under projects/
+        let deeper = |path: &str| path_session(path, Some("archive"));
+        assert_eq!(
+            deeper("/r/projects/archive/-home-u-app/sess-2.jsonl").as_deref(),
+            Some("sess-2")
+        );
+        assert_eq!(
+            deeper("/r/projects/archive/-home-u-app/sess-2/subagents/agent-a.jsonl").as_deref(),
+            Some("sess-2")
         );
         assert_eq!(p("/r/projects/-home-u-app"), None);
         assert_eq!(p("/r/projects/other/x.jsonl"), None);
