@@ -936,6 +936,52 @@ fn commands_that_never_ingest_take_no_ingest_and_do_the_same() {
     }
 }
 
+/// util-linux `script` is here (to give a command a terminal); else says
+/// the test is skipped.
+fn has_script() -> bool {
+    let here = std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !here {
+        eprintln!("skipped: util-linux `script` (to give the commands a terminal) is not here");
+    }
+    here
+}
+
+/// What `observatory ARGS --no-ingest --color never` prints to a
+/// pseudo-terminal set up by `stty` (its carriage returns dropped), with
+/// `vars` in its environment; asserts it succeeded.
+fn in_terminal(env: &Env, stty: &str, vars: &[(&str, &str)], args: &str) -> String {
+    let bin = assert_cmd::cargo::cargo_bin!("observatory")
+        .display()
+        .to_string();
+    let mut c = std::process::Command::new("script");
+    c.env_clear();
+    if let Some(path) = std::env::var_os("PATH") {
+        c.env("PATH", path);
+    }
+    for (k, v) in env.vars() {
+        c.env(k, v);
+    }
+    c.envs(vars.iter().copied());
+    let shell = format!("stty {stty}; exec '{bin}' {args} --no-ingest --color never");
+    let out = c
+        .args(["-qec", &shell, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap().replace('\r', "");
+    assert!(out.status.success(), "{args} ({stty}): {text}");
+    text
+}
+
+/// The widest line of `text`, in terminal columns.
+fn widest(text: &str) -> usize {
+    use unicode_width::UnicodeWidthStr;
+    text.lines().map(|l| l.width()).max().unwrap_or(0)
+}
+
 /// Every table people read fits the terminal it is drawn in, down to 40
 /// columns (the price table 60): under a pseudo-terminal (util-linux `script`) `stty cols N`
 /// wide, no line any of these commands prints is wider (the terminal
@@ -943,12 +989,7 @@ fn commands_that_never_ingest_take_no_ingest_and_do_the_same() {
 #[test]
 fn every_table_fits_the_terminal() {
     use unicode_width::UnicodeWidthStr;
-    let has_script = std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_script {
-        eprintln!("skipped: util-linux `script` (to give the commands a terminal) is not here");
+    if !has_script() {
         return;
     }
     let env = Env::with_fixture("basic");
@@ -958,9 +999,6 @@ fn every_table_fits_the_terminal() {
         .args(["budget", "set", "--daily", "5"])
         .assert()
         .success();
-    let bin = assert_cmd::cargo::cargo_bin!("observatory")
-        .display()
-        .to_string();
     let commands = [
         "sessions",
         "show sess-main-0001",
@@ -984,23 +1022,7 @@ fn every_table_fits_the_terminal() {
     };
     for width in [40, 60, 80] {
         for args in at(width) {
-            let mut c = std::process::Command::new("script");
-            c.env_clear();
-            if let Some(path) = std::env::var_os("PATH") {
-                c.env("PATH", path);
-            }
-            for (k, v) in env.vars() {
-                c.env(k, v);
-            }
-            let shell =
-                format!("stty cols {width} rows 50; exec '{bin}' {args} --no-ingest --color never");
-            let out = c
-                .args(["-qec", &shell, "/dev/null"])
-                .stdin(std::process::Stdio::null())
-                .output()
-                .unwrap();
-            let text = String::from_utf8(out.stdout).unwrap().replace('\r', "");
-            assert!(out.status.success(), "{args} at {width}: {text}");
+            let text = in_terminal(&env, &format!("cols {width} rows 50"), &[], args);
             assert!(text.lines().count() > 3, "{args} at {width}: {text}");
             for line in text.lines() {
                 assert!(
@@ -1011,6 +1033,54 @@ fn every_table_fits_the_terminal() {
             }
         }
     }
+}
+
+/// A terminal that reports no size (0 columns: `script` without one, a
+/// container's `exec -t` before its first resize) is taken as 80 columns,
+/// not as none (a `cost` table of its cost column alone); `COLUMNS` from
+/// the environment, when set, is the width either way.
+#[test]
+fn a_terminal_without_a_size_is_80_columns_and_columns_is_the_width() {
+    if !has_script() {
+        return;
+    }
+    let env = Env::with_fixture("reports");
+    env.ingest();
+    let pipe = String::from_utf8(
+        env.cmd()
+            .args(["cost", "--by-model", "--no-ingest"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let headers = |text: &str| -> Vec<String> {
+        text.lines()
+            .find(|l| l.contains("Cost"))
+            .unwrap_or_else(|| panic!("no header in:\n{text}"))
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    assert!(widest(&pipe) > 80 && widest(&pipe) <= 120, "{pipe}");
+    let no_size = in_terminal(&env, "cols 0 rows 0", &[], "cost --by-model");
+    let eighty = in_terminal(&env, "cols 80 rows 50", &[], "cost --by-model");
+    assert_eq!(no_size, eighty);
+    assert!(headers(&no_size).len() >= 5, "{no_size}");
+    // COLUMNS narrower than the terminal (or than a terminal of no size)
+    for stty in ["cols 0 rows 0", "cols 100 rows 50"] {
+        let narrow = in_terminal(&env, stty, &[("COLUMNS", "40")], "cost --by-model");
+        assert!(widest(&narrow) <= 40, "{stty}:\n{narrow}");
+        assert!(headers(&narrow).len() < headers(&pipe).len(), "{narrow}");
+    }
+    // and wider: a terminal that says 40 columns, COLUMNS 120
+    let wide = in_terminal(
+        &env,
+        "cols 40 rows 50",
+        &[("COLUMNS", "120")],
+        "cost --by-model",
+    );
+    assert_eq!(headers(&wide), headers(&pipe), "{wide}");
 }
 
 /// `sessions`, `tools`, `hooks`, `files` and `commands` take `--session` (an id or a

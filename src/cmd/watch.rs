@@ -467,9 +467,9 @@ impl View {
             None => "no active block".into(),
         };
         // (the terminal's size now: a resize shows at the next redraw)
-        let (width, height) = match terminal_size::terminal_size() {
-            Some((w, h)) => (usize::from(w.0).max(40), usize::from(h.0).max(10)),
-            None => (80, usize::MAX),
+        let (width, height) = match output::terminal_size() {
+            (w, Some(h)) => (w.max(40), h.max(10)),
+            (w, None) => (w.max(40), usize::MAX),
         };
         let head = head_line(
             &self.zone.format(now, "%H:%M:%S"),

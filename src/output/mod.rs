@@ -211,16 +211,29 @@ pub fn fits(s: &str, cols: usize) -> bool {
     })
 }
 
-/// The width of the terminal stdout is, if it is one (at least 20; 80 if
-/// it cannot be told). None for a pipe or a file: tables keep every
-/// column, prose stays on one line, charts take 80.
+/// The width of the terminal stdout is, if it is one (at least 20): a
+/// positive `COLUMNS` from the environment, else the terminal's size, else
+/// (a terminal that reports none, or 0 columns: `script`, a container's
+/// `exec -t` before its first resize) 80. None for a pipe or a file:
+/// tables keep every column, prose stays on one line, charts take 80.
 pub fn terminal_width(stdout_tty: bool) -> Option<usize> {
-    stdout_tty.then(|| {
-        comfy_table::Table::new()
-            .width()
-            .map_or(80, usize::from)
-            .max(20)
-    })
+    stdout_tty.then(|| terminal_size().0.max(20))
+}
+
+/// The terminal's columns and rows as `terminal_width` tells them (rows:
+/// `LINES`, else the terminal's, else none).
+pub fn terminal_size() -> (usize, Option<usize>) {
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|n| *n > 0)
+    };
+    // (None for a size of 0 columns or rows)
+    let told = ::terminal_size::terminal_size().map(|(w, h)| (usize::from(w.0), usize::from(h.0)));
+    let cols = env("COLUMNS").or(told.map(|t| t.0)).unwrap_or(80);
+    let rows = env("LINES").or(told.map(|t| t.1));
+    (cols, rows)
 }
 
 /// `text` wrapped at spaces to lines of at most `width` columns (a word
