@@ -1035,6 +1035,40 @@ fn every_table_fits_the_terminal() {
     }
 }
 
+/// `hooks` in a narrow terminal keeps the count of blocking failures as
+/// long as a failure count fits (before, at 80 columns it showed the
+/// non-blocking errors, 0, and left out the blocking ones: the reports
+/// fixture's guard.sh and check.sh, which each failed blocking, read as
+/// never failing).
+#[test]
+fn hooks_in_a_narrow_terminal_keep_the_blocking_failures() {
+    if !has_script() {
+        return;
+    }
+    let env = Env::with_fixture("reports");
+    env.ingest();
+    for width in [50, 60, 80] {
+        let text = in_terminal(&env, &format!("cols {width} rows 50"), &[], "hooks");
+        let header: Vec<&str> = text
+            .lines()
+            .find(|l| l.contains("Event"))
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        let at = header.iter().position(|h| *h == "Blocking");
+        let at = at.unwrap_or_else(|| panic!("no Blocking column at {width}:\n{text}"));
+        for hook in ["guard.sh", "check.sh"] {
+            let row: Vec<&str> = text
+                .lines()
+                .find(|l| l.contains(hook))
+                .unwrap()
+                .split_whitespace()
+                .collect();
+            assert_eq!(row[at], "1", "{hook} at {width}:\n{text}");
+        }
+    }
+}
+
 /// A terminal that reports no size (0 columns: `script` without one, a
 /// container's `exec -t` before its first resize) is taken as 80 columns,
 /// not as none (a `cost` table of its cost column alone); `COLUMNS` from

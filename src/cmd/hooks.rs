@@ -115,15 +115,16 @@ fn human(rows: &[HookRow], total: &HookRow, width: Option<usize>) -> String {
     let mut t = cells(total, "Total".into(), String::new());
     t[10] = String::new();
     // cut: the last failure (to 12), the command (to 16); left out: no
-    // result, prevented, blocking, p95, last failure, OK, and below ~55
-    // columns p50, below ~45 the errors
+    // result, prevented, p95, OK, p50, last failure, then the non-blocking
+    // errors and last the blocking ones (a hook that failed shows as long
+    // as a count of its failures fits: at 80 columns both do)
     let mut out = table::fit(
         &columns,
         &body,
         &[t],
         width,
         &[(10, 12), (1, 16)],
-        &[7, 6, 5, 9, 10, 3, 8, 4],
+        &[7, 6, 9, 3, 8, 10, 4, 5],
     );
     out.push('\n');
     out.push_str(&crate::output::wrap(
