@@ -275,6 +275,31 @@ fn a_cost_that_overflows_is_not_called_a_missing_price() {
         .query_row("SELECT sum(input_tokens) FROM responses", [], |r| r.get(0))
         .unwrap();
     assert_eq!(sum as u64, old + 500_000_000_000_000, "SQL agrees");
+    // the table's footnote sends people to `pricing --check`, which names
+    // the response priced but without a cost (and fails, as for a missing
+    // price)
+    let table = env.cmd().args(["cost", "--by-model"]).assert().success();
+    let table = String::from_utf8_lossy(&table.get_output().stdout).to_string();
+    assert!(table.contains("`observatory pricing --check`"), "{table}");
+    let out = env.cmd().args(["pricing", "--check"]).assert().code(1);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(text.contains("Every model in the database has a price"), "{text}");
+    assert!(
+        text.contains("Priced, but stored without a cost")
+            && text.contains("  claude-sonnet-4-5-20250929 (1 response)"),
+        "{text}"
+    );
+    let out = env
+        .cmd()
+        .args(["pricing", "--check", "--json"])
+        .assert()
+        .code(1);
+    let c: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(c["unpriced_models"], json!([]));
+    assert_eq!(
+        c["uncosted_responses"],
+        json!([{"model": "claude-sonnet-4-5-20250929", "responses": 1}])
+    );
 }
 
 #[test]

@@ -135,52 +135,81 @@ fn entry_json(e: &EntryInfo) -> Value {
     })
 }
 
-/// Models in the database with no price in the table in effect.
+/// Models in the database with no price in the table in effect, and
+/// responses of priced models stored without a cost (it overflows, or they
+/// were priced before their model had a price): what `cost`'s footnote on
+/// responses left out sends people here to see.
 /// No database yet at observatory's own place: no model lacks a price
 /// (exit 1 says one does). One given with --db (or OBSERVATORY_DB, or the
 /// config) must exist: a typo is not an empty database.
 fn check(prices: &PriceTable, settings: &Settings) -> Result<ExitCode> {
-    let models: Vec<(String, i64)> =
+    // (model, responses, responses with a cost)
+    let models: Vec<(String, i64, i64)> =
         if settings.db.exists() || super::given_db_source(settings).is_some() {
             let store = Store::open_read_only(&settings.db)?;
             let mut st = store.conn.prepare(
-                "SELECT model, count(*) FROM response_rows GROUP BY model ORDER BY model",
+                "SELECT model, count(*), count(cost_picousd) FROM response_rows
+                 GROUP BY model ORDER BY model",
             )?;
-            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                 .collect::<rusqlite::Result<_>>()?
         } else {
             Vec::new()
         };
-    let missing: Vec<&(String, i64)> = models
+    let (priced, missing): (Vec<_>, Vec<_>) = models
         .iter()
-        .filter(|(m, _)| prices.resolve(m).is_none())
+        .partition(|(m, _, _)| prices.resolve(m).is_some());
+    let uncosted: Vec<(&String, i64)> = priced
+        .iter()
+        .filter(|(_, n, costed)| n > costed)
+        .map(|(m, n, costed)| (m, n - costed))
         .collect();
     if settings.json {
         // (`unpriced_models` as `cost --json` has it: names)
         output::print_json(&json!({
             "models_seen": models.len(),
-            "unpriced_models": missing.iter().map(|(m, _)| m).collect::<Vec<_>>(),
-            "unpriced_responses": missing.iter().map(|(_, n)| n).sum::<i64>(),
+            "unpriced_models": missing.iter().map(|(m, _, _)| m).collect::<Vec<_>>(),
+            "unpriced_responses": missing.iter().map(|(_, n, _)| n).sum::<i64>(),
+            "uncosted_responses": uncosted
+                .iter()
+                .map(|(m, n)| json!({"model": m, "responses": n}))
+                .collect::<Vec<_>>(),
         }))?;
     } else if models.is_empty() {
         outln!("No responses in the database yet: nothing to check.");
-    } else if missing.is_empty() {
-        outln!(
-            "Every model in the database has a price ({}).",
-            super::count(models.len() as u64, "model", "models")
-        );
     } else {
-        outln!("No price for:");
-        for (m, n) in &missing {
+        if missing.is_empty() {
             outln!(
-                "  {} ({})",
-                crate::output::table::visible(m),
-                super::count(*n as u64, "response", "responses")
+                "Every model in the database has a price ({}).",
+                super::count(models.len() as u64, "model", "models")
+            );
+        } else {
+            outln!("No price for:");
+            for (m, n, _) in &missing {
+                outln!(
+                    "  {} ({})",
+                    crate::output::table::visible(m),
+                    super::count(*n as u64, "response", "responses")
+                );
+            }
+            outln!(
+                "Add them to a pricing.toml (--pricing FILE, or pricing.toml in the config dir)."
             );
         }
-        outln!("Add them to a pricing.toml (--pricing FILE, or pricing.toml in the config dir).");
+        if !uncosted.is_empty() {
+            outln!(
+                "Priced, but stored without a cost (it overflows 64-bit picoUSD: token counts far beyond any real response; or priced before the model had a price: `observatory reprice`):"
+            );
+            for (m, n) in &uncosted {
+                outln!(
+                    "  {} ({})",
+                    crate::output::table::visible(m),
+                    super::count(*n as u64, "response", "responses")
+                );
+            }
+        }
     }
-    Ok(if missing.is_empty() {
+    Ok(if missing.is_empty() && uncosted.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
