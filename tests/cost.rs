@@ -283,7 +283,10 @@ fn a_cost_that_overflows_is_not_called_a_missing_price() {
     assert!(table.contains("`observatory pricing --check`"), "{table}");
     let out = env.cmd().args(["pricing", "--check"]).assert().code(1);
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
-    assert!(text.contains("Every model in the database has a price"), "{text}");
+    assert!(
+        text.contains("Every model in the database has a price"),
+        "{text}"
+    );
     assert!(
         text.contains("Priced, but stored without a cost")
             && text.contains("  claude-sonnet-4-5-20250929 (1 response)"),

@@ -576,6 +576,35 @@ fn budget_set_list_rm() {
     );
 }
 
+/// `budget check`'s Spent column gives every row as many decimals as the
+/// row that needs most (a limit of $10.005 needs three): the same spend
+/// reads the same on every row, not $0.30 on one and $0.300 on the next.
+#[test]
+fn budget_check_spends_line_up() {
+    let env = env_spending_now();
+    for (period, amount) in [("--daily", "1"), ("--weekly", "10.005"), ("--monthly", "2")] {
+        env.cmd()
+            .args(["budget", "set", period, amount])
+            .assert()
+            .success();
+    }
+    let table = String::from_utf8_lossy(
+        &env.cmd()
+            .args(["budget", "check", "--tz", "UTC"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .to_string();
+    let spends: Vec<&str> = table
+        .lines()
+        .filter(|l| l.contains(" ok"))
+        .map(|l| l.split_whitespace().find(|w| w.starts_with('$')).unwrap())
+        .collect();
+    assert_eq!(spends, ["$0.300"; 3], "{table}");
+}
+
 #[test]
 fn budget_check_exit_codes() {
     let env = env_spending_now();

@@ -311,6 +311,11 @@ pub fn crossed_short(s: &BudgetStatus) -> Option<String> {
 /// The spend for people: to as many decimals as the limit has, and more
 /// where it would round to the limit ("$0.009 of $0.01", not "$0.01 of $0.01").
 fn spent_text(s: &BudgetStatus) -> String {
+    super::cost::dollars_dp(s.spent_picousd, spent_dp(s))
+}
+
+/// The decimals `spent_text` gives a spend.
+fn spent_dp(s: &BudgetStatus) -> u32 {
     let amount = i128::from(s.budget.amount_picousd);
     let mut dp = usd(amount)
         .normalize()
@@ -323,7 +328,7 @@ fn spent_text(s: &BudgetStatus) -> String {
     {
         dp += 1;
     }
-    super::cost::dollars_dp(s.spent_picousd, dp)
+    dp
 }
 
 fn period_words(s: &BudgetStatus) -> String {
@@ -429,6 +434,8 @@ fn human(statuses: &[BudgetStatus], width: Option<usize>) -> String {
         table::num("Warn at"),
         table::text("Status"),
     ];
+    // (one number of decimals down the column: the most any row needs)
+    let dp = statuses.iter().map(spent_dp).max().unwrap_or(2);
     let rows: Vec<Vec<String>> = statuses
         .iter()
         .map(|s| {
@@ -438,10 +445,11 @@ fn human(statuses: &[BudgetStatus], width: Option<usize>) -> String {
             } else {
                 format!("{} to {}", s.start, s.end)
             };
+            let spent = super::cost::dollars_dp(s.spent_picousd, dp);
             let spent = if s.unpriced_requests > 0 {
-                format!("{}*", spent_text(s))
+                format!("{spent}*")
             } else {
-                spent_text(s)
+                spent
             };
             vec![
                 b.id.to_string(),
