@@ -285,7 +285,9 @@ fn without_trailing_blanks(drawn: &str) -> String {
 
 /// `text` with its control characters shown, not acted on: a line end as
 /// `↵` (a CRLF as one), a tab as a space, other C0 controls and DEL as
-/// their control pictures (ESC as `␛`), C1 controls as `�`.
+/// their control pictures (ESC as `␛`), C1 controls and the bidirectional
+/// controls (a right-to-left override in a prompt would reorder the rest
+/// of its row on the terminal) as `�`.
 pub fn visible(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
@@ -297,6 +299,11 @@ pub fn visible(text: &str) -> String {
             '\u{0}'..='\u{1f}' => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('�')),
             '\u{7f}' => out.push('␡'),
             c if c.is_control() => out.push('�'),
+            '\u{61c}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}' => out.push('�'),
             c => out.push(c),
         }
     }
@@ -500,6 +507,10 @@ mod tests {
             vec!["/home/u/\u{1b}[31mred".into(), "1".into()],
             vec!["claude-x\u{1b}]0;pwned\u{7}\u{1b}[2J".into(), "2".into()],
             vec!["a\tb\u{7f}\u{9b}c".into(), "3".into()],
+            vec![
+                "fix \u{202e}gnp.exe\u{202c} \u{2067}x\u{2069}".into(),
+                "4".into(),
+            ],
         ];
         for width in [None, Some(80)] {
             let out = render(&[text("Project"), num("N")], &rows, &[], width);
@@ -507,7 +518,8 @@ mod tests {
             assert!(out.contains("/home/u/␛[31mred"), "{out}");
             assert!(out.contains("claude-x␛]0;pwned␇␛[2J"), "{out}");
             assert!(out.contains("a b␡�c"), "{out}");
-            assert_eq!(out.lines().count(), 3 + 3 + 1, "{out}");
+            assert!(out.contains("fix �gnp.exe� �x�"), "{out}");
+            assert_eq!(out.lines().count(), 3 + 4 + 1, "{out}");
         }
     }
 
