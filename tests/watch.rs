@@ -259,6 +259,24 @@ fn live_events_for_appends_new_sessions_subagents_and_replaced_files() {
     );
 }
 
+/// `watch --json | head -1`: a watch whose first line (`ready`) is read
+/// by a reader that then goes away; its stderr is piped.
+fn watch_read_ready_and_leave(env: &Env) -> Child {
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin!("observatory"))
+        .env_clear()
+        .envs(env.vars())
+        .args(["watch", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert!(first.contains("ready"), "{first}");
+    child
+}
+
 #[test]
 fn replay_filters_and_a_closed_pipe() {
     let env = Env::with_fixture("basic");
@@ -312,21 +330,7 @@ fn replay_filters_and_a_closed_pipe() {
     w.stop();
 
     // `watch --json | head -1`: the reader goes away; watch exits 0, quietly
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin!("observatory"))
-        .env_clear()
-        .env("HOME", env.home())
-        .env("OBSERVATORY_HOME", env.obs_home())
-        .env("CLAUDE_CONFIG_DIR", &env.claude)
-        .args(["watch", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    out.read_line(&mut first).unwrap();
-    assert!(first.contains("ready"));
-    drop(out);
+    let mut child = watch_read_ready_and_leave(&env);
     let f = env.projects().join("-home-u-app/sess-resume-0002.jsonl");
     let deadline = Instant::now() + WAIT;
     let status = loop {
@@ -365,19 +369,7 @@ fn replay_filters_and_a_closed_pipe() {
 #[test]
 fn a_watch_whose_reader_left_exits_while_nothing_is_written() {
     let env = Env::with_fixture("basic");
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin!("observatory"))
-        .env_clear()
-        .envs(env.vars())
-        .args(["watch", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    out.read_line(&mut first).unwrap();
-    assert!(first.contains("ready"), "{first}");
-    drop(out);
+    let mut child = watch_read_ready_and_leave(&env);
     let deadline = Instant::now() + WAIT;
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {

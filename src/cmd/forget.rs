@@ -398,19 +398,24 @@ fn describe(plan: &Plan, zone: &Zone) -> String {
     s
 }
 
+/// The sessions a list of (file, sessions) names, each once, sorted.
+fn distinct_sessions(files: &[(String, Vec<String>)]) -> Vec<&str> {
+    let mut ids: Vec<&str> = files
+        .iter()
+        .flat_map(|(_, ids)| ids.iter().map(String::as_str))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 /// Files named after the forgotten sessions that stay whole: they hold
 /// the only lines of sessions that stay.
 fn kept_note(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
     if plan.kept_for_others.is_empty() {
         return Ok(());
     }
-    let mut others: Vec<&str> = plan
-        .kept_for_others
-        .iter()
-        .flat_map(|(_, ids)| ids.iter().map(String::as_str))
-        .collect();
-    others.sort_unstable();
-    others.dedup();
+    let others = distinct_sessions(&plan.kept_for_others);
     let one = plan.kept_for_others.len() == 1;
     writeln!(
         out,
@@ -452,13 +457,7 @@ fn shared_note(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
     if plan.shared_files.is_empty() {
         return Ok(());
     }
-    let mut visible: Vec<&str> = plan
-        .shared_files
-        .iter()
-        .flat_map(|(_, ids)| ids.iter().map(String::as_str))
-        .collect();
-    visible.sort_unstable();
-    visible.dedup();
+    let visible = distinct_sessions(&plan.shared_files);
     writeln!(
         out,
         "Kept: {} of other sessions also {} lines of these sessions (Claude Code copies lines into resumed sessions), so {} still {} in `sessions` and `show` with those lines; forget the sessions of {} too to remove them:",
@@ -504,16 +503,14 @@ fn plan_json(plan: &Plan, dry_run: bool, done: Option<Value>) -> Value {
         .iter()
         .map(|f| json!({"path": f.file.path, "lines": f.lines, "raw_bytes": f.file.stored_bytes}))
         .collect();
-    let shared: Vec<Value> = plan
-        .shared_files
-        .iter()
-        .map(|(p, ids)| json!({"file": p, "session_ids": ids}))
-        .collect();
-    let kept_for_others: Vec<Value> = plan
-        .kept_for_others
-        .iter()
-        .map(|(p, ids)| json!({"file": p, "session_ids": ids}))
-        .collect();
+    let files_json = |files: &[(String, Vec<String>)]| -> Vec<Value> {
+        files
+            .iter()
+            .map(|(p, ids)| json!({"file": p, "session_ids": ids}))
+            .collect()
+    };
+    let shared = files_json(&plan.shared_files);
+    let kept_for_others = files_json(&plan.kept_for_others);
     let mut v = json!({
         "dry_run": dry_run,
         "forgotten": done.is_some(),
