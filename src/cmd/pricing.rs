@@ -159,9 +159,11 @@ fn check(prices: &PriceTable, settings: &Settings) -> Result<ExitCode> {
     let (priced, missing): (Vec<_>, Vec<_>) = models
         .iter()
         .partition(|(m, _, _)| prices.resolve(m).is_some());
+    // (the stored costs are the stored table's: a --pricing what-if's
+    // prices say nothing of them)
     let uncosted: Vec<(&String, i64)> = priced
         .iter()
-        .filter(|(_, n, costed)| n > costed)
+        .filter(|(_, n, costed)| n > costed && !super::pricing_flag(settings))
         .map(|(m, n, costed)| (m, n - costed))
         .collect();
     if settings.json {
