@@ -370,16 +370,26 @@ fn a_flood_of_warnings_is_cut_and_a_report_says_recurring_ones_in_one_line() {
     std::os::unix::fs::symlink(dir.join("loop-b"), dir.join("loop-a")).unwrap();
     std::os::unix::fs::symlink(dir.join("loop-a"), dir.join("loop-b")).unwrap();
     let junk: String = (0..30).map(|i| format!("not json {i}\n")).collect();
-    std::fs::write(dir.join("junk.jsonl"), junk).unwrap();
+    std::fs::write(dir.join("junk.jsonl"), &junk).unwrap();
+    std::fs::write(dir.join("junk2.jsonl"), &junk[..24]).unwrap();
     let out = env.cmd().args(["ingest", "--json"]).assert().success();
     let s: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(s["malformed_lines"], 30, "every line is still stored");
+    assert_eq!(s["malformed_lines"], 32, "every line is still stored");
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert_eq!(stderr.matches(": malformed line").count(), 10, "{stderr}");
+    assert_eq!(stderr.matches(": malformed line").count(), 12, "{stderr}");
     assert!(stderr.contains("junk.jsonl:10: malformed line"), "{stderr}");
     assert!(!stderr.contains("junk.jsonl:11:"), "{stderr}");
-    assert!(
-        stderr.contains("junk.jsonl: 20 more warnings like these"),
+    // (said after the file's own warnings, before the next file's)
+    let more = stderr
+        .find("junk.jsonl: 20 more warnings like these")
+        .unwrap_or_else(|| panic!("{stderr}"));
+    let next = stderr
+        .find("junk2.jsonl:1:")
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(more < next, "{stderr}");
+    assert_eq!(
+        stderr.matches("more warnings like these").count(),
+        1,
         "{stderr}"
     );
     assert_eq!(

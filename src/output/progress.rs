@@ -21,6 +21,10 @@ pub struct IngestProgress {
     explicit: bool,
     /// Notices per file so far.
     notices: BTreeMap<String, usize>,
+    /// The file of the last notice: files are read one after another, so
+    /// its "more like these" line is said when the next file's notice
+    /// comes, not after every file.
+    last_file: Option<String>,
     /// Recurring warnings a report's own ingest did not print: the first,
     /// and how many.
     held: Option<(String, usize)>,
@@ -48,6 +52,7 @@ impl IngestProgress {
             quiet,
             explicit,
             notices: BTreeMap::new(),
+            last_file: None,
             held: None,
         }
     }
@@ -58,17 +63,28 @@ impl IngestProgress {
         }
     }
 
+    /// Say how many of `file`'s notices were not printed, once: later ones
+    /// are counted again from there.
+    fn say_more(&mut self, file: &str) {
+        let Some(n) = self.notices.get_mut(file) else {
+            return;
+        };
+        if *n > NOTICES_PER_FILE {
+            let more = *n - NOTICES_PER_FILE;
+            *n = NOTICES_PER_FILE;
+            self.say(&format!(
+                "{} {file}: {more} more warnings like these (not shown; each line is stored as read)",
+                super::style::warning_prefix(),
+            ));
+        }
+    }
+
     /// Clear the bar, and say what was not printed.
-    pub fn finish(&self) {
+    pub fn finish(&mut self) {
         self.bar.finish_and_clear();
-        for (file, n) in &self.notices {
-            if *n > NOTICES_PER_FILE {
-                self.say(&format!(
-                    "{} {file}: {} more warnings like these (not shown; each line is stored as read)",
-                    super::style::warning_prefix(),
-                    n - NOTICES_PER_FILE
-                ));
-            }
+        let files: Vec<String> = self.notices.keys().cloned().collect();
+        for file in files {
+            self.say_more(&file);
         }
         if let Some((first, n)) = &self.held {
             let more = match n - 1 {
@@ -101,6 +117,12 @@ impl Observer for IngestProgress {
         if n.held_back && !self.explicit {
             return;
         }
+        if let Some(last) = self.last_file.take()
+            && last != n.file
+        {
+            self.say_more(&last);
+        }
+        self.last_file = Some(n.file.clone());
         let seen = self.notices.entry(n.file.clone()).or_default();
         *seen += 1;
         if *seen > NOTICES_PER_FILE {
