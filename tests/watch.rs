@@ -148,6 +148,46 @@ fn user_line(uuid: &str, session: &str, text: &str) -> String {
     )
 }
 
+/// One pass of the watcher that stores more than one commit's worth (an
+/// append of ~22 MB: the ingest commits every 16 MiB, and each commit
+/// trims the log to its own events and the 10,000 before them) prints the
+/// events of every commit: before, those of its first commit were trimmed
+/// by its second before the watcher read them, and it said `missed`.
+#[test]
+fn a_pass_that_commits_more_than_once_loses_no_event() {
+    let env = Env::with_fixture("basic");
+    let mut w = Watch::start(&env, &[]);
+    let f = env.projects().join("-home-u-app/sess-big-0009.jsonl");
+    let n = 20_000;
+    let filler = "y".repeat(1000);
+    let lines: String = (0..n)
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({"type": "assistant", "uuid": format!("big-{i}"), "sessionId": "sess-big-0009",
+                    "timestamp": "2026-03-05T11:00:00.000Z", "cwd": "/home/u/app",
+                    "message": {"id": format!("msg_big_{i}"), "model": "claude-sonnet-4-5-20250929",
+                        "role": "assistant", "content": [{"type": "text", "text": filler}],
+                        "stop_reason": "end_turn", "usage": {"input_tokens": 1, "output_tokens": 1}}})
+            )
+        })
+        .collect();
+    assert!(lines.len() > 20 << 20, "more than one commit's worth");
+    append(&f, &lines);
+    w.until(|e| e["event"] == "response" && e["message_id"] == format!("msg_big_{}", n - 1));
+    w.settle(&f, "big-settle");
+    let responses = w.count(|e| {
+        e["event"] == "response"
+            && e["message_id"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("msg_big_"))
+    });
+    assert_eq!(responses, n);
+    assert_eq!(w.count(|e| e["event"] == "missed"), 0);
+    assert!(!w.stderr().contains("gone from the log"), "{}", w.stderr());
+    w.stop();
+}
+
 #[test]
 fn live_events_for_appends_new_sessions_subagents_and_replaced_files() {
     let env = Env::with_fixture("basic");

@@ -216,29 +216,30 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
             // and the change is read on a later wake-up.
             && let Some(lock) = IngestLock::try_acquire(&store.path)?
         {
+            // (a pass that commits more than once emits each commit's
+            // events as it commits: a later commit of the same pass may
+            // trim them from the log)
+            let mut pass = Pass {
+                warn: &mut warn,
+                log: &mut log,
+                view: &mut view,
+                failed: None,
+            };
             match std::mem::replace(&mut pending, Change::Nothing) {
                 Change::Files(files) => {
                     // Only the files the watcher named: no walk of the
                     // roots, no stat of every tracked file.
-                    ingest::run_files(&mut store, &lock, &roots, &files, &prices, &opts, &mut warn)
+                    ingest::run_files(&mut store, &lock, &roots, &files, &prices, &opts, &mut pass)
                 }
-                _ => ingest::run_held(&mut store, &lock, &roots, &prices, &opts, &mut warn),
+                _ => ingest::run_held(&mut store, &lock, &roots, &prices, &opts, &mut pass),
             }
             .context("ingesting new lines")?;
+            if let Some(e) = pass.failed {
+                return Err(e);
+            }
             changed = true;
         }
-        let events = log.read(&store.conn)?;
-        let priced = events.iter().any(|(e, _)| {
-            matches!(
-                e.get("event").and_then(Value::as_str),
-                Some("response" | "response_update")
-            )
-        });
-        changed |= !events.is_empty();
-        view.events(&store.conn, events)?;
-        if priced {
-            view.budgets(&store.conn)?;
-        }
+        changed |= emit_logged(&store.conn, &mut log, &mut view)?;
         if changed || last_draw.elapsed() >= Duration::from_secs(1) {
             view.draw(&store.conn)?;
             last_draw = Instant::now();
@@ -246,6 +247,54 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
     }
     view.close()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Print the events logged since the last read (and the budgets, when a
+/// response changed); true if there were any.
+fn emit_logged(conn: &Connection, log: &mut Log, view: &mut View) -> Result<bool> {
+    let events = log.read(conn)?;
+    let priced = events.iter().any(|(e, _)| {
+        matches!(
+            e.get("event").and_then(Value::as_str),
+            Some("response" | "response_update")
+        )
+    });
+    let any = !events.is_empty();
+    view.events(conn, events)?;
+    if priced {
+        view.budgets(conn)?;
+    }
+    Ok(any)
+}
+
+/// The observer of one of the watcher's own ingests: its warnings as
+/// `Warnings` says them, and the events of each commit printed as it
+/// commits.
+struct Pass<'a> {
+    warn: &'a mut Warnings,
+    log: &'a mut Log,
+    view: &'a mut View,
+    /// What stopped the printing (a closed pipe): returned after the pass.
+    failed: Option<anyhow::Error>,
+}
+
+impl Observer for Pass<'_> {
+    fn notice(&mut self, n: &Notice) {
+        self.warn.notice(n);
+    }
+    fn warning(&mut self, message: &str) {
+        self.warn.warning(message);
+    }
+    fn recurring(&mut self, message: &str) {
+        self.warn.recurring(message);
+    }
+    fn committed(&mut self, conn: &Connection) {
+        if self.failed.is_none()
+            && let Err(e) = emit_logged(conn, self.log, self.view)
+        {
+            self.failed = Some(e);
+        }
+    }
 }
 
 /// Where this watcher is in the event log.

@@ -141,6 +141,9 @@ pub trait Observer {
     fn recurring(&mut self, message: &str) {
         self.warning(message);
     }
+    /// A transaction of this run was committed, and more follow (a run
+    /// commits every `COMMIT_BYTES`): what it stored can be read now.
+    fn committed(&mut self, _conn: &Connection) {}
 }
 
 /// Only one process ingests into a database at a time: a second `ingest`,
@@ -717,6 +720,7 @@ fn ingest_found(
                         if let Some(f) = &mut folded {
                             f.committed();
                         }
+                        obs.committed(&store.conn);
                     }
                 }
                 Msg::Failed { job, error } => {
