@@ -1159,6 +1159,56 @@ fn another_programs_sqlite_database_is_left_alone() {
     }
 }
 
+/// A transcript an editor saved with a UTF-8 byte-order mark: its first
+/// line is read past the mark (with a warning naming it), not lost as
+/// malformed; its bytes are stored and exported as they are; a rebuild
+/// reads it the same way; and a mark anywhere else is still no JSON.
+#[test]
+fn a_byte_order_mark_at_the_start_of_a_file_is_read_past() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-bom");
+    std::fs::create_dir_all(&dir).unwrap();
+    let line = |n: u32| {
+        format!(
+            r#"{{"type":"user","uuid":"bom-{n}","sessionId":"sess-bom","timestamp":"2026-03-01T10:0{n}:00.000Z","cwd":"/home/u/bom","message":{{"role":"user","content":"prompt {n}"}}}}"#
+        )
+    };
+    let bytes = format!("\u{feff}{}\n{}\n\u{feff}{}\n", line(1), line(2), line(3));
+    std::fs::write(dir.join("sess-bom.jsonl"), &bytes).unwrap();
+    let out = env.cmd().args(["ingest", "--json"]).assert().success();
+    let s: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(s["lines_read"], 3, "{s}");
+    assert_eq!(
+        s["malformed_lines"], 1,
+        "the third line's mark is not at the file's start"
+    );
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("sess-bom.jsonl:1: the file starts with a UTF-8 byte-order mark"),
+        "{stderr}"
+    );
+    let prompts = || {
+        count(
+            &env.db(),
+            "SELECT count(*) FROM messages WHERE is_prompt = 1 AND session_id = 'sess-bom'",
+        )
+    };
+    assert_eq!(prompts(), 2);
+    env.cmd()
+        .args(["ingest", "--full", "-q"])
+        .assert()
+        .success();
+    assert_eq!(prompts(), 2);
+    let out = env.dir.path().join("export");
+    env.cmd()
+        .args(["export", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let back = std::fs::read(out.join("projects/-home-u-bom/sess-bom.jsonl")).unwrap();
+    assert_eq!(back, bytes.as_bytes());
+}
+
 #[test]
 fn a_last_line_without_its_newline_is_measured_without_its_cr_as_a_rebuild_does() {
     let env = Env::new();

@@ -158,7 +158,7 @@ pub fn split_lines(buf: &[u8], base_offset: u64, first_line: u64, out: &mut Vec<
 }
 
 fn push_line(bytes: &[u8], offset: u64, line_no: u64, out: &mut Vec<Item>) {
-    let parsed = transcript::parse_line(bytes);
+    let parsed = transcript::parse_line_at(bytes, offset);
     if !matches!(parsed, Parsed::Blank) {
         out.push(Item {
             line_no,
@@ -386,7 +386,7 @@ fn read_file_inner(
                 file.metadata()
                     .is_ok_and(|m| m.len() == end && is_stale(super::discover::mtime_ns(&m)))
             };
-            match transcript::parse_line(tail) {
+            match transcript::parse_line_at(tail, start_offset + complete as u64) {
                 Parsed::Record(r) => {
                     tail_item = Some((tail_len, Parsed::Record(r)));
                     consumed = buf.len();

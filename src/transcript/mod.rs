@@ -220,6 +220,26 @@ pub fn is_blank(line: &[u8]) -> bool {
 }
 
 /// Classify and decode one physical line (without its `\n`).
+/// A line as [`parse_line`] reads it, at byte `offset` of its file: the
+/// file's first line may start with a UTF-8 byte-order mark (an editor
+/// saved the transcript with one), read past with a warning (its bytes are
+/// stored as they are); anywhere else a byte-order mark is not JSON.
+pub fn parse_line_at(bytes: &[u8], offset: u64) -> Parsed {
+    if offset == 0
+        && let Some(rest) = bytes.strip_prefix(b"\xef\xbb\xbf")
+    {
+        let mut parsed = parse_line(rest);
+        if let Parsed::Record(r) = &mut parsed {
+            r.warnings.push(BOM_READ_PAST.into());
+        }
+        return parsed;
+    }
+    parse_line(bytes)
+}
+
+const BOM_READ_PAST: &str =
+    "the file starts with a UTF-8 byte-order mark (EF BB BF; saved by an editor?): read past it";
+
 pub fn parse_line(bytes: &[u8]) -> Parsed {
     if is_blank(bytes) {
         return Parsed::Blank;

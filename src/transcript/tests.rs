@@ -70,6 +70,18 @@ fn classification_table() {
     // a byte-order mark is named (an editor saved the file with one)
     let bom = malformed("\u{feff}{\"type\":\"user\"}".as_bytes());
     assert!(bom.contains("starts with a UTF-8 byte-order mark"), "{bom}");
+    // ... and read past at the start of a file, with a warning
+    let line = "\u{feff}{\"type\":\"user\"}".as_bytes();
+    let Parsed::Record(r) = parse_line_at(line, 0) else {
+        panic!("a file's first line after its byte-order mark is a record")
+    };
+    assert_eq!(r.line_type, "user");
+    assert!(
+        r.warnings.iter().any(|w| w.contains("byte-order mark")),
+        "{:?}",
+        r.warnings
+    );
+    assert!(matches!(parse_line_at(line, 120), Parsed::Malformed(_)));
     // CRLF line ends are fine
     assert_eq!(record("{\"type\":\"user\"}\r").line_type, "user");
 }
