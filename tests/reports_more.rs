@@ -1098,6 +1098,53 @@ fn hooks_in_a_narrow_terminal_keep_the_blocking_failures() {
     }
 }
 
+/// `show` cuts a detail only to fit a terminal, and there in the middle
+/// (a path keeps its file name); in a pipe and in CSV a tool's input and a
+/// prompt are whole (before, they were cut at 60 and 70 characters
+/// everywhere: a long path lost its file name even on a wide terminal).
+#[test]
+fn show_cuts_details_only_to_fit_a_terminal() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-long");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path =
+        "/home/u/long/workspace/a-rather-deep/folder/structure/of/the/project/src/main_module.rs";
+    let prompt = format!(
+        "please read the main module and {} then summarise it",
+        "tell me more ".repeat(8)
+    );
+    let lines = [
+        json!({"type": "user", "uuid": "l-1", "sessionId": "sess-long", "timestamp": "2026-03-01T10:00:00.000Z",
+            "cwd": "/home/u/long", "message": {"role": "user", "content": prompt}}),
+        json!({"type": "assistant", "uuid": "l-2", "parentUuid": "l-1", "sessionId": "sess-long",
+            "timestamp": "2026-03-01T10:00:01.000Z", "cwd": "/home/u/long",
+            "message": {"id": "msg_l1", "model": "claude-sonnet-4-5-20250929", "role": "assistant",
+                "content": [{"type": "tool_use", "id": "toolu_l1", "name": "Read", "input": {"file_path": path}}],
+                "stop_reason": "tool_use", "usage": {"input_tokens": 10, "output_tokens": 5}}}),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.join("sess-long.jsonl"), text).unwrap();
+    env.ingest();
+    let piped = stdout(&env, &["show", "sess-long"]);
+    assert!(piped.contains(&format!("Read {path}")), "{piped}");
+    assert!(piped.contains(&format!("“{prompt}”")), "{piped}");
+    let csv = stdout(&env, &["show", "sess-long", "--csv"]);
+    assert!(csv.contains(&format!("Read {path}")), "{csv}");
+    assert!(csv.contains(&prompt), "{csv}");
+    if !has_script() {
+        return;
+    }
+    let wide = in_terminal(&env, "cols 200 rows 50", &[], "show sess-long");
+    assert!(wide.contains(&format!("Read {path}")), "{wide}");
+    let narrow = in_terminal(&env, "cols 120 rows 50", &[], "show sess-long");
+    let read = narrow.lines().find(|l| l.contains("Read ")).unwrap();
+    assert!(
+        read.contains("Read /home/") && read.contains("module.rs"),
+        "{narrow}"
+    );
+    assert!(!read.contains(path), "{narrow}");
+}
+
 /// A terminal that reports no size (0 columns: `script` without one, a
 /// container's `exec -t` before its first resize) is taken as 80 columns,
 /// not as none (a `cost` table of its cost column alone); `COLUMNS` from

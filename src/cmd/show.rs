@@ -233,17 +233,33 @@ fn totals_json(r: &ShowReport) -> Value {
     })
 }
 
-/// (event, detail, duration, tokens, cost) for people.
-fn describe(e: &Event) -> (String, String, String, String, String) {
+/// Text cut to `n` characters on a terminal (`clip`); whole in a pipe, a
+/// file or CSV (`terminal` false).
+fn cut(text: &str, n: usize, terminal: bool) -> String {
+    if terminal {
+        clip(text, n)
+    } else {
+        text.to_owned()
+    }
+}
+
+/// (event, detail, duration, tokens, cost) for people: on a `terminal`
+/// the parts of a detail cut to a length each (the table then cuts the
+/// detail in the middle to fit: a tool's input is left to it, so that a
+/// path keeps its file name); else whole.
+fn describe(e: &Event, terminal: bool) -> (String, String, String, String, String) {
     let none = String::new;
     let who = |s: String| match &e.agent_id {
-        Some(a) => format!("[{}] {s}", clip(a, 10)),
+        Some(a) => format!("[{}] {s}", cut(a, 10, terminal)),
         None => s,
     };
     match &e.kind {
         EventKind::Prompt { text } => (
             "prompt".into(),
-            format!("“{}”", clip(&as_typed(text.as_deref().unwrap_or("")), 70)),
+            format!(
+                "“{}”",
+                cut(&as_typed(text.as_deref().unwrap_or("")), 70, terminal)
+            ),
             none(),
             none(),
             none(),
@@ -277,7 +293,7 @@ fn describe(e: &Event) -> (String, String, String, String, String) {
             let mut d = format!(
                 "{} {}",
                 tool.as_deref().unwrap_or("?"),
-                clip(input_summary.as_deref().unwrap_or(""), 60)
+                input_summary.as_deref().unwrap_or("")
             );
             match is_error {
                 Some(true) => d.push_str("  ✗ error"),
@@ -293,10 +309,14 @@ fn describe(e: &Event) -> (String, String, String, String, String) {
             let mut d = format!(
                 "{} {} → {}",
                 h.event.as_deref().unwrap_or("?"),
-                clip_middle(
-                    h.command.as_deref().or(h.name.as_deref()).unwrap_or("-"),
-                    40
-                ),
+                {
+                    let c = h.command.as_deref().or(h.name.as_deref()).unwrap_or("-");
+                    if terminal {
+                        clip_middle(c, 40)
+                    } else {
+                        c.to_owned()
+                    }
+                },
                 if h.is_run {
                     h.outcome.key().replace('_', " ")
                 } else {
@@ -309,7 +329,7 @@ fn describe(e: &Event) -> (String, String, String, String, String) {
             if h.outcome.is_failure()
                 && let Some(o) = &h.output
             {
-                d.push_str(&format!(": {}", clip(o, 50)));
+                d.push_str(&format!(": {}", cut(o, 50, terminal)));
             }
             (
                 "hook".into(),
@@ -340,7 +360,7 @@ fn describe(e: &Event) -> (String, String, String, String, String) {
                 format!(
                     "{} “{}”{link}: {}, {} ({})",
                     thread.agent_id,
-                    clip(label, 40),
+                    cut(label, 40, terminal),
                     count(f.responses, "response", "responses"),
                     count(tool_calls.len() as u64, "tool call", "tool calls"),
                     count(f.tool_errors, "error", "errors")
@@ -369,7 +389,7 @@ fn describe(e: &Event) -> (String, String, String, String, String) {
         EventKind::Queue { operation, content } => (
             "queue".into(),
             match content {
-                Some(c) => format!("{operation} “{}”", clip(c, 60)),
+                Some(c) => format!("{operation} “{}”", cut(c, 60, terminal)),
                 None => operation.clone(),
             },
             none(),
@@ -392,7 +412,7 @@ fn describe(e: &Event) -> (String, String, String, String, String) {
                 d.push_str(&format!("{e} "));
             }
             if let Some(m) = message {
-                d.push_str(&clip(m, 60));
+                d.push_str(&cut(m, 60, terminal));
             }
             if let Some(a) = retry_attempt {
                 d.push_str(&format!(
@@ -448,7 +468,7 @@ fn human(r: &ShowReport, zone: &Zone, width: Option<usize>) -> Result<()> {
     ];
     let mut rows = Vec::new();
     for e in &r.events {
-        let (kind, detail, dur, tok, cost) = describe(e);
+        let (kind, detail, dur, tok, cost) = describe(e, width.is_some());
         rows.push(vec![
             day(e.at),
             e.turn.to_string(),
@@ -463,7 +483,7 @@ fn human(r: &ShowReport, zone: &Zone, width: Option<usize>) -> Result<()> {
                 let mut d = format!(
                     "  └ {} {}",
                     c.tool.as_deref().unwrap_or("?"),
-                    clip(c.input_summary.as_deref().unwrap_or(""), 56)
+                    c.input_summary.as_deref().unwrap_or("")
                 );
                 match c.is_error {
                     Some(true) => d.push_str("  ✗ error"),
@@ -506,7 +526,7 @@ fn human(r: &ShowReport, zone: &Zone, width: Option<usize>) -> Result<()> {
                 t.turn.to_string(),
                 day(t.started_at),
                 match t.prompt.as_deref() {
-                    Some(p) => clip(&as_typed(p), 50),
+                    Some(p) => cut(&as_typed(p), 50, width.is_some()),
                     None => "(before the first prompt)".into(),
                 },
                 duration(t.duration_ms()),
@@ -577,7 +597,7 @@ fn csv(r: &ShowReport) -> String {
         .events
         .iter()
         .map(|e| {
-            let (_, detail, _, _, _) = describe(e);
+            let (_, detail, _, _, _) = describe(e, false);
             let (dur, tok, cost) = match &e.kind {
                 EventKind::Response {
                     input_tokens,
