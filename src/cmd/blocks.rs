@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
-use super::sessions::short_model;
+use super::sessions::short_models;
 use super::{at_json, duration, money_part, tokens, usd_csv, usd_json};
 use crate::cli::BlocksArgs;
 use crate::config::Settings;
@@ -132,11 +132,7 @@ fn human(rows: &[BlockRow], zone: &Zone, now: i64, filtered: bool, width: Option
                 tokens(b.total_tokens()),
                 money_part(cost(b), b.unpriced_responses),
                 money_part(b.burn_rate_picousd_per_hour, b.unpriced_responses),
-                b.models
-                    .iter()
-                    .map(|m| short_model(m))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                short_models(&b.models).join(", "),
             ]
         })
         .collect();

@@ -130,8 +130,21 @@ pub fn short_model(m: &str) -> String {
     }
 }
 
+/// Models for people: each as `short_model` names it, once (two ids of
+/// one model, such as a dated and an undated one, are one name).
+pub fn short_models<'a>(models: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    for m in models {
+        let short = short_model(m);
+        if !v.contains(&short) {
+            v.push(short);
+        }
+    }
+    v
+}
+
 fn models(f: &Figures) -> String {
-    let v: Vec<String> = f.models.iter().map(|m| short_model(m)).collect();
+    let v = short_models(&f.models);
     if v.is_empty() {
         "-".into()
     } else {
@@ -380,5 +393,13 @@ mod tests {
         assert_eq!(short_model("claude-sonnet-4-5-20250929"), "sonnet-4-5");
         assert_eq!(short_model("claude-opus-4-6"), "opus-4-6");
         assert_eq!(short_model("gpt-5"), "gpt-5");
+        let ids: Vec<String> = [
+            "claude-3-sonnet-20240229",
+            "claude-sonnet-4-20250514",
+            "claude-sonnet-4",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(short_models(&ids), ["3-sonnet", "sonnet-4"]);
     }
 }
