@@ -219,7 +219,6 @@ pub fn is_blank(line: &[u8]) -> bool {
         .all(|b| matches!(b, b' ' | b'\t' | b'\r' | 0x0b | 0x0c))
 }
 
-/// Classify and decode one physical line (without its `\n`).
 /// A line as [`parse_line`] reads it, at byte `offset` of its file: the
 /// file's first line may start with a UTF-8 byte-order mark (an editor
 /// saved the transcript with one), read past with a warning (its bytes are
@@ -240,6 +239,7 @@ pub fn parse_line_at(bytes: &[u8], offset: u64) -> Parsed {
 const BOM_READ_PAST: &str =
     "the file starts with a UTF-8 byte-order mark (EF BB BF; saved by an editor?): read past it";
 
+/// Classify and decode one physical line (without its `\n`).
 pub fn parse_line(bytes: &[u8]) -> Parsed {
     if is_blank(bytes) {
         return Parsed::Blank;
