@@ -1524,19 +1524,47 @@ fn forget_never_takes_a_session_that_was_not_picked() {
         json!([{"file": shared_file.canonicalize().unwrap(), "session_ids": ["sess-X"]}]),
         "{plan}"
     );
-    let text = stdout(&env, &["forget", "--session", "sess-A", "--dry-run"]);
-    let said = text + &fails(&env, &["forget", "--session", "sess-A"], 2);
+    // (nothing of sess-A goes either: every file of it stays, and forget
+    // says so instead of claiming to forget it)
+    let out = env
+        .cmd()
+        .args(["forget", "--session", "sess-A", "--yes"])
+        .assert()
+        .success();
+    let said = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        said.contains("Nothing to forget: every file of this session stays."),
+        "{said}"
+    );
     assert!(said.contains("Kept whole: 1 file named after these sessions also holds the only lines of a session that stays (sess-X)"), "{said}");
-    // and the forget does what it said: sess-X is whole
+    assert!(out.get_output().stdout.is_empty());
     let done = run_json(&env, &["forget", "--session", "sess-A", "--yes"]);
+    assert_eq!(done["forgotten"], false);
     assert_eq!(done["kept_for_others"], plan["kept_for_others"]);
     assert!(shared_file.exists());
     assert_eq!(x_cost(&env), 1);
     assert_eq!(count(&env.db(), "SELECT count(*) FROM forgotten_files"), 0);
+    // a file of sess-A's alone goes; the shared one stays, and the plan says why
+    std::fs::create_dir_all(fx.join("sess-A/subagents")).unwrap();
+    std::fs::write(
+        fx.join("sess-A/subagents/agent-a1.jsonl"),
+        exchange("sess-A", 2, "2026-05-10T10:05", "/home/u/fx"),
+    )
+    .unwrap();
+    env.ingest();
+    let text = stdout(&env, &["forget", "--session", "sess-A", "--dry-run"]);
+    assert!(text.contains("1 transcript file ("), "{text}");
+    assert!(text.contains("Kept whole: 1 file named after these sessions also holds the only lines of a session that stays (sess-X)"), "{text}");
+    let done = run_json(&env, &["forget", "--session", "sess-A", "--yes"]);
+    assert_eq!(done["forgotten"], true);
+    assert_eq!(done["kept_for_others"], plan["kept_for_others"]);
+    assert!(shared_file.exists());
+    assert_eq!(x_cost(&env), 1);
+    assert_eq!(count(&env.db(), "SELECT count(*) FROM forgotten_files"), 1);
     // both picked: the file goes
     run_json(&env, &["forget", "--project", "/home/u/fx", "--yes"]);
     assert_eq!(x_cost(&env), 0);
-    assert_eq!(count(&env.db(), "SELECT count(*) FROM forgotten_files"), 1);
+    assert_eq!(count(&env.db(), "SELECT count(*) FROM forgotten_files"), 2);
 
     // one folder deeper, sess-B's transcript and its subagent's are its own
     let plan = run_json(&env, &["forget", "--session", "sess-B", "--dry-run"]);

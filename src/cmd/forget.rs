@@ -86,6 +86,26 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    // (every file of the picked sessions stays, kept for sessions that
+    // stay: a deletion would change nothing they could see)
+    if plan.files.is_empty() && !plan.kept_for_others.is_empty() {
+        if settings.json {
+            output::print_json(&plan_json(&plan, args.dry_run, None))?;
+        } else if !settings.quiet {
+            let mut note = Vec::new();
+            kept_note(&plan, &mut note)?;
+            crate::err!(
+                "Nothing to forget: every file of {} stays.\n{}",
+                if plan.sessions.len() == 1 {
+                    "this session"
+                } else {
+                    "these sessions"
+                },
+                String::from_utf8_lossy(&note)
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.dry_run {
         if settings.json {
             output::print_json(&plan_json(&plan, true, None))?;
