@@ -337,8 +337,9 @@ fn replay_filters_and_a_closed_pipe() {
     assert!(!w.stderr().contains("no session id"), "{}", w.stderr());
     assert!(!w.stderr().contains("watching them all"), "{}", w.stderr());
     w.stop();
-    // a prefix of several sessions: watched, and said which
-    let w = Watch::start(&env, &["--session", "sess-"]);
+    // a prefix of several sessions: watched, and said which; one that
+    // begins later is named when it does, once
+    let mut w = Watch::start(&env, &["--session", "sess-"]);
     assert!(
         w.stderr().contains(
             "sessions start with \"sess-\" (sess-main-0001, sess-resume-0002): watching them all"
@@ -346,6 +347,24 @@ fn replay_filters_and_a_closed_pipe() {
         "{}",
         w.stderr()
     );
+    let later = env.projects().join("-home-u-app/sess-later-0011.jsonl");
+    for uuid in ["later-1", "later-2"] {
+        append(
+            &later,
+            &format!("{}\n", user_line(uuid, "sess-later-0011", "hi")),
+        );
+        w.until(|e| e["uuid"] == uuid);
+    }
+    let said = w.stderr();
+    assert_eq!(
+        said.matches(
+            "watch: session sess-later-0011 began (its id starts with \"sess-\"): watching it"
+        )
+        .count(),
+        1,
+        "{said}"
+    );
+    assert!(!said.contains("session sess-main-0001 began"), "{said}");
     w.stop();
     // a session it does not know (yet): said, and it goes on watching
     let w = Watch::start(&env, &["--session", "zzz-nope"]);

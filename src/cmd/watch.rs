@@ -120,14 +120,15 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
     {
         // (a typo would watch nothing, silently; a session not begun yet is
         // what one may well be waiting for)
-        let known: Vec<String> = store
+        let matching: Vec<String> = store
             .conn
             .prepare(
                 "SELECT DISTINCT session_id FROM sessions
-                 WHERE substr(session_id, 1, length(?1)) = ?1 ORDER BY session_id LIMIT 4",
+                 WHERE substr(session_id, 1, length(?1)) = ?1 ORDER BY session_id",
             )?
             .query_map([want], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
+        let known = &matching[..matching.len().min(4)];
         match known.len() {
             0 => crate::output::style::warn(format_args!(
                 "no session id starts with {want:?} yet: watching for one (see `observatory sessions`)"
@@ -144,6 +145,7 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
                 if n > 3 { ", …" } else { "" }
             )),
         }
+        view.sessions_seen = Some(matching.into_iter().collect());
     }
     if let Some(want) = args.project.as_deref()
         && !settings.quiet
@@ -348,6 +350,9 @@ struct View {
     crossed: Vec<(String, String)>,
     /// Each budget's last status and period, so NDJSON says a crossing once.
     budget_state: HashMap<i64, (Status, NaiveDate)>,
+    /// With `--session PREFIX` (not quiet): the sessions it matched so far,
+    /// so that one that begins later is named on stderr once.
+    sessions_seen: Option<HashSet<String>>,
 }
 
 impl View {
@@ -361,6 +366,7 @@ impl View {
             week_start,
             crossed: Vec::new(),
             budget_state: HashMap::new(),
+            sessions_seen: None,
         }
     }
 
@@ -444,6 +450,14 @@ impl View {
             }
             if !self.wanted(&e, folder.as_deref()) {
                 continue;
+            }
+            if let (Some(seen), Some(prefix)) = (&mut self.sessions_seen, &self.session)
+                && let Some(id) = e.get("session_id").and_then(Value::as_str)
+                && seen.insert(id.to_owned())
+            {
+                output::style::warn(format_args!(
+                    "watch: session {id} began (its id starts with {prefix:?}): watching it"
+                ));
             }
             if self.ndjson {
                 line.push('\n');
@@ -969,6 +983,7 @@ mod tests {
             week_start: WeekStart::Monday,
             crossed: Vec::new(),
             budget_state: HashMap::new(),
+            sessions_seen: None,
         };
         let names: Vec<String> = active_sessions(&conn, now, &view)
             .unwrap()
