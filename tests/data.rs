@@ -1544,6 +1544,19 @@ fn forget_never_takes_a_session_that_was_not_picked() {
     assert!(shared_file.exists());
     assert_eq!(x_cost(&env), 1);
     assert_eq!(count(&env.db(), "SELECT count(*) FROM forgotten_files"), 0);
+    // rewritten, the file's two generations each hold lines of sess-X that
+    // no other file holds: both stay (one entry, its path)
+    std::fs::write(
+        &shared_file,
+        exchange("sess-A", 9, "2026-05-12T10:00", "/home/u/fx")
+            + &exchange("sess-X", 2, "2026-05-12T11:00", "/home/u/fx"),
+    )
+    .unwrap();
+    env.ingest();
+    assert_eq!(x_cost(&env), 2);
+    let again = run_json(&env, &["forget", "--session", "sess-A", "--dry-run"]);
+    assert_eq!(again["forgotten_files"], json!([]), "{again}");
+    assert_eq!(again["kept_for_others"], plan["kept_for_others"], "{again}");
     // a file of sess-A's alone goes; the shared one stays, and the plan says why
     std::fs::create_dir_all(fx.join("sess-A/subagents")).unwrap();
     std::fs::write(
@@ -1559,12 +1572,12 @@ fn forget_never_takes_a_session_that_was_not_picked() {
     assert_eq!(done["forgotten"], true);
     assert_eq!(done["kept_for_others"], plan["kept_for_others"]);
     assert!(shared_file.exists());
-    assert_eq!(x_cost(&env), 1);
+    assert_eq!(x_cost(&env), 2);
     assert_eq!(count(&env.db(), "SELECT count(*) FROM forgotten_files"), 1);
-    // both picked: the file goes
+    // both picked: the file goes, both generations
     run_json(&env, &["forget", "--project", "/home/u/fx", "--yes"]);
     assert_eq!(x_cost(&env), 0);
-    assert_eq!(count(&env.db(), "SELECT count(*) FROM forgotten_files"), 2);
+    assert_eq!(count(&env.db(), "SELECT count(*) FROM forgotten_files"), 3);
 
     // one folder deeper, sess-B's transcript and its subagent's are its own
     let plan = run_json(&env, &["forget", "--session", "sess-B", "--dry-run"]);

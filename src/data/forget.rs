@@ -269,7 +269,7 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
     // file). Where a file that stays holds lines of them too (the copies a
     // resumed session carries, the session's own file), they lose nothing;
     // else the file stays whole, and the plan says why.
-    let mut elsewhere: BTreeSet<String> = kept
+    let elsewhere: BTreeSet<String> = kept
         .iter()
         .flat_map(|(_, owner, _)| owner.all().cloned())
         .collect();
@@ -281,8 +281,18 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
             .cloned()
             .collect();
         if !only_here.is_empty() {
-            plan.kept_for_others.push((f.path.clone(), only_here));
-            elsewhere.extend(owner.all().cloned());
+            // (one entry per path: a file's generations are kept together)
+            match plan.kept_for_others.iter_mut().find(|(p, _)| *p == f.path) {
+                Some((_, ids)) => {
+                    ids.extend(only_here);
+                    ids.sort_unstable();
+                    ids.dedup();
+                }
+                None => plan.kept_for_others.push((f.path.clone(), only_here)),
+            }
+            // (its sessions are not thereby "elsewhere": another file of
+            // theirs that goes may hold other lines of them, as two
+            // generations of one path do)
             kept.push((f, owner, false));
             continue;
         }
