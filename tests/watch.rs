@@ -148,6 +148,68 @@ fn user_line(uuid: &str, session: &str, text: &str) -> String {
     )
 }
 
+/// While another process holds the ingest lock (an ingest stopped with
+/// Ctrl-Z holds it for as long as it is stopped), `watch` stops on SIGTERM
+/// (it waited for the lock, deaf to signals), and a report that waits more
+/// than a second says on stderr what it waits for (it waited without a
+/// word), then goes on once the lock is free.
+#[test]
+fn waiting_for_another_ingest_is_said_and_watch_stops_meanwhile() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(env.obs_home().join("observatory.db.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let said = "waiting for another observatory process to finish storing new lines into";
+
+    let log = env.dir.path().join("blocked-watch.stderr");
+    let mut watch = StdCommand::new(assert_cmd::cargo::cargo_bin!("observatory"))
+        .env_clear()
+        .envs(env.vars())
+        .args(["watch", "--json"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    StdCommand::new("kill")
+        .args(["-TERM", &watch.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        if let Some(s) = watch.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "watch did not stop on SIGTERM while waiting"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert!(stderr.contains(said), "{stderr}");
+
+    let report = env
+        .std_cmd()
+        .args(["cost", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    lock.unlock().unwrap();
+    let out = report.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches(said).count(), 1, "{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["total"]["requests"].as_u64().unwrap() > 0, "{v}");
+}
+
 /// One pass of the watcher that stores more than one commit's worth (an
 /// append of ~22 MB: the ingest commits every 16 MiB, and each commit
 /// trims the log to its own events and the 10,000 before them) prints the

@@ -94,7 +94,10 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
         events: args.replay,
         ..Default::default()
     };
-    let lock = IngestLock::acquire(&store.path)?;
+    // (Ctrl-C or SIGTERM while another process holds it: nothing read yet)
+    let Some(lock) = IngestLock::acquire_unless(&store.path, &stop)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
     let first = ingest::run_held(
         &mut store,
         &lock,

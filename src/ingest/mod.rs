@@ -165,11 +165,57 @@ fn held_locks() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
 }
 
 impl IngestLock {
+    /// Wait for the lock, saying so on stderr once another process has
+    /// held it for `SAY_WAITING_AFTER` (a report or hook that waits without
+    /// a word looks hung; an ingest stopped with Ctrl-Z holds it until it
+    /// is resumed). A wait behind a status line's ingest says nothing.
     pub fn acquire(db: &Path) -> Result<IngestLock> {
+        if let Some(held) = Self::try_acquire(db)? {
+            return Ok(held);
+        }
+        let (done, wait) = std::sync::mpsc::channel::<()>();
+        let db_shown = db.display().to_string();
+        std::thread::spawn(move || {
+            if wait.recv_timeout(SAY_WAITING_AFTER)
+                == Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+            {
+                waiting_for(&db_shown);
+            }
+        });
+        let held = Self::wait_for(db);
+        drop(done);
+        held
+    }
+
+    /// Wait for the lock, without a word.
+    pub fn wait_for(db: &Path) -> Result<IngestLock> {
         let (file, path) = Self::open_file(db)?;
         file.lock()
             .with_context(|| format!("cannot lock {}", path.display()))?;
         Ok(IngestLock::held(file, path))
+    }
+
+    /// `acquire`, given up (None) once `stop` is set: `watch`'s Ctrl-C or
+    /// SIGTERM ends it while it waits (looked at every 50 ms).
+    pub fn acquire_unless(
+        db: &Path,
+        stop: &std::sync::atomic::AtomicBool,
+    ) -> Result<Option<IngestLock>> {
+        let started = Instant::now();
+        let mut said = false;
+        loop {
+            if let Some(held) = Self::try_acquire(db)? {
+                return Ok(Some(held));
+            }
+            if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                return Ok(None);
+            }
+            if !said && started.elapsed() >= SAY_WAITING_AFTER {
+                waiting_for(&db.display().to_string());
+                said = true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 
     fn held(file: File, path: PathBuf) -> IngestLock {
@@ -198,6 +244,16 @@ impl IngestLock {
     fn open_file(db: &Path) -> Result<(File, PathBuf)> {
         lock_file(db, ".lock", "ingest")
     }
+}
+
+/// How long a wait for another process's ingest lock goes unsaid.
+const SAY_WAITING_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Said once while waiting for another process's ingest lock.
+fn waiting_for(db: &str) {
+    crate::errln!(
+        "waiting for another observatory process to finish storing new lines into {db} (an ingest, watch or report; one stopped with Ctrl-Z holds it until it is resumed)..."
+    );
 }
 
 impl Drop for IngestLock {

@@ -915,7 +915,7 @@ impl<'c> FirstLoad<'c> {
                     "waiting for the first ingest into {} to finish...",
                     db.display()
                 );
-                IngestLock::acquire(db).map_err(std::io::Error::other)?
+                IngestLock::wait_for(db).map_err(std::io::Error::other)?
             }
         };
         // (looked at again under the lock: the load may have finished, and
