@@ -1047,6 +1047,42 @@ fn commands_wait_for_a_first_load_to_end() {
     std::fs::remove_file(&marker).unwrap();
 }
 
+/// A backup killed mid-copy leaves `.NAME.PID.part` (and SQLite's
+/// journal of it): a hidden copy of transcript content that nothing else
+/// removes, nor `forget`. The next backup to that name removes those of
+/// processes no longer running, says so, and leaves a running one's.
+#[test]
+fn backup_removes_partial_copies_left_by_killed_backups() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let dir = env.dir.path().join("backups");
+    std::fs::create_dir_all(&dir).unwrap();
+    // (a pid no process has: above the kernel's pid_max)
+    let dead = dir.join(".b.db.99999999.part");
+    let dead_journal = dir.join(".b.db.99999999.part-journal");
+    let live = dir.join(format!(".b.db.{}.part", std::process::id()));
+    let other = dir.join(".other.db.99999999.part");
+    for f in [&dead, &dead_journal, &live, &other] {
+        std::fs::write(f, b"partial").unwrap();
+    }
+    let out = env
+        .cmd()
+        .arg("backup")
+        .arg(dir.join("b.db"))
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("removed 1 partial copy left in")
+            && stderr.contains("by backups that were killed"),
+        "{stderr}"
+    );
+    assert!(!dead.exists() && !dead_journal.exists());
+    assert!(live.exists(), "a running backup's copy stays");
+    assert!(other.exists(), "another name's stays");
+    assert!(dir.join("b.db").exists());
+}
+
 #[test]
 fn backup_is_the_database_even_while_others_read_and_write() {
     let env = Env::with_fixture("basic");

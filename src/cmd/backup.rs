@@ -76,10 +76,29 @@ pub fn run(args: &BackupArgs, settings: &Settings) -> Result<ExitCode> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "observatory.db".into());
+    remove_stale_parts(&dir, &name, settings.quiet);
     let tmp = dir.join(format!(".{name}.{}.part", std::process::id()));
+    // Ctrl-C or SIGTERM stops the copy (SQLite interrupted), and the
+    // partial file goes with it.
+    let interrupt = store.conn.get_interrupt_handle();
+    let stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let stopped = stopped.clone();
+        ctrlc::set_handler(move || {
+            stopped.store(true, std::sync::atomic::Ordering::SeqCst);
+            interrupt.interrupt();
+        })
+        .context("cannot install the Ctrl-C handler")?;
+    }
     let result = copy(&store.conn, &tmp, dest);
     if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        remove_part(&tmp);
+    }
+    if stopped.load(std::sync::atomic::Ordering::SeqCst) && result.is_err() {
+        bail!(
+            "backup stopped (Ctrl-C or SIGTERM); the partial copy was removed and {} was not written",
+            dest.display()
+        );
     }
     result?;
     let bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
@@ -101,6 +120,52 @@ pub fn run(args: &BackupArgs, settings: &Settings) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A partial copy and the journal SQLite keeps beside it.
+fn remove_part(tmp: &Path) {
+    let _ = std::fs::remove_file(tmp);
+    let mut journal = tmp.as_os_str().to_owned();
+    journal.push("-journal");
+    let _ = std::fs::remove_file(journal);
+}
+
+/// Partial copies that backups into `dir` named `name` left when they were
+/// killed (`.NAME.PID.part` and its journal, of a process no longer
+/// running): each is a copy of transcript content, up to the database's
+/// size, that nothing else would remove (nor `forget`).
+fn remove_stale_parts(dir: &Path, name: &str, quiet: bool) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let file = e.file_name();
+        let Some(pid) = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(|f| f.strip_suffix(".part"))
+            .and_then(|pid| pid.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // (signal 0: is it running? EPERM says it is, another user's)
+        // SAFETY: kill with signal 0 sends nothing.
+        let running = unsafe { libc::kill(pid, 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+        if pid > 0 && !running {
+            remove_part(&e.path());
+            removed += 1;
+        }
+    }
+    if removed > 0 && !quiet {
+        crate::errln!(
+            "removed {} left in {} by backups that were killed",
+            super::count(removed, "partial copy", "partial copies"),
+            dir.display()
+        );
+    }
 }
 
 /// VACUUM INTO an empty 0600 file `tmp`, then rename it to `dest`.
