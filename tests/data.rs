@@ -1044,7 +1044,26 @@ fn commands_wait_for_a_first_load_to_end() {
         .success();
     let line = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(line.contains("Sonnet 4.5") && !line.contains('$'), "{line}");
+    // status and query do not show a load's incomplete tables as figures:
+    // under way, they say so; a load that did not finish (marker, no
+    // lock) is said to start over at the next ingest, not to be damaged
+    let err = fails(&env, &["status"], 1);
+    assert!(err.contains("its first ingest is under way"), "{err}");
+    lock.unlock().unwrap();
+    for args in [
+        &["status"][..],
+        &["status", "--json"],
+        &["query", "SELECT 1"],
+    ] {
+        let err = fails(&env, args, 1);
+        assert!(
+            err.contains("the first ingest into it did not finish")
+                && err.contains("the next `observatory ingest` starts the database over"),
+            "{args:?}: {err}"
+        );
+    }
     std::fs::remove_file(&marker).unwrap();
+    run_json(&env, &["status"]);
 }
 
 /// A backup killed mid-copy leaves `.NAME.PID.part` (and SQLite's

@@ -218,6 +218,27 @@ fn pricing_flag(settings: &Settings) -> bool {
     settings.stored_pricing != settings.pricing_override
 }
 
+/// Refuse to read a database whose first load is marked (`status`,
+/// `query`): its tables are incomplete, and without its journal it may
+/// even read as damaged, while it is being loaded or after a load that did
+/// not finish (which the next ingest throws away and starts over).
+pub fn refuse_unfinished_first_load(settings: &Settings) -> Result<()> {
+    let db = &settings.db;
+    if !crate::store::first_load_marked(db) {
+        return Ok(());
+    }
+    if crate::ingest::ingest_running(db) {
+        anyhow::bail!(
+            "{}: its first ingest is under way, and its tables are incomplete until it ends: run this again then",
+            db.display()
+        );
+    }
+    anyhow::bail!(
+        "{}: the first ingest into it did not finish (interrupted or failed), so what it stored is not kept: the next `observatory ingest` starts the database over and reads every transcript again (no backup to restore)",
+        db.display()
+    );
+}
+
 /// The store for a report that shows no money (`tools`, `hooks`, `files`,
 /// `commands`): its own ingest stores costs with the stored costs' table,
 /// as `ingest` does (a `--pricing` what-if has nothing to price here), and

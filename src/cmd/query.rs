@@ -43,6 +43,7 @@ pub fn run(args: &QueryArgs, settings: &Settings) -> Result<ExitCode> {
             "no SQL given: pass one statement, or - to read it from stdin",
         ));
     }
+    super::refuse_unfinished_first_load(settings)?;
     let store = Store::open_read_only(&settings.db)?;
     warn_if_priced_otherwise(&store, settings);
     let result = run_query(&store.conn, &sql)?;

@@ -47,6 +47,7 @@ pub struct Status {
 }
 
 pub fn run(_args: &StatusArgs, settings: &Settings) -> Result<ExitCode> {
+    super::refuse_unfinished_first_load(settings)?;
     let mut store = Store::open_read_only(&settings.db)?;
     let version = store.user_version()?;
     if version < crate::store::SCHEMA_VERSION {

@@ -289,6 +289,14 @@ fn lock_path(db: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Another process holds the ingest lock of the database at `db` (asked
+/// with a shared try-lock on the lock file, opened read-only: no file, or
+/// one that cannot be read, says no).
+pub fn ingest_running(db: &Path) -> bool {
+    File::open(lock_path(db, ".lock"))
+        .is_ok_and(|f| matches!(f.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock)))
+}
+
 /// The lock file `<db><suffix>` (created 0600 if need be) and its path;
 /// `what` names it in an error.
 pub fn lock_file(db: &Path, suffix: &str, what: &str) -> Result<(File, PathBuf)> {
