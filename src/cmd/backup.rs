@@ -147,6 +147,7 @@ fn remove_stale_parts(dir: &Path, name: &str, quiet: bool) {
             .and_then(|f| f.strip_prefix(&prefix))
             .and_then(|f| f.strip_suffix(".part"))
             .and_then(|pid| pid.parse::<i32>().ok())
+            .filter(|pid| *pid > 0)
         else {
             continue;
         };
@@ -154,7 +155,7 @@ fn remove_stale_parts(dir: &Path, name: &str, quiet: bool) {
         // SAFETY: kill with signal 0 sends nothing.
         let running = unsafe { libc::kill(pid, 0) } == 0
             || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-        if pid > 0 && !running {
+        if !running {
             remove_part(&e.path());
             removed += 1;
         }
