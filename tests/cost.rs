@@ -224,6 +224,16 @@ fn totals_past_nine_million_dollars_are_exact() {
     assert!(table.contains("$13,500,000.00"), "{table}");
 }
 
+/// `pricing --check --json`, which fails (exit 1): what it names.
+fn failed_check_json(env: &Env) -> Value {
+    let out = env
+        .cmd()
+        .args(["pricing", "--check", "--json"])
+        .assert()
+        .code(1);
+    serde_json::from_slice(&out.get_output().stdout).unwrap()
+}
+
 #[test]
 fn a_cost_that_overflows_is_not_called_a_missing_price() {
     let env = Env::with_fixture("basic");
@@ -292,12 +302,7 @@ fn a_cost_that_overflows_is_not_called_a_missing_price() {
             && text.contains("  claude-sonnet-4-5-20250929 (1 response)"),
         "{text}"
     );
-    let out = env
-        .cmd()
-        .args(["pricing", "--check", "--json"])
-        .assert()
-        .code(1);
-    let c: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let c = failed_check_json(&env);
     assert_eq!(c["unpriced_models"], json!([]));
     assert_eq!(
         c["uncosted_responses"],
@@ -344,12 +349,7 @@ fn an_unknown_model_is_never_zero() {
     let out = env.cmd().args(["pricing", "--check"]).assert().code(1);
     assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("grok-4.5"));
     // its JSON names them as cost --json does
-    let out = env
-        .cmd()
-        .args(["pricing", "--check", "--json"])
-        .assert()
-        .code(1);
-    let c: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let c = failed_check_json(&env);
     assert_eq!(c["unpriced_models"], v["unpriced_models"]);
     assert_eq!(c["unpriced_responses"], 1);
     // no database yet: nothing lacks a price (and none is made)

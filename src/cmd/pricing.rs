@@ -161,9 +161,10 @@ fn check(prices: &PriceTable, settings: &Settings) -> Result<ExitCode> {
         .partition(|(m, _, _)| prices.resolve(m).is_some());
     // (the stored costs are the stored table's: a --pricing what-if's
     // prices say nothing of them)
+    let what_if = super::pricing_flag(settings);
     let uncosted: Vec<(&String, i64)> = priced
         .iter()
-        .filter(|(_, n, costed)| n > costed && !super::pricing_flag(settings))
+        .filter(|(_, n, costed)| n > costed && !what_if)
         .map(|(m, n, costed)| (m, n - costed))
         .collect();
     if settings.json {

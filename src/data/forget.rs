@@ -261,7 +261,7 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
                 going.push((f, owner));
             }
         } else {
-            kept.push((f, owner, read_whole));
+            kept.push((f, owner, read_whole, false));
         }
     }
     // A file named after a forgotten session may also hold lines of
@@ -271,7 +271,7 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
     // else the file stays whole, and the plan says why.
     let elsewhere: BTreeSet<String> = kept
         .iter()
-        .flat_map(|(_, owner, _)| owner.all().cloned())
+        .flat_map(|(_, owner, _, _)| owner.all().cloned())
         .collect();
     for (f, owner) in going {
         let only_here: Vec<String> = owner
@@ -293,7 +293,7 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
             // (its sessions are not thereby "elsewhere": another file of
             // theirs that goes may hold other lines of them, as two
             // generations of one path do)
-            kept.push((f, owner, false));
+            kept.push((f, owner, false, true));
             continue;
         }
         let lines = line_counts.get(&f.id).copied().unwrap_or(0);
@@ -305,8 +305,9 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
     // a session's lines into the file of the one resuming it): every line
     // they hold, read from their raw bytes (a copied line is modelled in
     // one file only, the first read)
-    for (f, owner, read_whole) in kept {
-        if plan.kept_for_others.iter().any(|(p, _)| *p == f.path) {
+    for (f, owner, read_whole, for_others) in kept {
+        // (said apart, in `kept_for_others`)
+        if for_others {
             continue;
         }
         let mut sessions = owner.lines;
