@@ -1050,10 +1050,20 @@ fn commands_wait_for_a_first_load_to_end() {
     let err = fails(&env, &["status"], 1);
     assert!(err.contains("its first ingest is under way"), "{err}");
     lock.unlock().unwrap();
+    // nor do the commands that do not ingest (`--no-ingest` reports,
+    // export, backup), which opened it and so started it over: an empty
+    // database written by a command told only to read
+    let elsewhere = env.dir.path().join("elsewhere");
+    let elsewhere = elsewhere.to_str().unwrap();
+    let backup = format!("{elsewhere}.db");
     for args in [
         &["status"][..],
         &["status", "--json"],
         &["query", "SELECT 1"],
+        &["cost", "--no-ingest"],
+        &["tools", "--no-ingest", "--json"],
+        &["export", "--out", elsewhere],
+        &["backup", &backup],
     ] {
         let err = fails(&env, args, 1);
         assert!(
@@ -1062,6 +1072,7 @@ fn commands_wait_for_a_first_load_to_end() {
             "{args:?}: {err}"
         );
     }
+    assert_eq!(count(&env.db(), "SELECT count(*) FROM responses"), 7);
     std::fs::remove_file(&marker).unwrap();
     run_json(&env, &["status"]);
 }

@@ -221,6 +221,7 @@ pub fn open_existing(settings: &Settings) -> Result<Store> {
         }
         .into());
     }
+    super::refuse_abandoned_first_load(settings)?;
     let store = Store::open(&settings.db)?;
     super::ingest::warn_store(&store, settings);
     Ok(store)

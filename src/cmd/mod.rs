@@ -224,14 +224,24 @@ fn pricing_flag(settings: &Settings) -> bool {
 /// not finish (which the next ingest throws away and starts over).
 pub fn refuse_unfinished_first_load(settings: &Settings) -> Result<()> {
     let db = &settings.db;
-    if !crate::store::first_load_marked(db) {
-        return Ok(());
-    }
-    if crate::ingest::ingest_running(db) {
+    if crate::store::first_load_marked(db) && crate::ingest::ingest_running(db) {
         anyhow::bail!(
             "{}: its first ingest is under way, and its tables are incomplete until it ends: run this again then",
             db.display()
         );
+    }
+    refuse_abandoned_first_load(settings)
+}
+
+/// Refuse to open a database whose first load did not finish (marker, no
+/// ingest running) for a command that does not ingest (`--no-ingest`
+/// reports, `export`, `backup`): opening it would start it over, an empty
+/// database written by a command told only to read. (One under way is
+/// waited for by `Store::open`.)
+pub fn refuse_abandoned_first_load(settings: &Settings) -> Result<()> {
+    let db = &settings.db;
+    if !crate::store::first_load_marked(db) || crate::ingest::ingest_running(db) {
+        return Ok(());
     }
     anyhow::bail!(
         "{}: the first ingest into it did not finish (interrupted or failed), so what it stored is not kept: the next `observatory ingest` starts the database over and reads every transcript again (no backup to restore)",
@@ -437,6 +447,9 @@ fn up_to_date_store(
             ));
         }
         return Ok(Store::empty_in_memory(&settings.db)?);
+    }
+    if no_ingest {
+        refuse_abandoned_first_load(settings)?;
     }
     note_new_database(settings)?;
     let nothing_to_read = !settings.roots.iter().any(|r| r.projects.is_some());
