@@ -1461,6 +1461,63 @@ fn forget_refuses_without_yes_and_no_terminal_and_dry_run_deletes_nothing() {
     assert_eq!(all_counts(&env.db()), counts);
 }
 
+/// A forget stopped after its deletion committed but before the file was
+/// rewritten (killed, or the disk full) leaves the rows gone and the file
+/// at its old size, with free pages; its error said to run forget again,
+/// which found "Nothing to forget" and left the file so. The next forget,
+/// whatever it matches, rewrites it first; a dry run does not.
+#[test]
+fn a_forget_stopped_before_compacting_is_compacted_by_the_next() {
+    let env = Env::with_fixture("data");
+    env.ingest();
+    run_json(&env, &["forget", "--session", VAULT, "--yes"]);
+    let pending = "SELECT count(*) FROM meta WHERE key = 'compact_pending'";
+    assert_eq!(count(&env.db(), pending), 0, "a forget that ends clears it");
+    // the state such a forget leaves: its mark, and the deleted rows'
+    // pages free in the file
+    {
+        let conn = rusqlite::Connection::open(env.obs_home().join("observatory.db")).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE gone(b BLOB); INSERT INTO gone VALUES (zeroblob(2000000));
+             DROP TABLE gone; INSERT INTO meta(key, value) VALUES ('compact_pending', '1');
+             PRAGMA wal_checkpoint(TRUNCATE);",
+        )
+        .unwrap();
+    }
+    let free = "SELECT freelist_count FROM pragma_freelist_count";
+    assert!(count(&env.db(), free) > 400);
+    let out = env
+        .cmd()
+        .args(["forget", "--project", "no-such-project", "--dry-run"])
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(!err.contains("compacting"), "{err}");
+    assert!(count(&env.db(), free) > 400, "a dry run writes nothing");
+    let mut counts = all_counts(&env.db());
+    *counts.get_mut("meta").unwrap() -= 1; // (the mark, which goes)
+    let out = env
+        .cmd()
+        .args(["forget", "--project", "no-such-project", "--yes"])
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("an earlier forget stopped before it") && err.contains("Nothing to forget"),
+        "{err}"
+    );
+    assert_eq!(count(&env.db(), free), 0);
+    assert_eq!(count(&env.db(), pending), 0);
+    assert_eq!(all_counts(&env.db()), counts, "nothing else changed");
+    let out = env
+        .cmd()
+        .args(["forget", "--project", "no-such-project", "--yes"])
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(!err.contains("compacting"), "once: {err}");
+}
+
 #[test]
 fn forget_before_a_day_takes_whole_sessions_by_their_last_activity() {
     let env = Env::with_fixture("data");

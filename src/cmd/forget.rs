@@ -64,6 +64,17 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
         // an interrupted rebuild: finish it, or we would decide on half the rows
         rebuild(&mut store, &prices, settings)?;
     }
+    if !args.dry_run && store.meta_get(forget::COMPACT_PENDING)?.is_some() {
+        // an earlier forget deleted, then stopped (killed, or the disk
+        // full) before rewriting the file: do it now
+        if !settings.quiet {
+            crate::errln!(
+                "compacting {}: an earlier forget stopped before it...",
+                settings.db.display()
+            );
+        }
+        compact(&store, settings)?;
+    }
     let session = super::resolve_session_arg(&store.conn, args.session.as_deref())?;
     let criteria = Criteria {
         project: args.project.clone(),
@@ -144,19 +155,8 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
         (counted_before.0 - counted_after.0).max(0) as u64,
         (counted_before.1 - counted_after.1).max(0),
     );
-    let scrubbed = crate::store::scrub(&store.conn).with_context(|| {
-        format!(
-            "compacting {} (the deletion is done; run `observatory forget` again later to compact)",
-            settings.db.display()
-        )
-    })?;
+    let scrubbed = compact(&store, settings)?;
     let size_after = db_size(&settings.db);
-    if !scrubbed.wal_truncated && !settings.quiet {
-        crate::errln!(
-            "warning: another process kept reading {}: its -wal file could not be emptied and may still hold deleted bytes until the next checkpoint",
-            settings.db.display()
-        );
-    }
     let rows_deleted: u64 = deleted.rows.values().sum();
     if settings.json {
         let done = json!({
@@ -580,4 +580,25 @@ fn db_size(path: &std::path::Path) -> u64 {
         .filter_map(|p| std::fs::metadata(p).ok())
         .map(|m| m.len())
         .sum()
+}
+
+/// Rewrite the database without the deleted rows' pages (and empty the
+/// WAL), then clear the deletion's mark.
+fn compact(store: &Store, settings: &Settings) -> Result<crate::store::Scrubbed> {
+    let scrubbed = crate::store::scrub(&store.conn).with_context(|| {
+        format!(
+            "compacting {} (the deletion is done; the next `observatory forget` compacts it)",
+            settings.db.display()
+        )
+    })?;
+    store
+        .conn
+        .execute("DELETE FROM meta WHERE key = ?1", [forget::COMPACT_PENDING])?;
+    if !scrubbed.wal_truncated && !settings.quiet {
+        crate::errln!(
+            "warning: another process kept reading {}: its -wal file could not be emptied and may still hold deleted bytes until the next checkpoint",
+            settings.db.display()
+        );
+    }
+    Ok(scrubbed)
 }
