@@ -297,6 +297,20 @@ fn live_events_for_appends_new_sessions_subagents_and_replaced_files() {
     );
     let u = w.until(|e| e["event"] == "response_update");
     assert_eq!(u["output_tokens"], 30);
+    // 5 x $5 + 30 x $25 per MTok
+    assert_eq!(u["cost_usd"], "0.000775");
+    // a line that changes the cost alone (the fast flag, the same figures):
+    // 6x, 5 x $30 + 30 x $150 per MTok
+    append(
+        &f,
+        r#"{"type":"assistant","uuid":"w-5","sessionId":"sess-resume-0002","timestamp":"2026-03-05T10:00:02.000Z","cwd":"/home/u/app","message":{"id":"msg_live","model":"claude-opus-4-6","stop_reason":"end_turn","usage":{"input_tokens":5,"output_tokens":30,"speed":"fast"}}}
+"#,
+    );
+    let u = w.until(|e| e["event"] == "response_update" && e["cost_usd"] != "0.000775");
+    assert_eq!(
+        (&u["output_tokens"], &u["cost_usd"]),
+        (&json!(30), &json!("0.00465"))
+    );
 
     // a new session file in a new project folder
     let newdir = env.projects().join("-srv-other");

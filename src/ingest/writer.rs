@@ -1567,7 +1567,7 @@ impl<'c> Writer<'c> {
 
     /// Merge a response into its stored row (a later line of it, or a copy
     /// in another file) and price it again from the merged figures. Returns
-    /// the row, its cost, and (for events) its figures before.
+    /// the row, its cost, and (for events) what was stored before.
     #[allow(clippy::type_complexity)]
     fn merge_response(
         &mut self,
@@ -1576,15 +1576,20 @@ impl<'c> Writer<'c> {
         model: &str,
         thread: Option<i64>,
         project: Option<i64>,
-    ) -> rusqlite::Result<(StoredResponse, Option<i64>, Option<[i64; 6]>)> {
-        let before: Option<[i64; 6]> = if self.wants_events() {
+    ) -> rusqlite::Result<(StoredResponse, Option<i64>, Option<ResponseSeen>)> {
+        let before: Option<ResponseSeen> = if self.wants_events() {
             self.conn
                 .prepare_cached(
                     "SELECT input_tokens, output_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
-                            cache_read_tokens, web_search_requests FROM response_rows WHERE key = ?1",
+                            cache_read_tokens, web_search_requests, model, cost_picousd
+                     FROM response_rows WHERE key = ?1",
                 )?
                 .query_row([key], |r| {
-                    Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?])
+                    Ok((
+                        [r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
+                        r.get(6)?,
+                        r.get(7)?,
+                    ))
                 })
                 .optional()?
         } else {
@@ -1793,9 +1798,12 @@ impl<'c> Writer<'c> {
                     u.web_search_requests,
                 ]
                 .map(|v| v as i64);
+                // (a later line or another file's copy may change the
+                // cost alone: the fast flag, the US-only flag, an earlier
+                // time across a price change, the model)
                 let kind = match before {
                     None => "response",
-                    Some(old) if old != now => "response_update",
+                    Some(old) if old != (now, row.model.clone(), cost) => "response_update",
                     Some(_) => continue,
                 };
                 // (the session, agent and project it belongs to as stored:
@@ -1932,6 +1940,10 @@ struct HookRow<'a> {
     error_count: Option<i64>,
     prevented_continuation: Option<bool>,
 }
+
+/// A stored response as a watcher saw it: its six figures (input, output,
+/// 5m and 1h writes, reads, web searches), model and cost (picoUSD).
+type ResponseSeen = ([i64; 6], String, Option<i64>);
 
 /// A response as stored: what pricing needs.
 pub struct StoredResponse {
