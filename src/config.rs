@@ -79,7 +79,7 @@ impl Source {
         match self {
             Source::Default => {}
             Source::File { path, line } => {
-                m.insert("file".into(), json!(path));
+                m.insert("file".into(), path_json(path));
                 m.insert("line".into(), json!(line));
             }
             Source::Env(v) => {
@@ -203,7 +203,24 @@ pub enum ConfigError {
         hint: String,
         error: std::io::Error,
     },
+    #[error(
+        "{var} is not valid UTF-8, and observatory reads the paths it names as text (it would name another folder): set it to a path that is, or give the path with a flag instead (--claude-dir, --db, --config, --pricing)"
+    )]
+    NotText { var: &'static str },
 }
+
+/// The environment variables that name paths: one whose value is not
+/// UTF-8 is refused (read with its bad bytes replaced, it named another
+/// folder: a new database made there, or transcripts "not found").
+const PATH_VARIABLES: [&str; 7] = [
+    "HOME",
+    "CLAUDE_CONFIG_DIR",
+    "OBSERVATORY_HOME",
+    "OBSERVATORY_DB",
+    "OBSERVATORY_CONFIG",
+    "OBSERVATORY_PRICING",
+    "OBSERVATORY_ROOTS",
+];
 
 /// The process's view of the world: flags, environment, terminals.
 pub struct Inputs<'a> {
@@ -218,6 +235,12 @@ pub struct Inputs<'a> {
 impl Settings {
     /// Resolve from the real environment and terminals.
     pub fn resolve(g: &GlobalArgs) -> Result<Settings, ConfigError> {
+        if let Some(var) = PATH_VARIABLES
+            .into_iter()
+            .find(|v| std::env::var_os(v).is_some_and(|x| x.to_str().is_none()))
+        {
+            return Err(ConfigError::NotText { var });
+        }
         Settings::resolve_with(&real_inputs(g), true)
     }
 
@@ -276,7 +299,7 @@ impl Settings {
         let roots = paths::roots_from(given);
         origins.push(Origin {
             key: "roots",
-            value: json!(roots.iter().map(|r| &r.given).collect::<Vec<_>>()),
+            value: Value::Array(roots.iter().map(|r| path_json(&r.given)).collect()),
             source: src,
         });
 
@@ -300,7 +323,7 @@ impl Settings {
         };
         origins.push(Origin {
             key: "db",
-            value: json!(db),
+            value: path_json(&db),
             source: src,
         });
 
@@ -322,7 +345,7 @@ impl Settings {
         };
         origins.push(Origin {
             key: "pricing",
-            value: json!(pricing_override),
+            value: pricing_override.as_deref().map_or(Value::Null, path_json),
             source: src,
         });
 
@@ -396,6 +419,12 @@ impl Settings {
             warnings,
         }
     }
+}
+
+/// A path in `config show --json`, as text (a name that is not UTF-8 with
+/// its bad bytes replaced: serde refuses it as a path).
+fn path_json(p: &Path) -> Value {
+    Value::String(p.to_string_lossy().into_owned())
 }
 
 fn real_inputs(g: &GlobalArgs) -> Inputs<'_> {

@@ -661,3 +661,73 @@ fn no_color_and_color_never_print_no_escapes_and_always_does() {
         "the file's explicit choice beats NO_COLOR"
     );
 }
+
+/// Paths whose names are not UTF-8 (Linux allows any bytes but `/` and
+/// NUL): given by flag they are used as they are (every command panicked
+/// turning them into `config show`'s JSON); in a variable, which
+/// observatory reads as text, they are refused with the variable's name
+/// (read with the bad bytes replaced, `OBSERVATORY_HOME` made a database
+/// in another folder and `CLAUDE_CONFIG_DIR` "did not exist").
+#[test]
+fn paths_that_are_not_utf8_work_by_flag_and_are_refused_in_variables() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+    let env = Env::with_fixture("basic");
+    let odd = |name: &[u8]| {
+        let mut p = env.dir.path().as_os_str().to_owned().into_vec();
+        p.push(b'/');
+        p.extend_from_slice(name);
+        std::path::PathBuf::from(OsString::from_vec(p))
+    };
+    let claude = odd(b"cl\xffaude");
+    std::fs::rename(&env.claude, &claude).unwrap();
+    let db = odd(b"d\xffb.db");
+    let out = env
+        .cmd()
+        .arg("--claude-dir")
+        .arg(&claude)
+        .arg("--db")
+        .arg(&db)
+        .args(["cost", "--json"])
+        .assert()
+        .success();
+    assert_eq!(json_of(out.get_output())["total"]["requests"], 7);
+    assert!(db.exists());
+    let out = env
+        .cmd()
+        .arg("--claude-dir")
+        .arg(&claude)
+        .arg("--db")
+        .arg(&db)
+        .args(["config", "show", "--json"])
+        .assert()
+        .success();
+    let v = json_of(out.get_output());
+    assert!(
+        v["values"]["db"]["value"]
+            .as_str()
+            .unwrap()
+            .ends_with("/d\u{fffd}b.db"),
+        "{v}"
+    );
+    for var in ["CLAUDE_CONFIG_DIR", "OBSERVATORY_HOME"] {
+        let out = env
+            .cmd()
+            .env(var, odd(b"h\xfeome"))
+            .args(["cost", "--json"])
+            .assert()
+            .code(1);
+        let err = stderr_of(out.get_output());
+        assert!(
+            err.contains(&format!("{var} is not valid UTF-8")) && err.contains("--claude-dir"),
+            "{err}"
+        );
+        assert!(out.get_output().stdout.is_empty());
+    }
+    let made: Vec<_> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('h'))
+        .collect();
+    assert_eq!(made, ["home"], "no folder made under another name");
+}
