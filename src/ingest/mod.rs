@@ -787,6 +787,10 @@ fn ingest_found(
                         obs.committed(&store.conn);
                     }
                 }
+                Msg::Changed { job } => obs.warning(&format!(
+                    "{}: changed while it was read (rewritten, or cut shorter): what was read before it changed stays stored, and the next ingest reads it again",
+                    jobs[job].found.path.display()
+                )),
                 Msg::Failed { job, error } => {
                     summary.files_failed += 1;
                     let path = &jobs[job].found.path;

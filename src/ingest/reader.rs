@@ -95,6 +95,28 @@ pub enum Msg {
         job: usize,
         error: std::io::Error,
     },
+    /// The file was rewritten or cut shorter while it was read: what was
+    /// sent before stays (read before the change), the rest is not.
+    Changed {
+        job: usize,
+    },
+}
+
+/// The error a read stops with when its file changed under it (see
+/// [`Msg::Changed`]).
+#[derive(Debug)]
+struct ChangedWhileRead;
+
+impl std::fmt::Display for ChangedWhileRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("changed while it was read")
+    }
+}
+
+impl std::error::Error for ChangedWhileRead {}
+
+fn changed() -> std::io::Error {
+    std::io::Error::other(ChangedWhileRead)
 }
 
 /// The least a read asks the OS for.
@@ -290,6 +312,9 @@ impl Spent {
 pub fn read_file(job: &ReadJob, tx: &SyncSender<Msg>, spent: &mut Spent, zip: &mut Zip) -> bool {
     match read_file_inner(job, tx, spent, zip) {
         Ok(alive) => alive,
+        Err(e) if e.get_ref().is_some_and(|e| e.is::<ChangedWhileRead>()) => {
+            tx.send(Msg::Changed { job: job.job }).is_ok()
+        }
         Err(e) => tx
             .send(Msg::Failed {
                 job: job.job,
@@ -350,6 +375,15 @@ fn read_file_inner(
             if n == 0 {
                 eof = true;
             }
+        }
+        // The file still begins as it did when it was opened: rewritten in
+        // place meanwhile (an editor, `cat >`, a sync tool), what was read
+        // could be the old file's start and the new one's end, and the line
+        // at the seam one nobody wrote. Not sent: the next ingest reads the
+        // new file as a new generation. (An append leaves the start as it
+        // was; a rewrite writes it first.)
+        if fingerprint(&file, fp_len)? != (fp, fp_len) {
+            return Err(changed());
         }
         let complete = match memchr::memrchr(b'\n', buf) {
             Some(i) => i + 1,
@@ -433,7 +467,12 @@ fn read_file_inner(
             let own = consumed.min(TAIL_BYTES);
             let before = ((TAIL_BYTES - own) as u64).min(start_offset) as usize;
             let mut earlier = vec![0u8; before];
-            file.read_exact_at(&mut earlier, start_offset - before as u64)?;
+            // (gone: the file was cut shorter since)
+            file.read_exact_at(&mut earlier, start_offset - before as u64)
+                .map_err(|e| match e.kind() {
+                    std::io::ErrorKind::UnexpectedEof => changed(),
+                    _ => e,
+                })?;
             let h = fnv1a_more(FNV_START, &earlier);
             cursor.tail_digest = fnv1a_more(h, &buf[consumed - own..consumed]);
             cursor.tail_len = (before + own) as u64;
@@ -567,8 +606,84 @@ mod tests {
             .map(|m| match m {
                 Msg::Batch(b) => *b,
                 Msg::Failed { error, .. } => panic!("{error}"),
+                Msg::Changed { .. } => panic!("changed while read"),
             })
             .collect()
+    }
+
+    /// A file rewritten in place while it is read (`dd conv=notrunc`, an
+    /// editor writing over it) is never sent as the old file's start and
+    /// the new one's end, with a line at the seam that nobody wrote: every
+    /// line sent is the old file's, at its place, and the read stops there.
+    #[test]
+    fn a_file_rewritten_while_it_is_read_sends_only_its_old_lines() {
+        use std::io::Write as _;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("s.jsonl");
+        let file = |c: char, width: usize| -> Vec<u8> {
+            (0..(32 << 20) / width)
+                .flat_map(|i| {
+                    let head = format!("{{\"type\":\"user\",\"uuid\":\"{c}{i:08}\",\"x\":\"");
+                    let pad = width - head.len() - 3;
+                    format!("{head}{}\"}}\n", c.to_string().repeat(pad)).into_bytes()
+                })
+                .collect()
+        };
+        let (old, new) = (file('a', 600), file('b', 850));
+        std::fs::write(&p, &old).unwrap();
+        let (tx, rx) = std::sync::mpsc::sync_channel(64);
+        let job = ReadJob {
+            job: 0,
+            path: p.clone(),
+            start_offset: 0,
+            start_lines: 0,
+            max_bytes: None,
+        };
+        let (_, spent) = std::sync::mpsc::channel();
+        let mut spent = Spent::new(spent);
+        let mut sent = Vec::new();
+        let mut changed = false;
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(move || {
+                std::thread::scope(|inner| {
+                    let mut zip = Zip::spawn(inner, Zip::packers(None).unwrap());
+                    read_file(&job, &tx, &mut spent, &mut zip)
+                })
+            });
+            // the first batch read, the file is written over from its start
+            let mut first = Some(rx.recv().unwrap());
+            let mut f = std::fs::File::options().write(true).open(&p).unwrap();
+            for part in new.chunks(1 << 20) {
+                f.write_all(part).unwrap();
+            }
+            assert!(reader.join().unwrap());
+            for m in first.take().into_iter().chain(rx.try_iter()) {
+                match m {
+                    Msg::Batch(b) => sent.push(*b),
+                    Msg::Changed { .. } => changed = true,
+                    Msg::Failed { error, .. } => panic!("{error}"),
+                }
+            }
+        });
+        let mut lines = 0;
+        for item in sent.iter().flat_map(|b| &b.items) {
+            let at = item.offset as usize;
+            let bytes = &old[at..at + item.len as usize + 1];
+            assert_eq!(
+                (item.line_no, &bytes[bytes.len() - 1..]),
+                (at as u64 / 600 + 1, &b"\n"[..]),
+                "line {} at {at} is not the old file's line there ({:?})",
+                item.line_no,
+                String::from_utf8_lossy(&bytes[..80.min(bytes.len())])
+            );
+            assert!(matches!(item.parsed, Parsed::Record(_)));
+            lines += 1;
+        }
+        assert!(lines >= 1);
+        assert!(
+            changed || lines == old.len() / 600,
+            "{lines} lines, no change said"
+        );
     }
 
     #[test]
