@@ -374,7 +374,35 @@ fn too_deep(bytes: &[u8]) -> bool {
 /// the typed model could not take (which is still a record).
 fn fallback(text: &str, typed_err: serde_json::Error) -> Parsed {
     match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(serde_json::Value::Object(map)) => {
+        // A key twice in one object: JavaScript's JSON.parse (Claude Code's
+        // reader) takes the last, and so does a Value: read it from that.
+        // (Not again if it fails all the same: then the fields are odd too.)
+        Ok(v @ serde_json::Value::Object(_))
+            if typed_err.to_string().starts_with("duplicate field") =>
+        {
+            let once = serde_json::to_string(&v).unwrap_or_default();
+            match serde_json::from_str::<Line>(&once) {
+                Ok(line) => {
+                    let mut r = Record::from_line(line);
+                    r.warnings.push(format!(
+                        "a key given twice in one object ({typed_err}): the last one read, as JavaScript does"
+                    ));
+                    Parsed::Record(Box::new(r))
+                }
+                Err(_) => fallback_record(v, typed_err),
+            }
+        }
+        Ok(v @ serde_json::Value::Object(_)) => fallback_record(v, typed_err),
+        Ok(other) => Parsed::Malformed(format!("not a JSON object (a JSON {})", json_kind(&other))),
+        Err(e) => Parsed::Malformed(not_json(&e, text)),
+    }
+}
+
+/// A valid object the typed model could not take: a record of its type,
+/// none of its fields modelled.
+fn fallback_record(v: serde_json::Value, typed_err: serde_json::Error) -> Parsed {
+    match v {
+        serde_json::Value::Object(map) => {
             let (line_type, known) = match map.get("type") {
                 Some(serde_json::Value::String(t)) => {
                     (t.clone(), KNOWN_TYPES.contains(&t.as_str()))
@@ -388,8 +416,7 @@ fn fallback(text: &str, typed_err: serde_json::Error) -> Parsed {
                 ..Default::default()
             }))
         }
-        Ok(other) => Parsed::Malformed(format!("not a JSON object (a JSON {})", json_kind(&other))),
-        Err(e) => Parsed::Malformed(not_json(&e, text)),
+        other => Parsed::Malformed(format!("not a JSON object (a JSON {})", json_kind(&other))),
     }
 }
 

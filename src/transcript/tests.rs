@@ -138,6 +138,26 @@ fn odd_field_types_make_a_record_with_warnings_not_a_malformed_line() {
     }
 }
 
+/// A key given twice in one object (any object of the line) is read as
+/// JavaScript's JSON.parse reads it, the last one: the line was a record
+/// with none of its fields read (its response, tokens and session gone).
+#[test]
+fn a_key_given_twice_is_read_as_its_last_value() {
+    let r = record(
+        r#"{"type":"assistant","uuid":"d2","uuid":"d3","sessionId":"s-dup","timestamp":"2026-03-01T10:00:01Z","message":{"id":"m2","model":"claude-sonnet-4-5-20250929","role":"assistant","usage":{"input_tokens":5,"input_tokens":7000,"output_tokens":1}}}"#,
+    );
+    assert_eq!(r.env.uuid.as_deref(), Some("d3"));
+    assert_eq!(r.env.session_id.as_deref(), Some("s-dup"));
+    let m = r.message().unwrap();
+    assert_eq!(m.message_id.as_deref(), Some("m2"));
+    assert_eq!(m.usage.unwrap().input_tokens, 7000);
+    let w = r.warnings.join("\n");
+    assert!(
+        w.contains("a key given twice") && w.contains("duplicate field `uuid`"),
+        "{w}"
+    );
+}
+
 #[test]
 fn token_counts_past_10_to_the_15_count_as_zero() {
     let r = record(
