@@ -753,6 +753,9 @@ fn odd_file_names_and_linked_project_folders_come_back_where_they_were() {
     for name in [&b"\xff.jsonl"[..], b"\xfe.jsonl", b"\xef\xbf\xbd.jsonl"] {
         std::fs::write(odd.join(std::ffi::OsStr::from_bytes(name)), &session).unwrap();
     }
+    // a name of 255 bytes, the most Linux allows (export's temporary name
+    // beside it, `.NAME.PID.part`, was too long: the export stopped)
+    std::fs::write(odd.join(format!("{}.jsonl", "a".repeat(249))), &session).unwrap();
     // a project folder that is a symlink to a folder of another name
     let real = env.dir.path().join("disk2/real");
     std::fs::create_dir_all(real.join("sess-linked/subagents")).unwrap();

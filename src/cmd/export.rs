@@ -354,19 +354,8 @@ fn write_one(
         .mode(0o700)
         .create(dir)
         .with_context(|| format!("cannot create the folder {}", dir.display()))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.part", std::process::id()));
+    let (f, tmp) = temporary_file(dir)?;
     let result = (|| -> Result<u64> {
-        let f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .with_context(|| format!("cannot create {}", tmp.display()))?;
         let mut w = BufWriter::with_capacity(1 << 20, f);
         let n = data::export::write_file(conn, file, &mut w, unpacker)
             .with_context(|| format!("writing {}", path.display()))?;
@@ -380,6 +369,34 @@ fn write_one(
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// A new file of ours (0600) in `dir`, to be renamed into place: made
+/// with O_EXCL under a short name of our own, so that nothing already
+/// there is written through (a symlink planted at a guessable name sent
+/// transcript bytes into its target) and a name near the 255-byte limit
+/// still has room (`.NAME.PID.part` did not: the export stopped).
+fn temporary_file(dir: &Path) -> Result<(std::fs::File, PathBuf)> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    loop {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = dir.join(format!(
+            ".observatory-export.{}.{n}.part",
+            std::process::id()
+        ));
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+        {
+            Ok(f) => return Ok((f, tmp)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1_000_000 => continue,
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot create {}", tmp.display()));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -435,5 +452,25 @@ mod tests {
             with_suffix(Path::new("x"), "file3"),
             PathBuf::from("x.file3")
         );
+    }
+
+    /// Nothing found at the temporary name is written through: a symlink
+    /// planted there (its name is guessable: the pid) is passed over, and
+    /// its target keeps its bytes.
+    #[test]
+    fn a_temporary_file_never_writes_through_what_is_at_its_name() {
+        let d = tempfile::tempdir().unwrap();
+        let victim = d.path().join("victim");
+        std::fs::write(&victim, b"mine").unwrap();
+        let pid = std::process::id();
+        for n in 0..64 {
+            let at = d.path().join(format!(".observatory-export.{pid}.{n}.part"));
+            std::os::unix::fs::symlink(&victim, at).unwrap();
+        }
+        let (mut f, tmp) = temporary_file(d.path()).unwrap();
+        f.write_all(b"transcript").unwrap();
+        assert!(!tmp.symlink_metadata().unwrap().is_symlink());
+        assert_eq!(std::fs::read(&tmp).unwrap(), b"transcript");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"mine");
     }
 }
