@@ -791,6 +791,15 @@ fn ingest_found(
                     "{}: changed while it was read (rewritten, or cut shorter): what was read before it changed stays stored, and the next ingest reads it again",
                     jobs[job].found.path.display()
                 )),
+                Msg::Failed { job, error }
+                    if error
+                        .get_ref()
+                        .is_some_and(|e| e.is::<reader::LineTooLong>()) =>
+                {
+                    // (met again at every run, until the file is dealt with)
+                    summary.files_failed += 1;
+                    obs.recurring(&format!("{}: {error}", jobs[job].found.path.display()));
+                }
                 Msg::Failed { job, error } => {
                     summary.files_failed += 1;
                     let path = &jobs[job].found.path;

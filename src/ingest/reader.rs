@@ -119,6 +119,34 @@ fn changed() -> std::io::Error {
     std::io::Error::other(ChangedWhileRead)
 }
 
+/// The longest line read. A longer one (a file of NULs a crash or a
+/// preallocation left, with no newline; never a Claude Code line) would be
+/// held in memory whole, and one past the memory there is aborted every
+/// run, every file with it: the file is read no further (a
+/// [`LineTooLong`] failure), its lines before it stay.
+pub const MAX_LINE_BYTES: usize = 256 << 20;
+
+/// A file's read stopped at a line longer than [`MAX_LINE_BYTES`].
+#[derive(Debug)]
+pub struct LineTooLong {
+    line: u64,
+    offset: u64,
+}
+
+impl std::fmt::Display for LineTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {} (from byte {}) is longer than {} MiB, the longest observatory reads: the file is read no further (its lines before are stored; if it is not a transcript, move it out of projects/)",
+            self.line,
+            self.offset,
+            MAX_LINE_BYTES >> 20
+        )
+    }
+}
+
+impl std::error::Error for LineTooLong {}
+
 /// The least a read asks the OS for.
 const MIN_READ: usize = 64 << 10;
 
@@ -359,6 +387,9 @@ fn read_file_inner(
     // (shared with the zip thread while it compresses, not copied)
     let mut shared = Arc::new(Vec::with_capacity(remaining.min(BATCH_BYTES) + 65536));
     let mut eof = false;
+    // (how much of the buffer's start holds no newline: a long line is
+    // searched once, not again at each read that extends it)
+    let mut searched = 0;
     loop {
         let buf = Arc::get_mut(&mut shared).ok_or_else(Zip::gone)?;
         // Fill up to a batch (more if one line is longer than that), or to
@@ -385,11 +416,18 @@ fn read_file_inner(
         if fingerprint(&file, fp_len)? != (fp, fp_len) {
             return Err(changed());
         }
-        let complete = match memchr::memrchr(b'\n', buf) {
-            Some(i) => i + 1,
+        let complete = match memchr::memrchr(b'\n', &buf[searched..]) {
+            Some(i) => searched + i + 1,
             None if eof => 0,
+            None if buf.len() > MAX_LINE_BYTES => {
+                return Err(std::io::Error::other(LineTooLong {
+                    line: cursor.line_count + 1 - u64::from(open_line),
+                    offset: cursor.read_offset,
+                }));
+            }
             None => {
                 // A line longer than the buffer: keep reading.
+                searched = buf.len();
                 let n = (&mut file).take(BATCH_BYTES as u64).read_to_end(buf)?;
                 if n == 0 {
                     eof = true;
@@ -507,6 +545,7 @@ fn read_file_inner(
         Arc::get_mut(&mut shared)
             .ok_or_else(Zip::gone)?
             .drain(..consumed);
+        searched = 0;
     }
 }
 
@@ -762,5 +801,48 @@ mod tests {
         assert_eq!(items, vec![(1, "record"), (2, "record")]);
         let c = batches.last().unwrap().cursor.unwrap();
         assert_eq!(c.read_offset, content.len() as u64);
+    }
+
+    /// A line past MAX_LINE_BYTES (here a preallocated file of NULs with
+    /// no newline, sparse) stops the file's read with a LineTooLong naming
+    /// it, instead of growing the buffer until the process is aborted; the
+    /// lines before it are sent.
+    #[test]
+    fn a_line_too_long_to_hold_stops_the_file_not_the_process() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("s.jsonl");
+        std::fs::write(&p, b"{\"type\":\"user\"}\n").unwrap();
+        let f = std::fs::File::options().write(true).open(&p).unwrap();
+        f.set_len(MAX_LINE_BYTES as u64 + (40 << 20)).unwrap();
+        let (tx, rx) = std::sync::mpsc::sync_channel(64);
+        let job = ReadJob {
+            job: 0,
+            path: p.clone(),
+            start_offset: 0,
+            start_lines: 0,
+            max_bytes: None,
+        };
+        let (_, spent) = std::sync::mpsc::channel();
+        let mut spent = Spent::new(spent);
+        std::thread::scope(|scope| {
+            let mut zip = Zip::spawn(scope, Zip::packers(None).unwrap());
+            assert!(read_file(&job, &tx, &mut spent, &mut zip));
+        });
+        drop(tx);
+        let mut items = Vec::new();
+        let mut failed = None;
+        for m in rx {
+            match m {
+                Msg::Batch(b) => items.extend(kinds(&b.items)),
+                Msg::Failed { error, .. } => failed = Some(error.to_string()),
+                Msg::Changed { .. } => panic!("changed"),
+            }
+        }
+        assert_eq!(items, vec![(1, "record")]);
+        let why = failed.expect("the read stops with an error");
+        assert!(
+            why.starts_with("line 2 (from byte 16) is longer than 256 MiB"),
+            "{why}"
+        );
     }
 }
