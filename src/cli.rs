@@ -23,7 +23,7 @@ Environment:
 /// Keep every Claude Code transcript in one local SQLite database, and see
 /// what your sessions did and cost.
 #[derive(Debug, Parser)]
-#[command(name = "observatory", version, about, after_help = AFTER_HELP, max_term_width = 100)]
+#[command(name = "observatory", version, about, after_help = AFTER_HELP, max_term_width = 100, args_override_self = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

@@ -1190,3 +1190,26 @@ fn the_schema_20_upgrade_sums_the_rollup_again_per_session() {
     );
     assert!(rollup("SELECT count(*) FROM responses WHERE session_id = 'sess-main-0001'") > 0);
 }
+
+/// A flag given twice takes its last value, as in most CLIs (a wrapper
+/// that appends `--json` or `--tz` to what it was given broke: "cannot be
+/// used multiple times", exit 2); a repeatable one (`--claude-dir`) adds.
+#[test]
+fn a_flag_given_twice_takes_its_last_value() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let once = cost_json(&env, &["--by-day", "--tz", "Pacific/Kiritimati"]);
+    let twice = cost_json(
+        &env,
+        &[
+            "--json",
+            "--by-day",
+            "--tz",
+            "UTC",
+            "--tz",
+            "Pacific/Kiritimati",
+        ],
+    );
+    assert_eq!(once, twice);
+    assert_ne!(once, cost_json(&env, &["--by-day", "--tz", "UTC"]));
+}

@@ -370,6 +370,38 @@ fn garbage_and_empty_stdin_print_a_neutral_line() {
     }
 }
 
+/// Whatever its stdin, the status line exits 0; its own flags wrong are a
+/// usage error (exit 2, said on stderr), as for every command: a wrong
+/// `--tz` was taken for the machine's zone without a word, so "today"
+/// was cut in another zone.
+#[test]
+fn a_wrong_flag_of_its_own_is_a_usage_error() {
+    let env = Env::with_fixture("reports");
+    env.ingest();
+    let stdin = sample(&env, "valid.json");
+    for (args, says) in [
+        (&["--tz", "Mars"][..], "unknown time zone \"Mars\""),
+        (&["--tz", "+25:00"], "+25:00"),
+        (
+            &["--now", "yesterday"],
+            "--now yesterday: not an RFC 3339 time",
+        ),
+    ] {
+        let out = env
+            .cmd()
+            .arg("statusline")
+            .args(args)
+            .write_stdin(stdin.clone())
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(out.get_output().stdout.is_empty());
+    }
+    let (line, _) = status(&env, &stdin, &["--tz", "Asia/Tokyo"]);
+    assert!(line.starts_with("Sonnet 4.5"), "{line}");
+}
+
 #[test]
 fn no_database_prints_the_model_and_creates_nothing() {
     let env = Env::with_fixture("reports");

@@ -165,6 +165,19 @@ fn without_huge_numbers(text: &str) -> Option<String> {
 }
 
 pub fn run(args: &StatuslineArgs, settings: &Settings) -> Result<ExitCode> {
+    // (its own flags wrong is a usage error, said and exit 2, as for every
+    // command: the status line is blank, and run by hand it says why;
+    // what is read later never stops it)
+    if let Some(tz) = &args.tz {
+        Zone::parse(tz).map_err(super::usage)?;
+    }
+    if let Some(now) = &args.now {
+        chrono::DateTime::parse_from_rfc3339(now).map_err(|e| {
+            super::usage(format!(
+                "--now {now}: not an RFC 3339 time ({e}), e.g. 2026-03-01T12:00:00Z"
+            ))
+        })?;
+    }
     let mut bytes = Vec::new();
     if !settings.stdin_tty {
         // an unreadable stdin is an empty one
