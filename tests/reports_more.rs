@@ -1145,6 +1145,51 @@ fn show_cuts_details_only_to_fit_a_terminal() {
     assert!(!read.contains(path), "{narrow}");
 }
 
+/// `show --json` and `--csv` give each prompt as written, read back from
+/// its stored line (they had the table's first 160 characters, and a slash
+/// command's arguments cut with them); the table keeps those 160.
+#[test]
+fn show_json_and_csv_give_prompts_whole() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-long");
+    std::fs::create_dir_all(&dir).unwrap();
+    let prompt = format!(
+        "look at this log:\n{}\nand tell me what failed",
+        "error: the build failed at step N; ".repeat(12)
+    );
+    let args = format!("src/ {}", "--with-a-long-argument ".repeat(10));
+    let args = args.trim();
+    let slash = format!(
+        "<command-message>review is running…</command-message>\n<command-name>/review</command-name>\n<command-args>{args}</command-args>"
+    );
+    let user = |uuid: &str, at: &str, content: &str| {
+        json!({"type": "user", "uuid": uuid, "sessionId": "sess-whole", "timestamp": at,
+            "cwd": "/home/u/long", "message": {"role": "user", "content": content}})
+    };
+    let lines = [
+        user("w-1", "2026-03-01T10:00:00.000Z", &prompt),
+        user("w-2", "2026-03-01T10:01:00.000Z", &slash),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.join("sess-whole.jsonl"), text).unwrap();
+    env.ingest();
+    let v: Value = serde_json::from_str(&stdout(&env, &["show", "sess-whole", "--json"])).unwrap();
+    let events = v["events"].as_array().unwrap();
+    assert_eq!(events[0]["text"], prompt.as_str());
+    assert_eq!(events[1]["text"], slash.as_str());
+    assert_eq!(events[1]["command"], format!("/review {args}"));
+    assert_eq!(v["turns"][0]["prompt"], prompt.as_str());
+    assert_eq!(v["turns"][1]["prompt"], slash.as_str());
+    let csv = stdout(&env, &["show", "sess-whole", "--csv"]);
+    assert!(csv.contains(&prompt), "{csv}");
+    assert!(csv.contains(&format!("/review {args}")), "{csv}");
+    let table = stdout(&env, &["show", "sess-whole"]);
+    assert!(
+        !table.contains("what failed") && table.contains('…'),
+        "{table}"
+    );
+}
+
 /// A terminal that reports no size (0 columns: `script` without one, a
 /// container's `exec -t` before its first resize) is taken as 80 columns,
 /// not as none (a `cost` table of its cost column alone); `COLUMNS` from

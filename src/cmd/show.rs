@@ -19,7 +19,13 @@ pub fn run(args: &ShowArgs, settings: &Settings) -> Result<ExitCode> {
     let (mut store, report) =
         super::fresh_report(settings, &prices, args.no_ingest, true, |conn| {
             let id = super::resolve_session(conn, &args.session)?;
-            show::run(conn, &id).with_context(|| format!("reading session {id}"))
+            let mut report =
+                show::run(conn, &id).with_context(|| format!("reading session {id}"))?;
+            // (every field: prompts whole, not the table's 160 characters)
+            if settings.json || args.csv {
+                show::with_whole_prompts(conn, &mut report);
+            }
+            Ok(report)
         })?;
     // (figures in hand: a --pricing what-if lets go before printing)
     store.end_what_if();

@@ -438,6 +438,31 @@ pub fn run(conn: &Connection, session_id: &str) -> rusqlite::Result<ShowReport> 
     })
 }
 
+/// Each prompt's whole text (and its turn's), read back from its stored
+/// line, where the report has the first 160 characters (`--json`,
+/// `--csv`). A line that cannot be read back (damaged) keeps those.
+pub fn with_whole_prompts(conn: &Connection, report: &mut ShowReport) {
+    let mut reader = crate::store::raw::LineReader::default();
+    let mut prompts = report.turns.iter_mut().filter(|t| t.turn > 0);
+    for e in &mut report.events {
+        let EventKind::Prompt { text } = &mut e.kind else {
+            continue;
+        };
+        let turn = prompts.next();
+        let whole = reader
+            .line(conn, e.line_id)
+            .ok()
+            .flatten()
+            .and_then(|line| crate::transcript::whole_text(&line));
+        if let Some(whole) = whole {
+            if let Some(t) = turn {
+                t.prompt = Some(whole.clone());
+            }
+            *text = Some(whole);
+        }
+    }
+}
+
 /// Give each event its turn and sum the turns.
 fn number_turns(events: &mut [Event]) -> Vec<Turn> {
     let mut turns: Vec<Turn> = Vec::new();

@@ -789,6 +789,20 @@ use lenient::Obj;
 
 /// Text of a string-or-blocks content: preview and total text bytes.
 fn content_text(c: &Content<'_>) -> (Option<String>, usize) {
+    content_text_as(c, preview)
+}
+
+/// The whole text of a message line's content, where `text_preview` has
+/// its first 160 characters (the same block: the first the user wrote);
+/// None if the line is not such a line.
+pub fn whole_text(line: &[u8]) -> Option<String> {
+    let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
+    let line: Line = serde_json::from_slice(line).ok()?;
+    let m = line.message.into_inner()?;
+    content_text_as(&m.content, |t| t.trim().to_owned()).0
+}
+
+fn content_text_as(c: &Content<'_>, preview: impl Fn(&str) -> String) -> (Option<String>, usize) {
     match c {
         Content::Text(t) => (Some(preview(t)), t.len()),
         Content::Blocks(blocks) => {
