@@ -460,8 +460,58 @@ fn show_a_session_as_a_timeline() {
         assert!(table.contains(want), "{want}: {table}");
     }
     let csv = stdout(&env, &["show", "sess-blocks-a001", "--csv"]);
-    assert!(csv.starts_with("at,turn,agent_id,kind,detail,duration_ms,total_tokens,cost_usd\r\n"));
-    assert_eq!(csv.lines().count(), 29);
+    assert!(csv.starts_with("at,turn,agent_id,kind,detail,duration_ms,total_tokens,cost_usd,"));
+    // every field of every event, a column each (it was the table's words
+    // alone: is_error, the model id, the tokens, a hook's outcome only in
+    // a `detail` made for people)
+    assert_eq!(csv_rows(&csv).len(), 29);
+    assert_csv_is_the_json(&csv, all);
+}
+
+/// `show --csv` has each of `events`' fields in a column of that name.
+fn assert_csv_is_the_json(csv: &str, events: &[Value]) {
+    let rows = csv_rows(csv);
+    assert_eq!(rows.len(), events.len() + 1);
+    let header = &rows[0];
+    for (e, row) in events.iter().zip(&rows[1..]) {
+        assert_eq!(row.len(), header.len());
+        for (k, want) in e.as_object().unwrap() {
+            let at = header.iter().position(|h| h == k);
+            let at = at.unwrap_or_else(|| panic!("no column {k}: {header:?}"));
+            let want = match want {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            assert_eq!(row[at], want, "{k} of {e}");
+        }
+    }
+}
+
+/// RFC 4180 rows (quoted fields may hold commas, quotes and line breaks).
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    let (mut rows, mut row, mut field) = (Vec::new(), Vec::new(), String::new());
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\r') => {}
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    rows
 }
 
 #[test]
@@ -506,6 +556,8 @@ fn show_links_subagents_to_their_task_call() {
     assert_eq!(task["duration_ms"], 30_000);
     let subs = events(&v, "subagent");
     assert_eq!(subs.len(), 2);
+    let csv = stdout(&env, &["show", "sess-m", "--csv"]);
+    assert_csv_is_the_json(&csv, v["events"].as_array().unwrap());
     let s = subs[0];
     assert_eq!(s["agent_id"], "a1b2c3d");
     assert_eq!(s["task_tool_use_id"], "toolu_task1");

@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use serde_json::{Map, Value, json};
 
 use super::sessions::short_model;
-use super::{at_json, clip, clip_middle, count, duration, money, tokens, usd_csv, usd_json, when};
+use super::{at_json, clip, clip_middle, count, duration, money, tokens, usd_json, when};
 use crate::cli::ShowArgs;
 use crate::config::Settings;
 use crate::output::{self, table};
@@ -588,54 +588,87 @@ fn human(r: &ShowReport, zone: &Zone, width: Option<usize>) -> Result<()> {
     Ok(())
 }
 
+/// `--csv`'s columns after `at`, `turn`, `agent_id`, `kind` and `detail`
+/// (the table's words): every field of `--json`'s events, one column each
+/// (empty where an event has none), the same for every session. A list
+/// (`models`, a subagent's `tools`) is its JSON.
+const CSV_FIELDS: [&str; 49] = [
+    "duration_ms",
+    "total_tokens",
+    "cost_usd",
+    "text",
+    "command",
+    "model",
+    "stop_reason",
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_tokens",
+    "cache_read_tokens",
+    "tool_use_id",
+    "tool",
+    "mcp_server",
+    "input_summary",
+    "is_error",
+    "subagent_id",
+    "event",
+    "name",
+    "outcome",
+    "raw_outcome",
+    "is_run",
+    "errors",
+    "prevented_continuation",
+    "output",
+    "task_tool_use_id",
+    "description",
+    "title",
+    "started_at",
+    "ended_at",
+    "responses",
+    "tool_calls",
+    "tool_errors",
+    "models",
+    "tools",
+    "trigger",
+    "pre_tokens",
+    "operation",
+    "content",
+    "status",
+    "error",
+    "message",
+    "retry_in_ms",
+    "retry_attempt",
+    "max_retries",
+    // (the first four, as `--json` has them too)
+    "kind",
+    "at",
+    "turn",
+    "agent_id",
+];
+
 fn csv(r: &ShowReport) -> String {
-    let header = [
-        "at",
-        "turn",
-        "agent_id",
-        "kind",
-        "detail",
-        "duration_ms",
-        "total_tokens",
-        "cost_usd",
-    ];
+    let fields = &CSV_FIELDS[..CSV_FIELDS.len() - 4];
+    let mut header = vec!["at", "turn", "agent_id", "kind", "detail"];
+    header.extend(fields);
+    let cell = |v: Option<&Value>| match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
     let rows: Vec<Vec<String>> = r
         .events
         .iter()
         .map(|e| {
             let (_, detail, _, _, _) = describe(e, false);
-            let (dur, tok, cost) = match &e.kind {
-                EventKind::Response {
-                    input_tokens,
-                    output_tokens,
-                    cache_creation_tokens,
-                    cache_read_tokens,
-                    cost_picousd,
-                    ..
-                } => (
-                    None,
-                    Some(input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens),
-                    usd_csv(cost_picousd.map(i128::from)),
-                ),
-                EventKind::ToolCall { duration_ms, .. } => (*duration_ms, None, String::new()),
-                EventKind::Hook(h) => (h.duration_ms, None, String::new()),
-                EventKind::Subagent { thread, .. } => (
-                    thread.duration_ms(),
-                    Some(thread.figures.total_tokens()),
-                    usd_csv(thread.figures.cost()),
-                ),
-                _ => (None, None, String::new()),
-            };
-            vec![
+            let v = event_json(e);
+            let mut row = vec![
                 e.at.map(crate::report::rfc3339).unwrap_or_default(),
                 e.turn.to_string(),
                 e.agent_id.clone().unwrap_or_default(),
                 e.kind.key().to_owned(),
                 detail,
-                dur.map(|d| d.to_string()).unwrap_or_default(),
-                tok.map(|t| t.to_string()).unwrap_or_default(),
-                cost,
-            ]
+            ];
+            row.extend(fields.iter().map(|k| cell(v.get(k))));
+            row
         })
         .collect();
     table::csv(&header, &rows)
