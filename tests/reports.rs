@@ -728,6 +728,12 @@ fn tools_error_rates_and_percentiles() {
     assert!(rows(&v).iter().all(|r| r["project"] == "/home/u/web"));
     let v = run_json(&env, &["tools", "--since", "2026-03-11", "--tz", "UTC"]);
     assert_eq!(rows(&v).len(), 0);
+    // no calls: no rate (it was 0.0, beside null percentiles)
+    let t = &v["total"];
+    assert_eq!(
+        (&t["calls"], &t["error_rate"], &t["p50_ms"]),
+        (&json!(0), &Value::Null, &Value::Null)
+    );
     // 22:30Z-23:30Z is March 11 in Tokyo: only Read
     let v = run_json(
         &env,

@@ -59,9 +59,10 @@ pub fn run(args: &ToolsArgs, settings: &Settings) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// errors / calls, to 4 decimals (a ratio, not money).
-fn rate(r: &ToolRow) -> f64 {
-    (r.error_rate() * 10_000.0).round() / 10_000.0
+/// errors / calls, to 4 decimals (a ratio, not money); None without
+/// calls.
+fn rate(r: &ToolRow) -> Option<f64> {
+    r.error_rate().map(|x| (x * 10_000.0).round() / 10_000.0)
 }
 
 fn row_json(r: &ToolRow, by_project: bool, server: bool) -> Value {
@@ -84,11 +85,8 @@ fn row_json(r: &ToolRow, by_project: bool, server: bool) -> Value {
 }
 
 fn percent(r: &ToolRow) -> String {
-    if r.calls == 0 {
-        "-".into()
-    } else {
-        format!("{:.1}%", r.error_rate() * 100.0)
-    }
+    r.error_rate()
+        .map_or_else(|| "-".into(), |x| format!("{:.1}%", x * 100.0))
 }
 
 fn cells(r: &ToolRow, by_project: bool, name: String) -> Vec<String> {
@@ -199,7 +197,7 @@ fn csv(report: &tools::ToolsReport, by_project: bool) -> String {
             r.mcp_server.clone().unwrap_or_default(),
             r.calls.to_string(),
             r.errors.to_string(),
-            rate(r).to_string(),
+            rate(r).map(|x| x.to_string()).unwrap_or_default(),
             r.no_result.to_string(),
             o(r.p50_ms),
             o(r.p95_ms),

@@ -39,13 +39,9 @@ pub struct ToolRow {
 }
 
 impl ToolRow {
-    /// errors / calls.
-    pub fn error_rate(&self) -> f64 {
-        if self.calls == 0 {
-            0.0
-        } else {
-            self.errors as f64 / self.calls as f64
-        }
+    /// errors / calls; None without calls (no rate, as no percentile).
+    pub fn error_rate(&self) -> Option<f64> {
+        (self.calls > 0).then(|| self.errors as f64 / self.calls as f64)
     }
 }
 
