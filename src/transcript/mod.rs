@@ -248,8 +248,9 @@ pub fn parse_line(bytes: &[u8]) -> Parsed {
         Ok(t) => t,
         Err(e) => {
             return Parsed::Malformed(format!(
-                "invalid UTF-8 at byte {} of the line",
-                e.valid_up_to()
+                "invalid UTF-8 at byte {} of the line{}",
+                e.valid_up_to(),
+                not_utf8_text(bytes).unwrap_or("")
             ));
         }
     };
@@ -420,6 +421,24 @@ fn fallback_record(v: serde_json::Value, typed_err: serde_json::Error) -> Parsed
     }
 }
 
+/// What a line is if it is no UTF-8 text at all (a transcript saved by an
+/// editor as UTF-16, a compressed file named `.jsonl`), said after why it
+/// is malformed.
+fn not_utf8_text(b: &[u8]) -> Option<&'static str> {
+    const UTF16: &str = "; the file looks like UTF-16 text (saved by an editor as \"Unicode\"?): Claude Code writes UTF-8; convert it (iconv -f UTF-16 -t UTF-8) or move it out of projects/";
+    match b {
+        [0xff, 0xfe, ..] | [0xfe, 0xff, ..] => Some(UTF16),
+        [_, 0, _, 0, ..] | [0, _, 0, _, ..] => Some(UTF16),
+        [0x1f, 0x8b, ..] => {
+            Some("; the file looks gzip-compressed: decompress it, or move it out of projects/")
+        }
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => {
+            Some("; the file looks zstd-compressed: decompress it, or move it out of projects/")
+        }
+        _ => None,
+    }
+}
+
 /// Why a line is not JSON, in words for people: where in the line, and what
 /// it most likely is (serde_json's own words, without its "line 1").
 fn not_json(e: &serde_json::Error, text: &str) -> String {
@@ -428,6 +447,7 @@ fn not_json(e: &serde_json::Error, text: &str) -> String {
         .rsplit_once(" at line ")
         .map_or(what.as_str(), |(head, _)| head);
     let hint = match e.classify() {
+        _ if let Some(h) = not_utf8_text(text.as_bytes()) => h,
         _ if e.column() == 1 && text.starts_with('\u{feff}') => {
             "; the line starts with a UTF-8 byte-order mark (EF BB BF), which JSON does not allow (saved by an editor?)"
         }

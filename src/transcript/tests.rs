@@ -592,3 +592,31 @@ fn a_cache_write_total_that_disagrees_with_its_split_is_said() {
         r.warnings
     );
 }
+
+/// A file that is no UTF-8 text (an editor's UTF-16, a gzip named
+/// `.jsonl`) is malformed line by line, and each line says what the file
+/// looks like and what to do (it said only "invalid UTF-8 at byte 0" or
+/// "key must be a string").
+#[test]
+fn lines_of_utf16_or_compressed_files_say_what_they_look_like() {
+    let utf16: Vec<u8> = "{\"type\":\"user\"}"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let with_bom = [&[0xff, 0xfe][..], &utf16].concat();
+    let gzip = [0x1f, 0x8b, 0x08, 0x00, 0x12, 0x34];
+    for (bytes, says) in [
+        (&utf16[..], "looks like UTF-16"),
+        (&with_bom[..], "looks like UTF-16"),
+        (&gzip[..], "looks gzip-compressed"),
+    ] {
+        match parse_line(bytes) {
+            Parsed::Malformed(why) => assert!(why.contains(says), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    match parse_line(b"{\"type\":\"user\"") {
+        Parsed::Malformed(why) => assert!(!why.contains("looks"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}
