@@ -687,6 +687,16 @@ impl PriceTable {
         lookup(&id)
     }
 
+    /// `model` has a price and no fast-mode price at any date: a fast
+    /// response of it is billed at standard rates for want of one (what
+    /// `pricing --check` names; the rates of a fast period that ended are
+    /// standard again, by Anthropic's rule, and not this).
+    pub fn no_fast_price(&self, model: &str) -> bool {
+        self.resolve(model)
+            .and_then(|id| self.entries.get(id))
+            .is_some_and(|e| e.fast.is_empty())
+    }
+
     /// The exact cost of one response of `model` dated `date` (UTC), or `None`
     /// when the model has no price (or, for absurd token counts, when the cost
     /// overflows `i64` picoUSD; [`PriceTable::try_cost`] tells the two apart).

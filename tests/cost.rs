@@ -1213,3 +1213,54 @@ fn a_flag_given_twice_takes_its_last_value() {
     assert_eq!(once, twice);
     assert_ne!(once, cost_json(&env, &["--by-day", "--tz", "UTC"]));
 }
+
+/// A fast-mode response of a model the table has no fast price for (the
+/// reference: Fable 5.2 has fast mode, its price unknown) is billed at
+/// standard rates, as the README says; `pricing --check` names it (exit 1)
+/// instead of "every model has a price". A model with a fast price, or a
+/// fast period that ended, is not named.
+#[test]
+fn pricing_check_names_fast_responses_without_a_fast_price() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-fast");
+    std::fs::create_dir_all(&dir).unwrap();
+    let line = |uuid: &str, msg: &str, model: &str, at: &str| {
+        json!({"type": "assistant", "uuid": uuid, "sessionId": "sess-fast", "timestamp": at,
+            "cwd": "/home/u/fast", "message": {"id": msg, "model": model, "role": "assistant",
+            "content": [{"type": "text", "text": "ok"}], "stop_reason": "end_turn",
+            "usage": {"input_tokens": 1000000, "output_tokens": 0, "speed": "fast"}}})
+        .to_string()
+    };
+    let text = [
+        line(
+            "f-1",
+            "msg_f1",
+            "claude-fable-5-2",
+            "2026-11-15T10:00:00.000Z",
+        ),
+        line(
+            "f-2",
+            "msg_f2",
+            "claude-opus-4-6",
+            "2026-03-05T10:00:00.000Z",
+        ),
+    ]
+    .join("\n");
+    std::fs::write(dir.join("sess-fast.jsonl"), text + "\n").unwrap();
+    let v = cost_json(&env, &["--by-model"]);
+    // billed at Fable 5.2's standard $8 per MTok input (Opus 4.6 fast past
+    // 200K tokens: $60)
+    assert_eq!(v["total"]["cost_usd"], "68", "{v}");
+    let out = env.cmd().args(["pricing", "--check"]).assert().code(1);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains("no fast-mode price") && text.contains("claude-fable-5-2 (1 response)"),
+        "{text}"
+    );
+    assert!(!text.contains("claude-opus-4-6 ("), "{text}");
+    let c = failed_check_json(&env);
+    assert_eq!(
+        c["fast_without_fast_price"],
+        json!([{"model": "claude-fable-5-2", "responses": 1}])
+    );
+}

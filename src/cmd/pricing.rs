@@ -143,37 +143,48 @@ fn entry_json(e: &EntryInfo) -> Value {
 /// (exit 1 says one does). One given with --db (or OBSERVATORY_DB, or the
 /// config) must exist: a typo is not an empty database.
 fn check(prices: &PriceTable, settings: &Settings) -> Result<ExitCode> {
-    // (model, responses, responses with a cost)
-    let models: Vec<(String, i64, i64)> =
+    // (model, responses, responses with a cost, fast responses)
+    let models: Vec<(String, i64, i64, i64)> =
         if settings.db.exists() || super::given_db_source(settings).is_some() {
             let store = Store::open_read_only(&settings.db)?;
             let mut st = store.conn.prepare(
-                "SELECT model, count(*), count(cost_picousd) FROM response_rows
+            "SELECT model, count(*), count(cost_picousd), coalesce(sum(fast), 0) FROM response_rows
                  GROUP BY model ORDER BY model",
-            )?;
-            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        )?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
                 .collect::<rusqlite::Result<_>>()?
         } else {
             Vec::new()
         };
     let (priced, missing): (Vec<_>, Vec<_>) = models
         .iter()
-        .partition(|(m, _, _)| prices.resolve(m).is_some());
+        .partition(|(m, _, _, _)| prices.resolve(m).is_some());
     // (the stored costs are the stored table's: a --pricing what-if's
     // prices say nothing of them)
     let what_if = super::pricing_flag(settings);
     let uncosted: Vec<(&String, i64)> = priced
         .iter()
-        .filter(|(_, n, costed)| n > costed && !what_if)
-        .map(|(m, n, costed)| (m, n - costed))
+        .filter(|(_, n, costed, _)| n > costed && !what_if)
+        .map(|(m, n, costed, _)| (m, n - costed))
+        .collect();
+    // (fast responses of a model the table has no fast price for: billed
+    // at standard rates, which under-counts them)
+    let fast_unpriced: Vec<(&String, i64)> = priced
+        .iter()
+        .filter(|(m, _, _, fast)| *fast > 0 && prices.no_fast_price(m))
+        .map(|(m, _, _, fast)| (m, *fast))
         .collect();
     if settings.json {
         // (`unpriced_models` as `cost --json` has it: names)
         output::print_json(&json!({
             "models_seen": models.len(),
-            "unpriced_models": missing.iter().map(|(m, _, _)| m).collect::<Vec<_>>(),
-            "unpriced_responses": missing.iter().map(|(_, n, _)| n).sum::<i64>(),
+            "unpriced_models": missing.iter().map(|(m, _, _, _)| m).collect::<Vec<_>>(),
+            "unpriced_responses": missing.iter().map(|(_, n, _, _)| n).sum::<i64>(),
             "uncosted_responses": uncosted
+                .iter()
+                .map(|(m, n)| json!({"model": m, "responses": n}))
+                .collect::<Vec<_>>(),
+            "fast_without_fast_price": fast_unpriced
                 .iter()
                 .map(|(m, n)| json!({"model": m, "responses": n}))
                 .collect::<Vec<_>>(),
@@ -188,7 +199,7 @@ fn check(prices: &PriceTable, settings: &Settings) -> Result<ExitCode> {
             );
         } else {
             outln!("No price for:");
-            for (m, n, _) in &missing {
+            for (m, n, _, _) in &missing {
                 outln!(
                     "  {} ({})",
                     crate::output::table::visible(m),
@@ -199,24 +210,35 @@ fn check(prices: &PriceTable, settings: &Settings) -> Result<ExitCode> {
                 "Add them to a pricing.toml (--pricing FILE, or pricing.toml in the config dir)."
             );
         }
-        if !uncosted.is_empty() {
-            outln!(
-                "Priced, but stored without a cost (it overflows 64-bit picoUSD: token counts far beyond any real response; or priced before the model had a price: `observatory reprice`):"
-            );
-            for (m, n) in &uncosted {
+        let list = |title: &str, models: &[(&String, i64)]| -> Result<()> {
+            if !models.is_empty() {
+                outln!("{title}");
+            }
+            for (m, n) in models {
                 outln!(
                     "  {} ({})",
                     crate::output::table::visible(m),
                     super::count(*n as u64, "response", "responses")
                 );
             }
-        }
+            Ok(())
+        };
+        list(
+            "Priced, but stored without a cost (it overflows 64-bit picoUSD: token counts far beyond any real response; or priced before the model had a price: `observatory reprice`):",
+            &uncosted,
+        )?;
+        list(
+            "Fast-mode responses of models with no fast-mode price in the table (billed at standard rates, so likely under-counted; add a [[models.ID.fast]] period to a pricing.toml):",
+            &fast_unpriced,
+        )?;
     }
-    Ok(if missing.is_empty() && uncosted.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(
+        if missing.is_empty() && uncosted.is_empty() && fast_unpriced.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
 }
 
 /// `observatory reprice`: re-price every stored response now.
