@@ -590,6 +590,24 @@ fn every_kind_of_event_with_its_fields() {
         (&json!("/home/u/web"), &Value::Null)
     );
     one("session_start", "session_id", json!("sess-blocks-b002"));
+    // every message event has the same keys, null where a line has none
+    // (system lines had no role, model, is_meta or is_api_error keys)
+    let keys = |e: &Value| -> Vec<String> { e.as_object().unwrap().keys().cloned().collect() };
+    let messages: Vec<&Value> = w.seen.iter().filter(|e| e["event"] == "message").collect();
+    let system = messages
+        .iter()
+        .find(|e| e["type"] == "system")
+        .expect("a system line");
+    let user = messages
+        .iter()
+        .find(|e| e["type"] == "user")
+        .expect("a user line");
+    assert_eq!(keys(system), keys(user));
+    assert_eq!(
+        (&system["role"], &user["subtype"]),
+        (&Value::Null, &Value::Null)
+    );
+    assert!(messages.iter().all(|e| keys(e) == keys(user)));
     assert_eq!(w.count(|e| e["event"] == "tool_result"), 12);
     assert_eq!(w.count(|e| e["event"] == "hook"), 6);
     assert_eq!(w.count(|e| e["event"] == "queue_operation"), 2);

@@ -743,7 +743,8 @@ impl<'c> Writer<'c> {
                 if let Some(thread) = self.insert_message(line_id, r, Some(m))? {
                     self.emit("message", Some(env), || {
                         json!({"type": r.line_type, "uuid": env.uuid, "role": m.role, "model": m.model,
-                            "text": m.text_preview, "is_meta": env.is_meta, "is_api_error": m.is_api_error})
+                            "text": m.text_preview, "is_meta": env.is_meta, "is_api_error": m.is_api_error,
+                            "subtype": null})
                     });
                     self.insert_blocks(line_id, env, m, thread)?;
                 } else {
@@ -779,7 +780,10 @@ impl<'c> Writer<'c> {
                         });
                     } else {
                         self.emit("message", Some(env), || {
-                            json!({"type": "system", "subtype": env.subtype, "uuid": env.uuid, "text": s.content_preview})
+                            // (the keys of every message event: null where a
+                            // system line has none)
+                            json!({"type": "system", "subtype": env.subtype, "uuid": env.uuid, "text": s.content_preview,
+                                "role": null, "model": null, "is_meta": env.is_meta, "is_api_error": null})
                         });
                     }
                     self.system_hooks(line_id, env, thread, s)?;
