@@ -468,6 +468,9 @@ fn env_spending_now() -> Env {
 #[test]
 fn budget_set_list_rm() {
     let env = Env::new();
+    // nothing set, no database: an empty list, and no file made for it
+    assert_eq!(run_json(&env, &["budget", "list"]), json!({"rows": []}));
+    assert!(!env.db_path().exists());
     let b = run_json(&env, &["budget", "set", "--daily", "12.50"]);
     assert_eq!(
         b,

@@ -30,8 +30,13 @@ pub fn run(args: &BudgetArgs, settings: &Settings) -> Result<ExitCode> {
     }
 }
 
+/// The store `list` reads; without a database, an empty one in memory
+/// (listing makes no file, as no other command that only reads does).
 fn open(settings: &Settings) -> Result<Store> {
     super::check_db_folder(settings)?;
+    if !settings.db.exists() {
+        return Ok(Store::empty_in_memory(&settings.db)?);
+    }
     let store = Store::open(&settings.db)?;
     super::ingest::warn_store(&store, settings);
     Ok(store)
