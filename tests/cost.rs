@@ -641,6 +641,27 @@ fn a_bad_price_file_stops_everything_and_names_file_line_and_key() {
         cost_json(&env, &["--model", "claude-opus-4-6"])["total"]["cost_usd"],
         "0.0012"
     );
+    // as do the status line (it stores and shows stored costs) and query
+    // (it reads them), which took the flag without a word
+    for args in [
+        &["query", "SELECT sum(cost_picousd) FROM responses"][..],
+        &["statusline"],
+    ] {
+        let out = env
+            .cmd()
+            .args(args)
+            .arg("--pricing")
+            .arg(&file)
+            .write_stdin("{}")
+            .assert()
+            .success();
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(
+            stderr.contains(&format!("`observatory {}", args[0]))
+                && stderr.contains("--pricing prices a report's output only"),
+            "{args:?}: {stderr}"
+        );
+    }
 }
 
 #[test]

@@ -49,14 +49,21 @@ pub fn stored_price_table(settings: &Settings) -> Result<PriceTable> {
 /// `watch`, `reprice`): the stored costs' table, whatever `--pricing` says
 /// (it prices a report's output only), and a warning when it was given.
 pub fn storing_price_table(settings: &Settings, command: &str) -> Result<PriceTable> {
+    pricing_flag_unused(settings, &format!("`observatory {command}` stores costs"));
+    stored_price_table(settings)
+}
+
+/// Say that a `--pricing` flag given to a command that does not price with
+/// it (it stores costs, or reads the stored ones) changes nothing there:
+/// "`{what}` with the price table in effect without it".
+pub fn pricing_flag_unused(settings: &Settings, what: &str) {
     if settings.pricing_override != settings.stored_pricing && !settings.quiet {
         crate::output::style::warn(format_args!(
-            "--pricing prices a report's output only: `observatory {command}` stores costs with \
+            "--pricing prices a report's output only: {what} with \
              the price table in effect without it (pricing.toml in the config dir, \
              OBSERVATORY_PRICING or the config file's `pricing`)"
         ));
     }
-    stored_price_table(settings)
 }
 
 fn table_with(file: Option<&std::path::Path>) -> Result<PriceTable> {

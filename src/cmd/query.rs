@@ -45,6 +45,7 @@ pub fn run(args: &QueryArgs, settings: &Settings) -> Result<ExitCode> {
     }
     super::refuse_unfinished_first_load(settings)?;
     let store = Store::open_read_only(&settings.db)?;
+    super::pricing_flag_unused(settings, "`observatory query` reads the costs stored");
     warn_if_priced_otherwise(&store, settings);
     let result = run_query(&store.conn, &sql)?;
     if settings.json {

@@ -178,6 +178,7 @@ pub fn run(args: &StatuslineArgs, settings: &Settings) -> Result<ExitCode> {
             ))
         })?;
     }
+    super::pricing_flag_unused(settings, "`observatory statusline` stores and shows costs");
     let mut bytes = Vec::new();
     if !settings.stdin_tty {
         // an unreadable stdin is an empty one
