@@ -2398,10 +2398,19 @@ fn an_ingest_with_nothing_to_read_says_where_it_looked_and_why() {
         .success();
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(
-        err.contains("no Claude Code transcripts found (no projects/ folder in ")
-            && err.contains("no-projects"),
+        err.contains("no Claude Code transcripts found (")
+            && err.contains("no-projects has no projects/ folder)"),
         "{err}"
     );
+    // a root that is not there is said to be missing, as ingest says it
+    let out = env
+        .cmd()
+        .args(["cost", "--claude-dir"])
+        .arg(d.join("not-there"))
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("not-there does not exist)"), "{err}");
     // an empty projects/ folder: the summary says so
     let out = env.cmd().arg("ingest").assert().success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();

@@ -461,13 +461,21 @@ fn up_to_date_store(
     note_new_database(settings)?;
     let nothing_to_read = !settings.roots.iter().any(|r| r.projects.is_some());
     if nothing_to_read && !no_ingest && !settings.quiet {
+        // (each root as `ingest` says it: missing, or without projects/)
         let roots: Vec<String> = settings
             .roots
             .iter()
-            .map(|r| r.given.display().to_string())
+            .map(|r| {
+                let why = if r.given.exists() {
+                    "has no projects/ folder"
+                } else {
+                    "does not exist"
+                };
+                format!("{} {why}", r.given.display())
+            })
             .collect();
         crate::output::style::warn(format_args!(
-            "no Claude Code transcripts found (no projects/ folder in {}): nothing new was read; `observatory ingest` says where it looked",
+            "no Claude Code transcripts found ({}): nothing new was read; `observatory ingest` says where it looked",
             roots.join(", ")
         ));
     }
