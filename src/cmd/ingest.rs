@@ -234,6 +234,12 @@ fn print_summary(s: &Summary, held: u64, settings: &Settings) -> Result<()> {
             super::count(s.files_failed, "file", "files")
         ));
     }
+    if s.files_changed_while_read > 0 {
+        notes.push(format!(
+            "{} changed while read (read again next time)",
+            super::count(s.files_changed_while_read, "file", "files")
+        ));
+    }
     if !notes.is_empty() {
         outln!("  {}", notes.join("; "));
     }

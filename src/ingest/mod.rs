@@ -97,6 +97,9 @@ pub struct Summary {
     pub files_seen: u64,
     pub files_read: u64,
     pub files_failed: u64,
+    /// Files rewritten or cut shorter while they were read: read up to
+    /// there (the next run reads the new file).
+    pub files_changed_while_read: u64,
     pub bytes_read: u64,
     pub lines_read: u64,
     pub records_by_type: BTreeMap<String, u64>,
@@ -342,6 +345,10 @@ struct Job {
     /// and has been continued since: that line's row (in `lines`), replaced
     /// by the whole line read again from its start (`start_offset`).
     recut: Option<i64>,
+    /// The first bytes' fingerprint (and its length) the plan found the
+    /// file to start with, for a read that goes on from a cursor: checked
+    /// again when the reader opens it (it may be rewritten meanwhile).
+    expect_head: Option<(u64, u64)>,
 }
 
 /// A forgotten file (`forgotten_files`): what ingest needs to recognise a
@@ -707,6 +714,7 @@ fn ingest_found(
             start_offset: j.start_offset,
             start_lines: j.start_lines,
             max_bytes: opts.max_bytes_per_file,
+            expect_head: j.expect_head,
         })
         .collect();
     // (declared before the writer: dropped after it)
@@ -787,10 +795,13 @@ fn ingest_found(
                         obs.committed(&store.conn);
                     }
                 }
-                Msg::Changed { job } => obs.warning(&format!(
+                Msg::Changed { job } => {
+                    summary.files_changed_while_read += 1;
+                    obs.warning(&format!(
                     "{}: changed while it was read (rewritten, or cut shorter): what was read before it changed stays stored, and the next ingest reads it again",
                     jobs[job].found.path.display()
-                )),
+                    ));
+                }
                 Msg::Failed { job, error }
                     if error
                         .get_ref()
@@ -1030,6 +1041,7 @@ fn plan(
             remaining: size - start_offset,
             inherits,
             recut: None,
+            expect_head: None,
         })
     };
     let Some(t) = t else {
@@ -1057,6 +1069,7 @@ fn plan(
         remaining: size - t.read_offset,
         inherits: None,
         recut: None,
+        expect_head: Some((t.fingerprint, t.fingerprint_len)),
     };
     if at_line_end(&file, t.read_offset, size)? {
         return Ok(Some(job));

@@ -163,6 +163,10 @@ pub struct ReadJob {
     /// line longer than that is read whole). The cursor says where; the
     /// next run goes on from there.
     pub max_bytes: Option<u64>,
+    /// The fingerprint (and its length) of the first bytes the file was
+    /// planned with, when the read goes on from a cursor: a file rewritten
+    /// since is not read on from there (see `Msg::Changed`).
+    pub expect_head: Option<(u64, u64)>,
 }
 
 /// FNV-1a 64: a stable, dependency-free hash for the file fingerprint.
@@ -361,6 +365,11 @@ fn read_file_inner(
     let mut file = File::open(&job.path)?;
     let meta = file.metadata()?;
     let (fp, fp_len) = fingerprint(&file, FINGERPRINT_BYTES)?;
+    if let Some((head, len)) = job.expect_head
+        && fingerprint(&file, len)? != (head, len)
+    {
+        return Err(changed());
+    }
     let mut cursor = Cursor {
         read_offset: job.start_offset,
         line_count: job.start_lines,
@@ -421,7 +430,7 @@ fn read_file_inner(
             None if eof => 0,
             None if buf.len() > MAX_LINE_BYTES => {
                 return Err(std::io::Error::other(LineTooLong {
-                    line: cursor.line_count + 1 - u64::from(open_line),
+                    line: cursor.line_count + 1,
                     offset: cursor.read_offset,
                 }));
             }
@@ -480,6 +489,22 @@ fn read_file_inner(
                 }
             }
         }
+        // The last TAIL_BYTES before the new cursor: of this batch, and when
+        // it read fewer (a line or two appended, or none: a line held back,
+        // maybe where a cut line was read again from its start), the bytes
+        // before it, read again from the file (they were checked unchanged
+        // when this read was planned). Read before the zip thread is given
+        // the batch: a read that fails once it has it would leave its
+        // result for the next file's batch.
+        let own = consumed.min(TAIL_BYTES);
+        let before = ((TAIL_BYTES - own) as u64).min(start_offset) as usize;
+        let mut earlier = vec![0u8; before];
+        // (gone: the file was cut shorter since)
+        file.read_exact_at(&mut earlier, start_offset - before as u64)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => changed(),
+                _ => e,
+            })?;
         // compress on the zip thread while this one parses
         let mut raw = None;
         let zipping = consumed > 0 && zip.start(&shared, consumed, &mut raw)?;
@@ -497,23 +522,9 @@ fn read_file_inner(
         cursor.line_count += lines - u64::from(ends_open_line);
         cursor.read_offset = start_offset + consumed as u64;
         {
-            // the last TAIL_BYTES before the cursor: of this batch, and when
-            // it read fewer (a line or two appended, or none: a line held
-            // back, maybe where a cut line was read again from its start),
-            // the bytes before it, read again from the file (they were
-            // checked unchanged when this read was planned)
-            let own = consumed.min(TAIL_BYTES);
-            let before = ((TAIL_BYTES - own) as u64).min(start_offset) as usize;
-            let mut earlier = vec![0u8; before];
-            // (gone: the file was cut shorter since)
-            file.read_exact_at(&mut earlier, start_offset - before as u64)
-                .map_err(|e| match e.kind() {
-                    std::io::ErrorKind::UnexpectedEof => changed(),
-                    _ => e,
-                })?;
             let h = fnv1a_more(FNV_START, &earlier);
             cursor.tail_digest = fnv1a_more(h, &buf[consumed - own..consumed]);
-            cursor.tail_len = (before + own) as u64;
+            cursor.tail_len = (earlier.len() + own) as u64;
         }
         cursor.size = cursor.read_offset + cursor.held_back_bytes;
         if zipping {
@@ -631,6 +642,7 @@ mod tests {
             start_offset: start,
             start_lines: lines,
             max_bytes: None,
+            expect_head: None,
         };
         // (nothing is handed back: with the sender gone, the reader does
         // not wait for room)
@@ -670,13 +682,16 @@ mod tests {
         };
         let (old, new) = (file('a', 600), file('b', 850));
         std::fs::write(&p, &old).unwrap();
-        let (tx, rx) = std::sync::mpsc::sync_channel(64);
+        // (room for one batch: the reader waits, having read at most three,
+        // until the file is all new, and reads the rest after it)
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
         let job = ReadJob {
             job: 0,
             path: p.clone(),
             start_offset: 0,
             start_lines: 0,
             max_bytes: None,
+            expect_head: None,
         };
         let (_, spent) = std::sync::mpsc::channel();
         let mut spent = Spent::new(spent);
@@ -695,14 +710,15 @@ mod tests {
             for part in new.chunks(1 << 20) {
                 f.write_all(part).unwrap();
             }
-            assert!(reader.join().unwrap());
-            for m in first.take().into_iter().chain(rx.try_iter()) {
+            // (until the reader ends, dropping its sender)
+            for m in first.take().into_iter().chain(rx.iter()) {
                 match m {
                     Msg::Batch(b) => sent.push(*b),
                     Msg::Changed { .. } => changed = true,
                     Msg::Failed { error, .. } => panic!("{error}"),
                 }
             }
+            assert!(reader.join().unwrap());
         });
         let mut lines = 0;
         for item in sent.iter().flat_map(|b| &b.items) {
@@ -719,10 +735,36 @@ mod tests {
             lines += 1;
         }
         assert!(lines >= 1);
-        assert!(
-            changed || lines == old.len() / 600,
-            "{lines} lines, no change said"
-        );
+        assert!(changed, "{lines} lines read, no change said");
+
+        // one planned to be read on from a cursor, rewritten before it is
+        // opened: not read on from there
+        let (tx, rx) = std::sync::mpsc::sync_channel(64);
+        let job = ReadJob {
+            job: 0,
+            path: p.clone(),
+            start_offset: 600,
+            start_lines: 1,
+            max_bytes: None,
+            expect_head: Some(fingerprint(&std::fs::File::open(&p).unwrap(), 4096).unwrap()),
+        };
+        std::fs::write(&p, &old).unwrap();
+        let (_, spent) = std::sync::mpsc::channel();
+        let mut spent = Spent::new(spent);
+        std::thread::scope(|scope| {
+            let mut zip = Zip::spawn(scope, Zip::packers(None).unwrap());
+            assert!(read_file(&job, &tx, &mut spent, &mut zip));
+        });
+        drop(tx);
+        let got: Vec<&str> = rx
+            .into_iter()
+            .map(|m| match m {
+                Msg::Batch(_) => "batch",
+                Msg::Changed { .. } => "changed",
+                Msg::Failed { .. } => "failed",
+            })
+            .collect();
+        assert_eq!(got, ["changed"]);
     }
 
     #[test]
@@ -821,6 +863,7 @@ mod tests {
             start_offset: 0,
             start_lines: 0,
             max_bytes: None,
+            expect_head: None,
         };
         let (_, spent) = std::sync::mpsc::channel();
         let mut spent = Spent::new(spent);

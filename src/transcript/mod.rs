@@ -428,7 +428,9 @@ fn not_utf8_text(b: &[u8]) -> Option<&'static str> {
     const UTF16: &str = "; the file looks like UTF-16 text (saved by an editor as \"Unicode\"?): Claude Code writes UTF-8; convert it (iconv -f UTF-16 -t UTF-8) or move it out of projects/";
     match b {
         [0xff, 0xfe, ..] | [0xfe, 0xff, ..] => Some(UTF16),
-        [_, 0, _, 0, ..] | [0, _, 0, _, ..] => Some(UTF16),
+        // (text every other byte: a NUL run before a record, which a crash
+        // leaves, is not this)
+        [a, 0, b, 0, ..] | [0, a, 0, b, ..] if *a != 0 && *b != 0 => Some(UTF16),
         [0x1f, 0x8b, ..] => {
             Some("; the file looks gzip-compressed: decompress it, or move it out of projects/")
         }
