@@ -634,17 +634,19 @@ pub struct BackupArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("which").required(true).multiple(true).args(["project", "session", "before", "replaced"])))]
+#[command(group(clap::ArgGroup::new("which").required(true).multiple(true).args(["projects", "sessions", "befores", "replaced"])))]
 pub struct ForgetArgs {
+    // (the criteria are lists so that one given twice is refused, not
+    // taken as its last value as other flags are: forget deletes)
     /// Sessions whose project path, or transcript folder name, contains this
-    #[arg(long, value_name = "TEXT", allow_hyphen_values = true, value_parser = project_text)]
-    pub project: Option<String>,
+    #[arg(long = "project", value_name = "TEXT", allow_hyphen_values = true, value_parser = project_text)]
+    pub projects: Vec<String>,
     /// This session (id or unique prefix), with its subagents
-    #[arg(long, value_name = "ID")]
-    pub session: Option<String>,
+    #[arg(long = "session", value_name = "ID")]
+    pub sessions: Vec<String>,
     /// Sessions whose last activity is before this day: YYYY-MM-DD, YYYYMMDD, today, yesterday, 30d
-    #[arg(long, value_name = "DAY")]
-    pub before: Option<String>,
+    #[arg(long = "before", value_name = "DAY")]
+    pub befores: Vec<String>,
     /// Time zone --before's day starts in: local, UTC, an IANA name or an offset
     /// [default: `timezone` from the config, else local]
     #[arg(long, value_name = "ZONE", allow_hyphen_values = true)]
@@ -911,8 +913,8 @@ mod tests {
         .unwrap();
         match c.command {
             Command::Forget(a) => {
-                assert_eq!(a.project.as_deref(), Some("x"));
-                assert_eq!(a.before.as_deref(), Some("30d"));
+                assert_eq!(a.projects, ["x"]);
+                assert_eq!(a.befores, ["30d"]);
                 assert!(a.yes && a.dry_run);
             }
             other => panic!("{other:?}"),

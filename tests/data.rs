@@ -1451,6 +1451,15 @@ fn forget_refuses_without_yes_and_no_terminal_and_dry_run_deletes_nothing() {
     assert_eq!(all_counts(&env.db()), counts);
     assert!(!db_files_hold(&env, SECRET).is_empty());
 
+    // a criterion given twice is refused (other flags take their last
+    // value; here that would forget other sessions than meant)
+    let err = fails(
+        &env,
+        &["forget", "--project", "keep", "--project", "vault", "--yes"],
+        2,
+    );
+    assert!(err.contains("--project given more than once"), "{err}");
+    assert_eq!(all_counts(&env.db()), counts);
     // an empty --project would match every project: refused
     for empty in ["", "  "] {
         let err = fails(&env, &["forget", "--project", empty, "--yes"], 2);

@@ -25,15 +25,31 @@ const EXIT_USAGE: u8 = 2;
 /// Sessions listed by name before "... and N more".
 const LISTED: usize = 20;
 
+/// A criterion given at most once: forget deletes, and a second `--project`
+/// taken as the last one (as other flags are) would forget other sessions
+/// than the user meant, who may mean both.
+fn once<'a>(values: &'a [String], flag: &str) -> Result<Option<&'a String>> {
+    match values {
+        [] => Ok(None),
+        [one] => Ok(Some(one)),
+        [first, second, ..] => Err(super::usage(format!(
+            "{flag} given more than once ({first:?}, {second:?}): forget takes one; run it once for each"
+        ))),
+    }
+}
+
 pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
-    if args.project.as_deref().is_some_and(|p| p.trim().is_empty()) {
+    let project = once(&args.projects, "--project")?;
+    let session = once(&args.sessions, "--session")?;
+    let before = once(&args.befores, "--before")?;
+    if project.is_some_and(|p| p.trim().is_empty()) {
         // (every path contains "": a `--project "$TYPO"` would forget all)
         return Err(super::usage(
             "--project needs some text of a project's path (an empty one would match every project; see `observatory sessions`)",
         ));
     }
     let zone = super::zone(args.tz.as_deref(), settings)?;
-    let before_ms = match &args.before {
+    let before_ms = match before {
         Some(day) => {
             let d = report::parse_day(day, zone.date(report::now_ms())).map_err(super::usage)?;
             Some(zone.start_of(d))
@@ -75,9 +91,9 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
         }
         compact(&store, settings)?;
     }
-    let session = super::resolve_session_arg(&store.conn, args.session.as_deref())?;
+    let session = super::resolve_session_arg(&store.conn, session.map(String::as_str))?;
     let criteria = Criteria {
-        project: args.project.clone(),
+        project: project.cloned(),
         session,
         before_ms,
         replaced: args.replaced,
