@@ -1067,6 +1067,7 @@ fn commands_wait_for_a_first_load_to_end() {
         &["tools", "--no-ingest", "--json"],
         &["export", "--out", elsewhere],
         &["backup", &backup],
+        &["budget", "list"],
     ] {
         let err = fails(&env, args, 1);
         assert!(
@@ -1075,6 +1076,16 @@ fn commands_wait_for_a_first_load_to_end() {
             "{args:?}: {err}"
         );
     }
+    // a status line told not to ingest shows no figures and leaves it
+    let out = env
+        .cmd()
+        .args(["statusline", "--no-ingest"])
+        .write_stdin(input.to_string())
+        .assert()
+        .success();
+    let line = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(line.contains("Sonnet 4.5") && !line.contains('$'), "{line}");
+    assert!(marker.exists());
     assert_eq!(count(&env.db(), "SELECT count(*) FROM responses"), 7);
     std::fs::remove_file(&marker).unwrap();
     run_json(&env, &["status"]);

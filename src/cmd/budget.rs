@@ -37,6 +37,7 @@ fn open(settings: &Settings) -> Result<Store> {
     if !settings.db.exists() {
         return Ok(Store::empty_in_memory(&settings.db)?);
     }
+    super::refuse_abandoned_first_load(settings)?;
     let store = Store::open(&settings.db)?;
     super::ingest::warn_store(&store, settings);
     Ok(store)

@@ -230,9 +230,11 @@ fn status_line(
     // (a transcript not written yet, moved or deleted: the stored figures
     // are still the session's, today's and the block's)
     let transcript = input.transcript_path.as_deref().filter(|t| t.is_file());
-    // (a first load under way: opening would wait for it to finish)
+    // (a first load under way: opening would wait for it to finish; one
+    // that did not finish: opening starts the database over, which a
+    // status line told not to ingest leaves to a command that reads)
     if crate::store::first_load_marked(&settings.db)
-        && IngestLock::try_acquire(&settings.db)?.is_none()
+        && (args.no_ingest || IngestLock::try_acquire(&settings.db)?.is_none())
     {
         return Ok(neutral(Some(input)));
     }
