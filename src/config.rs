@@ -204,23 +204,27 @@ pub enum ConfigError {
         error: std::io::Error,
     },
     #[error(
-        "{var} is not valid UTF-8, and observatory reads the paths it names as text (it would name another folder): set it to a path that is, or give the path with a flag instead (--claude-dir, --db, --config, --pricing)"
+        "{var} is not valid UTF-8, and observatory reads the paths it names as text (it would name another folder): unset it, or set it to a path that is (a path of other bytes can be given by flag: --claude-dir, --db, --config, --pricing)"
     )]
     NotText { var: &'static str },
 }
 
-/// The environment variables that name paths: one whose value is not
-/// UTF-8 is refused (read with its bad bytes replaced, it named another
-/// folder: a new database made there, or transcripts "not found").
-const PATH_VARIABLES: [&str; 7] = [
-    "HOME",
-    "CLAUDE_CONFIG_DIR",
-    "OBSERVATORY_HOME",
-    "OBSERVATORY_DB",
-    "OBSERVATORY_CONFIG",
-    "OBSERVATORY_PRICING",
-    "OBSERVATORY_ROOTS",
-];
+/// The environment variables that name paths, each with the flag that
+/// wins over it, if any: one in use whose value is not UTF-8 is refused
+/// (read with its bad bytes replaced, it named another folder: a new
+/// database made there, or transcripts "not found").
+fn path_variables(g: &GlobalArgs) -> [(&'static str, bool); 7] {
+    let roots = g.claude_dirs.is_empty();
+    [
+        ("HOME", true),
+        ("OBSERVATORY_HOME", true),
+        ("OBSERVATORY_PRICING", true),
+        ("CLAUDE_CONFIG_DIR", roots),
+        ("OBSERVATORY_ROOTS", roots),
+        ("OBSERVATORY_DB", g.db.is_none()),
+        ("OBSERVATORY_CONFIG", g.config.is_none()),
+    ]
+}
 
 /// The process's view of the world: flags, environment, terminals.
 pub struct Inputs<'a> {
@@ -235,9 +239,9 @@ pub struct Inputs<'a> {
 impl Settings {
     /// Resolve from the real environment and terminals.
     pub fn resolve(g: &GlobalArgs) -> Result<Settings, ConfigError> {
-        if let Some(var) = PATH_VARIABLES
+        if let Some((var, _)) = path_variables(g)
             .into_iter()
-            .find(|v| std::env::var_os(v).is_some_and(|x| x.to_str().is_none()))
+            .find(|(v, used)| *used && std::env::var_os(v).is_some_and(|x| x.to_str().is_none()))
         {
             return Err(ConfigError::NotText { var });
         }

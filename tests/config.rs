@@ -719,11 +719,23 @@ fn paths_that_are_not_utf8_work_by_flag_and_are_refused_in_variables() {
             .code(1);
         let err = stderr_of(out.get_output());
         assert!(
-            err.contains(&format!("{var} is not valid UTF-8")) && err.contains("--claude-dir"),
+            err.contains(&format!("{var} is not valid UTF-8")) && err.contains("unset it"),
             "{err}"
         );
         assert!(out.get_output().stdout.is_empty());
     }
+    // (a variable a flag wins over is not read: not refused either)
+    let out = env
+        .cmd()
+        .env("CLAUDE_CONFIG_DIR", odd(b"h\xfeome"))
+        .arg("--claude-dir")
+        .arg(&claude)
+        .arg("--db")
+        .arg(&db)
+        .args(["cost", "--json"])
+        .assert()
+        .success();
+    assert_eq!(json_of(out.get_output())["total"]["requests"], 7);
     let made: Vec<_> = std::fs::read_dir(env.dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
