@@ -80,7 +80,7 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
         // an interrupted rebuild: finish it, or we would decide on half the rows
         rebuild(&mut store, &prices, settings)?;
     }
-    if !args.dry_run && store.meta_get(forget::COMPACT_PENDING)?.is_some() {
+    if !args.dry_run && store.meta_get(crate::store::COMPACT_PENDING)?.is_some() {
         // an earlier forget deleted, then stopped (killed, or the disk
         // full) before rewriting the file: do it now
         if !settings.quiet {
@@ -599,17 +599,14 @@ fn db_size(path: &std::path::Path) -> u64 {
 }
 
 /// Rewrite the database without the deleted rows' pages (and empty the
-/// WAL), then clear the deletion's mark.
+/// WAL), which clears the deletion's mark.
 fn compact(store: &Store, settings: &Settings) -> Result<crate::store::Scrubbed> {
     let scrubbed = crate::store::scrub(&store.conn).with_context(|| {
         format!(
-            "compacting {} (the deletion is done; the next `observatory forget` compacts it)",
+            "compacting {} (the deletion is done; the next `observatory forget` compacts it, even one that forgets nothing, such as `observatory forget --project NONE --yes`)",
             settings.db.display()
         )
     })?;
-    store
-        .conn
-        .execute("DELETE FROM meta WHERE key = ?1", [forget::COMPACT_PENDING])?;
     if !scrubbed.wal_truncated && !settings.quiet {
         crate::errln!(
             "warning: another process kept reading {}: its -wal file could not be emptied and may still hold deleted bytes until the next checkpoint",

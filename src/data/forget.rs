@@ -565,9 +565,6 @@ pub struct Deleted {
 /// file. Deleted cells are overwritten (secure_delete); the tables are
 /// flagged for a rebuild (`ingest::rebuild`), which the caller runs next
 /// (an interrupted one is finished by the next ingest).
-/// The `meta` key set by a deletion until the database is rewritten.
-pub const COMPACT_PENDING: &str = "compact_pending";
-
 pub fn delete(conn: &Connection, plan: &Plan) -> Result<Deleted> {
     // The tombstones' digests, from the bytes before they go.
     let mut digests: Vec<Option<(u64, u64)>> = Vec::with_capacity(plan.files.len());
@@ -685,7 +682,7 @@ fn delete_in_tx(conn: &Connection, plan: &Plan, digests: &[Option<(u64, u64)>]) 
     Store::meta_set(conn, "rebuild_pending", "1")?;
     // (cleared once the file is rewritten: a forget stopped before that
     // leaves the next one to do it)
-    Store::meta_set(conn, COMPACT_PENDING, "1")?;
+    Store::meta_set(conn, crate::store::COMPACT_PENDING, "1")?;
     if broken_references(conn)? > broken_before {
         let (table, parent): (String, String) = conn.query_row(
             "SELECT \"table\", parent FROM pragma_foreign_key_check LIMIT 1",

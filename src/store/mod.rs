@@ -722,6 +722,10 @@ fn migrate_in_tx(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The `meta` key a deletion (`forget`) sets until the database is
+/// rewritten: a forget stopped before that leaves the next one to do it.
+pub const COMPACT_PENDING: &str = "compact_pending";
+
 /// Get deleted bytes out of the files: checkpoint the WAL into the database
 /// and truncate it, rewrite the database (VACUUM), and checkpoint again.
 pub fn scrub(conn: &Connection) -> anyhow::Result<Scrubbed> {
@@ -734,6 +738,9 @@ pub fn scrub(conn: &Connection) -> anyhow::Result<Scrubbed> {
     let vacuumed = conn.execute_batch("VACUUM");
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     vacuumed.context("rewriting the database (VACUUM)")?;
+    // (rewritten, by whichever command: before the last checkpoint, which
+    // then empties the WAL of this too)
+    conn.execute("DELETE FROM meta WHERE key = ?1", [COMPACT_PENDING])?;
     let wal_truncated = checkpoint(conn).context("checkpointing the WAL")?;
     Ok(Scrubbed { wal_truncated })
 }
