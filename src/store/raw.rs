@@ -147,50 +147,36 @@ pub struct Unpacker {
 #[derive(Default)]
 pub struct LineReader {
     unpacker: Unpacker,
-    // (chunk id, its first byte's offset in the file, its bytes)
-    chunk: Option<(i64, u64, Vec<u8>)>,
+    // (chunk id, its bytes)
+    chunk: Option<(i64, Vec<u8>)>,
 }
 
 impl LineReader {
     /// The stored bytes of line `line_id` (without its line end); None if
     /// no chunk holds them (forgotten).
-    pub fn line(&mut self, conn: &Connection, line_id: i64) -> io::Result<Option<Vec<u8>>> {
-        let found: Option<(i64, u64, u64, u64, u64, Option<i64>)> = conn
+    pub fn line(&mut self, conn: &Connection, line_id: i64) -> anyhow::Result<Option<Vec<u8>>> {
+        let found: Option<(i64, u64, u64, u64)> = conn
             .prepare_cached(
-                "SELECT c.id, c.start_offset, c.end_offset, l.byte_offset, l.byte_len, c.dict
+                "SELECT c.id, c.start_offset, l.byte_offset, l.byte_len
                  FROM lines l JOIN raw_chunks c ON c.file_id = l.file_id
                    AND c.start_offset <= l.byte_offset AND l.byte_offset + l.byte_len <= c.end_offset
                  WHERE l.id = ?1 ORDER BY c.start_offset DESC LIMIT 1",
-            )
-            .and_then(|mut st| {
-                st.query_row([line_id], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get::<_, i64>(1)? as u64,
-                        r.get::<_, i64>(2)? as u64,
-                        r.get::<_, i64>(3)? as u64,
-                        r.get::<_, i64>(4)? as u64,
-                        r.get(5)?,
-                    ))
-                })
-                .optional()
+            )?
+            .query_row([line_id], |r| {
+                let n = |i| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)? as u64) };
+                Ok((r.get(0)?, n(1)?, n(2)?, n(3)?))
             })
-            .map_err(io::Error::other)?;
-        let Some((id, start, end, offset, len, dict)) = found else {
+            .optional()?;
+        let Some((id, start, offset, len)) = found else {
             return Ok(None);
         };
-        if self.chunk.as_ref().is_none_or(|c| c.0 != id) {
-            let data: Vec<u8> = conn
-                .query_row("SELECT data FROM raw_chunks WHERE id = ?1", [id], |r| {
-                    Ok(stored_frame(r.get_ref(0)?).to_vec())
-                })
-                .map_err(io::Error::other)?;
-            let plain = self
-                .unpacker
-                .unpack(conn, dict, &data, (end - start) as usize)?;
-            self.chunk = Some((id, start, plain));
-        }
-        let (_, start, plain) = self.chunk.as_ref().expect("just unpacked");
+        let plain = match &self.chunk {
+            Some((cached, plain)) if *cached == id => plain,
+            _ => {
+                let plain = chunk(conn, &mut self.unpacker, id)?;
+                &self.chunk.insert((id, plain)).1
+            }
+        };
         let at = (offset - start) as usize;
         Ok(plain.get(at..at + len as usize).map(<[u8]>::to_vec))
     }

@@ -819,9 +819,23 @@ fn content_text(c: &Content<'_>) -> (Option<String>, usize) {
 /// None if the line is not such a line.
 pub fn whole_text(line: &[u8]) -> Option<String> {
     let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
-    let line: Line = serde_json::from_slice(line).ok()?;
-    let m = line.message.into_inner()?;
-    content_text_as(&m.content, |t| t.trim().to_owned()).0
+    let text = std::str::from_utf8(line).ok()?;
+    let from = |text: &str| -> Option<String> {
+        let line: Line = serde_json::from_str(text).ok()?;
+        let m = line.message.into_inner()?;
+        content_text_as(&m.content, |t| t.trim().to_owned()).0
+    };
+    // (read as `parse_line` reads it: a lone surrogate as its escape's
+    // text, a key given twice as its last value)
+    from(text)
+        .or_else(|| without_lone_surrogates(text).and_then(|t| from(&t)))
+        .or_else(|| {
+            from(
+                &serde_json::from_str::<serde_json::Value>(text)
+                    .ok()?
+                    .to_string(),
+            )
+        })
 }
 
 fn content_text_as(c: &Content<'_>, preview: impl Fn(&str) -> String) -> (Option<String>, usize) {

@@ -626,3 +626,31 @@ fn lines_of_utf16_or_compressed_files_say_what_they_look_like() {
         }
     }
 }
+
+/// `whole_text` reads a prompt's line as `parse_line` does, so that its
+/// text is the preview's, whole: a lone surrogate as its escape's text, a
+/// key given twice as the last one.
+#[test]
+fn whole_text_is_the_preview_whole() {
+    let long = "word ".repeat(60);
+    for line in [
+        format!(r#"{{"type":"user","message":{{"role":"user","content":"{long}"}}}}"#),
+        format!(r#"{{"type":"user","message":{{"role":"user","content":"cut \ud83d {long}"}}}}"#),
+        format!(
+            r#"{{"type":"user","uuid":"a","uuid":"b","message":{{"role":"user","content":[{{"type":"text","text":"<system-reminder>x</system-reminder>"}},{{"type":"text","text":"{long}"}}]}}}}"#
+        ),
+    ] {
+        let preview = record(&line)
+            .message()
+            .unwrap()
+            .text_preview
+            .clone()
+            .unwrap();
+        let whole = whole_text(line.as_bytes()).unwrap_or_else(|| panic!("{line}"));
+        assert!(whole.len() > preview.len(), "{whole}");
+        assert!(
+            whole.starts_with(preview.trim_end_matches('…')),
+            "{whole} / {preview}"
+        );
+    }
+}
