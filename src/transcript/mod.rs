@@ -22,6 +22,9 @@ pub const ABSURD_TOKENS: u64 = 1_000_000_000_000;
 /// could overflow the database's 64-bit sums (9,223 of them would).
 pub const MAX_TOKENS: u64 = 1_000_000_000_000_000;
 
+/// 9000-01-01T00:00:00Z in ms: a line's time from then on is taken as none.
+const YEAR_9000_MS: i64 = 221_845_392_000_000;
+
 /// Longest text kept for previews (prompts, hook output, summaries).
 const PREVIEW_CHARS: usize = 160;
 
@@ -631,6 +634,14 @@ impl Record {
                 Some(ms) if ms < 0 => {
                     w.0.push(format!(
                         "`timestamp` {t:?} is before 1970; taken as no time"
+                    ));
+                    None
+                }
+                // (from the year 9000: a block or a day after it would be
+                // past 9999, which RFC 3339 cannot write)
+                Some(ms) if ms >= YEAR_9000_MS => {
+                    w.0.push(format!(
+                        "`timestamp` {t:?} is after the year 9000; taken as no time"
                     ));
                     None
                 }

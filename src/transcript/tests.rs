@@ -361,6 +361,23 @@ fn timestamps() {
             r.warnings
         );
     }
+    // nor from the year 9000 (a block after it would end past 9999, which
+    // RFC 3339 cannot write: `blocks --json` said "+10000-01-01T...")
+    for (t, at) in [
+        ("8999-12-31T23:59:59.999Z", Some(221_845_391_999_999)),
+        ("9999-12-31T23:30:00.000Z", None),
+    ] {
+        let r = record(&format!(
+            r#"{{"type":"user","timestamp":"{t}","message":{{"role":"user","content":"hi"}}}}"#
+        ));
+        assert_eq!(r.env.timestamp_ms, at, "{t}");
+        assert_eq!(
+            r.warnings.iter().any(|w| w.contains("after the year 9000")),
+            at.is_none(),
+            "{t}: {:?}",
+            r.warnings
+        );
+    }
 }
 
 #[test]
