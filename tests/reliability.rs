@@ -357,6 +357,9 @@ fn odd_files_in_the_tree_never_stop_the_run() {
         "{stderr}"
     );
     assert!(stderr.contains("symlink loop"), "{stderr}");
+    // and --json counts them: the dangling link and the loop (the folder
+    // named like a transcript is passed over without a word)
+    assert_eq!(s["paths_skipped"], 2, "{s}");
     // a deleted transcript keeps its lines
     std::fs::remove_file(dir.join("sess-resume-0002.jsonl")).unwrap();
     env.ingest();

@@ -100,6 +100,9 @@ pub struct Summary {
     /// Files rewritten or cut shorter while they were read: read up to
     /// there (the next run reads the new file).
     pub files_changed_while_read: u64,
+    /// Folders and links under `projects/` the walk could not follow (a
+    /// symlink loop, a dangling link, an unreadable folder): each named.
+    pub paths_skipped: u64,
     pub bytes_read: u64,
     pub lines_read: u64,
     pub records_by_type: BTreeMap<String, u64>,
@@ -425,6 +428,7 @@ pub fn run_held(
     for w in &warnings {
         obs.recurring(w);
     }
+    summary.paths_skipped = warnings.len() as u64;
     listings
         .save(&store.conn)
         .context("storing the folder listings")?;
