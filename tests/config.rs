@@ -682,27 +682,15 @@ fn paths_that_are_not_utf8_work_by_flag_and_are_refused_in_variables() {
     let claude = odd(b"cl\xffaude");
     std::fs::rename(&env.claude, &claude).unwrap();
     let db = odd(b"d\xffb.db");
-    let out = env
-        .cmd()
-        .arg("--claude-dir")
-        .arg(&claude)
-        .arg("--db")
-        .arg(&db)
-        .args(["cost", "--json"])
-        .assert()
-        .success();
-    assert_eq!(json_of(out.get_output())["total"]["requests"], 7);
+    // (the command with both paths by flag)
+    let by_flag = |args: &[&str]| -> Value {
+        let mut c = env.cmd();
+        c.arg("--claude-dir").arg(&claude).arg("--db").arg(&db);
+        json_of(c.args(args).assert().success().get_output())
+    };
+    assert_eq!(by_flag(&["cost", "--json"])["total"]["requests"], 7);
     assert!(db.exists());
-    let out = env
-        .cmd()
-        .arg("--claude-dir")
-        .arg(&claude)
-        .arg("--db")
-        .arg(&db)
-        .args(["config", "show", "--json"])
-        .assert()
-        .success();
-    let v = json_of(out.get_output());
+    let v = by_flag(&["config", "show", "--json"]);
     assert!(
         v["values"]["db"]["value"]
             .as_str()
@@ -725,16 +713,10 @@ fn paths_that_are_not_utf8_work_by_flag_and_are_refused_in_variables() {
         assert!(out.get_output().stdout.is_empty());
     }
     // (a variable a flag wins over is not read: not refused either)
-    let out = env
-        .cmd()
-        .env("CLAUDE_CONFIG_DIR", odd(b"h\xfeome"))
-        .arg("--claude-dir")
-        .arg(&claude)
-        .arg("--db")
-        .arg(&db)
-        .args(["cost", "--json"])
-        .assert()
-        .success();
+    let mut c = env.cmd();
+    c.env("CLAUDE_CONFIG_DIR", odd(b"h\xfeome"));
+    c.arg("--claude-dir").arg(&claude).arg("--db").arg(&db);
+    let out = c.args(["cost", "--json"]).assert().success();
     assert_eq!(json_of(out.get_output())["total"]["requests"], 7);
     let made: Vec<_> = std::fs::read_dir(env.dir.path())
         .unwrap()

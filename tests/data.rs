@@ -1509,22 +1509,21 @@ fn a_forget_stopped_before_compacting_is_compacted_by_the_next() {
     }
     let free = "SELECT freelist_count FROM pragma_freelist_count";
     assert!(count(&env.db(), free) > 400);
-    let out = env
-        .cmd()
-        .args(["forget", "--project", "no-such-project", "--dry-run"])
-        .assert()
-        .success();
-    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    // (stderr of a forget that matches nothing)
+    let forget_none = |how: &str| -> String {
+        let out = env
+            .cmd()
+            .args(["forget", "--project", "no-such-project", how])
+            .assert()
+            .success();
+        String::from_utf8_lossy(&out.get_output().stderr).to_string()
+    };
+    let err = forget_none("--dry-run");
     assert!(!err.contains("compacting"), "{err}");
     assert!(count(&env.db(), free) > 400, "a dry run writes nothing");
     let mut counts = all_counts(&env.db());
     *counts.get_mut("meta").unwrap() -= 1; // (the mark, which goes)
-    let out = env
-        .cmd()
-        .args(["forget", "--project", "no-such-project", "--yes"])
-        .assert()
-        .success();
-    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let err = forget_none("--yes");
     assert!(
         err.contains("an earlier forget stopped before it") && err.contains("Nothing to forget"),
         "{err}"
@@ -1532,12 +1531,7 @@ fn a_forget_stopped_before_compacting_is_compacted_by_the_next() {
     assert_eq!(count(&env.db(), free), 0);
     assert_eq!(count(&env.db(), pending), 0);
     assert_eq!(all_counts(&env.db()), counts, "nothing else changed");
-    let out = env
-        .cmd()
-        .args(["forget", "--project", "no-such-project", "--yes"])
-        .assert()
-        .success();
-    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let err = forget_none("--yes");
     assert!(!err.contains("compacting"), "once: {err}");
 }
 

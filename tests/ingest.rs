@@ -2389,28 +2389,24 @@ fn an_ingest_with_nothing_to_read_says_where_it_looked_and_why() {
         String::from_utf8_lossy(&out.stderr).contains("empty-home/.claude (does not exist)"),
         "{out:?}"
     );
-    // a report says it too (its figures would be $0 with no word why)
-    let out = env
-        .cmd()
-        .args(["cost", "--claude-dir"])
-        .arg(d.join("no-projects"))
-        .assert()
-        .success();
-    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert!(
-        err.contains("no Claude Code transcripts found (")
-            && err.contains("no-projects has no projects/ folder)"),
-        "{err}"
-    );
-    // a root that is not there is said to be missing, as ingest says it
-    let out = env
-        .cmd()
-        .args(["cost", "--claude-dir"])
-        .arg(d.join("not-there"))
-        .assert()
-        .success();
-    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert!(err.contains("not-there does not exist)"), "{err}");
+    // a report says it too (its figures would be $0 with no word why), of
+    // a root that is not there as ingest says it
+    for (root, says) in [
+        ("no-projects", "no-projects has no projects/ folder)"),
+        ("not-there", "not-there does not exist)"),
+    ] {
+        let out = env
+            .cmd()
+            .args(["cost", "--claude-dir"])
+            .arg(d.join(root))
+            .assert()
+            .success();
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(
+            err.contains("no Claude Code transcripts found (") && err.contains(says),
+            "{err}"
+        );
+    }
     // an empty projects/ folder: the summary says so
     let out = env.cmd().arg("ingest").assert().success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();

@@ -634,26 +634,35 @@ mod tests {
         assert_eq!(out[1].offset, 100 + 13 + 6);
     }
 
-    fn run(path: &std::path::Path, start: u64, lines: u64) -> Vec<Batch> {
-        let (tx, rx) = std::sync::mpsc::sync_channel(64);
-        let job = ReadJob {
+    fn job(path: &std::path::Path, start: u64, lines: u64) -> ReadJob {
+        ReadJob {
             job: 0,
             path: path.to_owned(),
             start_offset: start,
             start_lines: lines,
             max_bytes: None,
             expect_head: None,
-        };
+        }
+    }
+
+    /// What reading `job` sends, in order.
+    fn messages(job: &ReadJob) -> Vec<Msg> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(64);
         // (nothing is handed back: with the sender gone, the reader does
         // not wait for room)
         let (_, spent) = std::sync::mpsc::channel();
         let mut spent = Spent::new(spent);
         std::thread::scope(|scope| {
             let mut zip = Zip::spawn(scope, Zip::packers(None).unwrap());
-            assert!(read_file(&job, &tx, &mut spent, &mut zip));
+            assert!(read_file(job, &tx, &mut spent, &mut zip));
         });
         drop(tx);
-        rx.into_iter()
+        rx.into_iter().collect()
+    }
+
+    fn run(path: &std::path::Path, start: u64, lines: u64) -> Vec<Batch> {
+        messages(&job(path, start, lines))
+            .into_iter()
             .map(|m| match m {
                 Msg::Batch(b) => *b,
                 Msg::Failed { error, .. } => panic!("{error}"),
@@ -685,14 +694,7 @@ mod tests {
         // (room for one batch: the reader waits, having read at most three,
         // until the file is all new, and reads the rest after it)
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let job = ReadJob {
-            job: 0,
-            path: p.clone(),
-            start_offset: 0,
-            start_lines: 0,
-            max_bytes: None,
-            expect_head: None,
-        };
+        let reading = job(&p, 0, 0);
         let (_, spent) = std::sync::mpsc::channel();
         let mut spent = Spent::new(spent);
         let mut sent = Vec::new();
@@ -701,7 +703,7 @@ mod tests {
             let reader = scope.spawn(move || {
                 std::thread::scope(|inner| {
                     let mut zip = Zip::spawn(inner, Zip::packers(None).unwrap());
-                    read_file(&job, &tx, &mut spent, &mut zip)
+                    read_file(&reading, &tx, &mut spent, &mut zip)
                 })
             });
             // the first batch read, the file is written over from its start
@@ -739,24 +741,12 @@ mod tests {
 
         // one planned to be read on from a cursor, rewritten before it is
         // opened: not read on from there
-        let (tx, rx) = std::sync::mpsc::sync_channel(64);
-        let job = ReadJob {
-            job: 0,
-            path: p.clone(),
-            start_offset: 600,
-            start_lines: 1,
-            max_bytes: None,
+        let planned = ReadJob {
             expect_head: Some(fingerprint(&std::fs::File::open(&p).unwrap(), 4096).unwrap()),
+            ..job(&p, 600, 1)
         };
         std::fs::write(&p, &old).unwrap();
-        let (_, spent) = std::sync::mpsc::channel();
-        let mut spent = Spent::new(spent);
-        std::thread::scope(|scope| {
-            let mut zip = Zip::spawn(scope, Zip::packers(None).unwrap());
-            assert!(read_file(&job, &tx, &mut spent, &mut zip));
-        });
-        drop(tx);
-        let got: Vec<&str> = rx
+        let got: Vec<&str> = messages(&planned)
             .into_iter()
             .map(|m| match m {
                 Msg::Batch(_) => "batch",
@@ -856,25 +846,9 @@ mod tests {
         std::fs::write(&p, b"{\"type\":\"user\"}\n").unwrap();
         let f = std::fs::File::options().write(true).open(&p).unwrap();
         f.set_len(MAX_LINE_BYTES as u64 + (40 << 20)).unwrap();
-        let (tx, rx) = std::sync::mpsc::sync_channel(64);
-        let job = ReadJob {
-            job: 0,
-            path: p.clone(),
-            start_offset: 0,
-            start_lines: 0,
-            max_bytes: None,
-            expect_head: None,
-        };
-        let (_, spent) = std::sync::mpsc::channel();
-        let mut spent = Spent::new(spent);
-        std::thread::scope(|scope| {
-            let mut zip = Zip::spawn(scope, Zip::packers(None).unwrap());
-            assert!(read_file(&job, &tx, &mut spent, &mut zip));
-        });
-        drop(tx);
         let mut items = Vec::new();
         let mut failed = None;
-        for m in rx {
+        for m in messages(&job(&p, 0, 0)) {
             match m {
                 Msg::Batch(b) => items.extend(kinds(&b.items)),
                 Msg::Failed { error, .. } => failed = Some(error.to_string()),
