@@ -148,9 +148,9 @@ fn check(prices: &PriceTable, settings: &Settings) -> Result<ExitCode> {
         if settings.db.exists() || super::given_db_source(settings).is_some() {
             let store = Store::open_read_only(&settings.db)?;
             let mut st = store.conn.prepare(
-            "SELECT model, count(*), count(cost_picousd), coalesce(sum(fast), 0) FROM response_rows
-                 GROUP BY model ORDER BY model",
-        )?;
+                "SELECT model, count(*), count(cost_picousd), coalesce(sum(fast), 0)
+                 FROM response_rows GROUP BY model ORDER BY model",
+            )?;
             st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
                 .collect::<rusqlite::Result<_>>()?
         } else {

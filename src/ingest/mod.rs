@@ -802,8 +802,8 @@ fn ingest_found(
                 Msg::Changed { job } => {
                     summary.files_changed_while_read += 1;
                     obs.warning(&format!(
-                    "{}: changed while it was read (rewritten, or cut shorter): what was read before it changed stays stored, and the next ingest reads it again",
-                    jobs[job].found.path.display()
+                        "{}: changed while it was read (rewritten, or cut shorter): what was read before it changed stays stored, and the next ingest reads it again",
+                        jobs[job].found.path.display()
                     ));
                 }
                 Msg::Failed { job, error }

@@ -641,7 +641,7 @@ impl Record {
                 // past 9999, which RFC 3339 cannot write)
                 Some(ms) if ms >= YEAR_9000_MS => {
                     w.0.push(format!(
-                        "`timestamp` {t:?} is after the year 9000; taken as no time"
+                        "`timestamp` {t:?} is in the year 9000 or later; taken as no time"
                     ));
                     None
                 }

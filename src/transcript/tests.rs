@@ -354,9 +354,13 @@ fn timestamps() {
         (
             "8999-12-31T23:59:59.999Z",
             Some(221_845_391_999_999),
-            "after the year 9000",
+            "in the year 9000 or later",
         ),
-        ("9999-12-31T23:30:00.000Z", None, "after the year 9000"),
+        (
+            "9999-12-31T23:30:00.000Z",
+            None,
+            "in the year 9000 or later",
+        ),
     ] {
         let r = record(&format!(
             r#"{{"type":"user","timestamp":"{t}","message":{{"role":"user","content":"hi"}}}}"#
