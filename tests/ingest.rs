@@ -2807,3 +2807,55 @@ fn a_result_without_its_use_is_no_call_until_the_use_is_read() {
     assert_eq!(total(&["tools", "--json"]), (1, 1));
     assert_eq!(total(&["tools", "--json", "--since", "2026-01-01"]), (1, 1));
 }
+
+/// A file whose read stops at a line too long to hold (here 257 MiB of
+/// NULs with no newline, sparse: a preallocated file a crash left) is
+/// named at every run and remembered with its stat: while it is unchanged
+/// it is not read again (~256 MiB at every report's own ingest); once it
+/// changes it is. The other files are read, and the run succeeds.
+#[test]
+fn a_file_with_a_line_too_long_is_named_each_run_and_read_again_only_once_changed() {
+    use std::os::unix::fs::FileExt;
+    let env = Env::with_fixture("basic");
+    let path = env.projects().join("-home-u-app/sess-sparse.jsonl");
+    let f = std::fs::File::create(&path).unwrap();
+    f.set_len(257 << 20).unwrap();
+    let run = || {
+        let out = env.cmd().args(["ingest", "--json"]).assert().success();
+        let out = out.get_output();
+        let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (s, String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (s, err) = run();
+    assert_eq!(
+        (&s["files_failed"], &s["lines_read"]),
+        (&json!(1), &json!(33))
+    );
+    assert!(
+        err.contains("sess-sparse.jsonl: line 1 (from byte 0) is longer than 256 MiB"),
+        "{err}"
+    );
+    // a line written at its start, its stat kept as it was: not read
+    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+    f.write_all_at(b"{\"type\":\"user\",\"sessionId\":\"sess-sparse\"}\n", 0)
+        .unwrap();
+    f.set_modified(mtime).unwrap();
+    let (s, err) = run();
+    assert_eq!(
+        (&s["files_failed"], &s["lines_read"]),
+        (&json!(1), &json!(0))
+    );
+    assert!(err.contains("is longer than 256 MiB"), "said again: {err}");
+    // changed (its time): read again, the new first line with it
+    f.set_modified(mtime + std::time::Duration::from_secs(1))
+        .unwrap();
+    let (s, err) = run();
+    assert_eq!(
+        (&s["files_failed"], &s["lines_read"]),
+        (&json!(1), &json!(1))
+    );
+    assert!(
+        err.contains("sess-sparse.jsonl: line 2 (from byte 42) is longer than 256 MiB"),
+        "{err}"
+    );
+}

@@ -671,6 +671,29 @@ fn locate(roots: &[Root], file: &Path) -> std::io::Result<Found> {
     })
 }
 
+/// `meta` keys (this, then the stored path) of files whose read stopped at
+/// a line too long to hold (`reader::LineTooLong`): their stat when it did
+/// (`stat_key`), a line end, and the message.
+const TOO_LONG_KEY: &str = "line_too_long:";
+
+fn stat_key(s: &discover::Stat) -> String {
+    format!("{}:{}:{}:{}", s.dev, s.ino, s.size, s.mtime_ns)
+}
+
+/// The files remembered under `TOO_LONG_KEY`: stored path -> (stat key,
+/// message).
+fn load_too_long(conn: &Connection) -> rusqlite::Result<HashMap<String, (String, String)>> {
+    let mut st = conn.prepare(
+        "SELECT substr(key, length(?1) + 1), value FROM meta WHERE substr(key, 1, length(?1)) = ?1",
+    )?;
+    let rows = st.query_map([TOO_LONG_KEY], |r| {
+        let value: String = r.get(1)?;
+        let (stat, message) = value.split_once('\n').unwrap_or((&value, ""));
+        Ok((r.get(0)?, (stat.to_owned(), message.to_owned())))
+    })?;
+    rows.collect()
+}
+
 /// Plan, read and store `found` (the lock is held, any rebuild done).
 #[allow(clippy::too_many_arguments)]
 fn ingest_found(
@@ -685,8 +708,22 @@ fn ingest_found(
 ) -> Result<Summary> {
     summary.files_seen += found.len() as u64;
     let tombstones = load_tombstones(&store.conn)?;
+    let mut too_long = load_too_long(&store.conn)?;
     let mut jobs = Vec::new();
     for f in found {
+        // (a file whose read stopped at a line too long to hold, unchanged
+        // since: said again, not read again, ~256 MiB at every run)
+        if let Some((stat, message)) = too_long.remove(paths::stored(&f.path).as_ref()) {
+            if stat == stat_key(&f.stat) {
+                summary.files_failed += 1;
+                obs.recurring(&message);
+                continue;
+            }
+            store.conn.execute(
+                "DELETE FROM meta WHERE key = ?1",
+                [format!("{TOO_LONG_KEY}{}", paths::stored(&f.path))],
+            )?;
+        }
         match plan(
             &f,
             tracked.get(paths::stored(&f.path).as_ref()),
@@ -811,9 +848,18 @@ fn ingest_found(
                         .get_ref()
                         .is_some_and(|e| e.is::<reader::LineTooLong>()) =>
                 {
-                    // (met again at every run, until the file is dealt with)
+                    // (met again at every run, until the file is dealt
+                    // with: remembered with its stat, not read again)
                     summary.files_failed += 1;
-                    obs.recurring(&format!("{}: {error}", jobs[job].found.path.display()));
+                    let found = &jobs[job].found;
+                    let message = format!("{}: {error}", found.path.display());
+                    writer.begin()?;
+                    Store::meta_set(
+                        &store.conn,
+                        &format!("{TOO_LONG_KEY}{}", paths::stored(&found.path)),
+                        &format!("{}\n{message}", stat_key(&found.stat)),
+                    )?;
+                    obs.recurring(&message);
                 }
                 Msg::Failed { job, error } => {
                     summary.files_failed += 1;
