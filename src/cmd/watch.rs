@@ -356,6 +356,8 @@ struct View {
     /// With `--session PREFIX` (not quiet): the sessions it matched so far,
     /// so that one that begins later is named on stderr once.
     sessions_seen: Option<HashSet<String>>,
+    /// A frame was drawn: the next ones overwrite it in place.
+    drawn: bool,
 }
 
 impl View {
@@ -370,6 +372,7 @@ impl View {
             crossed: Vec::new(),
             budget_state: HashMap::new(),
             sessions_seen: None,
+            drawn: false,
         }
     }
 
@@ -546,9 +549,33 @@ impl View {
         let rows = active_sessions(conn, now, self)?;
         let tail: Vec<&str> = self.tail.iter().map(String::as_str).collect();
         let out = fit_frame(&head, &self.crossed, &rows, &tail, width, height);
-        output::emit(&format!("\x1b[H\x1b[2J{out}"))?;
+        output::emit(&redraw(&out, !std::mem::replace(&mut self.drawn, true)))?;
         Ok(())
     }
+}
+
+/// The escapes that show `frame` in place of the last one: the screen
+/// cleared once (`first`), then each line overwritten from the top, the
+/// rest of each line and of the screen erased. Clearing the whole screen at
+/// every redraw (once a second) made tmux and VTE terminals copy every
+/// frame into their scrollback, pushing the user's history out in a minute.
+fn redraw(frame: &str, first: bool) -> String {
+    let mut out = String::with_capacity(frame.len() + 256);
+    out.push_str(if first { "\x1b[H\x1b[2J" } else { "\x1b[H" });
+    for line in frame.split_inclusive('\n') {
+        match line.strip_suffix('\n') {
+            Some(l) => {
+                out.push_str(l);
+                out.push_str("\x1b[K\n");
+            }
+            None => {
+                out.push_str(line);
+                out.push_str("\x1b[K");
+            }
+        }
+    }
+    out.push_str("\x1b[J");
+    out
 }
 
 /// The view: its head lines, the crossed budgets, the active sessions,
@@ -883,11 +910,13 @@ fn describe(e: &Value, zone: &Zone) -> String {
         ),
         other => other.to_owned(),
     };
-    // (cut to the terminal when drawn)
-    format!(
+    // (cut to the terminal when drawn; every field of it is a transcript's
+    // text, a hook's command or a model id as much as a prompt: on one
+    // line, without escapes or controls, which would act on the terminal)
+    crate::output::table::visible(&short(&format!(
         "{at} {} {what}",
         s("session_id").chars().take(8).collect::<String>()
-    )
+    )))
 }
 
 /// An event's text on one line (control characters as spaces, ANSI
@@ -901,6 +930,46 @@ fn short(s: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Every field of an event line is made safe for the terminal, not
+    /// the prompt alone: a hook command holding escapes (the alternate
+    /// screen, a hidden cursor) or line ends, a model id or a tool name
+    /// with controls, a right-to-left override.
+    #[test]
+    fn event_lines_never_carry_escapes_or_line_ends() {
+        let zone = Zone::parse("UTC").unwrap();
+        let evil = "a\u{1b}[?25l\u{1b}[?1049hb\r\nc\u{7}\u{202e}d";
+        for e in [
+            json!({"event": "hook", "hook_event": "Stop", "command": evil, "outcome": "success"}),
+            json!({"event": "response", "model": evil, "output_tokens": 1}),
+            json!({"event": "tool_result", "tool": evil, "duration_ms": 1}),
+            json!({"event": "compaction", "trigger": evil}),
+            json!({"event": "malformed_line", "file": evil, "line": 2}),
+            json!({"event": "message", "type": "user", "text": "x", "session_id": evil}),
+        ] {
+            let line = describe(&e, &zone);
+            assert!(
+                !line.chars().any(|c| c.is_control() || c == '\u{202e}'),
+                "{e}: {line:?}"
+            );
+        }
+    }
+
+    /// A frame after the first overwrites the last in place (never the
+    /// whole screen cleared, which terminals copy into their scrollback),
+    /// erasing what the last one had beyond each line and below it.
+    #[test]
+    fn frames_after_the_first_overwrite_in_place() {
+        let frame = "12:00:00 today $1.00\nsessions\n";
+        let first = redraw(frame, true);
+        assert!(first.starts_with("\x1b[H\x1b[2J"), "{first:?}");
+        let next = redraw(frame, false);
+        assert!(!next.contains("\x1b[2J"), "{next:?}");
+        assert_eq!(
+            next,
+            "\x1b[H12:00:00 today $1.00\x1b[K\nsessions\x1b[K\n\x1b[J"
+        );
+    }
 
     #[test]
     fn event_text_is_one_short_line() {
@@ -987,6 +1056,7 @@ mod tests {
             crossed: Vec::new(),
             budget_state: HashMap::new(),
             sessions_seen: None,
+            drawn: false,
         };
         let names: Vec<String> = active_sessions(&conn, now, &view)
             .unwrap()
