@@ -647,7 +647,10 @@ fn fit_frame(
                 shown,
                 &[],
                 Some(width),
-                &[(1, 7), (0, 7), (2, 6)],
+                // (the title names a session here: the project is cut
+                // first, and Started and $/h go before a title is cut
+                // under 20 columns)
+                &[(0, 10), (1, 20), (2, 6)],
                 &[7, 3, 2, 5],
             ));
             out.push('\n');
@@ -868,10 +871,12 @@ fn describe(e: &Value, zone: &Zone) -> String {
         .unwrap_or_else(|| "--:--:--".into());
     let what = match s("event") {
         "message" => format!("{} {}", s("type"), short(s("text"))),
+        // (the model as the sessions table names it: a narrow view kept
+        // the full id and cut the money after it)
         "response" | "response_update" => format!(
             "{} {} out {} {}",
             s("event"),
-            s("model"),
+            short_model(s("model")),
             e.get("output_tokens").and_then(Value::as_u64).unwrap_or(0),
             // (the event's exact decimal, shown as all money is to people)
             e.get("cost_usd")
@@ -1111,9 +1116,28 @@ mod tests {
             }
             out
         };
-        // a wide terminal: the titles whole; at 80 they are cut
+        // a wide terminal: the titles whole; at 80 they are cut, but keep
+        // 20 columns (they were cut to 7 before any other column)
         assert!(fits(160, 24).contains("a rather long session title 6"));
         assert!(!fits(80, 24).contains("a rather long session title 6"));
+        assert!(fits(80, 24).contains("a rather long sess"));
+        // a long project folder is cut before the titles that tell its
+        // sessions apart
+        let long: Vec<Vec<String>> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let mut r = r.clone();
+                r[0] = "frontend-application-with-a-very-long-name".into();
+                r[1] = format!("task number {i} of the sprint");
+                r
+            })
+            .collect();
+        let out = fit_frame(head, &[], &long, &tail, 100, 30);
+        assert!(
+            (0..7).all(|i| out.contains(&format!("task number {i} "))),
+            "{out}"
+        );
         // 24 lines: all sessions, the newest events only
         let out = fits(80, 24);
         assert_eq!(out.matches("$12.34").count(), 7, "{out}");
@@ -1195,7 +1219,7 @@ mod tests {
                        "model": "claude-sonnet-4-5", "output_tokens": 120, "cost_usd": "1.2355428"});
         let line = describe(&e, &Zone::parse("UTC").unwrap());
         assert!(
-            line.ends_with("response claude-sonnet-4-5 out 120 $1.24"),
+            line.ends_with("response sonnet-4-5 out 120 $1.24"),
             "{line}"
         );
         let e = json!({"event": "response", "session_id": "0123456789abcdef", "model": "x", "cost_usd": null});

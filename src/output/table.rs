@@ -138,10 +138,12 @@ pub fn fit_styled(
         cut[col] = cut[col].saturating_sub(over).max(least(col));
     }
     // (narrower still, with all that could go gone: the same columns are
-    // cut on, down to a few columns each)
+    // cut on, down to a few columns each, never under their title, which
+    // is not cut)
     for &(col, _) in shrink.iter().filter(|(c, _)| keep.contains(c)) {
         let over = total(&keep, &|i| cut[i]).saturating_sub(width);
-        cut[col] = cut[col].saturating_sub(over).max(FLOOR.min(widths[col]));
+        let floor = FLOOR.min(widths[col]).max(columns[col].title.width());
+        cut[col] = cut[col].saturating_sub(over).max(floor);
     }
     // (a footer's cell is a total's label, not a path: cut at its end)
     let pick = |rows: &[Vec<String>], body: bool| -> Vec<Vec<String>> {
