@@ -244,6 +244,45 @@ fn invalid_json_is_refused_and_left_untouched() {
         assert_eq!(std::fs::read_to_string(&settings).unwrap(), bad);
         assert!(backups(&settings).is_empty(), "{bad}");
     }
+    // valid JSON that is no object, a byte-order mark: said as such
+    for (bad, says) in [
+        ("[1, 2]", "valid JSON, but not an object"),
+        ("null", "valid JSON, but not an object"),
+        ("\u{feff}{\"model\": \"opus\"}", "byte-order mark"),
+    ] {
+        std::fs::write(&settings, bad).unwrap();
+        let out = apply(&env, &settings, &[]).code(1).get_output().clone();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(says) && !stderr.contains("not valid JSON"),
+            "{bad}: {stderr}"
+        );
+        assert_eq!(std::fs::read_to_string(&settings).unwrap(), bad);
+    }
+}
+
+/// A settings file made read-only is left as it is, and said (it was
+/// replaced by rename, read-only again, without a word); once writable,
+/// --apply goes on.
+#[test]
+fn a_read_only_settings_file_is_left_untouched() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let settings = env.dir.path().join("settings.json");
+    let mine = "{\"model\": \"opus\"}";
+    std::fs::write(&settings, mine).unwrap();
+    std::fs::set_permissions(&settings, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let out = apply(&env, &settings, &[]).code(1).get_output().clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is read-only, so setup leaves it as it is"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), mine);
+    assert!(backups(&settings).is_empty());
+    std::fs::set_permissions(&settings, std::fs::Permissions::from_mode(0o644)).unwrap();
+    apply(&env, &settings, &[]).success();
+    assert_eq!(read_json(&settings)["model"], "opus");
 }
 
 // ------------------------------------------------- completions, man, help

@@ -115,6 +115,15 @@ fn claude_code(args: &SetupArgs, settings: &Settings) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     };
+    // (a file made read-only is kept from tools that rewrite it: replacing
+    // it by rename would pass over that without a word)
+    if old.is_some() && std::fs::metadata(&path).is_ok_and(|m| m.permissions().readonly()) {
+        crate::errln!(
+            "error: {} is read-only, so setup leaves it as it is: make it writable (chmod u+w) and run this again, or add the snippet `observatory setup claude-code` prints by hand",
+            path.display()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     let backup = match &old {
         Some(bytes) => Some(write_backup(&path, bytes)?),
         None => None,
@@ -213,9 +222,16 @@ pub fn merge(text: &str, force: bool) -> Result<Merged, MergeError> {
         Vec::new()
     } else {
         let o: Ordered = serde_json::from_str(text).map_err(|e| {
-            refuse(format!(
-                "not valid JSON ({e}); fix it first, the file was left untouched"
-            ))
+            // (valid JSON that is no object, a byte-order mark: said as
+            // what they are, not as JSON that does not parse)
+            let what = if text.starts_with('\u{feff}') {
+                "it starts with a byte-order mark (EF BB BF, saved by an editor?), which JSON does not allow".to_owned()
+            } else if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
+                "valid JSON, but not an object: Claude Code's settings are one `{...}`".to_owned()
+            } else {
+                format!("not valid JSON ({e})")
+            };
+            refuse(format!("{what}; fix it first, the file was left untouched"))
         })?;
         o.0.into_iter()
             .map(|(k, v)| (k, v.get().to_owned()))
@@ -432,7 +448,11 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp_name.push(format!(".observatory-{}.tmp", std::process::id()));
     let tmp = PathBuf::from(tmp_name);
     let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
+        // (new, or an error: never written through a link left there)
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         if let Ok(meta) = std::fs::metadata(path) {
