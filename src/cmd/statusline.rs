@@ -498,8 +498,9 @@ fn field(name: &str, input: &Input, r: &StatusReport, zone: &Zone, now: i64) -> 
     })
 }
 
-/// Time left for people: `2h 05m`, `45m`, `<1m`.
-fn left(ms: i64) -> String {
+/// Time left for people: `2h 05m`, `45m`, `<1m` (the status line's and
+/// `watch`'s).
+pub fn left(ms: i64) -> String {
     let m = ms.max(0) / 60_000;
     match m {
         0 => "<1m".into(),

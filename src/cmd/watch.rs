@@ -528,7 +528,7 @@ impl View {
                     (b.unpriced_responses < b.responses).then_some(b.cost_picousd),
                     b.unpriced_responses
                 ),
-                minutes((b.end_at - now).max(0)),
+                super::statusline::left(b.end_at - now),
                 b.burn_rate_picousd_per_hour
                     .map(|r| format!(", {}/h", super::cost::dollars(r)))
                     .unwrap_or_default()
@@ -705,11 +705,6 @@ fn today_text(conn: &Connection, since: i64) -> rusqlite::Result<String> {
             Ok(super::money_part(priced.then_some(cost), unpriced))
         },
     )
-}
-
-fn minutes(ms: i64) -> String {
-    let m = ms / 60_000;
-    format!("{}h{:02}m", m / 60, m % 60)
 }
 
 /// Sessions with activity in the last 30 minutes, busiest first.
