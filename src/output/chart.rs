@@ -16,6 +16,47 @@ pub struct Bar {
     pub text: String,
 }
 
+/// `bars` (periods in order) with a $0 bar for each period between two of
+/// them that had no cost: a time chart without them drew a gap of months
+/// as two neighbouring bars. Labels are `YYYY-MM-DD` (a day, a week's
+/// first day) or `YYYY-MM`; one that is not (no date) stays as it is.
+fn with_empty_periods(bars: Vec<Bar>, period: Group, money: &impl Fn(i128) -> String) -> Vec<Bar> {
+    use chrono::{Days, Months, NaiveDate};
+    let date = |label: &str| match period {
+        Group::Month => NaiveDate::parse_from_str(&format!("{label}-01"), "%Y-%m-%d").ok(),
+        _ => NaiveDate::parse_from_str(label, "%Y-%m-%d").ok(),
+    };
+    let next = |d: NaiveDate| match period {
+        Group::Day => d.checked_add_days(Days::new(1)),
+        Group::Week => d.checked_add_days(Days::new(7)),
+        _ => d.checked_add_months(Months::new(1)),
+    };
+    let label = |d: NaiveDate| match period {
+        Group::Month => d.format("%Y-%m").to_string(),
+        _ => d.format("%Y-%m-%d").to_string(),
+    };
+    let mut out: Vec<Bar> = Vec::with_capacity(bars.len());
+    let mut last: Option<NaiveDate> = None;
+    for b in bars {
+        let this = date(&b.label);
+        if let (Some(mut at), Some(end)) = (last.and_then(next), this) {
+            // (a few years of days at most: the range's own rows bound it)
+            while at < end && out.len() < 100_000 {
+                out.push(Bar {
+                    label: label(at),
+                    value: Some(0),
+                    text: money(0),
+                });
+                let Some(n) = next(at) else { break };
+                at = n;
+            }
+        }
+        last = this.or(last);
+        out.push(b);
+    }
+    out
+}
+
 /// A bar `value / max` of `cells` characters long, in eighths.
 fn bar(value: i128, max: i128, cells: usize) -> String {
     if value <= 0 || max <= 0 {
@@ -77,7 +118,7 @@ pub fn cost_chart(
     if !matches!(g.as_slice(), [Group::Day] | [Group::Week] | [Group::Month]) {
         return Err(GROUPS_ERROR.into());
     }
-    let mut bars: Vec<Bar> = report
+    let bars: Vec<Bar> = report
         .rows
         .iter()
         .map(|r| {
@@ -100,7 +141,9 @@ pub fn cost_chart(
     if bars.is_empty() {
         return Ok("nothing to chart: no responses in this range\n".into());
     }
+    let bars = with_empty_periods(bars, g[0], &money);
     // the total last, without a bar, its amount aligned with the others
+    let mut bars = bars;
     let total = &report.total;
     bars.push(Bar {
         label: "Total".into(),
@@ -162,5 +205,46 @@ mod tests {
         assert_eq!(blocks(lines[2]), 0);
         assert!(lines[0].ends_with("   $4.00"));
         assert!(lines[2].starts_with("2026-03-03 ") && lines[2].ends_with("unpriced"));
+    }
+
+    /// Periods without cost between two with some are drawn as $0 bars, in
+    /// order; a label that is no date is left where it is.
+    #[test]
+    fn periods_without_cost_between_others_are_drawn_empty() {
+        let bar = |label: &str, v: i128| Bar {
+            label: label.into(),
+            value: Some(v),
+            text: format!("${v}"),
+        };
+        let money = |v: i128| format!("${v}");
+        let labels =
+            |bars: Vec<Bar>| -> Vec<String> { bars.into_iter().map(|b| b.label).collect() };
+        let days = with_empty_periods(
+            vec![bar("2026-02-27", 1), bar("2026-03-02", 2)],
+            Group::Day,
+            &money,
+        );
+        assert_eq!(
+            labels(days),
+            ["2026-02-27", "2026-02-28", "2026-03-01", "2026-03-02"]
+        );
+        let weeks = with_empty_periods(
+            vec![bar("2026-03-02", 1), bar("2026-03-23", 2)],
+            Group::Week,
+            &money,
+        );
+        assert_eq!(
+            labels(weeks),
+            ["2026-03-02", "2026-03-09", "2026-03-16", "2026-03-23"]
+        );
+        let months = with_empty_periods(
+            vec![bar("2025-11", 1), bar("2026-02", 2), bar("(no date)", 3)],
+            Group::Month,
+            &money,
+        );
+        assert_eq!(
+            labels(months),
+            ["2025-11", "2025-12", "2026-01", "2026-02", "(no date)"]
+        );
     }
 }
