@@ -274,6 +274,10 @@ pub struct ManArgs {
     /// `forget`, `budget set` or `budget-set`
     #[arg(value_name = "COMMAND")]
     pub command: Vec<String>,
+    /// Write every page (observatory.1 and one per command) into DIR, e.g.
+    /// ~/.local/share/man/man1, instead of printing one
+    #[arg(long, value_name = "DIR", conflicts_with = "command")]
+    pub out_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -346,6 +346,40 @@ fn the_man_page_is_roff_naming_the_subcommands() {
         err.contains("no command \"nope\"") && err.contains("forget"),
         "{err}"
     );
+    // --out-dir writes every page, so that each one a page names is there
+    // (installing the main page alone left observatory-forget(1) and the
+    // others, and the named observatory-help(1), nowhere)
+    let dir = env.dir.path().join("man1");
+    env.cmd()
+        .args(["man", "--out-dir"])
+        .arg(&dir)
+        .assert()
+        .success();
+    let page = |name: &str| std::fs::read_to_string(dir.join(format!("{name}.1")));
+    for name in [
+        "observatory",
+        "observatory-forget",
+        "observatory-budget-set",
+    ] {
+        assert!(page(name).is_ok(), "{name}.1 missing");
+    }
+    for text in [
+        page("observatory").unwrap(),
+        text,
+        page("observatory-budget").unwrap(),
+    ] {
+        // (roff writes each `-` as `\-`: "observatory\-forget(1)")
+        for named in text.split("observatory\\-").skip(1) {
+            let Some((name, _)) = named.split_once("(1)") else {
+                continue;
+            };
+            let name = name.replace("\\-", "-");
+            if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                let file = format!("observatory-{name}");
+                assert!(page(&file).is_ok(), "{file}.1 named but not written");
+            }
+        }
+    }
 }
 
 #[test]

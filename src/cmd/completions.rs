@@ -24,8 +24,28 @@ pub fn completions(args: &CompletionsArgs) -> Result<ExitCode> {
 }
 
 pub fn man(args: &crate::cli::ManArgs) -> Result<ExitCode> {
-    let mut top = Cli::command();
-    // (built: the `help` command the main page names exists then)
+    if let Some(dir) = &args.out_dir {
+        // (every page the main one names, observatory-COMMAND(1) for each
+        // command and each of theirs: what `man observatory-forget` finds)
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        clap_mangen::generate_to(Cli::command(), dir)
+            .with_context(|| format!("writing the man pages into {}", dir.display()))?;
+        let pages = std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| {
+                        let n = e.file_name();
+                        let n = n.to_string_lossy();
+                        n.starts_with("observatory") && n.ends_with(".1")
+                    })
+                    .count()
+            })
+            .unwrap_or(0);
+        crate::errln!("Wrote {pages} man pages into {}.", dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    // (as --out-dir writes them: no page for `help`, which no page names)
+    let mut top = Cli::command().disable_help_subcommand(true);
     top.build();
     // `budget set` or `budget-set`: the page observatory-budget-set(1)
     let words: Vec<&str> = args.command.iter().flat_map(|w| w.split('-')).collect();
