@@ -109,6 +109,31 @@ fn a_missing_file_is_created_and_a_second_run_changes_nothing() {
     assert!(backups(&settings).is_empty());
 }
 
+/// `--apply --json` says what it did as JSON (it printed its sentences,
+/// the flag taken and ignored): the file, whether it changed, what, and
+/// the backup of the previous file.
+#[test]
+fn apply_with_json_says_what_it_did() {
+    let env = Env::new();
+    let settings = env.dir.path().join("settings.json");
+    let json_of = |a: assert_cmd::assert::Assert| -> Value {
+        serde_json::from_slice(&a.success().get_output().stdout).unwrap()
+    };
+    let v = json_of(apply(&env, &settings, &["--json"]));
+    assert_eq!(v["settings"], settings.to_str().unwrap());
+    assert_eq!((&v["changed"], &v["backup"]), (&json!(true), &Value::Null));
+    assert!(!v["changes"].as_array().unwrap().is_empty(), "{v}");
+    let v = json_of(apply(&env, &settings, &["--json"]));
+    assert_eq!((&v["changed"], &v["changes"]), (&json!(false), &json!([])));
+    std::fs::write(&settings, "{\"model\": \"opus\"}").unwrap();
+    let v = json_of(apply(&env, &settings, &["--json"]));
+    assert_eq!(v["changed"], true);
+    assert_eq!(
+        v["backup"].as_str().map(PathBuf::from),
+        backups(&settings).first().cloned()
+    );
+}
+
 #[test]
 fn the_default_file_is_in_the_first_claude_config_dir() {
     let env = Env::new();

@@ -108,11 +108,25 @@ fn claude_code(args: &SetupArgs, settings: &Settings) -> Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
+    // (`--json`: what was done, for a script that sets up machines)
+    let done = |changes: &[String], backup: Option<&Path>| -> Result<()> {
+        crate::output::print_json(&serde_json::json!({
+            "settings": path.to_string_lossy(),
+            "changed": !changes.is_empty(),
+            "changes": changes,
+            "backup": backup.map(|b| b.to_string_lossy()),
+        }))?;
+        Ok(())
+    };
     let Some(new_text) = merged.text else {
-        outln!(
-            "{} already runs observatory (status line and SessionEnd hook): nothing to change.",
-            path.display()
-        );
+        if settings.json {
+            done(&[], None)?;
+        } else {
+            outln!(
+                "{} already runs observatory (status line and SessionEnd hook): nothing to change.",
+                path.display()
+            );
+        }
         return Ok(ExitCode::SUCCESS);
     };
     // (a file made read-only is kept from tools that rewrite it: replacing
@@ -129,6 +143,10 @@ fn claude_code(args: &SetupArgs, settings: &Settings) -> Result<ExitCode> {
         None => None,
     };
     write_atomically(&path, new_text.as_bytes())?;
+    if settings.json {
+        done(&merged.changes, backup.as_deref())?;
+        return Ok(ExitCode::SUCCESS);
+    }
     outln!("Updated {}: {}.", path.display(), merged.changes.join("; "));
     if let Some(b) = backup {
         outln!("Backup of the previous file: {}", b.display());
