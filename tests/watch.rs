@@ -1191,3 +1191,46 @@ fn a_poll_interval_out_of_range_is_refused_as_in_the_config() {
         assert!(err.contains("10..=3600000"), "{err}");
     }
 }
+
+/// In a terminal that cannot move its cursor (`TERM=dumb`: an editor's
+/// shell), `watch` prints the events as it does to a pipe, not the live
+/// view's escapes (which such a terminal shows as they are).
+#[test]
+fn a_dumb_terminal_gets_the_events_not_the_view() {
+    let here = StdCommand::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !here {
+        eprintln!("skipped: util-linux `script` (to give watch a terminal) is not here");
+        return;
+    }
+    let env = Env::with_fixture("basic");
+    let bin = assert_cmd::cargo::cargo_bin!("observatory")
+        .display()
+        .to_string();
+    let run = |term: &str| -> String {
+        let shell = format!("exec timeout --preserve-status -s INT 2 '{bin}' watch --replay");
+        let out = StdCommand::new("script")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(env.vars())
+            .env("TERM", term)
+            .args(["-qec", &shell, "/dev/null"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).replace('\r', "")
+    };
+    let dumb = run("dumb");
+    assert!(!dumb.contains('\u{1b}'), "{dumb:?}");
+    let events: Vec<Value> = dumb
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+        .collect();
+    assert!(events.iter().any(|e| e["event"] == "ready"), "{dumb}");
+    assert!(events.iter().any(|e| e["event"] == "response"), "{dumb}");
+    // (a terminal that can: the view)
+    assert!(run("xterm").contains("\u{1b}[H"));
+}

@@ -78,7 +78,10 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
         ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
             .context("cannot install the Ctrl-C handler")?;
     }
-    let ndjson = settings.json || !settings.stdout_tty;
+    // (a terminal that cannot move its cursor, TERM=dumb as in an editor's
+    // shell, gets the events, not escapes it would print as they are)
+    let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+    let ndjson = settings.json || !settings.stdout_tty || dumb;
     let mut view = View::new(
         args,
         ndjson,
