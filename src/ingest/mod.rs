@@ -843,16 +843,12 @@ fn ingest_found(
                         jobs[job].found.path.display()
                     ));
                 }
-                Msg::Failed { job, error }
-                    if error
-                        .get_ref()
-                        .is_some_and(|e| e.is::<reader::LineTooLong>()) =>
-                {
+                Msg::TooLong { job, message: why } => {
                     // (met again at every run, until the file is dealt
                     // with: remembered with its stat, not read again)
                     summary.files_failed += 1;
                     let found = &jobs[job].found;
-                    let message = format!("{}: {error}", found.path.display());
+                    let message = format!("{}: {why}", found.path.display());
                     writer.begin()?;
                     Store::meta_set(
                         &store.conn,

@@ -100,6 +100,12 @@ pub enum Msg {
     Changed {
         job: usize,
     },
+    /// The file holds a line too long to hold (see [`LineTooLong`], whose
+    /// message this is): what was sent before stays, the rest is not read.
+    TooLong {
+        job: usize,
+        message: String,
+    },
 }
 
 /// The error a read stops with when its file changed under it (see
@@ -128,7 +134,7 @@ pub const MAX_LINE_BYTES: usize = 256 << 20;
 
 /// A file's read stopped at a line longer than [`MAX_LINE_BYTES`].
 #[derive(Debug)]
-pub struct LineTooLong {
+struct LineTooLong {
     line: u64,
     offset: u64,
 }
@@ -187,15 +193,23 @@ pub fn fnv1a_more(mut h: u64, bytes: &[u8]) -> u64 {
 
 /// Hash of the first `len` bytes of `file` (fewer if it is shorter).
 pub fn fingerprint(file: &File, len: u64) -> std::io::Result<(u64, u64)> {
-    let mut buf = vec![0u8; len as usize];
+    let mut buf = Vec::new();
+    read_head(file, len as usize, &mut buf)?;
+    Ok((fnv1a(&buf), buf.len() as u64))
+}
+
+/// The first `len` bytes of `file` into `buf` (fewer if it is shorter).
+fn read_head(file: &File, len: usize, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    buf.resize(len, 0);
     let mut got = 0;
-    while got < buf.len() {
+    while got < len {
         match file.read_at(&mut buf[got..], got as u64)? {
             0 => break,
             n => got += n,
         }
     }
-    Ok((fnv1a(&buf[..got]), got as u64))
+    buf.truncate(got);
+    Ok(())
 }
 
 /// Split `buf` (whole lines, each ending in `\n`) into items.
@@ -347,6 +361,12 @@ pub fn read_file(job: &ReadJob, tx: &SyncSender<Msg>, spent: &mut Spent, zip: &m
         Err(e) if e.get_ref().is_some_and(|e| e.is::<ChangedWhileRead>()) => {
             tx.send(Msg::Changed { job: job.job }).is_ok()
         }
+        Err(e) if e.get_ref().is_some_and(|e| e.is::<LineTooLong>()) => tx
+            .send(Msg::TooLong {
+                job: job.job,
+                message: e.to_string(),
+            })
+            .is_ok(),
         Err(e) => tx
             .send(Msg::Failed {
                 job: job.job,
@@ -364,12 +384,17 @@ fn read_file_inner(
 ) -> std::io::Result<bool> {
     let mut file = File::open(&job.path)?;
     let meta = file.metadata()?;
-    let (fp, fp_len) = fingerprint(&file, FINGERPRINT_BYTES)?;
-    if let Some((head, len)) = job.expect_head
-        && fingerprint(&file, len)? != (head, len)
+    // (the first bytes read once: the fingerprint, the plan's check, and
+    // the bytes each later read is compared with)
+    let mut head = Vec::new();
+    read_head(&file, FINGERPRINT_BYTES as usize, &mut head)?;
+    let (fp, fp_len) = (fnv1a(&head), head.len() as u64);
+    if let Some((planned, len)) = job.expect_head
+        && head.get(..len as usize).is_none_or(|h| fnv1a(h) != planned)
     {
         return Err(changed());
     }
+    let mut again = Vec::with_capacity(head.len());
     let mut cursor = Cursor {
         read_offset: job.start_offset,
         line_count: job.start_lines,
@@ -422,7 +447,8 @@ fn read_file_inner(
         // at the seam one nobody wrote. Not sent: the next ingest reads the
         // new file as a new generation. (An append leaves the start as it
         // was; a rewrite writes it first.)
-        if fingerprint(&file, fp_len)? != (fp, fp_len) {
+        read_head(&file, head.len(), &mut again)?;
+        if again != head {
             return Err(changed());
         }
         let complete = match memchr::memrchr(b'\n', &buf[searched..]) {
@@ -667,6 +693,7 @@ mod tests {
                 Msg::Batch(b) => *b,
                 Msg::Failed { error, .. } => panic!("{error}"),
                 Msg::Changed { .. } => panic!("changed while read"),
+                Msg::TooLong { message, .. } => panic!("{message}"),
             })
             .collect()
     }
@@ -718,6 +745,7 @@ mod tests {
                     Msg::Batch(b) => sent.push(*b),
                     Msg::Changed { .. } => changed = true,
                     Msg::Failed { error, .. } => panic!("{error}"),
+                    Msg::TooLong { message, .. } => panic!("{message}"),
                 }
             }
             assert!(reader.join().unwrap());
@@ -751,7 +779,7 @@ mod tests {
             .map(|m| match m {
                 Msg::Batch(_) => "batch",
                 Msg::Changed { .. } => "changed",
-                Msg::Failed { .. } => "failed",
+                Msg::Failed { .. } | Msg::TooLong { .. } => "failed",
             })
             .collect();
         assert_eq!(got, ["changed"]);
@@ -851,7 +879,8 @@ mod tests {
         for m in messages(&job(&p, 0, 0)) {
             match m {
                 Msg::Batch(b) => items.extend(kinds(&b.items)),
-                Msg::Failed { error, .. } => failed = Some(error.to_string()),
+                Msg::TooLong { message, .. } => failed = Some(message),
+                Msg::Failed { error, .. } => panic!("{error}"),
                 Msg::Changed { .. } => panic!("changed"),
             }
         }
