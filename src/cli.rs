@@ -268,11 +268,45 @@ Precedence, first wins: a flag, an OBSERVATORY_* environment variable, the confi
     Man(ManArgs),
 }
 
+/// A word of `man COMMAND`: taken as it is (`man` says which words name
+/// no page), offering every command's name to shell completion.
+#[derive(Debug, Clone)]
+struct CommandWord;
+
+impl clap::builder::TypedValueParser for CommandWord {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        fn names(c: &clap::Command, out: &mut std::collections::BTreeSet<String>) {
+            for sub in c.get_subcommands().filter(|s| s.get_name() != "help") {
+                out.insert(sub.get_name().to_owned());
+                names(sub, out);
+            }
+        }
+        let mut out = std::collections::BTreeSet::new();
+        names(&<Cli as clap::CommandFactory>::command(), &mut out);
+        Some(Box::new(
+            out.into_iter().map(clap::builder::PossibleValue::new),
+        ))
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ManArgs {
     /// A command's page (observatory-COMMAND(1)) instead of the main one:
     /// `forget`, `budget set` or `budget-set`
-    #[arg(value_name = "COMMAND")]
+    #[arg(value_name = "COMMAND", value_parser = CommandWord, hide_possible_values = true)]
     pub command: Vec<String>,
     /// Write every page (observatory.1 and one per command) into DIR, e.g.
     /// ~/.local/share/man/man1, instead of printing one

@@ -329,6 +329,17 @@ fn completions_for_every_shell_name_the_subcommands() {
         }
     }
     env.cmd().args(["completions", "tcsh"]).assert().code(2);
+    // `observatory man <TAB>` offers the commands' names, nested ones too
+    let out = env.cmd().args(["completions", "bash"]).assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let man = text
+        .split("observatory__subcmd__man)")
+        .nth(1)
+        .and_then(|b| b.lines().find(|l| l.trim_start().starts_with("opts=")))
+        .unwrap_or_else(|| panic!("no man case in {text}"));
+    for name in ["forget", "statusline", "budget", "set", "list"] {
+        assert!(man.contains(&format!(" {name} ")), "{man}");
+    }
 }
 
 #[test]
