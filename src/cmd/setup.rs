@@ -256,9 +256,10 @@ pub fn merge(text: &str, force: bool) -> Result<Merged, MergeError> {
             .collect()
     };
     let mut changes = Vec::new();
+    let layout = Layout::of(text);
 
     // statusLine
-    let status = indent(STATUS_VALUE, 1);
+    let status = layout.indent(STATUS_VALUE, 1);
     match top.iter_mut().find(|(k, _)| k == "statusLine") {
         None => {
             top.push(("statusLine".into(), status));
@@ -290,10 +291,10 @@ pub fn merge(text: &str, force: bool) -> Result<Merged, MergeError> {
     }
 
     // hooks.SessionEnd
-    let session_end = |level| array(&[indent(HOOK_ENTRY, level + 1)], level);
+    let session_end = |level| layout.array(&[layout.indent(HOOK_ENTRY, level + 1)], level);
     match top.iter_mut().find(|(k, _)| k == "hooks") {
         None => {
-            let hooks = object(&[("SessionEnd".into(), session_end(2))], 1);
+            let hooks = layout.object(&[("SessionEnd".into(), session_end(2))], 1);
             top.push(("hooks".into(), hooks));
             changes.push("SessionEnd hook added".into());
         }
@@ -327,14 +328,14 @@ pub fn merge(text: &str, force: bool) -> Result<Merged, MergeError> {
                     } else {
                         let mut items: Vec<String> =
                             list.iter().map(|r| r.get().to_owned()).collect();
-                        items.push(indent(HOOK_ENTRY, 3));
-                        *raw = array(&items, 2);
+                        items.push(layout.indent(HOOK_ENTRY, 3));
+                        *raw = layout.array(&items, 2);
                         true
                     }
                 }
             };
             if added {
-                *raw = object(&members, 1);
+                *raw = layout.object(&members, 1);
                 changes.push("SessionEnd hook added (other hooks kept)".into());
             }
         }
@@ -346,8 +347,8 @@ pub fn merge(text: &str, force: bool) -> Result<Merged, MergeError> {
             changes,
         });
     }
-    let mut text = object(&top, 0);
-    text.push('\n');
+    let mut text = layout.object(&top, 0);
+    text.push_str(layout.newline);
     Ok(Merged {
         text: Some(text),
         changes,
@@ -374,29 +375,76 @@ fn has_hook(list: &[Box<RawValue>]) -> bool {
         .any(|c| is_ours(&c, "observatory ingest"))
 }
 
-/// JSON text written at nesting `level` (two spaces a level).
-fn indent(text: &str, level: usize) -> String {
-    text.replace('\n', &format!("\n{}", "  ".repeat(level)))
+/// How a settings file is laid out, so that what is added reads as the
+/// rest: its line end (CRLF if it has one) and its indent (that of its
+/// first indented member; two spaces for a new or one-line file).
+struct Layout {
+    newline: &'static str,
+    unit: String,
 }
 
-/// An array from items that are already JSON text.
-fn array(items: &[String], level: usize) -> String {
-    let pad = "  ".repeat(level + 1);
-    let body: Vec<String> = items.iter().map(|v| format!("{pad}{v}")).collect();
-    format!("[\n{}\n{}]", body.join(",\n"), "  ".repeat(level))
-}
-
-/// An object from members whose values are already JSON text.
-fn object(members: &[(String, String)], level: usize) -> String {
-    if members.is_empty() {
-        return "{}".into();
+impl Layout {
+    fn of(text: &str) -> Layout {
+        let unit = text
+            .lines()
+            .skip(1)
+            .map(|l| &l[..l.len() - l.trim_start_matches([' ', '\t']).len()])
+            .find(|pad| !pad.is_empty())
+            .unwrap_or("  ");
+        Layout {
+            newline: if text.contains("\r\n") { "\r\n" } else { "\n" },
+            unit: unit.to_owned(),
+        }
     }
-    let pad = "  ".repeat(level + 1);
-    let body: Vec<String> = members
-        .iter()
-        .map(|(k, v)| format!("{pad}{}: {v}", Value::String(k.clone())))
-        .collect();
-    format!("{{\n{}\n{}}}", body.join(",\n"), "  ".repeat(level))
+
+    fn pad(&self, level: usize) -> String {
+        self.unit.repeat(level)
+    }
+
+    /// One of the texts above (two spaces a level) written at nesting
+    /// `level` in this layout.
+    fn indent(&self, text: &str, level: usize) -> String {
+        let lines: Vec<String> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| {
+                let body = l.trim_start_matches(' ');
+                let depth = (l.len() - body.len()) / 2 + if i == 0 { 0 } else { level };
+                format!("{}{body}", self.pad(depth))
+            })
+            .collect();
+        lines.join(self.newline)
+    }
+
+    /// An array from items that are already JSON text.
+    fn array(&self, items: &[String], level: usize) -> String {
+        let pad = self.pad(level + 1);
+        let body: Vec<String> = items.iter().map(|v| format!("{pad}{v}")).collect();
+        let nl = self.newline;
+        format!(
+            "[{nl}{}{nl}{}]",
+            body.join(&format!(",{nl}")),
+            self.pad(level)
+        )
+    }
+
+    /// An object from members whose values are already JSON text.
+    fn object(&self, members: &[(String, String)], level: usize) -> String {
+        if members.is_empty() {
+            return "{}".into();
+        }
+        let pad = self.pad(level + 1);
+        let body: Vec<String> = members
+            .iter()
+            .map(|(k, v)| format!("{pad}{}: {v}", Value::String(k.clone())))
+            .collect();
+        let nl = self.newline;
+        format!(
+            "{{{nl}{}{nl}{}}}",
+            body.join(&format!(",{nl}")),
+            self.pad(level)
+        )
+    }
 }
 
 /// `settings.json.bak-YYYYMMDD-HHMMSS` beside the file (never overwritten).
@@ -511,6 +559,42 @@ mod tests {
             ),
             "{after}"
         );
+    }
+
+    #[test]
+    fn what_is_added_takes_the_files_line_ends_and_indent() {
+        let before = "{\r\n    \"model\": \"opus\",\r\n    \"hooks\": {\r\n        \"Stop\": []\r\n    }\r\n}\r\n";
+        let after = merge(before, false).unwrap().text.unwrap();
+        assert_eq!(
+            after.matches('\n').count(),
+            after.matches("\r\n").count(),
+            "{after:?}"
+        );
+        assert!(after.ends_with("}\r\n"), "{after:?}");
+        assert!(
+            after.contains("\r\n    \"statusLine\": {\r\n        \"type\": \"command\","),
+            "{after:?}"
+        );
+        assert!(
+            after.contains(
+                "\r\n        \"SessionEnd\": [\r\n            {\r\n                \"hooks\": ["
+            ),
+            "{after:?}"
+        );
+        assert_eq!(
+            parse(&after)["hooks"]["SessionEnd"],
+            parse(SNIPPET)["hooks"]["SessionEnd"]
+        );
+        // tabs too; and a file in the default layout is written as before
+        let tabs = merge("{\n\t\"model\": \"opus\"\n}\n", false)
+            .unwrap()
+            .text
+            .unwrap();
+        assert!(
+            tabs.contains("\n\t\"statusLine\": {\n\t\t\"type\""),
+            "{tabs:?}"
+        );
+        assert!(!tabs.contains("  "), "{tabs:?}");
     }
 
     #[test]
