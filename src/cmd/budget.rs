@@ -300,13 +300,13 @@ fn crossed_line(s: &BudgetStatus, color: bool) -> Option<String> {
 /// [`crossed_line`] for a narrow view, its figures first: "budget 1 over:
 /// $12 of $10 (120%)"; None under the warn level.
 pub fn crossed_short(s: &BudgetStatus) -> Option<String> {
-    let verdict = match s.status {
-        Status::Ok => return None,
-        Status::Warn => "warn",
-        Status::Over => "over",
-    };
+    // (the percentage says warn or over: without the word, a 40-column
+    // view keeps it whole)
+    if s.status == Status::Ok {
+        return None;
+    }
     Some(format!(
-        "budget {} {verdict}: {} of {} ({})",
+        "budget {}: {} of {} ({})",
         s.budget.id,
         spent_text(s),
         limit(&s.budget),
@@ -544,6 +544,40 @@ mod tests {
         assert_eq!(p(800), "80%");
         assert_eq!(p(5), "0.5%");
         assert_eq!(p(0), "0%");
+    }
+
+    #[test]
+    fn a_crossed_budgets_short_line_keeps_its_percent_in_40_columns() {
+        use super::*;
+        let usd = 1_000_000_000_000_i64;
+        let budget = Budget {
+            id: 1,
+            period: Period::Month,
+            amount_picousd: usd,
+            project: None,
+            model: None,
+            warn_at_percent: 80,
+            created_at: 0,
+        };
+        let s = BudgetStatus {
+            spent_picousd: i128::from(usd) * 213_205 / 10_000,
+            start: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            end: chrono::NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
+            requests: 1,
+            unpriced_requests: 0,
+            status: Status::Over,
+            budget,
+        };
+        let short = crossed_short(&s).unwrap();
+        assert_eq!(short, "budget 1: $21.32 of $1.00 (2132%)");
+        // watch writes it after "! " in 40 columns, one kept free
+        assert!(short.len() + 2 < 40, "{short}");
+        let ok = BudgetStatus {
+            spent_picousd: 0,
+            status: Status::Ok,
+            ..s
+        };
+        assert_eq!(crossed_short(&ok), None);
     }
 
     #[test]
