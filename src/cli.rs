@@ -18,7 +18,7 @@ Environment:
   OBSERVATORY_CONFIG  the config file to read
   OBSERVATORY_ROOTS   transcript roots, comma-separated (wins over the above)
   OBSERVATORY_<KEY>   any config key, e.g. OBSERVATORY_TIMEZONE
-  NO_COLOR            no colour (unless --color always)";
+  NO_COLOR            no colour (--color and OBSERVATORY_COLOR win over it)";
 
 /// Keep every Claude Code transcript in one local SQLite database, and see
 /// what your sessions did and cost.
@@ -37,7 +37,8 @@ pub struct GlobalArgs {
     /// Database file [env: OBSERVATORY_DB]
     #[arg(long, global = true, value_name = "PATH")]
     pub db: Option<PathBuf>,
-    /// Claude config dir to read transcripts from (repeatable; overrides CLAUDE_CONFIG_DIR)
+    /// Claude config dir to read transcripts from (repeatable; overrides
+    /// CLAUDE_CONFIG_DIR, OBSERVATORY_ROOTS and the config's `roots`)
     #[arg(long = "claude-dir", global = true, value_name = "DIR")]
     pub claude_dirs: Vec<PathBuf>,
     /// Price table that overrides or extends the built-in one
@@ -219,7 +220,7 @@ It reads new transcript lines first (unless --no-ingest), so that lines written 
   observatory statusline --format '{model} {session_cost} | {block_left} left'
   observatory setup claude-code --apply      # make Claude Code run it
 
-Claude Code pipes a JSON object about the session on stdin (session_id, transcript_path, model, workspace, cost). The command reads only what is new in that one transcript (skipped while another ingest runs: it never waits), then prints one line. It always exits 0: with bad or empty stdin, no transcript or no database it prints the model name (or \"observatory\").
+Claude Code pipes a JSON object about the session on stdin (session_id, transcript_path, model, workspace, cost). The command reads only what is new in that transcript and its subagents' transcripts beside it (skipped while another ingest runs: it never waits), then prints one line. Whatever stdin holds it exits 0: with bad or empty stdin, no transcript or no database it prints the model name (or \"observatory\"); only a bad flag of its own (--tz Mars) is a usage error, exit 2.
 
 Fields for --format ({{ and }} print braces; other text is kept as written):
   {model}            model name as Claude Code shows it (Opus 4.6)
@@ -264,7 +265,7 @@ Precedence, first wins: a flag, an OBSERVATORY_* environment variable, the confi
     #[command(after_help = "Examples:
   observatory man | man -l -
   observatory man forget | man -l -
-  observatory man > ~/.local/share/man/man1/observatory.1")]
+  observatory man --out-dir ~/.local/share/man/man1   # install every page")]
     Man(ManArgs),
 }
 
@@ -707,7 +708,9 @@ pub struct ForgetArgs {
 
 #[derive(Debug, Args)]
 pub struct PricingArgs {
-    /// List models in the database that have no price; exit 1 if there are any
+    /// List models in the database that have no price, responses of priced
+    /// models stored without a cost, and fast responses of models with no fast
+    /// price; exit 1 if there are any
     #[arg(long)]
     pub check: bool,
     #[command(flatten)]
