@@ -1125,6 +1125,15 @@ fn backup_removes_partial_copies_left_by_killed_backups() {
     assert!(live.exists(), "a running backup's copy stays");
     assert!(other.exists(), "another name's stays");
     assert!(dir.join("b.db").exists());
+    // a folder that is not there yet is made, private
+    let new = env.dir.path().join("new/backups");
+    env.cmd()
+        .arg("backup")
+        .arg(new.join("b.db"))
+        .assert()
+        .success();
+    assert!(new.join("b.db").is_file());
+    assert_eq!(mode(&new), 0o700);
 }
 
 #[test]
@@ -1221,8 +1230,12 @@ fn backup_is_the_database_even_while_others_read_and_write() {
         let err = fails(&env, &["backup", &beside, "--force"], 1);
         assert!(err.contains(&format!("own {suffix} file")), "{err}");
     }
-    let err = fails(&env, &["backup", "/nonexistent-dir/x.db"], 1);
-    assert!(err.contains("does not exist"), "{err}");
+    // a folder that cannot be made (a file stands where it would go)
+    let file = env.dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let under = file.join("x.db");
+    let err = fails(&env, &["backup", under.to_str().unwrap()], 1);
+    assert!(err.contains("cannot create the folder"), "{err}");
     // a folder: the name suggested is not the database's own
     let err = fails(&env, &["backup", env.obs_home().to_str().unwrap()], 1);
     assert!(

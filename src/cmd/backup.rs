@@ -2,7 +2,7 @@
 //! VACUUM INTO), taken while other commands read and write it.
 
 use std::fs::OpenOptions;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -66,12 +66,12 @@ pub fn run(args: &BackupArgs, settings: &Settings) -> Result<ExitCode> {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
         _ => PathBuf::from("."),
     };
-    if !dir.is_dir() {
-        bail!(
-            "the folder {} does not exist; create it first",
-            dir.display()
-        );
-    }
+    // (made as export makes its folders: private, a backup holds secrets)
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .with_context(|| format!("cannot create the folder {}", dir.display()))?;
     let name = dest
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
