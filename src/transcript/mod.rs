@@ -512,7 +512,13 @@ pub fn is_claude_code_note(text: &str) -> bool {
         "<teammate-message>",
     ];
     let text = text.trim_start();
-    NOTES.iter().any(|n| text.starts_with(n))
+    NOTES.iter().any(|n| match n.strip_suffix('>') {
+        // a tag, also with attributes: `<teammate-message teammate_id="alice">`
+        Some(open) => text.strip_prefix(open).is_some_and(|rest| {
+            rest.starts_with('>') || rest.starts_with(|c: char| c.is_ascii_whitespace())
+        }),
+        None => text.starts_with(n),
+    })
 }
 
 /// A text block Claude Code adds to a prompt as context: what the IDE had

@@ -666,3 +666,26 @@ fn whole_text_is_the_preview_whole() {
         );
     }
 }
+
+#[test]
+fn claude_code_notes_are_known_with_or_without_attributes() {
+    for note in [
+        "[Request interrupted by user for tool use]",
+        "<local-command-stdout>ok</local-command-stdout>",
+        "  <task-notification><task-id>t1</task-id></task-notification>",
+        "<teammate-message>hi</teammate-message>",
+        // as agent teams write it (transcript-format.md §4.1)
+        "<teammate-message teammate_id=\"alice\" color=\"blue\">\nDone.\n</teammate-message>",
+        "<teammate-message\tteammate_id=\"system\">x</teammate-message>",
+    ] {
+        assert!(is_claude_code_note(note), "{note:?}");
+    }
+    for prompt in [
+        "why does <teammate-message> show up here?",
+        "<teammate-messages>not the tag</teammate-messages>",
+        "<teammate-message-log>",
+        "fix the parser",
+    ] {
+        assert!(!is_claude_code_note(prompt), "{prompt:?}");
+    }
+}
