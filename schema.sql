@@ -102,6 +102,16 @@ CREATE TABLE lines (
     at          INTEGER             -- the line's timestamp, if any
 );
 
+-- The session ids each file's stored lines carry (each line's top-level
+-- `sessionId`, lines copied from another session's file included): which
+-- files hold a session's lines, for `forget`, without reading them back.
+-- Kept by the ingest; a rebuild fills it again.
+CREATE TABLE file_session_ids (
+    file_id    INTEGER NOT NULL REFERENCES source_files(id),
+    session_id TEXT NOT NULL,
+    PRIMARY KEY (file_id, session_id)
+) WITHOUT ROWID;
+
 -- The lines counted per type and status, for `status`: good through meta
 -- `line_counts_through` (the largest line id counted). The ingest counts
 -- its new lines at its end; a line deleted or changed, or a file replaced

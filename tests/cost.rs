@@ -580,7 +580,7 @@ fn schema_json_gives_the_version_and_the_sql() {
     let env = Env::new();
     let out = env.cmd().args(["schema", "--json"]).assert().success();
     let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(v["schema_version"], 21, "{v}");
+    assert_eq!(v["schema_version"], 22, "{v}");
     let plain = env.cmd().arg("schema").assert().success();
     assert_eq!(
         v["sql"].as_str().unwrap().as_bytes(),
@@ -1185,7 +1185,7 @@ fn the_schema_20_upgrade_sums_the_rollup_again_per_session() {
     let expected = report(&["--no-ingest"]);
     let db = env.db();
     // as schema 19 left it: no session in the rollup, and fresh (nor
-    // schema 21's line counts and rollup triggers)
+    // schema 21's line counts and rollup triggers, nor schema 22's table)
     db.execute_batch(
         "DROP TRIGGER line_counts_line_delete; DROP TRIGGER line_counts_line_update;
          DROP TRIGGER line_counts_file_replaced; DROP TABLE line_counts;
@@ -1194,6 +1194,7 @@ fn the_schema_20_upgrade_sums_the_rollup_again_per_session() {
          DROP INDEX messages_api_errors; DROP INDEX messages_commands;
          DROP INDEX system_events_api_errors; DROP INDEX hook_runs_thread;
          ALTER TABLE cost_rollup DROP COLUMN session_id;
+         DROP TABLE file_session_ids;
          PRAGMA user_version = 19;",
     )
     .unwrap();
@@ -1201,7 +1202,7 @@ fn the_schema_20_upgrade_sums_the_rollup_again_per_session() {
     assert!(rollup("SELECT count(*) FROM cost_rollup") > 0);
     // the upgrade, without an ingest: the responses are read
     assert_eq!(report(&["--no-ingest"]), expected);
-    assert_eq!(rollup("PRAGMA user_version"), 21);
+    assert_eq!(rollup("PRAGMA user_version"), 22);
     assert_eq!(rollup("SELECT count(*) FROM cost_rollup"), 0);
     // the next ingest sums it again, per session
     assert_eq!(report(&[]), expected);

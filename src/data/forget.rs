@@ -242,6 +242,7 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
         project_refs,
         ..Default::default()
     };
+    let kept_ids = kept_session_ids(conn)?;
     let mut unpacker = crate::store::raw::Unpacker::default();
     let mut kept = Vec::new();
     let mut going = Vec::new();
@@ -254,7 +255,7 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
             // beside itself, `s1 copy.jsonl`. Its lines say whose they
             // are; kept, it would give the session back once the original
             // went)
-            owner.lines = raw_sessions(conn, &f, &mut unpacker, None)?;
+            owner.lines = line_sessions(conn, &f, kept_ids.as_ref(), &mut unpacker, None)?;
         }
         if doomed(&owner, &ids) {
             if !forgotten_already(&f) {
@@ -313,7 +314,13 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
         let mut sessions = owner.lines;
         // (a file read whole above has every session of its lines already)
         if f.chunks > 0 && !ids.is_empty() && !read_whole {
-            sessions.extend(raw_sessions(conn, &f, &mut unpacker, Some(&ids))?);
+            sessions.extend(line_sessions(
+                conn,
+                &f,
+                kept_ids.as_ref(),
+                &mut unpacker,
+                Some(&ids),
+            )?);
         }
         let held: Vec<String> = sessions.into_iter().filter(|s| ids.contains(s)).collect();
         if !held.is_empty() {
@@ -343,6 +350,48 @@ fn forgotten_already(f: &StoredFile) -> bool {
     f.forgotten
         .as_ref()
         .is_some_and(|t| t.read_offset == f.read_offset && f.chunks == 0)
+}
+
+/// Each file's session ids as the ingest keeps them (`file_session_ids`),
+/// or None while a rebuild is pending: the table is filled by it (after an
+/// upgrade to schema 22, or a forget), so until then the raw lines are read.
+fn kept_session_ids(conn: &Connection) -> Result<Option<HashMap<i64, BTreeSet<String>>>> {
+    let pending: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'rebuild_pending')",
+        [],
+        |r| r.get(0),
+    )?;
+    if pending {
+        return Ok(None);
+    }
+    let mut out: HashMap<i64, BTreeSet<String>> = HashMap::new();
+    let mut st = conn.prepare("SELECT file_id, session_id FROM file_session_ids")?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        out.entry(r.get(0)?).or_default().insert(r.get(1)?);
+    }
+    Ok(Some(out))
+}
+
+/// The session ids the stored lines of `file` carry (of them, those in
+/// `only`): from `kept` when there is one, else read from the raw lines.
+fn line_sessions(
+    conn: &Connection,
+    file: &StoredFile,
+    kept: Option<&HashMap<i64, BTreeSet<String>>>,
+    unpacker: &mut crate::store::raw::Unpacker,
+    only: Option<&BTreeSet<String>>,
+) -> Result<BTreeSet<String>> {
+    let Some(kept) = kept else {
+        return raw_sessions(conn, file, unpacker, only);
+    };
+    let Some(ids) = kept.get(&file.id) else {
+        return Ok(BTreeSet::new());
+    };
+    Ok(match only {
+        Some(only) => ids.intersection(only).cloned().collect(),
+        None => ids.clone(),
+    })
 }
 
 /// The session ids the stored lines of `file` carry (`sessionId`), read
@@ -699,6 +748,54 @@ fn delete_in_tx(conn: &Connection, plan: &Plan, digests: &[Option<(u64, u64)>]) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The session ids the ingest keeps per file are those its raw lines
+    /// carry (what forget read before schema 22), after an ingest and
+    /// after a rebuild; while a rebuild is pending they are not used.
+    #[test]
+    fn kept_session_ids_are_those_of_the_raw_lines() {
+        use crate::paths::Root;
+        let dir = tempfile::tempdir().unwrap();
+        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut roots: Vec<Root> = ["basic", "data", "malformed", "ops", "reports", "statusline"]
+            .iter()
+            .map(|n| Root::new(here.join("fixtures").join(n)))
+            .collect();
+        let public = here.join("../shared/corpus/public");
+        if public.is_dir() {
+            let root = dir.path().join("public");
+            std::fs::create_dir(&root).unwrap();
+            std::os::unix::fs::symlink(&public, root.join("projects")).unwrap();
+            roots.push(Root::new(root));
+        } else {
+            crate::errln!("../shared is not here: the fixtures only");
+        }
+        let (_db_dir, mut store) = crate::ingest::ingested_store(&roots);
+        let check = |conn: &Connection| {
+            let kept = kept_session_ids(conn).unwrap().expect("no rebuild pending");
+            let files = super::super::stored_files(conn).unwrap();
+            let mut unpacker = crate::store::raw::Unpacker::default();
+            let mut with_ids = 0;
+            for f in &files {
+                let raw = raw_sessions(conn, f, &mut unpacker, None).unwrap();
+                let ours = kept.get(&f.id).cloned().unwrap_or_default();
+                assert_eq!(ours, raw, "{}", f.path);
+                with_ids += usize::from(!raw.is_empty());
+            }
+            // (real-looking data: most files name their sessions)
+            assert!(with_ids > files.len() / 2, "{with_ids} of {}", files.len());
+            // a file of several sessions is among them
+            assert!(kept.values().any(|s| s.len() > 1), "{kept:?}");
+        };
+        check(&store.conn);
+        struct Quiet;
+        impl crate::ingest::Observer for Quiet {}
+        let prices = crate::pricing::PriceTable::builtin().unwrap();
+        crate::ingest::rebuild(&mut store, &prices, &mut Quiet).unwrap();
+        check(&store.conn);
+        Store::meta_set(&store.conn, "rebuild_pending", "1").unwrap();
+        assert!(kept_session_ids(&store.conn).unwrap().is_none());
+    }
 
     fn db() -> Connection {
         let c = Connection::open_in_memory().unwrap();

@@ -60,6 +60,7 @@ const DERIVED_TABLES: &[&str] = &[
     "thread_figures",
     "thread_figures_dirty",
     "line_counts",
+    "file_session_ids",
     "message_rows",
     "threads",
     "sessions",

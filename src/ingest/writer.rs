@@ -116,6 +116,9 @@ pub struct Writer<'c> {
     /// Files that got a small raw chunk after earlier ones (an append):
     /// their trailing small chunks may be worth merging (`merge_raw_tails`).
     raw_tails: std::collections::BTreeSet<i64>,
+    /// file id -> the `sessionId`s its lines since the last flush carry
+    /// (for `file_session_ids`)
+    file_session_ids: HashMap<i64, HashSet<String>>,
     /// The last message rows stored with a canonical uuid, newest last:
     /// (file id, uuid, line id). A line whose parent is among them (same
     /// file) stores the distance in line ids instead of the parent's uuid.
@@ -355,6 +358,7 @@ impl<'c> Writer<'c> {
             known_sessions: Default::default(),
             threads: Threads::default(),
             raw_tails: Default::default(),
+            file_session_ids: HashMap::new(),
             recent: Default::default(),
             file_id: 0,
         })
@@ -723,6 +727,12 @@ impl<'c> Writer<'c> {
             record.env.timestamp_ms
         ])?;
         let line_id = self.conn.last_insert_rowid();
+        if let Some(sid) = record.env.session_id.as_deref() {
+            let ids = self.file_session_ids.entry(file.id).or_default();
+            if !ids.contains(sid) {
+                ids.insert(sid.to_owned());
+            }
+        }
         self.model_record(line_id, record)
     }
 
@@ -1695,6 +1705,16 @@ impl<'c> Writer<'c> {
     /// Write what is summed in memory (sessions, threads) into the open
     /// transaction; `commit` does it too.
     pub fn flush(&mut self) -> rusqlite::Result<()> {
+        if !self.file_session_ids.is_empty() {
+            let mut st = self.conn.prepare_cached(
+                "INSERT OR IGNORE INTO file_session_ids(file_id, session_id) VALUES (?1, ?2)",
+            )?;
+            for (file, ids) in self.file_session_ids.drain() {
+                for id in ids {
+                    st.execute(params![file, id])?;
+                }
+            }
+        }
         let mut sessions: Vec<_> = self
             .sessions
             .drain()

@@ -84,6 +84,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0021_kept_counts",
         include_str!("migrations/0021_kept_counts.sql"),
     ),
+    (
+        "0022_file_session_ids",
+        include_str!("migrations/0022_file_session_ids.sql"),
+    ),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -1179,7 +1183,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 21);
+        assert_eq!(SCHEMA_VERSION, 22);
         // (migrated with foreign keys unchecked) checked again, and holding
         let checked: i64 = s
             .conn
