@@ -505,17 +505,17 @@ fn budget_set_list_rm() {
     // again is changed, not doubled
     let out = env
         .cmd()
-        .args(["budget", "set", "--daily", "20", "--model", "sonnet"])
+        .args(["budget", "set", "--daily", "20", "--model", "gpt-5"])
         .assert()
         .success();
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(
-        err.contains("--model \"sonnet\" matches nothing") && err.contains("counts nothing"),
+        err.contains("--model \"gpt-5\" matches nothing") && err.contains("counts nothing"),
         "{err}"
     );
     let again = run_json(
         &env,
-        &["budget", "set", "--daily", "25", "--model", "sonnet"],
+        &["budget", "set", "--daily", "25", "--model", "gpt-5"],
     );
     assert_eq!(
         (&again["id"], &again["limit_usd"], &again["changed"]),

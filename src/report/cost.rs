@@ -133,9 +133,19 @@ struct Row {
 /// Both the model as written and the pricing entry it was priced as are
 /// tried, so that a platform's spelling (`us.anthropic.claude-…-v1:0`,
 /// `anthropic/claude-opus-4.6`) goes with the model it is priced as.
-/// Columns of table alias `t`; the parameters are `?n` and `?n + 1`, as
+/// M may leave out `claude-`, as tables print models (`opus-4-6`,
+/// `haiku-4-5`): M and `claude-`M are both tried.
+/// Columns of table alias `t`; the parameters are `?n` to `?n + 3`, as
 /// `model_args(M)` gives them. Case-insensitive, as `--project`.
 fn model_match(t: &str, n: usize, m: &str) -> String {
+    format!(
+        "({} OR {})",
+        model_match_one(t, n, m),
+        model_match_one(t, n + 2, m)
+    )
+}
+
+fn model_match_one(t: &str, n: usize, m: &str) -> String {
     let p = n + 1;
     let prefix = |c: &str| {
         if ends_in_version(m) {
@@ -156,14 +166,23 @@ fn model_match(t: &str, n: usize, m: &str) -> String {
     )
 }
 
-/// The two parameters of `model_match(_, _, m)`.
-fn model_args(m: &str) -> [String; 2] {
-    let pattern = if ends_in_version(m) {
-        glob_escape(&m.to_lowercase())
-    } else {
-        format!("{}%", like_escape(m))
+/// The four parameters of `model_match(_, _, m)`: M and its pattern, then
+/// `claude-`M and its pattern (M again where M names Claude itself).
+fn model_args(m: &str) -> [String; 4] {
+    let pattern = |m: &str| {
+        if ends_in_version(m) {
+            glob_escape(&m.to_lowercase())
+        } else {
+            format!("{}%", like_escape(m))
+        }
     };
-    [m.to_owned(), pattern]
+    let full = if m.to_lowercase().contains("claude") {
+        m.to_owned()
+    } else {
+        format!("claude-{m}")
+    };
+    let full_pattern = pattern(&full);
+    [m.to_owned(), pattern(m), full, full_pattern]
 }
 
 fn ends_in_version(m: &str) -> bool {
@@ -459,6 +478,22 @@ mod tests {
         assert_eq!(matched(&models, "CLAUDE-SONNET-4-6"), ["claude-sonnet-4-6"]);
         assert_eq!(matched(&models, "claude-sonnet-4-6"), ["claude-sonnet-4-6"]);
         assert!(matched(&models, "claude-sonnet-4*").is_empty());
+        // as tables print them, without `claude-`
+        assert_eq!(
+            matched(&models, "sonnet-4"),
+            ["claude-sonnet-4", "claude-sonnet-4-20250514"]
+        );
+        assert_eq!(
+            matched(&models, "opus"),
+            ["claude-opus-4-1-20250805", "claude-opus-4-20250514"]
+        );
+        assert_eq!(matched(&models, "Sonnet-4-6"), ["claude-sonnet-4-6"]);
+        assert_eq!(matched(&models, "3-opus"), ["claude-3-opus-20240229"]);
+        assert_eq!(
+            matched(&models, "sonnet-4-"),
+            matched(&models, "claude-sonnet-4-")
+        );
+        assert!(matched(&models, "gpt-5").is_empty());
     }
 
     /// A platform's or gateway's spelling of a model goes with the entry it
