@@ -1100,6 +1100,11 @@ fn blocks_are_five_hours_from_the_floored_hour() {
         t.contains("2026-03-10 23:00") && t.contains("No active block"),
         "{t}"
     );
+    // filters that leave no block say so, not just that none is active
+    let t = stdout(&env, &["blocks", "--since", "2026-04-01"]);
+    assert_eq!(t, "No block matches these filters.\n", "{t}");
+    let t = stdout(&env, &["blocks", "--since", "2026-03-10", "--tz", "UTC"]);
+    assert!(t.contains("No active block among these."), "{t}");
     let csv = stdout(&env, &["blocks", "--csv"]);
     assert!(csv.contains("2026-03-10T13:00:00.000Z,2026-03-10T18:00:00.000Z,false,1,1000,0,0,0,1000,0.003,,,claude-sonnet-4-5-20250929,0,2026-03-10T13:00:00.000Z,2026-03-10T13:00:00.000Z,0,\r\n"), "{csv}");
 

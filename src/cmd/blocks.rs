@@ -179,6 +179,9 @@ fn human(rows: &[BlockRow], zone: &Zone, now: i64, filtered: bool, width: Option
             out.push('\n');
         }
         // (filters may have left the active block out: say only what is known)
+        None if filtered && rows.is_empty() => {
+            out.push_str("No block matches these filters.\n");
+        }
         None if filtered => out.push_str("No active block among these.\n"),
         None => {
             let line = "No active block: no response in the last 5-hour window.";
