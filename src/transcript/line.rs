@@ -317,6 +317,48 @@ pub struct ToolInput<'a> {
     pub skill: Str<'a>,
     #[serde(borrow)]
     pub subagent_type: Str<'a>,
+    /// ExitPlanMode
+    #[serde(borrow)]
+    pub plan: Str<'a>,
+    /// SendMessage: to whom, and its summary
+    #[serde(borrow)]
+    pub to: Str<'a>,
+    #[serde(borrow)]
+    pub summary: Str<'a>,
+    /// BashOutput; KillBash / KillShell
+    #[serde(borrow)]
+    pub bash_id: Str<'a>,
+    #[serde(borrow)]
+    pub shell_id: Str<'a>,
+    /// TaskUpdate, TaskGet: the task and what it becomes
+    #[serde(borrow, rename = "taskId")]
+    pub task_id: Str<'a>,
+    #[serde(borrow)]
+    pub status: Str<'a>,
+    /// TodoWrite
+    #[serde(borrow)]
+    pub todos: List<Obj<Todo<'a>>>,
+    /// AskUserQuestion
+    #[serde(borrow)]
+    pub questions: List<Obj<Question<'a>>>,
+}
+
+/// An item of TodoWrite's list.
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Todo<'a> {
+    #[serde(borrow)]
+    pub content: Str<'a>,
+    #[serde(borrow)]
+    pub status: Str<'a>,
+}
+
+/// A question AskUserQuestion asks.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct Question<'a> {
+    #[serde(borrow)]
+    pub question: Str<'a>,
 }
 
 #[derive(Deserialize, Default)]

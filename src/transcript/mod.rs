@@ -987,6 +987,26 @@ fn usage_figures(w: &mut Warn, u: line::Usage<'_>) -> UsageFigures {
     }
 }
 
+/// TodoWrite's list in a few words: how many items, how many done, and
+/// the one in progress.
+fn todo_summary(todos: &[lenient::Obj<line::Todo<'_>>]) -> Option<String> {
+    if todos.is_empty() {
+        return None;
+    }
+    fn is(t: &line::Todo<'_>, status: &str) -> bool {
+        t.status.as_ref().is_some_and(|s| s == status)
+    }
+    let items: Vec<&line::Todo<'_>> = todos.iter().filter_map(|t| t.0.as_ref()).collect();
+    let done = items.iter().filter(|t| is(t, "completed")).count();
+    let mut out = format!("{} todos, {done} done", todos.len());
+    if let Some(now) = items.iter().find(|t| is(t, "in_progress"))
+        && let Some(c) = now.content.as_ref()
+    {
+        out.push_str(&format!("; now: {c}"));
+    }
+    Some(out)
+}
+
 /// Tools whose `file_path` (or `notebook_path`) names the file they touch.
 const FILE_TOOLS: &[&str] = &["Read", "Edit", "Write", "MultiEdit", "NotebookEdit"];
 
@@ -1006,6 +1026,25 @@ fn block_record(w: &mut Warn, idx: usize, b: line::Block<'_>) -> BlockRecord {
                 .or_else(|| opt(i.description))
                 .or_else(|| opt(i.subagent_type))
                 .or_else(|| opt(i.path))
+                .or_else(|| todo_summary(i.todos.items()))
+                .or_else(|| {
+                    let q = i.questions.items().first()?.0.as_ref()?;
+                    opt(q.question.clone())
+                })
+                .or_else(|| opt(i.plan))
+                .or_else(|| match (opt(i.to), opt(i.summary)) {
+                    (Some(to), Some(s)) => Some(format!("to {to}: {s}")),
+                    (to, s) => to.map(|t| format!("to {t}")).or(s),
+                })
+                .or_else(|| opt(i.bash_id))
+                .or_else(|| opt(i.shell_id))
+                .or_else(|| {
+                    let task = format!("task {}", opt(i.task_id)?);
+                    Some(match opt(i.status) {
+                        Some(st) => format!("{task}: {st}"),
+                        None => task,
+                    })
+                })
                 .map(|s| preview(&s));
             let is_file_tool = tool_name
                 .as_deref()

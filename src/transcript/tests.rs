@@ -689,3 +689,64 @@ fn claude_code_notes_are_known_with_or_without_attributes() {
         assert!(!is_claude_code_note(prompt), "{prompt:?}");
     }
 }
+
+#[test]
+fn tools_without_a_path_or_command_are_summarised_too() {
+    let summary = |name: &str, input: &str| -> Option<String> {
+        let r = record(&format!(
+            r#"{{"type":"assistant","message":{{"id":"m","content":[{{"type":"tool_use","id":"toolu_1","name":"{name}","input":{input}}}]}}}}"#
+        ));
+        r.message().unwrap().blocks[0].input_summary.clone()
+    };
+    let s = |v: &str| Some(v.to_owned());
+    // (shapes as Claude Code writes them: the public corpus)
+    assert_eq!(
+        summary(
+            "TodoWrite",
+            r#"{"todos":[{"content":"Read the parser","status":"completed","activeForm":"Reading"},{"content":"Fix the cut line","status":"in_progress","activeForm":"Fixing"},{"content":"Add a test","status":"pending","activeForm":"Adding"}]}"#
+        ),
+        s("3 todos, 1 done; now: Fix the cut line")
+    );
+    assert_eq!(
+        summary(
+            "TodoWrite",
+            r#"{"todos":[{"content":"a","status":"completed"}]}"#
+        ),
+        s("1 todos, 1 done")
+    );
+    assert_eq!(
+        summary(
+            "AskUserQuestion",
+            r#"{"questions":[{"question":"Which database?","header":"DB","options":[]}]}"#
+        ),
+        s("Which database?")
+    );
+    assert_eq!(
+        summary("ExitPlanMode", r#"{"plan":"1. Read\n2. Fix"}"#),
+        s("1. Read\n2. Fix")
+    );
+    assert_eq!(
+        summary(
+            "SendMessage",
+            r#"{"to":"alice","summary":"tests pass","message":"All green."}"#
+        ),
+        s("to alice: tests pass")
+    );
+    assert_eq!(
+        summary("BashOutput", r#"{"bash_id":"bash_3"}"#),
+        s("bash_3")
+    );
+    assert_eq!(summary("KillShell", r#"{"shell_id":"sh_1"}"#), s("sh_1"));
+    assert_eq!(
+        summary(
+            "TaskUpdate",
+            r#"{"taskId":"3","status":"completed","owner":"bob"}"#
+        ),
+        s("task 3: completed")
+    );
+    assert_eq!(summary("TaskGet", r#"{"taskId":"7"}"#), s("task 7"));
+    // what a tool's own field says comes first, and odd shapes are no summary
+    assert_eq!(summary("Bash", r#"{"command":"ls","plan":"x"}"#), s("ls"));
+    assert_eq!(summary("TodoWrite", r#"{"todos":"none"}"#), None);
+    assert_eq!(summary("TaskList", r#"{}"#), None);
+}
