@@ -2712,6 +2712,28 @@ fn a_responses_model_and_a_sessions_title_do_not_depend_on_the_read_order() {
             line("sess-p", "p0", "07:00:00", "", &prompt("early"))
                 .replace("/home/u/x", "/home/u/early"),
         ),
+        // a housekeeping command before the first prompt titles nothing;
+        // a session of nothing else is titled by it
+        (
+            "sess-c.jsonl",
+            line(
+                "sess-t",
+                "t3",
+                "08:30:00",
+                "",
+                &prompt(
+                    r"<command-name>/clear</command-name>\n<command-message>clear</command-message>\n<command-args></command-args>",
+                ),
+            ) + &line(
+                "sess-h",
+                "h1",
+                "06:00:00",
+                "",
+                &prompt(
+                    r"<command-name>/model</command-name>\n<command-message>model</command-message>\n<command-args>opus</command-args>",
+                ),
+            ),
+        ),
     ];
     let figures = |env: &Env| {
         let rows = |args: &[&str]| -> Vec<serde_json::Value> {
@@ -2730,24 +2752,29 @@ fn a_responses_model_and_a_sessions_title_do_not_depend_on_the_read_order() {
                 .map(|r| format!("{} {}", r[key], r["cost_usd"]))
                 .collect()
         };
-        let title = rows(&["sessions"])
-            .iter()
-            .find(|r| r["session_id"] == "sess-t")
-            .map(|r| r["title"].clone());
+        let sessions = rows(&["sessions"]);
+        let title_of = |id: &str| {
+            sessions
+                .iter()
+                .find(|r| r["session_id"] == id)
+                .map(|r| r["title"].clone())
+        };
+        let title = (title_of("sess-t"), title_of("sess-h"));
         (cost_by("model"), title, cost_by("project"))
     };
     let want = (
         vec![r#""claude-sonnet-4-5-20250929" "0.63""#.to_owned()],
-        Some(json!("fix the parser")),
+        (Some(json!("fix the parser")), Some(json!("/model opus"))),
         vec![
             r#""/home/u/early" "0.315""#.to_owned(),
             r#""/home/u/x" "0.315""#.to_owned(),
         ],
     );
-    let orders: [&[usize]; 3] = [
-        &[0, 1, 2, 3, 4, 5, 6],
-        &[2, 5, 3, 0, 1, 6, 4],
-        &[4, 6, 2, 0, 3, 1, 5],
+    let orders: [&[usize]; 4] = [
+        &[0, 1, 2, 3, 4, 5, 6, 7],
+        &[2, 5, 3, 0, 1, 6, 4, 7],
+        &[4, 6, 2, 0, 3, 1, 5, 7],
+        &[7, 4, 6, 2, 0, 3, 1, 5],
     ];
     for (n, order) in orders.iter().enumerate() {
         let env = Env::new();

@@ -157,6 +157,57 @@ fn keep_earliest(slot: &mut Option<(Option<i64>, String)>, at: Option<i64>, valu
     }
 }
 
+/// Claude Code's own commands that say nothing of the work (`/clear`,
+/// `/model`, `/context`, ...): a session is titled by them only when it has
+/// no other prompt.
+const HOUSEKEEPING: &[&str] = &[
+    "/add-dir",
+    "/agents",
+    "/bug",
+    "/clear",
+    "/compact",
+    "/config",
+    "/context",
+    "/cost",
+    "/doctor",
+    "/exit",
+    "/export",
+    "/fast",
+    "/help",
+    "/hooks",
+    "/ide",
+    "/login",
+    "/logout",
+    "/mcp",
+    "/memory",
+    "/model",
+    "/output-style",
+    "/permissions",
+    "/plugin",
+    "/privacy-settings",
+    "/quit",
+    "/release-notes",
+    "/resume",
+    "/rewind",
+    "/status",
+    "/statusline",
+    "/terminal-setup",
+    "/theme",
+    "/todos",
+    "/upgrade",
+    "/usage",
+    "/vim",
+];
+
+/// A prompt that is one of the `HOUSEKEEPING` commands, as Claude Code
+/// stores a slash command (`<command-name>/clear</command-name>...`).
+fn is_housekeeping(text: &str) -> bool {
+    crate::report::commands::as_typed(text).is_some_and(|typed| {
+        let name = typed.split_whitespace().next().unwrap_or("");
+        HOUSEKEEPING.contains(&name)
+    })
+}
+
 /// A user line with text of its own: not a tool's result, nor a
 /// compaction's summary.
 fn is_user_text(r: &Record, m: Option<&MessageBody>) -> bool {
@@ -1414,7 +1465,11 @@ impl<'c> Writer<'c> {
             (Body::Meta { value }, "tag") => s.tag = Some(value.clone().filter(|v| !v.is_empty())),
             (Body::Message(m), "user") if is_prompt(r, Some(m)) => {
                 if let Some(text) = &m.text_preview {
-                    keep_earliest(&mut s.first_prompt, env.timestamp_ms, text);
+                    // (a housekeeping command titles a session only when
+                    // nothing else does: taken as untimed, any prompt with
+                    // a time wins over it, here and in the stored row)
+                    let at = env.timestamp_ms.filter(|_| !is_housekeeping(text));
+                    keep_earliest(&mut s.first_prompt, at, text);
                 }
             }
             _ => {}

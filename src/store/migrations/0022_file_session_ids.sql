@@ -4,7 +4,10 @@
 -- stored line to find the files that hold a session's lines (~1.3 s of
 -- every `forget` and `forget --dry-run` on the 1 GiB benchmark corpus).
 -- Also: a teammate's message written with attributes (`<teammate-message
--- teammate_id="...">`) is no longer taken for a prompt. The rows derived
+-- teammate_id="...">`) is no longer taken for a prompt; TodoWrite,
+-- AskUserQuestion, SendMessage and other calls with no path or command get
+-- an input summary; a command such as `/clear` or `/model` titles a session
+-- only when it has no other prompt. The rows derived
 -- from the lines are rebuilt from the stored raw bytes at the next ingest,
 -- which fills the new table; until then `forget` reads the raw lines as
 -- before. Never edit: add 0023_*.sql instead.
