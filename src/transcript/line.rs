@@ -108,6 +108,14 @@ pub struct Line<'a> {
     pub agent_name: Str<'a>,
     #[serde(borrow)]
     pub agent_color: Str<'a>,
+    #[serde(borrow)]
+    pub pr_url: Str<'a>,
+    #[serde(borrow)]
+    pub frame_url: Str<'a>,
+    #[serde(borrow)]
+    pub relocated_cwd: Str<'a>,
+    #[serde(borrow)]
+    pub worktree_session: Obj<WorktreeSession<'a>>,
     // user tool results
     #[serde(borrow)]
     pub tool_use_result: Obj<ToolUseResult<'a>>,
@@ -341,6 +349,14 @@ pub struct ToolInput<'a> {
     /// AskUserQuestion
     #[serde(borrow)]
     pub questions: List<Obj<Question<'a>>>,
+}
+
+/// A `worktree-state` line's worktree.
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+pub struct WorktreeSession<'a> {
+    #[serde(borrow)]
+    pub worktree_path: Str<'a>,
 }
 
 /// An item of TodoWrite's list.

@@ -802,7 +802,24 @@ impl Record {
             "agent-color" => Body::Meta {
                 value: opt(l.agent_color),
             },
-            "pr-link" | "frame-link" | "worktree-state" | "relocated" => Body::Meta { value: None },
+            // (what each links to or moves to: the PR, the frame, the
+            // worktree, the new working directory)
+            "pr-link" => Body::Meta {
+                value: opt(l.pr_url),
+            },
+            "frame-link" => Body::Meta {
+                value: opt(l.frame_url),
+            },
+            "relocated" => Body::Meta {
+                value: opt(l.relocated_cwd),
+            },
+            "worktree-state" => Body::Meta {
+                value: l
+                    .worktree_session
+                    .0
+                    .get()
+                    .and_then(|w| opt(w.worktree_path)),
+            },
             _ => Body::Other,
         };
         Record {

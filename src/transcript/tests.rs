@@ -750,3 +750,35 @@ fn tools_without_a_path_or_command_are_summarised_too() {
     assert_eq!(summary("TodoWrite", r#"{"todos":"none"}"#), None);
     assert_eq!(summary("TaskList", r#"{}"#), None);
 }
+
+#[test]
+fn link_and_worktree_lines_keep_what_they_point_at() {
+    // (as the public corpus' jazzyalex fixture writes them)
+    let value = |line: &str| match record(line).body {
+        Body::Meta { value } => value,
+        _ => panic!("no metadata line: {line}"),
+    };
+    assert_eq!(
+        value(r#"{"type":"pr-link","sessionId":"s","prNumber":1,"prUrl":"https://example.invalid/org/repo/pull/1","prRepository":"org/repo","timestamp":"2025-12-16T00:00:10.000Z"}"#).as_deref(),
+        Some("https://example.invalid/org/repo/pull/1")
+    );
+    assert_eq!(
+        value(r#"{"type":"frame-link","sessionId":"s","path":"/tmp/preview.html","frameUrl":"https://example.invalid/artifact/stage0","title":"Stage0 preview"}"#).as_deref(),
+        Some("https://example.invalid/artifact/stage0")
+    );
+    assert_eq!(
+        value(
+            r#"{"type":"relocated","sessionId":"s","relocatedCwd":"/tmp/repo/worktrees/example"}"#
+        )
+        .as_deref(),
+        Some("/tmp/repo/worktrees/example")
+    );
+    assert_eq!(
+        value(r#"{"type":"worktree-state","sessionId":"s","worktreeSession":{"originalCwd":"/tmp/repo","worktreePath":"/tmp/repo/worktrees/example","worktreeName":"example"}}"#).as_deref(),
+        Some("/tmp/repo/worktrees/example")
+    );
+    assert_eq!(
+        value(r#"{"type":"worktree-state","worktreeSession":null}"#),
+        None
+    );
+}

@@ -7,7 +7,9 @@
 -- teammate_id="...">`) is no longer taken for a prompt; TodoWrite,
 -- AskUserQuestion, SendMessage and other calls with no path or command get
 -- an input summary; a command such as `/clear` or `/model` titles a session
--- only when it has no other prompt. The rows derived
+-- only when it has no other prompt; `pr-link`, `frame-link`, `relocated`
+-- and `worktree-state` lines keep their URL or path in
+-- `session_metadata.value`. The rows derived
 -- from the lines are rebuilt from the stored raw bytes at the next ingest,
 -- which fills the new table; until then `forget` reads the raw lines as
 -- before. Never edit: add 0023_*.sql instead.
