@@ -663,16 +663,25 @@ fn kept_sessions(
     let filter = of_session(q.session.as_deref());
     let mut spans: BTreeMap<Option<Arc<str>>, Span> = BTreeMap::new();
     let mut all_rows = 0;
-    let mut st = conn.prepare(&format!(
-        "SELECT h.thread, h.at FROM hook_run_rows h WHERE {filter}"
-    ))?;
+    // (without a range the rows' times do not matter: each thread's count
+    // comes from `hook_runs_thread` alone, not from every row)
+    let timeless = q.range.from_ms.is_none() && q.range.to_ms.is_none();
+    let sql = if timeless {
+        format!(
+            "SELECT h.thread, NULL, count(*) FROM hook_run_rows h WHERE {filter} GROUP BY h.thread"
+        )
+    } else {
+        format!("SELECT h.thread, h.at, 1 FROM hook_run_rows h WHERE {filter}")
+    };
+    let mut st = conn.prepare(&sql)?;
     let mut rows = st.query(rusqlite::params_from_iter(q.session.iter()))?;
     while let Some(r) = rows.next()? {
         let (thread, at): (Option<i64>, Option<i64>) = (r.get(0)?, r.get(1)?);
+        let n = r.get::<_, i64>(2)? as u64;
         let session = thread.and_then(|t| threads.get(&t)?.0.clone());
         let span = spans.entry(session).or_default();
-        span.rows += 1;
-        all_rows += 1;
+        span.rows += n;
+        all_rows += n;
         match at {
             Some(t) => {
                 span.first = Some(span.first.map_or(t, |f| f.min(t)));
