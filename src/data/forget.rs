@@ -754,22 +754,9 @@ mod tests {
     /// after a rebuild; while a rebuild is pending they are not used.
     #[test]
     fn kept_session_ids_are_those_of_the_raw_lines() {
-        use crate::paths::Root;
         let dir = tempfile::tempdir().unwrap();
-        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut roots: Vec<Root> = ["basic", "data", "malformed", "ops", "reports", "statusline"]
-            .iter()
-            .map(|n| Root::new(here.join("fixtures").join(n)))
-            .collect();
-        let public = here.join("../shared/corpus/public");
-        if public.is_dir() {
-            let root = dir.path().join("public");
-            std::fs::create_dir(&root).unwrap();
-            std::os::unix::fs::symlink(&public, root.join("projects")).unwrap();
-            roots.push(Root::new(root));
-        } else {
-            crate::errln!("../shared is not here: the fixtures only");
-        }
+        let fixtures = ["basic", "data", "malformed", "ops", "reports", "statusline"];
+        let roots = crate::ingest::test_roots(dir.path(), &fixtures);
         let (_db_dir, mut store) = crate::ingest::ingested_store(&roots);
         let check = |conn: &Connection| {
             let kept = kept_session_ids(conn).unwrap().expect("no rebuild pending");

@@ -1713,6 +1713,27 @@ pub fn reprice_all(conn: &Connection, prices: &PriceTable) -> rusqlite::Result<(
     crate::report::sessions::refresh(conn, true).map(|_| ())
 }
 
+/// Roots for tests: the named folders of `fixtures/`, and the public
+/// corpus of `../shared` (linked as a root under `dir`) when it is here.
+#[cfg(test)]
+pub fn test_roots(dir: &Path, fixtures: &[&str]) -> Vec<Root> {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut roots: Vec<Root> = fixtures
+        .iter()
+        .map(|n| Root::new(here.join("fixtures").join(n)))
+        .collect();
+    let public = here.join("../shared/corpus/public");
+    if public.is_dir() {
+        let root = dir.join("public");
+        std::fs::create_dir(&root).unwrap();
+        std::os::unix::fs::symlink(&public, root.join("projects")).unwrap();
+        roots.push(Root::new(root));
+    } else {
+        crate::errln!("../shared is not here: the fixtures only");
+    }
+    roots
+}
+
 /// A store in a new temp dir with `roots` read into it, for tests.
 #[cfg(test)]
 pub fn ingested_store(roots: &[Root]) -> (tempfile::TempDir, Store) {

@@ -799,23 +799,8 @@ mod tests {
     /// the public corpus when here).
     #[test]
     fn batches_of_sessions_give_the_report_of_all_at_once() {
-        use crate::paths::Root;
-        use std::path::Path;
         let dir = tempfile::tempdir().unwrap();
-        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut roots: Vec<Root> = ["basic", "reports", "ops"]
-            .iter()
-            .map(|n| Root::new(here.join("fixtures").join(n)))
-            .collect();
-        let public = here.join("../shared/corpus/public");
-        if public.is_dir() {
-            let root = dir.path().join("public");
-            std::fs::create_dir(&root).unwrap();
-            std::os::unix::fs::symlink(&public, root.join("projects")).unwrap();
-            roots.push(Root::new(root));
-        } else {
-            crate::errln!("../shared is not here: the fixtures only");
-        }
+        let roots = crate::ingest::test_roots(dir.path(), &["basic", "reports", "ops"]);
         let (_db_dir, store) = crate::ingest::ingested_store(&roots);
         let conn = &store.conn;
         let sessions: i64 = conn
