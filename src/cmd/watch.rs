@@ -624,7 +624,9 @@ fn fit_frame(
         }
         out
     };
-    let frame = |sessions: usize, events: usize, all_budgets: bool| -> String {
+    // (`stop_line`: "Ctrl-C to stop"; without it, no events' header either
+    // when no event is shown)
+    let frame = |sessions: usize, events: usize, all_budgets: bool, stop_line: bool| -> String {
         let mut out = head.clone();
         out.push_str(&budgets(all_budgets));
         if rows.is_empty() {
@@ -661,25 +663,35 @@ fn fit_frame(
                 out.push_str(&format!("… and {} more\n", rows.len() - shown.len()));
             }
         }
-        out.push_str("\nRecent events\n");
+        if stop_line || events > 0 {
+            out.push_str("\nRecent events\n");
+        }
         for line in &tail[tail.len() - events.min(tail.len())..] {
             out.push_str(&output::short_to(line, width - 1));
             out.push('\n');
         }
-        out.push_str("\nCtrl-C to stop\n");
+        if stop_line {
+            out.push_str("\nCtrl-C to stop\n");
+        }
         out
     };
     let (mut sessions, mut events, mut all_budgets) = (rows.len(), tail.len(), true);
-    let mut out = frame(sessions, events, all_budgets);
+    let mut stop_line = true;
+    let mut out = frame(sessions, events, all_budgets, stop_line);
     // (what is left to give up, in order: events down to the last 3, the
-    // live part; sessions down to one; those 3 events; then the budgets in
-    // one line. A frame that still does not fit is as short as it gets.)
+    // live part; sessions down to one; the "Ctrl-C to stop" line; those 3
+    // events, and their header with the last; the budgets in one line: the
+    // head, the time and today's cost, which a terminal would scroll off
+    // first, is never given up. A frame that still does not fit is as
+    // short as it gets.)
     let kept_events = tail.len().min(3);
     while out.lines().count() >= height {
         if events > kept_events {
             events -= 1;
         } else if sessions > 1 {
             sessions -= 1;
+        } else if stop_line {
+            stop_line = false;
         } else if events > 0 {
             events -= 1;
         } else if all_budgets && crossed.len() > 1 {
@@ -687,7 +699,7 @@ fn fit_frame(
         } else {
             break;
         }
-        out = frame(sessions, events, all_budgets);
+        out = frame(sessions, events, all_budgets, stop_line);
     }
     out
 }
@@ -1204,6 +1216,24 @@ mod tests {
         assert!(
             out.contains("! 8 budgets at their warn level or over") && !out.contains("budget 1 "),
             "{out}"
+        );
+        // shorter still: the chrome goes before the head (the time and
+        // today's cost), which a terminal would scroll off first
+        let out = fit_frame(head, &[], &rows, &tail, 60, 9);
+        assert!(out.lines().count() < 9, "{out}");
+        assert!(
+            out.starts_with("observatory watch") && !out.contains("Ctrl-C"),
+            "{out}"
+        );
+        assert!(
+            !out.contains("Recent events"),
+            "no event shown, no header: {out}"
+        );
+        let out = fit_frame(head, &[], &rows, &tail, 60, 12);
+        assert!(out.lines().count() < 12 && !out.contains("Ctrl-C"), "{out}");
+        assert!(
+            out.contains("Recent events\n09:59:11"),
+            "the last event: {out}"
         );
     }
 
