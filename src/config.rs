@@ -283,6 +283,12 @@ impl Settings {
 
         // roots: --claude-dir > OBSERVATORY_ROOTS > CLAUDE_CONFIG_DIR > file > default
         let claude_config_dir = env("CLAUDE_CONFIG_DIR");
+        // (a list of nothing but commas and spaces is as if unset: said)
+        for var in ["OBSERVATORY_ROOTS", "CLAUDE_CONFIG_DIR"] {
+            if let Some(raw) = env(var).filter(|l| !l.is_empty() && is_blank_list(l)) {
+                warnings.push(format!("{var}={raw:?} names no folder; ignored"));
+            }
+        }
         let (given, src) = if !g.claude_dirs.is_empty() {
             (g.claude_dirs.clone(), Source::Flag("--claude-dir"))
         } else if let Some(list) = env("OBSERVATORY_ROOTS").filter(|l| !is_blank_list(l)) {
@@ -1264,6 +1270,30 @@ mod tests {
             s.warnings[0].starts_with("OBSERVATORY_WEEK_START=\"friday\""),
             "{:?}",
             s.warnings
+        );
+    }
+
+    #[test]
+    fn a_root_list_of_only_commas_is_said_and_ignored() {
+        let s = resolve(
+            &flags(),
+            &[("CLAUDE_CONFIG_DIR", " , "), ("HOME", "/h")],
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            s.warnings,
+            ["CLAUDE_CONFIG_DIR=\" , \" names no folder; ignored"]
+        );
+        let given: Vec<&Path> = s.roots.iter().map(|r| r.given.as_path()).collect();
+        assert_eq!(
+            given,
+            [Path::new("/h/.config/claude"), Path::new("/h/.claude")]
+        );
+        let s = resolve(&flags(), &[("OBSERVATORY_ROOTS", ",")], false).unwrap();
+        assert_eq!(
+            s.warnings,
+            ["OBSERVATORY_ROOTS=\",\" names no folder; ignored"]
         );
     }
 }
