@@ -192,7 +192,9 @@ CREATE TABLE sessions (
 -- (0018) first_prompt_at: the time of first_prompt, the session's earliest
 -- prompt (NULL: it has none). (0019) project_at: the time of the line the
 -- project is from, the session's earliest with a cwd (the same on every row
--- of a session)
+-- of a session). (0022) A housekeeping command (`/clear`, `/model`, ...) is
+-- first_prompt only when the session has no other prompt: its
+-- first_prompt_at is its time + 10^15 ms, after every other prompt's.
 
 -- Threads: each (session id, agent id) pair the tables below name, once
 -- (0008). Their rows keep the thread's id instead of the two ids (~40

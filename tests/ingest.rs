@@ -2734,6 +2734,19 @@ fn a_responses_model_and_a_sessions_title_do_not_depend_on_the_read_order() {
                 ),
             ),
         ),
+        // (of such commands alone, the earliest, whichever is read first)
+        (
+            "sess-d.jsonl",
+            line(
+                "sess-h",
+                "h2",
+                "07:00:00",
+                "",
+                &prompt(
+                    r"<command-name>/context</command-name>\n<command-message>context</command-message>\n<command-args></command-args>",
+                ),
+            ),
+        ),
     ];
     let figures = |env: &Env| {
         let rows = |args: &[&str]| -> Vec<serde_json::Value> {
@@ -2771,10 +2784,10 @@ fn a_responses_model_and_a_sessions_title_do_not_depend_on_the_read_order() {
         ],
     );
     let orders: [&[usize]; 4] = [
-        &[0, 1, 2, 3, 4, 5, 6, 7],
-        &[2, 5, 3, 0, 1, 6, 4, 7],
-        &[4, 6, 2, 0, 3, 1, 5, 7],
-        &[7, 4, 6, 2, 0, 3, 1, 5],
+        &[0, 1, 2, 3, 4, 5, 6, 7, 8],
+        &[2, 5, 3, 0, 1, 6, 4, 8, 7],
+        &[4, 6, 2, 0, 3, 1, 5, 7, 8],
+        &[8, 7, 4, 6, 2, 0, 3, 1, 5],
     ];
     for (n, order) in orders.iter().enumerate() {
         let env = Env::new();

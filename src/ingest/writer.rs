@@ -199,6 +199,11 @@ const HOUSEKEEPING: &[&str] = &[
     "/vim",
 ];
 
+/// Added to a housekeeping command's time as the session's first prompt
+/// (`sessions.first_prompt_at`): ~31,700 years, past any time a line can
+/// have (from the year 9000 a time is taken as none).
+const HOUSEKEEPING_LATER: i64 = 1_000_000_000_000_000;
+
 /// A prompt that is one of the `HOUSEKEEPING` commands, as Claude Code
 /// stores a slash command (`<command-name>/clear</command-name>...`).
 fn is_housekeeping(text: &str) -> bool {
@@ -1466,9 +1471,16 @@ impl<'c> Writer<'c> {
             (Body::Message(m), "user") if is_prompt(r, Some(m)) => {
                 if let Some(text) = &m.text_preview {
                     // (a housekeeping command titles a session only when
-                    // nothing else does: taken as untimed, any prompt with
-                    // a time wins over it, here and in the stored row)
-                    let at = env.timestamp_ms.filter(|_| !is_housekeeping(text));
+                    // nothing else does: taken as later than any prompt,
+                    // any other with a time wins over it, here and in the
+                    // stored row; the earliest of them when only they are)
+                    let at = env.timestamp_ms.map(|t| {
+                        if is_housekeeping(text) {
+                            t + HOUSEKEEPING_LATER
+                        } else {
+                            t
+                        }
+                    });
                     keep_earliest(&mut s.first_prompt, at, text);
                 }
             }
