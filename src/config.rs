@@ -1008,10 +1008,7 @@ fn a_type(v: &DeValue<'_>) -> &'static str {
 }
 
 /// `settings.json` in the first `CLAUDE_CONFIG_DIR` entry (an entry may be
-/// the `projects/` dir itself: its parent then), else in the default
-/// config dir Claude Code uses here: of `~/.claude` and `~/.config/claude`,
-/// the first that holds a `settings.json`, else the first that exists,
-/// else `~/.claude`.
+/// the `projects/` dir itself: its parent then), else in `~/.claude`.
 fn claude_settings_path(claude_config_dir: Option<&str>, home: Option<&Path>) -> Option<PathBuf> {
     let first = claude_config_dir
         .into_iter()
@@ -1027,14 +1024,7 @@ fn claude_settings_path(claude_config_dir: Option<&str>, home: Option<&Path>) ->
                 d
             }
         }
-        (None, Some(h)) => {
-            let dirs = [h.join(".claude"), h.join(".config/claude")];
-            let found = dirs
-                .iter()
-                .find(|d| d.join("settings.json").is_file())
-                .or_else(|| dirs.iter().find(|d| d.is_dir()));
-            found.unwrap_or(&dirs[0]).clone()
-        }
+        (None, Some(h)) => h.join(".claude"),
         (None, None) => return None,
     };
     Some(dir.join("settings.json"))
@@ -1059,20 +1049,6 @@ mod tests {
             Some(PathBuf::from("/h/x/settings.json"))
         );
         assert_eq!(claude_settings_path(None, None), None);
-        // a home with only ~/.config/claude: its settings, not a new file
-        // under a ~/.claude Claude Code does not read
-        let home = tempfile::tempdir().unwrap();
-        let h = home.path();
-        let p = || claude_settings_path(None, Some(h)).unwrap();
-        assert_eq!(p(), h.join(".claude/settings.json"));
-        std::fs::create_dir_all(h.join(".config/claude/projects")).unwrap();
-        assert_eq!(p(), h.join(".config/claude/settings.json"));
-        std::fs::create_dir_all(h.join(".claude")).unwrap();
-        assert_eq!(p(), h.join(".claude/settings.json"));
-        std::fs::write(h.join(".config/claude/settings.json"), "{}").unwrap();
-        assert_eq!(p(), h.join(".config/claude/settings.json"));
-        std::fs::write(h.join(".claude/settings.json"), "{}").unwrap();
-        assert_eq!(p(), h.join(".claude/settings.json"));
     }
 
     fn flags() -> GlobalArgs {
