@@ -385,14 +385,27 @@ struct Layout {
 
 impl Layout {
     fn of(text: &str) -> Layout {
+        // (the shallowest indent of a line that is a member, `"key": ...`:
+        // a blank line, or a nested one after a compact first line, is none)
         let unit = text
             .lines()
             .skip(1)
-            .map(|l| &l[..l.len() - l.trim_start_matches([' ', '\t']).len()])
-            .find(|pad| !pad.is_empty())
+            .map(|l| {
+                let body = l.trim_start_matches([' ', '\t']);
+                (&l[..l.len() - body.len()], body)
+            })
+            .filter(|(pad, body)| !pad.is_empty() && body.starts_with('"'))
+            .map(|(pad, _)| pad)
+            .min_by_key(|pad| pad.len())
             .unwrap_or("  ");
+        // (the line end most lines have)
+        let crlf = text.matches("\r\n").count();
         Layout {
-            newline: if text.contains("\r\n") { "\r\n" } else { "\n" },
+            newline: if crlf * 2 > text.matches('\n').count() {
+                "\r\n"
+            } else {
+                "\n"
+            },
             unit: unit.to_owned(),
         }
     }
@@ -595,6 +608,24 @@ mod tests {
             "{tabs:?}"
         );
         assert!(!tabs.contains("  "), "{tabs:?}");
+        // odd files: a blank line, a compact first line, one stray CRLF
+        let odd = |text: &str| {
+            let l = Layout::of(text);
+            (l.unit, l.newline)
+        };
+        assert_eq!(
+            odd("{\n    \n  \"model\": \"opus\"\n}\n"),
+            ("  ".into(), "\n")
+        );
+        assert_eq!(
+            odd("{\"permissions\": {\n      \"allow\": []\n  },\n  \"model\": \"x\"\n}\n"),
+            ("  ".into(), "\n")
+        );
+        assert_eq!(
+            odd("{\r\n  \"model\": \"opus\",\n  \"x\": 1\n}\n"),
+            ("  ".into(), "\n")
+        );
+        assert_eq!(odd("{\"model\":\"opus\"}\r\n"), ("  ".into(), "\r\n"));
     }
 
     #[test]
