@@ -289,14 +289,17 @@ impl clap::builder::TypedValueParser for CommandWord {
     fn possible_values(
         &self,
     ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
-        fn names(c: &clap::Command, out: &mut std::collections::BTreeSet<String>) {
+        // (each command, and a nested one joined to its parent, `budget-set`:
+        // a word that names a page on its own)
+        fn names(c: &clap::Command, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
             for sub in c.get_subcommands().filter(|s| s.get_name() != "help") {
-                out.insert(sub.get_name().to_owned());
-                names(sub, out);
+                let name = format!("{prefix}{}", sub.get_name());
+                names(sub, &format!("{name}-"), out);
+                out.insert(name);
             }
         }
         let mut out = std::collections::BTreeSet::new();
-        names(&<Cli as clap::CommandFactory>::command(), &mut out);
+        names(&<Cli as clap::CommandFactory>::command(), "", &mut out);
         Some(Box::new(
             out.into_iter().map(clap::builder::PossibleValue::new),
         ))
@@ -403,7 +406,7 @@ pub struct CostArgs {
     /// Only this session (id or prefix)
     #[arg(long, value_name = "ID")]
     pub session: Option<String>,
-    /// Only this model (id as written, pricing entry, or prefix: claude-opus; claude-sonnet-4-5 takes its dated ids only)
+    /// Only this model (id as written, pricing entry, or prefix: claude-opus; claude-sonnet-4-5 takes its dated ids only; claude- may be left out: opus-4-6)
     #[arg(long, value_name = "MODEL")]
     pub model: Option<String>,
     /// Do not read new transcript lines first
@@ -594,7 +597,7 @@ pub struct BudgetSetArgs {
     /// Only projects whose path, or transcript folder name, contains this
     #[arg(long, value_name = "TEXT", allow_hyphen_values = true, value_parser = project_text)]
     pub project: Option<String>,
-    /// Only this model (id as written, pricing entry, or prefix: claude-opus; claude-sonnet-4-5 takes its dated ids only)
+    /// Only this model (id as written, pricing entry, or prefix: claude-opus; claude-sonnet-4-5 takes its dated ids only; claude- may be left out: opus-4-6)
     #[arg(long, value_name = "MODEL")]
     pub model: Option<String>,
     /// Warn at this percentage of the limit (1-100) [default: `budget.warn_at` from the

@@ -337,8 +337,18 @@ fn completions_for_every_shell_name_the_subcommands() {
         .nth(1)
         .and_then(|b| b.lines().find(|l| l.trim_start().starts_with("opts=")))
         .unwrap_or_else(|| panic!("no man case in {text}"));
-    for name in ["forget", "statusline", "budget", "set", "list"] {
+    for name in [
+        "forget",
+        "statusline",
+        "budget",
+        "budget-set",
+        "config-path",
+    ] {
         assert!(man.contains(&format!(" {name} ")), "{man}");
+    }
+    // (no word that names no page alone)
+    for word in [" set ", " list ", " path "] {
+        assert!(!man.contains(word), "{man}");
     }
 }
 
