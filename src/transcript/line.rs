@@ -328,9 +328,11 @@ pub struct ToolInput<'a> {
     /// ExitPlanMode
     #[serde(borrow)]
     pub plan: Str<'a>,
-    /// SendMessage: to whom, and its summary
+    /// SendMessage: to whom (`recipient` in teams' messages), and its summary
     #[serde(borrow)]
     pub to: Str<'a>,
+    #[serde(borrow)]
+    pub recipient: Str<'a>,
     #[serde(borrow)]
     pub summary: Str<'a>,
     /// BashOutput; KillBash / KillShell
@@ -338,17 +340,24 @@ pub struct ToolInput<'a> {
     pub bash_id: Str<'a>,
     #[serde(borrow)]
     pub shell_id: Str<'a>,
-    /// TaskUpdate, TaskGet: the task and what it becomes
+    /// TaskUpdate, TaskGet (`taskId`), TaskOutput, TaskStop (`task_id`):
+    /// the task and what it becomes; TaskCreate: its subject
     #[serde(borrow, rename = "taskId")]
     pub task_id: Str<'a>,
+    #[serde(borrow, rename = "task_id")]
+    pub task_id_snake: Str<'a>,
+    #[serde(borrow)]
+    pub subject: Str<'a>,
     #[serde(borrow)]
     pub status: Str<'a>,
     /// TodoWrite
     #[serde(borrow)]
     pub todos: List<Obj<Todo<'a>>>,
-    /// AskUserQuestion
+    /// AskUserQuestion (`question` alone in older ones)
     #[serde(borrow)]
     pub questions: List<Obj<Question<'a>>>,
+    #[serde(borrow)]
+    pub question: Str<'a>,
 }
 
 /// A `worktree-state` line's worktree.

@@ -1007,7 +1007,7 @@ fn usage_figures(w: &mut Warn, u: line::Usage<'_>) -> UsageFigures {
 /// TodoWrite's list in a few words: how many items, how many done, and
 /// the one in progress.
 fn todo_summary(todos: &[lenient::Obj<line::Todo<'_>>]) -> Option<String> {
-    if todos.is_empty() {
+    if todos.iter().all(|t| t.0.as_ref().is_none()) {
         return None;
     }
     fn is(t: &line::Todo<'_>, status: &str) -> bool {
@@ -1015,7 +1015,8 @@ fn todo_summary(todos: &[lenient::Obj<line::Todo<'_>>]) -> Option<String> {
     }
     let items: Vec<&line::Todo<'_>> = todos.iter().filter_map(|t| t.0.as_ref()).collect();
     let done = items.iter().filter(|t| is(t, "completed")).count();
-    let mut out = format!("{} todos, {done} done", todos.len());
+    let n = items.len();
+    let mut out = format!("{n} todo{}, {done} done", if n == 1 { "" } else { "s" });
     if let Some(now) = items.iter().find(|t| is(t, "in_progress"))
         && let Some(c) = now.content.as_ref()
     {
@@ -1048,15 +1049,20 @@ fn block_record(w: &mut Warn, idx: usize, b: line::Block<'_>) -> BlockRecord {
                     let q = i.questions.items().first()?.0.as_ref()?;
                     opt(q.question.clone())
                 })
+                .or_else(|| opt(i.question))
                 .or_else(|| opt(i.plan))
-                .or_else(|| match (opt(i.to), opt(i.summary)) {
-                    (Some(to), Some(s)) => Some(format!("to {to}: {s}")),
-                    (to, s) => to.map(|t| format!("to {t}")).or(s),
-                })
+                .or_else(|| opt(i.subject))
+                .or_else(
+                    || match (opt(i.to).or_else(|| opt(i.recipient)), opt(i.summary)) {
+                        (Some(to), Some(s)) => Some(format!("to {to}: {s}")),
+                        (to, s) => to.map(|t| format!("to {t}")).or(s),
+                    },
+                )
                 .or_else(|| opt(i.bash_id))
                 .or_else(|| opt(i.shell_id))
                 .or_else(|| {
-                    let task = format!("task {}", opt(i.task_id)?);
+                    let id = opt(i.task_id).or_else(|| opt(i.task_id_snake))?;
+                    let task = format!("task {id}");
                     Some(match opt(i.status) {
                         Some(st) => format!("{task}: {st}"),
                         None => task,

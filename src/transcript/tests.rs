@@ -710,9 +710,27 @@ fn tools_without_a_path_or_command_are_summarised_too() {
     assert_eq!(
         summary(
             "TodoWrite",
-            r#"{"todos":[{"content":"a","status":"completed"}]}"#
+            r#"{"todos":[{"content":"a","status":"completed"},"x"]}"#
         ),
-        s("1 todos, 1 done")
+        s("1 todo, 1 done")
+    );
+    // other shapes of the public corpus: a team's message, an older
+    // question, a background task's output, a new task
+    assert_eq!(
+        summary(
+            "SendMessage",
+            r#"{"type":"shutdown_request","recipient":"alice","content":"done"}"#
+        ),
+        s("to alice")
+    );
+    assert_eq!(
+        summary("AskUserQuestion", r#"{"question":"Proceed?"}"#),
+        s("Proceed?")
+    );
+    assert_eq!(summary("TaskOutput", r#"{"task_id":"b1"}"#), s("task b1"));
+    assert_eq!(
+        summary("TaskCreate", r#"{"subject":"Write the docs"}"#),
+        s("Write the docs")
     );
     assert_eq!(
         summary(
