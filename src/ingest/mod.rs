@@ -330,6 +330,9 @@ struct Tracked {
     fingerprint_len: u64,
     tail_len: u64,
     tail_digest: u64,
+    /// Made but never read (no cursor set): the dictionary's sample opened
+    /// its row, and that run stopped before the file's turn.
+    never_read: bool,
 }
 
 /// A file to read this run.
@@ -1005,7 +1008,7 @@ fn raw_dictionary(
 
 /// The current rows of `source_files`, as `tracked_row` reads them.
 const TRACKED_COLUMNS: &str = "SELECT id, path, generation, dev, ino, size, mtime_ns, read_offset, line_count, fingerprint, fingerprint_len,
-     tail_len, tail_digest FROM source_files WHERE superseded = 0";
+     tail_len, tail_digest, last_read_at IS NULL FROM source_files WHERE superseded = 0";
 
 fn tracked_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Tracked)> {
     Ok((
@@ -1025,6 +1028,7 @@ fn tracked_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Tracked)> {
             fingerprint_len: r.get::<_, i64>(10)? as u64,
             tail_len: r.get::<_, i64>(11)? as u64,
             tail_digest: r.get::<_, i64>(12)? as u64,
+            never_read: r.get(13)?,
         },
     ))
 }
@@ -1098,6 +1102,17 @@ fn plan(
     // still long enough to be stored as it is)
     if f.stat == t.stat && (t.stat.size == t.read_offset || !reader::is_stale(f.stat.mtime_ns)) {
         return Ok(None);
+    }
+    // (a row never read is read from the start under its own id: nothing of
+    // it was stored, so it replaces nothing; a run stopped after the
+    // dictionary's sample made rows for thousands of files left them all
+    // looking replaced)
+    if t.never_read && t.read_offset == 0 && t.line_count == 0 {
+        let mut job = fresh(None)?;
+        if job.inherits.is_none() {
+            job.file_id = Some(t.id);
+            return Ok(Some(job));
+        }
     }
     let replaced = Some((t.id, t.generation));
     if size < t.read_offset {
@@ -1780,6 +1795,7 @@ mod tests {
                 fingerprint_len: 0,
                 tail_len: 0,
                 tail_digest: 0,
+                never_read: false,
             };
             plan(&found, Some(&tracked), &[], &mut |_| Ok(None))
                 .unwrap()
@@ -1790,6 +1806,51 @@ mod tests {
         assert_eq!(plan_at(now_ns, 14), None, "being written: wait");
         assert_eq!(plan_at(hour_ago, 0), None, "nothing held back");
         assert_eq!(plan_at(hour_ago, 14), Some((Some(7), 16, 14)));
+    }
+
+    /// A row made but never read (a run stopped after the dictionary's
+    /// sample opened it) is read from the start under its own id, not
+    /// taken for a file replaced (every such row became a "replaced
+    /// generation" with an empty one kept).
+    #[test]
+    fn a_row_never_read_is_read_from_the_start_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        std::fs::write(&path, b"{\"type\":\"user\"}\n").unwrap();
+        let stat = Stat::of(&std::fs::metadata(&path).unwrap());
+        let found = Found {
+            path: path.clone(),
+            root: dir.path().to_owned(),
+            project_dir: None,
+            kind: "session",
+            stat,
+        };
+        // (as open_file_row leaves it: no stat, no fingerprint, no cursor)
+        let row = |never_read| Tracked {
+            id: 7,
+            generation: 0,
+            stat: Stat {
+                dev: 0,
+                ino: 0,
+                size: 0,
+                mtime_ns: 0,
+            },
+            read_offset: 0,
+            line_count: 0,
+            fingerprint: 0,
+            fingerprint_len: 0,
+            tail_len: 0,
+            tail_digest: 0,
+            never_read,
+        };
+        let job = |t: &Tracked| {
+            plan(&found, Some(t), &[], &mut |_| Ok(None))
+                .unwrap()
+                .map(|j| (j.file_id, j.supersedes, j.start_offset, j.remaining))
+        };
+        assert_eq!(job(&row(true)), Some((Some(7), None, 0, stat.size)));
+        // (a row that was read, its first bytes not these: replaced)
+        assert_eq!(job(&row(false)), Some((None, Some((7, 0)), 0, stat.size)));
     }
 
     /// A rebuild empties every derived table with foreign keys unchecked
