@@ -279,7 +279,7 @@ fn rebuild(store: &mut Store, prices: &PriceTable, settings: &Settings) -> Resul
     progress.finish();
     rebuilt.with_context(|| {
         format!(
-            "re-deriving the tables of {} from the raw lines (the deletion, if any, is done; `observatory ingest` finishes this)",
+            "re-deriving the tables of {} from the raw lines (the deletion, if any, is done; `observatory ingest` re-derives them, and the next `observatory forget`, even of nothing, rewrites the file)",
             settings.db.display()
         )
     })?;
