@@ -1765,6 +1765,17 @@ pub fn ingested_store(roots: &[Root]) -> (tempfile::TempDir, Store) {
 mod tests {
     use super::*;
 
+    /// A session file found at `path` (its root: the folder it is in).
+    fn session_found(path: &Path, stat: Stat) -> Found {
+        Found {
+            path: path.to_owned(),
+            root: path.parent().unwrap().to_owned(),
+            project_dir: None,
+            kind: "session",
+            stat,
+        }
+    }
+
     /// An unchanged file is not read again, unless its held-back last line
     /// has been still for an hour: then it is read from the cursor (and the
     /// reader stores the line as it is).
@@ -1778,13 +1789,7 @@ mod tests {
                 mtime_ns,
                 ..Stat::of(&std::fs::metadata(&path).unwrap())
             };
-            let found = Found {
-                path: path.clone(),
-                root: dir.path().to_owned(),
-                project_dir: None,
-                kind: "session",
-                stat,
-            };
+            let found = session_found(&path, stat);
             let tracked = Tracked {
                 id: 7,
                 generation: 0,
@@ -1818,13 +1823,7 @@ mod tests {
         let path = dir.path().join("s.jsonl");
         std::fs::write(&path, b"{\"type\":\"user\"}\n").unwrap();
         let stat = Stat::of(&std::fs::metadata(&path).unwrap());
-        let found = Found {
-            path: path.clone(),
-            root: dir.path().to_owned(),
-            project_dir: None,
-            kind: "session",
-            stat,
-        };
+        let found = session_found(&path, stat);
         // (as open_file_row leaves it: no stat, no fingerprint, no cursor)
         let row = |never_read| Tracked {
             id: 7,
