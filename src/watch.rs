@@ -19,7 +19,9 @@ use crate::paths::Root;
 /// Events closer together than this are one change.
 const DEBOUNCE: Duration = Duration::from_millis(5);
 /// A full pass at least this often, even when the watcher reports only
-/// single files (a safety net for events the OS dropped silently).
+/// single files or nothing (a safety net for events the OS dropped
+/// silently: a network or overlay mount, a `projects/` folder replaced
+/// under the watcher, which then watches the old one).
 const FULL_PASS_EVERY: Duration = Duration::from_secs(60);
 
 /// What `wait` saw.
@@ -137,13 +139,13 @@ impl ChangeSource {
                 }
             }
         }
-        if !changed {
-            return Change::Nothing;
-        }
         let now = Instant::now();
         if everything || now >= self.next_full {
             self.next_full = now + FULL_PASS_EVERY;
             return Change::Everything;
+        }
+        if !changed {
+            return Change::Nothing;
         }
         Change::Files(files.into_iter().collect())
     }
@@ -211,6 +213,15 @@ mod tests {
             seen = src.wait(Duration::from_millis(200));
         }
         assert_eq!(seen, Change::Everything);
+        // the safety pass comes when due even with no event at all (the OS
+        // missed one, or watches a `projects/` since replaced)
+        // (the events of the writes above drained first)
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while src.wait(Duration::from_millis(100)) != Change::Nothing {
+            assert!(Instant::now() < deadline, "events never stop");
+        }
+        src.next_full = Instant::now();
+        assert_eq!(src.wait(Duration::from_millis(20)), Change::Everything);
     }
 
     #[test]
