@@ -1007,13 +1007,13 @@ fn usage_figures(w: &mut Warn, u: line::Usage<'_>) -> UsageFigures {
 /// TodoWrite's list in a few words: how many items, how many done, and
 /// the one in progress.
 fn todo_summary(todos: &[lenient::Obj<line::Todo<'_>>]) -> Option<String> {
-    if todos.iter().all(|t| t.0.as_ref().is_none()) {
-        return None;
-    }
     fn is(t: &line::Todo<'_>, status: &str) -> bool {
         t.status.as_ref().is_some_and(|s| s == status)
     }
     let items: Vec<&line::Todo<'_>> = todos.iter().filter_map(|t| t.0.as_ref()).collect();
+    if items.is_empty() {
+        return None;
+    }
     let done = items.iter().filter(|t| is(t, "completed")).count();
     let n = items.len();
     let mut out = format!("{n} todo{}, {done} done", if n == 1 { "" } else { "s" });
