@@ -3091,3 +3091,34 @@ fn a_damaged_chunk_is_not_healed_from_a_transcript_edited_in_its_middle() {
         original
     );
 }
+
+/// A run makes a file's row before reading it (the dictionary's sample
+/// opens rows for every file up to the last one sampled); a file deleted
+/// or moved before the run reaches it leaves that row never read, holding
+/// nothing. It is not a tracked file (status), and export writes no empty
+/// transcript for it.
+#[test]
+fn a_file_gone_before_it_was_read_is_neither_tracked_nor_exported() {
+    let env = Env::with_fixture("data");
+    env.ingest();
+    let tracked = run_json(&env, &["status"])["files_tracked"].clone();
+    let gone = env.projects().join("-home-u-vault/moved-away.jsonl");
+    let db = env.db();
+    let root: String = db
+        .query_row("SELECT root FROM source_files LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    // (the row as the dictionary's sample makes it: no cursor, never read)
+    db.execute(
+        "INSERT INTO source_files(path, root, project_dir, kind, generation, first_seen_at)
+         VALUES (?1, ?2, '-home-u-vault', 'session', 0, 0)",
+        [gone.to_str().unwrap(), &root],
+    )
+    .unwrap();
+    drop(db);
+    env.ingest();
+    let s = run_json(&env, &["status"]);
+    assert_eq!(s["files_tracked"], tracked, "{s}");
+    assert_eq!(s["files_gone"], 0, "{s}");
+    let v = assert_round_trip(&env, &env.projects(), "out");
+    assert_eq!(v["skipped_forgotten"], 0, "{v}");
+}

@@ -73,6 +73,9 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> Result<ExitCode> {
         let active = files_active_in(conn, range.from_ms, range.to_ms)?;
         files.retain(|f| active.contains(&f.id));
     }
+    // (a row made for a file that went before it was read holds nothing:
+    // there is no transcript to give back)
+    files.retain(|f| f.read || f.forgotten.is_some());
     // (counted among the files the filters keep)
     let superseded = files.iter().filter(|f| f.superseded).count();
     if !args.all_generations {
@@ -417,6 +420,7 @@ mod tests {
             stored_bytes: 0,
             chunks: 0,
             forgotten: None,
+            read: true,
         }
     }
 

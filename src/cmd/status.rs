@@ -113,7 +113,11 @@ pub fn collect(store: &Store) -> Result<Status> {
         db_path: store.path.display().to_string(),
         db_bytes: file_len(&store.path) + file_len(std::path::Path::new(&wal)),
         schema_version: store.user_version()?,
-        files_tracked: count("SELECT count(*) FROM source_files WHERE superseded = 0")?,
+        // (a row made before its file was read, whose file went first or
+        // whose run stopped, holds nothing until a run reads it)
+        files_tracked: count(
+            "SELECT count(*) FROM source_files WHERE superseded = 0 AND last_read_at IS NOT NULL",
+        )?,
         files_gone: files_gone(c)?,
         // (a forgotten generation's row is a tombstone: no line of it is kept)
         files_superseded: count(

@@ -48,6 +48,10 @@ pub struct StoredFile {
     pub stored_bytes: u64,
     pub chunks: u64,
     pub forgotten: Option<Tombstone>,
+    /// Whether a run has read it (its cursor set). A row is made before
+    /// its file is read (for the dictionary's sample): one whose file went
+    /// before that, or whose run stopped first, holds nothing.
+    pub read: bool,
 }
 
 impl StoredFile {
@@ -81,7 +85,8 @@ pub fn stored_files(conn: &Connection) -> rusqlite::Result<Vec<StoredFile>> {
     }
     let mut st = conn.prepare(
         "SELECT f.id, f.path, f.root, f.project_dir, f.generation, f.superseded, f.read_offset, f.line_count,
-                t.forgotten_at, t.read_offset, t.line_count, t.head_digest, t.digest
+                t.forgotten_at, t.read_offset, t.line_count, t.head_digest, t.digest,
+                f.last_read_at IS NOT NULL
          FROM source_files f LEFT JOIN forgotten_files t ON t.file_id = f.id
          ORDER BY f.id",
     )?;
@@ -115,6 +120,7 @@ pub fn stored_files(conn: &Connection) -> rusqlite::Result<Vec<StoredFile>> {
             stored_bytes: bytes,
             chunks,
             forgotten,
+            read: r.get(13)?,
         })
     })?;
     rows.collect()
@@ -391,6 +397,7 @@ mod tests {
             stored_bytes: 0,
             chunks: 0,
             forgotten: None,
+            read: true,
         }
     }
 

@@ -864,11 +864,20 @@ fn ingest_found(
                 Msg::Failed { job, error } => {
                     summary.files_failed += 1;
                     let path = &jobs[job].found.path;
-                    let message = cannot_read(
-                        path,
-                        &error,
-                        "lines read before stay stored, the rest is read next time",
-                    );
+                    let message = if error.kind() == std::io::ErrorKind::NotFound {
+                        // (Claude Code's cleanup, or a project folder
+                        // renamed, while this run was reading others)
+                        format!(
+                            "{}: gone before it was read (deleted or moved meanwhile): what was read of it before stays stored, and a moved file is read where it is now by the next ingest",
+                            path.display()
+                        )
+                    } else {
+                        cannot_read(
+                            path,
+                            &error,
+                            "lines read before stay stored, the rest is read next time",
+                        )
+                    };
                     if error.kind() == std::io::ErrorKind::PermissionDenied {
                         obs.recurring(&message);
                     } else {
