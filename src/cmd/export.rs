@@ -62,12 +62,9 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> Result<ExitCode> {
         .collect();
     if args.project.is_some() || args.session.is_some() {
         let wanted = wanted_sessions(conn, args)?;
-        let owners = data::file_sessions(conn, &files).context("finding each file's sessions")?;
-        files.retain(|f| {
-            owners
-                .get(&f.id)
-                .is_some_and(|o| o.all().any(|s| wanted.contains(s)))
-        });
+        let theirs = data::files_of_sessions(conn, &files, &wanted)
+            .context("finding the sessions' files")?;
+        files.retain(|f| theirs.contains(&f.id));
     }
     if range.from_ms.is_some() || range.to_ms.is_some() {
         let active = files_active_in(conn, range.from_ms, range.to_ms)?;

@@ -10,7 +10,7 @@
 pub mod export;
 pub mod forget;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 use rusqlite::Connection;
@@ -201,32 +201,73 @@ pub fn file_sessions(
             (f.id, s)
         })
         .collect();
-    for t in tables(conn)? {
-        if t.name == "lines" || !t.has("line_id") {
-            continue;
-        }
-        // (the *_rows tables name their session through their thread)
-        let sql = if t.has("session_id") {
-            format!(
-                "SELECT DISTINCT l.file_id, t.session_id FROM \"{}\" t JOIN lines l ON l.id = t.line_id
-                 WHERE t.session_id IS NOT NULL",
-                t.name
-            )
-        } else if t.has("thread") {
-            format!(
-                "SELECT DISTINCT l.file_id, th.session_id FROM \"{}\" t JOIN lines l ON l.id = t.line_id
-                 JOIN threads th ON th.id = t.thread WHERE th.session_id IS NOT NULL",
-                t.name
-            )
-        } else {
-            continue;
-        };
+    for sql in session_row_queries(conn, "l.file_id, SESSION", "1")? {
         let mut st = conn.prepare(&sql)?;
         let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
         for row in rows {
             let (file, session) = row?;
             out.entry(file).or_default().lines.insert(session);
         }
+    }
+    Ok(out)
+}
+
+/// The files `file_sessions` gives one of `wanted` (a modelled row of it,
+/// or its path names it), found through those sessions' rows alone: an
+/// export of one session reads its rows, not every table's.
+pub fn files_of_sessions(
+    conn: &Connection,
+    files: &[StoredFile],
+    wanted: &BTreeSet<String>,
+) -> rusqlite::Result<HashSet<i64>> {
+    let mut out: HashSet<i64> = files
+        .iter()
+        .filter(|f| {
+            path_session(&f.path, f.project_dir.as_deref()).is_some_and(|s| wanted.contains(&s))
+        })
+        .map(|f| f.id)
+        .collect();
+    let json = serde_json::to_string(wanted).expect("a set of strings is JSON");
+    for sql in session_row_queries(
+        conn,
+        "l.file_id",
+        "SESSION IN (SELECT value FROM json_each(?1))",
+    )? {
+        let mut st = conn.prepare(&sql)?;
+        for file in st.query_map([&json], |r| r.get::<_, i64>(0))? {
+            out.insert(file?);
+        }
+    }
+    Ok(out)
+}
+
+/// For each table of modelled rows, `SELECT DISTINCT <columns>` of its
+/// rows whose session (`SESSION` in both texts) meets `filter`, with `l`
+/// their line (the *_rows tables name their session through their thread).
+fn session_row_queries(
+    conn: &Connection,
+    columns: &str,
+    filter: &str,
+) -> rusqlite::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for t in tables(conn)? {
+        if t.name == "lines" || !t.has("line_id") {
+            continue;
+        }
+        let (join, session) = if t.has("session_id") {
+            ("", "t.session_id")
+        } else if t.has("thread") {
+            ("JOIN threads th ON th.id = t.thread", "th.session_id")
+        } else {
+            continue;
+        };
+        out.push(format!(
+            "SELECT DISTINCT {} FROM \"{}\" t {join} JOIN lines l ON l.id = t.line_id
+             WHERE {session} IS NOT NULL AND {}",
+            columns.replace("SESSION", session),
+            t.name,
+            filter.replace("SESSION", session),
+        ));
     }
     Ok(out)
 }
@@ -451,5 +492,47 @@ mod tests {
             )),
             "projects/linked/s8.jsonl"
         );
+    }
+
+    /// The files `files_of_sessions` finds for a set of sessions are those
+    /// `file_sessions` gives one of them, for every session of the
+    /// fixtures (and the public corpus, when here) and for all at once.
+    #[test]
+    fn files_of_sessions_agrees_with_file_sessions() {
+        let dir = tempfile::tempdir().unwrap();
+        let fixtures = ["basic", "data", "malformed", "ops", "reports", "statusline"];
+        let roots = crate::ingest::test_roots(dir.path(), &fixtures);
+        let (_db_dir, store) = crate::ingest::ingested_store(&roots);
+        let conn = &store.conn;
+        let files = stored_files(conn).unwrap();
+        let owners = file_sessions(conn, &files).unwrap();
+        let all: BTreeSet<String> = owners.values().flat_map(|o| o.all().cloned()).collect();
+        assert!(all.len() >= 10, "{all:?}");
+        let mut sets: Vec<BTreeSet<String>> =
+            all.iter().map(|s| BTreeSet::from([s.clone()])).collect();
+        sets.push(all.clone());
+        sets.push(BTreeSet::from(["no-such-session".to_owned()]));
+        let mut with_rows_elsewhere = 0;
+        for wanted in sets {
+            let want: HashSet<i64> = owners
+                .iter()
+                .filter(|(_, o)| o.all().any(|s| wanted.contains(s)))
+                .map(|(id, _)| *id)
+                .collect();
+            let by_path: HashSet<i64> = owners
+                .iter()
+                .filter(|(_, o)| o.path.as_ref().is_some_and(|s| wanted.contains(s)))
+                .map(|(id, _)| *id)
+                .collect();
+            with_rows_elsewhere += usize::from(!want.is_subset(&by_path));
+            assert_eq!(
+                files_of_sessions(conn, &files, &wanted).unwrap(),
+                want,
+                "{wanted:?}"
+            );
+        }
+        // (sessions with rows in files their paths do not name: resumed
+        // copies, subagents)
+        assert!(with_rows_elsewhere > 0);
     }
 }
