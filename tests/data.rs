@@ -1134,6 +1134,25 @@ fn backup_removes_partial_copies_left_by_killed_backups() {
         .success();
     assert!(new.join("b.db").is_file());
     assert_eq!(mode(&new), 0o700);
+    // folders made for a backup that then fails go with it (here: a name
+    // the file system takes, whose partial copy's longer name it does
+    // not); one that was there stays
+    let long = format!("{}.db", "b".repeat(250));
+    let out = env
+        .cmd()
+        .arg("backup")
+        .arg(env.dir.path().join("typo/nested").join(&long))
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("cannot create"), "{stderr}");
+    assert!(!env.dir.path().join("typo").exists());
+    env.cmd()
+        .arg("backup")
+        .arg(new.join("more").join(&long))
+        .assert()
+        .code(1);
+    assert!(!new.join("more").exists() && new.join("b.db").is_file());
 }
 
 #[test]

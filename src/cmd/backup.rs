@@ -66,7 +66,13 @@ pub fn run(args: &BackupArgs, settings: &Settings) -> Result<ExitCode> {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
         _ => PathBuf::from("."),
     };
-    // (made as export makes its folders: private, a backup holds secrets)
+    // (made as export makes its folders: private, a backup holds secrets;
+    // the ones made here go again if the copy fails, deepest first)
+    let made: Vec<PathBuf> = dir
+        .ancestors()
+        .take_while(|a| !a.as_os_str().is_empty() && a.symlink_metadata().is_err())
+        .map(Path::to_owned)
+        .collect();
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -93,6 +99,10 @@ pub fn run(args: &BackupArgs, settings: &Settings) -> Result<ExitCode> {
     let result = copy(&store.conn, &tmp, dest);
     if result.is_err() {
         remove_part(&tmp);
+        for d in &made {
+            // (only while empty: never what another process put there)
+            let _ = std::fs::remove_dir(d);
+        }
     }
     if stopped.load(std::sync::atomic::Ordering::SeqCst) && result.is_err() {
         bail!(
