@@ -9,8 +9,8 @@
 //!   most 5 hours after its own last response), so the blocks after such a
 //!   gap do not depend on anything before it. The search reads the `at`
 //!   column from the `responses_at` index alone, from a day back, doubling
-//!   the window until it finds such a gap (or the first response of all);
-//!   after [`MAX_LOOKBACK_MS`] of use without a 5-hour break it cuts there.
+//!   the window until it finds such a gap or the first response of all (use
+//!   without a 5-hour break for months, a scheduled job's, reads them all).
 
 use rusqlite::{Connection, OptionalExtension};
 
@@ -18,8 +18,6 @@ use super::blocks::{self, BLOCK_MS, BlockRow, Usage};
 
 const HOUR_MS: i64 = 3_600_000;
 const FIRST_LOOKBACK_MS: i64 = 24 * HOUR_MS;
-/// How far back the block search looks for a 5-hour break (64 days).
-pub const MAX_LOOKBACK_MS: i64 = 64 * 24 * HOUR_MS;
 
 /// A sum of response costs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -116,7 +114,7 @@ pub fn active_block(conn: &Connection, now_ms: i64) -> rusqlite::Result<Option<B
             (Some(p), Some(&a)) => a - p >= BLOCK_MS,
             (Some(_), None) => true,
         };
-        if clean_start || window >= MAX_LOOKBACK_MS {
+        if clean_start {
             break ats;
         }
         // the last 5-hour break inside the window is as good as a clean start
@@ -126,7 +124,8 @@ pub fn active_block(conn: &Connection, now_ms: i64) -> rusqlite::Result<Option<B
         {
             break ats[i..].to_vec();
         }
-        window = window.saturating_mul(2).min(MAX_LOOKBACK_MS);
+        // (at its widest the window starts before every response: clean)
+        window = window.saturating_mul(2);
     };
     let Some(start_at) = running_block_start(&ats, now_ms) else {
         return Ok(None);
@@ -250,6 +249,29 @@ mod tests {
         );
         assert!(active_block(&conn, t0 + 96 * H).unwrap().is_none());
         assert!(active_block(&db(&[]), t0).unwrap().is_none());
+    }
+
+    /// A scheduled job every 3 hours for 70 days never leaves a 5-hour
+    /// break: the block running now depends on the first response of all
+    /// (cut 64 days back, the search once found other blocks).
+    #[test]
+    fn months_without_a_break_are_cut_from_the_first_response() {
+        let t0 = 1000 * H;
+        let rs: Vec<(i64, i64)> = (0..70 * 8).map(|k| (t0 + 10 * M + k * 3 * H, 3)).collect();
+        let last = rs.last().unwrap().0;
+        let conn = db(&rs);
+        let mut running = 0;
+        for now in (0..24).map(|k| last - 12 * H + k * 30 * M) {
+            let want = reference(&conn, now);
+            running += usize::from(want.is_some());
+            assert_eq!(
+                active_block(&conn, now).unwrap(),
+                want,
+                "now = last - {} min",
+                (last - now) / M
+            );
+        }
+        assert!(running > 0);
     }
 
     #[test]
