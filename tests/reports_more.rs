@@ -1148,6 +1148,46 @@ fn show_cuts_details_only_to_fit_a_terminal() {
     assert!(!read.contains(path), "{narrow}");
 }
 
+/// `show`'s turns table labels a prompt without text (a pasted image
+/// alone) "(no text)": only turn 0 is "(before the first prompt)".
+#[test]
+fn show_labels_a_prompt_without_text_as_such() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-img");
+    std::fs::create_dir_all(&dir).unwrap();
+    let reply = |uuid: &str, parent: &str, id: &str, at: &str| {
+        json!({"type": "assistant", "uuid": uuid, "parentUuid": parent, "sessionId": "sess-img",
+            "timestamp": at, "cwd": "/home/u/img",
+            "message": {"id": id, "model": "claude-sonnet-4-5-20250929", "role": "assistant",
+                "content": [{"type": "text", "text": "done"}],
+                "stop_reason": "end_turn", "usage": {"input_tokens": 10, "output_tokens": 5}}})
+    };
+    let lines = [
+        json!({"type": "user", "uuid": "i-1", "sessionId": "sess-img", "timestamp": "2026-03-01T10:00:00.000Z",
+            "cwd": "/home/u/img", "message": {"role": "user", "content": "fix the layout"}}),
+        reply("i-2", "i-1", "msg_i1", "2026-03-01T10:00:02.000Z"),
+        json!({"type": "user", "uuid": "i-3", "parentUuid": "i-2", "sessionId": "sess-img",
+            "timestamp": "2026-03-01T10:05:00.000Z", "cwd": "/home/u/img",
+            "message": {"role": "user", "content": [{"type": "image",
+                "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}]}}),
+        reply("i-4", "i-3", "msg_i2", "2026-03-01T10:05:03.000Z"),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.join("sess-img.jsonl"), text).unwrap();
+    env.ingest();
+    let v = run_json(&env, &["show", "sess-img"]);
+    let turns = v["turns"].as_array().unwrap();
+    assert_eq!(turns.len(), 2, "{v}");
+    assert_eq!(turns[1]["turn"], 2, "{v}");
+    let table = stdout(&env, &["show", "sess-img"]);
+    let row = table
+        .lines()
+        .find(|l| l.trim_start().starts_with("2 ") && l.contains("03-01 10:05:00"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(row.contains("(no text)"), "{table}");
+    assert!(!table.contains("(before the first prompt)"), "{table}");
+}
+
 /// `show --json` and `--csv` give each prompt as written, read back from
 /// its stored line (they had the table's first 160 characters, and a slash
 /// command's arguments cut with them); the table keeps those 160.

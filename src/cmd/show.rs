@@ -532,8 +532,10 @@ fn human(r: &ShowReport, zone: &Zone, width: Option<usize>) -> Result<()> {
                 t.turn.to_string(),
                 day(t.started_at),
                 match t.prompt.as_deref() {
-                    Some(p) => cut(&as_typed(p), 50, width.is_some()),
-                    None => "(before the first prompt)".into(),
+                    Some(p) if !p.is_empty() => cut(&as_typed(p), 50, width.is_some()),
+                    _ if t.turn == 0 => "(before the first prompt)".into(),
+                    // (a pasted image alone, say)
+                    _ => "(no text)".into(),
                 },
                 duration(t.duration_ms()),
                 n(t.responses),
