@@ -220,7 +220,7 @@ It reads new transcript lines first (unless --no-ingest), so that lines written 
   observatory statusline --format '{model} {session_cost} | {block_left} left'
   observatory setup claude-code --apply      # make Claude Code run it
 
-Claude Code pipes a JSON object about the session on stdin (session_id, transcript_path, model, workspace, cost). The command reads only what is new in that transcript and its subagents' transcripts beside it (skipped while another ingest runs: it never waits), then prints one line. Whatever stdin holds it exits 0: with bad or empty stdin, no transcript or no database it prints the model name (or \"observatory\"); only a bad flag of its own (--tz Mars) is a usage error, exit 2.
+Claude Code pipes a JSON object about the session on stdin (session_id, transcript_path, model, workspace, cost). The command reads only what is new in that transcript and its subagents' transcripts beside it (skipped while another ingest runs: it never waits), then prints one line. Whatever stdin holds it exits 0: with bad or empty stdin or no database it prints the model name (or \"observatory\"), and with no transcript what is stored; only a bad flag of its own (--tz Mars) is a usage error, exit 2.
 
 Fields for --format ({{ and }} print braces; other text is kept as written):
   {model}            model name as Claude Code shows it (Opus 4.6)

@@ -1091,13 +1091,11 @@ fn blocks_are_five_hours_from_the_floored_hour() {
     assert_eq!(rows(&v).len(), 0);
     // (said in one line, with no empty table above it)
     let t = stdout(&env, &["blocks", "--active"]);
-    assert_eq!(
-        t, "No active block: no response in the last 5-hour window.\n",
-        "{t}"
-    );
+    assert_eq!(t, "No active block: the next response starts one.\n", "{t}");
     let t = stdout(&env, &["blocks", "--tz", "Europe/Paris"]);
     assert!(
-        t.contains("2026-03-10 23:00") && t.contains("No active block"),
+        t.contains("2026-03-10 23:00")
+            && t.contains("No active block: the last one ended 2026-03-11 04:00;"),
         "{t}"
     );
     // filters that leave no block say so, not just that none is active

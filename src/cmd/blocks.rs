@@ -183,9 +183,17 @@ fn human(rows: &[BlockRow], zone: &Zone, now: i64, filtered: bool, width: Option
             out.push_str("No block matches these filters.\n");
         }
         None if filtered => out.push_str("No active block among these.\n"),
+        // (a block ends 5 hours after the hour it started in: one with a
+        // response minutes ago may have ended)
         None => {
-            let line = "No active block: no response in the last 5-hour window.";
-            out.push_str(&crate::output::wrap(line, width));
+            let line = match rows.iter().map(|b| b.end_at).max() {
+                Some(end) => format!(
+                    "No active block: the last one ended {}; the next response starts one.",
+                    zone.format(end, "%Y-%m-%d %H:%M")
+                ),
+                None => "No active block: the next response starts one.".into(),
+            };
+            out.push_str(&crate::output::wrap(&line, width));
             out.push('\n');
         }
     }
