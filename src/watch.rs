@@ -20,8 +20,7 @@ use crate::paths::Root;
 const DEBOUNCE: Duration = Duration::from_millis(5);
 /// A full pass at least this often, even when the watcher reports only
 /// single files or nothing (a safety net for events the OS dropped
-/// silently: a network or overlay mount, a `projects/` folder replaced
-/// under the watcher, which then watches the old one).
+/// silently: a network or overlay mount).
 const FULL_PASS_EVERY: Duration = Duration::from_secs(60);
 
 /// What `wait` saw.
@@ -57,8 +56,17 @@ pub struct ChangeSource {
     poll: Duration,
     next_poll: Instant,
     next_full: Instant,
+    /// The `projects/` folders watched, and what each was (device and
+    /// inode; None: not there) when the watch began.
+    watched: Vec<(PathBuf, Option<(u64, u64)>)>,
     /// Why we poll instead of watching, if we do.
     pub polling_because: Option<String>,
+}
+
+/// A folder's device and inode, if it is there.
+fn identity(p: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
 }
 
 impl ChangeSource {
@@ -70,6 +78,7 @@ impl ChangeSource {
             poll,
             next_poll: Instant::now() + poll,
             next_full: Instant::now() + FULL_PASS_EVERY,
+            watched: dirs.iter().map(|d| (d.clone(), identity(d))).collect(),
             polling_because: None,
         };
         if dirs.is_empty() {
@@ -96,6 +105,13 @@ impl ChangeSource {
         source.rx = Some(rx);
         source._watcher = Some(watcher);
         source
+    }
+
+    /// Whether a watched `projects/` folder was replaced (moved away and
+    /// made again, restored from a backup) or went since the watch began:
+    /// the OS watcher follows the old folder, so a new watch is due.
+    pub fn replaced(&self) -> bool {
+        self.watched.iter().any(|(d, was)| identity(d) != *was)
     }
 
     /// Wait up to `timeout` for a change: a watcher event (then up to
@@ -222,6 +238,27 @@ mod tests {
         }
         src.next_full = Instant::now();
         assert_eq!(src.wait(Duration::from_millis(20)), Change::Everything);
+    }
+
+    /// A `projects/` folder moved away and made again is a new folder: the
+    /// watch says so, and a new watch sees a session written into it.
+    #[test]
+    fn a_replaced_projects_folder_is_watched_anew() {
+        let d = tempfile::tempdir().unwrap();
+        let projects = d.path().join("projects");
+        std::fs::create_dir_all(projects.join("p")).unwrap();
+        let roots = [Root::new(d.path().to_owned())];
+        let src = ChangeSource::new(&roots, Duration::from_secs(60));
+        assert!(!src.replaced());
+        std::fs::rename(&projects, d.path().join("projects.old")).unwrap();
+        assert!(src.replaced(), "gone");
+        std::fs::create_dir_all(projects.join("q")).unwrap();
+        assert!(src.replaced(), "made again");
+        let mut src = ChangeSource::new(&roots, Duration::from_secs(60));
+        assert!(!src.replaced() && src.polling_because.is_none());
+        let file = projects.join("q/s.jsonl");
+        std::fs::write(&file, "{}\n").unwrap();
+        assert_eq!(src.wait(Duration::from_secs(5)), Change::Files(vec![file]));
     }
 
     #[test]

@@ -206,13 +206,12 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
         };
         pending = pending.and(change);
         // A root's projects/ folder made since (Claude Code's first run, or
-        // a new config dir): watched from now on, and read.
-        if roots_seen.elapsed() >= Duration::from_secs(1)
-            && roots.iter().any(|r| r.projects.is_none())
-        {
+        // a new config dir), or one replaced (moved away and made again:
+        // the OS watcher follows the old one): watched from now on, and read.
+        if roots_seen.elapsed() >= Duration::from_secs(1) {
             roots_seen = Instant::now();
             let now: Vec<_> = roots.iter().map(crate::paths::Root::refreshed).collect();
-            if now != roots {
+            if now != roots || source.replaced() {
                 roots = now;
                 source = ChangeSource::new(&roots, Duration::from_millis(poll_ms));
                 pending = pending.and(Change::Everything);
