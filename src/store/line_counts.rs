@@ -8,7 +8,7 @@
 //! the note is the largest line id, so a missed count costs speed, never
 //! correctness.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 const THROUGH: &str = "line_counts_through";
 
@@ -26,16 +26,37 @@ pub struct Group {
 /// SQLite would sort every line for a dozen groups (660k lines: 314 ms
 /// against ~80).
 pub fn count(conn: &Connection, after: i64) -> rusqlite::Result<Vec<Group>> {
-    let superseded: std::collections::HashSet<i64> = conn
-        .prepare("SELECT id FROM source_files WHERE superseded = 1")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    // (looked up per file the lines name: a few after an append, where a
+    // scan of every file's row would cost as the database grows)
+    let mut superseded: std::collections::HashMap<i64, bool> = Default::default();
+    let mut file_row =
+        conn.prepare_cached("SELECT superseded != 0 FROM source_files WHERE id = ?1")?;
+    let mut last: Option<(i64, bool)> = None;
     let mut groups: Vec<Group> = Vec::new();
     let mut st =
         conn.prepare("SELECT status, coalesce(type, ''), file_id FROM lines WHERE id > ?1")?;
     let mut rows = st.query([after])?;
     while let Some(r) = rows.next()? {
-        let replaced = !superseded.is_empty() && superseded.contains(&r.get::<_, i64>(2)?);
+        let file: i64 = r.get(2)?;
+        // (a file's lines mostly follow each other)
+        let replaced = match last {
+            Some((f, s)) if f == file => s,
+            _ => {
+                let s = match superseded.get(&file) {
+                    Some(&s) => s,
+                    None => {
+                        let s = file_row
+                            .query_row([file], |r| r.get(0))
+                            .optional()?
+                            .unwrap_or(false);
+                        superseded.insert(file, s);
+                        s
+                    }
+                };
+                last = Some((file, s));
+                s
+            }
+        };
         let (status, ty) = (r.get_ref(0)?.as_str()?, r.get_ref(1)?.as_str()?);
         match groups
             .iter_mut()

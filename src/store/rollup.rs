@@ -92,6 +92,15 @@ pub fn is_fresh(conn: &Connection) -> rusqlite::Result<bool> {
 /// transaction, and note the rollup as checked. With nothing pending the
 /// responses are counted only when `check_counts` or when something changed
 /// since the last check. Returns how many buckets were pending.
+///
+/// After a re-sum of some buckets the rollup counts every response when the
+/// last check's note is still there (the rollup counted every response
+/// then, and only re-sums changed it since) and every response added since
+/// (an id above the one noted) is in a re-summed bucket: responses changed
+/// or deleted since note their buckets through triggers. That is checked
+/// on the new responses alone, and the note's count moved by the re-summed
+/// buckets' change, so the work follows the change, not the database's
+/// size; without the note every response is counted, as before.
 pub fn refresh(conn: &Connection, check_counts: bool) -> rusqlite::Result<i64> {
     let pending: i64 =
         conn.query_row("SELECT count(*) FROM cost_rollup_dirty", [], |r| r.get(0))?;
@@ -108,12 +117,68 @@ pub fn refresh(conn: &Connection, check_counts: bool) -> rusqlite::Result<i64> {
     }
     // (while buckets are pending the counts differ: look again after them)
     let full = pending > FULL_ABOVE || pending == 0;
+    if !full && resum_noted(conn, pending)? {
+        return Ok(pending);
+    }
     let done = resum(conn, pending, full)?;
     if !full && !counts_agree(conn)? {
         resum(conn, pending, true)?;
     }
     note_checked(conn)?;
     Ok(done)
+}
+
+/// The pending buckets re-summed and the rollup noted as checked, in one
+/// transaction, when the last check's note allows it (see `refresh`);
+/// false (and nothing done) when it does not.
+fn resum_noted(conn: &Connection, pending: i64) -> rusqlite::Result<bool> {
+    super::immediate(conn, || {
+        let note: Option<(i64, i64)> = conn.query_row(
+            &format!(
+                "SELECT CAST((SELECT value FROM meta WHERE key = '{CHECKED_MAX_ID}') AS INTEGER),
+                        CAST((SELECT value FROM meta WHERE key = '{CHECKED_COUNT}') AS INTEGER)"
+            ),
+            [],
+            |r| Ok(r.get::<_, Option<i64>>(0)?.zip(r.get::<_, Option<i64>>(1)?)),
+        )?;
+        let Some((max_id, count)) = note else {
+            return Ok(false);
+        };
+        let unnoted: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM response_rows WHERE id > ?1
+               AND coalesce(at / 900000, -1) NOT IN (SELECT bucket FROM cost_rollup_dirty))",
+            [max_id],
+            |r| r.get(0),
+        )?;
+        if unnoted {
+            return Ok(false);
+        }
+        let buckets: Vec<i64> = conn
+            .prepare("SELECT bucket FROM cost_rollup_dirty")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        // (the requests the rollup counts in the pending buckets)
+        let requests = || -> rusqlite::Result<i64> {
+            let mut st = conn.prepare_cached(
+                "SELECT coalesce(sum(requests), 0) FROM cost_rollup WHERE bucket IS ?1",
+            )?;
+            let mut n = 0;
+            for &b in &buckets {
+                n += st.query_row([(b != -1).then_some(b)], |r| r.get::<_, i64>(0))?;
+            }
+            Ok(n)
+        };
+        let before = requests()?;
+        refresh_in_tx(conn, pending, false)?;
+        let count = count - before + requests()?;
+        let max_id: i64 =
+            conn.query_row("SELECT coalesce(max(id), 0) FROM response_rows", [], |r| {
+                r.get(0)
+            })?;
+        super::Store::meta_set(conn, CHECKED_MAX_ID, &max_id.to_string())?;
+        super::Store::meta_set(conn, CHECKED_COUNT, &count.to_string())?;
+        Ok(true)
+    })
 }
 
 /// Remove the note of the last check (a rebuild, which empties the rollup
@@ -234,5 +299,104 @@ mod tests {
         conn.pragma_update(None, "user_version", crate::store::SCHEMA_VERSION)
             .unwrap();
         assert!(is_fresh(conn).unwrap());
+    }
+
+    /// The rollup's rows, in a stable order, and the note's count.
+    fn snapshot(conn: &Connection) -> (Vec<String>, Option<String>) {
+        let rows = conn
+            .prepare("SELECT * FROM cost_rollup")
+            .unwrap()
+            .query_map([], |r| {
+                Ok((0..19)
+                    .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                    .collect::<Vec<_>>()
+                    .join("|"))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap();
+        let mut rows = rows;
+        rows.sort();
+        let note = conn
+            .query_row(
+                &format!("SELECT value FROM meta WHERE key = '{CHECKED_COUNT}'"),
+                [],
+                |r| r.get(0),
+            )
+            .ok();
+        (rows, note)
+    }
+
+    /// A re-sum of the pending buckets under the last check's note gives
+    /// the rollup a whole re-sum gives, and notes its count; a response
+    /// inserted without noting its bucket (by anything but the writer)
+    /// still makes it re-sum everything.
+    #[test]
+    fn a_resum_of_some_buckets_under_the_note_equals_a_whole_one() {
+        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let roots: Vec<_> = ["basic", "reports", "ops"]
+            .iter()
+            .map(|f| crate::paths::Root::new(here.join("fixtures").join(f)))
+            .collect();
+        let (_dir, store) = crate::ingest::ingested_store(&roots);
+        let conn = &store.conn;
+        let whole = |conn: &Connection| {
+            let mut c = Connection::open(conn.path().unwrap()).unwrap();
+            let tx = c.transaction().unwrap();
+            resum(&tx, 0, true).unwrap();
+            let (rows, _) = snapshot(&tx);
+            let n: i64 = tx
+                .query_row("SELECT count(*) FROM response_rows", [], |r| r.get(0))
+                .unwrap();
+            (rows, Some(n.to_string()))
+        };
+        assert!(checked(conn).unwrap());
+        // a change through the triggers: two buckets pending
+        conn.execute_batch(
+            "UPDATE response_rows SET output_tokens = output_tokens + 7, at = at + 3600000
+             WHERE id = (SELECT min(id) FROM response_rows)",
+        )
+        .unwrap();
+        let pending = |c: &Connection| -> i64 {
+            c.query_row("SELECT count(*) FROM cost_rollup_dirty", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(pending(conn), 2);
+        assert_eq!(refresh(conn, true).unwrap(), 2);
+        assert_eq!(snapshot(conn), whole(conn));
+        assert!(is_fresh(conn).unwrap());
+        // a response inserted as the writer does (its bucket noted), and
+        // one deleted
+        conn.execute_batch(
+            "INSERT INTO response_rows(key, model, thread, at, input_tokens, output_tokens, cache_creation_5m_tokens,
+                cache_creation_1h_tokens, cache_read_tokens, web_search_requests, web_fetch_requests, fast,
+                us_only, final, line_count, cost_picousd)
+             SELECT 'new-1', model, thread, at + 60000, 5, 5, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1000
+             FROM response_rows WHERE id = (SELECT max(id) FROM response_rows);
+             INSERT INTO cost_rollup_dirty(bucket)
+             SELECT (SELECT at FROM response_rows WHERE key = 'new-1') / 900000
+             WHERE NOT EXISTS (SELECT 1 FROM cost_rollup_dirty
+                 WHERE bucket = (SELECT at FROM response_rows WHERE key = 'new-1') / 900000);
+             DELETE FROM response_rows WHERE id = (SELECT min(id) FROM response_rows);",
+        )
+        .unwrap();
+        assert!(pending(conn) >= 1);
+        refresh(conn, true).unwrap();
+        assert_eq!(snapshot(conn), whole(conn));
+        // one inserted without its bucket noted, beside a noted change
+        conn.execute_batch(
+            "INSERT INTO response_rows(key, model, thread, at, input_tokens, output_tokens, cache_creation_5m_tokens,
+                cache_creation_1h_tokens, cache_read_tokens, web_search_requests, web_fetch_requests, fast,
+                us_only, final, line_count, cost_picousd)
+             SELECT 'stray', model, thread, at - 86400000 * 30, 5, 5, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1000
+             FROM response_rows WHERE id = (SELECT max(id) FROM response_rows);
+             UPDATE response_rows SET output_tokens = output_tokens + 1
+             WHERE id = (SELECT max(id) FROM response_rows WHERE key != 'stray');",
+        )
+        .unwrap();
+        assert_eq!(pending(conn), 1);
+        refresh(conn, true).unwrap();
+        assert_eq!(snapshot(conn), whole(conn));
+        assert!(counts_agree(conn).unwrap());
     }
 }
