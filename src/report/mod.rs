@@ -184,6 +184,11 @@ fn parse_offset(s: &str) -> Option<FixedOffset> {
         b'-' => (-1, &s[1..]),
         _ => return None,
     };
+    // (digits and one colon only: no sign inside, and no character whose
+    // bytes a split below could cut)
+    if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit() || b == b':') {
+        return None;
+    }
     let (h, m) = match rest.split_once(':') {
         Some((h, m)) => (h, m),
         None if rest.len() == 4 => rest.split_at(2),
@@ -622,6 +627,14 @@ mod tests {
             .timestamp_millis();
         assert_eq!(k.start_of(d("2026-03-01")), ist_midnight);
         assert!(Zone::parse("Mars/Olympus").is_err());
+        // offsets: the forms taken, and text that is none (a character of
+        // several bytes where a split would cut it, a sign inside)
+        for (text, secs) in [("+0530", 19_800), ("-5", -18_000), ("+05:30", 19_800)] {
+            assert_eq!(Zone::parse(text), Ok(Zone::Fixed(FixedOffset::east_opt(secs).unwrap())));
+        }
+        for bad in ["+1é2", "-1€", "+é", "+-05:00", "+05:-30", "+", "-:"] {
+            assert!(Zone::parse(bad).is_err(), "{bad}");
+        }
         // a DST gap at midnight (Santiago, 2026-09-06 00:00 does not exist)
         let s = Zone::parse("America/Santiago").unwrap();
         let start = s.start_of(d("2026-09-06"));
