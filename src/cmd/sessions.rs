@@ -58,9 +58,19 @@ pub fn run(args: &SessionsArgs, settings: &Settings) -> Result<ExitCode> {
     } else {
         let width = output::terminal_width(settings.stdout_tty);
         let ranged = !since.is_null() || !until.is_null();
+        // (with no filter and no limit every session is a row)
+        let every = !ranged
+            && args.filter.project.is_none()
+            && args.session.is_none()
+            && args.limit.is_none();
+        let ids: Vec<&str> = report.rows.iter().map(|r| r.session_id.as_str()).collect();
+        let others = match every {
+            true => Vec::new(),
+            false => neighbours(&store.conn, &ids).context("reading the session ids")?,
+        };
         out!(
             "{}",
-            human(&report.rows, &report.total, &zone, width, ranged)
+            human(&report.rows, &others, &report.total, &zone, width, ranged)
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -153,9 +163,12 @@ fn models(f: &Figures) -> String {
 }
 
 /// The shortest prefix of each id (at least 8 characters) that no other
-/// listed id shares, so it can be given to `show`.
-fn short_ids(ids: &[&str]) -> Vec<String> {
+/// id shares, so it can be given to `show`: `others` holds the ids next to
+/// each listed one among all the database's (`neighbours`), which rows a
+/// range or `--limit` left out may be.
+fn short_ids(ids: &[&str], others: &[String]) -> Vec<String> {
     let mut sorted: Vec<&str> = ids.to_vec();
+    sorted.extend(others.iter().map(String::as_str));
     sorted.sort_unstable();
     sorted.dedup();
     let common = |a: &str, b: &str| a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
@@ -173,10 +186,36 @@ fn short_ids(ids: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// The session ids just before and after each of `ids` among all the
+/// database's (two lookups in the sessions' key per id; for many, every
+/// id: one pass over that key).
+fn neighbours(conn: &rusqlite::Connection, ids: &[&str]) -> rusqlite::Result<Vec<String>> {
+    if ids.len() > 100 {
+        return conn
+            .prepare("SELECT DISTINCT session_id FROM sessions WHERE session_id IS NOT NULL")?
+            .query_map([], |r| r.get(0))?
+            .collect();
+    }
+    let mut before =
+        conn.prepare_cached("SELECT max(session_id) FROM sessions WHERE session_id < ?1")?;
+    let mut after =
+        conn.prepare_cached("SELECT min(session_id) FROM sessions WHERE session_id > ?1")?;
+    let mut out = Vec::new();
+    for id in ids {
+        for st in [&mut before, &mut after] {
+            if let Some(other) = st.query_row([id], |r| r.get::<_, Option<String>>(0))? {
+                out.push(other);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The sessions table; in a terminal `width` wide, the columns least
 /// needed are left out and the titles cut as far as it takes.
 fn human(
     rows: &[SessionRow],
+    others: &[String],
     total: &Figures,
     zone: &Zone,
     width: Option<usize>,
@@ -200,7 +239,7 @@ fn human(
         table::num("Cost"),
     ];
     let ids: Vec<&str> = rows.iter().map(|r| r.session_id.as_str()).collect();
-    let short = short_ids(&ids);
+    let short = short_ids(&ids, others);
     let mut cells = Vec::new();
     for (r, id) in rows.iter().zip(short) {
         let f = &r.figures;
@@ -269,12 +308,14 @@ fn human(
     );
     out.push('\n');
     if ranged && !rows.is_empty() {
-        out.push_str(
-            "Rows are whole sessions that touch the range (`cost` counts only what is in it).\n",
-        );
+        out.push_str(&crate::output::wrap(
+            "Rows are whole sessions that touch the range (`cost` counts only what is in it).",
+            width,
+        ));
+        out.push('\n');
     }
     if total.unpriced_responses > 0 {
-        out.push_str(&super::unpriced_note(total.unpriced_responses));
+        out.push_str(&super::unpriced_note(total.unpriced_responses, width));
     }
     out
 }
@@ -379,13 +420,42 @@ mod tests {
     #[test]
     fn ids_shorten_to_a_unique_prefix() {
         assert_eq!(
-            short_ids(&["sess-main-0001", "sess-resume-0002", "0123456789abcdef"]),
+            short_ids(
+                &["sess-main-0001", "sess-resume-0002", "0123456789abcdef"],
+                &[]
+            ),
             vec!["sess-mai", "sess-res", "01234567"]
         );
         assert_eq!(
-            short_ids(&["sess-blocks-a001", "sess-blocks-b002"]),
+            short_ids(&["sess-blocks-a001", "sess-blocks-b002"], &[]),
             vec!["sess-blocks-a", "sess-blocks-b"]
         );
+    }
+
+    /// A short id is unique among all the database's sessions, not only
+    /// the rows shown (`--limit`, a range): `show` takes it.
+    #[test]
+    fn short_ids_are_unique_among_rows_not_shown() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(crate::store::SCHEMA_SQL).unwrap();
+        for id in ["abcdefgh-1111", "abcdefgh-2222", "abcdefgz-3333", "zz-4444"] {
+            conn.execute("INSERT INTO sessions(session_id) VALUES (?1)", [id])
+                .unwrap();
+        }
+        let shown = ["abcdefgh-2222", "zz-4444"];
+        let others = neighbours(&conn, &shown).unwrap();
+        let short = short_ids(&shown, &others);
+        assert_eq!(short, vec!["abcdefgh-2", "zz-4444"]);
+        for s in &short {
+            assert!(
+                matches!(
+                    crate::report::show::resolve(&conn, s).unwrap(),
+                    crate::report::show::Resolved::One(_)
+                ),
+                "{s}"
+            );
+        }
+        assert_eq!(short_ids(&shown, &[]), vec!["abcdefgh", "zz-4444"]);
     }
 
     #[test]
