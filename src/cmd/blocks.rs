@@ -154,7 +154,7 @@ fn human(rows: &[BlockRow], zone: &Zone, now: i64, filtered: bool, width: Option
     }
     let unpriced: u64 = rows.iter().map(|b| b.unpriced_responses).sum();
     if unpriced > 0 {
-        out.push_str(&super::unpriced_note(unpriced));
+        out.push_str(&super::unpriced_note(unpriced, width));
     }
     match rows.iter().find(|b| b.active) {
         Some(b) => {

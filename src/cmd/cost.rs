@@ -116,7 +116,10 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
         out!("{}", chart);
         let t = &report.total;
         if t.cost().is_some() && t.unpriced_requests() > 0 {
-            out!("{}", super::unpriced_note(t.unpriced_requests()));
+            out!(
+                "{}",
+                super::unpriced_note(t.unpriced_requests(), Some(width))
+            );
         }
     } else {
         let width = output::terminal_width(settings.stdout_tty);
@@ -286,7 +289,10 @@ fn human(report: &CostReport, groups: &[Group], width: Option<usize>) -> String 
         || (report.total.unpriced_requests() > 0 && report.total.cost().is_some())
     {
         // (not "see the warning above": -q hides it)
-        out.push_str(&super::unpriced_note(report.total.unpriced_requests()));
+        out.push_str(&super::unpriced_note(
+            report.total.unpriced_requests(),
+            width,
+        ));
     }
     out
 }

@@ -640,13 +640,14 @@ pub fn money_part(picousd: Option<i128>, unpriced: u64) -> String {
 }
 
 /// The note under a table that marked sums with `money_part`.
-pub fn unpriced_note(unpriced: u64) -> String {
-    format!(
+pub fn unpriced_note(unpriced: u64, width: Option<usize>) -> String {
+    let note = format!(
         "* leaves out {} with no price ({} tokens are counted): \
-         `observatory pricing --check` names the models\n",
+         `observatory pricing --check` names the models",
         count(unpriced, "response", "responses"),
         if unpriced == 1 { "its" } else { "their" }
-    )
+    );
+    format!("{}\n", crate::output::wrap(&note, width))
 }
 
 fn money_dp(picousd: Option<i128>, dp: u32) -> String {

@@ -630,7 +630,10 @@ mod tests {
         // offsets: the forms taken, and text that is none (a character of
         // several bytes where a split would cut it, a sign inside)
         for (text, secs) in [("+0530", 19_800), ("-5", -18_000), ("+05:30", 19_800)] {
-            assert_eq!(Zone::parse(text), Ok(Zone::Fixed(FixedOffset::east_opt(secs).unwrap())));
+            assert_eq!(
+                Zone::parse(text),
+                Ok(Zone::Fixed(FixedOffset::east_opt(secs).unwrap()))
+            );
         }
         for bad in ["+1é2", "-1€", "+é", "+-05:00", "+05:-30", "+", "-:"] {
             assert!(Zone::parse(bad).is_err(), "{bad}");
