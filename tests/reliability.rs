@@ -514,3 +514,50 @@ fn runs_with_no_network_at_all() {
     let v: serde_json::Value = serde_json::from_slice(&costs[0]).unwrap();
     assert_eq!(v["total"]["cost_usd"], "0.0349956");
 }
+
+/// A WAL left past the size commits fold it at (~40 MB, by a big ingest:
+/// a report's, or one a process killed left) is folded and emptied when
+/// the next ingest closes, a report's included, even with nothing new: left
+/// behind, every command reads it whole to open the database. A report
+/// with --no-ingest leaves it as it is (it writes nothing).
+#[test]
+fn a_big_wal_left_behind_is_folded_by_the_next_ingest() {
+    use rusqlite::config::DbConfig;
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let wal = env.db_path().with_extension("db-wal");
+    let grow = || {
+        let c = env.db();
+        c.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+            .unwrap();
+        c.execute_batch("PRAGMA wal_autocheckpoint = 0").unwrap();
+        // (41 MiB of frames, gone from the tables again)
+        c.execute(
+            "INSERT INTO meta(key, value) VALUES ('ballast', zeroblob(41 << 20))",
+            [],
+        )
+        .unwrap();
+        c.execute("DELETE FROM meta WHERE key = 'ballast'", [])
+            .unwrap();
+        drop(c);
+        let len = std::fs::metadata(&wal).unwrap().len();
+        assert!(len > 40 << 20, "{len}");
+    };
+    let wal_len = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+    grow();
+    env.cmd().args(["cost", "--no-ingest"]).assert().success();
+    assert!(
+        wal_len() > 40 << 20,
+        "a report that writes nothing leaves it"
+    );
+    env.cmd().arg("cost").assert().success();
+    assert_eq!(wal_len(), 0, "a report's ingest folds it");
+    grow();
+    env.cmd().arg("ingest").assert().success();
+    assert_eq!(wal_len(), 0, "an ingest with nothing new folds it");
+    let c = env.db();
+    let ok: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+}

@@ -60,6 +60,9 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
     let summary = summary?;
     if summary.files_read > 0 || summary.rebuilt_lines > 0 {
         store.checkpoint_on_close();
+    } else {
+        // (one a report's ingest left)
+        store.fold_big_wal();
     }
     if settings.json {
         output::print_json(&summary)?;

@@ -564,6 +564,7 @@ fn ingest_then_open(settings: &Settings, prices: &PriceTable) -> Result<Store> {
             settings.db.display()
         )
     })?;
+    store.fold_big_wal();
     Ok(store)
 }
 

@@ -402,6 +402,19 @@ impl Store {
         );
     }
 
+    /// Fold the WAL into the database at close (as `checkpoint_on_close`)
+    /// when it is past the size at which commits checkpoint it (~40 MB):
+    /// its frames are then mostly in the database already, and left behind
+    /// every later command would read it whole to open the database (~0.2
+    /// ms per MB: a report 9 -> 19 ms with a 61 MB WAL on the 1 GiB
+    /// benchmark database). After a big ingest, a report's included.
+    pub fn fold_big_wal(&self) {
+        const BIG: u64 = 40 << 20;
+        if std::fs::metadata(sibling(&self.path, "-wal")).is_ok_and(|m| m.len() > BIG) {
+            self.checkpoint_on_close();
+        }
+    }
+
     /// Refuse an SQLite file observatory did not make: one with an
     /// application id (observatory sets none), a negative schema version,
     /// tables but no schema version, or a schema version but no `meta`
