@@ -336,13 +336,15 @@ pub fn plan(conn: &Connection, c: &Criteria) -> Result<Plan> {
 
 /// Lines per file, of the files `which` (an SQL condition on `lines`) picks.
 fn line_counts(conn: &Connection, which: &str) -> rusqlite::Result<HashMap<i64, u64>> {
-    conn.prepare(&format!(
-        "SELECT file_id, count(*) FROM lines WHERE {which} GROUP BY file_id"
-    ))?
-    .query_map([], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64))
-    })?
-    .collect()
+    // (counted here: GROUP BY sorts every line's file id first, in memory,
+    // ~150 MB for 2.7 million lines)
+    let mut out: HashMap<i64, u64> = HashMap::new();
+    let mut st = conn.prepare(&format!("SELECT file_id FROM lines WHERE {which}"))?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        *out.entry(r.get(0)?).or_default() += 1;
+    }
+    Ok(out)
 }
 
 /// A file forgotten before that has nothing new since: nothing to forget.
