@@ -1165,6 +1165,68 @@ fn show_cuts_details_only_to_fit_a_terminal() {
     assert!(!read.contains(path), "{narrow}");
 }
 
+/// `tools` and `files` with `--session` (or a narrow `--project`) read the
+/// kept threads' calls through the thread index once there are 32 times
+/// as many threads: 40 sessions, session i reading its own file i % 4 + 1
+/// times, the read of every fifth session failing. Each session's figures
+/// are its own, and the whole project's (a scan of every call) their sum.
+#[test]
+fn tools_and_files_of_one_session_among_many() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-many");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..40u64 {
+        let sid = format!("sess-many-{i:04}");
+        let file = format!("/home/u/many/f{i}.rs");
+        let mut text = String::new();
+        let mut line = |v: Value| text.push_str(&format!("{v}\n"));
+        line(
+            json!({"type": "user", "uuid": format!("m{i}-u"), "sessionId": sid, "cwd": "/home/u/many",
+            "timestamp": "2026-03-01T10:00:00.000Z", "message": {"role": "user", "content": "read it"}}),
+        );
+        for k in 0..(i % 4 + 1) {
+            let id = format!("toolu_m{i}_{k}");
+            line(
+                json!({"type": "assistant", "uuid": format!("m{i}-a{k}"), "sessionId": sid,
+                "cwd": "/home/u/many", "timestamp": format!("2026-03-01T10:00:{:02}.000Z", 2 * k + 1),
+                "message": {"id": format!("msg_m{i}_{k}"), "model": "claude-sonnet-4-5-20250929",
+                    "role": "assistant", "stop_reason": "tool_use",
+                    "content": [{"type": "tool_use", "id": id, "name": "Read", "input": {"file_path": file}}],
+                    "usage": {"input_tokens": 10, "output_tokens": 5}}}),
+            );
+            line(
+                json!({"type": "user", "uuid": format!("m{i}-r{k}"), "sessionId": sid,
+                "cwd": "/home/u/many", "timestamp": format!("2026-03-01T10:00:{:02}.000Z", 2 * k + 2),
+                "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": id,
+                    "content": "fn main() {}", "is_error": i % 5 == 0 && k == 0}]}}),
+            );
+        }
+        std::fs::write(dir.join(format!("{sid}.jsonl")), text).unwrap();
+    }
+    env.ingest();
+    let figures = |v: &Value| (v["total"]["calls"].clone(), v["total"]["errors"].clone());
+    for i in [0u64, 7, 13, 39] {
+        let sid = format!("sess-many-{i:04}");
+        let v = run_json(&env, &["tools", "--session", &sid]);
+        assert_eq!(
+            figures(&v),
+            (json!(i % 4 + 1), json!(u64::from(i % 5 == 0))),
+            "{sid}: {v}"
+        );
+        let v = run_json(&env, &["files", "--session", &sid]);
+        assert_eq!(rows(&v).len(), 1, "{sid}: {v}");
+        assert_eq!(rows(&v)[0]["path"], format!("/home/u/many/f{i}.rs"));
+        assert_eq!(rows(&v)[0]["reads"], i % 4 + 1, "{sid}: {v}");
+    }
+    let calls: u64 = (0..40).map(|i| i % 4 + 1).sum();
+    let v = run_json(&env, &["tools", "--project", "u/many"]);
+    assert_eq!(figures(&v), (json!(calls), json!(8)), "{v}");
+    assert_eq!(
+        rows(&run_json(&env, &["files", "--project", "u/many"])).len(),
+        40
+    );
+}
+
 /// `show`'s turns table labels a prompt without text (a pasted image
 /// alone) "(no text)": only turn 0 is "(before the first prompt)".
 #[test]

@@ -110,13 +110,22 @@ pub fn run(conn: &Connection, q: &FilesQuery) -> rusqlite::Result<FilesReport> {
         &mut Interner::default(),
     )?;
     // (the calls `tool_calls` shows: those with a tool_use line)
-    let mut st = conn.prepare(
+    let only = threads.few_kept(conn)?;
+    let mut st = conn.prepare(&format!(
         "SELECT name, file_path, thread, started_at, coalesce(is_error, 0)
          FROM tool_call_rows
          WHERE use_line_id IS NOT NULL AND file_path IS NOT NULL AND file_path <> ''
-           AND name IN ('Read', 'Edit', 'MultiEdit', 'NotebookEdit', 'Write')",
-    )?;
-    let mut rows = st.query([])?;
+           AND name IN ('Read', 'Edit', 'MultiEdit', 'NotebookEdit', 'Write'){}",
+        if only.is_some() {
+            " AND thread IS NOT NULL AND thread IN (SELECT value FROM json_each(?1))"
+        } else {
+            ""
+        }
+    ))?;
+    let mut rows = match &only {
+        Some(ids) => st.query([ids])?,
+        None => st.query([])?,
+    };
     let mut files: HashMap<String, Acc> = HashMap::new();
     let mut total = Acc::default();
     while let Some(r) = rows.next()? {

@@ -118,18 +118,27 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
         q.by_project,
         &mut strings,
     )?;
-    let mut st = conn.prepare(
+    let only = threads.few_kept(conn)?;
+    let mut st = conn.prepare(&format!(
         "SELECT c.name, c.mcp_server, c.thread, c.started_at,
                 CASE WHEN c.result_line_id IS NOT NULL THEN coalesce(c.is_error, 0) != 0 END,
                 c.duration_ms
-         FROM tool_call_rows c WHERE c.use_line_id IS NOT NULL",
-    )?;
+         FROM tool_call_rows c WHERE c.use_line_id IS NOT NULL{}",
+        if only.is_some() {
+            " AND c.thread IS NOT NULL AND c.thread IN (SELECT value FROM json_each(?1))"
+        } else {
+            ""
+        }
+    ))?;
     // (project id, tool or server id) -> figures
     type Key = (Option<i64>, u32);
     let mut tools: HashMap<Key, Acc> = HashMap::new();
     let mut servers: HashMap<Key, Acc> = HashMap::new();
     let mut total = Acc::default();
-    let mut rows = st.query([])?;
+    let mut rows = match &only {
+        Some(ids) => st.query([ids])?,
+        None => st.query([])?,
+    };
     while let Some(r) = rows.next()? {
         let text = |i: usize| text_ref(r, i);
         let started_at: Option<i64> = r.get(3)?;
