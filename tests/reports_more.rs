@@ -173,6 +173,16 @@ fn files_count_reads_edits_and_writes() {
 #[test]
 fn commands_count_slash_commands_and_skills() {
     let env = Env::with_fixture("ops");
+    // (a prompt that asks about the tags is words, not a /review: the
+    // counts below are the fixture's)
+    let asks = json!({"type": "user", "uuid": "q-1", "sessionId": "sess-ops-q003", "cwd": "/home/u/ops",
+        "timestamp": "2026-03-05T09:00:00.000Z",
+        "message": {"role": "user", "content": "why does my transcript say <command-name>/review</command-name>? explain"}});
+    std::fs::write(
+        env.projects().join("-home-u-ops/sess-ops-q003.jsonl"),
+        format!("{asks}\n"),
+    )
+    .unwrap();
     let v = run_json(&env, &["commands", "--tz", "UTC"]);
     assert_eq!(
         rows(&v),

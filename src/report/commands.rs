@@ -74,17 +74,22 @@ pub fn command_name(text: &str) -> Option<String> {
     })
 }
 
+/// The command a prompt is: only a prompt that is the tags (one that
+/// mentions them is words, as `as_typed` reads it too).
+fn prompt_command(text: &str) -> Option<String> {
+    let t = text.trim_start();
+    if !(t.starts_with("<command-message>") || t.starts_with("<command-name>")) {
+        return None;
+    }
+    command_name(text)
+}
+
 /// A slash command's prompt as the user typed it (`/review 42`), from the
 /// tags Claude Code stores it as (`<command-message>…</command-message>
 /// <command-name>/review</command-name><command-args>42</command-args>`);
 /// None for any other prompt.
 pub fn as_typed(text: &str) -> Option<String> {
-    // (only a prompt that is the tags: one that mentions them is words)
-    let t = text.trim_start();
-    if !(t.starts_with("<command-message>") || t.starts_with("<command-name>")) {
-        return None;
-    }
-    let name = command_name(text)?;
+    let name = prompt_command(text)?;
     let args = text
         .find("<command-args>")
         .map(|i| &text[i + "<command-args>".len()..])
@@ -165,7 +170,7 @@ pub fn run(conn: &Connection, q: &CommandsQuery) -> rusqlite::Result<CommandsRep
                 .unwrap_or_else(|| "?".into());
             (Kind::Skill, name)
         } else {
-            let Some(name) = text.as_deref().and_then(command_name) else {
+            let Some(name) = text.as_deref().and_then(prompt_command) else {
                 continue;
             };
             report.slash_commands += 1;
