@@ -108,6 +108,16 @@ fn days_are_cut_in_the_requested_zone() {
             (json!("2026-03-02"), json!("0.0037066"))
         ]
     );
+    // the same offset as the local zone, from a `TZ` written by hand (no
+    // IANA zone has it): the same days (its days were cut at quarter hours)
+    let out = env
+        .cmd()
+        .env("TZ", "XYZ-13:59")
+        .args(["cost", "--by-day", "--json", "--no-ingest"])
+        .assert()
+        .success();
+    let local: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(local["rows"], v["rows"], "{local}");
     let v = cost_json(&env, &["--by-day", "--tz", "UTC"]);
     let days: Vec<(Value, Value)> = v["rows"]
         .as_array()

@@ -24,16 +24,38 @@ pub enum Zone {
 
 impl Zone {
     /// A length of time (ms) such that every local day boundary in this
-    /// zone falls on a multiple of it in UTC: 15 minutes for named and local
-    /// zones (every offset in use since the 1970s is a multiple of a quarter
-    /// hour), or what a fixed offset like `+13:59` needs.
+    /// zone falls on a multiple of it in UTC: 15 minutes for named zones
+    /// (every offset in use since the 1970s is a multiple of a quarter
+    /// hour), or what a fixed offset like `+13:59` needs; for the local
+    /// zone, what its offsets this year need (a `TZ` written by hand, such
+    /// as `XYZ-05:07`, is no IANA zone).
     pub fn day_grain_ms(&self) -> i64 {
         fn gcd(a: i64, b: i64) -> i64 {
             if b == 0 { a } else { gcd(b, a % b) }
         }
+        let grain = |offsets: &mut dyn Iterator<Item = i32>| {
+            offsets.fold(900, |g, o| gcd(i64::from(o).abs(), g)).max(1) * 1000
+        };
         match self {
-            Zone::Fixed(o) => gcd(i64::from(o.local_minus_utc()).abs(), 900).max(1) * 1000,
-            _ => 900_000,
+            Zone::Fixed(o) => grain(&mut std::iter::once(o.local_minus_utc())),
+            Zone::Named(_) => 900_000,
+            Zone::Local => {
+                use chrono::{Datelike, Offset, TimeZone};
+                let now = chrono::Utc::now();
+                // (now, and midwinter and midsummer: both sides of DST)
+                let year = now.year();
+                let instants = [
+                    Some(now),
+                    chrono::Utc.with_ymd_and_hms(year, 1, 1, 12, 0, 0).single(),
+                    chrono::Utc.with_ymd_and_hms(year, 7, 1, 12, 0, 0).single(),
+                ];
+                grain(&mut instants.into_iter().flatten().map(|t| {
+                    t.with_timezone(&chrono::Local)
+                        .offset()
+                        .fix()
+                        .local_minus_utc()
+                }))
+            }
         }
     }
 
