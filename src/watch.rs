@@ -56,32 +56,48 @@ pub struct ChangeSource {
     poll: Duration,
     next_poll: Instant,
     next_full: Instant,
-    /// The `projects/` folders watched, and what each was (device and
-    /// inode; None: not there) when the watch began.
-    watched: Vec<(PathBuf, Option<(u64, u64)>)>,
+    /// The `projects/` folders watched, and what each was when the watch
+    /// began (None: not there).
+    watched: Vec<(PathBuf, Option<Identity>)>,
     /// Why we poll instead of watching, if we do.
     pub polling_because: Option<String>,
 }
 
-/// A folder's device and inode, if it is there.
-fn identity(p: &std::path::Path) -> Option<(u64, u64)> {
+/// A folder's device, inode and birth time (a folder removed and made
+/// again may get its inode back: `rm -rf projects && mkdir projects` on
+/// ext4; where the file system keeps no birth time, device and inode).
+type Identity = (u64, u64, Option<std::time::SystemTime>);
+
+/// A folder's identity, if it is there.
+fn identity(p: &std::path::Path) -> Option<Identity> {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
+    std::fs::metadata(p)
+        .ok()
+        .map(|m| (m.dev(), m.ino(), m.created().ok()))
 }
 
 impl ChangeSource {
     pub fn new(roots: &[Root], poll: Duration) -> ChangeSource {
-        let dirs: Vec<PathBuf> = roots.iter().filter_map(|r| r.projects.clone()).collect();
+        let known: Vec<PathBuf> = roots.iter().filter_map(|r| r.projects.clone()).collect();
+        let watched: Vec<(PathBuf, Option<Identity>)> =
+            known.iter().map(|d| (d.clone(), identity(d))).collect();
+        // (one gone since it was found is not watched, nor polled for: the
+        // identity check sees it come back, and a new watch follows)
+        let dirs: Vec<PathBuf> = watched
+            .iter()
+            .filter(|(_, id)| id.is_some())
+            .map(|(d, _)| d.clone())
+            .collect();
         let mut source = ChangeSource {
             rx: None,
             _watcher: None,
             poll,
             next_poll: Instant::now() + poll,
             next_full: Instant::now() + FULL_PASS_EVERY,
-            watched: dirs.iter().map(|d| (d.clone(), identity(d))).collect(),
+            watched,
             polling_because: None,
         };
-        if dirs.is_empty() {
+        if known.is_empty() {
             source.polling_because = Some("no projects/ folder exists yet".into());
             return source;
         }
@@ -259,6 +275,19 @@ mod tests {
         let file = projects.join("q/s.jsonl");
         std::fs::write(&file, "{}\n").unwrap();
         assert_eq!(src.wait(Duration::from_secs(5)), Change::Files(vec![file]));
+        // removed and made again (ext4 may give the inode back)
+        std::fs::remove_dir_all(&projects).unwrap();
+        std::fs::create_dir(&projects).unwrap();
+        assert!(src.replaced(), "removed and made again");
+        // while it is gone, the new watch watches what is there and neither
+        // polls nor calls for full passes; it sees the folder come back
+        std::fs::remove_dir_all(&projects).unwrap();
+        let mut src = ChangeSource::new(&roots, Duration::from_millis(10));
+        assert!(src.polling_because.is_none(), "{:?}", src.polling_because);
+        assert_eq!(src.wait(Duration::from_millis(100)), Change::Nothing);
+        assert!(!src.replaced());
+        std::fs::create_dir(&projects).unwrap();
+        assert!(src.replaced(), "back");
     }
 
     #[test]
