@@ -1152,6 +1152,22 @@ fn backup_removes_partial_copies_left_by_killed_backups() {
         .arg(new.join("more").join(&long))
         .assert()
         .code(1);
+    // and those made above a folder that cannot be made
+    let out = env
+        .cmd()
+        .arg("backup")
+        .arg(
+            env.dir
+                .path()
+                .join("typo/more")
+                .join("d".repeat(300))
+                .join("b.db"),
+        )
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("cannot create the folder"), "{stderr}");
+    assert!(!env.dir.path().join("typo").exists());
     assert!(!new.join("more").exists() && new.join("b.db").is_file());
 }
 

@@ -1127,6 +1127,18 @@ fn blocks_are_five_hours_from_the_floored_hour() {
     assert_eq!(v["untimed_responses"], Value::Null, "{v}");
     let v = run_json(&env, &["blocks", "--project", "nothing-here"]);
     assert_eq!(v["untimed_responses"], 0, "{v}");
+    // a response dated ahead (a clock set wrong) makes a block that has
+    // not ended: the last one that has is still the March one
+    let mut text = std::fs::read_to_string(&f).unwrap();
+    text.push_str(r#"{"type":"assistant","uuid":"b-x10","sessionId":"sess-blocks-b002","cwd":"/home/u/web","timestamp":"2099-01-01T10:00:00.000Z","message":{"id":"msg_ahead","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"?"}],"usage":{"input_tokens":1000,"output_tokens":0}}}"#);
+    text.push('\n');
+    std::fs::write(&f, text).unwrap();
+    let t = stdout(&env, &["blocks", "--tz", "UTC"]);
+    assert!(
+        t.contains("2099-01-01 10:00")
+            && t.contains("No active block: the last one ended 2026-03-11 03:00;"),
+        "{t}"
+    );
 }
 
 #[test]

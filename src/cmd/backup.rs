@@ -73,11 +73,21 @@ pub fn run(args: &BackupArgs, settings: &Settings) -> Result<ExitCode> {
         .take_while(|a| !a.as_os_str().is_empty() && a.symlink_metadata().is_err())
         .map(Path::to_owned)
         .collect();
-    std::fs::DirBuilder::new()
+    let remove_made = || {
+        for d in &made {
+            // (only while empty: never what another process put there)
+            let _ = std::fs::remove_dir(d);
+        }
+    };
+    if let Err(e) = std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(&dir)
-        .with_context(|| format!("cannot create the folder {}", dir.display()))?;
+    {
+        // (a folder deeper down that cannot be made: those above it go)
+        remove_made();
+        return Err(e).with_context(|| format!("cannot create the folder {}", dir.display()));
+    }
     let name = dest
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -99,10 +109,7 @@ pub fn run(args: &BackupArgs, settings: &Settings) -> Result<ExitCode> {
     let result = copy(&store.conn, &tmp, dest);
     if result.is_err() {
         remove_part(&tmp);
-        for d in &made {
-            // (only while empty: never what another process put there)
-            let _ = std::fs::remove_dir(d);
-        }
+        remove_made();
     }
     if stopped.load(std::sync::atomic::Ordering::SeqCst) && result.is_err() {
         bail!(

@@ -186,7 +186,8 @@ fn human(rows: &[BlockRow], zone: &Zone, now: i64, filtered: bool, width: Option
         // (a block ends 5 hours after the hour it started in: one with a
         // response minutes ago may have ended)
         None => {
-            let line = match rows.iter().map(|b| b.end_at).max() {
+            // (a block dated ahead, by a clock set wrong, has not ended)
+            let line = match rows.iter().map(|b| b.end_at).filter(|e| *e <= now).max() {
                 Some(end) => format!(
                     "No active block: the last one ended {}; the next response starts one.",
                     zone.format(end, "%Y-%m-%d %H:%M")
