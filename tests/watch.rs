@@ -1234,3 +1234,36 @@ fn a_dumb_terminal_gets_the_events_not_the_view() {
     // (a terminal that can: the view)
     assert!(run("xterm").contains("\u{1b}[H"));
 }
+
+/// A `projects/` folder replaced while `watch` runs (moved away and made
+/// again, or removed and made again) is watched anew: appends to a session
+/// written into the new folder are shown as they come, not at the next
+/// minute's safety pass (the OS watcher kept following the old folder).
+#[test]
+fn a_projects_folder_replaced_while_watching_is_watched_anew() {
+    let env = Env::with_fixture("basic");
+    let mut w = Watch::start(&env, &[]);
+    let projects = env.projects();
+    let write = |file: &Path, uuid: &str| {
+        append(file, &format!("{}\n", user_line(uuid, "sess-new", "hello")));
+    };
+    std::fs::rename(&projects, env.claude.join("projects.old")).unwrap();
+    std::fs::create_dir_all(projects.join("-home-u-new")).unwrap();
+    let file = projects.join("-home-u-new/sess-new.jsonl");
+    write(&file, "new-1");
+    w.until(|e| e["uuid"] == "new-1");
+    // (the file's first line may come with a full pass; this append only
+    // with a watch on the new folder)
+    std::thread::sleep(Duration::from_millis(1500));
+    write(&file, "new-2");
+    w.until(|e| e["uuid"] == "new-2");
+    // removed and made again (the inode may come back)
+    std::fs::remove_dir_all(&projects).unwrap();
+    std::fs::create_dir_all(projects.join("-home-u-new")).unwrap();
+    write(&file, "new-3");
+    w.until(|e| e["uuid"] == "new-3");
+    std::thread::sleep(Duration::from_millis(1500));
+    write(&file, "new-4");
+    w.until(|e| e["uuid"] == "new-4");
+    w.stop();
+}
