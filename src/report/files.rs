@@ -116,16 +116,9 @@ pub fn run(conn: &Connection, q: &FilesQuery) -> rusqlite::Result<FilesReport> {
          FROM tool_call_rows
          WHERE use_line_id IS NOT NULL AND file_path IS NOT NULL AND file_path <> ''
            AND name IN ('Read', 'Edit', 'MultiEdit', 'NotebookEdit', 'Write'){}",
-        if only.is_some() {
-            " AND thread IS NOT NULL AND thread IN (SELECT value FROM json_each(?1))"
-        } else {
-            ""
-        }
+        ThreadKeys::kept_clause(&only, "thread")
     ))?;
-    let mut rows = match &only {
-        Some(ids) => st.query([ids])?,
-        None => st.query([])?,
-    };
+    let mut rows = st.query(rusqlite::params_from_iter(&only))?;
     let mut files: HashMap<String, Acc> = HashMap::new();
     let mut total = Acc::default();
     while let Some(r) = rows.next()? {

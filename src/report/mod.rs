@@ -616,6 +616,17 @@ impl ThreadKeys {
         Ok((kept.len() as i64 * 32 <= all).then(|| serde_json::Value::from(kept).to_string()))
     }
 
+    /// With `few_kept`'s ids, the condition on `column` that reads those
+    /// threads' rows alone (bound as ?1); none without them.
+    pub fn kept_clause(only: &Option<String>, column: &str) -> String {
+        match only {
+            Some(_) => format!(
+                " AND {column} IS NOT NULL AND {column} IN (SELECT value FROM json_each(?1))"
+            ),
+            None => String::new(),
+        }
+    }
+
     pub fn of(&self, thread: Option<i64>) -> ThreadKey {
         thread
             .and_then(|t| self.by_id.get(&t).copied())

@@ -124,21 +124,14 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
                 CASE WHEN c.result_line_id IS NOT NULL THEN coalesce(c.is_error, 0) != 0 END,
                 c.duration_ms
          FROM tool_call_rows c WHERE c.use_line_id IS NOT NULL{}",
-        if only.is_some() {
-            " AND c.thread IS NOT NULL AND c.thread IN (SELECT value FROM json_each(?1))"
-        } else {
-            ""
-        }
+        ThreadKeys::kept_clause(&only, "c.thread")
     ))?;
     // (project id, tool or server id) -> figures
     type Key = (Option<i64>, u32);
     let mut tools: HashMap<Key, Acc> = HashMap::new();
     let mut servers: HashMap<Key, Acc> = HashMap::new();
     let mut total = Acc::default();
-    let mut rows = match &only {
-        Some(ids) => st.query([ids])?,
-        None => st.query([])?,
-    };
+    let mut rows = st.query(rusqlite::params_from_iter(&only))?;
     while let Some(r) = rows.next()? {
         let text = |i: usize| text_ref(r, i);
         let started_at: Option<i64> = r.get(3)?;

@@ -31,29 +31,20 @@ pub fn count(conn: &Connection, after: i64) -> rusqlite::Result<Vec<Group>> {
     let mut superseded: std::collections::HashMap<i64, bool> = Default::default();
     let mut file_row =
         conn.prepare_cached("SELECT superseded != 0 FROM source_files WHERE id = ?1")?;
-    let mut last: Option<(i64, bool)> = None;
     let mut groups: Vec<Group> = Vec::new();
     let mut st =
         conn.prepare("SELECT status, coalesce(type, ''), file_id FROM lines WHERE id > ?1")?;
     let mut rows = st.query([after])?;
     while let Some(r) = rows.next()? {
         let file: i64 = r.get(2)?;
-        // (a file's lines mostly follow each other)
-        let replaced = match last {
-            Some((f, s)) if f == file => s,
-            _ => {
-                let s = match superseded.get(&file) {
-                    Some(&s) => s,
-                    None => {
-                        let s = file_row
-                            .query_row([file], |r| r.get(0))
-                            .optional()?
-                            .unwrap_or(false);
-                        superseded.insert(file, s);
-                        s
-                    }
-                };
-                last = Some((file, s));
+        let replaced = match superseded.get(&file) {
+            Some(&s) => s,
+            None => {
+                let s = file_row
+                    .query_row([file], |r| r.get(0))
+                    .optional()?
+                    .unwrap_or(false);
+                superseded.insert(file, s);
                 s
             }
         };

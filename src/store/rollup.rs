@@ -170,13 +170,7 @@ fn resum_noted(conn: &Connection, pending: i64) -> rusqlite::Result<bool> {
         };
         let before = requests()?;
         refresh_in_tx(conn, pending, false)?;
-        let count = count - before + requests()?;
-        let max_id: i64 =
-            conn.query_row("SELECT coalesce(max(id), 0) FROM response_rows", [], |r| {
-                r.get(0)
-            })?;
-        super::Store::meta_set(conn, CHECKED_MAX_ID, &max_id.to_string())?;
-        super::Store::meta_set(conn, CHECKED_COUNT, &count.to_string())?;
+        write_note(conn, count - before + requests()?)?;
         Ok(true)
     })
 }
@@ -203,12 +197,21 @@ fn counts_agree(conn: &Connection) -> rusqlite::Result<bool> {
 
 /// Record that the rollup counts every response now.
 fn note_checked(conn: &Connection) -> rusqlite::Result<()> {
-    let (max_id, count): (i64, i64) = conn.query_row(
-        "SELECT (SELECT coalesce(max(id), 0) FROM response_rows),
-                (SELECT coalesce(sum(requests), 0) FROM cost_rollup)",
+    let count: i64 = conn.query_row(
+        "SELECT coalesce(sum(requests), 0) FROM cost_rollup",
         [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| r.get(0),
     )?;
+    write_note(conn, count)
+}
+
+/// The note: the largest response id now, and `count`, the responses the
+/// rollup counts.
+fn write_note(conn: &Connection, count: i64) -> rusqlite::Result<()> {
+    let max_id: i64 =
+        conn.query_row("SELECT coalesce(max(id), 0) FROM response_rows", [], |r| {
+            r.get(0)
+        })?;
     super::Store::meta_set(conn, CHECKED_MAX_ID, &max_id.to_string())?;
     super::Store::meta_set(conn, CHECKED_COUNT, &count.to_string())
 }
