@@ -354,15 +354,17 @@ CREATE TABLE response_rows (
     priced_as                TEXT                -- the pricing entry used; NULL: model itself (or no price)
 );
 CREATE INDEX responses_at ON response_rows(at);
-CREATE INDEX responses_thread ON response_rows(thread);
+-- (0023) (thread, at): a session's responses of one rollup bucket
+CREATE INDEX responses_thread ON response_rows(thread, at);
 
 -- Cost per 15-minute UTC bucket, model, pricing entry, project, main
 -- thread or subagent, git branch and session (0020): the responses table summed, kept in
--- step through cost_rollup_dirty, the buckets a change touches (bucket -1:
--- no time). The ingest writer notes the bucket of each response it inserts;
--- triggers note those of updates and deletes (no OR IGNORE in them: inside
--- an upsert the outer statement's conflict rule would apply). The ingest
--- re-sums the noted buckets when it finishes. `cost`
+-- step through cost_rollup_dirty, the (bucket, thread) pairs a change
+-- touches (bucket -1: no time; 0023). The ingest writer notes those of each
+-- response it inserts; triggers note those of updates and deletes (no OR
+-- IGNORE in them: inside an upsert the outer statement's conflict rule would
+-- apply). The ingest re-sums the noted threads' sessions in the noted
+-- buckets when it finishes. `cost`
 -- reads it (a few thousand rows instead of every response) whenever nothing
 -- is pending in cost_rollup_dirty; otherwise it reads responses.
 CREATE TABLE cost_rollup (
@@ -385,7 +387,8 @@ CREATE TABLE cost_rollup (
     cost_dollars             INTEGER NOT NULL,  -- sum(cost_picousd / 10^12): whole dollars
     cost_rest_picousd        INTEGER NOT NULL   -- sum(cost_picousd % 10^12): exact rest
 , session_id TEXT);
-CREATE INDEX cost_rollup_bucket ON cost_rollup(bucket);
+-- (0023) (bucket, session): what a refresh re-sums
+CREATE INDEX cost_rollup_bucket ON cost_rollup(bucket, session_id);
 -- (0011) `cost` groups by model and pricing entry: read in this order, no sort
 CREATE INDEX cost_rollup_model ON cost_rollup(model, priced_as);
 -- Any change to the rollup removes meta `rollup_checked_count`, the note
@@ -402,17 +405,22 @@ CREATE TRIGGER cost_rollup_changed_delete AFTER DELETE ON cost_rollup BEGIN
     DELETE FROM meta WHERE key = 'rollup_checked_count';
 END;
 CREATE TABLE cost_rollup_dirty (
-    bucket INTEGER PRIMARY KEY
-);
+    bucket INTEGER NOT NULL,   -- at / 900000; -1: no time
+    thread INTEGER NOT NULL,   -- response_rows.thread; 0: none; -1 (or a thread since deleted): every response of the bucket
+    PRIMARY KEY (bucket, thread)
+) WITHOUT ROWID;
 CREATE TRIGGER responses_rollup_update AFTER UPDATE ON response_rows BEGIN
-    INSERT INTO cost_rollup_dirty(bucket) SELECT coalesce(OLD.at / 900000, -1)
-        WHERE NOT EXISTS (SELECT 1 FROM cost_rollup_dirty WHERE bucket = coalesce(OLD.at / 900000, -1));
-    INSERT INTO cost_rollup_dirty(bucket) SELECT coalesce(NEW.at / 900000, -1)
-        WHERE NOT EXISTS (SELECT 1 FROM cost_rollup_dirty WHERE bucket = coalesce(NEW.at / 900000, -1));
+    INSERT INTO cost_rollup_dirty(bucket, thread) SELECT coalesce(OLD.at / 900000, -1), coalesce(OLD.thread, 0)
+        WHERE NOT EXISTS (SELECT 1 FROM cost_rollup_dirty
+                          WHERE bucket = coalesce(OLD.at / 900000, -1) AND thread = coalesce(OLD.thread, 0));
+    INSERT INTO cost_rollup_dirty(bucket, thread) SELECT coalesce(NEW.at / 900000, -1), coalesce(NEW.thread, 0)
+        WHERE NOT EXISTS (SELECT 1 FROM cost_rollup_dirty
+                          WHERE bucket = coalesce(NEW.at / 900000, -1) AND thread = coalesce(NEW.thread, 0));
 END;
 CREATE TRIGGER responses_rollup_delete AFTER DELETE ON response_rows BEGIN
-    INSERT INTO cost_rollup_dirty(bucket) SELECT coalesce(OLD.at / 900000, -1)
-        WHERE NOT EXISTS (SELECT 1 FROM cost_rollup_dirty WHERE bucket = coalesce(OLD.at / 900000, -1));
+    INSERT INTO cost_rollup_dirty(bucket, thread) SELECT coalesce(OLD.at / 900000, -1), coalesce(OLD.thread, 0)
+        WHERE NOT EXISTS (SELECT 1 FROM cost_rollup_dirty
+                          WHERE bucket = coalesce(OLD.at / 900000, -1) AND thread = coalesce(OLD.thread, 0));
 END;
 
 -- Each thread's figures for `observatory sessions` (prompts, responses,

@@ -590,7 +590,7 @@ fn schema_json_gives_the_version_and_the_sql() {
     let env = Env::new();
     let out = env.cmd().args(["schema", "--json"]).assert().success();
     let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(v["schema_version"], 22, "{v}");
+    assert_eq!(v["schema_version"], 23, "{v}");
     let plain = env.cmd().arg("schema").assert().success();
     assert_eq!(
         v["sql"].as_str().unwrap().as_bytes(),
@@ -840,8 +840,11 @@ fn rollup_and_responses_give_the_same_reports() {
         let blocks_rollup = blocks(&env);
         assert!(!blocks_rollup["rows"].as_array().unwrap().is_empty());
         // a pending bucket: readers must not trust the rollup
-        db.execute("INSERT INTO cost_rollup_dirty(bucket) VALUES (0)", [])
-            .unwrap();
+        db.execute(
+            "INSERT INTO cost_rollup_dirty(bucket, thread) VALUES (0, 0)",
+            [],
+        )
+        .unwrap();
         for (args, expected) in cases.iter().zip(&with_rollup) {
             let mut a = args.to_vec();
             a.push("--no-ingest");
@@ -1195,7 +1198,8 @@ fn the_schema_20_upgrade_sums_the_rollup_again_per_session() {
     let expected = report(&["--no-ingest"]);
     let db = env.db();
     // as schema 19 left it: no session in the rollup, and fresh (nor
-    // schema 21's line counts and rollup triggers, nor schema 22's table)
+    // schema 21's line counts and rollup triggers, nor schema 22's table,
+    // nor schema 23's rollup notes by thread)
     db.execute_batch(
         "DROP TRIGGER line_counts_line_delete; DROP TRIGGER line_counts_line_update;
          DROP TRIGGER line_counts_file_replaced; DROP TABLE line_counts;
@@ -1203,6 +1207,23 @@ fn the_schema_20_upgrade_sums_the_rollup_again_per_session() {
          DROP TRIGGER cost_rollup_changed_delete;
          DROP INDEX messages_api_errors; DROP INDEX messages_commands;
          DROP INDEX system_events_api_errors; DROP INDEX hook_runs_thread;
+         DROP INDEX cost_rollup_bucket; CREATE INDEX cost_rollup_bucket ON cost_rollup(bucket);
+         DROP INDEX responses_thread; CREATE INDEX responses_thread ON response_rows(thread);
+         DROP TRIGGER responses_rollup_update; DROP TRIGGER responses_rollup_delete;
+         DROP TABLE cost_rollup_dirty;
+         CREATE TABLE cost_rollup_dirty (
+             bucket INTEGER PRIMARY KEY
+         );
+         CREATE TRIGGER responses_rollup_update AFTER UPDATE ON response_rows BEGIN
+             INSERT INTO cost_rollup_dirty(bucket) SELECT coalesce(OLD.at / 900000, -1)
+                 WHERE NOT EXISTS (SELECT 1 FROM cost_rollup_dirty WHERE bucket = coalesce(OLD.at / 900000, -1));
+             INSERT INTO cost_rollup_dirty(bucket) SELECT coalesce(NEW.at / 900000, -1)
+                 WHERE NOT EXISTS (SELECT 1 FROM cost_rollup_dirty WHERE bucket = coalesce(NEW.at / 900000, -1));
+         END;
+         CREATE TRIGGER responses_rollup_delete AFTER DELETE ON response_rows BEGIN
+             INSERT INTO cost_rollup_dirty(bucket) SELECT coalesce(OLD.at / 900000, -1)
+                 WHERE NOT EXISTS (SELECT 1 FROM cost_rollup_dirty WHERE bucket = coalesce(OLD.at / 900000, -1));
+         END;
          ALTER TABLE cost_rollup DROP COLUMN session_id;
          DROP TABLE file_session_ids;
          PRAGMA user_version = 19;",
@@ -1212,7 +1233,7 @@ fn the_schema_20_upgrade_sums_the_rollup_again_per_session() {
     assert!(rollup("SELECT count(*) FROM cost_rollup") > 0);
     // the upgrade, without an ingest: the responses are read
     assert_eq!(report(&["--no-ingest"]), expected);
-    assert_eq!(rollup("PRAGMA user_version"), 22);
+    assert_eq!(rollup("PRAGMA user_version"), 23);
     assert_eq!(rollup("SELECT count(*) FROM cost_rollup"), 0);
     // the next ingest sums it again, per session
     assert_eq!(report(&[]), expected);

@@ -87,9 +87,10 @@ pub struct Writer<'c> {
     pub counts: Counts,
     pub notices: Vec<Notice>,
     responses: HashMap<String, ResponseAgg>,
-    /// Rollup buckets of the responses inserted since the last flush
-    /// (updates and deletes are noted by triggers).
-    dirty_buckets: HashSet<i64>,
+    /// Rollup (bucket, thread) pairs of the responses inserted since the
+    /// last flush (thread 0: none; updates and deletes are noted by
+    /// triggers).
+    dirty_buckets: HashSet<(i64, i64)>,
     /// Sessions whose thread figures a line since the last flush may have
     /// changed (updated and deleted responses are noted by triggers).
     dirty_sessions: HashSet<String>,
@@ -1635,7 +1636,7 @@ impl<'c> Writer<'c> {
             return Ok(None);
         }
         self.dirty_buckets
-            .insert(crate::store::rollup::bucket_of(r.at));
+            .insert((crate::store::rollup::bucket_of(r.at), thread.unwrap_or(0)));
         let row = StoredResponse {
             id: self.conn.last_insert_rowid(),
             model: model.to_owned(),
@@ -1933,12 +1934,14 @@ impl<'c> Writer<'c> {
                 )?
                 .execute([sid])?;
         }
-        let mut buckets: Vec<i64> = self.dirty_buckets.drain().collect();
-        buckets.sort_unstable();
-        for bucket in buckets {
+        let mut pairs: Vec<(i64, i64)> = self.dirty_buckets.drain().collect();
+        pairs.sort_unstable();
+        for pair in pairs {
             self.conn
-                .prepare_cached("INSERT OR IGNORE INTO cost_rollup_dirty(bucket) VALUES (?1)")?
-                .execute([bucket])?;
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO cost_rollup_dirty(bucket, thread) VALUES (?1, ?2)",
+                )?
+                .execute(pair)?;
         }
         Ok(())
     }

@@ -192,7 +192,7 @@ mod tests {
         conn.execute_batch(crate::store::SCHEMA_SQL).unwrap();
         conn.execute_batch(
             "INSERT INTO threads(id, session_id) VALUES (1, 's'), (2, 'other');
-             INSERT INTO cost_rollup_dirty VALUES (0);",
+             INSERT INTO cost_rollup_dirty VALUES (0, 0);",
         )
         .unwrap();
         for (at, cost) in responses {

@@ -88,6 +88,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0022_file_session_ids",
         include_str!("migrations/0022_file_session_ids.sql"),
     ),
+    (
+        "0023_rollup_by_session",
+        include_str!("migrations/0023_rollup_by_session.sql"),
+    ),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -1196,7 +1200,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 22);
+        assert_eq!(SCHEMA_VERSION, 23);
         // (migrated with foreign keys unchecked) checked again, and holding
         let checked: i64 = s
             .conn

@@ -1,12 +1,15 @@
 //! `cost_rollup`: the responses summed per 15-minute UTC bucket (and model,
 //! pricing entry, project, main/subagent, branch, session). The ingest writer (for
 //! the responses it inserts) and triggers on `responses` (for updates and
-//! deletes) note every bucket a change touches in `cost_rollup_dirty`; `refresh`
-//! re-sums exactly those buckets and notes the rollup as checked. Readers use
-//! the rollup only when nothing is pending and nothing changed since that
-//! check (`is_fresh`), so a missed refresh costs speed, never correctness.
+//! deletes) note the bucket and thread of every response a change touches in
+//! `cost_rollup_dirty`; `refresh` re-sums exactly those threads' sessions in
+//! those buckets and notes the rollup as checked. Readers use the rollup only
+//! when nothing is pending and nothing changed since that check
+//! (`is_fresh`), so a missed refresh costs speed, never correctness.
 
-use rusqlite::{Connection, params};
+use std::collections::BTreeSet;
+
+use rusqlite::{Connection, OptionalExtension, params};
 
 /// UTC bucket length of the rollup, in ms.
 pub const BUCKET_MS: i64 = 900_000;
@@ -17,7 +20,8 @@ pub fn bucket_of(at: Option<i64>) -> i64 {
     at.map_or(-1, |t| t / BUCKET_MS)
 }
 
-/// Above this many dirty buckets, re-sum everything in one pass.
+/// Above this many dirty (bucket, thread) pairs, re-sum everything in one
+/// pass.
 const FULL_ABOVE: i64 = 2_000;
 
 /// How a group of `responses` rows is summed, in the order of the rollup's
@@ -87,11 +91,12 @@ pub fn is_fresh(conn: &Connection) -> rusqlite::Result<bool> {
     )
 }
 
-/// Re-sum the dirty buckets (all of them when many are dirty, or when a
-/// response was inserted without noting its bucket), in one write
-/// transaction, and note the rollup as checked. With nothing pending the
-/// responses are counted only when `check_counts` or when something changed
-/// since the last check. Returns how many buckets were pending.
+/// Re-sum the dirty parts (everything when many are dirty, or when a
+/// response was inserted without noting its bucket and thread), in one
+/// write transaction, and note the rollup as checked. With nothing pending
+/// the responses are counted only when `check_counts` or when something
+/// changed since the last check. Returns how many (bucket, thread) pairs
+/// were pending.
 ///
 /// After a re-sum of some buckets the rollup counts every response when the
 /// last check's note is still there (the rollup counted every response
@@ -117,7 +122,7 @@ pub fn refresh(conn: &Connection, check_counts: bool) -> rusqlite::Result<i64> {
     }
     // (while buckets are pending the counts differ: look again after them)
     let full = pending > FULL_ABOVE || pending == 0;
-    if !full && resum_noted(conn, pending)? {
+    if !full && resum_noted(conn)? {
         return Ok(pending);
     }
     let done = resum(conn, pending, full)?;
@@ -131,7 +136,7 @@ pub fn refresh(conn: &Connection, check_counts: bool) -> rusqlite::Result<i64> {
 /// The pending buckets re-summed and the rollup noted as checked, in one
 /// transaction, when the last check's note allows it (see `refresh`);
 /// false (and nothing done) when it does not.
-fn resum_noted(conn: &Connection, pending: i64) -> rusqlite::Result<bool> {
+fn resum_noted(conn: &Connection) -> rusqlite::Result<bool> {
     super::immediate(conn, || {
         let note: Option<(i64, i64)> = conn.query_row(
             &format!(
@@ -144,35 +149,158 @@ fn resum_noted(conn: &Connection, pending: i64) -> rusqlite::Result<bool> {
         let Some((max_id, count)) = note else {
             return Ok(false);
         };
+        // (a new response's thread noted, or its whole bucket)
         let unnoted: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM response_rows WHERE id > ?1
-               AND coalesce(at / 900000, -1) NOT IN (SELECT bucket FROM cost_rollup_dirty))",
+            "SELECT EXISTS (SELECT 1 FROM response_rows r WHERE r.id > ?1
+               AND NOT EXISTS (SELECT 1 FROM cost_rollup_dirty d
+                               WHERE d.bucket = coalesce(r.at / 900000, -1)
+                                 AND d.thread IN (coalesce(r.thread, 0), -1)))",
             [max_id],
             |r| r.get(0),
         )?;
         if unnoted {
             return Ok(false);
         }
-        let buckets: Vec<i64> = conn
-            .prepare("SELECT bucket FROM cost_rollup_dirty")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        // (the requests the rollup counts in the pending buckets)
+        let parts = dirty_parts(conn)?;
+        // (the requests the rollup counts in the parts re-summed)
         let requests = || -> rusqlite::Result<i64> {
-            let mut st = conn.prepare_cached(
-                "SELECT coalesce(sum(requests), 0) FROM cost_rollup WHERE bucket IS ?1",
-            )?;
             let mut n = 0;
-            for &b in &buckets {
-                n += st.query_row([(b != -1).then_some(b)], |r| r.get::<_, i64>(0))?;
+            for part in &parts {
+                n += part.requests(conn)?;
             }
             Ok(n)
         };
         let before = requests()?;
-        refresh_in_tx(conn, pending, false)?;
+        resum_parts(conn, &parts)?;
         write_note(conn, count - before + requests()?)?;
         Ok(true)
     })
+}
+
+/// What a refresh re-sums: one bucket's responses of one session (None:
+/// of no session), or every response of one bucket. A bucket is -1 for
+/// the responses with no time.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Part {
+    Bucket(i64),
+    Session(i64, Option<String>),
+}
+
+impl Part {
+    /// The rollup's requests in this part.
+    fn requests(&self, conn: &Connection) -> rusqlite::Result<i64> {
+        match self {
+            Part::Bucket(b) => conn
+                .prepare_cached(
+                    "SELECT coalesce(sum(requests), 0) FROM cost_rollup WHERE bucket IS ?1",
+                )?
+                .query_row([bucket_param(*b)], |r| r.get(0)),
+            Part::Session(b, s) => conn
+                .prepare_cached(
+                    "SELECT coalesce(sum(requests), 0) FROM cost_rollup
+                     WHERE bucket IS ?1 AND session_id IS ?2",
+                )?
+                .query_row(params![bucket_param(*b), s], |r| r.get(0)),
+        }
+    }
+}
+
+/// A bucket as `cost_rollup` has it (NULL: no time).
+fn bucket_param(bucket: i64) -> Option<i64> {
+    (bucket != -1).then_some(bucket)
+}
+
+/// The noted (bucket, thread) pairs as parts: each thread's session in
+/// its bucket (thread 0: the responses of no session), or the whole bucket
+/// when the thread is -1 or no longer there (its session unknown).
+fn dirty_parts(conn: &Connection) -> rusqlite::Result<Vec<Part>> {
+    let pairs: Vec<(i64, i64)> = conn
+        .prepare("SELECT bucket, thread FROM cost_rollup_dirty")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut session_of = conn.prepare_cached("SELECT session_id FROM threads WHERE id = ?1")?;
+    let mut parts = BTreeSet::new();
+    for (bucket, thread) in pairs {
+        let session = match thread {
+            0 => Some(None),
+            -1 => None,
+            t => session_of
+                .query_row([t], |r| r.get::<_, Option<String>>(0))
+                .optional()?,
+        };
+        parts.insert(match session {
+            Some(s) => Part::Session(bucket, s),
+            None => Part::Bucket(bucket),
+        });
+    }
+    let whole: BTreeSet<i64> = parts
+        .iter()
+        .filter_map(|p| match p {
+            Part::Bucket(b) => Some(*b),
+            Part::Session(..) => None,
+        })
+        .collect();
+    Ok(parts
+        .into_iter()
+        .filter(|p| !matches!(p, Part::Session(b, _) if whole.contains(b)))
+        .collect())
+}
+
+/// Re-sum `parts` (disjoint: a whole bucket is not also a session's part)
+/// and empty `cost_rollup_dirty`.
+fn resum_parts(conn: &Connection, parts: &[Part]) -> rusqlite::Result<()> {
+    let insert = |filter: &str| -> rusqlite::Result<rusqlite::CachedStatement<'_>> {
+        conn.prepare_cached(&format!("{} WHERE {filter} GROUP BY {KEYS}", insert_sql()))
+    };
+    for part in parts {
+        match part {
+            Part::Bucket(-1) => {
+                conn.prepare_cached("DELETE FROM cost_rollup WHERE bucket IS NULL")?
+                    .execute([])?;
+                insert("at IS NULL")?.execute([])?;
+            }
+            Part::Bucket(b) => {
+                conn.prepare_cached("DELETE FROM cost_rollup WHERE bucket = ?1")?
+                    .execute([b])?;
+                insert("at >= ?1 AND at < ?2")?
+                    .execute(params![b * BUCKET_MS, (b + 1) * BUCKET_MS])?;
+            }
+            Part::Session(b, s) => {
+                conn.prepare_cached(
+                    "DELETE FROM cost_rollup WHERE bucket IS ?1 AND session_id IS ?2",
+                )?
+                .execute(params![bucket_param(*b), s])?;
+                // (by its threads' (thread, at) index: = for a session)
+                let session = match s {
+                    Some(_) => "session_id = ?3",
+                    None => "session_id IS NULL AND ?3 IS NULL",
+                };
+                let time = match b {
+                    -1 => "at IS NULL AND ?1 IS NULL AND ?2 IS NULL",
+                    _ => "at >= ?1 AND at < ?2",
+                };
+                let window = (*b != -1).then(|| (b * BUCKET_MS, (b + 1) * BUCKET_MS));
+                insert(&format!("{time} AND {session}"))?.execute(params![
+                    window.map(|w| w.0),
+                    window.map(|w| w.1),
+                    s
+                ])?;
+            }
+        }
+    }
+    conn.execute("DELETE FROM cost_rollup_dirty", [])?;
+    Ok(())
+}
+
+/// The rollup's INSERT of `responses` summed (a WHERE and GROUP BY follow).
+fn insert_sql() -> String {
+    format!(
+        "INSERT INTO cost_rollup(bucket, model, priced_as, project_id, subagent, git_branch, session_id,
+           first_at, last_at, requests, priced_requests, input_tokens, output_tokens,
+           cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, web_search_requests,
+           cost_dollars, cost_rest_picousd)
+         SELECT {KEYS}, min(at), max(at), {RESPONSE_SUMS} FROM responses"
+    )
 }
 
 /// Remove the note of the last check (a rebuild, which empties the rollup
@@ -246,39 +374,13 @@ fn resum(conn: &Connection, pending: i64, full: bool) -> rusqlite::Result<i64> {
 
 fn refresh_in_tx(conn: &Connection, pending: i64, full: bool) -> rusqlite::Result<i64> {
     super::immediate(conn, || {
-        let insert = format!(
-            "INSERT INTO cost_rollup(bucket, model, priced_as, project_id, subagent, git_branch, session_id,
-               first_at, last_at, requests, priced_requests, input_tokens, output_tokens,
-               cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, web_search_requests,
-               cost_dollars, cost_rest_picousd)
-             SELECT {KEYS}, min(at), max(at), {RESPONSE_SUMS} FROM responses"
-        );
         if full {
             conn.execute("DELETE FROM cost_rollup", [])?;
-            conn.execute(&format!("{insert} GROUP BY {KEYS}"), [])?;
+            conn.execute(&format!("{} GROUP BY {KEYS}", insert_sql()), [])?;
+            conn.execute("DELETE FROM cost_rollup_dirty", [])?;
         } else {
-            let buckets: Vec<i64> = conn
-                .prepare("SELECT bucket FROM cost_rollup_dirty")?
-                .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            let mut del = conn.prepare("DELETE FROM cost_rollup WHERE bucket = ?1")?;
-            let mut del_null = conn.prepare("DELETE FROM cost_rollup WHERE bucket IS NULL")?;
-            let mut ins = conn.prepare(&format!(
-                "{insert} WHERE at >= ?1 AND at < ?2 GROUP BY {KEYS}"
-            ))?;
-            let mut ins_null =
-                conn.prepare(&format!("{insert} WHERE at IS NULL GROUP BY {KEYS}"))?;
-            for b in buckets {
-                if b == -1 {
-                    del_null.execute([])?;
-                    ins_null.execute([])?;
-                } else {
-                    del.execute([b])?;
-                    ins.execute(params![b * BUCKET_MS, (b + 1) * BUCKET_MS])?;
-                }
-            }
+            resum_parts(conn, &dirty_parts(conn)?)?;
         }
-        conn.execute("DELETE FROM cost_rollup_dirty", [])?;
         Ok(pending)
     })
 }
@@ -302,6 +404,31 @@ mod tests {
         conn.pragma_update(None, "user_version", crate::store::SCHEMA_VERSION)
             .unwrap();
         assert!(is_fresh(conn).unwrap());
+    }
+
+    /// A bucket left pending by an older version is re-summed whole after
+    /// the upgrade to (bucket, thread) notes.
+    #[test]
+    fn a_bucket_pending_before_schema_23_is_resummed_whole() {
+        let conn = Connection::open_in_memory().unwrap();
+        for (_, m) in &crate::store::MIGRATIONS[..22] {
+            conn.execute_batch(m).unwrap();
+        }
+        conn.execute_batch("INSERT INTO cost_rollup_dirty(bucket) VALUES (5), (-1)")
+            .unwrap();
+        conn.execute_batch(crate::store::MIGRATIONS[22].1).unwrap();
+        let pairs: Vec<(i64, i64)> = conn
+            .prepare("SELECT bucket, thread FROM cost_rollup_dirty ORDER BY bucket")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(pairs, [(-1, -1), (5, -1)]);
+        assert_eq!(
+            dirty_parts(&conn).unwrap(),
+            [Part::Bucket(-1), Part::Bucket(5)]
+        );
     }
 
     /// The rollup's rows, in a stable order, and the note's count.
@@ -376,10 +503,8 @@ mod tests {
                 us_only, final, line_count, cost_picousd)
              SELECT 'new-1', model, thread, at + 60000, 5, 5, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1000
              FROM response_rows WHERE id = (SELECT max(id) FROM response_rows);
-             INSERT INTO cost_rollup_dirty(bucket)
-             SELECT (SELECT at FROM response_rows WHERE key = 'new-1') / 900000
-             WHERE NOT EXISTS (SELECT 1 FROM cost_rollup_dirty
-                 WHERE bucket = (SELECT at FROM response_rows WHERE key = 'new-1') / 900000);
+             INSERT OR IGNORE INTO cost_rollup_dirty(bucket, thread)
+             SELECT at / 900000, coalesce(thread, 0) FROM response_rows WHERE key = 'new-1';
              DELETE FROM response_rows WHERE id = (SELECT min(id) FROM response_rows);",
         )
         .unwrap();
@@ -399,6 +524,65 @@ mod tests {
         .unwrap();
         assert_eq!(pending(conn), 1);
         refresh(conn, true).unwrap();
+        assert_eq!(snapshot(conn), whole(conn));
+        assert!(counts_agree(conn).unwrap());
+        assert!(is_fresh(conn).unwrap());
+        // a bucket of two sessions, one of them changed: its rows re-summed,
+        // the other's kept (a response moved into the bucket of another
+        // session's response, and one of the first session's updated there)
+        let shared: (i64, i64) = conn
+            .query_row(
+                "SELECT a.id, b.at FROM response_rows a, response_rows b
+                 JOIN threads ta ON ta.id = a.thread JOIN threads tb ON tb.id = b.thread
+                 WHERE ta.session_id != tb.session_id AND b.at IS NOT NULL
+                 ORDER BY a.id, b.id LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        conn.execute(
+            "UPDATE response_rows SET at = ?2, output_tokens = output_tokens + 11 WHERE id = ?1",
+            shared,
+        )
+        .unwrap();
+        assert_eq!(refresh(conn, false).unwrap(), 2);
+        assert_eq!(snapshot(conn), whole(conn));
+        assert!(is_fresh(conn).unwrap());
+        // a response of no thread, noted as the writer notes it (thread 0)
+        conn.execute_batch(
+            "INSERT INTO response_rows(key, model, thread, at, input_tokens, output_tokens, cache_creation_5m_tokens,
+                cache_creation_1h_tokens, cache_read_tokens, web_search_requests, web_fetch_requests, fast,
+                us_only, final, line_count, cost_picousd)
+             SELECT 'threadless', model, NULL, at, 3, 3, 0, 0, 0, 0, 0, 0, 0, 1, 1, 500
+             FROM response_rows WHERE id = (SELECT min(id) FROM response_rows);
+             INSERT OR IGNORE INTO cost_rollup_dirty(bucket, thread)
+             SELECT at / 900000, 0 FROM response_rows WHERE key = 'threadless';",
+        )
+        .unwrap();
+        refresh(conn, false).unwrap();
+        assert_eq!(snapshot(conn), whole(conn));
+        assert!(is_fresh(conn).unwrap());
+        // a thread deleted with its responses (its session unknown now: the
+        // whole bucket), and a bucket noted before schema 23 (thread -1)
+        conn.execute_batch(
+            "PRAGMA foreign_keys = OFF;
+             DELETE FROM response_rows WHERE thread = (SELECT thread FROM response_rows WHERE id = (SELECT max(id) FROM response_rows WHERE thread IS NOT NULL));
+             DELETE FROM threads WHERE id NOT IN (SELECT thread FROM response_rows WHERE thread IS NOT NULL)
+                 AND id IN (SELECT thread FROM cost_rollup_dirty);
+             INSERT OR IGNORE INTO cost_rollup_dirty(bucket, thread)
+             SELECT bucket, -1 FROM cost_rollup WHERE bucket IS NOT NULL ORDER BY bucket DESC LIMIT 1;",
+        )
+        .unwrap();
+        let parts = dirty_parts(conn).unwrap();
+        assert!(
+            parts
+                .iter()
+                .filter(|p| matches!(p, Part::Bucket(_)))
+                .count()
+                >= 1,
+            "{parts:?}"
+        );
+        refresh(conn, false).unwrap();
         assert_eq!(snapshot(conn), whole(conn));
         assert!(counts_agree(conn).unwrap());
     }
