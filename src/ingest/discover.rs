@@ -52,9 +52,12 @@ impl Stat {
     }
 }
 
-/// A file's mtime in Unix epoch nanoseconds (as `source_files` keeps it).
+/// A file's mtime in Unix epoch nanoseconds (as `source_files` keeps it),
+/// held at the ends of i64 (years 1677 and 2262) past them.
 pub fn mtime_ns(m: &Metadata) -> i64 {
-    m.mtime() * 1_000_000_000 + m.mtime_nsec()
+    m.mtime()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(m.mtime_nsec())
 }
 
 /// A listing is reused only if the folder's mtime is this much older than
@@ -395,6 +398,29 @@ fn kind(name: &str, components: usize, in_subagents: bool) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An mtime past what i64 nanoseconds hold (a file stamped 2300: a bad
+    /// clock, an archive) is held at the end, not wrapped to a time long
+    /// past: such a file is not taken for one still for an hour (its
+    /// incomplete last line stored cut at once).
+    #[test]
+    fn an_mtime_past_2262_is_held_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        let f = std::fs::File::create(&path).unwrap();
+        let year_2300 = std::time::Duration::from_secs(10_413_792_000);
+        if f.set_modified(std::time::UNIX_EPOCH + year_2300).is_err() {
+            eprintln!("skipped: this filesystem keeps no mtime past 2262");
+            return;
+        }
+        let m = std::fs::metadata(&path).unwrap();
+        if m.mtime() < 10_413_792_000 {
+            eprintln!("skipped: this filesystem cut the mtime to {}", m.mtime());
+            return;
+        }
+        assert_eq!(mtime_ns(&m), i64::MAX);
+        assert!(!super::super::reader::is_stale(mtime_ns(&m)));
+    }
 
     #[test]
     fn kinds() {

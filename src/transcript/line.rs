@@ -156,7 +156,8 @@ pub struct Usage<'a> {
 }
 
 /// `usage.cache_creation`: the 5m/1h split, and how many keys the object had
-/// (the split is used only when it is a non-empty object).
+/// (the split is used only when it is an object with a number in one of
+/// the two).
 #[derive(Default)]
 pub struct CacheCreation {
     pub keys: usize,

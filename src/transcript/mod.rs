@@ -954,7 +954,11 @@ fn message_body(
 
 fn usage_figures(w: &mut Warn, u: line::Usage<'_>) -> UsageFigures {
     let cc = u.cache_creation;
-    let (m5, h1) = if cc.is_object && cc.keys > 0 {
+    // (a split with no number in it, nulls or other keys only, says nothing:
+    // the total is counted)
+    let split_given =
+        matches!(cc.ephemeral_5m, Field::Got(_)) || matches!(cc.ephemeral_1h, Field::Got(_));
+    let (m5, h1) = if cc.is_object && split_given {
         let split = (
             w.count(
                 "usage.cache_creation.ephemeral_5m_input_tokens",

@@ -266,8 +266,15 @@ fn cache_creation_split_rules() {
         (u.cache_creation_5m_tokens, u.cache_creation_1h_tokens),
         (0, 70)
     );
-    // empty object, null, or absent: all of the total is 5m
-    for cc in [r#","cache_creation":{}"#, r#","cache_creation":null"#, ""] {
+    // empty object, one with no number in the split, null, or absent: all
+    // of the total is 5m
+    for cc in [
+        r#","cache_creation":{}"#,
+        r#","cache_creation":{"ephemeral_5m_input_tokens":null,"ephemeral_1h_input_tokens":null}"#,
+        r#","cache_creation":{"cache_miss_reason":"x"}"#,
+        r#","cache_creation":null"#,
+        "",
+    ] {
         let u = usage(&format!(r#"{{"cache_creation_input_tokens":100{cc}}}"#));
         assert_eq!(
             (u.cache_creation_5m_tokens, u.cache_creation_1h_tokens),
