@@ -342,6 +342,77 @@ fn a_newline_that_ends_a_line_read_without_it_starts_no_line() {
     );
 }
 
+/// Blanks written after a last line read whole before its newline (a `\r`
+/// of a CRLF line end, a space) belong to that line: its newline, when it
+/// comes, starts no line, and the file is read on, not again as a new
+/// generation (review s27: a `\r` left still for an hour was counted as a
+/// line, every later line numbered one too high; a space made a new
+/// generation).
+#[test]
+fn blanks_after_a_line_read_without_its_newline_are_part_of_it() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-p");
+    std::fs::create_dir_all(&dir).unwrap();
+    let rec = |uuid: &str| {
+        format!(
+            r#"{{"type":"user","uuid":"{uuid}","sessionId":"s-{uuid}","timestamp":"2026-03-02T09:00:00.000Z","message":{{"role":"user","content":"hi"}}}}"#
+        )
+    };
+    let hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    for (name, blank, still) in [
+        ("cr-still", "\r", true),
+        ("space-still", " ", true),
+        ("space", " ", false),
+        ("tab-cr", "\t\r", false),
+    ] {
+        let f = dir.join(format!("{name}.jsonl"));
+        std::fs::write(&f, rec(&format!("{name}-1"))).unwrap();
+        env.ingest();
+        common::append(&f, blank.as_bytes());
+        if still {
+            std::fs::File::options()
+                .append(true)
+                .open(&f)
+                .unwrap()
+                .set_modified(hours_ago)
+                .unwrap();
+        }
+        env.ingest();
+        common::append(
+            &f,
+            format!("\n{}\n{{bad\n", rec(&format!("{name}-2"))).as_bytes(),
+        );
+        env.ingest();
+        let numbers = || {
+            common::strings(
+                &env.db(),
+                &format!(
+                    "SELECT l.line_no || ':' || l.status FROM lines l JOIN source_files f ON f.id = l.file_id
+                     WHERE f.path LIKE '%/{name}.jsonl' ORDER BY l.byte_offset"
+                ),
+            )
+        };
+        assert_eq!(numbers(), ["1:record", "2:record", "3:malformed"], "{name}");
+        let files = common::strings(
+            &env.db(),
+            &format!(
+                "SELECT generation || ':' || line_count FROM source_files WHERE path LIKE '%/{name}.jsonl'"
+            ),
+        );
+        assert_eq!(files, ["0:3"], "{name}");
+    }
+    // a rebuild from the stored raw bytes numbers them the same
+    env.cmd()
+        .args(["ingest", "--full", "-q"])
+        .assert()
+        .success();
+    let all = common::strings(
+        &env.db(),
+        "SELECT CAST(l.line_no AS TEXT) FROM lines l ORDER BY l.file_id, l.byte_offset",
+    );
+    assert_eq!(all, ["1", "2", "3"].repeat(4));
+}
+
 /// A last line read whole before its newline, then continued on the same
 /// line by another object: one physical line, as a fresh ingest of the file
 /// reads it (one malformed line), not two lines (trial-s19-bad #3: the

@@ -1243,14 +1243,24 @@ fn at_line_end(file: &File, read_offset: u64, size: u64) -> std::io::Result<bool
     if read_offset == 0 {
         return Ok(true);
     }
-    let mut around = [0u8; 2];
-    let n = if read_offset < size { 2 } else { 1 };
-    read_exact_at(file, &mut around[..n], read_offset - 1)?;
-    // (an object may end with blanks or a `\r` before its newline)
-    Ok(matches!(
-        around[..n],
-        [b'\n', ..] | [b'}' | b'\r' | b' ' | b'\t'] | [b'}' | b'\r' | b' ' | b'\t', b'\n' | b'\r']
-    ))
+    let mut before = [0u8; 1];
+    read_exact_at(file, &mut before, read_offset - 1)?;
+    if before[0] == b'\n' {
+        return Ok(true);
+    }
+    if !matches!(before[0], b'}' | b'\r' | b' ' | b'\t') {
+        return Ok(false);
+    }
+    // (an object may end with blanks or a `\r` before its newline: what
+    // follows up to the newline, or to the end, must be blanks; looked at
+    // for 256 bytes at most)
+    let mut after = [0u8; 256];
+    let n = after.len().min(size.saturating_sub(read_offset) as usize);
+    read_exact_at(file, &mut after[..n], read_offset)?;
+    let after = &after[..n];
+    Ok(reader::continues_blank(after)
+        || (n as u64 == size.saturating_sub(read_offset)
+            && after.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r'))))
 }
 
 /// Every forgotten file whose bytes are known by their digests (newest

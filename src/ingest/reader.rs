@@ -34,6 +34,15 @@ pub fn is_stale(mtime_ns: i64) -> bool {
     now.saturating_sub(mtime_ns) >= STALE_TAIL_NS
 }
 
+/// Whether `buf` (holding a newline) has only blanks (space, tab, `\r`)
+/// before its first newline: the rest of a line taken without its newline.
+pub fn continues_blank(buf: &[u8]) -> bool {
+    buf.iter()
+        .take_while(|b| **b != b'\n')
+        .all(|b| matches!(b, b' ' | b'\t' | b'\r'))
+        && buf.contains(&b'\n')
+}
+
 /// Why a cut last line stored as it is is malformed (a read and a rebuild
 /// say it alike).
 fn cut_line(error: &str) -> String {
@@ -472,9 +481,10 @@ fn read_file_inner(
         };
         let mut items = Vec::new();
         let start_offset = cursor.read_offset;
-        // (its first, empty, segment is numbered as that open line)
-        let ends_open_line =
-            std::mem::take(&mut open_line) && (buf.starts_with(b"\n") || buf.starts_with(b"\r\n"));
+        // (its first segment, empty or blanks, is numbered as that open
+        // line)
+        let was_open = std::mem::take(&mut open_line);
+        let ends_open_line = was_open && complete > 0 && continues_blank(&buf[..complete]);
         let first_line = cursor.line_count + 1 - u64::from(ends_open_line);
         let mut consumed = complete;
         let mut held_back = false;
@@ -501,7 +511,11 @@ fn read_file_inner(
                 }
                 Parsed::Blank if still() => {
                     consumed = buf.len();
-                    cursor.line_count += 1;
+                    // (blanks after an open line, no newline yet: more of
+                    // that line, not one of their own)
+                    if !(was_open && complete == 0) {
+                        cursor.line_count += 1;
+                    }
                 }
                 Parsed::Malformed(e) if still() => {
                     tail_item = Some((tail_len, Parsed::Malformed(cut_line(&e))));
