@@ -876,10 +876,27 @@ impl<'c> FirstLoad<'c> {
     /// The rows are in: build the indexes dropped for the load (before
     /// anything reads through them).
     pub fn build_indexes(&mut self) -> rusqlite::Result<()> {
-        for sql in std::mem::take(&mut self.deferred) {
-            self.conn.execute_batch(&sql)?;
+        // Each build sorts its table's keys. With the temp store in memory
+        // SQLite's sorter never spills: at 4 GiB of transcripts that was
+        // the cold ingest's peak (88-95 MB). In a temp file, past a budget
+        // of the page cache's size, 4 MiB here, as the rollup's full
+        // re-sum (a build reads its table once and appends its index: a
+        // small cache costs it nothing).
+        let spill = self.conn.is_autocommit();
+        let cache: i64 = self.conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+        if spill {
+            self.conn
+                .execute_batch("PRAGMA temp_store = FILE; PRAGMA cache_size = -4096")?;
         }
-        Ok(())
+        let built = std::mem::take(&mut self.deferred)
+            .iter()
+            .try_for_each(|sql| self.conn.execute_batch(sql));
+        if spill {
+            self.conn.execute_batch(&format!(
+                "PRAGMA temp_store = MEMORY; PRAGMA cache_size = {cache}"
+            ))?;
+        }
+        built
     }
 
     /// The rows are in: start writing them to disk on another thread,
@@ -1118,7 +1135,7 @@ mod tests {
         assert_eq!(s.meta_get("half").unwrap(), None, "started over");
         assert!(!marker.exists());
 
-        let load = FirstLoad::begin(&s).unwrap();
+        let mut load = FirstLoad::begin(&s).unwrap();
         // (a full re-sum of the rollup, here for a response inserted without
         // noting its bucket, narrows the cache for its sort and gives back
         // what it found)
@@ -1135,6 +1152,15 @@ mod tests {
             .query_row("SELECT sum(requests) FROM cost_rollup", [], |r| r.get(0))
             .unwrap();
         assert_eq!(summed, 1);
+        assert_eq!(cache(&s), -8192);
+        let temp: i64 = s
+            .conn
+            .query_row("PRAGMA temp_store", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(temp, 2, "back in memory");
+        // (the index builds too, their sorter spilling to a file)
+        load.build_indexes().unwrap();
+        assert_eq!(indexes(&s), all);
         assert_eq!(cache(&s), -8192);
         let temp: i64 = s
             .conn
