@@ -562,6 +562,23 @@ mod tests {
         refresh(conn, false).unwrap();
         assert_eq!(snapshot(conn), whole(conn));
         assert!(is_fresh(conn).unwrap());
+        // a response inserted by hand (its bucket not noted) and nothing
+        // pending, as after an ingest that stored lines but no response:
+        // the check finds it without being asked to count
+        assert!(is_fresh(conn).unwrap());
+        conn.execute_batch(
+            "INSERT INTO response_rows(key, model, thread, at, input_tokens, output_tokens, cache_creation_5m_tokens,
+                cache_creation_1h_tokens, cache_read_tokens, web_search_requests, web_fetch_requests, fast,
+                us_only, final, line_count, cost_picousd)
+             SELECT 'by-hand', model, thread, at, 9, 9, 0, 0, 0, 0, 0, 0, 0, 1, 1, 900
+             FROM response_rows WHERE id = (SELECT min(id) FROM response_rows);",
+        )
+        .unwrap();
+        assert_eq!(pending(conn), 0);
+        assert!(!is_fresh(conn).unwrap());
+        refresh(conn, false).unwrap();
+        assert_eq!(snapshot(conn), whole(conn));
+        assert!(is_fresh(conn).unwrap());
         // a thread deleted with its responses (its session unknown now: the
         // whole bucket), and a bucket noted before schema 23 (thread -1)
         conn.execute_batch(
