@@ -1152,21 +1152,18 @@ mod tests {
             .query_row("SELECT sum(requests) FROM cost_rollup", [], |r| r.get(0))
             .unwrap();
         assert_eq!(summed, 1);
+        let temp_store = |s: &Store| -> i64 {
+            s.conn
+                .query_row("PRAGMA temp_store", [], |r| r.get(0))
+                .unwrap()
+        };
         assert_eq!(cache(&s), -8192);
-        let temp: i64 = s
-            .conn
-            .query_row("PRAGMA temp_store", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(temp, 2, "back in memory");
+        assert_eq!(temp_store(&s), 2, "back in memory");
         // (the index builds too, their sorter spilling to a file)
         load.build_indexes().unwrap();
         assert_eq!(indexes(&s), all);
         assert_eq!(cache(&s), -8192);
-        let temp: i64 = s
-            .conn
-            .query_row("PRAGMA temp_store", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(temp, 2, "back in memory");
+        assert_eq!(temp_store(&s), 2, "back in memory");
         load.finish().unwrap();
         assert!(!marker.exists());
         assert_eq!(mode(&s), "wal");

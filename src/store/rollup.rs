@@ -431,6 +431,13 @@ mod tests {
         );
     }
 
+    /// A response row made from a copy of another (what follows: the
+    /// values from `key` on, then FROM).
+    const COPY: &str =
+        "INSERT INTO response_rows(key, model, thread, at, input_tokens, output_tokens,
+        cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, web_search_requests,
+        web_fetch_requests, fast, us_only, final, line_count, cost_picousd) SELECT";
+
     /// The rollup's rows, in a stable order, and the note's count.
     fn snapshot(conn: &Connection) -> (Vec<String>, Option<String>) {
         let rows = conn
@@ -497,29 +504,25 @@ mod tests {
         assert!(is_fresh(conn).unwrap());
         // a response inserted as the writer does (its bucket noted), and
         // one deleted
-        conn.execute_batch(
-            "INSERT INTO response_rows(key, model, thread, at, input_tokens, output_tokens, cache_creation_5m_tokens,
-                cache_creation_1h_tokens, cache_read_tokens, web_search_requests, web_fetch_requests, fast,
-                us_only, final, line_count, cost_picousd)
-             SELECT 'new-1', model, thread, at + 60000, 5, 5, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1000
+        conn.execute_batch(&format!(
+            "{COPY} 'new-1', model, thread, at + 60000, 5, 5, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1000
              FROM response_rows WHERE id = (SELECT max(id) FROM response_rows);
              INSERT OR IGNORE INTO cost_rollup_dirty(bucket, thread)
              SELECT at / 900000, coalesce(thread, 0) FROM response_rows WHERE key = 'new-1';
-             DELETE FROM response_rows WHERE id = (SELECT min(id) FROM response_rows);",
-        )
+             DELETE FROM response_rows WHERE id = (SELECT min(id) FROM response_rows);"
+        ))
         .unwrap();
         assert!(pending(conn) >= 1);
         refresh(conn, true).unwrap();
         assert_eq!(snapshot(conn), whole(conn));
         // one inserted without its bucket noted, beside a noted change
         conn.execute_batch(
-            "INSERT INTO response_rows(key, model, thread, at, input_tokens, output_tokens, cache_creation_5m_tokens,
-                cache_creation_1h_tokens, cache_read_tokens, web_search_requests, web_fetch_requests, fast,
-                us_only, final, line_count, cost_picousd)
-             SELECT 'stray', model, thread, at - 86400000 * 30, 5, 5, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1000
+            &format!(
+                "{COPY} 'stray', model, thread, at - 86400000 * 30, 5, 5, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1000
              FROM response_rows WHERE id = (SELECT max(id) FROM response_rows);
              UPDATE response_rows SET output_tokens = output_tokens + 1
-             WHERE id = (SELECT max(id) FROM response_rows WHERE key != 'stray');",
+             WHERE id = (SELECT max(id) FROM response_rows WHERE key != 'stray');"
+            ),
         )
         .unwrap();
         assert_eq!(pending(conn), 1);
@@ -549,15 +552,12 @@ mod tests {
         assert_eq!(snapshot(conn), whole(conn));
         assert!(is_fresh(conn).unwrap());
         // a response of no thread, noted as the writer notes it (thread 0)
-        conn.execute_batch(
-            "INSERT INTO response_rows(key, model, thread, at, input_tokens, output_tokens, cache_creation_5m_tokens,
-                cache_creation_1h_tokens, cache_read_tokens, web_search_requests, web_fetch_requests, fast,
-                us_only, final, line_count, cost_picousd)
-             SELECT 'threadless', model, NULL, at, 3, 3, 0, 0, 0, 0, 0, 0, 0, 1, 1, 500
+        conn.execute_batch(&format!(
+            "{COPY} 'threadless', model, NULL, at, 3, 3, 0, 0, 0, 0, 0, 0, 0, 1, 1, 500
              FROM response_rows WHERE id = (SELECT min(id) FROM response_rows);
              INSERT OR IGNORE INTO cost_rollup_dirty(bucket, thread)
-             SELECT at / 900000, 0 FROM response_rows WHERE key = 'threadless';",
-        )
+             SELECT at / 900000, 0 FROM response_rows WHERE key = 'threadless';"
+        ))
         .unwrap();
         refresh(conn, false).unwrap();
         assert_eq!(snapshot(conn), whole(conn));
@@ -566,13 +566,10 @@ mod tests {
         // pending, as after an ingest that stored lines but no response:
         // the check finds it without being asked to count
         assert!(is_fresh(conn).unwrap());
-        conn.execute_batch(
-            "INSERT INTO response_rows(key, model, thread, at, input_tokens, output_tokens, cache_creation_5m_tokens,
-                cache_creation_1h_tokens, cache_read_tokens, web_search_requests, web_fetch_requests, fast,
-                us_only, final, line_count, cost_picousd)
-             SELECT 'by-hand', model, thread, at, 9, 9, 0, 0, 0, 0, 0, 0, 0, 1, 1, 900
-             FROM response_rows WHERE id = (SELECT min(id) FROM response_rows);",
-        )
+        conn.execute_batch(&format!(
+            "{COPY} 'by-hand', model, thread, at, 9, 9, 0, 0, 0, 0, 0, 0, 0, 1, 1, 900
+             FROM response_rows WHERE id = (SELECT min(id) FROM response_rows);"
+        ))
         .unwrap();
         assert_eq!(pending(conn), 0);
         assert!(!is_fresh(conn).unwrap());
