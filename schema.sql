@@ -211,6 +211,15 @@ CREATE TABLE threads (
     agent_id   TEXT
 );
 CREATE UNIQUE INDEX threads_key ON threads(session_id, agent_id);
+-- (0023) A thread deleted or given another session: the rollup is no longer
+-- as the last check left it (a note names a thread by id, looked up when it
+-- is re-summed), and the next refresh sums it whole.
+CREATE TRIGGER threads_rollup_delete AFTER DELETE ON threads BEGIN
+    DELETE FROM meta WHERE key = 'rollup_checked_count';
+END;
+CREATE TRIGGER threads_rollup_update AFTER UPDATE OF session_id ON threads BEGIN
+    DELETE FROM meta WHERE key = 'rollup_checked_count';
+END;
 
 CREATE VIEW messages AS
 SELECT m.line_id, m.uuid,

@@ -1210,6 +1210,7 @@ fn the_schema_20_upgrade_sums_the_rollup_again_per_session() {
          DROP INDEX cost_rollup_bucket; CREATE INDEX cost_rollup_bucket ON cost_rollup(bucket);
          DROP INDEX responses_thread; CREATE INDEX responses_thread ON response_rows(thread);
          DROP TRIGGER responses_rollup_update; DROP TRIGGER responses_rollup_delete;
+         DROP TRIGGER threads_rollup_delete; DROP TRIGGER threads_rollup_update;
          DROP TABLE cost_rollup_dirty;
          CREATE TABLE cost_rollup_dirty (
              bucket INTEGER PRIMARY KEY

@@ -359,11 +359,13 @@ fn blanks_after_a_line_read_without_its_newline_are_part_of_it() {
         )
     };
     let hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    let many = " ".repeat(5000);
     for (name, blank, still) in [
         ("cr-still", "\r", true),
         ("space-still", " ", true),
         ("space", " ", false),
         ("tab-cr", "\t\r", false),
+        ("many", many.as_str(), false),
     ] {
         let f = dir.join(format!("{name}.jsonl"));
         std::fs::write(&f, rec(&format!("{name}-1"))).unwrap();
@@ -410,7 +412,40 @@ fn blanks_after_a_line_read_without_its_newline_are_part_of_it() {
         &env.db(),
         "SELECT CAST(l.line_no AS TEXT) FROM lines l ORDER BY l.file_id, l.byte_offset",
     );
-    assert_eq!(all, ["1", "2", "3"].repeat(4));
+    assert_eq!(all, ["1", "2", "3"].repeat(5));
+    // a last line stored cut (still for an hour) that ends in a blank, then
+    // continued by blanks and its newline: read again, no longer "cut"
+    let f = dir.join("cut.jsonl");
+    std::fs::write(&f, format!("{}\n{{\"type\": \"user\", ", rec("cut-1"))).unwrap();
+    std::fs::File::options()
+        .append(true)
+        .open(&f)
+        .unwrap()
+        .set_modified(hours_ago)
+        .unwrap();
+    env.ingest();
+    let errors = || {
+        common::strings(
+            &env.db(),
+            "SELECT l.line_no || ':' || l.status || ':' || coalesce(l.error, '') FROM lines l
+             JOIN source_files f ON f.id = l.file_id WHERE f.path LIKE '%/cut.jsonl' ORDER BY l.byte_offset",
+        )
+    };
+    let before = errors();
+    assert!(
+        before[1].contains("unchanged for over an hour"),
+        "{before:?}"
+    );
+    common::append(&f, format!("  \n{}\n", rec("cut-3")).as_bytes());
+    env.ingest();
+    let after = errors();
+    assert_eq!(after.len(), 3, "{after:?}");
+    assert!(after[1].starts_with("2:malformed:"), "{after:?}");
+    assert!(
+        !after[1].contains("unchanged for over an hour"),
+        "{after:?}"
+    );
+    assert!(after[2].starts_with("3:record"), "{after:?}");
 }
 
 /// A last line read whole before its newline, then continued on the same

@@ -1146,12 +1146,18 @@ fn plan(
         recut: None,
         expect_head: Some((t.fingerprint, t.fingerprint_len)),
     };
-    if at_line_end(&file, t.read_offset, size)? {
+    // (a last line stored cut is read again once continued, even by
+    // blanks that would end a whole line read without its newline)
+    let cut = match open_line(&file, t.read_offset)? {
+        true => cut_line(t)?,
+        false => None,
+    };
+    if cut.is_none() && at_line_end(&file, t.read_offset, size)? {
         return Ok(Some(job));
     }
     // (a cut last line continued: its start is a line start, and no
     // newline comes between it and the cursor)
-    let continued = match cut_line(t)? {
+    let continued = match cut {
         Some((line_id, start)) if start < t.read_offset && t.line_count > 0 => {
             (at_line_end(&file, start, size)? && {
                 let mut cut = vec![0u8; (t.read_offset - start) as usize];
@@ -1243,6 +1249,17 @@ fn tail_unchanged(file: &File, t: &Tracked) -> std::io::Result<bool> {
 /// in place with the same first 4 KiB and more bytes would otherwise be read
 /// from the middle of a line (Claude Code only appends; this is a cheap
 /// check, not a proof).
+/// The last line read ends at `read_offset` without its newline (a whole
+/// object taken as it was, or a line stored cut).
+fn open_line(file: &File, read_offset: u64) -> std::io::Result<bool> {
+    if read_offset == 0 {
+        return Ok(false);
+    }
+    let mut before = [0u8; 1];
+    read_exact_at(file, &mut before, read_offset - 1)?;
+    Ok(before[0] != b'\n')
+}
+
 fn at_line_end(file: &File, read_offset: u64, size: u64) -> std::io::Result<bool> {
     if read_offset == 0 {
         return Ok(true);
@@ -1256,15 +1273,21 @@ fn at_line_end(file: &File, read_offset: u64, size: u64) -> std::io::Result<bool
         return Ok(false);
     }
     // (an object may end with blanks or a `\r` before its newline: what
-    // follows up to the newline, or to the end, must be blanks; looked at
-    // for 256 bytes at most)
-    let mut after = [0u8; 256];
-    let n = after.len().min(size.saturating_sub(read_offset) as usize);
-    read_exact_at(file, &mut after[..n], read_offset)?;
-    let after = &after[..n];
-    Ok(reader::continues_blank(after)
-        || (n as u64 == size.saturating_sub(read_offset)
-            && after.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r'))))
+    // follows up to the newline, or to the end, must be blanks)
+    let mut after = [0u8; 4096];
+    let mut at = read_offset;
+    while at < size {
+        let n = after.len().min((size - at) as usize);
+        read_exact_at(file, &mut after[..n], at)?;
+        match after[..n]
+            .iter()
+            .find(|b| !matches!(b, b' ' | b'\t' | b'\r'))
+        {
+            Some(b) => return Ok(*b == b'\n'),
+            None => at += n as u64,
+        }
+    }
+    Ok(true)
 }
 
 /// Every forgotten file whose bytes are known by their digests (newest

@@ -36,7 +36,7 @@ pub fn is_stale(mtime_ns: i64) -> bool {
 
 /// Whether `buf` (holding a newline) has only blanks (space, tab, `\r`)
 /// before its first newline: the rest of a line taken without its newline.
-pub fn continues_blank(buf: &[u8]) -> bool {
+fn continues_blank(buf: &[u8]) -> bool {
     buf.iter()
         .take_while(|b| **b != b'\n')
         .all(|b| matches!(b, b' ' | b'\t' | b'\r'))

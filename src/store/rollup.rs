@@ -576,6 +576,17 @@ mod tests {
         refresh(conn, false).unwrap();
         assert_eq!(snapshot(conn), whole(conn));
         assert!(is_fresh(conn).unwrap());
+        // a thread given another session (nothing does this; by hand): the
+        // rollup is no longer trusted, and the next refresh sums it whole
+        conn.execute_batch(
+            "UPDATE threads SET session_id = session_id || '-moved'
+             WHERE id = (SELECT thread FROM response_rows WHERE thread IS NOT NULL LIMIT 1)",
+        )
+        .unwrap();
+        assert!(!is_fresh(conn).unwrap());
+        refresh(conn, false).unwrap();
+        assert_eq!(snapshot(conn), whole(conn));
+        assert!(is_fresh(conn).unwrap());
         // a thread deleted with its responses (its session unknown now: the
         // whole bucket), and a bucket noted before schema 23 (thread -1)
         conn.execute_batch(

@@ -29,6 +29,15 @@ CREATE TRIGGER responses_rollup_delete AFTER DELETE ON response_rows BEGIN
         WHERE NOT EXISTS (SELECT 1 FROM cost_rollup_dirty
                           WHERE bucket = coalesce(OLD.at / 900000, -1) AND thread = coalesce(OLD.thread, 0));
 END;
+-- A thread deleted or given another session: the rollup is no longer as
+-- the last check left it (a note names a thread by id, looked up when it is
+-- re-summed), and the next refresh sums it whole.
+CREATE TRIGGER threads_rollup_delete AFTER DELETE ON threads BEGIN
+    DELETE FROM meta WHERE key = 'rollup_checked_count';
+END;
+CREATE TRIGGER threads_rollup_update AFTER UPDATE OF session_id ON threads BEGIN
+    DELETE FROM meta WHERE key = 'rollup_checked_count';
+END;
 DROP INDEX responses_thread;
 CREATE INDEX responses_thread ON response_rows(thread, at);
 DROP INDEX cost_rollup_bucket;
