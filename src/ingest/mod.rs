@@ -1240,15 +1240,6 @@ fn tail_unchanged(file: &File, t: &Tracked) -> std::io::Result<bool> {
     Ok(reader::fnv1a(&tail) == t.tail_digest)
 }
 
-/// Whether the cursor still stands at the end of a line: the byte before it
-/// is a newline, or it ends an object that was the last line read without
-/// its newline (and a newline follows, or nothing yet). An object written
-/// right after it, on the same line, is not a line of its own: read from
-/// the start, `}{` is one malformed line, so the file is (a new generation,
-/// as a read from the start gives). A file rewritten
-/// in place with the same first 4 KiB and more bytes would otherwise be read
-/// from the middle of a line (Claude Code only appends; this is a cheap
-/// check, not a proof).
 /// The last line read ends at `read_offset` without its newline (a whole
 /// object taken as it was, or a line stored cut).
 fn open_line(file: &File, read_offset: u64) -> std::io::Result<bool> {
@@ -1260,6 +1251,16 @@ fn open_line(file: &File, read_offset: u64) -> std::io::Result<bool> {
     Ok(before[0] != b'\n')
 }
 
+/// Whether the cursor still stands at the end of a line: the byte before it
+/// is a newline, or it ends an object that was the last line read without
+/// its newline (and blanks then a newline follow, or blanks only, or
+/// nothing yet). An object written
+/// right after it, on the same line, is not a line of its own: read from
+/// the start, `}{` is one malformed line, so the file is (a new generation,
+/// as a read from the start gives). A file rewritten
+/// in place with the same first 4 KiB and more bytes would otherwise be read
+/// from the middle of a line (Claude Code only appends; this is a cheap
+/// check, not a proof).
 fn at_line_end(file: &File, read_offset: u64, size: u64) -> std::io::Result<bool> {
     if read_offset == 0 {
         return Ok(true);

@@ -90,7 +90,7 @@ pub struct Writer<'c> {
     /// Rollup (bucket, thread) pairs of the responses inserted since the
     /// last flush (thread 0: none; updates and deletes are noted by
     /// triggers).
-    dirty_buckets: HashSet<(i64, i64)>,
+    dirty_rollup: HashSet<(i64, i64)>,
     /// Sessions whose thread figures a line since the last flush may have
     /// changed (updated and deleted responses are noted by triggers).
     dirty_sessions: HashSet<String>,
@@ -402,7 +402,7 @@ impl<'c> Writer<'c> {
             counts: Counts::default(),
             notices: Vec::new(),
             responses: HashMap::new(),
-            dirty_buckets: Default::default(),
+            dirty_rollup: Default::default(),
             dirty_sessions: Default::default(),
             sessions: HashMap::new(),
             projects,
@@ -1635,7 +1635,7 @@ impl<'c> Writer<'c> {
         if n == 0 {
             return Ok(None);
         }
-        self.dirty_buckets
+        self.dirty_rollup
             .insert((crate::store::rollup::bucket_of(r.at), thread.unwrap_or(0)));
         let row = StoredResponse {
             id: self.conn.last_insert_rowid(),
@@ -1934,7 +1934,7 @@ impl<'c> Writer<'c> {
                 )?
                 .execute([sid])?;
         }
-        let mut pairs: Vec<(i64, i64)> = self.dirty_buckets.drain().collect();
+        let mut pairs: Vec<(i64, i64)> = self.dirty_rollup.drain().collect();
         pairs.sort_unstable();
         for pair in pairs {
             self.conn

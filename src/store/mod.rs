@@ -545,6 +545,33 @@ fn damaged_hint(e: &rusqlite::Error) -> &'static str {
 }
 
 /// `path` with a suffix: `x.db` -> `x.db-wal`.
+/// Run `f` with its sorts spilling to a temp file past 4 MiB instead of
+/// growing in memory (SQLite's sorter never spills while the temp store is
+/// in memory; its budget is the page cache's size): the temp store on file
+/// and a 4 MiB page cache, both given back after. Inside a transaction the
+/// temp store cannot change: there only the cache narrows (the caller has
+/// set the store).
+pub fn spilling<T>(
+    conn: &Connection,
+    f: impl FnOnce() -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    let in_tx = !conn.is_autocommit();
+    let cache: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+    conn.execute_batch(if in_tx {
+        "PRAGMA cache_size = -4096"
+    } else {
+        "PRAGMA temp_store = FILE; PRAGMA cache_size = -4096"
+    })?;
+    let result = f();
+    let store = if in_tx {
+        ""
+    } else {
+        "PRAGMA temp_store = MEMORY; "
+    };
+    conn.execute_batch(&format!("{store}PRAGMA cache_size = {cache}"))?;
+    result
+}
+
 /// Run `f` in one write transaction (taken at once: no upgrade from a read
 /// lock that another writer could make fail): committed if it returns Ok,
 /// rolled back if not.
@@ -876,27 +903,16 @@ impl<'c> FirstLoad<'c> {
     /// The rows are in: build the indexes dropped for the load (before
     /// anything reads through them).
     pub fn build_indexes(&mut self) -> rusqlite::Result<()> {
-        // Each build sorts its table's keys. With the temp store in memory
-        // SQLite's sorter never spills: at 4 GiB of transcripts that was
-        // the cold ingest's peak (88-95 MB). In a temp file, past a budget
-        // of the page cache's size, 4 MiB here, as the rollup's full
-        // re-sum (a build reads its table once and appends its index: a
-        // small cache costs it nothing).
-        let spill = self.conn.is_autocommit();
-        let cache: i64 = self.conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
-        if spill {
-            self.conn
-                .execute_batch("PRAGMA temp_store = FILE; PRAGMA cache_size = -4096")?;
-        }
-        let built = std::mem::take(&mut self.deferred)
-            .iter()
-            .try_for_each(|sql| self.conn.execute_batch(sql));
-        if spill {
-            self.conn.execute_batch(&format!(
-                "PRAGMA temp_store = MEMORY; PRAGMA cache_size = {cache}"
-            ))?;
-        }
-        built
+        // Each build sorts its table's keys: in memory, at 4 GiB of
+        // transcripts that was the cold ingest's peak (86-92 MiB, 74-77 with
+        // the sorts spilling; a build reads its table once and appends its
+        // index: a small cache costs it nothing).
+        let deferred = std::mem::take(&mut self.deferred);
+        spilling(self.conn, || {
+            deferred
+                .iter()
+                .try_for_each(|sql| self.conn.execute_batch(sql))
+        })
     }
 
     /// The rows are in: start writing them to disk on another thread,

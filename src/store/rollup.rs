@@ -349,27 +349,10 @@ fn resum(conn: &Connection, pending: i64, full: bool) -> rusqlite::Result<i64> {
     if !full {
         return refresh_in_tx(conn, pending, full);
     }
-    // The full re-sum sorts every response: let the sorter spill to a temp
-    // file past a budget instead of growing in memory (36 MB on a 1 GiB
-    // corpus, the peak of a cold ingest). That budget is the page cache's
-    // size: 4 MiB for this statement (the peak of a cold ingest with the
-    // 600 MB file went 83 -> 71 MB). Inside a transaction (a rebuild's)
-    // the temp store cannot change: its caller has set it.
-    let in_tx = !conn.is_autocommit();
-    let cache: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
-    conn.execute_batch(if in_tx {
-        "PRAGMA cache_size = -4096"
-    } else {
-        "PRAGMA temp_store = FILE; PRAGMA cache_size = -4096"
-    })?;
-    let result = refresh_in_tx(conn, pending, full);
-    let store = if in_tx {
-        ""
-    } else {
-        "PRAGMA temp_store = MEMORY; "
-    };
-    conn.execute_batch(&format!("{store}PRAGMA cache_size = {cache}"))?;
-    result
+    // The full re-sum sorts every response: in memory, 36 MB on a 1 GiB
+    // corpus, the peak of a cold ingest (with the 600 MB file 83 -> 71 MB
+    // spilling past 4 MiB).
+    super::spilling(conn, || refresh_in_tx(conn, pending, full))
 }
 
 fn refresh_in_tx(conn: &Connection, pending: i64, full: bool) -> rusqlite::Result<i64> {
