@@ -348,13 +348,6 @@ fn export_never_writes_into_the_transcripts_it_reads_even_with_force() {
     }
 }
 
-/// Set `file`'s mtime `secs` seconds back (a session that stopped then).
-fn last_changed_ago(file: &Path, secs: u64) {
-    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
-    let f = std::fs::File::options().write(true).open(file).unwrap();
-    f.set_modified(then).unwrap();
-}
-
 /// Damage every stored chunk of the data fixture's sess-keep-0006 (a
 /// zstd frame header, then junk); returns how many.
 fn damage_keep_chunks(env: &Env) -> usize {
@@ -371,7 +364,7 @@ fn damage_keep_chunks(env: &Env) -> usize {
 fn keep_stored_with_its_cut_line() -> (Env, PathBuf) {
     let env = Env::with_fixture("data");
     let file = env.projects().join("-home-u-keep/sess-keep-0006.jsonl");
-    last_changed_ago(&file, 7_200);
+    common::last_changed_ago(&file, 7_200);
     assert_eq!(env.ingest()["malformed_lines"], 1);
     (env, file)
 }
@@ -467,7 +460,7 @@ fn a_cut_last_line_of_a_file_still_for_an_hour_is_kept_and_exported() {
     let file = env.projects().join("-home-u-keep/sess-keep-0006.jsonl");
     let original = std::fs::read(&file).unwrap();
     assert!(!original.ends_with(b"\n"));
-    last_changed_ago(&file, 40 * 86_400);
+    common::last_changed_ago(&file, 40 * 86_400);
     let s = env.ingest();
     assert_eq!(s["held_back_lines"], 0, "{s}");
     assert_eq!(s["malformed_lines"], 1, "{s}");
@@ -520,7 +513,7 @@ fn grows_after_its_cut_line(alone: bool) {
     if alone {
         assert_eq!(env.ingest()["held_back_lines"], 1);
     }
-    last_changed_ago(&file, 7_200);
+    common::last_changed_ago(&file, 7_200);
     assert_eq!(env.ingest()["malformed_lines"], 1);
     let chunks = "SELECT count(*) FROM raw_chunks c JOIN source_files f ON f.id = c.file_id WHERE f.path LIKE '%sess-keep-0006.jsonl'";
     assert_eq!(count(&env.db(), chunks), if alone { 2 } else { 1 });
@@ -542,7 +535,7 @@ fn grows_after_its_cut_line(alone: bool) {
     assert_eq!(exported_keep(&env), cut);
     if alone {
         // still an hour again: the longer cut line replaces the shorter
-        last_changed_ago(&file, 7_200);
+        common::last_changed_ago(&file, 7_200);
         let s = env.ingest();
         assert_eq!(
             (&s["lines_read"], &s["malformed_lines"]),
@@ -668,7 +661,7 @@ fn a_forgotten_cut_line_finished_in_a_copy_stays_forgotten() {
     let env = Env::with_fixture("data");
     let file = env.projects().join("-home-u-keep/sess-keep-0006.jsonl");
     let cut = std::fs::read(&file).unwrap();
-    last_changed_ago(&file, 7_200);
+    common::last_changed_ago(&file, 7_200);
     assert_eq!(env.ingest()["malformed_lines"], 1);
     env.cmd()
         .args(["forget", "--session", "sess-keep-0006", "--yes", "-q"])

@@ -358,7 +358,6 @@ fn blanks_after_a_line_read_without_its_newline_are_part_of_it() {
             r#"{{"type":"user","uuid":"{uuid}","sessionId":"s-{uuid}","timestamp":"2026-03-02T09:00:00.000Z","message":{{"role":"user","content":"hi"}}}}"#
         )
     };
-    let hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
     let many = " ".repeat(5000);
     for (name, blank, still) in [
         ("cr-still", "\r", true),
@@ -372,12 +371,7 @@ fn blanks_after_a_line_read_without_its_newline_are_part_of_it() {
         env.ingest();
         common::append(&f, blank.as_bytes());
         if still {
-            std::fs::File::options()
-                .append(true)
-                .open(&f)
-                .unwrap()
-                .set_modified(hours_ago)
-                .unwrap();
+            common::last_changed_ago(&f, 7200);
         }
         env.ingest();
         common::append(
@@ -417,12 +411,7 @@ fn blanks_after_a_line_read_without_its_newline_are_part_of_it() {
     // continued by blanks and its newline: read again, no longer "cut"
     let f = dir.join("cut.jsonl");
     std::fs::write(&f, format!("{}\n{{\"type\": \"user\", ", rec("cut-1"))).unwrap();
-    std::fs::File::options()
-        .append(true)
-        .open(&f)
-        .unwrap()
-        .set_modified(hours_ago)
-        .unwrap();
+    common::last_changed_ago(&f, 7200);
     env.ingest();
     let errors = || {
         common::strings(
@@ -1622,13 +1611,7 @@ fn status_counts_kept_by_the_ingest_match_every_line() {
         &main,
         r#"{"type":"user","uuid":"u-cut-1","sessionId":"sess-main-0001","timestamp":"2026-03-01T11:00:02.000Z","message":{"role":"user","content":"cut"#,
     );
-    let hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 3600);
-    std::fs::File::options()
-        .write(true)
-        .open(&main)
-        .unwrap()
-        .set_modified(hours_ago)
-        .unwrap();
+    common::last_changed_ago(&main, 3 * 3600);
     env.ingest();
     let cut = check("stored cut", true);
     assert!(

@@ -393,6 +393,13 @@ impl Stderr {
     }
 }
 
+/// Set `file`'s mtime `secs` seconds back (a session that stopped then).
+pub fn last_changed_ago(file: &Path, secs: u64) {
+    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
+    let f = std::fs::File::options().write(true).open(file).unwrap();
+    f.set_modified(then).unwrap();
+}
+
 /// Append `bytes` to the file at `path`, as Claude Code appends lines.
 pub fn append(path: impl AsRef<Path>, bytes: impl AsRef<[u8]>) {
     use std::io::Write;
