@@ -1148,11 +1148,12 @@ fn plan(
     };
     // (a last line stored cut is read again once continued, even by
     // blanks that would end a whole line read without its newline)
-    let cut = match open_line(&file, t.read_offset)? {
+    let open = open_line(&file, t.read_offset)?;
+    let cut = match open {
         true => cut_line(t)?,
         false => None,
     };
-    if cut.is_none() && at_line_end(&file, t.read_offset, size)? {
+    if !open || (cut.is_none() && at_line_end(&file, t.read_offset, size)?) {
         return Ok(Some(job));
     }
     // (a cut last line continued: its start is a line start, and no
