@@ -542,6 +542,65 @@ fn show_counts_a_session_stored_twice_once() {
     );
 }
 
+/// An event with no time goes where its file puts it: an untimed response
+/// after its prompt is that prompt's turn's, an untimed prompt after a timed
+/// response starts the next turn (review s26: both went to the last turn).
+#[test]
+fn show_places_an_untimed_line_where_its_file_puts_it() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-t");
+    std::fs::create_dir_all(&dir).unwrap();
+    let prompt = |uuid: &str, at: Option<&str>, text: &str| {
+        let at = at.map_or(String::new(), |t| format!(r#""timestamp":"{t}","#));
+        format!(
+            r#"{{"type":"user","uuid":"{uuid}","sessionId":"s-untimed",{at}"cwd":"/home/u/t","message":{{"role":"user","content":"{text}"}}}}"#
+        )
+    };
+    let reply = |uuid: &str, at: Option<&str>, id: &str| {
+        let at = at.map_or(String::new(), |t| format!(r#""timestamp":"{t}","#));
+        format!(
+            r#"{{"type":"assistant","uuid":"{uuid}","sessionId":"s-untimed",{at}"cwd":"/home/u/t","message":{{"id":"{id}","model":"claude-sonnet-4-5-20250929","role":"assistant","content":[{{"type":"text","text":"ok"}}],"usage":{{"input_tokens":10,"output_tokens":5}}}}}}"#
+        )
+    };
+    let lines = [
+        prompt("p1", Some("2026-03-01T10:00:00Z"), "first"),
+        reply("r1", Some("2026-03-01T10:00:05Z"), "msg_r1"),
+        prompt("p2", Some("2026-03-01T11:00:00Z"), "second"),
+        reply("r2", None, "msg_r2"),
+        reply("r3", Some("2026-03-01T11:00:05Z"), "msg_r3"),
+        prompt("p3", None, "third"),
+    ];
+    std::fs::write(dir.join("s-untimed.jsonl"), lines.join("\n") + "\n").unwrap();
+    env.ingest();
+    let v = show(&env, "s-untimed");
+    let order: Vec<(String, Value, Value)> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_owned(),
+                e["at"].clone(),
+                e["turn"].clone(),
+            )
+        })
+        .collect();
+    let at = |t: &str| json!(format!("2026-03-01T{t}.000Z"));
+    let expected = [
+        ("prompt", at("10:00:00"), 1),
+        ("response", at("10:00:05"), 1),
+        ("prompt", at("11:00:00"), 2),
+        ("response", Value::Null, 2),
+        ("response", at("11:00:05"), 2),
+        ("prompt", Value::Null, 3),
+    ]
+    .map(|(k, a, t)| (k.to_owned(), a, json!(t)));
+    assert_eq!(order, expected, "{v}");
+    let turns = v["turns"].as_array().unwrap();
+    let responses: Vec<&Value> = turns.iter().map(|t| &t["responses"]).collect();
+    assert_eq!(responses, [&json!(1), &json!(2), &json!(0)], "{v}");
+}
+
 #[test]
 fn show_links_subagents_to_their_task_call() {
     let env = Env::with_fixture("basic");

@@ -147,6 +147,9 @@ pub struct Event {
     pub agent_id: Option<String>,
     pub kind: EventKind,
     line_id: i64,
+    /// Where it is placed in time: its own time, or for an event with none
+    /// the nearest earlier timed line's of its thread (`time_order`).
+    placed_at: Option<i64>,
 }
 
 impl Event {
@@ -223,6 +226,7 @@ pub fn run(conn: &Connection, session_id: &str) -> rusqlite::Result<ShowReport> 
         agent_id: agent_id.filter(|a: &String| !a.is_empty()),
         kind,
         line_id,
+        placed_at: None,
     };
 
     let mut st = conn.prepare(&format!(
@@ -399,15 +403,7 @@ pub fn run(conn: &Connection, session_id: &str) -> rusqlite::Result<ShowReport> 
         events.push(ev(r.get(1)?, None, r.get(0)?, kind));
     }
 
-    events.sort_by(|a, b| {
-        (a.at.is_none(), a.at, a.kind.rank(), a.line_id, a.end_at()).cmp(&(
-            b.at.is_none(),
-            b.at,
-            b.kind.rank(),
-            b.line_id,
-            b.end_at(),
-        ))
-    });
+    time_order(&mut events);
     let turns = number_turns(&mut events);
     let mut totals = Totals {
         figures: row.figures.clone(),
@@ -464,6 +460,42 @@ pub fn with_whole_prompts(conn: &Connection, report: &mut ShowReport) {
 }
 
 /// Give each event its turn and sum the turns.
+/// Events in time order. One with no time goes where its file puts it:
+/// right after the events of the nearest earlier timed line of its thread
+/// (Claude Code times its lines; a hand-made or damaged line may not), and
+/// last only when no earlier line of its thread has a time.
+fn time_order(events: &mut [Event]) {
+    events.sort_by_key(|e| e.line_id);
+    let mut last_timed: std::collections::HashMap<Option<String>, i64> = Default::default();
+    for e in events.iter_mut() {
+        e.placed_at = match e.at {
+            Some(at) => {
+                match last_timed.get_mut(&e.agent_id) {
+                    Some(last) => *last = at,
+                    None => {
+                        last_timed.insert(e.agent_id.clone(), at);
+                    }
+                }
+                Some(at)
+            }
+            None => last_timed.get(&e.agent_id).copied(),
+        };
+    }
+    events.sort_by(|a, b| {
+        let key = |e: &Event| {
+            (
+                e.placed_at.is_none(),
+                e.placed_at,
+                e.at.is_none(),
+                e.kind.rank(),
+                e.line_id,
+                e.end_at(),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+}
+
 fn number_turns(events: &mut [Event]) -> Vec<Turn> {
     let mut turns: Vec<Turn> = Vec::new();
     let mut prompts = 0;
