@@ -12,6 +12,7 @@
 //! tool call's result, a subagent's last line); its cost is its responses'
 //! and its subagents'.
 
+use foldhash::HashMap;
 use rusqlite::Connection;
 
 use super::hooks::{self, HookRun};
@@ -147,9 +148,6 @@ pub struct Event {
     pub agent_id: Option<String>,
     pub kind: EventKind,
     line_id: i64,
-    /// Where it is placed in time: its own time, or for an event with none
-    /// the nearest earlier timed line's of its thread (`time_order`).
-    placed_at: Option<i64>,
 }
 
 impl Event {
@@ -226,7 +224,6 @@ pub fn run(conn: &Connection, session_id: &str) -> rusqlite::Result<ShowReport> 
         agent_id: agent_id.filter(|a: &String| !a.is_empty()),
         kind,
         line_id,
-        placed_at: None,
     };
 
     let mut st = conn.prepare(&format!(
@@ -403,7 +400,7 @@ pub fn run(conn: &Connection, session_id: &str) -> rusqlite::Result<ShowReport> 
         events.push(ev(r.get(1)?, None, r.get(0)?, kind));
     }
 
-    time_order(&mut events);
+    let mut events = time_order(events);
     let turns = number_turns(&mut events);
     let mut totals = Totals {
         figures: row.figures.clone(),
@@ -464,36 +461,47 @@ pub fn with_whole_prompts(conn: &Connection, report: &mut ShowReport) {
 /// right after the events of the nearest earlier timed line of its thread
 /// (Claude Code times its lines; a hand-made or damaged line may not), and
 /// last only when no earlier line of its thread has a time.
-fn time_order(events: &mut [Event]) {
+fn time_order(mut events: Vec<Event>) -> Vec<Event> {
     events.sort_by_key(|e| e.line_id);
-    let mut last_timed: std::collections::HashMap<Option<String>, i64> = Default::default();
-    for e in events.iter_mut() {
-        e.placed_at = match e.at {
-            Some(at) => {
-                match last_timed.get_mut(&e.agent_id) {
-                    Some(last) => *last = at,
-                    None => {
-                        last_timed.insert(e.agent_id.clone(), at);
+    // (the time each event is placed at, in line order)
+    let mut last_timed: HashMap<Option<String>, i64> = HashMap::default();
+    let mut placed: Vec<(Option<i64>, Event)> = events
+        .into_iter()
+        .map(|e| {
+            let at = match e.at {
+                Some(at) => {
+                    match last_timed.get_mut(&e.agent_id) {
+                        Some(last) => *last = at,
+                        None => {
+                            last_timed.insert(e.agent_id.clone(), at);
+                        }
                     }
+                    Some(at)
                 }
-                Some(at)
-            }
-            None => last_timed.get(&e.agent_id).copied(),
-        };
-    }
-    events.sort_by(|a, b| {
-        let key = |e: &Event| {
-            (
-                e.placed_at.is_none(),
-                e.placed_at,
-                e.at.is_none(),
-                e.kind.rank(),
-                e.line_id,
-                e.end_at(),
-            )
-        };
-        key(a).cmp(&key(b))
+                None => last_timed.get(&e.agent_id).copied(),
+            };
+            (at, e)
+        })
+        .collect();
+    placed.sort_by(|(pa, a), (pb, b)| {
+        (
+            pa.is_none(),
+            pa,
+            a.at.is_none(),
+            a.kind.rank(),
+            a.line_id,
+            a.end_at(),
+        )
+            .cmp(&(
+                pb.is_none(),
+                pb,
+                b.at.is_none(),
+                b.kind.rank(),
+                b.line_id,
+                b.end_at(),
+            ))
     });
+    placed.into_iter().map(|(_, e)| e).collect()
 }
 
 fn number_turns(events: &mut [Event]) -> Vec<Turn> {
