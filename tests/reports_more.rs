@@ -270,6 +270,54 @@ fn commands_count_slash_commands_and_skills() {
     );
 }
 
+/// A `<command-message>` longer than the stored preview pushes the tag out
+/// of it: the command is read from the whole line, for a prompt and for a
+/// `local_command` system line; a cut preview with no tag in its line is
+/// not a command.
+#[test]
+fn commands_read_a_tag_past_the_preview_from_the_line() {
+    let env = Env::with_fixture("ops");
+    let long = "the deploy skill is checking every service and its health, ".repeat(4);
+    let line = |json: Value| format!("{json}\n");
+    let lines = [
+        line(
+            json!({"type": "user", "uuid": "l-1", "sessionId": "sess-ops-l004", "cwd": "/home/u/ops",
+            "timestamp": "2026-03-07T09:00:00.000Z",
+            "message": {"role": "user", "content": format!(
+                "<command-message>{long}</command-message>\n<command-name>/deploy</command-name>\n<command-args>prod</command-args>")}}),
+        ),
+        line(
+            json!({"type": "system", "subtype": "local_command", "uuid": "l-2", "sessionId": "sess-ops-l004",
+            "cwd": "/home/u/ops", "timestamp": "2026-03-07T09:01:00.000Z", "level": "info",
+            "content": format!("<command-message>{long}</command-message>\n<command-name>/cost</command-name>")}),
+        ),
+        line(
+            json!({"type": "user", "uuid": "l-3", "sessionId": "sess-ops-l004", "cwd": "/home/u/ops",
+            "timestamp": "2026-03-07T09:02:00.000Z",
+            "message": {"role": "user", "content": format!("<command-message>{long}</command-message> and no tag")}}),
+        ),
+    ];
+    std::fs::write(
+        env.projects().join("-home-u-ops/sess-ops-l004.jsonl"),
+        lines.concat(),
+    )
+    .unwrap();
+    let v = run_json(
+        &env,
+        &["commands", "--session", "sess-ops-l004", "--tz", "UTC"],
+    );
+    assert_eq!(
+        rows(&v),
+        &vec![
+            json!({"kind": "slash_command", "name": "/cost", "count": 1, "sessions": 1,
+                   "last_used_at": "2026-03-07T09:01:00.000Z"}),
+            json!({"kind": "slash_command", "name": "/deploy", "count": 1, "sessions": 1,
+                   "last_used_at": "2026-03-07T09:00:00.000Z"}),
+        ]
+    );
+    assert_eq!(v["total"], json!({"slash_commands": 2, "skills": 0}));
+}
+
 // ------------------------------------------------------------------- query
 
 #[test]

@@ -3,7 +3,9 @@
 //! A slash command is a user message (or a `local_command` system line)
 //! whose text holds `<command-name>/x</command-name>`: the stored preview
 //! (first 160 characters) is enough, as Claude Code writes the tag first or
-//! right after a short `<command-message>`. Messages are stored once per
+//! right after a short `<command-message>`; a preview cut before the tag
+//! ends (a long `<command-message>`) is read whole from its stored line.
+//! Messages are stored once per
 //! uuid, so a prompt copied into a resumed session counts once. A skill is a
 //! `Skill` tool call (one per tool_use id); its name is the call's `skill`
 //! input.
@@ -126,28 +128,31 @@ struct Acc {
 }
 
 pub fn run(conn: &Connection, q: &CommandsQuery) -> rusqlite::Result<CommandsReport> {
-    // (kind, text: the preview or the skill name, session, at, project)
+    // (kind, text: the preview or the skill name, session, at, project,
+    // line; a preview that holds the tag or is a cut `<command-message>`)
     let mut st = conn.prepare(
-        "SELECT 0, m.text_preview, m.session_id, m.at, p.path
+        "SELECT 0, m.text_preview, m.session_id, m.at, p.path, m.line_id
          FROM messages m
          LEFT JOIN sessions s ON s.session_id = m.session_id AND s.agent_id = coalesce(m.agent_id, '')
          LEFT JOIN projects p ON p.id = s.project_id
          WHERE m.type = 'user' AND m.is_compact_summary = 0
-           AND m.text_preview LIKE '%<command-name>%'
+           AND (m.text_preview LIKE '%<command-name>%' OR m.text_preview LIKE '<command-message>%…')
          UNION ALL
-         SELECT 0, e.content_preview, e.session_id, e.at, p.path
+         SELECT 0, e.content_preview, e.session_id, e.at, p.path, e.line_id
          FROM system_events e
          LEFT JOIN sessions s ON s.session_id = e.session_id AND s.agent_id = coalesce(e.agent_id, '')
          LEFT JOIN projects p ON p.id = s.project_id
-         WHERE e.subtype = 'local_command' AND e.content_preview LIKE '%<command-name>%'
+         WHERE e.subtype = 'local_command'
+           AND (e.content_preview LIKE '%<command-name>%' OR e.content_preview LIKE '<command-message>%…')
          UNION ALL
-         SELECT 1, t.input_summary, t.session_id, t.started_at, p.path
+         SELECT 1, t.input_summary, t.session_id, t.started_at, p.path, NULL
          FROM tool_calls t
          LEFT JOIN sessions s ON s.session_id = t.session_id AND s.agent_id = coalesce(t.agent_id, '')
          LEFT JOIN projects p ON p.id = s.project_id
          WHERE t.name = 'Skill'",
     )?;
     let mut rows = st.query([])?;
+    let mut lines = crate::store::raw::LineReader::default();
     let mut acc: BTreeMap<(Kind, String), Acc> = BTreeMap::new();
     let mut report = CommandsReport::default();
     while let Some(r) = rows.next()? {
@@ -156,6 +161,7 @@ pub fn run(conn: &Connection, q: &CommandsQuery) -> rusqlite::Result<CommandsRep
         let session: Option<String> = r.get(2)?;
         let at: Option<i64> = r.get(3)?;
         let project: Option<String> = r.get(4)?;
+        let line_id: Option<i64> = r.get(5)?;
         if !q.range.contains(at)
             || !project_matches(project.as_deref(), q.project.as_deref())
             || !session_matches(session.as_deref(), q.session.as_deref())
@@ -170,7 +176,18 @@ pub fn run(conn: &Connection, q: &CommandsQuery) -> rusqlite::Result<CommandsRep
                 .unwrap_or_else(|| "?".into());
             (Kind::Skill, name)
         } else {
-            let Some(name) = text.as_deref().and_then(prompt_command) else {
+            let text = text.unwrap_or_default();
+            // (a preview cut before the tag's end: the line's whole text,
+            // or nothing if the line cannot be read back)
+            let name = match prompt_command(&text) {
+                None if text.ends_with('…') => line_id
+                    .and_then(|id| lines.line(conn, id).ok().flatten())
+                    .and_then(|line| crate::transcript::whole_text(&line))
+                    .as_deref()
+                    .and_then(prompt_command),
+                name => name,
+            };
+            let Some(name) = name else {
                 continue;
             };
             report.slash_commands += 1;

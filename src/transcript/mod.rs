@@ -849,15 +849,21 @@ fn content_text(c: &Content<'_>) -> (Option<String>, usize) {
 }
 
 /// The whole text of a message line's content, where `text_preview` has
-/// its first 160 characters (the same block: the first the user wrote);
-/// None if the line is not such a line.
+/// its first 160 characters (the same block: the first the user wrote), or
+/// of a system line's text, where `content_preview` has them; None if the
+/// line is neither.
 pub fn whole_text(line: &[u8]) -> Option<String> {
     let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
     let text = std::str::from_utf8(line).ok()?;
     let from = |text: &str| -> Option<String> {
         let line: Line = serde_json::from_str(text).ok()?;
-        let m = line.message.into_inner()?;
-        content_text_as(&m.content, |t| t.trim().to_owned()).0
+        match line.message.into_inner() {
+            Some(m) => content_text_as(&m.content, |t| t.trim().to_owned()).0,
+            None => match line.content {
+                Content::Text(t) => Some(t.trim().to_owned()),
+                _ => None,
+            },
+        }
     };
     // (read as `parse_line` reads it: a lone surrogate as its escape's
     // text, a key given twice as its last value)

@@ -672,6 +672,17 @@ fn whole_text_is_the_preview_whole() {
             "{whole} / {preview}"
         );
     }
+    // a system line's text, where its `content_preview` is cut
+    let line = format!(
+        r#"{{"type":"system","subtype":"local_command","content":"<command-message>{long}</command-message>"}}"#
+    );
+    let Body::System(s) = &record(&line).body else {
+        panic!("{line}");
+    };
+    let preview = s.content_preview.clone().unwrap();
+    let whole = whole_text(line.as_bytes()).unwrap();
+    assert!(preview.ends_with('…') && whole.ends_with("</command-message>"));
+    assert!(whole.starts_with(preview.trim_end_matches('…')));
 }
 
 #[test]
