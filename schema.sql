@@ -202,7 +202,9 @@ CREATE TABLE sessions (
 -- (messages, responses, tool_calls, hook_runs, progress_events,
 -- attachments, system_events) shows session_id and agent_id again, so read
 -- those. A row whose line has neither id has no thread. Ids are as written:
--- agent_id is NULL on main-thread lines (sessions says ''). A query that
+-- agent_id is NULL on main-thread lines (sessions says ''); but a workflow
+-- agent's `sessionId` "<session>#agent-<id>" is session <session>, agent
+-- <id> (0024: a database that held one as a session is rebuilt). A query that
 -- needs neither id is faster on the *_rows table: through a view SQLite
 -- joins threads for every row, even for count(*).
 CREATE TABLE threads (

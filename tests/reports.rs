@@ -116,6 +116,131 @@ fn sessions_on_the_basic_fixture() {
     assert_eq!(v["tz"], "UTC");
 }
 
+/// Workflow agents (`<session>/subagents/workflows/<run>/agent-<id>.jsonl`)
+/// write `sessionId: "<session>#agent-<id>"` (`../shared`'s
+/// daaain__claude-code-log/fixtures/workflow_basic): they are the session's
+/// subagents, in its figures, and go with it when it is forgotten. A
+/// database that stored them as sessions of their own is rebuilt on its
+/// upgrade.
+#[test]
+fn workflow_agents_are_their_sessions_subagents() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-wf");
+    let run = dir.join("sess-wf-0001/subagents/workflows/wf_1");
+    std::fs::create_dir_all(&run).unwrap();
+    let line = |session: &str,
+                agent: Option<&str>,
+                uuid: &str,
+                at: &str,
+                usage: Option<(u32, u32)>| {
+        let mut v = json!({"type": "user", "uuid": uuid, "sessionId": session, "cwd": "/home/u/wf",
+            "version": "2.1.120", "timestamp": at, "isSidechain": agent.is_some(),
+            "message": {"role": "user", "content": "map the loader"}});
+        if let Some((input, output)) = usage {
+            v["type"] = json!("assistant");
+            v["message"] = json!({"id": format!("msg_{uuid}"), "type": "message", "role": "assistant",
+                "model": "claude-sonnet-4-5-20250929", "stop_reason": "end_turn",
+                "content": [{"type": "text", "text": "done"}],
+                "usage": {"input_tokens": input, "output_tokens": output}});
+        }
+        if let Some(agent) = agent {
+            v["agentId"] = json!(agent);
+        }
+        format!("{v}\n")
+    };
+    std::fs::write(
+        dir.join("sess-wf-0001.jsonl"),
+        line(
+            "sess-wf-0001",
+            None,
+            "p-u1",
+            "2026-06-04T10:00:00.000Z",
+            None,
+        ) + &line(
+            "sess-wf-0001",
+            None,
+            "p-a1",
+            "2026-06-04T10:00:02.000Z",
+            Some((100, 50)),
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        run.join("agent-w1.jsonl"),
+        line(
+            "sess-wf-0001#agent-w1",
+            Some("w1"),
+            "w1-u1",
+            "2026-06-04T10:00:03.000Z",
+            None,
+        ) + &line(
+            "sess-wf-0001#agent-w1",
+            Some("w1"),
+            "w1-a1",
+            "2026-06-04T10:00:05.000Z",
+            Some((200, 100)),
+        ),
+    )
+    .unwrap();
+    // (a line that names no agentId: the one in its sessionId)
+    std::fs::write(
+        run.join("agent-w2.jsonl"),
+        line(
+            "sess-wf-0001#agent-w2",
+            None,
+            "w2-a1",
+            "2026-06-04T10:00:06.000Z",
+            Some((10, 10)),
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        run.join("journal.jsonl"),
+        "{\"type\": \"started\", \"key\": \"v2:h0\", \"agentId\": \"w1\"}\n",
+    )
+    .unwrap();
+    // Sonnet 4.5, $3 / $15 per MTok: 100 + 50, 200 + 100, 10 + 10 tokens
+    let check = |env: &Env| {
+        let v = run_json(env, &["sessions", "--tz", "UTC"]);
+        assert_eq!(ids(&v), vec!["sess-wf-0001"]);
+        let s = &rows(&v)[0];
+        assert_eq!(s["responses"], 3);
+        assert_eq!(s["cost_usd"], "0.00333");
+        assert_eq!(s["subagents"], 2);
+        let agents: Vec<&Value> = s["subagent_sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| &a["agent_id"])
+            .collect();
+        assert_eq!(agents, [&json!("w1"), &json!("w2")]);
+        assert_eq!(v["total"]["cost_usd"], "0.00333");
+    };
+    check(&env);
+
+    // stored by a version before schema 24: the agents' threads named as
+    // sessions of their own
+    let db = env.db();
+    db.execute_batch(
+        "UPDATE threads SET session_id = session_id || '#agent-' || agent_id WHERE agent_id IS NOT NULL;
+         UPDATE sessions SET session_id = session_id || '#agent-' || agent_id,
+                parent_session_id = session_id || '#agent-' || agent_id
+          WHERE agent_id != '';
+         PRAGMA user_version = 23;",
+    )
+    .unwrap();
+    drop(db);
+    check(&env);
+
+    let v = run_json(&env, &["forget", "--session", "sess-wf-0001", "--yes"]);
+    assert_eq!(v["sessions"], 1, "{v}");
+    assert_eq!(v["subagents"], 2, "{v}");
+    assert_eq!(v["responses"], 3, "{v}");
+    let db = env.db();
+    assert_eq!(count(&db, "SELECT count(*) FROM threads"), 0);
+    assert_eq!(count(&db, "SELECT count(*) FROM response_rows"), 0);
+}
+
 /// The figures ingest keeps per thread (thread_figures) are what summing
 /// the tables gives: after ingests that read the fixture a line at a time
 /// (a response merged across ingests, tool results after their calls, a

@@ -11,6 +11,7 @@ use rusqlite::{Connection, params};
 
 use super::{FileSessions, StoredFile, Table};
 use crate::store::Store;
+use crate::transcript::session_of;
 
 /// Tables `forget` never deletes from by key: user settings, facts about the
 /// database, the file rows it keeps as tombstones, the cost rollup and the
@@ -454,7 +455,7 @@ fn raw_sessions(
                     let Some(end) = memchr::memchr(b'"', rest) else {
                         continue;
                     };
-                    if let Ok(id) = std::str::from_utf8(&rest[..end])
+                    if let Ok(id) = std::str::from_utf8(&rest[..end]).map(session_of)
                         && only.contains(id)
                     {
                         found.insert(id.to_owned());
@@ -467,7 +468,7 @@ fn raw_sessions(
                     .and_then(|l| l.session_id)
                     .filter(|s| !s.is_empty())
                 {
-                    found.insert(s);
+                    found.insert(session_of(&s).to_owned());
                 }
             }
         },

@@ -92,6 +92,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0023_rollup_by_session",
         include_str!("migrations/0023_rollup_by_session.sql"),
     ),
+    (
+        "0024_workflow_agents",
+        include_str!("migrations/0024_workflow_agents.sql"),
+    ),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -1239,7 +1243,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 23);
+        assert_eq!(SCHEMA_VERSION, 24);
         // (migrated with foreign keys unchecked) checked again, and holding
         let checked: i64 = s
             .conn

@@ -497,6 +497,20 @@ pub fn format_timestamp(ms: i64) -> String {
         .to_string()
 }
 
+/// A workflow agent's `sessionId` (`<session>#agent-<id>`, its lines in
+/// `<session>/subagents/workflows/<run>/agent-<id>.jsonl`) split into its
+/// session and agent; None for any other id.
+pub fn workflow_agent(session_id: &str) -> Option<(&str, &str)> {
+    session_id
+        .split_once("#agent-")
+        .filter(|(session, agent)| !session.is_empty() && !agent.is_empty())
+}
+
+/// A line's session: its `sessionId`, a workflow agent's session for one.
+pub fn session_of(session_id: &str) -> &str {
+    workflow_agent(session_id).map_or(session_id, |(session, _)| session)
+}
+
 /// Text Claude Code writes into a user line itself, not the user: an
 /// interruption, a local command's or `!` shell's output, a background
 /// task's or a teammate's message.
@@ -659,12 +673,25 @@ impl Record {
             },
             None => None,
         };
+        let uuid = w.str("uuid", l.uuid).filter(|s| !s.is_empty());
+        let parent_uuid = w.str("parentUuid", l.parent_uuid);
+        let logical_parent_uuid = w.str("logicalParentUuid", l.logical_parent_uuid);
+        let session_id = w.str("sessionId", l.session_id).filter(|s| !s.is_empty());
+        let agent_id = w.str("agentId", l.agent_id).filter(|s| !s.is_empty());
+        // (a workflow agent's `<session>#agent-<id>`: that session's agent)
+        let (session_id, agent_id) = match session_id.as_deref().and_then(workflow_agent) {
+            Some((session, agent)) => (
+                Some(session.to_owned()),
+                agent_id.or_else(|| Some(agent.to_owned())),
+            ),
+            None => (session_id, agent_id),
+        };
         let env = Envelope {
-            uuid: w.str("uuid", l.uuid).filter(|s| !s.is_empty()),
-            parent_uuid: w.str("parentUuid", l.parent_uuid),
-            logical_parent_uuid: w.str("logicalParentUuid", l.logical_parent_uuid),
-            session_id: w.str("sessionId", l.session_id).filter(|s| !s.is_empty()),
-            agent_id: w.str("agentId", l.agent_id).filter(|s| !s.is_empty()),
+            uuid,
+            parent_uuid,
+            logical_parent_uuid,
+            session_id,
+            agent_id,
             timestamp_ms,
             cwd: w.str("cwd", l.cwd),
             git_branch: w.str("gitBranch", l.git_branch),

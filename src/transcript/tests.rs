@@ -818,3 +818,30 @@ fn link_and_worktree_lines_keep_what_they_point_at() {
         None
     );
 }
+
+/// A workflow agent's `<session>#agent-<id>` is that session's agent (the
+/// line's own `agentId` first); any other id is the line's session as is.
+#[test]
+fn a_workflow_agents_session_id_names_its_session_and_agent() {
+    let env = |line: &str| {
+        let r = record(line);
+        (r.env.session_id, r.env.agent_id)
+    };
+    let some = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        env(r#"{"type":"user","sessionId":"1111-aa#agent-ag01","agentId":"ag01","uuid":"u"}"#),
+        (some("1111-aa"), some("ag01"))
+    );
+    assert_eq!(
+        env(r#"{"type":"user","sessionId":"1111-aa#agent-ag01","uuid":"u"}"#),
+        (some("1111-aa"), some("ag01"))
+    );
+    assert_eq!(
+        env(r#"{"type":"user","sessionId":"1111-aa#agent-ag01","agentId":"other","uuid":"u"}"#),
+        (some("1111-aa"), some("other"))
+    );
+    for id in ["#agent-ag01", "1111-aa#agent-", "1111-aa", "agent-ag01"] {
+        let line = format!(r#"{{"type":"user","sessionId":"{id}","uuid":"u"}}"#);
+        assert_eq!(env(&line), (some(id), None), "{id}");
+    }
+}
