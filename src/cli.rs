@@ -407,7 +407,7 @@ pub struct CostArgs {
     #[arg(long, value_name = "ID")]
     pub session: Option<String>,
     /// Only this model (id as written, pricing entry, or prefix: claude-opus; claude-sonnet-4-5 takes its dated ids only; claude- may be left out: opus-4-6)
-    #[arg(long, value_name = "MODEL")]
+    #[arg(long, value_name = "MODEL", value_parser = model_text)]
     pub model: Option<String>,
     /// Do not read new transcript lines first
     #[arg(long)]
@@ -598,7 +598,7 @@ pub struct BudgetSetArgs {
     #[arg(long, value_name = "TEXT", allow_hyphen_values = true, value_parser = project_text)]
     pub project: Option<String>,
     /// Only this model (id as written, pricing entry, or prefix: claude-opus; claude-sonnet-4-5 takes its dated ids only; claude- may be left out: opus-4-6)
-    #[arg(long, value_name = "MODEL")]
+    #[arg(long, value_name = "MODEL", value_parser = model_text)]
     pub model: Option<String>,
     /// Warn at this percentage of the limit (1-100) [default: `budget.warn_at` from the
     /// config, else 80]
@@ -802,6 +802,17 @@ fn project_text(s: &str) -> Result<String, String> {
         Err(format!(
             "{s} is a flag, not a project: give the text to match right after --project"
         ))
+    } else if s.trim().is_empty() {
+        // (every path contains "": a `--project "$UNSET"` would take all)
+        Err("it needs some text of a project's path (an empty one would match every project; see `observatory sessions`)".into())
+    } else {
+        Ok(s.to_owned())
+    }
+}
+
+fn model_text(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        Err("it needs a model id, pricing entry or prefix (an empty one would match every model; see `observatory cost --by-model`)".into())
     } else {
         Ok(s.to_owned())
     }

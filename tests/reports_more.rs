@@ -1625,3 +1625,42 @@ fn a_report_after_an_unfinished_first_load_shows_the_database_started_over() {
         assert_eq!(sessions["rows"].as_array().unwrap().len(), 1, "{args:?}");
     }
 }
+
+/// An empty `--project` or `--model` (a script's unset variable) would
+/// match everything: every command refuses it, and a budget stays as set.
+#[test]
+fn empty_project_and_model_filters_are_refused() {
+    let env = Env::with_fixture("ops");
+    env.cmd()
+        .args(["budget", "set", "--daily", "5"])
+        .assert()
+        .success();
+    for args in [
+        &["cost", "--project", ""][..],
+        &["sessions", "--project", " "],
+        &["export", "--out", "x", "--project", ""],
+        &["forget", "--project", "", "--yes"],
+        &["budget", "set", "--daily", "5", "--project", ""],
+    ] {
+        let err = fails(&env, args, 2);
+        assert!(
+            err.contains("an empty one would match every project"),
+            "{args:?}: {err}"
+        );
+    }
+    for args in [
+        &["cost", "--model", ""][..],
+        &["cost", "--by-model", "--model", " "],
+        &["budget", "set", "--daily", "7", "--model", ""],
+    ] {
+        let err = fails(&env, args, 2);
+        assert!(
+            err.contains("an empty one would match every model"),
+            "{args:?}: {err}"
+        );
+    }
+    let v = run_json(&env, &["budget", "list"]);
+    assert_eq!(rows(&v).len(), 1, "{v}");
+    assert_eq!(rows(&v)[0]["limit_usd"], "5", "{v}");
+    assert_eq!(rows(&v)[0]["model"], Value::Null, "{v}");
+}

@@ -42,12 +42,6 @@ pub fn run(args: &ForgetArgs, settings: &Settings) -> Result<ExitCode> {
     let project = once(&args.projects, "--project")?;
     let session = once(&args.sessions, "--session")?;
     let before = once(&args.befores, "--before")?;
-    if project.is_some_and(|p| p.trim().is_empty()) {
-        // (every path contains "": a `--project "$TYPO"` would forget all)
-        return Err(super::usage(
-            "--project needs some text of a project's path (an empty one would match every project; see `observatory sessions`)",
-        ));
-    }
     let zone = super::zone(args.tz.as_deref(), settings)?;
     let before_ms = match before {
         Some(day) => {
