@@ -190,6 +190,22 @@ fn reads_work(run: &Runner, env: &Env, lines: i64) {
         String::from_utf8_lossy(&o.stdout).contains("Nothing was deleted"),
         "{o:?}"
     );
+    // export and backup only read it too (an archive kept read-only)
+    let free = |stem: &str| {
+        (0..)
+            .map(|i| env.dir.path().join(format!("{stem}-{i}")))
+            .find(|p| !p.exists())
+            .unwrap()
+    };
+    let out = free("export");
+    let v = json_of(&run.run(env, &["export", "--out", out.to_str().unwrap(), "--json"]));
+    assert_eq!(v["files"], 5, "{v}");
+    let copy = free("backup");
+    let v = json_of(&run.run(env, &["backup", copy.to_str().unwrap(), "--json"]));
+    assert_eq!(v["schema_version"], 24, "{v}");
+    integrity_ok(&copy);
+    let copied = Connection::open(&copy).unwrap();
+    assert_eq!(common::count(&copied, "SELECT count(*) FROM lines"), lines);
 }
 
 #[test]

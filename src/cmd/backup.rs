@@ -201,6 +201,9 @@ fn copy(conn: &rusqlite::Connection, tmp: &Path, dest: &Path) -> Result<()> {
             tmp.display()
         );
     };
+    // (a database read read-only has `query_only` on, which refuses VACUUM
+    // INTO too; it is opened read-only all the same)
+    conn.pragma_update(None, "query_only", false)?;
     conn.execute("VACUUM INTO ?1", [target])
         .with_context(|| format!("copying the database into {}", tmp.display()))?;
     std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(0o600))
