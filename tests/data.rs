@@ -1515,7 +1515,10 @@ fn forget_refuses_without_yes_and_no_terminal_and_dry_run_deletes_nothing() {
     // an empty --project would match every project: refused
     for empty in ["", "  "] {
         let err = fails(&env, &["forget", "--project", empty, "--yes"], 2);
-        assert!(err.contains("--project needs some text"), "{err}");
+        assert!(
+            err.contains("--project <TEXT>': it needs some text"),
+            "{err}"
+        );
     }
     assert_eq!(all_counts(&env.db()), counts);
 
