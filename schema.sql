@@ -367,6 +367,9 @@ CREATE TABLE response_rows (
 CREATE INDEX responses_at ON response_rows(at);
 -- (0023) (thread, at): a session's responses of one rollup bucket
 CREATE INDEX responses_thread ON response_rows(thread, at);
+-- (0025) Fast-mode responses alone (few): `cost` counts those of models
+-- with no fast price in the table.
+CREATE INDEX responses_fast ON response_rows(model, at) WHERE fast = 1;
 
 -- Cost per 15-minute UTC bucket, model, pricing entry, project, main
 -- thread or subagent, git branch and session (0020): the responses table summed, kept in

@@ -590,7 +590,7 @@ fn schema_json_gives_the_version_and_the_sql() {
     let env = Env::new();
     let out = env.cmd().args(["schema", "--json"]).assert().success();
     let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(v["schema_version"], 24, "{v}");
+    assert_eq!(v["schema_version"], 25, "{v}");
     let plain = env.cmd().arg("schema").assert().success();
     assert_eq!(
         v["sql"].as_str().unwrap().as_bytes(),
@@ -1234,7 +1234,7 @@ fn the_schema_20_upgrade_sums_the_rollup_again_per_session() {
     assert!(rollup("SELECT count(*) FROM cost_rollup") > 0);
     // the upgrade, without an ingest: the responses are read
     assert_eq!(report(&["--no-ingest"]), expected);
-    assert_eq!(rollup("PRAGMA user_version"), 24);
+    assert_eq!(rollup("PRAGMA user_version"), 25);
     assert_eq!(rollup("SELECT count(*) FROM cost_rollup"), 0);
     // the next ingest sums it again, per session
     assert_eq!(report(&[]), expected);
@@ -1271,8 +1271,9 @@ fn a_flag_given_twice_takes_its_last_value() {
 /// A fast-mode response of a model the table has no fast price for (the
 /// reference: Fable 5.2 has fast mode, its price unknown) is billed at
 /// standard rates, as the README says; `pricing --check` names it (exit 1)
-/// instead of "every model has a price". A model with a fast price, or a
-/// fast period that ended, is not named.
+/// instead of "every model has a price", and `cost` warns of those it
+/// sums. A model with a fast price, or a fast period that ended, is not
+/// named.
 #[test]
 fn pricing_check_names_fast_responses_without_a_fast_price() {
     let env = Env::new();
@@ -1305,6 +1306,29 @@ fn pricing_check_names_fast_responses_without_a_fast_price() {
     // billed at Fable 5.2's standard $8 per MTok input (Opus 4.6 fast past
     // 200K tokens: $60)
     assert_eq!(v["total"]["cost_usd"], "68", "{v}");
+    // and `cost` says so, of the responses it sums
+    let fable = json!([{"model": "claude-fable-5-2", "responses": 1}]);
+    assert_eq!(v["fast_without_fast_price"], fable, "{v}");
+    let out = env.cmd().args(["cost", "--no-ingest"]).assert().success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains(
+            "warning: 1 fast-mode response of model \"claude-fable-5-2\" is priced at standard rates"
+        ),
+        "{err}"
+    );
+    for narrower in [
+        &["--model", "claude-opus"][..],
+        &["--until", "2026-11-14", "--tz", "UTC"],
+        &["--project", "no-such-project"],
+    ] {
+        let v = cost_json(&env, narrower);
+        assert_eq!(v["fast_without_fast_price"], json!([]), "{narrower:?}: {v}");
+    }
+    assert_eq!(
+        cost_json(&env, &["--since", "2026-11-15", "--tz", "UTC"])["fast_without_fast_price"],
+        fable
+    );
     let out = env.cmd().args(["pricing", "--check"]).assert().code(1);
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(

@@ -66,8 +66,16 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
                 session,
                 ..q.clone()
             };
-            Ok(cost::run(conn, &q, &zone)?)
+            Ok((cost::run(conn, &q, &zone)?, cost::fast_responses(conn, &q)?))
         })?;
+    let (report, fast) = report;
+    // (fast responses of a model the table has no fast price for: priced at
+    // standard rates, which likely under-counts them)
+    let fast_unpriced: Vec<(&String, u64)> = fast
+        .iter()
+        .filter(|(m, _)| prices.no_fast_price(m))
+        .map(|(m, n)| (m, *n))
+        .collect();
     // (figures in hand: a --pricing what-if lets go before printing)
     store.end_what_if();
     if !settings.quiet && report.total.requests == 0 {
@@ -95,6 +103,20 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
                 super::count(*n, "response", "responses")
             ));
         }
+        for (model, n) in &fast_unpriced {
+            output::style::warn(format_args!(
+                "{} of model {model:?} {} priced at standard rates: the price table has no \
+                 fast price for it, so {} likely under-counted. Add one to a pricing.toml \
+                 (see `observatory pricing`).",
+                super::count(*n, "fast-mode response", "fast-mode responses"),
+                if *n == 1 { "is" } else { "are" },
+                if *n == 1 {
+                    "its cost is"
+                } else {
+                    "their cost is"
+                }
+            ));
+        }
     }
     if settings.json {
         let mut top = Map::new();
@@ -102,6 +124,15 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
         top.insert(
             "unpriced_models".into(),
             json!(report.unpriced_models.keys().collect::<Vec<_>>()),
+        );
+        top.insert(
+            "fast_without_fast_price".into(),
+            json!(
+                fast_unpriced
+                    .iter()
+                    .map(|(m, n)| json!({"model": m, "responses": n}))
+                    .collect::<Vec<_>>()
+            ),
         );
         top.insert("tz".into(), json!(zone.name()));
         top.insert("since".into(), since);

@@ -302,37 +302,12 @@ pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<Co
         ""
     };
     let mut sql = format!("SELECT {}, {sums} FROM {table} r{join}", select.join(", "));
-    let mut conds: Vec<String> = Vec::new();
-    let mut args: Vec<rusqlite::types::Value> = Vec::new();
     let at = if use_rollup {
         format!("r.bucket * {}", rollup::BUCKET_MS)
     } else {
         "r.at".to_owned()
     };
-    if let Some(from) = q.range.from_ms {
-        args.push(from.into());
-        conds.push(format!("{at} >= ?{}", args.len()));
-    }
-    if let Some(to) = q.range.to_ms {
-        args.push(to.into());
-        conds.push(format!("{at} < ?{}", args.len()));
-    }
-    if let Some(p) = &q.project {
-        args.push(super::matching_projects_json(conn, p)?.into());
-        conds.push(format!(
-            "r.project_id IN (SELECT value FROM json_each(?{}))",
-            args.len()
-        ));
-    }
-    if let Some(s) = &q.session {
-        // (the full id: `cost` resolves a prefix as `show` does first)
-        args.push(s.clone().into());
-        conds.push(format!("r.session_id = ?{}", args.len()));
-    }
-    if let Some(m) = &q.model {
-        conds.push(model_match("r.", args.len() + 1, m));
-        args.extend(model_args(m).map(Into::into));
-    }
+    let (conds, args) = filters(conn, q, &at)?;
     if !conds.is_empty() {
         sql.push_str(" WHERE ");
         sql.push_str(&conds.join(" AND "));
@@ -392,6 +367,58 @@ pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<Co
         })
         .collect();
     Ok(report)
+}
+
+/// The query's filters over `r` (the rollup or `responses`; `at` its time
+/// expression), as SQL conditions and their arguments.
+fn filters(
+    conn: &Connection,
+    q: &CostQuery,
+    at: &str,
+) -> rusqlite::Result<(Vec<String>, Vec<rusqlite::types::Value>)> {
+    let mut conds: Vec<String> = Vec::new();
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    if let Some(from) = q.range.from_ms {
+        args.push(from.into());
+        conds.push(format!("{at} >= ?{}", args.len()));
+    }
+    if let Some(to) = q.range.to_ms {
+        args.push(to.into());
+        conds.push(format!("{at} < ?{}", args.len()));
+    }
+    if let Some(p) = &q.project {
+        args.push(super::matching_projects_json(conn, p)?.into());
+        conds.push(format!(
+            "r.project_id IN (SELECT value FROM json_each(?{}))",
+            args.len()
+        ));
+    }
+    if let Some(s) = &q.session {
+        // (the full id: `cost` resolves a prefix as `show` does first)
+        args.push(s.clone().into());
+        conds.push(format!("r.session_id = ?{}", args.len()));
+    }
+    if let Some(m) = &q.model {
+        conds.push(model_match("r.", args.len() + 1, m));
+        args.extend(model_args(m).map(Into::into));
+    }
+    Ok((conds, args))
+}
+
+/// Fast-mode responses the query takes, per model (few: through
+/// `responses_fast`, which holds only them).
+pub fn fast_responses(conn: &Connection, q: &CostQuery) -> rusqlite::Result<BTreeMap<String, u64>> {
+    let (mut conds, args) = filters(conn, q, "r.at")?;
+    conds.push("r.fast = 1".into());
+    let sql = format!(
+        "SELECT r.model, count(*) FROM responses r WHERE {} GROUP BY r.model",
+        conds.join(" AND ")
+    );
+    conn.prepare(&sql)?
+        .query_map(rusqlite::params_from_iter(args), |r| {
+            Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
+        })?
+        .collect()
 }
 
 fn group_value(g: Group, r: &Row, zone: &Zone, week_start: WeekStart) -> Option<String> {

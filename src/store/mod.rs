@@ -96,6 +96,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0024_workflow_agents",
         include_str!("migrations/0024_workflow_agents.sql"),
     ),
+    (
+        "0025_fast_responses",
+        include_str!("migrations/0025_fast_responses.sql"),
+    ),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -1243,7 +1247,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 24);
+        assert_eq!(SCHEMA_VERSION, 25);
         // (migrated with foreign keys unchecked) checked again, and holding
         let checked: i64 = s
             .conn
