@@ -358,10 +358,10 @@ pub struct NeverIngests {
 #[derive(Debug, Args, Clone)]
 pub struct FilterArgs {
     /// First day to include: YYYY-MM-DD, YYYYMMDD, today, yesterday, or a span like 7d / 2w
-    #[arg(long, value_name = "DAY")]
+    #[arg(long, value_name = "DAY", allow_hyphen_values = true, value_parser = day_text)]
     pub since: Option<String>,
     /// Last day to include (same forms as --since)
-    #[arg(long, value_name = "DAY")]
+    #[arg(long, value_name = "DAY", allow_hyphen_values = true, value_parser = day_text)]
     pub until: Option<String>,
     /// Only projects whose path, or transcript folder name, contains this
     #[arg(long, value_name = "TEXT", allow_hyphen_values = true, value_parser = project_text)]
@@ -638,10 +638,10 @@ pub struct ExportArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Only files with a line on or after this day: YYYY-MM-DD, YYYYMMDD, today, yesterday, 7d, 2w
-    #[arg(long, value_name = "DAY")]
+    #[arg(long, value_name = "DAY", allow_hyphen_values = true, value_parser = day_text)]
     pub since: Option<String>,
     /// Only files with a line on or before this day (same forms as --since)
-    #[arg(long, value_name = "DAY")]
+    #[arg(long, value_name = "DAY", allow_hyphen_values = true, value_parser = day_text)]
     pub until: Option<String>,
     /// Only the files of sessions whose project path, or transcript folder name, contains this
     #[arg(long, value_name = "TEXT", allow_hyphen_values = true, value_parser = project_text)]
@@ -687,7 +687,7 @@ pub struct ForgetArgs {
     #[arg(long = "session", value_name = "ID")]
     pub sessions: Vec<String>,
     /// Sessions whose last activity is before this day: YYYY-MM-DD, YYYYMMDD, today, yesterday, 30d
-    #[arg(long = "before", value_name = "DAY")]
+    #[arg(long = "before", value_name = "DAY", allow_hyphen_values = true, value_parser = day_text)]
     pub befores: Vec<String>,
     /// Time zone --before's day starts in: local, UTC, an IANA name or an offset
     /// [default: `timezone` from the config, else local]
@@ -805,6 +805,18 @@ fn project_text(s: &str) -> Result<String, String> {
     } else if s.trim().is_empty() {
         // (every path contains "": a `--project "$UNSET"` would take all)
         Err("it needs some text of a project's path (an empty one would match every project; see `observatory sessions`)".into())
+    } else {
+        Ok(s.to_owned())
+    }
+}
+
+/// A day as given (read later, against today in the report's zone): a
+/// negative span gets the days' own message, a flag says it is one.
+fn day_text(s: &str) -> Result<String, String> {
+    if is_flag(s) {
+        Err(format!(
+            "{s} is a flag, not a day: give the day right after the option"
+        ))
     } else {
         Ok(s.to_owned())
     }

@@ -698,6 +698,29 @@ fn csv_and_table_outputs() {
     );
     env.cmd().args(["cost", "--csv", "--json"]).assert().code(2);
     env.cmd().args(["cost", "--since", "soon"]).assert().code(2);
+    // a negative span gets the days' own words, not "unexpected argument"
+    for (args, said) in [
+        (
+            &["cost", "--since", "-3d"][..],
+            "\"-3d\" is not a span of 1 to 100,000 days",
+        ),
+        (
+            &["sessions", "--until", "-2w"],
+            "\"-2w\" is not a span of 1 to 100,000 days",
+        ),
+        (
+            &["forget", "--before", "-1d", "--dry-run"],
+            "\"-1d\" is not a span",
+        ),
+        (
+            &["cost", "--since", "--json"],
+            "--json is a flag, not a day",
+        ),
+    ] {
+        let out = env.cmd().args(args).assert().code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(err.contains(said), "{args:?}: {err}");
+    }
     env.cmd()
         .args(["cost", "--tz", "Mars/Olympus"])
         .assert()
