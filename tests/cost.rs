@@ -1348,10 +1348,23 @@ fn pricing_check_names_fast_responses_without_a_fast_price() {
         let v = cost_json(&env, narrower);
         assert_eq!(v["fast_without_fast_price"], json!([]), "{narrower:?}: {v}");
     }
-    assert_eq!(
-        cost_json(&env, &["--since", "2026-11-15", "--tz", "UTC"])["fast_without_fast_price"],
-        fable
-    );
+    for wider in [
+        &["--since", "2026-11-15", "--tz", "UTC"][..],
+        &[
+            "--since",
+            "2026-11-15",
+            "--until",
+            "2026-11-15",
+            "--tz",
+            "UTC",
+        ],
+    ] {
+        assert_eq!(
+            cost_json(&env, wider)["fast_without_fast_price"],
+            fable,
+            "{wider:?}"
+        );
+    }
     let out = env.cmd().args(["pricing", "--check"]).assert().code(1);
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(

@@ -66,16 +66,12 @@ pub fn run(args: &CostArgs, settings: &Settings) -> Result<ExitCode> {
                 session,
                 ..q.clone()
             };
-            Ok((cost::run(conn, &q, &zone)?, cost::fast_responses(conn, &q)?))
+            // (fast responses of a model the table has no fast price for:
+            // priced at standard rates, which likely under-counts them)
+            let fast = cost::fast_responses(conn, &q, |m| prices.no_fast_price(m))?;
+            Ok((cost::run(conn, &q, &zone)?, fast))
         })?;
-    let (report, fast) = report;
-    // (fast responses of a model the table has no fast price for: priced at
-    // standard rates, which likely under-counts them)
-    let fast_unpriced: Vec<(&String, u64)> = fast
-        .iter()
-        .filter(|(m, _)| prices.no_fast_price(m))
-        .map(|(m, n)| (m, *n))
-        .collect();
+    let (report, fast_unpriced) = report;
     // (figures in hand: a --pricing what-if lets go before printing)
     store.end_what_if();
     if !settings.quiet && report.total.requests == 0 {

@@ -237,7 +237,7 @@ pub fn open_existing(settings: &Settings) -> Result<Store> {
             if version < crate::store::SCHEMA_VERSION {
                 anyhow::bail!(
                     "{} was written by an older observatory (schema {version}) and cannot be \
-                     upgraded here: make it writable (chmod u+w) and run `observatory status`",
+                     upgraded here: make it and its folder writable (chmod u+w) and run `observatory status`",
                     settings.db.display()
                 );
             }

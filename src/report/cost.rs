@@ -405,11 +405,31 @@ fn filters(
     Ok((conds, args))
 }
 
-/// Fast-mode responses the query takes, per model (few: through
-/// `responses_fast`, which holds only them).
-pub fn fast_responses(conn: &Connection, q: &CostQuery) -> rusqlite::Result<BTreeMap<String, u64>> {
-    let (mut conds, args) = filters(conn, q, "r.at")?;
-    conds.push("r.fast = 1".into());
+/// Fast-mode responses the query takes, per model, of the models `wanted`
+/// keeps (those with no fast price): through `responses_fast`, which holds
+/// only fast responses. Its models are listed first (an index-only scan),
+/// so that with none wanted, the usual case, nothing more is read.
+pub fn fast_responses(
+    conn: &Connection,
+    q: &CostQuery,
+    wanted: impl Fn(&str) -> bool,
+) -> rusqlite::Result<BTreeMap<String, u64>> {
+    let models: Vec<String> = conn
+        .prepare("SELECT DISTINCT model FROM response_rows WHERE fast = 1")?
+        .query_map([], |r| r.get(0))?
+        .filter(|m| m.as_ref().map_or(true, |m: &String| wanted(m)))
+        .collect::<rusqlite::Result<_>>()?;
+    if models.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    // (`+r.at`: by model through `responses_fast`, never every response of
+    // the range through `responses_at`)
+    let (mut conds, mut args) = filters(conn, q, "+r.at")?;
+    args.push(serde_json::to_string(&models).unwrap_or_default().into());
+    conds.push(format!(
+        "r.fast = 1 AND r.model IN (SELECT value FROM json_each(?{}))",
+        args.len()
+    ));
     let sql = format!(
         "SELECT r.model, count(*) FROM responses r WHERE {} GROUP BY r.model",
         conds.join(" AND ")
