@@ -198,6 +198,16 @@ fn commands_count_slash_commands_and_skills() {
         ]
     );
     assert_eq!(v["total"], json!({"slash_commands": 4, "skills": 4}));
+    // the table's total names the distinct commands and skills, and counts
+    // their uses
+    let table = stdout(&env, &["commands", "--no-ingest"]);
+    let total = table.lines().find(|l| l.trim_start().starts_with("Total"));
+    let words: Vec<&str> = total.unwrap_or_default().split_whitespace().collect();
+    assert_eq!(
+        words,
+        ["Total", "2", "commands,", "2", "skills", "8"],
+        "{table}"
+    );
     // a session opened by a slash command is titled as it was typed, in
     // `sessions` and in `show`'s timeline, not as the tags it is stored as
     let v = run_json(&env, &["sessions", "--no-ingest"]);

@@ -87,12 +87,14 @@ fn human(report: &CommandsReport, zone: &Zone, width: Option<usize>) -> String {
             ]
         })
         .collect();
+    // (the names, as `files` counts its paths; Count sums the uses)
+    let names = |kind| report.rows.iter().filter(|r| r.kind == kind).count() as u64;
     let total = vec![
         "Total".into(),
         format!(
             "{}, {}",
-            super::count(report.slash_commands, "command", "commands"),
-            super::count(report.skills, "skill", "skills")
+            super::count(names(commands::Kind::SlashCommand), "command", "commands"),
+            super::count(names(commands::Kind::Skill), "skill", "skills")
         ),
         n(report.slash_commands + report.skills),
         String::new(),
