@@ -1635,3 +1635,34 @@ fn project_matches_a_transcript_folder_name_too() {
         );
     }
 }
+
+/// In a pipe `hooks` prints each command whole (two that differ only in
+/// the middle stay apart; a terminal still cuts it in the middle to fit).
+#[test]
+fn hooks_print_commands_whole_in_a_pipe() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-hk");
+    std::fs::create_dir_all(&dir).unwrap();
+    let root = "\"${CLAUDE_PLUGIN_ROOT}/plugins/very-long-plugin-name/scripts";
+    let line = |uuid: &str, tool: &str, script: &str| {
+        json!({"type": "attachment", "uuid": uuid, "sessionId": "sess-hk", "cwd": "/home/u/hk",
+            "timestamp": "2026-03-01T10:00:05.600Z",
+            "attachment": {"type": "hook_success", "hookName": "PostToolUse:Read",
+                "hookEvent": "PostToolUse", "toolUseID": tool, "content": "", "stdout": "ok",
+                "stderr": "", "exitCode": 0, "command": format!("{root}/{script}.cmd\" actor busy"),
+                "durationMs": 42}})
+        .to_string()
+    };
+    let text = [
+        line("h1", "toolu_1", "clmail"),
+        line("h2", "toolu_2", "clpost"),
+    ]
+    .join("\n");
+    std::fs::write(dir.join("sess-hk.jsonl"), text + "\n").unwrap();
+    let out = env.cmd().args(["hooks"]).assert().success();
+    let table = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    for script in ["clmail", "clpost"] {
+        let whole = format!("{root}/{script}.cmd\" actor busy");
+        assert!(table.contains(&whole), "{whole}\n{table}");
+    }
+}

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
-use super::{at_json, clip, clip_middle, duration};
+use super::{at_json, clip, clip_middle, duration, one_line};
 use crate::cli::HooksArgs;
 use crate::config::Settings;
 use crate::out;
@@ -95,7 +95,10 @@ fn human(rows: &[HookRow], total: &HookRow, width: Option<usize>) -> String {
             n(r.no_result),
             duration(r.p50_ms),
             duration(r.p95_ms),
-            clip(r.last_failure.as_deref().unwrap_or(""), 40),
+            match width {
+                Some(_) => clip(r.last_failure.as_deref().unwrap_or(""), 40),
+                None => one_line(r.last_failure.as_deref().unwrap_or("")),
+            },
         ]
     };
     let body: Vec<Vec<String>> = rows
@@ -105,6 +108,8 @@ fn human(rows: &[HookRow], total: &HookRow, width: Option<usize>) -> String {
                 r,
                 r.event.clone().unwrap_or_else(|| "-".into()),
                 match &r.command {
+                    // (in a pipe whole: two commands may differ anywhere)
+                    Some(c) if width.is_none() => one_line(c),
                     Some(c) => clip_middle(c, 50),
                     None if r.runs == 0 => "(stop hooks, not named)".into(),
                     None => "-".into(),
