@@ -223,26 +223,10 @@ pub fn open_existing(settings: &Settings) -> Result<Store> {
     }
     super::refuse_abandoned_first_load(settings)?;
     // (both only read it: a copy kept read-only, an archive, is read as it
-    // is, if of this binary's schema; an older one must be upgraded first.
-    // A file known to be read-only is not opened for writing: that would
+    // is. A file known to be read-only is not opened for writing: that would
     // leave WAL files beside it.)
-    let opened = match Store::check_writable(&settings.db) {
-        Ok(()) => Store::open(&settings.db),
-        Err(e) => Err(e),
-    };
-    let store = match opened {
-        Err(StoreError::ReadOnly { .. }) => {
-            let store = Store::open_read_only(&settings.db)?;
-            let version = store.user_version()?;
-            if version < crate::store::SCHEMA_VERSION {
-                anyhow::bail!(
-                    "{} was written by an older observatory (schema {version}) and cannot be \
-                     upgraded here: make it and its folder writable (chmod u+w) and run `observatory status`",
-                    settings.db.display()
-                );
-            }
-            store
-        }
+    let store = match Store::check_writable(&settings.db).and_then(|()| Store::open(&settings.db)) {
+        Err(StoreError::ReadOnly { .. }) => super::reading_store(settings)?,
         store => store?,
     };
     super::ingest::warn_store(&store, settings);

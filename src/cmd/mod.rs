@@ -240,6 +240,27 @@ pub fn refuse_unfinished_first_load(settings: &Settings) -> Result<()> {
     refuse_abandoned_first_load(settings)
 }
 
+/// The database opened read-only, for a command that only reads it; one
+/// an older observatory wrote is upgraded where it can be, else refused,
+/// saying how (a read-only connection cannot read an older schema's tables
+/// as this binary names them).
+pub fn reading_store(settings: &Settings) -> Result<Store> {
+    let store = Store::open_read_only(&settings.db)?;
+    let version = store.user_version()?;
+    if version >= crate::store::SCHEMA_VERSION {
+        return Ok(store);
+    }
+    drop(store);
+    if !crate::store::file_writable(&settings.db) {
+        bail!(
+            "{} was written by an older observatory (schema {version}) and cannot be \
+             upgraded here: make it writable (chmod u+w) and run `observatory ingest`",
+            settings.db.display()
+        );
+    }
+    Ok(Store::open(&settings.db)?)
+}
+
 /// Refuse to open a database whose first load did not finish (marker, no
 /// ingest running) for a command that does not ingest (`--no-ingest`
 /// reports, `export`, `backup`): opening it would start it over, an empty

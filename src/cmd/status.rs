@@ -48,20 +48,7 @@ pub struct Status {
 
 pub fn run(_args: &StatusArgs, settings: &Settings) -> Result<ExitCode> {
     super::refuse_unfinished_first_load(settings)?;
-    let mut store = Store::open_read_only(&settings.db)?;
-    let version = store.user_version()?;
-    if version < crate::store::SCHEMA_VERSION {
-        // written by an older observatory: upgraded where it can be
-        drop(store);
-        if !crate::store::file_writable(&settings.db) {
-            anyhow::bail!(
-                "{} was written by an older observatory (schema {version}) and cannot be \
-                 upgraded here: make it writable (chmod u+w) and run `observatory ingest`",
-                settings.db.display()
-            );
-        }
-        store = Store::open(&settings.db)?;
-    }
+    let store = super::reading_store(settings)?;
     if store.meta_get("rebuild_pending")?.is_some() {
         super::warn_pending_rebuild(settings);
     }

@@ -414,11 +414,11 @@ pub fn fast_responses(
     q: &CostQuery,
     wanted: impl Fn(&str) -> bool,
 ) -> rusqlite::Result<BTreeMap<String, u64>> {
-    let models: Vec<String> = conn
+    let mut models: Vec<String> = conn
         .prepare("SELECT DISTINCT model FROM response_rows WHERE fast = 1")?
         .query_map([], |r| r.get(0))?
-        .filter(|m| m.as_ref().map_or(true, |m: &String| wanted(m)))
         .collect::<rusqlite::Result<_>>()?;
+    models.retain(|m| wanted(m));
     if models.is_empty() {
         return Ok(BTreeMap::new());
     }
