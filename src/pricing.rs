@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use rust_decimal::Decimal;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -160,21 +160,21 @@ pub struct RatePeriodInfo {
     pub cache_read: Decimal,
 }
 
-/// Fast-mode rates (USD per million tokens), inclusive UTC dates.
+/// Fast-mode rates (USD per million tokens) from / until inclusive bounds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FastPeriodInfo {
-    pub from: Option<NaiveDate>,
-    pub until: Option<NaiveDate>,
+    pub from: Option<Bound>,
+    pub until: Option<Bound>,
     pub input: Decimal,
     pub output: Decimal,
 }
 
-/// A long-context tier: inclusive UTC dates, threshold and multipliers.
+/// A long-context tier: inclusive bounds, threshold and multipliers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LongContextInfo {
     pub threshold: u64,
-    pub from: Option<NaiveDate>,
-    pub until: Option<NaiveDate>,
+    pub from: Option<Bound>,
+    pub until: Option<Bound>,
     pub input_multiplier: Decimal,
     pub output_multiplier: Decimal,
 }
@@ -186,6 +186,66 @@ pub struct GlobalsInfo {
     pub us_only_multiplier: Decimal,
     pub us_only_from: NaiveDate,
     pub regional_multiplier: Decimal,
+}
+
+/// A bound of a fast period or long-context tier, as written: a UTC date
+/// (the whole day) or a time with its UTC offset (the whole minute, or
+/// second, it names). `from` starts at a bound's first millisecond, `until`
+/// ends after its last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    Day(NaiveDate),
+    Time {
+        at: DateTime<FixedOffset>,
+        /// Whether the seconds were written (else it names a whole minute).
+        seconds: bool,
+    },
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Milliseconds since the epoch of `d`'s midnight UTC.
+fn day_start_ms(d: NaiveDate) -> i64 {
+    d.and_time(chrono::NaiveTime::MIN)
+        .and_utc()
+        .timestamp_millis()
+}
+
+impl Bound {
+    /// Its first millisecond (since the epoch, UTC).
+    fn first_ms(&self) -> i64 {
+        match self {
+            Bound::Day(d) => day_start_ms(*d),
+            Bound::Time { at, .. } => at.timestamp_millis(),
+        }
+    }
+
+    /// Its last millisecond (since the epoch, UTC).
+    fn last_ms(&self) -> i64 {
+        match self {
+            Bound::Day(_) => self.first_ms() + DAY_MS - 1,
+            Bound::Time { seconds: true, .. } => self.first_ms() + 999,
+            Bound::Time { seconds: false, .. } => self.first_ms() + 59_999,
+        }
+    }
+}
+
+impl std::fmt::Display for Bound {
+    /// As TOML writes it: `2026-02-16`, `2026-02-16T23:59-08:00`,
+    /// `2026-02-17T08:00:00Z`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bound::Day(d) => write!(f, "{d}"),
+            Bound::Time { at, seconds } => {
+                let time = if *seconds { "%H:%M:%S" } else { "%H:%M" };
+                write!(f, "{}", at.format(&format!("%Y-%m-%dT{time}")))?;
+                match at.offset().local_minus_utc() {
+                    0 => write!(f, "Z"),
+                    _ => write!(f, "{}", at.format("%:z")),
+                }
+            }
+        }
+    }
 }
 
 // ----------------------------------------------------------------- internal types
@@ -266,25 +326,26 @@ impl<T> TokenRates<T> {
     }
 }
 
-/// An inclusive range of UTC dates; `None` bounds are open.
+/// An inclusive range of instants (milliseconds since the epoch, UTC);
+/// `None` bounds are open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct DateRange {
-    from: Option<NaiveDate>,
-    until: Option<NaiveDate>,
+struct Window {
+    from: Option<i64>,
+    until: Option<i64>,
 }
 
-impl DateRange {
-    /// Whether the range applies to a response dated `date`. With no date
-    /// (latest rates), only open-ended ranges apply.
-    fn applies(&self, date: Option<NaiveDate>) -> bool {
-        match date {
-            Some(d) => self.from.is_none_or(|f| f <= d) && self.until.is_none_or(|u| d <= u),
+impl Window {
+    /// Whether the window applies to a response at `at`. With no time
+    /// (latest rates), only open-ended windows apply.
+    fn applies(&self, at: Option<i64>) -> bool {
+        match at {
+            Some(t) => self.from.is_none_or(|f| f <= t) && self.until.is_none_or(|u| t <= u),
             None => self.until.is_none(),
         }
     }
 
-    /// The overlap of two ranges, `None` if they are disjoint.
-    fn intersect(&self, other: &DateRange) -> Option<DateRange> {
+    /// The overlap of two windows, `None` if they are disjoint.
+    fn intersect(&self, other: &Window) -> Option<Window> {
         let from = match (self.from, other.from) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
@@ -295,7 +356,7 @@ impl DateRange {
         };
         match (from, until) {
             (Some(f), Some(u)) if f > u => None,
-            _ => Some(DateRange { from, until }),
+            _ => Some(Window { from, until }),
         }
     }
 }
@@ -306,11 +367,27 @@ struct RatePeriod {
     rates: TokenRates<Num>,
 }
 
+/// A fast period's or long-context tier's `from` and `until`, as written.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    from: Option<Bound>,
+    until: Option<Bound>,
+}
+
+impl Span {
+    fn window(&self) -> Window {
+        Window {
+            from: self.from.map(|b| b.first_ms()),
+            until: self.until.map(|b| b.last_ms()),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct FastPeriod {
     /// Line of its `[[...fast]]` header, for messages.
     line: usize,
-    range: DateRange,
+    span: Span,
     input: Num,
     output: Num,
 }
@@ -320,7 +397,7 @@ struct LongContextTier {
     /// Line of its `[[...long_context]]` header, for messages.
     line: usize,
     threshold: u64,
-    range: DateRange,
+    span: Span,
     input_multiplier: Num,
     output_multiplier: Num,
 }
@@ -391,35 +468,47 @@ impl Entry {
         self
     }
 
-    /// The date range over which rate period `i` is in force.
-    fn rate_range(&self, i: usize) -> DateRange {
+    /// The UTC dates over which rate period `i` is in force (inclusive).
+    fn rate_dates(&self, i: usize) -> (Option<NaiveDate>, Option<NaiveDate>) {
         let from = self.rates[i].from.as_ref().map(|d| d.value);
         let until = self
             .rates
             .get(i + 1)
             .and_then(|next| next.from.as_ref())
             .and_then(|d| d.value.pred_opt());
-        DateRange { from, until }
+        (from, until)
     }
 
-    /// The standard rates in force on `date`; the last period when `None`.
-    fn rate_period(&self, date: Option<NaiveDate>) -> Option<&RatePeriod> {
-        match date {
+    /// The instants over which rate period `i` is in force.
+    fn rate_window(&self, i: usize) -> Window {
+        let (from, until) = self.rate_dates(i);
+        Span {
+            from: from.map(Bound::Day),
+            until: until.map(Bound::Day),
+        }
+        .window()
+    }
+
+    /// The standard rates in force at `at`; the last period when `None`.
+    fn rate_period(&self, at: Option<i64>) -> Option<&RatePeriod> {
+        match at {
             None => self.rates.last(),
-            Some(d) => self
+            Some(t) => self
                 .rates
                 .iter()
                 .rev()
-                .find(|p| p.from.as_ref().is_none_or(|f| f.value <= d)),
+                .find(|p| p.from.as_ref().is_none_or(|f| day_start_ms(f.value) <= t)),
         }
     }
 
-    fn fast_period(&self, date: Option<NaiveDate>) -> Option<&FastPeriod> {
-        self.fast.iter().find(|f| f.range.applies(date))
+    fn fast_period(&self, at: Option<i64>) -> Option<&FastPeriod> {
+        self.fast.iter().find(|f| f.span.window().applies(at))
     }
 
-    fn long_context_tier(&self, date: Option<NaiveDate>) -> Option<&LongContextTier> {
-        self.long_context.iter().find(|t| t.range.applies(date))
+    fn long_context_tier(&self, at: Option<i64>) -> Option<&LongContextTier> {
+        self.long_context
+            .iter()
+            .find(|t| t.span.window().applies(at))
     }
 }
 
@@ -432,9 +521,9 @@ struct Globals {
 }
 
 impl Globals {
-    fn us_only_range(&self) -> DateRange {
-        DateRange {
-            from: Some(self.us_only_from.value),
+    fn us_only_window(&self) -> Window {
+        Window {
+            from: Some(day_start_ms(self.us_only_from.value)),
             until: None,
         }
     }
@@ -697,15 +786,16 @@ impl PriceTable {
             .is_some_and(|e| e.fast.is_empty())
     }
 
-    /// The exact cost of one response of `model` dated `date` (UTC), or `None`
-    /// when the model has no price (or, for absurd token counts, when the cost
-    /// overflows `i64` picoUSD; [`PriceTable::try_cost`] tells the two apart).
+    /// The exact cost of one response of `model` at `at` (milliseconds since
+    /// the epoch, UTC), or `None` when the model has no price (or, for absurd
+    /// token counts, when the cost overflows `i64` picoUSD;
+    /// [`PriceTable::try_cost`] tells the two apart).
     ///
-    /// `date == None` (no timestamp) prices at the latest rates: the last rate
+    /// `at == None` (no timestamp) prices at the latest rates: the last rate
     /// period, only fast periods and long-context tiers without an end date,
     /// and the US-only multiplier applies (to eligible models).
-    pub fn cost(&self, model: &str, date: Option<NaiveDate>, usage: &Usage) -> Option<Cost> {
-        self.try_cost(model, date, usage).ok()
+    pub fn cost(&self, model: &str, at: Option<i64>, usage: &Usage) -> Option<Cost> {
+        self.try_cost(model, at, usage).ok()
     }
 
     /// [`PriceTable::cost`], saying why there is no cost:
@@ -713,7 +803,7 @@ impl PriceTable {
     pub fn try_cost(
         &self,
         model: &str,
-        date: Option<NaiveDate>,
+        at: Option<i64>,
         usage: &Usage,
     ) -> Result<Cost, PricingError> {
         let unknown = || PricingError::UnknownModel {
@@ -724,16 +814,16 @@ impl PriceTable {
         };
         let id = self.resolve(model).ok_or_else(unknown)?;
         let entry = self.entries.get(id).ok_or_else(unknown)?;
-        let period = entry.rate_period(date).ok_or_else(unknown)?;
+        let period = entry.rate_period(at).ok_or_else(unknown)?;
         let fast = if usage.fast {
-            entry.fast_period(date)
+            entry.fast_period(at)
         } else {
             None
         };
         let long_context = entry
-            .long_context_tier(date)
+            .long_context_tier(at)
             .filter(|tier| usage.prompt_tokens() > u128::from(tier.threshold));
-        let us_only = usage.us_only && entry.us_only && self.globals.us_only_range().applies(date);
+        let us_only = usage.us_only && entry.us_only && self.globals.us_only_window().applies(at);
         let regional = entry.regional && is_regional_id(model);
         let rates = self.pico_rates(entry, period, fast, long_context, us_only, regional)?;
         let tokens = TokenRates {
@@ -781,11 +871,11 @@ impl PriceTable {
                     regional: e.regional,
                     rates: (0..e.rates.len())
                         .map(|i| {
-                            let range = e.rate_range(i);
+                            let (from, until) = e.rate_dates(i);
                             let r = &e.rates[i].rates;
                             RatePeriodInfo {
-                                from: range.from,
-                                until: range.until,
+                                from,
+                                until,
                                 input: r.input.value,
                                 output: r.output.value,
                                 cache_write_5m: r.cache_write_5m.value,
@@ -798,8 +888,8 @@ impl PriceTable {
                         .fast
                         .iter()
                         .map(|f| FastPeriodInfo {
-                            from: f.range.from,
-                            until: f.range.until,
+                            from: f.span.from,
+                            until: f.span.until,
                             input: f.input.value,
                             output: f.output.value,
                         })
@@ -809,8 +899,8 @@ impl PriceTable {
                         .iter()
                         .map(|t| LongContextInfo {
                             threshold: t.threshold,
-                            from: t.range.from,
-                            until: t.range.until,
+                            from: t.span.from,
+                            until: t.span.until,
                             input_multiplier: t.input_multiplier.value,
                             output_multiplier: t.output_multiplier.value,
                         })
@@ -959,20 +1049,21 @@ impl PriceTable {
     /// Check every combination of rate period, fast period, long-context tier
     /// and US-only that can apply on some date (including "no date").
     fn check_all_combinations(&self) -> Result<(), PricingError> {
-        let us_range = self.globals.us_only_range();
+        let us_range = self.globals.us_only_window();
         for entry in self.entries.values() {
             for (i, period) in entry.rates.iter().enumerate() {
-                let period_range = entry.rate_range(i);
+                let period_range = entry.rate_window(i);
                 let fasts = std::iter::once(None).chain(entry.fast.iter().map(Some));
                 for fast in fasts {
-                    let Some(r1) =
-                        fast.map_or(Some(period_range), |f| period_range.intersect(&f.range))
-                    else {
+                    let Some(r1) = fast.map_or(Some(period_range), |f| {
+                        period_range.intersect(&f.span.window())
+                    }) else {
                         continue;
                     };
                     let tiers = std::iter::once(None).chain(entry.long_context.iter().map(Some));
                     for tier in tiers {
-                        let Some(r2) = tier.map_or(Some(r1), |t| r1.intersect(&t.range)) else {
+                        let Some(r2) = tier.map_or(Some(r1), |t| r1.intersect(&t.span.window()))
+                        else {
                             continue;
                         };
                         let kept = |e: PricingError| kept_section_hint(entry, e);
@@ -995,7 +1086,9 @@ impl PriceTable {
 
     fn canonical_dump(&self) -> String {
         let d = |x: &Decimal| x.normalize().to_string();
-        let day = |x: Option<NaiveDate>| x.map_or_else(|| "-".to_string(), |v| v.to_string());
+        fn day<T: ToString>(x: Option<T>) -> String {
+            x.map_or_else(|| "-".to_string(), |v| v.to_string())
+        }
         let g = &self.globals;
         let mut out = format!(
             "{RULES_VERSION}\nglobals web_search={} us_only_multiplier={} us_only_from={} regional_multiplier={}\n",
@@ -1324,6 +1417,12 @@ impl<'t, 'i> Table<'t, 'i> {
             .transpose()
     }
 
+    fn bound(&self, src: &Source<'_>, key: &str) -> Result<Option<(Bound, Loc)>, PricingError> {
+        self.get(key)
+            .map(|v| read_bound(src, v, &self.path_of(key)))
+            .transpose()
+    }
+
     /// An array of tables (`[[x]]` or `x = [{...}]`); absent = empty.
     fn tables(&self, src: &Source<'_>, key: &str) -> Result<Vec<Table<'t, 'i>>, PricingError> {
         let Some(value) = self.get(key) else {
@@ -1436,6 +1535,68 @@ fn read_date(
         loc: src.loc(&span, path),
     })
     .ok_or_else(bad)
+}
+
+/// A fast period's or long-context tier's bound: a date (as [`read_date`])
+/// or a time with its UTC offset, to the minute or the second (a TOML offset
+/// date-time, `2026-02-16T23:59-08:00`, or a string of one).
+fn read_bound(
+    src: &Source<'_>,
+    value: &Spanned<DeValue<'_>>,
+    path: &str,
+) -> Result<(Bound, Loc), PricingError> {
+    let span = value.span();
+    let loc = src.loc(&span, path);
+    let bad = |why: &str| loc.error(format!("{} {why}", src.snippet(&span)));
+    let written: Option<toml::value::Datetime> = match value.get_ref() {
+        DeValue::Datetime(dt) => Some(*dt),
+        DeValue::String(s) => s.parse().ok(),
+        _ => None,
+    };
+    let what = "is not a date (YYYY-MM-DD) or a time with its UTC offset \
+                (YYYY-MM-DDTHH:MM-08:00, or Z for UTC)";
+    let Some(dt) = written else {
+        return Err(bad(what));
+    };
+    let date = dt.date.and_then(|d| {
+        NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
+    });
+    let bound = match (date, dt.time, dt.offset) {
+        (Some(d), None, None) => Bound::Day(d),
+        (Some(_), Some(_), None) => {
+            return Err(bad(
+                "has no UTC offset: write one (Z for UTC, -08:00 for Pacific standard time)",
+            ));
+        }
+        (Some(d), Some(t), Some(offset)) => {
+            if t.nanosecond.is_some() {
+                return Err(bad(
+                    "has a fraction of a second: write whole seconds (a time names its whole \
+                     minute or second)",
+                ));
+            }
+            let minutes = match offset {
+                toml::value::Offset::Z => 0,
+                toml::value::Offset::Custom { minutes } => i32::from(minutes),
+            };
+            let at = chrono::NaiveTime::from_hms_opt(
+                u32::from(t.hour),
+                u32::from(t.minute),
+                u32::from(t.second.unwrap_or(0)),
+            )
+            .zip(FixedOffset::east_opt(minutes * 60))
+            .and_then(|(time, zone)| d.and_time(time).and_local_timezone(zone).single());
+            let Some(at) = at else {
+                return Err(bad(what));
+            };
+            Bound::Time {
+                at,
+                seconds: t.second.is_some(),
+            }
+        }
+        _ => return Err(bad(what)),
+    };
+    Ok((bound, loc))
 }
 
 fn read_bool(
@@ -1693,8 +1854,11 @@ fn parse_entry(
     let mut fast: Vec<FastPeriod> = Vec::new();
     for f in t.tables(src, "fast")? {
         f.only_keys(src, &["from", "until", "input", "output"])?;
-        let range = read_range(src, &f)?;
-        if let Some(other) = fast.iter().find(|o| o.range.intersect(&range).is_some()) {
+        let span = read_span(src, &f)?;
+        if let Some(other) = fast
+            .iter()
+            .find(|o| o.span.window().intersect(&span.window()).is_some())
+        {
             return Err(src.error(
                 &f.span,
                 &f.path,
@@ -1703,7 +1867,7 @@ fn parse_entry(
         }
         fast.push(FastPeriod {
             line: src.line(f.span.start),
-            range,
+            span,
             input: f.required_decimal(src, "input")?,
             output: f.required_decimal(src, "output")?,
         });
@@ -1721,10 +1885,10 @@ fn parse_entry(
                 "output_multiplier",
             ],
         )?;
-        let range = read_range(src, &lc)?;
+        let span = read_span(src, &lc)?;
         if let Some(other) = long_context
             .iter()
-            .find(|o| o.range.intersect(&range).is_some())
+            .find(|o| o.span.window().intersect(&span.window()).is_some())
         {
             return Err(src.error(
                 &lc.span,
@@ -1735,7 +1899,7 @@ fn parse_entry(
         long_context.push(LongContextTier {
             line: src.line(lc.span.start),
             threshold: read_u64(src, lc.require(src, "threshold")?, &lc.path_of("threshold"))?,
-            range,
+            span,
             input_multiplier: lc.required_decimal(src, "input_multiplier")?,
             output_multiplier: lc.required_decimal(src, "output_multiplier")?,
         });
@@ -1761,20 +1925,19 @@ fn parse_entry(
     })
 }
 
-/// Optional inclusive `from` / `until`; `from` must not be after `until`.
-fn read_range(src: &Source<'_>, t: &Table<'_, '_>) -> Result<DateRange, PricingError> {
-    let from = t.date(src, "from")?;
-    let until = t.date(src, "until")?;
-    if let (Some(f), Some(u)) = (&from, &until)
-        && f.value > u.value
+/// Optional inclusive `from` / `until`; `until` must not end before `from`
+/// starts.
+fn read_span(src: &Source<'_>, t: &Table<'_, '_>) -> Result<Span, PricingError> {
+    let from = t.bound(src, "from")?;
+    let until = t.bound(src, "until")?;
+    if let (Some((f, _)), Some((u, loc))) = (&from, &until)
+        && u.last_ms() < f.first_ms()
     {
-        return Err(u
-            .loc
-            .error(format!("{} is before from ({})", u.value, f.value)));
+        return Err(loc.error(format!("{u} is before from ({f})")));
     }
-    Ok(DateRange {
-        from: from.map(|d| d.value),
-        until: until.map(|d| d.value),
+    Ok(Span {
+        from: from.map(|(b, _)| b),
+        until: until.map(|(b, _)| b),
     })
 }
 
@@ -1789,8 +1952,25 @@ mod tests {
         PriceTable::builtin().expect("builtin table loads")
     }
 
-    fn day(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
-        Some(NaiveDate::from_ymd_opt(y, m, d).expect("valid date"))
+    /// Midnight UTC of a day, as a response's time.
+    fn day(y: i32, m: u32, d: u32) -> Option<i64> {
+        Some(day_start_ms(
+            NaiveDate::from_ymd_opt(y, m, d).expect("valid date"),
+        ))
+    }
+
+    /// The last millisecond of a UTC day.
+    fn day_end(y: i32, m: u32, d: u32) -> Option<i64> {
+        day(y, m, d).map(|t| t + DAY_MS - 1)
+    }
+
+    /// A response's time from RFC 3339 text.
+    fn at(text: &str) -> Option<i64> {
+        Some(
+            DateTime::parse_from_rfc3339(text)
+                .expect("valid time")
+                .timestamp_millis(),
+        )
     }
 
     /// input, 5m writes, 1h writes, cache reads, output
@@ -1819,14 +1999,14 @@ mod tests {
     }
 
     /// Exact cost in USD as a plain decimal string (trailing zeros dropped).
-    fn usd_of(t: &PriceTable, model: &str, date: Option<NaiveDate>, u: Usage) -> String {
+    fn usd_of(t: &PriceTable, model: &str, date: Option<i64>, u: Usage) -> String {
         let cost = t
             .cost(model, date, &u)
             .unwrap_or_else(|| panic!("{model} should be priced"));
         cost.usd().normalize().to_string()
     }
 
-    fn usd(model: &str, date: Option<NaiveDate>, u: Usage) -> String {
+    fn usd(model: &str, date: Option<i64>, u: Usage) -> String {
         usd_of(&table(), model, date, u)
     }
 
@@ -2314,15 +2494,22 @@ mod tests {
     fn fast_end_dates_are_inclusive() {
         // fast Opus 4.6/4.7 (6x) = 390,000 μ$; Opus 4.8 (2x) = 130,000 μ$; standard = 65,000 μ$
         let cases = [
-            // Opus 4.6's launch discount: half the fast rates through 2026-02-16
+            // Opus 4.6's launch discount: half the fast rates through
+            // 2026-02-16 23:59 PT (PST, UTC-8): 2026-02-17 07:59 UTC
             ("claude-opus-4-6", day(2026, 2, 5), "0.195"),
-            ("claude-opus-4-6", day(2026, 2, 16), "0.195"),
-            ("claude-opus-4-6", day(2026, 2, 17), "0.39"),
-            ("claude-opus-4-6", day(2026, 6, 29), "0.39"),
+            ("claude-opus-4-6", day_end(2026, 2, 16), "0.195"),
+            (
+                "claude-opus-4-6",
+                at("2026-02-16T23:59:59.999-08:00"),
+                "0.195",
+            ),
+            ("claude-opus-4-6", at("2026-02-17T07:59:59.999Z"), "0.195"),
+            ("claude-opus-4-6", at("2026-02-17T08:00:00Z"), "0.39"),
+            ("claude-opus-4-6", day_end(2026, 6, 29), "0.39"),
             ("claude-opus-4-6", day(2026, 6, 30), "0.065"),
-            ("claude-opus-4-7", day(2026, 7, 24), "0.39"),
+            ("claude-opus-4-7", day_end(2026, 7, 24), "0.39"),
             ("claude-opus-4-7", day(2026, 7, 25), "0.065"),
-            ("claude-opus-4-8", day(2026, 11, 30), "0.13"),
+            ("claude-opus-4-8", day_end(2026, 11, 30), "0.13"),
             ("claude-opus-4-8", day(2026, 12, 1), "0.065"),
             // undated = latest rates: ended fast periods do not apply, open ones do
             ("claude-opus-4-6", None, "0.065"),
@@ -2334,9 +2521,122 @@ mod tests {
             assert_eq!(
                 usd_of(&t, model, date, fast(common())),
                 want,
-                "{model} on {date:?}"
+                "{model} at {date:?} ms"
             );
         }
+    }
+
+    #[test]
+    fn fast_and_long_context_bounds_may_be_times_with_an_offset() {
+        let rates = "[models.x]\n[[models.x.rates]]\ninput = \"1\"\noutput = \"2\"\ncache_write_5m = \"3\"\ncache_write_1h = \"4\"\ncache_read = \"5\"\n";
+        // a minute, a second, a string and Z: `until` takes in the whole
+        // minute or second it names, `from` starts at its first instant
+        let t = table()
+            .with_override_str(
+                &format!(
+                    "{rates}[[models.x.fast]]\nuntil = 2026-05-01T09:30-07:00\ninput = \"2\"\noutput = \"4\"\n\
+                     [[models.x.fast]]\nfrom = \"2026-05-01T16:31:00Z\"\nuntil = 2026-05-01T17:00:05Z\ninput = \"3\"\noutput = \"6\"\n\
+                     [[models.x.long_context]]\nthreshold = 1000000\nfrom = 2026-05-01T18:00:00+01:00\nuntil = 2026-05-01\ninput_multiplier = \"2\"\noutput_multiplier = \"2\"\n"
+                ),
+                "user.toml",
+            )
+            .expect("times load");
+        // 1,000,000 fast input tokens at 2, 3 or (no fast period) 1 $/MTok
+        let fast_input = fast(usage(1_000_000, 0, 0, 0, 0));
+        for (when, want) in [
+            ("2026-05-01T16:30:59.999Z", "2"),
+            ("2026-05-01T16:31:00Z", "3"),
+            ("2026-05-01T17:00:05.999Z", "3"),
+            ("2026-05-01T17:00:06Z", "1"),
+        ] {
+            assert_eq!(usd_of(&t, "x", at(when), fast_input), want, "at {when}");
+        }
+        // the tier (x2 over 1,000,000 prompt tokens) from 17:00 UTC to the
+        // day's end
+        let long = usage(1_000_001, 0, 0, 0, 0);
+        for (when, want) in [
+            ("2026-05-01T16:59:59.999Z", "1.000001"),
+            ("2026-05-01T17:00:00Z", "2.000002"),
+            ("2026-05-01T23:59:59.999Z", "2.000002"),
+            ("2026-05-02T00:00:00Z", "1.000001"),
+        ] {
+            assert_eq!(usd_of(&t, "x", at(when), long), want, "at {when}");
+        }
+        // shown as written
+        let x = info_of(&t, "x");
+        let shown = |b: Option<Bound>| b.map(|b| b.to_string());
+        assert_eq!(
+            (shown(x.fast[0].from), shown(x.fast[0].until)),
+            (None, Some("2026-05-01T09:30-07:00".to_owned()))
+        );
+        assert_eq!(
+            (shown(x.fast[1].from), shown(x.fast[1].until)),
+            (
+                Some("2026-05-01T16:31:00Z".to_owned()),
+                Some("2026-05-01T17:00:05Z".to_owned())
+            )
+        );
+        assert_eq!(
+            (
+                shown(x.long_context[0].from),
+                shown(x.long_context[0].until)
+            ),
+            (
+                Some("2026-05-01T18:00:00+01:00".to_owned()),
+                Some("2026-05-01".to_owned())
+            )
+        );
+
+        let fast_period = |from: &str, until: &str| {
+            format!(
+                "{rates}[[models.x.fast]]\nfrom = {from}\nuntil = {until}\ninput = \"2\"\noutput = \"4\"\n"
+            )
+        };
+        for (text, want) in [
+            (
+                fast_period("2026-05-01T12:00", "2026-05-02"),
+                "user.toml:9: models.x.fast[0].from: 2026-05-01T12:00 has no UTC offset: write one (Z for UTC, -08:00 for Pacific standard time)",
+            ),
+            (
+                fast_period("2026-05-01", "2026-05-02T12:00:00.5Z"),
+                "user.toml:10: models.x.fast[0].until: 2026-05-02T12:00:00.5Z has a fraction of a second: write whole seconds (a time names its whole minute or second)",
+            ),
+            (
+                fast_period("2026-05-01", "12:00:00"),
+                "user.toml:10: models.x.fast[0].until: 12:00:00 is not a date (YYYY-MM-DD) or a time with its UTC offset (YYYY-MM-DDTHH:MM-08:00, or Z for UTC)",
+            ),
+            (
+                fast_period("2026-05-01T12:00Z", "2026-05-01T11:59:59Z"),
+                "user.toml:10: models.x.fast[0].until: 2026-05-01T11:59:59Z is before from (2026-05-01T12:00Z)",
+            ),
+            (
+                fast_period("2026-05-02", "2026-05-01T23:59:59+00:01"),
+                "user.toml:10: models.x.fast[0].until: 2026-05-01T23:59:59+00:01 is before from (2026-05-02)",
+            ),
+            (
+                format!(
+                    "{}[[models.x.fast]]\nfrom = 2026-05-01T12:00Z\ninput = \"2\"\noutput = \"4\"\n",
+                    fast_period("2026-04-01", "2026-05-01T05:00-07:00")
+                ),
+                "user.toml:13: models.x.fast[1]: overlaps the fast period at line 8",
+            ),
+        ] {
+            assert_eq!(override_err(&text), want);
+        }
+        // the same minute seen from two offsets ends one period and starts
+        // the next without a gap or an overlap
+        let adjacent = format!(
+            "{}[[models.x.fast]]\nfrom = 2026-05-01T12:01Z\ninput = \"3\"\noutput = \"6\"\n",
+            fast_period("2026-04-01", "2026-05-01T05:00-07:00")
+        );
+        let t = table()
+            .with_override_str(&adjacent, "user.toml")
+            .expect("adjacent periods load");
+        assert_eq!(
+            usd_of(&t, "x", at("2026-05-01T12:00:59.999Z"), fast_input),
+            "2"
+        );
+        assert_eq!(usd_of(&t, "x", at("2026-05-01T12:01:00Z"), fast_input), "3");
     }
 
     #[test]
@@ -2708,16 +3008,16 @@ mod tests {
         assert_eq!(sonnet55.rates.len(), 2);
         assert_eq!(
             (sonnet55.rates[0].from, sonnet55.rates[0].until),
-            (None, day(2026, 10, 6))
+            (None, NaiveDate::from_ymd_opt(2026, 10, 6))
         );
         assert_eq!(
             (sonnet55.rates[1].from, sonnet55.rates[1].until),
-            (day(2026, 10, 7), None)
+            (NaiveDate::from_ymd_opt(2026, 10, 7), None)
         );
         let g = t.globals();
         assert_eq!(g.web_search_usd_per_request.to_string(), "0.01");
         assert_eq!(g.us_only_multiplier.to_string(), "1.1");
-        assert_eq!(Some(g.us_only_from), day(2026, 2, 5));
+        assert_eq!(Some(g.us_only_from), NaiveDate::from_ymd_opt(2026, 2, 5));
     }
 
     // ------------------------------------------------------------ user file

@@ -1378,3 +1378,56 @@ fn pricing_check_names_fast_responses_without_a_fast_price() {
         json!([{"model": "claude-fable-5-2", "responses": 1}])
     );
 }
+
+/// Opus 4.6's fast-mode launch discount ran "until 2026-02-16 23:59 PT":
+/// a fast response at 07:59 UTC on the 17th (23:59 on the 16th in Pacific
+/// standard time) is billed at the discounted rates, one at 08:00 UTC at
+/// the full ones, and `pricing --json` shows the period's end as written.
+#[test]
+fn opus_4_6_fast_discount_ends_at_midnight_pacific_not_utc() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-fast");
+    std::fs::create_dir_all(&dir).unwrap();
+    let line = |uuid: &str, msg: &str, at: &str| {
+        json!({"type": "assistant", "uuid": uuid, "sessionId": "sess-fast", "timestamp": at,
+            "cwd": "/home/u/fast", "message": {"id": msg, "model": "claude-opus-4-6", "role": "assistant",
+            "content": [{"type": "text", "text": "ok"}], "stop_reason": "end_turn",
+            "usage": {"input_tokens": 100000, "output_tokens": 0, "speed": "fast"}}})
+        .to_string()
+    };
+    let text = [
+        line("f-1", "msg_f1", "2026-02-17T07:59:59.999Z"),
+        line("f-2", "msg_f2", "2026-02-17T08:00:00.000Z"),
+    ]
+    .join("\n");
+    std::fs::write(dir.join("sess-fast.jsonl"), text + "\n").unwrap();
+    // 100K fast input tokens (under the long-context tier's 200K) at $15
+    // per MTok (the discount), then at $30
+    let v = cost_json(&env, &["--by-day", "--tz", "America/Los_Angeles"]);
+    let days: Vec<(Value, Value)> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["day"].clone(), r["cost_usd"].clone()))
+        .collect();
+    assert_eq!(
+        days,
+        [
+            (json!("2026-02-16"), json!("1.5")),
+            (json!("2026-02-17"), json!("3"))
+        ],
+        "{v}"
+    );
+    assert_eq!(v["total"]["cost_usd"], "4.5", "{v}");
+
+    let out = env.cmd().args(["pricing", "--json"]).assert().success();
+    let p: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let opus = p["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == "claude-opus-4-6")
+        .unwrap();
+    assert_eq!(opus["fast"][0]["until"], "2026-02-16T23:59-08:00", "{opus}");
+    assert_eq!(opus["fast"][1]["from"], "2026-02-17T00:00-08:00", "{opus}");
+}

@@ -108,7 +108,7 @@ pub fn run(args: &PricingArgs, settings: &Settings) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn d(x: Option<chrono::NaiveDate>) -> Value {
+fn d<T: ToString>(x: Option<T>) -> Value {
     json!(x.map(|d| d.to_string()))
 }
 

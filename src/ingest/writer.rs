@@ -1616,7 +1616,7 @@ impl<'c> Writer<'c> {
             fast: f.fast,
             us_only: f.us_only,
         };
-        let cost = cost_of(self.prices, model, r.at, &usage);
+        let cost = self.prices.cost(model, r.at, &usage);
         let priced = [
             int(cost.as_ref().map(|c| c.picousd)),
             text(stored_priced_as(cost.as_ref(), model)),
@@ -2081,7 +2081,7 @@ pub fn price_response(
     prices: &PriceTable,
     r: &StoredResponse,
 ) -> rusqlite::Result<Option<i64>> {
-    let cost = cost_of(prices, &r.model, r.at, &r.usage);
+    let cost = prices.cost(&r.model, r.at, &r.usage);
     conn.prepare_cached(
         "UPDATE response_rows SET cost_picousd = ?2, priced_as = ?3 WHERE id = ?1",
     )?
@@ -2097,20 +2097,6 @@ pub fn price_response(
 /// itself (the responses view shows the model then).
 fn stored_priced_as<'a>(cost: Option<&'a crate::pricing::Cost>, model: &str) -> Option<&'a str> {
     cost.map(|c| c.priced_as.as_str()).filter(|p| *p != model)
-}
-
-/// A response's cost from its model, time (the price in force that UTC
-/// day) and figures; None when the model has no price.
-fn cost_of(
-    prices: &PriceTable,
-    model: &str,
-    at: Option<i64>,
-    usage: &Usage,
-) -> Option<crate::pricing::Cost> {
-    let date = at
-        .and_then(chrono::DateTime::from_timestamp_millis)
-        .map(|t| t.date_naive());
-    prices.cost(model, date, usage)
 }
 
 struct LegacyHook {
