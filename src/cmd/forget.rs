@@ -257,13 +257,19 @@ fn rewritten(db: &std::path::Path, before: u64, after: u64) -> String {
 
 /// The responses counted in the totals, and their cost in picoUSD.
 fn counted(conn: &rusqlite::Connection) -> Result<(i64, i128)> {
-    let (n, dollars, rest) = conn.query_row(
-        "SELECT count(*), sum(cost_picousd / 1000000000000), sum(cost_picousd % 1000000000000)
-         FROM responses",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
-    Ok((n, report::split_sum(dollars, rest)))
+    let sql = format!(
+        "SELECT count(*), {} FROM responses",
+        report::total_sum_sql(
+            "cost_picousd / 1000000000000",
+            "cost_picousd % 1000000000000"
+        )
+    );
+    Ok(conn.query_row(&sql, [], |r| {
+        Ok((
+            r.get(0)?,
+            report::total_sum(r.get(1)?, r.get(2)?, r.get(3)?),
+        ))
+    })?)
 }
 
 /// Re-derive every table from the raw lines (as `ingest --full`).

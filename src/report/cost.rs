@@ -228,7 +228,7 @@ pub fn rollup_answers(q: &CostQuery, zone: &Zone) -> bool {
 /// Sums are done by SQLite, grouped as finely as the requested groups need
 /// (so a report reads a few thousand rows, not every response), then
 /// grouped in Rust, where time zones live. Exact: integers only, the cost
-/// split into whole dollars and picodollars so that no sum can overflow.
+/// split so that no sum can overflow (`super::total_sum_sql`).
 pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<CostReport> {
     let mut groups = q.groups.clone();
     groups.sort();
@@ -249,13 +249,18 @@ pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<Co
             "CASE WHEN r.subagent THEN 'subagent' END",
             "r.subagent",
             if sum_in_sql {
-                "sum(r.requests), sum(r.priced_requests), sum(r.input_tokens), sum(r.output_tokens),
-                 sum(r.cache_creation_5m_tokens), sum(r.cache_creation_1h_tokens), sum(r.cache_read_tokens),
-                 sum(r.web_search_requests), sum(r.cost_dollars), sum(r.cost_rest_picousd)"
+                format!(
+                    "sum(r.requests), sum(r.priced_requests), sum(r.input_tokens), sum(r.output_tokens),
+                     sum(r.cache_creation_5m_tokens), sum(r.cache_creation_1h_tokens), sum(r.cache_read_tokens),
+                     sum(r.web_search_requests), {}",
+                    super::total_sum_sql("r.cost_dollars", "r.cost_rest_picousd")
+                )
             } else {
+                // (summed in Rust, in i128: the rest whole as the last part)
                 "r.requests, r.priced_requests, r.input_tokens, r.output_tokens,
                  r.cache_creation_5m_tokens, r.cache_creation_1h_tokens, r.cache_read_tokens,
-                 r.web_search_requests, r.cost_dollars, r.cost_rest_picousd"
+                 r.web_search_requests, r.cost_dollars, 0, r.cost_rest_picousd"
+                    .to_owned()
             },
             "cost_rollup",
         )
@@ -266,7 +271,14 @@ pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<Co
             "CASE WHEN coalesce(r.agent_id, '') = '' THEN NULL ELSE 'subagent' END",
             "coalesce(r.agent_id, '') = ''",
             // (unqualified: `projects` has no column of these names)
-            rollup::RESPONSE_SUMS,
+            format!(
+                "{}, {}",
+                rollup::RESPONSE_COUNTS,
+                super::total_sum_sql(
+                    "cost_picousd / 1000000000000",
+                    "cost_picousd % 1000000000000"
+                )
+            ),
             "responses",
         )
     };
@@ -332,7 +344,7 @@ pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<Co
             requests: n(7)?,
             priced: n(8)?,
             tokens: [n(9)?, n(10)?, n(11)?, n(12)?, n(13)?, n(14)?],
-            cost: super::split_sum(r.get(15)?, r.get(16)?),
+            cost: super::total_sum(r.get(15)?, r.get(16)?, r.get(17)?),
         })
     })?;
     let mut report = CostReport::default();

@@ -451,8 +451,26 @@ pub fn now_ms() -> i64 {
 
 /// An exact sum from SQL's `sum(x / 10^12)` and `sum(x % 10^12)` (whole
 /// dollars and the picodollar rest of picoUSD amounts; NULL when no row).
+/// The rest's sum overflows past ~9.2 million rows: for a group that small
+/// (a session, a day, a block); [`total_sum_sql`] for any number of rows.
 pub fn split_sum(dollars: Option<i64>, rest: Option<i64>) -> i128 {
     i128::from(dollars.unwrap_or(0)) * 1_000_000_000_000 + i128::from(rest.unwrap_or(0))
+}
+
+/// SQL: the sum of the picoUSD amounts `dollars` x 10^12 + `rest` in
+/// three columns for [`total_sum`], none of which can overflow: whole
+/// dollars, the rest's microdollars and its picodollars below one
+/// microdollar. (`rest` may be a sum of rests of n responses, itself below
+/// n x 10^12: its microdollars sum to below 10^6 per response.)
+pub fn total_sum_sql(dollars: &str, rest: &str) -> String {
+    format!("sum({dollars}), sum({rest} / 1000000), sum({rest} % 1000000)")
+}
+
+/// The exact sum from [`total_sum_sql`]'s three columns.
+pub fn total_sum(dollars: Option<i64>, micro: Option<i64>, pico: Option<i64>) -> i128 {
+    split_sum(dollars, None)
+        + i128::from(micro.unwrap_or(0)) * 1_000_000
+        + i128::from(pico.unwrap_or(0))
 }
 
 /// Strings seen many times (tool names, servers, session ids) get a number;
@@ -648,6 +666,68 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    /// 9.3 million responses of $0.999999999999 and $1.999999999999: their
+    /// picodollar rests (below 10^12 each) sum past i64::MAX, where SQLite
+    /// stops with "integer overflow"; the three-part sum is exact. So is
+    /// the rollup's shape, a few rows whose rests are sums themselves.
+    #[test]
+    fn total_sum_is_exact_where_a_sum_of_rests_overflows() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let n: i64 = 9_300_000;
+        let rows = format!(
+            "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < {n})
+             SELECT 999999999999 + (i % 2) * 1000000000000 AS c FROM k"
+        );
+        let (dollars, rest) = ("c / 1000000000000", "c % 1000000000000");
+        let plain = conn.query_row(
+            &format!("SELECT sum({dollars}), sum({rest}) FROM ({rows})"),
+            [],
+            |r| Ok(split_sum(r.get(0)?, r.get(1)?)),
+        );
+        assert!(
+            plain.is_err_and(|e| e.to_string().contains("integer overflow")),
+            "a plain sum of the rests overflows"
+        );
+        let exact = conn
+            .query_row(
+                &format!("SELECT {} FROM ({rows})", total_sum_sql(dollars, rest)),
+                [],
+                |r| Ok(total_sum(r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        let n = i128::from(n);
+        assert_eq!(exact, n * 999_999_999_999 + n / 2 * 1_000_000_000_000);
+
+        // rollup rows: (dollars, rest) with rests of millions of responses
+        let rollup = "SELECT 7 AS d, 4000000000000000001 AS r UNION ALL
+                      SELECT 1, 4000000000000000002 UNION ALL SELECT 0, 4000000000000000003";
+        assert!(
+            conn.query_row(&format!("SELECT sum(r) FROM ({rollup})"), [], |r| r
+                .get::<_, i64>(0))
+                .is_err()
+        );
+        let exact = conn
+            .query_row(
+                &format!("SELECT {} FROM ({rollup})", total_sum_sql("d", "r")),
+                [],
+                |r| Ok(total_sum(r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(exact, 8 * 1_000_000_000_000 + 12_000_000_000_000_000_006);
+        // nothing summed: zero
+        let none = conn
+            .query_row(
+                &format!(
+                    "SELECT {} FROM ({rollup}) WHERE d < 0",
+                    total_sum_sql("d", "r")
+                ),
+                [],
+                |r| Ok(total_sum(r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(none, 0);
     }
 
     #[test]

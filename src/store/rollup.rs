@@ -24,15 +24,19 @@ pub fn bucket_of(at: Option<i64>) -> i64 {
 /// pass.
 const FULL_ABOVE: i64 = 2_000;
 
-/// How a group of `responses` rows is summed, in the order of the rollup's
-/// columns requests .. cost_rest_picousd (also what `cost` reads when it
-/// cannot use the rollup): integers only, the cost split into whole dollars
-/// and the picodollar rest so that no sum can overflow.
-pub const RESPONSE_SUMS: &str = "count(*), count(cost_picousd),
+/// How a group of `responses` rows is counted, in the order of the
+/// rollup's columns requests .. web_search_requests (also what `cost` reads
+/// when it cannot use the rollup): integers only.
+pub const RESPONSE_COUNTS: &str = "count(*), count(cost_picousd),
     coalesce(sum(max(input_tokens, 0)), 0), coalesce(sum(max(output_tokens, 0)), 0),
     coalesce(sum(max(cache_creation_5m_tokens, 0)), 0), coalesce(sum(max(cache_creation_1h_tokens, 0)), 0),
-    coalesce(sum(max(cache_read_tokens, 0)), 0), coalesce(sum(max(web_search_requests, 0)), 0),
-    coalesce(sum(cost_picousd / 1000000000000), 0), coalesce(sum(cost_picousd % 1000000000000), 0)";
+    coalesce(sum(max(cache_read_tokens, 0)), 0), coalesce(sum(max(web_search_requests, 0)), 0)";
+
+/// The rollup's cost_dollars and cost_rest_picousd of a group of
+/// `responses` rows: whole dollars and the picodollar rest. (The rest's
+/// sum stays inside i64 for up to ~9.2 million responses: a rollup row
+/// holds one session's in 15 minutes.)
+const RESPONSE_COST: &str = "coalesce(sum(cost_picousd / 1000000000000), 0), coalesce(sum(cost_picousd % 1000000000000), 0)";
 
 const KEYS: &str =
     "at / 900000, model, priced_as, project_id, coalesce(agent_id, '') != '', git_branch,
@@ -299,7 +303,7 @@ fn insert_sql() -> String {
            first_at, last_at, requests, priced_requests, input_tokens, output_tokens,
            cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, web_search_requests,
            cost_dollars, cost_rest_picousd)
-         SELECT {KEYS}, min(at), max(at), {RESPONSE_SUMS} FROM responses"
+         SELECT {KEYS}, min(at), max(at), {RESPONSE_COUNTS}, {RESPONSE_COST} FROM responses"
     )
 }
 
