@@ -2116,6 +2116,9 @@ mod tests {
             ("claude-haiku-4-5", Some("claude-haiku-4-5-20251001")),
             ("claude-3-5-haiku", Some("claude-3-5-haiku-20241022")),
             ("claude-3-7-sonnet", Some("claude-3-7-sonnet-20250219")),
+            // a gateway's ids of the only Claude 3 Opus and Haiku
+            ("anthropic/claude-3-opus", Some("claude-3-opus-20240229")),
+            ("anthropic/claude-3-haiku", Some("claude-3-haiku-20240307")),
             ("claude-mythos-5", Some("claude-fable-5")),
             ("claude-mythos-5-1", Some("claude-fable-5-1")),
             ("claude-mythos-5-2", Some("claude-fable-5-2")),
@@ -2152,7 +2155,9 @@ mod tests {
             ("opus", None),
             ("sonnet", None),
             ("claude-opus", None),
+            // (two Claude 3.5 Sonnets: the id does not say which)
             ("claude-3-5-sonnet", None),
+            ("anthropic/claude-3.5-sonnet", None),
             ("claude-opus-4-6-fast", None),
             ("us.claude-opus-4-6", None),
             ("grok-4.5", None),
