@@ -259,10 +259,7 @@ fn rewritten(db: &std::path::Path, before: u64, after: u64) -> String {
 fn counted(conn: &rusqlite::Connection) -> Result<(i64, i128)> {
     let sql = format!(
         "SELECT count(*), {} FROM responses",
-        report::total_sum_sql(
-            "cost_picousd / 1000000000000",
-            "cost_picousd % 1000000000000"
-        )
+        report::picousd_sum_sql("cost_picousd")
     );
     Ok(conn.query_row(&sql, [], |r| {
         Ok((

@@ -274,10 +274,7 @@ pub fn run(conn: &Connection, q: &CostQuery, zone: &Zone) -> rusqlite::Result<Co
             format!(
                 "{}, {}",
                 rollup::RESPONSE_COUNTS,
-                super::total_sum_sql(
-                    "cost_picousd / 1000000000000",
-                    "cost_picousd % 1000000000000"
-                )
+                super::picousd_sum_sql("cost_picousd")
             ),
             "responses",
         )

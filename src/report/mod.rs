@@ -466,6 +466,13 @@ pub fn total_sum_sql(dollars: &str, rest: &str) -> String {
     format!("sum({dollars}), sum({rest} / 1000000), sum({rest} % 1000000)")
 }
 
+/// [`total_sum_sql`] of a picoUSD column: its microdollars sum past i64
+/// only past $9.2 trillion, so no whole-dollar part is needed (a constant
+/// 0 stands for it, one sum fewer a row).
+pub fn picousd_sum_sql(picousd: &str) -> String {
+    format!("0, sum({picousd} / 1000000), sum({picousd} % 1000000)")
+}
+
 /// The exact sum from [`total_sum_sql`]'s three columns.
 pub fn total_sum(dollars: Option<i64>, micro: Option<i64>, pico: Option<i64>) -> i128 {
     split_sum(dollars, None)
@@ -670,8 +677,8 @@ mod tests {
 
     /// 9.3 million responses of $0.999999999999 and $1.999999999999: their
     /// picodollar rests (below 10^12 each) sum past i64::MAX, where SQLite
-    /// stops with "integer overflow"; the three-part sum is exact. So is
-    /// the rollup's shape, a few rows whose rests are sums themselves.
+    /// stops with "integer overflow"; the sum by microdollars is exact. So
+    /// is the rollup's shape, a few rows whose rests are sums themselves.
     #[test]
     fn total_sum_is_exact_where_a_sum_of_rests_overflows() {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
@@ -692,7 +699,7 @@ mod tests {
         );
         let exact = conn
             .query_row(
-                &format!("SELECT {} FROM ({rows})", total_sum_sql(dollars, rest)),
+                &format!("SELECT {} FROM ({rows})", picousd_sum_sql("c")),
                 [],
                 |r| Ok(total_sum(r.get(0)?, r.get(1)?, r.get(2)?)),
             )
