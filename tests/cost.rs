@@ -118,6 +118,7 @@ fn days_are_cut_in_the_requested_zone() {
         .success();
     let local: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(local["rows"], v["rows"], "{local}");
+    assert!(out.get_output().stderr.is_empty());
     let v = cost_json(&env, &["--by-day", "--tz", "UTC"]);
     let days: Vec<(Value, Value)> = v["rows"]
         .as_array()
@@ -143,6 +144,49 @@ fn days_are_cut_in_the_requested_zone() {
         &["--until", "2026-03-01", "--tz", "UTC", "--no-ingest"],
     );
     assert_eq!(v["total"]["cost_usd"], "0.0337956");
+}
+
+/// A `TZ` that names no zone (a typo, a zone this system lacks) makes the
+/// local zone UTC, as the C library does: the days are UTC's, the JSON says
+/// "UTC", and a warning says why (not with -q, not for a real zone).
+#[test]
+fn a_tz_that_names_no_zone_is_utc_and_says_so() {
+    let env = Env::with_fixture("basic");
+    let utc = cost_json(&env, &["--by-day", "--tz", "UTC"]);
+    let run = |tz: &str, quiet: bool| {
+        let mut cmd = env.cmd();
+        cmd.env("TZ", tz)
+            .args(["cost", "--by-day", "--json", "--no-ingest"]);
+        if quiet {
+            cmd.arg("-q");
+        }
+        let out = cmd.assert().success();
+        let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        (
+            v,
+            String::from_utf8_lossy(&out.get_output().stderr).to_string(),
+        )
+    };
+    let (v, err) = run("Europe/Pariss", false);
+    assert_eq!(v["rows"], utc["rows"], "{v}");
+    assert_eq!(v["tz"], "UTC", "{v}");
+    assert_eq!(
+        err.trim_end(),
+        "warning: TZ=\"Europe/Pariss\" names no time zone this system knows, so days are cut in UTC; \
+         set TZ to an IANA name (Europe/Paris) or pass --tz"
+    );
+    assert_eq!(run("Europe/Pariss", true).1, "");
+    // a zone, a POSIX rule, a zoneinfo file's path: no warning
+    for tz in [
+        "Pacific/Chatham",
+        "XYZ-13:59",
+        ":/usr/share/zoneinfo/Pacific/Chatham",
+    ] {
+        let (v, err) = run(tz, false);
+        assert_eq!(err, "", "TZ={tz}");
+        assert_ne!(v["rows"], utc["rows"], "TZ={tz}: {v}");
+    }
+    assert_eq!(run("Pacific/Chatham", false).0["tz"], "Pacific/Chatham");
 }
 
 #[test]

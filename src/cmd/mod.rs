@@ -97,9 +97,20 @@ pub fn usage(message: impl Into<String>) -> anyhow::Error {
     Usage(message.into()).into()
 }
 
-/// The zone of a command's `--tz`, else of `timezone` in the config.
+/// The zone of a command's `--tz`, else of `timezone` in the config. The
+/// local zone from a `TZ` that names no zone is UTC: a warning says so.
 pub fn zone(flag: Option<&str>, settings: &Settings) -> Result<Zone> {
-    Zone::parse(flag.unwrap_or(&settings.tz)).map_err(usage)
+    let zone = Zone::parse(flag.unwrap_or(&settings.tz)).map_err(usage)?;
+    if matches!(zone, Zone::Local)
+        && !settings.quiet
+        && let Some(tz) = crate::report::unknown_tz(std::env::var("TZ").ok().as_deref())
+    {
+        crate::output::style::warn(format_args!(
+            "TZ={tz:?} names no time zone this system knows, so days are cut in UTC; \
+             set TZ to an IANA name (Europe/Paris) or pass --tz"
+        ));
+    }
+    Ok(zone)
 }
 
 /// The zone and UTC range of `--tz`, `--since`, `--until`.

@@ -85,7 +85,11 @@ impl Zone {
     pub fn name(&self) -> String {
         match self {
             Zone::Local => {
-                local_zone_name(std::env::var("TZ").ok()).unwrap_or_else(|| "local".into())
+                let tz = std::env::var("TZ").ok();
+                if unknown_tz(tz.as_deref()).is_some() {
+                    return "UTC".into();
+                }
+                local_zone_name(tz).unwrap_or_else(|| "local".into())
             }
             Zone::Named(tz) => tz.name().into(),
             Zone::Fixed(o) => o.to_string(),
@@ -300,6 +304,23 @@ fn local_zone_name(tz: Option<String>) -> Option<String> {
         return Some(name);
     }
     iana(&std::fs::read_to_string("/etc/timezone").ok()?)
+}
+
+/// `TZ` when it names no zone this system knows, so that the local zone is
+/// UTC without saying so (the C library's and chrono's fallback): set, not
+/// empty, not an IANA name nor a zoneinfo file, and not a POSIX rule (which
+/// always holds an offset, so a digit: `XYZ-05:07`, `EST5EDT`). A rule
+/// chrono cannot read is not told apart from one it can.
+pub fn unknown_tz(tz: Option<&str>) -> Option<&str> {
+    let t = tz?.trim_start_matches(':');
+    let known = t.is_empty()
+        || local_zone_name(Some(t.to_owned())).is_some()
+        || t.bytes().any(|b| b.is_ascii_digit())
+        || std::path::Path::new(t).is_file()
+        || std::path::Path::new("/usr/share/zoneinfo")
+            .join(t)
+            .is_file();
+    (!known).then_some(t)
 }
 
 /// A `[since, until]` range of local dates, as UTC epoch ms bounds.
