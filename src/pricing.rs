@@ -1086,9 +1086,13 @@ impl PriceTable {
 
     fn canonical_dump(&self) -> String {
         let d = |x: &Decimal| x.normalize().to_string();
-        fn day<T: ToString>(x: Option<T>) -> String {
-            x.map_or_else(|| "-".to_string(), |v| v.to_string())
-        }
+        let day = |x: Option<NaiveDate>| x.map_or_else(|| "-".to_string(), |v| v.to_string());
+        // (a bound as the first or last millisecond it covers: a window
+        // dumps alike however its bounds are written)
+        let first =
+            |b: Option<Bound>| b.map_or_else(|| "-".to_string(), |b| b.first_ms().to_string());
+        let last =
+            |b: Option<Bound>| b.map_or_else(|| "-".to_string(), |b| b.last_ms().to_string());
         let g = &self.globals;
         let mut out = format!(
             "{RULES_VERSION}\nglobals web_search={} us_only_multiplier={} us_only_from={} regional_multiplier={}\n",
@@ -1119,8 +1123,8 @@ impl PriceTable {
             for f in &info.fast {
                 out.push_str(&format!(
                     " fast from={} until={} in={} out={}\n",
-                    day(f.from),
-                    day(f.until),
+                    first(f.from),
+                    last(f.until),
                     d(&f.input),
                     d(&f.output)
                 ));
@@ -1129,8 +1133,8 @@ impl PriceTable {
                 out.push_str(&format!(
                     " long_context threshold={} from={} until={} in_x={} out_x={}\n",
                     t.threshold,
-                    day(t.from),
-                    day(t.until),
+                    first(t.from),
+                    last(t.until),
                     d(&t.input_multiplier),
                     d(&t.output_multiplier)
                 ));
@@ -1513,12 +1517,15 @@ fn read_date(
     path: &str,
 ) -> Result<Day, PricingError> {
     let span = value.span();
+    let timed = matches!(value.get_ref(), DeValue::Datetime(dt) if dt.time.is_some());
     let bad = || {
-        src.error(
-            &span,
-            path,
-            format!("{} is not a date (YYYY-MM-DD)", src.snippet(&span)),
-        )
+        let why = if timed {
+            "is not a date (YYYY-MM-DD): times are for the bounds of fast periods and \
+             long-context tiers; this one starts at midnight UTC"
+        } else {
+            "is not a date (YYYY-MM-DD)"
+        };
+        src.error(&span, path, format!("{} {why}", src.snippet(&span)))
     };
     let date = match value.get_ref() {
         DeValue::Datetime(dt) => match (dt.date, dt.time, dt.offset) {
@@ -3398,6 +3405,10 @@ cache_read = "5"
                 "user.toml:2: globals.us_only_from: \"2026-13-01\" is not a date (YYYY-MM-DD)",
             ),
             (
+                "[globals]\nus_only_from = 2026-02-05T08:00Z\n".to_string(),
+                "user.toml:2: globals.us_only_from: 2026-02-05T08:00Z is not a date (YYYY-MM-DD): times are for the bounds of fast periods and long-context tiers; this one starts at midnight UTC",
+            ),
+            (
                 "schema = 2\n".to_string(),
                 "user.toml:1: schema: unsupported schema version (this program reads schema = 1)",
             ),
@@ -3596,6 +3607,36 @@ output_multiplier = "1.000001"
             "[globals]\nus_only_from = 2026-02-06\n".to_string(),
             user_entry("new-model"),
         ];
+        // one fast period's end written four ways (a day, its last second,
+        // its last minute, another offset): one table; a minute less is
+        // another
+        let fast_until = |until: &str| {
+            let text = format!(
+                "{}[[models.x.fast]]\nuntil = {until}\ninput = \"2\"\noutput = \"4\"\n",
+                user_entry("x")
+            );
+            table()
+                .with_override_str(&text, "user.toml")
+                .expect("valid")
+                .fingerprint()
+        };
+        let day_end = fast_until("2026-05-01");
+        for same in [
+            "2026-05-01T23:59:59Z",
+            "2026-05-01T23:59Z",
+            "\"2026-05-02T01:59:59+02:00\"",
+        ] {
+            assert_eq!(fast_until(same), day_end, "until = {same}");
+        }
+        let mut changed = changed.to_vec();
+        changed.push(format!(
+            "{}[[models.x.fast]]\nuntil = 2026-05-01T23:58Z\ninput = \"2\"\noutput = \"4\"\n",
+            user_entry("x")
+        ));
+        changed.push(format!(
+            "{}[[models.x.fast]]\nuntil = 2026-05-01\ninput = \"2\"\noutput = \"4\"\n",
+            user_entry("x")
+        ));
         let mut seen = BTreeSet::from([base.clone()]);
         for text in changed {
             let t = table()

@@ -1472,6 +1472,12 @@ fn opus_4_6_fast_discount_ends_at_midnight_pacific_not_utc() {
         .iter()
         .find(|e| e["id"] == "claude-opus-4-6")
         .unwrap();
-    assert_eq!(opus["fast"][0]["until"], "2026-02-16T23:59-08:00", "{opus}");
-    assert_eq!(opus["fast"][1]["from"], "2026-02-17T00:00-08:00", "{opus}");
+    assert_eq!(
+        opus["fast"][0]["until"], "2026-02-16T23:59:59-08:00",
+        "{opus}"
+    );
+    assert_eq!(
+        opus["fast"][1]["from"], "2026-02-17T00:00:00-08:00",
+        "{opus}"
+    );
 }

@@ -24,10 +24,15 @@ fuzz_target!(|data: &[u8]| {
         fast: true,
         us_only: true,
     };
-    let date = chrono::NaiveDate::from_ymd_opt(2026, 2, 20);
+    // 2026-02-20 00:00 UTC, and either side of the end of Opus 4.6's fast
+    // launch discount (2026-02-17 08:00 UTC)
+    let times = [1_771_545_600_000, 1_771_315_199_999, 1_771_315_200_000];
+    let date = Some(times[0]);
     if let Ok(t) = pricing::PriceTable::from_toml_str(text, "fuzz.toml") {
         for e in t.entries() {
-            let _ = t.try_cost(&e.id, date, &usage);
+            for at in times {
+                let _ = t.try_cost(&e.id, Some(at), &usage);
+            }
             let _ = t.try_cost(&e.id, None, &usage);
             // (a Bedrock regional id: the regional multiplier too)
             let _ = t.try_cost(&format!("us.anthropic.{}", e.id), date, &usage);
