@@ -32,6 +32,26 @@ fn cost_json(env: &Env, args: &[&str]) -> Value {
     serde_json::from_slice(&out.get_output().stdout).unwrap()
 }
 
+/// A by-day report's (day, cost_usd) per row.
+fn day_costs(v: &Value) -> Vec<(Value, Value)> {
+    v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["day"].clone(), r["cost_usd"].clone()))
+        .collect()
+}
+
+/// An assistant line of session `sess-fast` (project /home/u/fast): a
+/// fast-mode response of `input` input tokens.
+fn fast_line(uuid: &str, msg: &str, model: &str, at: &str, input: u64) -> String {
+    json!({"type": "assistant", "uuid": uuid, "sessionId": "sess-fast", "timestamp": at,
+        "cwd": "/home/u/fast", "message": {"id": msg, "model": model, "role": "assistant",
+        "content": [{"type": "text", "text": "ok"}], "stop_reason": "end_turn",
+        "usage": {"input_tokens": input, "output_tokens": 0, "speed": "fast"}}})
+    .to_string()
+}
+
 fn by_model(v: &Value) -> Vec<(String, Value, Value, u64)> {
     v["rows"]
         .as_array()
@@ -95,12 +115,7 @@ fn days_are_cut_in_the_requested_zone() {
     // +13:59: 2026-03-01T10:01Z is already 2026-03-02 there, so msg_G, E, F
     // move to the next day with msg_D.
     let v = cost_json(&env, &["--by-day", "--tz", "+13:59"]);
-    let days: Vec<(Value, Value)> = v["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["day"].clone(), r["cost_usd"].clone()))
-        .collect();
+    let days = day_costs(&v);
     assert_eq!(
         days,
         vec![
@@ -120,12 +135,7 @@ fn days_are_cut_in_the_requested_zone() {
     assert_eq!(local["rows"], v["rows"], "{local}");
     assert!(out.get_output().stderr.is_empty());
     let v = cost_json(&env, &["--by-day", "--tz", "UTC"]);
-    let days: Vec<(Value, Value)> = v["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["day"].clone(), r["cost_usd"].clone()))
-        .collect();
+    let days = day_costs(&v);
     assert_eq!(
         days,
         vec![
@@ -1346,13 +1356,8 @@ fn pricing_check_names_fast_responses_without_a_fast_price() {
     let env = Env::new();
     let dir = env.projects().join("-home-u-fast");
     std::fs::create_dir_all(&dir).unwrap();
-    let line = |uuid: &str, msg: &str, model: &str, at: &str| {
-        json!({"type": "assistant", "uuid": uuid, "sessionId": "sess-fast", "timestamp": at,
-            "cwd": "/home/u/fast", "message": {"id": msg, "model": model, "role": "assistant",
-            "content": [{"type": "text", "text": "ok"}], "stop_reason": "end_turn",
-            "usage": {"input_tokens": 1000000, "output_tokens": 0, "speed": "fast"}}})
-        .to_string()
-    };
+    let line =
+        |uuid: &str, msg: &str, model: &str, at: &str| fast_line(uuid, msg, model, at, 1_000_000);
     let text = [
         line(
             "f-1",
@@ -1432,28 +1437,18 @@ fn opus_4_6_fast_discount_ends_at_midnight_pacific_not_utc() {
     let env = Env::new();
     let dir = env.projects().join("-home-u-fast");
     std::fs::create_dir_all(&dir).unwrap();
-    let line = |uuid: &str, msg: &str, at: &str| {
-        json!({"type": "assistant", "uuid": uuid, "sessionId": "sess-fast", "timestamp": at,
-            "cwd": "/home/u/fast", "message": {"id": msg, "model": "claude-opus-4-6", "role": "assistant",
-            "content": [{"type": "text", "text": "ok"}], "stop_reason": "end_turn",
-            "usage": {"input_tokens": 100000, "output_tokens": 0, "speed": "fast"}}})
-        .to_string()
-    };
+    // (100K fast input tokens: under the long-context tier's 200K)
+    let line =
+        |uuid: &str, msg: &str, at: &str| fast_line(uuid, msg, "claude-opus-4-6", at, 100_000);
     let text = [
         line("f-1", "msg_f1", "2026-02-17T07:59:59.999Z"),
         line("f-2", "msg_f2", "2026-02-17T08:00:00.000Z"),
     ]
     .join("\n");
     std::fs::write(dir.join("sess-fast.jsonl"), text + "\n").unwrap();
-    // 100K fast input tokens (under the long-context tier's 200K) at $15
-    // per MTok (the discount), then at $30
+    // at $15 per MTok (the discount), then at $30
     let v = cost_json(&env, &["--by-day", "--tz", "America/Los_Angeles"]);
-    let days: Vec<(Value, Value)> = v["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["day"].clone(), r["cost_usd"].clone()))
-        .collect();
+    let days = day_costs(&v);
     assert_eq!(
         days,
         [
