@@ -612,6 +612,20 @@ CREATE TABLE session_metadata (
     value      TEXT
 );
 
+-- (0026) Subagents' sidecar files (`agent-<id>.meta.json` beside
+-- `agent-<id>.jsonl` under `<session>/subagents/`, one JSON object; their
+-- lines have type `agent-meta`): the agent's type, the description it was
+-- given and the tool_use that spawned it. The session and agent come from
+-- the file's path; its source_files.kind is agent_meta.
+CREATE TABLE subagent_meta (
+    line_id     INTEGER PRIMARY KEY REFERENCES lines(id),
+    session_id  TEXT,
+    agent_id    TEXT,
+    agent_type  TEXT,
+    description TEXT,
+    tool_use_id TEXT
+);
+
 -- Spending limits (`observatory budget`): one row per budget. A budget caps
 -- the cost of the responses in its current period (a day, a week starting
 -- Monday, or a calendar month, cut in the --tz of `budget check`), optionally

@@ -40,12 +40,15 @@ fn fails(env: &Env, args: &[&str], code: i32) -> String {
     String::from_utf8_lossy(&out.get_output().stderr).to_string()
 }
 
-/// Every `*.jsonl` file under `dir`, by path relative to it.
+/// Every `*.jsonl` file and subagent sidecar (`agent-*.meta.json`) under
+/// `dir`, by path relative to it.
 fn jsonl_files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
     for e in walkdir::WalkDir::new(dir).follow_links(true) {
         let e = e.unwrap();
-        if e.file_type().is_file() && e.file_name().to_string_lossy().ends_with(".jsonl") {
+        let name = e.file_name().to_string_lossy();
+        let sidecar = name.starts_with("agent-") && name.ends_with(".meta.json");
+        if e.file_type().is_file() && (name.ends_with(".jsonl") || sidecar) {
             let rel = e.path().strip_prefix(dir).unwrap().to_owned();
             out.insert(rel, std::fs::read(e.path()).unwrap());
         }

@@ -1442,7 +1442,7 @@ fn status_reports_counts_per_type() {
     assert_eq!(st["records_by_type"]["assistant"], 12);
     assert_eq!(st["unknown_types"], json!({"brand-new-type": 1}));
     assert_eq!(st["responses"], 7);
-    assert_eq!(st["schema_version"], 25);
+    assert_eq!(st["schema_version"], 26);
     // two sessions, as `sessions` lists them, and the two subagents one ran
     assert_eq!((&st["sessions"], &st["subagents"]), (&json!(2), &json!(2)));
     assert_eq!(st["sessions_without_main"], 0);
@@ -1782,7 +1782,7 @@ fn an_upgrade_is_rebuilt_with_no_transcript_folder_left() {
     old_db(&env);
     let out = env.cmd().args(["status", "--json"]).assert().success();
     let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(st["schema_version"], 25, "{st}");
+    assert_eq!(st["schema_version"], 26, "{st}");
     let stderr = String::from_utf8_lossy(&out.get_output().stderr);
     assert!(stderr.contains("awaits a rebuild"), "{stderr}");
     // and --no-ingest says why its figures are missing
@@ -1814,7 +1814,7 @@ fn a_schema_1_database_is_upgraded_and_rebuilt_from_its_raw_lines() {
     assert_eq!(v["total"]["requests"], 7);
     let db = env.db();
     assert_eq!(count(&db, "SELECT count(*) FROM lines"), 33);
-    assert_eq!(count(&db, "PRAGMA user_version"), 25);
+    assert_eq!(count(&db, "PRAGMA user_version"), 26);
     // (the migrations run with foreign keys unchecked) every reference holds
     assert_references(&db);
     // the new columns are filled by the rebuild
@@ -2986,5 +2986,126 @@ fn a_file_with_a_line_too_long_is_named_each_run_and_read_again_only_once_change
     assert!(
         err.contains("sess-sparse.jsonl: line 2 (from byte 42) is longer than 256 MiB"),
         "{err}"
+    );
+}
+
+/// A subagent's sidecar (`agent-<id>.meta.json`: one JSON object, no
+/// newline, no `type`) is kept like a one-line transcript: counted as
+/// `agent-meta` (not an unknown type), modelled in `subagent_meta` with the
+/// session and agent its path names, shown by `show` (the type, and the
+/// description and spawning call when no Task result names them), exported
+/// byte for byte (with `--since` too, though it has no time: it goes with
+/// its session), and forgotten with its session only.
+#[test]
+fn subagent_sidecars_are_kept_modelled_shown_exported_and_forgotten() {
+    let env = Env::new();
+    let proj = env.projects().join("-home-u-app");
+    let user = |uuid: &str, session: &str, agent: Option<&str>, at: &str, text: &str| {
+        let mut v = json!({"type": "user", "uuid": uuid, "sessionId": session, "timestamp": at,
+            "cwd": "/home/u/app", "message": {"role": "user", "content": text}});
+        if let Some(a) = agent {
+            v["agentId"] = json!(a);
+            v["isSidechain"] = json!(true);
+        }
+        v.to_string() + "\n"
+    };
+    let sidecar = r#"{"agentType":"Explore","description":"Find the bug","toolUseId":"toolu_01S"}"#;
+    for (s, day) in [("sess-s1", "2026-03-01"), ("sess-s2", "2026-03-05")] {
+        let sub = proj.join(s).join("subagents");
+        std::fs::create_dir_all(&sub).unwrap();
+        let at = |t: &str| format!("{day}T{t}Z");
+        std::fs::write(
+            proj.join(format!("{s}.jsonl")),
+            user(&format!("{s}-u1"), s, None, &at("10:00:00"), "hi"),
+        )
+        .unwrap();
+        std::fs::write(
+            sub.join("agent-a1.jsonl"),
+            user(&format!("{s}-u2"), s, Some("a1"), &at("10:00:01"), "look"),
+        )
+        .unwrap();
+        std::fs::write(sub.join("agent-a1.meta.json"), sidecar).unwrap();
+    }
+
+    let s = env.ingest();
+    assert_accounting(&s);
+    assert_eq!(s["files_read"], 6, "{s}");
+    assert_eq!(s["records_by_type"], json!({"user": 4, "agent-meta": 2}));
+    assert_eq!(s["unknown_types"], json!({}));
+    let db = env.db();
+    assert_references(&db);
+    assert_eq!(
+        strings(
+            &db,
+            "SELECT session_id || ' ' || agent_id || ' ' || agent_type || ' ' || description || ' ' || tool_use_id
+             FROM subagent_meta ORDER BY session_id"
+        ),
+        [
+            "sess-s1 a1 Explore Find the bug toolu_01S",
+            "sess-s2 a1 Explore Find the bug toolu_01S"
+        ]
+    );
+    assert_eq!(
+        strings(
+            &db,
+            "SELECT DISTINCT kind FROM source_files WHERE path LIKE '%.meta.json'"
+        ),
+        ["agent_meta"]
+    );
+
+    let out = env
+        .cmd()
+        .args(["show", "sess-s1", "--json", "--no-ingest"])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let sub = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "subagent")
+        .expect("a subagent event");
+    assert_eq!(
+        (
+            &sub["agent_type"],
+            &sub["description"],
+            &sub["task_tool_use_id"]
+        ),
+        (
+            &json!("Explore"),
+            &json!("Find the bug"),
+            &json!("toolu_01S")
+        ),
+        "{sub}"
+    );
+
+    let out_dir = env.dir.path().join("export");
+    env.cmd()
+        .args(["export", "--since", "2026-03-04", "--tz", "UTC", "--out"])
+        .arg(&out_dir)
+        .assert()
+        .success();
+    let exported = out_dir.join("projects/-home-u-app/sess-s2/subagents/agent-a1.meta.json");
+    assert_eq!(std::fs::read_to_string(&exported).unwrap(), sidecar);
+    assert!(
+        !out_dir.join("projects/-home-u-app/sess-s1").exists(),
+        "the other session's files stay out"
+    );
+
+    env.cmd()
+        .args(["forget", "--session", "sess-s1", "--yes"])
+        .assert()
+        .success();
+    let db = env.db();
+    assert_eq!(
+        strings(&db, "SELECT session_id FROM subagent_meta"),
+        ["sess-s2"]
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM lines l JOIN source_files f ON f.id = l.file_id WHERE f.path LIKE '%sess-s1%'"
+        ),
+        0
     );
 }

@@ -300,9 +300,16 @@ fn wanted_sessions(conn: &Connection, args: &ExportArgs) -> Result<BTreeSet<Stri
 
 /// Files with a line timestamped in [from, to).
 fn files_active_in(conn: &Connection, from: Option<i64>, to: Option<i64>) -> Result<HashSet<i64>> {
+    // (a subagent's sidecar has no time: it goes with its session)
     let mut st = conn.prepare(
-        "SELECT DISTINCT file_id FROM lines
-         WHERE at IS NOT NULL AND (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR at < ?2)",
+        "WITH active(file_id) AS (
+           SELECT DISTINCT file_id FROM lines
+           WHERE at IS NOT NULL AND (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR at < ?2))
+         SELECT file_id FROM active
+         UNION
+         SELECT s.file_id FROM file_session_ids s JOIN source_files f ON f.id = s.file_id
+         WHERE f.kind = 'agent_meta' AND s.session_id IN (
+           SELECT session_id FROM file_session_ids WHERE file_id IN (SELECT file_id FROM active))",
     )?;
     let ids = st
         .query_map([from, to], |r| r.get(0))?

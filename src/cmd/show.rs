@@ -122,11 +122,13 @@ fn event_json(e: &Event) -> Value {
             thread,
             task_tool_use_id,
             description,
+            agent_type,
             tool_calls,
         } => {
             let f = &thread.figures;
             put("task_tool_use_id", json!(task_tool_use_id));
             put("description", json!(description));
+            put("agent_type", json!(agent_type));
             put("title", json!(thread.title));
             put("started_at", at_json(thread.first_at));
             put("ended_at", at_json(thread.last_at));
@@ -348,6 +350,7 @@ fn describe(e: &Event, terminal: bool) -> (String, String, String, String, Strin
         EventKind::Subagent {
             thread,
             description,
+            agent_type,
             tool_calls,
             task_tool_use_id,
         } => {
@@ -356,6 +359,10 @@ fn describe(e: &Event, terminal: bool) -> (String, String, String, String, Strin
                 .as_deref()
                 .or(thread.title.as_deref())
                 .unwrap_or("-");
+            let label = match agent_type {
+                Some(t) => format!("{t}: {label}"),
+                None => label.to_owned(),
+            };
             let link = if task_tool_use_id.is_some() {
                 ""
             } else {
@@ -366,7 +373,7 @@ fn describe(e: &Event, terminal: bool) -> (String, String, String, String, Strin
                 format!(
                     "{} “{}”{link}: {}, {} ({})",
                     thread.agent_id,
-                    cut(label, 40, terminal),
+                    cut(&label, 40, terminal),
                     count(f.responses, "response", "responses"),
                     count(tool_calls.len() as u64, "tool call", "tool calls"),
                     count(f.tool_errors, "error", "errors")
@@ -594,7 +601,7 @@ fn human(r: &ShowReport, zone: &Zone, width: Option<usize>) -> Result<()> {
 /// (the table's words): every field of `--json`'s events, one column each
 /// (empty where an event has none), the same for every session. A list
 /// (`models`, a subagent's `tools`) is its JSON.
-const CSV_FIELDS: [&str; 49] = [
+const CSV_FIELDS: [&str; 50] = [
     "duration_ms",
     "total_tokens",
     "cost_usd",
@@ -622,6 +629,7 @@ const CSV_FIELDS: [&str; 49] = [
     "output",
     "task_tool_use_id",
     "description",
+    "agent_type",
     "title",
     "started_at",
     "ended_at",

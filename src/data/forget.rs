@@ -408,6 +408,20 @@ fn raw_sessions(
     unpacker: &mut crate::store::raw::Unpacker,
     only: Option<&BTreeSet<String>>,
 ) -> Result<BTreeSet<String>> {
+    // (a subagent's sidecar names no session: its path does, as the ingest
+    // read it)
+    let sidecar = file
+        .path
+        .rsplit('/')
+        .next()
+        .is_some_and(|n| n.starts_with("agent-") && n.ends_with(".meta.json"));
+    if sidecar && file.line_count > 0 {
+        let (session, _) = crate::transcript::sidecar_ids(&file.path);
+        return Ok(session
+            .filter(|s| only.is_none_or(|o| o.contains(s)))
+            .into_iter()
+            .collect());
+    }
     #[derive(serde::Deserialize)]
     struct Line {
         #[serde(rename = "sessionId")]

@@ -1,5 +1,7 @@
 //! Finding transcript files: every `*.jsonl` under each root's `projects/`,
-//! at any depth, symlinks followed (loops reported, not followed twice).
+//! at any depth, symlinks followed (loops reported, not followed twice),
+//! and subagents' sidecars (`agent-<id>.meta.json`, one JSON object each,
+//! read as a one-line transcript).
 //!
 //! Listing ~1,400 folders is most of what a report's "anything new?" check
 //! costs, so each folder's listing is kept (`scan_dirs`) and reused while
@@ -70,7 +72,7 @@ const FILE: u8 = b'f';
 const LINK: u8 = b'l';
 
 /// One folder as last listed: the entries that matter (folders, symlinks,
-/// `*.jsonl` files), each a kind byte and its name, '/'-terminated (a
+/// `*.jsonl` files and sidecars), each a kind byte and its name, '/'-terminated (a
 /// name holds neither '/' nor NUL), sorted by name.
 #[derive(Debug, Clone)]
 struct Listing {
@@ -337,7 +339,13 @@ impl Walk<'_> {
 }
 
 fn is_transcript(name: &OsStr) -> bool {
-    name.as_bytes().ends_with(b".jsonl")
+    let name = name.as_bytes();
+    name.ends_with(b".jsonl") || is_sidecar(name)
+}
+
+/// A subagent's sidecar: `agent-<id>.meta.json`.
+fn is_sidecar(name: &[u8]) -> bool {
+    name.starts_with(b"agent-") && name.ends_with(b".meta.json")
 }
 
 /// The entries of a folder that can hold transcripts, sorted by name.
@@ -384,6 +392,8 @@ pub fn kind_of(rel: &Path) -> &'static str {
 fn kind(name: &str, components: usize, in_subagents: bool) -> &'static str {
     if name == "journal.jsonl" {
         "journal"
+    } else if is_sidecar(name.as_bytes()) {
+        "agent_meta"
     } else if in_subagents {
         "subagent"
     } else if name.starts_with("agent-") {
@@ -439,6 +449,10 @@ mod tests {
         );
         assert_eq!(kind_of(Path::new("p/agent-c8d9b115.jsonl")), "legacy_agent");
         assert_eq!(kind_of(Path::new("p/deep/er/x.jsonl")), "other");
+        assert_eq!(
+            kind_of(Path::new("p/0ca5/subagents/agent-a1.meta.json")),
+            "agent_meta"
+        );
     }
 
     /// The walk tells each file's kind and project folder from where it
@@ -452,6 +466,11 @@ mod tests {
             ("proj/s1.jsonl", "session", Some("proj")),
             ("proj/agent-ab12.jsonl", "legacy_agent", Some("proj")),
             ("proj/s1/subagents/agent-x.jsonl", "subagent", Some("proj")),
+            (
+                "proj/s1/subagents/agent-x.meta.json",
+                "agent_meta",
+                Some("proj"),
+            ),
             (
                 "proj/s1/subagents/workflows/wf/journal.jsonl",
                 "journal",

@@ -53,6 +53,7 @@ const DERIVED_TABLES: &[&str] = &[
     "summaries",
     "file_snapshots",
     "session_metadata",
+    "subagent_meta",
     "tool_call_rows",
     "response_rows",
     "cost_rollup",

@@ -784,11 +784,35 @@ impl<'c> Writer<'c> {
             record.env.timestamp_ms
         ])?;
         let line_id = self.conn.last_insert_rowid();
-        if let Some(sid) = record.env.session_id.as_deref() {
+        // (a subagent's sidecar names no session: its path does)
+        let sidecar = match &record.body {
+            Body::AgentMeta { .. } => Some(crate::transcript::sidecar_ids(&file.display)),
+            _ => None,
+        };
+        let session = match &sidecar {
+            Some((session, _)) => session.as_deref(),
+            None => record.env.session_id.as_deref(),
+        };
+        if let Some(sid) = session {
             let ids = self.file_session_ids.entry(file.id).or_default();
             if !ids.contains(sid) {
                 ids.insert(sid.to_owned());
             }
+        }
+        if let (
+            Some((session, agent)),
+            Body::AgentMeta {
+                agent_type,
+                description,
+                spawned_by,
+            },
+        ) = (&sidecar, &record.body)
+        {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO subagent_meta(line_id, session_id, agent_id, agent_type, description, tool_use_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![line_id, session, agent, agent_type, description, spawned_by])?;
         }
         self.model_record(line_id, record)
     }
@@ -975,7 +999,8 @@ impl<'c> Writer<'c> {
                     .prepare_cached("INSERT INTO session_metadata(line_id, session_id, type, value) VALUES (?1, ?2, ?3, ?4)")?
                     .execute(params![line_id, env.session_id, r.line_type, value])?;
             }
-            Body::Other => {}
+            // (stored by write_item, which knows the file's path)
+            Body::AgentMeta { .. } | Body::Other => {}
         }
         Ok(())
     }

@@ -88,9 +88,12 @@ pub enum EventKind {
     Hook(HookRun),
     Subagent {
         thread: Box<Thread>,
-        /// The Task/Agent call that started it, if known.
+        /// The Task/Agent call that started it, if known (from the call's
+        /// result, else from the subagent's sidecar file).
         task_tool_use_id: Option<String>,
         description: Option<String>,
+        /// Its type (`Explore`, `general-purpose`...), from its sidecar.
+        agent_type: Option<String>,
         tool_calls: Vec<SubagentTool>,
     },
     Compaction {
@@ -310,12 +313,38 @@ pub fn run(conn: &Connection, session_id: &str) -> rusqlite::Result<ShowReport> 
         }
     }
 
+    // (agent id -> type, description, spawning tool_use, from the sidecars;
+    // none in a database read as it is, of a schema before 26)
+    type Sidecar = (Option<String>, Option<String>, Option<String>);
+    let has_sidecars: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'subagent_meta')",
+        [],
+        |r| r.get(0),
+    )?;
+    let sidecars: HashMap<String, Sidecar> = if has_sidecars {
+        conn.prepare(
+            "SELECT agent_id, agent_type, description, tool_use_id FROM subagent_meta
+             WHERE session_id = ?1 AND agent_id IS NOT NULL ORDER BY line_id",
+        )?
+        .query_map([session_id], |r| {
+            Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+        })?
+        .collect::<rusqlite::Result<_>>()?
+    } else {
+        HashMap::default()
+    };
     for t in &row.subagents {
         let task = task_calls.iter().find(|(a, _, _)| *a == t.agent_id);
+        let sidecar = sidecars.get(&t.agent_id);
         let kind = EventKind::Subagent {
             thread: Box::new(t.clone()),
-            task_tool_use_id: task.map(|(_, id, _)| id.clone()),
-            description: task.and_then(|(_, _, d)| d.clone()),
+            task_tool_use_id: task
+                .map(|(_, id, _)| id.clone())
+                .or_else(|| sidecar.and_then(|s| s.2.clone())),
+            description: task
+                .and_then(|(_, _, d)| d.clone())
+                .or_else(|| sidecar.and_then(|s| s.1.clone())),
+            agent_type: sidecar.and_then(|s| s.0.clone()),
             tool_calls: sub_tools
                 .iter()
                 .filter(|(a, _)| *a == t.agent_id)

@@ -100,6 +100,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0025_fast_responses",
         include_str!("migrations/0025_fast_responses.sql"),
     ),
+    (
+        "0026_subagent_meta",
+        include_str!("migrations/0026_subagent_meta.sql"),
+    ),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -1247,7 +1251,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 25);
+        assert_eq!(SCHEMA_VERSION, 26);
         // (migrated with foreign keys unchecked) checked again, and holding
         let checked: i64 = s
             .conn

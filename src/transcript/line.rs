@@ -116,6 +116,13 @@ pub struct Line<'a> {
     pub relocated_cwd: Str<'a>,
     #[serde(borrow)]
     pub worktree_session: Obj<WorktreeSession<'a>>,
+    // a subagent's sidecar (`agent-<id>.meta.json`): no `type`
+    #[serde(borrow)]
+    pub agent_type: Str<'a>,
+    #[serde(borrow)]
+    pub description: Str<'a>,
+    #[serde(borrow, rename = "toolUseId")]
+    pub spawned_by: Str<'a>,
     // user tool results
     #[serde(borrow)]
     pub tool_use_result: Obj<ToolUseResult<'a>>,

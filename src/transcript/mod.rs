@@ -51,7 +51,34 @@ pub const KNOWN_TYPES: &[&str] = &[
     "frame-link",
     "worktree-state",
     "relocated",
+    AGENT_META,
 ];
+
+/// The type a subagent's sidecar (`agent-<id>.meta.json`: one object with
+/// `agentType`, and no `type`) is counted under.
+pub const AGENT_META: &str = "agent-meta";
+
+/// The session and agent of a subagent's sidecar, from its path
+/// (`…/<session>/subagents/[workflows/<run>/]agent-<id>.meta.json`): the
+/// folder above the nearest `subagents`, and the file's name between
+/// `agent-` and `.meta.json`.
+pub fn sidecar_ids(path: &str) -> (Option<String>, Option<String>) {
+    let parts: Vec<&str> = path.split('/').collect();
+    let session = parts
+        .iter()
+        .rposition(|p| *p == "subagents")
+        .and_then(|i| i.checked_sub(1))
+        .map(|i| parts[i])
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    let agent = parts
+        .last()
+        .and_then(|n| n.strip_prefix("agent-"))
+        .and_then(|n| n.strip_suffix(".meta.json"))
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned);
+    (session, agent)
+}
 
 /// What a line type with no string `type` is counted under.
 pub const NO_TYPE: &str = "(none)";
@@ -123,6 +150,13 @@ pub enum Body {
     /// the value of their main field, if it is a string.
     Meta {
         value: Option<String>,
+    },
+    /// A subagent's sidecar: its type, its description, the tool_use that
+    /// spawned it.
+    AgentMeta {
+        agent_type: Option<String>,
+        description: Option<String>,
+        spawned_by: Option<String>,
     },
     #[default]
     Other,
@@ -645,6 +679,7 @@ impl Record {
                 w.0.push("`type` is not a string".into());
                 (NO_TYPE.to_owned(), false)
             }
+            _ if !matches!(l.agent_type, Field::Missing) => (AGENT_META.to_owned(), true),
             _ => (NO_TYPE.to_owned(), false),
         };
         let timestamp_ms = match w.str("timestamp", l.timestamp) {
@@ -846,6 +881,11 @@ impl Record {
                     .0
                     .get()
                     .and_then(|w| opt(w.worktree_path)),
+            },
+            AGENT_META => Body::AgentMeta {
+                agent_type: w.str("agentType", l.agent_type),
+                description: w.str("description", l.description),
+                spawned_by: w.str("toolUseId", l.spawned_by),
             },
             _ => Body::Other,
         };

@@ -845,3 +845,47 @@ fn a_workflow_agents_session_id_names_its_session_and_agent() {
         assert_eq!(env(&line), (some(id), None), "{id}");
     }
 }
+
+#[test]
+fn a_subagent_sidecar_is_an_agent_meta_record_named_by_its_path() {
+    let r =
+        record(r#"{"agentType":"Explore","description":"Find the bug","toolUseId":"toolu_01"}"#);
+    assert_eq!((r.line_type.as_str(), r.known), (AGENT_META, true));
+    match &r.body {
+        Body::AgentMeta {
+            agent_type,
+            description,
+            spawned_by,
+        } => assert_eq!(
+            (
+                agent_type.as_deref(),
+                description.as_deref(),
+                spawned_by.as_deref()
+            ),
+            (Some("Explore"), Some("Find the bug"), Some("toolu_01"))
+        ),
+        b => panic!("{b:?}"),
+    }
+    // (the other shape seen: no description, a spawn depth)
+    let r = record(r#"{"agentType":"general-purpose","spawnDepth":1}"#);
+    assert!(
+        matches!(&r.body, Body::AgentMeta { agent_type: Some(t), description: None, .. } if t == "general-purpose")
+    );
+    // an object with neither `type` nor `agentType` stays unknown; a typed
+    // line is its type whatever else it holds
+    let r = record(r#"{"description":"x"}"#);
+    assert_eq!((r.line_type.as_str(), r.known), (NO_TYPE, false));
+    let r =
+        record(r#"{"type":"user","agentType":"Explore","message":{"role":"user","content":"hi"}}"#);
+    assert_eq!(r.line_type, "user");
+
+    assert_eq!(
+        sidecar_ids("/h/.claude/projects/-p/0ca5/subagents/agent-a1b2.meta.json"),
+        (Some("0ca5".into()), Some("a1b2".into()))
+    );
+    assert_eq!(
+        sidecar_ids("/h/.claude/projects/-p/0ca5/subagents/workflows/wf1/agent-x.meta.json"),
+        (Some("0ca5".into()), Some("x".into()))
+    );
+    assert_eq!(sidecar_ids("/p/agent-.meta.json"), (None, None));
+}
