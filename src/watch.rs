@@ -190,11 +190,12 @@ enum Seen {
 }
 
 fn is_transcript(p: &std::path::Path) -> bool {
-    p.extension().is_some_and(|x| x == "jsonl")
+    p.file_name()
+        .is_some_and(crate::ingest::discover::is_transcript)
 }
 
-/// Transcript files and folders matter; Claude Code's other files
-/// (tool-results/*.txt, *.meta.json) do not. A folder created, removed or
+/// Transcript files (subagents' sidecars too) and folders matter; Claude
+/// Code's other files (tool-results/*.txt) do not. A folder created, removed or
 /// renamed may hold transcripts the watcher never named.
 fn classify(e: &notify::Event) -> Seen {
     if matches!(e.kind, EventKind::Access(_)) {

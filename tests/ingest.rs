@@ -3010,7 +3010,7 @@ fn subagent_sidecars_are_kept_modelled_shown_exported_and_forgotten() {
         v.to_string() + "\n"
     };
     let sidecar = r#"{"agentType":"Explore","description":"Find the bug","toolUseId":"toolu_01S"}"#;
-    for (s, day) in [("sess-s1", "2026-03-01"), ("sess-s2", "2026-03-05")] {
+    let session = |s: &str, day: &str| {
         let sub = proj.join(s).join("subagents");
         std::fs::create_dir_all(&sub).unwrap();
         let at = |t: &str| format!("{day}T{t}Z");
@@ -3025,7 +3025,9 @@ fn subagent_sidecars_are_kept_modelled_shown_exported_and_forgotten() {
         )
         .unwrap();
         std::fs::write(sub.join("agent-a1.meta.json"), sidecar).unwrap();
-    }
+    };
+    session("sess-s1", "2026-03-01");
+    session("sess-s2", "2026-03-05");
 
     let s = env.ingest();
     assert_accounting(&s);
@@ -3107,5 +3109,25 @@ fn subagent_sidecars_are_kept_modelled_shown_exported_and_forgotten() {
             "SELECT count(*) FROM lines l JOIN source_files f ON f.id = l.file_id WHERE f.path LIKE '%sess-s1%'"
         ),
         0
+    );
+
+    // the same bytes are many sessions' sidecars: a new session's is its
+    // own, not the forgotten one's copy, nor (its session deleted from disk
+    // as Claude Code's cleanup does) the deleted one moved
+    session("sess-s3", "2026-03-06");
+    env.ingest();
+    std::fs::remove_dir_all(proj.join("sess-s2")).unwrap();
+    std::fs::remove_file(proj.join("sess-s2.jsonl")).unwrap();
+    session("sess-s9", "2026-03-07");
+    env.ingest();
+    let db = env.db();
+    assert_eq!(
+        strings(
+            &db,
+            "SELECT m.session_id || ' ' || (f.path LIKE '%/' || m.session_id || '/subagents/agent-a1.meta.json')
+             FROM subagent_meta m JOIN lines l ON l.id = m.line_id JOIN source_files f ON f.id = l.file_id
+             ORDER BY m.session_id"
+        ),
+        ["sess-s2 1", "sess-s3 1", "sess-s9 1"]
     );
 }

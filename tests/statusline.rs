@@ -172,8 +172,8 @@ fn a_sessions_subagent_transcripts_are_read_with_it() {
     )
     .unwrap();
     assert_eq!(status(&env, &stdin, &format).0, "$6.08 $6.21");
-    // a workflow's agent, two folders down; a file that is not a transcript
-    // is not read
+    // a workflow's agent, two folders down; a subagent's sidecar is left
+    // to ingest (the status line reads transcripts only)
     std::fs::write(
         subagents.join("workflows/wf1/agent-cd34.jsonl"),
         format!("{}\n", subagent_response("cd34")),

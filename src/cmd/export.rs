@@ -346,8 +346,11 @@ fn with_suffix(rel: &Path, suffix: &str) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let new = match name.strip_suffix(".jsonl") {
-        Some(stem) => format!("{stem}.{suffix}.jsonl"),
+    let new = match [".meta.json", ".jsonl"]
+        .into_iter()
+        .find_map(|ext| Some((name.strip_suffix(ext)?, ext)))
+    {
+        Some((stem, ext)) => format!("{stem}.{suffix}{ext}"),
         None => format!("{name}.{suffix}"),
     };
     rel.with_file_name(new)
@@ -465,6 +468,10 @@ mod tests {
         assert_eq!(
             with_suffix(Path::new("x"), "file3"),
             PathBuf::from("x.file3")
+        );
+        assert_eq!(
+            with_suffix(Path::new("p/s/subagents/agent-a1.meta.json"), "gen0"),
+            PathBuf::from("p/s/subagents/agent-a1.gen0.meta.json")
         );
     }
 

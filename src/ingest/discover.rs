@@ -316,7 +316,12 @@ impl Walk<'_> {
             };
             if meta.is_dir() {
                 self.dir(&child, &canonical_child, &meta, &place.child(name));
-            } else if meta.is_file() && is_transcript(name) {
+            } else if meta.is_file()
+                && is_transcript(name)
+                // (a sidecar names its session by the folder above
+                // `subagents`: one elsewhere has none)
+                && (place.in_subagents || !is_sidecar(name.as_bytes()))
+            {
                 self.file(name, canonical_child, &meta, place);
             }
         }
@@ -338,10 +343,14 @@ impl Walk<'_> {
     }
 }
 
-fn is_transcript(name: &OsStr) -> bool {
+/// A file discovery reads: `*.jsonl`, or a subagent's sidecar.
+pub fn is_transcript(name: &OsStr) -> bool {
     let name = name.as_bytes();
     name.ends_with(b".jsonl") || is_sidecar(name)
 }
+
+/// The kind of a subagent's sidecar.
+pub const AGENT_META: &str = "agent_meta";
 
 /// A subagent's sidecar: `agent-<id>.meta.json`.
 fn is_sidecar(name: &[u8]) -> bool {
@@ -393,7 +402,7 @@ fn kind(name: &str, components: usize, in_subagents: bool) -> &'static str {
     if name == "journal.jsonl" {
         "journal"
     } else if is_sidecar(name.as_bytes()) {
-        "agent_meta"
+        AGENT_META
     } else if in_subagents {
         "subagent"
     } else if name.starts_with("agent-") {
@@ -478,6 +487,8 @@ mod tests {
             ),
             ("proj/deep/er/x.jsonl", "other", Some("proj")),
             ("subagents/s2.jsonl", "subagent", Some("subagents")),
+            // (not found: a sidecar outside `subagents/`)
+            ("proj/agent-x.meta.json", "", Some("proj")),
         ];
         for (rel, _, _) in files {
             let f = p.join(rel);
@@ -503,6 +514,7 @@ mod tests {
         got.sort();
         let mut want: Vec<(String, &str, Option<&str>)> = files
             .iter()
+            .filter(|(_, k, _)| !k.is_empty())
             .map(|(r, k, p)| (r.to_string(), *k, *p))
             .collect();
         want.sort();

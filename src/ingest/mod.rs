@@ -369,6 +369,8 @@ struct Tombstone {
     /// FNV-1a 64 of the first min(4 KiB, read_offset) bytes, then of all.
     head_digest: u64,
     digest: u64,
+    /// Where the forgotten file was (as stored).
+    path: String,
 }
 
 /// Ingest everything new under `roots` into `store`.
@@ -492,7 +494,14 @@ fn relocate(
     for f in new {
         let taken = |id: i64| moves.iter().any(|(_, _, t)| t.id == id);
         if let Ok(Some((old, t))) = moved_from(conn, f, &lens, &by_head, &taken) {
-            moves.push((old, f, t));
+            // (a subagent's sidecar only as the same session's and agent's:
+            // the same few bytes are many sessions' sidecars)
+            let other_agent = f.kind == discover::AGENT_META
+                && crate::transcript::sidecar_ids(&old)
+                    != crate::transcript::sidecar_ids(&f.path.to_string_lossy());
+            if !other_agent {
+                moves.push((old, f, t));
+            }
         }
     }
     if moves.is_empty() {
@@ -1088,7 +1097,7 @@ fn plan(
 ) -> std::io::Result<Option<Job>> {
     let size = f.stat.size;
     let fresh = |supersedes| -> std::io::Result<Job> {
-        let inherits = forgotten_copy(&f.path, size, tombstones)?;
+        let inherits = forgotten_copy(f, size, tombstones)?;
         let (mut start_offset, start_lines) = inherits
             .as_ref()
             .map_or((0, 0), |t| (t.read_offset, t.line_count));
@@ -1147,6 +1156,12 @@ fn plan(
         recut: None,
         expect_head: Some((t.fingerprint, t.fingerprint_len)),
     };
+    // (nothing past the cursor: touched, or written again as it was, as a
+    // sidecar (one line, no newline) is: no cut line to look for, a scan
+    // of `lines`; the job only notes the new stat)
+    if size == t.read_offset {
+        return Ok(Some(job));
+    }
     // (a last line stored cut is read again once continued, even by
     // blanks that would end a whole line read without its newline)
     let open = open_line(&file, t.read_offset)?;
@@ -1297,9 +1312,10 @@ fn at_line_end(file: &File, read_offset: u64, size: u64) -> std::io::Result<bool
 /// first).
 fn load_tombstones(conn: &Connection) -> Result<Vec<Tombstone>> {
     let mut st = conn.prepare_cached(
-        "SELECT forgotten_at, read_offset, line_count, head_digest, digest FROM forgotten_files
-         WHERE digest IS NOT NULL AND head_digest IS NOT NULL AND read_offset > 0
-         ORDER BY forgotten_at DESC",
+        "SELECT t.forgotten_at, t.read_offset, t.line_count, t.head_digest, t.digest, f.path
+         FROM forgotten_files t JOIN source_files f ON f.id = t.file_id
+         WHERE t.digest IS NOT NULL AND t.head_digest IS NOT NULL AND t.read_offset > 0
+         ORDER BY t.forgotten_at DESC",
     )?;
     let rows = st.query_map([], |r| {
         Ok(Tombstone {
@@ -1308,21 +1324,27 @@ fn load_tombstones(conn: &Connection) -> Result<Vec<Tombstone>> {
             line_count: r.get::<_, i64>(2)? as u64,
             head_digest: r.get::<_, i64>(3)? as u64,
             digest: r.get::<_, i64>(4)? as u64,
+            path: r.get(5)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// The forgotten file `path` begins with, if any: its first 4 KiB first
-/// (cheap), then all of the forgotten bytes.
+/// The forgotten file `f` begins with, if any: its first 4 KiB first
+/// (cheap), then all of the forgotten bytes. A subagent's sidecar is one
+/// only at the same path: the same few bytes (`{"agentType":"Explore"}`)
+/// are many sessions' sidecars.
 fn forgotten_copy(
-    path: &Path,
+    f: &Found,
     size: u64,
     tombstones: &[Tombstone],
 ) -> std::io::Result<Option<Tombstone>> {
+    let path = &f.path;
+    let sidecar = f.kind == discover::AGENT_META;
     let mut candidates = tombstones
         .iter()
         .filter(|t| t.read_offset <= size)
+        .filter(|t| !sidecar || t.path == paths::stored(path).as_ref())
         .peekable();
     if candidates.peek().is_none() {
         return Ok(None);

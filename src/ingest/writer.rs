@@ -784,9 +784,15 @@ impl<'c> Writer<'c> {
             record.env.timestamp_ms
         ])?;
         let line_id = self.conn.last_insert_rowid();
-        // (a subagent's sidecar names no session: its path does)
+        // (a subagent's sidecar names no session: its path does; such a
+        // line in a transcript is its own line's)
         let sidecar = match &record.body {
-            Body::AgentMeta { .. } => Some(crate::transcript::sidecar_ids(&file.display)),
+            Body::AgentMeta { .. } if file.display.ends_with(".meta.json") => {
+                Some(crate::transcript::sidecar_ids(&file.display))
+            }
+            Body::AgentMeta { .. } => {
+                Some((record.env.session_id.clone(), record.env.agent_id.clone()))
+            }
             _ => None,
         };
         let session = match &sidecar {
