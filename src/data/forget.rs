@@ -410,12 +410,7 @@ fn raw_sessions(
 ) -> Result<BTreeSet<String>> {
     // (a subagent's sidecar names no session: its path does, as the ingest
     // read it)
-    let sidecar = file
-        .path
-        .rsplit('/')
-        .next()
-        .is_some_and(|n| n.starts_with("agent-") && n.ends_with(".meta.json"));
-    if sidecar && file.line_count > 0 {
+    if crate::ingest::discover::is_sidecar_path(&file.path) && file.line_count > 0 {
         let (session, _) = crate::transcript::sidecar_ids(&file.path);
         return Ok(session
             .filter(|s| only.is_none_or(|o| o.contains(s)))

@@ -352,9 +352,16 @@ pub fn is_transcript(name: &OsStr) -> bool {
 /// The kind of a subagent's sidecar.
 pub const AGENT_META: &str = "agent_meta";
 
-/// A subagent's sidecar: `agent-<id>.meta.json`.
-fn is_sidecar(name: &[u8]) -> bool {
+/// A subagent's sidecar: `agent-<id>.meta.json` (a file's name).
+pub fn is_sidecar(name: &[u8]) -> bool {
     name.starts_with(b"agent-") && name.ends_with(b".meta.json")
+}
+
+/// Whether the file at `path` (as stored) is named as a subagent's sidecar.
+pub fn is_sidecar_path(path: &str) -> bool {
+    path.rsplit('/')
+        .next()
+        .is_some_and(|name| is_sidecar(name.as_bytes()))
 }
 
 /// The entries of a folder that can hold transcripts, sorted by name.

@@ -6,6 +6,7 @@ use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value, json};
 
+use super::discover;
 use super::reader::{Batch, Cursor};
 use super::watch_log;
 use crate::pricing::{PriceTable, Usage};
@@ -787,7 +788,7 @@ impl<'c> Writer<'c> {
         // (a subagent's sidecar names no session: its path does; such a
         // line in a transcript is its own line's)
         let sidecar = match &record.body {
-            Body::AgentMeta { .. } if file.display.ends_with(".meta.json") => {
+            Body::AgentMeta { .. } if discover::is_sidecar_path(&file.display) => {
                 Some(crate::transcript::sidecar_ids(&file.display))
             }
             Body::AgentMeta { .. } => {
