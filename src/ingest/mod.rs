@@ -1340,11 +1340,11 @@ fn forgotten_copy(
     tombstones: &[Tombstone],
 ) -> std::io::Result<Option<Tombstone>> {
     let path = &f.path;
-    let sidecar = f.kind == discover::AGENT_META;
+    let only_at = (f.kind == discover::AGENT_META).then(|| paths::stored(path));
     let mut candidates = tombstones
         .iter()
         .filter(|t| t.read_offset <= size)
-        .filter(|t| !sidecar || t.path == paths::stored(path).as_ref())
+        .filter(|t| only_at.as_ref().is_none_or(|p| t.path == p.as_ref()))
         .peekable();
     if candidates.peek().is_none() {
         return Ok(None);
