@@ -317,7 +317,8 @@ CREATE TABLE message_rows (
 CREATE UNIQUE INDEX messages_uuid ON message_rows(uuid, content_key);
 CREATE INDEX messages_prompts ON message_rows(thread) WHERE is_prompt = 1;
 CREATE INDEX messages_api_errors ON message_rows(thread) WHERE is_api_error = 1;
-CREATE INDEX messages_commands ON message_rows(thread) WHERE text_preview LIKE '%<command-name>%';
+CREATE INDEX messages_commands ON message_rows(thread)
+    WHERE text_preview LIKE '%<command-name>%' OR text_preview LIKE '<command-message>%';
 
 -- The content blocks of user and assistant messages (text, thinking,
 -- tool_use, tool_result, image, document, server tool blocks...). Text is

@@ -127,15 +127,22 @@ struct Acc {
     last: Option<i64>,
 }
 
-pub fn run(conn: &Connection, q: &CommandsQuery) -> rusqlite::Result<CommandsReport> {
-    // (kind, text: the preview or the skill name, session, at, project,
-    // line; a preview that holds the tag or is a cut `<command-message>`)
-    let mut st = conn.prepare(
-        "SELECT 0, m.text_preview, m.session_id, m.at, p.path, m.line_id
-         FROM messages m
-         LEFT JOIN sessions s ON s.session_id = m.session_id AND s.agent_id = coalesce(m.agent_id, '')
+/// (kind, text: the preview or the skill name, session, at, project,
+/// line) of every use: a message or `local_command` line whose preview holds
+/// the tag or is a cut `<command-message>`, and every `Skill` call. The
+/// messages are read from `message_rows` through the partial index
+/// `messages_commands`, whose condition the first term repeats word for
+/// word: SQLite uses a partial index only then, and otherwise scans every
+/// line.
+const USES: &str =
+    "SELECT 0, m.text_preview, t.session_id, l.at, p.path, m.line_id
+         FROM message_rows m
+         JOIN lines l ON l.id = m.line_id
+         LEFT JOIN threads t ON t.id = m.thread
+         LEFT JOIN sessions s ON s.session_id = t.session_id AND s.agent_id = coalesce(t.agent_id, '')
          LEFT JOIN projects p ON p.id = s.project_id
-         WHERE m.type = 'user' AND m.is_compact_summary = 0
+         WHERE (m.text_preview LIKE '%<command-name>%' OR m.text_preview LIKE '<command-message>%')
+           AND l.type = 'user' AND m.is_compact_summary = 0
            AND (m.text_preview LIKE '%<command-name>%' OR m.text_preview LIKE '<command-message>%…')
          UNION ALL
          SELECT 0, e.content_preview, e.session_id, e.at, p.path, e.line_id
@@ -149,8 +156,10 @@ pub fn run(conn: &Connection, q: &CommandsQuery) -> rusqlite::Result<CommandsRep
          FROM tool_calls t
          LEFT JOIN sessions s ON s.session_id = t.session_id AND s.agent_id = coalesce(t.agent_id, '')
          LEFT JOIN projects p ON p.id = s.project_id
-         WHERE t.name = 'Skill'",
-    )?;
+         WHERE t.name = 'Skill'";
+
+pub fn run(conn: &Connection, q: &CommandsQuery) -> rusqlite::Result<CommandsReport> {
+    let mut st = conn.prepare(USES)?;
     let mut rows = st.query([])?;
     let mut lines = crate::store::raw::LineReader::default();
     let mut acc: BTreeMap<(Kind, String), Acc> = BTreeMap::new();
@@ -276,5 +285,25 @@ mod tests {
             as_typed(cut).as_deref(),
             Some("/review check that a<b holds in the sort…")
         );
+    }
+
+    /// The messages are found through their partial index, not by a scan of
+    /// every line (~160 ms on the benchmark database when the index's
+    /// condition and the query's parted).
+    #[test]
+    fn uses_are_found_through_the_commands_index() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(crate::store::SCHEMA_SQL).unwrap();
+        let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {USES}")).unwrap();
+        let plan: Vec<String> = st
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(
+            plan.iter().any(|d| d.contains("INDEX messages_commands")),
+            "{plan:#?}"
+        );
+        assert!(!plan.iter().any(|d| d == "SCAN l"), "{plan:#?}");
     }
 }

@@ -104,6 +104,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0026_subagent_meta",
         include_str!("migrations/0026_subagent_meta.sql"),
     ),
+    (
+        "0027_commands_index",
+        include_str!("migrations/0027_commands_index.sql"),
+    ),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -1251,7 +1255,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 26);
+        assert_eq!(SCHEMA_VERSION, 27);
         // (migrated with foreign keys unchecked) checked again, and holding
         let checked: i64 = s
             .conn
