@@ -1267,6 +1267,41 @@ fn backup_is_the_database_even_while_others_read_and_write() {
     let under = file.join("x.db");
     let err = fails(&env, &["backup", under.to_str().unwrap()], 1);
     assert!(err.contains("cannot create the folder"), "{err}");
+    // a FIFO, a link, a socket or a device is never replaced, --force or
+    // not (a FIFO and /dev/full were replaced by regular files)
+    let fifo = env.dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let link = env.dir.path().join("link.db");
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    // (a device is refused by the same test; not tried here, where a
+    // regression would replace one on the machine)
+    let socket = env.dir.path().join("sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let before = std::fs::read(&file).unwrap();
+    for (path, what) in [
+        (&fifo, "a FIFO"),
+        (&link, "a symbolic link"),
+        (&socket, "a socket"),
+    ] {
+        let err = fails(&env, &["backup", path.to_str().unwrap(), "--force"], 1);
+        assert!(
+            err.contains(what) && err.contains("nothing was written"),
+            "{err}"
+        );
+    }
+    let t = |p: &Path| std::fs::symlink_metadata(p).unwrap().file_type();
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(&t(&fifo)));
+    assert!(t(&link).is_symlink());
+    assert!(std::os::unix::fs::FileTypeExt::is_socket(&t(&socket)));
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        before,
+        "the link's file untouched"
+    );
     // a folder: the name suggested is not the database's own
     let err = fails(&env, &["backup", env.obs_home().to_str().unwrap()], 1);
     assert!(

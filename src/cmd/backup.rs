@@ -2,7 +2,7 @@
 //! VACUUM INTO), taken while other commands read and write it.
 
 use std::fs::OpenOptions;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -55,6 +55,28 @@ pub fn run(args: &BackupArgs, settings: &Settings) -> Result<ExitCode> {
                 bail!("{} is {what}; give the backup another name", dest.display());
             }
         }
+    }
+    // (--force replaces a backup written before, never a device, a FIFO
+    // or a socket, nor a link with the file it points to left as it was)
+    if let Ok(m) = dest.symlink_metadata()
+        && !m.is_file()
+    {
+        let t = m.file_type();
+        let what = if t.is_symlink() {
+            "a symbolic link"
+        } else if t.is_fifo() {
+            "a FIFO"
+        } else if t.is_socket() {
+            "a socket"
+        } else if t.is_char_device() || t.is_block_device() {
+            "a device"
+        } else {
+            "not a regular file"
+        };
+        bail!(
+            "{} is {what}; a backup is written only as a regular file, and --force replaces only one: give another path (nothing was written)",
+            dest.display()
+        );
     }
     if dest.symlink_metadata().is_ok() && !args.force {
         bail!(
