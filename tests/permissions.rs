@@ -282,6 +282,55 @@ fn a_read_only_database_refuses_writes_clearly_and_still_serves_reads() {
     integrity_ok(&db);
 }
 
+/// A database of an older schema (fixtures/db-v1, schema 1) that this user
+/// cannot write: every command that reads it says it cannot be upgraded
+/// there and what to do, instead of SQLite's "no such table" (reports with
+/// --no-ingest, which `cost`'s refusal suggested) or a hint that cannot work.
+#[test]
+fn a_read_only_database_of_an_older_schema_says_so_for_every_report() {
+    let env = Env::with_fixture("basic");
+    let Some(run) = Runner::new(&env) else {
+        return;
+    };
+    let db = env.db_path();
+    std::fs::create_dir_all(env.obs_home()).unwrap();
+    std::fs::copy(common::fixtures().join("db-v1/observatory.db"), &db).unwrap();
+    run.own(&env.obs_home());
+    let older = |o: &Output| {
+        let stderr = stderr_of(o);
+        assert_eq!(o.status.code(), Some(1), "{o:?}");
+        assert!(
+            stderr.contains(&format!(
+                "{} was written by an older observatory (schema 1) and cannot be upgraded here",
+                db.display()
+            )) && stderr.contains("chmod u+w")
+                && !stderr.contains("no such table")
+                && !stderr.contains("--no-ingest"),
+            "{stderr}"
+        );
+    };
+    // the file read-only, then (writable) its folder
+    for (file, folder) in [(0o400, 0o700), (0o600, 0o500)] {
+        chmod(&db, file);
+        chmod(&env.obs_home(), folder);
+        older(&run.run(&env, &["cost"]));
+        for report in [
+            "cost", "sessions", "tools", "blocks", "hooks", "files", "commands",
+        ] {
+            older(&run.run(&env, &[report, "--no-ingest"]));
+        }
+        older(&run.run(&env, &["show", "--no-ingest", "sess"]));
+        older(&run.run(&env, &["status"]));
+    }
+    chmod(&env.obs_home(), 0o700);
+    chmod(&db, 0o600);
+    assert_eq!(
+        common::count(&Connection::open(&db).unwrap(), "PRAGMA user_version"),
+        1,
+        "left as it was"
+    );
+}
+
 /// A folder this user cannot write and no database in it yet: refused in
 /// the same words as a read-only database (it said "Permission denied"
 /// twice, with nothing to do).

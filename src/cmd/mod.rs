@@ -263,13 +263,23 @@ pub fn reading_store(settings: &Settings) -> Result<Store> {
     }
     drop(store);
     if !crate::store::file_writable(&settings.db) {
-        bail!(
-            "{} was written by an older observatory (schema {version}) and cannot be \
-             upgraded here: make it writable (chmod u+w) and run `observatory ingest`",
-            settings.db.display()
-        );
+        bail!(older_schema(settings, version));
     }
-    Ok(Store::open(&settings.db)?)
+    match Store::open(&settings.db) {
+        // (its folder is read-only: the upgrade cannot write beside it)
+        Err(StoreError::ReadOnly { .. }) => bail!(older_schema(settings, version)),
+        other => Ok(other?),
+    }
+}
+
+/// Why a database of schema `version` (older than this build's) is not
+/// read where it cannot be written: its tables are not the ones reports read.
+fn older_schema(settings: &Settings, version: i64) -> String {
+    format!(
+        "{} was written by an older observatory (schema {version}) and cannot be \
+         upgraded here: make it writable (chmod u+w) and run `observatory ingest`",
+        settings.db.display()
+    )
 }
 
 /// Refuse to open a database whose first load did not finish (marker, no
@@ -514,11 +524,12 @@ fn up_to_date_store(
     if no_ingest || nothing_to_read {
         // a database we cannot write is only read (and left as it is)
         let read_only = settings.db.exists() && !crate::store::file_writable(&settings.db);
+        // (one of an older schema cannot be upgraded there, and is refused)
         let store = if read_only {
-            Store::open_read_only(&settings.db)?
+            reading_store(settings)?
         } else {
             match Store::open(&settings.db) {
-                Err(StoreError::ReadOnly { .. }) => Store::open_read_only(&settings.db)?,
+                Err(StoreError::ReadOnly { .. }) => reading_store(settings)?,
                 other => other?,
             }
         };
@@ -576,7 +587,12 @@ pub fn warn_pending_rebuild(settings: &Settings) {
 fn ingest_then_open(settings: &Settings, prices: &PriceTable) -> Result<Store> {
     let mut store = match writable_store(settings) {
         Err(e) if matches!(e.downcast_ref(), Some(StoreError::ReadOnly { .. })) => {
-            anyhow::bail!("{e}; or add --no-ingest to report what it holds")
+            // (--no-ingest reads it as it is, unless its schema is older)
+            let version = Store::open_read_only(&settings.db).and_then(|s| s.user_version());
+            match version {
+                Ok(v) if v < crate::store::SCHEMA_VERSION => bail!(older_schema(settings, v)),
+                _ => bail!("{e}; or add --no-ingest to report what it holds"),
+            }
         }
         other => other?,
     };
