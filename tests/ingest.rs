@@ -536,6 +536,13 @@ fn a_partial_line_waits_for_its_newline() {
     let out = env.cmd().arg("ingest").assert().success();
     let said = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(said.contains("1 held back until complete"), "{said}");
+    // (the JSON counts it too, as status does: it said 0, this run having
+    // read nothing)
+    let s = env.ingest();
+    assert_eq!(
+        (s["lines_read"].as_u64(), s["held_back_lines"].as_u64()),
+        (Some(0), Some(1))
+    );
     // (a deleted file's line will never end: not said again)
     std::fs::remove_file(&f).unwrap();
     let out = env.cmd().arg("ingest").assert().success();
@@ -2985,6 +2992,41 @@ fn a_file_with_a_line_too_long_is_named_each_run_and_read_again_only_once_change
     );
     assert!(
         err.contains("sess-sparse.jsonl: line 2 (from byte 42) is longer than 256 MiB"),
+        "{err}"
+    );
+    // its first line stored: read up to the long one (before, no line was)
+    assert_eq!(s["files_cut_short"], 1);
+    let (s, _) = run();
+    assert_eq!(
+        (&s["files_failed"], &s["files_cut_short"], &s["lines_read"]),
+        (&json!(1), &json!(1), &json!(0))
+    );
+    // the only transcript left: the run read it, up to there, so it does
+    // not fail (it said "none of the 1 transcript files could be read",
+    // exit 1, at every run)
+    for e in walkdir::WalkDir::new(env.projects()) {
+        let e = e.unwrap();
+        if e.file_type().is_file() && e.path() != path {
+            std::fs::remove_file(e.path()).unwrap();
+        }
+    }
+    let out = env.cmd().arg("ingest").assert().success();
+    let said = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        said.contains("Nothing new in 1 transcript file (")
+            && said.contains("1 file read only up to a line too long to hold"),
+        "{said}"
+    );
+    // a file with no line before its long one was not read: that alone fails
+    std::fs::File::create(&path)
+        .unwrap()
+        .set_len(257 << 20)
+        .unwrap();
+    let out = env.cmd().arg("ingest").assert().code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("none of the 1 transcript files could be read")
+            && !err.contains("its lines before are stored"),
         "{err}"
     );
 }

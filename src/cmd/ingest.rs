@@ -64,26 +64,30 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
         // (one a report's ingest left)
         store.fold_big_wal();
     }
+    // (a last line held back by an earlier run, a report's, is still held
+    // back: counted here too, in the text and the JSON alike; of files
+    // still there: a deleted file's line will never end)
+    let mut summary = summary;
+    summary.held_back_lines = store
+        .conn
+        .prepare("SELECT path FROM source_files WHERE superseded = 0 AND held_back_bytes > 0")?
+        .query_map([], |r| r.get::<_, String>(0))?
+        .filter(|p| {
+            p.as_ref()
+                .is_ok_and(|p| !crate::paths::is_gone(&crate::paths::from_stored(p)))
+        })
+        .count() as u64;
     if settings.json {
         output::print_json(&summary)?;
     } else if !settings.quiet {
-        // (a last line held back by an earlier run, a report's, is still
-        // held back: said here too)
-        // (of files still there: a deleted file's line will never end)
-        let held = store
-            .conn
-            .prepare("SELECT path FROM source_files WHERE superseded = 0 AND held_back_bytes > 0")?
-            .query_map([], |r| r.get::<_, String>(0))?
-            .filter(|p| {
-                p.as_ref()
-                    .is_ok_and(|p| !crate::paths::is_gone(&crate::paths::from_stored(p)))
-            })
-            .count();
-        print_summary(&summary, held as u64, settings)?;
+        print_summary(&summary, settings)?;
     }
     // (every file failed: a file with nothing new is not one that failed,
     // or a run after one that read the rest would fail where it passed)
-    if summary.files_seen > 0 && summary.files_failed >= summary.files_seen {
+    // (a file read up to a line too long to hold was read)
+    if summary.files_seen > 0
+        && summary.files_failed - summary.files_cut_short >= summary.files_seen
+    {
         crate::errln!(
             "error: none of the {} transcript files could be read",
             summary.files_seen
@@ -161,8 +165,7 @@ pub fn warn_store(store: &Store, settings: &Settings) {
     }
 }
 
-/// `held`: the last lines held back now (this run's and earlier ones').
-fn print_summary(s: &Summary, held: u64, settings: &Settings) -> Result<()> {
+fn print_summary(s: &Summary, settings: &Settings) -> Result<()> {
     use output::thousands;
     if s.rebuilt_lines > 0 {
         outln!(
@@ -184,16 +187,21 @@ fn print_summary(s: &Summary, held: u64, settings: &Settings) -> Result<()> {
             ),
             s.elapsed_ms
         );
-    } else if s.files_read == 0 && s.files_failed >= s.files_seen {
+    } else if s.files_read == 0 && s.files_failed - s.files_cut_short >= s.files_seen {
         outln!("Read nothing ({} ms).", s.elapsed_ms);
+    } else if s.files_read == 0 && s.files_failed > s.files_cut_short {
+        // (the files that could not be read are counted, as in the JSON's
+        // files_seen; one read up to a line too long was read)
+        outln!(
+            "Nothing new in {} of {} ({} ms).",
+            thousands(s.files_seen - (s.files_failed - s.files_cut_short)),
+            super::count(s.files_seen, "transcript file", "transcript files"),
+            s.elapsed_ms
+        );
     } else if s.files_read == 0 {
         outln!(
             "Nothing new in {} ({} ms).",
-            super::count(
-                s.files_seen - s.files_failed,
-                "transcript file",
-                "transcript files"
-            ),
+            super::count(s.files_seen, "transcript file", "transcript files"),
             s.elapsed_ms
         );
     } else {
@@ -214,8 +222,11 @@ fn print_summary(s: &Summary, held: u64, settings: &Settings) -> Result<()> {
             thousands(s.malformed_lines)
         ));
     }
-    if held > 0 {
-        notes.push(format!("{} held back until complete", thousands(held)));
+    if s.held_back_lines > 0 {
+        notes.push(format!(
+            "{} held back until complete",
+            thousands(s.held_back_lines)
+        ));
     }
     if !s.unknown_types.is_empty() {
         // ("(none)", as stored, reads as "no unknown types" here)
@@ -231,10 +242,16 @@ fn print_summary(s: &Summary, held: u64, settings: &Settings) -> Result<()> {
         let names = crate::output::table::visible(&names.join(", "));
         notes.push(format!("unknown types kept: {names}"));
     }
-    if s.files_failed > 0 {
+    if s.files_failed > s.files_cut_short {
         notes.push(format!(
             "{} could not be read",
-            super::count(s.files_failed, "file", "files")
+            super::count(s.files_failed - s.files_cut_short, "file", "files")
+        ));
+    }
+    if s.files_cut_short > 0 {
+        notes.push(format!(
+            "{} read only up to a line too long to hold",
+            super::count(s.files_cut_short, "file", "files")
         ));
     }
     if s.files_changed_while_read > 0 {

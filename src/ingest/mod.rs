@@ -99,6 +99,9 @@ pub struct Summary {
     pub files_seen: u64,
     pub files_read: u64,
     pub files_failed: u64,
+    /// Of `files_failed`, those read up to a line too long to hold, whose
+    /// lines before it are stored (this run or an earlier one).
+    pub files_cut_short: u64,
     /// Files rewritten or cut shorter while they were read: read up to
     /// there (the next run reads the new file).
     pub files_changed_while_read: u64,
@@ -730,6 +733,12 @@ fn ingest_found(
         if let Some((stat, message)) = too_long.remove(paths::stored(&f.path).as_ref()) {
             if stat == stat_key(&f.stat) {
                 summary.files_failed += 1;
+                if tracked
+                    .get(paths::stored(&f.path).as_ref())
+                    .is_some_and(|t| t.read_offset > 0)
+                {
+                    summary.files_cut_short += 1;
+                }
                 obs.recurring(&message);
                 continue;
             }
@@ -857,10 +866,17 @@ fn ingest_found(
                         jobs[job].found.path.display()
                     ));
                 }
-                Msg::TooLong { job, message: why } => {
+                Msg::TooLong {
+                    job,
+                    message: why,
+                    after_lines,
+                } => {
                     // (met again at every run, until the file is dealt
                     // with: remembered with its stat, not read again)
                     summary.files_failed += 1;
+                    if after_lines {
+                        summary.files_cut_short += 1;
+                    }
                     let found = &jobs[job].found;
                     let message = format!("{}: {why}", found.path.display());
                     writer.begin()?;

@@ -114,6 +114,8 @@ pub enum Msg {
     TooLong {
         job: usize,
         message: String,
+        /// The file has lines before it (stored: this run or earlier).
+        after_lines: bool,
     },
 }
 
@@ -152,10 +154,15 @@ impl std::fmt::Display for LineTooLong {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "line {} (from byte {}) is longer than {} MiB, the longest observatory reads: the file is read no further (its lines before are stored; if it is not a transcript, move it out of projects/)",
+            "line {} (from byte {}) is longer than {} MiB, the longest observatory reads: the file is read no further ({}if it is not a transcript, move it out of projects/)",
             self.line,
             self.offset,
-            MAX_LINE_BYTES >> 20
+            MAX_LINE_BYTES >> 20,
+            if self.offset > 0 {
+                "its lines before are stored; "
+            } else {
+                ""
+            }
         )
     }
 }
@@ -370,12 +377,18 @@ pub fn read_file(job: &ReadJob, tx: &SyncSender<Msg>, spent: &mut Spent, zip: &m
         Err(e) if e.get_ref().is_some_and(|e| e.is::<ChangedWhileRead>()) => {
             tx.send(Msg::Changed { job: job.job }).is_ok()
         }
-        Err(e) if e.get_ref().is_some_and(|e| e.is::<LineTooLong>()) => tx
-            .send(Msg::TooLong {
+        Err(e) if e.get_ref().is_some_and(|e| e.is::<LineTooLong>()) => {
+            let after_lines = e
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<LineTooLong>())
+                .is_some_and(|t| t.offset > 0);
+            tx.send(Msg::TooLong {
                 job: job.job,
                 message: e.to_string(),
+                after_lines,
             })
-            .is_ok(),
+            .is_ok()
+        }
         Err(e) => tx
             .send(Msg::Failed {
                 job: job.job,
