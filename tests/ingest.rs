@@ -2487,22 +2487,42 @@ fn an_ingest_with_nothing_to_read_says_where_it_looked_and_why() {
     );
     // a report says it too (its figures would be $0 with no word why), of
     // a root that is not there as ingest says it
-    for (root, says) in [
-        ("no-projects", "no-projects has no projects/ folder)"),
-        ("not-there", "not-there does not exist)"),
-    ] {
-        let out = env
-            .cmd()
-            .args(["cost", "--claude-dir"])
-            .arg(d.join(root))
-            .assert()
-            .success();
+    let out = env
+        .cmd()
+        .args(["cost", "--claude-dir"])
+        .arg(d.join("no-projects"))
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("no Claude Code transcripts found (")
+            && err.contains("no-projects has no projects/ folder)"),
+        "{err}"
+    );
+    // ... and refuses a folder named that is not there (a typo), as ingest
+    // does, -q or not: a script's `cost --json` said $0 with exit 0
+    for quiet in [false, true] {
+        let mut cmd = env.cmd();
+        cmd.args(["cost", "--json", "--claude-dir"])
+            .arg(d.join("not-there"));
+        if quiet {
+            cmd.arg("-q");
+        }
+        let out = cmd.assert().code(1);
         let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
         assert!(
-            err.contains("no Claude Code transcripts found (") && err.contains(says),
+            err.starts_with("error: no Claude Code transcripts in ")
+                && err.contains("not-there (does not exist)")
+                && err.contains("--no-ingest"),
             "{err}"
         );
+        assert!(out.get_output().stdout.is_empty());
     }
+    env.cmd()
+        .args(["cost", "--no-ingest", "--claude-dir"])
+        .arg(d.join("not-there"))
+        .assert()
+        .success();
     // an empty projects/ folder: the summary says so
     let out = env.cmd().arg("ingest").assert().success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();

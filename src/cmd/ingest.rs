@@ -15,10 +15,7 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
     // projects/ in any: a mistake a script must be able to see (exit 1).
     // The default folders missing is a machine without Claude Code: exit 0.
     let none_found = !settings.roots.iter().any(|r| r.projects.is_some());
-    let named = !matches!(
-        settings.source_of("roots"),
-        Some(crate::config::Source::Default) | None
-    );
+    let named = super::roots_named(settings);
     // (with a database here, the ingest still runs: an upgrade may have
     // left its tables to rebuild from the stored raw lines)
     if none_found && !args.full && !settings.db.exists() {
@@ -113,23 +110,12 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The error when none of the folders the user named holds transcripts,
-/// each with why (it does not exist, has no projects/ folder, ...).
+/// The error when none of the folders the user named holds transcripts.
 fn none_in_named(settings: &Settings) -> String {
-    let folders: Vec<String> = settings
-        .roots
-        .iter()
-        .map(|r| {
-            format!(
-                "{} ({})",
-                r.given.display(),
-                crate::paths::why_nothing(&r.given)
-            )
-        })
-        .collect();
     format!(
-        "error: no Claude Code transcripts in {}. {TO_DO}",
-        folders.join(", ")
+        "error: {} {}",
+        super::no_transcripts_in(settings),
+        super::POINT_AT_THEM
     )
 }
 
@@ -151,11 +137,8 @@ fn where_we_looked(settings: &Settings, error: bool) {
             crate::paths::why_nothing(&r.given)
         );
     }
-    crate::errln!("{TO_DO}");
+    crate::errln!("{}", super::POINT_AT_THEM);
 }
-
-const TO_DO: &str =
-    "Point observatory at them with --claude-dir DIR or CLAUDE_CONFIG_DIR=DIR[,DIR...].";
 
 pub fn warn_store(store: &Store, settings: &Settings) {
     if !settings.quiet {

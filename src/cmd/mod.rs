@@ -479,6 +479,38 @@ fn price_for_this_command(
     }
 }
 
+/// The transcript folders were named (--claude-dir, CLAUDE_CONFIG_DIR, the
+/// config's `roots`...), not the defaults: none holding transcripts is a
+/// mistake a script must see (exit 1), while the default folders missing is
+/// a machine without Claude Code.
+pub fn roots_named(settings: &Settings) -> bool {
+    !matches!(
+        settings.source_of("roots"),
+        Some(crate::config::Source::Default) | None
+    )
+}
+
+/// What to do when the folders named hold no transcripts.
+pub const POINT_AT_THEM: &str =
+    "Point observatory at them with --claude-dir DIR or CLAUDE_CONFIG_DIR=DIR[,DIR...].";
+
+/// None of the transcript folders holds transcripts, each with why (it does
+/// not exist, has no projects/ folder, ...).
+pub fn no_transcripts_in(settings: &Settings) -> String {
+    let folders: Vec<String> = settings
+        .roots
+        .iter()
+        .map(|r| {
+            format!(
+                "{} ({})",
+                r.given.display(),
+                crate::paths::why_nothing(&r.given)
+            )
+        })
+        .collect();
+    format!("no Claude Code transcripts in {}.", folders.join(", "))
+}
+
 /// `prices`: the table stored costs are kept in, to re-price them when it
 /// changed; None only with `no_ingest`, for a report that reads no cost.
 fn up_to_date_store(
@@ -502,6 +534,21 @@ fn up_to_date_store(
     }
     note_new_database(settings)?;
     let nothing_to_read = !settings.roots.iter().any(|r| r.projects.is_some());
+    // (folders named, none of them there: a typo, refused as ingest refuses
+    // it, rather than a report of nothing that exits 0. One there without
+    // projects/ is warned of: its database may hold what Claude Code has
+    // since deleted, and an upgrade's rebuild runs all the same)
+    if nothing_to_read
+        && !no_ingest
+        && roots_named(settings)
+        && settings.roots.iter().all(|r| !r.given.exists())
+    {
+        bail!(
+            "{} {} Or add --no-ingest to report what the database holds.",
+            no_transcripts_in(settings),
+            POINT_AT_THEM
+        );
+    }
     if nothing_to_read && !no_ingest && !settings.quiet {
         // (each root as `ingest` says it: missing, or without projects/)
         let roots: Vec<String> = settings
