@@ -735,6 +735,11 @@ pub struct WatchArgs {
     /// [default: `watch.poll_interval_ms` from the config, else 1000]
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
     pub poll_interval_ms: Option<u64>,
+    /// Time zone the view's clock times and "today" (and budget periods) are in: local,
+    /// UTC, an IANA name (Europe/Paris) or an offset (+05:30)
+    /// [default: `timezone` from the config, else local]
+    #[arg(long, value_name = "ZONE", allow_hyphen_values = true)]
+    pub tz: Option<String>,
 }
 
 #[derive(Debug, Args)]

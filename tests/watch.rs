@@ -1176,6 +1176,16 @@ fn a_crossed_budget_is_announced_once_per_change() {
     ids.sort();
     assert_eq!(ids, [Some(1), Some(2)]);
     w.stop();
+
+    // --tz: the periods are the zone's days (watch had no --tz: only the
+    // config's timezone set it). 26 hours apart, the two always differ.
+    for (tz, hours) in [("+14:00", 14), ("-12:00", -12)] {
+        let mut w = Watch::start(&env, &["--tz", tz]);
+        let e = w.until(|e| e["event"] == "budget" && e["id"] == 1);
+        let today = (chrono::Utc::now() + chrono::Duration::hours(hours)).date_naive();
+        assert_eq!(e["period_start"], today.to_string(), "{tz}: {e}");
+        w.stop();
+    }
 }
 
 #[test]

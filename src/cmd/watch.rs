@@ -85,7 +85,7 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
     let mut view = View::new(
         args,
         ndjson,
-        super::zone(None, settings)?,
+        super::zone(args.tz.as_deref(), settings)?,
         settings.week_start,
     );
     let mut warn = Warnings {
