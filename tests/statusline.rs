@@ -355,6 +355,28 @@ fn partial_stdin_reports_what_is_stored() {
     assert_eq!(line, "observatory - - -");
 }
 
+/// The fields show control and bidi characters as tables do (ESC as ␛, a
+/// direction override as �): text from stdin never drives the terminal,
+/// while escapes written in --format are the user's own colours.
+#[test]
+fn control_characters_in_fields_are_shown_not_sent() {
+    let env = Env::with_fixture("reports");
+    env.ingest();
+    let stdin = br#"{"model": {"display_name": "\u001b[31mRED\u202e"}, "workspace": {"current_dir": "/w/p\u001b[2Jx"}}"#;
+    let (line, _) = status(
+        &env,
+        stdin,
+        &["--format", "\u{1b}[1m{model}\u{1b}[0m {project}"],
+    );
+    assert_eq!(line, "\u{1b}[1m␛[31mRED�\u{1b}[0m p␛[2Jx");
+    // the neutral line too (no transcript, no session: the model alone)
+    let (line, _) = status(&env, stdin, &[]);
+    assert!(
+        !line.contains('\u{1b}') && line.starts_with("␛[31mRED�"),
+        "{line:?}"
+    );
+}
+
 #[test]
 fn garbage_and_empty_stdin_print_a_neutral_line() {
     let env = Env::with_fixture("reports");

@@ -23,6 +23,7 @@ use crate::cli::StatuslineArgs;
 use crate::config::Settings;
 use crate::ingest::{self, IngestLock, Observer, Options};
 use crate::output;
+use crate::output::table::visible;
 use crate::report::statusline::{self, StatusQuery, StatusReport};
 use crate::report::{self, Zone};
 use crate::store::Store;
@@ -213,7 +214,7 @@ pub fn run(args: &StatuslineArgs, settings: &Settings) -> Result<ExitCode> {
 pub fn neutral(input: Option<&Input>) -> String {
     input
         .and_then(Input::model)
-        .unwrap_or_else(|| "observatory".into())
+        .map_or_else(|| "observatory".into(), |m| visible(&m))
 }
 
 fn status_line(
@@ -287,7 +288,10 @@ fn status_line(
     };
     let unknown = std::cell::RefCell::new(Vec::new());
     let line = render(template, |name| {
-        let value = field(name, input, &r, &zone, now);
+        // (a field's text shows its control and bidi characters, as tables
+        // do: what Claude Code sends, or a stored title, never drives the
+        // terminal; escapes written in --format are the user's own)
+        let value = field(name, input, &r, &zone, now).map(|v| visible(&v));
         let mut unknown = unknown.borrow_mut();
         if value.is_none() && !unknown.iter().any(|u| u == name) {
             unknown.push(name.to_owned());
