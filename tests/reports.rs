@@ -1257,6 +1257,23 @@ fn blocks_are_five_hours_from_the_floored_hour() {
             ),
         ]
     );
+    // a total as every other report has, the rows' own sums to the digit
+    assert_eq!(
+        v["total"],
+        json!({"blocks": 3, "responses": 6, "input_tokens": 20000, "output_tokens": 10000,
+               "cache_creation_tokens": 0, "cache_read_tokens": 0, "total_tokens": 30000,
+               "cost_usd": "0.21", "unpriced_responses": 0}),
+        "{v}"
+    );
+    let t = stdout(&env, &["blocks", "--tz", "UTC"]);
+    let total = t
+        .lines()
+        .find(|l| l.trim_start().starts_with("Total"))
+        .unwrap();
+    assert!(
+        total.contains("3 blocks") && total.contains("30.0k") && total.contains("$0.21"),
+        "{t}"
+    );
     let b = &rows(&v)[0];
     assert_eq!(b["active"], false);
     assert_eq!(b["first_response_at"], "2026-03-10T08:10:05.000Z");

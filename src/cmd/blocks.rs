@@ -50,6 +50,7 @@ pub fn run(args: &BlocksArgs, settings: &Settings) -> Result<ExitCode> {
             "since": since,
             "until": until,
             "untimed_responses": untimed,
+            "total": total_json(&report.rows),
         });
         output::print_json_rows(top, "rows", report.rows.iter().map(row_json))?;
     } else if args.csv {
@@ -73,6 +74,57 @@ pub fn run(args: &BlocksArgs, settings: &Settings) -> Result<ExitCode> {
 
 fn cost(b: &BlockRow) -> Option<i128> {
     (b.unpriced_responses < b.responses).then_some(b.cost_picousd)
+}
+
+/// The blocks' sums, as one row: exact, so `cost_usd` is the rows' own
+/// to the last digit (null when no response of any block has a price).
+fn total(rows: &[BlockRow]) -> BlockRow {
+    let mut t = BlockRow {
+        start_at: 0,
+        end_at: 0,
+        first_at: 0,
+        last_at: 0,
+        active: false,
+        responses: 0,
+        input_tokens: 0,
+        output_tokens: 0,
+        cache_creation_tokens: 0,
+        cache_read_tokens: 0,
+        cost_picousd: 0,
+        unpriced_responses: 0,
+        models: Default::default(),
+        active_ms: 0,
+        burn_rate_picousd_per_hour: None,
+        projected_cost_picousd: None,
+        projected_tokens: None,
+    };
+    for b in rows {
+        t.responses += b.responses;
+        t.input_tokens = t.input_tokens.saturating_add(b.input_tokens);
+        t.output_tokens = t.output_tokens.saturating_add(b.output_tokens);
+        t.cache_creation_tokens = t
+            .cache_creation_tokens
+            .saturating_add(b.cache_creation_tokens);
+        t.cache_read_tokens = t.cache_read_tokens.saturating_add(b.cache_read_tokens);
+        t.cost_picousd += b.cost_picousd;
+        t.unpriced_responses += b.unpriced_responses;
+    }
+    t
+}
+
+fn total_json(rows: &[BlockRow]) -> Value {
+    let t = total(rows);
+    json!({
+        "blocks": rows.len(),
+        "responses": t.responses,
+        "input_tokens": t.input_tokens,
+        "output_tokens": t.output_tokens,
+        "cache_creation_tokens": t.cache_creation_tokens,
+        "cache_read_tokens": t.cache_read_tokens,
+        "total_tokens": t.total_tokens(),
+        "cost_usd": usd_json(cost(&t)),
+        "unpriced_responses": t.unpriced_responses,
+    })
 }
 
 fn row_json(b: &BlockRow) -> Value {
@@ -142,10 +194,21 @@ fn human(rows: &[BlockRow], zone: &Zone, now: i64, filtered: bool, width: Option
         // cut: the models (to 10); left out: models, responses, $/hour,
         // and below ~55 columns the tokens, below ~48 the end (five hours
         // after the start but for the active one, marked as such)
+        let t = total(rows);
+        let footer = vec![
+            "Total".into(),
+            String::new(),
+            super::count(rows.len() as u64, "block", "blocks"),
+            n(t.responses),
+            tokens(t.total_tokens()),
+            money_part(cost(&t), t.unpriced_responses),
+            String::new(),
+            String::new(),
+        ];
         out.push_str(&table::fit(
             &columns,
             &body,
-            &[],
+            &[footer],
             width,
             &[(7, 10)],
             &[7, 3, 6, 4, 1],
