@@ -3049,6 +3049,14 @@ fn a_file_with_a_line_too_long_is_named_each_run_and_read_again_only_once_change
             && !err.contains("its lines before are stored"),
         "{err}"
     );
+    // ... and again, unchanged, though the file it replaced had lines (the
+    // remembered file was judged by the old one's, and passed)
+    let out = env.cmd().args(["ingest", "--json"]).assert().code(1);
+    let s: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(
+        (&s["files_failed"], &s["files_cut_short"]),
+        (&json!(1), &json!(0))
+    );
 }
 
 /// A subagent's sidecar (`agent-<id>.meta.json`: one JSON object, no

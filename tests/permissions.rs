@@ -296,8 +296,18 @@ fn a_read_only_database_of_an_older_schema_says_so_for_every_report() {
     std::fs::create_dir_all(env.obs_home()).unwrap();
     std::fs::copy(common::fixtures().join("db-v1/observatory.db"), &db).unwrap();
     run.own(&env.obs_home());
-    let older = |o: &Output| {
+    // (the file itself read-only: make it writable; writable in a read-only
+    // folder: the folder is named as what to fix, as ingest names it)
+    let older = |o: &Output, folder: bool| {
         let stderr = stderr_of(o);
+        assert_eq!(
+            stderr.contains(&format!(
+                "{} cannot be written: it or its folder is read-only",
+                db.display()
+            )),
+            folder,
+            "{stderr}"
+        );
         assert_eq!(o.status.code(), Some(1), "{o:?}");
         assert!(
             stderr.contains(&format!(
@@ -313,14 +323,15 @@ fn a_read_only_database_of_an_older_schema_says_so_for_every_report() {
     for (file, folder) in [(0o400, 0o700), (0o600, 0o500)] {
         chmod(&db, file);
         chmod(&env.obs_home(), folder);
-        older(&run.run(&env, &["cost"]));
+        let f = folder == 0o500;
+        older(&run.run(&env, &["cost"]), f);
         for report in [
             "cost", "sessions", "tools", "blocks", "hooks", "files", "commands",
         ] {
-            older(&run.run(&env, &[report, "--no-ingest"]));
+            older(&run.run(&env, &[report, "--no-ingest"]), f);
         }
-        older(&run.run(&env, &["show", "--no-ingest", "sess"]));
-        older(&run.run(&env, &["status"]));
+        older(&run.run(&env, &["show", "--no-ingest", "sess"]), f);
+        older(&run.run(&env, &["status"]), f);
     }
     chmod(&env.obs_home(), 0o700);
     chmod(&db, 0o600);

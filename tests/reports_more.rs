@@ -1103,6 +1103,22 @@ fn every_table_fits_the_terminal() {
             "content": [{"type": "text", "text": "hi"}], "stop_reason": "end_turn",
             "usage": {"input_tokens": 10, "output_tokens": 5}}});
     std::fs::write(dir.join("sess-next.jsonl"), format!("{line}\n")).unwrap();
+    // (a long history: 400 blocks, $25 each, a five-figure total in the
+    // blocks' Total row, and in cost's and sessions')
+    let long: String = (0..400i64)
+        .map(|i| {
+            let at = chrono::DateTime::from_timestamp_millis(1_767_225_600_000 + i * 6 * 3_600_000)
+                .unwrap()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            let line = json!({"type": "assistant", "uuid": format!("l-{i}"), "sessionId": "sess-long",
+                "cwd": "/home/u/next", "timestamp": at,
+                "message": {"id": format!("msg_l{i}"), "model": "claude-opus-4-6", "role": "assistant",
+                    "content": [{"type": "text", "text": "ok"}], "stop_reason": "end_turn",
+                    "usage": {"input_tokens": 0, "output_tokens": 1_000_000}}});
+            format!("{line}\n")
+        })
+        .collect();
+    std::fs::write(dir.join("sess-long.jsonl"), long).unwrap();
     env.ingest();
     env.cmd()
         .args(["budget", "set", "--daily", "5"])

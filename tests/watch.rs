@@ -1188,6 +1188,21 @@ fn a_crossed_budget_is_announced_once_per_change() {
     }
 }
 
+/// A zone that is no zone is a usage error, said before anything is made
+/// (the database was created, or upgraded, first).
+#[test]
+fn a_wrong_tz_is_refused_before_the_database_is_made() {
+    let env = Env::with_fixture("basic");
+    let out = env
+        .cmd()
+        .args(["watch", "--json", "--tz", "Mars/Olympus"])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("Mars/Olympus"), "{err}");
+    assert!(!env.db_path().exists());
+}
+
 #[test]
 fn a_poll_interval_out_of_range_is_refused_as_in_the_config() {
     let env = Env::new();

@@ -56,34 +56,7 @@ pub fn run(args: &BackupArgs, settings: &Settings) -> Result<ExitCode> {
             }
         }
     }
-    // (--force replaces a backup written before, never a device, a FIFO
-    // or a socket, nor a link with the file it points to left as it was)
-    if let Ok(m) = dest.symlink_metadata()
-        && !m.is_file()
-    {
-        let t = m.file_type();
-        let what = if t.is_symlink() {
-            "a symbolic link"
-        } else if t.is_fifo() {
-            "a FIFO"
-        } else if t.is_socket() {
-            "a socket"
-        } else if t.is_char_device() || t.is_block_device() {
-            "a device"
-        } else {
-            "not a regular file"
-        };
-        bail!(
-            "{} is {what}; a backup is written only as a regular file, and --force replaces only one: give another path (nothing was written)",
-            dest.display()
-        );
-    }
-    if dest.symlink_metadata().is_ok() && !args.force {
-        bail!(
-            "{} already exists; pass --force to replace it (nothing was written)",
-            dest.display()
-        );
-    }
+    refuse_dest(dest, args.force)?;
     let dir = match dest.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
         _ => PathBuf::from("."),
@@ -128,7 +101,7 @@ pub fn run(args: &BackupArgs, settings: &Settings) -> Result<ExitCode> {
         })
         .context("cannot install the Ctrl-C handler")?;
     }
-    let result = copy(&store.conn, &tmp, dest);
+    let result = copy(&store.conn, &tmp, dest, args.force);
     if result.is_err() {
         remove_part(&tmp);
         remove_made();
@@ -208,8 +181,44 @@ fn remove_stale_parts(dir: &Path, name: &str, quiet: bool) {
     }
 }
 
-/// VACUUM INTO an empty 0600 file `tmp`, then rename it to `dest`.
-fn copy(conn: &rusqlite::Connection, tmp: &Path, dest: &Path) -> Result<()> {
+/// Refuse `dest` when it is there and not a regular file (--force replaces
+/// a backup written before, never a device, a FIFO or a socket, nor a link
+/// with the file it points to left as it was), or is there at all without
+/// `force`.
+fn refuse_dest(dest: &Path, force: bool) -> Result<()> {
+    let Ok(m) = dest.symlink_metadata() else {
+        return Ok(());
+    };
+    if !m.is_file() {
+        let t = m.file_type();
+        let what = if t.is_symlink() {
+            "a symbolic link"
+        } else if t.is_fifo() {
+            "a FIFO"
+        } else if t.is_socket() {
+            "a socket"
+        } else if t.is_char_device() || t.is_block_device() {
+            "a device"
+        } else {
+            "not a regular file"
+        };
+        bail!(
+            "{} is {what}; a backup is written only as a regular file, and --force replaces only one: give another path (nothing was written)",
+            dest.display()
+        );
+    }
+    if !force {
+        bail!(
+            "{} already exists; pass --force to replace it (nothing was written)",
+            dest.display()
+        );
+    }
+    Ok(())
+}
+
+/// VACUUM INTO an empty 0600 file `tmp`, then rename it to `dest` (looked
+/// at again first: the copy may have taken minutes).
+fn copy(conn: &rusqlite::Connection, tmp: &Path, dest: &Path, force: bool) -> Result<()> {
     // VACUUM INTO accepts an empty file: creating it first sets its mode.
     OpenOptions::new()
         .write(true)
@@ -233,6 +242,7 @@ fn copy(conn: &rusqlite::Connection, tmp: &Path, dest: &Path) -> Result<()> {
     std::fs::File::open(tmp)
         .and_then(|f| f.sync_all())
         .with_context(|| format!("cannot flush {} to disk", tmp.display()))?;
+    refuse_dest(dest, force)?;
     std::fs::rename(tmp, dest)
         .with_context(|| format!("cannot move {} to {}", tmp.display(), dest.display()))?;
     Ok(())

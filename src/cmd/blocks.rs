@@ -122,7 +122,8 @@ fn total_json(rows: &[BlockRow]) -> Value {
         "cache_creation_tokens": t.cache_creation_tokens,
         "cache_read_tokens": t.cache_read_tokens,
         "total_tokens": t.total_tokens(),
-        "cost_usd": usd_json(cost(&t)),
+        // (no block: "0", as cost and sessions say it)
+        "cost_usd": usd_json(cost(&t).or((t.responses == 0).then_some(0))),
         "unpriced_responses": t.unpriced_responses,
     })
 }
@@ -195,10 +196,12 @@ fn human(rows: &[BlockRow], zone: &Zone, now: i64, filtered: bool, width: Option
         // and below ~55 columns the tokens, below ~48 the end (five hours
         // after the start but for the active one, marked as such)
         let t = total(rows);
+        // (the count of blocks only in JSON: in the unnamed column, never
+        // dropped, it would widen the table past 40 columns)
         let footer = vec![
             "Total".into(),
             String::new(),
-            super::count(rows.len() as u64, "block", "blocks"),
+            String::new(),
             n(t.responses),
             tokens(t.total_tokens()),
             money_part(cost(&t), t.unpriced_responses),

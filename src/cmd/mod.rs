@@ -266,8 +266,8 @@ pub fn reading_store(settings: &Settings) -> Result<Store> {
         bail!(older_schema(settings, version));
     }
     match Store::open(&settings.db) {
-        // (its folder is read-only: the upgrade cannot write beside it)
-        Err(StoreError::ReadOnly { .. }) => bail!(older_schema(settings, version)),
+        // (its folder, or its -wal or -shm, is read-only: named)
+        Err(e @ StoreError::ReadOnly { .. }) => bail!(older_schema_beside(settings, version, &e)),
         other => Ok(other?),
     }
 }
@@ -278,6 +278,16 @@ fn older_schema(settings: &Settings, version: i64) -> String {
     format!(
         "{} was written by an older observatory (schema {version}) and cannot be \
          upgraded here: make it writable (chmod u+w) and run `observatory ingest`",
+        settings.db.display()
+    )
+}
+
+/// [`older_schema`], the file itself writable: `e` names what is not (its
+/// folder, its -wal or -shm).
+fn older_schema_beside(settings: &Settings, version: i64, e: &StoreError) -> String {
+    format!(
+        "{} was written by an older observatory (schema {version}) and cannot be \
+         upgraded here: {e}; then run `observatory ingest`",
         settings.db.display()
     )
 }
@@ -532,7 +542,6 @@ fn up_to_date_store(
     if no_ingest {
         refuse_abandoned_first_load(settings)?;
     }
-    note_new_database(settings)?;
     let nothing_to_read = !settings.roots.iter().any(|r| r.projects.is_some());
     // (folders named, none of them there: a typo, refused as ingest refuses
     // it, rather than a report of nothing that exits 0. One there without
@@ -541,14 +550,18 @@ fn up_to_date_store(
     if nothing_to_read
         && !no_ingest
         && roots_named(settings)
-        && settings.roots.iter().all(|r| !r.given.exists())
+        && settings.roots.iter().all(|r| {
+            // (one that cannot be looked at is not a typo: warned of below)
+            std::fs::metadata(&r.given).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        })
     {
         bail!(
-            "{} {} Or add --no-ingest to report what the database holds.",
+            "{} {} Or add --no-ingest to read the database as it is.",
             no_transcripts_in(settings),
             POINT_AT_THEM
         );
     }
+    note_new_database(settings)?;
     if nothing_to_read && !no_ingest && !settings.quiet {
         // (each root as `ingest` says it: missing, or without projects/)
         let roots: Vec<String> = settings
@@ -637,7 +650,15 @@ fn ingest_then_open(settings: &Settings, prices: &PriceTable) -> Result<Store> {
             // (--no-ingest reads it as it is, unless its schema is older)
             let version = Store::open_read_only(&settings.db).and_then(|s| s.user_version());
             match version {
-                Ok(v) if v < crate::store::SCHEMA_VERSION => bail!(older_schema(settings, v)),
+                Ok(v) if v < crate::store::SCHEMA_VERSION => {
+                    match crate::store::file_writable(&settings.db) {
+                        true => match e.downcast_ref::<StoreError>() {
+                            Some(e) => bail!(older_schema_beside(settings, v, e)),
+                            None => bail!(older_schema(settings, v)),
+                        },
+                        false => bail!(older_schema(settings, v)),
+                    }
+                }
                 _ => bail!("{e}; or add --no-ingest to report what it holds"),
             }
         }

@@ -68,6 +68,8 @@ impl Observer for Warnings {
 
 pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
     let prices = super::storing_price_table(settings, "watch")?;
+    // (a wrong --tz is refused before the database is made or upgraded)
+    let zone = super::zone(args.tz.as_deref(), settings)?;
     let mut store = super::writable_store(settings)?;
     super::ingest::warn_store(&store, settings);
     let stop = Arc::new(AtomicBool::new(false));
@@ -82,12 +84,7 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
     // shell, gets the events, not escapes it would print as they are)
     let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
     let ndjson = settings.json || !settings.stdout_tty || dumb;
-    let mut view = View::new(
-        args,
-        ndjson,
-        super::zone(args.tz.as_deref(), settings)?,
-        settings.week_start,
-    );
+    let mut view = View::new(args, ndjson, zone, settings.week_start);
     let mut warn = Warnings {
         quiet: settings.quiet,
         said: HashSet::new(),

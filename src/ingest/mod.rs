@@ -733,10 +733,7 @@ fn ingest_found(
         if let Some((stat, message)) = too_long.remove(paths::stored(&f.path).as_ref()) {
             if stat == stat_key(&f.stat) {
                 summary.files_failed += 1;
-                if tracked
-                    .get(paths::stored(&f.path).as_ref())
-                    .is_some_and(|t| t.read_offset > 0)
-                {
+                if reader::cut_after_lines(&message) {
                     summary.files_cut_short += 1;
                 }
                 obs.recurring(&message);
@@ -866,15 +863,11 @@ fn ingest_found(
                         jobs[job].found.path.display()
                     ));
                 }
-                Msg::TooLong {
-                    job,
-                    message: why,
-                    after_lines,
-                } => {
+                Msg::TooLong { job, message: why } => {
                     // (met again at every run, until the file is dealt
                     // with: remembered with its stat, not read again)
                     summary.files_failed += 1;
-                    if after_lines {
+                    if reader::cut_after_lines(&why) {
                         summary.files_cut_short += 1;
                     }
                     let found = &jobs[job].found;

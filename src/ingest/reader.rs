@@ -114,8 +114,6 @@ pub enum Msg {
     TooLong {
         job: usize,
         message: String,
-        /// The file has lines before it (stored: this run or earlier).
-        after_lines: bool,
     },
 }
 
@@ -168,6 +166,17 @@ impl std::fmt::Display for LineTooLong {
 }
 
 impl std::error::Error for LineTooLong {}
+
+/// Whether the file a [`LineTooLong`] message (as stored: after the file's
+/// path) names has lines before its long one: its "(from byte N)" is past 0.
+pub fn cut_after_lines(message: &str) -> bool {
+    const FROM: &str = "(from byte ";
+    message.rfind(FROM).is_some_and(|i| {
+        let digits = &message[i + FROM.len()..];
+        let end = digits.find(')').unwrap_or(digits.len());
+        digits[..end].parse::<u64>().is_ok_and(|n| n > 0)
+    })
+}
 
 /// The least a read asks the OS for.
 const MIN_READ: usize = 64 << 10;
@@ -377,18 +386,12 @@ pub fn read_file(job: &ReadJob, tx: &SyncSender<Msg>, spent: &mut Spent, zip: &m
         Err(e) if e.get_ref().is_some_and(|e| e.is::<ChangedWhileRead>()) => {
             tx.send(Msg::Changed { job: job.job }).is_ok()
         }
-        Err(e) if e.get_ref().is_some_and(|e| e.is::<LineTooLong>()) => {
-            let after_lines = e
-                .get_ref()
-                .and_then(|e| e.downcast_ref::<LineTooLong>())
-                .is_some_and(|t| t.offset > 0);
-            tx.send(Msg::TooLong {
+        Err(e) if e.get_ref().is_some_and(|e| e.is::<LineTooLong>()) => tx
+            .send(Msg::TooLong {
                 job: job.job,
                 message: e.to_string(),
-                after_lines,
             })
-            .is_ok()
-        }
+            .is_ok(),
         Err(e) => tx
             .send(Msg::Failed {
                 job: job.job,
