@@ -72,32 +72,16 @@ pub fn run(args: &BlocksArgs, settings: &Settings) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// None when there are responses and none of them has a price (as
+/// sessions' `Figures::cost`: no response at all is "0").
 fn cost(b: &BlockRow) -> Option<i128> {
-    (b.unpriced_responses < b.responses).then_some(b.cost_picousd)
+    (b.responses == 0 || b.unpriced_responses < b.responses).then_some(b.cost_picousd)
 }
 
 /// The blocks' sums, as one row: exact, so `cost_usd` is the rows' own
-/// to the last digit (null when no response of any block has a price).
+/// to the last digit (null when there are responses and none has a price).
 fn total(rows: &[BlockRow]) -> BlockRow {
-    let mut t = BlockRow {
-        start_at: 0,
-        end_at: 0,
-        first_at: 0,
-        last_at: 0,
-        active: false,
-        responses: 0,
-        input_tokens: 0,
-        output_tokens: 0,
-        cache_creation_tokens: 0,
-        cache_read_tokens: 0,
-        cost_picousd: 0,
-        unpriced_responses: 0,
-        models: Default::default(),
-        active_ms: 0,
-        burn_rate_picousd_per_hour: None,
-        projected_cost_picousd: None,
-        projected_tokens: None,
-    };
+    let mut t = BlockRow::default();
     for b in rows {
         t.responses += b.responses;
         t.input_tokens = t.input_tokens.saturating_add(b.input_tokens);
@@ -122,8 +106,7 @@ fn total_json(rows: &[BlockRow]) -> Value {
         "cache_creation_tokens": t.cache_creation_tokens,
         "cache_read_tokens": t.cache_read_tokens,
         "total_tokens": t.total_tokens(),
-        // (no block: "0", as cost and sessions say it)
-        "cost_usd": usd_json(cost(&t).or((t.responses == 0).then_some(0))),
+        "cost_usd": usd_json(cost(&t)),
         "unpriced_responses": t.unpriced_responses,
     })
 }

@@ -649,16 +649,14 @@ fn ingest_then_open(settings: &Settings, prices: &PriceTable) -> Result<Store> {
         Err(e) if matches!(e.downcast_ref(), Some(StoreError::ReadOnly { .. })) => {
             // (--no-ingest reads it as it is, unless its schema is older)
             let version = Store::open_read_only(&settings.db).and_then(|s| s.user_version());
-            match version {
-                Ok(v) if v < crate::store::SCHEMA_VERSION => {
-                    match crate::store::file_writable(&settings.db) {
-                        true => match e.downcast_ref::<StoreError>() {
-                            Some(e) => bail!(older_schema_beside(settings, v, e)),
-                            None => bail!(older_schema(settings, v)),
-                        },
-                        false => bail!(older_schema(settings, v)),
-                    }
+            let older = version
+                .as_ref()
+                .is_ok_and(|v| *v < crate::store::SCHEMA_VERSION);
+            match (version, e.downcast_ref::<StoreError>()) {
+                (Ok(v), Some(e)) if older && crate::store::file_writable(&settings.db) => {
+                    bail!(older_schema_beside(settings, v, e))
                 }
+                (Ok(v), _) if older => bail!(older_schema(settings, v)),
                 _ => bail!("{e}; or add --no-ingest to report what it holds"),
             }
         }
