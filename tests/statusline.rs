@@ -424,6 +424,29 @@ fn a_wrong_flag_of_its_own_is_a_usage_error() {
     assert!(line.starts_with("Sonnet 4.5"), "{line}");
 }
 
+/// A database an upgrade left to rebuild (fixtures/db-v1: the basic fixture
+/// stored by the first release) has empty tables until an ingest rebuilds
+/// them: the status line says what to run rather than show $0.00 (it did,
+/// at every call, until some other command ingested).
+#[test]
+fn a_database_awaiting_its_rebuild_says_to_ingest() {
+    let env = Env::with_fixture("basic");
+    std::fs::create_dir_all(env.obs_home()).unwrap();
+    std::fs::copy(fixtures().join("db-v1/observatory.db"), env.db_path()).unwrap();
+    let transcript = env.projects().join("-home-u-app/sess-main-0001.jsonl");
+    let stdin = serde_json::json!({"session_id": "sess-main-0001",
+        "transcript_path": transcript, "model": {"display_name": "Opus"}})
+    .to_string();
+    for _ in 0..2 {
+        let (line, _) = status(&env, stdin.as_bytes(), &[]);
+        assert_eq!(line, "Opus · `observatory ingest` to finish upgrading");
+    }
+    env.ingest();
+    let (line, _) = status(&env, stdin.as_bytes(), &[]);
+    assert!(line.starts_with("Opus · $0.0"), "{line}");
+    assert!(!line.contains("$0.00 session"), "{line}");
+}
+
 #[test]
 fn no_database_prints_the_model_and_creates_nothing() {
     let env = Env::with_fixture("reports");

@@ -241,6 +241,14 @@ fn status_line(
     }
     let mut store = Store::open(&settings.db)?;
     store.conn.busy_timeout(BUSY_TIMEOUT)?;
+    // (an upgrade left the tables to rebuild from the stored lines: too long
+    // a wait for a status line, and until it is done every figure reads $0)
+    if store.meta_get("rebuild_pending")?.is_some() {
+        return Ok(format!(
+            "{} · `observatory ingest` to finish upgrading",
+            neutral(Some(input))
+        ));
+    }
     // Closing the last connection checkpoints the WAL and deletes it (two
     // fsyncs, then the next call creates it again): leave that to ingest,
     // watch and SQLite's automatic checkpoints.
