@@ -54,7 +54,7 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
     )
     .with_context(|| format!("ingest into {} failed", settings.db.display()));
     progress.finish();
-    let summary = summary?;
+    let mut summary = summary?;
     if summary.files_read > 0 || summary.rebuilt_lines > 0 {
         store.checkpoint_on_close();
     } else {
@@ -64,7 +64,6 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
     // (a last line held back by an earlier run, a report's, is still held
     // back: counted here too, in the text and the JSON alike; of files
     // still there: a deleted file's line will never end)
-    let mut summary = summary;
     summary.held_back_lines = store
         .conn
         .prepare("SELECT path FROM source_files WHERE superseded = 0 AND held_back_bytes > 0")?
@@ -82,9 +81,7 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
     // (every file failed: a file with nothing new is not one that failed,
     // or a run after one that read the rest would fail where it passed)
     // (a file read up to a line too long to hold was read)
-    if summary.files_seen > 0
-        && summary.files_failed - summary.files_cut_short >= summary.files_seen
-    {
+    if summary.files_seen > 0 && summary.files_unread() >= summary.files_seen {
         crate::errln!(
             "error: none of the {} transcript files could be read",
             summary.files_seen
@@ -170,14 +167,14 @@ fn print_summary(s: &Summary, settings: &Settings) -> Result<()> {
             ),
             s.elapsed_ms
         );
-    } else if s.files_read == 0 && s.files_failed - s.files_cut_short >= s.files_seen {
+    } else if s.files_read == 0 && s.files_unread() >= s.files_seen {
         outln!("Read nothing ({} ms).", s.elapsed_ms);
-    } else if s.files_read == 0 && s.files_failed > s.files_cut_short {
+    } else if s.files_read == 0 && s.files_unread() > 0 {
         // (the files that could not be read are counted, as in the JSON's
         // files_seen; one read up to a line too long was read)
         outln!(
             "Nothing new in {} of {} ({} ms).",
-            thousands(s.files_seen - (s.files_failed - s.files_cut_short)),
+            thousands(s.files_seen - s.files_unread()),
             super::count(s.files_seen, "transcript file", "transcript files"),
             s.elapsed_ms
         );
@@ -225,10 +222,10 @@ fn print_summary(s: &Summary, settings: &Settings) -> Result<()> {
         let names = crate::output::table::visible(&names.join(", "));
         notes.push(format!("unknown types kept: {names}"));
     }
-    if s.files_failed > s.files_cut_short {
+    if s.files_unread() > 0 {
         notes.push(format!(
             "{} could not be read",
-            super::count(s.files_failed - s.files_cut_short, "file", "files")
+            super::count(s.files_unread(), "file", "files")
         ));
     }
     if s.files_cut_short > 0 {

@@ -138,6 +138,14 @@ pub struct Summary {
     pub events: Vec<serde_json::Value>,
 }
 
+impl Summary {
+    /// Files that could not be read at all: those failed, but for the ones
+    /// read up to a line too long to hold.
+    pub fn files_unread(&self) -> u64 {
+        self.files_failed - self.files_cut_short
+    }
+}
+
 /// What ingest tells its caller while it runs (the caller prints).
 pub trait Observer {
     /// Total transcript bytes this run will read (for a progress bar).
