@@ -80,7 +80,8 @@ fn warn_if_priced_otherwise(store: &Store, settings: &Settings) {
 /// A query's columns and rows, values as SQLite returned them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryResult {
-    /// Column names, made unique (a repeated name gets `_2`, `_3`...).
+    /// Column names, made unique (a repeated name gets `_2`, `_3`..., a
+    /// suffix no column is named already).
     pub columns: Vec<String>,
     pub rows: Vec<Vec<Cell>>,
 }
@@ -372,16 +373,8 @@ pub fn run_query(conn: &Connection, sql: &str) -> Result<QueryResult> {
         bail!("refused: only statements that read are allowed");
     }
     let n = st.column_count();
-    let mut columns: Vec<String> = Vec::with_capacity(n);
-    for name in st.column_names() {
-        let mut unique = name.to_owned();
-        let mut k = 2;
-        while columns.contains(&unique) {
-            unique = format!("{name}_{k}");
-            k += 1;
-        }
-        columns.push(unique);
-    }
+    let names: Vec<&str> = st.column_names().collect();
+    let columns = unique_names(&names);
     let mut rows = Vec::new();
     let mut it = st.query([])?;
     loop {
@@ -456,6 +449,28 @@ fn csv(r: &QueryResult) -> String {
     table::csv(&header, &rows)
 }
 
+/// `names` with each repeat renamed `NAME_2`, `NAME_3`...: the first of a
+/// name keeps it, and a new name is none the query gave (a column named
+/// `a_2` stays `a_2`, whatever comes before it).
+fn unique_names(names: &[&str]) -> Vec<String> {
+    let given: std::collections::HashSet<&str> = names.iter().copied().collect();
+    let mut taken: std::collections::HashSet<String> = std::collections::HashSet::new();
+    names
+        .iter()
+        .map(|&name| {
+            if taken.insert(name.to_owned()) {
+                return name.to_owned();
+            }
+            let unique = (2..)
+                .map(|k| format!("{name}_{k}"))
+                .find(|u| !given.contains(u.as_str()) && !taken.contains(u))
+                .expect("a free name");
+            taken.insert(unique.clone());
+            unique
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,6 +488,16 @@ mod tests {
             Ok(r) => panic!("{sql} ran: {r:?}"),
             Err(e) => format!("{e:#}"),
         }
+    }
+
+    #[test]
+    fn a_repeated_column_is_renamed_to_a_name_no_column_has() {
+        let c = db();
+        let r = run_query(&c, "SELECT 'a' AS a, 'b' AS a, 'x' AS a_2, 'c' AS a").unwrap();
+        assert_eq!(r.columns, ["a", "a_3", "a_2", "a_4"]);
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["rows"][0]["a_2"], "x", "{json}");
+        assert_eq!(json["rows"][0]["a_3"], "b", "{json}");
     }
 
     #[test]
