@@ -1128,6 +1128,65 @@ fn a_stop_hook_written_twice_by_claude_code_2_1_is_one_run() {
     assert!(shown.contains("2 hook runs (1 failed)"), "{shown}");
 }
 
+#[test]
+fn context_a_hook_adds_is_no_second_run() {
+    // 2.1.114 (as in daaain's real_projects): each hook's hook_success,
+    // then one hook_additional_context for the event (another toolUseID,
+    // no command): the context the hooks gave the model, not a run
+    let env = Env::new();
+    let dir = env.projects().join("-p");
+    std::fs::create_dir_all(&dir).unwrap();
+    let success = |uuid: &str, tool: &str, event: &str, command: &str, s: u32| {
+        format!(
+            r#"{{"parentUuid":null,"isSidechain":false,"attachment":{{"type":"hook_success","hookName":"{event}:startup","toolUseID":"{tool}","hookEvent":"{event}","content":"","stdout":"{{\"hookSpecificOutput\": {{\"additionalContext\": \"ctx\"}}}}\n","stderr":"","exitCode":0,"command":"{command}","durationMs":1203}},"type":"attachment","uuid":"{uuid}","timestamp":"2026-04-18T13:10:{s:02}.686Z","cwd":"/p","sessionId":"c1","version":"2.1.114"}}"#
+        )
+    };
+    let context = |uuid: &str, event: &str, s: u32| {
+        format!(
+            r#"{{"parentUuid":null,"isSidechain":false,"attachment":{{"type":"hook_additional_context","content":["ctx"],"hookName":"{event}","toolUseID":"{event}","hookEvent":"{event}"}},"type":"attachment","uuid":"{uuid}","timestamp":"2026-04-18T13:10:{s:02}.686Z","cwd":"/p","sessionId":"c1","version":"2.1.114"}}"#
+        )
+    };
+    let lines = [
+        success("u1", "9f1c", "SessionStart", "./start.sh", 1),
+        success("u2", "9f1d", "SessionStart", "./notes.sh", 1),
+        context("u3", "SessionStart", 1),
+        success("u4", "9f1e", "UserPromptSubmit", "./busy.sh", 9),
+        context("u5", "UserPromptSubmit", 9),
+    ];
+    std::fs::write(dir.join("c1.jsonl"), lines.join("\n") + "\n").unwrap();
+    let v = run_json(&env, &["hooks"]);
+    let got: Vec<(Value, Value, Value)> = rows(&v)
+        .iter()
+        .map(|r| (r["event"].clone(), r["command"].clone(), r["runs"].clone()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (json!("SessionStart"), json!("./notes.sh"), json!(1)),
+            (json!("SessionStart"), json!("./start.sh"), json!(1)),
+            (json!("UserPromptSubmit"), json!("./busy.sh"), json!(1)),
+        ]
+    );
+    assert_eq!(v["total"]["runs"], 3);
+    assert_eq!(v["total"]["successes"], 3);
+    let shown = stdout(&env, &["show", "c1"]);
+    assert!(shown.contains("3 hook runs"), "{shown}");
+    assert!(
+        shown.contains("SessionStart context added for the model"),
+        "{shown}"
+    );
+    let timeline = show(&env, "c1");
+    let contexts: Vec<(Value, Value)> = events(&timeline, "hook")
+        .into_iter()
+        .filter(|e| e["raw_outcome"] == "additional_context")
+        .map(|e| (e["outcome"].clone(), e["is_run"].clone()))
+        .collect();
+    assert_eq!(
+        contexts,
+        vec![(json!("additional_context"), json!(false)); 2]
+    );
+}
+
 fn line_of(uuid: &str, model: &str, min: u32, input: u64) -> String {
     format!(
         r#"{{"type":"assistant","uuid":"{uuid}","parentUuid":null,"cwd":"/home/u/p","sessionId":"s1","timestamp":"2026-03-01T10:0{min}:00Z","message":{{"id":"m-{uuid}","model":"{model}","content":[],"stop_reason":"end_turn","usage":{{"input_tokens":{input},"output_tokens":10}}}}}}"#

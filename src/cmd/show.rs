@@ -313,6 +313,16 @@ fn describe(e: &Event, terminal: bool) -> (String, String, String, String, Strin
             }
             ("tool".into(), d, duration(*duration_ms), none(), none())
         }
+        EventKind::Hook(h) if h.outcome == crate::report::hooks::Outcome::Context => (
+            "hook".into(),
+            who(format!(
+                "{} context added for the model",
+                h.event.as_deref().unwrap_or("?")
+            )),
+            duration(None),
+            none(),
+            none(),
+        ),
         EventKind::Hook(h) => {
             let mut d = format!(
                 "{} {} → {}",

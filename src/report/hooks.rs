@@ -8,7 +8,12 @@
 //! - A `started` row is dropped when a result row of the same session, tool
 //!   use id and event exists with the same command (or the start names no
 //!   command); a start left alone is a run with no result (`Outcome::NoResult`).
-//! - `success`, `additional_context`: success. `blocking_error`: blocking
+//! - An `additional_context` attachment is no run: it is the context an
+//!   event's hooks gave the model, written beside their own result rows
+//!   (a `hook_success` per hook, with another tool use id). It pairs with
+//!   no start, counts in no report's runs, and is a `context` event in
+//!   `show`.
+//! - `success`: success. `blocking_error`: blocking
 //!   error. `stopped_continuation`: prevented continuation. Any other outcome
 //!   with "error" in it (`non_blocking_error`, `error`,
 //!   `error_during_execution`): non-blocking error. Anything else: no result.
@@ -41,6 +46,8 @@ pub enum Outcome {
     BlockingError,
     Prevented,
     NoResult,
+    /// Context the event's hooks added for the model: no run.
+    Context,
 }
 
 impl Outcome {
@@ -51,6 +58,7 @@ impl Outcome {
             Outcome::BlockingError => "blocking_error",
             Outcome::Prevented => "prevented_continuation",
             Outcome::NoResult => "no_result",
+            Outcome::Context => "additional_context",
         }
     }
 
@@ -75,7 +83,8 @@ impl Outcome {
 
     fn of(raw: &str) -> Outcome {
         match raw {
-            "success" | "additional_context" => Outcome::Success,
+            "success" => Outcome::Success,
+            "additional_context" => Outcome::Context,
             "blocking_error" => Outcome::BlockingError,
             "stopped_continuation" | "prevented_continuation" => Outcome::Prevented,
             r if r.contains("error") => Outcome::NonBlockingError,
@@ -286,7 +295,7 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
     let mut outputs: HashMap<i64, Option<&str>> = HashMap::default();
     for r in &raws {
         match &*r.outcome {
-            "started" => {}
+            "started" | "additional_context" => {}
             "summary" => {
                 summaries.insert(
                     r.line_id,
@@ -316,7 +325,9 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
     type Use<'a> = (Option<&'a str>, Option<&'a str>);
     let mut attached: HashMap<Use, HashMap<Option<&str>, Outcome>> = HashMap::default();
     for r in raws.iter().filter(|r| {
-        &*r.source == "attachment" && &*r.outcome != "started" && r.tool_use_id.is_some()
+        &*r.source == "attachment"
+            && !matches!(&*r.outcome, "started" | "additional_context")
+            && r.tool_use_id.is_some()
     }) {
         attached
             .entry((r.session_id.as_deref(), r.tool_use_id.as_deref()))
@@ -397,6 +408,7 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
                 }
             }
             "ran" if confirmation(r).is_some() => {}
+            "additional_context" => runs.push(base(Outcome::Context, false, 0, false)),
             "ran" => {
                 let (errors, prevented, n) = unexplained(r.line_id);
                 let run = if errors == 0 && !prevented {
@@ -523,6 +535,9 @@ fn run_reading(
     let mut total_failure = LastFailure::default();
     let mut report = HooksReport::default();
     each_run(conn, q, reading, |r| {
+        if r.outcome == Outcome::Context {
+            return;
+        }
         let (row, durations, failure) = groups
             .entry((r.event.clone(), r.command.clone()))
             .or_default();
