@@ -1129,6 +1129,73 @@ fn a_stop_hook_written_twice_by_claude_code_2_1_is_one_run() {
 }
 
 #[test]
+fn a_turn_ends_with_its_work_not_with_the_next_prompts_queue() {
+    // 2.0.37 (as in daaain's coderabbit-review-helper session): each
+    // prompt is enqueued and dequeued a few ms before its line; a warmup
+    // subagent days before the first prompt is turn 0's
+    let env = Env::new();
+    let dir = env.projects().join("-p");
+    std::fs::create_dir_all(dir.join("q1/subagents")).unwrap();
+    let queue = |op: &str, at: &str, text: &str| match op {
+        "enqueue" => format!(
+            r#"{{"type":"queue-operation","operation":"enqueue","timestamp":"{at}","content":[{{"type":"text","text":"{text}"}}],"sessionId":"q1"}}"#
+        ),
+        _ => format!(
+            r#"{{"type":"queue-operation","operation":"dequeue","timestamp":"{at}","sessionId":"q1"}}"#
+        ),
+    };
+    let prompt = |uuid: &str, at: &str, text: &str| {
+        format!(
+            r#"{{"parentUuid":null,"isSidechain":false,"userType":"external","cwd":"/p","sessionId":"q1","version":"2.0.37","type":"user","message":{{"role":"user","content":[{{"type":"text","text":"{text}"}}]}},"uuid":"{uuid}","timestamp":"{at}"}}"#
+        )
+    };
+    let response = |uuid: &str, parent: &str, at: &str| {
+        format!(
+            r#"{{"parentUuid":"{parent}","isSidechain":false,"userType":"external","cwd":"/p","sessionId":"q1","version":"2.0.37","type":"assistant","message":{{"id":"msg_{uuid}","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{{"type":"text","text":"done"}}],"stop_reason":"end_turn","usage":{{"input_tokens":10,"output_tokens":5}}}},"uuid":"{uuid}","timestamp":"{at}"}}"#
+        )
+    };
+    let lines = [
+        queue("enqueue", "2025-11-17T11:23:23.498Z", "first"),
+        queue("dequeue", "2025-11-17T11:23:23.504Z", ""),
+        prompt("p1", "2025-11-17T11:23:23.510Z", "first"),
+        response("r1", "p1", "2025-11-17T11:23:53.510Z"),
+        queue("enqueue", "2025-11-17T11:34:50.214Z", "second"),
+        queue("dequeue", "2025-11-17T11:34:50.214Z", ""),
+        prompt("p2", "2025-11-17T11:34:50.220Z", "second"),
+        response("r2", "p2", "2025-11-17T11:35:00.220Z"),
+    ];
+    std::fs::write(dir.join("q1.jsonl"), lines.join("\n") + "\n").unwrap();
+    let warmup = r#"{"parentUuid":null,"isSidechain":true,"userType":"external","cwd":"/p","sessionId":"q1","version":"2.0.37","agentId":"w1","type":"assistant","message":{"id":"msg_w1","type":"message","role":"assistant","model":"claude-haiku-4-5-20251001","content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn","usage":{"input_tokens":10,"output_tokens":5}},"uuid":"w1","timestamp":"2025-11-14T17:21:06.000Z"}"#;
+    std::fs::write(
+        dir.join("q1/subagents/agent-w1.jsonl"),
+        format!("{warmup}\n"),
+    )
+    .unwrap();
+    let v = show(&env, "q1");
+    let turns: Vec<(Value, Value, Value)> = v["turns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["turn"].clone(),
+                t["started_at"].clone(),
+                t["duration_ms"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        turns,
+        vec![
+            (json!(0), json!("2025-11-14T17:21:06.000Z"), json!(0)),
+            (json!(1), json!("2025-11-17T11:23:23.510Z"), json!(30_000)),
+            (json!(2), json!("2025-11-17T11:34:50.220Z"), json!(10_000)),
+        ]
+    );
+    assert_eq!(v["total"]["queue_operations"], 4);
+}
+
+#[test]
 fn context_a_hook_adds_is_no_second_run() {
     // 2.1.114 (as in daaain's real_projects): each hook's hook_success,
     // then one hook_additional_context for the event (another toolUseID,

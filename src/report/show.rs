@@ -9,7 +9,10 @@
 //!
 //! A turn starts at a user prompt; events before the first prompt are turn
 //! 0. A turn's time runs from its prompt to the end of its last event (a
-//! tool call's result, a subagent's last line); its cost is its responses'
+//! tool call's result, a subagent's last line) but for queue operations:
+//! those are the user's typing, most often the next prompt's (Claude Code
+//! 2.0 enqueues and dequeues each prompt just before writing it), and would
+//! stretch a turn over the idle time after it. Its cost is its responses'
 //! and its subagents'.
 
 use foldhash::HashMap;
@@ -548,14 +551,15 @@ fn number_turns(events: &mut [Event]) -> Vec<Turn> {
         } else if turns.is_empty() {
             turns.push(Turn {
                 turn: 0,
-                started_at: e.at,
                 ..Default::default()
             });
         }
         let Some(t) = turns.last_mut() else { continue };
         e.turn = t.turn;
-        t.started_at = t.started_at.or(e.at);
-        t.ended_at = t.ended_at.max(e.end_at());
+        if !matches!(e.kind, EventKind::Queue { .. }) {
+            t.started_at = t.started_at.or(e.at);
+            t.ended_at = t.ended_at.max(e.end_at());
+        }
         match &e.kind {
             EventKind::Response { cost_picousd, .. } => {
                 t.responses += 1;
