@@ -3150,6 +3150,16 @@ fn subagent_sidecars_are_kept_modelled_shown_exported_and_forgotten() {
         ),
         "{sub}"
     );
+    let out = env
+        .cmd()
+        .args(["show", "sess-s1", "--no-ingest"])
+        .assert()
+        .success();
+    let shown = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        shown.contains("a1 Explore “Find the bug”: 0 responses"),
+        "{shown}"
+    );
 
     let out_dir = env.dir.path().join("export");
     env.cmd()

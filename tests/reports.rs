@@ -757,6 +757,13 @@ fn show_links_subagents_to_their_task_call() {
     // the legacy warmup agent has no Task call
     assert_eq!(subs[1]["agent_id"], "c8d9b115");
     assert_eq!(subs[1]["task_tool_use_id"], Value::Null);
+    // a description is quoted; no description or title is no label
+    let shown = stdout(&env, &["show", "sess-m"]);
+    assert!(shown.contains("a1b2c3d “explore”: 1 response"), "{shown}");
+    assert!(
+        shown.contains("c8d9b115 (no Task call): 1 response"),
+        "{shown}"
+    );
     // only the main thread's responses and calls are events of their own
     assert_eq!(events(&v, "response").len(), 4);
     assert_eq!(events(&v, "tool_call").len(), 3);

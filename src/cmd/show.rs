@@ -365,13 +365,13 @@ fn describe(e: &Event, terminal: bool) -> (String, String, String, String, Strin
             task_tool_use_id,
         } => {
             let f = &thread.figures;
-            let label = description
-                .as_deref()
-                .or(thread.title.as_deref())
-                .unwrap_or("-");
-            let label = match agent_type {
-                Some(t) => format!("{t}: {label}"),
-                None => label.to_owned(),
+            // (quoted: a description or title; none is no label, not "-")
+            let said = description.as_deref().or(thread.title.as_deref());
+            let said = said.map(|s| format!(" “{}”", cut(s, 40, terminal)));
+            let label = match (agent_type, said) {
+                (Some(t), Some(said)) => format!(" {t}{said}"),
+                (Some(t), None) => format!(" {t}"),
+                (None, said) => said.unwrap_or_default(),
             };
             let link = if task_tool_use_id.is_some() {
                 ""
@@ -381,9 +381,8 @@ fn describe(e: &Event, terminal: bool) -> (String, String, String, String, Strin
             (
                 "subagent".into(),
                 format!(
-                    "{} “{}”{link}: {}, {} ({})",
+                    "{}{label}{link}: {}, {} ({})",
                     thread.agent_id,
-                    cut(&label, 40, terminal),
                     count(f.responses, "response", "responses"),
                     count(tool_calls.len() as u64, "tool call", "tool calls"),
                     count(f.tool_errors, "error", "errors")
