@@ -408,6 +408,7 @@ fn read_early<T: Send>(
             .stack_size(8 << 20)
             .spawn_scoped(scope, move || {
                 let mut reader = Store::open_read_only(db).ok()?;
+                reader.small_cache();
                 // (the file it has open is the one the path named before;
                 // and it holds transcripts: an empty database may be about
                 // to take a first load, which needs no other connection

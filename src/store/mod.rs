@@ -118,11 +118,13 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// The page cache of every connection that writes: 16 MiB.
 pub const CACHE_SIZE: &str = "PRAGMA cache_size=-16384;";
 
-/// The page cache of a report's reads: 256 KiB. They read most pages once,
-/// and every page of a larger cache is fresh memory, a page fault each (on
-/// the 1 GiB benchmark database, `--no-ingest`, 8 alternating runs: `tools`
-/// 51 -> 46 ms and `cost --by-model` 15 -> 10.5 ms against SQLite's default
-/// 2 MiB; none slower). Interior pages, read at every lookup, stay in it.
+/// The page cache of a report's reads: 256 KiB. They scan, reading most
+/// pages once, and every page of a larger cache is fresh memory, a page
+/// fault each (on the 1 GiB benchmark database, `--no-ingest`, alternating
+/// runs: `tools` 49 -> 45 ms, 2,072 -> 1,605 page faults, and `cost
+/// --by-model` 15 -> 10.5 ms against SQLite's default 2 MiB). Not for
+/// `query`'s SQL: random lookups in a large index read its lower levels
+/// again from a cache this small.
 const READ_CACHE_SIZE: &str = "PRAGMA cache_size=-256";
 
 /// Writers fold the WAL into the database when it passes ~40 MB.
@@ -340,8 +342,6 @@ impl Store {
         conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| sql(path, e))?;
         conn.pragma_update(None, "query_only", true)
             .map_err(|e| sql(path, e))?;
-        conn.execute_batch(READ_CACHE_SIZE)
-            .map_err(|e| sql(path, e))?;
         let store = Store {
             conn,
             path: path.to_owned(),
@@ -410,9 +410,9 @@ impl Store {
         Ok(())
     }
 
-    /// A report's page cache (`READ_CACHE_SIZE`) from here on, for the
-    /// reads after an ingest. Not inside a transaction (a `--pricing`
-    /// what-if's): its changed pages stay in the cache.
+    /// A report's page cache (`READ_CACHE_SIZE`) from here on. Not inside
+    /// a transaction (a `--pricing` what-if's): its changed pages stay in
+    /// the cache.
     pub fn small_cache(&self) {
         if self.conn.is_autocommit() {
             let _ = self.conn.execute_batch(READ_CACHE_SIZE);
