@@ -1170,6 +1170,8 @@ fn a_turn_ends_with_its_work_not_with_the_next_prompts_queue() {
         queue("dequeue", "2025-11-17T11:34:50.214Z", ""),
         prompt("p2", "2025-11-17T11:34:50.220Z", "second"),
         response("r2", "p2", "2025-11-17T11:35:00.220Z"),
+        // typed while nothing ran, never sent: turn 2's, not its time
+        queue("enqueue", "2025-11-17T12:00:00.000Z", "third"),
     ];
     std::fs::write(dir.join("q1.jsonl"), lines.join("\n") + "\n").unwrap();
     let warmup = r#"{"parentUuid":null,"isSidechain":true,"userType":"external","cwd":"/p","sessionId":"q1","version":"2.0.37","agentId":"w1","type":"assistant","message":{"id":"msg_w1","type":"message","role":"assistant","model":"claude-haiku-4-5-20251001","content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn","usage":{"input_tokens":10,"output_tokens":5}},"uuid":"w1","timestamp":"2025-11-14T17:21:06.000Z"}"#;
@@ -1199,65 +1201,162 @@ fn a_turn_ends_with_its_work_not_with_the_next_prompts_queue() {
             (json!(2), json!("2025-11-17T11:34:50.220Z"), json!(10_000)),
         ]
     );
-    assert_eq!(v["total"]["queue_operations"], 4);
+    assert_eq!(v["total"]["queue_operations"], 5);
+    let queue_turns: Vec<Value> = events(&v, "queue")
+        .iter()
+        .map(|e| e["turn"].clone())
+        .collect();
+    assert_eq!(queue_turns, [1, 1, 2, 2, 2]);
+
+    // no warmup: no turn 0, its prompt's queue operations are turn 1's
+    let q2: Vec<String> = lines[..4]
+        .iter()
+        .map(|l| {
+            // (another session: its own ids)
+            l.replace("\"q1\"", "\"q2\"")
+                .replace("p1\"", "q2-p1\"")
+                .replace("r1\"", "q2-r1\"")
+        })
+        .collect();
+    std::fs::write(dir.join("q2.jsonl"), q2.join("\n") + "\n").unwrap();
+    let v = show(&env, "q2");
+    let turns: Vec<(Value, Value)> = v["turns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["turn"].clone(), t["duration_ms"].clone()))
+        .collect();
+    assert_eq!(turns, vec![(json!(1), json!(30_000))]);
 }
 
 #[test]
-fn context_a_hook_adds_is_no_second_run() {
+fn a_hook_note_is_no_run() {
     // 2.1.114 (as in daaain's real_projects): each hook's hook_success,
     // then one hook_additional_context for the event (another toolUseID,
-    // no command): the context the hooks gave the model, not a run
+    // no command): the context the hooks gave the model, not a run; so are
+    // the other attachments that are no result (a message shown, a
+    // permission decision)
     let env = Env::new();
     let dir = env.projects().join("-p");
     std::fs::create_dir_all(&dir).unwrap();
+    let line = |uuid: &str, s: u32, attachment: String| {
+        format!(
+            r#"{{"parentUuid":null,"isSidechain":false,"attachment":{attachment},"type":"attachment","uuid":"{uuid}","timestamp":"2026-04-18T13:10:{s:02}.686Z","cwd":"/p","sessionId":"c1","version":"2.1.114"}}"#
+        )
+    };
     let success = |uuid: &str, tool: &str, event: &str, command: &str, s: u32| {
-        format!(
-            r#"{{"parentUuid":null,"isSidechain":false,"attachment":{{"type":"hook_success","hookName":"{event}:startup","toolUseID":"{tool}","hookEvent":"{event}","content":"","stdout":"{{\"hookSpecificOutput\": {{\"additionalContext\": \"ctx\"}}}}\n","stderr":"","exitCode":0,"command":"{command}","durationMs":1203}},"type":"attachment","uuid":"{uuid}","timestamp":"2026-04-18T13:10:{s:02}.686Z","cwd":"/p","sessionId":"c1","version":"2.1.114"}}"#
+        line(
+            uuid,
+            s,
+            format!(
+                r#"{{"type":"hook_success","hookName":"{event}:startup","toolUseID":"{tool}","hookEvent":"{event}","content":"","stdout":"{{\"hookSpecificOutput\": {{\"additionalContext\": \"ctx\"}}}}\n","stderr":"","exitCode":0,"command":"{command}","durationMs":1203}}"#
+            ),
         )
     };
-    let context = |uuid: &str, event: &str, s: u32| {
-        format!(
-            r#"{{"parentUuid":null,"isSidechain":false,"attachment":{{"type":"hook_additional_context","content":["ctx"],"hookName":"{event}","toolUseID":"{event}","hookEvent":"{event}"}},"type":"attachment","uuid":"{uuid}","timestamp":"2026-04-18T13:10:{s:02}.686Z","cwd":"/p","sessionId":"c1","version":"2.1.114"}}"#
+    let note = |uuid: &str, kind: &str, tool: &str, event: &str, s: u32| {
+        line(
+            uuid,
+            s,
+            format!(
+                r#"{{"type":"hook_{kind}","content":["ctx"],"hookName":"{event}","toolUseID":"{tool}","hookEvent":"{event}"}}"#
+            ),
         )
     };
+    // a start naming no command, with a note of its tool use id and event:
+    // it pairs with no note (it had no result)
+    let start = r#"{"parentUuid":null,"isSidechain":false,"type":"progress","data":{"type":"hook_progress","hookEvent":"UserPromptSubmit","hookName":"UserPromptSubmit"},"toolUseID":"UserPromptSubmit","parentToolUseID":"UserPromptSubmit","uuid":"p1","timestamp":"2026-04-18T13:10:08.000Z","cwd":"/p","sessionId":"c1","version":"2.1.114"}"#;
     let lines = [
         success("u1", "9f1c", "SessionStart", "./start.sh", 1),
         success("u2", "9f1d", "SessionStart", "./notes.sh", 1),
-        context("u3", "SessionStart", 1),
-        success("u4", "9f1e", "UserPromptSubmit", "./busy.sh", 9),
-        context("u5", "UserPromptSubmit", 9),
+        note(
+            "u3",
+            "additional_context",
+            "SessionStart",
+            "SessionStart",
+            1,
+        ),
+        note("u4", "system_message", "SessionStart", "SessionStart", 1),
+        start.to_owned(),
+        success("u5", "9f1e", "UserPromptSubmit", "./busy.sh", 9),
+        note(
+            "u6",
+            "additional_context",
+            "UserPromptSubmit",
+            "UserPromptSubmit",
+            9,
+        ),
+        success("u7", "toolu_1", "PreToolUse", "./guard.sh", 20),
+        note("u8", "permission_decision", "toolu_1", "PreToolUse", 20),
     ];
     std::fs::write(dir.join("c1.jsonl"), lines.join("\n") + "\n").unwrap();
     let v = run_json(&env, &["hooks"]);
-    let got: Vec<(Value, Value, Value)> = rows(&v)
+    let got: Vec<(Value, Value, Value, Value)> = rows(&v)
         .iter()
-        .map(|r| (r["event"].clone(), r["command"].clone(), r["runs"].clone()))
+        .map(|r| {
+            (
+                r["event"].clone(),
+                r["command"].clone(),
+                r["runs"].clone(),
+                r["no_result"].clone(),
+            )
+        })
         .collect();
     assert_eq!(
         got,
         vec![
-            (json!("SessionStart"), json!("./notes.sh"), json!(1)),
-            (json!("SessionStart"), json!("./start.sh"), json!(1)),
-            (json!("UserPromptSubmit"), json!("./busy.sh"), json!(1)),
+            (json!("PreToolUse"), json!("./guard.sh"), json!(1), json!(0)),
+            (
+                json!("SessionStart"),
+                json!("./notes.sh"),
+                json!(1),
+                json!(0)
+            ),
+            (
+                json!("SessionStart"),
+                json!("./start.sh"),
+                json!(1),
+                json!(0)
+            ),
+            (json!("UserPromptSubmit"), Value::Null, json!(1), json!(1)),
+            (
+                json!("UserPromptSubmit"),
+                json!("./busy.sh"),
+                json!(1),
+                json!(0)
+            ),
         ]
     );
-    assert_eq!(v["total"]["runs"], 3);
-    assert_eq!(v["total"]["successes"], 3);
+    assert_eq!(v["total"]["runs"], 5);
+    assert_eq!(v["total"]["successes"], 4);
     let shown = stdout(&env, &["show", "c1"]);
-    assert!(shown.contains("3 hook runs"), "{shown}");
-    assert!(
-        shown.contains("SessionStart context added for the model"),
-        "{shown}"
-    );
+    assert!(shown.contains("5 hook runs"), "{shown}");
+    for said in [
+        "SessionStart context added for the model",
+        "SessionStart message shown to the user",
+        "PreToolUse permission decision",
+    ] {
+        assert!(shown.contains(said), "{said}: {shown}");
+    }
     let timeline = show(&env, "c1");
-    let contexts: Vec<(Value, Value)> = events(&timeline, "hook")
+    let notes: Vec<(Value, Value)> = events(&timeline, "hook")
         .into_iter()
-        .filter(|e| e["raw_outcome"] == "additional_context")
-        .map(|e| (e["outcome"].clone(), e["is_run"].clone()))
+        .filter(|e| e["command"].is_null() && e["raw_outcome"] != "started")
+        .map(|e| (e["raw_outcome"].clone(), e["is_run"].clone()))
         .collect();
     assert_eq!(
-        contexts,
-        vec![(json!("additional_context"), json!(false)); 2]
+        notes,
+        vec![
+            (json!("additional_context"), json!(false)),
+            (json!("system_message"), json!(false)),
+            (json!("additional_context"), json!(false)),
+            (json!("permission_decision"), json!(false)),
+        ]
+    );
+    assert!(
+        events(&timeline, "hook")
+            .iter()
+            .all(|e| (e["outcome"] == "note") == (e["is_run"] == false)),
+        "{timeline}"
     );
 }
 

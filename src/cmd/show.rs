@@ -251,6 +251,15 @@ fn cut(text: &str, n: usize, terminal: bool) -> String {
     }
 }
 
+/// What a hook note (no run) says, by its kind.
+pub fn note(kind: &str) -> String {
+    match kind {
+        "additional_context" => "context added for the model".into(),
+        "system_message" => "message shown to the user".into(),
+        other => other.replace('_', " "),
+    }
+}
+
 /// (event, detail, duration, tokens, cost) for people: on a `terminal`
 /// the parts of a detail cut to a length each (the table then cuts the
 /// detail in the middle to fit: a tool's input is left to it, so that a
@@ -313,13 +322,14 @@ fn describe(e: &Event, terminal: bool) -> (String, String, String, String, Strin
             }
             ("tool".into(), d, duration(*duration_ms), none(), none())
         }
-        EventKind::Hook(h) if h.outcome == crate::report::hooks::Outcome::Context => (
+        EventKind::Hook(h) if h.outcome == crate::report::hooks::Outcome::Note => (
             "hook".into(),
             who(format!(
-                "{} context added for the model",
-                h.event.as_deref().unwrap_or("?")
+                "{} {}",
+                h.event.as_deref().unwrap_or("?"),
+                note(&h.raw_outcome)
             )),
-            duration(None),
+            none(),
             none(),
             none(),
         ),
@@ -366,7 +376,9 @@ fn describe(e: &Event, terminal: bool) -> (String, String, String, String, Strin
         } => {
             let f = &thread.figures;
             // (quoted: a description or title; none is no label, not "-")
-            let said = description.as_deref().or(thread.title.as_deref());
+            let blank = |s: &&str| s.trim().is_empty();
+            let said = (description.as_deref().filter(|s| !blank(s)))
+                .or(thread.title.as_deref().filter(|s| !blank(s)));
             let said = said.map(|s| format!(" “{}”", cut(s, 40, terminal)));
             let label = match (agent_type, said) {
                 (Some(t), Some(said)) => format!(" {t}{said}"),

@@ -906,6 +906,11 @@ fn describe(e: &Value, zone: &Zone) -> String {
                 ""
             }
         ),
+        "hook" if crate::report::hooks::is_note(s("source"), s("outcome")) => format!(
+            "hook {} {}",
+            s("hook_event"),
+            super::show::note(s("outcome"))
+        ),
         "hook" => format!("hook {} {} {}", s("hook_event"), s("command"), s("outcome")),
         "compaction" => format!("compaction {}", s("trigger")),
         "queue_operation" => format!("queue {} {}", s("operation"), short(s("content"))),

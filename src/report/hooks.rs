@@ -8,11 +8,13 @@
 //! - A `started` row is dropped when a result row of the same session, tool
 //!   use id and event exists with the same command (or the start names no
 //!   command); a start left alone is a run with no result (`Outcome::NoResult`).
-//! - An `additional_context` attachment is no run: it is the context an
-//!   event's hooks gave the model, written beside their own result rows
-//!   (a `hook_success` per hook, with another tool use id). It pairs with
-//!   no start, counts in no report's runs, and is a `context` event in
-//!   `show`.
+//! - A hook attachment that is not a result (`success`, an error, a
+//!   continuation stopped, a cancel) is a note, no run: the context an
+//!   event's hooks gave the model (`additional_context`), a message they
+//!   showed, a permission decision, and kinds not yet known. Claude Code
+//!   writes those beside each hook's own result (another tool use id, no
+//!   command). A note pairs with no start, counts in no report's runs, and
+//!   is an event of its own in `show`.
 //! - `success`: success. `blocking_error`: blocking
 //!   error. `stopped_continuation`: prevented continuation. Any other outcome
 //!   with "error" in it (`non_blocking_error`, `error`,
@@ -46,8 +48,9 @@ pub enum Outcome {
     BlockingError,
     Prevented,
     NoResult,
-    /// Context the event's hooks added for the model: no run.
-    Context,
+    /// What an event's hooks gave beside their results (context for the
+    /// model, a message, a decision): no run.
+    Note,
 }
 
 impl Outcome {
@@ -58,7 +61,7 @@ impl Outcome {
             Outcome::BlockingError => "blocking_error",
             Outcome::Prevented => "prevented_continuation",
             Outcome::NoResult => "no_result",
-            Outcome::Context => "additional_context",
+            Outcome::Note => "note",
         }
     }
 
@@ -84,7 +87,6 @@ impl Outcome {
     fn of(raw: &str) -> Outcome {
         match raw {
             "success" => Outcome::Success,
-            "additional_context" => Outcome::Context,
             "blocking_error" => Outcome::BlockingError,
             "stopped_continuation" | "prevented_continuation" => Outcome::Prevented,
             r if r.contains("error") => Outcome::NonBlockingError,
@@ -135,6 +137,17 @@ struct Raw {
     output: Option<String>,
     error_count: Option<i64>,
     prevented: Option<i64>,
+}
+
+/// Whether a hook row (its source and outcome as stored) is a note, no
+/// run: an attachment that is no result.
+pub fn is_note(source: &str, outcome: &str) -> bool {
+    source == "attachment"
+        && !(outcome == "success"
+            || outcome == "started"
+            || outcome.contains("error")
+            || outcome.contains("continuation")
+            || outcome.contains("cancel"))
 }
 
 /// Each thread's session, agent and project, shared by its runs.
@@ -264,6 +277,10 @@ impl<'t> RowReader<'t> {
 type Key<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>);
 
 impl Raw {
+    fn is_note(&self) -> bool {
+        is_note(&self.source, &self.outcome)
+    }
+
     /// What a start pairs with: its session, tool use and event.
     fn result_key(&self) -> Key<'_> {
         (
@@ -295,7 +312,8 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
     let mut outputs: HashMap<i64, Option<&str>> = HashMap::default();
     for r in &raws {
         match &*r.outcome {
-            "started" | "additional_context" => {}
+            _ if r.is_note() => {}
+            "started" => {}
             "summary" => {
                 summaries.insert(
                     r.line_id,
@@ -326,7 +344,8 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
     let mut attached: HashMap<Use, HashMap<Option<&str>, Outcome>> = HashMap::default();
     for r in raws.iter().filter(|r| {
         &*r.source == "attachment"
-            && !matches!(&*r.outcome, "started" | "additional_context")
+            && &*r.outcome != "started"
+            && !r.is_note()
             && r.tool_use_id.is_some()
     }) {
         attached
@@ -387,6 +406,7 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
             output: None,
         };
         match &*r.outcome {
+            _ if r.is_note() => runs.push(base(Outcome::Note, false, 0, false)),
             "started" => {
                 let matched = r.tool_use_id.is_some()
                     && results.get_mut(&r.result_key()).is_some_and(|cmds| {
@@ -408,7 +428,6 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
                 }
             }
             "ran" if confirmation(r).is_some() => {}
-            "additional_context" => runs.push(base(Outcome::Context, false, 0, false)),
             "ran" => {
                 let (errors, prevented, n) = unexplained(r.line_id);
                 let run = if errors == 0 && !prevented {
@@ -535,7 +554,7 @@ fn run_reading(
     let mut total_failure = LastFailure::default();
     let mut report = HooksReport::default();
     each_run(conn, q, reading, |r| {
-        if r.outcome == Outcome::Context {
+        if r.outcome == Outcome::Note {
             return;
         }
         let (row, durations, failure) = groups

@@ -8,12 +8,13 @@
 //! their agent id). Events are in time order (events without a time last).
 //!
 //! A turn starts at a user prompt; events before the first prompt are turn
-//! 0. A turn's time runs from its prompt to the end of its last event (a
-//! tool call's result, a subagent's last line) but for queue operations:
-//! those are the user's typing, most often the next prompt's (Claude Code
-//! 2.0 enqueues and dequeues each prompt just before writing it), and would
-//! stretch a turn over the idle time after it. Its cost is its responses'
-//! and its subagents'.
+//! 0. The queue operations right before a prompt are its turn's (Claude
+//! Code 2.0 enqueues and dequeues each prompt just before writing it). A
+//! turn's time runs from its prompt to the end of its last event (a tool
+//! call's result, a subagent's last line) but for queue operations, the
+//! user's typing, which would stretch it over the idle time after it (a
+//! turn of nothing else takes theirs). Its cost is its responses' and its
+//! subagents'.
 
 use foldhash::HashMap;
 use rusqlite::Connection;
@@ -537,9 +538,26 @@ fn time_order(mut events: Vec<Event>) -> Vec<Event> {
 }
 
 fn number_turns(events: &mut [Event]) -> Vec<Turn> {
+    // (the queue operations right before a prompt are its turn's)
+    let mut next_is_prompt = false;
+    let mut before_prompt = vec![false; events.len()];
+    for (i, e) in events.iter().enumerate().rev() {
+        match e.kind {
+            EventKind::Prompt { .. } => next_is_prompt = true,
+            EventKind::Queue { .. } => before_prompt[i] = next_is_prompt,
+            _ => next_is_prompt = false,
+        }
+    }
     let mut turns: Vec<Turn> = Vec::new();
+    // (each turn's other queue operations' first and last times: its time
+    // when no other event of it has one)
+    let mut queued: Vec<(Option<i64>, Option<i64>)> = Vec::new();
     let mut prompts = 0;
-    for e in events.iter_mut() {
+    for (i, e) in events.iter_mut().enumerate() {
+        if before_prompt[i] {
+            e.turn = prompts + 1;
+            continue;
+        }
         if let EventKind::Prompt { text } = &e.kind {
             prompts += 1;
             turns.push(Turn {
@@ -556,10 +574,15 @@ fn number_turns(events: &mut [Event]) -> Vec<Turn> {
         }
         let Some(t) = turns.last_mut() else { continue };
         e.turn = t.turn;
-        if !matches!(e.kind, EventKind::Queue { .. }) {
-            t.started_at = t.started_at.or(e.at);
-            t.ended_at = t.ended_at.max(e.end_at());
+        if matches!(e.kind, EventKind::Queue { .. }) {
+            queued.resize(turns.len(), (None, None));
+            let q = &mut queued[turns.len() - 1];
+            q.0 = q.0.or(e.at);
+            q.1 = q.1.max(e.at);
+            continue;
         }
+        t.started_at = t.started_at.or(e.at);
+        t.ended_at = t.ended_at.max(e.end_at());
         match &e.kind {
             EventKind::Response { cost_picousd, .. } => {
                 t.responses += 1;
@@ -581,6 +604,11 @@ fn number_turns(events: &mut [Event]) -> Vec<Turn> {
                 t.unpriced_responses += f.unpriced_responses;
             }
             _ => {}
+        }
+    }
+    for (t, (first, last)) in turns.iter_mut().zip(queued) {
+        if t.started_at.is_none() {
+            (t.started_at, t.ended_at) = (first, last);
         }
     }
     turns
