@@ -738,7 +738,7 @@ fn read_config(
         Source::Env(v) => v != "OBSERVATORY_HOME",
         _ => true,
     };
-    let text = match std::fs::read_to_string(&file.path) {
+    let text = match crate::paths::read_text(&file.path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
             return Ok(FileValues::default());

@@ -678,7 +678,7 @@ impl PriceTable {
     /// the file now uses as an id or alias are dropped from those entries.
     /// On any error nothing is returned (never a half-read table).
     pub fn with_override_file(self, path: &Path) -> Result<PriceTable, PricingError> {
-        let text = std::fs::read_to_string(path).map_err(|source| PricingError::Io {
+        let text = crate::paths::read_text(path).map_err(|source| PricingError::Io {
             path: path.to_path_buf(),
             source,
         })?;

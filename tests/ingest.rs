@@ -1204,20 +1204,34 @@ fn a_file_that_is_not_a_database_is_named() {
         "hello, I am a text file and certainly not SQLite. ".repeat(40),
     )
     .unwrap();
-    let out = env
-        .cmd()
-        .args(["ingest", "--db"])
-        .arg(&bogus)
-        .assert()
-        .failure();
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert!(stderr.contains("not an observatory database"), "{stderr}");
-    // (a damaged header reads the same: the way back is named)
-    assert!(
-        stderr.contains("restore a copy made by `observatory backup`"),
-        "{stderr}"
-    );
-    assert!(!stderr.contains("panicked"));
+    // (every command that opens it, reading or writing: status and query
+    // once said only SQLite's "file is not a database")
+    let runs: [&[&str]; 5] = [
+        &["ingest"],
+        &["status"],
+        &["query", "SELECT 1"],
+        &["cost", "--no-ingest"],
+        &["export", "--out", "x"],
+    ];
+    for args in runs {
+        let out = env
+            .cmd()
+            .args(args)
+            .arg("--db")
+            .arg(&bogus)
+            .assert()
+            .code(1);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(
+            stderr.contains("not an observatory database"),
+            "{args:?}: {stderr}"
+        );
+        // (a damaged header reads the same: the way back is named)
+        assert!(
+            stderr.contains("restore a copy made by `observatory backup`"),
+            "{args:?}: {stderr}"
+        );
+    }
 }
 
 /// Another program's SQLite file given as --db is refused, in one line, and

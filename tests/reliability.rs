@@ -367,6 +367,55 @@ fn odd_files_in_the_tree_never_stop_the_run() {
 }
 
 #[test]
+fn a_fifo_named_where_a_file_belongs_is_refused_not_waited_for() {
+    // (opened to read or to write, a FIFO waits for the other end: every
+    // command named one hung, the status line too)
+    let env = Env::with_fixture("basic");
+    let fifo = env.dir.path().join("fifo");
+    let made = StdCommand::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: mkfifo is not available here");
+        return;
+    }
+    let fifo = fifo.to_str().unwrap();
+    let runs: [&[&str]; 8] = [
+        &["status", "--db", fifo],
+        &["ingest", "--db", fifo],
+        &["cost", "--no-ingest", "--db", fifo],
+        &["query", "--db", fifo, "SELECT 1"],
+        &["backup", "--db", fifo, "b.db"],
+        &["cost", "--config", fifo],
+        &["cost", "--pricing", fifo],
+        &["setup", "claude-code", "--apply", "--settings", fifo],
+    ];
+    for args in runs {
+        let out = env
+            .cmd()
+            .args(args)
+            .timeout(Duration::from_secs(10))
+            .assert()
+            .code(1);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(
+            stderr.contains(fifo)
+                && stderr.contains("not a regular file (a FIFO, a socket or a device)"),
+            "{args:?}: {stderr}"
+        );
+    }
+    // the status line never waits, and prints a line all the same
+    let out = env
+        .cmd()
+        .args(["statusline", "--config", fifo])
+        .write_stdin("{}")
+        .timeout(Duration::from_secs(10))
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("not a regular file"), "{stderr}");
+    assert!(!out.get_output().stdout.is_empty());
+}
+
+#[test]
 fn a_flood_of_warnings_is_cut_and_a_report_says_recurring_ones_in_one_line() {
     let env = Env::with_fixture("basic");
     let dir = env.projects().join("-home-u-app");

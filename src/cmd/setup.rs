@@ -91,7 +91,7 @@ fn claude_code(args: &SetupArgs, settings: &Settings) -> Result<ExitCode> {
     // Write through a symlink (dotfile managers) rather than replace it,
     // also one whose target does not exist yet.
     let path = link_target(&path);
-    let old = match std::fs::read(&path) {
+    let old = match crate::paths::read_file(&path) {
         Ok(b) => Some(b),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),

@@ -158,6 +158,10 @@ pub enum StoreError {
     )]
     Folder { path: PathBuf },
     #[error(
+        "{path} is not a regular file (a FIFO, a socket or a device), so not a database; pass a database file with --db"
+    )]
+    NotAFile { path: PathBuf },
+    #[error(
         "{path} cannot be written: it or its folder is read-only for this user; make them writable (chmod u+w) or pass another --db"
     )]
     ReadOnly { path: PathBuf },
@@ -176,14 +180,18 @@ pub enum StoreError {
     },
 }
 
-/// `--db` naming a folder: said plainly, before SQLite's "disk I/O error".
-fn not_a_folder(path: &Path) -> Result<(), StoreError> {
-    if path.is_dir() {
-        return Err(StoreError::Folder {
-            path: path.to_owned(),
-        });
+/// `--db` naming a folder, a FIFO or a device: said plainly, before
+/// SQLite's "disk I/O error" (a folder) or a wait for a FIFO's writer.
+fn not_a_file(path: &Path) -> Result<(), StoreError> {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    let path = path.to_owned();
+    match meta.file_type() {
+        t if t.is_dir() => Err(StoreError::Folder { path }),
+        t if !t.is_file() => Err(StoreError::NotAFile { path }),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 pub struct Store {
@@ -223,7 +231,7 @@ impl Store {
                 source,
             },
         };
-        not_a_folder(path)?;
+        not_a_file(path)?;
         let mut warnings = Vec::new();
         if let Some(w) = FirstLoad::recover(path).map_err(io)? {
             warnings.push(w);
@@ -295,7 +303,7 @@ impl Store {
     /// read of a read-only database creates them with its mode). Checked
     /// before opening, so a refused write leaves nothing behind.
     pub fn check_writable(path: &Path) -> Result<(), StoreError> {
-        not_a_folder(path)?;
+        not_a_file(path)?;
         for suffix in ["", "-wal", "-shm"] {
             let f = sibling(path, suffix);
             if f.exists() && !file_writable(&f) {
@@ -315,7 +323,7 @@ impl Store {
                 path: path.to_owned(),
             });
         }
-        not_a_folder(path)?;
+        not_a_file(path)?;
         // A file we cannot write, with no WAL frames pending: read it as
         // immutable, so that reading leaves no read-only -shm behind.
         if !file_writable(path) && !wal_pending(path) {
@@ -1039,7 +1047,9 @@ fn wal_pending(path: &Path) -> bool {
 
 /// This process may open the file for writing (nothing is written).
 pub fn file_writable(path: &Path) -> bool {
-    OpenOptions::new().write(true).open(path).is_ok()
+    // (a FIFO's open for writing waits for a reader: not a file at all)
+    std::fs::metadata(path).is_ok_and(|m| m.is_file())
+        && OpenOptions::new().write(true).open(path).is_ok()
 }
 
 /// A path for an SQLite `file:` URI (percent-encoded).
