@@ -1814,6 +1814,65 @@ fn an_upgrade_is_rebuilt_with_no_transcript_folder_left() {
     assert!(stderr.contains("awaits a rebuild"), "{stderr}");
 }
 
+/// The transcripts of an upgraded database, found at another path (a
+/// folder moved, ~/.claude moved): recognised as the files it read, and
+/// read on from their cursors. Its rows know no digest of the bytes before
+/// their cursors (schema 13 added it): past the first 4 KiB those are
+/// compared with the stored bytes (sess-main-0001, 11,214 bytes, was read
+/// again whole, and exported twice).
+#[test]
+fn an_upgraded_database_knows_its_transcripts_at_a_new_path() {
+    let env = Env::with_fixture("basic");
+    std::fs::create_dir_all(env.obs_home()).unwrap();
+    std::fs::copy(
+        common::fixtures().join("db-v1/observatory.db"),
+        env.db_path(),
+    )
+    .unwrap();
+    let summary = env.ingest();
+    assert_eq!(summary["rebuilt_lines"], 33, "{summary}");
+    assert_eq!(summary["lines_read"], 0, "{summary}");
+    let db = env.db();
+    assert_eq!(count(&db, "SELECT count(*) FROM lines"), 33);
+    let main = env.projects().join("-home-u-app/sess-main-0001.jsonl");
+    assert_eq!(
+        count(
+            &db,
+            &format!(
+                "SELECT count(*) FROM source_files WHERE path = '{}' AND superseded = 0",
+                main.display()
+            )
+        ),
+        1
+    );
+    // an append to it is read as one
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&main)
+        .unwrap();
+    writeln!(
+        f,
+        r#"{{"type":"user","uuid":"u-after-upgrade","parentUuid":null,"sessionId":"sess-main-0001","timestamp":"2026-03-01T12:00:00Z","cwd":"/home/u/app","message":{{"role":"user","content":"one more"}}}}"#
+    )
+    .unwrap();
+    let summary = env.ingest();
+    assert_eq!(summary["lines_read"], 1, "{summary}");
+    let out = env.dir.path().join("export");
+    env.cmd()
+        .args(["export", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let exported: Vec<String> = walkdir::WalkDir::new(&out)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("sess-main-0001"))
+        .collect();
+    assert_eq!(exported, ["sess-main-0001.jsonl"]);
+}
+
 #[test]
 fn a_schema_1_database_is_upgraded_and_rebuilt_from_its_raw_lines() {
     let env = Env::new();

@@ -574,8 +574,7 @@ fn moved_from(
             let Some((old, t)) = st.query_row([id], tracked_row).optional()? else {
                 continue;
             };
-            let tail_known = t.tail_len > 0 || t.read_offset <= t.fingerprint_len;
-            if taken(t.id) || !tail_known || f.stat.size < t.read_offset {
+            if taken(t.id) || f.stat.size < t.read_offset || !tail_known(conn, &file, &t)? {
                 continue;
             }
             // (gone, or its old path leads to this one: linked back)
@@ -588,6 +587,23 @@ fn moved_from(
         }
     }
     Ok(None)
+}
+
+/// Whether `file` holds the bytes last read of tracked `t` before its
+/// cursor, as far as they are known: its tail digest, or all of them in its
+/// fingerprint; a row without a digest (written before schema 13, and not
+/// read since) is compared with the stored bytes themselves.
+fn tail_known(conn: &Connection, file: &File, t: &Tracked) -> Result<bool> {
+    if t.tail_len > 0 || t.read_offset <= t.fingerprint_len {
+        return Ok(true);
+    }
+    let from = t.read_offset - t.read_offset.min(reader::TAIL_BYTES as u64);
+    let Some(stored) = crate::store::raw::stored_range(conn, t.id, from, t.read_offset)? else {
+        return Ok(false);
+    };
+    let mut now = vec![0u8; stored.len()];
+    read_exact_at(file, &mut now, from)?;
+    Ok(now == stored)
 }
 
 /// Ingest only `files` (e.g. the one transcript a status line is about),

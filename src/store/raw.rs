@@ -530,6 +530,42 @@ fn undecodable(e: &anyhow::Error) -> bool {
 }
 
 /// The bytes of chunk `id`.
+/// The stored bytes [from, to) of file `file_id`, from its chunks; None
+/// when they do not hold all of them (forgotten, or never read).
+pub fn stored_range(
+    conn: &Connection,
+    file_id: i64,
+    from: u64,
+    to: u64,
+) -> anyhow::Result<Option<Vec<u8>>> {
+    let chunks: Vec<(i64, u64, u64)> = conn
+        .prepare_cached(
+            "SELECT id, start_offset, end_offset FROM raw_chunks
+             WHERE file_id = ?1 AND end_offset > ?2 AND start_offset < ?3 ORDER BY start_offset",
+        )?
+        .query_map(rusqlite::params![file_id, from as i64, to as i64], |r| {
+            Ok((
+                r.get(0)?,
+                r.get::<_, i64>(1)? as u64,
+                r.get::<_, i64>(2)? as u64,
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut unpacker = Unpacker::default();
+    let mut bytes = Vec::with_capacity((to - from) as usize);
+    let mut at = from;
+    for (id, start, end) in chunks {
+        if start > at || at >= to {
+            break;
+        }
+        let plain = chunk(conn, &mut unpacker, id)?;
+        let upto = to.min(end);
+        bytes.extend_from_slice(&plain[(at - start) as usize..(upto - start) as usize]);
+        at = upto;
+    }
+    Ok((at == to).then_some(bytes))
+}
+
 fn chunk(conn: &Connection, unpacker: &mut Unpacker, id: i64) -> anyhow::Result<Vec<u8>> {
     let (dict, len, data): (Option<i64>, i64, Vec<u8>) = conn
         .prepare_cached(
