@@ -404,7 +404,12 @@ impl Settings {
             ColorChoice::Never => false,
             ColorChoice::Auto => tty && !term_dumb,
         };
-        let claude_settings = claude_settings_path(claude_config_dir.as_deref(), home.as_deref());
+        // (a Claude config dir named with --claude-dir is where its settings
+        // are too)
+        let claude_settings = match g.claude_dirs.first() {
+            Some(dir) => Some(settings_in(dir)),
+            None => claude_settings_path(claude_config_dir.as_deref(), home.as_deref()),
+        };
         Settings {
             db,
             roots,
@@ -1007,6 +1012,15 @@ fn a_type(v: &DeValue<'_>) -> &'static str {
     }
 }
 
+/// `settings.json` in a Claude config dir (or the `projects/` dir in one).
+fn settings_in(dir: &Path) -> PathBuf {
+    let dir = match dir.file_name() {
+        Some(n) if n == "projects" => dir.parent().unwrap_or(dir),
+        _ => dir,
+    };
+    dir.join("settings.json")
+}
+
 /// `settings.json` in the first `CLAUDE_CONFIG_DIR` entry (an entry may be
 /// the `projects/` dir itself: its parent then), else in `~/.claude`.
 fn claude_settings_path(claude_config_dir: Option<&str>, home: Option<&Path>) -> Option<PathBuf> {
@@ -1015,19 +1029,11 @@ fn claude_settings_path(claude_config_dir: Option<&str>, home: Option<&Path>) ->
         .flat_map(|l| l.split(','))
         .map(str::trim)
         .find(|s| !s.is_empty());
-    let dir = match (first, home) {
-        (Some(d), home) => {
-            let d = paths::expand_tilde(d, home);
-            if d.file_name().is_some_and(|n| n == "projects") {
-                d.parent().map(Path::to_owned).unwrap_or(d)
-            } else {
-                d
-            }
-        }
-        (None, Some(h)) => h.join(".claude"),
-        (None, None) => return None,
-    };
-    Some(dir.join("settings.json"))
+    match (first, home) {
+        (Some(d), home) => Some(settings_in(&paths::expand_tilde(d, home))),
+        (None, Some(h)) => Some(h.join(".claude/settings.json")),
+        (None, None) => None,
+    }
 }
 
 #[cfg(test)]

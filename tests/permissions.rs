@@ -359,6 +359,44 @@ fn a_read_only_folder_without_a_database_is_refused_clearly() {
     assert!(!env.db_path().exists());
 }
 
+/// `setup --apply` on a settings file in a folder this user cannot write:
+/// refused saying what to do, the file as it was (a bare "Permission
+/// denied" about the backup before).
+#[test]
+fn setup_in_a_read_only_folder_says_what_to_do() {
+    let env = Env::new();
+    let Some(run) = Runner::new(&env) else {
+        return;
+    };
+    let folder = env.dir.path().join("claude-settings");
+    std::fs::create_dir_all(&folder).unwrap();
+    let settings = folder.join("settings.json");
+    std::fs::write(&settings, "{\"model\": \"opus\"}\n").unwrap();
+    run.own(&folder);
+    chmod(&folder, 0o555);
+    let out = run.run(
+        &env,
+        &[
+            "setup",
+            "claude-code",
+            "--apply",
+            "--settings",
+            settings.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("its folder is read-only for this user, so setup leaves")
+            && stderr.contains("make the folder writable"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&settings).unwrap(),
+        "{\"model\": \"opus\"}\n"
+    );
+}
+
 /// The status line on a read-only database after a price change shows
 /// the stored costs, quietly (it printed SQLite's "attempt to write a
 /// readonly database" at every call: the re-price could never be stored).

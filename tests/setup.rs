@@ -154,6 +154,42 @@ fn the_default_file_is_in_the_first_claude_config_dir() {
     );
 }
 
+/// A Claude config dir named with --claude-dir (as every other command
+/// takes it) is where its settings are: it was ignored, and
+/// ~/.claude/settings.json edited.
+#[test]
+fn the_claude_dir_named_is_where_its_settings_are() {
+    let env = Env::new();
+    let other = env.dir.path().join("other-claude");
+    std::fs::create_dir_all(&other).unwrap();
+    env.cmd()
+        .args(["setup", "claude-code", "--apply", "--claude-dir"])
+        .arg(&other)
+        .assert()
+        .success();
+    assert_eq!(read_json(&other.join("settings.json")), snippet());
+    assert!(!env.claude.join("settings.json").exists());
+    assert!(!env.home().join(".claude/settings.json").exists());
+}
+
+/// `"statusLine": null` is no status line: set, in its place.
+#[test]
+fn a_null_status_line_is_none() {
+    let env = Env::new();
+    let settings = env.dir.path().join("settings.json");
+    std::fs::write(&settings, "{\"statusLine\": null, \"model\": \"opus\"}\n").unwrap();
+    apply(&env, &settings, &[]).success();
+    let v = read_json(&settings);
+    assert_eq!(v["statusLine"], snippet()["statusLine"]);
+    assert_eq!(v["model"], "opus");
+    // (in its place: before "model", as it was)
+    let text = std::fs::read_to_string(&settings).unwrap();
+    assert!(
+        text.find("\"statusLine\"") < text.find("\"model\""),
+        "{text}"
+    );
+}
+
 #[test]
 fn an_empty_file_is_filled_after_a_backup() {
     let env = Env::new();
@@ -269,11 +305,16 @@ fn invalid_json_is_refused_and_left_untouched() {
         assert_eq!(std::fs::read_to_string(&settings).unwrap(), bad);
         assert!(backups(&settings).is_empty(), "{bad}");
     }
-    // valid JSON that is no object, a byte-order mark: said as such
+    // valid JSON that is no object, a byte-order mark, a key written
+    // twice (a snippet pasted by hand beside the file's own): said as such
     for (bad, says) in [
         ("[1, 2]", "valid JSON, but not an object"),
         ("null", "valid JSON, but not an object"),
         ("\u{feff}{\"model\": \"opus\"}", "byte-order mark"),
+        (
+            "{\n  \"hooks\": {\"Stop\": []},\n  \"hooks\": {\"SessionEnd\": []}\n}\n",
+            "the key \"hooks\" appears twice (Claude Code reads only the last): merge the two into one",
+        ),
     ] {
         std::fs::write(&settings, bad).unwrap();
         let out = apply(&env, &settings, &[]).code(1).get_output().clone();

@@ -138,11 +138,29 @@ fn claude_code(args: &SetupArgs, settings: &Settings) -> Result<ExitCode> {
         );
         return Ok(ExitCode::FAILURE);
     }
-    let backup = match &old {
-        Some(bytes) => Some(write_backup(&path, bytes)?),
-        None => None,
+    // (its folder read-only: nothing was written, said as for the file)
+    let folder_refused = |e: &anyhow::Error| {
+        e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied)
+        })
     };
-    write_atomically(&path, new_text.as_bytes())?;
+    let written = match &old {
+        Some(bytes) => write_backup(&path, bytes).map(Some),
+        None => Ok(None),
+    }
+    .and_then(|backup| write_atomically(&path, new_text.as_bytes()).map(|()| backup));
+    let backup = match written {
+        Ok(backup) => backup,
+        Err(e) if folder_refused(&e) => {
+            crate::errln!(
+                "error: {e:#}: its folder is read-only for this user, so setup leaves {} as it is: make the folder writable and run this again, or add the snippet `observatory setup claude-code` prints by hand",
+                path.display()
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => return Err(e),
+    };
     if settings.json {
         done(&merged.changes, backup.as_deref())?;
         return Ok(ExitCode::SUCCESS);
@@ -244,6 +262,12 @@ pub fn merge(text: &str, force: bool) -> Result<Merged, MergeError> {
             // what they are, not as JSON that does not parse)
             let what = if text.starts_with('\u{feff}') {
                 "it starts with a byte-order mark (EF BB BF, saved by an editor?), which JSON does not allow".to_owned()
+            } else if serde_json::from_str::<Value>(text).is_ok_and(|v| v.is_object()) {
+                // (an object our reading refused: a key written twice;
+                // serde's position is past the second's value)
+                let e = e.to_string();
+                let said = e.split(" at line ").next().unwrap_or(&e).to_owned();
+                format!("{said} (Claude Code reads only the last): merge the two into one")
             } else if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
                 "valid JSON, but not an object: Claude Code's settings are one `{...}`".to_owned()
             } else {
@@ -263,6 +287,11 @@ pub fn merge(text: &str, force: bool) -> Result<Merged, MergeError> {
     match top.iter_mut().find(|(k, _)| k == "statusLine") {
         None => {
             top.push(("statusLine".into(), status));
+            changes.push("status line set".into());
+        }
+        // (null is no status line: set in its place)
+        Some((_, raw)) if raw.trim() == "null" => {
+            *raw = status;
             changes.push("status line set".into());
         }
         Some((_, raw)) => {
