@@ -771,6 +771,7 @@ fn truncated_or_replaced_files_are_read_again_from_the_start_and_old_lines_are_k
     std::fs::rename(&tmp, &f).unwrap();
     let s = env.ingest();
     assert_eq!(s["files_read"], 1);
+    assert_eq!(s["files_replaced"], 1);
     assert_eq!(s["lines_read"], 1);
     let db = env.db();
     assert_eq!(
@@ -811,10 +812,20 @@ fn truncated_or_replaced_files_are_read_again_from_the_start_and_old_lines_are_k
         text.contains("Lines           30 (+4 in replaced generations)"),
         "{text}"
     );
-    // truncate to zero: a new generation with nothing in it
+    // truncate to zero: a new generation with nothing in it, said by the
+    // run that reads it (it was read again without a word)
     std::fs::write(&f, "").unwrap();
+    let out = env.cmd().arg("ingest").assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains("1 file rewritten or cut shorter since the last read, read again from the start (the old lines kept: `observatory forget --replaced` drops them)"),
+        "{text}"
+    );
     let s = env.ingest();
-    assert_eq!(s["lines_read"], 0);
+    assert_eq!(
+        (&s["lines_read"], &s["files_replaced"]),
+        (&json!(0), &json!(0))
+    );
     assert_eq!(
         count(
             &db,
@@ -1193,6 +1204,46 @@ fn database_is_private_and_versions_are_checked() {
     );
     let out = env.cmd().arg("status").assert().failure();
     assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("newer observatory"));
+}
+
+/// A database readable by other users is warned of by `status` too (where
+/// a user looks at it; it said nothing), as by the reports; an empty file is
+/// no database yet for the commands that only read (`status` made one in
+/// it, and `query` blamed the SQL: "no such table").
+#[test]
+fn status_warns_of_a_readable_database_and_an_empty_file_is_none_yet() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let db = env.db_path();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    for args in [&["status"][..], &["cost", "--no-ingest"]] {
+        let out = env.cmd().args(args).assert().success();
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(
+            stderr.contains(
+                "is readable by other users (mode 644); transcripts hold secrets: chmod 600 it"
+            ),
+            "{args:?}: {stderr}"
+        );
+    }
+    let empty = env.dir.path().join("empty.db");
+    std::fs::write(&empty, "").unwrap();
+    for args in [&["status"][..], &["query", "SELECT count(*) FROM sessions"]] {
+        let out = env
+            .cmd()
+            .args(args)
+            .arg("--db")
+            .arg(&empty)
+            .assert()
+            .code(1);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(
+            stderr.contains("no database here yet; run `observatory ingest` first"),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0, "{args:?}");
+    }
 }
 
 #[test]

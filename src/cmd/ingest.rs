@@ -234,6 +234,12 @@ fn print_summary(s: &Summary, settings: &Settings) -> Result<()> {
             super::count(s.files_cut_short, "file", "files")
         ));
     }
+    if s.files_replaced > 0 {
+        notes.push(format!(
+            "{} rewritten or cut shorter since the last read, read again from the start (the old lines kept: `observatory forget --replaced` drops them)",
+            super::count(s.files_replaced, "file", "files")
+        ));
+    }
     if s.files_changed_while_read > 0 {
         notes.push(format!(
             "{} changed while read (read again next time)",

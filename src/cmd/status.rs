@@ -49,6 +49,7 @@ pub struct Status {
 pub fn run(_args: &StatusArgs, settings: &Settings) -> Result<ExitCode> {
     super::refuse_unfinished_first_load(settings)?;
     let store = super::reading_store(settings)?;
+    super::ingest::warn_store(&store, settings);
     if store.meta_get("rebuild_pending")?.is_some() {
         super::warn_pending_rebuild(settings);
     }

@@ -105,6 +105,10 @@ pub struct Summary {
     /// Files rewritten or cut shorter while they were read: read up to
     /// there (the next run reads the new file).
     pub files_changed_while_read: u64,
+    /// Of `files_read`, those rewritten or cut shorter since they were
+    /// last read: read again from their start as a new generation (the
+    /// old one's lines kept; `forget --replaced` drops them).
+    pub files_replaced: u64,
     /// Folders and links under `projects/` the walk could not follow (a
     /// symlink loop, a dangling link, an unreadable folder): each named.
     pub paths_skipped: u64,
@@ -850,6 +854,7 @@ fn ingest_found(
                             }
                             files.insert(batch.job, f.clone());
                             summary.files_read += 1;
+                            summary.files_replaced += u64::from(job.supersedes.is_some());
                             f
                         }
                     };

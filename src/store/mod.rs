@@ -180,6 +180,17 @@ pub enum StoreError {
     },
 }
 
+/// A warning when a database file is readable by other users.
+fn exposed(path: &Path, meta: &std::fs::Metadata) -> Option<String> {
+    let mode = meta.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "{} is readable by other users (mode {mode:o}); transcripts hold secrets: chmod 600 it",
+            path.display()
+        )
+    })
+}
+
 /// `--db` naming a folder, a FIFO or a device: said plainly, before
 /// SQLite's "disk I/O error" (a folder) or a wait for a FIFO's writer.
 fn not_a_file(path: &Path) -> Result<(), StoreError> {
@@ -246,15 +257,7 @@ impl Store {
                 .map_err(io)?;
         }
         match std::fs::metadata(path) {
-            Ok(meta) => {
-                let mode = meta.permissions().mode() & 0o777;
-                if mode & 0o077 != 0 {
-                    warnings.push(format!(
-                        "{} is readable by other users (mode {mode:o}); transcripts hold secrets: chmod 600 it",
-                        path.display()
-                    ));
-                }
-            }
+            Ok(meta) => warnings.extend(exposed(path, &meta)),
             Err(_) => {
                 OpenOptions::new()
                     .write(true)
@@ -318,7 +321,10 @@ impl Store {
     /// file; when no WAL content is pending, the file is then read as
     /// immutable (everything committed is in it).
     pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
-        if !path.exists() {
+        // (an empty file is no database yet: opened to write, SQLite would
+        // make one there)
+        let empty = || std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0);
+        if !path.exists() || (empty() && !wal_pending(path)) {
             return Err(StoreError::Missing {
                 path: path.to_owned(),
             });
@@ -350,10 +356,15 @@ impl Store {
         conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| sql(path, e))?;
         conn.pragma_update(None, "query_only", true)
             .map_err(|e| sql(path, e))?;
+        let warnings = std::fs::metadata(path)
+            .ok()
+            .and_then(|m| exposed(path, &m))
+            .into_iter()
+            .collect();
         let store = Store {
             conn,
             path: path.to_owned(),
-            warnings: Vec::new(),
+            warnings,
             held: None,
         };
         store.refuse_foreign()?;

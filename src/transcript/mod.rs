@@ -491,6 +491,10 @@ fn not_json(e: &serde_json::Error, text: &str) -> String {
             "; the line starts with a UTF-8 byte-order mark (EF BB BF), which JSON does not allow (saved by an editor?)"
         }
         serde_json::error::Category::Eof => "; the line ends before the JSON does (cut short?)",
+        // (a bare CR between objects: old Mac line ends, every line one)
+        _ if what == "trailing characters" && text.contains("}\r{") => {
+            "; the lines end in a bare CR (\\r) with no \\n after it, so the whole file reads as one line: Claude Code ends them in \\n; convert it (tr '\\r' '\\n') or move it out of projects/"
+        }
         _ if what == "trailing characters" => "; more follows the JSON object (two on one line?)",
         _ => "",
     };

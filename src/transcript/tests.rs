@@ -634,6 +634,24 @@ fn lines_of_utf16_or_compressed_files_say_what_they_look_like() {
             other => panic!("{other:?}"),
         }
     }
+    // a file whose lines end in a bare CR (old Mac line ends) is one line,
+    // said so (it said only "two on one line?"); two objects on one line
+    // are still that
+    match parse_line(b"{\"type\":\"user\"}\r{\"type\":\"user\"}\r") {
+        Parsed::Malformed(why) => assert!(
+            why.contains("the lines end in a bare CR (\\r) with no \\n after it")
+                && why.contains("tr '\\r' '\\n'"),
+            "{why}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    match parse_line(b"{\"type\":\"user\"}{\"type\":\"user\"}") {
+        Parsed::Malformed(why) => assert!(
+            why.contains("two on one line?") && !why.contains("bare CR"),
+            "{why}"
+        ),
+        other => panic!("{other:?}"),
+    }
     // (a line cut short, a NUL run a crash left before a record: not these)
     for line in [
         &b"{\"type\":\"user\""[..],
