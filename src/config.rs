@@ -128,9 +128,13 @@ pub struct Settings {
     pub stdout_tty: bool,
     /// stdin is a terminal (nothing is piped in: `statusline` reads nothing).
     pub stdin_tty: bool,
-    /// Claude Code's settings.json: in the first `CLAUDE_CONFIG_DIR` entry,
-    /// else `~/.claude/` (None without a home).
+    /// Claude Code's settings.json: in the first `--claude-dir`, else the
+    /// first `CLAUDE_CONFIG_DIR` entry, else `~/.claude/` (None without a
+    /// home).
     pub claude_settings: Option<PathBuf>,
+    /// The first `--claude-dir`, when one is given (where
+    /// `claude_settings` is).
+    pub claude_dir_given: Option<PathBuf>,
     /// The default `--tz` of every command (checked: `Zone::parse` accepts it).
     pub tz: String,
     /// First day of the week for `cost --by-week` and weekly budgets.
@@ -421,6 +425,7 @@ impl Settings {
             stdout_tty: inp.stdout_tty,
             stdin_tty: inp.stdin_tty,
             claude_settings,
+            claude_dir_given: g.claude_dirs.first().cloned(),
             tz,
             week_start,
             color_stdout: on(inp.stdout_tty),

@@ -6,35 +6,59 @@ use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-/// A file's bytes, refused unless it is a regular file: opened without
-/// blocking and then looked at, so a FIFO (or a device, a socket) named
-/// where a file belongs is an error rather than a wait for a writer that
-/// never comes; a folder is `IsADirectory`.
-pub fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+/// A file's bytes, refused unless it is a regular file (or, with `pipe`,
+/// a pipe: `--pricing <(...)`): opened without blocking and then looked at,
+/// so a FIFO no one writes to reads as empty rather than waiting, and a
+/// device or a socket named where a file belongs is an error; a folder is
+/// `IsADirectory`.
+fn read_bytes(path: &Path, pipe: bool) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let refuse = |kind: std::fs::FileType| -> std::io::Result<()> {
+        if kind.is_dir() {
+            return Err(std::io::ErrorKind::IsADirectory.into());
+        }
+        if kind.is_file() || (pipe && kind.is_fifo()) {
+            return Ok(());
+        }
+        let what = if pipe {
+            "not a regular file or a pipe (a socket or a device)"
+        } else {
+            "not a regular file (a FIFO, a socket or a device)"
+        };
+        Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, what))
+    };
+    // (a socket cannot be opened at all: said before trying)
+    if let Ok(meta) = std::fs::metadata(path) {
+        refuse(meta.file_type())?;
+    }
     let mut f = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)?;
-    let kind = f.metadata()?.file_type();
-    if kind.is_dir() {
-        return Err(std::io::ErrorKind::IsADirectory.into());
-    }
-    if !kind.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file (a FIFO, a socket or a device)",
-        ));
+    refuse(f.metadata()?.file_type())?;
+    // (its type known: read as any file is, a pipe until its writer ends)
+    // SAFETY: fcntl on a descriptor this File owns, flags only.
+    unsafe {
+        let flags = libc::fcntl(f.as_raw_fd(), libc::F_GETFL);
+        if flags >= 0 {
+            libc::fcntl(f.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK);
+        }
     }
     let mut bytes = Vec::new();
     f.read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 
-/// [`read_file`] as UTF-8 text.
+/// A regular file's bytes ([`read_bytes`]): one to be written back.
+pub fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    read_bytes(path, false)
+}
+
+/// An input's text ([`read_bytes`]): a regular file or a pipe.
 pub fn read_text(path: &Path) -> std::io::Result<String> {
-    String::from_utf8(read_file(path)?).map_err(|_| {
+    String::from_utf8(read_bytes(path, true)?).map_err(|_| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             "stream did not contain valid UTF-8",

@@ -1922,6 +1922,32 @@ fn an_upgraded_database_knows_its_transcripts_at_a_new_path() {
         .filter(|n| n.starts_with("sess-main-0001"))
         .collect();
     assert_eq!(exported, ["sess-main-0001.jsonl"]);
+
+    // the same with one byte before its cursor changed (past its first
+    // 4 KiB): another file, read whole, the stored one kept
+    let env = Env::with_fixture("basic");
+    std::fs::create_dir_all(env.obs_home()).unwrap();
+    std::fs::copy(
+        common::fixtures().join("db-v1/observatory.db"),
+        env.db_path(),
+    )
+    .unwrap();
+    let main = env.projects().join("-home-u-app/sess-main-0001.jsonl");
+    let mut bytes = std::fs::read(&main).unwrap();
+    let at = bytes.len()
+        - 100
+        - bytes[..bytes.len() - 100]
+            .iter()
+            .rev()
+            .position(|b| *b == b'e')
+            .unwrap()
+        - 1;
+    assert!(at > 4096, "{at}");
+    bytes[at] = b'x';
+    std::fs::write(&main, &bytes).unwrap();
+    let summary = env.ingest();
+    assert_eq!(summary["lines_read"], 24, "{summary}");
+    assert_eq!(count(&env.db(), "SELECT count(*) FROM lines"), 57);
 }
 
 #[test]

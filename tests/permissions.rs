@@ -359,6 +359,39 @@ fn a_read_only_folder_without_a_database_is_refused_clearly() {
     assert!(!env.db_path().exists());
 }
 
+/// A database readable by others is warned of to its owner alone: another
+/// user reading it cannot chmod it (nobody was told "chmod 600 it").
+#[test]
+fn only_the_owner_is_told_to_chmod_the_database() {
+    let env = Env::with_fixture("basic");
+    let out = env.cmd().args(["ingest", "-q"]).output().unwrap();
+    assert!(out.status.success());
+    let Some(run) = Runner::new(&env) else {
+        return;
+    };
+    let db = env.db_path();
+    let Runner::AsNobody = run else {
+        eprintln!("skipped: not root, so no other user's database to read here");
+        return;
+    };
+    // (Runner::new handed the tree to nobody: the database is root's again)
+    std::os::unix::fs::lchown(&db, Some(0), Some(0)).unwrap();
+    chmod(&db, 0o644);
+    let o = run.run(&env, &["status"]);
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    assert!(
+        !stderr_of(&o).contains("readable by other users"),
+        "{}",
+        stderr_of(&o)
+    );
+    let o = env.cmd().args(["status"]).output().unwrap();
+    assert!(
+        stderr_of(&o).contains("readable by other users"),
+        "{}",
+        stderr_of(&o)
+    );
+}
+
 /// `setup --apply` on a settings file in a folder this user cannot write:
 /// refused saying what to do, the file as it was (a bare "Permission
 /// denied" about the backup before).
@@ -387,8 +420,9 @@ fn setup_in_a_read_only_folder_says_what_to_do() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
     let stderr = stderr_of(&out);
     assert!(
-        stderr.contains("its folder is read-only for this user, so setup leaves")
-            && stderr.contains("make the folder writable"),
+        stderr.contains("its folder does not let this user write or replace it")
+            && stderr.contains("so setup leaves")
+            && stderr.contains("make it writable"),
         "{stderr}"
     );
     assert_eq!(

@@ -367,7 +367,7 @@ fn odd_files_in_the_tree_never_stop_the_run() {
 }
 
 #[test]
-fn a_fifo_named_where_a_file_belongs_is_refused_not_waited_for() {
+fn a_fifo_named_where_a_file_belongs_is_refused_or_read_never_waited_for() {
     // (opened to read or to write, a FIFO waits for the other end: every
     // command named one hung, the status line too)
     let env = Env::with_fixture("basic");
@@ -378,14 +378,13 @@ fn a_fifo_named_where_a_file_belongs_is_refused_not_waited_for() {
         return;
     }
     let fifo = fifo.to_str().unwrap();
-    let runs: [&[&str]; 8] = [
+    // a database, and a settings file setup would write back, must be files
+    let runs: [&[&str]; 6] = [
         &["status", "--db", fifo],
         &["ingest", "--db", fifo],
         &["cost", "--no-ingest", "--db", fifo],
         &["query", "--db", fifo, "SELECT 1"],
         &["backup", "--db", fifo, "b.db"],
-        &["cost", "--config", fifo],
-        &["cost", "--pricing", fifo],
         &["setup", "claude-code", "--apply", "--settings", fifo],
     ];
     for args in runs {
@@ -402,7 +401,18 @@ fn a_fifo_named_where_a_file_belongs_is_refused_not_waited_for() {
             "{args:?}: {stderr}"
         );
     }
-    // the status line never waits, and prints a line all the same
+    // a config or a price table is read from a pipe, and a FIFO no one
+    // writes to reads as empty
+    for args in [
+        &["cost", "--config", fifo][..],
+        &["cost", "--pricing", fifo],
+    ] {
+        env.cmd()
+            .args(args)
+            .timeout(Duration::from_secs(10))
+            .assert()
+            .success();
+    }
     let out = env
         .cmd()
         .args(["statusline", "--config", fifo])
@@ -410,9 +420,45 @@ fn a_fifo_named_where_a_file_belongs_is_refused_not_waited_for() {
         .timeout(Duration::from_secs(10))
         .assert()
         .success();
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert!(stderr.contains("not a regular file"), "{stderr}");
     assert!(!out.get_output().stdout.is_empty());
+    // a device is no file to read settings from
+    let out = env
+        .cmd()
+        .args(["cost", "--pricing", "/dev/zero"])
+        .timeout(Duration::from_secs(10))
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("not a regular file or a pipe (a socket or a device)"),
+        "{stderr}"
+    );
+    // `--pricing <(...)`, as a shell passes it
+    let prices = "[models.claude-opus-4-6]\n[[models.claude-opus-4-6.rates]]\ninput = \"10\"\noutput = \"50\"\ncache_write_5m = \"12.5\"\ncache_write_1h = \"20\"\ncache_read = \"1\"\n";
+    let bash = StdCommand::new("bash").arg("--version").output();
+    if bash.is_err() {
+        eprintln!("skipped the <(...) case: bash is not available here");
+        return;
+    }
+    let program = assert_cmd::cargo::cargo_bin!("observatory");
+    let mut cmd = StdCommand::new("bash");
+    cmd.env_clear().envs(env.vars()).env("PRICES", prices);
+    if let Some(path) = std::env::var_os("PATH") {
+        cmd.env("PATH", path);
+    }
+    cmd.arg("-c").arg(format!(
+        "{:?} cost --model claude-opus-4-6 --json --pricing <(printf %s \"$PRICES\")",
+        program.display().to_string()
+    ));
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // 5*10 + 12*50 + 100*12.5 + 500*1 = 2400e-6
+    assert_eq!(v["total"]["cost_usd"], "0.0024", "{v}");
 }
 
 #[test]

@@ -170,17 +170,37 @@ fn the_claude_dir_named_is_where_its_settings_are() {
     assert_eq!(read_json(&other.join("settings.json")), snippet());
     assert!(!env.claude.join("settings.json").exists());
     assert!(!env.home().join(".claude/settings.json").exists());
+    // one that is no folder is a typo, not a folder to make
+    let typo = env.dir.path().join("other-claud");
+    let out = env
+        .cmd()
+        .args(["setup", "claude-code", "--apply", "--claude-dir"])
+        .arg(&typo)
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("(from --claude-dir) is not a folder"),
+        "{stderr}"
+    );
+    assert!(!typo.exists());
 }
 
-/// `"statusLine": null` is no status line: set, in its place.
+/// `"statusLine": null` is no status line, `"hooks": null` no hooks: set,
+/// in their places.
 #[test]
 fn a_null_status_line_is_none() {
     let env = Env::new();
     let settings = env.dir.path().join("settings.json");
-    std::fs::write(&settings, "{\"statusLine\": null, \"model\": \"opus\"}\n").unwrap();
+    std::fs::write(
+        &settings,
+        "{\"statusLine\": null, \"model\": \"opus\", \"hooks\": null}\n",
+    )
+    .unwrap();
     apply(&env, &settings, &[]).success();
     let v = read_json(&settings);
     assert_eq!(v["statusLine"], snippet()["statusLine"]);
+    assert_eq!(v["hooks"], snippet()["hooks"]);
     assert_eq!(v["model"], "opus");
     // (in its place: before "model", as it was)
     let text = std::fs::read_to_string(&settings).unwrap();

@@ -144,18 +144,22 @@ fn entry_json(e: &EntryInfo) -> Value {
 /// config) must exist: a typo is not an empty database.
 fn check(prices: &PriceTable, settings: &Settings) -> Result<ExitCode> {
     // (model, responses, responses with a cost, fast responses)
-    let models: Vec<(String, i64, i64, i64)> =
-        if settings.db.exists() || super::given_db_source(settings).is_some() {
-            let store = Store::open_read_only(&settings.db)?;
-            let mut st = store.conn.prepare(
-                "SELECT model, count(*), count(cost_picousd), coalesce(sum(fast), 0)
+    let given = super::given_db_source(settings).is_some();
+    // (an empty file at observatory's own place is no database yet either)
+    let store = match Store::open_read_only(&settings.db) {
+        Err(crate::store::StoreError::Missing { .. }) if !given => None,
+        other => Some(other?),
+    };
+    let models: Vec<(String, i64, i64, i64)> = if let Some(store) = store {
+        let mut st = store.conn.prepare(
+            "SELECT model, count(*), count(cost_picousd), coalesce(sum(fast), 0)
                  FROM response_rows GROUP BY model ORDER BY model",
-            )?;
-            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-                .collect::<rusqlite::Result<_>>()?
-        } else {
-            Vec::new()
-        };
+        )?;
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    } else {
+        Vec::new()
+    };
     let (priced, missing): (Vec<_>, Vec<_>) = models
         .iter()
         .partition(|(m, _, _, _)| prices.resolve(m).is_some());

@@ -78,6 +78,17 @@ fn claude_code(args: &SetupArgs, settings: &Settings) -> Result<ExitCode> {
             bail!("no home folder to find Claude Code's settings in: pass --settings FILE")
         }
     };
+    // (a Claude config dir named with --claude-dir must be one: a typo is
+    // not a folder to make)
+    if args.settings.is_none()
+        && let Some(dir) = &settings.claude_dir_given
+        && !dir.is_dir()
+    {
+        bail!(
+            "{} (from --claude-dir) is not a folder: name Claude Code's config folder, or pass --settings FILE",
+            dir.display()
+        );
+    }
     if !args.apply {
         outln!("{SNIPPET}");
         if !settings.quiet {
@@ -145,16 +156,26 @@ fn claude_code(args: &SetupArgs, settings: &Settings) -> Result<ExitCode> {
                 .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied)
         })
     };
-    let written = match &old {
+    let backup = match &old {
         Some(bytes) => write_backup(&path, bytes).map(Some),
         None => Ok(None),
-    }
-    .and_then(|backup| write_atomically(&path, new_text.as_bytes()).map(|()| backup));
+    };
+    let written = match backup {
+        Ok(backup) => write_atomically(&path, new_text.as_bytes())
+            .map(|()| backup.clone())
+            .inspect_err(|_| {
+                // (the file as it was: its backup is not needed)
+                if let Some(b) = &backup {
+                    let _ = std::fs::remove_file(b);
+                }
+            }),
+        Err(e) => Err(e),
+    };
     let backup = match written {
         Ok(backup) => backup,
         Err(e) if folder_refused(&e) => {
             crate::errln!(
-                "error: {e:#}: its folder is read-only for this user, so setup leaves {} as it is: make the folder writable and run this again, or add the snippet `observatory setup claude-code` prints by hand",
+                "error: {e:#}: its folder does not let this user write or replace it (read-only, or another user's file in a shared folder), so setup leaves {} as it is: make it writable and run this again, or add the snippet `observatory setup claude-code` prints by hand",
                 path.display()
             );
             return Ok(ExitCode::FAILURE);
@@ -321,10 +342,15 @@ pub fn merge(text: &str, force: bool) -> Result<Merged, MergeError> {
 
     // hooks.SessionEnd
     let session_end = |level| layout.array(&[layout.indent(HOOK_ENTRY, level + 1)], level);
+    let hooks = layout.object(&[("SessionEnd".into(), session_end(2))], 1);
     match top.iter_mut().find(|(k, _)| k == "hooks") {
         None => {
-            let hooks = layout.object(&[("SessionEnd".into(), session_end(2))], 1);
             top.push(("hooks".into(), hooks));
+            changes.push("SessionEnd hook added".into());
+        }
+        // (null is no hooks: set in its place)
+        Some((_, raw)) if raw.trim() == "null" => {
+            *raw = hooks;
             changes.push("SessionEnd hook added".into());
         }
         Some((_, raw)) => {

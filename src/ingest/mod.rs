@@ -578,14 +578,20 @@ fn moved_from(
             let Some((old, t)) = st.query_row([id], tracked_row).optional()? else {
                 continue;
             };
-            if taken(t.id) || f.stat.size < t.read_offset || !tail_known(conn, &file, &t)? {
+            if taken(t.id) || f.stat.size < t.read_offset {
                 continue;
             }
             // (gone, or its old path leads to this one: linked back)
             let old_path = paths::from_stored(&old);
             let gone = paths::is_gone(&old_path)
                 || std::fs::canonicalize(&old_path).is_ok_and(|now| now == f.path);
-            if gone && same_file(&file, &t)? && at_line_end(&file, t.read_offset, f.stat.size)? {
+            // (stored bytes that cannot be read: not this one, the next
+            // candidate may be)
+            if gone
+                && same_file(&file, &t)?
+                && at_line_end(&file, t.read_offset, f.stat.size)?
+                && tail_known(conn, &file, &t).unwrap_or(false)
+            {
                 return Ok(Some((old, t)));
             }
         }

@@ -180,10 +180,14 @@ pub enum StoreError {
     },
 }
 
-/// A warning when a database file is readable by other users.
+/// A warning when a database file is readable by other users (said to its
+/// owner: another reader cannot chmod it).
 fn exposed(path: &Path, meta: &std::fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
     let mode = meta.permissions().mode() & 0o777;
-    (mode & 0o077 != 0).then(|| {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let owner = meta.uid() == unsafe { libc::geteuid() };
+    (owner && mode & 0o077 != 0).then(|| {
         format!(
             "{} is readable by other users (mode {mode:o}); transcripts hold secrets: chmod 600 it",
             path.display()

@@ -493,7 +493,7 @@ fn not_json(e: &serde_json::Error, text: &str) -> String {
         serde_json::error::Category::Eof => "; the line ends before the JSON does (cut short?)",
         // (a bare CR between objects: old Mac line ends, every line one)
         _ if what == "trailing characters" && text.contains("}\r{") => {
-            "; the lines end in a bare CR (\\r) with no \\n after it, so the whole file reads as one line: Claude Code ends them in \\n; convert it (tr '\\r' '\\n') or move it out of projects/"
+            "; a bare CR (\\r) parts JSON objects here: a file whose lines end in \\r alone (old Mac line ends) reads as one line, where Claude Code ends them in \\n; if this is one, convert it (tr '\\r' '\\n') or move it out of projects/"
         }
         _ if what == "trailing characters" => "; more follows the JSON object (two on one line?)",
         _ => "",

@@ -639,7 +639,7 @@ fn lines_of_utf16_or_compressed_files_say_what_they_look_like() {
     // are still that
     match parse_line(b"{\"type\":\"user\"}\r{\"type\":\"user\"}\r") {
         Parsed::Malformed(why) => assert!(
-            why.contains("the lines end in a bare CR (\\r) with no \\n after it")
+            why.contains("a bare CR (\\r) parts JSON objects here")
                 && why.contains("tr '\\r' '\\n'"),
             "{why}"
         ),
