@@ -16,7 +16,7 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use common::{Env, count, dump};
+use common::{Env, count, dump, fails};
 use serde_json::{Value, json};
 
 const SECRET: &[u8] = b"sk-obs-TEST-5ecr3t-9d2f7a61";
@@ -32,12 +32,6 @@ fn run_json(env: &Env, args: &[&str]) -> Value {
 fn stdout(env: &Env, args: &[&str]) -> String {
     let out = env.cmd().args(args).assert().success();
     String::from_utf8_lossy(&out.get_output().stdout).to_string()
-}
-
-/// Run and expect a failure with this exit code; return stderr.
-fn fails(env: &Env, args: &[&str], code: i32) -> String {
-    let out = env.cmd().args(args).assert().code(code);
-    String::from_utf8_lossy(&out.get_output().stderr).to_string()
 }
 
 /// Every `*.jsonl` file and subagent sidecar (`agent-*.meta.json`) under

@@ -9,7 +9,7 @@ mod common;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 
-use common::{Env, assert_accounting, assert_references, count, dump, strings};
+use common::{Env, assert_accounting, assert_references, count, dump, fails, strings};
 use serde_json::json;
 
 #[test]
@@ -1229,15 +1229,12 @@ fn status_warns_of_a_readable_database_and_an_empty_file_is_none_yet() {
     }
     let empty = env.dir.path().join("empty.db");
     std::fs::write(&empty, "").unwrap();
-    for args in [&["status"][..], &["query", "SELECT count(*) FROM sessions"]] {
-        let out = env
-            .cmd()
-            .args(args)
-            .arg("--db")
-            .arg(&empty)
-            .assert()
-            .code(1);
-        let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let db = ["--db", empty.to_str().unwrap()];
+    for args in [
+        &["status", db[0], db[1]][..],
+        &["query", "SELECT count(*) FROM sessions", db[0], db[1]],
+    ] {
+        let stderr = fails(&env, args, 1);
         assert!(
             stderr.contains("no database here yet; run `observatory ingest` first"),
             "{args:?}: {stderr}"
@@ -1257,22 +1254,16 @@ fn a_file_that_is_not_a_database_is_named() {
     .unwrap();
     // (every command that opens it, reading or writing: status and query
     // once said only SQLite's "file is not a database")
+    let db = bogus.to_str().unwrap();
     let runs: [&[&str]; 5] = [
-        &["ingest"],
-        &["status"],
-        &["query", "SELECT 1"],
-        &["cost", "--no-ingest"],
-        &["export", "--out", "x"],
+        &["ingest", "--db", db],
+        &["status", "--db", db],
+        &["query", "SELECT 1", "--db", db],
+        &["cost", "--no-ingest", "--db", db],
+        &["export", "--out", "x", "--db", db],
     ];
     for args in runs {
-        let out = env
-            .cmd()
-            .args(args)
-            .arg("--db")
-            .arg(&bogus)
-            .assert()
-            .code(1);
-        let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        let stderr = fails(&env, args, 1);
         assert!(
             stderr.contains("not an observatory database"),
             "{args:?}: {stderr}"

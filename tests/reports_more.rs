@@ -30,7 +30,7 @@
 
 mod common;
 
-use common::{Env, count};
+use common::{Env, count, fails};
 use serde_json::{Value, json};
 
 fn run_json(env: &Env, args: &[&str]) -> Value {
@@ -46,12 +46,6 @@ fn stdout(env: &Env, args: &[&str]) -> String {
 
 fn rows(v: &Value) -> &Vec<Value> {
     v["rows"].as_array().expect("rows")
-}
-
-/// Run and expect a failure with this exit code; return stderr.
-fn fails(env: &Env, args: &[&str], code: i32) -> String {
-    let out = env.cmd().args(args).assert().code(code);
-    String::from_utf8_lossy(&out.get_output().stderr).to_string()
 }
 
 // ------------------------------------------------------------------- files

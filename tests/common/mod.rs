@@ -166,6 +166,12 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Run and expect a failure with this exit code; return stderr.
+pub fn fails(env: &Env, args: &[&str], code: i32) -> String {
+    let out = env.cmd().args(args).assert().code(code);
+    String::from_utf8_lossy(&out.get_output().stderr).to_string()
+}
+
 pub fn count(conn: &Connection, sql: &str) -> i64 {
     conn.query_row(sql, [], |r| r.get(0))
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
