@@ -234,11 +234,11 @@ fn blocks_counting<'a>(
             // (no priced response: no rate, rather than $0/h)
             let priced = b.unpriced_responses < b.responses;
             b.burn_rate_picousd_per_hour =
-                priced.then(|| b.cost_picousd * i128::from(HOUR_MS) / span);
+                priced.then(|| div_round(b.cost_picousd * i128::from(HOUR_MS), span));
             if b.active {
                 let left = i128::from((b.end_at - until).max(0));
                 b.projected_cost_picousd =
-                    priced.then(|| b.cost_picousd + b.cost_picousd * left / span);
+                    priced.then(|| b.cost_picousd + div_round(b.cost_picousd * left, span));
                 let tokens = i128::from(b.total_tokens());
                 b.projected_tokens =
                     Some(u64::try_from(tokens + tokens * left / span).unwrap_or(u64::MAX));
@@ -246,6 +246,18 @@ fn blocks_counting<'a>(
         }
     }
     out
+}
+
+/// `n / d` (d > 0) to the nearest integer, halves away from zero: a rate in
+/// picodollars to its nearest, not cut (the JSON showed 0.000061276595 for
+/// 0.0000612765957...).
+fn div_round(n: i128, d: i128) -> i128 {
+    let half = d / 2;
+    if n >= 0 {
+        (n + half) / d
+    } else {
+        (n - half) / d
+    }
 }
 
 #[cfg(test)]
@@ -299,6 +311,10 @@ mod tests {
         assert!(!b[0].active);
         assert_eq!(b[0].burn_rate_picousd_per_hour, Some(i128::from(4 * usd)));
         assert_eq!(b[0].projected_cost_picousd, None);
+        // a rate that does not fall on a picodollar is rounded to the
+        // nearest, not cut: $1 over 47 min is $1.27659574468085106.../h
+        let b = blocks(&[u(t0, 0), u(t0 + 47 * M, usd)], t0 + 6 * H);
+        assert_eq!(b[0].burn_rate_picousd_per_hour, Some(1_276_595_744_681));
         // one response: no rate
         let b = blocks(&[u(t0, usd)], t0 + 6 * H);
         assert_eq!(b[0].burn_rate_picousd_per_hour, None);

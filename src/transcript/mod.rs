@@ -706,7 +706,9 @@ impl Record {
                 }
                 Some(ms) => Some(ms),
                 None => {
-                    w.0.push(format!("`timestamp` {t:?} is not an ISO-8601 time"));
+                    w.0.push(format!(
+                        "`timestamp` {t:?} is not an RFC 3339 time (such as 2026-03-01T10:00:00.000Z)"
+                    ));
                     None
                 }
             },

@@ -380,6 +380,26 @@ fn timestamps() {
             r.warnings
         );
     }
+    // a time with no zone is UTC; forms RFC 3339 does not allow are no time,
+    // said as such (the warning said "not an ISO-8601 time", which they are)
+    for (t, at) in [
+        ("2026-06-10T12:00:00", Some(1_781_092_800_000)),
+        ("2026-06-10T12:00:00+0200", None),
+        ("2026-06-10", None),
+    ] {
+        let r = record(&format!(
+            r#"{{"type":"user","timestamp":"{t}","message":{{"role":"user","content":"hi"}}}}"#
+        ));
+        assert_eq!(r.env.timestamp_ms, at, "{t}");
+        assert_eq!(
+            r.warnings
+                .iter()
+                .any(|w| w.contains("is not an RFC 3339 time (such as 2026-03-01T10:00:00.000Z)")),
+            at.is_none(),
+            "{t}: {:?}",
+            r.warnings
+        );
+    }
 }
 
 #[test]
