@@ -635,15 +635,8 @@ fn a_moved_transcript_is_read_on_from_where_it_was() {
         let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
         assert_eq!(st["files_gone"], 0, "{how}");
         // and exported once, byte for byte as it is now
-        let out_dir = env.dir.path().join("out");
-        env.cmd()
-            .args(["export", "--out"])
-            .arg(&out_dir)
-            .assert()
-            .success();
-        let exported: Vec<_> = walkdir::WalkDir::new(&out_dir)
+        let exported: Vec<_> = export_files(&env, &env.dir.path().join("out"))
             .into_iter()
-            .filter_map(Result::ok)
             .filter(|e| e.file_name() == "sess-resume-0002.jsonl")
             .collect();
         assert_eq!(exported.len(), 1, "{how}: {exported:?}");
@@ -655,10 +648,24 @@ fn a_moved_transcript_is_read_on_from_where_it_was() {
     }
 }
 
-/// What is not a move: a gone file whose bytes before its cursor are not
-/// known (a row from before schema 13, not read since) and a new file that
-/// starts as it did (a session that copies another's opening lines) stay
-/// two files. What is: a forgotten file whose later lines are kept, moved;
+/// `export --out OUT`, then every file it wrote.
+fn export_files(env: &Env, out: &std::path::Path) -> Vec<walkdir::DirEntry> {
+    env.cmd()
+        .args(["export", "--out"])
+        .arg(out)
+        .assert()
+        .success();
+    walkdir::WalkDir::new(out)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .collect()
+}
+
+/// What is not a move: a gone file whose row has no digest of the bytes
+/// before its cursor (from before schema 13, not read since) and a new file
+/// that starts as it did but not with those bytes, as stored (a session
+/// that copies another's opening lines), stay two files. What is: a forgotten file whose later lines are kept, moved;
 /// a moved transcript a status line names before any ingest walks.
 #[test]
 fn a_move_is_followed_only_when_the_file_goes_on_from_its_cursor() {
@@ -669,7 +676,8 @@ fn a_move_is_followed_only_when_the_file_goes_on_from_its_cursor() {
         ) + "\n"
     };
     let pad = "x".repeat(2500);
-    // (a) the tail unknown: a new file sharing the first 4 KiB is its own
+    // (a) the tail's digest unknown: a new file sharing the first 4 KiB but
+    // not the stored bytes before the cursor is its own
     let env = Env::new();
     std::fs::create_dir_all(dir_of(&env)).unwrap();
     let head = line("s-old", "o1", &pad) + &line("s-old", "o2", &pad);
@@ -1899,16 +1907,8 @@ fn an_upgraded_database_knows_its_transcripts_at_a_new_path() {
     .unwrap();
     let summary = env.ingest();
     assert_eq!(summary["lines_read"], 1, "{summary}");
-    let out = env.dir.path().join("export");
-    env.cmd()
-        .args(["export", "--out"])
-        .arg(&out)
-        .assert()
-        .success();
-    let exported: Vec<String> = walkdir::WalkDir::new(&out)
+    let exported: Vec<String> = export_files(&env, &env.dir.path().join("export"))
         .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with("sess-main-0001"))
         .collect();
