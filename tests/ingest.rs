@@ -1817,12 +1817,7 @@ fn wrong_flag_is_a_usage_error() {
 fn an_upgrade_is_rebuilt_with_no_transcript_folder_left() {
     let old_db = |env: &Env| {
         std::fs::remove_dir_all(env.projects()).unwrap();
-        std::fs::create_dir_all(env.obs_home()).unwrap();
-        std::fs::copy(
-            common::fixtures().join("db-v1/observatory.db"),
-            env.db_path(),
-        )
-        .unwrap();
+        env.with_db_v1();
     };
     // a report: its ingest rebuilds (it showed $0 and no responses)
     let env = Env::new();
@@ -1873,12 +1868,7 @@ fn an_upgrade_is_rebuilt_with_no_transcript_folder_left() {
 #[test]
 fn an_upgraded_database_knows_its_transcripts_at_a_new_path() {
     let env = Env::with_fixture("basic");
-    std::fs::create_dir_all(env.obs_home()).unwrap();
-    std::fs::copy(
-        common::fixtures().join("db-v1/observatory.db"),
-        env.db_path(),
-    )
-    .unwrap();
+    env.with_db_v1();
     let summary = env.ingest();
     assert_eq!(summary["rebuilt_lines"], 33, "{summary}");
     assert_eq!(summary["lines_read"], 0, "{summary}");
@@ -1917,12 +1907,7 @@ fn an_upgraded_database_knows_its_transcripts_at_a_new_path() {
     // the same with one byte before its cursor changed (past its first
     // 4 KiB): another file, read whole, the stored one kept
     let env = Env::with_fixture("basic");
-    std::fs::create_dir_all(env.obs_home()).unwrap();
-    std::fs::copy(
-        common::fixtures().join("db-v1/observatory.db"),
-        env.db_path(),
-    )
-    .unwrap();
+    env.with_db_v1();
     let main = env.projects().join("-home-u-app/sess-main-0001.jsonl");
     let mut bytes = std::fs::read(&main).unwrap();
     let at = bytes.len()
@@ -1944,12 +1929,7 @@ fn an_upgraded_database_knows_its_transcripts_at_a_new_path() {
 #[test]
 fn a_schema_1_database_is_upgraded_and_rebuilt_from_its_raw_lines() {
     let env = Env::new();
-    std::fs::create_dir_all(env.obs_home()).unwrap();
-    std::fs::copy(
-        common::fixtures().join("db-v1/observatory.db"),
-        env.db_path(),
-    )
-    .unwrap();
+    env.with_db_v1();
     let summary = env.ingest();
     assert_eq!(summary["rebuilt_lines"], 33, "{summary}");
     let out = env

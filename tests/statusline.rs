@@ -431,8 +431,7 @@ fn a_wrong_flag_of_its_own_is_a_usage_error() {
 #[test]
 fn a_database_awaiting_its_rebuild_says_to_ingest() {
     let env = Env::with_fixture("basic");
-    std::fs::create_dir_all(env.obs_home()).unwrap();
-    std::fs::copy(fixtures().join("db-v1/observatory.db"), env.db_path()).unwrap();
+    env.with_db_v1();
     let transcript = env.projects().join("-home-u-app/sess-main-0001.jsonl");
     let stdin = serde_json::json!({"session_id": "sess-main-0001",
         "transcript_path": transcript, "model": {"display_name": "Opus"}})
@@ -774,8 +773,7 @@ fn a_database_awaiting_its_rebuild_is_not_added_to() {
     // an upgraded database (schema 1: the basic fixture), its transcripts
     // here, one line appended since
     let env = Env::with_fixture("basic");
-    std::fs::create_dir_all(env.obs_home()).unwrap();
-    std::fs::copy(fixtures().join("db-v1/observatory.db"), env.db_path()).unwrap();
+    env.with_db_v1();
     let path = env.projects().join("-home-u-app/sess-resume-0002.jsonl");
     let mut text = std::fs::read_to_string(&path).unwrap();
     text.push_str(r#"{"type":"user","uuid":"sl-new","sessionId":"sess-resume-0002","timestamp":"2026-03-02T09:30:00.000Z","message":{"role":"user","content":"one more"}}"#);

@@ -73,6 +73,13 @@ impl Env {
         self.obs_home().join("observatory.db")
     }
 
+    /// Put fixtures/db-v1 (the basic fixture ingested by the first
+    /// release, schema 1) where this environment's database goes.
+    pub fn with_db_v1(&self) {
+        std::fs::create_dir_all(self.obs_home()).unwrap();
+        std::fs::copy(fixtures().join("db-v1/observatory.db"), self.db_path()).unwrap();
+    }
+
     pub fn projects(&self) -> PathBuf {
         self.claude.join("projects")
     }
