@@ -170,6 +170,22 @@ fn the_claude_dir_named_is_where_its_settings_are() {
     assert_eq!(read_json(&other.join("settings.json")), snippet());
     assert!(!env.claude.join("settings.json").exists());
     assert!(!env.home().join(".claude/settings.json").exists());
+    // without --apply, the command it suggests edits that same file
+    let out = env
+        .cmd()
+        .args(["setup", "claude-code", "--claude-dir"])
+        .arg(&other)
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains(&format!(
+            "Merge this into {} (or run `observatory setup claude-code --apply --claude-dir {}`)",
+            other.join("settings.json").display(),
+            other.display()
+        )),
+        "{stderr}"
+    );
     // one that is no folder is a typo, not a folder to make
     let typo = env.dir.path().join("other-claud");
     let out = env

@@ -92,8 +92,14 @@ fn claude_code(args: &SetupArgs, settings: &Settings) -> Result<ExitCode> {
     if !args.apply {
         outln!("{SNIPPET}");
         if !settings.quiet {
+            // (the command that edits this same file)
+            let which = match (&args.settings, &settings.claude_dir_given) {
+                (Some(f), _) => format!(" --settings {}", shell_word(f)),
+                (None, Some(d)) => format!(" --claude-dir {}", shell_word(d)),
+                (None, None) => String::new(),
+            };
             crate::errln!(
-                "Merge this into {} (or run `observatory setup claude-code --apply`).",
+                "Merge this into {} (or run `observatory setup claude-code --apply{which}`).",
                 path.display()
             );
         }
@@ -191,6 +197,19 @@ fn claude_code(args: &SetupArgs, settings: &Settings) -> Result<ExitCode> {
         outln!("Backup of the previous file: {}", b.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A path as one shell word: as it is when it needs no quoting, else in
+/// single quotes.
+fn shell_word(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@%~".contains(c))
+    {
+        return s.into_owned();
+    }
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// The commands Claude Code runs name no database: they use
@@ -603,6 +622,16 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_is_one_shell_word() {
+        assert_eq!(shell_word(Path::new("/home/u/.claude")), "/home/u/.claude");
+        assert_eq!(
+            shell_word(Path::new("/home/u/My Claude")),
+            "'/home/u/My Claude'"
+        );
+        assert_eq!(shell_word(Path::new("/tmp/it's")), "'/tmp/it'\\''s'");
+    }
 
     fn parse(s: &str) -> Value {
         serde_json::from_str(s).unwrap()
