@@ -251,6 +251,18 @@ pub fn refuse_unfinished_first_load(settings: &Settings) -> Result<()> {
     refuse_abandoned_first_load(settings)
 }
 
+/// `path` as one shell word: as it is if nothing in it is special, else
+/// in single quotes.
+pub fn shell_word(path: &std::path::Path) -> String {
+    let s = path.to_string_lossy();
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c);
+    if !s.is_empty() && s.chars().all(plain) {
+        s.into_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 /// The database opened read-only, for a command that only reads it; one
 /// an older observatory wrote is upgraded where it can be, else refused,
 /// saying how (a read-only connection cannot read an older schema's tables
@@ -937,6 +949,17 @@ pub fn resolve_session(conn: &rusqlite::Connection, want: &str) -> Result<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_is_one_shell_word() {
+        use std::path::Path;
+        assert_eq!(shell_word(Path::new("/home/u/.claude")), "/home/u/.claude");
+        assert_eq!(
+            shell_word(Path::new("/home/u/My Claude")),
+            "'/home/u/My Claude'"
+        );
+        assert_eq!(shell_word(Path::new("/tmp/it's")), "'/tmp/it'\\''s'");
+    }
 
     #[test]
     fn human_formats() {

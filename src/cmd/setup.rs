@@ -94,8 +94,8 @@ fn claude_code(args: &SetupArgs, settings: &Settings) -> Result<ExitCode> {
         if !settings.quiet {
             // (the command that edits this same file)
             let which = match (&args.settings, &settings.claude_dir_given) {
-                (Some(f), _) => format!(" --settings {}", shell_word(f)),
-                (None, Some(d)) => format!(" --claude-dir {}", shell_word(d)),
+                (Some(f), _) => format!(" --settings {}", super::shell_word(f)),
+                (None, Some(d)) => format!(" --claude-dir {}", super::shell_word(d)),
                 (None, None) => String::new(),
             };
             crate::errln!(
@@ -162,21 +162,20 @@ fn claude_code(args: &SetupArgs, settings: &Settings) -> Result<ExitCode> {
                 .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied)
         })
     };
-    let backup = match &old {
-        Some(bytes) => write_backup(&path, bytes).map(Some),
-        None => Ok(None),
-    };
-    let written = match backup {
-        Ok(backup) => write_atomically(&path, new_text.as_bytes())
-            .map(|()| backup.clone())
-            .inspect_err(|_| {
-                // (the file as it was: its backup is not needed)
-                if let Some(b) = &backup {
-                    let _ = std::fs::remove_file(b);
-                }
-            }),
-        Err(e) => Err(e),
-    };
+    let written = (|| -> Result<Option<PathBuf>> {
+        let backup = match &old {
+            Some(bytes) => Some(write_backup(&path, bytes)?),
+            None => None,
+        };
+        if let Err(e) = write_atomically(&path, new_text.as_bytes()) {
+            // (the file as it was: its backup is not needed)
+            if let Some(b) = &backup {
+                let _ = std::fs::remove_file(b);
+            }
+            return Err(e);
+        }
+        Ok(backup)
+    })();
     let backup = match written {
         Ok(backup) => backup,
         Err(e) if folder_refused(&e) => {
@@ -197,19 +196,6 @@ fn claude_code(args: &SetupArgs, settings: &Settings) -> Result<ExitCode> {
         outln!("Backup of the previous file: {}", b.display());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A path as one shell word: as it is when it needs no quoting, else in
-/// single quotes.
-fn shell_word(p: &Path) -> String {
-    let s = p.to_string_lossy();
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@%~".contains(c))
-    {
-        return s.into_owned();
-    }
-    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// The commands Claude Code runs name no database: they use
@@ -622,16 +608,6 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_path_is_one_shell_word() {
-        assert_eq!(shell_word(Path::new("/home/u/.claude")), "/home/u/.claude");
-        assert_eq!(
-            shell_word(Path::new("/home/u/My Claude")),
-            "'/home/u/My Claude'"
-        );
-        assert_eq!(shell_word(Path::new("/tmp/it's")), "'/tmp/it'\\''s'");
-    }
 
     fn parse(s: &str) -> Value {
         serde_json::from_str(s).unwrap()

@@ -291,23 +291,11 @@ fn malformed_hint(settings: &Settings) -> String {
         // run from another folder)
         Some(crate::config::Source::Flag(_)) => {
             let db = std::path::absolute(&settings.db).unwrap_or_else(|_| settings.db.clone());
-            format!("--db={} ", shell_word(&db))
+            format!("--db={} ", super::shell_word(&db))
         }
         _ => String::new(),
     };
     format!(
         "  (which and why: observatory query {db}\"SELECT f.path, l.line_no, l.error FROM lines l JOIN source_files f ON f.id = l.file_id WHERE l.status = 'malformed' AND f.superseded = 0\")"
     )
-}
-
-/// `path` as one shell word: as it is if nothing in it is special, else
-/// in single quotes.
-fn shell_word(path: &std::path::Path) -> String {
-    let s = path.to_string_lossy();
-    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c);
-    if !s.is_empty() && s.chars().all(plain) {
-        s.into_owned()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
 }
