@@ -40,12 +40,17 @@ CREATE TABLE source_files (
     held_back_bytes INTEGER NOT NULL DEFAULT 0,   -- an incomplete last line waiting for its newline
     first_seen_at   INTEGER NOT NULL,
     last_read_at    INTEGER
-, tail_len INTEGER NOT NULL DEFAULT 0, tail_digest INTEGER NOT NULL DEFAULT 0);
+, tail_len INTEGER NOT NULL DEFAULT 0, tail_digest INTEGER NOT NULL DEFAULT 0, gone INTEGER NOT NULL DEFAULT 0);
 -- (0013) tail_len, tail_digest: FNV-1a 64 of the last tail_len bytes before
 -- read_offset (up to 4 KiB, from the last read). More bytes are read as an
 -- append only if those, and the first fingerprint_len, are unchanged (a
 -- file rewritten in place is read again as a new generation); 0: not known.
+-- (0028) gone: 1 when the last walk did not find the file at its path
+-- (deleted by Claude Code, or its root not walked). A run loads only the
+-- rows not gone, and looks up by path a file it finds without one: a hint
+-- that keeps a long history of deleted transcripts out of every run.
 CREATE UNIQUE INDEX source_files_current ON source_files(path) WHERE superseded = 0;
+CREATE INDEX source_files_walked ON source_files(id) WHERE superseded = 0 AND gone = 0;
 
 -- The bytes of every file as read, zstd-compressed, in chunks of whole lines:
 -- concatenating a file's chunks in start_offset order gives back its bytes

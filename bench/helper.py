@@ -410,6 +410,13 @@ def report(tsv, meta_f, out_md):
                 "≤ 200 ms / ≤ 50 ms", with_cc=False)
         else:
             L.append(f"| `{cmd}` | not implemented yet (skipped) | – | – | ≤ 200 ms / ≤ 50 ms |")
+    h, hb = rec.get(("history", "obs"), {}), rec.get(("history", "base"), {})
+    if h:
+        r = [h[k][0] / hb[k][0] for k in sorted(set(h) & set(hb)) if hb[k][0] > 0]
+        L.append(f"| repeat `cost --by-model --json` with the rows of {meta.get('history_rows', 0):,} deleted transcripts "
+                 f"kept (a heavy user's year), wall ({len(h)} pairs); the same database without them | "
+                 f"{span(series('history', 'obs', 0), ms)}; {span(series('history', 'base', 0), ms)} | – | "
+                 f"{span(r, rt)} (with / without) | – |")
     if ("big", "obs") in rec:
         o, c = series("big", "obs", 1), series("big", "cc", 1)
         ow, cw = series("big", "obs", 0), series("big", "cc", 0)
@@ -424,6 +431,24 @@ def report(tsv, meta_f, out_md):
         fh.write(text + "\n")
 
 
+def history(db, copies):
+    """Give the database a long history: `copies` more rows for every current
+    tracked file, under paths that do not exist (what the rows of transcripts
+    Claude Code deleted look like to a run). Prints how many rows it added."""
+    con = sqlite3.connect(db)
+    cols = [r[1] for r in con.execute("PRAGMA table_info(source_files)") if r[1] != "id"]
+    last = con.execute("SELECT max(id) FROM source_files").fetchone()[0]
+    added = 0
+    for i in range(1, copies + 1):
+        exprs = ", ".join(f"'/deleted-history-{i}' || path" if c == "path" else c for c in cols)
+        cur = con.execute(f"INSERT INTO source_files ({', '.join(cols)}) SELECT {exprs} FROM source_files "
+                          f"WHERE superseded = 0 AND id <= ?", (last,))
+        added += cur.rowcount
+    con.commit()
+    con.close()
+    print(added)
+
+
 def main(argv):
     cmd = argv[1] if len(argv) > 1 else ""
     if cmd == "corpus-ok":
@@ -435,6 +460,8 @@ def main(argv):
         append(argv[2], argv[3], int(argv[4]), parse_size(argv[5]), argv[6])
     elif cmd == "restore":
         restore(argv[2])
+    elif cmd == "history":
+        history(argv[2], int(argv[3]))
     elif cmd == "mkpricing":
         mkpricing(argv[2], argv[3], argv[4])
     elif cmd == "compare":

@@ -13,6 +13,7 @@
 #   REPEAT_RUNS pairs of the repeat figure [RUNS, at least 9]: observatory's ~30 ms moves by
 #               several ms from run to run on these machines (a pair costs ~3 s of ccusage)
 #   SHORT_RUNS  runs of `status`, `sessions`, `tools`, `blocks` [RUNS, at least 15]: ~0.1 s each
+#   HISTORY_COPIES deleted copies of every tracked file's row for the history figure (g) [12]
 #   BIG=1       also measure peak RSS of a cold ingest of SIZE + one 600M file (--big-file 600M);
 #               off by default: generating and ingesting ~1.6 GB adds several minutes
 #   BIG_FILE    size of that single file [600M]
@@ -39,7 +40,7 @@ QUICK=0
 for arg in "$@"; do
   case $arg in
     --quick) QUICK=1 ;;
-    -h|--help) sed -n '2,31p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,33p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "run.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -49,6 +50,7 @@ RUNS=${RUNS:-5}
 APPEND_RUNS=${APPEND_RUNS:-$(( RUNS > 9 ? RUNS : 9 ))}
 REPEAT_RUNS=${REPEAT_RUNS:-$(( RUNS > 9 ? RUNS : 9 ))}
 SHORT_RUNS=${SHORT_RUNS:-$(( RUNS > 15 ? RUNS : 15 ))}
+HISTORY_COPIES=${HISTORY_COPIES:-12}
 BIG=${BIG:-0}
 BIG_FILE=${BIG_FILE:-600M}
 BENCH_DIR=${BENCH_DIR:-/tmp/obs-bench}
@@ -293,6 +295,26 @@ measure_status() {
   done
 }
 
+# (g) the repeat run on a copy of the database given a long history: HISTORY_COPIES more rows
+# for every tracked file, under paths that do not exist (12 x 3,221 = 38,652 for the 1 GiB corpus:
+# a heavy user's year of transcripts Claude Code deleted, whose rows observatory keeps for good).
+# Alternating with the same command on the database without them; the first run on the copy is
+# not timed (it is the one that finds those files gone).
+measure_history() {
+  log "(g) repeat cost --by-model --json with $HISTORY_COPIES deleted copies of every file, $REPEAT_RUNS pairs"
+  local hist="$BENCH_DIR/history" i rows
+  rm -rf "$hist"; mkdir -p "$hist"
+  clean_env "$CORPUS" python3 -c 'import os,sqlite3,sys; os.umask(0o077); s=sqlite3.connect(sys.argv[1]); d=sqlite3.connect(sys.argv[2]); s.backup(d)' "$DB" "$hist/observatory.db"
+  rows=$(python3 "$HELPER" history "$hist/observatory.db" "$HISTORY_COPIES")
+  meta_set history_rows "$rows"
+  obs --db "$hist/observatory.db" cost --by-model --json >/dev/null
+  for i in $(seq 1 "$REPEAT_RUNS"); do
+    timed history obs "$i" "$CORPUS" "$OBS" --db "$hist/observatory.db" cost --by-model --json
+    timed history base "$i" "$CORPUS" "$OBS" cost --by-model --json
+  done
+  rm -rf "$hist"
+}
+
 # (c) append 1 MiB of NEW responses to each of 10 files, then cost --by-model --json (which ingests
 # the 10 MiB first). The appended lines are copies of the file's own lines with every id (uuid,
 # parentUuid, message.id, requestId, tool_use ids) replaced by a fresh one, so they are new API
@@ -394,6 +416,7 @@ main() {
   measure_repeat
   measure_db_size
   measure_status
+  measure_history
   compare_ccusage
   measure_append
   measure_big

@@ -320,7 +320,7 @@ fn a_newline_that_ends_a_line_read_without_it_starts_no_line() {
         "{stderr}"
     );
     let numbers = || {
-        common::strings(
+        strings(
             &env.db(),
             "SELECT line_no || ':' || coalesce(status, '') FROM lines ORDER BY byte_offset",
         )
@@ -380,7 +380,7 @@ fn blanks_after_a_line_read_without_its_newline_are_part_of_it() {
         );
         env.ingest();
         let numbers = || {
-            common::strings(
+            strings(
                 &env.db(),
                 &format!(
                     "SELECT l.line_no || ':' || l.status FROM lines l JOIN source_files f ON f.id = l.file_id
@@ -389,7 +389,7 @@ fn blanks_after_a_line_read_without_its_newline_are_part_of_it() {
             )
         };
         assert_eq!(numbers(), ["1:record", "2:record", "3:malformed"], "{name}");
-        let files = common::strings(
+        let files = strings(
             &env.db(),
             &format!(
                 "SELECT generation || ':' || line_count FROM source_files WHERE path LIKE '%/{name}.jsonl'"
@@ -402,7 +402,7 @@ fn blanks_after_a_line_read_without_its_newline_are_part_of_it() {
         .args(["ingest", "--full", "-q"])
         .assert()
         .success();
-    let all = common::strings(
+    let all = strings(
         &env.db(),
         "SELECT CAST(l.line_no AS TEXT) FROM lines l ORDER BY l.file_id, l.byte_offset",
     );
@@ -414,7 +414,7 @@ fn blanks_after_a_line_read_without_its_newline_are_part_of_it() {
     common::last_changed_ago(&f, 7200);
     env.ingest();
     let errors = || {
-        common::strings(
+        strings(
             &env.db(),
             "SELECT l.line_no || ':' || l.status || ':' || coalesce(l.error, '') FROM lines l
              JOIN source_files f ON f.id = l.file_id WHERE f.path LIKE '%/cut.jsonl' ORDER BY l.byte_offset",
@@ -455,7 +455,7 @@ fn an_object_appended_on_the_last_lines_line_reads_as_a_fresh_ingest_does() {
     let summary = |env: &Env| {
         let db = env.db();
         (
-            common::strings(
+            strings(
                 &db,
                 "SELECT l.line_no || ' ' || l.status FROM lines l
                  JOIN source_files f ON f.id = l.file_id AND f.superseded = 0 ORDER BY l.line_no",
@@ -630,11 +630,102 @@ fn a_moved_transcript_is_read_on_from_where_it_was() {
             f.canonicalize().unwrap(),
             "{how}"
         );
-        // nothing is gone: every file is where it is now
+        // nothing is gone: every file is where it is now (the moved row is
+        // not marked gone either: the next run reads it with the others)
+        assert_eq!(
+            count(
+                &db,
+                "SELECT gone FROM source_files WHERE path LIKE '%sess-resume-0002.jsonl' AND superseded = 0"
+            ),
+            0,
+            "{how}"
+        );
         let out = env.cmd().args(["status", "--json"]).assert().success();
         let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
         assert_eq!(st["files_gone"], 0, "{how}");
         // and exported once, byte for byte as it is now
+        let exported: Vec<_> = export_files(&env, &env.dir.path().join("out"))
+            .into_iter()
+            .filter(|e| e.file_name() == "sess-resume-0002.jsonl")
+            .collect();
+        assert_eq!(exported.len(), 1, "{how}: {exported:?}");
+        assert_eq!(
+            std::fs::read(exported[0].path()).unwrap(),
+            std::fs::read(&f).unwrap(),
+            "{how}"
+        );
+    }
+}
+
+/// A transcript Claude Code deleted is marked gone, and a run reads the rows
+/// of the files it finds, not every row kept (a year of deleted transcripts
+/// made every report read tens of thousands). Found again, it is unmarked
+/// and read as any tracked file: restored from a backup and grown since,
+/// on from its cursor; an older, shorter copy restored, as a new
+/// generation. Its lines are stored once and exported as the file is now.
+#[test]
+fn a_deleted_transcript_found_again_is_read_as_the_file_it_was() {
+    for how in ["grown since", "an older copy"] {
+        let env = Env::with_fixture("basic");
+        env.ingest();
+        let f = env.projects().join("-home-u-app/sess-resume-0002.jsonl");
+        let kept = std::fs::read(&f).unwrap();
+        let gone = |db: &rusqlite::Connection| {
+            strings(
+                db,
+                "SELECT path FROM source_files WHERE gone = 1 AND superseded = 0",
+            )
+        };
+        assert_eq!(gone(&env.db()), Vec::<String>::new(), "{how}");
+        let lines = count(&env.db(), "SELECT count(*) FROM lines");
+
+        std::fs::remove_file(&f).unwrap();
+        let s = env.ingest();
+        assert_eq!(s["lines_read"], 0, "{how}: {s}");
+        let db = env.db();
+        let marked = gone(&db);
+        assert_eq!(marked.len(), 1, "{how}: {marked:?}");
+        assert!(marked[0].ends_with("sess-resume-0002.jsonl"), "{marked:?}");
+        assert_eq!(count(&db, "SELECT count(*) FROM lines"), lines, "{how}");
+        drop(db);
+
+        // (a new inode either way)
+        let (read, replaced) = if how == "grown since" {
+            std::fs::write(&f, &kept).unwrap();
+            let line = r#"{"type":"user","uuid":"back-1","sessionId":"sess-resume-0002","timestamp":"2026-03-02T09:06:00.000Z","message":{"role":"user","content":"after the restore"}}"#;
+            common::append(&f, format!("{line}\n").as_bytes());
+            (1, 0)
+        } else {
+            let first_two: usize = kept
+                .split_inclusive(|b| *b == b'\n')
+                .take(2)
+                .map(<[u8]>::len)
+                .sum();
+            std::fs::write(&f, &kept[..first_two]).unwrap();
+            (2, 1)
+        };
+        let s = env.ingest();
+        assert_eq!(
+            (&s["lines_read"], &s["files_replaced"]),
+            (&json!(read), &json!(replaced)),
+            "{how}: {s}"
+        );
+        let db = env.db();
+        assert_eq!(gone(&db), Vec::<String>::new(), "{how}");
+        assert_eq!(
+            count(&db, "SELECT count(*) FROM lines"),
+            lines + read,
+            "{how}"
+        );
+        assert_eq!(
+            count(
+                &db,
+                "SELECT count(*) FROM source_files WHERE path LIKE '%sess-resume-0002.jsonl' AND superseded = 0"
+            ),
+            1,
+            "{how}"
+        );
+        drop(db);
         let exported: Vec<_> = export_files(&env, &env.dir.path().join("out"))
             .into_iter()
             .filter(|e| e.file_name() == "sess-resume-0002.jsonl")
@@ -699,7 +790,7 @@ fn a_move_is_followed_only_when_the_file_goes_on_from_its_cursor() {
     env.ingest();
     let db = env.db();
     assert_eq!(
-        common::strings(
+        strings(
             &db,
             "SELECT path FROM source_files WHERE superseded = 0 ORDER BY id"
         )
@@ -898,7 +989,7 @@ fn a_rewrite_that_keeps_the_first_bytes_and_grows_is_read_from_the_start() {
         1,
         "a new generation"
     );
-    let ids = common::strings(&db, "SELECT message_id FROM responses ORDER BY message_id");
+    let ids = strings(&db, "SELECT message_id FROM responses ORDER BY message_id");
     assert_eq!(ids, ["m1", "m2", "m3_with_a_much_longer_message_id", "m4"]);
     // appending to it is still an append
     let mut h = std::fs::OpenOptions::new().append(true).open(&f).unwrap();
@@ -954,7 +1045,7 @@ fn a_rewrite_with_a_line_end_at_the_old_cursor_is_read_from_the_start() {
         1,
         "a new generation"
     );
-    let ids = common::strings(
+    let ids = strings(
         &db,
         "SELECT message_id FROM responses WHERE message_id LIKE 'k%' ORDER BY message_id",
     );
@@ -979,7 +1070,7 @@ fn a_rewrite_with_a_line_end_at_the_old_cursor_is_read_from_the_start() {
     );
     std::fs::write(&f, rewritten).unwrap();
     env.ingest();
-    let ids = common::strings(
+    let ids = strings(
         &db,
         "SELECT message_id FROM responses WHERE message_id LIKE 'j%' ORDER BY message_id",
     );
@@ -1513,7 +1604,7 @@ fn status_reports_counts_per_type() {
     assert_eq!(st["records_by_type"]["assistant"], 12);
     assert_eq!(st["unknown_types"], json!({"brand-new-type": 1}));
     assert_eq!(st["responses"], 7);
-    assert_eq!(st["schema_version"], 27);
+    assert_eq!(st["schema_version"], 28);
     // two sessions, as `sessions` lists them, and the two subagents one ran
     assert_eq!((&st["sessions"], &st["subagents"]), (&json!(2), &json!(2)));
     assert_eq!(st["sessions_without_main"], 0);
@@ -1848,7 +1939,7 @@ fn an_upgrade_is_rebuilt_with_no_transcript_folder_left() {
     old_db(&env);
     let out = env.cmd().args(["status", "--json"]).assert().success();
     let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(st["schema_version"], 27, "{st}");
+    assert_eq!(st["schema_version"], 28, "{st}");
     let stderr = String::from_utf8_lossy(&out.get_output().stderr);
     assert!(stderr.contains("awaits a rebuild"), "{stderr}");
     // and --no-ingest says why its figures are missing
@@ -1942,7 +2033,7 @@ fn a_schema_1_database_is_upgraded_and_rebuilt_from_its_raw_lines() {
     assert_eq!(v["total"]["requests"], 7);
     let db = env.db();
     assert_eq!(count(&db, "SELECT count(*) FROM lines"), 33);
-    assert_eq!(count(&db, "PRAGMA user_version"), 27);
+    assert_eq!(count(&db, "PRAGMA user_version"), 28);
     // (the migrations run with foreign keys unchecked) every reference holds
     assert_references(&db);
     // the new columns are filled by the rebuild
@@ -2168,10 +2259,7 @@ fn a_first_load_stores_what_an_ingest_in_steps_stores() {
     // the indexes dropped for the load are back, as the schema has them
     let schema =
         "SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_schema ORDER BY name";
-    assert_eq!(
-        common::strings(&db, schema),
-        common::strings(&in_steps.db(), schema)
-    );
+    assert_eq!(strings(&db, schema), strings(&in_steps.db(), schema));
     assert_eq!(
         count(
             &db,
@@ -2184,10 +2272,7 @@ fn a_first_load_stores_what_an_ingest_in_steps_stores() {
     // them without the uuid index)
     let parents = "SELECT line_id || ' ' || coalesce(parent_gap, '-') || ' ' || quote(parent_uuid)
                    FROM message_rows ORDER BY line_id";
-    let (gaps, step_gaps) = (
-        common::strings(&db, parents),
-        common::strings(&in_steps.db(), parents),
-    );
+    let (gaps, step_gaps) = (strings(&db, parents), strings(&in_steps.db(), parents));
     let first = gaps.iter().zip(&step_gaps).position(|(a, b)| a != b);
     assert!(
         gaps.len() == step_gaps.len() && first.is_none(),
@@ -2331,10 +2416,9 @@ fn canonical_uuids_behave_like_any_other_id() {
         );
         let messages = count(&db, "SELECT count(*) FROM messages");
         assert_eq!(blobs, if canonical { messages } else { 0 });
-        let shown: std::collections::BTreeSet<String> =
-            common::strings(&db, "SELECT uuid FROM v_messages")
-                .into_iter()
-                .collect();
+        let shown: std::collections::BTreeSet<String> = strings(&db, "SELECT uuid FROM v_messages")
+            .into_iter()
+            .collect();
         assert!(shown.iter().all(|u| ids.contains(u)), "{shown:?}");
         let run = |args: &[&str]| -> serde_json::Value {
             let out = env.cmd().args(args).assert().success();

@@ -226,6 +226,8 @@ fn workflow_agents_are_their_sessions_subagents() {
          UPDATE sessions SET session_id = session_id || '#agent-' || agent_id,
                 parent_session_id = session_id || '#agent-' || agent_id
           WHERE agent_id != '';
+         DROP INDEX source_files_walked;
+         ALTER TABLE source_files DROP COLUMN gone;
          PRAGMA user_version = 23;",
     )
     .unwrap();

@@ -454,7 +454,7 @@ pub fn run_held(
     listings
         .save(&store.conn)
         .context("storing the folder listings")?;
-    let mut tracked = load_tracked(&store.conn, None)?;
+    let mut tracked = load_walked(&store.conn, &found).context("matching files to their rows")?;
     relocate(&store.conn, &found, &mut tracked).context("following moved transcripts")?;
     ingest_found(store, found, tracked, prices, opts, obs, summary, started)
 }
@@ -524,7 +524,7 @@ fn relocate(
     }
     crate::store::immediate(conn, || {
         let mut st = conn.prepare_cached(
-            "UPDATE source_files SET path = ?2, root = ?3, project_dir = ?4, kind = ?5 WHERE path = ?1",
+            "UPDATE source_files SET path = ?2, root = ?3, project_dir = ?4, kind = ?5, gone = 0 WHERE path = ?1",
         )?;
         for (old, f, _) in &moves {
             st.execute(params![
@@ -1098,6 +1098,47 @@ fn tracked_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Tracked)> {
             never_read: r.get(13)?,
         },
     ))
+}
+
+/// The current rows of the files a walk `found`, with the `gone` marks
+/// brought up to date. The rows not marked gone are read in one scan; a
+/// found file without one is looked up by its path (new, or found again:
+/// then unmarked), and a row read whose file the walk did not find is
+/// marked. So the rows of deleted transcripts, kept for good, are not read
+/// by every run. A mark decides nothing: it only says where to look.
+fn load_walked(conn: &Connection, found: &[Found]) -> Result<HashMap<String, Tracked>> {
+    let mut tracked: HashMap<String, Tracked> = conn
+        .prepare(&format!("{TRACKED_COLUMNS} AND gone = 0"))?
+        .query_map([], tracked_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    let walked: foldhash::HashSet<std::borrow::Cow<'_, str>> =
+        found.iter().map(|f| paths::stored(&f.path)).collect();
+    let mut marks: Vec<(i64, bool)> = tracked
+        .iter()
+        .filter(|(path, _)| !walked.contains(path.as_str()))
+        .map(|(_, t)| (t.id, true))
+        .collect();
+    let unknown: Vec<&Path> = found
+        .iter()
+        .filter(|f| !tracked.contains_key(paths::stored(&f.path).as_ref()))
+        .map(|f| f.path.as_path())
+        .collect();
+    if !unknown.is_empty() {
+        for (path, t) in load_tracked(conn, Some(&unknown))? {
+            marks.push((t.id, false));
+            tracked.insert(path, t);
+        }
+    }
+    if !marks.is_empty() {
+        crate::store::immediate(conn, || {
+            let mut st = conn.prepare_cached("UPDATE source_files SET gone = ?2 WHERE id = ?1")?;
+            for (id, gone) in &marks {
+                st.execute(params![id, gone])?;
+            }
+            Ok::<_, rusqlite::Error>(())
+        })?;
+    }
+    Ok(tracked)
 }
 
 /// The current row of every tracked file, or only of `paths` (looked up

@@ -108,6 +108,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0027_commands_index",
         include_str!("migrations/0027_commands_index.sql"),
     ),
+    (
+        "0028_gone_files",
+        include_str!("migrations/0028_gone_files.sql"),
+    ),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -1287,7 +1291,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 27);
+        assert_eq!(SCHEMA_VERSION, 28);
         // (migrated with foreign keys unchecked) checked again, and holding
         let checked: i64 = s
             .conn
