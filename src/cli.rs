@@ -774,7 +774,7 @@ pub struct SetupArgs {
     /// Merge the snippet into the settings file (after a backup) instead of printing it
     #[arg(long)]
     pub apply: bool,
-    /// The settings file [default: settings.json in the first CLAUDE_CONFIG_DIR entry, else ~/.claude/settings.json]
+    /// The settings file [default: settings.json in the first --claude-dir, else in the first CLAUDE_CONFIG_DIR entry, else ~/.claude/settings.json]
     #[arg(long, value_name = "FILE")]
     pub settings: Option<PathBuf>,
     /// Replace a different status line that is already set

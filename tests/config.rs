@@ -465,6 +465,28 @@ fn unknown_keys_and_wrong_types_warn_with_file_and_line() {
         "{}",
         stderr_of(out.get_output())
     );
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        stdout.contains(
+            "3 problem(s) in the config file or the environment (see the warnings above)."
+        ),
+        "{stdout}"
+    );
+    // -q silences the warnings, and the count does not point at them
+    let out = env
+        .cmd()
+        .env("OBSERVATORY_BUDGET_WARN_AT", "lots")
+        .args(["-q", "config", "show"])
+        .assert()
+        .success();
+    assert_eq!(stderr_of(out.get_output()), "");
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        stdout.contains(
+            "3 problem(s) in the config file or the environment (without -q, warnings name them)."
+        ),
+        "{stdout}"
+    );
 }
 
 #[test]

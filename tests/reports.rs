@@ -1720,6 +1720,24 @@ fn no_ingest_without_a_database_reports_nothing_and_makes_no_file() {
             "{args:?}: {text}"
         );
     }
+    // an empty file is no database yet either: left as it is
+    std::fs::create_dir_all(env.obs_home()).unwrap();
+    std::fs::write(env.db_path(), "").unwrap();
+    for args in [&["cost", "--no-ingest"][..], &["sessions", "--no-ingest"]] {
+        let out = env.cmd().args(args).assert().success();
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr);
+        assert!(stderr.contains("no database at"), "{args:?}: {stderr}");
+        assert_eq!(
+            std::fs::metadata(env.db_path()).unwrap().len(),
+            0,
+            "{args:?}"
+        );
+        assert_eq!(
+            std::fs::read_dir(env.obs_home()).unwrap().count(),
+            1,
+            "{args:?}: nothing beside it"
+        );
+    }
     // and once ingested, the same report sees them
     env.ingest();
     let v = run_json(&env, &["sessions", "--no-ingest"]);

@@ -98,8 +98,13 @@ fn show(settings: &Settings) -> Result<ExitCode> {
     );
     if !settings.warnings.is_empty() {
         outln!(
-            "{} problem(s) in the config file or the environment (see the warnings above).",
-            settings.warnings.len()
+            "{} problem(s) in the config file or the environment ({}).",
+            settings.warnings.len(),
+            if settings.quiet {
+                "without -q, warnings name them"
+            } else {
+                "see the warnings above"
+            }
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -199,14 +199,30 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> Result<ExitCode> {
         }
         if skipped_superseded > 0 {
             outln!(
-                "{} older generations of files not written (--all-generations writes them).",
-                thousands(skipped_superseded as u64)
+                "{} not written (--all-generations writes {}).",
+                match skipped_superseded {
+                    1 => "1 older generation of a file".to_owned(),
+                    n => format!("{} older generations of files", thousands(n as u64)),
+                },
+                if skipped_superseded == 1 {
+                    "it"
+                } else {
+                    "them"
+                }
             );
         }
         if skipped_forgotten > 0 {
             outln!(
-                "{} forgotten files not written (`observatory forget` deleted their lines).",
-                thousands(skipped_forgotten as u64)
+                "{} not written (`observatory forget` deleted {} lines).",
+                match skipped_forgotten {
+                    1 => "1 forgotten file".to_owned(),
+                    n => format!("{} forgotten files", thousands(n as u64)),
+                },
+                if skipped_forgotten == 1 {
+                    "its"
+                } else {
+                    "their"
+                }
             );
         }
     }

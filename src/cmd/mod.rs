@@ -541,8 +541,9 @@ fn up_to_date_store(
     prices: Option<&PriceTable>,
     no_ingest: bool,
 ) -> Result<Store> {
-    if no_ingest && !settings.db.exists() {
-        // nothing to read and told not to ingest: an empty report, no file made
+    if no_ingest && crate::store::no_database_yet(&settings.db) {
+        // nothing to read and told not to ingest: an empty report, no file
+        // made (an empty one left as it is)
         check_db_folder(settings)?;
         if !settings.quiet {
             crate::output::style::warn(format_args!(
@@ -863,7 +864,8 @@ pub fn clip_middle(s: &str, n: usize) -> String {
 }
 
 /// `s` on one line: control characters as spaces (a CRLF as one), ANSI
-/// escapes dropped, trimmed.
+/// escapes dropped, bidirectional controls as `�` (as `table::visible`
+/// shows them), trimmed.
 fn one_line(s: &str) -> String {
     let mut one_line = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
@@ -880,7 +882,13 @@ fn one_line(s: &str) -> String {
             }
             continue;
         }
-        one_line.push(if c.is_control() { ' ' } else { c });
+        one_line.push(if c.is_control() {
+            ' '
+        } else if output::table::is_bidi_control(c) {
+            '�'
+        } else {
+            c
+        });
     }
     one_line.trim().to_owned()
 }
@@ -959,6 +967,14 @@ mod tests {
             "'/home/u/My Claude'"
         );
         assert_eq!(shell_word(Path::new("/tmp/it's")), "'/tmp/it'\\''s'");
+    }
+
+    /// A title on one line: escapes dropped, line ends as spaces, and a
+    /// right-to-left override (no control character to Unicode) as `�`.
+    #[test]
+    fn a_clipped_title_is_one_line_and_sends_nothing_to_the_terminal() {
+        let title = "hello \u{1b}[31mred\u{1b}[0m \u{202e}evil\r\nnext\u{85}c1";
+        assert_eq!(clip(title, 100), "hello red �evil next c1");
     }
 
     #[test]

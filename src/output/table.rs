@@ -203,7 +203,10 @@ pub fn render_styled(
     // path or a title would split its row in two, and an escape written in
     // a transcript (a model id, a cwd, a tool's coloured output) would
     // reach the terminal (CSV and JSON keep them as they are).
-    let broken = |r: &Vec<String>| r.iter().any(|c| c.chars().any(char::is_control));
+    let broken = |r: &Vec<String>| {
+        r.iter()
+            .any(|c| c.chars().any(|c| c.is_control() || is_bidi_control(c)))
+    };
     if rows.iter().chain(footer).any(broken) {
         let one_line = |rows: &[Vec<String>]| -> Vec<Vec<String>> {
             rows.iter()
@@ -300,16 +303,18 @@ pub fn visible(text: &str) -> String {
             '\t' => out.push(' '),
             '\u{0}'..='\u{1f}' => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('�')),
             '\u{7f}' => out.push('␡'),
-            c if c.is_control() => out.push('�'),
-            '\u{61c}'
-            | '\u{200e}'
-            | '\u{200f}'
-            | '\u{202a}'..='\u{202e}'
-            | '\u{2066}'..='\u{2069}' => out.push('�'),
+            c if c.is_control() || is_bidi_control(c) => out.push('�'),
             c => out.push(c),
         }
     }
     out
+}
+
+/// A bidirectional control: not a control character to Unicode (a format
+/// character), but a right-to-left override reorders what follows it on
+/// the terminal.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// The table comfy-table makes when there is no width to fit and no
@@ -522,6 +527,18 @@ mod tests {
             assert!(out.contains("a b␡�c"), "{out}");
             assert!(out.contains("fix �gnp.exe� �x�"), "{out}");
             assert_eq!(out.lines().count(), 3 + 4 + 1, "{out}");
+        }
+    }
+
+    /// A right-to-left override is no control character to Unicode (a
+    /// format character): a row with nothing else to show is shown too.
+    #[test]
+    fn a_bidirectional_control_alone_is_shown_not_acted_on() {
+        let rows = [vec!["Title \u{202e}evil \u{2066}x".into(), "1".into()]];
+        for width in [None, Some(80)] {
+            let out = render(&[text("Title"), num("N")], &rows, &[], width);
+            assert!(!out.chars().any(is_bidi_control), "{out:?}");
+            assert!(out.contains("Title �evil �x"), "{out}");
         }
     }
 

@@ -137,6 +137,13 @@ const WAL_AUTOCHECKPOINT: &str = "PRAGMA wal_autocheckpoint=10000";
 /// How long a connection waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Nothing at `path`, or an empty file with no WAL beside it: no database
+/// yet (opened to write, SQLite would make one there).
+pub fn no_database_yet(path: &Path) -> bool {
+    let empty = || std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0);
+    !path.exists() || (empty() && !wal_pending(path))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
@@ -329,10 +336,7 @@ impl Store {
     /// file; when no WAL content is pending, the file is then read as
     /// immutable (everything committed is in it).
     pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
-        // (an empty file is no database yet: opened to write, SQLite would
-        // make one there)
-        let empty = || std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0);
-        if !path.exists() || (empty() && !wal_pending(path)) {
+        if no_database_yet(path) {
             return Err(StoreError::Missing {
                 path: path.to_owned(),
             });
