@@ -643,17 +643,7 @@ fn a_moved_transcript_is_read_on_from_where_it_was() {
         let out = env.cmd().args(["status", "--json"]).assert().success();
         let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
         assert_eq!(st["files_gone"], 0, "{how}");
-        // and exported once, byte for byte as it is now
-        let exported: Vec<_> = export_files(&env, &env.dir.path().join("out"))
-            .into_iter()
-            .filter(|e| e.file_name() == "sess-resume-0002.jsonl")
-            .collect();
-        assert_eq!(exported.len(), 1, "{how}: {exported:?}");
-        assert_eq!(
-            std::fs::read(exported[0].path()).unwrap(),
-            std::fs::read(&f).unwrap(),
-            "{how}"
-        );
+        assert_exported_once(&env, &f, how);
     }
 }
 
@@ -726,17 +716,22 @@ fn a_deleted_transcript_found_again_is_read_as_the_file_it_was() {
             "{how}"
         );
         drop(db);
-        let exported: Vec<_> = export_files(&env, &env.dir.path().join("out"))
-            .into_iter()
-            .filter(|e| e.file_name() == "sess-resume-0002.jsonl")
-            .collect();
-        assert_eq!(exported.len(), 1, "{how}: {exported:?}");
-        assert_eq!(
-            std::fs::read(exported[0].path()).unwrap(),
-            std::fs::read(&f).unwrap(),
-            "{how}"
-        );
+        assert_exported_once(&env, &f, how);
     }
+}
+
+/// `export` writes transcript `f` once, byte for byte as it is now.
+fn assert_exported_once(env: &Env, f: &std::path::Path, how: &str) {
+    let exported: Vec<_> = export_files(env, &env.dir.path().join("out"))
+        .into_iter()
+        .filter(|e| Some(e.file_name()) == f.file_name())
+        .collect();
+    assert_eq!(exported.len(), 1, "{how}: {exported:?}");
+    assert_eq!(
+        std::fs::read(exported[0].path()).unwrap(),
+        std::fs::read(f).unwrap(),
+        "{how}"
+    );
 }
 
 /// `export --out OUT`, then every file it wrote.

@@ -199,30 +199,22 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> Result<ExitCode> {
         }
         if skipped_superseded > 0 {
             outln!(
-                "{} not written (--all-generations writes {}).",
-                match skipped_superseded {
-                    1 => "1 older generation of a file".to_owned(),
-                    n => format!("{} older generations of files", thousands(n as u64)),
-                },
-                if skipped_superseded == 1 {
-                    "it"
-                } else {
-                    "them"
-                }
+                "{} not written (written with --all-generations).",
+                super::count(
+                    skipped_superseded as u64,
+                    "older generation of a file",
+                    "older generations of files"
+                )
             );
         }
         if skipped_forgotten > 0 {
             outln!(
-                "{} not written (`observatory forget` deleted {} lines).",
-                match skipped_forgotten {
-                    1 => "1 forgotten file".to_owned(),
-                    n => format!("{} forgotten files", thousands(n as u64)),
-                },
-                if skipped_forgotten == 1 {
-                    "its"
-                } else {
-                    "their"
-                }
+                "{} not written (`observatory forget` deleted the lines).",
+                super::count(
+                    skipped_forgotten as u64,
+                    "forgotten file",
+                    "forgotten files"
+                )
             );
         }
     }
