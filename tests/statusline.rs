@@ -613,6 +613,66 @@ fn a_transcript_outside_every_root_is_still_read() {
     assert_eq!(files_read(&env), 1);
 }
 
+/// A transcript the status line read from a folder under no root, found
+/// by a walk since (its config dir given): its row takes the root, project
+/// folder and kind the walk finds, and `export` writes it into its
+/// project's folder, not flat.
+#[test]
+fn a_transcript_read_outside_the_roots_is_placed_once_a_walk_finds_it() {
+    let env = Env::new();
+    env.ingest();
+    let other = env.dir.path().join("other");
+    let file = other.join("projects").join(A001);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::copy(fixtures().join("reports/projects").join(A001), &file).unwrap();
+    let stdin = format!(
+        r#"{{"session_id": "sess-blocks-a001", "transcript_path": "{}", "model": {{"display_name": "Sonnet 4.5"}}}}"#,
+        file.display()
+    );
+    let (line, _) = status(&env, stdin.as_bytes(), &["--format", "{session_cost}"]);
+    assert_eq!(line, "$0.08");
+    let row = |env: &Env| -> (String, Option<String>, String) {
+        env.db()
+            .query_row(
+                "SELECT root, project_dir, kind FROM source_files",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap()
+    };
+    let canonical = |p: &Path| p.canonicalize().unwrap().to_string_lossy().into_owned();
+    assert_eq!(
+        row(&env),
+        (canonical(file.parent().unwrap()), None, "other".into())
+    );
+    let out = env
+        .cmd()
+        .args(["ingest", "--json", "--claude-dir"])
+        .arg(&other)
+        .assert()
+        .success();
+    let s: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(s["lines_read"], 0, "{s}");
+    assert_eq!(
+        row(&env),
+        (
+            canonical(&other),
+            Some("-home-u-web".into()),
+            "session".into()
+        )
+    );
+    let exported = env.dir.path().join("out");
+    env.cmd()
+        .args(["export", "--out"])
+        .arg(&exported)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(exported.join("projects").join(A001)).unwrap(),
+        std::fs::read(&file).unwrap()
+    );
+}
+
 #[test]
 fn a_transcript_under_a_root_is_recorded_as_ingest_records_it() {
     let env = env_with_unread_transcripts();

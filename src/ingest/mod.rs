@@ -349,6 +349,9 @@ struct Tracked {
     /// Made but never read (no cursor set): the dictionary's sample opened
     /// its row, and that run stopped before the file's turn.
     never_read: bool,
+    /// Recorded with no project folder, of no known kind: read by the
+    /// status line from a folder under no root (or a file no walk places).
+    unplaced: bool,
 }
 
 /// A file to read this run.
@@ -1075,7 +1078,8 @@ fn raw_dictionary(
 
 /// The current rows of `source_files`, as `tracked_row` reads them.
 const TRACKED_COLUMNS: &str = "SELECT id, path, generation, dev, ino, size, mtime_ns, read_offset, line_count, fingerprint, fingerprint_len,
-     tail_len, tail_digest, last_read_at IS NULL FROM source_files WHERE superseded = 0";
+     tail_len, tail_digest, last_read_at IS NULL, project_dir IS NULL AND kind = 'other'
+     FROM source_files WHERE superseded = 0";
 
 fn tracked_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Tracked)> {
     Ok((
@@ -1096,6 +1100,7 @@ fn tracked_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Tracked)> {
             tail_len: r.get::<_, i64>(11)? as u64,
             tail_digest: r.get::<_, i64>(12)? as u64,
             never_read: r.get(13)?,
+            unplaced: r.get(14)?,
         },
     ))
 }
@@ -1106,6 +1111,8 @@ fn tracked_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Tracked)> {
 /// then unmarked), and a row read whose file the walk did not find is
 /// marked. So the rows of deleted transcripts, kept for good, are not read
 /// by every run. A mark decides nothing: it only says where to look.
+/// A row the status line recorded under no root takes the root, project
+/// folder and kind the walk finds its file under.
 fn load_walked(conn: &Connection, found: &[Found]) -> Result<HashMap<String, Tracked>> {
     let mut tracked: HashMap<String, Tracked> = conn
         .prepare(&format!("{TRACKED_COLUMNS} AND gone = 0"))?
@@ -1129,11 +1136,30 @@ fn load_walked(conn: &Connection, found: &[Found]) -> Result<HashMap<String, Tra
             tracked.insert(path, t);
         }
     }
-    if !marks.is_empty() {
+    // (a file the status line read from a folder under no root, found
+    // under one since: placed as the walk places it, as `export` writes it)
+    let placed: Vec<(i64, &Found)> = found
+        .iter()
+        .filter(|f| f.project_dir.is_some())
+        .filter_map(|f| {
+            let t = tracked
+                .get_mut(paths::stored(&f.path).as_ref())
+                .filter(|t| t.unplaced)?;
+            t.unplaced = false;
+            Some((t.id, f))
+        })
+        .collect();
+    if !marks.is_empty() || !placed.is_empty() {
         crate::store::immediate(conn, || {
             let mut st = conn.prepare_cached("UPDATE source_files SET gone = ?2 WHERE id = ?1")?;
             for (id, gone) in &marks {
                 st.execute(params![id, gone])?;
+            }
+            let mut st = conn.prepare_cached(
+                "UPDATE source_files SET root = ?2, project_dir = ?3, kind = ?4 WHERE id = ?1",
+            )?;
+            for (id, f) in &placed {
+                st.execute(params![id, paths::stored(&f.root), f.project_dir, f.kind])?;
             }
             Ok::<_, rusqlite::Error>(())
         })?;
@@ -1957,6 +1983,7 @@ mod tests {
                 tail_len: 0,
                 tail_digest: 0,
                 never_read: false,
+                unplaced: false,
             };
             plan(&found, Some(&tracked), &[], &mut |_| Ok(None))
                 .unwrap()
@@ -1997,6 +2024,7 @@ mod tests {
             tail_len: 0,
             tail_digest: 0,
             never_read,
+            unplaced: false,
         };
         let job = |t: &Tracked| {
             plan(&found, Some(t), &[], &mut |_| Ok(None))
