@@ -45,10 +45,11 @@ CREATE TABLE source_files (
 -- read_offset (up to 4 KiB, from the last read). More bytes are read as an
 -- append only if those, and the first fingerprint_len, are unchanged (a
 -- file rewritten in place is read again as a new generation); 0: not known.
--- (0028) gone: 1 when the last walk did not find the file at its path
--- (deleted by Claude Code, or its root not walked). A run loads only the
--- rows not gone, and looks up by path a file it finds without one: a hint
--- that keeps a long history of deleted transcripts out of every run.
+-- (0028) gone: 1 when the last walk of its root did not find the file at
+-- its path (deleted by Claude Code). A run loads only the rows not gone,
+-- and looks up by path a file it finds without one: a hint that keeps a
+-- long history of deleted transcripts out of every run, not a record of
+-- what is on disk (`status` looks).
 CREATE UNIQUE INDEX source_files_current ON source_files(path) WHERE superseded = 0;
 CREATE INDEX source_files_walked ON source_files(id) WHERE superseded = 0 AND gone = 0;
 

@@ -467,9 +467,8 @@ fn unknown_keys_and_wrong_types_warn_with_file_and_line() {
     );
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(
-        stdout.contains(
-            "3 problem(s) in the config file or the environment (see the warnings above)."
-        ),
+        stdout
+            .contains("3 problems in the config file or the environment (see the warnings above)."),
         "{stdout}"
     );
     // -q silences the warnings, and the count does not point at them
@@ -483,7 +482,7 @@ fn unknown_keys_and_wrong_types_warn_with_file_and_line() {
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(
         stdout.contains(
-            "3 problem(s) in the config file or the environment (without -q, warnings name them)."
+            "3 problems in the config file or the environment (without -q, warnings name them)."
         ),
         "{stdout}"
     );

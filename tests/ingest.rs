@@ -720,6 +720,39 @@ fn a_deleted_transcript_found_again_is_read_as_the_file_it_was() {
     }
 }
 
+/// Two config dirs ingested in turn (two Claude Code profiles, each with
+/// its own hook): a run marks gone only the files it looked for, under the
+/// roots it walked. The other dir's files stay unmarked (marking them all
+/// at each switch, and looking them all up again at the next, made every
+/// switch ~2x slower than before schema 28), and a file deleted under the
+/// root walked is marked.
+#[test]
+fn only_files_under_the_roots_walked_are_marked_gone() {
+    let env = Env::with_fixture("basic");
+    let b = env.dir.path().join("b");
+    common::copy_dir(&common::fixtures().join("reports"), &b);
+    let ingest_b = || {
+        env.cmd()
+            .args(["ingest", "-q", "--claude-dir"])
+            .arg(&b)
+            .assert()
+            .success();
+    };
+    let gone = || strings(&env.db(), "SELECT path FROM source_files WHERE gone = 1");
+    env.ingest();
+    ingest_b();
+    assert_eq!(gone(), Vec::<String>::new());
+    env.ingest();
+    assert_eq!(gone(), Vec::<String>::new());
+    let f = b.join("projects/-home-u-web/sess-blocks-a001.jsonl");
+    let path = f.canonicalize().unwrap().to_string_lossy().into_owned();
+    std::fs::remove_file(&f).unwrap();
+    ingest_b();
+    assert_eq!(gone(), [path]);
+    env.ingest();
+    assert_eq!(gone().len(), 1);
+}
+
 /// `export` writes transcript `f` once, byte for byte as it is now.
 fn assert_exported_once(env: &Env, f: &std::path::Path, how: &str) {
     let exported: Vec<_> = export_files(env, &env.dir.path().join("out"))

@@ -631,10 +631,16 @@ fn a_transcript_read_outside_the_roots_is_placed_once_a_walk_finds_it() {
     );
     let (line, _) = status(&env, stdin.as_bytes(), &["--format", "{session_cost}"]);
     assert_eq!(line, "$0.08");
+    // (rewritten since, shorter: a second generation, read the same way)
+    let text = std::fs::read_to_string(&file).unwrap();
+    let first_two: String = text.split_inclusive('\n').take(2).collect();
+    std::fs::write(&file, &first_two).unwrap();
+    status(&env, stdin.as_bytes(), &[]);
+    assert_eq!(count(&env.db(), "SELECT count(*) FROM source_files"), 2);
     let row = |env: &Env| -> (String, Option<String>, String) {
         env.db()
             .query_row(
-                "SELECT root, project_dir, kind FROM source_files",
+                "SELECT root, project_dir, kind FROM source_files WHERE superseded = 0",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
@@ -661,9 +667,17 @@ fn a_transcript_read_outside_the_roots_is_placed_once_a_walk_finds_it() {
             "session".into()
         )
     );
+    // (every generation)
+    assert_eq!(
+        count(
+            &env.db(),
+            "SELECT count(*) FROM source_files WHERE project_dir IS NULL"
+        ),
+        0
+    );
     let exported = env.dir.path().join("out");
     env.cmd()
-        .args(["export", "--out"])
+        .args(["export", "--all-generations", "--out"])
         .arg(&exported)
         .assert()
         .success();
@@ -671,6 +685,11 @@ fn a_transcript_read_outside_the_roots_is_placed_once_a_walk_finds_it() {
         std::fs::read(exported.join("projects").join(A001)).unwrap(),
         std::fs::read(&file).unwrap()
     );
+    let written: Vec<_> = std::fs::read_dir(&exported)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(written, ["projects"], "nothing written flat");
 }
 
 #[test]

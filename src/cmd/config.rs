@@ -98,8 +98,8 @@ fn show(settings: &Settings) -> Result<ExitCode> {
     );
     if !settings.warnings.is_empty() {
         outln!(
-            "{} problem(s) in the config file or the environment ({}).",
-            settings.warnings.len(),
+            "{} in the config file or the environment ({}).",
+            super::count(settings.warnings.len() as u64, "problem", "problems"),
             if settings.quiet {
                 "without -q, warnings name them"
             } else {

@@ -457,7 +457,8 @@ pub fn run_held(
     listings
         .save(&store.conn)
         .context("storing the folder listings")?;
-    let mut tracked = load_walked(&store.conn, &found).context("matching files to their rows")?;
+    let mut tracked =
+        load_walked(&store.conn, roots, &found).context("matching files to their rows")?;
     relocate(&store.conn, &found, &mut tracked).context("following moved transcripts")?;
     ingest_found(store, found, tracked, prices, opts, obs, summary, started)
 }
@@ -1110,21 +1111,46 @@ fn tracked_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Tracked)> {
 /// found file without one is looked up by its path (new, or found again:
 /// then unmarked), and a row read whose file the walk did not find is
 /// marked. So the rows of deleted transcripts, kept for good, are not read
-/// by every run. A mark decides nothing: it only says where to look.
-/// A row the status line recorded under no root takes the root, project
-/// folder and kind the walk finds its file under.
-fn load_walked(conn: &Connection, found: &[Found]) -> Result<HashMap<String, Tracked>> {
+/// by every run (only files under the `roots` walked are marked: one under
+/// another root was not looked for). A mark decides nothing: it only says
+/// where to look. The rows the status line recorded under no root take
+/// the root, project folder and kind the walk finds their file under.
+fn load_walked(
+    conn: &Connection,
+    roots: &[Root],
+    found: &[Found],
+) -> Result<HashMap<String, Tracked>> {
     let mut tracked: HashMap<String, Tracked> = conn
         .prepare(&format!("{TRACKED_COLUMNS} AND gone = 0"))?
         .query_map([], tracked_row)?
         .collect::<rusqlite::Result<_>>()?;
     let walked: foldhash::HashSet<std::borrow::Cow<'_, str>> =
         found.iter().map(|f| paths::stored(&f.path)).collect();
-    let mut marks: Vec<(i64, bool)> = tracked
+    let mut missing: Vec<i64> = tracked
         .iter()
         .filter(|(path, _)| !walked.contains(path.as_str()))
-        .map(|(_, t)| (t.id, true))
+        .map(|(_, t)| t.id)
         .collect();
+    if !missing.is_empty() {
+        // (only a file under a root this run walked: one not read this run
+        // (another CLAUDE_CONFIG_DIR's, or a folder only the status line
+        // reads) was not looked for. Two config dirs ingested in turn
+        // would otherwise mark and unmark all of each one's files)
+        let walked_roots: Vec<std::borrow::Cow<'_, str>> = roots
+            .iter()
+            .filter(|r| r.projects.is_some())
+            .map(|r| paths::stored(&r.given))
+            .collect();
+        let under: foldhash::HashSet<i64> = conn
+            .prepare_cached(
+                "SELECT id FROM source_files WHERE superseded = 0 AND gone = 0
+                   AND root IN (SELECT value FROM json_each(?1))",
+            )?
+            .query_map([serde_json::to_string(&walked_roots)?], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        missing.retain(|id| under.contains(id));
+    }
+    let mut marks: Vec<(i64, bool)> = missing.into_iter().map(|id| (id, true)).collect();
     let unknown: Vec<&Path> = found
         .iter()
         .filter(|f| !tracked.contains_key(paths::stored(&f.path).as_ref()))
@@ -1137,18 +1163,16 @@ fn load_walked(conn: &Connection, found: &[Found]) -> Result<HashMap<String, Tra
         }
     }
     // (a file the status line read from a folder under no root, found
-    // under one since: placed as the walk places it, as `export` writes it)
-    let placed: Vec<(i64, &Found)> = found
-        .iter()
-        .filter(|f| f.project_dir.is_some())
-        .filter_map(|f| {
-            let t = tracked
-                .get_mut(paths::stored(&f.path).as_ref())
-                .filter(|t| t.unplaced)?;
+    // under one since: placed as the walk places it, as `export` writes
+    // it, every generation)
+    let mut placed: Vec<&Found> = Vec::new();
+    for f in found.iter().filter(|f| f.project_dir.is_some()) {
+        let stored = paths::stored(&f.path);
+        if let Some(t) = tracked.get_mut(stored.as_ref()).filter(|t| t.unplaced) {
             t.unplaced = false;
-            Some((t.id, f))
-        })
-        .collect();
+            placed.push(f);
+        }
+    }
     if !marks.is_empty() || !placed.is_empty() {
         crate::store::immediate(conn, || {
             let mut st = conn.prepare_cached("UPDATE source_files SET gone = ?2 WHERE id = ?1")?;
@@ -1156,10 +1180,15 @@ fn load_walked(conn: &Connection, found: &[Found]) -> Result<HashMap<String, Tra
                 st.execute(params![id, gone])?;
             }
             let mut st = conn.prepare_cached(
-                "UPDATE source_files SET root = ?2, project_dir = ?3, kind = ?4 WHERE id = ?1",
+                "UPDATE source_files SET root = ?2, project_dir = ?3, kind = ?4 WHERE path = ?1",
             )?;
-            for (id, f) in &placed {
-                st.execute(params![id, paths::stored(&f.root), f.project_dir, f.kind])?;
+            for f in &placed {
+                st.execute(params![
+                    paths::stored(&f.path),
+                    paths::stored(&f.root),
+                    f.project_dir,
+                    f.kind
+                ])?;
             }
             Ok::<_, rusqlite::Error>(())
         })?;
