@@ -440,6 +440,11 @@ fn a_database_awaiting_its_rebuild_says_to_ingest() {
         let (line, _) = status(&env, stdin.as_bytes(), &[]);
         assert_eq!(line, "Opus · `observatory ingest` to finish upgrading");
     }
+    // while an ingest (or `forget`) holds the lock, the rebuild is under way
+    let lock = hold_ingest_lock(&env);
+    let (line, _) = status(&env, stdin.as_bytes(), &[]);
+    assert_eq!(line, "Opus · the database is being rebuilt");
+    drop(lock);
     env.ingest();
     let (line, _) = status(&env, stdin.as_bytes(), &[]);
     assert!(line.starts_with("Opus · $0.0"), "{line}");
@@ -538,9 +543,8 @@ fn a_broken_database_prints_the_model_and_exits_0() {
     assert_eq!(stderr, "");
 }
 
-#[test]
-fn a_held_ingest_lock_skips_the_ingest_without_waiting() {
-    let env = env_with_unread_transcripts();
+/// The database's ingest lock, held as an ingest holds it, until dropped.
+fn hold_ingest_lock(env: &Env) -> std::fs::File {
     let mut lock_name = env.db_path().into_os_string();
     lock_name.push(".lock");
     let lock = std::fs::OpenOptions::new()
@@ -550,6 +554,13 @@ fn a_held_ingest_lock_skips_the_ingest_without_waiting() {
         .open(Path::new(&lock_name))
         .unwrap();
     lock.lock().unwrap();
+    lock
+}
+
+#[test]
+fn a_held_ingest_lock_skips_the_ingest_without_waiting() {
+    let env = env_with_unread_transcripts();
+    let lock = hold_ingest_lock(&env);
     let stdin = sample(&env, "valid.json");
     // (it would wait for ever, the lock being held: `status` times it out)
     let (line, stderr) = status(&env, &stdin, &[]);

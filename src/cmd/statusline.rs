@@ -242,11 +242,18 @@ fn status_line(
     let mut store = Store::open(&settings.db)?;
     store.conn.busy_timeout(BUSY_TIMEOUT)?;
     // (an upgrade left the tables to rebuild from the stored lines: too long
-    // a wait for a status line, and until it is done every figure reads $0)
+    // a wait for a status line, and until it is done every figure reads $0.
+    // One under way (an ingest, or `forget`, holding the lock) is said so)
     if store.meta_get("rebuild_pending")?.is_some() {
+        let under_way = IngestLock::try_acquire(&settings.db)?.is_none();
         return Ok(format!(
-            "{} · `observatory ingest` to finish upgrading",
-            neutral(Some(input))
+            "{} · {}",
+            neutral(Some(input)),
+            if under_way {
+                "the database is being rebuilt"
+            } else {
+                "`observatory ingest` to finish upgrading"
+            }
         ));
     }
     // Closing the last connection checkpoints the WAL and deletes it (two

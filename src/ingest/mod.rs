@@ -1612,11 +1612,14 @@ fn compact_after_rebuild(conn: &rusqlite::Connection) -> Result<()> {
 /// Re-derive every table from raw_chunks, in one transaction: readers see
 /// the old tables until the new ones are complete (a report, `query` or the
 /// status line during `ingest --full` saw them half filled), and a crash
-/// leaves the old ones. The flag in `meta` (set first, cleared in that
-/// transaction) makes the next run start over if this one never committed.
+/// leaves the old ones. The flag in `meta` that asks for a rebuild (an
+/// upgrade's, or `forget`'s) is cleared in that transaction, so it stays
+/// until one commits. `ingest --full` sets none: while it ran, every other
+/// process saw the flag and said the database awaited a rebuild (the
+/// status line: "`observatory ingest` to finish upgrading") though the
+/// tables they read were whole.
 pub fn rebuild(store: &mut Store, prices: &PriceTable, obs: &mut dyn Observer) -> Result<Rebuilt> {
     let conn = &store.conn;
-    Store::meta_set(conn, "rebuild_pending", "1")?;
     // Unchecked: a table is emptied page by page (`store::empty_tables`),
     // and the rows are the writer's own (tests check the references after
     // it).
@@ -2141,22 +2144,25 @@ mod tests {
     }
 
     /// Readers see the old tables until a rebuild commits the new ones
-    /// (they saw them emptied, then half filled, during `ingest --full`).
+    /// (they saw them emptied, then half filled, during `ingest --full`),
+    /// and no rebuild asked for (they saw the flag, and said so).
     #[test]
     fn readers_see_the_old_tables_until_a_rebuild_commits() {
-        fn figures(c: &Connection) -> (i64, i64, i64) {
+        // (and whether a rebuild is asked for: none is)
+        fn figures(c: &Connection) -> (i64, i64, i64, i64) {
             c.query_row(
                 "SELECT (SELECT count(*) FROM response_rows), (SELECT count(*) FROM message_rows),
-                        (SELECT coalesce(sum(requests), 0) FROM cost_rollup)",
+                        (SELECT coalesce(sum(requests), 0) FROM cost_rollup),
+                        (SELECT count(*) FROM meta WHERE key = 'rebuild_pending')",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .unwrap()
         }
         /// Looks at the database from another connection at every batch.
         struct Peek {
             db: PathBuf,
-            seen: Vec<(i64, i64, i64)>,
+            seen: Vec<(i64, i64, i64, i64)>,
         }
         impl Observer for Peek {
             fn advance(&mut self, _bytes: u64) {
@@ -2180,7 +2186,7 @@ mod tests {
         run(&mut store, &roots, &prices, &Options::default(), &mut peek).unwrap();
         let before = figures(&store.conn);
         assert!(
-            before.0 > 0 && before.1 > 0 && before.2 == before.0,
+            before.0 > 0 && before.1 > 0 && before.2 == before.0 && before.3 == 0,
             "{before:?}"
         );
         peek.seen.clear();
