@@ -1079,7 +1079,7 @@ fn raw_dictionary(
 
 /// The current rows of `source_files`, as `tracked_row` reads them.
 const TRACKED_COLUMNS: &str = "SELECT id, path, generation, dev, ino, size, mtime_ns, read_offset, line_count, fingerprint, fingerprint_len,
-     tail_len, tail_digest, last_read_at IS NULL, project_dir IS NULL AND kind = 'other'
+     tail_len, tail_digest, last_read_at IS NULL, project_dir IS NULL AND kind = 'other', root
      FROM source_files WHERE superseded = 0";
 
 fn tracked_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Tracked)> {
@@ -1120,37 +1120,35 @@ fn load_walked(
     roots: &[Root],
     found: &[Found],
 ) -> Result<HashMap<String, Tracked>> {
-    let mut tracked: HashMap<String, Tracked> = conn
-        .prepare(&format!("{TRACKED_COLUMNS} AND gone = 0"))?
-        .query_map([], tracked_row)?
-        .collect::<rusqlite::Result<_>>()?;
+    // (only a file under a root this run walked can be missing: one under
+    // another (another CLAUDE_CONFIG_DIR's, or a folder only the status
+    // line reads) was not looked for. Two config dirs ingested in turn
+    // would otherwise mark and unmark all of each one's files)
+    let walked_roots: foldhash::HashSet<std::borrow::Cow<'_, str>> = roots
+        .iter()
+        .filter(|r| r.projects.is_some())
+        .map(|r| paths::stored(&r.given))
+        .collect();
+    let mut elsewhere: foldhash::HashSet<i64> = foldhash::HashSet::default();
+    let mut tracked: HashMap<String, Tracked> = HashMap::new();
+    {
+        let mut st = conn.prepare(&format!("{TRACKED_COLUMNS} AND gone = 0"))?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let (path, t) = tracked_row(r)?;
+            if !walked_roots.contains(r.get_ref(15)?.as_str()?) {
+                elsewhere.insert(t.id);
+            }
+            tracked.insert(path, t);
+        }
+    }
     let walked: foldhash::HashSet<std::borrow::Cow<'_, str>> =
         found.iter().map(|f| paths::stored(&f.path)).collect();
-    let mut missing: Vec<i64> = tracked
+    let mut marks: Vec<(i64, bool)> = tracked
         .iter()
-        .filter(|(path, _)| !walked.contains(path.as_str()))
-        .map(|(_, t)| t.id)
+        .filter(|(path, t)| !walked.contains(path.as_str()) && !elsewhere.contains(&t.id))
+        .map(|(_, t)| (t.id, true))
         .collect();
-    if !missing.is_empty() {
-        // (only a file under a root this run walked: one not read this run
-        // (another CLAUDE_CONFIG_DIR's, or a folder only the status line
-        // reads) was not looked for. Two config dirs ingested in turn
-        // would otherwise mark and unmark all of each one's files)
-        let walked_roots: Vec<std::borrow::Cow<'_, str>> = roots
-            .iter()
-            .filter(|r| r.projects.is_some())
-            .map(|r| paths::stored(&r.given))
-            .collect();
-        let under: foldhash::HashSet<i64> = conn
-            .prepare_cached(
-                "SELECT id FROM source_files WHERE superseded = 0 AND gone = 0
-                   AND root IN (SELECT value FROM json_each(?1))",
-            )?
-            .query_map([serde_json::to_string(&walked_roots)?], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        missing.retain(|id| under.contains(id));
-    }
-    let mut marks: Vec<(i64, bool)> = missing.into_iter().map(|id| (id, true)).collect();
     let unknown: Vec<&Path> = found
         .iter()
         .filter(|f| !tracked.contains_key(paths::stored(&f.path).as_ref()))
