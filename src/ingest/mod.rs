@@ -527,23 +527,33 @@ fn relocate(
         return Ok(());
     }
     crate::store::immediate(conn, || {
-        let mut st = conn.prepare_cached(
-            "UPDATE source_files SET path = ?2, root = ?3, project_dir = ?4, kind = ?5, gone = 0 WHERE path = ?1",
-        )?;
-        for (old, f, _) in &moves {
-            st.execute(params![
-                old,
-                paths::stored(&f.path),
-                paths::stored(&f.root),
-                f.project_dir,
-                f.kind
-            ])?;
-        }
-        Ok::<_, rusqlite::Error>(())
+        place(conn, moves.iter().map(|(old, f, _)| (old.as_str(), *f)))
     })?;
     for (old, f, t) in moves {
         tracked.remove(&old);
         tracked.insert(paths::stored(&f.path).into_owned(), t);
+    }
+    Ok(())
+}
+
+/// Every row (each generation) of each file at `old` takes its `Found`'s
+/// path, root, project folder and kind, and is not gone: the walk found it
+/// there (moved, or first read by the status line from under no root).
+fn place<'a>(
+    conn: &Connection,
+    files: impl Iterator<Item = (&'a str, &'a Found)>,
+) -> rusqlite::Result<()> {
+    let mut st = conn.prepare_cached(
+        "UPDATE source_files SET path = ?2, root = ?3, project_dir = ?4, kind = ?5, gone = 0 WHERE path = ?1",
+    )?;
+    for (old, f) in files {
+        st.execute(params![
+            old,
+            paths::stored(&f.path),
+            paths::stored(&f.root),
+            f.project_dir,
+            f.kind
+        ])?;
     }
     Ok(())
 }
@@ -1077,7 +1087,8 @@ fn raw_dictionary(
     Ok(Some(dict))
 }
 
-/// The current rows of `source_files`, as `tracked_row` reads them.
+/// The current rows of `source_files`, as `tracked_row` reads them (and,
+/// for `load_walked`, the root each was found under: column 15).
 const TRACKED_COLUMNS: &str = "SELECT id, path, generation, dev, ino, size, mtime_ns, read_offset, line_count, fingerprint, fingerprint_len,
      tail_len, tail_digest, last_read_at IS NULL, project_dir IS NULL AND kind = 'other', root
      FROM source_files WHERE superseded = 0";
@@ -1177,18 +1188,11 @@ fn load_walked(
             for (id, gone) in &marks {
                 st.execute(params![id, gone])?;
             }
-            let mut st = conn.prepare_cached(
-                "UPDATE source_files SET root = ?2, project_dir = ?3, kind = ?4 WHERE path = ?1",
-            )?;
-            for f in &placed {
-                st.execute(params![
-                    paths::stored(&f.path),
-                    paths::stored(&f.root),
-                    f.project_dir,
-                    f.kind
-                ])?;
-            }
-            Ok::<_, rusqlite::Error>(())
+            let at: Vec<_> = placed
+                .iter()
+                .map(|f| (paths::stored(&f.path), *f))
+                .collect();
+            place(conn, at.iter().map(|(path, f)| (path.as_ref(), *f)))
         })?;
     }
     Ok(tracked)
