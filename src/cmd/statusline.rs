@@ -245,7 +245,9 @@ fn status_line(
     // a wait for a status line, and until it is done every figure reads $0.
     // One under way (an ingest, or `forget`, holding the lock) is said so)
     if store.meta_get("rebuild_pending")?.is_some() {
-        let under_way = IngestLock::try_acquire(&settings.db)?.is_none();
+        // (a lock that cannot be taken at all, in a folder this user cannot
+        // write: not known to be under way)
+        let under_way = IngestLock::try_acquire(&settings.db).is_ok_and(|l| l.is_none());
         return Ok(format!(
             "{} · {}",
             neutral(Some(input)),
