@@ -333,7 +333,7 @@ fn describe(plan: &Plan, zone: &Zone) -> String {
         ));
         let paths = plan.distinct_paths();
         for p in paths.iter().take(LISTED) {
-            s.push_str(&format!("  {p}\n"));
+            s.push_str(&format!("  {}\n", super::shown_path(p)));
         }
         if paths.len() > LISTED {
             s.push_str(&format!("  ... and {} more\n", paths.len() - LISTED));
@@ -418,7 +418,7 @@ fn describe(plan: &Plan, zone: &Zone) -> String {
             "Among them, files not named after these sessions, whose lines are all theirs:\n",
         );
         for p in others.iter().take(LISTED) {
-            s.push_str(&format!("  {p}\n"));
+            s.push_str(&format!("  {}\n", super::shown_path(p)));
         }
         if others.len() > LISTED {
             s.push_str(&format!("  ... and {} more\n", others.len() - LISTED));
@@ -473,7 +473,7 @@ fn kept_note(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         if one { "it" } else { "them" },
     )?;
     for (path, _) in plan.kept_for_others.iter().take(LISTED) {
-        writeln!(out, "  {path}")?;
+        writeln!(out, "  {}", super::shown_path(path))?;
     }
     if plan.kept_for_others.len() > LISTED {
         writeln!(
@@ -509,7 +509,7 @@ fn shared_note(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         }
     )?;
     for (path, _) in plan.shared_files.iter().take(LISTED) {
-        writeln!(out, "  {path}")?;
+        writeln!(out, "  {}", super::shown_path(path))?;
     }
     Ok(())
 }

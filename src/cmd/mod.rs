@@ -863,6 +863,13 @@ pub fn clip_middle(s: &str, n: usize) -> String {
     )
 }
 
+/// A path as stored (a path that is not UTF-8 as `bytes:` and escapes) as
+/// people read it: its bytes that are not UTF-8 as `�`, control characters
+/// shown, not sent (`table::visible`).
+pub fn shown_path(stored: &str) -> String {
+    output::table::visible(&crate::paths::from_stored(stored).to_string_lossy())
+}
+
 /// `s` on one line: control characters as spaces (a CRLF as one), ANSI
 /// escapes dropped, bidirectional controls as `�` (as `table::visible`
 /// shows them), trimmed.
@@ -967,6 +974,17 @@ mod tests {
             "'/home/u/My Claude'"
         );
         assert_eq!(shell_word(Path::new("/tmp/it's")), "'/tmp/it'\\''s'");
+    }
+
+    #[test]
+    fn a_stored_path_is_shown_as_people_read_it() {
+        use std::os::unix::ffi::OsStrExt;
+        let stored = crate::paths::stored(std::path::Path::new(std::ffi::OsStr::from_bytes(
+            b"/home/u/p/bad\xff\x1b[2J.jsonl",
+        )));
+        assert!(stored.starts_with("bytes:"), "{stored}");
+        assert_eq!(shown_path(&stored), "/home/u/p/bad�␛[2J.jsonl");
+        assert_eq!(shown_path("/home/u/p/s.jsonl"), "/home/u/p/s.jsonl");
     }
 
     /// A title on one line: escapes dropped, line ends as spaces, and a
