@@ -2763,6 +2763,19 @@ fn an_ingest_with_nothing_to_read_says_where_it_looked_and_why() {
         text.starts_with("No transcript files under 1 projects/ folder"),
         "{text}"
     );
+    // none of the folders looked in has one (a list of nothing but commas
+    // falls back to the default folders, not there), with a database here
+    let out = env
+        .cmd()
+        .env("CLAUDE_CONFIG_DIR", ",,")
+        .arg("ingest")
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.starts_with("No transcript files: no folder looked in has a projects/ folder"),
+        "{text}"
+    );
 }
 
 /// Three lines of one session: a prompt asking for `tool`, the

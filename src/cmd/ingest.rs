@@ -153,18 +153,22 @@ fn print_summary(s: &Summary, settings: &Settings) -> Result<()> {
             thousands(s.rebuilt_lines)
         );
     }
-    if s.files_seen == 0 {
+    let with_projects = settings
+        .roots
+        .iter()
+        .filter(|r| r.projects.is_some())
+        .count() as u64;
+    if s.files_seen == 0 && with_projects == 0 {
+        // (each folder's reason was said above; a database was here, so
+        // the run went on: "under 0 projects/ folders" said nothing)
+        outln!(
+            "No transcript files: no folder looked in has a projects/ folder ({} ms).",
+            s.elapsed_ms
+        );
+    } else if s.files_seen == 0 {
         outln!(
             "No transcript files under {} ({} ms).",
-            super::count(
-                settings
-                    .roots
-                    .iter()
-                    .filter(|r| r.projects.is_some())
-                    .count() as u64,
-                "projects/ folder",
-                "projects/ folders"
-            ),
+            super::count(with_projects, "projects/ folder", "projects/ folders"),
             s.elapsed_ms
         );
     } else if s.files_read == 0 && s.files_unread() >= s.files_seen {
