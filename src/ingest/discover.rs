@@ -162,8 +162,16 @@ impl Listings {
 /// they never stop the walk. Roots without `projects/` are skipped
 /// (`run` says so).
 pub fn discover(roots: &[Root], listings: &mut Listings) -> (Vec<Found>, Vec<String>) {
+    walk_roots(roots, listings, true)
+}
+
+/// `discover`, each `projects/` folder's entries shared out between two
+/// threads when `shared` (else walked in turn on this one).
+fn walk_roots(roots: &[Root], listings: &mut Listings, shared: bool) -> (Vec<Found>, Vec<String>) {
     let mut walk = Walk {
         listings,
+        relisted: Vec::new(),
+        visited: Vec::new(),
         found: Vec::new(),
         warnings: Vec::new(),
         ancestors: Vec::new(),
@@ -189,13 +197,20 @@ pub fn discover(roots: &[Root], listings: &mut Listings) -> (Vec<Found>, Vec<Str
             }
         };
         walk.root = Some(root);
-        walk.dir(projects, &canonical, &meta, &Place::default());
+        match shared {
+            true => walk.projects(projects, &canonical, &meta),
+            false => walk.dir(projects, &canonical, &meta, &Place::default()),
+        }
     }
     let Walk {
         mut found,
         warnings,
+        relisted,
+        visited,
         ..
     } = walk;
+    listings.relisted.extend(relisted);
+    listings.visited.extend(visited);
     // A file reached twice (through a symlink) counts once, as first
     // reached: the sort is stable.
     found.sort_by(|a, b| a.path.cmp(&b.path));
@@ -223,7 +238,11 @@ fn unreadable(path: &Path, e: &std::io::Error) -> String {
 }
 
 struct Walk<'a> {
-    listings: &'a mut Listings,
+    listings: &'a Listings,
+    /// What this walk listed anew, and every folder it reached (for
+    /// `Listings`, when the walk ends).
+    relisted: Vec<(Vec<u8>, Listing)>,
+    visited: Vec<Vec<u8>>,
     found: Vec<Found>,
     warnings: Vec<String>,
     /// (dev, ino) of the folders above the current one: a symlink to one of
@@ -258,15 +277,103 @@ impl Place {
     }
 }
 
-impl Walk<'_> {
+impl<'a> Walk<'a> {
     /// `path` as walked, `canonical` its resolved path, `meta` its metadata
     /// (symlinks followed), `place` where it lies under `projects/`.
     fn dir(&mut self, path: &Path, canonical: &Path, meta: &Metadata, place: &Place) {
+        let Some(entries) = self.enter(path, meta) else {
+            return;
+        };
+        for entry in entries.split(|b| *b == b'/').filter(|e| !e.is_empty()) {
+            self.entry(path, canonical, place, entry);
+        }
+        self.ancestors.pop();
+    }
+
+    /// `projects/` itself, as `dir` walks it, its entries (the project
+    /// folders) shared out between this thread and one more: a walk is
+    /// mostly stat calls (~12 ms for the benchmark's 4,614 entries), and a
+    /// report's check for new lines waits for it. The found files, warnings
+    /// and listings come out in the order one thread walking them in turn
+    /// gives.
+    fn projects(&mut self, path: &Path, canonical: &Path, meta: &Metadata) {
+        let Some(entries) = self.enter(path, meta) else {
+            return;
+        };
+        let entries: Vec<&[u8]> = entries
+            .split(|b| *b == b'/')
+            .filter(|e| !e.is_empty())
+            .collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let this = &*self;
+        // (each entry walked on its own: its part of the walk, by its index)
+        let work = || {
+            let mut parts = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(entry) = entries.get(i) else {
+                    return parts;
+                };
+                let mut part = this.fork();
+                part.entry(path, canonical, &Place::default(), entry);
+                parts.push((i, part));
+            }
+        };
+        let mut parts = std::thread::scope(|scope| {
+            // (no second thread to be had: this one walks them all)
+            let other = (entries.len() > 1)
+                .then(|| {
+                    // (the main thread's stack size: the walk recurses
+                    // once per folder level)
+                    std::thread::Builder::new()
+                        .stack_size(8 << 20)
+                        .spawn_scoped(scope, work)
+                        .ok()
+                })
+                .flatten();
+            let mut parts = work();
+            if let Some(other) = other {
+                match other.join() {
+                    Ok(theirs) => parts.extend(theirs),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            parts
+        });
+        parts.sort_unstable_by_key(|(i, _)| *i);
+        for (_, part) in parts {
+            self.found.extend(part.found);
+            self.warnings.extend(part.warnings);
+            self.relisted.extend(part.relisted);
+            self.visited.extend(part.visited);
+        }
+        self.ancestors.pop();
+    }
+
+    /// A walk of a folder's entry, from where this one stands, with nothing
+    /// found yet.
+    fn fork(&self) -> Walk<'a> {
+        Walk {
+            listings: self.listings,
+            relisted: Vec::new(),
+            visited: Vec::new(),
+            found: Vec::new(),
+            warnings: Vec::new(),
+            ancestors: self.ancestors.clone(),
+            root: self.root,
+            now_ns: self.now_ns,
+        }
+    }
+
+    /// Step into the folder at `path`: its entries (see `Listing`), or None
+    /// when it cannot be read or is its own ancestor (said in a warning).
+    /// It stays on `ancestors` until the caller pops it.
+    fn enter(&mut self, path: &Path, meta: &Metadata) -> Option<Vec<u8>> {
         let id = (meta.dev(), meta.ino());
         if self.ancestors.contains(&id) {
             self.warnings
                 .push(format!("{}: symlink loop; skipped", path.display()));
-            return;
+            return None;
         }
         let key = path.as_os_str().as_bytes().to_vec();
         let mtime = mtime_ns(meta);
@@ -279,53 +386,56 @@ impl Walk<'_> {
                         listed_at_ns: self.now_ns,
                         entries: entries.clone(),
                     };
-                    self.listings.relisted.push((key.clone(), listing));
+                    self.relisted.push((key.clone(), listing));
                     entries
                 }
                 Err(e) => {
                     self.warnings.push(unreadable(path, &e));
-                    return;
+                    return None;
                 }
             },
         };
-        self.listings.visited.insert(key);
+        self.visited.push(key);
         self.ancestors.push(id);
-        for entry in entries.split(|b| *b == b'/').filter(|e| !e.is_empty()) {
-            let (kind, name) = (entry[0], OsStr::from_bytes(&entry[1..]));
-            let child = path.join(name);
-            let meta = match std::fs::metadata(&child) {
-                Ok(m) => m,
-                // removed since the listing: nothing to read
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && kind != LINK => continue,
-                Err(e) => {
-                    self.warnings.push(unreadable(&child, &e));
-                    continue;
-                }
-            };
-            let canonical_child = if kind == LINK {
-                match std::fs::canonicalize(&child) {
-                    Ok(c) => c,
-                    Err(e) => {
-                        self.warnings
-                            .push(format!("{}: {e}; skipped", child.display()));
-                        continue;
-                    }
-                }
-            } else {
-                canonical.join(name)
-            };
-            if meta.is_dir() {
-                self.dir(&child, &canonical_child, &meta, &place.child(name));
-            } else if meta.is_file()
-                && is_transcript(name)
-                // (a sidecar names its session by the folder above
-                // `subagents`: one elsewhere has none)
-                && (place.in_subagents || !is_sidecar(name.as_bytes()))
-            {
-                self.file(name, canonical_child, &meta, place);
+        Some(entries)
+    }
+
+    /// One entry of the folder at `path` (`canonical` resolved, at
+    /// `place`): a kind byte and a name.
+    fn entry(&mut self, path: &Path, canonical: &Path, place: &Place, entry: &[u8]) {
+        let (kind, name) = (entry[0], OsStr::from_bytes(&entry[1..]));
+        let child = path.join(name);
+        let meta = match std::fs::metadata(&child) {
+            Ok(m) => m,
+            // removed since the listing: nothing to read
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && kind != LINK => return,
+            Err(e) => {
+                self.warnings.push(unreadable(&child, &e));
+                return;
             }
+        };
+        let canonical_child = if kind == LINK {
+            match std::fs::canonicalize(&child) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.warnings
+                        .push(format!("{}: {e}; skipped", child.display()));
+                    return;
+                }
+            }
+        } else {
+            canonical.join(name)
+        };
+        if meta.is_dir() {
+            self.dir(&child, &canonical_child, &meta, &place.child(name));
+        } else if meta.is_file()
+            && is_transcript(name)
+            // (a sidecar names its session by the folder above
+            // `subagents`: one elsewhere has none)
+            && (place.in_subagents || !is_sidecar(name.as_bytes()))
+        {
+            self.file(name, canonical_child, &meta, place);
         }
-        self.ancestors.pop();
     }
 
     /// A transcript named `name` in the folder at `place`.
@@ -546,6 +656,53 @@ mod tests {
             "{warnings:?}"
         );
         assert_eq!(found[0].project_dir.as_deref(), Some("proj"));
+    }
+
+    /// The walk shared between two threads finds what one walking the
+    /// folders in turn finds, in the same order, the same way: a file
+    /// reached through a symlink from another project folder too is the
+    /// first-reached one's, and the warnings come in walking order.
+    #[test]
+    fn a_walk_shared_between_threads_is_the_walk_in_turn() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("projects");
+        for i in 0..60 {
+            let proj = p.join(format!("-home-u-p{i:02}"));
+            std::fs::create_dir_all(proj.join("s/subagents")).unwrap();
+            std::fs::write(proj.join("s.jsonl"), "{}\n").unwrap();
+            std::fs::write(proj.join("s/subagents/agent-a.jsonl"), "{}\n").unwrap();
+            // (reached from here and from its own folder: the one first
+            // reached keeps it)
+            let other = p.join(format!("-home-u-p{:02}/s.jsonl", (i + 31) % 60));
+            std::os::unix::fs::symlink(&other, proj.join("linked.jsonl")).unwrap();
+            if i % 7 == 0 {
+                std::os::unix::fs::symlink(d.path().join("nowhere"), proj.join("gone.jsonl"))
+                    .unwrap();
+            }
+        }
+        let roots = [Root::new(d.path().to_owned())];
+        let seen = |(found, warnings): (Vec<Found>, Vec<String>), listings: Listings| {
+            let found: Vec<_> = found
+                .into_iter()
+                .map(|f| (f.path, f.project_dir, f.kind))
+                .collect();
+            let mut visited: Vec<_> = listings.visited.into_iter().collect();
+            visited.sort();
+            let relisted: Vec<_> = listings.relisted.into_iter().map(|(k, _)| k).collect();
+            (found, warnings, visited, relisted)
+        };
+        let mut one = Listings::default();
+        let in_turn = walk_roots(&roots, &mut one, false);
+        let in_turn = seen(in_turn, one);
+        assert_eq!(in_turn.0.len(), 120, "{:?}", in_turn.0);
+        assert_eq!(in_turn.1.len(), 9, "{:?}", in_turn.1);
+        // (p00's own file is reached first from p00: not from p29)
+        assert_eq!(in_turn.0[0].1.as_deref(), Some("-home-u-p00"));
+        for _ in 0..5 {
+            let mut two = Listings::default();
+            let shared = walk_roots(&roots, &mut two, true);
+            assert_eq!(seen(shared, two), in_turn);
+        }
     }
 
     #[test]
