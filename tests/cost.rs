@@ -644,7 +644,7 @@ fn schema_json_gives_the_version_and_the_sql() {
     let env = Env::new();
     let out = env.cmd().args(["schema", "--json"]).assert().success();
     let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(v["schema_version"], 28, "{v}");
+    assert_eq!(v["schema_version"], 29, "{v}");
     let plain = env.cmd().arg("schema").assert().success();
     assert_eq!(
         v["sql"].as_str().unwrap().as_bytes(),
@@ -864,6 +864,7 @@ fn rollup_and_responses_give_the_same_reports() {
         assert!(rollup_rows > 0);
         let cases: &[&[&str]] = &[
             &["--by-model"],
+            &[],
             &["--by-day", "--tz", "UTC"],
             &["--by-day", "--tz", "Asia/Kolkata"],
             &["--by-week", "--by-model", "--tz", "America/New_York"],
@@ -1010,6 +1011,106 @@ fn rollup_and_responses_give_the_same_reports() {
             );
         }
     }
+}
+
+/// `cost_totals` (schema 29), which `cost` and `cost --by-model` read when
+/// no filter is given, is the rollup summed per model and pricing entry
+/// after every change to the rollup (an ingest, a later line of a stored
+/// response, a new pricing entry, a forgotten session, a price change, a
+/// rebuild), and a report read from it is the report the responses give.
+#[test]
+fn cost_totals_follow_the_rollup() {
+    let env = Env::with_fixture("basic");
+    type Sums = (String, String, Vec<i64>, i128);
+    let sums = |sql: &str| -> Vec<Sums> {
+        let db = env.db();
+        let mut st = db.prepare(sql).unwrap();
+        st.query_map([], |r| {
+            let counts = (2..10).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?;
+            let (dollars, rest): (i64, i64) = (r.get(10)?, r.get(11)?);
+            let cost = i128::from(dollars) * 1_000_000_000_000 + i128::from(rest);
+            Ok((r.get(0)?, r.get(1)?, counts, cost))
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+    };
+    const COUNTS: &str = "requests, priced_requests, input_tokens, output_tokens,
+        cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, web_search_requests";
+    let check = |when: &str| -> Vec<Sums> {
+        let totals = sums(&format!(
+            "SELECT model, priced_as, {COUNTS}, cost_dollars, cost_rest_picousd
+             FROM cost_totals ORDER BY model, priced_as"
+        ));
+        let summed = COUNTS
+            .split(',')
+            .map(|c| format!("sum({})", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rollup = sums(&format!(
+            "SELECT model, coalesce(priced_as, ''), {summed}, sum(cost_dollars), sum(cost_rest_picousd)
+             FROM cost_rollup GROUP BY 1, 2 ORDER BY 1, 2"
+        ));
+        assert_eq!(totals, rollup, "{when}");
+        assert!(!totals.is_empty(), "{when}");
+        let reports =
+            || [&["--by-model", "--no-ingest"][..], &["--no-ingest"]].map(|a| cost_json(&env, a));
+        let from_totals = reports();
+        // (a pending bucket: the reports read the responses)
+        let db = env.db();
+        db.execute("INSERT INTO cost_rollup_dirty VALUES (0, 0)", [])
+            .unwrap();
+        let from_responses = reports();
+        db.execute("DELETE FROM cost_rollup_dirty", []).unwrap();
+        assert_eq!(from_totals, from_responses, "{when}");
+        totals
+    };
+    env.ingest();
+    check("the first ingest");
+    let main = env.projects().join("-home-u-app/sess-main-0001.jsonl");
+    common::append(
+        &main,
+        concat!(
+            r#"{"type":"assistant","uuid":"late-c","sessionId":"sess-main-0001","timestamp":"2026-03-01T10:20:00.000Z","cwd":"/home/u/app","message":{"id":"msg_C","model":"claude-sonnet-4-5-20250929","usage":{"input_tokens":3,"output_tokens":9,"cache_read_input_tokens":3500}}}"#,
+            "\n",
+            r#"{"type":"assistant","uuid":"x-2","sessionId":"sess-main-0001","timestamp":"2026-03-02T10:00:00.000Z","cwd":"/home/u/app","message":{"id":"msg_Y","model":"us.anthropic.claude-sonnet-4-5-20250929-v1:0","stop_reason":"end_turn","usage":{"input_tokens":1000,"output_tokens":100}}}"#,
+            "\n"
+        )
+        .as_bytes(),
+    );
+    let s = env.ingest();
+    assert_eq!(
+        (s["responses_updated"].as_u64(), s["responses_new"].as_u64()),
+        (Some(1), Some(1)),
+        "{s}"
+    );
+    let priced = check("a response updated, one priced as its entry");
+    assert!(
+        priced.iter().any(|(_, as_, _, _)| !as_.is_empty()),
+        "{priced:?}"
+    );
+    env.cmd()
+        .args(["forget", "--session", "sess-resume-0002", "--yes", "-q"])
+        .assert()
+        .success();
+    let forgotten = check("a session forgotten");
+    assert_ne!(forgotten, priced);
+    // Sonnet 4.5's output at $16 instead of $15: the next ingest re-prices
+    let table = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/pricing.toml"))
+        .unwrap()
+        .replace(
+            r#"output = "15"           # M-sonnet-4-5, P-FEB26"#,
+            r#"output = "16""#,
+        );
+    std::fs::write(env.obs_home().join("pricing.toml"), table).unwrap();
+    env.ingest();
+    let repriced = check("re-priced");
+    assert_ne!(repriced, forgotten);
+    env.cmd()
+        .args(["ingest", "--full", "-q"])
+        .assert()
+        .success();
+    assert_eq!(check("rebuilt"), repriced);
 }
 
 /// A report trusts the rollup only while nothing changed since an ingest
@@ -1278,7 +1379,9 @@ fn the_schema_20_upgrade_sums_the_rollup_again_per_session() {
     // schema 21's line counts and rollup triggers, nor schema 22's table,
     // nor schema 23's rollup notes by thread)
     db.execute_batch(
-        "DROP TRIGGER line_counts_line_delete; DROP TRIGGER line_counts_line_update;
+        "DROP TRIGGER cost_totals_insert; DROP TRIGGER cost_totals_update;
+         DROP TRIGGER cost_totals_delete; DROP TABLE cost_totals;
+         DROP TRIGGER line_counts_line_delete; DROP TRIGGER line_counts_line_update;
          DROP TRIGGER line_counts_file_replaced; DROP TABLE line_counts;
          DROP TRIGGER cost_rollup_changed_insert; DROP TRIGGER cost_rollup_changed_update;
          DROP TRIGGER cost_rollup_changed_delete;
@@ -1313,7 +1416,7 @@ fn the_schema_20_upgrade_sums_the_rollup_again_per_session() {
     assert!(rollup("SELECT count(*) FROM cost_rollup") > 0);
     // the upgrade, without an ingest: the responses are read
     assert_eq!(report(&["--no-ingest"]), expected);
-    assert_eq!(rollup("PRAGMA user_version"), 28);
+    assert_eq!(rollup("PRAGMA user_version"), 29);
     assert_eq!(rollup("SELECT count(*) FROM cost_rollup"), 0);
     // the next ingest sums it again, per session
     assert_eq!(report(&[]), expected);

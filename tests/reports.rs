@@ -228,6 +228,8 @@ fn workflow_agents_are_their_sessions_subagents() {
           WHERE agent_id != '';
          DROP INDEX source_files_walked;
          ALTER TABLE source_files DROP COLUMN gone;
+         DROP TRIGGER cost_totals_insert; DROP TRIGGER cost_totals_update;
+         DROP TRIGGER cost_totals_delete; DROP TABLE cost_totals;
          PRAGMA user_version = 23;",
     )
     .unwrap();

@@ -29,6 +29,7 @@ const KEPT_TABLES: &[&str] = &[
     "source_files",
     "forgotten_files",
     "cost_rollup",
+    "cost_totals",
     "cost_rollup_dirty",
     "thread_figures",
     "thread_figures_dirty",

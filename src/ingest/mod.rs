@@ -57,6 +57,7 @@ const DERIVED_TABLES: &[&str] = &[
     "tool_call_rows",
     "response_rows",
     "cost_rollup",
+    "cost_totals",
     "cost_rollup_dirty",
     "thread_figures",
     "thread_figures_dirty",

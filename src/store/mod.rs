@@ -112,6 +112,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0028_gone_files",
         include_str!("migrations/0028_gone_files.sql"),
     ),
+    (
+        "0029_cost_totals",
+        include_str!("migrations/0029_cost_totals.sql"),
+    ),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -1295,7 +1299,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 28);
+        assert_eq!(SCHEMA_VERSION, 29);
         // (migrated with foreign keys unchecked) checked again, and holding
         let checked: i64 = s
             .conn
