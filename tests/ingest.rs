@@ -493,6 +493,83 @@ fn an_object_appended_on_the_last_lines_line_reads_as_a_fresh_ingest_does() {
     assert_eq!(replaced, 1, "read again as a new generation");
 }
 
+/// A file that grows while it is read is read up to the size it had when
+/// it was opened, and the rest by the next run: a writer that appends
+/// faster than the ingest reads kept it reading for as long as it wrote
+/// (tour-s33b M2: an unthrottled writer, still reading after 60 s).
+#[test]
+fn a_file_growing_while_read_is_read_to_its_size_when_opened() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    if !std::path::Path::new("/proc/self/fd").exists() {
+        eprintln!("skipped: no /proc/<pid>/fd here to tell when the ingest has the file open");
+        return;
+    }
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-grow");
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("sess-grow-0001.jsonl");
+    let line = format!(
+        "{}\n",
+        r#"{"type":"user","uuid":"u","sessionId":"sess-grow-0001","timestamp":"2026-03-01T10:00:00.000Z","cwd":"/home/u/grow","message":{"role":"user","content":"the same prompt, again and again, to make a file that takes a while to read"}}"#
+    );
+    let block = line.repeat((1 << 20) / line.len());
+    let blocks_at_start = 32;
+    std::fs::write(&f, block.repeat(blocks_at_start)).unwrap();
+    let ingest = env
+        .std_cmd()
+        .args(["ingest", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // (appending as fast as it can from when the ingest has the file open,
+    // up to 128 blocks more, until it ends)
+    let done = std::sync::Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (done, f, block) = (done.clone(), f.canonicalize().unwrap(), block.clone());
+        let fds = format!("/proc/{}/fd", ingest.id());
+        std::thread::spawn(move || {
+            let open = || {
+                std::fs::read_dir(&fds)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .any(|e| std::fs::read_link(e.path()).is_ok_and(|l| l == f))
+            };
+            while !open() && !done.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+            let mut out = std::fs::OpenOptions::new().append(true).open(&f).unwrap();
+            let mut added = 0;
+            while added < 128 && !done.load(Ordering::Relaxed) {
+                out.write_all(block.as_bytes()).unwrap();
+                added += 1;
+            }
+            added
+        })
+    };
+    let out = ingest.wait_with_output().unwrap();
+    done.store(true, Ordering::Relaxed);
+    let added = writer.join().unwrap();
+    assert!(out.status.success());
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let read = s["bytes_read"].as_u64().unwrap();
+    let at_start = (blocks_at_start * block.len()) as u64;
+    // (the file as opened: what was there, and at most what the writer
+    // got in between the open and the size's look)
+    assert!(
+        read < at_start + 16 * block.len() as u64,
+        "{read} bytes read of {at_start} there when the run began ({added} blocks appended): {s}"
+    );
+    // the rest, by the next run: every line once
+    let lines = std::fs::read(&f)
+        .unwrap()
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count();
+    env.ingest();
+    assert_eq!(count(&env.db(), "SELECT count(*) FROM lines"), lines as i64);
+}
+
 #[test]
 fn a_partial_line_waits_for_its_newline() {
     let env = Env::with_fixture("basic");

@@ -442,6 +442,15 @@ fn read_file_inner(
         && file.read_at(&mut last, job.start_offset - 1).ok() == Some(1)
         && last[0] != b'\n';
     file.seek(SeekFrom::Start(job.start_offset))?;
+    // (read up to the size it had when opened: what is appended meanwhile
+    // is the next run's, so a writer that keeps appending cannot keep a
+    // run reading for as long as it writes)
+    let mut unread = meta.len().saturating_sub(job.start_offset);
+    let mut read_more = |buf: &mut Vec<u8>, want: u64| -> std::io::Result<usize> {
+        let n = (&file).take(want.min(unread)).read_to_end(buf)?;
+        unread -= n as u64;
+        Ok(n)
+    };
     let remaining = meta.len().saturating_sub(job.start_offset) as usize;
     // (shared with the zip thread while it compresses, not copied)
     let mut shared = Arc::new(Vec::with_capacity(remaining.min(BATCH_BYTES) + 65536));
@@ -461,7 +470,7 @@ fn read_file_inner(
         while !eof && buf.len() < fill {
             // read_to_end into spare capacity: no zero-filling of the buffer
             let want = (fill - buf.len()).max(MIN_READ) as u64;
-            let n = (&mut file).take(want).read_to_end(buf)?;
+            let n = read_more(buf, want)?;
             if n == 0 {
                 eof = true;
             }
@@ -488,7 +497,7 @@ fn read_file_inner(
             None => {
                 // A line longer than the buffer: keep reading.
                 searched = buf.len();
-                let n = (&mut file).take(BATCH_BYTES as u64).read_to_end(buf)?;
+                let n = read_more(buf, BATCH_BYTES as u64)?;
                 if n == 0 {
                     eof = true;
                 }
