@@ -215,6 +215,37 @@ fn waiting_for_another_ingest_is_said_and_watch_stops_meanwhile() {
 /// trims the log to its own events and the 10,000 before them) prints the
 /// events of every commit: before, those of its first commit were trimmed
 /// by its second before the watcher read them, and it said `missed`.
+/// The database deleted while watch runs: watch stops (exit 1), naming it,
+/// rather than store what comes next into a file no path names (tour-s33b
+/// M3: it went on printing events, and they were gone when it ended).
+#[test]
+fn a_database_deleted_while_watching_stops_watch() {
+    let env = Env::with_fixture("basic");
+    let mut w = Watch::start(&env, &[]);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = env.db_path().into_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = w.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "watch went on: {}", w.stderr());
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(1), "{}", w.stderr());
+    let err = w.stderr();
+    assert!(
+        err.contains(&format!(
+            "{} was deleted or replaced",
+            env.db_path().display()
+        )),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_pass_that_commits_more_than_once_loses_no_event() {
     let env = Env::with_fixture("basic");
