@@ -1214,6 +1214,33 @@ fn full_rebuild_needs_only_the_stored_raw_lines() {
     assert_references(&env.db());
 }
 
+/// A file name's control characters (an escape sequence, a newline) are
+/// shown in warnings, not acted on: a name that cleared the screen or split
+/// a warning over lines reached stderr raw (tour-s33b L1), where tables
+/// showed such text escaped.
+#[test]
+fn a_file_names_escapes_are_shown_in_warnings_not_sent() {
+    let env = Env::new();
+    let dir = env.projects().join("-ansi\x1b[31mRED\x1b[0m");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("\x1b[2J\x1b[Hclear\nme.jsonl"), "not json\n").unwrap();
+    let out = env.cmd().args(["ingest", "--json"]).assert().success();
+    let s: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(s["malformed_lines"], 1, "{s}");
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
+    assert!(
+        stderr.contains("-ansi␛[31mRED␛[0m/␛[2J␛[Hclear↵me.jsonl:1: malformed line"),
+        "{stderr:?}"
+    );
+    // (the name itself is stored as it is)
+    let path: String = env
+        .db()
+        .query_row("SELECT path FROM source_files", [], |r| r.get(0))
+        .unwrap();
+    assert!(path.ends_with("\x1b[2J\x1b[Hclear\nme.jsonl"), "{path:?}");
+}
+
 #[test]
 fn malformed_lines_are_kept_counted_and_named() {
     let env = Env::with_fixture("malformed");

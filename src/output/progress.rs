@@ -73,8 +73,9 @@ impl IngestProgress {
             let more = *n - NOTICES_PER_FILE;
             *n = NOTICES_PER_FILE;
             self.say(&format!(
-                "{} {file}: {more} more warnings like these (not shown; each line is stored as read)",
+                "{} {}: {more} more warnings like these (not shown; each line is stored as read)",
                 super::style::warning_prefix(),
+                super::style::shown(file),
             ));
         }
     }
@@ -131,13 +132,17 @@ impl Observer for IngestProgress {
         self.say(&format!(
             "{} {}:{}: {}",
             super::style::warning_prefix(),
-            n.file,
+            super::style::shown(&n.file),
             n.line,
-            n.message
+            super::style::shown(&n.message)
         ));
     }
     fn warning(&mut self, message: &str) {
-        self.say(&format!("{} {message}", super::style::warning_prefix()));
+        self.say(&format!(
+            "{} {}",
+            super::style::warning_prefix(),
+            super::style::shown(message)
+        ));
     }
     fn recurring(&mut self, message: &str) {
         if self.explicit {

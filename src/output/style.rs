@@ -79,7 +79,21 @@ pub fn warning_prefix() -> String {
 
 /// Print `warning: {msg}` on stderr.
 pub fn warn(msg: impl Display) {
-    crate::errln!("{} {msg}", warning_prefix());
+    crate::errln!("{} {}", warning_prefix(), shown(&msg.to_string()));
+}
+
+/// A message as stderr shows it: a control character in it (a file name
+/// holding an escape sequence, a newline) shown, not acted on, as tables
+/// show them (`table::visible`).
+pub fn shown(msg: &str) -> std::borrow::Cow<'_, str> {
+    if msg
+        .chars()
+        .any(|c| c.is_control() || super::table::is_bidi_control(c))
+    {
+        std::borrow::Cow::Owned(super::table::visible(msg))
+    } else {
+        std::borrow::Cow::Borrowed(msg)
+    }
 }
 
 #[cfg(test)]
