@@ -337,6 +337,56 @@ fn a_full_disk_fails_cleanly_and_the_next_run_finishes() {
     assert_eq!(fingerprint(&Connection::open(&db).unwrap()), reference);
 }
 
+/// A first load (16 MiB or more into an empty database, without a journal)
+/// that fails on a full disk removes its incomplete database, which on
+/// that disk is what fills it, rather than leave it for the next open to
+/// remove (tour-s33b M4); the next run loads everything.
+#[test]
+fn a_first_load_that_fills_the_disk_removes_its_database() {
+    if StdCommand::new("sh")
+        .args(["-c", "ulimit -f 100"])
+        .status()
+        .map(|s| !s.success())
+        .unwrap_or(true)
+    {
+        eprintln!("skipped: this shell cannot set RLIMIT_FSIZE");
+        return;
+    }
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-big");
+    std::fs::create_dir_all(&dir).unwrap();
+    let line = format!(
+        "{}\n",
+        r#"{"type":"user","uuid":"u","sessionId":"sess-big-0001","timestamp":"2026-03-01T10:00:00.000Z","cwd":"/home/u/big","message":{"role":"user","content":"a prompt long enough that a few hundred thousand of them make a first load"}}"#
+    );
+    let lines = (20 << 20) / line.len();
+    std::fs::write(dir.join("sess-big-0001.jsonl"), line.repeat(lines)).unwrap();
+    let db = env.db_path();
+    // (files may grow to 4 MiB: ulimit -f counts 1 KiB blocks; SIGXFSZ
+    // ignored, so writes fail with EFBIG, as on a full disk)
+    let out = StdCommand::new("sh")
+        .args(["-c", "trap '' XFSZ; ulimit -f 4096; exec \"$0\" ingest -q"])
+        .arg(assert_cmd::cargo::cargo_bin!("observatory"))
+        .env_clear()
+        .envs(env.vars())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the first load's incomplete database was removed ("),
+        "{stderr}"
+    );
+    for suffix in ["", "-wal", "-shm", ".first-load"] {
+        let mut p = db.clone().into_os_string();
+        p.push(suffix);
+        assert!(!Path::new(&p).exists(), "{p:?} left: {stderr}");
+    }
+    let s = env.ingest();
+    assert_eq!(s["first_load"], true, "{s}");
+    assert_eq!(count(&env.db(), "SELECT count(*) FROM lines"), lines as i64);
+}
+
 #[test]
 fn odd_files_in_the_tree_never_stop_the_run() {
     let env = Env::with_fixture("basic");

@@ -54,7 +54,21 @@ pub fn run(args: &IngestArgs, settings: &Settings) -> Result<ExitCode> {
     )
     .with_context(|| format!("ingest into {} failed", settings.db.display()));
     progress.finish();
-    let mut summary = summary?;
+    let mut summary = match summary {
+        Err(e) if crate::store::first_load_marked(&settings.db) => {
+            // (a first load that failed: its database removed now, not at
+            // the next open, so that a full disk gets its space back)
+            drop(store);
+            return Err(match crate::store::remove_failed_first_load(&settings.db) {
+                Ok(Some(bytes)) => e.context(format!(
+                    "the first load's incomplete database was removed ({}; it held nothing the transcripts do not)",
+                    crate::output::human_bytes(bytes)
+                )),
+                _ => e,
+            });
+        }
+        other => other?,
+    };
     if summary.files_read > 0 || summary.rebuilt_lines > 0 {
         store.checkpoint_on_close();
     } else {

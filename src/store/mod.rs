@@ -1056,6 +1056,17 @@ impl<'c> FirstLoad<'c> {
     }
 }
 
+/// After a first load into `db` failed (no connection to it open here):
+/// its files removed at once, rather than by the next open (on a full disk
+/// they are what fills it, and they hold nothing the transcripts do not).
+/// The bytes freed, or None when there was nothing to remove (another
+/// process's load, say, finished meanwhile).
+pub fn remove_failed_first_load(db: &Path) -> std::io::Result<Option<u64>> {
+    let size = std::fs::metadata(db).map_or(0, |m| m.len())
+        + std::fs::metadata(sibling(db, "-wal")).map_or(0, |m| m.len());
+    Ok(FirstLoad::recover(db)?.map(|_| size))
+}
+
 /// A first load is (or was, if it died) under way in the database at `db`.
 pub fn first_load_marked(db: &Path) -> bool {
     sibling(db, FIRST_LOAD_MARKER).exists()
