@@ -387,6 +387,63 @@ fn a_first_load_that_fills_the_disk_removes_its_database() {
     assert_eq!(count(&env.db(), "SELECT count(*) FROM lines"), lines as i64);
 }
 
+/// `watch` that cannot store what it read (a full disk) stops with an error
+/// naming the database, as `ingest`'s does (tour-s33b L5: it named none).
+#[test]
+fn watch_on_a_full_disk_names_the_database() {
+    if StdCommand::new("sh")
+        .args(["-c", "ulimit -f 100"])
+        .status()
+        .map(|s| !s.success())
+        .unwrap_or(true)
+    {
+        eprintln!("skipped: this shell cannot set RLIMIT_FSIZE");
+        return;
+    }
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    // (files may grow to 4 MiB; SIGXFSZ ignored: writes fail with EFBIG)
+    let mut watch = StdCommand::new("sh")
+        .args([
+            "-c",
+            "trap '' XFSZ; ulimit -f 4096; exec \"$0\" watch --json",
+        ])
+        .arg(assert_cmd::cargo::cargo_bin!("observatory"))
+        .env_clear()
+        .envs(env.vars())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let line = format!(
+        "{}\n",
+        r#"{"type":"user","uuid":"u","sessionId":"sess-big-0001","timestamp":"2026-03-01T10:00:00.000Z","cwd":"/home/u/big","message":{"role":"user","content":"a prompt long enough that some tens of thousands of them fill the database"}}"#
+    );
+    let dir = env.projects().join("-home-u-big");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("sess-big-0001.jsonl"),
+        line.repeat((12 << 20) / line.len()),
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while watch.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "watch went on");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = watch.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "ingesting new lines into {}",
+            env.db_path().display()
+        )),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn odd_files_in_the_tree_never_stop_the_run() {
     let env = Env::with_fixture("basic");

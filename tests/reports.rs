@@ -1386,7 +1386,7 @@ fn sums_that_leave_out_unpriced_responses_are_marked() {
             + "\n",
     )
     .unwrap();
-    let note = "* leaves out 1 response with no price";
+    let note = "* leaves out 1 response without a cost";
     for report in [
         &["sessions"][..],
         &["blocks"],

@@ -771,8 +771,8 @@ pub fn money_part(picousd: Option<i128>, unpriced: u64) -> String {
 /// The note under a table that marked sums with `money_part`.
 pub fn unpriced_note(unpriced: u64, width: Option<usize>) -> String {
     let note = format!(
-        "* leaves out {} with no price ({} tokens are counted): \
-         `observatory pricing --check` names the models",
+        "* leaves out {} without a cost ({} tokens are counted): \
+         `observatory pricing --check` names the models and says why",
         count(unpriced, "response", "responses"),
         if unpriced == 1 { "its" } else { "their" }
     );

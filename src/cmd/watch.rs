@@ -113,7 +113,7 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
         &opts,
         &mut warn,
     )
-    .context("catch-up ingest")?;
+    .with_context(|| format!("catch-up ingest into {}", store.path.display()))?;
     // Announced after the catch-up, with the ingest lock still held: every
     // ingest after ours logs its events for us, and ours logged them only
     // if other watchers were running: a lone watcher's catch-up makes no
@@ -256,7 +256,7 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
                 }
                 _ => ingest::run_held(&mut store, &lock, &roots, &prices, &opts, &mut pass),
             }
-            .context("ingesting new lines")?;
+            .with_context(|| format!("ingesting new lines into {}", store.path.display()))?;
             if let Some(e) = pass.failed {
                 return Err(e);
             }
