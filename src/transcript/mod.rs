@@ -265,13 +265,19 @@ pub fn parse_line_at(bytes: &[u8], offset: u64) -> Parsed {
         && let Some(rest) = bytes.strip_prefix(b"\xef\xbb\xbf")
     {
         let mut parsed = parse_line(rest);
-        if let Parsed::Record(r) = &mut parsed {
-            r.warnings.push(BOM_READ_PAST.into());
+        match &mut parsed {
+            Parsed::Record(r) => r.warnings.push(BOM_READ_PAST.into()),
+            // (the mark alone, or with blanks: no blank line, its bytes are
+            // a line's, and one that says why it holds no record)
+            Parsed::Blank => return Parsed::Malformed(BOM_ALONE.into()),
+            _ => {}
         }
         return parsed;
     }
     parse_line(bytes)
 }
+
+const BOM_ALONE: &str = "the file's first line is a UTF-8 byte-order mark (EF BB BF; saved by an editor?) and nothing else: no record";
 
 const BOM_READ_PAST: &str =
     "the file starts with a UTF-8 byte-order mark (EF BB BF; saved by an editor?): read past it";

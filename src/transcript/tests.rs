@@ -82,6 +82,18 @@ fn classification_table() {
         r.warnings
     );
     assert!(matches!(parse_line_at(line, 120), Parsed::Malformed(_)));
+    // ... and the mark alone on the first line (or with blanks) is a line
+    // that holds no record, not a blank one: a malformed line that says so
+    // (it was counted nowhere, and said nowhere: tour-s33a F1)
+    for first in [&b"\xef\xbb\xbf"[..], b"\xef\xbb\xbf   \r"] {
+        let Parsed::Malformed(why) = parse_line_at(first, 0) else {
+            panic!("{first:?}: not malformed")
+        };
+        assert!(
+            why.contains("byte-order mark") && why.contains("nothing else"),
+            "{why}"
+        );
+    }
     // CRLF line ends are fine
     assert_eq!(record("{\"type\":\"user\"}\r").line_type, "user");
 }
