@@ -289,16 +289,37 @@ fn concurrent_ingests_and_readers_agree_with_one_clean_ingest() {
     assert_eq!(fingerprint(&Connection::open(&db).unwrap()), reference);
 }
 
+/// This shell can limit the size of the files a process writes (`ulimit
+/// -f`); said when not (the tests that need it skip).
+fn file_size_limit_settable() -> bool {
+    let can = StdCommand::new("sh")
+        .args(["-c", "ulimit -f 100"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !can {
+        eprintln!("skipped: this shell cannot set RLIMIT_FSIZE");
+    }
+    can
+}
+
+/// observatory with `args`, whose files may grow to `kib` KiB at most
+/// (`ulimit -f` counts 1 KiB blocks); SIGXFSZ is ignored, so that a write
+/// past it fails with EFBIG, as on a full disk.
+fn with_file_size_limit(kib: u32, args: &[&str]) -> StdCommand {
+    let mut c = StdCommand::new("sh");
+    c.args([
+        "-c",
+        &format!("trap '' XFSZ; ulimit -f {kib}; exec \"$0\" \"$@\""),
+    ])
+    .arg(assert_cmd::cargo::cargo_bin!("observatory"))
+    .args(args);
+    c
+}
+
 #[test]
 fn a_full_disk_fails_cleanly_and_the_next_run_finishes() {
     let shared = require_shared!();
-    if StdCommand::new("sh")
-        .args(["-c", "ulimit -f 100"])
-        .status()
-        .map(|s| !s.success())
-        .unwrap_or(true)
-    {
-        eprintln!("skipped: this shell cannot set RLIMIT_FSIZE");
+    if !file_size_limit_settable() {
         return;
     }
     let env = Env::new();
@@ -309,15 +330,7 @@ fn a_full_disk_fails_cleanly_and_the_next_run_finishes() {
     let reference = fingerprint(&Connection::open(&clean).unwrap());
 
     let db = env.dir.path().join("full.db");
-    let bin = assert_cmd::cargo::cargo_bin!("observatory");
-    // files may grow to 1 MiB at most (ulimit -f counts 1 KiB blocks); SIGXFSZ
-    // is ignored so writes fail with EFBIG, as on a full disk
-    let out = StdCommand::new("sh")
-        .args([
-            "-c",
-            "trap '' XFSZ; ulimit -f 1024; exec \"$0\" ingest -q --db \"$1\"",
-        ])
-        .arg(bin)
+    let out = with_file_size_limit(1024, &["ingest", "-q", "--db"])
         .arg(&db)
         .env_clear()
         .env("HOME", env.home())
@@ -343,13 +356,7 @@ fn a_full_disk_fails_cleanly_and_the_next_run_finishes() {
 /// remove (tour-s33b M4); the next run loads everything.
 #[test]
 fn a_first_load_that_fills_the_disk_removes_its_database() {
-    if StdCommand::new("sh")
-        .args(["-c", "ulimit -f 100"])
-        .status()
-        .map(|s| !s.success())
-        .unwrap_or(true)
-    {
-        eprintln!("skipped: this shell cannot set RLIMIT_FSIZE");
+    if !file_size_limit_settable() {
         return;
     }
     let env = Env::new();
@@ -362,11 +369,7 @@ fn a_first_load_that_fills_the_disk_removes_its_database() {
     let lines = (20 << 20) / line.len();
     std::fs::write(dir.join("sess-big-0001.jsonl"), line.repeat(lines)).unwrap();
     let db = env.db_path();
-    // (files may grow to 4 MiB: ulimit -f counts 1 KiB blocks; SIGXFSZ
-    // ignored, so writes fail with EFBIG, as on a full disk)
-    let out = StdCommand::new("sh")
-        .args(["-c", "trap '' XFSZ; ulimit -f 4096; exec \"$0\" ingest -q"])
-        .arg(assert_cmd::cargo::cargo_bin!("observatory"))
+    let out = with_file_size_limit(4096, &["ingest", "-q"])
         .env_clear()
         .envs(env.vars())
         .output()
@@ -391,24 +394,12 @@ fn a_first_load_that_fills_the_disk_removes_its_database() {
 /// naming the database, as `ingest`'s does (tour-s33b L5: it named none).
 #[test]
 fn watch_on_a_full_disk_names_the_database() {
-    if StdCommand::new("sh")
-        .args(["-c", "ulimit -f 100"])
-        .status()
-        .map(|s| !s.success())
-        .unwrap_or(true)
-    {
-        eprintln!("skipped: this shell cannot set RLIMIT_FSIZE");
+    if !file_size_limit_settable() {
         return;
     }
     let env = Env::with_fixture("basic");
     env.ingest();
-    // (files may grow to 4 MiB; SIGXFSZ ignored: writes fail with EFBIG)
-    let mut watch = StdCommand::new("sh")
-        .args([
-            "-c",
-            "trap '' XFSZ; ulimit -f 4096; exec \"$0\" watch --json",
-        ])
-        .arg(assert_cmd::cargo::cargo_bin!("observatory"))
+    let mut watch = with_file_size_limit(4096, &["watch", "--json"])
         .env_clear()
         .envs(env.vars())
         .stdout(Stdio::null())
