@@ -357,6 +357,14 @@ fn a_read_only_folder_without_a_database_is_refused_clearly() {
     chmod(&folder, 0o500);
     refused(&run.run(&env, &["ingest"]), &env.db_path());
     assert!(!env.db_path().exists());
+    // a path given, for a report: refused in those words alone, not first
+    // said to be made there (tour-s33b L8: "no database at …: creating
+    // it", then "cannot be written")
+    let given = folder.join("new.db");
+    let o = run.run(&env, &["cost", "--db", given.to_str().unwrap()]);
+    refused(&o, &given);
+    assert!(!stderr_of(&o).contains("creating it"), "{}", stderr_of(&o));
+    assert!(!given.exists());
 }
 
 /// A database readable by others is warned of to its owner alone: another

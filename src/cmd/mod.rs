@@ -186,7 +186,13 @@ pub fn check_db_folder(settings: &Settings) -> Result<()> {
 /// $0.00.
 fn note_new_database(settings: &Settings) -> Result<()> {
     check_db_folder(settings)?;
-    if settings.quiet || settings.db.exists() {
+    // (one that cannot be made there is refused next, and says why: not
+    // said to be made first)
+    let folder = match settings.db.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if settings.quiet || settings.db.exists() || !folder_writable(folder) {
         return Ok(());
     }
     let Some(source) = given_db_source(settings) else {
@@ -198,6 +204,14 @@ fn note_new_database(settings: &Settings) -> Result<()> {
         source.describe()
     ));
     Ok(())
+}
+
+/// This user may make files in the folder `dir` (access(2): its
+/// permissions for this user, a read-only mount).
+fn folder_writable(dir: &std::path::Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) } == 0)
 }
 
 /// The store, brought up to date for a report: an incremental ingest
