@@ -1233,6 +1233,17 @@ fn a_file_names_escapes_are_shown_in_warnings_not_sent() {
         stderr.contains("-ansi␛[31mRED␛[0m/␛[2J␛[Hclear↵me.jsonl:1: malformed line"),
         "{stderr:?}"
     );
+    // a report holds the walk's warnings (a dangling link) for one line
+    // at its end: shown there too (review-s33 F2)
+    std::os::unix::fs::symlink(
+        env.dir.path().join("nowhere"),
+        dir.join("\x1b]0;title\x07gone.jsonl"),
+    )
+    .unwrap();
+    let out = env.cmd().arg("cost").assert().success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("␛]0;title␇gone.jsonl"), "{stderr:?}");
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
     // (the name itself is stored as it is)
     let path: String = env
         .db()

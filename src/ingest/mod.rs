@@ -964,7 +964,7 @@ fn ingest_found(
         if first_load.is_some() {
             // (no journal: the marker stays, and the next open starts over)
             return Err(e).context(format!(
-                "storing transcript lines in a first load (it cannot be resumed: the next ingest starts the database over; {space}run ingest again)"
+                "storing transcript lines in a first load (it cannot be resumed: the database starts over; {space}run ingest again)"
             ));
         }
         // (dropping the writer rolls its transaction back)

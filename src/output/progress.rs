@@ -93,8 +93,9 @@ impl IngestProgress {
                 m => format!(" (and {m} more like it)"),
             };
             self.say(&format!(
-                "{} {first}{more}; `observatory ingest` lists {}",
+                "{} {}{more}; `observatory ingest` lists {}",
                 super::style::warning_prefix(),
+                super::style::shown(first),
                 if *n == 1 { "it" } else { "them" }
             ));
         }

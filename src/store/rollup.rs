@@ -363,6 +363,10 @@ fn refresh_in_tx(conn: &Connection, pending: i64, full: bool) -> rusqlite::Resul
     super::immediate(conn, || {
         if full {
             conn.execute("DELETE FROM cost_rollup", [])?;
+            // (its triggers took every row's sums out of cost_totals: what
+            // is left there is a change by hand, gone with the rest, and
+            // the insert's triggers sum it again row by row)
+            conn.execute("DELETE FROM cost_totals", [])?;
             conn.execute(&format!("{} GROUP BY {KEYS}", insert_sql()), [])?;
             conn.execute("DELETE FROM cost_rollup_dirty", [])?;
         } else {
