@@ -89,9 +89,15 @@ pub fn stored(p: &Path) -> Cow<'_, str> {
 }
 
 /// Whether a transcript is no longer on disk (deleted, moved; a symlink
-/// to nothing too). A file this user may not read is still there.
+/// to nothing too, and a path that now names a folder or a device: no
+/// transcript there, which a walk passes over). A file this user may not
+/// read is still there.
 pub fn is_gone(p: &Path) -> bool {
-    matches!(std::fs::metadata(p), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+    use std::io::ErrorKind::{NotADirectory, NotFound};
+    match std::fs::metadata(p) {
+        Ok(m) => !m.is_file(),
+        Err(e) => matches!(e.kind(), NotFound | NotADirectory),
+    }
 }
 
 /// The path `stored` made `s` from.

@@ -1791,7 +1791,11 @@ fn status_reports_counts_per_type() {
     // Claude Code's cleanup deletes two transcripts: still tracked, their
     // lines kept, and said
     std::fs::remove_dir_all(env.projects().join("-home-u-orphan")).unwrap();
-    std::fs::remove_file(env.projects().join("-home-u-app/sess-resume-0002.jsonl")).unwrap();
+    // (and a folder made where the other was: no transcript there either,
+    // which status counted as still on disk: tour-s33b L6)
+    let resume = env.projects().join("-home-u-app/sess-resume-0002.jsonl");
+    std::fs::remove_file(&resume).unwrap();
+    std::fs::create_dir(&resume).unwrap();
     let out = env.cmd().args(["status", "--json"]).assert().success();
     let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(
