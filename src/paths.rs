@@ -100,6 +100,14 @@ pub fn is_gone(p: &Path) -> bool {
     }
 }
 
+/// The file `p` names now, as (device, inode), following symlinks; None
+/// when it names none: a reader compares it with what it opened, to tell
+/// the file deleted or replaced (another moved over it) since.
+pub fn file_at(p: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
+}
+
 /// The path `stored` made `s` from.
 pub fn from_stored(s: &str) -> PathBuf {
     let Some(escaped) = s.strip_prefix(NOT_UTF8) else {

@@ -402,7 +402,6 @@ fn read_early<T: Send>(
     open: impl FnOnce() -> Result<Store>,
     read: impl Fn(&rusqlite::Connection) -> Result<T> + Sync,
 ) -> Result<(Store, T)> {
-    use std::os::unix::fs::MetadataExt;
     let db = &settings.db;
     // (not while a first load is marked: the ingest deletes that file and
     // starts over, or waits for another process's load to end)
@@ -419,7 +418,7 @@ fn read_early<T: Send>(
     if !early {
         return read_store(open()?);
     }
-    let file = || std::fs::metadata(db).ok().map(|m| (m.dev(), m.ino()));
+    let file = || crate::paths::file_at(db);
     let data_version = |c: &rusqlite::Connection| -> Option<i64> {
         c.query_row("PRAGMA data_version", [], |r| r.get(0)).ok()
     };

@@ -72,13 +72,8 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
     let zone = super::zone(args.tz.as_deref(), settings)?;
     let mut store = super::writable_store(settings)?;
     super::ingest::warn_store(&store, settings);
-    // (the file the path names now: watch stops if it names another, or
-    // none, see below)
-    let file_at = |path: &std::path::Path| {
-        use std::os::unix::fs::MetadataExt;
-        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
-    };
-    let opened = file_at(&store.path);
+    // (watch stops if the path names another file, or none: see below)
+    let opened = crate::paths::file_at(&store.path);
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
@@ -217,7 +212,7 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
             // The database deleted (or replaced: a backup moved over it)
             // while watching: what is stored from now on would go into a
             // file no path names, and be gone when watch ends.
-            if file_at(&store.path) != opened {
+            if crate::paths::file_at(&store.path) != opened {
                 anyhow::bail!(
                     "{} was deleted or replaced while watch ran: watch stops, as what it \
                      stored now would go into the file it has open, which no path names. \

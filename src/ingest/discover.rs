@@ -81,6 +81,11 @@ struct Listing {
     entries: Vec<u8>,
 }
 
+/// A listing's entries, each a kind byte and a name (see `Listing`).
+fn each_entry(entries: &[u8]) -> impl Iterator<Item = &[u8]> {
+    entries.split(|b| *b == b'/').filter(|e| !e.is_empty())
+}
+
 /// The folder listings of the last walk (table `scan_dirs`), and what this
 /// walk changed in them.
 #[derive(Debug, Default)]
@@ -284,7 +289,7 @@ impl<'a> Walk<'a> {
         let Some(entries) = self.enter(path, meta) else {
             return;
         };
-        for entry in entries.split(|b| *b == b'/').filter(|e| !e.is_empty()) {
+        for entry in each_entry(&entries) {
             self.entry(path, canonical, place, entry);
         }
         self.ancestors.pop();
@@ -300,10 +305,7 @@ impl<'a> Walk<'a> {
         let Some(entries) = self.enter(path, meta) else {
             return;
         };
-        let entries: Vec<&[u8]> = entries
-            .split(|b| *b == b'/')
-            .filter(|e| !e.is_empty())
-            .collect();
+        let entries: Vec<&[u8]> = each_entry(&entries).collect();
         let next = std::sync::atomic::AtomicUsize::new(0);
         let this = &*self;
         // (each entry walked on its own: its part of the walk, by its index)
