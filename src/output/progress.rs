@@ -57,9 +57,17 @@ impl IngestProgress {
         }
     }
 
+    /// `warning: {msg}` on stderr, the bar cleared meanwhile; `msg`'s
+    /// control characters (a file name's) shown, not sent.
     fn say(&self, msg: &str) {
         if !self.quiet {
-            self.bar.suspend(|| crate::errln!("{msg}"));
+            self.bar.suspend(|| {
+                crate::errln!(
+                    "{} {}",
+                    super::style::warning_prefix(),
+                    super::style::shown(msg)
+                )
+            });
         }
     }
 
@@ -73,9 +81,7 @@ impl IngestProgress {
             let more = *n - NOTICES_PER_FILE;
             *n = NOTICES_PER_FILE;
             self.say(&format!(
-                "{} {}: {more} more warnings like these (not shown; each line is stored as read)",
-                super::style::warning_prefix(),
-                super::style::shown(file),
+                "{file}: {more} more warnings like these (not shown; each line is stored as read)"
             ));
         }
     }
@@ -93,9 +99,7 @@ impl IngestProgress {
                 m => format!(" (and {m} more like it)"),
             };
             self.say(&format!(
-                "{} {}{more}; `observatory ingest` lists {}",
-                super::style::warning_prefix(),
-                super::style::shown(first),
+                "{first}{more}; `observatory ingest` lists {}",
                 if *n == 1 { "it" } else { "them" }
             ));
         }
@@ -130,20 +134,10 @@ impl Observer for IngestProgress {
         if *seen > NOTICES_PER_FILE {
             return;
         }
-        self.say(&format!(
-            "{} {}:{}: {}",
-            super::style::warning_prefix(),
-            super::style::shown(&n.file),
-            n.line,
-            super::style::shown(&n.message)
-        ));
+        self.say(&format!("{}:{}: {}", n.file, n.line, n.message));
     }
     fn warning(&mut self, message: &str) {
-        self.say(&format!(
-            "{} {}",
-            super::style::warning_prefix(),
-            super::style::shown(message)
-        ));
+        self.say(message);
     }
     fn recurring(&mut self, message: &str) {
         if self.explicit {
