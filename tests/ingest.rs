@@ -730,6 +730,70 @@ fn a_moved_transcript_is_read_on_from_where_it_was() {
 /// and read as any tracked file: restored from a backup and grown since,
 /// on from its cursor; an older, shorter copy restored, as a new
 /// generation. Its lines are stored once and exported as the file is now.
+/// A folder's transcripts hard-linked into another folder (a project
+/// kept from Claude Code's cleanup with `cp -al`) are one file each under
+/// two paths: read once, under the path already tracked (or, new, the
+/// first in path order), as a file reached through a symlink is; a line
+/// appended through either name is read once.
+#[test]
+fn a_hard_linked_transcript_is_read_once() {
+    let link_folder = |env: &Env| {
+        let app = env.projects().join("-home-u-app");
+        // (sorts before the folder it copies: found first)
+        let kept = env.projects().join("-home-u-aaa-kept");
+        std::fs::create_dir_all(&kept).unwrap();
+        for e in std::fs::read_dir(&app).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_file() {
+                std::fs::hard_link(e.path(), kept.join(e.file_name())).unwrap();
+            }
+        }
+        kept
+    };
+    let counts = |env: &Env| {
+        let db = env.db();
+        (
+            count(&db, "SELECT count(*) FROM lines"),
+            count(&db, "SELECT count(*) FROM raw_chunks"),
+            count(&db, "SELECT count(*) FROM source_files"),
+        )
+    };
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let before = counts(&env);
+    let kept = link_folder(&env);
+    let s = env.ingest();
+    assert_eq!(
+        (&s["files_read"], &s["lines_read"]),
+        (&json!(0), &json!(0)),
+        "{s}"
+    );
+    assert_eq!(counts(&env), before);
+    let line = r#"{"type":"user","uuid":"hl-1","sessionId":"sess-resume-0002","timestamp":"2026-03-02T09:05:00.000Z","message":{"role":"user","content":"written through the link"}}"#;
+    common::append(
+        kept.join("sess-resume-0002.jsonl"),
+        format!("{line}\n").as_bytes(),
+    );
+    let s = env.ingest();
+    assert_eq!(
+        (&s["files_read"], &s["lines_read"]),
+        (&json!(1), &json!(1)),
+        "{s}"
+    );
+    assert_eq!(
+        counts(&env),
+        (before.0 + 1, before.1 + 1, before.2),
+        "one line more, under the path tracked"
+    );
+    // both names there before the first ingest: the same tables as one
+    let fresh = Env::with_fixture("basic");
+    let single = Env::with_fixture("basic");
+    link_folder(&fresh);
+    fresh.ingest();
+    single.ingest();
+    assert_eq!(counts(&fresh), counts(&single));
+}
+
 #[test]
 fn a_deleted_transcript_found_again_is_read_as_the_file_it_was() {
     for how in ["grown since", "an older copy"] {

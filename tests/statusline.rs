@@ -251,6 +251,44 @@ fn subagents_beside_a_transcript_reached_through_a_link_are_read() {
     );
 }
 
+/// A transcript the status line names by a hard link to a file tracked
+/// at another path is read there, as the walk reads it: no second row,
+/// no line stored twice.
+#[test]
+fn a_transcript_named_by_a_hard_link_is_read_where_it_is_tracked() {
+    let env = Env::with_fixture("reports");
+    env.ingest();
+    let link = env
+        .projects()
+        .join("-home-u-web/sess-blocks-a001-kept.jsonl");
+    std::fs::hard_link(env.projects().join(A001), &link).unwrap();
+    common::append(&link, format!("{}\n", subagent_response("ef56")).as_bytes());
+    let stdin = String::from_utf8(sample(&env, "valid.json"))
+        .unwrap()
+        .replace("sess-blocks-a001.jsonl", "sess-blocks-a001-kept.jsonl");
+    let (line, _) = status(&env, stdin.as_bytes(), &["--format", "{session_cost}"]);
+    assert_eq!(line, "$6.08", "the appended $6.00 with the session's $0.08");
+    let db = env.db();
+    let rows: i64 = db
+        .query_row(
+            "SELECT count(*) FROM source_files WHERE path LIKE '%-kept.jsonl'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 0);
+    let stored: i64 = db
+        .query_row(
+            "SELECT count(*) FROM lines l JOIN source_files f ON f.id = l.file_id
+             WHERE f.path LIKE '%sess-blocks-a001.jsonl'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let on_disk = std::fs::read_to_string(&link).unwrap().lines().count() as i64;
+    assert_eq!(stored, on_disk);
+}
+
 #[test]
 fn many_subagents_share_one_calls_budget_and_catch_up_over_calls() {
     let env = Env::with_fixture("reports");

@@ -32,6 +32,9 @@ pub struct Found {
     pub kind: &'static str,
     /// The file as it was when found.
     pub stat: Stat,
+    /// How many names the file has (`st_nlink`): more than one, and
+    /// another path found may be the same file (`ingest::fold_hard_links`).
+    pub links: u64,
 }
 
 /// What tells a file changed without reading it.
@@ -451,6 +454,7 @@ impl<'a> Walk<'a> {
             root: root.given.clone(),
             path: canonical,
             stat: Stat::of(meta),
+            links: meta.nlink(),
         });
     }
 }

@@ -9,7 +9,7 @@ pub mod writer;
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
 use std::time::Instant;
@@ -458,10 +458,48 @@ pub fn run_held(
     listings
         .save(&store.conn)
         .context("storing the folder listings")?;
+    let mut found = found;
     let mut tracked =
         load_walked(&store.conn, roots, &found).context("matching files to their rows")?;
+    fold_hard_links(&mut found, &tracked);
     relocate(&store.conn, &found, &mut tracked).context("following moved transcripts")?;
     ingest_found(store, found, tracked, prices, opts, obs, summary, started)
+}
+
+/// Paths found that are one file (hard links: a project folder copied with
+/// `cp -al` to keep it from Claude Code's cleanup) are read once, as one
+/// symlinked twice is: under the path already tracked (the first, in path
+/// order, if several are), else the first found. The others are left out
+/// of the run, not marked gone: they are still on disk. Their rows, if an
+/// older run stored them, are kept as they are.
+fn fold_hard_links(found: &mut Vec<Found>, tracked: &HashMap<String, Tracked>) {
+    let mut linked: HashMap<(u64, u64), usize> = HashMap::new();
+    let mut drop = vec![false; found.len()];
+    for (i, f) in found.iter().enumerate() {
+        if f.links < 2 || f.stat.ino == 0 {
+            continue;
+        }
+        let is_tracked = |f: &Found| tracked.contains_key(paths::stored(&f.path).as_ref());
+        match linked.entry((f.stat.dev, f.stat.ino)) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(i);
+            }
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                let kept = *e.get();
+                if !is_tracked(&found[kept]) && is_tracked(f) {
+                    drop[kept] = true;
+                    e.insert(i);
+                } else {
+                    drop[i] = true;
+                }
+            }
+        }
+    }
+    let mut i = 0;
+    found.retain(|_| {
+        i += 1;
+        !drop[i - 1]
+    });
 }
 
 /// Tracked files gone from where they were read, found at a new path: a
@@ -671,11 +709,38 @@ pub fn run_files(
             }
         }
     }
+    // (a hard link to a file tracked at another path is read there, as
+    // the walk reads it: `fold_hard_links`)
+    for f in found.iter_mut().filter(|f| f.links > 1) {
+        if let Some(other) = tracked_link(&store.conn, f)?
+            && let Ok(x) = locate(roots, &other)
+            && x.stat.dev == f.stat.dev
+            && x.stat.ino == f.stat.ino
+        {
+            *f = x;
+        }
+    }
+    let mut seen = foldhash::HashSet::default();
+    found.retain(|f| seen.insert(f.path.clone()));
     let paths: Vec<&Path> = found.iter().map(|f| f.path.as_path()).collect();
     let mut tracked = load_tracked(&store.conn, Some(&paths))?;
     // (a moved transcript a status line names first is followed too)
     relocate(&store.conn, &found, &mut tracked).context("following moved transcripts")?;
     ingest_found(store, found, tracked, prices, opts, obs, summary, started)
+}
+
+/// Another path a tracked file (current, not gone) is read at that has
+/// `f`'s device and inode: the first in path order.
+fn tracked_link(conn: &Connection, f: &Found) -> rusqlite::Result<Option<PathBuf>> {
+    conn.query_row(
+        "SELECT path FROM source_files
+         WHERE superseded = 0 AND gone = 0 AND dev = ?1 AND ino = ?2 AND path != ?3
+         ORDER BY path LIMIT 1",
+        params![f.stat.dev as i64, f.stat.ino as i64, paths::stored(&f.path)],
+        |r| r.get::<_, String>(0),
+    )
+    .optional()
+    .map(|p| p.map(|p| paths::from_stored(&p)))
 }
 
 /// A file given by path, recorded as `discover` would find it: under the
@@ -702,6 +767,7 @@ fn locate(roots: &[Root], file: &Path) -> std::io::Result<Found> {
         return Err(std::io::Error::other("not a file"));
     }
     let stat = Stat::of(&meta);
+    let links = meta.nlink();
     for root in roots {
         let Some(projects) = &root.projects else {
             continue;
@@ -724,6 +790,7 @@ fn locate(roots: &[Root], file: &Path) -> std::io::Result<Found> {
                 root: root.given.clone(),
                 path,
                 stat,
+                links,
             });
         }
     }
@@ -734,6 +801,7 @@ fn locate(roots: &[Root], file: &Path) -> std::io::Result<Found> {
         root: path.parent().map(Path::to_owned).unwrap_or_default(),
         path,
         stat,
+        links,
     })
 }
 
@@ -1990,6 +2058,7 @@ mod tests {
             project_dir: None,
             kind: "session",
             stat,
+            links: 1,
         }
     }
 
