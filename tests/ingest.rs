@@ -437,6 +437,105 @@ fn blanks_after_a_line_read_without_its_newline_are_part_of_it() {
     assert!(after[2].starts_with("3:record"), "{after:?}");
 }
 
+/// A last line of blanks without its newline, stored as it was once the
+/// file had been still for an hour, then written on: the file is read on
+/// from that line's start, not again from its start as a new generation
+/// (tour-s33a F2: every line was stored twice, the first generation kept
+/// as replaced). Line numbers, the stored bytes and a rebuild agree with a
+/// fresh ingest of the file.
+#[test]
+fn a_still_tail_of_blanks_written_on_is_read_on_not_again() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-p");
+    std::fs::create_dir_all(&dir).unwrap();
+    let rec = |uuid: &str| {
+        format!(
+            r#"{{"type":"user","uuid":"{uuid}","sessionId":"s-{uuid}","timestamp":"2026-03-02T09:00:00.000Z","message":{{"role":"user","content":"hi"}}}}"#
+        )
+    };
+    // (name, what the file starts as, what is written on, its lines then)
+    let cases = [
+        (
+            "spaces",
+            format!("{}\n   ", rec("a-1")),
+            format!("{}\n", rec("a-2")),
+            vec!["1:record", "2:record"],
+        ),
+        (
+            "tab-cr",
+            format!("{}\n\t\r", rec("b-1")),
+            format!("{}\n", rec("b-2")),
+            vec!["1:record", "2:record"],
+        ),
+        (
+            "only-blanks",
+            "  ".to_owned(),
+            format!("{}\n", rec("c-2")),
+            vec!["1:record"],
+        ),
+        (
+            "newline-first",
+            format!("{}\n ", rec("d-1")),
+            format!("\n{}\n", rec("d-2")),
+            vec!["1:record", "3:record"],
+        ),
+    ];
+    for (name, start, more, lines) in &cases {
+        let f = dir.join(format!("{name}.jsonl"));
+        std::fs::write(&f, start).unwrap();
+        common::last_changed_ago(&f, 7200);
+        env.ingest();
+        env.ingest();
+        common::append(&f, more.as_bytes());
+        let s = env.ingest();
+        assert_eq!(s["files_replaced"], 0, "{name}: {s}");
+        let got = strings(
+            &env.db(),
+            &format!(
+                "SELECT l.line_no || ':' || l.status FROM lines l JOIN source_files f ON f.id = l.file_id
+                 WHERE f.path LIKE '%/{name}.jsonl' ORDER BY l.byte_offset"
+            ),
+        );
+        assert_eq!(&got, lines, "{name}");
+        let rows = strings(
+            &env.db(),
+            &format!(
+                "SELECT generation || ':' || read_offset FROM source_files WHERE path LIKE '%/{name}.jsonl'"
+            ),
+        );
+        assert_eq!(rows, [format!("0:{}", start.len() + more.len())], "{name}");
+    }
+    let out = env.dir.path().join("out");
+    env.cmd()
+        .args(["export", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    for (name, start, more, _) in &cases {
+        let back = std::fs::read(out.join(format!("projects/-home-u-p/{name}.jsonl"))).unwrap();
+        assert_eq!(back, format!("{start}{more}").into_bytes(), "{name}");
+    }
+    // what a fresh ingest of the files, and a rebuild, store
+    let lines = |env: &Env| {
+        strings(
+            &env.db(),
+            "SELECT substr(f.path, length(rtrim(f.path, replace(f.path, '/', ''))) + 1)
+                    || ':' || l.line_no || ':' || l.byte_offset || ':' || l.byte_len || ':' || l.status
+             FROM lines l JOIN source_files f ON f.id = l.file_id ORDER BY 1",
+        )
+    };
+    let fresh = Env::new();
+    common::copy_dir(&env.projects(), &fresh.projects());
+    fresh.ingest();
+    let stored = lines(&env);
+    assert_eq!(stored, lines(&fresh));
+    env.cmd()
+        .args(["ingest", "--full", "-q"])
+        .assert()
+        .success();
+    assert_eq!(lines(&env), stored);
+}
+
 /// A last line read whole before its newline, then continued on the same
 /// line by another object: one physical line, as a fresh ingest of the file
 /// reads it (one malformed line), not two lines (trial-s19-bad #3: the

@@ -369,9 +369,10 @@ struct Job {
     /// inherits the tombstone and is read only past the forgotten bytes.
     inherits: Option<Tombstone>,
     /// The row's last line was stored cut (the file was still for an hour)
-    /// and has been continued since: that line's row (in `lines`), replaced
-    /// by the whole line read again from its start (`start_offset`).
-    recut: Option<i64>,
+    /// and has been continued since: read again whole from its start
+    /// (`start_offset`), replacing that line's row in `lines` (None: a
+    /// tail of blanks, which has none) and its stored bytes.
+    recut: Option<Option<i64>>,
     /// The first bytes' fingerprint (and its length) the plan found the
     /// file to start with, for a read that goes on from a cursor: checked
     /// again when the reader opens it (it may be rewritten meanwhile).
@@ -1384,7 +1385,8 @@ fn plan(
         return Ok(Some(job));
     }
     // (a cut last line continued: its start is a line start, and no
-    // newline comes between it and the cursor)
+    // newline comes between it and the cursor; or a last line of blanks,
+    // which has no row, continued)
     let continued = match cut {
         Some((line_id, start)) if start < t.read_offset && t.line_count > 0 => {
             (at_line_end(&file, start, size)? && {
@@ -1392,8 +1394,9 @@ fn plan(
                 read_exact_at(&file, &mut cut, start)?;
                 !cut.contains(&b'\n')
             })
-            .then_some((line_id, start))
+            .then_some((Some(line_id), start))
         }
+        None if t.line_count > 0 => blank_tail_start(&file, t.read_offset)?.map(|s| (None, s)),
         _ => None,
     };
     let Some((line_id, start)) = continued else {
@@ -1477,6 +1480,27 @@ fn open_line(file: &File, read_offset: u64) -> std::io::Result<bool> {
     let mut before = [0u8; 1];
     read_exact_at(file, &mut before, read_offset - 1)?;
     Ok(before[0] != b'\n')
+}
+
+/// The start of the last line before the cursor, if it holds only blanks
+/// (spaces, tabs, `\r`) and no newline: a tail of blanks stored as it was
+/// once the file had been still for an hour. A blank line has no row, so
+/// there is none to find as a cut line's; a line written on after it is
+/// still read from there, whole, rather than the file read again as a new
+/// generation (tour-s33a F2).
+fn blank_tail_start(file: &File, read_offset: u64) -> std::io::Result<Option<u64>> {
+    let from = read_offset.saturating_sub(reader::TAIL_BYTES as u64);
+    let mut before = vec![0u8; (read_offset - from) as usize];
+    read_exact_at(file, &mut before, from)?;
+    let start = match before.iter().rposition(|b| *b == b'\n') {
+        Some(i) => from + i as u64 + 1,
+        None if from == 0 => 0,
+        None => return Ok(None),
+    };
+    let blank = before[(start - from) as usize..]
+        .iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\r'));
+    Ok((blank && start < read_offset).then_some(start))
 }
 
 /// Whether the cursor still stands at the end of a line: the byte before it

@@ -588,14 +588,16 @@ impl<'c> Writer<'c> {
     }
 
     /// A file's last line stored cut (see `ingest::plan`) has been
-    /// continued: its row goes, and the stored bytes end where it starts
+    /// continued: its row goes (a tail of blanks has none), and the stored bytes end where it starts
     /// (the chunk that holds it is cut there), so that the whole line,
     /// read again from `at`, takes its place with the same line number.
-    pub fn recut(&mut self, file_id: i64, line_id: i64, at: u64) -> rusqlite::Result<()> {
+    pub fn recut(&mut self, file_id: i64, line_id: Option<i64>, at: u64) -> rusqlite::Result<()> {
         self.begin()?;
-        self.conn
-            .prepare_cached("DELETE FROM lines WHERE id = ?1")?
-            .execute([line_id])?;
+        if let Some(line_id) = line_id {
+            self.conn
+                .prepare_cached("DELETE FROM lines WHERE id = ?1")?
+                .execute([line_id])?;
+        }
         let at = at as i64;
         let holding: Option<(i64, i64, Option<i64>, Vec<u8>)> = self
             .conn
