@@ -639,6 +639,54 @@ CREATE TABLE progress_event_rows (
 -- through it, a lookup per row, when joining threads and sessions)
 CREATE INDEX tool_calls_thread ON tool_call_rows(thread) WHERE thread IS NOT NULL;
 
+-- (0030) The tool calls (those with a use) summed per thread and tool name,
+-- for `tools` with no time range: the calls, failures, calls without a
+-- result, and the durations of those with both ends (ms, >= 0, each an
+-- unsigned LEB128 varint) for the percentiles. A change to tool_call_rows
+-- notes its thread in tool_figures_dirty (0: calls without a thread; -1:
+-- every thread, as a change to tool_figures by anything but the ingest's
+-- re-sum notes); the ingest's end sums the noted threads again. A report
+-- reads tool_figures only while nothing is noted.
+CREATE TABLE tool_figures (
+    thread     INTEGER NOT NULL,   -- tool_call_rows.thread; 0: none
+    name       TEXT NOT NULL,      -- the tool's name; '?': none
+    mcp_server TEXT,               -- the first of its calls' MCP server
+    calls      INTEGER NOT NULL,
+    errors     INTEGER NOT NULL,
+    no_result  INTEGER NOT NULL,
+    durations  BLOB NOT NULL,      -- ms, each an unsigned LEB128 varint
+    PRIMARY KEY (thread, name)
+) WITHOUT ROWID;
+CREATE TABLE tool_figures_dirty (
+    thread INTEGER PRIMARY KEY     -- 0: calls without a thread; -1: every thread
+) WITHOUT ROWID;
+CREATE TRIGGER tool_figures_call_insert AFTER INSERT ON tool_call_rows BEGIN
+    INSERT INTO tool_figures_dirty(thread) SELECT coalesce(NEW.thread, 0)
+        WHERE NOT EXISTS (SELECT 1 FROM tool_figures_dirty WHERE thread = coalesce(NEW.thread, 0));
+END;
+CREATE TRIGGER tool_figures_call_update AFTER UPDATE ON tool_call_rows BEGIN
+    INSERT INTO tool_figures_dirty(thread) SELECT coalesce(OLD.thread, 0)
+        WHERE NOT EXISTS (SELECT 1 FROM tool_figures_dirty WHERE thread = coalesce(OLD.thread, 0));
+    INSERT INTO tool_figures_dirty(thread) SELECT coalesce(NEW.thread, 0)
+        WHERE NOT EXISTS (SELECT 1 FROM tool_figures_dirty WHERE thread = coalesce(NEW.thread, 0));
+END;
+CREATE TRIGGER tool_figures_call_delete AFTER DELETE ON tool_call_rows BEGIN
+    INSERT INTO tool_figures_dirty(thread) SELECT coalesce(OLD.thread, 0)
+        WHERE NOT EXISTS (SELECT 1 FROM tool_figures_dirty WHERE thread = coalesce(OLD.thread, 0));
+END;
+CREATE TRIGGER tool_figures_changed_insert AFTER INSERT ON tool_figures BEGIN
+    INSERT INTO tool_figures_dirty(thread) SELECT -1
+        WHERE NOT EXISTS (SELECT 1 FROM tool_figures_dirty WHERE thread = -1);
+END;
+CREATE TRIGGER tool_figures_changed_update AFTER UPDATE ON tool_figures BEGIN
+    INSERT INTO tool_figures_dirty(thread) SELECT -1
+        WHERE NOT EXISTS (SELECT 1 FROM tool_figures_dirty WHERE thread = -1);
+END;
+CREATE TRIGGER tool_figures_changed_delete AFTER DELETE ON tool_figures BEGIN
+    INSERT INTO tool_figures_dirty(thread) SELECT -1
+        WHERE NOT EXISTS (SELECT 1 FROM tool_figures_dirty WHERE thread = -1);
+END;
+
 -- Attachment lines by attachment.type (hook ones also appear in hook_runs).
 CREATE TABLE attachment_rows (
     line_id    INTEGER PRIMARY KEY REFERENCES lines(id),

@@ -230,6 +230,8 @@ fn workflow_agents_are_their_sessions_subagents() {
          ALTER TABLE source_files DROP COLUMN gone;
          DROP TRIGGER cost_totals_insert; DROP TRIGGER cost_totals_update;
          DROP TRIGGER cost_totals_delete; DROP TABLE cost_totals;
+         DROP TRIGGER tool_figures_call_insert; DROP TRIGGER tool_figures_call_update;
+         DROP TRIGGER tool_figures_call_delete; DROP TABLE tool_figures; DROP TABLE tool_figures_dirty;
          PRAGMA user_version = 23;",
     )
     .unwrap();
@@ -955,6 +957,124 @@ fn tools_error_rates_and_percentiles() {
     let cells: Vec<&str> = read.split_whitespace().collect();
     assert!(table.contains(" No result "), "{table}");
     assert_eq!(cells[1..5], ["1", "0", "0.0%", "1"], "{table}");
+}
+
+/// `tools` with no time range reads `tool_figures` (schema 30: the calls
+/// summed per thread and tool) while nothing is noted since the ingest
+/// summed them, and every call otherwise: both give the same report, for
+/// every grouping and filter, through an ingest that completes a call and
+/// adds one, a `forget` and a rebuild; a change to tool_figures by hand is
+/// not read, and the next ingest sums it again.
+#[test]
+fn tools_read_from_the_sums_per_thread_is_the_report_of_every_call() {
+    let public = common::shared().map(|s| s.join("corpus/public"));
+    let mut envs = vec![Env::with_fixture("reports"), Env::with_fixture("basic")];
+    if let Some(public) = &public {
+        let env = Env::new();
+        std::fs::remove_dir(env.projects()).unwrap();
+        std::os::unix::fs::symlink(public, env.projects()).unwrap();
+        envs.push(env);
+    } else {
+        eprintln!("the public corpus is left out: ../shared is not here");
+    }
+    let noted = |env: &Env| count(&env.db(), "SELECT count(*) FROM tool_figures_dirty");
+    // the report from the sums, then from every call (the sums noted stale)
+    let both = |env: &Env, args: &[&str]| {
+        let summed = run_json(env, &[&["tools"], args].concat());
+        assert_eq!(
+            noted(env),
+            0,
+            "{args:?}: the ingest summed every noted thread"
+        );
+        env.db()
+            .execute("INSERT INTO tool_figures_dirty(thread) VALUES (-1)", [])
+            .unwrap();
+        let scanned = run_json(env, &[&["tools", "--no-ingest"], args].concat());
+        (summed, scanned)
+    };
+    let check = |env: &Env, when: &str| {
+        let session: String = env
+            .db()
+            .query_row(
+                "SELECT t.session_id FROM tool_call_rows c JOIN threads t ON t.id = c.thread
+                 GROUP BY t.session_id ORDER BY count(*) DESC, t.session_id LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let cases: [&[&str]; 5] = [
+            &[],
+            &["--by-project"],
+            &["--project", "u"],
+            &["--session", &session],
+            &["--session", &session, "--by-project"],
+        ];
+        for args in cases {
+            let (summed, scanned) = both(env, args);
+            assert_eq!(summed, scanned, "{when} {args:?}");
+        }
+        assert!(
+            count(&env.db(), "SELECT count(*) FROM tool_figures") > 0,
+            "{when}"
+        );
+    };
+    for env in &envs {
+        env.ingest();
+        check(env, "ingested");
+    }
+    // the reports fixture: a call's result and a new call, read in a
+    // second ingest
+    let env = &envs[0];
+    let before = run_json(env, &["tools"]);
+    let f = env.projects().join("-home-u-web/sess-blocks-b002.jsonl");
+    let text = std::fs::read_to_string(&f).unwrap();
+    let read = text
+        .lines()
+        .find(|l| l.contains(r#""name": "Read""#))
+        .unwrap();
+    let use_id = read
+        .split(r#""type": "tool_use", "id": ""#)
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let result = format!(
+        r#"{{"type":"user","uuid":"tf-1","sessionId":"sess-blocks-b002","timestamp":"2026-03-10T23:40:00.000Z","message":{{"role":"user","content":[{{"type":"tool_result","tool_use_id":"{use_id}","content":"ok"}}]}}}}"#
+    );
+    let new_call = r#"{"type":"assistant","uuid":"tf-2","sessionId":"sess-blocks-a001","timestamp":"2026-03-10T23:41:00.000Z","message":{"id":"msg_tf2","model":"claude-sonnet-4-5-20250929","content":[{"type":"tool_use","id":"toolu_tf2","name":"Grep","input":{"pattern":"x"}}],"usage":{"input_tokens":1,"output_tokens":1}}}"#;
+    // (the new call in the other session: the result alone notes its
+    // thread, through the update of its call)
+    common::append(&f, format!("{result}\n").as_bytes());
+    let other = env.projects().join("-home-u-web/sess-blocks-a001.jsonl");
+    common::append(&other, format!("{new_call}\n").as_bytes());
+    check(env, "appended");
+    let after = run_json(env, &["tools"]);
+    assert_ne!(after, before, "the appended lines changed the report");
+    assert_eq!(find(&after, "tool", "Read")["no_result"], 0);
+    assert_eq!(find(&after, "tool", "Grep")["calls"], 1);
+    // by hand: a row changed is not read; the next ingest sums it again
+    let db = env.db();
+    db.execute(
+        "UPDATE tool_figures SET calls = calls + 5 WHERE name = 'Bash'",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    assert_eq!(run_json(env, &["tools", "--no-ingest"]), after);
+    assert_eq!(run_json(env, &["tools"]), after);
+    assert_eq!(noted(env), 0);
+    // forget a session, then a rebuild
+    env.cmd()
+        .args(["forget", "--session", "sess-blocks-a001", "--yes"])
+        .assert()
+        .success();
+    check(env, "forgotten");
+    env.cmd()
+        .args(["ingest", "--full", "-q"])
+        .assert()
+        .success();
+    check(env, "rebuilt");
 }
 
 #[test]

@@ -33,6 +33,8 @@ const KEPT_TABLES: &[&str] = &[
     "cost_rollup_dirty",
     "thread_figures",
     "thread_figures_dirty",
+    "tool_figures",
+    "tool_figures_dirty",
     "line_counts",
     "scan_dirs",
     "raw_dicts",

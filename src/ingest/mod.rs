@@ -61,6 +61,8 @@ const DERIVED_TABLES: &[&str] = &[
     "cost_rollup_dirty",
     "thread_figures",
     "thread_figures_dirty",
+    "tool_figures",
+    "tool_figures_dirty",
     "line_counts",
     "file_session_ids",
     "message_rows",
@@ -1059,6 +1061,7 @@ fn ingest_found(
         .context("summing costs per 15 minutes")?;
     crate::report::sessions::refresh(&store.conn, stored)
         .context("summing the figures of each session")?;
+    crate::report::tools::refresh(&store.conn).context("summing the tool calls of each session")?;
     crate::store::line_counts::refresh(&store.conn).context("counting the lines per type")?;
     if stored || opts.explicit {
         Store::meta_set(
@@ -1987,6 +1990,7 @@ fn refill(
     writer.flush()?;
     crate::store::rollup::refresh(conn, true)?;
     crate::report::sessions::refresh(conn, true)?;
+    crate::report::tools::refresh(conn)?;
     writer.commit()?;
     done.lines = writer.counts.lines_read;
     Ok(done)
@@ -2194,7 +2198,8 @@ mod tests {
                 })
                 .sum()
         };
-        assert_eq!(rows(&store.conn), 3);
+        // (and a new database's note to sum every thread's tool calls)
+        assert_eq!(rows(&store.conn), 4);
         let prices = PriceTable::builtin().unwrap();
         assert_eq!(rebuild(&mut store, &prices, &mut Quiet).unwrap().lines, 0);
         assert_eq!(rows(&store.conn), 0);

@@ -66,16 +66,11 @@ struct Acc {
 }
 
 impl Acc {
-    fn add(&mut self, c: &Call) {
-        self.calls += 1;
-        match c.is_error {
-            Some(true) => self.errors += 1,
-            Some(false) => {}
-            None => self.no_result += 1,
-        }
-        if let Some(d) = c.duration_ms {
-            self.durations.push(d);
-        }
+    fn add(&mut self, c: &Calls<'_>) {
+        self.calls += c.calls;
+        self.errors += c.errors;
+        self.no_result += c.no_result;
+        self.durations.extend_from_slice(c.durations);
         if let Some(s) = c.session {
             self.sessions.insert(s);
         }
@@ -96,11 +91,57 @@ impl Acc {
     }
 }
 
-struct Call {
+/// Calls of one tool in one session: one call as scanned, or a thread's
+/// calls as `tool_figures` sums them.
+struct Calls<'a> {
     /// Interned session id.
     session: Option<u32>,
-    is_error: Option<bool>,
-    duration_ms: Option<i64>,
+    calls: u64,
+    errors: u64,
+    no_result: u64,
+    durations: &'a [i64],
+}
+
+/// What `tools` reads of each call (those with a use: the `tool_calls`
+/// view's): its name, MCP server, thread, start, whether it failed (NULL:
+/// no result yet) and duration.
+const CALL_COLUMNS: &str = "SELECT c.name, c.mcp_server, c.thread, c.started_at,
+        CASE WHEN c.result_line_id IS NOT NULL THEN coalesce(c.is_error, 0) != 0 END,
+        c.duration_ms
+    FROM tool_call_rows c WHERE c.use_line_id IS NOT NULL";
+
+/// A call's name, server, thread, start and figures (`call_of`).
+type CallRow<'r> = (
+    &'r str,
+    Option<&'r str>,
+    Option<i64>,
+    Option<i64>,
+    Calls<'r>,
+);
+
+/// One call of a `CALL_COLUMNS` row: its name ('?' when none), server,
+/// thread, start, and its figures (a negative duration, clocks out of
+/// order, is none).
+fn call_of<'r>(
+    r: &'r rusqlite::Row<'_>,
+    duration: &'r mut Option<i64>,
+) -> rusqlite::Result<CallRow<'r>> {
+    let is_error = r.get::<_, Option<bool>>(4)?;
+    *duration = r.get::<_, Option<i64>>(5)?.filter(|d| *d >= 0);
+    let calls = Calls {
+        session: None,
+        calls: 1,
+        errors: u64::from(is_error == Some(true)),
+        no_result: u64::from(is_error.is_none()),
+        durations: duration.as_slice(),
+    };
+    Ok((
+        text_ref(r, 0)?.unwrap_or("?"),
+        text_ref(r, 1)?,
+        r.get(2)?,
+        r.get(3)?,
+        calls,
+    ))
 }
 
 pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
@@ -119,39 +160,24 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
         &mut strings,
     )?;
     let only = threads.few_kept(conn)?;
-    let mut st = conn.prepare(&format!(
-        "SELECT c.name, c.mcp_server, c.thread, c.started_at,
-                CASE WHEN c.result_line_id IS NOT NULL THEN coalesce(c.is_error, 0) != 0 END,
-                c.duration_ms
-         FROM tool_call_rows c WHERE c.use_line_id IS NOT NULL{}",
-        ThreadKeys::kept_clause(&only, "c.thread")
-    ))?;
     // (project id, tool or server id) -> figures
     type Key = (Option<i64>, u32);
     let mut tools: HashMap<Key, Acc> = HashMap::new();
     let mut servers: HashMap<Key, Acc> = HashMap::new();
     let mut total = Acc::default();
-    let mut rows = st.query(rusqlite::params_from_iter(&only))?;
-    while let Some(r) = rows.next()? {
-        let text = |i: usize| text_ref(r, i);
-        let started_at: Option<i64> = r.get(3)?;
-        let thread = threads.of(r.get(2)?);
-        if !thread.kept || !q.range.contains(started_at) {
-            continue;
+    let mut tally = |thread: Option<i64>, name: &str, server: Option<&str>, mut c: Calls<'_>| {
+        let thread = threads.of(thread);
+        if !thread.kept {
+            return;
         }
-        let c = Call {
-            session: thread.session,
-            // (None: no result yet)
-            is_error: r.get::<_, Option<bool>>(4)?,
-            duration_ms: r.get::<_, Option<i64>>(5)?.filter(|d| *d >= 0),
-        };
+        c.session = thread.session;
         let project = if q.by_project {
             thread.project_id
         } else {
             None
         };
-        let name = strings.id(text(0)?.unwrap_or("?"));
-        let server = text(1)?.map(|s| strings.id(s));
+        let name = strings.id(name);
+        let server = server.map(|s| strings.id(s));
         let acc = tools.entry((project, name)).or_default();
         if acc.mcp_server.is_none()
             && let Some(s) = server
@@ -167,6 +193,48 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
             acc.add(&c);
         }
         total.add(&c);
+    };
+    if q.range.from_ms.is_none() && q.range.to_ms.is_none() && summed(conn)? {
+        let mut st = conn.prepare(&format!(
+            "SELECT f.name, f.mcp_server, f.thread, f.calls, f.errors, f.no_result, f.durations
+             FROM tool_figures f WHERE 1{}",
+            ThreadKeys::kept_clause(&only, "f.thread")
+        ))?;
+        let mut rows = st.query(rusqlite::params_from_iter(&only))?;
+        let mut durations = Vec::new();
+        while let Some(r) = rows.next()? {
+            let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
+            durations.clear();
+            unpack_durations(r.get_ref(6)?.as_blob()?, &mut durations);
+            let calls = Calls {
+                session: None,
+                calls: n(3)?,
+                errors: n(4)?,
+                no_result: n(5)?,
+                durations: &durations,
+            };
+            let thread: i64 = r.get(2)?;
+            let name = text_ref(r, 0)?.unwrap_or("?");
+            tally(
+                (thread != 0).then_some(thread),
+                name,
+                text_ref(r, 1)?,
+                calls,
+            );
+        }
+    } else {
+        let mut st = conn.prepare(&format!(
+            "{CALL_COLUMNS}{}",
+            ThreadKeys::kept_clause(&only, "c.thread")
+        ))?;
+        let mut rows = st.query(rusqlite::params_from_iter(&only))?;
+        while let Some(r) = rows.next()? {
+            let mut duration = None;
+            let (name, server, thread, started_at, calls) = call_of(r, &mut duration)?;
+            if q.range.contains(started_at) {
+                tally(thread, name, server, calls);
+            }
+        }
     }
     let name = |(project, id): Key| {
         (
@@ -197,4 +265,147 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
         mcp_servers: finish(servers),
         total: total.row(None, "Total".into()),
     })
+}
+
+/// `tool_figures` holds every call: this binary's schema (an older one,
+/// read without being upgraded, has no such table), and no thread noted
+/// since the ingest last summed them.
+fn summed(conn: &Connection) -> rusqlite::Result<bool> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version != crate::store::SCHEMA_VERSION {
+        return Ok(false);
+    }
+    conn.query_row(
+        "SELECT NOT EXISTS (SELECT 1 FROM tool_figures_dirty)",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// Durations as `tool_figures` keeps them: each an unsigned LEB128 varint.
+fn pack_durations(durations: &[i64], out: &mut Vec<u8>) {
+    for &d in durations {
+        let mut v = d.max(0) as u64;
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+}
+
+/// The durations `pack_durations` packed (a value cut short at the end,
+/// or past 64 bits, is none: the table was not written by it).
+fn unpack_durations(bytes: &[u8], out: &mut Vec<i64>) {
+    let (mut v, mut shift) = (0u64, 0u32);
+    for &b in bytes {
+        if shift > 63 {
+            return;
+        }
+        v |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            out.push(v.min(i64::MAX as u64) as i64);
+            (v, shift) = (0, 0);
+        } else {
+            shift += 7;
+        }
+    }
+}
+
+/// Above this many noted threads, `refresh` sums every call in one scan
+/// instead of one thread at a time.
+const FULL_ABOVE: usize = 300;
+
+/// Sum again the calls of the threads noted in `tool_figures_dirty` (all
+/// of them when -1 or many are noted), in one write transaction, and clear
+/// the notes. Returns how many threads were noted.
+pub fn refresh(conn: &Connection) -> rusqlite::Result<usize> {
+    let noted: Vec<i64> = conn
+        .prepare("SELECT thread FROM tool_figures_dirty")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if noted.is_empty() {
+        return Ok(0);
+    }
+    crate::store::immediate(conn, || {
+        // (thread, name) -> (server, calls, errors, no result, durations)
+        type Sums = BTreeMap<(i64, String), (Option<String>, Acc)>;
+        let mut sums: Sums = BTreeMap::new();
+        let mut add = |sql: &str, thread: Option<i64>| -> rusqlite::Result<()> {
+            let mut st = conn.prepare_cached(sql)?;
+            let mut rows = st.query(rusqlite::params_from_iter(thread))?;
+            while let Some(r) = rows.next()? {
+                let mut duration = None;
+                let (name, server, thread, _, calls) = call_of(r, &mut duration)?;
+                let (first, acc) = sums
+                    .entry((thread.unwrap_or(0), name.to_owned()))
+                    .or_default();
+                if first.is_none() {
+                    *first = server.map(str::to_owned);
+                }
+                acc.add(&calls);
+            }
+            Ok(())
+        };
+        if noted.len() > FULL_ABOVE || noted.contains(&-1) {
+            conn.execute("DELETE FROM tool_figures", [])?;
+            add(CALL_COLUMNS, None)?;
+        } else {
+            for &t in &noted {
+                conn.execute("DELETE FROM tool_figures WHERE thread = ?1", [t])?;
+                match t {
+                    0 => add(&format!("{CALL_COLUMNS} AND c.thread IS NULL"), None)?,
+                    t => add(&format!("{CALL_COLUMNS} AND c.thread = ?1"), Some(t))?,
+                }
+            }
+        }
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO tool_figures(thread, name, mcp_server, calls, errors, no_result, durations)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        let mut packed = Vec::new();
+        for ((thread, name), (server, acc)) in &sums {
+            packed.clear();
+            pack_durations(&acc.durations, &mut packed);
+            insert.execute(rusqlite::params![
+                thread,
+                name,
+                server,
+                acc.calls as i64,
+                acc.errors as i64,
+                acc.no_result as i64,
+                packed
+            ])?;
+        }
+        // (the inserts above noted -1, as any change to the table does)
+        conn.execute("DELETE FROM tool_figures_dirty", [])?;
+        Ok(noted.len())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_come_back_as_packed() {
+        let durations = [0, 1, 127, 128, 300, 16_383, 16_384, 590_000, i64::MAX, -5];
+        let mut packed = Vec::new();
+        pack_durations(&durations, &mut packed);
+        // (one byte up to 127, two up to 16,383; a negative one is 0)
+        assert_eq!(packed[..5], [0, 1, 127, 0x80, 0x01]);
+        let mut back = Vec::new();
+        unpack_durations(&packed, &mut back);
+        assert_eq!(
+            back,
+            [0, 1, 127, 128, 300, 16_383, 16_384, 590_000, i64::MAX, 0]
+        );
+        // a value cut short, or longer than 64 bits, is left out
+        back.clear();
+        unpack_durations(&[5, 0x80], &mut back);
+        assert_eq!(back, [5]);
+        back.clear();
+        unpack_durations(&[0xff; 11], &mut back);
+        assert_eq!(back, Vec::<i64>::new());
+    }
 }

@@ -116,6 +116,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0029_cost_totals",
         include_str!("migrations/0029_cost_totals.sql"),
     ),
+    (
+        "0030_tool_figures",
+        include_str!("migrations/0030_tool_figures.sql"),
+    ),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -1310,7 +1314,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 29);
+        assert_eq!(SCHEMA_VERSION, 30);
         // (migrated with foreign keys unchecked) checked again, and holding
         let checked: i64 = s
             .conn
