@@ -186,10 +186,24 @@ fn a_tz_that_names_no_zone_is_utc_and_says_so() {
          set TZ to an IANA name (Europe/Paris) or pass --tz"
     );
     assert_eq!(run("Europe/Pariss", true).1, "");
+    // an offset alone is no POSIX rule (`--tz` takes one, TZ does not),
+    // and a file in the zoneinfo folder that is no zone is none either:
+    // the C library and chrono read them as UTC (tour-s34 F1: no warning,
+    // and the JSON said "local")
+    for tz in ["+05:30", "-05:30", "zone.tab"] {
+        let (v, err) = run(tz, false);
+        assert_eq!(
+            (&v["rows"], &v["tz"]),
+            (&utc["rows"], &json!("UTC")),
+            "TZ={tz}"
+        );
+        assert!(err.contains("names no time zone"), "TZ={tz}: {err}");
+    }
     // a zone, a POSIX rule, a zoneinfo file's path: no warning
     for tz in [
         "Pacific/Chatham",
         "XYZ-13:59",
+        "<+1345>-13:45",
         ":/usr/share/zoneinfo/Pacific/Chatham",
     ] {
         let (v, err) = run(tz, false);

@@ -308,19 +308,59 @@ fn local_zone_name(tz: Option<String>) -> Option<String> {
 
 /// `TZ` when it names no zone this system knows, so that the local zone is
 /// UTC without saying so (the C library's and chrono's fallback): set, not
-/// empty, not an IANA name nor a zoneinfo file, and not a POSIX rule (which
-/// always holds an offset, so a digit: `XYZ-05:07`, `EST5EDT`). A rule
+/// empty, not an IANA name nor a zone file, and not a POSIX rule. A rule
 /// chrono cannot read is not told apart from one it can.
 pub fn unknown_tz(tz: Option<&str>) -> Option<&str> {
     let t = tz?.trim_start_matches(':');
     let known = t.is_empty()
+        || t == "localtime"
         || local_zone_name(Some(t.to_owned())).is_some()
-        || t.bytes().any(|b| b.is_ascii_digit())
-        || std::path::Path::new(t).is_file()
-        || std::path::Path::new("/usr/share/zoneinfo")
-            .join(t)
-            .is_file();
+        || posix_rule(t)
+        || zone_file(t);
     (!known).then_some(t)
+}
+
+/// A POSIX TZ rule: a zone abbreviation (three letters or more, or any
+/// text in `<>`), then its offset (`EST5EDT`, `XYZ-05:07`, `<+0530>-5:30`).
+/// An offset alone (`+05:30`: what `--tz` takes) is no rule: the C library
+/// and chrono read it as UTC.
+fn posix_rule(t: &str) -> bool {
+    let name = match t.strip_prefix('<') {
+        Some(rest) => rest.find('>').map(|i| i + 2),
+        None => {
+            let n = t.bytes().take_while(u8::is_ascii_alphabetic).count();
+            (n >= 3).then_some(n)
+        }
+    };
+    name.and_then(|n| t.as_bytes().get(n))
+        .is_some_and(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-'))
+}
+
+/// A compiled zone file (`TZif`) where chrono looks for `t`: the path
+/// itself if absolute, else under the zoneinfo folders (not the working
+/// folder). `zone.tab` is there too, and is none.
+fn zone_file(t: &str) -> bool {
+    use std::io::Read;
+    let path = std::path::Path::new(t);
+    let candidates: Vec<std::path::PathBuf> = if path.is_absolute() {
+        vec![path.to_owned()]
+    } else {
+        [
+            "/usr/share/zoneinfo",
+            "/share/zoneinfo",
+            "/etc/zoneinfo",
+            "/usr/share/lib/zoneinfo",
+        ]
+        .iter()
+        .map(|d| std::path::Path::new(d).join(path))
+        .collect()
+    };
+    candidates.iter().any(|p| {
+        let mut magic = [0u8; 4];
+        std::fs::File::open(p)
+            .and_then(|mut f| f.read_exact(&mut magic))
+            .is_ok_and(|()| &magic == b"TZif")
+    })
 }
 
 /// A `[since, until]` range of local dates, as UTC epoch ms bounds.
