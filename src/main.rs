@@ -95,7 +95,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         // the status line always prints something: without the file then
         Err(e) if matches!(cli.command, Command::Statusline(_)) => {
             if !cli.global.quiet {
-                crate::errln!("observatory statusline: {e}");
+                crate::output::style::warn(e);
             }
             Settings::resolve_without_file(&cli.global)
         }

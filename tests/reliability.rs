@@ -754,3 +754,30 @@ fn a_big_wal_left_behind_is_folded_by_the_next_ingest() {
         .unwrap();
     assert_eq!(ok, "ok");
 }
+
+/// A report whose stdout cannot be written (`> /dev/full`) fails, saying
+/// it was stdout: "No space left on device" alone sent people to look at
+/// the database (tour-s34 F6). The status line too.
+#[test]
+fn a_full_stdout_is_named_as_stdout() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        eprintln!("skipped: no /dev/full on this system");
+        return;
+    };
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    for args in [&["cost", "--json"][..], &["cost"], &["sessions", "--csv"]] {
+        let out = env
+            .std_cmd()
+            .args(args)
+            .stdout(full.try_clone().unwrap())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: writing to stdout: No space left on device"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

@@ -200,7 +200,7 @@ pub fn run(args: &StatuslineArgs, settings: &Settings) -> Result<ExitCode> {
         Ok(Ok(line)) => line,
         Ok(Err(e)) => {
             if !settings.quiet {
-                crate::errln!("observatory statusline: {e:#}");
+                crate::output::style::warn(format!("{e:#}"));
             }
             neutral(input.as_ref())
         }
@@ -277,7 +277,7 @@ fn status_line(
             && !settings.quiet
         {
             // what is stored is still worth showing
-            crate::errln!("observatory statusline: {e:#}");
+            crate::output::style::warn(format!("{e:#}"));
         }
     }
     let zone = Zone::parse(args.tz.as_deref().unwrap_or(&settings.tz)).unwrap_or(Zone::Local);
@@ -318,10 +318,10 @@ fn status_line(
     if !settings.quiet {
         // (Claude Code shows stdout only: this is for whoever runs it by hand)
         for name in unknown.into_inner() {
-            crate::errln!(
-                "observatory statusline: --format has no field {{{name}}}, so it is printed as written (fields: {})",
+            crate::output::style::warn(format!(
+                "--format has no field {{{name}}}, so it is printed as written (fields: {})",
                 FIELDS.join(", ")
-            );
+            ));
         }
     }
     Ok(line)

@@ -14,8 +14,16 @@ use serde::Serialize;
 /// that `main` turns into a quiet exit 0.
 pub fn emit(text: &str) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(on_stdout)
+}
+
+/// A failed write to stdout, saying so (`> /dev/full`: "No space left on
+/// device" alone sent people to look at the database); of the same kind,
+/// so that a closed pipe still ends a run quietly.
+fn on_stdout(e: std::io::Error) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("writing to stdout: {e}"))
 }
 
 /// Nobody will read stdout any more: it is a pipe whose reader has gone
@@ -69,8 +77,9 @@ macro_rules! out {
 /// Print a value as pretty JSON on stdout, with a final newline.
 pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
-    write_json(&mut out, value)?;
-    out.flush()?;
+    write_json(&mut out, value)
+        .and_then(|()| out.flush())
+        .map_err(on_stdout)?;
     Ok(())
 }
 
