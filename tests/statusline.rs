@@ -935,3 +935,47 @@ fn a_database_awaiting_its_rebuild_is_not_added_to() {
         1
     );
 }
+
+/// A caller that sends the session's JSON and keeps stdin open (a wrapper,
+/// a test by hand) gets its line at once: the status line stops reading at
+/// the end of one whole JSON value (tour-s34 F3: it waited for the end of
+/// stdin, as long as the pipe stayed open).
+#[test]
+fn a_stdin_kept_open_after_its_json_gets_the_line_at_once() {
+    let env = Env::with_fixture("reports");
+    env.ingest();
+    let stdin = sample(&env, "valid.json");
+    let mut child = env
+        .std_cmd()
+        .args([
+            "statusline",
+            "--now",
+            AT,
+            "--tz",
+            "UTC",
+            "--format",
+            "{session_cost}",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut pipe, &stdin).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("the status line waited for stdin to close");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(pipe);
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    assert!(status.success());
+    assert_eq!(out, "$0.08\n");
+}

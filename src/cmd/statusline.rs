@@ -183,10 +183,10 @@ pub fn run(args: &StatuslineArgs, settings: &Settings) -> Result<ExitCode> {
     let mut bytes = Vec::new();
     if !settings.stdin_tty {
         // an unreadable stdin is an empty one
-        let _ = std::io::stdin()
-            .lock()
-            .take(MAX_STDIN_BYTES)
-            .read_to_end(&mut bytes);
+        read_stdin(
+            &mut std::io::stdin().lock().take(MAX_STDIN_BYTES),
+            &mut bytes,
+        );
     }
     let input = Input::parse(&bytes);
     // A status line never shows a panic message: silence the hook, catch it.
@@ -556,6 +556,24 @@ pub fn render(template: &str, value: impl Fn(&str) -> Option<String>) -> String 
     }
     out.push_str(rest);
     out
+}
+
+/// Read what Claude Code sends until the end of stdin, or until it holds
+/// one whole JSON value: a caller that sends it and keeps the pipe open (a
+/// wrapper, a test by hand) does not keep the line waiting (tour-s34 F3).
+fn read_stdin(stdin: &mut impl Read, bytes: &mut Vec<u8>) {
+    let mut chunk = [0u8; 8192];
+    loop {
+        match stdin.read(&mut chunk) {
+            Ok(0) => return,
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return,
+        }
+        if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+            return;
+        }
+    }
 }
 
 #[cfg(test)]
