@@ -190,7 +190,13 @@ fn a_tz_that_names_no_zone_is_utc_and_says_so() {
     // and a file in the zoneinfo folder that is no zone is none either:
     // the C library and chrono read them as UTC (tour-s34 F1: no warning,
     // and the JSON said "local")
-    for tz in ["+05:30", "-05:30", "zone.tab"] {
+    for tz in [
+        "+05:30",
+        "-05:30",
+        "zone.tab",
+        "Pacific/Chatham ",
+        "zoneinfo/Pacific/Chatham",
+    ] {
         let (v, err) = run(tz, false);
         assert_eq!(
             (&v["rows"], &v["tz"]),

@@ -468,6 +468,12 @@ fn a_still_tail_of_blanks_written_on_is_read_on_not_again() {
             vec!["1:record", "2:record"],
         ),
         (
+            "many-blanks",
+            format!("{}\n{}", rec("e-1"), " ".repeat(10_000)),
+            format!("{}\n", rec("e-2")),
+            vec!["1:record", "2:record"],
+        ),
+        (
             "only-blanks",
             "  ".to_owned(),
             format!("{}\n", rec("c-2")),
@@ -823,12 +829,6 @@ fn a_moved_transcript_is_read_on_from_where_it_was() {
     }
 }
 
-/// A transcript Claude Code deleted is marked gone, and a run reads the rows
-/// of the files it finds, not every row kept (a year of deleted transcripts
-/// made every report read tens of thousands). Found again, it is unmarked
-/// and read as any tracked file: restored from a backup and grown since,
-/// on from its cursor; an older, shorter copy restored, as a new
-/// generation. Its lines are stored once and exported as the file is now.
 /// A folder's transcripts hard-linked into another folder (a project
 /// kept from Claude Code's cleanup with `cp -al`) are one file each under
 /// two paths: read once, under the path already tracked (or, new, the
@@ -893,6 +893,12 @@ fn a_hard_linked_transcript_is_read_once() {
     assert_eq!(counts(&fresh), counts(&single));
 }
 
+/// A transcript Claude Code deleted is marked gone, and a run reads the rows
+/// of the files it finds, not every row kept (a year of deleted transcripts
+/// made every report read tens of thousands). Found again, it is unmarked
+/// and read as any tracked file: restored from a backup and grown since,
+/// on from its cursor; an older, shorter copy restored, as a new
+/// generation. Its lines are stored once and exported as the file is now.
 #[test]
 fn a_deleted_transcript_found_again_is_read_as_the_file_it_was() {
     for how in ["grown since", "an older copy"] {

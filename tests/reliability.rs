@@ -766,10 +766,16 @@ fn a_full_stdout_is_named_as_stdout() {
     };
     let env = Env::with_fixture("basic");
     env.ingest();
-    for args in [&["cost", "--json"][..], &["cost"], &["sessions", "--csv"]] {
+    for args in [
+        &["cost", "--json"][..],
+        &["cost"],
+        &["sessions", "--csv"],
+        &["statusline"],
+    ] {
         let out = env
             .std_cmd()
             .args(args)
+            .stdin(Stdio::null())
             .stdout(full.try_clone().unwrap())
             .output()
             .unwrap();

@@ -287,6 +287,51 @@ fn a_transcript_named_by_a_hard_link_is_read_where_it_is_tracked() {
         .unwrap();
     let on_disk = std::fs::read_to_string(&link).unwrap().lines().count() as i64;
     assert_eq!(stored, on_disk);
+    drop(db);
+    // both names tracked (as a run before hard links were told apart left
+    // them): the status line given either reads under the one the walk
+    // reads, the first in path order (review-s34 1: given that one, it
+    // read under the other, and every line was stored twice)
+    let (first, second) = (
+        link.to_string_lossy().into_owned(),
+        env.projects().join(A001).to_string_lossy().into_owned(),
+    );
+    assert!(first < second);
+    env.db()
+        .execute(
+            "INSERT INTO source_files(path, root, project_dir, kind, dev, ino, size, mtime_ns,
+                    read_offset, line_count, fingerprint_len, fingerprint, first_seen_at,
+                    last_read_at, tail_len, tail_digest)
+             SELECT ?1, root, project_dir, kind, dev, ino, size, mtime_ns, read_offset,
+                    line_count, fingerprint_len, fingerprint, first_seen_at, last_read_at,
+                    tail_len, tail_digest
+             FROM source_files WHERE path = ?2",
+            [&first, &second],
+        )
+        .unwrap();
+    let stdin = String::from_utf8(sample(&env, "valid.json")).unwrap();
+    for (n, name) in ["sess-blocks-a001-kept.jsonl", "sess-blocks-a001.jsonl"]
+        .into_iter()
+        .enumerate()
+    {
+        let line = subagent_response(&format!("gh{n}"));
+        common::append(&link, format!("{line}\n").as_bytes());
+        let stdin = stdin.replace("sess-blocks-a001.jsonl", name);
+        status(&env, stdin.as_bytes(), &["--format", "{session_cost}"]);
+        env.ingest();
+    }
+    // every physical line stored once, between the two rows
+    let stored: i64 = env
+        .db()
+        .query_row(
+            "SELECT count(*) FROM lines l JOIN source_files f ON f.id = l.file_id
+             WHERE f.path IN (?1, ?2)",
+            [&first, &second],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let on_disk = std::fs::read_to_string(&link).unwrap().lines().count() as i64;
+    assert_eq!(stored, on_disk);
 }
 
 #[test]

@@ -732,18 +732,22 @@ pub fn run_files(
     ingest_found(store, found, tracked, prices, opts, obs, summary, started)
 }
 
-/// Another path a tracked file (current, not gone) is read at that has
-/// `f`'s device and inode: the first in path order.
+/// The name the walk reads `f` under, when that is another of its names
+/// (hard links): the first in path order of the tracked ones (current, not
+/// gone) with its device and inode, as `fold_hard_links` keeps it; None
+/// when that is `f`'s own, or none is tracked.
 fn tracked_link(conn: &Connection, f: &Found) -> rusqlite::Result<Option<PathBuf>> {
-    conn.query_row(
-        "SELECT path FROM source_files
-         WHERE superseded = 0 AND gone = 0 AND dev = ?1 AND ino = ?2 AND path != ?3
-         ORDER BY path LIMIT 1",
-        params![f.stat.dev as i64, f.stat.ino as i64, paths::stored(&f.path)],
-        |r| r.get::<_, String>(0),
-    )
-    .optional()
-    .map(|p| p.map(|p| paths::from_stored(&p)))
+    let own = paths::stored(&f.path);
+    let first: Option<String> = conn
+        .query_row(
+            "SELECT path FROM source_files
+             WHERE superseded = 0 AND gone = 0 AND dev = ?1 AND ino = ?2
+             ORDER BY path LIMIT 1",
+            params![f.stat.dev as i64, f.stat.ino as i64],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(first.filter(|p| *p != own).map(|p| paths::from_stored(&p)))
 }
 
 /// A file given by path, recorded as `discover` would find it: under the
@@ -1492,18 +1496,26 @@ fn open_line(file: &File, read_offset: u64) -> std::io::Result<bool> {
 /// still read from there, whole, rather than the file read again as a new
 /// generation (tour-s33a F2).
 fn blank_tail_start(file: &File, read_offset: u64) -> std::io::Result<Option<u64>> {
-    let from = read_offset.saturating_sub(reader::TAIL_BYTES as u64);
-    let mut before = vec![0u8; (read_offset - from) as usize];
-    read_exact_at(file, &mut before, from)?;
-    let start = match before.iter().rposition(|b| *b == b'\n') {
-        Some(i) => from + i as u64 + 1,
-        None if from == 0 => 0,
-        None => return Ok(None),
-    };
-    let blank = before[(start - from) as usize..]
-        .iter()
-        .all(|b| matches!(b, b' ' | b'\t' | b'\r'));
-    Ok((blank && start < read_offset).then_some(start))
+    // (back from the cursor, 4 KiB at a time, to the newline before it)
+    let mut before = [0u8; reader::TAIL_BYTES];
+    let mut end = read_offset;
+    while end > 0 {
+        let from = end.saturating_sub(before.len() as u64);
+        let part = &mut before[..(end - from) as usize];
+        read_exact_at(file, part, from)?;
+        for (i, b) in part.iter().enumerate().rev() {
+            match b {
+                b'\n' => {
+                    let start = from + i as u64 + 1;
+                    return Ok((start < read_offset).then_some(start));
+                }
+                b' ' | b'\t' | b'\r' => {}
+                _ => return Ok(None),
+            }
+        }
+        end = from;
+    }
+    Ok((read_offset > 0).then_some(0))
 }
 
 /// Whether the cursor still stands at the end of a line: the byte before it

@@ -308,15 +308,13 @@ fn local_zone_name(tz: Option<String>) -> Option<String> {
 
 /// `TZ` when it names no zone this system knows, so that the local zone is
 /// UTC without saying so (the C library's and chrono's fallback): set, not
-/// empty, not an IANA name nor a zone file, and not a POSIX rule. A rule
-/// chrono cannot read is not told apart from one it can.
+/// empty, naming no zone file where chrono looks (an IANA name is one: a
+/// name with a blank after it, or a path under zoneinfo/ given from
+/// there, is not), and not a POSIX rule. A rule chrono cannot read is not
+/// told apart from one it can.
 pub fn unknown_tz(tz: Option<&str>) -> Option<&str> {
     let t = tz?.trim_start_matches(':');
-    let known = t.is_empty()
-        || t == "localtime"
-        || local_zone_name(Some(t.to_owned())).is_some()
-        || posix_rule(t)
-        || zone_file(t);
+    let known = t.is_empty() || t == "localtime" || posix_rule(t) || zone_file(t);
     (!known).then_some(t)
 }
 

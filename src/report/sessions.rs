@@ -418,16 +418,24 @@ const PICO: i128 = 1_000_000_000_000;
 /// responses were stored), in one write transaction. Returns how many
 /// sessions were pending.
 pub fn refresh(conn: &Connection, check_counts: bool) -> rusqlite::Result<usize> {
-    let pending: Vec<String> = conn
-        .prepare("SELECT session_id FROM thread_figures_dirty")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    if pending.is_empty()
+    let noted: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM thread_figures_dirty)",
+        [],
+        |r| r.get(0),
+    )?;
+    if !noted
         && (!check_counts || conn.query_row(&format!("SELECT {COUNTS_AGREE}"), [], |r| r.get(0))?)
     {
         return Ok(0);
     }
     crate::store::immediate(conn, || {
+        // (read with the write lock held: a session another writer notes
+        // between a read before it and the DELETE below would lose its
+        // note, and its figures would be trusted, stale)
+        let pending: Vec<String> = conn
+            .prepare("SELECT session_id FROM thread_figures_dirty")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
         if pending.is_empty() || pending.len() > FULL_ABOVE {
             conn.execute("DELETE FROM thread_figures", [])?;
             store_work(conn, sum_work(conn, None)?)?;

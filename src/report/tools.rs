@@ -320,14 +320,22 @@ const FULL_ABOVE: usize = 300;
 /// of them when -1 or many are noted), in one write transaction, and clear
 /// the notes. Returns how many threads were noted.
 pub fn refresh(conn: &Connection) -> rusqlite::Result<usize> {
-    let noted: Vec<i64> = conn
-        .prepare("SELECT thread FROM tool_figures_dirty")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    if noted.is_empty() {
+    let any: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM tool_figures_dirty)",
+        [],
+        |r| r.get(0),
+    )?;
+    if !any {
         return Ok(0);
     }
     crate::store::immediate(conn, || {
+        // (read with the write lock held: a thread another writer notes
+        // between a read before it and the DELETE below would lose its
+        // note, and its sums would be read, stale; review-s34 3)
+        let noted: Vec<i64> = conn
+            .prepare("SELECT thread FROM tool_figures_dirty")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
         // (thread, name) -> (server, calls, errors, no result, durations)
         type Sums = BTreeMap<(i64, String), (Option<String>, Acc)>;
         let mut sums: Sums = BTreeMap::new();
@@ -407,5 +415,49 @@ mod tests {
         back.clear();
         unpack_durations(&[0xff; 11], &mut back);
         assert_eq!(back, Vec::<i64>::new());
+    }
+
+    /// A thread another writer notes while `refresh` waits for the write
+    /// lock (two ingests that do not share a lock: one database reached
+    /// through two paths) is summed, not cleared unsummed (review-s34 3:
+    /// the notes were read before the lock was taken).
+    #[test]
+    fn a_note_made_while_refresh_waits_for_the_lock_is_summed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("o.db");
+        let store = crate::store::Store::open(&path).unwrap();
+        let c1 = &store.conn;
+        let call = |c: &Connection, id: &str, name: &str, thread: i64| {
+            c.execute(
+                "INSERT INTO tool_call_rows(tool_use_id, name, thread, use_line_id, started_at)
+                 VALUES (?1, ?2, ?3, ?3, 1000)",
+                rusqlite::params![id, name, thread],
+            )
+            .unwrap();
+        };
+        c1.execute_batch(
+            "PRAGMA foreign_keys = OFF;
+             INSERT INTO threads(id, session_id) VALUES (1, 'a'), (2, 'b');",
+        )
+        .unwrap();
+        call(c1, "t1", "Bash", 1);
+        refresh(c1).unwrap();
+        assert!(summed(c1).unwrap());
+        call(c1, "t2", "Bash", 1);
+        // the other writer holds the write lock, notes thread 2 and commits
+        // while refresh waits
+        let c2 = Connection::open(&path).unwrap();
+        c2.execute_batch("PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE;")
+            .unwrap();
+        call(&c2, "t3", "Read", 2);
+        let other = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            c2.execute_batch("COMMIT").unwrap();
+        });
+        refresh(c1).unwrap();
+        other.join().unwrap();
+        let sums = run(c1, &ToolsQuery::default()).unwrap();
+        assert!(summed(c1).unwrap());
+        assert_eq!(sums.total.calls, 3, "{:?}", sums.rows);
     }
 }
