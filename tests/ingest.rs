@@ -342,6 +342,13 @@ fn a_newline_that_ends_a_line_read_without_it_starts_no_line() {
     );
 }
 
+/// A user prompt line of its own session (`s-<uuid>`).
+fn user_prompt(uuid: &str) -> String {
+    format!(
+        r#"{{"type":"user","uuid":"{uuid}","sessionId":"s-{uuid}","timestamp":"2026-03-02T09:00:00.000Z","message":{{"role":"user","content":"hi"}}}}"#
+    )
+}
+
 /// Blanks written after a last line read whole before its newline (a `\r`
 /// of a CRLF line end, a space) belong to that line: its newline, when it
 /// comes, starts no line, and the file is read on, not again as a new
@@ -353,11 +360,7 @@ fn blanks_after_a_line_read_without_its_newline_are_part_of_it() {
     let env = Env::new();
     let dir = env.projects().join("-home-u-p");
     std::fs::create_dir_all(&dir).unwrap();
-    let rec = |uuid: &str| {
-        format!(
-            r#"{{"type":"user","uuid":"{uuid}","sessionId":"s-{uuid}","timestamp":"2026-03-02T09:00:00.000Z","message":{{"role":"user","content":"hi"}}}}"#
-        )
-    };
+    let rec = user_prompt;
     let many = " ".repeat(5000);
     for (name, blank, still) in [
         ("cr-still", "\r", true),
@@ -448,11 +451,7 @@ fn a_still_tail_of_blanks_written_on_is_read_on_not_again() {
     let env = Env::new();
     let dir = env.projects().join("-home-u-p");
     std::fs::create_dir_all(&dir).unwrap();
-    let rec = |uuid: &str| {
-        format!(
-            r#"{{"type":"user","uuid":"{uuid}","sessionId":"s-{uuid}","timestamp":"2026-03-02T09:00:00.000Z","message":{{"role":"user","content":"hi"}}}}"#
-        )
-    };
+    let rec = user_prompt;
     // (name, what the file starts as, what is written on, its lines then)
     let cases = [
         (
