@@ -588,9 +588,10 @@ impl<'c> Writer<'c> {
     }
 
     /// A file's last line stored cut (see `ingest::plan`) has been
-    /// continued: its row goes (a tail of blanks has none), and the stored bytes end where it starts
-    /// (the chunk that holds it is cut there), so that the whole line,
-    /// read again from `at`, takes its place with the same line number.
+    /// continued: its row goes (a tail of blanks has none), and the stored
+    /// bytes end where it starts (the chunk that holds it is cut there), so
+    /// that the whole line, read again from `at`, takes its place with the
+    /// same line number.
     pub fn recut(&mut self, file_id: i64, line_id: Option<i64>, at: u64) -> rusqlite::Result<()> {
         self.begin()?;
         if let Some(line_id) = line_id {
