@@ -890,6 +890,48 @@ fn a_hard_linked_transcript_is_read_once() {
     fresh.ingest();
     single.ingest();
     assert_eq!(counts(&fresh), counts(&single));
+
+    // both names tracked (as a run before hard links were told apart left
+    // them): the name left out is set aside as a replaced generation, and
+    // once the name read is deleted (Claude Code's cleanup) the other is
+    // read on from where it stopped (review-s34 2: from its own, older
+    // cursor, storing every line since again)
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let kept = link_folder(&env);
+    let app = env.projects().join("-home-u-app");
+    let db = env.db();
+    for name in ["sess-resume-0002.jsonl", "sess-main-0001.jsonl"] {
+        db.execute(
+            "INSERT INTO source_files(path, root, project_dir, kind, dev, ino, size, mtime_ns,
+                    read_offset, line_count, fingerprint_len, fingerprint, first_seen_at,
+                    last_read_at, tail_len, tail_digest)
+             SELECT ?1, root, '-home-u-aaa-kept', kind, dev, ino, size, mtime_ns, read_offset,
+                    line_count, fingerprint_len, fingerprint, first_seen_at, last_read_at,
+                    tail_len, tail_digest
+             FROM source_files WHERE path = ?2",
+            [
+                kept.join(name).to_string_lossy(),
+                app.join(name).to_string_lossy(),
+            ],
+        )
+        .unwrap();
+    }
+    drop(db);
+    let f = app.join("sess-resume-0002.jsonl");
+    common::append(&f, format!("{line}\n").as_bytes());
+    let s = env.ingest();
+    assert_eq!(s["lines_read"], 1, "read once, under one name: {s}");
+    std::fs::remove_dir_all(&kept).unwrap();
+    let more = line.replace("hl-1", "hl-2");
+    common::append(&f, format!("{more}\n").as_bytes());
+    let s = env.ingest();
+    assert_eq!(s["lines_read"], 1, "only the new line: {s}");
+    let current = strings(
+        &env.db(),
+        "SELECT path FROM source_files WHERE superseded = 0 AND path LIKE '%/sess-resume-0002.jsonl'",
+    );
+    assert_eq!(current, [f.to_string_lossy()]);
 }
 
 /// A transcript Claude Code deleted is marked gone, and a run reads the rows

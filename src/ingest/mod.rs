@@ -464,7 +464,20 @@ pub fn run_held(
     let mut found = found;
     let mut tracked =
         load_walked(&store.conn, roots, &found).context("matching files to their rows")?;
-    fold_hard_links(&mut found, &tracked);
+    let left_out = fold_hard_links(&mut found, &tracked);
+    if !left_out.is_empty() {
+        crate::store::immediate(&store.conn, || {
+            let mut st = store
+                .conn
+                .prepare_cached("UPDATE source_files SET superseded = 1 WHERE id = ?1")?;
+            for id in &left_out {
+                st.execute([id])?;
+            }
+            Ok::<_, rusqlite::Error>(())
+        })
+        .context("setting aside a second name's row")?;
+        tracked.retain(|_, t| !left_out.contains(&t.id));
+    }
     relocate(&store.conn, &found, &mut tracked).context("following moved transcripts")?;
     ingest_found(store, found, tracked, prices, opts, obs, summary, started)
 }
@@ -473,9 +486,13 @@ pub fn run_held(
 /// `cp -al` to keep it from Claude Code's cleanup) are read once, as one
 /// symlinked twice is: under the path already tracked (the first, in path
 /// order, if several are), else the first found. The others are left out
-/// of the run, not marked gone: they are still on disk. Their rows, if an
-/// older run stored them, are kept as they are.
-fn fold_hard_links(found: &mut Vec<Found>, tracked: &HashMap<String, Tracked>) {
+/// of the run, not marked gone: they are still on disk. Returns the rows of
+/// those an older run tracked too (both names stored, before hard links
+/// were told apart), for the caller to set aside as replaced generations:
+/// their lines are kept, and should the name read be deleted later, the
+/// other is a new name for its row, followed as a move (review-s34 2: read
+/// on from its own, older cursor, it stored every line since again).
+fn fold_hard_links(found: &mut Vec<Found>, tracked: &HashMap<String, Tracked>) -> Vec<i64> {
     let mut linked: HashMap<(u64, u64), usize> = HashMap::new();
     let mut drop = vec![false; found.len()];
     for (i, f) in found.iter().enumerate() {
@@ -498,11 +515,19 @@ fn fold_hard_links(found: &mut Vec<Found>, tracked: &HashMap<String, Tracked>) {
             }
         }
     }
+    let left_out = found
+        .iter()
+        .zip(&drop)
+        .filter(|(_, d)| **d)
+        .filter_map(|(f, _)| tracked.get(paths::stored(&f.path).as_ref()))
+        .map(|t| t.id)
+        .collect();
     let mut i = 0;
     found.retain(|_| {
         i += 1;
         !drop[i - 1]
     });
+    left_out
 }
 
 /// Tracked files gone from where they were read, found at a new path: a
