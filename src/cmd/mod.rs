@@ -854,10 +854,11 @@ pub fn at_json(ms: Option<i64>) -> serde_json::Value {
 /// At most `n` terminal columns on one line, `…` when cut.
 pub fn clip(s: &str, n: usize) -> String {
     let one_line = one_line(s);
-    if output::fits(&one_line, n) {
-        return one_line;
+    match n {
+        0 if output::fits(&one_line, 0) => one_line,
+        0 => format!("{}…", output::head_columns(&one_line, 0)),
+        n => output::short_to(&one_line, n - 1),
     }
-    format!("{}…", output::head_columns(&one_line, n.saturating_sub(1)))
 }
 
 /// At most `n` terminal columns on one line, cut in the middle (`…`): for

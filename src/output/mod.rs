@@ -273,10 +273,25 @@ pub fn wrap(text: &str, width: Option<usize>) -> String {
 /// `s` in at most `n` + 1 terminal columns: cut (`…` after the first `n`
 /// columns) when wider. Wide characters (CJK, emoji) count two.
 pub fn short_to(s: &str, n: usize) -> String {
-    if fits(s, n + 1) {
-        return s.to_owned();
+    if plain_ascii(s) {
+        return match s.get(..n) {
+            Some(head) if s.len() > n + 1 => format!("{head}…"),
+            _ => s.to_owned(),
+        };
     }
-    format!("{}…", head_columns(s, n))
+    // (in one pass over the cells, as `fits` and then `head_columns` would
+    // cut it: where the first n columns end, and whether more than n + 1
+    // follow; segmenting titles twice was a tenth of `sessions`)
+    let (mut used, mut end) = (0, 0);
+    for (cell, w) in cells(s) {
+        used += w;
+        if used <= n {
+            end = cell.as_ptr() as usize - s.as_ptr() as usize + cell.len();
+        } else if used > n + 1 {
+            return format!("{}…", &s[..end]);
+        }
+    }
+    s.to_owned()
 }
 
 /// The longest start of `s` that fits in `cols` columns.
@@ -363,6 +378,35 @@ mod tests {
         assert_eq!(tail_columns(s, 2), "z");
         assert_eq!(head_columns(s, 99), s);
         assert!(fits(s, 7) && !fits(s, 6));
+    }
+
+    /// `short_to` cuts in one pass where `fits` and then `head_columns`
+    /// would: wide characters, emoji with modifiers, flags, combining and
+    /// zero-width characters, at every width.
+    #[test]
+    fn short_to_cuts_as_fits_then_head_columns_would() {
+        let texts = [
+            "",
+            "a",
+            "abcdefgh",
+            "naïve café",
+            "日本語のテキスト",
+            "a👍🏽b👨‍👩‍👧c",
+            "e\u{301}e\u{301}e\u{301}e\u{301}",
+            "x\u{200b}y\u{200b}z",
+            "🇫🇷🇩🇪 flags",
+            "→ ✓ done, 一行",
+        ];
+        for s in texts {
+            for n in 0..14 {
+                let two_passes = if fits(s, n + 1) {
+                    s.to_owned()
+                } else {
+                    format!("{}…", head_columns(s, n))
+                };
+                assert_eq!(short_to(s, n), two_passes, "{s:?} in {n}");
+            }
+        }
     }
 
     #[test]
