@@ -453,7 +453,7 @@ pub fn run_held(
             paths::why_nothing(&root.given)
         ));
     }
-    let (found, warnings) = discover::discover(roots, &mut listings);
+    let (mut found, warnings) = discover::discover(roots, &mut listings);
     for w in &warnings {
         obs.recurring(w);
     }
@@ -461,7 +461,6 @@ pub fn run_held(
     listings
         .save(&store.conn)
         .context("storing the folder listings")?;
-    let mut found = found;
     let mut tracked =
         load_walked(&store.conn, roots, &found).context("matching files to their rows")?;
     let left_out = fold_hard_links(&mut found, &tracked);
@@ -729,8 +728,7 @@ pub fn run_files(
     let mut found: Vec<Found> = Vec::new();
     for f in files {
         match locate(roots, f) {
-            Ok(x) if !found.iter().any(|y| y.path == x.path) => found.push(x),
-            Ok(_) => {}
+            Ok(x) => found.push(x),
             Err(e) => {
                 summary.files_failed += 1;
                 obs.recurring(&cannot_read(f, &e, "skipped"));
@@ -748,6 +746,7 @@ pub fn run_files(
             *f = x;
         }
     }
+    // (one path given twice, or two names of one file: read once)
     let mut seen = foldhash::HashSet::default();
     found.retain(|f| seen.insert(f.path.clone()));
     let paths: Vec<&Path> = found.iter().map(|f| f.path.as_path()).collect();
