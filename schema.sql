@@ -619,6 +619,66 @@ CREATE TABLE hook_run_rows (
 ) WITHOUT ROWID;
 CREATE INDEX hook_runs_thread ON hook_run_rows(thread);
 
+-- (0031) The hook runs (notes left out) summed per thread, event and
+-- command, for `hooks` with no time range: the counts, the durations of
+-- the runs that have one (ms, each an unsigned LEB128 varint) for the
+-- percentiles, and the group's last failure (failure_timed: one with a
+-- time was seen, and those without then do not count; the text of the
+-- latest failure that has one, with the time, line and seq it is chosen
+-- by). Runs pair within a session, so a change to hook_run_rows notes its
+-- thread in hook_figures_dirty and the ingest's end sums the noted
+-- threads' whole sessions again (0: rows without a thread; -1: everything,
+-- as a change to hook_figures by anything but that re-sum notes). A report
+-- reads hook_figures only while nothing is noted.
+CREATE TABLE hook_figures (
+    thread                  INTEGER NOT NULL,   -- hook_run_rows.thread; 0: none
+    event                   TEXT,
+    command                 TEXT,
+    runs                    INTEGER NOT NULL,
+    successes               INTEGER NOT NULL,
+    non_blocking_errors     INTEGER NOT NULL,
+    blocking_errors         INTEGER NOT NULL,
+    prevented_continuations INTEGER NOT NULL,
+    no_result               INTEGER NOT NULL,
+    durations               BLOB NOT NULL,
+    failure_timed           INTEGER NOT NULL,
+    failure_at              INTEGER,
+    failure_text_at         INTEGER,
+    failure_text_line       INTEGER,   -- NULL: no failure with a text
+    failure_text_seq        INTEGER,
+    failure_text            TEXT
+);
+CREATE INDEX hook_figures_thread ON hook_figures(thread);
+CREATE TABLE hook_figures_dirty (
+    thread INTEGER PRIMARY KEY     -- 0: rows without a thread; -1: everything
+) WITHOUT ROWID;
+CREATE TRIGGER hook_figures_run_insert AFTER INSERT ON hook_run_rows BEGIN
+    INSERT INTO hook_figures_dirty(thread) SELECT coalesce(NEW.thread, 0)
+        WHERE NOT EXISTS (SELECT 1 FROM hook_figures_dirty WHERE thread = coalesce(NEW.thread, 0));
+END;
+CREATE TRIGGER hook_figures_run_update AFTER UPDATE ON hook_run_rows BEGIN
+    INSERT INTO hook_figures_dirty(thread) SELECT coalesce(OLD.thread, 0)
+        WHERE NOT EXISTS (SELECT 1 FROM hook_figures_dirty WHERE thread = coalesce(OLD.thread, 0));
+    INSERT INTO hook_figures_dirty(thread) SELECT coalesce(NEW.thread, 0)
+        WHERE NOT EXISTS (SELECT 1 FROM hook_figures_dirty WHERE thread = coalesce(NEW.thread, 0));
+END;
+CREATE TRIGGER hook_figures_run_delete AFTER DELETE ON hook_run_rows BEGIN
+    INSERT INTO hook_figures_dirty(thread) SELECT coalesce(OLD.thread, 0)
+        WHERE NOT EXISTS (SELECT 1 FROM hook_figures_dirty WHERE thread = coalesce(OLD.thread, 0));
+END;
+CREATE TRIGGER hook_figures_changed_insert AFTER INSERT ON hook_figures BEGIN
+    INSERT INTO hook_figures_dirty(thread) SELECT -1
+        WHERE NOT EXISTS (SELECT 1 FROM hook_figures_dirty WHERE thread = -1);
+END;
+CREATE TRIGGER hook_figures_changed_update AFTER UPDATE ON hook_figures BEGIN
+    INSERT INTO hook_figures_dirty(thread) SELECT -1
+        WHERE NOT EXISTS (SELECT 1 FROM hook_figures_dirty WHERE thread = -1);
+END;
+CREATE TRIGGER hook_figures_changed_delete AFTER DELETE ON hook_figures BEGIN
+    INSERT INTO hook_figures_dirty(thread) SELECT -1
+        WHERE NOT EXISTS (SELECT 1 FROM hook_figures_dirty WHERE thread = -1);
+END;
+
 -- Progress lines by kind (data.type: hook_progress, bash_progress,
 -- agent_progress, mcp_progress, query_update, search_results_received,
 -- waiting_for_task, ...).

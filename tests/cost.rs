@@ -664,7 +664,7 @@ fn schema_json_gives_the_version_and_the_sql() {
     let env = Env::new();
     let out = env.cmd().args(["schema", "--json"]).assert().success();
     let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(v["schema_version"], 30, "{v}");
+    assert_eq!(v["schema_version"], 31, "{v}");
     let plain = env.cmd().arg("schema").assert().success();
     assert_eq!(
         v["sql"].as_str().unwrap().as_bytes(),
@@ -1417,6 +1417,8 @@ fn the_schema_20_upgrade_sums_the_rollup_again_per_session() {
          DROP TRIGGER cost_totals_delete; DROP TABLE cost_totals;
          DROP TRIGGER tool_figures_call_insert; DROP TRIGGER tool_figures_call_update;
          DROP TRIGGER tool_figures_call_delete; DROP TABLE tool_figures; DROP TABLE tool_figures_dirty;
+         DROP TRIGGER hook_figures_run_insert; DROP TRIGGER hook_figures_run_update;
+         DROP TRIGGER hook_figures_run_delete; DROP TABLE hook_figures; DROP TABLE hook_figures_dirty;
          DROP TRIGGER line_counts_line_delete; DROP TRIGGER line_counts_line_update;
          DROP TRIGGER line_counts_file_replaced; DROP TABLE line_counts;
          DROP TRIGGER cost_rollup_changed_insert; DROP TRIGGER cost_rollup_changed_update;
@@ -1452,7 +1454,7 @@ fn the_schema_20_upgrade_sums_the_rollup_again_per_session() {
     assert!(rollup("SELECT count(*) FROM cost_rollup") > 0);
     // the upgrade, without an ingest: the responses are read
     assert_eq!(report(&["--no-ingest"]), expected);
-    assert_eq!(rollup("PRAGMA user_version"), 30);
+    assert_eq!(rollup("PRAGMA user_version"), 31);
     assert_eq!(rollup("SELECT count(*) FROM cost_rollup"), 0);
     // the next ingest sums it again, per session
     assert_eq!(report(&[]), expected);

@@ -232,6 +232,8 @@ fn workflow_agents_are_their_sessions_subagents() {
          DROP TRIGGER cost_totals_delete; DROP TABLE cost_totals;
          DROP TRIGGER tool_figures_call_insert; DROP TRIGGER tool_figures_call_update;
          DROP TRIGGER tool_figures_call_delete; DROP TABLE tool_figures; DROP TABLE tool_figures_dirty;
+         DROP TRIGGER hook_figures_run_insert; DROP TRIGGER hook_figures_run_update;
+         DROP TRIGGER hook_figures_run_delete; DROP TABLE hook_figures; DROP TABLE hook_figures_dirty;
          PRAGMA user_version = 23;",
     )
     .unwrap();
@@ -990,6 +992,10 @@ fn tools_read_from_the_sums_per_thread_is_the_report_of_every_call() {
             .execute("INSERT INTO tool_figures_dirty(thread) VALUES (-1)", [])
             .unwrap();
         let scanned = run_json(env, &[&["tools", "--no-ingest"], args].concat());
+        // (the sums were whole: the next ingest sums only what it notes)
+        env.db()
+            .execute("DELETE FROM tool_figures_dirty WHERE thread = -1", [])
+            .unwrap();
         (summed, scanned)
     };
     let check = |env: &Env, when: &str| {
@@ -1075,6 +1081,152 @@ fn tools_read_from_the_sums_per_thread_is_the_report_of_every_call() {
         .assert()
         .success();
     check(env, "rebuilt");
+}
+
+/// `hooks` with no time range reads `hook_figures` (schema 31: the runs
+/// summed per thread, event and command) while nothing is noted since the
+/// ingest summed them, and pairs every hook row otherwise: both give the
+/// same report, for every filter, through ingests that add a start and
+/// then its result from another thread of the session (runs pair within a
+/// session: the start's thread, not noted, is summed again), a `forget`
+/// and a rebuild; a change to hook_figures by hand is not read, and the
+/// next ingest sums it again.
+#[test]
+fn hooks_read_from_the_sums_per_thread_are_the_report_of_every_run() {
+    let public = common::shared().map(|s| s.join("corpus/public"));
+    let mut envs = vec![Env::with_fixture("reports"), Env::with_fixture("basic")];
+    if let Some(public) = &public {
+        let env = Env::new();
+        std::fs::remove_dir(env.projects()).unwrap();
+        std::os::unix::fs::symlink(public, env.projects()).unwrap();
+        envs.push(env);
+    } else {
+        eprintln!("the public corpus is left out: ../shared is not here");
+    }
+    let noted = |env: &Env| count(&env.db(), "SELECT count(*) FROM hook_figures_dirty");
+    let check = |env: &Env, when: &str| -> Value {
+        // (the session with the most hook rows, if any is left)
+        let session: Option<String> = env
+            .db()
+            .query_row(
+                "SELECT t.session_id FROM hook_run_rows h JOIN threads t ON t.id = h.thread
+                 GROUP BY t.session_id ORDER BY count(*) DESC, t.session_id LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .ok();
+        let mut cases: Vec<Vec<&str>> =
+            vec![vec![], vec!["--project", "u"], vec!["--project", "nowhere"]];
+        cases.extend(session.iter().map(|s| vec!["--session", s.as_str()]));
+        let mut all = Value::Null;
+        for args in &cases {
+            let summed = run_json(env, &[&["hooks"], &args[..]].concat());
+            assert_eq!(noted(env), 0, "{when} {args:?}: the ingest summed all");
+            env.db()
+                .execute("INSERT INTO hook_figures_dirty(thread) VALUES (-1)", [])
+                .unwrap();
+            let paired = run_json(env, &[&["hooks", "--no-ingest"], &args[..]].concat());
+            // (the sums were whole: the next ingest sums only what it notes)
+            env.db()
+                .execute("DELETE FROM hook_figures_dirty WHERE thread = -1", [])
+                .unwrap();
+            assert_eq!(summed, paired, "{when} {args:?}");
+            if args.is_empty() {
+                all = summed;
+            }
+        }
+        assert_eq!(
+            count(&env.db(), "SELECT count(*) FROM hook_figures") > 0,
+            count(&env.db(), "SELECT count(*) FROM hook_run_rows") > 0,
+            "{when}"
+        );
+        all
+    };
+    for env in &envs {
+        env.ingest();
+        check(env, "ingested");
+    }
+    let env = &envs[0];
+    let fmt = |v: &Value| find_hook(v, "PostToolUse", "fmt.sh").clone();
+    let before = fmt(&check(env, "again"));
+    assert_eq!(
+        (&before["runs"], &before["no_result"]),
+        (&json!(2), &json!(0))
+    );
+    // a start with no result yet: a run without one, in the main thread
+    let main = env.projects().join("-home-u-web/sess-blocks-a001.jsonl");
+    let line = |uuid: &str, agent: &str, at: &str, rest: &str| {
+        format!(
+            r#"{{"uuid":"{uuid}","sessionId":"sess-blocks-a001",{agent}"cwd":"/home/u/web","timestamp":"2026-03-10T{at}Z",{rest}}}"#
+        ) + "\n"
+    };
+    common::append(
+        &main,
+        line(
+            "hf-1",
+            "",
+            "13:10:00.000",
+            r#""type":"progress","toolUseID":"toolu_hf","parentToolUseID":"toolu_hf","data":{"type":"hook_progress","hookEvent":"PostToolUse","hookName":"PostToolUse:Bash","command":"fmt.sh"}"#,
+        ),
+    );
+    let started = fmt(&check(env, "started"));
+    assert_eq!(
+        (&started["runs"], &started["no_result"]),
+        (&json!(3), &json!(1))
+    );
+    // its result, and a failure, from a subagent's transcript: the start
+    // pairs with the result and is no run of its own
+    let agent = env
+        .projects()
+        .join("-home-u-web/sess-blocks-a001/subagents/agent-hf.jsonl");
+    std::fs::create_dir_all(agent.parent().unwrap()).unwrap();
+    let success = r#""type":"attachment","isSidechain":true,"attachment":{"type":"hook_success","hookName":"PostToolUse:Bash","hookEvent":"PostToolUse","toolUseID":"toolu_hf","content":"","exitCode":0,"command":"fmt.sh","durationMs":70}"#;
+    let failure = r#""type":"attachment","isSidechain":true,"attachment":{"type":"hook_non_blocking_error","hookName":"PostToolUse:Bash","hookEvent":"PostToolUse","toolUseID":"toolu_hf2","stderr":"fmt: bad file","exitCode":1,"command":"fmt.sh","durationMs":90}"#;
+    std::fs::write(
+        &agent,
+        line("hf-2", r#""agentId":"hf","#, "13:10:01.000", success)
+            + &line("hf-3", r#""agentId":"hf","#, "13:11:00.000", failure),
+    )
+    .unwrap();
+    let paired = fmt(&check(env, "paired"));
+    assert_eq!(
+        (
+            &paired["runs"],
+            &paired["no_result"],
+            &paired["non_blocking_errors"],
+            &paired["last_failure"]
+        ),
+        (&json!(4), &json!(0), &json!(1), &json!("fmt: bad file")),
+        "{paired}"
+    );
+    // by hand: a row changed is not read; the next ingest sums it again
+    let after = run_json(env, &["hooks"]);
+    env.db()
+        .execute("UPDATE hook_figures SET runs = runs + 5", [])
+        .unwrap();
+    assert_eq!(run_json(env, &["hooks", "--no-ingest"]), after);
+    assert_eq!(run_json(env, &["hooks"]), after);
+    assert_eq!(noted(env), 0);
+    env.cmd()
+        .args(["forget", "--session", "sess-blocks-a001", "--yes"])
+        .assert()
+        .success();
+    // (the fixture's hooks are all that session's: none left to show)
+    assert_eq!(check(env, "forgotten")["rows"], json!([]));
+    env.cmd()
+        .args(["ingest", "--full", "-q"])
+        .assert()
+        .success();
+    check(env, "rebuilt");
+}
+
+fn find_hook<'a>(v: &'a Value, event: &str, command: &str) -> &'a Value {
+    v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["event"] == event && r["command"] == command)
+        .unwrap_or_else(|| panic!("no {event} {command} row in {v}"))
 }
 
 #[test]

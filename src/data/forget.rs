@@ -35,6 +35,8 @@ const KEPT_TABLES: &[&str] = &[
     "thread_figures_dirty",
     "tool_figures",
     "tool_figures_dirty",
+    "hook_figures",
+    "hook_figures_dirty",
     "line_counts",
     "scan_dirs",
     "raw_dicts",

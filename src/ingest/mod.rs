@@ -63,6 +63,8 @@ const DERIVED_TABLES: &[&str] = &[
     "thread_figures_dirty",
     "tool_figures",
     "tool_figures_dirty",
+    "hook_figures",
+    "hook_figures_dirty",
     "line_counts",
     "file_session_ids",
     "message_rows",
@@ -1090,6 +1092,7 @@ fn ingest_found(
     crate::report::sessions::refresh(&store.conn, stored)
         .context("summing the figures of each session")?;
     crate::report::tools::refresh(&store.conn).context("summing the tool calls of each session")?;
+    crate::report::hooks::refresh(&store.conn).context("summing the hook runs of each session")?;
     crate::store::line_counts::refresh(&store.conn).context("counting the lines per type")?;
     if stored || opts.explicit {
         Store::meta_set(
@@ -2027,6 +2030,7 @@ fn refill(
     crate::store::rollup::refresh(conn, true)?;
     crate::report::sessions::refresh(conn, true)?;
     crate::report::tools::refresh(conn)?;
+    crate::report::hooks::refresh(conn)?;
     writer.commit()?;
     done.lines = writer.counts.lines_read;
     Ok(done)
@@ -2234,8 +2238,9 @@ mod tests {
                 })
                 .sum()
         };
-        // (and a new database's note to sum every thread's tool calls)
-        assert_eq!(rows(&store.conn), 4);
+        // (and a new database's notes to sum every thread's tool calls and
+        // hook runs)
+        assert_eq!(rows(&store.conn), 5);
         let prices = PriceTable::builtin().unwrap();
         assert_eq!(rebuild(&mut store, &prices, &mut Quiet).unwrap().lines, 0);
         assert_eq!(rows(&store.conn), 0);

@@ -101,6 +101,8 @@ impl Outcome {
 pub struct HookRun {
     pub line_id: i64,
     pub seq: i64,
+    /// Its row's thread (`hook_run_rows.thread`).
+    pub thread: Option<i64>,
     pub session_id: Option<Arc<str>>,
     pub agent_id: Option<Arc<str>>,
     pub project: Option<Arc<str>>,
@@ -123,6 +125,7 @@ pub struct HookRun {
 struct Raw {
     line_id: i64,
     seq: i64,
+    thread: Option<i64>,
     session_id: Option<Arc<str>>,
     agent_id: Option<Arc<str>>,
     project: Option<Arc<str>>,
@@ -247,14 +250,15 @@ impl<'t> RowReader<'t> {
     }
 
     fn raw(&mut self, r: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
-        let (session_id, agent_id, project) = r
-            .get::<_, Option<i64>>(2)?
+        let thread: Option<i64> = r.get(2)?;
+        let (session_id, agent_id, project) = thread
             .and_then(|t| self.threads.get(&t))
             .cloned()
             .unwrap_or_default();
         Ok(Raw {
             line_id: r.get(0)?,
             seq: r.get(1)?,
+            thread,
             session_id,
             agent_id,
             project,
@@ -482,6 +486,7 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
         out.push(HookRun {
             line_id: r.line_id,
             seq: r.seq,
+            thread: r.thread,
             session_id: r.session_id,
             agent_id: r.agent_id.filter(|a| !a.is_empty()),
             project: r.project,
@@ -547,48 +552,227 @@ fn run_reading(
     q: &HooksQuery,
     reading: Option<Reading>,
 ) -> rusqlite::Result<HooksReport> {
-    type Group = (HookRow, Vec<i64>, LastFailure);
-    type EventCommand = (Option<Arc<str>>, Option<Arc<str>>);
     let mut groups: BTreeMap<EventCommand, Group> = BTreeMap::new();
-    let mut all_durations = Vec::new();
-    let mut total_failure = LastFailure::default();
-    let mut report = HooksReport::default();
-    each_run(conn, q, reading, |r| {
-        if r.outcome == Outcome::Note {
-            return;
+    let mut total = Group::default();
+    let timeless = q.range.from_ms.is_none() && q.range.to_ms.is_none();
+    if reading.is_none() && timeless && super::summed(conn, "hook_figures_dirty")? {
+        let mut strings = super::Interner::default();
+        let threads = super::ThreadKeys::load(
+            conn,
+            q.session.as_deref(),
+            q.project.as_deref(),
+            false,
+            &mut strings,
+        )?;
+        let only = threads.few_kept(conn)?;
+        let mut st = conn.prepare(&format!(
+            "SELECT {FIGURE_COLUMNS} FROM hook_figures f WHERE 1{}",
+            super::ThreadKeys::kept_clause(&only, "f.thread")
+        ))?;
+        let mut rows = st.query(rusqlite::params_from_iter(&only))?;
+        while let Some(r) = rows.next()? {
+            let thread: i64 = r.get(0)?;
+            if !threads.of((thread != 0).then_some(thread)).kept {
+                continue;
+            }
+            let kept = Group::stored(r)?;
+            let text = |i: usize| -> rusqlite::Result<Option<Arc<str>>> {
+                Ok(r.get::<_, Option<String>>(i)?.map(Arc::from))
+            };
+            let key = (text(1)?, text(2)?);
+            total.merge(&kept);
+            groups.entry(key).or_default().merge(&kept);
         }
-        let (row, durations, failure) = groups
-            .entry((r.event.clone(), r.command.clone()))
-            .or_default();
-        add(row, &r);
-        add(&mut report.total, &r);
+    } else {
+        each_run(conn, q, reading, |r| {
+            if r.outcome == Outcome::Note {
+                return;
+            }
+            let key = (r.event.clone(), r.command.clone());
+            groups.entry(key).or_default().note(&r);
+            total.note(&r);
+        })?;
+    }
+    Ok(HooksReport {
+        rows: groups
+            .into_iter()
+            .map(|((event, command), group)| group.row(event, command))
+            .collect(),
+        total: total.row(None, None),
+    })
+}
+
+type EventCommand = (Option<Arc<str>>, Option<Arc<str>>);
+
+/// What the report adds up of a group's runs: the counts, the durations
+/// for the percentiles, the last failure.
+#[derive(Default)]
+struct Group {
+    row: HookRow,
+    durations: Vec<i64>,
+    failure: LastFailure,
+}
+
+/// `hook_figures`' columns, as `Group::stored` reads them.
+const FIGURE_COLUMNS: &str = "f.thread, f.event, f.command, f.runs, f.successes,
+    f.non_blocking_errors, f.blocking_errors, f.prevented_continuations, f.no_result,
+    f.durations, f.failure_timed, f.failure_at, f.failure_text_at, f.failure_text_line,
+    f.failure_text_seq, f.failure_text";
+
+impl Group {
+    fn note(&mut self, r: &HookRun) {
+        add(&mut self.row, r);
         if r.outcome.is_failure() {
-            failure.note(&r);
-            total_failure.note(&r);
+            self.failure.note(r);
         }
         if r.is_run
             && let Some(d) = r.duration_ms
         {
-            durations.push(d);
-            all_durations.push(d);
+            self.durations.push(d);
         }
-    })?;
-    report.rows = groups
-        .into_iter()
-        .map(|((event, command), (mut row, mut durations, failure))| {
-            row.event = event.as_deref().map(str::to_owned);
-            row.command = command.as_deref().map(str::to_owned);
-            row.p50_ms = percentile(&mut durations, 50);
-            row.p95_ms = percentile(&mut durations, 95);
-            (row.last_failure_at, row.last_failure) = (failure.at, failure.text);
-            row
+    }
+
+    /// Another group's runs counted in this one.
+    fn merge(&mut self, other: &Group) {
+        let (row, o) = (&mut self.row, &other.row);
+        row.runs += o.runs;
+        row.successes += o.successes;
+        row.non_blocking_errors += o.non_blocking_errors;
+        row.blocking_errors += o.blocking_errors;
+        row.prevented_continuations += o.prevented_continuations;
+        row.no_result += o.no_result;
+        self.durations.extend_from_slice(&other.durations);
+        self.failure.merge(&other.failure);
+    }
+
+    /// A `hook_figures` row (read with `FIGURE_COLUMNS`).
+    fn stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<Group> {
+        let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
+        let mut durations = Vec::new();
+        super::unpack_durations(r.get_ref(9)?.as_blob()?, &mut durations);
+        let text_line: Option<i64> = r.get(13)?;
+        Ok(Group {
+            row: HookRow {
+                runs: n(3)?,
+                successes: n(4)?,
+                non_blocking_errors: n(5)?,
+                blocking_errors: n(6)?,
+                prevented_continuations: n(7)?,
+                no_result: n(8)?,
+                ..HookRow::default()
+            },
+            durations,
+            failure: LastFailure {
+                timed: r.get::<_, i64>(10)? != 0,
+                at: r.get(11)?,
+                text_of: match text_line {
+                    Some(line) => {
+                        Some((r.get(12)?, line, r.get::<_, Option<i64>>(14)?.unwrap_or(0)))
+                    }
+                    None => None,
+                },
+                text: r.get(15)?,
+            },
         })
-        .collect();
-    report.total.p50_ms = percentile(&mut all_durations, 50);
-    report.total.p95_ms = percentile(&mut all_durations, 95);
-    (report.total.last_failure_at, report.total.last_failure) =
-        (total_failure.at, total_failure.text);
-    Ok(report)
+    }
+
+    fn row(mut self, event: Option<Arc<str>>, command: Option<Arc<str>>) -> HookRow {
+        let mut row = self.row;
+        row.event = event.as_deref().map(str::to_owned);
+        row.command = command.as_deref().map(str::to_owned);
+        row.p50_ms = percentile(&mut self.durations, 50);
+        row.p95_ms = percentile(&mut self.durations, 95);
+        (row.last_failure_at, row.last_failure) = (self.failure.at, self.failure.text);
+        row
+    }
+}
+
+/// Above this many noted threads, `refresh` pairs and sums every hook row
+/// in one scan instead of the noted threads' sessions alone.
+const FULL_ABOVE: usize = 300;
+
+/// Sum again the runs of the sessions of the threads noted in
+/// `hook_figures_dirty` (runs pair within a session: every thread of each
+/// is summed again), or of everything when -1, a row without a thread
+/// (0), a thread no longer known or many are noted, in one write
+/// transaction, and clear the notes. Returns how many threads were noted.
+pub fn refresh(conn: &Connection) -> rusqlite::Result<usize> {
+    let any: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM hook_figures_dirty)",
+        [],
+        |r| r.get(0),
+    )?;
+    if !any {
+        return Ok(0);
+    }
+    crate::store::immediate(conn, || {
+        // (read with the write lock held, as tools::refresh does)
+        let noted: Vec<i64> = conn
+            .prepare("SELECT thread FROM hook_figures_dirty")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let threads = shared_threads(conn, None)?;
+        let session_of = |t: &i64| threads.get(t).and_then(|s| s.0.as_deref());
+        let mut sums: BTreeMap<(i64, EventCommand), Group> = BTreeMap::new();
+        let mut sum = |r: HookRun| {
+            if r.outcome != Outcome::Note {
+                let key = (r.thread.unwrap_or(0), (r.event.clone(), r.command.clone()));
+                sums.entry(key).or_default().note(&r);
+            }
+        };
+        if noted.len() > FULL_ABOVE || noted.iter().any(|t| session_of(t).is_none()) {
+            conn.execute("DELETE FROM hook_figures", [])?;
+            each_run(conn, &HooksQuery::default(), Some(Reading::Scan), sum)?;
+        } else {
+            let sessions: HashSet<&str> = noted.iter().filter_map(session_of).collect();
+            let ids: Vec<i64> = threads
+                .iter()
+                .filter(|(_, s)| s.0.as_deref().is_some_and(|s| sessions.contains(s)))
+                .map(|(&id, _)| id)
+                .collect();
+            let ids = serde_json::Value::from(ids).to_string();
+            let these = "thread IN (SELECT value FROM json_each(?1))";
+            conn.execute(&format!("DELETE FROM hook_figures WHERE {these}"), [&ids])?;
+            let mut raws = read_rows(conn, &threads, &format!("h.{these}"), Some(&ids))?;
+            time_order(&mut raws);
+            pair(raws).into_iter().for_each(&mut sum);
+        }
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO hook_figures(thread, event, command, runs, successes,
+                 non_blocking_errors, blocking_errors, prevented_continuations, no_result,
+                 durations, failure_timed, failure_at, failure_text_at, failure_text_line,
+                 failure_text_seq, failure_text)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        )?;
+        let mut packed = Vec::new();
+        for ((thread, (event, command)), g) in &sums {
+            packed.clear();
+            super::pack_durations(&g.durations, &mut packed);
+            let (row, f) = (&g.row, &g.failure);
+            let n = |v: u64| v as i64;
+            insert.execute(rusqlite::params![
+                thread,
+                event.as_deref(),
+                command.as_deref(),
+                n(row.runs),
+                n(row.successes),
+                n(row.non_blocking_errors),
+                n(row.blocking_errors),
+                n(row.prevented_continuations),
+                n(row.no_result),
+                packed,
+                f.timed,
+                f.at,
+                f.text_of.and_then(|k| k.0),
+                f.text_of.map(|k| k.1),
+                f.text_of.map(|k| k.2),
+                f.text,
+            ])?;
+        }
+        // (the inserts above noted -1, as any change to the table does)
+        conn.execute("DELETE FROM hook_figures_dirty", [])?;
+        Ok(noted.len())
+    })
 }
 
 /// How `each_run` reads the rows of the sessions it keeps.
@@ -774,7 +958,7 @@ fn batch_filters(sessions: Sessions, batch_rows: u64) -> Vec<String> {
 /// A group's last failure, whatever order its runs come in: the time of
 /// the latest, and the message of the latest that has one (runs with a
 /// time before runs without: these count only when no run has one).
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct LastFailure {
     timed: bool,
     at: Option<i64>,
@@ -783,6 +967,23 @@ struct LastFailure {
 }
 
 impl LastFailure {
+    /// Another group's last failure taken into this one's, as if its
+    /// failures had been noted here.
+    fn merge(&mut self, other: &LastFailure) {
+        if self.timed && !other.timed {
+            return;
+        }
+        if other.timed && !self.timed {
+            self.clone_from(other);
+            return;
+        }
+        self.at = self.at.max(other.at);
+        if other.text_of.is_some() && self.text_of.is_none_or(|k| other.text_of > Some(k)) {
+            self.text_of = other.text_of;
+            self.text.clone_from(&other.text);
+        }
+    }
+
     fn note(&mut self, r: &HookRun) {
         let timed = r.at.is_some();
         if self.timed && !timed {
@@ -963,6 +1164,7 @@ mod tests {
         let run = |line_id: i64, at: Option<i64>, output: Option<&str>| HookRun {
             line_id,
             seq: 0,
+            thread: None,
             session_id: None,
             agent_id: None,
             project: None,
@@ -1020,6 +1222,70 @@ mod tests {
         assert_eq!((f.at, f.text.as_deref()), (None, Some("b")));
     }
 
+    /// Kept sums merge each thread's last failure (`hook_figures`): the
+    /// runs noted in two groups and merged give what noting them all in one
+    /// gives, for every split, either way round.
+    #[test]
+    fn last_failures_merged_are_those_of_all_the_runs() {
+        let run = |line_id: i64, at: Option<i64>, output: Option<&str>| HookRun {
+            line_id,
+            seq: line_id % 2,
+            thread: None,
+            session_id: None,
+            agent_id: None,
+            project: None,
+            at,
+            event: None,
+            name: None,
+            command: None,
+            tool_use_id: None,
+            raw_outcome: Arc::from("non_blocking_error"),
+            outcome: Outcome::NonBlockingError,
+            is_run: true,
+            errors: 1,
+            prevented: false,
+            duration_ms: None,
+            output: output.map(str::to_owned),
+        };
+        let runs = [
+            run(1, Some(10), Some("first")),
+            run(2, Some(30), Some("latest with a message")),
+            run(3, Some(40), None),
+            run(4, None, Some("untimed")),
+            run(5, None, None),
+            run(6, Some(30), Some("same time, later line")),
+            run(7, None, Some("untimed, later line")),
+        ];
+        // (and with no timed run that has a message: the untimed ones'
+        // messages still do not count)
+        let silent = [
+            run(3, Some(40), None),
+            run(4, None, Some("untimed")),
+            run(5, Some(20), None),
+        ];
+        let state = |f: &LastFailure| (f.timed, f.at, f.text_of, f.text.clone());
+        for runs in [&runs[..], &silent[..]] {
+            for mask in 0u32..(1 << runs.len()) {
+                let (mut a, mut b, mut all) = (
+                    LastFailure::default(),
+                    LastFailure::default(),
+                    LastFailure::default(),
+                );
+                for (i, r) in runs.iter().enumerate() {
+                    let f: &mut LastFailure = if mask & (1 << i) != 0 { &mut a } else { &mut b };
+                    f.note(r);
+                    all.note(r);
+                }
+                let mut ab = a.clone();
+                ab.merge(&b);
+                let mut ba = b;
+                ba.merge(&a);
+                assert_eq!(state(&ab), state(&all), "{mask:b}");
+                assert_eq!(state(&ba), state(&all), "{mask:b}");
+            }
+        }
+    }
+
     fn raw(
         line_id: i64,
         seq: i64,
@@ -1032,6 +1298,7 @@ mod tests {
         Raw {
             line_id,
             seq,
+            thread: None,
             session_id: Some("s".into()),
             agent_id: None,
             project: None,

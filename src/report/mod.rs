@@ -726,9 +726,77 @@ pub fn text_ref<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Opti
     }
 }
 
+/// Kept sums (`tool_figures`, `hook_figures`) hold every row: this
+/// binary's schema (an older one, read without being upgraded, has no such
+/// table), and no thread noted in `dirty` since the ingest last summed
+/// them.
+pub fn summed(conn: &rusqlite::Connection, dirty: &str) -> rusqlite::Result<bool> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version != crate::store::SCHEMA_VERSION {
+        return Ok(false);
+    }
+    conn.query_row(
+        &format!("SELECT NOT EXISTS (SELECT 1 FROM {dirty})"),
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// Durations as kept sums keep them: each an unsigned LEB128 varint.
+pub fn pack_durations(durations: &[i64], out: &mut Vec<u8>) {
+    for &d in durations {
+        let mut v = d.max(0) as u64;
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+}
+
+/// The durations `pack_durations` packed (a value cut short at the end,
+/// or past 64 bits, is none: the table was not written by it).
+pub fn unpack_durations(bytes: &[u8], out: &mut Vec<i64>) {
+    let (mut v, mut shift) = (0u64, 0u32);
+    for &b in bytes {
+        if shift > 63 {
+            return;
+        }
+        v |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            out.push(v.min(i64::MAX as u64) as i64);
+            (v, shift) = (0, 0);
+        } else {
+            shift += 7;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_come_back_as_packed() {
+        let durations = [0, 1, 127, 128, 300, 16_383, 16_384, 590_000, i64::MAX, -5];
+        let mut packed = Vec::new();
+        pack_durations(&durations, &mut packed);
+        // (one byte up to 127, two up to 16,383; a negative one is 0)
+        assert_eq!(packed[..5], [0, 1, 127, 0x80, 0x01]);
+        let mut back = Vec::new();
+        super::unpack_durations(&packed, &mut back);
+        assert_eq!(
+            back,
+            [0, 1, 127, 128, 300, 16_383, 16_384, 590_000, i64::MAX, 0]
+        );
+        // a value cut short, or longer than 64 bits, is left out
+        back.clear();
+        super::unpack_durations(&[5, 0x80], &mut back);
+        assert_eq!(back, [5]);
+        back.clear();
+        super::unpack_durations(&[0xff; 11], &mut back);
+        assert_eq!(back, Vec::<i64>::new());
+    }
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

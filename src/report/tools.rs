@@ -194,7 +194,10 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
         }
         total.add(&c);
     };
-    if q.range.from_ms.is_none() && q.range.to_ms.is_none() && summed(conn)? {
+    if q.range.from_ms.is_none()
+        && q.range.to_ms.is_none()
+        && super::summed(conn, "tool_figures_dirty")?
+    {
         let mut st = conn.prepare(&format!(
             "SELECT f.name, f.mcp_server, f.thread, f.calls, f.errors, f.no_result, f.durations
              FROM tool_figures f WHERE 1{}",
@@ -205,7 +208,7 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
         while let Some(r) = rows.next()? {
             let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
             durations.clear();
-            unpack_durations(r.get_ref(6)?.as_blob()?, &mut durations);
+            super::unpack_durations(r.get_ref(6)?.as_blob()?, &mut durations);
             let calls = Calls {
                 session: None,
                 calls: n(3)?,
@@ -265,51 +268,6 @@ pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
         mcp_servers: finish(servers),
         total: total.row(None, "Total".into()),
     })
-}
-
-/// `tool_figures` holds every call: this binary's schema (an older one,
-/// read without being upgraded, has no such table), and no thread noted
-/// since the ingest last summed them.
-fn summed(conn: &Connection) -> rusqlite::Result<bool> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version != crate::store::SCHEMA_VERSION {
-        return Ok(false);
-    }
-    conn.query_row(
-        "SELECT NOT EXISTS (SELECT 1 FROM tool_figures_dirty)",
-        [],
-        |r| r.get(0),
-    )
-}
-
-/// Durations as `tool_figures` keeps them: each an unsigned LEB128 varint.
-fn pack_durations(durations: &[i64], out: &mut Vec<u8>) {
-    for &d in durations {
-        let mut v = d.max(0) as u64;
-        while v >= 0x80 {
-            out.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        out.push(v as u8);
-    }
-}
-
-/// The durations `pack_durations` packed (a value cut short at the end,
-/// or past 64 bits, is none: the table was not written by it).
-fn unpack_durations(bytes: &[u8], out: &mut Vec<i64>) {
-    let (mut v, mut shift) = (0u64, 0u32);
-    for &b in bytes {
-        if shift > 63 {
-            return;
-        }
-        v |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            out.push(v.min(i64::MAX as u64) as i64);
-            (v, shift) = (0, 0);
-        } else {
-            shift += 7;
-        }
-    }
 }
 
 /// Above this many noted threads, `refresh` sums every call in one scan
@@ -374,7 +332,7 @@ pub fn refresh(conn: &Connection) -> rusqlite::Result<usize> {
         let mut packed = Vec::new();
         for ((thread, name), (server, acc)) in &sums {
             packed.clear();
-            pack_durations(&acc.durations, &mut packed);
+            super::pack_durations(&acc.durations, &mut packed);
             insert.execute(rusqlite::params![
                 thread,
                 name,
@@ -394,28 +352,6 @@ pub fn refresh(conn: &Connection) -> rusqlite::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_come_back_as_packed() {
-        let durations = [0, 1, 127, 128, 300, 16_383, 16_384, 590_000, i64::MAX, -5];
-        let mut packed = Vec::new();
-        pack_durations(&durations, &mut packed);
-        // (one byte up to 127, two up to 16,383; a negative one is 0)
-        assert_eq!(packed[..5], [0, 1, 127, 0x80, 0x01]);
-        let mut back = Vec::new();
-        unpack_durations(&packed, &mut back);
-        assert_eq!(
-            back,
-            [0, 1, 127, 128, 300, 16_383, 16_384, 590_000, i64::MAX, 0]
-        );
-        // a value cut short, or longer than 64 bits, is left out
-        back.clear();
-        unpack_durations(&[5, 0x80], &mut back);
-        assert_eq!(back, [5]);
-        back.clear();
-        unpack_durations(&[0xff; 11], &mut back);
-        assert_eq!(back, Vec::<i64>::new());
-    }
 
     /// A thread another writer notes while `refresh` waits for the write
     /// lock (two ingests that do not share a lock: one database reached
@@ -442,7 +378,7 @@ mod tests {
         .unwrap();
         call(c1, "t1", "Bash", 1);
         refresh(c1).unwrap();
-        assert!(summed(c1).unwrap());
+        assert!(crate::report::summed(c1, "tool_figures_dirty").unwrap());
         call(c1, "t2", "Bash", 1);
         // the other writer holds the write lock, notes thread 2 and commits
         // while refresh waits
@@ -457,7 +393,7 @@ mod tests {
         refresh(c1).unwrap();
         other.join().unwrap();
         let sums = run(c1, &ToolsQuery::default()).unwrap();
-        assert!(summed(c1).unwrap());
+        assert!(crate::report::summed(c1, "tool_figures_dirty").unwrap());
         assert_eq!(sums.total.calls, 3, "{:?}", sums.rows);
     }
 }

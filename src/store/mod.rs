@@ -120,6 +120,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0030_tool_figures",
         include_str!("migrations/0030_tool_figures.sql"),
     ),
+    (
+        "0031_hook_figures",
+        include_str!("migrations/0031_hook_figures.sql"),
+    ),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -1314,7 +1318,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 30);
+        assert_eq!(SCHEMA_VERSION, 31);
         // (migrated with foreign keys unchecked) checked again, and holding
         let checked: i64 = s
             .conn
