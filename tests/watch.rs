@@ -281,6 +281,84 @@ fn a_pass_that_commits_more_than_once_loses_no_event() {
     w.stop();
 }
 
+/// Ctrl-C during the catch-up (a backlog read before watching starts):
+/// what was read is committed, `watch` exits 0 without announcing `ready`,
+/// and the next ingest reads on from there, every line stored once
+/// (tour-s35 F1: it read the whole backlog first, then said `ready`).
+#[test]
+fn ctrl_c_during_the_catch_up_stops_it_without_ready() {
+    let env = Env::with_fixture("basic");
+    env.ingest();
+    let base = count(&env.db(), "SELECT count(*) FROM lines");
+    let filler = "z".repeat(1000);
+    let (files, per_file) = (8, 7_000);
+    for f in 0..files {
+        let session = format!("sess-backlog-{f}");
+        let lines: String = (0..per_file)
+            .map(|i| {
+                format!(
+                    "{}\n",
+                    json!({"type": "assistant", "uuid": format!("bl-{f}-{i}"), "sessionId": session,
+                        "timestamp": "2026-03-05T11:00:00.000Z", "cwd": "/home/u/app",
+                        "message": {"id": format!("msg_bl_{f}_{i}"), "model": "claude-sonnet-4-5-20250929",
+                            "role": "assistant", "content": [{"type": "text", "text": filler}],
+                            "stop_reason": "end_turn", "usage": {"input_tokens": 1, "output_tokens": 1}}})
+                )
+            })
+            .collect();
+        std::fs::write(
+            env.projects().join(format!("-home-u-app/{session}.jsonl")),
+            lines,
+        )
+        .unwrap();
+    }
+    let total = base + files * per_file;
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin!("observatory"))
+        .env_clear()
+        .envs(env.vars())
+        .args(["watch", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // (Ctrl-C once the catch-up's first commit is in)
+    let deadline = Instant::now() + WAIT;
+    let at_signal = loop {
+        let n = count(&env.db(), "SELECT count(*) FROM lines");
+        if n > base || child.try_wait().unwrap().is_some() {
+            break n;
+        }
+        assert!(Instant::now() < deadline, "the catch-up stored nothing");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    StdCommand::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", out.status);
+    if at_signal == total {
+        eprintln!("the catch-up was over before Ctrl-C: nothing to check");
+        return;
+    }
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !stdout.contains(r#""event":"ready""#),
+        "ready after Ctrl-C: {stdout}"
+    );
+    let stopped = count(&env.db(), "SELECT count(*) FROM lines");
+    assert!(stopped < total, "stopped at {stopped} of {total} lines");
+    env.ingest();
+    assert_eq!(count(&env.db(), "SELECT count(*) FROM lines"), total);
+    assert_eq!(
+        count(
+            &env.db(),
+            "SELECT count(*) FROM responses WHERE message_id LIKE 'msg_bl_%'"
+        ),
+        files * per_file
+    );
+}
+
 #[test]
 fn live_events_for_appends_new_sessions_subagents_and_replaced_files() {
     let env = Env::with_fixture("basic");

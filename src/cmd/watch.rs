@@ -94,6 +94,7 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
     };
     let opts = Options {
         events: args.replay,
+        stop: Some(stop.clone()),
         ..Default::default()
     };
     // (Ctrl-C or SIGTERM while another process holds it: nothing read yet)
@@ -109,6 +110,11 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
         &mut warn,
     )
     .with_context(|| format!("catch-up ingest into {}", store.path.display()))?;
+    // (stopped during the catch-up: what it stored is committed; no
+    // `ready` for a watch that is ending)
+    if stop.load(Ordering::SeqCst) {
+        return Ok(ExitCode::SUCCESS);
+    }
     // Announced after the catch-up, with the ingest lock still held: every
     // ingest after ours logs its events for us, and ours logged them only
     // if other watchers were running: a lone watcher's catch-up makes no

@@ -95,6 +95,10 @@ pub struct Options {
     /// `reader::ReadJob::max_bytes`); the rest is left for the next run.
     /// The status line's bound.
     pub max_bytes_per_file: Option<u64>,
+    /// Once set (`watch`'s Ctrl-C during its catch-up), what was stored is
+    /// committed and the reading stops there; the next run reads on from
+    /// the cursors.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// What `ingest --json` prints. Invariant:
@@ -998,13 +1002,21 @@ fn ingest_found(
                     for n in writer.notices.drain(..) {
                         obs.notice(&n);
                     }
-                    if uncommitted >= COMMIT_BYTES {
+                    let stopped = opts
+                        .stop
+                        .as_ref()
+                        .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst));
+                    if uncommitted >= COMMIT_BYTES || stopped {
                         writer.commit()?;
                         uncommitted = 0;
                         if let Some(f) = &mut folded {
                             f.committed();
                         }
                         obs.committed(&store.conn);
+                    }
+                    if stopped {
+                        // (the reader stops at its next send)
+                        break;
                     }
                 }
                 Msg::Changed { job } => {
