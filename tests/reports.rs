@@ -1229,6 +1229,72 @@ fn find_hook<'a>(v: &'a Value, event: &str, command: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {event} {command} row in {v}"))
 }
 
+/// A user line with nothing typed (no `content`, an empty list, a message
+/// that is no object, no message at all) is no prompt: it neither counts
+/// in `sessions` nor opens a turn in `show` (tour-s35 F4: each was an
+/// empty "" prompt). A database that stored one as a prompt (schema 31)
+/// is rebuilt from its raw lines by the next ingest.
+#[test]
+fn user_lines_with_nothing_typed_are_no_prompts() {
+    let env = Env::new();
+    let dir = env.projects().join("-e");
+    std::fs::create_dir_all(&dir).unwrap();
+    let line = |uuid: &str, at: &str, rest: &str| {
+        format!(
+            r#"{{"type":"user","sessionId":"cl-1","uuid":"{uuid}","timestamp":"2026-03-01T10:00:{at}.000Z","cwd":"/e",{rest}}}"#
+        ) + "\n"
+    };
+    let text = [
+        line(
+            "c1",
+            "00",
+            r#""message":{"role":"user","content":"real prompt"}"#,
+        ),
+        line(
+            "c2",
+            "05",
+            r#""toolUseResult":"File created","message":{"role":"user"}"#,
+        ),
+        line("c3", "06", r#""message":"error""#),
+        line("c4", "07", r#""message":{"role":"user","content":[]}"#),
+        line("c5", "08", r#""isMeta":false"#),
+        line(
+            "c6",
+            "09",
+            r#""message":{"role":"user","content":[{"type":"text","text":"second"}]}"#,
+        ),
+    ]
+    .concat();
+    std::fs::write(dir.join("cl-1.jsonl"), text).unwrap();
+    env.ingest();
+    let prompts = |env: &Env| {
+        let sessions = run_json(env, &["sessions", "--no-ingest"]);
+        let show = run_json(env, &["show", "cl-1", "--no-ingest"]);
+        (
+            sessions["rows"][0]["user_prompts"].clone(),
+            show["total"]["user_prompts"].clone(),
+        )
+    };
+    assert_eq!(prompts(&env), (json!(2), json!(2)));
+    // as schema 31 stored them
+    let db = env.db();
+    db.execute_batch(
+        "UPDATE message_rows SET is_prompt = 1
+          WHERE line_id IN (SELECT id FROM lines WHERE type = 'user')
+            AND NOT EXISTS (SELECT 1 FROM content_blocks b WHERE b.line_id = message_rows.line_id);
+         PRAGMA user_version = 31;",
+    )
+    .unwrap();
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM message_rows WHERE is_prompt = 1"),
+        6
+    );
+    drop(db);
+    let summary = env.ingest();
+    assert_eq!(summary["rebuilt_lines"], 6, "{summary}");
+    assert_eq!(prompts(&env), (json!(2), json!(2)));
+}
+
 #[test]
 fn tools_on_the_basic_fixture_count_each_call_once() {
     let env = Env::with_fixture("basic");

@@ -215,12 +215,15 @@ fn is_housekeeping(text: &str) -> bool {
     })
 }
 
-/// A user line with text of its own: not a tool's result, nor a
-/// compaction's summary.
+/// A user line with content of its own: not a tool's result, nor a
+/// compaction's summary, nor a line with no content at all (no message,
+/// no `content`, an empty list: nothing typed; tour-s35 F4).
 fn is_user_text(r: &Record, m: Option<&MessageBody>) -> bool {
     r.line_type == "user"
         && !r.env.is_compact_summary
-        && !m.is_some_and(|m| m.blocks.iter().any(|b| b.kind == "tool_result"))
+        && m.is_some_and(|m| {
+            !m.blocks.is_empty() && !m.blocks.iter().any(|b| b.kind == "tool_result")
+        })
 }
 
 /// A prompt: what the user typed. Not a meta line, not a 1.0.x subagent's

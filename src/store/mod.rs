@@ -124,6 +124,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0031_hook_figures",
         include_str!("migrations/0031_hook_figures.sql"),
     ),
+    (
+        "0032_contentless_prompts",
+        include_str!("migrations/0032_contentless_prompts.sql"),
+    ),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -1318,7 +1322,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 31);
+        assert_eq!(SCHEMA_VERSION, 32);
         // (migrated with foreign keys unchecked) checked again, and holding
         let checked: i64 = s
             .conn
