@@ -1295,6 +1295,99 @@ fn user_lines_with_nothing_typed_are_no_prompts() {
     assert_eq!(prompts(&env), (json!(2), json!(2)));
 }
 
+/// A failed Stop hook whose summary has no stop reason: the failure's
+/// text is the first of `hookErrors` (tour-s35 F5: the last failure was
+/// blank), for one listed hook and for several (the unnamed row); a stop
+/// reason, when there is one, still goes first.
+#[test]
+fn a_stop_hook_failure_without_a_stop_reason_keeps_its_error_text() {
+    let env = Env::new();
+    let dir = env.projects().join("-h");
+    std::fs::create_dir_all(&dir).unwrap();
+    let summary = |uuid: &str, session: &str, at: &str, commands: &[&str], reason: &str| {
+        let infos: Vec<Value> = commands
+            .iter()
+            .map(|c| json!({"command": c, "durationMs": 10}))
+            .collect();
+        json!({"type": "system", "subtype": "stop_hook_summary", "sessionId": session,
+            "uuid": uuid, "timestamp": format!("2026-03-01T10:00:{at}.000Z"), "cwd": "/h",
+            "hookCount": commands.len(), "hookInfos": infos,
+            "hookErrors": [{"not": "text"}, "", "check.sh: 3 tests failed"],
+            "preventedContinuation": false, "stopReason": reason, "toolUseID": format!("stop-{uuid}")})
+        .to_string()
+            + "\n"
+    };
+    std::fs::write(
+        dir.join("se-1.jsonl"),
+        summary("e1", "se-1", "02", &["check.sh"], ""),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("se-2.jsonl"),
+        summary("e2", "se-2", "03", &["a.sh", "b.sh"], "")
+            + &summary("e3", "se-2", "01", &["c.sh"], "tests failing"),
+    )
+    .unwrap();
+    env.ingest();
+    let v = run_json(&env, &["hooks"]);
+    let failure = |command: Option<&str>| {
+        let row = v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["command"] == json!(command))
+            .unwrap_or_else(|| panic!("no {command:?} row in {v}"));
+        row["last_failure"].clone()
+    };
+    assert_eq!(failure(Some("check.sh")), "check.sh: 3 tests failed");
+    assert_eq!(failure(None), "check.sh: 3 tests failed");
+    assert_eq!(failure(Some("c.sh")), "tests failing");
+    let show = run_json(&env, &["show", "se-1", "--no-ingest"]);
+    assert!(
+        show.to_string().contains("check.sh: 3 tests failed"),
+        "{show}"
+    );
+}
+
+/// `show --json`'s `total.turns` counts every turn its `turns` list holds,
+/// turn 0 (what came before the first prompt) too (tour-s35 F7: it left
+/// turn 0 out, and a session of subagent work alone had 0 turns).
+#[test]
+fn shows_total_turns_count_the_turns_it_lists() {
+    let env = Env::new();
+    let dir = env.projects().join("-t");
+    std::fs::create_dir_all(&dir).unwrap();
+    let response = |uuid: &str, at: &str| {
+        json!({"type": "assistant", "sessionId": "tz-1", "uuid": uuid, "cwd": "/t",
+            "timestamp": format!("2026-03-01T10:00:{at}.000Z"),
+            "message": {"id": format!("msg_{uuid}"), "model": "claude-sonnet-4-5-20250929",
+                "role": "assistant", "content": [{"type": "text", "text": "ok"}],
+                "stop_reason": "end_turn", "usage": {"input_tokens": 1, "output_tokens": 1}}})
+        .to_string()
+            + "\n"
+    };
+    let prompt = json!({"type": "user", "sessionId": "tz-1", "uuid": "p1", "cwd": "/t",
+        "timestamp": "2026-03-01T10:00:05.000Z", "message": {"role": "user", "content": "go on"}})
+    .to_string()
+        + "\n";
+    std::fs::write(
+        dir.join("tz-1.jsonl"),
+        response("r0", "00") + &prompt + &response("r1", "06"),
+    )
+    .unwrap();
+    env.ingest();
+    let v = run_json(&env, &["show", "tz-1"]);
+    let numbers: Vec<Value> = v["turns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["turn"].clone())
+        .collect();
+    assert_eq!(numbers, [json!(0), json!(1)], "{v}");
+    assert_eq!(v["total"]["turns"], 2, "{v}");
+    assert_eq!(v["total"]["user_prompts"], 1, "{v}");
+}
+
 #[test]
 fn tools_on_the_basic_fixture_count_each_call_once() {
     let env = Env::with_fixture("basic");

@@ -67,14 +67,6 @@ fn row_json(r: &FileRow) -> Value {
     Value::Object(m)
 }
 
-/// The end of a long path (its file name matters most): `…/src/main.rs`.
-fn clip_left(s: &str, n: usize) -> String {
-    if crate::output::fits(s, n) {
-        return s.to_owned();
-    }
-    format!("…{}", crate::output::tail_columns(s, n.saturating_sub(1)))
-}
-
 /// The files table; in a terminal `width` wide, paths cut (keeping their
 /// end) and the columns least needed left out as far as it takes.
 fn human(report: &FilesReport, zone: &Zone, width: Option<usize>) -> String {
@@ -102,7 +94,7 @@ fn human(report: &FilesReport, zone: &Zone, width: Option<usize>) -> String {
     let rows: Vec<Vec<String>> = report
         .rows
         .iter()
-        .map(|r| cells(r, clip_left(&r.path, 60), when(zone, r.last_touched_at)))
+        .map(|r| cells(r, r.path.clone(), when(zone, r.last_touched_at)))
         .collect();
     let files = super::count(report.paths, "file", "files");
     let label = if report.rows.len() as u64 == report.paths {
@@ -153,12 +145,38 @@ fn csv(report: &FilesReport) -> String {
 mod tests {
     use super::*;
 
+    /// A path is whole in a pipe (distinct files whose ends match are two
+    /// rows, not the same row twice: tour-s35 F2, every path was cut to 60
+    /// columns), and in a narrow terminal it is cut keeping its end, by
+    /// the columns it takes.
     #[test]
-    fn long_paths_keep_their_end() {
-        assert_eq!(clip_left("/a/b.rs", 10), "/a/b.rs");
-        assert_eq!(clip_left("/home/u/app/src/main.rs", 12), "…src/main.rs");
-        // columns, not chars: wide names are cut by what they take on screen
-        assert_eq!(clip_left("/home/u/文書/報告書.md", 10), "…報告書.md");
-        assert_eq!(clip_left("/a/🇯🇵🇯🇵.txt", 8), "…🇯🇵.txt");
+    fn paths_are_whole_in_a_pipe_and_keep_their_end_when_cut() {
+        let end = "directory/structure/for/the/component/library/src/index.ts";
+        let (alice, bob) = (format!("/home/alice/a/{end}"), format!("/home/bob/b/{end}"));
+        let wide = "/home/u/文書/とても長いフォルダの名前/その中のもう一つのフォルダ/報告書.md";
+        let report = FilesReport {
+            rows: [&alice, &bob, wide]
+                .iter()
+                .map(|p| FileRow {
+                    path: p.to_string(),
+                    reads: 1,
+                    ..FileRow::default()
+                })
+                .collect(),
+            total: FileRow::default(),
+            paths: 3,
+        };
+        let zone = Zone::parse("UTC").unwrap();
+        let piped = human(&report, &zone, None);
+        for p in [&alice, &bob, wide] {
+            assert!(piped.contains(p), "{piped}");
+        }
+        let cut = human(&report, &zone, Some(60));
+        assert!(!cut.contains(&alice) && !cut.contains(wide), "{cut}");
+        assert!(
+            cut.contains("…") && cut.contains("src/index.ts") && cut.contains("報告書.md"),
+            "{cut}"
+        );
+        assert!(cut.lines().all(|l| crate::output::fits(l, 60)), "{cut}");
     }
 }

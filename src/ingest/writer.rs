@@ -1321,7 +1321,13 @@ impl<'c> Writer<'c> {
                     outcome: "summary",
                     error_count: Some(s.hook_errors as i64),
                     prevented_continuation: Some(s.prevented_continuation),
-                    output: s.stop_reason.as_deref().filter(|x| !x.is_empty()),
+                    // (what kept Claude going; else what the first hook
+                    // that failed said)
+                    output: s
+                        .stop_reason
+                        .as_deref()
+                        .filter(|x| !x.is_empty())
+                        .or(s.hook_error.as_deref()),
                     ..Default::default()
                 };
                 self.insert_hook(line_id, 0, env, thread, &summary)?;

@@ -439,7 +439,9 @@ pub fn run(conn: &Connection, session_id: &str) -> rusqlite::Result<ShowReport> 
         figures: row.figures.clone(),
         first_at: row.first_at,
         last_at: row.last_at,
-        turns: turns.iter().filter(|t| t.turn > 0).count() as u64,
+        // (every turn listed: turn 0, what came before the first prompt,
+        // too; the prompted ones are `user_prompts`)
+        turns: turns.len() as u64,
         subagents: row.subagents.len() as u64,
         ..Default::default()
     };

@@ -68,7 +68,8 @@ pub struct Line<'a> {
     pub max_retries: Field<Num>,
     #[serde(borrow)]
     pub hook_infos: List<Obj<HookInfo<'a>>>,
-    pub hook_errors: List<Measured>,
+    #[serde(borrow)]
+    pub hook_errors: List<Str<'a>>,
     pub prevented_continuation: Field<bool>,
     #[serde(borrow)]
     pub stop_reason: Str<'a>,

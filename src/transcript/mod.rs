@@ -220,6 +220,9 @@ pub struct SystemBody {
     pub max_retries: Option<i64>,
     pub hook_infos: Vec<(Option<String>, Option<i64>)>,
     pub hook_errors: usize,
+    /// The first of `hookErrors` that is a text (shortened): what failed,
+    /// when `stopReason` does not say.
+    pub hook_error: Option<String>,
     pub prevented_continuation: bool,
     pub stop_reason: Option<String>,
 }
@@ -786,6 +789,10 @@ impl Record {
                         .map(|h| (opt(h.command), h.duration_ms.get().map(Num::int)))
                         .collect(),
                     hook_errors: l.hook_errors.items().len(),
+                    hook_error: l.hook_errors.items().iter().find_map(|e| match e {
+                        Field::Got(t) if !t.trim().is_empty() => Some(preview(t)),
+                        _ => None,
+                    }),
                     prevented_continuation: w
                         .flag("preventedContinuation", l.prevented_continuation),
                     stop_reason: opt(l.stop_reason),
