@@ -359,6 +359,40 @@ fn ctrl_c_during_the_catch_up_stops_it_without_ready() {
     );
 }
 
+/// `--session` given a session's whole id follows that session alone,
+/// even when another's id starts with it (tour-s35 F6: `s1` followed
+/// `s154` too, and said to give more of the id, which there was not).
+#[test]
+fn a_whole_session_id_follows_that_session_alone() {
+    let env = Env::new();
+    let dir = env.projects().join("-home-u-ids");
+    std::fs::create_dir_all(&dir).unwrap();
+    for s in ["s1", "s154"] {
+        std::fs::write(
+            dir.join(format!("{s}.jsonl")),
+            format!("{}\n", user_line(&format!("{s}-0"), s, "hello")),
+        )
+        .unwrap();
+    }
+    env.ingest();
+    let mut w = Watch::start(&env, &["--session", "s1"]);
+    append(
+        &dir.join("s154.jsonl"),
+        &format!("{}\n", user_line("s154-1", "s154", "other")),
+    );
+    for n in 1..=2 {
+        let uuid = format!("s1-{n}");
+        append(
+            &dir.join("s1.jsonl"),
+            &format!("{}\n", user_line(&uuid, "s1", "mine")),
+        );
+        w.until(|e| e["uuid"] == uuid);
+    }
+    assert_eq!(w.count(|e| e["session_id"] == "s154"), 0, "{:#?}", w.seen);
+    assert!(!w.stderr().contains("start with"), "{}", w.stderr());
+    w.stop();
+}
+
 #[test]
 fn live_events_for_appends_new_sessions_subagents_and_replaced_files() {
     let env = Env::with_fixture("basic");

@@ -126,9 +126,7 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
         quiet: settings.quiet,
     };
     drop(lock);
-    if let Some(want) = args.session.as_deref()
-        && !settings.quiet
-    {
+    if let Some(want) = args.session.as_deref() {
         // (a typo would watch nothing, silently; a session not begun yet is
         // what one may well be waiting for)
         let matching: Vec<String> = store
@@ -139,8 +137,12 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
             )?
             .query_map([want], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
+        // (an id given whole is that session alone, as in every other
+        // command, even where other ids start with it: tour-s35 F6)
+        view.session_exact = matching.iter().any(|m| m == want);
         let known = &matching[..matching.len().min(4)];
         match known.len() {
+            _ if settings.quiet || view.session_exact => {}
             0 => crate::output::style::warn(format_args!(
                 "no session id starts with {want:?} yet: watching for one (see `observatory sessions`)"
             )),
@@ -156,7 +158,9 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
                 if n > 3 { ", …" } else { "" }
             )),
         }
-        view.sessions_seen = Some(matching.into_iter().collect());
+        if !settings.quiet && !view.session_exact {
+            view.sessions_seen = Some(matching.into_iter().collect());
+        }
     }
     if let Some(want) = args.project.as_deref()
         && !settings.quiet
@@ -362,6 +366,8 @@ impl Log {
 struct View {
     ndjson: bool,
     session: Option<String>,
+    /// `session` is an existing session's whole id: that one alone.
+    session_exact: bool,
     project: Option<String>,
     tail: std::collections::VecDeque<String>,
     zone: Zone,
@@ -380,10 +386,20 @@ struct View {
 }
 
 impl View {
+    /// A session `--session` keeps (any, without it).
+    fn session_wanted(&self, id: &str) -> bool {
+        match &self.session {
+            None => true,
+            Some(s) if self.session_exact => id == s,
+            Some(s) => id.starts_with(s.as_str()),
+        }
+    }
+
     fn new(args: &WatchArgs, ndjson: bool, zone: Zone, week_start: WeekStart) -> View {
         View {
             ndjson,
             session: args.session.clone(),
+            session_exact: false,
             project: args.project.clone(),
             tail: Default::default(),
             zone,
@@ -438,8 +454,7 @@ impl View {
         if field("event") == Some("missed") {
             return true; // (of any session: said whatever the filters)
         }
-        if let Some(s) = &self.session
-            && !field("session_id").is_some_and(|id| id.starts_with(s.as_str()))
+        if self.session.is_some() && !field("session_id").is_some_and(|id| self.session_wanted(id))
         {
             return false;
         }
@@ -787,10 +802,7 @@ fn active_sessions(conn: &Connection, now: i64, view: &View) -> Result<Vec<Vec<S
     for row in rows {
         let (id, project, title, last, models, tokens, cost, unpriced, priced, recent, first) =
             row?;
-        if view
-            .session
-            .as_ref()
-            .is_some_and(|s| !id.starts_with(s.as_str()))
+        if !view.session_wanted(&id)
             || view
                 .project
                 .as_ref()
@@ -1085,6 +1097,7 @@ mod tests {
         let view = View {
             ndjson: false,
             session: None,
+            session_exact: false,
             project: None,
             tail: Default::default(),
             zone: Zone::parse("UTC").unwrap(),
