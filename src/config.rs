@@ -805,9 +805,22 @@ fn parse_config(
         let line = line_of(text, key.span().start);
         match name {
             "roots" => {
-                out.roots = r.list_of_strings(name, value).map(|(v, l)| At {
-                    value: v.iter().map(|s| path_value(s)).collect(),
-                    line: l,
+                // (an empty list, or an empty name, which would be the
+                // config file's own folder: a mistake, said, as an
+                // OBSERVATORY_ROOTS of commas is; tour-s35 F3)
+                out.roots = r.list_of_strings(name, value).and_then(|(v, l)| {
+                    let why = if v.is_empty() {
+                        "names no folder"
+                    } else if v.iter().any(|s| s.trim().is_empty()) {
+                        "holds an empty name, which names no folder"
+                    } else {
+                        return Some(At {
+                            value: v.iter().map(|s| path_value(s)).collect(),
+                            line: l,
+                        });
+                    };
+                    r.warn(l, name, why);
+                    None
                 })
             }
             "db" => out.db = r.string(name, value).map(|(v, l)| at(path_value(&v), l)),

@@ -409,6 +409,39 @@ fn watch_polls_at_the_configured_interval() {
     );
 }
 
+/// `roots` that names no folder (an empty list, or an empty name, which
+/// would be the config file's own folder) is a warning naming the file,
+/// line and key, and the defaults are read, as for an OBSERVATORY_ROOTS of
+/// commas (tour-s35 F3: taken silently; errors then named no folder).
+#[test]
+fn roots_that_name_no_folder_are_said_and_ignored() {
+    let env = Env::new();
+    for (roots, why) in [
+        ("[]", "names no folder"),
+        ("[\"\"]", "holds an empty name"),
+        ("[\"/somewhere\", \" \"]", "holds an empty name"),
+    ] {
+        let cfg = env.write_config(&format!("timezone = \"UTC\"\nroots = {roots}\n"));
+        let out = env
+            .cmd()
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .args(["config", "show", "--json"])
+            .assert()
+            .success();
+        let v = json_of(out.get_output());
+        let want = format!("{}:2: `roots` {why}", cfg.display());
+        assert!(
+            v["warnings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|w| w.as_str().unwrap().starts_with(&want)),
+            "{roots}: {v}"
+        );
+        assert_eq!(source(&v, "roots").0, "default", "{roots}: {v}");
+    }
+}
+
 #[test]
 fn unknown_keys_and_wrong_types_warn_with_file_and_line() {
     let env = Env::with_fixture("basic");
