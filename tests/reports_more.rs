@@ -1113,6 +1113,12 @@ fn every_table_fits_the_terminal() {
         })
         .collect();
     std::fs::write(dir.join("sess-long.jsonl"), long).unwrap();
+    // (a session id as Claude Code makes them: 36 columns, with its label
+    // past 40)
+    let uuid = "ef958aa1-0e93-49f0-bb71-150f63befcd1";
+    let line = json!({"type": "user", "uuid": "u-1", "sessionId": uuid, "cwd": "/home/u/next",
+        "timestamp": "2026-03-05T10:00:00.000Z", "message": {"role": "user", "content": "hello"}});
+    std::fs::write(dir.join(format!("{uuid}.jsonl")), format!("{line}\n")).unwrap();
     env.ingest();
     env.cmd()
         .args(["budget", "set", "--daily", "5"])
@@ -1122,6 +1128,7 @@ fn every_table_fits_the_terminal() {
         "sessions",
         "sessions --since 2026-03-01",
         "show sess-main-0001",
+        "show ef958aa1-0e93-49f0-bb71-150f63befcd1",
         "tools",
         "hooks",
         "files",

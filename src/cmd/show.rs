@@ -466,22 +466,34 @@ fn describe(e: &Event, terminal: bool) -> (String, String, String, String, Strin
     }
 }
 
+/// A header line, `label` padded to 10 columns then `value`; in a
+/// terminal too narrow for both (a session id at 40 columns), the value on
+/// the next line, indented: an id is not cut (tour-s35 F8).
+fn labelled(label: &str, value: &str, width: Option<usize>) -> String {
+    let line = format!("{label:<10}{value}");
+    match width {
+        Some(w) if !crate::output::fits(&line, w) => format!("{label}\n  {value}"),
+        _ => line,
+    }
+}
+
 /// The timeline for people; in a terminal `width` wide, the details cut
 /// and the columns least needed left out as far as it takes.
 fn human(r: &ShowReport, zone: &Zone, width: Option<usize>) -> Result<()> {
     use crate::output::thousands as n;
     let t = &r.totals;
     let f = &t.figures;
-    outln!("Session   {}", table::visible(&r.session_id));
+    outln!(
+        "{}",
+        labelled("Session", &table::visible(&r.session_id), width)
+    );
     if let Some(title) = &r.title {
         // (one line: cut to the terminal, else at 100)
         let room = width.map_or(100, |w| w.saturating_sub(11).max(20));
         outln!("Title     {}", clip(title, room));
     }
-    outln!(
-        "Project   {}",
-        table::visible(r.project.as_deref().unwrap_or("-"))
-    );
+    let project = table::visible(r.project.as_deref().unwrap_or("-"));
+    outln!("{}", labelled("Project", &project, width));
     let time = format!(
         "Time      {} → {} ({}, {})",
         when(zone, t.first_at),
