@@ -697,20 +697,7 @@ const FULL_ABOVE: usize = 300;
 /// (0), a thread no longer known or many are noted, in one write
 /// transaction, and clear the notes. Returns how many threads were noted.
 pub fn refresh(conn: &Connection) -> rusqlite::Result<usize> {
-    let any: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM hook_figures_dirty)",
-        [],
-        |r| r.get(0),
-    )?;
-    if !any {
-        return Ok(0);
-    }
-    crate::store::immediate(conn, || {
-        // (read with the write lock held, as tools::refresh does)
-        let noted: Vec<i64> = conn
-            .prepare("SELECT thread FROM hook_figures_dirty")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+    super::resum_noted(conn, "hook_figures_dirty", |noted| {
         let threads = shared_threads(conn, None)?;
         let session_of = |t: &i64| threads.get(t).and_then(|s| s.0.as_deref());
         let mut sums: BTreeMap<(i64, EventCommand), Group> = BTreeMap::new();
@@ -769,9 +756,7 @@ pub fn refresh(conn: &Connection) -> rusqlite::Result<usize> {
                 f.text,
             ])?;
         }
-        // (the inserts above noted -1, as any change to the table does)
-        conn.execute("DELETE FROM hook_figures_dirty", [])?;
-        Ok(noted.len())
+        Ok(())
     })
 }
 

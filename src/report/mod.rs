@@ -742,6 +742,34 @@ pub fn summed(conn: &rusqlite::Connection, dirty: &str) -> rusqlite::Result<bool
     )
 }
 
+/// A kept sum's re-sum: the threads noted in `dirty` (none: nothing
+/// done), read with the write lock held and handed to `resum`, then
+/// cleared, in one write transaction. Returns how many were noted. (Read
+/// before the lock, a thread another writer noted meanwhile would have
+/// lost its note, its sums read stale; review-s34 3.)
+pub fn resum_noted(
+    conn: &rusqlite::Connection,
+    dirty: &str,
+    resum: impl FnOnce(&[i64]) -> rusqlite::Result<()>,
+) -> rusqlite::Result<usize> {
+    let any: bool = conn.query_row(&format!("SELECT EXISTS (SELECT 1 FROM {dirty})"), [], |r| {
+        r.get(0)
+    })?;
+    if !any {
+        return Ok(0);
+    }
+    crate::store::immediate(conn, || {
+        let noted: Vec<i64> = conn
+            .prepare(&format!("SELECT thread FROM {dirty}"))?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        resum(&noted)?;
+        // (the re-sum's own writes noted -1, as any change to the sums does)
+        conn.execute(&format!("DELETE FROM {dirty}"), [])?;
+        Ok(noted.len())
+    })
+}
+
 /// Durations as kept sums keep them: each an unsigned LEB128 varint.
 pub fn pack_durations(durations: &[i64], out: &mut Vec<u8>) {
     for &d in durations {

@@ -278,22 +278,7 @@ const FULL_ABOVE: usize = 300;
 /// of them when -1 or many are noted), in one write transaction, and clear
 /// the notes. Returns how many threads were noted.
 pub fn refresh(conn: &Connection) -> rusqlite::Result<usize> {
-    let any: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM tool_figures_dirty)",
-        [],
-        |r| r.get(0),
-    )?;
-    if !any {
-        return Ok(0);
-    }
-    crate::store::immediate(conn, || {
-        // (read with the write lock held: a thread another writer notes
-        // between a read before it and the DELETE below would lose its
-        // note, and its sums would be read, stale; review-s34 3)
-        let noted: Vec<i64> = conn
-            .prepare("SELECT thread FROM tool_figures_dirty")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+    super::resum_noted(conn, "tool_figures_dirty", |noted| {
         // (thread, name) -> (server, calls, errors, no result, durations)
         type Sums = BTreeMap<(i64, String), (Option<String>, Acc)>;
         let mut sums: Sums = BTreeMap::new();
@@ -317,7 +302,7 @@ pub fn refresh(conn: &Connection) -> rusqlite::Result<usize> {
             conn.execute("DELETE FROM tool_figures", [])?;
             add(CALL_COLUMNS, None)?;
         } else {
-            for &t in &noted {
+            for &t in noted {
                 conn.execute("DELETE FROM tool_figures WHERE thread = ?1", [t])?;
                 match t {
                     0 => add(&format!("{CALL_COLUMNS} AND c.thread IS NULL"), None)?,
@@ -343,9 +328,7 @@ pub fn refresh(conn: &Connection) -> rusqlite::Result<usize> {
                 packed
             ])?;
         }
-        // (the inserts above noted -1, as any change to the table does)
-        conn.execute("DELETE FROM tool_figures_dirty", [])?;
-        Ok(noted.len())
+        Ok(())
     })
 }
 
