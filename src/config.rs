@@ -805,22 +805,27 @@ fn parse_config(
         let line = line_of(text, key.span().start);
         match name {
             "roots" => {
-                // (an empty list, or an empty name, which would be the
-                // config file's own folder: a mistake, said, as an
-                // OBSERVATORY_ROOTS of commas is; tour-s35 F3)
+                // (an empty name, which would be the config file's own
+                // folder, is left out, said, as in an OBSERVATORY_ROOTS
+                // with empty names; a list of none is ignored: tour-s35
+                // F3, review-s35 M3)
                 out.roots = r.list_of_strings(name, value).and_then(|(v, l)| {
-                    let why = if v.is_empty() {
-                        "names no folder"
-                    } else if v.iter().any(|s| s.trim().is_empty()) {
-                        "holds an empty name, which names no folder"
-                    } else {
-                        return Some(At {
-                            value: v.iter().map(|s| path_value(s)).collect(),
-                            line: l,
-                        });
-                    };
-                    r.warn(l, name, why);
-                    None
+                    let named: Vec<&String> = v.iter().filter(|s| !s.trim().is_empty()).collect();
+                    if named.is_empty() {
+                        r.warn(l, name, "names no folder");
+                        return None;
+                    }
+                    if named.len() < v.len() {
+                        r.said(
+                            l,
+                            name,
+                            "holds an empty name, which names no folder; left out",
+                        );
+                    }
+                    Some(At {
+                        value: named.iter().map(|s| path_value(s)).collect(),
+                        line: l,
+                    })
                 })
             }
             "db" => out.db = r.string(name, value).map(|(v, l)| at(path_value(&v), l)),
@@ -905,7 +910,12 @@ impl Reader<'_> {
     }
 
     fn warn(&mut self, line: usize, key: &str, message: &str) {
-        let w = format!("{}:{line}: `{key}` {message}; ignored", self.path.display());
+        self.said(line, key, &format!("{message}; ignored"));
+    }
+
+    /// A warning about `key` that says itself what becomes of it.
+    fn said(&mut self, line: usize, key: &str, message: &str) {
+        let w = format!("{}:{line}: `{key}` {message}", self.path.display());
         self.found.push((line, w));
     }
 

@@ -409,17 +409,40 @@ fn watch_polls_at_the_configured_interval() {
     );
 }
 
-/// `roots` that names no folder (an empty list, or an empty name, which
-/// would be the config file's own folder) is a warning naming the file,
-/// line and key, and the defaults are read, as for an OBSERVATORY_ROOTS of
-/// commas (tour-s35 F3: taken silently; errors then named no folder).
+/// `roots` that names no folder (an empty list, or empty names only: an
+/// empty name would be the config file's own folder) is a warning naming
+/// the file, line and key, and the defaults are read, as for an
+/// OBSERVATORY_ROOTS of commas (tour-s35 F3: taken silently; errors then
+/// named no folder); an empty name beside others is said and left out,
+/// the others read (review-s35 M3).
 #[test]
 fn roots_that_name_no_folder_are_said_and_ignored() {
     let env = Env::new();
+    let cfg = env.write_config("roots = [\"/somewhere\", \" \", \"/else\"]\n");
+    let v = show(&env, &[], &[]);
+    let out = env
+        .cmd()
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .args(["config", "show", "--json"])
+        .assert()
+        .success();
+    let v2 = json_of(out.get_output());
+    assert_eq!(v["warnings"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(
+        v2["warnings"][0],
+        format!(
+            "{}:1: `roots` holds an empty name, which names no folder; left out",
+            cfg.display()
+        )
+    );
+    assert_eq!(
+        source(&v2, "roots"),
+        ("file".into(), serde_json::json!(["/somewhere", "/else"]))
+    );
     for (roots, why) in [
         ("[]", "names no folder"),
-        ("[\"\"]", "holds an empty name"),
-        ("[\"/somewhere\", \" \"]", "holds an empty name"),
+        ("[\"\"]", "names no folder"),
+        ("[\"\", \" \"]", "names no folder"),
     ] {
         let cfg = env.write_config(&format!("timezone = \"UTC\"\nroots = {roots}\n"));
         let out = env

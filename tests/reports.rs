@@ -1230,7 +1230,8 @@ fn find_hook<'a>(v: &'a Value, event: &str, command: &str) -> &'a Value {
 }
 
 /// A user line with nothing typed (no `content`, an empty list, a message
-/// that is no object, no message at all) is no prompt: it neither counts
+/// that is no object, no message at all, blank text, a block of no type)
+/// is no prompt (an image alone is one): it neither counts
 /// in `sessions` nor opens a turn in `show` (tour-s35 F4: each was an
 /// empty "" prompt). A database that stored one as a prompt (schema 31)
 /// is rebuilt from its raw lines by the next ingest.
@@ -1263,6 +1264,21 @@ fn user_lines_with_nothing_typed_are_no_prompts() {
             "09",
             r#""message":{"role":"user","content":[{"type":"text","text":"second"}]}"#,
         ),
+        // (review-s35 L1: blank text, an empty text block, a block of no type)
+        line("c7", "10", r#""message":{"role":"user","content":""}"#),
+        line("c8", "11", r#""message":{"role":"user","content":"  \n "}"#),
+        line(
+            "c9",
+            "12",
+            r#""message":{"role":"user","content":[{"type":"text","text":""}]}"#,
+        ),
+        line("c10", "13", r#""message":{"role":"user","content":[null]}"#),
+        // (an image alone is a prompt)
+        line(
+            "c11",
+            "14",
+            r#""message":{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}}]}"#,
+        ),
     ]
     .concat();
     std::fs::write(dir.join("cl-1.jsonl"), text).unwrap();
@@ -1275,24 +1291,27 @@ fn user_lines_with_nothing_typed_are_no_prompts() {
             show["total"]["user_prompts"].clone(),
         )
     };
-    assert_eq!(prompts(&env), (json!(2), json!(2)));
-    // as schema 31 stored them
+    assert_eq!(prompts(&env), (json!(3), json!(3)));
+    // an ordinary database (every prompt typed, an image one too) is not
+    // rebuilt by the upgrade
+    env.db().execute_batch("PRAGMA user_version = 31").unwrap();
+    assert_eq!(env.ingest()["rebuilt_lines"], 0);
+    // as schema 31 stored them: every user line a prompt
     let db = env.db();
     db.execute_batch(
         "UPDATE message_rows SET is_prompt = 1
-          WHERE line_id IN (SELECT id FROM lines WHERE type = 'user')
-            AND NOT EXISTS (SELECT 1 FROM content_blocks b WHERE b.line_id = message_rows.line_id);
+          WHERE line_id IN (SELECT id FROM lines WHERE type = 'user');
          PRAGMA user_version = 31;",
     )
     .unwrap();
     assert_eq!(
         count(&db, "SELECT count(*) FROM message_rows WHERE is_prompt = 1"),
-        6
+        11
     );
     drop(db);
     let summary = env.ingest();
-    assert_eq!(summary["rebuilt_lines"], 6, "{summary}");
-    assert_eq!(prompts(&env), (json!(2), json!(2)));
+    assert_eq!(summary["rebuilt_lines"], 11, "{summary}");
+    assert_eq!(prompts(&env), (json!(3), json!(3)));
 }
 
 /// A failed Stop hook whose summary has no stop reason: the failure's
@@ -1349,9 +1368,10 @@ fn a_stop_hook_failure_without_a_stop_reason_keeps_its_error_text() {
     );
 }
 
-/// `show --json`'s `total.turns` counts every turn its `turns` list holds,
-/// turn 0 (what came before the first prompt) too (tour-s35 F7: it left
-/// turn 0 out, and a session of subagent work alone had 0 turns).
+/// `show --json`'s `total.turns` counts turn 0 (what came before the first
+/// prompt) when it holds work, a response here (tour-s35 F7: it left turn
+/// 0 out, and a session of subagent work alone had 0 turns), and not when
+/// it holds a hook's note alone (review-s35 M2).
 #[test]
 fn shows_total_turns_count_the_turns_it_lists() {
     let env = Env::new();
@@ -1386,6 +1406,32 @@ fn shows_total_turns_count_the_turns_it_lists() {
     assert_eq!(numbers, [json!(0), json!(1)], "{v}");
     assert_eq!(v["total"]["turns"], 2, "{v}");
     assert_eq!(v["total"]["user_prompts"], 1, "{v}");
+    // a turn 0 of a SessionStart hook's note alone is listed, and is no
+    // turn of work (review-s35 M2)
+    let note = json!({"type": "attachment", "sessionId": "tz-2", "uuid": "n0", "cwd": "/t",
+        "timestamp": "2026-03-01T11:00:00.000Z",
+        "attachment": {"type": "hook_additional_context", "hookName": "SessionStart:startup",
+            "hookEvent": "SessionStart", "toolUseID": "SessionStart", "content": ["branch main"]}})
+    .to_string()
+        + "\n";
+    let prompt = prompt
+        .replace("tz-1", "tz-2")
+        .replace("10:00:05", "11:00:05")
+        .replace(r#""p1""#, r#""p2""#);
+    let response = response("r2", "06")
+        .replace("tz-1", "tz-2")
+        .replace("T10:", "T11:");
+    std::fs::write(dir.join("tz-2.jsonl"), note + &prompt + &response).unwrap();
+    env.ingest();
+    let v = run_json(&env, &["show", "tz-2"]);
+    let numbers: Vec<Value> = v["turns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["turn"].clone())
+        .collect();
+    assert_eq!(numbers, [json!(0), json!(1)], "{v}");
+    assert_eq!(v["total"]["turns"], 1, "{v}");
 }
 
 #[test]

@@ -393,6 +393,49 @@ fn a_whole_session_id_follows_that_session_alone() {
     w.stop();
 }
 
+/// `watch` leaves the hook runs it stores noted, not summed again (each
+/// re-sum re-pairs the whole session's hooks: review-s35 M1); the next
+/// `hooks` sums them in its own ingest and reports what pairing every row
+/// gives.
+#[test]
+fn watch_leaves_hook_sums_to_the_next_report() {
+    let env = Env::with_fixture("reports");
+    env.ingest();
+    let noted = || count(&env.db(), "SELECT count(*) FROM hook_figures_dirty");
+    assert_eq!(noted(), 0);
+    let mut w = Watch::start(&env, &[]);
+    let f = env.projects().join("-home-u-web/sess-blocks-a001.jsonl");
+    let hook = json!({"type": "attachment", "uuid": "wh-1", "sessionId": "sess-blocks-a001",
+        "cwd": "/home/u/web", "timestamp": "2026-03-10T13:20:00.000Z",
+        "attachment": {"type": "hook_success", "hookName": "PostToolUse:Bash", "hookEvent": "PostToolUse",
+            "toolUseID": "toolu_wh", "content": "", "exitCode": 0, "command": "fmt.sh", "durationMs": 45}});
+    append(&f, &format!("{hook}\n"));
+    w.until(|e| e["event"] == "hook");
+    assert!(noted() > 0, "the watch pass summed the hooks");
+    w.stop();
+    let out = env.cmd().args(["hooks", "--json"]).assert().success();
+    let summed: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(noted(), 0, "the report's ingest summed them");
+    let db = env.db();
+    db.execute("INSERT INTO hook_figures_dirty(thread) VALUES (-1)", [])
+        .unwrap();
+    drop(db);
+    let out = env
+        .cmd()
+        .args(["hooks", "--json", "--no-ingest"])
+        .assert()
+        .success();
+    let paired: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(summed, paired);
+    let fmt = summed["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["command"] == "fmt.sh")
+        .unwrap();
+    assert_eq!(fmt["runs"], 3, "{summed}");
+}
+
 #[test]
 fn live_events_for_appends_new_sessions_subagents_and_replaced_files() {
     let env = Env::with_fixture("basic");

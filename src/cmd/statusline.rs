@@ -425,6 +425,7 @@ fn ingest_transcript(store: &mut Store, settings: &Settings, transcript: &Path) 
         &prices,
         &Options {
             max_bytes_per_file: Some(MAX_BACKLOG_BYTES / pending.len() as u64),
+            defer_hook_sums: true,
             ..Default::default()
         },
         &mut Silent,

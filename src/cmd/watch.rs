@@ -95,6 +95,7 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
     let opts = Options {
         events: args.replay,
         stop: Some(stop.clone()),
+        defer_hook_sums: true,
         ..Default::default()
     };
     // (Ctrl-C or SIGTERM while another process holds it: nothing read yet)
@@ -181,7 +182,10 @@ pub fn run(args: &WatchArgs, settings: &Settings) -> Result<ExitCode> {
     }
     // From now on events come from the log, whoever stored their lines
     // (this process or another).
-    let opts = Options::default();
+    let opts = Options {
+        defer_hook_sums: true,
+        ..Default::default()
+    };
     let poll_ms = args
         .poll_interval_ms
         .unwrap_or(settings.poll_interval_ms)

@@ -99,6 +99,13 @@ pub struct Options {
     /// committed and the reading stops there; the next run reads on from
     /// the cursors.
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Leave the hook runs noted, not summed again (`watch` and the status
+    /// line, which store a few lines of a live session at a time: each
+    /// re-sum re-pairs the whole session's hooks, ~110 ms for one of 51,000
+    /// hook rows; review-s35 M1). The next ingest that is not deferred (a
+    /// report's own, `hooks`') sums them; until then `hooks` pairs every
+    /// row, as before schema 31.
+    pub defer_hook_sums: bool,
 }
 
 /// What `ingest --json` prints. Invariant:
@@ -1104,7 +1111,10 @@ fn ingest_found(
     crate::report::sessions::refresh(&store.conn, stored)
         .context("summing the figures of each session")?;
     crate::report::tools::refresh(&store.conn).context("summing the tool calls of each session")?;
-    crate::report::hooks::refresh(&store.conn).context("summing the hook runs of each session")?;
+    if !opts.defer_hook_sums {
+        crate::report::hooks::refresh(&store.conn)
+            .context("summing the hook runs of each session")?;
+    }
     crate::store::line_counts::refresh(&store.conn).context("counting the lines per type")?;
     if stored || opts.explicit {
         Store::meta_set(

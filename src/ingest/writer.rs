@@ -216,14 +216,23 @@ fn is_housekeeping(text: &str) -> bool {
 }
 
 /// A user line with content of its own: not a tool's result, nor a
-/// compaction's summary, nor a line with no content at all (no message,
-/// no `content`, an empty list: nothing typed; tour-s35 F4).
+/// compaction's summary, nor a line with nothing typed: no message, no
+/// content, an empty list, blank text, blocks of no type (tour-s35 F4,
+/// review-s35 L1). Text that is not blank, or a block of another kind (an
+/// image, a document), is content.
 fn is_user_text(r: &Record, m: Option<&MessageBody>) -> bool {
+    let typed = |m: &MessageBody| {
+        m.has_text
+            || m.blocks.iter().any(|b| {
+                !matches!(
+                    b.kind.as_str(),
+                    "text" | "tool_result" | crate::transcript::NO_TYPE
+                )
+            })
+    };
     r.line_type == "user"
         && !r.env.is_compact_summary
-        && m.is_some_and(|m| {
-            !m.blocks.is_empty() && !m.blocks.iter().any(|b| b.kind == "tool_result")
-        })
+        && m.is_some_and(|m| typed(m) && !m.blocks.iter().any(|b| b.kind == "tool_result"))
 }
 
 /// A prompt: what the user typed. Not a meta line, not a 1.0.x subagent's

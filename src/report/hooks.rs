@@ -552,6 +552,11 @@ fn run_reading(
     q: &HooksQuery,
     reading: Option<Reading>,
 ) -> rusqlite::Result<HooksReport> {
+    // (whether the sums are whole, the threads and the sums: one snapshot)
+    let _snapshot = match conn.is_autocommit() {
+        true => Some(conn.unchecked_transaction()?),
+        false => None,
+    };
     let mut groups: BTreeMap<EventCommand, Group> = BTreeMap::new();
     let mut total = Group::default();
     let timeless = q.range.from_ms.is_none() && q.range.to_ms.is_none();
@@ -698,7 +703,21 @@ const FULL_ABOVE: usize = 300;
 /// transaction, and clear the notes. Returns how many threads were noted.
 pub fn refresh(conn: &Connection) -> rusqlite::Result<usize> {
     super::resum_noted(conn, "hook_figures_dirty", |noted| {
-        let threads = shared_threads(conn, None)?;
+        // (the noted threads' sessions' threads alone, with no project:
+        // loading every thread with its project was most of a small re-sum)
+        let noted_ids = serde_json::Value::from(noted.to_vec()).to_string();
+        let threads: HashMap<i64, Shared> = conn
+            .prepare(
+                "SELECT id, session_id, agent_id FROM threads WHERE session_id IN
+                   (SELECT session_id FROM threads WHERE id IN (SELECT value FROM json_each(?1)))",
+            )?
+            .query_map([&noted_ids], |r| {
+                let shared = |i: usize| -> rusqlite::Result<Option<Arc<str>>> {
+                    Ok(r.get::<_, Option<String>>(i)?.map(Arc::from))
+                };
+                Ok((r.get(0)?, (shared(1)?, shared(2)?, None)))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
         let session_of = |t: &i64| threads.get(t).and_then(|s| s.0.as_deref());
         let mut sums: BTreeMap<(i64, EventCommand), Group> = BTreeMap::new();
         let mut sum = |r: HookRun| {

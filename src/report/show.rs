@@ -439,9 +439,20 @@ pub fn run(conn: &Connection, session_id: &str) -> rusqlite::Result<ShowReport> 
         figures: row.figures.clone(),
         first_at: row.first_at,
         last_at: row.last_at,
-        // (every turn listed: turn 0, what came before the first prompt,
-        // too; the prompted ones are `user_prompts`)
-        turns: turns.len() as u64,
+        // (the prompted turns, and turn 0, what came before the first
+        // prompt, when it holds work: a session of subagents alone had 0
+        // turns (tour-s35 F7), but a SessionStart hook's note is no turn
+        // (review-s35 M2))
+        turns: turns.iter().filter(|t| t.turn > 0).count() as u64
+            + u64::from(events.iter().any(|e| {
+                e.turn == 0
+                    && matches!(
+                        e.kind,
+                        EventKind::Response { .. }
+                            | EventKind::ToolCall { .. }
+                            | EventKind::Subagent { .. }
+                    )
+            })),
         subagents: row.subagents.len() as u64,
         ..Default::default()
     };

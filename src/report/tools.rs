@@ -145,6 +145,11 @@ fn call_of<'r>(
 }
 
 pub fn run(conn: &Connection, q: &ToolsQuery) -> rusqlite::Result<ToolsReport> {
+    // (whether the sums are whole, the threads and the sums: one snapshot)
+    let _snapshot = match conn.is_autocommit() {
+        true => Some(conn.unchecked_transaction()?),
+        false => None,
+    };
     let paths: HashMap<i64, String> = conn
         .prepare("SELECT id, path FROM projects")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?

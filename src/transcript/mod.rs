@@ -173,6 +173,8 @@ pub struct MessageBody {
     pub blocks: Vec<BlockRecord>,
     /// The text of a plain prompt (string content, or the first text block).
     pub text_preview: Option<String>,
+    /// Some text in the content (a string, or a block's) is not blank.
+    pub has_text: bool,
     pub is_api_error: bool,
     pub api_error_status: Option<i64>,
     pub error: Option<String>,
@@ -1012,6 +1014,13 @@ fn message_body(
         _ => None,
     };
     let (text_preview, _) = content_text(&m.content);
+    let has_text = match &m.content {
+        Content::Text(t) => !t.trim().is_empty(),
+        Content::Blocks(bs) => bs
+            .iter()
+            .any(|b| b.text.as_ref().is_some_and(|t| !t.trim().is_empty())),
+        _ => false,
+    };
     let blocks = match m.content {
         Content::Blocks(bs) => bs
             .into_iter()
@@ -1037,6 +1046,7 @@ fn message_body(
         usage,
         blocks,
         text_preview,
+        has_text,
         is_api_error: is_api_error.get().unwrap_or(false),
         api_error_status: api_error_status.get().map(Num::int),
         error: opt(error),
