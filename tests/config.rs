@@ -419,14 +419,18 @@ fn watch_polls_at_the_configured_interval() {
 fn roots_that_name_no_folder_are_said_and_ignored() {
     let env = Env::new();
     let cfg = env.write_config("roots = [\"/somewhere\", \" \", \"/else\"]\n");
+    // (`config show` with the file's roots: CLAUDE_CONFIG_DIR unset)
+    let from_file = || {
+        let out = env
+            .cmd()
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .args(["config", "show", "--json"])
+            .assert()
+            .success();
+        json_of(out.get_output())
+    };
     let v = show(&env, &[], &[]);
-    let out = env
-        .cmd()
-        .env_remove("CLAUDE_CONFIG_DIR")
-        .args(["config", "show", "--json"])
-        .assert()
-        .success();
-    let v2 = json_of(out.get_output());
+    let v2 = from_file();
     assert_eq!(v["warnings"].as_array().unwrap().len(), 1, "{v}");
     assert_eq!(
         v2["warnings"][0],
@@ -445,13 +449,7 @@ fn roots_that_name_no_folder_are_said_and_ignored() {
         ("[\"\", \" \"]", "names no folder"),
     ] {
         let cfg = env.write_config(&format!("timezone = \"UTC\"\nroots = {roots}\n"));
-        let out = env
-            .cmd()
-            .env_remove("CLAUDE_CONFIG_DIR")
-            .args(["config", "show", "--json"])
-            .assert()
-            .success();
-        let v = json_of(out.get_output());
+        let v = from_file();
         let want = format!("{}:2: `roots` {why}", cfg.display());
         assert!(
             v["warnings"]

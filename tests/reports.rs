@@ -961,6 +961,22 @@ fn tools_error_rates_and_percentiles() {
     assert_eq!(cells[1..5], ["1", "0", "0.0%", "1"], "{table}");
 }
 
+/// The reports and basic fixtures, and the public corpus when `../shared`
+/// is here (said when it is not), each in an Env of its own.
+fn reports_basic_and_public() -> Vec<Env> {
+    let mut envs = vec![Env::with_fixture("reports"), Env::with_fixture("basic")];
+    match common::shared().map(|s| s.join("corpus/public")) {
+        Some(public) => {
+            let env = Env::new();
+            std::fs::remove_dir(env.projects()).unwrap();
+            std::os::unix::fs::symlink(public, env.projects()).unwrap();
+            envs.push(env);
+        }
+        None => eprintln!("the public corpus is left out: ../shared is not here"),
+    }
+    envs
+}
+
 /// `tools` with no time range reads `tool_figures` (schema 30: the calls
 /// summed per thread and tool) while nothing is noted since the ingest
 /// summed them, and every call otherwise: both give the same report, for
@@ -969,16 +985,7 @@ fn tools_error_rates_and_percentiles() {
 /// not read, and the next ingest sums it again.
 #[test]
 fn tools_read_from_the_sums_per_thread_is_the_report_of_every_call() {
-    let public = common::shared().map(|s| s.join("corpus/public"));
-    let mut envs = vec![Env::with_fixture("reports"), Env::with_fixture("basic")];
-    if let Some(public) = &public {
-        let env = Env::new();
-        std::fs::remove_dir(env.projects()).unwrap();
-        std::os::unix::fs::symlink(public, env.projects()).unwrap();
-        envs.push(env);
-    } else {
-        eprintln!("the public corpus is left out: ../shared is not here");
-    }
+    let envs = reports_basic_and_public();
     let noted = |env: &Env| count(&env.db(), "SELECT count(*) FROM tool_figures_dirty");
     // the report from the sums, then from every call (the sums noted stale)
     let both = |env: &Env, args: &[&str]| {
@@ -1093,16 +1100,7 @@ fn tools_read_from_the_sums_per_thread_is_the_report_of_every_call() {
 /// next ingest sums it again.
 #[test]
 fn hooks_read_from_the_sums_per_thread_are_the_report_of_every_run() {
-    let public = common::shared().map(|s| s.join("corpus/public"));
-    let mut envs = vec![Env::with_fixture("reports"), Env::with_fixture("basic")];
-    if let Some(public) = &public {
-        let env = Env::new();
-        std::fs::remove_dir(env.projects()).unwrap();
-        std::os::unix::fs::symlink(public, env.projects()).unwrap();
-        envs.push(env);
-    } else {
-        eprintln!("the public corpus is left out: ../shared is not here");
-    }
+    let envs = reports_basic_and_public();
     let noted = |env: &Env| count(&env.db(), "SELECT count(*) FROM hook_figures_dirty");
     let check = |env: &Env, when: &str| -> Value {
         // (the session with the most hook rows, if any is left)

@@ -730,12 +730,8 @@ pub fn refresh(conn: &Connection) -> rusqlite::Result<usize> {
             conn.execute("DELETE FROM hook_figures", [])?;
             each_run(conn, &HooksQuery::default(), Some(Reading::Scan), sum)?;
         } else {
-            let sessions: HashSet<&str> = noted.iter().filter_map(session_of).collect();
-            let ids: Vec<i64> = threads
-                .iter()
-                .filter(|(_, s)| s.0.as_deref().is_some_and(|s| sessions.contains(s)))
-                .map(|(&id, _)| id)
-                .collect();
+            // (`threads` holds the noted sessions' threads: all re-paired)
+            let ids: Vec<i64> = threads.keys().copied().collect();
             let ids = serde_json::Value::from(ids).to_string();
             let these = "thread IN (SELECT value FROM json_each(?1))";
             conn.execute(&format!("DELETE FROM hook_figures WHERE {these}"), [&ids])?;
@@ -1162,10 +1158,9 @@ mod tests {
         assert_eq!(run_reading(conn, &q, Some(Reading::Scan)).unwrap(), whole);
     }
 
-    /// A group's last failure does not depend on the order runs come in.
-    #[test]
-    fn the_last_failure_is_the_same_in_any_order() {
-        let run = |line_id: i64, at: Option<i64>, output: Option<&str>| HookRun {
+    /// A run that failed (blocking), at line `line_id`.
+    fn failed_run(line_id: i64, at: Option<i64>, output: Option<&str>) -> HookRun {
+        HookRun {
             line_id,
             seq: 0,
             thread: None,
@@ -1184,7 +1179,13 @@ mod tests {
             prevented: false,
             duration_ms: None,
             output: output.map(str::to_owned),
-        };
+        }
+    }
+
+    /// A group's last failure does not depend on the order runs come in.
+    #[test]
+    fn the_last_failure_is_the_same_in_any_order() {
+        let run = failed_run;
         let runs = [
             run(1, Some(10), Some("first")),
             run(2, Some(30), Some("latest with a message")),
@@ -1231,26 +1232,7 @@ mod tests {
     /// gives, for every split, either way round.
     #[test]
     fn last_failures_merged_are_those_of_all_the_runs() {
-        let run = |line_id: i64, at: Option<i64>, output: Option<&str>| HookRun {
-            line_id,
-            seq: line_id % 2,
-            thread: None,
-            session_id: None,
-            agent_id: None,
-            project: None,
-            at,
-            event: None,
-            name: None,
-            command: None,
-            tool_use_id: None,
-            raw_outcome: Arc::from("non_blocking_error"),
-            outcome: Outcome::NonBlockingError,
-            is_run: true,
-            errors: 1,
-            prevented: false,
-            duration_ms: None,
-            output: output.map(str::to_owned),
-        };
+        let run = failed_run;
         let runs = [
             run(1, Some(10), Some("first")),
             run(2, Some(30), Some("latest with a message")),
