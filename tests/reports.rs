@@ -1197,6 +1197,28 @@ fn hooks_read_from_the_sums_per_thread_are_the_report_of_every_run() {
         (&json!(4), &json!(0), &json!(1), &json!("fmt: bad file")),
         "{paired}"
     );
+    // a hook row of no thread (a line naming no session): noted as 0, the
+    // re-sum pairs everything again
+    let loose = env.projects().join("-home-u-web/loose.jsonl");
+    let row = json!({"type": "attachment", "uuid": "hf-4", "cwd": "/home/u/web",
+        "timestamp": "2026-03-10T13:12:00.000Z",
+        "attachment": {"type": "hook_non_blocking_error", "hookName": "PostToolUse:Bash",
+            "hookEvent": "PostToolUse", "toolUseID": "toolu_hf4", "stderr": "no session",
+            "exitCode": 1, "command": "fmt.sh", "durationMs": 20}});
+    std::fs::write(&loose, format!("{row}\n")).unwrap();
+    let loose_run = fmt(&check(env, "no thread"));
+    assert_eq!(
+        (&loose_run["runs"], &loose_run["last_failure"]),
+        (&json!(5), &json!("no session")),
+        "{loose_run}"
+    );
+    assert_eq!(
+        count(
+            &env.db(),
+            "SELECT count(*) FROM hook_figures WHERE thread = 0"
+        ),
+        1
+    );
     // by hand: a row changed is not read; the next ingest sums it again
     let after = run_json(env, &["hooks"]);
     env.db()
@@ -1209,8 +1231,11 @@ fn hooks_read_from_the_sums_per_thread_are_the_report_of_every_run() {
         .args(["forget", "--session", "sess-blocks-a001", "--yes"])
         .assert()
         .success();
-    // (the fixture's hooks are all that session's: none left to show)
-    assert_eq!(check(env, "forgotten")["rows"], json!([]));
+    // (the fixture's hooks are all that session's: only the run of no
+    // thread is left)
+    let left = check(env, "forgotten");
+    assert_eq!(left["total"]["runs"], 1, "{left}");
+    assert_eq!(fmt(&left)["last_failure"], "no session", "{left}");
     env.cmd()
         .args(["ingest", "--full", "-q"])
         .assert()
