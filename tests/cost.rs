@@ -269,8 +269,7 @@ fn groupings_combine_and_totals_are_sums_of_rows() {
 #[test]
 fn totals_past_nine_million_dollars_are_exact() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-big");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-big");
     let text: String = (1..=3)
         .map(|i| {
             format!(
@@ -1371,15 +1370,13 @@ fn a_response_whose_lines_give_cache_writes_with_and_without_the_breakdown_count
     for (first, second) in [(&total_only, &breakdown), (&breakdown, &total_only)] {
         // both lines in one read (merged in memory) ...
         let env = Env::new();
-        let dir = env.projects().join("-home-u-p");
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = env.project_dir("-home-u-p");
         let f = dir.join("c0000000-0000-4000-8000-00000000000c.jsonl");
         std::fs::write(&f, format!("{first}\n{second}\n")).unwrap();
         expect(&env, "one read");
         // ... and one line per read (merged into the stored row)
         let env = Env::new();
-        let dir = env.projects().join("-home-u-p");
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = env.project_dir("-home-u-p");
         let f = dir.join("c0000000-0000-4000-8000-00000000000c.jsonl");
         std::fs::write(&f, format!("{first}\n")).unwrap();
         env.ingest();
@@ -1497,8 +1494,7 @@ fn a_flag_given_twice_takes_its_last_value() {
 #[test]
 fn pricing_check_names_fast_responses_without_a_fast_price() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-fast");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-fast");
     let line =
         |uuid: &str, msg: &str, model: &str, at: &str| fast_line(uuid, msg, model, at, 1_000_000);
     let text = [
@@ -1578,8 +1574,7 @@ fn pricing_check_names_fast_responses_without_a_fast_price() {
 #[test]
 fn opus_4_6_fast_discount_ends_at_midnight_pacific_not_utc() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-fast");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-fast");
     // (100K fast input tokens: under the long-context tier's 200K)
     let line =
         |uuid: &str, msg: &str, at: &str| fast_line(uuid, msg, "claude-opus-4-6", at, 100_000);

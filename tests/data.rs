@@ -2039,8 +2039,7 @@ fn small_raw_chunks_of_an_appended_file_are_merged() {
 /// The path of a new session file `<session>.jsonl` under a project, and
 /// its i-th line: a user prompt (no newline).
 fn prompt_lines(env: &Env, session: &str) -> (PathBuf, impl Fn(usize) -> String) {
-    let dir = env.projects().join("-home-u-app");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-app");
     let session = session.to_owned();
     let path = dir.join(format!("{session}.jsonl"));
     let line = move |i: usize| {
@@ -2148,8 +2147,7 @@ fn reading_sessions(env: &Env, files: u64, bytes: usize) -> Vec<(String, PathBuf
             })
             .collect()
     };
-    let dir = env.projects().join("-home-u-lib");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-lib");
     let mut out = Vec::new();
     for f in 0..files {
         let session = format!("sess-lib-{f:04}");
@@ -2671,8 +2669,7 @@ fn s1_lines(session_of_response: &str, response_at: &str) -> String {
 fn forget_takes_a_file_that_only_copies_the_session() {
     for how in ["folder copied", "file copied"] {
         let env = Env::new();
-        let dir = env.projects().join("-w");
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = env.project_dir("-w");
         std::fs::write(
             dir.join("s1.jsonl"),
             s1_lines("s1", "2026-12-01T10:00:05.000Z"),
@@ -2729,8 +2726,7 @@ fn forget_takes_a_file_that_only_copies_the_session() {
 #[test]
 fn forget_names_every_kept_file_holding_copies() {
     let env = Env::new();
-    let dir = env.projects().join("-w");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-w");
     let s1 = s1_lines("s1", "2026-12-01T10:00:05.000Z");
     std::fs::write(dir.join("s1.jsonl"), &s1).unwrap();
     for (name, mine) in [("mixA", "a0"), ("mixB", "b0")] {
@@ -2783,8 +2779,7 @@ fn forget_names_every_kept_file_holding_copies() {
 #[test]
 fn status_counts_a_gone_file_by_the_lines_kept_of_it() {
     let env = Env::new();
-    let dir = env.projects().join("-w");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-w");
     for s in ["s1", "s2"] {
         std::fs::write(
             dir.join(format!("{s}.jsonl")),
@@ -2815,8 +2810,7 @@ fn status_counts_a_gone_file_by_the_lines_kept_of_it() {
 #[test]
 fn forget_says_what_left_the_totals() {
     let env = Env::new();
-    let dir = env.projects().join("-w");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-w");
     std::fs::write(
         dir.join("s1.jsonl"),
         s1_lines("s1", "2026-12-01T10:00:05.000Z"),
@@ -2853,8 +2847,7 @@ fn forget_says_what_left_the_totals() {
 #[test]
 fn forget_replaced_drops_the_earlier_versions_of_edited_transcripts() {
     let env = Env::new();
-    let dir = env.projects().join("-w");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-w");
     let secret = s1_lines("s1", "2026-12-01T10:00:05.000Z")
         .replace("secret prompt", "my password is hunter2");
     std::fs::write(dir.join("s1.jsonl"), &secret).unwrap();
@@ -3029,8 +3022,7 @@ fn forget_replaced_drops_the_earlier_versions_of_edited_transcripts() {
 #[test]
 fn forget_of_a_session_whose_lines_a_resumed_file_copied_first() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-p");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-p");
     let (old, new) = (
         "b0000000-0000-4000-8000-00000000000b",
         "a0000000-0000-4000-8000-00000000000a",
@@ -3105,8 +3097,7 @@ fn forget_of_a_session_whose_lines_a_resumed_file_copied_first() {
 #[test]
 fn a_damaged_chunk_is_not_healed_from_a_transcript_edited_in_its_middle() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-mid");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-mid");
     let f = dir.join("sess-mid-0001.jsonl");
     let original: String = (0..60)
         .map(|i| {

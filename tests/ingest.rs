@@ -299,8 +299,7 @@ fn appended_lines_are_the_only_ones_read() {
 #[test]
 fn a_newline_that_ends_a_line_read_without_it_starts_no_line() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-p");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-p");
     let f = dir.join("s-open.jsonl");
     let rec = |uuid: &str| {
         format!(
@@ -358,8 +357,7 @@ fn user_prompt(uuid: &str) -> String {
 #[test]
 fn blanks_after_a_line_read_without_its_newline_are_part_of_it() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-p");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-p");
     let rec = user_prompt;
     let many = " ".repeat(5000);
     for (name, blank, still) in [
@@ -449,8 +447,7 @@ fn blanks_after_a_line_read_without_its_newline_are_part_of_it() {
 #[test]
 fn a_still_tail_of_blanks_written_on_is_read_on_not_again() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-p");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-p");
     let rec = user_prompt;
     // (name, what the file starts as, what is written on, its lines then)
     let cases = [
@@ -568,8 +565,7 @@ fn an_object_appended_on_the_last_lines_line_reads_as_a_fresh_ingest_does() {
         )
     };
     let incremental = Env::new();
-    let dir = incremental.projects().join("-home-u-c");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = incremental.project_dir("-home-u-c");
     let file = dir.join("sess-c.jsonl");
     std::fs::write(&file, format!("{user}\n{}", reply(1))).unwrap();
     incremental.ingest();
@@ -609,8 +605,7 @@ fn a_file_growing_while_read_is_read_to_its_size_when_opened() {
         return;
     }
     let env = Env::new();
-    let dir = env.projects().join("-home-u-grow");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-grow");
     let f = dir.join("sess-grow-0001.jsonl");
     let line = format!(
         "{}\n",
@@ -1266,8 +1261,7 @@ fn rewrite_in_place(env: &Env, f: &std::path::Path, text: &str) -> rusqlite::Con
 #[test]
 fn a_rewrite_that_keeps_the_first_bytes_and_grows_is_read_from_the_start() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-app");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-app");
     let f = dir.join("sess-r.jsonl");
     let prompt = format!(
         r#"{{"type":"user","uuid":"u0","sessionId":"sess-r","timestamp":"2026-03-01T09:59:00.000Z","message":{{"role":"user","content":"{}"}}}}"#,
@@ -1317,8 +1311,7 @@ fn a_rewrite_that_keeps_the_first_bytes_and_grows_is_read_from_the_start() {
 #[test]
 fn a_rewrite_with_a_line_end_at_the_old_cursor_is_read_from_the_start() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-app");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-app");
     let f = dir.join("sess-g.jsonl");
     let line = |uuid: &str, id: &str, tokens: u64, pad: &str| {
         format!(
@@ -1431,8 +1424,7 @@ fn full_rebuild_needs_only_the_stored_raw_lines() {
 #[test]
 fn a_file_names_escapes_are_shown_in_warnings_not_sent() {
     let env = Env::new();
-    let dir = env.projects().join("-ansi\x1b[31mRED\x1b[0m");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-ansi\x1b[31mRED\x1b[0m");
     std::fs::write(dir.join("\x1b[2J\x1b[Hclear\nme.jsonl"), "not json\n").unwrap();
     let out = env.cmd().args(["ingest", "--json"]).assert().success();
     let s: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
@@ -1776,8 +1768,7 @@ fn another_programs_sqlite_database_is_left_alone() {
 #[test]
 fn a_byte_order_mark_at_the_start_of_a_file_is_read_past() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-bom");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-bom");
     let line = |n: u32| {
         format!(
             r#"{{"type":"user","uuid":"bom-{n}","sessionId":"sess-bom","timestamp":"2026-03-01T10:0{n}:00.000Z","cwd":"/home/u/bom","message":{{"role":"user","content":"prompt {n}"}}}}"#
@@ -1822,8 +1813,7 @@ fn a_byte_order_mark_at_the_start_of_a_file_is_read_past() {
 #[test]
 fn a_last_line_without_its_newline_is_measured_without_its_cr_as_a_rebuild_does() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-cr");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-cr");
     let line = r#"{"type":"user","uuid":"cr-1","sessionId":"sess-cr","timestamp":"2026-03-01T10:00:00.000Z","message":{"role":"user","content":"hi"}}"#;
     std::fs::write(dir.join("sess-cr.jsonl"), format!("{line}\r\n{line}\r")).unwrap();
     let lens = || -> Vec<i64> {
@@ -2836,8 +2826,7 @@ fn messages_show_each_lines_parent_type_and_time() {
 #[test]
 fn the_ingest_summary_says_one_line_not_one_lines() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-one");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-one");
     std::fs::write(
         dir.join("sess-one.jsonl"),
         r#"{"type":"assistant","uuid":"o-1","sessionId":"sess-one","timestamp":"2026-03-01T10:00:00.000Z","cwd":"/home/u/one","message":{"id":"msg_one","model":"claude-sonnet-4-5-20250929","stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}}}
@@ -2861,8 +2850,7 @@ fn the_ingest_summary_says_one_line_not_one_lines() {
 #[test]
 fn the_ingest_summary_names_lines_with_no_type_in_words() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-odd");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-odd");
     std::fs::write(
         dir.join("sess-odd.jsonl"),
         "{\"sessionId\":\"sess-odd\",\"note\":\"no type here\"}\n{\"type\":\"brand-new\",\"sessionId\":\"sess-odd\"}\n",
@@ -3161,8 +3149,7 @@ fn different_lines_that_share_a_uuid_are_messages_of_their_own_in_any_order() {
     };
     for order in [[a, b, c], [b, c, a], [c, a, b], [c, b, a]] {
         let env = Env::new();
-        let dir = env.projects().join("-home-u-p");
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = env.project_dir("-home-u-p");
         for s in order {
             std::fs::write(dir.join(format!("{s}.jsonl")), file(s)).unwrap();
             // (one file per run: the next meets the others' rows stored)
@@ -3247,8 +3234,7 @@ fn a_resumed_session_copying_a_line_with_its_uuid_does_not_count_it_twice() {
         [(new, &copy), (old, &original)],
     ] {
         let env = Env::new();
-        let dir = env.projects().join("-home-u-p");
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = env.project_dir("-home-u-p");
         for (name, text) in order {
             std::fs::write(dir.join(format!("{name}.jsonl")), text).unwrap();
             env.ingest();
@@ -3305,8 +3291,7 @@ fn a_resumed_session_copying_a_line_with_its_uuid_does_not_count_it_twice() {
     // use is after its result, and the call has no duration (it had a
     // negative one)
     let env = Env::new();
-    let dir = env.projects().join("-home-u-p");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-p");
     let result_first = copy.replace("11:30:01.000Z", "10:00:02.000Z");
     std::fs::write(dir.join(format!("{new}.jsonl")), result_first).unwrap();
     env.ingest();
@@ -3482,8 +3467,7 @@ fn a_responses_model_and_a_sessions_title_do_not_depend_on_the_read_order() {
     ];
     for (n, order) in orders.iter().enumerate() {
         let env = Env::new();
-        let dir = env.projects().join("-home-u-x");
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = env.project_dir("-home-u-x");
         for &i in order.iter() {
             std::fs::write(dir.join(files[i].0), &files[i].1).unwrap();
             // (the first order: all at once; the others one file a run)
@@ -3505,8 +3489,7 @@ fn a_responses_model_and_a_sessions_title_do_not_depend_on_the_read_order() {
 #[test]
 fn a_result_without_its_use_is_no_call_until_the_use_is_read() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-p");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-p");
     let s = "e0000000-0000-4000-8000-00000000000e";
     let lines = uuid_pair(s, "Bash", "msg_e", 0);
     let (use_lines, result) = lines.trim_end().rsplit_once('\n').unwrap();

@@ -360,8 +360,7 @@ fn a_first_load_that_fills_the_disk_removes_its_database() {
         return;
     }
     let env = Env::new();
-    let dir = env.projects().join("-home-u-big");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-big");
     let line = format!(
         "{}\n",
         r#"{"type":"user","uuid":"u","sessionId":"sess-big-0001","timestamp":"2026-03-01T10:00:00.000Z","cwd":"/home/u/big","message":{"role":"user","content":"a prompt long enough that a few hundred thousand of them make a first load"}}"#
@@ -411,8 +410,7 @@ fn watch_on_a_full_disk_names_the_database() {
         "{}\n",
         r#"{"type":"user","uuid":"u","sessionId":"sess-big-0001","timestamp":"2026-03-01T10:00:00.000Z","cwd":"/home/u/big","message":{"role":"user","content":"a prompt long enough that some tens of thousands of them fill the database"}}"#
     );
-    let dir = env.projects().join("-home-u-big");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-big");
     std::fs::write(
         dir.join("sess-big-0001.jsonl"),
         line.repeat((12 << 20) / line.len()),
@@ -615,8 +613,7 @@ fn a_flood_of_warnings_is_cut_and_a_report_says_recurring_ones_in_one_line() {
 #[test]
 fn a_64_mb_line_and_absurd_token_counts_are_kept_with_located_messages() {
     let env = Env::new();
-    let dir = env.projects().join("-big");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-big");
     let mut f = std::fs::File::create(dir.join("s.jsonl")).unwrap();
     let big = format!(
         r#"{{"type":"user","uuid":"big","sessionId":"S","message":{{"role":"user","content":"{}"}}}}"#,

@@ -681,8 +681,7 @@ fn show_counts_a_session_stored_twice_once() {
 #[test]
 fn show_places_an_untimed_line_where_its_file_puts_it() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-t");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-t");
     let prompt = |uuid: &str, at: Option<&str>, text: &str| {
         let at = at.map_or(String::new(), |t| format!(r#""timestamp":"{t}","#));
         format!(
@@ -1261,8 +1260,7 @@ fn find_hook<'a>(v: &'a Value, event: &str, command: &str) -> &'a Value {
 #[test]
 fn user_lines_with_nothing_typed_are_no_prompts() {
     let env = Env::new();
-    let dir = env.projects().join("-e");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-e");
     let line = |uuid: &str, at: &str, rest: &str| {
         format!(
             r#"{{"type":"user","sessionId":"cl-1","uuid":"{uuid}","timestamp":"2026-03-01T10:00:{at}.000Z","cwd":"/e",{rest}}}"#
@@ -1344,8 +1342,7 @@ fn user_lines_with_nothing_typed_are_no_prompts() {
 #[test]
 fn a_stop_hook_failure_without_a_stop_reason_keeps_its_error_text() {
     let env = Env::new();
-    let dir = env.projects().join("-h");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-h");
     let summary = |uuid: &str, session: &str, at: &str, commands: &[&str], reason: &str| {
         let infos: Vec<Value> = commands
             .iter()
@@ -1398,8 +1395,7 @@ fn a_stop_hook_failure_without_a_stop_reason_keeps_its_error_text() {
 #[test]
 fn shows_total_turns_count_the_turns_it_lists() {
     let env = Env::new();
-    let dir = env.projects().join("-t");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-t");
     let response = |uuid: &str, at: &str| {
         json!({"type": "assistant", "sessionId": "tz-1", "uuid": uuid, "cwd": "/t",
             "timestamp": format!("2026-03-01T10:00:{at}.000Z"),
@@ -1585,8 +1581,7 @@ fn a_stop_hook_written_twice_by_claude_code_2_1_is_one_run() {
     // listing the same hook (same toolUseID and command); for a subagent
     // the attachment says SubagentStop and the summary nothing but Stop
     let env = Env::new();
-    let dir = env.projects().join("-p");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-p");
     let attachment = |uuid: &str, tool: &str, event: &str, kind: &str, ms: &str| {
         format!(
             r#"{{"parentUuid":null,"attachment":{{"type":"{kind}","hookName":"{event}","toolUseID":"{tool}","hookEvent":"{event}","stderr":"boom","stdout":"","exitCode":1,"command":"./check.sh","durationMs":50}},"type":"attachment","uuid":"{uuid}","timestamp":"2026-04-18T13:34:{ms}.781Z","cwd":"/p","sessionId":"e1","version":"2.1.114"}}"#
@@ -1741,8 +1736,7 @@ fn a_hook_note_is_no_run() {
     // the other attachments that are no result (a message shown, a
     // permission decision)
     let env = Env::new();
-    let dir = env.projects().join("-p");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-p");
     let line = |uuid: &str, s: u32, attachment: String| {
         format!(
             r#"{{"parentUuid":null,"isSidechain":false,"attachment":{attachment},"type":"attachment","uuid":"{uuid}","timestamp":"2026-04-18T13:10:{s:02}.686Z","cwd":"/p","sessionId":"c1","version":"2.1.114"}}"#
@@ -1873,8 +1867,7 @@ fn line_of(uuid: &str, model: &str, min: u32, input: u64) -> String {
 #[test]
 fn sums_that_leave_out_unpriced_responses_are_marked() {
     let env = Env::new();
-    let dir = env.projects().join("-p");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-p");
     let f = dir.join("s1.jsonl");
     std::fs::write(
         &f,
@@ -1925,8 +1918,7 @@ fn sums_that_leave_out_unpriced_responses_are_marked() {
     }
     // all priced: no mark, no note
     let env = Env::new();
-    let dir = env.projects().join("-p");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-p");
     std::fs::write(
         dir.join("s1.jsonl"),
         line_of("a2", "claude-haiku-4-5-20251001", 1, 100_000) + "\n",
@@ -2249,8 +2241,7 @@ fn no_ingest_without_a_database_reports_nothing_and_makes_no_file() {
 #[test]
 fn prompts_are_what_the_user_typed() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-p");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-p");
     let user = |uuid: &str, minute: u32, extra: &str, content: &str| {
         format!(
             r#"{{"type":"user","uuid":"{uuid}","sessionId":"s-prompts","timestamp":"2026-03-05T10:{minute:02}:00.000Z","cwd":"/home/u/p","isSidechain":{extra},"message":{{"role":"user","content":{content}}}}}"#
@@ -2413,8 +2404,7 @@ fn project_matches_a_transcript_folder_name_too() {
 #[test]
 fn hooks_print_commands_whole_in_a_pipe() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-hk");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-hk");
     let root = "\"${CLAUDE_PLUGIN_ROOT}/plugins/very-long-plugin-name/scripts";
     let line = |uuid: &str, tool: &str, script: &str| {
         json!({"type": "attachment", "uuid": uuid, "sessionId": "sess-hk", "cwd": "/home/u/hk",

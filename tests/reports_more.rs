@@ -511,8 +511,7 @@ fn query_needs_a_database() {
 /// tokens = $0.30 (under the 200k long-context threshold).
 fn env_spending_now() -> Env {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-now");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-now");
     let at = common::steady_now() - chrono::Duration::seconds(1);
     let ts = at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
     let line = json!({"parentUuid": null, "isSidechain": false, "cwd": "/home/u/now",
@@ -1089,8 +1088,7 @@ fn every_table_fits_the_terminal() {
     let env = Env::with_fixture("basic");
     common::copy_dir(&common::fixtures().join("ops"), &env.claude);
     // (a model with no price: the notes under cost, sessions and blocks)
-    let dir = env.projects().join("-home-u-next");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-next");
     let line = json!({"type": "assistant", "uuid": "n-1", "sessionId": "sess-next", "cwd": "/home/u/next",
         "timestamp": "2026-03-05T09:00:00.000Z",
         "message": {"id": "msg_n1", "model": "claude-next-9", "role": "assistant",
@@ -1210,8 +1208,7 @@ fn hooks_in_a_narrow_terminal_keep_the_blocking_failures() {
 #[test]
 fn show_cuts_details_only_to_fit_a_terminal() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-long");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-long");
     let path =
         "/home/u/long/workspace/a-rather-deep/folder/structure/of/the/project/src/main_module.rs";
     let prompt = format!(
@@ -1258,8 +1255,7 @@ fn show_cuts_details_only_to_fit_a_terminal() {
 #[test]
 fn tools_and_files_of_one_session_among_many() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-many");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-many");
     for i in 0..40u64 {
         let sid = format!("sess-many-{i:04}");
         let file = format!("/home/u/many/f{i}.rs");
@@ -1317,8 +1313,7 @@ fn tools_and_files_of_one_session_among_many() {
 #[test]
 fn show_labels_a_prompt_without_text_as_such() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-img");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-img");
     let reply = |uuid: &str, parent: &str, id: &str, at: &str| {
         json!({"type": "assistant", "uuid": uuid, "parentUuid": parent, "sessionId": "sess-img",
             "timestamp": at, "cwd": "/home/u/img",
@@ -1358,8 +1353,7 @@ fn show_labels_a_prompt_without_text_as_such() {
 #[test]
 fn show_json_and_csv_give_prompts_whole() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-long");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-long");
     let prompt = format!(
         "look at this log:\n{}\nand tell me what failed",
         "error: the build failed at step N; ".repeat(12)

@@ -824,8 +824,7 @@ fn a_transcript_under_a_root_is_recorded_as_ingest_records_it() {
 #[test]
 fn a_block_too_young_for_a_rate_and_a_stdin_without_model() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-new");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-new");
     let f = dir.join("sess-young.jsonl");
     // one response at 23:00:10; at 23:00:30 its block is 30 s old: no rate
     std::fs::write(

@@ -365,8 +365,7 @@ fn ctrl_c_during_the_catch_up_stops_it_without_ready() {
 #[test]
 fn a_whole_session_id_follows_that_session_alone() {
     let env = Env::new();
-    let dir = env.projects().join("-home-u-ids");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.project_dir("-home-u-ids");
     for s in ["s1", "s154"] {
         std::fs::write(
             dir.join(format!("{s}.jsonl")),

@@ -812,17 +812,17 @@ mod tests {
         // (one byte up to 127, two up to 16,383; a negative one is 0)
         assert_eq!(packed[..5], [0, 1, 127, 0x80, 0x01]);
         let mut back = Vec::new();
-        super::unpack_durations(&packed, &mut back);
+        unpack_durations(&packed, &mut back);
         assert_eq!(
             back,
             [0, 1, 127, 128, 300, 16_383, 16_384, 590_000, i64::MAX, 0]
         );
         // a value cut short, or longer than 64 bits, is left out
         back.clear();
-        super::unpack_durations(&[5, 0x80], &mut back);
+        unpack_durations(&[5, 0x80], &mut back);
         assert_eq!(back, [5]);
         back.clear();
-        super::unpack_durations(&[0xff; 11], &mut back);
+        unpack_durations(&[0xff; 11], &mut back);
         assert_eq!(back, Vec::<i64>::new());
     }
 

@@ -84,6 +84,13 @@ impl Env {
         self.claude.join("projects")
     }
 
+    /// A transcript folder under `projects/` (made, with its parents).
+    pub fn project_dir(&self, folder: &str) -> PathBuf {
+        let dir = self.projects().join(folder);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
     /// Where observatory reads its config file in this test
     /// (`$OBSERVATORY_HOME/config.toml`).
     pub fn config_path(&self) -> PathBuf {
