@@ -443,7 +443,7 @@ pub struct SessionsArgs {
     #[arg(long, value_enum, default_value_t = SessionSort::Start)]
     pub sort: SessionSort,
     /// Show at most N sessions (after sorting)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = limit_count)]
     pub limit: Option<usize>,
     /// Do not read new transcript lines first
     #[arg(long)]
@@ -526,7 +526,7 @@ pub struct FilesArgs {
     #[arg(long, value_name = "ID")]
     pub session: Option<String>,
     /// Show at most N files (the most touched)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = limit_count)]
     pub limit: Option<usize>,
     /// Do not read new transcript lines first
     #[arg(long)]
@@ -827,6 +827,24 @@ fn day_text(s: &str) -> Result<String, String> {
     }
 }
 
+/// The largest `--limit`: 2^53 - 1, the largest integer JSON readers such
+/// as `jq` and JavaScript hold exactly (`--json` echoes the limit back).
+const MAX_LIMIT: u64 = (1 << 53) - 1;
+
+/// A `--limit`: a count of rows, echoed exactly by `--json`.
+fn limit_count(s: &str) -> Result<usize, String> {
+    let n: u64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a count of rows: give a whole number such as 20"))?;
+    if n > MAX_LIMIT {
+        return Err(format!(
+            "{s} is too large: at most {MAX_LIMIT} (2^53 - 1, the largest count JSON readers hold exactly); leave --limit out for every row"
+        ));
+    }
+    usize::try_from(n).map_err(|_| format!("{s} is more rows than this machine can count"))
+}
+
 fn model_text(s: &str) -> Result<String, String> {
     if s.trim().is_empty() {
         Err("it needs a model id, pricing entry or prefix (an empty one would match every model; see `observatory cost --by-model`)".into())
@@ -902,6 +920,30 @@ mod tests {
         assert!(c.global.json);
         assert_eq!(c.global.claude_dirs.len(), 2);
         assert!(Cli::try_parse_from(["observatory", "ingest", "--bogus"]).is_err());
+    }
+
+    #[test]
+    fn a_limit_is_at_most_what_json_readers_hold_exactly() {
+        let limit = |n: &str| match Cli::try_parse_from(["observatory", "files", "--limit", n]) {
+            Ok(Cli {
+                command: Command::Files(a),
+                ..
+            }) => Ok(a.limit),
+            Ok(_) => unreachable!(),
+            Err(e) => Err(e.to_string()),
+        };
+        assert_eq!(limit("9007199254740991"), Ok(Some(9007199254740991)));
+        assert_eq!(limit("0"), Ok(Some(0)));
+        for past in ["9007199254740992", "18446744073709551615"] {
+            let e = limit(past).unwrap_err();
+            assert!(e.contains("at most 9007199254740991 (2^53 - 1"), "{e}");
+        }
+        assert!(limit("ten").unwrap_err().contains("not a count of rows"));
+        let e = Cli::try_parse_from(["observatory", "sessions", "--limit", "9007199254740993"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("2^53 - 1"), "{e}");
     }
 
     #[test]
