@@ -1172,6 +1172,17 @@ fn check_whole_pico(
     context: &str,
 ) -> Result<(), PricingError> {
     for (name, (value, loc)) in rates.named() {
+        if value
+            .checked_mul(Decimal::from(PICO_PER_TOKEN_PER_USD_PER_MTOK))
+            .is_none()
+        {
+            return Err(loc.error(format!(
+                "{entry} {name} rate {} $/MTok{context} is too large: a token's price must fit \
+                 in {} picoUSD (10^-12 USD)",
+                value.normalize(),
+                Decimal::MAX.trunc()
+            )));
+        }
         if whole_pico_per_token(value).is_none() {
             return Err(loc.error(format!(
                 "{entry} {name} rate {} $/MTok{context} is not a whole number of picoUSD \
@@ -3346,6 +3357,10 @@ cache_read = "5"
                     "{rates}input = \"1\"\n{ok}[[models.x.fast]]\nfrom = 2026-05-02\nuntil = 2026-05-01\ninput = \"2\"\noutput = \"4\"\n"
                 ),
                 "user.toml:10: models.x.fast[0].until: 2026-05-01 is before from (2026-05-02)",
+            ),
+            (
+                format!("{rates}input = \"99999999999999999999999\"\n{ok}"),
+                "user.toml:3: models.x.rates[0].input: x input rate 99999999999999999999999 $/MTok is too large: a token's price must fit in 79228162514264337593543950335 picoUSD (10^-12 USD)",
             ),
             (
                 format!("{rates}input = \"0.0000001\"\n{ok}"),

@@ -32,6 +32,7 @@ mod common;
 
 use common::{Env, count, fails};
 use serde_json::{Value, json};
+use std::process::Stdio;
 
 fn run_json(env: &Env, args: &[&str]) -> Value {
     let out = env.cmd().args(args).arg("--json").assert().success();
@@ -498,6 +499,70 @@ fn query_reads_stdin_and_prints_tables_and_csv() {
     assert!(err.contains("no SQL"), "{err}");
 }
 
+/// `--csv` and `--json` print each row as it is read: an endless query
+/// read by `head -3` ends quietly (exit 0) when the reader goes, having
+/// held no more than a buffer of rows; a table, which must hold every row,
+/// refuses it with the streaming ways named.
+#[test]
+fn query_streams_csv_and_json_and_an_endless_query_ends_with_its_reader() {
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+    let env = Env::with_fixture("reports");
+    env.ingest();
+    let endless = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i, 'row ' || i AS label FROM n";
+    for (flag, first) in [("--csv", "i,label"), ("--json", "{")] {
+        let mut child = env
+            .std_cmd()
+            .args(["query", flag, endless])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // (read on a thread: a query that prints nothing until its end
+        // would block the read for good)
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let head: Vec<String> = BufReader::new(stdout)
+                .lines()
+                .take(3)
+                .map(Result::unwrap)
+                .collect();
+            let _ = tx.send(head); // (and the reader goes, as `head` does)
+        });
+        let Ok(head) = rx.recv_timeout(Duration::from_secs(60)) else {
+            child.kill().unwrap();
+            panic!("{flag}: no rows printed before the query's end");
+        };
+        assert_eq!(
+            head.first().map(String::as_str),
+            Some(first),
+            "{flag}: {head:?}"
+        );
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                child.kill().unwrap();
+                panic!("{flag}: query went on after its reader had gone");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert!(status.success(), "{flag}: {status:?} {stderr}");
+        assert_eq!(stderr, "", "{flag}");
+    }
+    let err = fails(&env, &["query", endless], 1);
+    assert!(
+        err.contains("too much to line up as a table") && err.contains("add --csv or --json"),
+        "{err}"
+    );
+}
+
 #[test]
 fn query_needs_a_database() {
     let env = Env::new();
@@ -667,6 +732,29 @@ fn budget_check_spends_line_up() {
         .map(|l| l.split_whitespace().find(|w| w.starts_with('$')).unwrap())
         .collect();
     assert_eq!(spends, ["$0.300"; 3], "{table}");
+}
+
+/// A limit is shown to its last digit, and with the thousands grouped as
+/// all money is, whether it stops at the cent or goes below it (the set
+/// message, the list, the check).
+#[test]
+fn budget_limits_group_thousands_to_their_last_digit() {
+    let env = env_spending_now();
+    let said = |args: &[&str]| {
+        String::from_utf8_lossy(&env.cmd().args(args).assert().success().get_output().stdout)
+            .to_string()
+    };
+    let set = said(&["budget", "set", "--weekly", "1234567.891"]);
+    assert!(set.contains("$1,234,567.891 per week"), "{set}");
+    let set = said(&["budget", "set", "--monthly", "1234567"]);
+    assert!(set.contains("$1,234,567.00 per month"), "{set}");
+    for args in [&["budget", "list"][..], &["budget", "check", "--tz", "UTC"]] {
+        let table = said(args);
+        assert!(
+            table.contains("$1,234,567.891") && table.contains("$1,234,567.00"),
+            "{args:?}: {table}"
+        );
+    }
 }
 
 #[test]
@@ -1120,6 +1208,30 @@ fn every_table_fits_the_terminal() {
     env.ingest();
     env.cmd()
         .args(["budget", "set", "--daily", "5"])
+        .assert()
+        .success();
+    // (a limit, project and model too wide for the budget table's five
+    // columns at 40: its period goes with the limit)
+    env.cmd()
+        .args([
+            "budget",
+            "set",
+            "--monthly",
+            "1234.5",
+            "--project",
+            "/home/u/some-project",
+        ])
+        .assert()
+        .success();
+    env.cmd()
+        .args([
+            "budget",
+            "set",
+            "--weekly",
+            "100",
+            "--model",
+            "claude-haiku-4-5",
+        ])
         .assert()
         .success();
     let commands = [

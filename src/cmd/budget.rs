@@ -161,9 +161,41 @@ fn list(settings: &Settings) -> Result<ExitCode> {
         .collect();
     // cut: the project (to 10) and model (to 10); left out: warn at
     let width = output::terminal_width(settings.stdout_tty);
+    let fits = |table: &str| {
+        use unicode_width::UnicodeWidthStr;
+        width.is_none_or(|w| table.lines().all(|l| l.width() <= w))
+    };
+    let table = table::fit(&columns, &rows, &[], width, &[(3, 10), (4, 10)], &[5]);
+    if fits(&table) {
+        out!("{table}\n");
+        return Ok(ExitCode::SUCCESS);
+    }
+    // (too narrow even so: the period goes with the limit, `$20.00/day`,
+    // `/wk`, `/mo`, and the project and model are cut further)
+    let columns = [
+        table::num("ID"),
+        table::num("Limit"),
+        table::text("Project"),
+        table::text("Model"),
+        table::num("Warn at"),
+    ];
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .zip(&budgets)
+        .map(|(mut r, b)| {
+            r.remove(1);
+            let per = match b.period {
+                Period::Day => "day",
+                Period::Week => "wk",
+                Period::Month => "mo",
+            };
+            r[1] = format!("{}/{per}", r[1]);
+            r
+        })
+        .collect();
     out!(
         "{}\n",
-        table::fit(&columns, &rows, &[], width, &[(3, 10), (4, 10)], &[5])
+        table::fit(&columns, &rows, &[], width, &[(2, 6), (3, 6)], &[4])
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -348,12 +380,10 @@ fn period_words(s: &BudgetStatus) -> String {
 /// The limit for people: to the cent, or exact when it has finer digits.
 fn limit(b: &Budget) -> String {
     let amount = i128::from(b.amount_picousd);
-    if amount % 10_000_000_000 == 0 {
-        // (to the cent whatever `money_decimals` says: a limit is not rounded)
-        super::cost::dollars_dp(amount, 2)
-    } else {
-        format!("${}", usd(amount))
-    }
+    // (to the cent whatever `money_decimals` says, or to its last digit:
+    // a limit is not rounded)
+    let dp = usd(amount).normalize().scale().max(2);
+    super::cost::dollars_dp(amount, dp)
 }
 
 fn scope(b: &Budget) -> String {

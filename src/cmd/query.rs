@@ -10,7 +10,7 @@
 
 use std::cell::RefCell;
 use std::ffi::{CStr, c_char, c_int, c_void};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -18,8 +18,7 @@ use rusqlite::Connection;
 use rusqlite::ffi;
 use rusqlite::types::ValueRef;
 use serde::Serialize;
-use serde::ser::SerializeMap;
-use serde_json::Value;
+use serde::ser::{SerializeMap, Serializer as _};
 
 use crate::cli::QueryArgs;
 use crate::config::Settings;
@@ -47,16 +46,30 @@ pub fn run(args: &QueryArgs, settings: &Settings) -> Result<ExitCode> {
     let store = Store::open_read_only(&settings.db)?;
     super::pricing_flag_unused(settings, "`observatory query` reads the costs stored");
     warn_if_priced_otherwise(&store, settings);
-    let result = run_query(&store.conn, &sql)?;
-    if settings.json {
-        output::print_json(&result)?;
-    } else if args.csv {
-        out!("{}", csv(&result));
+    let mut query = Query::prepare(&store.conn, &sql)?;
+    if settings.json || args.csv {
+        // (rows printed as they are read: a result of any length in
+        // constant memory, and `| head` ends the run)
+        let mut out = output::stdout_writer();
+        if settings.json {
+            query.write_json(&mut out)?;
+        } else {
+            query.write_csv(&mut out)?;
+        }
+        out.flush()?;
     } else {
-        out!("{}", human(&result));
+        out!("{}", query.table()?);
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// A table lines its columns up from every row, so it holds them all
+/// before it prints: at most this many rows...
+const TABLE_ROWS: usize = 100_000;
+
+/// ...and this many bytes of text (past either, `--csv` and `--json`,
+/// which print each row as it is read, are the way).
+const TABLE_BYTES: usize = 64 << 20;
 
 /// `query` only reads: if the price table changed since the costs were
 /// stored (pricing.toml edited, a new version), say so rather than show
@@ -74,76 +87,6 @@ fn warn_if_priced_otherwise(store: &Store, settings: &Settings) {
             "the stored costs were priced with another price table than the one in effect \
              (pricing.toml changed?): run `observatory reprice` to re-price them"
         ));
-    }
-}
-
-/// A query's columns and rows, values as SQLite returned them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QueryResult {
-    /// Column names, made unique (a repeated name gets `_2`, `_3`..., a
-    /// suffix no column is named already).
-    pub columns: Vec<String>,
-    pub rows: Vec<Vec<Cell>>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    Null,
-    Integer(i64),
-    Real(f64),
-    Text(String),
-    Blob(Vec<u8>),
-}
-
-impl Cell {
-    fn json(&self) -> Value {
-        match self {
-            Cell::Null => Value::Null,
-            Cell::Integer(i) => Value::from(*i),
-            Cell::Real(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
-            Cell::Text(s) => Value::String(s.clone()),
-            Cell::Blob(b) => Value::String(hex(b)),
-        }
-    }
-
-    /// For CSV: NULL is empty, blobs are hex.
-    fn text(&self) -> String {
-        match self {
-            Cell::Null => String::new(),
-            Cell::Integer(i) => i.to_string(),
-            Cell::Real(f) => f.to_string(),
-            Cell::Text(s) => s.clone(),
-            Cell::Blob(b) => hex(b),
-        }
-    }
-
-    fn is_number(&self) -> bool {
-        matches!(self, Cell::Integer(_) | Cell::Real(_))
-    }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-/// `{"columns": [...], "rows": [{column: value}, ...]}`, keys in column order.
-impl Serialize for QueryResult {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct Row<'a>(&'a [String], &'a [Cell]);
-        impl Serialize for Row<'_> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let mut m = s.serialize_map(Some(self.0.len()))?;
-                for (k, v) in self.0.iter().zip(self.1) {
-                    m.serialize_entry(k, &v.json())?;
-                }
-                m.end()
-            }
-        }
-        let rows: Vec<Row<'_>> = self.rows.iter().map(|r| Row(&self.columns, r)).collect();
-        let mut m = s.serialize_map(Some(2))?;
-        m.serialize_entry("columns", &self.columns)?;
-        m.serialize_entry("rows", &rows)?;
-        m.end()
     }
 }
 
@@ -337,121 +280,246 @@ fn is_bare_pragma(sql: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
 }
 
-/// Prepare and run one statement under the read-only guard.
-pub fn run_query(conn: &Connection, sql: &str) -> Result<QueryResult> {
-    let guard = Authorizer::install(conn)?;
-    let prepared = conn.prepare(sql);
-    let mut st = match prepared {
-        Ok(st) => st,
-        Err(e) => {
-            if let Some(why) = guard.take_denied() {
-                bail!("refused: {why}");
-            }
-            if matches!(e, rusqlite::Error::MultipleStatement) {
-                bail!("one statement at a time, please (found more than one)");
-            }
-            // (not the SQL: the database file, said as such by main)
-            if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseCorrupt) {
-                return Err(e.into());
-            }
-            // (SQLite's own words, without rusqlite's "Error code 1: SQL
-            // logic error" after them)
-            let why = match e {
-                rusqlite::Error::SqliteFailure(_, Some(msg)) => msg,
-                rusqlite::Error::SqlInputError { msg, offset, .. } => {
-                    format!("{msg} (at character {})", offset + 1)
-                }
-                other => other.to_string(),
-            };
-            // (a write to a view: SQLite refuses it before asking the
-            // authorizer, in its own words)
-            if why.starts_with("cannot modify ") {
-                bail!("refused: {why}");
-            }
-            bail!("in the SQL: {why}");
-        }
-    };
-    // (SQLite calls some PRAGMAs without a value, such as journal_mode,
-    // not read-only; the authorizer let through only those that read, and
-    // the connection is query_only)
-    if !st.readonly() && !is_bare_pragma(sql) {
-        bail!("refused: only statements that read are allowed");
-    }
-    let n = st.column_count();
-    let names: Vec<&str> = st.column_names().collect();
-    let columns = unique_names(&names);
-    let mut rows = Vec::new();
-    let mut it = st.query([])?;
-    loop {
-        let row = match it.next() {
-            Ok(Some(r)) => r,
-            Ok(None) => break,
+/// One read-only statement, prepared under the guard, and its columns
+/// (made unique: a repeated name gets `_2`, `_3`..., a suffix no column is
+/// named already).
+pub struct Query<'c> {
+    guard: Authorizer<'c>,
+    st: rusqlite::Statement<'c>,
+    columns: Vec<String>,
+}
+
+impl<'c> Query<'c> {
+    pub fn prepare(conn: &'c Connection, sql: &str) -> Result<Query<'c>> {
+        let guard = Authorizer::install(conn)?;
+        let st = match conn.prepare(sql) {
+            Ok(st) => st,
             Err(e) => {
                 if let Some(why) = guard.take_denied() {
                     bail!("refused: {why}");
                 }
-                return Err(anyhow::Error::new(e).context("running the query"));
+                if matches!(e, rusqlite::Error::MultipleStatement) {
+                    bail!("one statement at a time, please (found more than one)");
+                }
+                // (not the SQL: the database file, said as such by main)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseCorrupt) {
+                    return Err(e.into());
+                }
+                // (SQLite's own words, without rusqlite's "Error code 1: SQL
+                // logic error" after them)
+                let why = match e {
+                    rusqlite::Error::SqliteFailure(_, Some(msg)) => msg,
+                    rusqlite::Error::SqlInputError { msg, offset, .. } => {
+                        format!("{msg} (at character {})", offset + 1)
+                    }
+                    other => other.to_string(),
+                };
+                // (a write to a view: SQLite refuses it before asking the
+                // authorizer, in its own words)
+                if why.starts_with("cannot modify ") {
+                    bail!("refused: {why}");
+                }
+                bail!("in the SQL: {why}");
             }
         };
-        let mut cells = Vec::with_capacity(n);
-        for i in 0..n {
-            cells.push(match row.get_ref(i)? {
-                ValueRef::Null => Cell::Null,
-                ValueRef::Integer(v) => Cell::Integer(v),
-                ValueRef::Real(v) => Cell::Real(v),
-                ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
-                ValueRef::Blob(b) => Cell::Blob(b.to_vec()),
-            });
+        // (SQLite calls some PRAGMAs without a value, such as journal_mode,
+        // not read-only; the authorizer let through only those that read,
+        // and the connection is query_only)
+        if !st.readonly() && !is_bare_pragma(sql) {
+            bail!("refused: only statements that read are allowed");
         }
-        rows.push(cells);
+        let names: Vec<&str> = st.column_names().collect();
+        let columns = unique_names(&names);
+        Ok(Query { guard, st, columns })
     }
-    Ok(QueryResult { columns, rows })
-}
 
-fn human(r: &QueryResult) -> String {
-    // table::Column titles are 'static: the names live until the process ends.
-    let columns: Vec<table::Column> = r
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let title: &'static str = Box::leak(c.clone().into_boxed_str());
-            let numeric = r.rows.iter().any(|row| row[i].is_number())
-                && r.rows
-                    .iter()
-                    .all(|row| row[i].is_number() || row[i] == Cell::Null);
-            if numeric {
-                table::num(title)
-            } else {
-                table::text(title)
+    /// Each row in turn to `f`, until it returns false or the rows end.
+    fn each_row(&mut self, mut f: impl FnMut(&rusqlite::Row<'_>) -> Result<bool>) -> Result<()> {
+        let mut rows = self.st.query([])?;
+        loop {
+            match rows.next() {
+                Ok(Some(row)) => {
+                    if !f(row)? {
+                        return Ok(());
+                    }
+                }
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    if let Some(why) = self.guard.take_denied() {
+                        bail!("refused: {why}");
+                    }
+                    return Err(anyhow::Error::new(e).context("running the query"));
+                }
             }
+        }
+    }
+
+    /// `{"columns": [...], "rows": [{column: value}, ...]}`, pretty, keys
+    /// in column order, each row written as it is read: integers and reals
+    /// as numbers (an infinite real as null), text as strings, NULL as
+    /// null, blobs as lowercase hex. A query that fails part way leaves
+    /// the document unfinished (not valid JSON) and returns its error.
+    pub fn write_json(&mut self, out: &mut impl Write) -> Result<()> {
+        use serde::ser::{Error as _, SerializeSeq};
+        struct Rows<'q, 'c> {
+            query: RefCell<&'q mut Query<'c>>,
+            failed: RefCell<Option<anyhow::Error>>,
+        }
+        impl Serialize for Rows<'_, '_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut query = self.query.borrow_mut();
+                let columns = query.columns.clone();
+                let mut seq = s.serialize_seq(None)?;
+                let mut written = Ok(());
+                let read = query.each_row(|row| {
+                    written = seq.serialize_element(&JsonRow(&columns, row));
+                    Ok(written.is_ok())
+                });
+                written?;
+                if let Err(e) = read {
+                    *self.failed.borrow_mut() = Some(e);
+                    return Err(S::Error::custom("the query failed"));
+                }
+                seq.end()
+            }
+        }
+        let columns = self.columns.clone();
+        let rows = Rows {
+            query: RefCell::new(self),
+            failed: RefCell::new(None),
+        };
+        let mut ser = serde_json::Serializer::pretty(&mut *out);
+        let written = (|| {
+            let mut m = (&mut ser).serialize_map(Some(2))?;
+            m.serialize_entry("columns", &columns)?;
+            m.serialize_entry("rows", &rows)?;
+            SerializeMap::end(m)
+        })();
+        if let Some(e) = rows.failed.into_inner() {
+            return Err(e);
+        }
+        written.map_err(std::io::Error::from)?;
+        out.write_all(b"\n")?;
+        Ok(())
+    }
+
+    /// RFC 4180 CSV, a line per row as it is read: NULL is empty, blobs
+    /// are hex.
+    pub fn write_csv(&mut self, out: &mut impl Write) -> Result<()> {
+        let line = |cells: &mut dyn Iterator<Item = String>, out: &mut dyn Write| {
+            let mut first = true;
+            for cell in cells {
+                if !first {
+                    out.write_all(b",")?;
+                }
+                first = false;
+                out.write_all(table::csv_field(&cell).as_bytes())?;
+            }
+            out.write_all(b"\r\n")
+        };
+        line(&mut self.columns.iter().cloned(), out)?;
+        let n = self.columns.len();
+        self.each_row(|row| {
+            let cells = (0..n)
+                .map(|i| row.get_ref(i).map(csv_text))
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            line(&mut cells.into_iter(), out)?;
+            Ok(true)
         })
-        .collect();
-    let rows: Vec<Vec<String>> = r
-        .rows
-        .iter()
-        .map(|row| {
-            row.iter()
-                .map(|c| match c {
-                    Cell::Null => "NULL".into(),
-                    other => other.text(),
-                })
-                .collect()
-        })
-        .collect();
-    let mut out = table::render(&columns, &rows, &[], None);
-    out.push('\n');
-    out
+    }
+
+    /// The rows as a table (NULL shown as `NULL`); a column of numbers
+    /// (and NULLs) is right-aligned. Refused past `TABLE_ROWS` rows or
+    /// `TABLE_BYTES` of text.
+    pub fn table(&mut self) -> Result<String> {
+        let n = self.columns.len();
+        // (per column: a number seen; a value neither a number nor NULL seen)
+        let mut numbers = vec![(false, false); n];
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        let mut bytes = 0;
+        let mut too_big = false;
+        self.each_row(|row| {
+            let mut cells = Vec::with_capacity(n);
+            for (i, seen) in numbers.iter_mut().enumerate() {
+                let v = row.get_ref(i)?;
+                match v {
+                    ValueRef::Integer(_) | ValueRef::Real(_) => seen.0 = true,
+                    ValueRef::Null => {}
+                    _ => seen.1 = true,
+                }
+                let text = match v {
+                    ValueRef::Null => "NULL".to_owned(),
+                    other => csv_text(other),
+                };
+                bytes += text.len();
+                cells.push(text);
+            }
+            rows.push(cells);
+            too_big = rows.len() > TABLE_ROWS || bytes > TABLE_BYTES;
+            Ok(!too_big)
+        })?;
+        if too_big {
+            bail!(
+                "the result passed {} rows or {} MB of text before its end, too much to line up as a table: \
+                 add --csv or --json (they print each row as it is read), or narrow the query (LIMIT)",
+                output::thousands(TABLE_ROWS as u64),
+                TABLE_BYTES >> 20
+            );
+        }
+        // table::Column titles are 'static: the names live until the process ends.
+        let columns: Vec<table::Column> = self
+            .columns
+            .iter()
+            .zip(&numbers)
+            .map(|(c, &(number, other))| {
+                let title: &'static str = Box::leak(c.clone().into_boxed_str());
+                if number && !other {
+                    table::num(title)
+                } else {
+                    table::text(title)
+                }
+            })
+            .collect();
+        let mut out = table::render(&columns, &rows, &[], None);
+        out.push('\n');
+        Ok(out)
+    }
 }
 
-fn csv(r: &QueryResult) -> String {
-    let header: Vec<&str> = r.columns.iter().map(String::as_str).collect();
-    let rows: Vec<Vec<String>> = r
-        .rows
-        .iter()
-        .map(|row| row.iter().map(Cell::text).collect())
-        .collect();
-    table::csv(&header, &rows)
+/// A row as a JSON object, keys in column order.
+struct JsonRow<'a, 'r>(&'a [String], &'a rusqlite::Row<'r>);
+
+impl Serialize for JsonRow<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error as _;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (i, k) in self.0.iter().enumerate() {
+            match self.1.get_ref(i).map_err(S::Error::custom)? {
+                ValueRef::Null => m.serialize_entry(k, &())?,
+                ValueRef::Integer(v) => m.serialize_entry(k, &v)?,
+                // (serde_json writes a NaN or an infinity as null)
+                ValueRef::Real(v) => m.serialize_entry(k, &v)?,
+                ValueRef::Text(t) => m.serialize_entry(k, &String::from_utf8_lossy(t))?,
+                ValueRef::Blob(b) => m.serialize_entry(k, &hex(b))?,
+            }
+        }
+        m.end()
+    }
+}
+
+/// A value as CSV and tables show it: NULL empty, blobs as hex.
+fn csv_text(v: ValueRef<'_>) -> String {
+    match v {
+        ValueRef::Null => String::new(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(f) => f.to_string(),
+        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+        ValueRef::Blob(b) => hex(b),
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// `names` with each repeat renamed `NAME_2`, `NAME_3`...: the first of a
@@ -488,36 +556,129 @@ mod tests {
         c
     }
 
+    /// What `query --json` prints for `sql`.
+    fn json(c: &Connection, sql: &str) -> Result<String> {
+        let mut out = Vec::new();
+        Query::prepare(c, sql)?.write_json(&mut out)?;
+        Ok(String::from_utf8(out).unwrap())
+    }
+
+    fn rows(c: &Connection, sql: &str) -> Vec<Value> {
+        let doc: Value = serde_json::from_str(&json(c, sql).unwrap()).unwrap();
+        doc["rows"].as_array().unwrap().clone()
+    }
+
     fn refused(c: &Connection, sql: &str) -> String {
-        match run_query(c, sql) {
-            Ok(r) => panic!("{sql} ran: {r:?}"),
+        match json(c, sql) {
+            Ok(r) => panic!("{sql} ran: {r}"),
             Err(e) => format!("{e:#}"),
         }
     }
 
+    use serde_json::{Value, json};
+
     #[test]
     fn a_repeated_column_is_renamed_to_a_name_no_column_has() {
         let c = db();
-        let r = run_query(&c, "SELECT 'a' AS a, 'b' AS a, 'x' AS a_2, 'c' AS a").unwrap();
-        assert_eq!(r.columns, ["a", "a_3", "a_2", "a_4"]);
-        let json = serde_json::to_value(&r).unwrap();
-        assert_eq!(json["rows"][0]["a_2"], "x", "{json}");
-        assert_eq!(json["rows"][0]["a_3"], "b", "{json}");
+        let q = Query::prepare(&c, "SELECT 'a' AS a, 'b' AS a, 'x' AS a_2, 'c' AS a").unwrap();
+        assert_eq!(q.columns, ["a", "a_3", "a_2", "a_4"]);
+        let row = &rows(&c, "SELECT 'a' AS a, 'b' AS a, 'x' AS a_2, 'c' AS a")[0];
+        assert_eq!(row["a_2"], "x", "{row}");
+        assert_eq!(row["a_3"], "b", "{row}");
+    }
+
+    #[test]
+    fn every_kind_of_value_as_json_csv_and_table() {
+        let c = db();
+        let sql = "SELECT id, path, NULL AS n, x'00ff' AS b, 1.5 AS f, id AS id, 'a,\"b' AS q, 1e999 AS inf FROM projects";
+        let doc: Value = serde_json::from_str(&json(&c, sql).unwrap()).unwrap();
+        assert_eq!(
+            doc,
+            json!({"columns": ["id", "path", "n", "b", "f", "id_2", "q", "inf"],
+                   "rows": [{"id": 1, "path": "/p", "n": null, "b": "00ff", "f": 1.5, "id_2": 1,
+                             "q": "a,\"b", "inf": null}]})
+        );
+        // keys in column order, pretty, one final newline
+        let text = json(&c, "SELECT 2 AS z, 1 AS a").unwrap();
+        assert_eq!(
+            text,
+            "{\n  \"columns\": [\n    \"z\",\n    \"a\"\n  ],\n  \"rows\": [\n    {\n      \"z\": 2,\n      \"a\": 1\n    }\n  ]\n}\n"
+        );
+        assert_eq!(
+            json(&c, "SELECT 1 AS x WHERE 0").unwrap(),
+            "{\n  \"columns\": [\n    \"x\"\n  ],\n  \"rows\": []\n}\n"
+        );
+        let mut csv = Vec::new();
+        Query::prepare(&c, sql)
+            .unwrap()
+            .write_csv(&mut csv)
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(csv).unwrap(),
+            "id,path,n,b,f,id_2,q,inf\r\n1,/p,,00ff,1.5,1,\"a,\"\"b\",inf\r\n"
+        );
+        let table = Query::prepare(&c, sql).unwrap().table().unwrap();
+        assert!(
+            table.contains(" NULL ") && table.contains("00ff"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn a_table_too_long_to_line_up_is_refused_with_the_streaming_ways() {
+        let c = db();
+        let n = |k: usize| {
+            format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {k}) SELECT i FROM n"
+            )
+        };
+        let table = Query::prepare(&c, &n(TABLE_ROWS)).unwrap().table().unwrap();
+        assert_eq!(
+            table.lines().count(),
+            TABLE_ROWS + 4,
+            "rules, header and rows"
+        );
+        let e = Query::prepare(&c, &n(TABLE_ROWS + 1))
+            .unwrap()
+            .table()
+            .unwrap_err();
+        assert!(format!("{e}").contains("add --csv or --json"), "{e}");
+        // (text: 17 rows of 4 MiB pass 64 MiB)
+        let wide = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 17) SELECT printf('%.*c', 4194304, 'x') || i FROM n";
+        assert!(
+            Query::prepare(&c, &wide.replace("17", "15"))
+                .unwrap()
+                .table()
+                .is_ok()
+        );
+        assert!(Query::prepare(&c, wide).unwrap().table().is_err());
+        // an endless query stops there too
+        let endless =
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i FROM n";
+        assert!(Query::prepare(&c, endless).unwrap().table().is_err());
+    }
+
+    #[test]
+    fn a_query_that_fails_part_way_leaves_no_valid_json() {
+        let c = db();
+        // (abs() of the smallest integer overflows on the third row)
+        let sql = "SELECT abs(v) AS a FROM (SELECT 1 AS v UNION ALL SELECT 2 UNION ALL SELECT -9223372036854775808) ORDER BY 1";
+        let mut out = Vec::new();
+        let e = Query::prepare(&c, sql)
+            .unwrap()
+            .write_json(&mut out)
+            .unwrap_err();
+        assert!(format!("{e:#}").contains("integer overflow"), "{e:#}");
+        assert!(
+            serde_json::from_slice::<Value>(&out).is_err(),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
     }
 
     #[test]
     fn reads_run_and_writes_are_refused() {
         let c = db();
-        let r = run_query(
-            &c,
-            "SELECT id, path, NULL AS n, x'00ff' AS b, 1.5 AS f, id AS id FROM projects",
-        )
-        .unwrap();
-        assert_eq!(r.columns, ["id", "path", "n", "b", "f", "id_2"]);
-        assert_eq!(
-            serde_json::to_string(&r).unwrap(),
-            r#"{"columns":["id","path","n","b","f","id_2"],"rows":[{"id":1,"path":"/p","n":null,"b":"00ff","f":1.5,"id_2":1}]}"#
-        );
         assert!(refused(&c, "INSERT INTO projects VALUES (2, '/q')").contains("INSERT"));
         assert!(refused(&c, "UPDATE projects SET path = 'x'").contains("UPDATE"));
         assert!(refused(&c, "DELETE FROM projects").contains("DELETE"));
@@ -539,18 +700,20 @@ mod tests {
         assert!(refused(&c, "BEGIN").contains("transactions"));
         assert!(refused(&c, "SELEC 1").contains("SQL"));
         // reading pragmas still work, in both forms
-        run_query(&c, "PRAGMA user_version").unwrap();
+        json(&c, "PRAGMA user_version").unwrap();
         // (journal_mode without a value reads it, though SQLite does not
         // call it read-only; with one it is refused)
-        assert_eq!(run_query(&c, "pragma journal_mode;").unwrap().rows.len(), 1);
+        assert_eq!(rows(&c, "pragma journal_mode;").len(), 1);
         assert!(refused(&c, "PRAGMA journal_mode = delete").contains("PRAGMA journal_mode"));
-        run_query(&c, "PRAGMA table_info(projects)").unwrap();
-        run_query(&c, "SELECT name FROM pragma_table_info('projects')").unwrap();
-        run_query(&c, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) SELECT * FROM n")
-            .unwrap();
+        json(&c, "PRAGMA table_info(projects)").unwrap();
+        json(&c, "SELECT name FROM pragma_table_info('projects')").unwrap();
         assert_eq!(
-            run_query(&c, "SELECT count(*) FROM projects").unwrap().rows,
-            vec![vec![Cell::Integer(1)]]
+            rows(&c, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) SELECT * FROM n").len(),
+            3
+        );
+        assert_eq!(
+            rows(&c, "SELECT count(*) FROM projects"),
+            vec![json!({"count(*)": 1})]
         );
     }
 }

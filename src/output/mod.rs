@@ -83,6 +83,30 @@ pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Stdout through a 64 KiB buffer, for output written as it is made (a
+/// query's rows as SQLite steps to them): a failed write is said to be
+/// stdout's (`on_stdout`), so a closed pipe still ends the run quietly.
+/// Flush it at the end: what is left in the buffer when it is dropped is
+/// written without a word if that fails.
+pub struct StdoutWriter(std::io::BufWriter<std::io::StdoutLock<'static>>);
+
+pub fn stdout_writer() -> StdoutWriter {
+    StdoutWriter(std::io::BufWriter::with_capacity(
+        64 << 10,
+        std::io::stdout().lock(),
+    ))
+}
+
+impl Write for StdoutWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf).map_err(on_stdout)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush().map_err(on_stdout)
+    }
+}
+
 fn write_json<T: Serialize>(out: &mut impl Write, value: &T) -> std::io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, value)?;
     out.write_all(b"\n")
