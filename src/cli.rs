@@ -833,16 +833,21 @@ const MAX_LIMIT: u64 = (1 << 53) - 1;
 
 /// A `--limit`: a count of rows, echoed exactly by `--json`.
 fn limit_count(s: &str) -> Result<usize, String> {
-    let n: u64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a count of rows: give a whole number such as 20"))?;
-    if n > MAX_LIMIT {
-        return Err(format!(
-            "{s} is too large: at most {MAX_LIMIT} (2^53 - 1, the largest count JSON readers hold exactly); leave --limit out for every row"
-        ));
-    }
-    usize::try_from(n).map_err(|_| format!("{s} is more rows than this machine can count"))
+    let s = s.trim();
+    let too_large = || {
+        format!(
+            "too large: at most {MAX_LIMIT} (2^53 - 1, the largest count JSON readers hold exactly); leave --limit out for every row"
+        )
+    };
+    let n: u64 = match s.parse() {
+        Ok(n) if n <= MAX_LIMIT => n,
+        Ok(_) => return Err(too_large()),
+        Err(_) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            return Err(too_large());
+        }
+        Err(_) => return Err("not a count of rows: give a whole number such as 20".into()),
+    };
+    usize::try_from(n).map_err(|_| "more rows than this machine can count".into())
 }
 
 fn model_text(s: &str) -> Result<String, String> {
@@ -934,7 +939,11 @@ mod tests {
         };
         assert_eq!(limit("9007199254740991"), Ok(Some(9007199254740991)));
         assert_eq!(limit("0"), Ok(Some(0)));
-        for past in ["9007199254740992", "18446744073709551615"] {
+        for past in [
+            "9007199254740992",
+            "18446744073709551615",
+            "18446744073709551616",
+        ] {
             let e = limit(past).unwrap_err();
             assert!(e.contains("at most 9007199254740991 (2^53 - 1"), "{e}");
         }

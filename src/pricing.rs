@@ -1177,10 +1177,10 @@ fn check_whole_pico(
             .is_none()
         {
             return Err(loc.error(format!(
-                "{entry} {name} rate {} $/MTok{context} is too large: a token's price must fit \
-                 in {} picoUSD (10^-12 USD)",
+                "{entry} {name} rate {} $/MTok{context} is too large: at most {} $/MTok, after \
+                 every multiplier (a token's price must fit in picoUSD, 10^-12 USD)",
                 value.normalize(),
-                Decimal::MAX.trunc()
+                (Decimal::MAX / Decimal::from(PICO_PER_TOKEN_PER_USD_PER_MTOK)).trunc()
             )));
         }
         if whole_pico_per_token(value).is_none() {
@@ -3360,7 +3360,7 @@ cache_read = "5"
             ),
             (
                 format!("{rates}input = \"99999999999999999999999\"\n{ok}"),
-                "user.toml:3: models.x.rates[0].input: x input rate 99999999999999999999999 $/MTok is too large: a token's price must fit in 79228162514264337593543950335 picoUSD (10^-12 USD)",
+                "user.toml:3: models.x.rates[0].input: x input rate 99999999999999999999999 $/MTok is too large: at most 79228162514264337593543 $/MTok, after every multiplier (a token's price must fit in picoUSD, 10^-12 USD)",
             ),
             (
                 format!("{rates}input = \"0.0000001\"\n{ok}"),

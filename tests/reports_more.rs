@@ -558,7 +558,8 @@ fn query_streams_csv_and_json_and_an_endless_query_ends_with_its_reader() {
     }
     let err = fails(&env, &["query", endless], 1);
     assert!(
-        err.contains("too much to line up as a table") && err.contains("add --csv or --json"),
+        err.contains("would take more than 64 MiB to line up")
+            && err.contains("add --csv or --json"),
         "{err}"
     );
 }
@@ -1155,6 +1156,60 @@ fn in_terminal(env: &Env, stty: &str, vars: &[(&str, &str)], args: &str) -> Stri
     let text = String::from_utf8(out.stdout).unwrap().replace('\r', "");
     assert!(out.status.success(), "{args} ({stty}): {text}");
     text
+}
+
+/// `budget list` in colour measures itself without its colour codes: in
+/// 80 columns it keeps its Period column (the bold header counted as ~40
+/// more columns sent it to the narrow layout, `$5.00/day`, at any width).
+#[test]
+fn budget_list_in_colour_is_narrowed_only_when_too_wide() {
+    if !has_script() {
+        return;
+    }
+    let env = Env::new();
+    for args in [
+        &[
+            "budget",
+            "set",
+            "--monthly",
+            "1234.5",
+            "--project",
+            "/home/u/some-project",
+        ][..],
+        &["budget", "set", "--daily", "5"],
+    ] {
+        env.cmd().args(args).assert().success();
+    }
+    let bin = assert_cmd::cargo::cargo_bin!("observatory")
+        .display()
+        .to_string();
+    let drawn = |cols: usize| {
+        let out = std::process::Command::new("script")
+            .env_clear()
+            .envs(std::env::var_os("PATH").map(|p| ("PATH", p)))
+            .envs(env.vars())
+            .args([
+                "-qec",
+                &format!("stty cols {cols} rows 50; exec '{bin}' budget list --color always"),
+                "/dev/null",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap().replace('\r', "")
+    };
+    let wide = drawn(80);
+    assert!(wide.contains("\x1b[") && wide.contains("Period"), "{wide}");
+    assert!(
+        wide.contains("$1,234.50") && !wide.contains("/mo"),
+        "{wide}"
+    );
+    let narrow = drawn(40);
+    assert!(
+        narrow.contains("$1,234.50/mo") && !narrow.contains("Period"),
+        "{narrow}"
+    );
 }
 
 /// The widest line of `text`, in terminal columns.

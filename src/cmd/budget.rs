@@ -161,9 +161,10 @@ fn list(settings: &Settings) -> Result<ExitCode> {
         .collect();
     // cut: the project (to 10) and model (to 10); left out: warn at
     let width = output::terminal_width(settings.stdout_tty);
+    // (as wide as its top rule: the header's lines hold colour codes)
     let fits = |table: &str| {
         use unicode_width::UnicodeWidthStr;
-        width.is_none_or(|w| table.lines().all(|l| l.width() <= w))
+        width.is_none_or(|w| table.lines().next().is_none_or(|rule| rule.width() <= w))
     };
     let table = table::fit(&columns, &rows, &[], width, &[(3, 10), (4, 10)], &[5]);
     if fits(&table) {

@@ -64,12 +64,15 @@ pub fn run(args: &QueryArgs, settings: &Settings) -> Result<ExitCode> {
 }
 
 /// A table lines its columns up from every row, so it holds them all
-/// before it prints: at most this many rows...
-const TABLE_ROWS: usize = 100_000;
-
-/// ...and this many bytes of text (past either, `--csv` and `--json`,
-/// which print each row as it is read, are the way).
+/// before it prints: at most about this much memory, counted as each
+/// cell's text and its keep (`CELL_BYTES`), and the table as drawn (every
+/// row padded to its columns' widths). Past it, `--csv` and `--json`, which
+/// print each row as it is read, are the way.
 const TABLE_BYTES: usize = 64 << 20;
+
+/// What a cell costs beyond its text: a `String` (24 bytes) and the
+/// smallest allocation (32).
+const CELL_BYTES: usize = 56;
 
 /// `query` only reads: if the price table changed since the costs were
 /// stored (pricing.toml edited, a new version), say so rather than show
@@ -396,6 +399,9 @@ impl<'c> Query<'c> {
             SerializeMap::end(m)
         })();
         if let Some(e) = rows.failed.into_inner() {
+            // (the unfinished document ends its line: in a terminal the
+            // error then starts on its own)
+            let _ = out.write_all(b"\n").and_then(|()| out.flush());
             return Err(e);
         }
         written.map_err(std::io::Error::from)?;
@@ -406,37 +412,32 @@ impl<'c> Query<'c> {
     /// RFC 4180 CSV, a line per row as it is read: NULL is empty, blobs
     /// are hex.
     pub fn write_csv(&mut self, out: &mut impl Write) -> Result<()> {
-        let line = |cells: &mut dyn Iterator<Item = String>, out: &mut dyn Write| {
-            let mut first = true;
-            for cell in cells {
-                if !first {
-                    out.write_all(b",")?;
-                }
-                first = false;
-                out.write_all(table::csv_field(&cell).as_bytes())?;
-            }
-            out.write_all(b"\r\n")
-        };
-        line(&mut self.columns.iter().cloned(), out)?;
+        out.write_all(table::csv_line(self.columns.iter().map(String::as_str)).as_bytes())?;
         let n = self.columns.len();
         self.each_row(|row| {
             let cells = (0..n)
                 .map(|i| row.get_ref(i).map(csv_text))
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            line(&mut cells.into_iter(), out)?;
+            out.write_all(table::csv_line(cells.iter().map(String::as_str)).as_bytes())?;
             Ok(true)
         })
     }
 
     /// The rows as a table (NULL shown as `NULL`); a column of numbers
-    /// (and NULLs) is right-aligned. Refused past `TABLE_ROWS` rows or
-    /// `TABLE_BYTES` of text.
+    /// (and NULLs) is right-aligned. Refused past `TABLE_BYTES`.
     pub fn table(&mut self) -> Result<String> {
+        self.table_within(TABLE_BYTES)
+    }
+
+    fn table_within(&mut self, budget: usize) -> Result<String> {
         let n = self.columns.len();
         // (per column: a number seen; a value neither a number nor NULL seen)
         let mut numbers = vec![(false, false); n];
         let mut rows: Vec<Vec<String>> = Vec::new();
-        let mut bytes = 0;
+        // (the widest cell of each column, in bytes, padding included: a
+        // row as drawn is their sum; and what the cells take)
+        let mut widths: Vec<usize> = self.columns.iter().map(|c| c.len() + 3).collect();
+        let mut kept = 0;
         let mut too_big = false;
         self.each_row(|row| {
             let mut cells = Vec::with_capacity(n);
@@ -451,19 +452,21 @@ impl<'c> Query<'c> {
                     ValueRef::Null => "NULL".to_owned(),
                     other => csv_text(other),
                 };
-                bytes += text.len();
+                kept += CELL_BYTES + text.len();
+                widths[i] = widths[i].max(text.len() + 3);
                 cells.push(text);
             }
             rows.push(cells);
-            too_big = rows.len() > TABLE_ROWS || bytes > TABLE_BYTES;
+            let drawn = rows.len().saturating_mul(widths.iter().sum::<usize>());
+            too_big = kept.saturating_add(drawn) > budget;
             Ok(!too_big)
         })?;
         if too_big {
             bail!(
-                "the result passed {} rows or {} MB of text before its end, too much to line up as a table: \
+                "a table of this result would take more than {} MiB to line up (reached at row {}): \
                  add --csv or --json (they print each row as it is read), or narrow the query (LIMIT)",
-                output::thousands(TABLE_ROWS as u64),
-                TABLE_BYTES >> 20
+                budget >> 20,
+                output::thousands(rows.len() as u64)
             );
         }
         // table::Column titles are 'static: the names live until the process ends.
@@ -507,7 +510,8 @@ impl Serialize for JsonRow<'_, '_> {
     }
 }
 
-/// A value as CSV and tables show it: NULL empty, blobs as hex.
+/// A value as CSV shows it (and tables, but for NULL): NULL empty, blobs
+/// as hex.
 fn csv_text(v: ValueRef<'_>) -> String {
     match v {
         ValueRef::Null => String::new(),
@@ -625,37 +629,42 @@ mod tests {
     }
 
     #[test]
-    fn a_table_too_long_to_line_up_is_refused_with_the_streaming_ways() {
+    fn a_table_too_big_to_line_up_is_refused_with_the_streaming_ways() {
         let c = db();
-        let n = |k: usize| {
+        let table =
+            |sql: &str, budget: usize| Query::prepare(&c, sql).unwrap().table_within(budget);
+        let n = |k: usize, select: &str| {
             format!(
-                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {k}) SELECT i FROM n"
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {k}) SELECT {select} FROM n"
             )
         };
-        let table = Query::prepare(&c, &n(TABLE_ROWS)).unwrap().table().unwrap();
-        assert_eq!(
-            table.lines().count(),
-            TABLE_ROWS + 4,
-            "rules, header and rows"
-        );
-        let e = Query::prepare(&c, &n(TABLE_ROWS + 1))
-            .unwrap()
-            .table()
-            .unwrap_err();
-        assert!(format!("{e}").contains("add --csv or --json"), "{e}");
-        // (text: 17 rows of 4 MiB pass 64 MiB)
-        let wide = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 17) SELECT printf('%.*c', 4194304, 'x') || i FROM n";
+        const MIB: usize = 1 << 20;
+        // 10,000 small rows: ~0.6 MiB kept, ~0.1 MiB drawn
+        let t = table(&n(10_000, "i"), MIB).unwrap();
+        assert_eq!(t.lines().count(), 10_000 + 4, "rules, header and rows");
+        let e = table(&n(20_000, "i"), MIB).unwrap_err().to_string();
         assert!(
-            Query::prepare(&c, &wide.replace("17", "15"))
-                .unwrap()
-                .table()
-                .is_ok()
+            e.contains("more than 1 MiB") && e.contains("add --csv or --json"),
+            "{e}"
         );
-        assert!(Query::prepare(&c, wide).unwrap().table().is_err());
-        // an endless query stops there too
+        // one wide cell pads every row as drawn: 100 KB alone fits, beside
+        // 20 other rows it does not
+        let wide = "CASE i WHEN 1 THEN printf('%.*c', 100000, 'x') ELSE '' END";
+        assert!(table(&n(1, wide), MIB).is_ok());
+        assert!(table(&n(20, wide), MIB).is_err());
+        // cells with no text still take their keep: 300 NULL columns
+        let nulls = vec!["NULL"; 300].join(", ");
+        assert!(table(&n(10, &nulls), MIB).is_ok());
+        assert!(table(&n(100, &nulls), MIB).is_err());
+        // and an endless query stops at the real budget
         let endless =
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i FROM n";
-        assert!(Query::prepare(&c, endless).unwrap().table().is_err());
+        let e = Query::prepare(&c, endless)
+            .unwrap()
+            .table()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("more than 64 MiB"), "{e}");
     }
 
     #[test]

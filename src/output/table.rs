@@ -383,25 +383,31 @@ fn render_plain(
 
 /// RFC 4180 CSV: a header line, then one line per row.
 pub fn csv(columns: &[&str], rows: &[Vec<String>]) -> String {
-    let mut out = String::new();
-    let line = |cells: &mut dyn Iterator<Item = &str>, out: &mut String| {
-        let v: Vec<String> = cells.map(csv_field).collect();
-        out.push_str(&v.join(","));
-        out.push_str("\r\n");
-    };
-    line(&mut columns.iter().copied(), &mut out);
+    let mut out = csv_line(columns.iter().copied());
     for r in rows {
-        line(&mut r.iter().map(String::as_str), &mut out);
+        out.push_str(&csv_line(r.iter().map(String::as_str)));
     }
     out
 }
 
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
+/// One CSV line: the fields, each quoted when it holds a comma, a quote or
+/// a line break, and CRLF.
+pub fn csv_line<'a>(fields: impl IntoIterator<Item = &'a str>) -> String {
+    let mut line = String::new();
+    for (i, field) in fields.into_iter().enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        if field.contains([',', '"', '\n', '\r']) {
+            line.push('"');
+            line.push_str(&field.replace('"', "\"\""));
+            line.push('"');
+        } else {
+            line.push_str(field);
+        }
     }
+    line.push_str("\r\n");
+    line
 }
 
 #[cfg(test)]
