@@ -1114,6 +1114,11 @@ fn ingest_found(
     // noted. With nothing stored the sessions' figures are left to the
     // report.
     let stored = summary.files_read > 0 || summary.rebuilt_lines > 0;
+    if first_load.is_some() {
+        // (the sums scan; the load's pages, given back, make room for
+        // what they hold: the 600 MB session's hook rows)
+        store.conn.execute_batch("PRAGMA cache_size = -1024")?;
+    }
     crate::store::rollup::refresh(&store.conn, opts.explicit)
         .context("summing costs per 15 minutes")?;
     crate::report::sessions::refresh(&store.conn, stored)
