@@ -1261,34 +1261,29 @@ fn every_table_fits_the_terminal() {
         "timestamp": "2026-03-05T10:00:00.000Z", "message": {"role": "user", "content": "hello"}});
     std::fs::write(dir.join(format!("{uuid}.jsonl")), format!("{line}\n")).unwrap();
     env.ingest();
-    env.cmd()
-        .args(["budget", "set", "--daily", "5"])
-        .assert()
-        .success();
-    // (a limit, project and model too wide for the budget table's five
-    // columns at 40: its period goes with the limit)
-    env.cmd()
-        .args([
+    // (with a limit, project and model too wide for the budget table's
+    // five columns at 40: its period goes with the limit)
+    for args in [
+        &["budget", "set", "--daily", "5"][..],
+        &[
             "budget",
             "set",
             "--monthly",
             "1234.5",
             "--project",
             "/home/u/some-project",
-        ])
-        .assert()
-        .success();
-    env.cmd()
-        .args([
+        ],
+        &[
             "budget",
             "set",
             "--weekly",
             "100",
             "--model",
             "claude-haiku-4-5",
-        ])
-        .assert()
-        .success();
+        ],
+    ] {
+        env.cmd().args(args).assert().success();
+    }
     let commands = [
         "sessions",
         "sessions --since 2026-03-01",

@@ -551,6 +551,7 @@ fn unique_names(names: &[&str]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Value, json};
 
     fn db() -> Connection {
         let c = Connection::open_in_memory().unwrap();
@@ -578,8 +579,6 @@ mod tests {
             Err(e) => format!("{e:#}"),
         }
     }
-
-    use serde_json::{Value, json};
 
     #[test]
     fn a_repeated_column_is_renamed_to_a_name_no_column_has() {

@@ -312,7 +312,7 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
 
 /// `pair`, each run handed to `f` as it is made: a session's runs never
 /// exist all at once beside its rows (the 600 MB single-session benchmark
-/// file holds 64,000 hook rows: ~15 MB more at the end of a first load).
+/// file holds 64,000 hook rows: ~9 MiB more at the end of a first load).
 fn pair_each(raws: Vec<Raw>, mut f: impl FnMut(HookRun)) {
     // result rows by (session, tool use, event) -> their commands, in time
     // order; each pairs with one start (non-tool hooks reuse ids such as
