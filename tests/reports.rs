@@ -1416,13 +1416,15 @@ fn shows_total_turns_count_the_turns_it_lists() {
     .unwrap();
     env.ingest();
     let v = run_json(&env, &["show", "tz-1"]);
-    let numbers: Vec<Value> = v["turns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["turn"].clone())
-        .collect();
-    assert_eq!(numbers, [json!(0), json!(1)], "{v}");
+    let numbers = |v: &Value| -> Vec<Value> {
+        v["turns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["turn"].clone())
+            .collect()
+    };
+    assert_eq!(numbers(&v), [json!(0), json!(1)], "{v}");
     assert_eq!(v["total"]["turns"], 2, "{v}");
     assert_eq!(v["total"]["user_prompts"], 1, "{v}");
     // a turn 0 of a SessionStart hook's note alone is listed, and is no
@@ -1443,13 +1445,7 @@ fn shows_total_turns_count_the_turns_it_lists() {
     std::fs::write(dir.join("tz-2.jsonl"), note + &prompt + &response).unwrap();
     env.ingest();
     let v = run_json(&env, &["show", "tz-2"]);
-    let numbers: Vec<Value> = v["turns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["turn"].clone())
-        .collect();
-    assert_eq!(numbers, [json!(0), json!(1)], "{v}");
+    assert_eq!(numbers(&v), [json!(0), json!(1)], "{v}");
     assert_eq!(v["total"]["turns"], 1, "{v}");
 }
 

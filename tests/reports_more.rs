@@ -1135,6 +1135,17 @@ fn has_script() -> bool {
 /// pseudo-terminal set up by `stty` (its carriage returns dropped), with
 /// `vars` in its environment; asserts it succeeded.
 fn in_terminal(env: &Env, stty: &str, vars: &[(&str, &str)], args: &str) -> String {
+    in_terminal_coloured(env, stty, vars, args, "never")
+}
+
+/// [`in_terminal`] with `--color COLOR`.
+fn in_terminal_coloured(
+    env: &Env,
+    stty: &str,
+    vars: &[(&str, &str)],
+    args: &str,
+    color: &str,
+) -> String {
     let bin = assert_cmd::cargo::cargo_bin!("observatory")
         .display()
         .to_string();
@@ -1147,7 +1158,7 @@ fn in_terminal(env: &Env, stty: &str, vars: &[(&str, &str)], args: &str) -> Stri
         c.env(k, v);
     }
     c.envs(vars.iter().copied());
-    let shell = format!("stty {stty}; exec '{bin}' {args} --no-ingest --color never");
+    let shell = format!("stty {stty}; exec '{bin}' {args} --no-ingest --color {color}");
     let out = c
         .args(["-qec", &shell, "/dev/null"])
         .stdin(std::process::Stdio::null())
@@ -1180,24 +1191,14 @@ fn budget_list_in_colour_is_narrowed_only_when_too_wide() {
     ] {
         env.cmd().args(args).assert().success();
     }
-    let bin = assert_cmd::cargo::cargo_bin!("observatory")
-        .display()
-        .to_string();
     let drawn = |cols: usize| {
-        let out = std::process::Command::new("script")
-            .env_clear()
-            .envs(std::env::var_os("PATH").map(|p| ("PATH", p)))
-            .envs(env.vars())
-            .args([
-                "-qec",
-                &format!("stty cols {cols} rows 50; exec '{bin}' budget list --color always"),
-                "/dev/null",
-            ])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        String::from_utf8(out.stdout).unwrap().replace('\r', "")
+        in_terminal_coloured(
+            &env,
+            &format!("cols {cols} rows 50"),
+            &[],
+            "budget list",
+            "always",
+        )
     };
     let wide = drawn(80);
     assert!(wide.contains("\x1b[") && wide.contains("Period"), "{wide}");
