@@ -122,24 +122,27 @@ pub struct HookRun {
     pub output: Option<String>,
 }
 
-struct Raw {
+/// A hook row as pairing holds it: every row of a session at once (the
+/// 600 MB single-session benchmark file's 64,000), so kept small: its
+/// thread's ids by reference, texts that repeat shared, the others boxed.
+struct Raw<'t> {
     line_id: i64,
     seq: i64,
     thread: Option<i64>,
-    session_id: Option<Arc<str>>,
-    agent_id: Option<Arc<str>>,
-    project: Option<Arc<str>>,
+    /// Its thread's session, agent and project.
+    ids: Option<&'t Shared>,
     at: Option<i64>,
     source: Arc<str>,
     event: Option<Arc<str>>,
     name: Option<Arc<str>>,
     command: Option<Arc<str>>,
-    tool_use_id: Option<String>,
+    tool_use_id: Option<Box<str>>,
     outcome: Arc<str>,
     duration_ms: Option<i64>,
-    output: Option<String>,
+    output: Option<Box<str>>,
     error_count: Option<i64>,
-    prevented: Option<i64>,
+    /// A summary that prevented continuation.
+    prevented: bool,
 }
 
 /// Whether a hook row (its source and outcome as stored) is a note, no
@@ -196,12 +199,12 @@ const SELECT_ROWS: &str = "SELECT h.line_id, h.seq, h.thread, h.at, h.source, h.
 
 /// The hook rows `filter` (SQL over `h`, with `param` as ?1 if any)
 /// selects.
-fn read_rows(
+fn read_rows<'t>(
     conn: &Connection,
-    threads: &HashMap<i64, Shared>,
+    threads: &'t HashMap<i64, Shared>,
     filter: &str,
     param: Option<&str>,
-) -> rusqlite::Result<Vec<Raw>> {
+) -> rusqlite::Result<Vec<Raw<'t>>> {
     let mut st = conn.prepare(&format!("{SELECT_ROWS} WHERE {filter}"))?;
     let mut rows = st.query(rusqlite::params_from_iter(param.iter()))?;
     let mut reader = RowReader::new(threads);
@@ -215,7 +218,7 @@ fn read_rows(
 /// Time order, runs without a time last: what pairing needs. (Sorted
 /// here: SQLite's sorter over every run's text was half of `hooks` on the
 /// 1 GiB corpus.)
-fn time_order(raws: &mut [Raw]) {
+fn time_order(raws: &mut [Raw<'_>]) {
     raws.sort_unstable_by_key(|r| (r.at.is_none(), r.at, r.line_id, r.seq));
 }
 
@@ -249,30 +252,27 @@ impl<'t> RowReader<'t> {
         }))
     }
 
-    fn raw(&mut self, r: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
+    fn raw(&mut self, r: &rusqlite::Row<'_>) -> rusqlite::Result<Raw<'t>> {
         let thread: Option<i64> = r.get(2)?;
-        let (session_id, agent_id, project) = thread
-            .and_then(|t| self.threads.get(&t))
-            .cloned()
-            .unwrap_or_default();
+        let boxed = |i: usize| -> rusqlite::Result<Option<Box<str>>> {
+            Ok(r.get::<_, Option<String>>(i)?.map(String::into_boxed_str))
+        };
         Ok(Raw {
             line_id: r.get(0)?,
             seq: r.get(1)?,
             thread,
-            session_id,
-            agent_id,
-            project,
+            ids: thread.and_then(|t| self.threads.get(&t)),
             at: r.get(3)?,
             source: self.intern(r, 4)?.unwrap_or_else(|| Arc::from("")),
             event: self.intern(r, 5)?,
             name: self.intern(r, 6)?,
             command: self.intern(r, 7)?,
-            tool_use_id: r.get(8)?,
+            tool_use_id: boxed(8)?,
             outcome: self.intern(r, 9)?.unwrap_or_else(|| Arc::from("")),
             duration_ms: r.get(10)?,
-            output: r.get(11)?,
+            output: boxed(11)?,
             error_count: r.get(12)?,
-            prevented: r.get(13)?,
+            prevented: r.get::<_, Option<i64>>(13)?.unwrap_or(0) != 0,
         })
     }
 }
@@ -280,7 +280,11 @@ impl<'t> RowReader<'t> {
 /// (session, tool use id, and an event or a command)
 type Key<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>);
 
-impl Raw {
+impl Raw<'_> {
+    fn session_id(&self) -> Option<&str> {
+        self.ids.and_then(|ids| ids.0.as_deref())
+    }
+
     fn is_note(&self) -> bool {
         is_note(&self.source, &self.outcome)
     }
@@ -288,7 +292,7 @@ impl Raw {
     /// What a start pairs with: its session, tool use and event.
     fn result_key(&self) -> Key<'_> {
         (
-            self.session_id.as_deref(),
+            self.session_id(),
             self.tool_use_id.as_deref(),
             self.event.as_deref(),
         )
@@ -297,14 +301,14 @@ impl Raw {
     /// One hook of one tool use: its session, tool use and command.
     fn hook_key(&self) -> Key<'_> {
         (
-            self.session_id.as_deref(),
+            self.session_id(),
             self.tool_use_id.as_deref(),
             self.command.as_deref(),
         )
     }
 }
 
-fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
+fn pair(raws: Vec<Raw<'_>>) -> Vec<HookRun> {
     let mut runs = Vec::with_capacity(raws.len());
     pair_each(raws, |r| runs.push(r));
     runs
@@ -313,7 +317,7 @@ fn pair(raws: Vec<Raw>) -> Vec<HookRun> {
 /// `pair`, each run handed to `f` as it is made: a session's runs never
 /// exist all at once beside its rows (the 600 MB single-session benchmark
 /// file holds 64,000 hook rows: ~9 MiB more at the end of a first load).
-fn pair_each(raws: Vec<Raw>, mut f: impl FnMut(HookRun)) {
+fn pair_each(raws: Vec<Raw<'_>>, mut f: impl FnMut(HookRun)) {
     // result rows by (session, tool use, event) -> their commands, in time
     // order; each pairs with one start (non-tool hooks reuse ids such as
     // "SessionStart": two starts and one result are one run without one)
@@ -328,10 +332,7 @@ fn pair_each(raws: Vec<Raw>, mut f: impl FnMut(HookRun)) {
             _ if r.is_note() => {}
             "started" => {}
             "summary" => {
-                summaries.insert(
-                    r.line_id,
-                    (r.error_count.unwrap_or(0), r.prevented.unwrap_or(0) != 0),
-                );
+                summaries.insert(r.line_id, (r.error_count.unwrap_or(0), r.prevented));
                 outputs.insert(r.line_id, r.output.as_deref());
             }
             _ => {
@@ -353,25 +354,22 @@ fn pair_each(raws: Vec<Raw>, mut f: impl FnMut(HookRun)) {
     // what the attachments do not account for is left to the summary.
     // (by session and tool use id only: a summary's rows say `Stop` for
     // SubagentStop hooks too)
-    type Use<'a> = (Option<&'a str>, Option<&'a str>);
-    let mut attached: HashMap<Use, HashMap<Option<&str>, Outcome>> = HashMap::default();
+    // (one map by session, tool use id and command: a map per tool use
+    // was ~40 bytes more for each)
+    let mut attached: HashMap<Key, Outcome> = HashMap::default();
     for r in raws.iter().filter(|r| {
         &*r.source == "attachment"
             && &*r.outcome != "started"
             && !r.is_note()
             && r.tool_use_id.is_some()
     }) {
-        attached
-            .entry((r.session_id.as_deref(), r.tool_use_id.as_deref()))
-            .or_default()
-            .insert(r.command.as_deref(), Outcome::of(&r.outcome));
+        attached.insert(r.hook_key(), Outcome::of(&r.outcome));
     }
     let confirmation = |r: &Raw| -> Option<Outcome> {
         if &*r.source != "stop_hook_summary" || &*r.outcome != "ran" {
             return None;
         }
-        let key = (r.session_id.as_deref(), r.tool_use_id.as_deref());
-        attached.get(&key)?.get(&r.command.as_deref()).copied()
+        attached.get(&r.hook_key()).copied()
     };
     // per summary line: (hooks confirmed, errors among them, a blocking one)
     let mut confirmed: HashMap<i64, (usize, i64, bool)> = HashMap::default();
@@ -405,8 +403,8 @@ fn pair_each(raws: Vec<Raw>, mut f: impl FnMut(HookRun)) {
         is_run: bool,
         errors: u64,
         prevented: bool,
-        /// Some: the run's output instead of the row's.
-        output: Option<Option<String>>,
+        /// Some: the run's output instead of the row's (boxed: rare).
+        output: Option<Box<Option<String>>>,
     }
     let mut runs: Vec<Decision> = Vec::with_capacity(raws.len());
     for (row, r) in raws.iter().enumerate() {
@@ -449,7 +447,8 @@ fn pair_each(raws: Vec<Raw>, mut f: impl FnMut(HookRun)) {
                     let outcome = Outcome::of_summary(errors);
                     let mut run = base(outcome, true, errors.max(0) as u64, prevented);
                     // the summary's stop reason is this hook's message
-                    run.output = Some(outputs.get(&r.line_id).and_then(|o| o.map(str::to_owned)));
+                    let output = outputs.get(&r.line_id).and_then(|o| o.map(str::to_owned));
+                    run.output = Some(Box::new(output));
                     run
                 } else {
                     base(Outcome::NoResult, true, 0, false)
@@ -480,7 +479,7 @@ fn pair_each(raws: Vec<Raw>, mut f: impl FnMut(HookRun)) {
                 }
                 let mut run = base(outcome, true, errors, prevents);
                 if output.as_ref().is_some_and(Option::is_some) {
-                    run.output = output;
+                    run.output = output.map(Box::new);
                 }
                 runs.push(run);
             }
@@ -491,25 +490,29 @@ fn pair_each(raws: Vec<Raw>, mut f: impl FnMut(HookRun)) {
         let Some(d) = decided.next_if(|d| d.row == row) else {
             continue;
         };
+        let (session_id, agent_id, project) = r.ids.cloned().unwrap_or_default();
         f(HookRun {
             line_id: r.line_id,
             seq: r.seq,
             thread: r.thread,
-            session_id: r.session_id,
-            agent_id: r.agent_id.filter(|a| !a.is_empty()),
-            project: r.project,
+            session_id,
+            agent_id: agent_id.filter(|a| !a.is_empty()),
+            project,
             at: r.at,
             event: r.event,
             name: r.name,
             command: r.command,
-            tool_use_id: r.tool_use_id,
+            tool_use_id: r.tool_use_id.map(String::from),
             raw_outcome: r.outcome,
             outcome: d.outcome,
             is_run: d.is_run,
             errors: d.errors,
             prevented: d.prevented,
             duration_ms: r.duration_ms,
-            output: d.output.unwrap_or(r.output),
+            output: match d.output {
+                Some(output) => *output,
+                None => r.output.map(String::from),
+            },
         });
     }
 }
@@ -846,6 +849,11 @@ fn each_run(
                 let Some((all, raws)) = open.get_mut(&session) else {
                     continue;
                 };
+                if raws.is_empty() {
+                    // (exactly: doubling would hold up to twice a big
+                    // session's rows)
+                    raws.reserve_exact(usize::try_from(*all).unwrap_or(0));
+                }
                 raws.push(reader.raw(r)?);
                 if raws.len() as u64 >= *all
                     && let Some((_, raws)) = open.remove(&session)
@@ -1287,14 +1295,14 @@ mod tests {
         cmd: Option<&str>,
         tool: &str,
         outcome: &str,
-    ) -> Raw {
+    ) -> Raw<'static> {
+        static IDS: std::sync::LazyLock<Shared> =
+            std::sync::LazyLock::new(|| (Some("s".into()), None, None));
         Raw {
             line_id,
             seq,
             thread: None,
-            session_id: Some("s".into()),
-            agent_id: None,
-            project: None,
+            ids: Some(&IDS),
             at: Some(line_id),
             source: source.into(),
             event: Some(event.into()),
@@ -1305,7 +1313,7 @@ mod tests {
             duration_ms: None,
             output: None,
             error_count: None,
-            prevented: None,
+            prevented: false,
         }
     }
 
@@ -1396,7 +1404,7 @@ mod tests {
         let summary = |line, errors, prevented| {
             let mut r = raw(line, 0, "stop_hook_summary", "Stop", None, "x", "summary");
             r.error_count = Some(errors);
-            r.prevented = Some(prevented);
+            r.prevented = prevented != 0;
             r.output = Some("no".into());
             r
         };
@@ -1446,7 +1454,7 @@ mod tests {
         let summary = |line, errors, prevented| {
             let mut r = raw(line, 0, "stop_hook_summary", "Stop", None, "x", "summary");
             r.error_count = Some(errors);
-            r.prevented = Some(prevented);
+            r.prevented = prevented != 0;
             r
         };
         let outcomes = |runs: &[HookRun]| -> Vec<(Option<String>, Outcome, bool, u64)> {
