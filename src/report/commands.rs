@@ -78,7 +78,7 @@ pub fn command_name(text: &str) -> Option<String> {
 
 /// The command a prompt is: only a prompt that is the tags (one that
 /// mentions them is words, as `as_typed` reads it too).
-fn prompt_command(text: &str) -> Option<String> {
+pub fn prompt_command(text: &str) -> Option<String> {
     let t = text.trim_start();
     if !(t.starts_with("<command-message>") || t.starts_with("<command-name>")) {
         return None;

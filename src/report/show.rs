@@ -9,7 +9,9 @@
 //!
 //! A turn starts at a user prompt; events before the first prompt are turn
 //! 0. The queue operations right before a prompt are its turn's (Claude
-//! Code 2.0 enqueues and dequeues each prompt just before writing it). A
+//! Code 2.0 enqueues and dequeues each prompt just before writing it), and
+//! so is a manual compaction right before a `/compact` prompt (Claude Code
+//! writes the compaction, then the command that asked for it). A
 //! turn's time runs from its prompt to the end of its last event (a tool
 //! call's result, a subagent's last line) but for queue operations, the
 //! user's typing, which would stretch it over the idle time after it (a
@@ -551,14 +553,26 @@ fn time_order(mut events: Vec<Event>) -> Vec<Event> {
 }
 
 fn number_turns(events: &mut [Event]) -> Vec<Turn> {
-    // (the queue operations right before a prompt are its turn's)
-    let mut next_is_prompt = false;
+    // (the queue operations right before a prompt are its turn's, and a
+    // manual compaction right before a `/compact`: else it would stretch
+    // the turn before over the idle time until the user asked for it)
+    // the prompt that follows, if only such events come between: whether
+    // it is `/compact`
+    let mut next_prompt: Option<bool> = None;
     let mut before_prompt = vec![false; events.len()];
     for (i, e) in events.iter().enumerate().rev() {
-        match e.kind {
-            EventKind::Prompt { .. } => next_is_prompt = true,
-            EventKind::Queue { .. } => before_prompt[i] = next_is_prompt,
-            _ => next_is_prompt = false,
+        match &e.kind {
+            EventKind::Prompt { text } => {
+                let command = text.as_deref().and_then(super::commands::prompt_command);
+                next_prompt = Some(command.as_deref() == Some("/compact"));
+            }
+            EventKind::Queue { .. } => before_prompt[i] = next_prompt.is_some(),
+            EventKind::Compaction { trigger, .. }
+                if next_prompt == Some(true) && trigger.as_deref() == Some("manual") =>
+            {
+                before_prompt[i] = true;
+            }
+            _ => next_prompt = None,
         }
     }
     let mut turns: Vec<Turn> = Vec::new();
