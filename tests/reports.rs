@@ -601,7 +601,9 @@ fn show_a_session_as_a_timeline() {
     assert_csv_is_the_json(&csv, all);
 }
 
-/// `show --csv` has each of `events`' fields in a column of that name.
+/// `show --csv` has each of `events`' fields in a column of that name (a
+/// list of names space-separated, as `sessions --csv` and `blocks --csv`
+/// write `models`; one of objects as its JSON).
 fn assert_csv_is_the_json(csv: &str, events: &[Value]) {
     let rows = csv_rows(csv);
     assert_eq!(rows.len(), events.len() + 1);
@@ -614,6 +616,10 @@ fn assert_csv_is_the_json(csv: &str, events: &[Value]) {
             let want = match want {
                 Value::Null => String::new(),
                 Value::String(s) => s.clone(),
+                Value::Array(a) if a.iter().all(Value::is_string) => {
+                    let names: Vec<&str> = a.iter().filter_map(Value::as_str).collect();
+                    names.join(" ")
+                }
                 other => other.to_string(),
             };
             assert_eq!(row[at], want, "{k} of {e}");
@@ -749,6 +755,16 @@ fn show_links_subagents_to_their_task_call() {
     assert_eq!(subs.len(), 2);
     let csv = stdout(&env, &["show", "sess-m", "--csv"]);
     assert_csv_is_the_json(&csv, v["events"].as_array().unwrap());
+    // a subagent's models as `sessions --csv` writes them (tour-s34 F8)
+    let models_of = |rows: &[Vec<String>], agent: usize| -> String {
+        let col = rows[0].iter().position(|h| h == "models").unwrap();
+        let row = rows.iter().find(|r| r[agent] == "a1b2c3d").unwrap();
+        row[col].clone()
+    };
+    let sessions = csv_rows(&stdout(&env, &["sessions", "--csv"]));
+    let in_show = models_of(&csv_rows(&csv), 2);
+    assert_eq!(in_show, models_of(&sessions, 1));
+    assert_eq!(in_show, "claude-haiku-4-5-20251001");
     let s = subs[0];
     assert_eq!(s["agent_id"], "a1b2c3d");
     assert_eq!(s["task_tool_use_id"], "toolu_task1");

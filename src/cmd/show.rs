@@ -632,8 +632,9 @@ fn human(r: &ShowReport, zone: &Zone, width: Option<usize>) -> Result<()> {
 
 /// `--csv`'s columns after `at`, `turn`, `agent_id`, `kind` and `detail`
 /// (the table's words): every field of `--json`'s events, one column each
-/// (empty where an event has none), the same for every session. A list
-/// (`models`, a subagent's `tools`) is its JSON.
+/// (empty where an event has none), the same for every session. A list of
+/// names (`models`) is space-separated, as in `sessions` and `blocks`; one
+/// of objects (a subagent's `tools`) is its JSON.
 const CSV_FIELDS: [&str; 50] = [
     "duration_ms",
     "total_tokens",
@@ -695,6 +696,11 @@ fn csv(r: &ShowReport) -> String {
     let cell = |v: Option<&Value>| match v {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(names)) if names.iter().all(Value::is_string) => names
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(" "),
         Some(other) => other.to_string(),
     };
     let rows: Vec<Vec<String>> = r
