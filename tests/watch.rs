@@ -392,6 +392,30 @@ fn a_whole_session_id_follows_that_session_alone() {
     w.stop();
 }
 
+/// `--session` given an id no session has yet follows the sessions that
+/// begin with it, until the one of that whole id begins: that one alone
+/// from then on (review-s35 L6: `s154`, begun first, was followed on).
+#[test]
+fn a_whole_session_id_begun_later_is_followed_alone_from_then_on() {
+    let env = Env::new();
+    let dir = env.project_dir("-home-u-later");
+    env.ingest();
+    let mut w = Watch::start(&env, &["--session", "s1"]);
+    let line = |uuid: &str, s: &str| format!("{}\n", user_line(uuid, s, "hello"));
+    // (s1's file is read after s154's, in a pass that sees both: its
+    // event, waited for, comes after s154's)
+    let s1 = dir.join("z-s1.jsonl");
+    append(&dir.join("s154.jsonl"), &line("s154-0", "s154"));
+    w.until(|e| e["uuid"] == "s154-0");
+    append(&s1, &line("s1-0", "s1"));
+    w.until(|e| e["uuid"] == "s1-0");
+    append(&dir.join("s154.jsonl"), &line("s154-1", "s154"));
+    append(&s1, &line("s1-1", "s1"));
+    w.until(|e| e["uuid"] == "s1-1");
+    assert_eq!(w.count(|e| e["uuid"] == "s154-1"), 0, "{:#?}", w.seen);
+    w.stop();
+}
+
 /// `watch` leaves the hook runs it stores noted, not summed again (each
 /// re-sum re-pairs the whole session's hooks: review-s35 M1); the next
 /// `hooks` sums them in its own ingest and reports what pairing every row

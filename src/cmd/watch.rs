@@ -492,6 +492,16 @@ impl View {
                     None => {}
                 }
             }
+            // (a session whose whole id was given, begun since the start:
+            // that session alone from here on, as had it been there then;
+            // review-s35 L6)
+            if !self.session_exact
+                && self.session.is_some()
+                && e.get("session_id").and_then(Value::as_str) == self.session.as_deref()
+            {
+                self.session_exact = true;
+                self.sessions_seen = None;
+            }
             if !self.wanted(&e, folder.as_deref()) {
                 continue;
             }
