@@ -585,7 +585,7 @@ impl View {
         };
         // (the terminal's size now: a resize shows at the next redraw)
         let (width, height) = match output::terminal_size() {
-            (w, Some(h)) => (w.max(40), h.max(10)),
+            (w, Some(h)) => (w.max(40), h.max(2)),
             (w, None) => (w.max(40), usize::MAX),
         };
         let head = head_line(
@@ -630,7 +630,7 @@ fn redraw(frame: &str, first: bool) -> String {
 /// the recent events and the footer, at most `width` columns and fewer
 /// than `height` lines (a taller frame would scroll at every redraw):
 /// fewer events first, then fewer sessions ("… and N more"), then the
-/// budgets in one line.
+/// budgets in one line, then what does not fit at the bottom.
 fn fit_frame(
     head: &str,
     crossed: &[(String, String)],
@@ -742,7 +742,13 @@ fn fit_frame(
         } else if all_budgets && crossed.len() > 1 {
             all_budgets = false;
         } else {
-            break;
+            // (as short as it gets, and still too tall: cut at the bottom,
+            // where the terminal would have lost the head at the top)
+            return out
+                .lines()
+                .take(height.saturating_sub(1))
+                .map(|l| format!("{l}\n"))
+                .collect();
         }
         out = frame(sessions, events, all_budgets, stop_line);
     }
@@ -1283,6 +1289,22 @@ mod tests {
             out.contains("Recent events\n09:59:11"),
             "the last event: {out}"
         );
+        // shorter than the shortest frame (a budget, two head lines at 40
+        // columns): cut at the bottom, never scrolled (tour-s38 M1: the
+        // head scrolled off at 100x10 with a budget, 40x9 without)
+        let narrow_head = "observatory watch · 10:00:00 · today $1.00\nno active block\n\n";
+        for (h, crossed) in [(head, &crossed[..1]), (narrow_head, &crossed[..0])] {
+            for width in [40, 60, 100] {
+                for height in 2..=14 {
+                    let out = fit_frame(h, crossed, &rows, &tail, width, height);
+                    assert!(out.lines().count() < height, "{width}x{height}:\n{out}");
+                    assert!(
+                        out.starts_with("observatory watch"),
+                        "{width}x{height}:\n{out}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
