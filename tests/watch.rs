@@ -1469,6 +1469,67 @@ fn a_dumb_terminal_gets_the_events_not_the_view() {
     assert!(run("xterm").contains("\u{1b}[H"));
 }
 
+/// With `--project`, the view's head gives that project's cost today and
+/// its share of the block, as its sessions table does (tour-s38 M2: the
+/// block was the project's and today's cost every project's, on one line).
+#[test]
+fn the_views_head_is_the_projects_with_project() {
+    let here = StdCommand::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !here {
+        eprintln!("skipped: util-linux `script` (to give watch a terminal) is not here");
+        return;
+    }
+    let env = Env::new();
+    let now = common::steady_now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
+    // (opus-4-6, 1,000 tokens in and out: $0.03 each)
+    let response = |uuid: &str, session: &str, project: &str| {
+        format!(
+            r#"{{"type":"assistant","uuid":"{uuid}","sessionId":"{session}","timestamp":"{now}","cwd":"/home/u/{project}","message":{{"id":"msg_{uuid}","model":"claude-opus-4-6","stop_reason":"end_turn","usage":{{"input_tokens":1000,"output_tokens":1000}}}}}}
+"#
+        )
+    };
+    for (project, n) in [("alpha", 2), ("beta", 1)] {
+        let lines: String = (0..n)
+            .map(|i| {
+                response(
+                    &format!("{project}-{i}"),
+                    &format!("sess-{project}"),
+                    project,
+                )
+            })
+            .collect();
+        let dir = env.project_dir(&format!("-home-u-{project}"));
+        std::fs::write(dir.join(format!("sess-{project}.jsonl")), lines).unwrap();
+    }
+    env.ingest();
+    let bin = assert_cmd::cargo::cargo_bin!("observatory")
+        .display()
+        .to_string();
+    let head = |args: &str| -> String {
+        let shell = format!("exec timeout --preserve-status -s INT 2 '{bin}' watch {args}");
+        let out = StdCommand::new("script")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(env.vars())
+            .env("TERM", "xterm")
+            .env("COLUMNS", "160")
+            .args(["-qec", &shell, "/dev/null"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let screen = String::from_utf8_lossy(&out.stdout).to_string();
+        let line = screen.lines().find(|l| l.contains("today $"));
+        line.unwrap_or_else(|| panic!("{screen:?}")).to_owned()
+    };
+    let all = head("");
+    assert!(all.contains("today $0.09 · block $0.09 "), "{all}");
+    let alpha = head("--project alpha");
+    assert!(alpha.contains("today $0.06 · block $0.06 "), "{alpha}");
+}
+
 /// A `projects/` folder replaced while `watch` runs (moved away and made
 /// again, or removed and made again) is watched anew: appends to a session
 /// written into the new folder are shown as they come, not at the next

@@ -552,7 +552,26 @@ impl View {
         }
         let now = report::now_ms();
         let today_start = self.zone.start_of(self.zone.date(now));
-        let today = today_text(conn, today_start)?;
+        // (with --project, today's cost and the block are the project's,
+        // as the sessions below are: tour-s38 M2)
+        let today = match &self.project {
+            None => today_text(conn, today_start)?,
+            Some(p) => {
+                let q = report::cost::CostQuery {
+                    groups: Vec::new(),
+                    range: report::TimeRange {
+                        from_ms: Some(today_start),
+                        ..Default::default()
+                    },
+                    project: Some(p.clone()),
+                    session: None,
+                    model: None,
+                    week_start: self.week_start,
+                };
+                let total = report::cost::run(conn, &q, &self.zone)?.total;
+                super::money_part(total.cost(), total.unpriced_requests())
+            }
+        };
         // (the account's block: read near now only; with --project, the
         // project's share of the account's block, which needs them all)
         let block = match &self.project {
