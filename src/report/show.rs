@@ -10,8 +10,9 @@
 //! A turn starts at a user prompt; events before the first prompt are turn
 //! 0. The queue operations right before a prompt are its turn's (Claude
 //! Code 2.0 enqueues and dequeues each prompt just before writing it), and
-//! so is a manual compaction right before a `/compact` prompt (Claude Code
-//! writes the compaction, then the command that asked for it). A
+//! so is a manual compaction right before a `/compact` prompt, with its
+//! PreCompact and SessionStart hooks (Claude Code writes the compaction,
+//! then the command that asked for it). A
 //! turn's time runs from its prompt to the end of its last event (a tool
 //! call's result, a subagent's last line) but for queue operations, the
 //! user's typing, which would stretch it over the idle time after it (a
@@ -553,26 +554,53 @@ fn time_order(mut events: Vec<Event>) -> Vec<Event> {
 }
 
 fn number_turns(events: &mut [Event]) -> Vec<Turn> {
-    // (the queue operations right before a prompt are its turn's, and a
-    // manual compaction right before a `/compact`: else it would stretch
-    // the turn before over the idle time until the user asked for it)
-    // the prompt that follows, if only such events come between: whether
-    // it is `/compact`
-    let mut next_prompt: Option<bool> = None;
+    // The queue operations right before a prompt are its turn's, and a
+    // manual compaction right before a `/compact` (else it would stretch
+    // the turn before over the idle time until the user asked for it),
+    // with its hooks: `PreCompact` before it, `SessionStart` (its source
+    // `compact`) after it. Read backwards: what follows.
+    #[derive(PartialEq)]
+    enum Next {
+        Other,
+        Prompt,
+        /// A `/compact` prompt (the SessionStart hooks since, pending: they
+        /// are its only with a manual compaction before them).
+        Compact(Vec<usize>),
+        /// A manual compaction, then `/compact`.
+        Compacted,
+    }
+    let mut next = Next::Other;
     let mut before_prompt = vec![false; events.len()];
     for (i, e) in events.iter().enumerate().rev() {
-        match &e.kind {
-            EventKind::Prompt { text } => {
+        let hook_event = match &e.kind {
+            EventKind::Hook(h) => h.event.as_deref(),
+            _ => None,
+        };
+        match (&e.kind, &mut next) {
+            (EventKind::Prompt { text }, _) => {
                 let command = text.as_deref().and_then(super::commands::prompt_command);
-                next_prompt = Some(command.as_deref() == Some("/compact"));
+                next = match command.as_deref() {
+                    Some("/compact") => Next::Compact(Vec::new()),
+                    _ => Next::Prompt,
+                };
             }
-            EventKind::Queue { .. } => before_prompt[i] = next_prompt.is_some(),
-            EventKind::Compaction { trigger, .. }
-                if next_prompt == Some(true) && trigger.as_deref() == Some("manual") =>
+            (EventKind::Queue { .. }, n) => before_prompt[i] = *n != Next::Other,
+            (EventKind::Hook(_), Next::Compact(pending)) if hook_event == Some("SessionStart") => {
+                pending.push(i);
+            }
+            (EventKind::Compaction { trigger, .. }, Next::Compact(pending))
+                if trigger.as_deref() == Some("manual") =>
             {
+                for &p in pending.iter() {
+                    before_prompt[p] = true;
+                }
+                before_prompt[i] = true;
+                next = Next::Compacted;
+            }
+            (EventKind::Hook(_), Next::Compacted) if hook_event == Some("PreCompact") => {
                 before_prompt[i] = true;
             }
-            _ => next_prompt = None,
+            _ => next = Next::Other,
         }
     }
     let mut turns: Vec<Turn> = Vec::new();
