@@ -632,9 +632,9 @@ fn human(r: &ShowReport, zone: &Zone, width: Option<usize>) -> Result<()> {
 
 /// `--csv`'s columns after `at`, `turn`, `agent_id`, `kind` and `detail`
 /// (the table's words): every field of `--json`'s events, one column each
-/// (empty where an event has none), the same for every session. A list of
-/// names (`models`) is space-separated, as in `sessions` and `blocks`; one
-/// of objects (a subagent's `tools`) is its JSON.
+/// (empty where an event has none), the same for every session. `models`
+/// is space-separated, as in `sessions` and `blocks`; a subagent's `tools`
+/// (objects) is its JSON, `[]` when it has none.
 const CSV_FIELDS: [&str; 50] = [
     "duration_ms",
     "total_tokens",
@@ -693,10 +693,11 @@ fn csv(r: &ShowReport) -> String {
     let fields = &CSV_FIELDS[..CSV_FIELDS.len() - 4];
     let mut header = vec!["at", "turn", "agent_id", "kind", "detail"];
     header.extend(fields);
-    let cell = |v: Option<&Value>| match v {
+    // (by column: an empty list of objects stays `[]`)
+    let cell = |k: &str, v: Option<&Value>| match v {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(names)) if names.iter().all(Value::is_string) => names
+        Some(Value::Array(names)) if k == "models" => names
             .iter()
             .filter_map(Value::as_str)
             .collect::<Vec<_>>()
@@ -716,7 +717,7 @@ fn csv(r: &ShowReport) -> String {
                 e.kind.key().to_owned(),
                 detail,
             ];
-            row.extend(fields.iter().map(|k| cell(v.get(k))));
+            row.extend(fields.iter().map(|k| cell(k, v.get(k))));
             row
         })
         .collect();
