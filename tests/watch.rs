@@ -413,6 +413,13 @@ fn a_whole_session_id_begun_later_is_followed_alone_from_then_on() {
     append(&s1, &line("s1-1", "s1"));
     w.until(|e| e["uuid"] == "s1-1");
     assert_eq!(w.count(|e| e["uuid"] == "s154-1"), 0, "{:#?}", w.seen);
+    // (and said, as s154 was when it began)
+    let said = w.stderr();
+    assert!(said.contains("session s154 began"), "{said}");
+    assert!(
+        said.contains("session s1 began: watching it alone from now on (not the 1 other"),
+        "{said}"
+    );
     w.stop();
 }
 

@@ -496,11 +496,22 @@ impl View {
             // that session alone from here on, as had it been there then;
             // review-s35 L6)
             if !self.session_exact
-                && self.session.is_some()
-                && e.get("session_id").and_then(Value::as_str) == self.session.as_deref()
+                && let Some(id) = self.session.as_deref()
+                && e.get("session_id").and_then(Value::as_str) == Some(id)
             {
                 self.session_exact = true;
-                self.sessions_seen = None;
+                // (said unless -q, as the sessions followed until now were)
+                if let Some(seen) = self.sessions_seen.take() {
+                    let others = seen.len();
+                    output::style::warn(format_args!(
+                        "watch: session {id} began: watching it alone from now on{}",
+                        match others {
+                            0 => String::new(),
+                            1 => " (not the 1 other whose id starts with it)".into(),
+                            n => format!(" (not the {n} others whose ids start with it)"),
+                        }
+                    ));
+                }
             }
             if !self.wanted(&e, folder.as_deref()) {
                 continue;
