@@ -138,7 +138,7 @@ impl Packer {
     pub fn pack(&mut self, bytes: &[u8]) -> io::Result<Packed> {
         self.out.clear();
         self.out
-            .reserve(zstd::zstd_safe::compress_bound(bytes.len()));
+            .reserve_exact(zstd::zstd_safe::compress_bound(bytes.len()));
         self.cctx
             .compress2(&mut self.out, bytes)
             .map_err(zstd_error)?;
