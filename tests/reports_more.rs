@@ -1624,29 +1624,37 @@ fn show_puts_a_manual_compaction_in_its_compact_commands_turn() {
         ],
         "{v}"
     );
-    let compactions: Vec<(&str, u64)> = v["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["kind"] == "compaction")
-        .map(|e| (e["at"].as_str().unwrap(), e["turn"].as_u64().unwrap()))
-        .collect();
+    // (each event of a kind: one of its fields, and its turn)
+    let of_kind = |kind: &str, field: &str| -> Vec<(String, u64)> {
+        v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == kind)
+            .map(|e| {
+                (
+                    e[field].as_str().unwrap().to_owned(),
+                    e["turn"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let s = |pairs: Vec<(&str, u64)>| -> Vec<(String, u64)> {
+        pairs.into_iter().map(|(a, t)| (a.to_owned(), t)).collect()
+    };
     assert_eq!(
-        compactions,
-        vec![
+        of_kind("compaction", "at"),
+        s(vec![
             ("2026-03-01T10:05:00.000Z", 2),
             ("2026-03-01T10:06:10.000Z", 3)
-        ],
+        ]),
         "{v}"
     );
-    let hooks: Vec<(&str, u64)> = v["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["kind"] == "hook")
-        .map(|e| (e["event"].as_str().unwrap(), e["turn"].as_u64().unwrap()))
-        .collect();
-    assert_eq!(hooks, vec![("PreCompact", 2), ("SessionStart", 2)], "{v}");
+    assert_eq!(
+        of_kind("hook", "event"),
+        s(vec![("PreCompact", 2), ("SessionStart", 2)]),
+        "{v}"
+    );
 }
 
 /// `show --json` and `--csv` give each prompt as written, read back from

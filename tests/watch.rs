@@ -1438,32 +1438,12 @@ fn a_poll_interval_out_of_range_is_refused_as_in_the_config() {
 /// view's escapes (which such a terminal shows as they are).
 #[test]
 fn a_dumb_terminal_gets_the_events_not_the_view() {
-    let here = StdCommand::new("script")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !here {
-        eprintln!("skipped: util-linux `script` (to give watch a terminal) is not here");
-        return;
-    }
     let env = Env::with_fixture("basic");
-    let bin = assert_cmd::cargo::cargo_bin!("observatory")
-        .display()
-        .to_string();
-    let run = |term: &str| -> String {
-        let shell = format!("exec timeout --preserve-status -s INT 2 '{bin}' watch --replay");
-        let out = StdCommand::new("script")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .envs(env.vars())
-            .env("TERM", term)
-            .args(["-qec", &shell, "/dev/null"])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).replace('\r', "")
+    let run = |term: &str| -> Option<String> {
+        let out = watch_in_terminal(&env, "--replay", &[("TERM", term)])?;
+        Some(out.replace('\r', ""))
     };
-    let dumb = run("dumb");
+    let Some(dumb) = run("dumb") else { return };
     assert!(!dumb.contains('\u{1b}'), "{dumb:?}");
     let events: Vec<Value> = dumb
         .lines()
@@ -1473,7 +1453,34 @@ fn a_dumb_terminal_gets_the_events_not_the_view() {
     assert!(events.iter().any(|e| e["event"] == "ready"), "{dumb}");
     assert!(events.iter().any(|e| e["event"] == "response"), "{dumb}");
     // (a terminal that can: the view)
-    assert!(run("xterm").contains("\u{1b}[H"));
+    assert!(run("xterm").unwrap().contains("\u{1b}[H"));
+}
+
+/// What `watch ARGS` prints in 2 s in a terminal (util-linux `script`),
+/// with `vars` set; None, said, where `script` is not here.
+fn watch_in_terminal(env: &Env, args: &str, vars: &[(&str, &str)]) -> Option<String> {
+    let here = StdCommand::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !here {
+        eprintln!("skipped: util-linux `script` (to give watch a terminal) is not here");
+        return None;
+    }
+    let bin = assert_cmd::cargo::cargo_bin!("observatory")
+        .display()
+        .to_string();
+    let shell = format!("exec timeout --preserve-status -s INT 2 '{bin}' watch {args}");
+    let out = StdCommand::new("script")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env.vars())
+        .envs(vars.iter().copied())
+        .args(["-qec", &shell, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    Some(String::from_utf8_lossy(&out.stdout).to_string())
 }
 
 /// With `--project`, the view's head gives that project's cost today and
@@ -1481,14 +1488,6 @@ fn a_dumb_terminal_gets_the_events_not_the_view() {
 /// block was the project's and today's cost every project's, on one line).
 #[test]
 fn the_views_head_is_the_projects_with_project() {
-    let here = StdCommand::new("script")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !here {
-        eprintln!("skipped: util-linux `script` (to give watch a terminal) is not here");
-        return;
-    }
     let env = Env::new();
     let now = common::steady_now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
     // (opus-4-6, 1,000 tokens in and out: $0.03 each)
@@ -1512,28 +1511,14 @@ fn the_views_head_is_the_projects_with_project() {
         std::fs::write(dir.join(format!("sess-{project}.jsonl")), lines).unwrap();
     }
     env.ingest();
-    let bin = assert_cmd::cargo::cargo_bin!("observatory")
-        .display()
-        .to_string();
-    let head = |args: &str| -> String {
-        let shell = format!("exec timeout --preserve-status -s INT 2 '{bin}' watch {args}");
-        let out = StdCommand::new("script")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .envs(env.vars())
-            .env("TERM", "xterm")
-            .env("COLUMNS", "160")
-            .args(["-qec", &shell, "/dev/null"])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let screen = String::from_utf8_lossy(&out.stdout).to_string();
+    let head = |args: &str| -> Option<String> {
+        let screen = watch_in_terminal(&env, args, &[("TERM", "xterm"), ("COLUMNS", "160")])?;
         let line = screen.lines().find(|l| l.contains("today $"));
-        line.unwrap_or_else(|| panic!("{screen:?}")).to_owned()
+        Some(line.unwrap_or_else(|| panic!("{screen:?}")).to_owned())
     };
-    let all = head("");
+    let Some(all) = head("") else { return };
     assert!(all.contains("today $0.09 · block $0.09 "), "{all}");
-    let alpha = head("--project alpha");
+    let alpha = head("--project alpha").unwrap();
     assert!(alpha.contains("today $0.06 · block $0.06 "), "{alpha}");
 }
 
