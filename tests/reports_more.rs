@@ -173,9 +173,19 @@ fn commands_count_slash_commands_and_skills() {
     let asks = json!({"type": "user", "uuid": "q-1", "sessionId": "sess-ops-q003", "cwd": "/home/u/ops",
         "timestamp": "2026-03-05T09:00:00.000Z",
         "message": {"role": "user", "content": "why does my transcript say <command-name>/review</command-name>? explain"}});
+    // (nor is a skill Claude asked for that does not exist: tour-s37 F6)
+    let typo = json!({"type": "assistant", "uuid": "q-2", "sessionId": "sess-ops-q003", "cwd": "/home/u/ops",
+        "timestamp": "2026-03-05T09:00:05.000Z",
+        "message": {"id": "msg_q2", "model": "claude-sonnet-4-5-20250929", "role": "assistant",
+            "content": [{"type": "tool_use", "id": "toolu_q2", "name": "Skill", "input": {"skill": "nope"}}],
+            "stop_reason": "tool_use", "usage": {"input_tokens": 10, "output_tokens": 5}}});
+    let refused = json!({"type": "user", "uuid": "q-3", "sessionId": "sess-ops-q003", "cwd": "/home/u/ops",
+        "timestamp": "2026-03-05T09:00:06.000Z",
+        "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_q2",
+            "is_error": true, "content": "<tool_use_error>Unknown skill: nope</tool_use_error>"}]}});
     std::fs::write(
         env.projects().join("-home-u-ops/sess-ops-q003.jsonl"),
-        format!("{asks}\n"),
+        format!("{asks}\n{typo}\n{refused}\n"),
     )
     .unwrap();
     let v = run_json(&env, &["commands", "--tz", "UTC"]);

@@ -7,8 +7,9 @@
 //! ends (a long `<command-message>`) is read whole from its stored line.
 //! Messages are stored once per
 //! uuid, so a prompt copied into a resumed session counts once. A skill is a
-//! `Skill` tool call (one per tool_use id); its name is the call's `skill`
-//! input.
+//! `Skill` tool call (one per tool_use id) not answered with an error (an
+//! unknown skill's name, a typo, was never used); its name is the call's
+//! `skill` input.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -129,7 +130,8 @@ struct Acc {
 
 /// (kind, text: the preview or the skill name, session, at, project,
 /// line) of every use: a message or `local_command` line whose preview holds
-/// the tag or is a cut `<command-message>`, and every `Skill` call. The
+/// the tag or is a cut `<command-message>`, and every `Skill` call that did
+/// not fail. The
 /// messages are read from `message_rows` through the partial index
 /// `messages_commands`, whose condition the first term repeats word for
 /// word: SQLite uses a partial index only then, and otherwise scans every
@@ -156,7 +158,7 @@ const USES: &str =
          FROM tool_calls t
          LEFT JOIN sessions s ON s.session_id = t.session_id AND s.agent_id = coalesce(t.agent_id, '')
          LEFT JOIN projects p ON p.id = s.project_id
-         WHERE t.name = 'Skill'";
+         WHERE t.name = 'Skill' AND coalesce(t.is_error, 0) = 0";
 
 pub fn run(conn: &Connection, q: &CommandsQuery) -> rusqlite::Result<CommandsReport> {
     let mut st = conn.prepare(USES)?;
