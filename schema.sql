@@ -288,18 +288,20 @@ LEFT JOIN threads t ON t.id = e.thread;
 
 -- Conversation lines (user, assistant, system, progress, attachment): the
 -- nodes of Claude Code's message tree, one per uuid and content (copies of
--- a line in resumed sessions are stored once, as first read; their raw
--- lines are all kept; a different line with the same uuid, as hand-made
--- transcripts have, is a row of its own: content_key, what the line says
+-- a line in resumed sessions are stored once, as the earliest copy, of
+-- copies at one time the first read (0033); their raw lines are all kept;
+-- a different line with the same uuid, as hand-made transcripts have, is a
+-- row of its own: content_key, what the line says
 -- but for its time (type, message id, text, tool use ids...) hashed,
 -- tells them apart, 0015). The line's cwd, version, git branch and permission mode are in the
 -- raw bytes; sessions keep the latest version and branch, responses their
 -- branch. The uuid columns (and summaries.leaf_uuid) keep a canonical
 -- lowercase UUID as its 16 bytes, any other value as text (0007); v_messages
 -- shows them as text. Read the messages view: the line's type and time are
--- in lines, and a parent that is an earlier message of the same file is
--- kept as the distance in line ids (parent_gap, nearly always 1: one byte
--- instead of sixteen) rather than as its uuid (0009).
+-- in lines, and a parent that is an earlier message of the same file, at
+-- most 1024 line ids back (0033), is kept as the distance in line ids
+-- (parent_gap, nearly always 1: one byte instead of sixteen) rather than as
+-- its uuid (0009).
 CREATE TABLE message_rows (
     line_id             INTEGER PRIMARY KEY REFERENCES lines(id),
     uuid                TEXT,

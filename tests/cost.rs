@@ -663,7 +663,7 @@ fn schema_json_gives_the_version_and_the_sql() {
     let env = Env::new();
     let out = env.cmd().args(["schema", "--json"]).assert().success();
     let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(v["schema_version"], 32, "{v}");
+    assert_eq!(v["schema_version"], 33, "{v}");
     let plain = env.cmd().arg("schema").assert().success();
     assert_eq!(
         v["sql"].as_str().unwrap().as_bytes(),
@@ -1451,7 +1451,7 @@ fn the_schema_20_upgrade_sums_the_rollup_again_per_session() {
     assert!(rollup("SELECT count(*) FROM cost_rollup") > 0);
     // the upgrade, without an ingest: the responses are read
     assert_eq!(report(&["--no-ingest"]), expected);
-    assert_eq!(rollup("PRAGMA user_version"), 32);
+    assert_eq!(rollup("PRAGMA user_version"), 33);
     assert_eq!(rollup("SELECT count(*) FROM cost_rollup"), 0);
     // the next ingest sums it again, per session
     assert_eq!(report(&[]), expected);

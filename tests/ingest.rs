@@ -1947,7 +1947,7 @@ fn status_reports_counts_per_type() {
     assert_eq!(st["records_by_type"]["assistant"], 12);
     assert_eq!(st["unknown_types"], json!({"brand-new-type": 1}));
     assert_eq!(st["responses"], 7);
-    assert_eq!(st["schema_version"], 32);
+    assert_eq!(st["schema_version"], 33);
     // two sessions, as `sessions` lists them, and the two subagents one ran
     assert_eq!((&st["sessions"], &st["subagents"]), (&json!(2), &json!(2)));
     assert_eq!(st["sessions_without_main"], 0);
@@ -2286,7 +2286,7 @@ fn an_upgrade_is_rebuilt_with_no_transcript_folder_left() {
     old_db(&env);
     let out = env.cmd().args(["status", "--json"]).assert().success();
     let st: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(st["schema_version"], 32, "{st}");
+    assert_eq!(st["schema_version"], 33, "{st}");
     let stderr = String::from_utf8_lossy(&out.get_output().stderr);
     assert!(stderr.contains("awaits a rebuild"), "{stderr}");
     // and --no-ingest says why its figures are missing
@@ -2380,7 +2380,7 @@ fn a_schema_1_database_is_upgraded_and_rebuilt_from_its_raw_lines() {
     assert_eq!(v["total"]["requests"], 7);
     let db = env.db();
     assert_eq!(count(&db, "SELECT count(*) FROM lines"), 33);
-    assert_eq!(count(&db, "PRAGMA user_version"), 32);
+    assert_eq!(count(&db, "PRAGMA user_version"), 33);
     // (the migrations run with foreign keys unchecked) every reference holds
     assert_references(&db);
     // the new columns are filled by the rebuild
@@ -3302,6 +3302,275 @@ fn a_resumed_session_copying_a_line_with_its_uuid_does_not_count_it_twice() {
         ),
         ["Bash none"]
     );
+}
+
+/// A 1.0.x resumed file copies the session it resumes: user lines as they
+/// were, the others (an API error, a response, a hook's system line) with
+/// the new session's id and the resume's time (here a tool result too,
+/// keeping its session). Each line is the message of
+/// its earliest copy, so the API error, the hook run and the lines' times
+/// are the original session's whichever file is read first, in one run or
+/// two, and after `ingest --full`; a new line of the resumed file whose
+/// parent is a copy still names it. (The copy read first was the message:
+/// the API error counted in the resumed session.)
+#[test]
+fn a_resumed_copy_read_before_its_original_gives_the_message_up_to_it() {
+    let line = |kind: &str, uuid: &str, parent: &str, ts: &str, body: &str| {
+        let parent = match parent {
+            "" => "null".to_owned(),
+            p => format!(r#""{p}""#),
+        };
+        format!(
+            r#"{{"type":"{kind}","sessionId":"OLD","version":"1.0.56","cwd":"/home/u/p","uuid":"{uuid}","parentUuid":{parent},"timestamp":"2026-10-10T{ts}.000Z",{body}}}"#
+        ) + "\n"
+    };
+    let said = |text: &str| format!(r#""message":{{"role":"user","content":"{text}"}}"#);
+    let answer = |id: &str, model: &str, content: &str| {
+        format!(
+            r#""message":{{"id":"{id}","role":"assistant","model":"{model}","content":[{content}],"stop_reason":"end_turn","usage":{{"input_tokens":100,"output_tokens":10}}}}"#
+        )
+    };
+    let u = |n: u8| format!("{n}{n}{n}{n}{n}{n}{n}{n}-0000-4000-8000-00000000000{n}");
+    let error = format!(
+        r#""isApiErrorMessage":true,{}"#,
+        answer(
+            "msg_e1",
+            "<synthetic>",
+            r#"{"type":"text","text":"API Error: 529 Overloaded"}"#
+        )
+    );
+    let hook = r#""content":"\u001b[1mPostToolUse:Bash\u001b[22m [make test] completed successfully","level":"info","toolUseID":"toolu_r1""#;
+    let sonnet = "claude-sonnet-4-5-20250929";
+    // (kind, uuid, parent, time, body)
+    let lines = [
+        ("user", u(1), String::new(), "10:00:00", said("run the tests")),
+        ("assistant", u(2), u(1), "10:00:01", error),
+        ("user", u(3), u(2), "10:01:00", said("try again")),
+        (
+            "assistant",
+            u(4),
+            u(3),
+            "10:01:05",
+            answer(
+                "msg_r2",
+                sonnet,
+                r#"{"type":"tool_use","id":"toolu_r1","name":"Bash","input":{"command":"make test"}}"#,
+            ),
+        ),
+        ("system", u(5), u(4), "10:01:06", hook.to_owned()),
+        (
+            "user",
+            u(6),
+            u(5),
+            "10:01:07",
+            r#""message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_r1","content":"ok"}]}"#.to_owned(),
+        ),
+        (
+            "assistant",
+            u(7),
+            u(6),
+            "10:01:10",
+            answer("msg_r3", sonnet, r#"{"type":"text","text":"all passed"}"#),
+        ),
+    ];
+    let original: String = lines
+        .iter()
+        .map(|(kind, uuid, parent, ts, body)| line(kind, uuid, parent, ts, body))
+        .collect();
+    let mut copy = r#"{"type":"summary","summary":"Running the tests","leafUuid":"77777777-0000-4000-8000-000000000007"}"#.to_owned() + "\n";
+    for (i, (kind, uuid, parent, ts, body)) in lines.iter().enumerate() {
+        copy += &match *kind {
+            // (a tool result copied at the resume's time, as a line of
+            // any kind may be: the call's result stays the original's)
+            _ if uuid == &u(6) => line(kind, uuid, parent, &format!("11:30:0{i}"), body),
+            "user" => line(
+                kind,
+                uuid,
+                parent,
+                ts,
+                &body.replace(
+                    r#""content":"run the tests""#,
+                    r#""content":[{"type":"text","text":"run the tests"}]"#,
+                ),
+            ),
+            _ => line(kind, uuid, parent, &format!("11:30:0{i}"), body).replace("OLD", "NEW"),
+        };
+    }
+    copy += &line("user", &u(8), &u(7), "11:31:00", &said("now the docs")).replace("OLD", "NEW");
+    copy += &line(
+        "assistant",
+        &u(9),
+        &u(8),
+        "11:31:05",
+        &answer("msg_r4", sonnet, r#"{"type":"text","text":"done"}"#),
+    )
+    .replace("OLD", "NEW");
+
+    let picture = |env: &Env| {
+        let db = env.db();
+        let api_errors = |session: &str| {
+            let out = env
+                .cmd()
+                .args(["show", session, "--json", "--no-ingest"])
+                .output()
+                .unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            v["total"]["api_errors"].as_u64().unwrap()
+        };
+        (
+            strings(
+                &db,
+                "SELECT uuid || ' ' || coalesce(parent_uuid, '-') || ' ' || session_id || ' ' || at || ' ' || is_api_error
+                 FROM v_messages ORDER BY uuid",
+            ),
+            strings(
+                &db,
+                "SELECT session_id || ' ' || count(*) FROM content_blocks b JOIN messages m USING (line_id)
+                 GROUP BY session_id ORDER BY 1",
+            ),
+            strings(
+                &db,
+                "SELECT session_id || ' ' || at || ' ' || outcome FROM hook_runs
+                 UNION ALL SELECT session_id || ' ' || at || ' system' FROM system_events
+                 UNION ALL SELECT session_id || ' ' || started_at || ' ' || duration_ms FROM tool_calls
+                 UNION ALL SELECT session_id || ' ' || at || ' ' || key FROM responses ORDER BY 1",
+            ),
+            (api_errors("OLD"), api_errors("NEW")),
+        )
+    };
+    let at = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(&format!("2026-10-10T{t}Z"))
+            .unwrap()
+            .timestamp_millis()
+    };
+    let mut want_messages: Vec<String> = lines
+        .iter()
+        .map(|(kind, uuid, parent, ts, _)| {
+            let parent = if parent.is_empty() { "-" } else { parent };
+            let error = i32::from(*kind == "assistant" && uuid == &u(2));
+            format!("{uuid} {parent} OLD {} {error}", at(ts))
+        })
+        .collect();
+    want_messages.push(format!("{} {} NEW {} 0", u(8), u(7), at("11:31:00")));
+    want_messages.push(format!("{} {} NEW {} 0", u(9), u(8), at("11:31:05")));
+    let mut want_rows = vec![
+        format!("NEW {} msg_r4", at("11:31:05")),
+        format!("OLD {} 2000", at("10:01:05")),
+        format!("OLD {} msg_r2", at("10:01:05")),
+        format!("OLD {} msg_r3", at("10:01:10")),
+        format!("OLD {} success", at("10:01:06")),
+        format!("OLD {} system", at("10:01:06")),
+    ];
+    want_rows.sort();
+    let want = (
+        want_messages,
+        vec!["NEW 2".to_owned(), "OLD 6".to_owned()],
+        want_rows,
+        (1, 0),
+    );
+    // the copy's file named to sort first or last; read first or last
+    for (old_file, new_file) in [("a-old", "b-new"), ("b-old", "a-new")] {
+        for copy_first in [false, true] {
+            let env = Env::new();
+            let dir = env.project_dir("-home-u-p");
+            let mut files = [(old_file, &original), (new_file, &copy)];
+            if copy_first {
+                files.reverse();
+            }
+            for (name, text) in files {
+                std::fs::write(dir.join(format!("{name}.jsonl")), text).unwrap();
+                env.ingest();
+            }
+            let case = format!("{old_file} {new_file}, copy read first: {copy_first}");
+            assert_eq!(picture(&env), want, "{case}");
+            // (one run, in path order)
+            env.cmd().args(["ingest", "--full"]).assert().success();
+            assert_eq!(picture(&env), want, "{case}, rebuilt");
+            assert_references(&env.db());
+            // the upgrade from schema 32 leaves such a database as it is
+            env.db().execute_batch("PRAGMA user_version = 32").unwrap();
+            assert_eq!(env.ingest()["rebuilt_lines"], 0, "{case}");
+            // and rebuilds one as schema 32 stored it: the last copied
+            // response's message the copy's (its blocks gone with it)
+            let line = |file: &str, no: u32| {
+                format!(
+                    "(SELECT l.id FROM lines l JOIN source_files f ON f.id = l.file_id
+                      WHERE f.path LIKE '%/{file}.jsonl' AND l.line_no = {no})"
+                )
+            };
+            let (original_line, copied_line) = (line(old_file, 7), line(new_file, 8));
+            env.db()
+                .execute_batch(&format!(
+                    "DELETE FROM content_blocks WHERE line_id = {original_line};
+                     UPDATE message_rows SET line_id = {copied_line},
+                       thread = (SELECT id FROM threads WHERE session_id = 'NEW')
+                      WHERE line_id = {original_line};
+                     PRAGMA user_version = 32;"
+                ))
+                .unwrap();
+            assert_ne!(picture(&env), want);
+            let summary = env.ingest();
+            assert_eq!(summary["rebuilt_lines"], 17, "{case}: {summary}");
+            assert_eq!(picture(&env), want, "{case}, upgraded");
+        }
+    }
+}
+
+/// A parent more than 1024 line ids back is kept as its uuid, one nearer
+/// as the distance (so the lines naming a line by distance are near it:
+/// `yield_to_earlier`); the upgrade to schema 33 names such a far parent by
+/// its uuid in a database that kept the distance. The messages view shows
+/// the same parent either way.
+#[test]
+fn a_parent_far_back_is_kept_as_its_uuid() {
+    let env = Env::new();
+    let dir = env.project_dir("-home-u-p");
+    let line = |kind: &str, uuid: &str, parent: &str, body: &str| {
+        format!(
+            r#"{{"type":"{kind}","sessionId":"s-far","cwd":"/home/u/p","uuid":"{uuid}","parentUuid":"{parent}","timestamp":"2026-10-10T10:00:00.000Z",{body}}}"#
+        ) + "\n"
+    };
+    let prompt = r#""message":{"role":"user","content":"go"}"#;
+    let (p, near, far) = (
+        "aaaaaaaa-0000-4000-8000-000000000001",
+        "aaaaaaaa-0000-4000-8000-000000000002",
+        "aaaaaaaa-0000-4000-8000-000000000003",
+    );
+    let mut text =
+        line("user", p, "", prompt).replace(r#""parentUuid":"""#, r#""parentUuid":null"#);
+    text += &line("user", near, p, prompt);
+    // (queue operations are lines, no messages: 1,100 line ids between)
+    for _ in 0..1100 {
+        text += r#"{"type":"queue-operation","operation":"enqueue","sessionId":"s-far","timestamp":"2026-10-10T10:00:00.000Z","content":"x"}"#;
+        text += "\n";
+    }
+    text += &line("user", far, p, prompt);
+    std::fs::write(dir.join("s-far.jsonl"), text).unwrap();
+    env.ingest();
+    let stored = |env: &Env| {
+        strings(
+            &env.db(),
+            "SELECT v.uuid || ' ' || v.parent_uuid || ' ' || coalesce(m.parent_gap, 'uuid')
+             FROM v_messages v JOIN message_rows m USING (line_id) WHERE v.parent_uuid IS NOT NULL
+             ORDER BY 1",
+        )
+    };
+    let want = vec![format!("{near} {p} 1"), format!("{far} {p} uuid")];
+    assert_eq!(stored(&env), want);
+    // as schema 32 kept it: the distance
+    env.db()
+        .execute_batch(&format!(
+            "UPDATE message_rows SET parent_uuid = NULL, parent_gap = 1102
+              WHERE line_id = (SELECT line_id FROM v_messages WHERE uuid = '{far}');
+             PRAGMA user_version = 32;"
+        ))
+        .unwrap();
+    assert_eq!(
+        stored(&env),
+        vec![format!("{near} {p} 1"), format!("{far} {p} 1102")]
+    );
+    env.ingest();
+    assert_eq!(stored(&env), want);
 }
 
 /// Which line of a response decides its model, and which prompt titles a

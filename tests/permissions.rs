@@ -202,7 +202,7 @@ fn reads_work(run: &Runner, env: &Env, lines: i64) {
     assert_eq!(v["files"], 5, "{v}");
     let copy = free("backup");
     let v = json_of(&run.run(env, &["backup", copy.to_str().unwrap(), "--json"]));
-    assert_eq!(v["schema_version"], 32, "{v}");
+    assert_eq!(v["schema_version"], 33, "{v}");
     integrity_ok(&copy);
     let copied = Connection::open(&copy).unwrap();
     assert_eq!(common::count(&copied, "SELECT count(*) FROM lines"), lines);

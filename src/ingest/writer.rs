@@ -125,6 +125,8 @@ pub struct Writer<'c> {
     /// (file id, uuid, line id). A line whose parent is among them (same
     /// file) stores the distance in line ids instead of the parent's uuid.
     recent: std::collections::VecDeque<(i64, [u8; 16], i64)>,
+    /// The last `insert_message` took the message over from a later copy.
+    took_over: bool,
     /// The file of the batch being written.
     file_id: i64,
     hot: Hot<'c>,
@@ -381,6 +383,11 @@ const INSERT_MESSAGE: &str = "INSERT OR IGNORE INTO message_rows(line_id, uuid, 
 /// How many of the last stored messages a line's parent is looked for in
 /// (it is nearly always the one before).
 const RECENT_MESSAGES: usize = 16;
+/// The largest `parent_gap` stored (schema 33): a parent further back is
+/// named by its uuid, so the messages that name a line by distance are
+/// among the next MAX_PARENT_GAP line ids (`yield_to_earlier` looks there).
+/// Real transcripts' gaps are at most a few hundred.
+const MAX_PARENT_GAP: i64 = 1024;
 const INSERT_BLOCK: &str = "INSERT INTO content_blocks(line_id, idx, type, tool_use_id, tool_name, text_bytes, is_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
 fn b(v: bool) -> i64 {
@@ -430,6 +437,7 @@ impl<'c> Writer<'c> {
             raw_tails: Default::default(),
             file_session_ids: HashMap::new(),
             recent: Default::default(),
+            took_over: false,
             file_id: 0,
         })
     }
@@ -860,6 +868,11 @@ impl<'c> Writer<'c> {
                             "subtype": null})
                     });
                     self.insert_blocks(line_id, env, m, thread)?;
+                    if self.took_over {
+                        // (from a later copy: the results it gave its calls
+                        // too, as a copy takes them, see `copied_calls`)
+                        self.copied_calls(line_id, env, m)?;
+                    }
                 } else {
                     self.copied_calls(line_id, env, m)?;
                 }
@@ -1028,8 +1041,10 @@ impl<'c> Writer<'c> {
     }
 
     /// Insert the message row and give its thread (for the line's other
-    /// rows); None if a line with this uuid is already stored (a copy in a
-    /// resumed session), in which case its typed rows are skipped too.
+    /// rows); None if a line with this uuid and content is already stored
+    /// at the same time or earlier (a copy in a resumed session), in which
+    /// case its typed rows are skipped too. A stored one that is later
+    /// gives the message up to this line (`yield_to_earlier`).
     fn insert_message(
         &mut self,
         line_id: i64,
@@ -1054,7 +1069,8 @@ impl<'c> Writer<'c> {
             Some(_) => self.parent_gap(line_id, &parent)?,
             None => None,
         };
-        let n = self.hot.message.execute(params![
+        let key = content_key(r, preview);
+        let row = params![
             line_id,
             uuid,
             if gap.is_some() { None } else { Some(&parent) },
@@ -1073,8 +1089,13 @@ impl<'c> Writer<'c> {
             b(is_api_error),
             m.and_then(|m| m.api_error_status),
             m.and_then(|m| m.error.as_deref()),
-            content_key(r, preview),
-        ])?;
+            key,
+        ];
+        let mut n = self.hot.message.execute(row)?;
+        self.took_over = n == 0 && self.yield_to_earlier(&uuid, key, env.timestamp_ms)?;
+        if self.took_over {
+            n = self.hot.message.execute(row)?;
+        }
         if n == 1
             && let Some(&u) = uuid.bytes()
         {
@@ -1084,6 +1105,69 @@ impl<'c> Writer<'c> {
             self.recent.push_back((self.file_id, u, line_id));
         }
         Ok((n == 1).then_some(thread))
+    }
+
+    /// The line stored as the message of this uuid and content key, if it
+    /// is later than a line at `at` (a resumed session's copy read before
+    /// its original: Claude Code re-writes the lines it copies with the
+    /// resume's time, and assistant lines with the new session's id),
+    /// stops being the message: its typed rows go, the messages that named
+    /// it as parent by distance name its uuid, its session's figures are
+    /// summed again, and the caller stores the earlier line in its place. So the message, with its session, time and typed rows, is the
+    /// earliest copy's whatever the order the files are read in, as a
+    /// response and a tool call are. True if so.
+    fn yield_to_earlier(
+        &mut self,
+        uuid: &UuidKey<'_>,
+        key: i64,
+        at: Option<i64>,
+    ) -> rusqlite::Result<bool> {
+        let stored = self
+            .conn
+            .prepare_cached(
+                "SELECT m.line_id, l.at, m.thread, m.uuid FROM message_rows m JOIN lines l ON l.id = m.line_id
+                 WHERE m.uuid = ?1 AND m.content_key = ?2",
+            )?
+            .query_row(params![uuid, key], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<i64>>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, rusqlite::types::Value>(3)?,
+                ))
+            })
+            .optional()?;
+        let Some((old, old_at, thread, stored_uuid)) = stored else {
+            return Ok(false);
+        };
+        if !earlier(at, old_at) {
+            return Ok(false);
+        }
+        // (every table `model_record` fills for a line that is a message;
+        // its tool calls are taken over by the earlier line's blocks)
+        for table in [
+            "content_blocks",
+            "system_event_rows",
+            "progress_event_rows",
+            "attachment_rows",
+            "hook_run_rows",
+            "message_rows",
+        ] {
+            self.conn
+                .prepare_cached(&format!("DELETE FROM {table} WHERE line_id = ?1"))?
+                .execute([old])?;
+        }
+        self.recent.retain(|&(_, _, id)| id != old);
+        // (the messages that named it by distance: among the next
+        // MAX_PARENT_GAP line ids)
+        self.conn
+            .prepare_cached(
+                "UPDATE message_rows SET parent_uuid = ?2, parent_gap = NULL
+                 WHERE line_id > ?1 AND line_id <= ?1 + ?3 AND line_id - parent_gap = ?1",
+            )?
+            .execute(params![old, stored_uuid, MAX_PARENT_GAP])?;
+        self.thread_changed_id(thread)?;
+        Ok(true)
     }
 
     /// A tool_use block's call (returned: its MCP server, if any): a row
@@ -1210,8 +1294,9 @@ impl<'c> Writer<'c> {
     }
 
     /// The distance in line ids to the parent's message row, if it is an
-    /// earlier message of the same file (a recent one, else looked up: a
-    /// parent that is not a canonical uuid is always looked up).
+    /// earlier message of the same file at most MAX_PARENT_GAP back (a
+    /// recent one, else looked up: a parent that is not a canonical uuid is
+    /// always looked up).
     fn parent_gap(&self, line_id: i64, parent: &UuidKey<'_>) -> rusqlite::Result<Option<i64>> {
         let file_id = self.file_id;
         if let Some((_, _, id)) = self
@@ -1220,7 +1305,7 @@ impl<'c> Writer<'c> {
             .rev()
             .find(|(f, u, _)| *f == file_id && parent.bytes() == Some(u))
         {
-            return Ok(Some(line_id - id));
+            return Ok(Some(line_id - id).filter(|gap| *gap <= MAX_PARENT_GAP));
         }
         let found: Option<i64> = self
             .conn
@@ -1231,7 +1316,9 @@ impl<'c> Writer<'c> {
             )?
             .query_row(params![parent, file_id, line_id], |r| r.get(0))
             .optional()?;
-        Ok(found.map(|id| line_id - id))
+        Ok(found
+            .map(|id| line_id - id)
+            .filter(|gap| *gap <= MAX_PARENT_GAP))
     }
 
     fn insert_blocks(

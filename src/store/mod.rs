@@ -128,6 +128,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0032_contentless_prompts",
         include_str!("migrations/0032_contentless_prompts.sql"),
     ),
+    (
+        "0033_earliest_copy",
+        include_str!("migrations/0033_earliest_copy.sql"),
+    ),
 ];
 
 /// The readable current schema (what the migrations produce).
@@ -1322,7 +1326,7 @@ mod tests {
         drop(c);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 32);
+        assert_eq!(SCHEMA_VERSION, 33);
         // (migrated with foreign keys unchecked) checked again, and holding
         let checked: i64 = s
             .conn

@@ -274,9 +274,9 @@ type Node = (Option<String>, String, Option<i64>);
 /// Every stored message shows its line's uuid, parent uuid, type and time,
 /// and every response its message id, as the transcripts under `root`
 /// wrote them (the rows keep some of these by reference: 0009). Of a uuid
-/// written more than once, the first line (by file path, then line) is
-/// one of the messages with it (copies are one message, different lines
-/// one each).
+/// written more than once, the earliest line (of lines at one time, the
+/// first by file path, then line) is one of the messages with it (copies
+/// are one message, the earliest copy; different lines one each).
 pub fn assert_messages_match_lines(root: &Path, conn: &Connection) {
     let mut files: Vec<PathBuf> = walkdir::WalkDir::new(root)
         .follow_links(true)
@@ -305,9 +305,16 @@ pub fn assert_messages_match_lines(root: &Path, conn: &Connection) {
                 .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
                 .map(|t| t.timestamp_millis());
             let parent = v["parentUuid"].as_str().map(str::to_owned);
-            lines
-                .entry(uuid.to_owned())
-                .or_insert((parent, kind.to_owned(), at));
+            let node = (parent, kind.to_owned(), at);
+            // (the earliest: a time before none, of two at one time the
+            // first read)
+            match lines.get_mut(uuid) {
+                Some(held) if at.is_some_and(|at| held.2.is_none_or(|h| at < h)) => *held = node,
+                Some(_) => {}
+                None => {
+                    lines.insert(uuid.to_owned(), node);
+                }
+            }
             if let Some(id) = v["message"]["id"].as_str()
                 && kind == "assistant"
                 && v["message"]["usage"].is_object()
@@ -321,7 +328,7 @@ pub fn assert_messages_match_lines(root: &Path, conn: &Connection) {
         .prepare("SELECT uuid, parent_uuid, type, at FROM v_messages")
         .unwrap();
     // (different lines with one uuid, as hand-made transcripts have, are a
-    // message each: the first written is one of them)
+    // message each: the earliest written is one of them)
     let mut stored: BTreeMap<String, Vec<Node>> = BTreeMap::new();
     let mut rows = st.query([]).unwrap();
     while let Some(r) = rows.next().unwrap() {
