@@ -523,7 +523,13 @@ fn csv_text(v: ValueRef<'_>) -> String {
 }
 
 fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(b.len() * 2);
+    for &x in b {
+        out.push(char::from(DIGITS[usize::from(x >> 4)]));
+        out.push(char::from(DIGITS[usize::from(x & 0xf)]));
+    }
+    out
 }
 
 /// `names` with each repeat renamed `NAME_2`, `NAME_3`...: the first of a
@@ -593,12 +599,12 @@ mod tests {
     #[test]
     fn every_kind_of_value_as_json_csv_and_table() {
         let c = db();
-        let sql = "SELECT id, path, NULL AS n, x'00ff' AS b, 1.5 AS f, id AS id, 'a,\"b' AS q, 1e999 AS inf FROM projects";
+        let sql = "SELECT id, path, NULL AS n, x'09a0ff' AS b, 1.5 AS f, id AS id, 'a,\"b' AS q, 1e999 AS inf FROM projects";
         let doc: Value = serde_json::from_str(&json(&c, sql).unwrap()).unwrap();
         assert_eq!(
             doc,
             json!({"columns": ["id", "path", "n", "b", "f", "id_2", "q", "inf"],
-                   "rows": [{"id": 1, "path": "/p", "n": null, "b": "00ff", "f": 1.5, "id_2": 1,
+                   "rows": [{"id": 1, "path": "/p", "n": null, "b": "09a0ff", "f": 1.5, "id_2": 1,
                              "q": "a,\"b", "inf": null}]})
         );
         // keys in column order, pretty, one final newline
@@ -618,11 +624,11 @@ mod tests {
             .unwrap();
         assert_eq!(
             String::from_utf8(csv).unwrap(),
-            "id,path,n,b,f,id_2,q,inf\r\n1,/p,,00ff,1.5,1,\"a,\"\"b\",inf\r\n"
+            "id,path,n,b,f,id_2,q,inf\r\n1,/p,,09a0ff,1.5,1,\"a,\"\"b\",inf\r\n"
         );
         let table = Query::prepare(&c, sql).unwrap().table().unwrap();
         assert!(
-            table.contains(" NULL ") && table.contains("00ff"),
+            table.contains(" NULL ") && table.contains("09a0ff"),
             "{table}"
         );
     }
