@@ -615,7 +615,7 @@ impl View {
         };
         // (the terminal's size now: a resize shows at the next redraw)
         let (width, height) = match output::terminal_size() {
-            (w, Some(h)) => (w.max(40), h.max(2)),
+            (w, Some(h)) => (w.max(40), h.max(1)),
             (w, None) => (w.max(40), usize::MAX),
         };
         let head = head_line(
@@ -657,10 +657,11 @@ fn redraw(frame: &str, first: bool) -> String {
 }
 
 /// The view: its head lines, the crossed budgets, the active sessions,
-/// the recent events and the footer, at most `width` columns and fewer
-/// than `height` lines (a taller frame would scroll at every redraw):
-/// fewer events first, then fewer sessions ("… and N more"), then the
-/// budgets in one line, then what does not fit at the bottom.
+/// the recent events and the footer, at most `width` columns and `height`
+/// lines, the cursor's after the last line end included (a taller frame
+/// would scroll at every redraw): fewer events first, then fewer sessions
+/// ("… and N more"), then the budgets in one line, then what does not fit
+/// at the bottom.
 fn fit_frame(
     head: &str,
     crossed: &[(String, String)],
@@ -773,12 +774,19 @@ fn fit_frame(
             all_budgets = false;
         } else {
             // (as short as it gets, and still too tall: cut at the bottom,
-            // where the terminal would have lost the head at the top)
-            return out
-                .lines()
-                .take(height.saturating_sub(1))
-                .map(|l| format!("{l}\n"))
-                .collect();
+            // where the terminal would have lost the head at the top, to
+            // every line of the screen, the last without a line end, which
+            // would scroll; and a table's rule or a blank line at the
+            // bottom, which says nothing, goes)
+            let mut lines: Vec<&str> = out.lines().take(height).collect();
+            while lines.len() > 1
+                && !lines
+                    .last()
+                    .is_some_and(|l| l.chars().any(char::is_alphanumeric))
+            {
+                lines.pop();
+            }
+            return lines.join("\n");
         }
         out = frame(sessions, events, all_budgets, stop_line);
     }
@@ -1321,17 +1329,31 @@ mod tests {
         );
         // shorter than the shortest frame (a budget, two head lines at 40
         // columns): cut at the bottom, never scrolled (tour-s38 M1: the
-        // head scrolled off at 100x10 with a budget, 40x9 without)
+        // head scrolled off at 100x10 with a budget, 40x9 without), down to
+        // one line (review-s37 L4: a floor of 2, and the cut frame kept a
+        // line end)
         let narrow_head = "observatory watch · 10:00:00 · today $1.00\nno active block\n\n";
         for (h, crossed) in [(head, &crossed[..1]), (narrow_head, &crossed[..0])] {
             for width in [40, 60, 100] {
-                for height in 2..=14 {
+                for height in 1..=14 {
                     let out = fit_frame(h, crossed, &rows, &tail, width, height);
-                    assert!(out.lines().count() < height, "{width}x{height}:\n{out}");
+                    // (the cursor's line after a last line end counts)
+                    let used = out.lines().count() + usize::from(out.ends_with('\n'));
+                    assert!(used <= height, "{width}x{height}:\n{out}");
                     assert!(
                         out.starts_with("observatory watch"),
                         "{width}x{height}:\n{out}"
                     );
+                    // (cut, it ends on a line that says something; review-s37
+                    // L4: on a rule of the table's)
+                    if !out.ends_with('\n') {
+                        assert!(
+                            out.lines()
+                                .last()
+                                .is_some_and(|l| l.chars().any(char::is_alphanumeric)),
+                            "{width}x{height}:\n{out}"
+                        );
+                    }
                 }
             }
         }
