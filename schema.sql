@@ -299,7 +299,7 @@ LEFT JOIN threads t ON t.id = e.thread;
 -- lowercase UUID as its 16 bytes, any other value as text (0007); v_messages
 -- shows them as text. Read the messages view: the line's type and time are
 -- in lines, and a parent that is an earlier message of the same file, at
--- most 1024 line ids back (0033), is kept as the distance in line ids
+-- most 256 line ids back (0033), is kept as the distance in line ids
 -- (parent_gap, nearly always 1: one byte instead of sixteen) rather than as
 -- its uuid (0009).
 CREATE TABLE message_rows (

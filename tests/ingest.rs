@@ -3487,11 +3487,13 @@ fn a_resumed_copy_read_before_its_original_gives_the_message_up_to_it() {
             env.cmd().args(["ingest", "--full"]).assert().success();
             assert_eq!(picture(&env), want, "{case}, rebuilt");
             assert_references(&env.db());
-            // the upgrade from schema 32 leaves such a database as it is
+            // the upgrade from schema 32 rebuilds a database that holds
+            // copies (which copy a stored line is, only its bytes tell):
+            // such a one as it is, and one as schema 32 stored it, the last
+            // copied response's message the copy's (its blocks gone with it)
             env.db().execute_batch("PRAGMA user_version = 32").unwrap();
-            assert_eq!(env.ingest()["rebuilt_lines"], 0, "{case}");
-            // and rebuilds one as schema 32 stored it: the last copied
-            // response's message the copy's (its blocks gone with it)
+            assert_eq!(env.ingest()["rebuilt_lines"], 17, "{case}");
+            assert_eq!(picture(&env), want, "{case}, upgraded as it was");
             let line = |file: &str, no: u32| {
                 format!(
                     "(SELECT l.id FROM lines l JOIN source_files f ON f.id = l.file_id
@@ -3516,7 +3518,48 @@ fn a_resumed_copy_read_before_its_original_gives_the_message_up_to_it() {
     }
 }
 
-/// A parent more than 1024 line ids back is kept as its uuid, one nearer
+/// A copy of a tool result without a time, read first, gives the call's
+/// result back to the original (timed) when it is read: a time beats none,
+/// for the result as for the message (review-s38 F3: the call kept the
+/// copy's result, no finish time and no duration, in one order only).
+#[test]
+fn a_timed_result_takes_its_call_back_from_a_timeless_copy() {
+    let old = "e0000000-0000-4000-8000-00000000000e";
+    let new = "f0000000-0000-4000-8000-00000000000f";
+    let original = uuid_pair(old, "Bash", "msg_t", 0);
+    let copy = original.replace(r#","timestamp":"2026-10-10T10:00:02.000Z""#, "");
+    assert_ne!(copy, original);
+    for order in [
+        [(old, &original), (new, &copy)],
+        [(new, &copy), (old, &original)],
+    ] {
+        let env = Env::new();
+        let dir = env.project_dir("-home-u-p");
+        for (name, text) in order {
+            std::fs::write(dir.join(format!("{name}.jsonl")), text).unwrap();
+            env.ingest();
+        }
+        assert_eq!(
+            strings(
+                &env.db(),
+                "SELECT coalesce(c.finished_at, 'none') || ' ' || coalesce(c.duration_ms, 'none') || ' ' || f.path
+                 FROM tool_calls c JOIN lines l ON l.id = c.result_line_id
+                 JOIN source_files f ON f.id = l.file_id"
+            ),
+            [format!(
+                "1791626402000 1000 {}",
+                dir.join(format!("{old}.jsonl"))
+                    .canonicalize()
+                    .unwrap()
+                    .display()
+            )],
+            "{} read first",
+            order[0].0
+        );
+    }
+}
+
+/// A parent more than 256 line ids back is kept as its uuid, one nearer
 /// as the distance (so the lines naming a line by distance are near it:
 /// `yield_to_earlier`); the upgrade to schema 33 names such a far parent by
 /// its uuid in a database that kept the distance. The messages view shows
@@ -3539,8 +3582,8 @@ fn a_parent_far_back_is_kept_as_its_uuid() {
     let mut text =
         line("user", p, "", prompt).replace(r#""parentUuid":"""#, r#""parentUuid":null"#);
     text += &line("user", near, p, prompt);
-    // (queue operations are lines, no messages: 1,100 line ids between)
-    for _ in 0..1100 {
+    // (queue operations are lines, no messages: 300 line ids between)
+    for _ in 0..300 {
         text += r#"{"type":"queue-operation","operation":"enqueue","sessionId":"s-far","timestamp":"2026-10-10T10:00:00.000Z","content":"x"}"#;
         text += "\n";
     }
@@ -3560,16 +3603,17 @@ fn a_parent_far_back_is_kept_as_its_uuid() {
     // as schema 32 kept it: the distance
     env.db()
         .execute_batch(&format!(
-            "UPDATE message_rows SET parent_uuid = NULL, parent_gap = 1102
+            "UPDATE message_rows SET parent_uuid = NULL, parent_gap = 302
               WHERE line_id = (SELECT line_id FROM v_messages WHERE uuid = '{far}');
              PRAGMA user_version = 32;"
         ))
         .unwrap();
     assert_eq!(
         stored(&env),
-        vec![format!("{near} {p} 1"), format!("{far} {p} 1102")]
+        vec![format!("{near} {p} 1"), format!("{far} {p} 302")]
     );
-    env.ingest();
+    // (a database without copies is not rebuilt: the upgrade alone)
+    assert_eq!(env.ingest()["rebuilt_lines"], 0);
     assert_eq!(stored(&env), want);
 }
 

@@ -1048,6 +1048,55 @@ fn an_update_from_another_sessions_copy_names_the_session_the_response_belongs_t
     w.stop();
 }
 
+/// A resumed session's copy arrives before its original (transcripts
+/// copied in): the original takes the line over (its session, its time),
+/// and its events are not told again (review-s38 F2: the message, its tool
+/// call and hook run came twice, once per session).
+#[test]
+fn an_original_read_after_its_copy_is_not_told_again() {
+    let env = Env::with_fixture("basic");
+    let mut w = Watch::start(&env, &[]);
+    let dir = env.projects().join("-home-u-app");
+    let line = |session: &str, at: &str| {
+        format!(
+            r#"{{"type":"assistant","uuid":"a0000000-0000-4000-8000-0000000000c1","sessionId":"{session}","timestamp":"2026-03-05T{at}.000Z","cwd":"/home/u/app","message":{{"id":"msg_c1","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{{"type":"tool_use","id":"toolu_c1","name":"Bash","input":{{}}}}],"stop_reason":"tool_use","usage":{{"input_tokens":10,"output_tokens":5}}}}}}"#
+        ) + "\n"
+    };
+    append(
+        &dir.join("sess-copy-c1.jsonl"),
+        &line("sess-copy-c1", "11:30:00"),
+    );
+    w.until(|e| e["event"] == "tool_call" && e["tool_use_id"] == "toolu_c1");
+    append(
+        &dir.join("sess-orig-c1.jsonl"),
+        &line("sess-orig-c1", "10:00:00"),
+    );
+    w.settle(&dir.join("sess-orig-c1.jsonl"), "settle-c1");
+    let told = |kind: &str| {
+        w.count(|e| {
+            e["event"] == kind
+                && (e["uuid"] == "a0000000-0000-4000-8000-0000000000c1"
+                    || e["tool_use_id"] == "toolu_c1")
+        })
+    };
+    assert_eq!(
+        (told("message"), told("tool_call")),
+        (1, 1),
+        "{:#?}",
+        w.seen
+    );
+    // (stored as the original's)
+    assert_eq!(
+        strings(
+            &env.db(),
+            "SELECT session_id FROM messages WHERE message_id = 'msg_c1'
+             UNION ALL SELECT session_id FROM tool_calls WHERE tool_use_id = 'toolu_c1'"
+        ),
+        ["sess-orig-c1", "sess-orig-c1"]
+    );
+    w.stop();
+}
+
 /// The user's trial: the status line ingests its transcript after every
 /// line (as Claude Code runs it), racing watch for each: every response is
 /// reported once, whichever process stored it.

@@ -125,7 +125,8 @@ pub struct Writer<'c> {
     /// (file id, uuid, line id). A line whose parent is among them (same
     /// file) stores the distance in line ids instead of the parent's uuid.
     recent: std::collections::VecDeque<(i64, [u8; 16], i64)>,
-    /// The last `insert_message` took the message over from a later copy.
+    /// The line being modelled takes the message over from a later copy
+    /// (`yield_to_earlier`): its events are not emitted again.
     took_over: bool,
     /// The file of the batch being written.
     file_id: i64,
@@ -386,8 +387,10 @@ const RECENT_MESSAGES: usize = 16;
 /// The largest `parent_gap` stored (schema 33): a parent further back is
 /// named by its uuid, so the messages that name a line by distance are
 /// among the next MAX_PARENT_GAP line ids (`yield_to_earlier` looks there).
-/// Real transcripts' gaps are at most a few hundred.
-const MAX_PARENT_GAP: i64 = 1024;
+/// Real transcripts' gaps are at most ~140 (the public corpus); a move
+/// scans the range (at 1024, a resumed file of 20,000 lines read before
+/// its original took ~40% more CPU than at 256).
+const MAX_PARENT_GAP: i64 = 256;
 const INSERT_BLOCK: &str = "INSERT INTO content_blocks(line_id, idx, type, tool_use_id, tool_name, text_bytes, is_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
 fn b(v: bool) -> i64 {
@@ -446,7 +449,9 @@ impl<'c> Writer<'c> {
     /// (an object), only then: a cold ingest wants none (and built them for
     /// 260k lines when they were made first).
     fn emit(&mut self, kind: &str, env: Option<&Envelope>, fields: impl FnOnce() -> Value) {
-        if !self.wants_events() {
+        // (a line that takes the message over from a copy read first was
+        // told of then, as the copy: not twice)
+        if !self.wants_events() || self.took_over {
             return;
         }
         let mut m = Map::new();
@@ -1037,6 +1042,7 @@ impl<'c> Writer<'c> {
             // (stored by write_item, which knows the file's path)
             Body::AgentMeta { .. } | Body::Other => {}
         }
+        self.took_over = false;
         Ok(())
     }
 
@@ -1113,7 +1119,8 @@ impl<'c> Writer<'c> {
     /// resume's time, and assistant lines with the new session's id),
     /// stops being the message: its typed rows go, the messages that named
     /// it as parent by distance name its uuid, its session's figures are
-    /// summed again, and the caller stores the earlier line in its place. So the message, with its session, time and typed rows, is the
+    /// summed again, and the caller stores the earlier line in its place.
+    /// So the message, with its session, time and typed rows, is the
     /// earliest copy's whatever the order the files are read in, as a
     /// response and a tool call are. True if so.
     fn yield_to_earlier(
@@ -1125,8 +1132,8 @@ impl<'c> Writer<'c> {
         let stored = self
             .conn
             .prepare_cached(
-                "SELECT m.line_id, l.at, m.thread, m.uuid FROM message_rows m JOIN lines l ON l.id = m.line_id
-                 WHERE m.uuid = ?1 AND m.content_key = ?2",
+                "SELECT m.line_id, (SELECT at FROM lines WHERE id = m.line_id), m.thread, m.uuid
+                 FROM message_rows m WHERE m.uuid = ?1 AND m.content_key = ?2",
             )?
             .query_row(params![uuid, key], |r| {
                 Ok((
@@ -1145,17 +1152,15 @@ impl<'c> Writer<'c> {
         }
         // (every table `model_record` fills for a line that is a message;
         // its tool calls are taken over by the earlier line's blocks)
-        for table in [
-            "content_blocks",
-            "system_event_rows",
-            "progress_event_rows",
-            "attachment_rows",
-            "hook_run_rows",
-            "message_rows",
+        for sql in [
+            "DELETE FROM content_blocks WHERE line_id = ?1",
+            "DELETE FROM system_event_rows WHERE line_id = ?1",
+            "DELETE FROM progress_event_rows WHERE line_id = ?1",
+            "DELETE FROM attachment_rows WHERE line_id = ?1",
+            "DELETE FROM hook_run_rows WHERE line_id = ?1",
+            "DELETE FROM message_rows WHERE line_id = ?1",
         ] {
-            self.conn
-                .prepare_cached(&format!("DELETE FROM {table} WHERE line_id = ?1"))?
-                .execute([old])?;
+            self.conn.prepare_cached(sql)?.execute([old])?;
         }
         self.recent.retain(|&(_, _, id)| id != old);
         // (the messages that named it by distance: among the next
@@ -1272,7 +1277,7 @@ impl<'c> Writer<'c> {
                     .conn
                     .prepare_cached(
                         "UPDATE tool_call_rows SET result_line_id = ?2, finished_at = ?3, is_error = ?4
-                         WHERE tool_use_id = ?1 AND finished_at > ?3
+                         WHERE tool_use_id = ?1 AND ?3 < coalesce(finished_at, ?3 + 1)
                          RETURNING thread",
                     )?
                     .query_row(
@@ -1310,11 +1315,14 @@ impl<'c> Writer<'c> {
         let found: Option<i64> = self
             .conn
             .prepare_cached(
-                "SELECT m.line_id FROM message_rows m JOIN lines l ON l.id = m.line_id
-                 WHERE m.uuid = ?1 AND l.file_id = ?2 AND m.line_id < ?3
+                "SELECT m.line_id FROM message_rows m
+                 WHERE m.uuid = ?1 AND m.line_id < ?3 AND m.line_id >= ?3 - ?4
+                   AND (SELECT file_id FROM lines WHERE id = m.line_id) = ?2
                  ORDER BY m.line_id DESC LIMIT 1",
             )?
-            .query_row(params![parent, file_id, line_id], |r| r.get(0))
+            .query_row(params![parent, file_id, line_id, MAX_PARENT_GAP], |r| {
+                r.get(0)
+            })
             .optional()?;
         Ok(found
             .map(|id| line_id - id)
