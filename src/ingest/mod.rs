@@ -1735,25 +1735,25 @@ fn open_file_row(conn: &Connection, job: &Job) -> Result<FileRef> {
     }
     let generation = match job.supersedes {
         Some((old, g)) => {
-            conn.execute(
-                "UPDATE source_files SET superseded = 1 WHERE id = ?1",
-                [old],
-            )?;
+            conn.prepare_cached("UPDATE source_files SET superseded = 1 WHERE id = ?1")?
+                .execute([old])?;
             g + 1
         }
         None => 0,
     };
-    conn.execute(
+    // (cached: a first load opens a row per file, 3,221 on the benchmark,
+    // and compiling the statement each time was a prepare per file)
+    conn.prepare_cached(
         "INSERT INTO source_files(path, root, project_dir, kind, generation, first_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            paths::stored(&job.found.path),
-            paths::stored(&job.found.root),
-            job.found.project_dir,
-            job.found.kind,
-            generation,
-            chrono::Utc::now().timestamp_millis()
-        ],
-    )?;
+    )?
+    .execute(params![
+        paths::stored(&job.found.path),
+        paths::stored(&job.found.root),
+        job.found.project_dir,
+        job.found.kind,
+        generation,
+        chrono::Utc::now().timestamp_millis()
+    ])?;
     let id = conn.last_insert_rowid();
     if let Some(t) = &job.inherits {
         conn.execute(
