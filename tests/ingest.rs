@@ -3203,6 +3203,19 @@ fn tool_calls_per_session(env: &Env) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// A new environment that reads `files` (name, text) in one project folder,
+/// one `ingest` per file in the order given: each run meets the rows of
+/// the files before it stored.
+fn ingest_in_turn(files: &[(&str, &String)]) -> Env {
+    let env = Env::new();
+    let dir = env.project_dir("-home-u-p");
+    for (name, text) in files {
+        std::fs::write(dir.join(format!("{name}.jsonl")), text).unwrap();
+        env.ingest();
+    }
+    env
+}
+
 /// A resumed session's copies count once, and the copied call stays the
 /// original session's, at its time, in either order the files are read
 /// (the copy read first took it: the original session had no tool calls,
@@ -3233,12 +3246,7 @@ fn a_resumed_session_copying_a_line_with_its_uuid_does_not_count_it_twice() {
         [(old, &original), (new, &copy)],
         [(new, &copy), (old, &original)],
     ] {
-        let env = Env::new();
-        let dir = env.project_dir("-home-u-p");
-        for (name, text) in order {
-            std::fs::write(dir.join(format!("{name}.jsonl")), text).unwrap();
-            env.ingest();
-        }
+        let env = ingest_in_turn(&order);
         let db = env.db();
         assert_eq!(
             (
@@ -3471,16 +3479,11 @@ fn a_resumed_copy_read_before_its_original_gives_the_message_up_to_it() {
     // the copy's file named to sort first or last; read first or last
     for (old_file, new_file) in [("a-old", "b-new"), ("b-old", "a-new")] {
         for copy_first in [false, true] {
-            let env = Env::new();
-            let dir = env.project_dir("-home-u-p");
             let mut files = [(old_file, &original), (new_file, &copy)];
             if copy_first {
                 files.reverse();
             }
-            for (name, text) in files {
-                std::fs::write(dir.join(format!("{name}.jsonl")), text).unwrap();
-                env.ingest();
-            }
+            let env = ingest_in_turn(&files);
             let case = format!("{old_file} {new_file}, copy read first: {copy_first}");
             assert_eq!(picture(&env), want, "{case}");
             // (one run, in path order)
@@ -3533,12 +3536,7 @@ fn a_timed_result_takes_its_call_back_from_a_timeless_copy() {
         [(old, &original), (new, &copy)],
         [(new, &copy), (old, &original)],
     ] {
-        let env = Env::new();
-        let dir = env.project_dir("-home-u-p");
-        for (name, text) in order {
-            std::fs::write(dir.join(format!("{name}.jsonl")), text).unwrap();
-            env.ingest();
-        }
+        let env = ingest_in_turn(&order);
         assert_eq!(
             strings(
                 &env.db(),
@@ -3548,7 +3546,8 @@ fn a_timed_result_takes_its_call_back_from_a_timeless_copy() {
             ),
             [format!(
                 "1791626402000 1000 {}",
-                dir.join(format!("{old}.jsonl"))
+                env.project_dir("-home-u-p")
+                    .join(format!("{old}.jsonl"))
                     .canonicalize()
                     .unwrap()
                     .display()
