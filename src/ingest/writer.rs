@@ -1312,21 +1312,26 @@ impl<'c> Writer<'c> {
         {
             return Ok(Some(line_id - id).filter(|gap| *gap <= MAX_PARENT_GAP));
         }
-        let found: Option<i64> = self
-            .conn
-            .prepare_cached(
-                "SELECT m.line_id FROM message_rows m
-                 WHERE m.uuid = ?1 AND m.line_id < ?3 AND m.line_id >= ?3 - ?4
-                   AND (SELECT file_id FROM lines WHERE id = m.line_id) = ?2
-                 ORDER BY m.line_id DESC LIMIT 1",
-            )?
-            .query_row(params![parent, file_id, line_id, MAX_PARENT_GAP], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        Ok(found
-            .map(|id| line_id - id)
-            .filter(|gap| *gap <= MAX_PARENT_GAP))
+        // (the range and the file compared here, not in SQL: SQLite
+        // compiles a statement again whenever a value it could have planned
+        // with (a filter beside the index's) is bound anew, and this runs
+        // for every copied line; a uuid has a row or two)
+        let mut st = self.conn.prepare_cached(
+            "SELECT m.line_id, (SELECT file_id FROM lines WHERE id = m.line_id) FROM message_rows m
+             WHERE m.uuid = ?1",
+        )?;
+        let mut rows = st.query(params![parent])?;
+        let mut nearest = None;
+        while let Some(row) = rows.next()? {
+            let id: i64 = row.get(0)?;
+            if id < line_id
+                && line_id - id <= MAX_PARENT_GAP
+                && row.get::<_, Option<i64>>(1)? == Some(file_id)
+            {
+                nearest = nearest.max(Some(id));
+            }
+        }
+        Ok(nearest.map(|id| line_id - id))
     }
 
     fn insert_blocks(
