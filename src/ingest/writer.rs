@@ -128,6 +128,8 @@ pub struct Writer<'c> {
     /// The line being modelled takes the message over from a later copy
     /// (`yield_to_earlier`): its events are not emitted again.
     took_over: bool,
+    /// The writer turned foreign keys off: dropping it turns them on.
+    restore_foreign_keys: bool,
     /// The file of the batch being written.
     file_id: i64,
     hot: Hot<'c>,
@@ -401,9 +403,16 @@ impl<'c> Writer<'c> {
     /// Foreign keys are not checked while the writer lives (a lookup per
     /// row, ~6% of a cold ingest's CPU): every reference it writes is to a
     /// row it wrote first (tests run `foreign_key_check` after ingests).
-    /// Dropping the writer turns them back on.
+    /// Dropping the writer turns them back on if it turned them off (a
+    /// change of the setting makes SQLite compile every statement again:
+    /// `watch`, a writer per pass, keeps them off for its whole run).
     pub fn new(conn: &'c Connection, prices: &'c PriceTable) -> rusqlite::Result<Writer<'c>> {
-        conn.pragma_update(None, "foreign_keys", false)?;
+        let checked: bool = conn
+            .prepare_cached("PRAGMA foreign_keys")?
+            .query_row([], |r| r.get(0))?;
+        if checked {
+            conn.pragma_update(None, "foreign_keys", false)?;
+        }
         let mut projects = HashMap::new();
         {
             let mut st = conn.prepare("SELECT path, id FROM projects")?;
@@ -441,6 +450,7 @@ impl<'c> Writer<'c> {
             file_session_ids: HashMap::new(),
             recent: Default::default(),
             took_over: false,
+            restore_foreign_keys: checked,
             file_id: 0,
         })
     }
@@ -2169,7 +2179,9 @@ impl Drop for Writer<'_> {
         if self.in_tx {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
-        let _ = self.conn.pragma_update(None, "foreign_keys", true);
+        if self.restore_foreign_keys {
+            let _ = self.conn.pragma_update(None, "foreign_keys", true);
+        }
     }
 }
 
